@@ -1,0 +1,1 @@
+"""What is wrong: one module per family of rules; pure (snapshots in, findings out)."""

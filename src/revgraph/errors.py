@@ -1,0 +1,57 @@
+"""Errors are types: each carries a message for the user and an exit code.
+
+The CLI prints ``RevgraphError`` subclasses as one line without a traceback.
+Exit codes follow PRODUCT §2 / ARCHITECTURE: 0 clean, 1 findings, 2 could not
+run (usage, config, git), 3 a bug of ours.
+"""
+
+from __future__ import annotations
+
+
+class RevgraphError(Exception):
+    """Base class: a problem we can explain to the user."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.message
+
+
+class UsageError(RevgraphError):
+    """Bad arguments or options."""
+
+
+class ConfigError(RevgraphError):
+    """No environment, unreadable or broken alembic / revgraph configuration."""
+
+
+class GitError(RevgraphError):
+    """Not a git repository, unknown ref, missing base, git failed."""
+
+
+class UnknownRefError(GitError):
+    def __init__(self, ref: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"unknown ref {ref!r}; did you fetch it?",
+            hint=hint or f"try: git fetch origin {ref.removeprefix('origin/')}",
+        )
+        self.ref = ref
+
+
+class FixRefused(RevgraphError):
+    """A fix would break a promise (move a landed revision, …); nothing was written."""
+
+    exit_code = 1
+
+
+class WriteError(RevgraphError):
+    """A write failed; every file was left as it was."""
+
+
+class ConcurrentEditError(WriteError):
+    """A file changed between planning and writing; nothing was written."""

@@ -1,0 +1,1 @@
+"""What touches git beyond reading: merge state, staging, install, the merge driver."""

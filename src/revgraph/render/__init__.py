@@ -1,0 +1,1 @@
+"""How to show it: pure functions from findings/graphs to str/bytes."""
