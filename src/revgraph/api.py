@@ -1,0 +1,724 @@
+"""The use cases as a plain Python API, the way alembic's command.py serves its CLI.
+
+The CLI, the merge driver, the GitHub Action and test helpers all call this.
+Everything here returns data (snapshots, reports, plans); printing is the
+caller's business. I/O happens through ``sources`` (reading) and
+``fixes.apply`` / ``gitops`` (writing).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from revgraph.errors import GitError, RevgraphError, UnknownRefError, UsageError
+from revgraph.findings import Report
+from revgraph.model import RevisionGraph, Snapshot
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.config import Environment, Project
+    from revgraph.sources.gitref import GitRepo
+
+# CI variables that name a pull request's target branch, in the order we trust them.
+CI_BASE_VARIABLES = (
+    "GITHUB_BASE_REF",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",  # GitLab
+    "BITBUCKET_PR_DESTINATION_BRANCH",
+    "SYSTEM_PULLREQUEST_TARGETBRANCH",  # Azure Pipelines
+    "BUILDKITE_PULL_REQUEST_BASE_BRANCH",
+    "CHANGE_TARGET",  # Jenkins multibranch
+)
+
+
+@dataclass
+class Options:
+    """Global options shared by every command (PRODUCT §2)."""
+
+    cwd: Path = field(default_factory=Path.cwd)
+    config_file: Path | None = None
+    section: str | None = None
+    versions: Path | None = None
+    env: str | None = None
+    no_cache: bool = False
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    ref: str  # as the user (or the defaults) named it
+    sha: str
+    how: str  # "--base", "[tool.revgraph] base", "GITHUB_BASE_REF", "origin/HEAD", "default"
+
+
+class Workspace:
+    """One invocation's view of the project: config, repository, cache.
+
+    Opened lazily: a command that never needs git never starts git.
+    """
+
+    def __init__(self, options: Options | None = None) -> None:
+        from revgraph.config import load_project
+
+        self.options = options or Options()
+        cwd = self.options.cwd
+        if not cwd.is_dir():
+            raise UsageError(f"-C {cwd}: not a directory")
+        self.project: Project = load_project(
+            cwd,
+            config_file=self.options.config_file,
+            section=self.options.section,
+            versions=self.options.versions,
+            env=self.options.env,
+        )
+        self._repo: GitRepo | None = None
+        self._repo_checked = False
+        self._cache = None
+        self._snapshots: dict[tuple[str, str], Snapshot] = {}
+
+    # ------------------------------------------------------------ resources
+    @property
+    def environments(self) -> tuple[Environment, ...]:
+        return self.project.environment(self.options.env)
+
+    def maybe_repo(self) -> GitRepo | None:
+        """The git repository holding the project, or None outside git."""
+        if not self._repo_checked:
+            self._repo_checked = True
+            from revgraph.sources.gitref import GitRepo
+
+            try:
+                self._repo = GitRepo(self.project.root)
+            except GitError:
+                self._repo = None
+        return self._repo
+
+    def repo(self, why: str = "this command") -> GitRepo:
+        repo = self.maybe_repo()
+        if repo is None:
+            raise GitError(f"{why} needs a git repository, and {self.project.root} is not in one")
+        return repo
+
+    @property
+    def cache(self):
+        if self.options.no_cache:
+            return None
+        if self._cache is None:
+            from revgraph.sources.cache import ParseCache, cache_dir_for
+
+            repo = self.maybe_repo()
+            try:
+                self._cache = ParseCache(cache_dir_for(repo if repo is not None else self.project.root))
+            except OSError:
+                return None
+        return self._cache
+
+    @property
+    def root(self) -> Path:
+        """Where revision paths are relative to: the repo's worktree, else the project root."""
+        repo = self.maybe_repo()
+        if repo is not None and repo.root is not None:
+            return Path(repo.root)
+        return self.project.root
+
+    def close(self) -> None:
+        if self._cache is not None:
+            try:
+                self._cache.save()
+            except Exception:  # a cache that cannot be saved is only slower next time
+                pass
+        if self._repo is not None:
+            self._repo.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ snapshots
+    def snapshot(self, env: Environment, ref: str | None = None) -> Snapshot:
+        """``ref`` None: the working tree (or HEAD in a bare repository)."""
+        key = (env.name, ref or ":worktree:")
+        if key not in self._snapshots:
+            self._snapshots[key] = self._read(env, ref)
+        return self._snapshots[key]
+
+    def _read(self, env: Environment, ref: str | None) -> Snapshot:
+        if ref is None:
+            repo = self.maybe_repo()
+            if repo is not None and repo.root is None:  # bare: HEAD is all there is
+                return repo.read_ref(env, "HEAD", cache=self.cache)
+            from revgraph.sources.worktree import read_worktree
+
+            return read_worktree(env, self.root, cache=self.cache)
+        return self.repo(f"--ref {ref}").read_ref(env, ref, cache=self.cache)
+
+    # ----------------------------------------------------------------- base
+    def resolve_base(self, base: str | None = None, *, required: bool = True) -> BaseRef | None:
+        """The ref a branch will be merged into (PRODUCT §1, in that order)."""
+        repo = self.maybe_repo() if not required else self.repo("comparing with a base branch")
+        if repo is None:
+            return None
+        candidates: list[tuple[str, str]] = []
+        if base:
+            candidates.append((base, "--base"))
+        elif self.project.settings.base:
+            candidates.append((self.project.settings.base, "[tool.revgraph] base"))
+        else:
+            for var in CI_BASE_VARIABLES:
+                value = os.environ.get(var)
+                if value:
+                    candidates.append((f"origin/{value}", var))
+                    break
+        explicit = bool(candidates)
+        if not explicit:
+            candidates = [("origin/HEAD", "origin/HEAD"), ("main", "default"), ("master", "default")]
+        for ref, how in candidates:
+            sha = repo.try_resolve(ref)
+            if sha:
+                return BaseRef(ref, sha, how)
+        if explicit:
+            ref, how = candidates[0]
+            branch = ref.removeprefix("origin/")
+            fetch = f"git fetch origin {branch}:refs/remotes/origin/{branch}"
+            if repo.is_shallow():
+                fetch = f"git fetch --unshallow origin {branch}  (or: {fetch})"
+            raise UnknownRefError(ref, hint=f"the base ({how}) is not in this clone; run: {fetch}")
+        if not required:
+            return None
+        raise GitError(
+            "no base branch found (tried origin/HEAD, main, master)",
+            hint="pass --base REF, set [tool.revgraph] base, or run: git fetch origin",
+        )
+
+
+# ------------------------------------------------------------------ heads
+@dataclass(frozen=True)
+class EnvHeads:
+    environment: str
+    snapshot: Snapshot
+    graph: RevisionGraph
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.environment,
+            "heads": list(self.graph.heads),
+            "bases": list(self.graph.bases),
+            "revisions": len(self.graph),
+        }
+
+
+def heads(ws: Workspace, ref: str | None = None) -> list[EnvHeads]:
+    result = []
+    for env in ws.environments:
+        snap = ws.snapshot(env, ref)
+        result.append(EnvHeads(env.name, snap, RevisionGraph(snap.revisions)))
+    return result
+
+
+# ------------------------------------------------------------------ check
+@dataclass
+class EnvContext:
+    """Everything the checks and fixes need about one environment."""
+
+    environment: Environment
+    head: Snapshot
+    base: Snapshot | None = None
+    merged: Snapshot | None = None
+    merge_base: Snapshot | None = None
+    base_ref: BaseRef | None = None
+    landed: frozenset[str] = frozenset()
+    protected_refs: tuple[str, ...] = ()
+
+
+def _protected_refs(ws: Workspace, repo: GitRepo) -> list[str]:
+    refs: list[str] = []
+    for pattern in ws.project.settings.protected:
+        if any(ch in pattern for ch in "*?["):
+            refs.extend(repo.list_refs(pattern))
+        elif repo.try_resolve(pattern):
+            refs.append(pattern)
+    return sorted(set(refs))
+
+
+def build_context(
+    ws: Workspace,
+    env: Environment,
+    *,
+    base: str | None = None,
+    db_revisions: Iterable[str] = (),
+    head_ref: str | None = None,
+) -> EnvContext:
+    """HEAD (with uncommitted edits), base, merge base, predicted merge, landed set."""
+    head = ws.snapshot(env, head_ref)
+    repo = ws.maybe_repo()
+    if repo is None or (repo.root is not None and repo.head_sha() is None and base is None):
+        if base is not None:
+            ws.repo(f"--base {base}")
+        return EnvContext(env, head, landed=frozenset(db_revisions))
+    base_ref = ws.resolve_base(base)
+    assert base_ref is not None
+    base_snap = ws.snapshot(env, base_ref.ref)
+    head_sha = repo.try_resolve(head_ref or "HEAD")
+    merge_base = None
+    merged = None
+    if head_sha:
+        mb_sha = repo.merge_base(base_ref.sha, head_sha)
+        if mb_sha:
+            merge_base = repo.read_ref(env, mb_sha, cache=ws.cache)
+        from revgraph.sources.merged import predict_merge
+
+        merged = predict_merge(
+            repo,
+            env,
+            base_ref.sha,
+            head_ref or "HEAD",
+            worktree=head_ref is None and repo.root is not None,
+            cache=ws.cache,
+        )
+    landed = set(RevisionGraph(base_snap.revisions).revisions)
+    protected = _protected_refs(ws, repo)
+    for ref in protected:
+        landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
+    if db_revisions:
+        head_graph = RevisionGraph(head.revisions)
+        landed |= head_graph.closure(db_revisions) | set(db_revisions)
+    return EnvContext(
+        env,
+        head,
+        base=base_snap,
+        merged=merged,
+        merge_base=merge_base,
+        base_ref=base_ref,
+        landed=frozenset(landed),
+        protected_refs=tuple(protected),
+    )
+
+
+def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
+    """Landed revisions whose content differs from base beyond whitespace and comments."""
+    if ctx.base is None:
+        return frozenset()
+    from revgraph.parse import fingerprint
+
+    base_by_id = {r.id: r for r in ctx.base.revisions}
+    changed = set()
+    repo = ws.maybe_repo()
+    for rev in ctx.head.revisions:
+        old = base_by_id.get(rev.id)
+        if old is None or rev.id not in ctx.landed or old.blob_id == rev.blob_id:
+            continue
+        new_bytes = _revision_bytes(ws, ctx.head, rev)
+        old_bytes = repo.read_blob(old.blob_id) if repo is not None and old.blob_id else None
+        if new_bytes is None or old_bytes is None or fingerprint(new_bytes) != fingerprint(old_bytes):
+            changed.add(rev.id)
+    return frozenset(changed)
+
+
+def _revision_bytes(ws: Workspace, snap: Snapshot, rev) -> bytes | None:
+    if snap.source == "worktree":
+        try:
+            return (ws.root / rev.path).read_bytes()
+        except OSError:
+            return None
+    repo = ws.maybe_repo()
+    if repo is not None and rev.blob_id:
+        return repo.read_blob(rev.blob_id)
+    return None
+
+
+def _lock_heads(ws: Workspace, env: Environment) -> tuple[tuple[str, ...] | None, str | None]:
+    lock = env.lock_file
+    if lock is None or not lock.is_file():
+        return None, None
+    from revgraph.lockfile import parse_lock
+
+    try:
+        text = lock.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return (), _rel(ws, lock)
+    return tuple(parse_lock(text).heads), _rel(ws, lock)
+
+
+def _rel(ws: Workspace, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ws.root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def check(
+    ws: Workspace,
+    *,
+    base: str | None = None,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    db_url: str | None = None,
+) -> Report:
+    """Every rule on HEAD and on the predicted merge with base (PRODUCT §3)."""
+    from revgraph.checks.context import CheckContext
+    from revgraph.checks.registry import run_checks
+
+    settings = ws.project.settings
+    select = tuple(select) or tuple(settings.select)
+    ignore = tuple(ignore) + tuple(settings.ignore)
+    db_revisions: tuple[str, ...] | None = None
+    if db_url:
+        from revgraph.sources.database import read_stamped
+
+        db_revisions = read_stamped(db_url)
+    findings = []
+    contexts = {}
+    base_name = None
+    for env in ws.environments:
+        ctx = build_context(ws, env, base=base, db_revisions=db_revisions or ())
+        contexts[env.name] = ctx
+        if ctx.base_ref is not None:
+            base_name = ctx.base_ref.ref
+        lock_heads, lock_path = _lock_heads(ws, env)
+        check_ctx = CheckContext(
+            environment=env.name,
+            head=ctx.head,
+            base=ctx.base,
+            merged=ctx.merged,
+            merge_base=ctx.merge_base,
+            base_ref=ctx.base_ref.ref if ctx.base_ref else None,
+            landed=ctx.landed,
+            body_changed=_body_changed(ws, ctx),
+            lock_heads=lock_heads,
+            lock_path=lock_path,
+            file_template=env.file_template,
+            allow_heads=env.allow_heads,
+            db_revisions=db_revisions,
+            db_url=_mask_url(db_url) if db_url else None,
+        )
+        findings.extend(run_checks(check_ctx, select=select, ignore=ignore))
+    return Report(
+        findings=tuple(findings),
+        base=base_name,
+        environments=tuple(e.name for e in ws.environments),
+        extras={"contexts": contexts},
+    )
+
+
+def _mask_url(url: str) -> str:
+    """Hide a password in a database URL before it reaches any output."""
+    import re
+
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+# ------------------------------------------------------------------- diff
+@dataclass(frozen=True)
+class RevisionDiff:
+    environment: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    edited: tuple[str, ...]
+    repointed: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.edited or self.repointed)
+
+    def to_json(self) -> dict:
+        return {
+            "environment": self.environment,
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "edited": list(self.edited),
+            "repointed": [
+                {"revision": r, "old": list(old), "new": list(new)} for r, old, new in self.repointed
+            ],
+        }
+
+
+def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
+    """Revision-level diff: pure."""
+    a = {r.id: r for r in old.revisions}
+    b = {r.id: r for r in new.revisions}
+    added = tuple(sorted(set(b) - set(a)))
+    removed = tuple(sorted(set(a) - set(b)))
+    repointed = []
+    edited = []
+    for rid in sorted(set(a) & set(b)):
+        if tuple(a[rid].down_revisions) != tuple(b[rid].down_revisions):
+            repointed.append((rid, a[rid].down_revisions, b[rid].down_revisions))
+        elif a[rid].blob_id != b[rid].blob_id:
+            edited.append(rid)
+    return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed))
+
+
+def diff(ws: Workspace, old_ref: str, new_ref: str | None = None) -> list[RevisionDiff]:
+    out = []
+    for env in ws.environments:
+        old = ws.snapshot(env, old_ref)
+        new = ws.snapshot(env, new_ref)
+        out.append(diff_snapshots(old, new))
+    return out
+
+
+def matching_refs(ws: Workspace, patterns: Sequence[str]) -> list[str]:
+    """Expand ref globs (``origin/feature/*``) against the repository's refs."""
+    repo = ws.repo("collisions")
+    refs: list[str] = []
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?["):
+            found = repo.list_refs(pattern)
+            if not found:
+                raise UsageError(f"no ref matches {pattern!r}")
+            refs.extend(found)
+        else:
+            if not repo.try_resolve(pattern):
+                raise UnknownRefError(pattern)
+            refs.append(pattern)
+    return list(dict.fromkeys(refs))
+
+
+__all__ = [
+    "Options",
+    "Workspace",
+    "BaseRef",
+    "heads",
+    "check",
+    "diff",
+    "diff_snapshots",
+    "build_context",
+    "matching_refs",
+    "fix",
+    "lock",
+]
+
+
+# -------------------------------------------------------------------- fix
+@dataclass
+class FixOutcome:
+    plan: "EditPlan"
+    written: list[str]
+    staged: list[str]
+    operation: "Operation | None"
+    dry_run: bool
+    landed_source: str  # what decided "landed", for the user: "main", "main + db"
+
+
+def _current_branch(repo: GitRepo) -> str | None:
+    out = repo.git_output("symbolic-ref", "--short", "-q", "HEAD")
+    return out.strip() or None if out is not None else None
+
+
+def _landed_for_fix(
+    ws: Workspace,
+    env: Environment,
+    repo: GitRepo | None,
+    *,
+    base: str | None,
+    onto: str | None,
+    operation,
+    db_revisions: Sequence[str],
+    graph: RevisionGraph,
+) -> tuple[set[str], dict | None, list[str]]:
+    """The revisions that must not move, the explicit targets, and where they came from."""
+    landed: set[str] = set()
+    sources: list[str] = []
+    targets = None
+    if repo is not None and repo.head_sha() is not None:
+        base_ref = ws.resolve_base(base, required=operation is None and onto is None)
+        if base_ref is not None:
+            landed |= {r.id for r in ws.snapshot(env, base_ref.ref).revisions}
+            sources.append(base_ref.ref)
+            # Merging a feature *into* the base branch: HEAD is the base, its
+            # revisions have landed even if not yet pushed to origin.
+            branch = _current_branch(repo)
+            if operation is not None and operation.kind == "merge" and branch and (
+                base_ref.ref == branch or base_ref.ref.endswith("/" + branch)
+            ):
+                landed |= {r.id for r in repo.read_ref(env, "HEAD", cache=ws.cache).revisions}
+        for ref in _protected_refs(ws, repo):
+            landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
+            sources.append(ref)
+        if onto is not None:
+            onto_snap = ws.snapshot(env, onto)
+            onto_ids = {r.id for r in onto_snap.revisions}
+            landed |= onto_ids
+            onto_graph = RevisionGraph(onto_snap.revisions)
+            targets = _targets_by_lineage(onto_graph)
+            sources.append(onto)
+    elif onto is not None or base is not None:
+        ws.repo("--onto/--base")
+    if db_revisions:
+        landed |= graph.closure(db_revisions) | set(db_revisions)
+        sources.append("database")
+    return landed & set(graph.revisions), targets, sources
+
+
+def _targets_by_lineage(graph: RevisionGraph) -> dict:
+    targets: dict = {}
+    for head in graph.heads:
+        labels = graph.labels_of(head)
+        targets[labels[0] if labels else None] = head
+    return targets
+
+
+def fix(
+    ws: Workspace,
+    *,
+    strategy: str | None = None,
+    base: str | None = None,
+    onto: str | None = None,
+    dry_run: bool = False,
+    message: str | None = None,
+    rev_id: str | None = None,
+    db_url: str | None = None,
+    stage: bool = True,
+) -> FixOutcome:
+    """Repair the graph in the working tree: rebase (default) or merge (PRODUCT §4)."""
+    from revgraph.fixes.apply import apply_plan
+    from revgraph.fixes.plan import EditPlan
+
+    strategy = strategy or ws.project.settings.strategy or "rebase"
+    if strategy not in ("rebase", "merge"):
+        raise UsageError(f"unknown strategy {strategy!r}; choose rebase or merge")
+    repo = ws.maybe_repo()
+    if repo is not None and repo.root is None:
+        raise GitError("fix needs a working tree; this is a bare repository")
+    operation = None
+    if repo is not None:
+        from revgraph.gitops.mergestate import detect_operation
+
+        operation = detect_operation(Path(repo.git_dir), repo.head_sha())
+    db_revisions: tuple[str, ...] = ()
+    if db_url:
+        from revgraph.sources.database import read_stamped
+
+        db_revisions = read_stamped(db_url)
+
+    edits: list = []
+    moves: list = []
+    notes: list[str] = []
+    allowed: list[Path] = []
+    landed_sources: list[str] = []
+    for env in ws.environments:
+        head = ws.snapshot(env)
+        _refuse_on_problems(head)
+        graph = RevisionGraph(head.revisions)
+        landed, targets, srcs = _landed_for_fix(
+            ws, env, repo, base=base, onto=onto, operation=operation,
+            db_revisions=db_revisions, graph=graph,
+        )
+        landed_sources.extend(srcs)
+        allowed.extend(env.version_locations)
+        if strategy == "rebase":
+            from revgraph.fixes.rebase import plan_rebase
+
+            sources = {}
+            for rev in graph:
+                if rev.id not in landed:
+                    data = _revision_bytes(ws, head, rev)
+                    if data is not None:
+                        sources[rev.path] = data
+            plan = plan_rebase(graph, landed=frozenset(landed), sources=sources, target_heads=targets)
+        else:
+            from revgraph.fixes.merge import plan_merge
+
+            plan = plan_merge(env, graph, message=message, rev_id=rev_id, root=ws.root)
+        edits.extend(plan.edits)
+        moves.extend(plan.moves)
+        notes.extend(plan.notes)
+        lock_edit = _lock_edit(ws, env, graph, plan)
+        if lock_edit is not None:
+            edits.append(lock_edit)
+            allowed.append(env.lock_file.parent)
+    plan = EditPlan(strategy=strategy, edits=tuple(edits), moves=tuple(moves), notes=tuple(notes))
+    written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run)
+    staged: list[str] = []
+    if written and not dry_run and operation is not None and stage:
+        repo.git_output("add", "--", *written, check=True)
+        staged = list(written)
+    return FixOutcome(plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)))
+
+
+def _refuse_on_problems(snap: Snapshot) -> None:
+    """Rewriting files we could not fully read would be guessing."""
+    from revgraph.errors import FixRefused
+
+    if snap.problems:
+        first = snap.problems[0]
+        raise FixRefused(
+            f"{first.path}:{first.line}: {first.reason}",
+            hint="fix (or remove) the unreadable revision file first; `revgraph check` lists every one",
+        )
+
+
+def _graph_after(graph: RevisionGraph, plan) -> RevisionGraph:
+    from dataclasses import replace
+
+    moved = {m.revision: m.new_down for m in plan.moves}
+    revs = [replace(r, down_revisions=moved.get(r.id, r.down_revisions)) for r in graph]
+    for edit in plan.edits:
+        if edit.old is None and edit.path.endswith(".py"):
+            from revgraph.parse import parse_revision
+            from revgraph.model import Revision
+
+            parsed = parse_revision(edit.new, edit.path)
+            if isinstance(parsed, Revision):
+                revs.append(parsed)
+    return RevisionGraph(revs)
+
+
+def _lock_edit(ws: Workspace, env: Environment, graph: RevisionGraph, plan):
+    """Rewrite the lock file in the same step, when the environment uses one."""
+    from revgraph.fixes.plan import FileEdit
+    from revgraph.lockfile import detect_newline, entries_for, render_lock
+
+    lock = env.lock_file
+    if lock is None or not lock.is_file():
+        return None
+    old = lock.read_bytes()
+    new = render_lock(entries_for(_graph_after(graph, plan)), env.name, newline=detect_newline(old)).encode()
+    if new == old:
+        return None
+    return FileEdit(_rel(ws, lock), old, new)
+
+
+# ------------------------------------------------------------------- lock
+@dataclass(frozen=True)
+class LockStatus:
+    environment: str
+    path: str
+    current: bool
+    written: bool
+    expected: str
+
+
+def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
+    """Write (or with ``check_only`` verify) each environment's heads lock file."""
+    from revgraph.fixes.apply import apply_plan
+    from revgraph.fixes.plan import EditPlan, FileEdit
+    from revgraph.lockfile import detect_newline, entries_for, parse_lock, render_lock
+
+    out = []
+    edits = []
+    allowed = []
+    for env in ws.environments:
+        if env.lock_file is None:
+            continue
+        snap = ws.snapshot(env)
+        graph = RevisionGraph(snap.revisions)
+        lock_path = env.lock_file
+        old = lock_path.read_bytes() if lock_path.is_file() else None
+        newline = detect_newline(old) if old else "\n"
+        expected = render_lock(entries_for(graph), env.name, newline=newline)
+        current = old is not None and (
+            old == expected.encode()
+            or (not parse_lock(old.decode("utf-8", "replace")).conflicted
+                and parse_lock(old.decode("utf-8", "replace")).heads == graph.heads)
+        )
+        rel = _rel(ws, lock_path)
+        if not current and not check_only:
+            edits.append(FileEdit(rel, old, expected.encode()))
+            allowed.append(lock_path.parent)
+        out.append(LockStatus(env.name, rel, current, not current and not check_only, expected))
+    if edits:
+        apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
+    return out

@@ -1,0 +1,512 @@
+"""The command line: parse options, call ``api``, pick a renderer, map outcomes to exit codes.
+
+Exit codes (PRODUCT §2): 0 healthy, 1 problems found, 2 revgraph could not
+run, 3 a bug of ours. A user's mistake never shows a traceback; ``--debug``
+shows one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from revgraph import __version__
+from revgraph.errors import RevgraphError, UsageError
+
+app = typer.Typer(
+    name="revgraph",
+    help=(
+        "Find and fix Alembic revision-graph problems before they land: multiple heads, "
+        "duplicate ids, broken down_revisions, edited history, and the conflict a merge "
+        "*would* create. Landed revisions never move."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class State:
+    """Global options, kept on the click context for every command."""
+
+    def __init__(self) -> None:
+        from revgraph.api import Options
+
+        self.options = Options()
+        self.color: bool | None = None
+        self.quiet = False
+        self.verbose = False
+        self.debug = False
+        self._console = None
+        self._err_console = None
+
+    @property
+    def use_color(self) -> bool:
+        if self.color is not None:
+            return self.color
+        if os.environ.get("NO_COLOR"):
+            return False
+        return sys.stdout.isatty()
+
+    @property
+    def console(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                force_terminal=self.use_color,
+                no_color=not self.use_color,
+                highlight=False,
+                soft_wrap=True,
+            )
+        return self._console
+
+    @property
+    def err(self):
+        if self._err_console is None:
+            from rich.console import Console
+
+            self._err_console = Console(
+                stderr=True,
+                force_terminal=self.use_color,
+                no_color=not self.use_color,
+                highlight=False,
+                soft_wrap=True,
+            )
+        return self._err_console
+
+    def workspace(self):
+        from revgraph.api import Workspace
+
+        return Workspace(self.options)
+
+
+_STATE: State | None = None
+
+
+def state() -> State:
+    assert _STATE is not None
+    return _STATE
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"revgraph {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    directory: Optional[Path] = typer.Option(
+        None, "-C", metavar="DIR", help="Run as if revgraph was started in DIR."
+    ),
+    config: Optional[Path] = typer.Option(
+        None, "-c", "--config", metavar="FILE", help="Alembic config file (alembic.ini or pyproject.toml)."
+    ),
+    name: Optional[str] = typer.Option(
+        None, "-n", "--name", metavar="NAME", help="Section of the alembic config, as alembic's -n."
+    ),
+    versions: Optional[Path] = typer.Option(
+        None, "--versions", metavar="DIR", help="Read revisions from DIR directly, bypassing config."
+    ),
+    env: Optional[str] = typer.Option(
+        None, "--env", metavar="NAME", help="Only this environment (default: all)."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the parse cache."),
+    color: Optional[bool] = typer.Option(
+        None, "--color/--no-color", help="Force colour on or off (default: on a terminal only)."
+    ),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only what matters."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Print more detail."),
+    debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    st = state()
+    base = Path.cwd()
+    if directory is not None:
+        base = (base / directory).resolve()
+    st.options.cwd = base
+    st.options.config_file = (base / config) if config else None
+    st.options.section = name
+    st.options.versions = (base / versions) if versions else None
+    st.options.env = env
+    st.options.no_cache = no_cache
+    st.color = color
+    st.quiet = quiet
+    st.verbose = verbose
+    st.debug = debug or st.debug
+
+
+# ------------------------------------------------------------------ heads
+@app.command()
+def heads(
+    ref: Optional[str] = typer.Option(
+        None, "--ref", metavar="REF", help="Read this commit-ish (branch, tag, sha) without checking it out."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (PRODUCT §6)."),
+) -> None:
+    """Show the head revisions, like `alembic heads`, from the working tree or any ref."""
+    import json
+
+    from revgraph import api
+
+    st = state()
+    with st.workspace() as ws:
+        result = api.heads(ws, ref)
+        if as_json:
+            typer.echo(
+                json.dumps({"version": 1, "environments": [e.to_json() for e in result]}, indent=2)
+            )
+            return
+        many = len(result) > 1
+        for env_heads in result:
+            graph = env_heads.graph
+            if many:
+                st.console.print(f"[bold]{env_heads.environment}[/bold]")
+            if not graph.heads:
+                st.console.print("  (no revisions)" if many else "(no revisions)")
+            for head in graph.heads:
+                rev = graph[head]
+                label = f" ({', '.join(rev.branch_labels)})" if rev.branch_labels else ""
+                line = f"{head}{label} (head)"
+                if st.verbose:
+                    line += f"  {rev.path}  {rev.message or ''}"
+                st.console.print(("  " if many else "") + line, markup=False)
+            for problem in env_heads.snapshot.problems:
+                st.err.print(
+                    f"warning: {problem.path}:{problem.line}: {problem.reason}", markup=False
+                )
+
+
+# ------------------------------------------------------------------ check
+FORMATS_HELP = "text, json, github, sarif, junit or markdown."
+
+
+def _run_check(
+    *,
+    base: Optional[str],
+    fmt: str,
+    select: List[str],
+    ignore: List[str],
+    strict: bool,
+    output: Optional[Path],
+    db: Optional[str],
+    doctor: bool = False,
+) -> int:
+    from revgraph import api
+    from revgraph.render import REPORT_FORMATS, render_report
+
+    st = state()
+    if fmt not in REPORT_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(REPORT_FORMATS)}")
+    select = _split_codes(select)
+    ignore = _split_codes(ignore)
+    with st.workspace() as ws:
+        report = api.check(ws, base=base, select=select, ignore=ignore, db_url=db)
+        mermaid = None
+        if fmt in ("github", "markdown"):
+            mermaid = _review_mermaid(report)
+        text = render_report(
+            fmt,
+            report,
+            color=st.use_color and output is None,
+            verbose=st.verbose or doctor,
+            strict=strict,
+            mermaid=mermaid,
+            doctor=doctor,
+        )
+        _emit(text, output)
+        if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+            from revgraph.render.github import github_step_summary
+
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
+                fh.write(github_step_summary(report, mermaid))
+    return 1 if report.failed(strict) else 0
+
+
+def _review_mermaid(report) -> Optional[str]:
+    """Mermaid of --focus new for each environment, for PR comments and job summaries."""
+    try:
+        from revgraph.graphs import review_view
+        from revgraph.render.mermaid import render_mermaid
+    except ImportError:  # pragma: no cover - during bring-up
+        return None
+    parts = []
+    for ctx in report.extras.get("contexts", {}).values():
+        parts.append(render_mermaid(review_view(ctx, report.findings)))
+    return "\n".join(parts) if parts else None
+
+
+def _split_codes(values: List[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values or ():
+        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
+    return tuple(out)
+
+
+def _emit(text: str, output: Optional[Path]) -> None:
+    if output is not None:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        return
+    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def check(
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into (default: CI variables, origin/HEAD, main, master)."),
+    fmt: str = typer.Option("text", "--format", "-f", help=FORMATS_HELP),
+    select: List[str] = typer.Option([], "--select", metavar="CODES", help="Only these rules (prefixes allowed: RG1, RG10)."),
+    ignore: List[str] = typer.Option([], "--ignore", metavar="CODES", help="Skip these rules."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the report to FILE."),
+    db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Also compare with a database's alembic_version (SQLAlchemy URL)."),
+) -> None:
+    """CI gate: every rule on HEAD and on the predicted merge with base. Exit 1 on errors."""
+    raise typer.Exit(
+        _run_check(base=base, fmt=fmt, select=select, ignore=ignore, strict=strict, output=output, db=db)
+    )
+
+
+# ------------------------------------------------------------------ rules
+@app.command()
+def rules(code: Optional[str] = typer.Argument(None, help="A rule code such as RG102.")) -> None:
+    """List the rules, or explain one with an example and its fix."""
+    from revgraph.rules import RULES
+
+    st = state()
+    if code is None:
+        from rich.table import Table
+
+        table = Table(show_header=True, header_style="bold", box=None)
+        table.add_column("code")
+        table.add_column("severity")
+        table.add_column("finding")
+        for rule in RULES.values():
+            table.add_row(rule.code, rule.severity.value, rule.title)
+        st.console.print(table)
+        return
+    rule = RULES.get(code.upper())
+    if rule is None:
+        raise UsageError(f"unknown rule {code!r}; `revgraph rules` lists them")
+    c = st.console
+    c.print(f"[bold]{rule.code}[/bold] ({rule.severity.value}) {rule.name}: {rule.title}", markup=True)
+    c.print()
+    c.print(rule.explanation, markup=False)
+    c.print()
+    c.print("[bold]Example[/bold]")
+    c.print(rule.example, markup=False)
+    c.print()
+    c.print("[bold]Fix[/bold]")
+    c.print(rule.fix, markup=False)
+
+
+# ------------------------------------------------------------------- diff
+@app.command()
+def diff(
+    old: str = typer.Argument(..., metavar="BASE", help="The older snapshot (a ref)."),
+    new: Optional[str] = typer.Argument(None, metavar="[HEAD]", help="The newer snapshot (default: the working tree)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Revision-level diff between two snapshots: added, removed, edited, re-pointed."""
+    import json
+
+    from revgraph import api
+
+    st = state()
+    if fmt not in ("text", "json"):
+        raise UsageError("diff --format takes text or json")
+    with st.workspace() as ws:
+        diffs = api.diff(ws, old, new)
+    if fmt == "json":
+        typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
+        return
+    for d in diffs:
+        if len(diffs) > 1:
+            st.console.print(f"[bold]{d.environment}[/bold]")
+        if d.empty:
+            st.console.print("no revision changes")
+        for rid in d.added:
+            st.console.print(f"[green]+ {rid}[/green] added")
+        for rid in d.removed:
+            st.console.print(f"[red]- {rid}[/red] removed")
+        for rid in d.edited:
+            st.console.print(f"[yellow]~ {rid}[/yellow] edited")
+        for rid, was, now in d.repointed:
+            st.console.print(
+                f"[magenta]> {rid}[/magenta] re-pointed: {', '.join(was) or 'None'} -> {', '.join(now) or 'None'}"
+            )
+
+
+# ----------------------------------------------------------------- doctor
+@app.command()
+def doctor(
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into."),
+    fix_: bool = typer.Option(False, "--fix", help="Apply the safe fixes (a rebase that moves only new revisions)."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="rebase (default) or merge, for --fix."),
+    fmt: str = typer.Option("text", "--format", "-f", help=FORMATS_HELP),
+    db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Also compare with a database's alembic_version (SQLAlchemy URL)."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+) -> None:
+    """For a person: what is wrong, why it matters, and the exact command that fixes it."""
+    from revgraph import api
+
+    st = state()
+    if fix_:
+        with st.workspace() as ws:
+            report = api.check(ws, base=base, db_url=db)
+            if any(f.fix and f.fix.startswith("revgraph fix") for f in report.findings):
+                outcome = api.fix(ws, strategy=strategy, base=base, db_url=db)
+                _print_fix(outcome)
+            else:
+                st.console.print("nothing for --fix to do")
+    raise typer.Exit(
+        _run_check(base=base, fmt=fmt, select=[], ignore=[], strict=strict, output=None, db=db, doctor=True)
+    )
+
+
+# -------------------------------------------------------------------- fix
+@app.command()
+def fix(
+    strategy: Optional[str] = typer.Option(None, "--strategy", "-s", help="rebase: re-point the new revisions onto the landed head (default). merge: write a merge revision."),
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="What has landed (default: CI variables, origin/HEAD, main, master)."),
+    onto: Optional[str] = typer.Option(None, "--onto", metavar="REF", help="Rebase onto this ref's heads (default: base)."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Print the diff; write nothing."),
+    message: Optional[str] = typer.Option(None, "-m", "--message", help="Message of the merge revision (--strategy merge)."),
+    rev_id: Optional[str] = typer.Option(None, "--rev-id", help="Id of the merge revision (default: a fresh alembic id)."),
+    db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Revisions applied in this database never move."),
+    no_stage: bool = typer.Option(False, "--no-stage", help="During a merge/rebase, do not `git add` what changed."),
+) -> None:
+    """Repair the graph. Landed revisions (on base, protected refs, or in --db) never move."""
+    from revgraph import api
+
+    st = state()
+    with st.workspace() as ws:
+        outcome = api.fix(
+            ws, strategy=strategy, base=base, onto=onto, dry_run=dry_run,
+            message=message, rev_id=rev_id, db_url=db, stage=not no_stage,
+        )
+    _print_fix(outcome)
+
+
+def _print_fix(outcome) -> None:
+    st = state()
+    plan = outcome.plan
+    c = st.console
+    if plan.is_empty:
+        c.print("nothing to fix: the graph already has one head per line", markup=False)
+        return
+    diff_text = plan.diff()
+    if outcome.dry_run or not st.quiet:
+        _print_diff(diff_text)
+    for move in plan.moves:
+        c.print(
+            f"moved {move.revision}: {', '.join(move.old_down) or 'None'} -> {', '.join(move.new_down)}"
+            f"  ({move.path})",
+            markup=False,
+        )
+    for note in plan.notes:
+        c.print(note, markup=False)
+    if outcome.landed_source and not st.quiet:
+        c.print(f"landed revisions (never moved) came from: {outcome.landed_source}", markup=False)
+    if outcome.dry_run:
+        c.print("dry run: nothing was written", markup=False)
+        return
+    c.print(f"wrote {len(outcome.written)} file(s)", markup=False)
+    if outcome.staged:
+        c.print(f"staged: {' '.join(outcome.staged)}", markup=False)
+    if outcome.operation is not None:
+        c.print(f"next: {outcome.operation.continue_command}", markup=False)
+
+
+def _print_diff(diff_text: str) -> None:
+    st = state()
+    if not st.use_color:
+        sys.stdout.write(diff_text if diff_text.endswith("\n") else diff_text + "\n")
+        return
+    from rich.syntax import Syntax
+
+    st.console.print(Syntax(diff_text, "diff", theme="ansi_dark", background_color="default"))
+
+
+# ------------------------------------------------------------------- lock
+@app.command()
+def lock(
+    check_only: bool = typer.Option(False, "--check", help="Verify only: exit 1 when the lock file is stale."),
+) -> None:
+    """Write (or verify) the heads lock file that makes git stop at a conflicting merge."""
+    from revgraph import api
+
+    st = state()
+    with st.workspace() as ws:
+        statuses = api.lock(ws, check_only=check_only)
+    if not statuses:
+        raise UsageError("no lock file is configured for the selected environment(s)")
+    stale = False
+    for status in statuses:
+        if status.current:
+            if not st.quiet:
+                st.console.print(f"{status.path}: up to date", markup=False)
+        elif check_only:
+            stale = True
+            st.console.print(f"{status.path}: stale (RG401); run `revgraph lock`", markup=False)
+        else:
+            st.console.print(f"{status.path}: written", markup=False)
+    raise typer.Exit(1 if stale else 0)
+
+
+# ------------------------------------------------------------------- main
+def main(argv: Optional[List[str]] = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: Optional[List[str]] = None) -> int:
+    """Run the CLI and return the exit code (never raises for user errors)."""
+    global _STATE
+    import click
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    _STATE = State()
+    _STATE.debug = "--debug" in args
+    try:
+        rv = app(args=args, prog_name="revgraph", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        return 130
+    except click.ClickException as exc:
+        if _STATE.debug:
+            raise
+        exc.show()
+        return 2
+    except RevgraphError as exc:
+        if _STATE.debug:
+            raise
+        sys.stderr.write(f"revgraph: error: {exc.message}\n")
+        if exc.hint:
+            sys.stderr.write(f"  hint: {exc.hint}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug of ours
+        if _STATE.debug:
+            raise
+        sys.stderr.write(
+            f"revgraph: internal error: {type(exc).__name__}: {exc}\n"
+            "  this is a bug in revgraph; please report it with the output of the same command "
+            "run with --debug\n"
+        )
+        return 3

@@ -1,0 +1,54 @@
+"""Which git operation is in progress, and whose side is whose.
+
+git's "ours" and "theirs" invert between a merge and a rebase: in a rebase,
+HEAD is the upstream being built on and the commit being replayed is
+"theirs". revgraph never decides *who moves* from these labels (that is
+decided by what has landed); it uses them only to name sides in messages and
+to tell the user which ``--continue`` to run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Operation:
+    kind: str  # "merge" | "rebase" | "cherry-pick" | "revert" | "am"
+    ours: str | None  # sha of HEAD (the side being built on)
+    theirs: str | None  # sha of the commit coming in
+    continue_command: str
+    backend: str | None = None  # rebase: "merge" or "apply"
+
+
+def _read_sha(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return None
+    first = text.split()[0] if text else ""
+    return first if len(first) in (40, 64) else None
+
+
+def detect_operation(git_dir: Path, head_sha: str | None) -> Operation | None:
+    """The in-progress operation in ``git_dir`` (the per-worktree git dir), or None."""
+    git_dir = Path(git_dir)
+    if (git_dir / "rebase-merge").is_dir():
+        theirs = _read_sha(git_dir / "REBASE_HEAD") or _read_sha(git_dir / "rebase-merge" / "stopped-sha")
+        return Operation("rebase", head_sha, theirs, "git rebase --continue", backend="merge")
+    apply_dir = git_dir / "rebase-apply"
+    if apply_dir.is_dir():
+        if (apply_dir / "applying").exists():
+            return Operation("am", head_sha, None, "git am --continue", backend="apply")
+        theirs = _read_sha(git_dir / "REBASE_HEAD") or _read_sha(apply_dir / "original-commit")
+        return Operation("rebase", head_sha, theirs, "git rebase --continue", backend="apply")
+    if (git_dir / "MERGE_HEAD").exists():
+        return Operation("merge", head_sha, _read_sha(git_dir / "MERGE_HEAD"), "git merge --continue")
+    if (git_dir / "CHERRY_PICK_HEAD").exists():
+        return Operation(
+            "cherry-pick", head_sha, _read_sha(git_dir / "CHERRY_PICK_HEAD"), "git cherry-pick --continue"
+        )
+    if (git_dir / "REVERT_HEAD").exists():
+        return Operation("revert", head_sha, _read_sha(git_dir / "REVERT_HEAD"), "git revert --continue")
+    return None
