@@ -9,12 +9,83 @@ CONTRACT (other modules rely on these names):
   pyproject.toml, searched upward from ``start``), every environment, and the
   revgraph settings. Raises ``ConfigError`` (exit 2, one line) when nothing is
   found or the config is broken.
+
+Alembic options are read the way alembic 1.20's ``Config`` and
+``ScriptDirectory.from_config`` read them (ini section first, then
+``[tool.alembic]``; ``%(here)s``; ``path_separator`` / legacy splitting;
+``true`` booleans; ``truncate_slug_length or 40``). The deliberate differences
+are written where they happen: relative paths, empty list items, and package
+resources found without importing the application.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from revgraph.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from configparser import ConfigParser
+
+DEFAULT_SECTION = "alembic"
+DEFAULT_ENV_NAME = "default"
+LOCK_FILE_NAME = "revgraph.lock"
+STRATEGIES = ("rebase", "merge")
+
+_NOT_FOUND_MESSAGE = (
+    "no Alembic environment found in {start} or its parents; pass -c alembic.ini or --versions DIR"
+)
+
+# alembic/config.py ``_get_file_separator_char``.
+_SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
+# alembic/config.py legacy splitting, used when no separator key is present.
+_LEGACY_VERSIONS_SPLIT = re.compile(r", *|(?: +)")
+_LEGACY_SYS_PATH_SPLIT = re.compile(r", *|(?: +)|\:")
+
+# Options revgraph interprets itself; everything else goes to Environment.options.
+_ALEMBIC_KEYS = frozenset(
+    {
+        "script_location",
+        "version_locations",
+        "path_separator",
+        "version_path_separator",
+        "recursive_version_locations",
+        "sourceless",
+        "file_template",
+        "truncate_slug_length",
+        "timezone",
+        "here",
+    }
+)
+_SETTINGS_KEYS = frozenset(
+    {"base", "protected", "strategy", "lock_file", "select", "ignore", "allow_heads", "environments"}
+)
+# Keys of one [tool.revgraph.environments] entry. An entry given by
+# script_location may also carry the [tool.alembic] keys.
+_ENV_SOURCE_KEYS = ("config", "versions", "script_location")
+_ENV_TABLE_KEYS = frozenset(
+    {
+        "config",
+        "section",
+        "versions",
+        "lock_file",
+        "script_location",
+        "version_locations",
+        "recursive_version_locations",
+        "sourceless",
+        "file_template",
+        "truncate_slug_length",
+        "timezone",
+        "prepend_sys_path",
+        "output_encoding",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +111,14 @@ class Environment:
             return None
         return self.script_location / "script.py.mako"
 
+    def versions_relative_to(self, root: Path) -> tuple[str, ...]:
+        """``version_locations`` as POSIX paths relative to ``root`` (e.g. a git top level).
+
+        Used to read the same folders from a git ref. ``root`` itself is ``""``.
+        A location outside ``root`` raises ``ConfigError``: git cannot hold it.
+        """
+        return tuple(_posix_relative(location, root, self.name) for location in self.version_locations)
+
 
 @dataclass(frozen=True)
 class ProjectConfig:
@@ -52,6 +131,18 @@ class ProjectConfig:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     allow_heads: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    # ``allow_heads = 2`` (an int) applies to every environment; a table
+    # ``allow_heads = {main = 2}`` fills ``allow_heads`` per environment name.
+    allow_heads_all: int | None = None
+    # The raw [tool.revgraph.environments] table (already turned into
+    # Project.environments); kept for messages and tooling.
+    environments: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
+
+    def heads_allowed(self, env_name: str) -> int | None:
+        """How many heads environment ``env_name`` may have (None: the default rule)."""
+        return self.allow_heads.get(env_name, self.allow_heads_all)
 
 
 @dataclass(frozen=True)
@@ -59,11 +150,12 @@ class Project:
     root: Path  # absolute; where the config was found (or -C / cwd)
     environments: tuple[Environment, ...]
     settings: ProjectConfig = ProjectConfig()
+    # Problems that did not stop loading (unknown keys, alembic deprecations), one line each.
+    warnings: tuple[str, ...] = ()
+    settings_file: Path | None = None  # the pyproject.toml [tool.revgraph] came from
 
     def environment(self, name: str | None) -> tuple[Environment, ...]:
         """The environments a command covers: all, or the one named."""
-        from revgraph.errors import UsageError
-
         if name is None:
             return self.environments
         for env in self.environments:
@@ -73,6 +165,9 @@ class Project:
         raise UsageError(f"unknown environment {name!r} (known: {known})")
 
 
+# --------------------------------------------------------------------- entry
+
+
 def load_project(
     start: Path,
     *,
@@ -80,5 +175,673 @@ def load_project(
     section: str | None = None,
     versions: Path | None = None,
     env: str | None = None,
-) -> Project:  # pragma: no cover - implemented by the config work
-    raise NotImplementedError
+) -> Project:
+    """Find the project and its environments; see the module docstring.
+
+    Precedence: ``versions`` (``--versions DIR``, one environment "default"),
+    then ``config_file`` (``-c FILE``, one environment named ``section`` or
+    "default"), then the nearest directory upward from ``start`` holding
+    ``alembic.ini`` or a pyproject.toml with ``[tool.alembic]`` /
+    ``[tool.revgraph]``. There, ``-n NAME`` picks one alembic.ini section;
+    otherwise ``[tool.revgraph.environments]`` when present, else alembic.ini
+    ``[alembic]`` merged with ``[tool.alembic]`` as alembic merges them.
+
+    With ``env`` only that environment is built (a broken neighbour does not
+    stop it) and ``Project.environments`` holds just it; an unknown name is a
+    ``UsageError``.
+
+    Lock file, per environment: the entry's ``lock_file`` in
+    ``[tool.revgraph.environments]``, else ``[tool.revgraph] lock_file``
+    (both relative to the project root), else
+    ``<script_location>/revgraph.lock`` -- or ``<versions dir>/revgraph.lock``
+    for an environment given by its versions folder (alembic lists only
+    ``.py`` files there, so the lock file is harmless).
+    """
+    start = _start_dir(start)
+    notes: list[str] = []
+    found = _find_project_dir(start)
+    if found is not None:
+        root, tool = found.path, found.tool or {}
+    elif versions is None and config_file is None:
+        raise ConfigError(_NOT_FOUND_MESSAGE.format(start=start))
+    else:
+        # Explicit -c / --versions outside any project: settings may still sit beside them.
+        root = start if versions is not None else _abs(start, config_file or "").parent
+        tool = _read_tool_tables(root / "pyproject.toml")
+
+    pyproject = root / "pyproject.toml"
+    settings = _parse_settings(tool.get("revgraph"), pyproject, notes) if tool else ProjectConfig()
+    settings_file = pyproject if tool and "revgraph" in tool else None
+
+    specs = _environment_specs(
+        start, root, tool, settings, config_file=config_file, section=section, versions=versions
+    )
+    selected = _select(specs, env)
+    environments = tuple(_finish(build(notes), root, settings) for _, build in selected)
+    _check_lock_files_distinct(environments)
+    if env is None:
+        _warn_unknown_allow_heads(settings, environments, pyproject, notes)
+    return Project(
+        root=root,
+        environments=environments,
+        settings=settings,
+        warnings=tuple(notes),
+        settings_file=settings_file,
+    )
+
+
+# ----------------------------------------------------------- finding the root
+
+
+@dataclass(frozen=True)
+class _Found:
+    path: Path
+    tool: Mapping[str, Any] | None  # pyproject.toml's [tool] table, None without pyproject
+
+
+def _start_dir(start: Path) -> Path:
+    path = Path(os.path.normpath(Path(start).absolute()))
+    return path.parent if path.is_file() else path
+
+
+def _abs(base: Path, path: Path | str) -> Path:
+    """``path`` made absolute against ``base`` and normalised (symlinks kept, as git sees them)."""
+    return Path(os.path.normpath(base / path))
+
+
+def _find_project_dir(start: Path) -> _Found | None:
+    """The nearest directory, from ``start`` up to the filesystem root, that holds a config."""
+    for directory in (start, *start.parents):
+        pyproject = directory / "pyproject.toml"
+        tool = _read_tool_tables(pyproject) if pyproject.is_file() else None
+        if (directory / "alembic.ini").is_file():
+            return _Found(directory, tool)
+        if tool and ("alembic" in tool or "revgraph" in tool):
+            return _Found(directory, tool)
+    return None
+
+
+def _read_tool_tables(pyproject: Path) -> dict[str, Any]:
+    """pyproject.toml's ``[tool]`` table ({} when the file is missing)."""
+    if not pyproject.is_file():
+        return {}
+    data = _read_toml(pyproject)
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: [tool] must be a table")
+    for name in ("alembic", "revgraph"):
+        if name in tool and not isinstance(tool[name], dict):
+            raise ConfigError(f"{pyproject}: [tool.{name}] must be a table")
+    return tool
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 ({exc.reason})") from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ------------------------------------------------------------ [tool.revgraph]
+
+
+def _parse_settings(table: Mapping[str, Any] | None, pyproject: Path, notes: list[str]) -> ProjectConfig:
+    if not table:
+        return ProjectConfig()
+    where = f"{pyproject}: [tool.revgraph]"
+    for key in sorted(set(table) - _SETTINGS_KEYS):
+        notes.append(f"{where}: unknown key {key!r} (ignored)")
+    strategy = _optional_str(table, "strategy", where) or "rebase"
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"{where} strategy must be 'rebase' or 'merge', not {strategy!r}")
+    per_env, for_all = _parse_allow_heads(table.get("allow_heads"), where)
+    environments = table.get("environments", {})
+    if not isinstance(environments, dict):
+        raise ConfigError(f"{where} environments must be a table of tables")
+    return ProjectConfig(
+        base=_optional_str(table, "base", where),
+        protected=_str_list(table, "protected", where),
+        strategy=strategy,
+        lock_file=_optional_str(table, "lock_file", where),
+        select=_str_list(table, "select", where),
+        ignore=_str_list(table, "ignore", where),
+        allow_heads=per_env,
+        allow_heads_all=for_all,
+        environments=environments,
+    )
+
+
+def _optional_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} {key} must be a non-empty string, not {value!r}")
+    return value.strip()
+
+
+def _str_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """A list of strings; a single string is taken as a list of one."""
+    value = table.get(key, ())
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where} {key} must be a list of strings, not {value!r}")
+    return tuple(v.strip() for v in value)
+
+
+def _parse_allow_heads(value: Any, where: str) -> tuple[dict[str, int], int | None]:
+    if value is None:
+        return {}, None
+    if isinstance(value, dict):
+        for name, count in value.items():
+            _check_head_count(count, f"{where} allow_heads.{name}")
+        return dict(value), None
+    _check_head_count(value, f"{where} allow_heads", " (or a table of them per environment)")
+    return {}, value
+
+
+def _check_head_count(value: Any, what: str, alternative: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{what} must be a whole number of at least 1{alternative}, not {value!r}")
+
+
+def _warn_unknown_allow_heads(
+    settings: ProjectConfig, environments: tuple[Environment, ...], pyproject: Path, notes: list[str]
+) -> None:
+    names = {e.name for e in environments}
+    for name in sorted(set(settings.allow_heads) - names):
+        notes.append(f"{pyproject}: [tool.revgraph] allow_heads names unknown environment {name!r} (ignored)")
+
+
+# --------------------------------------------------------------- environments
+
+# A named environment and how to build it; built only when selected (--env).
+_Builder = Callable[[list], Environment]
+
+
+def _environment_specs(
+    start: Path,
+    root: Path,
+    tool: Mapping[str, Any],
+    settings: ProjectConfig,
+    *,
+    config_file: Path | None,
+    section: str | None,
+    versions: Path | None,
+) -> list[tuple[str, _Builder]]:
+    name = section or DEFAULT_ENV_NAME
+    explicit = section is not None
+    if versions is not None:
+        folders = (_abs(start, versions),)
+        return [(DEFAULT_ENV_NAME, partial(_versions_environment, DEFAULT_ENV_NAME, folders, "--versions"))]
+    if config_file is not None:
+        path = _abs(start, config_file)
+        return [(name, partial(_config_environment, name, path, section, start, explicit=explicit))]
+    if section is None and settings.environments:
+        pyproject = root / "pyproject.toml"
+        return [
+            (env_name, _table_builder(env_name, entry, root, pyproject, start))
+            for env_name, entry in settings.environments.items()
+        ]
+    ini = root / "alembic.ini"
+    if ini.is_file():
+        return [(name, partial(_config_environment, name, ini, section, start, explicit=explicit))]
+    if "alembic" in tool:
+        pyproject = root / "pyproject.toml"
+        return [(name, partial(_config_environment, name, pyproject, section, start, explicit=False))]
+    raise ConfigError(
+        f"{root / 'pyproject.toml'} has [tool.revgraph] but no environments, and there is no alembic.ini "
+        "or [tool.alembic] beside it; add [tool.revgraph.environments], "
+        "or pass -c alembic.ini or --versions DIR"
+    )
+
+
+def _select(specs: list[tuple[str, _Builder]], env: str | None) -> list[tuple[str, _Builder]]:
+    if env is None:
+        return specs
+    chosen = [spec for spec in specs if spec[0] == env]
+    if not chosen:
+        known = ", ".join(name for name, _ in specs) or "none"
+        raise UsageError(f"unknown environment {env!r} (known: {known})")
+    return chosen
+
+
+def _finish(environment: Environment, root: Path, settings: ProjectConfig) -> Environment:
+    """Fill what comes from [tool.revgraph]: lock file and allowed heads."""
+    lock = environment.lock_file
+    if lock is None and settings.lock_file:
+        lock = _abs(root, settings.lock_file)
+    if lock is None:
+        lock = (environment.script_location or environment.version_locations[0]) / LOCK_FILE_NAME
+    return replace(environment, lock_file=lock, allow_heads=settings.heads_allowed(environment.name))
+
+
+def _check_lock_files_distinct(environments: tuple[Environment, ...]) -> None:
+    owners: dict[Path, str] = {}
+    for environment in environments:
+        assert environment.lock_file is not None
+        other = owners.setdefault(environment.lock_file, environment.name)
+        if other != environment.name:
+            raise ConfigError(
+                f"environments {other!r} and {environment.name!r} share the lock file "
+                f"{environment.lock_file}; "
+                "set lock_file for each in [tool.revgraph.environments]"
+            )
+
+
+def _versions_environment(
+    name: str, folders: tuple[Path, ...], what: str, notes: list | None = None, *, recursive: bool = False
+) -> Environment:
+    """An environment given by its versions folders alone (no script_location, no template)."""
+    for folder in folders:
+        if not folder.is_dir():
+            raise ConfigError(f"{what} {folder}: not a directory")
+    return Environment(
+        name=name,
+        script_location=None,
+        version_locations=folders,
+        recursive=recursive,
+        config_file=None,
+    )
+
+
+def _table_builder(name: str, entry: Any, root: Path, pyproject: Path, start: Path) -> _Builder:
+    where = f"{pyproject}: [tool.revgraph.environments.{name}]"
+
+    def build(notes: list) -> Environment:
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table")
+        for key in sorted(set(entry) - _ENV_TABLE_KEYS):
+            notes.append(f"{where}: unknown key {key!r} (ignored)")
+        sources = [key for key in _ENV_SOURCE_KEYS if key in entry]
+        if len(sources) != 1:
+            raise ConfigError(f"{where} needs exactly one of config, versions or script_location")
+        lock = _optional_str(entry, "lock_file", where)
+        lock_file = _abs(root, lock) if lock else None
+        environment = _build_table_entry(name, sources[0], entry, root, pyproject, start, where, notes)
+        return replace(environment, lock_file=lock_file) if lock_file else environment
+
+    return build
+
+
+def _build_table_entry(
+    name: str, source: str, entry: Mapping[str, Any], root: Path, pyproject: Path, start: Path,
+    where: str, notes: list,
+) -> Environment:
+    if source == "config":
+        path = _abs(root, _optional_str(entry, "config", where) or "")
+        section = _optional_str(entry, "section", where)
+        return _config_environment(name, path, section, start, notes, explicit=section is not None)
+    if source == "versions":
+        recursive = entry.get("recursive_version_locations", False)
+        if not isinstance(recursive, bool):
+            raise ConfigError(f"{where} recursive_version_locations must be true or false")
+        folders = tuple(_abs(root, v) for v in _str_list(entry, "versions", where))
+        return _versions_environment(name, folders, f"{where} versions", recursive=recursive)
+    # An alembic environment described inline, with [tool.alembic]'s keys.
+    table = {k: v for k, v in entry.items() if k not in ("lock_file", "config", "section", "versions")}
+    reader = _AlembicReader(None, None, DEFAULT_SECTION, table, pyproject, where)
+    return _environment_from_reader(name, reader, start, notes)
+
+
+def _config_environment(
+    name: str, path: Path, section: str | None, start: Path, notes: list, *, explicit: bool
+) -> Environment:
+    """An environment from an alembic.ini section (plus its neighbour [tool.alembic]) or a pyproject.toml.
+
+    alembic's command line reads ``alembic.ini`` and ``pyproject.toml`` from
+    the working directory together; revgraph pairs an ini with the
+    pyproject.toml beside it, which is the same files in the usual layout.
+    """
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found")
+    if path.name == "pyproject.toml" or path.suffix == ".toml":
+        tool = _read_tool_tables(path)
+        if "alembic" not in tool:
+            raise ConfigError(f"{path} has no [tool.alembic] table")
+        reader = _AlembicReader(None, None, DEFAULT_SECTION, tool["alembic"], path, f"{path}: [tool.alembic]")
+        return _environment_from_reader(name, reader, start, notes)
+    section = section or DEFAULT_SECTION
+    parser = _read_ini(path)
+    neighbour = path.parent / "pyproject.toml"
+    toml = _read_tool_tables(neighbour).get("alembic")
+    if not parser.has_section(section) and (explicit or toml is None):
+        raise ConfigError(f"{path} has no [{section}] section")
+    reader = _AlembicReader(
+        parser if parser.has_section(section) else None, path, section, toml or {}, neighbour,
+        f"{neighbour}: [tool.alembic]",
+    )
+    return _environment_from_reader(name, reader, start, notes)
+
+
+def _read_ini(path: Path) -> ConfigParser:
+    """The ini file read as alembic reads it: ``here`` in DEFAULT, locale encoding."""
+    from configparser import ConfigParser, Error
+
+    parser = ConfigParser({"here": path.absolute().parent.as_posix()})
+    try:
+        # alembic reads with encoding="locale" (alembic/util/compat.py).
+        with open(path, encoding="locale") as handle:
+            parser.read_file(handle, source=str(path))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {path}: not valid text ({exc.reason})") from None
+    except Error as exc:
+        raise ConfigError(f"{path}: cannot parse: {_one_line(str(exc))}") from None
+    return parser
+
+
+# ------------------------------------------------------ alembic option lookup
+
+
+@dataclass
+class _AlembicReader:
+    """alembic's ``Config.get_alembic_option`` & co: the ini section first, then ``[tool.alembic]``."""
+
+    ini: ConfigParser | None  # None: no ini, or the ini lacks the section
+    ini_path: Path | None
+    section: str
+    toml: Mapping[str, Any]
+    toml_path: Path | None
+    toml_where: str
+
+    @property
+    def config_file(self) -> Path | None:
+        return self.ini_path if self.ini is not None else self.toml_path
+
+    def in_ini(self, name: str) -> bool:
+        return self.ini is not None and self.ini.has_option(self.section, name)
+
+    def ini_get(self, name: str) -> str | None:
+        if not self.in_ini(name):
+            return None
+        from configparser import Error
+
+        assert self.ini is not None
+        try:
+            return self.ini.get(self.section, name)
+        except Error as exc:
+            raise ConfigError(
+                f"{self.ini_path}: [{self.section}] {name}: {_one_line(str(exc))} (write %% for a literal %)"
+            ) from None
+
+    def toml_get(self, name: str) -> Any:
+        """``_get_toml_config_value``: strings %-formatted with ``here``."""
+        value = self.toml.get(name)
+        if isinstance(value, str):
+            return self._format(name, value)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return [self._format(name, v) for v in value]
+        return value
+
+    def _format(self, name: str, value: str) -> str:
+        assert self.toml_path is not None
+        try:
+            return value % {"here": self.toml_path.absolute().parent.as_posix()}
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"{self.toml_where} {name}: bad %-substitution in {value!r} ({exc}); write %% for a literal %"
+            ) from None
+
+    def where(self, name: str) -> str:
+        if self.in_ini(name):
+            return f"{self.ini_path}: [{self.section}] {name}"
+        return f"{self.toml_where} {name}"
+
+    def base_dir(self, name: str) -> Path:
+        """Where relative paths of option ``name`` start: its file's folder."""
+        source = self.ini_path if self.in_ini(name) else self.toml_path
+        assert source is not None
+        return source.absolute().parent
+
+    def get(self, name: str) -> Any:
+        return self.ini_get(name) if self.in_ini(name) else self.toml_get(name)
+
+    def get_str(self, name: str) -> str | None:
+        value = self.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{self.where(name)} must be a string, not {value!r}")
+        return value
+
+    def get_bool(self, name: str) -> bool:
+        # alembic: an ini value is true only when it is exactly "true".
+        if self.in_ini(name):
+            return self.ini_get(name) == "true"
+        value = self.toml.get(name, False)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.where(name)}: boolean value expected, not {value!r}")
+        return value
+
+    def separator(self, *names: str) -> tuple[str | None, str | None]:
+        """The split character and the key it came from (``_get_file_separator_char``)."""
+        for name in names:
+            value = self.ini_get(name)
+            if value is not None:
+                break
+        else:
+            return None, None
+        if value not in _SEPARATORS:
+            raise ConfigError(
+                f"{self.ini_path}: [{self.section}] {name} = {value!r} is not valid; "
+                "expected 'space', 'newline', 'os', ':' or ';'"
+            )
+        return _SEPARATORS[value], name
+
+    def path_list(self, name: str, legacy: re.Pattern[str], notes: list) -> list[str] | None:
+        """``get_version_locations_list`` / ``get_prepend_sys_paths_list``."""
+        text = self.ini_get(name)
+        if text:
+            # Only version_locations still honours the deprecated version_path_separator.
+            legacy_key = ("version_path_separator",) if name == "version_locations" else ()
+            split_char, key = self.separator("path_separator", *legacy_key)
+            if split_char is None:
+                notes.append(
+                    f"{self.ini_path}: [{self.section}] has no path_separator; {name} is split on "
+                    "spaces/commas (alembic's deprecated legacy behaviour); add path_separator = os"
+                )
+                items = legacy.split(text)
+            else:
+                if key == "version_path_separator":
+                    notes.append(
+                        f"{self.ini_path}: [{self.section}] version_path_separator is deprecated "
+                        "in alembic; use path_separator"
+                    )
+                items = text.split(split_char)
+            # alembic keeps empty items, which then mean the working directory
+            # (Path("").absolute()); that is an accident of splitting, so drop them.
+            return [item.strip() for item in items if item.strip()]
+        value = self.toml_get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self.toml_where} {name} must be a list of strings, not {value!r}")
+        return [v for v in value if v.strip()]
+
+    def options(self) -> dict[str, str]:
+        """Every other scalar option, [tool.alembic] overridden by the ini section.
+
+        A value that does not interpolate is left out: alembic reads such a
+        key only when env.py asks for it, so it must not stop revgraph.
+        """
+        from configparser import Error
+
+        result: dict[str, str] = {}
+        for key, value in self.toml.items():
+            if key in _ALEMBIC_KEYS or not isinstance(value, (str, int, float, bool)):
+                continue
+            try:
+                result[key] = str(self.toml_get(key))
+            except ConfigError:
+                continue
+        for key in self.ini.options(self.section) if self.ini is not None else ():
+            if key in _ALEMBIC_KEYS:
+                continue
+            try:
+                result[key] = self.ini.get(self.section, key)
+            except Error:
+                continue
+        return result
+
+
+def _environment_from_reader(name: str, reader: _AlembicReader, start: Path, notes: list) -> Environment:
+    """``ScriptDirectory.from_config`` without importing anything."""
+    script_value = reader.get_str("script_location")
+    if not script_value:
+        where = reader.ini_path if reader.ini is not None else reader.toml_where
+        section = f" [{reader.section}]" if reader.ini is not None else ""
+        raise ConfigError(f"{where}{section}: no 'script_location' key found")
+    resolver = _PathResolver(reader, start, notes)
+    script_location = resolver.resolve(script_value, "script_location")
+    if not script_location.is_dir():
+        raise ConfigError(f"{reader.where('script_location')}: {script_location} is not a directory")
+
+    version_values = reader.path_list("version_locations", _LEGACY_VERSIONS_SPLIT, notes)
+    if version_values:
+        version_locations = tuple(resolver.resolve(v, "version_locations") for v in version_values)
+    else:
+        version_locations = (script_location / "versions",)
+
+    return Environment(
+        name=name,
+        script_location=script_location,
+        version_locations=version_locations,
+        recursive=reader.get_bool("recursive_version_locations"),
+        sourceless=reader.get_bool("sourceless"),
+        file_template=reader.get_str("file_template") or "%(rev)s_%(slug)s",
+        truncate_slug_length=_slug_length(reader),
+        timezone=reader.get_str("timezone") or None,
+        config_file=reader.config_file,
+        section=reader.section,
+        options=reader.options(),
+    )
+
+
+def _slug_length(reader: _AlembicReader) -> int:
+    value = reader.get("truncate_slug_length")
+    if value is None:
+        return 40
+    try:
+        length = int(value)
+    except (TypeError, ValueError):
+        where = reader.where("truncate_slug_length")
+        raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
+    return length or 40  # ScriptDirectory: ``truncate_slug_length or 40``
+
+
+# ------------------------------------------------------------ path resolution
+
+
+@dataclass
+class _PathResolver:
+    """Turns script_location / version_locations values into absolute folders.
+
+    Relative paths: alembic resolves them against the *working directory*,
+    so its answer depends on where it is run (its templates use ``%(here)s``
+    to avoid that). revgraph resolves them against the folder of the file
+    that holds the option -- the working directory of the usual ``alembic``
+    run -- so that running from a subdirectory finds the same folders. When
+    that folder does not exist but ``start`` + path does (an ini in a
+    subfolder written for ``alembic -c sub/alembic.ini`` run from above),
+    revgraph follows alembic and notes it.
+    """
+
+    reader: _AlembicReader
+    start: Path
+    notes: list
+    _sys_path: list[str] | None = None
+
+    def resolve(self, value: str, option: str) -> Path:
+        if not os.path.isabs(value) and ":" in value:
+            return self._package_resource(value, option)
+        path = Path(value)
+        if path.is_absolute():
+            return Path(os.path.normpath(path))
+        beside = _abs(self.reader.base_dir(option), path)
+        from_start = _abs(self.start, path)
+        if not beside.exists() and from_start.exists() and from_start != beside:
+            self.notes.append(
+                f"{self.reader.where(option)}: {value!r} is relative to the working directory "
+                f"({from_start}); write %(here)s/... to make it independent of where commands run"
+            )
+            return from_start
+        return beside
+
+    def _package_resource(self, value: str, option: str) -> Path:
+        """``package:resource`` as alembic's ``coerce_resource_to_filename``, found without importing."""
+        package, *parts = value.split(":")
+        folders = self._package_folders(package, value, option)
+        for folder in folders:
+            candidate = Path(folder, *parts)
+            if candidate.exists():
+                return Path(os.path.normpath(candidate))
+        return Path(os.path.normpath(Path(folders[0], *parts)))
+
+    def _package_folders(self, package: str, value: str, option: str) -> list[str]:
+        from importlib.machinery import PathFinder
+
+        top, *subpackages = package.split(".")
+        spec = PathFinder.find_spec(top, self._search_path())
+        if spec is None:
+            spec = _find_installed_spec(top)
+        folders = list(spec.submodule_search_locations or ()) if spec else []
+        for name in subpackages:
+            folders = [str(Path(f, name)) for f in folders if Path(f, name).is_dir()]
+        if not folders:
+            raise ConfigError(
+                f"{self.reader.where(option)}: package {package!r} of {value!r} not found "
+                "(not installed, not a package folder, and not under prepend_sys_path)"
+            )
+        return folders
+
+    def _search_path(self) -> list[str]:
+        """prepend_sys_path (alembic puts it on sys.path before resolving) then sys.path."""
+        if self._sys_path is None:
+            values = self.reader.path_list("prepend_sys_path", _LEGACY_SYS_PATH_SPLIT, []) or []
+            base = self.reader.base_dir("prepend_sys_path")
+            self._sys_path = [str(_abs(base, v)) for v in values] + [p or os.getcwd() for p in sys.path]
+        return self._sys_path
+
+
+def _find_installed_spec(top: str) -> Any:
+    """Installed packages that only a meta-path finder knows (editable installs).
+
+    ``find_spec`` of a top-level name locates it without importing it.
+    """
+    import importlib.util
+
+    if top in sys.modules:
+        return getattr(sys.modules[top], "__spec__", None)
+    try:
+        return importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+
+
+def _posix_relative(location: Path, root: Path, env_name: str) -> str:
+    root = Path(os.path.normpath(Path(root).absolute()))
+    for here, top in ((location, root), (location.resolve(), root.resolve())):
+        try:
+            relative = here.relative_to(top).as_posix()
+        except ValueError:
+            continue
+        return "" if relative == "." else relative
+    raise ConfigError(
+        f"environment {env_name!r}: versions folder {location} is outside {root}; "
+        "git cannot read it from a ref"
+    )

@@ -1,0 +1,691 @@
+"""Environment discovery: alembic.ini / pyproject.toml / --versions, and [tool.revgraph].
+
+Real files in ``tmp_path``. The differential part asks alembic itself
+(``Config`` + ``ScriptDirectory.from_config``) about the same files, in a
+child process started in the ini's folder -- where ``alembic`` is normally
+run, and where its relative paths start -- so no ``os.chdir`` here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from revgraph.config import Environment, ProjectConfig, load_project
+from revgraph.errors import ConfigError, RevgraphError, UsageError
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def make_dirs(root: Path, *names: str) -> None:
+    for name in names:
+        (root / name).mkdir(parents=True, exist_ok=True)
+
+
+def expect_error(exc_type: type[RevgraphError], *needles: str, **kwargs) -> RevgraphError:
+    """Call load_project(**kwargs); the error must be one line, exit 2, naming every needle."""
+    with pytest.raises(exc_type) as info:
+        load_project(**kwargs)
+    error = info.value
+    assert error.exit_code == 2
+    assert "\n" not in error.message
+    for needle in needles:
+        assert needle in error.message, (needle, error.message)
+    return error
+
+
+def norm(path: str | Path) -> str:
+    return os.path.normpath(str(path))
+
+
+# ---------------------------------------------------------------- differential
+
+# Each case: files to write (path -> text), folders to create, alembic -n
+# section, and whether alembic must be given pyproject.toml and/or alembic.ini.
+CASES: dict[str, dict] = {
+    "here_default_versions": {
+        "alembic.ini": "[alembic]\nscript_location = %(here)s/migrations\n",
+        "dirs": ["migrations/versions"],
+    },
+    "relative_script_location": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\n",
+        "dirs": ["migrations/versions"],
+    },
+    "path_separator_os": {
+        "alembic.ini": f"[alembic]\nscript_location = migrations\npath_separator = os\n"
+        f"version_locations = %(here)s/a{os.pathsep}%(here)s/b\n",
+        "dirs": ["migrations", "a", "b"],
+    },
+    "path_separator_semicolon": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\npath_separator = ;\n"
+        "version_locations = %(here)s/a; b ;%(here)s/c d\n",
+        "dirs": ["migrations", "a", "b", "c d"],
+    },
+    "path_separator_colon": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\npath_separator = :\n"
+        "version_locations = a:%(here)s/b\n",
+        "dirs": ["migrations", "a", "b"],
+    },
+    "path_separator_space": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\npath_separator = space\n"
+        "version_locations = a %(here)s/b\n",
+        "dirs": ["migrations", "a", "b"],
+    },
+    "path_separator_newline": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\npath_separator = newline\n"
+        "version_locations =\n    %(here)s/a\n    b with space\n",
+        "dirs": ["migrations", "a", "b with space"],
+    },
+    "deprecated_version_path_separator": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\nversion_path_separator = ;\n"
+        "version_locations = a;b\n",
+        "dirs": ["migrations", "a", "b"],
+    },
+    "deprecated_version_path_separator_os": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\nversion_path_separator = os\n"
+        f"version_locations = a{os.pathsep}b\n",
+        "dirs": ["migrations", "a", "b"],
+    },
+    "path_separator_wins_over_version_path_separator": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\npath_separator = ;\n"
+        "version_path_separator = space\nversion_locations = a;b\n",
+        "dirs": ["migrations", "a", "b"],
+    },
+    "legacy_split_on_spaces_and_commas": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\n"
+        "version_locations = %(here)s/a, b  c,d\n",
+        "dirs": ["migrations", "a", "b", "c", "d"],
+    },
+    "flags_template_and_slug": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\nrecursive_version_locations = true\n"
+        "sourceless = true\ntruncate_slug_length = 12\ntimezone = UTC\n"
+        "file_template = %%(year)d/%%(month).2d_%%(rev)s_%%(slug)s\n",
+        "dirs": ["migrations/versions"],
+    },
+    "only_lowercase_true_is_true_and_zero_slug_means_40": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\nrecursive_version_locations = True\n"
+        "sourceless = yes\ntruncate_slug_length = 0\n",
+        "dirs": ["migrations/versions"],
+    },
+    "named_section": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\n\n"
+        "[audit_db]\nscript_location = %(here)s/audit\nfile_template = %%(rev)s\n",
+        "section": "audit_db",
+        "dirs": ["migrations", "audit/versions"],
+    },
+    "default_interpolation_from_DEFAULT_section": {
+        "alembic.ini": "[DEFAULT]\nbase = %(here)s/db\n\n[alembic]\nscript_location = %(base)s/migrations\n"
+        "path_separator = os\nversion_locations = %(base)s/v1\n",
+        "dirs": ["db/migrations", "db/v1"],
+    },
+    "pyproject_tool_alembic_only": {
+        "pyproject.toml": '[tool.alembic]\nscript_location = "%(here)s/migrations"\n'
+        'version_locations = ["%(here)s/v1", "v2"]\nrecursive_version_locations = true\n'
+        'file_template = "%%(rev)s_%%(slug)s_x"\ntruncate_slug_length = 20\n',
+        "dirs": ["migrations", "v1", "v2"],
+    },
+    "ini_plus_pyproject_as_alembic_1_16_template": {
+        "alembic.ini": "[alembic]\nsqlalchemy.url = driver://user:pass@localhost/dbname\n",
+        "pyproject.toml": '[tool.alembic]\nscript_location = "%(here)s/alembic"\nsourceless = true\n',
+        "dirs": ["alembic/versions"],
+    },
+    "ini_option_wins_over_pyproject": {
+        "alembic.ini": "[alembic]\nscript_location = migrations\npath_separator = os\nversion_locations = a\n"
+        "file_template = %%(rev)s_ini\n",
+        "pyproject.toml": '[tool.alembic]\nscript_location = "other"\nversion_locations = ["b"]\n'
+        'file_template = "%%(rev)s_toml"\ntimezone = "UTC"\n',
+        "dirs": ["migrations", "other", "a", "b"],
+    },
+    "package_resource": {
+        "alembic.ini": "[alembic]\nscript_location = rgtestapp:migrations\nprepend_sys_path = .\n"
+        "path_separator = os\nversion_locations = rgtestapp.db:versions\n",
+        "files": {"rgtestapp/__init__.py": "", "rgtestapp/db/__init__.py": ""},
+        "dirs": ["rgtestapp/migrations", "rgtestapp/db/versions"],
+    },
+}
+
+# Runs in a child process, once, for every case: alembic's own reading.
+ALEMBIC_PROBE = r"""
+import json, os, sys, warnings
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+out = {}
+for case in json.load(sys.stdin):
+    os.chdir(case["dir"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cfg = Config(
+            file_=case["ini"], toml_file=case["toml"], ini_section=case["section"] or "alembic"
+        )
+        script = ScriptDirectory.from_config(cfg)
+        locations = [str(p) for p in script._version_locations]
+    out[case["name"]] = {
+        "script_location": os.path.abspath(script.dir),
+        "version_locations": locations,
+        "recursive": script.recursive_version_locations,
+        "sourceless": script.sourceless,
+        "file_template": script.file_template,
+        "truncate_slug_length": script.truncate_slug_length,
+        "timezone": script.timezone,
+        "separator_warning": any("separator" in str(w.message) for w in caught),
+    }
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def alembic_says(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
+    """Build every case on disk and ask alembic about all of them in one child process."""
+    base = tmp_path_factory.mktemp("differential")
+    requests = []
+    for name, case in CASES.items():
+        folder = base / name
+        make_dirs(folder, *case["dirs"])
+        for relative, text in case.get("files", {}).items():
+            write(folder / relative, text)
+        for config in ("alembic.ini", "pyproject.toml"):
+            if config in case:
+                (folder / config).write_text(case[config], encoding="utf-8")
+        requests.append(
+            {
+                "name": name,
+                "dir": str(folder),
+                "ini": str(folder / "alembic.ini") if "alembic.ini" in case else None,
+                "toml": str(folder / "pyproject.toml") if "pyproject.toml" in case else None,
+                "section": case.get("section"),
+            }
+        )
+    child = subprocess.run(
+        [sys.executable, "-c", ALEMBIC_PROBE],
+        input=json.dumps(requests),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=base,
+    )
+    answers = json.loads(child.stdout)
+    return {name: (base / name, answers[name]) for name in CASES}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_environment_matches_alembic_script_directory(alembic_says, case: str) -> None:
+    folder, alembic = alembic_says[case]
+    # Started from a subfolder: relative paths must still mean what they mean to alembic run beside the ini.
+    start = folder / "somewhere" / "deeper"
+    start.mkdir(parents=True)
+    project = load_project(start, section=CASES[case].get("section"))
+
+    assert project.root == folder
+    (env,) = project.environments
+    assert norm(env.script_location) == norm(alembic["script_location"])
+    assert [norm(p) for p in env.version_locations] == [norm(p) for p in alembic["version_locations"]]
+    assert env.recursive == alembic["recursive"]
+    assert env.sourceless == alembic["sourceless"]
+    assert env.file_template == alembic["file_template"]
+    assert env.truncate_slug_length == alembic["truncate_slug_length"]
+    assert env.timezone == alembic["timezone"]
+    warned = any("separator" in w for w in project.warnings)
+    assert warned == alembic["separator_warning"]
+
+
+# ------------------------------------------------------------ alembic.ini
+
+
+def test_here_is_the_folder_of_the_ini_file(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "db/migrations/versions")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = %(here)s/db/migrations\n")
+    (env,) = load_project(tmp_path).environments
+    assert env.script_location == tmp_path / "db" / "migrations"
+    assert env.version_locations == (tmp_path / "db" / "migrations" / "versions",)
+    assert env.template_path == tmp_path / "db" / "migrations" / "script.py.mako"
+    assert env.config_file == tmp_path / "alembic.ini"
+    assert env.name == "default" and env.section == "alembic"
+
+
+def test_file_template_percent_escapes_are_undone(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\nfile_template = %%(rev)s_%%(slug)s_100%%\n")
+    (env,) = load_project(tmp_path).environments
+    assert env.file_template == "%(rev)s_%(slug)s_100%"
+
+
+def test_unknown_alembic_keys_are_kept_as_options_and_other_sections_are_not_interpolated(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(
+        tmp_path / "alembic.ini",
+        """
+        [alembic]
+        script_location = m
+        output_encoding = latin-1
+        revision_environment = true
+
+        [formatter_generic]
+        format = %(levelname)-5.5s [%(name)s] %(message)s
+        """,
+    )
+    (env,) = load_project(tmp_path).environments
+    assert env.options["output_encoding"] == "latin-1"
+    assert env.options["revision_environment"] == "true"
+    assert "script_location" not in env.options and "here" not in env.options
+
+
+def test_named_section_gives_the_environment_that_name(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "main", "audit")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = main\n[audit_db]\nscript_location = audit\n")
+    (env,) = load_project(tmp_path, section="audit_db").environments
+    assert env.name == "audit_db"
+    assert env.section == "audit_db"
+    assert env.script_location == tmp_path / "audit"
+
+
+def test_relative_script_location_is_relative_to_the_ini_not_the_start(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "migrations", "src/migrations")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = migrations\n")
+    project = load_project(tmp_path / "src")
+    assert project.environments[0].script_location == tmp_path / "migrations"
+    assert project.warnings == ()
+
+
+def test_ini_in_a_subfolder_with_paths_relative_to_where_alembic_runs_is_followed_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    # Written for `alembic -c db/alembic.ini` run from tmp_path: db/migrations is relative to cwd.
+    make_dirs(tmp_path, "db/migrations")
+    write(tmp_path / "db" / "alembic.ini", "[alembic]\nscript_location = db/migrations\n")
+    project = load_project(tmp_path, config_file=Path("db/alembic.ini"))
+    assert project.environments[0].script_location == tmp_path / "db" / "migrations"
+    assert any("%(here)s" in w and "working directory" in w for w in project.warnings)
+
+
+def test_package_resource_is_found_without_importing_the_application(tmp_path: Path) -> None:
+    # Importing this package would fail loudly: revgraph must locate it without running it.
+    write(tmp_path / "rg_noimport_app" / "__init__.py", "raise RuntimeError('imported!')\n")
+    make_dirs(tmp_path, "rg_noimport_app/migrations/versions")
+    write(
+        tmp_path / "alembic.ini",
+        "[alembic]\nscript_location = rg_noimport_app:migrations\nprepend_sys_path = .\npath_separator = os\n",
+    )
+    (env,) = load_project(tmp_path).environments
+    assert env.script_location == tmp_path / "rg_noimport_app" / "migrations"
+    assert "rg_noimport_app" not in sys.modules
+
+
+def test_package_resource_of_an_unknown_package_is_a_config_error(tmp_path: Path) -> None:
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = rg_no_such_pkg_xyz:migrations\n")
+    expect_error(ConfigError, "rg_no_such_pkg_xyz", "not found", start=tmp_path)
+
+
+# ------------------------------------------------------------ pyproject.toml
+
+
+def test_pyproject_tool_alembic_alone_is_an_environment(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "alembic/versions", "extra")
+    write(
+        tmp_path / "pyproject.toml",
+        """
+        [tool.alembic]
+        script_location = "%(here)s/alembic"
+        version_locations = ["%(here)s/alembic/versions", "extra"]
+        file_template = "%%(rev)s_%%(slug)s"
+        recursive_version_locations = true
+        """,
+    )
+    (env,) = load_project(tmp_path / "alembic").environments
+    assert env.name == "default"
+    assert env.config_file == tmp_path / "pyproject.toml"
+    assert env.version_locations == (tmp_path / "alembic" / "versions", tmp_path / "extra")
+    assert env.file_template == "%(rev)s_%(slug)s"
+    assert env.recursive is True
+
+
+def test_config_file_may_name_a_pyproject_toml(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "elsewhere/m")
+    write(tmp_path / "elsewhere" / "pyproject.toml", '[tool.alembic]\nscript_location = "m"\n')
+    (env,) = load_project(tmp_path, config_file=Path("elsewhere/pyproject.toml")).environments
+    assert env.script_location == tmp_path / "elsewhere" / "m"
+
+
+def test_toml_boolean_option_must_be_a_boolean(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "pyproject.toml", '[tool.alembic]\nscript_location = "m"\nsourceless = "true"\n')
+    expect_error(ConfigError, "sourceless", "boolean", start=tmp_path)
+
+
+def test_toml_version_locations_must_be_a_list(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "pyproject.toml", '[tool.alembic]\nscript_location = "m"\nversion_locations = "m"\n')
+    expect_error(ConfigError, "version_locations", "list of strings", start=tmp_path)
+
+
+# --------------------------------------------------------------- discovery
+
+
+def test_upward_search_finds_the_nearest_config_from_a_subdirectory(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "outer_m", "inner/m", "inner/pkg/mod")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = outer_m\n")
+    write(tmp_path / "inner" / "alembic.ini", "[alembic]\nscript_location = m\n")
+    project = load_project(tmp_path / "inner" / "pkg" / "mod")
+    assert project.root == tmp_path / "inner"
+    assert project.environments[0].script_location == tmp_path / "inner" / "m"
+
+
+def test_upward_search_skips_a_pyproject_without_alembic_or_revgraph_tables(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m", "sub")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "sub" / "pyproject.toml", '[project]\nname = "sub"\n')
+    assert load_project(tmp_path / "sub").root == tmp_path
+
+
+def test_start_may_be_a_file(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    assert load_project(tmp_path / "alembic.ini").root == tmp_path
+
+
+def test_versions_option_gives_one_default_environment_and_still_reads_settings(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "revs", "sub")
+    write(tmp_path / "pyproject.toml", '[tool.revgraph]\nbase = "origin/develop"\n')
+    project = load_project(tmp_path / "sub", versions=Path("../revs"))
+    (env,) = project.environments
+    assert env.name == "default"
+    assert env.script_location is None
+    assert env.template_path is None
+    assert env.version_locations == (tmp_path / "revs",)
+    assert env.lock_file == tmp_path / "revs" / "revgraph.lock"
+    assert project.settings.base == "origin/develop"
+    assert project.root == tmp_path
+
+
+def test_versions_option_outside_any_project_roots_at_start(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "revs")
+    project = load_project(tmp_path, versions=Path("revs"))
+    assert project.root == tmp_path
+    assert project.settings == ProjectConfig()
+
+
+# ------------------------------------------------------------ [tool.revgraph]
+
+
+def test_tool_revgraph_settings_are_parsed(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(
+        tmp_path / "pyproject.toml",
+        """
+        [tool.revgraph]
+        base = "origin/main"
+        protected = ["origin/release/*", "origin/main"]
+        strategy = "merge"
+        lock_file = "db/heads.lock"
+        select = ["RG1", "RG301"]
+        ignore = "RG403"
+        allow_heads = 2
+        """,
+    )
+    project = load_project(tmp_path)
+    settings = project.settings
+    assert settings.base == "origin/main"
+    assert settings.protected == ("origin/release/*", "origin/main")
+    assert settings.strategy == "merge"
+    assert settings.select == ("RG1", "RG301")
+    assert settings.ignore == ("RG403",)
+    assert settings.heads_allowed("anything") == 2
+    (env,) = project.environments
+    assert env.lock_file == tmp_path / "db" / "heads.lock"
+    assert env.allow_heads == 2
+    assert project.settings_file == tmp_path / "pyproject.toml"
+    assert project.warnings == ()
+
+
+def test_allow_heads_table_applies_per_environment(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml", "[tool.revgraph.allow_heads]\ndefault = 3\nghost = 2\n")
+    project = load_project(tmp_path)
+    assert project.environments[0].allow_heads == 3
+    assert any("ghost" in w for w in project.warnings)
+
+
+def test_unknown_settings_keys_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml", '[tool.revgraph]\nbsae = "main"\n')
+    project = load_project(tmp_path)
+    assert project.settings.base is None
+    assert len(project.warnings) == 1 and "'bsae'" in project.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "toml, needles",
+    [
+        ('strategy = "squash"', ("strategy", "'rebase' or 'merge'", "'squash'")),
+        ("allow_heads = 0", ("allow_heads", "at least 1")),
+        ("allow_heads = true", ("allow_heads",)),
+        ('allow_heads = { main = "two" }', ("allow_heads.main",)),
+        ("protected = [1, 2]", ("protected", "list of strings")),
+        ("base = 3", ("base", "string")),
+        ('environments = "main"', ("environments", "table")),
+    ],
+)
+def test_invalid_tool_revgraph_values_are_config_errors(tmp_path: Path, toml: str, needles) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml", f"[tool.revgraph]\n{toml}\n")
+    expect_error(ConfigError, "[tool.revgraph]", *needles, start=tmp_path)
+
+
+# ------------------------------------------------------- several environments
+
+
+def several_environments(tmp_path: Path) -> Path:
+    make_dirs(tmp_path, "migrations/versions", "audit/versions", "reports/versions", "inline/vers")
+    write(
+        tmp_path / "alembic.ini",
+        "[alembic]\nscript_location = %(here)s/migrations\n\n[audit_db]\nscript_location = %(here)s/audit\n",
+    )
+    write(
+        tmp_path / "pyproject.toml",
+        """
+        [tool.revgraph]
+        allow_heads = { audit = 2 }
+
+        [tool.revgraph.environments]
+        main = { config = "alembic.ini", section = "alembic" }
+        audit = { config = "alembic.ini", section = "audit_db", lock_file = "locks/audit.lock" }
+        reports = { versions = "reports/versions" }
+        inline = { script_location = "inline", version_locations = ["inline/vers"], file_template = "%%(rev)s" }
+        """,
+    )
+    return tmp_path
+
+
+def test_several_environments_come_from_tool_revgraph_environments(tmp_path: Path) -> None:
+    project = load_project(several_environments(tmp_path))
+    by_name = {env.name: env for env in project.environments}
+    assert list(by_name) == ["main", "audit", "reports", "inline"]
+    assert by_name["main"].script_location == tmp_path / "migrations"
+    assert by_name["main"].lock_file == tmp_path / "migrations" / "revgraph.lock"
+    assert by_name["audit"].section == "audit_db"
+    assert by_name["audit"].script_location == tmp_path / "audit"
+    assert by_name["audit"].lock_file == tmp_path / "locks" / "audit.lock"
+    assert by_name["audit"].allow_heads == 2 and by_name["main"].allow_heads is None
+    assert by_name["reports"].script_location is None
+    assert by_name["reports"].version_locations == (tmp_path / "reports" / "versions",)
+    assert by_name["reports"].lock_file == tmp_path / "reports" / "versions" / "revgraph.lock"
+    assert by_name["inline"].version_locations == (tmp_path / "inline" / "vers",)
+    assert by_name["inline"].file_template == "%(rev)s"
+    assert project.environment("audit") == (by_name["audit"],)
+
+
+def test_env_option_builds_only_that_environment(tmp_path: Path) -> None:
+    several_environments(tmp_path)
+    (tmp_path / "audit").rename(tmp_path / "audit_gone")  # breaks 'audit' only
+    project = load_project(tmp_path, env="reports")
+    assert [e.name for e in project.environments] == ["reports"]
+    expect_error(ConfigError, "audit", "not a directory", start=tmp_path)
+
+
+def test_unknown_environment_name_is_a_usage_error_listing_the_known_ones(tmp_path: Path) -> None:
+    several_environments(tmp_path)
+    expect_error(UsageError, "'nope'", "main, audit, reports, inline", start=tmp_path, env="nope")
+
+
+def test_named_section_overrides_the_environments_table(tmp_path: Path) -> None:
+    several_environments(tmp_path)
+    (env,) = load_project(tmp_path, section="audit_db").environments
+    assert env.name == "audit_db" and env.script_location == tmp_path / "audit"
+
+
+def test_a_lock_file_shared_by_two_environments_is_a_config_error(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "a", "b")
+    write(
+        tmp_path / "pyproject.toml",
+        """
+        [tool.revgraph]
+        lock_file = "heads.lock"
+        [tool.revgraph.environments]
+        a = { versions = "a" }
+        b = { versions = "b" }
+        """,
+    )
+    expect_error(ConfigError, "'a'", "'b'", "heads.lock", start=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "entry, needles",
+    [
+        ('x = { config = "alembic.ini", versions = "a" }', ("exactly one of",)),
+        ('x = { section = "alembic" }', ("exactly one of",)),
+        ('x = "alembic.ini"', ("must be a table",)),
+        ('x = { versions = "missing" }', ("missing", "not a directory")),
+        ('x = { config = "missing.ini" }', ("missing.ini", "not found")),
+        ('x = { versions = "a", recursive_version_locations = "yes" }', ("recursive_version_locations",)),
+    ],
+)
+def test_broken_environment_entries_are_config_errors(tmp_path: Path, entry: str, needles) -> None:
+    make_dirs(tmp_path, "a")
+    write(tmp_path / "pyproject.toml", f"[tool.revgraph.environments]\n{entry}\n")
+    expect_error(ConfigError, *needles, start=tmp_path)
+
+
+def test_unknown_keys_in_an_environment_entry_warn(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "a")
+    write(tmp_path / "pyproject.toml", '[tool.revgraph.environments]\nx = { versions = "a", colour = "red" }\n')
+    project = load_project(tmp_path)
+    assert any("'colour'" in w and "environments.x" in w for w in project.warnings)
+
+
+# ------------------------------------------------------------ versions paths
+
+
+def test_versions_relative_to_gives_posix_paths_inside_the_root(tmp_path: Path) -> None:
+    env = Environment(
+        name="e",
+        script_location=None,
+        version_locations=(tmp_path / "db" / "versions", tmp_path),
+    )
+    assert env.versions_relative_to(tmp_path) == ("db/versions", "")
+
+
+def test_versions_relative_to_follows_symlinked_roots(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "real/v")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    env = Environment(name="e", script_location=None, version_locations=(tmp_path / "link" / "v",))
+    assert env.versions_relative_to(tmp_path / "real") == ("v",)
+
+
+def test_versions_outside_the_root_is_a_config_error(tmp_path: Path) -> None:
+    env = Environment(name="e", script_location=None, version_locations=(tmp_path / "outside",))
+    with pytest.raises(ConfigError) as info:
+        env.versions_relative_to(tmp_path / "repo")
+    assert info.value.exit_code == 2 and "outside" in info.value.message
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_nothing_found_is_a_config_error_that_says_what_to_pass(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    error = expect_error(ConfigError, start=tmp_path / "empty")
+    assert error.message == (
+        f"no Alembic environment found in {tmp_path / 'empty'} or its parents; "
+        "pass -c alembic.ini or --versions DIR"
+    )
+
+
+@pytest.mark.parametrize(
+    "ini, needles",
+    [
+        ("script_location = m\n", ("cannot parse", "section header")),
+        ("[alembic]\nscript_location = m\nscript_location = n\n", ("cannot parse", "script_location")),
+        ("[alembic]\nsqlalchemy.url = x\n", ("no 'script_location'",)),
+        ("[other]\nscript_location = m\n", ("no [alembic] section",)),
+        ("[alembic]\nscript_location = m\nfile_template = %(rev)s_%(slug)s\n", ("file_template", "%%")),
+        ("[alembic]\nscript_location = nowhere\n", ("script_location", "not a directory")),
+        ("[alembic]\nscript_location = m\nversion_locations = a,b\npath_separator = comma\n",
+         ("path_separator", "'comma'", "not valid")),
+        ("[alembic]\nscript_location = m\ntruncate_slug_length = long\n", ("truncate_slug_length", "whole number")),
+    ],
+)
+def test_broken_alembic_ini_is_a_one_line_config_error(tmp_path: Path, ini: str, needles) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", ini)
+    expect_error(ConfigError, str(tmp_path / "alembic.ini"), *needles, start=tmp_path)
+
+
+def test_missing_named_section_is_a_config_error(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    expect_error(ConfigError, "no [audit_db] section", start=tmp_path, section="audit_db")
+
+
+def test_undecodable_ini_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "alembic.ini").write_bytes(b"[alembic]\nscript_location = \xff\xfe\n")
+    expect_error(ConfigError, "cannot read", start=tmp_path)
+
+
+def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.revgraph\nbase = 1\n")
+    expect_error(ConfigError, "pyproject.toml", "invalid TOML", start=tmp_path)
+
+
+def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    expect_error(ConfigError, "nope.ini", "not found", start=tmp_path, config_file=Path("nope.ini"))
+
+
+def test_pyproject_named_by_config_file_needs_tool_alembic(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n')
+    expect_error(ConfigError, "[tool.alembic]", start=tmp_path, config_file=Path("pyproject.toml"))
+
+
+def test_missing_versions_folder_is_a_config_error(tmp_path: Path) -> None:
+    expect_error(ConfigError, "--versions", "not a directory", start=tmp_path, versions=Path("nope"))
+
+
+def test_tool_revgraph_without_any_environment_is_a_config_error(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.revgraph]\nbase = "main"\n')
+    expect_error(ConfigError, "[tool.revgraph]", "no alembic.ini", "--versions DIR", start=tmp_path)
+
+
+def test_bad_percent_substitution_in_tool_alembic_is_a_config_error(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.alembic]\nscript_location = "%(nothere)s/m"\n')
+    expect_error(ConfigError, "[tool.alembic]", "script_location", "%%", start=tmp_path)
+
+
+def test_options_that_do_not_interpolate_are_left_out_rather_than_fatal(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\nsqlalchemy.url = pg://u:p%ss@h/db\n")
+    write(tmp_path / "pyproject.toml", '[tool.alembic]\nodd = "100%"\noutput_encoding = "utf-8"\n')
+    (env,) = load_project(tmp_path).environments
+    assert env.options == {"output_encoding": "utf-8"}
