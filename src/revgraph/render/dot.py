@@ -1,0 +1,107 @@
+"""Graphviz DOT source: every id quoted, every label escaped, newest at the top."""
+
+from __future__ import annotations
+
+from revgraph.render.graphview import (
+    EDGE_STYLES,
+    FocusedView,
+    ViewEdge,
+    ViewNode,
+    legend_lines,
+    node_style,
+    styles_present,
+    truncate,
+)
+
+MESSAGE_LIMIT = 60
+FONT = "Helvetica"
+
+
+def render_dot(view: FocusedView) -> str:
+    lines = [
+        "digraph revgraph {",
+        f"  graph [rankdir=BT, fontname={quote(FONT)}, labelloc=t"
+        + (f", label={quote(view.title)}" if view.title else "")
+        + "];",
+        f'  node [shape=box, style="rounded,filled", fontname={quote(FONT)}, fontsize=10];',
+        f"  edge [fontname={quote(FONT)}, fontsize=9, arrowsize=0.7];",
+    ]
+    lines.extend(_node(node) for node in view.nodes)
+    lines.extend(_edge(edge) for edge in view.edges)
+    if view.nodes:
+        lines.extend(_legend(view))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def quote(text: str) -> str:
+    """A DOT quoted string: backslashes and quotes escaped, on one line."""
+    text = " ".join(text.split())
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _label(node: ViewNode) -> str:
+    """Lines joined with DOT's ``\\n`` escape, each line escaped on its own."""
+    if node.is_placeholder:
+        lines = [node.title, node.summary]
+    else:
+        lines = [node.id + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")]
+        if node.summary:
+            lines.append(truncate(node.summary, MESSAGE_LIMIT))
+        if node.tags:
+            lines.append(node.tags)
+    return '"' + "\\n".join(quote(line)[1:-1] for line in lines) + '"'
+
+
+def _node(node: ViewNode) -> str:
+    style = node_style(node)
+    attrs = {
+        "label": _label(node),
+        "fillcolor": quote(style.fill),
+        "color": quote(style.stroke),
+        "penwidth": str(style.width),
+        "tooltip": quote(_tooltip(node)),
+        "class": quote(" ".join(node.mark_list)),
+    }
+    if style.dashed:
+        attrs["style"] = quote("rounded,filled,dashed")
+    return f"  {quote(node.id)} [{_attrs(attrs)}];"
+
+
+def _tooltip(node: ViewNode) -> str:
+    if node.is_placeholder:
+        return f"{node.title} {node.first} … {node.last}"
+    return " ".join(part for part in (node.id, node.path, node.summary, node.tags) if part)
+
+
+def _edge(edge: ViewEdge) -> str:
+    style = EDGE_STYLES[edge.kind]
+    attrs = {"color": quote(style.color), "penwidth": str(style.width)}
+    if edge.kind == "depends":
+        attrs["style"] = "dashed"
+    elif edge.kind == "collapsed":
+        attrs["style"] = "dotted"
+    elif edge.kind == "proposed":
+        attrs.update(style="dashed", label=quote("proposed"), fontcolor=quote(style.color),
+                     constraint="false")
+    return f"  {quote(edge.parent)} -> {quote(edge.child)} [{_attrs(attrs)}];"
+
+
+def _attrs(attrs: dict[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in attrs.items())
+
+
+def _legend(view: FocusedView) -> list[str]:
+    """A legend cluster: one sample box per style used, then the marks and edges in words."""
+    lines = ["  subgraph cluster_revgraph_legend {", '    label="legend"; fontsize=10; color="#d0d7de";']
+    for style in styles_present(view):
+        dashed = ",dashed" if style.dashed else ""
+        lines.append(
+            f"    {quote('revgraph legend ' + style.name)} [label={quote(style.meaning)}, "
+            f"fillcolor={quote(style.fill)}, color={quote(style.stroke)}, penwidth={style.width}, "
+            f'style="rounded,filled{dashed}"];'
+        )
+    text = "\\l".join(quote(line)[1:-1] for line in legend_lines(view)) + "\\l"
+    lines.append(f'    "revgraph legend text" [shape=plaintext, style="", label="{text}"];')
+    lines.append("  }")
+    return lines

@@ -1,0 +1,529 @@
+"""The input of every graph picture: a marked revision graph and the part of it to show.
+
+``build_view`` marks each revision (head, base, new, landed, merge, conflict,
+edited, repointed); ``focus`` picks what to draw and folds the rest into
+placeholder nodes ("… 412 revisions …"), so that every format (tree, Mermaid,
+DOT, SVG, HTML, JSON) draws the same selection. Pure: data in, data out.
+
+Edges run parent -> child as in ``RevisionGraph.to_networkx``; every picture
+puts the newest revisions at the top, like ``git log --graph``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from revgraph.errors import UsageError
+from revgraph.model import RevisionGraph
+
+MARKS = ("head", "base", "new", "landed", "merge", "conflict", "edited", "repointed")
+# Marks a reviewer must see: focus "new" starts from revisions that carry one.
+NOTABLE = frozenset({"new", "conflict", "edited", "repointed"})
+EDGE_KINDS = ("down", "depends", "proposed", "collapsed")
+FOCUS_MODES = ("new", "all")
+GRAPH_FORMATS = ("tree", "mermaid", "dot", "svg", "png", "html", "json")
+
+PLACEHOLDER_MARK = "collapsed"
+MIN_COLLAPSE_NEW = 3  # focus "new": runs shorter than this stay visible
+LONG_RUN_ALL = 8  # focus "all": only runs longer than this collapse ...
+LARGE_GRAPH = 200  # ... and only in graphs larger than this
+
+MARK_MEANINGS = {
+    "head": "no revision builds on it",
+    "base": "no down_revision",
+    "new": "not on base",
+    "landed": "already on base",
+    "merge": "merge point",
+    "conflict": "part of a finding",
+    "edited": "landed revision, edited",
+    "repointed": "landed revision, re-pointed",
+}
+EDGE_MEANINGS = {
+    "down": "solid: down_revision",
+    "depends": "dashed: depends_on",
+    "proposed": "red dashed: proposed by the fix",
+    "collapsed": "dotted: through collapsed revisions",
+}
+
+
+# --------------------------------------------------------------------- input
+@dataclass(frozen=True)
+class GraphView:
+    """A revision graph with marks per revision id and the fix's proposed edges."""
+
+    graph: RevisionGraph
+    marks: Mapping[str, frozenset[str]]
+    proposed_edges: tuple[tuple[str, str], ...] = ()  # (parent, child)
+    title: str = ""
+
+    def marks_of(self, rid: str) -> frozenset[str]:
+        return self.marks.get(rid, frozenset())
+
+
+def build_view(
+    graph: RevisionGraph,
+    *,
+    new: Iterable[str] = (),
+    landed: Iterable[str] = (),
+    conflict: Iterable[str] = (),
+    edited: Iterable[str] = (),
+    repointed: Iterable[str] = (),
+    proposed: Iterable[tuple[str, str]] = (),
+    title: str = "",
+) -> GraphView:
+    """Mark ``graph``; head, base and merge marks come from the graph itself.
+
+    Ids that ``graph`` does not hold are ignored: a finding may name a revision
+    from the other side of a merge that this snapshot does not have.
+    """
+    given = {
+        "new": set(new),
+        "landed": set(landed),
+        "conflict": set(conflict),
+        "edited": set(edited),
+        "repointed": set(repointed),
+    }
+    structural = {
+        "head": set(graph.heads),
+        "base": set(graph.bases),
+        "merge": set(graph.merge_points),
+    }
+    marks: dict[str, frozenset[str]] = {}
+    for rid in sorted(graph.revisions):
+        marks[rid] = frozenset(
+            name for name, members in (*structural.items(), *given.items()) if rid in members
+        )
+    edges = sorted({(p, c) for p, c in proposed if p in graph and c in graph and p != c})
+    return GraphView(graph=graph, marks=marks, proposed_edges=tuple(edges), title=title)
+
+
+# -------------------------------------------------------------------- output
+@dataclass(frozen=True)
+class ViewNode:
+    """A revision to draw, or a placeholder standing for ``hidden`` revisions."""
+
+    id: str
+    marks: frozenset[str] = frozenset()
+    message: str = ""
+    path: str = ""
+    branch_labels: tuple[str, ...] = ()
+    create_date: str | None = None
+    hidden: int = 0  # placeholders only: how many revisions it stands for
+    first: str = ""  # placeholders only: oldest and newest hidden revision
+    last: str = ""
+
+    @property
+    def is_placeholder(self) -> bool:
+        return self.hidden > 0
+
+    @property
+    def title(self) -> str:
+        """What the node is called in every picture."""
+        return placeholder_label(self.hidden) if self.is_placeholder else self.id
+
+    @property
+    def summary(self) -> str:
+        """The message's first line (placeholders: the hidden range)."""
+        if self.is_placeholder:
+            return f"{self.first} … {self.last}"
+        return first_line(self.message)
+
+    @property
+    def mark_list(self) -> tuple[str, ...]:
+        """Marks in the fixed ``MARKS`` order (placeholders: ``collapsed``)."""
+        if self.is_placeholder:
+            return (PLACEHOLDER_MARK,)
+        return tuple(m for m in MARKS if m in self.marks)
+
+    @property
+    def tags(self) -> str:
+        """``[head] [new]`` -- the marks as text."""
+        return " ".join(f"[{m}]" for m in self.mark_list if m != PLACEHOLDER_MARK)
+
+
+@dataclass(frozen=True)
+class ViewEdge:
+    parent: str
+    child: str
+    kind: str  # one of EDGE_KINDS
+
+
+@dataclass(frozen=True)
+class FocusedView:
+    """What a picture draws: nodes parents-first, edges, and a title.
+
+    ``nodes`` are in a topological order (parents before children, ties by
+    id); ``edges`` are sorted. Both are deterministic for the same input.
+    """
+
+    nodes: tuple[ViewNode, ...]
+    edges: tuple[ViewEdge, ...]
+    title: str = ""
+    mode: str = "all"
+    total: int = 0  # revisions in the whole graph
+    _index: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {n.id: i for i, n in enumerate(self.nodes)})
+
+    def node(self, node_id: str) -> ViewNode:
+        return self.nodes[self._index[node_id]]
+
+    def position(self, node_id: str) -> int:
+        """Index of ``node_id`` in ``nodes`` (its place in the topological order)."""
+        return self._index[node_id]
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._index
+
+    @property
+    def revision_count(self) -> int:
+        """Revisions drawn as their own node."""
+        return sum(1 for n in self.nodes if not n.is_placeholder)
+
+    @property
+    def marks_present(self) -> tuple[str, ...]:
+        found = {m for n in self.nodes for m in n.mark_list}
+        return tuple(m for m in (*MARKS, PLACEHOLDER_MARK) if m in found)
+
+    @property
+    def edge_kinds_present(self) -> tuple[str, ...]:
+        found = {e.kind for e in self.edges}
+        return tuple(k for k in EDGE_KINDS if k in found)
+
+
+def placeholder_label(count: int) -> str:
+    return f"… {count:,} revision{'' if count == 1 else 's'} …"
+
+
+def first_line(text: str | None) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+# --------------------------------------------------------------------- focus
+def focus(view: GraphView, mode: str = "new", context: int = 2) -> FocusedView:
+    """Select what to draw and fold the rest into placeholders.
+
+    ``new``: the new, conflicting, edited and re-pointed revisions (or the heads
+    when there are none), ``context`` down_revision generations below them,
+    every head and both ends of each proposed edge; every other group of at
+    least ``MIN_COLLAPSE_NEW`` revisions becomes one placeholder.
+    ``all``: everything; in graphs over ``LARGE_GRAPH`` revisions, linear runs
+    of more than ``LONG_RUN_ALL`` unmarked revisions become placeholders.
+    """
+    if mode not in FOCUS_MODES:
+        raise UsageError(f"unknown focus {mode!r}; choose one of: {', '.join(FOCUS_MODES)}")
+    if context < 0:
+        raise UsageError(f"--context must be 0 or more, not {context}")
+    graph = view.graph
+    order = topological_order(graph.revisions, lambda r: graph.parents(r, include_depends=True))
+    if mode == "new":
+        kept = _review_selection(view, context)
+        groups = _hidden_groups(graph, order, kept)
+        groups = [g for g in groups if len(g) >= MIN_COLLAPSE_NEW]
+    elif len(graph) > LARGE_GRAPH:
+        groups = [run for run in _linear_runs(view, order) if len(run) > LONG_RUN_ALL]
+    else:
+        groups = []
+    return _assemble(view, mode, groups)
+
+
+def _review_selection(view: GraphView, context: int) -> set[str]:
+    graph = view.graph
+    anchors = {rid for rid, marks in view.marks.items() if marks & NOTABLE and rid in graph}
+    if not anchors:
+        anchors = set(graph.heads)
+    kept = set(anchors) | set(graph.heads)
+    kept.update(rid for edge in view.proposed_edges for rid in edge)
+    seen = set(anchors)
+    frontier = set(anchors)
+    for _ in range(context):
+        frontier = {p for rid in frontier for p in graph.parents(rid)} - seen
+        seen |= frontier
+    return kept | seen
+
+
+def _hidden_groups(graph: RevisionGraph, order: Sequence[str], kept: set[str]) -> list[list[str]]:
+    """Connected groups of revisions outside ``kept`` that can fold into one node each.
+
+    Two hidden revisions share a group only when the same kept revisions lie
+    below them: that key only grows along an edge, so no path can leave a
+    group and come back, and the folded picture stays acyclic.
+    """
+    bit = {rid: 1 << i for i, rid in enumerate(sorted(kept))}
+    below: dict[str, int] = {}
+    for rid in order:
+        key = bit.get(rid, 0)
+        for parent in graph.parents(rid, include_depends=True):
+            key |= below.get(parent, 0)  # absent only across a cycle's back edge
+        below[rid] = key
+
+    owner: dict[str, str] = {rid: rid for rid in order if rid not in kept}
+
+    def find(rid: str) -> str:
+        while owner[rid] != rid:
+            owner[rid] = owner[owner[rid]]
+            rid = owner[rid]
+        return rid
+
+    for rid in owner:
+        for parent in graph.parents(rid, include_depends=True):
+            if parent in owner and below[parent] == below[rid]:
+                a, b = find(parent), find(rid)
+                if a != b:
+                    owner[max(a, b)] = min(a, b)
+    groups: dict[str, list[str]] = {}
+    for rid in order:  # topological order inside each group
+        if rid in owner:
+            groups.setdefault(find(rid), []).append(rid)
+    return list(groups.values())
+
+
+def _linear_runs(view: GraphView, order: Sequence[str]) -> list[list[str]]:
+    """Maximal chains of unmarked revisions with one parent, one child and no depends_on."""
+    graph = view.graph
+    proposed = {rid for edge in view.proposed_edges for rid in edge}
+    plain = {
+        rid
+        for rid in order
+        if len(graph.parents(rid, include_depends=True)) == 1
+        and len(graph.children(rid, include_depends=True)) == 1
+        and not graph.resolved_depends_on.get(rid)
+        and not graph[rid].branch_labels
+        and not view.marks_of(rid) - {"landed"}
+        and rid not in proposed
+    }
+    runs: list[list[str]] = []
+    for rid in order:
+        if rid not in plain or graph.parents(rid)[0] in plain:
+            continue
+        run = [rid]
+        members = {rid}
+        while True:
+            (child,) = graph.children(run[-1], include_depends=True)
+            if child not in plain or child in members:
+                break
+            run.append(child)
+            members.add(child)
+        runs.append(run)
+    return runs
+
+
+def _assemble(view: GraphView, mode: str, groups: list[list[str]]) -> FocusedView:
+    graph = view.graph
+    owner: dict[str, str] = {rid: rid for rid in graph.revisions}
+    placeholders: dict[str, ViewNode] = {}
+    for group in groups:
+        pid = f"collapsed:{group[0]}"
+        placeholders[pid] = ViewNode(id=pid, hidden=len(group), first=group[0], last=group[-1])
+        for rid in group:
+            owner[rid] = pid
+
+    edges = _folded_edges(graph, owner, placeholders)
+    for parent, child in view.proposed_edges:
+        key = (owner[parent], owner[child])
+        if key[0] != key[1] and key not in edges:
+            edges[key] = "proposed"
+
+    nodes = dict(placeholders)
+    for rid, own in owner.items():
+        if own == rid:
+            rev = graph[rid]
+            nodes[rid] = ViewNode(
+                id=rid,
+                marks=view.marks_of(rid),
+                message=rev.message or "",
+                path=rev.path,
+                branch_labels=tuple(rev.branch_labels),
+                create_date=rev.create_date,
+            )
+    structural = {k: v for k, v in edges.items() if v != "proposed"}
+    parents_of: dict[str, list[str]] = {nid: [] for nid in nodes}
+    for parent, child in structural:
+        parents_of[child].append(parent)
+    order = topological_order(nodes, lambda nid: parents_of[nid])
+    return FocusedView(
+        nodes=tuple(nodes[nid] for nid in order),
+        edges=tuple(ViewEdge(p, c, k) for (p, c), k in sorted(edges.items())),
+        title=view.title,
+        mode=mode,
+        total=len(graph),
+    )
+
+
+_PRIORITY = {"down": 0, "collapsed": 1, "depends": 2}
+
+
+def _folded_edges(
+    graph: RevisionGraph, owner: Mapping[str, str], placeholders: Mapping[str, ViewNode]
+) -> dict[tuple[str, str], str]:
+    """Graph edges between drawn nodes; one edge per pair, down_revision first."""
+    edges: dict[tuple[str, str], str] = {}
+
+    def add(parent: str, child: str, kind: str) -> None:
+        key = (owner[parent], owner[child])
+        if key[0] == key[1]:
+            return
+        if kind == "down" and (key[0] in placeholders or key[1] in placeholders):
+            kind = "collapsed"
+        if key not in edges or _PRIORITY[kind] < _PRIORITY[edges[key]]:
+            edges[key] = kind
+
+    for rid in graph.revisions:
+        for parent in graph.parents(rid):
+            add(parent, rid, "down")
+        for dep in graph.resolved_depends_on.get(rid, ()):
+            add(dep, rid, "depends")
+    return edges
+
+
+def topological_order(nodes: Iterable[str], parents_of) -> list[str]:
+    """Parents before children, ties by id; a cycle is broken at its smallest id."""
+    nodes = list(nodes)
+    present = set(nodes)
+    waiting: dict[str, int] = {}
+    children: dict[str, list[str]] = {n: [] for n in nodes}
+    for node in nodes:
+        parents = [p for p in dict.fromkeys(parents_of(node)) if p in present and p != node]
+        waiting[node] = len(parents)
+        for parent in parents:
+            children[parent].append(node)
+    ready = [n for n in nodes if waiting[n] == 0]
+    heapq.heapify(ready)
+    done: set[str] = set()
+    order: list[str] = []
+    while len(order) < len(nodes):
+        if not ready:  # only a cycle is left blocking: start it at its smallest id
+            heapq.heappush(ready, min(n for n in nodes if n not in done))
+        node = heapq.heappop(ready)
+        if node in done:
+            continue
+        done.add(node)
+        order.append(node)
+        for child in children[node]:
+            waiting[child] -= 1
+            if waiting[child] == 0 and child not in done:
+                heapq.heappush(ready, child)
+    return order
+
+
+# --------------------------------------------------------------------- style
+@dataclass(frozen=True)
+class NodeStyle:
+    name: str  # a CSS / Mermaid class name
+    fill: str
+    stroke: str
+    width: int
+    dashed: bool = False
+    meaning: str = ""
+
+
+NODE_STYLES = {
+    "conflict": NodeStyle("conflict", "#fff1e5", "#bc4c00", 3, meaning="conflict (part of a finding)"),
+    "newhead": NodeStyle("newhead", "#ffebe9", "#cf222e", 2, meaning="new head"),
+    "new": NodeStyle("new", "#dafbe1", "#1a7f37", 1, meaning="new (not on base)"),
+    "edited": NodeStyle("edited", "#fbefff", "#8250df", 2, True, "landed, edited or re-pointed"),
+    "head": NodeStyle("head", "#f6f8fa", "#24292f", 2, meaning="head"),
+    "landed": NodeStyle("landed", "#f6f8fa", "#8c959f", 1, meaning="landed (on base)"),
+    "plain": NodeStyle("plain", "#ffffff", "#57606a", 1, meaning="revision"),
+    "placeholder": NodeStyle("placeholder", "#ffffff", "#8c959f", 1, True, "collapsed revisions"),
+}
+
+
+@dataclass(frozen=True)
+class EdgeStyle:
+    color: str
+    width: int
+    dash: str  # SVG stroke-dasharray, "" for solid
+
+
+EDGE_STYLES = {
+    "down": EdgeStyle("#57606a", 1, ""),
+    "depends": EdgeStyle("#57606a", 1, "6 4"),
+    "proposed": EdgeStyle("#cf222e", 2, "6 3"),
+    "collapsed": EdgeStyle("#8c959f", 1, "2 3"),
+}
+
+
+def node_style(node: ViewNode) -> NodeStyle:
+    """One style per node, the most urgent mark winning."""
+    marks = node.marks
+    if node.is_placeholder:
+        name = "placeholder"
+    elif "conflict" in marks:
+        name = "conflict"
+    elif "new" in marks:
+        name = "newhead" if "head" in marks else "new"
+    elif marks & {"edited", "repointed"}:
+        name = "edited"
+    elif "head" in marks:
+        name = "head"
+    elif "landed" in marks:
+        name = "landed"
+    else:
+        name = "plain"
+    return NODE_STYLES[name]
+
+
+def styles_present(view: FocusedView) -> tuple[NodeStyle, ...]:
+    names = {node_style(n).name for n in view.nodes}
+    return tuple(s for s in NODE_STYLES.values() if s.name in names)
+
+
+def legend_lines(view: FocusedView) -> list[str]:
+    """The legend as short lines: marks used, then edge kinds used."""
+    lines = mark_legend(view)
+    lines.extend(EDGE_MEANINGS[k] for k in view.edge_kinds_present)
+    return lines
+
+
+def mark_legend(view: FocusedView) -> list[str]:
+    """``[new] not on base`` for each mark used, and the placeholder when present."""
+    lines = [f"[{m}] {MARK_MEANINGS[m]}" for m in view.marks_present if m in MARK_MEANINGS]
+    if PLACEHOLDER_MARK in view.marks_present:
+        lines.append("… N revisions … collapsed revisions")
+    return lines
+
+
+# ------------------------------------------------------------------ dispatch
+def render_graph(view: FocusedView, fmt: str) -> str | bytes:
+    """Render ``view`` as ``fmt`` (one of ``GRAPH_FORMATS``); png returns bytes."""
+    if fmt == "tree":
+        from revgraph.render.tree import render_tree
+
+        return render_tree(view)
+    if fmt == "mermaid":
+        from revgraph.render.mermaid import render_mermaid
+
+        return render_mermaid(view)
+    if fmt in ("dot", "png"):
+        from revgraph.render.dot import render_dot
+
+        source = render_dot(view)
+        if fmt == "dot":
+            return source
+        from revgraph.render.png import render_png
+
+        return render_png(source)
+    if fmt == "svg":
+        from revgraph.render.svg import render_svg
+
+        return render_svg(view)
+    if fmt == "html":
+        from revgraph.render.html import render_html
+
+        return render_html(view)
+    if fmt == "json":
+        from revgraph.render.graphjson import render_graph_json
+
+        return render_graph_json(view)
+    raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")

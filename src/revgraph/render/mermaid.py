@@ -1,0 +1,105 @@
+"""Mermaid flowchart source: renders in GitHub PR comments and job summaries.
+
+Node ids are ``n0``, ``n1``, ... (a revision id may hold any character);
+labels are quoted and every character Mermaid or HTML could read as syntax is
+written as a Mermaid entity (``#34;``), so a message cannot break the chart
+or inject markup. The source is returned without the ```` ```mermaid ```` fence.
+"""
+
+from __future__ import annotations
+
+from revgraph.render.graphview import (
+    EDGE_STYLES,
+    FocusedView,
+    GraphView,
+    ViewNode,
+    focus,
+    legend_lines,
+    node_style,
+    styles_present,
+    truncate,
+)
+
+MESSAGE_LIMIT = 48
+# Mermaid reads these inside a quoted label (quotes, markup, entities, comments).
+_ENTITIES = {c: f"#{ord(c)};" for c in '"<>&#`'}
+_ARROWS = {"down": "-->", "depends": "-.->", "collapsed": "-.->", "proposed": "-. proposed .->"}
+
+
+def mermaid_for_review(view: GraphView, *, context: int = 2) -> str:
+    """The ``--focus new`` picture the markdown and github outputs embed."""
+    return render_mermaid(focus(view, "new", context))
+
+
+def render_mermaid(view: FocusedView | GraphView) -> str:
+    """Mermaid source for ``view``; a bare ``GraphView`` is focused on what is new."""
+    if isinstance(view, GraphView):
+        view = focus(view, "new")
+    ids = {node.id: f"n{i}" for i, node in enumerate(view.nodes)}
+    lines = ["flowchart BT"]
+    if view.title:
+        lines.insert(0, f"%% {_one_line(view.title)}")
+    if not view.nodes:
+        lines.append('    empty["no revisions"]')
+        return "\n".join(lines) + "\n"
+    for node in view.nodes:
+        lines.append(f'    {ids[node.id]}["{_label(node)}"]')
+    for edge in view.edges:
+        lines.append(f"    {ids[edge.parent]} {_ARROWS[edge.kind]} {ids[edge.child]}")
+    lines.extend(_link_styles(view))
+    lines.extend(_legend(view))
+    lines.extend(_classes(view, ids))
+    return "\n".join(lines) + "\n"
+
+
+def escape_label(text: str) -> str:
+    """Text safe inside a quoted Mermaid label: entities for syntax, one line."""
+    return "".join(_ENTITIES.get(c, c) for c in _one_line(text))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _label(node: ViewNode) -> str:
+    if node.is_placeholder:
+        return escape_label(node.title)
+    head = node.id + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")
+    parts = [f"<b>{escape_label(head)}</b>"]
+    if node.summary:
+        parts.append(escape_label(truncate(node.summary, MESSAGE_LIMIT)))
+    if node.tags:
+        parts.append(escape_label(node.tags))
+    return "<br/>".join(parts)
+
+
+def _link_styles(view: FocusedView) -> list[str]:
+    lines = []
+    for index, edge in enumerate(view.edges):
+        if edge.kind in ("proposed", "collapsed"):
+            style = EDGE_STYLES[edge.kind]
+            lines.append(
+                f"    linkStyle {index} stroke:{style.color},stroke-width:{style.width}px,"
+                f"stroke-dasharray:{style.dash}"
+            )
+    return lines
+
+
+def _legend(view: FocusedView) -> list[str]:
+    text = "<br/>".join(escape_label(line) for line in legend_lines(view))
+    return ["    subgraph legend [Legend]", f'        legendtext["{text}"]', "    end"]
+
+
+def _classes(view: FocusedView, ids: dict[str, str]) -> list[str]:
+    lines = []
+    for style in styles_present(view):
+        dash = ",stroke-dasharray:5 3" if style.dashed else ""
+        lines.append(
+            f"    classDef {style.name} fill:{style.fill},stroke:{style.stroke},"
+            f"stroke-width:{style.width}px,color:#1f2328{dash}"
+        )
+        members = [ids[n.id] for n in view.nodes if node_style(n).name == style.name]
+        lines.append(f"    class {','.join(members)} {style.name}")
+    lines.append("    classDef legendbox fill:#ffffff,stroke:#d0d7de,color:#57606a")
+    lines.append("    class legendtext legendbox")
+    return lines

@@ -1,0 +1,177 @@
+"""Findings for a person at a terminal: ruff-style lines grouped by severity.
+
+    errors (1)
+    migrations/versions/b7d913_add_email.py:5: RG101 two heads: b7d913, c42e5a
+        fix: revgraph fix
+
+    1 error in 1 environment
+
+Colour only when the caller says the console is a terminal; rich is imported here,
+not at module top, so commands that never print a report never load it.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import TYPE_CHECKING, Iterable
+
+from revgraph.findings import Finding, Report, Severity
+from revgraph.render import environment_names, location_text, ordered, summary_line
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from revgraph.rules import Rule
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
+_HEADING = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "info"}
+_INDENT = 4
+
+
+def render_text(
+    report: Report, *, color: bool = False, verbose: bool = False, width: int | None = None
+) -> str:
+    console = _console(color, width)
+    findings = ordered(report.findings)
+    show_environment = len(environment_names(report)) > 1
+    for severity in Severity:
+        group = [f for f in findings if f.severity is severity]
+        if group:
+            _print_group(console, severity, group, verbose, show_environment)
+    _print_summary(console, report)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def render_rules_text(
+    rules: Iterable[Rule], *, color: bool = False, width: int | None = None
+) -> str:
+    """``revgraph rules``: one line per rule."""
+    from rich.text import Text
+
+    console = _console(color, width)
+    rules = list(rules)
+    name_width = max((len(rule.name) for rule in rules), default=0)
+    for rule in rules:
+        line = Text.assemble(
+            (rule.code, _STYLE[rule.severity]), " ", (f"{rule.severity.value:<7}", "dim"),
+            " ", (f"{rule.name:<{name_width}}", "bold"), "  ", rule.title,
+        )
+        console.print(line, soft_wrap=True)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def render_rule_text(rule: Rule, *, color: bool = False, width: int | None = None) -> str:
+    """``revgraph rules CODE``: the rule explained, with an example and its fix."""
+    from rich.text import Text
+
+    console = _console(color, width)
+    console.print(
+        Text.assemble((rule.code, _STYLE[rule.severity]), " ", (rule.name, "bold"),
+                      f" ({rule.severity.value})"),
+        soft_wrap=True,
+    )
+    console.print(Text(rule.title), soft_wrap=True)
+    # The example is laid out by hand (columns, comments): never re-wrap it.
+    for heading, body, wrap in (("why", rule.explanation, True),
+                                ("example", rule.example, False),
+                                ("fix", rule.fix, True)):
+        console.print()
+        console.print(Text(heading, style="bold"))
+        _print_indented(console, Text(body), wrap=wrap)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _console(color: bool, width: int | None) -> Console:
+    from rich.console import Console
+
+    # Every choice rich would otherwise guess from the environment is made here, so
+    # the output depends on the arguments only (NO_COLOR / FORCE_COLOR are the
+    # caller's business when it computes ``color``).
+    return Console(
+        file=StringIO(),
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        width=width,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        force_jupyter=False,
+        force_interactive=False,
+    )
+
+
+def _print_group(
+    console: Console, severity: Severity, group: list[Finding], verbose: bool,
+    show_environment: bool,
+) -> None:
+    from rich.text import Text
+
+    console.print(Text(f"{_HEADING[severity]} ({len(group)})", style=_STYLE[severity]))
+    for finding in group:
+        _print_finding(console, finding, verbose, show_environment)
+    console.print()
+
+
+def _print_finding(
+    console: Console, finding: Finding, verbose: bool, show_environment: bool
+) -> None:
+    from rich.text import Text
+
+    line = Text()
+    where = location_text(finding)
+    if where:
+        line.append(where, style="bold")
+        line.append(": ")
+    line.append(finding.code, style=_STYLE[finding.severity])
+    line.append(" ")
+    line.append(finding.message)
+    if show_environment:
+        line.append(f" [{finding.environment}]", style="dim")
+    # soft_wrap keeps `path:line: CODE message` on one line for grep and editors.
+    console.print(line, soft_wrap=True)
+    if verbose:
+        _print_details(console, finding)
+    if finding.fix:
+        fix = Text.assemble(("fix: ", "dim"), (finding.fix, "green"))
+        _print_indented(console, fix, wrap=False)
+
+
+def _print_details(console: Console, finding: Finding) -> None:
+    from rich.text import Text
+
+    explanation = finding.explanation or _catalogue_explanation(finding.code)
+    if explanation:
+        _print_indented(console, Text(explanation))
+    for where in finding.locations[1:]:
+        _print_indented(console, Text(f"see also: {where.path}:{where.line}", style="dim"))
+
+
+def _print_indented(console: Console, text: Text, *, wrap: bool = True) -> None:
+    """Print ``text`` indented; wrapped to the console width, without trailing blanks."""
+    from rich.text import Text
+
+    lines = text.wrap(console, max(console.width - _INDENT, 20)) if wrap else text.split("\n")
+    for line in lines:
+        line.rstrip()
+        console.print(Text(" " * _INDENT) + line, soft_wrap=True)
+
+
+def _catalogue_explanation(code: str) -> str:
+    from revgraph.rules import RULES
+
+    rule = RULES.get(code)
+    return rule.explanation if rule else ""
+
+
+def _print_summary(console: Console, report: Report) -> None:
+    from rich.text import Text
+
+    console.print(Text(summary_line(report), style=_summary_style(report)), soft_wrap=True)
+
+
+def _summary_style(report: Report) -> str:
+    worst = min((f.severity.rank for f in report.findings), default=Severity.INFO.rank)
+    return {0: "bold red", 1: "bold yellow"}.get(worst, "bold green")
