@@ -1,0 +1,171 @@
+"""What a rule sees: one environment's snapshots and facts gathered at the edge.
+
+Pure data. The lead's ``api`` reads git, files and databases and fills a
+:class:`CheckContext`; the rules only look at it. Graphs are built once per
+context on first use: the snapshots are frozen, so the memoised graphs can
+never go stale.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Mapping
+
+from revgraph.findings import Location
+from revgraph.model import Revision, RevisionGraph, Snapshot
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    environment: str  # env name
+    head: Snapshot  # HEAD incl. uncommitted edits
+    base: Snapshot | None = None  # the base ref's snapshot (None: no base, e.g. not git)
+    merged: Snapshot | None = None  # predicted merge of HEAD into base
+    merge_base: Snapshot | None = None  # snapshot at git merge-base
+    base_ref: str | None = None  # e.g. "origin/main" (for messages/fix commands)
+    landed: frozenset[str] = frozenset()  # ids reachable from base, protected refs, or the DB
+    body_changed: frozenset[str] = frozenset()  # landed ids edited beyond whitespace/comments
+    lock_heads: tuple[str, ...] | None = None  # heads in the lock file; None = no lock file
+    lock_path: str | None = None
+    file_template: str = "%(rev)s_%(slug)s"
+    allow_heads: int | None = None
+    db_revisions: tuple[str, ...] | None = None  # alembic_version rows when --db given
+    db_url: str | None = None  # for messages (password-masked by the edge)
+
+    # ------------------------------------------------------------- graphs
+    @cached_property
+    def head_graph(self) -> RevisionGraph:
+        return self.head.graph()
+
+    @cached_property
+    def base_graph(self) -> RevisionGraph | None:
+        return self.base.graph() if self.base is not None else None
+
+    @cached_property
+    def merge_base_graph(self) -> RevisionGraph | None:
+        return self.merge_base.graph() if self.merge_base is not None else None
+
+    @cached_property
+    def merge_base_revisions(self) -> Mapping[str, Revision] | None:
+        """The merge base by id: the rules only ask what it had, never its shape."""
+        if self.merge_base is None:
+            return None
+        return {rev.id: rev for rev in self.merge_base.revisions}
+
+    @cached_property
+    def merged_graph(self) -> RevisionGraph | None:
+        """The predicted merge; approximated from the revisions when the edge gave none."""
+        if self.merged is not None:
+            return self.merged.graph()
+        if self.base is None:
+            return None
+        return RevisionGraph(self._union_of_sides())
+
+    def _union_of_sides(self) -> list[Revision]:
+        # What git would produce for files that did not conflict: HEAD's files,
+        # plus base's additions, minus what HEAD deleted since the merge base.
+        # Deleting a file one side left untouched deletes it, on either side.
+        assert self.base is not None
+        head_ids = {r.id for r in self.head.revisions}
+        base_ids = {r.id for r in self.base.revisions}
+        before = self.merge_base_revisions or {}
+        ours = [
+            r for r in self.head.revisions
+            if not (r.id in before and r.id not in base_ids and before[r.id] == r)
+        ]
+        theirs = [
+            r for r in self.base.revisions
+            if r.id not in head_ids and not (r.id in before and before[r.id] == r)
+        ]
+        return ours + theirs
+
+    # ------------------------------------------------------- derived facts
+    @cached_property
+    def base_label(self) -> str:
+        """How messages call the base side."""
+        return self.base_ref or "base"
+
+    @cached_property
+    def inherited(self) -> frozenset[str]:
+        """Base's revisions that HEAD had a chance to inherit.
+
+        Revisions base added after the merge base are not HEAD's to delete,
+        re-point or edit; without a merge base every base revision counts.
+        """
+        if self.base_graph is None:
+            return frozenset()
+        ids = set(self.base_graph.revisions)
+        if self.merge_base_revisions is not None:
+            ids &= set(self.merge_base_revisions)
+        return frozenset(ids)
+
+    @cached_property
+    def head_new(self) -> frozenset[str]:
+        """In HEAD but not in base (PRODUCT §1 "new revisions")."""
+        base_ids = set(self.base_graph.revisions) if self.base_graph is not None else set()
+        return frozenset(set(self.head_graph.revisions) - base_ids)
+
+    @cached_property
+    def base_new(self) -> frozenset[str]:
+        """What base added since the merge base (without one: what HEAD lacks)."""
+        if self.base_graph is None:
+            return frozenset()
+        since = self.merge_base_revisions
+        if since is None:
+            since = self.head_graph.revisions
+        return frozenset(set(self.base_graph.revisions) - set(since))
+
+    @cached_property
+    def added_on_both_sides(self) -> frozenset[str]:
+        """Ids HEAD and base each declare although the merge base did not have them."""
+        if self.base_graph is None or self.merge_base_revisions is None:
+            return frozenset()
+        both = set(self.head_graph.revisions) & set(self.base_graph.revisions)
+        return frozenset(both - set(self.merge_base_revisions))
+
+    def fix_with_base(self, command: str) -> str:
+        """``command`` with ``--base REF`` when a base ref is known."""
+        if self.base_ref:
+            return f"{command} --base {shlex.quote(self.base_ref)}"
+        return command
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule's raw finding, before the registry adds severity and explanation.
+
+    ``subjects`` are the revision files whose ``# revgraph: ignore[...]``
+    comments may silence it (see ``registry`` for any-vs-all).
+    """
+
+    code: str
+    message: str
+    revisions: tuple[str, ...] = ()
+    locations: tuple[Location, ...] = ()
+    fix: str | None = None
+    subjects: tuple[Revision, ...] = field(default=(), compare=False)
+
+
+def where(rev: Revision, key: str = "revision") -> Location:
+    return Location(rev.path, rev.line_of(key))
+
+
+def at(rev: Revision, key: str = "revision") -> str:
+    """``path:line`` for messages."""
+    loc = where(rev, key)
+    return f"{loc.path}:{loc.line}"
+
+
+def named(rev: Revision, key: str = "revision") -> str:
+    """``id (path:line)`` for messages."""
+    return f"{rev.id} ({at(rev, key)})"
+
+
+def id_list(ids: Iterable[str], *, limit: int = 10) -> str:
+    """Comma-separated ids, shortened past ``limit``."""
+    items = list(ids)
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f", ... and {len(items) - limit} more"

@@ -1,0 +1,399 @@
+"""RG101–RG107: the shape of the graph, in HEAD and in the predicted merge.
+
+Problems of the predicted merge (RG103–RG106) are reported only when the merge
+makes them: a problem HEAD or base already has is reported once, on HEAD (or is
+base's own business).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from revgraph.checks.context import CheckContext, Hit, at, named, where
+from revgraph.findings import Location
+from revgraph.model import LabelProblem, Revision, RevisionGraph
+
+
+# ------------------------------------------------------------------ heads
+def label_lineage(graph: RevisionGraph, head: str) -> frozenset[str]:
+    """Branch labels declared by ``head`` or one of its ancestors."""
+    lineage = graph.ancestors(head) | {head}
+    return frozenset(label for label, owner in graph.labels.items() if owner in lineage)
+
+
+def landed_labels(ctx: CheckContext, graph: RevisionGraph) -> frozenset[str]:
+    """Labels of ``graph`` that count as landed.
+
+    Without a base snapshot nothing tells a new label from a landed one, so
+    every label counts (outside git, labelled branches are the only layout).
+    """
+    if ctx.base_graph is None:
+        return frozenset(graph.labels)
+    base_labels = set(ctx.base_graph.labels)
+    return frozenset(
+        label
+        for label, owner in graph.labels.items()
+        if label in base_labels or owner in ctx.landed
+    )
+
+
+@dataclass(frozen=True)
+class HeadLanes:
+    """Heads sorted into lanes: one lane per distinct set of landed labels.
+
+    Each lane may hold one head. The unlabelled lane is a lane of its own only
+    when there is nothing else, when base already has an unlabelled head beside
+    its labelled ones, or when there is no base to ask; otherwise a head on it
+    (say, on a label that has not landed) competes with every other head.
+    """
+
+    heads: tuple[str, ...]
+    competing: tuple[str, ...]  # the heads to name; empty when the layout is fine
+    excess: int  # heads beyond one per lane
+
+
+def head_lanes(ctx: CheckContext, graph: RevisionGraph) -> HeadLanes:
+    heads = graph.heads
+    if len(heads) < 2:
+        return HeadLanes(heads, (), 0)
+    allowed = landed_labels(ctx, graph)
+    lanes: dict[frozenset[str], list[str]] = {}
+    for head in heads:
+        lanes.setdefault(label_lineage(graph, head) & allowed, []).append(head)
+    unlabelled_ok = set(lanes) == {frozenset()} or _base_has_unlabelled_head(ctx)
+    legit = [key for key in lanes if key or unlabelled_ok]
+    excess = len(heads) - len(legit)
+    if frozenset() in lanes and not unlabelled_ok:
+        return HeadLanes(heads, heads, excess)
+    crowded = sorted(h for lane in lanes.values() if len(lane) > 1 for h in lane)
+    return HeadLanes(heads, tuple(crowded), excess)
+
+
+def _base_has_unlabelled_head(ctx: CheckContext) -> bool:
+    base = ctx.base_graph
+    if base is None:
+        return True
+    return any(not label_lineage(base, head) for head in base.heads)
+
+
+def within_allowance(ctx: CheckContext, graph: RevisionGraph) -> bool:
+    return ctx.allow_heads is not None and len(graph.heads) <= ctx.allow_heads
+
+
+def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
+    """RG101."""
+    graph = ctx.head_graph
+    lanes = head_lanes(ctx, graph)
+    if not lanes.competing or within_allowance(ctx, graph):
+        return
+    heads = [graph[h] for h in lanes.competing]
+    allowance = f" (allow_heads = {ctx.allow_heads})" if ctx.allow_heads is not None else ""
+    yield Hit(
+        "RG101",
+        f"{len(graph.heads)} heads{allowance}, competing for `upgrade head`: "
+        + ", ".join(named(rev) for rev in heads),
+        revisions=tuple(rev.id for rev in heads),
+        locations=tuple(where(rev) for rev in heads),
+        fix=ctx.fix_with_base("revgraph fix") if ctx.base_ref else "revgraph fix --strategy merge",
+        subjects=tuple(heads),
+    )
+
+
+# ----------------------------------------------------- predicted merge (RG102)
+def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
+    """RG102: the predicted merge has more competing heads than base and HEAD."""
+    merged, base = ctx.merged_graph, ctx.base_graph
+    if merged is None or base is None or within_allowance(ctx, merged):
+        return
+    lanes = head_lanes(ctx, merged)
+    already = max(head_lanes(ctx, base).excess, head_lanes(ctx, ctx.head_graph).excess)
+    if lanes.excess <= already or not lanes.competing:
+        return  # HEAD's own extra heads are RG101's; base's are not this branch's doing
+    chains = sorted(
+        (_chain_of(ctx, merged, head) for head in lanes.competing), key=_Chain.sort_key
+    )
+    yield Hit(
+        "RG102",
+        f"merging HEAD into {ctx.base_label} would leave {len(merged.heads)} heads where "
+        f"{ctx.base_label} has {len(base.heads)}: {_describe_chains(chains)}",
+        revisions=tuple(rid for chain in chains for rid in chain.ids),
+        locations=tuple(chain.location for chain in chains),
+        fix=ctx.fix_with_base("revgraph fix"),
+        subjects=tuple(rev for chain in chains if chain.new for rev in chain.revisions),
+    )
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """The revisions one side added leading to a head of the merge, oldest first.
+
+    ``new`` is False for a landed head that merely competes (its "chain" is itself).
+    """
+
+    side: str  # "HEAD" or the base's name
+    revisions: tuple[Revision, ...]
+    hangs_off: tuple[str, ...]  # parents outside the chain
+    new: bool
+
+    def sort_key(self) -> tuple:
+        # HEAD's chain first: it is the one the fix moves.
+        return (self.side != "HEAD", not self.new, self.ids)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(rev.id for rev in self.revisions)
+
+    @property
+    def location(self) -> Location:
+        root = self.revisions[0]
+        return where(root, "down_revision" if self.new else "revision")
+
+    def describe(self, with_parent: bool) -> str:
+        root = self.revisions[0]
+        key = "down_revision" if self.new else "revision"
+        verb = "adds" if self.new else "has head"
+        text = f"{self.side} {verb} {' -> '.join(self.ids)} ({at(root, key)})"
+        if with_parent and self.hangs_off:
+            text += f" on {', '.join(self.hangs_off)}"
+        return text
+
+
+def _chain_of(ctx: CheckContext, merged: RevisionGraph, head: str) -> _Chain:
+    if head in ctx.head_new:
+        side, new_ids = "HEAD", ctx.head_new
+    elif head in ctx.base_new:
+        side, new_ids = ctx.base_label, ctx.base_new
+    else:
+        return _Chain(ctx.base_label, (merged[head],), (), new=False)
+    members = _walk_down_within(merged, head, new_ids)
+    order = topological(merged, members)
+    hangs_off = sorted({p for rid in members for p in merged.parents(rid) if p not in members})
+    return _Chain(side, tuple(merged[rid] for rid in order), tuple(hangs_off), new=True)
+
+
+def _walk_down_within(graph: RevisionGraph, start: str, allowed: frozenset[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        rid = stack.pop()
+        if rid in seen or rid not in allowed:
+            continue
+        seen.add(rid)
+        stack.extend(graph.parents(rid))
+    return seen
+
+
+def _describe_chains(chains: list[_Chain]) -> str:
+    new_parents = {chain.hangs_off for chain in chains if chain.new}
+    shared = len(new_parents) == 1 and next(iter(new_parents)) != ()
+    text = ", ".join(chain.describe(with_parent=not shared) for chain in chains)
+    if shared:
+        parents = ", ".join(next(iter(new_parents)))
+        both = "both" if len(chains) == 2 else "all"
+        text += f"; {both} hang off {parents}"
+    return text
+
+
+def topological(graph: RevisionGraph, ids: Iterable[str]) -> list[str]:
+    """``ids`` parents-first (down_revision and depends_on), ties by id; cycles last."""
+    import heapq
+
+    members = set(ids)
+    waiting = {
+        rid: sum(1 for p in graph.parents(rid, include_depends=True) if p in members)
+        for rid in members
+    }
+    ready = [rid for rid, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        rid = heapq.heappop(ready)
+        order.append(rid)
+        for child in graph.children(rid, include_depends=True):
+            if child in members:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, child)
+    placed = set(order)
+    return order + sorted(members - placed)
+
+
+# -------------------------------------------------------------- duplicates
+def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
+    """RG103: in HEAD, across the two sides of the merge, in the predicted merge."""
+    head = ctx.head_graph
+    reported = set(head.duplicates)
+    for rid in sorted(head.duplicates):
+        revs = head.duplicates[rid]
+        yield Hit(
+            "RG103",
+            f"revision {rid} is declared by {len(revs)} files: {', '.join(at(r) for r in revs)}",
+            revisions=(rid,),
+            locations=tuple(where(r) for r in revs),
+            subjects=revs,
+        )
+    for rid in sorted(ctx.added_on_both_sides - reported):
+        ours, theirs = head[rid], ctx.base_graph[rid]  # type: ignore[index]
+        if not _differ(ours, theirs):
+            continue
+        reported.add(rid)
+        how = "at different paths" if ours.path != theirs.path else "with different content"
+        yield Hit(
+            "RG103",
+            f"revision {rid} is declared by HEAD in {at(ours)} and by {ctx.base_label} in "
+            f"{at(theirs)} {how}",
+            revisions=(rid,),
+            locations=(where(ours), where(theirs)),
+            subjects=(ours, theirs),
+        )
+    yield from _merge_only_duplicates(ctx, reported)
+
+
+def _differ(ours: Revision, theirs: Revision) -> bool:
+    if ours.path != theirs.path:
+        return True  # git keeps both files: a duplicate whatever their content
+    if ours.blob_id and theirs.blob_id:
+        return ours.blob_id != theirs.blob_id
+    return ours != theirs
+
+
+def _merge_only_duplicates(ctx: CheckContext, reported: set[str]) -> Iterator[Hit]:
+    merged = ctx.merged_graph
+    if merged is None:
+        return
+    base_dups = set(ctx.base_graph.duplicates) if ctx.base_graph is not None else set()
+    for rid in sorted(set(merged.duplicates) - reported - base_dups):
+        revs = merged.duplicates[rid]
+        yield Hit(
+            "RG103",
+            f"revision {rid} would be declared by {len(revs)} files after merging HEAD into "
+            f"{ctx.base_label}: {', '.join(at(r) for r in revs)}",
+            revisions=(rid,),
+            locations=tuple(where(r) for r in revs),
+            subjects=revs,
+        )
+
+
+# ---------------------------------------------------------------- dangling
+def check_dangling(ctx: CheckContext) -> Iterator[Hit]:
+    """RG104."""
+    for graph, dangling, suffix in _graph_problems(ctx, lambda g: g.dangling):
+        rev = graph[dangling.revision]
+        key = "down_revision" if dangling.kind == "down" else "depends_on"
+        yield Hit(
+            "RG104",
+            f"{named(rev, key)}: {key} names {dangling.target!r}, which does not exist{suffix}",
+            revisions=(rev.id,),
+            locations=(where(rev, key),),
+            subjects=(rev,),
+        )
+
+
+def _graph_problems(ctx: CheckContext, problems_of) -> Iterator[tuple[RevisionGraph, object, str]]:
+    """HEAD's problems, then those only the predicted merge has (with a suffix saying so)."""
+    head_problems = list(problems_of(ctx.head_graph))
+    for problem in head_problems:
+        yield ctx.head_graph, problem, ""
+    merged = ctx.merged_graph
+    if merged is None:
+        return
+    known = {_problem_key(p) for p in head_problems}
+    if ctx.base_graph is not None:
+        known |= {_problem_key(p) for p in problems_of(ctx.base_graph)}
+    suffix = f" after merging HEAD into {ctx.base_label}"
+    for problem in problems_of(merged):
+        if _problem_key(problem) not in known:
+            yield merged, problem, suffix
+
+
+def _problem_key(problem: object) -> object:
+    # A label problem lists its revisions in file order, which differs between snapshots.
+    if isinstance(problem, LabelProblem):
+        return (problem.label, frozenset(problem.revisions), problem.reason)
+    return problem
+
+
+# ------------------------------------------------------------------ cycles
+def check_cycles(ctx: CheckContext) -> Iterator[Hit]:
+    """RG105."""
+    for graph, component, suffix in _graph_problems(ctx, lambda g: g.cycles):
+        loop = cycle_path(graph, component)  # type: ignore[arg-type]
+        revs = [graph[rid] for rid in loop[:-1]]
+        yield Hit(
+            "RG105",
+            f"revisions form a cycle{suffix}: {' -> '.join(loop)} "
+            f"({', '.join(at(r, 'down_revision') for r in revs)})",
+            revisions=tuple(sorted(component)),  # type: ignore[arg-type]
+            locations=tuple(where(r, "down_revision") for r in revs),
+            subjects=tuple(graph[rid] for rid in sorted(component)),  # type: ignore[arg-type]
+        )
+
+
+def _by_id(rev: Revision) -> str:
+    return rev.id
+
+
+def cycle_path(graph: RevisionGraph, component: tuple[str, ...]) -> list[str]:
+    """One loop through the smallest id of a strongly connected component, child -> parent.
+
+    Returns the ids with the first repeated at the end (``a -> b -> a``).
+    """
+    members = set(component)
+    start = min(component)
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        nxt_frontier = []
+        for rid in frontier:
+            for parent in sorted(graph.parents(rid, include_depends=True)):
+                if parent == start:
+                    return _unwind(came_from, rid, start) + [start]
+                if parent in members and parent not in came_from:
+                    came_from[parent] = rid
+                    nxt_frontier.append(parent)
+        frontier = nxt_frontier
+    return [start, start]  # unreachable for a real component; keeps callers total
+
+
+def _unwind(came_from: dict[str, str], last: str, start: str) -> list[str]:
+    path = [last]
+    while path[-1] != start:
+        path.append(came_from[path[-1]])
+    return path[::-1]
+
+
+# ------------------------------------------------------------------ labels
+def check_label_problems(ctx: CheckContext) -> Iterator[Hit]:
+    """RG106."""
+    for graph, problem, suffix in _graph_problems(ctx, lambda g: g.label_problems):
+        assert isinstance(problem, LabelProblem)
+        if problem.reason == "collides with a revision id":
+            # revisions = (declarer, the revision whose id the label repeats)
+            declarers = [graph[problem.revisions[0]]]
+            named_ids = tuple(problem.revisions)
+            text = f"branch label {problem.label!r} collides with revision id {problem.label}"
+        else:
+            declarers = sorted((graph[r] for r in problem.revisions if r in graph), key=_by_id)
+            named_ids = tuple(r.id for r in declarers)
+            text = f"branch label {problem.label!r} is declared twice"
+        declared = ", ".join(named(r, "branch_labels") for r in declarers)
+        yield Hit(
+            "RG106",
+            f"{text}{suffix}: declared by {declared}",
+            revisions=named_ids,
+            locations=tuple(where(r, "branch_labels") for r in declarers),
+            subjects=tuple(declarers),
+        )
+
+
+# ---------------------------------------------------------- parse problems
+def check_parse_problems(ctx: CheckContext) -> Iterator[Hit]:
+    """RG107: HEAD's unreadable files (the merge's would repeat them or be base's)."""
+    for problem in ctx.head.problems:
+        yield Hit(
+            "RG107",
+            f"{problem.path}:{problem.line}: cannot be read statically: {problem.reason}",
+            locations=(Location(problem.path, problem.line),),
+        )
+

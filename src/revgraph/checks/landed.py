@@ -1,0 +1,106 @@
+"""RG201–RG204: what HEAD did to revisions that have already landed on base.
+
+Only revisions HEAD inherited count (in base and in the merge base): what base
+added after HEAD branched is not HEAD's to delete or re-point, and an id both
+sides added independently is RG103's business.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Iterator
+
+from revgraph.checks.context import CheckContext, Hit, named, where
+from revgraph.model import Revision
+
+
+def _parents_text(down_revisions: tuple[str, ...]) -> str:
+    return ", ".join(down_revisions) if down_revisions else "None"
+
+
+def _restore_command(ctx: CheckContext, landed: Revision, current: Revision | None) -> str | None:
+    """``git restore`` of base's file, when it would land where HEAD's file is."""
+    if not ctx.base_ref or (current is not None and current.path != landed.path):
+        return None
+    return f"git restore --source={shlex.quote(ctx.base_ref)} -- {shlex.quote(landed.path)}"
+
+
+def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
+    """RG201: HEAD changed a landed revision's down_revision."""
+    base = ctx.base_graph
+    if base is None:
+        return
+    head, merge_base = ctx.head_graph, ctx.merge_base_revisions
+    for rid in sorted(ctx.inherited & set(head.revisions)):
+        ours, landed = head[rid], base[rid]
+        if set(ours.down_revisions) == set(landed.down_revisions):
+            continue
+        if merge_base is not None and rid in merge_base:
+            if set(ours.down_revisions) == set(merge_base[rid].down_revisions):
+                continue  # base re-pointed it, not HEAD
+        yield Hit(
+            "RG201",
+            f"landed revision {named(ours, 'down_revision')} was re-pointed: down_revision is "
+            f"{_parents_text(ours.down_revisions)} but {_parents_text(landed.down_revisions)} "
+            f"in {ctx.base_label}",
+            revisions=(rid,),
+            locations=(where(ours, "down_revision"),),
+            fix=_restore_command(ctx, landed, ours),
+            subjects=(ours,),
+        )
+
+
+def check_deleted(ctx: CheckContext) -> Iterator[Hit]:
+    """RG202: a landed revision HEAD inherited is gone from HEAD."""
+    base = ctx.base_graph
+    if base is None:
+        return
+    for rid in sorted(ctx.inherited - set(ctx.head_graph.revisions)):
+        landed = base[rid]
+        # No subjects: the file that could carry an ignore comment is gone.
+        yield Hit(
+            "RG202",
+            f"landed revision {rid} ({landed.path} in {ctx.base_label}) was deleted",
+            revisions=(rid,),
+            locations=(where(landed),),
+            fix=_restore_command(ctx, landed, None),
+        )
+
+
+def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
+    """RG203: the edge found the landed body changed beyond whitespace and comments."""
+    head = ctx.head_graph
+    base = ctx.base_graph
+    for rid in sorted((ctx.body_changed & set(head.revisions)) - ctx.added_on_both_sides):
+        ours = head[rid]
+        landed = base.revisions.get(rid) if base is not None else None
+        yield Hit(
+            "RG203",
+            f"landed revision {named(ours)} was edited: its body differs from "
+            f"{ctx.base_label} beyond whitespace and comments",
+            revisions=(rid,),
+            locations=(where(ours),),
+            fix=_restore_command(ctx, landed, ours) if landed is not None else None,
+            subjects=(ours,),
+        )
+
+
+def check_new_base(ctx: CheckContext) -> Iterator[Hit]:
+    """RG204: HEAD adds a root base does not have (never for the project's first root)."""
+    base = ctx.base_graph
+    if base is None or len(base) == 0:
+        return
+    head = ctx.head_graph
+    roots = ", ".join(base.bases) or "none"
+    for rid in head.bases:
+        if rid in base or rid in ctx.landed:
+            continue
+        rev = head[rid]
+        yield Hit(
+            "RG204",
+            f"new base {named(rev, 'down_revision')}: down_revision is None, starting a "
+            f"history beside {ctx.base_label}'s base {roots}",
+            revisions=(rid,),
+            locations=(where(rev, "down_revision"),),
+            subjects=(rev,),
+        )
