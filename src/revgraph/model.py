@@ -102,6 +102,8 @@ class LabelProblem:
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(items, tuple) and len(items) < 2:
+        return items  # the common case: no work, no allocation
     return tuple(dict.fromkeys(items))
 
 
@@ -147,12 +149,20 @@ class RevisionGraph:
         children_down: dict[str, list[str]] = {rid: [] for rid in by_id}
         children_dep: dict[str, list[str]] = {rid: [] for rid in by_id}
         resolved_deps: dict[str, tuple[str, ...]] = {}
+        parents_down: dict[str, tuple[str, ...]] = {}
         for rev in by_id.values():
-            for parent in _dedupe(rev.down_revisions):
+            downs = _dedupe(tuple(rev.down_revisions))
+            present = downs
+            for parent in downs:
                 if parent in by_id:
                     children_down[parent].append(rev.id)
                 else:
                     dangling.append(Dangling(rev.id, parent, "down"))
+                    present = tuple(p for p in downs if p in by_id)
+            parents_down[rev.id] = present
+            if not rev.depends_on:
+                resolved_deps[rev.id] = ()
+                continue
             deps: list[str] = []
             for dep in rev.depends_on:
                 target = self._resolve_in(dep, by_id, labels)
@@ -163,6 +173,13 @@ class RevisionGraph:
                     children_dep[target].append(rev.id)
             resolved_deps[rev.id] = _dedupe(deps)
         self.dangling: tuple[Dangling, ...] = tuple(dangling)
+        # Parents are asked for constantly (walks, cycle search): compute once.
+        self._parents_down = parents_down
+        self._parents_all: dict[str, tuple[str, ...]] = {
+            rid: (_dedupe(downs + resolved_deps[rid]) if resolved_deps[rid] else downs)
+            for rid, downs in self._parents_down.items()
+        }
+        self._labels_by_rev: dict[str, tuple[str, ...]] | None = None
         self._children_down = children_down
         self._children_dep = children_dep
         self.resolved_depends_on: Mapping[str, tuple[str, ...]] = resolved_deps
@@ -177,7 +194,7 @@ class RevisionGraph:
             sorted(rid for rid, kids in children_down.items() if len(kids) > 1)
         )
         self.merge_points: tuple[str, ...] = tuple(
-            sorted(rid for rid, rev in by_id.items() if len(_dedupe(rev.down_revisions)) > 1)
+            sorted(rid for rid, rev in by_id.items() if len(rev.down_revisions) > 1 and len(set(rev.down_revisions)) > 1)
         )
         self.cycles: tuple[tuple[str, ...], ...] = self._find_cycles()
 
@@ -214,11 +231,9 @@ class RevisionGraph:
 
     # --------------------------------------------------------------- structure
     def parents(self, rid: str, *, include_depends: bool = False) -> tuple[str, ...]:
-        rev = self.revisions[rid]
-        found = tuple(p for p in _dedupe(rev.down_revisions) if p in self.revisions)
-        if include_depends:
-            found = _dedupe(found + self.resolved_depends_on.get(rid, ()))
-        return found
+        if rid not in self.revisions:
+            raise KeyError(rid)
+        return self._parents_all[rid] if include_depends else self._parents_down[rid]
 
     def children(self, rid: str, *, include_depends: bool = False) -> tuple[str, ...]:
         kids = tuple(self._children_down.get(rid, ()))
@@ -258,11 +273,14 @@ class RevisionGraph:
         A label applies to the revision declaring it, to its ancestors and to
         its descendants, as alembic's ``filter_for_lineage`` treats them.
         """
-        found = []
-        for label, owner in self.labels.items():
-            if owner == rid or rid in self.ancestors(owner) or rid in self.descendants(owner):
-                found.append(label)
-        return tuple(sorted(found))
+        if self._labels_by_rev is None:
+            by_rev: dict[str, set[str]] = {}
+            for label, owner in self.labels.items():
+                line = {owner} | self.ancestors(owner) | self.descendants(owner)
+                for member in line:
+                    by_rev.setdefault(member, set()).add(label)
+            self._labels_by_rev = {r: tuple(sorted(ls)) for r, ls in by_rev.items()}
+        return self._labels_by_rev.get(rid, ())
 
     def _find_cycles(self) -> tuple[tuple[str, ...], ...]:
         """Strongly connected components of size > 1, and self-loops.
@@ -270,6 +288,24 @@ class RevisionGraph:
         Iterative Tarjan over down_revision and depends_on edges: a 10,000
         long cycle must not hit the recursion limit.
         """
+        # Fast path: a topological peel (Kahn) that consumes every revision
+        # proves there is no cycle; Tarjan runs only on what is left.
+        pending = {rid: len(ps) for rid, ps in self._parents_all.items()}
+        kids: dict[str, list[str]] = {rid: [] for rid in pending}
+        for rid, ps in self._parents_all.items():
+            for p in ps:
+                kids[p].append(rid)
+        ready = [rid for rid, n in pending.items() if n == 0]
+        while ready:
+            rid = ready.pop()
+            for kid in kids[rid]:
+                pending[kid] -= 1
+                if pending[kid] == 0:
+                    ready.append(kid)
+        leftover = [rid for rid, n in pending.items() if n > 0]
+        if not leftover:
+            return ()
+
         index: dict[str, int] = {}
         low: dict[str, int] = {}
         on_stack: set[str] = set()
@@ -277,10 +313,9 @@ class RevisionGraph:
         counter = 0
         result: list[tuple[str, ...]] = []
 
-        def succ(r: str) -> tuple[str, ...]:
-            return self.parents(r, include_depends=True)
+        succ = self._parents_all.__getitem__
 
-        for root in self.revisions:
+        for root in leftover:
             if root in index:
                 continue
             work: list[tuple[str, Iterator[str]]] = [(root, iter(succ(root)))]
