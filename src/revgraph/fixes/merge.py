@@ -1,0 +1,243 @@
+"""Merge planning: a new merge revision naming every head, rendered by alembic.
+
+The file must be byte-for-byte what ``alembic merge`` writes for the same id
+and date, so this mirrors ``ScriptDirectory.generate_revision`` step by step
+with alembic's own pieces: ``ScriptDirectory._rev_path`` names the file, the
+environment's ``script.py.mako`` is rendered by mako with the very keyword
+arguments alembic passes, and encoded with alembic's ``output_encoding``.
+What alembic does and we must not -- importing every migration module to
+build its revision map, running ``env.py`` -- is replaced by the graph.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from revgraph.errors import ConfigError, FixRefused, UsageError
+from revgraph.fixes.plan import EditPlan, FileEdit
+from revgraph.model import RevisionGraph
+
+if TYPE_CHECKING:  # pragma: no cover
+    from alembic.script import ScriptDirectory
+
+    from revgraph.config import Environment
+
+DEFAULT_MESSAGE = "merge heads"
+
+
+def plan_merge(
+    env: "Environment",
+    graph: RevisionGraph,
+    *,
+    heads: Sequence[str] | None = None,
+    message: str | None = None,
+    rev_id: str | None = None,
+    create_date: datetime | None = None,
+    root: Path,
+) -> EditPlan:
+    """Plan a merge revision whose ``down_revision`` names ``heads`` (default: all heads).
+
+    ``root`` is the repository root the new file's path is relative to. A
+    fresh alembic id is drawn when ``rev_id`` is None; the create date is
+    alembic's (``timezone`` honoured) when ``create_date`` is None.
+    """
+    from alembic import util
+    from alembic.script import revision as alembic_revision
+
+    message = DEFAULT_MESSAGE if message is None else message
+    script = _script_directory(env)
+    merged = _heads_to_merge(env, graph, heads, root)
+    rev_id = _new_rev_id(graph, rev_id)
+    create_date = create_date or script._generate_create_date()
+    version_path = _version_path(script, graph, merged, root)
+    path = script._rev_path(version_path, rev_id, message, create_date)
+    kwargs_config = _alembic_config(env)
+    content = _render(
+        script,
+        env,
+        up_revision=str(rev_id),
+        down_revision=alembic_revision.tuple_rev_as_scalar(tuple(merged)),
+        branch_labels=util.to_tuple(None),
+        depends_on=alembic_revision.tuple_rev_as_scalar(None),
+        create_date=create_date,
+        comma=util.format_as_comma,
+        message=message,
+        # What ``alembic.command.merge`` adds to the template arguments.
+        refresh=True,
+        config=kwargs_config,
+    )
+    rel = _relative(path, root)
+    notes = [f"new merge revision {rev_id} ({rel}) merges {', '.join(merged)}"]
+    notes.extend(_unmirrored(env, kwargs_config))
+    return EditPlan("merge", edits=(FileEdit(rel, None, content),), notes=tuple(notes))
+
+
+# ------------------------------------------------------------------ inputs
+def _script_directory(env: "Environment") -> "ScriptDirectory":
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    if env.script_location is None or env.template_path is None:
+        raise FixRefused(
+            f"environment {env.name!r} has no script_location: a merge revision is "
+            "rendered from its script.py.mako",
+            hint="point revgraph at alembic.ini (-c) instead of --versions",
+        )
+    if not env.template_path.is_file():
+        raise ConfigError(f"{env.template_path} not found: alembic renders new revisions from it")
+    try:
+        return ScriptDirectory(
+            str(env.script_location),
+            file_template=env.file_template,
+            truncate_slug_length=env.truncate_slug_length,
+            version_locations=[str(p) for p in env.version_locations] or None,
+            sourceless=env.sourceless,
+            output_encoding=_output_encoding(env),
+            timezone=env.timezone,
+            recursive_version_locations=env.recursive,
+        )
+    except CommandError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _output_encoding(env: "Environment") -> str:
+    return env.options.get("output_encoding", "utf-8")
+
+
+def _alembic_config(env: "Environment") -> Any:
+    """alembic's Config for templates that read it (alembic passes ``config=``)."""
+    from alembic.config import Config
+
+    source = env.config_file
+    if source is None:
+        return None
+    if source.suffix == ".toml":
+        return Config(toml_file=str(source), ini_section=env.section)
+    return Config(str(source), ini_section=env.section)
+
+
+def _heads_to_merge(
+    env: "Environment", graph: RevisionGraph, heads: Sequence[str] | None, root: Path
+) -> list[str]:
+    if heads is None:
+        chosen = _in_alembic_load_order(env, graph, graph.heads, root)
+    else:
+        chosen = [_resolve_head(graph, name) for name in heads]
+        if len(set(chosen)) != len(chosen):
+            raise UsageError("Duplicate head revisions specified")
+    if not chosen:
+        raise FixRefused("there are no revisions, so no heads to merge")
+    if len(chosen) < 2:
+        raise FixRefused(
+            f"there is only one head ({chosen[0]}): nothing to merge, and alembic would "
+            "silently write an ordinary revision"
+        )
+    return chosen
+
+
+def _resolve_head(graph: RevisionGraph, name: str) -> str:
+    rid = graph.resolve(name)
+    if rid is None:
+        raise UsageError(f"no revision {name!r} to merge")
+    if graph.children(rid):
+        raise FixRefused(
+            f"revision {rid} is not a head revision; a merge names heads "
+            f"(heads: {', '.join(graph.heads)})"
+        )
+    return rid
+
+
+def _in_alembic_load_order(
+    env: "Environment", graph: RevisionGraph, ids: Sequence[str], root: Path
+) -> list[str]:
+    """``ids`` in the order alembic lists them: the order it loads their files.
+
+    alembic's heads keep the order revisions were read in: version locations
+    in config order, each walked top-down with file names sorted. The
+    merge's ``down_revision`` tuple comes out in that order.
+    """
+    locations = [Path(p) for p in env.version_locations] or (
+        [env.script_location / "versions"] if env.script_location else []
+    )
+
+    def key(rid: str) -> tuple:
+        path = Path(root, graph[rid].path)
+        for index, location in enumerate(locations):
+            try:
+                parts = path.relative_to(location).parts
+            except ValueError:
+                continue
+            # Files of a folder come before its subfolders' (os.walk top-down).
+            return (index, tuple((1, p) for p in parts[:-1]) + ((0, parts[-1]),))
+        return (len(locations), ((0, graph[rid].path),))
+
+    return sorted(ids, key=key)
+
+
+def _new_rev_id(graph: RevisionGraph, rev_id: str | None) -> str:
+    from alembic import util
+    from alembic.script.revision import Revision, RevisionError
+
+    rev_id = rev_id or util.rev_id()
+    try:
+        Revision.verify_rev_id(rev_id)
+    except RevisionError as exc:
+        raise UsageError(exc.args[0]) from exc
+    if rev_id in graph or rev_id in graph.labels:
+        raise UsageError(f"revision id {rev_id!r} is already taken")
+    return rev_id
+
+
+def _version_path(
+    script: "ScriptDirectory", graph: RevisionGraph, merged: Sequence[str], root: Path
+) -> Path:
+    """Where alembic puts the file: the sole version location, or the first head's folder."""
+    locations = script._version_locations
+    if len(locations) == 1:
+        return Path(locations[0])
+    folder = Path(root, graph[merged[0]].path).parent.absolute()
+    if not any(Path(loc).absolute() == folder for loc in locations):
+        raise FixRefused(
+            f"head {merged[0]} lives in {folder}, which is not itself a version location; "
+            "alembic would refuse this merge too"
+        )
+    return folder
+
+
+# ----------------------------------------------------------------- render
+def _render(script: "ScriptDirectory", env: "Environment", **kwargs: Any) -> bytes:
+    """``alembic.util.template_to_file`` without the file: same template, same bytes."""
+    from mako.template import Template
+
+    template_path = Path(script.dir, "script.py.mako")
+    try:
+        template = Template(filename=str(template_path))
+        return template.render_unicode(**kwargs).encode(script.output_encoding)
+    except Exception as exc:  # mako raises anything the template's code raises
+        raise ConfigError(
+            f"rendering {template_path} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.absolute().relative_to(Path(root).absolute()).as_posix()
+    except ValueError:
+        raise FixRefused(f"the new revision would go to {path}, outside the repository") from None
+
+
+def _unmirrored(env: "Environment", config: Any) -> list[str]:
+    """Notes on alembic steps revgraph does not run (they execute configured code)."""
+    notes = []
+    try:
+        hooks = config.get_hooks_list() if config is not None else []
+    except Exception:  # a broken hooks section is alembic's to report, not ours
+        hooks = []
+    if hooks:
+        names = ", ".join(str(hook.get("_hook_name", "?")) for hook in hooks)
+        notes.append(f"post_write_hooks ({names}) were not run; run them on the new file")
+    if str(env.options.get("revision_environment", "")).lower() in ("true", "1", "yes", "on"):
+        notes.append("revision_environment is set: env.py was not run (revgraph never executes it)")
+    return notes

@@ -1,0 +1,400 @@
+"""Rebase planning: re-point new chains onto the landed head of their line.
+
+Who moves is decided by what has landed, never by git's ours/theirs: landed
+revisions never move; new revisions are grouped into *units* (connected groups
+of new revisions, usually one chain) and a unit moves by its roots only.
+
+Per lineage (the branch labels a line carries; no label = the unlabelled
+line) the landed head is the target. A unit that already hangs off it stays;
+every other unit of that lineage is stacked, in ``Create Date`` order (ties:
+id), onto the tip of the one before, so the line ends with one head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Mapping
+
+from revgraph.errors import FixRefused
+from revgraph.fixes.plan import EditPlan, FileEdit, Move
+from revgraph.fixes.textedit import rewrite_down_revision
+from revgraph.model import RevisionGraph
+
+Lineage = frozenset  # of branch label names; empty = the unlabelled line
+
+_MERGE_HINT = "run `revgraph fix --strategy merge` instead"
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A connected group of new revisions (edges: down_revision)."""
+
+    members: frozenset[str]
+    roots: tuple[str, ...]  # members none of whose parents are new
+    tips: tuple[str, ...]  # members no new revision hangs off
+    order: tuple  # (Create Date, id) of its earliest root
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.roots)
+
+
+def plan_rebase(
+    graph: RevisionGraph,
+    *,
+    landed: frozenset[str],
+    sources: Mapping[str, bytes],
+    target_heads: Mapping[str | None, str] | None = None,
+) -> EditPlan:
+    """Plan re-pointing the new revisions of ``graph`` onto the landed heads.
+
+    ``landed``: ids that must never move. ``sources``: current bytes of each
+    non-landed revision file by path. ``target_heads``: per lineage (branch
+    label, or None for the unlabelled line) the head to rebase onto instead
+    of the landed one (``--onto``). Raises ``FixRefused`` with the reason
+    when a rebase cannot give one head per lineage without moving a landed
+    revision.
+    """
+    landed_ids = frozenset(rid for rid in landed if rid in graph)
+    new_ids = tuple(rid for rid in graph.revisions if rid not in landed_ids)
+    _refuse_broken_history(graph, landed_ids, new_ids)
+
+    view = _LandedView(graph, landed_ids)
+    notes: list[str] = []
+    targets = view.targets(target_heads, notes)
+    units = _units(graph, new_ids)
+    placed = _place_units(graph, view, units, notes)
+    _refuse_several_landed_heads(graph, targets, placed)
+    moves = _stack(graph, targets, placed)
+    edits = _edits(graph, moves, landed_ids, sources)
+    notes.extend(_describe(move) for move in moves)
+    return EditPlan("rebase", edits=edits, moves=moves, notes=tuple(notes))
+
+
+# ---------------------------------------------------------------- refusals
+def _refuse_broken_history(
+    graph: RevisionGraph, landed: frozenset[str], new_ids: tuple[str, ...]
+) -> None:
+    new = set(new_ids)
+    for rid, revs in graph.duplicates.items():
+        if rid in new:
+            paths = ", ".join(rev.path for rev in revs)
+            raise FixRefused(f"revision {rid} is declared by several files ({paths}): fix RG103 first")
+    for cycle in graph.cycles:
+        if new.intersection(cycle):
+            raise FixRefused(f"the revisions {' -> '.join(cycle)} form a cycle: fix RG105 first")
+    for dangling in graph.dangling:
+        if dangling.kind == "down" and dangling.revision in new:
+            raise FixRefused(
+                f"revision {dangling.revision} names down_revision {dangling.target!r}, "
+                "which does not exist: fix RG104 first"
+            )
+    for rid in new_ids:
+        for child in graph.children(rid):
+            if child in landed:
+                raise FixRefused(
+                    f"landed revision {child} hangs off new revision {rid}: "
+                    "a rebase would move a landed revision (see RG201)"
+                )
+
+
+def _refuse_several_landed_heads(
+    graph: RevisionGraph,
+    targets: Mapping[Lineage, tuple[str, ...]],
+    placed: Mapping[Lineage, list[_Unit]],
+) -> None:
+    lines_of = _lineages_per_unit(placed)
+    for lineage, heads in sorted(targets.items(), key=lambda kv: _lineage_name(kv[0])):
+        if len(heads) < 2:
+            continue
+        units = placed.get(lineage, ())
+        if any(_is_fine(graph, unit, _wanted(unit, lines_of, targets)) for unit in units):
+            continue  # a new merge revision already joins base's heads
+        raise FixRefused(
+            f"base itself has several heads{_on_line(lineage)}: {', '.join(heads)}",
+            hint="run `revgraph fix --strategy merge` on base first",
+        )
+
+
+# ------------------------------------------------------------ landed side
+class _LandedView:
+    """The landed part of the graph: its heads and the lineage of each revision."""
+
+    def __init__(self, graph: RevisionGraph, landed: frozenset[str]) -> None:
+        self.graph = RevisionGraph(graph[rid] for rid in graph.revisions if rid in landed)
+        self._below_owner: dict[str, set[str]] = {}
+        self._ancestors: dict[str, set[str]] = {}
+        self.heads_by_lineage: dict[Lineage, tuple[str, ...]] = {}
+        for head in self.graph.heads:
+            lineage = self.lineage_of(head)
+            self.heads_by_lineage[lineage] = self.heads_by_lineage.get(lineage, ()) + (head,)
+
+    def lineage_of(self, rid: str) -> Lineage:
+        """Labels declared on ``rid`` or below it: the line(s) it belongs to."""
+        found = set()
+        for label, owner in self.graph.labels.items():
+            if owner not in self._below_owner:
+                self._below_owner[owner] = self.graph.descendants(owner) | {owner}
+            if rid in self._below_owner[owner]:
+                found.add(label)
+        return frozenset(found)
+
+    def heads_above(self, rid: str) -> tuple[str, ...]:
+        found = []
+        for head in self.graph.heads:
+            if head not in self._ancestors:
+                self._ancestors[head] = self.graph.ancestors(head)
+            if head == rid or rid in self._ancestors[head]:
+                found.append(head)
+        return tuple(found)
+
+    def lineage_of_parent(self, parent: str) -> Lineage | None:
+        """The lineage a new revision hanging off ``parent`` continues; None: ambiguous."""
+        lineages = {self.lineage_of(head) for head in self.heads_above(parent)}
+        if len(lineages) == 1:
+            return next(iter(lineages))
+        own = self.lineage_of(parent)
+        return own if own in lineages else None
+
+    def targets(
+        self, overrides: Mapping[str | None, str] | None, notes: list[str]
+    ) -> dict[Lineage, tuple[str, ...]]:
+        """Per lineage, the landed head(s) new revisions go onto."""
+        targets = dict(self.heads_by_lineage)
+        used: set[str | None] = set()
+        for lineage in targets:
+            key = _override_key(lineage, overrides or {})
+            if key is _MISSING:
+                continue
+            used.add(key)
+            targets[lineage] = (self._resolve_override(key, overrides[key]),)
+        for key in set(overrides or {}) - used:
+            notes.append(f"--onto: no landed line {'unlabelled' if key is None else repr(key)}; ignored")
+        return targets
+
+    def _resolve_override(self, key: str | None, value: str) -> str:
+        rid = self.graph.resolve(value)
+        if rid is None:
+            raise FixRefused(
+                f"rebase target {value!r} is not a landed revision",
+                hint="include the --onto ref among the landed refs",
+            )
+        return rid
+
+
+_MISSING = object()
+
+
+def _override_key(lineage: Lineage, overrides: Mapping[str | None, str]) -> object:
+    """The ``overrides`` key naming this lineage, or ``_MISSING``."""
+    if not lineage:
+        return None if None in overrides else _MISSING
+    for label in sorted(lineage):
+        if label in overrides:
+            return label
+    return _MISSING
+
+
+# --------------------------------------------------------------- new side
+def _units(graph: RevisionGraph, new_ids: tuple[str, ...]) -> list[_Unit]:
+    new = set(new_ids)
+    seen: set[str] = set()
+    units = []
+    for start in new_ids:
+        if start in seen:
+            continue
+        members = _component(graph, start, new)
+        seen |= members
+        units.append(_make_unit(graph, members, new))
+    return units
+
+
+def _component(graph: RevisionGraph, start: str, new: set[str]) -> set[str]:
+    found: set[str] = set()
+    stack = [start]
+    while stack:
+        rid = stack.pop()
+        if rid in found:
+            continue
+        found.add(rid)
+        stack.extend(r for r in graph.parents(rid) + graph.children(rid) if r in new)
+    return found
+
+
+def _make_unit(graph: RevisionGraph, members: set[str], new: set[str]) -> _Unit:
+    roots = tuple(sorted(m for m in members if not any(p in new for p in graph.parents(m))))
+    tips = tuple(sorted(m for m in members if not any(c in new for c in graph.children(m))))
+    order = min((_date_key(graph[r].create_date), r) for r in roots)
+    return _Unit(frozenset(members), roots, tips, order)
+
+
+def _date_key(create_date: str | None) -> datetime:
+    """A sortable Create Date; unreadable dates sort last."""
+    if not create_date:
+        return datetime.max
+    try:
+        parsed = datetime.fromisoformat(create_date.strip())
+    except ValueError:
+        return datetime.max
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def _place_units(
+    graph: RevisionGraph, view: _LandedView, units: list[_Unit], notes: list[str]
+) -> dict[Lineage, list[_Unit]]:
+    """Each unit under the lineage(s) it continues; new bases and new labels stay put."""
+    placed: dict[Lineage, list[_Unit]] = {}
+    for unit in units:
+        if _left_alone(graph, unit, notes):
+            continue
+        for lineage in _unit_lineages(graph, view, unit):
+            placed.setdefault(lineage, []).append(unit)
+    return placed
+
+
+def _left_alone(graph: RevisionGraph, unit: _Unit, notes: list[str]) -> bool:
+    new_bases = [r for r in unit.roots if not graph[r].down_revisions]
+    if new_bases:
+        notes.append(f"{', '.join(new_bases)}: a new base (down_revision = None); left as it is")
+        return True
+    labelled = sorted(m for m in unit.members if graph[m].branch_labels)
+    if labelled:
+        labels = sorted({label for m in labelled for label in graph[m].branch_labels})
+        notes.append(
+            f"{', '.join(labelled)}: starts branch label(s) {', '.join(labels)}; left as it is"
+        )
+        return True
+    return False
+
+
+def _unit_lineages(graph: RevisionGraph, view: _LandedView, unit: _Unit) -> set[Lineage]:
+    lineages: set[Lineage] = set()
+    for root in unit.roots:
+        for parent in graph.parents(root):
+            lineage = view.lineage_of_parent(parent)
+            if lineage is None:
+                raise FixRefused(
+                    f"new revision {root} hangs off {parent}, which lies below several "
+                    "branch lines: revgraph cannot tell which line it continues",
+                    hint="pass --onto REF, or " + _MERGE_HINT,
+                )
+            lineages.add(lineage)
+    return lineages
+
+
+# --------------------------------------------------------------- stacking
+def _stack(
+    graph: RevisionGraph,
+    targets: Mapping[Lineage, tuple[str, ...]],
+    placed: Mapping[Lineage, list[_Unit]],
+) -> tuple[Move, ...]:
+    moves: list[Move] = []
+    lines_of = _lineages_per_unit(placed)
+    for lineage in sorted(placed, key=_lineage_name):
+        units = placed[lineage]
+        _refuse_branching(units)
+        fine = [u for u in units if _is_fine(graph, u, _wanted(u, lines_of, targets))]
+        # A unit that joins several lines cannot move: it anchors them all.
+        fine.sort(key=lambda u: (len(lines_of[u]) == 1, u.order))
+        anchor = fine[0] if fine else None
+        onto = anchor.tips[0] if anchor else targets[lineage][0]
+        for unit in sorted((u for u in units if u is not anchor), key=lambda u: u.order):
+            if len(lines_of[unit]) > 1:
+                names = sorted(_lineage_name(lin) or "unlabelled" for lin in lines_of[unit])
+                raise FixRefused(
+                    f"new revisions {unit.name} hang off several branch lines ({', '.join(names)})",
+                    hint=_MERGE_HINT,
+                )
+            moves.extend(_move_unit(graph, unit, onto))
+            onto = unit.tips[0]
+    return tuple(moves)
+
+
+def _refuse_branching(units: Iterable[_Unit]) -> None:
+    for unit in units:
+        if len(unit.tips) > 1:
+            raise FixRefused(
+                f"the new revisions {', '.join(unit.tips)} branch off each other "
+                f"(from {unit.name}): a rebase moves chains by their roots only",
+                hint=_MERGE_HINT,
+            )
+
+
+def _is_fine(graph: RevisionGraph, unit: _Unit, heads: Iterable[str]) -> bool:
+    """True when the unit's roots hang off exactly the given landed heads."""
+    parents = {p for root in unit.roots for p in graph.parents(root)}
+    return parents == set(heads)
+
+
+def _wanted(
+    unit: _Unit,
+    lines_of: Mapping[_Unit, set[Lineage]],
+    targets: Mapping[Lineage, tuple[str, ...]],
+) -> set[str]:
+    return {head for lineage in lines_of[unit] for head in targets[lineage]}
+
+
+def _lineages_per_unit(placed: Mapping[Lineage, list[_Unit]]) -> dict[_Unit, set[Lineage]]:
+    per_unit: dict[_Unit, set[Lineage]] = {}
+    for lineage, units in placed.items():
+        for unit in units:
+            per_unit.setdefault(unit, set()).add(lineage)
+    return per_unit
+
+
+def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str) -> list[Move]:
+    moves = []
+    for root in unit.roots:
+        rev = graph[root]
+        if rev.is_merge:
+            raise FixRefused(
+                f"new revision {root} is a merge revision of landed revisions "
+                f"{', '.join(rev.down_revisions)} and would have to move onto {onto}",
+                hint=f"delete {rev.path} and {_MERGE_HINT}",
+            )
+        if tuple(rev.down_revisions) != (onto,):
+            moves.append(Move(root, tuple(rev.down_revisions), (onto,), rev.path))
+    return moves
+
+
+# ------------------------------------------------------------------ edits
+def _edits(
+    graph: RevisionGraph,
+    moves: tuple[Move, ...],
+    landed: frozenset[str],
+    sources: Mapping[str, bytes],
+) -> tuple[FileEdit, ...]:
+    landed_paths = {graph[rid].path for rid in landed}
+    edits = []
+    for move in moves:
+        # The promise of PRODUCT §4: checked here, whatever the planning above did.
+        if move.revision in landed or move.path in landed_paths:
+            raise FixRefused(
+                f"refusing to edit landed revision {move.revision} ({move.path}): "
+                "landed revisions may already be applied to databases"
+            )
+        if move.path not in sources:
+            raise FixRefused(f"no content for {move.path}; cannot re-point {move.revision}")
+        old = sources[move.path]
+        rev = graph[move.revision]
+        new = rewrite_down_revision(old, rev.spans, move.old_down, move.new_down, path=move.path)
+        edits.append(FileEdit(move.path, old, new))
+    if len({edit.path for edit in edits}) != len(edits):
+        raise FixRefused("two re-pointed revisions share one file; nothing planned")
+    return tuple(edits)
+
+
+def _describe(move: Move) -> str:
+    old = ", ".join(move.old_down) or "None"
+    return f"re-point {move.revision} ({move.path}) from {old} onto {', '.join(move.new_down)}"
+
+
+def _lineage_name(lineage: Lineage) -> str:
+    return ", ".join(sorted(lineage)) if lineage else ""
+
+
+def _on_line(lineage: Lineage) -> str:
+    return f" on branch {_lineage_name(lineage)}" if lineage else ""

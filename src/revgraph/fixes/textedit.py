@@ -1,0 +1,188 @@
+"""Byte-exact rewriting of the two places that say where a revision hangs.
+
+Only the bytes of the ``down_revision`` value literal and of the docstring's
+``Revises:`` value change; everything else -- quote style, annotation,
+comments, newline style, encoding -- is the author's and stays. No ``ast``
+round trip (it would lose the formatting): spans come from the parser and
+new literals are rendered here in the style of the ones they replace.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterable, Mapping, Sequence
+
+from revgraph.errors import FixRefused
+from revgraph.model import Span
+
+_QUOTES = ("'", '"')
+
+
+def literal_quote(literal: bytes) -> str | None:
+    """The quote character a literal's (first) string uses, or None (``None``, ``()``)."""
+    for char in literal.decode("utf-8", errors="replace"):
+        if char in _QUOTES:
+            return char
+    return None
+
+
+def literal_container(literal: bytes) -> str | None:
+    """``"("`` or ``"["`` when the literal is a tuple or list, else None."""
+    text = literal.strip()
+    if not text.startswith((b"(", b"[")):
+        return None
+    try:
+        value = ast.literal_eval(text.decode("utf-8"))
+    except (ValueError, SyntaxError, UnicodeDecodeError):
+        return None
+    if isinstance(value, (tuple, list)):
+        return "[" if isinstance(value, list) else "("
+    return None  # a parenthesised plain string: ('abc')
+
+
+def prevailing_quote(source: bytes, spans: Mapping[str, Span] | None = None) -> str:
+    """The quote style a file uses for short strings.
+
+    The ``revision = '...'`` literal says it best; otherwise the majority of
+    single-line string literals (docstrings do not count); alembic's own
+    (``repr``) style when unsure.
+    """
+    if spans and "revision" in spans:
+        quote = literal_quote(span_bytes(source, spans["revision"]))
+        if quote:
+            return quote
+    counts = {"'": 0, '"': 0}
+    for token in _string_tokens(source):
+        body = token.lstrip("rRbBuUfF")
+        if body[:3] not in ("'''", '"""') and body[:1] in counts:
+            counts[body[0]] += 1
+    return '"' if counts['"'] > counts["'"] else "'"
+
+
+def _string_tokens(source: bytes) -> list[str]:
+    import io
+    import tokenize
+
+    found = []
+    try:
+        for token in tokenize.tokenize(io.BytesIO(source).readline):
+            if token.type == tokenize.STRING:
+                found.append(token.string)
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        pass  # count what was read before the problem
+    return found
+
+
+def quote_string(value: str, quote: str) -> str:
+    """``value`` as a Python string literal in ``quote`` style."""
+    out = []
+    for char in value:
+        if char in ("\\", quote):
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1])  # \n, \x00, ...
+    return quote + "".join(out) + quote
+
+
+def render_down_revision(ids: Sequence[str], *, quote: str, like: bytes | None = None) -> bytes:
+    """A ``down_revision`` literal for ``ids``, shaped like the literal it replaces.
+
+    No ids -> ``None``; one id -> a string (or a one-element tuple/list when
+    the original was one); several -> a tuple (a list when the original was).
+    """
+    container = literal_container(like) if like is not None else None
+    items = [quote_string(i, quote) for i in ids]
+    if not items:
+        return b"None"
+    if len(items) == 1 and container is None:
+        return items[0].encode("utf-8")
+    if container == "[":
+        return ("[" + ", ".join(items) + "]").encode("utf-8")
+    inner = ", ".join(items) + ("," if len(items) == 1 else "")
+    return ("(" + inner + ")").encode("utf-8")
+
+
+def render_revises(ids: Sequence[str]) -> bytes:
+    """The docstring ``Revises:`` value, as alembic's template writes it (``a, b``)."""
+    return ", ".join(ids).encode("utf-8")
+
+
+def span_bytes(source: bytes, span: Span) -> bytes:
+    return source[span.start : span.end]
+
+
+def literal_ids(literal: bytes) -> tuple[str, ...] | None:
+    """The ids a ``down_revision`` literal names, or None when it is not one."""
+    try:
+        value = ast.literal_eval(literal.decode("utf-8").strip())
+    except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError):
+        return None
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
+def replace_spans(source: bytes, replacements: Iterable[tuple[int, int, bytes]]) -> bytes:
+    """``source`` with each ``[start, end)`` replaced; ranges must not overlap."""
+    ordered = sorted(replacements, key=lambda r: (r[0], r[1]))
+    for (_, end, _), (start, _, _) in zip(ordered, ordered[1:]):
+        if start < end:
+            raise ValueError("overlapping replacements")
+    out = []
+    cursor = 0
+    for start, end, new in ordered:
+        out.append(source[cursor:start])
+        out.append(new)
+        cursor = end
+    out.append(source[cursor:])
+    return b"".join(out)
+
+
+def rewrite_down_revision(
+    source: bytes,
+    spans: Mapping[str, Span],
+    old_down: Sequence[str],
+    new_down: Sequence[str],
+    *,
+    path: str = "",
+) -> bytes:
+    """``source`` re-pointed from ``old_down`` to ``new_down``.
+
+    Checks first that the bytes under the ``down_revision`` span still say
+    ``old_down`` (the spans belong to these bytes); refuses otherwise.
+    """
+    where = path or "the revision file"
+    span = spans.get("down_revision")
+    if span is None:
+        raise FixRefused(f"{where} has no down_revision assignment to re-point")
+    literal = span_bytes(source, span)
+    if literal_ids(literal) != tuple(old_down):
+        raise FixRefused(
+            f"{where}: down_revision is not where revgraph read it "
+            f"(expected {tuple(old_down)!r} at byte {span.start}); re-run the fix"
+        )
+    quote = literal_quote(literal) or prevailing_quote(source, spans)
+    replacements = [(span.start, span.end, render_down_revision(new_down, quote=quote, like=literal))]
+    revises = spans.get("revises_line")
+    if revises is not None:
+        replacements.append(_revises_replacement(source, revises, new_down))
+    return replace_spans(source, replacements)
+
+
+def _revises_replacement(
+    source: bytes, span: Span, new_down: Sequence[str]
+) -> tuple[int, int, bytes]:
+    start, end = span.start, span.end
+    # The newline is not part of the value, whatever a parser's idea of a CRLF line end.
+    while end > start and source[end - 1 : end] in (b"\r", b"\n"):
+        end -= 1
+    value = render_revises(new_down)
+    if start == end and value and source[start - 1 : start] == b":":
+        value = b" " + value  # "Revises:" with nothing after it
+    return (start, end, value)
