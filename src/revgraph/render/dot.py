@@ -9,6 +9,7 @@ from revgraph.render.graphview import (
     ViewNode,
     legend_lines,
     node_style,
+    printable,
     styles_present,
     truncate,
 )
@@ -36,7 +37,7 @@ def render_dot(view: FocusedView) -> str:
 
 def quote(text: str) -> str:
     """A DOT quoted string: backslashes and quotes escaped, on one line."""
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -71,7 +72,7 @@ def _node(node: ViewNode) -> str:
 def _tooltip(node: ViewNode) -> str:
     if node.is_placeholder:
         return f"{node.title} {node.first} … {node.last}"
-    return " ".join(part for part in (node.id, node.path, node.summary, node.tags) if part)
+    return " ".join(part for part in (node.id, node.path, node.message, node.tags) if part)
 
 
 def _edge(edge: ViewEdge) -> str:
@@ -93,7 +94,10 @@ def _attrs(attrs: dict[str, str]) -> str:
 
 def _legend(view: FocusedView) -> list[str]:
     """A legend cluster: one sample box per style used, then the marks and edges in words."""
-    lines = ["  subgraph cluster_revgraph_legend {", '    label="legend"; fontsize=10; color="#d0d7de";']
+    lines = [
+        "  subgraph cluster_revgraph_legend {",
+        '    label="legend"; fontsize=10; color="#d0d7de";',
+    ]
     for style in styles_present(view):
         dashed = ",dashed" if style.dashed else ""
         lines.append(

@@ -12,6 +12,7 @@ puts the newest revisions at the top, like ``git log --graph``.
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -203,6 +204,14 @@ def first_line(text: str | None) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (which no picture format can carry) as U+FFFD."""
+    return _CONTROL.sub("\ufffd", text)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -428,8 +437,8 @@ class NodeStyle:
 
 
 NODE_STYLES = {
-    "conflict": NodeStyle("conflict", "#fff1e5", "#bc4c00", 3, meaning="conflict (part of a finding)"),
-    "newhead": NodeStyle("newhead", "#ffebe9", "#cf222e", 2, meaning="new head"),
+    "newhead": NodeStyle("newhead", "#ffebe9", "#cf222e", 3, meaning="new head"),
+    "conflict": NodeStyle("conflict", "#fff1e5", "#bc4c00", 3, False, "conflict (in a finding)"),
     "new": NodeStyle("new", "#dafbe1", "#1a7f37", 1, meaning="new (not on base)"),
     "edited": NodeStyle("edited", "#fbefff", "#8250df", 2, True, "landed, edited or re-pointed"),
     "head": NodeStyle("head", "#f6f8fa", "#24292f", 2, meaning="head"),
@@ -455,14 +464,16 @@ EDGE_STYLES = {
 
 
 def node_style(node: ViewNode) -> NodeStyle:
-    """One style per node, the most urgent mark winning."""
+    """One style per node, the most urgent mark winning: new heads are red."""
     marks = node.marks
     if node.is_placeholder:
         name = "placeholder"
+    elif {"new", "head"} <= marks:
+        name = "newhead"
     elif "conflict" in marks:
         name = "conflict"
     elif "new" in marks:
-        name = "newhead" if "head" in marks else "new"
+        name = "new"
     elif marks & {"edited", "repointed"}:
         name = "edited"
     elif "head" in marks:

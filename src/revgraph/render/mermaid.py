@@ -16,6 +16,7 @@ from revgraph.render.graphview import (
     focus,
     legend_lines,
     node_style,
+    printable,
     styles_present,
     truncate,
 )
@@ -58,7 +59,7 @@ def escape_label(text: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join(printable(text).split())
 
 
 def _label(node: ViewNode) -> str:
