@@ -175,7 +175,7 @@ class Workspace:
         if not explicit:
             candidates = [("origin/HEAD", "origin/HEAD"), ("main", "default"), ("master", "default")]
         for ref, how in candidates:
-            sha = repo.try_resolve(ref)
+            sha = _try_resolve(repo, ref)
             if sha:
                 return BaseRef(ref, sha, how)
         if explicit:
@@ -191,6 +191,27 @@ class Workspace:
             "no base branch found (tried origin/HEAD, main, master)",
             hint="pass --base REF, set [tool.revgraph] base, or run: git fetch origin",
         )
+
+
+# ------------------------------------------------------- repository helpers
+def _try_resolve(repo: GitRepo, ref: str) -> str | None:
+    try:
+        return repo.resolve(ref)
+    except UnknownRefError:
+        return None
+
+
+def _read_blob(repo: GitRepo, oid: str) -> bytes | None:
+    for blob in repo.blobs([oid]):
+        return blob.data
+    return None
+
+
+def _git_output(repo: GitRepo, *args: str, check: bool = False) -> str | None:
+    done = repo.git(*args, ok=(0,) if check else range(256))
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "replace")
 
 
 # ------------------------------------------------------------------ heads
@@ -237,7 +258,7 @@ def _protected_refs(ws: Workspace, repo: GitRepo) -> list[str]:
     for pattern in ws.project.settings.protected:
         if any(ch in pattern for ch in "*?["):
             refs.extend(repo.list_refs(pattern))
-        elif repo.try_resolve(pattern):
+        elif _try_resolve(repo, pattern):
             refs.append(pattern)
     return sorted(set(refs))
 
@@ -260,7 +281,7 @@ def build_context(
     base_ref = ws.resolve_base(base)
     assert base_ref is not None
     base_snap = ws.snapshot(env, base_ref.ref)
-    head_sha = repo.try_resolve(head_ref or "HEAD")
+    head_sha = _try_resolve(repo, head_ref or "HEAD")
     merge_base = None
     merged = None
     if head_sha:
@@ -269,11 +290,14 @@ def build_context(
             merge_base = repo.read_ref(env, mb_sha, cache=ws.cache)
         from revgraph.sources.merged import predict_merge
 
+        # Merging base into HEAD yields the same tree as HEAD into base, and
+        # lets the working tree's uncommitted edits count as part of HEAD.
         merged = predict_merge(
             repo,
             env,
-            base_ref.sha,
             head_ref or "HEAD",
+            base_ref.sha,
+            label=f"{head_ref or 'HEAD'} merged into {base_ref.ref}",
             worktree=head_ref is None and repo.root is not None,
             cache=ws.cache,
         )
@@ -310,7 +334,7 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
         if old is None or rev.id not in ctx.landed or old.blob_id == rev.blob_id:
             continue
         new_bytes = _revision_bytes(ws, ctx.head, rev)
-        old_bytes = repo.read_blob(old.blob_id) if repo is not None and old.blob_id else None
+        old_bytes = _read_blob(repo, old.blob_id) if repo is not None and old.blob_id else None
         if new_bytes is None or old_bytes is None or fingerprint(new_bytes) != fingerprint(old_bytes):
             changed.add(rev.id)
     return frozenset(changed)
@@ -324,7 +348,7 @@ def _revision_bytes(ws: Workspace, snap: Snapshot, rev) -> bytes | None:
             return None
     repo = ws.maybe_repo()
     if repo is not None and rev.blob_id:
-        return repo.read_blob(rev.blob_id)
+        return _read_blob(repo, rev.blob_id)
     return None
 
 
@@ -470,7 +494,7 @@ def matching_refs(ws: Workspace, patterns: Sequence[str]) -> list[str]:
                 raise UsageError(f"no ref matches {pattern!r}")
             refs.extend(found)
         else:
-            if not repo.try_resolve(pattern):
+            if not _try_resolve(repo, pattern):
                 raise UnknownRefError(pattern)
             refs.append(pattern)
     return list(dict.fromkeys(refs))
@@ -503,7 +527,7 @@ class FixOutcome:
 
 
 def _current_branch(repo: GitRepo) -> str | None:
-    out = repo.git_output("symbolic-ref", "--short", "-q", "HEAD")
+    out = _git_output(repo, "symbolic-ref", "--short", "-q", "HEAD")
     return out.strip() or None if out is not None else None
 
 
@@ -633,7 +657,7 @@ def fix(
     written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run)
     staged: list[str] = []
     if written and not dry_run and operation is not None and stage:
-        repo.git_output("add", "--", *written, check=True)
+        _git_output(repo, "add", "--", *written, check=True)
         staged = list(written)
     return FixOutcome(plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)))
 
@@ -722,3 +746,82 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out
+
+
+# ------------------------------------------------------------------ graph
+def graph_view(
+    ws: Workspace,
+    env: Environment,
+    *,
+    ref: str | None = None,
+    base: str | None = None,
+    findings: Sequence = (),
+    ctx: EnvContext | None = None,
+):
+    """A GraphView with every mark of PRODUCT §2 `graph`.
+
+    With a base, the picture is the *predicted merge*: what the branch adds
+    (new), what has landed, the heads the merge would leave (conflict), and
+    the rebase that would fix it as proposed edges.
+    """
+    from revgraph.render.graphview import build_view
+
+    if ctx is None:
+        repo = ws.maybe_repo()
+        has_base = repo is not None and repo.head_sha() is not None and (
+            base is not None or ws.resolve_base(None, required=False) is not None
+        )
+        if has_base:
+            ctx = build_context(ws, env, base=base, head_ref=ref)
+        else:
+            snap = ws.snapshot(env, ref)
+            return build_view(RevisionGraph(snap.revisions), title=f"{env.name} @ {snap.source}")
+    shown = ctx.merged if ctx.merged is not None else ctx.head
+    graph = RevisionGraph(shown.revisions)
+    base_ids = {r.id for r in ctx.base.revisions} if ctx.base is not None else set()
+    new = {rid for rid in graph.revisions if rid not in base_ids and rid not in ctx.landed}
+    landed = set(graph.revisions) - new
+    codes = {f.code: set() for f in findings}
+    conflict: set[str] = set()
+    for f in findings:
+        if f.environment != env.name:
+            continue
+        codes.setdefault(f.code, set()).update(f.revisions)
+        if f.severity.value == "error":
+            conflict.update(f.revisions)
+    proposed = _proposed_edges(ws, ctx, graph, landed) if len(graph.heads) > 1 else ()
+    title = f"{env.name}: {shown.source}"
+    if ctx.base_ref is not None:
+        title = f"{env.name}: {ref or 'HEAD'} merged into {ctx.base_ref.ref}"
+    return build_view(
+        graph,
+        new=new,
+        landed=landed,
+        conflict=conflict,
+        edited=codes.get("RG203", set()),
+        repointed=codes.get("RG201", set()),
+        proposed=proposed,
+        title=title,
+    )
+
+
+def _proposed_edges(ws: Workspace, ctx: EnvContext, graph: RevisionGraph, landed: set[str]):
+    """The edges the default rebase would create, or none when it would refuse."""
+    from revgraph.errors import RevgraphError
+    from revgraph.fixes.rebase import plan_rebase
+
+    sources = {}
+    by_id = {r.id: r for r in (ctx.merged.revisions if ctx.merged else ctx.head.revisions)}
+    for rid in graph.revisions:
+        if rid in landed:
+            continue
+        data = _revision_bytes(ws, ctx.head, by_id[rid]) if any(r.id == rid for r in ctx.head.revisions) else None
+        if data is None and by_id[rid].blob_id and ws.maybe_repo() is not None:
+            data = _read_blob(ws.maybe_repo(), by_id[rid].blob_id)
+        if data is not None:
+            sources[by_id[rid].path] = data
+    try:
+        plan = plan_rebase(graph, landed=frozenset(landed), sources=sources)
+    except RevgraphError:
+        return ()
+    return tuple((parent, move.revision) for move in plan.moves for parent in move.new_down)

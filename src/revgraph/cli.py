@@ -152,6 +152,7 @@ def heads(
         None, "--ref", metavar="REF", help="Read this commit-ish (branch, tag, sha) without checking it out."
     ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (PRODUCT §6)."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show each head's file and message."),
 ) -> None:
     """Show the head revisions, like `alembic heads`, from the working tree or any ref."""
     import json
@@ -159,6 +160,7 @@ def heads(
     from revgraph import api
 
     st = state()
+    st.verbose = st.verbose or verbose
     with st.workspace() as ws:
         result = api.heads(ws, ref)
         if as_json:
@@ -222,6 +224,7 @@ def _run_check(
             strict=strict,
             mermaid=mermaid,
             doctor=doctor,
+            selected=_selected_codes(select, ignore),
         )
         _emit(text, output)
         if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
@@ -243,6 +246,12 @@ def _review_mermaid(report) -> Optional[str]:
     for ctx in report.extras.get("contexts", {}).values():
         parts.append(render_mermaid(review_view(ctx, report.findings)))
     return "\n".join(parts) if parts else None
+
+
+def _selected_codes(select, ignore) -> set[str]:
+    from revgraph.rules import RULES, select_codes
+
+    return set(select_codes(list(RULES), select, ignore))
 
 
 def _split_codes(values: List[str]) -> tuple[str, ...]:
@@ -278,35 +287,17 @@ def check(
 
 # ------------------------------------------------------------------ rules
 @app.command()
-def rules(code: Optional[str] = typer.Argument(None, help="A rule code such as RG102.")) -> None:
+def rules(code: Optional[str] = typer.Argument(None, help="A rule code or name, such as RG102 or multiple-heads.")) -> None:
     """List the rules, or explain one with an example and its fix."""
-    from revgraph.rules import RULES
+    from revgraph.render.report_text import render_rule_text, render_rules_text
+    from revgraph.rules import RULES, find_rule
 
     st = state()
     if code is None:
-        from rich.table import Table
-
-        table = Table(show_header=True, header_style="bold", box=None)
-        table.add_column("code")
-        table.add_column("severity")
-        table.add_column("finding")
-        for rule in RULES.values():
-            table.add_row(rule.code, rule.severity.value, rule.title)
-        st.console.print(table)
-        return
-    rule = RULES.get(code.upper())
-    if rule is None:
-        raise UsageError(f"unknown rule {code!r}; `revgraph rules` lists them")
-    c = st.console
-    c.print(f"[bold]{rule.code}[/bold] ({rule.severity.value}) {rule.name}: {rule.title}", markup=True)
-    c.print()
-    c.print(rule.explanation, markup=False)
-    c.print()
-    c.print("[bold]Example[/bold]")
-    c.print(rule.example, markup=False)
-    c.print()
-    c.print("[bold]Fix[/bold]")
-    c.print(rule.fix, markup=False)
+        text = render_rules_text(list(RULES.values()), color=st.use_color)
+    else:
+        text = render_rule_text(find_rule(code), color=st.use_color)
+    _emit(text, None)
 
 
 # ------------------------------------------------------------------- diff
@@ -463,6 +454,26 @@ def lock(
     raise typer.Exit(1 if stale else 0)
 
 
+# ----------------------------------------------------------- merge-driver
+@app.command("merge-driver")
+def merge_driver(
+    ancestor: str = typer.Argument(..., metavar="%O"),
+    ours: str = typer.Argument(..., metavar="%A"),
+    theirs: str = typer.Argument(..., metavar="%B"),
+    path: Optional[str] = typer.Argument(None, metavar="%P"),
+    marker_size: Optional[str] = typer.Argument(None, metavar="%L"),
+) -> None:
+    """What git calls to merge the heads lock file (set up by `revgraph install --merge-driver`).
+
+    Exits 0 with the merged content when the merge leaves one head per line;
+    otherwise 1, leaving a conflict that names both sides' new revisions.
+    """
+    from revgraph.gitops.driver import main as driver_main
+
+    args = [ancestor, ours, theirs] + ([path] if path else []) + ([marker_size] if marker_size else [])
+    raise typer.Exit(driver_main(args))
+
+
 # ------------------------------------------------------------------- main
 def main(argv: Optional[List[str]] = None) -> None:
     sys.exit(run(argv))
@@ -471,24 +482,34 @@ def main(argv: Optional[List[str]] = None) -> None:
 def run(argv: Optional[List[str]] = None) -> int:
     """Run the CLI and return the exit code (never raises for user errors)."""
     global _STATE
-    import click
+    # typer >= 0.22 vendors click: find its exception base through a public name.
+    click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args[1:]):
+        # Fast path: git runs this on every merge of the lock file; skip typer and rich.
+        from revgraph.gitops.driver import main as driver_main
+
+        try:
+            return driver_main(args[1:])
+        except Exception as exc:  # never leave git with a half-written file or a traceback
+            sys.stderr.write(f"revgraph merge-driver: {type(exc).__name__}: {exc}\n")
+            return 2
     _STATE = State()
     _STATE.debug = "--debug" in args
     try:
         rv = app(args=args, prog_name="revgraph", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         return 130
-    except click.ClickException as exc:
+    except click_exception as exc:
         if _STATE.debug:
             raise
         exc.show()
-        return 2
+        return 0 if type(exc).__name__ == "NoArgsIsHelpError" else 2
     except RevgraphError as exc:
         if _STATE.debug:
             raise
@@ -510,3 +531,19 @@ def run(argv: Optional[List[str]] = None) -> int:
             "run with --debug\n"
         )
         return 3
+
+
+def _register_command_modules() -> None:
+    import importlib
+
+    for name in ("install", "audit", "collisions", "graph", "demo"):
+        try:
+            module = importlib.import_module(f"revgraph.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"revgraph.commands.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_command_modules()

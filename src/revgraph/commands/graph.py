@@ -1,0 +1,71 @@
+"""`revgraph graph`: the DAG as a picture for code review."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+GRAPH_FORMATS = ("tree", "mermaid", "dot", "svg", "png", "html", "json")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("graph")(graph)
+
+
+def graph(
+    ref: Optional[str] = typer.Option(None, "--ref", metavar="REF", help="Draw this commit-ish instead of the working tree."),
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="Show what merging into REF would do (default: the base, when there is one)."),
+    fmt: str = typer.Option("tree", "--format", "-f", help="tree, mermaid, dot, svg, png, html or json."),
+    focus_mode: Optional[str] = typer.Option(None, "--focus", help="new: the new revisions with some landed context; all: everything (default: new when there are new revisions)."),
+    context: int = typer.Option(2, "--context", min=0, help="Landed ancestors shown around new revisions."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (needed for png)."),
+) -> None:
+    """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
+    from revgraph import api
+    from revgraph.cli import state
+    from revgraph.errors import UsageError
+    from revgraph.render.graphview import focus, render_graph
+
+    st = state()
+    if fmt not in GRAPH_FORMATS:
+        raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")
+    if focus_mode not in (None, "new", "all"):
+        raise UsageError("--focus takes new or all")
+    if fmt == "png" and output is None and sys.stdout.isatty():
+        raise UsageError("PNG is binary: pass -o FILE")
+    with st.workspace() as ws:
+        findings = ()
+        repo = ws.maybe_repo()
+        if base is not None or (repo is not None and repo.head_sha() is not None and ws.resolve_base(None, required=False)):
+            findings = api.check(ws, base=base).findings
+        parts = []
+        for env in ws.environments:
+            view = api.graph_view(ws, env, ref=ref, base=base, findings=findings)
+            mode = focus_mode or ("new" if any("new" in m for m in view.marks.values()) else "all")
+            parts.append(render_graph(focus(view, mode, context), fmt))
+    if fmt == "png":
+        data = parts[0]
+        if output is not None:
+            output.write_bytes(data)
+        else:
+            sys.stdout.buffer.write(data)
+        return
+    text = "\n".join(p if isinstance(p, str) else p.decode() for p in parts)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        if not st.quiet:
+            st.err.print(f"wrote {output}", markup=False)
+        return
+    if fmt == "tree" and st.use_color:
+        from revgraph.render.tree import tree_renderable
+
+        with st.workspace() as ws:  # re-render with styles for the terminal
+            for env in ws.environments:
+                view = api.graph_view(ws, env, ref=ref, base=base, findings=findings)
+                mode = focus_mode or ("new" if any("new" in m for m in view.marks.values()) else "all")
+                st.console.print(tree_renderable(focus(view, mode, context)))
+        return
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")

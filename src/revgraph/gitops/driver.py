@@ -1,0 +1,194 @@
+"""The git merge driver for the heads lock file (PRODUCT §5).
+
+git calls ``revgraph merge-driver %O %A %B %P`` with temporary files holding
+the ancestor's, ours and theirs' versions of the lock file; we must leave the
+result in ``%A`` and exit 0 (merged cleanly) or 1 (conflict).
+
+Decisions, cheapest first, so the common cases never import GitPython,
+networkx or alembic:
+
+1. both sides record the same heads (e.g. both carry the same new revision)
+   -> ours, clean;
+2. only one side changed the heads -> that side, clean;
+3. both changed: if git tells us which commit is coming in (``GITHEAD_<sha>``
+   during ``git merge``; ``rebase-merge/done`` during a rebase) read both
+   sides' revisions from git objects (statically, never executing them) and
+   take the union: when it still has no more heads than either side, the
+   merge is healthy and the lock lists the union's heads;
+4. otherwise a conflict whose text names both sides' new revisions and says
+   ``revgraph fix``.
+
+The driver writes only the file git gave it (``%A``), atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from revgraph.lockfile import LockEntry, LockFile, detect_newline, parse_lock, render_lock
+
+
+def _read(path: str | None) -> bytes:
+    if not path:
+        return b""
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b""  # git passes an empty ancestor when there is none
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.revgraph-{os.getpid()}")
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o644
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _describe(entries, ids) -> list[str]:
+    by_id = {e.revision: e for e in entries}
+    return [f"{rid} ({by_id[rid].message})" if by_id.get(rid) and by_id[rid].message else rid for rid in ids]
+
+
+def conflict_text(ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw: str, theirs_raw: str, *, newline: str, marker_size: int = 7) -> str:
+    """A conflict git can show, naming both sides' new heads and the command that resolves it."""
+    base = set(ancestor.heads)
+    ours_new = [h for h in ours.heads if h not in base]
+    theirs_new = [h for h in theirs.heads if h not in base]
+    lines = [
+        "# revgraph: both sides added a migration on the same head; `alembic upgrade head`",
+        "# would fail with 'Multiple head revisions are present'.",
+        "#   ours:   " + (", ".join(_describe(ours.entries, ours_new)) or "(no new revision)"),
+        "#   theirs: " + (", ".join(_describe(theirs.entries, theirs_new)) or "(no new revision)"),
+        "# Resolve: run `revgraph fix` (it moves the revision that has not landed and rewrites",
+        "# this file), then `git add` it and continue the merge or rebase.",
+        "<" * marker_size + " ours",
+        *[ln for ln in ours_raw.splitlines() if ln.strip() and not ln.startswith("#")],
+        "=" * marker_size,
+        *[ln for ln in theirs_raw.splitlines() if ln.strip() and not ln.startswith("#")],
+        ">" * marker_size + " theirs",
+    ]
+    return newline.join(lines) + newline
+
+
+def _incoming_commit(git_dir: Path | None) -> str | None:
+    """The sha git is merging in, when git tells us (see module docstring)."""
+    for key, value in os.environ.items():
+        if key.startswith("GITHEAD_") and len(key) in (48, 72):
+            return key[len("GITHEAD_"):]
+    if git_dir is not None:
+        done = git_dir / "rebase-merge" / "done"
+        try:
+            last = [ln for ln in done.read_text().splitlines() if ln.strip() and not ln.startswith("#")][-1]
+        except (OSError, IndexError):
+            return None
+        parts = last.split()
+        if len(parts) >= 2 and parts[0] in ("pick", "p", "edit", "e", "reword", "r", "fixup", "f", "squash", "s"):
+            return parts[1]
+    return None
+
+
+def _union_entries(lock_path: str, theirs_sha: str) -> list[LockEntry] | None:
+    """Heads of ours ∪ theirs when that union is healthy, else None."""
+    from revgraph.config import load_project
+    from revgraph.lockfile import entries_for
+    from revgraph.model import RevisionGraph
+    from revgraph.sources.gitref import GitRepo
+
+    cwd = Path.cwd()
+    try:
+        repo = GitRepo(cwd)
+    except Exception:
+        return None
+    with repo:
+        root = Path(repo.root) if repo.root else cwd
+        project = load_project(root)
+        target = (root / lock_path).resolve()
+        env = next((e for e in project.environments if e.lock_file and e.lock_file.resolve() == target), None)
+        if env is None:
+            return None
+        ours = repo.read_ref(env, "HEAD")
+        theirs = repo.read_ref(env, theirs_sha)
+        if ours.problems or theirs.problems:
+            return None
+        union = {r.id: r for r in ours.revisions}
+        for rev in theirs.revisions:
+            union.setdefault(rev.id, rev)
+        graph = RevisionGraph(union.values())
+        ours_heads = len(RevisionGraph(ours.revisions).heads)
+        theirs_heads = len(RevisionGraph(theirs.revisions).heads)
+        if graph.dangling or graph.cycles or len(graph.heads) > max(ours_heads, theirs_heads):
+            return None
+        return entries_for(graph)
+
+
+def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool]:
+    """The merged lock content and whether it merged cleanly."""
+    ours_raw = ours_b.decode("utf-8", "replace")
+    theirs_raw = theirs_b.decode("utf-8", "replace")
+    ancestor, ours, theirs = (parse_lock(b.decode("utf-8", "replace")) for b in (ancestor_b, ours_b, theirs_b))
+    newline = detect_newline(ours_b or theirs_b)
+    if not ours.conflicted and not theirs.conflicted:
+        if ours.heads == theirs.heads:
+            return ours_b, True
+        if ours.heads == ancestor.heads and ancestor_b:
+            return theirs_b, True
+        if theirs.heads == ancestor.heads and ancestor_b:
+            return ours_b, True
+        incoming = _incoming_commit(git_dir)
+        if incoming and lock_path:
+            try:
+                entries = _union_entries(lock_path, incoming)
+            except Exception:  # any doubt means a conflict, never a wrong clean merge
+                entries = None
+            if entries is not None:
+                env_name = ours.environment or theirs.environment
+                return render_lock(entries, env_name, newline=newline).encode(), True
+    text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size)
+    return text.encode(), False
+
+
+def main(argv: list[str]) -> int:
+    """Entry point used by ``revgraph merge-driver %O %A %B %P [%L]``."""
+    if len(argv) < 3 or argv[0] in ("-h", "--help"):
+        sys.stderr.write(
+            "usage: revgraph merge-driver ANCESTOR OURS THEIRS [PATH] [MARKER_SIZE]\n"
+            "  git calls this for the heads lock file; set up with `revgraph install --merge-driver`.\n"
+        )
+        return 2 if len(argv) < 3 else 0
+    ancestor, ours, theirs = argv[0], argv[1], argv[2]
+    lock_path = argv[3] if len(argv) > 3 else None
+    try:
+        marker_size = int(argv[4]) if len(argv) > 4 else 7
+    except ValueError:
+        marker_size = 7
+    git_dir = None
+    env_git_dir = os.environ.get("GIT_DIR")
+    if env_git_dir:
+        git_dir = Path(env_git_dir)
+    else:
+        probe = Path.cwd() / ".git"
+        if probe.is_dir():
+            git_dir = probe
+        elif probe.is_file():  # linked worktree: "gitdir: PATH"
+            text = probe.read_text(errors="replace").strip()
+            if text.startswith("gitdir:"):
+                git_dir = (Path.cwd() / text.split(":", 1)[1].strip()).resolve()
+    ours_path = Path(ours)
+    if not ours_path.exists():
+        sys.stderr.write(f"revgraph merge-driver: {ours}: no such file\n")
+        return 2
+    merged, clean = merge_locks(_read(ancestor), _read(ours), _read(theirs), lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
+    _write_atomic(ours_path, merged)
+    if not clean:
+        sys.stderr.write(
+            f"revgraph: {lock_path or 'lock file'}: both sides added a migration on the same head; "
+            "run `revgraph fix`\n"
+        )
+    return 0 if clean else 1
