@@ -1,0 +1,68 @@
+"""Project-wide fixtures: isolated git world, temporary repositories, alembic CLI.
+
+See tests/support/ for the helpers behind them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(_REPO_ROOT) not in sys.path:
+    # `from tests.support import ...` must work however pytest was started.
+    sys.path.insert(0, str(_REPO_ROOT))
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from tests.support.gitrepo import GitRepo, isolated_environ, run_alembic  # noqa: E402
+
+# The whole suite must stay fast; REVGRAPH_TEST_PROFILE=thorough digs deeper.
+settings.register_profile("fast", max_examples=40, deadline=None)
+settings.register_profile(
+    "thorough",
+    max_examples=500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("REVGRAPH_TEST_PROFILE", "fast"))
+
+
+@pytest.fixture
+def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Isolate ``os.environ`` (HOME, git config and identity, colour, CI vars).
+
+    Applied through monkeypatch so subprocesses and in-process code alike see
+    it; undone after the test. Returns the resulting environment.
+    """
+    for name, value in isolated_environ(tmp_path / "home").items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    return dict(os.environ)
+
+
+@pytest.fixture
+def make_gitrepo(tmp_path: Path, git_env: dict[str, str]):
+    """Factory: ``make_gitrepo("name")`` -> a fresh empty ``GitRepo`` on ``main``."""
+
+    def make(name: str = "repo") -> GitRepo:
+        return GitRepo.init(tmp_path / name)
+
+    return make
+
+
+@pytest.fixture
+def gitrepo(make_gitrepo) -> GitRepo:
+    """An empty git repository (``git init -b main``, no commit) in tmp_path/repo."""
+    return make_gitrepo("repo")
+
+
+@pytest.fixture
+def alembic_cli(git_env: dict[str, str]):
+    """``alembic_cli(repo_path, *args, check=True)``: the real alembic CLI, cwd=repo."""
+    return run_alembic
