@@ -391,7 +391,7 @@ def check(
     if db_url:
         from revgraph.sources.database import read_stamped
 
-        db_revisions = read_stamped(db_url)
+        db_revisions = read_stamped(db_url, cwd=ws.options.cwd)
     findings = []
     contexts = {}
     base_name = None
@@ -428,9 +428,9 @@ def check(
 
 def _mask_url(url: str) -> str:
     """Hide a password in a database URL before it reaches any output."""
-    import re
+    from revgraph.sources.database import mask_url
 
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return mask_url(url)
 
 
 # ------------------------------------------------------------------- diff
@@ -615,7 +615,7 @@ def fix(
     if db_url:
         from revgraph.sources.database import read_stamped
 
-        db_revisions = read_stamped(db_url)
+        db_revisions = read_stamped(db_url, cwd=ws.options.cwd)
 
     edits: list = []
     moves: list = []

@@ -1,0 +1,560 @@
+"""``revgraph audit``: what happened to the revision graph along a branch's history.
+
+The branch's first-parent history is the order revisions landed in. Walking
+it, consecutive snapshots tell:
+
+* **multi-head windows**: from the commit where a line of the graph got a
+  second head to the commit that brought it back to one (by a merge revision,
+  a re-point or a deletion), or still open;
+* **merge revisions** added, and when;
+* **landed revisions later changed**: edited (content beyond whitespace and
+  comments, as RG203), re-pointed (``down_revision``, as RG201) or deleted
+  (as RG202). A revision present in the previous first-parent commit has
+  landed on that branch.
+
+:class:`EnvAuditBuilder` is the pure part: it is fed revision graphs and
+returns data. :func:`run_audit` reads git (a snapshot is read only for the
+commits where the versions folders' tree ids changed; blobs are parsed once,
+through the workspace's parse cache). The ``render_*`` functions turn a report
+into text, markdown or JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+
+from revgraph.errors import GitError, UsageError
+from revgraph.model import Revision, RevisionGraph
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.api import Workspace
+    from revgraph.sources.gitref import GitRepo
+
+JSON_VERSION = 1
+
+# How a window closed, when no merge revision closed it.
+CLOSED_BY_MERGE = "merge revision"
+CLOSED_BY_REPOINT = "re-point"
+CLOSED_BY_DELETION = "deletion"
+CLOSED_OTHERWISE = "other change"
+
+
+# ----------------------------------------------------------------- the data
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    date: str  # committer date, ISO 8601
+    subject: str = ""
+
+    @property
+    def short(self) -> str:
+        return self.sha[:10]
+
+    def to_json(self) -> dict:
+        return {"commit": self.sha, "date": self.date, "subject": self.subject}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of history during which one line of the graph had several heads."""
+
+    opened: CommitInfo
+    heads: tuple[str, ...]  # the competing heads when it opened
+    closed: CommitInfo | None = None
+    heads_after: tuple[str, ...] = ()  # the heads once closed
+    closed_by: str | None = None  # the merge revision that closed it
+    how: str | None = None  # CLOSED_BY_* when closed
+    before_range: bool = False  # already open at the commit before --since
+
+    def to_json(self) -> dict:
+        opened = {**self.opened.to_json(), "heads": list(self.heads)}
+        if self.before_range:
+            opened["before_range"] = True
+        closed = None
+        if self.closed is not None:
+            closed = {**self.closed.to_json(), "heads": list(self.heads_after)}
+        return {"opened": opened, "closed": closed, "closed_by": self.closed_by, "how": self.how}
+
+
+@dataclass(frozen=True)
+class RevisionEvent:
+    """Something that happened to one revision in one commit."""
+
+    kind: str  # "edited" | "repointed" | "deleted" | "merge"
+    revision: str
+    commit: CommitInfo
+    path: str = ""
+    old: tuple[str, ...] = ()  # down_revisions before (repointed)
+    new: tuple[str, ...] = ()  # down_revisions after (repointed), parents (merge)
+
+    def to_json(self) -> dict:
+        data = {"revision": self.revision, **self.commit.to_json(), "path": self.path}
+        if self.kind == "repointed":
+            data["old"] = list(self.old)
+            data["new"] = list(self.new)
+        elif self.kind == "merge":
+            data["parents"] = list(self.new)
+        return data
+
+
+@dataclass(frozen=True)
+class EnvAudit:
+    environment: str
+    windows: tuple[Window, ...] = ()
+    events: tuple[RevisionEvent, ...] = ()
+
+    def of_kind(self, kind: str) -> tuple[RevisionEvent, ...]:
+        return tuple(e for e in self.events if e.kind == kind)
+
+    @property
+    def open_windows(self) -> tuple[Window, ...]:
+        return tuple(w for w in self.windows if w.closed is None)
+
+    @property
+    def empty(self) -> bool:
+        return not self.windows and not self.events
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.environment,
+            "windows": [w.to_json() for w in self.windows],
+            "edited": [e.to_json() for e in self.of_kind("edited")],
+            "repointed": [e.to_json() for e in self.of_kind("repointed")],
+            "deleted": [e.to_json() for e in self.of_kind("deleted")],
+            "merges": [e.to_json() for e in self.of_kind("merge")],
+        }
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    ref: str
+    commit: str | None  # the sha ``ref`` named
+    commits: int  # first-parent commits walked
+    since: str | None = None
+    environments: tuple[EnvAudit, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "version": JSON_VERSION,
+            "ref": self.ref,
+            "commit": self.commit,
+            "since": self.since,
+            "commits": self.commits,
+            "environments": [e.to_json() for e in self.environments],
+        }
+
+
+# ------------------------------------------------------------ the pure part
+def competing_heads(graph: RevisionGraph, allow_heads: int | None = None) -> tuple[str, ...]:
+    """Heads that share a line of the graph with another head (empty when healthy).
+
+    Heads on distinct branch labels are separate lines (as RG101 allows
+    them); every label counts, since history on the branch has landed.
+    """
+    heads = graph.heads
+    if len(heads) < 2 or (allow_heads is not None and len(heads) <= allow_heads):
+        return ()
+    if not graph.labels:
+        return heads
+    from revgraph.checks.graph import label_lineage
+
+    lanes: dict[frozenset[str], list[str]] = {}
+    for head in heads:
+        lanes.setdefault(label_lineage(graph, head), []).append(head)
+    return tuple(sorted(h for lane in lanes.values() if len(lane) > 1 for h in lane))
+
+
+Fingerprint = Callable[[Revision], "str | None"]
+
+
+class EnvAuditBuilder:
+    """Fed the graph of each commit where the environment changed, in history order."""
+
+    def __init__(self, environment: str, *, allow_heads: int | None = None) -> None:
+        self.environment = environment
+        self.allow_heads = allow_heads
+        self._graph: RevisionGraph | None = None
+        self._windows: list[Window] = []
+        self._open: Window | None = None
+        self._events: list[RevisionEvent] = []
+
+    def start(self, commit: CommitInfo, graph: RevisionGraph) -> None:
+        """The state before the walked range (the parent of its first commit)."""
+        self._graph = graph
+        competing = competing_heads(graph, self.allow_heads)
+        if competing:
+            self._open = Window(commit, competing, before_range=True)
+
+    def step(self, commit: CommitInfo, graph: RevisionGraph, fingerprint: Fingerprint) -> None:
+        before = self._graph
+        self._graph = graph
+        changes = _changes(before, graph, commit, fingerprint) if before is not None else []
+        added_merges = _added_merges(before, graph, commit)
+        self._events.extend(changes)
+        self._events.extend(added_merges)
+        self._track_window(commit, graph, changes, added_merges)
+
+    def _track_window(
+        self,
+        commit: CommitInfo,
+        graph: RevisionGraph,
+        changes: Sequence[RevisionEvent],
+        merges: Sequence[RevisionEvent],
+    ) -> None:
+        competing = competing_heads(graph, self.allow_heads)
+        if competing and self._open is None:
+            self._open = Window(commit, competing)
+        elif not competing and self._open is not None:
+            self._windows.append(self._close(self._open, commit, graph, changes, merges))
+            self._open = None
+
+    @staticmethod
+    def _close(
+        window: Window,
+        commit: CommitInfo,
+        graph: RevisionGraph,
+        changes: Sequence[RevisionEvent],
+        merges: Sequence[RevisionEvent],
+    ) -> Window:
+        joined = set(window.heads)
+        closer = next(
+            (m.revision for m in merges if joined & (graph.closure([m.revision]) - {m.revision})),
+            None,
+        )
+        kinds = {c.kind for c in changes}
+        if closer is not None:
+            how = CLOSED_BY_MERGE
+        elif "repointed" in kinds:
+            how = CLOSED_BY_REPOINT
+        elif "deleted" in kinds:
+            how = CLOSED_BY_DELETION
+        else:
+            how = CLOSED_OTHERWISE
+        return Window(
+            window.opened, window.heads, commit, graph.heads, closer, how, window.before_range
+        )
+
+    def finish(self) -> EnvAudit:
+        windows = list(self._windows)
+        if self._open is not None:
+            windows.append(self._open)
+        return EnvAudit(self.environment, tuple(windows), tuple(self._events))
+
+
+def _changes(
+    before: RevisionGraph, after: RevisionGraph, commit: CommitInfo, fingerprint: Fingerprint
+) -> list[RevisionEvent]:
+    """Landed revisions (in ``before``) re-pointed, edited or deleted in ``after``."""
+    events = []
+    for rid in sorted(before.revisions):
+        old = before[rid]
+        new = after.revisions.get(rid)
+        if new is None:
+            events.append(RevisionEvent("deleted", rid, commit, old.path))
+        elif tuple(old.down_revisions) != tuple(new.down_revisions):
+            events.append(
+                RevisionEvent("repointed", rid, commit, new.path, old.down_revisions, new.down_revisions)
+            )
+        elif old.blob_id != new.blob_id and fingerprint(old) != fingerprint(new):
+            events.append(RevisionEvent("edited", rid, commit, new.path))
+    return events
+
+
+def _added_merges(
+    before: RevisionGraph | None, after: RevisionGraph, commit: CommitInfo
+) -> list[RevisionEvent]:
+    known = before.revisions if before is not None else {}
+    return [
+        RevisionEvent("merge", rid, commit, rev.path, new=tuple(rev.down_revisions))
+        for rid, rev in sorted(after.revisions.items())
+        if rid not in known and rev.is_merge
+    ]
+
+
+# ----------------------------------------------------------------- reading git
+@dataclass
+class _EnvWalk:
+    environment: object  # config.Environment
+    folders: tuple[str, ...]
+    builder: EnvAuditBuilder
+    last_key: tuple | None = None
+    fingerprints: dict[str, str | None] = field(default_factory=dict)
+
+
+Progress = Callable[[int, int], None]
+
+
+def run_audit(
+    ws: "Workspace",
+    ref: str | None = None,
+    *,
+    since: str | None = None,
+    progress: Progress | None = None,
+) -> AuditReport:
+    """Walk ``ref``'s first-parent history (default: the base branch) and report."""
+    repo = ws.repo("audit")
+    if ref is None:
+        base = ws.resolve_base(None)
+        assert base is not None
+        ref = base.ref
+    sha = repo.resolve(ref)
+    if since is not None:
+        _check_date(repo, since)
+    commits = _first_parent_commits(repo, sha, since)
+    walks = [
+        _EnvWalk(env, repo.folders(env), EnvAuditBuilder(env.name, allow_heads=env.allow_heads))
+        for env in ws.environments
+    ]
+    if commits:
+        _start_from_parent(ws, repo, walks, commits[0])
+    trees = _folder_trees(repo, [c.sha for c in commits], {f for w in walks for f in w.folders})
+    for index, commit in enumerate(commits):
+        for walk in walks:
+            key = tuple(trees.get((commit.sha, folder)) for folder in walk.folders)
+            if key == walk.last_key:
+                continue
+            walk.last_key = key
+            graph = _graph_at(ws, repo, walk, commit.sha, key)
+            walk.builder.step(commit, graph, lambda rev, w=walk: _fingerprint(repo, w, rev))
+        if progress is not None:
+            progress(index + 1, len(commits))
+    return AuditReport(
+        ref=ref,
+        commit=sha,
+        commits=len(commits),
+        since=since,
+        environments=tuple(w.builder.finish() for w in walks),
+    )
+
+
+def _start_from_parent(ws, repo: "GitRepo", walks: Sequence[_EnvWalk], first: CommitInfo) -> None:
+    """With ``--since``, the range starts mid-history: its first commit is compared
+    with its parent, and a window already open there is reported as such."""
+    parent = _git(repo, "rev-list", "--max-count=1", "--skip=1", "--first-parent", first.sha)
+    parent_sha = parent.decode().strip()
+    if not parent_sha:
+        return
+    info = _commit_infos(repo, [parent_sha])[0]
+    trees = _folder_trees(repo, [parent_sha], {f for w in walks for f in w.folders})
+    for walk in walks:
+        walk.last_key = tuple(trees.get((parent_sha, folder)) for folder in walk.folders)
+        walk.builder.start(info, _graph_at(ws, repo, walk, parent_sha, walk.last_key))
+
+
+def _graph_at(ws, repo: "GitRepo", walk: _EnvWalk, sha: str, trees: tuple) -> RevisionGraph:
+    """The environment's graph at commit ``sha``, whose versions folders have tree ids ``trees``."""
+    if all(tree is None for tree in trees):
+        return RevisionGraph(())  # the versions folders do not exist yet
+    # read_ref without its rev-parse: ``sha`` is already a commit id.
+    from revgraph.sources.gitref import build_snapshot, group_entries
+
+    entries = group_entries(repo.ls_tree(sha, walk.folders))
+    snapshot = build_snapshot(
+        repo, walk.environment, walk.folders, entries, source=sha, commit=sha,
+        cache=ws.cache, treeish=sha,
+    )  # fmt: skip
+    return RevisionGraph(snapshot.revisions)
+
+
+def _fingerprint(repo: "GitRepo", walk: _EnvWalk, rev: Revision) -> str | None:
+    """The RG203 fingerprint of a revision's content, read once per blob."""
+    if rev.blob_id is None:
+        return None
+    if rev.blob_id not in walk.fingerprints:
+        from revgraph.parse import fingerprint
+
+        data = _git(repo, "cat-file", "blob", rev.blob_id, ok=(0, 128))
+        walk.fingerprints[rev.blob_id] = fingerprint(data) if data else None
+    return walk.fingerprints[rev.blob_id]
+
+
+def _check_date(repo: "GitRepo", since: str) -> None:
+    """git reads any text as a date ("foo" means now): refuse what is not one."""
+    import datetime
+    import time
+
+    try:
+        datetime.datetime.fromisoformat(since)
+        return
+    except ValueError:
+        pass
+    out = _git(repo, "rev-parse", f"--since={since}").decode().strip()
+    stamp = out.rpartition("=")[2]
+    if stamp.isdigit() and abs(int(stamp) - time.time()) > 2:
+        return
+    # "now" (git's answer to nonsense) is right for these.
+    if since.strip().lower() in ("now", "today") or any(ch.isdigit() for ch in since):
+        return
+    raise UsageError(
+        f"--since {since!r} is not a date git understands",
+        hint="use a date such as 2024-03-01, or '3 months ago'",
+    )
+
+
+def _first_parent_commits(repo: "GitRepo", sha: str, since: str | None) -> list[CommitInfo]:
+    args = ["rev-list", "--first-parent", "--reverse"]
+    if since is not None:
+        args.append(f"--since={since}")
+    shas = _git(repo, *args, sha).decode().split()
+    return _commit_infos(repo, shas)
+
+
+def _commit_infos(repo: "GitRepo", shas: Sequence[str]) -> list[CommitInfo]:
+    """Dates and subjects of ``shas``, in that order, from one git process."""
+    if not shas:
+        return []
+    out = _git(
+        repo, "log", "--no-walk=unsorted", "--format=%H%x00%cI%x00%s", "--stdin",
+        input="\n".join(shas).encode() + b"\n",
+    ).decode("utf-8", "replace")  # fmt: skip
+    found: dict[str, CommitInfo] = {}
+    for line in out.splitlines():
+        commit_sha, date, subject = (line.split("\0") + ["", ""])[:3]
+        found[commit_sha] = CommitInfo(commit_sha, date, subject)
+    return [found.get(s, CommitInfo(s, "")) for s in shas]
+
+
+def _folder_trees(
+    repo: "GitRepo", shas: Sequence[str], folders: Iterable[str]
+) -> dict[tuple[str, str], str | None]:
+    """(commit, folder) -> the folder's tree id (None when absent), from one git process."""
+    folders = sorted(set(folders))
+    requests = [(sha, folder) for sha in shas for folder in folders]
+    if not requests:
+        return {}
+    lines = "".join(
+        (f"{sha}:{folder}\n" if folder else f"{sha}^{{tree}}\n") for sha, folder in requests
+    )
+    out = _git(
+        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines.encode()
+    ).decode("utf-8", "surrogateescape")
+    trees: dict[tuple[str, str], str | None] = {}
+    for request, answer in zip(requests, out.splitlines()):
+        oid, _, kind = answer.partition(" ")
+        trees[request] = oid if kind == "tree" else None
+    return trees
+
+
+def _git(repo: "GitRepo", *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
+    """Run git on ``repo``; read-only commands only."""
+    environ = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
+    environ.pop("GIT_DIR", None)
+    environ.pop("GIT_WORK_TREE", None)
+    try:
+        done = subprocess.run(
+            ["git", f"--git-dir={repo.git_dir}", *args],
+            input=input,
+            capture_output=True,
+            cwd=str(repo.root or repo.git_dir),
+            env=environ,
+        )
+    except OSError as exc:
+        raise GitError(f"git is not available: {exc}") from None
+    if done.returncode not in ok:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {message[0] if message else done.returncode}")
+    return done.stdout if done.returncode == 0 else b""
+
+
+# ------------------------------------------------------------------ rendering
+def _heads(ids: Iterable[str]) -> str:
+    return ", ".join(ids) or "none"
+
+
+def _when(commit: CommitInfo) -> str:
+    return f"{commit.date[:10]} {commit.short}"
+
+
+def _window_line(window: Window) -> str:
+    start = "open before the range, at" if window.before_range else "opened"
+    line = f"{start} {_when(window.opened)} with heads {_heads(window.heads)}"
+    if window.closed is None:
+        return f"{line}; still open"
+    if window.closed_by:
+        return f"{line}; closed {_when(window.closed)} by merge revision {window.closed_by}"
+    return f"{line}; closed {_when(window.closed)} by a {window.how}"
+
+
+def _event_line(event: RevisionEvent) -> str:
+    if event.kind == "merge":
+        return f"{event.revision} (merges {_heads(event.new)}) added {_when(event.commit)}  {event.path}"
+    if event.kind == "repointed":
+        return (
+            f"{event.revision}: {_heads(event.old)} -> {_heads(event.new)} "
+            f"{_when(event.commit)}  {event.path}"
+        )
+    return f"{event.revision} {event.kind} {_when(event.commit)}  {event.path}"
+
+
+_SECTIONS = (
+    ("merge", "merge revisions added"),
+    ("edited", "landed revisions edited"),
+    ("repointed", "landed revisions re-pointed"),
+    ("deleted", "landed revisions deleted"),
+)
+
+
+def render_text(report: AuditReport) -> str:
+    """Plain lines (the command adds colour when on a terminal)."""
+    since = f" since {report.since}" if report.since else ""
+    out = [f"{report.ref}: {report.commits} first-parent commit(s){since}"]
+    for env in report.environments:
+        if len(report.environments) > 1:
+            out.append(f"\n[{env.environment}]")
+        if env.empty:
+            out.append("no multi-head windows, no merge revisions, no landed revision changed")
+            continue
+        out.append(f"multi-head windows: {len(env.windows)}")
+        out.extend(f"  {_window_line(w)}" for w in env.windows)
+        for kind, title in _SECTIONS:
+            events = env.of_kind(kind)
+            if events:
+                out.append(f"{title}: {len(events)}")
+                out.extend(f"  {_event_line(e)}" for e in events)
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(report: AuditReport) -> str:
+    since = f" since {report.since}" if report.since else ""
+    out = [f"## revgraph audit of `{report.ref}`", "", f"{report.commits} first-parent commit(s){since}."]
+    for env in report.environments:
+        out += ["", f"### {env.environment}", ""]
+        if env.empty:
+            out.append("No multi-head windows, no merge revisions, no landed revision changed.")
+            continue
+        if env.windows:
+            out += ["| opened | heads | closed | by |", "| --- | --- | --- | --- |"]
+            for w in env.windows:
+                closed = f"{w.closed.date[:10]} `{w.closed.short}`" if w.closed else "**still open**"
+                by = f"`{w.closed_by}`" if w.closed_by else (w.how or "")
+                out.append(
+                    f"| {w.opened.date[:10]} `{w.opened.short}` | "
+                    f"{', '.join(f'`{h}`' for h in w.heads)} | {closed} | {by} |"
+                )
+            out.append("")
+        events = [e for kind, _ in _SECTIONS for e in env.of_kind(kind)]
+        if events:
+            out += ["| event | revision | commit | detail |", "| --- | --- | --- | --- |"]
+            for e in events:
+                detail = {
+                    "merge": f"merges {_heads(e.new)}",
+                    "repointed": f"{_heads(e.old)} → {_heads(e.new)}",
+                }.get(e.kind, e.path)
+                out.append(f"| {e.kind} | `{e.revision}` | {e.commit.date[:10]} `{e.commit.short}` | {detail} |")
+    return "\n".join(out) + "\n"
+
+
+def render_json(report: AuditReport) -> str:
+    import json
+
+    return json.dumps(report.to_json(), indent=2) + "\n"
+
+
+RENDERERS: Mapping[str, Callable[[AuditReport], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+}

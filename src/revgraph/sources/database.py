@@ -1,0 +1,210 @@
+"""The revisions a real database has applied: its ``alembic_version`` rows.
+
+Read-only, always: nothing is created, no table, no file. A SQLite file is
+opened through a ``mode=ro`` URI, so a path that does not exist is an error
+instead of a new empty database. A database that has no version table has
+never been stamped: that is an empty tuple, not an error.
+
+Every failure is a :class:`DatabaseError` (exit 2) with one line that names
+the URL with its password masked. SQLAlchemy and the drivers are imported
+only here, only when ``--db`` is given.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from revgraph.errors import RevgraphError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.engine import URL, Engine
+
+DEFAULT_VERSION_TABLE = "alembic_version"
+CONNECT_TIMEOUT_SECONDS = 10
+POSTGRES_EXTRA_HINT = "PostgreSQL needs the optional extra: pip install 'revgraph[postgres]'"
+
+# Drivers that take ``connect_timeout`` (seconds): an unreachable host must
+# not hang a CI job for minutes.
+_TIMEOUT_BACKENDS = ("postgresql", "mysql", "mariadb")
+
+
+class DatabaseError(RevgraphError):
+    """The database given with ``--db`` could not be read."""
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (also for URLs SQLAlchemy rejects)."""
+    # Greedy up to the last "@": a password holding "@" or "/" is masked whole
+    # (at worst the host is masked too, never the password shown).
+    return re.sub(r"(://[^:/@]*:).*@", r"\1***@", url, count=1)
+
+
+def read_stamped(
+    url: str,
+    *,
+    version_table: str = DEFAULT_VERSION_TABLE,
+    schema: str | None = None,
+    cwd: Path | str | None = None,
+) -> tuple[str, ...]:
+    """The revision ids in the database's version table, sorted; ``()`` if never stamped.
+
+    ``cwd``: where a relative SQLite path is found (``-C DIR``); default the
+    process's current directory, as SQLAlchemy and alembic do.
+    """
+    parsed = _parse(url)
+    engine = _engine(parsed, url, Path(cwd) if cwd is not None else None)
+    try:
+        return _read_versions(engine, url, version_table, schema)
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------- URLs
+def _parse(url: str) -> "URL":
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseError(
+            f"invalid database URL {mask_url(url)!r}: {_one_line(exc)}",
+            hint="use a SQLAlchemy URL such as sqlite:///app.db or postgresql://user@host/db",
+        ) from None
+
+
+def _is_sqlite(parsed: "URL") -> bool:
+    return parsed.get_backend_name() == "sqlite"
+
+
+def _sqlite_path(parsed: "URL", url: str, cwd: Path | None) -> Path:
+    """The existing SQLite file a URL names; in-memory and missing files are errors."""
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        if database.startswith("file:"):
+            raise DatabaseError(
+                f"{mask_url(url)}: give SQLite as a path (sqlite:///path/app.db), not a file: URI"
+            )
+        raise DatabaseError(
+            f"{mask_url(url)} is an in-memory SQLite database: it is always empty",
+            hint="give the database file: sqlite:///path/to/app.db",
+        )
+    path = Path(os.path.expanduser(database))
+    if not path.is_absolute() and cwd is not None:
+        path = cwd / path
+    if path.is_dir():
+        raise DatabaseError(
+            f"{path} is a folder, not a SQLite database file (from {mask_url(url)})"
+        )
+    if not path.is_file():
+        raise DatabaseError(f"no such database file: {path.absolute()} (from {mask_url(url)})")
+    return path
+
+
+# ------------------------------------------------------------------ engines
+def _engine(parsed: "URL", url: str, cwd: Path | None) -> "Engine":
+    if _is_sqlite(parsed) and parsed.get_driver_name() == "pysqlite":
+        return _sqlite_engine(_sqlite_path(parsed, url, cwd))
+    return _server_engine(_prefer_installed_driver(parsed), url)
+
+
+def _sqlite_engine(path: Path) -> "Engine":
+    """An engine over a read-only URI connection: SQLite cannot create or write the file."""
+    import sqlite3
+    from urllib.parse import quote
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    uri = f"file:{quote(path.resolve().as_posix())}?mode=ro"
+    return create_engine(
+        "sqlite://",
+        creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+        poolclass=NullPool,
+    )
+
+
+def _prefer_installed_driver(parsed: "URL") -> "URL":
+    """``postgresql://`` means psycopg2 to SQLAlchemy; our extra installs psycopg 3."""
+    if parsed.drivername != "postgresql":
+        return parsed
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _server_engine(parsed: "URL", url: str) -> "Engine":
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.pool import NullPool
+
+    connect_args = {}
+    if parsed.get_backend_name() in _TIMEOUT_BACKENDS and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    try:
+        return create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    except NoSuchModuleError:
+        raise DatabaseError(
+            f"unknown database kind {parsed.drivername!r} in {mask_url(url)}",
+            hint="use a SQLAlchemy URL such as sqlite:///app.db or postgresql://user@host/db",
+        ) from None
+    except ImportError as exc:
+        raise _missing_driver(parsed, url, exc) from None
+    except ArgumentError as exc:
+        raise DatabaseError(f"invalid database URL {mask_url(url)}: {_one_line(exc)}") from None
+
+
+def _missing_driver(parsed: "URL", url: str, exc: ImportError) -> DatabaseError:
+    module = exc.name or parsed.get_driver_name()
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
+            return DatabaseError(
+                f"cannot read {mask_url(url)}: the driver {module!r} is not installed",
+                hint=f"{POSTGRES_EXTRA_HINT}, then use postgresql:// or postgresql+psycopg://",
+            )
+        return DatabaseError(f"cannot read {mask_url(url)}: {POSTGRES_EXTRA_HINT}")
+    return DatabaseError(
+        f"cannot read {mask_url(url)}: its database driver ({module}) is not installed",
+        hint=f"install the Python driver SQLAlchemy uses for {parsed.drivername}",
+    )
+
+
+# ------------------------------------------------------------------ reading
+def _read_versions(
+    engine: "Engine", url: str, version_table: str, schema: str | None
+) -> tuple[str, ...]:
+    from sqlalchemy import column, inspect, select, table
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table(version_table, schema=schema):
+                return ()
+            versions = table(version_table, column("version_num"), schema=schema)
+            rows = conn.execute(select(versions.c.version_num)).scalars().all()
+            conn.rollback()  # we only read; leave nothing open on the server
+    except ImportError as exc:  # some dialects import their driver on first connect
+        raise _missing_driver(engine.url, url, exc) from None
+    except SQLAlchemyError as exc:
+        raise DatabaseError(
+            f"cannot read {mask_url(url)}: {_driver_message(exc, engine.url.password)}"
+        ) from None
+    return tuple(sorted({str(row).strip() for row in rows if row is not None and str(row).strip()}))
+
+
+def _driver_message(exc: Exception, password: object) -> str:
+    """The driver's own first line, without SQLAlchemy's SQL echo or a password."""
+    original = getattr(exc, "orig", None) or exc
+    text = _one_line(original)
+    secret = str(password) if password else ""
+    return text.replace(secret, "***") if secret else text
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,370 @@
+"""`--db`: revgraph against databases that real alembic migrated (RG501, RG502, fix).
+
+Every database here was written by `python -m alembic ... upgrade`, never by
+hand, except the ones that stand for what alembic cannot produce (an empty
+file, a file that is not a database).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import importlib.util
+import json
+import os
+import pwd
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from revgraph.errors import RevgraphError
+from revgraph.sources.database import read_stamped
+from tests.support.gitrepo import sqlite_tables
+
+A = "a1a1a1a1a1a1"
+B = "b2b2b2b2b2b2"
+C = "c3c3c3c3c3c3"
+C2 = "c4c4c4c4c4c4"
+D = "d5d5d5d5d5d5"
+E = "e6e6e6e6e6e6"
+
+
+def create_table(name: str) -> tuple[str, str]:
+    """A revision body that really changes the schema, so a migrated database shows it."""
+    return (
+        f"op.create_table('{name}', sa.Column('id', sa.Integer(), primary_key=True))",
+        f"op.drop_table('{name}')",
+    )
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def upgrade(repo, db: Path, target: str = "head"):
+    return repo.alembic("-x", f"db={sqlite_url(db)}", "upgrade", target)
+
+
+def add(repo, rev_id: str, down, table: str, **kw) -> str:
+    return repo.add_revision(rev_id, down, message=f"create {table}", body=create_table(table), **kw)
+
+
+def check_json(repo, *args: str, expect: int) -> list[dict]:
+    done = repo.run("check", "--format", "json", *args, check=expect)
+    return json.loads(done.stdout)["findings"]
+
+
+def by_code(findings: list[dict], code: str) -> list[dict]:
+    return [f for f in findings if f["code"] == code]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def landed_repo(gitrepo):
+    """main with A <- B committed (tables users, tasks)."""
+    gitrepo.init_env()
+    add(gitrepo, A, None, "users")
+    add(gitrepo, B, A, "tasks")
+    gitrepo.commit("users and tasks")
+    return gitrepo
+
+
+# ------------------------------------------------------------------ RG502
+def test_check_db_lists_what_upgrade_head_would_apply_until_it_is_applied(landed_repo, tmp_path):
+    repo = landed_repo
+    db = tmp_path / "app.db"
+    upgrade(repo, db)
+    assert sqlite_tables(db) == {"alembic_version", "users", "tasks"}
+    add(repo, C, B, "projects")
+    repo.commit("projects")
+
+    findings = check_json(repo, "--db", sqlite_url(db), expect=0)
+    (behind,) = by_code(findings, "RG502")
+    assert behind["severity"] == "info"
+    assert behind["revisions"] == [C]
+    assert behind["fix"] == "alembic upgrade head"
+    assert not by_code(findings, "RG501")
+
+    upgrade(repo, db)
+    assert "projects" in sqlite_tables(db)
+    findings = check_json(repo, "--db", sqlite_url(db), expect=0)
+    assert not by_code(findings, "RG501") and not by_code(findings, "RG502")
+
+
+def test_never_stamped_database_is_behind_by_every_revision_and_stays_untouched(landed_repo, tmp_path):
+    repo = landed_repo
+    db = tmp_path / "fresh.db"
+    sqlite3.connect(db).close()  # what a new, never migrated database looks like
+    before = digest(db)
+
+    findings = check_json(repo, "--db", sqlite_url(db), expect=0)
+    (behind,) = by_code(findings, "RG502")
+    assert behind["revisions"] == [A, B]
+    # Read-only: no alembic_version table was created, not a byte changed.
+    assert sqlite_tables(db) == set()
+    assert digest(db) == before
+
+
+# ------------------------------------------------------------------ RG501
+@pytest.fixture
+def lost_stamp(landed_repo, tmp_path):
+    """A database upgraded to C, then C was regenerated as C2 (same parent, new id)."""
+    repo = landed_repo
+    db = tmp_path / "dev.db"
+    c_path = add(repo, C, B, "projects")
+    repo.commit("projects")
+    upgrade(repo, db)
+    repo.remove(c_path)
+    add(repo, C2, B, "projects")
+    repo.commit("regenerate the projects revision")
+    return repo, db
+
+
+def test_check_db_fails_when_the_database_is_stamped_at_a_revision_the_graph_lost(lost_stamp):
+    repo, db = lost_stamp
+    # Real alembic cannot work with this database either.
+    stuck = repo.alembic("-x", f"db={sqlite_url(db)}", "upgrade", "head", check=None)
+    assert stuck.returncode != 0 and C in stuck.stderr
+
+    findings = check_json(repo, "--db", sqlite_url(db), expect=1)
+    (unknown,) = by_code(findings, "RG501")
+    assert unknown["severity"] == "error"
+    assert unknown["revisions"] == [C]
+    assert sqlite_url(db) in unknown["message"]
+
+
+def test_doctor_db_names_the_lost_revision(lost_stamp):
+    repo, db = lost_stamp
+    done = repo.run("doctor", "--db", sqlite_url(db), check=1)
+    assert "RG501" in done.stdout
+    assert C in done.stdout
+
+
+# -------------------------------------------------------------------- fix
+def test_fix_db_moves_the_unapplied_revision_and_keeps_the_applied_one(landed_repo, tmp_path):
+    """Two new revisions on B: by Create Date C would be stacked onto E, but C is applied."""
+    repo = landed_repo
+    repo.git("checkout", "-q", "-b", "feature")
+    e_path = add(repo, E, B, "teams")  # created first
+    c_path = add(repo, C, B, "projects")  # created later: stacked last without --db
+    repo.commit("teams and projects")
+    db = tmp_path / "dev.db"
+    upgrade(repo, db, C)  # the developer applied only C
+
+    dry = repo.run("fix", "--dry-run", check=0)
+    assert f"moved {C}" in dry.stdout and f"moved {E}" not in dry.stdout
+
+    c_before = repo.read(c_path)
+    e_before = repo.read(e_path)
+    done = repo.run("fix", "--db", sqlite_url(db), check=0)
+    assert f"moved {E}" in done.stdout
+    assert repo.read(c_path) == c_before
+    e_after = repo.read(e_path)
+    assert e_after == e_before.replace(f"'{B}'".encode(), f"'{C}'".encode()).replace(
+        f"Revises: {B}".encode(), f"Revises: {C}".encode()
+    )
+
+    repo.commit("stack teams on projects")
+    upgrade(repo, db)  # real alembic now applies E on top of C
+    assert {"projects", "teams"} <= sqlite_tables(db)
+    findings = check_json(repo, "--db", sqlite_url(db), "--base", "main", expect=0)
+    assert not [f for f in findings if f["code"] in ("RG101", "RG501", "RG502")]
+
+
+def test_fix_db_refuses_when_the_only_movable_revision_is_applied(landed_repo, tmp_path):
+    """C (applied here) and D (landed on main) both hang off B: neither may move."""
+    repo = landed_repo
+    repo.git("checkout", "-q", "-b", "feature")
+    c_path = add(repo, C, B, "projects")
+    repo.commit("projects")
+    db = tmp_path / "dev.db"
+    upgrade(repo, db)
+    repo.checkout("main")
+    d_path = add(repo, D, B, "comments")
+    repo.commit("comments")
+    repo.checkout("feature")
+    repo.merge("main")
+    files = {p: repo.read(p) for p in (c_path, d_path)}
+
+    dry = repo.run("fix", "--dry-run", check=0)
+    assert f"moved {C}" in dry.stdout  # without --db, C is simply new
+
+    refused = repo.run("fix", "--db", sqlite_url(db), check=1)
+    assert C in refused.stderr and D in refused.stderr
+    assert "--strategy merge" in refused.stderr  # the way forward that moves nothing
+    assert {p: repo.read(p) for p in files} == files
+    assert repo.status() == ""
+
+    versions = repo.path / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    repo.run("fix", "--db", sqlite_url(db), "--strategy", "merge", "-m", "join", check=0)
+    assert {p: repo.read(p) for p in files} == files
+    (merge_file,) = set(versions.glob("*.py")) - before
+    assert f"Revises: {C}, {D}" in merge_file.read_text()
+    repo.commit("merge projects and comments")
+    upgrade(repo, db)  # real alembic applies D and the merge revision on top of C
+    assert "comments" in sqlite_tables(db)
+
+
+# ----------------------------------------------------------------- errors
+def test_missing_sqlite_file_is_an_error_and_is_not_created(landed_repo, tmp_path):
+    db = tmp_path / "typo.db"
+    done = landed_repo.run("check", "--db", sqlite_url(db), check=2)
+    assert "no such database file" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not db.exists()
+
+
+def test_a_file_that_is_not_a_database_is_an_error(landed_repo, tmp_path):
+    junk = tmp_path / "notes.db"
+    junk.write_bytes(b"these are notes, not a database\n" * 64)
+    done = landed_repo.run("check", "--db", sqlite_url(junk), check=2)
+    assert "cannot read" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_password_never_appears_in_errors(landed_repo):
+    secret = "s3cret-Pa55"
+    done = landed_repo.run("check", "--db", f"postgresql://app:{secret}@127.0.0.1:9/app", check=2)
+    assert secret not in done.stdout + done.stderr
+    assert "postgresql://app:***@127.0.0.1:9/app" in done.stderr
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is None:
+        assert "pip install 'revgraph[postgres]'" in done.stderr
+
+
+def test_bad_url_is_a_one_line_error(landed_repo):
+    done = landed_repo.run("check", "--db", "not a url", check=2)
+    assert "invalid database URL" in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2  # the message and its hint
+
+
+# ------------------------------------------------------ read_stamped directly
+def test_read_stamped_honours_a_custom_version_table_and_schema_free_sqlite(tmp_path):
+    db = tmp_path / "custom.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE app_versions (version_num VARCHAR(32) NOT NULL)")
+        conn.executemany("INSERT INTO app_versions VALUES (?)", [(D,), (C,)])
+        conn.commit()
+    assert read_stamped(sqlite_url(db)) == ()
+    assert read_stamped(sqlite_url(db), version_table="app_versions") == (C, D)
+
+
+def test_read_stamped_finds_a_relative_sqlite_path_from_cwd(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    with contextlib.closing(sqlite3.connect(folder / "rel.db")) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.execute("INSERT INTO alembic_version VALUES (?)", (A,))
+        conn.commit()
+    assert read_stamped("sqlite:///rel.db", cwd=folder) == (A,)
+    with pytest.raises(RevgraphError, match="no such database file"):
+        read_stamped("sqlite:///rel.db", cwd=tmp_path)
+    assert not (tmp_path / "rel.db").exists()
+
+
+def test_in_memory_sqlite_is_refused(tmp_path):
+    with pytest.raises(RevgraphError, match="in-memory"):
+        read_stamped("sqlite://")
+
+
+# ------------------------------------------------------------- PostgreSQL
+def _postgres_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def _as_server_user() -> list[str] | None:
+    """The prefix that runs a command as a user postgres accepts (it refuses root)."""
+    if os.geteuid() != 0:
+        return []
+    runuser = shutil.which("runuser")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    return [runuser, "-u", "nobody", "--"] if runuser else None
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL server on a Unix socket in a temp folder: (socket_dir, port)."""
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    if importlib.util.find_spec("psycopg") is None:
+        pytest.skip("psycopg is not installed (pip install 'revgraph[postgres]')")
+    prefix = _as_server_user()
+    if prefix is None:
+        pytest.skip("running as root without runuser/nobody: postgres refuses to run as root")
+    # Under /tmp, not pytest's tmp_path: the server's user must be able to reach it.
+    folder = Path(tempfile.mkdtemp(prefix="revgraph-pg-"))
+    if prefix:
+        shutil.chown(folder, user="nobody")
+    port = _free_port()
+    data = folder / "data"
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=120)
+
+    made = run(initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
+    if made.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"initdb failed: {(made.stderr or made.stdout).strip().splitlines()[-1:]}")
+    options = f"-k {folder} -p {port} -h '' -F"
+    started = run(pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60", "-o", options, "start")
+    if started.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"the PostgreSQL server did not start: {started.stderr.strip()[-200:]}")
+    try:
+        yield folder, port
+    finally:
+        run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pg_url(postgres, driver: str = "", database: str = "postgres") -> str:
+    folder, port = postgres
+    scheme = f"postgresql+{driver}" if driver else "postgresql"
+    return f"{scheme}://postgres@/{database}?host={folder}&port={port}"
+
+
+def _create_database(postgres, name: str) -> None:
+    import psycopg
+
+    folder, port = postgres
+    with psycopg.connect(host=str(folder), port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def test_postgres_database_behind_head_is_reported(landed_repo, postgres):
+    name = f"rg_{uuid.uuid4().hex[:12]}"
+    _create_database(postgres, name)
+    repo = landed_repo
+    repo.alembic("-x", f"db={_pg_url(postgres, 'psycopg', name)}", "upgrade", "head")
+    add(repo, C, B, "projects")
+    repo.commit("projects")
+
+    # A plain postgresql:// URL works with the extra's driver (psycopg 3).
+    findings = check_json(repo, "--db", _pg_url(postgres, database=name), expect=0)
+    assert by_code(findings, "RG502")[0]["revisions"] == [C]
+
+    assert read_stamped(_pg_url(postgres, database="postgres")) == ()  # never stamped
+    assert read_stamped(_pg_url(postgres, database=name)) == (B,)
