@@ -1,0 +1,81 @@
+"""``revgraph install`` and ``revgraph uninstall`` (PRODUCT §5)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+
+def _print_result(result, *, installing: bool) -> None:
+    from revgraph.cli import state
+
+    st = state()
+    out = st.console
+    if result.dry_run and result.diff:
+        sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
+        sys.stdout.flush()
+    prefix = "(dry run) " if result.dry_run else ""
+    for change in result.changes:
+        out.print(f"{prefix}{change}", markup=False)
+    for warning in result.warnings:
+        st.err.print(f"warning: {warning}", markup=False)
+    if not result.changes:
+        out.print("already installed: nothing changed" if installing else "nothing to uninstall", markup=False)
+        return
+    if result.dry_run:
+        out.print("dry run: nothing was written", markup=False)
+    elif installing and not st.quiet:
+        out.print(
+            "next: commit .gitattributes and the lock file; every other clone runs "
+            "`revgraph install` once (git config is not versioned)",
+            markup=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def install(
+        merge_driver: bool = typer.Option(False, "--merge-driver", help="Set the git merge driver for the lock file (git config + .gitattributes)."),
+        lock: bool = typer.Option(False, "--lock", help="Create or refresh the heads lock file."),
+        pre_commit: bool = typer.Option(False, "--pre-commit", help="Add revgraph-lock and revgraph-check hooks to .pre-commit-config.yaml."),
+        post_write_hook: bool = typer.Option(False, "--post-write-hook", help="Add an alembic post_write_hooks entry that refreshes the lock after `alembic revision`."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+    ) -> None:
+        """Wire revgraph into git: merge driver + lock file by default; idempotent.
+
+        Writes only git config (of this clone), .gitattributes,
+        .pre-commit-config.yaml, alembic's post_write_hooks and the lock files.
+        """
+        from revgraph.cli import state
+        from revgraph.gitops.install import install as do_install
+
+        if not (merge_driver or lock or pre_commit or post_write_hook):
+            merge_driver = lock = True
+        with state().workspace() as ws:
+            result = do_install(
+                ws, merge_driver=merge_driver, lock=lock, pre_commit=pre_commit,
+                post_write_hook=post_write_hook, dry_run=dry_run,
+            )
+        _print_result(result, installing=True)
+
+    @app.command()
+    def uninstall(
+        merge_driver: bool = typer.Option(False, "--merge-driver", help="Only the merge driver (git config + .gitattributes lines)."),
+        pre_commit: bool = typer.Option(False, "--pre-commit", help="Only the pre-commit hooks."),
+        post_write_hook: bool = typer.Option(False, "--post-write-hook", help="Only the alembic post_write_hooks entry."),
+        remove_lock: bool = typer.Option(False, "--remove-lock", help="Also delete the lock files."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+    ) -> None:
+        """Undo `revgraph install`: removes exactly what it added. The lock file stays unless --remove-lock."""
+        from revgraph.cli import state
+        from revgraph.gitops.install import uninstall as do_uninstall
+
+        if not (merge_driver or pre_commit or post_write_hook):
+            merge_driver = pre_commit = post_write_hook = True
+        with state().workspace() as ws:
+            result = do_uninstall(
+                ws, merge_driver=merge_driver, pre_commit=pre_commit,
+                post_write_hook=post_write_hook, remove_lock=remove_lock, dry_run=dry_run,
+            )
+        _print_result(result, installing=False)

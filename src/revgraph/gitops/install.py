@@ -1,0 +1,933 @@
+"""``revgraph install`` / ``uninstall``: wires git config, ``.gitattributes``,
+pre-commit, alembic's ``post_write_hooks`` and the lock file (PRODUCT §5).
+
+Every file is edited textually, never re-serialised: the user's bytes,
+comments and newline style stay. What we add is preceded by a marker comment
+(``# revgraph: ...``) that also records whether we created the file or
+section, so that ``uninstall`` removes exactly our lines and restores what was
+there. Text edits are pure functions (``add_*`` / ``remove_*``); ``install`` and
+``uninstall`` plan them, write files through ``fixes.apply`` (atomic, all or
+nothing) and set git config through ``git config --local``.
+
+Why the driver command looks the way it does (checked against git 2.39 and
+git's ll-merge.c): git runs ``merge.<name>.driver`` through ``sh -c`` after
+replacing ``%O %A %B`` with temporary names it makes (``.merge_file_XXXXXX``)
+and ``%P`` with the path *already shell-quoted* (``sq_quote_buf``, since
+``%P`` exists). So the placeholders go in bare: quoting them again would undo
+git's quoting and let a path such as ``$(touch x)`` run. The program part is
+shell-quoted by us. It is never ``python -m revgraph``: ``-m`` puts the
+working directory (the repository, possibly holding the branch being merged)
+first on ``sys.path``, so a ``revgraph/`` folder there would run code from
+either side.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+import sysconfig
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from revgraph.errors import ConfigError, WriteError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.api import Workspace
+    from revgraph.config import Environment
+
+DRIVER_NAME = "revgraph"
+DRIVER_LABEL = "revgraph heads lock"
+DRIVER_ARGS = "merge-driver %O %A %B %P %L"
+CONFIG_KEYS = (f"merge.{DRIVER_NAME}.name", f"merge.{DRIVER_NAME}.driver")
+
+GITATTRIBUTES = ".gitattributes"
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+HOOK_NAME = "revgraph_lock"
+HOOK_ENTRYPOINT = "revgraph-post-write"
+PRE_COMMIT_HOOK_IDS = ("revgraph-lock", "revgraph-check")
+
+_ATTRIBUTE = f"merge={DRIVER_NAME}"
+
+
+# ------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class Change:
+    """One thing install/uninstall changed (or would change, in a dry run)."""
+
+    target: str  # a repo-relative path, or "git config"
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.description}"
+
+
+@dataclass
+class InstallResult:
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    diff: str = ""  # unified diff of the file edits (shown in a dry run)
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+# ------------------------------------------------------------------ markers
+def _marker(what: str, created: bool, unit: str = "file") -> str:
+    how = f"{unit} created by" if created else "added by"
+    return f"# revgraph: {what} ({how} `revgraph install`)"
+
+
+def _marker_kind(line: str, what: str) -> bool | None:
+    """None: not our marker; True: we created the file/section; False: we added to it."""
+    text = line.strip()
+    if not text.startswith(f"# revgraph: {what} ("):
+        return None
+    return "created by" in text
+
+
+_ATTR_WHAT = "heads lock merge driver"
+_PRE_COMMIT_WHAT = "heads lock hooks"
+_INI_WHAT = "keeps the heads lock current"
+
+
+# ------------------------------------------------------------ text helpers
+def _lines(text: str) -> list[str]:
+    """Lines with their own terminators (only ``\\n`` splits: a lone ``\\r`` is content)."""
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)
+
+
+def _newline(text: str | None) -> str:
+    return "\r\n" if text and "\r\n" in text else "\n"
+
+
+def _bare(line: str) -> str:
+    return line.rstrip("\r\n")
+
+
+def _terminated(lines: list[str], nl: str) -> list[str]:
+    """``lines`` with a newline after the last one, so more can follow."""
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1] + [lines[-1] + nl]
+    return lines
+
+
+# ------------------------------------------------------- the driver command
+def driver_command() -> str:
+    """The ``merge.revgraph.driver`` value: this very revgraph, placeholders bare.
+
+    This interpreter's ``revgraph`` console script by absolute path: git runs
+    the driver with whatever PATH the merging program has (an IDE, a GUI, a
+    shell where the virtualenv is not active, a pyenv shim that picks another
+    Python), and a driver that is not found turns every lock merge into an
+    unexplained conflict. Re-run ``revgraph install`` after moving the
+    virtualenv. Without a console script: this interpreter with ``-c``,
+    dropping the working directory from ``sys.path`` (see the module
+    docstring for why not ``-m``).
+    """
+    script = _own_console_script()
+    if script is not None:
+        return f"{shlex.quote(str(script))} {DRIVER_ARGS}"
+    code = "import sys; sys.path[:] = [p for p in sys.path if p]; from revgraph.cli import main; main()"
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} {DRIVER_ARGS}"
+
+
+def _own_console_script() -> Path | None:
+    names = ("revgraph.exe", "revgraph") if os.name == "nt" else ("revgraph",)
+    folders = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    for folder in folders:
+        for name in names:
+            candidate = Path(folder) / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+# ------------------------------------------------------------ .gitattributes
+_GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
+_NEEDS_C_QUOTE = re.compile(r'[\s"\x00-\x1f\x7f]')
+_C_ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def attribute_pattern(relpath: str) -> str:
+    """A ``.gitattributes`` pattern matching exactly the repo-relative ``relpath``.
+
+    Glob characters are escaped; a name without a slash is anchored with a
+    leading ``/`` (else it would match at any depth); whitespace, quotes and
+    control characters make the pattern C-quoted, as gitattributes documents.
+    """
+    pattern = _GLOB_SPECIAL.sub(r"\\\1", relpath)
+    if "/" not in relpath.strip("/"):
+        pattern = "/" + pattern
+    elif pattern[:1] in ("#", "!"):
+        pattern = "\\" + pattern  # else a comment, or a (forbidden) negative pattern
+    if not _NEEDS_C_QUOTE.search(pattern):
+        return pattern
+    quoted = "".join(_C_ESCAPES.get(ch, f"\\{ord(ch):03o}" if ord(ch) < 32 or ord(ch) == 127 else ch) for ch in pattern)
+    return f'"{quoted}"'
+
+
+def attribute_line(relpath: str) -> str:
+    return f"{attribute_pattern(relpath)} {_ATTRIBUTE}"
+
+
+def _is_driver_line(line: str) -> bool:
+    parts = _bare(line).strip().rsplit(None, 1)
+    return len(parts) == 2 and parts[1] == _ATTRIBUTE
+
+
+def add_attribute_lines(text: str | None, entries: Sequence[str]) -> str | None:
+    """``text`` with the ``entries`` lines our marker block lacks; ``text`` itself when none."""
+    lines = _lines(text or "")
+    present = {_bare(line).strip() for line in lines}
+    missing = [entry for entry in entries if entry not in present]
+    if not missing:
+        return text
+    nl = _newline(text)
+    block = [entry + nl for entry in missing]
+    start = next((i for i, line in enumerate(lines) if _marker_kind(line, _ATTR_WHAT) is not None), None)
+    if start is None:
+        block.insert(0, _marker(_ATTR_WHAT, created=text is None) + nl)
+        return "".join(_terminated(lines, nl) + block)
+    end = start + 1
+    while end < len(lines) and _is_driver_line(lines[end]):
+        end += 1
+    head = _terminated(lines[:end], nl)
+    return "".join(head + block + lines[end:])
+
+
+def remove_attribute_lines(text: str, entries: Iterable[str]) -> str | None:
+    """``text`` without our marker block and ``entries``; None when the file should go."""
+    wanted = set(entries)
+    kept: list[str] = []
+    created = False
+    in_block = False
+    for line in _lines(text):
+        kind = _marker_kind(line, _ATTR_WHAT)
+        if kind is not None:
+            created = created or kind
+            in_block = True
+            continue
+        if in_block and _is_driver_line(line):
+            continue
+        in_block = False
+        if _bare(line).strip() in wanted:
+            continue
+        kept.append(line)
+    result = "".join(kept)
+    if created and not result.strip():
+        return None
+    return result
+
+
+# ------------------------------------------------------ .pre-commit-config.yaml
+def _yaml_quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def pre_commit_files_regex(version_dirs: Sequence[str], lock_files: Sequence[str]) -> str:
+    """Which changed files should run the hooks: revision files and lock files."""
+    parts = [(re.escape(d) + "/" if d else "") + r".*\.py" for d in version_dirs]
+    parts += [re.escape(lock) for lock in lock_files]
+    return "^(" + "|".join(dict.fromkeys(parts)) + ")$" if parts else r"\.py$"
+
+
+def _pre_commit_hook_lines(hook_id: str, files: str) -> list[str]:
+    if hook_id == "revgraph-lock":
+        fields = [
+            ("name", "revgraph lock (the heads lock file is current)"),
+            ("entry", "revgraph lock"),
+        ]
+    else:
+        fields = [
+            ("name", "revgraph check (one head, readable revisions, current lock)"),
+            ("entry", "revgraph check --select RG1,RG4"),
+        ]
+    lines = [f"- id: {hook_id}"]
+    lines += [f"  {key}: {value}" for key, value in fields]
+    # system: the revgraph installed in the project's own environment, so the
+    # hook and the developer run the same version.
+    lines += ["  language: system", "  pass_filenames: false", f"  files: {_yaml_quote(files)}"]
+    return lines
+
+
+_HOOK_ID = re.compile(r"^\s*(?:-\s+)?id:\s*['\"]?(?P<id>[\w.-]+)['\"]?\s*(?:#.*)?$")
+_REPOS_KEY = re.compile(r"^repos\s*:\s*(?P<rest>[^#]*?)\s*(?:#.*)?$")
+
+
+def _present_hook_ids(lines: Sequence[str]) -> set[str]:
+    found = set()
+    for line in lines:
+        m = _HOOK_ID.match(_bare(line))
+        if m:
+            found.add(m.group("id"))
+    return found
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def add_pre_commit_hooks(text: str | None, files: str) -> str | None:
+    """``text`` with a ``repo: local`` entry for the missing revgraph hooks (appended, not re-serialised)."""
+    lines = _lines(text or "")
+    missing = [h for h in PRE_COMMIT_HOOK_IDS if h not in _present_hook_ids(lines)]
+    if not missing:
+        return text
+    nl = _newline(text)
+    repos_at = next((i for i, line in enumerate(lines) if _REPOS_KEY.match(_bare(line))), None)
+    if repos_at is not None and _REPOS_KEY.match(_bare(lines[repos_at])).group("rest"):
+        raise ConfigError(
+            f"{PRE_COMMIT_CONFIG}: `repos:` is written in flow style; revgraph will not rewrite it",
+            hint="add the revgraph hooks by hand (see docs/ci.md)",
+        )
+    if repos_at is None:
+        lines = _terminated(lines, nl) + ["repos:" + nl]
+        repos_at = len(lines) - 1
+    end, indent = _repos_block_end(lines, repos_at)
+    pad = " " * indent
+    item = [_marker(_PRE_COMMIT_WHAT, created=text is None), "- repo: local", "  hooks:"]
+    for hook_id in missing:
+        item += ["    " + line for line in _pre_commit_hook_lines(hook_id, files)]
+    block = [pad + line + nl for line in item]
+    head = _terminated(lines[:end], nl)
+    return "".join(head + block + lines[end:])
+
+
+def _repos_block_end(lines: Sequence[str], repos_at: int) -> tuple[int, int]:
+    """Where the ``repos:`` list ends (insert there) and the indent of its items."""
+    indent = None
+    end = repos_at + 1
+    for i in range(repos_at + 1, len(lines)):
+        body = _bare(lines[i])
+        stripped = body.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if body.startswith("- ") or body == "-":
+            if indent is None:
+                indent = 0
+            if indent != 0:
+                break
+        elif not body[:1].isspace():
+            break  # the next top-level key
+        elif indent is None and stripped.startswith("-"):
+            indent = _indent(body)
+        end = i + 1
+    return end, 2 if indent is None else indent
+
+
+def remove_pre_commit_hooks(text: str) -> str | None:
+    """``text`` without our ``repo: local`` entry; None when the file should go."""
+    lines = _lines(text)
+    kept: list[str] = []
+    created = False
+    i = 0
+    while i < len(lines):
+        kind = _marker_kind(lines[i], _PRE_COMMIT_WHAT)
+        if kind is None:
+            kept.append(lines[i])
+            i += 1
+            continue
+        created = created or kind
+        indent = _indent(_bare(lines[i]))
+        i += 1
+        if i < len(lines) and _bare(lines[i]).strip() == "- repo: local":
+            i += 1
+            while i < len(lines) and _bare(lines[i]).strip() and _indent(_bare(lines[i])) > indent:
+                i += 1
+    result = "".join(kept)
+    meaningful = [
+        _bare(line).strip() for line in _lines(result)
+        if _bare(line).strip() and not _bare(line).strip().startswith("#")
+    ]
+    if created and meaningful in ([], ["repos:"]):
+        return None
+    return result
+
+
+def _validate_pre_commit(text: str, present: bool) -> None:
+    """Parse the edited YAML when PyYAML is around (it is wherever pre-commit is)."""
+    try:
+        import yaml
+    except ImportError:
+        return
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{PRE_COMMIT_CONFIG}: editing it would leave invalid YAML ({' '.join(str(exc).split())[:160]})",
+            hint="add the revgraph hooks by hand (see docs/ci.md)",
+        ) from None
+    ids = set()
+    for repo in (data or {}).get("repos") or []:
+        for hook in (repo or {}).get("hooks") or []:
+            if isinstance(hook, dict):
+                ids.add(hook.get("id"))
+    if present != set(PRE_COMMIT_HOOK_IDS).issubset(ids):
+        raise ConfigError(
+            f"{PRE_COMMIT_CONFIG}: could not edit it safely (unexpected layout)",
+            hint="add or remove the revgraph hooks by hand (see docs/ci.md)",
+        )
+
+
+# ------------------------------------------------ alembic.ini post_write_hooks
+_SECTION = re.compile(r"\[(?P<header>.+)\]")
+_HOOKS_KEY = re.compile(r"^(?P<key>hooks)\s*[=:](?P<value>.*)$", re.IGNORECASE)
+_HOOK_TOKENS = re.compile(r", *| +")
+_OWN_KEYS = {"type": "console_scripts", "entrypoint": HOOK_ENTRYPOINT}
+
+
+def _own_key(line: str) -> str | None:
+    m = re.match(rf"^{HOOK_NAME}\.(?P<key>\w+)\s*[=:]", _bare(line), re.IGNORECASE)
+    return m.group("key").lower() if m else None
+
+
+def _find_section(lines: Sequence[str], name: str) -> tuple[int, int] | None:
+    """(header index, end index) of ``[name]``; end is the next header or EOF."""
+    start = None
+    for i, line in enumerate(lines):
+        body = _bare(line)
+        m = _SECTION.match(body.strip()) if body[:1] not in (" ", "\t") else None
+        if m is None:
+            continue
+        if start is not None:
+            return start, i
+        if m.group("header") == name:
+            start = i
+    return (start, len(lines)) if start is not None else None
+
+
+def _hooks_line(lines: Sequence[str], start: int, end: int) -> tuple[int, int] | None:
+    """(first, last) line index of the ``hooks =`` value, continuation lines included."""
+    for i in range(start + 1, end):
+        if _HOOKS_KEY.match(_bare(lines[i])):
+            last = i
+            while last + 1 < end and _bare(lines[last + 1])[:1] in (" ", "\t") and _bare(lines[last + 1]).strip():
+                last += 1
+            return i, last
+    return None
+
+
+def _hook_names(lines: Sequence[str], first: int, last: int) -> list[str]:
+    value = _HOOKS_KEY.match(_bare(lines[first])).group("value")
+    value = " ".join([value] + [_bare(line).strip() for line in lines[first + 1:last + 1]])
+    return [name for name in _HOOK_TOKENS.split(value.strip()) if name]
+
+
+def _with_hook_name(line: str, nl: str) -> str:
+    body = _bare(line)
+    value = _HOOKS_KEY.match(body).group("value") if _HOOKS_KEY.match(body) else body
+    if not value.strip():
+        return body + ("" if body.endswith(" ") else " ") + HOOK_NAME + nl
+    # Follow the list's own style: space separated only when it already is.
+    spaced = "," not in value and len(value.split()) > 1
+    return body.rstrip() + (" " if spaced else ", ") + HOOK_NAME + nl
+
+
+def add_post_write_hook_ini(text: str) -> str:
+    """alembic.ini with ``revgraph_lock`` in ``[post_write_hooks]`` (section created if missing)."""
+    lines = _lines(text)
+    nl = _newline(text)
+    section = _find_section(lines, "post_write_hooks")
+    if section is None:
+        block = ["", "[post_write_hooks]", _marker(_INI_WHAT, True, "section"), f"hooks = {HOOK_NAME}"]
+        block += [f"{HOOK_NAME}.{key} = {value}" for key, value in _OWN_KEYS.items()]
+        return "".join(_terminated(lines, nl) + [line + nl for line in block])
+    start, end = section
+    hooks = _hooks_line(lines, start, end)
+    have = {_own_key(line) for line in lines[start + 1:end]}
+    block: list[str] = []
+    if hooks is None:
+        block.append(f"hooks = {HOOK_NAME}")
+    elif HOOK_NAME not in _hook_names(lines, *hooks):
+        lines[hooks[1]] = _with_hook_name(lines[hooks[1]], nl)
+    block += [f"{HOOK_NAME}.{key} = {value}" for key, value in _OWN_KEYS.items() if key not in have]
+    if not block:
+        return "".join(lines)
+    insert = end
+    while insert > start + 1 and not _bare(lines[insert - 1]).strip():
+        insert -= 1
+    head = _terminated(lines[:insert], nl)
+    block.insert(0, _marker(_INI_WHAT, created=False))
+    return "".join(head + [line + nl for line in block] + lines[insert:])
+
+
+def remove_post_write_hook_ini(text: str) -> str:
+    lines = _lines(text)
+    section = _find_section(lines, "post_write_hooks")
+    if section is None:
+        return text
+    start, end = section
+    body = lines[start + 1:end]
+    created = any(_marker_kind(line, _INI_WHAT) for line in body)
+    kept: list[str] = []
+    after_marker = False
+    for line in body:
+        if _marker_kind(line, _INI_WHAT) is not None:
+            after_marker = True
+            continue
+        if _own_key(line) is not None:
+            continue
+        m = _HOOKS_KEY.match(_bare(line))
+        if m and HOOK_NAME in _HOOK_TOKENS.split(m.group("value").strip()):
+            remaining = [n for n in _HOOK_TOKENS.split(m.group("value").strip()) if n and n != HOOK_NAME]
+            if not remaining and after_marker:
+                continue  # the hooks line was ours
+            line = _without_hook_name(line)
+        after_marker = False
+        kept.append(line)
+    head = lines[:start]
+    if created and not "".join(kept).strip():
+        if head and not _bare(head[-1]).strip():
+            head = head[:-1]  # the blank line we put before the section
+        return "".join(head + lines[end:])
+    return "".join(head + [lines[start]] + kept + lines[end:])
+
+
+def _without_hook_name(line: str) -> str:
+    ending = line[len(_bare(line)):]
+    body = _bare(line)
+    new = re.sub(rf"(?:\s*,\s*|\s+){HOOK_NAME}(?=\s*$)", "", body)
+    if new == body:
+        new = re.sub(rf"\b{HOOK_NAME}\b(?:\s*,\s*|\s+)?", "", body)
+    return new + ending
+
+
+def _validate_ini(text: str, present: bool, path: str) -> None:
+    from configparser import ConfigParser, Error
+
+    parser = ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=path)
+    except Error as exc:
+        raise ConfigError(
+            f"{path}: editing [post_write_hooks] would break it ({' '.join(str(exc).split())[:160]})",
+            hint="add the revgraph_lock hook by hand (see docs/ci.md)",
+        ) from None
+    hooks = dict(parser.items("post_write_hooks")) if parser.has_section("post_write_hooks") else {}
+    names = [n for n in _HOOK_TOKENS.split(hooks.get("hooks", "").strip()) if n]
+    ok = HOOK_NAME in names and hooks.get(f"{HOOK_NAME}.entrypoint") == HOOK_ENTRYPOINT
+    if ok != present:
+        raise ConfigError(
+            f"{path}: could not edit [post_write_hooks] safely (unexpected layout)",
+            hint="add or remove the revgraph_lock hook by hand (see docs/ci.md)",
+        )
+
+
+# ----------------------------------------- pyproject [[tool.alembic.post_write_hooks]]
+_TOML_BLOCK = [
+    "[[tool.alembic.post_write_hooks]]",
+    f'name = "{HOOK_NAME}"',
+    'type = "console_scripts"',
+    f'entrypoint = "{HOOK_ENTRYPOINT}"',
+]
+
+
+def _load_toml(text: str) -> dict:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"pyproject.toml: invalid TOML: {' '.join(str(exc).split())}") from None
+
+
+def _toml_hooks(text: str) -> list:
+    tool = _load_toml(text).get("tool", {})
+    alembic = tool.get("alembic", {}) if isinstance(tool, dict) else {}
+    hooks = alembic.get("post_write_hooks", []) if isinstance(alembic, dict) else []
+    return hooks if isinstance(hooks, list) else []
+
+
+def add_post_write_hook_toml(text: str) -> str:
+    if any(isinstance(h, dict) and h.get("name") == HOOK_NAME for h in _toml_hooks(text)):
+        return text
+    lines = _lines(text)
+    nl = _newline(text)
+    block = ["", _marker(_INI_WHAT, True, "table"), *_TOML_BLOCK]
+    return "".join(_terminated(lines, nl) + [line + nl for line in block])
+
+
+def remove_post_write_hook_toml(text: str) -> str:
+    lines = _lines(text)
+    for i, line in enumerate(lines):
+        if _marker_kind(line, _INI_WHAT) is None:
+            continue
+        end = i + 1
+        if end < len(lines) and _bare(lines[end]).strip() == _TOML_BLOCK[0]:
+            end += 1
+            while end < len(lines) and _bare(lines[end]).strip() in _TOML_BLOCK[1:]:
+                end += 1
+        start = i - 1 if i > 0 and not _bare(lines[i - 1]).strip() else i
+        return "".join(lines[:start] + lines[end:])
+    return text
+
+
+def _validate_toml(text: str, present: bool, path: str) -> None:
+    found = any(
+        isinstance(h, dict) and h.get("name") == HOOK_NAME and h.get("entrypoint") == HOOK_ENTRYPOINT
+        for h in _toml_hooks(text)
+    )
+    if found != present:
+        raise ConfigError(
+            f"{path}: could not edit [[tool.alembic.post_write_hooks]] safely",
+            hint="add or remove the revgraph_lock hook by hand (see docs/ci.md)",
+        )
+
+
+# ================================================================ planning
+@dataclass
+class _FilePlan:
+    """New contents per file; None as new content means: delete the file."""
+
+    root: Path
+    old: dict[str, bytes | None] = field(default_factory=dict)
+    new: dict[str, bytes | None] = field(default_factory=dict)
+    dirs: list[Path] = field(default_factory=list)
+
+    def read(self, rel: str) -> str | None:
+        if rel in self.new:
+            data = self.new[rel]
+            return None if data is None else data.decode("utf-8")
+        path = self.root / rel
+        if not path.is_file():
+            self.old[rel] = None
+            return None
+        data = path.read_bytes()
+        self.old[rel] = data
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{rel}: not UTF-8 text; revgraph will not edit it") from None
+
+    def put(self, rel: str, text: str | None) -> bool:
+        """Record new content; False when it is what the file holds already."""
+        data = None if text is None else text.encode("utf-8")
+        before = self.new.get(rel, self.old.get(rel))
+        if data == before:
+            return False
+        self.new[rel] = data
+        self.dirs.append((self.root / rel).parent)
+        return True
+
+    def edits(self):
+        from revgraph.fixes.plan import FileEdit
+
+        return [FileEdit(rel, self.old.get(rel), data) for rel, data in self.new.items() if data is not None]
+
+    def deletions(self) -> list[str]:
+        return [rel for rel, data in self.new.items() if data is None and self.old.get(rel) is not None]
+
+    def diff(self) -> str:
+        from revgraph.fixes.plan import EditPlan, FileEdit
+
+        edits = self.edits() + [FileEdit(rel, self.old[rel], b"") for rel in self.deletions()]
+        return EditPlan("install", tuple(edits)).diff()
+
+    def write(self) -> None:
+        from revgraph.fixes.apply import apply_plan
+        from revgraph.fixes.plan import EditPlan
+
+        edits = self.edits()
+        if edits:
+            apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs)
+        for rel in self.deletions():
+            path = self.root / rel
+            if path.read_bytes() != self.old[rel]:
+                raise WriteError(f"{rel} changed while revgraph was editing it; it was left as it is")
+            path.unlink()
+
+
+def _rel(root: Path, path: Path) -> str | None:
+    for here, top in ((path, root), (path.resolve(), root.resolve())):
+        try:
+            return here.relative_to(top).as_posix()
+        except ValueError:
+            continue
+    return None
+
+
+def _lock_relpaths(ws: Workspace, result: InstallResult) -> list[str]:
+    out = []
+    for env in ws.environments:
+        if env.lock_file is None:
+            continue
+        rel = _rel(ws.root, env.lock_file)
+        if rel is None:
+            result.warnings.append(
+                f"environment {env.name!r}: lock file {env.lock_file} is outside the repository; "
+                "git cannot merge it with the driver"
+            )
+            continue
+        out.append(rel)
+    return out
+
+
+def _version_relpaths(ws: Workspace) -> list[str]:
+    out = []
+    for env in ws.environments:
+        for folder in env.version_locations:
+            rel = _rel(ws.root, folder)
+            if rel is not None:
+                out.append("" if rel == "." else rel)
+    return out
+
+
+# ---------------------------------------------------------------- git config
+def _git_config_get(repo, key: str) -> str | None:
+    done = repo.git("config", "--local", "--get", key, ok=(0, 1))
+    return done.stdout.decode("utf-8", "surrogateescape").rstrip("\n") if done.returncode == 0 else None
+
+
+def _plan_config_install(repo, result: InstallResult) -> list[tuple[str, str]]:
+    wanted = {CONFIG_KEYS[0]: DRIVER_LABEL, CONFIG_KEYS[1]: driver_command()}
+    todo = []
+    for key, value in wanted.items():
+        current = _git_config_get(repo, key)
+        if current == value:
+            continue
+        todo.append((key, value))
+        what = f"set {key} = {value}" if current is None else f"changed {key}: {current} -> {value}"
+        result.changes.append(Change("git config", what))
+    return todo
+
+
+def _plan_config_uninstall(repo, result: InstallResult) -> list[str]:
+    todo = [key for key in CONFIG_KEYS if _git_config_get(repo, key) is not None]
+    for key in todo:
+        result.changes.append(Change("git config", f"unset {key}"))
+    return todo
+
+
+def _drop_empty_driver_section(repo) -> None:
+    """``git config --unset`` leaves an empty ``[merge "revgraph"]`` header behind."""
+    left = repo.git("config", "--local", "--get-regexp", rf"^merge\.{DRIVER_NAME}\.", ok=(0, 1))
+    if left.returncode == 1:
+        repo.git("config", "--local", "--remove-section", f"merge.{DRIVER_NAME}", ok=(0, 1, 128))
+
+
+# ------------------------------------------------------------------ parts
+def _plan_attributes(files: _FilePlan, locks: Sequence[str], result: InstallResult, *, add: bool) -> None:
+    entries = [attribute_line(rel) for rel in locks]
+    old = files.read(GITATTRIBUTES)
+    if add:
+        new = add_attribute_lines(old, entries)
+    elif old is None:
+        return
+    else:
+        new = remove_attribute_lines(old, entries)
+    if not files.put(GITATTRIBUTES, new):
+        return
+    if new is None:
+        result.changes.append(Change(GITATTRIBUTES, "removed (revgraph had created it)"))
+        return
+    if old is None:
+        result.changes.append(Change(GITATTRIBUTES, "created"))
+    before = {_bare(line).strip() for line in _lines(old or "")}
+    after = {_bare(line).strip() for line in _lines(new)}
+    verb = "added" if add else "removed"
+    for line in sorted((after - before) if add else (before - after)):
+        if _marker_kind(line, _ATTR_WHAT) is None:
+            result.changes.append(Change(GITATTRIBUTES, f"{verb} `{line}`"))
+
+
+def _plan_pre_commit(files: _FilePlan, ws: Workspace, locks: Sequence[str], result: InstallResult, *, add: bool) -> None:
+    old = files.read(PRE_COMMIT_CONFIG)
+    if add:
+        new = add_pre_commit_hooks(old, pre_commit_files_regex(_version_relpaths(ws), locks))
+    elif old is None:
+        return
+    else:
+        new = remove_pre_commit_hooks(old)
+    if new is not None and new != old:
+        _validate_pre_commit(new, present=add)
+    if not files.put(PRE_COMMIT_CONFIG, new):
+        return
+    if new is None:
+        result.changes.append(Change(PRE_COMMIT_CONFIG, "removed (revgraph had created it)"))
+    elif add:
+        hooks = [h for h in PRE_COMMIT_HOOK_IDS if h not in _present_hook_ids(_lines(old or ""))]
+        how = "created with" if old is None else "added"
+        result.changes.append(Change(PRE_COMMIT_CONFIG, f"{how} hooks {', '.join(hooks)} (repo: local)"))
+    else:
+        result.changes.append(Change(PRE_COMMIT_CONFIG, f"removed hooks {', '.join(PRE_COMMIT_HOOK_IDS)}"))
+
+
+def _hook_config_file(env: Environment, root: Path) -> tuple[str, str] | None:
+    """(repo-relative path, "ini" | "toml") of the file alembic reads post_write_hooks from."""
+    config = env.config_file
+    if config is None:
+        return None
+    if config.suffix == ".toml":
+        return _rel(root, config), "toml"
+    # alembic reads [tool.alembic] post_write_hooks only when the ini has no such
+    # section; a project that configures alembic in pyproject.toml keeps them there.
+    pyproject = config.parent / "pyproject.toml"
+    if pyproject.is_file():
+        ini_text = config.read_text(encoding="utf-8", errors="replace")
+        if _find_section(_lines(ini_text), "post_write_hooks") is None and _has_tool_alembic(pyproject):
+            return _rel(root, pyproject), "toml"
+    return _rel(root, config), "ini"
+
+
+def _has_tool_alembic(pyproject: Path) -> bool:
+    try:
+        tool = _load_toml(pyproject.read_text(encoding="utf-8")).get("tool", {})
+    except (ConfigError, OSError, UnicodeDecodeError):
+        return False
+    return isinstance(tool, dict) and isinstance(tool.get("alembic"), dict)
+
+
+def _plan_post_write_hook(files: _FilePlan, ws: Workspace, result: InstallResult, *, add: bool) -> None:
+    seen = set()
+    for env in ws.environments:
+        found = _hook_config_file(env, ws.root)
+        if found is None or found[0] is None:
+            if add:
+                result.warnings.append(
+                    f"environment {env.name!r} has no alembic config file inside the repository; "
+                    "no post_write_hooks entry added"
+                )
+            continue
+        rel, kind = found
+        if rel in seen:
+            continue
+        seen.add(rel)
+        old = files.read(rel)
+        if old is None:
+            continue
+        if kind == "ini":
+            new = add_post_write_hook_ini(old) if add else remove_post_write_hook_ini(old)
+            validate = _validate_ini
+        else:
+            new = add_post_write_hook_toml(old) if add else remove_post_write_hook_toml(old)
+            validate = _validate_toml
+        if new == old:
+            continue
+        validate(new, add, rel)
+        files.put(rel, new)
+        where = "[post_write_hooks]" if kind == "ini" else "[[tool.alembic.post_write_hooks]]"
+        verb = "added" if add else "removed"
+        result.changes.append(Change(rel, f"{verb} {where} {HOOK_NAME} (console_scripts {HOOK_ENTRYPOINT})"))
+
+
+def _plan_lock(ws: Workspace, result: InstallResult, *, dry_run: bool) -> None:
+    from revgraph import api
+
+    for status in api.lock(ws, check_only=dry_run):
+        if not status.current:
+            result.changes.append(Change(status.path, "written"))
+
+
+def _check_attributes_apply(repo, locks: Sequence[str], result: InstallResult) -> None:
+    """Another rule (a later line, a nested .gitattributes) may still win: say so."""
+    if not locks:
+        return
+    done = repo.git("check-attr", "-z", "merge", "--", *locks, ok=(0,))
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    for i in range(0, len(fields) - 2, 3):
+        path, _, value = fields[i:i + 3]
+        if value != DRIVER_NAME:
+            result.warnings.append(
+                f"git sees `merge={value}` for {path}, not merge={DRIVER_NAME}: "
+                "another .gitattributes rule overrides revgraph's"
+            )
+
+
+# ================================================================ use cases
+def install(
+    ws: Workspace,
+    *,
+    merge_driver: bool = True,
+    lock: bool = True,
+    pre_commit: bool = False,
+    post_write_hook: bool = False,
+    dry_run: bool = False,
+) -> InstallResult:
+    """Wire what was asked; idempotent (a second run reports no change)."""
+    result = InstallResult(dry_run=dry_run)
+    files = _FilePlan(ws.root)
+    locks = _lock_relpaths(ws, result)
+    repo = ws.repo("revgraph install --merge-driver") if merge_driver else ws.maybe_repo()
+    config_todo: list[tuple[str, str]] = []
+    if merge_driver:
+        config_todo = _plan_config_install(repo, result)
+        _plan_attributes(files, locks, result, add=True)
+    if pre_commit:
+        _plan_pre_commit(files, ws, locks, result, add=True)
+    if post_write_hook:
+        _plan_post_write_hook(files, ws, result, add=True)
+    result.diff = files.diff()
+    if not dry_run:
+        files.write()
+        for key, value in config_todo:
+            repo.git("config", "--local", key, value)
+    if lock:
+        _plan_lock(ws, result, dry_run=dry_run)
+    if merge_driver and not dry_run:
+        _check_attributes_apply(repo, locks, result)
+    return result
+
+
+def uninstall(
+    ws: Workspace,
+    *,
+    merge_driver: bool = True,
+    pre_commit: bool = True,
+    post_write_hook: bool = True,
+    remove_lock: bool = False,
+    dry_run: bool = False,
+) -> InstallResult:
+    """Undo ``install``: our git config keys and our lines; the lock file only with ``remove_lock``."""
+    result = InstallResult(dry_run=dry_run)
+    files = _FilePlan(ws.root)
+    locks = _lock_relpaths(ws, result)
+    repo = ws.maybe_repo()
+    config_todo: list[str] = []
+    if merge_driver:
+        if repo is not None:
+            config_todo = _plan_config_uninstall(repo, result)
+        _plan_attributes(files, locks, result, add=False)
+    if pre_commit:
+        _plan_pre_commit(files, ws, locks, result, add=False)
+    if post_write_hook:
+        _plan_post_write_hook(files, ws, result, add=False)
+    if remove_lock:
+        for rel in locks:
+            if files.read(rel) is not None and files.put(rel, None):
+                result.changes.append(Change(rel, "removed"))
+    result.diff = files.diff()
+    if not dry_run:
+        files.write()
+        for key in config_todo:
+            repo.git("config", "--local", "--unset-all", key, ok=(0, 5))
+        if config_todo:
+            _drop_empty_driver_section(repo)
+    return result
+
+
+__all__ = [
+    "Change",
+    "InstallResult",
+    "add_attribute_lines",
+    "add_post_write_hook_ini",
+    "add_post_write_hook_toml",
+    "add_pre_commit_hooks",
+    "attribute_line",
+    "attribute_pattern",
+    "driver_command",
+    "install",
+    "pre_commit_files_regex",
+    "remove_attribute_lines",
+    "remove_post_write_hook_ini",
+    "remove_post_write_hook_toml",
+    "remove_pre_commit_hooks",
+    "uninstall",
+]

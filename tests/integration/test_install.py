@@ -1,0 +1,341 @@
+"""`revgraph install` / `uninstall` in real temporary git repositories, through the real CLI.
+
+What is guarded: idempotence (a second install changes no byte and no config),
+exact restoration by uninstall, preservation of the user's files, shell safety
+of the merge-driver command for hostile lock paths, and the alembic
+post_write_hooks entry working under a real `alembic revision`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from revgraph.lockfile import parse_lock
+
+LOCK = "migrations/revgraph.lock"
+BASE_ID = "a1a1a1a1a1a1"
+
+
+# ------------------------------------------------------------------ helpers
+@pytest.fixture
+def repo(gitrepo):
+    """An alembic environment with one revision, committed on main."""
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(BASE_ID, None, message="create users")
+    gitrepo.commit("first revision")
+    return gitrepo
+
+
+def _local_config(repo) -> str:
+    return repo.git("config", "--local", "--list").stdout
+
+
+def _git_config_file(repo) -> str:
+    return (repo.path / ".git" / "config").read_text(encoding="utf-8")
+
+
+def _merge_attr(repo, relpath: str) -> str:
+    out = repo.git("check-attr", "-z", "merge", "--", relpath).stdout
+    return out.split("\0")[2]
+
+
+def _set_lock_file(repo, relpath: str) -> None:
+    """``[tool.revgraph] lock_file`` beside alembic.ini, and its folder."""
+    repo.write("pyproject.toml", f"[tool.revgraph]\nlock_file = {json.dumps(relpath)}\n")
+    (repo.path / relpath).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _diverge(repo) -> None:
+    """main and feature both add a revision on BASE_ID, each with its lock refreshed."""
+    repo.branch("feature")
+    repo.add_revision("b2b2b2b2b2b2", BASE_ID, message="main adds orders")
+    repo.run("lock", check=True)
+    repo.commit("main: orders")
+    repo.checkout("feature")
+    repo.add_revision("c3c3c3c3c3c3", BASE_ID, message="feature adds invoices")
+    repo.run("lock", check=True)
+    repo.commit("feature: invoices")
+    repo.checkout("main")
+
+
+def _conflicted(repo) -> list[str]:
+    """Unmerged paths, unquoted (``repo.conflicted()`` shows git's C-quoted form)."""
+    out = repo.git("diff", "--name-only", "-z", "--diff-filter=U").stdout
+    return sorted(p for p in out.split("\0") if p)
+
+
+def _is_one_insertion(original: str, edited: str) -> bool:
+    """``edited`` is ``original`` with one run of lines inserted, every other line untouched."""
+    old, new = original.splitlines(keepends=True), edited.splitlines(keepends=True)
+    at = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), len(old))
+    added = len(new) - len(old)
+    return added > 0 and new[:at] == old[:at] and new[at + added:] == old[at:]
+
+
+def _merge_traced(repo, branch: str):
+    """``git merge`` with git's trace2 events: (process, [(driver argv, exit code)])."""
+    trace = repo.path.parent / f"trace-{branch}.json"
+    env = dict(os.environ if repo.env is None else repo.env, GIT_TRACE2_EVENT=str(trace))
+    proc = subprocess.run(
+        ["git", "merge", "--no-edit", branch], cwd=repo.path, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    events = [json.loads(line) for line in trace.read_text().splitlines() if line.strip()]
+    starts = {
+        e["child_id"]: e["argv"][0] for e in events
+        if e["event"] == "child_start" and "merge-driver" in " ".join(e["argv"])
+    }
+    runs = [(starts[e["child_id"]], e["code"]) for e in events if e["event"] == "child_exit" and e["child_id"] in starts]
+    return proc, runs
+
+
+def _new_files(folder: Path, before: set[str]) -> list[str]:
+    return sorted(p.name for p in folder.glob("*.py") if p.name not in before)
+
+
+# ----------------------------------------------------------- idempotence
+def test_second_install_changes_no_file_and_no_config(repo):
+    everything = ("--merge-driver", "--lock", "--pre-commit", "--post-write-hook")
+    first = repo.run("install", *everything, check=True)
+    assert "merge.revgraph.driver" in first.stdout
+    repo.commit("revgraph install")
+    config = _local_config(repo)
+    config_file = _git_config_file(repo)
+
+    second = repo.run("install", *everything, check=True)
+
+    assert repo.status() == ""
+    assert _local_config(repo) == config
+    assert _git_config_file(repo) == config_file
+    assert "nothing changed" in second.stdout
+
+
+def test_install_sets_driver_attribute_and_lock(repo):
+    repo.run("install", check=True)
+
+    assert repo.git("config", "--local", "merge.revgraph.name").stdout.strip() == "revgraph heads lock"
+    driver = repo.git("config", "--local", "merge.revgraph.driver").stdout.strip()
+    assert driver.endswith("merge-driver %O %A %B %P %L")
+    assert _merge_attr(repo, LOCK) == "revgraph"
+    assert parse_lock(repo.read(LOCK).decode()).heads == (BASE_ID,)
+
+
+def test_dry_run_prints_the_change_and_writes_nothing(repo):
+    out = repo.run("install", "--merge-driver", "--pre-commit", "--dry-run", check=True).stdout
+
+    assert "+migrations/revgraph.lock merge=revgraph" in out
+    assert "dry run" in out
+    assert repo.status() == ""
+    assert "revgraph" not in _local_config(repo)
+
+
+# ------------------------------------------------------------- uninstall
+def test_uninstall_restores_gitattributes_bytes_and_unsets_config(repo):
+    original = b"# assets\r\n*.png binary\r\n*.sql text eol=lf\r\n"
+    repo.write(".gitattributes", original)
+    repo.commit("attributes")
+    config_file = _git_config_file(repo)
+
+    repo.run("install", check=True)
+    during = repo.read(".gitattributes")
+    assert during.startswith(original)
+    assert during.endswith(b"migrations/revgraph.lock merge=revgraph\r\n")
+    assert b"\n" not in during.replace(b"\r\n", b"")  # CRLF style kept for our lines
+
+    repo.run("uninstall", check=True)
+
+    assert repo.read(".gitattributes") == original
+    assert _git_config_file(repo) == config_file  # keys and the empty [merge "revgraph"] gone
+    assert (repo.path / LOCK).is_file()  # the lock stays without --remove-lock
+
+
+def test_uninstall_removes_every_file_and_section_it_created(repo):
+    ini = repo.read("alembic.ini")
+    repo.run("install", "--merge-driver", "--lock", "--pre-commit", "--post-write-hook", check=True)
+    assert (repo.path / ".gitattributes").is_file()
+    assert (repo.path / ".pre-commit-config.yaml").is_file()
+    assert b"[post_write_hooks]" in repo.read("alembic.ini")
+
+    repo.run("uninstall", "--remove-lock", check=True)
+
+    assert not (repo.path / ".gitattributes").exists()
+    assert not (repo.path / ".pre-commit-config.yaml").exists()
+    assert not (repo.path / LOCK).exists()
+    assert repo.read("alembic.ini") == ini
+    assert repo.status() == ""
+
+
+def test_uninstall_keeps_user_lines_mentioning_the_driver_elsewhere(repo):
+    user = "*.lock merge=revgraph\n"
+    repo.write(".gitattributes", user)
+    repo.commit("user attributes")
+
+    repo.run("install", check=True)
+    repo.run("uninstall", check=True)
+
+    assert repo.read(".gitattributes").decode() == user
+
+
+# ------------------------------------------------------ hostile lock paths
+@pytest.mark.parametrize(
+    "lock",
+    [
+        "locks/$(touch sentinel1);touch sentinel2;`touch sentinel3`&.lock",
+        "db migrations/x'$(touch sentinel4)' \"`touch sentinel5`\";touch sentinel6;'.lock",
+    ],
+    ids=["metacharacters", "spaces-and-quotes"],
+)
+def test_lock_path_with_spaces_or_shell_metacharacters_merges_and_runs_nothing(repo, tmp_path, lock):
+    _set_lock_file(repo, lock)
+    repo.commit("lock location")
+    install = repo.run("install", check=True)
+    assert "warning" not in install.stderr
+    repo.commit("revgraph install")
+    assert _merge_attr(repo, lock) == "revgraph"
+    _diverge(repo)
+
+    proc, runs = _merge_traced(repo, "feature")
+
+    # The driver ran, received the path intact and reported the conflict ...
+    assert proc.returncode == 1
+    assert _conflicted(repo) == [lock]
+    assert [code for _, code in runs] == [1], runs
+    assert "c3c3c3c3c3c3" in repo.read(lock).decode()
+    # ... and the shell ran nothing from the path.
+    assert [p for p in tmp_path.rglob("sentinel*")] == []
+
+
+# --------------------------------------------------------- pre-commit
+def test_pre_commit_entry_is_appended_textually_and_removed_exactly(repo):
+    yaml = pytest.importorskip("yaml")
+    original = (
+        "# shared hooks\n"
+        "repos:\n"
+        "- repo: https://github.com/pre-commit/pre-commit-hooks\n"
+        "  rev: v4.6.0\n"
+        "  hooks:\n"
+        "  - id: trailing-whitespace   # keep\n"
+        "\n"
+        "default_stages: [pre-commit]\n"
+    )
+    repo.write(".pre-commit-config.yaml", original)
+    repo.commit("pre-commit")
+
+    repo.run("install", "--pre-commit", check=True)
+    edited = repo.read(".pre-commit-config.yaml").decode()
+    repo.run("install", "--pre-commit", check=True)
+
+    assert repo.read(".pre-commit-config.yaml").decode() == edited
+    assert _is_one_insertion(original, edited)
+    data = yaml.safe_load(edited)
+    assert data["default_stages"] == ["pre-commit"]
+    assert [h["id"] for h in data["repos"][0]["hooks"]] == ["trailing-whitespace"]
+    ours = data["repos"][1]
+    assert ours["repo"] == "local"
+    assert {h["id"]: h["entry"] for h in ours["hooks"]} == {
+        "revgraph-lock": "revgraph lock",
+        "revgraph-check": "revgraph check --select RG1,RG4",
+    }
+    assert all(h["pass_filenames"] is False for h in ours["hooks"])
+
+    repo.run("uninstall", "--pre-commit", check=True)
+
+    assert repo.read(".pre-commit-config.yaml").decode() == original
+
+
+def test_published_pre_commit_hooks_file_declares_both_hooks():
+    yaml = pytest.importorskip("yaml")
+    root = Path(__file__).resolve().parents[2]
+    hooks = {h["id"]: h for h in yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())}
+
+    assert hooks["revgraph-lock"]["entry"] == "revgraph lock"
+    assert hooks["revgraph-check"]["entry"] == "revgraph check --select RG1,RG4"
+    for hook in hooks.values():
+        assert hook["language"] == "python"
+        assert hook["pass_filenames"] is False
+
+
+# ------------------------------------------------------ post_write_hooks
+def test_post_write_hook_adds_new_revision_to_lock_under_real_alembic(repo):
+    repo.run("install", "--lock", "--post-write-hook", check=True)
+    repo.commit("revgraph install")
+    versions = repo.path / "migrations" / "versions"
+    before = {p.name for p in versions.glob("*.py")}
+
+    proc = repo.alembic("revision", "-m", "add orders")
+
+    created = _new_files(versions, before)
+    assert len(created) == 1, proc.stdout + proc.stderr
+    new_id = created[0].split("_", 1)[0]
+    assert parse_lock(repo.read(LOCK).decode()).heads == (new_id,)
+
+
+def test_post_write_hook_joins_existing_hooks_and_uninstall_restores_ini(repo):
+    ini = repo.read("alembic.ini").decode()
+    original = ini + (
+        "\n[post_write_hooks]\n"
+        "# touch a marker file, to show this hook still runs\n"
+        "hooks = marker\n"
+        "marker.type = exec\n"
+        "marker.executable = touch\n"
+        "marker.options = marker-ran.txt\n"
+    )
+    repo.write("alembic.ini", original)
+    repo.commit("own hook")
+
+    repo.run("install", "--lock", "--post-write-hook", check=True)
+    assert "hooks = marker, revgraph_lock\n" in repo.read("alembic.ini").decode()
+    versions = repo.path / "migrations" / "versions"
+    before = {p.name for p in versions.glob("*.py")}
+    repo.alembic("revision", "-m", "add orders")
+
+    new_id = _new_files(versions, before)[0].split("_", 1)[0]
+    assert (repo.path / "marker-ran.txt").exists()
+    assert parse_lock(repo.read(LOCK).decode()).heads == (new_id,)
+
+    repo.run("uninstall", "--post-write-hook", check=True)
+
+    assert repo.read("alembic.ini").decode() == original
+
+
+def test_post_write_hook_warns_and_exits_zero_outside_any_environment(repo, tmp_path):
+    stray = tmp_path / "elsewhere" / "0001_x.py"
+    stray.parent.mkdir()
+    stray.write_text('revision = "x"\ndown_revision = None\n')
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from revgraph.gitops.hooks import post_write_hook; sys.exit(post_write_hook())", str(stray)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+    assert proc.returncode == 0
+    assert "warning" in proc.stderr
+    assert "revgraph lock" in proc.stderr
+
+
+def test_post_write_hook_goes_to_pyproject_when_alembic_is_configured_there(gitrepo):
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    gitrepo.alembic("init", "--template", "pyproject", "migrations")
+    original = gitrepo.read("pyproject.toml")
+    gitrepo.commit("alembic init --template pyproject")
+    ini = gitrepo.read("alembic.ini")
+
+    gitrepo.run("install", "--lock", "--post-write-hook", check=True)
+
+    assert gitrepo.read("alembic.ini") == ini
+    hooks = tomllib.loads(gitrepo.read("pyproject.toml").decode())["tool"]["alembic"]["post_write_hooks"]
+    assert hooks == [{"name": "revgraph_lock", "type": "console_scripts", "entrypoint": "revgraph-post-write"}]
+    versions = gitrepo.path / "migrations" / "versions"
+    gitrepo.alembic("revision", "-m", "add orders")
+    new_id = _new_files(versions, set())[0].split("_", 1)[0]
+    assert parse_lock(gitrepo.read(LOCK).decode()).heads == (new_id,)
+
+    gitrepo.run("uninstall", "--post-write-hook", check=True)
+
+    assert gitrepo.read("pyproject.toml") == original
