@@ -1,0 +1,621 @@
+"""Parse results keyed by git blob id, and whole results keyed by a string.
+
+A revision is parsed once per content, ever (PRODUCT §8). Storage lives in
+``<git common dir>/revgraph/`` (shared by linked worktrees) or, outside git,
+in ``$XDG_CACHE_HOME/revgraph`` / ``~/.cache/revgraph``: content-addressed
+entries are safe to share between projects.
+
+Storage rules, for both caches:
+
+* one file per parser version (``cache-v<N>.parse``), loaded lazily, holding
+  ``marshal`` data of plain tuples behind a header and a CRC (fast to load,
+  never imports networkx, and a damaged file is recognised before decoding);
+* writes go to a temp file in the same folder and ``os.replace`` it, after
+  merging what another process wrote meanwhile: concurrent writers never
+  corrupt the file (the last writer wins, entries are rarely lost);
+* a truncated, corrupt or foreign file is ignored and rebuilt on the next
+  write, never an exception; an unwritable folder only disables persistence.
+
+Two helpers ride along: ``StatCache`` (file identity -> blob id, so a warm
+working-tree read stats files instead of reading and hashing them) and a
+cold-parse fan-out over forked processes for large batches (``parse_many``;
+``REVGRAPH_JOBS=1`` turns it off).
+
+Paths are not part of the key: the same content at two paths parses the same,
+so entries are kept path-free and the path is set on retrieval. The one
+exception is a file without a ``revision = ...`` assignment, whose id (or
+problem) comes from its file name, as alembic's legacy ``<hex>.py`` rule
+says: such results, and every ParseProblem (rare, cheap), are keyed by blob
+id *and* path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import marshal
+import os
+import pickle
+import struct
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, Union
+
+from revgraph.model import ParseProblem, Revision, Span
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.sources.gitref import GitRepo
+
+Parsed = Union[Revision, ParseProblem]
+Parser = Callable[..., Parsed]
+
+_MAGIC = b"RGPC"
+_FORMAT = 1
+# magic, format, parser version, python major/minor, payload length, crc32
+_HEADER = struct.Struct("<4sHIHHQI")
+_REVISION_FIELDS = tuple(f.name for f in dataclasses.fields(Revision))
+_PROBLEM_FIELDS = tuple(f.name for f in dataclasses.fields(ParseProblem))
+_SCHEMA = zlib.crc32(repr((_REVISION_FIELDS, _PROBLEM_FIELDS)).encode())
+_RESULTS_KEPT = 32
+
+
+# --------------------------------------------------------------------- places
+def user_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "revgraph"
+
+
+def _git_common_dir(start: Path) -> Path | None:
+    """The git common dir above ``start``, found without running git (startup cost)."""
+    here = Path(os.path.abspath(start))
+    for folder in (here, *here.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            return _common_dir_of_gitfile(dot_git)
+        if (folder / "HEAD").is_file() and (folder / "objects").is_dir():
+            return folder  # a bare repository or a git dir itself
+    return None
+
+
+def _common_dir_of_gitfile(dot_git: Path) -> Path | None:
+    try:
+        text = dot_git.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    git_dir = (dot_git.parent / text[len("gitdir:") :].strip()).resolve()
+    try:
+        common = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return git_dir  # a submodule's or the main git dir
+    return (git_dir / common).resolve()
+
+
+def cache_dir_for(repo_or_root: "GitRepo | Path | str") -> Path:
+    """Where revgraph keeps its caches for this repository or project folder."""
+    common = getattr(repo_or_root, "common_dir", None)
+    if common is None and isinstance(repo_or_root, (str, os.PathLike)):
+        common = _git_common_dir(Path(repo_or_root))
+    if common is not None:
+        return Path(common) / "revgraph"
+    return user_cache_dir()
+
+
+# ------------------------------------------------------------- atomic storage
+def _write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` through a temp file + rename; False on failure."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return False
+    replaced = False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+        replaced = True
+    except OSError:
+        pass  # a full disk or a read-only folder: the cache just is not persisted
+    finally:
+        if not replaced:  # also on KeyboardInterrupt: leave no temp file behind
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return replaced
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _pack(payload: bytes, version: int) -> bytes:
+    header = _HEADER.pack(
+        _MAGIC,
+        _FORMAT,
+        version,
+        sys.version_info[0],
+        sys.version_info[1],
+        len(payload),
+        zlib.crc32(payload),
+    )
+    return header + payload
+
+
+def _unpack(data: bytes | None, version: int) -> bytes | None:
+    """The payload, or None when the file is missing, foreign, truncated or corrupt."""
+    if not data or len(data) < _HEADER.size:
+        return None
+    magic, fmt, stored_version, major, minor, length, crc = _HEADER.unpack_from(data)
+    if (magic, fmt, stored_version, major, minor) != (
+        _MAGIC,
+        _FORMAT,
+        version,
+        sys.version_info[0],
+        sys.version_info[1],
+    ):
+        return None
+    payload = data[_HEADER.size :]
+    if len(payload) != length or zlib.crc32(payload) != crc:
+        return None
+    return payload
+
+
+# ------------------------------------------------------------ plain encoding
+def _encode(result: Parsed) -> tuple:
+    """A path-free tuple of builtins (marshal-able)."""
+    if isinstance(result, ParseProblem):
+        return (1, result.line, result.reason)
+    values = []
+    for name in _REVISION_FIELDS:
+        value = getattr(result, name)
+        if name == "spans":
+            value = tuple((key, s.start, s.end, s.line) for key, s in value.items())
+        elif name == "ignores":
+            value = tuple(sorted(value))
+        elif name in ("path", "blob_id"):
+            value = None
+        values.append(value)
+    return (0, tuple(values))
+
+
+_SPANS = _REVISION_FIELDS.index("spans")
+_IGNORES = _REVISION_FIELDS.index("ignores")
+_PATH = _REVISION_FIELDS.index("path")
+_SLOTTED = hasattr(Revision, "__slots__")
+
+
+class _StoredSpans(Mapping):
+    """``Revision.spans`` read from the cache, built into ``Span`` objects on first use.
+
+    Most revisions of a warm read are never edited nor reported with a
+    position: building their spans eagerly was most of a warm read's cost.
+    """
+
+    __slots__ = ("_raw", "_spans")
+
+    def __init__(self, raw: tuple) -> None:
+        self._raw = raw
+        self._spans: dict[str, Span] | None = None
+
+    def _built(self) -> dict[str, Span]:
+        if self._spans is None:
+            self._spans = {key: Span(start, end, line) for key, start, end, line in self._raw}
+        return self._spans
+
+    def __getitem__(self, key: str) -> Span:
+        return self._built()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return repr(self._built())
+
+    def __reduce__(self) -> tuple:
+        return (dict, (self._built(),))  # pickles (ResultCache) as a plain dict
+
+
+def _decode(item: tuple) -> Parsed:
+    if item[0] == 1:
+        return ParseProblem(path="", line=item[1], reason=item[2])
+    values = list(item[1])
+    values[_SPANS] = _StoredSpans(values[_SPANS])
+    values[_IGNORES] = frozenset(values[_IGNORES])
+    values[_PATH] = ""
+    if _SLOTTED:  # pragma: no cover - only if the model gains __slots__
+        return Revision(**dict(zip(_REVISION_FIELDS, values)))
+    # The fields were validated when first parsed; skip the frozen __init__.
+    revision = object.__new__(Revision)
+    revision.__dict__.update(zip(_REVISION_FIELDS, values))
+    return revision
+
+
+def _with_place(result: Parsed, path: str, blob_id: str | None) -> Parsed:
+    """``result`` at ``path``: ``dataclasses.replace`` without re-running ``__init__``.
+
+    A warm read sets the path of 20k cached revisions per snapshot; copying
+    the instance dict is several times faster than ``replace`` and the
+    dataclasses here have no ``__post_init__``.
+    """
+    if result.path == path and result.blob_id == blob_id:
+        return result
+    state = getattr(result, "__dict__", None)
+    if state is None:  # pragma: no cover - only if the model gains __slots__
+        return dataclasses.replace(result, path=path, blob_id=blob_id)
+    clone = object.__new__(type(result))
+    clone.__dict__.update(state)
+    clone.__dict__["path"] = path
+    clone.__dict__["blob_id"] = blob_id
+    return clone
+
+
+def _path_free(result: Parsed) -> bool:
+    """Whether nothing in ``result`` came from its file name (see the module notes)."""
+    return isinstance(result, Revision) and "revision" in result.spans
+
+
+def _path_key(blob_id: str, path: str) -> str:
+    return f"{blob_id}\0{path}"
+
+
+def _default_parser() -> Parser:
+    from revgraph.parse import parse_revision
+
+    return parse_revision
+
+
+def _parser_version() -> int:
+    from revgraph.parse import PARSER_VERSION
+
+    return PARSER_VERSION
+
+
+# ------------------------------------------------------- parallel cold parse
+PARALLEL_MIN_FILES = 400  # below this, starting processes costs more than it saves
+
+
+def _worker_count(files: int) -> int:
+    """Processes for a cold parse of ``files`` files; ``REVGRAPH_JOBS=N`` caps it (1 = off)."""
+    if files < PARALLEL_MIN_FILES:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cap = os.environ.get("REVGRAPH_JOBS", "")
+    limit = int(cap) if cap.isdigit() and int(cap) > 0 else 8
+    return max(1, min(cpus or 1, limit, files // (PARALLEL_MIN_FILES // 2)))
+
+
+def _parse_chunk(chunk: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
+    parser = _default_parser()
+    return [parser(data, path, blob_id) for data, path, blob_id in chunk]
+
+
+def _parse_in_processes(
+    items: Sequence[tuple[bytes, str, str]], workers: int
+) -> list[Parsed] | None:
+    """Parse on ``workers`` forked processes; None when forking is not safe here.
+
+    Only ``fork`` is used (no re-import of revgraph per worker), and only from
+    a single-threaded process, where forking cannot inherit a held lock.
+    """
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return None
+    size = -(-len(items) // (workers * 4))
+    chunks = [items[start : start + size] for start in range(0, len(items), size)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [result for chunk in pool.map(_parse_chunk, chunks) for result in chunk]
+    except Exception:  # no /dev/shm, a killed worker, ...: parse here instead
+        return None
+
+
+# ------------------------------------------------------------------ the caches
+class ParseCache:
+    """Blob id -> parse result, for one parser version.
+
+    ``ParseCache(None)`` keeps results in memory only (``--no-cache``): a
+    snapshot still parses each content once. ``parser`` and
+    ``parser_version`` default to ``revgraph.parse``'s (tests inject a
+    counting parser).
+
+    Readers only fill it; whoever owns it calls ``save()`` once at the end
+    (or uses ``with ParseCache(...) as cache``), so that reading many
+    snapshots (``audit``) does not rewrite the file after each one.
+    """
+
+    def __init__(
+        self,
+        directory: Path | None,
+        *,
+        parser: Parser | None = None,
+        parser_version: int | None = None,
+    ) -> None:
+        self.directory = Path(directory) if directory is not None else None
+        self._parser = parser
+        self._version = parser_version
+        self._raw: dict[str, tuple] | None = None  # as stored, loaded lazily
+        self._decoded: dict[str, Parsed] = {}  # path-free objects
+        self._new: dict[str, tuple] = {}  # entries not yet saved
+        self.hits = 0
+        self.misses = 0
+        self.stats = StatCache(self.directory)
+
+    @property
+    def parser_version(self) -> int:
+        if self._version is None:
+            self._version = _parser_version()
+        return self._version
+
+    @property
+    def path(self) -> Path | None:
+        if self.directory is None:
+            return None
+        return self.directory / f"cache-v{self.parser_version}.parse"
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._new) or self.stats.dirty
+
+    # -------------------------------------------------------------- lookups
+    def get(self, blob_id: str, path: str) -> Parsed | None:
+        """The cached result for ``blob_id``, placed at ``path``; None on a miss."""
+        found = self._lookup(blob_id)
+        if found is None:
+            found = self._lookup(_path_key(blob_id, path))
+            if found is None:
+                return None
+        self.hits += 1
+        return _with_place(found, path, blob_id)
+
+    def _lookup(self, key: str) -> Parsed | None:
+        found = self._decoded.get(key)
+        if found is None:
+            raw = self._stored().get(key)
+            if raw is None:
+                return None
+            try:
+                found = _decode(raw)
+            except Exception:  # a stale entry shape: treat as a miss
+                return None
+            self._decoded[key] = found
+        return found
+
+    def put(self, blob_id: str, result: Parsed) -> None:
+        """Remember ``result`` (as parsed at ``result.path``) for ``blob_id``."""
+        key = blob_id if _path_free(result) else _path_key(blob_id, result.path)
+        item = _encode(result)
+        self._new[key] = item
+        self._decoded[key] = _decode(item)
+
+    def parse(self, data: bytes, path: str, blob_id: str) -> Parsed:
+        """The parse result of ``data`` (cached by ``blob_id``), at ``path``."""
+        found = self.get(blob_id, path)
+        if found is not None:
+            return found
+        self.misses += 1
+        if self._parser is None:
+            self._parser = _default_parser()
+        result = self._parser(data, path, blob_id)
+        self.put(blob_id, result)
+        return _with_place(result, path, blob_id)
+
+    def parse_many(self, items: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
+        """``parse`` for many ``(data, path, blob_id)``; a large cold batch uses several cores."""
+        results: list[Parsed | None] = [self.get(blob_id, path) for _, path, blob_id in items]
+        first_of_blob: dict[str, int] = {}
+        for i, found in enumerate(results):
+            if found is None:
+                first_of_blob.setdefault(items[i][2], i)
+        firsts = list(first_of_blob.values())
+        for i, result in zip(firsts, self._parse_batch([items[i] for i in firsts])):
+            self.misses += 1
+            self.put(items[i][2], result)
+            results[i] = _with_place(result, items[i][1], items[i][2])
+        # Copies of a content at other paths: cached now, unless the result
+        # depends on the file name (then parse() parses that path too).
+        return [
+            found if found is not None else self.parse(data, path, blob_id)
+            for found, (data, path, blob_id) in zip(results, items)
+        ]
+
+    def _parse_batch(self, items: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
+        workers = _worker_count(len(items)) if self._parser is None else 1
+        if workers > 1:
+            parsed = _parse_in_processes(items, workers)
+            if parsed is not None:
+                return parsed
+        if self._parser is None:
+            self._parser = _default_parser()
+        return [self._parser(data, path, blob_id) for data, path, blob_id in items]
+
+    def __contains__(self, blob_id: str) -> bool:
+        return blob_id in self._decoded or blob_id in self._stored()
+
+    # -------------------------------------------------------------- storage
+    def _stored(self) -> dict[str, tuple]:
+        if self._raw is None:
+            self._raw = self._load()
+        return self._raw
+
+    def _load(self) -> dict[str, tuple]:
+        if self.path is None:
+            return {}
+        payload = _unpack(_read_bytes(self.path), self.parser_version)
+        if payload is None:
+            return {}
+        try:
+            entries = marshal.loads(payload)
+        except (EOFError, ValueError, TypeError):
+            return {}
+        if not isinstance(entries, dict) or entries.pop("__schema__", None) != (_SCHEMA,):
+            return {}
+        return entries
+
+    def save(self) -> bool:
+        """Write new entries (merged with the file's current ones); True when written."""
+        self.stats.save()
+        if not self._new or self.path is None:
+            self._new.clear()
+            return False
+        merged = self._load()  # what other processes wrote since we loaded
+        merged.update(self._stored())
+        merged.update(self._new)
+        merged["__schema__"] = (_SCHEMA,)
+        written = _write_atomic(self.path, _pack(marshal.dumps(merged), self.parser_version))
+        del merged["__schema__"]
+        self._raw = merged
+        self._new = {}
+        return written
+
+    def __enter__(self) -> "ParseCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.save()
+
+
+class StatCache:
+    """File identity (path, size, mtime, ctime, inode) -> blob id, for working-tree files.
+
+    Lets a warm read of the working tree stat files instead of reading and
+    hashing them, as git's index does. A file modified less than
+    ``RACY_SECONDS`` before it was recorded is not recorded: a later edit in
+    the same clock tick could otherwise keep the same identity.
+    """
+
+    RACY_SECONDS = 2.0
+    MAX_ENTRIES = 200_000
+
+    def __init__(self, directory: Path | None) -> None:
+        self.path = Path(directory) / "stat-v1.bin" if directory is not None else None
+        self._entries: dict[str, tuple] | None = None
+        self._new: dict[str, tuple] = {}
+
+    def _stored(self) -> dict[str, tuple]:
+        if self._entries is None:
+            self._entries = self._load()
+        return self._entries
+
+    def _load(self) -> dict[str, tuple]:
+        if self.path is None:
+            return {}
+        payload = _unpack(_read_bytes(self.path), _FORMAT)
+        try:
+            entries = marshal.loads(payload) if payload is not None else {}
+        except (EOFError, ValueError, TypeError):
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._new)
+
+    @staticmethod
+    def identity(stat: os.stat_result) -> tuple:
+        return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
+
+    def blob_id(self, path: str, stat: os.stat_result) -> str | None:
+        entry = self._new.get(path) or self._stored().get(path)
+        if entry is None or entry[:-1] != self.identity(stat):
+            return None
+        return entry[-1]
+
+    def record(self, path: str, stat: os.stat_result, blob_id: str) -> None:
+        newest = max(stat.st_mtime_ns, stat.st_ctime_ns)
+        if newest > time.time_ns() - int(self.RACY_SECONDS * 1e9):
+            return
+        self._new[path] = (*self.identity(stat), blob_id)
+
+    def save(self) -> bool:
+        if not self._new or self.path is None:
+            self._new.clear()
+            return False
+        merged = self._load()
+        if len(merged) > self.MAX_ENTRIES:
+            merged = {}
+        merged.update(self._stored())
+        merged.update(self._new)
+        written = _write_atomic(self.path, _pack(marshal.dumps(merged), _FORMAT))
+        self._entries = merged
+        self._new = {}
+        return written
+
+
+class ResultCache:
+    """String key -> any picklable value (e.g. a whole check result).
+
+    Keys name their inputs (tree ids of each snapshot's versions folders,
+    parser and revgraph versions, options), so an entry never goes stale; one
+    file per key, the least recently written beyond 32 are pruned.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = Path(directory) / "results" if directory is not None else None
+        self._memory: dict[str, Any] = {}
+
+    def _file(self, key: str) -> Path | None:
+        if self.directory is None:
+            return None
+        return self.directory / (hashlib.sha1(key.encode("utf-8")).hexdigest() + ".pickle")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self._memory:
+            return self._memory[key]
+        file = self._file(key)
+        payload = _unpack(_read_bytes(file), _FORMAT) if file is not None else None
+        if payload is None:
+            return default
+        try:
+            stored_key, value = pickle.loads(payload)
+        except Exception:  # corrupt or from an older revgraph: a miss
+            return default
+        if stored_key != key:
+            return default
+        self._memory[key] = value
+        return value
+
+    def put(self, key: str, value: Any) -> bool:
+        """Store ``value``; True when it reached the disk."""
+        self._memory[key] = value
+        file = self._file(key)
+        if file is None:
+            return False
+        try:
+            payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            return False
+        written = _write_atomic(file, _pack(payload, _FORMAT))
+        if written:
+            self._prune()
+        return written
+
+    def _prune(self) -> None:
+        assert self.directory is not None
+        try:
+            entries = [(p.stat().st_mtime, p) for p in self.directory.glob("*.pickle")]
+        except OSError:
+            return
+        entries.sort(reverse=True)
+        for _, stale in entries[_RESULTS_KEPT:]:
+            try:
+                stale.unlink()
+            except OSError:
+                pass

@@ -1,0 +1,707 @@
+"""Snapshots from git's object database: refs, trees and the index.
+
+Nothing here checks out, writes the index or touches the working tree: trees
+are listed with ``git ls-tree`` and blobs come from one long-lived
+``git cat-file`` process per repository, fed many requests at once (a writer
+thread fills its stdin while we read its stdout, so neither side can block
+the other on a full pipe). Every path crosses git with ``-z``.
+
+Commands run with ``GIT_OPTIONAL_LOCKS=0`` (no opportunistic index refresh)
+and ``GIT_LITERAL_PATHSPECS=1`` (a folder named ``v[1]`` is a folder, not a
+pattern).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+import subprocess
+import tempfile
+import threading
+import weakref
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, Sequence
+
+from revgraph.errors import ConfigError, GitError, UnknownRefError
+from revgraph.model import ParseProblem, Revision, Snapshot
+from revgraph.sources import listing
+from revgraph.sources.cache import ParseCache
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.config import Environment
+
+MAX_REVISION_BYTES = 5 * 1024 * 1024
+_SYMLINK_MODE = "120000"
+_SUBMODULE_MODE = "160000"
+
+
+def too_large(path: str, size: int, blob_id: str | None = None) -> ParseProblem:
+    return ParseProblem(
+        path, 1, f"file too large to be a revision ({size / 1048576:.1f} MB)", blob_id
+    )
+
+
+class TreeEntry(NamedTuple):
+    mode: str
+    oid: str
+    path: str  # POSIX, relative to the repository root
+
+
+class Blob(NamedTuple):
+    """One ``cat-file`` answer. ``data`` is None when missing or too large."""
+
+    request: str
+    oid: str | None
+    size: int
+    data: bytes | None
+    status: str  # "ok" | "missing" | "too-large" | "symlink" | "loop" | "dangling" | "notdir"
+
+
+# ------------------------------------------------------------------ git itself
+_GIT_VERSION: tuple[int, ...] | None = None
+
+
+def git_version() -> tuple[int, ...]:
+    """The installed git's version, e.g. ``(2, 39, 5)`` (read once per process)."""
+    global _GIT_VERSION
+    if _GIT_VERSION is None:
+        try:
+            out = subprocess.run(
+                ["git", "--version"], capture_output=True, check=True, text=True
+            ).stdout
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise GitError(f"git is not available: {exc}") from None
+        numbers = []
+        for part in out.split()[2].split("."):
+            if not part.isdigit():
+                break
+            numbers.append(int(part))
+        _GIT_VERSION = tuple(numbers)
+    return _GIT_VERSION
+
+
+def _git_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    environ = dict(os.environ)
+    environ["GIT_OPTIONAL_LOCKS"] = "0"
+    environ["GIT_LITERAL_PATHSPECS"] = "1"
+    environ.pop("GIT_DIR", None)  # we always pass --git-dir ourselves
+    environ.pop("GIT_WORK_TREE", None)
+    if extra:
+        environ.update(extra)
+    return environ
+
+
+def _first_line(data: bytes) -> str:
+    return data.decode("utf-8", "replace").strip().splitlines()[0] if data.strip() else ""
+
+
+# ----------------------------------------------------------------- cat-file
+class _CatFile:
+    """One ``git cat-file`` process answering blob requests in bulk."""
+
+    def __init__(self, argv_prefix: list[str], cwd: str) -> None:
+        self._batch_command = git_version() >= (2, 36)
+        mode = ["--batch-command", "--buffer"] if self._batch_command else ["--batch"]
+        # stderr goes to a file: a pipe nobody reads could fill and stall git.
+        self._errors = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            [*argv_prefix, "cat-file", *mode, "--follow-symlinks"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            cwd=cwd,
+            env=_git_environ(),
+        )
+        self._argv_prefix = argv_prefix
+        self._cwd = cwd
+        self.busy = False
+
+    def fetch(self, requests: Sequence[str], limit: int = MAX_REVISION_BYTES) -> Iterator[Blob]:
+        """Answers in request order; a request is a blob id or ``treeish:path``."""
+        sendable = [r for r in requests if "\n" not in r]
+        writer = threading.Thread(target=self._write, args=(sendable,), daemon=True)
+        self.busy = True
+        writer.start()
+        unread = len(sendable)
+        in_step = True
+        try:
+            for request in requests:
+                if "\n" in request:
+                    yield self._fetch_alone(request, limit)
+                    continue
+                in_step = False
+                answer = self._read_one(request, limit)
+                unread -= 1
+                in_step = True
+                yield answer
+        finally:
+            if in_step:  # the caller stopped early: drain, so the next read starts in step
+                for _ in range(unread):
+                    self._read_one("", 0)
+            writer.join()
+            self.busy = False
+
+    def _write(self, requests: Sequence[str]) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        prefix = "contents " if self._batch_command else ""
+        try:
+            chunk = 2048
+            for start in range(0, len(requests), chunk):
+                lines = "".join(f"{prefix}{r}\n" for r in requests[start : start + chunk])
+                stdin.write(lines.encode("utf-8", "surrogateescape"))
+            if self._batch_command:
+                stdin.write(b"flush\n")
+            stdin.flush()
+        except (OSError, ValueError):  # a dead process, or closed under us
+            pass  # the reader reports it
+
+    def _read_one(self, request: str, limit: int) -> Blob:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        header = stdout.readline()
+        if not header.endswith(b"\n"):
+            raise GitError(f"git cat-file stopped: {self._stderr()}")
+        text = header[:-1].decode("utf-8", "surrogateescape")
+        if text.endswith((" missing", " ambiguous")):
+            return Blob(request, None, 0, None, "missing")
+        parts = text.rsplit(" ", 2)
+        if parts[0] in ("symlink", "loop", "dangling", "notdir") and len(parts) == 2:
+            size = int(parts[1])
+            detail = _read_exactly(stdout, size + 1)[:-1]
+            return Blob(request, None, size, detail, parts[0])
+        oid, kind, size_text = parts
+        size = int(size_text)
+        if kind != "blob":
+            _skip(stdout, size + 1)
+            return Blob(request, oid, size, None, "missing")
+        if size > limit:
+            _skip(stdout, size + 1)
+            return Blob(request, oid, size, None, "too-large")
+        data = _read_exactly(stdout, size + 1)[:-1]
+        return Blob(request, oid, size, data, "ok")
+
+    def _fetch_alone(self, request: str, limit: int) -> Blob:
+        """A ``treeish:path`` whose path holds a newline cannot go through the batch."""
+        argv = [*self._argv_prefix, "cat-file", "blob", request]
+        done = subprocess.run(argv, capture_output=True, cwd=self._cwd, env=_git_environ())
+        if done.returncode != 0:
+            return Blob(request, None, 0, None, "missing")
+        size = len(done.stdout)
+        if size > limit:
+            return Blob(request, None, size, None, "too-large")
+        return Blob(request, _blob_id(done.stdout), size, done.stdout, "ok")
+
+    def _stderr(self) -> str:
+        _stop_process(self._proc)
+        self._errors.seek(0)
+        err = self._errors.read().decode("utf-8", "replace").strip()
+        self.close()
+        return err or f"exit {self._proc.returncode}"
+
+    def close(self) -> None:
+        _stop_process(self._proc)
+        for stream in (self._proc.stdout, self._errors):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+
+def _stop_process(proc: subprocess.Popen) -> None:
+    """Close its stdin (cat-file then exits) and wait; kill it if it hangs."""
+    try:
+        if proc.stdin and not proc.stdin.closed:
+            proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise GitError("git cat-file ended in the middle of an object")
+    return data
+
+
+def _skip(stream: IO[bytes], size: int) -> None:
+    """Read and drop ``size`` bytes without holding them all (huge blobs)."""
+    while size > 0:
+        got = stream.read(min(size, 1 << 20))
+        if not got:
+            raise GitError("git cat-file ended in the middle of an object")
+        size -= len(got)
+
+
+def _blob_id(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+# ---------------------------------------------------------------- the handle
+class GitRepo:
+    """The repository containing ``path``: a worktree, linked worktree, bare repo or submodule."""
+
+    def __init__(self, path: Path | str = ".") -> None:
+        start = Path(path).absolute()
+        while not start.is_dir() and start != start.parent:
+            start = start.parent  # a file, or a folder not created yet
+        out = self._discover(start, path)
+        lines = (out.split("\n") + [""] * 6)[:6]
+        git_dir, common, bare, shallow, inside, cdup = lines
+        self.git_dir: Path = Path(git_dir)
+        self.common_dir: Path = (start / common).resolve()
+        self.bare: bool = bare == "true"
+        self._shallow = shallow == "true"
+        if inside == "true":
+            self.root: Path | None = (start / cdup).resolve()
+        elif self.bare:
+            self.root = None
+        else:  # started inside the .git folder of a repository with a worktree
+            self.root = _worktree_of(self.git_dir, self.common_dir)
+        self._argv = ["git", f"--git-dir={self.git_dir}"]
+        if self.root is not None:
+            self._argv.append(f"--work-tree={self.root}")
+        self._cwd = str(self.root or self.git_dir)
+        self._cat: _CatFile | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    @staticmethod
+    def _discover(start: Path, asked: Path | str) -> str:
+        argv = [
+            "git", "rev-parse", "--absolute-git-dir", "--git-common-dir",
+            "--is-bare-repository", "--is-shallow-repository", "--is-inside-work-tree",
+            "--show-cdup",
+        ]  # fmt: skip
+        untranslated = {"LC_ALL": "C", "LANGUAGE": "C"}  # we match on git's message
+        try:
+            done = subprocess.run(
+                argv, cwd=start, capture_output=True, env=_git_environ(untranslated)
+            )
+        except OSError as exc:
+            raise GitError(f"git is not available: {exc}") from None
+        if done.returncode != 0:
+            message = done.stderr.decode("utf-8", "replace")
+            if "not a git repository" in message or "no such" in message.lower():
+                raise GitError(f"not a git repository: {asked}")
+            raise GitError(f"git failed in {asked}: {_first_line(done.stderr)}")
+        return done.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+
+    # -------------------------------------------------------------- plumbing
+    def git(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        ok: Iterable[int] = (0,),
+    ) -> subprocess.CompletedProcess:
+        """Run git on this repository; GitError unless the exit code is in ``ok``."""
+        try:
+            done = subprocess.run(
+                [*self._argv, *args],
+                input=input,
+                capture_output=True,
+                cwd=self._cwd,
+                env=_git_environ(env),
+            )
+        except OSError as exc:
+            raise GitError(f"git is not available: {exc}") from None
+        if done.returncode not in tuple(ok):
+            raise GitError(f"git {args[0]} failed: {_first_line(done.stderr) or done.returncode}")
+        return done
+
+    def _catfile(self) -> _CatFile:
+        if self._cat is None or self._cat._proc.poll() is not None:
+            if self._cat is not None:
+                self._cat.close()  # it died (killed, OOM): start afresh
+            self._cat = _CatFile(self._argv, self._cwd)
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            # A GitRepo dropped without close() still ends its process.
+            self._finalizer = weakref.finalize(self, self._cat.close)
+        return self._cat
+
+    def blobs(self, requests: Sequence[str], *, limit: int = MAX_REVISION_BYTES) -> Iterator[Blob]:
+        """Contents for blob ids or ``treeish:path`` requests, in order, streamed."""
+        if not requests:
+            return iter(())
+        cat = self._catfile()
+        if cat.busy:  # a nested read: use a second process rather than interleave
+            return _fetch_once(_CatFile(self._argv, self._cwd), requests, limit)
+        return cat.fetch(requests, limit)
+
+    def close(self) -> None:
+        if self._cat is not None:
+            self._cat.close()
+            self._cat = None
+
+    def __enter__(self) -> "GitRepo":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- refs
+    def resolve(self, ref: str) -> str:
+        """The commit sha ``ref`` names; UnknownRefError when it names none."""
+        sha = self._rev_parse(f"{ref}^{{commit}}") if _plausible_ref(ref) else None
+        if sha is None:
+            raise UnknownRefError(ref)
+        return sha
+
+    def resolve_tree(self, treeish: str) -> str:
+        sha = self._rev_parse(f"{treeish}^{{tree}}") if _plausible_ref(treeish) else None
+        if sha is None:
+            raise UnknownRefError(treeish)
+        return sha
+
+    def _rev_parse(self, spec: str) -> str | None:
+        done = self.git("rev-parse", "--verify", "--quiet", spec, ok=range(256))
+        out = done.stdout.decode().strip()
+        return out if done.returncode == 0 and out else None
+
+    def ref_exists(self, ref: str) -> bool:
+        return _plausible_ref(ref) and self._rev_parse(f"{ref}^{{commit}}") is not None
+
+    def head_sha(self) -> str | None:
+        """HEAD's commit, None in a repository without commits."""
+        return self._rev_parse("HEAD^{commit}")
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        done = self.git("merge-base", self.resolve(a), self.resolve(b), ok=(0, 1))
+        out = done.stdout.decode().strip()
+        return out.split()[0] if done.returncode == 0 and out else None
+
+    def is_shallow(self) -> bool:
+        return self._shallow or (self.common_dir / "shallow").exists()
+
+    def list_refs(self, pattern: str) -> list[str]:
+        """Short names of branches, remote branches and tags matching a glob.
+
+        ``fnmatch`` rules (``*`` also crosses ``/``), tried against the short
+        name and the full ``refs/...`` name. Symbolic refs (``origin/HEAD``)
+        are left out.
+        """
+        out = self.git(
+            "for-each-ref", "--format=%(refname)%00%(refname:short)%00%(symref)",
+            "refs/heads", "refs/remotes", "refs/tags",
+        ).stdout.decode("utf-8", "surrogateescape")  # fmt: skip
+        found: dict[str, None] = {}
+        for line in out.splitlines():
+            full, short, symref = (line.split("\0") + ["", ""])[:3]
+            if symref:
+                continue
+            if fnmatch.fnmatchcase(short, pattern) or fnmatch.fnmatchcase(full, pattern):
+                found[short] = None
+        return sorted(found)
+
+    def show(self, rev: str, path: str) -> bytes | None:
+        """The bytes of ``path`` at ``rev`` (symlinks followed inside the repo), or None."""
+        if not _plausible_ref(rev):
+            return None
+        [blob] = list(self.blobs([f"{rev}:{path}"]))
+        return blob.data if blob.status == "ok" else None
+
+    # ------------------------------------------------------------- listings
+    def ls_tree(self, treeish: str, folders: Sequence[str]) -> list[TreeEntry]:
+        """Blobs (files, symlinks) under ``folders`` in ``treeish``; one process."""
+        if not folders:
+            return []
+        pathspecs = [f for f in folders if f] if all(folders) else []
+        out = self.git("ls-tree", "-r", "-z", "--full-tree", treeish, "--", *pathspecs).stdout
+        entries = []
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, raw_path = record.partition(b"\t")
+            mode, kind, oid = meta.decode().split(" ")
+            if kind != "blob":
+                continue  # submodules
+            entries.append(TreeEntry(mode, oid, raw_path.decode("utf-8", "surrogateescape")))
+        return _under(entries, folders)
+
+    def blob_ids(self, treeish: str, folders: Sequence[str]) -> dict[str, str]:
+        """Path -> blob id of every file under ``folders`` in ``treeish``."""
+        return {entry.path: entry.oid for entry in self.ls_tree(treeish, folders)}
+
+    def tree_ids(self, treeish: str, folders: Sequence[str]) -> tuple[str | None, ...]:
+        """The tree id of each folder in ``treeish`` (None when absent): a cheap cache key.
+
+        Two trees with equal ids hold byte-identical files, so a result
+        computed from one holds for the other.
+        """
+        root_tree = self.resolve_tree(treeish)
+        wanted = [f for f in folders if f]
+        found: dict[str, str] = {}
+        if wanted:
+            out = self.git("ls-tree", "-z", "--full-tree", root_tree, "--", *wanted).stdout
+            for record in out.split(b"\0"):
+                meta, _, raw_path = record.partition(b"\t")
+                if b" tree " in meta:
+                    found[raw_path.decode("utf-8", "surrogateescape")] = meta.split(b" ")[
+                        2
+                    ].decode()
+        return tuple(found.get(f) if f else root_tree for f in folders)
+
+    def index_entries(self, folders: Sequence[str] | None = None) -> list[tuple[TreeEntry, int]]:
+        """``git ls-files -s`` entries with their stage (0, or 1/2/3 in a conflict)."""
+        if self.root is None:
+            raise GitError("a bare repository has no index")
+        pathspecs = ["--", *[f for f in folders if f]] if folders and all(folders) else []
+        out = self.git("ls-files", "-s", "-z", "--full-name", *pathspecs).stdout
+        found = []
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, raw_path = record.partition(b"\t")
+            mode, oid, stage = meta.decode().split(" ")
+            if mode == _SUBMODULE_MODE:
+                continue
+            entry = TreeEntry(mode, oid, raw_path.decode("utf-8", "surrogateescape"))
+            found.append((entry, int(stage)))
+        if folders is not None:
+            keep = {e.path for e in _under([e for e, _ in found], folders)}
+            found = [(e, s) for e, s in found if e.path in keep]
+        return found
+
+    def conflicted_paths(self, folders: Sequence[str] | None = None) -> list[str]:
+        """Paths with unmerged (stage 1/2/3) index entries, sorted."""
+        return sorted({e.path for e, stage in self.index_entries(folders) if stage})
+
+    # ------------------------------------------------------------ snapshots
+    def folders(self, env: Environment, root: Path | None = None) -> tuple[str, ...]:
+        """``env``'s version locations relative to the repository root (POSIX)."""
+        return tuple(
+            _relative_location(loc, root or self.root, env.name) for loc in env.version_locations
+        )
+
+    def read_ref(
+        self,
+        env: Environment,
+        ref: str,
+        *,
+        cache: ParseCache | None = None,
+        root: Path | None = None,
+    ) -> Snapshot:
+        """``env``'s revisions at ``ref`` (a commit-ish), from the object database."""
+        sha = self.resolve(ref)
+        return self._read_treeish(env, sha, source=ref, commit=sha, cache=cache, root=root)
+
+    def read_tree(
+        self,
+        env: Environment,
+        tree: str,
+        label: str,
+        *,
+        cache: ParseCache | None = None,
+        root: Path | None = None,
+    ) -> Snapshot:
+        """``env``'s revisions in a tree-ish (e.g. the tree ``git merge-tree`` wrote)."""
+        sha = self.resolve_tree(tree)
+        return self._read_treeish(env, sha, source=label, commit=None, cache=cache, root=root)
+
+    def read_index(
+        self, env: Environment, *, cache: ParseCache | None = None, root: Path | None = None
+    ) -> Snapshot:
+        """``env``'s revisions as staged (stage-0 entries; see ``conflicted_paths``)."""
+        folders = self.folders(env, root)
+        entries = [entry for entry, stage in self.index_entries(folders) if stage == 0]
+        return build_snapshot(
+            self, env, folders, group_entries(entries), source="index", commit=None,
+            cache=cache, treeish=None,
+        )  # fmt: skip
+
+    def _read_treeish(self, env: Environment, sha: str, *, source, commit, cache, root) -> Snapshot:
+        folders = self.folders(env, root)
+        entries = self.ls_tree(sha, folders)
+        return build_snapshot(
+            self, env, folders, group_entries(entries), source=source, commit=commit,
+            cache=cache, treeish=sha,
+        )  # fmt: skip
+
+
+def _fetch_once(cat: _CatFile, requests: Sequence[str], limit: int) -> Iterator[Blob]:
+    try:
+        yield from cat.fetch(requests, limit)
+    finally:
+        cat.close()
+
+
+def _plausible_ref(ref: str) -> bool:
+    """Refuse what git would read as an option or cannot name a ref."""
+    return bool(ref) and not ref.startswith("-") and "\0" not in ref and "\n" not in ref
+
+
+def _worktree_of(git_dir: Path, common_dir: Path) -> Path | None:
+    """The worktree of a git dir we were started inside (``.git`` or ``.git/worktrees/x``)."""
+    pointer = git_dir / "gitdir"
+    if pointer.is_file():
+        try:
+            return Path(pointer.read_text(encoding="utf-8").strip()).parent
+        except OSError:
+            return None
+    return common_dir.parent if common_dir.name == ".git" else None
+
+
+def _relative_location(location: Path, root: Path | None, env_name: str) -> str:
+    if not location.is_absolute():
+        return listing.normalize_location(location.as_posix())
+    if root is None:
+        raise GitError(
+            f"environment {env_name!r}: a bare repository has no working tree to place "
+            f"{location} in; give the versions folder relative to the repository"
+        )
+    for here, top in (
+        (location, Path(os.path.abspath(root))),
+        (location.resolve(), root.resolve()),
+    ):
+        try:
+            return listing.normalize_location(here.relative_to(top).as_posix())
+        except ValueError:
+            continue
+    raise ConfigError(
+        f"environment {env_name!r}: versions folder {location} is outside {root}; "
+        "git cannot read it from a ref"
+    )
+
+
+def _under(entries: list[TreeEntry], folders: Sequence[str]) -> list[TreeEntry]:
+    """Entries inside one of ``folders`` (pathspecs also match a file named like the folder)."""
+    prefixes = tuple(f"{f}/" for f in folders if f)
+    if any(not f for f in folders):
+        return entries
+    return [e for e in entries if e.path.startswith(prefixes)]
+
+
+def group_entries(entries: Iterable[TreeEntry]) -> dict[str, list[TreeEntry]]:
+    grouped: dict[str, list[TreeEntry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.path, []).append(entry)
+    return grouped
+
+
+# ---------------------------------------------------------- building snapshots
+def build_snapshot(
+    repo: GitRepo,
+    env: Environment,
+    folders: Sequence[str],
+    entries: Mapping[str, Sequence[TreeEntry]],
+    *,
+    source: str,
+    commit: str | None,
+    cache: ParseCache | None,
+    treeish: str | None,
+) -> Snapshot:
+    """A snapshot from git entries: alembic's listing, then blobs read in one batch.
+
+    A path may carry several entries (both sides of a conflict): each becomes
+    a revision of its own. ``treeish`` lets symlinks that point outside the
+    listed folders be followed inside the repository.
+    """
+    cache = cache if cache is not None else ParseCache(None)
+    resolved = _resolve_symlinks(repo, entries, treeish)
+    listed = listing.list_revision_files(
+        folders, entries.keys(), recursive=env.recursive, sourceless=env.sourceless,
+        resolved=resolved,
+    )  # fmt: skip
+    slots: list[list[Revision | ParseProblem | None]] = []
+    wanted: dict[str, list[tuple[int, int, str]]] = {}
+    for item in listed:
+        slot = _place(item, entries, treeish, cache, wanted, len(slots))
+        slots.append(slot)
+    if wanted:
+        _fill(slots, wanted, repo.blobs(list(wanted)), cache)
+    return _snapshot(env.name, source, commit, (r for slot in slots for r in slot))
+
+
+def _place(
+    item: listing.ListedFile,
+    entries: Mapping[str, Sequence[TreeEntry]],
+    treeish: str | None,
+    cache: ParseCache,
+    wanted: dict[str, list[tuple[int, int, str]]],
+    index: int,
+) -> list:
+    """The results for one listed file; cache misses are queued in ``wanted``."""
+    unfollowable = "symlink cannot be followed inside the repository"
+    if item.kind == listing.UNRESOLVED:
+        return [ParseProblem(item.listed_as, 1, unfollowable)]
+    own = list(entries.get(item.path) or entries.get(item.listed_as, ()))
+    if item.path not in entries or any(e.mode == _SYMLINK_MODE for e in own):
+        # What a symlink names, or a chain of them: git follows it inside the tree.
+        if treeish is None:
+            return [ParseProblem(item.listed_as, 1, unfollowable)]
+        own = [TreeEntry("100644", "", item.path)]
+    if item.kind == listing.COMPILED:
+        return [ParseProblem(item.path, 1, listing.COMPILED_REASON, e.oid or None) for e in own]
+    slot: list = []
+    for position, entry in enumerate(own):
+        found = cache.get(entry.oid, item.path) if entry.oid else None
+        if found is not None:
+            slot.append(found)
+            continue
+        request = entry.oid or f"{treeish}:{entry.path}"
+        wanted.setdefault(request, []).append((index, position, item.path))
+        slot.append(None)
+    return slot
+
+
+def _fill(
+    slots: list[list], wanted: Mapping[str, list], blobs: Iterable[Blob], cache: ParseCache
+) -> None:
+    """Put each fetched blob's parse result in its slots (parsed together, see parse_many)."""
+    to_parse: list[tuple[bytes, str, str]] = []
+    places: list[tuple[int, int]] = []
+    for blob in blobs:
+        for index, position, path in wanted[blob.request]:
+            if blob.status == "ok" and blob.data is not None and blob.oid is not None:
+                to_parse.append((blob.data, path, blob.oid))
+                places.append((index, position))
+            elif blob.status == "too-large":
+                slots[index][position] = too_large(path, blob.size, blob.oid)
+            else:
+                reason = f"cannot read this file from git ({blob.status})"
+                slots[index][position] = ParseProblem(path, 1, reason, blob.oid)
+    for (index, position), result in zip(places, cache.parse_many(to_parse)):
+        slots[index][position] = result
+
+
+def _resolve_symlinks(
+    repo: GitRepo, entries: Mapping[str, Sequence[TreeEntry]], treeish: str | None
+) -> dict[str, str | None]:
+    """Symlink path -> the repository path it names (lexically), None if it leaves the repo."""
+    links = [group[0] for group in entries.values() if group[0].mode == _SYMLINK_MODE]
+    if not links:
+        return {}
+    resolved: dict[str, str | None] = {}
+    for link, blob in zip(links, repo.blobs([e.oid for e in links])):
+        target = (blob.data or b"").decode("utf-8", "surrogateescape")
+        resolved[link.path] = _lexical_target(link.path, target) if blob.data else None
+        if treeish is None and resolved[link.path] not in entries:
+            resolved[link.path] = None  # the index: nothing else to read it from
+    return resolved
+
+
+def _lexical_target(link: str, target: str) -> str | None:
+    if not target or target.startswith("/"):
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(link), target))
+    if joined == ".." or joined.startswith("../") or joined == ".":
+        return None
+    return joined
+
+
+def _snapshot(environment: str, source: str, commit: str | None, results: Iterable) -> Snapshot:
+    revisions: list[Revision] = []
+    problems: list[ParseProblem] = []
+    for result in results:
+        if isinstance(result, Revision):
+            revisions.append(result)
+        elif result is not None:
+            problems.append(result)
+    return Snapshot(environment, source, tuple(revisions), tuple(problems), commit)

@@ -1,0 +1,261 @@
+"""The snapshot a merge would produce, predicted from git objects only.
+
+``predict_merge`` asks ``git merge-tree --write-tree`` (git >= 2.38) for the
+merged tree. A conflicted file under the versions folders is replaced by both
+sides' versions (index stages 2 and 3 from the conflict info), so the graph
+shows both revisions rather than a file full of conflict markers. Older git,
+or a merge-tree that cannot run (unrelated histories), falls back to
+``union_merge``: a three-way union by path against the merge base.
+
+Uncommitted changes count as part of HEAD (PRODUCT §1). To merge them too,
+``worktree_commit`` writes the working tree's versions folders as a tree with
+a *temporary* index file (a copy of the real index, or HEAD, then ``git add
+-A -- <folders>`` and ``git write-tree`` under ``GIT_INDEX_FILE=<tmp>``) and
+wraps it in a commit whose parent is HEAD (``git commit-tree``) that no ref
+names. Only new objects are written to the object database; no ref moves,
+and the real index and the working tree are untouched. Files ignored by ``.gitignore`` are not part
+of that tree.
+
+For reading HEAD with its uncommitted edits, the working-tree snapshot *is*
+HEAD plus edits: ``read_head_with_worktree`` returns it (with HEAD's commit),
+or HEAD's snapshot in a bare repository.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from revgraph.model import Snapshot
+from revgraph.sources.cache import ParseCache
+from revgraph.sources.gitref import (
+    GitRepo,
+    TreeEntry,
+    build_snapshot,
+    git_version,
+    group_entries,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.config import Environment
+
+_FIXED_IDENTITY = {
+    "GIT_AUTHOR_NAME": "revgraph",
+    "GIT_AUTHOR_EMAIL": "revgraph@localhost",
+    "GIT_COMMITTER_NAME": "revgraph",
+    "GIT_COMMITTER_EMAIL": "revgraph@localhost",
+    # Fixed dates: the same working tree always gives the same commit id.
+    "GIT_AUTHOR_DATE": "1970-01-01T00:00:00+0000",
+    "GIT_COMMITTER_DATE": "1970-01-01T00:00:00+0000",
+}
+
+
+def predict_merge(
+    repo: GitRepo,
+    env: Environment,
+    ours: str,
+    theirs: str,
+    *,
+    label: str | None = None,
+    cache: ParseCache | None = None,
+    worktree: bool = True,
+) -> Snapshot:
+    """``env``'s revisions after merging ``theirs`` into ``ours``.
+
+    ``worktree=True`` adds the uncommitted edits of the versions folders to
+    ``ours`` when ``ours`` is the checked-out HEAD (ignored otherwise).
+    """
+    label = label or f"merge of {theirs} into {ours}"
+    ours_sha = repo.resolve(ours)
+    theirs_sha = repo.resolve(theirs)
+    if worktree and repo.root is not None and ours_sha == repo.head_sha():
+        ours_sha = worktree_commit(repo, env)
+    merged = merge_tree(repo, ours_sha, theirs_sha) if git_version() >= (2, 38) else None
+    if merged is None:
+        return union_merge(repo, env, ours_sha, theirs_sha, label=label, cache=cache)
+    tree, conflicts = merged
+    folders = repo.folders(env)
+    entries = group_entries(repo.ls_tree(tree, folders))
+    entries.update(_both_sides(conflicts, folders))
+    return build_snapshot(
+        repo, env, folders, entries, source=label, commit=None, cache=cache, treeish=tree
+    )
+
+
+def merge_tree(
+    repo: GitRepo, ours: str, theirs: str
+) -> tuple[str, list[tuple[TreeEntry, int]]] | None:
+    """``git merge-tree --write-tree``: the merged tree id and the conflicted entries.
+
+    None when git cannot merge the two (e.g. unrelated histories).
+    """
+    done = repo.git(
+        "merge-tree", "--write-tree", "--no-messages", "-z", ours, theirs, ok=range(256)
+    )
+    if done.returncode not in (0, 1):
+        return None
+    records = done.stdout.split(b"\0")
+    tree = records[0].decode().strip()
+    conflicts = []
+    for record in records[1:]:
+        if not record:
+            continue
+        meta, _, raw_path = record.partition(b"\t")
+        mode, oid, stage = meta.decode().split(" ")
+        entry = TreeEntry(mode, oid, raw_path.decode("utf-8", "surrogateescape"))
+        conflicts.append((entry, int(stage)))
+    return tree, conflicts
+
+
+def _both_sides(
+    conflicts: Sequence[tuple[TreeEntry, int]], folders: Sequence[str]
+) -> dict[str, list[TreeEntry]]:
+    """Conflicted paths under ``folders`` -> ours' then theirs' entry."""
+    prefixes = tuple(f"{f}/" for f in folders if f)
+    everywhere = any(not f for f in folders)
+    sides: dict[str, list[TreeEntry]] = {}
+    for entry, stage in sorted(conflicts, key=lambda item: item[1]):
+        if stage in (2, 3) and (everywhere or entry.path.startswith(prefixes)):
+            sides.setdefault(entry.path, []).append(entry)
+    return sides
+
+
+def union_merge(
+    repo: GitRepo,
+    env: Environment,
+    ours: str,
+    theirs: str,
+    *,
+    base: str | None = None,
+    label: str | None = None,
+    cache: ParseCache | None = None,
+) -> Snapshot:
+    """A three-way union by path against the merge base (no rename detection).
+
+    A path changed on one side only takes that side; changed on both sides
+    differently, both versions are kept (as merge-tree conflicts are).
+    """
+    ours_sha = repo.resolve(ours)
+    theirs_sha = repo.resolve(theirs)
+    base_sha = repo.resolve(base) if base else repo.merge_base(ours_sha, theirs_sha)
+    folders = repo.folders(env)
+    sides = [
+        _by_path(repo.ls_tree(sha, folders)) if sha else {}
+        for sha in (base_sha, ours_sha, theirs_sha)
+    ]
+    entries = _three_way(*sides)
+    return build_snapshot(
+        repo, env, folders, entries, source=label or f"merge of {theirs} into {ours}",
+        commit=None, cache=cache, treeish=ours_sha,
+    )  # fmt: skip
+
+
+def _by_path(entries: Sequence[TreeEntry]) -> dict[str, TreeEntry]:
+    return {entry.path: entry for entry in entries}
+
+
+def _three_way(
+    base: Mapping[str, TreeEntry], ours: Mapping[str, TreeEntry], theirs: Mapping[str, TreeEntry]
+) -> dict[str, list[TreeEntry]]:
+    merged: dict[str, list[TreeEntry]] = {}
+    for path in sorted({*base, *ours, *theirs}):
+        o, t, b = ours.get(path), theirs.get(path), base.get(path)
+        if o == t or t == b:
+            chosen = [o]
+        elif o == b:
+            chosen = [t]
+        else:
+            chosen = [o, t]
+        kept = [entry for entry in chosen if entry is not None]
+        if kept:
+            merged[path] = kept
+    return merged
+
+
+# ------------------------------------------------------ uncommitted changes
+def worktree_commit(repo: GitRepo, env: Environment) -> str:
+    """A commit holding HEAD plus the working tree's versions folders (HEAD itself if unchanged).
+
+    Written through a temporary index file; the real index and the working
+    tree are not touched, no ref moves.
+    """
+    head = repo.head_sha()
+    tree = worktree_tree(repo, env)
+    if head is not None and tree == repo.resolve_tree(head):
+        return head
+    parents = ["-p", head] if head else []
+    done = repo.git(
+        "commit-tree", tree, *parents, "-m", "revgraph: working tree", env=_FIXED_IDENTITY
+    )
+    return done.stdout.decode().strip()
+
+
+def worktree_tree(repo: GitRepo, env: Environment) -> str:
+    """The tree id of HEAD's (or the index's) tree with the versions folders as on disk."""
+    assert repo.root is not None, "a bare repository has no working tree"
+    folders = repo.folders(env)
+    scratch = tempfile.mkdtemp(prefix="revgraph-index-")
+    temp_index = os.path.join(scratch, "index")
+    try:
+        tree = _tree_with_index(repo, folders, temp_index, copy_real=True)
+        if tree is None:  # the real index is mid-conflict: start from HEAD instead
+            tree = _tree_with_index(repo, folders, temp_index, copy_real=False)
+        assert tree is not None
+        return tree
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _tree_with_index(
+    repo: GitRepo, folders: Sequence[str], temp_index: str, *, copy_real: bool
+) -> str | None:
+    environ = {"GIT_INDEX_FILE": temp_index}
+    if os.path.exists(temp_index):
+        os.unlink(temp_index)
+    real_index = _real_index_path(repo)
+    if copy_real and os.path.isfile(real_index):
+        # A copy keeps stat data: `git add` then only re-hashes changed files.
+        shutil.copyfile(real_index, temp_index)
+    elif repo.head_sha() is not None:
+        repo.git("read-tree", "HEAD", env=environ)
+    else:
+        repo.git("read-tree", "--empty", env=environ)
+    for folder in folders or [""]:
+        on_disk = os.path.isdir(os.path.join(str(repo.root), folder))
+        spec = folder or "."
+        if on_disk:
+            repo.git("add", "-A", "--", spec, env=environ)
+        else:
+            repo.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", spec, env=environ)
+    done = repo.git("write-tree", env=environ, ok=range(256))
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode().strip()
+
+
+def _real_index_path(repo: GitRepo) -> str:
+    out = (
+        repo.git("rev-parse", "--git-path", "index")
+        .stdout.decode("utf-8", "surrogateescape")
+        .strip()
+    )
+    return out if os.path.isabs(out) else os.path.join(repo._cwd, out)
+
+
+def read_head_with_worktree(
+    repo: GitRepo, env: Environment, *, cache: ParseCache | None = None
+) -> Snapshot:
+    """HEAD as the user sees it: the working tree (edits included); HEAD's snapshot when bare."""
+    from revgraph.sources.worktree import read_worktree
+
+    if repo.root is None:
+        return repo.read_ref(env, "HEAD", cache=cache)
+    snapshot = read_worktree(env, repo.root, cache=cache)
+    return dataclasses.replace(snapshot, commit=repo.head_sha())
+
+
+# The name the design notes use for the same thing.
+with_worktree_changes = read_head_with_worktree

@@ -1,0 +1,191 @@
+"""The snapshot of the files on disk: what alembic would load right now.
+
+Works outside git. Paths are POSIX, relative to ``root`` (a versions folder
+outside ``root`` gives ``../`` paths). Walks like ``os.walk`` does for
+alembic: symlinked folders are not entered; symlinked files are followed to
+their real path, and one that is broken, loops, or leaves both ``root`` and
+the versions folders becomes a ParseProblem naming it, as does an unreadable,
+non-regular or huge file. Blob ids are git's (``sha1("blob N\\0" + data)``),
+so the parse cache serves working-tree files and refs alike; a stat cache
+spares re-reading unchanged files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat as stat_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from revgraph.model import ParseProblem, Revision, Snapshot
+from revgraph.sources import listing
+from revgraph.sources.cache import ParseCache
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.config import Environment
+
+MAX_REVISION_BYTES = 5 * 1024 * 1024
+
+
+def blob_id(data: bytes) -> str:
+    """git's blob id of ``data`` (SHA-1 object format)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _posix_relative(path: str, root: str) -> str:
+    relative = os.path.relpath(path, root).replace(os.sep, "/")
+    return "" if relative == "." else relative
+
+
+class _Scan:
+    """The files below the version locations, as alembic's walk would meet them."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.files: list[str] = []
+        self.resolved: dict[str, str | None] = {}
+        self.reasons: dict[str, str] = {}
+        self.tops: list[str] = []  # real absolute version locations, all of them
+
+    def add_location(self, real_top: str, relative: str, recursive: bool, sourceless: bool) -> None:
+        deep = recursive or os.path.basename(real_top).endswith("__pycache__")
+        self._scan(real_top, relative, deep, sourceless, depth=0)
+
+    def _scan(
+        self, folder: str, relative_folder: str, deep: bool, sourceless: bool, depth: int
+    ) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        prefix = f"{relative_folder}/" if relative_folder else ""
+        for entry in entries:
+            relative = prefix + entry.name
+            if _is_dir(entry):
+                if entry.is_symlink():
+                    continue  # os.walk does not follow folder symlinks
+                if deep or (sourceless and depth == 0 and entry.name == "__pycache__"):
+                    self._scan(entry.path, relative, deep, sourceless, depth + 1)
+                continue
+            self.files.append(relative)
+            if entry.is_symlink():
+                self.resolved[relative] = self._follow(entry.path, relative)
+
+    def _follow(self, link: str, relative: str) -> str | None:
+        try:
+            real = os.path.realpath(link, strict=True)
+        except OSError as exc:  # broken, a loop, or unreadable on the way
+            self.reasons[relative] = f"symlink cannot be followed: {exc.strerror or exc}"
+            return None
+        if not any(_inside(real, top) for top in (self.root, *self.tops)):
+            self.reasons[relative] = f"symlink leaves the repository (points to {real})"
+            return None
+        return _posix_relative(real, self.root)
+
+    def exists(self, relative: str) -> bool:
+        return os.path.lexists(os.path.join(self.root, relative))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop: os.walk files it, so do we
+        return False
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def read_worktree(
+    env: Environment, root: Path | str, *, cache: ParseCache | None = None
+) -> Snapshot:
+    """``env``'s revisions as files on disk under ``root``, uncommitted edits included.
+
+    A missing versions folder gives no revisions and no problem (the CLI
+    warns about it).
+    """
+    cache = cache if cache is not None else ParseCache(None)
+    real_root = os.path.realpath(root)
+    scan = _Scan(real_root)
+    tops = _existing_locations(env, real_root)
+    scan.tops = list(tops)  # symlinks may point into any of them
+    for real, relative in tops.items():
+        scan.add_location(real, relative, env.recursive, env.sourceless)
+    locations = [relative for relative in tops.values()]
+    listed = listing.list_revision_files(
+        locations, scan.files, recursive=env.recursive, sourceless=env.sourceless,
+        resolved=scan.resolved, exists=scan.exists,
+    )  # fmt: skip
+    results = [_read_listed(item, real_root, scan, cache) for item in listed]
+    pending = [i for i, result in enumerate(results) if isinstance(result, _Unparsed)]
+    parsed = cache.parse_many([results[i] for i in pending])  # type: ignore[misc]
+    for i, result in zip(pending, parsed):
+        results[i] = result
+    return _snapshot(env.name, results)
+
+
+def _existing_locations(env: Environment, real_root: str) -> dict[str, str]:
+    """Real path -> POSIX path relative to the root, of each existing versions folder."""
+    found: dict[str, str] = {}
+    for location in env.version_locations:
+        real = os.path.realpath(os.path.join(real_root, location))
+        if os.path.isdir(real) and real not in found:
+            found[real] = _posix_relative(real, real_root)
+    return found
+
+
+class _Unparsed(tuple):
+    """``(data, path, blob_id)`` of a file read but not found in the cache."""
+
+
+def _read_listed(item: listing.ListedFile, root: str, scan: _Scan, cache: ParseCache):
+    if item.kind == listing.UNRESOLVED:
+        reason = scan.reasons.get(item.listed_as, "symlink cannot be followed")
+        return ParseProblem(item.listed_as, 1, reason)
+    if item.kind == listing.COMPILED:
+        return ParseProblem(item.path, 1, listing.COMPILED_REASON)
+    return _read_file(os.path.join(root, item.path), item.path, cache)
+
+
+def read_file(absolute: str, path: str, cache: ParseCache) -> Revision | ParseProblem:
+    """Parse one file on disk (via the stat and parse caches); problems, never exceptions."""
+    result = _read_file(absolute, path, cache)
+    return cache.parse(*result) if isinstance(result, _Unparsed) else result
+
+
+def _read_file(absolute: str, path: str, cache: ParseCache):
+    """A cached result or problem, or the ``_Unparsed`` bytes to parse."""
+    try:
+        info = os.stat(absolute)
+    except OSError as exc:
+        return ParseProblem(path, 1, f"cannot read file: {exc.strerror or exc}")
+    if not stat_module.S_ISREG(info.st_mode):
+        return ParseProblem(path, 1, "not a regular file")
+    if info.st_size > MAX_REVISION_BYTES:
+        return ParseProblem(
+            path, 1, f"file too large to be a revision ({info.st_size / 1048576:.1f} MB)"
+        )
+    known = cache.stats.blob_id(absolute, info)
+    if known is not None:
+        found = cache.get(known, path)
+        if found is not None:
+            return found
+    try:
+        with open(absolute, "rb") as handle:
+            data = handle.read(MAX_REVISION_BYTES + 1)
+    except OSError as exc:
+        return ParseProblem(path, 1, f"cannot read file: {exc.strerror or exc}")
+    if len(data) > MAX_REVISION_BYTES:  # grew since stat
+        return ParseProblem(path, 1, "file too large to be a revision (> 5.0 MB)")
+    oid = blob_id(data)
+    cache.stats.record(absolute, info, oid)
+    found = cache.get(oid, path)
+    return found if found is not None else _Unparsed((data, path, oid))
+
+
+def _snapshot(environment: str, results: Iterable) -> Snapshot:
+    revisions = tuple(r for r in results if isinstance(r, Revision))
+    problems = tuple(r for r in results if isinstance(r, ParseProblem))
+    return Snapshot(environment, "worktree", revisions, problems, None)
