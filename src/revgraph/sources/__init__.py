@@ -1,15 +1,17 @@
 """Where revisions come from: the working tree, the index, git refs, a predicted merge.
 
-CONTRACT:
-
-* ``worktree.read_worktree(env, repo_root, *, cache=None) -> Snapshot`` --
-  files on disk, uncommitted edits included. Works outside git.
-* ``gitref.GitRepo(path)`` -- a repository handle (worktree, linked worktree
-  or bare). ``.root`` (worktree top-level or None when bare), ``.git_dir``,
-  ``.resolve(ref) -> sha`` (raises ``UnknownRefError``), ``.read_ref(env, ref,
-  *, cache=None) -> Snapshot`` (no checkout; never touches index/worktree),
-  ``.merge_base(a, b)``, ``.blob_ids(...)``; ``.close()``.
-* ``merged.predict_merge(repo, env, ours, theirs, *, worktree=True) ->
-  Snapshot`` -- the snapshot merging ``theirs`` into ``ours`` would produce.
-* ``cache.ParseCache`` -- parse results keyed by blob id.
+* ``worktree.read_worktree(env, root, *, cache=None) -> Snapshot``: files on
+  disk, uncommitted edits included. Works outside git.
+* ``gitref.GitRepo(path)``: a repository (worktree, linked worktree, bare,
+  submodule) read with plain ``git`` subprocesses and one long-lived
+  ``cat-file --batch-command`` process: ``resolve``, ``head_sha``,
+  ``merge_base``, ``list_refs``, ``read_ref(env, ref)``, ``read_tree``,
+  ``read_index``, ``blobs``, ``blob_ids``, ``tree_ids``, ``conflicted_paths``.
+  Never checks out, never touches the index or the working tree.
+* ``merged.predict_merge(repo, env, ours, theirs, *, worktree=True)``: the
+  snapshot a merge would produce (``git merge-tree --write-tree``; a
+  three-way union by path on older git, ``union_merge``).
+* ``cache.ParseCache`` (parse results by blob id), ``cache.ResultCache``
+  (whole results by key), ``cache.StatCache``.
+* ``database.read_stamped(url)``: the revisions stamped in ``alembic_version``.
 """
