@@ -152,7 +152,16 @@ class Workspace:
             from revgraph.sources.worktree import read_worktree
 
             return read_worktree(env, self.root, cache=self.cache)
-        return self.repo(f"--ref {ref}").read_ref(env, ref, cache=self.cache)
+        repo = self.repo(f"--ref {ref}")
+        try:
+            return repo.read_ref(env, ref, cache=self.cache)
+        except UnknownRefError:
+            if repo.head_sha() is None:  # "did you fetch it?" would send the user astray
+                raise GitError(
+                    f"unknown ref {ref!r}: this repository has no commits yet",
+                    hint="commit first, or leave out the ref to read the working tree",
+                ) from None
+            raise
 
     # ----------------------------------------------------------------- base
     def resolve_base(self, base: str | None = None, *, required: bool = True) -> BaseRef | None:
@@ -180,11 +189,8 @@ class Workspace:
                 return BaseRef(ref, sha, how)
         if explicit:
             ref, how = candidates[0]
-            branch = ref.removeprefix("origin/")
-            fetch = f"git fetch origin {branch}:refs/remotes/origin/{branch}"
-            if repo.is_shallow():
-                fetch = f"git fetch --unshallow origin {branch}  (or: {fetch})"
-            raise UnknownRefError(ref, hint=f"the base ({how}) is not in this clone; run: {fetch}")
+            hint = f"the base ({how}) is not in this clone; run: {_fetch_command(repo, ref)}"
+            raise UnknownRefError(ref, hint=hint)
         if not required:
             return None
         raise GitError(
@@ -194,6 +200,18 @@ class Workspace:
 
 
 # ------------------------------------------------------- repository helpers
+def _fetch_command(repo: GitRepo, ref: str) -> str:
+    """The fetch that makes ``ref`` resolvable (a plain ``git fetch origin X``
+    only sets FETCH_HEAD in a single-branch clone such as CI's)."""
+    if ref.endswith("HEAD"):  # origin/HEAD -> origin/main: fetching "HEAD:..." would clobber it
+        target = _git_output(repo, "rev-parse", "--abbrev-ref", ref)
+        ref = target.strip() if target and target.strip() not in ("", "HEAD") else ref
+    branch = ref.removeprefix("origin/")
+    dest = f"refs/remotes/origin/{branch}" if ref.startswith("origin/") else f"refs/heads/{branch}"
+    unshallow = "--unshallow " if repo.is_shallow() else ""
+    return f"git fetch {unshallow}origin {branch}:{dest}"
+
+
 def _try_resolve(repo: GitRepo, ref: str) -> str | None:
     try:
         return repo.resolve(ref)
@@ -286,6 +304,13 @@ def build_context(
     merged = None
     if head_sha:
         mb_sha = repo.merge_base(base_ref.sha, head_sha)
+        if mb_sha is None and repo.is_shallow():
+            # A cut history hides the merge base: every revision base added
+            # would look "deleted" (RG202). Say how to get the history instead.
+            raise GitError(
+                f"this shallow clone does not reach the merge base of HEAD and {base_ref.ref}",
+                hint=f"run: {_fetch_command(repo, base_ref.ref)}",
+            )
         if mb_sha:
             merge_base = repo.read_ref(env, mb_sha, cache=ws.cache)
         from revgraph.sources.merged import predict_merge
@@ -381,6 +406,12 @@ def check(
     db_url: str | None = None,
 ) -> Report:
     """Every rule on HEAD and on the predicted merge with base (PRODUCT §3)."""
+    from revgraph import resultcache
+
+    # An unchanged tree answers from the whole-result cache (PRODUCT §8).
+    probe = None if db_url else resultcache.probe(ws, base=base, select=select, ignore=ignore)
+    if probe is not None and probe.report is not None:
+        return probe.report
     from revgraph.checks.context import CheckContext
     from revgraph.checks.registry import run_checks
 
@@ -418,12 +449,15 @@ def check(
             db_url=_mask_url(db_url) if db_url else None,
         )
         findings.extend(run_checks(check_ctx, select=select, ignore=ignore))
-    return Report(
+    report = Report(
         findings=tuple(findings),
         base=base_name,
         environments=tuple(e.name for e in ws.environments),
         extras={"contexts": contexts},
     )
+    if probe is not None:
+        probe.store(report)
+    return report
 
 
 def _mask_url(url: str) -> str:
@@ -531,6 +565,15 @@ def _current_branch(repo: GitRepo) -> str | None:
     return out.strip() or None if out is not None else None
 
 
+def _names_branch(repo: GitRepo, ref: str, branch: str) -> bool:
+    """``ref`` is ``branch`` or its remote copy; ``origin/HEAD`` counts as what it points to."""
+    names = {ref}
+    target = _git_output(repo, "rev-parse", "--abbrev-ref", ref)
+    if target and target.strip():
+        names.add(target.strip())  # origin/HEAD -> origin/main
+    return any(name == branch or name.endswith("/" + branch) for name in names)
+
+
 def _landed_for_fix(
     ws: Workspace,
     env: Environment,
@@ -551,11 +594,14 @@ def _landed_for_fix(
         if base_ref is not None:
             landed |= {r.id for r in ws.snapshot(env, base_ref.ref).revisions}
             sources.append(base_ref.ref)
-            # Merging a feature *into* the base branch: HEAD is the base, its
-            # revisions have landed even if not yet pushed to origin.
+            # Merging (or picking) a feature *into* the base branch: HEAD is the
+            # base, its revisions have landed even if not yet pushed to origin.
             branch = _current_branch(repo)
-            if operation is not None and operation.kind == "merge" and branch and (
-                base_ref.ref == branch or base_ref.ref.endswith("/" + branch)
+            if (
+                operation is not None
+                and operation.kind in ("merge", "cherry-pick", "am", "revert")
+                and branch
+                and _names_branch(repo, base_ref.ref, branch)
             ):
                 landed |= {r.id for r in repo.read_ref(env, "HEAD", cache=ws.cache).revisions}
         for ref in _protected_refs(ws, repo):

@@ -163,6 +163,8 @@ def heads(
     st.verbose = st.verbose or verbose
     with st.workspace() as ws:
         result = api.heads(ws, ref)
+        for env_heads in result:  # on stderr, so --json output stays parseable
+            print_problems(env_heads.snapshot.problems)
         if as_json:
             typer.echo(
                 json.dumps({"version": 1, "environments": [e.to_json() for e in result]}, indent=2)
@@ -177,15 +179,19 @@ def heads(
                 st.console.print("  (no revisions)" if many else "(no revisions)")
             for head in graph.heads:
                 rev = graph[head]
-                label = f" ({', '.join(rev.branch_labels)})" if rev.branch_labels else ""
+                # Like `alembic heads`: the labels of the head's line, inherited ones too.
+                labels = graph.labels_of(head)
+                label = f" ({', '.join(labels)})" if labels else ""
                 line = f"{head}{label} (head)"
                 if st.verbose:
                     line += f"  {rev.path}  {rev.message or ''}"
                 st.console.print(("  " if many else "") + line, markup=False)
-            for problem in env_heads.snapshot.problems:
-                st.err.print(
-                    f"warning: {problem.path}:{problem.line}: {problem.reason}", markup=False
-                )
+
+
+def print_problems(problems) -> None:
+    """One stderr line per file that could not be read statically: ``warning: path:line: reason``."""
+    for problem in problems:
+        state().err.print(f"warning: {problem.path}:{problem.line}: {problem.reason}", markup=False)
 
 
 # ------------------------------------------------------------------ check
@@ -215,7 +221,7 @@ def _run_check(
         report = api.check(ws, base=base, select=select, ignore=ignore, db_url=db)
         mermaid = None
         if fmt in ("github", "markdown"):
-            mermaid = _review_mermaid(report)
+            mermaid = _review_mermaid(ws, report)
         text = render_report(
             fmt,
             report,
@@ -235,16 +241,15 @@ def _run_check(
     return 1 if report.failed(strict) else 0
 
 
-def _review_mermaid(report) -> Optional[str]:
+def _review_mermaid(ws, report) -> Optional[str]:
     """Mermaid of --focus new for each environment, for PR comments and job summaries."""
-    try:
-        from revgraph.graphs import review_view
-        from revgraph.render.mermaid import render_mermaid
-    except ImportError:  # pragma: no cover - during bring-up
-        return None
+    from revgraph import api
+    from revgraph.render.mermaid import mermaid_for_review
+
     parts = []
     for ctx in report.extras.get("contexts", {}).values():
-        parts.append(render_mermaid(review_view(ctx, report.findings)))
+        view = api.graph_view(ws, ctx.environment, ctx=ctx, findings=report.findings)
+        parts.append(mermaid_for_review(view))
     return "\n".join(parts) if parts else None
 
 
@@ -393,7 +398,16 @@ def _print_fix(outcome) -> None:
     plan = outcome.plan
     c = st.console
     if plan.is_empty:
-        c.print("nothing to fix: the graph already has one head per line", markup=False)
+        for note in plan.notes:  # why the rebase left revisions where they are
+            c.print(note, markup=False)
+        if plan.notes:
+            c.print(
+                "nothing to fix by rebasing; if several heads remain, "
+                "`revgraph fix --strategy merge` joins them",
+                markup=False,
+            )
+        else:
+            c.print("nothing to fix: the graph already has one head per line", markup=False)
         return
     diff_text = plan.diff()
     if outcome.dry_run or not st.quiet:
@@ -495,6 +509,14 @@ def run(argv: Optional[List[str]] = None) -> int:
         except Exception as exc:  # never leave git with a half-written file or a traceback
             sys.stderr.write(f"revgraph merge-driver: {type(exc).__name__}: {exc}\n")
             return 2
+    if "check" in args:
+        # Fast path: an unchanged tree's check is answered from the result cache,
+        # before typer (and the pydantic it loads) is ever asked to parse anything.
+        from revgraph.resultcache import fast_check
+
+        code = fast_check(args)
+        if code is not None:
+            return code
     _STATE = State()
     _STATE.debug = "--debug" in args
     try:

@@ -1,0 +1,612 @@
+"""The second cache level: a whole ``check`` result, keyed by what it was computed from.
+
+An unchanged ``revgraph check`` should cost a few git calls, a stat of the
+versions folders and one small file read, never a parse or a graph
+(PRODUCT §8). ``probe`` computes a key from cheap facts and looks it up in
+``sources.cache.ResultCache``; on a miss, ``Probe.store`` saves the report the
+caller computed, after checking that it really depends on those facts only.
+
+The key holds:
+
+* revgraph's version and a fingerprint of its own source files (size and
+  mtime of each module), so a changed parser or rule never serves an old
+  answer, even in an editable install;
+* the project root, the settings and every environment's definition, the
+  select/ignore codes and the ``--base`` argument as given;
+* the working tree: per versions folder, every file alembic could list, with
+  its git blob id (from the parse cache's stat cache, else hashed here), so
+  the key is content-addressed: ``touch``, a branch switch and back, or an
+  edit undone all find their result again;
+* git: the resolved base (its name and how it was chosen), the tree id of each
+  versions folder in base, in the merge base and in each protected ref
+  (``git cat-file --batch-check`` of ``<commit>:<folder>``), and whether HEAD
+  has a commit; in a bare repository, HEAD's folder trees stand for the
+  working tree;
+* each environment's lock file content.
+
+Folder tree ids are used, not commit ids, so that commits touching other
+files keep the result. That is exact when the predicted merge of the versions
+folders depends on the folders alone. ``store`` verifies it for the result at
+hand: every revision file lies inside its environment's folders (no symlink
+into the rest of the tree) and the predicted merge equals the three-way union
+of the folders by path (no rename across the folder boundary, no file that
+``.gitignore`` keeps out of the merge, no textual merge of one file); any
+other result is simply not stored. ``--no-cache`` and ``--db`` (a database
+changes outside git) bypass this cache.
+
+Storage, atomicity and self-healing are ``ResultCache``'s: one file per key,
+written by rename, a corrupt or foreign file is a miss and is overwritten.
+Two concurrent runs either compute the same value or read a complete file.
+The race of an edit *during* a computation is closed by computing the key
+again before storing: a key that moved means nothing is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat as stat_module
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+from revgraph import __version__
+from revgraph.errors import RevgraphError
+from revgraph.findings import Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.api import EnvContext, Workspace
+    from revgraph.config import Environment
+    from revgraph.model import Snapshot
+    from revgraph.sources.cache import StatCache
+    from revgraph.sources.gitref import GitRepo
+
+FORMAT = 1  # bump when the stored value's shape changes
+MAX_REVISION_BYTES = 5 * 1024 * 1024  # as sources.worktree: bigger is a problem, not content
+_PACKAGE = Path(__file__).resolve().parent
+_code_fingerprint: str | None = None
+
+
+# ------------------------------------------------------------------- the probe
+@dataclass
+class Probe:
+    """A looked-up key: ``report`` is the cached result, or None on a miss."""
+
+    ws: Workspace
+    keys: tuple[str, ...]  # the content key, then the stat key when there is one
+    state: tuple
+    request: tuple
+    report: Report | None = None
+
+    def store(self, report: Report) -> bool:
+        """Save ``report`` for this key, when it provably depends on the key only."""
+        contexts = report.extras.get("contexts")
+        if not isinstance(contexts, dict) or not _folder_local(self.ws, contexts.values()):
+            return False
+        try:
+            again = _State.compute(self.ws, *self.request)
+        except (RevgraphError, OSError):
+            return False
+        if again.content() != self.state:  # something changed while we computed
+            return False
+        value = (FORMAT, report.findings, report.base, report.environments)
+        results = _results(self.ws)
+        stored = results.put(self.keys[0], value)
+        if len(self.keys) > 1 and again.stat_key() == self.keys[1]:
+            results.put(self.keys[1], value)
+        return stored
+
+
+def probe(
+    ws: Workspace, *, base: str | None, select: Sequence[str], ignore: Sequence[str]
+) -> Probe | None:
+    """The cached ``check`` result for the current state, or a Probe to store one.
+
+    Two keys lead to one result: a *stat key* (each file's size, times and
+    inode: no file is read, no stat cache is loaded) tried first, then the
+    *content key* (each file's blob id), which survives ``touch`` and branch
+    switches. None when this cache does not apply (``--no-cache``) or the key
+    cannot be computed (the normal path then reports whatever error stands in
+    the way).
+    """
+    if ws.options.no_cache or ws.cache is None:
+        return None
+    request = (base, tuple(select), tuple(ignore))
+    try:
+        state = _State.compute(ws, *request)
+        results = _results(ws)
+        stat_key = state.stat_key()
+        report = _report(ws, base, results.get(stat_key)) if stat_key else None
+        if report is not None:
+            return Probe(ws, (stat_key,), (), request, report)
+        content = state.content()
+    except (RevgraphError, OSError):
+        return None
+    key = _digest(content)
+    report = _report(ws, base, results.get(key))
+    if report is not None and stat_key:
+        results.put(stat_key, results.get(key))  # next time, no file needs reading
+    keys = (key, stat_key) if stat_key else (key,)
+    return Probe(ws, keys, content, request, report)
+
+
+def _digest(state: tuple) -> str:
+    return hashlib.sha256(repr(state).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _report(ws: Workspace, base: str | None, found: Any) -> Report | None:
+    if not (isinstance(found, tuple) and len(found) == 4 and found[0] == FORMAT):
+        return None
+    _, findings, base_name, environments = found
+    extras = {"contexts": LazyContexts(ws, base)}
+    return Report(findings=findings, base=base_name, environments=environments, extras=extras)
+
+
+def _results(ws: Workspace):
+    from revgraph.sources.cache import ResultCache
+
+    return ResultCache(ws.cache.directory if ws.cache is not None else None)
+
+
+class LazyContexts(Mapping):
+    """``Report.extras["contexts"]`` of a cached report: built only if a renderer asks."""
+
+    def __init__(self, ws: Workspace, base: str | None) -> None:
+        self._ws = ws
+        self._base = base
+        self._built: dict[str, EnvContext] | None = None
+
+    def _data(self) -> dict[str, EnvContext]:
+        if self._built is None:
+            from revgraph.api import build_context
+
+            self._built = {
+                env.name: build_context(self._ws, env, base=self._base)
+                for env in self._ws.environments
+            }
+        return self._built
+
+    def __getitem__(self, name: str) -> EnvContext:
+        return self._data()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+# ------------------------------------------------------------------- the key
+@dataclass
+class _State:
+    """Everything a check result depends on (see the module notes)."""
+
+    ws: Workspace
+    common: tuple
+    envs: tuple[tuple[str, WorktreeScan, str | None], ...]
+
+    @classmethod
+    def compute(cls, ws: Workspace, base: str | None, select: tuple, ignore: tuple) -> "_State":
+        project = ws.project
+        environments = ws.environments
+        root = ws.root
+        envs = tuple((repr(env), WorktreeScan(env, root), _lock_digest(env)) for env in environments)
+        repo = ws.maybe_repo()
+        git = _git_state(ws, repo, environments, base) if repo is not None else ("no git", base)
+        common = (
+            "revgraph check", FORMAT, __version__, code_fingerprint(), str(root),
+            repr(project.settings), select, ignore, git,
+        )  # fmt: skip
+        return cls(ws, common, envs)
+
+    def stat_key(self) -> str | None:
+        digests = [scan.stat_digest() for _, scan, _ in self.envs]
+        if any(d is None for d in digests):
+            return None
+        envs = tuple((env, digest, lock) for (env, _, lock), digest in zip(self.envs, digests))
+        return _digest(("stat", self.common, envs))
+
+    def content(self) -> tuple:
+        stats = self.ws.cache.stats if self.ws.cache is not None else None
+        envs = tuple((env, scan.content_digest(stats), lock) for env, scan, lock in self.envs)
+        return ("content", self.common, envs)
+
+
+def code_fingerprint() -> str:
+    """Size and mtime of every revgraph module: a changed rule or parser is a new key."""
+    global _code_fingerprint
+    if _code_fingerprint is None:
+        h = hashlib.sha1()
+        for folder, dirs, files in os.walk(_PACKAGE):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    info = os.stat(os.path.join(folder, name))
+                    rel = os.path.relpath(os.path.join(folder, name), _PACKAGE)
+                    h.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        _code_fingerprint = h.hexdigest()
+    return _code_fingerprint
+
+
+def _lock_digest(env: Environment) -> str | None:
+    if env.lock_file is None:
+        return None
+    try:
+        with open(env.lock_file, "rb") as handle:
+            return hashlib.sha1(handle.read()).hexdigest()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"unreadable: {exc.errno}"
+
+
+def _git_state(ws: Workspace, repo: GitRepo, environments: Sequence[Environment], base: str | None) -> tuple:
+    from revgraph.api import _protected_refs
+
+    head = repo.head_sha()
+    bare = repo.root is None
+    if head is None and not bare and base is None:
+        return ("unborn",)  # build_context reads the working tree only
+    base_ref = ws.resolve_base(base)
+    assert base_ref is not None
+    merge_base = _merge_base(repo, base_ref.sha, head) if head else None
+    protected = tuple(_protected_refs(ws, repo))
+    treeishes = [("base", base_ref.sha), ("merge-base", merge_base)]
+    treeishes += [(f"protected {ref}", ref) for ref in protected]
+    if bare:
+        treeishes.append(("HEAD", "HEAD"))
+    folders = [repo.folders(env) for env in environments]
+    trees = _folder_trees(repo, [sha for _, sha in treeishes if sha], sorted({f for fs in folders for f in fs}))
+    described = tuple(
+        (what, tuple((f, trees.get((sha, f))) for fs in folders for f in fs) if sha else None)
+        for what, sha in treeishes
+    )
+    return ("git", head is not None, bare, base_ref.ref, base_ref.how, protected, described)
+
+
+def _merge_base(repo: GitRepo, a: str, b: str) -> str | None:
+    done = repo.git("merge-base", a, b, ok=(0, 1))
+    out = done.stdout.decode().split()
+    return out[0] if done.returncode == 0 and out else None
+
+
+def _folder_trees(repo: GitRepo, treeishes: Sequence[str], folders: Sequence[str]) -> dict[tuple[str, str], str]:
+    """``(treeish, folder) -> "<oid> <type>"`` (or "missing"), in one ``cat-file`` process."""
+    requests = [(t, f) for t in dict.fromkeys(treeishes) for f in folders]
+    if any("\n" in f for _, f in requests):
+        raise OSError("a versions folder name holds a newline")  # not worth a key
+    text = "".join(f"{t}:{f}\n" for t, f in requests)
+    out = repo.git("cat-file", "--batch-check", input=text.encode("utf-8", "surrogateescape")).stdout
+    answers = out.decode("utf-8", "surrogateescape").split("\n")
+    if len(answers) < len(requests):
+        raise OSError("git cat-file --batch-check answered too few requests")
+    found = {}
+    for (treeish, folder), answer in zip(requests, answers):
+        parts = answer.split(" ")
+        found[(treeish, folder)] = " ".join(parts[:2]) if len(parts) == 3 else "missing"
+    return found
+
+
+# ------------------------------------------------------------ working tree
+class WorktreeScan:
+    """The files alembic could list in ``env``'s folders on disk, stat'ed once.
+
+    Walks as ``sources.worktree`` does (folder symlinks not entered;
+    sub-folders only when recursive; ``__pycache__`` only when sourceless),
+    keeping only names alembic could take (``*.py``, and ``*.pyc``/``*.pyo``
+    when sourceless) and symlinks.
+    """
+
+    RACY_SECONDS = 2.0  # as StatCache: a file this fresh may change within its mtime tick
+
+    def __init__(self, env: Environment, root: Path | str) -> None:
+        self.root = os.path.realpath(root)
+        self.sourceless = env.sourceless
+        # (path, link target, os.stat_result) per file; (folder + "/", "", state) per location
+        self.items: list[tuple[str, str, Any]] = []
+        for location in env.version_locations:
+            real = os.path.realpath(os.path.join(self.root, location))
+            relative = os.path.relpath(real, self.root).replace(os.sep, "/")
+            if not os.path.isdir(real):
+                self.items.append((f"{relative}/", "", "absent"))
+                continue
+            self.items.append((f"{relative}/", "", "folder"))
+            deep = env.recursive or os.path.basename(real).endswith("__pycache__")
+            self._scan(real, "" if relative == "." else relative, deep, 0)
+
+    def _scan(self, folder: str, relative: str, deep: bool, depth: int) -> None:
+        # listdir + lstat relative to the folder's descriptor: the cheapest walk
+        # Python has (one system call per file), as this runs on every warm check.
+        try:
+            names = sorted(os.listdir(folder))
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            return
+        prefix = f"{relative}/" if relative else ""
+        try:
+            infos = [_lstat_at(name, fd) for name in names]
+        finally:
+            os.close(fd)
+        wanted, sourceless = _wanted, self.sourceless
+        for name, info in zip(names, infos):
+            if isinstance(info, str):
+                self.items.append((prefix + name, "", info))
+                continue
+            mode = info.st_mode
+            if stat_module.S_ISREG(mode):
+                if wanted(name, sourceless):
+                    self.items.append((prefix + name, "", info))
+            elif stat_module.S_ISDIR(mode):
+                if deep or (sourceless and depth == 0 and name == "__pycache__"):
+                    self._scan(os.path.join(folder, name), prefix + name, deep, depth + 1)
+            elif stat_module.S_ISLNK(mode):
+                self._link(folder, prefix + name, name)
+            elif wanted(name, sourceless):
+                self.items.append((prefix + name, "", info))  # a fifo, a socket: a problem
+
+    def _link(self, folder: str, rel: str, name: str) -> None:
+        """A symlink: its target and what it points to (folder symlinks are not entered)."""
+        path = os.path.join(folder, name)
+        try:
+            target = os.readlink(path)
+            info: Any = os.stat(path)
+        except OSError as exc:
+            self.items.append((rel, "?", f"unreadable {exc.errno}"))
+            return
+        if not stat_module.S_ISDIR(info.st_mode):
+            self.items.append((rel, target, info))
+
+    def stat_digest(self) -> str | None:
+        """A digest of the files' identities; None when one is too fresh to trust."""
+        import marshal
+        import time
+
+        fresh = time.time_ns() - int(self.RACY_SECONDS * 1e9)
+        rows: list = []
+        for rel, link, info in self.items:
+            if isinstance(info, str):
+                rows.append((rel, link, info))
+                continue
+            if info.st_mtime_ns > fresh or info.st_ctime_ns > fresh:
+                return None
+            rows.append((rel, link, info.st_mode, info.st_size, info.st_mtime_ns,
+                         info.st_ctime_ns, info.st_ino))  # fmt: skip
+        return hashlib.sha1(marshal.dumps(rows)).hexdigest()
+
+    def content_digest(self, stats: StatCache | None) -> str:
+        """A digest of the files' contents (git blob ids), read only when ``stats`` does not know them."""
+        h = hashlib.sha1()
+        for rel, link, info in self.items:
+            identity = info if isinstance(info, str) else self._blob(rel, link, info, stats)
+            h.update(f"{rel}\0{link}\0{identity}\n".encode("utf-8", "surrogateescape"))
+        return h.hexdigest()
+
+    def _blob(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str:
+        if not stat_module.S_ISREG(info.st_mode):
+            return "special"
+        if info.st_size > MAX_REVISION_BYTES:
+            return f"too large {info.st_size}"
+        absolute = os.path.join(self.root, rel)
+        if stats is not None and not link:
+            known = stats.blob_id(absolute, info)
+            if known is not None:
+                return known
+        try:
+            with open(absolute, "rb") as handle:
+                data = handle.read(MAX_REVISION_BYTES + 1)
+        except OSError as exc:
+            return f"unreadable {exc.errno}"
+        oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        if stats is not None and not link:
+            stats.record(absolute, info, oid)  # saved with the parse cache when the workspace closes
+        return oid
+
+
+def worktree_digest(env: Environment, root: Path | str, stats: StatCache | None = None) -> str:
+    """A content digest of every file alembic could list in ``env``'s folders on disk."""
+    return WorktreeScan(env, root).content_digest(stats)
+
+
+def _lstat_at(name: str, fd: int) -> os.stat_result | str:
+    try:
+        return os.lstat(name, dir_fd=fd)
+    except OSError as exc:
+        return f"unreadable {exc.errno}"
+
+
+def _wanted(name: str, sourceless: bool) -> bool:
+    return name.endswith(".py") or (sourceless and name.endswith((".pyc", ".pyo")))
+
+
+# ---------------------------------------------------------------- the guard
+def _folder_local(ws: Workspace, contexts: Any) -> bool:
+    """Whether each context's snapshots depend on the versions folders' contents only."""
+    repo = ws.maybe_repo()
+    for ctx in contexts:
+        folders = _relative_folders(ws, repo, ctx.environment)
+        if folders is None:
+            return False
+        snapshots = [s for s in (ctx.head, ctx.base, ctx.merge_base, ctx.merged) if s is not None]
+        if not all(_inside(snap, folders) for snap in snapshots):
+            return False
+        if ctx.merged is not None and not _merge_is_union(ctx):
+            return False
+    return True
+
+
+def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> tuple[str, ...] | None:
+    try:
+        if repo is not None:
+            return repo.folders(env)
+        return env.versions_relative_to(ws.root)
+    except RevgraphError:
+        return None
+
+
+def _inside(snap: Snapshot, folders: tuple[str, ...]) -> bool:
+    if any(not f for f in folders):
+        return True
+    prefixes = tuple(f"{f}/" for f in folders)
+    return all(item.path.startswith(prefixes) for item in (*snap.revisions, *snap.problems))
+
+
+def _contents(snap: Snapshot | None) -> dict[str, tuple]:
+    """Path -> the blob ids found there (two in a conflict), from revisions and problems."""
+    found: dict[str, list] = {}
+    if snap is not None:
+        for item in (*snap.revisions, *snap.problems):
+            found.setdefault(item.path, []).append(item.blob_id)
+    return {path: tuple(sorted(ids, key=str)) for path, ids in found.items()}
+
+
+def _merge_is_union(ctx: EnvContext) -> bool:
+    """The predicted merge equals the by-path three-way union of merge base, HEAD and base."""
+    base, ours, theirs = _contents(ctx.merge_base), _contents(ctx.head), _contents(ctx.base)
+    merged = _contents(ctx.merged)
+    for path in {*base, *ours, *theirs, *merged}:
+        o, t, b = ours.get(path), theirs.get(path), base.get(path)
+        if o == t or t == b:
+            expected = o
+        elif o == b:
+            expected = t
+        else:
+            expected = tuple(sorted((*(o or ()), *(t or ())), key=str)) or None
+        if merged.get(path) != expected:
+            return False
+    return True
+
+
+
+
+# ------------------------------------------------------------ command line
+# ``revgraph [globals] check [options]`` answered from this cache without
+# building the typer app: typer coerces every parameter through pydantic,
+# which costs more than the whole cache hit. Only the options below are
+# understood; anything else (``--help``, ``--db``, ``-o``, github/markdown
+# formats, a short-option cluster) returns None and the normal CLI runs.
+_GLOBAL_VALUES = {"-C": "directory", "-c": "config", "--config": "config", "-n": "name",
+                  "--name": "name", "--versions": "versions", "--env": "env"}  # fmt: skip
+_GLOBAL_FLAGS = {"--color": ("color", True), "--no-color": ("color", False),
+                 "-q": ("quiet", True), "--quiet": ("quiet", True),
+                 "-v": ("verbose", True), "--verbose": ("verbose", True)}  # fmt: skip
+_CHECK_VALUES = {"--base": "base", "--format": "format", "-f": "format",
+                 "--select": "select", "--ignore": "ignore"}  # fmt: skip
+_CHECK_FLAGS = {"--strict": ("strict", True)}
+FAST_FORMATS = ("text", "json", "sarif", "junit")
+
+
+def parse_check_argv(argv: Sequence[str]) -> dict | None:
+    """The options of a plain ``check`` command line, or None when it is anything else."""
+    found: dict[str, Any] = {"select": [], "ignore": []}
+    values, flags = _GLOBAL_VALUES, _GLOBAL_FLAGS
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "check" and values is _GLOBAL_VALUES:
+            values, flags = _CHECK_VALUES, _CHECK_FLAGS
+            continue
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in flags and not eq:
+            key, value = flags[name]
+            found[key] = value
+        elif name in values:
+            if not eq:
+                if not args:
+                    return None
+                inline = args.pop(0)
+            key = values[name]
+            if key in ("select", "ignore"):
+                found[key].append(inline)
+            elif key in found:
+                return None  # a repeated option: let the real parser decide
+            else:
+                found[key] = inline
+        else:
+            return None
+    if values is _GLOBAL_VALUES:
+        return None  # no `check` command
+    return found
+
+
+def fast_check(argv: Sequence[str]) -> int | None:
+    """Answer ``revgraph ... check ...`` from the result cache; None to run the normal CLI."""
+    opts = parse_check_argv(argv)
+    if opts is None or opts.get("format", "text") not in FAST_FORMATS:
+        return None
+    try:
+        found = _fast_render(opts)
+    except Exception:  # whatever it is, the normal path will meet it and report it properly
+        return None
+    if found is None:
+        return None
+    text, failed = found
+    try:
+        import sys
+
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return 0
+    return 1 if failed else 0
+
+
+def _fast_render(opts: dict) -> tuple[str, bool] | None:
+    import sys
+
+    from revgraph.api import Options, Workspace
+
+    here = Path.cwd()
+    if opts.get("directory") is not None:
+        here = (here / opts["directory"]).resolve()
+    options = Options(
+        cwd=here,
+        config_file=(here / opts["config"]) if opts.get("config") else None,
+        section=opts.get("name"),
+        versions=(here / opts["versions"]) if opts.get("versions") else None,
+        env=opts.get("env"),
+    )
+    select, ignore = _split_codes(opts["select"]), _split_codes(opts["ignore"])
+    fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)
+    color = opts.get("color")
+    if color is None:
+        color = False if os.environ.get("NO_COLOR") else sys.stdout.isatty()
+    with Workspace(options) as ws:
+        found = probe(ws, base=opts.get("base"), select=select, ignore=ignore)
+        if found is None or found.report is None:
+            return None
+        report = found.report
+        selected = _selected_codes(select, ignore)
+        render_opts = (fmt, color, verbose, strict, tuple(sorted(selected)), os.environ.get("COLUMNS"))
+        render_key = _digest(("rendered", FORMAT, report.findings, report.base, report.environments, render_opts))
+        results = _results(ws)
+        text = None if color else results.get(render_key)
+        if not isinstance(text, str):
+            from revgraph.render import render_report
+
+            text = render_report(
+                fmt, report, color=color, verbose=verbose, strict=strict, mermaid=None,
+                doctor=False, selected=selected,
+            )  # fmt: skip
+            if not color:  # a terminal's width and colours are not part of the key
+                results.put(render_key, text)
+        return text, report.failed(strict)
+
+
+def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
+    """As the CLI reads ``--select/--ignore``: comma lists, upper-cased."""
+    out: list[str] = []
+    for value in values:
+        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
+    return tuple(out)
+
+
+def _selected_codes(select: Sequence[str], ignore: Sequence[str]) -> set[str]:
+    from revgraph.rules import RULES, select_codes
+
+    return set(select_codes(list(RULES), select, ignore))
+
+
+__all__ = [
+    "Probe", "probe", "LazyContexts", "WorktreeScan", "worktree_digest", "code_fingerprint",
+    "fast_check", "parse_check_argv", "FORMAT",
+]  # fmt: skip

@@ -1,0 +1,346 @@
+"""`revgraph fix` inside git operations, end to end (issue 4, "How it must be shown").
+
+main and a feature branch each add one revision on the same landed parent.
+A SQLite database is migrated on main first (it has applied main's revision,
+as production would), then git merges / rebases / cherry-picks / applies the
+feature, `revgraph fix` runs in the middle of it, and the real
+`alembic upgrade head` on that same database must create the feature's table.
+
+Whichever side git calls "ours", the feature's revision is the one that moves:
+main's has landed and may already be applied. Parents are read back with
+alembic's own ScriptDirectory, not with revgraph.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from revgraph.lockfile import parse_lock
+from tests.support import GitRepo, sqlite_tables
+
+BASE = "a1a1a1a1a1a1"
+MAIN = "b2b2b2b2b2b2"
+FEATURE = "c3c3c3c3c3c3"
+LOCK = "migrations/revgraph.lock"
+NOTES = "notes.txt"
+AT_0 = datetime.datetime(2024, 6, 3, 9, 0, 0, 125000)
+ONE_HOUR = datetime.timedelta(hours=1)
+
+
+# ------------------------------------------------------------------ helpers
+def table(rev_id: str) -> str:
+    return f"t_{rev_id}"
+
+
+def add(repo: GitRepo, rev_id: str, down, **kw) -> str:
+    """A revision whose upgrade() creates a table named after it."""
+    body = (
+        f'op.create_table("{table(rev_id)}", sa.Column("id", sa.Integer(), primary_key=True))',
+        f'op.drop_table("{table(rev_id)}")',
+    )
+    return repo.add_revision(rev_id, down, message=kw.pop("message", f"create {table(rev_id)}"), body=body, **kw)
+
+
+def upgrade(repo: GitRepo, db: Path, target: str = "head") -> set[str]:
+    """The real `alembic upgrade` CLI on the SQLite file ``db``; returns the app's tables."""
+    repo.alembic("-x", f"db=sqlite:///{db}", "upgrade", target)
+    return sqlite_tables(db) - {"alembic_version"}
+
+
+def migrate(repo: GitRepo, db: Path, target: str = "head") -> set[str]:
+    """alembic's own ``command.upgrade`` in this process: the code the CLI runs, 1.5 s faster.
+
+    Used to put a database in its starting state. The config has no file
+    name, so the repository's env.py skips ``fileConfig`` (which would
+    disable the test process's loggers); the URL goes in as ``-x db=`` does.
+    """
+    from argparse import Namespace
+
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(repo.path / "migrations"))
+    config.cmd_opts = Namespace(x=[f"db=sqlite:///{db}"])
+    command.upgrade(config, target)
+    return sqlite_tables(db) - {"alembic_version"}
+
+
+def parents(repo: GitRepo, rev_id: str) -> tuple[str, ...]:
+    """``down_revision`` as alembic itself reads it from the working tree."""
+    from alembic import util
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(Config(str(repo.path / "alembic.ini")))
+    return tuple(util.to_tuple(script.get_revision(rev_id).down_revision, default=()))
+
+
+def staged(repo: GitRepo) -> list[str]:
+    return sorted(repo.git("diff", "--cached", "--name-only").stdout.split())
+
+
+def exists_in(repo: GitRepo, ref: str, relpath: str) -> bool:
+    return repo.git("cat-file", "-e", f"{ref}:{relpath}", check=None).returncode == 0
+
+
+def fix_ok(repo: GitRepo, *args: str) -> str:
+    proc = repo.run("fix", *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@dataclass
+class Diverged:
+    """main and feature each added a revision on BASE; the database is at main's head."""
+
+    repo: GitRepo
+    db: Path
+    main_path: str
+    feature_path: str
+    main_commit: str
+    feature_commit: str
+
+    def assert_feature_moved_onto_main(self, main_bytes: bytes) -> None:
+        assert parents(self.repo, FEATURE) == (MAIN,)
+        assert parents(self.repo, MAIN) == (BASE,)
+        assert self.repo.read(self.main_path) == main_bytes  # landed: byte-identical
+        # Only the parent id changed in the feature's file (docstring and assignment).
+        original = self.repo.show(self.feature_commit, self.feature_path)
+        assert self.repo.read(self.feature_path) == original.replace(BASE.encode(), MAIN.encode())
+
+    def assert_upgrade_creates_feature_table(self) -> None:
+        assert upgrade(self.repo, self.db) == {table(BASE), table(MAIN), table(FEATURE)}
+
+
+def diverge(repo: GitRepo, db: Path, *, notes_conflict: bool = False, lock: bool = False) -> Diverged:
+    """Ends on main, clean, with ``db`` migrated to main's head.
+
+    ``notes_conflict``: both sides also change notes.txt differently, so that
+    a rebase / cherry-pick / am stops. ``lock``: the heads lock file is kept
+    (without the merge driver), so a merge stops on it.
+    """
+    repo.init_env(commit=False)
+    add(repo, BASE, None)
+    repo.write(NOTES, "shared\n")
+    if lock:
+        write_lock(repo)
+    repo.commit("base")
+    repo.branch("feature")
+    main_path = add(repo, MAIN, BASE)
+    if notes_conflict:
+        repo.write(NOTES, "main's notes\n")
+    if lock:
+        write_lock(repo)
+    main_commit = repo.commit("main: add t_main")
+    repo.checkout("feature")
+    feature_path = add(repo, FEATURE, BASE)
+    if notes_conflict:
+        repo.write(NOTES, "feature's notes\n")
+    if lock:
+        write_lock(repo)
+    feature_commit = repo.commit("feature: add t_feature")
+    repo.checkout("main")
+    assert migrate(repo, db) == {table(BASE), table(MAIN)}
+    return Diverged(repo, db, main_path, feature_path, main_commit, feature_commit)
+
+
+def write_lock(repo: GitRepo) -> None:
+    """What `revgraph lock` does, in process (setup only; the CLI is not under test here)."""
+    from revgraph import api
+
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        assert [status.written or status.current for status in api.lock(ws)] == [True]
+
+
+def resolve_notes(repo: GitRepo) -> None:
+    repo.write(NOTES, "both\n")
+    repo.git("add", NOTES)
+
+
+def continue_(repo: GitRepo, operation: str) -> None:
+    proc = repo.git(operation, "--continue", check=None)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + repo.status()
+
+
+# ------------------------------------------------ merging into main itself
+def test_fix_during_merge_into_main_moves_the_feature_not_main_whose_side_is_ours(gitrepo, tmp_path):
+    d = diverge(gitrepo, tmp_path / "app.db")
+    main_bytes = gitrepo.read(d.main_path)
+    gitrepo.git("merge", "--no-commit", "--no-ff", "feature")
+    # git calls main's side "ours": a fix that moved "ours" onto "theirs" would move MAIN.
+    assert gitrepo.rev_parse("HEAD") == d.main_commit
+    assert gitrepo.rev_parse("MERGE_HEAD") == d.feature_commit
+    assert exists_in(gitrepo, "HEAD", d.main_path) and not exists_in(gitrepo, "HEAD", d.feature_path)
+    assert exists_in(gitrepo, "MERGE_HEAD", d.feature_path)
+    _assert_naive_ours_onto_theirs_loses_the_feature_table(d, tmp_path / "naive")
+
+    out = fix_ok(gitrepo)
+
+    d.assert_feature_moved_onto_main(main_bytes)
+    assert d.feature_path in staged(gitrepo)
+    assert "git merge --continue" in out
+    d.assert_upgrade_creates_feature_table()
+    continue_(gitrepo, "merge")
+    assert gitrepo.status() == ""
+
+
+def _assert_naive_ours_onto_theirs_loses_the_feature_table(d: Diverged, twin: Path) -> None:
+    """In a copy: re-point main's revision ("ours") onto the feature's; alembic says nothing."""
+    shutil.copytree(d.repo.path, twin)
+    shutil.copyfile(d.db, twin.parent / "naive.db")
+    naive = GitRepo(twin, d.repo.env)
+    path = naive.path / d.main_path
+    path.write_bytes(path.read_bytes().replace(BASE.encode(), FEATURE.encode()))
+    assert parents(naive, MAIN) == (FEATURE,)
+    # `upgrade head` exits 0: the database is "at head" already, the feature table never comes.
+    assert migrate(naive, twin.parent / "naive.db") == {table(BASE), table(MAIN)}
+
+
+def test_fix_during_merge_stopped_by_the_lock_file_rewrites_and_stages_it(gitrepo, tmp_path):
+    d = diverge(gitrepo, tmp_path / "app.db", lock=True)
+    main_bytes = gitrepo.read(d.main_path)
+    merge = gitrepo.merge("feature", expect_conflict=True)
+    assert gitrepo.conflicted() == [LOCK], merge.stdout
+
+    out = fix_ok(gitrepo)
+
+    d.assert_feature_moved_onto_main(main_bytes)
+    assert gitrepo.conflicted() == []
+    assert {d.feature_path, LOCK} <= set(staged(gitrepo))
+    assert parse_lock(gitrepo.read(LOCK).decode()).heads == (FEATURE,)
+    assert "git merge --continue" in out
+    continue_(gitrepo, "merge")
+    d.assert_upgrade_creates_feature_table()
+
+
+# ------------------------------------------ the feature side (ours inverted)
+def test_fix_during_merge_of_main_into_feature_moves_the_feature_revision(gitrepo, tmp_path):
+    d = diverge(gitrepo, tmp_path / "app.db")
+    main_bytes = gitrepo.read(d.main_path)
+    gitrepo.checkout("feature")
+    gitrepo.git("merge", "--no-commit", "--no-ff", "main")
+    assert exists_in(gitrepo, "HEAD", d.feature_path)  # here the feature is "ours"
+
+    out = fix_ok(gitrepo)
+
+    d.assert_feature_moved_onto_main(main_bytes)
+    assert d.feature_path in staged(gitrepo)
+    assert "git merge --continue" in out
+    continue_(gitrepo, "merge")
+    assert gitrepo.current_branch() == "feature"
+    d.assert_upgrade_creates_feature_table()
+
+
+def test_fix_during_stopped_rebase_of_feature_onto_main_moves_the_feature_revision(gitrepo, tmp_path):
+    d = diverge(gitrepo, tmp_path / "app.db", notes_conflict=True)
+    main_bytes = gitrepo.read(d.main_path)
+    gitrepo.checkout("feature")
+    gitrepo.rebase("main", expect_conflict=True)
+    # In a rebase git's "ours" is the upstream: HEAD is main's commit.
+    assert gitrepo.rev_parse("HEAD") == d.main_commit
+
+    out = fix_ok(gitrepo)
+
+    d.assert_feature_moved_onto_main(main_bytes)
+    assert d.feature_path in staged(gitrepo)
+    assert "git rebase --continue" in out
+    resolve_notes(gitrepo)
+    continue_(gitrepo, "rebase")
+    assert gitrepo.current_branch() == "feature"
+    assert gitrepo.show("feature", d.main_path) == main_bytes
+    assert gitrepo.show("feature", d.feature_path) == gitrepo.read(d.feature_path)
+    d.assert_upgrade_creates_feature_table()
+
+
+def test_fix_after_a_completed_rebase_moves_the_feature_and_stages_nothing(gitrepo, tmp_path):
+    d = diverge(gitrepo, tmp_path / "app.db")
+    main_bytes = gitrepo.read(d.main_path)
+    gitrepo.checkout("feature")
+    gitrepo.rebase("main")
+
+    out = fix_ok(gitrepo)
+
+    d.assert_feature_moved_onto_main(main_bytes)
+    assert staged(gitrepo) == []
+    assert "--continue" not in out
+    assert gitrepo.status().split() == ["M", d.feature_path]
+    d.assert_upgrade_creates_feature_table()
+
+
+# --------------------------------------------------- cherry-pick and git am
+def test_fix_during_stopped_cherry_pick_stages_and_says_cherry_pick_continue(gitrepo, tmp_path):
+    d = diverge(gitrepo, tmp_path / "app.db", notes_conflict=True)
+    main_bytes = gitrepo.read(d.main_path)
+    gitrepo.cherry_pick(d.feature_commit, expect_conflict=True)
+
+    out = fix_ok(gitrepo)
+
+    d.assert_feature_moved_onto_main(main_bytes)
+    assert d.feature_path in staged(gitrepo)
+    assert "git cherry-pick --continue" in out
+    resolve_notes(gitrepo)
+    continue_(gitrepo, "cherry-pick")
+    d.assert_upgrade_creates_feature_table()
+
+
+def test_fix_during_stopped_git_am_says_am_continue(gitrepo, tmp_path):
+    d = diverge(gitrepo, tmp_path / "app.db", notes_conflict=True)
+    main_bytes = gitrepo.read(d.main_path)
+    patch = gitrepo.git("format-patch", "-1", "--stdout", d.feature_commit).stdout
+    am = gitrepo.git("am", "-3", check=None, input=patch)
+    assert am.returncode != 0 and gitrepo.conflicted() == [NOTES], am.stdout + am.stderr
+
+    out = fix_ok(gitrepo)
+
+    d.assert_feature_moved_onto_main(main_bytes)
+    assert d.feature_path in staged(gitrepo)
+    assert "git am --continue" in out
+    resolve_notes(gitrepo)
+    continue_(gitrepo, "am")
+    d.assert_upgrade_creates_feature_table()
+
+
+# ------------------------------------------- a clone whose main is unpushed
+@pytest.mark.parametrize("operation", ["merge", "cherry-pick"])
+def test_fix_on_a_clones_unpushed_main_never_moves_mains_revision(make_gitrepo, tmp_path, operation):
+    """origin/HEAD (the default base) lags behind local main: main's revision is still ours to keep.
+
+    main's revision is younger than the feature's, so stacking the two as if
+    both were new would move main's onto the feature's: the database that
+    already applied it would then never get the feature's table.
+    """
+    upstream = make_gitrepo("upstream")
+    upstream.init_env(commit=False)
+    add(upstream, BASE, None, create_date=AT_0)
+    upstream.write(NOTES, "shared\n")
+    upstream.commit("base")
+    repo = upstream.clone(tmp_path / "clone")
+    repo.git("checkout", "-q", "-b", "feature")
+    feature_path = add(repo, FEATURE, BASE, create_date=AT_0 + ONE_HOUR)
+    repo.write(NOTES, "feature's notes\n")
+    feature_commit = repo.commit("feature")
+    repo.checkout("main")
+    main_path = add(repo, MAIN, BASE, create_date=AT_0 + 2 * ONE_HOUR)
+    repo.write(NOTES, "main's notes\n")
+    repo.commit("main: merged locally, not pushed yet")
+    main_bytes = repo.read(main_path)
+    db = tmp_path / "app.db"
+    assert migrate(repo, db) == {table(BASE), table(MAIN)}
+    if operation == "merge":
+        repo.merge("feature", expect_conflict=True)
+    else:
+        repo.cherry_pick(feature_commit, expect_conflict=True)
+
+    out = fix_ok(repo)
+
+    assert repo.read(main_path) == main_bytes, out
+    assert parents(repo, FEATURE) == (MAIN,)
+    assert feature_path in staged(repo)
+    assert f"git {operation} --continue" in out
+    assert upgrade(repo, db) == {table(BASE), table(MAIN), table(FEATURE)}
