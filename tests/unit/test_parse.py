@@ -1,0 +1,709 @@
+"""parse.py: revision files read statically, byte-exact spans, problems instead of crashes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from revgraph.model import ParseProblem, Revision
+from revgraph.parse import (
+    PARSER_VERSION,
+    _parse_ast,
+    _parse_fast,
+    fingerprint,
+    parse_revision,
+    scan_touches,
+)
+from tests.support.revfiles import render_revision, render_with_template
+
+PATH = "migrations/versions/ff00ee_add_users.py"
+
+HEADER = '''"""add users
+
+Revision ID: ff00ee
+Revises: abc123
+Create Date: 2024-05-06 07:08:09.123456
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = 'ff00ee'
+'''
+
+TAIL = '''
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
+'''
+
+
+# ------------------------------------------------------------------ helpers
+def read(data: bytes | str, path: str = PATH) -> Revision:
+    """Parse, insisting on a Revision, and check the two readers agree on it."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    result = parse_revision(data, path)
+    assert isinstance(result, Revision), result
+    assert_readers_agree(data, path)
+    return result
+
+
+def problem(data: bytes | str, path: str = PATH) -> ParseProblem:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    result = parse_revision(data, path)
+    assert isinstance(result, ParseProblem), result
+    assert result.path == path
+    return result
+
+
+def assert_readers_agree(data: bytes, path: str = PATH) -> None:
+    fast, slow = _parse_fast(data, path), _parse_ast(data, path)
+    if fast is None:
+        return
+    assert fast == slow
+    if isinstance(fast, Revision):
+        assert isinstance(slow, Revision)
+        assert dict(fast.spans) == dict(slow.spans)
+        assert fast.touches == slow.touches
+
+
+def text_at(data: bytes | str, rev: Revision, key: str) -> bytes:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    span = rev.spans[key]
+    return data[span.start : span.end]
+
+
+def with_down(value: str, annotation: str = "") -> str:
+    return HEADER + f"down_revision{annotation} = {value}\n" + TAIL
+
+
+# ------------------------------------------------------------ header styles
+def test_typed_template_header_is_read_with_exact_spans():
+    text = render_revision("ff00ee", "abc123", message="add users", style="typed")
+    rev = read(text)
+    assert (rev.id, rev.down_revisions, rev.branch_labels, rev.depends_on) == ("ff00ee", ("abc123",), (), ())
+    assert rev.message == "add users"
+    assert rev.create_date == "2024-01-01 00:00:00.000000"
+    assert (rev.doc_revision_id, rev.doc_revises) == ("ff00ee", "abc123")
+    assert text_at(text, rev, "revision") == b"'ff00ee'"
+    assert text_at(text, rev, "down_revision") == b"'abc123'"
+    assert text_at(text, rev, "branch_labels") == b"None"
+    assert text_at(text, rev, "depends_on") == b"None"
+    assert text_at(text, rev, "revises_line") == b"abc123"
+    assert text_at(text, rev, "revision_id_line") == b"ff00ee"
+    docstring = text_at(text, rev, "docstring")
+    assert docstring.startswith(b'"""add users\n') and docstring.endswith(b'\n"""')
+    assert rev.spans["down_revision"].line == 16 and rev.spans["revises_line"].line == 4
+
+
+def test_generic_untyped_template_header_is_read_with_exact_spans():
+    text = render_revision("ff00ee", ("abc123", "def456"), message="merge", style="generic")
+    rev = read(text)
+    assert rev.down_revisions == ("abc123", "def456")
+    assert rev.is_merge
+    assert text_at(text, rev, "down_revision") == b"('abc123', 'def456')"
+    assert text_at(text, rev, "revises_line") == b"abc123, def456"
+    assert rev.doc_revises == "abc123, def456"
+
+
+def test_hand_formatted_header_with_wrapped_tuple_lists_and_comments_is_read():
+    text = render_revision(
+        "ff00ee", ("a1", "b2"), message="merge", style="custom", branch_labels=("x",), depends_on=("y", "z")
+    )
+    rev = read(text)
+    assert rev.down_revisions == ("a1", "b2")
+    assert rev.branch_labels == ("x",) and rev.depends_on == ("y", "z")
+    assert text_at(text, rev, "down_revision") == b'(\n    "a1",\n    "b2",\n)'
+    assert text_at(text, rev, "branch_labels") == b'["x"]'
+    assert text_at(text, rev, "depends_on") == b'["y", "z"]'
+
+
+def _alembic_templates() -> list[Path]:
+    import alembic
+
+    root = Path(alembic.__file__).parent / "templates"
+    return sorted(p for p in root.glob("*/script.py.mako") if p.parent.name != "multidb")
+
+
+@pytest.mark.parametrize("template", _alembic_templates(), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("down", [None, "abc123", ("abc123", "def456")], ids=["base", "one", "merge"])
+def test_every_alembic_template_is_read_on_the_fast_path_identically_to_ast(template, down):
+    text = render_with_template(
+        template.read_text(), "ff00ee", down, message="add users", branch_labels=("lbl",), depends_on="dep1"
+    )
+    data = text.encode()
+    fast = _parse_fast(data, PATH)
+    assert isinstance(fast, Revision), "real alembic files must not need the slow path"
+    assert fast == _parse_ast(data, PATH)
+    assert dict(fast.spans) == dict(_parse_ast(data, PATH).spans)
+    assert fast.down_revisions == (() if down is None else (down,) if isinstance(down, str) else down)
+    assert fast.branch_labels == ("lbl",) and fast.depends_on == ("dep1",)
+
+
+def test_multidb_template_touches_come_from_each_upgrade_function():
+    import alembic
+    from mako.template import Template
+
+    class Config:
+        def get_main_option(self, name):
+            return "engine1, engine2"
+
+    template = Path(alembic.__file__).parent / "templates" / "multidb" / "script.py.mako"
+    text = Template(template.read_text()).render_unicode(
+        up_revision="ff00ee",
+        down_revision="abc123",
+        branch_labels=None,
+        depends_on=None,
+        create_date="2024-01-01",
+        comma=lambda v: v or "",
+        message="two engines",
+        config=Config(),
+        engine1_upgrades="op.create_table('users')",
+        engine2_upgrades="op.drop_table('logs')",
+        engine1_downgrades="op.drop_table('should_not_count')",
+    )
+    rev = read(text)
+    assert rev.down_revisions == ("abc123",)
+    assert rev.touches == ("table:logs", "table:users")
+
+
+# --------------------------------------------------------------- value forms
+@pytest.mark.parametrize(
+    ("source", "expected", "literal"),
+    [
+        ("'abc123'", ("abc123",), "'abc123'"),
+        ('"abc123"', ("abc123",), '"abc123"'),
+        ("r'abc123'", ("abc123",), "r'abc123'"),
+        ("u'abc123'", ("abc123",), "u'abc123'"),
+        ("'''abc123'''", ("abc123",), "'''abc123'''"),
+        ("('abc123')", ("abc123",), "'abc123'"),  # a parenthesised string, not a tuple
+        ("( 'abc123' )  # why not", ("abc123",), "'abc123'"),
+        ("('abc123',)", ("abc123",), "('abc123',)"),
+        ("('a1', 'b2')", ("a1", "b2"), "('a1', 'b2')"),
+        ("['a1', \"b2\"]", ("a1", "b2"), "['a1', \"b2\"]"),
+        ("()", (), "()"),
+        ("[]", (), "[]"),
+        ("None", (), "None"),
+        ("None  # a base", (), "None"),
+        ("(\n    'a1',\n    'b2',\n)", ("a1", "b2"), "(\n    'a1',\n    'b2',\n)"),
+        ("(\n    'a1',  # left\n    'b2',\n)", ("a1", "b2"), "(\n    'a1',  # left\n    'b2',\n)"),
+        ("'a1', 'b2'", ("a1", "b2"), "'a1', 'b2'"),
+        ("'ab' 'c'", ("abc",), "'ab' 'c'"),
+        ("\\\n    'abc123'", ("abc123",), "'abc123'"),
+    ],
+)
+def test_down_revision_value_forms_and_their_spans(source, expected, literal):
+    text = with_down(source)
+    rev = read(text)
+    assert rev.down_revisions == expected
+    assert text_at(text, rev, "down_revision") == literal.encode()
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        ": str",
+        ": Union[str, Sequence[str], None]",
+        ": Union[str, None]",
+        ": str | None",
+        ": str | tuple[str, ...] | None",
+        ": Optional[str]",
+        ': "str | None"',
+        ": typing.Optional[str]",
+    ],
+)
+def test_annotated_assignments_are_read_like_plain_ones(annotation):
+    text = with_down("'abc123'", annotation)
+    rev = read(text)
+    assert rev.down_revisions == ("abc123",)
+    assert text_at(text, rev, "down_revision") == b"'abc123'"
+
+
+def test_annotation_without_value_does_not_assign():
+    text = HEADER + "down_revision: str\ndown_revision = 'abc123'\nbranch_labels: str\n" + TAIL
+    rev = read(text)
+    assert rev.down_revisions == ("abc123",)
+    assert "branch_labels" not in rev.spans
+
+
+def test_string_branch_labels_and_depends_on_become_tuples():
+    text = with_down("'abc123'") + "branch_labels = 'feature'\ndepends_on = ['x1', 'y2']\n"
+    rev = read(text)
+    assert rev.branch_labels == ("feature",)
+    assert rev.depends_on == ("x1", "y2")
+    assert text_at(text, rev, "branch_labels") == b"'feature'"
+
+
+def test_last_assignment_wins_as_in_python():
+    text = with_down("'first'") + "down_revision = 'second'\nrevision = 'ff11'\n"
+    rev = read(text)
+    assert rev.id == "ff11"
+    assert rev.down_revisions == ("second",)
+    assert text_at(text, rev, "down_revision") == b"'second'"
+    assert text_at(text, rev, "revision") == b"'ff11'"
+
+
+def test_an_earlier_computed_value_overridden_by_a_literal_is_fine():
+    text = HEADER + "down_revision = compute()\ndown_revision = 'abc123'\n" + TAIL
+    assert read(text).down_revisions == ("abc123",)
+
+
+def test_names_in_comments_strings_and_functions_do_not_count():
+    text = with_down("'abc123'") + (
+        "\n# down_revision = 'not me'\n"
+        "def helper():\n"
+        "    down_revision = 'local'\n"
+        "    return 'revision = \"nope\"'\n"
+    )
+    rev = read(text)
+    assert rev.down_revisions == ("abc123",)
+
+
+def test_column_zero_text_inside_brackets_or_strings_is_not_an_assignment():
+    text = (
+        HEADER.replace("revision = 'ff00ee'\n", "")
+        + "x = dict(\nrevision='inside a call')\n"
+        + "SQL = '''\nrevision = 'inside a string'\n'''\n"
+        + "revision = 'ff00ee'\ndown_revision = 'abc123'\n"
+    )
+    rev = read(text)
+    assert rev.id == "ff00ee"
+    assert text_at(text, rev, "revision") == b"'ff00ee'"
+
+
+# ------------------------------------------------------------ newlines, BOM
+def test_crlf_file_spans_are_exact_and_exclude_the_newline():
+    text = render_revision("ff00ee", "abc123", message="add users", style="typed", newline="\r\n")
+    data = text.encode()
+    rev = read(data)
+    assert text_at(data, rev, "down_revision") == b"'abc123'"
+    assert text_at(data, rev, "revises_line") == b"abc123"
+    assert text_at(data, rev, "revision_id_line") == b"ff00ee"
+    assert rev.message == "add users"
+    assert rev.spans["down_revision"].line == 16
+
+
+def test_mixed_newlines_keep_lines_and_spans_exact():
+    data = (
+        b'"""mixed\r\n\r\nRevision ID: ff00ee\nRevises: abc123\r\n"""\n'
+        b"revision = 'ff00ee'\r\n"
+        b"down_revision = 'abc123'\n"
+    )
+    rev = read(data)
+    assert text_at(data, rev, "revises_line") == b"abc123"
+    assert rev.spans["revises_line"].line == 4
+    assert rev.spans["down_revision"].line == 7
+
+
+def test_old_mac_carriage_return_newlines_count_as_lines():
+    data = b'"""m\r\rRevision ID: ff00ee\rRevises: abc123\r"""\rrevision = "ff00ee"\rdown_revision = "abc123"\r'
+    rev = read(data)
+    assert rev.spans["down_revision"].line == 7
+    assert rev.spans["revises_line"].line == 4
+    assert text_at(data, rev, "revises_line") == b"abc123"
+    assert text_at(data, rev, "down_revision") == b'"abc123"'
+
+
+def test_utf8_bom_is_part_of_the_byte_offsets():
+    text = render_revision("ff00ee", "abc123", message="add users", style="typed")
+    data = b"\xef\xbb\xbf" + text.encode()
+    rev = read(data)
+    assert rev.spans["docstring"].start == 3
+    assert text_at(data, rev, "down_revision") == b"'abc123'"
+    assert text_at(data, rev, "revises_line") == b"abc123"
+    assert rev.message == "add users"
+
+
+def test_non_ascii_text_before_a_value_keeps_byte_offsets_exact():
+    text = (
+        '"""Ajoute la colonne « prénom » 🎉\n\nRevision ID: ff00ee\nRevises: abc123\n"""\n'
+        "revision = 'ff00ee'  # café\n"
+        "down_revision = ('abc123', 'é1')  # ünïcode\n"
+    )
+    rev = read(text)
+    assert rev.message == "Ajoute la colonne « prénom » 🎉"
+    assert rev.down_revisions == ("abc123", "é1")
+    assert text_at(text, rev, "down_revision") == "('abc123', 'é1')".encode()
+
+
+def test_non_ascii_bytes_before_an_ast_read_value_map_to_exact_offsets():
+    text = "# é\nrevision = 'ff00ee'\nx = 'ü'; down_revision = (\n  'abc123', 'é1')\n"
+    rev = read(text)
+    assert text_at(text, rev, "down_revision") == "(\n  'abc123', 'é1')".encode()
+
+
+def test_latin1_coding_cookie_is_honoured():
+    text = (
+        "# -*- coding: latin-1 -*-\n"
+        '"""Café\n\nRevision ID: ff00ee\nRevises: abc123\n"""\n'
+        "revision = 'ff00ee'  # é\n"
+        "down_revision = 'abc123'\n"
+        "branch_labels = ('é',\n    'ü')\n"
+    )
+    data = text.encode("latin-1")
+    rev = read(data)
+    assert rev.message == "Café"
+    assert rev.branch_labels == ("é", "ü")
+    assert text_at(data, rev, "down_revision") == b"'abc123'"
+    assert text_at(data, rev, "branch_labels") == "('é',\n    'ü')".encode("latin-1")
+
+
+def test_multibyte_legacy_coding_cookie_maps_offsets_through_the_codec():
+    text = "# coding: cp1251\n\"\"\"Привет\"\"\"\nrevision = 'ff00ee'\nx = 'ж'; down_revision = 'деф'\n"
+    data = text.encode("cp1251")
+    rev = read(data)
+    assert rev.down_revisions == ("деф",)
+    assert text_at(data, rev, "down_revision") == "'деф'".encode("cp1251")
+
+
+# ---------------------------------------------------------------- problems
+def test_invalid_utf8_is_a_problem_naming_the_byte_and_line():
+    data = HEADER.encode() + b"# caf\xe9\n" + b"down_revision = None\n"
+    found = problem(data)
+    assert found.line == 13
+    assert found.reason == "not valid UTF-8 (byte 0xe9 at line 13)"
+
+
+def test_nul_bytes_make_a_binary_file_problem():
+    assert problem(b"\x89PNG\r\n\x1a\n\x00\x00").reason.startswith("binary file")
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n\n\t\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n"])
+def test_empty_files_are_a_problem(data):
+    assert problem(data).reason == "empty file"
+
+
+def test_unresolved_conflict_markers_are_a_problem_naming_the_line():
+    text = HEADER + "<<<<<<< HEAD\ndown_revision = 'a1'\n=======\ndown_revision = 'b2'\n>>>>>>> feature\n"
+    found = problem(text)
+    assert found.line == 13
+    assert "unresolved merge conflict markers" in found.reason
+
+
+def test_unknown_coding_cookie_is_a_problem():
+    assert "unknown encoding" in problem(b"# coding: klingon\nrevision = 'a'\n").reason
+
+
+def test_bom_with_a_conflicting_coding_cookie_is_a_problem():
+    assert "BOM" in problem(b"\xef\xbb\xbf# coding: latin-1\nrevision = 'a'\n").reason
+
+
+def test_syntax_error_in_the_header_reports_its_line():
+    text = HEADER + "down_revision = 'abc123\n" + TAIL
+    found = problem(text)
+    assert found.line == 13
+    assert found.reason.startswith("syntax error")
+
+
+def test_ast_reader_reports_syntax_errors_anywhere_with_their_line():
+    text = with_down("'abc123'") + "\ndef broken(:\n    pass\n"
+    found = _parse_ast(text.encode(), PATH)
+    assert isinstance(found, ParseProblem)
+    assert found.line == text.count("\n") - 1
+    assert found.reason.startswith("syntax error")
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_syntax_error_line_counts_carriage_returns_like_python(newline):
+    data = (HEADER + "down_revision = 'abc123\n" + TAIL).replace("\n", newline).encode()
+    found = problem(data)
+    assert found.line == 13
+    assert found.reason.startswith("syntax error")
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("get_parent()", "Call"),
+        ("PARENT", "Name"),
+        ("f'abc{1}'", "JoinedStr"),
+        ("'abc' + '123'", "BinOp"),
+        ("settings.parent", "Attribute"),
+        ("PARENTS[0]", "Subscript"),
+        ("('abc', OTHER)", "Name inside"),
+    ],
+)
+def test_non_literal_values_are_problems_on_the_assignment_line(value, kind):
+    found = problem(with_down(value))
+    assert found.line == 13
+    assert found.reason == (
+        f"down_revision is not a literal ({kind}); revgraph reads revision files statically and never runs them"
+    )
+
+
+@pytest.mark.parametrize(
+    ("snippet", "needle"),
+    [
+        ("down_revision = 5\n", "down_revision must be a string, a tuple or list of strings, or None (got int)"),
+        ("down_revision = ('a', None)\n", "(got a tuple containing NoneType)"),
+        ("down_revision = b'abc'\n", "(got bytes)"),
+        ("down_revision = {'abc'}\n", "(got a set)"),
+        ("down_revision = 'a'\ndown_revision += 'b'\n", "not a literal (AugAssign)"),
+        ("from elsewhere import down_revision\n", "down_revision is imported"),
+        ("if True:\n    down_revision = 'a'\n", "assigned inside a block (`if` at line 13)"),
+        ("down_revision, x = 'a', 'b'\n", "down_revision is assigned by unpacking"),
+        ("def down_revision():\n    pass\n", "not a literal (FunctionDef)"),
+        ("for down_revision in ('a',):\n    pass\n", "assigned inside a block (`for` at line 13)"),
+        ("with open('x') as down_revision:\n    pass\n", "assigned inside a block (`with` at line 13)"),
+        ("try:\n    import down_revision\nexcept ImportError:\n    pass\n", "assigned inside a block (`try`"),
+    ],
+)
+def test_values_alembic_would_not_accept_are_problems(snippet, needle):
+    assert needle in problem(HEADER + snippet).reason
+
+
+def test_subscript_and_attribute_targets_do_not_bind_the_names():
+    text = with_down("'abc123'") + "PARENTS = {}\nPARENTS[down_revision] = 1\nop.revision = 2\n"
+    assert read(text).down_revisions == ("abc123",)
+
+
+def test_revision_must_be_a_string():
+    found = problem(HEADER.replace("revision = 'ff00ee'", "revision = 123") + "down_revision = None\n")
+    assert found.reason == "revision must be a string (got int)"
+    assert found.line == 12
+
+
+@pytest.mark.parametrize("bad", ["ab-c", "ab@c", "ab+c", "ab:c"])
+def test_revision_ids_with_characters_alembic_forbids_are_problems(bad):
+    found = problem(HEADER.replace("'ff00ee'", repr(bad)) + "down_revision = None\n")
+    assert bad[2] in found.reason and "alembic does not allow" in found.reason
+
+
+def test_empty_revision_id_is_a_problem():
+    assert problem(HEADER.replace("'ff00ee'", "''") + "down_revision = None\n").reason == "revision id is empty"
+
+
+def test_missing_revision_is_a_problem():
+    text = HEADER.replace("revision = 'ff00ee'\n", "") + "down_revision = None\n"
+    found = problem(text)
+    assert found.reason == "no `revision = '...'` assignment"
+
+
+def test_legacy_hex_file_name_supplies_a_missing_revision_id():
+    text = HEADER.replace("revision = 'ff00ee'\n", "") + "down_revision = 'abc123'\n"
+    rev = read(text, path="versions/ae1027a6acf.py")
+    assert rev.id == "ae1027a6acf"
+    assert rev.down_revisions == ("abc123",)
+    assert "revision" not in rev.spans
+
+
+def test_only_an_all_hex_file_name_is_a_legacy_revision_id():
+    text = HEADER.replace("revision = 'ff00ee'\n", "") + "down_revision = 'abc123'\n"
+    assert isinstance(parse_revision(text.encode(), "versions/ae1027a6acf_add_users.py"), ParseProblem)
+
+
+def test_missing_down_revision_is_a_problem_as_alembic_needs_one():
+    found = problem(HEADER + TAIL)
+    assert found.reason.startswith("no `down_revision = ...` assignment")
+    assert found.line == 12
+
+
+def test_blob_id_is_carried_on_revisions_and_problems():
+    rev = parse_revision(with_down("None").encode(), PATH, "b" * 40)
+    bad = parse_revision(b"\x00", PATH, "c" * 40)
+    assert rev.blob_id == "b" * 40 and bad.blob_id == "c" * 40
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # whitespace runs inside an unclosed value once made the value regex quadratic
+        HEADER.encode() + b"down_revision = ('abc123'" + b" " * 100_000 + b"x\n",
+        HEADER.encode() + b"down_revision = ['abc123', " + b"\n" * 100_000 + b"x\n",
+        # many key names in one comment line once made the comment check quadratic
+        with_down("'abc123'").encode() + b"# " + b"down_revision " * 40_000 + b"\n",
+    ],
+    ids=["spaces-in-tuple", "newlines-in-list", "names-in-a-comment"],
+)
+def test_pathological_input_is_read_in_linear_time(data):
+    import time
+
+    started = time.process_time()
+    result = parse_revision(data, PATH)
+    assert isinstance(result, (Revision, ParseProblem))
+    assert time.process_time() - started < 3.0
+
+
+def test_the_file_is_never_executed(tmp_path):
+    marker = tmp_path / "executed"
+    code = f"open({str(marker)!r}, 'w').close()\n"
+    for text in (code + with_down("'abc123'"), code + with_down("compute()"), with_down(code.strip())):
+        parse_revision(text.encode(), PATH)
+    assert not marker.exists()
+
+
+# --------------------------------------------------------------- docstrings
+def test_base_revision_has_an_empty_revises_value_at_the_line_end():
+    text = render_revision("ff00ee", None, message="first", style="typed")
+    rev = read(text)
+    assert rev.down_revisions == () and rev.doc_revises == ""
+    span = rev.spans["revises_line"]
+    data = text.encode()
+    assert span.start == span.end and data[span.start - 9 : span.start] == b"Revises: "
+    assert data[span.end : span.end + 1] == b"\n"
+
+
+def test_no_docstring_means_no_message_and_no_docstring_spans():
+    rev = read("revision = 'ff00ee'\ndown_revision = None\n")
+    assert rev.message is None and rev.doc_revises is None and rev.create_date is None
+    assert set(rev.spans) == {"revision", "down_revision"}
+
+
+def test_single_quoted_docstring_is_still_the_docstring():
+    rev = read("'Add users'\nrevision = 'ff00ee'\ndown_revision = None\n")
+    assert rev.message == "Add users"
+
+
+def test_docstring_fields_with_extra_spaces_are_stripped():
+    text = '"""msg\n\n  Revision ID:   ff00ee  \nRevises:\tabc123\n"""\nrevision = "ff00ee"\ndown_revision = "abc123"\n'
+    rev = read(text)
+    assert rev.doc_revision_id == "ff00ee"
+    assert rev.doc_revises == "abc123"
+    assert text_at(text, rev, "revises_line") == b"abc123"
+    assert text_at(text, rev, "revision_id_line") == b"ff00ee  "  # to the line end, as documented
+
+
+# ------------------------------------------------------------------ ignores
+@pytest.mark.parametrize(
+    ("comment", "expected"),
+    [
+        ("# revgraph: ignore[RG301]", {"RG301"}),
+        ("# revgraph: ignore[RG301, RG203]", {"RG301", "RG203"}),
+        ("#revgraph:ignore[rg402]", {"RG402"}),
+        ("# revgraph: ignore", {"*"}),
+        ("# nothing to see", set()),
+    ],
+)
+def test_ignore_comments_anywhere_in_the_file(comment, expected):
+    rev = read(with_down("'abc123'") + f"\n\ndef later():\n    pass  {comment}\n")
+    assert rev.ignores == frozenset(expected)
+
+
+# ------------------------------------------------------------------ touches
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("op.create_table('users', sa.Column('id', sa.Integer()))", {"table:users"}),
+        ('op.drop_table("users")', {"table:users"}),
+        ("op.rename_table('old', 'new')", {"table:old", "table:new"}),
+        (
+            "op.add_column('users', sa.Column('email', sa.String()))",
+            {"table:users", "column:users.email"},
+        ),
+        ("op.drop_column('users', 'email')", {"table:users", "column:users.email"}),
+        (
+            "op.alter_column('users', 'name', new_column_name='title')",
+            {"table:users", "column:users.name", "column:users.title"},
+        ),
+        (
+            "op.create_index(op.f('ix_users_email'), 'users', ['email'], unique=True)",
+            {"index:ix_users_email", "table:users"},
+        ),
+        ("op.drop_index(op.f('ix_users_email'), table_name='users')", {"index:ix_users_email", "table:users"}),
+        (
+            "op.create_foreign_key('fk_a_u', 'accounts', 'users', ['uid'], ['id'])",
+            {"constraint:fk_a_u", "table:accounts", "table:users"},
+        ),
+        ("op.create_foreign_key(None, 'accounts', 'users', ['uid'], ['id'])", {"table:accounts", "table:users"}),
+        ("op.create_unique_constraint('uq_email', 'users', ['email'])", {"constraint:uq_email", "table:users"}),
+        ("op.create_check_constraint('ck_pos', 'orders', 'n > 0')", {"constraint:ck_pos", "table:orders"}),
+        ("op.create_primary_key('pk_t', 'things', ['id'])", {"constraint:pk_t", "table:things"}),
+        ("op.drop_constraint('fk_old', 'invoices', type_='foreignkey')", {"constraint:fk_old", "table:invoices"}),
+        (
+            "with op.batch_alter_table('orders', schema=None) as batch_op:\n"
+            "    batch_op.add_column(sa.Column('note', sa.Text()))\n"
+            "    batch_op.drop_column('old_note')\n"
+            "    batch_op.create_index(batch_op.f('ix_orders_note'), ['note'])",
+            {"table:orders", "column:orders.note", "column:orders.old_note", "index:ix_orders_note"},
+        ),
+        ('op.execute("INSERT INTO audit_log (x) VALUES (1)")', {"table:audit_log"}),
+        ("op.execute(sa.text('UPDATE public.users SET x = 1'))", {"table:users"}),
+        ("op.execute('DELETE FROM sessions WHERE expired')", {"table:sessions"}),
+        ('op.execute(\'ALTER TABLE "Carts" ADD COLUMN y int\')', {"table:Carts"}),
+        ("op.execute('CREATE TABLE IF NOT EXISTS tmp_x (id int)')", {"table:tmp_x"}),
+        ("op.execute('DROP TABLE IF EXISTS tmp_y')", {"table:tmp_y"}),
+        ("op.execute('TRUNCATE TABLE queue')", {"table:queue"}),
+        (
+            'op.execute("""\n    INSERT INTO t2 (a) VALUES (1)\n    ON CONFLICT (a) DO UPDATE SET a = 2\n""")',
+            {"table:t2"},
+        ),
+        ("ledger = sa.table('ledger', sa.column('id'))\nop.bulk_insert(ledger, [])", {"table:ledger"}),
+        ("op.add_column(TABLE, sa.Column('x'))\nop.execute(f'UPDATE {name} SET x = 1')", set()),
+    ],
+)
+def test_touches_of_each_op_kind(body, expected):
+    indented = "\n".join("    " + line for line in body.splitlines())
+    text = with_down("'abc123'") + f"\n\ndef upgrade():\n{indented}\n\n\ndef downgrade():\n    op.drop_table('x')\n"
+    rev = read(text)
+    assert rev.touches == tuple(sorted(expected))
+
+
+def test_scan_touches_is_sorted_and_deduplicated():
+    text = "op.drop_table('b')\nop.create_table('a')\nop.drop_table('b')\n"
+    assert scan_touches(text) == ("table:a", "table:b")
+
+
+def test_only_upgrade_is_scanned_for_touches():
+    text = with_down("'abc123'") + "\n\ndef downgrade():\n    op.drop_table('users')\n"
+    assert read(text).touches == ()
+
+
+# -------------------------------------------------------------- fingerprint
+def test_fingerprint_ignores_comments_whitespace_newlines_and_wrapping():
+    original = render_revision(
+        "ff00ee", "abc123", message="add", style="typed", body="op.add_column('users', sa.Column('email'))"
+    )
+    variants = [
+        original.replace("\n", "\r\n"),
+        original.replace("op.add_column('users', ", "op.add_column(\n        'users',\n        ")
+        + "\n\n# trailing comment\n",
+        original.replace("    ", "  "),  # a consistent re-indent
+        original.replace("import sqlalchemy as sa", "import  sqlalchemy  as  sa   # why"),
+    ]
+    for variant in variants:
+        assert variant != original
+        assert fingerprint(variant.encode()) == fingerprint(original.encode())
+
+
+def test_fingerprint_changes_when_code_or_strings_change():
+    original = render_revision("ff00ee", "abc123", message="add", style="typed", body="op.drop_table('users')")
+    for edited in (
+        original.replace("'users'", "'accounts'"),
+        original.replace("op.drop_table", "op.drop_index"),
+        original.replace("def downgrade", "if True:\n    pass\n\n\ndef downgrade"),
+        original.replace("    op.drop_table('users')", "    pass\nop.drop_table('users')"),
+    ):
+        assert fingerprint(edited.encode()) != fingerprint(original.encode())
+
+
+@pytest.mark.parametrize("data", [b"\xff\xfe bad", b"\x00\x01", b'"""never closed', b"", b"# coding: nope\n"])
+def test_fingerprint_never_raises_and_falls_back_to_raw_bytes(data):
+    value = fingerprint(data)
+    assert len(value) == 64 and int(value, 16) >= 0
+    if data in (b"\xff\xfe bad", b"\x00\x01", b"# coding: nope\n"):
+        assert value == hashlib.sha256(data).hexdigest()
+
+
+def test_parser_version_is_a_positive_int():
+    assert isinstance(PARSER_VERSION, int) and PARSER_VERSION >= 1
+
+
+def test_real_bundled_migrations_parse_without_problems():
+    root = Path(__file__).resolve().parents[2] / "migrations"
+    files = sorted(root.rglob("*.py")) if root.is_dir() else []
+    for path in files:
+        if path.name in ("env.py", "__init__.py") or "versions" not in path.parts:
+            continue
+        result = parse_revision(path.read_bytes(), os.path.relpath(path, root).replace(os.sep, "/"))
+        assert isinstance(result, Revision), result
