@@ -692,6 +692,8 @@ def fix(
             from revgraph.fixes.merge import plan_merge
 
             plan = plan_merge(env, graph, message=message, rev_id=rev_id, root=ws.root)
+        if strategy == "rebase" and plan.is_empty and operation is None and onto is None:
+            _refuse_when_base_is_not_merged(ws, env, graph, base)
         edits.extend(plan.edits)
         moves.extend(plan.moves)
         notes.extend(plan.notes)
@@ -706,6 +708,38 @@ def fix(
         _git_output(repo, "add", "--", *written, check=True)
         staged = list(written)
     return FixOutcome(plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)))
+
+
+def _refuse_when_base_is_not_merged(ws: Workspace, env: Environment, graph: RevisionGraph, base: str | None) -> None:
+    """Nothing to re-point here, yet merging base would fork: say what to run first.
+
+    Re-pointing onto a revision this branch does not contain would leave the
+    branch itself with a dangling down_revision (RG104), so the honest fix is
+    to bring base's revisions in first; fix then runs during that merge.
+    """
+    from revgraph.errors import FixRefused
+
+    repo = ws.maybe_repo()
+    if repo is None or repo.head_sha() is None:
+        return
+    base_ref = ws.resolve_base(base, required=False)
+    if base_ref is None:
+        return
+    base_revs = ws.snapshot(env, base_ref.ref).revisions
+    missing = sorted({r.id for r in base_revs} - set(graph.revisions))
+    if not missing:
+        return
+    union = {r.id: r for r in graph}
+    for rev in base_revs:
+        union.setdefault(rev.id, rev)
+    if len(RevisionGraph(union.values()).heads) <= len(graph.heads):
+        return
+    quoted = base_ref.ref
+    raise FixRefused(
+        f"this branch does not have {base_ref.ref}'s newer revisions yet ({', '.join(missing[:5])}"
+        f"{', …' if len(missing) > 5 else ''}); the fork appears only once they are merged",
+        hint=f"run `git merge {quoted}` (or `git rebase {quoted}`), then `revgraph fix`",
+    )
 
 
 def _refuse_on_problems(snap: Snapshot) -> None:

@@ -154,14 +154,14 @@ def test_classic_fork_is_caught_on_the_feature_branch_before_any_merge():
     assert "origin/main adds d (versions/d_step.py:11)" in finding.message
     assert "hang off b" in finding.message
     assert set(finding.revisions) == {"c", "d"}
-    assert finding.fix == "revgraph fix --base origin/main"
+    assert finding.fix == "git merge origin/main; revgraph fix"
 
 
 def test_classic_fork_is_caught_from_the_main_side_too():
     [finding] = findings(fork(feature_first=False), "RG102")
     assert "HEAD adds d" in finding.message
     assert "feature adds c" in finding.message
-    assert finding.fix == "revgraph fix --base feature"
+    assert finding.fix == "git merge feature; revgraph fix"
 
 
 def test_fork_uses_the_predicted_merge_snapshot_when_given():

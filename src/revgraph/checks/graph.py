@@ -7,6 +7,8 @@ base's own business).
 
 from __future__ import annotations
 
+import shlex
+
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -119,7 +121,10 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
         f"{ctx.base_label} has {len(base.heads)}: {_describe_chains(chains)}",
         revisions=tuple(rid for chain in chains for rid in chain.ids),
         locations=tuple(chain.location for chain in chains),
-        fix=ctx.fix_with_base("revgraph fix"),
+        # The fork exists only once base's revisions are in the tree: bring
+        # them in (the lock file stops the merge if the driver is installed),
+        # then fix re-points this branch's chain onto base's head.
+        fix=f"git merge {shlex.quote(ctx.base_ref)}; revgraph fix" if ctx.base_ref else "revgraph fix",
         subjects=tuple(rev for chain in chains if chain.new for rev in chain.revisions),
     )
 

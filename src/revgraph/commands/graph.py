@@ -25,7 +25,7 @@ def graph(
 ) -> None:
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
-    from revgraph.cli import state
+    from revgraph.cli import print_problems, state
     from revgraph.errors import UsageError
     from revgraph.render.graphview import focus, render_graph
 
@@ -46,6 +46,7 @@ def graph(
             view = api.graph_view(ws, env, ref=ref, base=base, findings=findings)
             mode = focus_mode or ("new" if any("new" in m for m in view.marks.values()) else "all")
             parts.append(render_graph(focus(view, mode, context), fmt))
+            print_problems(ws.snapshot(env, ref).problems)  # the picture leaves them out
     if fmt == "png":
         data = parts[0]
         if output is not None:

@@ -1,0 +1,537 @@
+"""`revgraph check`, `doctor`, `diff` and `rules` on real temporary git repositories.
+
+The headline case (PRODUCT §2 `check`): two branches each add a revision on
+the same parent; each alone is healthy, and before any merge `check` on
+*either* branch reports RG102 naming both new revisions. Around it: every
+report format (SARIF against the 2.1.0 schema, JUnit as XML, GitHub workflow
+commands, markdown with Mermaid, the job summary), missing bases (unknown ref,
+shallow CI clone), no git, no revisions, select/ignore/strict, suppression
+comments, doctor, diff and rules. Exit codes are 0/1/2 and a traceback never
+reaches the user.
+
+Most runs are in-process (``revgraph.cli.run``); the headline case and the
+shallow clone run the real command in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from revgraph import api
+from tests.support import REPO_ROOT
+from tests.support.gitrepo import GitRepo
+
+ROOT, MAIN_NEW, FEATURE_NEW = "root01", "main0a", "feat0b"
+USERS = 'op.create_table("users", sa.Column("id", sa.Integer()))'
+USERS_EMAIL = 'op.add_column("users", sa.Column("email", sa.String()))'
+USERS_NAME = 'op.add_column("users", sa.Column("name", sa.String()))'
+ORDERS = 'op.create_table("orders", sa.Column("id", sa.Integer()))'
+SARIF_SCHEMA = REPO_ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"
+
+
+# ------------------------------------------------------------------ running
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+    def codes(self) -> list[str]:
+        return sorted(f["code"] for f in self.json()["findings"])
+
+    def finding(self, code: str) -> dict:
+        (hit,) = [f for f in self.json()["findings"] if f["code"] == code]
+        return hit
+
+
+@pytest.fixture
+def revgraph(capsys) -> Callable[..., Run]:
+    """``revgraph(repo_or_dir, *args)``: the CLI in-process, as ``revgraph -C DIR ARGS``."""
+    from revgraph.cli import run
+
+    def invoke(where: GitRepo | Path, *args: str) -> Run:
+        path = where.path if isinstance(where, GitRepo) else where
+        capsys.readouterr()
+        code = run(["-C", str(path), *args])
+        out, err = capsys.readouterr()
+        assert_no_traceback(err)
+        return Run(code, out, err)
+
+    return invoke
+
+
+def assert_no_traceback(stderr: str) -> None:
+    assert "Traceback" not in stderr, stderr
+    assert "internal error" not in stderr, stderr
+
+
+def subprocess_run(repo: GitRepo, *args: str, env: dict | None = None) -> Run:
+    """The real installed command (``python -m revgraph -C repo ARGS``)."""
+    done = repo.run(*args, env=env)
+    assert_no_traceback(done.stderr)
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+# ------------------------------------------------------------------ history
+def classic_fork(repo: GitRepo, *, feature_body: str = ORDERS) -> None:
+    """main and feature each add one revision on root01 after feature branched.
+
+    Checked out: feature. ``feature_body`` touching ``users`` adds an RG301
+    warning (main's revision touches ``users`` too).
+    """
+    repo.init_env()
+    repo.add_revision(ROOT, None, message="create users", body=USERS)
+    repo.commit("root")
+    repo.branch("feature")
+    repo.add_revision(MAIN_NEW, ROOT, message="add users email", body=USERS_EMAIL)
+    repo.commit("main adds a revision")
+    repo.checkout("feature")
+    repo.add_revision(FEATURE_NEW, ROOT, message="feature revision", body=feature_body)
+    repo.commit("feature adds a revision")
+
+
+def only_a_warning(repo: GitRepo) -> None:
+    """feature edits a landed revision's body: RG203, a warning, and nothing else."""
+    repo.init_env()
+    path = repo.add_revision(ROOT, None, message="create users", body=USERS)
+    repo.commit("root")
+    repo.git("checkout", "-q", "-b", "feature")
+    text = repo.read(path).decode()
+    repo.write(path, text.replace('"id"', '"uid"'))
+    repo.commit("edit landed revision")
+
+
+def heads_of(repo: GitRepo, ref: str | None = None) -> list[str]:
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        (env_heads,) = api.heads(ws, ref)
+        return list(env_heads.graph.heads)
+
+
+def findings_against(repo: GitRepo, base: str) -> tuple:
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        return api.check(ws, base=base).findings
+
+
+# --------------------------------------------------------- the classic case
+def test_classic_fork_is_rg102_from_either_branch_before_any_merge(gitrepo):
+    classic_fork(gitrepo)
+    fork_point = gitrepo.git("merge-base", "main", "feature").stdout.strip()
+    # Each branch alone is healthy: one head, and clean against where they forked.
+    assert heads_of(gitrepo, "main") == [MAIN_NEW]
+    assert heads_of(gitrepo, "feature") == [FEATURE_NEW]
+    assert findings_against(gitrepo, fork_point) == ()
+
+    from_feature = subprocess_run(gitrepo, "check", "--base", "main", "--format", "json")
+    gitrepo.checkout("main")
+    assert findings_against(gitrepo, fork_point) == ()
+    from_main = subprocess_run(gitrepo, "check", "--base", "feature", "--format", "json")
+
+    for run in (from_feature, from_main):
+        assert run.code == 1
+        assert run.codes() == ["RG102"]
+        hit = run.finding("RG102")
+        assert set(hit["revisions"]) == {MAIN_NEW, FEATURE_NEW}
+        assert ROOT in hit["message"]  # the shared parent is named
+    assert gitrepo.git("rev-list", "--merges", "--all").stdout == ""  # nothing was merged
+    assert gitrepo.status() == ""
+
+
+def test_an_uncommitted_new_revision_counts_as_head(gitrepo, revgraph):
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="create users", body=USERS)
+    gitrepo.commit("root")
+    gitrepo.branch("feature")
+    gitrepo.add_revision(MAIN_NEW, ROOT, message="add users email")
+    gitrepo.commit("main adds a revision")
+    gitrepo.checkout("feature")
+    assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").code == 0
+
+    gitrepo.add_revision(FEATURE_NEW, ROOT, message="not committed yet")
+    status, index = gitrepo.status(), gitrepo.read(".git/index")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert run.code == 1
+    assert set(run.finding("RG102")["revisions"]) == {MAIN_NEW, FEATURE_NEW}
+    assert (gitrepo.status(), gitrepo.read(".git/index")) == (status, index)
+
+
+def test_staged_and_unstaged_edits_count_as_head_too(gitrepo, revgraph):
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="create users")
+    landed = gitrepo.add_revision(MAIN_NEW, ROOT, message="add users email")
+    gitrepo.commit("landed")
+    gitrepo.git("checkout", "-q", "-b", "feature")
+    staged = gitrepo.add_revision(FEATURE_NEW, MAIN_NEW, message="staged only")
+    gitrepo.git("add", staged)
+    assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").code == 0
+    # An unstaged edit re-points the landed revision: RG201 before anything is committed.
+    text = gitrepo.read(landed).decode()
+    gitrepo.write(landed, text.replace(f"= {ROOT!r}", "= None"))
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert run.code == 1
+    assert run.finding("RG201")["revisions"] == [MAIN_NEW]
+    heads = revgraph(gitrepo, "heads", "--json").json()["environments"][0]
+    assert (heads["heads"], heads["bases"]) == ([FEATURE_NEW, ROOT], [MAIN_NEW, ROOT])
+
+
+# ------------------------------------------------------------------ formats
+def test_sarif_of_a_real_run_validates_against_the_2_1_0_schema(gitrepo, revgraph, tmp_path):
+    import jsonschema
+
+    classic_fork(gitrepo, feature_body=USERS_NAME)
+    out = tmp_path / "report.sarif"
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "sarif", "-o", str(out))
+    assert run.code == 1
+    sarif = json.loads(out.read_text(encoding="utf-8"))
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(sarif)
+    results = sarif["runs"][0]["results"]
+    as_json = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert sorted(r["ruleId"] for r in results) == as_json.codes() == ["RG102", "RG301"]
+
+
+def test_sarif_of_a_clean_run_validates_too(gitrepo, revgraph):
+    import jsonschema
+
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="create users")
+    gitrepo.commit("root")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "sarif")
+    assert run.code == 0
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(json.loads(run.out))
+
+
+def test_junit_output_parses_as_xml_with_the_failing_rule_failed(gitrepo, revgraph):
+    classic_fork(gitrepo)
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "junit")
+    assert run.code == 1
+    root = ET.fromstring(run.out.encode("utf-8"))
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    failed = sorted(name for name, case in cases.items() if case.find("failure") is not None)
+    assert len(failed) == 1 and "RG102" in failed[0]
+    assert any("RG101" in name for name in cases)  # every rule is a test case
+
+
+# ``::command key=value,key=value::message``; values escape , and :, data escapes CR/LF/%.
+WORKFLOW_COMMAND = re.compile(
+    r"^::(error|warning|notice)"
+    r"( (file=[^,:\r\n]+,line=[1-9][0-9]*,)?title=RG[0-9]{3})?"
+    r"::[^\r\n]*$"
+)
+
+
+def test_github_format_is_only_workflow_commands(gitrepo, revgraph):
+    classic_fork(gitrepo, feature_body=USERS_NAME)
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "github")
+    assert run.code == 1
+    lines = run.out.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["::error", "::warning"]
+    for line in lines:
+        assert WORKFLOW_COMMAND.match(line), line
+        message = line.split("::", 2)[2]
+        assert re.fullmatch(r"([^%]|%25|%0D|%0A)*", message), line
+
+
+def test_markdown_has_a_summary_table_and_a_mermaid_block(gitrepo, revgraph):
+    classic_fork(gitrepo)
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "markdown")
+    assert run.code == 1
+    assert "| RG102 |" in run.out
+    block = re.search(r"^```mermaid\n(.*?)^```$", run.out, re.S | re.M)
+    assert block, run.out
+    assert "flowchart" in block.group(1)
+    assert MAIN_NEW in block.group(1) and FEATURE_NEW in block.group(1)
+
+
+def test_github_format_appends_the_job_summary_when_asked(gitrepo, revgraph, tmp_path, monkeypatch):
+    classic_fork(gitrepo)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "github")
+    assert run.code == 1
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n")
+    assert "RG102" in text and "```mermaid" in text
+    assert "```mermaid" not in run.out  # the summary goes to the file, not to stdout
+
+
+def test_json_findings_carry_every_contract_field(gitrepo, revgraph):
+    classic_fork(gitrepo)
+    report = revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()
+    assert report["version"] == 1 and report["ok"] is False and report["base"] == "main"
+    (finding,) = report["findings"]
+    contract = {"code", "severity", "message", "environment", "revisions", "locations", "fix"}
+    assert set(finding) >= contract
+    assert finding["environment"] == "default"
+    assert finding["fix"] == "git merge main; revgraph fix"
+    assert {loc["path"] for loc in finding["locations"]} <= set(gitrepo.ls_files("main")) | set(
+        gitrepo.ls_files("feature")
+    )
+
+
+# ------------------------------------------------------------- missing base
+def test_an_unknown_base_exits_2_and_names_the_fetch(gitrepo, revgraph):
+    classic_fork(gitrepo)
+    run = revgraph(gitrepo, "check", "--base", "origin/nope", "--format", "json")
+    assert run.code == 2
+    assert run.out == ""
+    assert "origin/nope" in run.err
+    assert "git fetch origin nope:refs/remotes/origin/nope" in run.err
+
+
+def shallow_ci_clone(origin: GitRepo, dest: Path) -> GitRepo:
+    """What CI checks out: the feature branch alone, one commit deep."""
+    origin.git("clone", "-q", "--depth", "1", "--branch", "feature",
+               f"file://{origin.path}", str(dest))
+    return GitRepo(dest, origin.env)
+
+
+def fetch_command(stderr: str) -> list[str]:
+    match = re.search(r"run: (git fetch [^\n(]+)", stderr)
+    assert match, stderr
+    return shlex.split(match.group(1))
+
+
+def test_shallow_ci_clone_without_the_base_exits_2_and_the_named_fetch_fixes_it(
+    gitrepo, tmp_path
+):
+    classic_fork(gitrepo)
+    clone = shallow_ci_clone(gitrepo, tmp_path / "ci")
+    ci_env = {**os.environ, "GITHUB_BASE_REF": "main"}
+    run = subprocess_run(clone, "check", "--format", "json", env=ci_env)
+    assert run.code == 2
+    assert run.out == ""
+    assert "origin/main" in run.err and "GITHUB_BASE_REF" in run.err
+
+    clone.git(*fetch_command(run.err)[1:])  # exactly what the message said
+    after = subprocess_run(clone, "check", "--format", "json", env=ci_env)
+    assert after.code == 1
+    assert after.codes() == ["RG102"]
+    assert set(after.finding("RG102")["revisions"]) == {MAIN_NEW, FEATURE_NEW}
+
+
+def test_shallow_clone_that_cannot_reach_the_merge_base_exits_2_instead_of_guessing(
+    gitrepo, tmp_path, revgraph
+):
+    # Without the merge base, every revision main added would look deleted (RG202).
+    classic_fork(gitrepo)
+    clone = shallow_ci_clone(gitrepo, tmp_path / "ci")
+    clone.git("fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
+    run = revgraph(clone, "check", "--base", "origin/main", "--format", "json")
+    assert run.code == 2
+    assert "merge base" in run.err
+    clone.git(*fetch_command(run.err)[1:])
+    after = revgraph(clone, "check", "--base", "origin/main", "--format", "json")
+    assert (after.code, after.codes()) == (1, ["RG102"])
+
+
+# ----------------------------------------------------------- odd situations
+def plain_project(folder: Path, heads: int) -> Path:
+    """alembic.ini + migrations/versions outside any git repository."""
+    from tests.support.gitrepo import _MINIMAL_INI
+    from tests.support.revfiles import render_revision
+
+    versions = folder / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (folder / "alembic.ini").write_text(_MINIMAL_INI, encoding="utf-8")
+    (versions / f"{ROOT}_root.py").write_text(render_revision(ROOT, None, message="root"))
+    for n in range(heads):
+        rid = f"head{n:02d}"
+        (versions / f"{rid}_step.py").write_text(render_revision(rid, ROOT, message="step"))
+    return folder
+
+
+def test_outside_git_check_reads_the_files_and_base_needs_git(tmp_path, git_env, revgraph):
+    healthy = plain_project(tmp_path / "healthy", heads=1)
+    forked = plain_project(tmp_path / "forked", heads=2)
+    assert revgraph(healthy, "check", "--format", "json").code == 0
+    run = revgraph(forked, "check", "--format", "json")
+    assert (run.code, run.codes()) == (1, ["RG101"])
+    with_base = revgraph(healthy, "check", "--base", "main")
+    assert with_base.code == 2
+    assert "git repository" in with_base.err and with_base.out == ""
+
+
+def test_an_environment_without_revisions_checks_clean(gitrepo, revgraph):
+    gitrepo.init_env()
+    gitrepo.git("checkout", "-q", "-b", "feature")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert (run.code, run.json()["findings"]) == (0, [])
+    text = revgraph(gitrepo, "check", "--base", "main")
+    assert text.code == 0 and re.search(r"no problems|all good", text.out, re.I)
+    assert "no revisions" in revgraph(gitrepo, "heads").out
+
+
+# ------------------------------------------------- select, ignore, strict
+def test_select_and_ignore_choose_the_rules_ruff_style(gitrepo, revgraph):
+    classic_fork(gitrepo, feature_body=USERS_NAME)
+
+    def check(*options: str) -> tuple[int, list[str]]:
+        run = revgraph(gitrepo, "check", "--base", "main", "--format", "json", *options)
+        return run.code, run.codes()
+
+    assert check() == (1, ["RG102", "RG301"])
+    assert check("--select", "RG1") == (1, ["RG102"])
+    assert check("--select", "RG301") == (0, ["RG301"])
+    assert check("--ignore", "RG102") == (0, ["RG301"])
+    assert check("--ignore", "RG1,RG3") == (0, [])
+    assert check("--select", "RG", "--ignore", "RG102") == (0, ["RG301"])
+
+
+def test_pyproject_ignore_silences_a_rule(gitrepo, revgraph):
+    classic_fork(gitrepo, feature_body=USERS_NAME)
+    gitrepo.write("pyproject.toml", '[tool.revgraph]\nignore = ["RG301"]\n')
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert (run.code, run.codes()) == (1, ["RG102"])
+
+
+def test_ignore_comment_in_a_revision_file_silences_that_rule_only(gitrepo, revgraph):
+    classic_fork(gitrepo, feature_body=f"{USERS_NAME}  # revgraph: ignore[RG301]")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert (run.code, run.codes()) == (1, ["RG102"])
+
+
+def test_one_sides_ignore_comment_cannot_silence_a_fork(gitrepo, revgraph):
+    # RG102 is about both chains: one author cannot wave the other's away.
+    classic_fork(gitrepo, feature_body=f"{ORDERS}  # revgraph: ignore[RG102]")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert (run.code, run.codes()) == (1, ["RG102"])
+
+
+def test_strict_turns_a_warning_into_exit_1(gitrepo, revgraph):
+    only_a_warning(gitrepo)
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert (run.code, run.codes()) == (0, ["RG203"])
+    assert revgraph(gitrepo, "check", "--base", "main", "--strict").code == 1
+    assert revgraph(gitrepo, "doctor", "--base", "main", "--strict").code == 1
+
+
+# ------------------------------------------------------------------- doctor
+def test_doctor_explains_a_finding_and_gives_the_fix_command(gitrepo, revgraph):
+    from revgraph.rules import RULES
+
+    classic_fork(gitrepo)
+    run = revgraph(gitrepo, "doctor", "--base", "main")
+    assert run.code == 1
+    flat = " ".join(run.out.split())
+    assert " ".join(RULES["RG102"].explanation.split()) in flat
+    assert "git merge main; revgraph fix" in run.out
+
+
+def test_doctor_says_all_is_well_on_a_healthy_branch(gitrepo, revgraph):
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="create users")
+    gitrepo.commit("root")
+    gitrepo.git("checkout", "-q", "-b", "feature")
+    gitrepo.add_revision(FEATURE_NEW, ROOT, message="next")
+    gitrepo.commit("next")
+    run = revgraph(gitrepo, "doctor", "--base", "main")
+    assert run.code == 0
+    assert re.search(r"all good|no problems", run.out, re.I), run.out
+
+
+# --------------------------------------------------------------------- diff
+def test_diff_reports_added_removed_edited_and_repointed_revisions(gitrepo, revgraph):
+    gitrepo.init_env()
+    paths = {ROOT: gitrepo.add_revision(ROOT, None, message="root")}
+    paths["a"] = gitrepo.add_revision("rev0a", ROOT, message="a", body=USERS)
+    paths["b"] = gitrepo.add_revision("rev0b", "rev0a", message="b")
+    paths["c"] = gitrepo.add_revision("rev0c", "rev0b", message="c")
+    gitrepo.commit("history")
+    gitrepo.git("checkout", "-q", "-b", "feature")
+    gitrepo.remove(paths["c"])
+    gitrepo.write(paths["a"], gitrepo.read(paths["a"]).replace(b'"users"', b'"people"'))
+    text = gitrepo.read(paths["b"]).decode()
+    gitrepo.write(paths["b"], text.replace("= 'rev0a'", f"= {ROOT!r}"))
+    gitrepo.add_revision("rev0d", "rev0b", message="d")
+    gitrepo.commit("changes")
+
+    expected = {
+        "environment": "default",
+        "added": ["rev0d"],
+        "removed": ["rev0c"],
+        "edited": ["rev0a"],
+        "repointed": [{"revision": "rev0b", "old": ["rev0a"], "new": [ROOT]}],
+    }
+    between_refs = revgraph(gitrepo, "diff", "main", "feature", "--format", "json")
+    against_worktree = revgraph(gitrepo, "diff", "main", "--format", "json")
+    for run in (between_refs, against_worktree):
+        assert run.code == 0
+        assert run.json() == {"version": 1, "environments": [expected]}
+    text_run = revgraph(gitrepo, "diff", "main", "feature")
+    assert [line.split()[:2] for line in text_run.out.splitlines()] == [
+        ["+", "rev0d"], ["-", "rev0c"], ["~", "rev0a"], [">", "rev0b"]
+    ]
+    same = revgraph(gitrepo, "diff", "feature", "feature", "--format", "json")
+    (env,) = same.json()["environments"]
+    assert not any(env[key] for key in ("added", "removed", "edited", "repointed"))
+
+
+# -------------------------------------------------------------------- rules
+ALL_CODES = [
+    "RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG107",
+    "RG201", "RG202", "RG203", "RG204", "RG301", "RG302",
+    "RG401", "RG402", "RG403", "RG501", "RG502",
+]
+
+
+def test_rules_lists_every_code_of_the_contract(tmp_path, revgraph):
+    run = revgraph(tmp_path, "rules")
+    assert run.code == 0
+    assert sorted(set(re.findall(r"\bRG\d{3}\b", run.out))) == ALL_CODES
+
+
+def test_rules_explains_one_code_with_its_fix(tmp_path, revgraph):
+    from revgraph.rules import RULES
+
+    run = revgraph(tmp_path, "rules", "RG102")
+    assert run.code == 0
+    flat = " ".join(run.out.split())
+    rule = RULES["RG102"]
+    for part in (rule.name, rule.explanation, rule.fix):
+        assert " ".join(part.split()) in flat
+    by_name = revgraph(tmp_path, "rules", rule.name)
+    assert by_name.out == run.out
+
+
+# --------------------------------------------------------------- exit codes
+USER_MISTAKES = [
+    ("check", "--format", "yaml"),
+    ("check", "--select", "XX9"),
+    ("--env", "nope", "check"),
+    ("check", "--base", "no-such-branch"),
+    ("heads", "--ref", "no-such-ref"),
+    ("diff", "no-such-ref"),
+    ("graph", "--ref", "no-such-ref"),
+    ("rules", "RG999"),
+    ("check", "--no-such-option"),
+]
+
+
+def test_user_mistakes_exit_2_with_a_message_and_no_traceback(gitrepo, revgraph):
+    classic_fork(gitrepo)  # one repository for all: each run only reads it
+    outcomes = {" ".join(args): revgraph(gitrepo, *args) for args in USER_MISTAKES}
+    assert {cmd: run.code for cmd, run in outcomes.items()} == {cmd: 2 for cmd in outcomes}
+    assert all(run.err.strip() for run in outcomes.values())
+    assert gitrepo.status() == ""
+
+
+def test_a_directory_without_an_environment_exits_2(gitrepo, revgraph):
+    gitrepo.write("README.md", "no alembic here\n")
+    gitrepo.commit("nothing")
+    run = revgraph(gitrepo, "check")
+    assert run.code == 2
+    assert "no Alembic environment" in run.err

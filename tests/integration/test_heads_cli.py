@@ -1,0 +1,263 @@
+"""`revgraph heads`: any snapshot, read-only, with the JSON contract of PRODUCT §6.
+
+``--ref`` reads another branch from git's object database: the answer is that
+branch's heads, and the working tree, the index file (byte for byte) and
+``git status`` are exactly as before. On this project's own checkout the heads
+are the bundled example's, as alembic's ``ScriptDirectory`` computes them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from revgraph import api
+from tests.support import EXAMPLE_MIGRATIONS, REPO_ROOT
+from tests.support.gitrepo import GitRepo
+
+
+def assert_no_traceback(stderr: str) -> None:
+    assert "Traceback" not in stderr, stderr
+    assert "internal error" not in stderr, stderr
+
+
+def real_heads_json(repo: GitRepo, *args: str) -> dict:
+    """The installed command in a subprocess."""
+    done = repo.run("heads", "--json", *args)
+    assert_no_traceback(done.stderr)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def heads_json(capsys):
+    """The same command in-process (``revgraph.cli.run``): fast, same code path."""
+    from revgraph.cli import run
+
+    def invoke(repo: GitRepo, *args: str) -> dict:
+        capsys.readouterr()
+        code = run(["-C", str(repo.path), "heads", "--json", *args])
+        out, err = capsys.readouterr()
+        assert_no_traceback(err)
+        assert code == 0, err
+        return json.loads(out)
+
+    return invoke
+
+
+def two_branches(repo: GitRepo) -> None:
+    """main: a <- b. other: a <- c, a <- d (two heads) and a base e. Checked out: main."""
+    repo.init_env()
+    repo.add_revision("aaaa01", None, message="a")
+    repo.commit("a")
+    repo.branch("other")
+    repo.add_revision("bbbb02", "aaaa01", message="b")
+    repo.commit("b")
+    repo.checkout("other")
+    repo.add_revision("cccc03", "aaaa01", message="c")
+    repo.add_revision("dddd04", "aaaa01", message="d")
+    repo.add_revision("eeee05", None, message="e", branch_labels="billing")
+    repo.commit("c d e")
+    repo.checkout("main")
+
+
+def snapshot_of_checkout(repo: GitRepo) -> tuple:
+    """Everything a read-only command must leave alone."""
+    files = sorted(
+        (p.relative_to(repo.path).as_posix(), p.read_bytes())
+        for p in repo.path.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(repo.path).parts
+    )
+    return (repo.status(), repo.read(".git/index"), repo.head(), repo.current_branch(), files)
+
+
+# -------------------------------------------------------------------- --ref
+def test_ref_of_another_branch_gives_its_heads_and_touches_nothing(gitrepo, heads_json):
+    two_branches(gitrepo)
+    before = snapshot_of_checkout(gitrepo)
+    assert before[0] == ""
+    other = real_heads_json(gitrepo, "--ref", "other")
+    current = heads_json(gitrepo)
+    assert snapshot_of_checkout(gitrepo) == before
+    assert other["environments"][0]["heads"] == ["cccc03", "dddd04", "eeee05"]
+    assert other["environments"][0]["bases"] == ["aaaa01", "eeee05"]
+    assert current["environments"][0]["heads"] == ["bbbb02"]
+
+
+def test_ref_leaves_a_dirty_checkout_exactly_as_it_was(gitrepo, heads_json):
+    two_branches(gitrepo)
+    gitrepo.add_revision("ffff06", "bbbb02", message="untracked")
+    gitrepo.write("alembic.ini", gitrepo.read("alembic.ini") + b"\n# edited\n")
+    gitrepo.git("add", "alembic.ini")
+    before = snapshot_of_checkout(gitrepo)
+    other = heads_json(gitrepo, "--ref", "other")
+    assert other["environments"][0]["heads"] == ["cccc03", "dddd04", "eeee05"]
+    assert snapshot_of_checkout(gitrepo) == before
+    # and the uncommitted file is part of the working tree's answer
+    assert heads_json(gitrepo)["environments"][0]["heads"] == ["ffff06"]
+
+
+OTHER_HEADS = ["cccc03", "dddd04", "eeee05"]
+
+
+def test_ref_accepts_any_commit_ish(gitrepo):
+    two_branches(gitrepo)
+    gitrepo.git("tag", "v1", "other~1")
+    expected = {
+        "other": OTHER_HEADS,
+        "refs/heads/other": OTHER_HEADS,
+        gitrepo.rev_parse("other"): OTHER_HEADS,
+        "other~1": ["aaaa01"],
+        "v1": ["aaaa01"],
+        "HEAD": ["bbbb02"],
+    }
+    with api.Workspace(api.Options(cwd=gitrepo.path)) as ws:
+        found = {ref: list(api.heads(ws, ref)[0].graph.heads) for ref in expected}
+    assert found == expected
+
+
+def test_no_cache_gives_the_same_answers_as_the_cache(gitrepo, capsys):
+    from revgraph.cli import run
+
+    two_branches(gitrepo)
+
+    def answers(no_cache: bool) -> list:
+        with api.Workspace(api.Options(cwd=gitrepo.path, no_cache=no_cache)) as ws:
+            return [[e.to_json() for e in api.heads(ws, ref)] for ref in (None, "main", "other")]
+
+    cold, warm, uncached = answers(False), answers(False), answers(True)
+    assert cold == warm == uncached
+    outputs = []
+    for flags in ([], ["--no-cache"]):
+        assert run(["-C", str(gitrepo.path), *flags, "heads", "--ref", "other", "--json"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["environments"][0]["heads"] == OTHER_HEADS
+
+
+# ----------------------------------------------------------- this project
+def test_heads_on_this_project_are_the_example_heads_alembic_computes(tmp_path, monkeypatch):
+    from alembic.script import ScriptDirectory
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # no __pycache__ in this checkout
+    script = ScriptDirectory(str(EXAMPLE_MIGRATIONS))
+    expected_heads = sorted(script.get_heads())
+    # The lines `alembic heads` prints (alembic/command.py heads()).
+    expected_lines = sorted(
+        script.get_revision(head).cmd_format(False, include_branches=True, tree_indicators=False)
+        for head in expected_heads
+    )
+    # --no-cache: a test must not write into this checkout's .git
+    command = [sys.executable, "-m", "revgraph", "-C", str(REPO_ROOT), "--no-cache", "heads"]
+    text = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    as_json = subprocess.run(command + ["--json"], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120)
+    for done in (text, as_json):
+        assert done.returncode == 0, done.stderr
+        assert_no_traceback(done.stderr)
+    assert sorted(line for line in text.stdout.splitlines() if line.strip()) == expected_lines
+    (env,) = json.loads(as_json.stdout)["environments"]
+    assert (env["heads"], env["bases"]) == (expected_heads, sorted(script.get_bases()))
+    assert env["revisions"] == sum(1 for _ in script.walk_revisions())
+
+
+def test_heads_text_shows_the_labels_of_each_heads_line_like_alembic(
+    gitrepo, capsys, monkeypatch
+):
+    from alembic.script import ScriptDirectory
+
+    from revgraph.cli import run
+
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa01", None, message="a", branch_labels="reporting")
+    gitrepo.add_revision("bbbb02", "aaaa01", message="b")  # inherits "reporting"
+    gitrepo.add_revision("cccc03", None, message="c", branch_labels="billing")
+    # One label per line: alembic joins a *set* of labels, in hash order.
+    gitrepo.add_revision("dddd04", "cccc03", message="d")
+    gitrepo.add_revision("eeee05", None, message="e")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    script = ScriptDirectory(str(gitrepo.path / "migrations"))
+    expected = sorted(
+        script.get_revision(head).cmd_format(False, include_branches=True, tree_indicators=False)
+        for head in script.get_heads()
+    )
+    assert run(["-C", str(gitrepo.path), "heads"]) == 0
+    assert sorted(capsys.readouterr().out.splitlines()) == expected
+    assert "bbbb02 (reporting) (head)" in expected
+
+
+# ------------------------------------------------------------ JSON contract
+def test_heads_json_follows_the_contract_for_several_environments(gitrepo, heads_json):
+    gitrepo.write(
+        "pyproject.toml",
+        "[tool.revgraph.environments]\n"
+        'shop = { versions = ["shop/versions"] }\n'
+        'reporting = { versions = ["reporting/versions"] }\n',
+    )
+    gitrepo.add_revision("zz0001", None, message="z", versions="shop/versions")
+    gitrepo.add_revision("bb0002", "zz0001", message="b", versions="shop/versions")
+    gitrepo.add_revision("aa0003", "zz0001", message="a", versions="shop/versions")
+    gitrepo.add_revision("rr0001", None, message="r", versions="reporting/versions")
+    gitrepo.add_revision("cc0002", None, message="c", versions="reporting/versions")
+    gitrepo.commit("two environments")
+    report = heads_json(gitrepo)
+    assert report["version"] == 1
+    by_name = {env["name"]: env for env in report["environments"]}
+    assert set(by_name) == {"shop", "reporting"}
+    for env in report["environments"]:
+        assert set(env) >= {"name", "heads", "bases", "revisions"}
+        assert env["heads"] == sorted(env["heads"]) and env["bases"] == sorted(env["bases"])
+    assert by_name["shop"]["heads"] == ["aa0003", "bb0002"]
+    assert by_name["shop"]["bases"] == ["zz0001"]
+    assert by_name["shop"]["revisions"] == 3
+    assert by_name["reporting"] == {
+        "name": "reporting", "heads": ["cc0002", "rr0001"], "bases": ["cc0002", "rr0001"],
+        "revisions": 2,
+    }
+
+
+# --------------------------------------------------------------- exit codes
+def test_unknown_ref_exits_2_saying_unknown_ref_without_traceback(gitrepo):
+    two_branches(gitrepo)
+    done = gitrepo.run("heads", "--ref", "no-such-branch", "--json")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "unknown ref" in done.stderr and "no-such-branch" in done.stderr
+    assert_no_traceback(done.stderr)
+
+
+def test_no_environment_exits_2_without_traceback(gitrepo, capsys):
+    from revgraph.cli import run
+
+    gitrepo.write("README.md", "no alembic here\n")
+    gitrepo.commit("nothing")
+    assert run(["-C", str(gitrepo.path), "heads", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "no Alembic environment" in err
+    assert_no_traceback(err)
+
+
+def test_ref_outside_git_exits_2(tmp_path, git_env, capsys):
+    from revgraph.cli import run
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    assert run(["-C", str(tmp_path), "--versions", "versions", "heads", "--ref", "main"]) == 2
+    err = capsys.readouterr().err
+    assert "git repository" in err
+    assert_no_traceback(err)
+
+
+def test_heads_without_revisions_says_so(gitrepo, capsys):
+    from revgraph.cli import run
+
+    gitrepo.init_env()
+    assert run(["-C", str(gitrepo.path), "heads", "--json"]) == 0
+    (env,) = json.loads(capsys.readouterr().out)["environments"]
+    assert env == {"name": "default", "heads": [], "bases": [], "revisions": 0}
+    assert run(["-C", str(gitrepo.path), "heads"]) == 0
+    assert "no revisions" in capsys.readouterr().out
