@@ -391,10 +391,15 @@ def _lock_heads(ws: Workspace, env: Environment) -> tuple[tuple[str, ...] | None
 
 
 def _rel(ws: Workspace, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(ws.root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    # The name itself stays unresolved: a lock file that is a symlink leading out of the
+    # repository is still *this* path, which the writer then refuses for the right reason.
+    root = ws.root.resolve()
+    for candidate in (path.parent.resolve() / path.name, path.resolve()):
+        try:
+            return candidate.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def check(
@@ -641,6 +646,7 @@ def fix(
     rev_id: str | None = None,
     db_url: str | None = None,
     stage: bool = True,
+    docstrings: bool = False,
 ) -> FixOutcome:
     """Repair the graph in the working tree: rebase (default) or merge (PRODUCT §4)."""
     from revgraph.fixes.apply import apply_plan
@@ -678,7 +684,16 @@ def fix(
         )
         landed_sources.extend(srcs)
         allowed.extend(env.version_locations)
-        if strategy == "rebase":
+        if docstrings:
+            from revgraph.fixes.docstrings import plan_docstrings
+
+            sources = {}
+            for rev in graph:
+                data = _revision_bytes(ws, head, rev)
+                if data is not None:
+                    sources[rev.path] = data
+            plan = plan_docstrings(graph, landed=frozenset(landed), sources=sources)
+        elif strategy == "rebase":
             from revgraph.fixes.rebase import plan_rebase
 
             sources = {}
@@ -687,12 +702,18 @@ def fix(
                     data = _revision_bytes(ws, head, rev)
                     if data is not None:
                         sources[rev.path] = data
-            plan = plan_rebase(graph, landed=frozenset(landed), sources=sources, target_heads=targets)
+            plan = plan_rebase(
+                graph,
+                landed=frozenset(landed),
+                sources=sources,
+                target_heads=targets,
+                landed_from=" + ".join(dict.fromkeys(srcs)) or None,
+            )
         else:
             from revgraph.fixes.merge import plan_merge
 
-            plan = plan_merge(env, graph, message=message, rev_id=rev_id, root=ws.root)
-        if strategy == "rebase" and plan.is_empty and operation is None and onto is None:
+            plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root)
+        if not docstrings and strategy == "rebase" and plan.is_empty and operation is None and onto is None:
             _refuse_when_base_is_not_merged(ws, env, graph, base)
         edits.extend(plan.edits)
         moves.extend(plan.moves)
@@ -701,13 +722,54 @@ def fix(
         if lock_edit is not None:
             edits.append(lock_edit)
             allowed.append(env.lock_file.parent)
-    plan = EditPlan(strategy=strategy, edits=tuple(edits), moves=tuple(moves), notes=tuple(notes))
+    plan = EditPlan(
+        strategy="docstrings" if docstrings else strategy,
+        edits=tuple(edits),
+        moves=tuple(moves),
+        notes=tuple(notes),
+    )
     written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run)
     staged: list[str] = []
     if written and not dry_run and operation is not None and stage:
         _git_output(repo, "add", "--", *written, check=True)
         staged = list(written)
     return FixOutcome(plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)))
+
+
+def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, root):
+    """One merge revision per line whose heads compete; distinct labelled lines stay apart.
+
+    Heads on different branch labels are alembic's normal multi-line layout
+    (RG101 allows them); joining them would change the layout, not fix it.
+    """
+    from revgraph.errors import FixRefused, UsageError
+    from revgraph.fixes.merge import plan_merge
+    from revgraph.fixes.plan import EditPlan
+
+    lines: dict[tuple[str, ...], list[str]] = {}
+    for head in graph.heads:
+        lines.setdefault(graph.labels_of(head), []).append(head)
+    competing = [heads for heads in lines.values() if len(heads) > 1]
+    if not competing:
+        what = (
+            f"only one head ({graph.heads[0]})" if len(graph.heads) == 1
+            else "only one head per line (heads on distinct branch labels are alembic's normal layout)"
+        )
+        raise FixRefused(
+            f"nothing to merge: {what}",
+            hint="alembic would silently write an ordinary revision; `revgraph check` shows what is wrong",
+        )
+    if rev_id and len(competing) > 1:
+        raise UsageError("--rev-id names one merge revision, but several lines need one; omit it")
+    plans = [
+        plan_merge(env, graph, heads=heads, message=message, rev_id=rev_id, root=root) for heads in competing
+    ]
+    return EditPlan(
+        strategy="merge",
+        edits=tuple(e for p in plans for e in p.edits),
+        moves=tuple(m for p in plans for m in p.moves),
+        notes=tuple(n for p in plans for n in p.notes),
+    )
 
 
 def _refuse_when_base_is_not_merged(ws: Workspace, env: Environment, graph: RevisionGraph, base: str | None) -> None:

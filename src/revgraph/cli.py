@@ -380,6 +380,7 @@ def fix(
     rev_id: Optional[str] = typer.Option(None, "--rev-id", help="Id of the merge revision (default: a fresh alembic id)."),
     db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Revisions applied in this database never move."),
     no_stage: bool = typer.Option(False, "--no-stage", help="During a merge/rebase, do not `git add` what changed."),
+    docstrings: bool = typer.Option(False, "--docstrings", help="Only repair docstrings whose Revision ID:/Revises: disagree with the code (RG402)."),
 ) -> None:
     """Repair the graph. Landed revisions (on base, protected refs, or in --db) never move."""
     from revgraph import api
@@ -389,6 +390,7 @@ def fix(
         outcome = api.fix(
             ws, strategy=strategy, base=base, onto=onto, dry_run=dry_run,
             message=message, rev_id=rev_id, db_url=db, stage=not no_stage,
+            docstrings=docstrings,
         )
     _print_fix(outcome)
 

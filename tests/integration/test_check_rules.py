@@ -379,9 +379,6 @@ def test_rg401_fix_command_rewrites_the_lock_and_check_turns_clean(gitrepo, revg
     assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: RG402's fix `revgraph fix --docstrings` is not an option of `fix`"
-)
 def test_rg402_printed_fix_repairs_the_docstring(gitrepo, revgraph):
     rg402_docstring_disagrees(gitrepo, True)
     (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG402")

@@ -154,19 +154,11 @@ def test_doctor_fix_refuses_with_the_reason_when_base_has_several_heads(gitrepo)
     assert gitrepo.status() == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: on a branch that has not merged base, RG102 offers `revgraph fix --base main`, "
-        "but api.fix plans on the working tree alone (base's new head is not in it) and says "
-        "'nothing to fix' with exit 0, so `doctor --fix` can never clear RG102"
-    ),
-)
 def test_fix_offered_for_a_predicted_merge_conflict_resolves_it_or_refuses(gitrepo, tmp_path):
     diverged(gitrepo, tmp_path / "app.db")
     gitrepo.checkout("feature")
     check = gitrepo.run("check", "--base", "main", check=1)
-    assert "RG102" in check.stdout and "fix: revgraph fix --base main" in check.stdout
+    assert "RG102" in check.stdout and "fix: git merge main; revgraph fix" in check.stdout
 
     fix = gitrepo.run("fix", "--base", "main")
 

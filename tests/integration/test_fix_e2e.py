@@ -549,14 +549,6 @@ def test_fix_refuses_when_only_moving_a_protected_revision_would_give_one_head(g
     assert gitrepo.read(hotfix_path) == gitrepo.show("release/1.0", hotfix_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: fixes/rebase.py _refuse_several_landed_heads says 'base itself has several heads' "
-        "and 'run --strategy merge on base first' when base (main) has one head and the second "
-        "landed head comes from a protected ref"
-    ),
-)
 def test_refusal_names_the_protected_ref_not_a_base_with_several_heads(gitrepo, tmp_path):
     released_and_feature(gitrepo, tmp_path / "production.db")
     gitrepo.checkout("main")

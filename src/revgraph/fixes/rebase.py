@@ -46,6 +46,7 @@ def plan_rebase(
     landed: frozenset[str],
     sources: Mapping[str, bytes],
     target_heads: Mapping[str | None, str] | None = None,
+    landed_from: str | None = None,
 ) -> EditPlan:
     """Plan re-pointing the new revisions of ``graph`` onto the landed heads.
 
@@ -65,7 +66,7 @@ def plan_rebase(
     targets = view.targets(target_heads, notes)
     units = _units(graph, new_ids)
     placed = _place_units(graph, view, units, notes)
-    _refuse_several_landed_heads(graph, targets, placed)
+    _refuse_several_landed_heads(graph, targets, placed, landed_from)
     moves = _stack(graph, targets, placed)
     edits = _edits(graph, moves, landed_ids, sources)
     notes.extend(_describe(move) for move in moves)
@@ -103,6 +104,7 @@ def _refuse_several_landed_heads(
     graph: RevisionGraph,
     targets: Mapping[Lineage, tuple[str, ...]],
     placed: Mapping[Lineage, list[_Unit]],
+    landed_from: str | None = None,
 ) -> None:
     lines_of = _lineages_per_unit(placed)
     for lineage, heads in sorted(targets.items(), key=lambda kv: _lineage_name(kv[0])):
@@ -111,6 +113,14 @@ def _refuse_several_landed_heads(
         units = placed.get(lineage, ())
         if any(_is_fine(graph, unit, _wanted(unit, lines_of, targets)) for unit in units):
             continue  # a new merge revision already joins base's heads
+        if landed_from and ("+" in landed_from or "database" in landed_from):
+            # The landed set comes from several places (protected refs, a
+            # database): no single "base" to blame, and nothing may move.
+            raise FixRefused(
+                f"the revisions that must not move ({landed_from}) have several heads"
+                f"{_on_line(lineage)}: {', '.join(heads)}",
+                hint="join them with a merge revision: `revgraph fix --strategy merge`",
+            )
         raise FixRefused(
             f"base itself has several heads{_on_line(lineage)}: {', '.join(heads)}",
             hint="run `revgraph fix --strategy merge` on base first",
