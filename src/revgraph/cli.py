@@ -84,7 +84,12 @@ class State:
     def workspace(self):
         from revgraph.api import Workspace
 
-        return Workspace(self.options)
+        ws = Workspace(self.options)
+        if not self.quiet and not getattr(self, "_warned", False):
+            self._warned = True  # once per invocation, even if a command opens twice
+            for note in ws.project.warnings:
+                self.err.print(f"warning: {note}", markup=False)
+        return ws
 
 
 _STATE: State | None = None

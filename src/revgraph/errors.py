@@ -38,9 +38,16 @@ class UnknownRefError(GitError):
     def __init__(self, ref: str, *, hint: str | None = None) -> None:
         super().__init__(
             f"unknown ref {ref!r}; did you fetch it?",
-            hint=hint or f"try: git fetch origin {ref.removeprefix('origin/')}",
+            hint=hint or _fetch_hint(ref),
         )
         self.ref = ref
+
+
+def _fetch_hint(ref: str) -> str:
+    # A plain `git fetch origin X` only sets FETCH_HEAD in a single-branch
+    # clone (what CI checks out); name the destination so X resolves after.
+    branch = ref.removeprefix("origin/")
+    return f"if it is a remote branch, try: git fetch origin {branch}:refs/remotes/origin/{branch}"
 
 
 class FixRefused(RevgraphError):
