@@ -1,0 +1,123 @@
+"""`revgraph collisions`: the merge-queue view of several open branches."""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+COLLISIONS_FORMATS = ("text", "json", "markdown")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("collisions")(collisions)
+
+
+def collisions(
+    refs: List[str] = typer.Argument(..., metavar="REF", help="Branches to land; globs allowed (quote them): 'origin/feature/*'."),
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch they land on (default: CI variables, origin/HEAD, main, master)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, json or markdown."),
+) -> None:
+    """Which open branches collide once both land on base, and the order to land them.
+
+    Two branches collide when landing both leaves more competing heads than
+    landing either alone. Exits 1 when any pair collides (or a branch already
+    forks against base), 0 when they can land in any order, 2 for an unknown
+    ref or a missing base.
+    """
+    from revgraph import api
+    from revgraph.cli import state
+    from revgraph.collisions import find_collisions, render_markdown, render_text
+    from revgraph.errors import UsageError
+
+    if fmt not in COLLISIONS_FORMATS:
+        raise UsageError(f"collisions --format takes {', '.join(COLLISIONS_FORMATS)}, not {fmt!r}")
+    st = state()
+    with st.workspace() as ws:
+        base_ref = ws.resolve_base(base)
+        assert base_ref is not None  # required=True raises instead
+        repo = ws.repo("collisions")
+        base_name = _branch_behind(repo, base_ref.ref)
+        matched = api.matching_refs(ws, refs)
+        base_snaps = {env.name: ws.snapshot(env, base_name) for env in ws.environments}
+        branch_snaps = {ref: {env.name: ws.snapshot(env, ref) for env in ws.environments} for ref in matched}
+        _warn_unreadable(base_snaps, branch_snaps)
+        report = find_collisions(
+            base_name,
+            base_snaps,
+            branch_snaps,
+            allow_heads={env.name: env.allow_heads for env in ws.environments},
+        )
+        remotes = _remotes(repo)
+        checkouts = _checkouts(repo, report.order, remotes)
+    base_remote = _remote_of(base_name, remotes)
+    if fmt == "json":
+        import json
+
+        text = json.dumps(report.to_json(), indent=2) + "\n"
+    elif fmt == "markdown":
+        text = render_markdown(report, checkouts=checkouts, base_remote=base_remote)
+    else:
+        text = render_text(report, checkouts=checkouts, base_remote=base_remote)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _warn_unreadable(base_snaps, branch_snaps) -> None:
+    """A branch file we cannot read is a revision we cannot place: say so (stderr)."""
+    from revgraph.cli import state
+
+    known = {(p.path, p.blob_id) for snap in base_snaps.values() for p in snap.problems}
+    for ref, snaps in branch_snaps.items():
+        for snap in snaps.values():
+            for problem in snap.problems:
+                if (problem.path, problem.blob_id) in known:
+                    continue
+                state().err.print(f"warning: {ref}: {problem.path}:{problem.line}: {problem.reason}", markup=False)
+
+
+def _remotes(repo) -> tuple[str, ...]:
+    done = repo.git("remote", ok=range(256))
+    return tuple(line.strip() for line in done.stdout.decode("utf-8", "replace").splitlines() if line.strip())
+
+
+def _remote_of(ref: str, remotes) -> str | None:
+    # Longest first: a remote named "a/b" wins over "a".
+    for remote in sorted(remotes, key=len, reverse=True):
+        if ref.startswith(remote + "/"):
+            return remote
+    return None
+
+
+def _branch_behind(repo, ref: str) -> str:
+    """``origin/HEAD`` names the branch it points to: the steps say `git rebase origin/main`."""
+    if not ref.endswith("HEAD"):
+        return ref
+    done = repo.git("rev-parse", "--abbrev-ref", ref, ok=range(256))
+    target = done.stdout.decode("utf-8", "replace").strip()
+    return target if done.returncode == 0 and target and target != "HEAD" else ref
+
+
+def _checkouts(repo, refs, remotes) -> dict:
+    """How each ref is checked out: ``origin/feature/a`` as ``feature/a``, pushed back to origin."""
+    from revgraph.collisions import Checkout
+
+    done = repo.git(
+        "for-each-ref", "--format=%(refname:short)%00%(refname)", "refs/heads", "refs/remotes", ok=range(256)
+    )
+    full_names = {}
+    for line in done.stdout.decode("utf-8", "surrogateescape").splitlines():
+        short, _, full = line.partition("\0")
+        full_names.setdefault(short, full)
+    out = {}
+    for ref in refs:
+        full = full_names.get(ref, "")
+        rest = full.removeprefix("refs/remotes/")
+        remote = _remote_of(rest, remotes) if full.startswith("refs/remotes/") else None
+        if remote is not None:
+            out[ref] = Checkout(rest.removeprefix(remote + "/"), remote)
+        else:
+            out[ref] = Checkout(full.removeprefix("refs/heads/") if full.startswith("refs/heads/") else ref)
+    return out

@@ -1,0 +1,276 @@
+"""`revgraph collisions`: the merge-queue view, on real repositories through the real CLI.
+
+The queue built once for the module (``queue``):
+
+    main:  A <- B                  (unlabelled line, head B)
+           R                       (base of the landed 'reporting' line, head R)
+    feature/a:   FA on B   Create Date 2024-02-01  } both grow from main's head:
+    feature/b:   FB on B   Create Date 2024-01-01  } they collide; b is older
+    feature/c:   FC on R   (the 'reporting' line: collides with nothing)
+    stack/a2:    feature/a + FA2 on FA (stacked on feature/a: no collision with it)
+    old/x:       FO on A   (already forks against main alone: RG102)
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from revgraph.api import Options, Workspace, heads
+from revgraph.checks.context import CheckContext
+from revgraph.checks.graph import head_lanes
+from revgraph.collisions import find_collisions
+from revgraph.model import Revision, RevisionGraph, Snapshot
+from tests.support.dagspec import dags
+from tests.support.gitrepo import GitRepo, apply_environ, isolated_environ
+
+A = "0a0a0a0a0a01"
+B = "0b0b0b0b0b02"
+R = "0c0c0c0c0c03"
+FA = "1a1a1a1a1a01"
+FB = "1b1b1b1b1b02"
+FC = "1c1c1c1c1c03"
+FA2 = "1a1a1a1a1a04"
+FO = "1d1d1d1d1d05"
+
+JANUARY = datetime.datetime(2024, 1, 1, 10, 0, 0)
+FEBRUARY = datetime.datetime(2024, 2, 1, 10, 0, 0)
+
+
+def on_branch(repo: GitRepo, name: str, start: str, *revisions) -> None:
+    """Commit ``revisions`` ((id, down, kwargs) triples) on a new branch from ``start``."""
+    repo.git("checkout", "-q", "-b", name, start)
+    for rev_id, down, extra in revisions:
+        repo.add_revision(rev_id, down, message=f"add {rev_id}", **extra)
+    repo.commit(f"{name}: migrations")
+    repo.checkout("main")
+
+
+def build_queue(repo: GitRepo) -> GitRepo:
+    repo.init_env()
+    repo.add_revision(A, None, message="create users")
+    repo.add_revision(B, A, message="create tasks")
+    repo.add_revision(R, None, message="reporting schema", branch_labels="reporting")
+    repo.commit("landed migrations")
+    on_branch(repo, "feature/a", "main", (FA, B, {"create_date": FEBRUARY}))
+    on_branch(repo, "feature/b", "main", (FB, B, {"create_date": JANUARY}))
+    on_branch(repo, "feature/c", "main", (FC, R, {}))
+    on_branch(repo, "stack/a2", "feature/a", (FA2, FA, {}))
+    on_branch(repo, "old/x", "main", (FO, A, {}))
+    return repo
+
+
+@pytest.fixture(scope="module")
+def queue(tmp_path_factory) -> GitRepo:
+    root = tmp_path_factory.mktemp("collisions")
+    env = apply_environ(isolated_environ(root / "home"), os.environ)
+    return build_queue(GitRepo.init(root / "repo", env))
+
+
+def collisions_json(repo: GitRepo, *args: str, code: int) -> dict:
+    done = repo.run("collisions", "--format", "json", *args, check=code)
+    return json.loads(done.stdout)
+
+
+def pairs(report: dict) -> list[tuple[str, str]]:
+    return [tuple(sorted((c["a"], c["b"]))) for c in report["collisions"]]
+
+
+@pytest.fixture(scope="module")
+def globbed(queue) -> dict:
+    """The queue's feature branches by glob, plus the base itself, as JSON (one CLI run)."""
+    return collisions_json(queue, "feature/*", "main", "--base", "main", code=1)
+
+
+# ------------------------------------------------------------------- the queue
+def test_a_glob_expands_to_every_matching_branch(globbed):
+    assert [b["ref"] for b in globbed["branches"]] == ["feature/a", "feature/b", "feature/c", "main"]
+
+
+def test_two_branches_on_the_same_head_are_the_only_colliding_pair(globbed):
+    assert pairs(globbed) == [("feature/a", "feature/b")]
+    (collision,) = globbed["collisions"]
+    assert collision["environment"] == "default"
+    assert collision["shared_parent"] == B
+    new_of = {collision["a"]: collision["a_new"], collision["b"]: collision["b_new"]}
+    assert new_of == {"feature/a": [FA], "feature/b": [FB]}
+    assert globbed["forks"] == []
+
+
+def test_landing_order_puts_the_independent_branch_first_then_the_older_chain(globbed):
+    # feature/b's revision is older (Create Date) although feature/a sorts first.
+    assert globbed["order"] == ["feature/c", "feature/b", "feature/a"]
+    steps = {s["ref"]: s for s in globbed["steps"]}
+    assert not steps["feature/c"]["rebase"] and not steps["feature/b"]["rebase"]
+    assert steps["feature/a"]["rebase"] and steps["feature/a"]["after"] == ["feature/b"]
+
+
+def test_json_contract(globbed):
+    assert globbed["version"] == 1
+    assert globbed["base"] == "main"
+    assert {"version", "base", "branches", "collisions", "order"} <= set(globbed)
+    branches = {b["ref"]: b for b in globbed["branches"]}
+    assert branches["feature/a"]["new"] == [FA]
+    assert branches["feature/a"]["hangs_off"] == [B]
+    assert branches["feature/c"]["hangs_off"] == [R]
+    for collision in globbed["collisions"]:
+        assert set(collision) >= {"a", "b", "environment", "shared_parent", "a_new", "b_new"}
+    # The base itself adds nothing: listed, but not in the landing order.
+    assert branches["main"]["new"] == []
+    assert globbed["nothing_to_land"] == ["main"]
+    assert "main" not in globbed["order"]
+
+
+def test_text_output_numbers_the_steps_with_the_exact_rebase_commands(queue):
+    out = queue.run("collisions", "feature/a", "feature/b", "feature/c", "--base", "main", check=1).stdout
+
+    assert f"feature/a x feature/b [default]: both grow from {B}" in out
+    assert "1. land feature/c  (collides with nothing)" in out
+    assert "2. land feature/b  (collides with feature/a" in out
+    assert "3. after feature/b has landed, rebase feature/a, then land it:" in out
+    step3 = out.split("3. after", 1)[1]
+    assert "git switch feature/a" in step3
+    assert step3.index("git rebase main") < step3.index("revgraph fix --base main")
+
+
+def test_markdown_lists_the_pair_and_the_order(queue):
+    done = queue.run("collisions", "feature/*", "--base", "main", "--format", "markdown", check=1)
+
+    assert f"| `feature/a` | `feature/b` | default | `{B}` | `{FA}` | `{FB}` |" in done.stdout
+    assert "3. rebase `feature/a` after `feature/b` landed, then land it:" in done.stdout
+
+
+def test_branches_that_collide_with_nothing_exit_0(queue):
+    done = queue.run("collisions", "feature/a", "feature/c", "--base", "main", check=0)
+
+    assert "collisions: none" in done.stdout
+    assert "1. land feature/a  (collides with nothing)" in done.stdout
+
+
+def test_a_branch_stacked_on_another_does_not_collide_with_it(queue):
+    report = collisions_json(queue, "feature/a", "stack/a2", "feature/b", "--base", "main", code=1)
+
+    assert sorted(pairs(report)) == [("feature/a", "feature/b"), ("feature/b", "stack/a2")]
+
+
+def test_a_branch_that_already_forks_against_base_is_reported_alone(queue):
+    report = collisions_json(queue, "old/x", "feature/c", "--base", "main", code=1)
+
+    assert report["collisions"] == []
+    (fork,) = report["forks"]
+    assert fork["ref"] == "old/x"
+    assert fork["new"] == [FO] and fork["hangs_off"] == [A]
+    assert sorted(fork["heads"]) == sorted([B, FO])
+    step = next(s for s in report["steps"] if s["ref"] == "old/x")
+    assert step["rebase"] and step["forks_alone"]
+    assert next(b for b in report["branches"] if b["ref"] == "old/x")["forks_alone"] is True
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("feature/nope", "--base", "main"), "unknown ref 'feature/nope'"),
+        (("nothing/*", "--base", "main"), "no ref matches 'nothing/*'"),
+        (("feature/a", "--base", "no-such-base"), "unknown ref 'no-such-base'"),
+    ],
+)
+def test_unknown_refs_and_a_missing_base_exit_2(queue, args, message):
+    done = queue.run("collisions", *args, check=2)
+
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --------------------------------------------------- the printed steps work
+def test_following_the_printed_steps_in_a_clone_lands_both_branches_with_one_head(make_gitrepo, tmp_path):
+    origin = build_queue(make_gitrepo("origin"))
+    clone = origin.clone(tmp_path / "clone")
+    out = clone.run("collisions", "origin/feature/a", "origin/feature/b", check=1).stdout
+    assert "base: origin/main" in out  # origin/HEAD, named by the branch it points to
+    commands = [line.strip() for line in out.split("2. after origin/feature/b has landed", 1)[1].splitlines()[1:]]
+    assert commands[0] == "git fetch origin" and commands[-1] == "git push --force-with-lease origin feature/a"
+
+    origin.git("merge", "-q", "--no-ff", "--no-edit", "feature/b")  # step 1: feature/b lands
+    for command in commands:
+        if command.startswith("revgraph "):
+            command = f"{shlex.quote(sys.executable)} -m {command}"
+        subprocess.run(["bash", "-c", command], cwd=clone.path, check=True, capture_output=True, env=clone.env)
+    origin.git("merge", "-q", "--no-ff", "--no-edit", "feature/a")  # step 2: feature/a lands
+
+    with Workspace(Options(cwd=origin.path)) as ws:
+        (main,) = heads(ws, "main")
+    assert main.graph.heads == tuple(sorted([FA, R]))
+    assert main.graph[FA].down_revisions == (FB,)
+
+
+# --------------------------------------------- same count as RG101/RG102
+def _revisions(spec) -> list[Revision]:
+    return [Revision(r.id, r.down, r.branch_labels, r.depends_on) for r in spec]
+
+
+def _excess(base: list[Revision], revisions: list[Revision]) -> int:
+    ctx = CheckContext("default", Snapshot("default", "x", tuple(revisions)), base=Snapshot("default", "base", tuple(base)), landed=frozenset(r.id for r in base))
+    return head_lanes(ctx, RevisionGraph(revisions)).excess
+
+
+@st.composite
+def queues(draw):
+    """A random DAG split into a landed prefix and two branches' parent-closed additions."""
+    spec = draw(dags(min_size=2, max_size=10))
+    cut = draw(st.integers(1, len(spec) - 1))
+    base, rest = spec[:cut], spec[cut:]
+
+    def additions() -> list:
+        picked: list = []
+        for rev in rest:
+            needs = set(rev.down) | set(rev.depends_on)
+            if needs <= {r.id for r in base + picked} | {r.branch_labels[0] for r in base + picked if r.branch_labels} and draw(st.booleans()):
+                picked.append(rev)
+        return picked
+
+    return base, additions(), additions()
+
+
+@settings(max_examples=60, deadline=None)
+@given(queues())
+def test_collision_and_fork_verdicts_match_the_head_lanes_of_rg101(case):
+    base_spec, a_spec, b_spec = case
+    base, a_new, b_new = _revisions(base_spec), _revisions(a_spec), _revisions(b_spec)
+    report = find_collisions(
+        "main",
+        {"default": Snapshot("default", "main", tuple(base))},
+        {
+            "a": {"default": Snapshot("default", "a", tuple(base + a_new))},
+            "b": {"default": Snapshot("default", "b", tuple(base + b_new))},
+        },
+    )
+    joint = base + a_new + [r for r in b_new if r not in a_new]
+    excess_a, excess_b = _excess(base, base + a_new), _excess(base, base + b_new)
+    base_excess = _excess(base, base)
+
+    forks = {f.ref for f in report.forks}
+    assert forks == {ref for ref, new, ex in (("a", a_new, excess_a), ("b", b_new, excess_b)) if new and ex > base_excess}
+    expect_pair = bool(a_new and b_new) and _excess(base, joint) > max(excess_a, excess_b)
+    assert bool(report.collisions) == expect_pair
+
+
+def test_a_down_revision_cycle_on_a_branch_is_left_to_rg105_without_hanging():
+    landed = (Revision(A),)
+    cycle = (Revision(FA, (FB,)), Revision(FB, (FA,)), Revision(FC, (A,)))
+    report = find_collisions(
+        "main",
+        {"default": Snapshot("default", "main", landed)},
+        {"loop": {"default": Snapshot("default", "loop", landed + cycle)}},
+    )
+
+    (branch,) = report.branches
+    assert sorted(branch.new) == sorted([FA, FB, FC])
+    assert report.ok and report.order == ("loop",)
