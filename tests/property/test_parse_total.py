@@ -30,7 +30,9 @@ def literal_values(draw, allow_none: bool = True):
     def lit(value: str) -> str:
         return f"{prefix}{quote}{value}{quote}"
 
-    kind = draw(st.sampled_from(["none", "str", "paren_str", "seq", "empty"] if allow_none else ["str", "seq"]))
+    kind = draw(
+        st.sampled_from(["none", "str", "paren_str", "seq", "empty"] if allow_none else ["str", "seq"])
+    )
     if kind == "none":
         return "None", ()
     if kind == "empty":
@@ -76,16 +78,29 @@ def revision_files(draw):
     if draw(st.booleans()):
         revises = ", ".join(expected_down)
         quotes = draw(st.sampled_from(['"""', "'''"]))
-        docstring = f"{quotes}{message}\n\nRevision ID: {rev_id}\nRevises: {revises}\nCreate Date: 2024\n\n{quotes}\n"
+        docstring = (
+            f"{quotes}{message}\n\nRevision ID: {rev_id}\nRevises: {revises}\nCreate Date: 2024\n\n{quotes}\n"
+        )
     preamble = draw(st.sampled_from(["", "#!/usr/bin/env python\n", "# -*- coding: utf-8 -*-\n"]))
-    imports = draw(st.sampled_from(["", "from alembic import op\nimport sqlalchemy as sa\n\n", "x = (1,\n  2)\n"]))
+    imports = draw(
+        st.sampled_from(["", "from alembic import op\nimport sqlalchemy as sa\n\n", "x = (1,\n  2)\n"])
+    )
     body = draw(
         st.sampled_from(
-            ["pass", "op.create_table('t1')", "op.add_column('t2', sa.Column('c'))", "op.execute('DELETE FROM t3')"]
+            [
+                "pass",
+                "op.create_table('t1')",
+                "op.add_column('t2', sa.Column('c'))",
+                "op.execute('DELETE FROM t3')",
+            ]
         )
     )
     text = (
-        preamble + docstring + imports + "# revision identifiers, used by Alembic.\n" + "\n".join(lines)
+        preamble
+        + docstring
+        + imports
+        + "# revision identifiers, used by Alembic.\n"
+        + "\n".join(lines)
         + f"\n\n\ndef upgrade():\n    {body}\n\n\ndef downgrade():\n    pass\n"
     )
     newline = draw(st.sampled_from(["\n", "\r\n"]))
@@ -114,7 +129,10 @@ def test_fast_and_ast_readers_agree_on_values_and_spans(case):
     slow = _parse_ast(data, PATH)
     assert isinstance(slow, Revision), slow
     assert (slow.id, slow.down_revisions, slow.branch_labels, slow.depends_on) == (
-        expected["id"], expected["down"], expected["labels"], expected["deps"]
+        expected["id"],
+        expected["down"],
+        expected["labels"],
+        expected["deps"],
     )
     fast = _parse_fast(data, PATH)
     assert fast is not None, "a plain header must not need the ast reader"
@@ -151,10 +169,42 @@ def test_random_bytes_give_a_revision_or_a_problem(data):
 
 
 EDITS = [
-    b"'", b'"', b'"""', b"'''", b"(", b")", b"[", b"]", b",", b"#", b"\\", b"\r", b"\n", b"\r\n",
-    b" ", b"\t", b"=", b":", b"None", b"revision", b"down_revision = ", b"branch_labels", b"f", b"b",
-    b"\x00", b"\xff", b"\xc3\xa9", b"\xef\xbb\xbf", b"<<<<<<< HEAD\n", b"if x:\n    ", b"+ x", b";",
-    b"# coding: latin-1\n", b"# revgraph: ignore[", b"op.add_column('", b"def upgrade():\n",
+    b"'",
+    b'"',
+    b'"""',
+    b"'''",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b",",
+    b"#",
+    b"\\",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b" ",
+    b"\t",
+    b"=",
+    b":",
+    b"None",
+    b"revision",
+    b"down_revision = ",
+    b"branch_labels",
+    b"f",
+    b"b",
+    b"\x00",
+    b"\xff",
+    b"\xc3\xa9",
+    b"\xef\xbb\xbf",
+    b"<<<<<<< HEAD\n",
+    b"if x:\n    ",
+    b"+ x",
+    b";",
+    b"# coding: latin-1\n",
+    b"# revgraph: ignore[",
+    b"op.add_column('",
+    b"def upgrade():\n",
 ]
 
 
@@ -193,10 +243,69 @@ def test_mangled_revision_files_give_a_result_and_the_readers_never_disagree(dat
     assert dict(fast.spans) == dict(slow.spans)
 
 
+# Complete statements, each valid alone, that put the names where a line scan could be fooled.
+TRICKY_STATEMENTS = [
+    "branch_labels = 'l'",
+    "depends_on = [\n    'p',\n    'q',\n]",
+    "x = dict(\nrevision='kw')",
+    "x = dict(\ndepends_on='a keyword argument'\n)",
+    "s = '''\nrevision = 'in a string'\n'''",
+    "s = '''\nbranch_labels = 'in a string'\n'''",
+    "if True:\n    revision = 'nested'",
+    "def f():\n    down_revision = 'local'",
+    "class C:\n    depends_on = 'attr'",
+    "# revision in a comment",
+    "s = '#'; revision = 'after a hash in a string'",
+    't = "it\'s"  # revision',
+    "y = 'revision'",
+    "w = 1; down_revision = 'semi'",
+    "x = 1 + \\\n2; revision = 'continued'",
+    "'''a docstring-like string'''",
+    "from x import y as revision",
+    "revision += 'x'",
+    "for depends_on in ():\n    pass",
+    "(revision := 'walrus')",
+    "print(revision)",
+    "x = f'{revision}'",
+    "del revision",
+    "async def upgrade():\n    op.drop_table('t')",
+]
+PLAIN_HEADERS = [
+    ("revision = 'a1'", "down_revision = None"),
+    ('revision: str = "b2"  # revision', "down_revision: Union[str, None] = ('x', 'y')"),
+    ("revision = ('p')", "down_revision = [\n    'p',\n    'q',\n]"),
+]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(PLAIN_HEADERS),
+    st.lists(st.sampled_from(TRICKY_STATEMENTS), min_size=1, max_size=3),
+    st.randoms(use_true_random=False),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_the_fast_reader_is_never_fooled_by_tricky_statements(header, tricky, rnd, newline, docstring):
+    statements = list(tricky)
+    for line in header:
+        statements.insert(rnd.randint(0, len(statements)), line)
+    text = ('"""msg\n\nRevision ID: q\nRevises: r\n"""\n' if docstring else "") + "\n".join(statements) + "\n"
+    data = text.replace("\n", newline).encode()
+    fast = _parse_fast(data, PATH)
+    if fast is None:
+        return
+    slow = _parse_ast(data, PATH)
+    assert fast == slow
+    if isinstance(fast, Revision):
+        assert dict(fast.spans) == dict(slow.spans)
+
+
 @SETTINGS
 @given(revision_files(), st.sampled_from(["\n", "\r\n"]))
 def test_fingerprint_ignores_added_comments_and_blank_lines(case, newline):
     data, _ = case
-    decorated = data.replace(b"\ndef upgrade", b"\n# a comment" + newline.encode() + newline.encode() + b"def upgrade")
+    decorated = data.replace(
+        b"\ndef upgrade", b"\n# a comment" + newline.encode() + newline.encode() + b"def upgrade"
+    )
     assume(decorated != data)
     assert fingerprint(decorated) == fingerprint(data)

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 revision = 'ff00ee'
 '''
 
-TAIL = '''
+TAIL = """
 
 def upgrade():
     pass
@@ -43,7 +43,7 @@ def upgrade():
 
 def downgrade():
     pass
-'''
+"""
 
 
 # ------------------------------------------------------------------ helpers
@@ -307,7 +307,9 @@ def test_mixed_newlines_keep_lines_and_spans_exact():
 
 
 def test_old_mac_carriage_return_newlines_count_as_lines():
-    data = b'"""m\r\rRevision ID: ff00ee\rRevises: abc123\r"""\rrevision = "ff00ee"\rdown_revision = "abc123"\r'
+    data = (
+        b'"""m\r\rRevision ID: ff00ee\rRevises: abc123\r"""\rrevision = "ff00ee"\rdown_revision = "abc123"\r'
+    )
     rev = read(data)
     assert rev.spans["down_revision"].line == 7
     assert rev.spans["revises_line"].line == 4
@@ -445,7 +447,10 @@ def test_non_literal_values_are_problems_on_the_assignment_line(value, kind):
 @pytest.mark.parametrize(
     ("snippet", "needle"),
     [
-        ("down_revision = 5\n", "down_revision must be a string, a tuple or list of strings, or None (got int)"),
+        (
+            "down_revision = 5\n",
+            "down_revision must be a string, a tuple or list of strings, or None (got int)",
+        ),
         ("down_revision = ('a', None)\n", "(got a tuple containing NoneType)"),
         ("down_revision = b'abc'\n", "(got bytes)"),
         ("down_revision = {'abc'}\n", "(got a set)"),
@@ -481,7 +486,9 @@ def test_revision_ids_with_characters_alembic_forbids_are_problems(bad):
 
 
 def test_empty_revision_id_is_a_problem():
-    assert problem(HEADER.replace("'ff00ee'", "''") + "down_revision = None\n").reason == "revision id is empty"
+    assert (
+        problem(HEADER.replace("'ff00ee'", "''") + "down_revision = None\n").reason == "revision id is empty"
+    )
 
 
 def test_missing_revision_is_a_problem():
@@ -610,27 +617,41 @@ def test_ignore_comments_anywhere_in_the_file(comment, expected):
             "op.create_index(op.f('ix_users_email'), 'users', ['email'], unique=True)",
             {"index:ix_users_email", "table:users"},
         ),
-        ("op.drop_index(op.f('ix_users_email'), table_name='users')", {"index:ix_users_email", "table:users"}),
+        (
+            "op.drop_index(op.f('ix_users_email'), table_name='users')",
+            {"index:ix_users_email", "table:users"},
+        ),
         (
             "op.create_foreign_key('fk_a_u', 'accounts', 'users', ['uid'], ['id'])",
             {"constraint:fk_a_u", "table:accounts", "table:users"},
         ),
-        ("op.create_foreign_key(None, 'accounts', 'users', ['uid'], ['id'])", {"table:accounts", "table:users"}),
-        ("op.create_unique_constraint('uq_email', 'users', ['email'])", {"constraint:uq_email", "table:users"}),
+        (
+            "op.create_foreign_key(None, 'accounts', 'users', ['uid'], ['id'])",
+            {"table:accounts", "table:users"},
+        ),
+        (
+            "op.create_unique_constraint('uq_email', 'users', ['email'])",
+            {"constraint:uq_email", "table:users"},
+        ),
         ("op.create_check_constraint('ck_pos', 'orders', 'n > 0')", {"constraint:ck_pos", "table:orders"}),
         ("op.create_primary_key('pk_t', 'things', ['id'])", {"constraint:pk_t", "table:things"}),
-        ("op.drop_constraint('fk_old', 'invoices', type_='foreignkey')", {"constraint:fk_old", "table:invoices"}),
         (
-            "with op.batch_alter_table('orders', schema=None) as batch_op:\n"
-            "    batch_op.add_column(sa.Column('note', sa.Text()))\n"
-            "    batch_op.drop_column('old_note')\n"
-            "    batch_op.create_index(batch_op.f('ix_orders_note'), ['note'])",
+            "op.drop_constraint('fk_old', 'invoices', type_='foreignkey')",
+            {"constraint:fk_old", "table:invoices"},
+        ),
+        (
+            (
+                "with op.batch_alter_table('orders', schema=None) as batch_op:\n"
+                "    batch_op.add_column(sa.Column('note', sa.Text()))\n"
+                "    batch_op.drop_column('old_note')\n"
+                "    batch_op.create_index(batch_op.f('ix_orders_note'), ['note'])"
+            ),
             {"table:orders", "column:orders.note", "column:orders.old_note", "index:ix_orders_note"},
         ),
         ('op.execute("INSERT INTO audit_log (x) VALUES (1)")', {"table:audit_log"}),
         ("op.execute(sa.text('UPDATE public.users SET x = 1'))", {"table:users"}),
         ("op.execute('DELETE FROM sessions WHERE expired')", {"table:sessions"}),
-        ('op.execute(\'ALTER TABLE "Carts" ADD COLUMN y int\')', {"table:Carts"}),
+        ("op.execute('ALTER TABLE \"Carts\" ADD COLUMN y int')", {"table:Carts"}),
         ("op.execute('CREATE TABLE IF NOT EXISTS tmp_x (id int)')", {"table:tmp_x"}),
         ("op.execute('DROP TABLE IF EXISTS tmp_y')", {"table:tmp_y"}),
         ("op.execute('TRUNCATE TABLE queue')", {"table:queue"}),
@@ -644,7 +665,10 @@ def test_ignore_comments_anywhere_in_the_file(comment, expected):
 )
 def test_touches_of_each_op_kind(body, expected):
     indented = "\n".join("    " + line for line in body.splitlines())
-    text = with_down("'abc123'") + f"\n\ndef upgrade():\n{indented}\n\n\ndef downgrade():\n    op.drop_table('x')\n"
+    text = (
+        with_down("'abc123'")
+        + f"\n\ndef upgrade():\n{indented}\n\n\ndef downgrade():\n    op.drop_table('x')\n"
+    )
     rev = read(text)
     assert rev.touches == tuple(sorted(expected))
 
@@ -677,7 +701,9 @@ def test_fingerprint_ignores_comments_whitespace_newlines_and_wrapping():
 
 
 def test_fingerprint_changes_when_code_or_strings_change():
-    original = render_revision("ff00ee", "abc123", message="add", style="typed", body="op.drop_table('users')")
+    original = render_revision(
+        "ff00ee", "abc123", message="add", style="typed", body="op.drop_table('users')"
+    )
     for edited in (
         original.replace("'users'", "'accounts'"),
         original.replace("op.drop_table", "op.drop_index"),
