@@ -437,9 +437,10 @@ def check(
         if ctx.base_ref is not None:
             base_name = ctx.base_ref.ref
         lock_heads, lock_path = _lock_heads(ws, env)
+        head = _with_syntax_problems(ws, ctx)
         check_ctx = CheckContext(
             environment=env.name,
-            head=ctx.head,
+            head=head,
             base=ctx.base,
             merged=ctx.merged,
             merge_base=ctx.merge_base,
@@ -463,6 +464,32 @@ def check(
     if probe is not None:
         probe.store(report)
     return report
+
+
+def _with_syntax_problems(ws: Workspace, ctx: EnvContext) -> Snapshot:
+    """HEAD, plus RG107 problems for syntax errors anywhere in a *new* revision.
+
+    The cached fast reader only proves the header; alembic imports the whole
+    file, so a broken upgrade() in a file this branch adds must be caught
+    here, before it lands. Landed files were already imported somewhere.
+    """
+    from dataclasses import replace
+
+    from revgraph.model import ParseProblem
+    from revgraph.parse import parse_strict
+
+    base_ids = {r.id for r in ctx.base.revisions} if ctx.base is not None else set()
+    extra = []
+    for rev in ctx.head.revisions:
+        if rev.id in ctx.landed or rev.id in base_ids:
+            continue
+        data = _revision_bytes(ws, ctx.head, rev)
+        result = parse_strict(data, rev.path, rev.blob_id) if data is not None else None
+        if isinstance(result, ParseProblem):
+            extra.append(result)  # the revision stays in the graph: its children are not dangling
+    if not extra:
+        return ctx.head
+    return replace(ctx.head, problems=ctx.head.problems + tuple(extra))
 
 
 def _mask_url(url: str) -> str:

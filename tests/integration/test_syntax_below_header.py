@@ -1,0 +1,45 @@
+"""RG107 covers syntax errors anywhere in a revision the branch adds.
+
+The cached reader proves only the header (fast path); alembic imports the
+whole file, so a broken upgrade() in a new file must still fail the check.
+"""
+
+from __future__ import annotations
+
+import json
+
+BROKEN_BODY = "def upgrade():\n    op.create_table('t'\n\n\ndef downgrade():\n    pass\n"
+
+
+def test_syntax_error_in_a_new_revisions_upgrade_is_rg107_with_its_line(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa00000001", None, message="base")
+    gitrepo.commit("base")
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    path = gitrepo.add_revision("bbbb00000002", "aaaa00000001", message="broken", body=BROKEN_BODY)
+    gitrepo.commit("broken upgrade")
+
+    proc = gitrepo.run("check", "--base", "main", "--format", "json", check=1)
+
+    findings = [f for f in json.loads(proc.stdout)["findings"] if f["code"] == "RG107"]
+    assert len(findings) == 1
+    (loc,) = findings[0]["locations"]
+    assert loc["path"] == path
+    lines = gitrepo.read(path).decode().splitlines()
+    assert "op.create_table('t'" in lines[loc["line"] - 1] or "create_table" in "\n".join(lines[loc["line"] - 3 : loc["line"]])
+    # The graph is intact: the broken file's revision is still the one head.
+    assert not [f for f in json.loads(proc.stdout)["findings"] if f["code"] in ("RG101", "RG104")]
+
+
+def test_a_healthy_new_revision_gives_no_rg107(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa00000001", None, message="base")
+    gitrepo.commit("base")
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision("bbbb00000002", "aaaa00000001", message="fine")
+    gitrepo.commit("fine")
+
+    proc = gitrepo.run("check", "--base", "main", "--format", "json", check=0)
+    assert json.loads(proc.stdout)["findings"] == []
