@@ -165,6 +165,17 @@ def _stage(target: _Target) -> None:
 
 def _put_in_place(target: _Target) -> None:
     if target.edit.old is not None:
+        # Last look right before the rename: someone may have saved the file
+        # since it was staged. Refusing here rolls back every file, and
+        # their edit survives (the backup is the same inode, or a copy).
+        try:
+            current = target.path.read_bytes()
+        except OSError:
+            current = None
+        if current != target.edit.old:
+            raise ConcurrentEditError(
+                f"{target.edit.path} changed while revgraph was writing; every file was left as it was"
+            )
         os.replace(target.temp, target.path)
         return
     # A created file must not replace one that appeared meanwhile: link fails if it exists.
