@@ -151,7 +151,10 @@ class Workspace:
                 return repo.read_ref(env, "HEAD", cache=self.cache)
             from revgraph.sources.worktree import read_worktree
 
-            return read_worktree(env, self.root, cache=self.cache)
+            snap = read_worktree(env, self.root, cache=self.cache)
+            if repo is not None and (Path(repo.git_dir) / "info" / "sparse-checkout").is_file():
+                snap = self._with_sparse_entries(env, repo, snap)
+            return snap
         repo = self.repo(f"--ref {ref}")
         try:
             return repo.read_ref(env, ref, cache=self.cache)
@@ -162,6 +165,32 @@ class Workspace:
                     hint="commit first, or leave out the ref to read the working tree",
                 ) from None
             raise
+
+    def _with_sparse_entries(self, env: Environment, repo: GitRepo, snap: Snapshot) -> Snapshot:
+        """Add revisions a sparse checkout leaves off disk, as the index has them.
+
+        Files outside the sparse cone carry git's skip-worktree bit: absent on
+        disk yet not deleted (git status is clean). Reading only the disk would
+        report every one of them as a deleted landed revision (RG202).
+        """
+        from dataclasses import replace
+
+        folders = repo.folders(env, self.root)
+        done = repo.git("ls-files", "-t", "-z", "--", *(f or "." for f in folders), ok=range(256))
+        skipped = {
+            item[2:].decode("utf-8", "surrogateescape")
+            for item in done.stdout.split(b"\0")
+            if item.startswith(b"S ")
+        }
+        if done.returncode != 0 or not skipped:
+            return snap
+        have = {r.path for r in snap.revisions} | {p.path for p in snap.problems}
+        index = repo.read_index(env, cache=self.cache, root=self.root)
+        extra_revs = tuple(r for r in index.revisions if r.path in skipped and r.path not in have)
+        extra_problems = tuple(p for p in index.problems if p.path in skipped and p.path not in have)
+        if not extra_revs and not extra_problems:
+            return snap
+        return replace(snap, revisions=snap.revisions + extra_revs, problems=snap.problems + extra_problems)
 
     # ----------------------------------------------------------------- base
     def resolve_base(self, base: str | None = None, *, required: bool = True) -> BaseRef | None:
