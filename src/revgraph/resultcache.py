@@ -13,10 +13,14 @@ The key holds:
   answer, even in an editable install;
 * the project root, the settings and every environment's definition, the
   select/ignore codes and the ``--base`` argument as given;
-* the working tree: per versions folder, every file alembic could list, with
-  its git blob id (from the parse cache's stat cache, else hashed here), so
-  the key is content-addressed: ``touch``, a branch switch and back, or an
-  edit undone all find their result again;
+* the working tree, in two keys that lead to one result. The *stat key*:
+  HEAD's folder trees plus ``git status`` of the folders with each listed
+  file's identity (or, without a work tree, for recursive or sourceless
+  layouts, one ``lstat`` per file); no file is read. The *content key*: every
+  file alembic could list with its git blob id (from the parse cache's stat
+  cache, else hashed here), so ``touch``, a branch switch and back, or an
+  edit undone all find their result again. A file modified in the last two
+  seconds never vouches for its content by its stat alone;
 * git: the resolved base (its name and how it was chosen), the tree id of each
   versions folder in base, in the merge base and in each protected ref
   (``git cat-file --batch-check`` of ``<commit>:<folder>``), and whether HEAD
@@ -31,8 +35,13 @@ hand: every revision file lies inside its environment's folders (no symlink
 into the rest of the tree) and the predicted merge equals the three-way union
 of the folders by path (no rename across the folder boundary, no file that
 ``.gitignore`` keeps out of the merge, no textual merge of one file); any
-other result is simply not stored. ``--no-cache`` and ``--db`` (a database
-changes outside git) bypass this cache.
+other result is simply not stored. ``--no-cache``, ``--db`` (a database
+changes outside git) and sparse checkouts (revisions from the index) bypass
+this cache.
+
+``fast_check`` answers ``revgraph ... check ...`` from this cache before typer
+parses anything (typer imports pydantic), and caches the rendered report too,
+so a hit imports neither rich nor networkx, GitPython, alembic or pydantic.
 
 Storage, atomicity and self-healing are ``ResultCache``'s: one file per key,
 written by rename, a corrupt or foreign file is a miss and is overwritten.
@@ -46,9 +55,10 @@ from __future__ import annotations
 import hashlib
 import os
 import stat as stat_module
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from revgraph import __version__
 from revgraph.errors import RevgraphError
@@ -70,31 +80,56 @@ _code_fingerprint: str | None = None
 # ------------------------------------------------------------------- the probe
 @dataclass
 class Probe:
-    """A looked-up key: ``report`` is the cached result, or None on a miss."""
+    """A looked-up state: ``report`` is the cached result, or None on a miss."""
 
     ws: Workspace
-    keys: tuple[str, ...]  # the content key, then the stat key when there is one
-    state: tuple
     request: tuple
+    state: _State | None
+    stat_key: str | None
+    content_key: str | None
     report: Report | None = None
 
     def store(self, report: Report) -> bool:
-        """Save ``report`` for this key, when it provably depends on the key only."""
+        """Save ``report`` for this state, when it provably depends on the key only."""
         contexts = report.extras.get("contexts")
-        if not isinstance(contexts, dict) or not _folder_local(self.ws, contexts.values()):
+        if self.state is None or not isinstance(contexts, dict):
+            return False
+        if not _folder_local(self.ws, contexts.values()):
             return False
         try:
             again = _State.compute(self.ws, *self.request)
+            stat_key = again.stat_key()
+            # The check filled the stat cache, except for files too fresh to record
+            # (a checkout seconds ago): those are not read a second time.
+            content = again.content(read_limit=STORE_READ_LIMIT)
         except (RevgraphError, OSError):
             return False
-        if again.content() != self.state:  # something changed while we computed
+        key = _digest(content) if content is not None else None
+        # Unchanged since the lookup? By content when it was known then, else by
+        # identities old enough to be trusted.
+        if self.content_key is not None:
+            unchanged = key == self.content_key
+        else:
+            unchanged = self.stat_key is not None and stat_key == self.stat_key
+        if not unchanged:
             return False
         value = (FORMAT, report.findings, report.base, report.environments)
         results = _results(self.ws)
-        stored = results.put(self.keys[0], value)
-        if len(self.keys) > 1 and again.stat_key() == self.keys[1]:
-            results.put(self.keys[1], value)
+        stored = results.put(key, value) if key is not None else False
+        if stat_key is not None and stat_key == self.stat_key:
+            stored = results.put(stat_key, value) or stored
         return stored
+
+
+# Files the lookup may read to learn their blob ids (the stat cache knows the
+# rest). A cold cache does not read the whole tree twice: the check reads it,
+# and the content key is computed at store time from the stat cache it filled.
+LOOKUP_READ_LIMIT = 64
+STORE_READ_LIMIT = 512
+
+# A miss in ``fast_check`` hands its probe to the full check in the same
+# process, so the key is not computed twice (``Probe.store`` re-verifies it).
+_handoff: tuple[tuple, Probe] | None = None
 
 
 def probe(
@@ -102,32 +137,38 @@ def probe(
 ) -> Probe | None:
     """The cached ``check`` result for the current state, or a Probe to store one.
 
-    Two keys lead to one result: a *stat key* (each file's size, times and
-    inode: no file is read, no stat cache is loaded) tried first, then the
-    *content key* (each file's blob id), which survives ``touch`` and branch
-    switches. None when this cache does not apply (``--no-cache``) or the key
+    Two keys lead to one result: the *stat key* (file identities, no file
+    is read, no stat cache is loaded) is tried first, then the *content key*
+    (each file's blob id), which survives ``touch`` and branch switches. None when this cache does not apply (``--no-cache``) or the key
     cannot be computed (the normal path then reports whatever error stands in
     the way).
     """
+    global _handoff
     if ws.options.no_cache or ws.cache is None:
         return None
     request = (base, tuple(select), tuple(ignore))
+    if _handoff is not None:
+        ident, handed = _handoff
+        _handoff = None
+        if ident == (repr(ws.options), request):
+            handed.ws = ws
+            return handed
     try:
         state = _State.compute(ws, *request)
         results = _results(ws)
         stat_key = state.stat_key()
         report = _report(ws, base, results.get(stat_key)) if stat_key else None
         if report is not None:
-            return Probe(ws, (stat_key,), (), request, report)
-        content = state.content()
+            return Probe(ws, request, None, stat_key, None, report)
+        content = state.content(read_limit=LOOKUP_READ_LIMIT)
     except (RevgraphError, OSError):
         return None
-    key = _digest(content)
-    report = _report(ws, base, results.get(key))
+    key = _digest(content) if content is not None else None
+    found = results.get(key) if key else None
+    report = _report(ws, base, found)
     if report is not None and stat_key:
-        results.put(stat_key, results.get(key))  # next time, no file needs reading
-    keys = (key, stat_key) if stat_key else (key,)
-    return Probe(ws, keys, content, request, report)
+        results.put(stat_key, found)  # next time, no file needs reading
+    return Probe(ws, request, state, stat_key, key, report)
 
 
 def _digest(state: tuple) -> str:
@@ -183,33 +224,110 @@ class _State:
 
     ws: Workspace
     common: tuple
-    envs: tuple[tuple[str, WorktreeScan, str | None], ...]
+    envs: tuple[tuple[str, Environment, str | None], ...]  # (definition, env, lock digest)
+    head_trees: tuple | None  # HEAD's versions-folder trees, for the git stat key
+    _scans: list[WorktreeScan] | None = None
 
     @classmethod
-    def compute(cls, ws: Workspace, base: str | None, select: tuple, ignore: tuple) -> "_State":
+    def compute(cls, ws: Workspace, base: str | None, select: tuple, ignore: tuple) -> _State:
         project = ws.project
         environments = ws.environments
         root = ws.root
-        envs = tuple((repr(env), WorktreeScan(env, root), _lock_digest(env)) for env in environments)
+        envs = tuple((repr(env), env, _lock_digest(env)) for env in environments)
         repo = ws.maybe_repo()
-        git = _git_state(ws, repo, environments, base) if repo is not None else ("no git", base)
+        if repo is not None and (Path(repo.git_dir) / "info" / "sparse-checkout").is_file():
+            # Revisions outside the cone come from the index, which no part of the key covers.
+            raise OSError("sparse checkout: the result cache does not apply")
+        git, head_trees = _git_state(ws, repo, environments, base) if repo is not None else (("no git", base), None)
         common = (
             "revgraph check", FORMAT, __version__, code_fingerprint(), str(root),
             repr(project.settings), select, ignore, git,
         )  # fmt: skip
-        return cls(ws, common, envs)
+        return cls(ws, common, envs, head_trees)
+
+    @property
+    def scans(self) -> list[WorktreeScan]:
+        if self._scans is None:
+            self._scans = [WorktreeScan(env, self.ws.root) for _, env, _ in self.envs]
+        return self._scans
 
     def stat_key(self) -> str | None:
-        digests = [scan.stat_digest() for _, scan, _ in self.envs]
+        """The key by file identities, not contents; None when a file is too fresh to trust."""
+        git = _git_worktree_identity(self.ws, [env for _, env, _ in self.envs], self.head_trees)
+        envs = tuple((definition, lock) for definition, _, lock in self.envs)
+        if git is not None:
+            return _digest(("git stat", self.common, envs, self.head_trees, git))
+        digests = [scan.stat_digest() for scan in self.scans]
         if any(d is None for d in digests):
             return None
-        envs = tuple((env, digest, lock) for (env, _, lock), digest in zip(self.envs, digests))
-        return _digest(("stat", self.common, envs))
+        return _digest(("stat", self.common, envs, tuple(digests)))
 
-    def content(self) -> tuple:
+    def content(self, read_limit: int | None = None) -> tuple | None:
+        """The state by file contents; None when more than ``read_limit`` files must be read."""
         stats = self.ws.cache.stats if self.ws.cache is not None else None
-        envs = tuple((env, scan.content_digest(stats), lock) for env, scan, lock in self.envs)
+        digests = [scan.content_digest(stats, read_limit) for scan in self.scans]
+        if any(d is None for d in digests):
+            return None
+        envs = tuple((definition, digest, lock) for (definition, _, lock), digest in zip(self.envs, digests))
         return ("content", self.common, envs)
+
+
+def _git_worktree_identity(ws: Workspace, environments: Sequence[Environment], head_trees: tuple | None) -> tuple | None:
+    """The working tree's versions folders as git sees them: HEAD's trees plus ``git status``.
+
+    A file ``git status`` does not list has HEAD's content (git compared it),
+    so HEAD's folder trees and the listed paths' identities describe the
+    folders exactly, for one threaded ``lstat`` pass in C instead of one
+    ``os.lstat`` per file here. None (use ``WorktreeScan``) outside a work
+    tree, for recursive or whole-repository locations, for an untracked or
+    ignored folder alembic would walk into, and when a listed file is too
+    fresh to trust its identity.
+    """
+    repo = ws.maybe_repo()
+    if repo is None or repo.root is None or head_trees is None or any(env.recursive for env in environments):
+        return None
+    try:
+        folders = sorted({f for env in environments for f in repo.folders(env)})
+    except RevgraphError:
+        return None
+    if not folders or any(not f for f in folders):
+        return None
+    done = repo.git(
+        "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
+        "--no-renames", "--ignore-submodules=all", "--", *folders, ok=range(256),
+    )  # fmt: skip
+    if done.returncode != 0:
+        return None
+    sourceless = any(env.sourceless for env in environments)
+    fresh = _fresh_after()
+    entries = []
+    for record in done.stdout.split(b"\0"):
+        if not record:
+            continue
+        state, path = record[:2].decode(), record[3:].decode("utf-8", "surrogateescape")
+        folder, _, name = path.rstrip("/").rpartition("/")
+        if folder.endswith("__pycache__") or name == "__pycache__":
+            if sourceless:
+                return None
+            continue  # byte-code alembic never lists without sourceless
+        if path.endswith("/"):
+            return None  # a whole folder: its files are not listed one by one
+        try:
+            info = os.lstat(os.path.join(repo.root, path))
+        except OSError as exc:
+            entries.append((state, path, f"absent {exc.errno}"))
+            continue
+        if info.st_mtime_ns > fresh or info.st_ctime_ns > fresh:
+            return None
+        entries.append((state, path, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+    return tuple(entries)
+
+
+def _fresh_after() -> int:
+    """Nanosecond time after which a file's identity may not yet reflect its content."""
+    import time
+
+    return time.time_ns() - int(WorktreeScan.RACY_SECONDS * 1e9)
 
 
 def code_fingerprint() -> str:
@@ -240,28 +358,36 @@ def _lock_digest(env: Environment) -> str | None:
         return f"unreadable: {exc.errno}"
 
 
-def _git_state(ws: Workspace, repo: GitRepo, environments: Sequence[Environment], base: str | None) -> tuple:
+def _git_state(
+    ws: Workspace, repo: GitRepo, environments: Sequence[Environment], base: str | None
+) -> tuple[tuple, tuple | None]:
+    """What the check reads from git, and HEAD's versions-folder trees."""
     from revgraph.api import _protected_refs
 
     head = repo.head_sha()
     bare = repo.root is None
     if head is None and not bare and base is None:
-        return ("unborn",)  # build_context reads the working tree only
+        return ("unborn",), None  # build_context reads the working tree only
     base_ref = ws.resolve_base(base)
     assert base_ref is not None
     merge_base = _merge_base(repo, base_ref.sha, head) if head else None
     protected = tuple(_protected_refs(ws, repo))
     treeishes = [("base", base_ref.sha), ("merge-base", merge_base)]
     treeishes += [(f"protected {ref}", ref) for ref in protected]
-    if bare:
-        treeishes.append(("HEAD", "HEAD"))
+    # HEAD's trees: part of the state in a bare repository (HEAD is all there is),
+    # else only of the git stat key (the working tree stands for HEAD).
+    wanted = treeishes + [("HEAD", head)] if head else treeishes
     folders = [repo.folders(env) for env in environments]
-    trees = _folder_trees(repo, [sha for _, sha in treeishes if sha], sorted({f for fs in folders for f in fs}))
-    described = tuple(
-        (what, tuple((f, trees.get((sha, f))) for fs in folders for f in fs) if sha else None)
-        for what, sha in treeishes
-    )
-    return ("git", head is not None, bare, base_ref.ref, base_ref.how, protected, described)
+    trees = _folder_trees(repo, [sha for _, sha in wanted if sha], sorted({f for fs in folders for f in fs}))
+    described = {
+        what: tuple((f, trees.get((sha, f))) for fs in folders for f in fs) if sha else None
+        for what, sha in wanted
+    }
+    head_trees = described.pop("HEAD", None)
+    state = tuple((what, described[what]) for what, _ in treeishes)
+    if bare:
+        state += (("HEAD", head_trees),)
+    return ("git", head is not None, bare, base_ref.ref, base_ref.how, protected, state), head_trees
 
 
 def _merge_base(repo: GitRepo, a: str, b: str) -> str | None:
@@ -359,9 +485,8 @@ class WorktreeScan:
     def stat_digest(self) -> str | None:
         """A digest of the files' identities; None when one is too fresh to trust."""
         import marshal
-        import time
 
-        fresh = time.time_ns() - int(self.RACY_SECONDS * 1e9)
+        fresh = _fresh_after()
         rows: list = []
         for rel, link, info in self.items:
             if isinstance(info, str):
@@ -373,24 +498,38 @@ class WorktreeScan:
                          info.st_ctime_ns, info.st_ino))  # fmt: skip
         return hashlib.sha1(marshal.dumps(rows)).hexdigest()
 
-    def content_digest(self, stats: StatCache | None) -> str:
-        """A digest of the files' contents (git blob ids), read only when ``stats`` does not know them."""
+    def content_digest(self, stats: StatCache | None, read_limit: int | None = None) -> str | None:
+        """A digest of the files' contents (git blob ids).
+
+        Blob ids come from ``stats`` when a file's identity is unchanged, else
+        from reading the file; None when more than ``read_limit`` files would
+        have to be read.
+        """
+        identities = [info if isinstance(info, str) else self._known(rel, link, info, stats)
+                      for rel, link, info in self.items]  # fmt: skip
+        unknown = [i for i, identity in enumerate(identities) if identity is None]
+        if read_limit is not None and len(unknown) > read_limit:
+            return None
+        for i in unknown:
+            rel, link, info = self.items[i]
+            identities[i] = self._read_blob(rel, link, info, stats)
         h = hashlib.sha1()
-        for rel, link, info in self.items:
-            identity = info if isinstance(info, str) else self._blob(rel, link, info, stats)
+        for (rel, link, _), identity in zip(self.items, identities):
             h.update(f"{rel}\0{link}\0{identity}\n".encode("utf-8", "surrogateescape"))
         return h.hexdigest()
 
-    def _blob(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str:
+    def _known(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str | None:
+        """What identifies the file without reading it, or None."""
         if not stat_module.S_ISREG(info.st_mode):
             return "special"
         if info.st_size > MAX_REVISION_BYTES:
             return f"too large {info.st_size}"
+        if stats is None or link:
+            return None
+        return stats.blob_id(os.path.join(self.root, rel), info)
+
+    def _read_blob(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str:
         absolute = os.path.join(self.root, rel)
-        if stats is not None and not link:
-            known = stats.blob_id(absolute, info)
-            if known is not None:
-                return known
         try:
             with open(absolute, "rb") as handle:
                 data = handle.read(MAX_REVISION_BYTES + 1)
@@ -571,12 +710,18 @@ def _fast_render(opts: dict) -> tuple[str, bool] | None:
     if color is None:
         color = False if os.environ.get("NO_COLOR") else sys.stdout.isatty()
     with Workspace(options) as ws:
+        if any(not folder.is_dir() for env in ws.environments for folder in env.version_locations):
+            return None  # the full CLI warns about a missing versions folder
         found = probe(ws, base=opts.get("base"), select=select, ignore=ignore)
         if found is None or found.report is None:
+            global _handoff
+            if found is not None:
+                _handoff = ((repr(options), found.request), found)
             return None
         report = found.report
-        selected = _selected_codes(select, ignore)
-        render_opts = (fmt, color, verbose, strict, tuple(sorted(selected)), os.environ.get("COLUMNS"))
+        # Only JUnit lists the rules that ran (the rule catalogue costs an import).
+        selected = _selected_codes(select, ignore) if fmt == "junit" else None
+        render_opts = (fmt, color, verbose, strict, tuple(sorted(selected or ())), os.environ.get("COLUMNS"))
         render_key = _digest(("rendered", FORMAT, report.findings, report.base, report.environments, render_opts))
         results = _results(ws)
         text = None if color else results.get(render_key)
@@ -607,6 +752,13 @@ def _selected_codes(select: Sequence[str], ignore: Sequence[str]) -> set[str]:
 
 
 __all__ = [
-    "Probe", "probe", "LazyContexts", "WorktreeScan", "worktree_digest", "code_fingerprint",
-    "fast_check", "parse_check_argv", "FORMAT",
+    "FORMAT",
+    "LazyContexts",
+    "Probe",
+    "WorktreeScan",
+    "code_fingerprint",
+    "fast_check",
+    "parse_check_argv",
+    "probe",
+    "worktree_digest",
 ]  # fmt: skip

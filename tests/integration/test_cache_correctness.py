@@ -1,0 +1,250 @@
+"""The caches never change an answer: ``check`` with them equals ``check --no-cache``.
+
+Real repositories from ``scripts/genrepo.py`` (the benchmark's generator, small
+sizes), the real CLI in subprocesses, and the edits a developer makes between
+two runs: editing, undoing, committing, switching branches, adding files,
+touching files; plus corrupt cache files and two runs at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+import genrepo
+
+from revgraph import api, resultcache
+
+
+@pytest.fixture
+def repo(tmp_path, git_env):
+    return genrepo.generate(tmp_path / "repo", 40, seed=21, commits=6)
+
+
+def _run(path: Path, *args: str, cache: bool = True) -> subprocess.CompletedProcess:
+    flags = [] if cache else ["--no-cache"]
+    return subprocess.run(
+        [sys.executable, "-m", "revgraph", "-C", str(path), *flags, *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def same_answer(path: Path, *args: str) -> tuple[int, str]:
+    """Exit code and output of ``check``, asserted equal with and without the caches."""
+    argv = ["check", "--base", "main", "--format", "json", *args]
+    fresh = _run(path, *argv, cache=False)
+    cached = _run(path, *argv)
+    assert fresh.returncode in (0, 1), fresh.stderr
+    assert (cached.returncode, cached.stdout) == (fresh.returncode, fresh.stdout)
+    return cached.returncode, cached.stdout
+
+
+def codes(output: str) -> set[str]:
+    return {f["code"] for f in json.loads(output)["findings"]}
+
+
+def cached_report(path: Path, **kw):
+    """What the result cache holds for the current state (None: a miss)."""
+    kw.setdefault("base", "main")
+    # As the CLI subprocesses do, fingerprint revgraph's sources as they are now.
+    resultcache._code_fingerprint = None
+    with api.Workspace(api.Options(cwd=path)) as ws:
+        found = resultcache.probe(ws, base=kw["base"], select=kw.get("select", ()), ignore=())
+        return found.report if found is not None else None
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=True).stdout
+
+
+def feature_file(info, which: int) -> Path:
+    rid = info.feature_revisions[which]
+    [found] = (info.path / genrepo.VERSIONS).glob(f"{rid}_*.py")
+    return found
+
+
+# ------------------------------------------------------------------ tests
+def test_warm_check_is_answered_from_the_result_cache(repo):
+    assert cached_report(repo.path) is None
+    code, out = same_answer(repo.path)
+    assert code == 1 and codes(out) == {"RG102", "RG301"}
+    hit = cached_report(repo.path)
+    assert hit is not None
+    assert [f.to_json() for f in hit.findings] == json.loads(out)["findings"]
+
+
+def test_text_report_from_the_cache_is_byte_identical(repo):
+    runs = [_run(repo.path, "check", "--base", "main", cache=c) for c in (False, True, True, True)]
+    assert len({(r.returncode, r.stdout, r.stderr) for r in runs}) == 1
+    assert "RG102" in runs[0].stdout
+
+
+def test_editing_a_revision_changes_the_answer_and_undoing_it_restores_it(repo):
+    _, before = same_answer(repo.path)
+    first = feature_file(repo, 0)
+    original = first.read_bytes()
+    main_head = git(repo.path, "show", f"main:{genrepo.LOCK_PATH}").split("head: ")[1].split()[0]
+    # Re-point the feature's first revision onto main's head: the fork is gone.
+    first.write_bytes(original.replace(repr(repo.fork_point).encode(), repr(main_head).encode()))
+    _, edited = same_answer(repo.path)
+    assert "RG102" not in codes(edited)
+    first.write_bytes(original)
+    assert cached_report(repo.path) is not None  # same content, same key: found again
+    _, undone = same_answer(repo.path)
+    assert undone == before
+
+
+def test_touching_every_file_keeps_the_result(repo):
+    _, before = same_answer(repo.path)
+    for file in (repo.path / genrepo.VERSIONS).iterdir():
+        os.utime(file, None)
+    assert cached_report(repo.path) is not None  # content-addressed, not stat-addressed
+    assert same_answer(repo.path)[1] == before
+
+
+def test_untracked_revision_file_and_lock_edit_are_seen(repo):
+    _, before = same_answer(repo.path)
+    extra = repo.path / genrepo.VERSIONS / "0000aaaa1111_extra.py"
+    text = feature_file(repo, 1).read_text()
+    second = repo.feature_revisions[1]
+    extra.write_text(text.replace(second, "0000aaaa1111").replace(repo.feature_revisions[0], repo.fork_point))
+    _, with_extra = same_answer(repo.path)
+    assert with_extra != before and "RG101" in codes(with_extra)
+    extra.unlink()
+    lock = repo.path / genrepo.LOCK_PATH
+    lock.write_text(lock.read_text().replace(second, repo.fork_point))
+    _, stale_lock = same_answer(repo.path)
+    assert "RG401" in codes(stale_lock)
+
+
+def test_commits_and_branch_switches_keep_answers_right(repo):
+    same_answer(repo.path)
+    first = feature_file(repo, 0)
+    first.write_text(first.read_text().replace('"""Upgrade schema."""', '"""Upgrade schema (reviewed)."""'))
+    git(repo.path, "commit", "-qam", "reword a docstring")
+    same_answer(repo.path)
+    git(repo.path, "checkout", "-q", "main")
+    code, on_main = same_answer(repo.path)
+    assert code == 0 and codes(on_main) == set()
+    git(repo.path, "checkout", "-q", "feature")
+    assert codes(same_answer(repo.path)[1]) == {"RG102", "RG301"}
+
+
+def test_base_and_select_are_part_of_the_key(repo):
+    _, everything = same_answer(repo.path)
+    _, only_overlap = same_answer(repo.path, "--select", "RG3")
+    assert codes(only_overlap) == {"RG301"} != codes(everything)
+    _, against_feature = same_answer(repo.path, "--base", "feature")
+    assert codes(against_feature) == set()
+
+
+def test_corrupt_cache_files_are_ignored_and_rebuilt(repo):
+    _, before = same_answer(repo.path)
+    cache = repo.path / ".git" / "revgraph"
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert any(p.parent.name == "results" for p in files)
+    for i, file in enumerate(files):
+        data = file.read_bytes()
+        file.write_bytes(data[: len(data) // 2] if i % 2 else b"\x00garbage" * 7)
+    assert same_answer(repo.path)[1] == before
+    assert cached_report(repo.path) is not None  # healed: the next run is a hit again
+
+
+def test_two_concurrent_checks_agree_and_leave_a_valid_cache(repo):
+    fresh = _run(repo.path, "check", "--base", "main", "--format", "json", cache=False)
+    argv = [sys.executable, "-m", "revgraph", "-C", str(repo.path), "check", "--base", "main", "--format", "json"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    for out, err, code in outputs:
+        assert (code, out) == (fresh.returncode, fresh.stdout), err
+    assert cached_report(repo.path) is not None
+    assert same_answer(repo.path)[1] == fresh.stdout
+
+
+def test_no_cache_writes_nothing(repo):
+    _run(repo.path, "check", "--base", "main", cache=False)
+    assert not (repo.path / ".git" / "revgraph").exists()
+
+
+def test_result_reading_outside_the_versions_folders_is_not_stored(repo):
+    """A symlinked revision's content is not covered by the folder's tree id."""
+    shared = repo.path / "shared"
+    shared.mkdir()
+    target = shared / "0000bbbb2222_linked.py"
+    text = feature_file(repo, 1).read_text()
+    target.write_text(text.replace(repo.feature_revisions[1], "0000bbbb2222").replace(repo.feature_revisions[0], repo.feature_revisions[1]))
+    (repo.path / genrepo.VERSIONS / "0000bbbb2222_linked.py").symlink_to(os.path.relpath(target, repo.path / genrepo.VERSIONS))
+    git(repo.path, "add", "-A")
+    git(repo.path, "commit", "-qm", "a linked revision")
+    same_answer(repo.path)
+    assert cached_report(repo.path) is None
+    assert not list((repo.path / ".git" / "revgraph" / "results").glob("*"))
+
+
+def test_outside_git_the_cache_lives_in_the_user_cache_dir(tmp_path, git_env):
+    info = genrepo.generate(tmp_path / "src", 30, seed=4, commits=3)
+    project = tmp_path / "plain"
+    project.mkdir()
+    for name in ("alembic.ini", "migrations"):
+        subprocess.run(["cp", "-r", str(info.path / name), str(project / name)], check=True)
+    runs = [_run(project, "check", "--format", "json", cache=c) for c in (False, True, True)]
+    assert len({(r.returncode, r.stdout) for r in runs}) == 1
+    assert list((Path(git_env["XDG_CACHE_HOME"]) / "revgraph" / "results").glob("*"))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--base=main", "-f", "json"],
+        ["--no-color", "check", "--format=sarif", "--base", "main", "--strict"],
+        ["check", "--base", "main", "--select", "RG1,rg3", "--ignore", "RG301", "-f", "junit"],
+    ],
+)
+def test_fast_path_answers_every_spelling_like_the_full_cli(repo, argv):
+    fresh = _run(repo.path, *argv, cache=False)
+    first, second = _run(repo.path, *argv), _run(repo.path, *argv)  # a miss, then a hit
+    assert (first.returncode, first.stdout) == (fresh.returncode, fresh.stdout)
+    assert (second.returncode, second.stdout) == (fresh.returncode, fresh.stdout)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["heads"],
+        ["check", "--db", "sqlite://"],
+        ["check", "-o", "report.txt"],
+        ["check", "--help"],
+        ["check", "--format", "github"],
+        ["check", "-fjson"],
+        ["check", "--base", "main", "--base", "other"],
+        ["--no-cache", "check"],
+        ["doctor", "check"],
+    ],
+)
+def test_fast_path_leaves_other_command_lines_to_the_full_cli(argv):
+    assert resultcache.fast_check(argv) is None
+
+
+def test_missing_versions_folder_warning_survives_the_cache(repo):
+    import shutil
+
+    shutil.rmtree(repo.path / genrepo.VERSIONS)
+    runs = [_run(repo.path, "check", "--base", "main", cache=c) for c in (False, True, True)]
+    assert len({(r.returncode, r.stdout, r.stderr) for r in runs}) == 1
+    assert "does not exist" in runs[0].stderr
+
+
+def test_sparse_checkout_bypasses_the_result_cache(repo):
+    git(repo.path, "sparse-checkout", "set", "--no-cone", "/alembic.ini", "/migrations/*.py", "/migrations/*.mako")
+    assert not list((repo.path / genrepo.VERSIONS).glob("*.py"))  # every revision is off disk
+    assert same_answer(repo.path)[0] == 1
+    assert cached_report(repo.path) is None
