@@ -168,6 +168,8 @@ def heads(
     st.verbose = st.verbose or verbose
     with st.workspace() as ws:
         result = api.heads(ws, ref)
+        if ref is None:
+            warn_missing_versions(ws)
         for env_heads in result:  # on stderr, so --json output stays parseable
             print_problems(env_heads.snapshot.problems)
         if as_json:
@@ -199,6 +201,21 @@ def print_problems(problems) -> None:
         state().err.print(f"warning: {problem.path}:{problem.line}: {problem.reason}", markup=False)
 
 
+def warn_missing_versions(ws) -> None:
+    """A versions folder that does not exist reads as "no revisions": say why, on stderr."""
+    for env in ws.environments:
+        for folder in env.version_locations:
+            if not folder.is_dir():
+                try:
+                    shown = folder.relative_to(ws.project.root).as_posix()
+                except ValueError:
+                    shown = str(folder)
+                state().err.print(
+                    f"warning: versions folder {shown} does not exist (environment {env.name})",
+                    markup=False,
+                )
+
+
 # ------------------------------------------------------------------ check
 FORMATS_HELP = "text, json, github, sarif, junit or markdown."
 
@@ -224,6 +241,7 @@ def _run_check(
     ignore = _split_codes(ignore)
     with st.workspace() as ws:
         report = api.check(ws, base=base, select=select, ignore=ignore, db_url=db)
+        warn_missing_versions(ws)
         mermaid = None
         if fmt in ("github", "markdown"):
             mermaid = _review_mermaid(ws, report)
@@ -241,7 +259,7 @@ def _run_check(
         if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
             from revgraph.render.github import github_step_summary
 
-            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8", errors="backslashreplace") as fh:
                 fh.write(github_step_summary(report, mermaid))
     return 1 if report.failed(strict) else 0
 
@@ -273,7 +291,7 @@ def _split_codes(values: List[str]) -> tuple[str, ...]:
 
 def _emit(text: str, output: Optional[Path]) -> None:
     if output is not None:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8", errors="backslashreplace")
         return
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     sys.stdout.flush()
@@ -500,6 +518,20 @@ def main(argv: Optional[List[str]] = None) -> None:
     sys.exit(run(argv))
 
 
+def _printable_names() -> None:
+    """A file name that is not UTF-8 (``\\udce9`` after os.fsdecode) prints escaped, never crashes.
+
+    ``backslashreplace`` writes it as ``\\udce9``: readable, valid UTF-8, and in
+    JSON exactly the escape that ``json.loads`` turns back into the same name.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) in ("strict", "surrogateescape"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (AttributeError, ValueError, OSError):  # not a TextIOWrapper: leave it
+                pass
+
+
 def run(argv: Optional[List[str]] = None) -> int:
     """Run the CLI and return the exit code (never raises for user errors)."""
     global _STATE
@@ -507,6 +539,7 @@ def run(argv: Optional[List[str]] = None) -> int:
     click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
     args = list(sys.argv[1:] if argv is None else argv)
+    _printable_names()
     if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args[1:]):
         # Fast path: git runs this on every merge of the lock file; skip typer and rich.
         from revgraph.gitops.driver import main as driver_main

@@ -25,7 +25,7 @@ def graph(
 ) -> None:
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
-    from revgraph.cli import print_problems, state
+    from revgraph.cli import print_problems, state, warn_missing_versions
     from revgraph.errors import UsageError
     from revgraph.render.graphview import focus, render_graph
 
@@ -47,6 +47,8 @@ def graph(
             mode = focus_mode or ("new" if any("new" in m for m in view.marks.values()) else "all")
             parts.append(render_graph(focus(view, mode, context), fmt))
             print_problems(ws.snapshot(env, ref).problems)  # the picture leaves them out
+        if ref is None:
+            warn_missing_versions(ws)
     if fmt == "png":
         data = parts[0]
         if output is not None:
@@ -56,7 +58,7 @@ def graph(
         return
     text = "\n".join(p if isinstance(p, str) else p.decode() for p in parts)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(text, encoding="utf-8", errors="backslashreplace")  # non-UTF-8 names
         if not st.quiet:
             st.err.print(f"wrote {output}", markup=False)
         return

@@ -118,8 +118,9 @@ def _location(path: str, line: int) -> dict:
 
 
 def _uri(path: str) -> str:
-    # A relative URI reference: spaces and non-ASCII (PRODUCT §9) percent-encoded.
-    return quote(path.replace("\\", "/"), safe="/-._~!$&'()*+,;=@")
+    # A relative URI reference: spaces and non-ASCII (PRODUCT §9) percent-encoded; a name
+    # that is not UTF-8 (os.fsdecode's surrogates) as its own bytes (%E9).
+    return quote(path.replace("\\", "/"), safe="/-._~!$&'()*+,;=@", errors="surrogateescape")
 
 
 def fingerprint(finding: Finding) -> str:
@@ -128,5 +129,5 @@ def fingerprint(finding: Finding) -> str:
     identity = [finding.code, finding.environment, *sorted(finding.revisions), path]
     if not finding.revisions and not path:
         identity.append(finding.message)  # nothing else tells such findings apart
-    digest = hashlib.sha256("\x1f".join(identity).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256("\x1f".join(identity).encode("utf-8", "surrogateescape")).hexdigest()
     return digest[:32]

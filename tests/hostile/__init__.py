@@ -1,0 +1,1 @@
+"""Hostile input, git edge cases, write faults, concurrency and security (issue 9)."""
