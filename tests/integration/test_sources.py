@@ -900,10 +900,20 @@ def test_a_large_cold_batch_is_parsed_on_several_processes_with_the_same_results
     assert cache.parse_many(items) == expected
     assert cache.misses == 40
 
-    def pid_parser():
-        return lambda data, path, blob_id: ParseProblem(path, 1, str(os.getpid()), blob_id)
-
-    monkeypatch.setattr(cache_module, "_default_parser", pid_parser)
-    pids = {p.reason for p in ParseCache(None).parse_many(items)}
-    if "fork" in multiprocessing.get_all_start_methods() and cache_module._worker_count(40) > 1:
-        assert str(os.getpid()) not in pids
+    # Which process parsed each file, asked of a fresh interpreter: forking is
+    # refused from a multi-threaded process (a pytest-xdist worker is one).
+    script = """
+import os, sys
+from revgraph.model import ParseProblem
+from revgraph.sources import cache as cache_module
+cache_module.PARALLEL_MIN_FILES = 10
+cache_module._default_parser = lambda: (
+    lambda data, path, blob_id: ParseProblem(path, 1, str(os.getpid()), blob_id))
+items = [(b"x", f"v/{i}.py", f"{i:040x}") for i in range(40)]
+pids = {p.reason for p in cache_module.ParseCache(None).parse_many(items)}
+print(cache_module._worker_count(40), str(os.getpid()) in pids, len(pids))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    workers, parsed_here, processes = done.stdout.split()
+    if "fork" in multiprocessing.get_all_start_methods() and int(workers) > 1:
+        assert parsed_here == "False" and int(processes) > 1

@@ -353,7 +353,11 @@ class ParseCache:
         self._version = parser_version
         self._raw: dict[str, tuple] | None = None  # as stored, loaded lazily
         self._decoded: dict[str, Parsed] = {}  # path-free objects
-        self._new: dict[str, tuple] = {}  # entries not yet saved
+        self._new: dict[str, Parsed] = {}  # entries not yet saved, encoded by save()
+        # One object per (blob, path) for the whole run: the four snapshots of a
+        # check share nearly every file, and should share its Revision too
+        # (memory at 20k revisions, and no re-placing of cached results).
+        self._placed: dict[tuple[str, str], Parsed] = {}
         self.hits = 0
         self.misses = 0
         self.stats = StatCache(self.directory)
@@ -377,13 +381,18 @@ class ParseCache:
     # -------------------------------------------------------------- lookups
     def get(self, blob_id: str, path: str) -> Parsed | None:
         """The cached result for ``blob_id``, placed at ``path``; None on a miss."""
+        placed = self._placed.get((blob_id, path))
+        if placed is not None:
+            self.hits += 1
+            return placed
         found = self._lookup(blob_id)
         if found is None:
             found = self._lookup(_path_key(blob_id, path))
             if found is None:
                 return None
         self.hits += 1
-        return _with_place(found, path, blob_id)
+        placed = self._placed[(blob_id, path)] = _with_place(found, path, blob_id)
+        return placed
 
     def _lookup(self, key: str) -> Parsed | None:
         found = self._decoded.get(key)
@@ -401,9 +410,10 @@ class ParseCache:
     def put(self, blob_id: str, result: Parsed) -> None:
         """Remember ``result`` (as parsed at ``result.path``) for ``blob_id``."""
         key = blob_id if _path_free(result) else _path_key(blob_id, result.path)
-        item = _encode(result)
-        self._new[key] = item
-        self._decoded[key] = _decode(item)
+        self._new[key] = result
+        self._decoded[key] = _with_place(result, "", None)
+        if result.path:
+            self._placed[(blob_id, result.path)] = _with_place(result, result.path, blob_id)
 
     def parse(self, data: bytes, path: str, blob_id: str) -> Parsed:
         """The parse result of ``data`` (cached by ``blob_id``), at ``path``."""
@@ -477,7 +487,7 @@ class ParseCache:
             return False
         merged = self._load()  # what other processes wrote since we loaded
         merged.update(self._stored())
-        merged.update(self._new)
+        merged.update((key, _encode(result)) for key, result in self._new.items())
         merged["__schema__"] = (_SCHEMA,)
         written = _write_atomic(self.path, _pack(marshal.dumps(merged), self.parser_version))
         del merged["__schema__"]
