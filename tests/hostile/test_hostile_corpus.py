@@ -77,13 +77,7 @@ def run_read_only(git_env, capsys):
 
 
 # Known bugs, each shown by the one (command, case) pair it breaks; see the reason.
-KNOWN_BUGS = {
-    ("heads-ref", "symlink_dangling"): (
-        "BUG sources/gitref.py build_snapshot/_place: a dangling symlink read from a ref is "
-        "reported under its target's path (no_such_file.py: 'cannot read this file from git "
-        "(missing)') instead of the link's own path (dangling.py), which the working tree names"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def cases(command: str):
@@ -310,12 +304,6 @@ def test_a_50_mb_file_on_disk_is_refused_without_being_read(corpus_repo, run_rea
 
 
 @needs_proc_io
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG sources/gitref.py _CatFile._read_one: a blob over the size limit is still "
-    "streamed whole through the cat-file pipe (_skip) instead of being sized first "
-    "(cat-file --batch-check, or `info` before `contents` with --batch-command)",
-)
 def test_a_50_mb_file_in_a_ref_is_refused_without_being_read(corpus_repo, run_read_only):
     cr = corpus_repo("file_of_50_mb")
     run_read_only(cr, "--no-cache", "heads", "--ref", "feature")

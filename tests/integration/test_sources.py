@@ -917,3 +917,24 @@ print(cache_module._worker_count(40), str(os.getpid()) in pids, len(pids))
     workers, parsed_here, processes = done.stdout.split()
     if "fork" in multiprocessing.get_all_start_methods() and int(workers) > 1:
         assert parsed_here == "False" and int(processes) > 1
+
+
+def test_blobs_over_the_limit_are_refused_and_the_answers_after_them_stay_in_step(gitrepo):
+    """An oversized blob is refused by its header (git's process is replaced, not drained)."""
+    for i in range(3):
+        gitrepo.write(f"f{i}.txt", f"small {i}\n")
+    gitrepo.write("big.bin", "x" * 300_000)
+    gitrepo.commit("files")
+    with GitRepo(gitrepo.path) as git:
+        requests = ["HEAD:f0.txt", "HEAD:big.bin", "HEAD:f1.txt", "HEAD:big.bin", "HEAD:f2.txt"]
+        answers = list(git.blobs(requests, limit=1000))
+        assert [a.status for a in answers] == ["ok", "too-large", "ok", "too-large", "ok"]
+        assert [a.data for a in answers] == [b"small 0\n", None, b"small 1\n", None, b"small 2\n"]
+        assert answers[1].size == 300_000
+
+        # A reader that stops at the oversized answer leaves the handle usable.
+        for answer in git.blobs(["HEAD:big.bin", "HEAD:f0.txt", "HEAD:f1.txt"], limit=1000):
+            assert answer.status == "too-large"
+            break
+        again = list(git.blobs(["HEAD:f2.txt", "HEAD:big.bin"]))
+        assert [a.data for a in again] == [b"small 2\n", b"x" * 300_000]

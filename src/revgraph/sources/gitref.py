@@ -102,45 +102,93 @@ class _CatFile:
 
     def __init__(self, argv_prefix: list[str], cwd: str) -> None:
         self._batch_command = git_version() >= (2, 36)
-        mode = ["--batch-command", "--buffer"] if self._batch_command else ["--batch"]
         # stderr goes to a file: a pipe nobody reads could fill and stall git.
         self._errors = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(
-            [*argv_prefix, "cat-file", *mode, "--follow-symlinks"],
+        self._argv_prefix = argv_prefix
+        self._cwd = cwd
+        self._proc = self._start()
+        self._stream_unread = False  # an oversized blob's bytes are still in the pipe
+        self.busy = False
+
+    def _start(self) -> subprocess.Popen:
+        mode = ["--batch-command", "--buffer"] if self._batch_command else ["--batch"]
+        return subprocess.Popen(
+            [*self._argv_prefix, "cat-file", *mode, "--follow-symlinks"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._errors,
-            cwd=cwd,
+            cwd=self._cwd,
             env=_git_environ(),
         )
-        self._argv_prefix = argv_prefix
-        self._cwd = cwd
-        self.busy = False
 
     def fetch(self, requests: Sequence[str], limit: int = MAX_REVISION_BYTES) -> Iterator[Blob]:
         """Answers in request order; a request is a blob id or ``treeish:path``."""
+        self.busy = True
+        try:
+            rest = list(requests)
+            while rest:
+                answered = yield from self._fetch_run(rest, limit)
+                if answered is None:
+                    return
+                rest = rest[answered:]
+        finally:
+            self.busy = False
+
+    def _fetch_run(self, requests: Sequence[str], limit: int) -> Iterator[Blob]:
+        """Answer ``requests`` from the current process.
+
+        Returns None when all are answered, or how many were answered when an
+        oversized blob made us replace the process: a 50 MB file is refused by
+        its header, and killing git is cheaper than reading 50 MB to drop it.
+        """
         sendable = [r for r in requests if "\n" not in r]
         writer = threading.Thread(target=self._write, args=(sendable,), daemon=True)
-        self.busy = True
         writer.start()
         unread = len(sendable)
         in_step = True
         try:
-            for request in requests:
+            for answered, request in enumerate(requests, 1):
                 if "\n" in request:
                     yield self._fetch_alone(request, limit)
                     continue
                 in_step = False
                 answer = self._read_one(request, limit)
                 unread -= 1
+                if self._stream_unread:
+                    self._restart(writer)
+                    unread = 0
+                    in_step = True
+                    yield answer
+                    return answered if answered < len(requests) else None
                 in_step = True
                 yield answer
         finally:
             if in_step:  # the caller stopped early: drain, so the next read starts in step
                 for _ in range(unread):
                     self._read_one("", 0)
+                    if self._stream_unread:
+                        self._restart(writer)
+                        break
             writer.join()
-            self.busy = False
+        return None
+
+    def _restart(self, writer: threading.Thread) -> None:
+        """Drop the process (and whatever it still had to say); start a fresh one."""
+        old = self._proc
+        try:
+            old.kill()
+        except OSError:
+            pass
+        old.wait()
+        writer.join()  # its next write failed on the closed pipe
+        for stream in (old.stdin, old.stdout):
+            try:
+                if stream is not None and not stream.closed:
+                    stream.close()
+            except OSError:
+                pass
+        self._proc = self._start()
+        self._stream_unread = False
 
     def _write(self, requests: Sequence[str]) -> None:
         stdin = self._proc.stdin
@@ -177,7 +225,7 @@ class _CatFile:
             _skip(stdout, size + 1)
             return Blob(request, oid, size, None, "missing")
         if size > limit:
-            _skip(stdout, size + 1)
+            self._stream_unread = True  # the caller replaces the process instead of reading it
             return Blob(request, oid, size, None, "too-large")
         data = _read_exactly(stdout, size + 1)[:-1]
         return Blob(request, oid, size, data, "ok")
@@ -646,7 +694,7 @@ def _place(
             slot.append(found)
             continue
         request = entry.oid or f"{treeish}:{entry.path}"
-        wanted.setdefault(request, []).append((index, position, item.path))
+        wanted.setdefault(request, []).append((index, position, item.path, item.listed_as))
         slot.append(None)
     return slot
 
@@ -658,15 +706,17 @@ def _fill(
     to_parse: list[tuple[bytes, str, str]] = []
     places: list[tuple[int, int]] = []
     for blob in blobs:
-        for index, position, path in wanted[blob.request]:
+        for index, position, path, listed_as in wanted[blob.request]:
             if blob.status == "ok" and blob.data is not None and blob.oid is not None:
                 to_parse.append((blob.data, path, blob.oid))
                 places.append((index, position))
             elif blob.status == "too-large":
                 slots[index][position] = too_large(path, blob.size, blob.oid)
             else:
+                # A link whose target cannot be read is the link's problem: name the
+                # file that is in the folder (as the working tree does), not its target.
                 reason = f"cannot read this file from git ({blob.status})"
-                slots[index][position] = ParseProblem(path, 1, reason, blob.oid)
+                slots[index][position] = ParseProblem(listed_as or path, 1, reason, blob.oid)
     for (index, position), result in zip(places, cache.parse_many(to_parse)):
         slots[index][position] = result
 
