@@ -173,11 +173,20 @@ def list_revision_files(
     exists = exists or _exists_in(files + [p for p in resolved.values() if p])
     listed: list[ListedFile] = []
     seen: set[str] = set()
+    # No symlinks and no .pyc rules (the usual layout): the name test alone
+    # decides, without a ListedFile per rejected name or an exists() probe.
+    plain = not resolved and not sourceless
+    match = _ONLY_SOURCE_REV_FILE.match
     for location in dict.fromkeys(normalize_location(loc) for loc in locations):
         tree = _build_tree(location, files)
         if tree is None:
             continue
         for path in _candidates(location, tree, recursive, sourceless):
+            if plain:
+                if path not in seen and match(path, path.rfind("/") + 1):
+                    seen.add(path)
+                    listed.append(ListedFile(path, path, SOURCE))
+                continue
             entry = _classify(path, resolved, sourceless, exists)
             if entry is None:
                 continue
