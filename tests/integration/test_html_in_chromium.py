@@ -261,11 +261,6 @@ def _bezier(points: list[tuple[int, int]], steps: int = 200) -> list[tuple[float
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG render/svg.py _side_route/_bulge: when the two heads sit on one row, the proposed "
-    "edge runs under the new head's box and its arrow covers the 'proposed' label",
-)
 def test_proposed_edge_between_heads_on_one_row_is_not_drawn_under_a_revision_box(
     fork: tuple[GitRepo, str]
 ) -> None:

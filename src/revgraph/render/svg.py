@@ -267,8 +267,17 @@ def _spread(wanted: Sequence[float], widths: Sequence[int]) -> list[float]:
 
 
 def _side_route(start: Box, end: Box) -> tuple[tuple[int, int], ...]:
-    """A proposed or back edge: from the right side of one box to the right side of the other."""
+    """A proposed or back edge: from the right side of one box to the right side of the other.
+
+    Two boxes on one row (two heads, typically) are joined top to top instead:
+    a bulge to the right would run straight through the box on the right.
+    """
+    if start.y == end.y:
+        return ((start.x, start.y - start.h // 2), (end.x, end.y - end.h // 2))
     return ((start.x + start.w // 2, start.y), (end.x + end.w // 2, end.y))
+
+
+ARCH = 40  # control-point height of a same-row arch: its top is 3/4 of it, inside the row gap
 
 
 # ----------------------------------------------------------------------- SVG
@@ -334,10 +343,12 @@ def _edge_svg(route: Route) -> str:
     label = ""
     if edge.kind == "proposed":
         (x0, y0), (x1, y1) = route.points[0], route.points[-1]
-        # the bulge's rightmost point (t = 1/2 of the cubic), plus a little air
-        x = (x0 + x1) // 8 + 3 * _reach(route.points) // 4 + 6
+        if y0 == y1:  # an arch over the row: the label sits under its top, above the boxes
+            x, y = (x0 + x1) // 2 - 24, y0 - 6
+        else:  # the bulge's rightmost point (t = 1/2 of the cubic), plus a little air
+            x, y = (x0 + x1) // 8 + 3 * _reach(route.points) // 4 + 6, (y0 + y1) // 2 + 4
         label = (
-            f'<text class="edge-label" x="{x}" y="{(y0 + y1) // 2 + 4}" '
+            f'<text class="edge-label" x="{x}" y="{y}" '
             f'fill="{style.color}" font-size="11">proposed</text>'
         )
     return (
@@ -367,6 +378,8 @@ def _reach(points: Sequence[tuple[int, int]]) -> int:
 def _bulge(points: Sequence[tuple[int, int]]) -> str:
     """A curve out to the right and back, clear of the boxes in between."""
     (x0, y0), (x1, y1) = points[0], points[-1]
+    if y0 == y1:  # top to top on one row (see _side_route)
+        return f"M{x0},{y0} C{x0},{y0 - ARCH} {x1},{y1 - ARCH} {x1},{y1 - 2}"
     reach = _reach(points)
     return f"M{x0},{y0} C{reach},{y0} {reach},{y1} {x1 + 2},{y1}"
 
