@@ -449,7 +449,7 @@ def _versions_environment(
 ) -> Environment:
     """An environment given by its versions folders alone (no script_location, no template)."""
     for folder in folders:
-        if not folder.is_dir():
+        if not folder.is_dir() and not _inside_git_dir(folder):
             raise ConfigError(f"{what} {folder}: not a directory")
     return Environment(
         name=name,
@@ -458,6 +458,15 @@ def _versions_environment(
         recursive=recursive,
         config_file=None,
     )
+
+
+def _inside_git_dir(folder: Path) -> bool:
+    """Whether ``folder`` lies in a git directory (a bare repository has no working tree,
+    so its versions folder exists only in its trees)."""
+    for directory in folder.parents:
+        if (directory / "HEAD").is_file() and (directory / "objects").is_dir() and (directory / "refs").is_dir():
+            return True
+    return False
 
 
 def _table_builder(name: str, entry: Any, root: Path, pyproject: Path, start: Path) -> _Builder:

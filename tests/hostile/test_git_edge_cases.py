@@ -255,12 +255,6 @@ def test_a_bare_repository_refuses_working_tree_commands_clearly(bare, cli):
     assert changed_files(before, file_states(bare)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG config.py _versions_environment: --versions must exist on disk, so a bare "
-    "repository (no working tree) can never be pointed at its versions folder; and "
-    "sources/gitref.py _relative_location refuses absolute locations when root is None",
-)
 def test_a_bare_repository_reads_a_ref_given_the_versions_folder(bare, cli):
     result = cli(bare, "--versions", VERSIONS, "heads", "--ref", "feature", "--json")
 

@@ -525,8 +525,12 @@ class GitRepo:
     def folders(self, env: Environment, root: Path | None = None) -> tuple[str, ...]:
         """``env``'s version locations relative to the repository root (POSIX)."""
         return tuple(
-            _relative_location(loc, root or self.root, env.name) for loc in env.version_locations
+            _relative_location(loc, root or self.root, env.name, bare_dir=self._bare_dir())
+            for loc in env.version_locations
         )
+
+    def _bare_dir(self) -> Path | None:
+        return self.common_dir if self.bare else None
 
     def read_ref(
         self,
@@ -596,9 +600,19 @@ def _worktree_of(git_dir: Path, common_dir: Path) -> Path | None:
     return common_dir.parent if common_dir.name == ".git" else None
 
 
-def _relative_location(location: Path, root: Path | None, env_name: str) -> str:
+def _relative_location(
+    location: Path, root: Path | None, env_name: str, *, bare_dir: Path | None = None
+) -> str:
     if not location.is_absolute():
         return listing.normalize_location(location.as_posix())
+    if root is None and bare_dir is not None:
+        # A bare repository: `--versions migrations/versions` given inside it names
+        # that path in its trees (there is no working tree it could mean instead).
+        for top in (Path(os.path.abspath(bare_dir)), bare_dir.resolve()):
+            try:
+                return listing.normalize_location(location.relative_to(top).as_posix())
+            except ValueError:
+                continue
     if root is None:
         raise GitError(
             f"environment {env_name!r}: a bare repository has no working tree to place "
