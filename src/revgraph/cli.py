@@ -1,5 +1,9 @@
 """The command line: parse options, call ``api``, pick a renderer, map outcomes to exit codes.
 
+Entered through ``revgraph.entry``, which answers a plain ``heads``, a warm
+``check`` and the merge driver before this module (and typer) is imported;
+``run_app`` is the rest.
+
 Exit codes (PRODUCT §2): 0 healthy, 1 problems found, 2 revgraph could not
 run, 3 a bug of ours. A user's mistake never shows a traceback; ``--debug``
 shows one.
@@ -14,8 +18,9 @@ from typing import List, Optional
 
 import typer
 
-from revgraph import __version__
-from revgraph.errors import RevgraphError, UsageError
+from revgraph import __version__, entry
+from revgraph.entry import State
+from revgraph.errors import UsageError
 
 app = typer.Typer(
     name="revgraph",
@@ -30,66 +35,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-class State:
-    """Global options, kept on the click context for every command."""
-
-    def __init__(self) -> None:
-        from revgraph.api import Options
-
-        self.options = Options()
-        self.color: bool | None = None
-        self.quiet = False
-        self.verbose = False
-        self.debug = False
-        self._console = None
-        self._err_console = None
-
-    @property
-    def use_color(self) -> bool:
-        if self.color is not None:
-            return self.color
-        if os.environ.get("NO_COLOR"):
-            return False
-        return sys.stdout.isatty()
-
-    @property
-    def console(self):
-        if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(
-                force_terminal=self.use_color,
-                no_color=not self.use_color,
-                highlight=False,
-                soft_wrap=True,
-            )
-        return self._console
-
-    @property
-    def err(self):
-        if self._err_console is None:
-            from rich.console import Console
-
-            self._err_console = Console(
-                stderr=True,
-                force_terminal=self.use_color,
-                no_color=not self.use_color,
-                highlight=False,
-                soft_wrap=True,
-            )
-        return self._err_console
-
-    def workspace(self):
-        from revgraph.api import Workspace
-
-        ws = Workspace(self.options)
-        if not self.quiet and not getattr(self, "_warned", False):
-            self._warned = True  # once per invocation, even if a command opens twice
-            for note in ws.project.warnings:
-                self.err.print(f"warning: {note}", markup=False)
-        return ws
 
 
 _STATE: State | None = None
@@ -135,15 +80,9 @@ def _global(
     ),
 ) -> None:
     st = state()
-    base = Path.cwd()
-    if directory is not None:
-        base = (base / directory).resolve()
-    st.options.cwd = base
-    st.options.config_file = (base / config) if config else None
-    st.options.section = name
-    st.options.versions = (base / versions) if versions else None
-    st.options.env = env
-    st.options.no_cache = no_cache
+    st.options = entry.options_from(
+        directory=directory, config=config, name=name, versions=versions, env=env, no_cache=no_cache
+    )
     st.color = color
     st.quiet = quiet
     st.verbose = verbose
@@ -160,60 +99,20 @@ def heads(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show each head's file and message."),
 ) -> None:
     """Show the head revisions, like `alembic heads`, from the working tree or any ref."""
-    import json
-
-    from revgraph import api
-
+    # The same function answers a plain `revgraph heads` before typer loads (revgraph.entry).
     st = state()
     st.verbose = st.verbose or verbose
-    with st.workspace() as ws:
-        result = api.heads(ws, ref)
-        if ref is None:
-            warn_missing_versions(ws)
-        for env_heads in result:  # on stderr, so --json output stays parseable
-            print_problems(env_heads.snapshot.problems)
-        if as_json:
-            typer.echo(
-                json.dumps({"version": 1, "environments": [e.to_json() for e in result]}, indent=2)
-            )
-            return
-        many = len(result) > 1
-        for env_heads in result:
-            graph = env_heads.graph
-            if many:
-                st.console.print(f"[bold]{env_heads.environment}[/bold]")
-            if not graph.heads:
-                st.console.print("  (no revisions)" if many else "(no revisions)")
-            for head in graph.heads:
-                rev = graph[head]
-                # Like `alembic heads`: the labels of the head's line, inherited ones too.
-                labels = graph.labels_of(head)
-                label = f" ({', '.join(labels)})" if labels else ""
-                line = f"{head}{label} (head)"
-                if st.verbose:
-                    line += f"  {rev.path}  {rev.message or ''}"
-                st.console.print(("  " if many else "") + line, markup=False)
+    raise typer.Exit(entry.show_heads(st, ref, as_json))
 
 
 def print_problems(problems) -> None:
     """One stderr line per file that could not be read statically: ``warning: path:line: reason``."""
-    for problem in problems:
-        state().err.print(f"warning: {problem.path}:{problem.line}: {problem.reason}", markup=False)
+    entry.print_problems(state(), problems)
 
 
 def warn_missing_versions(ws) -> None:
     """A versions folder that does not exist reads as "no revisions": say why, on stderr."""
-    for env in ws.environments:
-        for folder in env.version_locations:
-            if not folder.is_dir():
-                try:
-                    shown = folder.relative_to(ws.project.root).as_posix()
-                except ValueError:
-                    shown = str(folder)
-                state().err.print(
-                    f"warning: versions folder {shown} does not exist (environment {env.name})",
-                    markup=False,
-                )
+    entry.warn_missing_versions(state(), ws)
 
 
 # ------------------------------------------------------------------ check
@@ -256,6 +155,11 @@ def _run_check(
             selected=_selected_codes(select, ignore),
         )
         _emit(text, output)
+        if output is None and mermaid is None and not doctor and db is None and not st.use_color:
+            from revgraph.resultcache import remember_rendered
+
+            remember_rendered(ws, report, text, fmt=fmt, verbose=st.verbose, strict=strict,
+                              select=select, ignore=ignore)  # fmt: skip
         if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
             from revgraph.render.github import github_step_summary
 
@@ -518,45 +422,21 @@ def main(argv: Optional[List[str]] = None) -> None:
     sys.exit(run(argv))
 
 
-def _printable_names() -> None:
-    """A file name that is not UTF-8 (``\\udce9`` after os.fsdecode) prints escaped, never crashes.
-
-    ``backslashreplace`` writes it as ``\\udce9``: readable, valid UTF-8, and in
-    JSON exactly the escape that ``json.loads`` turns back into the same name.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        if getattr(stream, "errors", None) in ("strict", "surrogateescape"):
-            try:
-                stream.reconfigure(errors="backslashreplace")
-            except (AttributeError, ValueError, OSError):  # not a TextIOWrapper: leave it
-                pass
-
-
 def run(argv: Optional[List[str]] = None) -> int:
-    """Run the CLI and return the exit code (never raises for user errors)."""
+    """Run the CLI and return the exit code (never raises for user errors).
+
+    The fast paths of ``revgraph.entry`` first, as the console script does,
+    then ``run_app``.
+    """
+    return entry.run(argv)
+
+
+def run_app(args: List[str]) -> int:
+    """The typer app on ``args``: usage errors are click's, the rest ``entry.exit_code_for``."""
     global _STATE
     # typer >= 0.22 vendors click: find its exception base through a public name.
     click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    _printable_names()
-    if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args[1:]):
-        # Fast path: git runs this on every merge of the lock file; skip typer and rich.
-        from revgraph.gitops.driver import main as driver_main
-
-        try:
-            return driver_main(args[1:])
-        except Exception as exc:  # never leave git with a half-written file or a traceback
-            sys.stderr.write(f"revgraph merge-driver: {type(exc).__name__}: {exc}\n")
-            return 2
-    if "check" in args:
-        # Fast path: an unchanged tree's check is answered from the result cache,
-        # before typer (and the pydantic it loads) is ever asked to parse anything.
-        from revgraph.resultcache import fast_check
-
-        code = fast_check(args)
-        if code is not None:
-            return code
     _STATE = State()
     _STATE.debug = "--debug" in args
     try:
@@ -572,27 +452,11 @@ def run(argv: Optional[List[str]] = None) -> int:
             raise
         exc.show()
         return 0 if type(exc).__name__ == "NoArgsIsHelpError" else 2
-    except RevgraphError as exc:
-        if _STATE.debug:
+    except BaseException as exc:
+        code = entry.exit_code_for(exc, debug=_STATE.debug)
+        if code is None:
             raise
-        sys.stderr.write(f"revgraph: error: {exc.message}\n")
-        if exc.hint:
-            sys.stderr.write(f"  hint: {exc.hint}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # a bug of ours
-        if _STATE.debug:
-            raise
-        sys.stderr.write(
-            f"revgraph: internal error: {type(exc).__name__}: {exc}\n"
-            "  this is a bug in revgraph; please report it with the output of the same command "
-            "run with --debug\n"
-        )
-        return 3
+        return code
 
 
 def _register_command_modules() -> None:

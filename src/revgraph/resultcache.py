@@ -40,8 +40,11 @@ changes outside git) and sparse checkouts (revisions from the index) bypass
 this cache.
 
 ``fast_check`` answers ``revgraph ... check ...`` from this cache before typer
-parses anything (typer imports pydantic), and caches the rendered report too,
-so a hit imports neither rich nor networkx, GitPython, alembic or pydantic.
+parses anything (typer imports pydantic; ``revgraph.entry`` calls it first), and
+caches the rendered report too, so a hit imports neither rich nor networkx,
+GitPython, alembic or pydantic. The full CLI keeps its own rendering of a
+result the cache holds (``remember_rendered``), so even the first hit after a
+change prints stored text.
 
 Storage, atomicity and self-healing are ``ResultCache``'s: one file per key,
 written by rename, a corrupt or foreign file is a miss and is overwritten.
@@ -55,6 +58,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat as stat_module
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +122,8 @@ class Probe:
         stored = results.put(key, value) if key is not None else False
         if stat_key is not None and stat_key == self.stat_key:
             stored = results.put(stat_key, value) or stored
+        if stored:
+            _vouch(report)
         return stored
 
 
@@ -159,16 +165,28 @@ def probe(
         stat_key = state.stat_key()
         report = _report(ws, base, results.get(stat_key)) if stat_key else None
         if report is not None:
-            return Probe(ws, request, None, stat_key, None, report)
+            return Probe(ws, request, None, stat_key, None, _vouch(report))
         content = state.content(read_limit=LOOKUP_READ_LIMIT)
     except (RevgraphError, OSError):
         return None
     key = _digest(content) if content is not None else None
     found = results.get(key) if key else None
     report = _report(ws, base, found)
-    if report is not None and stat_key:
-        results.put(stat_key, found)  # next time, no file needs reading
+    if report is not None:
+        _vouch(report)
+        if stat_key:
+            results.put(stat_key, found)  # next time, no file needs reading
     return Probe(ws, request, state, stat_key, key, report)
+
+
+# Reports this process found in or stored into the cache, by id: only their
+# renderings are worth keeping (``remember_rendered``).
+_vouched: weakref.WeakValueDictionary[int, Report] = weakref.WeakValueDictionary()
+
+
+def _vouch(report: Report) -> Report:
+    _vouched[id(report)] = report
+    return report
 
 
 def _digest(state: tuple) -> str:
@@ -621,13 +639,9 @@ def _merge_is_union(ctx: EnvContext) -> bool:
 # ``revgraph [globals] check [options]`` answered from this cache without
 # building the typer app: typer coerces every parameter through pydantic,
 # which costs more than the whole cache hit. Only the options below are
-# understood; anything else (``--help``, ``--db``, ``-o``, github/markdown
-# formats, a short-option cluster) returns None and the normal CLI runs.
-_GLOBAL_VALUES = {"-C": "directory", "-c": "config", "--config": "config", "-n": "name",
-                  "--name": "name", "--versions": "versions", "--env": "env"}  # fmt: skip
-_GLOBAL_FLAGS = {"--color": ("color", True), "--no-color": ("color", False),
-                 "-q": ("quiet", True), "--quiet": ("quiet", True),
-                 "-v": ("verbose", True), "--verbose": ("verbose", True)}  # fmt: skip
+# understood (``entry.parse_argv`` says how); anything else (``--help``,
+# ``--db``, ``-o``, ``--no-cache``, github/markdown formats, a short-option
+# cluster) returns None and the normal CLI runs.
 _CHECK_VALUES = {"--base": "base", "--format": "format", "-f": "format",
                  "--select": "select", "--ignore": "ignore"}  # fmt: skip
 _CHECK_FLAGS = {"--strict": ("strict", True)}
@@ -636,41 +650,15 @@ FAST_FORMATS = ("text", "json", "sarif", "junit")
 
 def parse_check_argv(argv: Sequence[str]) -> dict | None:
     """The options of a plain ``check`` command line, or None when it is anything else."""
-    found: dict[str, Any] = {"select": [], "ignore": []}
-    values, flags = _GLOBAL_VALUES, _GLOBAL_FLAGS
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if arg == "check" and values is _GLOBAL_VALUES:
-            values, flags = _CHECK_VALUES, _CHECK_FLAGS
-            continue
-        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if name in flags and not eq:
-            key, value = flags[name]
-            found[key] = value
-        elif name in values:
-            if not eq:
-                if not args:
-                    return None
-                inline = args.pop(0)
-            key = values[name]
-            if key in ("select", "ignore"):
-                found[key].append(inline)
-            elif key in found:
-                return None  # a repeated option: let the real parser decide
-            else:
-                found[key] = inline
-        else:
-            return None
-    if values is _GLOBAL_VALUES:
-        return None  # no `check` command
-    return found
+    from revgraph.entry import parse_argv
+
+    return parse_argv(argv, "check", _CHECK_VALUES, _CHECK_FLAGS)
 
 
 def fast_check(argv: Sequence[str]) -> int | None:
     """Answer ``revgraph ... check ...`` from the result cache; None to run the normal CLI."""
     opts = parse_check_argv(argv)
-    if opts is None or opts.get("format", "text") not in FAST_FORMATS:
+    if opts is None or opts.get("no_cache") or opts.get("format", "text") not in FAST_FORMATS:
         return None
     try:
         found = _fast_render(opts)
@@ -678,10 +666,18 @@ def fast_check(argv: Sequence[str]) -> int | None:
         return None
     if found is None:
         return None
-    text, failed = found
+    text, failed, warnings = found
     try:
         import sys
 
+        if warnings and not opts.get("quiet"):
+            # As the full CLI prints them when it opens the workspace.
+            from revgraph.entry import State
+
+            st = State()
+            st.color = opts.get("color")
+            for note in warnings:
+                st.say(f"warning: {note}", err=True)
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
@@ -689,21 +685,16 @@ def fast_check(argv: Sequence[str]) -> int | None:
     return 1 if failed else 0
 
 
-def _fast_render(opts: dict) -> tuple[str, bool] | None:
+def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
     import sys
 
-    from revgraph.api import Options, Workspace
+    from revgraph.api import Workspace
+    from revgraph.entry import options_from
 
-    here = Path.cwd()
-    if opts.get("directory") is not None:
-        here = (here / opts["directory"]).resolve()
-    options = Options(
-        cwd=here,
-        config_file=(here / opts["config"]) if opts.get("config") else None,
-        section=opts.get("name"),
-        versions=(here / opts["versions"]) if opts.get("versions") else None,
-        env=opts.get("env"),
-    )
+    options = options_from(
+        directory=opts.get("directory"), config=opts.get("config"), name=opts.get("name"),
+        versions=opts.get("versions"), env=opts.get("env"),
+    )  # fmt: skip
     select, ignore = _split_codes(opts["select"]), _split_codes(opts["ignore"])
     fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)
     color = opts.get("color")
@@ -721,8 +712,7 @@ def _fast_render(opts: dict) -> tuple[str, bool] | None:
         report = found.report
         # Only JUnit lists the rules that ran (the rule catalogue costs an import).
         selected = _selected_codes(select, ignore) if fmt == "junit" else None
-        render_opts = (fmt, color, verbose, strict, tuple(sorted(selected or ())), os.environ.get("COLUMNS"))
-        render_key = _digest(("rendered", FORMAT, report.findings, report.base, report.environments, render_opts))
+        render_key = _render_key(report, fmt, color, verbose, strict, selected)
         results = _results(ws)
         text = None if color else results.get(render_key)
         if not isinstance(text, str):
@@ -734,7 +724,33 @@ def _fast_render(opts: dict) -> tuple[str, bool] | None:
             )  # fmt: skip
             if not color:  # a terminal's width and colours are not part of the key
                 results.put(render_key, text)
-        return text, report.failed(strict)
+        return text, report.failed(strict), ws.project.warnings
+
+
+def _render_key(report: Report, fmt: str, color: bool, verbose: bool, strict: bool, selected) -> str:
+    render_opts = (fmt, color, verbose, strict, tuple(sorted(selected or ())), os.environ.get("COLUMNS"))
+    return _digest(("rendered", FORMAT, report.findings, report.base, report.environments, render_opts))
+
+
+def remember_rendered(
+    ws: Workspace, report: Report, text: str, *, fmt: str, verbose: bool, strict: bool,
+    select: Sequence[str], ignore: Sequence[str],
+) -> None:
+    """Keep the full CLI's rendering of ``report`` for the fast path's next hit.
+
+    Called by ``revgraph check`` for a request ``fast_check`` would answer
+    (its formats, no colour, stdout, no ``--db``): the first hit after a
+    change then prints this text instead of importing the renderers.
+    """
+    if fmt not in FAST_FORMATS or ws.options.no_cache or ws.cache is None:
+        return
+    if _vouched.get(id(report)) is not report:
+        return  # a result the cache does not hold: its rendering would never be asked for
+    selected = _selected_codes(select, ignore) if fmt == "junit" else None
+    try:
+        _results(ws).put(_render_key(report, fmt, False, verbose, strict, selected), text)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a rendering
 
 
 def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
@@ -760,5 +776,6 @@ __all__ = [
     "fast_check",
     "parse_check_argv",
     "probe",
+    "remember_rendered",
     "worktree_digest",
 ]  # fmt: skip

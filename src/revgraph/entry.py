@@ -1,0 +1,397 @@
+"""The door of the command line: answers the hot commands before typer is imported.
+
+``revgraph`` (the console script), ``python -m revgraph`` and ``revgraph.cli.run``
+all enter through ``run`` here. Importing typer costs more than the commands
+people run most (typer 0.29 builds a pydantic adapter for every parameter, and
+click and rich come with it), so three command lines are answered first,
+without it:
+
+* ``merge-driver``: git runs it on every merge of the lock file;
+* ``check``: a warm check is answered from the result cache
+  (``resultcache.fast_check``);
+* ``heads``: parsed here and run by ``show_heads``, the very function the
+  typer command calls.
+
+Only plain command lines take a fast path (``parse_argv`` accepts the options
+click would parse the same way and gives up on anything else: ``--help``,
+``--debug``, a repeated or empty value, a short-option cluster, ``--``); every
+other command line, and a ``check`` the cache cannot answer, goes to
+``revgraph.cli`` unchanged. What both paths print is produced by the same
+code: ``State`` (the global options and the two consoles), ``show_heads`` and
+``exit_code_for`` (how an exception becomes a message and an exit code) live
+here and ``revgraph.cli`` uses them too.
+
+This module imports nothing beyond the standard library at its top; rich is
+imported only when a line needs it (colour, or text rich would change).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+# ------------------------------------------------------------------ the door
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script and ``python -m revgraph``."""
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code (never raises for user errors)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    printable_names()
+    code = fast_path(args)
+    if code is not None:
+        return code
+    from revgraph.cli import run_app
+
+    return run_app(args)
+
+
+def fast_path(args: list[str]) -> int | None:
+    """The exit code of a command answered without typer, or None to run the full CLI."""
+    if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args[1:]):
+        # git runs this on every merge of the lock file; skip typer and rich.
+        from revgraph.gitops.driver import main as driver_main
+
+        try:
+            return driver_main(args[1:])
+        except Exception as exc:  # never leave git with a half-written file or a traceback
+            sys.stderr.write(f"revgraph merge-driver: {type(exc).__name__}: {exc}\n")
+            return 2
+    code = None
+    if "check" in args:
+        # An unchanged tree's check comes from the result cache.
+        from revgraph.resultcache import fast_check
+
+        code = fast_check(args)
+    if code is None and "heads" in args:
+        code = fast_heads(args)
+    return code
+
+
+def printable_names() -> None:
+    """A file name that is not UTF-8 (``\\udce9`` after os.fsdecode) prints escaped, never crashes.
+
+    ``backslashreplace`` writes it as ``\\udce9``: readable, valid UTF-8, and in
+    JSON exactly the escape that ``json.loads`` turns back into the same name.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) in ("strict", "surrogateescape"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (AttributeError, ValueError, OSError):  # not a TextIOWrapper: leave it
+                pass
+
+
+# ------------------------------------------------------ the command line
+# The options of ``revgraph.cli._global``: name -> key (values) or (key, value) (flags).
+GLOBAL_VALUES = {"-C": "directory", "-c": "config", "--config": "config", "-n": "name",
+                 "--name": "name", "--versions": "versions", "--env": "env"}  # fmt: skip
+GLOBAL_FLAGS = {"--color": ("color", True), "--no-color": ("color", False),
+                "-q": ("quiet", True), "--quiet": ("quiet", True),
+                "-v": ("verbose", True), "--verbose": ("verbose", True),
+                "--no-cache": ("no_cache", True)}  # fmt: skip
+HEADS_VALUES = {"--ref": "ref"}
+HEADS_FLAGS = {"--json": ("json", True), "-v": ("heads_verbose", True),
+               "--verbose": ("heads_verbose", True)}  # fmt: skip
+
+
+def parse_argv(
+    argv: Sequence[str],
+    command: str,
+    values: Mapping[str, str],
+    flags: Mapping[str, tuple[str, Any]],
+    global_flags: Mapping[str, tuple[str, Any]] = GLOBAL_FLAGS,
+) -> dict | None:
+    """``[global options] COMMAND [its options]`` as a dict, or None for anything else.
+
+    Accepts only what click parses the same way: known options, each value
+    option at most once (``--select``/``--ignore`` repeat), a value as the next
+    argument or after ``--opt=``, never empty and never starting with ``-``
+    (click would take it; a person rarely means it). No positional argument,
+    no ``--``, no short-option cluster, no ``--help``: those go to the full CLI,
+    which also owns every usage error.
+    """
+    found: dict[str, Any] = {"select": [], "ignore": []}
+    table_values, table_flags = GLOBAL_VALUES, global_flags
+    seen_command = False
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == command and not seen_command:
+            seen_command = True
+            table_values, table_flags = values, flags
+            continue
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in table_flags and not eq:
+            key, value = table_flags[name]
+            found[key] = value
+        elif name in table_values:
+            if not eq:
+                if not args:
+                    return None
+                inline = args.pop(0)
+            if not inline or inline.startswith("-"):
+                return None
+            key = table_values[name]
+            if key in ("select", "ignore"):
+                found[key].append(inline)
+            elif key in found:
+                return None  # a repeated option: let the real parser decide
+            else:
+                found[key] = inline
+        else:
+            return None
+    return found if seen_command else None
+
+
+def options_from(
+    *,
+    directory: os.PathLike[str] | str | None = None,
+    config: os.PathLike[str] | str | None = None,
+    name: str | None = None,
+    versions: os.PathLike[str] | str | None = None,
+    env: str | None = None,
+    no_cache: bool = False,
+):
+    """``api.Options`` from the global options, as every path of the CLI builds them."""
+    from revgraph.api import Options
+
+    base = Path.cwd()
+    if directory is not None:
+        base = (base / directory).resolve()
+    return Options(
+        cwd=base,
+        config_file=(base / config) if config is not None else None,
+        section=name,
+        versions=(base / versions) if versions is not None else None,
+        env=env,
+        no_cache=no_cache,
+    )
+
+
+# ------------------------------------------------------------- the state
+class State:
+    """Global options of one invocation, and its two consoles (rich, made when needed)."""
+
+    def __init__(self) -> None:
+        self._options = None
+        self.color: bool | None = None
+        self.quiet = False
+        self.verbose = False
+        self.debug = False
+        self._console = None
+        self._err_console = None
+
+    @property
+    def options(self):
+        """``api.Options``: imported when first asked for (``--help`` never asks)."""
+        if self._options is None:
+            from revgraph.api import Options
+
+            self._options = Options()
+        return self._options
+
+    @options.setter
+    def options(self, value) -> None:
+        self._options = value
+
+    @property
+    def use_color(self) -> bool:
+        if self.color is not None:
+            return self.color
+        if os.environ.get("NO_COLOR"):
+            return False
+        return sys.stdout.isatty()
+
+    @property
+    def console(self):
+        if self._console is None:
+            self._console = self._make_console(stderr=False)
+        return self._console
+
+    @property
+    def err(self):
+        if self._err_console is None:
+            self._err_console = self._make_console(stderr=True)
+        return self._err_console
+
+    def _make_console(self, *, stderr: bool):
+        from rich.console import Console
+
+        return Console(
+            stderr=stderr,
+            force_terminal=self.use_color,
+            no_color=not self.use_color,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def say(self, text: str, *, err: bool = False, style: str | None = None) -> None:
+        """One line, as ``console.print(text, markup=False)`` prints it (``style``: the
+        same, wrapped in ``[style]...[/style]`` markup).
+
+        Without colour, a line rich would print unchanged is written directly,
+        so that ``heads`` does not import rich for nothing (``plain_line``).
+        """
+        if not self.use_color and plain_line(text, markup=style is not None):
+            stream = sys.stderr if err else sys.stdout
+            stream.write(text + "\n")
+            stream.flush()  # as rich does after each print
+            return
+        console = self.err if err else self.console
+        if style is None:
+            console.print(text, markup=False)
+        else:
+            console.print(f"[{style}]{text}[/{style}]")
+
+    def workspace(self):
+        from revgraph.api import Workspace
+
+        ws = Workspace(self.options)
+        if not self.quiet and not getattr(self, "_warned", False):
+            self._warned = True  # once per invocation, even if a command opens twice
+            for note in ws.project.warnings:
+                self.say(f"warning: {note}", err=True)
+        return ws
+
+
+# Characters rich prints as they are with markup off, highlighting off, no
+# colour and soft wrap: printable ASCII. Not a tab (expanded), not a control
+# code (stripped), and at most one ':' (two may spell an emoji, ``:smile:``).
+_PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F))
+_MARKUP = frozenset("[]\\")
+
+
+def plain_line(text: str, *, markup: bool = False) -> bool:
+    """Whether rich prints ``text`` (with ``markup``) exactly as it is, outside a terminal."""
+    if os.name == "nt" or not _PLAIN.issuperset(text) or text.count(":") > 1:
+        return False  # Windows consoles are rich's to handle
+    return not (markup and not _MARKUP.isdisjoint(text))
+
+
+# ------------------------------------------------------------ heads, shared
+def show_heads(st: State, ref: str | None, as_json: bool) -> int:
+    """``revgraph heads``: what both the typer command and the fast path run."""
+    from revgraph import api
+
+    with st.workspace() as ws:
+        result = api.heads(ws, ref)
+        if ref is None:
+            warn_missing_versions(st, ws)
+        for env_heads in result:  # on stderr, so --json output stays parseable
+            print_problems(st, env_heads.snapshot.problems)
+        if as_json:
+            import json
+
+            # ensure_ascii: nothing for an echo to strip or re-encode
+            text = json.dumps({"version": 1, "environments": [e.to_json() for e in result]}, indent=2)
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+            return 0
+        many = len(result) > 1
+        for env_heads in result:
+            graph = env_heads.graph
+            if many:
+                st.say(env_heads.environment, style="bold")
+            if not graph.heads:
+                st.say("  (no revisions)" if many else "(no revisions)")
+            for head in graph.heads:
+                rev = graph[head]
+                # Like `alembic heads`: the labels of the head's line, inherited ones too.
+                labels = graph.labels_of(head)
+                label = f" ({', '.join(labels)})" if labels else ""
+                line = f"{head}{label} (head)"
+                if st.verbose:
+                    line += f"  {rev.path}  {rev.message or ''}"
+                st.say(("  " if many else "") + line)
+    return 0
+
+
+def print_problems(st: State, problems) -> None:
+    """One stderr line per file that could not be read statically: ``warning: path:line: reason``."""
+    for problem in problems:
+        st.say(f"warning: {problem.path}:{problem.line}: {problem.reason}", err=True)
+
+
+def warn_missing_versions(st: State, ws) -> None:
+    """A versions folder that does not exist reads as "no revisions": say why, on stderr."""
+    for env in ws.environments:
+        for folder in env.version_locations:
+            if not folder.is_dir():
+                try:
+                    shown = folder.relative_to(ws.project.root).as_posix()
+                except ValueError:
+                    shown = str(folder)
+                st.say(f"warning: versions folder {shown} does not exist (environment {env.name})", err=True)
+
+
+def fast_heads(args: Sequence[str]) -> int | None:
+    """``revgraph [globals] heads [--ref REF] [--json] [-v]`` without typer; None: not plain."""
+    opts = parse_argv(args, "heads", HEADS_VALUES, HEADS_FLAGS)
+    if opts is None:
+        return None
+    st = State()
+    st.color = opts.get("color")
+    st.quiet = opts.get("quiet", False)
+    st.verbose = opts.get("verbose", False) or opts.get("heads_verbose", False)
+    return guarded(lambda: _heads(st, opts), debug=False)
+
+
+def _heads(st: State, opts: dict) -> int:
+    st.options = options_from(
+        directory=opts.get("directory"), config=opts.get("config"), name=opts.get("name"),
+        versions=opts.get("versions"), env=opts.get("env"), no_cache=opts.get("no_cache", False),
+    )  # fmt: skip
+    return show_heads(st, opts.get("ref"), opts.get("json", False))
+
+
+# ---------------------------------------------------------------- errors
+def guarded(body: Callable[[], int], *, debug: bool) -> int:
+    """``body()``, with any exception turned into a message and an exit code."""
+    try:
+        return body()
+    except BaseException as exc:
+        code = exit_code_for(exc, debug=debug)
+        if code is None:
+            raise
+        return code
+
+
+def exit_code_for(exc: BaseException, *, debug: bool) -> int | None:
+    """Print what ``exc`` means for the user and return the exit code; None: re-raise it.
+
+    A ``RevgraphError`` is the user's: one line (and a hint), its own exit
+    code. Anything else is a bug of ours (3), with a "please report" line.
+    ``--debug`` re-raises all of them for the traceback.
+    """
+    from revgraph.errors import RevgraphError
+
+    if isinstance(exc, RevgraphError):
+        if debug:
+            return None
+        sys.stderr.write(f"revgraph: error: {exc.message}\n")
+        if exc.hint:
+            sys.stderr.write(f"  hint: {exc.hint}\n")
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        sys.stderr.write("interrupted\n")
+        return 130
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    if isinstance(exc, Exception):
+        if debug:
+            return None
+        sys.stderr.write(
+            f"revgraph: internal error: {type(exc).__name__}: {exc}\n"
+            "  this is a bug in revgraph; please report it with the output of the same command "
+            "run with --debug\n"
+        )
+        return 3
+    return None  # SystemExit and the like go on up
