@@ -40,7 +40,7 @@ TRAP_NAME = "PWNED"  # a file a revision would create if anything ever executed 
 
 # What a driver run looks like: the interpreter without the working directory on sys.path
 # (as `revgraph install` sets it up), so nothing in the repository can shadow revgraph.
-DRIVER_BOOT = "import sys; sys.path[:] = [p for p in sys.path if p]; from revgraph.cli import main; main()"
+DRIVER_BOOT = "import sys; sys.path[:] = [p for p in sys.path if p]; from revgraph.entry import main; main()"
 
 
 # ------------------------------------------------------------ revision text

@@ -133,7 +133,7 @@ def driver_command() -> str:
     script = _own_console_script()
     if script is not None:
         return f"{shlex.quote(str(script))} {DRIVER_ARGS}"
-    code = "import sys; sys.path[:] = [p for p in sys.path if p]; from revgraph.cli import main; main()"
+    code = "import sys; sys.path[:] = [p for p in sys.path if p]; from revgraph.entry import main; main()"
     return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} {DRIVER_ARGS}"
 
 
