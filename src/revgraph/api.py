@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from revgraph.errors import GitError, RevgraphError, UnknownRefError, UsageError
 from revgraph.findings import Report
-from revgraph.model import RevisionGraph, Snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment, Project
+    from revgraph.model import RevisionGraph, Snapshot
     from revgraph.sources.gitref import GitRepo
 
 # CI variables that name a pull request's target branch, in the order we trust them.
@@ -30,6 +30,13 @@ CI_BASE_VARIABLES = (
     "BUILDKITE_PULL_REQUEST_BASE_BRANCH",
     "CHANGE_TARGET",  # Jenkins multibranch
 )
+
+
+def _graph(revisions) -> RevisionGraph:
+    """A RevisionGraph; model is imported on first use (a warm cache hit never needs it)."""
+    from revgraph.model import RevisionGraph
+
+    return RevisionGraph(revisions)
 
 
 @dataclass
@@ -287,7 +294,7 @@ def heads(ws: Workspace, ref: str | None = None) -> list[EnvHeads]:
     result = []
     for env in ws.environments:
         snap = ws.snapshot(env, ref)
-        result.append(EnvHeads(env.name, snap, RevisionGraph(snap.revisions)))
+        result.append(EnvHeads(env.name, snap, _graph(snap.revisions)))
     return result
 
 
@@ -361,12 +368,12 @@ def build_context(
             worktree=head_ref is None and repo.root is not None,
             cache=ws.cache,
         )
-    landed = set(RevisionGraph(base_snap.revisions).revisions)
+    landed = set(_graph(base_snap.revisions).revisions)
     protected = _protected_refs(ws, repo)
     for ref in protected:
         landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
     if db_revisions:
-        head_graph = RevisionGraph(head.revisions)
+        head_graph = _graph(head.revisions)
         landed |= head_graph.closure(db_revisions) | set(db_revisions)
     return EnvContext(
         env,
@@ -726,7 +733,7 @@ def _landed_for_fix(
             onto_snap = ws.snapshot(env, onto)
             onto_ids = {r.id for r in onto_snap.revisions}
             landed |= onto_ids
-            onto_graph = RevisionGraph(onto_snap.revisions)
+            onto_graph = _graph(onto_snap.revisions)
             targets = _targets_by_lineage(onto_graph)
             sources.append(onto)
     elif onto is not None or base is not None:
@@ -787,7 +794,7 @@ def fix(
     for env in ws.environments:
         head = ws.snapshot(env)
         _refuse_on_problems(head)
-        graph = RevisionGraph(head.revisions)
+        graph = _graph(head.revisions)
         landed, targets, srcs = _landed_for_fix(
             ws, env, repo, base=base, onto=onto, operation=operation,
             db_revisions=db_revisions, graph=graph,
@@ -904,7 +911,7 @@ def _refuse_when_base_is_not_merged(ws: Workspace, env: Environment, graph: Revi
     union = {r.id: r for r in graph}
     for rev in base_revs:
         union.setdefault(rev.id, rev)
-    if len(RevisionGraph(union.values()).heads) <= len(graph.heads):
+    if len(_graph(union.values()).heads) <= len(graph.heads):
         return
     quoted = base_ref.ref
     raise FixRefused(
@@ -939,7 +946,7 @@ def _graph_after(graph: RevisionGraph, plan) -> RevisionGraph:
             parsed = parse_revision(edit.new, edit.path)
             if isinstance(parsed, Revision):
                 revs.append(parsed)
-    return RevisionGraph(revs)
+    return _graph(revs)
 
 
 def _lock_edit(ws: Workspace, env: Environment, graph: RevisionGraph, plan):
@@ -980,7 +987,7 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         if env.lock_file is None:
             continue
         snap = ws.snapshot(env)
-        graph = RevisionGraph(snap.revisions)
+        graph = _graph(snap.revisions)
         lock_path = env.lock_file
         old = lock_path.read_bytes() if lock_path.is_file() else None
         newline = detect_newline(old) if old else "\n"
@@ -1027,9 +1034,9 @@ def graph_view(
             ctx = build_context(ws, env, base=base, head_ref=ref)
         else:
             snap = ws.snapshot(env, ref)
-            return build_view(RevisionGraph(snap.revisions), title=f"{env.name} @ {snap.source}")
+            return build_view(_graph(snap.revisions), title=f"{env.name} @ {snap.source}")
     shown = ctx.merged if ctx.merged is not None else ctx.head
-    graph = RevisionGraph(shown.revisions)
+    graph = _graph(shown.revisions)
     base_ids = {r.id for r in ctx.base.revisions} if ctx.base is not None else set()
     new = {rid for rid in graph.revisions if rid not in base_ids and rid not in ctx.landed}
     landed = set(graph.revisions) - new
