@@ -541,7 +541,7 @@ def _with_touches(ws: Workspace, ctx: EnvContext) -> EnvContext:
 
 def _touches_of(ws: Workspace, snap: Snapshot, revisions: list) -> dict[int, tuple[str, ...]]:
     """``id(revision)`` -> what its upgrade() touches, read from its bytes (one batch from git)."""
-    from revgraph.parse import _upgrade_bodies, scan_touches
+    from revgraph.parse import upgrade_touches
 
     found: dict[int, tuple[str, ...]] = {}
     repo = ws.maybe_repo()
@@ -552,7 +552,7 @@ def _touches_of(ws: Workspace, snap: Snapshot, revisions: list) -> dict[int, tup
         datas = [(rev, blob.data) for rev, blob in zip(with_blob, repo.blobs([r.blob_id for r in with_blob]))]
     for rev, data in datas:
         if data is not None:
-            found[id(rev)] = scan_touches(_upgrade_bodies(data.decode("utf-8", "replace")))
+            found[id(rev)] = upgrade_touches(data)
     return found
 
 

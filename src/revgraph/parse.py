@@ -2,41 +2,54 @@
 
 Never imports, executes or evaluates the file, and never raises for any input.
 
-Two readers produce the same intermediate ``_Header`` (assignments and the
-module docstring, with byte spans into the original bytes):
+Three readers, tried in this order, each answering only when it is sure:
 
+* the **template reader** (``_read_template``): one regex match over the
+  header of a file shaped like alembic's ``script.py.mako`` (docstring,
+  imports, the four assignments on consecutive lines), which builds the
+  ``Revision`` directly. It answers for nearly every generated file at a
+  fraction of the cost of the others; anything else (the names mentioned
+  again below the header or bound by an import, escapes, lone ``\\r``
+  newlines, an exotic encoding, a problem ``_prepare`` would report) goes on.
 * the **fast path** (``_read_fast``): a byte-level regex scan for the module
   docstring and the four column-0 assignments with simple one-literal values.
-  It answers only when it is sure; anything odd (a value that is not a plain
-  string / tuple / list / ``None``, a duplicate assignment, the names used
-  anywhere else outside comments, a triple-quoted string or an open bracket
-  before an assignment, lone ``\\r`` newlines, an exotic encoding) makes it
-  give up, and
+  It gives up on anything odd (a value that is not a plain string / tuple /
+  list / ``None``, a duplicate assignment, the names used anywhere else
+  outside comments, a triple-quoted string or an open bracket before an
+  assignment, lone ``\\r`` newlines, an exotic encoding), and then
 * the **ast path** (``_read_ast``) reads the file with ``ast.parse`` and maps
   node positions (UTF-8 columns of the decoded line) back to byte offsets.
+  It is the reference: tests compare the other two with it on generated files.
 
-The fast path does not check the syntax of the rest of the file (that would
+The fast readers do not check the syntax of the rest of the file (that would
 cost an ``ast.parse``, ~20x the whole fast path): a file whose header reads
 cleanly is a ``Revision`` even if, say, ``upgrade()`` has a syntax error.
 
-Both readers feed ``_to_revision``, which applies alembic's rules
-(``to_tuple`` for ``down_revision`` / ``branch_labels`` / ``depends_on``,
+The fast path and the ast path produce the same intermediate ``_Header`` and
+feed ``_to_revision``, which applies alembic's rules (``to_tuple`` for
+``down_revision`` / ``branch_labels`` / ``depends_on``,
 ``_revision_illegal_chars``, the legacy ``<hex>.py`` file name).
+
+``Revision.touches`` (what ``upgrade()`` touches, for RG301) is not read here:
+``upgrade_touches`` reads it on demand for the few revisions RG301 compares.
 """
 
 from __future__ import annotations
 
 import ast
 import codecs
+import dataclasses
 import hashlib
 import re
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from revgraph.model import ParseProblem, Revision, Span
 
-PARSER_VERSION: int = 1
+# 2: ``touches`` left empty (read on demand with ``upgrade_touches``); the template reader.
+PARSER_VERSION: int = 2
 
 KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
 _ILLEGAL_ID_CHARS = frozenset("@-+:")  # alembic.script.revision._revision_illegal_chars
@@ -82,8 +95,15 @@ _build = tuple.__new__
 
 # ====================================================================== API
 def parse_revision(data: bytes, path: str, blob_id: str | None = None) -> Revision | ParseProblem:
-    """Read one revision file statically: the fast path first, ``ast`` when unsure."""
+    """Read one revision file statically: the template reader, the fast path, ``ast`` when unsure.
+
+    ``touches`` is left empty: ``upgrade_touches`` reads it when RG301 needs it.
+    """
     try:
+        if type(data) is bytes:  # bytearray / memoryview take the general way
+            revision = _read_template(data, path, blob_id)
+            if revision is not None:
+                return revision
         src = _prepare(data, path, blob_id)
         if isinstance(src, ParseProblem):
             return src
@@ -139,6 +159,22 @@ def scan_touches(text: str) -> tuple[str, ...]:
         segment_end = calls[index + 1].start if index + 1 < len(calls) else len(text)
         _touches_of_call(text, call, segment_end, batches, found)
     return tuple(sorted(found))
+
+
+def upgrade_touches(data: bytes) -> tuple[str, ...]:
+    """What the ``upgrade()`` functions of a revision file touch (``scan_touches`` of their text).
+
+    Not part of ``parse_revision``'s result: only RG301 needs it, for the few
+    revisions a branch adds. Decodes like the reader (BOM, coding cookie);
+    never raises (an undecodable file is read with replacement characters).
+    """
+    try:
+        data = bytes(data)
+        src = _decode(data, "", None)
+        text = src.text if isinstance(src, _Source) else data.decode("utf-8", "replace")
+        return scan_touches(_upgrade_bodies(text))
+    except Exception:  # noqa: BLE001 - RG301 is a warning; an odd file touches nothing known
+        return ()
 
 
 def _parse_fast(data: bytes, path: str, blob_id: str | None = None) -> Revision | ParseProblem | None:
@@ -416,24 +452,305 @@ def _fast_value(src: _Source, match: re.Match) -> _Assignment:
     start, end = match.span("value")
     line = src.data.count(b"\n", 0, match.start()) + 1  # no lone CR on the fast path
     value: object
+    span_line = line
     if raw == b"None":
         value = None
     elif raw[0] in _OPENING_BRACKETS:
         items = list(_ITEM.finditer(raw))
-        value = tuple(_string_content(src, item.group()) for item in items)
+        value = tuple(_string_content(item.group(), src.encoding) for item in items)
         if raw[0] == 40 and len(items) == 1 and b"," not in raw[items[0].end() :]:  # 40 is "("
-            # ("abc") is a parenthesised string, and ast spans the string alone
+            # ("abc") is a parenthesised string, and ast spans the string alone (on its own line)
             value = value[0]
+            span_line += raw.count(b"\n", 0, items[0].start())
             start, end = start + items[0].start(), start + items[0].end()
     else:
-        value = _string_content(src, raw)
-    return _build(_Assignment, (value, Span(start, end, line), line))
+        value = _string_content(raw, src.encoding)
+    return _build(_Assignment, (value, Span(start, end, span_line), line))
 
 
-def _string_content(src: _Source, literal: bytes) -> str:
+# ============================================================ template path
+# The shape of every alembic script.py.mako: blank or comment lines, a
+# triple-quoted docstring, blank / comment / one-line import lines, then the
+# four assignments on consecutive lines in template order, each a one-literal
+# value. One match reads that header. Everything it consumed is plain top-level
+# code, so the header is final unless a name occurs outside comments there (an
+# import could bind it) or anywhere in the rest of the file (a later assignment
+# wins). Then, as for anything the pattern does not fit, the general readers
+# decide; they also report every problem.
+#
+# Costs, measured in instructions on template files: a character class of two
+# or more characters costs ~35 per character inside a repeat, a single negated
+# character ~5, so long runs use [^\n] / [^"] and what they may not contain
+# (backslashes, triple quotes, lone CRs) is checked afterwards with `in`.
+# Possessive repeats (Python 3.11+) skip saving backtracking points; each is
+# followed by a character it cannot match, so plain greedy repeats (3.10)
+# match exactly the same.
+_GAP_LINES = rb"(?:[ \t\f]*+(?:\#[^\n]*+)?+\r?\n)*+"
+_HEAD_LINES = (
+    rb"(?:(?:[ \t\f]*+(?:\#[^\n]*+)?+|(?:import|from)[ \t][\w. \t,]*+(?:\#[^\n]*+)?+)\r?\n)*+"
+)
+# alembic's docstring layout, whose three fields the match reads itself; any
+# other layout leaves the groups empty and `_DOC_FIELD` reads the fields.
+_DOC_LAYOUT = (
+    rb"[^\n]*+\n\r?\n"
+    rb"Revision ID:[ \t]*+(?P<rid>[^\n]*+)\n"
+    rb"Revises:[ \t]*+(?P<revises>[^\n]*+)\n"
+    rb"Create Date:[ \t]*+(?P<date>[^\n]*+)\n"
+)
+_T_STR = rb"""[rRuU]?(?:'[^'\n]*+'|"[^"\n]*+")"""
+_T_WS = rb"[ \t\r\n]*+"
+_T_ITEMS = (
+    rb"(?:" + _T_STR + rb"(?:" + _T_WS + rb"," + _T_WS + _T_STR + rb")*+"
+    + _T_WS + rb"(?:," + _T_WS + rb")?+)?+"
+)
+_T_VALUE = rb"None|" + _T_STR + rb"|\(" + _T_WS + _T_ITEMS + rb"\)|\[" + _T_WS + _T_ITEMS + rb"\]"
+# The typed template's annotations first: a literal is cheaper than the general form.
+_T_ANNOTATION = rb"(?:str|Union\[str, Sequence\[str\], None\]|" + _ANNOTATION + rb")"
+
+
+def _template_assignment(name: bytes, group: bytes, value: bytes) -> bytes:
+    return (
+        name + rb"[ \t]*+(?::[ \t]*+" + _T_ANNOTATION + rb"[ \t]*+)?"
+        rb"=[ \t]*+(?P<" + group + rb">" + value + rb")"
+        rb"[ \t]*+(?:\#[^\n]*+)?+(?:\r?\n|\Z)"
+    )
+
+
+_TEMPLATE_PATTERN = (
+    _GAP_LINES
+    + rb"(?P<doc>[rRuU]?(?:\"\"\"(?:" + _DOC_LAYOUT + rb")?[^\"]*+(?:\"(?!\"\")[^\"]*+)*+\"\"\""
+    rb"|'''[^']*+(?:'(?!'')[^']*+)*+'''))[ \t]*+(?:\#[^\n]*+)?+\r?\n"
+    + _HEAD_LINES
+    + rb"(?P<code>)"
+    + _template_assignment(b"revision", b"rev", _T_STR)
+    + _template_assignment(b"down_revision", b"down", _T_VALUE)
+    + rb"(?:" + _template_assignment(b"branch_labels", b"labels", _T_VALUE) + rb")?"
+    + rb"(?:" + _template_assignment(b"depends_on", b"deps", _T_VALUE) + rb")?"
+)
+_POSSESSIVE = sys.version_info >= (3, 11)
+_TEMPLATE = re.compile(
+    _TEMPLATE_PATTERN if _POSSESSIVE else _TEMPLATE_PATTERN.replace(b"*+", b"*").replace(b"?+", b"?")
+)
+_T_GROUPS = ("doc", "rid", "revises", "date", "code", "rev", "down", "labels", "deps")
+assert tuple(sorted(_TEMPLATE.groupindex, key=_TEMPLATE.groupindex.get)) == _T_GROUPS
+_ALEMBIC_COMMENT = "# revision identifiers, used by Alembic."
+_BOM = codecs.BOM_UTF8
+_NO_IGNORES: frozenset[str] = frozenset()
+
+
+def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | None:
+    """A template-shaped file read with one match; ``None`` when the general readers must decide.
+
+    When it answers, the answer is what ``_prepare``, ``_read_ast`` and
+    ``_to_revision`` give for the same bytes (property tests compare them).
+    """
+    if len(data) > _MAX_BYTES:
+        return None  # refused by _prepare, before any copy of it is made
+    bom = 3 if data[:3] == _BOM else 0
+    match = _TEMPLATE.match(data, bom)
+    if match is None:
+        return None
+    # One character per byte, so offsets agree; `in` on str is several times
+    # cheaper than on bytes (which first tries the needle as an int).
+    text = data.decode("latin-1")
+    _, (doc_start, doc_end), rid, revises, date, (code, _), *values = match.regs
+    end = match.end()
+    rest = text[end:]
+    if "revision" in rest or "branch_labels" in rest or "depends_on" in rest:
+        return None  # a later line may assign a name again, or only mention it in a comment
+    head = text[doc_end:code]
+    names_in_head = "revision" in head or "branch_labels" in head or "depends_on" in head
+    if names_in_head and not _names_in_comments_only(head):
+        return None  # an import may bind one
+    if "\\" in text[:end] or "\x00" in text or "<<<<<<<" in text or ">>>>>>>" in text:
+        return None  # escapes in the header; _prepare's problems (or a false alarm it sorts out)
+    quote = 4 if text[doc_start] not in "\"'" else 3
+    content_start, content_end = doc_start + quote, doc_end - 3
+    if '"""' in text[content_start:content_end]:
+        return None  # the layout's lines ran past the closing quotes
+    crlf = "\r" in text
+    if crlf and text.count("\r") != text.count("\r\n"):
+        return None  # lone CR newlines
+    encoding = "utf-8"
+    doc_line = 1
+    if doc_start > bom:  # a coding cookie can only be on a line before the docstring
+        cookie = _coding_cookie(data, bom)
+        if cookie is not None:
+            encoding = _cookie_encoding(cookie[0], bool(bom))
+            if encoding not in _SINGLE_BYTE_CODECS:
+                return None  # a problem, or a codec in which bytes are not characters
+        doc_line += text.count("\n", 0, doc_start)
+    ascii_only = text.isascii()  # O(1): decoding recorded it
+    if not ascii_only:
+        try:
+            data[bom:].decode(encoding)
+        except UnicodeDecodeError:
+            return None  # a problem naming the byte
+
+    spans: dict[str, Span] = {}
+    line = doc_line + text.count("\n", doc_start, code)  # the `revision = ...` line
+    parsed: list[tuple[str, ...]] = []
+    for key, (start, stop) in zip(KEYS, values):
+        if start < 0:
+            parsed.append(())
+            continue
+        first = data[start]
+        if first == 78:  # "N": None
+            parsed.append(())
+            spans[key] = _span(start, stop, line)
+        elif first in _OPENING_BRACKETS:
+            value, spans[key] = _bracketed_value(data, start, stop, line, encoding)
+            parsed.append(value)
+            line += text.count("\n", start, stop)
+        else:
+            body = start + 1 if first in _QUOTE_BYTES else start + 2  # past a r/u prefix
+            parsed.append((text[body : stop - 1] if ascii_only else data[body : stop - 1].decode(encoding),))
+            spans[key] = _span(start, stop, line)
+        line += 1
+    rev_id = parsed[0][0]
+    if not rev_id or not _ILLEGAL_ID_CHARS.isdisjoint(rev_id):
+        return None  # the problem comes from _revision_id
+
+    doc_value = (
+        text[content_start:content_end] if ascii_only else data[content_start:content_end].decode(encoding)
+    )
+    if crlf:
+        doc_value = doc_value.replace("\r\n", "\n")
+    spans["docstring"] = _span(doc_start, doc_end, doc_line)
+    if rid[0] >= 0:  # alembic's layout: the fields are on the docstring's 3rd to 5th lines
+        rid_end, revises_end = rid[1], revises[1]
+        if crlf:  # the groups run to the LF; the span ends before a CR
+            rid_end -= data[rid_end - 1] == 13
+            revises_end -= data[revises_end - 1] == 13
+        spans["revision_id_line"] = _span(rid[0], rid_end, doc_line + 2)
+        spans["revises_line"] = _span(revises[0], revises_end, doc_line + 3)
+        if ascii_only:
+            doc_revision_id = text[rid[0] : rid_end].strip()
+            doc_revises = text[revises[0] : revises_end].strip()
+            create_date: str | None = text[date[0] : date[1]].strip()
+        else:
+            doc_revision_id = data[rid[0] : rid_end].decode(encoding).strip()
+            doc_revises = data[revises[0] : revises_end].decode(encoding).strip()
+            create_date = data[date[0] : date[1]].decode(encoding).strip()
+    else:
+        doc = _Docstring(doc_value, spans["docstring"])
+        fields = _doc_fields(_Source(data, "", encoding, bom), doc, spans)
+        doc_revision_id = fields.get("revision_id_line")
+        doc_revises = fields.get("revises_line")
+        create_date = fields.get("create_date")
+    if "revgraph" in text:
+        ignores = _ignores(text[bom:] if ascii_only else data[bom:].decode(encoding))
+    else:
+        ignores = _NO_IGNORES
+    return _revision(
+        rev_id,
+        parsed[1],
+        parsed[2],
+        parsed[3],
+        path,
+        blob_id,
+        _first_line(doc_value),
+        create_date,
+        doc_revision_id,
+        doc_revises,
+        spans,
+        ignores,
+    )
+
+
+def _names_in_comments_only(head: str) -> bool:
+    """Whether the four names occur in ``head`` (whole lines) only on comment lines."""
+    if _ALEMBIC_COMMENT in head:  # the template's own comment: skip the line loop
+        head = head.replace(_ALEMBIC_COMMENT, "")
+        if "revision" not in head and "branch_labels" not in head and "depends_on" not in head:
+            return True
+    for line in head.split("\n"):
+        if ("revision" in line or "branch_labels" in line or "depends_on" in line) and not line.lstrip(
+            " \t\f"
+        ).startswith("#"):
+            return False
+    return True
+
+
+def _bracketed_value(
+    data: bytes, start: int, end: int, line: int, encoding: str
+) -> tuple[tuple[str, ...], Span]:
+    """A ``(...)`` / ``[...]`` value's strings, and the span ast gives it."""
+    raw = data[start:end]
+    items = _ITEM.findall(raw)
+    if raw[0] == 40 and len(items) == 1:  # 40 is "(": maybe ("abc"), a parenthesised string
+        item = _ITEM.search(raw)
+        if b"," not in raw[item.end() :]:  # ast spans the string alone, on its own line
+            return (_string_content(items[0], encoding),), _span(
+                start + item.start(), start + item.end(), line + raw.count(b"\n", 0, item.start())
+            )
+    return tuple([_string_content(item, encoding) for item in items]), _span(start, end, line)
+
+
+def _string_content(literal: bytes, encoding: str) -> str:
     """The text of a one-line literal without backslashes: strip the prefix and quotes."""
     body = literal[1:-1] if literal[0] in _QUOTE_BYTES else literal[2:-1]
-    return body.decode(src.encoding)
+    return body.decode(encoding)
+
+
+# A frozen dataclass's __init__ sets each field with object.__setattr__: for
+# the eight objects of one template file that is a third of the whole read.
+# These build the same objects (fields, equality, hash) by filling the instance
+# dict, as sources/cache.py does for cached revisions; if the model ever gains
+# slots, a __post_init__ or other fields, they fall back to the constructors.
+_SPAN_FIELDS = ("start", "end", "line")
+_REVISION_ARGS = (
+    "id",
+    "down_revisions",
+    "branch_labels",
+    "depends_on",
+    "path",
+    "blob_id",
+    "message",
+    "create_date",
+    "doc_revision_id",
+    "doc_revises",
+    "spans",
+    "ignores",
+)
+_REVISION_DEFAULTS = {"touches": ()}
+
+
+def _plain_dataclass(cls: type, names: tuple[str, ...]) -> bool:
+    return (
+        dataclasses.is_dataclass(cls)
+        and not hasattr(cls, "__slots__")
+        and not hasattr(cls, "__post_init__")
+        and tuple(f.name for f in dataclasses.fields(cls)) == names
+    )
+
+
+_FAST_OBJECTS = _plain_dataclass(Span, _SPAN_FIELDS) and _plain_dataclass(
+    Revision, _REVISION_ARGS + tuple(_REVISION_DEFAULTS)
+)
+_new = object.__new__
+
+
+def _span(start: int, end: int, line: int) -> Span:
+    if not _FAST_OBJECTS:
+        return Span(start, end, line)
+    span = _new(Span)
+    state = span.__dict__
+    state["start"] = start
+    state["end"] = end
+    state["line"] = line
+    return span
+
+
+def _revision(*args: object) -> Revision:
+    """``Revision(*args)`` with ``touches`` left empty."""
+    if not _FAST_OBJECTS:
+        return Revision(*args)
+    revision = _new(Revision)
+    state = revision.__dict__
+    state.update(zip(_REVISION_ARGS, args))
+    state.update(_REVISION_DEFAULTS)
+    return revision
 
 
 # ================================================================ ast path
@@ -642,7 +959,6 @@ def _to_revision(src: _Source, header: _Header, path: str, blob_id: str | None) 
         doc_revises=doc.get("revises_line"),
         spans=spans,
         ignores=_ignores(src.text),
-        touches=scan_touches(_upgrade_bodies(src.text)),
     )
 
 
@@ -720,10 +1036,12 @@ def _doc_fields(src: _Source, docstring: _Docstring | None, spans: dict[str, Spa
 
 
 def _message(docstring: _Docstring | None) -> str | None:
+    return None if docstring is None else _first_line(docstring.value)
+
+
+def _first_line(docstring: str) -> str | None:
     """The first line of the docstring, where alembic's templates put ``${message}``."""
-    if docstring is None:
-        return None
-    first = docstring.value.strip().split("\n", 1)[0].strip()
+    first = docstring.strip().split("\n", 1)[0].strip()
     if not first or first.startswith(("Revision ID:", "Revises:", "Create Date:")):
         return None
     return first
