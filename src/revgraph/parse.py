@@ -47,9 +47,7 @@ from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from revgraph.model import ParseProblem, Revision, Span
-
-# 2: ``touches`` left empty (read on demand with ``upgrade_touches``); the template reader.
-PARSER_VERSION: int = 2
+from revgraph.parser_version import PARSER_VERSION  # re-exported: the reader's version
 
 KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
 _ILLEGAL_ID_CHARS = frozenset("@-+:")  # alembic.script.revision._revision_illegal_chars

@@ -283,7 +283,7 @@ def _default_parser() -> Parser:
 
 
 def _parser_version() -> int:
-    from revgraph.parse import PARSER_VERSION
+    from revgraph.parser_version import PARSER_VERSION
 
     return PARSER_VERSION
 

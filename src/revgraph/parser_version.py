@@ -1,0 +1,9 @@
+"""The static reader's version, in a module of its own.
+
+The parse cache is keyed by it; a warm run must learn it without importing
+``revgraph.parse`` (and compiling its regexes) only to read a number. Bump it
+whenever the reader's results change for any input.
+"""
+
+# 2: ``touches`` left empty (read on demand with ``upgrade_touches``); the template reader.
+PARSER_VERSION: int = 2
