@@ -19,6 +19,10 @@ Semantics follow ``alembic.script.revision.RevisionMap``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain, compress
+from operator import attrgetter, or_, truth
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,29 +111,77 @@ def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+_get_id = attrgetter("id")
+_get_downs = attrgetter("down_revisions")
+_get_depends = attrgetter("depends_on")
+_get_labels = attrgetter("branch_labels")
+
+# Label lineages walk from each label's owner until they have visited this
+# many revisions per revision of the graph, then sweep in topological order.
+_LABEL_WALK_BUDGET = 1.0
+
+# Linear prefix scans are cheaper than sorting all ids until this many lookups.
+_PREFIX_SCANS = 4
+
+
 class RevisionGraph:
     """An immutable revision graph built from revisions.
 
     Never raises for a broken history: duplicates, dangling references, label
     problems and cycles are recorded in ``duplicates``, ``dangling``,
     ``label_problems`` and ``cycles``.
+
+    Construction does one pass over the revisions; everything derived from
+    the edges (heads, branch points, cycles, children, a topological order,
+    label lineages) is computed on first use and kept: the graph never
+    changes, so these can never go stale, and a graph built only for its ids
+    or heads (the merge driver, ``build_context``) never pays for the rest.
     """
 
     def __init__(self, revisions: Iterable[Revision]) -> None:
+        # At 20,000 revisions, touching each Revision object is what costs
+        # (they lie all over memory): one loop reads the fields every
+        # revision needs, then the work goes to the few "odd" revisions
+        # (bases, merges, labels, depends_on, dangling parents) and to C-level
+        # set operations. Four graphs are built per `check`.
+        revs = revisions if isinstance(revisions, (tuple, list)) else list(revisions)
         by_id: dict[str, Revision] = {}
-        seen: dict[str, list[Revision]] = {}
-        for rev in revisions:
-            seen.setdefault(rev.id, []).append(rev)
-            by_id[rev.id] = rev  # last one wins, as in alembic
+        parents_down: dict[str, tuple[str, ...]] = {}
+        odd: list[Revision] = []
+        for rev in revs:
+            rid = rev.id
+            by_id[rid] = rev  # last one wins, as in alembic; the id keeps its first place
+            downs = parents_down[rid] = rev.down_revisions
+            if len(downs) != 1 or rev.depends_on or rev.branch_labels:
+                odd.append(rev)
         self.revisions: Mapping[str, Revision] = by_id
-        self.duplicates: Mapping[str, tuple[Revision, ...]] = {
-            rid: tuple(revs) for rid, revs in seen.items() if len(revs) > 1
-        }
+        self.duplicates: Mapping[str, tuple[Revision, ...]] = {}
+        if len(by_id) != len(revs):
+            seen: dict[str, list[Revision]] = {}
+            for rev in revs:
+                seen.setdefault(rev.id, []).append(rev)
+            self.duplicates = {rid: tuple(rs) for rid, rs in seen.items() if len(rs) > 1}
+            odd = [  # the winners only
+                rev for rev in by_id.values()
+                if len(rev.down_revisions) != 1 or rev.depends_on or rev.branch_labels
+            ]
+        # Every name down_revision uses; a revision no one names is a head.
+        named = set(chain.from_iterable(parents_down.values()))
+        heads = by_id.keys() - named
+        if len(named) + len(heads) != len(by_id) or set(map(type, parents_down.values())) - {
+            tuple
+        }:  # a down_revision names nothing, or is not a tuple: those are odd too
+            odd = [
+                rev
+                for rev, downs in zip(by_id.values(), parents_down.values())
+                if len(downs) != 1 or rev.depends_on or rev.branch_labels
+                or type(downs) is not tuple or downs[0] not in by_id
+            ]
 
         # Branch labels: a label maps to the revision that declares it.
         labels: dict[str, str] = {}
         label_problems: list[LabelProblem] = []
-        for rev in by_id.values():
+        for rev in odd:
             for label in rev.branch_labels:
                 if label in by_id and by_id[label].id != rev.id:
                     label_problems.append(
@@ -144,59 +196,152 @@ class RevisionGraph:
         self.labels: Mapping[str, str] = labels
         self.label_problems: tuple[LabelProblem, ...] = tuple(label_problems)
 
-        # Edges. children_down: parent -> children through down_revision.
+        # Edges. A usual revision's down_revisions tuple is its parents as is
+        # (no copy); the odd ones take the careful path, in file order so
+        # that ``dangling`` keeps its order.
         dangling: list[Dangling] = []
-        children_down: dict[str, list[str]] = {rid: [] for rid in by_id}
-        children_dep: dict[str, list[str]] = {rid: [] for rid in by_id}
-        resolved_deps: dict[str, tuple[str, ...]] = {}
-        parents_down: dict[str, tuple[str, ...]] = {}
-        for rev in by_id.values():
-            downs = _dedupe(tuple(rev.down_revisions))
+        bases: list[str] = []
+        merge_points: list[str] = []
+        children_dep: dict[str, list[str]] = {}
+        resolved_deps: dict[str, tuple[str, ...]] = {}  # only where depends_on resolves
+        with_deps: dict[str, tuple[str, ...]] = {}  # parents incl. depends_on, where they differ
+        resolve = self._resolver(by_id, labels)
+        for rev in odd:
+            rid = rev.id
+            raw = rev.down_revisions
+            downs = _dedupe(tuple(raw))
             present = downs
             for parent in downs:
-                if parent in by_id:
-                    children_down[parent].append(rev.id)
-                else:
-                    dangling.append(Dangling(rev.id, parent, "down"))
+                if parent not in by_id:
+                    dangling.append(Dangling(rid, parent, "down"))
                     present = tuple(p for p in downs if p in by_id)
-            parents_down[rev.id] = present
+            parents_down[rid] = present
+            if not raw:
+                bases.append(rid)
+            elif len(raw) > 1 and len(set(raw)) > 1:
+                merge_points.append(rid)
             if not rev.depends_on:
-                resolved_deps[rev.id] = ()
                 continue
             deps: list[str] = []
             for dep in rev.depends_on:
-                target = self._resolve_in(dep, by_id, labels)
+                target = resolve(dep)
                 if target is None:
-                    dangling.append(Dangling(rev.id, dep, "depends"))
+                    dangling.append(Dangling(rid, dep, "depends"))
                 else:
                     deps.append(target)
-                    children_dep[target].append(rev.id)
-            resolved_deps[rev.id] = _dedupe(deps)
+                    children_dep.setdefault(target, []).append(rid)
+            resolved = _dedupe(deps)
+            if resolved:
+                resolved_deps[rid] = resolved
+                with_deps[rid] = _dedupe(present + resolved)
         self.dangling: tuple[Dangling, ...] = tuple(dangling)
         # Parents are asked for constantly (walks, cycle search): compute once.
         self._parents_down = parents_down
-        self._parents_all: dict[str, tuple[str, ...]] = {
-            rid: (_dedupe(downs + resolved_deps[rid]) if resolved_deps[rid] else downs)
-            for rid, downs in self._parents_down.items()
-        }
-        self._labels_by_rev: dict[str, tuple[str, ...]] | None = None
-        self._children_down = children_down
+        self._parents_all: dict[str, tuple[str, ...]] = (
+            {**parents_down, **with_deps} if with_deps else parents_down
+        )
+        self._with_deps = with_deps
+        self._odd_ids = [rev.id for rev in odd]
         self._children_dep = children_dep
-        self.resolved_depends_on: Mapping[str, tuple[str, ...]] = resolved_deps
+        self._resolved_deps = resolved_deps
+        self.heads: tuple[str, ...] = tuple(sorted(heads))
+        self.bases: tuple[str, ...] = tuple(sorted(bases))
+        self.merge_points: tuple[str, ...] = tuple(sorted(merge_points))
 
-        self.heads: tuple[str, ...] = tuple(
-            sorted(rid for rid, kids in children_down.items() if not kids)
-        )
-        self.bases: tuple[str, ...] = tuple(
-            sorted(rid for rid, rev in by_id.items() if not rev.down_revisions)
-        )
-        self.branch_points: tuple[str, ...] = tuple(
-            sorted(rid for rid, kids in children_down.items() if len(kids) > 1)
-        )
-        self.merge_points: tuple[str, ...] = tuple(
-            sorted(rid for rid, rev in by_id.items() if len(rev.down_revisions) > 1 and len(set(rev.down_revisions)) > 1)
-        )
-        self.cycles: tuple[tuple[str, ...], ...] = self._find_cycles()
+    # ------------------------------------------------------------ derived
+    @property
+    def parent_map(self) -> Mapping[str, tuple[str, ...]]:
+        """``parents(rid)`` of every revision at once (down_revision only), read-only."""
+        return MappingProxyType(self._parents_down)
+
+    @cached_property
+    def irregular(self) -> frozenset[str]:
+        """Revisions that are not simply "one parent, present, nothing else".
+
+        Bases, merges, revisions with branch labels or depends_on, a dangling
+        or repeated parent, or a down_revisions that is not a tuple. Every
+        other revision's ``parents()`` is its ``down_revisions`` object
+        itself: fast paths may compare those and look closer at these few.
+        """
+        return frozenset(self._odd_ids)
+
+    @cached_property
+    def resolved_depends_on(self) -> Mapping[str, tuple[str, ...]]:
+        """Each revision's depends_on as revision ids (unresolvable names left out)."""
+        return {**dict.fromkeys(self.revisions, ()), **self._resolved_deps}
+
+    @cached_property
+    def branch_points(self) -> tuple[str, ...]:
+        """Revisions that several revisions name in ``down_revision``."""
+        from collections import Counter
+
+        counts = Counter(chain.from_iterable(self._parents_down.values()))
+        return tuple(sorted(rid for rid, n in counts.items() if n > 1))
+
+    @cached_property
+    def cycles(self) -> tuple[tuple[str, ...], ...]:
+        """Strongly connected components (down_revision and depends_on) of size > 1, and self-loops."""
+        return self._find_cycles()
+
+    @cached_property
+    def _children_down(self) -> dict[str, list[str]]:
+        """parent -> children through down_revision, in file order; only parents that have some."""
+        kids: dict[str, list[str]] = {}
+        for rid, parents in self._parents_down.items():
+            for parent in parents:
+                if parent in kids:
+                    kids[parent].append(rid)
+                else:
+                    kids[parent] = [rid]
+        return kids
+
+    @cached_property
+    def _peeled(self) -> list[str]:
+        """Kahn's peel over down_revision and depends_on edges: parents first.
+
+        Holds every revision when the graph has no cycle; otherwise what is
+        left out is on a cycle or descends from one.
+        """
+        parents_all = self._parents_all
+        kids: Mapping[str, list[str]] = self._children_down
+        if self._with_deps:
+            # depends_on edges that are not also down_revision edges (a
+            # revision's parents are counted once in its pending count).
+            kids = dict(kids)
+            for rid in self._with_deps:
+                downs = self._parents_down[rid]
+                for target in self._resolved_deps[rid]:
+                    if target not in downs:
+                        kids[target] = [*kids.get(target, ()), rid]
+        # Only odd revisions can have no parent or several: every other one
+        # is ready as soon as its one parent is placed, and needs no count.
+        order: list[str] = []
+        pending: dict[str, int] = {}
+        for rid in self._odd_ids:
+            count = len(parents_all[rid])
+            if count == 0:
+                order.append(rid)
+            elif count > 1:
+                pending[rid] = count
+        get = kids.get
+        append = order.append
+        for rid in order:  # grows while we walk it: each ready child is appended
+            for kid in get(rid, ()):
+                if kid in pending:
+                    left = pending[kid] - 1
+                    if left:
+                        pending[kid] = left
+                        continue
+                append(kid)
+        return order
+
+    def topological_order(self) -> tuple[str, ...] | None:
+        """Every revision, each after its parents (down_revision and depends_on).
+
+        ``None`` when the graph has a cycle. Computed once per graph.
+        """
+        order = self._peeled
+        return tuple(order) if len(order) == len(self.revisions) else None
 
     # ------------------------------------------------------------------ lookup
     @staticmethod
@@ -212,6 +357,40 @@ class RevisionGraph:
             if len(matches) == 1:
                 return matches[0]
         return None
+
+    @staticmethod
+    def _resolver(by_id: Mapping[str, Revision], labels: Mapping[str, str]):
+        """``_resolve_in`` for many names: past a few prefix lookups, bisect sorted ids.
+
+        A history full of dangling depends_on would otherwise scan every id
+        once per name.
+        """
+        from bisect import bisect_left
+
+        ids: list[str] = []
+        scans = 0
+
+        def resolve(name: str) -> str | None:
+            nonlocal ids, scans
+            if name in by_id:
+                return name
+            if name in labels:
+                return labels[name]
+            if len(name) <= 3:
+                return None
+            if scans < _PREFIX_SCANS:
+                scans += 1
+                return RevisionGraph._resolve_in(name, by_id, {})
+            if not ids:
+                ids = sorted(by_id)
+            # Ids starting with ``name`` sort together, from bisect_left on.
+            at = bisect_left(ids, name)
+            if at < len(ids) and ids[at].startswith(name):
+                if at + 1 == len(ids) or not ids[at + 1].startswith(name):
+                    return ids[at]
+            return None
+
+        return resolve
 
     def resolve(self, name: str) -> str | None:
         """A revision id for an id, a branch label or a unique id prefix."""
@@ -243,17 +422,34 @@ class RevisionGraph:
 
     def ancestors(self, rid: str, *, include_depends: bool = False) -> set[str]:
         """Every revision reachable downward from ``rid`` (excluding it)."""
-        return self._walk([rid], lambda r: self.parents(r, include_depends=include_depends)) - {rid}
+        if rid not in self.revisions:
+            raise KeyError(rid)
+        step = self._parents_all if include_depends else self._parents_down
+        return self._reach(rid, step.__getitem__)
 
     def descendants(self, rid: str, *, include_depends: bool = False) -> set[str]:
-        return self._walk([rid], lambda r: self.children(r, include_depends=include_depends)) - {
-            rid
-        }
+        if not include_depends:
+            kids = self._children_down
+            return self._reach(rid, lambda r: kids.get(r, ()))
+        return self._reach(rid, lambda r: self.children(r, include_depends=True))
+
+    @staticmethod
+    def _reach(rid: str, step) -> set[str]:
+        """What ``step`` reaches from ``rid``, without ``rid`` (even on a cycle)."""
+        seen = {rid}
+        stack = [rid]
+        while stack:
+            for nxt in step(stack.pop()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        seen.discard(rid)
+        return seen
 
     def closure(self, rids: Iterable[str]) -> set[str]:
         """``rids`` and all their ancestors (down_revision and depends_on)."""
         start = [r for r in rids if r in self.revisions]
-        return self._walk(start, lambda r: self.parents(r, include_depends=True))
+        return self._walk(start, self._parents_all.__getitem__)
 
     @staticmethod
     def _walk(start: Iterable[str], step) -> set[str]:
@@ -267,20 +463,85 @@ class RevisionGraph:
             stack.extend(step(rid))
         return seen
 
+    # ------------------------------------------------------------------ labels
     def labels_of(self, rid: str) -> tuple[str, ...]:
         """Branch labels whose line contains ``rid``.
 
         A label applies to the revision declaring it, to its ancestors and to
         its descendants, as alembic's ``filter_for_lineage`` treats them.
         """
-        if self._labels_by_rev is None:
-            by_rev: dict[str, set[str]] = {}
-            for label, owner in self.labels.items():
-                line = {owner} | self.ancestors(owner) | self.descendants(owner)
-                for member in line:
-                    by_rev.setdefault(member, set()).add(label)
-            self._labels_by_rev = {r: tuple(sorted(ls)) for r, ls in by_rev.items()}
-        return self._labels_by_rev.get(rid, ())
+        mask = self._label_masks_down.get(rid, 0) | self._label_masks_up.get(rid, 0)
+        return tuple(sorted(self._labels_in(mask))) if mask else ()
+
+    def lineage_labels(self, rid: str) -> frozenset[str]:
+        """Branch labels declared by ``rid`` or one of its ancestors (down_revision only)."""
+        if rid not in self.revisions:
+            raise KeyError(rid)
+        return self._labels_in(self._label_masks_down.get(rid, 0))
+
+    # Labels as bits of an int (bit i = the i-th label of ``self.labels``).
+    # Few labels, each owning a line: a walk from each owner is cheapest
+    # (no topological order needed). Many labels on one line would make
+    # those walks cover the graph again and again: past a budget of one
+    # visit per revision, a sweep in topological order ORs each revision's
+    # bits into its neighbours instead, one pass whatever the label count.
+    def _labels_in(self, mask: int) -> frozenset[str]:
+        cache = self._label_sets
+        found = cache.get(mask)
+        if found is None:
+            names = list(self.labels)
+            found = cache[mask] = frozenset(
+                names[bit] for bit in range(len(names)) if mask >> bit & 1
+            )
+        return found
+
+    @cached_property
+    def _label_sets(self) -> dict[int, frozenset[str]]:
+        return {0: frozenset()}
+
+    @cached_property
+    def _label_masks_down(self) -> dict[str, int]:
+        """rid -> bits of the labels declared by it or its ancestors; absent: none."""
+        kids = self._children_down
+        return self._spread_labels(lambda rid: kids.get(rid, ()), downward=True)
+
+    @cached_property
+    def _label_masks_up(self) -> dict[str, int]:
+        """rid -> bits of the labels declared by it or its descendants; absent: none."""
+        return self._spread_labels(self._parents_down.__getitem__, downward=False)
+
+    def _spread_labels(self, step, *, downward: bool) -> dict[str, int]:
+        owners: dict[str, int] = {}
+        for bit, owner in enumerate(self.labels.values()):
+            owners[owner] = owners.get(owner, 0) | (1 << bit)
+        masks = dict(owners)
+        budget = _LABEL_WALK_BUDGET * len(self.revisions)
+        for owner, bits in owners.items():
+            if budget < 0:
+                order = self.topological_order()
+                if order is not None:
+                    return self._sweep_labels(owners, order, step, downward)
+            seen = {owner}
+            stack = [owner]
+            while stack:
+                for nxt in step(stack.pop()):
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+                        masks[nxt] = masks.get(nxt, 0) | bits
+            budget -= len(seen)
+        return masks
+
+    @staticmethod
+    def _sweep_labels(owners: dict[str, int], order, step, downward: bool) -> dict[str, int]:
+        masks = dict(owners)
+        get = masks.get
+        for rid in order if downward else reversed(order):
+            bits = get(rid)
+            if bits:
+                for nxt in step(rid):
+                    masks[nxt] = get(nxt, 0) | bits
+        return masks
 
     def _find_cycles(self) -> tuple[tuple[str, ...], ...]:
         """Strongly connected components of size > 1, and self-loops.
@@ -290,21 +551,11 @@ class RevisionGraph:
         """
         # Fast path: a topological peel (Kahn) that consumes every revision
         # proves there is no cycle; Tarjan runs only on what is left.
-        pending = {rid: len(ps) for rid, ps in self._parents_all.items()}
-        kids: dict[str, list[str]] = {rid: [] for rid in pending}
-        for rid, ps in self._parents_all.items():
-            for p in ps:
-                kids[p].append(rid)
-        ready = [rid for rid, n in pending.items() if n == 0]
-        while ready:
-            rid = ready.pop()
-            for kid in kids[rid]:
-                pending[kid] -= 1
-                if pending[kid] == 0:
-                    ready.append(kid)
-        leftover = [rid for rid, n in pending.items() if n > 0]
-        if not leftover:
+        peeled = self._peeled
+        if len(peeled) == len(self.revisions):
             return ()
+        done = set(peeled)
+        leftover = [rid for rid in self._parents_all if rid not in done]
 
         index: dict[str, int] = {}
         low: dict[str, int] = {}

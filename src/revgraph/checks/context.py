@@ -11,10 +11,14 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import filterfalse
+from operator import attrgetter
 from typing import Iterable, Mapping
 
 from revgraph.findings import Location
 from revgraph.model import Revision, RevisionGraph, Snapshot
+
+_get_id = attrgetter("id")
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class CheckContext:
         """The merge base by id: the rules only ask what it had, never its shape."""
         if self.merge_base is None:
             return None
-        return {rev.id: rev for rev in self.merge_base.revisions}
+        revisions = self.merge_base.revisions
+        return dict(zip(map(_get_id, revisions), revisions))  # last one wins, as in the graph
 
     @cached_property
     def merged_graph(self) -> RevisionGraph | None:
@@ -96,16 +101,17 @@ class CheckContext:
         """
         if self.base_graph is None:
             return frozenset()
-        ids = set(self.base_graph.revisions)
+        ids = frozenset(self.base_graph.revisions)
         if self.merge_base_revisions is not None:
-            ids &= set(self.merge_base_revisions)
-        return frozenset(ids)
+            ids = ids.intersection(self.merge_base_revisions)
+        return ids
 
     @cached_property
     def head_new(self) -> frozenset[str]:
         """In HEAD but not in base (PRODUCT §1 "new revisions")."""
-        base_ids = set(self.base_graph.revisions) if self.base_graph is not None else set()
-        return frozenset(set(self.head_graph.revisions) - base_ids)
+        if self.base_graph is None:
+            return frozenset(self.head_graph.revisions)
+        return frozenset(filterfalse(self.base_graph.revisions.__contains__, self.head_graph.revisions))
 
     @cached_property
     def base_new(self) -> frozenset[str]:
@@ -115,15 +121,16 @@ class CheckContext:
         since = self.merge_base_revisions
         if since is None:
             since = self.head_graph.revisions
-        return frozenset(set(self.base_graph.revisions) - set(since))
+        return frozenset(filterfalse(since.__contains__, self.base_graph.revisions))
 
     @cached_property
     def added_on_both_sides(self) -> frozenset[str]:
         """Ids HEAD and base each declare although the merge base did not have them."""
         if self.base_graph is None or self.merge_base_revisions is None:
             return frozenset()
-        both = set(self.head_graph.revisions) & set(self.base_graph.revisions)
-        return frozenset(both - set(self.merge_base_revisions))
+        before, base = self.merge_base_revisions, self.base_graph.revisions
+        added = filterfalse(before.__contains__, self.head_graph.revisions)
+        return frozenset(filter(base.__contains__, added))
 
     def fix_with_base(self, command: str) -> str:
         """``command`` with ``--base REF`` when a base ref is known."""

@@ -19,9 +19,12 @@ from revgraph.model import LabelProblem, Revision, RevisionGraph
 
 # ------------------------------------------------------------------ heads
 def label_lineage(graph: RevisionGraph, head: str) -> frozenset[str]:
-    """Branch labels declared by ``head`` or one of its ancestors."""
-    lineage = graph.ancestors(head) | {head}
-    return frozenset(label for label, owner in graph.labels.items() if owner in lineage)
+    """Branch labels declared by ``head`` or one of its ancestors.
+
+    One sweep per graph serves every head (``RevisionGraph.lineage_labels``),
+    instead of a walk over all of each head's ancestors.
+    """
+    return graph.lineage_labels(head)
 
 
 def landed_labels(ctx: CheckContext, graph: RevisionGraph) -> frozenset[str]:

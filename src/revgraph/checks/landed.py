@@ -8,10 +8,12 @@ sides added independently is RG103's business.
 from __future__ import annotations
 
 import shlex
-from typing import Iterator
+from itertools import compress
+from operator import is_not, ne
+from typing import Iterable, Iterator
 
 from revgraph.checks.context import CheckContext, Hit, named, where
-from revgraph.model import Revision
+from revgraph.model import Revision, RevisionGraph
 
 
 def _parents_text(down_revisions: tuple[str, ...]) -> str:
@@ -31,7 +33,7 @@ def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
     if base is None:
         return
     head, merge_base = ctx.head_graph, ctx.merge_base_revisions
-    for rid in sorted(ctx.inherited & set(head.revisions)):
+    for rid in sorted(_down_revisions_differ(ctx.inherited.intersection(head.revisions), head, base)):
         ours, landed = head[rid], base[rid]
         if set(ours.down_revisions) == set(landed.down_revisions):
             continue
@@ -50,12 +52,33 @@ def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
         )
 
 
+def _down_revisions_differ(ids: Iterable[str], head: RevisionGraph, base: RevisionGraph) -> set[str]:
+    """A superset of the ``ids`` whose down_revisions differ between HEAD and base.
+
+    Runs over every landed revision, so in C (map/compress) and without
+    reading the Revision objects: one object serving both snapshots (a
+    shared parse) is unchanged; a revision regular in both graphs has its
+    down_revisions as its parents, so equal parents mean nothing was
+    re-pointed; the irregular ones (merges, bases, ...) are looked at in full.
+    """
+    ids = list(ids)
+    ours = map(head.revisions.__getitem__, ids)
+    theirs = map(base.revisions.__getitem__, ids)
+    ids = list(compress(ids, map(is_not, ours, theirs)))
+    ours_parents = map(head.parent_map.__getitem__, ids)
+    theirs_parents = map(base.parent_map.__getitem__, ids)
+    differ = set(compress(ids, map(ne, ours_parents, theirs_parents)))
+    differ.update(head.irregular.intersection(ids))
+    differ.update(base.irregular.intersection(ids))
+    return differ
+
+
 def check_deleted(ctx: CheckContext) -> Iterator[Hit]:
     """RG202: a landed revision HEAD inherited is gone from HEAD."""
     base = ctx.base_graph
     if base is None:
         return
-    for rid in sorted(ctx.inherited - set(ctx.head_graph.revisions)):
+    for rid in sorted(ctx.inherited.difference(ctx.head_graph.revisions)):
         landed = base[rid]
         # No subjects: the file that could carry an ignore comment is gone.
         yield Hit(
@@ -71,7 +94,7 @@ def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
     """RG203: the edge found the landed body changed beyond whitespace and comments."""
     head = ctx.head_graph
     base = ctx.base_graph
-    for rid in sorted((ctx.body_changed & set(head.revisions)) - ctx.added_on_both_sides):
+    for rid in sorted(ctx.body_changed.intersection(head.revisions) - ctx.added_on_both_sides):
         ours = head[rid]
         landed = base.revisions.get(rid) if base is not None else None
         yield Hit(

@@ -32,9 +32,11 @@ def touched_items(rev: Revision) -> frozenset[str]:
 def _new_since_merge_base(ctx: CheckContext) -> tuple[list[Revision], list[Revision]]:
     assert ctx.base_graph is not None and ctx.merge_base_revisions is not None
     head, base = ctx.head_graph, ctx.base_graph
-    before = set(ctx.merge_base_revisions)
-    ours = sorted(set(head.revisions) - before - set(base.revisions))
-    theirs = sorted(set(base.revisions) - before - set(head.revisions))
+    before = ctx.merge_base_revisions
+    # head_new is HEAD minus base, base_new base minus the merge base (there
+    # is one here): each side's few new ids, without sets of every id.
+    ours = sorted(rid for rid in ctx.head_new if rid not in before)
+    theirs = sorted(rid for rid in ctx.base_new if rid not in head)
     return [head[r] for r in ours], [base[r] for r in theirs]
 
 
@@ -70,12 +72,16 @@ def check_redundant_merge_parents(ctx: CheckContext) -> Iterator[Hit]:
     graph = ctx.head_graph
     if not graph.merge_points:
         return
-    depth = _depths(graph)
+    order = graph.topological_order()
+    if order is None:  # a cycle: depths, as far as they are defined
+        depth = _depths(graph)
+        reaches = lambda start, target: _reaches(graph, depth, start, target)  # noqa: E731
+    else:
+        position = dict(zip(order, range(len(order))))
+        reaches = lambda start, target: _reaches_ordered(graph, position, start, target)  # noqa: E731
     for rid in graph.merge_points:
         parents = graph.parents(rid)
-        redundant = [
-            (p, q) for p in parents for q in parents if p != q and _reaches(graph, depth, q, p)
-        ]
+        redundant = [(p, q) for p in parents for q in parents if p != q and reaches(q, p)]
         if not redundant:
             continue
         rev = graph[rid]
@@ -121,6 +127,32 @@ def _reaches(graph: RevisionGraph, depth: dict[str, int], start: str, target: st
             continue
         seen.add(rid)
         if floor is not None and rid in depth and depth[rid] <= floor:
+            continue
+        stack.extend(graph.parents(rid))
+    return False
+
+
+def _reaches_ordered(
+    graph: RevisionGraph, position: dict[str, int], start: str, target: str
+) -> bool:
+    """``_reaches`` bounded by a topological order instead of depths.
+
+    Every revision on a path from ``start`` down to ``target`` descends from
+    ``target``, so comes after it in the order: whatever comes before it is
+    left alone. The order is the graph's own (computed once, shared with
+    the cycle search), where the depths would cost a pass of their own.
+    """
+    floor = position[target]
+    seen: set[str] = set()
+    stack = list(graph.parents(start))
+    while stack:
+        rid = stack.pop()
+        if rid == target:
+            return True
+        if rid in seen:
+            continue
+        seen.add(rid)
+        if position[rid] < floor:
             continue
         stack.extend(graph.parents(rid))
     return False
