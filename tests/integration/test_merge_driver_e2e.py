@@ -18,6 +18,7 @@ import uuid
 
 import pytest
 
+from revgraph.gitops import driver, union
 from revgraph.lockfile import parse_lock
 
 LOCK = "migrations/revgraph.lock"
@@ -219,3 +220,62 @@ def test_same_revision_on_both_sides_merges_without_conflict(repo):
     assert _lock_heads(repo) == (FEATURE_ID,)
     assert list(_alembic_script(repo).get_heads()) == [FEATURE_ID]
     assert repo.status() == ""
+
+
+# ------------------------------------------- both sides changed, decided fast
+def _decisions(repo, branch: str):
+    """The fast path's decision and the reference's, for merging ``branch`` into HEAD."""
+    sha = repo.rev_parse(branch)
+    return driver.fast_decision(LOCK, sha, cwd=repo.path), driver.full_union_entries(LOCK, sha, cwd=repo.path)
+
+
+def test_both_sides_changed_the_lock_and_feature_went_further_merges_cleanly(repo):
+    """main and feature carry the same revision; feature adds one on top: one head, no conflict."""
+    same_day = "2024-06-03 10:00:00.000000"  # byte-identical files on both sides
+    repo.branch("feature")
+    repo.add_revision(MAIN_ID, BASE_ID, message="add orders", create_date=same_day)
+    repo.run("lock", check=True)
+    repo.commit("main: orders")
+    repo.checkout("feature")
+    repo.add_revision(MAIN_ID, BASE_ID, message="add orders", create_date=same_day)
+    repo.add_revision(FEATURE_ID, MAIN_ID, message="add invoices")
+    repo.run("lock", check=True)
+    repo.commit("feature: orders and invoices")
+    repo.checkout("main")
+    fast, full = _decisions(repo, "feature")
+    assert fast.outcome == union.CLEAN and list(fast.entries) == full
+
+    proc, runs = _traced(repo, "merge", "--no-edit", "feature")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [code for code, _ in runs] == [0], runs  # the driver ran, and merged cleanly
+    assert _lock_heads(repo) == (FEATURE_ID,)
+    assert list(_alembic_script(repo).get_heads()) == [FEATURE_ID]
+    check = repo.run("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert repo.status() == ""
+
+
+def test_both_add_on_the_same_head_is_a_conflict_decided_without_the_reference(repo):
+    _both_add(repo)
+    fast, full = _decisions(repo, "feature")
+    assert fast.outcome == union.CONFLICT and full is None
+
+    proc, runs = _traced(repo, "merge", "--no-edit", "feature")
+
+    _assert_stopped_at_lock_only(proc, runs, repo)
+
+
+def test_a_second_merge_reads_revisions_from_the_facts_index(repo):
+    _both_add(repo)
+    index = repo.path / ".git" / "revgraph" / "facts-v1.index"
+    proc, runs = _traced(repo, "merge", "--no-edit", "feature")
+    assert [code for code, _ in runs] == [1]
+    assert index.is_file()  # written by the driver itself
+    repo.git("merge", "--abort")
+    before = index.stat().st_mtime_ns
+
+    proc, runs = _traced(repo, "merge", "--no-edit", "feature")
+
+    _assert_stopped_at_lock_only(proc, runs, repo)
+    assert index.stat().st_mtime_ns == before  # nothing new to learn: not rewritten

@@ -11,10 +11,15 @@ networkx or alembic:
    -> ours, clean;
 2. only one side changed the heads -> that side, clean;
 3. both changed: if git tells us which commit is coming in (``GITHEAD_<sha>``
-   during ``git merge``; ``rebase-merge/done`` during a rebase) read both
-   sides' revisions from git objects (statically, never executing them) and
-   take the union: when it still has no more heads than either side, the
-   merge is healthy and the lock lists the union's heads;
+   during ``git merge``; ``rebase-merge/done`` during a rebase) take the
+   union of both sides' revisions (read from git objects, statically, never
+   executed): when it still has no more heads than either side, the merge is
+   healthy and the lock lists the union's heads. ``gitops.union`` decides
+   this exactly from ours' listing, what differs between the two trees and
+   a small index of facts per blob (0.2 s at 20k revisions); what it cannot
+   decide exactly goes to the reference, ``union_of`` over both sides read
+   whole. The lock files' own claims are never trusted here: only the trees
+   are read;
 4. otherwise a conflict whose text names both sides' new revisions and says
    ``revgraph fix``.
 
@@ -94,38 +99,108 @@ def _incoming_commit(git_dir: Path | None) -> str | None:
     return None
 
 
-def _union_entries(lock_path: str, theirs_sha: str) -> list[LockEntry] | None:
-    """Heads of ours ∪ theirs when that union is healthy, else None."""
+def _environment(lock_path: str, cwd: Path | None):
+    """(repo, environment) whose lock file git is merging, or None (then: a conflict)."""
     from revgraph.config import load_project
-    from revgraph.lockfile import entries_for
-    from revgraph.model import RevisionGraph
     from revgraph.sources.gitref import GitRepo
 
-    cwd = Path.cwd()
+    cwd = cwd or Path.cwd()
     try:
         repo = GitRepo(cwd)
     except Exception:
         return None
-    with repo:
+    try:
         root = Path(repo.root) if repo.root else cwd
         project = load_project(root)
         target = (root / lock_path).resolve()
         env = next((e for e in project.environments if e.lock_file and e.lock_file.resolve() == target), None)
-        if env is None:
-            return None
-        ours = repo.read_ref(env, "HEAD")
-        theirs = repo.read_ref(env, theirs_sha)
-        if ours.problems or theirs.problems:
-            return None
-        union = {r.id: r for r in ours.revisions}
-        for rev in theirs.revisions:
-            union.setdefault(rev.id, rev)
-        graph = RevisionGraph(union.values())
-        ours_heads = len(RevisionGraph(ours.revisions).heads)
-        theirs_heads = len(RevisionGraph(theirs.revisions).heads)
-        if graph.dangling or graph.cycles or len(graph.heads) > max(ours_heads, theirs_heads):
-            return None
-        return entries_for(graph)
+    except BaseException:
+        repo.close()
+        raise
+    if env is None:
+        repo.close()
+        return None
+    return repo, env
+
+
+def union_of(ours, theirs) -> list[LockEntry] | None:
+    """The reference decision, from both sides' whole snapshots: the union's heads when healthy, else None.
+
+    Healthy: both sides readable, no dangling reference, no cycle, and no more
+    heads than either side has. On an id both sides hold, ours' version wins.
+    """
+    from revgraph.lockfile import entries_for
+    from revgraph.model import RevisionGraph
+
+    if ours.problems or theirs.problems:
+        return None
+    union = {r.id: r for r in ours.revisions}
+    for rev in theirs.revisions:
+        union.setdefault(rev.id, rev)
+    graph = RevisionGraph(union.values())
+    ours_heads = len(RevisionGraph(ours.revisions).heads)
+    theirs_heads = len(RevisionGraph(theirs.revisions).heads)
+    if graph.dangling or graph.cycles or len(graph.heads) > max(ours_heads, theirs_heads):
+        return None
+    return entries_for(graph)
+
+
+def _full_union(repo, env, theirs_sha: str, cache=None) -> list[LockEntry] | None:
+    """``union_of`` both sides read whole from git (the slow, simple path)."""
+    ours = repo.read_ref(env, "HEAD", cache=cache)
+    theirs = repo.read_ref(env, theirs_sha, cache=cache)
+    return union_of(ours, theirs)
+
+
+def full_union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:
+    """The reference path alone (every file parsed afresh, no cache): what tests compare with."""
+    found = _environment(lock_path, cwd)
+    if found is None:
+        return None
+    repo, env = found
+    with repo:
+        return _full_union(repo, env, theirs_sha)
+
+
+def fast_decision(lock_path: str, theirs_sha: str, *, cwd: Path | None = None):
+    """The fast path alone (``gitops.union``): a Decision, None when no environment owns the lock."""
+    from revgraph.gitops.union import decide_in_repo
+    from revgraph.sources.cache import cache_dir_for
+
+    found = _environment(lock_path, cwd)
+    if found is None:
+        return None
+    repo, env = found
+    with repo:
+        return decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir_for(repo))
+
+
+def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:
+    """Heads of ours ∪ theirs when that union is healthy, else None.
+
+    ``gitops.union`` decides from what differs between the sides; whatever it
+    cannot decide exactly (or any error of its own) goes to the reference,
+    which reads both sides whole.
+    """
+    from revgraph.gitops.union import CLEAN, UNDECIDED, decide_in_repo
+    from revgraph.sources.cache import cache_dir_for
+
+    found = _environment(lock_path, cwd)
+    if found is None:
+        return None
+    repo, env = found
+    with repo:
+        cache_dir = cache_dir_for(repo)
+        try:
+            decision = decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir)
+        except Exception:  # e.g. an unknown ref: the reference meets it too, and says so
+            decision = None
+        if decision is not None and decision.outcome != UNDECIDED:
+            return list(decision.entries) if decision.outcome == CLEAN else None
+        from revgraph.sources.cache import ParseCache
+
+        with ParseCache(cache_dir) as cache:
+            return _full_union(repo, env, theirs_sha, cache)
 
 
 def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool]:
