@@ -625,3 +625,22 @@ def test_findings_do_not_depend_on_the_order_files_were_read(history, data):
     first = run_checks(context(Snapshot("default", "worktree", tuple(history))))
     second = run_checks(context(Snapshot("default", "worktree", tuple(shuffled))))
     assert first == second
+
+
+def test_a_long_cycle_is_named_by_its_ends_in_a_message_people_can_read():
+    ids = [f"c{i:04d}" for i in range(500)]
+    loop = "<-".join([*ids, ids[0]])
+    [finding] = findings(context(snap(loop)), "RG105")
+    assert len(finding.message) < 1000, finding.message
+    assert "c0000 -> c0499" in finding.message and "(491 more)" in finding.message
+    assert "and 490 more" in finding.message  # places beyond the first ten are counted
+    assert set(finding.revisions) == set(ids)  # the data keeps every member
+
+
+def test_a_long_new_line_is_shortened_in_rg102_but_keeps_its_first_revision():
+    base = snap("a<-m1")
+    feature = "a<-" + "<-".join(f"f{i:03d}" for i in range(40))
+    merged = snap("a<-m1", feature)
+    [finding] = findings(context(snap(feature), base=base, merged=merged, merge_base=snap("a")), "RG102")
+    assert "f000 -> f001" in finding.message and "(30 more)" in finding.message
+    assert "f039" in finding.message and "f020" not in finding.message

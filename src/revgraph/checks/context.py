@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import filterfalse
 from operator import attrgetter
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from revgraph.findings import Location
 from revgraph.model import Revision, RevisionGraph, Snapshot
@@ -176,3 +176,13 @@ def id_list(ids: Iterable[str], *, limit: int = 10) -> str:
     if len(items) <= limit:
         return ", ".join(items)
     return ", ".join(items[:limit]) + f", ... and {len(items) - limit} more"
+
+
+def chain(ids: Sequence[str], keep: int = 5) -> str:
+    """``a -> b -> c``; a long chain keeps both ends: a 20k-revision history can make
+    one side's new line thousands of revisions long, and a message is read by people."""
+    if len(ids) <= 2 * keep + 1:
+        return " -> ".join(ids)
+    hidden = len(ids) - 2 * keep
+    return " -> ".join([*ids[:keep], f"... ({hidden:,} more)", *ids[-keep:]])
+

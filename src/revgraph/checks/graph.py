@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from revgraph.checks.context import CheckContext, Hit, at, named, where
+from revgraph.checks.context import CheckContext, Hit, at, chain, named, where
 from revgraph.findings import Location
 from revgraph.model import LabelProblem, Revision, RevisionGraph
 
@@ -161,7 +161,7 @@ class _Chain:
         root = self.revisions[0]
         key = "down_revision" if self.new else "revision"
         verb = "adds" if self.new else "has head"
-        text = f"{self.side} {verb} {' -> '.join(self.ids)} ({at(root, key)})"
+        text = f"{self.side} {verb} {chain(self.ids)} ({at(root, key)})"
         if with_parent and self.hangs_off:
             text += f" on {', '.join(self.hangs_off)}"
         return text
@@ -323,6 +323,11 @@ def _problem_key(problem: object) -> object:
 
 
 # ------------------------------------------------------------------ cycles
+def _places(revs: list[Revision], keep: int = 10) -> str:
+    shown = ", ".join(at(r, "down_revision") for r in revs[:keep])
+    return shown + (f", and {len(revs) - keep:,} more" if len(revs) > keep else "")
+
+
 def check_cycles(ctx: CheckContext) -> Iterator[Hit]:
     """RG105."""
     for graph, component, suffix in _graph_problems(ctx, lambda g: g.cycles):
@@ -330,8 +335,8 @@ def check_cycles(ctx: CheckContext) -> Iterator[Hit]:
         revs = [graph[rid] for rid in loop[:-1]]
         yield Hit(
             "RG105",
-            f"revisions form a cycle{suffix}: {' -> '.join(loop)} "
-            f"({', '.join(at(r, 'down_revision') for r in revs)})",
+            f"revisions form a cycle{suffix}: {chain(loop)} "
+            f"({_places(revs)})",
             revisions=tuple(sorted(component)),  # type: ignore[arg-type]
             locations=tuple(where(r, "down_revision") for r in revs),
             subjects=tuple(graph[rid] for rid in sorted(component)),  # type: ignore[arg-type]
