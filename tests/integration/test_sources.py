@@ -913,7 +913,10 @@ items = [(b"x", f"v/{i}.py", f"{i:040x}") for i in range(40)]
 pids = {p.reason for p in cache_module.ParseCache(None).parse_many(items)}
 print(cache_module._worker_count(40), str(os.getpid()) in pids, len(pids))
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    environ = {**os.environ, "REVGRAPH_JOBS": "2"}  # one process unless asked for more
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=environ
+    )
     workers, parsed_here, processes = done.stdout.split()
     if "fork" in multiprocessing.get_all_start_methods() and int(workers) > 1:
         assert parsed_here == "False" and int(processes) > 1
