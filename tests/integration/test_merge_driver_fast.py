@@ -7,12 +7,18 @@ RevisionGraphs. These tests hold the first against the second:
 * on random pairs of histories as plain data (many examples, no git): every
   decision the fast path takes is the reference's, and it takes one whenever
   no side declares an id twice;
-* on random pairs of branches in real git repositories, through
+* on random pairs of branches in real git repositories, and on a
+  400-revision history written like the benchmark's, through
   ``driver.fast_decision`` and ``driver.full_union_entries``;
-* on the listing rules (which files are revisions, in which order) against
-  ``sources.listing``;
-* end to end, ``git merge`` with the driver installed, and the facts index
-  (a warm run parses nothing; a corrupt index is ignored).
+* on reading git's tree objects: the listing rules (which files are
+  revisions, in which order) against ``sources.listing``, and the
+  difference of two trees (taken on the bytes between their shared prefix
+  and suffix) against a whole comparison;
+* on the facts index (a warm run parses nothing; a damaged index or one of
+  another parser is not used) and on imports (no networkx, alembic, rich,
+  typer, nor the parser on a warm run).
+
+``git merge`` with the driver installed: tests/integration/test_merge_driver_e2e.py.
 """
 
 from __future__ import annotations
