@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain, compress
-from operator import attrgetter, or_, truth
+from itertools import chain
+from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
@@ -106,8 +106,10 @@ class LabelProblem:
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(items, tuple) and len(items) < 2:
-        return items  # the common case: no work, no allocation
+    if isinstance(items, tuple):
+        # The common cases, one parent or a merge of two: no work, no allocation.
+        if len(items) < 2 or (len(items) == 2 and items[0] != items[1]):
+            return items
     return tuple(dict.fromkeys(items))
 
 

@@ -306,11 +306,14 @@ def _graph_problems(ctx: CheckContext, problems_of) -> Iterator[tuple[RevisionGr
     merged = ctx.merged_graph
     if merged is None:
         return
+    merged_problems = list(problems_of(merged))
+    if not merged_problems:
+        return  # base's problems are asked only when needed: its cycles cost a pass
     known = {_problem_key(p) for p in head_problems}
     if ctx.base_graph is not None:
         known |= {_problem_key(p) for p in problems_of(ctx.base_graph)}
     suffix = f" after merging HEAD into {ctx.base_label}"
-    for problem in problems_of(merged):
+    for problem in merged_problems:
         if _problem_key(problem) not in known:
             yield merged, problem, suffix
 
