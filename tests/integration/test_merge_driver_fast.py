@@ -183,7 +183,7 @@ def _assert_same(decision: union.Decision, reference) -> None:
         assert reference is None, (decision.reason, reference)
 
 
-@settings(max_examples=max(300, settings.default.max_examples), deadline=None)
+@settings(max_examples=settings.default.max_examples * 3, deadline=None)
 @given(histories())
 def test_fast_decision_is_the_reference_decision_on_random_histories(sides):
     ours, theirs = sides
@@ -299,7 +299,7 @@ def _ls_tree(paths) -> bytes:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=settings.default.max_examples * 3, deadline=None)
 @given(_trees())
 def test_listing_rules_are_alembics(tree):
     folders, paths = tree
@@ -323,7 +323,7 @@ def _tree_object(folder: str, paths) -> bytes:
     return b"".join(b"%s %s\0%s" % (entries[k][0], entries[k][1], bytes(range(i % 200, i % 200 + 20))) for i, k in enumerate(ordered))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=settings.default.max_examples * 3, deadline=None)
 @given(_trees())
 def test_tree_object_listing_rules_are_alembics(tree):
     folders, paths = tree
@@ -368,7 +368,7 @@ def _assert_tree_changes_are_whole_comparison(ours: dict, theirs: dict) -> None:
     )
 
 
-@settings(max_examples=max(1000, settings.default.max_examples), deadline=None)
+@settings(max_examples=settings.default.max_examples * 5, deadline=None)
 @given(
     st.dictionaries(_TREE_NAMES, st.tuples(_TREE_MODES, _TREE_OIDS), max_size=9),
     st.dictionaries(_TREE_NAMES, st.one_of(st.none(), st.tuples(_TREE_MODES, _TREE_OIDS)), min_size=1, max_size=4),

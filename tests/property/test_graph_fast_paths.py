@@ -261,13 +261,13 @@ def assert_same_graph(revs: list[Revision]) -> None:
 
 
 # -------------------------------------------------------------------- tests
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(messy_histories())
 def test_graph_answers_like_the_reference(revs):
     assert_same_graph(revs)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(messy_histories(), st.sampled_from([0.0, float("inf")]))
 def test_label_lineages_agree_whether_walked_or_swept(revs, budget):
     # Budget 0 sweeps in topological order whenever there is one (walks on a
@@ -279,7 +279,7 @@ def test_label_lineages_agree_whether_walked_or_swept(revs, budget):
             assert fast.labels_of(rid) == ref.labels_of(rid)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(messy_histories(), st.integers(0, 2))
 def test_depends_on_prefixes_resolve_the_same_by_scan_or_bisect(revs, scans):
     with mock.patch.object(model, "_PREFIX_SCANS", scans):
