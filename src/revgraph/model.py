@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
-from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
@@ -106,17 +105,13 @@ class LabelProblem:
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(items, tuple):
-        # The common cases, one parent or a merge of two: no work, no allocation.
-        if len(items) < 2 or (len(items) == 2 and items[0] != items[1]):
-            return items
+    # The common cases, one parent or a merge of two: no work, no allocation.
+    if isinstance(items, tuple) and (
+        len(items) < 2 or (len(items) == 2 and items[0] != items[1])
+    ):
+        return items
     return tuple(dict.fromkeys(items))
 
-
-_get_id = attrgetter("id")
-_get_downs = attrgetter("down_revisions")
-_get_depends = attrgetter("depends_on")
-_get_labels = attrgetter("branch_labels")
 
 # Label lineages walk from each label's owner until they have visited this
 # many revisions per revision of the graph, then sweep in topological order.
@@ -133,11 +128,11 @@ class RevisionGraph:
     problems and cycles are recorded in ``duplicates``, ``dangling``,
     ``label_problems`` and ``cycles``.
 
-    Construction does one pass over the revisions; everything derived from
-    the edges (heads, branch points, cycles, children, a topological order,
-    label lineages) is computed on first use and kept: the graph never
-    changes, so these can never go stale, and a graph built only for its ids
-    or heads (the merge driver, ``build_context``) never pays for the rest.
+    Construction reads each revision once and finds heads, bases, labels
+    and problems other than cycles; the rest (cycles, branch points,
+    children, a topological order, label lineages) is computed on first use
+    and kept: the graph never changes, so none of it can go stale, and a
+    graph built for its ids or heads only never pays for it.
     """
 
     def __init__(self, revisions: Iterable[Revision]) -> None:
@@ -387,10 +382,10 @@ class RevisionGraph:
                 ids = sorted(by_id)
             # Ids starting with ``name`` sort together, from bisect_left on.
             at = bisect_left(ids, name)
-            if at < len(ids) and ids[at].startswith(name):
-                if at + 1 == len(ids) or not ids[at + 1].startswith(name):
-                    return ids[at]
-            return None
+            if at == len(ids) or not ids[at].startswith(name):
+                return None
+            following = ids[at + 1] if at + 1 < len(ids) else ""
+            return None if following.startswith(name) else ids[at]
 
         return resolve
 
@@ -504,12 +499,16 @@ class RevisionGraph:
     @cached_property
     def _label_masks_down(self) -> dict[str, int]:
         """rid -> bits of the labels declared by it or its ancestors; absent: none."""
+        if not self.labels:
+            return {}
         kids = self._children_down
         return self._spread_labels(lambda rid: kids.get(rid, ()), downward=True)
 
     @cached_property
     def _label_masks_up(self) -> dict[str, int]:
         """rid -> bits of the labels declared by it or its descendants; absent: none."""
+        if not self.labels:
+            return {}
         return self._spread_labels(self._parents_down.__getitem__, downward=False)
 
     def _spread_labels(self, step, *, downward: bool) -> dict[str, int]:

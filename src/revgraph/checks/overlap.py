@@ -72,13 +72,18 @@ def check_redundant_merge_parents(ctx: CheckContext) -> Iterator[Hit]:
     graph = ctx.head_graph
     if not graph.merge_points:
         return
-    order = graph.topological_order()
+    order = graph.topological_order()  # shared with the cycle search (RG105)
     if order is None:  # a cycle: depths, as far as they are defined
         depth = _depths(graph)
-        reaches = lambda start, target: _reaches(graph, depth, start, target)  # noqa: E731
+
+        def reaches(start: str, target: str) -> bool:
+            return _reaches(graph, depth, start, target)
     else:
         position = dict(zip(order, range(len(order))))
-        reaches = lambda start, target: _reaches_ordered(graph, position, start, target)  # noqa: E731
+
+        def reaches(start: str, target: str) -> bool:
+            return _reaches_ordered(graph, position, start, target)
+
     for rid in graph.merge_points:
         parents = graph.parents(rid)
         redundant = [(p, q) for p in parents for q in parents if p != q and reaches(q, p)]
