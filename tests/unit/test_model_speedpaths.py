@@ -1,0 +1,93 @@
+"""RevisionGraph's cheap construction: what it computes at once, what waits, and its edge cases.
+
+The property tests (tests/property/test_graph_fast_paths.py) hold every
+answer against a plain reference; these name the behaviours one by one.
+"""
+
+from __future__ import annotations
+
+from revgraph.checks.graph import label_lineage
+from revgraph.model import Dangling, Revision, RevisionGraph
+
+
+def chain(*ids: str) -> list[Revision]:
+    revs = [Revision(ids[0])]
+    revs += [Revision(rid, (parent,)) for parent, rid in zip(ids, ids[1:])]
+    return revs
+
+
+def test_a_graph_asked_for_ids_and_heads_builds_nothing_else():
+    graph = RevisionGraph(chain("a", "b", "c"))
+    assert graph.heads == ("c",) and list(graph.revisions) == ["a", "b", "c"]
+    for lazy in ("_children_down", "_peeled", "cycles", "_label_masks_down", "resolved_depends_on"):
+        assert lazy not in graph.__dict__
+
+
+def test_derived_answers_are_computed_once_and_kept():
+    graph = RevisionGraph(chain("a", "b", "c"))
+    assert graph.cycles == () and graph.topological_order() == ("a", "b", "c")
+    assert graph.__dict__["_peeled"] is graph._peeled
+    assert graph.topological_order() == graph.topological_order()
+
+
+def test_a_regular_revision_shares_its_down_revisions_tuple_as_its_parents():
+    revs = chain("a", "b")
+    graph = RevisionGraph(revs)
+    assert graph.parents("b") is revs[1].down_revisions
+    assert graph.parent_map["b"] is revs[1].down_revisions
+    assert graph.irregular == {"a"}  # the base
+
+
+def test_a_down_revisions_list_still_gives_tuple_parents():
+    graph = RevisionGraph([Revision("a"), Revision("b", ["a"])])  # type: ignore[arg-type]
+    assert graph.parents("b") == ("a",) and isinstance(graph.parents("b"), tuple)
+    assert "b" in graph.irregular and graph.heads == ("b",)
+
+
+def test_a_dangling_single_parent_is_found_without_a_base_or_merge_nearby():
+    graph = RevisionGraph([Revision("a"), Revision("b", ("a",)), Revision("c", ("zzzz",))])
+    assert graph.dangling == (Dangling("c", "zzzz", "down"),)
+    assert graph.parents("c") == () and graph.heads == ("b", "c")
+
+
+def test_duplicate_ids_keep_the_first_place_and_the_last_file():
+    first, other, last = Revision("a"), Revision("b", ("a",)), Revision("a", ("b",), path="x")
+    graph = RevisionGraph([first, other, last])
+    assert list(graph.revisions) == ["a", "b"] and graph["a"] is last
+    assert graph.duplicates == {"a": (first, last)}
+    assert graph.cycles == (("a", "b"),) and graph.topological_order() is None
+
+
+def test_many_unresolvable_depends_on_prefixes_resolve_like_a_scan():
+    ids = [f"{n:04x}beef" for n in range(64)]
+    revs = [Revision(rid) for rid in ids]
+    names = [rid[:5] for rid in ids] + ["0001b", "ffffffff", "0000beef0"]
+    revs.append(Revision("dddd0000", depends_on=tuple(names)))
+    graph = RevisionGraph(revs)
+    scanned = (RevisionGraph._resolve_in(name, graph.revisions, {}) for name in names)
+    assert graph.resolved_depends_on["dddd0000"] == tuple(dict.fromkeys(r for r in scanned if r))
+    assert [d.target for d in graph.dangling] == ["ffffffff", "0000beef0"]
+
+
+def test_lineage_labels_follow_down_revision_only():
+    revs = [
+        Revision("a", branch_labels=("core",)),
+        Revision("b", ("a",)),
+        Revision("x", branch_labels=("side",)),
+        Revision("c", ("b",), depends_on=("x",)),
+    ]
+    graph = RevisionGraph(revs)
+    assert label_lineage(graph, "c") == {"core"}
+    assert graph.labels_of("x") == ("side",) and graph.labels_of("b") == ("core",)
+
+
+def test_lineage_on_a_cycle_walks_instead_of_sweeping():
+    revs = [
+        Revision("a", ("c",), branch_labels=("loop",)),
+        Revision("b", ("a",)),
+        Revision("c", ("b",)),
+        Revision("d", ("c",)),
+    ]
+    graph = RevisionGraph(revs)
+    assert graph.topological_order() is None
+    assert graph.lineage_labels("d") == {"loop"} and graph.labels_of("b") == ("loop",)
