@@ -360,7 +360,7 @@ class ParseCache:
         self._parser = parser
         self._version = parser_version
         self._raw: dict[str, tuple] | None = None  # as stored, loaded lazily
-        self._decoded: dict[str, Parsed] = {}  # path-free objects
+        self._decoded: dict[str, Parsed] = {}  # results by key, at any path
         self._new: dict[str, Parsed] = {}  # entries not yet saved, encoded by save()
         # One object per (blob, path) for the whole run: the four snapshots of a
         # check share nearly every file, and should share its Revision too
@@ -419,7 +419,9 @@ class ParseCache:
         """Remember ``result`` (as parsed at ``result.path``) for ``blob_id``."""
         key = blob_id if _path_free(result) else _path_key(blob_id, result.path)
         self._new[key] = result
-        self._decoded[key] = _with_place(result, "", None)
+        # Kept as parsed, path included: lookups place a copy at their own path
+        # (``get``), so a path-free clone would only cost 20k objects cold.
+        self._decoded[key] = result
         if result.path:
             self._placed[(blob_id, result.path)] = _with_place(result, result.path, blob_id)
 
@@ -453,6 +455,10 @@ class ParseCache:
             found if found is not None else self.parse(data, path, blob_id)
             for found, (data, path, blob_id) in zip(results, items)
         ]
+
+    def parallel(self, files: int) -> bool:
+        """Whether a cold batch of ``files`` files would be parsed on several processes."""
+        return self._parser is None and _worker_count(files) > 1
 
     def _parse_batch(self, items: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
         workers = _worker_count(len(items)) if self._parser is None else 1

@@ -118,12 +118,20 @@ def read_worktree(
         locations, scan.files, recursive=env.recursive, sourceless=env.sourceless,
         resolved=scan.resolved, exists=scan.exists,
     )  # fmt: skip
+    if not cache.parallel(len(listed)):
+        # Parsed as read: a cold 20k tree never holds its 30 MB of sources at once.
+        results = [_parsed(_read_listed(item, real_root, scan, cache), cache) for item in listed]
+        return _snapshot(env.name, results)
     results = [_read_listed(item, real_root, scan, cache) for item in listed]
     pending = [i for i, result in enumerate(results) if isinstance(result, _Unparsed)]
     parsed = cache.parse_many([results[i] for i in pending])  # type: ignore[misc]
     for i, result in zip(pending, parsed):
         results[i] = result
     return _snapshot(env.name, results)
+
+
+def _parsed(result, cache: ParseCache):
+    return cache.parse(*result) if isinstance(result, _Unparsed) else result
 
 
 def _existing_locations(env: Environment, real_root: str) -> dict[str, str]:
@@ -151,8 +159,7 @@ def _read_listed(item: listing.ListedFile, root: str, scan: _Scan, cache: ParseC
 
 def read_file(absolute: str, path: str, cache: ParseCache) -> Revision | ParseProblem:
     """Parse one file on disk (via the stat and parse caches); problems, never exceptions."""
-    result = _read_file(absolute, path, cache)
-    return cache.parse(*result) if isinstance(result, _Unparsed) else result
+    return _parsed(_read_file(absolute, path, cache), cache)
 
 
 def _read_file(absolute: str, path: str, cache: ParseCache):
