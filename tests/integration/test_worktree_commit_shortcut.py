@@ -1,0 +1,134 @@
+"""``worktree_commit`` answers HEAD without a temporary index when nothing would change.
+
+The shortcut (``merged._clean``: the index equals HEAD and ``git status``
+lists nothing in the versions folders) must agree with the slow path, which
+writes the working tree's folders through a copy of the index: HEAD exactly
+when that tree is HEAD's tree. Each case below is a working-tree state a
+developer meets; the expected answer comes from the slow path, run on the
+same real repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from revgraph.config import Environment
+from revgraph.sources import merged
+from revgraph.sources.gitref import GitRepo
+from tests.support.revfiles import render_revision
+
+V = "migrations/versions"
+
+
+def env_for(folder: Path) -> Environment:
+    return Environment(name="default", script_location=None, version_locations=(folder,))
+
+
+def text(rev_id: str, down=None, message: str = "step") -> str:
+    return render_revision(rev_id, down, message=message, style="generic")
+
+
+@pytest.fixture
+def repo(gitrepo):
+    gitrepo.write(f"{V}/a.py", text("aaaa0001"))
+    gitrepo.write(f"{V}/b.py", text("bbbb0002", "aaaa0001"))
+    gitrepo.write("app/models.py", "x = 1\n")
+    gitrepo.write(".gitignore", "*.log\n")
+    gitrepo.commit("start")
+    return gitrepo
+
+
+def _edit_tracked(r):
+    r.write(f"{V}/b.py", text("bbbb0002", "aaaa0001", message="edited"))
+
+
+def _untracked(r):
+    r.write(f"{V}/c.py", text("cccc0003", "bbbb0002"))
+
+
+def _ignored(r):
+    r.write(f"{V}/debug.log", "not a revision")
+
+
+def _deleted(r):
+    (r.path / V / "b.py").unlink()
+
+
+def _staged_elsewhere(r):
+    r.write("app/models.py", "x = 2\n")
+    r.git("add", "app/models.py")
+
+
+def _unstaged_elsewhere(r):
+    r.write("app/models.py", "x = 3\n")
+    r.write("notes.txt", "untracked outside the folders")
+
+
+def _staged_then_undone(r):
+    _edit_tracked(r)
+    r.git("add", f"{V}/b.py")
+    r.write(f"{V}/b.py", text("bbbb0002", "aaaa0001"))  # disk is HEAD again, the index is not
+
+
+def _touched(r):
+    import os
+
+    target = r.path / V / "a.py"
+    os.utime(target, (1, 1))  # new stat data, same content
+
+
+def _mode_change(r):
+    import os
+
+    os.chmod(r.path / V / "a.py", 0o755)
+
+
+def _folder_gone(r):
+    import shutil
+
+    shutil.rmtree(r.path / V)
+
+
+STATES = {
+    "clean": lambda r: None,
+    "edited tracked file": _edit_tracked,
+    "untracked revision": _untracked,
+    "ignored file": _ignored,
+    "deleted revision": _deleted,
+    "staged change outside the folders": _staged_elsewhere,
+    "unstaged change outside the folders": _unstaged_elsewhere,
+    "staged edit undone on disk": _staged_then_undone,
+    "touched file": _touched,
+    "executable bit": _mode_change,
+    "versions folder removed": _folder_gone,
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_the_shortcut_gives_what_the_temporary_index_gives(repo, state):
+    STATES[state](repo)
+    env = env_for(repo.path / V)
+    with GitRepo(repo.path) as git:
+        head = git.head_sha()
+        slow_tree = merged.worktree_tree(git, env)
+        expected_head = slow_tree == git.resolve_tree(head)
+        clean = merged._clean(git, git.folders(env))
+        answer = merged.worktree_commit(git, env)
+    if clean:
+        assert expected_head, "the shortcut said HEAD, the temporary index disagrees"
+    assert (answer == head) == expected_head
+    if not expected_head:
+        assert repo.git("rev-parse", f"{answer}^{{tree}}").stdout.strip() == slow_tree
+
+
+def test_the_shortcut_is_taken_on_a_clean_tree(repo):
+    env = env_for(repo.path / V)
+    with GitRepo(repo.path) as git:
+        assert merged._clean(git, git.folders(env))
+        _ignored(repo)
+        _unstaged_elsewhere(repo)
+        assert merged._clean(git, git.folders(env))
+        _untracked(repo)
+        assert not merged._clean(git, git.folders(env))
