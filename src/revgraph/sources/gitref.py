@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import re
 import subprocess
 import tempfile
 import threading
@@ -34,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_REVISION_BYTES = 5 * 1024 * 1024
 _SYMLINK_MODE = "120000"
 _SUBMODULE_MODE = "160000"
+# A full SHA-1 or SHA-256 object id, then a peel: what it names cannot change.
+_OBJECT_ID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\^\{(?:commit|tree)\}\Z")
 
 
 def too_large(path: str, size: int, blob_id: str | None = None) -> ParseProblem:
@@ -318,6 +321,8 @@ class GitRepo:
         self._cwd = str(self.root or self.git_dir)
         self._cat: _CatFile | None = None
         self._finalizer: weakref.finalize | None = None
+        self._peeled: dict[str, str] = {}  # "<object id>^{commit}" -> sha (see _rev_parse)
+        self._merge_bases: dict[tuple[str, str], str | None] = {}
 
     @staticmethod
     def _discover(start: Path, asked: Path | str) -> str:
@@ -409,9 +414,18 @@ class GitRepo:
         return sha
 
     def _rev_parse(self, spec: str) -> str | None:
+        known = self._peeled.get(spec)
+        if known is not None:
+            return known
         done = self.git("rev-parse", "--verify", "--quiet", spec, ok=range(256))
         out = done.stdout.decode().strip()
-        return out if done.returncode == 0 and out else None
+        if done.returncode != 0 or not out:
+            return None
+        if _OBJECT_ID.match(spec):
+            # An object id peels to the same commit or tree forever: a check asks
+            # for the same few many times, each a process (~5 ms).
+            self._peeled[spec] = out
+        return out
 
     def ref_exists(self, ref: str) -> bool:
         return _plausible_ref(ref) and self._rev_parse(f"{ref}^{{commit}}") is not None
@@ -421,9 +435,12 @@ class GitRepo:
         return self._rev_parse("HEAD^{commit}")
 
     def merge_base(self, a: str, b: str) -> str | None:
-        done = self.git("merge-base", self.resolve(a), self.resolve(b), ok=(0, 1))
-        out = done.stdout.decode().strip()
-        return out.split()[0] if done.returncode == 0 and out else None
+        pair = (self.resolve(a), self.resolve(b))
+        if pair not in self._merge_bases:  # two commits' merge base never changes
+            done = self.git("merge-base", *pair, ok=(0, 1))
+            out = done.stdout.decode().strip()
+            self._merge_bases[pair] = out.split()[0] if done.returncode == 0 and out else None
+        return self._merge_bases[pair]
 
     def is_shallow(self) -> bool:
         return self._shallow or (self.common_dir / "shallow").exists()

@@ -1,0 +1,76 @@
+"""GitRepo remembers only answers that cannot change: an object id's peel, two commits' merge base.
+
+A check resolves the same commits many times (each one a git process); a
+branch name or HEAD must still be asked every time, since they move.
+"""
+
+from __future__ import annotations
+
+from revgraph.sources.gitref import GitRepo
+
+
+def _counting(git: GitRepo) -> list[tuple[str, ...]]:
+    calls: list[tuple[str, ...]] = []
+    real = git.git
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    git.git = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_an_object_ids_peel_is_asked_once_and_a_branch_every_time(gitrepo):
+    gitrepo.write("a.txt", "one\n")
+    first = gitrepo.commit("one")
+    with GitRepo(gitrepo.path) as git:
+        calls = _counting(git)
+        assert git.resolve(first) == first and git.resolve(first) == first
+        tree = git.resolve_tree(first)
+        assert git.resolve_tree(first) == tree
+        assert len(calls) == 2
+        assert git.resolve("main") == first
+        gitrepo.write("a.txt", "two\n")
+        second = gitrepo.commit("two")
+        assert git.resolve("main") == second  # a moved branch is seen at once
+        assert git.head_sha() == second
+        assert git.resolve(first) == first
+
+
+def test_a_missing_object_is_not_remembered_as_missing(gitrepo):
+    import subprocess
+
+    gitrepo.write("a.txt", "one\n")
+    gitrepo.commit("one")
+    blob = gitrepo.git("hash-object", "-w", "a.txt").stdout.strip()
+    tree_bytes = b"100644 b.txt\0" + bytes.fromhex(blob)  # a tree no commit holds yet
+
+    def hash_tree(*write: str) -> str:
+        argv = ["git", "hash-object", "-t", "tree", *write, "--stdin"]
+        done = subprocess.run(argv, cwd=gitrepo.path, input=tree_bytes, capture_output=True, check=True)
+        return done.stdout.decode().strip()
+
+    with GitRepo(gitrepo.path) as git:
+        tree = hash_tree()
+        assert git._rev_parse(f"{tree}^{{tree}}") is None
+        assert hash_tree("-w") == tree
+        assert git._rev_parse(f"{tree}^{{tree}}") == tree
+
+
+def test_merge_base_of_two_commits_is_asked_once(gitrepo):
+    gitrepo.write("a.txt", "one\n")
+    base = gitrepo.commit("one")
+    gitrepo.branch("side")
+    gitrepo.write("a.txt", "two\n")
+    ours = gitrepo.commit("two")
+    gitrepo.checkout("side")
+    gitrepo.write("b.txt", "three\n")
+    theirs = gitrepo.commit("three")
+    with GitRepo(gitrepo.path) as git:
+        calls = _counting(git)
+        assert git.merge_base(ours, theirs) == base
+        assert git.merge_base(ours, theirs) == base
+        assert [c[0] for c in calls].count("merge-base") == 1
+        assert git.merge_base("main", "side") == base  # names resolve each time, same pair
+        assert [c[0] for c in calls].count("merge-base") == 1
