@@ -542,17 +542,30 @@ def _with_touches(ws: Workspace, ctx: EnvContext) -> EnvContext:
 def _touches_of(ws: Workspace, snap: Snapshot, revisions: list) -> dict[int, tuple[str, ...]]:
     """``id(revision)`` -> what its upgrade() touches, read from its bytes (one batch from git)."""
     from revgraph.parse import upgrade_touches
+    from revgraph.sources.worktree import blob_id
 
     found: dict[int, tuple[str, ...]] = {}
+    cache = ws.cache
+    unknown = []
+    for rev in revisions:
+        known = cache.touches(rev.blob_id) if rev.blob_id else None
+        if known is None:
+            unknown.append(rev)
+        else:
+            found[id(rev)] = known
     repo = ws.maybe_repo()
     if snap.source == "worktree" or repo is None:
-        datas = [(rev, _revision_bytes(ws, snap, rev)) for rev in revisions]
+        datas = [(rev, _revision_bytes(ws, snap, rev)) for rev in unknown]
     else:
-        with_blob = [rev for rev in revisions if rev.blob_id]
+        with_blob = [rev for rev in unknown if rev.blob_id]
         datas = [(rev, blob.data) for rev, blob in zip(with_blob, repo.blobs([r.blob_id for r in with_blob]))]
     for rev, data in datas:
         if data is not None:
-            found[id(rev)] = upgrade_touches(data)
+            found[id(rev)] = touches = upgrade_touches(data)
+            # A working-tree file is read again here: remember its touches only
+            # if it still holds the content its revision was parsed from.
+            if rev.blob_id and (snap.source != "worktree" or blob_id(data) == rev.blob_id):
+                cache.put_touches(rev.blob_id, touches)
     return found
 
 
