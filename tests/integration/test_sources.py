@@ -907,8 +907,11 @@ import os, sys
 from revgraph.model import ParseProblem
 from revgraph.sources import cache as cache_module
 cache_module.PARALLEL_MIN_FILES = 10
-cache_module._default_parser = lambda: (
-    lambda data, path, blob_id: ParseProblem(path, 1, str(os.getpid()), blob_id))
+import time
+def parse(data, path, blob_id):
+    time.sleep(0.01)  # slow enough that a busy machine still starts the second worker
+    return ParseProblem(path, 1, str(os.getpid()), blob_id)
+cache_module._default_parser = lambda: parse
 items = [(b"x", f"v/{i}.py", f"{i:040x}") for i in range(40)]
 pids = {p.reason for p in cache_module.ParseCache(None).parse_many(items)}
 print(cache_module._worker_count(40), str(os.getpid()) in pids, len(pids))
