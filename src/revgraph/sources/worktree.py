@@ -186,8 +186,7 @@ def _read_file(absolute: str, path: str, cache: ParseCache):
         if found is not None:
             return found
     try:
-        with open(absolute, "rb") as handle:
-            data = handle.read(MAX_REVISION_BYTES + 1)
+        data = read_at_most(absolute, MAX_REVISION_BYTES + 1, info.st_size)
     except OSError as exc:
         return ParseProblem(path, 1, f"cannot read file: {exc.strerror or exc}")
     if len(data) > MAX_REVISION_BYTES:  # grew since stat
@@ -196,6 +195,34 @@ def _read_file(absolute: str, path: str, cache: ParseCache):
     cache.stats.record(absolute, info, oid)
     found = cache.get(oid, path)
     return found if found is not None else _Unparsed((data, path, oid))
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def read_at_most(absolute: str, limit: int, expected: int) -> bytes:
+    """Up to ``limit`` bytes of a file whose size was ``expected`` when stat'ed.
+
+    ``open(...).read(limit)`` allocates ``limit`` bytes first: with the 5 MB
+    cap that was 40 us of a 1.5 KB file's read, and most of a cold 20k read.
+    Reads until end of file (a file may grow after its stat); O_NONBLOCK so a
+    file swapped for a FIFO since its stat cannot hang the run.
+    """
+    fd = os.open(absolute, _OPEN_FLAGS)
+    try:
+        chunks = []
+        total = 0
+        want = min(max(expected, 0), limit - 1) + 1
+        while total < limit:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            want = min(limit - total, 1 << 20)
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _snapshot(environment: str, results: Iterable) -> Snapshot:
