@@ -37,6 +37,50 @@ class Span:
     line: int
 
 
+class PackedSpans(Mapping):
+    """``Revision.spans`` kept as ``(key, start, end, line)`` tuples, built into Spans on first use.
+
+    A 20k-revision read makes seven spans per file; most are never asked for
+    (only edits and reported positions need them), and as tuples they cost a
+    third of the memory and nothing to store in the parse cache.
+    """
+
+    __slots__ = ("_raw", "_spans")
+
+    def __init__(self, raw: tuple) -> None:
+        self._raw = raw
+        self._spans: dict[str, Span] | None = None
+
+    @property
+    def raw(self) -> tuple:
+        return self._raw
+
+    def _built(self) -> dict[str, Span]:
+        if self._spans is None:
+            self._spans = {key: Span(start, end, line) for key, start, end, line in self._raw}
+        return self._spans
+
+    def __getitem__(self, key: str) -> Span:
+        return self._built()[key]
+
+    def __contains__(self, key: object) -> bool:
+        if self._spans is not None:
+            return key in self._spans
+        return any(item[0] == key for item in self._raw)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._raw)  # keys are unique: the reader and the cache write each once
+
+    def __repr__(self) -> str:
+        return repr(self._built())
+
+    def __reduce__(self) -> tuple:
+        return (dict, (self._built(),))  # pickles as a plain dict
+
+
 @dataclass(frozen=True)
 class Revision:
     """One revision file, read statically.

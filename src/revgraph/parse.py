@@ -46,7 +46,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
-from revgraph.model import ParseProblem, Revision, Span
+from revgraph.model import PackedSpans, ParseProblem, Revision, Span
 from revgraph.parser_version import PARSER_VERSION  # re-exported: the reader's version
 
 KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
@@ -585,7 +585,9 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
         except UnicodeDecodeError:
             return None  # a problem naming the byte
 
-    spans: dict[str, Span] = {}
+    # Spans as (key, start, end, line) in the order the ast reader finds them;
+    # packed (PackedSpans) unless the docstring needs the general reader.
+    packed: list[tuple[str, int, int, int]] = []
     line = doc_line + text.count("\n", doc_start, code)  # the `revision = ...` line
     parsed: list[tuple[str, ...]] = []
     for key, (start, stop) in zip(KEYS, values):
@@ -595,15 +597,16 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
         first = data[start]
         if first == 78:  # "N": None
             parsed.append(())
-            spans[key] = _span(start, stop, line)
+            packed.append((key, start, stop, line))
         elif first in _OPENING_BRACKETS:
-            value, spans[key] = _bracketed_value(data, start, stop, line, encoding)
+            value, where = _bracketed_value(data, start, stop, line, encoding)
             parsed.append(value)
+            packed.append((key, *where))
             line += text.count("\n", start, stop)
         else:
             body = start + 1 if first in _QUOTE_BYTES else start + 2  # past a r/u prefix
             parsed.append((text[body : stop - 1] if ascii_only else data[body : stop - 1].decode(encoding),))
-            spans[key] = _span(start, stop, line)
+            packed.append((key, start, stop, line))
         line += 1
     rev_id = parsed[0][0]
     if not rev_id or not _ILLEGAL_ID_CHARS.isdisjoint(rev_id):
@@ -614,14 +617,16 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
     )
     if crlf:
         doc_value = doc_value.replace("\r\n", "\n")
-    spans["docstring"] = _span(doc_start, doc_end, doc_line)
+    packed.append(("docstring", doc_start, doc_end, doc_line))
+    spans: Mapping[str, Span]
     if rid[0] >= 0:  # alembic's layout: the fields are on the docstring's 3rd to 5th lines
         rid_end, revises_end = rid[1], revises[1]
         if crlf:  # the groups run to the LF; the span ends before a CR
             rid_end -= data[rid_end - 1] == 13
             revises_end -= data[revises_end - 1] == 13
-        spans["revision_id_line"] = _span(rid[0], rid_end, doc_line + 2)
-        spans["revises_line"] = _span(revises[0], revises_end, doc_line + 3)
+        packed.append(("revision_id_line", rid[0], rid_end, doc_line + 2))
+        packed.append(("revises_line", revises[0], revises_end, doc_line + 3))
+        spans = PackedSpans(tuple(packed))
         if ascii_only:
             doc_revision_id = text[rid[0] : rid_end].strip()
             doc_revises = text[revises[0] : revises_end].strip()
@@ -631,6 +636,7 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
             doc_revises = data[revises[0] : revises_end].decode(encoding).strip()
             create_date = data[date[0] : date[1]].decode(encoding).strip()
     else:
+        spans = {key: _span(start, end, at) for key, start, end, at in packed}
         doc = _Docstring(doc_value, spans["docstring"])
         fields = _doc_fields(_Source(data, "", encoding, bom), doc, spans)
         doc_revision_id = fields.get("revision_id_line")
@@ -672,17 +678,17 @@ def _names_in_comments_only(head: str) -> bool:
 
 def _bracketed_value(
     data: bytes, start: int, end: int, line: int, encoding: str
-) -> tuple[tuple[str, ...], Span]:
-    """A ``(...)`` / ``[...]`` value's strings, and the span ast gives it."""
+) -> tuple[tuple[str, ...], tuple[int, int, int]]:
+    """A ``(...)`` / ``[...]`` value's strings, and the span ast gives it (start, end, line)."""
     raw = data[start:end]
     items = _ITEM.findall(raw)
     if raw[0] == 40 and len(items) == 1:  # 40 is "(": maybe ("abc"), a parenthesised string
         item = _ITEM.search(raw)
         if b"," not in raw[item.end() :]:  # ast spans the string alone, on its own line
-            return (_string_content(items[0], encoding),), _span(
+            return (_string_content(items[0], encoding),), (
                 start + item.start(), start + item.end(), line + raw.count(b"\n", 0, item.start())
-            )
-    return tuple([_string_content(item, encoding) for item in items]), _span(start, end, line)
+            )  # fmt: skip
+    return tuple([_string_content(item, encoding) for item in items]), (start, end, line)
 
 
 def _string_content(literal: bytes, encoding: str) -> str:

@@ -91,3 +91,20 @@ def test_lineage_on_a_cycle_walks_instead_of_sweeping():
     graph = RevisionGraph(revs)
     assert graph.topological_order() is None
     assert graph.lineage_labels("d") == {"loop"} and graph.labels_of("b") == ("loop",)
+
+
+def test_packed_spans_read_like_the_dict_they_stand_for():
+    from revgraph.model import PackedSpans, Span
+
+    raw = (("revision", 10, 14, 7), ("down_revision", 30, 36, 8), ("docstring", 0, 9, 1))
+    packed = PackedSpans(raw)
+    plain = {key: Span(start, end, line) for key, start, end, line in raw}
+    assert "down_revision" in packed and "branch_labels" not in packed
+    assert packed._spans is None  # membership built nothing
+    assert len(packed) == 3 and list(packed) == list(plain)
+    assert packed == plain and plain == packed and dict(packed) == plain
+    assert packed.get("revision") == Span(10, 14, 7) and packed.get("depends_on") is None
+    assert "down_revision" in packed and "x" not in packed  # also once built
+    import pickle
+
+    assert pickle.loads(pickle.dumps(packed)) == plain

@@ -42,9 +42,9 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
-from revgraph.model import ParseProblem, Revision, Span
+from revgraph.model import PackedSpans, ParseProblem, Revision
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.sources.gitref import GitRepo
@@ -183,8 +183,8 @@ def _encode(result: Parsed) -> tuple:
     values = [state[name] for name in _REVISION_FIELDS]  # a cold 20k run encodes 20k of these
     spans = values[_SPANS]
     values[_SPANS] = (
-        spans._raw
-        if isinstance(spans, _StoredSpans)
+        spans.raw
+        if isinstance(spans, PackedSpans)
         else tuple((key, s.start, s.end, s.line) for key, s in spans.items())
     )
     values[_IGNORES] = tuple(sorted(values[_IGNORES]))
@@ -199,38 +199,8 @@ _BLOB_ID = _REVISION_FIELDS.index("blob_id")
 _SLOTTED = hasattr(Revision, "__slots__")
 
 
-class _StoredSpans(Mapping):
-    """``Revision.spans`` read from the cache, built into ``Span`` objects on first use.
-
-    Most revisions of a warm read are never edited nor reported with a
-    position: building their spans eagerly was most of a warm read's cost.
-    """
-
-    __slots__ = ("_raw", "_spans")
-
-    def __init__(self, raw: tuple) -> None:
-        self._raw = raw
-        self._spans: dict[str, Span] | None = None
-
-    def _built(self) -> dict[str, Span]:
-        if self._spans is None:
-            self._spans = {key: Span(start, end, line) for key, start, end, line in self._raw}
-        return self._spans
-
-    def __getitem__(self, key: str) -> Span:
-        return self._built()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._built())
-
-    def __len__(self) -> int:
-        return len(self._raw)
-
-    def __repr__(self) -> str:
-        return repr(self._built())
-
-    def __reduce__(self) -> tuple:
-        return (dict, (self._built(),))  # pickles (ResultCache) as a plain dict
+# Cached revisions keep their spans packed, as the reader makes them.
+_StoredSpans = PackedSpans
 
 
 def _decode(item: tuple) -> Parsed:
