@@ -677,3 +677,21 @@ def test_new_heads_are_red_and_other_conflicts_orange():
     assert re.search(r'class="node style-new [^"]*" data-id="x2"', svg) is None
     assert re.search(r'class="node style-newhead[^"]*" data-id="x2"', svg)
     assert 'stroke="#cf222e"' in svg
+
+
+@pytest.mark.parametrize("title", ["review of feature", ""])
+def test_an_arch_between_two_heads_on_the_top_row_stays_below_the_title_and_inside(title):
+    import dataclasses
+
+    from revgraph.render.svg import ARCH_RISE, LINE_H, MARGIN
+
+    g = graph("a<-b", "a<-c")  # b and c: two heads, side by side on the top row
+    fv = dataclasses.replace(focus(review(g, {"b", "c"}, proposed=[("b", "c")]), "new"), title=title)
+    out = render_svg(fv)
+    arch = re.search(r'edge-proposed"[^>]*><path d="M(\d+),(\d+) C', out)
+    assert arch, out
+    start_y = int(arch.group(2))
+    title_bottom = MARGIN + LINE_H + 4 if title else 0  # a descender below the baseline
+    assert start_y - ARCH_RISE > title_bottom
+    label = re.search(r'<text class="edge-label" x="\d+" y="(\d+)"', out)
+    assert label and int(label.group(1)) - 11 > title_bottom

@@ -278,6 +278,18 @@ def _side_route(start: Box, end: Box) -> tuple[tuple[int, int], ...]:
 
 
 ARCH = 40  # control-point height of a same-row arch: its top is 3/4 of it, inside the row gap
+ARCH_RISE = ARCH * 3 // 4
+
+
+def _arch_over_top_row(lay: Layout) -> bool:
+    """Whether a same-row arch (see ``_bulge``) rises above the first row of boxes."""
+    if not lay.boxes:
+        return False
+    top = min(box.y - box.h // 2 for box in lay.boxes.values())
+    return any(
+        not route.forward and route.points[0][1] == route.points[-1][1] == top
+        for route in lay.routes
+    )
 
 
 # ----------------------------------------------------------------------- SVG
@@ -292,6 +304,8 @@ def render_svg(view: FocusedView, *, standalone: bool = True) -> str:
     """An SVG document (``standalone``) or an ``<svg>`` element to inline in HTML."""
     title_h = LINE_H + 10 if view.title else 0
     lay = layout(view, top=MARGIN + title_h)
+    if _arch_over_top_row(lay):  # room for it, under the title and inside the picture
+        lay = layout(view, top=MARGIN + title_h + ARCH_RISE)
     legend, legend_h, legend_w = _legend(view, lay.height + 10)
     width = max(lay.width, legend_w + 2 * MARGIN, 200)
     height = lay.height + 10 + legend_h + MARGIN
