@@ -132,3 +132,28 @@ def test_the_shortcut_is_taken_on_a_clean_tree(repo):
         assert merged._clean(git, git.folders(env))
         _untracked(repo)
         assert not merged._clean(git, git.folders(env))
+
+
+def test_an_edit_keeping_size_and_mtime_is_written_even_when_its_entry_is_racy(repo):
+    """git trusts a file whose times match its index entry unless the entry is as new as the
+    index file; the temporary index must keep the real one's mtime for that check to work."""
+    import os
+
+    repo.git("config", "core.trustctime", "false")  # times to the second, mtime only
+    target = repo.path / V / "b.py"
+    past = (int(os.path.getmtime(target)) - 100) * 10**9
+    os.utime(target, ns=(past, past))
+    repo.git("update-index", "--refresh")  # the entry now records that mtime
+    index = repo.path / ".git" / "index"
+    os.utime(index, ns=(past, past))  # written in the same second: the entry is racy
+    old = target.read_bytes()
+    new = old.replace(b"aaaa0001", b"bbbb0002", 1)  # same size: now a self-loop
+    assert len(new) == len(old) and new != old
+    target.write_bytes(new)
+    os.utime(target, ns=(past, past))
+    env = env_for(repo.path / V)
+    with GitRepo(repo.path) as git:
+        commit = merged.worktree_commit(git, env)
+        assert commit != git.head_sha()
+    written = repo.git("rev-parse", f"{commit}:{V}/b.py").stdout.strip()
+    assert written == repo.git("hash-object", f"{V}/b.py").stdout.strip()

@@ -242,6 +242,12 @@ def _tree_with_index(
     if copy_real and os.path.isfile(real_index):
         # A copy keeps stat data: `git add` then only re-hashes changed files.
         shutil.copyfile(real_index, temp_index)
+        # ... and the index file's own mtime, which git's racy-entry check
+        # compares each entry with: git compares file times to the second, so
+        # a file edited in the second of its checkout keeping size and mtime
+        # looks clean against an index file written a second later.
+        real = os.stat(real_index)
+        os.utime(temp_index, ns=(real.st_atime_ns, real.st_mtime_ns))
     elif repo.head_sha() is not None:
         repo.git("read-tree", "HEAD", env=environ)
     else:
