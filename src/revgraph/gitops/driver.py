@@ -16,7 +16,8 @@ networkx or alembic:
    executed): when it still has no more heads than either side, the merge is
    healthy and the lock lists the union's heads. ``gitops.union`` decides
    this exactly from ours' listing, what differs between the two trees and
-   a small index of facts per blob (0.2 s at 20k revisions); what it cannot
+   a small index of facts per blob (git reads the trees while the driver
+   starts, from a memo of the last run's read); what it cannot
    decide exactly goes to the reference, ``union_of`` over both sides read
    whole. The lock files' own claims are never trusted here: only the trees
    are read;
@@ -175,32 +176,44 @@ def fast_decision(lock_path: str, theirs_sha: str, *, cwd: Path | None = None):
         return decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir_for(repo))
 
 
-def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:
+def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None) -> list[LockEntry] | None:
     """Heads of ours ∪ theirs when that union is healthy, else None.
 
     ``gitops.union`` decides from what differs between the sides; whatever it
     cannot decide exactly (or any error of its own) goes to the reference,
-    which reads both sides whole.
+    which reads both sides whole. With ``git_dir``, git starts reading the
+    trees the last run read before the environment is known (``union.start_early``;
+    used only if it is this run's read too).
     """
-    from revgraph.gitops.union import CLEAN, UNDECIDED, decide_in_repo
-    from revgraph.sources.cache import cache_dir_for
+    from revgraph.gitops.union import CLEAN, UNDECIDED, remember_early, start_early
 
-    found = _environment(lock_path, cwd)
-    if found is None:
-        return None
-    repo, env = found
-    with repo:
-        cache_dir = cache_dir_for(repo)
-        try:
-            decision = decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir)
-        except Exception:  # e.g. an unknown ref: the reference meets it too, and says so
-            decision = None
-        if decision is not None and decision.outcome != UNDECIDED:
-            return list(decision.entries) if decision.outcome == CLEAN else None
-        from revgraph.sources.cache import ParseCache
+    cwd = cwd or Path.cwd()
+    early = start_early(git_dir, cwd, lock_path, theirs_sha)
+    try:
+        found = _environment(lock_path, cwd)
+        if found is None:
+            return None
+        repo, env = found
+        with repo:
+            from revgraph.gitops.union import decide_in_repo
+            from revgraph.sources.cache import cache_dir_for
 
-        with ParseCache(cache_dir) as cache:
-            return _full_union(repo, env, theirs_sha, cache)
+            cache_dir = cache_dir_for(repo)
+            try:
+                decision = decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir, early=early)
+            except Exception:  # e.g. an unknown ref: the reference meets it too, and says so
+                decision = None
+            if decision is not None:
+                remember_early(repo, env, theirs_sha, cwd, lock_path, early)
+            if decision is not None and decision.outcome != UNDECIDED:
+                return list(decision.entries) if decision.outcome == CLEAN else None
+            from revgraph.sources.cache import ParseCache
+
+            with ParseCache(cache_dir) as cache:
+                return _full_union(repo, env, theirs_sha, cache)
+    finally:
+        if early is not None:
+            early.stop()  # unused, or already read: nothing left running
 
 
 def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool]:
@@ -219,7 +232,7 @@ def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path:
         incoming = _incoming_commit(git_dir)
         if incoming and lock_path:
             try:
-                entries = _union_entries(lock_path, incoming)
+                entries = _union_entries(lock_path, incoming, git_dir=git_dir)
             except Exception:  # any doubt means a conflict, never a wrong clean merge
                 entries = None
             if entries is not None:

@@ -7,9 +7,13 @@ same decision, for the same inputs, from much less:
 
 * both sides' tree objects of the versions folder, from one
   ``git cat-file --batch`` (git reads the second mostly from its delta-base
-  cache), compared name by name; with several folders, ``git ls-tree`` of
-  ours and ``git diff-tree ours theirs`` at once. Theirs is ours minus the
-  files it deleted or changed, plus its versions of them;
+  cache), compared as sets of whole entries (or name by name when a tree
+  holds anything but plain revision files); with several folders,
+  ``git ls-tree`` of ours and ``git diff-tree ours theirs`` at once. Theirs
+  is ours minus the files it deleted or changed, plus its versions of them.
+  The driver starts that ``cat-file`` before it knows its environment, on
+  what the last run read (``start_early``, a small memo beside the index),
+  and uses it only if it is exactly this run's read;
 * a *facts index* (``FactIndex``): blob id -> the five things a decision
   needs from a revision file (id, down_revisions, branch_labels, depends_on,
   message), one small ``marshal`` file beside the parse cache. A warm run
@@ -28,7 +32,9 @@ side declaring the same revision id, a symlink or submodule in a versions
 folder, recursive or sourceless environments, the repository root as a
 versions folder. The lock files' own claims about heads are never trusted:
 only the trees are read. ``tests/integration/test_merge_driver_fast.py``
-checks ``decide`` against the reference on random histories.
+checks ``decide`` against the reference on random histories;
+``tests/integration/test_driver_speedpaths.py`` the plain tree reading and
+the early read.
 
 Imports stay light (no networkx, alembic, rich, typer; ``revgraph.parse`` only
 when a file must be parsed): git runs this on every merge of the lock file.
@@ -519,6 +525,66 @@ def _tree_changes(
     return removed, added
 
 
+_PLAIN_PATTERNS: dict[int, "re.Pattern[bytes]"] = {}
+# A name alembic does not list, as it starts after a regular file's mode.
+_NOT_PLAIN = tuple(mode + b" " + start for mode in _REGULAR for start in (b".#", b"__init__"))
+
+
+def _plain_entries(raw: bytes, oid_size: int) -> list[bytes] | None:
+    """A folder tree's entries, whole, when every one is a plain revision file; else None.
+
+    Plain: a regular file (mode 100644 or 100755, always six bytes) whose
+    name alembic lists (``.py``, not ``.#`` or ``__init__``) and is printable
+    ASCII without a newline, so that git's order is alembic's and a name is
+    ``entry[7:-oid_size - 1]``. Every entry of the versions folder of a real
+    project is plain. The entries tile ``raw`` exactly or the tree is not
+    plain: matches are disjoint, a match at an entry's start is that whole
+    entry (a name ends at its first NUL), and a first byte left unmatched
+    leaves the lengths short.
+    """
+    if any(prefix in raw for prefix in _NOT_PLAIN):
+        return None  # (or an id holds these bytes: about never)
+    pattern = _PLAIN_PATTERNS.get(oid_size)
+    if pattern is None:
+        # (No look-ahead for the two prefixes above: it doubles the time.)
+        pattern = _PLAIN_PATTERNS[oid_size] = re.compile(
+            rb"(?s)100(?:644|755) [\x01-\x09\x0b-\x7f]*\.py\0.{%d}" % oid_size
+        )
+    entries = pattern.findall(raw)
+    return entries if sum(map(len, entries)) == len(raw) else None
+
+
+def _plain_changes(ours_raw: bytes, theirs_raw: bytes, oid_size: int):
+    """``_listed`` of ours and ``_tree_changes`` to theirs when both trees are plain (``_plain_entries``); else None.
+
+    Two sides of a merge share most entries byte for byte, in any order of
+    runs: the entries only one side holds (a set difference, builtins only)
+    are the few to look at by name. An entry only ours holds has a name
+    theirs lacks or holds with another id or mode (an identical one would be
+    shared), and the same the other way: a name both hold with one id and
+    another mode is no change, as in ``_tree_changes``.
+    """
+    ours = _plain_entries(ours_raw, oid_size)
+    if ours is None:
+        return None
+    theirs = _plain_entries(theirs_raw, oid_size)
+    if theirs is None:
+        return None
+    cut = -oid_size - 1
+    names = list(map(itemgetter(slice(7, cut)), ours))
+    oids = list(map(itemgetter(slice(-oid_size, None)), ours))
+    ours_set = set(ours)
+    differ = ours_set.symmetric_difference(theirs)
+    only_ours = {entry[7:cut]: entry[-oid_size:] for entry in differ if entry in ours_set}
+    only_theirs = {entry[7:cut]: entry[-oid_size:] for entry in differ if entry not in ours_set}
+    removed = {name for name, oid in only_ours.items() if only_theirs.get(name) != oid}
+    added = sorted(
+        ((name, oid) for name, oid in only_theirs.items() if only_ours.get(name) != oid),
+        key=lambda item: item[0].decode("utf-8", "surrogateescape"),
+    )
+    return names, oids, removed, added
+
+
 def _common_length(a: bytes, b: bytes, *, backwards: bool) -> int:
     """How many leading (or trailing) bytes ``a`` and ``b`` share: a binary search of memcmp's."""
     low, high = 0, min(len(a), len(b))
@@ -612,8 +678,204 @@ class _Background:
         return value
 
 
-def decide_in_repo(repo: "GitRepo", env: "Environment", theirs: str, *, cache_dir: Path | None) -> Decision:
-    """The decision for merging ``theirs`` (a commit-ish) into HEAD, for ``env``'s revisions."""
+class EarlyRead:
+    """``git`` run as ``argv`` in ``cwd`` with ``environ``, fed ``request``, its output going to a file.
+
+    An unlinked temporary file rather than a pipe: git writes the trees'
+    megabytes at its own pace while this process imports, reads its
+    configuration or loads the facts index (a pipe would stall git whenever
+    the reading thread waits for the interpreter lock). ``output()`` waits
+    for git: its output, or None when git failed (or could not start).
+    """
+
+    def __init__(self, argv: Sequence[str], cwd: str, environ: Mapping[str, str], request: bytes, memo=None) -> None:
+        import subprocess
+
+        self.argv, self.cwd, self.environ, self.input = list(argv), cwd, dict(environ), request
+        self.memo = memo  # what a previous run remembered, when this read was started from it
+        self._out = None
+        self._proc = None
+        try:
+            self._out = _scratch_file()
+            self._proc = subprocess.Popen(
+                self.argv, stdin=subprocess.PIPE, stdout=self._out, stderr=subprocess.DEVNULL, cwd=cwd, env=self.environ
+            )
+        except (OSError, ValueError):
+            self._close_file()
+            return
+        try:  # a few hundred bytes: never more than the pipe holds, git's output goes to a file anyway
+            self._proc.stdin.write(request)
+        except OSError:
+            pass  # git exited early: its exit status says so
+        finally:
+            try:
+                self._proc.stdin.close()
+            except OSError:
+                pass
+
+    def same(self, argv: Sequence[str], cwd: str, environ: Mapping[str, str], request: bytes) -> bool:
+        """Whether this is exactly the read ``argv``/``cwd``/``environ``/``request`` describe."""
+        return (self.argv, self.cwd, self.environ, self.input) == (list(argv), cwd, dict(environ), request)
+
+    def output(self) -> bytes | None:
+        if self._proc is None:
+            return None
+        code = self._proc.wait()
+        self._proc = None
+        try:
+            if code != 0 or self._out is None:
+                return None
+            self._out.seek(0)
+            return self._out.read()
+        finally:
+            self._close_file()
+
+    def stop(self) -> None:
+        """End git if it still runs (a read nobody will use) and free the file; idempotent."""
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                try:
+                    self._proc.kill()
+                except OSError:
+                    pass
+            self._proc.wait()
+            self._proc = None
+        self._close_file()
+
+    def _close_file(self) -> None:
+        if self._out is not None:
+            try:
+                self._out.close()
+            except OSError:
+                pass
+            self._out = None
+
+
+def _scratch_file():
+    """An anonymous file: in memory where the system offers one, else an unlinked temporary file.
+
+    (``tempfile`` first probes for a writable folder with a random name: a
+    few milliseconds of a run that takes a fifth of a second.)
+    """
+    memfd_create = getattr(os, "memfd_create", None)
+    if memfd_create is not None:
+        try:
+            return os.fdopen(memfd_create("revgraph-git-output", os.MFD_CLOEXEC), "w+b")
+        except OSError:
+            pass
+    return tempfile.TemporaryFile()
+
+
+def _git_call(repo: "GitRepo", *args: str) -> tuple[list[str], str, dict[str, str]]:
+    """What ``repo.git(*args)`` runs: argv, working folder and environment."""
+    from revgraph.sources.gitref import _git_environ
+
+    return [*repo._argv, *args], repo._cwd, _git_environ()
+
+
+def _early_environ() -> dict[str, str]:
+    """``gitref._git_environ()``, without importing gitref (and the parse cache, and the model).
+
+    Only a guess: a read started with it is used only when it equals what
+    gitref gives (``EarlyRead.same``), so a difference costs time, never a
+    wrong answer.
+    """
+    environ = dict(os.environ)
+    environ["GIT_OPTIONAL_LOCKS"] = "0"
+    environ["GIT_LITERAL_PATHSPECS"] = "1"
+    environ.pop("GIT_DIR", None)
+    environ.pop("GIT_WORK_TREE", None)
+    return environ
+
+
+def _one_folder_request(folder: str, theirs_ref: str) -> bytes:
+    requests = ("HEAD^{commit}", f"{theirs_ref}^{{commit}}", f"HEAD:{folder}", f"{theirs_ref}:{folder}")
+    return "".join(f"{r}\n" for r in requests).encode("utf-8", "surrogateescape")
+
+
+def _one_folder(repo: "GitRepo", env: "Environment", theirs_ref: str) -> str | None:
+    """The versions folder ``_read_one_folder`` reads for this decision, None when it reads none.
+
+    Raises ``_Unsupported`` for what the fast decision does not read at all.
+    """
+    if env.recursive or env.sourceless:
+        raise _Unsupported("recursive or sourceless version locations")
+    names = list(dict.fromkeys(repo.folders(env)))
+    if not names or not all(names) or any(n.rsplit("/", 1)[-1].endswith("__pycache__") for n in names):
+        raise _Unsupported("a versions folder at the repository root or named __pycache__")
+    if len(names) == 1 and "\n" not in names[0] and _HEX_REF.fullmatch(theirs_ref):
+        return names[0]
+    return None
+
+
+# ------------------------------------------------- the read, started early
+# Which read the last decision made, so that the next run can start git on it
+# before it knows its environment (importing and reading the configuration
+# take about as long as git takes to read two large trees).
+_MEMO_NAME = "driver-v1.memo"
+_MEMO_FORMAT = 1
+
+
+def _memo_path(git_dir: Path) -> Path:
+    """Where ``cache_dir_for`` puts the caches, found from the git dir alone (a linked worktree's "commondir")."""
+    try:
+        common = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        common = ""
+    return (git_dir / common if common else git_dir) / "revgraph" / _MEMO_NAME
+
+
+def start_early(git_dir: Path | None, cwd: Path, lock_path: str, theirs_ref: str) -> EarlyRead | None:
+    """git reading the trees the last run in ``cwd`` for ``lock_path`` read, or None; never raises.
+
+    A guess from a small memo file, checked before use: ``decide_in_repo``
+    uses the read only when it is the one it would start itself. It runs
+    only ``git cat-file --batch`` on this repository (``git_dir``, as the
+    driver found it), from its working tree.
+    """
+    if git_dir is None or not _HEX_REF.fullmatch(theirs_ref):
+        return None
+    try:
+        with open(_memo_path(git_dir), "rb") as handle:
+            memo = marshal.loads(handle.read())
+        fmt, memo_cwd, memo_lock, memo_git_dir, root, folder = memo
+        if fmt != _MEMO_FORMAT or memo_cwd != str(cwd) or memo_lock != lock_path:
+            return None
+        if not (isinstance(memo_git_dir, str) and isinstance(folder, str) and isinstance(root, (str, type(None)))):
+            return None
+        if Path(memo_git_dir).resolve() != Path(git_dir).resolve():
+            return None
+    except (OSError, EOFError, ValueError, TypeError, RuntimeError):
+        return None
+    argv = ["git", f"--git-dir={memo_git_dir}", *([f"--work-tree={root}"] if root is not None else []), "cat-file", "--batch"]
+    read = EarlyRead(argv, root or memo_git_dir, _early_environ(), _one_folder_request(folder, theirs_ref), memo=memo)
+    return read if read._proc is not None else None
+
+
+def remember_early(repo: "GitRepo", env: "Environment", theirs_ref: str, cwd: Path, lock_path: str, early: EarlyRead | None) -> None:
+    """Keep, for the next run, which read this decision made (when it differs from the memo); never raises."""
+    try:
+        folder = _one_folder(repo, env, theirs_ref)
+        if folder is None:
+            return
+        root = str(repo.root) if repo.root is not None else None
+        memo = (_MEMO_FORMAT, str(cwd), lock_path, str(repo.git_dir), root, folder)
+        if early is not None and early.memo == memo:
+            return
+        _write_atomic(_memo_path(Path(repo.git_dir)), marshal.dumps(memo))
+    except Exception:  # a cache of a guess: never the driver's failure
+        pass
+
+
+def decide_in_repo(
+    repo: "GitRepo", env: "Environment", theirs: str, *, cache_dir: Path | None, early: "EarlyRead | None" = None
+) -> Decision:
+    """The decision for merging ``theirs`` (a commit-ish) into HEAD, for ``env``'s revisions.
+
+    ``early``: the trees' read, started before the environment was known
+    (``start_early``); used only when it is exactly the read this decision
+    would start, else stopped.
+    """
     # About 200k small tuples and strings and no reference cycle worth
     # collecting (a cold parse of 20k files measured the same peak memory
     # either way): the collector would only walk them again and again (a
@@ -621,7 +883,7 @@ def decide_in_repo(repo: "GitRepo", env: "Environment", theirs: str, *, cache_di
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _decide_in_repo(repo, env, theirs, cache_dir)
+        return _decide_in_repo(repo, env, theirs, cache_dir, early)
     except _Unsupported as exc:
         return Decision(UNDECIDED, reason=str(exc))
     finally:
@@ -629,17 +891,16 @@ def decide_in_repo(repo: "GitRepo", env: "Environment", theirs: str, *, cache_di
             gc.enable()
 
 
-def _decide_in_repo(repo: "GitRepo", env: "Environment", theirs_ref: str, cache_dir: Path | None) -> Decision:
-    if env.recursive or env.sourceless:
-        raise _Unsupported("recursive or sourceless version locations")
-    names = list(dict.fromkeys(repo.folders(env)))
-    if not names or not all(names) or any(n.rsplit("/", 1)[-1].endswith("__pycache__") for n in names):
-        raise _Unsupported("a versions folder at the repository root or named __pycache__")
-    folders = {n.encode("utf-8", "surrogateescape"): i for i, n in enumerate(names)}
-    if len(names) == 1 and "\n" not in names[0] and _HEX_REF.fullmatch(theirs_ref):
+def _decide_in_repo(
+    repo: "GitRepo", env: "Environment", theirs_ref: str, cache_dir: Path | None, early: "EarlyRead | None" = None
+) -> Decision:
+    folder = _one_folder(repo, env, theirs_ref)
+    if folder is not None:
         # `paths` are names inside the folder here, and full paths below: `prefix` tells.
-        paths, oids, removed, added, index, prefix = _read_one_folder(repo, names[0], theirs_ref, cache_dir)
+        paths, oids, removed, added, index, prefix = _read_one_folder(repo, folder, theirs_ref, cache_dir, early)
     else:
+        names = list(dict.fromkeys(repo.folders(env)))
+        folders = {n.encode("utf-8", "surrogateescape"): i for i, n in enumerate(names)}
         paths, oids, removed, added, index, prefix = _read_folders(repo, names, folders, theirs_ref, cache_dir)
     added_paths = [path for path, _ in added]
     added_oids = [oid for _, oid in added]
@@ -661,22 +922,33 @@ def _decide_in_repo(repo: "GitRepo", env: "Environment", theirs_ref: str, cache_
 _HEX_REF = re.compile(r"[0-9a-fA-F]{4,64}")
 
 
-def _read_one_folder(repo: "GitRepo", folder: str, theirs_ref: str, cache_dir: Path | None):
+def _read_one_folder(
+    repo: "GitRepo", folder: str, theirs_ref: str, cache_dir: Path | None, early: "EarlyRead | None" = None
+):
     """One versions folder: both sides' commits and folder trees from one ``git cat-file --batch``.
 
     Git reads the second tree mostly from its delta-base cache, so this costs
-    about what reading one tree costs; the difference is taken here, by
-    comparing each name's blob on both sides. The facts index loads while git
-    works. Returns ours' (names, blob ids), the names theirs removed or
-    changed, theirs' new (name, blob id) pairs, the index, and the folder
-    (the prefix that makes a name a path).
+    about what reading one tree costs; the difference is taken here: as sets
+    of whole entries when both trees hold only plain revision files
+    (``_plain_changes``), else by comparing each name's blob on both sides.
+    git writes to a file while the facts index loads (or, with ``early``,
+    while the driver imported and read its configuration). Returns ours'
+    (names, blob ids), the names theirs removed or changed, theirs' new
+    (name, blob id) pairs, the index, and the folder (the prefix that makes
+    a name a path).
     """
-    requests = ["HEAD^{commit}", f"{theirs_ref}^{{commit}}", f"HEAD:{folder}", f"{theirs_ref}:{folder}"]
-    batch = _Background(
-        repo.git, "cat-file", "--batch", input="".join(f"{r}\n" for r in requests).encode("utf-8", "surrogateescape")
-    )
-    index = FactIndex(cache_dir)
-    ours_commit, theirs_commit, ours_tree, theirs_tree = _batch_answers(batch.result().stdout, len(requests))
+    request = _one_folder_request(folder, theirs_ref)
+    argv, cwd, environ = _git_call(repo, "cat-file", "--batch")
+    batch = early if early is not None and early.same(argv, cwd, environ, request) else None
+    if early is not None and batch is None:
+        early.stop()  # not the read this decision makes
+    if batch is None:
+        batch = EarlyRead(argv, cwd, environ, request)
+    index = FactIndex(cache_dir)  # while git reads
+    out = batch.output()
+    if out is None:  # git failed (or could not start): again as a plain call, which says why
+        out = repo.git("cat-file", "--batch", input=request).stdout
+    ours_commit, theirs_commit, ours_tree, theirs_tree = _batch_answers(out, 4)
     if ours_commit is None or theirs_commit is None or ours_commit[0] != b"commit" or theirs_commit[0] != b"commit":
         raise _Unsupported("HEAD or the incoming commit is not a commit")  # the reference says why
     oid_size = len(ours_commit[2]) // 2
@@ -684,6 +956,10 @@ def _read_one_folder(repo: "GitRepo", folder: str, theirs_ref: str, cache_dir: P
     # reference lists nothing below it either.
     ours_raw = ours_tree[1] if ours_tree and ours_tree[0] == b"tree" else b""
     theirs_raw = theirs_tree[1] if theirs_tree and theirs_tree[0] == b"tree" else b""
+    plain = _plain_changes(ours_raw, theirs_raw, oid_size)
+    if plain is not None:
+        names, oids, removed, added = plain
+        return names, oids, removed, added, index, folder.encode("utf-8", "surrogateescape") + b"/"
     entries = _tree_entries(ours_raw, oid_size)
     names, oids = _listed(*entries)
     removed, added = _tree_changes(ours_raw, entries, (names, oids), theirs_raw, oid_size)
