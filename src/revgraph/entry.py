@@ -245,12 +245,14 @@ class State:
 
     def say(self, text: str, *, err: bool = False, style: str | None = None) -> None:
         """One line, as ``console.print(text, markup=False)`` prints it (``style``: the
-        same, wrapped in ``[style]...[/style]`` markup).
+        same text, escaped, wrapped in ``[style]...[/style]`` markup).
 
         Without colour, a line rich would print unchanged is written directly,
         so that ``heads`` does not import rich for nothing (``plain_line``).
         """
-        if not self.use_color and plain_line(text, markup=style is not None):
+        # ``text`` is never markup (an environment may be named "a[/]"): a style
+        # only colours it, so without colour a plain line is written as is.
+        if not self.use_color and plain_line(text):
             stream = sys.stderr if err else sys.stdout
             stream.write(text + "\n")
             stream.flush()  # as rich does after each print
@@ -259,7 +261,9 @@ class State:
         if style is None:
             console.print(text, markup=False)
         else:
-            console.print(f"[{style}]{text}[/{style}]")
+            from rich.markup import escape
+
+            console.print(f"[{style}]{escape(text)}[/{style}]")
 
     def workspace(self):
         from revgraph.api import Workspace

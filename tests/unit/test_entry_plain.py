@@ -41,7 +41,9 @@ def rich_prints(text: str, *, markup: bool) -> str:
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, no_color=True, highlight=False, soft_wrap=True)
     if markup:
-        console.print(f"[bold]{text}[/bold]")
+        from rich.markup import escape
+
+        console.print(f"[bold]{escape(text)}[/bold]")
     else:
         console.print(text, markup=False)
     return out.getvalue()
@@ -72,8 +74,11 @@ def test_lines_rich_would_change_are_not_plain():
 
 
 @given(texts, st.booleans(), st.booleans())
+@example("env[/]", False, True)
+@example("[bold]x[/bold]", True, True)
 def test_say_prints_what_the_console_prints(text, err, styled):
-    """``State.say`` without colour, plain or not, against the console it stands for."""
+    """``State.say`` without colour, plain or not, against the console it stands for
+    (the text is never read as markup: ``a[/]`` is a name, not a closing tag)."""
     import contextlib
 
     state = State()
