@@ -20,9 +20,11 @@ resources found without importing the application.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
+import threading
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -178,6 +180,83 @@ def load_project(
 ) -> Project:
     """Find the project and its environments; see the module docstring.
 
+    Every filesystem fact the answer rests on is noted on the way
+    (``project_inputs``), so that the result cache's express lane can tell
+    an unchanged configuration without importing this module.
+    """
+    outer = getattr(_local, "trace", None)
+    _local.trace = trace = []
+    try:
+        project = _load_project(
+            start, config_file=config_file, section=section, versions=versions, env=env
+        )
+    finally:
+        _local.trace = outer
+    if outer is not None:
+        outer.extend(trace)  # a nested load: the outer answer rests on it too
+    _inputs[id(project)] = (project, tuple(trace))
+    if len(_inputs) > 8:  # a long-lived process loading many projects keeps the last few
+        del _inputs[next(iter(_inputs))]
+    return project
+
+
+def project_inputs(project: Project) -> tuple | None:
+    """What ``load_project`` read to build ``project``, in order; None when unknown.
+
+    ``(kind, path, value)`` rows: ``"f"``/``"d"``/``"e"`` is_file/is_dir/exists
+    and the answer, ``"r"`` a file's bytes. None when the answer also rests on
+    something not replayable (a ``package:resource`` location is found through
+    sys.path and installed packages).
+    """
+    found = _inputs.get(id(project))
+    if found is None or found[0] is not project:
+        return None
+    trace = found[1]
+    return None if any(kind == "?" for kind, _, _ in trace) else trace
+
+
+# id(Project) -> (the Project, its inputs); the Project is kept so an id is never reused.
+_inputs: dict[int, tuple[Project, tuple]] = {}
+_local = threading.local()  # the trace of the load_project running in this thread
+
+
+def _seen(kind: str, path: Path | str, value: Any) -> Any:
+    trace = getattr(_local, "trace", None)
+    if trace is not None:
+        trace.append((kind, os.fspath(path), value))
+    return value
+
+
+def _is_file(path: Path) -> bool:
+    return _seen("f", path, path.is_file())
+
+
+def _is_dir(path: Path) -> bool:
+    return _seen("d", path, path.is_dir())
+
+
+def _exists(path: Path) -> bool:
+    return _seen("e", path, path.exists())
+
+
+def _seen_read(path: Path, data: bytes) -> bytes:
+    return _seen("r", path, data)
+
+
+def _seen_opaque() -> None:
+    _seen("?", "", None)
+
+
+def _load_project(
+    start: Path,
+    *,
+    config_file: Path | None,
+    section: str | None,
+    versions: Path | None,
+    env: str | None,
+) -> Project:
+    """``load_project`` without the bookkeeping of its inputs.
+
     Precedence: ``versions`` (``--versions DIR``, one environment "default"),
     then ``config_file`` (``-c FILE``, one environment named ``section`` or
     "default"), then the nearest directory upward from ``start`` holding
@@ -241,7 +320,7 @@ class _Found:
 
 def _start_dir(start: Path) -> Path:
     path = Path(os.path.normpath(Path(start).absolute()))
-    return path.parent if path.is_file() else path
+    return path.parent if _is_file(path) else path
 
 
 def _abs(base: Path, path: Path | str) -> Path:
@@ -253,8 +332,8 @@ def _find_project_dir(start: Path) -> _Found | None:
     """The nearest directory, from ``start`` up to the filesystem root, that holds a config."""
     for directory in (start, *start.parents):
         pyproject = directory / "pyproject.toml"
-        tool = _read_tool_tables(pyproject) if pyproject.is_file() else None
-        if (directory / "alembic.ini").is_file():
+        tool = _read_tool_tables(pyproject) if _is_file(pyproject) else None
+        if _is_file(directory / "alembic.ini"):
             return _Found(directory, tool)
         if tool and ("alembic" in tool or "revgraph" in tool):
             return _Found(directory, tool)
@@ -263,7 +342,7 @@ def _find_project_dir(start: Path) -> _Found | None:
 
 def _read_tool_tables(pyproject: Path) -> dict[str, Any]:
     """pyproject.toml's ``[tool]`` table ({} when the file is missing)."""
-    if not pyproject.is_file():
+    if not _is_file(pyproject):
         return {}
     data = _read_toml(pyproject)
     tool = data.get("tool", {})
@@ -283,7 +362,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data = _seen_read(path, handle.read())
+        return tomllib.loads(data.decode())  # what tomllib.load(handle) does
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -399,7 +479,7 @@ def _environment_specs(
             for env_name, entry in settings.environments.items()
         ]
     ini = root / "alembic.ini"
-    if ini.is_file():
+    if _is_file(ini):
         return [(name, partial(_config_environment, name, ini, section, start, explicit=explicit))]
     if "alembic" in tool:
         pyproject = root / "pyproject.toml"
@@ -449,7 +529,7 @@ def _versions_environment(
 ) -> Environment:
     """An environment given by its versions folders alone (no script_location, no template)."""
     for folder in folders:
-        if not folder.is_dir() and not _inside_git_dir(folder):
+        if not _is_dir(folder) and not _inside_git_dir(folder):
             raise ConfigError(f"{what} {folder}: not a directory")
     return Environment(
         name=name,
@@ -464,7 +544,7 @@ def _inside_git_dir(folder: Path) -> bool:
     """Whether ``folder`` lies in a git directory (a bare repository has no working tree,
     so its versions folder exists only in its trees)."""
     for directory in folder.parents:
-        if (directory / "HEAD").is_file() and (directory / "objects").is_dir() and (directory / "refs").is_dir():
+        if _is_file(directory / "HEAD") and _is_dir(directory / "objects") and _is_dir(directory / "refs"):
             return True
     return False
 
@@ -517,7 +597,7 @@ def _config_environment(
     the working directory together; revgraph pairs an ini with the
     pyproject.toml beside it, which is the same files in the usual layout.
     """
-    if not path.is_file():
+    if not _is_file(path):
         raise ConfigError(f"config file {path} not found")
     if path.name == "pyproject.toml" or path.suffix == ".toml":
         tool = _read_tool_tables(path)
@@ -545,8 +625,10 @@ def _read_ini(path: Path) -> ConfigParser:
     parser = ConfigParser({"here": path.absolute().parent.as_posix()})
     try:
         # alembic reads with encoding="locale" (alembic/util/compat.py).
-        with open(path, encoding="locale") as handle:
-            parser.read_file(handle, source=str(path))
+        # Read as bytes once (the express lane replays them), decoded as open() would.
+        with open(path, "rb") as handle:
+            data = _seen_read(path, handle.read())
+        parser.read_file(io.TextIOWrapper(io.BytesIO(data), encoding="locale"), source=str(path))
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -717,7 +799,7 @@ def _environment_from_reader(name: str, reader: _AlembicReader, start: Path, not
         raise ConfigError(f"{where}{section}: no 'script_location' key found")
     resolver = _PathResolver(reader, start, notes)
     script_location = resolver.resolve(script_value, "script_location")
-    if not script_location.is_dir():
+    if not _is_dir(script_location):
         raise ConfigError(f"{reader.where('script_location')}: {script_location} is not a directory")
 
     version_values = reader.path_list("version_locations", _LEGACY_VERSIONS_SPLIT, notes)
@@ -783,7 +865,7 @@ class _PathResolver:
             return Path(os.path.normpath(path))
         beside = _abs(self.reader.base_dir(option), path)
         from_start = _abs(self.start, path)
-        if not beside.exists() and from_start.exists() and from_start != beside:
+        if not _exists(beside) and _exists(from_start) and from_start != beside:
             self.notes.append(
                 f"{self.reader.where(option)}: {value!r} is relative to the working directory "
                 f"({from_start}); write %(here)s/... to make it independent of where commands run"
@@ -793,6 +875,7 @@ class _PathResolver:
 
     def _package_resource(self, value: str, option: str) -> Path:
         """``package:resource`` as alembic's ``coerce_resource_to_filename``, found without importing."""
+        _seen_opaque()  # found through sys.path and installed packages: not replayable
         package, *parts = value.split(":")
         folders = self._package_folders(package, value, option)
         for folder in folders:

@@ -55,43 +55,49 @@ again before storing: a key that moved means nothing is stored.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat as stat_module
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from revgraph import __version__
+from revgraph import __version__, express
 from revgraph.errors import RevgraphError
-from revgraph.findings import Report
 
+# This module is imported by ``revgraph.entry`` for every ``check`` command
+# line, and the express lane answers from it with the standard library only:
+# hashlib, dataclasses, pathlib and revgraph's data modules are imported
+# where they are used.
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from revgraph.api import EnvContext, Workspace
     from revgraph.config import Environment
+    from revgraph.findings import Report
     from revgraph.model import Snapshot
     from revgraph.sources.cache import StatCache
     from revgraph.sources.gitref import GitRepo
 
 FORMAT = 1  # bump when the stored value's shape changes
 MAX_REVISION_BYTES = 5 * 1024 * 1024  # as sources.worktree: bigger is a problem, not content
-_PACKAGE = Path(__file__).resolve().parent
 _code_fingerprint: str | None = None
 
 
 # ------------------------------------------------------------------- the probe
-@dataclass
 class Probe:
     """A looked-up state: ``report`` is the cached result, or None on a miss."""
 
-    ws: Workspace
-    request: tuple
-    state: _State | None
-    stat_key: str | None
-    content_key: str | None
-    report: Report | None = None
+    def __init__(
+        self, ws: Workspace, request: tuple, state: _State | None, stat_key: str | None,
+        content_key: str | None, report: Report | None = None, facts: tuple | None = None,
+    ) -> None:  # fmt: skip
+        self.ws = ws
+        self.request = request
+        self.state = state
+        self.stat_key = stat_key
+        self.content_key = content_key
+        self.report = report
+        self.facts = facts  # (plan, state) for an express ticket, when the key allows one
 
     def store(self, report: Report) -> bool:
         """Save ``report`` for this state, when it provably depends on the key only."""
@@ -103,6 +109,10 @@ class Probe:
         try:
             again = _State.compute(self.ws, *self.request)
             stat_key = again.stat_key()
+            if again.by_git and stat_key is not None and stat_key == self.stat_key:
+                # Nothing in the folders changed since the lookup (git says so):
+                # its listing and identities still hold, no second walk.
+                again._scans = self.state._scans
             # The check filled the stat cache, except for files too fresh to record
             # (a checkout seconds ago): those are not read a second time.
             content = again.content(read_limit=STORE_READ_LIMIT)
@@ -124,6 +134,8 @@ class Probe:
             stored = results.put(stat_key, value) or stored
         if stored:
             _vouch(report)
+            if stat_key is not None and stat_key == self.stat_key:
+                _stored_facts[id(report)] = (report, again.express_facts())
         return stored
 
 
@@ -165,18 +177,20 @@ def probe(
         stat_key = state.stat_key()
         report = _report(ws, base, results.get(stat_key)) if stat_key else None
         if report is not None:
-            return Probe(ws, request, None, stat_key, None, _vouch(report))
+            return Probe(ws, request, None, stat_key, None, _vouch(report), state.express_facts())
         content = state.content(read_limit=LOOKUP_READ_LIMIT)
     except (RevgraphError, OSError):
         return None
     key = _digest(content) if content is not None else None
     found = results.get(key) if key else None
     report = _report(ws, base, found)
+    facts = None
     if report is not None:
         _vouch(report)
         if stat_key:
             results.put(stat_key, found)  # next time, no file needs reading
-    return Probe(ws, request, state, stat_key, key, report)
+            facts = state.express_facts()
+    return Probe(ws, request, state, stat_key, key, report, facts)
 
 
 # Reports this process found in or stored into the cache, by id: only their
@@ -189,13 +203,21 @@ def _vouch(report: Report) -> Report:
     return report
 
 
+# Express facts of reports this process stored, by id (``remember_rendered``).
+_stored_facts: dict[int, tuple] = {}
+
+
 def _digest(state: tuple) -> str:
+    import hashlib
+
     return hashlib.sha256(repr(state).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _report(ws: Workspace, base: str | None, found: Any) -> Report | None:
     if not (isinstance(found, tuple) and len(found) == 4 and found[0] == FORMAT):
         return None
+    from revgraph.findings import Report
+
     _, findings, base_name, environments = found
     extras = {"contexts": LazyContexts(ws, base)}
     return Report(findings=findings, base=base_name, environments=environments, extras=extras)
@@ -236,32 +258,40 @@ class LazyContexts(Mapping):
 
 
 # ------------------------------------------------------------------- the key
-@dataclass
 class _State:
     """Everything a check result depends on (see the module notes)."""
 
-    ws: Workspace
-    common: tuple
-    envs: tuple[tuple[str, Environment, str | None], ...]  # (definition, env, lock digest)
-    head_trees: tuple | None  # HEAD's versions-folder trees, for the git stat key
-    _scans: list[WorktreeScan] | None = None
+    def __init__(self, ws: Workspace, common: tuple, envs: tuple, head_trees: tuple | None,
+                 git: _GitFacts | None = None) -> None:  # fmt: skip
+        self.ws = ws
+        self.common = common
+        self.envs: tuple[tuple[str, Environment, Any], ...] = envs  # (definition, env, lock file bytes)
+        self.head_trees = head_trees  # HEAD's versions-folder trees, for the git stat key
+        self.git = git
+        self.entries: tuple | None = None  # what git status listed, when the stat key came from it
+        self.by_git = False
+        self._scans: list[WorktreeScan] | None = None
 
     @classmethod
     def compute(cls, ws: Workspace, base: str | None, select: tuple, ignore: tuple) -> _State:
         project = ws.project
         environments = ws.environments
         root = ws.root
-        envs = tuple((repr(env), env, _lock_digest(env)) for env in environments)
+        envs = tuple((repr(env), env, _lock_bytes(env)) for env in environments)
         repo = ws.maybe_repo()
-        if repo is not None and (Path(repo.git_dir) / "info" / "sparse-checkout").is_file():
+        if repo is not None and os.path.isfile(os.path.join(repo.git_dir, "info", "sparse-checkout")):
             # Revisions outside the cone come from the index, which no part of the key covers.
             raise OSError("sparse checkout: the result cache does not apply")
-        git, head_trees = _git_state(ws, repo, environments, base) if repo is not None else (("no git", base), None)
+        facts = None
+        if repo is not None:
+            git, head_trees, facts = _git_state(ws, repo, environments, base)
+        else:
+            git, head_trees = ("no git", base), None
         common = (
             "revgraph check", FORMAT, __version__, code_fingerprint(), str(root),
             repr(project.settings), select, ignore, git,
         )  # fmt: skip
-        return cls(ws, common, envs, head_trees)
+        return cls(ws, common, envs, head_trees, facts)
 
     @property
     def scans(self) -> list[WorktreeScan]:
@@ -269,11 +299,16 @@ class _State:
             self._scans = [WorktreeScan(env, self.ws.root) for _, env, _ in self.envs]
         return self._scans
 
+    def _env_rows(self) -> tuple:
+        return tuple((definition, _lock_digest(lock)) for definition, _, lock in self.envs)
+
     def stat_key(self) -> str | None:
         """The key by file identities, not contents; None when a file is too fresh to trust."""
-        git = _git_worktree_identity(self.ws, [env for _, env, _ in self.envs], self.head_trees)
-        envs = tuple((definition, lock) for definition, _, lock in self.envs)
+        folders = self.git.folders if self.git is not None else None
+        git = _git_worktree_identity(self.ws, [env for _, env, _ in self.envs], self.head_trees, folders)
+        envs = self._env_rows()
         if git is not None:
+            self.entries, self.by_git = git, True
             return _digest(("git stat", self.common, envs, self.head_trees, git))
         digests = [scan.stat_digest() for scan in self.scans]
         if any(d is None for d in digests):
@@ -283,14 +318,54 @@ class _State:
     def content(self, read_limit: int | None = None) -> tuple | None:
         """The state by file contents; None when more than ``read_limit`` files must be read."""
         stats = self.ws.cache.stats if self.ws.cache is not None else None
-        digests = [scan.content_digest(stats, read_limit) for scan in self.scans]
-        if any(d is None for d in digests):
-            return None
-        envs = tuple((definition, digest, lock) for (definition, _, lock), digest in zip(self.envs, digests))
+        digests = []
+        for scan in self.scans:
+            digest = scan.content_digest(stats, read_limit)
+            if digest is None:
+                return None
+            digests.append(digest)
+        envs = tuple((definition, digest, _lock_digest(lock))
+                     for (definition, _, lock), digest in zip(self.envs, digests))  # fmt: skip
         return ("content", self.common, envs)
 
+    def express_facts(self) -> tuple | None:
+        """``(plan, state)`` for an express ticket (``revgraph.express``), or None.
 
-def _git_worktree_identity(ws: Workspace, environments: Sequence[Environment], head_trees: tuple | None) -> tuple | None:
+        Only for a git stat key: the key is then a function of exactly these
+        facts (the configuration ``load_project`` read, the refs' commits, git
+        status and identities, the lock files' bytes, the git directory's
+        files that decide what the commits lead to).
+        """
+        g = self.git
+        if g is None or not g.expressible or not self.by_git or self.entries is None:
+            return None
+        from revgraph.config import project_inputs
+
+        trace = project_inputs(self.ws.project)
+        if trace is None:
+            return None
+        environments = [env for _, env, _ in self.envs]
+        plan = (
+            str(self.ws.project.root), None, str(g.git_dir), str(g.root), g.folders,
+            any(env.sourceless for env in environments), g.requests, trace, g.paths, g.reals,
+            tuple(str(loc) for env in environments for loc in env.version_locations),
+            tuple(str(env.lock_file) if env.lock_file is not None else None for env in environments),
+        )  # fmt: skip  (None: the discovery output, filled in by _record)
+        state = (g.answers, self.entries, g.gitdir, tuple(lock for _, _, lock in self.envs))
+        return plan, state, (g.head, g.base_ref, g.protected)
+
+
+class _GitFacts:
+    """What ``_git_state`` looked at, for an express ticket."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.__dict__.update(kw)
+
+
+def _git_worktree_identity(
+    ws: Workspace, environments: Sequence[Environment], head_trees: tuple | None,
+    folders: tuple[str, ...] | None = None,
+) -> tuple | None:  # fmt: skip
     """The working tree's versions folders as git sees them: HEAD's trees plus ``git status``.
 
     A file ``git status`` does not list has HEAD's content (git compared it),
@@ -304,41 +379,21 @@ def _git_worktree_identity(ws: Workspace, environments: Sequence[Environment], h
     repo = ws.maybe_repo()
     if repo is None or repo.root is None or head_trees is None or any(env.recursive for env in environments):
         return None
-    try:
-        folders = sorted({f for env in environments for f in repo.folders(env)})
-    except RevgraphError:
-        return None
+    if folders is None:
+        try:
+            folders = _sorted_folders(repo, environments)
+        except RevgraphError:
+            return None
     if not folders or any(not f for f in folders):
         return None
-    done = repo.git(
-        "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
-        "--no-renames", "--ignore-submodules=all", "--", *folders, ok=range(256),
-    )  # fmt: skip
+    done = repo.git(*express.status_args(folders), ok=range(256))
     if done.returncode != 0:
         return None
-    sourceless = any(env.sourceless for env in environments)
-    fresh = _fresh_after()
-    entries = []
-    for record in done.stdout.split(b"\0"):
-        if not record:
-            continue
-        state, path = record[:2].decode(), record[3:].decode("utf-8", "surrogateescape")
-        folder, _, name = path.rstrip("/").rpartition("/")
-        if folder.endswith("__pycache__") or name == "__pycache__":
-            if sourceless:
-                return None
-            continue  # byte-code alembic never lists without sourceless
-        if path.endswith("/"):
-            return None  # a whole folder: its files are not listed one by one
-        try:
-            info = os.lstat(os.path.join(repo.root, path))
-        except OSError as exc:
-            entries.append((state, path, f"absent {exc.errno}"))
-            continue
-        if info.st_mtime_ns > fresh or info.st_ctime_ns > fresh:
-            return None
-        entries.append((state, path, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
-    return tuple(entries)
+    return express.status_entries(done.stdout, str(repo.root), any(env.sourceless for env in environments))
+
+
+def _sorted_folders(repo: GitRepo, environments: Sequence[Environment]) -> tuple[str, ...]:
+    return tuple(sorted({f for env in environments for f in repo.folders(env)}))
 
 
 def _fresh_after() -> int:
@@ -352,60 +407,125 @@ def code_fingerprint() -> str:
     """Size and mtime of every revgraph module: a changed rule or parser is a new key."""
     global _code_fingerprint
     if _code_fingerprint is None:
+        import hashlib
+
+        express._code_stamp = None  # computed afresh whenever this is (tests reset it)
         h = hashlib.sha1()
-        for folder, dirs, files in os.walk(_PACKAGE):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                if name.endswith(".py"):
-                    info = os.stat(os.path.join(folder, name))
-                    rel = os.path.relpath(os.path.join(folder, name), _PACKAGE)
-                    h.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        for rel, size, mtime in express.code_stamp():
+            h.update(f"{rel}\0{size}\0{mtime}\n".encode())
         _code_fingerprint = h.hexdigest()
     return _code_fingerprint
 
 
-def _lock_digest(env: Environment) -> str | None:
-    if env.lock_file is None:
-        return None
-    try:
-        with open(env.lock_file, "rb") as handle:
-            return hashlib.sha1(handle.read()).hexdigest()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"unreadable: {exc.errno}"
+def _lock_bytes(env: Environment) -> bytes | str | None:
+    """The lock file's bytes (or why there are none); None without a lock file."""
+    return express.read_fact(str(env.lock_file)) if env.lock_file is not None else None
+
+
+def _lock_digest(lock: bytes | str | None) -> str | None:
+    if isinstance(lock, bytes):
+        import hashlib
+
+        return hashlib.sha1(lock).hexdigest()
+    return None if lock in (None, "absent") else lock
+
+
+def _base_candidates(ws: Workspace, base: str | None) -> tuple[list[tuple[str, str]], bool]:
+    """The refs ``Workspace.resolve_base`` tries, in order, and whether they were asked for.
+
+    ``_record`` checks the outcome against ``resolve_base`` itself before any
+    ticket relies on it.
+    """
+    from revgraph.api import CI_BASE_VARIABLES
+
+    candidates: list[tuple[str, str]] = []
+    if base:
+        candidates.append((base, "--base"))
+    elif ws.project.settings.base:
+        candidates.append((ws.project.settings.base, "[tool.revgraph] base"))
+    else:
+        for var in CI_BASE_VARIABLES:
+            value = os.environ.get(var)
+            if value:
+                candidates.append((f"origin/{value}", var))
+                break
+    if candidates:
+        return candidates, True
+    return [("origin/HEAD", "origin/HEAD"), ("main", "default"), ("master", "default")], False
 
 
 def _git_state(
     ws: Workspace, repo: GitRepo, environments: Sequence[Environment], base: str | None
-) -> tuple[tuple, tuple | None]:
-    """What the check reads from git, and HEAD's versions-folder trees."""
-    from revgraph.api import _protected_refs
+) -> tuple[tuple, tuple | None, _GitFacts]:
+    """What the check reads from git, HEAD's versions-folder trees, and the facts behind them.
 
-    head = repo.head_sha()
+    The refs (HEAD, the base candidates, the protected refs named plainly) are
+    resolved in one ``git cat-file --batch-check``; everything else follows
+    from their commit ids (trees by ``<commit>:<folder>``), so the key is a
+    function of those ids, which an express ticket records.
+    """
+    from revgraph.sources.gitref import _plausible_ref
+
     bare = repo.root is None
+    candidates, explicit = _base_candidates(ws, base)
+    patterns = ws.project.settings.protected
+    globs = [p for p in patterns if any(ch in p for ch in "*?[")]
+    plain = [p for p in patterns if p not in globs]
+    names = ["HEAD", *(ref for ref, _ in candidates), *plain]
+    requests = tuple(dict.fromkeys(f"{n}^{{commit}}" for n in names if _plausible_ref(n)))
+    gitdir = express.gitdir_facts(str(repo.git_dir), str(repo.common_dir))
+    paths = (str(repo.root), *(str(loc) for env in environments for loc in env.version_locations))
+    reals = express.realpaths(paths)
+    folders = _sorted_folders(repo, environments)
+    try:
+        out = repo.git("cat-file", "--batch-check", input=express.catfile_input(requests)).stdout
+        answers = express.commits(out, len(requests))
+    except ValueError as exc:
+        raise OSError(str(exc)) from None
+    resolved = dict(zip(requests, answers))
+
+    def commit(ref: str) -> str | None:
+        return resolved.get(f"{ref}^{{commit}}") if _plausible_ref(ref) else None
+
+    head = commit("HEAD")
+    facts = _GitFacts(
+        git_dir=repo.git_dir, root=repo.root, folders=folders, requests=requests, answers=answers,
+        gitdir=gitdir, paths=paths, reals=reals, head=head, base_ref=None, protected=(),
+        expressible=False,
+    )  # fmt: skip
     if head is None and not bare and base is None:
-        return ("unborn",), None  # build_context reads the working tree only
-    base_ref = ws.resolve_base(base)
-    assert base_ref is not None
-    merge_base = _merge_base(repo, base_ref.sha, head) if head else None
-    protected = tuple(_protected_refs(ws, repo))
-    treeishes = [("base", base_ref.sha), ("merge-base", merge_base)]
-    treeishes += [(f"protected {ref}", ref) for ref in protected]
+        return ("unborn",), None, facts  # build_context reads the working tree only
+    found = next(((ref, commit(ref), how) for ref, how in candidates if commit(ref)), None)
+    if found is None:  # the check itself reports why
+        raise OSError(f"no base: tried {', '.join(ref for ref, _ in candidates)} ({explicit=})")
+    base_ref, base_sha, how = found
+    merge_base = _merge_base(repo, base_sha, head) if head else None
+    protected_refs: set[str] = {ref for ref in plain if commit(ref)}
+    for pattern in globs:
+        protected_refs.update(repo.list_refs(pattern))
+    protected = tuple(sorted(protected_refs))
+    treeishes = [("base", base_sha), ("merge-base", merge_base)]
+    # A glob's refs are listed, not resolved with the others: read by name.
+    treeishes += [(f"protected {ref}", commit(ref) or ref) for ref in protected]
     # HEAD's trees: part of the state in a bare repository (HEAD is all there is),
     # else only of the git stat key (the working tree stands for HEAD).
     wanted = treeishes + [("HEAD", head)] if head else treeishes
-    folders = [repo.folders(env) for env in environments]
-    trees = _folder_trees(repo, [sha for _, sha in wanted if sha], sorted({f for fs in folders for f in fs}))
+    by_env = [repo.folders(env) for env in environments]
+    trees = _folder_trees(repo, [sha for _, sha in wanted if sha], folders)
     described = {
-        what: tuple((f, trees.get((sha, f))) for fs in folders for f in fs) if sha else None
+        what: tuple((f, trees.get((sha, f))) for fs in by_env for f in fs) if sha else None
         for what, sha in wanted
     }
     head_trees = described.pop("HEAD", None)
     state = tuple((what, described[what]) for what, _ in treeishes)
     if bare:
         state += (("HEAD", head_trees),)
-    return ("git", head is not None, bare, base_ref.ref, base_ref.how, protected, state), head_trees
+    # The commits lead to the same trees and merge base only if the git directory
+    # did not change meanwhile (a fetch deepening a shallow clone, a replace ref).
+    settled = gitdir is not None and express.gitdir_facts(str(repo.git_dir), str(repo.common_dir)) == gitdir
+    facts.base_ref, facts.protected = (base_ref, base_sha, how), protected
+    facts.expressible = bool(settled and not globs and not bare and express.realpaths(paths) == reals)
+    return ("git", head is not None, bare, base_ref, how, protected, state), head_trees, facts
 
 
 def _merge_base(repo: GitRepo, a: str, b: str) -> str | None:
@@ -502,6 +622,7 @@ class WorktreeScan:
 
     def stat_digest(self) -> str | None:
         """A digest of the files' identities; None when one is too fresh to trust."""
+        import hashlib
         import marshal
 
         fresh = _fresh_after()
@@ -521,13 +642,21 @@ class WorktreeScan:
 
         Blob ids come from ``stats`` when a file's identity is unchanged, else
         from reading the file; None when more than ``read_limit`` files would
-        have to be read.
+        have to be read (known as soon as one too many is met: a cold stat
+        cache gives up after ``read_limit + 1`` files, not after all of them).
         """
-        identities = [info if isinstance(info, str) else self._known(rel, link, info, stats)
-                      for rel, link, info in self.items]  # fmt: skip
-        unknown = [i for i, identity in enumerate(identities) if identity is None]
-        if read_limit is not None and len(unknown) > read_limit:
-            return None
+        import hashlib
+
+        identities: list = []
+        unknown: list[int] = []
+        known = self._known
+        for i, (rel, link, info) in enumerate(self.items):
+            identity = info if isinstance(info, str) else known(rel, link, info, stats)
+            if identity is None:
+                unknown.append(i)
+                if read_limit is not None and len(unknown) > read_limit:
+                    return None
+            identities.append(identity)
         for i in unknown:
             rel, link, info = self.items[i]
             identities[i] = self._read_blob(rel, link, info, stats)
@@ -547,21 +676,31 @@ class WorktreeScan:
         return stats.blob_id(os.path.join(self.root, rel), info)
 
     def _read_blob(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str:
+        import hashlib
+
         absolute = os.path.join(self.root, rel)
         try:
             with open(absolute, "rb") as handle:
                 data = handle.read(MAX_REVISION_BYTES + 1)
+                now = os.fstat(handle.fileno())
         except OSError as exc:
             return f"unreadable {exc.errno}"
         oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        if stats is not None and not link:
-            stats.record(absolute, info, oid)  # saved with the parse cache when the workspace closes
+        if stats is not None and not link and _same_identity(now, info):
+            # Only when the file is still the one listed (a scan reused by
+            # ``store`` is older than this read): saved with the parse cache.
+            stats.record(absolute, info, oid)
         return oid
 
 
 def worktree_digest(env: Environment, root: Path | str, stats: StatCache | None = None) -> str:
     """A content digest of every file alembic could list in ``env``'s folders on disk."""
     return WorktreeScan(env, root).content_digest(stats)
+
+
+def _same_identity(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_size, a.st_mtime_ns, a.st_ctime_ns, a.st_ino, a.st_dev) == (
+        b.st_size, b.st_mtime_ns, b.st_ctime_ns, b.st_ino, b.st_dev)  # fmt: skip
 
 
 def _lstat_at(name: str, fd: int) -> os.stat_result | str:
@@ -607,7 +746,29 @@ def _inside(snap: Snapshot, folders: tuple[str, ...]) -> bool:
     return all(item.path.startswith(prefixes) for item in (*snap.revisions, *snap.problems))
 
 
-def _contents(snap: Snapshot | None) -> dict[str, tuple]:
+def _contents(snap: Snapshot | None) -> dict[str, Any]:
+    """Path -> the blob id found there, or the sorted tuple of them (a conflict, or no id).
+
+    One blob id per path is the rule, kept as the bare id: no tuple and no
+    sort per path. A tuple never equals an id, so comparing two such maps
+    compares what ``_contents_reference`` would (property-tested).
+    """
+    if snap is None:
+        return {}
+    items = (*snap.revisions, *snap.problems)
+    found = {item.path: item.blob_id for item in items}
+    if len(found) == len(items) and None not in found.values():
+        return found
+    grouped: dict[str, list] = {}
+    for item in items:
+        grouped.setdefault(item.path, []).append(item.blob_id)
+    return {
+        path: ids[0] if len(ids) == 1 and ids[0] is not None else tuple(sorted(ids, key=str))
+        for path, ids in grouped.items()
+    }
+
+
+def _contents_reference(snap: Snapshot | None) -> dict[str, tuple]:
     """Path -> the blob ids found there (two in a conflict), from revisions and problems."""
     found: dict[str, list] = {}
     if snap is not None:
@@ -616,10 +777,39 @@ def _contents(snap: Snapshot | None) -> dict[str, tuple]:
     return {path: tuple(sorted(ids, key=str)) for path, ids in found.items()}
 
 
+def _as_tuple(value: Any) -> tuple:
+    return () if value is None else value if isinstance(value, tuple) else (value,)
+
+
 def _merge_is_union(ctx: EnvContext) -> bool:
     """The predicted merge equals the by-path three-way union of merge base, HEAD and base."""
     base, ours, theirs = _contents(ctx.merge_base), _contents(ctx.head), _contents(ctx.base)
     merged = _contents(ctx.merged)
+    if merged == ours and ours == theirs:
+        return True  # every path agrees (base aside, whose value then does not matter)
+    missing = object()
+    # Only paths where the four do not all agree need the rule; the rest pass it.
+    paths = {p for p, v in ours.items() if theirs.get(p, missing) != v or merged.get(p, missing) != v}
+    paths.update(p for p, v in theirs.items() if ours.get(p, missing) != v)
+    paths.update(p for p, v in merged.items() if ours.get(p, missing) != v)
+    for path in paths:
+        o, t, b = ours.get(path), theirs.get(path), base.get(path)
+        if o == t or t == b:
+            expected = o
+        elif o == b:
+            expected = t
+        else:
+            union = tuple(sorted((*_as_tuple(o), *_as_tuple(t)), key=str))
+            expected = None if not union else union[0] if len(union) == 1 and union[0] is not None else union
+        if merged.get(path) != expected:
+            return False
+    return True
+
+
+def _merge_is_union_reference(ctx: EnvContext) -> bool:
+    """``_merge_is_union`` as first written: every path, tuples throughout (tests compare)."""
+    base, ours, theirs = _contents_reference(ctx.merge_base), _contents_reference(ctx.head), _contents_reference(ctx.base)
+    merged = _contents_reference(ctx.merged)
     for path in {*base, *ours, *theirs, *merged}:
         o, t, b = ours.get(path), theirs.get(path), base.get(path)
         if o == t or t == b:
@@ -631,8 +821,6 @@ def _merge_is_union(ctx: EnvContext) -> bool:
         if merged.get(path) != expected:
             return False
     return True
-
-
 
 
 # ------------------------------------------------------------ command line
@@ -660,10 +848,17 @@ def fast_check(argv: Sequence[str]) -> int | None:
     opts = parse_check_argv(argv)
     if opts is None or opts.get("no_cache") or opts.get("format", "text") not in FAST_FORMATS:
         return None
-    try:
-        found = _fast_render(opts)
-    except Exception:  # whatever it is, the normal path will meet it and report it properly
-        return None
+    found = None
+    if not _use_color(opts):
+        try:
+            found = express.answer(opts, __version__)
+        except Exception:  # noqa: BLE001 - a ticket that cannot be followed: the fast path decides
+            found = None
+    if found is None:
+        try:
+            found = _fast_render(opts)
+        except Exception:  # whatever it is, the normal path will meet it and report it properly
+            return None
     if found is None:
         return None
     text, failed, warnings = found
@@ -685,9 +880,16 @@ def fast_check(argv: Sequence[str]) -> int | None:
     return 1 if failed else 0
 
 
-def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
+def _use_color(opts: dict) -> bool:
     import sys
 
+    color = opts.get("color")
+    if color is None:
+        color = False if os.environ.get("NO_COLOR") else sys.stdout.isatty()
+    return color
+
+
+def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
     from revgraph.api import Workspace
     from revgraph.entry import options_from
 
@@ -697,9 +899,7 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
     )  # fmt: skip
     select, ignore = _split_codes(opts["select"]), _split_codes(opts["ignore"])
     fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)
-    color = opts.get("color")
-    if color is None:
-        color = False if os.environ.get("NO_COLOR") else sys.stdout.isatty()
+    color = _use_color(opts)
     with Workspace(options) as ws:
         if any(not folder.is_dir() for env in ws.environments for folder in env.version_locations):
             return None  # the full CLI warns about a missing versions folder
@@ -708,6 +908,8 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
             global _handoff
             if found is not None:
                 _handoff = ((repr(options), found.request), found)
+                if not color:  # the full CLI's rendering of what it stores makes a ticket
+                    _express_pending[:] = [(opts, repr(options), fmt, verbose, strict, select, ignore)]
             return None
         report = found.report
         # Only JUnit lists the rules that ran (the rule catalogue costs an import).
@@ -724,7 +926,10 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
             )  # fmt: skip
             if not color:  # a terminal's width and colours are not part of the key
                 results.put(render_key, text)
-        return text, report.failed(strict), ws.project.warnings
+        answer = (text, report.failed(strict), ws.project.warnings)
+        if not color:
+            _record(ws, opts, found.facts, answer)
+        return answer
 
 
 def _render_key(report: Report, fmt: str, color: bool, verbose: bool, strict: bool, selected) -> str:
@@ -751,6 +956,71 @@ def remember_rendered(
         _results(ws).put(_render_key(report, fmt, False, verbose, strict, selected), text)
     except OSError:
         pass  # a cache that cannot be written only costs the next run a rendering
+    pending = _express_pending.pop() if _express_pending else None
+    stored = _stored_facts.pop(id(report), None)
+    if pending is None or stored is None or stored[0] is not report:
+        return
+    opts, options, *asked = pending
+    if options == repr(ws.options) and asked == [fmt, verbose, strict, tuple(select), tuple(ignore)]:
+        _record(ws, opts, stored[1], (text, report.failed(strict), ws.project.warnings))
+
+
+# The command line ``fast_check`` handed to the full CLI, for ``remember_rendered``.
+_express_pending: list[tuple] = []
+
+
+def _record(ws: Workspace, opts: dict, facts: tuple | None, answer: tuple) -> None:
+    """Write an express ticket for this answer, when its facts are all known and consistent."""
+    if facts is None:
+        return
+    try:
+        plan, state, resolved = facts
+        repo = ws.maybe_repo()
+        common = express.guess_common_dir(express.start_dir(opts.get("directory")))
+        if repo is None or common is None or os.path.realpath(repo.common_dir) != common:
+            return  # the lane would not look where this repository keeps its caches
+        if ws.cache is None or os.path.realpath(ws.cache.directory) != os.path.join(common, "revgraph"):
+            return
+        discovered = _discovery(repo, plan[0])
+        if discovered is None or not _resolves_alike(ws, repo, opts.get("base"), resolved):
+            return
+        express.record(common, express.ident(opts, __version__), (plan[0], discovered, *plan[2:]), state, answer)
+    except (RevgraphError, OSError, ValueError):
+        pass  # no ticket: the fast path answers next time
+
+
+def _discovery(repo: GitRepo, start: str) -> str | None:
+    """``git rev-parse`` of the repository layout as the lane runs it, if it agrees with ``repo``."""
+    import subprocess
+    from pathlib import Path
+
+    done = subprocess.run(express.DISCOVER, cwd=start, capture_output=True, check=False,
+                          env=express.git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
+    raw = done.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    git_dir, common, bare, shallow, inside, cdup = (raw.split("\n") + [""] * 6)[:6]
+    here = Path(start)
+    alike = (
+        done.returncode == 0 and inside == "true" and Path(git_dir) == Path(repo.git_dir)
+        and (here / common).resolve() == Path(repo.common_dir) and (bare == "true") == repo.bare
+        and (shallow == "true") == repo.is_shallow() and repo.root is not None
+        and (here / cdup).resolve() == Path(repo.root)
+    )  # fmt: skip
+    return raw if alike else None
+
+
+def _resolves_alike(ws: Workspace, repo: GitRepo, base: str | None, resolved: tuple) -> bool:
+    """Whether HEAD, the base and the protected refs resolve as ``_git_state`` found them,
+    by the functions the check itself uses."""
+    from revgraph.api import _protected_refs
+
+    head, base_ref, protected = resolved
+    if repo.head_sha() != head:
+        return False
+    if base_ref is not None:
+        found = ws.resolve_base(base)
+        if found is None or (found.ref, found.sha, found.how) != base_ref:
+            return False
+    return tuple(_protected_refs(ws, repo)) == tuple(protected)
 
 
 def _split_codes(values: Sequence[str]) -> tuple[str, ...]:

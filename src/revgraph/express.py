@@ -1,0 +1,413 @@
+"""The result cache's express lane: an unchanged ``check`` answered from a ticket.
+
+``resultcache.fast_check`` already answers a warm ``check`` without typer,
+but it still loads the configuration (and the dataclasses, configparser and
+tomllib behind it), opens a ``Workspace`` and runs six git processes one
+after the other. This module answers the same command line with the standard
+library only, three git processes running side by side, and no hashing.
+
+A *ticket* (one small ``marshal`` file per command line under
+``<git common dir>/revgraph/express/``) holds, for a command line run in a
+directory, a *plan* and the last few *states* with the output each led to.
+The plan says how to look at the world: the filesystem facts the
+configuration was built from (``config.project_inputs``: which files exist
+and their bytes), the repository layout (``git rev-parse`` of the project
+root, verbatim), the real paths of the root and the versions folders, the
+refs to resolve, the folders to ask ``git status`` about and the lock files.
+A state is what was seen: the refs' commits, ``git status`` of the folders
+with each listed file's identity, the git directory's files that can change
+what a commit id means (``shallow``, ``info/grafts``, replace refs,
+``packed-refs``, ``info/sparse-checkout``) and the lock files' bytes.
+
+Only ``resultcache`` writes tickets, and only from facts gathered in the very
+run that computed the full key (see ``resultcache._State``): the key is a
+function of those facts (commit ids stand for their folder trees and, with
+the git directory's files, for their merge base), so equal facts here mean
+the result stored under that key. Anything unusual (a file too fresh to
+vouch for by its identity, a glob in ``protected``, a ``package:resource``
+location, reftable refs, colour output) is simply not recorded, and the
+normal fast path answers. Every comparison is of the recorded facts
+themselves, never of a digest.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import stat as stat_module
+import sys
+
+FORMAT = 1  # bump when a ticket's shape changes
+TICKETS = "express"
+KEPT_TICKETS = 32  # files in the tickets folder; the least recently written go first
+KEPT_STATES = 4  # states per ticket: a branch switched back and forth finds both
+RACY_NS = 2_000_000_000  # as StatCache: a file this fresh may change within its mtime tick
+
+# The environment a ticket is valid for: everything git reads from it, the CI
+# variables that choose a base, and what rendering, decoding or finding
+# programs depends on.
+ENV_PREFIXES = ("GIT_",)
+ENV_NAMES = (
+    "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "BITBUCKET_PR_DESTINATION_BRANCH",
+    "SYSTEM_PULLREQUEST_TARGETBRANCH", "BUILDKITE_PULL_REQUEST_BASE_BRANCH", "CHANGE_TARGET",
+    "COLUMNS", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "PYTHONUTF8", "PYTHONPATH", "HOME",
+    "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "PATH",
+)  # fmt: skip
+
+DISCOVER = (
+    "git", "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
+    "--is-shallow-repository", "--is-inside-work-tree", "--show-cdup",
+)  # fmt: skip  (as sources.gitref.GitRepo._discover)
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_code_stamp: tuple | None = None
+
+
+# ------------------------------------------------------------ shared facts
+def git_environ(extra: dict | None = None) -> dict[str, str]:
+    """As ``sources.gitref._git_environ``: no optional locks, literal pathspecs."""
+    environ = dict(os.environ)
+    environ["GIT_OPTIONAL_LOCKS"] = "0"
+    environ["GIT_LITERAL_PATHSPECS"] = "1"
+    environ.pop("GIT_DIR", None)
+    environ.pop("GIT_WORK_TREE", None)
+    if extra:
+        environ.update(extra)
+    return environ
+
+
+def code_stamp() -> tuple:
+    """Size and mtime of every revgraph module (``resultcache.code_fingerprint`` hashes it)."""
+    global _code_stamp
+    if _code_stamp is None:
+        rows = []
+        for folder, dirs, files in os.walk(_PACKAGE):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    info = os.stat(path)
+                    rows.append((os.path.relpath(path, _PACKAGE), info.st_size, info.st_mtime_ns))
+        _code_stamp = tuple(rows)
+    return _code_stamp
+
+
+def status_args(folders: tuple[str, ...] | list[str]) -> list[str]:
+    """``git status`` of the versions folders: every listed path, ignored ones too."""
+    return [
+        "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
+        "--no-renames", "--ignore-submodules=all", "--", *folders,
+    ]  # fmt: skip
+
+
+def status_entries(stdout: bytes, root: str, sourceless: bool, fresh: int | None = None) -> tuple | None:
+    """Each path ``git status`` listed with its identity; None when that cannot stand for content.
+
+    None for a whole folder listed as one entry, byte-code of a sourceless
+    environment, or a listed file modified after ``fresh`` (ns; default: two
+    seconds ago), whose identity may not yet reflect its content.
+    """
+    if fresh is None:
+        fresh = _fresh_after()
+    entries = []
+    for record in stdout.split(b"\0"):
+        if not record:
+            continue
+        state, path = record[:2].decode(), record[3:].decode("utf-8", "surrogateescape")
+        folder, _, name = path.rstrip("/").rpartition("/")
+        if folder.endswith("__pycache__") or name == "__pycache__":
+            if sourceless:
+                return None
+            continue  # byte-code alembic never lists without sourceless
+        if path.endswith("/"):
+            return None  # a whole folder: its files are not listed one by one
+        try:
+            info = os.lstat(os.path.join(root, path))
+        except OSError as exc:
+            entries.append((state, path, f"absent {exc.errno}"))
+            continue
+        if info.st_mtime_ns > fresh or info.st_ctime_ns > fresh:
+            return None
+        entries.append((state, path, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+    return tuple(entries)
+
+
+def _fresh_after() -> int:
+    import time
+
+    return time.time_ns() - RACY_NS
+
+
+def catfile_input(requests: tuple[str, ...] | list[str]) -> bytes:
+    if any("\n" in r for r in requests):
+        raise ValueError("a request holds a newline")
+    return "".join(f"{r}\n" for r in requests).encode("utf-8", "surrogateescape")
+
+
+def commits(stdout: bytes, count: int) -> tuple[str | None, ...]:
+    """The commit id each ``<ref>^{commit}`` request names, None where it names none."""
+    answers = stdout.decode("utf-8", "surrogateescape").split("\n")
+    if len(answers) < count:
+        raise ValueError("git cat-file --batch-check answered too few requests")
+    found: list[str | None] = []
+    for answer in answers[:count]:
+        parts = answer.split(" ")
+        found.append(parts[0] if len(parts) == 3 and parts[1] == "commit" else None)
+    return tuple(found)
+
+
+def gitdir_facts(git_dir: str, common_dir: str) -> tuple | None:
+    """The git directory's files that change what a commit id leads to; None: cannot vouch.
+
+    Commit ids stand for their trees, but their merge base also depends on
+    shallow boundaries, grafts and replace refs (loose, or in packed-refs,
+    known here by its identity). A sparse checkout is noted (the result
+    cache does not apply to it). Reftable refs cannot be looked at this way.
+    """
+    if os.path.exists(os.path.join(common_dir, "reftable")):
+        return None
+    packed = _identity(os.path.join(common_dir, "packed-refs"))
+    if packed is None:
+        return None
+    replace_dir = os.path.join(common_dir, "refs", "replace")
+    try:
+        names = sorted(os.listdir(replace_dir))
+    except FileNotFoundError:
+        replace: tuple | None = None
+    except OSError:
+        return None
+    else:
+        replace = tuple((name, read_fact(os.path.join(replace_dir, name))) for name in names)
+    return (
+        os.path.isfile(os.path.join(git_dir, "info", "sparse-checkout")),
+        read_fact(os.path.join(common_dir, "shallow")),
+        read_fact(os.path.join(common_dir, "info", "grafts")),
+        replace,
+        packed,
+    )
+
+
+def _identity(path: str) -> tuple | str | None:
+    """A file's identity, "absent", or None when it is too fresh to vouch for its content."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "absent"
+    except OSError as exc:
+        return f"unreadable {exc.errno}"
+    if max(info.st_mtime_ns, info.st_ctime_ns) > _fresh_after():
+        return None
+    return (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def read_fact(path: str) -> bytes | str:
+    """A small file's bytes, or why there are none."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return "absent"
+    except IsADirectoryError:
+        return "folder"
+    except OSError as exc:
+        return f"unreadable {exc.errno}"
+
+
+def replay(trace: tuple) -> bool:
+    """Whether every filesystem fact ``config.load_project`` noted still holds."""
+    isfile, isdir, exists = os.path.isfile, os.path.isdir, os.path.exists
+    for kind, path, value in trace:
+        if kind == "f":
+            ok = isfile(path) == value
+        elif kind == "d":
+            ok = isdir(path) == value
+        elif kind == "e":
+            ok = exists(path) == value
+        elif kind == "r":
+            ok = read_fact(path) == value
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def realpaths(paths: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(os.path.realpath(p) for p in paths)
+
+
+def guess_common_dir(start: str) -> str | None:
+    """The git common dir above ``start`` as git would find it, without running git.
+
+    Only says where to look for a ticket; the ticket's recorded
+    ``git rev-parse`` output is compared with git's own answer.
+    """
+    here = os.path.abspath(start)
+    while True:
+        dot_git = os.path.join(here, ".git")
+        try:
+            info = os.stat(dot_git)
+        except OSError:
+            info = None
+        if info is not None:
+            if stat_module.S_ISDIR(info.st_mode):
+                git_dir = dot_git
+            else:
+                text = read_fact(dot_git)
+                if not isinstance(text, bytes) or not text.startswith(b"gitdir:"):
+                    return None
+                git_dir = os.path.join(here, os.fsdecode(text[7:].strip()))
+            common = read_fact(os.path.join(git_dir, "commondir"))
+            if isinstance(common, bytes):
+                git_dir = os.path.join(git_dir, os.fsdecode(common.strip()))
+            return os.path.realpath(git_dir)
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+# ----------------------------------------------------------------- tickets
+def start_dir(directory: str | None) -> str:
+    """The directory a command line runs in (``-C`` resolved as ``entry.options_from`` does)."""
+    cwd = os.getcwd()
+    return os.path.realpath(os.path.join(cwd, directory)) if directory is not None else cwd
+
+
+def ident(opts: dict, version: str) -> tuple:
+    """What a ticket is for: revgraph itself, the command line, where, and the environment."""
+    options = tuple(
+        sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in opts.items() if k not in ("quiet", "color"))
+    )
+    environ = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES) or k in ENV_NAMES)
+    )
+    return (FORMAT, version, sys.version, sys.executable, code_stamp(), os.getcwd(),
+            start_dir(opts.get("directory")), options, environ)  # fmt: skip
+
+
+def ticket_path(common_dir: str, ticket_ident: tuple) -> str:
+    import zlib  # a file name only: the ticket holds its ident and is compared whole
+
+    # repr, not marshal: marshal's bytes depend on reference counts.
+    name = f'{zlib.crc32(repr(ticket_ident).encode("utf-8", "surrogateescape")):08x}.marshal'
+    return os.path.join(common_dir, "revgraph", TICKETS, name)
+
+
+def load_ticket(path: str, ticket_ident: tuple) -> tuple | None:
+    data = read_fact(path)
+    if not isinstance(data, bytes):
+        return None
+    try:
+        ticket = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None  # corrupt: a miss, overwritten by the next record
+    if not (isinstance(ticket, tuple) and len(ticket) == 4 and ticket[0] == FORMAT and ticket[1] == ticket_ident):
+        return None
+    return ticket
+
+
+def record(common_dir: str, ticket_ident: tuple, plan: tuple, facts: tuple, payload: tuple) -> bool:
+    """Keep ``payload`` for ``facts`` seen under ``plan``; True when written."""
+    path = ticket_path(common_dir, ticket_ident)
+    old = load_ticket(path, ticket_ident)
+    states = [s for s in old[3] if s[0] != facts] if old is not None and old[2] == plan else []
+    states = [(facts, payload), *states][:KEPT_STATES]
+    try:
+        data = marshal.dumps((FORMAT, ticket_ident, plan, tuple(states)))
+    except ValueError:
+        return False  # something marshal cannot hold: no ticket
+    return _write_atomic(path, data)
+
+
+def _write_atomic(path: str, data: bytes) -> bool:
+    folder = os.path.dirname(path)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+    _prune(folder)
+    return True
+
+
+def _prune(folder: str) -> None:
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".marshal")]
+        if len(names) <= KEPT_TICKETS:
+            return
+        dated = sorted(((os.stat(os.path.join(folder, n)).st_mtime_ns, n) for n in names), reverse=True)
+        for _, name in dated[KEPT_TICKETS:]:
+            os.unlink(os.path.join(folder, name))
+    except OSError:
+        pass
+
+
+# ------------------------------------------------------------- the answer
+def answer(opts: dict, version: str) -> tuple | None:
+    """The stored ``(text, failed, warnings)`` when the world is as a ticket recorded it."""
+    start = start_dir(opts.get("directory"))
+    common = guess_common_dir(start)
+    if common is None:
+        return None
+    ticket_ident = ident(opts, version)
+    ticket = load_ticket(ticket_path(common, ticket_ident), ticket_ident)
+    if ticket is None:
+        return None
+    plan, states = ticket[2], ticket[3]
+    facts = observe(plan, common)
+    if facts is None:
+        return None
+    for seen, payload in states:
+        if seen == facts:
+            return payload
+    return None
+
+
+def observe(plan: tuple, common: str) -> tuple | None:
+    """The state as ``plan`` says to look at it; None when the plan no longer applies."""
+    import subprocess
+
+    (project_root, discovered, git_dir, root, folders, sourceless, requests,
+     trace, paths, reals, locations, locks) = plan  # fmt: skip
+    prefix = ["git", f"--git-dir={git_dir}", f"--work-tree={root}"]
+    env = git_environ()
+    quiet = subprocess.DEVNULL
+    running: list = []
+    try:
+        # git status is the long one (a stat of every tracked file): start it first.
+        status = subprocess.Popen([*prefix, *status_args(folders)], cwd=root, env=env,
+                                  stdin=quiet, stdout=subprocess.PIPE, stderr=quiet)  # fmt: skip
+        running.append(status)
+        cat = subprocess.Popen([*prefix, "cat-file", "--batch-check"], cwd=root, env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=quiet)  # fmt: skip
+        running.append(cat)
+        discover = subprocess.Popen(DISCOVER, cwd=project_root, stdin=quiet, stdout=subprocess.PIPE,
+                                    stderr=quiet, env=git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
+        running.append(discover)
+        # While git works: the configuration's files, paths and lock files.
+        cat_out = cat.communicate(catfile_input(requests))[0]
+        if not (replay(trace) and realpaths(paths) == reals and all(map(os.path.isdir, locations))):
+            return None
+        git = gitdir_facts(git_dir, common)
+        lock = tuple(read_fact(p) if p is not None else None for p in locks)
+        found = discover.communicate()[0].decode("utf-8", "surrogateescape").rstrip("\n")
+        status_out = status.communicate()[0]
+        running.clear()
+    finally:
+        for proc in running:  # an exception on the way: leave no git behind
+            proc.kill()
+            proc.wait()
+    if status.returncode or cat.returncode or discover.returncode or found != discovered or git is None:
+        return None
+    entries = status_entries(status_out, root, sourceless)
+    if entries is None:
+        return None
+    return (commits(cat_out, len(requests)), entries, git, lock)

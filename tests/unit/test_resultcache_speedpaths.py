@@ -1,0 +1,304 @@
+"""The result cache's fast paths against their reference versions, and the express lane.
+
+* ``_merge_is_union`` / ``_contents`` (one id per path kept bare, only the
+  paths where the snapshots disagree examined) equal their first versions on
+  random snapshots, conflicts and missing ids included;
+* ``WorktreeScan.content_digest`` gives up as soon as one file too many is
+  unknown, and otherwise gives the digest it always gave;
+* ``config.project_inputs`` replays true for an unchanged configuration and
+  false after any change it rests on;
+* the express lane (``revgraph.express``): answers an unchanged check without
+  importing revgraph's data modules, and never hides a change (configuration,
+  lock file, base moved, replace refs, HEAD moved, a file edited), each
+  checked against ``--no-cache`` in real repositories.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from revgraph import api, config, express, resultcache
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+import genrepo
+
+
+# --------------------------------------------------------- the merge guard
+def _snap(items):
+    if items is None:
+        return None
+    return SimpleNamespace(
+        revisions=tuple(SimpleNamespace(path=p, blob_id=b) for p, b in items if not p.endswith("!")),
+        problems=tuple(SimpleNamespace(path=p.rstrip("!"), blob_id=b) for p, b in items if p.endswith("!")),
+    )
+
+
+PATHS = st.sampled_from(["v/a.py", "v/b.py", "v/c.py", "v/d.py", "v/a.py!", "v/e.py!"])
+IDS = st.sampled_from(["1" * 40, "2" * 40, "3" * 40, None])
+SNAPSHOT = st.one_of(st.none(), st.lists(st.tuples(PATHS, IDS), max_size=7))
+
+
+@settings(max_examples=500, deadline=None)
+@given(SNAPSHOT, SNAPSHOT, SNAPSHOT, SNAPSHOT)
+def test_merge_is_union_equals_its_reference(head, base, merge_base, merged):
+    ctx = SimpleNamespace(head=_snap(head), base=_snap(base), merge_base=_snap(merge_base), merged=_snap(merged))
+    assert resultcache._merge_is_union(ctx) == resultcache._merge_is_union_reference(ctx)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SNAPSHOT, SNAPSHOT)
+def test_contents_compare_as_the_reference_does(a, b):
+    fast_a, fast_b = resultcache._contents(_snap(a)), resultcache._contents(_snap(b))
+    ref_a, ref_b = resultcache._contents_reference(_snap(a)), resultcache._contents_reference(_snap(b))
+    assert set(fast_a) == set(ref_a)
+    for path in {*ref_a, *ref_b}:
+        assert (fast_a.get(path) == fast_b.get(path)) == (ref_a.get(path) == ref_b.get(path))
+        assert resultcache._as_tuple(fast_a.get(path)) == (ref_a.get(path) or ())
+
+
+def test_merge_is_union_catches_a_textual_merge_and_a_dropped_file():
+    ours = [("v/a.py", "1" * 40), ("v/b.py", "2" * 40)]
+    theirs = [("v/a.py", "3" * 40), ("v/b.py", "2" * 40)]
+    base = [("v/a.py", "1" * 40), ("v/b.py", "2" * 40)]
+    for merged, ok in (([("v/a.py", "3" * 40), ("v/b.py", "2" * 40)], True),
+                       ([("v/a.py", "4" * 40), ("v/b.py", "2" * 40)], False),
+                       ([("v/a.py", "3" * 40)], False)):  # fmt: skip
+        ctx = SimpleNamespace(head=_snap(ours), base=_snap(theirs), merge_base=_snap(base), merged=_snap(merged))
+        assert resultcache._merge_is_union(ctx) is ok is resultcache._merge_is_union_reference(ctx)
+
+
+# ------------------------------------------------------------ the worktree
+class _Stats:
+    def __init__(self, known):
+        self.known = known
+        self.recorded = {}
+
+    def blob_id(self, path, info):
+        return self.known.get(path)
+
+    def record(self, path, info, oid):
+        self.recorded[path] = oid
+
+
+def test_content_digest_gives_up_early_and_otherwise_agrees(tmp_path):
+    folder = tmp_path / "v"
+    folder.mkdir()
+    for i in range(10):
+        (folder / f"r{i}.py").write_text(f"revision = 'r{i}'\n")
+    env = SimpleNamespace(sourceless=False, recursive=False, version_locations=(folder,))
+    full = resultcache.WorktreeScan(env, tmp_path).content_digest(_Stats({}))
+    for limit in range(12):
+        got = resultcache.WorktreeScan(env, tmp_path).content_digest(_Stats({}), read_limit=limit)
+        assert got == (full if limit >= 10 else None)
+    # Known blob ids (as the stat cache gives them) lead to the same digest.
+    stats = _Stats({})
+    resultcache.WorktreeScan(env, tmp_path).content_digest(stats)
+    known = _Stats(dict(stats.recorded))
+    assert resultcache.WorktreeScan(env, tmp_path).content_digest(known, read_limit=0) == full
+
+
+# ------------------------------------------------------------ config inputs
+def test_project_inputs_replay_and_see_every_change(tmp_path):
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    ini = tmp_path / "alembic.ini"
+    ini.write_text("[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    trace = config.project_inputs(config.load_project(sub))
+    assert trace is not None and express.replay(trace)
+    assert any(kind == "r" and path == str(ini) for kind, path, _ in trace)
+    (sub / "pyproject.toml").write_text("[tool.revgraph]\nbase = 'main'\n")  # nearer: a new project
+    assert not express.replay(trace)
+    (sub / "pyproject.toml").unlink()
+    assert express.replay(trace)
+    ini.write_text(ini.read_text() + "sourceless = true\n")
+    assert not express.replay(trace)
+
+
+def test_package_resource_locations_are_not_replayable(tmp_path):
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = revgraph:render\n")
+    project = config.load_project(tmp_path)
+    assert project.environments and config.project_inputs(project) is None
+
+
+# -------------------------------------------------------- the express lane
+@pytest.fixture
+def repo(tmp_path, git_env):
+    return genrepo.generate(tmp_path / "repo", 30, seed=5, commits=5)
+
+
+ARGV = ("check", "--base", "main", "--format", "json")
+
+# A process that answers only through resultcache.fast_check and tells whether
+# the express lane did (no revgraph data module imported).
+PROBE = (
+    "import sys\n"
+    "from revgraph import resultcache\n"
+    "code = resultcache.fast_check(sys.argv[1:])\n"
+    "sys.stdout.write('\\n@@ %s %s\\n' % (code, 'revgraph.api' not in sys.modules))\n"
+)
+
+
+def _cli(path: Path, *args: str, cache: bool = True) -> subprocess.CompletedProcess:
+    flags = [] if cache else ["--no-cache"]
+    return subprocess.run([sys.executable, "-m", "revgraph", "-C", str(path), *flags, *args],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
+def _fast(path: Path, *args: str) -> tuple[str, int | None, bool]:
+    done = subprocess.run([sys.executable, "-c", PROBE, "-C", str(path), *args],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    out, _, tail = done.stdout.rpartition("\n@@ ")
+    code, express_lane = tail.split()
+    return out, None if code == "None" else int(code), express_lane == "True"
+
+
+def _truth(path: Path, *args: str) -> tuple[int, str]:
+    done = _cli(path, *(args or ARGV), cache=False)
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, done.stdout
+
+
+def _warm(path: Path, *args: str) -> None:
+    """Runs until the express lane answers (a store, then a hit writes the ticket)."""
+    for _ in range(3):
+        _cli(path, *(args or ARGV))
+        if _fast(path, *(args or ARGV))[2]:
+            return
+    raise AssertionError("the express lane never answered")
+
+
+def _git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=True).stdout
+
+
+def _codes(out: str) -> set[str]:
+    return {f["code"] for f in json.loads(out)["findings"]}
+
+
+def _assert_right(path: Path) -> tuple[str, bool]:
+    """The cached answer (through fast_check, else the CLI) equals --no-cache's."""
+    code, truth = _truth(path)
+    out, fast_code, lane = _fast(path, *ARGV)
+    if fast_code is None:
+        done = _cli(path, *ARGV)
+        out, fast_code = done.stdout, done.returncode
+    assert (fast_code, out) == (code, truth)
+    return truth, lane
+
+
+def test_the_express_lane_answers_an_unchanged_check_alone(repo):
+    code, truth = _truth(repo.path)
+    _warm(repo.path)
+    out, fast_code, lane = _fast(repo.path, *ARGV)
+    assert lane and (fast_code, out) == (code, truth)
+    assert _codes(out) == {"RG102", "RG301"}
+    # Other options are another ticket, never this one's answer.
+    out, fast_code, lane = _fast(repo.path, *ARGV, "--select", "RG3")
+    assert not lane and (fast_code is None or _codes(out) == {"RG301"})
+
+
+def test_the_text_format_and_warnings_come_out_the_same(repo):
+    (repo.path / "pyproject.toml").write_text("[tool.revgraph]\nunknown_key = 1\n")
+    argv = ("check", "--base", "main")
+    truth = _cli(repo.path, *argv, cache=False)
+    _warm(repo.path, *argv)
+    done = subprocess.run([sys.executable, "-m", "revgraph", "-C", str(repo.path), *argv],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (truth.returncode, truth.stdout, truth.stderr)
+    assert "unknown key" in done.stderr
+    assert _fast(repo.path, *argv)[2]
+
+
+def _edit_settings(info):
+    (info.path / "pyproject.toml").write_text("[tool.revgraph]\nignore = ['RG301']\n")
+
+
+def _edit_lock(info):
+    lock = info.path / genrepo.LOCK_PATH
+    lock.write_text(lock.read_text().replace(info.feature_revisions[1], info.fork_point))
+
+
+def _move_base(info):
+    _git(info.path, "update-ref", "refs/heads/main", _git(info.path, "rev-parse", "HEAD").strip())
+
+
+def _replace_base(info):
+    # main keeps its commit id, but git now reads HEAD's commit in its place.
+    _git(info.path, "replace", _git(info.path, "rev-parse", "main").strip(), _git(info.path, "rev-parse", "HEAD").strip())
+
+
+def _commit_edit(info):
+    first = next((info.path / genrepo.VERSIONS).glob(f"{info.feature_revisions[0]}_*.py"))
+    main_head = _git(info.path, "show", f"main:{genrepo.LOCK_PATH}").split("head: ")[1].split()[0]
+    first.write_text(first.read_text().replace(repr(info.fork_point), repr(main_head)))
+    _git(info.path, "commit", "-qam", "re-point onto main's head")
+
+
+def _edit_alembic_ini(info):
+    ini = info.path / "alembic.ini"
+    ini.write_text(ini.read_text().replace("script_location = ", "script_location = %(here)s/elsewhere\n#"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_edit_settings, _edit_lock, _move_base, _replace_base, _commit_edit, _edit_alembic_ini],
+    ids=lambda f: f.__name__.lstrip("_"),
+)
+def test_the_express_lane_never_hides_a_change(repo, change):
+    before, _ = _assert_right(repo.path)
+    _warm(repo.path)
+    change(repo)
+    if change is _edit_alembic_ini:  # the configuration is broken now: the full CLI says so
+        _, fast_code, lane = _fast(repo.path, *ARGV)
+        assert fast_code is None and not lane
+        assert _cli(repo.path, *ARGV).returncode == _cli(repo.path, *ARGV, cache=False).returncode == 2
+        return
+    after, lane = _assert_right(repo.path)
+    assert after != before and not lane
+
+
+def test_an_edit_in_the_versions_folder_is_never_hidden(repo):
+    _warm(repo.path)
+    before = _fast(repo.path, *ARGV)[0]
+    target = next((repo.path / genrepo.VERSIONS).glob(f"{repo.feature_revisions[1]}_*.py"))
+    target.write_text(target.read_text().replace('"""', '"""Edited. ', 1))
+    old = target.stat().st_mtime - 10  # old enough to vouch for itself by its identity
+    os.utime(target, (old, old))
+    _, lane = _assert_right(repo.path)
+    assert not lane
+    _warm(repo.path)  # the new state gets its own ticket entry
+    assert _fast(repo.path, *ARGV)[2]
+    _git(repo.path, "checkout", "--", ".")
+    os.utime(target, (old - 10, old - 10))
+    out, _, _ = _fast(repo.path, *ARGV)
+    assert out == before or out == ""  # the first state again, or not answered here
+
+
+def test_state_facts_resolve_the_base_as_the_workspace_does(repo, monkeypatch):
+    _git(repo.path, "branch", "master", "main")
+    cases = [(None, {}), (None, {"GITHUB_BASE_REF": "main"}), ("master", {}), ("main", {})]
+    _git(repo.path, "update-ref", "refs/remotes/origin/main", "main")
+    for base, env in cases:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        resultcache._code_fingerprint = None
+        with api.Workspace(api.Options(cwd=repo.path)) as ws:
+            state = resultcache._State.compute(ws, base, (), ())
+            expected = ws.resolve_base(base)
+            assert state.git.base_ref == (expected.ref, expected.sha, expected.how)
+            assert state.git.head == ws.maybe_repo().head_sha()
+        for name in env:
+            monkeypatch.delenv(name)
