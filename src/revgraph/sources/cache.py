@@ -32,10 +32,8 @@ id *and* path.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import marshal
 import os
-import pickle
 import struct
 import sys
 import tempfile
@@ -586,6 +584,8 @@ class ResultCache:
     def _file(self, key: str) -> Path | None:
         if self.directory is None:
             return None
+        import hashlib  # here: the merge driver loads this module and never a result
+
         return self.directory / (hashlib.sha1(key.encode("utf-8")).hexdigest() + ".pickle")
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -595,6 +595,8 @@ class ResultCache:
         payload = _unpack(_read_bytes(file), _FORMAT) if file is not None else None
         if payload is None:
             return default
+        import pickle
+
         try:
             stored_key, value = pickle.loads(payload)
         except Exception:  # corrupt or from an older revgraph: a miss
@@ -610,6 +612,8 @@ class ResultCache:
         file = self._file(key)
         if file is None:
             return False
+        import pickle
+
         try:
             payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:

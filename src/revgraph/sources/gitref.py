@@ -27,10 +27,10 @@ from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, S
 from revgraph.errors import ConfigError, GitError, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
 from revgraph.sources import listing
-from revgraph.sources.cache import ParseCache
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment
+    from revgraph.sources.cache import ParseCache
 
 MAX_REVISION_BYTES = 5 * 1024 * 1024
 _SYMLINK_MODE = "120000"
@@ -683,7 +683,11 @@ def build_snapshot(
     a revision of its own. ``treeish`` lets symlinks that point outside the
     listed folders be followed inside the repository.
     """
-    cache = cache if cache is not None else ParseCache(None)
+    if cache is None:
+        # Imported here: the merge driver reads refs without ever needing a cache.
+        from revgraph.sources.cache import ParseCache
+
+        cache = ParseCache(None)
     resolved = _resolve_symlinks(repo, entries, treeish)
     listed = listing.list_revision_files(
         folders, entries.keys(), recursive=env.recursive, sourceless=env.sourceless,
