@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.sources.gitref import GitRepo
 
 # CI variables that name a pull request's target branch, in the order we trust them.
+# revgraph.express.ENV_NAMES lists them too (a ticket is for one environment).
 CI_BASE_VARIABLES = (
     "GITHUB_BASE_REF",
     "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",  # GitLab
@@ -207,7 +208,12 @@ class Workspace:
 
     # ----------------------------------------------------------------- base
     def resolve_base(self, base: str | None = None, *, required: bool = True) -> BaseRef | None:
-        """The ref a branch will be merged into (PRODUCT §1, in that order)."""
+        """The ref a branch will be merged into (PRODUCT §1, in that order).
+
+        ``resultcache._base_candidates`` repeats this order for the express
+        lane (which checks its answer against this method before relying on
+        it, and is tested to agree): change both together.
+        """
         repo = self.maybe_repo() if not required else self.repo("comparing with a base branch")
         if repo is None:
             return None
