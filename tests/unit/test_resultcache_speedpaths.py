@@ -302,3 +302,10 @@ def test_state_facts_resolve_the_base_as_the_workspace_does(repo, monkeypatch):
             assert state.git.head == ws.maybe_repo().head_sha()
         for name in env:
             monkeypatch.delenv(name)
+
+
+def test_a_ticket_is_keyed_on_every_ci_variable_that_chooses_a_base():
+    from revgraph import express
+    from revgraph.api import CI_BASE_VARIABLES
+
+    assert set(CI_BASE_VARIABLES) <= set(express.ENV_NAMES)
