@@ -207,16 +207,12 @@ class Workspace:
         return replace(snap, revisions=snap.revisions + extra_revs, problems=snap.problems + extra_problems)
 
     # ----------------------------------------------------------------- base
-    def resolve_base(self, base: str | None = None, *, required: bool = True) -> BaseRef | None:
-        """The ref a branch will be merged into (PRODUCT §1, in that order).
+    def base_candidates(self, base: str | None = None) -> tuple[list[tuple[str, str]], bool]:
+        """The ``(ref, how chosen)`` pairs ``resolve_base`` tries, in order, and whether
+        they were asked for (``--base``, settings, a CI variable) rather than defaults.
 
-        ``resultcache._base_candidates`` repeats this order for the express
-        lane (which checks its answer against this method before relying on
-        it, and is tested to agree): change both together.
+        Shared with the express lane (``resultcache``), which records their commits.
         """
-        repo = self.maybe_repo() if not required else self.repo("comparing with a base branch")
-        if repo is None:
-            return None
         candidates: list[tuple[str, str]] = []
         if base:
             candidates.append((base, "--base"))
@@ -228,9 +224,16 @@ class Workspace:
                 if value:
                     candidates.append((f"origin/{value}", var))
                     break
-        explicit = bool(candidates)
-        if not explicit:
-            candidates = [("origin/HEAD", "origin/HEAD"), ("main", "default"), ("master", "default")]
+        if candidates:
+            return candidates, True
+        return [("origin/HEAD", "origin/HEAD"), ("main", "default"), ("master", "default")], False
+
+    def resolve_base(self, base: str | None = None, *, required: bool = True) -> BaseRef | None:
+        """The ref a branch will be merged into (PRODUCT §1, in that order)."""
+        repo = self.maybe_repo() if not required else self.repo("comparing with a base branch")
+        if repo is None:
+            return None
+        candidates, explicit = self.base_candidates(base)
         for ref, how in candidates:
             sha = _try_resolve(repo, ref)
             if sha:

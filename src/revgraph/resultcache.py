@@ -430,30 +430,6 @@ def _lock_digest(lock: bytes | str | None) -> str | None:
     return None if lock in (None, "absent") else lock
 
 
-def _base_candidates(ws: Workspace, base: str | None) -> tuple[list[tuple[str, str]], bool]:
-    """The refs ``Workspace.resolve_base`` tries, in order, and whether they were asked for.
-
-    ``_record`` checks the outcome against ``resolve_base`` itself before any
-    ticket relies on it.
-    """
-    from revgraph.api import CI_BASE_VARIABLES
-
-    candidates: list[tuple[str, str]] = []
-    if base:
-        candidates.append((base, "--base"))
-    elif ws.project.settings.base:
-        candidates.append((ws.project.settings.base, "[tool.revgraph] base"))
-    else:
-        for var in CI_BASE_VARIABLES:
-            value = os.environ.get(var)
-            if value:
-                candidates.append((f"origin/{value}", var))
-                break
-    if candidates:
-        return candidates, True
-    return [("origin/HEAD", "origin/HEAD"), ("main", "default"), ("master", "default")], False
-
-
 def _git_state(
     ws: Workspace, repo: GitRepo, environments: Sequence[Environment], base: str | None
 ) -> tuple[tuple, tuple | None, _GitFacts]:
@@ -467,7 +443,7 @@ def _git_state(
     from revgraph.sources.gitref import _plausible_ref
 
     bare = repo.root is None
-    candidates, explicit = _base_candidates(ws, base)
+    candidates, explicit = ws.base_candidates(base)
     patterns = ws.project.settings.protected
     globs = [p for p in patterns if any(ch in p for ch in "*?[")]
     plain = [p for p in patterns if p not in globs]
