@@ -317,25 +317,12 @@ def record(common_dir: str, ticket_ident: tuple, plan: tuple, facts: tuple, payl
         data = marshal.dumps((FORMAT, ticket_ident, plan, tuple(states)))
     except ValueError:
         return False  # something marshal cannot hold: no ticket
-    return _write_atomic(path, data)
+    from revgraph.atomicfile import write_atomic
 
-
-def _write_atomic(path: str, data: bytes) -> bool:
-    folder = os.path.dirname(path)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return False
-    _prune(folder)
-    return True
+    written = write_atomic(path, data)
+    if written:
+        _prune(os.path.dirname(path))
+    return written
 
 
 def _prune(folder: str) -> None:

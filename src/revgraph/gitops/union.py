@@ -58,6 +58,7 @@ from operator import add, itemgetter, ne
 from pathlib import Path
 from typing import TYPE_CHECKING, AbstractSet, Iterable, Mapping, NamedTuple, Sequence
 
+from revgraph.atomicfile import write_atomic
 from revgraph.lockfile import LockEntry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -373,30 +374,9 @@ class FactIndex:
             merged = {k: v for k, v in merged.items() if k in keep}
         payload = marshal.dumps(merged)
         header = _HEADER.pack(_MAGIC, _FORMAT, self._stamp, *sys.version_info[:2], len(payload), zlib.crc32(payload))
-        written = _write_atomic(self.path, header + payload)
+        written = write_atomic(self.path, header + payload)
         self.new = {}
         return written
-
-
-def _write_atomic(path: Path, data: bytes) -> bool:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-        return True
-    except OSError:  # a full disk or a read-only folder: nothing is persisted
-        return False
-    finally:
-        if os.path.exists(tmp):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 # ------------------------------------------------------------- reading git
@@ -862,7 +842,7 @@ def remember_early(repo: "GitRepo", env: "Environment", theirs_ref: str, cwd: Pa
         memo = (_MEMO_FORMAT, str(cwd), lock_path, str(repo.git_dir), root, folder)
         if early is not None and early.memo == memo:
             return
-        _write_atomic(_memo_path(Path(repo.git_dir)), marshal.dumps(memo))
+        write_atomic(_memo_path(Path(repo.git_dir)), marshal.dumps(memo))
     except Exception:  # a cache of a guess: never the driver's failure
         pass
 

@@ -36,12 +36,12 @@ import marshal
 import os
 import struct
 import sys
-import tempfile
 import time
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
+from revgraph.atomicfile import write_atomic
 from revgraph.model import PackedSpans, ParseProblem, Revision
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,30 +106,6 @@ def cache_dir_for(repo_or_root: "GitRepo | Path | str") -> Path:
 
 
 # ------------------------------------------------------------- atomic storage
-def _write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` through a temp file + rename; False on failure."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return False
-    replaced = False
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-        replaced = True
-    except OSError:
-        pass  # a full disk or a read-only folder: the cache just is not persisted
-    finally:
-        if not replaced:  # also on KeyboardInterrupt: leave no temp file behind
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    return replaced
-
-
 def _read_bytes(path: Path) -> bytes | None:
     try:
         with open(path, "rb") as handle:
@@ -488,7 +464,7 @@ class ParseCache:
         merged.update((key, _encode(result)) for key, result in self._new.items())
         merged.update(self._touches_new)
         merged["__schema__"] = (_SCHEMA,)
-        written = _write_atomic(self.path, _pack(marshal.dumps(merged), self.parser_version))
+        written = write_atomic(self.path, _pack(marshal.dumps(merged), self.parser_version))
         del merged["__schema__"]
         self._raw = merged
         self._new = {}
@@ -563,7 +539,7 @@ class StatCache:
             merged = {}
         merged.update(self._stored())
         merged.update(self._new)
-        written = _write_atomic(self.path, _pack(marshal.dumps(merged), _FORMAT))
+        written = write_atomic(self.path, _pack(marshal.dumps(merged), _FORMAT))
         self._entries = merged
         self._new = {}
         return written
@@ -618,7 +594,7 @@ class ResultCache:
             payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
             return False
-        written = _write_atomic(file, _pack(payload, _FORMAT))
+        written = write_atomic(file, _pack(payload, _FORMAT))
         if written:
             self._prune()
         return written
