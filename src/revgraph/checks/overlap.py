@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 from revgraph.checks.context import CheckContext, Hit, named, where
 from revgraph.model import Revision, RevisionGraph
@@ -122,19 +122,9 @@ def _reaches(graph: RevisionGraph, depth: dict[str, int], start: str, target: st
     to it: the walk stays near the merge instead of covering all history.
     """
     floor = depth.get(target)
-    seen: set[str] = set()
-    stack = list(graph.parents(start))
-    while stack:
-        rid = stack.pop()
-        if rid == target:
-            return True
-        if rid in seen:
-            continue
-        seen.add(rid)
-        if floor is not None and rid in depth and depth[rid] <= floor:
-            continue
-        stack.extend(graph.parents(rid))
-    return False
+    if floor is None:
+        return _walk_reaches(graph, start, target, lambda rid: False)
+    return _walk_reaches(graph, start, target, lambda rid: rid in depth and depth[rid] <= floor)
 
 
 def _reaches_ordered(
@@ -148,6 +138,11 @@ def _reaches_ordered(
     the cycle search), where the depths would cost a pass of their own.
     """
     floor = position[target]
+    return _walk_reaches(graph, start, target, lambda rid: position[rid] < floor)
+
+
+def _walk_reaches(graph: RevisionGraph, start: str, target: str, cannot_lead: Callable[[str], bool]) -> bool:
+    """Walk down from ``start``'s parents to ``target``, not past what ``cannot_lead`` to it."""
     seen: set[str] = set()
     stack = list(graph.parents(start))
     while stack:
@@ -157,7 +152,7 @@ def _reaches_ordered(
         if rid in seen:
             continue
         seen.add(rid)
-        if position[rid] < floor:
+        if cannot_lead(rid):
             continue
         stack.extend(graph.parents(rid))
     return False
