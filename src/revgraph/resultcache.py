@@ -727,7 +727,7 @@ def _contents(snap: Snapshot | None) -> dict[str, Any]:
 
     One blob id per path is the rule, kept as the bare id: no tuple and no
     sort per path. A tuple never equals an id, so comparing two such maps
-    compares what ``_contents_reference`` would (property-tested).
+    compares what a tuple per path would (property-tested against that).
     """
     if snap is None:
         return {}
@@ -742,15 +742,6 @@ def _contents(snap: Snapshot | None) -> dict[str, Any]:
         path: ids[0] if len(ids) == 1 and ids[0] is not None else tuple(sorted(ids, key=str))
         for path, ids in grouped.items()
     }
-
-
-def _contents_reference(snap: Snapshot | None) -> dict[str, tuple]:
-    """Path -> the blob ids found there (two in a conflict), from revisions and problems."""
-    found: dict[str, list] = {}
-    if snap is not None:
-        for item in (*snap.revisions, *snap.problems):
-            found.setdefault(item.path, []).append(item.blob_id)
-    return {path: tuple(sorted(ids, key=str)) for path, ids in found.items()}
 
 
 def _as_tuple(value: Any) -> tuple:
@@ -777,23 +768,6 @@ def _merge_is_union(ctx: EnvContext) -> bool:
         else:
             union = tuple(sorted((*_as_tuple(o), *_as_tuple(t)), key=str))
             expected = None if not union else union[0] if len(union) == 1 and union[0] is not None else union
-        if merged.get(path) != expected:
-            return False
-    return True
-
-
-def _merge_is_union_reference(ctx: EnvContext) -> bool:
-    """``_merge_is_union`` as first written: every path, tuples throughout (tests compare)."""
-    base, ours, theirs = _contents_reference(ctx.merge_base), _contents_reference(ctx.head), _contents_reference(ctx.base)
-    merged = _contents_reference(ctx.merged)
-    for path in {*base, *ours, *theirs, *merged}:
-        o, t, b = ours.get(path), theirs.get(path), base.get(path)
-        if o == t or t == b:
-            expected = o
-        elif o == b:
-            expected = t
-        else:
-            expected = tuple(sorted((*(o or ()), *(t or ())), key=str)) or None
         if merged.get(path) != expected:
             return False
     return True

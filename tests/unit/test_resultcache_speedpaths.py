@@ -36,6 +36,33 @@ import genrepo
 
 
 # --------------------------------------------------------- the merge guard
+# The guard's first versions, the references the fast ones are held to.
+def contents_reference(snap) -> dict[str, tuple]:
+    """Path -> the blob ids found there (two in a conflict), from revisions and problems."""
+    found: dict[str, list] = {}
+    if snap is not None:
+        for item in (*snap.revisions, *snap.problems):
+            found.setdefault(item.path, []).append(item.blob_id)
+    return {path: tuple(sorted(ids, key=str)) for path, ids in found.items()}
+
+
+def merge_is_union_reference(ctx) -> bool:
+    """``resultcache._merge_is_union`` as first written: every path, tuples throughout."""
+    base, ours, theirs = contents_reference(ctx.merge_base), contents_reference(ctx.head), contents_reference(ctx.base)
+    merged = contents_reference(ctx.merged)
+    for path in {*base, *ours, *theirs, *merged}:
+        o, t, b = ours.get(path), theirs.get(path), base.get(path)
+        if o == t or t == b:
+            expected = o
+        elif o == b:
+            expected = t
+        else:
+            expected = tuple(sorted((*(o or ()), *(t or ())), key=str)) or None
+        if merged.get(path) != expected:
+            return False
+    return True
+
+
 def _snap(items):
     if items is None:
         return None
@@ -54,14 +81,14 @@ SNAPSHOT = st.one_of(st.none(), st.lists(st.tuples(PATHS, IDS), max_size=7))
 @given(SNAPSHOT, SNAPSHOT, SNAPSHOT, SNAPSHOT)
 def test_merge_is_union_equals_its_reference(head, base, merge_base, merged):
     ctx = SimpleNamespace(head=_snap(head), base=_snap(base), merge_base=_snap(merge_base), merged=_snap(merged))
-    assert resultcache._merge_is_union(ctx) == resultcache._merge_is_union_reference(ctx)
+    assert resultcache._merge_is_union(ctx) == merge_is_union_reference(ctx)
 
 
 @settings(max_examples=300, deadline=None)
 @given(SNAPSHOT, SNAPSHOT)
 def test_contents_compare_as_the_reference_does(a, b):
     fast_a, fast_b = resultcache._contents(_snap(a)), resultcache._contents(_snap(b))
-    ref_a, ref_b = resultcache._contents_reference(_snap(a)), resultcache._contents_reference(_snap(b))
+    ref_a, ref_b = contents_reference(_snap(a)), contents_reference(_snap(b))
     assert set(fast_a) == set(ref_a)
     for path in {*ref_a, *ref_b}:
         assert (fast_a.get(path) == fast_b.get(path)) == (ref_a.get(path) == ref_b.get(path))
@@ -76,7 +103,7 @@ def test_merge_is_union_catches_a_textual_merge_and_a_dropped_file():
                        ([("v/a.py", "4" * 40), ("v/b.py", "2" * 40)], False),
                        ([("v/a.py", "3" * 40)], False)):  # fmt: skip
         ctx = SimpleNamespace(head=_snap(ours), base=_snap(theirs), merge_base=_snap(base), merged=_snap(merged))
-        assert resultcache._merge_is_union(ctx) is ok is resultcache._merge_is_union_reference(ctx)
+        assert resultcache._merge_is_union(ctx) is ok is merge_is_union_reference(ctx)
 
 
 # ------------------------------------------------------------ the worktree
