@@ -37,6 +37,23 @@ class Span:
     line: int
 
 
+def resolve_name(name: str, ids: Iterable[str], labels: Mapping[str, str]) -> str | None:
+    """What a ``depends_on`` entry names: an id, a branch label, or a unique id prefix of 4+ chars.
+
+    ``ids`` is anything with ``in`` and iteration over ids (a graph's
+    revisions, or the merge driver's union of two sides' ids).
+    """
+    if name in ids:  # type: ignore[operator]
+        return name
+    if name in labels:
+        return labels[name]
+    if len(name) > 3:
+        matches = [rid for rid in ids if rid.startswith(name)]
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
 class PackedSpans(Mapping):
     """``Revision.spans`` kept as ``(key, start, end, line)`` tuples, built into Spans on first use.
 
@@ -385,19 +402,7 @@ class RevisionGraph:
         return tuple(order) if len(order) == len(self.revisions) else None
 
     # ------------------------------------------------------------------ lookup
-    @staticmethod
-    def _resolve_in(
-        name: str, by_id: Mapping[str, Revision], labels: Mapping[str, str]
-    ) -> str | None:
-        if name in by_id:
-            return name
-        if name in labels:
-            return labels[name]
-        if len(name) > 3:
-            matches = [rid for rid in by_id if rid.startswith(name)]
-            if len(matches) == 1:
-                return matches[0]
-        return None
+    _resolve_in = staticmethod(resolve_name)
 
     @staticmethod
     def _resolver(by_id: Mapping[str, Revision], labels: Mapping[str, str]):

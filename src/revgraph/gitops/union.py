@@ -172,11 +172,13 @@ def decide_lists(
 
     u_ids = _Union(o_set, extra_ids)
     labels = _labels(chain(filter(_LABELS, o_facts), filter(_LABELS, extra)), u_ids)
+    from revgraph.model import resolve_name  # loaded already: gitref reads the trees
+
     depends: dict[str, tuple[str, ...]] = {}
     for f in chain(filter(_DEPENDS, o_facts), filter(_DEPENDS, extra)):
         targets = []
         for name in f[3]:
-            target = _resolve(name, u_ids, labels)
+            target = resolve_name(name, u_ids, labels)
             if target is None:
                 return Decision(CONFLICT, reason="a depends_on of the union names nothing")
             targets.append(target)
@@ -225,19 +227,6 @@ def _labels(labelled: Iterable[Fact], ids) -> dict[str, str]:
                 continue  # declared twice
             labels[label] = rid
     return labels
-
-
-def _resolve(name: str, ids, labels: Mapping[str, str]) -> str | None:
-    """``RevisionGraph._resolve_in``: an id, a branch label or a unique id prefix of 4+ chars."""
-    if name in ids:
-        return name
-    if name in labels:
-        return labels[name]
-    if len(name) > 3:
-        matches = [rid for rid in ids if rid.startswith(name)]
-        if len(matches) == 1:
-            return matches[0]
-    return None
 
 
 def _has_cycle(downs: Mapping[str, tuple[str, ...]], depends: Mapping[str, tuple[str, ...]]) -> bool:
