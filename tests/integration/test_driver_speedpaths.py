@@ -26,13 +26,13 @@ from hypothesis import strategies as st
 
 from revgraph.gitops import driver, union
 from revgraph.lockfile import parse_lock
-from tests.integration.test_merge_driver_e2e import (
-    BASE_ID,
+from tests.integration.test_merge_driver_e2e import (  # noqa: F401 - repo is a fixture
     FEATURE_ID,
-    MAIN_ID,
     _assert_stopped_at_lock_only,
     _both_add,
+    _feature_went_further,
     _traced,
+    repo,
 )
 from tests.integration.test_merge_driver_fast import (
     LOCK,
@@ -295,12 +295,12 @@ def test_merge_locks_with_a_memo_merges_as_without(gitrepo, monkeypatch):
 @given(_git_histories())
 def test_the_driver_with_and_without_a_memo_decides_as_the_reference(make_gitrepo, sides):
     base, ours, theirs, _ = sides
-    repo = make_gitrepo(f"repo-{os.urandom(6).hex()}")
-    sha = _two_branches(repo, base, ours, theirs)
-    reference = driver.full_union_entries(LOCK, sha, cwd=repo.path)
+    git_repo = make_gitrepo(f"repo-{os.urandom(6).hex()}")
+    sha = _two_branches(git_repo, base, ours, theirs)
+    reference = driver.full_union_entries(LOCK, sha, cwd=git_repo.path)
 
-    cold = _union(repo, sha)  # no memo, no facts
-    warm = _union(repo, sha)  # memo and facts index
+    cold = _union(git_repo, sha)  # no memo, no facts
+    warm = _union(git_repo, sha)  # memo and facts index
 
     event("clean" if reference is not None else "conflict")
     assert cold == reference
@@ -321,29 +321,9 @@ def test_plain_trees_in_git_take_the_plain_reading(gitrepo, monkeypatch):
 
 
 # -------------------------------------------------------------- end to end
-@pytest.fixture
-def repo(gitrepo):
-    """As in test_merge_driver_e2e: a base revision, the driver and the lock installed by the CLI."""
-    gitrepo.init_env(commit=False)
-    gitrepo.add_revision(BASE_ID, None, message="create users")
-    gitrepo.run("install", check=True)
-    gitrepo.commit("base with revgraph")
-    return gitrepo
-
-
-def test_git_merge_again_with_a_memo_merges_as_the_first_time(repo):
+def test_git_merge_again_with_a_memo_merges_as_the_first_time(repo):  # noqa: F811 - the fixture
     """`git merge` runs the driver (both sides changed the lock); again after --abort, from the memo."""
-    same_day = "2024-06-03 10:00:00.000000"  # byte-identical files on both sides
-    repo.branch("feature")
-    repo.add_revision(MAIN_ID, BASE_ID, message="add orders", create_date=same_day)
-    repo.run("lock", check=True)
-    repo.commit("main: orders")
-    repo.checkout("feature")
-    repo.add_revision(MAIN_ID, BASE_ID, message="add orders", create_date=same_day)
-    repo.add_revision(FEATURE_ID, MAIN_ID, message="add invoices")
-    repo.run("lock", check=True)
-    repo.commit("feature: orders and invoices")
-    repo.checkout("main")
+    _feature_went_further(repo)
     memo = repo.path / ".git" / "revgraph" / "driver-v1.memo"
 
     results = []
@@ -359,7 +339,7 @@ def test_git_merge_again_with_a_memo_merges_as_the_first_time(repo):
     assert parse_lock(results[0][0].decode()).heads == (FEATURE_ID,)
 
 
-def test_git_merge_conflict_again_with_a_memo_stops_as_the_first_time(repo):
+def test_git_merge_conflict_again_with_a_memo_stops_as_the_first_time(repo):  # noqa: F811 - the fixture
     _both_add(repo)
     texts = []
     for _ in range(2):

@@ -214,8 +214,8 @@ def _decisions(repo, branch: str):
     return driver.fast_decision(LOCK, sha, cwd=repo.path), driver.full_union_entries(LOCK, sha, cwd=repo.path)
 
 
-def test_both_sides_changed_the_lock_and_feature_went_further_merges_cleanly(repo):
-    """main and feature carry the same revision; feature adds one on top: one head, no conflict."""
+def _feature_went_further(repo) -> None:
+    """main and feature carry the same revision (byte for byte); feature adds one on top. Ends on main."""
     same_day = "2024-06-03 10:00:00.000000"  # byte-identical files on both sides
     repo.branch("feature")
     repo.add_revision(MAIN_ID, BASE_ID, message="add orders", create_date=same_day)
@@ -227,6 +227,11 @@ def test_both_sides_changed_the_lock_and_feature_went_further_merges_cleanly(rep
     repo.run("lock", check=True)
     repo.commit("feature: orders and invoices")
     repo.checkout("main")
+
+
+def test_both_sides_changed_the_lock_and_feature_went_further_merges_cleanly(repo):
+    """main and feature carry the same revision; feature adds one on top: one head, no conflict."""
+    _feature_went_further(repo)
     fast, full = _decisions(repo, "feature")
     assert fast.outcome == union.CLEAN and list(fast.entries) == full
 
