@@ -39,3 +39,29 @@ def write_atomic(path: Path | str, data: bytes) -> bool:
             except OSError:
                 pass
     return replaced
+
+
+def keep_newest(folder: Path | str, suffix: str, keep: int) -> None:
+    """Delete all but the ``keep`` most recently written ``*suffix`` files in ``folder``.
+
+    Best effort: a file another process removed first, or an unreadable
+    folder, is skipped.
+    """
+    try:
+        names = [name for name in os.listdir(folder) if name.endswith(suffix)]
+    except OSError:
+        return
+    if len(names) <= keep:
+        return
+    dated = []
+    for name in names:
+        try:
+            dated.append((os.stat(os.path.join(folder, name)).st_mtime_ns, name))
+        except OSError:
+            continue
+    dated.sort(reverse=True)
+    for _, name in dated[keep:]:
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass

@@ -317,24 +317,12 @@ def record(common_dir: str, ticket_ident: tuple, plan: tuple, facts: tuple, payl
         data = marshal.dumps((FORMAT, ticket_ident, plan, tuple(states)))
     except ValueError:
         return False  # something marshal cannot hold: no ticket
-    from revgraph.atomicfile import write_atomic
+    from revgraph.atomicfile import keep_newest, write_atomic
 
     written = write_atomic(path, data)
     if written:
-        _prune(os.path.dirname(path))
+        keep_newest(os.path.dirname(path), ".marshal", KEPT_TICKETS)
     return written
-
-
-def _prune(folder: str) -> None:
-    try:
-        names = [n for n in os.listdir(folder) if n.endswith(".marshal")]
-        if len(names) <= KEPT_TICKETS:
-            return
-        dated = sorted(((os.stat(os.path.join(folder, n)).st_mtime_ns, n) for n in names), reverse=True)
-        for _, name in dated[KEPT_TICKETS:]:
-            os.unlink(os.path.join(folder, name))
-    except OSError:
-        pass
 
 
 # ------------------------------------------------------------- the answer

@@ -41,7 +41,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
-from revgraph.atomicfile import write_atomic
+from revgraph.atomicfile import keep_newest, write_atomic
 from revgraph.model import PackedSpans, ParseProblem, Revision
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -601,13 +601,4 @@ class ResultCache:
 
     def _prune(self) -> None:
         assert self.directory is not None
-        try:
-            entries = [(p.stat().st_mtime, p) for p in self.directory.glob("*.pickle")]
-        except OSError:
-            return
-        entries.sort(reverse=True)
-        for _, stale in entries[_RESULTS_KEPT:]:
-            try:
-                stale.unlink()
-            except OSError:
-                pass
+        keep_newest(self.directory, ".pickle", _RESULTS_KEPT)
