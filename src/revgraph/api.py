@@ -341,6 +341,8 @@ def build_context(
     head_ref: str | None = None,
 ) -> EnvContext:
     """HEAD (with uncommitted edits), base, merge base, predicted merge, landed set."""
+    if head_ref is None:
+        _prefetch_git_reads(ws, env, base)
     head = ws.snapshot(env, head_ref)
     repo = ws.maybe_repo()
     if repo is None or (repo.root is not None and repo.head_sha() is None and base is None):
@@ -394,6 +396,36 @@ def build_context(
         landed=frozenset(landed),
         protected_refs=tuple(protected),
     )
+
+
+def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> None:
+    """Start the git reads ``build_context`` will make after reading the working tree.
+
+    Reading and parsing 20k working-tree files keeps one core busy for a
+    second; meanwhile git lists base's and the merge base's trees and
+    predicts the merge on the other. The arguments are exactly those the
+    later calls use (``GitRepo.prefetch``); nothing is started when the
+    working tree's revisions are already known, or when the base cannot be
+    resolved (the normal path then reports why).
+    """
+    repo = ws.maybe_repo()
+    if repo is None or repo.root is None or (env.name, ":worktree:") in ws._snapshots:
+        return
+    try:
+        head_sha = repo.head_sha()
+        base_ref = ws.resolve_base(base) if head_sha is not None or base is not None else None
+        if base_ref is None or head_sha is None:
+            return
+        folders = repo.folders(env)
+        repo.prefetch_ls_tree(base_ref.sha, folders)
+        from revgraph.sources.merged import prefetch_merge
+
+        prefetch_merge(repo, folders, head_sha, base_ref.sha)
+        mb_sha = repo.merge_base(base_ref.sha, head_sha)
+        if mb_sha:
+            repo.prefetch_ls_tree(mb_sha, folders)
+    except (RevgraphError, OSError):
+        return
 
 
 def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:

@@ -323,6 +323,8 @@ class GitRepo:
         self._finalizer: weakref.finalize | None = None
         self._peeled: dict[str, str] = {}  # "<object id>^{commit}" -> sha (see _rev_parse)
         self._merge_bases: dict[tuple[str, str], str | None] = {}
+        # Commands started ahead of need (``prefetch``): args -> (process, stdout, stderr).
+        self._prefetched: dict[tuple[str, ...], tuple[subprocess.Popen, IO[bytes], IO[bytes]]] = {}
 
     @staticmethod
     def _discover(start: Path, asked: Path | str) -> str:
@@ -354,6 +356,12 @@ class GitRepo:
         ok: Iterable[int] = (0,),
     ) -> subprocess.CompletedProcess:
         """Run git on this repository; GitError unless the exit code is in ``ok``."""
+        started = self._prefetched.pop(args, None) if input is None and env is None else None
+        if started is not None:
+            done = _collect(started, [*self._argv, *args])
+            if done.returncode not in tuple(ok):
+                raise GitError(f"git {args[0]} failed: {_first_line(done.stderr) or done.returncode}")
+            return done
         try:
             done = subprocess.run(
                 [*self._argv, *args],
@@ -367,6 +375,33 @@ class GitRepo:
         if done.returncode not in tuple(ok):
             raise GitError(f"git {args[0]} failed: {_first_line(done.stderr) or done.returncode}")
         return done
+
+    def prefetch(self, *args: str) -> None:
+        """Start ``git <args>`` now; the next ``git(*args)`` (same args, no input or env) takes its result.
+
+        A cold ``check`` starts the tree reads and merges it will need before
+        it reads the working tree, so git works on one core while Python
+        parses on the other. Only for commands whose answer does not depend
+        on when they run (object ids), or whose timing is as racy either way
+        (``git status`` of files the run reads anyway). Best effort: a
+        command that cannot start just runs later.
+        """
+        if args in self._prefetched:
+            return
+        try:
+            out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        except OSError:
+            return
+        try:
+            # Output goes to temp files, not pipes: nobody reads while Python
+            # parses, and a full pipe would stall git.
+            proc = subprocess.Popen([*self._argv, *args], stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=err, cwd=self._cwd, env=_git_environ())  # fmt: skip
+        except OSError:
+            out.close()
+            err.close()
+            return
+        self._prefetched[args] = (proc, out, err)
 
     def _catfile(self) -> _CatFile:
         if self._cat is None or self._cat._proc.poll() is not None:
@@ -392,6 +427,11 @@ class GitRepo:
         if self._cat is not None:
             self._cat.close()
             self._cat = None
+        while self._prefetched:
+            # Waited for, not killed: a merge-tree stopped mid-write would leave
+            # temporary object files in the repository.
+            _, started = self._prefetched.popitem()
+            _collect(started, [])
 
     def __enter__(self) -> "GitRepo":
         return self
@@ -477,8 +517,7 @@ class GitRepo:
         """Blobs (files, symlinks) under ``folders`` in ``treeish``; one process."""
         if not folders:
             return []
-        pathspecs = [f for f in folders if f] if all(folders) else []
-        out = self.git("ls-tree", "-r", "-z", "--full-tree", treeish, "--", *pathspecs).stdout
+        out = self.git(*_ls_tree_args(treeish, folders)).stdout
         entries = []
         append = entries.append
         # One decode of the whole listing (the meta fields are ASCII): 20k records.
@@ -490,6 +529,11 @@ class GitRepo:
             if kind == "blob":  # not a submodule
                 append(TreeEntry(mode, oid, path))
         return _under(entries, folders)
+
+    def prefetch_ls_tree(self, treeish: str, folders: Sequence[str]) -> None:
+        """Start the listing ``ls_tree(treeish, folders)`` will read (see ``prefetch``)."""
+        if folders:
+            self.prefetch(*_ls_tree_args(treeish, folders))
 
     def blob_ids(self, treeish: str, folders: Sequence[str]) -> dict[str, str]:
         """Path -> blob id of every file under ``folders`` in ``treeish``."""
@@ -593,6 +637,26 @@ class GitRepo:
             self, env, folders, group_entries(entries), source=source, commit=commit,
             cache=cache, treeish=sha,
         )  # fmt: skip
+
+
+def _ls_tree_args(treeish: str, folders: Sequence[str]) -> tuple[str, ...]:
+    pathspecs = [f for f in folders if f] if all(folders) else []
+    return ("ls-tree", "-r", "-z", "--full-tree", treeish, "--", *pathspecs)
+
+
+def _collect(
+    started: tuple[subprocess.Popen, IO[bytes], IO[bytes]], argv: list[str]
+) -> subprocess.CompletedProcess:
+    """Wait for a prefetched command and read what it wrote."""
+    proc, out, err = started
+    try:
+        returncode = proc.wait()
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, returncode, out.read(), err.read())
+    finally:
+        out.close()
+        err.close()
 
 
 def _fetch_once(cat: _CatFile, requests: Sequence[str], limit: int) -> Iterator[Blob]:

@@ -92,9 +92,7 @@ def merge_tree(
 
     None when git cannot merge the two (e.g. unrelated histories).
     """
-    done = repo.git(
-        "merge-tree", "--write-tree", "--no-messages", "-z", ours, theirs, ok=range(256)
-    )
+    done = repo.git(*_merge_tree_args(ours, theirs), ok=range(256))
     if done.returncode not in (0, 1):
         return None
     records = done.stdout.split(b"\0")
@@ -108,6 +106,22 @@ def merge_tree(
         entry = TreeEntry(mode, oid, raw_path.decode("utf-8", "surrogateescape"))
         conflicts.append((entry, int(stage)))
     return tree, conflicts
+
+
+def _merge_tree_args(ours: str, theirs: str) -> tuple[str, ...]:
+    return ("merge-tree", "--write-tree", "--no-messages", "-z", ours, theirs)
+
+
+def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str) -> None:
+    """Start what ``predict_merge(repo, env, HEAD, theirs)`` runs first (``GitRepo.prefetch``).
+
+    The clean-tree test, and the merge of HEAD itself, which that test
+    usually lets stand for the working tree (if not, it was wasted work).
+    """
+    repo.prefetch(*_STAGED_ARGS)
+    repo.prefetch(*_status_args(folders))
+    if git_version() >= (2, 38):
+        repo.prefetch(*_merge_tree_args(head, theirs))
 
 
 def _both_sides(
@@ -205,15 +219,19 @@ def _clean(repo: GitRepo, folders: Sequence[str]) -> bool:
     files this is two quick reads instead of copying the index and
     re-hashing the folders through it.
     """
-    staged = repo.git("diff-index", "--cached", "--quiet", "HEAD", "--", ok=range(256))
+    staged = repo.git(*_STAGED_ARGS, ok=range(256))
     if staged.returncode != 0:
         return False
-    pathspecs = [f for f in folders if f] if all(folders) else []
-    status = repo.git(
-        "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
-        "--", *pathspecs, ok=range(256),
-    )  # fmt: skip
+    status = repo.git(*_status_args(folders), ok=range(256))
     return status.returncode == 0 and not status.stdout
+
+
+_STAGED_ARGS = ("diff-index", "--cached", "--quiet", "HEAD", "--")
+
+
+def _status_args(folders: Sequence[str]) -> tuple[str, ...]:
+    pathspecs = [f for f in folders if f] if all(folders) else []
+    return ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *pathspecs)
 
 
 def worktree_tree(repo: GitRepo, env: Environment) -> str:
