@@ -43,14 +43,26 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code (never raises for user errors)."""
+    import gc
+
     args = list(sys.argv[1:] if argv is None else argv)
     printable_names()
-    code = fast_path(args)
-    if code is not None:
-        return code
-    from revgraph.cli import run_app
+    # A cold check keeps ~20 objects per revision file alive (20k files: 400k):
+    # with the default threshold the collector would walk them hundreds of
+    # times for garbage that is almost never cyclic (measured: 15% of a cold
+    # 20k check). Collections still run, 140 times less often; restored for
+    # an in-process caller.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, *thresholds[1:])
+    try:
+        code = fast_path(args)
+        if code is not None:
+            return code
+        from revgraph.cli import run_app
 
-    return run_app(args)
+        return run_app(args)
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def fast_path(args: list[str]) -> int | None:

@@ -316,3 +316,23 @@ def test_check_argv_parses_as_typer_parses_it(argv, monkeypatch, capsys):
         m.setattr(cli, "_run_check", record)
         assert cli.run_app(argv) == 0, capsys.readouterr().err
     assert seen == [from_fast], argv
+
+
+def test_a_run_collects_garbage_rarely_and_restores_the_callers_collector(repo, capsys, monkeypatch):
+    import gc
+
+    seen: list[tuple[int, int, int]] = []
+    real_run_app = cli.run_app
+
+    def run_app(args):
+        seen.append(gc.get_threshold())
+        return real_run_app(args)
+
+    monkeypatch.setattr(cli, "run_app", run_app)
+    before = gc.get_threshold()
+    entry.run(["-C", str(repo.path), "rules"])
+    assert seen and seen[0][0] >= 100_000  # a cold 20k check keeps 400k objects alive
+    assert seen[0][1:] == before[1:]
+    assert gc.get_threshold() == before
+    assert entry.run(["--definitely-not-an-option"]) != 0
+    assert gc.get_threshold() == before
