@@ -8,15 +8,17 @@ without it:
 
 * ``merge-driver``: git runs it on every merge of the lock file;
 * ``check``: a warm check is answered from the result cache
-  (``resultcache.fast_check``);
+  (``resultcache.fast_check``); one the cache cannot answer is run and
+  rendered there too, by the functions ``revgraph check`` uses, unless it
+  fails (the full CLI then runs it and reports the error);
 * ``heads``: parsed here and run by ``show_heads``, the very function the
   typer command calls.
 
 Only plain command lines take a fast path (``parse_argv`` accepts the options
 click would parse the same way and gives up on anything else: ``--help``,
 ``--debug``, a repeated or empty value, a short-option cluster, ``--``); every
-other command line, and a ``check`` the cache cannot answer, goes to
-``revgraph.cli`` unchanged. What both paths print is produced by the same
+other command line (and ``check --no-cache``, ``--db``, ``-o``, the github and
+markdown formats) goes to ``revgraph.cli`` unchanged. What both paths print is produced by the same
 code: ``State`` (the global options and the two consoles), ``show_heads`` and
 ``exit_code_for`` (how an exception becomes a message and an exit code) live
 here and ``revgraph.cli`` uses them too.

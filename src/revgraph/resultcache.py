@@ -145,8 +145,9 @@ class Probe:
 LOOKUP_READ_LIMIT = 64
 STORE_READ_LIMIT = 512
 
-# A miss in ``fast_check`` hands its probe to the full check in the same
-# process, so the key is not computed twice (``Probe.store`` re-verifies it).
+# A miss in ``fast_check`` hands its probe to the check it then runs
+# (``_check_here``), so the key is not computed twice (``Probe.store``
+# re-verifies it).
 _handoff: tuple[tuple, Probe] | None = None
 
 
@@ -854,13 +855,10 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
         if any(not folder.is_dir() for env in ws.environments for folder in env.version_locations):
             return None  # the full CLI warns about a missing versions folder
         found = probe(ws, base=opts.get("base"), select=select, ignore=ignore)
-        if found is None or found.report is None:
-            global _handoff
-            if found is not None:
-                _handoff = ((repr(options), found.request), found)
-                if not color:  # the full CLI's rendering of what it stores makes a ticket
-                    _express_pending[:] = [(opts, repr(options), fmt, verbose, strict, select, ignore)]
-            return None
+        if found is None:
+            return None  # the cache does not apply: the full CLI decides
+        if found.report is None:
+            return _check_here(ws, opts, found, select, ignore)
         report = found.report
         # Only JUnit lists the rules that ran (the rule catalogue costs an import).
         selected = _selected_codes(select, ignore) if fmt == "junit" else None
@@ -880,6 +878,40 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
         if not color:
             _record(ws, opts, found.facts, answer)
         return answer
+
+
+def _check_here(
+    ws: Workspace, opts: dict, found: Probe, select: tuple, ignore: tuple
+) -> tuple[str, bool, tuple[str, ...]]:
+    """A miss: run the check and render it as ``revgraph check`` does, without typer.
+
+    The full CLI would only add its imports (typer, click, pydantic: ~0.2 s)
+    to a command line this plain: same ``api.check``, same rendering, same
+    stores (result, rendering, express ticket). An error raised here sends
+    the command line to the full CLI, which reports it.
+    """
+    global _handoff
+    from revgraph.api import check
+    from revgraph.render import render_report
+
+    fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)
+    color = _use_color(opts)
+    _handoff = ((repr(ws.options), found.request), found)  # api.check's lookup takes this probe
+    if not color:  # remember_rendered makes a ticket of what it stores
+        _express_pending[:] = [(opts, repr(ws.options), fmt, verbose, strict, select, ignore)]
+    try:
+        report = check(ws, base=opts.get("base"), select=select, ignore=ignore)
+        text = render_report(
+            fmt, report, color=color, verbose=verbose, strict=strict, mermaid=None, doctor=False,
+            selected=_selected_codes(select, ignore),
+        )  # fmt: skip
+        if not color:
+            remember_rendered(ws, report, text, fmt=fmt, verbose=verbose, strict=strict,
+                              select=select, ignore=ignore)  # fmt: skip
+    finally:
+        _handoff = None
+        _express_pending.clear()
+    return text, report.failed(strict), ws.project.warnings
 
 
 def _render_key(report: Report, fmt: str, color: bool, verbose: bool, strict: bool, selected) -> str:
@@ -915,7 +947,7 @@ def remember_rendered(
         _record(ws, opts, stored[1], (text, report.failed(strict), ws.project.warnings))
 
 
-# The command line ``fast_check`` handed to the full CLI, for ``remember_rendered``.
+# The command line ``fast_check`` is checking (``_check_here``), for ``remember_rendered``.
 _express_pending: list[tuple] = []
 
 

@@ -11,8 +11,10 @@ command lines.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -196,6 +198,35 @@ def test_check_fast_path_equals_the_typer_command(repo, capsys, monkeypatch):
         outcome(capsys, cli.run_app, argv)  # stores this request's result
         fast, full = fast_and_full(capsys, monkeypatch, argv)
         assert fast == full, extra
+
+
+def test_a_check_the_cache_cannot_answer_runs_without_typer_and_equals_the_typer_command(
+    repo, capsys, monkeypatch
+):
+    """A miss (nothing cached, or an edit since) is checked and rendered by the fast path itself."""
+    from revgraph import express
+
+    base = ["-C", repo.path, "check", "--base", "main"]
+    for extra in ([], ["--format", "json"], ["-f", "sarif"], ["--format=junit", "--select", "RG1"],
+                  ["--strict"], ["--ignore", "RG301,rg1"]):  # fmt: skip
+        argv = [*base, *extra]
+        shutil.rmtree(repo.path / ".git" / "revgraph", ignore_errors=True)
+        fast, full = fast_and_full(capsys, monkeypatch, argv)
+        assert fast == full, extra
+    # What the miss stored answers the next run from the cache, then from the express lane.
+    shutil.rmtree(repo.path / ".git" / "revgraph")
+    first = python_m(*base, importtime=True)
+    loaded = imported(first.stderr)
+    assert first.returncode == 1 and "RG102" in first.stdout
+    assert not loaded & {"typer", "click", "pydantic"}, sorted(loaded & HEAVY)
+    hits = []
+    monkeypatch.setattr(express, "answer", lambda *a, real=express.answer: hits.append(real(*a)) or hits[-1])
+    for _ in range(40):  # files written by the generator this second vouch for nothing yet
+        assert outcome(capsys, entry.run, base)[1] == first.stdout
+        if hits[-1] is not None:
+            break
+        time.sleep(0.1)
+    assert hits[-1] is not None, "the express lane never answered"
 
 
 def test_project_warnings_survive_a_cached_check(repo, capsys, monkeypatch):
