@@ -83,7 +83,10 @@ class PackedSpans(Mapping):
     def __contains__(self, key: object) -> bool:
         if self._spans is not None:
             return key in self._spans
-        return any(item[0] == key for item in self._raw)
+        for item in self._raw:  # a loop, not any(genexpr): asked once per parsed file
+            if item[0] == key:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._built())

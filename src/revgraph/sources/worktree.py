@@ -193,8 +193,7 @@ def _read_file(absolute: str, path: str, cache: ParseCache):
         return ParseProblem(path, 1, "file too large to be a revision (> 5.0 MB)")
     oid = blob_id(data)
     cache.stats.record(absolute, info, oid)
-    found = cache.get(oid, path)
-    return found if found is not None else _Unparsed((data, path, oid))
+    return _Unparsed((data, path, oid))  # cache.parse looks the blob id up first
 
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
