@@ -18,6 +18,8 @@ from revgraph.findings import Report
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment, Project
+    from revgraph.fixes.plan import EditPlan
+    from revgraph.gitops.mergestate import Operation
     from revgraph.model import RevisionGraph, Snapshot
     from revgraph.sources.gitref import GitRepo
 
@@ -423,7 +425,7 @@ def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> No
         prefetch_merge(repo, folders, head_sha, base_ref.sha)
         mb_sha = repo.merge_base(base_ref.sha, head_sha)
         if mb_sha:
-            repo.prefetch_ls_tree(mb_sha, folders)
+            repo.prefetch_tree_read(env, folders, mb_sha, reference=base_ref.sha)
     except (RevgraphError, OSError):
         return
 
@@ -881,8 +883,6 @@ def fix(
                 landed_from=" + ".join(dict.fromkeys(srcs)) or None,
             )
         else:
-            from revgraph.fixes.merge import plan_merge
-
             plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root)
         if not docstrings and strategy == "rebase" and plan.is_empty and operation is None and onto is None:
             _refuse_when_base_is_not_merged(ws, env, graph, base)

@@ -47,7 +47,7 @@ from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from revgraph.model import PackedSpans, ParseProblem, Revision, Span
-from revgraph.parser_version import PARSER_VERSION  # re-exported: the reader's version
+from revgraph.parser_version import PARSER_VERSION  # noqa: F401 - re-exported: the reader's version
 
 KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
 _ILLEGAL_ID_CHARS = frozenset("@-+:")  # alembic.script.revision._revision_illegal_chars

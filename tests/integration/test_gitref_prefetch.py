@@ -129,6 +129,6 @@ def test_check_prefetches_before_reading_the_working_tree(forked, monkeypatch):
         report = api.check(ws, base="main")
     assert order[: order.index("read worktree")] == [
         "prefetch ls-tree", "prefetch diff-index", "prefetch status", "prefetch merge-tree",
-        "prefetch ls-tree",
+        "prefetch diff-tree",  # the merge base, as its difference from base (plain layout)
     ]  # fmt: skip
     assert {f.code for f in report.findings} >= {"RG102"}

@@ -323,6 +323,8 @@ class GitRepo:
         self._finalizer: weakref.finalize | None = None
         self._peeled: dict[str, str] = {}  # "<object id>^{commit}" -> sha (see _rev_parse)
         self._merge_bases: dict[tuple[str, str], str | None] = {}
+        # Trees read in full, per environment layout: others are read as their difference.
+        self._references: dict[tuple, _Reference] = {}
         # Commands started ahead of need (``prefetch``): args -> (process, stdout, stderr).
         self._prefetched: dict[tuple[str, ...], tuple[subprocess.Popen, IO[bytes], IO[bytes]]] = {}
 
@@ -632,11 +634,160 @@ class GitRepo:
 
     def _read_treeish(self, env: Environment, sha: str, *, source, commit, cache, root) -> Snapshot:
         folders = self.folders(env, root)
-        entries = self.ls_tree(sha, folders)
-        return build_snapshot(
-            self, env, folders, group_entries(entries), source=source, commit=commit,
-            cache=cache, treeish=sha,
+        return self.tree_snapshot(env, folders, sha, source=source, commit=commit, cache=cache)
+
+    def tree_snapshot(
+        self,
+        env: Environment,
+        folders: Sequence[str],
+        treeish: str,
+        *,
+        source: str,
+        commit: str | None,
+        cache: ParseCache | None,
+        overrides: Mapping[str, list[TreeEntry]] | None = None,
+    ) -> Snapshot:
+        """``env``'s revisions in ``treeish`` (plus ``overrides``: path -> entries, e.g. both
+        sides of a conflict), read as a difference from a tree this run read in full when it can.
+
+        A check reads base, the merge base and the predicted merge: three trees
+        that share nearly every file. The first is read in full (``ls-tree``,
+        alembic's listing, one result per file); when the layout is plain (one
+        flat versions folder of regular files, no ``.pyc`` rules) the others are
+        that reference plus ``git diff-tree``'s changes, their results reused
+        by path. Anything else (a symlink, a submodule, a recursive or
+        sourceless environment) is read in full.
+        """
+        key = (env.name, tuple(folders), env.recursive, env.sourceless)
+        reference = self._references.get(key)
+        if reference is not None and reference.cache is cache:
+            derived = _derive(self, env, folders, reference, treeish, source=source, commit=commit,
+                              cache=cache, overrides=overrides or {})  # fmt: skip
+            if derived is not None:
+                return derived
+        entries = group_entries(self.ls_tree(treeish, folders))
+        if overrides:
+            entries.update(overrides)
+        snapshot = build_snapshot(
+            self, env, folders, entries, source=source, commit=commit, cache=cache, treeish=treeish,
         )  # fmt: skip
+        if reference is None and not overrides:
+            made = _reference(env, folders, treeish, entries, snapshot, cache)
+            if made is not None:
+                self._references[key] = made
+        return snapshot
+
+    def prefetch_tree_read(self, env: Environment, folders: Sequence[str], treeish: str, reference: str) -> None:
+        """Start what ``tree_snapshot`` will run for ``treeish`` once ``reference`` was read in full."""
+        if _plain_prefix(env, folders) is not None:
+            self.prefetch(*_diff_tree_args(reference, treeish, folders))
+        else:
+            self.prefetch_ls_tree(treeish, folders)
+
+
+# ------------------------------------------------- snapshots by difference
+_REGULAR_MODES = frozenset(("100644", "100755"))
+
+
+class _Reference(NamedTuple):
+    """A tree read in full in the plain layout (see ``GitRepo.tree_snapshot``)."""
+
+    treeish: str
+    cache: object  # the ParseCache it was read through: only reads through it reuse its results
+    listed: list[str]  # the revision files, in alembic's order (sorted: one flat folder)
+    results: dict[str, list]  # listed path -> its results, in build_snapshot's order
+
+
+def _plain_prefix(env: Environment, folders: Sequence[str]) -> str | None:
+    """``folder/`` when ``env`` lists one flat folder of sources; None otherwise."""
+    if env.recursive or env.sourceless or len(folders) != 1 or not folders[0]:
+        return None
+    if folders[0].rsplit("/", 1)[-1].endswith("__pycache__"):
+        return None  # alembic skips the files of such a folder
+    return folders[0] + "/"
+
+
+def _plain_entries(entries: Mapping[str, Sequence[TreeEntry]]) -> bool:
+    return all(len(group) == 1 and group[0].mode in _REGULAR_MODES for group in entries.values())
+
+
+def _by_path(snapshot: Snapshot) -> dict[str, list]:
+    """Each path's results: revisions first, then problems, each in snapshot order."""
+    found: dict[str, list] = {}
+    for result in (*snapshot.revisions, *snapshot.problems):
+        found.setdefault(result.path, []).append(result)
+    return found
+
+
+def _reference(
+    env: Environment, folders: Sequence[str], treeish: str, entries: dict[str, list[TreeEntry]],
+    snapshot: Snapshot, cache: ParseCache | None,
+) -> _Reference | None:  # fmt: skip
+    """``snapshot`` as a reference for later reads, when its layout is plain."""
+    if _plain_prefix(env, folders) is None or not _plain_entries(entries):
+        return None
+    results = _by_path(snapshot)
+    if any(len(found) != 1 for found in results.values()):
+        return None  # not the simple case this relies on
+    # One result per listed file, and a flat folder lists its files sorted by name.
+    return _Reference(treeish, cache, sorted(results), results)
+
+
+def _diff_tree_args(old: str, new: str, folders: Sequence[str]) -> tuple[str, ...]:
+    return ("diff-tree", "-r", "-z", "--no-renames", "--no-abbrev", "--no-commit-id", old, new, "--", *folders)
+
+
+def _derive(
+    repo: GitRepo,
+    env: Environment,
+    folders: Sequence[str],
+    reference: _Reference,
+    treeish: str,
+    *,
+    source: str,
+    commit: str | None,
+    cache: ParseCache | None,
+    overrides: Mapping[str, list[TreeEntry]],
+) -> Snapshot | None:
+    """``treeish``'s snapshot as ``reference`` plus what ``git diff-tree`` says changed; None
+    when the change is not plain (then the caller reads the tree in full)."""
+    prefix = _plain_prefix(env, folders)
+    if prefix is None:
+        return None
+    done = repo.git(*_diff_tree_args(reference.treeish, treeish, folders), ok=range(256))
+    if done.returncode != 0:
+        return None
+    changed: dict[str, list[TreeEntry]] = {}
+    records = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    for meta, path in zip(records[0:-1:2], records[1::2]):
+        old_mode, new_mode, _, new_oid, status = meta.lstrip(":").split(" ")
+        if status[:1] not in ("A", "M", "D", "T") or not path.startswith(prefix):
+            return None  # a rename or copy (not asked for), or a path outside the folder
+        if status[:1] == "D":
+            changed[path] = []
+        elif new_mode in _REGULAR_MODES:
+            changed[path] = [TreeEntry(new_mode, new_oid, path)]
+        else:
+            return None  # a symlink or a submodule: the general reader follows them
+    for path, group in overrides.items():
+        if not path.startswith(prefix) or any(entry.mode not in _REGULAR_MODES for entry in group):
+            return None
+        changed[path] = list(group)
+    # What changed, read like any tree (cache hits, one cat-file batch for the rest).
+    fresh = {path: group for path, group in changed.items() if group}
+    listed_fresh = [item.path for item in listing.list_revision_files(folders, fresh.keys())] if fresh else []
+    results = _by_path(build_snapshot(
+        repo, env, folders, {path: fresh[path] for path in listed_fresh}, source=source,
+        commit=commit, cache=cache, treeish=treeish,
+    )) if listed_fresh else {}  # fmt: skip
+    if set(results) != set(listed_fresh):
+        return None
+    kept = [path for path in reference.listed if path not in changed]
+    ordered: list = []
+    extend = ordered.extend
+    for path in sorted((*kept, *listed_fresh)) if listed_fresh else kept:
+        extend(results.get(path) or reference.results[path])
+    return _snapshot(env.name, source, commit, ordered)
 
 
 def _ls_tree_args(treeish: str, folders: Sequence[str]) -> tuple[str, ...]:

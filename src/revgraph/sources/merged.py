@@ -36,7 +36,6 @@ from revgraph.sources.gitref import (
     TreeEntry,
     build_snapshot,
     git_version,
-    group_entries,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,11 +77,10 @@ def predict_merge(
         return union_merge(repo, env, ours_sha, theirs_sha, label=label, cache=cache)
     tree, conflicts = merged
     folders = repo.folders(env)
-    entries = group_entries(repo.ls_tree(tree, folders))
-    entries.update(_both_sides(conflicts, folders))
-    return build_snapshot(
-        repo, env, folders, entries, source=label, commit=None, cache=cache, treeish=tree
-    )
+    return repo.tree_snapshot(
+        env, folders, tree, source=label, commit=None, cache=cache,
+        overrides=_both_sides(conflicts, folders),
+    )  # fmt: skip
 
 
 def merge_tree(
