@@ -109,16 +109,21 @@ class Probe:
         try:
             again = _State.compute(self.ws, *self.request)
             stat_key = again.stat_key()
-            if again.by_git and stat_key is not None and stat_key == self.stat_key:
-                # Nothing in the folders changed since the lookup (git says so):
-                # its listing and identities still hold, no second walk.
-                again._scans = self.state._scans
-            # The check filled the stat cache, except for files too fresh to record
-            # (a checkout seconds ago): those are not read a second time.
-            content = again.content(read_limit=STORE_READ_LIMIT)
+            same = again.by_git and stat_key is not None and stat_key == self.stat_key
+            if same and self.content_key is not None:
+                # Nothing in the folders changed since the lookup (git says so, and
+                # the key covers every setting and commit): the content key it
+                # computed still holds, no second pass over 20k identities.
+                key: str | None = self.content_key
+            else:
+                if same:  # its listing and identities still hold, no second walk
+                    again._scans = self.state._scans
+                # The check filled the stat cache, except for files too fresh to record
+                # (a checkout seconds ago): those are not read a second time.
+                content = again.content(read_limit=STORE_READ_LIMIT)
+                key = _digest(content) if content is not None else None
         except (RevgraphError, OSError):
             return False
-        key = _digest(content) if content is not None else None
         # Unchanged since the lookup? By content when it was known then, else by
         # identities old enough to be trusted.
         if self.content_key is not None:

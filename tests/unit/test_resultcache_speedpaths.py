@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -344,3 +345,37 @@ def test_a_ticket_is_keyed_on_every_ci_variable_that_chooses_a_base():
     from revgraph.api import CI_BASE_VARIABLES
 
     assert set(CI_BASE_VARIABLES) <= set(express.ENV_NAMES)
+
+
+def test_a_store_with_nothing_changed_reuses_the_lookups_content_key(repo, monkeypatch):
+    """After an edit the lookup computes the content key; the store, finding git's view
+    unchanged, keeps it instead of hashing 20k identities again, and stores under it."""
+    from tests.support.revfiles import render_revision
+
+    untracked = repo.path / genrepo.VERSIONS / "feed0001_untracked.py"  # git status lists it
+    untracked.write_text(render_revision("feed0001", repo.feature_heads[0], message="untracked"))
+    files = sorted((repo.path / genrepo.VERSIONS).glob("*.py"))
+    old = time.time() - 10
+    for path in files:
+        os.utime(path, (old, old))  # old enough to vouch for themselves (ctime aside)
+    time.sleep(2.1)  # ... and their ctimes too
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        truth = api.check(ws, base="main")
+    shutil.rmtree(repo.path / ".git" / "revgraph" / "results")
+    passes = []
+    real = resultcache.WorktreeScan.content_digest
+    monkeypatch.setattr(resultcache.WorktreeScan, "content_digest",
+                        lambda self, *a, **k: passes.append(1) or real(self, *a, **k))  # fmt: skip
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        report = api.check(ws, base="main")
+    assert report.findings == truth.findings
+    assert len(passes) == 1  # the lookup's; the store made no second pass
+    # What was stored answers by content too: a touch of a file git lists changes
+    # the stat key, not the content.
+    os.utime(untracked, (old - 5, old - 5))
+    time.sleep(2.1)
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        again = resultcache.probe(ws, base="main", select=(), ignore=())
+        assert again is not None and again.report is not None
+        assert again.content_key is not None  # found by content: the stat key had moved
+        assert again.report.findings == truth.findings
