@@ -829,6 +829,35 @@ def test_concurrent_writers_leave_a_loadable_cache(tmp_path):
     assert not list(directory.glob(".*.tmp")), "no temp file left behind"
 
 
+def _entry(rid: str) -> tuple[str, Revision]:
+    return hashlib.sha1(rid.encode()).hexdigest(), Revision(rid, path="x.py", spans={"revision": Span(0, 1, 1)})
+
+
+def test_a_save_merges_what_another_process_saved_and_rereads_only_then(tmp_path, monkeypatch):
+    directory = tmp_path / "cache"
+    with ParseCache(directory, parser=parse_revision, parser_version=1) as first:
+        first.put(*_entry("one"))
+    reads: list[Path] = []
+    real = cache_module._read_bytes
+    monkeypatch.setattr(cache_module, "_read_bytes", lambda path, *a: reads.append(Path(path)) or real(path, *a))
+    mine = ParseCache(directory, parser=parse_revision, parser_version=1)
+    assert mine.get(_entry("one")[0], "x.py") is not None  # loads the file: one read
+    mine.put(*_entry("two"))
+    mine.save()
+    assert reads.count(mine.path) == 1  # nobody saved meanwhile: no second read to merge
+    # Another process saves between our load and our save: its entry is kept.
+    other = ParseCache(directory, parser=parse_revision, parser_version=1)
+    other._stored()
+    mine.put(*_entry("three"))
+    time.sleep(0.01)
+    other.put(*_entry("four"))
+    other.save()
+    mine.save()
+    after = ParseCache(directory, parser=parse_revision, parser_version=1)
+    for rid in ("one", "two", "three", "four"):
+        assert after.get(_entry(rid)[0], "x.py") is not None, rid
+
+
 def test_result_cache_round_trips_and_survives_corruption(tmp_path):
     results = ResultCache(tmp_path / "c")
     assert results.get("key-1") is None

@@ -106,12 +106,42 @@ def cache_dir_for(repo_or_root: "GitRepo | Path | str") -> Path:
 
 
 # ------------------------------------------------------------- atomic storage
-def _read_bytes(path: Path) -> bytes | None:
+def _read_bytes(path: Path, seen: list | None = None) -> bytes | None:
+    """The file's bytes (None if unreadable); ``seen`` gets the identity of what was read."""
     try:
         with open(path, "rb") as handle:
+            if seen is not None:
+                seen[:] = [_identity(os.fstat(handle.fileno()))]
             return handle.read()
     except OSError:
         return None
+
+
+def _identity(info: os.stat_result) -> tuple:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+def _seen_now(path: Path) -> list:
+    """``[identity]`` of the file at ``path`` now (after our own write), ``[]`` if gone."""
+    try:
+        return [_identity(os.stat(path))]
+    except OSError:
+        return []
+
+
+def _unchanged_since(path: Path, seen: list) -> bool:
+    """Whether ``path`` is still the file a ``_read_bytes(path, seen)`` read.
+
+    Every writer replaces the file by a rename (a new inode), so an equal
+    identity means no other process saved in between: a save can write its
+    entries over what it loaded instead of reading the whole file again.
+    """
+    if not seen:
+        return False
+    try:
+        return _identity(os.stat(path)) == seen[0]
+    except OSError:
+        return False
 
 
 def _pack(payload: bytes, version: int) -> bytes:
@@ -304,6 +334,7 @@ class ParseCache:
         self._parser = parser
         self._version = parser_version
         self._raw: dict[str, tuple] | None = None  # as stored, loaded lazily
+        self._seen: list = []  # the identity of the file _raw was loaded from
         self._decoded: dict[str, Parsed] = {}  # results by key, at any path
         self._new: dict[str, Parsed] = {}  # entries not yet saved, encoded by save()
         # One object per (blob, path) for the whole run: the four snapshots of a
@@ -435,13 +466,13 @@ class ParseCache:
     # -------------------------------------------------------------- storage
     def _stored(self) -> dict[str, tuple]:
         if self._raw is None:
-            self._raw = self._load()
+            self._raw = self._load(self._seen)
         return self._raw
 
-    def _load(self) -> dict[str, tuple]:
+    def _load(self, seen: list | None = None) -> dict[str, tuple]:
         if self.path is None:
             return {}
-        payload = _unpack(_read_bytes(self.path), self.parser_version)
+        payload = _unpack(_read_bytes(self.path, seen), self.parser_version)
         if payload is None:
             return {}
         try:
@@ -459,14 +490,19 @@ class ParseCache:
             self._new.clear()
             self._touches_new.clear()
             return False
-        merged = self._load()  # what other processes wrote since we loaded
-        merged.update(self._stored())
+        stored = self._stored()
+        if _unchanged_since(self.path, self._seen):
+            merged = stored  # nobody saved since we loaded: no 7 MB re-read at 20k
+        else:
+            merged = self._load()  # what other processes wrote since we loaded
+            merged.update(stored)
         merged.update((key, _encode(result)) for key, result in self._new.items())
         merged.update(self._touches_new)
         merged["__schema__"] = (_SCHEMA,)
         written = write_atomic(self.path, _pack(marshal.dumps(merged), self.parser_version))
         del merged["__schema__"]
         self._raw = merged
+        self._seen = _seen_now(self.path) if written else []
         self._new = {}
         self._touches_new = {}
         return written
@@ -494,16 +530,17 @@ class StatCache:
         self.path = Path(directory) / "stat-v1.bin" if directory is not None else None
         self._entries: dict[str, tuple] | None = None
         self._new: dict[str, tuple] = {}
+        self._seen: list = []  # the identity of the file _entries was loaded from
 
     def _stored(self) -> dict[str, tuple]:
         if self._entries is None:
-            self._entries = self._load()
+            self._entries = self._load(self._seen)
         return self._entries
 
-    def _load(self) -> dict[str, tuple]:
+    def _load(self, seen: list | None = None) -> dict[str, tuple]:
         if self.path is None:
             return {}
-        payload = _unpack(_read_bytes(self.path), _FORMAT)
+        payload = _unpack(_read_bytes(self.path, seen), _FORMAT)
         try:
             entries = marshal.loads(payload) if payload is not None else {}
         except (EOFError, ValueError, TypeError):
@@ -534,13 +571,18 @@ class StatCache:
         if not self._new or self.path is None:
             self._new.clear()
             return False
-        merged = self._load()
+        stored = self._stored()
+        if _unchanged_since(self.path, self._seen):
+            merged = stored  # nobody saved since we loaded
+        else:
+            merged = self._load()
+            merged.update(stored)
         if len(merged) > self.MAX_ENTRIES:
             merged = {}
-        merged.update(self._stored())
         merged.update(self._new)
         written = write_atomic(self.path, _pack(marshal.dumps(merged), _FORMAT))
         self._entries = merged
+        self._seen = _seen_now(self.path) if written else []
         self._new = {}
         return written
 
