@@ -259,7 +259,7 @@ class State:
 
     def say(self, text: str, *, err: bool = False, style: str | None = None) -> None:
         """One line, as ``console.print(text, markup=False)`` prints it (``style``: the
-        same text, escaped, wrapped in ``[style]...[/style]`` markup).
+        same text in that style).
 
         Without colour, a line rich would print unchanged is written directly,
         so that ``heads`` does not import rich for nothing (``plain_line``).
@@ -272,12 +272,9 @@ class State:
             stream.flush()  # as rich does after each print
             return
         console = self.err if err else self.console
-        if style is None:
-            console.print(text, markup=False)
-        else:
-            from rich.markup import escape
-
-            console.print(f"[{style}]{escape(text)}[/{style}]")
+        # Never markup, even to style it: rich's escape() leaves a backslash
+        # before a bracket that opens no tag ("x\\[0"), and markup then eats it.
+        console.print(text, markup=False, style=style)
 
     def workspace(self):
         from revgraph.api import Workspace
