@@ -381,7 +381,7 @@ def build_context(
             worktree=head_ref is None and repo.root is not None,
             cache=ws.cache,
         )
-    landed = set(_graph(base_snap.revisions).revisions)
+    landed = {rev.id for rev in base_snap.revisions}  # every id base has
     protected = _protected_refs(ws, repo)
     for ref in protected:
         landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}

@@ -547,6 +547,7 @@ class WorktreeScan:
 
     def __init__(self, env: Environment, root: Path | str) -> None:
         self.root = os.path.realpath(root)
+        self._prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
         self.sourceless = env.sourceless
         # (path, link target, os.stat_result) per file; (folder + "/", "", state) per location
         self.items: list[tuple[str, str, Any]] = []
@@ -655,12 +656,12 @@ class WorktreeScan:
             return f"too large {info.st_size}"
         if stats is None or link:
             return None
-        return stats.blob_id(os.path.join(self.root, rel), info)
+        return stats.blob_id(self._prefix + rel, info)  # os.path.join, as one concatenation
 
     def _read_blob(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str:
         import hashlib
 
-        absolute = os.path.join(self.root, rel)
+        absolute = self._prefix + rel
         try:
             with open(absolute, "rb") as handle:
                 data = handle.read(MAX_REVISION_BYTES + 1)

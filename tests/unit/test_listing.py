@@ -187,3 +187,25 @@ def test_recursive_listing_keeps_every_py_file_once_whatever_the_input_order():
     first = list_revision_files([V], files, recursive=True)
     assert first == list_revision_files([V], list(reversed(files)), recursive=True)
     assert len(first) == len(set(files))
+
+
+_ODD_PATHS = st.sampled_from(
+    [f"{V}/a.py", f"{V}/b.py", f"{V}//c.py", f"{V}/./d.py", f"{V}/sub/e.py", f"{V}/__pycache__/f.py",
+     f"{V}/__init__.py", f"{V}/.#g.py", f"{V}/h.txt", f"{V}2/i.py", "top.py", "x/__pycache__/j.py",
+     f"{V}/", f"{V}/sub/./k.py", "x/l.py", "x/y/m.py"]
+)  # fmt: skip
+_LOCATIONS = st.lists(
+    st.sampled_from([V, f"{V}/", f"./{V}", "", ".", "x", "x/__pycache__", f"{V}/sub", "missing"]),
+    min_size=1, max_size=3,
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_ODD_PATHS, max_size=12), _LOCATIONS)
+def test_the_flat_listing_equals_the_general_walk(files, locations):
+    """The usual layout's shortcut answers exactly what alembic's walk does, odd paths included."""
+    from revgraph.sources.listing import _list_flat, _list_walk
+
+    walked = _list_walk(locations, list(files), recursive=False, sourceless=False, resolved={}, exists=None)
+    assert _list_flat(locations, list(files)) == walked
+    assert list_revision_files(locations, files) == walked
