@@ -310,7 +310,7 @@ def test_post_write_hook_warns_and_exits_zero_outside_any_environment(repo, tmp_
     stray.write_text('revision = "x"\ndown_revision = None\n')
 
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from revgraph.gitops.hooks import post_write_hook; sys.exit(post_write_hook())", str(stray)],
+        [sys.executable, "-c", "import sys; from revgraph.commands.post_write import post_write_hook; sys.exit(post_write_hook())", str(stray)],
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )
 

@@ -80,3 +80,44 @@ def test_the_checker_sees_lazy_imports_and_from_package_imports(tmp_path):
     sample = tmp_path / "m.py"
     sample.write_text("def f():\n    from revgraph import api\n    import subprocess\n")
     assert (2, "revgraph.api") in _imports(sample) and (3, "subprocess") in _imports(sample)
+
+
+def _runtime_imports(path: Path) -> list[tuple[int, str]]:
+    """``_imports`` without those under ``if TYPE_CHECKING:`` (annotations only, never run)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for inner in node.body:
+                skipped |= {id(n) for n in ast.walk(inner)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+            if node.module == "revgraph":
+                found += [(node.lineno, f"revgraph.{alias.name}") for alias in node.names]
+    return found
+
+
+def test_git_operations_do_not_reach_forward_into_the_api_or_the_command_line():
+    """gitops sits below the API: the API and the commands call it, never the other way."""
+    forward = ("revgraph.api", "revgraph.cli", "revgraph.commands", "revgraph.entry", "revgraph.demo",
+               "revgraph.audit", "revgraph.resultcache", "revgraph.express")  # fmt: skip
+    bad = [
+        f"{path.relative_to(PACKAGE).as_posix()}:{line} imports {name}"
+        for path in _modules("gitops")
+        for line, name in _runtime_imports(path)
+        if _under(name, forward)
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_runtime_import_checker_skips_type_checking_blocks(tmp_path):
+    sample = tmp_path / "m.py"
+    sample.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from revgraph.api import X\n"
+                      "def f():\n    from revgraph import api\n")  # fmt: skip
+    assert _runtime_imports(sample) == [(1, "typing"), (5, "revgraph"), (5, "revgraph.api")]

@@ -52,10 +52,13 @@ def register(app: typer.Typer) -> None:
 
         if not (merge_driver or lock or pre_commit or post_write_hook):
             merge_driver = lock = True
+        from revgraph import api
+
         with state().workspace() as ws:
             result = do_install(
                 ws, merge_driver=merge_driver, lock=lock, pre_commit=pre_commit,
                 post_write_hook=post_write_hook, dry_run=dry_run,
+                refresh_locks=lambda check_only: api.lock(ws, check_only=check_only),
             )
         _print_result(result, installing=True)
 

@@ -28,7 +28,7 @@ import re
 import shlex
 import sys
 import sysconfig
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -818,10 +818,8 @@ def _plan_post_write_hook(files: _FilePlan, ws: Workspace, result: InstallResult
         result.changes.append(Change(rel, f"{verb} {where} {HOOK_NAME} (console_scripts {HOOK_ENTRYPOINT})"))
 
 
-def _plan_lock(ws: Workspace, result: InstallResult, *, dry_run: bool) -> None:
-    from revgraph import api
-
-    for status in api.lock(ws, check_only=dry_run):
+def _plan_lock(refresh_locks: Callable[[bool], Iterable], result: InstallResult, *, dry_run: bool) -> None:
+    for status in refresh_locks(dry_run):
         if not status.current:
             result.changes.append(Change(status.path, "written"))
 
@@ -850,8 +848,16 @@ def install(
     pre_commit: bool = False,
     post_write_hook: bool = False,
     dry_run: bool = False,
+    refresh_locks: Callable[[bool], Iterable] | None = None,
 ) -> InstallResult:
-    """Wire what was asked; idempotent (a second run reports no change)."""
+    """Wire what was asked; idempotent (a second run reports no change).
+
+    ``refresh_locks(check_only)`` writes (or, with ``True``, only checks) the
+    lock files and returns their ``LockStatus``es: ``api.lock`` for this
+    workspace, handed in by the caller (git operations sit below the API).
+    """
+    if lock and refresh_locks is None:
+        raise TypeError("install(lock=True) needs refresh_locks (e.g. lambda c: api.lock(ws, check_only=c))")
     result = InstallResult(dry_run=dry_run)
     files = _FilePlan(ws.root)
     locks = _lock_relpaths(ws, result)
@@ -870,7 +876,8 @@ def install(
         for key, value in config_todo:
             repo.git("config", "--local", key, value)
     if lock:
-        _plan_lock(ws, result, dry_run=dry_run)
+        assert refresh_locks is not None
+        _plan_lock(refresh_locks, result, dry_run=dry_run)
     if merge_driver and not dry_run:
         _check_attributes_apply(repo, locks, result)
     return result

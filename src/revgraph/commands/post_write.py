@@ -8,14 +8,15 @@
     revgraph_lock.entrypoint = revgraph-post-write
 
 alembic (``alembic/script/write_hooks.py``) then runs, after writing a
-revision, ``python -c "import revgraph.gitops.hooks;
-revgraph.gitops.hooks.post_write_hook()"`` with ``sys.argv[1]`` the new
+revision, ``python -c "import revgraph.commands.post_write;
+revgraph.commands.post_write.post_write_hook()"`` with ``sys.argv[1]`` the new
 file's path (plus any ``revgraph_lock.options``), in alembic's working
 directory, ignoring the exit code. The console script ``revgraph-post-write
 PATH`` does the same by hand.
 
 The hook refreshes the lock file of the environment whose versions folder
-holds the new file. A revgraph problem must never spoil ``alembic revision``:
+holds the new file. It is an entry point, like the CLI: it lives with the
+commands and calls the API (``api.lock``). A revgraph problem must never spoil ``alembic revision``:
 it is printed as a warning and the hook exits 0.
 """
 
