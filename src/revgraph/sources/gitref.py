@@ -760,7 +760,10 @@ def _derive(
     changed: dict[str, list[TreeEntry]] = {}
     records = done.stdout.decode("utf-8", "surrogateescape").split("\0")
     for meta, path in zip(records[0:-1:2], records[1::2]):
-        old_mode, new_mode, _, new_oid, status = meta.lstrip(":").split(" ")
+        fields = meta.lstrip(":").split(" ")
+        if len(fields) != 5:
+            return None  # not the raw format asked for: read in full rather than guess
+        _, new_mode, _, new_oid, status = fields
         if status[:1] not in ("A", "M", "D", "T") or not path.startswith(prefix):
             return None  # a rename or copy (not asked for), or a path outside the folder
         if status[:1] == "D":
