@@ -43,6 +43,8 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
             monkeypatch.delenv(name, raising=False)
         else:
             monkeypatch.setenv(name, value)
+    # ... and in this process too, where tests ask alembic's ScriptDirectory.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     return dict(os.environ)
 
 

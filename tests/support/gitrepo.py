@@ -124,6 +124,12 @@ def isolated_environ(home: Path) -> dict[str, str | None]:
             "TERM": "dumb",
             "COLUMNS": "200",
             "PYTHONIOENCODING": "utf-8",
+            # alembic imports the revision files of the test repositories: byte-code
+            # written beside them would show up in `git status`, and a .pyc of a
+            # file rewritten within the same second at the same size is taken
+            # for current (Python checks mtime in seconds), so alembic would read
+            # the old down_revision. A developer's machine writes byte-code.
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
     return changes
