@@ -132,3 +132,24 @@ def test_check_prefetches_before_reading_the_working_tree(forked, monkeypatch):
         "prefetch diff-tree",  # the merge base, as its difference from base (plain layout)
     ]  # fmt: skip
     assert {f.code for f in report.findings} >= {"RG102"}
+
+
+def test_a_prefetch_is_never_answered_from_an_older_one(forked):
+    """git status differs over time: prefetching it again asks again, and a status the
+    clean-tree test did not need (staged changes) is dropped, not kept for later."""
+    env = api.Workspace(api.Options(cwd=forked.path, versions=forked.path / V)).environments[0]
+    with GitRepo(forked.path) as git:
+        folders = git.folders(env)
+        git.prefetch(*merged._status_args(folders))
+        git._prefetched[merged._status_args(folders)][0].wait()
+        forked.write(f"{V}/d.py", text("dddd0004", "cccc0003"))  # untracked, after that status ran
+        git.prefetch(*merged._status_args(folders))
+        assert git.git(*merged._status_args(folders)).stdout  # the new file is seen
+        assert git._prefetched == {}
+        forked.git("add", f"{V}/d.py")  # staged: the clean test stops at diff-index
+        merged.prefetch_merge(git, folders, git.head_sha(), git.resolve("main"))
+        assert not merged._clean(git, folders)
+        assert merged._status_args(folders) not in git._prefetched
+        forked.git("reset", "-q")
+        forked.remove(f"{V}/d.py")
+        assert merged._clean(git, folders)  # asked afresh, not from the dropped status

@@ -388,8 +388,7 @@ class GitRepo:
         (``git status`` of files the run reads anyway). Best effort: a
         command that cannot start just runs later.
         """
-        if args in self._prefetched:
-            return
+        self.discard_prefetched(*args)  # a second prefetch asks again: git status may differ by now
         try:
             out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
         except OSError:
@@ -404,6 +403,12 @@ class GitRepo:
             err.close()
             return
         self._prefetched[args] = (proc, out, err)
+
+    def discard_prefetched(self, *args: str) -> None:
+        """Drop a prefetched ``git <args>`` nobody will take (waited for, its output unread)."""
+        started = self._prefetched.pop(args, None)
+        if started is not None:
+            _collect(started, [])
 
     def _catfile(self) -> _CatFile:
         if self._cat is None or self._cat._proc.poll() is not None:

@@ -219,6 +219,9 @@ def _clean(repo: GitRepo, folders: Sequence[str]) -> bool:
     """
     staged = repo.git(*_STAGED_ARGS, ok=range(256))
     if staged.returncode != 0:
+        # Not needed now: a prefetched status left pending would answer the next
+        # clean-tree question in this process with the tree as it was then.
+        repo.discard_prefetched(*_status_args(folders))
         return False
     status = repo.git(*_status_args(folders), ok=range(256))
     return status.returncode == 0 and not status.stdout
