@@ -707,8 +707,8 @@ def _plain_prefix(env: Environment, folders: Sequence[str]) -> str | None:
     """``folder/`` when ``env`` lists one flat folder of sources; None otherwise."""
     if env.recursive or env.sourceless or len(folders) != 1 or not folders[0]:
         return None
-    if folders[0].rsplit("/", 1)[-1].endswith("__pycache__"):
-        return None  # alembic skips the files of such a folder
+    if listing.skips_its_files(folders[0]):
+        return None
     return folders[0] + "/"
 
 
@@ -798,9 +798,13 @@ def _derive(
     return _snapshot(env.name, source, commit, ordered)
 
 
+def folder_pathspecs(folders: Sequence[str]) -> list[str]:
+    """The pathspecs that limit a git command to ``folders`` (none when one is the root)."""
+    return [f for f in folders if f] if all(folders) else []
+
+
 def _ls_tree_args(treeish: str, folders: Sequence[str]) -> tuple[str, ...]:
-    pathspecs = [f for f in folders if f] if all(folders) else []
-    return ("ls-tree", "-r", "-z", "--full-tree", treeish, "--", *pathspecs)
+    return ("ls-tree", "-r", "-z", "--full-tree", treeish, "--", *folder_pathspecs(folders))
 
 
 def _collect(

@@ -98,11 +98,16 @@ def _walk(folder: _Folder, path: str) -> Iterator[tuple[str, _Folder, list[str],
         yield from _walk(folder.dirs[name], _join(path, name))
 
 
+def skips_its_files(folder: str) -> bool:
+    """Whether alembic skips the files directly in ``folder`` (its name ends with ``__pycache__``)."""
+    return folder.rsplit("/", 1)[-1].endswith("__pycache__")
+
+
 def _candidates(location: str, tree: _Folder, recursive: bool, sourceless: bool) -> list[str]:
     """``Script._list_py_dir``: every path alembic would consider, in its order."""
     paths: list[str] = []
     for root, folder, dirs, files in _walk(tree, location):
-        if root.rsplit("/", 1)[-1].endswith("__pycache__"):
+        if skips_its_files(root):
             continue
         paths.extend(_join(root, name) for name in files)
         if sourceless and "__pycache__" in folder.dirs:
@@ -229,8 +234,8 @@ def _list_flat(locations: Sequence[str], files: list[str]) -> list[ListedFile]:
     seen: set[str] = set()
     match = _ONLY_SOURCE_REV_FILE.match
     for location in dict.fromkeys(normalize_location(loc) for loc in locations):
-        if location.rsplit("/", 1)[-1].endswith("__pycache__"):
-            continue  # alembic skips the files directly in such a folder
+        if skips_its_files(location):
+            continue
         prefix = f"{location}/" if location else ""
         cut = len(prefix)
         names: set[str] = set()

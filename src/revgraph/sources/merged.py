@@ -35,6 +35,7 @@ from revgraph.sources.gitref import (
     GitRepo,
     TreeEntry,
     build_snapshot,
+    folder_pathspecs,
     git_version,
 )
 
@@ -231,8 +232,8 @@ _STAGED_ARGS = ("diff-index", "--cached", "--quiet", "HEAD", "--")
 
 
 def _status_args(folders: Sequence[str]) -> tuple[str, ...]:
-    pathspecs = [f for f in folders if f] if all(folders) else []
-    return ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *pathspecs)
+    return ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--",
+            *folder_pathspecs(folders))  # fmt: skip
 
 
 def worktree_tree(repo: GitRepo, env: Environment) -> str:
