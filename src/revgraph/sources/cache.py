@@ -129,19 +129,18 @@ def _seen_now(path: Path) -> list:
         return []
 
 
-def _unchanged_since(path: Path, seen: list) -> bool:
-    """Whether ``path`` is still the file a ``_read_bytes(path, seen)`` read.
+def _with_saved(path: Path, seen: list, stored: dict, load: Callable[[], dict]) -> dict:
+    """``stored`` merged with what other processes saved to ``path`` since it was loaded.
 
-    Every writer replaces the file by a rename (a new inode), so an equal
-    identity means no other process saved in between: a save can write its
-    entries over what it loaded instead of reading the whole file again.
+    Every writer replaces the file by a rename (a new inode), so when the
+    file still has the identity ``seen`` recorded, nobody saved in between:
+    ``stored`` is the file, and the whole of it is not read again.
     """
-    if not seen:
-        return False
-    try:
-        return _identity(os.stat(path)) == seen[0]
-    except OSError:
-        return False
+    if seen and _seen_now(path) == seen:
+        return stored
+    merged = load()
+    merged.update(stored)
+    return merged
 
 
 def _pack(payload: bytes, version: int) -> bytes:
@@ -490,12 +489,7 @@ class ParseCache:
             self._new.clear()
             self._touches_new.clear()
             return False
-        stored = self._stored()
-        if _unchanged_since(self.path, self._seen):
-            merged = stored  # nobody saved since we loaded: no 7 MB re-read at 20k
-        else:
-            merged = self._load()  # what other processes wrote since we loaded
-            merged.update(stored)
+        merged = _with_saved(self.path, self._seen, self._stored(), self._load)  # 7 MB at 20k
         merged.update((key, _encode(result)) for key, result in self._new.items())
         merged.update(self._touches_new)
         merged["__schema__"] = (_SCHEMA,)
@@ -551,9 +545,7 @@ class StatCache:
     def dirty(self) -> bool:
         return bool(self._new)
 
-    @staticmethod
-    def identity(stat: os.stat_result) -> tuple:
-        return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
+    identity = staticmethod(_identity)
 
     def blob_id(self, path: str, stat: os.stat_result) -> str | None:
         entry = self._new.get(path) or self._stored().get(path)
@@ -571,12 +563,7 @@ class StatCache:
         if not self._new or self.path is None:
             self._new.clear()
             return False
-        stored = self._stored()
-        if _unchanged_since(self.path, self._seen):
-            merged = stored  # nobody saved since we loaded
-        else:
-            merged = self._load()
-            merged.update(stored)
+        merged = _with_saved(self.path, self._seen, self._stored(), self._load)
         if len(merged) > self.MAX_ENTRIES:
             merged = {}
         merged.update(self._new)
