@@ -36,9 +36,19 @@ def _modules(relative: str) -> list[Path]:
     return [path] if path.is_file() else sorted(path.rglob("*.py"))
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
+def _imports(path: Path, *, runtime_only: bool = False) -> list[tuple[int, str]]:
+    """Every import ``path`` makes, lazy ones too; ``runtime_only`` leaves out those under
+    ``if TYPE_CHECKING:`` (annotations only, never run)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    if runtime_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+                skipped |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -46,6 +56,16 @@ def _imports(path: Path) -> list[tuple[int, str]]:
             if node.module == "revgraph":  # from revgraph import api
                 found += [(node.lineno, f"revgraph.{alias.name}") for alias in node.names]
     return found
+
+
+def _reaching(package: str, forward: tuple[str, ...], *, runtime_only: bool = False) -> list[str]:
+    """``package``'s imports of any of ``forward``, as ``path:line imports name``."""
+    return [
+        f"{path.relative_to(PACKAGE).as_posix()}:{line} imports {name}"
+        for path in _modules(package)
+        for line, name in _imports(path, runtime_only=runtime_only)
+        if _under(name, forward)
+    ]
 
 
 def _under(name: str, prefixes: tuple[str, ...]) -> bool:
@@ -67,12 +87,7 @@ def test_the_pure_core_imports_no_source_git_api_or_io(relative):
 def test_sources_do_not_reach_forward_into_git_operations_the_api_or_the_cli():
     forward = ("revgraph.gitops", "revgraph.api", "revgraph.cli", "revgraph.commands", "revgraph.fixes",
                "revgraph.render", "revgraph.entry")  # fmt: skip
-    bad = [
-        f"{path.relative_to(PACKAGE).as_posix()}:{line} imports {name}"
-        for path in _modules("sources")
-        for line, name in _imports(path)
-        if _under(name, forward)
-    ]
+    bad = _reaching("sources", forward)
     assert not bad, "\n".join(bad)
 
 
@@ -82,37 +97,11 @@ def test_the_checker_sees_lazy_imports_and_from_package_imports(tmp_path):
     assert (2, "revgraph.api") in _imports(sample) and (3, "subprocess") in _imports(sample)
 
 
-def _runtime_imports(path: Path) -> list[tuple[int, str]]:
-    """``_imports`` without those under ``if TYPE_CHECKING:`` (annotations only, never run)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-            for inner in node.body:
-                skipped |= {id(n) for n in ast.walk(inner)}
-    found = []
-    for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.lineno, node.module))
-            if node.module == "revgraph":
-                found += [(node.lineno, f"revgraph.{alias.name}") for alias in node.names]
-    return found
-
-
 def test_git_operations_do_not_reach_forward_into_the_api_or_the_command_line():
     """gitops sits below the API: the API and the commands call it, never the other way."""
     forward = ("revgraph.api", "revgraph.cli", "revgraph.commands", "revgraph.entry", "revgraph.demo",
                "revgraph.audit", "revgraph.resultcache", "revgraph.express")  # fmt: skip
-    bad = [
-        f"{path.relative_to(PACKAGE).as_posix()}:{line} imports {name}"
-        for path in _modules("gitops")
-        for line, name in _runtime_imports(path)
-        if _under(name, forward)
-    ]
+    bad = _reaching("gitops", forward, runtime_only=True)
     assert not bad, "\n".join(bad)
 
 
@@ -120,4 +109,5 @@ def test_the_runtime_import_checker_skips_type_checking_blocks(tmp_path):
     sample = tmp_path / "m.py"
     sample.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from revgraph.api import X\n"
                       "def f():\n    from revgraph import api\n")  # fmt: skip
-    assert _runtime_imports(sample) == [(1, "typing"), (5, "revgraph"), (5, "revgraph.api")]
+    assert _imports(sample, runtime_only=True) == [(1, "typing"), (5, "revgraph"), (5, "revgraph.api")]
+    assert (3, "revgraph.api") in _imports(sample)
