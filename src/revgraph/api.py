@@ -343,15 +343,14 @@ def build_context(
     head_ref: str | None = None,
 ) -> EnvContext:
     """HEAD (with uncommitted edits), base, merge base, predicted merge, landed set."""
-    if head_ref is None:
-        _prefetch_git_reads(ws, env, base)
+    prefetched = _prefetch_git_reads(ws, env, base) if head_ref is None else None
     head = ws.snapshot(env, head_ref)
     repo = ws.maybe_repo()
     if repo is None or (repo.root is not None and repo.head_sha() is None and base is None):
         if base is not None:
             ws.repo(f"--base {base}")
         return EnvContext(env, head, landed=frozenset(db_revisions))
-    base_ref = ws.resolve_base(base)
+    base_ref = prefetched or ws.resolve_base(base)  # resolved once when the prefetch could
     assert base_ref is not None
     base_snap = ws.snapshot(env, base_ref.ref)
     head_sha = _try_resolve(repo, head_ref or "HEAD")
@@ -400,8 +399,9 @@ def build_context(
     )
 
 
-def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> None:
-    """Start the git reads ``build_context`` will make after reading the working tree.
+def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> BaseRef | None:
+    """Start the git reads ``build_context`` will make after reading the working tree;
+    the base they were started for, which ``build_context`` then uses.
 
     Reading and parsing 20k working-tree files keeps one core busy for a
     second; meanwhile git lists base's and the merge base's trees and
@@ -412,12 +412,13 @@ def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> No
     """
     repo = ws.maybe_repo()
     if repo is None or repo.root is None or (env.name, ":worktree:") in ws._snapshots:
-        return
+        return None
     try:
         head_sha = repo.head_sha()
-        base_ref = ws.resolve_base(base) if head_sha is not None or base is not None else None
-        if base_ref is None or head_sha is None:
-            return
+        if head_sha is None:
+            return None  # build_context decides whether a base is needed at all
+        base_ref = ws.resolve_base(base)
+        assert base_ref is not None
         folders = repo.folders(env)
         repo.prefetch_ls_tree(base_ref.sha, folders)
         from revgraph.sources.merged import prefetch_merge
@@ -427,7 +428,8 @@ def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> No
         if mb_sha:
             repo.prefetch_tree_read(env, folders, mb_sha, reference=base_ref.sha)
     except (RevgraphError, OSError):
-        return
+        return None
+    return base_ref
 
 
 def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
