@@ -916,44 +916,6 @@ def test_problems_are_cached_too_and_keep_their_path(tmp_path):
     assert parser.calls == []
 
 
-def test_a_large_cold_batch_is_parsed_on_several_processes_with_the_same_results(
-    tmp_path, monkeypatch
-):
-    items = [
-        (revision_text(f"r{i:07d}", None, f"step {i}").encode(), f"{V}/{i}.py", f"{i:040x}")
-        for i in range(40)
-    ]
-    expected = [parse_revision(*item) for item in items]
-    monkeypatch.setattr(cache_module, "PARALLEL_MIN_FILES", 10)
-    cache = ParseCache(None)
-    assert cache.parse_many(items) == expected
-    assert cache.misses == 40
-
-    # Which process parsed each file, asked of a fresh interpreter: forking is
-    # refused from a multi-threaded process (a pytest-xdist worker is one).
-    script = """
-import os, sys
-from revgraph.model import ParseProblem
-from revgraph.sources import cache as cache_module
-cache_module.PARALLEL_MIN_FILES = 10
-import time
-def parse(data, path, blob_id):
-    time.sleep(0.01)  # slow enough that a busy machine still starts the second worker
-    return ParseProblem(path, 1, str(os.getpid()), blob_id)
-cache_module._default_parser = lambda: parse
-items = [(b"x", f"v/{i}.py", f"{i:040x}") for i in range(40)]
-pids = {p.reason for p in cache_module.ParseCache(None).parse_many(items)}
-print(cache_module._worker_count(40), str(os.getpid()) in pids, len(pids))
-"""
-    environ = {**os.environ, "REVGRAPH_JOBS": "2"}  # one process unless asked for more
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=environ
-    )
-    workers, parsed_here, processes = done.stdout.split()
-    if "fork" in multiprocessing.get_all_start_methods() and int(workers) > 1:
-        assert parsed_here == "False" and int(processes) > 1
-
-
 def test_blobs_over_the_limit_are_refused_and_the_answers_after_them_stay_in_step(gitrepo):
     """An oversized blob is refused by its header (git's process is replaced, not drained)."""
     for i in range(3):

@@ -16,10 +16,8 @@ Storage rules, for both caches:
 * a truncated, corrupt or foreign file is ignored and rebuilt on the next
   write, never an exception; an unwritable folder only disables persistence.
 
-Two helpers ride along: ``StatCache`` (file identity -> blob id, so a warm
-working-tree read stats files instead of reading and hashing them) and a
-cold-parse fan-out over forked processes for large batches (``parse_many``;
-``REVGRAPH_JOBS=1`` turns it off).
+``StatCache`` rides along: file identity -> blob id, so that a warm
+working-tree read stats files instead of reading and hashing them.
 
 Paths are not part of the key: the same content at two paths parses the same,
 so entries are kept path-free and the path is set on retrieval. The one
@@ -261,53 +259,6 @@ def _parser_version() -> int:
     return PARSER_VERSION
 
 
-# ------------------------------------------------------- parallel cold parse
-PARALLEL_MIN_FILES = 400  # below this, starting processes costs more than it saves
-
-
-def _worker_count(files: int) -> int:
-    """Processes for a cold parse of ``files`` files: 1 unless ``REVGRAPH_JOBS=N`` asks for more.
-
-    With the template reader at ~20 us a file, sending 20k parsed revisions
-    back from forked workers costs more than parsing them here (measured at
-    20k: more CPU, more wall time and more memory with 2 workers than with 1).
-    """
-    if files < PARALLEL_MIN_FILES:
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cap = os.environ.get("REVGRAPH_JOBS", "")
-    limit = int(cap) if cap.isdigit() and int(cap) > 0 else 1
-    return max(1, min(cpus or 1, limit, files // (PARALLEL_MIN_FILES // 2)))
-
-
-def _parse_chunk(chunk: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
-    parser = _default_parser()
-    return [parser(data, path, blob_id) for data, path, blob_id in chunk]
-
-
-def _parse_in_processes(
-    items: Sequence[tuple[bytes, str, str]], workers: int
-) -> list[Parsed] | None:
-    """Parse on ``workers`` forked processes; None when forking is not safe here.
-
-    Only ``fork`` is used (no re-import of revgraph per worker), and only from
-    a single-threaded process, where forking cannot inherit a held lock.
-    """
-    import multiprocessing
-    import threading
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-        return None
-    size = -(-len(items) // (workers * 4))
-    chunks = [items[start : start + size] for start in range(0, len(items), size)]
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return [result for chunk in pool.map(_parse_chunk, chunks) for result in chunk]
-    except Exception:  # no /dev/shm, a killed worker, ...: parse here instead
-        return None
-
-
 # ------------------------------------------------------------------ the caches
 class ParseCache:
     """Blob id -> parse result, for one parser version.
@@ -331,6 +282,7 @@ class ParseCache:
     ) -> None:
         self.directory = Path(directory) if directory is not None else None
         self._parser = parser
+        self.default_parser = parser is None  # revgraph.parse's reader, not an injected one
         self._version = parser_version
         self._raw: dict[str, tuple] | None = None  # as stored, loaded lazily
         self._seen: list = []  # the identity of the file _raw was loaded from
@@ -427,17 +379,20 @@ class ParseCache:
         return _with_place(result, path, blob_id)
 
     def parse_many(self, items: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
-        """``parse`` for many ``(data, path, blob_id)``; a large cold batch uses several cores."""
+        """``parse`` for many ``(data, path, blob_id)``, each content parsed once."""
         results: list[Parsed | None] = [self.get(blob_id, path) for _, path, blob_id in items]
         first_of_blob: dict[str, int] = {}
         for i, found in enumerate(results):
             if found is None:
                 first_of_blob.setdefault(items[i][2], i)
-        firsts = list(first_of_blob.values())
-        for i, result in zip(firsts, self._parse_batch([items[i] for i in firsts])):
+        if first_of_blob and self._parser is None:
+            self._parser = _default_parser()
+        for i in first_of_blob.values():
+            data, path, blob_id = items[i]
+            result = self._parser(data, path, blob_id)
             self.misses += 1
-            self.put(items[i][2], result)
-            results[i] = _with_place(result, items[i][1], items[i][2])
+            self.put(blob_id, result)
+            results[i] = _with_place(result, path, blob_id)
         # Copies of a content at other paths: cached now, unless the result
         # depends on the file name (then parse() parses that path too).
         return [
@@ -445,19 +400,29 @@ class ParseCache:
             for found, (data, path, blob_id) in zip(results, items)
         ]
 
-    def parallel(self, files: int) -> bool:
-        """Whether a cold batch of ``files`` files would be parsed on several processes."""
-        return self._parser is None and _worker_count(files) > 1
+    # A forked reader (``worktree._read_shared``) parses in its own copy of
+    # this cache and sends results back in the stored encoding.
+    def load(self) -> None:
+        """Load the stored entries now: before a fork, so that the helper shares them."""
+        self._stored()
 
-    def _parse_batch(self, items: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
-        workers = _worker_count(len(items)) if self._parser is None else 1
-        if workers > 1:
-            parsed = _parse_in_processes(items, workers)
-            if parsed is not None:
-                return parsed
-        if self._parser is None:
-            self._parser = _default_parser()
-        return [self._parser(data, path, blob_id) for data, path, blob_id in items]
+    @staticmethod
+    def export(result: Parsed) -> tuple:
+        """``result`` as builtins (marshal-able, path-free), for ``adopt``."""
+        return _encode(result)
+
+    def adopt(self, exported: tuple, blob_id: str, path: str) -> Parsed:
+        """What ``parse`` gives for the file another process parsed into ``exported``."""
+        result = _decode(exported)  # a new object: placed in place, not copied
+        state = getattr(result, "__dict__", None)
+        if state is not None:
+            state["path"] = path
+            state["blob_id"] = blob_id
+        else:  # pragma: no cover - only if the model gains __slots__
+            result = _with_place(result, path, blob_id)
+        self.misses += 1
+        self.put(blob_id, result)
+        return result
 
     def __contains__(self, blob_id: str) -> bool:
         return blob_id in self._decoded or blob_id in self._stored()
@@ -554,10 +519,17 @@ class StatCache:
         return entry[-1]
 
     def record(self, path: str, stat: os.stat_result, blob_id: str) -> None:
-        newest = max(stat.st_mtime_ns, stat.st_ctime_ns)
+        self.record_identity(path, self.identity(stat), blob_id)
+
+    def record_identity(self, path: str, identity: tuple, blob_id: str) -> None:
+        """``record`` for an identity taken elsewhere (a forked reader's)."""
+        newest = max(identity[1], identity[2])  # mtime, ctime
         if newest > time.time_ns() - int(self.RACY_SECONDS * 1e9):
             return
-        self._new[path] = (*self.identity(stat), blob_id)
+        self._new[path] = (*identity, blob_id)
+
+    def __len__(self) -> int:
+        return len(self._stored()) + len(self._new)
 
     def save(self) -> bool:
         if not self._new or self.path is None:

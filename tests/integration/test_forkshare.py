@@ -1,0 +1,254 @@
+"""A cold working-tree read shared with one forked helper (sources/forkshare.py).
+
+Every script here runs in a fresh interpreter: the code only forks from a
+single-threaded process, and a pytest-xdist worker is not one. Each script
+prints JSON that the test then judges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from revgraph.sources.cache import StatCache
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "fork") or sys.platform == "darwin", reason="the helper is a fork"
+)
+
+
+def run_script(script: str, *args: str, cwd: Path | None = None, **env: str) -> dict:
+    environ = {**os.environ, **env}
+    environ.pop("REVGRAPH_JOBS", None)
+    environ.update(env)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        capture_output=True, text=True, cwd=cwd, env=environ, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+SHARE = """
+    import json, os, sys, time
+    from revgraph.sources import forkshare
+    CHUNKS = 40
+    here_calls = []
+    def here(k):
+        here_calls.append(k)
+        time.sleep(0.002)  # both sides get chunks, even on a busy machine
+    def there(k):
+        time.sleep(0.002)
+        if MODE == "raise" and k % 3 == 0:
+            raise ValueError(k)
+        if MODE == "die" and k >= 10:
+            os._exit(7)
+        if MODE == "garbage":
+            return object()  # not marshal-able: the whole payload is lost
+        return [k, "done there"]
+    if MODE == "nofork":
+        def refuse():
+            raise OSError("no fork here")
+        os.fork = refuse
+    reported = forkshare.share(CHUNKS, here, there)
+    print(json.dumps({
+        "here": here_calls,
+        "there": sorted(reported),
+        "values_ok": all(v == [k, "done there"] for k, v in reported.items()),
+        "pid": os.getpid(),
+    }))
+"""
+
+
+def share_outcome(mode: str) -> dict:
+    return run_script(SHARE.replace("MODE", repr(mode)))
+
+
+@pytest.mark.parametrize("mode", ["plain", "raise", "die", "garbage", "nofork"])
+def test_every_chunk_is_done_exactly_once_whatever_the_helper_does(mode):
+    outcome = share_outcome(mode)
+    here, there = outcome["here"], outcome["there"]
+    assert len(here) == len(set(here)), "a chunk was done twice here"
+    assert sorted(here + there) == list(range(40)), "a chunk was lost or done on both sides"
+    assert outcome["values_ok"]
+    if mode == "plain":
+        assert there, "the helper did no chunk"  # each chunk sleeps 2 ms: it gets some
+    if mode == "raise":
+        assert not any(k % 3 == 0 for k in there)
+    if mode in ("die", "garbage", "nofork"):
+        assert there == [], "a failed helper's chunks are all done here"
+
+
+def test_an_interrupted_share_leaves_no_helper_behind():
+    outcome = run_script(
+        """
+        import json, os, time
+        from revgraph.sources import forkshare
+        pids = []
+        def here(k):
+            if k >= 2:
+                raise KeyboardInterrupt
+        def there(k):
+            pids.append(os.getpid())
+            time.sleep(0.05)
+            return k
+        try:
+            forkshare.share(50, here, there)
+        except KeyboardInterrupt:
+            pass
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            children = "some"
+        except ChildProcessError:
+            children = "none"
+        print(json.dumps({"children": children}))
+        """
+    )
+    assert outcome["children"] == "none"
+
+
+# ------------------------------------------------- the working-tree read
+READ = """
+    import json, os, sys
+    from pathlib import Path
+    from revgraph.config import Environment
+    from revgraph.sources import forkshare, worktree
+    from revgraph.sources.cache import ParseCache
+
+    worktree.SHARE_MIN_FILES = 1
+    worktree.SHARE_CHUNK = 3
+    reported = []
+    share = forkshare.share
+    def counting_share(chunks, here, there):
+        done = share(chunks, here, there)
+        reported.extend(done)
+        return done
+    forkshare.share = counting_share
+
+    env = Environment(name="default", script_location=None,
+                      version_locations=(Path("migrations/versions"),))
+
+    def read(shared, cache_dir):
+        forkshare_available = forkshare.available
+        if not shared:
+            forkshare.available = lambda: False
+        try:
+            cache = ParseCache(Path(cache_dir))
+            snapshot = worktree.read_worktree(env, ".", cache=cache)
+            misses = cache.misses
+            cache.save()
+        finally:
+            forkshare.available = forkshare_available
+        again = ParseCache(Path(cache_dir))
+        stored = again._stored()
+        stats = again.stats._stored()
+        return snapshot, misses, stored, stats
+
+    alone = read(False, sys.argv[1] + "/alone")
+    assert not reported
+    shared = read(True, sys.argv[1] + "/shared")
+    print(json.dumps({
+        "helper_chunks": len(reported),
+        "same_revisions": alone[0].revisions == shared[0].revisions,
+        "same_problems": alone[0].problems == shared[0].problems,
+        "revisions": len(alone[0].revisions),
+        "problems": sorted((p.path, p.reason) for p in alone[0].problems),
+        "same_misses": alone[1] == shared[1],
+        "same_parse_cache": alone[2] == shared[2],
+        "same_stat_cache": sorted(alone[3].values()) == sorted(shared[3].values())
+                           and len(alone[3]) == len(shared[3]),
+        "stat_entries": len(alone[3]),
+    }))
+"""
+
+
+def write_varied_tree(root: Path) -> None:
+    """Revision files of every kind a read meets, several of each, in one folder."""
+    from tests.support.revfiles import render_revision
+
+    folder = root / "migrations" / "versions"
+    folder.mkdir(parents=True)
+    previous = None
+    for i in range(30):
+        rid = f"{i:04d}aaaabbbb"
+        style = ("typed", "generic")[i % 2]
+        newline = "\r\n" if i % 7 == 0 else "\n"
+        (folder / f"{rid}_step_{i}.py").write_bytes(
+            render_revision(rid, previous, message=f"step {i} ünïcode", style=style, newline=newline).encode()
+        )
+        previous = rid
+    same = render_revision("5555cccc0000", previous, message="copied", style="generic")
+    (folder / "copy_one.py").write_text(same)
+    (folder / "copy_two.py").write_text(same)  # one content at two paths: a duplicate id
+    (folder / "bad_syntax.py").write_text("revision = 'x' +\n")
+    (folder / "no_literal.py").write_text("revision = make_id()\ndown_revision = None\n")
+    legacy = '"""legacy"""\ndown_revision = None\n'
+    (folder / "abcdef123456.py").write_text(legacy)  # the id comes from the file name
+    (folder / "fedcba654321.py").write_text(legacy)  # the same bytes, another id
+    (folder / "binary.py").write_bytes(b"\x00\xff\xfe revision = 'x'\n")
+    (folder / "latin.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n\"\"\"caf\xe9\"\"\"\nrevision = 'lat1'\ndown_revision = None\n"
+    )
+    (folder / "link_ok.py").symlink_to("copy_one.py")
+    (folder / "link_broken.py").symlink_to("nowhere.py")
+    (folder / "sub").mkdir()  # not recursive: not read
+    (folder / "sub" / "ignored.py").write_text(same)
+    (folder / "notes.txt").write_text("not a revision")
+    os.mkfifo(folder / "pipe.py")
+
+
+@pytest.fixture(scope="module")
+def varied_tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("varied")
+    write_varied_tree(root)
+    # The stat cache records no file changed in its last 2 s (mtime or ctime).
+    time.sleep(StatCache.RACY_SECONDS + 0.1)
+    return root
+
+
+def test_a_shared_read_gives_exactly_what_a_read_alone_gives(varied_tree, tmp_path):
+    outcome = run_script(READ, str(tmp_path), cwd=varied_tree)
+    assert outcome["helper_chunks"] > 0, "the helper did no chunk: nothing was compared"
+    assert outcome["same_revisions"] and outcome["same_problems"]
+    assert outcome["revisions"] >= 34
+    reasons = dict(outcome["problems"])
+    assert "migrations/versions/bad_syntax.py" in reasons
+    assert reasons["migrations/versions/pipe.py"] == "not a regular file"
+    assert "migrations/versions/link_broken.py" in reasons
+    assert outcome["same_misses"]
+    assert outcome["same_parse_cache"] and outcome["same_stat_cache"]
+    assert outcome["stat_entries"] >= 34
+
+
+def test_the_helper_is_not_used_when_told_not_to_or_when_warm(varied_tree, tmp_path):
+    script = """
+        import json, sys
+        from pathlib import Path
+        from revgraph.config import Environment
+        from revgraph.sources import forkshare, worktree
+        from revgraph.sources.cache import ParseCache
+        worktree.SHARE_MIN_FILES = 1
+        env = Environment(name="default", script_location=None,
+                          version_locations=(Path("migrations/versions"),))
+        calls = []
+        share = forkshare.share
+        forkshare.share = lambda *a: calls.append(1) or share(*a)
+        runs = []
+        for _ in range(2):
+            cache = ParseCache(Path(sys.argv[1]))
+            worktree.read_worktree(env, ".", cache=cache)
+            cache.save()
+            runs.append(len(calls))
+        print(json.dumps({"shared": runs}))
+    """
+    shared = run_script(script, str(tmp_path / "one"), cwd=varied_tree)["shared"]
+    assert shared == [1, 1], "a cold read shares, a warm one does not"
+    alone = run_script(script, str(tmp_path / "two"), cwd=varied_tree, REVGRAPH_JOBS="1")["shared"]
+    assert alone == [0, 0]
