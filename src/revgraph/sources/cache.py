@@ -288,6 +288,7 @@ class ParseCache:
         self._seen: list = []  # the identity of the file _raw was loaded from
         self._decoded: dict[str, Parsed] = {}  # results by key, at any path
         self._new: dict[str, Parsed] = {}  # entries not yet saved, encoded by save()
+        self._encoded: dict[str, tuple] = {}  # ... unless another process encoded them (adopt)
         # One object per (blob, path) for the whole run: the four snapshots of a
         # check share nearly every file, and should share its Revision too
         # (memory at 20k revisions, and no re-placing of cached results).
@@ -346,6 +347,7 @@ class ParseCache:
         """Remember ``result`` (as parsed at ``result.path``) for ``blob_id``."""
         key = blob_id if _path_free(result) else _path_key(blob_id, result.path)
         self._new[key] = result
+        self._encoded.pop(key, None)
         # Kept as parsed, path included: lookups place a copy at their own path
         # (``get``), so a path-free clone would only cost 20k objects cold.
         self._decoded[key] = result
@@ -403,8 +405,13 @@ class ParseCache:
     # A forked reader (``worktree._read_shared``) parses in its own copy of
     # this cache and sends results back in the stored encoding.
     def load(self) -> None:
-        """Load the stored entries now: before a fork, so that the helper shares them."""
+        """Load the stored entries and the parser now: before a fork, so that the helper shares them.
+
+        (Importing revgraph.parse compiles its patterns: ~50 ms, not to be paid twice.)
+        """
         self._stored()
+        if self._parser is None:
+            self._parser = _default_parser()
 
     @staticmethod
     def export(result: Parsed) -> tuple:
@@ -422,6 +429,8 @@ class ParseCache:
             result = _with_place(result, path, blob_id)
         self.misses += 1
         self.put(blob_id, result)
+        key = blob_id if _path_free(result) else _path_key(blob_id, path)
+        self._encoded[key] = exported  # save() need not encode it again
         return result
 
     def __contains__(self, blob_id: str) -> bool:
@@ -452,10 +461,12 @@ class ParseCache:
         self.stats.save()
         if not (self._new or self._touches_new) or self.path is None:
             self._new.clear()
+            self._encoded.clear()
             self._touches_new.clear()
             return False
         merged = _with_saved(self.path, self._seen, self._stored(), self._load)  # 7 MB at 20k
-        merged.update((key, _encode(result)) for key, result in self._new.items())
+        encoded = self._encoded
+        merged.update((key, encoded.get(key) or _encode(result)) for key, result in self._new.items())
         merged.update(self._touches_new)
         merged["__schema__"] = (_SCHEMA,)
         written = write_atomic(self.path, _pack(marshal.dumps(merged), self.parser_version))
@@ -463,6 +474,7 @@ class ParseCache:
         self._raw = merged
         self._seen = _seen_now(self.path) if written else []
         self._new = {}
+        self._encoded = {}
         self._touches_new = {}
         return written
 
