@@ -91,6 +91,48 @@ def _folder_gone(r):
     shutil.rmtree(r.path / V)
 
 
+def _untracked_in_subfolder(r):
+    r.write(f"{V}/sub/deep/d.py", text("dddd0004", "bbbb0002"))
+
+
+def _symlink_added(r):
+    (r.path / V / "link.py").symlink_to("a.py")
+
+
+def _file_became_folder(r):
+    (r.path / V / "b.py").unlink()
+    r.write(f"{V}/b.py/inner.py", text("eeee0005"))
+
+
+def _nested_repository(r):
+    import subprocess
+
+    nested = r.path / V / "nested"
+    nested.mkdir()
+    subprocess.run(["git", "init", "-q", str(nested)], check=True)
+    (nested / "x.py").write_text(text("ffff0006"))
+    for args in (["add", "x.py"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(nested), *args], check=True)
+
+
+def _odd_names(r):
+    r.write(f"{V}/with space ü.py", text("abab0007", "bbbb0002"))
+    r.write(f"{V}/tab\there.py", text("acac0008", "bbbb0002"))
+
+
+def _crlf_normalised(r):
+    r.git("config", "core.autocrlf", "true")
+    r.write(f"{V}/c.py", text("cccc0003", "bbbb0002").replace("\n", "\r\n"))
+
+
+def _many_at_once(r):
+    _edit_tracked(r)
+    _untracked(r)
+    (r.path / V / "a.py").unlink()
+    _mode_change(r) if (r.path / V / "a.py").exists() else None
+    _ignored(r)
+
+
 STATES = {
     "clean": lambda r: None,
     "edited tracked file": _edit_tracked,
@@ -103,19 +145,46 @@ STATES = {
     "touched file": _touched,
     "executable bit": _mode_change,
     "versions folder removed": _folder_gone,
+    "untracked file in a sub-folder": _untracked_in_subfolder,
+    "symlink added": _symlink_added,
+    "file replaced by a folder": _file_became_folder,
+    "nested repository": _nested_repository,
+    "odd file names": _odd_names,
+    "CRLF file with autocrlf": _crlf_normalised,
+    "edit, delete, add and ignore at once": _many_at_once,
 }
+
+# States in which the index equals HEAD and git status lists single files:
+# the temporary index gets only the listed paths (``_tree_with_paths``).
+PATH_WISE = {
+    "edited tracked file", "untracked revision", "deleted revision", "executable bit", "versions folder removed", "untracked file in a sub-folder", "symlink added",
+    "file replaced by a folder", "odd file names", "CRLF file with autocrlf",
+    "edit, delete, add and ignore at once",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("state", list(STATES))
-def test_the_shortcut_gives_what_the_temporary_index_gives(repo, state):
+def test_the_shortcut_gives_what_the_temporary_index_gives(repo, state, monkeypatch):
     STATES[state](repo)
     env = env_for(repo.path / V)
+    path_wise = []
+    real = merged._tree_with_paths
+
+    def spy(*args):
+        tree = real(*args)
+        path_wise.append(tree)
+        return tree
+
+    monkeypatch.setattr(merged, "_tree_with_paths", spy)
     with GitRepo(repo.path) as git:
         head = git.head_sha()
-        slow_tree = merged.worktree_tree(git, env)
+        slow_tree = merged.worktree_tree(git, env)  # stages the whole folders
+        assert path_wise == []
         expected_head = slow_tree == git.resolve_tree(head)
         clean = merged._clean(git, git.folders(env))
         answer = merged.worktree_commit(git, env)
+    if state in PATH_WISE and state != "file replaced by a folder":
+        assert path_wise and path_wise[0] is not None, "the listed paths were not staged alone"
     if clean:
         assert expected_head, "the shortcut said HEAD, the temporary index disagrees"
     assert (answer == head) == expected_head

@@ -196,9 +196,10 @@ def worktree_commit(repo: GitRepo, env: Environment) -> str:
     tree are not touched, no ref moves.
     """
     head = repo.head_sha()
-    if head is not None and _clean(repo, repo.folders(env)):
+    changed = _changes(repo, repo.folders(env)) if head is not None else None
+    if changed == []:
         return head
-    tree = worktree_tree(repo, env)
+    tree = worktree_tree(repo, env, changed=changed)
     if head is not None and tree == repo.resolve_tree(head):
         return head
     parents = ["-p", head] if head else []
@@ -209,23 +210,36 @@ def worktree_commit(repo: GitRepo, env: Environment) -> str:
 
 
 def _clean(repo: GitRepo, folders: Sequence[str]) -> bool:
-    """Whether ``worktree_tree`` would give HEAD's tree, asked without writing an index.
+    """Whether ``worktree_tree`` would give HEAD's tree, asked without writing an index."""
+    return _changes(repo, folders) == []
 
-    True when the real index equals HEAD and ``git status`` lists nothing in
-    the versions folders: no staged change anywhere (the temporary index
-    starts as a copy of the real one), and no change ``git add -A`` would
-    pick up in the folders (it skips ignored files, as status does). At 20k
-    files this is two quick reads instead of copying the index and
-    re-hashing the folders through it.
+
+def _changes(repo: GitRepo, folders: Sequence[str]) -> list[bytes] | None:
+    """The paths in which the folders on disk differ from HEAD; None when that is not known.
+
+    Known when the real index equals HEAD (no staged change anywhere: the
+    temporary index starts as a copy of the real one): then ``git status``
+    lists exactly the files ``git add -A`` would pick up in the folders (it
+    skips ignored files, as status does). ``[]``: ``worktree_tree`` would
+    give HEAD's tree. At 20k files this is two quick reads instead of
+    copying the index and re-hashing the folders through it; with a few
+    edits, only the edited paths are hashed. None for an untracked folder
+    listed as one entry (a nested repository).
     """
     staged = repo.git(*_STAGED_ARGS, ok=range(256))
     if staged.returncode != 0:
         # Not needed now: a prefetched status left pending would answer the next
         # clean-tree question in this process with the tree as it was then.
         repo.discard_prefetched(*_status_args(folders))
-        return False
+        return None
     status = repo.git(*_status_args(folders), ok=range(256))
-    return status.returncode == 0 and not status.stdout
+    if status.returncode != 0:
+        return None
+    # -z records are "XY path" (no rename pairs: --no-renames).
+    paths = [record[3:] for record in status.stdout.split(b"\0") if record]
+    if any(not path or path.endswith(b"/") for path in paths):
+        return None
+    return paths
 
 
 _STAGED_ARGS = ("diff-index", "--cached", "--quiet", "HEAD", "--")
@@ -236,14 +250,21 @@ def _status_args(folders: Sequence[str]) -> tuple[str, ...]:
             *folder_pathspecs(folders))  # fmt: skip
 
 
-def worktree_tree(repo: GitRepo, env: Environment) -> str:
-    """The tree id of HEAD's (or the index's) tree with the versions folders as on disk."""
+def worktree_tree(repo: GitRepo, env: Environment, *, changed: Sequence[bytes] | None = None) -> str:
+    """The tree id of HEAD's (or the index's) tree with the versions folders as on disk.
+
+    ``changed``: the paths ``_changes`` found (the real index equals HEAD):
+    only those are written into the copy of the index, instead of staging
+    the whole folders.
+    """
     assert repo.root is not None, "a bare repository has no working tree"
     folders = repo.folders(env)
     scratch = tempfile.mkdtemp(prefix="revgraph-index-")
     temp_index = os.path.join(scratch, "index")
     try:
-        tree = _tree_with_index(repo, folders, temp_index, copy_real=True)
+        tree = _tree_with_paths(repo, changed, temp_index) if changed else None
+        if tree is None:
+            tree = _tree_with_index(repo, folders, temp_index, copy_real=True)
         if tree is None:  # the real index is mid-conflict: start from HEAD instead
             tree = _tree_with_index(repo, folders, temp_index, copy_real=False)
         assert tree is not None
@@ -252,26 +273,53 @@ def worktree_tree(repo: GitRepo, env: Environment) -> str:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _tree_with_paths(repo: GitRepo, paths: Sequence[bytes], temp_index: str) -> str | None:
+    """The real index's tree with ``paths`` as on disk (added, updated or removed); None if git refuses.
+
+    ``update-index --add --remove`` hashes each path as ``git add`` does
+    (filters and line endings included) and drops the ones gone from disk.
+    """
+    environ = {"GIT_INDEX_FILE": temp_index}
+    if not _copy_real_index(repo, temp_index):
+        return None
+    stdin = b"".join(path + b"\0" for path in paths)
+    done = repo.git("update-index", "--add", "--remove", "-z", "--stdin", input=stdin, env=environ,
+                    ok=range(256))  # fmt: skip
+    if done.returncode != 0:  # e.g. a file replaced by a folder of files: stage the folders instead
+        return None
+    done = repo.git("write-tree", env=environ, ok=range(256))
+    return done.stdout.decode().strip() if done.returncode == 0 else None
+
+
+def _copy_real_index(repo: GitRepo, temp_index: str) -> bool:
+    """Copy the real index to ``temp_index``; False when there is none."""
+    if os.path.exists(temp_index):
+        os.unlink(temp_index)
+    real_index = _real_index_path(repo)
+    if not os.path.isfile(real_index):
+        return False
+    # A copy keeps stat data: `git add` then only re-hashes changed files.
+    shutil.copyfile(real_index, temp_index)
+    # ... and the index file's own mtime, which git's racy-entry check
+    # compares each entry with: git compares file times to the second, so
+    # a file edited in the second of its checkout keeping size and mtime
+    # looks clean against an index file written a second later.
+    real = os.stat(real_index)
+    os.utime(temp_index, ns=(real.st_atime_ns, real.st_mtime_ns))
+    return True
+
+
 def _tree_with_index(
     repo: GitRepo, folders: Sequence[str], temp_index: str, *, copy_real: bool
 ) -> str | None:
     environ = {"GIT_INDEX_FILE": temp_index}
-    if os.path.exists(temp_index):
-        os.unlink(temp_index)
-    real_index = _real_index_path(repo)
-    if copy_real and os.path.isfile(real_index):
-        # A copy keeps stat data: `git add` then only re-hashes changed files.
-        shutil.copyfile(real_index, temp_index)
-        # ... and the index file's own mtime, which git's racy-entry check
-        # compares each entry with: git compares file times to the second, so
-        # a file edited in the second of its checkout keeping size and mtime
-        # looks clean against an index file written a second later.
-        real = os.stat(real_index)
-        os.utime(temp_index, ns=(real.st_atime_ns, real.st_mtime_ns))
-    elif repo.head_sha() is not None:
-        repo.git("read-tree", "HEAD", env=environ)
-    else:
-        repo.git("read-tree", "--empty", env=environ)
+    if not (copy_real and _copy_real_index(repo, temp_index)):
+        if os.path.exists(temp_index):
+            os.unlink(temp_index)
+        if repo.head_sha() is not None:
+            repo.git("read-tree", "HEAD", env=environ)
+        else:
+            repo.git("read-tree", "--empty", env=environ)
     for folder in folders or [""]:
         on_disk = os.path.isdir(os.path.join(str(repo.root), folder))
         spec = folder or "."
