@@ -31,9 +31,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+
+# typing, collections.abc and pathlib cost ~20 ms to import in a bare
+# interpreter, ~15% of a warm check: annotations only here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
 
 # ------------------------------------------------------------------ the door
 
@@ -185,6 +189,8 @@ def options_from(
     no_cache: bool = False,
 ):
     """``api.Options`` from the global options, as every path of the CLI builds them."""
+    from pathlib import Path
+
     from revgraph.api import Options
 
     base = Path.cwd()

@@ -348,24 +348,19 @@ def answer(opts: dict, version: str) -> tuple | None:
 
 def observe(plan: tuple, common: str) -> tuple | None:
     """The state as ``plan`` says to look at it; None when the plan no longer applies."""
-    import subprocess
-
     (project_root, discovered, git_dir, root, folders, sourceless, requests,
      trace, paths, reals, locations, locks) = plan  # fmt: skip
-    prefix = ["git", f"--git-dir={git_dir}", f"--work-tree={root}"]
+    prefix = ["git", "-C", root, f"--git-dir={git_dir}", f"--work-tree={root}"]
     env = git_environ()
-    quiet = subprocess.DEVNULL
     running: list = []
     try:
         # git status is the long one (a stat of every tracked file): start it first.
-        status = subprocess.Popen([*prefix, *status_args(folders)], cwd=root, env=env,
-                                  stdin=quiet, stdout=subprocess.PIPE, stderr=quiet)  # fmt: skip
+        status = _start([*prefix, *status_args(folders)], env)
         running.append(status)
-        cat = subprocess.Popen([*prefix, "cat-file", "--batch-check"], cwd=root, env=env,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=quiet)  # fmt: skip
+        cat = _start([*prefix, "cat-file", "--batch-check"], env, feed=True)
         running.append(cat)
-        discover = subprocess.Popen(DISCOVER, cwd=project_root, stdin=quiet, stdout=subprocess.PIPE,
-                                    stderr=quiet, env=git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
+        discover = _start([DISCOVER[0], "-C", project_root, *DISCOVER[1:]],
+                          git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
         running.append(discover)
         # While git works: the configuration's files, paths and lock files.
         cat_out = cat.communicate(catfile_input(requests))[0]
@@ -386,3 +381,97 @@ def observe(plan: tuple, common: str) -> tuple | None:
     if entries is None:
         return None
     return (commits(cat_out, len(requests)), entries, git, lock)
+
+
+# ------------------------------------------------------------ git processes
+# ``subprocess`` costs ~16 ms to import in a bare interpreter (it pulls in
+# locale, re, threading, selectors...), a sixth of a warm check, and it is
+# imported before git can start. ``os.posix_spawnp`` starts git with none of
+# that; ``subprocess`` stays the fallback where posix_spawn is missing.
+try:  # the builtin half of ``signal``, which costs ~9 ms to import (enum)
+    from _signal import SIGKILL, SIGPIPE, SIGXFSZ
+
+    # Python ignores SIGPIPE; subprocess gives children the default back, so do we.
+    _DEFAULT_IN_CHILD: tuple[int, ...] = (SIGPIPE, SIGXFSZ)
+except ImportError:  # pragma: no cover - not CPython on a POSIX system
+    from signal import SIGKILL
+
+    _DEFAULT_IN_CHILD = ()
+
+
+def _start(argv: list[str], env: dict[str, str], *, feed: bool = False):
+    """git running with its output on a pipe (``feed``: and its input on one)."""
+    if not hasattr(os, "posix_spawnp"):  # pragma: no cover - Windows
+        import subprocess
+
+        quiet = subprocess.DEVNULL
+        return subprocess.Popen(argv, env=env, stdin=subprocess.PIPE if feed else quiet,
+                                stdout=subprocess.PIPE, stderr=quiet)  # fmt: skip
+    return _Spawned(argv, env, feed)
+
+
+class _Spawned:
+    """The part of ``subprocess.Popen`` that ``observe`` uses: communicate, kill, wait."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], feed: bool) -> None:
+        self.returncode: int | None = None
+        self._input: int | None = None
+        out_read, out_write = os.pipe()  # not inherited: only the dup2 copies are
+        actions = [(os.POSIX_SPAWN_DUP2, out_write, 1), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
+        in_read = None
+        if feed:
+            in_read, self._input = os.pipe()
+            actions.append((os.POSIX_SPAWN_DUP2, in_read, 0))
+        else:
+            actions.append((os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0))
+        try:
+            self.pid = os.posix_spawnp(argv[0], argv, env, file_actions=actions, setsigdef=_DEFAULT_IN_CHILD)
+        except BaseException:
+            os.close(out_read)
+            if self._input is not None:
+                os.close(self._input)
+            raise
+        finally:
+            os.close(out_write)
+            if in_read is not None:
+                os.close(in_read)
+        self._output = out_read
+
+    def communicate(self, data: bytes = b"") -> tuple[bytes, None]:
+        """Send ``data`` (then end of input), read the output to its end, wait for the exit."""
+        if self._input is not None:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self._input, view) :]
+            except BrokenPipeError:
+                pass  # git stopped reading: its exit code tells
+            finally:
+                os.close(self._input)
+                self._input = None
+        chunks = []
+        try:
+            while chunk := os.read(self._output, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            os.close(self._output)
+            self._output = -1
+        self.wait()
+        return b"".join(chunks), None
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        for fd in (self._input, self._output):
+            if fd is not None and fd >= 0:
+                os.close(fd)
+        self._input, self._output = None, -1
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, SIGKILL)
+            except OSError:
+                pass

@@ -57,9 +57,14 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+
+# typing, collections.abc and weakref cost ~10 ms to import in a bare
+# interpreter, a tenth of a warm check: annotations only here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    import weakref
+    from collections.abc import Sequence
+    from typing import Any
 
 from revgraph import __version__, express
 from revgraph.errors import RevgraphError
@@ -200,11 +205,17 @@ def probe(
 
 
 # Reports this process found in or stored into the cache, by id: only their
-# renderings are worth keeping (``remember_rendered``).
-_vouched: weakref.WeakValueDictionary[int, Report] = weakref.WeakValueDictionary()
+# renderings are worth keeping (``remember_rendered``). Made on first use:
+# the express lane does not import weakref.
+_vouched: weakref.WeakValueDictionary[int, Report] | None = None
 
 
 def _vouch(report: Report) -> Report:
+    global _vouched
+    if _vouched is None:
+        import weakref
+
+        _vouched = weakref.WeakValueDictionary()
     _vouched[id(report)] = report
     return report
 
@@ -223,6 +234,7 @@ def _report(ws: Workspace, base: str | None, found: Any) -> Report | None:
     if not (isinstance(found, tuple) and len(found) == 4 and found[0] == FORMAT):
         return None
     from revgraph.findings import Report
+    from revgraph.lazycontexts import LazyContexts
 
     _, findings, base_name, environments = found
     extras = {"contexts": LazyContexts(ws, base)}
@@ -233,34 +245,6 @@ def _results(ws: Workspace):
     from revgraph.sources.cache import ResultCache
 
     return ResultCache(ws.cache.directory if ws.cache is not None else None)
-
-
-class LazyContexts(Mapping):
-    """``Report.extras["contexts"]`` of a cached report: built only if a renderer asks."""
-
-    def __init__(self, ws: Workspace, base: str | None) -> None:
-        self._ws = ws
-        self._base = base
-        self._built: dict[str, EnvContext] | None = None
-
-    def _data(self) -> dict[str, EnvContext]:
-        if self._built is None:
-            from revgraph.api import build_context
-
-            self._built = {
-                env.name: build_context(self._ws, env, base=self._base)
-                for env in self._ws.environments
-            }
-        return self._built
-
-    def __getitem__(self, name: str) -> EnvContext:
-        return self._data()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data())
-
-    def __len__(self) -> int:
-        return len(self._data())
 
 
 # ------------------------------------------------------------------- the key
@@ -937,7 +921,7 @@ def remember_rendered(
     """
     if fmt not in FAST_FORMATS or ws.options.no_cache or ws.cache is None:
         return
-    if _vouched.get(id(report)) is not report:
+    if _vouched is None or _vouched.get(id(report)) is not report:
         return  # a result the cache does not hold: its rendering would never be asked for
     selected = _selected_codes(select, ignore) if fmt == "junit" else None
     try:
@@ -1027,7 +1011,6 @@ def _selected_codes(select: Sequence[str], ignore: Sequence[str]) -> set[str]:
 
 __all__ = [
     "FORMAT",
-    "LazyContexts",
     "Probe",
     "WorktreeScan",
     "code_fingerprint",

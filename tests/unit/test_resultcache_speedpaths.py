@@ -246,6 +246,30 @@ def test_the_express_lane_answers_an_unchanged_check_alone(repo):
     assert not lane and (fast_code is None or _codes(out) == {"RG301"})
 
 
+# Modules the express lane must not import itself (each costs milliseconds in
+# a bare interpreter; a site .pth may have loaded some already, which is fine).
+LEAN = (
+    "import sys\n"
+    "before = set(sys.modules)\n"
+    "from revgraph import resultcache\n"
+    "code = resultcache.fast_check(sys.argv[1:])\n"
+    "costly = ('subprocess', 'typing', 'weakref', 'pathlib', 'signal', 'enum', 'collections.abc', 're')\n"
+    "new = [m for m in costly if m in sys.modules and m not in before]\n"
+    "sys.stdout.write('\\n@@ %s %s %s\\n' % (code, 'revgraph.api' not in sys.modules, ','.join(new) or '-'))\n"
+)
+
+
+def test_the_express_lane_starts_git_without_subprocess_or_typing(repo):
+    code, truth = _truth(repo.path)
+    _warm(repo.path)
+    done = subprocess.run([sys.executable, "-c", LEAN, "-C", str(repo.path), *ARGV],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    out, _, tail = done.stdout.rpartition("\n@@ ")
+    fast_code, lane, imported = tail.split()
+    assert lane == "True" and (int(fast_code), out) == (code, truth)
+    assert imported == "-", f"the express lane imported {imported}"
+
+
 def test_the_text_format_and_warnings_come_out_the_same(repo):
     (repo.path / "pyproject.toml").write_text("[tool.revgraph]\nunknown_key = 1\n")
     argv = ("check", "--base", "main")
@@ -379,3 +403,36 @@ def test_a_store_with_nothing_changed_reuses_the_lookups_content_key(repo, monke
         assert again is not None and again.report is not None
         assert again.content_key is not None  # found by content: the stat key had moved
         assert again.report.findings == truth.findings
+
+
+# ------------------------------------------- git processes without subprocess
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else -1
+
+
+def test_spawned_git_answers_like_subprocess(repo):
+    env = express.git_environ()
+    done = express._start(["git", "-C", str(repo.path), "rev-parse", "HEAD"], env)
+    out, _ = done.communicate()
+    assert done.returncode == 0
+    assert out == subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo.path, capture_output=True).stdout
+
+    fed = express._start(["git", "-C", str(repo.path), "cat-file", "--batch-check"], env, feed=True)
+    out, _ = fed.communicate(b"HEAD\nno-such-ref\n")
+    assert fed.returncode == 0 and out.endswith(b"no-such-ref missing\n") and b" commit " in out
+
+    failing = express._start(["git", "-C", str(repo.path), "rev-parse", "no-such-ref"], env)
+    assert failing.communicate()[0] == b"no-such-ref\n" and failing.returncode == 128
+
+
+def test_spawned_git_leaves_no_descriptor_or_process_behind(repo):
+    env = express.git_environ()
+    before = _open_fds()
+    with pytest.raises(OSError):
+        express._start(["revgraph-no-such-program"], env, feed=True)
+    assert _open_fds() == before
+    # Waiting for input that never comes: killed, reaped, its pipes closed.
+    stuck = express._start(["git", "-C", str(repo.path), "hash-object", "--stdin"], env, feed=True)
+    stuck.kill()
+    assert stuck.wait() == -9
+    assert _open_fds() == before
