@@ -352,8 +352,16 @@ def build_context(
         return EnvContext(env, head, landed=frozenset(db_revisions))
     base_ref = prefetched or ws.resolve_base(base)  # resolved once when the prefetch could
     assert base_ref is not None
-    base_snap = ws.snapshot(env, base_ref.ref)
     head_sha = _try_resolve(repo, head_ref or "HEAD")
+    if head_ref is None and head_sha and repo.root is not None:
+        # A clean working tree is HEAD's tree: base, the merge base and the
+        # predicted merge are then read as differences from it (each shares
+        # nearly every file with HEAD) instead of base being listed in full.
+        try:
+            repo.adopt_reference(env, repo.folders(env), head_sha, head, ws.cache)
+        except (RevgraphError, OSError):
+            pass
+    base_snap = ws.snapshot(env, base_ref.ref)
     merge_base = None
     merged = None
     if head_sha:
@@ -420,12 +428,17 @@ def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> Ba
         base_ref = ws.resolve_base(base)
         assert base_ref is not None
         folders = repo.folders(env)
+        # Base and the merge base as differences from HEAD (a clean working
+        # tree, build_context), and base in full with the merge base as a
+        # difference from it (edits in the folders).
+        repo.prefetch_tree_read(env, folders, base_ref.sha, reference=head_sha)
         repo.prefetch_ls_tree(base_ref.sha, folders)
         from revgraph.sources.merged import prefetch_merge
 
         prefetch_merge(repo, folders, head_sha, base_ref.sha)
         mb_sha = repo.merge_base(base_ref.sha, head_sha)
         if mb_sha:
+            repo.prefetch_tree_read(env, folders, mb_sha, reference=head_sha)
             repo.prefetch_tree_read(env, folders, mb_sha, reference=base_ref.sha)
     except (RevgraphError, OSError):
         return None

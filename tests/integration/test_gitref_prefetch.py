@@ -128,8 +128,11 @@ def test_check_prefetches_before_reading_the_working_tree(forked, monkeypatch):
     with api.Workspace(api.Options(cwd=forked.path, versions=forked.path / V, no_cache=True)) as ws:
         report = api.check(ws, base="main")
     assert order[: order.index("read worktree")] == [
-        "prefetch ls-tree", "prefetch diff-index", "prefetch status", "prefetch merge-tree",
-        "prefetch diff-tree",  # the merge base, as its difference from base (plain layout)
+        "prefetch diff-tree",  # base as its difference from HEAD (a clean tree, plain layout)
+        "prefetch ls-tree",  # base in full (edits in the folders)
+        "prefetch diff-index", "prefetch status", "prefetch merge-tree",
+        "prefetch diff-tree",  # the merge base, as its difference from HEAD
+        "prefetch diff-tree",  # ... or from base
     ]  # fmt: skip
     assert {f.code for f in report.findings} >= {"RG102"}
 

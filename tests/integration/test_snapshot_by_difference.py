@@ -226,3 +226,81 @@ def _environ(home):
         else:
             base[name] = value
     return base
+
+
+# ------------------------------------------- the working tree as HEAD's read
+@pytest.fixture
+def plain(gitrepo):
+    """Only revision files in the folder: the layout a clean working tree can stand in for."""
+    gitrepo.write(f"{V}/a.py", text("aaaa0001"))
+    gitrepo.write(f"{V}/b.py", text("bbbb0002", "aaaa0001"))
+    gitrepo.write("app/models.py", "x = 1\n")
+    gitrepo.commit("start")
+    gitrepo.branch("other")
+    gitrepo.checkout("other")
+    gitrepo.write(f"{V}/c.py", text("cccc0003", "bbbb0002"))
+    gitrepo.remove(f"{V}/a.py")
+    gitrepo.write(f"{V}/b.py", text("bbbb0002", None, message="edited"))
+    gitrepo.commit("other's changes")
+    gitrepo.git("checkout", "-q", "-")
+    assert (gitrepo.path / V / "a.py").exists()
+    return gitrepo
+
+
+def _adopted(repo: SupportRepo, treeish: str = "HEAD") -> bool:
+    """Adopt the working tree as ``treeish``'s read; True when taken, and then every read of
+    the other branch and of HEAD by difference equals a full read."""
+    from revgraph.sources.cache import ParseCache
+    from revgraph.sources.worktree import read_worktree
+
+    env = env_for(repo.path)
+    cache = ParseCache(None)
+    with GitRepo(repo.path) as git:
+        snapshot = read_worktree(env, repo.path, cache=cache)
+        taken = git.adopt_reference(env, git.folders(env), git.resolve(treeish), snapshot, cache)
+        calls = []
+        real = git.git
+        git.git = lambda *a, **k: calls.append(a[0]) or real(*a, **k)  # type: ignore[method-assign]
+        reads = {ref: git.read_ref(env, ref, cache=cache) for ref in ("other", "HEAD")}
+    for ref, read in reads.items():
+        with GitRepo(repo.path) as fresh:
+            _same(read, fresh.read_ref(env, ref))
+    assert ("ls-tree" not in calls) == taken
+    return taken
+
+
+def test_a_clean_working_tree_stands_in_for_heads_read(plain):
+    assert _adopted(plain)
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["edited", "untracked revision", "ignored revision", "init file", "executable", "sub-folder",
+     "crlf on checkout", "other commit"],
+)  # fmt: skip
+def test_a_working_tree_that_is_not_heads_tree_is_never_adopted(plain, state):
+    if state == "edited":
+        plain.write(f"{V}/b.py", text("bbbb0002", None, message="uncommitted"))
+    elif state == "untracked revision":
+        plain.write(f"{V}/d.py", text("dddd0004", "bbbb0002"))
+    elif state == "ignored revision":
+        plain.write(".gitignore", "scratch_*.py\n")
+        plain.write(f"{V}/scratch_e.py", text("eeee0005", "bbbb0002"))
+    elif state == "init file":  # tracked, not a revision: HEAD's folder tree holds it
+        plain.write(f"{V}/__init__.py", "")
+        plain.commit("package")
+    elif state == "executable":
+        os.chmod(plain.path / V / "a.py", 0o755)
+        plain.commit("mode")
+    elif state == "sub-folder":
+        plain.write(f"{V}/old/z.py", text("ffff0006"))
+        plain.commit("archive")
+    elif state == "crlf on checkout":
+        plain.write(".gitattributes", "*.py text eol=crlf\n")
+        plain.commit("attributes")
+        (plain.path / V / "a.py").unlink()
+        plain.git("checkout", "--", f"{V}/a.py")  # written with CRLF, stored with LF
+    if state == "other commit":
+        assert not _adopted(plain, "other")  # a clean tree is HEAD's, not another commit's
+    else:
+        assert not _adopted(plain)

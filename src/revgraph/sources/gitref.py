@@ -18,6 +18,7 @@ import os
 import posixpath
 import re
 import subprocess
+import sys
 import tempfile
 import threading
 import weakref
@@ -681,6 +682,49 @@ class GitRepo:
             if made is not None:
                 self._references[key] = made
         return snapshot
+
+    def adopt_reference(
+        self, env: Environment, folders: Sequence[str], treeish: str, snapshot: Snapshot,
+        cache: ParseCache | None,
+    ) -> bool:  # fmt: skip
+        """Let ``snapshot`` (read elsewhere: the working tree) be ``treeish``'s full read, when it
+        provably is; later reads of other trees are then differences from it (``tree_snapshot``).
+
+        Proof: the layout is plain, every result is a revision with a blob id,
+        and the git tree those files make (name, blob id, mode 100644) is
+        ``treeish``'s versions folder, byte for byte. Anything else in the
+        folder (an ``__init__.py``, an executable file, a sub-folder, a file
+        git converts on checkout) makes another tree, and nothing is adopted.
+        """
+        key = (env.name, tuple(folders), env.recursive, env.sourceless)
+        prefix = _plain_prefix(env, folders)
+        revisions = snapshot.revisions
+        if prefix is None or key in self._references or snapshot.problems or not revisions:
+            return False
+        cut = len(prefix)
+        names = [rev.path[cut:] for rev in revisions]
+        oids = [rev.blob_id for rev in revisions]
+        if (
+            len(set(names)) != len(names)
+            or not all(rev.path.startswith(prefix) for rev in revisions)
+            or any("/" in name for name in names)
+            or not all(oids)
+        ):
+            return False
+        encoding = sys.getfilesystemencoding()  # os.fsencode, without a call per name
+        entries = sorted(zip([name.encode(encoding, "surrogateescape") for name in names], oids))
+        try:
+            body = b"".join([b"100644 %s\0%s" % (name, bytes.fromhex(oid)) for name, oid in entries])
+        except (ValueError, TypeError):
+            return False
+        import hashlib
+
+        made = hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+        if made != self._rev_parse(f"{treeish}:{folders[0]}"):
+            return False
+        results = {rev.path: [rev] for rev in revisions}
+        self._references[key] = _Reference(treeish, cache, sorted(results), results)
+        return True
 
     def prefetch_tree_read(self, env: Environment, folders: Sequence[str], treeish: str, reference: str) -> None:
         """Start what ``tree_snapshot`` will run for ``treeish`` once ``reference`` was read in full."""
