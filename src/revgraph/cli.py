@@ -181,16 +181,15 @@ def _review_mermaid(ws, report) -> Optional[str]:
 
 
 def _selected_codes(select, ignore) -> set[str]:
-    from revgraph.rules import RULES, select_codes
+    from revgraph.rules import selected_rules
 
-    return set(select_codes(list(RULES), select, ignore))
+    return selected_rules(select, ignore)
 
 
 def _split_codes(values: List[str]) -> tuple[str, ...]:
-    out: list[str] = []
-    for value in values or ():
-        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
-    return tuple(out)
+    from revgraph.rules import split_codes
+
+    return split_codes(values)
 
 
 def _emit(text: str, output: Optional[Path]) -> None:

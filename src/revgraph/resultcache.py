@@ -996,17 +996,15 @@ def _resolves_alike(ws: Workspace, repo: GitRepo, base: str | None, resolved: tu
 
 
 def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
-    """As the CLI reads ``--select/--ignore``: comma lists, upper-cased."""
-    out: list[str] = []
-    for value in values:
-        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
-    return tuple(out)
+    from revgraph.rules import split_codes
+
+    return split_codes(values)
 
 
 def _selected_codes(select: Sequence[str], ignore: Sequence[str]) -> set[str]:
-    from revgraph.rules import RULES, select_codes
+    from revgraph.rules import selected_rules
 
-    return set(select_codes(list(RULES), select, ignore))
+    return selected_rules(select, ignore)
 
 
 __all__ = [

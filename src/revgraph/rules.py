@@ -438,6 +438,19 @@ def select_codes(
     return {code for code in codes if _is_on(code, selects, ignores)}
 
 
+def split_codes(values: Iterable[str] | None) -> tuple[str, ...]:
+    """``--select`` / ``--ignore`` as given (each a comma list), one upper-case selector each."""
+    out: list[str] = []
+    for value in values or ():
+        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
+    return tuple(out)
+
+
+def selected_rules(select: Iterable[str], ignore: Iterable[str]) -> set[str]:
+    """The codes of every known rule that ``select`` and ``ignore`` leave on."""
+    return select_codes(list(RULES), select, ignore)
+
+
 def _normalise(selectors: Iterable[str]) -> list[str]:
     return [s.strip().upper() for s in selectors if s.strip()]
 
