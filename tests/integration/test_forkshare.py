@@ -86,6 +86,19 @@ def test_every_chunk_is_done_exactly_once_whatever_the_helper_does(mode):
         assert there == [], "a failed helper's chunks are all done here"
 
 
+def test_more_chunks_than_a_pipe_holds_are_all_done_here():
+    outcome = run_script(
+        """
+        import json
+        from revgraph.sources import forkshare
+        here = []
+        reported = forkshare.share(100_000, here.append, lambda k: k)  # 400 KB of chunk numbers
+        print(json.dumps({"here": len(here), "distinct": len(set(here)), "there": len(reported)}))
+        """
+    )
+    assert outcome == {"here": 100_000, "distinct": 100_000, "there": 0}
+
+
 def test_an_interrupted_share_leaves_no_helper_behind():
     outcome = run_script(
         """

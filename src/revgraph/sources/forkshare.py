@@ -23,6 +23,7 @@ import sys
 from typing import Any, Callable
 
 _TOKEN = struct.Struct("<I")
+MAX_CHUNKS = 1024  # 4 KB of chunk numbers: what any pipe takes without a reader
 
 
 def available() -> bool:
@@ -51,16 +52,27 @@ def share(chunks: int, here: Callable[[int], None], there: Callable[[int], Any])
     marshal-able); every other chunk has had ``here(k)`` called, exactly once.
     """
     tokens_read, tokens_write = os.pipe()
+    tokens = b"".join(_TOKEN.pack(k) for k in range(chunks))
     try:
         # Filled and closed before the fork: once it is empty, reads give EOF.
-        os.write(tokens_write, b"".join(_TOKEN.pack(k) for k in range(chunks)))
+        # Never blocking: a pipe holds at least 4 KB (1,024 chunks); when it
+        # takes less than all of them, no helper starts.
+        os.set_blocking(tokens_write, False)
+        written = os.write(tokens_write, tokens)
+    except OSError:
+        written = 0
     finally:
         os.close(tokens_write)
     results_read, results_write = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        pid = -1
+    pid = -1
+    if written == len(tokens):
+        try:
+            pid = os.fork()
+        except OSError:
+            pid = -1
+    else:  # the chunks in the pipe are done here, the rest below
+        os.close(tokens_read)
+        tokens_read = os.open(os.devnull, os.O_RDONLY)
     if pid == 0:  # the helper: never returns
         _helper(tokens_read, results_read, results_write, there)
     os.close(results_write)

@@ -163,18 +163,19 @@ def _read_shared(listed: list, prefix: str, scan: _Scan, cache: ParseCache) -> l
     from revgraph.sources import forkshare
 
     results: list = [None] * len(listed)
+    size = max(SHARE_CHUNK, -(-len(listed) // forkshare.MAX_CHUNKS))
 
     def here(k: int) -> None:
-        start = k * SHARE_CHUNK
-        chunk = [_read_listed(item, prefix, scan, cache) for item in listed[start : start + SHARE_CHUNK]]
+        start = k * size
+        chunk = [_read_listed(item, prefix, scan, cache) for item in listed[start : start + size]]
         results[start : start + len(chunk)] = [_parsed(result, cache) for result in chunk]
 
     def there(k: int) -> list:
-        start = k * SHARE_CHUNK
-        chunk = [_read_for_parent(item, prefix, cache) for item in listed[start : start + SHARE_CHUNK]]
+        start = k * size
+        chunk = [_read_for_parent(item, prefix, cache) for item in listed[start : start + size]]
         return [(start + i, _exported(read, cache)) for i, read in enumerate(chunk)]
 
-    for reports in forkshare.share(-(-len(listed) // SHARE_CHUNK), here, there).values():
+    for reports in forkshare.share(-(-len(listed) // size), here, there).values():
         for i, report in reports:
             item = listed[i]
             found = _adopt(report, prefix + item.path, item.path, cache) if report else None
