@@ -54,12 +54,38 @@ def resolve_name(name: str, ids: Iterable[str], labels: Mapping[str, str]) -> st
     return None
 
 
+def _is_compact(raw: tuple) -> bool:
+    return len(raw) == 2 and isinstance(raw[1], bytes)
+
+
+class _SpanNumbers:
+    """uint32 little-endian packing of a flat list of span numbers."""
+
+    @staticmethod
+    def pack(count: int, numbers: list[int]) -> bytes:
+        import struct
+
+        return struct.pack(f"<{count}I", *numbers)
+
+    @staticmethod
+    def unpack(packed: bytes) -> tuple[int, ...]:
+        import struct
+
+        return struct.unpack(f"<{len(packed) // 4}I", packed)
+
+
+_SPAN_NUMBERS = _SpanNumbers()
+
+
 class PackedSpans(Mapping):
-    """``Revision.spans`` kept as ``(key, start, end, line)`` tuples, built into Spans on first use.
+    """``Revision.spans`` kept packed, built into Spans on first use.
 
     A 20k-revision read makes seven spans per file; most are never asked for
-    (only edits and reported positions need them), and as tuples they cost a
-    third of the memory and nothing to store in the parse cache.
+    (only edits and reported positions need them). Two packed forms:
+    ``(key, start, end, line)`` tuples, as the reader makes them, and
+    ``(keys, numbers)`` (``numbers``: start, end, line of each key as
+    little-endian uint32), as the parse cache stores them: three objects
+    instead of ~25 per file, which is most of the cost of loading the cache.
     """
 
     __slots__ = ("_raw", "_spans")
@@ -72,9 +98,26 @@ class PackedSpans(Mapping):
     def raw(self) -> tuple:
         return self._raw
 
+    @property
+    def compact(self) -> tuple:
+        """The ``(keys, numbers)`` form (the same object when already compact)."""
+        raw = self._raw
+        if _is_compact(raw):
+            return raw
+        numbers = [n for item in raw for n in item[1:]]
+        return (tuple(item[0] for item in raw), _SPAN_NUMBERS.pack(len(numbers), numbers))
+
     def _built(self) -> dict[str, Span]:
         if self._spans is None:
-            self._spans = {key: Span(start, end, line) for key, start, end, line in self._raw}
+            raw = self._raw
+            if _is_compact(raw):
+                keys, packed = raw
+                numbers = _SPAN_NUMBERS.unpack(packed)
+                self._spans = {
+                    key: Span(numbers[3 * i], numbers[3 * i + 1], numbers[3 * i + 2]) for i, key in enumerate(keys)
+                }
+            else:
+                self._spans = {key: Span(start, end, line) for key, start, end, line in raw}
         return self._spans
 
     def __getitem__(self, key: str) -> Span:
@@ -83,7 +126,10 @@ class PackedSpans(Mapping):
     def __contains__(self, key: object) -> bool:
         if self._spans is not None:
             return key in self._spans
-        for item in self._raw:  # a loop, not any(genexpr): asked once per parsed file
+        raw = self._raw
+        if _is_compact(raw):
+            return key in raw[0]
+        for item in raw:  # a loop, not any(genexpr): asked once per parsed file
             if item[0] == key:
                 return True
         return False
@@ -92,7 +138,8 @@ class PackedSpans(Mapping):
         return iter(self._built())
 
     def __len__(self) -> int:
-        return len(self._raw)  # keys are unique: the reader and the cache write each once
+        raw = self._raw
+        return len(raw[0]) if _is_compact(raw) else len(raw)  # keys are unique: each is written once
 
     def __repr__(self) -> str:
         return repr(self._built())

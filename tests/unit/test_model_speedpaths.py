@@ -6,6 +6,9 @@ answer against a plain reference; these name the behaviours one by one.
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from revgraph.checks.graph import label_lineage
 from revgraph.model import Dangling, Revision, RevisionGraph
 
@@ -108,3 +111,45 @@ def test_packed_spans_read_like_the_dict_they_stand_for():
     import pickle
 
     assert pickle.loads(pickle.dumps(packed)) == plain
+
+
+SPAN_ROWS = st.lists(
+    st.tuples(
+        st.text(min_size=1, max_size=12),
+        st.integers(0, 2**32 - 1),
+        st.integers(0, 2**32 - 1),
+        st.integers(0, 2**32 - 1),
+    ),
+    max_size=8,
+    unique_by=lambda row: row[0],
+)
+
+
+@given(SPAN_ROWS)
+def test_the_compact_form_of_packed_spans_reads_like_the_tuples(rows):
+    from revgraph.model import PackedSpans
+
+    tuples = PackedSpans(tuple(rows))
+    compact = PackedSpans(tuples.compact)
+    assert compact.compact is compact.raw  # already compact: no second packing
+    assert len(compact) == len(tuples) and list(compact) == list(tuples)
+    for key, *_ in rows:
+        assert key in compact
+    assert "not a key \0" not in compact
+    assert compact == tuples and dict(compact) == dict(tuples)
+
+
+def test_the_parse_cache_stores_spans_compactly_and_gives_back_equal_revisions(tmp_path):
+    from revgraph.model import PackedSpans
+    from revgraph.parse import parse_revision
+    from revgraph.sources import cache as cache_module
+    from tests.support.revfiles import render_revision
+
+    data = render_revision("abcd1234", "0000ffff", message="compact", style="typed").encode()
+    parsed = parse_revision(data, "v/a.py", "1" * 40)
+    encoded = cache_module._encode(parsed)
+    spans = encoded[1][cache_module._SPANS]
+    assert len(spans) == 2 and isinstance(spans[1], bytes)
+    decoded = cache_module._with_place(cache_module._decode(encoded), "v/a.py", "1" * 40)
+    assert decoded == parsed and isinstance(decoded.spans, PackedSpans)
+    assert decoded.spans["revision"] == parsed.spans["revision"]

@@ -183,11 +183,12 @@ def _encode(result: Parsed) -> tuple:
         state = {name: getattr(result, name) for name in _REVISION_FIELDS}
     values = [state[name] for name in _REVISION_FIELDS]  # a cold 20k run encodes 20k of these
     spans = values[_SPANS]
-    values[_SPANS] = (
-        spans.raw
-        if isinstance(spans, PackedSpans)
-        else tuple((key, s.start, s.end, s.line) for key, s in spans.items())
-    )
+    if not isinstance(spans, PackedSpans):
+        spans = PackedSpans(tuple((key, s.start, s.end, s.line) for key, s in spans.items()))
+    try:
+        values[_SPANS] = spans.compact  # see PackedSpans: a third of the objects to load
+    except struct.error:  # a number beyond 32 bits: kept as tuples, which loading also takes
+        values[_SPANS] = spans.raw
     values[_IGNORES] = tuple(sorted(values[_IGNORES]))
     values[_PATH] = values[_BLOB_ID] = None
     return (0, tuple(values))
