@@ -153,3 +153,29 @@ def test_the_parse_cache_stores_spans_compactly_and_gives_back_equal_revisions(t
     decoded = cache_module._with_place(cache_module._decode(encoded), "v/a.py", "1" * 40)
     assert decoded == parsed and isinstance(decoded.spans, PackedSpans)
     assert decoded.spans["revision"] == parsed.spans["revision"]
+
+
+def test_a_parse_cache_from_before_compact_spans_is_not_read(tmp_path):
+    """The schema names the spans encoding: files of either side of that change look empty
+    to the other (an older revgraph would misread compact spans, not fail)."""
+    import marshal
+    import zlib
+
+    from revgraph.parse import parse_revision
+    from revgraph.sources import cache as cache_module
+    from tests.support.revfiles import render_revision
+
+    data = render_revision("abcd1234", None, message="old", style="typed").encode()
+    cache = cache_module.ParseCache(tmp_path)
+    cache.parse(data, "v/a.py", "2" * 40)
+    cache.save()
+    assert "2" * 40 in cache_module.ParseCache(tmp_path)
+    fields = (cache_module._REVISION_FIELDS, cache_module._PROBLEM_FIELDS)
+    old_schema = zlib.crc32(repr(fields).encode())
+    assert old_schema != cache_module._SCHEMA
+    entries = cache_module.ParseCache(tmp_path)._stored()
+    entries["__schema__"] = (old_schema,)
+    payload = marshal.dumps(entries)
+    cache.path.write_bytes(cache_module._pack(payload, cache.parser_version))
+    assert "2" * 40 not in cache_module.ParseCache(tmp_path)
+    assert parse_revision(data, "v/a.py", "2" * 40).id == "abcd1234"

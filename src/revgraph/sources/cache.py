@@ -54,7 +54,10 @@ _FORMAT = 1
 _HEADER = struct.Struct("<4sHIHHQI")
 _REVISION_FIELDS = tuple(f.name for f in dataclasses.fields(Revision))
 _PROBLEM_FIELDS = tuple(f.name for f in dataclasses.fields(ParseProblem))
-_SCHEMA = zlib.crc32(repr((_REVISION_FIELDS, _PROBLEM_FIELDS)).encode())
+# The fields, and how spans are stored ("compact": PackedSpans.compact). An
+# older revgraph sharing the folder must not read spans it does not know: it
+# sees another schema and treats the file as empty, as this one does theirs.
+_SCHEMA = zlib.crc32(repr((_REVISION_FIELDS, _PROBLEM_FIELDS, "spans: compact")).encode())
 _RESULTS_KEPT = 32
 
 
@@ -208,15 +211,20 @@ _StoredSpans = PackedSpans
 def _decode(item: tuple) -> Parsed:
     if item[0] == 1:
         return ParseProblem(path="", line=item[1], reason=item[2])
-    values = list(item[1])
-    values[_SPANS] = _StoredSpans(values[_SPANS])
-    values[_IGNORES] = frozenset(values[_IGNORES])
-    values[_PATH] = ""
     if _SLOTTED:  # pragma: no cover - only if the model gains __slots__
+        values = list(item[1])
+        values[_SPANS] = _StoredSpans(values[_SPANS])
+        values[_IGNORES] = frozenset(values[_IGNORES])
+        values[_PATH] = ""
         return Revision(**dict(zip(_REVISION_FIELDS, values)))
-    # The fields were validated when first parsed; skip the frozen __init__.
+    # The fields were validated when first parsed; skip the frozen __init__
+    # (and the copy of the values: 20k of these per warm read).
     revision = object.__new__(Revision)
-    revision.__dict__.update(zip(_REVISION_FIELDS, values))
+    state = revision.__dict__
+    state.update(zip(_REVISION_FIELDS, item[1]))
+    state["spans"] = _StoredSpans(state["spans"])
+    state["ignores"] = frozenset(state["ignores"])
+    state["path"] = ""
     return revision
 
 
@@ -322,16 +330,16 @@ class ParseCache:
         if placed is not None:
             self.hits += 1
             return placed
-        found = self._lookup(blob_id)
+        found = self._lookup(blob_id, blob_id, path)
         if found is None:
-            found = self._lookup(_path_key(blob_id, path))
+            found = self._lookup(_path_key(blob_id, path), blob_id, path)
             if found is None:
                 return None
         self.hits += 1
         placed = self._placed[(blob_id, path)] = _with_place(found, path, blob_id)
         return placed
 
-    def _lookup(self, key: str) -> Parsed | None:
+    def _lookup(self, key: str, blob_id: str, path: str) -> Parsed | None:
         found = self._decoded.get(key)
         if found is None:
             raw = self._stored().get(key)
@@ -341,6 +349,13 @@ class ParseCache:
                 found = _decode(raw)
             except Exception:  # a stale entry shape: treat as a miss
                 return None
+            # Decoded for this lookup: placed where it was asked for, not copied
+            # (a copy is made only for another path). Results in _decoded may
+            # carry any path: whoever places one at another path copies it.
+            state = getattr(found, "__dict__", None)
+            if state is not None:
+                state["path"] = path
+                state["blob_id"] = blob_id
             self._decoded[key] = found
         return found
 
