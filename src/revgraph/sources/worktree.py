@@ -186,25 +186,18 @@ def _read_shared(listed: list, prefix: str, scan: _Scan, cache: ParseCache) -> l
 def _read_for_parent(item: listing.ListedFile, prefix: str, cache: ParseCache) -> tuple | None:
     """In the helper: ``(blob id, identity or None, path, bytes to parse or None)``, or None.
 
-    None (the parent reads it) for anything but a plain readable source file.
+    None (the parent reads it, and reports the problem) for anything but a
+    source file that is readable or already known to the caches.
     """
     if item.kind != listing.SOURCE:
         return None
-    absolute = prefix + item.path
-    try:
-        info = os.stat(absolute)
-        if not stat_module.S_ISREG(info.st_mode) or info.st_size > MAX_REVISION_BYTES:
-            return None
-        known = cache.stats.blob_id(absolute, info)
-        if known is not None and cache.get(known, item.path) is not None:
-            return (known, None, item.path, None)
-        data = read_at_most(absolute, MAX_REVISION_BYTES + 1, info.st_size)
-    except OSError:
-        return None
-    if len(data) > MAX_REVISION_BYTES:
-        return None
-    oid = blob_id(data)
-    return (oid, cache.stats.identity(info), item.path, data)
+    read = _read_disk(prefix + item.path, item.path, cache)
+    if isinstance(read, _Fresh):
+        data, path, oid, info = read
+        return (oid, cache.stats.identity(info), path, data)
+    if read.blob_id is None:
+        return None  # a problem found on the way, not a cached result
+    return (read.blob_id, None, item.path, None)
 
 
 def _exported(read: tuple | None, cache: ParseCache) -> tuple | None:
@@ -261,6 +254,20 @@ def read_file(absolute: str, path: str, cache: ParseCache) -> Revision | ParsePr
 
 def _read_file(absolute: str, path: str, cache: ParseCache):
     """A cached result or problem, or the ``_Unparsed`` bytes to parse."""
+    read = _read_disk(absolute, path, cache)
+    if not isinstance(read, _Fresh):
+        return read
+    data, path, oid, info = read
+    cache.stats.record(absolute, info, oid)
+    return _Unparsed((data, path, oid))  # cache.parse looks the blob id up first
+
+
+class _Fresh(tuple):
+    """``(data, path, blob_id, stat)`` of a file read from disk, its blob id unknown before."""
+
+
+def _read_disk(absolute: str, path: str, cache: ParseCache):
+    """A cached result (the stat cache knew the file), a problem, or the ``_Fresh`` bytes."""
     try:
         info = os.stat(absolute)
     except OSError as exc:
@@ -282,9 +289,7 @@ def _read_file(absolute: str, path: str, cache: ParseCache):
         return ParseProblem(path, 1, f"cannot read file: {exc.strerror or exc}")
     if len(data) > MAX_REVISION_BYTES:  # grew since stat
         return ParseProblem(path, 1, "file too large to be a revision (> 5.0 MB)")
-    oid = blob_id(data)
-    cache.stats.record(absolute, info, oid)
-    return _Unparsed((data, path, oid))  # cache.parse looks the blob id up first
+    return _Fresh((data, path, blob_id(data), info))
 
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
