@@ -431,15 +431,13 @@ def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> Ba
         # Base and the merge base as differences from HEAD (a clean working
         # tree, build_context), and base in full with the merge base as a
         # difference from it (edits in the folders).
-        repo.prefetch_tree_read(env, folders, base_ref.sha, reference=head_sha)
-        repo.prefetch_ls_tree(base_ref.sha, folders)
+        repo.prefetch_tree_read(env, folders, base_ref.sha, head_sha, None)
         from revgraph.sources.merged import prefetch_merge
 
         prefetch_merge(repo, folders, head_sha, base_ref.sha)
         mb_sha = repo.merge_base(base_ref.sha, head_sha)
         if mb_sha:
-            repo.prefetch_tree_read(env, folders, mb_sha, reference=head_sha)
-            repo.prefetch_tree_read(env, folders, mb_sha, reference=base_ref.sha)
+            repo.prefetch_tree_read(env, folders, mb_sha, head_sha, base_ref.sha)
     except (RevgraphError, OSError):
         return None
     return base_ref

@@ -54,6 +54,25 @@ def forked(gitrepo):
     return gitrepo
 
 
+@pytest.mark.parametrize("recursive", [False, True])
+def test_a_tree_read_for_several_references_starts_each_command_once(forked, monkeypatch, recursive):
+    from revgraph.config import Environment
+
+    env = Environment(name="default", script_location=None, version_locations=(forked.path / V,),
+                      recursive=recursive)  # fmt: skip
+    started: list[str] = []
+    real = GitRepo.prefetch
+    monkeypatch.setattr(GitRepo, "prefetch", lambda self, *args: started.append(args[0]) or real(self, *args))
+    with GitRepo(forked.path) as git:
+        folders = git.folders(env)
+        head, main = git.head_sha(), git.resolve("main")
+        git.prefetch_tree_read(env, folders, main, head, None)
+        git.prefetch_tree_read(env, folders, main, head, head)
+    # Plain: a difference from HEAD and a full listing, then the same difference
+    # again (a new prefetch asks again). Recursive: every read is a listing.
+    assert started == (["ls-tree", "ls-tree"] if recursive else ["diff-tree", "ls-tree", "diff-tree"])
+
+
 def test_a_prefetched_listing_is_the_listing_and_no_second_process_runs(forked, monkeypatch):
     with GitRepo(forked.path) as plain:
         expected = plain.ls_tree(plain.resolve("main"), [V])

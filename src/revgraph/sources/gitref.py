@@ -726,12 +726,26 @@ class GitRepo:
         self._references[key] = _Reference(treeish, cache, sorted(results), results)
         return True
 
-    def prefetch_tree_read(self, env: Environment, folders: Sequence[str], treeish: str, reference: str) -> None:
-        """Start what ``tree_snapshot`` will run for ``treeish`` once ``reference`` was read in full."""
-        if _plain_prefix(env, folders) is not None:
-            self.prefetch(*_diff_tree_args(reference, treeish, folders))
-        else:
-            self.prefetch_ls_tree(treeish, folders)
+    def prefetch_tree_read(
+        self, env: Environment, folders: Sequence[str], treeish: str, *references: str | None
+    ) -> None:
+        """Start what ``tree_snapshot`` will run for ``treeish`` once any one of ``references``
+        was read in full (None: ``treeish`` itself is read in full).
+
+        Each distinct command starts once: outside the plain layout every
+        reference leads to the same full listing, and prefetching a command
+        again would wait for the first run and start it over.
+        """
+        if not folders:
+            return
+        plain = _plain_prefix(env, folders) is not None
+        wanted = dict.fromkeys(
+            _diff_tree_args(reference, treeish, folders) if plain and reference is not None
+            else _ls_tree_args(treeish, folders)
+            for reference in references
+        )  # fmt: skip
+        for args in wanted:
+            self.prefetch(*args)
 
 
 # ------------------------------------------------- snapshots by difference
