@@ -18,6 +18,7 @@ Semantics follow ``alembic.script.revision.RevisionMap``:
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
@@ -58,25 +59,6 @@ def _is_compact(raw: tuple) -> bool:
     return len(raw) == 2 and isinstance(raw[1], bytes)
 
 
-class _SpanNumbers:
-    """uint32 little-endian packing of a flat list of span numbers."""
-
-    @staticmethod
-    def pack(count: int, numbers: list[int]) -> bytes:
-        import struct
-
-        return struct.pack(f"<{count}I", *numbers)
-
-    @staticmethod
-    def unpack(packed: bytes) -> tuple[int, ...]:
-        import struct
-
-        return struct.unpack(f"<{len(packed) // 4}I", packed)
-
-
-_SPAN_NUMBERS = _SpanNumbers()
-
-
 class PackedSpans(Mapping):
     """``Revision.spans`` kept packed, built into Spans on first use.
 
@@ -105,14 +87,14 @@ class PackedSpans(Mapping):
         if _is_compact(raw):
             return raw
         numbers = [n for item in raw for n in item[1:]]
-        return (tuple(item[0] for item in raw), _SPAN_NUMBERS.pack(len(numbers), numbers))
+        return (tuple(item[0] for item in raw), struct.pack(f"<{len(numbers)}I", *numbers))
 
     def _built(self) -> dict[str, Span]:
         if self._spans is None:
             raw = self._raw
             if _is_compact(raw):
                 keys, packed = raw
-                numbers = _SPAN_NUMBERS.unpack(packed)
+                numbers = struct.unpack(f"<{len(packed) // 4}I", packed)
                 self._spans = {
                     key: Span(numbers[3 * i], numbers[3 * i + 1], numbers[3 * i + 2]) for i, key in enumerate(keys)
                 }
