@@ -247,6 +247,16 @@ def _with_place(result: Parsed, path: str, blob_id: str | None) -> Parsed:
     return clone
 
 
+def _placed_new(result: Parsed, path: str, blob_id: str | None) -> Parsed:
+    """``_with_place`` for an object nobody else holds yet (just decoded): set, not copied."""
+    state = getattr(result, "__dict__", None)
+    if state is None:  # pragma: no cover - only if the model gains __slots__
+        return _with_place(result, path, blob_id)
+    state["path"] = path
+    state["blob_id"] = blob_id
+    return result
+
+
 def _path_free(result: Parsed) -> bool:
     """Whether nothing in ``result`` came from its file name (see the module notes)."""
     return isinstance(result, Revision) and "revision" in result.spans
@@ -352,15 +362,12 @@ class ParseCache:
             # Decoded for this lookup: placed where it was asked for, not copied
             # (a copy is made only for another path). Results in _decoded may
             # carry any path: whoever places one at another path copies it.
-            state = getattr(found, "__dict__", None)
-            if state is not None:
-                state["path"] = path
-                state["blob_id"] = blob_id
+            found = _placed_new(found, path, blob_id)
             self._decoded[key] = found
         return found
 
-    def put(self, blob_id: str, result: Parsed) -> None:
-        """Remember ``result`` (as parsed at ``result.path``) for ``blob_id``."""
+    def put(self, blob_id: str, result: Parsed) -> str:
+        """Remember ``result`` (as parsed at ``result.path``) for ``blob_id``; its key."""
         key = blob_id if _path_free(result) else _path_key(blob_id, result.path)
         self._new[key] = result
         self._encoded.pop(key, None)
@@ -369,6 +376,7 @@ class ParseCache:
         self._decoded[key] = result
         if result.path:
             self._placed[(blob_id, result.path)] = _with_place(result, result.path, blob_id)
+        return key
 
     # ``upgrade_touches`` results ride in the same file under "touches:<blob id>"
     # (never a blob id): RG301 reads the new revisions of both sides, 1.6k files
@@ -436,17 +444,9 @@ class ParseCache:
 
     def adopt(self, exported: tuple, blob_id: str, path: str) -> Parsed:
         """What ``parse`` gives for the file another process parsed into ``exported``."""
-        result = _decode(exported)  # a new object: placed in place, not copied
-        state = getattr(result, "__dict__", None)
-        if state is not None:
-            state["path"] = path
-            state["blob_id"] = blob_id
-        else:  # pragma: no cover - only if the model gains __slots__
-            result = _with_place(result, path, blob_id)
+        result = _placed_new(_decode(exported), path, blob_id)
         self.misses += 1
-        self.put(blob_id, result)
-        key = blob_id if _path_free(result) else _path_key(blob_id, path)
-        self._encoded[key] = exported  # save() need not encode it again
+        self._encoded[self.put(blob_id, result)] = exported  # save() need not encode it again
         return result
 
     def __contains__(self, blob_id: str) -> bool:
