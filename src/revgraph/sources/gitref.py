@@ -664,7 +664,7 @@ class GitRepo:
         by path. Anything else (a symlink, a submodule, a recursive or
         sourceless environment) is read in full.
         """
-        key = (env.name, tuple(folders), env.recursive, env.sourceless)
+        key = _reference_key(env, folders)
         reference = self._references.get(key)
         if reference is not None and reference.cache is cache:
             derived = _derive(self, env, folders, reference, treeish, source=source, commit=commit,
@@ -696,7 +696,7 @@ class GitRepo:
         folder (an ``__init__.py``, an executable file, a sub-folder, a file
         git converts on checkout) makes another tree, and nothing is adopted.
         """
-        key = (env.name, tuple(folders), env.recursive, env.sourceless)
+        key = _reference_key(env, folders)
         prefix = _plain_prefix(env, folders)
         revisions = snapshot.revisions
         if prefix is None or key in self._references or snapshot.problems or not revisions:
@@ -759,6 +759,11 @@ class _Reference(NamedTuple):
     cache: object  # the ParseCache it was read through: only reads through it reuse its results
     listed: list[str]  # the revision files, in alembic's order (sorted: one flat folder)
     results: dict[str, list]  # listed path -> its results, in build_snapshot's order
+
+
+def _reference_key(env: Environment, folders: Sequence[str]) -> tuple:
+    """Which reads may share a reference: the same environment layout."""
+    return (env.name, tuple(folders), env.recursive, env.sourceless)
 
 
 def _plain_prefix(env: Environment, folders: Sequence[str]) -> str | None:

@@ -287,8 +287,7 @@ def _tree_with_paths(repo: GitRepo, paths: Sequence[bytes], temp_index: str) -> 
                     ok=range(256))  # fmt: skip
     if done.returncode != 0:  # e.g. a file replaced by a folder of files: stage the folders instead
         return None
-    done = repo.git("write-tree", env=environ, ok=range(256))
-    return done.stdout.decode().strip() if done.returncode == 0 else None
+    return _write_tree(repo, environ)
 
 
 def _copy_real_index(repo: GitRepo, temp_index: str) -> bool:
@@ -327,10 +326,13 @@ def _tree_with_index(
             repo.git("add", "-A", "--", spec, env=environ)
         else:
             repo.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", spec, env=environ)
+    return _write_tree(repo, environ)
+
+
+def _write_tree(repo: GitRepo, environ: dict[str, str]) -> str | None:
+    """The tree id of the temporary index ``environ`` names; None if git refuses (a conflict)."""
     done = repo.git("write-tree", env=environ, ok=range(256))
-    if done.returncode != 0:
-        return None
-    return done.stdout.decode().strip()
+    return done.stdout.decode().strip() if done.returncode == 0 else None
 
 
 def _real_index_path(repo: GitRepo) -> str:
