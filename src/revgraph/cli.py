@@ -132,12 +132,13 @@ def _run_check(
 ) -> int:
     from revgraph import api
     from revgraph.render import REPORT_FORMATS, render_report
+    from revgraph.rules import selected_rules, split_codes
 
     st = state()
     if fmt not in REPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(REPORT_FORMATS)}")
-    select = _split_codes(select)
-    ignore = _split_codes(ignore)
+    select = split_codes(select)
+    ignore = split_codes(ignore)
     with st.workspace() as ws:
         report = api.check(ws, base=base, select=select, ignore=ignore, db_url=db)
         warn_missing_versions(ws)
@@ -152,7 +153,7 @@ def _run_check(
             strict=strict,
             mermaid=mermaid,
             doctor=doctor,
-            selected=_selected_codes(select, ignore),
+            selected=selected_rules(select, ignore),
         )
         _emit(text, output)
         if output is None and mermaid is None and not doctor and db is None and not st.use_color:
@@ -178,18 +179,6 @@ def _review_mermaid(ws, report) -> Optional[str]:
         view = api.graph_view(ws, ctx.environment, ctx=ctx, findings=report.findings)
         parts.append(mermaid_for_review(view))
     return "\n".join(parts) if parts else None
-
-
-def _selected_codes(select, ignore) -> set[str]:
-    from revgraph.rules import selected_rules
-
-    return selected_rules(select, ignore)
-
-
-def _split_codes(values: List[str]) -> tuple[str, ...]:
-    from revgraph.rules import split_codes
-
-    return split_codes(values)
 
 
 def _emit(text: str, output: Optional[Path]) -> None:

@@ -560,15 +560,16 @@ class _Demo:
     def check(self) -> tuple["Report", int]:
         """``revgraph check``: the CLI's text report and its exit code."""
         from revgraph import api
-        from revgraph.cli import _emit, _selected_codes
+        from revgraph.cli import _emit
         from revgraph.render import render_report
+        from revgraph.rules import selected_rules
 
         self.show_command("revgraph check")
         with self.workspace() as ws:
             report = api.check(ws)
         text = render_report(
             "text", report, color=self.color, verbose=self.verbose, strict=False,
-            mermaid=None, doctor=False, selected=_selected_codes((), ()),
+            mermaid=None, doctor=False, selected=selected_rules((), ()),
         )
         self._flush()
         _emit(text, None)
