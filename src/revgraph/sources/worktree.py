@@ -146,10 +146,7 @@ def _worth_sharing(listed: list, cache: ParseCache) -> bool:
         return False  # warm: mostly a stat and a lookup per file, nothing to share
     from revgraph.sources import forkshare
 
-    if not forkshare.available():
-        return False
-    cache.load()  # shared with the helper, not loaded by both
-    return True
+    return forkshare.available()
 
 
 def _read_shared(listed: list, prefix: str, scan: _Scan, cache: ParseCache) -> list:
@@ -162,6 +159,7 @@ def _read_shared(listed: list, prefix: str, scan: _Scan, cache: ParseCache) -> l
     """
     from revgraph.sources import forkshare
 
+    cache.load()  # before the fork: shared with the helper, not loaded by both
     results: list = [None] * len(listed)
     size = max(SHARE_CHUNK, -(-len(listed) // forkshare.MAX_CHUNKS))
 
