@@ -53,3 +53,59 @@ def test_an_edited_revision_is_scanned_again(gitrepo, revgraph, scans):  # noqa:
     after = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
     reference = revgraph(gitrepo, "--no-cache", "check", "--base", "main", "--format", "json")
     assert _codes(after) == _codes(reference) == []
+
+
+# RG301 compares each side's new revisions with ours by name: a file of theirs
+# that does not contain any name ours touch is not scanned at all.
+def _one_table_each(repo, theirs_body: str, ours_body: str) -> None:
+    repo.init_env()
+    repo.add_revision("shop01", None, message="shop", branch_labels="shop")
+    repo.add_revision("bill01", None, message="billing", branch_labels="billing")
+    repo.commit("two lines")
+    repo.branch("feature")
+    repo.add_revision("shop02", "shop01", message="theirs", body=theirs_body)
+    repo.add_revision("shop03", "shop02", message="theirs again",
+                      body='op.create_index("ix_orders_total", "orders", ["total"])')  # fmt: skip
+    repo.commit("main adds two")
+    repo.checkout("feature")
+    repo.add_revision("bill02", "bill01", message="ours", body=ours_body)
+    repo.commit("feature adds one")
+
+
+def _unfiltered(monkeypatch, revgraph, repo, *args):  # noqa: F811
+    """The check with every file of theirs scanned: the reference for the filter."""
+    from revgraph import api
+
+    with monkeypatch.context() as patched:
+        patched.setattr(api, "_may_touch", lambda data, naming: True)
+        return revgraph(repo, "--no-cache", *args)
+
+
+def test_a_file_naming_nothing_of_ours_is_not_scanned(gitrepo, revgraph, scans, monkeypatch):  # noqa: F811
+    _one_table_each(gitrepo, 'op.add_column("users", sa.Column("email", sa.String()))',
+                    'op.add_column("invoices", sa.Column("note", sa.String()))')  # fmt: skip
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert _codes(run) == []
+    assert len(scans) == 1 and b'"invoices"' in scans[0]  # ours only
+    reference = _unfiltered(monkeypatch, revgraph, gitrepo, "check", "--base", "main", "--format", "json")
+    assert len(scans) == 4  # the reference scanned all three
+    assert run.json()["findings"] == reference.json()["findings"]
+
+
+@pytest.mark.parametrize(
+    "theirs",
+    [
+        'op.add_column("users", sa.Column("email", sa.String()))',
+        'op.execute("UPDATE us" "ers SET email = NULL")',  # the name is in no one literal
+        'op.create_index("ix_email", "accounts", ["email"])',  # an index of ours, on another table
+    ],
+)
+def test_every_file_that_may_share_an_item_is_still_compared(gitrepo, revgraph, scans, monkeypatch, theirs):  # noqa: F811
+    ours = 'op.create_index("ix_email", "users", ["email"])'
+    _one_table_each(gitrepo, theirs, ours)
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert _codes(run) == ["RG301"]
+    reference = _unfiltered(monkeypatch, revgraph, gitrepo, "check", "--base", "main", "--format", "json")
+    assert run.json()["findings"] == reference.json()["findings"]
+    if "execute" in theirs:
+        assert not any(b"users" in data for data in scans if b"UPDATE" in data)  # only the rule lets it in

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from revgraph.checks.context import CheckContext, Hit, named, where
 from revgraph.model import Revision, RevisionGraph
@@ -15,18 +15,26 @@ def touched_items(rev: Revision) -> frozenset[str]:
     ``column:users.email`` also touches table ``users``: a column change and a
     table rename collide as surely as two column changes do.
     """
-    items: set[str] = set()
-    for touch in rev.touches:
+    return frozenset(f"{kind} {name}" if kind else name for kind, name in _items(rev.touches))
+
+
+def touched_names(touches: Iterable[str]) -> set[str]:
+    """The names in ``touched_items`` of a revision with ``touches`` (tables, indexes, ...)."""
+    return {name for _, name in _items(touches)}
+
+
+def _items(touches: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(kind, name)`` per touch; kind "" for a table (a column counts as its table)."""
+    for touch in touches:
         kind, _, name = touch.partition(":")
         if not name:
             continue
         if kind == "table":
-            items.add(name)
+            yield "", name
         elif kind == "column":
-            items.add(name.rpartition(".")[0] or name)
+            yield "", name.rpartition(".")[0] or name
         else:
-            items.add(f"{kind} {name}")
-    return frozenset(items)
+            yield kind, name
 
 
 def _new_since_merge_base(ctx: CheckContext) -> tuple[list[Revision], list[Revision]]:
