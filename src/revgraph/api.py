@@ -526,8 +526,8 @@ def check(
         from revgraph.sources.database import read_stamped
 
         db_revisions = read_stamped(db_url, cwd=ws.options.cwd)
-    findings = []
     contexts = {}
+    check_contexts = []
     base_name = None
     for env in ws.environments:
         ctx = build_context(ws, env, base=base, db_revisions=db_revisions or ())
@@ -537,7 +537,7 @@ def check(
         lock_heads, lock_path = _lock_heads(ws, env)
         ctx = _with_touches(ws, ctx)
         head = _with_syntax_problems(ws, ctx)
-        check_ctx = CheckContext(
+        check_contexts.append(CheckContext(
             environment=env.name,
             head=head,
             base=ctx.base,
@@ -552,7 +552,12 @@ def check(
             allow_heads=env.allow_heads,
             db_revisions=db_revisions,
             db_url=_mask_url(db_url) if db_url else None,
-        )
+        ))
+    # Every file is read: a cold run's parse cache is written by a forked copy
+    # while the rules run here (the workspace's close waits for it).
+    ws.cache.save_aside()
+    findings = []
+    for check_ctx in check_contexts:
         findings.extend(run_checks(check_ctx, select=select, ignore=ignore))
     report = Report(
         findings=tuple(findings),

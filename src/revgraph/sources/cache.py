@@ -279,6 +279,9 @@ def _parser_version() -> int:
 
 
 # ------------------------------------------------------------------ the caches
+SAVE_ASIDE_MIN = 2000  # new entries: fewer are saved in less time than a fork costs
+
+
 class ParseCache:
     """Blob id -> parse result, for one parser version.
 
@@ -316,6 +319,7 @@ class ParseCache:
         self.hits = 0
         self.misses = 0
         self.stats = StatCache(self.directory)
+        self._aside: tuple | None = None  # (forkshare.Aside, the entries it writes), see save_aside
 
     @property
     def parser_version(self) -> int:
@@ -472,8 +476,47 @@ class ParseCache:
             return {}
         return entries
 
+    def save_aside(self) -> bool:
+        """Start ``save()`` in a forked copy of this process; True when it started.
+
+        A cold check at 20k revisions has ~18k new entries: encoding and
+        writing them is ~0.25 s, which the copy spends on the second core
+        while this process runs the rules and renders the report. Lookups
+        here are unchanged (every entry stays decoded in memory). ``save()``
+        waits for the copy first, then writes whatever is new since; entries
+        the copy did not write (it failed) are new here again.
+        """
+        if self._aside is not None or self.path is None or len(self._new) < SAVE_ASIDE_MIN:
+            return False
+        from revgraph.sources import forkshare
+
+        started = forkshare.aside(self.save)
+        if started is None:
+            return False
+        handed = (self._new, self._encoded, self._touches_new, self.stats.hand_over())
+        self._aside = (started, handed)
+        self._stored().update(self._touches_new)  # still found by touches()
+        self._new, self._encoded, self._touches_new = {}, {}, {}
+        return True
+
+    def _join_aside(self) -> bool:
+        """Wait for ``save_aside``'s copy; True when it wrote its entries."""
+        if self._aside is None:
+            return False
+        started, (new, encoded, touches, stats) = self._aside
+        self._aside = None
+        if started.join():
+            return True
+        self._new = {**new, **self._new}
+        self._encoded = {**encoded, **self._encoded}
+        self._touches_new = {**touches, **self._touches_new}
+        self.stats.take_back(stats)
+        return False
+
     def save(self) -> bool:
         """Write new entries (merged with the file's current ones); True when written."""
+        if self._join_aside() and not self.dirty:
+            return True
         self.stats.save()
         if not (self._new or self._touches_new) or self.path is None:
             self._new.clear()
@@ -558,6 +601,16 @@ class StatCache:
 
     def __len__(self) -> int:
         return len(self._stored()) + len(self._new)
+
+    def hand_over(self) -> dict[str, tuple]:
+        """The new entries, for another process to save; still known here."""
+        handed, self._new = self._new, {}
+        self._stored().update(handed)
+        return handed
+
+    def take_back(self, handed: dict[str, tuple]) -> None:
+        """Entries ``hand_over`` gave that were not saved: new again."""
+        self._new = {**handed, **self._new}
 
     def save(self) -> bool:
         if not self._new or self.path is None:

@@ -96,6 +96,64 @@ def share(chunks: int, here: Callable[[int], None], there: Callable[[int], Any])
     return reported
 
 
+class Aside:
+    """A job running in a forked copy of this process (``aside``); ``join()`` waits for it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def join(self) -> bool:
+        """Wait for the job to end; True when it ended well (its exit status was 0)."""
+        pid, self.pid = self.pid, 0
+        if pid <= 0:
+            return False
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return False
+        except BaseException:  # interrupted while waiting: do not leave it behind
+            _stop(pid)
+            raise
+        return status == 0
+
+
+def aside(job: Callable[[], object]) -> Aside | None:
+    """Start ``job()`` in a forked copy of this process, which goes on meanwhile.
+
+    The copy's exit status is 0 when ``job`` returned a true value. It starts
+    with standard input and output on ``/dev/null`` and no other inherited
+    descriptor: it cannot write to this process's output, nor keep a pipe
+    to a git process (or a reader of this output) open after this process
+    closes its end. None when no copy could start (``available()``).
+    """
+    if not available():
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the copy: never returns
+        _run_aside(job)
+    return Aside(pid)
+
+
+def _run_aside(job: Callable[[], object]) -> None:
+    code = 1
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, _MAX_FD)
+        code = 0 if job() else 1
+    except BaseException:  # noqa: BLE001 - an interrupt or anything else: reported by the status
+        pass
+    finally:
+        os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+
+
+_MAX_FD = 1 << 20
+
+
 def _claim(tokens: int) -> int | None:
     token = os.read(tokens, _TOKEN.size)
     return _TOKEN.unpack(token)[0] if len(token) == _TOKEN.size else None
