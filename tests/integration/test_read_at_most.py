@@ -40,3 +40,33 @@ def test_a_fifo_does_not_hang(tmp_path):
     fifo = tmp_path / "pipe.py"
     os.mkfifo(fifo)
     assert read_at_most(str(fifo), 10, 0) == b""
+
+
+def _counting_reads(monkeypatch, most: int | None = None) -> list[int]:
+    """Patch ``os.read`` to count its calls (and return at most ``most`` bytes per call)."""
+    calls: list[int] = []
+    real = os.read
+
+    def read(fd: int, n: int) -> bytes:
+        calls.append(n)
+        return real(fd, n if most is None else min(n, most))
+
+    monkeypatch.setattr(os, "read", read)
+    return calls
+
+
+def test_a_file_of_its_stat_size_takes_one_read(tmp_path, monkeypatch):
+    path = tmp_path / "x.py"
+    path.write_bytes(b"revision = 'a'\n" * 100)
+    calls = _counting_reads(monkeypatch)
+    assert read_at_most(str(path), 5_000_001, 1500) == b"revision = 'a'\n" * 100
+    assert len(calls) == 1  # the short read at the stat's size is the end of the file
+
+
+def test_short_reads_before_the_stat_size_read_on(tmp_path, monkeypatch):
+    data = os.urandom(1000)
+    path = tmp_path / "x.py"
+    path.write_bytes(data)
+    calls = _counting_reads(monkeypatch, most=7)  # a file system that returns little at a time
+    assert read_at_most(str(path), 5_000_001, 1000) == data
+    assert len(calls) >= 1000 // 7
