@@ -37,7 +37,7 @@ import os
 import stat as stat_module
 import sys
 
-FORMAT = 1  # bump when a ticket's shape changes
+FORMAT = 2  # bump when a ticket's shape changes
 TICKETS = "express"
 KEPT_TICKETS = 32  # files in the tickets folder; the least recently written go first
 KEPT_STATES = 4  # states per ticket: a branch switched back and forth finds both
@@ -98,6 +98,39 @@ def status_args(folders: tuple[str, ...] | list[str]) -> list[str]:
         "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
         "--no-renames", "--ignore-submodules=all", "--", *folders,
     ]  # fmt: skip
+
+
+def hidden_args(folders: tuple[str, ...] | list[str]) -> list[str]:
+    """``git ls-files -v`` of the versions folders: every index entry with its tag."""
+    return ["ls-files", "-v", "-z", "--", *folders]
+
+
+def index_identity(git_dir: str) -> tuple | str | None:
+    """The identity of the index git status reads (a tuple, unless too fresh or unknown).
+
+    Taken before looking for marked entries: while it holds, none was marked
+    since (git rewrites the index through a new file to mark one).
+    """
+    if os.environ.get("GIT_INDEX_FILE"):
+        return None  # another index: not worth following
+    return _identity(os.path.join(git_dir, "index"))
+
+
+def hidden_paths(stdout: bytes) -> list[bytes]:
+    """The paths ``hidden_args``' output tags as files git does not look at.
+
+    An entry marked assume-unchanged (a lowercase tag) or skip-worktree
+    (``S``) is taken as unchanged by ``git status`` and ``git add``
+    whatever the file on disk holds: neither status nor a staged copy of
+    the folders can then stand for what alembic would load. Nearly every
+    entry is ``H`` (or ``M``, unmerged, which status lists): counted in C
+    first, so a 20k folder costs no loop here.
+    """
+    records = stdout.count(b"\0")
+    plain = stdout.count(b"\0H ") + stdout.count(b"\0M ") + stdout.startswith((b"H ", b"M "))
+    if plain == records:
+        return []
+    return [record[2:] for record in stdout.split(b"\0") if record and record[:2] not in (b"H ", b"M ")]
 
 
 def status_entries(stdout: bytes, root: str, sourceless: bool, fresh: int | None = None) -> tuple | None:
@@ -302,19 +335,25 @@ def load_ticket(path: str, ticket_ident: tuple) -> tuple | None:
         ticket = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         return None  # corrupt: a miss, overwritten by the next record
-    if not (isinstance(ticket, tuple) and len(ticket) == 4 and ticket[0] == FORMAT and ticket[1] == ticket_ident):
+    if not (isinstance(ticket, tuple) and len(ticket) == 5 and ticket[0] == FORMAT and ticket[1] == ticket_ident):
         return None
     return ticket
 
 
-def record(common_dir: str, ticket_ident: tuple, plan: tuple, facts: tuple, payload: tuple) -> bool:
-    """Keep ``payload`` for ``facts`` seen under ``plan``; True when written."""
+def record(
+    common_dir: str, ticket_ident: tuple, plan: tuple, facts: tuple, payload: tuple, unmarked: object = None
+) -> bool:
+    """Keep ``payload`` for ``facts`` seen under ``plan``; True when written.
+
+    ``unmarked``: the index's identity (``index_identity``) when no entry in
+    the folders was found marked (``hidden_paths``), or None.
+    """
     path = ticket_path(common_dir, ticket_ident)
     old = load_ticket(path, ticket_ident)
     states = [s for s in old[3] if s[0] != facts] if old is not None and old[2] == plan else []
     states = [(facts, payload), *states][:KEPT_STATES]
     try:
-        data = marshal.dumps((FORMAT, ticket_ident, plan, tuple(states)))
+        data = marshal.dumps((FORMAT, ticket_ident, plan, tuple(states), unmarked))
     except ValueError:
         return False  # something marshal cannot hold: no ticket
     from revgraph.atomicfile import keep_newest, write_atomic
@@ -337,7 +376,7 @@ def answer(opts: dict, version: str) -> tuple | None:
     if ticket is None:
         return None
     plan, states = ticket[2], ticket[3]
-    facts = observe(plan, common)
+    facts = observe(plan, common, ticket[4])
     if facts is None:
         return None
     for seen, payload in states:
@@ -346,8 +385,13 @@ def answer(opts: dict, version: str) -> tuple | None:
     return None
 
 
-def observe(plan: tuple, common: str) -> tuple | None:
-    """The state as ``plan`` says to look at it; None when the plan no longer applies."""
+def observe(plan: tuple, common: str, unmarked: object = None) -> tuple | None:
+    """The state as ``plan`` says to look at it; None when the plan no longer applies.
+
+    Marked index entries (``hidden_paths``) are looked for only when the
+    index is not the one ``unmarked`` found without any: marking an entry
+    rewrites the index, and a fourth git process is ~10% of this answer.
+    """
     (project_root, discovered, git_dir, root, folders, sourceless, requests,
      trace, paths, reals, locations, locks) = plan  # fmt: skip
     prefix = ["git", "-C", root, f"--git-dir={git_dir}", f"--work-tree={root}"]
@@ -362,6 +406,10 @@ def observe(plan: tuple, common: str) -> tuple | None:
         discover = _start([DISCOVER[0], "-C", project_root, *DISCOVER[1:]],
                           git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
         running.append(discover)
+        hidden = None
+        if not isinstance(unmarked, tuple) or index_identity(git_dir) != unmarked:
+            hidden = _start([*prefix, *hidden_args(folders)], env)
+            running.append(hidden)
         # While git works: the configuration's files, paths and lock files.
         cat_out = cat.communicate(catfile_input(requests))[0]
         if not (replay(trace) and realpaths(paths) == reals and all(map(os.path.isdir, locations))):
@@ -370,6 +418,7 @@ def observe(plan: tuple, common: str) -> tuple | None:
         lock = tuple(read_fact(p) if p is not None else None for p in locks)
         found = discover.communicate()[0].decode("utf-8", "surrogateescape").rstrip("\n")
         status_out = status.communicate()[0]
+        hidden_out = hidden.communicate()[0] if hidden is not None else b""
         running.clear()
     finally:
         for proc in running:  # an exception on the way: leave no git behind
@@ -377,6 +426,8 @@ def observe(plan: tuple, common: str) -> tuple | None:
             proc.wait()
     if status.returncode or cat.returncode or discover.returncode or found != discovered or git is None:
         return None
+    if (hidden is not None and hidden.returncode) or hidden_paths(hidden_out):
+        return None  # git status cannot vouch for those files
     entries = status_entries(status_out, root, sourceless)
     if entries is None:
         return None

@@ -260,6 +260,7 @@ class _State:
         self.git = git
         self.entries: tuple | None = None  # what git status listed, when the stat key came from it
         self.by_git = False
+        self.unmarked: Any = None  # the index's identity when no entry in the folders was marked
         self._scans: list[WorktreeScan] | None = None
 
     @classmethod
@@ -298,8 +299,8 @@ class _State:
         git = _git_worktree_identity(self.ws, [env for _, env, _ in self.envs], self.head_trees, folders)
         envs = self._env_rows()
         if git is not None:
-            self.entries, self.by_git = git, True
-            return _digest(("git stat", self.common, envs, self.head_trees, git))
+            (self.entries, self.unmarked), self.by_git = git, True
+            return _digest(("git stat", self.common, envs, self.head_trees, self.entries))
         digests = [scan.stat_digest() for scan in self.scans]
         if any(d is None for d in digests):
             return None
@@ -342,7 +343,7 @@ class _State:
             tuple(str(env.lock_file) if env.lock_file is not None else None for env in environments),
         )  # fmt: skip  (None: the discovery output, filled in by _record)
         state = (g.answers, self.entries, g.gitdir, tuple(lock for _, _, lock in self.envs))
-        return plan, state, (g.head, g.base_ref, g.protected)
+        return plan, state, (g.head, g.base_ref, g.protected), self.unmarked
 
 
 class _GitFacts:
@@ -358,13 +359,17 @@ def _git_worktree_identity(
 ) -> tuple | None:  # fmt: skip
     """The working tree's versions folders as git sees them: HEAD's trees plus ``git status``.
 
+    ``(entries, index identity)``: the entries ``express.status_entries``
+    makes, and the index's identity when no entry was marked in it.
+
     A file ``git status`` does not list has HEAD's content (git compared it),
     so HEAD's folder trees and the listed paths' identities describe the
     folders exactly, for one threaded ``lstat`` pass in C instead of one
     ``os.lstat`` per file here. None (use ``WorktreeScan``) outside a work
     tree, for recursive or whole-repository locations, for an untracked or
-    ignored folder alembic would walk into, and when a listed file is too
-    fresh to trust its identity.
+    ignored folder alembic would walk into, when a listed file is too
+    fresh to trust its identity, and when an entry in the folders is marked
+    assume-unchanged or skip-worktree (``express.hidden_paths``).
     """
     repo = ws.maybe_repo()
     if repo is None or repo.root is None or head_trees is None or any(env.recursive for env in environments):
@@ -376,10 +381,14 @@ def _git_worktree_identity(
             return None
     if not folders or any(not f for f in folders):
         return None
+    unmarked = express.index_identity(str(repo.git_dir))  # before the marks are looked for
+    repo.prefetch(*express.hidden_args(folders))  # alongside status
     done = repo.git(*express.status_args(folders), ok=range(256))
-    if done.returncode != 0:
-        return None
-    return express.status_entries(done.stdout, str(repo.root), any(env.sourceless for env in environments))
+    hidden = repo.git(*express.hidden_args(folders), ok=range(256))
+    if done.returncode != 0 or hidden.returncode != 0 or express.hidden_paths(hidden.stdout):
+        return None  # git status cannot vouch for a file git is told not to look at
+    entries = express.status_entries(done.stdout, str(repo.root), any(env.sourceless for env in environments))
+    return (entries, unmarked) if entries is not None else None
 
 
 def _sorted_folders(repo: GitRepo, environments: Sequence[Environment]) -> tuple[str, ...]:
@@ -946,7 +955,7 @@ def _record(ws: Workspace, opts: dict, facts: tuple | None, answer: tuple) -> No
     if facts is None:
         return
     try:
-        plan, state, resolved = facts
+        plan, state, resolved, unmarked = facts
         repo = ws.maybe_repo()
         common = express.guess_common_dir(express.start_dir(opts.get("directory")))
         if repo is None or common is None or os.path.realpath(repo.common_dir) != common:
@@ -956,7 +965,8 @@ def _record(ws: Workspace, opts: dict, facts: tuple | None, answer: tuple) -> No
         discovered = _discovery(repo, plan[0])
         if discovered is None or not _resolves_alike(ws, repo, opts.get("base"), resolved):
             return
-        express.record(common, express.ident(opts, __version__), (plan[0], discovered, *plan[2:]), state, answer)
+        express.record(common, express.ident(opts, __version__), (plan[0], discovered, *plan[2:]), state, answer,
+                       unmarked)  # fmt: skip
     except (RevgraphError, OSError, ValueError):
         pass  # no ticket: the fast path answers next time
 

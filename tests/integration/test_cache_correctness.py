@@ -12,6 +12,8 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -248,3 +250,62 @@ def test_sparse_checkout_bypasses_the_result_cache(repo):
     assert not list((repo.path / genrepo.VERSIONS).glob("*.py"))  # every revision is off disk
     assert same_answer(repo.path)[0] == 1
     assert cached_report(repo.path) is None
+
+
+@pytest.mark.parametrize("mark", ["--assume-unchanged", "--skip-worktree"])
+def test_an_edit_git_is_told_not_to_look_at_is_still_seen(repo, mark):
+    """``git status`` and ``git add`` take a marked file as unchanged; revgraph must not."""
+    _, before = same_answer(repo.path)
+    assert "RG102" in codes(before)
+    first = feature_file(repo, 0)
+    relative = first.relative_to(repo.path).as_posix()
+    git(repo.path, "update-index", mark, relative)
+    main_head = git(repo.path, "show", f"main:{genrepo.LOCK_PATH}").split("head: ")[1].split()[0]
+    first.write_bytes(first.read_bytes().replace(repr(repo.fork_point).encode(), repr(main_head).encode()))
+    assert git(repo.path, "status", "--porcelain", "--", genrepo.VERSIONS) == ""  # git does not see it
+    _, edited = same_answer(repo.path)  # the express ticket and result of `before` must not answer
+    assert "RG102" not in codes(edited)  # in HEAD and in the predicted merge alike
+    os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns - 5 * 10**9))
+    time.sleep(2.1)  # ctime too: identities old enough to stand for contents
+    assert same_answer(repo.path)[1] == edited
+    assert cached_report(repo.path) is not None  # cached still, by a key that looks at the file itself
+    git(repo.path, "update-index", mark.replace("--", "--no-"), relative)
+    assert same_answer(repo.path)[1] == edited
+
+
+LANE_GITS = """
+    import json, sys
+    from revgraph import express
+    from revgraph.resultcache import parse_check_argv
+    started = []
+    real = express._start
+    def counted(argv, *args, **kw):
+        started.append(argv[5] if argv[1] == "-C" and len(argv) > 5 else argv[1])
+        return real(argv, *args, **kw)
+    express._start = counted
+    opts = parse_check_argv(["-C", sys.argv[1], "check", "--base", "main", "--format", "json"])
+    found = express.answer(opts, sys.argv[2])
+    print(json.dumps({"answered": found is not None, "started": started}))
+"""
+
+
+def _lane(path: Path) -> dict:
+    from revgraph import __version__
+
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(LANE_GITS), str(path), __version__],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_lane_looks_for_marked_entries_only_when_the_index_changed(repo):
+    time.sleep(2.1)  # the index is old enough for its identity to stand for it
+    argv = ("check", "--base", "main", "--format", "json")
+    same_answer(repo.path)
+    assert _run(repo.path, *argv).returncode == 1  # answered by the lane
+    unchanged = _lane(repo.path)
+    assert unchanged["answered"] and "ls-files" not in unchanged["started"]
+    first = feature_file(repo, 0).relative_to(repo.path).as_posix()
+    git(repo.path, "update-index", "--assume-unchanged", first)  # rewrites the index
+    marked = _lane(repo.path)
+    assert "ls-files" in marked["started"] and not marked["answered"]

@@ -94,9 +94,9 @@ def test_a_prefetched_merge_prediction_equals_the_plain_one(forked):
         expected = merged.predict_merge(plain, env, "HEAD", "main")
     with GitRepo(forked.path) as git:
         merged.prefetch_merge(git, git.folders(env), git.head_sha(), git.resolve("main"))
-        assert len(git._prefetched) == 3
+        assert len(git._prefetched) == 4  # clean test (2), marked entries, merge
         got = merged.predict_merge(git, env, "HEAD", "main")
-        assert git._prefetched == {}  # the clean test and the merge were all taken
+        assert git._prefetched == {}  # the clean test, the marks and the merge were all taken
     assert sorted(r.id for r in got.revisions) == sorted(r.id for r in expected.revisions)
     assert sorted(r.id for r in got.revisions) == ["aaaa0001", "bbbb0002", "cccc0003"]
 
@@ -149,7 +149,7 @@ def test_check_prefetches_before_reading_the_working_tree(forked, monkeypatch):
     assert order[: order.index("read worktree")] == [
         "prefetch diff-tree",  # base as its difference from HEAD (a clean tree, plain layout)
         "prefetch ls-tree",  # base in full (edits in the folders)
-        "prefetch diff-index", "prefetch status", "prefetch merge-tree",
+        "prefetch diff-index", "prefetch status", "prefetch ls-files", "prefetch merge-tree",
         "prefetch diff-tree",  # the merge base, as its difference from HEAD
         "prefetch diff-tree",  # ... or from base
     ]  # fmt: skip

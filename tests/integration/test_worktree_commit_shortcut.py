@@ -226,3 +226,32 @@ def test_an_edit_keeping_size_and_mtime_is_written_even_when_its_entry_is_racy(r
         assert commit != git.head_sha()
     written = repo.git("rev-parse", f"{commit}:{V}/b.py").stdout.strip()
     assert written == repo.git("hash-object", f"{V}/b.py").stdout.strip()
+
+
+@pytest.mark.parametrize("mark", ["--assume-unchanged", "--skip-worktree"])
+def test_a_file_git_is_told_not_to_look_at_is_written_as_on_disk(repo, mark):
+    """``git status`` and ``git add`` skip such a file; the predicted merge must not."""
+    _edit_tracked(repo)
+    repo.git("update-index", mark, f"{V}/b.py")
+    assert repo.git("status", "--porcelain").stdout == ""  # git does not see the edit
+    env = env_for(repo.path / V)
+    with GitRepo(repo.path) as git:
+        assert not merged._clean(git, git.folders(env))
+        commit = merged.worktree_commit(git, env)
+    written = repo.git("rev-parse", f"{commit}:{V}/b.py").stdout.strip()
+    assert written == repo.git("hash-object", f"{V}/b.py").stdout.strip()
+    tags = repo.git("ls-files", "-v", f"{V}/b.py").stdout
+    assert tags[0] in ("h", "S"), "the real index lost its mark"
+
+
+def test_a_skip_worktree_file_absent_from_disk_stays_as_staged(repo):
+    """Off disk by sparse design, not deleted: the merge keeps it (git add -A does too)."""
+    _untracked(repo)
+    repo.git("update-index", "--skip-worktree", f"{V}/b.py")
+    (repo.path / V / "b.py").unlink()
+    env = env_for(repo.path / V)
+    with GitRepo(repo.path) as git:
+        commit = merged.worktree_commit(git, env)
+    assert repo.git("rev-parse", f"{commit}:{V}/b.py").stdout.strip() == repo.git(
+        "rev-parse", f"HEAD:{V}/b.py").stdout.strip()  # fmt: skip
+    assert repo.git("rev-parse", f"{commit}:{V}/c.py").returncode == 0

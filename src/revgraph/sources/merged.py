@@ -119,6 +119,7 @@ def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str
     """
     repo.prefetch(*_STAGED_ARGS)
     repo.prefetch(*_status_args(folders))
+    repo.prefetch(*_hidden_args(folders))
     if git_version() >= (2, 38):
         repo.prefetch(*_merge_tree_args(head, theirs))
 
@@ -233,8 +234,8 @@ def _changes(repo: GitRepo, folders: Sequence[str]) -> list[bytes] | None:
         repo.discard_prefetched(*_status_args(folders))
         return None
     status = repo.git(*_status_args(folders), ok=range(256))
-    if status.returncode != 0:
-        return None
+    if status.returncode != 0 or _hidden(repo, folders) != []:
+        return None  # status cannot vouch for every file: stage the folders
     # -z records are "XY path" (no rename pairs: --no-renames).
     paths = [record[3:] for record in status.stdout.split(b"\0") if record]
     if any(not path or path.endswith(b"/") for path in paths):
@@ -243,6 +244,18 @@ def _changes(repo: GitRepo, folders: Sequence[str]) -> list[bytes] | None:
 
 
 _STAGED_ARGS = ("diff-index", "--cached", "--quiet", "HEAD", "--")
+
+
+def _hidden_args(folders: Sequence[str]) -> tuple[str, ...]:
+    return ("ls-files", "-v", "-z", "--", *folder_pathspecs(folders))
+
+
+def _hidden(repo: GitRepo, folders: Sequence[str]) -> list[bytes] | None:
+    """Paths in the folders git is told not to look at (``express.hidden_paths``); None if unknown."""
+    from revgraph.express import hidden_paths
+
+    done = repo.git(*_hidden_args(folders), ok=range(256))
+    return hidden_paths(done.stdout) if done.returncode == 0 else None
 
 
 def _status_args(folders: Sequence[str]) -> tuple[str, ...]:
@@ -308,11 +321,31 @@ def _copy_real_index(repo: GitRepo, temp_index: str) -> bool:
     return True
 
 
+def _look_at_hidden(repo: GitRepo, folders: Sequence[str], environ: Mapping[str, str]) -> None:
+    """Clear, in the copy of the index, the marks that make ``git add`` skip a file.
+
+    An assume-unchanged entry would keep its staged content whatever the file
+    holds; so would a skip-worktree entry whose file is on disk (alembic
+    loads it). Only the copy changes: the real index keeps its marks.
+    """
+    hidden = _hidden(repo, folders) or []
+    if not hidden:
+        return
+    root = str(repo.root)
+    stdin = b"".join(path + b"\0" for path in hidden)
+    repo.git("update-index", "--no-assume-unchanged", "-z", "--stdin", input=stdin, env=environ)
+    on_disk = b"".join(path + b"\0" for path in hidden if os.path.lexists(os.path.join(root, os.fsdecode(path))))
+    if on_disk:
+        repo.git("update-index", "--no-skip-worktree", "-z", "--stdin", input=on_disk, env=environ)
+
+
 def _tree_with_index(
     repo: GitRepo, folders: Sequence[str], temp_index: str, *, copy_real: bool
 ) -> str | None:
     environ = {"GIT_INDEX_FILE": temp_index}
-    if not (copy_real and _copy_real_index(repo, temp_index)):
+    if copy_real and _copy_real_index(repo, temp_index):
+        _look_at_hidden(repo, folders, environ)
+    else:
         if os.path.exists(temp_index):
             os.unlink(temp_index)
         if repo.head_sha() is not None:
