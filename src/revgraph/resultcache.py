@@ -309,6 +309,10 @@ class _State:
     def content(self, read_limit: int | None = None) -> tuple | None:
         """The state by file contents; None when more than ``read_limit`` files must be read."""
         stats = self.ws.cache.stats if self.ws.cache is not None else None
+        if self.by_git and self.git is not None:
+            found = self._git_content(stats, read_limit)
+            if found is not _DECLINED:
+                return None if found is None else ("git content", self.common, self._env_rows(), found)
         digests = []
         for scan in self.scans:
             digest = scan.content_digest(stats, read_limit)
@@ -318,6 +322,67 @@ class _State:
         envs = tuple((definition, digest, _lock_digest(lock))
                      for (definition, _, lock), digest in zip(self.envs, digests))  # fmt: skip
         return ("content", self.common, envs)
+
+    def _git_content(self, stats: StatCache | None, read_limit: int | None) -> Any:
+        """A digest of the folders' contents from the index and ``git status``; ``_DECLINED``: use scans.
+
+        A file ``git status`` did not list holds its index entry's content
+        (what the git stat key rests on too), so the path -> blob id map of
+        the folders is ``git ls-files -s``, with the listed files' ids from
+        the stat cache (or read, at most ``read_limit`` of them: None past
+        that) and deleted ones left out. Content-addressed like the scans'
+        digest (a commit of the listed files keeps it), without an ``lstat``
+        per file: 20k of them cost ~0.15 s. Declined for symlinks, submodules
+        and unmerged entries, which the scans follow as alembic does.
+        """
+        assert self.git is not None and self.entries is not None
+        repo = self.ws.maybe_repo()
+        if repo is None or repo.root is None:
+            return _DECLINED
+        done = repo.git("ls-files", "-s", "-z", "--", *self.git.folders, ok=range(256))
+        if done.returncode != 0:
+            return _DECLINED
+        contents: dict[bytes, str] = {}
+        for record in done.stdout.split(b"\0"):
+            if record:
+                meta, _, path = record.partition(b"\t")
+                mode, oid, stage = meta.split(b" ")
+                if stage != b"0" or mode in (b"120000", b"160000"):
+                    return _DECLINED
+                contents[path] = oid.decode("ascii")
+        root = str(repo.root)
+        reads = 0
+        for state, path, *identity in self.entries:
+            raw = path.encode("utf-8", "surrogateescape")
+            if len(identity) == 1:  # gone from disk
+                contents.pop(raw, None)
+                continue
+            if stat_module.S_ISLNK(identity[0]):
+                return _DECLINED
+            absolute = os.path.join(root, path)
+            try:
+                info = os.stat(absolute)
+            except OSError as exc:
+                contents[raw] = f"unreadable {exc.errno}"
+                continue
+            if not stat_module.S_ISREG(info.st_mode):
+                contents[raw] = "special"
+            elif info.st_size > MAX_REVISION_BYTES:
+                contents[raw] = f"too large {info.st_size}"
+            else:
+                known = stats.blob_id(absolute, info) if stats is not None else None
+                if known is None:
+                    reads += 1
+                    if read_limit is not None and reads > read_limit:
+                        return None
+                    known = _blob_of(absolute, info, stats)
+                contents[raw] = known
+        import hashlib
+
+        h = hashlib.sha1()
+        for path in sorted(contents):
+            h.update(b"%s\0%s\n" % (path, contents[path].encode("utf-8", "surrogateescape")))
+        return h.hexdigest()
 
     def express_facts(self) -> tuple | None:
         """``(plan, state)`` for an express ticket (``revgraph.express``), or None.
@@ -652,21 +717,28 @@ class WorktreeScan:
         return stats.blob_id(self._prefix + rel, info)  # os.path.join, as one concatenation
 
     def _read_blob(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str:
-        import hashlib
+        return _blob_of(self._prefix + rel, info, None if link else stats)
 
-        absolute = self._prefix + rel
-        try:
-            with open(absolute, "rb") as handle:
-                data = handle.read(MAX_REVISION_BYTES + 1)
-                now = os.fstat(handle.fileno())
-        except OSError as exc:
-            return f"unreadable {exc.errno}"
-        oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        if stats is not None and not link and _same_identity(now, info):
-            # Only when the file is still the one listed (a scan reused by
-            # ``store`` is older than this read): saved with the parse cache.
-            stats.record(absolute, info, oid)
-        return oid
+
+_DECLINED = object()  # _State._git_content: the scans decide
+
+
+def _blob_of(absolute: str, info: os.stat_result, stats: StatCache | None) -> str:
+    """The blob id of the file at ``absolute`` (listed with ``info``), recorded in ``stats``."""
+    import hashlib
+
+    try:
+        with open(absolute, "rb") as handle:
+            data = handle.read(MAX_REVISION_BYTES + 1)
+            now = os.fstat(handle.fileno())
+    except OSError as exc:
+        return f"unreadable {exc.errno}"
+    oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    if stats is not None and _same_identity(now, info):
+        # Only when the file is still the one listed (a scan reused by
+        # ``store`` is older than this read): saved with the parse cache.
+        stats.record(absolute, info, oid)
+    return oid
 
 
 def worktree_digest(env: Environment, root: Path | str, stats: StatCache | None = None) -> str:

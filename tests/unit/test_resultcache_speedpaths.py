@@ -387,8 +387,8 @@ def test_a_store_with_nothing_changed_reuses_the_lookups_content_key(repo, monke
         truth = api.check(ws, base="main")
     shutil.rmtree(repo.path / ".git" / "revgraph" / "results")
     passes = []
-    real = resultcache.WorktreeScan.content_digest
-    monkeypatch.setattr(resultcache.WorktreeScan, "content_digest",
+    real = resultcache._State._git_content  # the content key of a git work tree
+    monkeypatch.setattr(resultcache._State, "_git_content",
                         lambda self, *a, **k: passes.append(1) or real(self, *a, **k))  # fmt: skip
     with api.Workspace(api.Options(cwd=repo.path)) as ws:
         report = api.check(ws, base="main")

@@ -1,0 +1,163 @@
+"""The result cache's content key, from the index and ``git status`` (``_State._git_content``).
+
+It must tell two states apart exactly when the files on disk differ: the
+reference here hashes every file under the versions folder, as alembic
+would load it. Real repositories, in-process probes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+
+import pytest
+
+from revgraph import api, express, resultcache
+
+V = "migrations/versions"
+
+
+@pytest.fixture
+def repo(gitrepo, monkeypatch):
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa00000001", None, message="first")
+    gitrepo.add_revision("bbbb00000002", "aaaa00000001", message="second")
+    gitrepo.commit("two revisions")
+    # Files written a moment ago may still change within their mtime tick, and
+    # the git stat key waits 2 s for them; these states are written by one
+    # process that does not race itself.
+    monkeypatch.setattr(express, "RACY_NS", -(10**12))
+    return gitrepo
+
+
+def on_disk(repo) -> dict[str, str]:
+    """Every file under the versions folder and its content's hash: the reference."""
+    found = {}
+    for folder, _, names in os.walk(repo.path / V):
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                found[os.path.relpath(path, repo.path)] = hashlib.sha1(handle.read()).hexdigest()
+    return found
+
+
+def git_content(repo, monkeypatch) -> str:
+    """The content digest ``probe`` computes, asserted to come from git (no file scan)."""
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("the files were scanned")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(resultcache, "WorktreeScan", no_scan)
+        with api.Workspace(api.Options(cwd=repo.path)) as ws:
+            state = resultcache._State.compute(ws, None, (), ())
+            assert state.stat_key() is not None and state.by_git
+            content = state.content()
+    assert content is not None and content[0] == "git content"
+    return content[3]
+
+
+def _first(repo):
+    return next((repo.path / V).glob("aaaa*.py"))
+
+
+def _second(repo):
+    return next((repo.path / V).glob("bbbb*.py"))
+
+
+def _edit(r):
+    _first(r).write_text(_first(r).read_text() + "# edited\n")
+
+
+def _untracked(r):
+    (r.path / V / "cccc_third.py").write_text(_second(r).read_text().replace("bbbb00000002", "cccc00000003"))
+
+
+def _staged_then_undone_on_disk(r):
+    first = _first(r)
+    original = first.read_bytes()
+    first.write_text("x = 1\n")
+    r.git("add", V)  # the index holds the edit ...
+    first.write_bytes(original)  # ... the disk does not
+
+
+def _unstage(r):
+    r.git("reset", "-q")
+
+
+def _delete(r):
+    r.deleted = _second(r).relative_to(r.path).as_posix()
+    _second(r).unlink()
+
+
+def _restore(r):
+    r.git("checkout", "HEAD", "--", r.deleted)
+
+
+def _exec_bit(r):
+    _first(r).chmod(_first(r).stat().st_mode | stat.S_IXUSR)
+
+
+def _touch_all(r):
+    for path in (r.path / V).iterdir():
+        if path.is_file():
+            os.utime(path)
+
+
+STEPS = [
+    ("clean", lambda r: None),
+    ("edit", _edit),
+    ("undo the edit", lambda r: r.git("checkout", "--", V)),
+    ("untracked revision", _untracked),
+    ("commit it", lambda r: r.commit("third")),
+    ("stage an edit, undo it on disk", _staged_then_undone_on_disk),
+    ("unstage it", _unstage),
+    ("delete a revision", _delete),
+    ("put it back", _restore),
+    ("executable bit", _exec_bit),
+    ("touch every file", _touch_all),
+    ("a note beside the revisions", lambda r: (r.path / V / "NOTES.txt").write_text("x\n")),
+    ("edit again", _edit),
+]
+
+
+def test_the_git_content_key_changes_exactly_when_the_files_do(repo, monkeypatch):
+    seen: list[tuple[str, str, dict]] = []
+    for name, step in STEPS:
+        step(repo)
+        seen.append((name, git_content(repo, monkeypatch), on_disk(repo)))
+    for i, (name_a, key_a, files_a) in enumerate(seen):
+        for name_b, key_b, files_b in seen[i + 1 :]:
+            assert (key_a == key_b) == (files_a == files_b), f"{name_a!r} vs {name_b!r}"
+    assert len({key for _, key, _ in seen}) >= 5  # the steps did change something
+
+
+def test_a_commit_of_the_checked_files_finds_the_answer_by_content(repo, monkeypatch):
+    repo.git("checkout", "-q", "-b", "feature")  # base (main) stays where it is
+    (repo.path / V / "cccc_third.py").write_text(_second(repo).read_text().replace("bbbb00000002", "cccc00000003"))
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        before = api.check(ws)
+        before_keys = {resultcache._State.compute(ws, None, (), ()).stat_key()}
+    repo.commit("third")
+    with monkeypatch.context() as patched:
+        patched.setattr(resultcache, "WorktreeScan", None)  # found without scanning the files
+        with api.Workspace(api.Options(cwd=repo.path)) as ws:
+            assert resultcache._State.compute(ws, None, (), ()).stat_key() not in before_keys
+            found = resultcache.probe(ws, base=None, select=(), ignore=())
+    assert found is not None and found.report is not None
+    assert found.report.findings == before.findings
+
+
+@pytest.mark.parametrize("odd", ["symlink", "submodule-like gitlink"])
+def test_what_git_records_but_alembic_follows_is_left_to_the_scan(repo, odd):
+    if odd == "symlink":
+        (repo.path / V / "link.py").symlink_to(_first(repo).name)
+    else:
+        repo.git("update-index", "--add", "--cacheinfo", f"160000,{repo.head()},{V}/sub")
+    repo.commit("odd entry") if odd == "symlink" else repo.git("commit", "-qm", "gitlink")
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        state = resultcache._State.compute(ws, None, (), ())
+        assert state.stat_key() is not None
+        content = state.content()
+    assert content is not None and content[0] == "content"  # the scans' key
