@@ -9,6 +9,7 @@ caller's business. I/O happens through ``sources`` (reading) and
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
@@ -607,18 +608,18 @@ def _with_touches(ws: Workspace, ctx: EnvContext) -> EnvContext:
 def _touched_names(touches: Iterable[tuple[str, ...]]) -> frozenset[bytes] | None:
     """The names in the items of ``touches`` (``overlap.touched_items``), as ASCII bytes.
 
-    Each is copied verbatim from a string literal of the file that touches it,
-    so a file whose bytes contain none of them touches none of those items
-    (``_may_touch``; SQL that ``execute`` builds from several literals is the
-    exception). None when a name is not ASCII: bytes could then spell it in
-    an encoding other than UTF-8.
+    Each is copied verbatim from a string literal of the file that touches it
+    (or, for SQL in ``execute``, from literals joined across whitespace), so
+    a file whose bytes contain none of them touches none of those items
+    (``_may_touch``). None when a name has other characters than an
+    identifier's: bytes could spell it otherwise, or joining could split it.
     """
     from revgraph.checks.overlap import touched_names
 
     names = set()
     for found in touches:
         for name in touched_names(found):
-            if not name.isascii():
+            if not _PLAIN_NAME.fullmatch(name):
                 return None
             names.add(name.encode("ascii"))
     return frozenset(names)
@@ -626,9 +627,19 @@ def _touched_names(touches: Iterable[tuple[str, ...]]) -> frozenset[bytes] | Non
 
 def _may_touch(data: bytes, naming: frozenset[bytes] | None) -> bool:
     """Whether a file with ``data`` may touch an item named in ``naming`` (None: any)."""
-    if naming is None or b"execute" in data:
+    if naming is None or any(name in data for name in naming):
         return True
-    return any(name in data for name in naming)
+    if b"execute" not in data:
+        return False
+    # RG301 reads execute("UPDATE us" "ers ...") as one SQL string: join
+    # adjacent literals (drop closing quotes, whitespace, a prefix, opening
+    # quotes) so that a name split across them is found too.
+    joined = _LITERAL_JOINS.sub(b"", data)
+    return any(name in joined for name in naming)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_$.\-]+")
+_LITERAL_JOINS = re.compile(rb"""["']+\s*[rRuU]?["']+""")
 
 
 def _touches_of(

@@ -97,6 +97,7 @@ def test_a_file_naming_nothing_of_ours_is_not_scanned(gitrepo, revgraph, scans, 
     [
         'op.add_column("users", sa.Column("email", sa.String()))',
         'op.execute("UPDATE us" "ers SET email = NULL")',  # the name is in no one literal
+        "op.execute(sa.text(r'''UPDATE u''' 'sers SET email = NULL'))",  # ... nor here
         'op.create_index("ix_email", "accounts", ["email"])',  # an index of ours, on another table
     ],
 )
@@ -108,4 +109,12 @@ def test_every_file_that_may_share_an_item_is_still_compared(gitrepo, revgraph, 
     reference = _unfiltered(monkeypatch, revgraph, gitrepo, "check", "--base", "main", "--format", "json")
     assert run.json()["findings"] == reference.json()["findings"]
     if "execute" in theirs:
-        assert not any(b"users" in data for data in scans if b"UPDATE" in data)  # only the rule lets it in
+        assert not any(b"users" in data for data in scans if b"UPDATE" in data)  # only the join lets it in
+
+
+def test_a_file_with_sql_naming_nothing_of_ours_is_not_scanned(gitrepo, revgraph, scans):  # noqa: F811
+    _one_table_each(gitrepo, 'op.execute("UPDATE invoices" " SET total = 0")',
+                    'op.add_column("users", sa.Column("email", sa.String()))')  # fmt: skip
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert _codes(run) == []
+    assert [b'"users"' in data for data in scans] == [True]  # ours only

@@ -1,0 +1,49 @@
+"""RG301's pre-filter (``api._may_touch``) never drops a file that touches one of ours' names."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from revgraph.api import _may_touch, _touched_names
+from revgraph.checks.overlap import touched_names
+from revgraph.parse import upgrade_touches
+
+NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True)
+QUOTES = st.sampled_from(['"', "'", '"""', "'''"])
+PREFIXES = st.sampled_from(["", "r", "u", "R", "U"])
+SPACES = st.sampled_from(["", " ", "\n    ", "  \n"])
+
+
+@st.composite
+def split_sql(draw, name: str) -> str:
+    """``UPDATE <name> SET x = 1`` as adjacent literals split anywhere, as Python allows."""
+    sql = draw(st.sampled_from(["UPDATE {} SET x = 1", "DELETE FROM {}", "INSERT INTO {} VALUES (1)",
+                                "ALTER TABLE {} ADD c int", "TRUNCATE {}"])).format(name)  # fmt: skip
+    cuts = sorted(draw(st.sets(st.integers(1, len(sql) - 1), max_size=4)))
+    pieces = [sql[a:b] for a, b in zip([0, *cuts], [*cuts, len(sql)])]
+    literals = []
+    for piece in pieces:
+        quote = draw(QUOTES)
+        if quote[0] in piece:
+            quote = '"""' if "'" in piece else "'''"
+        literals.append(f"{draw(PREFIXES)}{quote}{piece}{quote}")
+    joined = "".join(literal + draw(SPACES) for literal in literals).rstrip()
+    wrap = draw(st.sampled_from(["{}", "sa.text({})", "({})"]))
+    return f"def upgrade():\n    op.execute({wrap.format(joined)})\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), name=NAMES)
+def test_sql_split_across_literals_is_never_filtered_out(data, name):
+    source = data.draw(split_sql(name)).encode()
+    touches = upgrade_touches(source)
+    if name in touched_names(touches):  # the scan finds it: the filter must let the file in
+        naming = _touched_names([(f"table:{name}",)])
+        assert naming is not None and _may_touch(source, naming), source
+
+
+def test_names_that_are_not_plain_identifiers_turn_the_filter_off():
+    assert _touched_names([("table:my table",)]) is None
+    assert _touched_names([("table:caf\u00e9",)]) is None
+    assert _touched_names([("table:users", "index:ix_users_email")]) == {b"users", b"ix_users_email"}
