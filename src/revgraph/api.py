@@ -629,12 +629,14 @@ def _may_touch(data: bytes, naming: frozenset[bytes] | None) -> bool:
     """Whether a file with ``data`` may touch an item named in ``naming`` (None: any)."""
     if naming is None or any(name in data for name in naming):
         return True
-    if b"execute" not in data:
+    start = data.find(b"execute")
+    if start < 0:
         return False
     # RG301 reads execute("UPDATE us" "ers ...") as one SQL string: join
     # adjacent literals (drop closing quotes, whitespace, a prefix, opening
-    # quotes) so that a name split across them is found too.
-    joined = _LITERAL_JOINS.sub(b"", data)
+    # quotes) after the first execute, so that a name split across them is
+    # found too.
+    joined = _LITERAL_JOINS.sub(b"", data[start:])
     return any(name in joined for name in naming)
 
 
