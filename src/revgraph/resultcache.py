@@ -523,6 +523,7 @@ def _git_state(
     except ValueError as exc:
         raise OSError(str(exc)) from None
     resolved = dict(zip(requests, answers))
+    repo.known_commits(answers)
 
     def commit(ref: str) -> str | None:
         return resolved.get(f"{ref}^{{commit}}") if _plausible_ref(ref) else None
@@ -539,7 +540,7 @@ def _git_state(
     if found is None:  # the check itself reports why
         raise OSError(f"no base: tried {', '.join(ref for ref, _ in candidates)} ({explicit=})")
     base_ref, base_sha, how = found
-    merge_base = _merge_base(repo, base_sha, head) if head else None
+    merge_base = repo.merge_base(base_sha, head) if head else None  # asked of git once per run
     protected_refs: set[str] = {ref for ref in plain if commit(ref)}
     for pattern in globs:
         protected_refs.update(repo.list_refs(pattern))
@@ -566,12 +567,6 @@ def _git_state(
     facts.base_ref, facts.protected = (base_ref, base_sha, how), protected
     facts.expressible = bool(settled and not globs and not bare and express.realpaths(paths) == reals)
     return ("git", head is not None, bare, base_ref, how, protected, state), head_trees, facts
-
-
-def _merge_base(repo: GitRepo, a: str, b: str) -> str | None:
-    done = repo.git("merge-base", a, b, ok=(0, 1))
-    out = done.stdout.decode().split()
-    return out[0] if done.returncode == 0 and out else None
 
 
 def _folder_trees(repo: GitRepo, treeishes: Sequence[str], folders: Sequence[str]) -> dict[tuple[str, str], str]:

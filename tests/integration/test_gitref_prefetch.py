@@ -175,3 +175,31 @@ def test_a_prefetch_is_never_answered_from_an_older_one(forked):
         forked.git("reset", "-q")
         forked.remove(f"{V}/d.py")
         assert merged._clean(git, folders)  # asked afresh, not from the dropped status
+
+
+def test_a_cached_check_asks_git_for_the_merge_base_and_each_commit_once(forked, monkeypatch):
+    """The result cache's key, the prefetch and the read all need the merge base of
+    base and HEAD, and the commits the key's cat-file already peeled: one answer each."""
+    seen: list[list[str]] = []
+    real_popen = subprocess.Popen.__init__
+
+    def popen(self, argv, *a, **k):  # run() and prefetches alike
+        seen.append(list(argv))
+        return real_popen(self, argv, *a, **k)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", popen)
+    with api.Workspace(api.Options(cwd=forked.path, versions=forked.path / V)) as ws:
+        api.check(ws, base="main")
+    commands = [_subcommand(argv) for argv in seen if argv[0] == "git"]
+    assert sum(c[:1] == ["merge-base"] for c in commands) == 1
+    main, head = forked.rev_parse("main"), forked.rev_parse("HEAD")
+    peels = [c for c in commands if c[:1] == ["rev-parse"] and c[-1] in (f"{main}^{{commit}}", f"{head}^{{commit}}")]
+    assert peels == []
+
+
+def _subcommand(argv: list[str]) -> list[str]:
+    """``git [-C dir] [--git-dir=..] [--work-tree=..] cmd args`` -> ``[cmd, args...]``."""
+    rest = argv[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[2:] if rest[0] == "-C" else rest[1:]
+    return rest

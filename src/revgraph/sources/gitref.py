@@ -475,6 +475,17 @@ class GitRepo:
             self._peeled[spec] = out
         return out
 
+    def known_commits(self, shas: Iterable[str | None]) -> None:
+        """Note object ids git already said are commits (``cat-file --batch-check``).
+
+        A commit peels to itself forever: ``resolve`` then needs no process
+        for them (a cold check asked for base's and HEAD's a dozen times).
+        """
+        for sha in shas:
+            spec = f"{sha}^{{commit}}"
+            if sha and _OBJECT_ID.match(spec):
+                self._peeled[spec] = sha
+
     def ref_exists(self, ref: str) -> bool:
         return _plausible_ref(ref) and self._rev_parse(f"{ref}^{{commit}}") is not None
 
