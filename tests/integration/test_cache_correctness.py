@@ -265,6 +265,8 @@ def test_an_edit_git_is_told_not_to_look_at_is_still_seen(repo, mark):
     assert git(repo.path, "status", "--porcelain", "--", genrepo.VERSIONS) == ""  # git does not see it
     _, edited = same_answer(repo.path)  # the express ticket and result of `before` must not answer
     assert "RG102" not in codes(edited)  # in HEAD and in the predicted merge alike
+    if mark != "--assume-unchanged":
+        return  # the rest is the same for both marks (and waits 2 s)
     os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns - 5 * 10**9))
     time.sleep(2.1)  # ctime too: identities old enough to stand for contents
     assert same_answer(repo.path)[1] == edited
