@@ -129,7 +129,7 @@ def test_an_interrupted_share_leaves_no_helper_behind():
 
 # ------------------------------------------------- the working-tree read
 READ = """
-    import json, os, sys
+    import json, os, sys, time
     from pathlib import Path
     from revgraph.config import Environment
     from revgraph.sources import forkshare, worktree
@@ -140,7 +140,10 @@ READ = """
     reported = []
     share = forkshare.share
     def counting_share(chunks, here, there):
-        done = share(chunks, here, there)
+        def slow_here(k):  # the helper gets chunks even when a busy machine starts it late
+            time.sleep(0.05)
+            here(k)
+        done = share(chunks, slow_here, there)
         reported.extend(done)
         return done
     forkshare.share = counting_share
