@@ -149,10 +149,10 @@ def test_a_cold_check_from_the_cli_saves_aside_and_the_next_run_parses_nothing(o
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
                  "commit", "-qm", "all"]):  # fmt: skip
         subprocess.run(["git", *args], cwd=repo, check=True)
-    time.sleep(StatCache.RACY_SECONDS + 0.1)
     script = """
         import json, sys
         from revgraph.sources import cache as cache_module
+        cache_module.StatCache.RACY_SECONDS = 0  # nothing edits the files meanwhile: no need to wait
         cache_module.SAVE_ASIDE_MIN = 1
         calls = []
         real = cache_module.ParseCache.save_aside

@@ -33,7 +33,7 @@ def split_sql(draw, name: str) -> str:
     return f"def upgrade():\n    op.execute({wrap.format(joined)})\n"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=settings.default.max_examples * 5, deadline=None)
 @given(data=st.data(), name=NAMES)
 def test_sql_split_across_literals_is_never_filtered_out(data, name):
     source = data.draw(split_sql(name)).encode()
