@@ -37,7 +37,7 @@ import os
 import stat as stat_module
 import sys
 
-FORMAT = 2  # bump when a ticket's shape changes
+FORMAT = 3  # bump when a ticket's shape changes
 TICKETS = "express"
 KEPT_TICKETS = 32  # files in the tickets folder; the least recently written go first
 KEPT_STATES = 4  # states per ticket: a branch switched back and forth finds both
@@ -133,12 +133,22 @@ def hidden_paths(stdout: bytes) -> list[bytes]:
     return [record[2:] for record in stdout.split(b"\0") if record and record[:2] not in (b"H ", b"M ")]
 
 
-def status_entries(stdout: bytes, root: str, sourceless: bool, fresh: int | None = None) -> tuple | None:
+def status_entries(
+    stdout: bytes, root: str, sourceless: bool, fresh: int | None = None, folders: tuple | list = ()
+) -> tuple | None:
     """Each path ``git status`` listed with its identity; None when that cannot stand for content.
 
     None for a whole folder listed as one entry, byte-code of a sourceless
     environment, or a listed file modified after ``fresh`` (ns; default: two
     seconds ago), whose identity may not yet reflect its content.
+
+    Then a row ``("//", folder, identity)`` per folder of ``folders``: git
+    status lists no FIFO, socket or device named like a revision, which
+    alembic would still try to load; creating one changes its folder's
+    identity (so does any entry created or removed there). A folder changed
+    in the last two seconds could change again within its time's tick: it
+    is looked through instead (``special_files``; None if it holds one),
+    and its row says only "fresh", which no later identity equals.
     """
     if fresh is None:
         fresh = _fresh_after()
@@ -162,7 +172,34 @@ def status_entries(stdout: bytes, root: str, sourceless: bool, fresh: int | None
         if info.st_mtime_ns > fresh or info.st_ctime_ns > fresh:
             return None
         entries.append((state, path, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+    for folder in folders:
+        try:
+            info = os.stat(os.path.join(root, folder))
+        except OSError as exc:
+            entries.append(("//", folder, f"absent {exc.errno}"))
+            continue
+        if info.st_mtime_ns > fresh or info.st_ctime_ns > fresh:
+            if special_files(root, (folder,)):
+                return None
+            entries.append(("//", folder, "fresh"))
+            continue
+        entries.append(("//", folder, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
     return tuple(entries)
+
+
+def special_files(root: str, folders: tuple | list) -> bool:
+    """Whether a folder holds a FIFO, socket or device named like a revision (one ``scandir``)."""
+    for folder in folders:
+        try:
+            with os.scandir(os.path.join(root, folder)) as found:
+                for entry in found:
+                    if entry.name.endswith((".py", ".pyc", ".pyo")) and not (
+                        entry.is_file(follow_symlinks=False) or entry.is_symlink() or entry.is_dir(follow_symlinks=False)
+                    ):
+                        return True
+        except OSError:
+            continue
+    return False
 
 
 def _fresh_after() -> int:
@@ -428,7 +465,7 @@ def observe(plan: tuple, common: str, unmarked: object = None) -> tuple | None:
         return None
     if (hidden is not None and hidden.returncode) or hidden_paths(hidden_out):
         return None  # git status cannot vouch for those files
-    entries = status_entries(status_out, root, sourceless)
+    entries = status_entries(status_out, root, sourceless, folders=folders)
     if entries is None:
         return None
     return (commits(cat_out, len(requests)), entries, git, lock)

@@ -351,8 +351,12 @@ class _State:
                     return _DECLINED
                 contents[path] = oid.decode("ascii")
         root = str(repo.root)
+        if express.special_files(root, self.git.folders):
+            return _DECLINED  # git lists no FIFO; the scans report it as alembic would meet it
         reads = 0
         for state, path, *identity in self.entries:
+            if state == "//":  # a folder's own identity (express.status_entries)
+                continue
             raw = path.encode("utf-8", "surrogateescape")
             if len(identity) == 1:  # gone from disk
                 contents.pop(raw, None)
@@ -452,7 +456,8 @@ def _git_worktree_identity(
     hidden = repo.git(*express.hidden_args(folders), ok=range(256))
     if done.returncode != 0 or hidden.returncode != 0 or express.hidden_paths(hidden.stdout):
         return None  # git status cannot vouch for a file git is told not to look at
-    entries = express.status_entries(done.stdout, str(repo.root), any(env.sourceless for env in environments))
+    entries = express.status_entries(done.stdout, str(repo.root), any(env.sourceless for env in environments),
+                                     folders=folders)  # fmt: skip
     return (entries, unmarked) if entries is not None else None
 
 

@@ -311,3 +311,19 @@ def test_the_lane_looks_for_marked_entries_only_when_the_index_changed(repo):
     git(repo.path, "update-index", "--assume-unchanged", first)  # rewrites the index
     marked = _lane(repo.path)
     assert "ls-files" in marked["started"] and not marked["answered"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_named_like_a_revision_is_seen_after_a_cached_check(repo):
+    """git status lists no FIFO; alembic would still meet it (RG107 here)."""
+    _, before = same_answer(repo.path)
+    time.sleep(2.1)  # the folder is old: the cached answers come from git's view of it
+    assert same_answer(repo.path)[1] == before
+    fifo = repo.path / genrepo.VERSIONS / "0000ffff0000_pipe.py"
+    os.mkfifo(fifo)
+    _, with_fifo = same_answer(repo.path)
+    assert "RG107" in codes(with_fifo)
+    time.sleep(2.1)  # ... and again once the folder's change is old enough to vouch for it
+    assert same_answer(repo.path)[1] == with_fifo
+    fifo.unlink()
+    assert same_answer(repo.path)[1] == before

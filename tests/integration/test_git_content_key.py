@@ -149,6 +149,17 @@ def test_a_commit_of_the_checked_files_finds_the_answer_by_content(repo, monkeyp
     assert found.report.findings == before.findings
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_git_does_not_list_is_left_to_the_scan(repo):
+    os.mkfifo(repo.path / V / "pipe.py")
+    assert repo.git("status", "--porcelain", "--ignored", "-uall").stdout == ""  # git does not see it
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        state = resultcache._State.compute(ws, None, (), ())
+        assert state.stat_key() is not None and state.by_git
+        content = state.content()
+    assert content is not None and content[0] == "content"  # the scans' key, which has it
+
+
 @pytest.mark.parametrize("odd", ["symlink", "submodule-like gitlink"])
 def test_what_git_records_but_alembic_follows_is_left_to_the_scan(repo, odd):
     if odd == "symlink":
