@@ -451,10 +451,9 @@ def _git_worktree_identity(
     if not folders or any(not f for f in folders):
         return None
     unmarked = express.index_identity(str(repo.git_dir))  # before the marks are looked for
-    repo.prefetch(*express.hidden_args(folders))  # alongside status
+    repo.prefetch_marked(folders)  # alongside status
     done = repo.git(*express.status_args(folders), ok=range(256))
-    hidden = repo.git(*express.hidden_args(folders), ok=range(256))
-    if done.returncode != 0 or hidden.returncode != 0 or express.hidden_paths(hidden.stdout):
+    if done.returncode != 0 or repo.marked_paths(folders) != []:
         return None  # git status cannot vouch for a file git is told not to look at
     entries = express.status_entries(done.stdout, str(repo.root), any(env.sourceless for env in environments),
                                      folders=folders)  # fmt: skip

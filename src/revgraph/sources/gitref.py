@@ -486,6 +486,22 @@ class GitRepo:
             if sha and _OBJECT_ID.match(spec):
                 self._peeled[spec] = sha
 
+    def marked_paths(self, folders: Sequence[str]) -> list[bytes] | None:
+        """Paths in ``folders`` whose index entry tells git not to look at the file; None if unknown.
+
+        Assume-unchanged and skip-worktree entries (``express.hidden_paths``):
+        ``git status`` and ``git add`` take them as unchanged whatever the file
+        holds. ``prefetch_marked`` starts the same command early.
+        """
+        from revgraph.express import hidden_paths
+
+        done = self.git(*_marked_args(folders), ok=range(256))
+        return hidden_paths(done.stdout) if done.returncode == 0 else None
+
+    def prefetch_marked(self, folders: Sequence[str]) -> None:
+        """Start the read ``marked_paths(folders)`` takes (see ``prefetch``)."""
+        self.prefetch(*_marked_args(folders))
+
     def ref_exists(self, ref: str) -> bool:
         return _plausible_ref(ref) and self._rev_parse(f"{ref}^{{commit}}") is not None
 
@@ -875,6 +891,12 @@ def _derive(
 def folder_pathspecs(folders: Sequence[str]) -> list[str]:
     """The pathspecs that limit a git command to ``folders`` (none when one is the root)."""
     return [f for f in folders if f] if all(folders) else []
+
+
+def _marked_args(folders: Sequence[str]) -> tuple[str, ...]:
+    from revgraph.express import hidden_args
+
+    return tuple(hidden_args(folder_pathspecs(folders)))
 
 
 def _ls_tree_args(treeish: str, folders: Sequence[str]) -> tuple[str, ...]:

@@ -119,7 +119,7 @@ def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str
     """
     repo.prefetch(*_STAGED_ARGS)
     repo.prefetch(*_status_args(folders))
-    repo.prefetch(*_hidden_args(folders))
+    repo.prefetch_marked(folders)
     if git_version() >= (2, 38):
         repo.prefetch(*_merge_tree_args(head, theirs))
 
@@ -234,7 +234,7 @@ def _changes(repo: GitRepo, folders: Sequence[str]) -> list[bytes] | None:
         repo.discard_prefetched(*_status_args(folders))
         return None
     status = repo.git(*_status_args(folders), ok=range(256))
-    if status.returncode != 0 or _hidden(repo, folders) != []:
+    if status.returncode != 0 or repo.marked_paths(folders) != []:
         return None  # status cannot vouch for every file: stage the folders
     # -z records are "XY path" (no rename pairs: --no-renames).
     paths = [record[3:] for record in status.stdout.split(b"\0") if record]
@@ -244,18 +244,6 @@ def _changes(repo: GitRepo, folders: Sequence[str]) -> list[bytes] | None:
 
 
 _STAGED_ARGS = ("diff-index", "--cached", "--quiet", "HEAD", "--")
-
-
-def _hidden_args(folders: Sequence[str]) -> tuple[str, ...]:
-    return ("ls-files", "-v", "-z", "--", *folder_pathspecs(folders))
-
-
-def _hidden(repo: GitRepo, folders: Sequence[str]) -> list[bytes] | None:
-    """Paths in the folders git is told not to look at (``express.hidden_paths``); None if unknown."""
-    from revgraph.express import hidden_paths
-
-    done = repo.git(*_hidden_args(folders), ok=range(256))
-    return hidden_paths(done.stdout) if done.returncode == 0 else None
 
 
 def _status_args(folders: Sequence[str]) -> tuple[str, ...]:
@@ -328,7 +316,7 @@ def _look_at_hidden(repo: GitRepo, folders: Sequence[str], environ: Mapping[str,
     holds; so would a skip-worktree entry whose file is on disk (alembic
     loads it). Only the copy changes: the real index keeps its marks.
     """
-    hidden = _hidden(repo, folders) or []
+    hidden = repo.marked_paths(folders) or []
     if not hidden:
         return
     root = str(repo.root)
