@@ -399,6 +399,11 @@ class _State:
         g = self.git
         if g is None or not g.expressible or not self.by_git or self.entries is None:
             return None
+        if any(entry[0] == "//" and entry[2] == "fresh" for entry in self.entries):
+            # A folder changed in the last two seconds: its row can only match
+            # until then, so a ticket would be stale before it was ever used
+            # (and a lane that answers now but not in a second is no promise).
+            return None
         from revgraph.config import project_inputs
 
         trace = project_inputs(self.ws.project)

@@ -172,3 +172,20 @@ def test_what_git_records_but_alembic_follows_is_left_to_the_scan(repo, odd):
         assert state.stat_key() is not None
         content = state.content()
     assert content is not None and content[0] == "content"  # the scans' key
+
+
+def test_no_express_ticket_while_a_versions_folder_is_fresh(repo, monkeypatch):
+    """A folder row that says "fresh" matches only for two seconds: no ticket rests on it."""
+
+    def facts():
+        with api.Workspace(api.Options(cwd=repo.path)) as ws:
+            state = resultcache._State.compute(ws, None, (), ())
+            assert state.stat_key() is not None and state.by_git
+            rows = [entry for entry in state.entries if entry[0] == "//"]
+            return rows, state.express_facts()
+
+    rows, old = facts()
+    assert rows and all(row[2] != "fresh" for row in rows) and old is not None
+    monkeypatch.setattr(express, "RACY_NS", 10**18)  # every folder changed "just now"
+    rows, young = facts()
+    assert rows and all(row[2] == "fresh" for row in rows) and young is None
