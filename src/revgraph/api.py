@@ -464,10 +464,12 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
     return frozenset(changed)
 
 
-def _revision_bytes(ws: Workspace, snap: Snapshot, rev) -> bytes | None:
+def _revision_bytes(ws: Workspace, snap: Snapshot, rev, root: Path | None = None) -> bytes | None:
+    """The bytes ``rev`` was read from (``root``: ``ws.root``, when the caller has it at hand)."""
     if snap.source == "worktree":
         try:
-            return (ws.root / rev.path).read_bytes()
+            with open(os.path.join(root or ws.root, rev.path), "rb") as handle:  # no Path per file: 10k new files happen
+                return handle.read()
         except OSError:
             return None
     repo = ws.maybe_repo()
@@ -689,18 +691,18 @@ def _with_syntax_problems(ws: Workspace, ctx: EnvContext) -> Snapshot:
     """
     from dataclasses import replace
 
-    from revgraph.model import ParseProblem
-    from revgraph.parse import parse_strict
+    from revgraph.parse import syntax_problem
 
     base_ids = {r.id for r in ctx.base.revisions} if ctx.base is not None else set()
     extra = []
+    root = ws.root
     for rev in ctx.head.revisions:
         if rev.id in ctx.landed or rev.id in base_ids:
             continue
-        data = _revision_bytes(ws, ctx.head, rev)
-        result = parse_strict(data, rev.path, rev.blob_id) if data is not None else None
-        if isinstance(result, ParseProblem):
-            extra.append(result)  # the revision stays in the graph: its children are not dangling
+        data = _revision_bytes(ws, ctx.head, rev, root)
+        problem = syntax_problem(data, rev.path, rev.blob_id) if data is not None else None
+        if problem is not None:
+            extra.append(problem)  # the revision stays in the graph: its children are not dangling
     if not extra:
         return ctx.head
     return replace(ctx.head, problems=ctx.head.problems + tuple(extra))

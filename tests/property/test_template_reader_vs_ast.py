@@ -314,3 +314,17 @@ def test_the_python_310_pattern_matches_exactly_like_the_possessive_one(data):
     for start in (0, 3):
         ours, theirs = possessive.match(data, start), plain.match(data, start)
         assert (ours and ours.regs) == (theirs and theirs.regs)
+
+
+BROKEN_TAILS = ("", "", "def later(:\n    pass\n", "x = (\n", "  indented = 1\n", "return 1\n", "print 'py2'\n")
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(revision_sources(), st.sampled_from(BROKEN_TAILS))
+def test_the_syntax_gate_finds_what_the_strict_reader_finds(data, tail):
+    """``check``'s syntax gate (``syntax_problem``) equals ``parse_strict`` on every file read as a revision."""
+    data += tail.encode()
+    if not isinstance(parse_revision(data, PATH, "b" * 40), Revision):
+        return  # check asks only about revisions its snapshot holds
+    strict = parse.parse_strict(data, PATH, "b" * 40)
+    assert parse.syntax_problem(data, PATH, "b" * 40) == (strict if isinstance(strict, ParseProblem) else None)
