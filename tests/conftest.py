@@ -31,6 +31,24 @@ settings.register_profile(
 settings.load_profile(os.environ.get("REVGRAPH_TEST_PROFILE", "fast"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Byte-compile revgraph once, before any test starts a process that imports it.
+
+    The tests' processes run with PYTHONDONTWRITEBYTECODE (nothing may land in
+    the repositories they work on), so in a fresh clone every ``python -m
+    revgraph`` of the suite compiled revgraph from source again: 0.05 to 0.2 s
+    of each of some thousand runs. Byte-code that exists is still read.
+    """
+    if hasattr(session.config, "workerinput"):
+        return  # the controller did it (xdist workers start after sessionstart)
+    import compileall
+
+    import revgraph
+
+    compileall.compile_dir(str(Path(revgraph.__file__).parent), quiet=1)
+
+
 @pytest.fixture
 def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Isolate ``os.environ`` (HOME, git config and identity, colour, CI vars).

@@ -227,7 +227,8 @@ def _hits(code: str, ctx: CheckContext) -> list[Hit]:
 
 
 # -------------------------------------------------------------------- tests
-@settings(max_examples=400, deadline=None)
+# Counts follow the profile (fast: 160 and 80; REVGRAPH_TEST_PROFILE=thorough: 2,000 and 1,000).
+@settings(max_examples=settings.default.max_examples * 4, deadline=None)
 @given(contexts())
 def test_rules_with_fast_paths_find_what_their_first_versions_found(ctx):
     # The derived id sets.
@@ -263,7 +264,7 @@ def _fresh(ctx: CheckContext) -> CheckContext:
     return dataclasses.replace(ctx)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=settings.default.max_examples * 2, deadline=None)
 @given(contexts())
 def test_redundant_merge_parents_agree_with_depth_bounded_walks(ctx):
     graph = ctx.head_graph
@@ -280,7 +281,7 @@ def test_redundant_merge_parents_agree_with_depth_bounded_walks(ctx):
                 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=settings.default.max_examples * 2, deadline=None)
 @given(contexts())
 def test_repointed_candidates_cover_every_changed_down_revision(ctx):
     if ctx.base_graph is None:
