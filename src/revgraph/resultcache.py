@@ -63,7 +63,7 @@ import stat as stat_module
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     import weakref
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
 from revgraph import __version__, express
@@ -774,10 +774,10 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
         folders = _relative_folders(ws, repo, ctx.environment)
         if folders is None:
             return False
-        snapshots = [s for s in (ctx.head, ctx.base, ctx.merge_base, ctx.merged) if s is not None]
-        if not all(_inside(snap, folders) for snap in snapshots):
+        contents = _snapshot_contents(ctx)
+        if not all(_inside(paths, folders) for paths in contents):
             return False
-        if ctx.merged is not None and not _merge_is_union(ctx):
+        if ctx.merged is not None and not _merge_is_union(ctx, contents):
             return False
     return True
 
@@ -791,11 +791,18 @@ def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> 
         return None
 
 
-def _inside(snap: Snapshot, folders: tuple[str, ...]) -> bool:
+def _inside(paths: Iterable[str], folders: tuple[str, ...]) -> bool:
     if any(not f for f in folders):
         return True
     prefixes = tuple(f"{f}/" for f in folders)
-    return all(item.path.startswith(prefixes) for item in (*snap.revisions, *snap.problems))
+    from itertools import repeat
+
+    return all(map(str.startswith, paths, repeat(prefixes)))  # one C loop: 80k paths in a cold 20k check
+
+
+def _snapshot_contents(ctx: EnvContext) -> tuple[dict[str, Any], ...]:
+    """``_contents`` of the merge base, HEAD, base and the predicted merge, in that order."""
+    return tuple(_contents(snap) for snap in (ctx.merge_base, ctx.head, ctx.base, ctx.merged))
 
 
 def _contents(snap: Snapshot | None) -> dict[str, Any]:
@@ -807,8 +814,10 @@ def _contents(snap: Snapshot | None) -> dict[str, Any]:
     """
     if snap is None:
         return {}
+    from operator import attrgetter
+
     items = (*snap.revisions, *snap.problems)
-    found = {item.path: item.blob_id for item in items}
+    found = dict(zip(map(attrgetter("path"), items), map(attrgetter("blob_id"), items)))
     if len(found) == len(items) and None not in found.values():
         return found
     grouped: dict[str, list] = {}
@@ -824,17 +833,19 @@ def _as_tuple(value: Any) -> tuple:
     return () if value is None else value if isinstance(value, tuple) else (value,)
 
 
-def _merge_is_union(ctx: EnvContext) -> bool:
-    """The predicted merge equals the by-path three-way union of merge base, HEAD and base."""
-    base, ours, theirs = _contents(ctx.merge_base), _contents(ctx.head), _contents(ctx.base)
-    merged = _contents(ctx.merged)
+def _merge_is_union(ctx: EnvContext, contents: tuple[dict[str, Any], ...] | None = None) -> bool:
+    """The predicted merge equals the by-path three-way union of merge base, HEAD and base.
+
+    ``contents``: ``_snapshot_contents(ctx)``, when the caller has it.
+    """
+    base, ours, theirs, merged = contents if contents is not None else _snapshot_contents(ctx)
     if merged == ours and ours == theirs:
         return True  # every path agrees (base aside, whose value then does not matter)
-    missing = object()
-    # Only paths where the four do not all agree need the rule; the rest pass it.
-    paths = {p for p, v in ours.items() if theirs.get(p, missing) != v or merged.get(p, missing) != v}
-    paths.update(p for p, v in theirs.items() if ours.get(p, missing) != v)
-    paths.update(p for p, v in merged.items() if ours.get(p, missing) != v)
+    # Only paths where the four do not all agree need the rule; the rest pass
+    # it. Those are the paths of the items (path, value) that ours and theirs,
+    # or ours and merged, do not share (values are ids or tuples: hashable).
+    paths = {path for path, _ in ours.items() ^ theirs.items()}
+    paths.update(path for path, _ in ours.items() ^ merged.items())
     for path in paths:
         o, t, b = ours.get(path), theirs.get(path), base.get(path)
         if o == t or t == b:
