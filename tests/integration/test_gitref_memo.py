@@ -1,10 +1,12 @@
-"""GitRepo remembers only answers that cannot change: an object id's peel, two commits' merge base.
+"""GitRepo remembers only answers that cannot change: an object id's peel, two commits' merge base, a blob.
 
 A check resolves the same commits many times (each one a git process); a
 branch name or HEAD must still be asked every time, since they move.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from revgraph.sources.gitref import GitRepo
 
@@ -74,3 +76,39 @@ def test_merge_base_of_two_commits_is_asked_once(gitrepo):
         assert [c[0] for c in calls].count("merge-base") == 1
         assert git.merge_base("main", "side") == base  # names resolve each time, same pair
         assert [c[0] for c in calls].count("merge-base") == 1
+
+
+def _blob(gitrepo, name: str, text: str) -> str:
+    gitrepo.write(name, text)
+    return gitrepo.git("hash-object", "-w", name).stdout.strip()
+
+
+def _answers(blobs) -> list[tuple]:
+    return [(b.request, b.oid, b.size, b.data, b.status) for b in blobs]
+
+
+def test_a_blob_read_by_id_is_answered_again_without_git(gitrepo, monkeypatch):
+    a, b, c = (_blob(gitrepo, f"{n}.txt", n * 3 + "\n") for n in "abc")
+    with GitRepo(gitrepo.path) as git:
+        first = _answers(git.blobs([a, b]))
+        assert [x[3] for x in first] == [b"aaa\n", b"bbb\n"]
+        with monkeypatch.context() as patched:
+            patched.setattr(GitRepo, "_catfile", lambda self: pytest.fail("cat-file was asked again"))
+            assert _answers(git.blobs([b, a, b])) == [first[1], first[0], first[1]]
+        # A request the memo lacks goes to git; the answers stay in request order.
+        mixed = _answers(git.blobs([a, c, "0" * 40, b]))
+    with GitRepo(gitrepo.path) as fresh:
+        assert mixed == _answers(fresh.blobs([a, c, "0" * 40, b]))
+    assert mixed[1][3] == b"ccc\n" and mixed[2][4] == "missing"
+
+
+def test_the_blob_memo_keeps_only_plain_answers_within_its_room(gitrepo):
+    a, b = _blob(gitrepo, "a.txt", "a" * 100), _blob(gitrepo, "b.txt", "b" * 100)
+    gitrepo.commit("two files")
+    with GitRepo(gitrepo.path) as git:
+        git._memo_room = 150  # room for one of them
+        list(git.blobs([a, b, "HEAD:a.txt", "0" * 40]))
+        assert set(git._memo) == {a}  # no second blob past the room, no path request, no missing id
+        list(git.blobs([b], limit=10))  # too large for this read: not an answer for a full one
+        assert set(git._memo) == {a}
+        assert [x.data for x in git.blobs([b])] == [b"b" * 100]
