@@ -343,7 +343,20 @@ def build_context(
     db_revisions: Iterable[str] = (),
     head_ref: str | None = None,
 ) -> EnvContext:
-    """HEAD (with uncommitted edits), base, merge base, predicted merge, landed set."""
+    """HEAD (with uncommitted edits), base, merge base, predicted merge, landed set.
+
+    Each ref name is resolved once for the whole context (``GitRepo.pinned``).
+    """
+    repo = ws.maybe_repo()
+    if repo is None:
+        return _build_context(ws, env, base=base, db_revisions=db_revisions, head_ref=head_ref)
+    with repo.pinned():
+        return _build_context(ws, env, base=base, db_revisions=db_revisions, head_ref=head_ref)
+
+
+def _build_context(
+    ws: Workspace, env: Environment, *, base: str | None, db_revisions: Iterable[str], head_ref: str | None,
+) -> EnvContext:  # fmt: skip
     prefetched = _prefetch_git_reads(ws, env, base) if head_ref is None else None
     head = ws.snapshot(env, head_ref)
     repo = ws.maybe_repo()

@@ -112,3 +112,21 @@ def test_the_blob_memo_keeps_only_plain_answers_within_its_room(gitrepo):
         list(git.blobs([b], limit=10))  # too large for this read: not an answer for a full one
         assert set(git._memo) == {a}
         assert [x.data for x in git.blobs([b])] == [b"b" * 100]
+
+
+def test_a_pinned_name_means_one_commit_until_the_pin_ends(gitrepo):
+    gitrepo.write("a.txt", "one\n")
+    first = gitrepo.commit("one")
+    with GitRepo(gitrepo.path) as git:
+        calls = _counting(git)
+        with git.pinned():
+            assert git.head_sha() == first and git.resolve("HEAD") == first
+            assert not git.ref_exists("side")
+            gitrepo.write("a.txt", "two\n")
+            second = gitrepo.commit("two")
+            gitrepo.branch("side")
+            with git.pinned():  # nested: the outer pin's answers
+                assert git.head_sha() == first
+            assert git.resolve("HEAD") == first and not git.ref_exists("side")
+        assert len(calls) == 2  # HEAD once, side once
+        assert git.head_sha() == second and git.ref_exists("side")  # unpinned: asked afresh

@@ -195,6 +195,10 @@ def test_a_cached_check_asks_git_for_the_merge_base_and_each_commit_once(forked,
     main, head = forked.rev_parse("main"), forked.rev_parse("HEAD")
     peels = [c for c in commands if c[:1] == ["rev-parse"] and c[-1] in (f"{main}^{{commit}}", f"{head}^{{commit}}")]
     assert peels == []
+    # One state of the repository: HEAD and base are each asked once while the
+    # context is built (seven and two times before), once more by the store.
+    names = [c[-1] for c in commands if c[:1] == ["rev-parse"] and c[-1] in ("HEAD^{commit}", "main^{commit}")]
+    assert names.count("HEAD^{commit}") <= 2 and names.count("main^{commit}") <= 2, names
 
 
 def _subcommand(argv: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ pattern).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import posixpath
@@ -337,6 +338,7 @@ class GitRepo:
         # Commands started ahead of need (``prefetch``): args -> (process, stdout, stderr).
         self._prefetched: dict[tuple[str, ...], tuple[subprocess.Popen, IO[bytes], IO[bytes]]] = {}
         self._memo: dict[str, Blob] = {}  # blob id -> what cat-file gave (``blobs``)
+        self._pinned: dict[str, str | None] | None = None  # ref -> commit while ``pinned``
         self._memo_room = MEMO_BYTES
 
     @staticmethod
@@ -505,15 +507,38 @@ class GitRepo:
         known = self._peeled.get(spec)
         if known is not None:
             return known
+        pinned = self._pinned
+        if pinned is not None and spec in pinned:
+            return pinned[spec]
         done = self.git("rev-parse", "--verify", "--quiet", spec, ok=range(256))
         out = done.stdout.decode().strip()
-        if done.returncode != 0 or not out:
-            return None
-        if _OBJECT_ID.match(spec):
+        answer = out if done.returncode == 0 and out else None
+        if pinned is not None:
+            pinned[spec] = answer
+        if answer is not None and _OBJECT_ID.match(spec):
             # An object id peels to the same commit or tree forever: a check asks
             # for the same few many times, each a process (~5 ms).
-            self._peeled[spec] = out
-        return out
+            self._peeled[spec] = answer
+        return answer
+
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within: a ref name (HEAD, a branch) is resolved once, then means that commit.
+
+        One check reads HEAD, base, their merge base and the merge of the
+        two as one state of the repository: a name asked again names what it
+        named the first time (a cold check asked for HEAD seven times, each a
+        process). Outside, every name is asked afresh: they move. Nested
+        uses share the outer one's answers.
+        """
+        if self._pinned is not None:
+            yield
+            return
+        self._pinned = {}
+        try:
+            yield
+        finally:
+            self._pinned = None
 
     def known_commits(self, shas: Iterable[str | None]) -> None:
         """Note object ids git already said are commits (``cat-file --batch-check``).
