@@ -415,6 +415,7 @@ class _State:
             any(env.sourceless for env in environments), g.requests, trace, g.paths, g.reals,
             tuple(str(loc) for env in environments for loc in env.version_locations),
             tuple(str(env.lock_file) if env.lock_file is not None else None for env in environments),
+            all(not env.recursive and not env.sourceless for env in environments),  # flat: see express.observe
         )  # fmt: skip  (None: the discovery output, filled in by _record)
         state = (g.answers, self.entries, g.gitdir, tuple(lock for _, _, lock in self.envs))
         return plan, state, (g.head, g.base_ref, g.protected), self.unmarked

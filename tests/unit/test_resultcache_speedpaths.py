@@ -347,6 +347,48 @@ def test_an_edit_in_the_versions_folder_is_never_hidden(repo):
     assert out == before or out == ""  # the first state again, or not answered here
 
 
+def test_the_lane_sees_untracked_revisions_of_a_flat_folder(repo):
+    """Its git status leaves untracked files out (flat folders); the ticket's are looked at again."""
+    from tests.support.revfiles import render_revision
+
+    folder = repo.path / genrepo.VERSIONS
+    first, second = folder / "feed0001_untracked.py", folder / "feed0002_untracked.py"
+    first.write_text(render_revision("feed0001", repo.feature_heads[0], message="first"))
+    second.write_text(render_revision("feed0002", "feed0001", message="second"))
+    answered, _ = _assert_right(repo.path)
+    _warm(repo.path)  # answered with both files listed only by the full status
+    # Swapped: second now under the feature head, first on top of it.
+    first.write_text(render_revision("feed0001", "feed0002", message="first"))
+    second.write_text(render_revision("feed0002", repo.feature_heads[0], message="second"))
+    time.sleep(2.1)  # the edits are old enough to vouch for themselves: only their rows tell
+    edited, lane = _assert_right(repo.path)
+    assert not lane and edited != answered
+    _warm(repo.path)
+    first.unlink()
+    gone, lane = _assert_right(repo.path)
+    assert not lane and gone != edited
+
+
+def test_a_recursive_folder_gets_no_express_ticket(repo):
+    """A file added in a sub-folder leaves the versions folder's own row alone, and the
+    lane's status of flat folders lists no untracked file: recursive folders stay off the lane."""
+    from tests.support.revfiles import render_revision
+
+    ini = repo.path / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n", 1))
+    sub = repo.path / genrepo.VERSIONS / "sub"
+    sub.mkdir()
+    (sub / "feed0001_sub.py").write_text(render_revision("feed0001", repo.feature_heads[0], message="sub"))
+    time.sleep(2.1)  # nothing too fresh to be vouched for
+    answered, _ = _assert_right(repo.path)
+    assert "feed0001" in answered
+    _cli(repo.path, *ARGV)
+    assert not _fast(repo.path, *ARGV)[2]
+    assert not (repo.path / ".git" / "revgraph" / "express").exists() or not any(
+        (repo.path / ".git" / "revgraph" / "express").iterdir()
+    )
+
+
 def test_state_facts_resolve_the_base_as_the_workspace_does(repo, monkeypatch):
     _git(repo.path, "branch", "master", "main")
     cases = [(None, {}), (None, {"GITHUB_BASE_REF": "main"}), ("master", {}), ("main", {})]
