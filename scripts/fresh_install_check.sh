@@ -10,9 +10,11 @@
 # The virtualenv uses --system-site-packages so that dependencies already
 # installed (alembic, rich, ...) are reused instead of downloaded; pip still
 # builds and installs revgraph itself from the clone, into the virtualenv.
+# That pip is the system's, seen through those packages (--without-pip: a
+# copy of pip installed into the virtualenv was half of this script's time).
 #
 # Exit status: that of the README line; 77 when no virtualenv can be created
-# here (python3 -m venv / ensurepip unavailable), so callers can skip.
+# here (python3 -m venv unavailable), so callers can skip.
 set -euo pipefail
 
 python="${PYTHON:-python3}"
@@ -37,8 +39,8 @@ echo "fresh-install: cloning $root"
 git clone -q "$root" "$work/clone"
 
 echo "fresh-install: creating a virtualenv in $work/venv"
-if ! "$python" -m venv --system-site-packages "$work/venv"; then
-  echo "fresh-install: cannot create a virtualenv with $python (venv/ensurepip missing)" >&2
+if ! "$python" -m venv --system-site-packages --without-pip "$work/venv"; then
+  echo "fresh-install: cannot create a virtualenv with $python (venv missing)" >&2
   exit 77
 fi
 
