@@ -43,6 +43,11 @@ if ! "$python" -m venv --system-site-packages --without-pip "$work/venv"; then
   echo "fresh-install: cannot create a virtualenv with $python (venv missing)" >&2
   exit 77
 fi
+if ! "$work/venv/bin/python" -c "import pip" 2>/dev/null; then
+  # No pip among the system's packages: the virtualenv gets its own.
+  rm -rf "$work/venv"
+  "$python" -m venv --system-site-packages "$work/venv" || exit 77
+fi
 
 # As a user with that virtualenv activated; nothing points back at this checkout.
 export VIRTUAL_ENV="$work/venv"
