@@ -31,6 +31,21 @@ settings.register_profile(
 settings.load_profile(os.environ.get("REVGRAPH_TEST_PROFILE", "fast"))
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than there are cores.
+
+    Many tests wait: on git and revgraph processes, and on the 2 s a file
+    needs before its identity may vouch for its content. A third worker on
+    two cores fills those waits (whole suite, measured twice: 233 -> 219 s
+    and 247 -> 225 s).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return cores + 1
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Byte-compile revgraph once, before any test starts a process that imports it.
