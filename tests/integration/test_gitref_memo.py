@@ -130,3 +130,16 @@ def test_a_pinned_name_means_one_commit_until_the_pin_ends(gitrepo):
             assert git.resolve("HEAD") == first and not git.ref_exists("side")
         assert len(calls) == 2  # HEAD once, side once
         assert git.head_sha() == second and git.ref_exists("side")  # unpinned: asked afresh
+
+
+def test_a_branch_named_like_an_object_id_is_still_asked_every_time(gitrepo):
+    gitrepo.write("a.txt", "one\n")
+    first = gitrepo.commit("one")
+    name = "a" * 40 + "-side"  # starts like an object id, but moves
+    gitrepo.git("branch", name)
+    with GitRepo(gitrepo.path) as git:
+        assert git.resolve(name) == first
+        gitrepo.write("a.txt", "two\n")
+        second = gitrepo.commit("two")
+        gitrepo.git("branch", "-f", name, second)
+        assert git.resolve(name) == second

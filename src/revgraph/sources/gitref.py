@@ -39,6 +39,7 @@ _SYMLINK_MODE = "120000"
 _SUBMODULE_MODE = "160000"
 # A full SHA-1 or SHA-256 object id, then a peel: what it names cannot change.
 _OBJECT_ID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\^\{(?:commit|tree)\}\Z")
+_BARE_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # fullmatch: a blob request by id
 
 
 def too_large(path: str, size: int, blob_id: str | None = None) -> ParseProblem:
@@ -103,11 +104,6 @@ def _first_line(data: bytes) -> str:
 
 # ----------------------------------------------------------------- cat-file
 MEMO_BYTES = 8 << 20  # blob contents a GitRepo keeps for a second request by id (``GitRepo.blobs``)
-_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
-
-
-def _is_object_id(request: str) -> bool:
-    return len(request) in (40, 64) and _OBJECT_ID.fullmatch(request) is not None
 
 
 class _CatFile:
@@ -467,7 +463,7 @@ class GitRepo:
                     return  # cat-file stopped answering: as short as the fetch itself
                 if (
                     limit >= MAX_REVISION_BYTES and blob.status == "ok" and blob.data is not None
-                    and blob.size <= self._memo_room and _is_object_id(request)
+                    and blob.size <= self._memo_room and _BARE_OBJECT_ID.fullmatch(request)
                 ):  # fmt: skip
                     memo[request] = blob
                     self._memo_room -= blob.size
