@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, AbstractSet, Iterable, Mapping, NamedTuple, Se
 
 from revgraph.atomicfile import write_atomic
 from revgraph.lockfile import LockEntry
+from revgraph.sources import gittune
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment
@@ -735,11 +736,15 @@ def _scratch_file():
     return tempfile.TemporaryFile()
 
 
-def _git_call(repo: "GitRepo", *args: str) -> tuple[list[str], str, dict[str, str]]:
-    """What ``repo.git(*args)`` runs: argv, working folder and environment."""
+def _tree_batch_call(repo: "GitRepo") -> tuple[list[str], str, dict[str, str]]:
+    """The ``git cat-file --batch`` that reads the trees: argv, working folder and environment.
+
+    Tuned for reading trees (``gittune``): the request holds commits and trees only.
+    """
     from revgraph.sources.gitref import _git_environ
 
-    return [*repo._argv, *args], repo._cwd, _git_environ()
+    argv = [*repo._argv, *gittune.TREE_READ_CONFIG, "cat-file", "--batch"]
+    return argv, repo._cwd, _git_environ(gittune.TREE_READ_ENVIRON)
 
 
 def _early_environ() -> dict[str, str]:
@@ -816,8 +821,10 @@ def start_early(git_dir: Path | None, cwd: Path, lock_path: str, theirs_ref: str
             return None
     except (OSError, EOFError, ValueError, TypeError, RuntimeError):
         return None
-    argv = ["git", f"--git-dir={memo_git_dir}", *([f"--work-tree={root}"] if root is not None else []), "cat-file", "--batch"]
-    read = EarlyRead(argv, root or memo_git_dir, _early_environ(), _one_folder_request(folder, theirs_ref), memo=memo)
+    argv = ["git", f"--git-dir={memo_git_dir}", *([f"--work-tree={root}"] if root is not None else [])]
+    argv += [*gittune.TREE_READ_CONFIG, "cat-file", "--batch"]
+    environ = {**_early_environ(), **gittune.TREE_READ_ENVIRON}
+    read = EarlyRead(argv, root or memo_git_dir, environ, _one_folder_request(folder, theirs_ref), memo=memo)
     return read if read._proc is not None else None
 
 
@@ -907,7 +914,7 @@ def _read_one_folder(
     a name a path).
     """
     request = _one_folder_request(folder, theirs_ref)
-    argv, cwd, environ = _git_call(repo, "cat-file", "--batch")
+    argv, cwd, environ = _tree_batch_call(repo)
     batch = early if early is not None and early.same(argv, cwd, environ, request) else None
     if early is not None and batch is None:
         early.stop()  # not the read this decision makes

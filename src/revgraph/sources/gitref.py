@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, S
 
 from revgraph.errors import ConfigError, GitError, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
+from revgraph.sources import gittune
 from revgraph.sources import listing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,6 +97,13 @@ def _git_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     if extra:
         environ.update(extra)
     return environ
+
+
+def _tuned(args: Sequence[str], extra: Mapping[str, str] | None) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The options and environment ``git <args>`` runs with (``gittune``: tree reads are tuned)."""
+    if gittune.reads_trees(args):
+        return gittune.TREE_READ_CONFIG, _git_environ({**gittune.TREE_READ_ENVIRON, **(extra or {})})
+    return (), _git_environ(extra)
 
 
 def _first_line(data: bytes) -> str:
@@ -373,13 +381,14 @@ class GitRepo:
             if done.returncode not in tuple(ok):
                 raise GitError(f"git {args[0]} failed: {_first_line(done.stderr) or done.returncode}")
             return done
+        options, environ = _tuned(args, env)
         try:
             done = subprocess.run(
-                [*self._argv, *args],
+                [*self._argv, *options, *args],
                 input=input,
                 capture_output=True,
                 cwd=self._cwd,
-                env=_git_environ(env),
+                env=environ,
             )
         except OSError as exc:
             raise GitError(f"git is not available: {exc}") from None
@@ -405,8 +414,9 @@ class GitRepo:
         try:
             # Output goes to temp files, not pipes: nobody reads while Python
             # parses, and a full pipe would stall git.
-            proc = subprocess.Popen([*self._argv, *args], stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=err, cwd=self._cwd, env=_git_environ())  # fmt: skip
+            options, environ = _tuned(args, None)
+            proc = subprocess.Popen([*self._argv, *options, *args], stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=err, cwd=self._cwd, env=environ)  # fmt: skip
         except OSError:
             out.close()
             err.close()
