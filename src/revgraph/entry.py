@@ -44,7 +44,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script and ``python -m revgraph``."""
-    sys.exit(run(argv))
+    code = run(argv)
+    # The process ends here. Its last collection would walk every object a
+    # large check keeps (400k at 20k revisions) for garbage that goes with
+    # the process anyway: ~35 ms of a cold check's ~55 ms of shutdown.
+    # Frozen objects are skipped; atexit handlers and finalizers still run.
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

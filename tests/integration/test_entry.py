@@ -367,3 +367,23 @@ def test_a_run_collects_garbage_rarely_and_restores_the_callers_collector(repo, 
     assert gc.get_threshold() == before
     assert entry.run(["--definitely-not-an-option"]) != 0
     assert gc.get_threshold() == before
+
+
+def test_the_console_script_freezes_the_heap_at_exit_and_still_runs_exit_handlers(repo):
+    # main() freezes the collector's objects before the process ends (its
+    # last collection would walk them all); exit handlers must still run and
+    # the exit code must be the command's.
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "from revgraph.entry import main\n"
+        f"main(['-C', {str(repo.path)!r}, 'heads', '--json'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answer, _, last = done.stdout.rpartition("frozen at exit:")
+    assert json.loads(answer)["environments"][0]["heads"]
+    assert last.strip() == "True"
+    failed = subprocess.run([sys.executable, "-c", probe.replace("'heads', '--json'", "'no-such-command'")],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert failed.returncode == 2 and "frozen at exit: True" in failed.stdout
