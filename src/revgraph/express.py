@@ -188,7 +188,7 @@ def _path_row(state: str, path: str, root: str, fresh: int) -> tuple | None:
         return (state, path, f"absent {exc.errno}")
     if info.st_mtime_ns > fresh or info.st_ctime_ns > fresh:
         return None
-    return (state, path, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+    return (state, path, *_stat_identity(info))
 
 
 def _folder_rows(root: str, folders: tuple | list, fresh: int) -> list | None:
@@ -205,8 +205,13 @@ def _folder_rows(root: str, folders: tuple | list, fresh: int) -> list | None:
                 return None
             entries.append(("//", folder, "fresh"))
             continue
-        entries.append(("//", folder, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+        entries.append(("//", folder, *_stat_identity(info)))
     return entries
+
+
+def _stat_identity(info: os.stat_result) -> tuple:
+    """What a file's or folder's content is vouched by: mode, size, both times and inode."""
+    return (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 def with_recorded_untracked(observed: tuple, recorded: tuple, root: str) -> tuple | None:
@@ -313,7 +318,7 @@ def _identity(path: str) -> tuple | str | None:
         return f"unreadable {exc.errno}"
     if max(info.st_mtime_ns, info.st_ctime_ns) > _fresh_after():
         return None
-    return (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+    return _stat_identity(info)
 
 
 def read_fact(path: str) -> bytes | str:
@@ -462,7 +467,7 @@ def answer(opts: dict, version: str) -> tuple | None:
     facts = observe(plan, common, ticket[4])
     if facts is None:
         return None
-    flat, root = plan[12], plan[3]
+    _, _, _, root, *_, flat = plan  # observe() names all of the plan's fields
     for seen, payload in states:
         if flat:  # this state's untracked files as they are now (see observe)
             entries = with_recorded_untracked(facts[1], seen[1], root)
