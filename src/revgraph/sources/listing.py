@@ -25,6 +25,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 # alembic/script/base.py
@@ -238,24 +239,24 @@ def _list_flat(locations: Sequence[str], files: list[str]) -> list[ListedFile]:
             continue
         prefix = f"{location}/" if location else ""
         cut = len(prefix)
-        names: set[str] = set()
-        for path in files:
-            if prefix and not path.startswith(prefix):
-                continue
-            name = path[cut:]
-            if "/" in name:  # in a sub-folder, unless the slashes are empty or "." parts
-                parts = _split(name)
-                if len(parts) != 1:
-                    continue
-                name = parts[0]
-            if name:
+        inside = [path[cut:] for path in files if path.startswith(prefix)] if prefix else files
+        if "/" in "\0".join(inside):  # some in a sub-folder, unless the slashes are empty or "." parts
+            names = set()
+            for name in inside:
+                if "/" in name:
+                    parts = _split(name)
+                    if len(parts) != 1:
+                        continue
+                    name = parts[0]
                 names.add(name)
-        for name in sorted(names):
-            if match(name):
-                path = prefix + name
-                if path not in seen:
-                    seen.add(path)
-                    listed.append(_new_listed(ListedFile, (path, path, SOURCE)))
+        else:
+            names = set(inside)
+        names.discard("")
+        paths = [prefix + name for name in sorted(names) if match(name)]
+        if seen:  # a location listed twice under two spellings, or nested in another
+            paths = [path for path in paths if path not in seen]
+        seen.update(paths)
+        listed.extend(map(_new_listed, repeat(ListedFile), zip(paths, paths, repeat(SOURCE))))  # one C loop
     return listed
 
 
