@@ -183,10 +183,23 @@ def _review_mermaid(ws, report) -> Optional[str]:
 
 def _emit(text: str, output: Optional[Path]) -> None:
     if output is not None:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8", errors="backslashreplace")
+        text = text if text.endswith("\n") else text + "\n"
+        write_output(output, text.encode("utf-8", "backslashreplace"))
         return
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     sys.stdout.flush()
+
+
+def write_output(output: Path, data: bytes) -> None:
+    """``-o FILE``: write ``data`` there, or say why it cannot be (exit 2), never a traceback."""
+    from revgraph.errors import WriteError
+
+    if output.is_dir():
+        raise WriteError(f"cannot write {output}: it is a folder", hint="name a file inside it")
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise WriteError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 @app.command()

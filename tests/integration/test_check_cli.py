@@ -535,3 +535,17 @@ def test_a_directory_without_an_environment_exits_2(gitrepo, revgraph):
     run = revgraph(gitrepo, "check")
     assert run.code == 2
     assert "no Alembic environment" in run.err
+
+
+@pytest.mark.parametrize("command", [["check", "--format", "json"], ["graph", "--format", "mermaid"]])
+def test_an_output_file_that_cannot_be_written_is_an_error_not_a_crash(gitrepo, tmp_path, command):
+    classic_fork(gitrepo)
+    for target, reason in ((tmp_path / "missing" / "report.out", "No such file or directory"),
+                           (tmp_path, "it is a folder")):  # fmt: skip
+        run = subprocess_run(gitrepo, *command, "-o", str(target))
+        assert run.code == 2, run.err
+        assert f"cannot write {target}: {reason}" in run.err
+    assert not (tmp_path / "missing").exists()
+    written = tmp_path / "report.out"
+    run = subprocess_run(gitrepo, *command, "-o", str(written))
+    assert run.code in (0, 1) and written.read_bytes()

@@ -25,7 +25,7 @@ def graph(
 ) -> None:
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
-    from revgraph.cli import print_problems, state, warn_missing_versions
+    from revgraph.cli import print_problems, state, warn_missing_versions, write_output
     from revgraph.errors import UsageError
     from revgraph.render.graphview import focus, render_graph
 
@@ -52,13 +52,13 @@ def graph(
     if fmt == "png":
         data = parts[0]
         if output is not None:
-            output.write_bytes(data)
+            write_output(output, data)
         else:
             sys.stdout.buffer.write(data)
         return
     text = "\n".join(p if isinstance(p, str) else p.decode() for p in parts)
     if output is not None:
-        output.write_text(text, encoding="utf-8", errors="backslashreplace")  # non-UTF-8 names
+        write_output(output, text.encode("utf-8", "backslashreplace"))  # non-UTF-8 names
         if not st.quiet:
             st.err.print(f"wrote {output}", markup=False)
         return
