@@ -1109,6 +1109,7 @@ class LockStatus:
     current: bool
     written: bool
     expected: str
+    existed: bool = True  # False: there was no lock file (written now, or missing for --check)
 
 
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
@@ -1138,7 +1139,7 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         if not current and not check_only:
             edits.append(FileEdit(rel, old, expected.encode()))
             allowed.append(lock_path.parent)
-        out.append(LockStatus(env.name, rel, current, not current and not check_only, expected))
+        out.append(LockStatus(env.name, rel, current, not current and not check_only, expected, old is not None))
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out

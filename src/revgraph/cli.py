@@ -375,7 +375,7 @@ def _print_diff(diff_text: str) -> None:
 # ------------------------------------------------------------------- lock
 @app.command()
 def lock(
-    check_only: bool = typer.Option(False, "--check", help="Verify only: exit 1 when the lock file is stale."),
+    check_only: bool = typer.Option(False, "--check", help="Verify only: exit 1 when the lock file is stale or missing."),
 ) -> None:
     """Write (or verify) the heads lock file that makes git stop at a conflicting merge."""
     from revgraph import api
@@ -392,7 +392,8 @@ def lock(
                 st.console.print(f"{status.path}: up to date", markup=False)
         elif check_only:
             stale = True
-            st.console.print(f"{status.path}: stale (RG401); run `revgraph lock`", markup=False)
+            why = "stale" if status.existed else "missing"
+            st.console.print(f"{status.path}: {why} (RG401); run `revgraph lock`", markup=False)
         else:
             st.console.print(f"{status.path}: written", markup=False)
     raise typer.Exit(1 if stale else 0)

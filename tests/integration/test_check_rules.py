@@ -379,6 +379,21 @@ def test_rg401_fix_command_rewrites_the_lock_and_check_turns_clean(gitrepo, revg
     assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
 
 
+def test_lock_check_says_stale_or_missing_and_lock_writes_it(gitrepo, revgraph):
+    rg401_stale_lock_file(gitrepo, True)
+    run = revgraph(gitrepo, "lock", "--check")
+    assert run.code == 1 and ": stale (RG401); run `revgraph lock`" in run.out
+    with api.Workspace(api.Options(cwd=gitrepo.path)) as ws:
+        (status,) = api.lock(ws, check_only=True)
+    lock_path = gitrepo.path / status.path
+    lock_path.unlink()
+    run = revgraph(gitrepo, "lock", "--check")
+    assert run.code == 1 and ": missing (RG401); run `revgraph lock`" in run.out
+    assert not lock_path.exists()  # --check writes nothing
+    assert revgraph(gitrepo, "lock").code == 0 and lock_path.is_file()
+    assert revgraph(gitrepo, "lock", "--check").code == 0
+
+
 def test_rg402_printed_fix_repairs_the_docstring(gitrepo, revgraph):
     rg402_docstring_disagrees(gitrepo, True)
     (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG402")
