@@ -176,6 +176,10 @@ class Workspace:
         try:
             return repo.read_ref(env, ref, cache=self.cache)
         except UnknownRefError:
+            pass
+        try:  # a tree, e.g. the one `git merge-tree --write-tree` printed (PRODUCT: a snapshot too)
+            return repo.read_tree(env, ref, ref, cache=self.cache)
+        except UnknownRefError:
             if repo.head_sha() is None:  # "did you fetch it?" would send the user astray
                 raise GitError(
                     f"unknown ref {ref!r}: this repository has no commits yet",

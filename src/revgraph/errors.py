@@ -43,7 +43,13 @@ class UnknownRefError(GitError):
         self.ref = ref
 
 
-def _fetch_hint(ref: str) -> str:
+def _fetch_hint(ref: str) -> str | None:
+    import re  # only when a ref is unknown
+
+    if re.fullmatch(r"[0-9a-fA-F]{7,64}", ref):
+        return "if that commit is only in another clone, fetch a branch that holds it"
+    if any(c in ref for c in ":^~@{ ") or ref.startswith("-"):
+        return None  # an expression, not a branch name: a fetch hint would not fit
     # A plain `git fetch origin X` only sets FETCH_HEAD in a single-branch
     # clone (what CI checks out); name the destination so X resolves after.
     branch = ref.removeprefix("origin/")

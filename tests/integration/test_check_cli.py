@@ -292,6 +292,31 @@ def test_an_unknown_base_exits_2_and_names_the_fetch(gitrepo, revgraph):
     assert "git fetch origin nope:refs/remotes/origin/nope" in run.err
 
 
+def test_a_tree_id_reads_as_a_snapshot_like_the_commit_that_would_hold_it(gitrepo, revgraph):
+    # PRODUCT: a snapshot may be "the tree `git merge-tree --write-tree` produces".
+    classic_fork(gitrepo)
+    tree = gitrepo.git("merge-tree", "--write-tree", "main", "feature").stdout.split()[0]
+    by_tree = revgraph(gitrepo, "heads", "--ref", tree, "--json")
+    assert by_tree.code == 0
+    gitrepo.checkout("main")
+    gitrepo.merge("feature")
+    assert gitrepo.git("rev-parse", "HEAD^{tree}").stdout.strip() == tree  # the merge holds that very tree
+    by_commit = revgraph(gitrepo, "heads", "--ref", "HEAD", "--json")
+    heads = by_tree.json()["environments"][0]["heads"]
+    assert heads == by_commit.json()["environments"][0]["heads"] and len(heads) == 2
+    assert revgraph(gitrepo, "heads", "--ref", "HEAD^{tree}", "--json").out == by_commit.out
+    diff = revgraph(gitrepo, "diff", "main~1", tree)
+    assert diff.code == 0 and FEATURE_NEW in diff.out and "added" in diff.out
+
+
+def test_an_unknown_object_id_or_expression_gets_no_branch_fetch_hint(gitrepo, revgraph):
+    classic_fork(gitrepo)
+    run = revgraph(gitrepo, "heads", "--ref", "0123456789abcdef0123456789abcdef01234567")
+    assert run.code == 2 and "fetch a branch that holds it" in run.err and "refs/remotes" not in run.err
+    run = revgraph(gitrepo, "heads", "--ref", "main:no/such/folder")
+    assert run.code == 2 and "unknown ref" in run.err and "fetch" not in run.err.split("?", 1)[1]
+
+
 def shallow_ci_clone(origin: GitRepo, dest: Path) -> GitRepo:
     """What CI checks out: the feature branch alone, one commit deep."""
     origin.git("clone", "-q", "--depth", "1", "--branch", "feature",
