@@ -399,3 +399,20 @@ def test_rg402_printed_fix_repairs_the_docstring(gitrepo, revgraph):
     (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG402")
     assert revgraph(gitrepo, *hit["fix"].split()[1:]).code == 0
     assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
+
+
+def test_both_sides_editing_one_revision_file_is_named_a_merge_conflict_in_that_file(gitrepo, revgraph):
+    paths = landed_line(gitrepo)
+    relpath = paths[MAIN2]
+    gitrepo.checkout("main")
+    edit(gitrepo, relpath, 'op.add_column("users"', 'op.add_column("accounts"')
+    gitrepo.commit("main edits a landed revision")
+    gitrepo.checkout("feature")
+    edit(gitrepo, relpath, 'op.add_column("users"', 'op.add_column("people"')
+    gitrepo.commit("feature edits it too")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    (hit,) = run.findings("RG103")
+    assert f"would be a merge conflict in {relpath}:" in hit["message"], hit["message"]
+    assert [loc["path"] for loc in hit["locations"]] == [relpath]
+    gitrepo.merge("main", expect_conflict=True)  # and so git says
+    assert relpath in gitrepo.conflicted()

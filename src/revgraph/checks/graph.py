@@ -273,6 +273,18 @@ def _merge_only_duplicates(ctx: CheckContext, reported: set[str]) -> Iterator[Hi
     base_dups = set(ctx.base_graph.duplicates) if ctx.base_graph is not None else set()
     for rid in sorted(set(merged.duplicates) - reported - base_dups):
         revs = merged.duplicates[rid]
+        if len({r.path for r in revs}) == 1:
+            # Both sides of a content conflict in one file (the predicted merge
+            # keeps each side): not two files, but git stops with markers there.
+            yield Hit(
+                "RG103",
+                f"revision {rid} would be a merge conflict in {at(revs[0])} after merging HEAD into "
+                f"{ctx.base_label}: both sides changed that file",
+                revisions=(rid,),
+                locations=(where(revs[0]),),
+                subjects=revs,
+            )
+            continue
         yield Hit(
             "RG103",
             f"revision {rid} would be declared by {len(revs)} files after merging HEAD into "
