@@ -172,7 +172,7 @@ class Workspace:
             if repo is not None and (Path(repo.git_dir) / "info" / "sparse-checkout").is_file():
                 snap = self._with_sparse_entries(env, repo, snap)
             return snap
-        repo = self.repo(f"--ref {ref}")
+        repo = self.repo(f"reading {ref!r}")
         try:
             return repo.read_ref(env, ref, cache=self.cache)
         except UnknownRefError:

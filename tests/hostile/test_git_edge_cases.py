@@ -124,6 +124,7 @@ def test_outside_git_ref_options_fail_with_a_clear_error(plain_folder, cli, args
 
     assert result.code == 2, result.text
     assert "needs a git repository" in result.err
+    assert "--ref" not in result.err or "--ref" in args  # names what the user typed
     assert len(result.err.strip().splitlines()) <= 2  # the error and its hint, no more
     assert changed_files(before, file_states(plain_folder)) == []
 
