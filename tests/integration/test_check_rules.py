@@ -416,3 +416,16 @@ def test_both_sides_editing_one_revision_file_is_named_a_merge_conflict_in_that_
     assert [loc["path"] for loc in hit["locations"]] == [relpath]
     gitrepo.merge("main", expect_conflict=True)  # and so git says
     assert relpath in gitrepo.conflicted()
+
+
+def test_a_docstring_left_behind_by_a_repointed_landed_revision_gets_the_restore_not_fix_docstrings(gitrepo, revgraph):
+    # fix --docstrings would write the illegal parent into the landed file's
+    # docstring too; restoring base's file mends both.
+    paths = landed_line(gitrepo)
+    edit(gitrepo, paths[MAIN3], f"= {MAIN2!r}", f"= {ROOT!r}")  # down_revision only
+    gitrepo.commit("repoint, docstring left as it was")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    (repointed,) = run.findings("RG201")
+    (docstring,) = run.findings("RG402")
+    assert docstring["fix"] == repointed["fix"] == f"git restore --source=main -- {paths[MAIN3]}"
+    # (a new revision's docstring keeps `revgraph fix --docstrings`: test_rg402_printed_fix_...)

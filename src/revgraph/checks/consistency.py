@@ -8,6 +8,7 @@ from operator import attrgetter
 from typing import Iterator
 
 from revgraph.checks.context import CheckContext, Hit, id_list, named, where
+from revgraph.checks.landed import repointed_landed, restore_command
 from revgraph.findings import Location
 from revgraph.model import Revision, RevisionGraph
 
@@ -101,12 +102,16 @@ def check_docstrings(ctx: CheckContext) -> Iterator[Hit]:
         key = "revision_id_line" if id_wrong else "revises_line"
         if key not in rev.spans:
             key = "docstring"
+        fix: str | None = "revgraph fix --docstrings"
+        landed = repointed_landed(ctx, rev)
+        if landed is not None:  # RG201: the assignment is the wrong side; base's file has both right
+            fix = restore_command(ctx, landed, rev)
         yield Hit(
             "RG402",
             f"docstring of {named(rev, key)} disagrees with the assignments: {'; '.join(problems)}",
             revisions=(rev.id,),
             locations=(where(rev, key),),
-            fix="revgraph fix --docstrings",
+            fix=fix,
             subjects=(rev,),
         )
 

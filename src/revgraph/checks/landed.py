@@ -20,7 +20,16 @@ def _parents_text(down_revisions: tuple[str, ...]) -> str:
     return ", ".join(down_revisions) if down_revisions else "None"
 
 
-def _restore_command(ctx: CheckContext, landed: Revision, current: Revision | None) -> str | None:
+def repointed_landed(ctx: CheckContext, rev: Revision) -> Revision | None:
+    """Base's copy of ``rev`` when ``rev`` is a landed revision HEAD gave other parents, else None."""
+    base = ctx.base_graph
+    if base is None or rev.id not in ctx.inherited or rev.id not in base:
+        return None
+    landed = base[rev.id]
+    return landed if set(landed.down_revisions) != set(rev.down_revisions) else None
+
+
+def restore_command(ctx: CheckContext, landed: Revision, current: Revision | None) -> str | None:
     """``git restore`` of base's file, when it would land where HEAD's file is."""
     if not ctx.base_ref or (current is not None and current.path != landed.path):
         return None
@@ -47,7 +56,7 @@ def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
             f"in {ctx.base_label}",
             revisions=(rid,),
             locations=(where(ours, "down_revision"),),
-            fix=_restore_command(ctx, landed, ours),
+            fix=restore_command(ctx, landed, ours),
             subjects=(ours,),
         )
 
@@ -86,7 +95,7 @@ def check_deleted(ctx: CheckContext) -> Iterator[Hit]:
             f"landed revision {rid} ({landed.path} in {ctx.base_label}) was deleted",
             revisions=(rid,),
             locations=(where(landed),),
-            fix=_restore_command(ctx, landed, None),
+            fix=restore_command(ctx, landed, None),
         )
 
 
@@ -103,7 +112,7 @@ def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
             f"{ctx.base_label} beyond whitespace and comments",
             revisions=(rid,),
             locations=(where(ours),),
-            fix=_restore_command(ctx, landed, ours) if landed is not None else None,
+            fix=restore_command(ctx, landed, ours) if landed is not None else None,
             subjects=(ours,),
         )
 
