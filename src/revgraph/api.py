@@ -1020,7 +1020,8 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
     if rev_id and len(competing) > 1:
         raise UsageError("--rev-id names one merge revision, but several lines need one; omit it")
     plans = [
-        plan_merge(env, graph, heads=heads, message=message, rev_id=rev_id, root=root) for heads in competing
+        plan_merge(env, graph, heads=heads, message=message, rev_id=rev_id, root=root, in_load_order=True)
+        for heads in competing
     ]
     return EditPlan(
         strategy="merge",

@@ -36,19 +36,27 @@ def plan_merge(
     rev_id: str | None = None,
     create_date: datetime | None = None,
     root: Path,
+    in_load_order: bool = False,
 ) -> EditPlan:
     """Plan a merge revision whose ``down_revision`` names ``heads`` (default: all heads).
 
     ``root`` is the repository root the new file's path is relative to. A
     fresh alembic id is drawn when ``rev_id`` is None; the create date is
     alembic's (``timezone`` honoured) when ``create_date`` is None.
+
+    Given ``heads`` keep their order, as in ``alembic merge B A``, unless
+    ``in_load_order``: then they are listed as alembic lists its heads, as in
+    ``alembic merge heads`` or ``alembic merge label@heads`` (the caller
+    picked *which* heads, not their order). Without ``heads`` the order is
+    always alembic's. The order decides the parents' order in the file and,
+    with several version locations, the folder the file goes to.
     """
     from alembic import util
     from alembic.script import revision as alembic_revision
 
     message = DEFAULT_MESSAGE if message is None else message
     script = _script_directory(env)
-    merged = _heads_to_merge(env, graph, heads, root)
+    merged = _heads_to_merge(env, graph, heads, root, in_load_order=in_load_order)
     rev_id = _new_rev_id(graph, rev_id)
     create_date = create_date or script._generate_create_date()
     version_path = _version_path(script, graph, merged, root)
@@ -119,7 +127,12 @@ def _alembic_config(env: "Environment") -> Any:
 
 
 def _heads_to_merge(
-    env: "Environment", graph: RevisionGraph, heads: Sequence[str] | None, root: Path
+    env: "Environment",
+    graph: RevisionGraph,
+    heads: Sequence[str] | None,
+    root: Path,
+    *,
+    in_load_order: bool,
 ) -> list[str]:
     if heads is None:
         chosen = _in_alembic_load_order(env, graph, graph.heads, root)
@@ -127,6 +140,8 @@ def _heads_to_merge(
         chosen = [_resolve_head(graph, name) for name in heads]
         if len(set(chosen)) != len(chosen):
             raise UsageError("Duplicate head revisions specified")
+        if in_load_order:
+            chosen = _in_alembic_load_order(env, graph, chosen, root)
     if not chosen:
         raise FixRefused("there are no revisions, so no heads to merge")
     if len(chosen) < 2:
@@ -154,9 +169,12 @@ def _in_alembic_load_order(
 ) -> list[str]:
     """``ids`` in the order alembic lists them: the order it loads their files.
 
-    alembic's heads keep the order revisions were read in: version locations
-    in config order, each walked top-down with file names sorted. The
-    merge's ``down_revision`` tuple comes out in that order.
+    alembic's heads keep the order revisions were read in
+    (``RevisionMap._revision_map`` collects them in an ordered set and only
+    discards parents): ``ScriptDirectory._load_revisions`` reads the version
+    locations in config order, each walked top-down by ``_list_py_dir`` with
+    file names sorted. The merge's ``down_revision`` tuple comes out in that
+    order, and ``generate_revision`` puts the file in the first head's folder.
     """
     locations = [Path(p) for p in env.version_locations] or (
         [env.script_location / "versions"] if env.script_location else []
