@@ -286,6 +286,9 @@ def test_refuses_duplicate_or_unknown_heads_and_taken_or_illegal_ids(tmp_path):
         plan_merge(env, graph, message=None, rev_id="one", root=tmp_path)
     with pytest.raises(UsageError, match="not allowed"):
         plan_merge(env, graph, message=None, rev_id="a@b", root=tmp_path)
+    for escaping in ("../../evil", "sub/x", "a\\b", ".."):
+        with pytest.raises(UsageError, match="must not contain a path separator"):
+            plan_merge(env, graph, message=None, rev_id=escaping, root=tmp_path)
 
 
 def test_refuses_an_environment_without_script_location(tmp_path):

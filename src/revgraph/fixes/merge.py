@@ -203,6 +203,9 @@ def _new_rev_id(graph: RevisionGraph, rev_id: str | None) -> str:
         Revision.verify_rev_id(rev_id)
     except RevisionError as exc:
         raise UsageError(exc.args[0]) from exc
+    if any(sep in rev_id for sep in ("/", "\\")) or rev_id in (".", ".."):
+        # It becomes part of the file name: alembic would write outside the folder.
+        raise UsageError(f"revision id {rev_id!r} must not contain a path separator")
     if rev_id in graph or rev_id in graph.labels:
         raise UsageError(f"revision id {rev_id!r} is already taken")
     return rev_id
