@@ -57,7 +57,8 @@ _CATALOGUE = (
         fix="""
             `revgraph fix` re-points the new revision onto the other head (a rebase), so the
             history stays a line; `revgraph fix --strategy merge` writes a merge revision
-            instead, as `alembic merge heads` would.
+            instead, as `alembic merge heads` would. When both heads have already landed
+            (base itself has them), a rebase has nothing it may move: only the merge works.
         """,
     ),
     _rule(
@@ -77,8 +78,10 @@ _CATALOGUE = (
             merged: a1f0c2 <- c42e5a, a1f0c2 <- b7d913    two heads
         """,
         fix="""
-            `revgraph fix --base origin/main` re-points your new chain onto base's head
-            (b7d913.down_revision = "c42e5a"); only your new revisions move, never a landed one.
+            Bring base in, then fix: `git merge origin/main; revgraph fix`. `revgraph fix`
+            re-points your new chain onto base's head (b7d913.down_revision = "c42e5a"); only
+            your new revisions move, never a landed one. Before the merge it refuses: your
+            branch does not have base's head to re-point onto yet.
         """,
     ),
     _rule(

@@ -100,9 +100,30 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         + ", ".join(named(rev) for rev in heads),
         revisions=tuple(rev.id for rev in heads),
         locations=tuple(where(rev) for rev in heads),
-        fix=ctx.fix_with_base("revgraph fix") if ctx.base_ref else "revgraph fix --strategy merge",
+        fix=_multiple_heads_fix(ctx),
         subjects=tuple(heads),
     )
+
+
+def _multiple_heads_fix(ctx: CheckContext) -> str:
+    """The rebase, unless the landed revisions themselves fork: it never moves those."""
+    if ctx.base_ref and not _landed_side_forks(ctx):
+        return ctx.fix_with_base("revgraph fix")
+    return "revgraph fix --strategy merge"
+
+
+def _landed_side_forks(ctx: CheckContext) -> bool:
+    """The landed revisions, as base (or HEAD, for the database's) records them, compete.
+
+    Base's own version counts: a landed revision re-pointed in HEAD (RG201)
+    is to be restored, not joined by a merge revision.
+    """
+    base, head = ctx.base_graph, ctx.head_graph
+    if base is None:
+        return False
+    extra = [head[rid] for rid in sorted(ctx.landed) if rid in head and rid not in base]
+    landed = RevisionGraph([*base, *extra]) if extra else base
+    return bool(head_lanes(ctx, landed).competing) and not within_allowance(ctx, landed)
 
 
 # ----------------------------------------------------- predicted merge (RG102)
