@@ -887,6 +887,14 @@ def _landed_for_fix(
     return landed & set(graph.revisions), targets, sources
 
 
+def _base_snapshot(ws: Workspace, env: Environment, repo: GitRepo | None, base: str | None) -> Snapshot | None:
+    """Base's own revisions: a refusal tells a fork on base from landed history edited here."""
+    if repo is None or repo.head_sha() is None:
+        return None
+    base_ref = ws.resolve_base(base, required=False)
+    return ws.snapshot(env, base_ref.ref) if base_ref is not None else None
+
+
 def _targets_by_lineage(graph: RevisionGraph) -> dict:
     targets: dict = {}
     for head in graph.heads:
@@ -968,6 +976,8 @@ def fix(
                 sources=sources,
                 target_heads=targets,
                 landed_from=" + ".join(dict.fromkeys(srcs)) or None,
+                base=_base_snapshot(ws, env, repo, base),
+                onto_ref=onto,
             )
         else:
             plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root)

@@ -291,10 +291,19 @@ def doctor(
                 outcome = api.fix(ws, strategy=strategy, base=base, db_url=db)
                 _print_fix(outcome)
             else:
-                st.console.print("nothing for --fix to do")
+                st.console.print(_nothing_for_fix(report))
     raise typer.Exit(
         _run_check(base=base, fmt=fmt, select=[], ignore=[], strict=strict, output=None, db=db, doctor=True)
     )
+
+
+def _nothing_for_fix(report) -> str:
+    """Why ``doctor --fix`` wrote nothing: RG102's fix needs base merged in first."""
+    for finding in report.findings:
+        first, sep, _ = (finding.fix or "").partition("; revgraph fix")
+        if sep:
+            return f"nothing for --fix to do yet: run `{first}` first, then `revgraph fix`"
+    return "nothing for --fix to do"
 
 
 # -------------------------------------------------------------------- fix

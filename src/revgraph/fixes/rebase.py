@@ -12,6 +12,7 @@ id), onto the tip of the one before, so the line ends with one head.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping
@@ -19,7 +20,7 @@ from typing import Iterable, Mapping
 from revgraph.errors import FixRefused
 from revgraph.fixes.plan import EditPlan, FileEdit, Move
 from revgraph.fixes.textedit import rewrite_down_revision
-from revgraph.model import RevisionGraph
+from revgraph.model import RevisionGraph, Snapshot
 
 Lineage = frozenset  # of branch label names; empty = the unlabelled line
 
@@ -47,15 +48,19 @@ def plan_rebase(
     sources: Mapping[str, bytes],
     target_heads: Mapping[str | None, str] | None = None,
     landed_from: str | None = None,
+    base: Snapshot | None = None,
+    onto_ref: str | None = None,
 ) -> EditPlan:
     """Plan re-pointing the new revisions of ``graph`` onto the landed heads.
 
     ``landed``: ids that must never move. ``sources``: current bytes of each
     non-landed revision file by path. ``target_heads``: per lineage (branch
     label, or None for the unlabelled line) the head to rebase onto instead
-    of the landed one (``--onto``). Raises ``FixRefused`` with the reason
-    when a rebase cannot give one head per lineage without moving a landed
-    revision.
+    of the landed one (``--onto``, the ref named ``onto_ref``). ``base``: the
+    base ref's own snapshot; with it a refusal tells a fork base really has
+    from landed history edited in ``graph``. Raises ``FixRefused`` with the
+    reason when a rebase cannot give one head per lineage without moving a
+    landed revision.
     """
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     new_ids = tuple(rid for rid in graph.revisions if rid not in landed_ids)
@@ -63,10 +68,10 @@ def plan_rebase(
 
     view = _LandedView(graph, landed_ids)
     notes: list[str] = []
-    targets = view.targets(target_heads, notes)
+    targets = view.targets(target_heads, notes, onto_ref)
     units = _units(graph, new_ids)
     placed = _place_units(graph, view, units, notes)
-    _refuse_several_landed_heads(graph, targets, placed, landed_from)
+    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids)
     moves = _stack(graph, targets, placed)
     edits = _edits(graph, moves, landed_ids, sources)
     notes.extend(_describe(move) for move in moves)
@@ -105,14 +110,22 @@ def _refuse_several_landed_heads(
     targets: Mapping[Lineage, tuple[str, ...]],
     placed: Mapping[Lineage, list[_Unit]],
     landed_from: str | None = None,
+    base: Snapshot | None = None,
+    landed: frozenset[str] = frozenset(),
 ) -> None:
     lines_of = _lineages_per_unit(placed)
+    base_view = None
     for lineage, heads in sorted(targets.items(), key=lambda kv: _lineage_name(kv[0])):
         if len(heads) < 2:
             continue
         units = placed.get(lineage, ())
         if any(_is_fine(graph, unit, _wanted(unit, lines_of, targets)) for unit in units):
             continue  # a new merge revision already joins base's heads
+        if base is not None and base_view is None:
+            base_view = _LandedView(base.graph(), frozenset(rev.id for rev in base.revisions))
+            # Landed history edited here forks the landed revisions although
+            # base has one head: name the edit, not base.
+            _refuse_edited_landed_history(graph, landed, base_view.graph, base.source)
         if landed_from and ("+" in landed_from or "database" in landed_from):
             # The landed set comes from several places (protected refs, a
             # database): no single "base" to blame, and nothing may move.
@@ -121,10 +134,52 @@ def _refuse_several_landed_heads(
                 f"{_on_line(lineage)}: {', '.join(heads)}",
                 hint="join them with a merge revision: `revgraph fix --strategy merge`",
             )
+        if base is not None and len(base_view.heads_by_lineage.get(lineage, ())) < 2:
+            raise FixRefused(
+                f"the landed revisions have several heads here{_on_line(lineage)}: "
+                f"{', '.join(heads)}, but {base.source} has one",
+                hint=f"a landed revision differs from {base.source} (`revgraph diff "
+                f"{shlex.quote(base.source)}` shows which): restore it from there",
+            )
         raise FixRefused(
             f"base itself has several heads{_on_line(lineage)}: {', '.join(heads)}",
             hint="run `revgraph fix --strategy merge` on base first",
         )
+
+
+def _refuse_edited_landed_history(
+    graph: RevisionGraph, landed: frozenset[str], base: RevisionGraph, base_name: str
+) -> None:
+    """Refuse naming the landed revisions re-pointed (RG201) or deleted (RG202) in ``graph``."""
+    repointed = sorted(
+        rid for rid in landed
+        if rid in base and set(graph[rid].down_revisions) != set(base[rid].down_revisions)
+    )
+    # A landed revision that still names a parent base has but ``graph``
+    # lacks: that parent was deleted here (not merely unmerged).
+    deleted = sorted({
+        d.target for d in graph.dangling
+        if d.kind == "down" and d.revision in landed and d.target in base and d.target not in graph
+    })
+    if not repointed and not deleted:
+        return
+    what = [
+        f"landed revision {rid} was re-pointed: down_revision is "
+        f"{_parents_text(graph[rid].down_revisions)} here but "
+        f"{_parents_text(base[rid].down_revisions)} in {base_name} (RG201)"
+        for rid in repointed
+    ] + [f"landed revision {rid} was deleted here (RG202)" for rid in deleted]
+    paths = [graph[rid].path for rid in repointed] + [base[rid].path for rid in deleted]
+    raise FixRefused(
+        "; ".join(what) + ". A rebase never moves a landed revision, so it cannot undo this",
+        hint=f"restore {'it' if len(paths) == 1 else 'them'} from {base_name}: "
+        f"`git restore --source={shlex.quote(base_name)} -- {' '.join(map(shlex.quote, paths))}`, "
+        "then run `revgraph fix`",
+    )
+
+
+def _parents_text(down_revisions: tuple[str, ...]) -> str:
+    return ", ".join(down_revisions) if down_revisions else "None"
 
 
 # ------------------------------------------------------------ landed side
@@ -132,6 +187,7 @@ class _LandedView:
     """The landed part of the graph: its heads and the lineage of each revision."""
 
     def __init__(self, graph: RevisionGraph, landed: frozenset[str]) -> None:
+        self.whole = graph
         self.graph = RevisionGraph(graph[rid] for rid in graph.revisions if rid in landed)
         self._below_owner: dict[str, set[str]] = {}
         self._ancestors: dict[str, set[str]] = {}
@@ -168,7 +224,10 @@ class _LandedView:
         return own if own in lineages else None
 
     def targets(
-        self, overrides: Mapping[str | None, str] | None, notes: list[str]
+        self,
+        overrides: Mapping[str | None, str] | None,
+        notes: list[str],
+        onto_ref: str | None = None,
     ) -> dict[Lineage, tuple[str, ...]]:
         """Per lineage, the landed head(s) new revisions go onto."""
         targets = dict(self.heads_by_lineage)
@@ -178,19 +237,29 @@ class _LandedView:
             if key is _MISSING:
                 continue
             used.add(key)
-            targets[lineage] = (self._resolve_override(key, overrides[key]),)
+            targets[lineage] = (self._resolve_override(overrides[key], onto_ref),)
         for key in set(overrides or {}) - used:
             notes.append(f"--onto: no landed line {'unlabelled' if key is None else repr(key)}; ignored")
         return targets
 
-    def _resolve_override(self, key: str | None, value: str) -> str:
+    def _resolve_override(self, value: str, onto_ref: str | None) -> str:
         rid = self.graph.resolve(value)
-        if rid is None:
+        if rid is not None:
+            return rid
+        if self.whole.resolve(value) is None:
+            # Not in the working tree at all: the --onto ref has revisions
+            # this branch has not merged; re-pointing onto one would leave
+            # a dangling down_revision (RG104).
+            ref = shlex.quote(onto_ref) if onto_ref else "REF"
             raise FixRefused(
-                f"rebase target {value!r} is not a landed revision",
-                hint="include the --onto ref among the landed refs",
+                f"this branch does not have {onto_ref or 'the --onto ref'}'s newer revisions yet "
+                f"({value}); there is nothing to re-point onto until they are merged",
+                hint=f"run `git merge {ref}` (or `git rebase {ref}`), then `revgraph fix --onto {ref}`",
             )
-        return rid
+        raise FixRefused(
+            f"rebase target {value!r} is not a landed revision",
+            hint="include the --onto ref among the landed refs",
+        )
 
 
 _MISSING = object()

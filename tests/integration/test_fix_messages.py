@@ -1,0 +1,264 @@
+"""What `revgraph fix` and the RG101/RG102 hints say when a rebase cannot help.
+
+The refusals themselves are right (a landed revision never moves); these tests
+hold their words to the truth, on real repositories: the landed revision a
+branch re-pointed is named instead of "base has several heads", an `--onto`
+ref not merged yet gets "merge it first", RG101 offers the merge strategy
+when the landed revisions themselves fork, and the docs show RG102's fix as
+the tool prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.support import GitRepo
+
+ROOT = Path(__file__).resolve().parents[2]
+A1 = "aaaa00000001"
+A2 = "aaaa00000002"
+LANDED = "bbbb00000001"  # main's head
+FEATURE = "cccc00000001"
+VERSIONS = "migrations/versions"
+
+
+# ------------------------------------------------------------------ helpers
+def add(repo: GitRepo, rev_id: str, down) -> str:
+    return repo.add_revision(rev_id, down, message=f"step {rev_id}")
+
+
+def versions(repo: GitRepo) -> dict[str, bytes]:
+    folder = repo.path / VERSIONS
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.py"))}
+
+
+def main_with_landed_head(repo: GitRepo) -> dict[str, str]:
+    """main: A1 <- A2 <- LANDED, committed; returns the paths by id."""
+    repo.init_env(commit=False)
+    paths = {A1: add(repo, A1, None), A2: add(repo, A2, A1)}
+    repo.commit("base")
+    repo.branch("feature")
+    paths[LANDED] = add(repo, LANDED, A2)
+    repo.commit("main: landed head")
+    return paths
+
+
+def feature_not_merged(repo: GitRepo) -> dict[str, str]:
+    """feature adds FEATURE on A2; main's LANDED is not merged in (RG102)."""
+    paths = main_with_landed_head(repo)
+    repo.checkout("feature")
+    paths[FEATURE] = add(repo, FEATURE, A2)
+    repo.commit("feature")
+    return paths
+
+
+def repoint(repo: GitRepo, path: str, old: str, new: str) -> None:
+    data = repo.read(path)
+    assert data.count(f"= {old!r}".encode()) == 1
+    repo.write(path, data.replace(f"= {old!r}".encode(), f"= {new!r}".encode()))
+
+
+def findings(repo: GitRepo, *args: str) -> dict[str, dict]:
+    proc = repo.run("check", "--format", "json", *args, check=1)
+    return {f["code"]: f for f in json.loads(proc.stdout)["findings"]}
+
+
+def plan_in_process(repo: GitRepo, base: str, **kw):
+    """The rebase planner on the real snapshots of the working tree and ``base``."""
+    from revgraph import api
+    from revgraph.fixes.rebase import plan_rebase
+
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        env = ws.environments[0]
+        head, landed = ws.snapshot(env), ws.snapshot(env, base)
+        return plan_rebase(
+            head.graph(),
+            landed=frozenset(rev.id for rev in landed.revisions),
+            sources={},
+            base=landed,
+            **kw,
+        )
+
+
+# ------------------------------------- 1. a landed revision re-pointed here
+def test_refusal_names_the_repointed_landed_revision_not_a_fork_on_base(gitrepo):
+    from revgraph.errors import FixRefused
+
+    paths = main_with_landed_head(gitrepo)
+    gitrepo.checkout("main")
+    gitrepo.branch("edit")
+    gitrepo.checkout("edit")
+    repoint(gitrepo, paths[LANDED], A2, A1)
+    gitrepo.commit("edit: re-point a landed revision")
+    heads = gitrepo.run("heads", "--ref", "main", check=True).stdout
+    assert heads.count("(head)") == 1, heads  # base itself does not fork
+
+    with pytest.raises(FixRefused) as info:
+        plan_in_process(gitrepo, "main")
+
+    message, hint = str(info.value), info.value.hint or ""
+    assert "base itself has several heads" not in message
+    assert f"landed revision {LANDED} was re-pointed" in message and "RG201" in message
+    assert f"is {A1} here but {A2} in main" in message
+    assert f"git restore --source=main -- {paths[LANDED]}" in hint
+
+
+def test_refusal_names_a_landed_revision_deleted_here(gitrepo):
+    from revgraph.errors import FixRefused
+
+    paths = main_with_landed_head(gitrepo)
+    gitrepo.checkout("main")
+    gitrepo.remove(paths[A2])  # LANDED still names it
+
+    with pytest.raises(FixRefused) as info:
+        plan_in_process(gitrepo, "main")
+
+    assert "base itself has several heads" not in str(info.value)
+    assert f"landed revision {A2} was deleted here (RG202)" in str(info.value)
+    assert f"git restore --source=main -- {paths[A2]}" in (info.value.hint or "")
+
+
+def test_a_base_that_really_forks_is_still_named_as_such(gitrepo):
+    from revgraph.errors import FixRefused
+
+    main_with_landed_head(gitrepo)
+    gitrepo.checkout("main")
+    add(gitrepo, FEATURE, A2)
+    gitrepo.commit("main: a second head")
+
+    with pytest.raises(FixRefused, match=f"base itself has several heads: {LANDED}, {FEATURE}") as info:
+        plan_in_process(gitrepo, "main")
+    assert "--strategy merge" in (info.value.hint or "")
+
+
+def test_fix_refusing_over_a_repointed_landed_revision_leaves_files_untouched(gitrepo):
+    paths = main_with_landed_head(gitrepo)
+    gitrepo.checkout("feature")
+    gitrepo.merge("main")
+    repoint(gitrepo, paths[LANDED], A2, A1)
+    gitrepo.commit("feature: re-point a landed revision")
+    before = versions(gitrepo)
+
+    proc = gitrepo.run("fix", "--base", "main", check=1)
+
+    assert "Traceback" not in proc.stderr
+    assert versions(gitrepo) == before and gitrepo.status() == ""
+
+
+# -------------------------------------------- 2. --onto a ref not merged yet
+def test_onto_a_ref_not_merged_yet_says_merge_it_first(gitrepo):
+    feature_not_merged(gitrepo)
+    before = versions(gitrepo)
+
+    proc = gitrepo.run("fix", "--onto", "main", "--base", "main", check=1)
+
+    assert "not a landed revision" not in proc.stderr and "landed refs" not in proc.stderr
+    assert f"newer revisions yet ({LANDED})" in proc.stderr, proc.stderr
+    assert "nothing to re-point onto until they are merged" in proc.stderr
+    assert re.search(r"hint: run `git merge \S+` \(or `git rebase \S+`\), then `revgraph fix --onto", proc.stderr)
+    assert versions(gitrepo) == before and gitrepo.status() == ""
+
+
+def test_onto_hint_names_the_ref_to_merge(gitrepo):
+    from revgraph.errors import FixRefused
+
+    feature_not_merged(gitrepo)
+
+    with pytest.raises(FixRefused) as info:
+        plan_in_process(gitrepo, "main", target_heads={None: LANDED}, onto_ref="main")
+
+    assert "this branch does not have main's newer revisions yet" in str(info.value)
+    assert info.value.hint == "run `git merge main` (or `git rebase main`), then `revgraph fix --onto main`"
+
+
+# ------------------------------------- 3. RG101 when the landed side forks
+def test_rg101_offers_the_merge_strategy_when_base_itself_has_both_heads(gitrepo):
+    feature_not_merged(gitrepo)
+    gitrepo.checkout("main")
+    gitrepo.merge("feature")  # both heads land on main
+
+    rg101 = findings(gitrepo, "--base", "main")["RG101"]
+
+    assert rg101["fix"] == "revgraph fix --strategy merge"
+    gitrepo.run("fix", "--base", "main", check=1)  # the rebase the old hint offered refuses
+    gitrepo.run("fix", "--strategy", "merge", check=True)
+    assert gitrepo.run("check", "--base", "main", check=None).returncode == 0
+
+
+def test_rg101_offers_the_merge_strategy_when_the_database_has_the_other_head(gitrepo):
+    feature_not_merged(gitrepo)
+    gitrepo.merge("main")
+    db = gitrepo.path.parent / "app.db"
+    with sqlite3.connect(db) as conn:  # deployed from this branch: FEATURE has landed there
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.execute("INSERT INTO alembic_version VALUES (?)", (FEATURE,))
+    conn.close()
+    url = f"sqlite:///{db}"
+
+    proc = gitrepo.run("doctor", "--base", "main", "--db", url, check=1)
+
+    assert "fix: revgraph fix --strategy merge" in proc.stdout, proc.stdout
+    assert "fix: revgraph fix --base main" not in proc.stdout
+    gitrepo.run("fix", "--base", "main", "--db", url, check=1)  # a rebase would move FEATURE
+
+
+def test_rg101_keeps_the_rebase_hint_where_the_rebase_works(gitrepo):
+    paths = feature_not_merged(gitrepo)
+    gitrepo.merge("main")
+
+    rg101 = findings(gitrepo, "--base", "main")["RG101"]
+
+    assert rg101["fix"] == "revgraph fix --base main"
+    gitrepo.run("fix", "--base", "main", check=True)
+    assert f"= {LANDED!r}".encode() in gitrepo.read(paths[FEATURE])
+
+
+def test_rg101_after_repointing_a_landed_revision_does_not_offer_a_merge(gitrepo):
+    # Joining an edited landed history with a merge revision would keep the
+    # edit; the landed side, as base records it, has one head.
+    paths = main_with_landed_head(gitrepo)
+    gitrepo.checkout("feature")
+    gitrepo.merge("main")
+    repoint(gitrepo, paths[LANDED], A2, A1)
+
+    found = findings(gitrepo, "--base", "main")
+
+    assert found["RG101"]["fix"] != "revgraph fix --strategy merge"
+    assert found["RG201"]["fix"] == f"git restore --source=main -- {paths[LANDED]}"
+
+
+# ---------------------------------------------- 4. docs show RG102's real fix
+def rg102_fix(repo: GitRepo, base: str) -> str:
+    return findings(repo, "--base", base)["RG102"]["fix"]
+
+
+def test_rules_doc_gives_rg102_the_fix_the_tool_prints(gitrepo):
+    from revgraph.rules import RULES
+
+    feature_not_merged(gitrepo)
+    gitrepo.git("update-ref", "refs/remotes/origin/main", "main")
+    printed = rg102_fix(gitrepo, "origin/main")  # the docs' examples use origin/main
+
+    section = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8").split("## RG102")[1].split("## RG103")[0]
+    assert printed in RULES["RG102"].fix and f"`{printed}`" in section
+    assert "fix --base" not in section
+    # The printed fix works: after the merge, `revgraph fix` clears RG102.
+    gitrepo.merge("main")
+    gitrepo.run("fix", check=True)
+    assert gitrepo.run("check", "--base", "main", check=None).returncode == 0
+
+
+def test_usage_doc_rg102_examples_show_the_fix_the_tool_prints(gitrepo):
+    feature_not_merged(gitrepo)
+    printed = rg102_fix(gitrepo, "main")  # the usage examples use main
+
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    text = re.findall(r": RG102 [^\n]*\n(?:    [^\n]*\n)*?    fix: ([^\n]*)", usage)
+    github = re.findall(r"title=RG102::[^\n]*?%0Afix: ([^\n]*)", usage)
+    assert text and github  # the doctor and the check --format github examples
+    assert set(text + github) == {printed}
