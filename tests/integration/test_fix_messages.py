@@ -63,6 +63,17 @@ def repoint(repo: GitRepo, path: str, old: str, new: str) -> None:
     repo.write(path, data.replace(f"= {old!r}".encode(), f"= {new!r}".encode()))
 
 
+def landed_repointed_on_feature(repo: GitRepo, *, commit: bool = True) -> dict[str, str]:
+    """feature merged main, then re-pointed main's LANDED from A2 to A1 (RG201)."""
+    paths = main_with_landed_head(repo)
+    repo.checkout("feature")
+    repo.merge("main")
+    repoint(repo, paths[LANDED], A2, A1)
+    if commit:
+        repo.commit("feature: re-point a landed revision")
+    return paths
+
+
 def findings(repo: GitRepo, *args: str) -> dict[str, dict]:
     proc = repo.run("check", "--format", "json", *args, check=1)
     return {f["code"]: f for f in json.loads(proc.stdout)["findings"]}
@@ -137,11 +148,7 @@ def test_a_base_that_really_forks_is_still_named_as_such(gitrepo):
 
 
 def test_fix_refusing_over_a_repointed_landed_revision_leaves_files_untouched(gitrepo):
-    paths = main_with_landed_head(gitrepo)
-    gitrepo.checkout("feature")
-    gitrepo.merge("main")
-    repoint(gitrepo, paths[LANDED], A2, A1)
-    gitrepo.commit("feature: re-point a landed revision")
+    landed_repointed_on_feature(gitrepo)
     before = versions(gitrepo)
 
     proc = gitrepo.run("fix", "--base", "main", check=1)
@@ -221,10 +228,7 @@ def test_rg101_keeps_the_rebase_hint_where_the_rebase_works(gitrepo):
 def test_rg101_after_repointing_a_landed_revision_does_not_offer_a_merge(gitrepo):
     # Joining an edited landed history with a merge revision would keep the
     # edit; the landed side, as base records it, has one head.
-    paths = main_with_landed_head(gitrepo)
-    gitrepo.checkout("feature")
-    gitrepo.merge("main")
-    repoint(gitrepo, paths[LANDED], A2, A1)
+    paths = landed_repointed_on_feature(gitrepo, commit=False)
 
     found = findings(gitrepo, "--base", "main")
 

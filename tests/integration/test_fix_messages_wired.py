@@ -4,23 +4,16 @@ and the ``--onto`` ref's name: the CLI names what is really wrong, and its hint 
 from __future__ import annotations
 
 from tests.integration.test_fix_messages import (
-    A1,
-    A2,
     FEATURE,
     LANDED,
     feature_not_merged,
-    main_with_landed_head,
-    repoint,
+    landed_repointed_on_feature,
     versions,
 )
 
 
 def test_fix_names_the_repointed_landed_revision_and_its_hint_mends_it(gitrepo):
-    paths = main_with_landed_head(gitrepo)
-    gitrepo.checkout("feature")
-    gitrepo.merge("main")
-    repoint(gitrepo, paths[LANDED], A2, A1)
-    gitrepo.commit("feature: re-point a landed revision")
+    paths = landed_repointed_on_feature(gitrepo)
     assert gitrepo.run("heads", "--ref", "main", check=True).stdout.count("(head)") == 1
     before = versions(gitrepo)
 
