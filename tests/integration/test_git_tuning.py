@@ -14,7 +14,10 @@ import json
 from revgraph.gitops import union
 from revgraph.sources import gittune
 from revgraph.sources.gitref import GitRepo, _tuned
-from tests.integration.test_check_rules import revgraph, rg301_both_sides_touch_one_table  # noqa: F401
+from tests.integration.test_check_rules import (  # noqa: F401
+    revgraph,
+    rg301_both_sides_touch_one_table,
+)
 
 _OPTION = "core.deltaBaseCacheLimit=4m"
 

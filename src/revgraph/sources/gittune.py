@@ -17,7 +17,7 @@ allocators than glibc's; glibc ignores a value it refuses.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 TREE_READS = frozenset({"diff-tree", "ls-tree", "merge-tree"})
 TREE_READ_CONFIG = ("-c", "core.deltaBaseCacheLimit=4m")
