@@ -285,24 +285,61 @@ def doctor(
 
     st = state()
     if fix_:
-        with st.workspace() as ws:
-            report = api.check(ws, base=base, db_url=db)
-            if any(f.fix and f.fix.startswith("revgraph fix") for f in report.findings):
-                outcome = api.fix(ws, strategy=strategy, base=base, db_url=db)
-                _print_fix(outcome)
-            else:
-                st.console.print(_nothing_for_fix(report))
+        _doctor_fix(base=base, strategy=strategy, db=db)
     raise typer.Exit(
         _run_check(base=base, fmt=fmt, select=[], ignore=[], strict=strict, output=None, db=db, doctor=True)
     )
 
 
-def _nothing_for_fix(report) -> str:
-    """Why ``doctor --fix`` wrote nothing: RG102's fix needs base merged in first."""
+def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[str]) -> None:
+    """``doctor --fix``: the docstring repair and the rebase the findings ask for, each on its own.
+
+    A refused rebase (base not merged in yet, say) is reported and does not
+    stop the docstring repair, nor the report that follows. Each step reads
+    the files afresh: the one before may have rewritten them.
+    """
+    from revgraph import api
+    from revgraph.errors import FixRefused
+
+    st = state()
+    with st.workspace() as ws:
+        report = api.check(ws, base=base, db_url=db)
+    wanted = {f.fix for f in report.findings if f.fix and f.fix.startswith("revgraph fix")}
+    if not wanted:
+        st.console.print(_nothing_for_fix(report))
+        return
+    steps = []
+    if "revgraph fix --docstrings" in wanted:
+        steps.append({"docstrings": True})
+    if wanted - {"revgraph fix --docstrings"}:
+        steps.append({"strategy": strategy})
+    for options in steps:
+        try:
+            with st.workspace() as ws:
+                _print_fix(api.fix(ws, base=base, db_url=db, **options))
+        except FixRefused as exc:
+            st.err.print(f"fix refused: {exc.message}", markup=False)
+            if exc.hint:
+                st.err.print(f"  hint: {exc.hint}", markup=False)
+    first = _merge_first(report)
+    if first:
+        st.console.print(f"still to do: run `{first}`, then `revgraph fix`", markup=False)
+
+
+def _merge_first(report) -> Optional[str]:
+    """The step a finding's fix needs before ``revgraph fix`` (RG102: merging base in), if any."""
     for finding in report.findings:
         first, sep, _ = (finding.fix or "").partition("; revgraph fix")
         if sep:
-            return f"nothing for --fix to do yet: run `{first}` first, then `revgraph fix`"
+            return first
+    return None
+
+
+def _nothing_for_fix(report) -> str:
+    """Why ``doctor --fix`` wrote nothing: RG102's fix needs base merged in first."""
+    first = _merge_first(report)
+    if first:
+        return f"nothing for --fix to do yet: run `{first}` first, then `revgraph fix`"
     return "nothing for --fix to do"
 
 

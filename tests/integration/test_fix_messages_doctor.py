@@ -28,3 +28,20 @@ def test_doctor_fix_on_a_healthy_graph_still_says_nothing_to_do(gitrepo):
     proc = gitrepo.run("doctor", "--fix", check=True)
 
     assert proc.stdout.startswith("nothing for --fix to do\n"), proc.stdout
+
+
+def test_doctor_fix_repairs_a_docstring_while_rg102_waits_for_the_merge(gitrepo):
+    from tests.integration.test_fix_messages import A1, A2, FEATURE
+
+    paths = feature_not_merged(gitrepo)
+    path = paths[FEATURE]
+    original = gitrepo.read(path)
+    assert original.count(f"Revises: {A2}".encode()) == 1
+    gitrepo.write(path, original.replace(f"Revises: {A2}".encode(), f"Revises: {A1}".encode()))
+
+    proc = gitrepo.run("doctor", "--fix", "--base", "main", check=1)  # RG102 is still there
+
+    assert gitrepo.read(path) == original  # RG402 repaired
+    assert "still to do: run `git merge main`, then `revgraph fix`" in proc.stdout
+    assert "RG102" in proc.stdout and "RG402" not in proc.stdout
+    assert "Traceback" not in proc.stderr and "error:" not in proc.stderr
