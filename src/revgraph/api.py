@@ -1180,8 +1180,10 @@ def graph_view(
 
     if ctx is None:
         repo = ws.maybe_repo()
+        # --ref alone draws that ref; the merge into base is drawn when asked
+        # (--base), or by default for the working tree (PRODUCT §2 graph).
         has_base = repo is not None and repo.head_sha() is not None and (
-            base is not None or ws.resolve_base(None, required=False) is not None
+            base is not None or (ref is None and ws.resolve_base(None, required=False) is not None)
         )
         if has_base:
             ctx = build_context(ws, env, base=base, head_ref=ref)

@@ -574,3 +574,20 @@ def test_an_output_file_that_cannot_be_written_is_an_error_not_a_crash(gitrepo, 
     written = tmp_path / "report.out"
     run = subprocess_run(gitrepo, *command, "-o", str(written))
     assert run.code in (0, 1) and written.read_bytes()
+
+
+def _graph_marks(revgraph, repo, *args) -> dict[str, set[str]]:  # noqa: F811
+    run = revgraph(repo, "graph", "--format", "json", "--focus", "all", *args)
+    assert run.code == 0, run.err
+    return {node["id"]: set(node["marks"]) for node in json.loads(run.out)["nodes"]}
+
+
+def test_graph_of_another_ref_carries_no_marks_of_the_working_trees_check(gitrepo, revgraph):
+    classic_fork(gitrepo)  # feature checked out: RG102 against main
+    here = _graph_marks(revgraph, gitrepo)
+    assert "conflict" in here[FEATURE_NEW] and "conflict" in here[MAIN_NEW]
+    of_main = _graph_marks(revgraph, gitrepo, "--ref", "main")
+    assert set(of_main) == {ROOT, MAIN_NEW}  # main alone, not a merge into main
+    assert not any("conflict" in marks for marks in of_main.values())
+    merged = _graph_marks(revgraph, gitrepo, "--ref", "feature", "--base", "main")
+    assert set(merged) == {ROOT, MAIN_NEW, FEATURE_NEW}  # asked for: the merge into main

@@ -39,7 +39,11 @@ def graph(
     with st.workspace() as ws:
         findings = ()
         repo = ws.maybe_repo()
-        if base is not None or (repo is not None and repo.head_sha() is not None and ws.resolve_base(None, required=False)):
+        # check's findings are about the working tree: they mark its picture only
+        # (another ref's picture has no findings to show).
+        if ref is None and (
+            base is not None or (repo is not None and repo.head_sha() is not None and ws.resolve_base(None, required=False))
+        ):
             findings = api.check(ws, base=base).findings
         parts = []
         for env in ws.environments:
