@@ -390,7 +390,8 @@ _CATALOGUE = (
             The database given with `--db` is at an older revision than the graph's head. This
             is the normal state before a deploy; the finding lists the revisions that
             `alembic upgrade head` would apply, in order, so you can see what the next deploy
-            will do.
+            will do. Not reported alongside RG501: alembic cannot place a database stamped
+            at an unknown revision, so there is no plan to show.
         """,
         example="""
             alembic_version:  a1f0c2
