@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from revgraph.errors import GitError, RevgraphError, UnknownRefError, UsageError
 from revgraph.findings import Report
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment, Project
     from revgraph.fixes.plan import EditPlan
     from revgraph.gitops.mergestate import Operation
-    from revgraph.model import RevisionGraph, Snapshot
+    from revgraph.model import Revision, RevisionGraph, Snapshot
     from revgraph.sources.gitref import GitRepo
 
 # CI variables that name a pull request's target branch, in the order we trust them.
@@ -327,6 +327,9 @@ class EnvContext:
     base_ref: BaseRef | None = None
     landed: frozenset[str] = frozenset()
     protected_refs: tuple[str, ...] = ()
+    # Revisions landed on a protected ref but not on base, as that ref has them
+    # (id -> (ref, revision)): RG201 compares HEAD's copies with these too.
+    protected_only: Mapping[str, tuple[str, Revision]] = field(default_factory=dict)
 
 
 def _protected_refs(ws: Workspace, repo: GitRepo) -> list[str]:
@@ -408,8 +411,15 @@ def _build_context(
         )
     landed = {rev.id for rev in base_snap.revisions}  # every id base has
     protected = _protected_refs(ws, repo)
+    protected_only: dict[str, tuple[str, Revision]] = {}
     for ref in protected:
-        landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
+        revisions = repo.read_ref(env, ref, cache=ws.cache).revisions
+        for rev in revisions:
+            if rev.id not in landed and rev.id not in protected_only:
+                protected_only[rev.id] = (ref, rev)
+        landed |= {r.id for r in revisions}
+    for rid in {rev.id for rev in base_snap.revisions}.intersection(protected_only):
+        del protected_only[rid]  # base's copy is the one RG201 compares with
     if db_revisions:
         head_graph = _graph(head.revisions)
         landed |= head_graph.closure(db_revisions) | set(db_revisions)
@@ -422,6 +432,7 @@ def _build_context(
         base_ref=base_ref,
         landed=frozenset(landed),
         protected_refs=tuple(protected),
+        protected_only=protected_only,
     )
 
 
@@ -565,6 +576,7 @@ def check(
             merge_base=ctx.merge_base,
             base_ref=ctx.base_ref.ref if ctx.base_ref else None,
             landed=ctx.landed,
+            protected_only=ctx.protected_only,
             body_changed=_body_changed(ws, ctx),
             lock_heads=lock_heads,
             lock_path=lock_path,

@@ -191,7 +191,8 @@ _CATALOGUE = (
         "RG201", _E, "landed-revision-repointed",
         "A landed revision was re-pointed (its `down_revision` differs from base)",
         explanation="""
-            A revision that is already on base may already be applied to real databases.
+            A revision that is already on base (or on a `protected` ref, compared with that
+            ref's copy) may already be applied to real databases.
             Changing its `down_revision` rewrites history those databases have lived through:
             a database stamped at that revision believes everything before it has run, so any
             revision moved in underneath it is silently skipped, and `alembic upgrade head`

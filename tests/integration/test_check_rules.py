@@ -429,3 +429,29 @@ def test_a_docstring_left_behind_by_a_repointed_landed_revision_gets_the_restore
     (docstring,) = run.findings("RG402")
     assert docstring["fix"] == repointed["fix"] == f"git restore --source=main -- {paths[MAIN3]}"
     # (a new revision's docstring keeps `revgraph fix --docstrings`: test_rg402_printed_fix_...)
+
+
+def test_a_revision_landed_on_a_protected_ref_and_repointed_here_is_rg201(gitrepo, revgraph):
+    # PRODUCT §1: revisions of a protected ref are landed too, even when base lacks them.
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.add_revision(MAIN2, ROOT, message="main two")
+    gitrepo.commit("main")
+    gitrepo.branch("release/1")
+    gitrepo.branch("feature")
+    gitrepo.checkout("release/1")
+    hotfix = gitrepo.add_revision(FEAT5, MAIN2, message="hotfix on the release")
+    gitrepo.commit("release hotfix")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision(FEAT4, MAIN2, message="feature work")
+    gitrepo.commit("feature")
+    gitrepo.merge("release/1")
+    repoint(gitrepo, hotfix, MAIN2, FEAT4)  # what a fix without `protected` would do
+    gitrepo.commit("stack the hotfix on the feature")
+    gitrepo.write("pyproject.toml", '[tool.revgraph]\nbase = "main"\nprotected = ["release/*"]\n')
+    run = revgraph(gitrepo, "check", "--format", "json")
+    (hit,) = run.findings("RG201")
+    assert hit["revisions"] == [FEAT5] and "in release/1 (protected)" in hit["message"]
+    assert hit["fix"] == f"git restore --source=release/1 -- {hotfix}"
+    gitrepo.git("restore", "--source=release/1", "--", hotfix)
+    assert not revgraph(gitrepo, "check", "--format", "json").findings("RG201")

@@ -30,6 +30,8 @@ class CheckContext:
     merge_base: Snapshot | None = None  # snapshot at git merge-base
     base_ref: str | None = None  # e.g. "origin/main" (for messages/fix commands)
     landed: frozenset[str] = frozenset()  # ids reachable from base, protected refs, or the DB
+    # Landed on a protected ref but not on base: id -> (ref, that ref's revision).
+    protected_only: Mapping[str, tuple[str, Revision]] = field(default_factory=dict)
     body_changed: frozenset[str] = frozenset()  # landed ids edited beyond whitespace/comments
     lock_heads: tuple[str, ...] | None = None  # heads in the lock file; None = no lock file
     lock_path: str | None = None

@@ -59,6 +59,38 @@ def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
             fix=restore_command(ctx, landed, ours),
             subjects=(ours,),
         )
+    yield from check_repointed_protected(ctx)
+
+
+def check_repointed_protected(ctx: CheckContext) -> Iterator[Hit]:
+    """RG201 for revisions landed on a protected ref only: HEAD's copy has other parents.
+
+    Compared by content alone, as the result cache keys it (each protected
+    ref's tree): whoever re-pointed it, the copy deployed from that ref is
+    the one databases have run.
+    """
+    head = ctx.head_graph
+    base = ctx.base_graph
+    for rid in sorted(set(ctx.protected_only).intersection(head.revisions)):
+        if base is not None and rid in base:
+            continue
+        ref, landed = ctx.protected_only[rid]
+        ours = head[rid]
+        if set(ours.down_revisions) == set(landed.down_revisions):
+            continue
+        restore = None
+        if landed.path == ours.path:
+            restore = f"git restore --source={shlex.quote(ref)} -- {shlex.quote(landed.path)}"
+        yield Hit(
+            "RG201",
+            f"landed revision {named(ours, 'down_revision')} was re-pointed: down_revision is "
+            f"{_parents_text(ours.down_revisions)} but {_parents_text(landed.down_revisions)} "
+            f"in {ref} (protected)",
+            revisions=(rid,),
+            locations=(where(ours, "down_revision"),),
+            fix=restore,
+            subjects=(ours,),
+        )
 
 
 def _down_revisions_differ(ids: Iterable[str], head: RevisionGraph, base: RevisionGraph) -> set[str]:
