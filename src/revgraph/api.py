@@ -233,7 +233,10 @@ class Workspace:
                     break
         if candidates:
             return candidates, True
-        return [("origin/HEAD", "origin/HEAD"), ("main", "default"), ("master", "default")], False
+        # origin/main and origin/master last: a CI clone with every branch fetched
+        # (GitHub's checkout with fetch-depth 0) has them but no origin/HEAD nor main.
+        defaults = [("main", "default"), ("master", "default"), ("origin/main", "default"), ("origin/master", "default")]
+        return [("origin/HEAD", "origin/HEAD"), *defaults], False
 
     def resolve_base(self, base: str | None = None, *, required: bool = True) -> BaseRef | None:
         """The ref a branch will be merged into (PRODUCT §1, in that order)."""
@@ -252,7 +255,7 @@ class Workspace:
         if not required:
             return None
         raise GitError(
-            "no base branch found (tried origin/HEAD, main, master)",
+            "no base branch found (tried origin/HEAD, main, master, origin/main, origin/master)",
             hint="pass --base REF, set [tool.revgraph] base, or run: git fetch origin",
         )
 

@@ -348,6 +348,19 @@ def test_shallow_ci_clone_without_the_base_exits_2_and_the_named_fetch_fixes_it(
     assert set(after.finding("RG102")["revisions"]) == {MAIN_NEW, FEATURE_NEW}
 
 
+def test_a_ci_clone_with_every_branch_but_no_origin_head_finds_origin_main(gitrepo, tmp_path):
+    # GitHub's checkout with fetch-depth 0 on a push: remote branches, no
+    # origin/HEAD, no local main, and GITHUB_BASE_REF set but empty.
+    classic_fork(gitrepo)
+    gitrepo.git("clone", "-q", "--branch", "feature", f"file://{gitrepo.path}", str(tmp_path / "ci"))
+    clone = GitRepo(tmp_path / "ci", gitrepo.env)
+    clone.git("remote", "set-head", "origin", "--delete")
+    assert "main" not in clone.git("branch", "--list").stdout
+    run = subprocess_run(clone, "check", "--format", "json", env={**os.environ, "GITHUB_BASE_REF": ""})
+    assert run.code == 1 and run.json()["base"] == "origin/main"
+    assert run.codes() == ["RG102"]
+
+
 def test_shallow_clone_that_cannot_reach_the_merge_base_exits_2_instead_of_guessing(
     gitrepo, tmp_path, revgraph
 ):
