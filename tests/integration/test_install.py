@@ -339,3 +339,12 @@ def test_post_write_hook_goes_to_pyproject_when_alembic_is_configured_there(gitr
     gitrepo.run("uninstall", "--post-write-hook", check=True)
 
     assert gitrepo.read("pyproject.toml") == original
+
+
+def test_the_next_step_names_the_files_this_install_wrote(repo):
+    hooks = repo.run("install", "--pre-commit", check=True).stdout
+    assert hooks.rstrip().endswith("next: commit .pre-commit-config.yaml"), hooks
+    default = repo.run("install", check=True).stdout
+    last = default.rstrip().splitlines()[-1]
+    assert last.startswith("next: commit .gitattributes, ") and "revgraph.lock" in last
+    assert "every other clone runs `revgraph install` once" in last

@@ -26,11 +26,16 @@ def _print_result(result, *, installing: bool) -> None:
     if result.dry_run:
         out.print("dry run: nothing was written", markup=False)
     elif installing and not st.quiet:
-        out.print(
-            "next: commit .gitattributes and the lock file; every other clone runs "
-            "`revgraph install` once (git config is not versioned)",
-            markup=False,
-        )
+        out.print(_next_steps(result.changes), markup=False)
+
+
+def _next_steps(changes) -> str:
+    """What to do after an install: commit the files it wrote; other clones set their own git config."""
+    files = list(dict.fromkeys(c.target for c in changes if c.target != "git config"))
+    steps = [f"commit {', '.join(files)}"] if files else []
+    if any(c.target == "git config" for c in changes):
+        steps.append("every other clone runs `revgraph install` once (git config is not versioned)")
+    return "next: " + "; ".join(steps)
 
 
 def register(app: typer.Typer) -> None:
