@@ -490,9 +490,27 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
             continue
         new_bytes = _revision_bytes(ws, ctx.head, rev)
         old_bytes = _read_blob(repo, old.blob_id) if repo is not None and old.blob_id else None
+        if new_bytes is not None and old_bytes is not None and set(rev.down_revisions) != set(old.down_revisions):
+            new_bytes = _with_parents_of(new_bytes, rev, old_bytes, old)  # the re-point is RG201's
         if new_bytes is None or old_bytes is None or fingerprint(new_bytes) != fingerprint(old_bytes):
             changed.add(rev.id)
     return frozenset(changed)
+
+
+def _with_parents_of(data: bytes, rev, old_data: bytes, old) -> bytes:
+    """``data`` with ``old``'s ``down_revision`` value and ``Revises:`` text put back.
+
+    A landed revision whose only edit is its parents is RG201's finding; RG203
+    is for what else changed in the file.
+    """
+    edits = []
+    for key in ("down_revision", "revises_line"):
+        if key in rev.spans and key in old.spans:
+            ours, theirs = rev.spans[key], old.spans[key]
+            edits.append((ours.start, ours.end, old_data[theirs.start : theirs.end]))
+    for start, end, text in sorted(edits, reverse=True):
+        data = data[:start] + text + data[end:]
+    return data
 
 
 def _revision_bytes(ws: Workspace, snap: Snapshot, rev, root: Path | None = None) -> bytes | None:

@@ -234,7 +234,8 @@ _CATALOGUE = (
             The content of a landed revision differs from base beyond whitespace and comments.
             Databases that already ran the old body will never run the new one, while fresh
             databases (tests, new environments) will: the same revision id now means two
-            different schemas. Only edits that change nothing at run time are safe.
+            different schemas. Only edits that change nothing at run time are safe. A change
+            of `down_revision` (and its `Revises:` line) alone is RG201's, not reported here.
         """,
         example="""
             base:  op.add_column("users", sa.Column("email", sa.String(100)))

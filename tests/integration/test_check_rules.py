@@ -455,3 +455,15 @@ def test_a_revision_landed_on_a_protected_ref_and_repointed_here_is_rg201(gitrep
     assert hit["fix"] == f"git restore --source=release/1 -- {hotfix}"
     gitrepo.git("restore", "--source=release/1", "--", hotfix)
     assert not revgraph(gitrepo, "check", "--format", "json").findings("RG201")
+
+
+@pytest.mark.parametrize("body_edit", [False, True])
+def test_a_repoint_alone_is_rg201_and_rg203_is_for_other_edits(gitrepo, revgraph, body_edit):
+    paths = landed_line(gitrepo)
+    repoint(gitrepo, paths[MAIN3], MAIN2, ROOT)  # down_revision and the Revises: line
+    if body_edit:
+        edit(gitrepo, paths[MAIN3], 'op.create_table("orders"', 'op.create_table("purchases"')
+    gitrepo.commit("re-point" + (" and a body edit" if body_edit else ""))
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert [f["revisions"] for f in run.findings("RG201")] == [[MAIN3]]
+    assert [f["revisions"] for f in run.findings("RG203")] == ([[MAIN3]] if body_edit else [])
