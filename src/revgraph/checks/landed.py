@@ -49,17 +49,21 @@ def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
         if merge_base is not None and rid in merge_base:
             if set(ours.down_revisions) == set(merge_base[rid].down_revisions):
                 continue  # base re-pointed it, not HEAD
-        yield Hit(
-            "RG201",
-            f"landed revision {named(ours, 'down_revision')} was re-pointed: down_revision is "
-            f"{_parents_text(ours.down_revisions)} but {_parents_text(landed.down_revisions)} "
-            f"in {ctx.base_label}",
-            revisions=(rid,),
-            locations=(where(ours, "down_revision"),),
-            fix=restore_command(ctx, landed, ours),
-            subjects=(ours,),
-        )
+        yield _repointed(ours, landed, ctx.base_label, restore_command(ctx, landed, ours))
     yield from check_repointed_protected(ctx)
+
+
+def _repointed(ours: Revision, landed: Revision, where_landed: str, fix: str | None) -> Hit:
+    return Hit(
+        "RG201",
+        f"landed revision {named(ours, 'down_revision')} was re-pointed: down_revision is "
+        f"{_parents_text(ours.down_revisions)} but {_parents_text(landed.down_revisions)} "
+        f"in {where_landed}",
+        revisions=(ours.id,),
+        locations=(where(ours, "down_revision"),),
+        fix=fix,
+        subjects=(ours,),
+    )
 
 
 def check_repointed_protected(ctx: CheckContext) -> Iterator[Hit]:
@@ -81,16 +85,7 @@ def check_repointed_protected(ctx: CheckContext) -> Iterator[Hit]:
         restore = None
         if landed.path == ours.path:
             restore = f"git restore --source={shlex.quote(ref)} -- {shlex.quote(landed.path)}"
-        yield Hit(
-            "RG201",
-            f"landed revision {named(ours, 'down_revision')} was re-pointed: down_revision is "
-            f"{_parents_text(ours.down_revisions)} but {_parents_text(landed.down_revisions)} "
-            f"in {ref} (protected)",
-            revisions=(rid,),
-            locations=(where(ours, "down_revision"),),
-            fix=restore,
-            subjects=(ours,),
-        )
+        yield _repointed(ours, landed, f"{ref} (protected)", restore)
 
 
 def _down_revisions_differ(ids: Iterable[str], head: RevisionGraph, base: RevisionGraph) -> set[str]:
