@@ -136,15 +136,16 @@ def test_dry_run_prints_the_change_and_writes_nothing(repo):
 
 
 # ------------------------------------------------------------- uninstall
-def test_uninstall_restores_gitattributes_bytes_and_unsets_config(repo):
-    original = b"# assets\r\n*.png binary\r\n*.sql text eol=lf\r\n"
+@pytest.mark.parametrize("last_newline", [b"\r\n", b""], ids=["ended", "unended-last-line"])
+def test_uninstall_restores_gitattributes_bytes_and_unsets_config(repo, last_newline):
+    original = b"# assets\r\n*.png binary\r\n*.sql text eol=lf" + last_newline
     repo.write(".gitattributes", original)
     repo.commit("attributes")
     config_file = _git_config_file(repo)
 
     repo.run("install", check=True)
     during = repo.read(".gitattributes")
-    assert during.startswith(original)
+    assert during.startswith(original)  # (an unended last line ended, to append after it)
     assert during.endswith(b"migrations/revgraph.lock merge=revgraph\r\n")
     assert b"\n" not in during.replace(b"\r\n", b"")  # CRLF style kept for our lines
 

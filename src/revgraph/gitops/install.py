@@ -92,6 +92,7 @@ def _marker_kind(line: str, what: str) -> bool | None:
 
 
 _ATTR_WHAT = "heads lock merge driver"
+_ENDED_LINE_ABOVE = "; it ended the line above"
 _PRE_COMMIT_WHAT = "heads lock hooks"
 _INI_WHAT = "keeps the heads lock current"
 
@@ -192,7 +193,10 @@ def add_attribute_lines(text: str | None, entries: Sequence[str]) -> str | None:
     block = [entry + nl for entry in missing]
     start = next((i for i, line in enumerate(lines) if _marker_kind(line, _ATTR_WHAT) is not None), None)
     if start is None:
-        block.insert(0, _marker(_ATTR_WHAT, created=text is None) + nl)
+        marker = _marker(_ATTR_WHAT, created=text is None)
+        if lines and not lines[-1].endswith("\n"):
+            marker = marker[:-1] + _ENDED_LINE_ABOVE + ")"  # so that uninstall takes that newline away again
+        block.insert(0, marker + nl)
         return "".join(_terminated(lines, nl) + block)
     end = start + 1
     while end < len(lines) and _is_driver_line(lines[end]):
@@ -207,11 +211,14 @@ def remove_attribute_lines(text: str, entries: Iterable[str]) -> str | None:
     kept: list[str] = []
     created = False
     in_block = False
+    unterminate_at: int | None = None  # the line install ended, while nothing follows our block
     for line in _lines(text):
         kind = _marker_kind(line, _ATTR_WHAT)
         if kind is not None:
             created = created or kind
             in_block = True
+            if _ENDED_LINE_ABOVE in line and kept:
+                unterminate_at = len(kept) - 1
             continue
         if in_block and _is_driver_line(line):
             continue
@@ -219,6 +226,9 @@ def remove_attribute_lines(text: str, entries: Iterable[str]) -> str | None:
         if _bare(line).strip() in wanted:
             continue
         kept.append(line)
+        unterminate_at = None  # a line after the block: the ended line needs its newline
+    if unterminate_at is not None and unterminate_at == len(kept) - 1:
+        kept[-1] = _bare(kept[-1])
     result = "".join(kept)
     if created and not result.strip():
         return None
