@@ -872,6 +872,17 @@ def _names_branch(repo: GitRepo, ref: str, branch: str) -> bool:
     return any(name == branch or name.endswith("/" + branch) for name in names)
 
 
+def _shared_copy(repo: GitRepo, ref: str) -> str | None:
+    """The remote copy of a local branch ``ref`` (its upstream, else ``origin/<ref>``), or None."""
+    if _git_output(repo, "show-ref", "--verify", "-q", f"refs/heads/{ref}") is None:
+        return None  # not a local branch (a remote one, a tag, a sha): nothing to add
+    upstream = _git_output(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{ref}@{{upstream}}")
+    for candidate in ((upstream or "").strip(), f"origin/{ref}"):
+        if candidate and candidate != ref and _try_resolve(repo, candidate):
+            return candidate
+    return None
+
+
 def _landed_for_fix(
     ws: Workspace,
     env: Environment,
@@ -889,9 +900,20 @@ def _landed_for_fix(
     targets = None
     if repo is not None and repo.head_sha() is not None:
         base_ref = ws.resolve_base(base, required=operation is None and onto is None)
+        rebase = operation if operation is not None and operation.kind == "rebase" else None
         if base_ref is not None:
-            landed |= {r.id for r in ws.snapshot(env, base_ref.ref).revisions}
-            sources.append(base_ref.ref)
+            if rebase is not None and rebase.branch and _names_branch(repo, base_ref.ref, rebase.branch):
+                # `git pull --rebase` on the base branch: until the rebase ends,
+                # the branch still holds its unpushed commits, which have not
+                # landed anywhere; what has is upstream (below).
+                pass
+            else:
+                landed |= {r.id for r in ws.snapshot(env, base_ref.ref).revisions}
+                sources.append(base_ref.ref)
+            shared = _shared_copy(repo, base_ref.ref)
+            if shared is not None:  # a local base behind its remote has not seen all that landed
+                landed |= {r.id for r in repo.read_ref(env, shared, cache=ws.cache).revisions}
+                sources.append(shared)
             # Merging (or picking) a feature *into* the base branch: HEAD is the
             # base, its revisions have landed even if not yet pushed to origin.
             branch = _current_branch(repo)
@@ -905,6 +927,11 @@ def _landed_for_fix(
         for ref in _protected_refs(ws, repo):
             landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
             sources.append(ref)
+        if rebase is not None and rebase.onto:
+            # What a rebase builds on stays; the commits it replays move (PRODUCT §5:
+            # in a rebase "ours" is the upstream).
+            landed |= {r.id for r in repo.read_ref(env, rebase.onto, cache=ws.cache).revisions}
+            sources.append("the rebase's upstream")
         if onto is not None:
             onto_snap = ws.snapshot(env, onto)
             onto_ids = {r.id for r in onto_snap.revisions}

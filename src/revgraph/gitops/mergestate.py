@@ -20,6 +20,8 @@ class Operation:
     theirs: str | None  # sha of the commit coming in
     continue_command: str
     backend: str | None = None  # rebase: "merge" or "apply"
+    onto: str | None = None  # rebase: the commit the replayed ones are built on
+    branch: str | None = None  # rebase: the branch being rebased ("main"), None when detached
 
 
 def _read_sha(path: Path) -> str | None:
@@ -31,18 +33,30 @@ def _read_sha(path: Path) -> str | None:
     return first if len(first) in (40, 64) else None
 
 
+def _read_branch(path: Path) -> str | None:
+    """A rebase's ``head-name``: ``refs/heads/main`` -> ``main``; None when detached or unknown."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape").strip()
+    except OSError:
+        return None
+    return text.removeprefix("refs/heads/") if text.startswith("refs/heads/") else None
+
+
 def detect_operation(git_dir: Path, head_sha: str | None) -> Operation | None:
     """The in-progress operation in ``git_dir`` (the per-worktree git dir), or None."""
     git_dir = Path(git_dir)
     if (git_dir / "rebase-merge").is_dir():
-        theirs = _read_sha(git_dir / "REBASE_HEAD") or _read_sha(git_dir / "rebase-merge" / "stopped-sha")
-        return Operation("rebase", head_sha, theirs, "git rebase --continue", backend="merge")
+        state = git_dir / "rebase-merge"
+        theirs = _read_sha(git_dir / "REBASE_HEAD") or _read_sha(state / "stopped-sha")
+        return Operation("rebase", head_sha, theirs, "git rebase --continue", backend="merge",
+                         onto=_read_sha(state / "onto"), branch=_read_branch(state / "head-name"))  # fmt: skip
     apply_dir = git_dir / "rebase-apply"
     if apply_dir.is_dir():
         if (apply_dir / "applying").exists():
             return Operation("am", head_sha, None, "git am --continue", backend="apply")
         theirs = _read_sha(git_dir / "REBASE_HEAD") or _read_sha(apply_dir / "original-commit")
-        return Operation("rebase", head_sha, theirs, "git rebase --continue", backend="apply")
+        return Operation("rebase", head_sha, theirs, "git rebase --continue", backend="apply",
+                         onto=_read_sha(apply_dir / "onto"), branch=_read_branch(apply_dir / "head-name"))  # fmt: skip
     if (git_dir / "MERGE_HEAD").exists():
         return Operation("merge", head_sha, _read_sha(git_dir / "MERGE_HEAD"), "git merge --continue")
     if (git_dir / "CHERRY_PICK_HEAD").exists():

@@ -1,0 +1,99 @@
+"""`revgraph fix` never moves what landed upstream, whatever the local branches say.
+
+A clone without ``origin/HEAD`` resolves the base as the local ``main``, which
+may be behind ``origin/main``: a colleague's pushed (maybe deployed)
+revision is then only on the remote copy. And in a rebase the commit being
+built on stays while the replayed ones move (PRODUCT §5) -- also when the
+branch being rebased is the base itself (``git pull --rebase`` on main,
+whose local ref still holds the unpushed commits until the rebase ends).
+Found by exploratory QA: each of these moved the pushed revision.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import GitRepo
+
+PUSHED = "a1a1a1a1a1a1"  # a colleague's revision, on origin/main
+LOCAL = "f1f1f1f1f1f1"  # this clone's revision, not pushed
+ROOT = "a0a0a0a0a0a0"
+# Ours is the older one: stacking new revisions by Create Date alone would
+# put the pushed revision on top of ours, moving it.
+OLDER, NEWER = "2024-01-01 09:00:00.000000", "2024-06-01 09:00:00.000000"
+
+
+def _down_of(repo: GitRepo, path: str) -> bytes:
+    return next(line for line in repo.read(path).splitlines() if line.startswith(b"down_revision"))
+
+
+@pytest.fixture
+def clones(make_gitrepo, tmp_path):
+    """origin (main: ROOT), a colleague's clone and ours; ours has no origin/HEAD."""
+    origin = make_gitrepo("origin")
+    origin.init_env()
+    origin.add_revision(ROOT, None, message="root")
+    origin.write("notes.txt", "shared line\n")
+    origin.commit("root")
+    origin.git("config", "receive.denyCurrentBranch", "ignore")
+    colleague = origin.clone(tmp_path / "colleague")
+    ours = origin.clone(tmp_path / "ours")
+    ours.git("remote", "set-head", "origin", "--delete")
+    pushed = colleague.add_revision(PUSHED, ROOT, message="pushed by a colleague", create_date=NEWER)
+    colleague.write("notes.txt", "colleague's line\n")  # makes the rebase or merge stop
+    colleague.commit("colleague")
+    colleague.git("push", "-q", "origin", "main")
+    local = ours.add_revision(LOCAL, ROOT, message="ours, not pushed", create_date=OLDER)
+    ours.write("notes.txt", "our line\n")
+    return ours, pushed, local
+
+
+def _resolve_notes_and_fix(repo: GitRepo) -> str:
+    repo.write("notes.txt", "both lines\n")
+    repo.git("add", "notes.txt")
+    return repo.run("fix", check=True).stdout
+
+
+def test_pull_rebase_on_main_moves_the_unpushed_revision_not_the_pushed_one(clones):
+    ours, pushed, local = clones
+    ours.commit("ours")
+    ours.git("pull", "-q", "--rebase", "origin", "main", check=None)  # stops on notes.txt
+    out = _resolve_notes_and_fix(ours)
+    assert f"moved {LOCAL}" in out and f"moved {PUSHED}" not in out, out
+    assert _down_of(ours, pushed).endswith(f"'{ROOT}'".encode())
+    assert _down_of(ours, local).endswith(f"'{PUSHED}'".encode())
+
+
+@pytest.mark.parametrize("how", ["rebase", "merge"])
+def test_bringing_in_origin_main_on_a_feature_keeps_the_pushed_revision(clones, how):
+    ours, pushed, local = clones
+    ours.git("checkout", "-q", "-b", "feature")
+    ours.commit("feature")
+    ours.git("fetch", "-q", "origin")
+    ours.git(how, "origin/main", check=None)  # stops on notes.txt; local main is behind
+    out = _resolve_notes_and_fix(ours)
+    assert f"moved {LOCAL}" in out and f"moved {PUSHED}" not in out, out
+    assert _down_of(ours, pushed).endswith(f"'{ROOT}'".encode())
+
+
+def test_rebasing_onto_another_shared_branch_moves_the_replayed_revision(make_gitrepo):
+    repo = make_gitrepo("repo")
+    repo.init_env()
+    repo.add_revision(ROOT, None, message="root")
+    repo.write("notes.txt", "shared line\n")
+    repo.commit("root")
+    repo.branch("develop")
+    repo.branch("feature")
+    repo.checkout("feature")
+    local = repo.add_revision(LOCAL, ROOT, message="feature, the older date", create_date=OLDER)
+    repo.write("notes.txt", "feature line\n")
+    repo.commit("feature")
+    repo.checkout("develop")
+    upstream = repo.add_revision(PUSHED, ROOT, message="develop, the newer date", create_date=NEWER)
+    repo.write("notes.txt", "develop line\n")
+    repo.commit("develop")
+    repo.checkout("feature")
+    repo.git("rebase", "develop", check=None)  # stops on notes.txt
+    out = _resolve_notes_and_fix(repo)
+    assert f"moved {LOCAL}" in out and f"moved {PUSHED}" not in out, out
+    assert _down_of(repo, upstream).endswith(f"'{ROOT}'".encode())
