@@ -568,3 +568,24 @@ def test_overlapping_replacements_are_rejected():
 def test_file_edits_are_plain_data():
     edit = FileEdit("p.py", None, b"x")
     assert edit.creates and FileEdit("p.py", b"", b"x").creates is False
+
+
+@pytest.mark.parametrize(
+    "literal, expected",
+    [
+        (b"( 'a1' , )", b"( 'a3' , )"),  # spaces and the trailing comma kept
+        (b"(\n    'a1',\n)", b"(\n    'a3',\n)"),  # a tuple over several lines stays so
+        (b"r'a1'", b"r'a3'"),  # the prefix kept
+        (b'["a1"]', b'["a3"]'),
+    ],
+)
+def test_only_the_id_changes_inside_the_authors_literal(literal, expected):
+    tree = linear("a1", "a2", "a3").add("f1", "a1", style="classic", down_literal=literal.decode())
+
+    (edit,) = tree.plan(LANDED).edits
+
+    old = tree.files[tree.paths["f1"]]
+    if b"\r\n" in old:  # the fixture writes CRLF files
+        literal, expected = literal.replace(b"\n", b"\r\n"), expected.replace(b"\n", b"\r\n")
+    assert expected in edit.new
+    assert edit.new.replace(expected, literal).replace(b"Revises: a3", b"Revises: a1") == old

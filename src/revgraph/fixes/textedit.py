@@ -10,6 +10,7 @@ new literals are rendered here in the style of the ones they replace.
 from __future__ import annotations
 
 import ast
+import re
 from typing import Iterable, Mapping, Sequence
 
 from revgraph.errors import FixRefused
@@ -168,11 +169,42 @@ def rewrite_down_revision(
             f"(expected {tuple(old_down)!r} at byte {span.start}); re-run the fix"
         )
     quote = literal_quote(literal) or prevailing_quote(source, spans)
-    replacements = [(span.start, span.end, render_down_revision(new_down, quote=quote, like=literal))]
+    value = _ids_replaced_in_place(literal, old_down, new_down)
+    if value is None:
+        value = render_down_revision(new_down, quote=quote, like=literal)
+    replacements = [(span.start, span.end, value)]
     revises = spans.get("revises_line")
     if revises is not None:
         replacements.append(_revises_replacement(source, revises, new_down))
     return replace_spans(source, replacements)
+
+
+# A one-line string literal without escapes: its prefix, quote and content.
+_PLAIN_STRING = re.compile(rb"""([rRuU]?)(['"])([^'"\\\r\n]*)\2""")
+
+
+def _ids_replaced_in_place(literal: bytes, old_down: Sequence[str], new_down: Sequence[str]) -> bytes | None:
+    """``literal`` with each old id's text swapped for the new one, all else kept; None: cannot.
+
+    Keeps the author's layout (spaces, a trailing comma, a tuple over several
+    lines, a ``r''`` prefix): only the ids change. Only when the literal's
+    strings are exactly the old ids, in order, and the new ids are as many and
+    need no escaping.
+    """
+    if len(old_down) != len(new_down) or not old_down:
+        return None
+    found = list(_PLAIN_STRING.finditer(literal))
+    try:
+        if [m.group(3).decode("ascii") for m in found] != list(old_down):
+            return None  # escapes, a quote in a comment, another spelling: render anew
+        new_bytes = [new.encode("ascii") for new in new_down]
+    except UnicodeError:
+        return None
+    if any(m.group(2) in new for m, new in zip(found, new_bytes)):
+        return None
+    for m, new in reversed(list(zip(found, new_bytes))):
+        literal = literal[: m.start(3)] + new + literal[m.end(3) :]
+    return literal
 
 
 def _revises_replacement(
