@@ -420,9 +420,7 @@ def _build_context(
         for rev in revisions:
             if rev.id not in landed and rev.id not in protected_only:
                 protected_only[rev.id] = (ref, rev)
-        landed |= {r.id for r in revisions}
-    for rid in {rev.id for rev in base_snap.revisions}.intersection(protected_only):
-        del protected_only[rid]  # base's copy is the one RG201 compares with
+        landed |= {r.id for r in revisions}  # base's ids were in it from the start: never protected_only
     if db_revisions:
         head_graph = _graph(head.revisions)
         landed |= head_graph.closure(db_revisions) | set(db_revisions)

@@ -297,21 +297,16 @@ def _merge_only_duplicates(ctx: CheckContext, reported: set[str]) -> Iterator[Hi
         if len({r.path for r in revs}) == 1:
             # Both sides of a content conflict in one file (the predicted merge
             # keeps each side): not two files, but git stops with markers there.
-            yield Hit(
-                "RG103",
-                f"revision {rid} would be a merge conflict in {at(revs[0])} after merging HEAD into "
-                f"{ctx.base_label}: both sides changed that file",
-                revisions=(rid,),
-                locations=(where(revs[0]),),
-                subjects=revs,
-            )
-            continue
+            what = f"be a merge conflict in {at(revs[0])}"
+            how, locations = "both sides changed that file", (where(revs[0]),)
+        else:
+            what = f"be declared by {len(revs)} files"
+            how, locations = ", ".join(at(r) for r in revs), tuple(where(r) for r in revs)
         yield Hit(
             "RG103",
-            f"revision {rid} would be declared by {len(revs)} files after merging HEAD into "
-            f"{ctx.base_label}: {', '.join(at(r) for r in revs)}",
+            f"revision {rid} would {what} after merging HEAD into {ctx.base_label}: {how}",
             revisions=(rid,),
-            locations=tuple(where(r) for r in revs),
+            locations=locations,
             subjects=revs,
         )
 

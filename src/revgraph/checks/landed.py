@@ -16,7 +16,8 @@ from revgraph.checks.context import CheckContext, Hit, named, where
 from revgraph.model import Revision, RevisionGraph
 
 
-def _parents_text(down_revisions: tuple[str, ...]) -> str:
+def parents_text(down_revisions: tuple[str, ...]) -> str:
+    """A down_revision tuple as messages write it: ``a, b``, or ``None`` for a base."""
     return ", ".join(down_revisions) if down_revisions else "None"
 
 
@@ -29,11 +30,14 @@ def repointed_landed(ctx: CheckContext, rev: Revision) -> Revision | None:
     return landed if set(landed.down_revisions) != set(rev.down_revisions) else None
 
 
-def restore_command(ctx: CheckContext, landed: Revision, current: Revision | None) -> str | None:
-    """``git restore`` of base's file, when it would land where HEAD's file is."""
-    if not ctx.base_ref or (current is not None and current.path != landed.path):
+def restore_command(
+    ctx: CheckContext, landed: Revision, current: Revision | None, source: str | None = None
+) -> str | None:
+    """``git restore`` of the landed file from ``source`` (default: base); None if HEAD keeps it elsewhere."""
+    source = source or ctx.base_ref
+    if not source or (current is not None and current.path != landed.path):
         return None
-    return f"git restore --source={shlex.quote(ctx.base_ref)} -- {shlex.quote(landed.path)}"
+    return f"git restore --source={shlex.quote(source)} -- {shlex.quote(landed.path)}"
 
 
 def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
@@ -43,8 +47,9 @@ def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
         return
     head, merge_base = ctx.head_graph, ctx.merge_base_revisions
     for rid in sorted(_down_revisions_differ(ctx.inherited.intersection(head.revisions), head, base)):
-        ours, landed = head[rid], base[rid]
-        if set(ours.down_revisions) == set(landed.down_revisions):
+        ours = head[rid]
+        landed = repointed_landed(ctx, ours)
+        if landed is None:
             continue
         if merge_base is not None and rid in merge_base:
             if set(ours.down_revisions) == set(merge_base[rid].down_revisions):
@@ -57,7 +62,7 @@ def _repointed(ours: Revision, landed: Revision, where_landed: str, fix: str | N
     return Hit(
         "RG201",
         f"landed revision {named(ours, 'down_revision')} was re-pointed: down_revision is "
-        f"{_parents_text(ours.down_revisions)} but {_parents_text(landed.down_revisions)} "
+        f"{parents_text(ours.down_revisions)} but {parents_text(landed.down_revisions)} "
         f"in {where_landed}",
         revisions=(ours.id,),
         locations=(where(ours, "down_revision"),),
@@ -82,10 +87,7 @@ def check_repointed_protected(ctx: CheckContext) -> Iterator[Hit]:
         ours = head[rid]
         if set(ours.down_revisions) == set(landed.down_revisions):
             continue
-        restore = None
-        if landed.path == ours.path:
-            restore = f"git restore --source={shlex.quote(ref)} -- {shlex.quote(landed.path)}"
-        yield _repointed(ours, landed, f"{ref} (protected)", restore)
+        yield _repointed(ours, landed, f"{ref} (protected)", restore_command(ctx, landed, ours, ref))
 
 
 def _down_revisions_differ(ids: Iterable[str], head: RevisionGraph, base: RevisionGraph) -> set[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping
 
+from revgraph.checks.landed import parents_text
 from revgraph.errors import FixRefused
 from revgraph.fixes.plan import EditPlan, FileEdit, Move
 from revgraph.fixes.textedit import rewrite_down_revision
@@ -165,8 +166,8 @@ def _refuse_edited_landed_history(
         return
     what = [
         f"landed revision {rid} was re-pointed: down_revision is "
-        f"{_parents_text(graph[rid].down_revisions)} here but "
-        f"{_parents_text(base[rid].down_revisions)} in {base_name} (RG201)"
+        f"{parents_text(graph[rid].down_revisions)} here but "
+        f"{parents_text(base[rid].down_revisions)} in {base_name} (RG201)"
         for rid in repointed
     ] + [f"landed revision {rid} was deleted here (RG202)" for rid in deleted]
     paths = [graph[rid].path for rid in repointed] + [base[rid].path for rid in deleted]
@@ -176,10 +177,6 @@ def _refuse_edited_landed_history(
         f"`git restore --source={shlex.quote(base_name)} -- {' '.join(map(shlex.quote, paths))}`, "
         "then run `revgraph fix`",
     )
-
-
-def _parents_text(down_revisions: tuple[str, ...]) -> str:
-    return ", ".join(down_revisions) if down_revisions else "None"
 
 
 # ------------------------------------------------------------ landed side

@@ -227,7 +227,7 @@ def remove_attribute_lines(text: str, entries: Iterable[str]) -> str | None:
             continue
         kept.append(line)
         unterminate_at = None  # a line after the block: the ended line needs its newline
-    if unterminate_at is not None and unterminate_at == len(kept) - 1:
+    if unterminate_at is not None:  # (it is the last kept line: any line after the block cleared it)
         kept[-1] = _bare(kept[-1])
     result = "".join(kept)
     if created and not result.strip():

@@ -743,7 +743,7 @@ def _tree_batch_call(repo: "GitRepo") -> tuple[list[str], str, dict[str, str]]:
     """
     from revgraph.sources.gitref import _git_environ
 
-    argv = [*repo._argv, *gittune.TREE_READ_CONFIG, "cat-file", "--batch"]
+    argv = [*repo._argv, *gittune.TREE_BATCH_ARGS]
     return argv, repo._cwd, _git_environ(gittune.TREE_READ_ENVIRON)
 
 
@@ -822,7 +822,7 @@ def start_early(git_dir: Path | None, cwd: Path, lock_path: str, theirs_ref: str
     except (OSError, EOFError, ValueError, TypeError, RuntimeError):
         return None
     argv = ["git", f"--git-dir={memo_git_dir}", *([f"--work-tree={root}"] if root is not None else [])]
-    argv += [*gittune.TREE_READ_CONFIG, "cat-file", "--batch"]
+    argv += gittune.TREE_BATCH_ARGS
     environ = {**_early_environ(), **gittune.TREE_READ_ENVIRON}
     read = EarlyRead(argv, root or memo_git_dir, environ, _one_folder_request(folder, theirs_ref), memo=memo)
     return read if read._proc is not None else None

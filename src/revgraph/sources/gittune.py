@@ -23,6 +23,10 @@ TREE_READS = frozenset({"diff-tree", "ls-tree", "merge-tree"})
 TREE_READ_CONFIG = ("-c", "core.deltaBaseCacheLimit=4m")
 TREE_READ_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
 
+# The merge driver's one read of both sides' commits and folder trees (union.py):
+# started early from a memo and again by the decision, the two must be the same.
+TREE_BATCH_ARGS = (*TREE_READ_CONFIG, "cat-file", "--batch")
+
 
 def reads_trees(args: Sequence[str]) -> bool:
     """Whether ``git <args>`` reads trees only (and gets the options above)."""
