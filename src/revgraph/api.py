@@ -333,6 +333,14 @@ class EnvContext:
     # Revisions landed on a protected ref but not on base, as that ref has them
     # (id -> (ref, revision)): RG201 compares HEAD's copies with these too.
     protected_only: Mapping[str, tuple[str, Revision]] = field(default_factory=dict)
+    # Base's remote copy when base is a local branch (``_shared_copy``): a local
+    # main may be behind origin/main, whose revisions have landed all the same.
+    remote_ref: str | None = None
+    # Revisions landed on the remote copy but not on base, as it has them, and
+    # those of them the merge base of HEAD and the remote copy has, as it has
+    # them (what HEAD inherited): the landed rules judge them as base's.
+    remote_only: Mapping[str, Revision] = field(default_factory=dict)
+    remote_inherited: Mapping[str, Revision] = field(default_factory=dict)
 
 
 def _protected_refs(ws: Workspace, repo: GitRepo) -> list[str]:
@@ -413,9 +421,13 @@ def _build_context(
             cache=ws.cache,
         )
     landed = {rev.id for rev in base_snap.revisions}  # every id base has
+    remote_ref, remote_only, remote_inherited = _remote_landed(ws, env, repo, base_ref, head_sha, landed)
+    landed |= remote_only.keys()
     protected = _protected_refs(ws, repo)
     protected_only: dict[str, tuple[str, Revision]] = {}
     for ref in protected:
+        if ref == remote_ref:
+            continue  # read above, every revision it has is landed already
         revisions = repo.read_ref(env, ref, cache=ws.cache).revisions
         for rev in revisions:
             if rev.id not in landed and rev.id not in protected_only:
@@ -434,7 +446,36 @@ def _build_context(
         landed=frozenset(landed),
         protected_refs=tuple(protected),
         protected_only=protected_only,
+        remote_ref=remote_ref,
+        remote_only=remote_only,
+        remote_inherited=remote_inherited,
     )
+
+
+def _remote_landed(
+    ws: Workspace, env: Environment, repo: GitRepo, base_ref: BaseRef, head_sha: str | None, landed: set[str],
+) -> tuple[str | None, dict[str, Revision], dict[str, Revision]]:  # fmt: skip
+    """Base's remote copy, its revisions base lacks, and those of them HEAD inherited.
+
+    As ``fix`` counts them landed (``_shared_copy``). What HEAD inherited is
+    what the merge base of HEAD and the remote copy has, as for base: a
+    revision HEAD never had is not HEAD's to delete, and one the remote copy
+    re-pointed after HEAD took it is not HEAD's re-point. Nothing is read
+    when base is no local branch (``--base origin/main``) or is level with it.
+    """
+    remote = _shared_copy(repo, base_ref.ref)
+    remote_sha = _try_resolve(repo, remote) if remote is not None else None
+    if remote_sha is None or remote_sha == base_ref.sha:
+        return None, {}, {}
+    only: dict[str, Revision] = {}
+    for rev in repo.read_ref(env, remote, cache=ws.cache).revisions:
+        if rev.id not in landed:
+            only.setdefault(rev.id, rev)  # an id declared twice: the first, as for protected refs
+    mb_sha = repo.merge_base(remote_sha, head_sha) if only and head_sha else None
+    if mb_sha is None:  # nothing new there, or no history shared with HEAD (a shallow clone)
+        return remote, only, {}
+    before = repo.read_ref(env, mb_sha, cache=ws.cache).revisions
+    return remote, only, {rev.id: rev for rev in before if rev.id in only}
 
 
 def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> BaseRef | None:
@@ -474,7 +515,8 @@ def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> Ba
 
 
 def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
-    """Landed revisions whose content differs from base beyond whitespace and comments."""
+    """Landed revisions whose content differs from base (or, for those HEAD inherited
+    from base's remote copy only, from that copy) beyond whitespace and comments."""
     if ctx.base is None:
         return frozenset()
     from revgraph.parse import fingerprint
@@ -484,6 +526,8 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
     repo = ws.maybe_repo()
     for rev in ctx.head.revisions:
         old = base_by_id.get(rev.id)
+        if old is None and rev.id in ctx.remote_inherited:
+            old = ctx.remote_only[rev.id]
         if old is None or rev.id not in ctx.landed or old.blob_id == rev.blob_id:
             continue
         new_bytes = _revision_bytes(ws, ctx.head, rev)
@@ -596,6 +640,9 @@ def check(
             base_ref=ctx.base_ref.ref if ctx.base_ref else None,
             landed=ctx.landed,
             protected_only=ctx.protected_only,
+            remote_ref=ctx.remote_ref,
+            remote_only=ctx.remote_only,
+            remote_inherited=ctx.remote_inherited,
             body_changed=_body_changed(ws, ctx),
             lock_heads=lock_heads,
             lock_path=lock_path,

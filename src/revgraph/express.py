@@ -11,9 +11,11 @@ A *ticket* (one small ``marshal`` file per command line under
 directory, a *plan* and the last few *states* with the output each led to.
 The plan says how to look at the world: the filesystem facts the
 configuration was built from (``config.project_inputs``: which files exist
-and their bytes), the repository layout (``git rev-parse`` of the project
-root, verbatim), the real paths of the root and the versions folders, the
-refs to resolve, the folders to ask ``git status`` about and the lock files.
+and their bytes; for a base that is a local branch, also git's own
+configuration, which names the remote copy a check reads with it), the
+repository layout (``git rev-parse`` of the project root, verbatim), the
+real paths of the root and the versions folders, the refs to resolve, the
+folders to ask ``git status`` about and the lock files.
 A state is what was seen: the refs' commits, ``git status`` of the folders
 with each listed file's identity (in flat folders the lane's status skips
 untracked files and reads the recorded ones' identities instead, see

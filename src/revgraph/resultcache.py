@@ -22,9 +22,10 @@ The key holds:
   edit undone all find their result again. A file modified in the last two
   seconds never vouches for its content by its stat alone;
 * git: the resolved base (its name and how it was chosen), the tree id of each
-  versions folder in base, in the merge base and in each protected ref
-  (``git cat-file --batch-check`` of ``<commit>:<folder>``), and whether HEAD
-  has a commit; in a bare repository, HEAD's folder trees stand for the
+  versions folder in base, in the merge base, in each protected ref and, when
+  base is a local branch, in its remote copy and that copy's merge base with
+  HEAD (``git cat-file --batch-check`` of ``<commit>:<folder>``), and whether
+  HEAD has a commit; in a bare repository, HEAD's folder trees stand for the
   working tree;
 * each environment's lock file content.
 
@@ -409,6 +410,8 @@ class _State:
         trace = project_inputs(self.ws.project)
         if trace is None:
             return None
+        if g.config is not None:  # which remote copy a local base has is git configuration
+            trace = (*trace, g.config)
         environments = [env for _, env, _ in self.envs]
         plan = (
             str(self.ws.project.root), None, str(g.git_dir), str(g.root), g.folders,
@@ -418,7 +421,7 @@ class _State:
             all(not env.recursive and not env.sourceless for env in environments),  # flat: see express.observe
         )  # fmt: skip  (None: the discovery output, filled in by _record)
         state = (g.answers, self.entries, g.gitdir, tuple(lock for _, _, lock in self.envs))
-        return plan, state, (g.head, g.base_ref, g.protected), self.unmarked
+        return plan, state, (g.head, g.base_ref, g.protected, g.remote), self.unmarked
 
 
 class _GitFacts:
@@ -522,6 +525,7 @@ def _git_state(
     globs = [p for p in patterns if any(ch in p for ch in "*?[")]
     plain = [p for p in patterns if p not in globs]
     names = ["HEAD", *(ref for ref, _ in candidates), *plain]
+    names += [f"refs/heads/{ref}" for ref, _ in candidates]  # a local branch: its remote copy counts
     requests = tuple(dict.fromkeys(f"{n}^{{commit}}" for n in names if _plausible_ref(n)))
     gitdir = express.gitdir_facts(str(repo.git_dir), str(repo.common_dir))
     paths = (str(repo.root), *(str(loc) for env in environments for loc in env.version_locations))
@@ -542,7 +546,7 @@ def _git_state(
     facts = _GitFacts(
         git_dir=repo.git_dir, root=repo.root, folders=folders, requests=requests, answers=answers,
         gitdir=gitdir, paths=paths, reals=reals, head=head, base_ref=None, protected=(),
-        expressible=False,
+        remote=None, config=None, expressible=False,
     )  # fmt: skip
     if head is None and not bare and base is None:
         return ("unborn",), None, facts  # build_context reads the working tree only
@@ -558,6 +562,21 @@ def _git_state(
     treeishes = [("base", base_sha), ("merge-base", merge_base)]
     # A glob's refs are listed, not resolved with the others: read by name.
     treeishes += [(f"protected {ref}", commit(ref) or ref) for ref in protected]
+    if commit(f"refs/heads/{base_ref}"):
+        # A local base: the check also reads its remote copy (api._remote_landed),
+        # which a fetch moves without touching anything else the key holds.
+        # The configuration is read first: a ticket holding these bytes is never
+        # older than the upstream setting the lookup saw.
+        config_path = os.path.join(repo.common_dir, "config")
+        facts.config = ("r", config_path, express.read_fact(config_path))
+        remote, remote_sha, watched = _remote_copy(repo, base_ref)
+        facts.remote = (remote, remote_sha)
+        extra = [(request, answer) for request, answer in watched if request not in resolved]
+        facts.requests += tuple(request for request, _ in extra)
+        facts.answers += tuple(answer for _, answer in extra)
+        if remote_sha is not None and remote_sha != base_sha:
+            remote_base = repo.merge_base(remote_sha, head) if head else None
+            treeishes += [(f"remote copy {remote}", remote_sha), ("remote copy merge-base", remote_base)]
     # HEAD's trees: part of the state in a bare repository (HEAD is all there is),
     # else only of the git stat key (the working tree stands for HEAD).
     wanted = treeishes + [("HEAD", head)] if head else treeishes
@@ -577,6 +596,20 @@ def _git_state(
     facts.base_ref, facts.protected = (base_ref, base_sha, how), protected
     facts.expressible = bool(settled and not globs and not bare and express.realpaths(paths) == reals)
     return ("git", head is not None, bare, base_ref, how, protected, state), head_trees, facts
+
+
+def _remote_copy(repo: GitRepo, base_ref: str) -> tuple[str | None, str | None, tuple]:
+    """Local base ``base_ref``'s remote copy as the check finds it (``api._shared_copy``),
+    its commit, and ``(request, commit)`` for the refs an express ticket must watch:
+    the copy and ``origin/<base>``, which a first fetch may create."""
+    from revgraph.api import _shared_copy, _try_resolve
+    from revgraph.sources.gitref import _plausible_ref
+
+    with repo.pinned():  # each name resolved once here
+        remote = _shared_copy(repo, base_ref)
+        names = dict.fromkeys(name for name in (remote, f"origin/{base_ref}") if name and _plausible_ref(name))
+        watched = tuple((f"{name}^{{commit}}", _try_resolve(repo, name)) for name in names)
+    return remote, dict(watched).get(f"{remote}^{{commit}}"), watched
 
 
 def _folder_trees(repo: GitRepo, treeishes: Sequence[str], folders: Sequence[str]) -> dict[tuple[str, str], str]:
@@ -1079,18 +1112,36 @@ def _discovery(repo: GitRepo, start: str) -> str | None:
 
 
 def _resolves_alike(ws: Workspace, repo: GitRepo, base: str | None, resolved: tuple) -> bool:
-    """Whether HEAD, the base and the protected refs resolve as ``_git_state`` found them,
-    by the functions the check itself uses."""
-    from revgraph.api import _protected_refs
+    """Whether HEAD, the base, the protected refs and base's remote copy resolve as
+    ``_git_state`` found them, by the functions the check itself uses."""
+    from revgraph.api import _protected_refs, _shared_copy, _try_resolve
 
-    head, base_ref, protected = resolved
+    head, base_ref, protected, remote = resolved
     if repo.head_sha() != head:
         return False
     if base_ref is not None:
         found = ws.resolve_base(base)
         if found is None or (found.ref, found.sha, found.how) != base_ref:
             return False
+    if remote is not None:
+        name = _shared_copy(repo, base_ref[0])
+        if (name, _try_resolve(repo, name) if name else None) != remote or _upstream_unfetched(repo, base_ref[0]):
+            return False
     return tuple(_protected_refs(ws, repo)) == tuple(protected)
+
+
+def _upstream_unfetched(repo: GitRepo, branch: str) -> bool:
+    """Whether ``branch``'s configured upstream has no ref here yet.
+
+    A ticket watches the remote copy ``_shared_copy`` picked; the fetch that
+    creates this upstream would change the pick without touching any fact the
+    ticket holds. Rare: no ticket then.
+    """
+    from revgraph.api import _try_resolve
+
+    done = repo.git("for-each-ref", "--format=%(upstream)", f"refs/heads/{branch}", ok=range(256))
+    upstream = done.stdout.decode("utf-8", "surrogateescape").strip()
+    return done.returncode != 0 or (bool(upstream) and _try_resolve(repo, upstream) is None)
 
 
 def _split_codes(values: Sequence[str]) -> tuple[str, ...]:

@@ -191,8 +191,9 @@ _CATALOGUE = (
         "RG201", _E, "landed-revision-repointed",
         "A landed revision was re-pointed (its `down_revision` differs from base)",
         explanation="""
-            A revision that is already on base (or on a `protected` ref, compared with that
-            ref's copy) may already be applied to real databases.
+            A revision that is already on base (or on base's remote copy, e.g. `origin/main`
+            when base is a local `main` that has not pulled it yet; or on a `protected` ref,
+            compared with that ref's copy) may already be applied to real databases.
             Changing its `down_revision` rewrites history those databases have lived through:
             a database stamped at that revision believes everything before it has run, so any
             revision moved in underneath it is silently skipped, and `alembic upgrade head`
@@ -216,7 +217,9 @@ _CATALOGUE = (
             Databases that already applied the revision record its id in alembic_version. Once
             the file is gone, alembic cannot find where those databases are ("Can't locate
             revision identified by ..."), so `upgrade`, `downgrade` and `current` fail on every
-            one of them, and the revisions after it lose their parent (RG104).
+            one of them, and the revisions after it lose their parent (RG104). Landed means on
+            base or, when base is a local branch behind its remote copy, on that copy (the
+            message names which). Only a revision this branch had and then removed counts.
         """,
         example="""
             base:  versions/c42e5a_create_orders.py

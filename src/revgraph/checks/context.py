@@ -29,9 +29,15 @@ class CheckContext:
     merged: Snapshot | None = None  # predicted merge of HEAD into base
     merge_base: Snapshot | None = None  # snapshot at git merge-base
     base_ref: str | None = None  # e.g. "origin/main" (for messages/fix commands)
-    landed: frozenset[str] = frozenset()  # ids reachable from base, protected refs, or the DB
+    landed: frozenset[str] = frozenset()  # ids in base, its remote copy, protected refs, or the DB
     # Landed on a protected ref but not on base: id -> (ref, that ref's revision).
     protected_only: Mapping[str, tuple[str, Revision]] = field(default_factory=dict)
+    # Base's remote copy (e.g. "origin/main" for a local base behind it), the revisions
+    # landed there but not on base, and those of them the merge base of HEAD and the
+    # remote copy has (HEAD inherited them), each as that snapshot has it.
+    remote_ref: str | None = None
+    remote_only: Mapping[str, Revision] = field(default_factory=dict)
+    remote_inherited: Mapping[str, Revision] = field(default_factory=dict)
     body_changed: frozenset[str] = frozenset()  # landed ids edited beyond whitespace/comments
     lock_heads: tuple[str, ...] | None = None  # heads in the lock file; None = no lock file
     lock_path: str | None = None
@@ -93,6 +99,11 @@ class CheckContext:
     def base_label(self) -> str:
         """How messages call the base side."""
         return self.base_ref or "base"
+
+    @property
+    def remote_label(self) -> str:
+        """How messages call base's remote copy."""
+        return self.remote_ref or "base's remote copy"
 
     @cached_property
     def inherited(self) -> frozenset[str]:

@@ -2,7 +2,9 @@
 
 Only revisions HEAD inherited count (in base and in the merge base): what base
 added after HEAD branched is not HEAD's to delete or re-point, and an id both
-sides added independently is RG103's business.
+sides added independently is RG103's business. Base's remote copy (a local
+main behind origin/main) is judged the same way against its own merge base
+with HEAD, and named in messages and restore hints.
 """
 
 from __future__ import annotations
@@ -22,22 +24,34 @@ def parents_text(down_revisions: tuple[str, ...]) -> str:
 
 
 def repointed_landed(ctx: CheckContext, rev: Revision) -> Revision | None:
-    """Base's copy of ``rev`` when ``rev`` is a landed revision HEAD gave other parents, else None."""
+    """The landed copy of ``rev`` (base's, else base's remote copy's) when ``rev`` is a
+    landed revision HEAD inherited and gave other parents, else None."""
     base = ctx.base_graph
-    if base is None or rev.id not in ctx.inherited or rev.id not in base:
+    if base is None:
         return None
-    landed = base[rev.id]
+    if rev.id in ctx.inherited and rev.id in base:
+        landed = base[rev.id]
+    elif rev.id in ctx.remote_inherited:
+        landed = ctx.remote_only[rev.id]
+    else:
+        return None
     return landed if set(landed.down_revisions) != set(rev.down_revisions) else None
 
 
 def restore_command(
     ctx: CheckContext, landed: Revision, current: Revision | None, source: str | None = None
 ) -> str | None:
-    """``git restore`` of the landed file from ``source`` (default: base); None if HEAD keeps it elsewhere."""
-    source = source or ctx.base_ref
+    """``git restore`` of the landed file from ``source`` (default: where ``landed`` was
+    read, base or its remote copy); None if HEAD keeps it elsewhere."""
+    source = source or _source_of(ctx, landed)
     if not source or (current is not None and current.path != landed.path):
         return None
     return f"git restore --source={shlex.quote(source)} -- {shlex.quote(landed.path)}"
+
+
+def _source_of(ctx: CheckContext, landed: Revision) -> str | None:
+    """The ref ``landed`` (a landed copy the rules compare with) was read from."""
+    return ctx.remote_ref if ctx.remote_only.get(landed.id) is landed else ctx.base_ref
 
 
 def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
@@ -55,7 +69,25 @@ def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
             if set(ours.down_revisions) == set(merge_base[rid].down_revisions):
                 continue  # base re-pointed it, not HEAD
         yield _repointed(ours, landed, ctx.base_label, restore_command(ctx, landed, ours))
+    yield from check_repointed_remote(ctx)
     yield from check_repointed_protected(ctx)
+
+
+def check_repointed_remote(ctx: CheckContext) -> Iterator[Hit]:
+    """RG201 for revisions landed on base's remote copy only, judged as base's are.
+
+    Only what HEAD inherited (the merge base of HEAD and the remote copy has
+    it), and only when HEAD's parents differ from that merge base's too: a
+    revision the remote copy re-pointed after HEAD took it comes back with
+    the merge, unchanged by HEAD.
+    """
+    head = ctx.head_graph
+    for rid in sorted(set(ctx.remote_inherited).intersection(head.revisions)):
+        ours = head[rid]
+        landed = repointed_landed(ctx, ours)
+        if landed is None or set(ours.down_revisions) == set(ctx.remote_inherited[rid].down_revisions):
+            continue
+        yield _repointed(ours, landed, ctx.remote_label, restore_command(ctx, landed, ours))
 
 
 def _repointed(ours: Revision, landed: Revision, where_landed: str, fix: str | None) -> Hit:
@@ -116,16 +148,22 @@ def check_deleted(ctx: CheckContext) -> Iterator[Hit]:
     base = ctx.base_graph
     if base is None:
         return
-    for rid in sorted(ctx.inherited.difference(ctx.head_graph.revisions)):
-        landed = base[rid]
-        # No subjects: the file that could carry an ignore comment is gone.
-        yield Hit(
-            "RG202",
-            f"landed revision {rid} ({landed.path} in {ctx.base_label}) was deleted",
-            revisions=(rid,),
-            locations=(where(landed),),
-            fix=restore_command(ctx, landed, None),
-        )
+    head = ctx.head_graph.revisions
+    for rid in sorted(ctx.inherited.difference(head)):
+        yield _deleted(ctx, base[rid], ctx.base_label)
+    for rid in sorted(set(ctx.remote_inherited).difference(head)):
+        yield _deleted(ctx, ctx.remote_only[rid], ctx.remote_label)
+
+
+def _deleted(ctx: CheckContext, landed: Revision, where_landed: str) -> Hit:
+    # No subjects: the file that could carry an ignore comment is gone.
+    return Hit(
+        "RG202",
+        f"landed revision {landed.id} ({landed.path} in {where_landed}) was deleted",
+        revisions=(landed.id,),
+        locations=(where(landed),),
+        fix=restore_command(ctx, landed, None),
+    )
 
 
 def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
@@ -135,10 +173,13 @@ def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
     for rid in sorted(ctx.body_changed.intersection(head.revisions) - ctx.added_on_both_sides):
         ours = head[rid]
         landed = base.revisions.get(rid) if base is not None else None
+        where_landed = ctx.base_label
+        if landed is None and rid in ctx.remote_inherited:
+            landed, where_landed = ctx.remote_only[rid], ctx.remote_label
         yield Hit(
             "RG203",
             f"landed revision {named(ours)} was edited: its body differs from "
-            f"{ctx.base_label} beyond whitespace and comments",
+            f"{where_landed} beyond whitespace and comments",
             revisions=(rid,),
             locations=(where(ours),),
             fix=restore_command(ctx, landed, ours) if landed is not None else None,
