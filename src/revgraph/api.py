@@ -19,6 +19,7 @@ from revgraph.findings import Report
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment, Project
+    from revgraph.findings import Finding
     from revgraph.fixes.plan import EditPlan
     from revgraph.gitops.mergestate import Operation
     from revgraph.model import Revision, RevisionGraph, Snapshot
@@ -893,6 +894,22 @@ __all__ = [
 
 
 # -------------------------------------------------------------------- fix
+@dataclass(frozen=True)
+class RemainingHeads:
+    """Heads of one environment that ``check`` would still call competing (RG101) after the fix.
+
+    ``finding`` is RG101 itself, decided on the graph the plan leaves;
+    ``reasons`` say why the plan left revisions where they are;
+    ``merge_joins``: ``fix --strategy merge`` would find heads to join.
+    """
+
+    environment: str
+    finding: "Finding"
+    heads: int  # every head after the fix, competing or not
+    reasons: tuple[str, ...]
+    merge_joins: bool
+
+
 @dataclass
 class FixOutcome:
     plan: "EditPlan"
@@ -901,6 +918,9 @@ class FixOutcome:
     operation: "Operation | None"
     dry_run: bool
     landed_source: str  # what decided "landed", for the user: "main", "main + db"
+    # Not empty: the fix (written or not) leaves competing heads, and fix exits 1.
+    remaining: list[RemainingHeads] = field(default_factory=list)
+    environments: tuple[str, ...] = ()  # those the fix covered, to name them when several
 
 
 def _current_branch(repo: GitRepo) -> str | None:
@@ -1045,6 +1065,8 @@ def fix(
     edits: list = []
     moves: list = []
     notes: list[str] = []
+    left_alone: list[str] = []
+    remaining: list[RemainingHeads] = []
     allowed: list[Path] = []
     landed_sources: list[str] = []
     for env in ws.environments:
@@ -1057,6 +1079,9 @@ def fix(
         )
         landed_sources.extend(srcs)
         allowed.extend(env.version_locations)
+        # Base's own revisions: the rebase words its refusals with them, and
+        # RG101 tells landed branch labels from new ones by them.
+        base_snap = None if docstrings else _base_snapshot(ws, env, repo, base)
         if docstrings:
             from revgraph.fixes.docstrings import plan_docstrings
 
@@ -1081,7 +1106,7 @@ def fix(
                 sources=sources,
                 target_heads=targets,
                 landed_from=" + ".join(dict.fromkeys(srcs)) or None,
-                base=_base_snapshot(ws, env, repo, base),
+                base=base_snap,
                 onto_ref=onto,
             )
         else:
@@ -1091,7 +1116,13 @@ def fix(
         edits.extend(plan.edits)
         moves.extend(plan.moves)
         notes.extend(plan.notes)
-        lock_edit = _lock_edit(ws, env, graph, plan)
+        left_alone.extend(plan.left_alone)
+        after = _graph_after(graph, plan)
+        if not docstrings:  # --docstrings repairs RG402 only: heads are not its promise
+            left = _heads_left(ws, env, after, landed=frozenset(landed), base=base_snap, plan=plan)
+            if left is not None:
+                remaining.append(left)
+        lock_edit = _lock_edit(ws, env, after)
         if lock_edit is not None:
             edits.append(lock_edit)
             allowed.append(env.lock_file.parent)
@@ -1100,13 +1131,64 @@ def fix(
         edits=tuple(edits),
         moves=tuple(moves),
         notes=tuple(notes),
+        left_alone=tuple(left_alone),
     )
+    # What the plan leaves unsolved does not stop it: what it can do is still
+    # done (and written), and the outcome says what remains (fix exits 1).
     written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run)
     staged: list[str] = []
     if written and not dry_run and operation is not None and stage:
         _git_output(repo, "add", "--", *written, check=True)
         staged = list(written)
-    return FixOutcome(plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)))
+    return FixOutcome(
+        plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
+        tuple(env.name for env in ws.environments),
+    )
+
+
+def _heads_left(
+    ws: Workspace,
+    env: Environment,
+    after: RevisionGraph,
+    *,
+    landed: frozenset[str],
+    base: Snapshot | None,
+    plan,
+) -> RemainingHeads | None:
+    """RG101 on the graph the plan leaves, decided as ``check`` decides it; None: one head per line.
+
+    The rule itself runs (``run_checks``): branch lines, ``allow_heads``, the
+    project's select/ignore and ``# revgraph: ignore[RG101]`` count here as
+    they do in ``check``, so fix never passes where check fails, nor fails
+    where check passes.
+    """
+    if len(after.heads) < 2:
+        return None
+    from revgraph.checks.context import CheckContext
+    from revgraph.checks.registry import enabled_codes, run_checks
+    from revgraph.model import Snapshot
+
+    settings = ws.project.settings
+    if "RG101" not in enabled_codes(settings.select, settings.ignore):
+        return None
+    ctx = CheckContext(
+        environment=env.name,
+        head=Snapshot(env.name, "after fix", tuple(after)),
+        base=base,
+        base_ref=base.source if base is not None else None,
+        landed=landed,
+        allow_heads=env.allow_heads,
+    )
+    findings = run_checks(ctx, select=("RG101",))
+    if not findings:
+        return None
+    return RemainingHeads(
+        environment=env.name,
+        finding=findings[0],
+        heads=len(after.heads),
+        reasons=tuple(plan.left_alone),
+        merge_joins=bool(_competing_lines(after)),
+    )
 
 
 def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, root):
@@ -1119,10 +1201,7 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
     from revgraph.fixes.merge import plan_merge
     from revgraph.fixes.plan import EditPlan
 
-    lines: dict[tuple[str, ...], list[str]] = {}
-    for head in graph.heads:
-        lines.setdefault(graph.labels_of(head), []).append(head)
-    competing = [heads for heads in lines.values() if len(heads) > 1]
+    competing = _competing_lines(graph)
     if not competing:
         what = (
             f"only one head ({graph.heads[0]})" if len(graph.heads) == 1
@@ -1144,6 +1223,14 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
         moves=tuple(m for p in plans for m in p.moves),
         notes=tuple(n for p in plans for n in p.notes),
     )
+
+
+def _competing_lines(graph: RevisionGraph) -> list[list[str]]:
+    """The heads a merge revision would join: per branch line, when it has several."""
+    lines: dict[tuple[str, ...], list[str]] = {}
+    for head in graph.heads:
+        lines.setdefault(graph.labels_of(head), []).append(head)
+    return [heads for heads in lines.values() if len(heads) > 1]
 
 
 def _refuse_when_base_is_not_merged(ws: Workspace, env: Environment, graph: RevisionGraph, base: str | None) -> None:
@@ -1193,6 +1280,8 @@ def _refuse_on_problems(snap: Snapshot) -> None:
 def _graph_after(graph: RevisionGraph, plan) -> RevisionGraph:
     from dataclasses import replace
 
+    if not plan.moves and all(edit.old is not None for edit in plan.edits):
+        return graph  # nothing re-pointed, nothing created: the graph as it is
     moved = {m.revision: m.new_down for m in plan.moves}
     revs = [replace(r, down_revisions=moved.get(r.id, r.down_revisions)) for r in graph]
     for edit in plan.edits:
@@ -1206,8 +1295,11 @@ def _graph_after(graph: RevisionGraph, plan) -> RevisionGraph:
     return _graph(revs)
 
 
-def _lock_edit(ws: Workspace, env: Environment, graph: RevisionGraph, plan):
-    """Rewrite the lock file in the same step, when the environment uses one."""
+def _lock_edit(ws: Workspace, env: Environment, after: RevisionGraph):
+    """Rewrite the lock file in the same step, when the environment uses one.
+
+    ``after``: the graph once the plan is applied (``_graph_after``).
+    """
     from revgraph.fixes.plan import FileEdit
     from revgraph.lockfile import detect_newline, entries_for, render_lock
 
@@ -1215,7 +1307,7 @@ def _lock_edit(ws: Workspace, env: Environment, graph: RevisionGraph, plan):
     if lock is None or not lock.is_file():
         return None
     old = lock.read_bytes()
-    new = render_lock(entries_for(_graph_after(graph, plan)), env.name, newline=detect_newline(old)).encode()
+    new = render_lock(entries_for(after), env.name, newline=detect_newline(old)).encode()
     if new == old:
         return None
     return FileEdit(_rel(ws, lock), old, new)

@@ -356,7 +356,11 @@ def fix(
     no_stage: bool = typer.Option(False, "--no-stage", help="During a merge/rebase, do not `git add` what changed."),
     docstrings: bool = typer.Option(False, "--docstrings", help="Only repair docstrings whose Revision ID:/Revises: disagree with the code (RG402)."),
 ) -> None:
-    """Repair the graph. Landed revisions (on base, protected refs, or in --db) never move."""
+    """Repair the graph. Landed revisions (on base, protected refs, or in --db) never move.
+
+    Exits 1 when the graph would still have competing heads (RG101) after the
+    fix, with or without --dry-run; what could be fixed is still written.
+    """
     from revgraph import api
 
     st = state()
@@ -366,25 +370,36 @@ def fix(
             message=message, rev_id=rev_id, db_url=db, stage=not no_stage,
             docstrings=docstrings,
         )
-    _print_fix(outcome)
+    raise typer.Exit(_print_fix(outcome))
 
 
-def _print_fix(outcome) -> None:
+def _print_fix(outcome) -> int:
+    """What the fix did (or, with --dry-run, would do); returns fix's exit code.
+
+    1 when competing heads remain (PRODUCT §2: problems found): a script's
+    ``revgraph fix && git commit`` must not take a half-fixed graph for a
+    fixed one. The reasons the plan left revisions alone are then given with
+    the heads they left, on stderr, instead of among the notes.
+    """
     st = state()
     plan = outcome.plan
     c = st.console
+    remaining = list(getattr(outcome, "remaining", ()))
+    reasons = {reason for left in remaining for reason in left.reasons}
+    notes = [note for note in plan.notes if note not in reasons]
     if plan.is_empty:
-        for note in plan.notes:  # why the rebase left revisions where they are
+        for note in notes:  # why the rebase left revisions where they are
             c.print(note, markup=False)
-        if plan.notes:
-            c.print(
-                "nothing to fix by rebasing; if several heads remain, "
-                "`revgraph fix --strategy merge` joins them",
-                markup=False,
-            )
+        if remaining:
+            # The report on stdout names the way on too; stderr says why fix failed.
+            joins = any(left.merge_joins for left in remaining) and plan.strategy != "merge"
+            then = ": `revgraph fix --strategy merge` joins the heads that remain" if joins else ""
+            c.print(f"nothing for --strategy {plan.strategy} to change{then}", markup=False)
+        elif plan.strategy == "docstrings":
+            c.print("nothing to fix: every docstring agrees with its revision", markup=False)
         else:
             c.print("nothing to fix: the graph already has one head per line", markup=False)
-        return
+        return _print_remaining(outcome, remaining)
     diff_text = plan.diff()
     if outcome.dry_run or not st.quiet:
         _print_diff(diff_text)
@@ -394,18 +409,61 @@ def _print_fix(outcome) -> None:
             f"  ({move.path})",
             markup=False,
         )
-    for note in plan.notes:
+    for note in notes:
         c.print(note, markup=False)
     if outcome.landed_source and not st.quiet:
         c.print(f"landed revisions (never moved) came from: {outcome.landed_source}", markup=False)
     if outcome.dry_run:
         c.print("dry run: nothing was written", markup=False)
-        return
+        return _print_remaining(outcome, remaining)
     c.print(f"wrote {len(outcome.written)} file(s)", markup=False)
     if outcome.staged:
         c.print(f"staged: {' '.join(outcome.staged)}", markup=False)
     if outcome.operation is not None:
-        c.print(f"next: {outcome.operation.continue_command}", markup=False)
+        then = "once one head per line is left, " if remaining else ""
+        c.print(f"next: {then}{outcome.operation.continue_command}", markup=False)
+    return _print_remaining(outcome, remaining)
+
+
+def _print_remaining(outcome, remaining) -> int:
+    """Per environment, the heads still competing, why, and what joins them; the exit code."""
+    if not remaining:
+        return 0
+    st = state()
+    err = st.err
+    several_envs = len(getattr(outcome, "environments", ())) > 1
+    for left in remaining:
+        finding = left.finding
+        named = ", ".join(
+            f"{rid} ({loc.path}:{loc.line})" for rid, loc in zip(finding.revisions, finding.locations)
+        )
+        where = f" in environment {left.environment}" if several_envs else ""
+        if outcome.plan.is_empty:
+            state_of = "remain"
+        elif outcome.dry_run:
+            state_of = "would remain after this fix"
+        else:
+            state_of = "remain after this fix (the files above are written)"
+        err.print(
+            f"revgraph: error: {len(finding.revisions)} heads {state_of}{where}, "
+            f"competing for `upgrade head` (RG101): {named}",
+            markup=False,
+        )
+        for reason in left.reasons:
+            err.print(f"  not moved: {reason}", markup=False)
+        err.print(f"  hint: {_joining_hint(outcome, left)}", markup=False)
+    return 1
+
+
+def _joining_hint(outcome, left) -> str:
+    """The command that joins the heads, or why none of fix's strategies will."""
+    if left.merge_joins and outcome.plan.strategy != "merge":
+        return "`revgraph fix --strategy merge` joins them with a merge revision"
+    return (
+        "a head on a branch label that has not landed competes with base's line until it "
+        "lands; if the extra line is on purpose, set `allow_heads` in [tool.revgraph] "
+        "(`revgraph rules RG101` explains)"
+    )
 
 
 def _print_diff(diff_text: str) -> None:

@@ -2,7 +2,10 @@
 
 A plan is the whole answer of a repair strategy: the new bytes of every file
 it touches (``edits``), which revisions it re-points (``moves``) and what the
-user should know (``notes``). ``fixes.apply.apply_plan`` is the only writer.
+user should know (``notes``); ``left_alone`` repeats the notes that say why a
+revision was not moved, so that a caller finding heads still competing after
+the plan can give them as the reason. ``fixes.apply.apply_plan`` is the only
+writer.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class EditPlan:
     edits: tuple[FileEdit, ...] = ()
     moves: tuple[Move, ...] = ()
     notes: tuple[str, ...] = ()
+    left_alone: tuple[str, ...] = ()  # a subset of ``notes``
 
     @property
     def is_empty(self) -> bool:

@@ -71,12 +71,17 @@ def plan_rebase(
     notes: list[str] = []
     targets = view.targets(target_heads, notes, onto_ref)
     units = _units(graph, new_ids)
-    placed = _place_units(graph, view, units, notes)
+    left_alone: list[str] = []
+    placed = _place_units(graph, view, units, left_alone)
+    notes.extend(left_alone)
     _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids)
     moves = _stack(graph, targets, placed)
-    edits = _edits(graph, moves, landed_ids, sources)
     notes.extend(_describe(move) for move in moves)
-    return EditPlan("rebase", edits=edits, moves=moves, notes=tuple(notes))
+    drops = _drop_redundant_parents(graph, moves, landed_ids)
+    notes.extend(_describe_drop(drop) for drop in drops)
+    moves += drops
+    edits = _edits(graph, moves, landed_ids, sources)
+    return EditPlan("rebase", edits=edits, moves=moves, notes=tuple(notes), left_alone=tuple(left_alone))
 
 
 # ---------------------------------------------------------------- refusals
@@ -461,6 +466,71 @@ def _edits(
     if len({edit.path for edit in edits}) != len(edits):
         raise FixRefused("two re-pointed revisions share one file; nothing planned")
     return tuple(edits)
+
+
+# ------------------------------------------------- merges the moves outdate
+def _drop_redundant_parents(
+    graph: RevisionGraph, moves: tuple[Move, ...], landed: frozenset[str]
+) -> tuple[Move, ...]:
+    """Drop the merge parents the moves made redundant (RG302), in new merge revisions only.
+
+    A new chain that a feature had joined to a landed head with a merge
+    revision (``m = (x, landed)``) moves onto the newer landed head; that
+    landed revision is then an ancestor of ``x`` too, and ``m`` names it
+    twice over. Dropping a parent that is an ancestor of another parent leaves
+    the merge's ancestors -- what ``upgrade`` applies before it -- exactly as
+    they are, so it changes nothing but the warning. Landed merge revisions
+    never change, and redundancy the moves did not create is the author's.
+    """
+    if not moves:
+        return ()
+    new_parents = {move.revision: move.new_down for move in moves}
+
+    def parents_after(rid: str) -> tuple[str, ...]:
+        return new_parents.get(rid, graph.parents(rid))
+
+    below_after: dict[str, set[str]] = {}
+
+    def ancestors_after(rid: str) -> set[str]:
+        if rid not in below_after:
+            found: set[str] = set()
+            stack = list(parents_after(rid))
+            while stack:
+                parent = stack.pop()
+                if parent not in found and parent in graph:
+                    found.add(parent)
+                    stack.extend(parents_after(parent))
+            below_after[rid] = found
+        return below_after[rid]
+
+    # Only a descendant of a moved root can have a parent whose ancestry changed.
+    touched = set().union(*(graph.descendants(move.revision) for move in moves))
+    drops = []
+    for rid in sorted(touched):
+        rev = graph[rid]
+        parents = tuple(rev.down_revisions)
+        if rid in landed or rid in new_parents or len(set(parents)) < 2:
+            continue
+        redundant_after = {p for p in parents for q in parents if p != q and p in ancestors_after(q)}
+        redundant_before = {p for p in parents for q in parents if p != q and p in graph.ancestors(q)}
+        dropped = redundant_after - redundant_before
+        if dropped:
+            kept = tuple(p for p in parents if p not in dropped)
+            drops.append(Move(rid, parents, kept, rev.path))
+    return tuple(drops)
+
+
+def _describe_drop(move: Move) -> str:
+    dropped = [p for p in move.old_down if p not in move.new_down]
+    text = (
+        f"drop parent {', '.join(dropped)} of merge revision {move.revision} ({move.path}): "
+        f"after the move {'it is' if len(dropped) == 1 else 'they are'} already below "
+        f"{', '.join(move.new_down)}"
+    )
+    if len(move.new_down) == 1:
+        # Kept, not deleted: a database stamped at it must still find it.
+        text += "; it joins nothing now and stays as an ordinary revision"
+    return text
 
 
 def _describe(move: Move) -> str:

@@ -1,0 +1,170 @@
+"""`revgraph fix` exits 1 while competing heads remain, as `check` would find them.
+
+Found by exploratory QA: a second base (``down_revision = None``) added on a
+feature is left alone by the rebase (rightly: there is nothing it may hang
+it on), yet `fix` said "nothing to fix by rebasing" and exited 0 while
+`check` failed with RG101, so ``revgraph fix && git commit`` committed a
+graph that breaks ``alembic upgrade head``. Now fix decides "heads remain"
+with RG101 itself on the graph its plan leaves: exit 1 with the heads, why
+they were left, and the command that joins them; what it could fix is still
+written; ``--dry-run`` exits as the real run would.
+
+Also here: a rebase that moves a chain a feature had joined to an older
+landed head with a merge revision drops that merge's now-redundant parent
+(RG302), so fix leaves no warning behind.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import GitRepo
+
+ROOT = "a0a0a0a0a0a0"  # main's first revision
+LANDED = "a1a1a1a1a1a1"  # main's head, landed after the feature branched
+FEATURE = "f1f1f1f1f1f1"  # the feature's chain, on ROOT: the rebase moves it
+SECOND_BASE = "b0b0b0b0b0b0"  # the feature's new base: the rebase leaves it alone
+MERGE = "d1d1d1d1d1d1"
+
+
+def git_status(repo: GitRepo) -> str:
+    return repo.git("status", "--porcelain").stdout
+
+
+def down_line(repo: GitRepo, path: str) -> str:
+    text = repo.read(path).decode()
+    return next(line for line in text.splitlines() if line.startswith("down_revision"))
+
+
+@pytest.fixture
+def feature(gitrepo: GitRepo) -> GitRepo:
+    """main: ROOT; branch feature, checked out, with nothing of its own yet."""
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.commit("root")
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    return gitrepo
+
+
+def test_a_second_base_left_alone_makes_fix_fail_naming_the_heads_and_the_merge(feature):
+    feature.add_revision(FEATURE, ROOT, message="feature")
+    second = feature.add_revision(SECOND_BASE, None, message="second base")
+    feature.commit("feature")
+    assert feature.run("check").returncode == 1  # RG101: what fix must not hide
+
+    for args in (("fix", "--dry-run"), ("fix",)):
+        result = feature.run(*args)
+
+        assert result.returncode == 1, result
+        assert "Traceback" not in result.stderr
+        error = result.stderr
+        assert "2 heads remain" in error and FEATURE in error and SECOND_BASE in error, error
+        assert f"{second}:" in error  # path:line of each head, as check names them
+        assert f"not moved: {SECOND_BASE}: a new base" in error, error
+        assert "`revgraph fix --strategy merge`" in error, error
+        assert "nothing to fix" not in result.stdout, result.stdout
+        assert git_status(feature) == ""  # nothing to write, nothing written
+
+    joined = feature.run("fix", "--strategy", "merge", "--rev-id", MERGE)
+    assert joined.returncode == 0, joined
+    assert feature.run("check").returncode == 0
+
+
+def test_what_the_rebase_could_fix_is_written_and_fix_still_fails_on_what_remains(feature):
+    feature.checkout("main")
+    feature.add_revision(LANDED, ROOT, message="landed")
+    feature.commit("landed")
+    feature.checkout("feature")
+    moved = feature.add_revision(FEATURE, ROOT, message="feature")
+    feature.add_revision(SECOND_BASE, None, message="second base")
+    feature.commit("feature")
+    feature.git("merge", "-q", "--no-edit", "main")
+
+    dry = feature.run("fix", "--dry-run")
+    assert dry.returncode == 1, dry
+    assert "would remain after this fix" in dry.stderr, dry.stderr
+    assert git_status(feature) == ""
+
+    real = feature.run("fix")
+
+    assert real.returncode == 1, real
+    assert f"moved {FEATURE}: {ROOT} -> {LANDED}" in real.stdout
+    assert "remain after this fix (the files above are written)" in real.stderr, real.stderr
+    assert SECOND_BASE in real.stderr and "--strategy merge" in real.stderr
+    assert down_line(feature, moved).endswith(f"'{LANDED}'")  # the work is kept
+    check = feature.run("check")
+    assert check.returncode == 1 and "RG101" in check.stdout and "RG102" not in check.stdout
+
+
+def test_a_new_branch_label_is_not_sent_to_a_merge_that_refuses_it(feature):
+    feature.add_revision(FEATURE, ROOT, message="feature")
+    feature.add_revision(SECOND_BASE, ROOT, message="reports line", branch_labels=("reports",))
+    feature.commit("feature")
+    assert feature.run("check").returncode == 1
+    # The merge strategy keeps labelled lines apart: it would refuse.
+    assert feature.run("fix", "--strategy", "merge", "--dry-run").returncode == 1
+
+    result = feature.run("fix")
+
+    assert result.returncode == 1, result
+    assert f"not moved: {SECOND_BASE}: starts branch label(s) reports" in result.stderr
+    assert "--strategy merge" not in result.stderr and "allow_heads" in result.stderr, result.stderr
+
+
+def test_fix_passes_where_check_passes_allow_heads_included(feature):
+    feature.write("pyproject.toml", "[tool.revgraph]\nallow_heads = 2\n")
+    feature.add_revision(FEATURE, ROOT, message="feature")
+    feature.add_revision(SECOND_BASE, None, message="second base")
+    feature.commit("feature")
+    assert feature.run("check").returncode == 0
+
+    result = feature.run("fix")
+
+    assert result.returncode == 0, result
+    assert "nothing to fix" in result.stdout
+
+
+# ------------------------------------------------------- redundant parents
+def _feature_merged_main_with_a_merge_revision(feature: GitRepo) -> dict[str, str]:
+    """main: ROOT <- LANDED; feature: ROOT <- FEATURE, and MERGE = (LANDED, FEATURE)."""
+    feature.checkout("main")
+    feature.add_revision(LANDED, ROOT, message="landed")
+    feature.commit("landed")
+    feature.checkout("feature")
+    paths = {FEATURE: feature.add_revision(FEATURE, ROOT, message="feature")}
+    feature.commit("feature")
+    feature.git("merge", "-q", "--no-edit", "main")
+    assert feature.run("fix", "--strategy", "merge", "--rev-id", MERGE).returncode == 0
+    feature.git("add", "-A")
+    feature.commit("merge heads")
+    paths[MERGE] = next(p for p in feature.ls_files() if MERGE in p)
+    return paths
+
+
+def test_a_rebase_under_a_feature_merge_revision_drops_the_parent_it_made_redundant(feature):
+    paths = _feature_merged_main_with_a_merge_revision(feature)
+    newer = "a2a2a2a2a2a2"
+    feature.checkout("main")
+    feature.add_revision(newer, LANDED, message="landed later")
+    feature.commit("landed later")
+    feature.checkout("feature")
+    feature.git("merge", "-q", "--no-edit", "main")
+    assert "RG101" in feature.run("check").stdout
+
+    result = feature.run("fix")
+
+    assert result.returncode == 0, result
+    assert f"drop parent {LANDED} of merge revision {MERGE}" in result.stdout, result.stdout
+    assert down_line(feature, paths[FEATURE]).endswith(f"'{newer}'")
+    assert down_line(feature, paths[MERGE]).endswith(f"('{FEATURE}',)")
+    check = feature.run("check", "--strict")
+    assert check.returncode == 0, check.stdout  # no RG302 left behind
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(Config(str(feature.path / "alembic.ini")))
+    assert script.get_heads() == [MERGE]
+    assert {rev.revision for rev in script.iterate_revisions(MERGE, "base")} == {
+        MERGE, FEATURE, newer, LANDED, ROOT,
+    }
