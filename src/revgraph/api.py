@@ -570,17 +570,24 @@ def _revision_bytes(ws: Workspace, snap: Snapshot, rev, root: Path | None = None
     return None
 
 
-def _lock_heads(ws: Workspace, env: Environment) -> tuple[tuple[str, ...] | None, str | None]:
-    lock = env.lock_file
-    if lock is None or not lock.is_file():
-        return None, None
+def _read_lock(data: bytes):
+    """A lock file's bytes parsed the one way ``check`` (RG401) and ``lock --check`` both read them."""
     from revgraph.lockfile import parse_lock
 
+    return parse_lock(data.decode("utf-8", "replace"))
+
+
+def _lock_heads(ws: Workspace, env: Environment) -> tuple[tuple[str, ...] | None, bool, str | None]:
+    """The lock file's heads (None: no lock file), whether it holds conflict markers, its path."""
+    lock = env.lock_file
+    if lock is None or not lock.is_file():
+        return None, False, None
     try:
-        text = lock.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return (), _rel(ws, lock)
-    return tuple(parse_lock(text).heads), _rel(ws, lock)
+        data = lock.read_bytes()
+    except OSError:
+        return (), False, _rel(ws, lock)
+    parsed = _read_lock(data)
+    return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
 
 
 def _rel(ws: Workspace, path: Path) -> str:
@@ -629,7 +636,7 @@ def check(
         contexts[env.name] = ctx
         if ctx.base_ref is not None:
             base_name = ctx.base_ref.ref
-        lock_heads, lock_path = _lock_heads(ws, env)
+        lock_heads, lock_conflicted, lock_path = _lock_heads(ws, env)
         ctx = _with_touches(ws, ctx)
         head = _with_syntax_problems(ws, ctx)
         check_contexts.append(CheckContext(
@@ -646,6 +653,7 @@ def check(
             remote_inherited=ctx.remote_inherited,
             body_changed=_body_changed(ws, ctx),
             lock_heads=lock_heads,
+            lock_conflicted=lock_conflicted,
             lock_path=lock_path,
             file_template=env.file_template,
             allow_heads=env.allow_heads,
@@ -1326,9 +1334,10 @@ class LockStatus:
 
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     """Write (or with ``check_only`` verify) each environment's heads lock file."""
+    from revgraph.checks.consistency import lock_disagreement
     from revgraph.fixes.apply import apply_plan
     from revgraph.fixes.plan import EditPlan, FileEdit
-    from revgraph.lockfile import detect_newline, entries_for, parse_lock, render_lock
+    from revgraph.lockfile import detect_newline, entries_for, render_lock
 
     out = []
     edits = []
@@ -1342,10 +1351,10 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         old = lock_path.read_bytes() if lock_path.is_file() else None
         newline = detect_newline(old) if old else "\n"
         expected = render_lock(entries_for(graph), env.name, newline=newline)
-        current = old is not None and (
-            old == expected.encode()
-            or (not parse_lock(old.decode("utf-8", "replace")).conflicted
-                and parse_lock(old.decode("utf-8", "replace")).heads == graph.heads)
+        found = _read_lock(old) if old is not None else None
+        current = found is not None and (
+            old == expected.encode()  # (never with markers: render_lock writes none)
+            or lock_disagreement(found.heads, graph.heads, conflicted=found.conflicted) is None
         )
         rel = _rel(ws, lock_path)
         if not current and not check_only:

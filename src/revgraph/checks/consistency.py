@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
-from typing import Iterator
 
 from revgraph.checks.context import CheckContext, Hit, id_list, named, where
 from revgraph.checks.landed import repointed_landed, restore_command
@@ -16,20 +16,47 @@ _by_id = attrgetter("id")
 
 
 # ------------------------------------------------------------------ RG401
+def lock_disagreement(recorded: Iterable[str], heads: Iterable[str], *, conflicted: bool = False) -> str | None:
+    """Why a lock file does not match the graph's ``heads``: "conflicted" or "stale"; None when it does.
+
+    The one comparison behind RG401 (``revgraph check``) and ``revgraph lock
+    --check`` (``api.lock``): they must never disagree, ``check`` being the
+    CI backstop. Only the ids count (the messages are informational). A lock
+    file holding conflict markers never matches, even when both sides record
+    the graph's heads (a merge committed mid-conflict): the merge driver takes
+    such a side for a conflict, and the file no longer says what it is for.
+    """
+    if conflicted:
+        return "conflicted"
+    return None if set(recorded) == set(heads) else "stale"
+
+
 def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
-    """RG401: the lock file's heads are not the graph's heads."""
+    """RG401: the lock file's heads are not the graph's heads, or it holds conflict markers."""
     if ctx.lock_heads is None:
         return
-    recorded, actual = set(ctx.lock_heads), set(ctx.head_graph.heads)
-    if recorded == actual:
+    actual = ctx.head_graph.heads
+    why = lock_disagreement(ctx.lock_heads, actual, conflicted=ctx.lock_conflicted)
+    if why is None:
         return
     lock = ctx.lock_path or "the lock file"
+    recorded = set(ctx.lock_heads)
+    if why == "conflicted":
+        message = (
+            f"{lock} holds git conflict markers (<<<<<<< ======= >>>>>>>); the graph's heads are "
+            f"{id_list(sorted(actual)) or 'none'}: during a merge or rebase run `revgraph fix`, "
+            "otherwise `revgraph lock` rewrites it"
+        )
+    else:
+        message = (
+            f"{lock} records heads {id_list(sorted(recorded)) or 'none'} but the graph's heads are "
+            f"{id_list(sorted(actual)) or 'none'}"
+        )
     # No subjects: the lock file is not a revision and carries no ignore comments.
     yield Hit(
         "RG401",
-        f"{lock} records heads {id_list(sorted(recorded)) or 'none'} but the graph's heads are "
-        f"{id_list(sorted(actual)) or 'none'}",
-        revisions=tuple(sorted(recorded | actual)),
+        message,
+        revisions=tuple(sorted(recorded | set(actual))),
         locations=(Location(ctx.lock_path, 1),) if ctx.lock_path else (),
         fix="revgraph lock",
     )

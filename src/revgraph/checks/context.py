@@ -40,6 +40,7 @@ class CheckContext:
     remote_inherited: Mapping[str, Revision] = field(default_factory=dict)
     body_changed: frozenset[str] = frozenset()  # landed ids edited beyond whitespace/comments
     lock_heads: tuple[str, ...] | None = None  # heads in the lock file; None = no lock file
+    lock_conflicted: bool = False  # the lock file holds git conflict markers
     lock_path: str | None = None
     file_template: str = "%(rev)s_%(slug)s"
     allow_heads: int | None = None

@@ -1,0 +1,102 @@
+"""A lock file holding git conflict markers fails `check` (RG401) exactly as it fails `lock --check`.
+
+`check` is the CI backstop (PRODUCT §5): when a merge of the lock file is
+committed mid-conflict, both sides often record the same heads, and only the
+markers say something is wrong. Real repositories and the real CLI; the
+second, warm run of each check goes through the result cache and the
+express lane, whose key holds the lock file's bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+LOCK = "migrations/revgraph.lock"
+BASE_ID = "a1a1a1a1a1a1"
+
+
+def _with_markers(lock: bytes) -> bytes:
+    """``lock`` as a committed-mid-conflict merge leaves it: its entries on both sides of the markers."""
+    lines = lock.decode().splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    entries = [line for line in lines if not line.startswith("#")]
+    body = ["<<<<<<< ours\n", *entries, "=======\n", *entries, ">>>>>>> theirs\n"]
+    return "".join(header + body).encode()
+
+
+def _repo(gitrepo):
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(BASE_ID, None, message="create users")
+    gitrepo.run("lock", check=True)
+    gitrepo.commit("first revision and its lock")
+    return gitrepo
+
+
+def _check(repo, *args: str) -> tuple[int, dict]:
+    """``check --format json`` run twice (cold or warm, then warm): both answers must be the same."""
+    runs = [repo.run("check", "--format", "json", *args) for _ in range(2)]
+    assert len({(r.returncode, r.stdout) for r in runs}) == 1, runs
+    assert runs[0].returncode in (0, 1), runs[0].stderr
+    return runs[0].returncode, json.loads(runs[0].stdout)
+
+
+LANE = """
+    import sys
+    from revgraph import __version__, express
+    from revgraph.resultcache import parse_check_argv
+    opts = parse_check_argv(["-C", sys.argv[1], "check", "--format", "json"])
+    print(express.answer(opts, __version__) is not None)
+"""
+
+
+def _lane_answers(repo) -> bool:
+    """Whether the express lane would answer ``check --format json`` from a ticket now."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(LANE), str(repo.path)],
+        capture_output=True, text=True, timeout=60, env=repo.env, check=False,
+        cwd=repo.path.parent,  # as repo.run: the working directory is part of a ticket's identity
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_check_reports_rg401_for_a_lock_committed_with_conflict_markers(gitrepo):
+    repo = _repo(gitrepo)
+    repo.write(LOCK, _with_markers(repo.read(LOCK)))
+    repo.commit("merge committed mid-conflict")
+
+    code, report = _check(repo)
+
+    assert code == 1
+    (finding,) = [f for f in report["findings"] if f["code"] == "RG401"]
+    assert finding["message"].startswith(f"{LOCK} holds git conflict markers")
+    assert "`revgraph fix`" in finding["message"] and "`revgraph lock`" in finding["message"]
+    assert finding["fix"] == "revgraph lock"
+    assert finding["locations"] == [{"path": LOCK, "line": 1}]
+    # --select RG401 and the text report say the same; lock --check agrees.
+    assert _check(repo, "--select", "RG401")[0] == 1
+    text = repo.run("check")
+    assert text.returncode == 1 and "conflict markers" in text.stdout
+    assert repo.run("lock", "--check").returncode == 1
+    # The fix the finding names makes both clean.
+    repo.run("lock", check=True)
+    code, report = _check(repo)
+    assert code == 0 and report["findings"] == []
+    assert repo.run("lock", "--check").returncode == 0
+
+
+def test_a_cached_all_good_is_not_served_once_the_lock_gains_markers(gitrepo):
+    repo = _repo(gitrepo)
+    time.sleep(2.1)  # files old enough for their identities to stand for them: the lane may answer
+    assert _check(repo)[0] == 0
+    assert _lane_answers(repo)  # the clean answer sits in the express lane ...
+
+    repo.write(LOCK, _with_markers(repo.read(LOCK)))  # ... and only the lock's bytes change
+
+    code, report = _check(repo)
+    assert code == 1 and [f["code"] for f in report["findings"]] == ["RG401"]
+    assert repo.run("lock", "--check").returncode == 1
