@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from revgraph.errors import ConfigError, WriteError
+from revgraph.errors import ConfigError, RevgraphError, WriteError
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.api import Workspace
@@ -641,6 +641,38 @@ class _FilePlan:
         edits = self.edits() + [FileEdit(rel, self.old[rel], b"") for rel in self.deletions()]
         return EditPlan("install", tuple(edits)).diff()
 
+    def replace(self, rel: str, old: bytes | None, new: bytes) -> None:
+        """A whole file's new bytes, its old ones read by the caller (a lock file: any bytes)."""
+        self.old[rel] = old
+        self.new[rel] = new
+        self.dirs.append((self.root / rel).parent)
+
+    def check(self) -> None:
+        """Every check the writer makes, writing nothing.
+
+        Run before the first write of any kind (files or git config), so that
+        a file the writer would refuse (a symlink leaving the repository, a
+        folder, a file changed meanwhile) stops the run while nothing is
+        changed yet.
+        """
+        from revgraph.fixes.apply import apply_plan
+        from revgraph.fixes.plan import EditPlan
+
+        edits = self.edits()
+        if edits:
+            apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, dry_run=True)
+        for rel in self.deletions():
+            self._check_deletable(rel)
+
+    def _check_deletable(self, rel: str) -> None:
+        path = self.root / rel
+        try:
+            current = path.read_bytes() if path.is_file() else None
+        except OSError:
+            current = None
+        if current != self.old[rel]:
+            raise WriteError(f"{rel} changed while revgraph was editing it; it was left as it is")
+
     def write(self) -> None:
         from revgraph.fixes.apply import apply_plan
         from revgraph.fixes.plan import EditPlan
@@ -649,10 +681,46 @@ class _FilePlan:
         if edits:
             apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs)
         for rel in self.deletions():
+            self._check_deletable(rel)
+            (self.root / rel).unlink()
+
+    def undo(self) -> list[str]:
+        """Put back every file this run changed; returns those that could not be.
+
+        A file that holds its old bytes (the write never reached it, or was
+        rolled back) needs nothing; one that holds neither our bytes nor its
+        old ones was edited since, and is left alone: never overwritten.
+        """
+        from revgraph.fixes.apply import apply_plan
+        from revgraph.fixes.plan import EditPlan, FileEdit
+
+        failed: list[str] = []
+        restore = []
+        for rel, data in self.new.items():
+            before = self.old.get(rel)
             path = self.root / rel
-            if path.read_bytes() != self.old[rel]:
-                raise WriteError(f"{rel} changed while revgraph was editing it; it was left as it is")
-            path.unlink()
+            try:
+                current = path.read_bytes() if path.is_file() else None
+            except OSError:
+                failed.append(rel)
+                continue
+            if current == before:
+                continue
+            if current != data:
+                failed.append(rel)
+            elif before is None:  # created by this run: remove it
+                try:
+                    path.unlink()
+                except OSError:
+                    failed.append(rel)
+            else:  # edited or deleted by this run
+                restore.append(FileEdit(rel, data, before))
+        if restore:
+            try:
+                apply_plan(EditPlan("undo", tuple(restore)), self.root, allowed_dirs=self.dirs)
+            except (RevgraphError, OSError):
+                failed.extend(edit.path for edit in restore)
+        return failed
 
 
 def _rel(root: Path, path: Path) -> str | None:
@@ -696,24 +764,64 @@ def _git_config_get(repo, key: str) -> str | None:
     return done.stdout.decode("utf-8", "surrogateescape").rstrip("\n") if done.returncode == 0 else None
 
 
-def _plan_config_install(repo, result: InstallResult) -> list[tuple[str, str]]:
+# One git config change: (key, new value or None to unset, the value it had or None).
+_ConfigChange = tuple[str, str | None, str | None]
+
+
+def _plan_config_install(repo, result: InstallResult) -> list[_ConfigChange]:
     wanted = {CONFIG_KEYS[0]: DRIVER_LABEL, CONFIG_KEYS[1]: driver_command()}
-    todo = []
+    todo: list[_ConfigChange] = []
     for key, value in wanted.items():
         current = _git_config_get(repo, key)
         if current == value:
             continue
-        todo.append((key, value))
+        todo.append((key, value, current))
         what = f"set {key} = {value}" if current is None else f"changed {key}: {current} -> {value}"
         result.changes.append(Change("git config", what))
     return todo
 
 
-def _plan_config_uninstall(repo, result: InstallResult) -> list[str]:
-    todo = [key for key in CONFIG_KEYS if _git_config_get(repo, key) is not None]
-    for key in todo:
-        result.changes.append(Change("git config", f"unset {key}"))
+def _plan_config_uninstall(repo, result: InstallResult) -> list[_ConfigChange]:
+    todo: list[_ConfigChange] = []
+    for key in CONFIG_KEYS:
+        current = _git_config_get(repo, key)
+        if current is not None:
+            todo.append((key, None, current))
+            result.changes.append(Change("git config", f"unset {key}"))
     return todo
+
+
+def _set_config(repo, key: str, value: str | None) -> None:
+    if value is None:
+        repo.git("config", "--local", "--unset-all", key, ok=(0, 5))
+    else:
+        repo.git("config", "--local", key, value)
+
+
+def _apply_config(repo, todo: Sequence[_ConfigChange], done: list[_ConfigChange]) -> None:
+    """Apply ``todo`` in order, appending each change to ``done`` once git made it."""
+    for change in todo:
+        key, value, _ = change
+        _set_config(repo, key, value)
+        done.append(change)
+    if any(value is None for _, value, _ in todo):
+        _drop_empty_driver_section(repo)
+
+
+def _undo_config(repo, done: Sequence[_ConfigChange]) -> list[str]:
+    """Put back the values ``done`` replaced; returns the keys that could not be restored."""
+    failed = []
+    for key, _, previous in reversed(done):
+        try:
+            _set_config(repo, key, previous)
+        except RevgraphError:
+            failed.append(key)
+    if any(previous is None for _, _, previous in done):
+        try:
+            _drop_empty_driver_section(repo)
+        except RevgraphError:
+            pass  # an empty [merge "revgraph"] header is harmless
+    return failed
 
 
 def _drop_empty_driver_section(repo) -> None:
@@ -828,10 +936,19 @@ def _plan_post_write_hook(files: _FilePlan, ws: Workspace, result: InstallResult
         result.changes.append(Change(rel, f"{verb} {where} {HOOK_NAME} (console_scripts {HOOK_ENTRYPOINT})"))
 
 
-def _plan_lock(refresh_locks: Callable[[bool], Iterable], result: InstallResult, *, dry_run: bool) -> None:
-    for status in refresh_locks(dry_run):
-        if not status.current:
-            result.changes.append(Change(status.path, "written"))
+def _plan_lock(files: _FilePlan, refresh_locks: Callable[[bool], Iterable], result: InstallResult) -> None:
+    """The stale or missing lock files join the plan: written with the other files, all or none."""
+    for status in refresh_locks(True):
+        if status.current:
+            continue
+        path = files.root / status.path
+        # Not is_file(): a FIFO would block the read; the writer refuses it by name.
+        try:
+            old = path.read_bytes() if path.is_file() else None
+        except OSError as exc:
+            raise WriteError(f"cannot read {status.path}: {exc.strerror or exc}") from None
+        files.replace(status.path, old, status.expected.encode("utf-8"))
+        result.changes.append(Change(status.path, "written"))
 
 
 def _check_attributes_apply(repo, locks: Sequence[str], result: InstallResult) -> None:
@@ -850,6 +967,48 @@ def _check_attributes_apply(repo, locks: Sequence[str], result: InstallResult) -
 
 
 # ================================================================ use cases
+def _said(exc: RevgraphError, message: str, hint: str | None) -> RevgraphError:
+    """``exc`` (same type, exit code and attributes) with another message and hint.
+
+    Built without calling the type: subclasses' own ``__init__`` signatures differ.
+    """
+    fresh = type(exc).__new__(type(exc))
+    fresh.__dict__.update(exc.__dict__)
+    RevgraphError.__init__(fresh, message, hint=hint)
+    return fresh
+
+
+def _refused(exc: RevgraphError, what: str) -> RevgraphError:
+    return _said(exc, f"{exc.message}; {what} changed nothing", exc.hint)
+
+
+def _commit(repo, files: _FilePlan, config_todo: Sequence[_ConfigChange], what: str) -> None:
+    """Write the planned files, then git config; on any failure put back what this run changed.
+
+    ``files.check()`` has already run, so the files are the step least likely
+    to fail and go first, all at once (``apply_plan``). git config comes
+    last: it can still fail (``.git/config.lock`` held by another git), and
+    then the files are restored, so the run leaves everything as it was. What
+    cannot be put back is named in the error, with ``revgraph uninstall``.
+    """
+    done: list[_ConfigChange] = []
+    try:
+        try:
+            files.write()
+            _apply_config(repo, config_todo, done)
+        except OSError as exc:  # a deletion: the writer turns its own into WriteError
+            raise WriteError(f"cannot write: {exc.strerror or exc}") from None
+    except RevgraphError as exc:
+        left = [f"git config {key}" for key in _undo_config(repo, done)] + files.undo()
+        if not left:
+            raise _refused(exc, what) from None
+        raise _said(
+            exc,
+            f"{exc.message}; {what} stopped half-way and could not undo: {', '.join(left)}",
+            "run `revgraph uninstall` to remove what revgraph wrote (`--dry-run` shows it first)",
+        ) from None
+
+
 def install(
     ws: Workspace,
     *,
@@ -860,11 +1019,13 @@ def install(
     dry_run: bool = False,
     refresh_locks: Callable[[bool], Iterable] | None = None,
 ) -> InstallResult:
-    """Wire what was asked; idempotent (a second run reports no change).
+    """Wire what was asked; idempotent (a second run reports no change); all or nothing.
 
-    ``refresh_locks(check_only)`` writes (or, with ``True``, only checks) the
-    lock files and returns their ``LockStatus``es: ``api.lock`` for this
-    workspace, handed in by the caller (git operations sit below the API).
+    ``refresh_locks(True)`` checks the lock files and returns their
+    ``LockStatus``es (``api.lock`` for this workspace, handed in by the
+    caller: git operations sit below the API). The stale ones are written
+    here, with the other files, so that a lock the writer refuses stops the
+    run before git config or ``.gitattributes`` changed.
     """
     if lock and refresh_locks is None:
         raise TypeError("install(lock=True) needs refresh_locks (e.g. lambda c: api.lock(ws, check_only=c))")
@@ -872,24 +1033,26 @@ def install(
     files = _FilePlan(ws.root)
     locks = _lock_relpaths(ws, result)
     repo = ws.repo("revgraph install --merge-driver") if merge_driver else ws.maybe_repo()
-    config_todo: list[tuple[str, str]] = []
-    if merge_driver:
-        config_todo = _plan_config_install(repo, result)
-        _plan_attributes(files, locks, result, add=True)
-    if pre_commit:
-        _plan_pre_commit(files, ws, locks, result, add=True)
-    if post_write_hook:
-        _plan_post_write_hook(files, ws, result, add=True)
-    result.diff = files.diff()
+    config_todo: list[_ConfigChange] = []
+    try:
+        if merge_driver:
+            config_todo = _plan_config_install(repo, result)
+            _plan_attributes(files, locks, result, add=True)
+        if pre_commit:
+            _plan_pre_commit(files, ws, locks, result, add=True)
+        if post_write_hook:
+            _plan_post_write_hook(files, ws, result, add=True)
+        if lock:
+            assert refresh_locks is not None
+            _plan_lock(files, refresh_locks, result)
+        result.diff = files.diff()
+        files.check()  # a dry run says what the real one would refuse
+    except RevgraphError as exc:
+        raise _refused(exc, "revgraph install") from None
     if not dry_run:
-        files.write()
-        for key, value in config_todo:
-            repo.git("config", "--local", key, value)
-    if lock:
-        assert refresh_locks is not None
-        _plan_lock(refresh_locks, result, dry_run=dry_run)
-    if merge_driver and not dry_run:
-        _check_attributes_apply(repo, locks, result)
+        _commit(repo, files, config_todo, "revgraph install")
+        if merge_driver:
+            _check_attributes_apply(repo, locks, result)
     return result
 
 
@@ -907,27 +1070,93 @@ def uninstall(
     files = _FilePlan(ws.root)
     locks = _lock_relpaths(ws, result)
     repo = ws.maybe_repo()
-    config_todo: list[str] = []
-    if merge_driver:
-        if repo is not None:
-            config_todo = _plan_config_uninstall(repo, result)
-        _plan_attributes(files, locks, result, add=False)
-    if pre_commit:
-        _plan_pre_commit(files, ws, locks, result, add=False)
-    if post_write_hook:
-        _plan_post_write_hook(files, ws, result, add=False)
-    if remove_lock:
-        for rel in locks:
-            if files.read(rel) is not None and files.put(rel, None):
-                result.changes.append(Change(rel, "removed"))
-    result.diff = files.diff()
+    config_todo: list[_ConfigChange] = []
+    try:
+        if merge_driver:
+            if repo is not None:
+                config_todo = _plan_config_uninstall(repo, result)
+            _plan_attributes(files, locks, result, add=False)
+            _warn_driver_lines_left(files, repo, result)
+        if pre_commit:
+            _plan_pre_commit(files, ws, locks, result, add=False)
+        if post_write_hook:
+            _plan_post_write_hook(files, ws, result, add=False)
+        if remove_lock:
+            for rel in locks:
+                if files.read(rel) is not None and files.put(rel, None):
+                    result.changes.append(Change(rel, "removed"))
+        result.diff = files.diff()
+        files.check()
+    except RevgraphError as exc:
+        raise _refused(exc, "revgraph uninstall") from None
     if not dry_run:
-        files.write()
-        for key in config_todo:
-            repo.git("config", "--local", "--unset-all", key, ok=(0, 5))
-        if config_todo:
-            _drop_empty_driver_section(repo)
+        _commit(repo, files, config_todo, "revgraph uninstall")
     return result
+
+
+# ----------------------------------------------- uninstall: lines left behind
+_NAMES_DRIVER = re.compile(rf"(?:^|\s){re.escape(_ATTRIBUTE)}(?=\s|$)")
+
+
+def _warn_driver_lines_left(files: _FilePlan, repo, result: InstallResult) -> None:
+    """Warn about ``.gitattributes`` lines that still say ``merge=revgraph`` after uninstall.
+
+    uninstall removes only the lines it wrote. A line the user edited (say
+    ``<lock> merge=revgraph -diff``) or wrote is theirs, and stays; but once
+    the driver's git config is gone, git (checked with 2.39, ll-merge.c)
+    treats a ``merge=NAME`` with no ``merge.NAME.*`` config at all as its
+    built-in 3-way text merge, silently; and with some ``merge.NAME.*`` key
+    left but no ``driver`` it stops every merge of such a file with "fatal:
+    custom merge driver NAME lacks command line".
+    """
+    text = files.read(GITATTRIBUTES)
+    if text is None:
+        return
+    left = [
+        (number, _bare(line).strip())
+        for number, line in enumerate(_lines(text), start=1)
+        if not _bare(line).lstrip().startswith("#") and _NAMES_DRIVER.search(_bare(line))
+    ]
+    if not left:
+        return
+    remaining = _driver_keys_left(repo)
+    if f"merge.{DRIVER_NAME}.driver" in remaining:
+        return  # defined in another config file (global, system): git keeps using it
+    if remaining:
+        effect = (
+            f"git config still has {', '.join(sorted(remaining))} but no merge.{DRIVER_NAME}.driver, so git "
+            f'stops every merge of a file it matches with "fatal: custom merge driver {DRIVER_NAME} lacks command line"'
+        )
+    else:
+        effect = (
+            f"with no merge.{DRIVER_NAME} driver in git config, git silently merges the files it matches "
+            "with its built-in 3-way text merge (a clash leaves conflict markers, without revgraph's message)"
+        )
+    for number, line in left:
+        result.warnings.append(
+            f"{GITATTRIBUTES}:{number}: `{line}` still names the {DRIVER_NAME} merge driver "
+            f"(not the line revgraph wrote, so it was left as it is); {effect}. "
+            f"Remove `{_ATTRIBUTE}` from it, or run `revgraph install` to wire the driver again"
+        )
+
+
+def _driver_keys_left(repo) -> set[str]:
+    """The ``merge.revgraph.*`` keys git will still see once our local ones are unset.
+
+    Every scope's keys minus one local occurrence of each of ours (no
+    ``--show-scope``: git older than 2.26 lacks it).
+    """
+    if repo is None:
+        return set()
+    from collections import Counter
+
+    def keys(*scope: str) -> Counter:
+        done = repo.git("config", *scope, "--get-regexp", rf"^merge\.{DRIVER_NAME}\.", ok=(0, 1))
+        rows = done.stdout.decode("utf-8", "surrogateescape").splitlines()
+        return Counter(row.split(" ", 1)[0].lower() for row in rows if row)
+
+    ours = Counter({key: 1 for key in keys("--local") if key in CONFIG_KEYS})
+    return set(keys() - ours)
 
 
 __all__ = [
