@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-from revgraph.errors import GitError, RevgraphError, UnknownRefError, UsageError
+from revgraph.errors import BadRefError, GitError, RevgraphError, UnknownRefError, UsageError
 from revgraph.findings import Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -222,6 +222,9 @@ class Workspace:
         Shared with the express lane (``resultcache``), which records their commits.
         """
         candidates: list[tuple[str, str]] = []
+        if base is not None and not base.strip():
+            # `--base "$BASE"` with BASE unset: not a request for the default base.
+            raise UsageError("--base is empty: it names no ref")
         if base:
             candidates.append((base, "--base"))
         elif self.project.settings.base:
@@ -251,6 +254,9 @@ class Workspace:
                 return BaseRef(ref, sha, how)
         if explicit:
             ref, how = candidates[0]
+            why = repo.unknown_ref_error(ref)
+            if isinstance(why, BadRefError) or why.hint is None or _OBJECT_ID_TEXT.fullmatch(ref):
+                raise why  # a range, a blob, an expression, an object id: no branch fetch brings it
             hint = f"the base ({how}) is not in this clone; run: {_fetch_command(repo, ref)}"
             raise UnknownRefError(ref, hint=hint)
         if not required:
@@ -262,6 +268,9 @@ class Workspace:
 
 
 # ------------------------------------------------------- repository helpers
+_OBJECT_ID_TEXT = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
 def _fetch_command(repo: GitRepo, ref: str) -> str:
     """The fetch that makes ``ref`` resolvable (a plain ``git fetch origin X``
     only sets FETCH_HEAD in a single-branch clone such as CI's)."""

@@ -43,6 +43,19 @@ class UnknownRefError(GitError):
         self.ref = ref
 
 
+class BadRefError(UnknownRefError):
+    """A ref that cannot name a snapshot (empty, a range, a blob): no fetch would help.
+
+    An UnknownRefError still, so that code trying a name as a commit and then
+    as a tree goes on to the tree, as it does for any unknown name.
+    """
+
+    def __init__(self, ref: str, message: str, *, usage: bool = False, hint: str | None = None) -> None:
+        GitError.__init__(self, message, hint=hint)
+        self.ref = ref
+        self.usage = usage  # the user's mistake in writing it, not the repository's state
+
+
 def _fetch_hint(ref: str) -> str | None:
     import re  # only when a ref is unknown
 

@@ -274,6 +274,10 @@ class _State:
         if repo is not None and os.path.isfile(os.path.join(repo.git_dir, "info", "sparse-checkout")):
             # Revisions outside the cone come from the index, which no part of the key covers.
             raise OSError("sparse checkout: the result cache does not apply")
+        if repo is not None and repo.root is not None and _in_submodule(str(repo.root), _sorted_folders(repo, environments)):
+            # git status of the superproject does not look inside a submodule:
+            # an edit there would change no part of the key.
+            raise OSError("versions folder inside a submodule: the result cache does not apply")
         facts = None
         if repo is not None:
             git, head_trees, facts = _git_state(ws, repo, environments, base)
@@ -532,10 +536,14 @@ def _git_state(
     reals = express.realpaths(paths)
     folders = _sorted_folders(repo, environments)
     try:
-        out = repo.git("cat-file", "--batch-check", input=express.catfile_input(requests)).stdout
-        answers = express.commits(out, len(requests))
+        done = repo.git("cat-file", "--batch-check", input=express.catfile_input(requests), env=_UNTRANSLATED)
+        answers = express.commits(done.stdout, len(requests))
     except ValueError as exc:
         raise OSError(str(exc)) from None
+    if b"is ambiguous" in done.stderr:
+        # A branch and a tag of one name: the check warns which it read, a
+        # cached answer would not (and git's pick is not in the key's facts).
+        raise OSError("an ambiguous ref name: the result cache does not apply")
     resolved = dict(zip(requests, answers))
     repo.known_commits(answers)
 
@@ -582,6 +590,11 @@ def _git_state(
     wanted = treeishes + [("HEAD", head)] if head else treeishes
     by_env = [repo.folders(env) for env in environments]
     trees = _folder_trees(repo, [sha for _, sha in wanted if sha], folders)
+    missing = {treeish for (treeish, _), tree in trees.items() if tree == "missing"}
+    if any(repo.gitlinks(treeish, folders) for treeish in missing):
+        # cat-file answers "missing" for a folder under a gitlink too; the check
+        # reads it through the submodule, whose moves the folder trees miss.
+        raise OSError("versions folder inside a submodule at a ref: the result cache does not apply")
     described = {
         what: tuple((f, trees.get((sha, f))) for fs in by_env for f in fs) if sha else None
         for what, sha in wanted
@@ -610,6 +623,22 @@ def _remote_copy(repo: GitRepo, base_ref: str) -> tuple[str | None, str | None, 
         names = dict.fromkeys(name for name in (remote, f"origin/{base_ref}") if name and _plausible_ref(name))
         watched = tuple((f"{name}^{{commit}}", _try_resolve(repo, name)) for name in names)
     return remote, dict(watched).get(f"{remote}^{{commit}}"), watched
+
+
+_UNTRANSLATED = {"LC_ALL": "C", "LANGUAGE": "C"}  # git's own words on stderr
+
+
+def _in_submodule(root: str, folders: Sequence[str]) -> bool:
+    """Whether a folder (relative to ``root``) is in a submodule's checkout: a ``.git``
+    entry on the way down to it (``lstat`` only)."""
+    for folder in folders:
+        parts = [p for p in folder.split("/") if p]
+        for depth in range(1, len(parts) + 1):
+            if parts[depth - 1] == "..":
+                break  # outside the repository: not a submodule of it
+            if os.path.lexists(os.path.join(root, *parts[:depth], ".git")):
+                return True
+    return False
 
 
 def _folder_trees(repo: GitRepo, treeishes: Sequence[str], folders: Sequence[str]) -> dict[tuple[str, str], str]:

@@ -49,12 +49,16 @@ def _both_ways(repo: SupportRepo, reference: str, target: str, *, recursive: boo
         git.read_ref(env, reference)
         calls = []
         real = git.git
-        git.git = lambda *a, **k: calls.append(a[0]) or real(*a, **k)  # type: ignore[method-assign]
+        git.git = lambda *a, **k: calls.append(a) or real(*a, **k)  # type: ignore[method-assign]
         by_difference = git.read_ref(env, target)
     _same(by_difference, full)
-    # The plain cases are read by difference; anything else falls back to a full listing.
-    assert ("diff-tree" in calls) or not derived
-    assert ("ls-tree" not in calls) == derived
+    # The plain cases are read by difference; anything else falls back to a full
+    # (recursive) listing. A non-recursive ls-tree is the submodule question
+    # asked when every file is gone (gitref._derive), not a read.
+    commands = [call[0] for call in calls]
+    full_listing = any(call[0] == "ls-tree" and "-r" in call for call in calls)
+    assert ("diff-tree" in commands) or not derived
+    assert (not full_listing) == derived
     return full
 
 

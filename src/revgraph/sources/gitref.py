@@ -26,7 +26,7 @@ import weakref
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
-from revgraph.errors import ConfigError, GitError, UnknownRefError
+from revgraph.errors import BadRefError, ConfigError, GitError, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
 from revgraph.sources import gittune
 from revgraph.sources import listing
@@ -117,8 +117,9 @@ MEMO_BYTES = 8 << 20  # blob contents a GitRepo keeps for a second request by id
 class _CatFile:
     """One ``git cat-file`` process answering blob requests in bulk."""
 
-    def __init__(self, argv_prefix: list[str], cwd: str) -> None:
+    def __init__(self, argv_prefix: list[str], cwd: str, extra: Mapping[str, str] | None = None) -> None:
         self._batch_command = git_version() >= (2, 36)
+        self._extra = dict(extra or {})  # e.g. a submodule's objects as alternates
         # stderr goes to a file: a pipe nobody reads could fill and stall git.
         self._errors = tempfile.TemporaryFile()
         self._argv_prefix = argv_prefix
@@ -135,7 +136,7 @@ class _CatFile:
             stdout=subprocess.PIPE,
             stderr=self._errors,
             cwd=self._cwd,
-            env=_git_environ(),
+            env=_git_environ(self._extra),
         )
 
     def fetch(self, requests: Sequence[str], limit: int = MAX_REVISION_BYTES) -> Iterator[Blob]:
@@ -250,7 +251,7 @@ class _CatFile:
     def _fetch_alone(self, request: str, limit: int) -> Blob:
         """A ``treeish:path`` whose path holds a newline cannot go through the batch."""
         argv = [*self._argv_prefix, "cat-file", "blob", request]
-        done = subprocess.run(argv, capture_output=True, cwd=self._cwd, env=_git_environ())
+        done = subprocess.run(argv, capture_output=True, cwd=self._cwd, env=_git_environ(self._extra))
         if done.returncode != 0:
             return Blob(request, None, 0, None, "missing")
         size = len(done.stdout)
@@ -344,6 +345,11 @@ class GitRepo:
         self._memo: dict[str, Blob] = {}  # blob id -> what cat-file gave (``blobs``)
         self._pinned: dict[str, str | None] | None = None  # ref -> commit while ``pinned``
         self._memo_room = MEMO_BYTES
+        # Versions folders inside a submodule (``_through_submodules``): the submodules'
+        # repositories, and their object folders, which cat-file reads as alternates.
+        self._submodules: dict[str, GitRepo] = {}
+        self._alternates: tuple[str, ...] = ()
+        self._warned: set[str] = set()  # ambiguous ref names already reported
 
     @staticmethod
     def _discover(start: Path, asked: Path | str) -> str:
@@ -430,10 +436,14 @@ class GitRepo:
             _collect(started, [])
 
     def _catfile(self) -> _CatFile:
-        if self._cat is None or self._cat._proc.poll() is not None:
+        # (Not while busy: a nested read starts a process of its own, with them.)
+        stale = self._cat is not None and not self._cat.busy and self._cat._extra != self._cat_environ()
+        if self._cat is None or stale or self._cat._proc.poll() is not None:
             if self._cat is not None:
-                self._cat.close()  # it died (killed, OOM): start afresh
-            self._cat = _CatFile(self._argv, self._cwd)
+                # It died (killed, OOM), or a submodule read since it started
+                # added objects it cannot see: start afresh.
+                self._cat.close()
+            self._cat = _CatFile(self._argv, self._cwd, self._cat_environ())
             if self._finalizer is not None:
                 self._finalizer.detach()
             # A GitRepo dropped without close() still ends its process.
@@ -450,7 +460,7 @@ class GitRepo:
             return iter([memo[r] for r in requests])
         cat = self._catfile()
         if cat.busy:  # a nested read: use a second process rather than interleave
-            fetched = _fetch_once(_CatFile(self._argv, self._cwd), missing, limit)
+            fetched = _fetch_once(_CatFile(self._argv, self._cwd, self._cat_environ()), missing, limit)
         else:
             fetched = cat.fetch(missing, limit)
         return self._through_memo(requests, fetched, limit)
@@ -479,10 +489,26 @@ class GitRepo:
                     self._memo_room -= blob.size
             yield blob
 
+    def _cat_environ(self) -> dict[str, str]:
+        """cat-file's extra environment: the object folders of submodules read through.
+
+        Only cat-file (which only reads) gets them: a command that writes
+        objects (merge-tree, write-tree) would skip writing one a submodule
+        already holds, leaving this repository without it.
+        """
+        if not self._alternates:
+            return {}
+        own = os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+        listed = [_quote_alternate(path) for path in self._alternates]
+        return {"GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join([*([own] if own else []), *listed])}
+
     def close(self) -> None:
         if self._cat is not None:
             self._cat.close()
             self._cat = None
+        while self._submodules:
+            _, sub = self._submodules.popitem()
+            sub.close()
         while self._prefetched:
             # Waited for, not killed: a merge-tree stopped mid-write would leave
             # temporary object files in the repository.
@@ -500,14 +526,48 @@ class GitRepo:
         """The commit sha ``ref`` names; UnknownRefError when it names none."""
         sha = self._rev_parse(f"{ref}^{{commit}}") if _plausible_ref(ref) else None
         if sha is None:
-            raise UnknownRefError(ref)
+            # Only what the text shows (no process): a failed base candidate
+            # (origin/HEAD in a clone without a remote) is a common path.
+            raise _misread_ref(ref) or UnknownRefError(ref)
         return sha
 
     def resolve_tree(self, treeish: str) -> str:
         sha = self._rev_parse(f"{treeish}^{{tree}}") if _plausible_ref(treeish) else None
         if sha is None:
-            raise UnknownRefError(treeish)
+            raise self.unknown_ref_error(treeish)
         return sha
+
+    def unknown_ref_error(self, ref: str) -> UnknownRefError:
+        """Why ``ref`` names no commit or tree, as the error to raise (asks git; only on failure).
+
+        An empty ref or a range is a usage mistake; an object that exists but
+        is a blob says so; the fetch hint only for what could be a branch name.
+        """
+        misread = _misread_ref(ref)
+        if misread is not None:
+            return misread
+        if _plausible_ref(ref):
+            done = self.git("cat-file", "-t", ref, env=_UNTRANSLATED, ok=range(256))
+            kind = done.stdout.decode("utf-8", "replace").strip() if done.returncode == 0 else ""
+            if b"is ambiguous" in done.stderr:  # a short object id that several objects share
+                return BadRefError(ref, f"{ref!r} is ambiguous: several objects start with it",
+                                   hint="give more characters of the object id")  # fmt: skip
+            if kind == "tag":  # a tag of a blob: say what it points at
+                peeled = self.git("cat-file", "-t", f"{ref}^{{}}", ok=range(256))
+                kind = peeled.stdout.decode("utf-8", "replace").strip() if peeled.returncode == 0 else kind
+            if kind and kind not in ("commit", "tree"):
+                return BadRefError(ref, f"{ref!r} is a {kind}, not a commit or tree")
+            if re.fullmatch(r"[0-9a-fA-F]{7,64}", ref):
+                return UnknownRefError(ref)  # errors' hint for an object id
+            branch = ref.removeprefix("origin/")
+            valid = self.git("check-ref-format", "--branch", branch, ok=range(256)).returncode == 0
+            if valid:
+                return UnknownRefError(ref)
+        # Not a name a fetch could create (``HEAD~9``, ``main:path``): no hint to
+        # fetch it by that name (a deeper fetch may still bring ``HEAD~9``).
+        unknown = UnknownRefError(ref)
+        unknown.hint = None
+        return unknown
 
     def _rev_parse(self, spec: str) -> str | None:
         known = self._peeled.get(spec)
@@ -516,9 +576,13 @@ class GitRepo:
         pinned = self._pinned
         if pinned is not None and spec in pinned:
             return pinned[spec]
-        done = self.git("rev-parse", "--verify", "--quiet", spec, ok=range(256))
+        # Without --quiet: git's warning that a name is ambiguous (a branch and
+        # a tag both named feat) comes on stderr, from the process we run anyway.
+        done = self.git("rev-parse", "--verify", spec, env=_UNTRANSLATED, ok=range(256))
         out = done.stdout.decode().strip()
         answer = out if done.returncode == 0 and out else None
+        if answer is not None and b"is ambiguous" in done.stderr:
+            self._warn_ambiguous(done.stderr)
         if pinned is not None:
             pinned[spec] = answer
         if answer is not None and _OBJECT_ID.match(spec):
@@ -526,6 +590,33 @@ class GitRepo:
             # for the same few many times, each a process (~5 ms).
             self._peeled[spec] = answer
         return answer
+
+    def _warn_ambiguous(self, stderr: bytes) -> None:
+        """Say on stderr which ref an ambiguous name was read as, and what the others are."""
+        found = re.search(rb"refname '(.+?)' is ambiguous", stderr)
+        if found is None:
+            return
+        name = found.group(1).decode("utf-8", "surrogateescape")
+        if name in self._warned:
+            return
+        self._warned.add(name)
+        # git's order (``git help revisions``): the first that exists wins.
+        order = [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}", f"refs/remotes/{name}",
+                 f"refs/remotes/{name}/HEAD"]  # fmt: skip
+        done = self.git("for-each-ref", "--format=%(refname)", *order[:4], ok=range(256))
+        listed = set(done.stdout.decode("utf-8", "surrogateescape").splitlines())
+        head = self.git("rev-parse", "--verify", "--quiet", "--symbolic-full-name", order[4], ok=range(256))
+        if head.returncode == 0:
+            listed.add(order[4])
+        candidates = [ref for ref in order if ref in listed]
+        if len(candidates) < 2:
+            sys.stderr.write(f"revgraph: warning: ref {name!r} is ambiguous; reading it as git does\n")
+            return
+        others = " and ".join(candidates[1:])
+        sys.stderr.write(
+            f"revgraph: warning: ref {name!r} is ambiguous: {candidates[0]} and {others}; "
+            f"reading {candidates[0]}, as git does (name {candidates[1]} for the other)\n"
+        )
 
     @contextlib.contextmanager
     def pinned(self) -> Iterator[None]:
@@ -620,9 +711,17 @@ class GitRepo:
 
     # ------------------------------------------------------------- listings
     def ls_tree(self, treeish: str, folders: Sequence[str]) -> list[TreeEntry]:
-        """Blobs (files, symlinks) under ``folders`` in ``treeish``; one process."""
+        """Blobs (files, symlinks) under ``folders`` in ``treeish``; one process.
+
+        A folder inside a submodule is read from the commit the gitlink names,
+        in the submodule's repository (``_through_submodules``).
+        """
+        return self._listing(treeish, folders)[0]
+
+    def _listing(self, treeish: str, folders: Sequence[str]) -> tuple[list[TreeEntry], bool]:
+        """``ls_tree``'s entries, and whether some came through a submodule."""
         if not folders:
-            return []
+            return [], False
         out = self.git(*_ls_tree_args(treeish, folders)).stdout
         entries = []
         append = entries.append
@@ -634,7 +733,117 @@ class GitRepo:
             mode, kind, oid = meta.split(" ")
             if kind == "blob":  # not a submodule
                 append(TreeEntry(mode, oid, path))
-        return _under(entries, folders)
+        found = _under(entries, folders)
+        # A gitlink on the way to a folder hides everything under it from this
+        # listing: only a folder that listed nothing can be in a submodule, so
+        # the usual read pays nothing for the question.
+        bare = _empty_folders(found, folders)
+        if not bare:
+            return found, False
+        through = self._through_submodules(treeish, bare)
+        return (found + through, True) if through is not None else (found, False)
+
+    def _through_submodules(self, treeish: str, folders: Sequence[str]) -> list[TreeEntry] | None:
+        """The entries of ``folders`` that lie inside a submodule at ``treeish``, read from the
+        commit its gitlink records, with superproject paths; None when no folder is in one.
+
+        GitError when that commit cannot be read: the submodule is not
+        initialized, or its commit was not fetched. A snapshot that silently
+        read as empty would report every revision as missing.
+        """
+        links = self.gitlinks(treeish, folders)
+        if not links:
+            return None
+        found: list[TreeEntry] = []
+        for folder in folders:
+            link = next((p for p in links if folder == p or folder.startswith(p + "/")), None)
+            if link is None:
+                continue
+            commit = links[link]
+            sub = self._submodule(treeish, link, commit, folder)
+            rest = folder[len(link) + 1 :]
+            # Nested submodules: the submodule's own listing goes through its gitlinks.
+            entries = sub.ls_tree(commit, [rest])
+            found += [TreeEntry(e.mode, e.oid, f"{link}/{e.path}") for e in entries]
+            alternates = (str(sub.common_dir / "objects"), *sub._alternates)
+            self._alternates = tuple(dict.fromkeys((*self._alternates, *alternates)))
+        return found
+
+    def gitlinks(self, treeish: str, folders: Sequence[str]) -> dict[str, str]:
+        """Submodule path -> commit, for each gitlink in ``treeish`` at a folder or on the way to one.
+
+        One small ``ls-tree`` of the folders and their parents (not recursive).
+        """
+        named = [f for f in folders if f]
+        if not named:
+            return {}
+        prefixes = sorted({"/".join(parts[:i]) for f in named for parts in [f.split("/")] for i in range(1, len(parts) + 1)})
+        out = self.git("ls-tree", "-z", "--full-tree", treeish, "--", *prefixes).stdout
+        links: dict[str, str] = {}
+        for record in out.decode("utf-8", "surrogateescape").split("\0"):
+            meta, tab, path = record.partition("\t")
+            if tab and meta.startswith(_SUBMODULE_MODE + " "):
+                links[path] = meta.split(" ")[2]
+        return links
+
+    def _submodule(self, treeish: str, link: str, commit: str, folder: str) -> GitRepo:
+        """The repository of the submodule at ``link``, holding ``commit``; GitError if none does."""
+        sub = self._submodules.get(link)
+        if sub is None:
+            sub = self._open_submodule(treeish, link)
+            if sub is None:
+                raise GitError(
+                    f"the versions folder {folder} is inside submodule {link} (commit {commit[:12]}), "
+                    "which is not initialized in this clone",
+                    hint=f"run: git submodule update --init {_shell(link)}",
+                )
+            self._submodules[link] = sub
+        if sub._rev_parse(f"{commit}^{{commit}}") is None:
+            raise GitError(
+                f"the versions folder {folder} is inside submodule {link}, at commit {commit}, "
+                "which the submodule's repository does not have",
+                # A commit a ref records but HEAD does not: only a fetch in the
+                # submodule brings it (``submodule update`` fetches HEAD's).
+                hint=f"run: git -C {_shell(link)} fetch (or: git submodule update --init {_shell(link)})",
+            )
+        return sub
+
+    def _open_submodule(self, treeish: str, link: str) -> GitRepo | None:
+        """The submodule's repository: its checkout's, else ``<git dir>/modules/<name>``."""
+        if self.root is not None and os.path.lexists(self.root / link / ".git"):
+            try:
+                sub = GitRepo(self.root / link)
+            except GitError:
+                sub = None
+            if sub is not None and sub.root is not None and sub.root == (self.root / link).resolve():
+                return sub
+            if sub is not None:
+                sub.close()
+        # Not checked out (or somewhere else now): git keeps a submodule's repository
+        # under modules/<name>, the name .gitmodules gives its path (by default the path).
+        names = [name for name, path in self._submodule_paths(treeish) if path == link] + [link]
+        for name in dict.fromkeys(names):
+            parts = name.split("/")
+            if not name or name.startswith("/") or ".." in parts or "." in parts:
+                continue  # git refuses such names too: never leave modules/
+            where = self.common_dir / "modules" / name
+            if (where / "HEAD").is_file() and (where / "objects").is_dir():
+                try:
+                    return GitRepo(where)
+                except GitError:
+                    continue
+        return None
+
+    def _submodule_paths(self, treeish: str) -> list[tuple[str, str]]:
+        """``(name, path)`` of each submodule ``.gitmodules`` lists at ``treeish``."""
+        done = self.git("config", "--blob", f"{treeish}:.gitmodules", "-z", "--get-regexp",
+                        r"^submodule\..*\.path$", ok=range(256))  # fmt: skip
+        pairs = []
+        for record in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            key, newline, value = record.partition("\n")
+            if newline and key.startswith("submodule.") and key.endswith(".path"):
+                pairs.append((key[len("submodule.") : -len(".path")], value))
+        return pairs
 
     def prefetch_ls_tree(self, treeish: str, folders: Sequence[str]) -> None:
         """Start the listing ``ls_tree(treeish, folders)`` will read (see ``prefetch``)."""
@@ -769,13 +978,16 @@ class GitRepo:
                               cache=cache, overrides=overrides or {})  # fmt: skip
             if derived is not None:
                 return derived
-        entries = group_entries(self.ls_tree(treeish, folders))
+        listed, through_submodule = self._listing(treeish, folders)
+        entries = group_entries(listed)
         if overrides:
             entries.update(overrides)
         snapshot = build_snapshot(
             self, env, folders, entries, source=source, commit=commit, cache=cache, treeish=treeish,
         )  # fmt: skip
-        if reference is None and not overrides:
+        # Not a reference when read through a submodule: git diff-tree of two
+        # superproject trees shows nothing under a gitlink, however it moved.
+        if reference is None and not overrides and not through_submodule:
             made = _reference(env, folders, treeish, entries, snapshot, cache)
             if made is not None:
                 self._references[key] = made
@@ -952,6 +1164,11 @@ def _derive(
     if set(results) != set(listed_fresh):
         return None
     kept = [path for path in reference.listed if path not in changed]
+    if not kept and not listed_fresh and repo.gitlinks(treeish, folders):
+        # Every file gone because the folder is now inside a submodule, which
+        # diff-tree does not look into (rare: one small ls-tree to ask); the
+        # full read goes through it.
+        return None
     ordered: list = []
     extend = ordered.extend
     for path in sorted((*kept, *listed_fresh)) if listed_fresh else kept:
@@ -994,6 +1211,20 @@ def _fetch_once(cat: _CatFile, requests: Sequence[str], limit: int) -> Iterator[
         yield from cat.fetch(requests, limit)
     finally:
         cat.close()
+
+
+_UNTRANSLATED = {"LC_ALL": "C", "LANGUAGE": "C"}  # we look for git's own words on stderr
+
+
+def _misread_ref(ref: str) -> BadRefError | None:
+    """A ref that cannot name one snapshot, told from its text alone; None otherwise."""
+    if not ref.strip():
+        return BadRefError(ref, "an empty ref names nothing", usage=True)
+    revision = ref.split(":", 1)[0]  # after a colon comes a path, where ".." may be a folder
+    if ".." in revision or revision.startswith("^") or revision.endswith(("^!", "^@")) or re.search(r"\^-\d*\Z", revision):
+        return BadRefError(ref, f"{ref!r} is a range; a ref names one commit or tree (ranges are not snapshots)",
+                           usage=True)  # fmt: skip
+    return None
 
 
 def _plausible_ref(ref: str) -> bool:
@@ -1042,6 +1273,30 @@ def _relative_location(
         f"environment {env_name!r}: versions folder {location} is outside {root}; "
         "git cannot read it from a ref"
     )
+
+
+def _empty_folders(entries: Sequence[TreeEntry], folders: Sequence[str]) -> list[str]:
+    """The folders (other than the root) that hold none of ``entries``."""
+    named = [f for f in folders if f]
+    if not entries or not named:
+        return named
+    if len(folders) == 1:
+        return []
+    return [f for f in named if not any(e.path.startswith(f + "/") for e in entries)]
+
+
+def _shell(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+def _quote_alternate(path: str) -> str:
+    """One GIT_ALTERNATE_OBJECT_DIRECTORIES entry; git reads a quoted one C-style."""
+    if not any(ch in path for ch in (os.pathsep, '"', "\\", "\n")):
+        return path
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def _under(entries: list[TreeEntry], folders: Sequence[str]) -> list[TreeEntry]:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 from revgraph.model import Snapshot
 from revgraph.sources.cache import ParseCache
 from revgraph.sources.gitref import (
+    _SUBMODULE_MODE,
     GitRepo,
     TreeEntry,
     build_snapshot,
@@ -78,6 +79,11 @@ def predict_merge(
         return union_merge(repo, env, ours_sha, theirs_sha, label=label, cache=cache)
     tree, conflicts = merged
     folders = repo.folders(env)
+    if _submodule_conflict(conflicts, folders):
+        # Both sides moved the submodule holding the folders: merge-tree keeps
+        # ours' gitlink, which would drop theirs' revisions. The union by path
+        # reads each side's files through the submodule.
+        return union_merge(repo, env, ours_sha, theirs_sha, label=label, cache=cache)
     return repo.tree_snapshot(
         env, folders, tree, source=label, commit=None, cache=cache,
         overrides=_both_sides(conflicts, folders),
@@ -122,6 +128,12 @@ def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str
     repo.prefetch_marked(folders)
     if git_version() >= (2, 38):
         repo.prefetch(*_merge_tree_args(head, theirs))
+
+
+def _submodule_conflict(conflicts: Sequence[tuple[TreeEntry, int]], folders: Sequence[str]) -> bool:
+    """Whether a conflicted gitlink (a submodule both sides moved) holds one of ``folders``."""
+    links = {entry.path for entry, _ in conflicts if entry.mode == _SUBMODULE_MODE}
+    return any(folder == link or folder.startswith(f"{link}/") for link in links for folder in folders)
 
 
 def _both_sides(

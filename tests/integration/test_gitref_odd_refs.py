@@ -1,0 +1,96 @@
+"""Refs that name something other than one snapshot, or name two things.
+
+A branch and a tag with one name: git reads the tag (``git help revisions``)
+and warns; revgraph does the same and says which ref it read and what the
+other is. An empty ref, a range, or a blob id is not "an unknown ref you may
+need to fetch": each says what it is, with no fetch hint.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.gitrepo import GitRepo
+
+
+@pytest.fixture
+def repo(gitrepo: GitRepo) -> GitRepo:
+    """main: a. Tag feat on main; branch feat: a <- b."""
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa00000001", None, message="a")
+    gitrepo.commit("a")
+    gitrepo.git("tag", "feat")
+    gitrepo.branch("feat")
+    gitrepo.checkout("feat")
+    gitrepo.add_revision("bbbb00000002", "aaaa00000001", message="b")
+    gitrepo.commit("b")
+    return gitrepo
+
+
+def _clean_failure(done) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "git fetch" not in done.stderr and "did you fetch" not in done.stderr, done.stderr
+    return done.stderr
+
+
+def test_an_ambiguous_ref_warns_naming_both_and_the_one_read(repo):
+    done = repo.run("heads", "--ref", "feat")
+
+    assert done.returncode == 0, done.stderr
+    assert "aaaa00000001" in done.stdout  # the tag, as git reads it
+    assert "ambiguous" in done.stderr
+    assert "refs/tags/feat" in done.stderr and "refs/heads/feat" in done.stderr
+    assert done.stderr.count("ambiguous") == 1, done.stderr
+
+    diff = repo.run("diff", "main", "feat")
+    assert "ambiguous" in diff.stderr and "refs/heads/feat" in diff.stderr
+    # The full name reads the branch, without a warning.
+    full = repo.run("heads", "--ref", "refs/heads/feat")
+    assert "bbbb00000002" in full.stdout and "ambiguous" not in full.stderr
+
+
+def test_an_empty_ref_is_a_usage_error(repo):
+    err = _clean_failure(repo.run("heads", "--ref", ""))
+    assert "empty ref" in err
+
+
+def test_a_range_is_not_a_snapshot(repo):
+    for spec in ("main..feat", "main...feat"):
+        err = _clean_failure(repo.run("heads", "--ref", spec))
+        assert "range" in err and "one commit or tree" in err, err
+
+
+def test_a_blob_id_says_it_is_a_blob(repo):
+    blob = repo.git("rev-parse", "main:alembic.ini").stdout.strip()
+
+    err = _clean_failure(repo.run("heads", "--ref", blob))
+
+    assert "is a blob, not a commit or tree" in err, err
+
+
+def test_the_fetch_hint_is_kept_for_branch_names_only(repo):
+    for spec in ("HEAD~7", "feat.lock", "a//b"):  # git check-ref-format --branch refuses them
+        done = repo.run("heads", "--ref", spec)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert spec in done.stderr and "git fetch" not in done.stderr, done.stderr
+
+    branch = repo.run("heads", "--ref", "origin/nosuch")
+    assert branch.returncode == 2
+    assert "git fetch origin nosuch:refs/remotes/origin/nosuch" in branch.stderr, branch.stderr
+
+
+def test_an_ambiguous_base_warns_on_every_run_not_only_the_first(repo):
+    # A cached result would answer without reading the ref, and without the warning.
+    for _ in range(3):
+        done = repo.run("check", "--base", "feat")
+        assert "Traceback" not in done.stderr, done.stderr
+        assert "ambiguous" in done.stderr and "refs/heads/feat" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("base", ["main..feat", "", "HEAD~9", "deadbeef00"])
+def test_an_explicit_base_that_no_fetch_brings_gets_no_fetch_hint(repo, base):
+    done = repo.run("check", "--base", base)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "refs/heads/" not in done.stderr, done.stderr  # no `git fetch origin X:refs/heads/X` line
