@@ -316,15 +316,18 @@ _CATALOGUE = (
             The lock file records the environment's heads on one line each, so that two
             branches that both add a revision change the same line and git stops at the merge
             instead of at the deploy. A lock file that no longer matches the graph gives no
-            such protection, and the merge driver would reason from the wrong heads.
+            such protection, and the merge driver would reason from the wrong heads. A lock
+            file committed with git's conflict markers still in it (`<<<<<<<`, `=======`,
+            `>>>>>>>`) is a mismatch too, even when both sides record the same heads.
         """,
         example="""
             migrations/revgraph.lock:   c42e5a  create orders
             graph heads:                b7d913  add users.email
         """,
         fix="""
-            `revgraph lock` rewrites it from the graph. `revgraph install --pre-commit` keeps
-            it current on every commit.
+            `revgraph lock` rewrites it from the graph (during a conflicted merge or rebase,
+            `revgraph fix` does, and stages it). `revgraph install --pre-commit` keeps it
+            current on every commit.
         """,
     ),
     _rule(
