@@ -18,9 +18,68 @@ from typing import List, Optional
 
 import typer
 
-from revgraph import __version__, entry
+from revgraph import __version__, entry, globalopts
 from revgraph.entry import State
 from revgraph.errors import UsageError
+
+
+class _GlobalOptionsAnywhere(typer.core.TyperGroup):
+    """The root group: global options are taken after the command name too (``check -q``).
+
+    Before click parses, they are moved in front of the command
+    (``globalopts.hoist``) with the option tables click itself holds, the
+    callback's and the command's: a command's own option of the same
+    spelling wins (``heads -v``, ``fix -n``), values stay values
+    (``check --base -q``) and nothing after ``--`` moves. Each command's
+    ``--help`` says which global options it takes there.
+    """
+
+    def __init__(self, **attrs) -> None:
+        super().__init__(**attrs)
+        spellings = [
+            [*p.opts, *p.secondary_opts]
+            for p in self.params
+            if p.param_type_name == "option" and p.name != "version"  # --version is not for a command
+        ]
+        for command in self.commands.values():
+            table = _option_table(command, []) if _takes_global_options(command) else None
+            if table is not None:
+                line = globalopts.help_line(spellings, table)
+                command.epilog = f"{command.epilog}\n\n{line}" if command.epilog else line
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        def command_table(name: str):
+            command = self.get_command(ctx, name)
+            if command is None or not _takes_global_options(command):
+                return None  # click says it is no command, or its line is its own
+            names = command.context_settings.get("help_option_names", ctx.help_option_names)
+            return _option_table(command, names if command.add_help_option else [])
+
+        group_table = _option_table(self, ctx.help_option_names) or {}
+        try:
+            args = globalopts.hoist(args, group_table, command_table)
+        except globalopts.MissingValue as exc:
+            ctx.fail(f"Option {exc.option!r} requires an argument.")  # click's own words
+        return super().parse_args(ctx, args)
+
+
+def _takes_global_options(command) -> bool:
+    """No for a command whose unknown options are arguments, or whose options end at its first argument."""
+    return not command.ignore_unknown_options and command.allow_interspersed_args
+
+
+def _option_table(command, help_names) -> dict[str, bool] | None:
+    """``command``'s option spellings -> whether each takes a value; None: one ``hoist`` cannot read."""
+    table = dict.fromkeys(help_names, False)
+    for param in command.params:
+        if param.param_type_name != "option":
+            continue
+        if param.nargs != 1 and not param.is_flag:
+            return None  # hoist knows one value per option
+        for spelling in (*param.opts, *param.secondary_opts):
+            table[spelling] = not (param.is_flag or param.count)
+    return table
+
 
 app = typer.Typer(
     name="revgraph",
@@ -29,8 +88,10 @@ app = typer.Typer(
         "duplicate ids, broken down_revisions, edited history, and the conflict a merge "
         "*would* create. Landed revisions never move."
     ),
+    epilog="Global options may be given before or after the command name.",
     no_args_is_help=True,
     add_completion=False,
+    cls=_GlobalOptionsAnywhere,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -15,7 +15,8 @@ without it:
   typer command calls.
 
 Only plain command lines take a fast path (``parse_argv`` accepts the options
-click would parse the same way and gives up on anything else: ``--help``,
+click would parse the same way, the global ones before or after the command
+name, and gives up on anything else: ``--help``,
 ``--debug``, a repeated or empty value, a short-option cluster, ``--``); every
 other command line (and ``check --no-cache``, ``--db``, ``-o``, the github and
 markdown formats) goes to ``revgraph.cli`` unchanged. What both paths print is produced by the same
@@ -31,6 +32,8 @@ from __future__ import annotations
 
 import os
 import sys
+
+from revgraph import globalopts  # standard library only, as this module
 
 # typing, collections.abc and pathlib cost ~20 ms to import in a bare
 # interpreter, ~15% of a warm check: annotations only here.
@@ -81,7 +84,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def fast_path(args: list[str]) -> int | None:
     """The exit code of a command answered without typer, or None to run the full CLI."""
-    if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args[1:]):
+    if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args[1:]) and not moves_global(args):
         # git runs this on every merge of the lock file; skip typer and rich.
         # It makes no garbage worth a collection: without the collector its
         # imports alone skip a dozen passes (restored for an in-process caller).
@@ -111,6 +114,20 @@ def fast_path(args: list[str]) -> int | None:
     return code
 
 
+def moves_global(args: list[str]) -> bool:
+    """Whether a global option follows the command name (``merge-driver O A B -q``).
+
+    The full CLI moves it in front, as if written there; the merge driver's
+    fast path reads every argument as a file, so such a line is left to it.
+    """
+    try:
+        # merge-driver has arguments only, and the help options (a unit test holds it to that)
+        table = {"merge-driver": {"-h": False, "--help": False}}
+        return globalopts.hoist(args, globalopts.TAKES_VALUE, table.get) != args
+    except globalopts.MissingValue:
+        return True  # the full CLI reports it
+
+
 def printable_names() -> None:
     """A file name that is not UTF-8 (``\\udce9`` after os.fsdecode) prints escaped, never crashes.
 
@@ -126,13 +143,10 @@ def printable_names() -> None:
 
 
 # ------------------------------------------------------ the command line
-# The options of ``revgraph.cli._global``: name -> key (values) or (key, value) (flags).
-GLOBAL_VALUES = {"-C": "directory", "-c": "config", "--config": "config", "-n": "name",
-                 "--name": "name", "--versions": "versions", "--env": "env"}  # fmt: skip
-GLOBAL_FLAGS = {"--color": ("color", True), "--no-color": ("color", False),
-                "-q": ("quiet", True), "--quiet": ("quiet", True),
-                "-v": ("verbose", True), "--verbose": ("verbose", True),
-                "--no-cache": ("no_cache", True)}  # fmt: skip
+# The options of ``revgraph.cli._global``: name -> key (values) or (key, value)
+# (flags). One table, in ``revgraph.globalopts``, held against the callback.
+GLOBAL_VALUES = globalopts.VALUES
+GLOBAL_FLAGS = globalopts.FLAGS
 HEADS_VALUES = {"--ref": "ref"}
 HEADS_FLAGS = {"--json": ("json", True), "-v": ("heads_verbose", True),
                "--verbose": ("heads_verbose", True)}  # fmt: skip
@@ -146,6 +160,12 @@ def parse_argv(
     global_flags: Mapping[str, tuple[str, Any]] = GLOBAL_FLAGS,
 ) -> dict | None:
     """``[global options] COMMAND [its options]`` as a dict, or None for anything else.
+
+    The global options may also stand among the command's (``check -q``), as
+    the full CLI takes them (``revgraph.globalopts``); a command's own option
+    of the same spelling wins there (``heads -v``). Since ``values`` and
+    ``flags`` may be only part of the command's options, a global spelling
+    the command also has must be in them (a test holds check and heads to it).
 
     Accepts only what click parses the same way: known options, each value
     option at most once (``--select``/``--ignore`` repeat), a value as the next
@@ -165,17 +185,22 @@ def parse_argv(
             table_values, table_flags = values, flags
             continue
         name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if name in table_flags and not eq:
-            key, value = table_flags[name]
+        if seen_command and name not in values and name not in flags:
+            # A global option after the command: ``revgraph check -q``.
+            this_values, this_flags = GLOBAL_VALUES, global_flags
+        else:
+            this_values, this_flags = table_values, table_flags
+        if name in this_flags and not eq:
+            key, value = this_flags[name]
             found[key] = value
-        elif name in table_values:
+        elif name in this_values:
             if not eq:
                 if not args:
                     return None
                 inline = args.pop(0)
             if not inline or inline.startswith("-"):
                 return None
-            key = table_values[name]
+            key = this_values[name]
             if key in ("select", "ignore"):
                 found[key].append(inline)
             elif key in found:

@@ -251,7 +251,7 @@ def test_project_warnings_survive_a_cached_check(repo, capsys, monkeypatch):
         ["heads", "--ref", ""],
         ["heads", "--ref", "-v"],
         ["heads", "--ref", "a", "--ref", "b"],
-        ["heads", "-C", "."],
+        ["heads", "-C"],
         ["heads", "--json=1"],
         ["-qv", "heads"],
         ["heads", "--"],
