@@ -1339,6 +1339,7 @@ class LockStatus:
     written: bool
     expected: str
     existed: bool = True  # False: there was no lock file (written now, or missing for --check)
+    conflicted: bool = False  # it held git's conflict markers
 
 
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
@@ -1369,7 +1370,10 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         if not current and not check_only:
             edits.append(FileEdit(rel, old, expected.encode()))
             allowed.append(lock_path.parent)
-        out.append(LockStatus(env.name, rel, current, not current and not check_only, expected, old is not None))
+        out.append(LockStatus(
+            env.name, rel, current, not current and not check_only, expected, old is not None,
+            conflicted=found is not None and found.conflicted,
+        ))  # fmt: skip
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out

@@ -557,7 +557,7 @@ def lock(
                 st.console.print(f"{status.path}: up to date", markup=False)
         elif check_only:
             stale = True
-            why = "stale" if status.existed else "missing"
+            why = "missing" if not status.existed else "holds git conflict markers" if status.conflicted else "stale"
             st.console.print(f"{status.path}: {why} (RG401); run `revgraph lock`", markup=False)
         else:
             st.console.print(f"{status.path}: written", markup=False)

@@ -81,7 +81,8 @@ def test_check_reports_rg401_for_a_lock_committed_with_conflict_markers(gitrepo)
     assert _check(repo, "--select", "RG401")[0] == 1
     text = repo.run("check")
     assert text.returncode == 1 and "conflict markers" in text.stdout
-    assert repo.run("lock", "--check").returncode == 1
+    verify = repo.run("lock", "--check")
+    assert verify.returncode == 1 and f"{LOCK}: holds git conflict markers (RG401)" in verify.stdout, verify.stdout
     # The fix the finding names makes both clean.
     repo.run("lock", check=True)
     code, report = _check(repo)
