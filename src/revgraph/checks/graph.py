@@ -10,7 +10,8 @@ from __future__ import annotations
 import shlex
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from functools import partial
+from typing import AbstractSet, Callable, Container, Iterable, Iterator, Mapping, Sequence
 
 from revgraph.checks.context import CheckContext, Hit, at, chain, named, where
 from revgraph.findings import Location
@@ -33,24 +34,36 @@ def landed_labels(ctx: CheckContext, graph: RevisionGraph) -> frozenset[str]:
     Without a base snapshot nothing tells a new label from a landed one, so
     every label counts (outside git, labelled branches are the only layout).
     """
-    if ctx.base_graph is None:
-        return frozenset(graph.labels)
-    base_labels = set(ctx.base_graph.labels)
+    base_labels = ctx.base_graph.labels if ctx.base_graph is not None else None
+    return landed_label_names(graph.labels, base_labels, ctx.landed)
+
+
+def landed_label_names(
+    labels: Mapping[str, str], base_labels: Container[str] | None, landed: Container[str]
+) -> frozenset[str]:
+    """``landed_labels`` from plain data: ``labels`` (label -> declaring id) that base has or whose declarer landed.
+
+    ``base_labels`` None: no base to ask, every label counts. The merge
+    driver calls this with its own facts (it builds no graph).
+    """
+    if base_labels is None:
+        return frozenset(labels)
     return frozenset(
-        label
-        for label, owner in graph.labels.items()
-        if label in base_labels or owner in ctx.landed
+        label for label, owner in labels.items() if label in base_labels or owner in landed
     )
 
 
 @dataclass(frozen=True)
 class HeadLanes:
-    """Heads sorted into lanes: one lane per distinct set of landed labels.
+    """Heads sorted into lanes: heads whose landed labels overlap share a lane.
 
-    Each lane may hold one head. The unlabelled lane is a lane of its own only
-    when there is nothing else, when base already has an unlabelled head beside
-    its labelled ones, or when there is no base to ask; otherwise a head on it
-    (say, on a label that has not landed) competes with every other head.
+    Each lane may hold one head: alembic's ``label@head`` names every head
+    on the label's line, so two heads that share a landed label (even beside
+    labels of their own, as a merge revision has) make it ambiguous. The
+    unlabelled lane is a lane of its own only when there is nothing else,
+    when base already has an unlabelled head beside its labelled ones, or
+    when there is no base to ask; otherwise a head on it (say, on a label
+    that has not landed) competes with every other head.
     """
 
     heads: tuple[str, ...]
@@ -59,20 +72,55 @@ class HeadLanes:
 
 
 def head_lanes(ctx: CheckContext, graph: RevisionGraph) -> HeadLanes:
-    heads = graph.heads
+    return sort_into_lanes(
+        graph.heads,
+        partial(label_lineage, graph),
+        landed_labels(ctx, graph),
+        partial(_base_has_unlabelled_head, ctx),
+    )
+
+
+def sort_into_lanes(
+    heads: Sequence[str],
+    lineage: Callable[[str], AbstractSet[str]],
+    allowed: AbstractSet[str],
+    base_has_unlabelled_head: Callable[[], bool],
+) -> HeadLanes:
+    """``head_lanes`` from plain data, the one definition RG101, RG102 and the merge driver share.
+
+    ``lineage(head)``: the labels declared by the head or its ancestors;
+    ``allowed``: the landed labels; ``base_has_unlabelled_head`` is asked
+    only when an unlabelled head shares the graph with labelled ones.
+    """
+    heads = tuple(heads)
     if len(heads) < 2:
         return HeadLanes(heads, (), 0)
-    allowed = landed_labels(ctx, graph)
+    lanes = _lanes_by_shared_labels(heads, lineage, allowed)
+    unlabelled = lanes.pop(frozenset(), None)
+    unlabelled_ok = unlabelled is None or not lanes or base_has_unlabelled_head()
+    legit = len(lanes) + (1 if unlabelled is not None and unlabelled_ok else 0)
+    excess = len(heads) - legit
+    if not unlabelled_ok:
+        return HeadLanes(heads, heads, excess)
+    members = list(lanes.values()) + ([unlabelled] if unlabelled is not None else [])
+    crowded = sorted(h for lane in members if len(lane) > 1 for h in lane)
+    return HeadLanes(heads, tuple(crowded), excess)
+
+
+def _lanes_by_shared_labels(
+    heads: Sequence[str], lineage: Callable[[str], AbstractSet[str]], allowed: AbstractSet[str]
+) -> dict[frozenset[str], list[str]]:
+    """Landed labels of a lane -> its heads; a head joins every lane it shares a label with."""
     lanes: dict[frozenset[str], list[str]] = {}
     for head in heads:
-        lanes.setdefault(label_lineage(graph, head) & allowed, []).append(head)
-    unlabelled_ok = set(lanes) == {frozenset()} or _base_has_unlabelled_head(ctx)
-    legit = [key for key in lanes if key or unlabelled_ok]
-    excess = len(heads) - len(legit)
-    if frozenset() in lanes and not unlabelled_ok:
-        return HeadLanes(heads, heads, excess)
-    crowded = sorted(h for lane in lanes.values() if len(lane) > 1 for h in lane)
-    return HeadLanes(heads, tuple(crowded), excess)
+        key = frozenset(lineage(head) & allowed)
+        members = [head]
+        if key:
+            for other in [k for k in lanes if k & key]:
+                key |= other
+                members = lanes.pop(other) + members
+        lanes.setdefault(key, []).extend(members)
+    return lanes
 
 
 def _base_has_unlabelled_head(ctx: CheckContext) -> bool:
@@ -83,16 +131,44 @@ def _base_has_unlabelled_head(ctx: CheckContext) -> bool:
 
 
 def within_allowance(ctx: CheckContext, graph: RevisionGraph) -> bool:
-    return ctx.allow_heads is not None and len(graph.heads) <= ctx.allow_heads
+    return heads_allowed(len(graph.heads), ctx.allow_heads)
+
+
+def heads_allowed(count: int, allow_heads: int | None) -> bool:
+    """``[tool.revgraph] allow_heads`` permits ``count`` heads whatever their lanes."""
+    return allow_heads is not None and count <= allow_heads
+
+
+def competing_heads(
+    heads: Sequence[str],
+    lineage: Callable[[str], AbstractSet[str]],
+    allowed: AbstractSet[str],
+    base_has_unlabelled_head: Callable[[], bool],
+    allow_heads: int | None,
+) -> tuple[str, ...]:
+    """RG101's verdict on a graph given as plain data: the heads to name, empty when healthy.
+
+    ``check_multiple_heads`` asks it of HEAD's graph; the merge driver of
+    the graph a merge would leave (``gitops.union``).
+    """
+    if heads_allowed(len(heads), allow_heads):
+        return ()
+    return sort_into_lanes(heads, lineage, allowed, base_has_unlabelled_head).competing
 
 
 def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
     """RG101."""
     graph = ctx.head_graph
-    lanes = head_lanes(ctx, graph)
-    if not lanes.competing or within_allowance(ctx, graph):
+    competing = competing_heads(
+        graph.heads,
+        partial(label_lineage, graph),
+        landed_labels(ctx, graph),
+        partial(_base_has_unlabelled_head, ctx),
+        ctx.allow_heads,
+    )
+    if not competing:
         return
-    heads = [graph[h] for h in lanes.competing]
+    heads = [graph[h] for h in competing]
     allowance = f" (allow_heads = {ctx.allow_heads})" if ctx.allow_heads is not None else ""
     yield Hit(
         "RG101",

@@ -13,8 +13,13 @@ networkx or alembic:
 3. both changed: if git tells us which commit is coming in (``GITHEAD_<sha>``
    during ``git merge``; ``rebase-merge/done`` during a rebase) take the
    union of both sides' revisions (read from git objects, statically, never
-   executed): when it still has no more heads than either side, the merge is
-   healthy and the lock lists the union's heads. ``gitops.union`` decides
+   executed): when it is healthy (every file readable, nothing dangling, no
+   cycle, and RG101, ``checks.graph.competing_heads``, silent whichever side
+   is taken as the base: the driver cannot tell which side has landed) the
+   lock lists the union's heads, as ``revgraph lock`` would write them.
+   Counting heads is not enough: a merge revision on one side and a revision
+   on its old head on the other leave no more heads than a side had, yet two
+   heads on one line. ``gitops.union`` decides
    this exactly from ours' listing, what differs between the two trees and
    a small index of facts per blob (git reads the trees while the driver
    starts, from a memo of the last run's read); what it cannot
@@ -124,25 +129,33 @@ def _environment(lock_path: str, cwd: Path | None):
     return repo, env
 
 
-def union_of(ours, theirs) -> list[LockEntry] | None:
+def union_of(ours, theirs, *, allow_heads: int | None = None) -> list[LockEntry] | None:
     """The reference decision, from both sides' whole snapshots: the union's heads when healthy, else None.
 
-    Healthy: both sides readable, no dangling reference, no cycle, and no more
-    heads than either side has. On an id both sides hold, ours' version wins.
+    Healthy: both sides readable, no dangling reference, no cycle, and RG101
+    (``checks.graph.check_multiple_heads``, with ``allow_heads``) silent on
+    the union whichever side is taken as the base: the driver cannot tell
+    which side has landed. On an id both sides hold, ours' version wins.
     """
+    from revgraph.checks.context import CheckContext
+    from revgraph.checks.graph import check_multiple_heads
     from revgraph.lockfile import entries_for
-    from revgraph.model import RevisionGraph
+    from revgraph.model import RevisionGraph, Snapshot
 
     if ours.problems or theirs.problems:
         return None
     union = {r.id: r for r in ours.revisions}
     for rev in theirs.revisions:
         union.setdefault(rev.id, rev)
-    graph = RevisionGraph(union.values())
-    ours_heads = len(RevisionGraph(ours.revisions).heads)
-    theirs_heads = len(RevisionGraph(theirs.revisions).heads)
-    if graph.dangling or graph.cycles or len(graph.heads) > max(ours_heads, theirs_heads):
+    merged = Snapshot(ours.environment, "merge", tuple(union.values()))
+    graph = RevisionGraph(merged.revisions)
+    if graph.dangling or graph.cycles:
         return None
+    for base in (ours, theirs):
+        landed = frozenset(r.id for r in base.revisions)
+        ctx = CheckContext(ours.environment, merged, base=base, landed=landed, allow_heads=allow_heads)
+        if any(check_multiple_heads(ctx)):
+            return None
     return entries_for(graph)
 
 
@@ -150,7 +163,7 @@ def _full_union(repo, env, theirs_sha: str, cache=None) -> list[LockEntry] | Non
     """``union_of`` both sides read whole from git (the slow, simple path)."""
     ours = repo.read_ref(env, "HEAD", cache=cache)
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
-    return union_of(ours, theirs)
+    return union_of(ours, theirs, allow_heads=env.allow_heads)
 
 
 def full_union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:

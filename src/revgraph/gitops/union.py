@@ -20,24 +20,35 @@ same decision, for the same inputs, from much less:
   neither parses a file nor loads the (much larger) parse cache; a miss comes
   from the parse cache, else from parsing, and is saved in both;
 * set arithmetic instead of graphs: heads = ids - every named
-  ``down_revision``. The two costly questions (a cycle? which branch label
-  does a head carry?) are asked only when the answer could be a clean merge;
-  a conflict is proved by heads counts, dangling references or an unreadable
-  file alone.
+  ``down_revision``. Healthy heads are RG101's (``checks.graph.competing_heads``,
+  the one definition, asked with either side as the base); its inputs are
+  built from the facts: each head's labels by a walk over its ancestors that
+  stops at the last declarer, walks sharing what they found label-free, and
+  a side's lineages are the union's whenever its graph is part of the
+  union's. A union with more heads than branch labels plus one is RG101
+  without a walk (heads sharing a label share a lane). The cycle search runs
+  only when the answer could be a clean merge; a conflict is proved by heads
+  and labels, dangling references or an unreadable file alone.
 
 The decision is exact, not a heuristic: for every input ``decide`` accepts it
 returns what the reference returns, and it says ``UNDECIDED`` (the driver then
 runs the reference) for everything outside that subset: two files of one
-side declaring the same revision id, a symlink or submodule in a versions
-folder, recursive or sourceless environments, the repository root as a
-versions folder. The lock files' own claims about heads are never trusted:
-only the trees are read. ``tests/integration/test_merge_driver_fast.py``
-checks ``decide`` against the reference on random histories;
+side declaring the same revision id, theirs declaring one branch label in
+a file ours has and in one of its own (when RG101 asks which owns it), a symlink
+or submodule in a versions folder, recursive or sourceless environments,
+the repository root as a versions folder. The lock files' own claims about
+heads are never trusted: only the trees are read.
+``tests/integration/test_merge_driver_fast.py`` checks ``decide`` against
+the reference on random histories; ``tests/property/test_driver_health.py``
+that it is clean exactly when ``revgraph check``'s RG101/RG104/RG105 find
+nothing in the merged graph with either side as base;
 ``tests/integration/test_driver_speedpaths.py`` the plain tree reading and
 the early read.
 
 Imports stay light (no networkx, alembic, rich, typer; ``revgraph.parse`` only
-when a file must be parsed): git runs this on every merge of the lock file.
+when a file must be parsed; ``revgraph.checks.graph`` only when heads and
+labels alone do not prove a conflict): git runs this on every merge of the
+lock file.
 """
 
 from __future__ import annotations
@@ -103,16 +114,19 @@ def decide(
     ours: Sequence[tuple[object, Fact]],
     removed: AbstractSet[object],
     added: Sequence[tuple[object, Fact]],
+    *,
+    allow_heads: int | None = None,
 ) -> Decision:
     """The reference's decision for ours and theirs = ours - ``removed`` + ``added``.
 
     ``ours``: (path, fact) of every revision file of ours, in alembic's
     listing order. ``removed``: the paths of ours that theirs deleted or
     changed. ``added``: (path, fact) of theirs' new or changed revision files,
-    in listing order. Paths are only compared, never read.
+    in listing order. Paths are only compared, never read. ``allow_heads``:
+    the environment's ``[tool.revgraph] allow_heads``.
     """
     return decide_lists(
-        [p for p, _ in ours], [f for _, f in ours], removed, [f for _, f in added]
+        [p for p, _ in ours], [f for _, f in ours], removed, [f for _, f in added], allow_heads=allow_heads
     )
 
 
@@ -124,6 +138,8 @@ def decide_lists(
     ours_facts: Sequence[Fact],
     removed: AbstractSet[object],
     added_facts: Sequence[Fact],
+    *,
+    allow_heads: int | None = None,
 ) -> Decision:
     """``decide`` over parallel lists.
 
@@ -158,9 +174,9 @@ def decide_lists(
 
     # Theirs' heads: ours' heads it kept and did not build on, the revisions whose
     # every child it deleted or re-pointed, and its own unnamed ones.
-    heads_t = len(heads_o - gone_ids - named_a)
-    heads_t += sum(1 for rid in named_gone if rid in o_set and rid not in gone_ids and not named_in_theirs(rid))
-    heads_t += sum(1 for rid in a_ids if not named_in_theirs(rid))
+    heads_t = heads_o - gone_ids - named_a
+    heads_t.update(rid for rid in named_gone if rid in o_set and rid not in gone_ids and not named_in_theirs(rid))
+    heads_t.update(rid for rid in a_ids if not named_in_theirs(rid))
 
     # The union keeps ours' version of an id both sides hold.
     extra = [f for f in a_facts if f[0] not in o_set]
@@ -185,22 +201,167 @@ def decide_lists(
             targets.append(target)
         depends[f[0]] = tuple(targets)
 
-    most = max(len(heads_o), heads_t)
-    if len(heads_u) > most:
-        return Decision(CONFLICT, reason=f"the union has {len(heads_u)} heads, each side at most {most}")
+    if len(heads_u) > len(labels) + 1 and allow_heads is None:
+        # RG101 without a walk: heads whose landed labels overlap share a lane,
+        # so there are at most one lane per label and the unlabelled one.
+        return Decision(CONFLICT, reason=f"the union has {len(heads_u)} heads and {len(labels)} branch labels")
+
+    downs_o = dict(zip(map(_ID, o_facts), map(_DOWNS, o_facts)))
+    downs = dict(downs_o)
+    downs.update(zip(map(_ID, extra), map(_DOWNS, extra)))
+    union_lineage = _Lineage(labels, downs)
+    if len(heads_u) > 1:
+        labels_o = _labels(filter(_LABELS, o_facts), o_set)
+        # Ours' revisions keep their parents in the union; unless one names a
+        # revision only theirs has, or a label changes hands, ours' lineages
+        # are the union's (and its walks are shared).
+        ours_as_union = labels_o == labels and not any(rid in named_o for rid in extra_ids)
+        ours = _Side(labels_o, o_set, heads_o, (lambda: union_lineage) if ours_as_union else (lambda: _Lineage(labels_o, downs_o)))
+        # Theirs' revisions are the union's, with their parents, when the files
+        # it lacks (ours' new ones, usually) are ones no revision of theirs names.
+        theirs_in_union = not any(rid in a_ids or named_in_theirs(rid) for rid in gone_ids)
+        theirs = _theirs_side(o_facts, downs_o, gone_ids, a_facts, a_ids, heads_t, labels, union_lineage, theirs_in_union)
+        try:
+            competing = _competing(sorted(heads_u), labels, union_lineage, (ours, theirs), allow_heads)
+        except _Unsupported as exc:
+            return Decision(UNDECIDED, reason=str(exc))
+        if competing:
+            return Decision(CONFLICT, reason=f"RG101 on the union: {', '.join(competing)} compete")
 
     # Only a clean merge needs the rest: the cycle search and each head's label.
-    downs = dict(zip(map(_ID, o_facts), map(_DOWNS, o_facts)))
-    downs.update(zip(map(_ID, extra), map(_DOWNS, extra)))
     if _has_cycle(downs, depends):
         return Decision(CONFLICT, reason="the union has a cycle")
     by_id = {f[0]: f for f in chain(o_facts, extra) if f[0] in heads_u}
     entries = []
     for head in sorted(heads_u):
         f = by_id[head]
-        label = f[2][0] if f[2] else _lineage_label(head, labels, downs)
+        # As ``lockfile.entries_for``: its own first label, else its line's first by name.
+        label = f[2][0] if f[2] else min(union_lineage(head), default="head")
         entries.append(LockEntry(label, head, f[4] or ""))
     return Decision(CLEAN, tuple(entries), reason="the union is healthy")
+
+
+class _Lineage:
+    """``RevisionGraph.lineage_labels`` of the graph ``labels`` and ``downs`` describe, per head, memoised.
+
+    A walk over the head's ancestors (down_revision only) that stops once
+    every label's declarer is found; a parent ``downs`` lacks is not in the
+    graph (dangling) and is not followed. A walk that found no label leaves
+    what it saw as label-free, and later walks stop there: at 20k revisions
+    the unlabelled line's ancestry is walked once, not once per head.
+    """
+
+    def __init__(self, labels: Mapping[str, str], downs: Mapping[str, tuple[str, ...]]) -> None:
+        self._owners: dict[str, list[str]] = {}
+        for label, owner in labels.items():
+            self._owners.setdefault(owner, []).append(label)
+        self._downs = downs
+        self._found: dict[str, frozenset[str]] = {}
+        self._free: set[str] = set()  # no declarer among these revisions' ancestors (or themselves)
+
+    def __call__(self, head: str) -> frozenset[str]:
+        found = self._found.get(head)
+        if found is None:
+            found = self._found[head] = self._walk(head)
+        return found
+
+    def _walk(self, head: str) -> frozenset[str]:
+        owners, free = self._owners, self._free
+        if not owners or head in free:
+            return frozenset()
+        get = self._downs.get
+        labels: list[str] = []
+        left = len(owners)
+        seen = {head}
+        stack = [head]
+        while stack:
+            rid = stack.pop()
+            if rid in owners:
+                labels.extend(owners[rid])
+                left -= 1
+                if not left:
+                    break
+            for parent in get(rid, ()):
+                if parent not in seen and parent not in free:
+                    seen.add(parent)
+                    stack.append(parent)
+        if not labels:  # the walk went everywhere and met no declarer
+            free |= seen
+        return frozenset(labels)
+
+
+class _Side:
+    """What RG101 asks of the side taken as base: its labels, its ids, whether it has an unlabelled head.
+
+    ``labels``: the side's label -> declaring id; ``lineage``: a callable
+    giving the side's ``_Lineage`` (built only if asked).
+    """
+
+    def __init__(self, labels: Mapping[str, str], ids, heads: AbstractSet[str], lineage) -> None:
+        self.labels, self.ids, self.heads, self._lineage = labels, ids, heads, lineage
+
+    def has_unlabelled_head(self) -> bool:
+        lineage = self._lineage()
+        return any(not lineage(head) for head in sorted(self.heads))
+
+
+class _Ambiguous(_Side):
+    def has_unlabelled_head(self) -> bool:
+        raise _Unsupported("theirs declares a branch label twice")
+
+
+class _TheirsIds:
+    """Theirs' ids without copying ours': membership only."""
+
+    def __init__(self, ours: Mapping[str, object], gone: AbstractSet[str], added: AbstractSet[str]) -> None:
+        self._ours, self._gone, self._added = ours, gone, added
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self._added or (rid in self._ours and rid not in self._gone)
+
+
+def _theirs_side(o_facts, downs_o, gone_ids, a_facts, a_ids, heads, union_labels, union_lineage, in_union: bool) -> _Side:
+    """Theirs as ours patched with its changes; its graph's shape is built only when RG101 asks for it.
+
+    ``in_union``: each revision of theirs is in the union with the same
+    parents, and none of theirs names one it lacks: its ancestries are the
+    union's, and so are its lineages when its labels are too.
+    """
+    kept = [f for f in filter(_LABELS, o_facts) if f[0] not in gone_ids]
+    new = list(filter(_LABELS, a_facts))
+    ids = _TheirsIds(downs_o, gone_ids, a_ids)
+    labels = _labels(chain(kept, new), ids)
+    if labels != _labels(chain(new, kept), ids):
+        # A label declared twice belongs to the first declaration in theirs'
+        # listing order, which interleaves ours' files and theirs' new ones:
+        # when that order would matter, the reference decides.
+        return _Ambiguous(labels, ids, heads, None)
+    if in_union and labels == union_labels:
+        return _Side(labels, ids, heads, lambda: union_lineage)
+
+    def lineage() -> _Lineage:
+        downs = {rid: d for rid, d in downs_o.items() if rid not in gone_ids} if gone_ids else dict(downs_o)
+        downs.update(zip(map(_ID, a_facts), map(_DOWNS, a_facts)))
+        return _Lineage(labels, downs)
+
+    return _Side(labels, ids, heads, lineage)
+
+
+def _competing(heads: Sequence[str], labels: Mapping[str, str], lineage, sides: Sequence[_Side], allow_heads: int | None) -> tuple[str, ...]:
+    """The union's heads RG101 names when either side is the base (``checks.graph.competing_heads``).
+
+    The driver cannot tell which side has landed (``git merge main`` on a
+    feature branch, or the feature merged on main, or a rebase): the merge
+    is healthy only if ``revgraph check`` would pass with either as base.
+    """
+    from revgraph.checks.graph import competing_heads, landed_label_names
+
+    for side in sides:
+        allowed = landed_label_names(labels, side.labels, side.ids)
+        found = competing_heads(heads, lineage, allowed, side.has_unlabelled_head, allow_heads)
+        if found:
+            return found
+    return ()
 
 
 class _Union:
@@ -254,29 +415,6 @@ def _has_cycle(downs: Mapping[str, tuple[str, ...]], depends: Mapping[str, tuple
             if not pending[kid]:
                 ready.append(kid)
     return peeled != len(pending)
-
-
-def _lineage_label(head: str, labels: Mapping[str, str], downs: Mapping[str, tuple[str, ...]]) -> str:
-    """``labels_of(head)[0]``: the first label declared by ``head`` or one of its ancestors."""
-    owners: dict[str, list[str]] = {}
-    for label, owner in labels.items():
-        owners.setdefault(owner, []).append(label)
-    if not owners:
-        return "head"
-    found: list[str] = []
-    seen: set[str] = set()
-    stack = [head]
-    left = len(owners)
-    while stack and left:
-        rid = stack.pop()
-        if rid in seen:
-            continue
-        seen.add(rid)
-        if rid in owners:
-            found.extend(owners[rid])
-            left -= 1
-        stack.extend(downs[rid])
-    return min(found) if found else "head"
 
 
 # ------------------------------------------------------------ the facts index
@@ -891,7 +1029,7 @@ def _decide_in_repo(
         ours_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs, ours_facts)]
         added_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs[len(paths) :], added_facts)]
         index.save(used=oids + added_oids)
-    return decide_lists(paths, ours_facts, removed, added_facts)
+    return decide_lists(paths, ours_facts, removed, added_facts, allow_heads=env.allow_heads)
 
 
 # A commit as git names it during a merge (GITHEAD_<sha>) or a rebase (an abbreviated sha).

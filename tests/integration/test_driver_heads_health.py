@@ -1,0 +1,111 @@
+"""The merge driver merges the lock cleanly only when the merge leaves RG101 silent (PRODUCT §5).
+
+Real repositories, the driver installed by `revgraph install`, real `git
+merge` / `git rebase`. Each history below leaves no more heads than one side
+already had, so counting heads would call it clean; but the merged graph has
+two heads on one line (RG101), `alembic upgrade head` (or `rep@head`) fails,
+and git must stop at the lock file with a text naming both sides' new
+revisions and `revgraph fix`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from revgraph.lockfile import parse_lock
+
+LOCK = "migrations/revgraph.lock"
+APP, REP = "a1a1a1a1a1a1", "b1b1b1b1b1b1"  # the two landed roots
+MAIN_NEW, FEATURE_NEW = "c2c2c2c2c2c2", "d3d3d3d3d3d3"
+
+
+def _installed(repo, app_labels, pyproject: str | None = None):
+    """main: two roots, the second on the landed label ``rep``; the driver and the lock committed."""
+    repo.init_env(commit=False)
+    if pyproject is not None:
+        repo.write("pyproject.toml", pyproject)
+    repo.add_revision(APP, None, message="create users", branch_labels=app_labels)
+    repo.add_revision(REP, None, message="create report views", branch_labels=["rep"])
+    repo.run("install", check=True)
+    repo.commit("base with revgraph")
+    repo.branch("feature")
+    return repo
+
+
+def _on(repo, branch: str, rev_id: str, down, message: str) -> None:
+    repo.checkout(branch)
+    repo.add_revision(rev_id, down, message=message)
+    repo.run("lock", check=True)
+    repo.commit(f"{branch}: {message}")
+
+
+def _driver_runs(repo, *git_args: str):
+    """``git *git_args`` with trace2: (process, exit codes of the merge driver's runs)."""
+    import json
+    import uuid
+
+    trace = repo.path.parent / f"trace-{uuid.uuid4().hex}.json"
+    env = dict(os.environ if repo.env is None else repo.env, GIT_TRACE2_EVENT=str(trace))
+    proc = subprocess.run(["git", *git_args], cwd=repo.path, env=env, capture_output=True, text=True, timeout=120)
+    events = [json.loads(line) for line in trace.read_text().splitlines() if line.strip()] if trace.exists() else []
+    drivers = {e["child_id"] for e in events if e["event"] == "child_start" and "merge-driver" in " ".join(e["argv"])}
+    return proc, [e["code"] for e in events if e["event"] == "child_exit" and e["child_id"] in drivers]
+
+
+def _assert_stopped_at_lock(repo, proc, codes) -> None:
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert codes == [1], codes
+    conflicted = repo.git("diff", "--name-only", "--diff-filter=U").stdout.split()
+    assert conflicted == [LOCK]
+    text = repo.read(LOCK).decode()
+    assert MAIN_NEW in text and FEATURE_NEW in text and "revgraph fix" in text
+
+
+@pytest.mark.parametrize("how", ["merge main into feature", "merge feature into main", "rebase feature onto main"])
+def test_a_merge_revision_on_main_and_a_revision_on_its_old_head_conflict(gitrepo, how):
+    """QA repro 1b: main joins its two lines; the feature builds on the unlabelled one's old head."""
+    repo = _installed(gitrepo, None)
+    _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
+    _on(repo, "main", MAIN_NEW, [APP, REP], "merge heads")
+    assert parse_lock(repo.read(LOCK).decode()).heads == (MAIN_NEW,)  # main: one head, on rep
+
+    if how == "merge main into feature":
+        repo.checkout("feature")
+        proc, codes = _driver_runs(repo, "merge", "--no-edit", "main")
+    elif how == "merge feature into main":
+        proc, codes = _driver_runs(repo, "merge", "--no-edit", "feature")
+    else:
+        repo.checkout("feature")
+        proc, codes = _driver_runs(repo, "rebase", "main")
+
+    _assert_stopped_at_lock(repo, proc, codes)
+
+
+@pytest.mark.parametrize("app_labels", [None, ["app"]], ids=["unlabelled and rep", "app and rep"])
+def test_a_merge_revision_over_rep_and_a_second_head_on_rep_conflict(gitrepo, app_labels):
+    """QA repros 1 and 2: the feature's merge revision carries rep; main grows rep: two heads on rep."""
+    repo = _installed(gitrepo, app_labels)
+    _on(repo, "feature", FEATURE_NEW, [APP, REP], "merge heads")
+    _on(repo, "main", MAIN_NEW, REP, "more report views")
+    repo.checkout("feature")
+
+    proc, codes = _driver_runs(repo, "merge", "--no-edit", "main")
+
+    _assert_stopped_at_lock(repo, proc, codes)
+
+
+def test_allow_heads_lets_the_driver_merge_what_check_allows(gitrepo):
+    repo = _installed(gitrepo, None, "[tool.revgraph]\nallow_heads = 3\n")
+    _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
+    _on(repo, "main", MAIN_NEW, APP, "add orders")  # three heads: FEATURE_NEW, MAIN_NEW, REP
+
+    proc, codes = _driver_runs(repo, "merge", "--no-edit", "feature")
+
+    assert proc.returncode == 0 and codes == [0], proc.stdout + proc.stderr + repr(codes)
+    assert parse_lock(repo.read(LOCK).decode()).heads == tuple(sorted([FEATURE_NEW, MAIN_NEW, REP]))
+    check = repo.run("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert repo.run("lock", "--check").returncode == 0

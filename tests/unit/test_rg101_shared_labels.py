@@ -1,0 +1,63 @@
+"""RG101/RG102: two heads that share a landed branch label compete (PRODUCT §3).
+
+alembic's ``rep@head`` names every head on ``rep``'s line: a merge revision
+that joined ``app`` and ``rep`` carries both labels, so a second head on
+``rep`` makes ``rep@head`` fail ("Multiple head revisions are present for
+given argument 'rep@head'") even though the two heads' label sets differ.
+"""
+
+from __future__ import annotations
+
+from revgraph.checks.graph import head_lanes
+from tests.unit.test_checks import codes, context, findings, snap
+
+LABELS = {"a": {"branch_labels": ("app",)}, "r": {"branch_labels": ("rep",)}}
+
+
+def test_a_merge_of_two_labelled_lines_and_a_head_on_one_of_them_compete():
+    base = snap("a", "r", source="origin/main", **LABELS)
+    head = snap("a+r<-m", "r<-r2", **LABELS)  # m carries {app, rep}, r2 carries {rep}
+
+    [finding] = findings(context(head, base=base), "RG101")
+
+    assert finding.revisions == ("m", "r2")
+    assert finding.message == (
+        "2 heads, competing for `upgrade head`: m (versions/m_step.py:10), r2 (versions/r2_step.py:10)"
+    )
+    assert finding.fix == "revgraph fix --base origin/main"
+
+
+def test_heads_linked_through_shared_labels_all_compete():
+    labels = dict(LABELS, b={"branch_labels": ("bill",)}, o={"branch_labels": ("ops",)})
+    base = snap("a", "r", "b", "o", source="origin/main", **labels)
+    # x {app, rep}, y {rep, bill}, z {bill, ops}: x and z share no label, yet
+    # one of rep@head or bill@head is ambiguous whichever two of them remain.
+    head = snap("a+r<-x", "r+b<-y", "b+o<-z", **labels)
+    ctx = context(head, base=base)
+
+    lanes = head_lanes(ctx, ctx.head_graph)
+
+    assert lanes.competing == ("x", "y", "z")
+    assert lanes.excess == 2
+    [finding] = findings(ctx, "RG101")
+    assert finding.revisions == ("x", "y", "z")
+
+
+def test_the_predicted_merge_is_rg102_when_base_grows_a_line_head_merged():
+    base = snap("a", "r<-r2", source="origin/main", **LABELS)
+    head = snap("a+r<-m", **LABELS)  # HEAD alone: one head, fine
+
+    ctx = context(head, base=base)
+
+    assert "RG101" not in codes(ctx)
+    [finding] = findings(ctx, "RG102")
+    assert set(finding.revisions) == {"m", "r2"}
+
+
+def test_competing_heads_is_rg101_on_plain_data():
+    from revgraph.checks.graph import competing_heads  # what the merge driver calls
+
+    lineage = {"m": frozenset({"app", "rep"}), "r2": frozenset({"rep"})}.__getitem__
+
+    assert competing_heads(["m", "r2"], lineage, {"app", "rep"}, lambda: False, None) == ("m", "r2")
+    assert competing_heads(["m", "r2"], lineage, {"app", "rep"}, lambda: False, 2) == ()  # allow_heads
