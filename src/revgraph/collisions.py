@@ -211,19 +211,13 @@ def _lanes(index: _BaseIndex, new: Mapping[str, Revision]) -> tuple[int, tuple[s
     heads = _heads_after(index.graph, new)
     if len(heads) < 2 or (index.allow_heads is not None and len(heads) <= index.allow_heads):
         return 0, ()
+    from revgraph.checks.graph import sort_into_lanes  # the one lane rule RG101/RG102 use
+
     lineage = _new_lineage(index, new)
-    allowed = index.allowed
-    lanes: dict[frozenset[str], list[str]] = {}
-    for head in heads:
-        labels = lineage[head] if head in lineage else index.lineage(head)
-        lanes.setdefault(labels & allowed, []).append(head)
-    unlabelled_ok = set(lanes) == {frozenset()} or index.has_unlabelled_head()
-    legit = [key for key in lanes if key or unlabelled_ok]
-    excess = len(heads) - len(legit)
-    if frozenset() in lanes and not unlabelled_ok:
-        return excess, heads
-    crowded = sorted(h for lane in lanes.values() if len(lane) > 1 for h in lane)
-    return excess, tuple(crowded)
+    lanes = sort_into_lanes(
+        heads, lambda h: lineage[h] if h in lineage else index.lineage(h), index.allowed, index.has_unlabelled_head
+    )
+    return lanes.excess, tuple(lanes.competing)
 
 
 def _heads_after(graph: RevisionGraph, new: Mapping[str, Revision]) -> tuple[str, ...]:

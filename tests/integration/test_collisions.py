@@ -274,3 +274,25 @@ def test_a_down_revision_cycle_on_a_branch_is_left_to_rg105_without_hanging():
     (branch,) = report.branches
     assert sorted(branch.new) == sorted([FA, FB, FC])
     assert report.ok and report.order == ("loop",)
+
+
+def test_a_merge_of_two_labelled_lines_collides_with_a_branch_growing_one_of_them():
+    # base: a (label app) and r (label rep), two landed lines. Branch one joins them
+    # in a merge revision; branch two adds r2 on r. Together, `rep@head` names both
+    # m and r2: the lanes of RG101 overlap on rep, and so must collisions'.
+    a = Revision("aaaa00000001", (), ("app",))
+    r = Revision("cccc00000003", (), ("rep",))
+    m = Revision("dddd00000004", (a.id, r.id))
+    r2 = Revision("eeee00000005", (r.id,))
+    base = [a, r]
+    report = find_collisions(
+        "main",
+        {"default": Snapshot("default", "main", tuple(base))},
+        {
+            "one": {"default": Snapshot("default", "one", (*base, m))},
+            "two": {"default": Snapshot("default", "two", (*base, r2))},
+        },
+    )
+    assert _excess(base, [*base, m, r2]) == 1  # what RG101 says of both landed
+    assert not report.forks
+    assert [(c.a, c.b) for c in report.collisions] == [("one", "two")]
