@@ -16,6 +16,8 @@ landed head with a merge revision drops that merge's now-redundant parent
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support import GitRepo
@@ -51,7 +53,10 @@ def test_a_second_base_left_alone_makes_fix_fail_naming_the_heads_and_the_merge(
     feature.add_revision(FEATURE, ROOT, message="feature")
     second = feature.add_revision(SECOND_BASE, None, message="second base")
     feature.commit("feature")
-    assert feature.run("check").returncode == 1  # RG101: what fix must not hide
+    check = feature.run("check", "--format", "json")
+    assert check.returncode == 1  # RG101: what fix must not hide
+    [rg101] = [f for f in json.loads(check.stdout)["findings"] if f["code"] == "RG101"]
+    assert rg101["fix"] == "revgraph fix --strategy merge"  # the rebase has nothing to re-point
 
     for args in (("fix", "--dry-run"), ("fix",)):
         result = feature.run(*args)

@@ -61,3 +61,33 @@ def test_competing_heads_is_rg101_on_plain_data():
 
     assert competing_heads(["m", "r2"], lineage, {"app", "rep"}, lambda: False, None) == ("m", "r2")
     assert competing_heads(["m", "r2"], lineage, {"app", "rep"}, lambda: False, 2) == ()  # allow_heads
+
+
+def test_the_count_says_how_many_of_the_heads_compete_when_some_have_a_line_of_their_own():
+    base = snap("a", "r", source="origin/main", **LABELS)
+    head = snap("a<-a2", "a<-a3", "r", **LABELS)  # two heads on app, r alone on rep
+
+    [finding] = findings(context(head, base=base), "RG101")
+
+    assert finding.revisions == ("a2", "a3")
+    assert finding.message.startswith("3 heads, 2 of them competing for `upgrade head`: a2 ")
+
+
+def test_rg102_names_the_competing_heads_when_base_already_has_as_many_heads():
+    # base has a head per line (app: a2, rep: r); HEAD grows app from a: the merge
+    # still has 3 heads, not more than base's 2 + 1, so "3 heads where base has 2"
+    base = snap("a<-a2", "r<-r2", source="origin/main", **LABELS)
+    head = snap("a<-a3", "r<-r2", **LABELS)
+
+    [finding] = findings(context(head, base=base), "RG102")
+
+    assert "would leave 3 heads where origin/main has 2" in finding.message
+    # With no more heads than base ("2 heads where origin/main has 2" read as no
+    # problem at all), the message counts the heads that compete instead.
+    base = snap("a", "r<-r2", source="origin/main", **LABELS)
+    head = snap("a+r<-m", **LABELS)
+
+    [finding] = findings(context(head, base=base), "RG102")
+
+    assert "would leave 2 heads competing on one line:" in finding.message
+    assert "where origin/main has" not in finding.message

@@ -170,22 +170,37 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         return
     heads = [graph[h] for h in competing]
     allowance = f" (allow_heads = {ctx.allow_heads})" if ctx.allow_heads is not None else ""
+    # The heads on lines of their own (a landed branch label) are not named:
+    # say how many of the count compete, so the list does not look short.
+    which = "competing" if len(heads) == len(graph.heads) else f"{len(heads)} of them competing"
     yield Hit(
         "RG101",
-        f"{len(graph.heads)} heads{allowance}, competing for `upgrade head`: "
+        f"{len(graph.heads)} heads{allowance}, {which} for `upgrade head`: "
         + ", ".join(named(rev) for rev in heads),
         revisions=tuple(rev.id for rev in heads),
         locations=tuple(where(rev) for rev in heads),
-        fix=_multiple_heads_fix(ctx),
+        fix=_multiple_heads_fix(ctx, competing),
         subjects=tuple(heads),
     )
 
 
-def _multiple_heads_fix(ctx: CheckContext) -> str:
-    """The rebase, unless the landed revisions themselves fork: it never moves those."""
-    if ctx.base_ref and not _landed_side_forks(ctx):
+def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str:
+    """The rebase, unless the landed revisions themselves fork (it never moves those)
+    or a competing head's new chain starts a new base (nothing to re-point it from)."""
+    if ctx.base_ref and not _landed_side_forks(ctx) and not _new_base_competes(ctx, competing):
         return ctx.fix_with_base("revgraph fix")
     return "revgraph fix --strategy merge"
+
+
+def _new_base_competes(ctx: CheckContext, competing: Iterable[str]) -> bool:
+    """Whether a competing head's chain of new revisions reaches a ``down_revision = None``."""
+    graph = ctx.head_graph
+    for head in competing:
+        if head in ctx.head_new:
+            chain = _walk_down_within(graph, head, ctx.head_new)
+            if any(not graph[rid].down_revisions for rid in chain):
+                return True
+    return False
 
 
 def _landed_side_forks(ctx: CheckContext) -> bool:
@@ -215,10 +230,16 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
     chains = sorted(
         (_chain_of(ctx, merged, head) for head in lanes.competing), key=_Chain.sort_key
     )
+    # Base may have heads on lines of their own: the count alone ("2 heads where
+    # main has 2") would not say what is wrong; the heads that compete do.
+    count = (
+        f"{len(merged.heads)} heads where {ctx.base_label} has {len(base.heads)}"
+        if len(merged.heads) > len(base.heads)
+        else f"{len(lanes.competing)} heads competing on one line"
+    )
     yield Hit(
         "RG102",
-        f"merging HEAD into {ctx.base_label} would leave {len(merged.heads)} heads where "
-        f"{ctx.base_label} has {len(base.heads)}: {_describe_chains(chains)}",
+        f"merging HEAD into {ctx.base_label} would leave {count}: {_describe_chains(chains)}",
         revisions=tuple(rid for chain in chains for rid in chain.ids),
         locations=tuple(chain.location for chain in chains),
         # The fork exists only once base's revisions are in the tree: bring
