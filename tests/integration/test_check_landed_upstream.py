@@ -85,12 +85,19 @@ def landed_findings(report: dict) -> list[tuple[str, list[str]]]:
 
 
 # ---------------------------------------------------------------- the bug
-def test_repointing_a_revision_only_origin_main_has_is_rg201_naming_origin_main(clones):
-    colleague, ours = clones
+def stack_pushed_on_ours(colleague: GitRepo, ours: GitRepo) -> str:
+    """The colleague's pushed revision, re-pointed onto ours on the feature (what a
+    naive fix does) and committed; its path."""
     pushed = push_pushed(colleague)
     feature_with_origin_main(ours)
-    repoint(ours, pushed, ROOT, OURS)  # stacks the pushed revision on ours: what a naive fix does
+    repoint(ours, pushed, ROOT, OURS)
     ours.commit("stack the pushed revision on the feature")
+    return pushed
+
+
+def test_repointing_a_revision_only_origin_main_has_is_rg201_naming_origin_main(clones):
+    colleague, ours = clones
+    pushed = stack_pushed_on_ours(colleague, ours)
     code, report = check(ours)
     (hit,) = findings(report, "RG201")
     assert code == 1
@@ -104,10 +111,7 @@ def test_repointing_a_revision_only_origin_main_has_is_rg201_naming_origin_main(
 
 def test_the_default_base_without_origin_head_is_the_local_main_and_sees_it_too(clones):
     colleague, ours = clones
-    pushed = push_pushed(colleague)
-    feature_with_origin_main(ours)
-    repoint(ours, pushed, ROOT, OURS)
-    ours.commit("stack the pushed revision on the feature")
+    pushed = stack_pushed_on_ours(colleague, ours)
     done = ours.run("check", "--format", "json")
     report = json.loads(done.stdout)
     assert done.returncode == 1 and report["base"] == "main"
@@ -180,10 +184,7 @@ def test_a_revision_the_remote_re_pointed_is_not_heads_repoint(clones):
 
 def test_base_that_is_the_remote_copy_is_unchanged(clones):
     colleague, ours = clones
-    pushed = push_pushed(colleague)
-    feature_with_origin_main(ours)
-    repoint(ours, pushed, ROOT, OURS)
-    ours.commit("stack the pushed revision on the feature")
+    pushed = stack_pushed_on_ours(colleague, ours)
     code, report = check(ours, base="origin/main")
     (hit,) = findings(report, "RG201")
     assert code == 1 and f"but {ROOT} in origin/main" in hit["message"], hit
