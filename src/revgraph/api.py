@@ -955,14 +955,30 @@ def _names_branch(repo: GitRepo, ref: str, branch: str) -> bool:
 
 
 def _shared_copy(repo: GitRepo, ref: str) -> str | None:
-    """The remote copy of a local branch ``ref`` (its upstream, else ``origin/<ref>``), or None."""
-    if _git_output(repo, "show-ref", "--verify", "-q", f"refs/heads/{ref}") is None:
+    """The remote copy of a local branch ``ref`` (its upstream, else ``origin/<branch>``), or None.
+
+    Any spelling of the branch (``main``, ``heads/main``, ``refs/heads/main``) is
+    the same branch: git says which ref the name resolves to.
+    """
+    if not ref or ref.startswith("-"):
+        return None
+    full = (_git_output(repo, "rev-parse", "--symbolic-full-name", ref) or "").strip()
+    if not full.startswith("refs/heads/"):
         return None  # not a local branch (a remote one, a tag, a sha): nothing to add
-    upstream = _git_output(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{ref}@{{upstream}}")
-    for candidate in ((upstream or "").strip(), f"origin/{ref}"):
-        if candidate and candidate != ref and _try_resolve(repo, candidate):
+    branch = full[len("refs/heads/") :]
+    upstream = _git_output(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{branch}@{{upstream}}")
+    for candidate in ((upstream or "").strip(), f"origin/{branch}"):
+        if candidate and candidate not in (ref, branch, full) and _try_resolve(repo, candidate):
             return candidate
     return None
+
+
+def local_branch_name(ref: str) -> str:
+    """``main`` for ``refs/heads/main`` and ``heads/main`` (the text alone; no process)."""
+    for prefix in ("refs/heads/", "heads/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
 
 
 def _landed_for_fix(

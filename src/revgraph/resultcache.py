@@ -521,6 +521,7 @@ def _git_state(
     from their commit ids (trees by ``<commit>:<folder>``), so the key is a
     function of those ids, which an express ticket records.
     """
+    from revgraph.api import local_branch_name
     from revgraph.sources.gitref import _plausible_ref
 
     bare = repo.root is None
@@ -529,7 +530,8 @@ def _git_state(
     globs = [p for p in patterns if any(ch in p for ch in "*?[")]
     plain = [p for p in patterns if p not in globs]
     names = ["HEAD", *(ref for ref, _ in candidates), *plain]
-    names += [f"refs/heads/{ref}" for ref, _ in candidates]  # a local branch: its remote copy counts
+    # A local branch (in any spelling): its remote copy counts.
+    names += [f"refs/heads/{local_branch_name(ref)}" for ref, _ in candidates]
     requests = tuple(dict.fromkeys(f"{n}^{{commit}}" for n in names if _plausible_ref(n)))
     gitdir = express.gitdir_facts(str(repo.git_dir), str(repo.common_dir))
     paths = (str(repo.root), *(str(loc) for env in environments for loc in env.version_locations))
@@ -570,7 +572,7 @@ def _git_state(
     treeishes = [("base", base_sha), ("merge-base", merge_base)]
     # A glob's refs are listed, not resolved with the others: read by name.
     treeishes += [(f"protected {ref}", commit(ref) or ref) for ref in protected]
-    if commit(f"refs/heads/{base_ref}"):
+    if commit(f"refs/heads/{local_branch_name(base_ref)}"):
         # A local base: the check also reads its remote copy (api._remote_landed),
         # which a fetch moves without touching anything else the key holds.
         # The configuration is read first: a ticket holding these bytes is never
@@ -1168,7 +1170,9 @@ def _upstream_unfetched(repo: GitRepo, branch: str) -> bool:
     """
     from revgraph.api import _try_resolve
 
-    done = repo.git("for-each-ref", "--format=%(upstream)", f"refs/heads/{branch}", ok=range(256))
+    from revgraph.api import local_branch_name
+
+    done = repo.git("for-each-ref", "--format=%(upstream)", f"refs/heads/{local_branch_name(branch)}", ok=range(256))
     upstream = done.stdout.decode("utf-8", "surrogateescape").strip()
     return done.returncode != 0 or (bool(upstream) and _try_resolve(repo, upstream) is None)
 

@@ -314,3 +314,28 @@ def test_the_remote_copy_is_base_s_upstream_and_a_changed_upstream_is_seen(clone
     assert not lane_answers(ours.path)
     (hit,) = findings(check(ours)[1], "RG201")
     assert "in upstream/main" in hit["message"] and hit["fix"] == f"git restore --source=upstream/main -- {pushed}"
+
+
+@pytest.mark.parametrize("spelling", ["heads/main", "refs/heads/main"])
+def test_every_spelling_of_the_local_base_branch_counts_its_remote_copy(clones, spelling):
+    colleague, ours = clones
+    pushed = push_pushed(colleague)
+    feature_with_origin_main(ours)
+    ours.remove(pushed)
+    ours.commit("drop the pushed revision")
+
+    for _ in range(2):  # and a cached answer says the same
+        code, report = check(ours, base=spelling)
+        (hit,) = findings(report, "RG202")
+        assert code == 1 and f"({pushed} in origin/main)" in hit["message"], hit
+
+
+@pytest.mark.parametrize("spelling", ["heads/main", "refs/heads/main"])
+def test_a_fetch_is_seen_whatever_the_spelling_of_the_base(clones, spelling):
+    colleague, ours = clones
+    feature_stacking_the_colleagues_branch(colleague, ours)
+    code, before = check(ours, base=spelling)
+    assert repointed(before) == [] and code == 0, before
+    land_and_fetch(colleague, ours)
+    code, after = check(ours, base=spelling)
+    assert repointed(after) == [[PUSHED]] and code == 1, after
