@@ -1076,6 +1076,7 @@ def fix(
 ) -> FixOutcome:
     """Repair the graph in the working tree: rebase (default) or merge (PRODUCT §4)."""
     from revgraph.fixes.apply import apply_plan
+    from revgraph.errors import FixRefused
     from revgraph.fixes.plan import EditPlan
 
     strategy = strategy or ws.project.settings.strategy or "rebase"
@@ -1099,6 +1100,7 @@ def fix(
     moves: list = []
     notes: list[str] = []
     left_alone: list[str] = []
+    nothing_to_merge: list[FixRefused] = []  # environments the merge strategy has nothing to join in
     remaining: list[RemainingHeads] = []
     allowed: list[Path] = []
     landed_sources: list[str] = []
@@ -1143,7 +1145,15 @@ def fix(
                 onto_ref=onto,
             )
         else:
-            plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root)
+            try:
+                plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root)
+            except FixRefused as refused:
+                if len(ws.environments) == 1 or not str(refused).startswith("nothing to merge"):
+                    raise
+                # Several environments: one with nothing to join is no reason to
+                # refuse the others (refused below only if none has anything).
+                nothing_to_merge.append(refused)
+                plan = EditPlan(strategy="merge", notes=(f"{env.name}: {refused}",))
         if not docstrings and strategy == "rebase" and plan.is_empty and operation is None and onto is None:
             _refuse_when_base_is_not_merged(ws, env, graph, base)
         edits.extend(plan.edits)
@@ -1166,6 +1176,8 @@ def fix(
         notes=tuple(notes),
         left_alone=tuple(left_alone),
     )
+    if nothing_to_merge and len(nothing_to_merge) == len(ws.environments):
+        raise nothing_to_merge[0]
     # What the plan leaves unsolved does not stop it: what it can do is still
     # done (and written), and the outcome says what remains (fix exits 1).
     written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run)

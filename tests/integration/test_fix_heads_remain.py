@@ -173,3 +173,34 @@ def test_a_rebase_under_a_feature_merge_revision_drops_the_parent_it_made_redund
     assert {rev.revision for rev in script.iterate_revisions(MERGE, "base")} == {
         MERGE, FEATURE, newer, LANDED, ROOT,
     }
+
+
+def test_the_merge_strategy_joins_one_environment_beside_another_with_nothing_to_join(gitrepo):
+    gitrepo.init_env(commit=False)
+    (gitrepo.path / "alembic.ini").unlink()
+    for name in ("env.py", "script.py.mako"):
+        gitrepo.write(f"two/{name}", gitrepo.read(f"migrations/{name}"))
+    gitrepo.write(
+        "pyproject.toml",
+        '[tool.revgraph.environments.one]\nscript_location = "migrations"\n'
+        '[tool.revgraph.environments.two]\nscript_location = "two"\n',
+    )
+    gitrepo.add_revision("aaaa00000001", None, message="one's root")
+    gitrepo.add_revision("bbbb00000002", None, message="two's root", versions="two/versions")
+    gitrepo.commit("two environments")
+    refused = gitrepo.run("fix", "--strategy", "merge")  # nothing to join anywhere: refused
+    assert refused.returncode == 1 and "nothing to merge" in refused.stderr, refused
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision("cccc00000003", "bbbb00000002", message="u1", versions="two/versions")
+    gitrepo.add_revision("dddd00000004", "bbbb00000002", message="u2", versions="two/versions")
+    gitrepo.commit("two heads in two")
+
+    done = gitrepo.run("fix", "--strategy", "merge", "--base", "main")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "one: nothing to merge" in done.stdout + done.stderr
+    assert len(list((gitrepo.path / "two" / "versions").glob("*.py"))) == 4  # the merge revision
+    assert len(list((gitrepo.path / "migrations" / "versions").glob("*.py"))) == 1
+    check = gitrepo.run("check", "--base", "main")
+    assert check.returncode == 0, check.stdout
