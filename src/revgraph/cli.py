@@ -345,7 +345,10 @@ def doctor(
     from revgraph import api
 
     st = state()
-    if fix_:
+    if fix_ and fmt != "text":
+        with st.human_output_on_stderr():  # stdout holds the report alone
+            _doctor_fix(base=base, strategy=strategy, db=db)
+    elif fix_:
         _doctor_fix(base=base, strategy=strategy, db=db)
     raise typer.Exit(
         _run_check(base=base, fmt=fmt, select=[], ignore=[], strict=strict, output=None, db=db, doctor=True)
@@ -530,7 +533,9 @@ def _joining_hint(outcome, left) -> str:
 def _print_diff(diff_text: str) -> None:
     st = state()
     if not st.use_color:
-        sys.stdout.write(diff_text if diff_text.endswith("\n") else diff_text + "\n")
+        # Byte-exact diff text, on whichever stream the console prints to now.
+        out = sys.stderr if st.console.stderr else sys.stdout
+        out.write(diff_text if diff_text.endswith("\n") else diff_text + "\n")
         return
     from rich.syntax import Syntax
 

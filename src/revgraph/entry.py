@@ -285,6 +285,22 @@ class State:
             self._err_console = self._make_console(stderr=True)
         return self._err_console
 
+    def human_output_on_stderr(self):
+        """Within: what is printed on ``console`` goes to stderr, leaving stdout to a
+        machine-readable report (``doctor --fix --format json``)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def swapped():
+            saved = self._console
+            self._console = self.err
+            try:
+                yield
+            finally:
+                self._console = saved
+
+        return swapped()
+
     def _make_console(self, *, stderr: bool):
         from rich.console import Console
 

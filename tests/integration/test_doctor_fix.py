@@ -7,8 +7,10 @@ head` on that database creates the feature's table.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 
 from tests.support import GitRepo, sqlite_tables
 
@@ -120,6 +122,22 @@ def test_doctor_fix_after_merging_main_into_the_feature_reports_clean(gitrepo, t
     assert parents(gitrepo, FEATURE) == (MAIN,)
     assert gitrepo.read(main_path) == main_bytes
     assert upgrade(gitrepo, db) == {table(BASE), table(MAIN), table(FEATURE)}
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_doctor_fix_with_a_machine_format_keeps_stdout_to_the_report(gitrepo, tmp_path, fmt):
+    db = tmp_path / "app.db"
+    diverged(gitrepo, db)
+    gitrepo.checkout("feature")
+    gitrepo.merge("main")
+
+    proc = gitrepo.run("doctor", "--fix", "--format", fmt)
+
+    assert proc.returncode == 0, output(proc)
+    report = json.loads(proc.stdout)  # the report alone: the fix's diff and lines went to stderr
+    assert report
+    assert f"moved {FEATURE}" in proc.stderr
+    assert parents(gitrepo, FEATURE) == (MAIN,)
 
 
 def test_doctor_fix_on_a_healthy_graph_says_nothing_to_do(gitrepo):
