@@ -91,3 +91,15 @@ def test_rg102_names_the_competing_heads_when_base_already_has_as_many_heads():
 
     assert "would leave 2 heads competing on one line:" in finding.message
     assert "where origin/main has" not in finding.message
+
+
+def test_a_new_labelled_base_gets_no_fix_command_that_would_be_refused():
+    # main: a (app). HEAD adds n, a new base with a new label: each head is alone on
+    # its line, so neither the rebase nor the merge strategy joins them.
+    base = snap("a", source="origin/main", **LABELS)
+    head = snap("a", "n", a=LABELS["a"], n={"branch_labels": ("newl",)})
+
+    [finding] = findings(context(head, base=base), "RG101")
+
+    assert finding.fix is None
+    assert "allow_heads" in finding.message

@@ -173,13 +173,22 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
     # The heads on lines of their own (a landed branch label) are not named:
     # say how many of the count compete, so the list does not look short.
     which = "competing" if len(heads) == len(graph.heads) else f"{len(heads)} of them competing"
+    message = f"{len(graph.heads)} heads{allowance}, {which} for `upgrade head`: " + ", ".join(
+        named(rev) for rev in heads
+    )
+    fix: str | None = _multiple_heads_fix(ctx, competing)
+    landed = landed_labels(ctx, graph)
+    if not _joinable(graph, competing) and any(set(graph.labels_of(h)) - landed for h in competing):
+        # Each head is alone on its own branch labels, one of them not landed yet:
+        # neither strategy joins distinct labelled lines, so no command fixes it.
+        fix = None
+        message += "; a new branch line passes once `allow_heads` in [tool.revgraph] counts it"
     yield Hit(
         "RG101",
-        f"{len(graph.heads)} heads{allowance}, {which} for `upgrade head`: "
-        + ", ".join(named(rev) for rev in heads),
+        message,
         revisions=tuple(rev.id for rev in heads),
         locations=tuple(where(rev) for rev in heads),
-        fix=_multiple_heads_fix(ctx, competing),
+        fix=fix,
         subjects=tuple(heads),
     )
 
@@ -190,6 +199,16 @@ def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str
     if ctx.base_ref and not _landed_side_forks(ctx) and not _new_base_competes(ctx, competing):
         return ctx.fix_with_base("revgraph fix")
     return "revgraph fix --strategy merge"
+
+
+def _joinable(graph: RevisionGraph, competing: Iterable[str]) -> bool:
+    """Whether two competing heads share a line (the same branch labels): what
+    ``fix --strategy merge`` joins (``api._competing_lines``) or a rebase re-points."""
+    lines: dict[tuple[str, ...], int] = {}
+    for head in competing:
+        key = tuple(graph.labels_of(head))
+        lines[key] = lines.get(key, 0) + 1
+    return any(count > 1 for count in lines.values())
 
 
 def _new_base_competes(ctx: CheckContext, competing: Iterable[str]) -> bool:
