@@ -109,3 +109,75 @@ def test_allow_heads_lets_the_driver_merge_what_check_allows(gitrepo):
     check = repo.run("check")
     assert check.returncode == 0, check.stdout + check.stderr
     assert repo.run("lock", "--check").returncode == 0
+
+
+# ---------------------------------------- RG103 and RG106 in the merged graph
+def _assert_conflict_at_lock(repo, proc, codes) -> None:
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert codes == [1], codes
+    assert LOCK in repo.git("diff", "--name-only", "--diff-filter=U").stdout.split()
+    assert "revgraph fix" in repo.read(LOCK).decode()
+
+
+@pytest.mark.parametrize("into", ["main into feature", "feature into main"])
+def test_one_new_branch_label_declared_on_both_sides_conflicts(gitrepo, into):
+    """QA5 repro 2: each side starts label ``newx`` on a different line: RG106, alembic refuses."""
+    repo = _installed(gitrepo, ["app"])
+    for branch, rid, down in (("feature", FEATURE_NEW, APP), ("main", MAIN_NEW, REP)):
+        repo.checkout(branch)
+        repo.add_revision(rid, down, message=f"{branch} newx", branch_labels=["newx"])
+        repo.run("lock", check=True)
+        repo.commit(f"{branch}: newx")
+    if into == "main into feature":
+        repo.checkout("feature")
+    proc, codes = _driver_runs(repo, "merge", "--no-edit", "main" if into == "main into feature" else "feature")
+
+    _assert_conflict_at_lock(repo, proc, codes)
+    assert "RG106" in repo.run("check").stdout
+
+
+def test_a_new_branch_label_equal_to_the_other_sides_new_id_conflicts(gitrepo):
+    repo = _installed(gitrepo, ["app"])
+    _on(repo, "main", MAIN_NEW, REP, "more report views")
+    repo.checkout("feature")
+    repo.add_revision(FEATURE_NEW, APP, message="label as id", branch_labels=[MAIN_NEW])
+    repo.run("lock", check=True)
+    repo.commit("feature: label")
+
+    proc, codes = _driver_runs(repo, "merge", "--no-edit", "main")
+
+    _assert_conflict_at_lock(repo, proc, codes)
+
+
+@pytest.mark.parametrize("into", ["main into feature", "feature into main"])
+def test_one_revision_id_added_in_two_files_on_two_lines_conflicts(gitrepo, into):
+    """QA5 repro 3: both sides add revision ``dup`` (different files, lines): RG103, a wrong lock."""
+    repo = _installed(gitrepo, ["app"])
+    _on(repo, "feature", "dddd0000dddd", APP, "feature dup")
+    _on(repo, "main", "dddd0000dddd", REP, "main dup")
+    if into == "main into feature":
+        repo.checkout("feature")
+    proc, codes = _driver_runs(repo, "merge", "--no-edit", "main" if into == "main into feature" else "feature")
+
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert codes == [1], codes
+    assert "RG103" in repo.run("check").stdout
+
+
+def test_a_renamed_revision_file_is_not_a_duplicate(gitrepo):
+    """One side renames a landed revision's file while each adds on its own line: one file, a clean merge."""
+    repo = _installed(gitrepo, ["app"])
+    _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
+    repo.checkout("main")
+    old = next(p for p in repo.git("ls-files", "migrations/versions").stdout.split() if APP in p)
+    repo.git("mv", old, old.replace(".py", "_renamed.py"))
+    repo.commit("main: rename")
+    _on(repo, "main", MAIN_NEW, REP, "more report views")
+    repo.checkout("feature")
+
+    proc, codes = _driver_runs(repo, "merge", "--no-edit", "main")
+
+    assert proc.returncode == 0 and codes == [0], proc.stdout + proc.stderr + repr(codes)
+    assert parse_lock(repo.read(LOCK).decode()).heads == tuple(sorted([FEATURE_NEW, MAIN_NEW]))
+    check = repo.run("check")
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -5,8 +5,9 @@ revisions on each side: on a head, on an older revision, merges of two
 heads, new labelled roots) are split into ours and theirs. The driver's
 decision (``gitops.union.decide``, or the reference ``driver.union_of``
 where the fast path leaves it undecided) must be CLEAN if and only if the
-rules that make a graph unusable (RG101 heads, RG104 dangling, RG105 cycle)
-find nothing in the merged graph, with either side taken as the base (the
+rules that make a graph unusable (RG101 heads, RG103 an id declared by two
+files, RG104 dangling, RG105 cycle, RG106 a label declared twice or equal to
+an id) find nothing in the merged graph, with either side taken as the base (the
 driver cannot tell which side has landed); and a clean lock must list the
 merged graph's heads as `revgraph lock` would.
 """
@@ -23,7 +24,7 @@ from revgraph.lockfile import entries_for
 from revgraph.model import Revision, RevisionGraph, Snapshot
 
 LABELS = ("app", "rep", "bill")
-UNUSABLE = ["RG101", "RG104", "RG105"]
+UNUSABLE = ["RG101", "RG103", "RG104", "RG105", "RG106"]
 
 
 def _heads(revs: list[Revision]) -> list[str]:
@@ -32,16 +33,23 @@ def _heads(revs: list[Revision]) -> list[str]:
 
 
 @st.composite
-def _grow(draw, revs: list[Revision], counter: list[int], most: int) -> list[Revision]:
-    """Up to ``most`` new revisions on top of ``revs``; returns only the new ones."""
+def _grow(draw, revs: list[Revision], counter: list[int], most: int, reuse: list[str] = ()) -> list[Revision]:
+    """Up to ``most`` new revisions on top of ``revs``; returns only the new ones.
+
+    Now and then a new revision (in a new file) takes an id from ``reuse``
+    (the other side's new ones: RG103 across the sides) or a label that is
+    an id (RG106).
+    """
     new: list[Revision] = []
     for _ in range(draw(st.integers(0, most))):
         have = revs + new
         counter[0] += 1
         rid = f"{counter[0]:012x}"
+        if reuse and draw(st.integers(0, 5)) == 0:
+            rid = draw(st.sampled_from(list(reuse)))
         heads = _heads(have)
         shape = draw(st.sampled_from(["head"] * 4 + ["older", "merge", "merge", "root"]))
-        if not have or shape == "root":
+        if not heads or shape == "root":  # (no heads: a reused id closed a loop)
             downs: tuple[str, ...] = ()
         elif shape == "merge" and len(heads) > 1:
             downs = tuple(draw(st.lists(st.sampled_from(heads), min_size=2, max_size=2, unique=True)))
@@ -50,7 +58,8 @@ def _grow(draw, revs: list[Revision], counter: list[int], most: int) -> list[Rev
         else:
             downs = (draw(st.sampled_from(heads)),)
         labelled = not downs or draw(st.integers(0, 5)) == 0
-        labels = (draw(st.sampled_from(LABELS)),) if labelled and draw(st.booleans()) else ()
+        names = LABELS + tuple(r.id for r in have[:1])  # the first revision's id, now and then
+        labels = (draw(st.sampled_from(names)),) if labelled and draw(st.booleans()) else ()
         new.append(Revision(rid, downs, labels, path=f"v/{counter[0]:03d}.py", message=f"m{counter[0]}"))
     return new
 
@@ -61,7 +70,7 @@ def split_histories(draw):
     counter = [0]
     base = draw(_grow([], counter, 6))
     ours = draw(_grow(base, counter, 3))
-    theirs = draw(_grow(base, counter, 3))
+    theirs = draw(_grow(base, counter, 3, [r.id for r in ours]))
     return base, ours, theirs
 
 

@@ -13,8 +13,10 @@ networkx or alembic:
 3. both changed: if git tells us which commit is coming in (``GITHEAD_<sha>``
    during ``git merge``; ``rebase-merge/done`` during a rebase) take the
    union of both sides' revisions (read from git objects, statically, never
-   executed): when it is healthy (every file readable, nothing dangling, no
-   cycle, and RG101, ``checks.graph.competing_heads``, silent whichever side
+   executed): when it is healthy (every file readable, no revision id
+   declared by two files (RG103: within a side, or by each side at different
+   paths both new since the merge base), nothing dangling, no cycle, no
+   branch label declared twice or equal to a revision id (RG106), and RG101, ``checks.graph.competing_heads``, silent whichever side
    is taken as the base: the driver cannot tell which side has landed) the
    lock lists the union's heads, as ``revgraph lock`` would write them.
    Counting heads is not enough: a merge revision on one side and a revision
@@ -129,10 +131,28 @@ def _environment(lock_path: str, cwd: Path | None):
     return repo, env
 
 
-def union_of(ours, theirs, *, allow_heads: int | None = None) -> list[LockEntry] | None:
+def _duplicate_ids(ours, theirs, in_merge_base=None) -> bool:
+    """RG103 in the merged tree: an id declared by two files of one side, or by a file of
+    each side at different paths both added since the merge base (``in_merge_base``:
+    which of the given paths the merge base has; None: it has none of them). The same
+    path on both sides is one file, whatever its content."""
+    for side in (ours, theirs):
+        if len({r.id for r in side.revisions}) != len(side.revisions):
+            return True
+    ours_at = {r.id: r.path for r in ours.revisions}
+    pairs = [(ours_at[r.id], r.path) for r in theirs.revisions if ours_at.get(r.id, r.path) != r.path]
+    if not pairs:
+        return False
+    old = in_merge_base([p for pair in pairs for p in pair]) if in_merge_base is not None else set()
+    return any(p not in old and q not in old for p, q in pairs)
+
+
+def union_of(ours, theirs, *, allow_heads: int | None = None, in_merge_base=None) -> list[LockEntry] | None:
     """The reference decision, from both sides' whole snapshots: the union's heads when healthy, else None.
 
-    Healthy: both sides readable, no dangling reference, no cycle, and RG101
+    Healthy: both sides readable, no revision id declared by two files
+    (RG103, ``_duplicate_ids``), no dangling reference, no cycle, no branch
+    label declared twice or colliding with an id (RG106), and RG101
     (``checks.graph.check_multiple_heads``, with ``allow_heads``) silent on
     the union whichever side is taken as the base: the driver cannot tell
     which side has landed. On an id both sides hold, ours' version wins.
@@ -144,12 +164,14 @@ def union_of(ours, theirs, *, allow_heads: int | None = None) -> list[LockEntry]
 
     if ours.problems or theirs.problems:
         return None
+    if _duplicate_ids(ours, theirs, in_merge_base):
+        return None
     union = {r.id: r for r in ours.revisions}
     for rev in theirs.revisions:
         union.setdefault(rev.id, rev)
     merged = Snapshot(ours.environment, "merge", tuple(union.values()))
     graph = RevisionGraph(merged.revisions)
-    if graph.dangling or graph.cycles:
+    if graph.dangling or graph.cycles or graph.label_problems:
         return None
     for base in (ours, theirs):
         landed = frozenset(r.id for r in base.revisions)
@@ -163,7 +185,15 @@ def _full_union(repo, env, theirs_sha: str, cache=None) -> list[LockEntry] | Non
     """``union_of`` both sides read whole from git (the slow, simple path)."""
     ours = repo.read_ref(env, "HEAD", cache=cache)
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
-    return union_of(ours, theirs, allow_heads=env.allow_heads)
+
+    def in_merge_base(paths):
+        from revgraph.gitops.union import _in_merge_base
+
+        encoded = [str(p).encode("utf-8", "surrogateescape") for p in paths]
+        found = _in_merge_base(repo, theirs_sha, b"", encoded)
+        return {p for p, e in zip(paths, encoded) if e in found}
+
+    return union_of(ours, theirs, allow_heads=env.allow_heads, in_merge_base=in_merge_base)
 
 
 def full_union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:

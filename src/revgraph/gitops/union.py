@@ -32,15 +32,14 @@ same decision, for the same inputs, from much less:
 
 The decision is exact, not a heuristic: for every input ``decide`` accepts it
 returns what the reference returns, and it says ``UNDECIDED`` (the driver then
-runs the reference) for everything outside that subset: two files of one
-side declaring the same revision id, theirs declaring one branch label in
+runs the reference) for everything outside that subset: theirs declaring one branch label in
 a file ours has and in one of its own (when RG101 asks which owns it), a symlink
 or submodule in a versions folder, recursive or sourceless environments,
 the repository root as a versions folder. The lock files' own claims about
 heads are never trusted: only the trees are read.
 ``tests/integration/test_merge_driver_fast.py`` checks ``decide`` against
 the reference on random histories; ``tests/property/test_driver_health.py``
-that it is clean exactly when ``revgraph check``'s RG101/RG104/RG105 find
+that it is clean exactly when ``revgraph check``'s RG101/RG103/RG104/RG105/RG106 find
 nothing in the merged graph with either side as base;
 ``tests/integration/test_driver_speedpaths.py`` the plain tree reading and
 the early read.
@@ -67,7 +66,7 @@ from collections import Counter
 from itertools import accumulate, chain, compress, repeat
 from operator import add, itemgetter, ne
 from pathlib import Path
-from typing import TYPE_CHECKING, AbstractSet, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, AbstractSet, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from revgraph.atomicfile import write_atomic
 from revgraph.lockfile import LockEntry
@@ -116,6 +115,7 @@ def decide(
     added: Sequence[tuple[object, Fact]],
     *,
     allow_heads: int | None = None,
+    in_merge_base: "Callable[[Sequence[object]], AbstractSet[object]] | None" = None,
 ) -> Decision:
     """The reference's decision for ours and theirs = ours - ``removed`` + ``added``.
 
@@ -123,10 +123,17 @@ def decide(
     listing order. ``removed``: the paths of ours that theirs deleted or
     changed. ``added``: (path, fact) of theirs' new or changed revision files,
     in listing order. Paths are only compared, never read. ``allow_heads``:
-    the environment's ``[tool.revgraph] allow_heads``.
+    the environment's ``[tool.revgraph] allow_heads``. ``in_merge_base``:
+    which of the given paths the merge base has (see ``decide_lists``).
     """
     return decide_lists(
-        [p for p, _ in ours], [f for _, f in ours], removed, [f for _, f in added], allow_heads=allow_heads
+        [p for p, _ in ours],
+        [f for _, f in ours],
+        removed,
+        [f for _, f in added],
+        allow_heads=allow_heads,
+        added_paths=[p for p, _ in added],
+        in_merge_base=in_merge_base,
     )
 
 
@@ -140,8 +147,18 @@ def decide_lists(
     added_facts: Sequence[Fact],
     *,
     allow_heads: int | None = None,
+    added_paths: Sequence[object] | None = None,
+    in_merge_base: "Callable[[Sequence[object]], AbstractSet[object]] | None" = None,
 ) -> Decision:
     """``decide`` over parallel lists.
+
+    RG103 and RG106 of the merged tree are conflicts: a revision id declared
+    by two files of one side, or by a file of each side at different paths
+    (both added since the merge base: ``in_merge_base`` tells which of those
+    paths the merge base has, a rename rather than a duplicate; without it a
+    duplicate is assumed, without ``added_paths`` the reference decides); a branch label
+    declared twice or colliding with a revision id. The same path on both
+    sides is one file whatever its content (git merges it, or stops there).
 
     Ours is read whole (20k revisions: a few passes of builtins over it);
     theirs and the union are ours patched with the few changed files, so a
@@ -152,8 +169,7 @@ def decide_lists(
         return Decision(CONFLICT, reason="a revision file cannot be read")
     o_set = set(map(_ID, o_facts))
     if len(o_set) != len(o_facts):
-        # Which of two same-id files wins depends on load order: the reference decides.
-        return Decision(UNDECIDED, reason="ours declares a revision id twice")
+        return Decision(CONFLICT, reason="RG103: ours declares a revision id twice")
     if len(removed) < 16:  # the usual few: found without a pass over ours
         gone = [o_facts[ours_paths.index(p)] for p in removed]
     else:
@@ -161,7 +177,21 @@ def decide_lists(
     gone_ids = set(map(_ID, gone))
     a_ids = set(map(_ID, a_facts))
     if len(a_ids) != len(a_facts) or any(i in o_set and i not in gone_ids for i in a_ids):
-        return Decision(UNDECIDED, reason="theirs declares a revision id twice")
+        return Decision(CONFLICT, reason="RG103: theirs declares a revision id twice")
+    both = a_ids & gone_ids
+    if both:
+        # An id in a file of ours that theirs lacks and in one of theirs that
+        # ours lacks: one file renamed by a side, or two files (RG103).
+        if added_paths is None:  # one file edited, renamed or a duplicate: the reference tells
+            return Decision(UNDECIDED, reason="both sides declare a revision id; theirs' paths unknown")
+        gone_paths = list(removed) if len(removed) < 16 else [p for p in ours_paths if p in removed]
+        gone_path = {o_facts[ours_paths.index(p)][0]: p for p in gone_paths}
+        pairs = [(gone_path[f[0]], p) for p, f in zip(added_paths, a_facts) if f[0] in both and gone_path[f[0]] != p]
+        if pairs:
+            asked = list(dict.fromkeys(chain.from_iterable(pairs)))
+            old_paths = in_merge_base(asked) if in_merge_base is not None else frozenset()
+            if any(p not in old_paths and q not in old_paths for p, q in pairs):
+                return Decision(CONFLICT, reason="RG103: both sides declare a revision id in different files")
 
     # How many revisions name each id as down_revision (a revision naming one twice counts twice).
     named_o = Counter(chain.from_iterable(map(_DOWNS, o_facts)))
@@ -189,6 +219,8 @@ def decide_lists(
 
     u_ids = _Union(o_set, extra_ids)
     labels = _labels(chain(filter(_LABELS, o_facts), filter(_LABELS, extra)), u_ids)
+    if _label_problem(chain(filter(_LABELS, o_facts), filter(_LABELS, extra)), u_ids):
+        return Decision(CONFLICT, reason="RG106: a branch label of the union is declared twice or is a revision id")
     from revgraph.model import resolve_name  # loaded already: gitref reads the trees
 
     depends: dict[str, tuple[str, ...]] = {}
@@ -389,6 +421,18 @@ def _labels(labelled: Iterable[Fact], ids) -> dict[str, str]:
                 continue  # declared twice
             labels[label] = rid
     return labels
+
+
+def _label_problem(labelled: Iterable[Fact], ids) -> bool:
+    """Whether ``RevisionGraph.label_problems`` (RG106) is non-empty: a label declared by two
+    revisions, or one that is another revision's id."""
+    owner: dict[str, str] = {}
+    for f in labelled:
+        rid = f[0]
+        for label in f[2]:
+            if (label in ids and label != rid) or owner.setdefault(label, rid) != rid:
+                return True
+    return False
 
 
 def _has_cycle(downs: Mapping[str, tuple[str, ...]], depends: Mapping[str, tuple[str, ...]]) -> bool:
@@ -1029,7 +1073,34 @@ def _decide_in_repo(
         ours_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs, ours_facts)]
         added_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs[len(paths) :], added_facts)]
         index.save(used=oids + added_oids)
-    return decide_lists(paths, ours_facts, removed, added_facts, allow_heads=env.allow_heads)
+    return decide_lists(
+        paths,
+        ours_facts,
+        removed,
+        added_facts,
+        allow_heads=env.allow_heads,
+        added_paths=added_paths,
+        in_merge_base=lambda asked: _in_merge_base(repo, theirs_ref, prefix, asked),
+    )
+
+
+def _in_merge_base(repo: "GitRepo", theirs_ref: str, prefix: bytes, paths: Sequence[bytes]) -> set[bytes]:
+    """Which of ``paths`` (below ``prefix``) the merge base of HEAD and ``theirs_ref`` has.
+
+    Asked only when both sides hold one revision id at different paths (a
+    rename, or RG103). No merge base, or any failure: none of them.
+    """
+    try:
+        found = repo.git("merge-base", "HEAD", theirs_ref, ok=(0, 1)).stdout
+        base = (found.decode() if isinstance(found, bytes) else found).strip()
+        if not base:
+            return set()
+        request = "".join(f"{base}:{(prefix + p).decode('utf-8', 'surrogateescape')}\n" for p in paths)
+        out = repo.git("cat-file", "--batch-check", input=request.encode("utf-8", "surrogateescape")).stdout
+        lines = (out if isinstance(out, bytes) else out.encode()).splitlines()
+    except Exception:
+        return set()
+    return {p for p, line in zip(paths, lines) if not line.endswith(b" missing")}
 
 
 # A commit as git names it during a merge (GITHEAD_<sha>) or a rebase (an abbreviated sha).
