@@ -191,7 +191,7 @@ def check_lines(draw):
     return typed, [*meant_front, "check", *meant_rest]
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=check_lines())
 def test_a_check_line_with_global_options_anywhere_means_them_in_front(lines, monkeypatch, capsys):
     typed, meant = lines
