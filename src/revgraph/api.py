@@ -1272,10 +1272,9 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
 
 def _competing_lines(graph: RevisionGraph) -> list[list[str]]:
     """The heads a merge revision would join: per branch line, when it has several."""
-    lines: dict[tuple[str, ...], list[str]] = {}
-    for head in graph.heads:
-        lines.setdefault(graph.labels_of(head), []).append(head)
-    return [heads for heads in lines.values() if len(heads) > 1]
+    from revgraph.checks.graph import shared_lines
+
+    return shared_lines(graph, graph.heads)
 
 
 def _refuse_when_base_is_not_merged(ws: Workspace, env: Environment, graph: RevisionGraph, base: str | None) -> None:

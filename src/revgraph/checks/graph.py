@@ -201,14 +201,18 @@ def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str
     return "revgraph fix --strategy merge"
 
 
+def shared_lines(graph: RevisionGraph, heads: Iterable[str]) -> list[list[str]]:
+    """``heads`` grouped by their branch labels, the groups of two or more: what
+    ``fix --strategy merge`` joins with one merge revision each."""
+    lines: dict[tuple[str, ...], list[str]] = {}
+    for head in heads:
+        lines.setdefault(graph.labels_of(head), []).append(head)
+    return [group for group in lines.values() if len(group) > 1]
+
+
 def _joinable(graph: RevisionGraph, competing: Iterable[str]) -> bool:
-    """Whether two competing heads share a line (the same branch labels): what
-    ``fix --strategy merge`` joins (``api._competing_lines``) or a rebase re-points."""
-    lines: dict[tuple[str, ...], int] = {}
-    for head in competing:
-        key = tuple(graph.labels_of(head))
-        lines[key] = lines.get(key, 0) + 1
-    return any(count > 1 for count in lines.values())
+    """Whether two competing heads share a line: what the merge strategy joins or a rebase re-points."""
+    return bool(shared_lines(graph, competing))
 
 
 def _new_base_competes(ctx: CheckContext, competing: Iterable[str]) -> bool:
