@@ -204,3 +204,34 @@ def test_the_merge_strategy_joins_one_environment_beside_another_with_nothing_to
     assert len(list((gitrepo.path / "migrations" / "versions").glob("*.py"))) == 1
     check = gitrepo.run("check", "--base", "main")
     assert check.returncode == 0, check.stdout
+
+
+# ------------------------------------------- heads sharing a label, merged
+def test_the_merge_strategy_joins_heads_that_share_a_label_as_rg101_groups_them(gitrepo):
+    """A feature's merge revision of two labelled lines ({app, rep}) beside a
+    head main added on one of them ({rep}): alembic's ``rep@head`` fails, so
+    RG101 makes them compete; the merge strategy must join them (it grouped
+    heads by their exact label sets and refused: "only one head per line")."""
+    gitrepo.init_env()
+    gitrepo.add_revision("a0a0a0a0a0a0", None, message="app", branch_labels=("app",))
+    gitrepo.add_revision("e0e0e0e0e0e0", None, message="rep", branch_labels=("rep",))
+    gitrepo.commit("two lines")
+    gitrepo.branch("feature")
+    gitrepo.add_revision("e1e1e1e1e1e1", "e0e0e0e0e0e0", message="rep step")
+    gitrepo.commit("rep step")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision("c1c1c1c1c1c1", ("a0a0a0a0a0a0", "e0e0e0e0e0e0"), message="join lines")
+    gitrepo.commit("join the lines")
+    gitrepo.git("merge", "-q", "--no-edit", "main")
+    check = gitrepo.run("check", "--base", "main", "--format", "json")
+    [rg101] = [f for f in json.loads(check.stdout)["findings"] if f["code"] == "RG101"]
+    assert set(rg101["revisions"]) == {"c1c1c1c1c1c1", "e1e1e1e1e1e1"}
+
+    assert rg101["fix"] == "revgraph fix --strategy merge"  # the rebase refuses a merge of two lines
+    result = gitrepo.run("fix", "--strategy", "merge", "--rev-id", MERGE, "--base", "main")
+
+    assert result.returncode == 0, result
+    merge_file = next(p for p in gitrepo.git("ls-files", "-o", "--exclude-standard").stdout.split() if MERGE in p)
+    assert "('c1c1c1c1c1c1', 'e1e1e1e1e1e1')" in down_line(gitrepo, merge_file)
+    assert gitrepo.run("check", "--base", "main").returncode == 0
+    assert gitrepo.alembic("heads").stdout.split()[0] == MERGE

@@ -194,20 +194,31 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
 
 
 def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str:
-    """The rebase, unless the landed revisions themselves fork (it never moves those)
-    or a competing head's new chain starts a new base (nothing to re-point it from)."""
-    if ctx.base_ref and not _landed_side_forks(ctx) and not _new_base_competes(ctx, competing):
+    """The rebase, unless the landed revisions themselves fork (it never moves those),
+    a competing head's new chain starts a new base (nothing to re-point it from)
+    or joins several branch lines (the rebase cannot tell which line it continues)."""
+    if (
+        ctx.base_ref
+        and not _landed_side_forks(ctx)
+        and not _new_base_competes(ctx, competing)
+        and not _new_chain_joins_lines(ctx, competing)
+    ):
         return ctx.fix_with_base("revgraph fix")
     return "revgraph fix --strategy merge"
 
 
 def shared_lines(graph: RevisionGraph, heads: Iterable[str]) -> list[list[str]]:
-    """``heads`` grouped by their branch labels, the groups of two or more: what
-    ``fix --strategy merge`` joins with one merge revision each."""
-    lines: dict[tuple[str, ...], list[str]] = {}
-    for head in heads:
-        lines.setdefault(graph.labels_of(head), []).append(head)
-    return [group for group in lines.values() if len(group) > 1]
+    """``heads`` grouped into lines, the groups of two or more: what
+    ``fix --strategy merge`` joins with one merge revision each.
+
+    Lines as RG101 draws its lanes: heads whose branch labels overlap share
+    one (a merge revision of ``app`` and ``rep`` and a head on ``rep`` make
+    ``rep@head`` ambiguous); unlabelled heads share theirs.
+    """
+    lanes = _lanes_by_shared_labels(
+        tuple(heads), lambda head: frozenset(graph.labels_of(head)), frozenset(graph.labels)
+    )
+    return [group for group in lanes.values() if len(group) > 1]
 
 
 def _joinable(graph: RevisionGraph, competing: Iterable[str]) -> bool:
@@ -223,6 +234,23 @@ def _new_base_competes(ctx: CheckContext, competing: Iterable[str]) -> bool:
             chain = _walk_down_within(graph, head, ctx.head_new)
             if any(not graph[rid].down_revisions for rid in chain):
                 return True
+    return False
+
+
+def _new_chain_joins_lines(ctx: CheckContext, competing: Iterable[str]) -> bool:
+    """Whether a competing head's chain of new revisions holds a merge revision whose
+    parents lie on different branch lines and must move: it competes with a landed
+    head. (Beside new heads only, the rebase keeps it in place and stacks the others.)"""
+    graph = ctx.head_graph
+    competing = tuple(competing)
+    if all(head in ctx.head_new for head in competing):
+        return False
+    for head in competing:
+        if head in ctx.head_new:
+            for rid in _walk_down_within(graph, head, ctx.head_new):
+                parents = graph.parents(rid)
+                if len(parents) > 1 and len({graph.lineage_labels(p) for p in parents}) > 1:
+                    return True
     return False
 
 
