@@ -54,6 +54,7 @@ class Options:
     versions: Path | None = None
     env: str | None = None
     no_cache: bool = False
+    quiet: bool = False  # -q: no warning about how a ref was read
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Workspace:
 
             try:
                 self._repo = GitRepo(self.project.root)
+                self._repo.quiet = self.options.quiet
             except GitError:
                 self._repo = None
         return self._repo
@@ -179,7 +181,7 @@ class Workspace:
         except UnknownRefError:
             pass
         try:  # a tree, e.g. the one `git merge-tree --write-tree` printed (PRODUCT: a snapshot too)
-            return repo.read_tree(env, ref, ref, cache=self.cache)
+            snap = repo.read_tree(env, ref, ref, cache=self.cache)
         except UnknownRefError:
             if repo.head_sha() is None:  # "did you fetch it?" would send the user astray
                 raise GitError(
@@ -187,6 +189,9 @@ class Workspace:
                     hint="commit first, or leave out the ref to read the working tree",
                 ) from None
             raise
+        if not snap.revisions and not snap.problems:
+            _refuse_a_tree_without_the_folders(repo, env, ref, repo.folders(env, self.root))
+        return snap
 
     def _with_sparse_entries(self, env: Environment, repo: GitRepo, snap: Snapshot) -> Snapshot:
         """Add revisions a sparse checkout leaves off disk, as the index has them.
@@ -254,7 +259,7 @@ class Workspace:
                 return BaseRef(ref, sha, how)
         if explicit:
             ref, how = candidates[0]
-            why = repo.unknown_ref_error(ref)
+            why = repo.unknown_ref_error(ref, commit_required=True)
             if isinstance(why, BadRefError) or why.hint is None or _OBJECT_ID_TEXT.fullmatch(ref):
                 raise why  # a range, a blob, an expression, an object id: no branch fetch brings it
             hint = f"the base ({how}) is not in this clone; run: {_fetch_command(repo, ref)}"
@@ -281,6 +286,21 @@ def _fetch_command(repo: GitRepo, ref: str) -> str:
     dest = f"refs/remotes/origin/{branch}" if ref.startswith("origin/") else f"refs/heads/{branch}"
     unshallow = "--unshallow " if repo.is_shallow() else ""
     return f"git fetch {unshallow}origin {branch}:{dest}"
+
+
+def _refuse_a_tree_without_the_folders(repo: GitRepo, env: Environment, ref: str, folders) -> None:
+    """A tree holding none of ``env``'s versions folders is most likely a folder's own
+    tree (``git rev-parse HEAD:migrations``): say so rather than print "no revisions"."""
+    tree = repo.resolve_tree(ref)
+    for folder in folders:
+        if not folder or repo.git("cat-file", "-e", f"{tree}:{folder}", ok=range(256)).returncode == 0:
+            return
+    shown = ", ".join(folders)
+    raise BadRefError(
+        ref,
+        f"tree {ref!r} holds no {shown} (environment {env.name}): a folder's tree, not a whole project's?",
+        hint="name a commit, or the root tree of one (git rev-parse COMMIT^{tree})",
+    )
 
 
 def _try_resolve(repo: GitRepo, ref: str) -> str | None:

@@ -142,7 +142,8 @@ def _global(
 ) -> None:
     st = state()
     st.options = entry.options_from(
-        directory=directory, config=config, name=name, versions=versions, env=env, no_cache=no_cache
+        directory=directory, config=config, name=name, versions=versions, env=env, no_cache=no_cache,
+        quiet=quiet,
     )
     st.color = color
     st.quiet = quiet

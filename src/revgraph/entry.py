@@ -220,6 +220,7 @@ def options_from(
     versions: os.PathLike[str] | str | None = None,
     env: str | None = None,
     no_cache: bool = False,
+    quiet: bool = False,
 ):
     """``api.Options`` from the global options, as every path of the CLI builds them."""
     from pathlib import Path
@@ -236,6 +237,7 @@ def options_from(
         versions=(base / versions) if versions is not None else None,
         env=env,
         no_cache=no_cache,
+        quiet=quiet,
     )
 
 
@@ -428,6 +430,7 @@ def _heads(st: State, opts: dict) -> int:
     st.options = options_from(
         directory=opts.get("directory"), config=opts.get("config"), name=opts.get("name"),
         versions=opts.get("versions"), env=opts.get("env"), no_cache=opts.get("no_cache", False),
+        quiet=opts.get("quiet", False),
     )  # fmt: skip
     return show_heads(st, opts.get("ref"), opts.get("json", False))
 

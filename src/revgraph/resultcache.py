@@ -997,7 +997,7 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
 
     options = options_from(
         directory=opts.get("directory"), config=opts.get("config"), name=opts.get("name"),
-        versions=opts.get("versions"), env=opts.get("env"),
+        versions=opts.get("versions"), env=opts.get("env"), quiet=opts.get("quiet", False),
     )  # fmt: skip
     select, ignore = _split_codes(opts["select"]), _split_codes(opts["ignore"])
     fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)

@@ -330,7 +330,8 @@ def test_check_argv_parses_as_typer_parses_it(argv, monkeypatch, capsys):
     from_fast = (
         entry.options_from(directory=opts.get("directory"), config=opts.get("config"),
                            name=opts.get("name"), versions=opts.get("versions"),
-                           env=opts.get("env"), no_cache=opts.get("no_cache", False)),
+                           env=opts.get("env"), no_cache=opts.get("no_cache", False),
+                           quiet=bool(opts.get("quiet"))),
         opts.get("base"), opts.get("format", "text"), opts["select"], opts["ignore"],
         opts.get("strict", False), opts.get("verbose", False), bool(opts.get("quiet")), opts.get("color"),
     )  # fmt: skip

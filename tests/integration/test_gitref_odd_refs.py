@@ -94,3 +94,29 @@ def test_an_explicit_base_that_no_fetch_brings_gets_no_fetch_hint(repo, base):
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 2, done.stdout + done.stderr
     assert "refs/heads/" not in done.stderr, done.stderr  # no `git fetch origin X:refs/heads/X` line
+
+
+def test_quiet_leaves_out_the_ambiguous_ref_warning_and_reads_the_same(repo):
+    for args in (("-q", "heads", "--ref", "feat"), ("heads", "--ref", "feat", "-q"), ("check", "--base", "feat", "-q")):
+        done = repo.run(*args)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert "ambiguous" not in done.stderr, (args, done.stderr)
+    assert "aaaa00000001" in repo.run("-q", "heads", "--ref", "feat").stdout  # still the tag, as git reads it
+
+
+def test_a_folder_s_tree_is_told_so_not_read_as_empty_or_unfetched(repo):
+    folder_tree = repo.git("rev-parse", "HEAD:migrations").stdout.strip()
+    for args in (("heads", "--ref", folder_tree), ("heads", "--ref", "HEAD:migrations"),
+                 ("check", "--base", "HEAD:migrations")):  # fmt: skip
+        done = _clean_failure(repo.run(*args))
+        assert "folder" in done and "(no revisions)" not in done, (args, done)
+
+
+def test_the_root_tree_reads_as_a_snapshot_and_a_tree_base_says_a_commit_is_needed(repo):
+    for spec in ("HEAD:", "HEAD^{tree}"):
+        done = repo.run("heads", "--ref", spec)
+        assert done.returncode == 0 and "bbbb00000002" in done.stdout, (spec, done.stderr)
+
+    root_tree = repo.git("rev-parse", "main^{tree}").stdout.strip()
+    err = _clean_failure(repo.run("check", "--base", root_tree))
+    assert "is a tree, not a commit" in err, err

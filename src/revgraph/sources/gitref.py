@@ -350,6 +350,7 @@ class GitRepo:
         self._submodules: dict[str, GitRepo] = {}
         self._alternates: tuple[str, ...] = ()
         self._warned: set[str] = set()  # ambiguous ref names already reported
+        self.quiet = False  # -q: those warnings are not written
 
     @staticmethod
     def _discover(start: Path, asked: Path | str) -> str:
@@ -532,16 +533,21 @@ class GitRepo:
         return sha
 
     def resolve_tree(self, treeish: str) -> str:
-        sha = self._rev_parse(f"{treeish}^{{tree}}") if _plausible_ref(treeish) else None
+        # "HEAD:" is HEAD's root tree, but "HEAD:^{tree}" names a path "^{tree}".
+        spec = treeish[:-1] if treeish.endswith(":") and treeish.count(":") == 1 else treeish
+        sha = self._rev_parse(f"{spec}^{{tree}}") if _plausible_ref(spec) else None
         if sha is None:
             raise self.unknown_ref_error(treeish)
         return sha
 
-    def unknown_ref_error(self, ref: str) -> UnknownRefError:
-        """Why ``ref`` names no commit or tree, as the error to raise (asks git; only on failure).
+    def unknown_ref_error(self, ref: str, *, commit_required: bool = False) -> UnknownRefError:
+        """Why ``ref`` names no commit or tree (no commit, with ``commit_required``), as the
+        error to raise (asks git; only on failure).
 
         An empty ref or a range is a usage mistake; an object that exists but
-        is a blob says so; the fetch hint only for what could be a branch name.
+        is a blob says so, as does a tree where a commit is required, or a
+        ``rev:path`` naming a folder's tree; the fetch hint only for what could
+        be a branch name.
         """
         misread = _misread_ref(ref)
         if misread is not None:
@@ -557,6 +563,14 @@ class GitRepo:
                 kind = peeled.stdout.decode("utf-8", "replace").strip() if peeled.returncode == 0 else kind
             if kind and kind not in ("commit", "tree"):
                 return BadRefError(ref, f"{ref!r} is a {kind}, not a commit or tree")
+            if kind == "tree" and ":" in ref:
+                revision = ref.split(":", 1)[0] or "HEAD"
+                return BadRefError(ref, f"{ref!r} names a folder inside a snapshot, not a snapshot",
+                                   hint=f"name the commit instead (e.g. {revision!r}): revgraph finds "
+                                   "the versions folders from the project's configuration")  # fmt: skip
+            if kind == "tree" and commit_required:
+                return BadRefError(ref, f"{ref!r} is a tree, not a commit: what has landed is read "
+                                   "from a commit's history", hint="name a branch, tag or commit id")  # fmt: skip
             if re.fullmatch(r"[0-9a-fA-F]{7,64}", ref):
                 return UnknownRefError(ref)  # errors' hint for an object id
             branch = ref.removeprefix("origin/")
@@ -597,7 +611,7 @@ class GitRepo:
         if found is None:
             return
         name = found.group(1).decode("utf-8", "surrogateescape")
-        if name in self._warned:
+        if name in self._warned or self.quiet:
             return
         self._warned.add(name)
         # git's order (``git help revisions``): the first that exists wins.
