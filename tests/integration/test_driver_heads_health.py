@@ -111,6 +111,30 @@ def test_allow_heads_lets_the_driver_merge_what_check_allows(gitrepo):
     assert repo.run("lock", "--check").returncode == 0
 
 
+@pytest.mark.parametrize("table", ['ignore = ["RG101"]', 'select = ["RG2", "RG3"]', 'ignore = ["RG1"]'])
+def test_rg101_turned_off_lets_the_driver_merge_what_check_passes(gitrepo, table):
+    """The driver conflicts where check fails: with RG101 off (select/ignore), not on competing heads."""
+    repo = _installed(gitrepo, None, f"[tool.revgraph]\n{table}\n")
+    _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
+    _on(repo, "main", MAIN_NEW, APP, "add orders")
+
+    proc, codes = _driver_runs(repo, "merge", "--no-edit", "feature")
+
+    assert proc.returncode == 0 and codes == [0], proc.stdout + proc.stderr + repr(codes)
+    assert parse_lock(repo.read(LOCK).decode()).heads == tuple(sorted([FEATURE_NEW, MAIN_NEW, REP]))
+    assert repo.run("check").returncode == 0
+
+
+def test_other_rules_turned_off_leave_the_driver_as_strict_as_check(gitrepo):
+    repo = _installed(gitrepo, None, '[tool.revgraph]\nignore = ["RG3", "RG4"]\n')
+    _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
+    _on(repo, "main", MAIN_NEW, APP, "add orders")
+
+    proc, codes = _driver_runs(repo, "merge", "--no-edit", "feature")
+
+    _assert_stopped_at_lock(repo, proc, codes)
+
+
 # ---------------------------------------- RG103 and RG106 in the merged graph
 def _assert_conflict_at_lock(repo, proc, codes) -> None:
     assert proc.returncode != 0, proc.stdout + proc.stderr

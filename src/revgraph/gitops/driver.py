@@ -128,7 +128,29 @@ def _environment(lock_path: str, cwd: Path | None):
     if env is None:
         repo.close()
         return None
-    return repo, env
+    return repo, _as_check_sees_it(project.settings, env)
+
+
+# More heads than any merge could make: RG101 turned off allows them all.
+_EVERY_HEAD = 1 << 62
+
+
+def _as_check_sees_it(settings, env):
+    """``env`` with ``allow_heads`` unlimited when the project turns RG101 off
+    (``select``/``ignore`` in [tool.revgraph]): the driver then conflicts only
+    where ``check`` would fail, as it does for ``allow_heads``."""
+    if not settings.select and not settings.ignore:
+        return env  # the default set has RG101 (and the rules table is not imported)
+    from dataclasses import replace
+
+    from revgraph.checks.registry import enabled_codes
+    from revgraph.errors import UsageError
+
+    try:
+        enabled = enabled_codes(settings.select, settings.ignore)
+    except UsageError:
+        return env  # an unknown selector: check refuses to run; the driver stays strict
+    return env if "RG101" in enabled else replace(env, allow_heads=_EVERY_HEAD)
 
 
 def _duplicate_ids(ours, theirs, in_merge_base=None) -> bool:
