@@ -546,7 +546,8 @@ def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> Ba
 
 def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
     """Landed revisions whose content differs from base (or, for those HEAD inherited
-    from base's remote copy only, from that copy) beyond whitespace and comments."""
+    from base's remote copy only, from that copy; for those only a protected ref has,
+    from its copy) beyond whitespace and comments."""
     if ctx.base is None:
         return frozenset()
     from revgraph.parse import fingerprint
@@ -558,6 +559,8 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
         old = base_by_id.get(rev.id)
         if old is None and rev.id in ctx.remote_inherited:
             old = ctx.remote_only[rev.id]
+        if old is None and rev.id in ctx.protected_only:
+            old = ctx.protected_only[rev.id][1]
         if old is None or rev.id not in ctx.landed or old.blob_id == rev.blob_id:
             continue
         new_bytes = _revision_bytes(ws, ctx.head, rev)

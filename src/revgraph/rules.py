@@ -239,6 +239,8 @@ _CATALOGUE = (
             databases (tests, new environments) will: the same revision id now means two
             different schemas. Only edits that change nothing at run time are safe. A change
             of `down_revision` (and its `Revises:` line) alone is RG201's, not reported here.
+            A revision only a `protected` ref has (a hotfix on a release branch) is compared
+            with that ref's copy.
         """,
         example="""
             base:  op.add_column("users", sa.Column("email", sa.String(100)))

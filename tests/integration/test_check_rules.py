@@ -457,6 +457,29 @@ def test_a_revision_landed_on_a_protected_ref_and_repointed_here_is_rg201(gitrep
     assert not revgraph(gitrepo, "check", "--format", "json").findings("RG201")
 
 
+def test_a_revision_landed_on_a_protected_ref_and_edited_here_is_rg203(gitrepo, revgraph):
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.commit("main")
+    gitrepo.branch("release/1")
+    gitrepo.branch("feature")
+    gitrepo.checkout("release/1")
+    hotfix = gitrepo.add_revision(FEAT5, ROOT, message="hotfix on the release",
+                                  body='op.create_table("orders", sa.Column("id", sa.Integer()))')
+    gitrepo.commit("release hotfix")
+    gitrepo.checkout("feature")
+    gitrepo.merge("release/1")
+    edit(gitrepo, hotfix, 'op.create_table("orders"', 'op.create_table("purchases"')
+    gitrepo.commit("edit the hotfix")
+    gitrepo.write("pyproject.toml", '[tool.revgraph]\nbase = "main"\nprotected = ["release/*"]\n')
+    run = revgraph(gitrepo, "check", "--format", "json")
+    (hit,) = run.findings("RG203")
+    assert hit["revisions"] == [FEAT5] and "from release/1 (protected)" in hit["message"], hit["message"]
+    assert hit["fix"] == f"git restore --source=release/1 -- {hotfix}"
+    gitrepo.git("restore", "--source=release/1", "--", hotfix)
+    assert not revgraph(gitrepo, "check", "--format", "json").findings("RG203")
+
+
 @pytest.mark.parametrize("body_edit", [False, True])
 def test_a_repoint_alone_is_rg201_and_rg203_is_for_other_edits(gitrepo, revgraph, body_edit):
     paths = landed_line(gitrepo)

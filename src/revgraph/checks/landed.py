@@ -173,16 +173,19 @@ def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
     for rid in sorted(ctx.body_changed.intersection(head.revisions) - ctx.added_on_both_sides):
         ours = head[rid]
         landed = base.revisions.get(rid) if base is not None else None
-        where_landed = ctx.base_label
+        where_landed, source = ctx.base_label, None
         if landed is None and rid in ctx.remote_inherited:
             landed, where_landed = ctx.remote_only[rid], ctx.remote_label
+        elif landed is None and rid in ctx.protected_only:
+            source, landed = ctx.protected_only[rid]
+            where_landed = f"{source} (protected)"
         yield Hit(
             "RG203",
             f"landed revision {named(ours)} was edited: its body differs from "
             f"{where_landed} beyond whitespace and comments",
             revisions=(rid,),
             locations=(where(ours),),
-            fix=restore_command(ctx, landed, ours) if landed is not None else None,
+            fix=restore_command(ctx, landed, ours, source) if landed is not None else None,
             subjects=(ours,),
         )
 
