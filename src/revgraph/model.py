@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Container, Iterable, Iterator, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -197,6 +197,25 @@ class LabelProblem:
     reason: str  # "declared twice" | "collides with a revision id"
 
 
+def branch_label_owners(
+    declared: Iterable[tuple[str, Iterable[str]]], ids: Container[str]
+) -> tuple[dict[str, str], list[LabelProblem]]:
+    """RG106's rule, on plain data: ``declared`` is (revision id, its branch labels) in
+    file order; ``ids`` every revision id. Returns label -> declaring id (the first
+    declaration wins; a label that is another revision's id names nothing) and the
+    problems. ``RevisionGraph`` and the merge driver (``gitops.union``) both use it.
+    """
+    labels: dict[str, str] = {}
+    problems: list[LabelProblem] = []
+    for rid, declared_labels in declared:
+        for label in declared_labels:
+            if label in ids and label != rid:
+                problems.append(LabelProblem(label, (rid, label), "collides with a revision id"))
+            elif labels.setdefault(label, rid) != rid:
+                problems.append(LabelProblem(label, (labels[label], rid), "declared twice"))
+    return labels, problems
+
+
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
     # The common cases, one parent or a merge of two: no work, no allocation.
     if isinstance(items, tuple) and (
@@ -269,20 +288,9 @@ class RevisionGraph:
             ]
 
         # Branch labels: a label maps to the revision that declares it.
-        labels: dict[str, str] = {}
-        label_problems: list[LabelProblem] = []
-        for rev in odd:
-            for label in rev.branch_labels:
-                if label in by_id and by_id[label].id != rev.id:
-                    label_problems.append(
-                        LabelProblem(label, (rev.id, label), "collides with a revision id")
-                    )
-                elif label in labels and labels[label] != rev.id:
-                    label_problems.append(
-                        LabelProblem(label, (labels[label], rev.id), "declared twice")
-                    )
-                else:
-                    labels[label] = rev.id
+        labels, label_problems = branch_label_owners(
+            [(rev.id, rev.branch_labels) for rev in odd if rev.branch_labels], by_id
+        )
         self.labels: Mapping[str, str] = labels
         self.label_problems: tuple[LabelProblem, ...] = tuple(label_problems)
 

@@ -218,10 +218,12 @@ def decide_lists(
     heads_u = (heads_o - named_extra) | {r for r in extra_ids if r not in named_o and r not in named_extra}
 
     u_ids = _Union(o_set, extra_ids)
-    labels = _labels(chain(filter(_LABELS, o_facts), filter(_LABELS, extra)), u_ids)
-    if _label_problem(chain(filter(_LABELS, o_facts), filter(_LABELS, extra)), u_ids):
+    from revgraph.model import branch_label_owners, resolve_name  # loaded already: gitref reads the trees
+
+    declared = [(f[0], f[2]) for f in chain(filter(_LABELS, o_facts), filter(_LABELS, extra))]
+    labels, label_problems = branch_label_owners(declared, u_ids)
+    if label_problems:
         return Decision(CONFLICT, reason="RG106: a branch label of the union is declared twice or is a revision id")
-    from revgraph.model import resolve_name  # loaded already: gitref reads the trees
 
     depends: dict[str, tuple[str, ...]] = {}
     for f in chain(filter(_DEPENDS, o_facts), filter(_DEPENDS, extra)):
@@ -411,28 +413,9 @@ class _Union:
 
 def _labels(labelled: Iterable[Fact], ids) -> dict[str, str]:
     """Branch label -> declaring id, as ``RevisionGraph`` resolves them (first declaration wins)."""
-    labels: dict[str, str] = {}
-    for f in labelled:
-        rid = f[0]
-        for label in f[2]:
-            if label in ids and label != rid:
-                continue  # collides with a revision id
-            if labels.get(label, rid) != rid:
-                continue  # declared twice
-            labels[label] = rid
-    return labels
+    from revgraph.model import branch_label_owners
 
-
-def _label_problem(labelled: Iterable[Fact], ids) -> bool:
-    """Whether ``RevisionGraph.label_problems`` (RG106) is non-empty: a label declared by two
-    revisions, or one that is another revision's id."""
-    owner: dict[str, str] = {}
-    for f in labelled:
-        rid = f[0]
-        for label in f[2]:
-            if (label in ids and label != rid) or owner.setdefault(label, rid) != rid:
-                return True
-    return False
+    return branch_label_owners([(f[0], f[2]) for f in labelled], ids)[0]
 
 
 def _has_cycle(downs: Mapping[str, tuple[str, ...]], depends: Mapping[str, tuple[str, ...]]) -> bool:
