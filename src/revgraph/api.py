@@ -1169,7 +1169,8 @@ def fix(
             )
         else:
             try:
-                plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root)
+                plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root,
+                                    landed=frozenset(landed), base=base_snap)  # fmt: skip
             except FixRefused as refused:
                 if len(ws.environments) == 1 or not str(refused).startswith("nothing to merge"):
                     raise
@@ -1232,44 +1233,60 @@ def _heads_left(
     """
     if len(after.heads) < 2:
         return None
-    from revgraph.checks.context import CheckContext
     from revgraph.checks.registry import enabled_codes, run_checks
-    from revgraph.model import Snapshot
 
     settings = ws.project.settings
     if "RG101" not in enabled_codes(settings.select, settings.ignore):
         return None
-    ctx = CheckContext(
-        environment=env.name,
-        head=Snapshot(env.name, "after fix", tuple(after)),
-        base=base,
-        base_ref=base.source if base is not None else None,
-        landed=landed,
-        allow_heads=env.allow_heads,
-    )
+    ctx = _heads_context(env, after, landed=landed, base=base, label="after fix")
     findings = run_checks(ctx, select=("RG101",))
     if not findings:
         return None
+    from revgraph.checks.graph import merge_groups
+
     return RemainingHeads(
         environment=env.name,
         finding=findings[0],
         heads=len(after.heads),
         reasons=tuple(plan.left_alone),
-        merge_joins=bool(_competing_lines(after)),
+        merge_joins=bool(merge_groups(ctx, after).groups),
     )
 
 
-def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, root):
-    """One merge revision per line whose heads compete; distinct labelled lines stay apart.
+def _heads_context(env: Environment, graph: RevisionGraph, *, landed, base: Snapshot | None, label: str):
+    """A CheckContext for RG101's lanes on ``graph`` (the labels base has landed, allow_heads)."""
+    from revgraph.checks.context import CheckContext
+    from revgraph.model import Snapshot
+
+    return CheckContext(
+        environment=env.name,
+        head=Snapshot(env.name, label, tuple(graph)),
+        base=base,
+        base_ref=base.source if base is not None else None,
+        landed=landed,
+        allow_heads=env.allow_heads,
+    )
+
+
+def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, root, landed, base):
+    """One merge revision per line whose heads compete (``checks.graph.merge_groups``).
 
     Heads on different branch labels are alembic's normal multi-line layout
     (RG101 allows them); joining them would change the layout, not fix it.
     """
+    from revgraph.checks.graph import merge_groups
     from revgraph.errors import FixRefused, UsageError
     from revgraph.fixes.merge import plan_merge
     from revgraph.fixes.plan import EditPlan
 
-    competing = _competing_lines(graph)
+    joins = merge_groups(_heads_context(env, graph, landed=landed, base=base, label="working tree"), graph)
+    competing = [list(group) for group in joins.groups]
+    if not competing and joins.unplaced:
+        raise FixRefused(
+            f"nothing tells which line {', '.join(joins.unplaced)} continue(s): no branch label, "
+            f"beside several labelled lines ({', '.join(joins.lines)})",
+            hint="point its down_revision at the head of the line it belongs to (`revgraph heads -v` lists them)",
+        )
     if not competing:
         what = (
             f"only one head ({graph.heads[0]})" if len(graph.heads) == 1
@@ -1291,13 +1308,6 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
         moves=tuple(m for p in plans for m in p.moves),
         notes=tuple(n for p in plans for n in p.notes),
     )
-
-
-def _competing_lines(graph: RevisionGraph) -> list[list[str]]:
-    """The heads a merge revision would join: per branch line, when it has several."""
-    from revgraph.checks.graph import shared_lines
-
-    return shared_lines(graph, graph.heads)
 
 
 def _refuse_when_base_is_not_merged(ws: Workspace, env: Environment, graph: RevisionGraph, base: str | None) -> None:

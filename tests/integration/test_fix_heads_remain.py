@@ -235,3 +235,43 @@ def test_the_merge_strategy_joins_heads_that_share_a_label_as_rg101_groups_them(
     assert "('c1c1c1c1c1c1', 'e1e1e1e1e1e1')" in down_line(gitrepo, merge_file)
     assert gitrepo.run("check", "--base", "main").returncode == 0
     assert gitrepo.alembic("heads").stdout.split()[0] == MERGE
+
+
+def test_an_unlabelled_new_base_beside_one_labelled_line_is_joined_by_the_merge_strategy(gitrepo):
+    """RG101 has an unlabelled head compete with a labelled line when base has no
+    unlabelled head; the merge strategy said "only one head per line" and refused."""
+    gitrepo.init_env()
+    gitrepo.add_revision("a0a0a0a0a0a0", None, message="app", branch_labels=("app",))
+    gitrepo.commit("labelled base")
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision("b0b0b0b0b0b0", None, message="another base")
+    gitrepo.commit("new base")
+    assert gitrepo.run("check", "--base", "main").returncode == 1
+
+    result = gitrepo.run("fix", "--strategy", "merge", "--rev-id", MERGE, "--base", "main")
+
+    assert result.returncode == 0, result
+    assert gitrepo.run("check", "--base", "main").returncode == 0
+    assert gitrepo.alembic("heads").stdout.split()[0] == MERGE
+
+
+def test_an_unlabelled_head_beside_several_labelled_lines_is_refused_with_what_to_do(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision("c0c0c0c0c0c0", None, message="root")
+    gitrepo.add_revision("a0a0a0a0a0a0", "c0c0c0c0c0c0", message="app", branch_labels=("app",))
+    gitrepo.add_revision("e0e0e0e0e0e0", "c0c0c0c0c0c0", message="rep", branch_labels=("rep",))
+    gitrepo.commit("two lines on a root")
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision("f0f0f0f0f0f0", "c0c0c0c0c0c0", message="on the root")
+    gitrepo.commit("feature on the root")
+    check = gitrepo.run("check", "--base", "main", "--format", "json")
+    [rg101] = [f for f in json.loads(check.stdout)["findings"] if f["code"] == "RG101"]
+    assert rg101["fix"] is None and "continue(s) no branch line" in rg101["message"], rg101
+
+    for args in (("fix", "--base", "main", "--strategy", "merge"), ("fix", "--base", "main")):
+        result = gitrepo.run(*args)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result
+        assert "head of the line it" in result.stderr, result.stderr
+    assert git_status(gitrepo) == ""

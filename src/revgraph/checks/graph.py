@@ -178,7 +178,15 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
     )
     fix: str | None = _multiple_heads_fix(ctx, competing)
     landed = landed_labels(ctx, graph)
-    if not _joinable(graph, competing) and any(set(graph.labels_of(h)) - landed for h in competing):
+    joins = merge_groups(ctx, graph, competing)
+    if not joins.groups and joins.unplaced:
+        # Neither strategy can tell which labelled line they continue.
+        fix = None
+        message += (
+            f"; {', '.join(joins.unplaced)} continue(s) no branch line, beside several "
+            f"({', '.join(joins.lines)}): point its down_revision at the head of the line it belongs to"
+        )
+    elif not joins.groups and any(set(graph.labels_of(h)) - landed for h in competing):
         # Each head is alone on its own branch labels, one of them not landed yet:
         # neither strategy joins distinct labelled lines, so no command fixes it.
         fix = None
@@ -207,23 +215,40 @@ def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str
     return "revgraph fix --strategy merge"
 
 
-def shared_lines(graph: RevisionGraph, heads: Iterable[str]) -> list[list[str]]:
-    """``heads`` grouped into lines, the groups of two or more: what
-    ``fix --strategy merge`` joins with one merge revision each.
+@dataclass(frozen=True)
+class MergeGroups:
+    """What ``fix --strategy merge`` joins: one merge revision per group of heads."""
 
-    Lines as RG101 draws its lanes: heads whose branch labels overlap share
-    one (a merge revision of ``app`` and ``rep`` and a head on ``rep`` make
-    ``rep@head`` ambiguous); unlabelled heads share theirs.
+    groups: tuple[tuple[str, ...], ...]
+    # Unlabelled heads competing with several labelled lines: joining them to
+    # one line or another is a choice nothing in the graph makes (``lines``).
+    unplaced: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()
+
+
+def merge_groups(ctx: CheckContext, graph: RevisionGraph, heads: Iterable[str] | None = None) -> MergeGroups:
+    """The heads a merge revision joins, per line: RG101's lanes, with every branch label a line.
+
+    Heads whose labels overlap share a line, as in RG101 (a merge revision of
+    ``app`` and ``rep`` and a head on ``rep``). Unlike RG101, a label that has
+    not landed is a line too: a branch started on purpose is not folded into
+    another one (``allow_heads`` lets it through). Unlabelled heads share one
+    line, unless RG101 has them compete with the labelled lines (base has no
+    unlabelled head): beside one labelled line they are joined to it, as
+    ``alembic merge heads`` would; beside several, they are ``unplaced``.
     """
-    lanes = _lanes_by_shared_labels(
-        tuple(heads), lambda head: frozenset(graph.labels_of(head)), frozenset(graph.labels)
-    )
-    return [group for group in lanes.values() if len(group) > 1]
-
-
-def _joinable(graph: RevisionGraph, competing: Iterable[str]) -> bool:
-    """Whether two competing heads share a line: what the merge strategy joins or a rebase re-points."""
-    return bool(shared_lines(graph, competing))
+    heads = tuple(graph.heads if heads is None else heads)
+    lanes = _lanes_by_shared_labels(heads, partial(label_lineage, graph), frozenset(graph.labels))
+    unlabelled = tuple(lanes.pop(frozenset(), ()))
+    groups = [tuple(lane) for lane in lanes.values() if len(lane) > 1]
+    if not unlabelled:
+        return MergeGroups(tuple(groups))
+    if not lanes or _base_has_unlabelled_head(ctx):
+        return MergeGroups(tuple(groups) + ((unlabelled,) if len(unlabelled) > 1 else ()))
+    if len(lanes) == 1:
+        (line,) = lanes.values()
+        return MergeGroups((tuple(line) + unlabelled,))
+    return MergeGroups(tuple(groups), unlabelled, tuple(sorted(frozenset().union(*lanes))))
 
 
 def _new_base_competes(ctx: CheckContext, competing: Iterable[str]) -> bool:

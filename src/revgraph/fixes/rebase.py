@@ -360,7 +360,8 @@ def _unit_lineages(graph: RevisionGraph, view: _LandedView, unit: _Unit) -> set[
                 raise FixRefused(
                     f"new revision {root} hangs off {parent}, which lies below several "
                     "branch lines: revgraph cannot tell which line it continues",
-                    hint="pass --onto REF, or " + _MERGE_HINT,
+                    hint="point its down_revision at the head of the line it continues "
+                    "(`revgraph heads -v` lists them), or " + _MERGE_HINT,
                 )
             lineages.add(lineage)
     return lineages
