@@ -1168,6 +1168,9 @@ def fix(
                 onto_ref=onto,
             )
         else:
+            from revgraph.fixes.rebase import refuse_unsafe_for_merge
+
+            refuse_unsafe_for_merge(graph, frozenset(landed), base_snap)
             try:
                 plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root,
                                     landed=frozenset(landed), base=base_snap)  # fmt: skip

@@ -275,3 +275,43 @@ def test_an_unlabelled_head_beside_several_labelled_lines_is_refused_with_what_t
         assert result.returncode == 1 and "Traceback" not in result.stderr, result
         assert "head of the line it" in result.stderr, result.stderr
     assert git_status(gitrepo) == ""
+
+
+# ------------------------------------------------- what neither strategy fixes
+@pytest.mark.parametrize("strategy", ["rebase", "merge"])
+def test_a_new_revision_whose_depends_on_names_nothing_is_refused(feature, strategy):
+    """QA: the rebase re-pointed and exited 0 while check failed RG104 (alembic: KeyError)."""
+    feature.checkout("main")
+    feature.add_revision(LANDED, ROOT, message="landed")
+    feature.commit("landed")
+    feature.checkout("feature")
+    feature.add_revision(FEATURE, ROOT, message="feature", depends_on="dddddddddddd")
+    feature.commit("feature")
+    feature.git("merge", "-q", "--no-edit", "main")
+
+    result = feature.run("fix", "--strategy", strategy)
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result
+    assert "names depends_on 'dddddddddddd', which does not exist: fix RG104 first" in result.stderr
+    assert git_status(feature) == ""
+
+
+def test_the_merge_strategy_refuses_while_a_landed_revision_is_re_pointed(feature):
+    """QA: it wrote a merge revision and exited 0 while check still failed RG201."""
+    feature.checkout("main")
+    landed = feature.add_revision(LANDED, ROOT, message="landed")
+    feature.commit("landed")
+    feature.checkout("feature")
+    feature.git("merge", "-q", "--no-edit", "main")
+    feature.add_revision(FEATURE, ROOT, message="feature")
+    feature.add_revision(SECOND_BASE, ROOT, message="parallel")
+    feature.write(landed, feature.read(landed).decode().replace(f"= '{ROOT}'", f"= '{FEATURE}'"))
+    feature.commit("re-point a landed revision")
+
+    result = feature.run("fix", "--strategy", "merge")
+
+    assert result.returncode == 1, result
+    assert f"landed revision {LANDED} was re-pointed" in result.stderr, result.stderr
+    assert "A merge revision cannot undo this" in result.stderr
+    assert f"git restore --source=main -- {landed}" in result.stderr
+    assert git_status(feature) == ""

@@ -97,9 +97,10 @@ def _refuse_broken_history(
         if new.intersection(cycle):
             raise FixRefused(f"the revisions {' -> '.join(cycle)} form a cycle: fix RG105 first")
     for dangling in graph.dangling:
-        if dangling.kind == "down" and dangling.revision in new:
+        if dangling.revision in new:
+            field = "down_revision" if dangling.kind == "down" else "depends_on"
             raise FixRefused(
-                f"revision {dangling.revision} names down_revision {dangling.target!r}, "
+                f"revision {dangling.revision} names {field} {dangling.target!r}, "
                 "which does not exist: fix RG104 first"
             )
     for rid in new_ids:
@@ -153,8 +154,24 @@ def _refuse_several_landed_heads(
         )
 
 
+def refuse_unsafe_for_merge(graph: RevisionGraph, landed: frozenset[str], base: Snapshot | None) -> None:
+    """The merge strategy's refusals: new revisions with broken history (RG103-RG105), and
+    landed history edited here (RG201/RG202), which a merge revision would build on."""
+    landed_ids = frozenset(rid for rid in landed if rid in graph)
+    if base is not None:
+        _refuse_edited_landed_history(
+            graph, landed_ids, base.graph(), base.source, cannot="A merge revision cannot undo this"
+        )
+    _refuse_broken_history(graph, landed_ids, tuple(rid for rid in graph.revisions if rid not in landed_ids))
+
+
 def _refuse_edited_landed_history(
-    graph: RevisionGraph, landed: frozenset[str], base: RevisionGraph, base_name: str
+    graph: RevisionGraph,
+    landed: frozenset[str],
+    base: RevisionGraph,
+    base_name: str,
+    *,
+    cannot: str = "A rebase never moves a landed revision, so it cannot undo this",
 ) -> None:
     """Refuse naming the landed revisions re-pointed (RG201) or deleted (RG202) in ``graph``."""
     repointed = sorted(
@@ -177,7 +194,7 @@ def _refuse_edited_landed_history(
     ] + [f"landed revision {rid} was deleted here (RG202)" for rid in deleted]
     paths = [graph[rid].path for rid in repointed] + [base[rid].path for rid in deleted]
     raise FixRefused(
-        "; ".join(what) + ". A rebase never moves a landed revision, so it cannot undo this",
+        "; ".join(what) + f". {cannot}",
         hint=f"restore {'it' if len(paths) == 1 else 'them'} from {base_name}: "
         f"`git restore --source={shlex.quote(base_name)} -- {' '.join(map(shlex.quote, paths))}`, "
         "then run `revgraph fix`",
