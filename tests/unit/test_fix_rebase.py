@@ -269,6 +269,25 @@ def test_a_second_plan_after_applying_the_first_is_empty():
     assert again.is_empty and again.moves == () and again.edits == ()
 
 
+def test_a_chain_joined_to_the_landed_head_by_its_own_merge_revision_stays():
+    # What `fix --strategy merge` leaves: healthy, one head; a later plain
+    # `fix` re-pointed f1 and dropped a3 from m, undoing the chosen strategy.
+    tree = linear("a1", "a2", "a3").add("f1", "a2").add("m", "a3", "f1")
+
+    plan = tree.plan(LANDED)
+
+    assert plan.edits == () and plan.moves == ()
+
+
+def test_a_chain_joined_to_an_older_landed_revision_still_moves_to_the_head():
+    tree = linear("a1", "a2", "a3").add("f1", "a1").add("m", "a2", "f1")
+
+    plan = tree.plan(LANDED)
+
+    assert heads(tree.apply(plan)) == ("m",)
+    assert tree.down("f1") == ("a3",)
+
+
 def test_a_linear_history_gives_an_empty_plan():
     tree = linear("a1", "a2", "a3").add("f1", "a3").add("f2", "f1")
 

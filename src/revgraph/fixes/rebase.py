@@ -423,9 +423,12 @@ def _refuse_branching(units: Iterable[_Unit]) -> None:
 
 
 def _is_fine(graph: RevisionGraph, unit: _Unit, heads: Iterable[str]) -> bool:
-    """True when the unit's roots hang off exactly the given landed heads."""
-    parents = {p for root in unit.roots for p in graph.parents(root)}
-    return parents == set(heads)
+    """True when the unit already stands on every given landed head: its members hang off
+    each of them (its roots may hang off older landed revisions too, joined to the heads
+    by a merge revision of the unit, as ``fix --strategy merge`` leaves it: healthy,
+    nothing to re-point)."""
+    hangs_off = {p for member in unit.members for p in graph.parents(member)} - unit.members
+    return set(heads) <= hangs_off
 
 
 def _wanted(
