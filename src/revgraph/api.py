@@ -374,12 +374,15 @@ class EnvContext:
 
 
 def _protected_refs(ws: Workspace, repo: GitRepo) -> list[str]:
+    """The refs ``[tool.revgraph] protected`` names: each name that resolves, and the
+    branches, tags and remote branches a pattern (a glob or a plain name) matches; a
+    protected branch's remote copy (``origin/release/1.0``) is protected too.
+    ``resultcache._git_state`` keys the result cache by the same list."""
     refs: list[str] = []
     for pattern in ws.project.settings.protected:
-        if any(ch in pattern for ch in "*?["):
-            refs.extend(repo.list_refs(pattern))
-        elif _try_resolve(repo, pattern):
+        if not any(ch in pattern for ch in "*?[") and _try_resolve(repo, pattern):
             refs.append(pattern)
+        refs.extend(repo.list_refs(pattern, remote_copies=True))
     return sorted(set(refs))
 
 

@@ -28,7 +28,7 @@ run that computed the full key (see ``resultcache._State``): the key is a
 function of those facts (commit ids stand for their folder trees and, with
 the git directory's files, for their merge base), so equal facts here mean
 the result stored under that key. Anything unusual (a file too fresh to
-vouch for by its identity, a glob in ``protected``, a ``package:resource``
+vouch for by its identity, a ``protected`` pattern, a ``package:resource``
 location, reftable refs, colour output) is simply not recorded, and the
 normal fast path answers. Every comparison is of the recorded facts
 themselves, never of a digest.

@@ -566,8 +566,8 @@ def _git_state(
     base_ref, base_sha, how = found
     merge_base = repo.merge_base(base_sha, head) if head else None  # asked of git once per run
     protected_refs: set[str] = {ref for ref in plain if commit(ref)}
-    for pattern in globs:
-        protected_refs.update(repo.list_refs(pattern))
+    for pattern in patterns:  # as api._protected_refs: remote copies count
+        protected_refs.update(repo.list_refs(pattern, remote_copies=True))
     protected = tuple(sorted(protected_refs))
     treeishes = [("base", base_sha), ("merge-base", merge_base)]
     # A glob's refs are listed, not resolved with the others: read by name.
@@ -609,7 +609,9 @@ def _git_state(
     # did not change meanwhile (a fetch deepening a shallow clone, a replace ref).
     settled = gitdir is not None and express.gitdir_facts(str(repo.git_dir), str(repo.common_dir)) == gitdir
     facts.base_ref, facts.protected = (base_ref, base_sha, how), protected
-    facts.expressible = bool(settled and not globs and not bare and express.realpaths(paths) == reals)
+    # Any protected pattern may match a remote branch a fetch creates, which no
+    # fact of a ticket watches: level 2 answers then.
+    facts.expressible = bool(settled and not patterns and not bare and express.realpaths(paths) == reals)
     return ("git", head is not None, bare, base_ref, how, protected, state), head_trees, facts
 
 

@@ -531,6 +531,29 @@ def test_revision_landed_on_a_protected_ref_never_moves(gitrepo, tmp_path):
     assert upgrade(gitrepo, release_db) == tables(BASE, hotfix, FEATURE)
 
 
+@pytest.mark.parametrize("protected", ["release/*", "release/1.0"])
+def test_a_protected_branch_only_fetched_as_its_remote_copy_is_protected(gitrepo, tmp_path, protected):
+    """QA: in a clone, release/1.0 exists only as origin/release/1.0; `release/*`
+    matched nothing and fix moved the hotfix released from it."""
+    hotfix = "4f4f4f4f4f4f"
+    hotfix_path, _ = released_and_feature(gitrepo, tmp_path / "production.db")
+    gitrepo.checkout("main")
+    gitrepo.write("pyproject.toml", f'[tool.revgraph]\nprotected = ["{protected}"]\n')
+    gitrepo.commit("protect releases")
+    clone = gitrepo.clone(tmp_path / "clone")
+    clone.git("checkout", "-q", "-b", "work", "origin/feature")
+    clone.git("merge", "-q", "--no-edit", "origin/main")
+    clone.git("merge", "-q", "--no-edit", "origin/release/1.0")
+    assert "release/1.0" not in clone.git("branch", "--list").stdout  # only the remote copy
+    hotfix_bytes = clone.read(hotfix_path)
+
+    out = fix_ok(clone)
+
+    assert f"moved {FEATURE}" in out and f"moved {hotfix}" not in out, out
+    assert "origin/release/1.0" in out
+    assert clone.read(hotfix_path) == hotfix_bytes
+
+
 def test_fix_refuses_when_only_moving_a_protected_revision_would_give_one_head(gitrepo, tmp_path):
     hotfix = "4f4f4f4f4f4f"
     hotfix_path, _ = released_and_feature(gitrepo, tmp_path / "production.db")

@@ -696,12 +696,15 @@ class GitRepo:
     def is_shallow(self) -> bool:
         return self._shallow or (self.common_dir / "shallow").exists()
 
-    def list_refs(self, pattern: str) -> list[str]:
+    def list_refs(self, pattern: str, *, remote_copies: bool = False) -> list[str]:
         """Short names of branches, remote branches and tags matching a glob.
 
         ``fnmatch`` rules (``*`` also crosses ``/``), tried against the short
-        name and the full ``refs/...`` name. Symbolic refs (``origin/HEAD``)
-        are left out.
+        name and the full ``refs/...`` name; with ``remote_copies``, a remote
+        branch also by its branch name (``release/*`` matches
+        ``origin/release/1.0``: in a clone a protected branch is often only
+        there, and its revisions have landed all the same). Symbolic refs
+        (``origin/HEAD``) are left out.
         """
         out = self.git(
             "for-each-ref", "--format=%(refname)%00%(refname:short)%00%(symref)",
@@ -714,6 +717,9 @@ class GitRepo:
                 continue
             if fnmatch.fnmatchcase(short, pattern) or fnmatch.fnmatchcase(full, pattern):
                 found[short] = None
+            elif remote_copies and full.startswith("refs/remotes/") and "/" in full[13:]:
+                if fnmatch.fnmatchcase(full[13:].split("/", 1)[1], pattern):
+                    found[short] = None
         return sorted(found)
 
     def show(self, rev: str, path: str) -> bytes | None:
