@@ -457,6 +457,38 @@ def test_a_revision_landed_on_a_protected_ref_and_repointed_here_is_rg201(gitrep
     assert not revgraph(gitrepo, "check", "--format", "json").findings("RG201")
 
 
+def test_a_fetched_remote_copy_of_a_protected_branch_is_seen_through_every_cache(gitrepo):
+    # Only origin/release/1 holds the hotfix (a clone that never checked it out);
+    # it appears with a fetch, which changes no file and no ref an unchanged
+    # check looked at before.
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.add_revision(MAIN2, ROOT, message="main two")
+    gitrepo.write("pyproject.toml", '[tool.revgraph]\nbase = "main"\nprotected = ["release/*"]\n')
+    gitrepo.commit("main")
+    gitrepo.branch("release/1")
+    gitrepo.branch("feature")
+    gitrepo.checkout("release/1")
+    hotfix = gitrepo.add_revision(FEAT5, MAIN2, message="hotfix on the release")
+    gitrepo.commit("release hotfix")
+    released = gitrepo.rev_parse("release/1")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision(FEAT4, MAIN2, message="feature work")
+    gitrepo.commit("feature")
+    gitrepo.merge("release/1")
+    repoint(gitrepo, hotfix, MAIN2, FEAT4)
+    gitrepo.commit("stack the hotfix on the feature")
+    gitrepo.git("branch", "-D", "release/1")
+    for _ in range(3):  # cached, and an express ticket if one were kept
+        assert "RG201" not in gitrepo.run("check").stdout
+
+    gitrepo.git("update-ref", "refs/remotes/origin/release/1", released)  # what a fetch does
+
+    done = gitrepo.run("check")
+    assert done.returncode == 1 and "RG201" in done.stdout, done.stdout + done.stderr
+    assert "origin/release/1 (protected)" in done.stdout
+
+
 def test_a_revision_landed_on_a_protected_ref_and_edited_here_is_rg203(gitrepo, revgraph):
     gitrepo.init_env()
     gitrepo.add_revision(ROOT, None, message="root")
