@@ -1422,6 +1422,16 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         if env.lock_file is None:
             continue
         snap = ws.snapshot(env)
+        if snap.problems:
+            # The heads of a graph missing a file are a guess: a lock written (or
+            # passed) from it would name a head alembic does not have.
+            from revgraph.errors import FixRefused
+
+            first = snap.problems[0]
+            raise FixRefused(
+                f"cannot tell the heads of environment {env.name}: {first.path}:{first.line}: {first.reason}",
+                hint="fix (or remove) the unreadable revision file first; `revgraph check` lists every one",
+            )
         graph = _graph(snap.revisions)
         lock_path = env.lock_file
         old = lock_path.read_bytes() if lock_path.is_file() else None

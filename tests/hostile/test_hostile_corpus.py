@@ -211,8 +211,8 @@ def test_fix_dry_run_refuses_what_it_cannot_read_naming_it_and_writes_nothing(na
     if cr.case.unreadable:
         assert result.code == 1, result.text
         assert len(_missing(result.err, cr)) < len(cr.named), result.err  # names one at least
-    elif cr.case.codes & {"RG103", "RG105"}:
-        # Duplicates and cycles are not guessed at: refused, naming what to fix first.
+    elif cr.case.codes & {"RG103", "RG104", "RG105"}:
+        # Duplicates, missing targets and cycles are not guessed at: refused, naming what to fix first.
         assert result.code == 1, result.text
         assert "dry run" not in result.out
         if "RG103" in cr.case.codes:

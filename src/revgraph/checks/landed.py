@@ -149,10 +149,15 @@ def check_deleted(ctx: CheckContext) -> Iterator[Hit]:
     if base is None:
         return
     head = ctx.head_graph.revisions
+    # A file HEAD holds but cannot read (RG107, e.g. conflict markers mid-merge)
+    # is not a deletion: restoring base's copy would throw away HEAD's side.
+    unreadable = {problem.path for problem in ctx.head.problems}
     for rid in sorted(ctx.inherited.difference(head)):
-        yield _deleted(ctx, base[rid], ctx.base_label)
+        if base[rid].path not in unreadable:
+            yield _deleted(ctx, base[rid], ctx.base_label)
     for rid in sorted(set(ctx.remote_inherited).difference(head)):
-        yield _deleted(ctx, ctx.remote_only[rid], ctx.remote_label)
+        if ctx.remote_only[rid].path not in unreadable:
+            yield _deleted(ctx, ctx.remote_only[rid], ctx.remote_label)
 
 
 def _deleted(ctx: CheckContext, landed: Revision, where_landed: str) -> Hit:

@@ -1,0 +1,59 @@
+"""A revision file revgraph cannot read (RG107) leaves the heads unknown.
+
+Found by QA: `lock` wrote, and `lock --check` passed, a lock computed from the
+graph without that file (naming a head alembic does not have: the CI backstop
+passed); and mid-merge, a landed revision whose file held conflict markers was
+reported deleted (RG202) with a `git restore` that would throw away HEAD's
+side of the conflict. Real repositories, the real CLI.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+LOCK = "migrations/revgraph.lock"
+ROOT, SECOND, THIRD = "a1a1a1a1a1a1", "a2a2a2a2a2a2", "b3b3b3b3b3b3"
+
+
+@pytest.fixture
+def locked(gitrepo):
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.add_revision(SECOND, ROOT, message="second")
+    gitrepo.run("lock", check=True)
+    gitrepo.commit("two revisions and the lock")
+    return gitrepo
+
+
+@pytest.mark.parametrize("args", [("lock",), ("lock", "--check")])
+def test_lock_refuses_to_compute_heads_past_an_unreadable_revision(locked, args):
+    path = locked.add_revision(THIRD, SECOND, message="third")
+    text = locked.read(path).decode().replace(f"revision: str = '{THIRD}'", "revision: str = 'b3b3' + 'b3b3b3b3'")
+    locked.write(path, text)
+    before = locked.read(LOCK)
+
+    done = locked.run(*args)
+
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done
+    assert "cannot tell the heads" in done.stderr and path in done.stderr, done.stderr
+    assert locked.read(LOCK) == before  # nothing written
+
+
+def test_a_landed_revision_in_conflict_is_unreadable_not_deleted(locked):
+    _, second = ROOT, next(p for p in locked.ls_files() if SECOND in p)
+    locked.git("checkout", "-q", "-b", "feature")
+    locked.write(second, locked.read(second).decode().replace('"""second', '"""second, as the feature says'))
+    locked.commit("feature edits the docstring")
+    locked.checkout("main")
+    locked.write(second, locked.read(second).decode().replace('"""second', '"""second, as main says'))
+    locked.commit("main edits the docstring")
+    locked.checkout("feature")
+    locked.merge("main", expect_conflict=True)
+    assert second in locked.conflicted()
+
+    done = locked.run("check", "--base", "main", "--format", "json")
+
+    codes = [f["code"] for f in json.loads(done.stdout)["findings"]]
+    assert "RG107" in codes and "RG202" not in codes, done.stdout
