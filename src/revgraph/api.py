@@ -1105,6 +1105,7 @@ def fix(
     from revgraph.errors import FixRefused
     from revgraph.fixes.plan import EditPlan
 
+    asked_to_merge = strategy == "merge"  # on the command line, not [tool.revgraph] strategy
     strategy = strategy or ws.project.settings.strategy or "rebase"
     if strategy not in ("rebase", "merge"):
         raise UsageError(f"unknown strategy {strategy!r}; choose rebase or merge")
@@ -1178,12 +1179,18 @@ def fix(
                 plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root,
                                     landed=frozenset(landed), base=base_snap)  # fmt: skip
             except FixRefused as refused:
-                if len(ws.environments) == 1 or not str(refused).startswith("nothing to merge"):
+                if not str(refused).startswith("nothing to merge"):
+                    raise
+                if asked_to_merge and len(ws.environments) == 1:
                     raise
                 # Several environments: one with nothing to join is no reason to
                 # refuse the others (refused below only if none has anything).
-                nothing_to_merge.append(refused)
-                plan = EditPlan(strategy="merge", notes=(f"{env.name}: {refused}",))
+                # The project's default strategy (not --strategy merge) is never
+                # refused for it: on a healthy graph a second `fix` changes
+                # nothing and exits 0, as the rebase does.
+                if asked_to_merge:
+                    nothing_to_merge.append(refused)
+                plan = EditPlan(strategy="merge", notes=(f"{env.name}: {refused}",) if asked_to_merge else ())
         if not docstrings and strategy == "rebase" and plan.is_empty and operation is None and onto is None:
             _refuse_when_base_is_not_merged(ws, env, graph, base)
         edits.extend(plan.edits)

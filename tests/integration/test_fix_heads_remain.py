@@ -315,3 +315,26 @@ def test_the_merge_strategy_refuses_while_a_landed_revision_is_re_pointed(featur
     assert "A merge revision cannot undo this" in result.stderr
     assert f"git restore --source=main -- {landed}" in result.stderr
     assert git_status(feature) == ""
+
+
+def test_a_project_whose_strategy_is_merge_can_run_fix_twice(feature):
+    """QA: with strategy = "merge" in [tool.revgraph], a second fix on the healthy
+    graph exited 1 ("nothing to merge"): `revgraph fix && git commit` broke."""
+    feature.write("pyproject.toml", '[tool.revgraph]\nstrategy = "merge"\n')
+    feature.checkout("main")
+    feature.add_revision(LANDED, ROOT, message="landed")
+    feature.commit("landed")
+    feature.checkout("feature")
+    feature.add_revision(FEATURE, ROOT, message="feature")
+    feature.commit("feature")
+    feature.git("merge", "-q", "--no-edit", "main")
+    assert feature.run("fix").returncode == 0
+    feature.git("add", "-A")
+    feature.commit("merge revision")
+
+    for args in (("fix", "--dry-run"), ("fix",)):
+        again = feature.run(*args)
+        assert again.returncode == 0 and "nothing to fix" in again.stdout, again
+    assert git_status(feature) == ""
+    # Asked for on the command line, a merge of one head is still refused.
+    assert feature.run("fix", "--strategy", "merge").returncode == 1
