@@ -916,7 +916,7 @@ def matching_refs(ws: Workspace, patterns: Sequence[str]) -> list[str]:
             refs.extend(found)
         else:
             if not _try_resolve(repo, pattern):
-                raise UnknownRefError(pattern)
+                raise repo.unknown_ref_error(pattern, commit_required=True)
             refs.append(pattern)
     return list(dict.fromkeys(refs))
 

@@ -26,7 +26,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
-from revgraph.errors import GitError, UsageError
+from revgraph.errors import GitError, UnknownRefError, UsageError
 from revgraph.model import Revision, RevisionGraph
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -300,7 +300,10 @@ def run_audit(
         base = ws.resolve_base(None)
         assert base is not None
         ref = base.ref
-    sha = repo.resolve(ref)
+    try:
+        sha = repo.resolve(ref)
+    except UnknownRefError:
+        raise repo.unknown_ref_error(ref, commit_required=True) from None  # a tree, a blob: say so
     if since is not None:
         _check_date(repo, since)
     commits = _first_parent_commits(repo, sha, since)

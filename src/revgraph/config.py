@@ -598,7 +598,8 @@ def _config_environment(
     pyproject.toml beside it, which is the same files in the usual layout.
     """
     if not _is_file(path):
-        raise ConfigError(f"config file {path} not found")
+        what = "is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "not found"
+        raise ConfigError(f"config file {path} {what}")
     if path.name == "pyproject.toml" or path.suffix == ".toml":
         tool = _read_tool_tables(path)
         if "alembic" not in tool:

@@ -120,3 +120,15 @@ def test_the_root_tree_reads_as_a_snapshot_and_a_tree_base_says_a_commit_is_need
     root_tree = repo.git("rev-parse", "main^{tree}").stdout.strip()
     err = _clean_failure(repo.run("check", "--base", root_tree))
     assert "is a tree, not a commit" in err, err
+
+
+def test_audit_and_collisions_say_a_tree_is_not_a_commit(repo):
+    root_tree = repo.git("rev-parse", "main^{tree}").stdout.strip()
+    for args in (("audit", "--ref", root_tree), ("collisions", root_tree, "--base", "main")):
+        err = _clean_failure(repo.run(*args))
+        assert "is a tree, not a commit" in err, (args, err)
+
+
+def test_a_config_option_naming_a_folder_or_a_device_says_so(repo):
+    assert "is a directory" in _clean_failure(repo.run("-c", "migrations", "heads"))
+    assert "is not a regular file" in _clean_failure(repo.run("-c", "/dev/null", "heads"))

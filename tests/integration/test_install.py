@@ -263,6 +263,15 @@ def test_published_pre_commit_hooks_file_declares_both_hooks():
 
 
 # ------------------------------------------------------ post_write_hooks
+def test_a_post_write_hook_that_cannot_be_added_is_not_called_installed(repo):
+    # QA: with --versions (no alembic.ini to hold the hook) it warned, then said
+    # "already installed: nothing changed".
+    done = repo.run("--versions", "migrations/versions", "install", "--post-write-hook")
+
+    assert "no post_write_hooks entry added" in done.stderr, done.stderr
+    assert "already installed" not in done.stdout and "nothing changed" in done.stdout, done.stdout
+
+
 def test_post_write_hook_adds_new_revision_to_lock_under_real_alembic(repo):
     repo.run("install", "--lock", "--post-write-hook", check=True)
     repo.commit("revgraph install")

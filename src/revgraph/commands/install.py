@@ -21,7 +21,10 @@ def _print_result(result, *, installing: bool) -> None:
     for warning in result.warnings:
         st.err.print(f"warning: {warning}", markup=False)
     if not result.changes:
-        out.print("already installed: nothing changed" if installing else "nothing to uninstall", markup=False)
+        if installing:  # after a warning, "already installed" would claim what was not done
+            out.print("nothing changed" if result.warnings else "already installed: nothing changed", markup=False)
+        else:
+            out.print("nothing to uninstall", markup=False)
         return
     if result.dry_run:
         out.print("dry run: nothing was written", markup=False)

@@ -569,8 +569,8 @@ class GitRepo:
                                    hint=f"name the commit instead (e.g. {revision!r}): revgraph finds "
                                    "the versions folders from the project's configuration")  # fmt: skip
             if kind == "tree" and commit_required:
-                return BadRefError(ref, f"{ref!r} is a tree, not a commit: what has landed is read "
-                                   "from a commit's history", hint="name a branch, tag or commit id")  # fmt: skip
+                return BadRefError(ref, f"{ref!r} is a tree, not a commit: history (landed revisions, "
+                                   "merge bases) is read from commits", hint="name a branch, tag or commit id")  # fmt: skip
             if re.fullmatch(r"[0-9a-fA-F]{7,64}", ref):
                 return UnknownRefError(ref)  # errors' hint for an object id
             branch = ref.removeprefix("origin/")
