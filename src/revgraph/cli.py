@@ -141,7 +141,7 @@ def _global(
     ),
 ) -> None:
     st = state()
-    st.options = entry.options_from(
+    st.set_options(
         directory=directory, config=config, name=name, versions=versions, env=env, no_cache=no_cache,
         quiet=quiet,
     )
@@ -218,6 +218,9 @@ def _run_check(
             selected=selected_rules(select, ignore),
         )
         _emit(text, output)
+        if output is not None and not st.quiet:
+            # As `graph -o` says it; on stderr, where a machine format leaves room.
+            st.say(f"wrote {output}", err=True)
         if output is None and mermaid is None and not doctor and db is None and not st.use_color:
             from revgraph.resultcache import remember_rendered
 
@@ -226,9 +229,26 @@ def _run_check(
         if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
             from revgraph.render.github import github_step_summary
 
-            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8", errors="backslashreplace") as fh:
-                fh.write(github_step_summary(report, mermaid))
+            _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], github_step_summary(report, mermaid))
     return 1 if report.failed(strict) else 0
+
+
+def _append_step_summary(path: str, text: str) -> None:
+    """Append ``text`` to ``$GITHUB_STEP_SUMMARY``; one that cannot be written is a warning.
+
+    The summary is an extra: the job gates on the exit code and the
+    annotations on stdout, so a missing folder or a folder named there must
+    not turn the check's 0 or 1 into another code. A relative path is taken
+    from ``-C DIR``, as ``-o`` is.
+    """
+    st = state()
+    try:
+        with open(st.options.cwd / path, "a", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+    except OSError as exc:
+        # Even with -q: the user asked for a summary and gets none.
+        st.say(f"warning: cannot write the step summary to {path} ($GITHUB_STEP_SUMMARY): "
+               f"{exc.strerror or exc}", err=True)  # fmt: skip
 
 
 def _review_mermaid(ws, report) -> Optional[str]:
@@ -253,13 +273,19 @@ def _emit(text: str, output: Optional[Path]) -> None:
 
 
 def write_output(output: Path, data: bytes) -> None:
-    """``-o FILE``: write ``data`` there, or say why it cannot be (exit 2), never a traceback."""
+    """``-o FILE``: write ``data`` there, or say why it cannot be (exit 2), never a traceback.
+
+    A relative FILE is taken from ``-C DIR``, as ``-c`` and ``--versions``
+    are (and as git's ``-C`` does): "run as if started in DIR". Messages
+    name it as given, relative to DIR then.
+    """
     from revgraph.errors import WriteError
 
-    if output.is_dir():
+    target = state().options.cwd / output
+    if target.is_dir():
         raise WriteError(f"cannot write {output}: it is a folder", hint="name a file inside it")
     try:
-        output.write_bytes(data)
+        target.write_bytes(data)
     except OSError as exc:
         raise WriteError(f"cannot write {output}: {exc.strerror or exc}") from None
 

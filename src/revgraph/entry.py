@@ -227,9 +227,13 @@ def options_from(
 
     from revgraph.api import Options
 
-    base = Path.cwd()
-    if directory is not None:
-        base = (base / directory).resolve()
+    if directory is not None and os.path.isabs(directory):
+        # Needs no current directory: ``-C /abs`` works from one that was deleted.
+        base = Path(directory).resolve()
+    else:
+        base = current_directory()
+        if directory is not None:
+            base = (base / directory).resolve()
     return Options(
         cwd=base,
         config_file=(base / config) if config is not None else None,
@@ -241,12 +245,36 @@ def options_from(
     )
 
 
+def current_directory():
+    """``Path.cwd()``, or a ``UsageError`` (exit 2) when there is none to read.
+
+    A shell can stand in a folder that was deleted since (``rm -rf`` and
+    recreate, a ``git checkout`` that removed it): ``getcwd`` then fails, and
+    that is where the user stands, not a bug of ours. git says "Unable to
+    read current working directory" and stops; so does revgraph, unless
+    ``-C`` names an absolute folder.
+    """
+    from pathlib import Path
+
+    from revgraph.errors import UsageError
+
+    try:
+        return Path.cwd()
+    except OSError as exc:
+        why = "it no longer exists" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
+        raise UsageError(
+            f"cannot read the current directory: {why}",
+            hint="cd to an existing folder, or run revgraph -C with an absolute path",
+        ) from None
+
+
 # ------------------------------------------------------------- the state
 class State:
     """Global options of one invocation, and its two consoles (rich, made when needed)."""
 
     def __init__(self) -> None:
         self._options = None
+        self._option_args: dict = {}
         self.color: bool | None = None
         self.quiet = False
         self.verbose = False
@@ -256,16 +284,23 @@ class State:
 
     @property
     def options(self):
-        """``api.Options``: imported when first asked for (``--help`` never asks)."""
-        if self._options is None:
-            from revgraph.api import Options
+        """``api.Options``, made when first asked for from ``set_options``' arguments.
 
-            self._options = Options()
+        ``--help`` and ``rules`` never ask: they need no folder, and run even
+        where the current directory is gone (``current_directory``).
+        """
+        if self._options is None:
+            self._options = options_from(**self._option_args)
         return self._options
 
     @options.setter
     def options(self, value) -> None:
         self._options = value
+
+    def set_options(self, **global_options) -> None:
+        """The global options ``options_from`` will make ``options`` of, when asked."""
+        self._option_args = global_options
+        self._options = None
 
     @property
     def use_color(self) -> bool:

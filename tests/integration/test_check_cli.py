@@ -19,6 +19,8 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,6 +268,53 @@ def test_github_format_appends_the_job_summary_when_asked(gitrepo, revgraph, tmp
     assert text.startswith("earlier step\n")
     assert "RG102" in text and "```mermaid" in text
     assert "```mermaid" not in run.out  # the summary goes to the file, not to stdout
+
+
+def test_a_step_summary_that_cannot_be_written_is_a_warning_and_the_exit_code_stays(gitrepo, tmp_path):
+    classic_fork(gitrepo)
+    for summary, reason in ((tmp_path / "missing" / "summary.md", "No such file or directory"),
+                            (tmp_path, "Is a directory")):  # fmt: skip
+        env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
+        for args, code in ((["--base", "main"], 1), (["--base", "main", "--select", "RG101"], 0)):
+            run = subprocess_run(gitrepo, "check", "--format", "github", *args, env=env)
+            assert run.code == code, run.err  # the findings' code, not "could not run"
+            assert run.err.splitlines() == [
+                f"warning: cannot write the step summary to {summary} ($GITHUB_STEP_SUMMARY): {reason}"
+            ]
+            assert all(line.startswith("::") for line in run.out.splitlines())
+    assert not (tmp_path / "missing").exists()
+
+
+def _from(cwd: Path, *args: str) -> Run:
+    """``python -m revgraph ARGS`` started in ``cwd``."""
+    done = subprocess.run([sys.executable, "-m", "revgraph", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert_no_traceback(done.stderr)
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("directory", ["repo", "ABSOLUTE"])
+def test_output_files_go_to_the_C_folder_as_if_started_there(gitrepo, tmp_path, directory):
+    classic_fork(gitrepo)
+    assert gitrepo.path == tmp_path / "repo"
+    where = str(gitrepo.path) if directory == "ABSOLUTE" else directory
+    cwd = tmp_path if directory == "repo" else tmp_path / "elsewhere"
+    cwd.mkdir(exist_ok=True)
+
+    run = _from(cwd, "-C", where, "check", "--base", "main", "--format", "json", "-o", "report.json")
+    assert not (cwd / "report.json").exists()
+    report = json.loads((gitrepo.path / "report.json").read_text(encoding="utf-8"))
+    assert [f["code"] for f in report["findings"]] == ["RG102"]
+    assert (run.code, run.out) == (1, "")  # stdout stays clean for a machine format
+    assert run.err == "wrote report.json\n"  # as given: relative to the -C folder, as graph -o says
+
+    run = _from(cwd, "-C", where, "graph", "--base", "main", "--format", "mermaid", "-o", "graph.mmd")
+    assert not (cwd / "graph.mmd").exists()
+    assert "flowchart" in (gitrepo.path / "graph.mmd").read_text(encoding="utf-8")
+    assert (run.code, run.out, run.err) == (0, "", "wrote graph.mmd\n"), run.err
+
+    assert _from(cwd, "-C", where, "-q", "check", "--base", "main", "-f", "json", "-o", "q.json").err == ""
+    assert (gitrepo.path / "q.json").is_file()
 
 
 def test_json_findings_carry_every_contract_field(gitrepo, revgraph):
