@@ -964,6 +964,9 @@ class FixOutcome:
     # Not empty: the fix (written or not) leaves competing heads, and fix exits 1.
     remaining: list[RemainingHeads] = field(default_factory=list)
     environments: tuple[str, ...] = ()  # those the fix covered, to name them when several
+    # During a merge/rebase: paths git still holds in conflict once fix is done
+    # (a README, an unreadable file): the operation cannot continue before them.
+    unresolved: tuple[str, ...] = ()
 
 
 def _current_branch(repo: GitRepo) -> str | None:
@@ -1222,9 +1225,12 @@ def fix(
     if written and not dry_run and operation is not None and stage:
         _git_output(repo, "add", "--", *written, check=True)
         staged = list(written)
+    unresolved: tuple[str, ...] = ()
+    if operation is not None and repo is not None and not dry_run:
+        unresolved = tuple(repo.conflicted_paths())
     return FixOutcome(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
-        tuple(env.name for env in ws.environments),
+        tuple(env.name for env in ws.environments), unresolved,
     )
 
 

@@ -12,6 +12,7 @@ shows one.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -251,16 +252,16 @@ def _append_step_summary(path: str, text: str) -> None:
                f"{exc.strerror or exc}", err=True)  # fmt: skip
 
 
-def _review_mermaid(ws, report) -> Optional[str]:
-    """Mermaid of --focus new for each environment, for PR comments and job summaries."""
+def _review_mermaid(ws, report) -> Optional[dict]:
+    """Mermaid of --focus new for each environment (name -> diagram), for PR comments and job summaries."""
     from revgraph import api
     from revgraph.render.mermaid import mermaid_for_review
 
-    parts = []
+    parts = {}
     for ctx in report.extras.get("contexts", {}).values():
         view = api.graph_view(ws, ctx.environment, ctx=ctx, findings=report.findings)
-        parts.append(mermaid_for_review(view))
-    return "\n".join(parts) if parts else None
+        parts[ctx.environment.name] = mermaid_for_review(view)
+    return parts or None
 
 
 def _emit(text: str, output: Optional[Path]) -> None:
@@ -512,6 +513,9 @@ def _print_fix(outcome) -> int:
         c.print(f"staged: {' '.join(outcome.staged)}", markup=False)
     if outcome.operation is not None:
         then = "once one head per line is left, " if remaining else ""
+        if outcome.unresolved:
+            shown = " ".join(shlex.quote(path) for path in outcome.unresolved)
+            then += f"resolve and `git add` what git still holds in conflict ({shown}), then "
         c.print(f"next: {then}{outcome.operation.continue_command}", markup=False)
     return _print_remaining(outcome, remaining)
 

@@ -219,6 +219,18 @@ def test_fix_during_merge_stopped_by_the_lock_file_rewrites_and_stages_it(gitrep
     d.assert_upgrade_creates_feature_table()
 
 
+def test_fix_during_a_merge_with_another_conflict_names_it_before_continuing(gitrepo, tmp_path):
+    # QA: fix said "next: git merge --continue" while notes.txt was still in conflict.
+    diverge(gitrepo, tmp_path / "app.db", notes_conflict=True, lock=True)
+    gitrepo.merge("feature", expect_conflict=True)
+    assert NOTES in gitrepo.conflicted()
+
+    out = fix_ok(gitrepo)
+
+    assert f"resolve and `git add` what git still holds in conflict ({NOTES}), then git merge --continue" in out
+    assert gitrepo.conflicted() == [NOTES]
+
+
 # ------------------------------------------ the feature side (ours inverted)
 def test_fix_during_merge_of_main_into_feature_moves_the_feature_revision(gitrepo, tmp_path):
     d = diverge(gitrepo, tmp_path / "app.db")
