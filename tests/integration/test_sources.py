@@ -892,6 +892,8 @@ def test_cache_dir_is_in_the_git_common_dir_or_the_user_cache(gitrepo, tmp_path,
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache_dir_for(plain) == tmp_path / "home" / ".cache" / "revgraph"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")  # invalid per the XDG spec: ignored
+    assert cache_dir_for(plain) == tmp_path / "home" / ".cache" / "revgraph"
 
 
 def test_no_cache_directory_writes_nothing(tmp_path):

@@ -44,8 +44,8 @@ def _next_steps(changes) -> str:
 def register(app: typer.Typer) -> None:
     @app.command()
     def install(
-        merge_driver: bool = typer.Option(False, "--merge-driver", help="Set the git merge driver for the lock file (git config + .gitattributes)."),
-        lock: bool = typer.Option(False, "--lock", help="Create or refresh the heads lock file."),
+        merge_driver: bool = typer.Option(False, "--merge-driver", help="Set the git merge driver for the lock file (git config + .gitattributes). With no step named, --merge-driver and --lock both run."),
+        lock: bool = typer.Option(False, "--lock", help="Create or refresh the heads lock file (on by default, see --merge-driver)."),
         pre_commit: bool = typer.Option(False, "--pre-commit", help="Add revgraph-lock and revgraph-check hooks to .pre-commit-config.yaml."),
         post_write_hook: bool = typer.Option(False, "--post-write-hook", help="Add an alembic post_write_hooks entry that refreshes the lock after `alembic revision`."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
