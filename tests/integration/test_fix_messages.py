@@ -130,7 +130,8 @@ def test_refusal_names_a_landed_revision_deleted_here(gitrepo):
         plan_in_process(gitrepo, "main")
 
     assert "base itself has several heads" not in str(info.value)
-    assert f"landed revision {A2} was deleted here (RG202)" in str(info.value)
+    assert f"landed revision {A2} is missing here though " in str(info.value)
+    assert "(deleted here: RG202; or " in str(info.value)
     assert f"git restore --source=main -- {paths[A2]}" in (info.value.hint or "")
 
 

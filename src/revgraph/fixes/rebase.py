@@ -180,10 +180,13 @@ def _refuse_edited_landed_history(
     )
     # A landed revision that still names a parent base has but ``graph``
     # lacks: that parent was deleted here (not merely unmerged).
-    deleted = sorted({
-        d.target for d in graph.dangling
-        if d.kind == "down" and d.revision in landed and d.target in base and d.target not in graph
-    })
+    # Deleted here, or never brought in (a cherry-pick of its child): the graph
+    # alone cannot tell, so the message says both.
+    named_by: dict[str, str] = {}
+    for d in graph.dangling:
+        if d.kind == "down" and d.revision in landed and d.target in base and d.target not in graph:
+            named_by.setdefault(d.target, d.revision)
+    deleted = sorted(named_by)
     if not repointed and not deleted:
         return
     what = [
@@ -191,7 +194,11 @@ def _refuse_edited_landed_history(
         f"{parents_text(graph[rid].down_revisions)} here but "
         f"{parents_text(base[rid].down_revisions)} in {base_name} (RG201)"
         for rid in repointed
-    ] + [f"landed revision {rid} was deleted here (RG202)" for rid in deleted]
+    ] + [
+        f"landed revision {rid} is missing here though {named_by[rid]} names it as its parent "
+        f"(deleted here: RG202; or {named_by[rid]} came without it, say by a cherry-pick: RG104)"
+        for rid in deleted
+    ]
     paths = [graph[rid].path for rid in repointed] + [base[rid].path for rid in deleted]
     raise FixRefused(
         "; ".join(what) + f". {cannot}",
