@@ -27,7 +27,7 @@ def graph(
     from revgraph import api
     from revgraph.cli import print_problems, state, warn_missing_versions, write_output
     from revgraph.errors import UsageError
-    from revgraph.render.graphview import focus, render_graph
+    from revgraph.render.graphview import focus, render_graphs
 
     st = state()
     if fmt not in GRAPH_FORMATS:
@@ -45,22 +45,24 @@ def graph(
             base is not None or (repo is not None and repo.head_sha() is not None and ws.resolve_base(None, required=False))
         ):
             findings = api.check(ws, base=base).findings
-        parts = []
+        views = []
         for env in ws.environments:
             view = api.graph_view(ws, env, ref=ref, base=base, findings=findings)
             mode = focus_mode or ("new" if any("new" in m for m in view.marks.values()) else "all")
-            parts.append(render_graph(focus(view, mode, context), fmt))
+            views.append((env.name, focus(view, mode, context)))
             print_problems(ws.snapshot(env, ref).problems)  # the picture leaves them out
         if ref is None:
             warn_missing_versions(ws)
+        # Every environment in one document: two JSON objects or two <svg> roots
+        # one after the other parse nowhere.
+        drawn = render_graphs(views, fmt)
     if fmt == "png":
-        data = parts[0]
         if output is not None:
-            write_output(output, data)
+            write_output(output, drawn)
         else:
-            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.write(drawn)
         return
-    text = "\n".join(p if isinstance(p, str) else p.decode() for p in parts)
+    text = drawn if isinstance(drawn, str) else drawn.decode()
     if output is not None:
         write_output(output, text.encode("utf-8", "backslashreplace"))  # non-UTF-8 names
         if not st.quiet:

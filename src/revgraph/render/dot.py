@@ -1,6 +1,14 @@
-"""Graphviz DOT source: every id quoted, every label escaped, newest at the top."""
+"""Graphviz DOT source: every id quoted, every label escaped, newest at the top.
+
+Several environments make one digraph with a cluster each (``dot`` draws only
+the first graph of a file into a PNG or SVG); their node ids carry the
+environment's name (``app:ae1027a6acf``), since two environments may hold the
+same revision id. The legend is shared.
+"""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 from revgraph.render.graphview import (
     EDGE_STYLES,
@@ -8,6 +16,7 @@ from revgraph.render.graphview import (
     ViewEdge,
     ViewNode,
     legend_lines,
+    legend_view,
     node_style,
     printable,
     styles_present,
@@ -19,20 +28,43 @@ FONT = "Helvetica"
 
 
 def render_dot(view: FocusedView) -> str:
-    lines = [
-        "digraph revgraph {",
-        f"  graph [rankdir=BT, fontname={quote(FONT)}, labelloc=t"
-        + (f", label={quote(view.title)}" if view.title else "")
-        + "];",
-        f'  node [shape=box, style="rounded,filled", fontname={quote(FONT)}, fontsize=10];',
-        f"  edge [fontname={quote(FONT)}, fontsize=9, arrowsize=0.7];",
-    ]
+    lines = _header(view.title)
     lines.extend(_node(node) for node in view.nodes)
     lines.extend(_edge(edge) for edge in view.edges)
     if view.nodes:
         lines.extend(_legend(view))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def render_dot_environments(views: Sequence[tuple[str, FocusedView]]) -> str:
+    """One digraph for several environments (``(name, view)`` each): a cluster per environment."""
+    lines = _header("")
+    for number, (name, view) in enumerate(views):
+        prefix = f"{name}:"
+        lines.append(f"  subgraph cluster_revgraph_env_{number} {{")
+        lines.append(f'    label={quote(view.title or name)}; color="#d0d7de";')
+        if not view.nodes:
+            lines.append(f"    {quote(prefix + 'empty')} [label=\"no revisions\", shape=plaintext, style=\"\"];")
+        lines.extend("  " + _node(node, prefix) for node in view.nodes)
+        lines.extend("  " + _edge(edge, prefix) for edge in view.edges)
+        lines.append("  }")
+    shared = legend_view(view for _, view in views)
+    if shared.nodes:
+        lines.extend(_legend(shared))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _header(title: str) -> list[str]:
+    return [
+        "digraph revgraph {",
+        f"  graph [rankdir=BT, fontname={quote(FONT)}, labelloc=t"
+        + (f", label={quote(title)}" if title else "")
+        + "];",
+        f'  node [shape=box, style="rounded,filled", fontname={quote(FONT)}, fontsize=10];',
+        f"  edge [fontname={quote(FONT)}, fontsize=9, arrowsize=0.7];",
+    ]
 
 
 def quote(text: str) -> str:
@@ -54,7 +86,7 @@ def _label(node: ViewNode) -> str:
     return '"' + "\\n".join(quote(line)[1:-1] for line in lines) + '"'
 
 
-def _node(node: ViewNode) -> str:
+def _node(node: ViewNode, prefix: str = "") -> str:
     style = node_style(node)
     attrs = {
         "label": _label(node),
@@ -66,7 +98,7 @@ def _node(node: ViewNode) -> str:
     }
     if style.dashed:
         attrs["style"] = quote("rounded,filled,dashed")
-    return f"  {quote(node.id)} [{_attrs(attrs)}];"
+    return f"  {quote(prefix + node.id)} [{_attrs(attrs)}];"
 
 
 def _tooltip(node: ViewNode) -> str:
@@ -75,7 +107,7 @@ def _tooltip(node: ViewNode) -> str:
     return " ".join(part for part in (node.id, node.path, node.message, node.tags) if part)
 
 
-def _edge(edge: ViewEdge) -> str:
+def _edge(edge: ViewEdge, prefix: str = "") -> str:
     style = EDGE_STYLES[edge.kind]
     attrs = {"color": quote(style.color), "penwidth": str(style.width)}
     if edge.kind == "depends":
@@ -85,7 +117,7 @@ def _edge(edge: ViewEdge) -> str:
     elif edge.kind == "proposed":
         attrs.update(style="dashed", label=quote("proposed"), fontcolor=quote(style.color),
                      constraint="false")
-    return f"  {quote(edge.parent)} -> {quote(edge.child)} [{_attrs(attrs)}];"
+    return f"  {quote(prefix + edge.parent)} -> {quote(prefix + edge.child)} [{_attrs(attrs)}];"
 
 
 def _attrs(attrs: dict[str, str]) -> str:

@@ -11,6 +11,8 @@ summary (markdown) is a separate string the caller appends to
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from revgraph.findings import Finding, Report, Severity
 from revgraph.render import environment_names, ordered
 
@@ -49,7 +51,7 @@ def _message(finding: Finding, show_environment: bool) -> str:
     return text
 
 
-def github_step_summary(report: Report, mermaid: str | None = None) -> str:
+def github_step_summary(report: Report, mermaid: str | Mapping[str, str] | None = None) -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY`` (the caller appends it to that file)."""
     from revgraph.render.markdown import render_markdown
 

@@ -6,11 +6,17 @@ Each node has ``id``, ``path``, ``message``, ``marks`` (the marks plus
 has ``source`` (parent), ``target`` (child) and ``kind``. The edge list is
 under ``edges``, networkx's own key; ``networkx.node_link_graph(data)``
 loads it back.
+
+With several environments the output is one object holding one such graph
+per environment, each with its ``environment`` name added (networkx ignores
+the extra key): ``{"version": 1, "environments": [{"environment": "app",
+"directed": true, ...}, ...]}``. One environment keeps the bare graph.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Sequence
 
 from revgraph.render.graphview import FocusedView, ViewNode
 
@@ -37,6 +43,15 @@ def node_link_data(view: FocusedView) -> dict:
 
 def render_graph_json(view: FocusedView) -> str:
     return json.dumps(node_link_data(view), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_graph_json_environments(views: Sequence[tuple[str, FocusedView]]) -> str:
+    """One JSON object for several environments (``(name, view)`` each), in their order."""
+    data = {
+        "version": FORMAT_VERSION,
+        "environments": [{"environment": name, **node_link_data(view)} for name, view in views],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _node(node: ViewNode) -> dict:

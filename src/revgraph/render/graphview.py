@@ -505,7 +505,63 @@ def mark_legend(view: FocusedView) -> list[str]:
     return lines
 
 
+def legend_view(views: Iterable[FocusedView]) -> FocusedView:
+    """Every node and edge of ``views`` in one view, for a legend shared by all of them.
+
+    Only what the legend helpers read (styles, marks, edge kinds) is meaningful:
+    two environments may hold the same revision id, so this is no graph to draw.
+    """
+    views = list(views)
+    return FocusedView(
+        nodes=tuple(n for v in views for n in v.nodes),
+        edges=tuple(e for v in views for e in v.edges),
+    )
+
+
 # ------------------------------------------------------------------ dispatch
+def render_graphs(views: Sequence[tuple[str, FocusedView]], fmt: str) -> str | bytes:
+    """One document of ``fmt`` for several environments' views, ``(name, view)`` each.
+
+    A single environment is drawn exactly as ``render_graph`` draws it: the
+    output of one environment is what users and their scripts already read.
+    Several are drawn into one document (one JSON object, one SVG root, one
+    HTML page, one Mermaid flowchart, one DOT digraph), because concatenated
+    documents parse nowhere.
+    """
+    if fmt not in GRAPH_FORMATS:
+        raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")
+    if len(views) == 1:
+        return render_graph(views[0][1], fmt)
+    if fmt == "tree":  # text for a person: one picture after another reads fine
+        from revgraph.render.tree import render_tree
+
+        return "\n".join(render_tree(view) for _, view in views)
+    if fmt == "mermaid":
+        from revgraph.render.mermaid import render_mermaid_environments
+
+        return render_mermaid_environments(views)
+    if fmt in ("dot", "png"):
+        from revgraph.render.dot import render_dot_environments
+
+        source = render_dot_environments(views)
+        if fmt == "dot":
+            return source
+        from revgraph.render.png import render_png
+
+        return render_png(source)
+    if fmt == "svg":
+        from revgraph.render.svg import render_svg_environments
+
+        return render_svg_environments(views)
+    if fmt == "html":
+        from revgraph.render.html import render_html_environments
+
+        return render_html_environments(views)
+    from revgraph.render.graphjson import render_graph_json_environments
+
+    return render_graph_json_environments(views)
+
+
 def render_graph(view: FocusedView, fmt: str) -> str | bytes:
     """Render ``view`` as ``fmt`` (one of ``GRAPH_FORMATS``); png returns bytes."""
     if fmt == "tree":

@@ -4,12 +4,17 @@ No network: no CDN, no external font, stylesheet or script. Every piece of
 revision text reaches the page through ``xml_escape`` (markup or attribute
 values), and the script writes details with ``textContent`` only, so a
 message holding ``<script>`` stays text.
+
+Several environments make one page: their pictures stacked in one inline SVG
+(``render_svg_environments``), one search box over all of them.
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from revgraph.render.graphview import FocusedView
-from revgraph.render.svg import render_svg, xml_escape
+from revgraph.render.svg import render_svg, render_svg_environments, xml_escape
 
 _CSS = """
 body { font: 14px/1.4 Helvetica, Arial, sans-serif; margin: 0; color: #1f2328; }
@@ -109,10 +114,58 @@ _JS = """
 """
 
 
+# Several environments may hold the same revision id: on their page a node's
+# parents and a search's matching edges are looked up in the node's own
+# environment (the ``<g class="environment">`` around it). The page of one
+# environment keeps its script byte for byte, so this is the same script with
+# those lookups scoped.
+_SCOPED_JS = (
+    (
+        "  var pinned = null;\n",
+        "  var pinned = null;\n\n"
+        "  function scoped(el, id) {\n"
+        '    return el.closest(".environment").dataset.environment + "\\n" + id;\n'
+        "  }\n",
+    ),
+    ("hits[node.dataset.id] = true;", "hits[scoped(node, node.dataset.id)] = true;"),
+    (
+        "!!(hits[edge.dataset.parent] && hits[edge.dataset.child])",
+        "!!(hits[scoped(edge, edge.dataset.parent)] && hits[scoped(edge, edge.dataset.child)])",
+    ),
+    (
+        "return e.dataset.child === d.id;",
+        "return scoped(e, e.dataset.child) === scoped(node, d.id);",
+    ),
+)
+
+
+def _scoped_js() -> str:
+    js = _JS
+    for old, new in _SCOPED_JS:
+        if old not in js:  # the script changed under the rewrite: fail loudly, not silently
+            raise AssertionError(f"html script no longer holds {old!r}")
+        js = js.replace(old, new)
+    return js
+
+
 def render_html(view: FocusedView) -> str:
     title = view.title or "revision graph"
     svg = render_svg(view, standalone=False)
     shown = f"{view.revision_count} of {view.total} revisions shown"
+    return _page(title, svg, shown, _JS)
+
+
+def render_html_environments(views: Sequence[tuple[str, FocusedView]]) -> str:
+    """One page for several environments (``(name, view)`` each)."""
+    title = "revision graphs: " + ", ".join(name for name, _ in views)
+    svg = render_svg_environments(views, standalone=False)
+    drawn = sum(view.revision_count for _, view in views)
+    total = sum(view.total for _, view in views)
+    shown = f"{drawn} of {total} revisions shown in {len(views)} environments"
+    return _page(title, svg, shown, _scoped_js())
+
+
+def _page(title: str, svg: str, shown: str, script: str) -> str:
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -136,7 +189,7 @@ def render_html(view: FocusedView) -> str:
             f'<div id="graph">{svg}</div>',
             '<aside id="details"><p>Hover or click a revision for details.</p></aside>',
             "</main>",
-            f"<script>{_JS}</script>",
+            f"<script>{script}</script>",
             "</body>",
             "</html>",
         ]

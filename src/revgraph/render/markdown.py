@@ -6,7 +6,7 @@ comment instead of adding a new one on every push.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from revgraph.findings import Finding, Report, Severity
 from revgraph.render import location_text, ordered, summary_line
@@ -18,8 +18,9 @@ MAX_ROWS = 50  # a PR comment is capped at 65536 characters
 _STATUS = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "✅"}
 
 
-def render_markdown(report: Report, *, mermaid: str | None = None,
+def render_markdown(report: Report, *, mermaid: str | Mapping[str, str] | None = None,
                     max_rows: int = MAX_ROWS) -> str:
+    """``mermaid``: one diagram, or one per environment (environment name -> diagram)."""
     findings = ordered(report.findings)
     parts = [COMMENT_MARKER, _heading(report, findings)]
     if findings:
@@ -27,8 +28,15 @@ def render_markdown(report: Report, *, mermaid: str | None = None,
         fixes = _fixes(findings)
         if fixes:
             parts.append(fixes)
-    if mermaid:
-        parts.append(_mermaid_block(mermaid))
+    if isinstance(mermaid, str):
+        mermaid = {"": mermaid} if mermaid else {}
+    if mermaid and len(mermaid) == 1:
+        parts.append(_mermaid_block(next(iter(mermaid.values()))))
+    elif mermaid:
+        # A ```mermaid block holds one diagram (two flowcharts in one do not
+        # parse on GitHub): a block per environment, each under its name.
+        for name, diagram in mermaid.items():
+            parts.append(f"Environment {_code_span(name)}:\n\n{_mermaid_block(diagram)}")
     return "\n\n".join(parts) + "\n"
 
 

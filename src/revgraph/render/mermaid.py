@@ -4,9 +4,16 @@ Node ids are ``n0``, ``n1``, ... (a revision id may hold any character);
 labels are quoted and every character Mermaid or HTML could read as syntax is
 written as a Mermaid entity (``#34;``), so a message cannot break the chart
 or inject markup. The source is returned without the ```` ```mermaid ```` fence.
+
+Several environments make one flowchart with a ``subgraph`` each: a Mermaid
+block holds one diagram, and two ``flowchart`` lines in one block do not
+parse. Their node ids carry the environment's number (``e1n0``), since each
+environment numbers its nodes from ``n0``; the legend is shared.
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 from revgraph.render.graphview import (
     EDGE_STYLES,
@@ -15,6 +22,7 @@ from revgraph.render.graphview import (
     ViewNode,
     focus,
     legend_lines,
+    legend_view,
     node_style,
     printable,
     styles_present,
@@ -53,6 +61,35 @@ def render_mermaid(view: FocusedView | GraphView) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_mermaid_environments(views: Sequence[tuple[str, FocusedView]]) -> str:
+    """One flowchart for several environments (``(name, view)`` each): a subgraph per environment."""
+    lines = ["flowchart BT"]
+    ids: dict[str, str] = {}  # this environment's revision id -> Mermaid id
+    members: dict[str, list[str]] = {}  # style name -> Mermaid ids, every environment
+    link_styles: list[str] = []
+    links = 0  # linkStyle counts every link of the chart, in the order they are written
+    for number, (name, view) in enumerate(views):
+        prefix = f"e{number}"
+        ids = {node.id: f"{prefix}n{i}" for i, node in enumerate(view.nodes)}
+        lines.append(f'    subgraph env{number} ["{escape_label(view.title or name)}"]')
+        if not view.nodes:
+            lines.append(f'        {prefix}empty["no revisions"]')
+        for node in view.nodes:
+            lines.append(f'        {ids[node.id]}["{_label(node)}"]')
+            members.setdefault(node_style(node).name, []).append(ids[node.id])
+        for edge in view.edges:
+            lines.append(f"        {ids[edge.parent]} {_ARROWS[edge.kind]} {ids[edge.child]}")
+        lines.append("    end")
+        link_styles.extend(_link_styles(view, offset=links))
+        links += len(view.edges)
+    lines.extend(link_styles)
+    shared = legend_view(view for _, view in views)
+    if shared.nodes:
+        lines.extend(_legend(shared))
+        lines.extend(_class_lines(shared, members))
+    return "\n".join(lines) + "\n"
+
+
 def escape_label(text: str) -> str:
     """Text safe inside a quoted Mermaid label: entities for syntax, one line."""
     return "".join(_ENTITIES.get(c, c) for c in _one_line(text))
@@ -74,9 +111,9 @@ def _label(node: ViewNode) -> str:
     return "<br/>".join(parts)
 
 
-def _link_styles(view: FocusedView) -> list[str]:
+def _link_styles(view: FocusedView, offset: int = 0) -> list[str]:
     lines = []
-    for index, edge in enumerate(view.edges):
+    for index, edge in enumerate(view.edges, start=offset):
         if edge.kind in ("proposed", "collapsed"):
             style = EDGE_STYLES[edge.kind]
             lines.append(
@@ -92,6 +129,14 @@ def _legend(view: FocusedView) -> list[str]:
 
 
 def _classes(view: FocusedView, ids: dict[str, str]) -> list[str]:
+    members: dict[str, list[str]] = {}
+    for node in view.nodes:
+        members.setdefault(node_style(node).name, []).append(ids[node.id])
+    return _class_lines(view, members)
+
+
+def _class_lines(view: FocusedView, members: dict[str, list[str]]) -> list[str]:
+    """``classDef`` for each style ``view`` uses, and the Mermaid ids (``members``) wearing it."""
     lines = []
     for style in styles_present(view):
         dash = ",stroke-dasharray:5 3" if style.dashed else ""
@@ -99,8 +144,7 @@ def _classes(view: FocusedView, ids: dict[str, str]) -> list[str]:
             f"    classDef {style.name} fill:{style.fill},stroke:{style.stroke},"
             f"stroke-width:{style.width}px,color:#1f2328{dash}"
         )
-        members = [ids[n.id] for n in view.nodes if node_style(n).name == style.name]
-        lines.append(f"    class {','.join(members)} {style.name}")
+        lines.append(f"    class {','.join(members[style.name])} {style.name}")
     lines.append("    classDef legendbox fill:#ffffff,stroke:#d0d7de,color:#57606a")
     lines.append("    class legendtext legendbox")
     return lines

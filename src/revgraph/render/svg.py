@@ -6,6 +6,10 @@ order each layer, then x positions that stay as close as possible to the
 neighbours' average while keeping boxes apart (isotonic regression, pool
 adjacent violators). Coordinates are integers, so the output is the same
 bytes for the same view.
+
+Several environments are stacked in one ``<svg>`` (one XML root), each laid out
+on its own in a ``<g class="environment">`` moved down below the one before,
+with one legend under them all.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from revgraph.render.graphview import (
     FocusedView,
     ViewEdge,
     ViewNode,
+    legend_view,
     mark_legend,
     node_style,
     styles_present,
@@ -302,13 +307,47 @@ def node_lines(node: ViewNode) -> list[str]:
 
 def render_svg(view: FocusedView, *, standalone: bool = True) -> str:
     """An SVG document (``standalone``) or an ``<svg>`` element to inline in HTML."""
-    title_h = LINE_H + 10 if view.title else 0
-    lay = layout(view, top=MARGIN + title_h)
-    if _arch_over_top_row(lay):  # room for it, under the title and inside the picture
-        lay = layout(view, top=MARGIN + title_h + ARCH_RISE)
+    drawing, lay = _drawing(view)
     legend, legend_h, legend_w = _legend(view, lay.height + 10)
     width = max(lay.width, legend_w + 2 * MARGIN, 200)
     height = lay.height + 10 + legend_h + MARGIN
+    out = _open(width, height, view.title or "revision graph", standalone)
+    out.extend(drawing)
+    out.extend(legend)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def render_svg_environments(
+    views: Sequence[tuple[str, FocusedView]], *, standalone: bool = True
+) -> str:
+    """Several environments (``(name, view)`` each) stacked in one SVG document or element."""
+    groups: list[str] = []
+    top = widest = 0
+    for number, (name, view) in enumerate(views):
+        drawing, lay = _drawing(view, key=f"{number}-")
+        groups.append(
+            f'<g class="environment" data-environment="{xml_attr(name)}" '
+            f'transform="translate(0,{top})">'
+        )
+        groups.extend(drawing)
+        groups.append("</g>")
+        # An empty environment's "no revisions" line sits below its (empty) layout.
+        top += lay.height if view.nodes else lay.height + LINE_H + 10
+        widest = max(widest, lay.width)
+    legend, legend_h, legend_w = _legend(legend_view(v for _, v in views), top + 10)
+    width = max(widest, legend_w + 2 * MARGIN, 200)
+    height = top + 10 + legend_h + MARGIN
+    title = "revision graphs: " + ", ".join(name for name, _ in views)
+    out = _open(width, height, title, standalone)
+    out.extend(groups)
+    out.extend(legend)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _open(width: int, height: int, title: str, standalone: bool) -> list[str]:
+    """The root element's opening, its ``<title>`` and the arrow markers every edge uses."""
     ns = f' xmlns="{SVG_NS}"' if standalone else ""
     out = []
     if standalone:
@@ -318,8 +357,18 @@ def render_svg(view: FocusedView, *, standalone: bool = True) -> str:
         f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="{FONT_SIZE}" '
         'role="img">'
     )
-    out.append(f"<title>{xml_escape(view.title or 'revision graph')}</title>")
+    out.append(f"<title>{xml_escape(title)}</title>")
     out.append(_defs())
+    return out
+
+
+def _drawing(view: FocusedView, *, key: str = "") -> tuple[list[str], Layout]:
+    """The view's title, edges and nodes, and their layout; ``key`` keeps node ids unique."""
+    title_h = LINE_H + 10 if view.title else 0
+    lay = layout(view, top=MARGIN + title_h)
+    if _arch_over_top_row(lay):  # room for it, under the title and inside the picture
+        lay = layout(view, top=MARGIN + title_h + ARCH_RISE)
+    out = []
     if view.title:
         out.append(
             f'<text class="title" x="{MARGIN}" y="{MARGIN + LINE_H}" font-size="14" '
@@ -331,11 +380,9 @@ def render_svg(view: FocusedView, *, standalone: bool = True) -> str:
     out.extend(_edge_svg(route) for route in lay.routes)
     out.append("</g>")
     out.append('<g class="nodes">')
-    out.extend(_node_svg(i, lay.boxes[node.id]) for i, node in enumerate(view.nodes))
+    out.extend(_node_svg(f"{key}{i}", lay.boxes[node.id]) for i, node in enumerate(view.nodes))
     out.append("</g>")
-    out.extend(legend)
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return out, lay
 
 
 def _defs() -> str:
@@ -398,7 +445,7 @@ def _bulge(points: Sequence[tuple[int, int]]) -> str:
     return f"M{x0},{y0} C{reach},{y0} {reach},{y1} {x1 + 2},{y1}"
 
 
-def _node_svg(index: int, box: Box) -> str:
+def _node_svg(key: str, box: Box) -> str:
     node = box.node
     style = node_style(node)
     classes = " ".join(["node", f"style-{style.name}"] + [f"mark-{m}" for m in node.mark_list])
@@ -416,7 +463,7 @@ def _node_svg(index: int, box: Box) -> str:
     left, top = box.x - box.w // 2, box.y - box.h // 2
     dash = ' stroke-dasharray="5 3"' if style.dashed else ""
     out = [
-        f'<g id="node-{index}" class="{classes}" {attrs}>',
+        f'<g id="node-{key}" class="{classes}" {attrs}>',
         f"<title>{xml_escape(_hover_text(node))}</title>",
         f'<rect x="{left}" y="{top}" width="{box.w}" height="{box.h}" rx="6" '
         f'fill="{style.fill}" stroke="{style.stroke}" stroke-width="{style.width}"{dash}/>',
