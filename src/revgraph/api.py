@@ -1051,6 +1051,14 @@ def _landed_for_fix(
                 and _names_branch(repo, base_ref.ref, branch)
             ):
                 landed |= {r.id for r in repo.read_ref(env, "HEAD", cache=ws.cache).revisions}
+            elif operation is not None and operation.kind == "merge" and branch and operation.theirs:
+                # Merging a branch *into* a work branch brings in what that branch is
+                # built on: the PR's target (say develop, while base resolved to
+                # main), or the PR a stacked one builds on. Its revisions stay and
+                # the work branch's own move onto them, as in `git rebase <it>`;
+                # Create Date never decides which side moves.
+                landed |= {r.id for r in repo.read_ref(env, operation.theirs, cache=ws.cache).revisions}
+                sources.append("the branch being merged in")
         for ref in _protected_refs(ws, repo):
             landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
             sources.append(ref)

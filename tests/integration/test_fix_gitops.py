@@ -231,6 +231,37 @@ def test_fix_during_a_merge_with_another_conflict_names_it_before_continuing(git
     assert gitrepo.conflicted() == [NOTES]
 
 
+def test_fix_during_a_merge_of_the_prs_target_into_it_moves_the_pr_not_the_target(gitrepo, tmp_path):
+    """QA: the PR targets develop while base resolves to main; the PR's revision is
+    older by Create Date. Merging develop into the PR, fix moved develop's landed
+    revision (Create Date decided); the branch merged in is what the work branch
+    builds on, as the upstream is in `git rebase develop`."""
+    db = tmp_path / "develop.db"
+    gitrepo.init_env(commit=False)
+    add(gitrepo, BASE, None, create_date=AT_0)
+    gitrepo.commit("base")
+    gitrepo.branch("develop")
+    gitrepo.branch("pr")
+    gitrepo.checkout("pr")
+    pr_path = add(gitrepo, FEATURE, BASE, create_date=AT_0 + ONE_HOUR)  # older than develop's
+    gitrepo.commit("pr: add a table")
+    gitrepo.checkout("develop")
+    develop_path = add(gitrepo, MAIN, BASE, create_date=AT_0 + 2 * ONE_HOUR)
+    gitrepo.commit("develop: a PR landed")
+    assert upgrade(gitrepo, db) == {table(BASE), table(MAIN)}  # develop's database ran it
+    develop_bytes = gitrepo.read(develop_path)
+    gitrepo.checkout("pr")
+    gitrepo.git("merge", "--no-commit", "--no-ff", "develop")
+
+    out = fix_ok(gitrepo)
+
+    assert f"moved {FEATURE}" in out and f"moved {MAIN}" not in out, out
+    assert gitrepo.read(develop_path) == develop_bytes
+    assert parents(gitrepo, FEATURE) == (MAIN,)
+    assert pr_path in staged(gitrepo)
+    assert upgrade(gitrepo, db) == {table(BASE), table(MAIN), table(FEATURE)}
+
+
 # ------------------------------------------ the feature side (ours inverted)
 def test_fix_during_merge_of_main_into_feature_moves_the_feature_revision(gitrepo, tmp_path):
     d = diverge(gitrepo, tmp_path / "app.db")
