@@ -1427,6 +1427,9 @@ class LockStatus:
     expected: str
     existed: bool = True  # False: there was no lock file (written now, or missing for --check)
     conflicted: bool = False  # it held git's conflict markers
+    # Heads that share a line (what `fix` would join): the lock records them as
+    # they are, which alembic's `upgrade head` refuses.
+    competing: tuple[str, ...] = ()
 
 
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
@@ -1467,9 +1470,15 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         if not current and not check_only:
             edits.append(FileEdit(rel, old, expected.encode()))
             allowed.append(lock_path.parent)
+        competing: tuple[str, ...] = ()
+        if len(graph.heads) > 1:
+            from revgraph.checks.graph import merge_groups
+
+            ctx = _heads_context(env, graph, landed=frozenset(), base=None, label="working tree")
+            competing = tuple(h for group in merge_groups(ctx, graph).groups for h in group)
         out.append(LockStatus(
             env.name, rel, current, not current and not check_only, expected, old is not None,
-            conflicted=found is not None and found.conflicted,
+            conflicted=found is not None and found.conflicted, competing=competing,
         ))  # fmt: skip
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)

@@ -597,6 +597,14 @@ def lock(
             st.console.print(f"{status.path}: {why} (RG401); run `revgraph lock`", markup=False)
         else:
             st.console.print(f"{status.path}: written", markup=False)
+        if status.competing:
+            # A conflicted lock "resolved" by rewriting it would let the fork through.
+            st.say(
+                f"warning: {status.path} records heads that compete on one line "
+                f"({', '.join(status.competing)}): `alembic upgrade head` refuses them; "
+                "`revgraph fix` joins them",
+                err=True,
+            )
     raise typer.Exit(1 if stale else 0)
 
 

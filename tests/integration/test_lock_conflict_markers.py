@@ -101,3 +101,20 @@ def test_a_cached_all_good_is_not_served_once_the_lock_gains_markers(gitrepo):
     code, report = _check(repo)
     assert code == 1 and [f["code"] for f in report["findings"]] == ["RG401"]
     assert repo.run("lock", "--check").returncode == 1
+
+
+def test_lock_over_competing_heads_writes_them_and_warns_that_fix_joins_them(gitrepo):
+    """QA: `revgraph lock` mid-merge "resolved" the lock conflict by recording both
+    heads, silently; the merge was then committed with a fork in it."""
+    repo = _repo(gitrepo)
+    repo.add_revision("b2b2b2b2b2b2", BASE_ID, message="one")
+    repo.add_revision("c3c3c3c3c3c3", BASE_ID, message="other")
+
+    for args in (("lock",), ("lock", "--check")):
+        done = repo.run(*args)
+        assert done.returncode == 0, done
+        assert "compete on one line (b2b2b2b2b2b2, c3c3c3c3c3c3)" in done.stderr, done.stderr
+        assert "`revgraph fix` joins them" in done.stderr
+
+    repo.add_revision("d4d4d4d4d4d4", ("b2b2b2b2b2b2", "c3c3c3c3c3c3"), message="merge")
+    assert "compete" not in repo.run("lock").stderr
