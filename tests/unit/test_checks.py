@@ -164,6 +164,19 @@ def test_classic_fork_is_caught_from_the_main_side_too():
     assert finding.fix == "git merge feature; revgraph fix"
 
 
+def test_after_a_squash_merge_base_s_chain_leaves_out_what_head_already_has():
+    # The branch's b was squash-merged into main (new commit: the merge base
+    # stays at a); main then added d on b while the branch added c on b.
+    main = snap("a<-b<-d", source="origin/main")
+    feature = snap("a<-b<-c")
+    ctx = context(feature, base=main, merge_base=snap("a", source="merge-base"))
+
+    [finding] = findings(ctx, "RG102")
+
+    assert "origin/main adds d (versions/d_step.py:11)" in finding.message, finding.message
+    assert "b -> d" not in finding.message and "hang off b" in finding.message
+
+
 def test_fork_uses_the_predicted_merge_snapshot_when_given():
     ctx = fork()
     predicted = snap("a<-b<-c", "b<-d", source="merge")

@@ -365,7 +365,11 @@ def _chain_of(ctx: CheckContext, merged: RevisionGraph, head: str) -> _Chain:
     if head in ctx.head_new:
         side, new_ids = "HEAD", ctx.head_new
     elif head in ctx.base_new:
-        side, new_ids = ctx.base_label, ctx.base_new
+        # What HEAD already has is no part of base's chain: after a squash merge
+        # the merge base is old, and HEAD's own revisions came back as base's.
+        side, new_ids = ctx.base_label, ctx.base_new.difference(ctx.head_graph.revisions)
+        if head not in new_ids:  # both sides added this head: its chain is base's as listed
+            new_ids = ctx.base_new
     else:
         return _Chain(ctx.base_label, (merged[head],), (), new=False)
     members = _walk_down_within(merged, head, new_ids)
