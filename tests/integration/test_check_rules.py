@@ -431,8 +431,10 @@ def test_a_docstring_left_behind_by_a_repointed_landed_revision_gets_the_restore
     # (a new revision's docstring keeps `revgraph fix --docstrings`: test_rg402_printed_fix_...)
 
 
-def test_a_revision_landed_on_a_protected_ref_and_repointed_here_is_rg201(gitrepo, revgraph):
-    # PRODUCT §1: revisions of a protected ref are landed too, even when base lacks them.
+def _hotfix_restacked_on_the_feature(gitrepo: GitRepo) -> str:
+    """main: ROOT <- MAIN2; release/1 adds FEAT5 on MAIN2 (the hotfix); the feature
+    adds FEAT4 on MAIN2, merges release/1 and re-points the hotfix onto FEAT4
+    (what a fix without `protected` would do). Returns the hotfix's path."""
     gitrepo.init_env()
     gitrepo.add_revision(ROOT, None, message="root")
     gitrepo.add_revision(MAIN2, ROOT, message="main two")
@@ -446,9 +448,18 @@ def test_a_revision_landed_on_a_protected_ref_and_repointed_here_is_rg201(gitrep
     gitrepo.add_revision(FEAT4, MAIN2, message="feature work")
     gitrepo.commit("feature")
     gitrepo.merge("release/1")
-    repoint(gitrepo, hotfix, MAIN2, FEAT4)  # what a fix without `protected` would do
+    repoint(gitrepo, hotfix, MAIN2, FEAT4)
     gitrepo.commit("stack the hotfix on the feature")
-    gitrepo.write("pyproject.toml", '[tool.revgraph]\nbase = "main"\nprotected = ["release/*"]\n')
+    return hotfix
+
+
+PROTECT_RELEASES = '[tool.revgraph]\nbase = "main"\nprotected = ["release/*"]\n'
+
+
+def test_a_revision_landed_on_a_protected_ref_and_repointed_here_is_rg201(gitrepo, revgraph):
+    # PRODUCT §1: revisions of a protected ref are landed too, even when base lacks them.
+    hotfix = _hotfix_restacked_on_the_feature(gitrepo)
+    gitrepo.write("pyproject.toml", PROTECT_RELEASES)
     run = revgraph(gitrepo, "check", "--format", "json")
     (hit,) = run.findings("RG201")
     assert hit["revisions"] == [FEAT5] and "in release/1 (protected)" in hit["message"]
@@ -461,23 +472,10 @@ def test_a_fetched_remote_copy_of_a_protected_branch_is_seen_through_every_cache
     # Only origin/release/1 holds the hotfix (a clone that never checked it out);
     # it appears with a fetch, which changes no file and no ref an unchanged
     # check looked at before.
-    gitrepo.init_env()
-    gitrepo.add_revision(ROOT, None, message="root")
-    gitrepo.add_revision(MAIN2, ROOT, message="main two")
-    gitrepo.write("pyproject.toml", '[tool.revgraph]\nbase = "main"\nprotected = ["release/*"]\n')
-    gitrepo.commit("main")
-    gitrepo.branch("release/1")
-    gitrepo.branch("feature")
-    gitrepo.checkout("release/1")
-    hotfix = gitrepo.add_revision(FEAT5, MAIN2, message="hotfix on the release")
-    gitrepo.commit("release hotfix")
+    _hotfix_restacked_on_the_feature(gitrepo)
+    gitrepo.write("pyproject.toml", PROTECT_RELEASES)
+    gitrepo.commit("protect releases")
     released = gitrepo.rev_parse("release/1")
-    gitrepo.checkout("feature")
-    gitrepo.add_revision(FEAT4, MAIN2, message="feature work")
-    gitrepo.commit("feature")
-    gitrepo.merge("release/1")
-    repoint(gitrepo, hotfix, MAIN2, FEAT4)
-    gitrepo.commit("stack the hotfix on the feature")
     gitrepo.git("branch", "-D", "release/1")
     for _ in range(3):  # cached, and an express ticket if one were kept
         assert "RG201" not in gitrepo.run("check").stdout

@@ -536,61 +536,38 @@ def render_graphs(views: Sequence[tuple[str, FocusedView]], fmt: str) -> str | b
         from revgraph.render.tree import render_tree
 
         return "\n".join(render_tree(view) for _, view in views)
-    if fmt == "mermaid":
-        from revgraph.render.mermaid import render_mermaid_environments
-
-        return render_mermaid_environments(views)
-    if fmt in ("dot", "png"):
-        from revgraph.render.dot import render_dot_environments
-
-        source = render_dot_environments(views)
-        if fmt == "dot":
-            return source
-        from revgraph.render.png import render_png
-
-        return render_png(source)
-    if fmt == "svg":
-        from revgraph.render.svg import render_svg_environments
-
-        return render_svg_environments(views)
-    if fmt == "html":
-        from revgraph.render.html import render_html_environments
-
-        return render_html_environments(views)
-    from revgraph.render.graphjson import render_graph_json_environments
-
-    return render_graph_json_environments(views)
+    return _draw(fmt, views, several=True)
 
 
 def render_graph(view: FocusedView, fmt: str) -> str | bytes:
     """Render ``view`` as ``fmt`` (one of ``GRAPH_FORMATS``); png returns bytes."""
-    if fmt == "tree":
-        from revgraph.render.tree import render_tree
+    if fmt not in GRAPH_FORMATS:
+        raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")
+    return _draw(fmt, view, several=False)
 
-        return render_tree(view)
-    if fmt == "mermaid":
-        from revgraph.render.mermaid import render_mermaid
 
-        return render_mermaid(view)
-    if fmt in ("dot", "png"):
-        from revgraph.render.dot import render_dot
+# Format -> (module under revgraph.render, its function); ``several`` calls the
+# function's ``_environments`` twin. png is Graphviz's drawing of the dot source.
+_DRAWERS = {
+    "tree": ("tree", "render_tree"),
+    "mermaid": ("mermaid", "render_mermaid"),
+    "dot": ("dot", "render_dot"),
+    "png": ("dot", "render_dot"),
+    "svg": ("svg", "render_svg"),
+    "html": ("html", "render_html"),
+    "json": ("graphjson", "render_graph_json"),
+}
 
-        source = render_dot(view)
-        if fmt == "dot":
-            return source
+
+def _draw(fmt: str, what, *, several: bool) -> str | bytes:
+    """Draw ``what`` in ``fmt``, importing the format's module only now (as every renderer is)."""
+    import importlib
+
+    module, function = _DRAWERS[fmt]
+    draw = getattr(importlib.import_module(f"revgraph.render.{module}"), function + ("_environments" if several else ""))
+    out = draw(what)
+    if fmt == "png":
         from revgraph.render.png import render_png
 
-        return render_png(source)
-    if fmt == "svg":
-        from revgraph.render.svg import render_svg
-
-        return render_svg(view)
-    if fmt == "html":
-        from revgraph.render.html import render_html
-
-        return render_html(view)
-    if fmt == "json":
-        from revgraph.render.graphjson import render_graph_json
-
-        return render_graph_json(view)
-    raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")
+        return render_png(out)
+    return out
