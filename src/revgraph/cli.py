@@ -293,7 +293,7 @@ def write_output(output: Path, data: bytes) -> None:
 
 @app.command()
 def check(
-    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into (default: [tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into (default: \\[tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
     fmt: str = typer.Option("text", "--format", "-f", help=FORMATS_HELP),
     select: List[str] = typer.Option([], "--select", metavar="CODES", help="Only these rules (prefixes allowed: RG1, RG10)."),
     ignore: List[str] = typer.Option([], "--ignore", metavar="CODES", help="Skip these rules."),
@@ -362,7 +362,7 @@ def diff(
 # ----------------------------------------------------------------- doctor
 @app.command()
 def doctor(
-    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into (default: [tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into (default: \\[tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
     fix_: bool = typer.Option(False, "--fix", help="Apply the safe fixes (a rebase that moves only new revisions)."),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="rebase (default) or merge, for --fix."),
     fmt: str = typer.Option("text", "--format", "-f", help=FORMATS_HELP),
@@ -439,7 +439,7 @@ def _nothing_for_fix(report) -> str:
 @app.command()
 def fix(
     strategy: Optional[str] = typer.Option(None, "--strategy", "-s", help="rebase: re-point the new revisions onto the landed head (default). merge: write a merge revision."),
-    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="What has landed (default: [tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="What has landed (default: \\[tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
     onto: Optional[str] = typer.Option(None, "--onto", metavar="REF", help="Rebase onto this ref's heads (default: base)."),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Print the diff; write nothing."),
     message: Optional[str] = typer.Option(None, "-m", "--message", help="Message of the merge revision (--strategy merge)."),
