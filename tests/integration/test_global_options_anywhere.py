@@ -215,3 +215,11 @@ def test_each_commands_help_says_global_options_may_follow_it(tmp_path, command)
     text = " ".join(done.stdout.split())
     assert "Global options may also be given after the command" in text
     assert "-q/--quiet" in text
+
+
+@pytest.mark.parametrize("command", ["check", "doctor", "fix"])
+def test_the_base_option_s_help_names_every_default_in_order(tmp_path, command):
+    # rich markup once ate "[tool.revgraph]" from this line ("default:  base").
+    done = revgraph(command, "--help", cwd=tmp_path)
+    text = " ".join(done.stdout.replace("│", " ").split())
+    assert "(default: [tool.revgraph] base, CI variables, origin/HEAD, main, master)" in text, text
