@@ -550,7 +550,7 @@ def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> Ba
 def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
     """Landed revisions whose content differs from base (or, for those HEAD inherited
     from base's remote copy only, from that copy; for those only a protected ref has,
-    from its copy) beyond whitespace and comments."""
+    from its copy) beyond layout, comments and docstrings."""
     if ctx.base is None:
         return frozenset()
     from revgraph.parse import fingerprint
@@ -888,7 +888,7 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
     repointed = []
     edited = []
     for rid in sorted(set(a) & set(b)):
-        if tuple(a[rid].down_revisions) != tuple(b[rid].down_revisions):
+        if set(a[rid].down_revisions) != set(b[rid].down_revisions):  # a merge's parents are a set
             repointed.append((rid, a[rid].down_revisions, b[rid].down_revisions))
         elif a[rid].blob_id != b[rid].blob_id:
             edited.append(rid)

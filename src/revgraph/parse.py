@@ -149,19 +149,62 @@ def syntax_problem(data: bytes, path: str, blob_id: str | None = None) -> ParseP
 
 
 def fingerprint(data: bytes) -> str:
-    """A hash of the file's tokens, blind to comments, whitespace and blank lines.
+    """A hash of what the file does when run, blind to how it is written (RG203).
 
-    Two files with the same fingerprint differ at most in comments, spacing,
-    indentation width, newline style and line wrapping inside brackets (RG203).
+    Two files with the same fingerprint differ at most in comments, layout
+    (spacing, indentation width, newlines, line wrapping, quote style: what a
+    formatter such as black or ruff changes), docstrings, the annotations of
+    module-level assignments, and how the four header values are spelled
+    (``'a'``, ``('a',)`` and ``['a']`` are one value; a merge's parents are a
+    set). A file ``ast`` cannot parse is compared by its tokens instead.
     Never raises: anything unreadable hashes its raw bytes.
     """
     try:
         src = _decode(data, "", None)
         if isinstance(src, _Source) and b"\x00" not in data:
-            return hashlib.sha256(_token_stream(src.text).encode("utf-8", "surrogatepass")).hexdigest()
+            shape = _code_shape(src.text)
+            if shape is None:
+                shape = "tokens\0" + _token_stream(src.text)
+            return hashlib.sha256(shape.encode("utf-8", "surrogatepass")).hexdigest()
     except Exception:  # noqa: BLE001, S110 - never raise: an odd file is simply "different"
         pass
     return hashlib.sha256(data).hexdigest()
+
+
+def _code_shape(text: str) -> str | None:
+    """``ast.dump`` of the module without what cannot change what it does; None when unparsable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                body = node.body
+                if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                    if isinstance(body[0].value.value, str):  # a docstring: runs nothing
+                        node.body = body[1:] or [ast.Pass()]
+        tree.body = [_plain_header(stmt) for stmt in tree.body]
+        return "ast\0" + ast.dump(tree, include_attributes=False)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, TypeError):
+        return None
+
+
+def _plain_header(stmt: ast.stmt) -> ast.stmt:
+    """A module-level ``name: T = value`` as ``name = value``; a header key's literal as its set of ids."""
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+        stmt = ast.Assign(targets=[stmt.target], value=stmt.value)
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        if stmt.targets[0].id in KEYS:
+            try:
+                value = ast.literal_eval(stmt.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                return stmt
+            if isinstance(value, list):
+                value = tuple(value)
+            ids = _as_tuple(value)
+            if ids is not None:
+                return ast.Assign(targets=[stmt.targets[0]], value=ast.Constant(tuple(sorted(set(ids)))))
+    return stmt
 
 
 def scan_touches(text: str) -> tuple[str, ...]:

@@ -234,7 +234,9 @@ _CATALOGUE = (
         "RG203", _W, "landed-revision-edited",
         "A landed revision's body was edited",
         explanation="""
-            The content of a landed revision differs from base beyond whitespace and comments.
+            The code of a landed revision differs from base: not only its layout (what a
+            formatter changes: spacing, quotes, line wrapping), comments, docstrings or the
+            annotations and spelling of its header values.
             Databases that already ran the old body will never run the new one, while fresh
             databases (tests, new environments) will: the same revision id now means two
             different schemas. Only edits that change nothing at run time are safe. A change

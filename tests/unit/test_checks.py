@@ -657,3 +657,15 @@ def test_a_long_new_line_is_shortened_in_rg102_but_keeps_its_first_revision():
     [finding] = findings(context(snap(feature), base=base, merged=merged, merge_base=snap("a")), "RG102")
     assert "f000 -> f001" in finding.message and "(30 more)" in finding.message
     assert "f039" in finding.message and "f020" not in finding.message
+
+
+# -------------------------------------------------------------------- diff
+def test_diff_calls_a_merge_s_parents_in_another_order_an_edit_not_a_re_point():
+    from revgraph.api import diff_snapshots
+
+    old = snap("a<-b", "a<-c", "b+c<-m", source="main")
+    reordered = snap("a<-b", "a<-c", "c+b<-m", source="feature")
+
+    diff = diff_snapshots(old, reordered)
+
+    assert diff.repointed == () and diff.added == diff.removed == ()

@@ -733,6 +733,27 @@ def test_fingerprint_ignores_comments_whitespace_newlines_and_wrapping():
         assert fingerprint(variant.encode()) == fingerprint(original.encode())
 
 
+def test_fingerprint_ignores_what_a_formatter_or_a_docstring_edit_changes():
+    # QA: `black`/`ruff format` across the repository made every landed revision
+    # RG203 (a --strict CI failure); so did a docstring or annotation edit.
+    original = render_revision(
+        "ff00ee", ("ab0001", "cd0002"), message="add", style="typed",
+        body="op.add_column('users', sa.Column('email'))",
+    )
+    variants = [
+        original.replace("'", '"'),  # a formatter's quote style
+        original.replace('"""add', '"""add the email column'),  # the docstring's message
+        original.replace("Revises: ab0001, cd0002", "Revises: cd0002, ab0001"),
+        original.replace("down_revision: Union[str, Sequence[str], None] =", "down_revision ="),
+        original.replace("('ab0001', 'cd0002')", "('cd0002', 'ab0001')"),  # a merge's parents: a set
+        original.replace("depends_on: Union[str, Sequence[str], None] = None", "depends_on = ()"),
+        original.replace('"""Upgrade schema."""', '"""Add the email column."""'),
+    ]
+    for variant in variants:
+        assert variant != original
+        assert fingerprint(variant.encode()) == fingerprint(original.encode()), variant
+
+
 def test_fingerprint_changes_when_code_or_strings_change():
     original = render_revision(
         "ff00ee", "abc123", message="add", style="typed", body="op.drop_table('users')"
@@ -742,6 +763,9 @@ def test_fingerprint_changes_when_code_or_strings_change():
         original.replace("op.drop_table", "op.drop_index"),
         original.replace("def downgrade", "if True:\n    pass\n\n\ndef downgrade"),
         original.replace("    op.drop_table('users')", "    pass\nop.drop_table('users')"),
+        original.replace("branch_labels: Union[str, Sequence[str], None] = None", "branch_labels = ('app',)"),
+        original.replace("depends_on: Union[str, Sequence[str], None] = None", "depends_on = 'abc999'"),
+        original.replace("op.drop_table('users')", "op.drop_table('users')\n    'a string statement after it'"),
     ):
         assert fingerprint(edited.encode()) != fingerprint(original.encode())
 

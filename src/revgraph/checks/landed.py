@@ -172,7 +172,7 @@ def _deleted(ctx: CheckContext, landed: Revision, where_landed: str) -> Hit:
 
 
 def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
-    """RG203: the edge found the landed body changed beyond whitespace and comments."""
+    """RG203: the edge found the landed body changed beyond layout, comments and docstrings (``parse.fingerprint``)."""
     head = ctx.head_graph
     base = ctx.base_graph
     for rid in sorted(ctx.body_changed.intersection(head.revisions) - ctx.added_on_both_sides):
@@ -187,7 +187,7 @@ def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
         yield Hit(
             "RG203",
             f"landed revision {named(ours)} was edited: its body differs from "
-            f"{where_landed} beyond whitespace and comments",
+            f"{where_landed} beyond layout, comments and docstrings",
             revisions=(rid,),
             locations=(where(ours),),
             fix=restore_command(ctx, landed, ours, source) if landed is not None else None,
