@@ -144,6 +144,17 @@ def test_without_a_base_branch_labels_count_as_landed():
     assert "RG101" not in codes(context(labelled_branches()))
 
 
+def test_a_head_made_by_a_missing_parent_offers_no_fix_that_would_refuse():
+    # QA: a typo in down_revision makes the revision a head of its own; RG101
+    # offered `revgraph fix`, which refuses ("fix RG104 first").
+    base = snap("a<-b", source="origin/main")
+    head = snap("a<-b", also=[rev("n", "zzz")])
+    [finding] = findings(context(head, base=base), "RG101")
+    assert finding.fix is None
+    assert "n hang(s) off a missing parent (RG104)" in finding.message
+    assert "RG104" in codes(context(head, base=base))
+
+
 # -------------------------------------------------------------------- RG102
 def test_classic_fork_is_caught_on_the_feature_branch_before_any_merge():
     ctx = fork(feature_first=True)

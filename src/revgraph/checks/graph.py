@@ -179,7 +179,13 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
     fix: str | None = _multiple_heads_fix(ctx, competing)
     landed = landed_labels(ctx, graph)
     joins = merge_groups(ctx, graph, competing)
-    if not joins.groups and joins.unplaced:
+    orphans = _hang_off_a_missing_parent(graph, competing)
+    if orphans:
+        # A head made by a missing parent: alembic cannot load this graph at all,
+        # and fix refuses it until RG104 (or RG202's restore) is done.
+        fix = None
+        message += f"; {', '.join(orphans)} hang(s) off a missing parent (RG104): mend that first"
+    elif not joins.groups and joins.unplaced:
         # Neither strategy can tell which labelled line they continue.
         fix = None
         message += (
@@ -199,6 +205,14 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         fix=fix,
         subjects=tuple(heads),
     )
+
+
+def _hang_off_a_missing_parent(graph: RevisionGraph, heads: Iterable[str]) -> list[str]:
+    """The ``heads`` whose line reaches a revision naming a down_revision that does not exist."""
+    named_missing = {d.revision for d in graph.dangling if d.kind == "down"}
+    if not named_missing:
+        return []
+    return [h for h in heads if h in named_missing or named_missing.intersection(graph.ancestors(h))]
 
 
 def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str:
