@@ -144,6 +144,15 @@ def test_without_a_base_branch_labels_count_as_landed():
     assert "RG101" not in codes(context(labelled_branches()))
 
 
+def test_rg101_points_first_at_a_head_this_branch_adds():
+    # QA: the first location (GitHub's annotation, the report line) was the
+    # lowest id, here a landed file outside the pull request.
+    base = snap("a<-b", source="origin/main")
+    [finding] = findings(context(snap("a<-b", "a<-c"), base=base), "RG101")
+    assert finding.revisions == ("b", "c")
+    assert [loc.path for loc in finding.locations] == ["versions/c_step.py", "versions/b_step.py"]
+
+
 def test_a_head_made_by_a_missing_parent_offers_no_fix_that_would_refuse():
     # QA: a typo in down_revision makes the revision a head of its own; RG101
     # offered `revgraph fix`, which refuses ("fix RG104 first").

@@ -197,11 +197,13 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         # neither strategy joins distinct labelled lines, so no command fixes it.
         fix = None
         message += "; a new branch line passes once `allow_heads` in [tool.revgraph] counts it"
+    # The first location is where annotations and the report line point: a head
+    # this branch adds, not a landed file outside the pull request.
     yield Hit(
         "RG101",
         message,
         revisions=tuple(rev.id for rev in heads),
-        locations=tuple(where(rev) for rev in heads),
+        locations=tuple(where(rev) for rev in sorted(heads, key=lambda rev: rev.id not in ctx.head_new)),
         fix=fix,
         subjects=tuple(heads),
     )
