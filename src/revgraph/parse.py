@@ -1119,10 +1119,27 @@ _IGNORE = re.compile(r"#[ \t]*revgraph:[ \t]*ignore\b(?:\[([^\]\r\n]*)\])?")
 
 
 def _ignores(text: str) -> frozenset[str]:
+    """The codes ``# revgraph: ignore[...]`` comments name (``*``: a bare ignore).
+
+    Comments only: the same words inside a string (``NOTE = "# revgraph:
+    ignore[RG402]"``) silence nothing. A file the tokenizer refuses (it is
+    RG107's) is searched whole, as before.
+    """
     if "revgraph" not in text:
         return frozenset()
+    import io
+    import tokenize
+
+    try:
+        comments = "\n".join(
+            token.string
+            for token in tokenize.generate_tokens(io.StringIO(text).readline)
+            if token.type == tokenize.COMMENT and "revgraph" in token.string
+        )
+    except (tokenize.TokenError, SyntaxError, ValueError, RecursionError):
+        comments = text
     codes: set[str] = set()
-    for match in _IGNORE.finditer(text):
+    for match in _IGNORE.finditer(comments):
         if match.group(1) is None:
             codes.add("*")
         else:

@@ -6,4 +6,5 @@ whenever the reader's results change for any input.
 """
 
 # 2: ``touches`` left empty (read on demand with ``upgrade_touches``); the template reader.
-PARSER_VERSION: int = 2
+# 3: ``ignores`` read from comments only, not from string literals.
+PARSER_VERSION: int = 3

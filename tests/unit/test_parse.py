@@ -790,3 +790,13 @@ def test_real_bundled_migrations_parse_without_problems():
             continue
         result = parse_revision(path.read_bytes(), os.path.relpath(path, root).replace(os.sep, "/"))
         assert isinstance(result, Revision), result
+
+
+def test_an_ignore_comment_counts_only_as_a_comment_not_inside_a_string():
+    # QA: NOTE = "# revgraph: ignore[RG402]" silenced RG402.
+    base = render_revision("ff00ee", "abc123", message="add", style="typed", body="op.drop_table('users')")
+    in_string = base + 'NOTE = "# revgraph: ignore[RG402]"\n'
+    in_comment = base + "# revgraph: ignore[RG402]\n"
+    assert parse_revision(in_string.encode(), PATH).ignores == frozenset()
+    assert parse_revision(in_comment.encode(), PATH).ignores == frozenset({"RG402"})
+    assert _parse_ast(in_string.encode(), PATH).ignores == frozenset()
