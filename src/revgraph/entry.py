@@ -424,7 +424,9 @@ def show_heads(st: State, ref: str | None, as_json: bool) -> int:
                 # Like `alembic heads`: the labels of the head's line, inherited ones too.
                 labels = graph.labels_of(head)
                 label = f" ({', '.join(labels)})" if labels else ""
-                line = f"{head}{label} (head)"
+                # A head another revision depends_on is alembic's "effective head".
+                kind = "effective head" if graph.children(head, include_depends=True) else "head"
+                line = f"{head}{label} ({kind})"
                 if st.verbose:
                     line += f"  {rev.path}  {rev.message or ''}"
                 st.say(("  " if many else "") + line)

@@ -154,6 +154,33 @@ def test_hand_written_history_with_labels_depends_and_two_bases_matches_alembic(
         assert answers_with_every_cache_mode(folder, versions=folder / "versions") == [expected] * 3
 
 
+def test_heads_text_is_alembic_heads_text_effective_heads_included(tmp_path, monkeypatch):
+    # QA: a head another revision depends_on is alembic's "(effective head)".
+    from alembic.script import ScriptDirectory
+
+    spec = graph_spec(
+        "a1<-b2<-c3<-m9", "a1<-d4<-m9", "e5<-f6", "g7",
+        labels={"e5": "billing", "g7": "reporting"},
+        depends={"f6": ["b2"], "g7": ["billing"], "c3": ["reporting"]},
+    )
+    write_spec(tmp_path / "versions", spec, "typed")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    script = ScriptDirectory(str(tmp_path))
+    expected = sorted(
+        rev.cmd_format(verbose=False, include_branches=True, tree_indicators=False)
+        for rev in script.get_revisions(script.get_heads())  # what `alembic heads` prints
+    )
+    assert any("(effective head)" in line for line in expected)  # the spec holds one
+
+    done = subprocess.run(
+        [sys.executable, "-m", "revgraph", "-C", str(tmp_path), "--versions", "versions", "heads"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.splitlines()) == expected
+
+
 # ----------------------------------------------------------------- real CLI
 def cli_json(cwd: Path, *args: str) -> dict:
     done = subprocess.run(
