@@ -15,6 +15,7 @@ test_check_cli.py drives the installed command in subprocesses.
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -520,3 +521,21 @@ def test_a_repoint_alone_is_rg201_and_rg203_is_for_other_edits(gitrepo, revgraph
     run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
     assert [f["revisions"] for f in run.findings("RG201")] == [[MAIN3]]
     assert [f["revisions"] for f in run.findings("RG203")] == ([[MAIN3]] if body_edit else [])
+
+
+def test_a_landed_revision_renamed_and_edited_gets_a_restore_that_works(gitrepo, revgraph):
+    # QA: renamed and edited, RG203 had no fix command (the restore was withheld
+    # because HEAD keeps the revision under another name).
+    paths = landed_line(gitrepo)
+    old = paths[MAIN3]
+    renamed = old.replace(".py", "_v2.py")
+    gitrepo.write(renamed, gitrepo.read(old).decode().replace('op.create_table("orders"', 'op.create_table("purchases"'))
+    gitrepo.remove(old)
+    gitrepo.commit("rename and edit a landed revision")
+    (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG203")
+    assert hit["fix"] == f"git restore --source=main -- {old} && rm -- {renamed}"
+
+    done = subprocess.run(hit["fix"], shell=True, cwd=gitrepo.path, capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert not revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG203")

@@ -42,11 +42,15 @@ def restore_command(
     ctx: CheckContext, landed: Revision, current: Revision | None, source: str | None = None
 ) -> str | None:
     """``git restore`` of the landed file from ``source`` (default: where ``landed`` was
-    read, base or its remote copy); None if HEAD keeps it elsewhere."""
+    read, base or its remote copy); when HEAD keeps it under another name, that copy
+    is removed too (two files declaring one id would be RG103)."""
     source = source or _source_of(ctx, landed)
-    if not source or (current is not None and current.path != landed.path):
+    if not source:
         return None
-    return f"git restore --source={shlex.quote(source)} -- {shlex.quote(landed.path)}"
+    restore = f"git restore --source={shlex.quote(source)} -- {shlex.quote(landed.path)}"
+    if current is not None and current.path != landed.path:
+        return f"{restore} && rm -- {shlex.quote(current.path)}"
+    return restore
 
 
 def _source_of(ctx: CheckContext, landed: Revision) -> str | None:
