@@ -17,6 +17,7 @@ import pwd
 import shutil
 import socket
 import sqlite3
+import shlex
 import subprocess
 import tempfile
 import uuid
@@ -182,6 +183,24 @@ def test_fix_db_moves_the_unapplied_revision_and_keeps_the_applied_one(landed_re
     assert {"projects", "teams"} <= sqlite_tables(db)
     findings = check_json(repo, "--db", sqlite_url(db), "--base", "main", expect=0)
     assert not [f for f in findings if f["code"] in ("RG101", "RG501", "RG502")]
+
+
+def test_the_fix_check_prints_with_db_carries_the_db_and_keeps_the_applied_revision(landed_repo, tmp_path):
+    """QA: `check --db` printed `revgraph fix --base main`, which re-points the applied C."""
+    repo = landed_repo
+    repo.git("checkout", "-q", "-b", "feature")
+    add(repo, E, B, "teams")
+    c_path = add(repo, C, B, "projects")
+    repo.commit("teams and projects")
+    db = tmp_path / "dev.db"
+    upgrade(repo, db, C)
+    c_before = repo.read(c_path)
+
+    (rg101,) = by_code(check_json(repo, "--db", sqlite_url(db), "--base", "main", expect=1), "RG101")
+
+    assert rg101["fix"] == f"revgraph fix --base main --db {sqlite_url(db)}"
+    done = repo.run(*shlex.split(rg101["fix"])[1:], check=0)  # the printed command, as typed
+    assert f"moved {E}" in done.stdout and repo.read(c_path) == c_before
 
 
 def test_fix_db_refuses_when_the_only_movable_revision_is_applied(landed_repo, tmp_path):

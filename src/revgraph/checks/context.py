@@ -147,9 +147,13 @@ class CheckContext:
         return frozenset(filter(base.__contains__, added))
 
     def fix_with_base(self, command: str) -> str:
-        """``command`` with ``--base REF`` when a base ref is known."""
+        """``command`` with ``--base REF`` when a base ref is known, and ``--db URL`` when
+        the check read a database: a rebase without it may move a revision the database
+        has applied (its password, masked, must be typed back in)."""
         if self.base_ref:
-            return f"{command} --base {shlex.quote(self.base_ref)}"
+            command = f"{command} --base {shlex.quote(self.base_ref)}"
+        if self.db_url:
+            command = f"{command} --db {shlex.quote(self.db_url)}"
         return command
 
 

@@ -337,9 +337,17 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
         # The fork exists only once base's revisions are in the tree: bring
         # them in (the lock file stops the merge if the driver is installed),
         # then fix re-points this branch's chain onto base's head.
-        fix=f"git merge {shlex.quote(ctx.base_ref)}; revgraph fix" if ctx.base_ref else "revgraph fix",
+        fix=_merge_base_then_fix(ctx),
         subjects=tuple(rev for chain in chains if chain.new for rev in chain.revisions),
     )
+
+
+def _merge_base_then_fix(ctx: CheckContext) -> str:
+    """RG102's fix: bring base in, then the rebase (with ``--db`` when the check had one)."""
+    db = f" --db {shlex.quote(ctx.db_url)}" if ctx.db_url else ""
+    if ctx.base_ref:
+        return f"git merge {shlex.quote(ctx.base_ref)}; revgraph fix{db}"
+    return f"revgraph fix{db}"
 
 
 @dataclass(frozen=True)
