@@ -424,7 +424,10 @@ class _Demo:
             if result.html.is_file():
                 self.say(f"  and open {result.html} in a browser", markup=False)
         elif not result.kept:
-            self.say("the demo repository was deleted; run [bold]revgraph demo --keep[/bold] to explore it")
+            self.say(
+                "the demo repository and its graph.html were deleted; run [bold]revgraph demo --keep[/bold] "
+                "to explore them"
+            )
         if result.ok:
             self.say(f"[green]{self.mark_ok}[/green] demo complete: every step came out as expected")
             return

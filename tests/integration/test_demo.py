@@ -133,7 +133,7 @@ def test_demo_survives_a_hostile_git_setup_and_deletes_its_temporary_folder(tmp_
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "clean: one head per line" in done.stdout
-    assert "the demo repository was deleted" in done.stdout
+    assert "the demo repository and its graph.html were deleted" in " ".join(done.stdout.split())
     assert list(temp.iterdir()) == []
     assert other.git("rev-parse", "--verify", "-q", "HEAD", check=None).returncode != 0  # untouched
 
