@@ -458,7 +458,9 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
         f"git rebase {q(base)}",
         f"revgraph fix --base {q(base)}",
         (
-            "git commit -am 'Re-point migrations onto the landed head'"
+            # Only when fix changed something: a branch whose base already holds the
+            # landed head (stacked on a PR that just landed) has nothing to commit.
+            "git diff --quiet || git commit -am 'Re-point migrations onto the landed head'"
             "  # or `git rebase --continue` when the lock file stopped the rebase"
         ),
     ]

@@ -211,6 +211,21 @@ def test_following_the_printed_steps_in_a_clone_lands_both_branches_with_one_hea
     assert main.graph[FA].down_revisions == (FB,)
 
 
+def test_the_printed_steps_run_clean_when_fix_has_nothing_to_move(make_gitrepo, tmp_path):
+    # QA: a branch stacked on one that just landed needs no re-point; the step's
+    # `git commit -am` then failed with "nothing to commit". Run here before
+    # anything lands: the rebase and fix change nothing, and every step passes.
+    origin = build_queue(make_gitrepo("origin"))
+    clone = origin.clone(tmp_path / "clone")
+    out = clone.run("collisions", "origin/feature/a", "origin/feature/b", check=1).stdout
+    commands = [line.strip() for line in out.split("2. after origin/feature/b has landed", 1)[1].splitlines()[1:]]
+    for command in commands:
+        if command.startswith("revgraph "):
+            command = f"{shlex.quote(sys.executable)} -m {command}"
+        done = subprocess.run(["bash", "-c", command], cwd=clone.path, capture_output=True, text=True, env=clone.env)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+
+
 # --------------------------------------------- same count as RG101/RG102
 def _revisions(spec) -> list[Revision]:
     return [Revision(r.id, r.down, r.branch_labels, r.depends_on) for r in spec]
