@@ -524,6 +524,15 @@ def test_file_name_without_the_id_is_info_when_the_template_has_rev():
     assert "RG403" not in codes(ctx)
 
 
+def test_rg403_wants_the_id_as_a_word_and_offers_the_rename():
+    # QA: a00001x_root.py passed for revision a00001; and the finding had no fix.
+    head = snap("a<-b", b={"path": "versions/bx_root.py"})
+    [finding] = findings(context(head), "RG403")
+    assert finding.fix == "git mv -- versions/bx_root.py versions/b_bx_root.py"
+    assert "RG403" not in codes(context(snap("a<-b", b={"path": "versions/b-root.py"})))
+    assert findings(context(head, file_template="%(year)d_%(rev)s"), "RG403")[0].fix is None
+
+
 # -------------------------------------------------------------------- RG5xx
 def test_database_stamped_at_an_unknown_revision_is_an_error():
     ctx = context(snap("a<-b"), db_revisions=("zz",), db_url="postgresql://u:***@h/db")
