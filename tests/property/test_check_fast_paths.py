@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from unittest import mock
 
 from hypothesis import given, settings
@@ -78,7 +79,13 @@ def ref_file_name_ids(ctx: CheckContext) -> list[str]:
     found = []
     for rev in sorted(ctx.head_graph, key=lambda r: r.id):
         name = posixpath.basename(rev.path)
-        if name and rev.id not in name:
+        # The id as a word of its own: no letter or digit right before or after it.
+        starts = [m.start() for m in re.finditer(f"(?={re.escape(rev.id)})", name)] if rev.id else []
+        carried = not rev.id or any(
+            (i == 0 or not name[i - 1].isalnum()) and not name[i + len(rev.id) : i + len(rev.id) + 1].isalnum()
+            for i in starts
+        )
+        if name and not carried:
             found.append(rev.id)
     return found
 

@@ -533,6 +533,15 @@ def test_rg403_wants_the_id_as_a_word_and_offers_the_rename():
     assert findings(context(head, file_template="%(year)d_%(rev)s"), "RG403")[0].fix is None
 
 
+def test_rg403_word_rule_on_plain_names():
+    from revgraph.checks.consistency import _carries
+
+    assert _carries("a00001_root.py", "a00001") and _carries("x-a00001.py", "a00001")
+    assert not _carries("a00001x_root.py", "a00001") and not _carries("ba00001_root.py", "a00001")
+    assert _carries("a00001x_a00001_root.py", "a00001")  # the second occurrence stands alone
+    assert _carries("dup.py", "")  # an empty id (RG107's) is in every name, as before
+
+
 # -------------------------------------------------------------------- RG5xx
 def test_database_stamped_at_an_unknown_revision_is_an_error():
     ctx = context(snap("a<-b"), db_revisions=("zz",), db_url="postgresql://u:***@h/db")

@@ -168,7 +168,12 @@ def check_file_names(ctx: CheckContext) -> Iterator[Hit]:
 
 
 def _carries(name: str, rid: str) -> bool:
-    """Whether ``rid`` appears in ``name`` as a word of its own (not inside a longer one)."""
+    """Whether ``rid`` appears in ``name`` as a word of its own (not inside a longer one).
+
+    An empty id (RG107's business) is carried by every name, as ``"" in name`` says.
+    """
+    if not rid:
+        return True
     start = name.find(rid)
     while start >= 0:
         end = start + len(rid)
