@@ -363,6 +363,7 @@ class EnvContext:
     # Revisions landed on a protected ref but not on base, as that ref has them
     # (id -> (ref, revision)): RG201 compares HEAD's copies with these too.
     protected_only: Mapping[str, tuple[str, Revision]] = field(default_factory=dict)
+    protected_inherited: Mapping[str, tuple[str, Revision]] = field(default_factory=dict)  # of those, HEAD's merge base with the ref has
     # Base's remote copy when base is a local branch (``_shared_copy``): a local
     # main may be behind origin/main, whose revisions have landed all the same.
     remote_ref: str | None = None
@@ -458,14 +459,22 @@ def _build_context(
     landed |= remote_only.keys()
     protected = _protected_refs(ws, repo)
     protected_only: dict[str, tuple[str, Revision]] = {}
+    protected_inherited: dict[str, tuple[str, Revision]] = {}
     for ref in protected:
         if ref == remote_ref:
             continue  # read above, every revision it has is landed already
         revisions = repo.read_ref(env, ref, cache=ws.cache).revisions
+        own = []
         for rev in revisions:
             if rev.id not in landed and rev.id not in protected_only:
                 protected_only[rev.id] = (ref, rev)
+                own.append(rev)
         landed |= {r.id for r in revisions}  # base's ids were in it from the start: never protected_only
+        ref_base = repo.merge_base(ref, head_sha) if own and head_sha else None
+        if ref_base:
+            # What HEAD inherited from the protected ref (RG202 judges only those, as for base).
+            had = {r.id for r in repo.read_ref(env, ref_base, cache=ws.cache).revisions}
+            protected_inherited.update((rev.id, (ref, rev)) for rev in own if rev.id in had)
     if db_revisions:
         head_graph = _graph(head.revisions)
         landed |= head_graph.closure(db_revisions) | set(db_revisions)
@@ -479,6 +488,7 @@ def _build_context(
         landed=frozenset(landed),
         protected_refs=tuple(protected),
         protected_only=protected_only,
+        protected_inherited=protected_inherited,
         remote_ref=remote_ref,
         remote_only=remote_only,
         remote_inherited=remote_inherited,
@@ -683,6 +693,7 @@ def check(
             base_ref=ctx.base_ref.ref if ctx.base_ref else None,
             landed=ctx.landed,
             protected_only=ctx.protected_only,
+            protected_inherited=ctx.protected_inherited,
             remote_ref=ctx.remote_ref,
             remote_only=ctx.remote_only,
             remote_inherited=ctx.remote_inherited,

@@ -572,6 +572,10 @@ def _git_state(
     treeishes = [("base", base_sha), ("merge-base", merge_base)]
     # A glob's refs are listed, not resolved with the others: read by name.
     treeishes += [(f"protected {ref}", commit(ref) or ref) for ref in protected]
+    if head and protected:
+        # RG202 judges a protected ref's revisions by what HEAD inherited from it
+        # (api._build_context): each one's merge base with HEAD is part of the key.
+        treeishes += [(f"protected-merge-base {ref}", repo.merge_base(commit(ref) or ref, head)) for ref in protected]
     if commit(f"refs/heads/{local_branch_name(base_ref)}"):
         # A local base: the check also reads its remote copy (api._remote_landed),
         # which a fetch moves without touching anything else the key holds.

@@ -218,8 +218,9 @@ _CATALOGUE = (
             the file is gone, alembic cannot find where those databases are ("Can't locate
             revision identified by ..."), so `upgrade`, `downgrade` and `current` fail on every
             one of them, and the revisions after it lose their parent (RG104). Landed means on
-            base or, when base is a local branch behind its remote copy, on that copy (the
-            message names which). Only a revision this branch had and then removed counts.
+            base or, when base is a local branch behind its remote copy, on that copy, or on a
+            `protected` ref (the message names which). Only a revision this branch had (the
+            merge base with that ref has it) and then removed counts.
         """,
         example="""
             base:  versions/c42e5a_create_orders.py

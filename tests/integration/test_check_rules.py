@@ -488,6 +488,49 @@ def test_a_fetched_remote_copy_of_a_protected_branch_is_seen_through_every_cache
     assert "origin/release/1 (protected)" in done.stdout
 
 
+def test_a_revision_inherited_from_a_protected_ref_and_deleted_here_is_rg202(gitrepo, revgraph):
+    # PRODUCT §3: RG202 for every landed revision; one only release/1 has counts
+    # when HEAD had it (the merge base of HEAD and release/1 has it).
+    hotfix = _hotfix_restacked_on_the_feature(gitrepo)
+    gitrepo.write("pyproject.toml", PROTECT_RELEASES)
+    gitrepo.remove(hotfix)
+    gitrepo.commit("delete the hotfix")
+    for _ in range(2):  # cold, then from the result cache
+        (hit,) = revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+        assert hit["revisions"] == [FEAT5] and "in protected ref release/1) was deleted" in hit["message"]
+        assert hit["fix"] == f"git restore --source=release/1 -- {hotfix}"
+    gitrepo.git("restore", "--source=release/1", "--", hotfix)
+    assert not revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+
+    gitrepo.git("checkout", "-q", "-b", "never-had-it", "main")  # never merged release/1
+    gitrepo.write("pyproject.toml", PROTECT_RELEASES)
+    assert not revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+
+
+def test_merging_a_protected_ref_and_dropping_its_revision_is_seen_through_the_cache(gitrepo, revgraph):
+    # The merge leaves HEAD's versions folder and release/1 as they were; only
+    # the merge base of the two moves: the result cache must not answer.
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.write("pyproject.toml", PROTECT_RELEASES)
+    gitrepo.commit("main")
+    gitrepo.branch("release/1")
+    gitrepo.branch("feature")
+    gitrepo.checkout("release/1")
+    hotfix = gitrepo.add_revision(FEAT5, ROOT, message="hotfix on the release")
+    gitrepo.commit("release hotfix")
+    gitrepo.checkout("feature")
+    for _ in range(2):
+        assert not revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+
+    gitrepo.git("merge", "-q", "--no-commit", "release/1")
+    gitrepo.git("rm", "-q", "--", hotfix)
+    gitrepo.git("commit", "-q", "-m", "merge release/1 without its hotfix")
+
+    (hit,) = revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+    assert hit["revisions"] == [FEAT5]
+
+
 def test_a_revision_landed_on_a_protected_ref_and_edited_here_is_rg203(gitrepo, revgraph):
     gitrepo.init_env()
     gitrepo.add_revision(ROOT, None, message="root")

@@ -32,6 +32,8 @@ class CheckContext:
     landed: frozenset[str] = frozenset()  # ids in base, its remote copy, protected refs, or the DB
     # Landed on a protected ref but not on base: id -> (ref, that ref's revision).
     protected_only: Mapping[str, tuple[str, Revision]] = field(default_factory=dict)
+    # Of those, the ones the merge base of HEAD and that ref has: HEAD inherited them.
+    protected_inherited: Mapping[str, tuple[str, Revision]] = field(default_factory=dict)
     # Base's remote copy (e.g. "origin/main" for a local base behind it), the revisions
     # landed there but not on base, and those of them the merge base of HEAD and the
     # remote copy has (HEAD inherited them), each as that snapshot has it.

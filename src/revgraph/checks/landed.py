@@ -162,16 +162,20 @@ def check_deleted(ctx: CheckContext) -> Iterator[Hit]:
     for rid in sorted(set(ctx.remote_inherited).difference(head)):
         if ctx.remote_only[rid].path not in unreadable:
             yield _deleted(ctx, ctx.remote_only[rid], ctx.remote_label)
+    for rid in sorted(set(ctx.protected_inherited).difference(head)):
+        ref, landed = ctx.protected_inherited[rid]
+        if landed.path not in unreadable:
+            yield _deleted(ctx, landed, f"protected ref {ref}", source=ref)
 
 
-def _deleted(ctx: CheckContext, landed: Revision, where_landed: str) -> Hit:
+def _deleted(ctx: CheckContext, landed: Revision, where_landed: str, *, source: str | None = None) -> Hit:
     # No subjects: the file that could carry an ignore comment is gone.
     return Hit(
         "RG202",
         f"landed revision {landed.id} ({landed.path} in {where_landed}) was deleted",
         revisions=(landed.id,),
         locations=(where(landed),),
-        fix=restore_command(ctx, landed, None),
+        fix=restore_command(ctx, landed, None, source),
     )
 
 
