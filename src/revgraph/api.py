@@ -262,7 +262,14 @@ class Workspace:
             why = repo.unknown_ref_error(ref, commit_required=True)
             if isinstance(why, BadRefError) or why.hint is None or _OBJECT_ID_TEXT.fullmatch(ref):
                 raise why  # a range, a blob, an expression, an object id: no branch fetch brings it
-            hint = f"the base ({how}) is not in this clone; run: {_fetch_command(repo, ref)}"
+            namesakes = _remote_namesakes(repo, ref)
+            if namesakes:
+                # A clone with every branch fetched (CI's) has origin/main, not main:
+                # a fetch would only copy what is already here.
+                shown = " or ".join(f"--base {name}" for name in namesakes)
+                hint = f"the base ({how}) is not a branch here, but {', '.join(namesakes)} is: pass {shown}"
+            else:
+                hint = f"the base ({how}) is not in this clone; run: {_fetch_command(repo, ref)}"
             raise UnknownRefError(ref, hint=hint)
         if not required:
             return None
@@ -286,6 +293,16 @@ def _fetch_command(repo: GitRepo, ref: str) -> str:
     dest = f"refs/remotes/origin/{branch}" if ref.startswith("origin/") else f"refs/heads/{branch}"
     unshallow = "--unshallow " if repo.is_shallow() else ""
     return f"git fetch {unshallow}origin {branch}:{dest}"
+
+
+def _remote_namesakes(repo: GitRepo, ref: str) -> list[str]:
+    """Remote-tracking branches named like the branch ``ref`` (``main`` -> ``origin/main``)."""
+    if ref.startswith(("refs/", "-")) or any(c in ref for c in ":^~@{}*?[\\ "):
+        return []
+    listed = _git_output(repo, "for-each-ref", "--format=%(refname)", f"refs/remotes/*/{ref}")
+    remotes = _git_output(repo, "remote") or ""
+    wanted = {f"refs/remotes/{remote}/{ref}": f"{remote}/{ref}" for remote in remotes.split()}
+    return [wanted[name] for name in (listed or "").split() if name in wanted]
 
 
 def _refuse_a_tree_without_the_folders(repo: GitRepo, env: Environment, ref: str, folders) -> None:

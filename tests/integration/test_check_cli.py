@@ -410,6 +410,22 @@ def test_a_ci_clone_with_every_branch_but_no_origin_head_finds_origin_main(gitre
     assert run.codes() == ["RG102"]
 
 
+def test_a_base_that_is_only_a_remote_tracking_branch_is_named_not_fetched(gitrepo, tmp_path):
+    # CI clones have origin/main but no main: the fetch the old hint named
+    # would copy what is already there; the remote-tracking name is the answer.
+    classic_fork(gitrepo)
+    gitrepo.git("clone", "-q", "--branch", "feature", f"file://{gitrepo.path}", str(tmp_path / "ci"))
+    clone = GitRepo(tmp_path / "ci", gitrepo.env)
+    run = subprocess_run(clone, "check", "--base", "main", "--format", "json")
+    assert run.code == 2 and run.out == ""
+    assert "pass --base origin/main" in run.err and "git fetch" not in run.err
+    after = subprocess_run(clone, "check", "--base", "origin/main", "--format", "json")
+    assert after.code == 1 and after.codes() == ["RG102"]
+    # A name no remote has keeps the fetch hint.
+    run = subprocess_run(clone, "check", "--base", "nope")
+    assert run.code == 2 and "git fetch origin nope:" in run.err
+
+
 def test_shallow_clone_that_cannot_reach_the_merge_base_exits_2_instead_of_guessing(
     gitrepo, tmp_path, revgraph
 ):
