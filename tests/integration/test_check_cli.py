@@ -507,6 +507,13 @@ def test_ignore_comment_in_a_revision_file_silences_that_rule_only(gitrepo, revg
     assert (run.code, run.codes()) == (1, ["RG102"])
 
 
+@pytest.mark.parametrize("selector", ["RG3", "rg30"])
+def test_ignore_comment_takes_a_rule_prefix_as_ignore_does(gitrepo, revgraph, selector):
+    classic_fork(gitrepo, feature_body=f"{USERS_NAME}  # revgraph: ignore[{selector}]")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert (run.code, run.codes()) == (1, ["RG102"])
+
+
 def test_one_sides_ignore_comment_cannot_silence_a_fork(gitrepo, revgraph):
     # RG102 is about both chains: one author cannot wave the other's away.
     classic_fork(gitrepo, feature_body=f"{ORDERS}  # revgraph: ignore[RG102]")

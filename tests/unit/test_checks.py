@@ -583,6 +583,18 @@ def test_wildcard_ignore_comment_silences_any_code():
     assert "RG402" not in codes(context(head))
 
 
+@pytest.mark.parametrize("selector", ["RG4", "RG40", "RG", "ALL"])
+def test_ignore_comment_takes_a_code_prefix_as_ignore_does(selector):
+    head = snap("a<-b", b={"doc_revision_id": "old", "ignores": frozenset({selector})})
+    assert "RG402" not in codes(context(head))
+
+
+@pytest.mark.parametrize("selector", ["RG3", "RG41", "RG4020", "G4", "4"])
+def test_ignore_comment_prefix_of_another_code_does_not_silence(selector):
+    head = snap("a<-b", b={"doc_revision_id": "old", "ignores": frozenset({selector})})
+    assert "RG402" in codes(context(head))
+
+
 def test_overlap_is_silenced_by_either_sides_comment():
     ctx = overlap_context(("table:users",), ("table:users",), c={"ignores": frozenset({"RG301"})})
     assert "RG301" not in codes(ctx)

@@ -82,7 +82,14 @@ def _hits_of(code: str, ctx: CheckContext) -> Iterator[Hit]:
 
 
 def suppresses(rev: Revision, code: str) -> bool:
-    return code in rev.ignores or "*" in rev.ignores
+    """Whether ``rev``'s ignore comments name ``code``: the code, a prefix of it as
+    ``--ignore`` takes one (``RG4``, ``RG``), ``ALL`` or a bare ``ignore`` (``*``)."""
+    ignores = rev.ignores
+    if not ignores:
+        return False
+    if code in ignores or "*" in ignores or "ALL" in ignores:
+        return True
+    return any(selector.startswith("RG") and code.startswith(selector) for selector in ignores)
 
 
 def is_suppressed(hit: Hit) -> bool:

@@ -114,7 +114,7 @@ def render_rules_doc(rules: Iterable[Rule]) -> str:
         "do not edit by hand. -->",
         "Select or ignore rules with `--select` / `--ignore` or `[tool.revgraph] select` / "
         "`ignore` (ruff semantics: code prefixes such as `RG1`, the most specific wins). "
-        "Silence one revision with a comment `# revgraph: ignore[RG301]` in its file.",
+        "Silence one revision with a comment `# revgraph: ignore[RG301]` in its file (a prefix such as `RG3`, or none at all, silences more).",
         _rules_index(rules),
     ]
     parts += [_rule_section(rule) for rule in rules]
