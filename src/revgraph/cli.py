@@ -294,7 +294,7 @@ def write_output(output: Path, data: bytes) -> None:
 @app.command()
 def check(
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into (default: \\[tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
-    fmt: str = typer.Option("text", "--format", "-f", help=FORMATS_HELP),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=FORMATS_HELP),
     select: List[str] = typer.Option([], "--select", metavar="CODES", help="Only these rules (prefixes allowed: RG1, RG10)."),
     ignore: List[str] = typer.Option([], "--ignore", metavar="CODES", help="Skip these rules."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
@@ -327,7 +327,7 @@ def rules(code: Optional[str] = typer.Argument(None, help="A rule code or name, 
 def diff(
     old: str = typer.Argument(..., metavar="BASE", help="The older snapshot (a ref)."),
     new: Optional[str] = typer.Argument(None, metavar="[HEAD]", help="The newer snapshot (default: the working tree)."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text or json."),
 ) -> None:
     """Revision-level diff between two snapshots: added, removed, edited, re-pointed."""
     import json
@@ -364,8 +364,8 @@ def diff(
 def doctor(
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into (default: \\[tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
     fix_: bool = typer.Option(False, "--fix", help="Apply the safe fixes (a rebase that moves only new revisions)."),
-    strategy: Optional[str] = typer.Option(None, "--strategy", help="rebase (default) or merge, for --fix."),
-    fmt: str = typer.Option("text", "--format", "-f", help=FORMATS_HELP),
+    strategy: Optional[str] = typer.Option(None, "--strategy", metavar="STRATEGY", help="rebase (default) or merge, for --fix."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=FORMATS_HELP),
     db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Also compare with a database's alembic_version (SQLAlchemy URL)."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
 ) -> None:
@@ -438,12 +438,12 @@ def _nothing_for_fix(report) -> str:
 # -------------------------------------------------------------------- fix
 @app.command()
 def fix(
-    strategy: Optional[str] = typer.Option(None, "--strategy", "-s", help="rebase: re-point the new revisions onto the landed head (default). merge: write a merge revision."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", "-s", metavar="STRATEGY", help="rebase: re-point the new revisions onto the landed head (default). merge: write a merge revision."),
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="What has landed (default: \\[tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
     onto: Optional[str] = typer.Option(None, "--onto", metavar="REF", help="Rebase onto this ref's heads (default: base)."),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Print the diff; write nothing."),
-    message: Optional[str] = typer.Option(None, "-m", "--message", help="Message of the merge revision (--strategy merge)."),
-    rev_id: Optional[str] = typer.Option(None, "--rev-id", help="Id of the merge revision (default: a fresh alembic id)."),
+    message: Optional[str] = typer.Option(None, "-m", "--message", metavar="TEXT", help="Message of the merge revision (--strategy merge)."),
+    rev_id: Optional[str] = typer.Option(None, "--rev-id", metavar="ID", help="Id of the merge revision (default: a fresh alembic id)."),
     db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Revisions applied in this database never move."),
     no_stage: bool = typer.Option(False, "--no-stage", help="During a merge/rebase, do not `git add` what changed."),
     docstrings: bool = typer.Option(False, "--docstrings", help="Only repair docstrings whose Revision ID:/Revises: disagree with the code (RG402)."),

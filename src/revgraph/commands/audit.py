@@ -23,7 +23,7 @@ def audit(
     since: Optional[str] = typer.Option(
         None, "--since", metavar="DATE", help="Only commits after DATE (2024-03-01, '6 months ago')."
     ),
-    fmt: str = typer.Option("text", "--format", "-f", help="text, json or markdown."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text, json or markdown."),
 ) -> None:
     """Walk a branch's history: past multi-head windows, merge revisions, changed landed revisions.
 

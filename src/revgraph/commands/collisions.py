@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 def collisions(
     refs: List[str] = typer.Argument(..., metavar="REF", help="Branches to land; globs allowed (quote them): 'origin/feature/*'."),
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch they land on (default: CI variables, origin/HEAD, main, master)."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text, json or markdown."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text, json or markdown."),
 ) -> None:
     """Which open branches collide once both land on base, and the order to land them.
 
