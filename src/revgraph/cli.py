@@ -130,7 +130,7 @@ def _global(
     env: Optional[str] = typer.Option(
         None, "--env", metavar="NAME", help="Only this environment (default: all)."
     ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the parse cache."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write any cache (parsed files, results)."),
     color: Optional[bool] = typer.Option(
         None, "--color/--no-color", help="Force colour on or off (default: on a terminal only)."
     ),
