@@ -46,6 +46,50 @@ _NOT_FOUND_MESSAGE = (
 
 # alembic/config.py ``_get_file_separator_char``.
 _SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
+# How far below the start folder the "not found" error looks for configs to name.
+_BELOW_DEPTH = 3
+_BELOW_MAX_FOLDERS = 400
+_BELOW_SKIP = frozenset({"node_modules", "site-packages", "venv", "env", "__pycache__", "build", "dist"})
+
+
+def _configs_below(start: Path) -> list[str]:
+    """alembic.ini files and pyproject.toml files with ``[tool.alembic]`` a few folders
+    below ``start`` (a monorepo's root), POSIX paths relative to it; a bounded walk."""
+    found: list[str] = []
+    queue = [(start, 0)]
+    seen = 0
+    while queue and seen < _BELOW_MAX_FOLDERS and len(found) < 5:
+        folder, depth = queue.pop(0)
+        seen += 1
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < _BELOW_DEPTH and not entry.name.startswith(".") and entry.name not in _BELOW_SKIP:
+                        queue.append((Path(entry.path), depth + 1))
+                elif depth and entry.name == "alembic.ini":
+                    found.append(Path(entry.path).relative_to(start).as_posix())
+                elif depth and entry.name == "pyproject.toml" and "alembic" in _read_tool_tables(Path(entry.path)):
+                    found.append(Path(entry.path).relative_to(start).as_posix())
+            except (OSError, ConfigError):
+                continue
+    return found
+
+
+def _configs_below_hint(start: Path) -> str | None:
+    found = _configs_below(start)
+    if not found:
+        return None
+    first = Path(found[0]).parent.as_posix()
+    return (
+        f"found {', '.join(found)}: run revgraph there (revgraph -C {first} ...), pass -c "
+        f"{found[0]}, or list them under [tool.revgraph.environments] in a pyproject.toml here"
+    )
+
+
 # alembic/config.py legacy splitting, used when no separator key is present.
 _LEGACY_VERSIONS_SPLIT = re.compile(r", *|(?: +)")
 _LEGACY_SYS_PATH_SPLIT = re.compile(r", *|(?: +)|\:")
@@ -282,7 +326,7 @@ def _load_project(
     if found is not None:
         root, tool = found.path, found.tool or {}
     elif versions is None and config_file is None:
-        raise ConfigError(_NOT_FOUND_MESSAGE.format(start=start))
+        raise ConfigError(_NOT_FOUND_MESSAGE.format(start=start), hint=_configs_below_hint(start))
     else:
         # Explicit -c / --versions outside any project: settings may still sit beside them.
         root = start if versions is not None else _abs(start, config_file or "").parent

@@ -624,6 +624,24 @@ def test_nothing_found_is_a_config_error_that_says_what_to_pass(tmp_path: Path) 
     )
 
 
+def test_nothing_found_in_a_monorepo_root_names_the_configs_below(tmp_path: Path) -> None:
+    root = tmp_path / "mono"
+    for service in ("api", "billing", ".hidden", "node_modules"):
+        (root / "services" / service).mkdir(parents=True)
+    (root / "services" / "api" / "alembic.ini").write_text("[alembic]\nscript_location = m\n")
+    (root / "services" / "billing" / "pyproject.toml").write_text('[tool.alembic]\nscript_location = "m"\n')
+    (root / "services" / ".hidden" / "alembic.ini").write_text("[alembic]\n")
+    (root / "services" / "node_modules" / "alembic.ini").write_text("[alembic]\n")
+    (root / "pkg").mkdir()
+    (root / "pkg" / "pyproject.toml").write_text("[project]\nname = 'x'\n")  # no [tool.alembic]
+    error = expect_error(ConfigError, start=root)
+    assert error.hint is not None
+    assert "found services/api/alembic.ini, services/billing/pyproject.toml:" in error.hint
+    assert "-C services/api" in error.hint and "[tool.revgraph.environments]" in error.hint
+    assert "hidden" not in error.hint and "node_modules" not in error.hint and "pkg" not in error.hint
+    assert expect_error(ConfigError, start=root / "pkg").hint is None  # nothing below: no hint
+
+
 @pytest.mark.parametrize(
     "ini, needles",
     [
