@@ -372,6 +372,12 @@ def _abs(base: Path, path: Path | str) -> Path:
     return Path(os.path.normpath(base / path))
 
 
+def find_project_dir(start: Path) -> Path | None:
+    """The folder revgraph started in ``start`` takes its project from (None: none)."""
+    found = _find_project_dir(Path(os.path.abspath(start)))
+    return found.path if found is not None else None
+
+
 def _find_project_dir(start: Path) -> _Found | None:
     """The nearest directory, from ``start`` up to the filesystem root, that holds a config."""
     for directory in (start, *start.parents):

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
+import sys
 import uuid
 
 import pytest
 
 from revgraph.gitops import driver, union
 from revgraph.lockfile import parse_lock
+from tests.support.revfiles import TEMPLATES
 
 LOCK = "migrations/revgraph.lock"
 BASE_ID = "a1a1a1a1a1a1"
@@ -269,3 +272,41 @@ def test_a_second_merge_reads_revisions_from_the_facts_index(repo):
 
     _assert_stopped_at_lock_only(proc, runs, repo)
     assert index.stat().st_mtime_ns == before  # nothing new to learn: not rewritten
+
+
+# ------------------------------------------------------------ a monorepo
+def _at_top(repo, command: str) -> subprocess.CompletedProcess:
+    """``command`` (a revgraph command line) run at the top of the work tree, as a user would."""
+    argv = [sys.executable, "-m", "revgraph", *shlex.split(command)[1:]]
+    return subprocess.run(argv, cwd=repo.path, env=repo.env, capture_output=True, text=True, timeout=120)
+
+
+def test_in_a_monorepo_the_conflict_names_the_fix_with_the_service_folder(gitrepo):
+    # The project sits in services/api; git runs the driver (and the user reads
+    # its message) at the top of the work tree, where a plain `revgraph fix`
+    # finds no project. The command the conflict names must work from there.
+    service = "services/api"
+    versions = f"{service}/migrations/versions"
+    gitrepo.write(f"{service}/alembic.ini", "[alembic]\nscript_location = %(here)s/migrations\n")
+    gitrepo.write(f"{service}/migrations/script.py.mako", TEMPLATES["typed"])
+    gitrepo.add_revision(BASE_ID, None, message="create users", versions=versions)
+    assert _at_top(gitrepo, f"revgraph -C {service} install").returncode == 0
+    gitrepo.commit("base with revgraph")
+    gitrepo.branch("feature")
+    for branch, rev_id, message in (("main", MAIN_ID, "add orders"), ("feature", FEATURE_ID, "add invoices")):
+        gitrepo.checkout(branch)
+        gitrepo.add_revision(rev_id, BASE_ID, message=message, versions=versions)
+        assert _at_top(gitrepo, f"revgraph -C {service} lock").returncode == 0
+        gitrepo.commit(f"{branch}: {message}")
+    gitrepo.checkout("main")
+    merge = gitrepo.merge("feature", expect_conflict=True)
+    lock = f"{service}/migrations/revgraph.lock"
+    assert gitrepo.conflicted() == [lock]
+    command = f"revgraph -C {service} fix"
+    assert f"run `{command}`" in merge.stdout + merge.stderr
+    assert f"# Resolve: run `{command}`" in gitrepo.read(lock).decode()
+    assert _at_top(gitrepo, "revgraph fix").returncode == 2  # the plain command finds no project here
+    fixed = _at_top(gitrepo, command)  # exactly what the message said
+    assert fixed.returncode == 0, fixed.stderr
+    gitrepo.git("-c", "core.editor=true", "merge", "--continue")
+    assert _at_top(gitrepo, f"revgraph -C {service} check --base main").returncode == 0

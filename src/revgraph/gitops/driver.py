@@ -69,7 +69,33 @@ def _describe(entries, ids) -> list[str]:
     return [f"{rid} ({by_id[rid].message})" if by_id.get(rid) and by_id[rid].message else rid for rid in ids]
 
 
-def conflict_text(ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw: str, theirs_raw: str, *, newline: str, marker_size: int = 7) -> str:
+def fix_command(lock_path: str | None, top: Path | None = None) -> str:
+    """``revgraph fix``, with ``-C DIR`` when the lock file's project is not at the top of
+    the work tree (a monorepo's service): git runs the driver at the top, and the user
+    reading its message is usually there too, where revgraph would find no project."""
+    if not lock_path:
+        return "revgraph fix"
+    top = top or Path.cwd()
+    try:
+        from revgraph.config import find_project_dir
+
+        found = find_project_dir((top / lock_path).parent)
+    except Exception:  # only a message: any doubt keeps the plain command
+        return "revgraph fix"
+    if found is None:
+        return "revgraph fix"
+    relative = os.path.relpath(found, top)
+    if relative == "." or relative.startswith(".."):
+        return "revgraph fix"
+    import shlex
+
+    return f"revgraph -C {shlex.quote(Path(relative).as_posix())} fix"
+
+
+def conflict_text(
+    ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw: str, theirs_raw: str, *,
+    newline: str, marker_size: int = 7, fix: str = "revgraph fix",
+) -> str:  # fmt: skip
     """A conflict git can show, naming both sides' new heads and the command that resolves it."""
     base = set(ancestor.heads)
     ours_new = [h for h in ours.heads if h not in base]
@@ -79,7 +105,7 @@ def conflict_text(ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw
         "# would fail with 'Multiple head revisions are present'.",
         "#   ours:   " + (", ".join(_describe(ours.entries, ours_new)) or "(no new revision)"),
         "#   theirs: " + (", ".join(_describe(theirs.entries, theirs_new)) or "(no new revision)"),
-        "# Resolve: run `revgraph fix` (it moves the revision that has not landed and rewrites",
+        f"# Resolve: run `{fix}` (it moves the revision that has not landed and rewrites",
         "# this file), then `git add` it and continue the merge or rebase.",
         "<" * marker_size + " ours",
         *[ln for ln in ours_raw.splitlines() if ln.strip() and not ln.startswith("#")],
@@ -303,7 +329,8 @@ def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path:
             if entries is not None:
                 env_name = ours.environment or theirs.environment
                 return render_lock(entries, env_name, newline=newline).encode(), True
-    text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size)
+    text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
+                         fix=fix_command(lock_path))  # fmt: skip
     return text.encode(), False
 
 
@@ -342,6 +369,6 @@ def main(argv: list[str]) -> int:
     if not clean:
         sys.stderr.write(
             f"revgraph: {lock_path or 'lock file'}: both sides added a migration on the same head; "
-            "run `revgraph fix`\n"
+            f"run `{fix_command(lock_path)}`\n"
         )
     return 0 if clean else 1
