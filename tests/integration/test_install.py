@@ -250,6 +250,39 @@ def test_pre_commit_entry_is_appended_textually_and_removed_exactly(repo):
     assert repo.read(".pre-commit-config.yaml").decode() == original
 
 
+def test_pre_commit_hooks_of_a_monorepo_s_services_run_at_the_top_and_leave_each_other_alone(gitrepo):
+    # pre-commit runs every hook at the top of the work tree: a service's hook
+    # must name its folder, and a second service must get hooks of its own.
+    import shlex
+
+    from tests.support.revfiles import TEMPLATES
+
+    yaml = pytest.importorskip("yaml")
+    services = ("services/api", "services/billing")
+    for service in services:
+        gitrepo.write(f"{service}/alembic.ini", "[alembic]\nscript_location = %(here)s/migrations\n")
+        gitrepo.write(f"{service}/migrations/script.py.mako", TEMPLATES["typed"])
+        gitrepo.add_revision(BASE_ID, None, message="create users", versions=f"{service}/migrations/versions")
+    gitrepo.commit("two services")
+    for service in services:
+        gitrepo.run("-C", str(gitrepo.path / service), "install", "--pre-commit", check=True)
+    config = yaml.safe_load(gitrepo.read(".pre-commit-config.yaml"))
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert set(hooks) == {f"revgraph-{what}-services-{name}" for what in ("lock", "check") for name in ("api", "billing")}
+    for hook in hooks.values():
+        service = "services/api" if hook["id"].endswith("api") else "services/billing"
+        assert hook["entry"].startswith(f"revgraph -C {service} ")
+        run = subprocess.run([sys.executable, "-m", "revgraph", *shlex.split(hook["entry"])[1:]],
+                             cwd=gitrepo.path, env=gitrepo.env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert run.returncode == 0, (hook["id"], run.stderr)
+    gitrepo.run("-C", str(gitrepo.path / services[1]), "uninstall", "--pre-commit", check=True)
+    left = yaml.safe_load(gitrepo.read(".pre-commit-config.yaml"))
+    assert {hook["id"] for repo in left["repos"] for hook in repo["hooks"]} == {
+        "revgraph-lock-services-api", "revgraph-check-services-api"}  # fmt: skip
+    gitrepo.run("-C", str(gitrepo.path / services[0]), "uninstall", "--pre-commit", check=True)
+    assert not (gitrepo.path / ".pre-commit-config.yaml").exists()
+
+
 def test_published_pre_commit_hooks_file_declares_both_hooks():
     yaml = pytest.importorskip("yaml")
     root = Path(__file__).resolve().parents[2]

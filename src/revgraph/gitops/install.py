@@ -247,17 +247,34 @@ def pre_commit_files_regex(version_dirs: Sequence[str], lock_files: Sequence[str
     return "^(" + "|".join(dict.fromkeys(parts)) + ")$" if parts else r"\.py$"
 
 
-def _pre_commit_hook_lines(hook_id: str, files: str) -> list[str]:
-    if hook_id == "revgraph-lock":
+def pre_commit_hook_ids(project_dir: str = "") -> tuple[str, ...]:
+    """The hook ids for the project in ``project_dir`` (relative to the work tree's top).
+
+    A monorepo's services each get their own pair (``revgraph-lock-services-api``),
+    so installing in a second service adds its hooks instead of finding the first's.
+    """
+    if not project_dir:
+        return PRE_COMMIT_HOOK_IDS
+    suffix = re.sub(r"[^\w.]+", "-", project_dir).strip("-")
+    return tuple(f"{hook_id}-{suffix}" for hook_id in PRE_COMMIT_HOOK_IDS)
+
+
+def _pre_commit_hook_lines(hook_id: str, files: str, project_dir: str = "") -> list[str]:
+    # pre-commit runs hooks at the top of the work tree: a project below it is
+    # named with -C, or revgraph would find no project there.
+    revgraph = f"revgraph -C {_shell_word(project_dir)}" if project_dir else "revgraph"
+    if hook_id.startswith("revgraph-lock"):
         fields = [
             ("name", "revgraph lock (the heads lock file is current)"),
-            ("entry", "revgraph lock"),
+            ("entry", f"{revgraph} lock"),
         ]
     else:
         fields = [
             ("name", "revgraph check (one head, readable revisions, current lock)"),
-            ("entry", "revgraph check --select RG1,RG4"),
+            ("entry", f"{revgraph} check --select RG1,RG4"),
         ]
+    if project_dir:
+        fields[0] = ("name", f"{fields[0][1]} in {project_dir}")
     lines = [f"- id: {hook_id}"]
     lines += [f"  {key}: {value}" for key, value in fields]
     # system: the revgraph installed in the project's own environment, so the
@@ -283,10 +300,17 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def add_pre_commit_hooks(text: str | None, files: str) -> str | None:
+def _shell_word(word: str) -> str:
+    """``word`` as one word of pre-commit's ``entry`` (split with shlex)."""
+    import shlex
+
+    return shlex.quote(word)
+
+
+def add_pre_commit_hooks(text: str | None, files: str, project_dir: str = "") -> str | None:
     """``text`` with a ``repo: local`` entry for the missing revgraph hooks (appended, not re-serialised)."""
     lines = _lines(text or "")
-    missing = [h for h in PRE_COMMIT_HOOK_IDS if h not in _present_hook_ids(lines)]
+    missing = [h for h in pre_commit_hook_ids(project_dir) if h not in _present_hook_ids(lines)]
     if not missing:
         return text
     nl = _newline(text)
@@ -303,7 +327,7 @@ def add_pre_commit_hooks(text: str | None, files: str) -> str | None:
     pad = " " * indent
     item = [_marker(_PRE_COMMIT_WHAT, created=text is None), "- repo: local", "  hooks:"]
     for hook_id in missing:
-        item += ["    " + line for line in _pre_commit_hook_lines(hook_id, files)]
+        item += ["    " + line for line in _pre_commit_hook_lines(hook_id, files, project_dir)]
     block = [pad + line + nl for line in item]
     head = _terminated(lines[:end], nl)
     return "".join(head + block + lines[end:])
@@ -331,9 +355,14 @@ def _repos_block_end(lines: Sequence[str], repos_at: int) -> tuple[int, int]:
     return end, 2 if indent is None else indent
 
 
-def remove_pre_commit_hooks(text: str) -> str | None:
-    """``text`` without our ``repo: local`` entry; None when the file should go."""
+def remove_pre_commit_hooks(text: str, project_dir: str = "") -> str | None:
+    """``text`` without our ``repo: local`` entry for this project; None when the file should go.
+
+    Another project's entry (a monorepo's other service, with its own hook
+    ids) stays.
+    """
     lines = _lines(text)
+    ours = set(pre_commit_hook_ids(project_dir))
     kept: list[str] = []
     created = False
     i = 0
@@ -343,13 +372,17 @@ def remove_pre_commit_hooks(text: str) -> str | None:
             kept.append(lines[i])
             i += 1
             continue
-        created = created or kind
+        start = i
         indent = _indent(_bare(lines[i]))
         i += 1
         if i < len(lines) and _bare(lines[i]).strip() == "- repo: local":
             i += 1
             while i < len(lines) and _bare(lines[i]).strip() and _indent(_bare(lines[i])) > indent:
                 i += 1
+        if _present_hook_ids(lines[start:i]) - ours:
+            kept.extend(lines[start:i])  # another project's hooks
+            continue
+        created = created or kind
     result = "".join(kept)
     meaningful = [
         _bare(line).strip() for line in _lines(result)
@@ -360,7 +393,7 @@ def remove_pre_commit_hooks(text: str) -> str | None:
     return result
 
 
-def _validate_pre_commit(text: str, present: bool) -> None:
+def _validate_pre_commit(text: str, present: bool, project_dir: str = "") -> None:
     """Parse the edited YAML when PyYAML is around (it is wherever pre-commit is)."""
     try:
         import yaml
@@ -378,7 +411,7 @@ def _validate_pre_commit(text: str, present: bool) -> None:
         for hook in (repo or {}).get("hooks") or []:
             if isinstance(hook, dict):
                 ids.add(hook.get("id"))
-    if present != set(PRE_COMMIT_HOOK_IDS).issubset(ids):
+    if present != set(pre_commit_hook_ids(project_dir)).issubset(ids):
         raise ConfigError(
             f"{PRE_COMMIT_CONFIG}: could not edit it safely (unexpected layout)",
             hint="add or remove the revgraph hooks by hand (see docs/ci.md)",
@@ -858,24 +891,27 @@ def _plan_attributes(files: _FilePlan, locks: Sequence[str], result: InstallResu
 
 def _plan_pre_commit(files: _FilePlan, ws: Workspace, locks: Sequence[str], result: InstallResult, *, add: bool) -> None:
     old = files.read(PRE_COMMIT_CONFIG)
+    project_dir = _rel(ws.root, ws.project.root) or ""
+    project_dir = "" if project_dir == "." else project_dir
+    ids = pre_commit_hook_ids(project_dir)
     if add:
-        new = add_pre_commit_hooks(old, pre_commit_files_regex(_version_relpaths(ws), locks))
+        new = add_pre_commit_hooks(old, pre_commit_files_regex(_version_relpaths(ws), locks), project_dir)
     elif old is None:
         return
     else:
-        new = remove_pre_commit_hooks(old)
+        new = remove_pre_commit_hooks(old, project_dir)
     if new is not None and new != old:
-        _validate_pre_commit(new, present=add)
+        _validate_pre_commit(new, present=add, project_dir=project_dir)
     if not files.put(PRE_COMMIT_CONFIG, new):
         return
     if new is None:
         result.changes.append(Change(PRE_COMMIT_CONFIG, "removed (revgraph had created it)"))
     elif add:
-        hooks = [h for h in PRE_COMMIT_HOOK_IDS if h not in _present_hook_ids(_lines(old or ""))]
+        hooks = [h for h in ids if h not in _present_hook_ids(_lines(old or ""))]
         how = "created with" if old is None else "added"
         result.changes.append(Change(PRE_COMMIT_CONFIG, f"{how} hooks {', '.join(hooks)} (repo: local)"))
     else:
-        result.changes.append(Change(PRE_COMMIT_CONFIG, f"removed hooks {', '.join(PRE_COMMIT_HOOK_IDS)}"))
+        result.changes.append(Change(PRE_COMMIT_CONFIG, f"removed hooks {', '.join(ids)}"))
 
 
 def _hook_config_file(env: Environment, root: Path) -> tuple[str, str] | None:
