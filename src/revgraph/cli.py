@@ -115,8 +115,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _global(
-    directory: Optional[Path] = typer.Option(
-        None, "-C", metavar="DIR", help="Run as if revgraph was started in DIR."
+    directory: Optional[List[Path]] = typer.Option(
+        None, "-C", metavar="DIR",
+        help="Run as if revgraph was started in DIR (a second -C is relative to the first, as in git).",
     ),
     config: Optional[Path] = typer.Option(
         None, "-c", "--config", metavar="FILE", help="Alembic config file (alembic.ini or pyproject.toml)."
@@ -143,13 +144,21 @@ def _global(
 ) -> None:
     st = state()
     st.set_options(
-        directory=directory, config=config, name=name, versions=versions, env=env, no_cache=no_cache,
+        directory=_joined(directory), config=config, name=name, versions=versions, env=env, no_cache=no_cache,
         quiet=quiet,
     )
     st.color = color
     st.quiet = quiet
     st.verbose = verbose
     st.debug = debug or st.debug
+
+
+def _joined(directories: Optional[List[Path]]) -> Optional[Path]:
+    """Several ``-C``: each relative to the one before, unless absolute (git's rule)."""
+    joined: Optional[Path] = None
+    for directory in directories or ():
+        joined = directory if joined is None or directory.is_absolute() else joined / directory
+    return joined
 
 
 # ------------------------------------------------------------------ heads

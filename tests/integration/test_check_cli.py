@@ -293,6 +293,16 @@ def _from(cwd: Path, *args: str) -> Run:
     return Run(done.returncode, done.stdout, done.stderr)
 
 
+def test_a_second_C_is_relative_to_the_first_as_in_git(gitrepo, tmp_path):
+    classic_fork(gitrepo)
+    assert gitrepo.path == tmp_path / "repo"
+    run = _from(tmp_path.parent, "-C", tmp_path.name, "check", "-C", "repo", "--base", "main", "-f", "json", "-o", "r.json")
+    assert run.code == 1 and (gitrepo.path / "r.json").is_file(), run.err
+    # An absolute -C starts afresh, as git's does.
+    run = _from(tmp_path, "-C", "no/such/folder", "-C", str(gitrepo.path), "heads")
+    assert run.code == 0 and FEATURE_NEW in run.out, run.err
+
+
 @pytest.mark.parametrize("directory", ["repo", "ABSOLUTE"])
 def test_output_files_go_to_the_C_folder_as_if_started_there(gitrepo, tmp_path, directory):
     classic_fork(gitrepo)
