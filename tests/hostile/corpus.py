@@ -668,7 +668,7 @@ def tracebacks(*texts: str) -> list[str]:
 def missing_places(text: str, named: Iterable[Named]) -> list[Named]:
     """The places of ``named`` that ``text`` does *not* mention as ``path:line``.
 
-    A name that is not UTF-8 (``\udce9`` after os.fsdecode) may be shown escaped
+    A name that is not UTF-8 (``\\udce9`` after os.fsdecode) may be shown escaped
     or with U+FFFD in its place: any of those forms names it.
     """
     return [place for place in named if not any(form in text for spot in place.as_text() for form in _forms(spot))]

@@ -86,6 +86,23 @@ def test_every_chunk_is_done_exactly_once_whatever_the_helper_does(mode):
         assert there == [], "a failed helper's chunks are all done here"
 
 
+def test_no_helper_is_forked_beside_a_thread_that_threading_does_not_see():
+    # A thread started below ``threading`` (as a C library or an embedding host
+    # starts them) can hold a lock across a fork; Python 3.12+ warns about it.
+    outcome = run_script("""
+        import _thread, json, threading, time
+        from revgraph.sources import forkshare
+        before = forkshare.available()
+        _thread.start_new_thread(time.sleep, (5,))
+        time.sleep(0.05)
+        print(json.dumps({"before": before, "python_threads": threading.active_count(),
+                          "after": forkshare.available(), "aside": forkshare.aside(lambda: True) is not None}))
+    """)
+    if not outcome["before"]:
+        pytest.skip("no helper on this machine anyway (one CPU)")
+    assert outcome == {"before": True, "python_threads": 1, "after": False, "aside": False}
+
+
 def test_more_chunks_than_a_pipe_holds_are_all_done_here():
     outcome = run_script(
         """

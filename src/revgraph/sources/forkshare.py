@@ -39,10 +39,23 @@ def available() -> bool:
         return False
     import threading
 
-    if threading.active_count() > 1:
+    if threading.active_count() > 1 or _os_threads() > 1:
         return False
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (cpus or 1) > 1
+
+
+def _os_threads() -> int:
+    """Threads of this process as the kernel counts them (1 when it cannot tell).
+
+    ``threading`` sees only Python's threads; one that a C library started
+    (or a host program embedding us) can hold a lock across a fork all the same,
+    and Python 3.12+ warns about exactly that.
+    """
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 1
 
 
 def share(chunks: int, here: Callable[[int], None], there: Callable[[int], Any]) -> dict[int, Any]:
