@@ -489,7 +489,10 @@ def _print_fix(outcome) -> int:
     reasons = {reason for left in remaining for reason in left.reasons}
     notes = [note for note in plan.notes if note not in reasons]
     if plan.is_empty:
-        for note in notes:  # why the rebase left revisions where they are
+        # Why the rebase left revisions where they are: worth saying when heads
+        # remain; on a healthy graph (a project outside git, where every revision
+        # is new, has a "new base") only with -v.
+        for note in notes if remaining or st.verbose else ():
             c.print(note, markup=False)
         if remaining:
             # The report on stdout names the way on too; stderr says why fix failed.

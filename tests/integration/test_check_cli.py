@@ -478,6 +478,15 @@ def test_outside_git_check_reads_the_files_and_base_needs_git(tmp_path, git_env,
     assert "git repository" in with_base.err and with_base.out == ""
 
 
+def test_outside_git_fix_on_a_healthy_graph_says_only_nothing_to_fix(tmp_path, git_env, revgraph):
+    # Outside git every revision is new, so the root is "a new base the rebase
+    # leaves alone": true, and noise when nothing is wrong. -v still says it.
+    healthy = plain_project(tmp_path / "healthy", heads=1)
+    run = revgraph(healthy, "fix")
+    assert (run.code, run.out) == (0, "nothing to fix: the graph already has one head per line\n")
+    assert "a new base" in revgraph(healthy, "-v", "fix").out
+
+
 def test_an_environment_without_revisions_checks_clean(gitrepo, revgraph):
     gitrepo.init_env()
     gitrepo.git("checkout", "-q", "-b", "feature")
