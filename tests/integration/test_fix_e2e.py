@@ -487,7 +487,7 @@ def test_fix_is_refused_when_base_itself_has_several_heads(gitrepo):
 
     proc = gitrepo.run("fix", "--base", "main", check=1)
 
-    assert "base itself has several heads" in proc.stderr, proc.stderr
+    assert "main itself has several heads" in proc.stderr, proc.stderr
     assert MAIN in proc.stderr and "b3b3b3b3b3b3" in proc.stderr
     assert "--strategy merge" in proc.stderr
     assert versions(gitrepo) == before and gitrepo.status() == ""

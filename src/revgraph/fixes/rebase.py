@@ -148,9 +148,11 @@ def _refuse_several_landed_heads(
                 hint=f"a landed revision differs from {base.source} (`revgraph diff "
                 f"{shlex.quote(base.source)}` shows which): restore it from there",
             )
+        where = base.source if base is not None else "base"
         raise FixRefused(
-            f"base itself has several heads{_on_line(lineage)}: {', '.join(heads)}",
-            hint="run `revgraph fix --strategy merge` on base first",
+            f"{where} itself has several heads{_on_line(lineage)}: {', '.join(heads)}",
+            hint=f"landed heads never move: join them with a merge revision on {where} "
+            "(`revgraph fix --strategy merge` there)",
         )
 
 
