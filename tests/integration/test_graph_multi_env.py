@@ -187,6 +187,7 @@ def test_png_draws_every_environment_in_one_picture(two_envs, tmp_path):
     assert_no_traceback(done.stderr)
     assert done.returncode == 0, done.stderr
     assert target.read_bytes().startswith(b"\x89PNG")
+    assert done.stderr == f"wrote {target}\n"  # as every other format says
     source = seen.read_text(encoding="utf-8")
     assert source.count("digraph ") == 1
     assert '"shop:cccc03"' in source and '"reporting:dddd02"' in source

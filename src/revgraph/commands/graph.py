@@ -59,6 +59,8 @@ def graph(
     if fmt == "png":
         if output is not None:
             write_output(output, drawn)
+            if not st.quiet:
+                st.err.print(f"wrote {output}", markup=False)  # as for every other format
         else:
             sys.stdout.buffer.write(drawn)
         return
