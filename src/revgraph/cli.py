@@ -471,6 +471,12 @@ def fix(
             message=message, rev_id=rev_id, db_url=db, stage=not no_stage,
             docstrings=docstrings,
         )
+    unused = [name for name, value in (("-m/--message", message), ("--rev-id", rev_id)) if value is not None]
+    if unused and outcome.plan.strategy != "merge":
+        # Said, not refused: the strategy may come from the config, and the rebase still ran.
+        verb, it = ("name", "them") if len(unused) > 1 else ("names", "it")
+        st.say(f"warning: {' and '.join(unused)} only {verb} a merge revision (--strategy merge); "
+               f"the {outcome.plan.strategy} strategy ignored {it}", err=True)  # fmt: skip
     raise typer.Exit(_print_fix(outcome))
 
 

@@ -157,6 +157,16 @@ def test_chain_of_three_new_revisions_moves_by_its_root_only(gitrepo, tmp_path):
     assert upgrade(gitrepo, db) == tables(BASE, MAIN, *chain)
 
 
+def test_merge_revision_options_given_to_the_rebase_are_named_as_ignored(gitrepo, tmp_path):
+    landed_and_feature(gitrepo, tmp_path / "app.db")
+    merge_into_main(gitrepo)
+    proc = gitrepo.run("fix", "--rev-id", "abcabcabcabc", "-m", "join")
+    assert proc.returncode == 0, proc.stderr
+    assert "-m/--message and --rev-id only name a merge revision" in proc.stderr
+    assert parents(gitrepo, FEATURE) == (MAIN,)  # the rebase ran all the same
+    assert not any("abcabcabcabc" in name for name in versions(gitrepo))
+
+
 def test_two_new_chains_are_stacked_by_create_date_older_first(gitrepo, tmp_path):
     db = tmp_path / "app.db"
     gitrepo.init_env(commit=False)
