@@ -154,6 +154,7 @@ def test_chain_of_three_new_revisions_moves_by_its_root_only(gitrepo, tmp_path):
     assert only_parent_changed(before[paths[0]], gitrepo.read(paths[0]), BASE, MAIN)
     assert [gitrepo.read(p) for p in paths[1:]] == [before[p] for p in paths[1:]]
     assert out.count("moved ") == 1
+    assert "re-point" not in out  # the move is said once, by its "moved" line
     assert upgrade(gitrepo, db) == tables(BASE, MAIN, *chain)
 
 

@@ -76,7 +76,7 @@ def plan_rebase(
     notes.extend(left_alone)
     _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids)
     moves = _stack(graph, targets, placed)
-    notes.extend(_describe(move) for move in moves)
+    notes.extend(describe_move(move) for move in moves)
     drops = _drop_redundant_parents(graph, moves, landed_ids)
     notes.extend(_describe_drop(drop) for drop in drops)
     moves += drops
@@ -563,7 +563,8 @@ def _describe_drop(move: Move) -> str:
     return text
 
 
-def _describe(move: Move) -> str:
+def describe_move(move: Move) -> str:
+    """The plan's note for ``move`` (the command line prints the move itself instead)."""
     old = ", ".join(move.old_down) or "None"
     return f"re-point {move.revision} ({move.path}) from {old} onto {', '.join(move.new_down)}"
 
