@@ -103,6 +103,44 @@ def test_demo_keep_leaves_the_fixed_repository_and_the_html(kept_demo):
     assert YOURS_ID in heads and LANDED_ID not in heads
 
 
+def readme_tour() -> list[tuple[str, list[str]]]:
+    """The README's console tour: (command, the output lines it shows) in order."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```console\n(.*?)^```", text, re.S | re.M)
+    assert block, "README.md shows a console tour"
+    tour: list[tuple[str, list[str]]] = []
+    for line in block.group(1).splitlines():
+        if line.startswith("$ "):
+            tour.append((line[2:].split("  #")[0].strip(), []))
+        elif tour:
+            tour[-1][1].append(line)
+    return tour
+
+
+def test_the_readme_tour_is_what_the_demo_repository_prints(tmp_path, git_env):
+    # The README shows a subset of each command's output (it says so), in order:
+    # each line it shows must be a line the command prints, in that order.
+    from tests.support.gitrepo import apply_environ, isolated_environ
+
+    env = apply_environ(isolated_environ(tmp_path / "home"), os.environ)
+    env.update(COLUMNS="400", NO_COLOR="1")
+    done = run_demo("--keep", "--dir", str(tmp_path / "work"), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    repo = tmp_path / "work" / "repo"
+    git = GitRepo(repo, env)
+    git.git("reset", "-q", "--hard", "HEAD^1")  # feature/labels before the demo merged main in
+    revgraph = f"{sys.executable} -m revgraph"
+    for command, shown in readme_tour():
+        run = subprocess.run(command.replace("revgraph ", f"{revgraph} "), shell=True, cwd=repo, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # as a terminal shows them
+                             text=True, encoding="utf-8", timeout=120)  # fmt: skip
+        printed = run.stdout.splitlines()
+        at = 0
+        for line in shown:
+            assert line in printed[at:], f"`{command}` no longer prints, in this order:\n{line}\n\n{run.stdout}"
+            at = printed.index(line, at) + 1
+
+
 def test_demo_survives_a_hostile_git_setup_and_deletes_its_temporary_folder(tmp_path, git_env):
     """Signing on, failing hooks, no identity, another GIT_DIR, a CI base that does not exist."""
     hooks = tmp_path / "hooks"
