@@ -1079,7 +1079,10 @@ def _landed_for_fix(
                 and _names_branch(repo, base_ref.ref, branch)
             ):
                 landed |= {r.id for r in repo.read_ref(env, "HEAD", cache=ws.cache).revisions}
-            elif operation is not None and operation.kind == "merge" and branch and operation.theirs:
+            elif (
+                operation is not None and operation.kind == "merge" and branch and operation.theirs
+                and operation.theirs != base_ref.sha  # `git merge main` with base main: read above
+            ):
                 # Merging a branch *into* a work branch brings in what that branch is
                 # built on: the PR's target (say develop, while base resolved to
                 # main), or the PR a stacked one builds on. Its revisions stay and

@@ -168,6 +168,15 @@ def test_merge_revision_options_given_to_the_rebase_are_named_as_ignored(gitrepo
     assert not any("abcabcabcabc" in name for name in versions(gitrepo))
 
 
+def test_merging_the_base_into_the_branch_names_the_base_once_as_where_landed_revisions_came_from(gitrepo, tmp_path):
+    landed_and_feature(gitrepo, tmp_path / "app.db")
+    gitrepo.checkout("feature")
+    gitrepo.git("merge", "--no-commit", "--no-ff", "main")
+    out = fix_ok(gitrepo)
+    assert "landed revisions (never moved) came from: main\n" in out  # not "main + the branch being merged in"
+    assert parents(gitrepo, FEATURE) == (MAIN,)
+
+
 def test_two_new_chains_are_stacked_by_create_date_older_first(gitrepo, tmp_path):
     db = tmp_path / "app.db"
     gitrepo.init_env(commit=False)
