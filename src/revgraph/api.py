@@ -1053,6 +1053,7 @@ def _landed_for_fix(
     landed: set[str] = set()
     sources: list[str] = []
     targets = None
+    base_read: str | None = None  # the commit of base, once its revisions are in ``landed``
     if repo is not None and repo.head_sha() is not None:
         base_ref = ws.resolve_base(base, required=operation is None and onto is None)
         rebase = operation if operation is not None and operation.kind == "rebase" else None
@@ -1065,6 +1066,7 @@ def _landed_for_fix(
             else:
                 landed |= {r.id for r in ws.snapshot(env, base_ref.ref).revisions}
                 sources.append(base_ref.ref)
+                base_read = base_ref.sha
             shared = _shared_copy(repo, base_ref.ref)
             if shared is not None:  # a local base behind its remote has not seen all that landed
                 landed |= {r.id for r in repo.read_ref(env, shared, cache=ws.cache).revisions}
@@ -1081,7 +1083,7 @@ def _landed_for_fix(
                 landed |= {r.id for r in repo.read_ref(env, "HEAD", cache=ws.cache).revisions}
             elif (
                 operation is not None and operation.kind == "merge" and branch and operation.theirs
-                and operation.theirs != base_ref.sha  # `git merge main` with base main: read above
+                and operation.theirs != base_read  # `git merge main` with base main: read above
             ):
                 # Merging a branch *into* a work branch brings in what that branch is
                 # built on: the PR's target (say develop, while base resolved to
@@ -1093,7 +1095,7 @@ def _landed_for_fix(
         for ref in _protected_refs(ws, repo):
             landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
             sources.append(ref)
-        if rebase is not None and rebase.onto:
+        if rebase is not None and rebase.onto and rebase.onto != base_read:  # `git rebase main`: read above
             # What a rebase builds on stays; the commits it replays move (PRODUCT §5:
             # in a rebase "ours" is the upstream).
             landed |= {r.id for r in repo.read_ref(env, rebase.onto, cache=ws.cache).revisions}

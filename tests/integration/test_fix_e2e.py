@@ -177,6 +177,19 @@ def test_merging_the_base_into_the_branch_names_the_base_once_as_where_landed_re
     assert parents(gitrepo, FEATURE) == (MAIN,)
 
 
+def test_rebasing_the_branch_onto_the_base_names_the_base_once_as_where_landed_revisions_came_from(gitrepo, tmp_path):
+    landed_and_feature(gitrepo, tmp_path / "app.db")
+    gitrepo.run("install", check=True)  # the lock file makes the rebase stop
+    gitrepo.commit("revgraph on main")
+    gitrepo.checkout("feature")
+    gitrepo.run("lock", check=True)
+    gitrepo.commit("feature: lock")
+    gitrepo.rebase("main", expect_conflict=True)
+    out = fix_ok(gitrepo)
+    assert "landed revisions (never moved) came from: main\n" in out  # not "main + the rebase's upstream"
+    assert parents(gitrepo, FEATURE) == (MAIN,)
+
+
 def test_two_new_chains_are_stacked_by_create_date_older_first(gitrepo, tmp_path):
     db = tmp_path / "app.db"
     gitrepo.init_env(commit=False)
