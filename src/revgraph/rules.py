@@ -472,7 +472,8 @@ def _normalise(selectors: Iterable[str]) -> list[str]:
     return [s.strip().upper() for s in selectors if s.strip()]
 
 
-def _matches(selector: str, code: str) -> bool:
+def selector_matches(selector: str, code: str) -> bool:
+    """Whether an ``--select``/``--ignore`` selector (``ALL`` or a code prefix) names ``code``."""
     return selector == _EVERYTHING or code.startswith(selector)
 
 
@@ -482,7 +483,7 @@ def _specificity(selector: str) -> int:
 
 def _best(code: str, selectors: list[str]) -> int:
     """Specificity of the most specific selector matching ``code``; -1 when none does."""
-    return max((_specificity(s) for s in selectors if _matches(s, code)), default=-1)
+    return max((_specificity(s) for s in selectors if selector_matches(s, code)), default=-1)
 
 
 def _is_on(code: str, selects: list[str], ignores: list[str]) -> bool:
@@ -493,7 +494,7 @@ def _is_on(code: str, selects: list[str], ignores: list[str]) -> bool:
 def _reject_unknown(selectors: list[str], codes: list[str]) -> None:
     from revgraph.errors import UsageError
 
-    unknown = [s for s in selectors if not any(_matches(s, code) for code in codes)]
+    unknown = [s for s in selectors if not any(selector_matches(s, code) for code in codes)]
     if unknown:
         raise UsageError(
             f"unknown rule selector {', '.join(map(repr, unknown))}",

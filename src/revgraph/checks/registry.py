@@ -87,9 +87,12 @@ def suppresses(rev: Revision, code: str) -> bool:
     ignores = rev.ignores
     if not ignores:
         return False
-    if code in ignores or "*" in ignores or "ALL" in ignores:
+    if "*" in ignores:
         return True
-    return any(selector.startswith("RG") and code.startswith(selector) for selector in ignores)
+    from revgraph.rules import selector_matches
+
+    # Read as --ignore reads a selector; one must begin with RG (or be ALL): a stray "R" silences nothing.
+    return any((s == "ALL" or s.startswith("RG")) and selector_matches(s, code) for s in ignores)
 
 
 def is_suppressed(hit: Hit) -> bool:
