@@ -154,9 +154,11 @@ class CheckContext:
         has applied (its password, masked, must be typed back in)."""
         if self.base_ref:
             command = f"{command} --base {shlex.quote(self.base_ref)}"
-        if self.db_url:
-            command = f"{command} --db {shlex.quote(self.db_url)}"
-        return command
+        return self.with_db(command)
+
+    def with_db(self, command: str) -> str:
+        """``command`` with ``--db URL`` when the check read a database (see ``fix_with_base``)."""
+        return f"{command} --db {shlex.quote(self.db_url)}" if self.db_url else command
 
 
 @dataclass(frozen=True)

@@ -344,10 +344,9 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
 
 def _merge_base_then_fix(ctx: CheckContext) -> str:
     """RG102's fix: bring base in, then the rebase (with ``--db`` when the check had one)."""
-    db = f" --db {shlex.quote(ctx.db_url)}" if ctx.db_url else ""
     if ctx.base_ref:
-        return f"git merge {shlex.quote(ctx.base_ref)}; revgraph fix{db}"
-    return f"revgraph fix{db}"
+        return f"git merge {shlex.quote(ctx.base_ref)}; {ctx.with_db('revgraph fix')}"
+    return ctx.with_db("revgraph fix")
 
 
 @dataclass(frozen=True)
