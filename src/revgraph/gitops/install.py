@@ -262,7 +262,7 @@ def pre_commit_hook_ids(project_dir: str = "") -> tuple[str, ...]:
 def _pre_commit_hook_lines(hook_id: str, files: str, project_dir: str = "") -> list[str]:
     # pre-commit runs hooks at the top of the work tree: a project below it is
     # named with -C, or revgraph would find no project there.
-    revgraph = f"revgraph -C {_shell_word(project_dir)}" if project_dir else "revgraph"
+    revgraph = f"revgraph -C {shlex.quote(project_dir)}" if project_dir else "revgraph"
     if hook_id.startswith("revgraph-lock"):
         fields = [
             ("name", "revgraph lock (the heads lock file is current)"),
@@ -298,13 +298,6 @@ def _present_hook_ids(lines: Sequence[str]) -> set[str]:
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
-
-
-def _shell_word(word: str) -> str:
-    """``word`` as one word of pre-commit's ``entry`` (split with shlex)."""
-    import shlex
-
-    return shlex.quote(word)
 
 
 def add_pre_commit_hooks(text: str | None, files: str, project_dir: str = "") -> str | None:
