@@ -298,11 +298,12 @@ def _fetch_command(repo: GitRepo, ref: str) -> str:
 def _remote_namesakes(repo: GitRepo, ref: str) -> list[str]:
     """Remote-tracking branches named like the branch ``ref`` (``main`` -> ``origin/main``)."""
     if ref.startswith(("refs/", "-")) or any(c in ref for c in ":^~@{}*?[\\ "):
+        return []  # not a plain branch name (nor a glob list_refs would expand)
+    try:
+        # ``ref`` itself did not resolve: what matches it is a remote copy of that branch.
+        return [name for name in repo.list_refs(ref, remote_copies=True) if name != ref]
+    except RevgraphError:
         return []
-    listed = _git_output(repo, "for-each-ref", "--format=%(refname)", f"refs/remotes/*/{ref}")
-    remotes = _git_output(repo, "remote") or ""
-    wanted = {f"refs/remotes/{remote}/{ref}": f"{remote}/{ref}" for remote in remotes.split()}
-    return [wanted[name] for name in (listed or "").split() if name in wanted]
 
 
 def _refuse_a_tree_without_the_folders(repo: GitRepo, env: Environment, ref: str, folders) -> None:
