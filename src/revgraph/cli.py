@@ -492,11 +492,8 @@ def _print_fix(outcome) -> int:
     plan = outcome.plan
     c = st.console
     remaining = list(getattr(outcome, "remaining", ()))
-    from revgraph.fixes.rebase import describe_move
-
     reasons = {reason for left in remaining for reason in left.reasons}
-    said = reasons | {describe_move(move) for move in plan.moves}  # each move gets its "moved" line
-    notes = [note for note in plan.notes if note not in said]
+    notes = [note for note in plan.notes if note not in reasons]
     if plan.is_empty:
         # Why the rebase left revisions where they are: worth saying when heads
         # remain; on a healthy graph (a project outside git, where every revision

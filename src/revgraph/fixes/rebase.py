@@ -75,8 +75,7 @@ def plan_rebase(
     placed = _place_units(graph, view, units, left_alone)
     notes.extend(left_alone)
     _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids)
-    moves = _stack(graph, targets, placed)
-    notes.extend(describe_move(move) for move in moves)
+    moves = _stack(graph, targets, placed)  # each is said by the caller ("moved ..."), not noted here
     drops = _drop_redundant_parents(graph, moves, landed_ids)
     notes.extend(_describe_drop(drop) for drop in drops)
     moves += drops
@@ -561,12 +560,6 @@ def _describe_drop(move: Move) -> str:
         # Kept, not deleted: a database stamped at it must still find it.
         text += "; it joins nothing now and stays as an ordinary revision"
     return text
-
-
-def describe_move(move: Move) -> str:
-    """The plan's note for ``move`` (the command line prints the move itself instead)."""
-    old = ", ".join(move.old_down) or "None"
-    return f"re-point {move.revision} ({move.path}) from {old} onto {', '.join(move.new_down)}"
 
 
 def _lineage_name(lineage: Lineage) -> str:
