@@ -377,6 +377,22 @@ _CATALOGUE = (
         """,
     ),
     _rule(
+        "RG404", _W, "unknown-ignore-code",
+        "A `# revgraph: ignore[...]` comment names no rule",
+        explanation="""
+            An ignore comment names something that is not a rule code, a code prefix
+            (`RG3`) or `ALL`, usually a typo (`RG31` for `RG301`). It silences nothing, so
+            the finding it was written for is still reported; the author believes it
+            handled, and the next reader believes the comment.
+        """,
+        example="""
+            op.add_column("users", sa.Column("email", sa.String()))  # revgraph: ignore[RG31]
+        """,
+        fix="""
+            Correct the code (`revgraph rules` lists them), or delete the comment.
+        """,
+    ),
+    _rule(
         "RG501", _E, "database-unknown-revision",
         "The database is stamped at a revision the graph does not have",
         explanation="""
@@ -475,6 +491,12 @@ def _normalise(selectors: Iterable[str]) -> list[str]:
 def selector_matches(selector: str, code: str) -> bool:
     """Whether an ``--select``/``--ignore`` selector (``ALL`` or a code prefix) names ``code``."""
     return selector == _EVERYTHING or code.startswith(selector)
+
+
+def comment_selector_matches(selector: str, code: str) -> bool:
+    """Whether a selector of a ``# revgraph: ignore[...]`` comment names ``code``: read as
+    ``--ignore`` reads one, but it must begin with RG (or be ALL), so a stray "R" names nothing."""
+    return (selector == _EVERYTHING or selector.startswith("RG")) and selector_matches(selector, code)
 
 
 def _specificity(selector: str) -> int:

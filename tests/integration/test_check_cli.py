@@ -533,6 +533,15 @@ def test_ignore_comment_takes_a_rule_prefix_as_ignore_does(gitrepo, revgraph, se
     assert (run.code, run.codes()) == (1, ["RG102"])
 
 
+def test_an_ignore_comment_with_a_typo_is_reported_and_silences_nothing(gitrepo, revgraph):
+    classic_fork(gitrepo, feature_body=f"{USERS_NAME}  # revgraph: ignore[RG31, rg30, R]")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert (run.code, run.codes()) == (1, ["RG102", "RG404"])  # RG301 is silenced by rg30 alone
+    [typo] = [f for f in run.json()["findings"] if f["code"] == "RG404"]
+    assert typo["revisions"] == [FEATURE_NEW]
+    assert "names no rule: R, RG31" in typo["message"]
+
+
 def test_one_sides_ignore_comment_cannot_silence_a_fork(gitrepo, revgraph):
     # RG102 is about both chains: one author cannot wave the other's away.
     classic_fork(gitrepo, feature_body=f"{ORDERS}  # revgraph: ignore[RG102]")
@@ -613,7 +622,7 @@ def test_diff_reports_added_removed_edited_and_repointed_revisions(gitrepo, revg
 ALL_CODES = [
     "RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG107",
     "RG201", "RG202", "RG203", "RG204", "RG301", "RG302",
-    "RG401", "RG402", "RG403", "RG501", "RG502",
+    "RG401", "RG402", "RG403", "RG404", "RG501", "RG502",
 ]
 
 

@@ -31,7 +31,7 @@ SEVERITY = {
     "RG105": "error", "RG106": "error", "RG107": "error",
     "RG201": "error", "RG202": "error", "RG203": "warning", "RG204": "warning",
     "RG301": "warning", "RG302": "warning",
-    "RG401": "error", "RG402": "warning", "RG403": "info",
+    "RG401": "error", "RG402": "warning", "RG403": "info", "RG404": "warning",
 }
 
 ROOT, MAIN2, MAIN3 = "root01", "main02", "main03"
@@ -270,6 +270,14 @@ def rg403_file_name_without_id(repo: GitRepo, defect: bool) -> set[str]:
     return {FEAT4}
 
 
+def rg404_ignore_comment_names_no_rule(repo: GitRepo, defect: bool) -> set[str]:
+    landed_line(repo)
+    code = "RG31" if defect else "RG301"  # the typo, and the code it meant
+    repo.add_revision(FEAT4, MAIN3, message="add orders total", body=f"pass  # revgraph: ignore[{code}]")
+    repo.commit("ignore comment")
+    return {FEAT4}
+
+
 SCENARIOS: dict[str, Callable[[GitRepo, bool], set[str]]] = {
     "RG101": rg101_two_new_heads,
     "RG102": rg102_both_sides_add_on_one_parent,
@@ -287,6 +295,7 @@ SCENARIOS: dict[str, Callable[[GitRepo, bool], set[str]]] = {
     "RG401": rg401_stale_lock_file,
     "RG402": rg402_docstring_disagrees,
     "RG403": rg403_file_name_without_id,
+    "RG404": rg404_ignore_comment_names_no_rule,
 }
 
 

@@ -35,7 +35,7 @@ RELEASED = {
     "RG105": "error", "RG106": "error", "RG107": "error",
     "RG201": "error", "RG202": "error", "RG203": "warning", "RG204": "warning",
     "RG301": "warning", "RG302": "warning",
-    "RG401": "error", "RG402": "warning", "RG403": "info",
+    "RG401": "error", "RG402": "warning", "RG403": "info", "RG404": "warning",
     "RG501": "error", "RG502": "info",
 }
 
@@ -146,7 +146,7 @@ def test_empty_select_means_every_rule():
         (["RG1"], ["RG101"], {c for c in RELEASED if c.startswith("RG1")} - {"RG101"}),
         (["ALL"], ["RG"], set()),  # a prefix is more specific than ALL
         (["RG101", "RG2"], ["ALL"], {"RG101", "RG201", "RG202", "RG203", "RG204"}),
-        ([" rg40 "], [], {"RG401", "RG402", "RG403"}),
+        ([" rg40 "], [], {"RG401", "RG402", "RG403", "RG404"}),
     ],
 )
 def test_select_and_ignore_follow_ruff_specificity(select, ignore, expected):

@@ -1,4 +1,4 @@
-"""RG401–RG403: what else records the graph (lock file, docstrings, file names) agrees."""
+"""RG401–RG404: what else records the graph (lock file, docstrings, file names) agrees, and ignore comments that name no rule."""
 
 from __future__ import annotations
 
@@ -193,3 +193,34 @@ def _rename_command(rev: Revision, name: str, template: str) -> str | None:
     folder = posixpath.dirname(rev.path)
     target = posixpath.join(folder, f"{rev.id}{separator}{name}")
     return f"git mv -- {shlex.quote(rev.path)} {shlex.quote(target)}"
+
+
+# ------------------------------------------------------------------ RG404
+def check_ignore_comments(ctx: CheckContext) -> Iterator[Hit]:
+    """RG404: an ignore comment names something no rule answers to (a typo silences nothing)."""
+    from revgraph.rules import RULES
+
+    commented = sorted((rev for rev in ctx.head_graph if rev.ignores), key=lambda rev: (rev.id, rev.path))
+    for rev in commented:
+        unknown = _names_no_rule(rev.ignores, RULES)
+        if not unknown:
+            continue
+        which = ", ".join(unknown)
+        yield Hit(
+            "RG404",
+            f"an ignore comment in {named(rev)} names no rule: {which} "
+            "(a rule code such as RG301, a prefix such as RG3, or ALL); it silences nothing",
+            revisions=(rev.id,),
+            locations=(where(rev),),
+            subjects=(rev,),
+        )
+
+
+def _names_no_rule(selectors: Iterable[str], codes: Iterable[str]) -> list[str]:
+    """The selectors that name none of ``codes``, as ``registry.suppresses`` reads them."""
+    from revgraph.rules import comment_selector_matches
+
+    known = tuple(codes)
+    return sorted(
+        s for s in selectors if s != "*" and not any(comment_selector_matches(s, code) for code in known)
+    )

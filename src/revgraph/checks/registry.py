@@ -43,6 +43,7 @@ RULE_FUNCTIONS: Mapping[str, RuleFunction] = {
     "RG401": consistency.check_lock_file,
     "RG402": consistency.check_docstrings,
     "RG403": consistency.check_file_names,
+    "RG404": consistency.check_ignore_comments,
     "RG501": database.check_unknown_stamp,
     "RG502": database.check_database_behind,
 }
@@ -89,10 +90,9 @@ def suppresses(rev: Revision, code: str) -> bool:
         return False
     if "*" in ignores:
         return True
-    from revgraph.rules import selector_matches
+    from revgraph.rules import comment_selector_matches
 
-    # Read as --ignore reads a selector; one must begin with RG (or be ALL): a stray "R" silences nothing.
-    return any((s == "ALL" or s.startswith("RG")) and selector_matches(s, code) for s in ignores)
+    return any(comment_selector_matches(s, code) for s in ignores)
 
 
 def is_suppressed(hit: Hit) -> bool:
