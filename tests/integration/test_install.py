@@ -283,6 +283,92 @@ def test_pre_commit_hooks_of_a_monorepo_s_services_run_at_the_top_and_leave_each
     assert not (gitrepo.path / ".pre-commit-config.yaml").exists()
 
 
+# What `revgraph install --pre-commit` wrote in services/api before hooks had -C
+# (run verbatim from commit e2d91b6): plain ids, failing at the top.
+LEGACY_SERVICE_HOOKS = """\
+repos:
+  # revgraph: heads lock hooks (file created by `revgraph install`)
+  - repo: local
+    hooks:
+      - id: revgraph-lock
+        name: revgraph lock (the heads lock file is current)
+        entry: revgraph lock
+        language: system
+        pass_filenames: false
+        files: '^(services/api/migrations/versions/.*\\.py|services/api/migrations/revgraph\\.lock)$'
+      - id: revgraph-check
+        name: revgraph check (one head, readable revisions, current lock)
+        entry: revgraph check --select RG1,RG4
+        language: system
+        pass_filenames: false
+        files: '^(services/api/migrations/versions/.*\\.py|services/api/migrations/revgraph\\.lock)$'
+"""
+
+
+def _service(gitrepo, at: str = "services/api") -> None:
+    from tests.support.revfiles import TEMPLATES
+
+    gitrepo.write(f"{at}/alembic.ini", "[alembic]\nscript_location = %(here)s/migrations\n")
+    gitrepo.write(f"{at}/migrations/script.py.mako", TEMPLATES["typed"])
+    gitrepo.add_revision(BASE_ID, None, message="create users", versions=f"{at}/migrations/versions")
+
+
+def _run_hooks_at_the_top(gitrepo, hooks) -> None:
+    """Each hook's entry, run where pre-commit runs it."""
+    import shlex
+
+    for hook in hooks:
+        run = subprocess.run([sys.executable, "-m", "revgraph", *shlex.split(hook["entry"])[1:]],
+                             cwd=gitrepo.path, env=gitrepo.env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert run.returncode == 0, (hook["id"], run.stderr)
+
+
+def test_install_in_a_service_replaces_the_plain_hooks_an_older_revgraph_wrote_for_it(gitrepo):
+    yaml = pytest.importorskip("yaml")
+    _service(gitrepo)
+    gitrepo.write(".pre-commit-config.yaml", LEGACY_SERVICE_HOOKS)
+    gitrepo.commit("a service and its old hooks")
+
+    done = gitrepo.run("-C", str(gitrepo.path / "services/api"), "install", "--pre-commit", check=True)
+
+    assert "older revgraph wrote for services/api" in done.stdout, done.stdout
+    hooks = [hook for repo in yaml.safe_load(gitrepo.read(".pre-commit-config.yaml"))["repos"] for hook in repo["hooks"]]
+    assert sorted(h["id"] for h in hooks) == ["revgraph-check-services-api", "revgraph-lock-services-api"]
+    _run_hooks_at_the_top(gitrepo, hooks)
+    again = gitrepo.run("-C", str(gitrepo.path / "services/api"), "install", "--pre-commit", check=True)
+    assert "nothing changed" in again.stdout, again.stdout
+
+
+def test_install_in_a_service_keeps_the_plain_hooks_of_a_project_at_the_top(gitrepo):
+    # The top's plain pair works there: its files pattern names its own folders.
+    yaml = pytest.importorskip("yaml")
+    gitrepo.init_env()
+    gitrepo.add_revision(BASE_ID, None, message="create users")
+    _service(gitrepo)
+    gitrepo.commit("a project at the top and a service")
+    gitrepo.run("install", "--pre-commit", check=True)
+    top = gitrepo.read(".pre-commit-config.yaml").decode()
+
+    done = gitrepo.run("-C", str(gitrepo.path / "services/api"), "install", "--pre-commit", check=True)
+
+    assert "older revgraph" not in done.stdout, done.stdout
+    now = gitrepo.read(".pre-commit-config.yaml").decode()
+    assert now.startswith(top)
+    hooks = [hook for repo in yaml.safe_load(now)["repos"] for hook in repo["hooks"]]
+    assert len(hooks) == 4
+    _run_hooks_at_the_top(gitrepo, hooks)
+
+
+def test_uninstall_in_a_service_also_removes_its_old_plain_hooks(gitrepo):
+    _service(gitrepo)
+    gitrepo.write(".pre-commit-config.yaml", LEGACY_SERVICE_HOOKS)
+    gitrepo.commit("a service and its old hooks")
+
+    gitrepo.run("-C", str(gitrepo.path / "services/api"), "uninstall", "--pre-commit", check=True)
+
+    assert not (gitrepo.path / ".pre-commit-config.yaml").exists()
+
+
 def test_published_pre_commit_hooks_file_declares_both_hooks():
     yaml = pytest.importorskip("yaml")
     root = Path(__file__).resolve().parents[2]

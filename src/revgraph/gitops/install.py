@@ -348,14 +348,51 @@ def _repos_block_end(lines: Sequence[str], repos_at: int) -> tuple[int, int]:
     return end, 2 if indent is None else indent
 
 
-def remove_pre_commit_hooks(text: str, project_dir: str = "") -> str | None:
+def remove_pre_commit_hooks(text: str, project_dir: str = "", *, legacy_files: str | None = None) -> str | None:
     """``text`` without our ``repo: local`` entry for this project; None when the file should go.
 
     Another project's entry (a monorepo's other service, with its own hook
-    ids) stays.
+    ids) stays. With ``legacy_files``, the entry an older revgraph wrote for
+    this service goes too (``is_legacy_service_block``).
     """
-    lines = _lines(text)
     ours = set(pre_commit_hook_ids(project_dir))
+    return _drop_hook_blocks(
+        text,
+        lambda block: not (_present_hook_ids(block) - ours)
+        or (legacy_files is not None and is_legacy_service_block(block, legacy_files)),
+    )
+
+
+def drop_legacy_pre_commit_hooks(text: str, files: str) -> str | None:
+    """``text`` without the entries an older revgraph wrote for the service whose hooks' ``files`` is ``files``."""
+    return _drop_hook_blocks(text, lambda block: is_legacy_service_block(block, files))
+
+
+def is_legacy_service_block(block: Sequence[str], files: str) -> bool:
+    """Whether a marked entry is a monorepo service's hooks as revgraph wrote them before they had ``-C``.
+
+    Those have the plain ids and an entry without ``-C``: pre-commit runs them
+    at the top of the work tree, where they find no project and fail every
+    commit. What ties one to a service is its ``files`` pattern, which names that
+    service's folders; a project at the top has its own folders, so its (working)
+    plain entry never matches.
+    """
+    ids = _present_hook_ids(block)
+    if not ids or not ids <= set(PRE_COMMIT_HOOK_IDS):
+        return False
+    fields = [_bare(line).strip() for line in block]
+    patterns = [f for f in fields if f.startswith("files:")]
+    entries = [f for f in fields if f.startswith("entry:")]
+    return (
+        bool(patterns)
+        and all(f == f"files: {_yaml_quote(files)}" for f in patterns)
+        and not any(" -C " in f"{f} " for f in entries)
+    )
+
+
+def _drop_hook_blocks(text: str, drop: Callable[[Sequence[str]], bool]) -> str | None:
+    """``text`` without the marked ``repo: local`` entries ``drop`` picks; None when the file should go."""
+    lines = _lines(text)
     kept: list[str] = []
     created = False
     i = 0
@@ -372,7 +409,7 @@ def remove_pre_commit_hooks(text: str, project_dir: str = "") -> str | None:
             i += 1
             while i < len(lines) and _bare(lines[i]).strip() and _indent(_bare(lines[i])) > indent:
                 i += 1
-        if _present_hook_ids(lines[start:i]) - ours:
+        if not drop(lines[start:i]):
             kept.extend(lines[start:i])  # another project's hooks
             continue
         created = created or kind
@@ -887,12 +924,22 @@ def _plan_pre_commit(files: _FilePlan, ws: Workspace, locks: Sequence[str], resu
     project_dir = _rel(ws.root, ws.project.root) or ""
     project_dir = "" if project_dir == "." else project_dir
     ids = pre_commit_hook_ids(project_dir)
+    files_pattern = pre_commit_files_regex(_version_relpaths(ws), locks)
+    # An older revgraph gave a service the plain hooks, which fail at the top: replace them.
+    legacy = files_pattern if project_dir else None
+    without_legacy = old if old is None or legacy is None else drop_legacy_pre_commit_hooks(old, legacy)
+    if without_legacy != old:
+        result.changes.append(Change(
+            PRE_COMMIT_CONFIG,
+            f"removed hooks {', '.join(PRE_COMMIT_HOOK_IDS)} that an older revgraph wrote for {project_dir} "
+            "(without -C they ran at the top, where they found no project)",
+        ))
     if add:
-        new = add_pre_commit_hooks(old, pre_commit_files_regex(_version_relpaths(ws), locks), project_dir)
+        new = add_pre_commit_hooks(without_legacy, files_pattern, project_dir)
     elif old is None:
         return
     else:
-        new = remove_pre_commit_hooks(old, project_dir)
+        new = remove_pre_commit_hooks(old, project_dir, legacy_files=legacy)
     if new is not None and new != old:
         _validate_pre_commit(new, present=add, project_dir=project_dir)
     if not files.put(PRE_COMMIT_CONFIG, new):
@@ -902,9 +949,12 @@ def _plan_pre_commit(files: _FilePlan, ws: Workspace, locks: Sequence[str], resu
     elif add:
         hooks = [h for h in ids if h not in _present_hook_ids(_lines(old or ""))]
         how = "created with" if old is None else "added"
-        result.changes.append(Change(PRE_COMMIT_CONFIG, f"{how} hooks {', '.join(hooks)} (repo: local)"))
+        if hooks:
+            result.changes.append(Change(PRE_COMMIT_CONFIG, f"{how} hooks {', '.join(hooks)} (repo: local)"))
     else:
-        result.changes.append(Change(PRE_COMMIT_CONFIG, f"removed hooks {', '.join(ids)}"))
+        removed = [h for h in ids if h in _present_hook_ids(_lines(old or ""))]
+        if removed:
+            result.changes.append(Change(PRE_COMMIT_CONFIG, f"removed hooks {', '.join(removed)}"))
 
 
 def _hook_config_file(env: Environment, root: Path) -> tuple[str, str] | None:
