@@ -29,7 +29,8 @@ UNUSABLE = ["RG101", "RG103", "RG104", "RG105", "RG106"]
 
 def _heads(revs: list[Revision]) -> list[str]:
     named = {p for r in revs for p in r.down_revisions}
-    return sorted(r.id for r in revs if r.id not in named)
+    # A set: a reused id (two files) is one head, and a merge's two parents must differ.
+    return sorted({r.id for r in revs if r.id not in named})
 
 
 @st.composite
