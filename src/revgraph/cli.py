@@ -12,7 +12,6 @@ shows one.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -22,6 +21,7 @@ import typer
 from revgraph import __version__, entry, globalopts
 from revgraph.entry import State
 from revgraph.errors import UsageError
+from revgraph.shellwords import shell_word
 
 
 class _GlobalOptionsAnywhere(typer.core.TyperGroup):
@@ -532,7 +532,7 @@ def _print_fix(outcome) -> int:
     if outcome.operation is not None:
         then = "once one head per line is left, " if remaining else ""
         if outcome.unresolved:
-            shown = " ".join(shlex.quote(path) for path in outcome.unresolved)
+            shown = " ".join(map(shell_word, outcome.unresolved))
             then += f"resolve and `git add` what git still holds in conflict ({shown}), then "
         c.print(f"next: {then}{outcome.operation.continue_command}", markup=False)
     return _print_remaining(outcome, remaining)

@@ -411,6 +411,27 @@ def test_rg402_printed_fix_repairs_the_docstring(gitrepo, revgraph):
     assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
 
 
+@pytest.mark.parametrize("raw_name", [b"add orders total.py", b"add_orders_caf\xe9.py"], ids=["space", "latin-1"])
+def test_rg403_printed_fix_renames_the_file_in_a_shell(gitrepo, revgraph, raw_name):
+    # The fix line is a shell command, also for a name that is not UTF-8
+    # (printed as $'...\xe9...'; shlex.quote printed a lone surrogate).
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    landed_line(gitrepo)
+    path = gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
+    os.rename(gitrepo.path / path, os.path.join(bytes(gitrepo.path / VERSIONS), raw_name))
+    gitrepo.commit("file name")
+    (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG403")
+    hit["fix"].encode("ascii" if b"\xe9" in raw_name else "utf-8")  # printable anywhere
+    subprocess.run(["bash", "-c", hit["fix"]], cwd=gitrepo.path, env=gitrepo.env, check=True)
+    assert os.listdir(bytes(gitrepo.path / VERSIONS)).count(FEAT4.encode() + b"_" + raw_name) == 1
+    assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG403") == []
+
+
 def test_both_sides_editing_one_revision_file_is_named_a_merge_conflict_in_that_file(gitrepo, revgraph):
     paths = landed_line(gitrepo)
     relpath = paths[MAIN2]

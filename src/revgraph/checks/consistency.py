@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
@@ -12,6 +11,7 @@ from revgraph.checks.context import CheckContext, Hit, id_list, named, where
 from revgraph.checks.landed import repointed_landed, restore_command
 from revgraph.findings import Location
 from revgraph.model import Revision, RevisionGraph
+from revgraph.shellwords import shell_word
 
 _by_id = attrgetter("id")
 
@@ -192,7 +192,7 @@ def _rename_command(rev: Revision, name: str, template: str) -> str | None:
     separator = rest[:1] if rest[:1] and not rest[:1].isalnum() and rest[:1] != "%" else ""
     folder = posixpath.dirname(rev.path)
     target = posixpath.join(folder, f"{rev.id}{separator}{name}")
-    return f"git mv -- {shlex.quote(rev.path)} {shlex.quote(target)}"
+    return f"git mv -- {shell_word(rev.path)} {shell_word(target)}"
 
 
 # ------------------------------------------------------------------ RG404

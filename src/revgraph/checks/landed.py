@@ -9,13 +9,13 @@ with HEAD, and named in messages and restore hints.
 
 from __future__ import annotations
 
-import shlex
 from itertools import compress
 from operator import is_not, ne
 from typing import Iterable, Iterator
 
 from revgraph.checks.context import CheckContext, Hit, named, where
 from revgraph.model import Revision, RevisionGraph
+from revgraph.shellwords import shell_word
 
 
 def parents_text(down_revisions: tuple[str, ...]) -> str:
@@ -47,9 +47,9 @@ def restore_command(
     source = source or _source_of(ctx, landed)
     if not source:
         return None
-    restore = f"git restore --source={shlex.quote(source)} -- {shlex.quote(landed.path)}"
+    restore = f"git restore --source={shell_word(source)} -- {shell_word(landed.path)}"
     if current is not None and current.path != landed.path:
-        return f"{restore} && rm -- {shlex.quote(current.path)}"
+        return f"{restore} && rm -- {shell_word(current.path)}"
     return restore
 
 

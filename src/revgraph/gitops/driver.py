@@ -87,9 +87,9 @@ def fix_command(lock_path: str | None, top: Path | None = None) -> str:
     relative = os.path.relpath(found, top)
     if relative == "." or relative.startswith(".."):
         return "revgraph fix"
-    import shlex
+    from revgraph.shellwords import shell_word
 
-    return f"revgraph -C {shlex.quote(Path(relative).as_posix())} fix"
+    return f"revgraph -C {shell_word(Path(relative).as_posix())} fix"
 
 
 def conflict_text(

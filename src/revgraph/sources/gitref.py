@@ -1306,9 +1306,9 @@ def _empty_folders(entries: Sequence[TreeEntry], folders: Sequence[str]) -> list
 
 
 def _shell(word: str) -> str:
-    import shlex
+    from revgraph.shellwords import shell_word
 
-    return shlex.quote(word)
+    return shell_word(word)
 
 
 def _quote_alternate(path: str) -> str:
