@@ -168,12 +168,21 @@ def heads(
         None, "--ref", metavar="REF", help="Read this commit-ish (branch, tag, sha) without checking it out."
     ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (PRODUCT §6)."),
+    fmt: Optional[str] = typer.Option(
+        None, "--format", "-f", metavar="FORMAT", help="text or json (json is --json), as the other commands take it."
+    ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show each head's file and message."),
 ) -> None:
     """Show the head revisions, like `alembic heads`, from the working tree or any ref."""
     # The same function answers a plain `revgraph heads` before typer loads (revgraph.entry).
     st = state()
     st.verbose = st.verbose or verbose
+    if fmt is not None:
+        if fmt not in ("text", "json"):
+            raise UsageError(f"unknown format {fmt!r}; choose one of: text, json")
+        if as_json and fmt == "text":
+            raise UsageError("--json and --format text ask for two outputs; give one")
+        as_json = fmt == "json"
     raise typer.Exit(entry.show_heads(st, ref, as_json))
 
 

@@ -261,3 +261,21 @@ def test_heads_without_revisions_says_so(gitrepo, capsys):
     assert env == {"name": "default", "heads": [], "bases": [], "revisions": 0}
     assert run(["-C", str(gitrepo.path), "heads"]) == 0
     assert "no revisions" in capsys.readouterr().out
+
+
+def test_heads_takes_format_as_the_other_commands_do(gitrepo):
+    # check, graph, audit and collisions take --format/-f; `heads --format json`
+    # was "No such option".
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa01", None, message="root")
+    gitrepo.commit("root")
+    as_json = gitrepo.run("heads", "--json")
+    for args in (["--format", "json"], ["-f", "json"]):
+        done = gitrepo.run("heads", *args)
+        assert (done.returncode, done.stdout) == (0, as_json.stdout), done.stderr
+    text = gitrepo.run("heads", "--format", "text")
+    assert (text.returncode, text.stdout) == (0, gitrepo.run("heads").stdout)
+    for args in (["--format", "xml"], ["--json", "--format", "text"]):
+        done = gitrepo.run("heads", *args)
+        assert done.returncode == 2 and done.stdout == "", (args, done.stdout)
+        assert_no_traceback(done.stderr)
