@@ -346,6 +346,28 @@ def test_each_rules_healthy_twin_is_clean(code, gitrepo, revgraph):
 
 
 # ------------------------------------------------------------ rule details
+def test_a_parent_main_reverted_is_named_and_no_dead_end_fix_is_offered(gitrepo, revgraph):
+    # main reverts main03 after feature built feat04 on it. Whether feat04
+    # still applies is a person's call; `git merge main; revgraph fix` only
+    # led to fix's refusal ("fix RG104 first").
+    paths = landed_line(gitrepo)
+    gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
+    gitrepo.commit("feature builds on main03")
+    gitrepo.checkout("main")
+    gitrepo.remove(paths[MAIN3])
+    gitrepo.commit("Revert: create orders")
+    gitrepo.checkout("feature")
+
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+
+    (dangling,) = run.findings("RG104")
+    assert "main deleted it after HEAD forked" in dangling["message"], dangling["message"]
+    (fork,) = run.findings("RG102")
+    assert fork["fix"] is None and "missing parent (RG104): mend that first" in fork["message"]
+    gitrepo.merge("main")
+    assert revgraph(gitrepo, "fix").code != 0  # the refusal the old fix line led to
+
+
 def test_rg107_names_the_file_and_line_of_a_non_literal_value(gitrepo, revgraph):
     landed_line(gitrepo)
     path = gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")

@@ -329,15 +329,21 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
         if len(merged.heads) > len(base.heads)
         else f"{len(lanes.competing)} heads competing on one line"
     )
+    message = f"merging HEAD into {ctx.base_label} would leave {count}: {_describe_chains(chains)}"
+    # The fork exists only once base's revisions are in the tree: bring
+    # them in (the lock file stops the merge if the driver is installed),
+    # then fix re-points this branch's chain onto base's head.
+    fix: str | None = _merge_base_then_fix(ctx)
+    orphans = _hang_off_a_missing_parent(merged, lanes.competing)
+    if orphans:  # as in RG101: fix refuses a line with a missing parent (RG104)
+        fix = None
+        message += f"; {', '.join(orphans)} would hang off a missing parent (RG104): mend that first"
     yield Hit(
         "RG102",
-        f"merging HEAD into {ctx.base_label} would leave {count}: {_describe_chains(chains)}",
+        message,
         revisions=tuple(rid for chain in chains for rid in chain.ids),
         locations=tuple(chain.location for chain in chains),
-        # The fork exists only once base's revisions are in the tree: bring
-        # them in (the lock file stops the merge if the driver is installed),
-        # then fix re-points this branch's chain onto base's head.
-        fix=_merge_base_then_fix(ctx),
+        fix=fix,
         subjects=tuple(rev for chain in chains if chain.new for rev in chain.revisions),
     )
 
@@ -519,11 +525,29 @@ def check_dangling(ctx: CheckContext) -> Iterator[Hit]:
         key = "down_revision" if dangling.kind == "down" else "depends_on"
         yield Hit(
             "RG104",
-            f"{named(rev, key)}: {key} names {dangling.target!r}, which does not exist{suffix}",
+            f"{named(rev, key)}: {key} names {dangling.target!r}, which does not exist{suffix}"
+            + _deleted_by_base(ctx, rev, dangling.target, key),
             revisions=(rev.id,),
             locations=(where(rev, key),),
             subjects=(rev,),
         )
+
+
+def _deleted_by_base(ctx: CheckContext, rev: Revision, target: str, key: str) -> str:
+    """Why the target is missing when base deleted it since HEAD forked (a revert, typically).
+
+    No command fixes that: whether ``rev`` still applies without the deleted
+    migration is a decision for a person, so the message says what happened.
+    """
+    was_there = ctx.merge_base_revisions
+    if not was_there or target not in was_there or ctx.base_graph is None or target in ctx.base_graph:
+        return ""
+    if rev.id in ctx.landed:
+        return ""  # a landed revision's parent: RG202 names the deletion
+    return (
+        f"; {ctx.base_label} deleted it after HEAD forked (reverted?): decide whether {rev.id} "
+        f"still applies without it, then point its {key} at the revision it now follows"
+    )
 
 
 def _graph_problems(ctx: CheckContext, problems_of) -> Iterator[tuple[RevisionGraph, object, str]]:
