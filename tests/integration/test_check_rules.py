@@ -454,6 +454,45 @@ def test_rg403_printed_fix_renames_the_file_in_a_shell(gitrepo, revgraph, raw_na
     assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG403") == []
 
 
+@pytest.mark.parametrize("template", [
+    "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s",  # alembic.ini's own example
+    "%%(epoch)s_%%(rev)s_%%(slug)s",
+])  # fmt: skip
+def test_rg403_fix_puts_the_id_where_a_dated_file_template_does(gitrepo, revgraph, template):
+    # The fix line was offered for %(rev)s-first templates only.
+    import os
+    import subprocess
+
+    gitrepo.init_env()
+    ini = gitrepo.read("alembic.ini").decode()
+    gitrepo.write("alembic.ini", ini.replace("[alembic]\n", f"[alembic]\nfile_template = {template}\n", 1))
+    gitrepo.alembic("revision", "-m", "add orders total", "--rev-id", "feat04aa0001")
+    versions = gitrepo.path / VERSIONS
+    (by_alembic,) = [n for n in os.listdir(versions) if n.endswith(".py")]
+    without_id = by_alembic.replace("feat04aa0001_", "")
+    os.rename(versions / by_alembic, versions / without_id)
+    gitrepo.commit("a revision whose name lost its id")
+
+    (hit,) = revgraph(gitrepo, "check", "--format", "json").findings("RG403")
+    assert hit["fix"], hit
+    subprocess.run(["bash", "-c", hit["fix"]], cwd=gitrepo.path, env=gitrepo.env, check=True)
+
+    assert sorted(n for n in os.listdir(versions) if n.endswith(".py")) == [by_alembic]
+    assert revgraph(gitrepo, "check", "--format", "json").findings("RG403") == []
+
+
+def test_rg403_offers_no_rename_when_the_name_does_not_start_as_the_template_does(gitrepo, revgraph):
+    gitrepo.init_env()
+    ini = gitrepo.read("alembic.ini").decode()
+    dated = "%%(year)d_%%(month).2d_%%(day).2d-%%(rev)s_%%(slug)s"
+    gitrepo.write("alembic.ini", ini.replace("[alembic]\n", f"[alembic]\nfile_template = {dated}\n", 1))
+    gitrepo.add_revision(FEAT4, None, message="root")
+    (gitrepo.path / VERSIONS / f"{FEAT4}_root.py").rename(gitrepo.path / VERSIONS / "root.py")
+    gitrepo.commit("hand-made name")
+    (hit,) = revgraph(gitrepo, "check", "--format", "json").findings("RG403")
+    assert hit["fix"] is None  # where the date and the id go would be a guess
+
+
 def test_both_sides_editing_one_revision_file_is_named_a_merge_conflict_in_that_file(gitrepo, revgraph):
     paths = landed_line(gitrepo)
     relpath = paths[MAIN2]

@@ -184,15 +184,44 @@ def _carries(name: str, rid: str) -> bool:
 
 
 def _rename_command(rev: Revision, name: str, template: str) -> str | None:
-    """``git mv`` to the name with the id in front, for templates that start with it
-    (alembic's default ``%(rev)s_%(slug)s``); None for other templates."""
-    if not template.startswith("%(rev)s"):
+    """``git mv`` to the name with the id put where ``file_template`` puts it; None when
+    the name does not show where that is.
+
+    The id is inserted, nothing is removed: after whatever the template puts
+    before ``%(rev)s`` (nothing in alembic's default ``%(rev)s_%(slug)s``; the
+    date in its commented-out ``%(year)d_..._%(minute).2d-%(rev)s_%(slug)s``),
+    followed by the template's separator. A name that does not start the way
+    the template does (a hand-made name without the date) gets no command:
+    where the id goes would be a guess.
+    """
+    before, found, after = template.rpartition("/")[2].partition("%(rev)s")
+    leading = _leading_pattern(before) if found else None
+    match = leading.match(name) if leading is not None else None
+    if match is None:
         return None
-    rest = template[len("%(rev)s"):]
-    separator = rest[:1] if rest[:1] and not rest[:1].isalnum() and rest[:1] != "%" else ""
-    folder = posixpath.dirname(rev.path)
-    target = posixpath.join(folder, f"{rev.id}{separator}{name}")
+    separator = after[:1] if after[:1] and not after[:1].isalnum() and after[:1] != "%" else ""
+    renamed = f"{name[: match.end()]}{rev.id}{separator}{name[match.end() :]}"
+    target = posixpath.join(posixpath.dirname(rev.path), renamed)
     return f"git mv -- {shell_word(rev.path)} {shell_word(target)}"
+
+
+# alembic's file_template tokens: %(rev)s, %(slug)s, %(epoch)s and the date's %(year)d, %(month).2d, ...
+_TEMPLATE_TOKEN = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sd]")
+
+
+def _leading_pattern(before: str) -> re.Pattern[str] | None:
+    """A pattern for what ``before`` (the template ahead of ``%(rev)s``) renders to;
+    None when it holds the slug or an unknown token (no telling where it ends)."""
+    parts, at = [], 0
+    for token in _TEMPLATE_TOKEN.finditer(before):
+        if token.group(1) not in ("epoch", "year", "month", "day", "hour", "minute", "second"):
+            return None
+        parts += [re.escape(before[at : token.start()]), r"\d+"]
+        at = token.end()
+    rest = before[at:]
+    if "%" in rest:
+        return None  # a token this reading does not know
+    return re.compile("".join(parts) + re.escape(rest))
 
 
 # ------------------------------------------------------------------ RG404
