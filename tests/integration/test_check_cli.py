@@ -520,6 +520,28 @@ def test_pyproject_ignore_silences_a_rule(gitrepo, revgraph):
     assert (run.code, run.codes()) == (1, ["RG102"])
 
 
+def test_in_a_pull_request_s_merge_checkout_rg101_says_how_the_branch_gets_there(gitrepo, revgraph):
+    # GitHub checks out base with the pull request merged in: the race is RG101
+    # there. Its fix line, run on the developer's branch, refused until base was
+    # merged; the message now says so, and the two steps work.
+    import shlex
+
+    classic_fork(gitrepo)
+    gitrepo.git("checkout", "-q", "--detach", "main")
+    gitrepo.git("merge", "-q", "--no-edit", "feature")  # what refs/pull/N/merge holds
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    [race] = run.json()["findings"]
+    assert race["code"] == "RG101"
+    assert f"{MAIN_NEW} came from main: on a branch without it, run `git merge main` first" in race["message"]
+
+    gitrepo.checkout("feature")  # the developer's branch
+    assert revgraph(gitrepo, *shlex.split(race["fix"])[1:]).code != 0  # the line alone: refused
+    gitrepo.merge("main")
+    assert revgraph(gitrepo, *shlex.split(race["fix"])[1:]).code == 0
+    gitrepo.commit("fix")
+    assert revgraph(gitrepo, "check", "--base", "main").code == 0
+
+
 def test_ignore_comment_in_a_revision_file_silences_that_rule_only(gitrepo, revgraph):
     classic_fork(gitrepo, feature_body=f"{USERS_NAME}  # revgraph: ignore[RG301]")
     run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")

@@ -7,7 +7,6 @@ base's own business).
 
 from __future__ import annotations
 
-import shlex
 
 from dataclasses import dataclass
 from functools import partial
@@ -16,6 +15,7 @@ from typing import AbstractSet, Callable, Container, Iterable, Iterator, Mapping
 from revgraph.checks.context import CheckContext, Hit, at, chain, named, where
 from revgraph.findings import Location
 from revgraph.model import LabelProblem, Revision, RevisionGraph
+from revgraph.shellwords import shell_word
 
 
 # ------------------------------------------------------------------ heads
@@ -197,6 +197,8 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         # neither strategy joins distinct labelled lines, so no command fixes it.
         fix = None
         message += "; a new branch line passes once `allow_heads` in [tool.revgraph] counts it"
+    elif fix is not None and ctx.base_ref and ctx.base_graph is not None:
+        message += _from_base_note(ctx, competing)
     # The first location is where annotations and the report line point: a head
     # this branch adds, not a landed file outside the pull request.
     yield Hit(
@@ -206,6 +208,24 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         locations=tuple(where(rev) for rev in sorted(heads, key=lambda rev: rev.id not in ctx.head_new)),
         fix=fix,
         subjects=tuple(heads),
+    )
+
+
+def _from_base_note(ctx: CheckContext, competing: Sequence[str]) -> str:
+    """Where a new head competes with base's own: the fix runs on a branch that has both.
+
+    A pull request's CI checkout (GitHub's merge ref) is base with the branch
+    merged in, so the classic race shows here as RG101; on the developer's
+    branch, which lacks base's revision, the rebase refuses until base is
+    merged. Said in the message, not the fix line: on a branch that already
+    merged base, the fix line is right as it is.
+    """
+    from_base = [h for h in competing if h in ctx.base_graph and h not in ctx.head_new]
+    if not from_base or not any(h in ctx.head_new for h in competing):
+        return ""
+    return (
+        f"; {', '.join(from_base)} came from {ctx.base_label}: on a branch without "
+        f"{'it' if len(from_base) == 1 else 'them'}, run `git merge {shell_word(ctx.base_ref)}` first"
     )
 
 
@@ -351,7 +371,7 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
 def _merge_base_then_fix(ctx: CheckContext) -> str:
     """RG102's fix: bring base in, then the rebase (with ``--db`` when the check had one)."""
     if ctx.base_ref:
-        return f"git merge {shlex.quote(ctx.base_ref)}; {ctx.with_db('revgraph fix')}"
+        return f"git merge {shell_word(ctx.base_ref)}; {ctx.with_db('revgraph fix')}"
     return ctx.with_db("revgraph fix")
 
 
