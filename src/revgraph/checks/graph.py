@@ -197,8 +197,8 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         # neither strategy joins distinct labelled lines, so no command fixes it.
         fix = None
         message += "; a new branch line passes once `allow_heads` in [tool.revgraph] counts it"
-    elif fix is not None and ctx.base_ref and ctx.base_graph is not None:
-        message += _from_base_note(ctx, competing)
+    elif fix is not None and ctx.base_ref and ctx.base_graph is not None and ctx.merge_base is not None:
+        message += _from_base_note(ctx, competing)  # (not fix's own re-check: no merge base there)
     # The first location is where annotations and the report line point: a head
     # this branch adds, not a landed file outside the pull request.
     yield Hit(
