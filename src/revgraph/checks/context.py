@@ -8,7 +8,6 @@ never go stale.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import filterfalse
@@ -17,6 +16,7 @@ from typing import Iterable, Mapping, Sequence
 
 from revgraph.findings import Location
 from revgraph.model import Revision, RevisionGraph, Snapshot
+from revgraph.shellwords import shell_word
 
 _get_id = attrgetter("id")
 
@@ -153,12 +153,12 @@ class CheckContext:
         the check read a database: a rebase without it may move a revision the database
         has applied (its password, masked, must be typed back in)."""
         if self.base_ref:
-            command = f"{command} --base {shlex.quote(self.base_ref)}"
+            command = f"{command} --base {shell_word(self.base_ref)}"
         return self.with_db(command)
 
     def with_db(self, command: str) -> str:
         """``command`` with ``--db URL`` when the check read a database (see ``fix_with_base``)."""
-        return f"{command} --db {shlex.quote(self.db_url)}" if self.db_url else command
+        return f"{command} --db {shell_word(self.db_url)}" if self.db_url else command
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ base's own business).
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 from functools import partial
 from typing import AbstractSet, Callable, Container, Iterable, Iterator, Mapping, Sequence
