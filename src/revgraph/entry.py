@@ -147,7 +147,7 @@ def printable_names() -> None:
 # (flags). One table, in ``revgraph.globalopts``, held against the callback.
 GLOBAL_VALUES = globalopts.VALUES
 GLOBAL_FLAGS = globalopts.FLAGS
-HEADS_VALUES = {"--ref": "ref"}
+HEADS_VALUES = {"--ref": "ref", "--format": "format", "-f": "format"}
 HEADS_FLAGS = {"--json": ("json", True), "-v": ("heads_verbose", True),
                "--verbose": ("heads_verbose", True)}  # fmt: skip
 
@@ -456,6 +456,11 @@ def fast_heads(args: Sequence[str]) -> int | None:
     opts = parse_argv(args, "heads", HEADS_VALUES, HEADS_FLAGS)
     if opts is None:
         return None
+    fmt = opts.get("format")
+    if fmt is not None:
+        if fmt not in ("text", "json") or (fmt == "text" and opts.get("json")):
+            return None  # typer's command says what is wrong
+        opts["json"] = fmt == "json"
     st = State()
     st.color = opts.get("color")
     st.quiet = opts.get("quiet", False)

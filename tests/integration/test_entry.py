@@ -269,13 +269,13 @@ def test_heads_fast_path_leaves_other_command_lines_to_typer(argv):
 GLOBAL_FLAGS = ["--no-cache", "--color", "--no-color", "-q", "--quiet", "-v", "--verbose"]
 GLOBAL_VALUED = ["-C", "-c", "--config", "-n", "--name", "--versions", "--env"]
 HEADS_FLAGS = ["--json", "-v", "--verbose"]
-HEADS_VALUED = ["--ref"]
+HEADS_VALUED = ["--ref", "--format", "-f"]
 CHECK_FLAGS = ["--strict"]
 CHECK_VALUED = ["--base", "--format", "-f", "--select", "--ignore"]
 # What a fast path must refuse: options it does not know, clusters, typos, stray arguments.
 JUNK = ["--debug", "-qv", "--json=1", "--strict=1", "extra", "-fjson", "-o", "--db", "--", "-h",
         "--version", "--refs", "heads", "check"]  # fmt: skip
-VALUES = ["main", "dir", "sub/x", "a=b", "rg1,RG3", "json", "heads", "check", "", "-", "-x", "--"]
+VALUES = ["main", "dir", "sub/x", "a=b", "rg1,RG3", "json", "text", "heads", "check", "", "-", "-x", "--"]
 
 
 def command_lines(command: str, flags: list[str], valued: list[str]):
