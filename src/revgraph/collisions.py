@@ -17,11 +17,11 @@ graph per pair would cost O(revisions) n² times.
 from __future__ import annotations
 
 import datetime as _dt
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from revgraph.model import Revision, RevisionGraph, Snapshot
+from revgraph.shellwords import shell_word
 
 
 # ------------------------------------------------------------------ results
@@ -449,7 +449,7 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
     ``base_remote``: the remote ``base`` tracks, fetched first so that the
     rebase sees what has just landed.
     """
-    q = shlex.quote
+    q = shell_word
     commands = []
     for remote in dict.fromkeys(r for r in (base_remote, checkout.remote) if r):
         commands.append(f"git fetch {q(remote)}")

@@ -12,7 +12,6 @@ id), onto the tip of the one before, so the line ends with one head.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping
@@ -146,7 +145,7 @@ def _refuse_several_landed_heads(
                 f"the landed revisions have several heads here{_on_line(lineage)}: "
                 f"{', '.join(heads)}, but {base.source} has one",
                 hint=f"a landed revision differs from {base.source} (`revgraph diff "
-                f"{shlex.quote(base.source)}` shows which): restore it from there",
+                f"{shell_word(base.source)}` shows which): restore it from there",
             )
         where = base.source if base is not None else "base"
         raise FixRefused(
@@ -278,7 +277,7 @@ class _LandedView:
             # Not in the working tree at all: the --onto ref has revisions
             # this branch has not merged; re-pointing onto one would leave
             # a dangling down_revision (RG104).
-            ref = shlex.quote(onto_ref) if onto_ref else "REF"
+            ref = shell_word(onto_ref) if onto_ref else "REF"
             raise FixRefused(
                 f"this branch does not have {onto_ref or 'the --onto ref'}'s newer revisions yet "
                 f"({value}); there is nothing to re-point onto until they are merged",
