@@ -154,6 +154,8 @@ class Revision:
     doc_revises: str | None = None
     spans: Mapping[str, Span] = field(default_factory=dict, compare=False, hash=False)
     ignores: frozenset[str] = frozenset()  # codes from "# revgraph: ignore[RG301]"; "*" = all
+    # (code, line) of the first comment naming each of ``ignores``, by code: where RG404 points.
+    ignore_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, hash=False)
     # What upgrade() touches, read statically from op.* calls: "table:users",
     # "column:users.email", "index:ix_users_email", ... (RG301).
     touches: tuple[str, ...] = field(default=(), compare=False)

@@ -707,9 +707,9 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
         doc_revises = fields.get("revises_line")
         create_date = fields.get("create_date")
     if "revgraph" in text:
-        ignores = _ignores(text[bom:] if ascii_only else data[bom:].decode(encoding))
+        ignores, ignore_lines = _ignores(text[bom:] if ascii_only else data[bom:].decode(encoding))
     else:
-        ignores = _NO_IGNORES
+        ignores, ignore_lines = _NO_IGNORES, ()
     return _revision(
         rev_id,
         parsed[1],
@@ -723,6 +723,7 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
         doc_revises,
         spans,
         ignores,
+        ignore_lines,
     )
 
 
@@ -780,6 +781,7 @@ _REVISION_ARGS = (
     "doc_revises",
     "spans",
     "ignores",
+    "ignore_lines",
 )
 _REVISION_DEFAULTS = {"touches": ()}
 
@@ -1013,6 +1015,7 @@ def _to_revision(src: _Source, header: _Header, path: str, blob_id: str | None) 
             blob_id,
         )
     spans = {name: a.span for name, a in header.assignments.items()}
+    ignores, ignore_lines = _ignores(src.text)
     doc = _doc_fields(src, header.docstring, spans)
     return Revision(
         id=rev_id,
@@ -1026,7 +1029,8 @@ def _to_revision(src: _Source, header: _Header, path: str, blob_id: str | None) 
         doc_revision_id=doc.get("revision_id_line"),
         doc_revises=doc.get("revises_line"),
         spans=spans,
-        ignores=_ignores(src.text),
+        ignores=ignores,
+        ignore_lines=ignore_lines,
     )
 
 
@@ -1118,33 +1122,37 @@ def _first_line(docstring: str) -> str | None:
 _IGNORE = re.compile(r"#[ \t]*revgraph:[ \t]*ignore\b(?:\[([^\]\r\n]*)\])?")
 
 
-def _ignores(text: str) -> frozenset[str]:
-    """The codes ``# revgraph: ignore[...]`` comments name (``*``: a bare ignore).
+def _ignores(text: str) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+    """The codes ``# revgraph: ignore[...]`` comments name (``*``: a bare ignore), and
+    ``(code, line)`` of the first comment naming each, by code.
 
     Comments only: the same words inside a string (``NOTE = "# revgraph:
     ignore[RG402]"``) silence nothing. A file the tokenizer refuses (it is
     RG107's) is searched whole, as before.
     """
     if "revgraph" not in text:
-        return frozenset()
+        return _NO_IGNORES, ()
     import io
     import tokenize
 
     try:
-        comments = "\n".join(
-            token.string
+        comments = [
+            (token.start[0], token.string)
             for token in tokenize.generate_tokens(io.StringIO(text).readline)
             if token.type == tokenize.COMMENT and "revgraph" in token.string
-        )
+        ]
     except (tokenize.TokenError, SyntaxError, ValueError, RecursionError):
-        comments = text
-    codes: set[str] = set()
-    for match in _IGNORE.finditer(comments):
-        if match.group(1) is None:
-            codes.add("*")
-        else:
-            codes.update(code.strip().upper() for code in match.group(1).split(",") if code.strip())
-    return frozenset(codes)
+        comments = [(number, line) for number, line in enumerate(text.split("\n"), 1) if "revgraph" in line]
+    lines: dict[str, int] = {}
+    for number, comment in comments:
+        for match in _IGNORE.finditer(comment):
+            if match.group(1) is None:
+                lines.setdefault("*", number)
+            else:
+                for code in match.group(1).split(","):
+                    if code.strip():
+                        lines.setdefault(code.strip().upper(), number)
+    return frozenset(lines), tuple(sorted(lines.items()))
 
 
 # ================================================================= touches

@@ -562,6 +562,11 @@ def test_an_ignore_comment_with_a_typo_is_reported_and_silences_nothing(gitrepo,
     [typo] = [f for f in run.json()["findings"] if f["code"] == "RG404"]
     assert typo["revisions"] == [FEATURE_NEW]
     assert "names no rule: R, RG31" in typo["message"]
+    # It points at the comment (annotations land on that line), not at `revision =`.
+    [path] = [loc["path"] for loc in typo["locations"]]
+    [line] = [n for n, text in enumerate(gitrepo.read(path).decode().splitlines(), 1) if "ignore[RG31" in text]
+    assert typo["locations"] == [{"path": path, "line": line}]
+    assert f"{path}:{line}" in typo["message"]
 
 
 def test_one_sides_ignore_comment_cannot_silence_a_fork(gitrepo, revgraph):

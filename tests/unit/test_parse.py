@@ -792,6 +792,24 @@ def test_real_bundled_migrations_parse_without_problems():
         assert isinstance(result, Revision), result
 
 
+@pytest.mark.parametrize("reader", [parse_revision, _parse_ast], ids=["template", "ast"])
+def test_each_ignore_code_keeps_the_line_of_the_first_comment_naming_it(reader):
+    # RG404 points at the comment itself: annotations land on that line.
+    base = render_revision("ff00ee", "abc123", message="add", style="typed", body="op.drop_table('users')")
+    text = base + "# revgraph: ignore[RG31, rg301]\nx = 1  # revgraph: ignore[RG301, RG9]\n# revgraph: ignore\n"
+    first = len(base.splitlines()) + 1
+    rev = reader(text.encode(), PATH)
+    assert rev.ignores == frozenset({"RG31", "RG301", "RG9", "*"})
+    assert rev.ignore_lines == (("*", first + 2), ("RG301", first), ("RG31", first), ("RG9", first + 1))
+
+
+def test_a_file_the_tokenizer_refuses_still_has_its_ignore_lines():
+    from revgraph.parse import _ignores
+
+    assert _ignores("def broken(:\n    x = 1  # revgraph: ignore[RG107]\n") == (
+        frozenset({"RG107"}), (("RG107", 2),))  # fmt: skip
+
+
 def test_an_ignore_comment_counts_only_as_a_comment_not_inside_a_string():
     # QA: NOTE = "# revgraph: ignore[RG402]" silenced RG402.
     base = render_revision("ff00ee", "abc123", message="add", style="typed", body="op.drop_table('users')")

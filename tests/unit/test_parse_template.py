@@ -226,6 +226,7 @@ def test_records_are_built_like_the_dataclass_constructors_would():
         "b",
         {"revision": span},
         frozenset("*"),
+        (("*", 3),),
     )
     built, reference = parse._revision(*args), Revision(*args)
     assert built == reference and hash(built) == hash(reference) and vars(built) == vars(reference)

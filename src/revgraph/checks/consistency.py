@@ -234,13 +234,14 @@ def check_ignore_comments(ctx: CheckContext) -> Iterator[Hit]:
         unknown = _names_no_rule(rev.ignores, RULES)
         if not unknown:
             continue
-        which = ", ".join(unknown)
+        lines = dict(rev.ignore_lines)
+        line = min((lines[s] for s in unknown if s in lines), default=None) or rev.line_of()
         yield Hit(
             "RG404",
-            f"an ignore comment in {named(rev)} names no rule: {which} "
+            f"the ignore comment at {rev.path}:{line} ({rev.id}) names no rule: {', '.join(unknown)} "
             "(a rule code such as RG301, a prefix such as RG3, or ALL); it silences nothing",
             revisions=(rev.id,),
-            locations=(where(rev),),
+            locations=(Location(rev.path, line),),
             subjects=(rev,),
         )
 
