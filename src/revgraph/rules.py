@@ -499,6 +499,14 @@ def comment_selector_matches(selector: str, code: str) -> bool:
     return (selector == _EVERYTHING or selector.startswith("RG")) and selector_matches(selector, code)
 
 
+def unmatched_selectors(selectors: Iterable[str], codes: Iterable[str], *, in_comment: bool = False) -> list[str]:
+    """The selectors that name none of ``codes``: read as ``--select``/``--ignore`` read
+    them, or (``in_comment``) as a ``# revgraph: ignore[...]`` comment's."""
+    matches = comment_selector_matches if in_comment else selector_matches
+    known = tuple(codes)
+    return [s for s in selectors if not any(matches(s, code) for code in known)]
+
+
 def _specificity(selector: str) -> int:
     return 0 if selector == _EVERYTHING else len(selector)
 
@@ -516,7 +524,7 @@ def _is_on(code: str, selects: list[str], ignores: list[str]) -> bool:
 def _reject_unknown(selectors: list[str], codes: list[str]) -> None:
     from revgraph.errors import UsageError
 
-    unknown = [s for s in selectors if not any(selector_matches(s, code) for code in codes)]
+    unknown = unmatched_selectors(selectors, codes)
     if unknown:
         raise UsageError(
             f"unknown rule selector {', '.join(map(repr, unknown))}",

@@ -227,11 +227,12 @@ def _leading_pattern(before: str) -> re.Pattern[str] | None:
 # ------------------------------------------------------------------ RG404
 def check_ignore_comments(ctx: CheckContext) -> Iterator[Hit]:
     """RG404: an ignore comment names something no rule answers to (a typo silences nothing)."""
-    from revgraph.rules import RULES
+    from revgraph.rules import RULES, unmatched_selectors
 
     commented = sorted((rev for rev in ctx.head_graph if rev.ignores), key=lambda rev: (rev.id, rev.path))
     for rev in commented:
-        unknown = _names_no_rule(rev.ignores, RULES)
+        # "*" is a bare `ignore`, which names every rule.
+        unknown = sorted(unmatched_selectors((s for s in rev.ignores if s != "*"), RULES, in_comment=True))
         if not unknown:
             continue
         lines = dict(rev.ignore_lines)
@@ -244,13 +245,3 @@ def check_ignore_comments(ctx: CheckContext) -> Iterator[Hit]:
             locations=(Location(rev.path, line),),
             subjects=(rev,),
         )
-
-
-def _names_no_rule(selectors: Iterable[str], codes: Iterable[str]) -> list[str]:
-    """The selectors that name none of ``codes``, as ``registry.suppresses`` reads them."""
-    from revgraph.rules import comment_selector_matches
-
-    known = tuple(codes)
-    return sorted(
-        s for s in selectors if s != "*" and not any(comment_selector_matches(s, code) for code in known)
-    )
