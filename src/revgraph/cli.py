@@ -177,13 +177,7 @@ def heads(
     # The same function answers a plain `revgraph heads` before typer loads (revgraph.entry).
     st = state()
     st.verbose = st.verbose or verbose
-    if fmt is not None:
-        if fmt not in ("text", "json"):
-            raise UsageError(f"unknown format {fmt!r}; choose one of: text, json")
-        if as_json and fmt == "text":
-            raise UsageError("--json and --format text ask for two outputs; give one")
-        as_json = fmt == "json"
-    raise typer.Exit(entry.show_heads(st, ref, as_json))
+    raise typer.Exit(entry.show_heads(st, ref, entry.heads_as_json(as_json, fmt)))
 
 
 def print_problems(problems) -> None:

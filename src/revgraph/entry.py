@@ -451,16 +451,32 @@ def warn_missing_versions(st: State, ws) -> None:
                 st.say(f"warning: versions folder {shown} does not exist (environment {env.name})", err=True)
 
 
+def heads_as_json(as_json: bool, fmt: str | None) -> bool:
+    """Whether ``heads`` prints JSON, from ``--json`` and ``--format``; a UsageError when
+    the format is unknown or the two disagree."""
+    if fmt is None:
+        return as_json
+    from revgraph.errors import UsageError
+
+    if fmt not in ("text", "json"):
+        raise UsageError(f"unknown format {fmt!r}; choose one of: text, json")
+    if as_json and fmt == "text":
+        raise UsageError("--json and --format text ask for two outputs; give one")
+    return fmt == "json"
+
+
 def fast_heads(args: Sequence[str]) -> int | None:
-    """``revgraph [globals] heads [--ref REF] [--json] [-v]`` without typer; None: not plain."""
+    """``revgraph [globals] heads [--ref REF] [--json | --format F] [-v]`` without typer; None: not plain."""
     opts = parse_argv(args, "heads", HEADS_VALUES, HEADS_FLAGS)
     if opts is None:
         return None
-    fmt = opts.get("format")
-    if fmt is not None:
-        if fmt not in ("text", "json") or (fmt == "text" and opts.get("json")):
+    if opts.get("format") is not None:
+        from revgraph.errors import UsageError
+
+        try:
+            opts["json"] = heads_as_json(opts.get("json", False), opts["format"])
+        except UsageError:
             return None  # typer's command says what is wrong
-        opts["json"] = fmt == "json"
     st = State()
     st.color = opts.get("color")
     st.quiet = opts.get("quiet", False)
