@@ -808,6 +808,8 @@ class GitRepo:
 
     def _submodule(self, treeish: str, link: str, commit: str, folder: str) -> GitRepo:
         """The repository of the submodule at ``link``, holding ``commit``; GitError if none does."""
+        from revgraph.shellwords import shell_word
+
         sub = self._submodules.get(link)
         if sub is None:
             sub = self._open_submodule(treeish, link)
@@ -815,7 +817,7 @@ class GitRepo:
                 raise GitError(
                     f"the versions folder {folder} is inside submodule {link} (commit {commit[:12]}), "
                     "which is not initialized in this clone",
-                    hint=f"run: git submodule update --init {_shell(link)}",
+                    hint=f"run: git submodule update --init {shell_word(link)}",
                 )
             self._submodules[link] = sub
         if sub._rev_parse(f"{commit}^{{commit}}") is None:
@@ -824,7 +826,7 @@ class GitRepo:
                 "which the submodule's repository does not have",
                 # A commit a ref records but HEAD does not: only a fetch in the
                 # submodule brings it (``submodule update`` fetches HEAD's).
-                hint=f"run: git -C {_shell(link)} fetch (or: git submodule update --init {_shell(link)})",
+                hint=f"run: git -C {shell_word(link)} fetch (or: git submodule update --init {shell_word(link)})",
             )
         return sub
 
@@ -1303,12 +1305,6 @@ def _empty_folders(entries: Sequence[TreeEntry], folders: Sequence[str]) -> list
     if len(folders) == 1:
         return []
     return [f for f in named if not any(e.path.startswith(f + "/") for e in entries)]
-
-
-def _shell(word: str) -> str:
-    from revgraph.shellwords import shell_word
-
-    return shell_word(word)
 
 
 def _quote_alternate(path: str) -> str:
