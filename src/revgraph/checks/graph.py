@@ -219,7 +219,7 @@ def _from_base_note(ctx: CheckContext, competing: Sequence[str]) -> str:
     merged. Said in the message, not the fix line: on a branch that already
     merged base, the fix line is right as it is.
     """
-    from_base = [h for h in competing if h in ctx.base_graph and h not in ctx.head_new]
+    from_base = [h for h in competing if h in ctx.base_graph]  # (so none of them is new)
     if not from_base or not any(h in ctx.head_new for h in competing):
         return ""
     return (
