@@ -1148,6 +1148,9 @@ def _ignores(text: str) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
         for match in _IGNORE.finditer(comment):
             if match.group(1) is None:
                 lines.setdefault("*", number)
+            elif not match.group(1).strip(" \t,"):
+                # `ignore[]` silences nothing; "" names no rule, so RG404 reports it.
+                lines.setdefault("", number)
             else:
                 for code in match.group(1).split(","):
                     if code.strip():

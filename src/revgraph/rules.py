@@ -381,7 +381,8 @@ _CATALOGUE = (
         "A `# revgraph: ignore[...]` comment names no rule",
         explanation="""
             An ignore comment names something that is not a rule code, a code prefix
-            (`RG3`) or `ALL`, usually a typo (`RG31` for `RG301`). It silences nothing, so
+            (`RG3`) or `ALL`, usually a typo (`RG31` for `RG301`), or names nothing at all
+            (`ignore[]`). It silences nothing, so
             the finding it was written for is still reported; the author believes it
             handled, and the next reader believes the comment.
         """,

@@ -569,6 +569,14 @@ def test_an_ignore_comment_with_a_typo_is_reported_and_silences_nothing(gitrepo,
     assert f"{path}:{line}" in typo["message"]
 
 
+def test_an_ignore_comment_with_empty_brackets_is_reported_and_silences_nothing(gitrepo, revgraph):
+    classic_fork(gitrepo, feature_body=f"{USERS_NAME}  # revgraph: ignore[]")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert (run.code, run.codes()) == (1, ["RG102", "RG301", "RG404"])
+    [empty] = [f for f in run.json()["findings"] if f["code"] == "RG404"]
+    assert "names no rule: empty brackets" in empty["message"]
+
+
 def test_one_sides_ignore_comment_cannot_silence_a_fork(gitrepo, revgraph):
     # RG102 is about both chains: one author cannot wave the other's away.
     classic_fork(gitrepo, feature_body=f"{ORDERS}  # revgraph: ignore[RG102]")

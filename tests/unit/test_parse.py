@@ -803,6 +803,19 @@ def test_each_ignore_code_keeps_the_line_of_the_first_comment_naming_it(reader):
     assert rev.ignore_lines == (("*", first + 2), ("RG301", first), ("RG31", first), ("RG9", first + 1))
 
 
+@pytest.mark.parametrize("reader", [parse_revision, _parse_ast], ids=["template", "ast"])
+@pytest.mark.parametrize("brackets", ["[]", "[ ]", "[ , ]"])
+def test_empty_ignore_brackets_are_kept_as_a_selector_that_names_nothing(reader, brackets):
+    # `ignore[]` silences nothing; kept as "" so that RG404 can say so.
+    from revgraph.checks.registry import suppresses
+
+    base = render_revision("ff00ee", "abc123", message="add", style="typed", body="op.drop_table('users')")
+    rev = reader((base + f"# revgraph: ignore{brackets}\n").encode(), PATH)
+    assert rev.ignores == frozenset({""})
+    assert rev.ignore_lines == (("", len(base.splitlines()) + 1),)
+    assert not suppresses(rev, "RG301")
+
+
 def test_a_file_the_tokenizer_refuses_still_has_its_ignore_lines():
     from revgraph.parse import _ignores
 

@@ -239,7 +239,8 @@ def check_ignore_comments(ctx: CheckContext) -> Iterator[Hit]:
         line = min((lines[s] for s in unknown if s in lines), default=None) or rev.line_of()
         yield Hit(
             "RG404",
-            f"the ignore comment at {rev.path}:{line} ({rev.id}) names no rule: {', '.join(unknown)} "
+            f"the ignore comment at {rev.path}:{line} ({rev.id}) names no rule: "
+            f"{', '.join(s or 'empty brackets' for s in unknown)} "
             "(a rule code such as RG301, a prefix such as RG3, or ALL); it silences nothing",
             revisions=(rev.id,),
             locations=(Location(rev.path, line),),
