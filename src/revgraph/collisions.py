@@ -93,7 +93,9 @@ class Step:
 
     ref: str
     rebase: bool  # must `git rebase <base>` + `revgraph fix` before landing
-    after: tuple[str, ...]  # branches that must have landed first (it collides with them)
+    # Branches that must have landed first: those it collides with; for a branch
+    # that forks alone, every earlier one in its environments (it rebases onto them).
+    after: tuple[str, ...]
     forks_alone: bool
 
 
@@ -388,7 +390,15 @@ def _landing_order(
     branches: Sequence[Branch], collisions: Sequence[Collision], forks: Sequence[Fork]
 ) -> tuple[Step, ...]:
     """Branches that collide with nothing first; then each group of colliding branches,
-    oldest new chain first, each later one rebasing once those it collides with have landed."""
+    oldest new chain first, each later one rebasing once those it collides with have landed;
+    then the branches that fork against base alone.
+
+    A forking branch is rebased whatever its place, and once rebased it grows from
+    base's heads as of then: landed early, it would collide with every later branch
+    that grows from those heads, which could otherwise land as they are. Last, each
+    rebases onto everything landed before it (in its environments) and costs no one
+    else a rebase.
+    """
     position = {b.ref: i for i, b in enumerate(branches)}
     landing = [b for b in branches if b.has_new]
     partners: dict[str, set[str]] = {b.ref: set() for b in landing}
@@ -400,17 +410,22 @@ def _landing_order(
     def age(branch: Branch) -> tuple:
         return (_date_key(branch.oldest), position[branch.ref])
 
-    clean = sorted((b for b in landing if not partners[b.ref] and b.ref not in forking), key=age)
+    settled = {ref: refs - forking for ref, refs in partners.items()}  # partners that land before the forks
+    clean = sorted((b for b in landing if not settled[b.ref] and b.ref not in forking), key=age)
     steps = [Step(b.ref, rebase=False, after=(), forks_alone=False) for b in clean]
     by_ref = {b.ref: b for b in landing}
-    groups = _groups([b.ref for b in landing if partners[b.ref] or b.ref in forking], partners)
+    groups = _groups([b.ref for b in landing if settled[b.ref] and b.ref not in forking], settled)
     groups.sort(key=lambda refs: min(age(by_ref[r]) for r in refs))
     for group in groups:
         landed: list[str] = []
         for ref in sorted(group, key=lambda r: age(by_ref[r])):
-            after = tuple(r for r in landed if r in partners[ref])
-            steps.append(Step(ref, rebase=bool(after) or ref in forking, after=after, forks_alone=ref in forking))
+            after = tuple(r for r in landed if r in settled[ref])
+            steps.append(Step(ref, rebase=bool(after), after=after, forks_alone=False))
             landed.append(ref)
+    for branch in sorted((b for b in landing if b.ref in forking), key=age):
+        envs = {c.environment for c in branch.changes}
+        after = tuple(s.ref for s in steps if envs & {c.environment for c in by_ref[s.ref].changes})
+        steps.append(Step(branch.ref, rebase=True, after=after, forks_alone=True))
     return tuple(steps)
 
 
@@ -535,10 +550,11 @@ def _step_title(report: CollisionReport, step: Step) -> str:
         if not partners:
             return f"land {step.ref}  (collides with nothing)"
         return f"land {step.ref}  (collides with {', '.join(partners)}; its chain is older, so it lands first)"
+    why = f" (it already forks against {report.base})" if step.forks_alone else ""
     if step.after:
         verb = "has" if len(step.after) == 1 else "have"
-        return f"after {', '.join(step.after)} {verb} landed, rebase {step.ref}, then land it:"
-    return f"rebase {step.ref} now (it already forks against {report.base}), then land it:"
+        return f"after {', '.join(step.after)} {verb} landed, rebase {step.ref}{why}, then land it:"
+    return f"rebase {step.ref} now{why}, then land it:"
 
 
 def _text_steps(report: CollisionReport, checkouts: Mapping[str, Checkout], base_remote: str | None) -> list[str]:

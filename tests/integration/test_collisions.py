@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -224,6 +225,47 @@ def test_the_printed_steps_run_clean_when_fix_has_nothing_to_move(make_gitrepo, 
             command = f"{shlex.quote(sys.executable)} -m {command}"
         done = subprocess.run(["bash", "-c", command], cwd=clone.path, capture_output=True, text=True, env=clone.env)
         assert done.returncode == 0, (command, done.stdout, done.stderr)
+
+
+FY = "1e1e1e1e1e06"
+
+
+def follow_the_printed_steps(origin: GitRepo, clone: GitRepo, out: str) -> list[str]:
+    """Do what each numbered step of ``collisions``' text says; origin lands each branch.
+
+    Returns the refs in the order they landed.
+    """
+    landed = []
+    for step in re.split(r"(?m)^  \d+\. ", out.split("landing order\n", 1)[1])[1:]:
+        title, *commands = [line.strip() for line in step.splitlines()]
+        ref = re.search(r"(?:land|rebase) (origin/[^\s,]+)", title).group(1)
+        for command in commands:
+            if command.startswith("revgraph "):
+                command = f"{shlex.quote(sys.executable)} -m {command}"
+            done = subprocess.run(["bash", "-c", command], cwd=clone.path, capture_output=True, text=True, env=clone.env)
+            assert done.returncode == 0, (title, command, done.stdout, done.stderr)
+        origin.git("merge", "-q", "--no-ff", "--no-edit", ref.removeprefix("origin/"))
+        clone.git("fetch", "-q", "origin")
+        landed.append(ref)
+    return landed
+
+
+def test_a_branch_that_forks_alone_lands_last_so_no_other_branch_needs_a_rebase(make_gitrepo, tmp_path):
+    # QA: old/y forks against main alone and its chain is the oldest. It was told to
+    # rebase and land first; feature/b, told to land as it is next, then forked
+    # against the rebased old/y on main. Rebased last, it costs no one a rebase.
+    origin = build_queue(make_gitrepo("origin"))
+    on_branch(origin, "old/y", "main", (FY, A, {"create_date": datetime.datetime(2023, 6, 1, 10, 0, 0)}))
+    clone = origin.clone(tmp_path / "clone")
+    refs = ("origin/feature/a", "origin/feature/b", "origin/old/y")
+    out = clone.run("collisions", *refs, check=1).stdout
+    assert "3. after origin/feature/b, origin/feature/a have landed, rebase origin/old/y (it already forks" in out
+
+    assert follow_the_printed_steps(origin, clone, out) == ["origin/feature/b", "origin/feature/a", "origin/old/y"]
+    with Workspace(Options(cwd=origin.path)) as ws:
+        (main,) = heads(ws, "main")
+    assert main.graph.heads == tuple(sorted([FY, R]))
+    assert main.graph[FY].down_revisions == (FA,)
 
 
 # --------------------------------------------- same count as RG101/RG102
