@@ -218,6 +218,15 @@ def test_fork_names_a_whole_new_chain_oldest_first():
     assert "HEAD adds c1 -> c2 (versions/c1_step.py:11)" in finding.message
 
 
+def test_two_new_lines_joined_by_a_merge_are_not_written_as_one_line():
+    # QA: "HEAD adds c1 -> c2 -> m" read as a line; c1 and c2 both grow from b.
+    main = snap("a<-b<-d", source="origin/main")
+    ctx = context(snap("a<-b<-c1", "b<-c2", "c1+c2<-m<-n"), base=main, merge_base=snap("a<-b"))
+    [finding] = findings(ctx, "RG102")
+    assert "HEAD adds 4 revisions up to n: c1, c2, m, n (versions/c1_step.py:11)" in finding.message
+    assert "->" not in finding.message
+
+
 def test_chains_hanging_off_different_parents_name_each_parent():
     before = snap("a<-b<-x", source="merge-base")
     main = snap("a<-b<-x<-d", source="origin/main")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import AbstractSet, Callable, Container, Iterable, Iterator, Mapping, Sequence
 
-from revgraph.checks.context import CheckContext, Hit, at, chain, named, where
+from revgraph.checks.context import CheckContext, Hit, at, chain, id_list, named, where
 from revgraph.findings import Location
 from revgraph.model import LabelProblem, Revision, RevisionGraph
 from revgraph.shellwords import shell_word
@@ -399,11 +399,25 @@ class _Chain:
         root = self.revisions[0]
         return where(root, "down_revision" if self.new else "revision")
 
+    def _linear(self) -> bool:
+        """Whether each revision builds on the one before it: only then is ``a -> b -> c`` true.
+        A side may add two lines and a merge revision joining them."""
+        members = set(self.ids)
+        previous = None
+        for rev in self.revisions:
+            within = [p for p in rev.down_revisions if p in members]
+            if within != ([] if previous is None else [previous]):
+                return False
+            previous = rev.id
+        return True
+
     def describe(self, with_parent: bool) -> str:
         root = self.revisions[0]
         key = "down_revision" if self.new else "revision"
         verb = "adds" if self.new else "has head"
-        text = f"{self.side} {verb} {chain(self.ids)} ({at(root, key)})"
+        # Arrows only for a line: for lines joined by a merge they would claim an order.
+        ids = chain(self.ids) if self._linear() else f"{len(self.ids):,} revisions up to {self.ids[-1]}: {id_list(self.ids)}"
+        text = f"{self.side} {verb} {ids} ({at(root, key)})"
         if with_parent and self.hangs_off:
             text += f" on {', '.join(self.hangs_off)}"
         return text
