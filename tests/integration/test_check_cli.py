@@ -542,6 +542,30 @@ def test_in_a_pull_request_s_merge_checkout_rg101_says_how_the_branch_gets_there
     assert revgraph(gitrepo, "check", "--base", "main").code == 0
 
 
+def test_while_base_is_being_merged_rg101_does_not_say_to_merge_base_first(gitrepo, revgraph):
+    # QA: mid-merge (the lock file stopped it), the note told the user to run
+    # `git merge main`, the very merge in progress; RG401 says `revgraph fix`.
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="create users", body=USERS)
+    gitrepo.run("install", check=True)
+    gitrepo.commit("root")
+    gitrepo.branch("feature")
+    gitrepo.add_revision(MAIN_NEW, ROOT, message="add users email", body=USERS_EMAIL)
+    gitrepo.run("lock", check=True)
+    gitrepo.commit("main adds a revision")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision(FEATURE_NEW, ROOT, message="feature revision", body=ORDERS)
+    gitrepo.run("lock", check=True)
+    gitrepo.commit("feature adds a revision")
+    gitrepo.merge("main", expect_conflict=True)
+
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    found = {f["code"]: f for f in run.json()["findings"]}
+    assert sorted(found) == ["RG101", "RG401"]
+    assert "came from main" not in found["RG101"]["message"]
+    assert "during a merge or rebase run `revgraph fix`" in found["RG401"]["message"]
+
+
 def test_ignore_comment_in_a_revision_file_silences_that_rule_only(gitrepo, revgraph):
     classic_fork(gitrepo, feature_body=f"{USERS_NAME}  # revgraph: ignore[RG301]")
     run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")

@@ -217,10 +217,12 @@ def _from_base_note(ctx: CheckContext, competing: Sequence[str]) -> str:
     merged in, so the classic race shows here as RG101; on the developer's
     branch, which lacks base's revision, the rebase refuses until base is
     merged. Said in the message, not the fix line: on a branch that already
-    merged base, the fix line is right as it is.
+    merged base, the fix line is right as it is. Not while the lock file holds
+    the merge driver's conflict: base is being merged or rebased onto right
+    now, and RG401 says to run `revgraph fix`.
     """
     from_base = [h for h in competing if h in ctx.base_graph]  # (so none of them is new)
-    if not from_base or not any(h in ctx.head_new for h in competing):
+    if ctx.lock_conflicted or not from_base or not any(h in ctx.head_new for h in competing):
         return ""
     return (
         f"; {', '.join(from_base)} came from {ctx.base_label}: on a branch without "
