@@ -564,6 +564,11 @@ def test_while_base_is_being_merged_rg101_does_not_say_to_merge_base_first(gitre
     assert sorted(found) == ["RG101", "RG401"]
     assert "came from main" not in found["RG101"]["message"]
     assert "during a merge or rebase run `revgraph fix`" in found["RG401"]["message"]
+    # Both fix lines are the rebase (`revgraph lock` would record both heads), and it works.
+    assert found["RG401"]["fix"] == found["RG101"]["fix"] == "revgraph fix --base main"
+    assert revgraph(gitrepo, "fix", "--base", "main").code == 0
+    gitrepo.git("commit", "-q", "--no-edit")
+    assert revgraph(gitrepo, "check", "--base", "main").code == 0
 
 
 def test_ignore_comment_in_a_revision_file_silences_that_rule_only(gitrepo, revgraph):

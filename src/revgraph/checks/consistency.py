@@ -42,7 +42,16 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
         return
     lock = ctx.lock_path or "the lock file"
     recorded = set(ctx.lock_heads)
+    fix: str | None = "revgraph lock"
     if why == "conflicted":
+        # Mid-merge with competing heads, `revgraph lock` would record them all:
+        # the command is RG101's (fix re-points and rewrites this file), or none
+        # where RG101 says what must be mended first.
+        from revgraph.checks.graph import check_multiple_heads
+
+        race = next(check_multiple_heads(ctx), None)
+        if race is not None:
+            fix = race.fix
         message = (
             f"{lock} holds git conflict markers (<<<<<<< ======= >>>>>>>); the graph's heads are "
             f"{id_list(sorted(actual)) or 'none'}: during a merge or rebase run `revgraph fix`, "
@@ -59,7 +68,7 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
         message,
         revisions=tuple(sorted(recorded | set(actual))),
         locations=(Location(ctx.lock_path, 1),) if ctx.lock_path else (),
-        fix="revgraph lock",
+        fix=fix,
     )
 
 
