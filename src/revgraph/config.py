@@ -307,7 +307,9 @@ def _load_project(
     ``alembic.ini`` or a pyproject.toml with ``[tool.alembic]`` /
     ``[tool.revgraph]``. There, ``-n NAME`` picks one alembic.ini section;
     otherwise ``[tool.revgraph.environments]`` when present, else alembic.ini
-    ``[alembic]`` merged with ``[tool.alembic]`` as alembic merges them.
+    ``[alembic]`` merged with ``[tool.alembic]`` as alembic merges them, and
+    each other section of alembic.ini with a ``script_location`` of its own
+    (``_SectionBuilder``).
 
     With ``env`` only that environment is built (a broken neighbour does not
     stop it) and ``Project.environments`` holds just it; an unknown name is a
@@ -340,7 +342,7 @@ def _load_project(
         start, root, tool, settings, config_file=config_file, section=section, versions=versions
     )
     selected = _select(specs, env)
-    environments = tuple(_finish(build(notes), root, settings) for _, build in selected)
+    environments = _build_environments(selected, root, settings, notes)
     _check_lock_files_distinct(environments)
     if env is None:
         _warn_unknown_allow_heads(settings, environments, pyproject, notes)
@@ -530,7 +532,15 @@ def _environment_specs(
         ]
     ini = root / "alembic.ini"
     if _is_file(ini):
-        return [(name, partial(_config_environment, name, ini, section, start, explicit=explicit))]
+        specs: list[tuple[str, _Builder]] = [
+            (name, partial(_config_environment, name, ini, section, start, explicit=explicit))
+        ]
+        others = [] if section is not None else _environment_sections(ini)
+        if others and not _has_section(ini, DEFAULT_SECTION) and "alembic" not in tool:
+            specs = []  # no [alembic] and no [tool.alembic]: only the named sections
+        taken = {spec[0] for spec in specs}
+        specs += [(other, _SectionBuilder(other, ini, start)) for other in others if other not in taken]
+        return specs
     if "alembic" in tool:
         pyproject = root / "pyproject.toml"
         return [(name, partial(_config_environment, name, pyproject, section, start, explicit=False))]
@@ -539,6 +549,76 @@ def _environment_specs(
         "or [tool.alembic] beside it; add [tool.revgraph.environments], "
         "or pass -c alembic.ini or --versions DIR"
     )
+
+
+def _environment_sections(ini: Path) -> list[str]:
+    """The sections of ``ini`` other than [alembic] that set their own ``script_location``,
+    in file order: the multi-environment layout of alembic's documentation, each run
+    with ``alembic -n NAME``. [DEFAULT]'s keys, which every section inherits, do not count."""
+    from configparser import ConfigParser, Error
+
+    raw = ConfigParser(default_section="\0", interpolation=None)  # [DEFAULT] read as a section
+    try:
+        with open(ini, "rb") as handle:
+            data = _seen_read(ini, handle.read())
+        raw.read_file(io.TextIOWrapper(io.BytesIO(data), encoding="locale"), source=str(ini))
+    except (OSError, UnicodeDecodeError, Error):
+        return []  # the [alembic] environment, read in full, says what is wrong
+    return [
+        name for name in raw.sections()
+        if name not in (DEFAULT_SECTION, "DEFAULT") and raw.has_option(name, "script_location")
+    ]  # fmt: skip
+
+
+def _has_section(ini: Path, section: str) -> bool:
+    try:
+        return _read_ini(ini).has_section(section)
+    except ConfigError:
+        return True  # reading it as the [alembic] environment reports the error
+
+
+@dataclass(frozen=True)
+class _SectionBuilder:
+    """An environment found by looking (another section of alembic.ini), not named by the user.
+
+    It keeps its own lock file (``[tool.revgraph] lock_file`` names the [alembic]
+    environment's), a section that cannot be read is left out with a warning
+    rather than stopping every command, and one whose versions folders an
+    earlier environment has (a section per database URL) is that environment.
+    """
+
+    name: str
+    ini: Path
+    start: Path
+
+    def __call__(self, notes: list) -> Environment:
+        environment = _config_environment(self.name, self.ini, self.name, self.start, notes, explicit=True)
+        folder = environment.script_location or environment.version_locations[0]
+        return replace(environment, lock_file=folder / LOCK_FILE_NAME)
+
+
+def _build_environments(
+    selected: list[tuple[str, _Builder]], root: Path, settings: ProjectConfig, notes: list
+) -> tuple[Environment, ...]:
+    built: list[Environment] = []
+    left_out: list[str] = []
+    for name, build in selected:
+        if not isinstance(build, _SectionBuilder):
+            built.append(_finish(build(notes), root, settings))
+            continue
+        try:
+            environment = build(notes)
+        except ConfigError as exc:
+            if len(selected) == 1:  # the only one (or asked for by --env): its error is the answer
+                raise
+            left_out.append(f"{exc.message} (environment {name!r} left out)")
+            continue
+        if not any(other.version_locations == environment.version_locations for other in built):
+            built.append(_finish(environment, root, settings))
+    if not built:
+        raise ConfigError("no environment could be read: " + "; ".join(left_out))
+    notes.extend(left_out)
+    return tuple(built)
 
 
 def _select(specs: list[tuple[str, _Builder]], env: str | None) -> list[tuple[str, _Builder]]:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -287,6 +288,84 @@ def test_named_section_gives_the_environment_that_name(tmp_path: Path) -> None:
     assert env.name == "audit_db"
     assert env.section == "audit_db"
     assert env.script_location == tmp_path / "audit"
+
+
+# ---------------------------------------- several environments in one alembic.ini
+TWO_SECTIONS = "[alembic]\nscript_location = main\n\n[analytics]\nscript_location = %(here)s/stats\n"
+
+
+def test_every_section_with_a_script_location_is_an_environment(tmp_path: Path) -> None:
+    # alembic's documented multi-environment layout (`alembic -n analytics ...`):
+    # the second environment went unchecked unless listed in [tool.revgraph.environments].
+    make_dirs(tmp_path, "main", "stats")
+    write(tmp_path / "alembic.ini", TWO_SECTIONS + "\n[loggers]\nkeys = root\n")
+    project = load_project(tmp_path)
+    default, analytics = project.environments
+    assert (default.name, default.section, default.script_location) == ("default", "alembic", tmp_path / "main")
+    assert default.lock_file == tmp_path / "main" / "revgraph.lock"
+    assert (analytics.name, analytics.section) == ("analytics", "analytics")
+    assert analytics == replace(load_project(tmp_path, section="analytics").environments[0], lock_file=analytics.lock_file)
+    assert analytics.lock_file == tmp_path / "stats" / "revgraph.lock"
+    assert project.warnings == ()
+    assert load_project(tmp_path, env="analytics").environments == (analytics,)
+    (chosen,) = load_project(tmp_path, section="alembic").environments  # -n picks one, as in alembic
+    assert chosen.name == "alembic" and chosen.script_location == tmp_path / "main"
+
+
+def test_a_section_per_database_url_over_the_same_migrations_is_one_environment(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "main")
+    write(
+        tmp_path / "alembic.ini",
+        "[alembic]\nscript_location = main\nsqlalchemy.url = sqlite:///prod.db\n\n"
+        "[test]\nscript_location = %(here)s/main\nsqlalchemy.url = sqlite:///test.db\n",
+    )
+    (env,) = load_project(tmp_path).environments
+    assert env.name == "default"
+
+
+def test_without_an_alembic_section_the_named_sections_are_the_environments(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m", "n")
+    write(tmp_path / "alembic.ini", "[app]\nscript_location = m\n\n[other]\nscript_location = n\n")
+    assert [(e.name, e.script_location) for e in load_project(tmp_path).environments] == [
+        ("app", tmp_path / "m"), ("other", tmp_path / "n")]  # fmt: skip
+    write(tmp_path / "alembic.ini", "[other]\nscript_location = m\n")
+    (only,) = load_project(tmp_path).environments
+    assert only.name == "other"
+
+
+def test_defaults_inherited_by_every_section_make_no_environment_of_them(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[DEFAULT]\nscript_location = m\n\n[alembic]\n\n[loggers]\nkeys = root\n")
+    (env,) = load_project(tmp_path).environments
+    assert env.name == "default" and env.script_location == tmp_path / "m"
+
+
+def test_a_broken_extra_section_is_left_out_with_a_warning_unless_asked_for(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "main")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = main\n\n[old]\nscript_location = gone\n")
+    project = load_project(tmp_path)
+    assert [e.name for e in project.environments] == ["default"]
+    (warning,) = project.warnings
+    assert "[old] script_location" in warning and "not a directory" in warning and "'old' left out" in warning
+    expect_error(ConfigError, "[old] script_location", "not a directory", start=tmp_path, env="old")
+    write(tmp_path / "alembic.ini", "[new]\nscript_location = gone\n[old]\nscript_location = gone\n")
+    expect_error(ConfigError, "no environment could be read", "'new' left out", "'old' left out", start=tmp_path)
+
+
+def test_the_lock_file_setting_stays_with_the_alembic_section(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "main", "stats")
+    write(tmp_path / "alembic.ini", TWO_SECTIONS)
+    write(tmp_path / "pyproject.toml", '[tool.revgraph]\nlock_file = "locks/heads.lock"\n')
+    default, analytics = load_project(tmp_path).environments
+    assert default.lock_file == tmp_path / "locks" / "heads.lock"
+    assert analytics.lock_file == tmp_path / "stats" / "revgraph.lock"
+
+
+def test_tool_revgraph_environments_replace_the_sections_found(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "main", "stats")
+    write(tmp_path / "alembic.ini", TWO_SECTIONS)
+    write(tmp_path / "pyproject.toml", '[tool.revgraph.environments]\nmain = { config = "alembic.ini" }\n')
+    assert [e.name for e in load_project(tmp_path).environments] == ["main"]
 
 
 def test_relative_script_location_is_relative_to_the_ini_not_the_start(tmp_path: Path) -> None:
@@ -648,7 +727,6 @@ def test_nothing_found_in_a_monorepo_root_names_the_configs_below(tmp_path: Path
         ("script_location = m\n", ("cannot parse", "section header")),
         ("[alembic]\nscript_location = m\nscript_location = n\n", ("cannot parse", "script_location")),
         ("[alembic]\nsqlalchemy.url = x\n", ("no 'script_location'",)),
-        ("[other]\nscript_location = m\n", ("no [alembic] section",)),
         ("[alembic]\nscript_location = m\nfile_template = %(rev)s_%(slug)s\n", ("file_template", "%%")),
         ("[alembic]\nscript_location = nowhere\n", ("script_location", "not a directory")),
         ("[alembic]\nscript_location = m\nversion_locations = a,b\npath_separator = comma\n",

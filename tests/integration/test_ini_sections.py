@@ -1,0 +1,61 @@
+"""A second environment as a section of alembic.ini (`alembic -n analytics ...`),
+found without any revgraph configuration: checked, locked, merged and fixed."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.gitrepo import GitRepo
+
+ROOT = "0a0a0a0a0a01"
+S1 = "5a5a5a5a5a01"
+S2_FEATURE = "5b5b5b5b5b02"
+S3_MAIN = "5c5c5c5c5c03"
+STATS = "analytics/versions"
+
+
+def two_environments(repo: GitRepo) -> None:
+    repo.init_env(commit=False)
+    ini = repo.read("alembic.ini").decode().replace(
+        "[loggers]", "[analytics]\nscript_location = %(here)s/analytics\n\n[loggers]", 1
+    )
+    repo.write("alembic.ini", ini)
+    repo.write("analytics/script.py.mako", repo.read("migrations/script.py.mako"))
+    repo.add_revision(ROOT, None, message="create users")
+    repo.add_revision(S1, None, message="create events", versions=STATS)
+    repo.run("install", check=0)
+    repo.commit("two environments")
+
+
+def heads_json(repo: GitRepo, *args: str) -> dict[str, list[str]]:
+    done = repo.run("heads", "--json", *args, check=0)
+    return {env["name"]: env["heads"] for env in json.loads(done.stdout)["environments"]}
+
+
+def test_the_second_section_is_checked_locked_and_fixed_like_the_first(gitrepo):
+    two_environments(gitrepo)
+    assert (gitrepo.path / "analytics" / "revgraph.lock").is_file()  # install wrote both lock files
+    assert heads_json(gitrepo) == {"default": [ROOT], "analytics": [S1]}
+    # The same heads alembic gives with -n.
+    assert gitrepo.alembic("-n", "analytics", "heads").stdout.split()[0] == S1
+
+    gitrepo.branch("feature")
+    gitrepo.add_revision(S3_MAIN, S1, message="main: events index", versions=STATS)
+    gitrepo.run("lock", check=0)
+    gitrepo.commit("main adds an analytics revision")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision(S2_FEATURE, S1, message="feature: events column", versions=STATS)
+    gitrepo.run("lock", check=0)
+    gitrepo.commit("feature adds an analytics revision")
+
+    done = gitrepo.run("check", "--base", "main", "--format", "json", check=1)
+    [fork] = json.loads(done.stdout)["findings"]
+    assert (fork["code"], fork["environment"]) == ("RG102", "analytics")
+
+    gitrepo.merge("main", expect_conflict=True)  # the driver stops at analytics/revgraph.lock
+    assert "analytics/revgraph.lock" in gitrepo.git("diff", "--name-only", "--diff-filter=U").stdout
+    gitrepo.run("fix", check=0)
+    gitrepo.git("commit", "-q", "--no-edit")
+    assert gitrepo.run("check", "--base", "main").returncode == 0
+    assert heads_json(gitrepo, "--env", "analytics") == {"analytics": [S2_FEATURE]}
+    assert gitrepo.alembic("-n", "analytics", "heads").stdout.split()[0] == S2_FEATURE
