@@ -665,6 +665,18 @@ def _rel(ws: Workspace, path: Path) -> str:
     return path.as_posix()
 
 
+def _read_database(ws: Workspace, db_url: str) -> tuple[str, ...]:
+    """The revisions ``--db`` has applied. One database's ``alembic_version`` belongs to
+    one environment: with several, each would take the others' rows for revisions
+    it lacks (RG501) or treat them as landed, so the user names it with ``--env``."""
+    if len(ws.environments) > 1:
+        known = ", ".join(env.name for env in ws.environments)
+        raise UsageError(f"--db reads one environment's database: name it with --env NAME (known: {known})")
+    from revgraph.sources.database import read_stamped
+
+    return read_stamped(db_url, cwd=ws.options.cwd)
+
+
 def check(
     ws: Workspace,
     *,
@@ -688,9 +700,7 @@ def check(
     ignore = tuple(ignore) + tuple(settings.ignore)
     db_revisions: tuple[str, ...] | None = None
     if db_url:
-        from revgraph.sources.database import read_stamped
-
-        db_revisions = read_stamped(db_url, cwd=ws.options.cwd)
+        db_revisions = _read_database(ws, db_url)
     contexts = {}
     check_contexts = []
     base_name = None
@@ -1164,9 +1174,7 @@ def fix(
         operation = detect_operation(Path(repo.git_dir), repo.head_sha())
     db_revisions: tuple[str, ...] = ()
     if db_url:
-        from revgraph.sources.database import read_stamped
-
-        db_revisions = read_stamped(db_url, cwd=ws.options.cwd)
+        db_revisions = _read_database(ws, db_url)
 
     edits: list = []
     moves: list = []

@@ -59,3 +59,17 @@ def test_the_second_section_is_checked_locked_and_fixed_like_the_first(gitrepo):
     assert gitrepo.run("check", "--base", "main").returncode == 0
     assert heads_json(gitrepo, "--env", "analytics") == {"analytics": [S2_FEATURE]}
     assert gitrepo.alembic("-n", "analytics", "heads").stdout.split()[0] == S2_FEATURE
+
+
+def test_a_database_belongs_to_one_environment_which_env_names(gitrepo, tmp_path):
+    # One alembic_version table holds one environment's revisions: read against both,
+    # the other environment reported them as unknown (a false RG501).
+    two_environments(gitrepo)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    gitrepo.alembic("-x", f"db={url}", "upgrade", "head")  # the [alembic] environment's database
+    for command in ("check", "fix"):
+        done = gitrepo.run(command, "--db", url, check=2)
+        assert "--db reads one environment's database: name it with --env NAME (known: default, analytics)" in done.stderr
+        assert "Traceback" not in done.stderr
+    done = gitrepo.run("check", "--env", "default", "--db", url, "--format", "json", check=0)
+    assert json.loads(done.stdout)["findings"] == []
