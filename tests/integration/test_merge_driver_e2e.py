@@ -210,6 +210,35 @@ def test_same_revision_on_both_sides_merges_without_conflict(repo):
     assert repo.status() == ""
 
 
+def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
+    # QA: teams that number revisions (--rev-id 0002) collide on the next number.
+    # Both lock files then record head 0002, so the driver took ours as merged,
+    # and alembic kept one of the two files and silently skipped the other.
+    repo.branch("feature")
+    _add_on_branch(repo, "main", "0002", "add orders")
+    _add_on_branch(repo, "feature", "0002", "add invoices")
+    repo.checkout("main")
+
+    proc, runs = _traced(repo, "merge", "--no-edit", "feature")
+
+    assert proc.returncode != 0 and [code for code, _ in runs] == [1], (proc.stdout, proc.stderr, runs)
+    assert _conflicted(repo) == [LOCK]
+    text = repo.read(LOCK).decode()
+    assert "both sides added revision 0002, each in a file of its own" in text
+    assert "#   ours:   0002 (add orders)" in text and "#   theirs: 0002 (add invoices)" in text
+    assert "both sides added revision 0002 (one id, two files)" in proc.stderr
+
+    # What the lock file says: a new id for the revision that has not landed, then fix.
+    [theirs] = [p for p in repo.git("diff", "--name-only", "--cached", "--diff-filter=A").stdout.split() if p.endswith(".py")]
+    text = repo.read(theirs).decode()
+    repo.write(theirs, text.replace("'0002'", "'0003'").replace("Revision ID: 0002", "Revision ID: 0003"))
+    repo.run("fix", check=True)
+    repo.git("commit", "-q", "--no-edit")
+    assert list(_alembic_script(repo).get_heads()) == ["0003"]
+    assert _alembic_script(repo).get_revision("0003").down_revision == "0002"
+    assert repo.run("check").returncode == 0
+
+
 # ------------------------------------------- both sides changed, decided fast
 def _decisions(repo, branch: str):
     """The fast path's decision and the reference's, for merging ``branch`` into HEAD."""

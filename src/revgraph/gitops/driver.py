@@ -8,7 +8,8 @@ Decisions, cheapest first, so the common cases never import GitPython,
 networkx or alembic:
 
 1. both sides record the same heads (e.g. both carry the same new revision)
-   -> ours, clean;
+   -> ours, clean; unless a head new to both sides has a message of its own on
+   each (``ids_added_twice``: one id, two files), which goes to 3;
 2. only one side changed the heads -> that side, clean;
 3. both changed: if git tells us which commit is coming in (``GITHEAD_<sha>``
    during ``git merge``; ``rebase-merge/done`` during a rebase) take the
@@ -100,13 +101,30 @@ def conflict_text(
     base = set(ancestor.heads)
     ours_new = [h for h in ours.heads if h not in base]
     theirs_new = [h for h in theirs.heads if h not in base]
+    twice = ids_added_twice(ancestor, ours, theirs)
+    if twice:
+        header = [
+            f"# revgraph: both sides added revision {', '.join(twice)}, each in a file of its own;",
+            "# alembic would keep one of them and silently never run the other.",
+        ]
+        resolve = [
+            "# Resolve: give the revision that has not landed a new id (`revision =`, the",
+            f"# docstring and the file name), then run `{fix}` and continue the merge or rebase.",
+        ]
+    else:
+        header = [
+            "# revgraph: both sides added a migration on the same head; `alembic upgrade head`",
+            "# would fail with 'Multiple head revisions are present'.",
+        ]
+        resolve = [
+            f"# Resolve: run `{fix}` (it moves the revision that has not landed and rewrites",
+            "# this file), then `git add` it and continue the merge or rebase.",
+        ]
     lines = [
-        "# revgraph: both sides added a migration on the same head; `alembic upgrade head`",
-        "# would fail with 'Multiple head revisions are present'.",
+        *header,
         "#   ours:   " + (", ".join(_describe(ours.entries, ours_new)) or "(no new revision)"),
         "#   theirs: " + (", ".join(_describe(theirs.entries, theirs_new)) or "(no new revision)"),
-        f"# Resolve: run `{fix}` (it moves the revision that has not landed and rewrites",
-        "# this file), then `git add` it and continue the merge or rebase.",
+        *resolve,
         "<" * marker_size + " ours",
         *[ln for ln in ours_raw.splitlines() if ln.strip() and not ln.startswith("#")],
         "=" * marker_size,
@@ -114,6 +132,22 @@ def conflict_text(
         ">" * marker_size + " theirs",
     ]
     return newline.join(lines) + newline
+
+
+def ids_added_twice(ancestor: LockFile, ours: LockFile, theirs: LockFile) -> list[str]:
+    """Head ids both sides added, each with its own message: two revision files, one id.
+
+    Teams that number revisions (``--rev-id 0005``) get this when two branches
+    take the same next number. Both lock files then record the same head, so
+    the heads alone looked merged; alembic keeps one of the two files and
+    silently never runs the other. The union of the trees decides (RG103).
+    """
+    known = {e.revision for e in ancestor.entries}
+    theirs_message = {e.revision: e.message for e in theirs.entries}
+    return sorted(
+        {e.revision for e in ours.entries
+         if e.revision not in known and e.revision in theirs_message and theirs_message[e.revision] != e.message}
+    )  # fmt: skip
 
 
 def _incoming_commit(git_dir: Path | None) -> str | None:
@@ -314,7 +348,7 @@ def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path:
     ancestor, ours, theirs = (parse_lock(b.decode("utf-8", "replace")) for b in (ancestor_b, ours_b, theirs_b))
     newline = detect_newline(ours_b or theirs_b)
     if not ours.conflicted and not theirs.conflicted:
-        if ours.heads == theirs.heads:
+        if ours.heads == theirs.heads and not ids_added_twice(ancestor, ours, theirs):
             return ours_b, True
         if ours.heads == ancestor.heads and ancestor_b:
             return theirs_b, True
@@ -364,11 +398,14 @@ def main(argv: list[str]) -> int:
     if not ours_path.exists():
         sys.stderr.write(f"revgraph merge-driver: {ours}: no such file\n")
         return 2
-    merged, clean = merge_locks(_read(ancestor), _read(ours), _read(theirs), lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
+    sides = _read(ancestor), _read(ours), _read(theirs)
+    merged, clean = merge_locks(*sides, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
     _write_atomic(ours_path, merged)
     if not clean:
-        sys.stderr.write(
-            f"revgraph: {lock_path or 'lock file'}: both sides added a migration on the same head; "
-            f"run `{fix_command(lock_path)}`\n"
+        twice = ids_added_twice(*(parse_lock(b.decode("utf-8", "replace")) for b in sides))
+        what = (
+            f"both sides added revision {', '.join(twice)} (one id, two files): give one a new id, then"
+            if twice else "both sides added a migration on the same head;"
         )
+        sys.stderr.write(f"revgraph: {lock_path or 'lock file'}: {what} run `{fix_command(lock_path)}`\n")
     return 0 if clean else 1
