@@ -74,6 +74,9 @@ class Collision:
     a_new: tuple[str, ...]
     b_new: tuple[str, ...]
     heads: tuple[str, ...]  # the heads that would compete once both land
+    # Ids both add from different files (numbered ids taking the same next number):
+    # landed together, alembic keeps one file per id and never runs the other (RG103).
+    same_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -84,6 +87,7 @@ class Collision:
             "a_new": list(self.a_new),
             "b_new": list(self.b_new),
             "heads": list(self.heads),
+            "same_ids": list(self.same_ids),
         }
 
 
@@ -328,13 +332,15 @@ def _describe(env_name: str, base: RevisionGraph, new: Mapping[str, Revision]) -
 
 
 def _pair_collisions(env_name: str, index: _BaseIndex, entries: Sequence[_EnvBranch]) -> list[Collision]:
-    """Each pair whose joint landing leaves more competing heads than either alone."""
+    """Each pair whose joint landing leaves more competing heads than either alone, or
+    that adds one id from two different files."""
     out: list[Collision] = []
     for i, a in enumerate(entries):
         for b in entries[i + 1 :]:
+            same_ids = tuple(sorted(rid for rid in a.new.keys() & b.new.keys() if not _same_file(a.new[rid], b.new[rid])))
             joint = {**a.new, **b.new}
             excess, competing = _lanes(index, joint)
-            if excess <= max(a.excess, b.excess):
+            if excess <= max(a.excess, b.excess) and not same_ids:
                 continue  # stacked branches, distinct lines, or a fork one side has alone
             out.append(
                 Collision(
@@ -345,9 +351,15 @@ def _pair_collisions(env_name: str, index: _BaseIndex, entries: Sequence[_EnvBra
                     a.changes.new,
                     b.changes.new,
                     competing,
+                    same_ids,
                 )
             )
     return out
+
+
+def _same_file(a: Revision, b: Revision) -> bool:
+    """The same revision on both branches (stacked, or cherry-picked unchanged)."""
+    return a.path == b.path and a.blob_id == b.blob_id
 
 
 def _shared_parent(graph: RevisionGraph, a: Sequence[str], b: Sequence[str]) -> str | None:
@@ -496,7 +508,8 @@ def render_text(
     lines += _text_branches(report)
     lines.append("")
     if report.collisions:
-        lines.append(f"collisions ({len(report.collisions)}): these pairs leave competing heads once both land")
+        what = "competing heads, or one id twice," if any(c.same_ids for c in report.collisions) else "competing heads"
+        lines.append(f"collisions ({len(report.collisions)}): these pairs leave {what} once both land")
         lines += [f"  {_collision_line(c)}" for c in report.collisions]
     else:
         lines.append("collisions: none")
@@ -531,9 +544,10 @@ def _text_branches(report: CollisionReport) -> list[str]:
 
 def _collision_line(c: Collision) -> str:
     parent = f"both grow from {c.shared_parent}" if c.shared_parent else "no shared parent"
+    same = f"; both add {', '.join(c.same_ids)} in files of their own (one id, two files)" if c.same_ids else ""
     return (
         f"{c.a} x {c.b} [{c.environment}]: {parent}; "
-        f"{c.a} adds {', '.join(c.a_new)}; {c.b} adds {', '.join(c.b_new)}"
+        f"{c.a} adds {', '.join(c.a_new)}; {c.b} adds {', '.join(c.b_new)}{same}"
     )
 
 
@@ -551,10 +565,22 @@ def _step_title(report: CollisionReport, step: Step) -> str:
             return f"land {step.ref}  (collides with nothing)"
         return f"land {step.ref}  (collides with {', '.join(partners)}; its chain is older, so it lands first)"
     why = f" (it already forks against {report.base})" if step.forks_alone else ""
+    renumber = renumber_first(report, step)
+    rebase = f"give {step.ref}'s {', '.join(renumber)} a new id (both add it), rebase {step.ref}" if renumber else f"rebase {step.ref}"
     if step.after:
         verb = "has" if len(step.after) == 1 else "have"
-        return f"after {', '.join(step.after)} {verb} landed, rebase {step.ref}{why}, then land it:"
-    return f"rebase {step.ref} now{why}, then land it:"
+        return f"after {', '.join(step.after)} {verb} landed, {rebase}{why}, then land it:"
+    return f"{rebase} now{why}, then land it:"
+
+
+def renumber_first(report: CollisionReport, step: Step) -> list[str]:
+    """Ids ``step``'s branch adds that a branch landing before it adds from another file:
+    a rebase cannot fix those (`revgraph fix` refuses RG103); a new id can."""
+    earlier = set(step.after)
+    return sorted({
+        rid for c in report.collisions if c.same_ids and {c.a, c.b} - {step.ref} <= earlier and step.ref in (c.a, c.b)
+        for rid in c.same_ids
+    })  # fmt: skip
 
 
 def _text_steps(report: CollisionReport, checkouts: Mapping[str, Checkout], base_remote: str | None) -> list[str]:
@@ -605,7 +631,9 @@ def render_markdown(
             after = f" after {', '.join(f'`{r}`' for r in step.after)} landed" if step.after else ""
             checkout = (checkouts or {}).get(step.ref, Checkout(step.ref))
             cmds = rebase_commands(report.base, checkout, base_remote=base_remote)
-            out.append(f"{n}. rebase `{step.ref}`{after}, then land it:")
+            renumber = renumber_first(report, step)
+            first = f"give {_codes(renumber)} a new id (both add it), then " if renumber else ""
+            out.append(f"{n}. {first}rebase `{step.ref}`{after}, then land it:")
             out += ["   ```sh", *(f"   {cmd}" for cmd in cmds), "   ```"]
     return "\n".join(out) + "\n"
 

@@ -230,16 +230,19 @@ def test_the_printed_steps_run_clean_when_fix_has_nothing_to_move(make_gitrepo, 
 FY = "1e1e1e1e1e06"
 
 
-def follow_the_printed_steps(origin: GitRepo, clone: GitRepo, out: str) -> list[str]:
+def follow_the_printed_steps(origin: GitRepo, clone: GitRepo, out: str, by_hand=None) -> list[str]:
     """Do what each numbered step of ``collisions``' text says; origin lands each branch.
 
-    Returns the refs in the order they landed.
+    ``by_hand(title, clone)`` does what a title asks beyond its commands (a new
+    id), after the step's `git switch`. Returns the refs in the order they landed.
     """
     landed = []
     for step in re.split(r"(?m)^  \d+\. ", out.split("landing order\n", 1)[1])[1:]:
         title, *commands = [line.strip() for line in step.splitlines()]
         ref = re.search(r"(?:land|rebase) (origin/[^\s,]+)", title).group(1)
         for command in commands:
+            if command.startswith("git rebase") and by_hand is not None:
+                by_hand(title, clone)
             if command.startswith("revgraph "):
                 command = f"{shlex.quote(sys.executable)} -m {command}"
             done = subprocess.run(["bash", "-c", command], cwd=clone.path, capture_output=True, text=True, env=clone.env)
@@ -266,6 +269,42 @@ def test_a_branch_that_forks_alone_lands_last_so_no_other_branch_needs_a_rebase(
         (main,) = heads(ws, "main")
     assert main.graph.heads == tuple(sorted([FY, R]))
     assert main.graph[FY].down_revisions == (FA,)
+
+
+def test_two_branches_adding_one_numbered_id_collide_and_the_later_takes_a_new_id(make_gitrepo, tmp_path):
+    # QA: both add revision 0004 on main's head, from files of their own. Counted by
+    # id, the two made one head: "collisions: none", yet landed together alembic
+    # keeps one file and never runs the other.
+    origin = build_queue(make_gitrepo("origin"))
+    for branch, message, date in (("num/1", "add orders", JANUARY), ("num/2", "add invoices", FEBRUARY)):
+        origin.git("checkout", "-q", "-b", branch, "main")
+        origin.add_revision("0004", B, message=message, create_date=date)  # 0004_add_orders.py, 0004_add_invoices.py
+        origin.commit(f"{branch}: migrations")
+        origin.checkout("main")
+    report = collisions_json(origin, "num/1", "num/2", "--base", "main", code=1)
+    [collision] = report["collisions"]
+    assert (collision["a"], collision["b"], collision["same_ids"]) == ("num/1", "num/2", ["0004"])
+    # The same revision on two branches (stacked) is no such collision.
+    assert collisions_json(origin, "feature/a", "stack/a2", "--base", "main", code=0)["collisions"] == []
+
+    clone = origin.clone(tmp_path / "clone")
+    out = clone.run("collisions", "origin/num/1", "origin/num/2", check=1).stdout
+    assert "both add 0004 in files of their own (one id, two files)" in out
+    assert "2. after origin/num/1 has landed, give origin/num/2's 0004 a new id (both add it), rebase" in out
+
+    def new_id(title: str, repo: GitRepo) -> None:  # what a person does for "give ... a new id"
+        assert "a new id" in title
+        [path] = [p for p in repo.git("ls-files").stdout.split() if "0004" in p]
+        repo.git("mv", path, path.replace("0004", "0005"))
+        text = repo.read(path.replace("0004", "0005")).decode()
+        repo.write(path.replace("0004", "0005"), text.replace("0004", "0005"))
+        repo.commit("renumber 0004 -> 0005")
+
+    assert follow_the_printed_steps(origin, clone, out, by_hand=new_id) == ["origin/num/1", "origin/num/2"]
+    with Workspace(Options(cwd=origin.path)) as ws:
+        (main,) = heads(ws, "main")
+    assert main.graph.heads == tuple(sorted(["0005", R]))
+    assert main.graph["0005"].down_revisions == ("0004",) and not main.graph.duplicates
 
 
 # --------------------------------------------- same count as RG101/RG102
