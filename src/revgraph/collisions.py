@@ -337,7 +337,8 @@ def _pair_collisions(env_name: str, index: _BaseIndex, entries: Sequence[_EnvBra
     out: list[Collision] = []
     for i, a in enumerate(entries):
         for b in entries[i + 1 :]:
-            same_ids = tuple(sorted(rid for rid in a.new.keys() & b.new.keys() if not _same_file(a.new[rid], b.new[rid])))
+            both = a.new.keys() & b.new.keys()
+            same_ids = tuple(sorted(rid for rid in both if not _same_file(a.new[rid], b.new[rid])))
             joint = {**a.new, **b.new}
             excess, competing = _lanes(index, joint)
             if excess <= max(a.excess, b.excess) and not same_ids:
@@ -566,7 +567,9 @@ def _step_title(report: CollisionReport, step: Step) -> str:
         return f"land {step.ref}  (collides with {', '.join(partners)}; its chain is older, so it lands first)"
     why = f" (it already forks against {report.base})" if step.forks_alone else ""
     renumber = renumber_first(report, step)
-    rebase = f"give {step.ref}'s {', '.join(renumber)} a new id (both add it), rebase {step.ref}" if renumber else f"rebase {step.ref}"
+    rebase = f"rebase {step.ref}"
+    if renumber:
+        rebase = f"give {step.ref}'s {', '.join(renumber)} a new id (both add it), {rebase}"
     if step.after:
         verb = "has" if len(step.after) == 1 else "have"
         return f"after {', '.join(step.after)} {verb} landed, {rebase}{why}, then land it:"
@@ -576,11 +579,12 @@ def _step_title(report: CollisionReport, step: Step) -> str:
 def renumber_first(report: CollisionReport, step: Step) -> list[str]:
     """Ids ``step``'s branch adds that a branch landing before it adds from another file:
     a rebase cannot fix those (`revgraph fix` refuses RG103); a new id can."""
-    earlier = set(step.after)
-    return sorted({
-        rid for c in report.collisions if c.same_ids and {c.a, c.b} - {step.ref} <= earlier and step.ref in (c.a, c.b)
-        for rid in c.same_ids
-    })  # fmt: skip
+    ids: set[str] = set()
+    for c in report.collisions:
+        partner = c.b if c.a == step.ref else c.a if c.b == step.ref else None
+        if partner in step.after:
+            ids.update(c.same_ids)
+    return sorted(ids)
 
 
 def _text_steps(report: CollisionReport, checkouts: Mapping[str, Checkout], base_remote: str | None) -> list[str]:

@@ -535,8 +535,8 @@ def _environment_specs(
         specs: list[tuple[str, _Builder]] = [
             (name, partial(_config_environment, name, ini, section, start, explicit=explicit))
         ]
-        others = [] if section is not None else _environment_sections(ini)
-        if others and not _has_section(ini, DEFAULT_SECTION) and "alembic" not in tool:
+        others, has_default = ([], True) if section is not None else _environment_sections(ini)
+        if others and not has_default and "alembic" not in tool:
             specs = []  # no [alembic] and no [tool.alembic]: only the named sections
         taken = {spec[0] for spec in specs}
         specs += [(other, _SectionBuilder(other, ini, start)) for other in others if other not in taken]
@@ -551,10 +551,11 @@ def _environment_specs(
     )
 
 
-def _environment_sections(ini: Path) -> list[str]:
+def _environment_sections(ini: Path) -> tuple[list[str], bool]:
     """The sections of ``ini`` other than [alembic] that set their own ``script_location``,
-    in file order: the multi-environment layout of alembic's documentation, each run
-    with ``alembic -n NAME``. [DEFAULT]'s keys, which every section inherits, do not count."""
+    in file order (the multi-environment layout of alembic's documentation, each run
+    with ``alembic -n NAME``), and whether it has an [alembic] section. [DEFAULT]'s keys,
+    which every section inherits, do not count."""
     from configparser import ConfigParser, Error
 
     raw = ConfigParser(default_section="\0", interpolation=None)  # [DEFAULT] read as a section
@@ -563,18 +564,12 @@ def _environment_sections(ini: Path) -> list[str]:
             data = _seen_read(ini, handle.read())
         raw.read_file(io.TextIOWrapper(io.BytesIO(data), encoding="locale"), source=str(ini))
     except (OSError, UnicodeDecodeError, Error):
-        return []  # the [alembic] environment, read in full, says what is wrong
-    return [
+        return [], True  # the [alembic] environment, read in full, says what is wrong
+    others = [
         name for name in raw.sections()
         if name not in (DEFAULT_SECTION, "DEFAULT") and raw.has_option(name, "script_location")
     ]  # fmt: skip
-
-
-def _has_section(ini: Path, section: str) -> bool:
-    try:
-        return _read_ini(ini).has_section(section)
-    except ConfigError:
-        return True  # reading it as the [alembic] environment reports the error
+    return others, raw.has_section(DEFAULT_SECTION)
 
 
 @dataclass(frozen=True)

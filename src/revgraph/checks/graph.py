@@ -418,7 +418,10 @@ class _Chain:
         key = "down_revision" if self.new else "revision"
         verb = "adds" if self.new else "has head"
         # Arrows only for a line: for lines joined by a merge they would claim an order.
-        ids = chain(self.ids) if self._linear() else f"{len(self.ids):,} revisions up to {self.ids[-1]}: {id_list(self.ids)}"
+        if self._linear():
+            ids = chain(self.ids)
+        else:
+            ids = f"{len(self.ids):,} revisions up to {self.ids[-1]}: {id_list(self.ids)}"
         text = f"{self.side} {verb} {ids} ({at(root, key)})"
         if with_parent and self.hangs_off:
             text += f" on {', '.join(self.hangs_off)}"
