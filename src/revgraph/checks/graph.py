@@ -512,6 +512,13 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
             continue
         reported.add(rid)
         how = "at different paths" if ours.path != theirs.path else "with different content"
+        if ours.path != theirs.path:
+            # Two revisions that took one id (numbered ids taking the same next number):
+            # base's has landed, so HEAD's takes a new one; no command can choose it.
+            how += (
+                f"; give HEAD's a new id (its `revision =`, docstring and file name), then "
+                f"`{_merge_base_then_fix(ctx)}`"
+            )
         yield Hit(
             "RG103",
             f"revision {rid} is declared by HEAD in {at(ours)} and by {ctx.base_label} in "
