@@ -523,6 +523,8 @@ def _environment_specs(
         return [(DEFAULT_ENV_NAME, partial(_versions_environment, DEFAULT_ENV_NAME, folders, "--versions"))]
     if config_file is not None:
         path = _abs(start, config_file)
+        if section is None and path.suffix != ".toml" and _is_file(path):
+            return _ini_specs(path, start)  # -c names the file; its sections as without -c
         return [(name, partial(_config_environment, name, path, section, start, explicit=explicit))]
     if section is None and settings.environments:
         pyproject = root / "pyproject.toml"
@@ -532,15 +534,9 @@ def _environment_specs(
         ]
     ini = root / "alembic.ini"
     if _is_file(ini):
-        specs: list[tuple[str, _Builder]] = [
-            (name, partial(_config_environment, name, ini, section, start, explicit=explicit))
-        ]
-        others, has_default = ([], True) if section is not None else _environment_sections(ini)
-        if others and not has_default and "alembic" not in tool:
-            specs = []  # no [alembic] and no [tool.alembic]: only the named sections
-        taken = {spec[0] for spec in specs}
-        specs += [(other, _SectionBuilder(other, ini, start)) for other in others if other not in taken]
-        return specs
+        if section is not None:
+            return [(name, partial(_config_environment, name, ini, section, start, explicit=True))]
+        return _ini_specs(ini, start)
     if "alembic" in tool:
         pyproject = root / "pyproject.toml"
         return [(name, partial(_config_environment, name, pyproject, section, start, explicit=False))]
@@ -549,6 +545,18 @@ def _environment_specs(
         "or [tool.alembic] beside it; add [tool.revgraph.environments], "
         "or pass -c alembic.ini or --versions DIR"
     )
+
+
+def _ini_specs(ini: Path, start: Path) -> list[tuple[str, _Builder]]:
+    """alembic.ini without ``-n``: [alembic] (with the [tool.alembic] beside it) as
+    "default", then each other section with a ``script_location`` of its own."""
+    default = (DEFAULT_ENV_NAME, partial(_config_environment, DEFAULT_ENV_NAME, ini, None, start, explicit=False))
+    others, has_default = _environment_sections(ini)
+    if not others:
+        return [default]
+    if not has_default and "alembic" not in _read_tool_tables(ini.parent / "pyproject.toml"):
+        return [(other, _SectionBuilder(other, ini, start)) for other in others]  # named sections only
+    return [default, *((other, _SectionBuilder(other, ini, start)) for other in others if other != DEFAULT_ENV_NAME)]
 
 
 def _environment_sections(ini: Path) -> tuple[list[str], bool]:

@@ -310,6 +310,14 @@ def test_every_section_with_a_script_location_is_an_environment(tmp_path: Path) 
     assert load_project(tmp_path, env="analytics").environments == (analytics,)
     (chosen,) = load_project(tmp_path, section="alembic").environments  # -n picks one, as in alembic
     assert chosen.name == "alembic" and chosen.script_location == tmp_path / "main"
+    # -c names the file: its sections are found the same way.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    named = load_project(elsewhere, config_file=tmp_path / "alembic.ini")
+    assert [(e.name, e.lock_file) for e in named.environments] == [
+        ("default", default.lock_file), ("analytics", analytics.lock_file)]  # fmt: skip
+    (one,) = load_project(elsewhere, config_file=tmp_path / "alembic.ini", section="analytics").environments
+    assert one.name == "analytics"
 
 
 def test_a_section_per_database_url_over_the_same_migrations_is_one_environment(tmp_path: Path) -> None:
