@@ -1049,6 +1049,11 @@ def local_branch_name(ref: str) -> str:
     return ref
 
 
+# Where landed revisions came from, beside base and its remote copy (``_landed_for_fix``).
+_MERGED_IN = "the branch being merged in"
+_UPSTREAM = "the rebase's upstream"
+
+
 def _landed_for_fix(
     ws: Workspace,
     env: Environment,
@@ -1102,7 +1107,7 @@ def _landed_for_fix(
                 # the work branch's own move onto them, as in `git rebase <it>`;
                 # Create Date never decides which side moves.
                 landed |= {r.id for r in repo.read_ref(env, operation.theirs, cache=ws.cache).revisions}
-                sources.append("the branch being merged in")
+                sources.append(_MERGED_IN)
         for ref in _protected_refs(ws, repo):
             landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
             sources.append(ref)
@@ -1110,7 +1115,7 @@ def _landed_for_fix(
             # What a rebase builds on stays; the commits it replays move (PRODUCT §5:
             # in a rebase "ours" is the upstream).
             landed |= {r.id for r in repo.read_ref(env, rebase.onto, cache=ws.cache).revisions}
-            sources.append("the rebase's upstream")
+            sources.append(_UPSTREAM)
         if onto is not None:
             onto_snap = ws.snapshot(env, onto)
             onto_ids = {r.id for r in onto_snap.revisions}
@@ -1178,6 +1183,7 @@ def fix(
 
     edits: list = []
     moves: list = []
+    renumbered: list[str] = []
     notes: list[str] = []
     left_alone: list[str] = []
     nothing_to_merge: list[FixRefused] = []  # environments the merge strategy has nothing to join in
@@ -1209,10 +1215,18 @@ def fix(
         elif strategy == "rebase":
             from revgraph.fixes.rebase import plan_rebase
 
+            # Only base may vouch for which copy of an id landed: a protected ref, a
+            # database, --onto or the other side of the operation could hold the other.
+            landed_elsewhere = bool(db_revisions or onto or ws.project.settings.protected) or any(
+                src in (_MERGED_IN, _UPSTREAM) for src in srcs
+            )
+            renumber = _plan_renumber(ws, head, graph, landed, base_snap, only_base_landed=not landed_elsewhere)
+            if renumber.files:
+                graph = _graph(_reparsed(head.revisions, renumber.files))
             sources = {}
             for rev in graph:
-                if rev.id not in landed:
-                    data = _revision_bytes(ws, head, rev)
+                if rev.id not in landed or rev.path in renumber.files:
+                    data = renumber.files.get(rev.path) or _revision_bytes(ws, head, rev)
                     if data is not None:
                         sources[rev.path] = data
             plan = plan_rebase(
@@ -1224,6 +1238,8 @@ def fix(
                 base=base_snap,
                 onto_ref=onto,
             )
+            if renumber.files:
+                plan = _after_renumbering(ws, head, renumber, plan)
         else:
             from revgraph.fixes.rebase import refuse_unsafe_for_merge
 
@@ -1248,6 +1264,7 @@ def fix(
             _refuse_when_base_is_not_merged(ws, env, graph, base)
         edits.extend(plan.edits)
         moves.extend(plan.moves)
+        renumbered.extend(plan.renumbered)
         notes.extend(plan.notes)
         left_alone.extend(plan.left_alone)
         after = _graph_after(graph, plan)
@@ -1265,6 +1282,7 @@ def fix(
         moves=tuple(moves),
         notes=tuple(notes),
         left_alone=tuple(left_alone),
+        renumbered=tuple(renumbered),
     )
     if nothing_to_merge and len(nothing_to_merge) == len(ws.environments):
         raise nothing_to_merge[0]
@@ -1282,6 +1300,53 @@ def fix(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
         tuple(env.name for env in ws.environments), unresolved,
     )
+
+
+def _plan_renumber(ws: Workspace, head: Snapshot, graph: RevisionGraph, landed, base_snap, *, only_base_landed: bool):
+    """New ids for HEAD's files that took an id base has landed elsewhere (``fixes.renumber``)."""
+    from revgraph.fixes.renumber import plan_renumber
+
+    def fresh_id() -> str:
+        from alembic.util import rev_id
+
+        return rev_id()
+
+    return plan_renumber(
+        graph, head.revisions, base=base_snap, landed=frozenset(landed),
+        read=lambda rev: _revision_bytes(ws, head, rev), only_base_landed=only_base_landed, fresh_id=fresh_id,
+    )  # fmt: skip
+
+
+def _reparsed(revisions, files: Mapping[str, bytes]) -> list:
+    """``revisions`` with each file of ``files`` read again from its new bytes."""
+    from revgraph.model import Revision
+    from revgraph.parse import parse_revision
+
+    out = []
+    for rev in revisions:
+        if rev.path in files:
+            again = parse_revision(files[rev.path], rev.path)
+            if not isinstance(again, Revision):  # our own edit made it unreadable: a bug
+                raise RuntimeError(f"{rev.path}: unreadable after its new id: {again}")
+            rev = again
+        out.append(rev)
+    return out
+
+
+def _after_renumbering(ws: Workspace, head: Snapshot, renumber, plan: EditPlan) -> EditPlan:
+    """The rebase's plan made from the renumbered bytes, as edits of the files on disk."""
+    from dataclasses import replace
+
+    from revgraph.fixes.plan import FileEdit
+
+    on_disk = {rev.path: rev for rev in head.revisions if rev.path in renumber.files}
+    planned = {edit.path: edit for edit in plan.edits}
+    edits = []
+    for path, data in renumber.files.items():
+        old = _revision_bytes(ws, head, on_disk[path])
+        edits.append(FileEdit(path, old, planned.pop(path).new if path in planned else data))
+    edits.extend(planned.values())
+    return replace(plan, edits=tuple(edits), renumbered=tuple(r.note() for r in renumber.renumbered))
 
 
 def _heads_left(

@@ -569,7 +569,7 @@ def _step_title(report: CollisionReport, step: Step) -> str:
     renumber = renumber_first(report, step)
     rebase = f"rebase {step.ref}"
     if renumber:
-        rebase = f"give {step.ref}'s {', '.join(renumber)} a new id (both add it), {rebase}"
+        rebase += f" (both add {', '.join(renumber)}: fix gives {step.ref}'s a new id)"
     if step.after:
         verb = "has" if len(step.after) == 1 else "have"
         return f"after {', '.join(step.after)} {verb} landed, {rebase}{why}, then land it:"
@@ -578,7 +578,7 @@ def _step_title(report: CollisionReport, step: Step) -> str:
 
 def renumber_first(report: CollisionReport, step: Step) -> list[str]:
     """Ids ``step``'s branch adds that a branch landing before it adds from another file:
-    a rebase cannot fix those (`revgraph fix` refuses RG103); a new id can."""
+    after the rebase, `revgraph fix` gives the branch's a new id (``fixes.renumber``)."""
     ids: set[str] = set()
     for c in report.collisions:
         partner = c.b if c.a == step.ref else c.a if c.b == step.ref else None
@@ -636,8 +636,8 @@ def render_markdown(
             checkout = (checkouts or {}).get(step.ref, Checkout(step.ref))
             cmds = rebase_commands(report.base, checkout, base_remote=base_remote)
             renumber = renumber_first(report, step)
-            first = f"give {_codes(renumber)} a new id (both add it), then " if renumber else ""
-            out.append(f"{n}. {first}rebase `{step.ref}`{after}, then land it:")
+            both = f" (both add {_codes(renumber)}: fix gives `{step.ref}`'s a new id)" if renumber else ""
+            out.append(f"{n}. rebase `{step.ref}`{after}{both}, then land it:")
             out += ["   ```sh", *(f"   {cmd}" for cmd in cmds), "   ```"]
     return "\n".join(out) + "\n"
 

@@ -91,18 +91,22 @@ _CATALOGUE = (
             Alembic keys revisions by id. With two files declaring the same id it only warns
             ("Revision X is present more than once") and keeps whichever file it read last,
             which depends on directory order: one migration silently never runs. It happens
-            when a revision is copied or cherry-picked and then edited, or when both sides
-            of a merge carry the same id with different content.
+            when a revision is copied or cherry-picked and then edited, when both sides
+            of a merge carry the same id with different content, or when two branches take
+            the same next number (`--rev-id 0005`).
         """,
         example="""
             versions/3f2a9c_add_email.py      revision = "3f2a9c"
             versions/3f2a9c_add_email_v2.py   revision = "3f2a9c"
         """,
         fix="""
-            If the files are the same migration, delete the copy. Otherwise give the new one a
-            fresh id (e.g. `python -c "import uuid; print(uuid.uuid4().hex[-12:])"`) in its
-            `revision` assignment, its `Revision ID:` line and its file name, and update any
-            `down_revision` that meant it.
+            When base has landed one of the two at its own path, `revgraph fix` (after
+            merging base) gives the branch's file a new id (the next number when ids are
+            numbers), updates the new revisions that name it and re-points it; rename the
+            file as it says. Otherwise, if the files are the same migration, delete the copy;
+            if not, give the new one a fresh id (e.g. `python -c "import uuid;
+            print(uuid.uuid4().hex[-12:])"`) in its `revision` assignment, its `Revision ID:`
+            line and its file name, and update any `down_revision` that meant it.
         """,
     ),
     _rule(

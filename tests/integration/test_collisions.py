@@ -230,19 +230,16 @@ def test_the_printed_steps_run_clean_when_fix_has_nothing_to_move(make_gitrepo, 
 FY = "1e1e1e1e1e06"
 
 
-def follow_the_printed_steps(origin: GitRepo, clone: GitRepo, out: str, by_hand=None) -> list[str]:
+def follow_the_printed_steps(origin: GitRepo, clone: GitRepo, out: str) -> list[str]:
     """Do what each numbered step of ``collisions``' text says; origin lands each branch.
 
-    ``by_hand(title, clone)`` does what a title asks beyond its commands (a new
-    id), after the step's `git switch`. Returns the refs in the order they landed.
+    Returns the refs in the order they landed.
     """
     landed = []
     for step in re.split(r"(?m)^  \d+\. ", out.split("landing order\n", 1)[1])[1:]:
         title, *commands = [line.strip() for line in step.splitlines()]
         ref = re.search(r"(?:land|rebase) (origin/[^\s,]+)", title).group(1)
         for command in commands:
-            if command.startswith("git rebase") and by_hand is not None:
-                by_hand(title, clone)
             if command.startswith("revgraph "):
                 command = f"{shlex.quote(sys.executable)} -m {command}"
             done = subprocess.run(["bash", "-c", command], cwd=clone.path, capture_output=True, text=True, env=clone.env)
@@ -271,7 +268,7 @@ def test_a_branch_that_forks_alone_lands_last_so_no_other_branch_needs_a_rebase(
     assert main.graph[FY].down_revisions == (FA,)
 
 
-def test_two_branches_adding_one_numbered_id_collide_and_the_later_takes_a_new_id(make_gitrepo, tmp_path):
+def test_two_branches_adding_one_numbered_id_collide_and_the_later_gets_a_new_id_from_fix(make_gitrepo, tmp_path):
     # QA: both add revision 0004 on main's head, from files of their own. Counted by
     # id, the two made one head: "collisions: none", yet landed together alembic
     # keeps one file and never runs the other.
@@ -290,17 +287,9 @@ def test_two_branches_adding_one_numbered_id_collide_and_the_later_takes_a_new_i
     clone = origin.clone(tmp_path / "clone")
     out = clone.run("collisions", "origin/num/1", "origin/num/2", check=1).stdout
     assert "both add 0004 in files of their own (one id, two files)" in out
-    assert "2. after origin/num/1 has landed, give origin/num/2's 0004 a new id (both add it), rebase" in out
+    assert "2. after origin/num/1 has landed, rebase origin/num/2 (both add 0004: fix gives origin/num/2's a new id)" in out
 
-    def new_id(title: str, repo: GitRepo) -> None:  # what a person does for "give ... a new id"
-        assert "a new id" in title
-        [path] = [p for p in repo.git("ls-files").stdout.split() if "0004" in p]
-        repo.git("mv", path, path.replace("0004", "0005"))
-        text = repo.read(path.replace("0004", "0005")).decode()
-        repo.write(path.replace("0004", "0005"), text.replace("0004", "0005"))
-        repo.commit("renumber 0004 -> 0005")
-
-    assert follow_the_printed_steps(origin, clone, out, by_hand=new_id) == ["origin/num/1", "origin/num/2"]
+    assert follow_the_printed_steps(origin, clone, out) == ["origin/num/1", "origin/num/2"]
     with Workspace(Options(cwd=origin.path)) as ws:
         (main,) = heads(ws, "main")
     assert main.graph.heads == tuple(sorted(["0005", R]))

@@ -213,7 +213,8 @@ def test_same_revision_on_both_sides_merges_without_conflict(repo):
 def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
     # QA: teams that number revisions (--rev-id 0002) collide on the next number.
     # Both lock files then record head 0002, so the driver took ours as merged,
-    # and alembic kept one of the two files and silently skipped the other.
+    # and alembic kept one of the two files and silently skipped the other; and
+    # fix, asked then, "fixed" the lock file alone.
     repo.branch("feature")
     _add_on_branch(repo, "main", "0002", "add orders")
     _add_on_branch(repo, "feature", "0002", "add invoices")
@@ -226,17 +227,42 @@ def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
     text = repo.read(LOCK).decode()
     assert "both sides added revision 0002, each in a file of its own" in text
     assert "#   ours:   0002 (add orders)" in text and "#   theirs: 0002 (add invoices)" in text
-    assert "both sides added revision 0002 (one id, two files)" in proc.stderr
+    assert "both sides added revision 0002 (one id, two files); run `revgraph fix`" in proc.stderr
 
-    # What the lock file says: a new id for the revision that has not landed, then fix.
-    [theirs] = [p for p in repo.git("diff", "--name-only", "--cached", "--diff-filter=A").stdout.split() if p.endswith(".py")]
-    text = repo.read(theirs).decode()
-    repo.write(theirs, text.replace("'0002'", "'0003'").replace("Revision ID: 0002", "Revision ID: 0003"))
-    repo.run("fix", check=True)
+    # What the lock file says: fix gives the revision that has not landed (feature's) the
+    # next number and re-points it; main's 0002 stays byte for byte.
+    main_file = "migrations/versions/0002_add_orders.py"
+    landed_bytes = repo.read(main_file)
+    out = repo.run("fix", check=True).stdout
+    assert "new id 0003 for migrations/versions/0002_add_invoices.py (0002 is " + main_file in out
+    assert "git mv migrations/versions/0002_add_invoices.py migrations/versions/0003_add_invoices.py" in out
     repo.git("commit", "-q", "--no-edit")
-    assert list(_alembic_script(repo).get_heads()) == ["0003"]
-    assert _alembic_script(repo).get_revision("0003").down_revision == "0002"
+    script = _alembic_script(repo)
+    assert list(script.get_heads()) == ["0003"]
+    assert script.get_revision("0003").down_revision == "0002"
+    assert script.get_revision("0003").doc == "add invoices"
+    assert repo.read(main_file) == landed_bytes
     assert repo.run("check").returncode == 0
+
+
+def test_fix_refuses_one_id_from_two_branches_when_neither_has_landed(repo):
+    # QA: merging one feature into another, both with 0002: nothing says which copy
+    # keeps the id. fix rewrote the lock file with the one head "0002" and exited
+    # 0, leaving alembic to skip one of the two files.
+    repo.branch("feature/x")
+    repo.branch("feature/y")
+    _add_on_branch(repo, "feature/x", "0002", "add orders")
+    _add_on_branch(repo, "feature/y", "0002", "add invoices")
+    repo.checkout("feature/x")
+    repo.merge("feature/y", expect_conflict=True)
+    lock = repo.read(LOCK)
+
+    done = repo.run("fix")
+
+    assert done.returncode != 0
+    assert "revision 0002 is declared by several files" in done.stderr and "fix RG103 first" in done.stderr
+    assert "give the one that has not landed a new id" in done.stderr
+    assert repo.read(LOCK) == lock and _conflicted(repo) == [LOCK]
 
 
 # ------------------------------------------- both sides changed, decided fast

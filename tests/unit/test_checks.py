@@ -290,9 +290,9 @@ def test_an_id_both_sides_add_at_different_paths_is_a_duplicate_even_with_same_c
     ctx = context(snap("a<-b<-x"), base=theirs, merge_base=snap("a<-b"))
     [finding] = findings(ctx, "RG103")
     assert "at different paths" in finding.message
-    # Two revisions that took one id: base's has landed, so HEAD's needs a new one.
-    assert "give HEAD's a new id (its `revision =`, docstring and file name), then " \
-        "`git merge origin/main; revgraph fix`" in finding.message
+    # Two revisions that took one id: base's has landed, so fix gives HEAD's a new one.
+    assert "`revgraph fix` gives HEAD's a new id and re-points it once origin/main is merged" in finding.message
+    assert finding.fix == "git merge origin/main; revgraph fix"
 
 
 def test_a_duplicate_only_the_predicted_merge_has_is_reported():

@@ -512,19 +512,19 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
             continue
         reported.add(rid)
         how = "at different paths" if ours.path != theirs.path else "with different content"
+        fix = None
         if ours.path != theirs.path:
             # Two revisions that took one id (numbered ids taking the same next number):
-            # base's has landed, so HEAD's takes a new one; no command can choose it.
-            how += (
-                f"; give HEAD's a new id (its `revision =`, docstring and file name), then "
-                f"`{_merge_base_then_fix(ctx)}`"
-            )
+            # base's has landed, so fix gives HEAD's a new one (``fixes.renumber``).
+            how += f"; `revgraph fix` gives HEAD's a new id and re-points it once {ctx.base_label} is merged"
+            fix = _merge_base_then_fix(ctx)
         yield Hit(
             "RG103",
             f"revision {rid} is declared by HEAD in {at(ours)} and by {ctx.base_label} in "
             f"{at(theirs)} {how}",
             revisions=(rid,),
             locations=(where(ours), where(theirs)),
+            fix=fix,
             subjects=(ours, theirs),
         )
     yield from _merge_only_duplicates(ctx, reported)

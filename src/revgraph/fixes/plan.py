@@ -47,6 +47,7 @@ class EditPlan:
     moves: tuple[Move, ...] = ()
     notes: tuple[str, ...] = ()
     left_alone: tuple[str, ...] = ()  # a subset of ``notes``
+    renumbered: tuple[str, ...] = ()  # new ids given (``fixes.renumber``), said before the moves
 
     @property
     def is_empty(self) -> bool:

@@ -12,6 +12,7 @@ id), onto the tip of the one before, so the line ends with one head.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping
@@ -65,7 +66,7 @@ def plan_rebase(
     """
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     new_ids = tuple(rid for rid in graph.revisions if rid not in landed_ids)
-    _refuse_broken_history(graph, landed_ids, new_ids)
+    _refuse_broken_history(graph, landed_ids, new_ids, base)
 
     view = _LandedView(graph, landed_ids)
     notes: list[str] = []
@@ -85,13 +86,19 @@ def plan_rebase(
 
 # ---------------------------------------------------------------- refusals
 def _refuse_broken_history(
-    graph: RevisionGraph, landed: frozenset[str], new_ids: tuple[str, ...]
+    graph: RevisionGraph, landed: frozenset[str], new_ids: tuple[str, ...], base: Snapshot | None = None
 ) -> None:
     new = set(new_ids)
+    in_base = Counter(rev.id for rev in base.revisions) if base is not None and graph.duplicates else Counter()
     for rid, revs in graph.duplicates.items():
-        if rid in new:
+        # A landed id declared by more files than base has: one of them is new
+        # (two branches took one id), and the id alone cannot say which.
+        if rid in new or (base is not None and len(revs) > in_base[rid]):
             paths = ", ".join(rev.path for rev in revs)
-            raise FixRefused(f"revision {rid} is declared by several files ({paths}): fix RG103 first")
+            raise FixRefused(
+                f"revision {rid} is declared by several files ({paths}): fix RG103 first "
+                "(give the one that has not landed a new id: its `revision =`, docstring and file name)"
+            )
     for cycle in graph.cycles:
         if new.intersection(cycle):
             raise FixRefused(f"the revisions {' -> '.join(cycle)} form a cycle: fix RG105 first")

@@ -108,8 +108,8 @@ def conflict_text(
             "# alembic would keep one of them and silently never run the other.",
         ]
         resolve = [
-            "# Resolve: give the revision that has not landed a new id (`revision =`, the",
-            f"# docstring and the file name), then run `{fix}` and continue the merge or rebase.",
+            f"# Resolve: run `{fix}` (it gives the revision that has not landed a new id, re-points",
+            "# it and rewrites this file), then `git add` it and continue the merge or rebase.",
         ]
     else:
         header = [
@@ -404,7 +404,7 @@ def main(argv: list[str]) -> int:
     if not clean:
         twice = ids_added_twice(*(parse_lock(b.decode("utf-8", "replace")) for b in sides))
         what = (
-            f"both sides added revision {', '.join(twice)} (one id, two files): give one a new id, then"
+            f"both sides added revision {', '.join(twice)} (one id, two files);"
             if twice else "both sides added a migration on the same head;"
         )
         sys.stderr.write(f"revgraph: {lock_path or 'lock file'}: {what} run `{fix_command(lock_path)}`\n")

@@ -1,0 +1,154 @@
+"""A new id for a revision that took one base has already landed (RG103 across the sides).
+
+Teams that number revisions (``--rev-id 0005``) collide on the next number: a
+branch and base each add ``0005`` in a file of its own, and alembic keeps one
+of them and silently never runs the other. Base's has landed, so the branch's
+takes a new id: the next number in the same width when ids are numbers, else a
+fresh alembic id. Its ``revision =`` literal and docstring ``Revision ID:``
+change, and so does every ``down_revision`` / ``depends_on`` of a new revision
+that names it (they were written on the branch, against the branch's file);
+the rebase then re-points it as any other new revision. The file keeps its
+name: the note gives the ``git mv`` (RG403 would too).
+
+Pure: graph and bytes in, new bytes out. Only when which copy landed is certain:
+base has exactly one file with that id, HEAD exactly two (base's, at base's
+path, and one elsewhere), and nothing else counts as landed (no protected ref,
+no ``--db``: neither tells which file it ran).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from revgraph.fixes.textedit import literal_quote, prevailing_quote, quote_string, replace_spans, span_bytes
+from revgraph.model import Revision, RevisionGraph, Snapshot
+from revgraph.shellwords import shell_word
+
+
+@dataclass(frozen=True)
+class Renumbered:
+    old: str
+    new: str
+    path: str  # the file that took the new id
+    landed_path: str  # base's file, which keeps the id
+
+    def note(self) -> str:
+        text = f"new id {self.new} for {self.path} ({self.old} is {self.landed_path}, which has landed)"
+        name = posixpath.basename(self.path)
+        if self.old in name:
+            renamed = posixpath.join(posixpath.dirname(self.path), name.replace(self.old, self.new, 1))
+            text += f"; rename it: git mv {shell_word(self.path)} {shell_word(renamed)}"
+        return text
+
+
+@dataclass(frozen=True)
+class RenumberPlan:
+    files: Mapping[str, bytes]  # path -> new bytes
+    renumbered: tuple[Renumbered, ...]
+
+
+def plan_renumber(
+    graph: RevisionGraph,
+    revisions: tuple[Revision, ...],
+    *,
+    base: Snapshot | None,
+    landed: frozenset[str],
+    read: Callable[[Revision], bytes | None],
+    only_base_landed: bool,
+    fresh_id: Callable[[], str],
+) -> RenumberPlan:
+    """New ids for HEAD's copies of ids base has landed at another path; empty when none
+    can be given safely (the rebase then refuses RG103 as before).
+
+    ``revisions``: every file of HEAD (the graph keeps one per id). ``read``:
+    a revision's current bytes. ``fresh_id``: alembic's ``rev_id``.
+    """
+    if base is None or not only_base_landed or not graph.duplicates:
+        return RenumberPlan({}, ())
+    base_files: dict[str, list[Revision]] = {}
+    for rev in base.revisions:
+        base_files.setdefault(rev.id, []).append(rev)
+    taken = {rev.id for rev in revisions} | set(base_files)
+    done: list[Renumbered] = []
+    for rid in sorted(graph.duplicates):
+        copies = graph.duplicates[rid]
+        landed_copy = base_files.get(rid, [])
+        if len(copies) != 2 or len(landed_copy) != 1 or rid not in landed:
+            continue
+        ours = [rev for rev in copies if rev.path != landed_copy[0].path]
+        if len(ours) != 1 or "revision" not in ours[0].spans:
+            continue
+        new_id = _next_id(rid, taken, fresh_id)
+        taken.add(new_id)
+        done.append(Renumbered(rid, new_id, ours[0].path, landed_copy[0].path))
+    if not done:
+        return RenumberPlan({}, ())
+    # Every replacement of a file is found in its original bytes and made at once
+    # (the spans are offsets into those bytes). New revisions naming a renumbered
+    # id were written against the branch's file, so they follow it.
+    renamed = {r.old: r.new for r in done}
+    new_id_of = {r.path: r.new for r in done}
+    files: dict[str, bytes] = {}
+    for rev in revisions:
+        own = new_id_of.get(rev.path)
+        names_one = bool((set(rev.down_revisions) | set(rev.depends_on)) & renamed.keys())
+        if own is None and (rev.id in landed or not names_one):
+            continue  # a landed revision naming the id means base's file
+        data = read(rev)
+        if data is None:
+            if own is not None:
+                return RenumberPlan({}, ())  # the file that needs the new id cannot be read
+            continue
+        files[rev.path] = _rewrite(data, rev, own, renamed if names_one else {})
+    return RenumberPlan(files, tuple(done))
+
+
+def _next_id(old: str, taken: set[str], fresh_id: Callable[[], str]) -> str:
+    """The next free number in ``old``'s width when ids are numbers, else a fresh alembic id."""
+    if old.isdigit() and old.isascii():
+        numbers = [int(rid) for rid in taken if rid.isdigit() and rid.isascii()]
+        candidate = max(numbers, default=int(old)) + 1
+        while str(candidate).zfill(len(old)) in taken:
+            candidate += 1
+        return str(candidate).zfill(len(old))
+    new = fresh_id()
+    while new in taken:
+        new = fresh_id()
+    return new
+
+
+def _rewrite(data: bytes, rev: Revision, own: str | None, renamed: Mapping[str, str]) -> bytes:
+    """``data`` with its ``revision =`` literal and docstring ``Revision ID:`` set to ``own``
+    (when given), and each renamed id in its ``down_revision`` / ``depends_on`` literals and
+    the docstring's ``Revises:`` replaced, quotes and layout kept."""
+    replacements = []
+    if own is not None:
+        span = rev.spans["revision"]
+        quote = literal_quote(span_bytes(data, span)) or prevailing_quote(data, rev.spans)
+        replacements.append((span.start, span.end, quote_string(own, quote).encode("utf-8")))
+        doc = rev.spans.get("revision_id_line")
+        if doc is not None:
+            end = doc.end
+            while end > doc.start and data[end - 1 : end] in (b"\r", b"\n"):
+                end -= 1
+            replacements.append((doc.start, end, own.encode("utf-8")))
+    for key in ("down_revision", "depends_on", "revises_line"):
+        span = rev.spans.get(key)
+        if span is None:
+            continue
+        text = span_bytes(data, span)
+        new = text
+        for old, to in renamed.items():
+            new = _replace_token(new, old.encode("utf-8"), to.encode("utf-8"))
+        if new != text:
+            replacements.append((span.start, span.end, new))
+    return replace_spans(data, replacements)
+
+
+def _replace_token(text: bytes, old: bytes, new: bytes) -> bytes:
+    """``old`` replaced where it stands as a whole id (quoted, or between separators)."""
+    import re
+
+    return re.sub(rb"(?<![\w])" + re.escape(old) + rb"(?![\w])", new, text)
