@@ -235,7 +235,7 @@ def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
     landed_bytes = repo.read(main_file)
     out = repo.run("fix", check=True).stdout
     assert "new id 0003 for migrations/versions/0002_add_invoices.py (0002 is " + main_file in out
-    assert "git mv migrations/versions/0002_add_invoices.py migrations/versions/0003_add_invoices.py" in out
+    assert "git mv -- migrations/versions/0002_add_invoices.py migrations/versions/0003_add_invoices.py" in out
     repo.git("commit", "-q", "--no-edit")
     script = _alembic_script(repo)
     assert list(script.get_heads()) == ["0003"]

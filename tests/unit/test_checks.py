@@ -545,6 +545,18 @@ def test_rg403_wants_the_id_as_a_word_and_offers_the_rename():
     assert findings(context(head, file_template="%(year)d_%(rev)s"), "RG403")[0].fix is None
 
 
+def test_rg403_replaces_another_revision_s_id_standing_where_the_id_goes():
+    # After fix gave 0004_add_invoices.py the new id 0005, the rename inserted the
+    # id in front of the old one (0005_0004_add_invoices.py).
+    head = snap("0001<-0004<-0005", **{"0005": {"path": "versions/0004_add_invoices.py"}})
+    [finding] = findings(context(head), "RG403")
+    assert finding.fix == "git mv -- versions/0004_add_invoices.py versions/0005_add_invoices.py"
+    # A word that is no revision's id is part of the slug: kept.
+    head = snap("0001<-0005", **{"0005": {"path": "versions/0004_add_invoices.py"}})
+    [finding] = findings(context(head), "RG403")
+    assert finding.fix == "git mv -- versions/0004_add_invoices.py versions/0005_0004_add_invoices.py"
+
+
 def test_rg403_word_rule_on_plain_names():
     from revgraph.checks.consistency import _carries
 

@@ -45,7 +45,7 @@ def test_a_numbered_id_takes_the_next_free_number_in_its_width():
     again = parse_revision(new, MINE[0].path)
     assert (again.id, again.down_revisions, again.doc_revision_id) == ("0006", ("0001",), "0006")
     assert set(result.files) == {MINE[0].path}  # base's file is never touched
-    assert "git mv v/0004_add_invoices.py v/0006_add_invoices.py" in done.note()
+    assert "git mv -- v/0004_add_invoices.py v/0006_add_invoices.py" in done.note()
 
 
 def test_a_hex_id_takes_a_fresh_alembic_id_never_one_in_use():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from operator import attrgetter
 
 from revgraph.checks.context import CheckContext, Hit, id_list, named, where
@@ -171,7 +171,7 @@ def check_file_names(ctx: CheckContext) -> Iterator[Hit]:
             f"(file_template {ctx.file_template})",
             revisions=(rev.id,),
             locations=(where(rev),),
-            fix=_rename_command(rev, name, ctx.file_template),
+            fix=_rename_command(rev, name, ctx.file_template, ctx.head_graph.revisions),
             subjects=(rev,),
         )
 
@@ -192,16 +192,18 @@ def _carries(name: str, rid: str) -> bool:
     return False
 
 
-def _rename_command(rev: Revision, name: str, template: str) -> str | None:
+def _rename_command(rev: Revision, name: str, template: str, known: Container[str] = ()) -> str | None:
     """``git mv`` to the name with the id put where ``file_template`` puts it; None when
     the name does not show where that is.
 
-    The id is inserted, nothing is removed: after whatever the template puts
-    before ``%(rev)s`` (nothing in alembic's default ``%(rev)s_%(slug)s``; the
-    date in its commented-out ``%(year)d_..._%(minute).2d-%(rev)s_%(slug)s``),
-    followed by the template's separator. A name that does not start the way
-    the template does (a hand-made name without the date) gets no command:
-    where the id goes would be a guess.
+    The id is inserted after whatever the template puts before ``%(rev)s``
+    (nothing in alembic's default ``%(rev)s_%(slug)s``; the date in its
+    commented-out ``%(year)d_..._%(minute).2d-%(rev)s_%(slug)s``), followed by
+    the template's separator. Nothing is removed, except another revision's id
+    (one of ``known``) standing in that place: the file's old id, after it was
+    given a new one (``0004_add_invoices.py`` of revision 0005). A name that does
+    not start the way the template does (a hand-made name without the date) gets
+    no command: where the id goes would be a guess.
     """
     before, found, after = template.rpartition("/")[2].partition("%(rev)s")
     leading = _leading_pattern(before) if found else None
@@ -209,7 +211,11 @@ def _rename_command(rev: Revision, name: str, template: str) -> str | None:
     if match is None:
         return None
     separator = after[:1] if after[:1] and not after[:1].isalnum() and after[:1] != "%" else ""
-    renamed = f"{name[: match.end()]}{rev.id}{separator}{name[match.end() :]}"
+    rest = name[match.end() :]
+    stale = rest.partition(separator)[0] if separator else ""
+    if stale and stale != rev.id and stale in known:
+        rest = rest[len(stale) + len(separator) :]
+    renamed = f"{name[: match.end()]}{rev.id}{separator}{rest}"
     target = posixpath.join(posixpath.dirname(rev.path), renamed)
     return f"git mv -- {shell_word(rev.path)} {shell_word(target)}"
 

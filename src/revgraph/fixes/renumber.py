@@ -39,7 +39,7 @@ class Renumbered:
         name = posixpath.basename(self.path)
         if self.old in name:
             renamed = posixpath.join(posixpath.dirname(self.path), name.replace(self.old, self.new, 1))
-            text += f"; rename it: git mv {shell_word(self.path)} {shell_word(renamed)}"
+            text += f"; rename it: git mv -- {shell_word(self.path)} {shell_word(renamed)}"
         return text
 
 
