@@ -19,6 +19,7 @@ no ``--db``: neither tells which file it ran).
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -149,6 +150,4 @@ def _rewrite(data: bytes, rev: Revision, own: str | None, renamed: Mapping[str, 
 
 def _replace_token(text: bytes, old: bytes, new: bytes) -> bytes:
     """``old`` replaced where it stands as a whole id (quoted, or between separators)."""
-    import re
-
     return re.sub(rb"(?<![\w])" + re.escape(old) + rb"(?![\w])", new, text)
