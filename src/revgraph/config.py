@@ -616,8 +616,17 @@ def _build_environments(
                 raise
             left_out.append(f"{exc.message} (environment {name!r} left out)")
             continue
-        if not any(other.version_locations == environment.version_locations for other in built):
-            built.append(_finish(environment, root, settings))
+        if any(other.version_locations == environment.version_locations for other in built):
+            continue
+        environment = _finish(environment, root, settings)
+        if any(other.lock_file == environment.lock_file for other in built):
+            # Same script_location, other versions folders: its lock file goes beside them.
+            environment = replace(environment, lock_file=environment.version_locations[0] / LOCK_FILE_NAME)
+            if any(other.lock_file == environment.lock_file for other in built):
+                left_out.append(f"{build.ini}: [{name}] would share the lock file {environment.lock_file} "
+                                f"(environment {name!r} left out)")  # fmt: skip
+                continue
+        built.append(environment)
     if not built:
         raise ConfigError("no environment could be read: " + "; ".join(left_out))
     notes.extend(left_out)

@@ -331,6 +331,25 @@ def test_a_section_per_database_url_over_the_same_migrations_is_one_environment(
     assert env.name == "default"
 
 
+def test_a_section_over_other_folders_of_the_same_script_location_keeps_a_lock_file_of_its_own(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "m/a", "m/b")
+    write(
+        tmp_path / "alembic.ini",
+        "[alembic]\nscript_location = m\nversion_locations = %(here)s/m/a\n\n"
+        "[other]\nscript_location = m\nversion_locations = %(here)s/m/b\n",
+    )
+    default, other = load_project(tmp_path).environments
+    assert default.lock_file == tmp_path / "m" / "revgraph.lock"
+    assert other.lock_file == tmp_path / "m" / "b" / "revgraph.lock"
+    # A third over m/b and m/c would take m/b's lock file too: left out, with a warning.
+    make_dirs(tmp_path, "m/c")
+    with (tmp_path / "alembic.ini").open("a") as ini:
+        ini.write("\n[third]\nscript_location = m\nversion_locations = %(here)s/m/b %(here)s/m/c\n")
+    project = load_project(tmp_path)
+    assert [e.name for e in project.environments] == ["default", "other"]
+    assert any("[third] would share the lock file" in w and "'third' left out" in w for w in project.warnings)
+
+
 def test_without_an_alembic_section_the_named_sections_are_the_environments(tmp_path: Path) -> None:
     make_dirs(tmp_path, "m", "n")
     write(tmp_path / "alembic.ini", "[app]\nscript_location = m\n\n[other]\nscript_location = n\n")
