@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -248,6 +249,32 @@ def test_pre_commit_entry_is_appended_textually_and_removed_exactly(repo):
     repo.run("uninstall", "--pre-commit", check=True)
 
     assert repo.read(".pre-commit-config.yaml").decode() == original
+
+
+def test_pre_commit_hooks_widen_to_an_environment_added_later_but_keep_a_hand_edited_pattern(repo):
+    # QA: hooks installed for one environment; alembic.ini then gains [analytics].
+    # `install --pre-commit` said "nothing changed", and the hooks never ran for it.
+    yaml = pytest.importorskip("yaml")
+    repo.run("install", "--pre-commit", check=True)
+    ini = repo.read("alembic.ini").decode()
+    repo.write("alembic.ini", ini.replace("[loggers]", "[analytics]\nscript_location = %(here)s/stats\n\n[loggers]", 1))
+    repo.write("stats/versions/.keep", "")
+    repo.commit("a second environment")
+
+    done = repo.run("install", "--pre-commit", check=True)
+
+    assert "widened the hooks' `files` to every environment's folders" in done.stdout
+    hooks = yaml.safe_load(repo.read(".pre-commit-config.yaml"))["repos"][0]["hooks"]
+    for hook in hooks:
+        assert re.search(hook["files"], "stats/versions/0002_add.py") and re.search(hook["files"], "stats/revgraph.lock")
+        assert re.search(hook["files"], "migrations/versions/0001_x.py")
+    assert "nothing changed" in repo.run("install", "--pre-commit", check=True).stdout
+    # A pattern a person wrote is theirs.
+    text = repo.read(".pre-commit-config.yaml").decode()
+    mine = re.sub(r"files: .*", "files: '^migrations/'", text)
+    repo.write(".pre-commit-config.yaml", mine)
+    repo.run("install", "--pre-commit", check=True)
+    assert repo.read(".pre-commit-config.yaml").decode() == mine
 
 
 def test_pre_commit_hooks_of_a_monorepo_s_services_run_at_the_top_and_leave_each_other_alone(gitrepo):

@@ -326,6 +326,52 @@ def add_pre_commit_hooks(text: str | None, files: str, project_dir: str = "") ->
     return "".join(head + block + lines[end:])
 
 
+_FILES_KEY = re.compile(r"^(?P<lead>\s*files:\s*)(?P<value>.*?)(?P<tail>\s*(?:#.*)?)$")
+
+
+def refresh_pre_commit_files(text: str, files: str, project_dir: str = "") -> str:
+    """``text`` with the ``files`` pattern of this project's revgraph hooks widened to ``files``.
+
+    A project that gains an environment (another alembic.ini section, a new
+    ``[tool.revgraph.environments]`` entry) needs its new folders in the pattern,
+    or the hooks never run for them. Only a pattern revgraph wrote for fewer
+    folders (its parts a subset of the new ones) is replaced: one a person
+    edited otherwise is theirs.
+    """
+    ours = set(pre_commit_hook_ids(project_dir))
+    wanted = _yaml_quote(files)
+    new_parts = _pattern_parts(files)
+    out: list[str] = []
+    hook = None
+    for line in _lines(text):
+        body = _bare(line)
+        found = _HOOK_ID.match(body)
+        if found:
+            hook = found.group("id")
+        elif body.strip().startswith("- repo:"):
+            hook = None
+        m = _FILES_KEY.match(body) if hook in ours else None
+        if m and m.group("value") != wanted:
+            old_parts = _pattern_parts(_yaml_unquote(m.group("value")))
+            if old_parts is not None and new_parts is not None and old_parts < new_parts:
+                line = m.group("lead") + wanted + m.group("tail") + line[len(body):]
+        out.append(line)
+    return "".join(out)
+
+
+def _yaml_unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    return value
+
+
+def _pattern_parts(pattern: str) -> frozenset[str] | None:
+    """The alternatives of a ``^(a|b)$`` pattern as ``pre_commit_files_regex`` writes it."""
+    if not (pattern.startswith("^(") and pattern.endswith(")$")):
+        return None
+    return frozenset(re.split(r"(?<!\\)\|", pattern[2:-2]))
+
+
 def _repos_block_end(lines: Sequence[str], repos_at: int) -> tuple[int, int]:
     """Where the ``repos:`` list ends (insert there) and the indent of its items."""
     indent = None
@@ -936,6 +982,11 @@ def _plan_pre_commit(files: _FilePlan, ws: Workspace, locks: Sequence[str], resu
         ))
     if add:
         new = add_pre_commit_hooks(without_legacy, files_pattern, project_dir)
+        if new is not None:
+            widened = refresh_pre_commit_files(new, files_pattern, project_dir)
+            if widened != new:
+                result.changes.append(Change(PRE_COMMIT_CONFIG, "widened the hooks' `files` to every environment's folders"))
+                new = widened
     elif old is None:
         return
     else:
