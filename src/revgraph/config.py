@@ -556,6 +556,7 @@ def _ini_specs(ini: Path, start: Path) -> list[tuple[str, _Builder]]:
         return [default]
     if not has_default and "alembic" not in _read_tool_tables(ini.parent / "pyproject.toml"):
         return [(other, _SectionBuilder(other, ini, start)) for other in others]  # named sections only
+    # A section named [default] would take [alembic]'s environment name: -n reaches it.
     return [default, *((other, _SectionBuilder(other, ini, start)) for other in others if other != DEFAULT_ENV_NAME)]
 
 
