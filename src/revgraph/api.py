@@ -1220,7 +1220,8 @@ def fix(
             landed_elsewhere = bool(db_revisions or onto or ws.project.settings.protected) or any(
                 src in (_MERGED_IN, _UPSTREAM) for src in srcs
             )
-            renumber = _plan_renumber(ws, head, graph, landed, base_snap, only_base_landed=not landed_elsewhere)
+            renumber = _plan_renumber(ws, env, head, graph, landed, base_snap, operation,
+                                      only_base_landed=not landed_elsewhere)  # fmt: skip
             if renumber.files:
                 graph = _graph(_reparsed(head.revisions, renumber.files))
             sources = {}
@@ -1302,18 +1303,29 @@ def fix(
     )
 
 
-def _plan_renumber(ws: Workspace, head: Snapshot, graph: RevisionGraph, landed, base_snap, *, only_base_landed: bool):
+def _plan_renumber(
+    ws: Workspace, env: Environment, head: Snapshot, graph: RevisionGraph, landed, base_snap, operation, *,
+    only_base_landed: bool,
+):  # fmt: skip
     """New ids for HEAD's files that took an id base has landed elsewhere (``fixes.renumber``)."""
-    from revgraph.fixes.renumber import plan_renumber
+    from revgraph.fixes.renumber import RenumberPlan, plan_renumber
+
+    if not graph.duplicates:
+        return RenumberPlan({}, ())
 
     def fresh_id() -> str:
         from alembic.util import rev_id
 
         return rev_id()
 
+    # A rebase replays the branch a commit at a time: its later numbers are taken.
+    in_use: set[str] = set()
+    if operation is not None and operation.kind == "rebase" and operation.orig_head:
+        in_use = {rev.id for rev in ws.snapshot(env, operation.orig_head).revisions}
     return plan_renumber(
         graph, head.revisions, base=base_snap, landed=frozenset(landed),
         read=lambda rev: _revision_bytes(ws, head, rev), only_base_landed=only_base_landed, fresh_id=fresh_id,
+        in_use=in_use,
     )  # fmt: skip
 
 

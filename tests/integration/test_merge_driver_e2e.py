@@ -245,6 +245,32 @@ def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
     assert repo.run("check").returncode == 0
 
 
+def test_a_rebase_replaying_numbered_revisions_one_by_one_gives_new_ids_past_the_branch_s_own(repo):
+    # QA: a rebase applies the branch a commit at a time. The first commit's 0002 got
+    # the next number, 0003, which the branch's next commit also adds: that commit
+    # then stopped on "0003 is declared by several files".
+    repo.branch("feature")
+    _add_on_branch(repo, "main", "0002", "add orders")
+    repo.checkout("feature")
+    for rev_id, down, message in (("0002", BASE_ID, "add invoices"), ("0003", "0002", "add invoice lines")):
+        repo.add_revision(rev_id, down, message=message)
+        repo.run("lock", check=True)
+        repo.commit(f"feature: {message}")
+
+    repo.rebase("main", expect_conflict=True)
+    assert "new id 0004 for migrations/versions/0002_add_invoices.py" in repo.run("fix", check=True).stdout
+    proc = repo.git("-c", "core.editor=true", "rebase", "--continue", check=None)
+    assert proc.returncode != 0 and _conflicted(repo) == [LOCK]  # the next commit: 0003 on the old 0002
+    assert "moved 0003: 0002 -> 0004" in repo.run("fix", check=True).stdout
+    repo.git("-c", "core.editor=true", "rebase", "--continue")
+
+    script = _alembic_script(repo)
+    assert list(script.get_heads()) == ["0003"]
+    assert [script.get_revision(r).down_revision for r in ("0003", "0004")] == ["0004", "0002"]
+    assert script.get_revision("0002").doc == "add orders"
+    assert repo.run("check", "--base", "main").returncode == 0
+
+
 def test_fix_refuses_one_id_from_two_branches_when_neither_has_landed(repo):
     # QA: merging one feature into another, both with 0002: nothing says which copy
     # keeps the id. fix rewrote the lock file with the one head "0002" and exited

@@ -17,7 +17,8 @@ def file(rid: str, down, path: str, *, message: str = "step", newline: str = "\n
     return rev, data
 
 
-def plan(head: list[tuple[Revision, bytes]], base: list[Revision] | None, *, only_base_landed=True, ids=("ab12cd34ef56",)):
+def plan(head: list[tuple[Revision, bytes]], base: list[Revision] | None, *, only_base_landed=True, ids=("ab12cd34ef56",),
+         in_use=()):
     data = {rev.path: raw for rev, raw in head}
     revisions = tuple(rev for rev, _ in head)
     fresh = iter(ids)
@@ -26,6 +27,7 @@ def plan(head: list[tuple[Revision, bytes]], base: list[Revision] | None, *, onl
         base=None if base is None else Snapshot("default", "main", tuple(base)),
         landed=frozenset(rev.id for rev in base or ()),
         read=lambda rev: data[rev.path], only_base_landed=only_base_landed, fresh_id=lambda: next(fresh),
+        in_use=in_use,
     )  # fmt: skip
 
 
@@ -46,6 +48,12 @@ def test_a_numbered_id_takes_the_next_free_number_in_its_width():
     assert (again.id, again.down_revisions, again.doc_revision_id) == ("0006", ("0001",), "0006")
     assert set(result.files) == {MINE[0].path}  # base's file is never touched
     assert "git mv -- v/0004_add_invoices.py v/0006_add_invoices.py" in done.note()
+
+
+def test_ids_still_to_come_are_not_taken():
+    # In a rebase the branch's later commits are not in HEAD yet: their numbers are in use.
+    [done] = plan([ROOT, LANDED, MINE], [ROOT[0], LANDED[0]], in_use={"0005", "0006"}).renumbered
+    assert done.new == "0007"
 
 
 def test_a_hex_id_takes_a_fresh_alembic_id_never_one_in_use():

@@ -21,7 +21,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from revgraph.fixes.textedit import literal_quote, prevailing_quote, quote_string, replace_spans, span_bytes
 from revgraph.model import Revision, RevisionGraph, Snapshot
@@ -59,19 +59,22 @@ def plan_renumber(
     read: Callable[[Revision], bytes | None],
     only_base_landed: bool,
     fresh_id: Callable[[], str],
+    in_use: Iterable[str] = (),
 ) -> RenumberPlan:
     """New ids for HEAD's copies of ids base has landed at another path; empty when none
     can be given safely (the rebase then refuses RG103 as before).
 
     ``revisions``: every file of HEAD (the graph keeps one per id). ``read``:
-    a revision's current bytes. ``fresh_id``: alembic's ``rev_id``.
+    a revision's current bytes. ``fresh_id``: alembic's ``rev_id``. ``in_use``:
+    ids a new one must not take beyond HEAD's and base's (in a rebase, those of
+    the commits still to replay: the branch's next number is taken).
     """
     if base is None or not only_base_landed or not graph.duplicates:
         return RenumberPlan({}, ())
     base_files: dict[str, list[Revision]] = {}
     for rev in base.revisions:
         base_files.setdefault(rev.id, []).append(rev)
-    taken = {rev.id for rev in revisions} | set(base_files)
+    taken = {rev.id for rev in revisions} | set(base_files) | set(in_use)
     done: list[Renumbered] = []
     for rid in sorted(graph.duplicates):
         copies = graph.duplicates[rid]

@@ -22,6 +22,7 @@ class Operation:
     backend: str | None = None  # rebase: "merge" or "apply"
     onto: str | None = None  # rebase: the commit the replayed ones are built on
     branch: str | None = None  # rebase: the branch being rebased ("main"), None when detached
+    orig_head: str | None = None  # rebase: the branch's tip before it (every commit still to replay)
 
 
 def _read_sha(path: Path) -> str | None:
@@ -49,14 +50,16 @@ def detect_operation(git_dir: Path, head_sha: str | None) -> Operation | None:
         state = git_dir / "rebase-merge"
         theirs = _read_sha(git_dir / "REBASE_HEAD") or _read_sha(state / "stopped-sha")
         return Operation("rebase", head_sha, theirs, "git rebase --continue", backend="merge",
-                         onto=_read_sha(state / "onto"), branch=_read_branch(state / "head-name"))  # fmt: skip
+                         onto=_read_sha(state / "onto"), branch=_read_branch(state / "head-name"),
+                         orig_head=_read_sha(state / "orig-head"))  # fmt: skip
     apply_dir = git_dir / "rebase-apply"
     if apply_dir.is_dir():
         if (apply_dir / "applying").exists():
             return Operation("am", head_sha, None, "git am --continue", backend="apply")
         theirs = _read_sha(git_dir / "REBASE_HEAD") or _read_sha(apply_dir / "original-commit")
         return Operation("rebase", head_sha, theirs, "git rebase --continue", backend="apply",
-                         onto=_read_sha(apply_dir / "onto"), branch=_read_branch(apply_dir / "head-name"))  # fmt: skip
+                         onto=_read_sha(apply_dir / "onto"), branch=_read_branch(apply_dir / "head-name"),
+                         orig_head=_read_sha(apply_dir / "orig-head"))  # fmt: skip
     if (git_dir / "MERGE_HEAD").exists():
         return Operation("merge", head_sha, _read_sha(git_dir / "MERGE_HEAD"), "git merge --continue")
     if (git_dir / "CHERRY_PICK_HEAD").exists():
