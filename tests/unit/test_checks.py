@@ -295,6 +295,23 @@ def test_an_id_both_sides_add_at_different_paths_is_a_duplicate_even_with_same_c
     assert finding.fix == "git merge origin/main; revgraph fix"
 
 
+def test_one_id_in_two_files_of_head_one_at_base_s_path_is_fix_s_to_renumber():
+    # Mid-rebase onto base (or after merging it): HEAD holds base's file and the branch's.
+    mine = rev("x", "b", path="versions/x_mine.py")
+    main = snap("a<-b<-x", source="origin/main")
+    ctx = context(snap("a<-b<-x", also=[mine]), base=main, merge_base=main)
+    [finding] = findings(ctx, "RG103")
+    assert "origin/main has landed versions/x_step.py: `revgraph fix` gives the other a new id" in finding.message
+    assert finding.fix == "revgraph fix --base origin/main"
+    # Neither copy at base's path (or no base): nothing says which one keeps the id.
+    [finding] = findings(context(snap("a<-b<-x", also=[mine]), base=snap("a<-b", source="origin/main")), "RG103")
+    assert finding.fix is None and "gives the other" not in finding.message
+    # The lock file's conflict says the same command, not `revgraph lock`.
+    with_lock = dataclasses.replace(ctx, lock_heads=("x",), lock_conflicted=True, lock_path="m/revgraph.lock")
+    [lock] = findings(with_lock, "RG401")
+    assert lock.fix == "revgraph fix --base origin/main"
+
+
 def test_a_duplicate_only_the_predicted_merge_has_is_reported():
     ours = snap("a<-b<-x")
     theirs = snap("a<-b<-y", source="origin/main")

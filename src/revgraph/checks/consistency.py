@@ -46,12 +46,15 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
     if why == "conflicted":
         # Mid-merge with competing heads, `revgraph lock` would record them all:
         # the command is RG101's (fix re-points and rewrites this file), or none
-        # where RG101 says what must be mended first.
+        # where RG101 says what must be mended first; with one id in two files,
+        # `revgraph lock` would record one head over both.
         from revgraph.checks.graph import check_multiple_heads
 
         race = next(check_multiple_heads(ctx), None)
         if race is not None:
             fix = race.fix
+        elif ctx.head_graph.duplicates:  # one id in two files: fix gives one a new id, or says why not
+            fix = ctx.fix_with_base("revgraph fix")
         message = (
             f"{lock} holds git conflict markers (<<<<<<< ======= >>>>>>>); the graph's heads are "
             f"{id_list(sorted(actual)) or 'none'}: during a merge or rebase run `revgraph fix`, "

@@ -499,11 +499,19 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
     reported = set(head.duplicates)
     for rid in sorted(head.duplicates):
         revs = head.duplicates[rid]
+        message = f"revision {rid} is declared by {len(revs)} files: {', '.join(at(r) for r in revs)}"
+        fix = None
+        if _one_copy_landed(ctx, rid, revs):
+            # Base merged (or rebased onto) already: fix gives the other copy a new id.
+            landed_path = ctx.base_graph[rid].path
+            message += f"; {ctx.base_label} has landed {landed_path}: `revgraph fix` gives the other a new id"
+            fix = ctx.fix_with_base("revgraph fix")
         yield Hit(
             "RG103",
-            f"revision {rid} is declared by {len(revs)} files: {', '.join(at(r) for r in revs)}",
+            message,
             revisions=(rid,),
             locations=tuple(where(r) for r in revs),
+            fix=fix,
             subjects=revs,
         )
     for rid in sorted(ctx.added_on_both_sides - reported):
@@ -528,6 +536,15 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
             subjects=(ours, theirs),
         )
     yield from _merge_only_duplicates(ctx, reported)
+
+
+def _one_copy_landed(ctx: CheckContext, rid: str, revs: Sequence[Revision]) -> bool:
+    """Whether base has ``rid`` in one file, at the path of one of HEAD's two copies:
+    the case ``fixes.renumber`` mends."""
+    base = ctx.base_graph
+    if base is None or rid not in base or rid in base.duplicates or len(revs) != 2:
+        return False
+    return sum(rev.path == base[rid].path for rev in revs) == 1
 
 
 def _differ(ours: Revision, theirs: Revision) -> bool:
