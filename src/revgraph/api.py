@@ -901,10 +901,12 @@ class RevisionDiff:
     removed: tuple[str, ...]
     edited: tuple[str, ...]
     repointed: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+    # Ids the newer snapshot declares in more files than the older (RG103), with their paths.
+    duplicated: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.edited or self.repointed)
+        return not (self.added or self.removed or self.edited or self.repointed or self.duplicated)
 
     def to_json(self) -> dict:
         return {
@@ -915,23 +917,40 @@ class RevisionDiff:
             "repointed": [
                 {"revision": r, "old": list(old), "new": list(new)} for r, old, new in self.repointed
             ],
+            "duplicated": [{"revision": r, "paths": list(paths)} for r, paths in self.duplicated],
         }
 
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
-    """Revision-level diff: pure."""
+    """Revision-level diff: pure.
+
+    An id the newer snapshot declares in more files than the older one is
+    ``duplicated`` (both files listed), not "edited": which copy to compare
+    with the old one would be a guess.
+    """
     a = {r.id: r for r in old.revisions}
     b = {r.id: r for r in new.revisions}
     added = tuple(sorted(set(b) - set(a)))
     removed = tuple(sorted(set(a) - set(b)))
+    old_paths: dict[str, list[str]] = {}
+    for r in old.revisions:
+        old_paths.setdefault(r.id, []).append(r.path)
+    new_paths: dict[str, list[str]] = {}
+    for r in new.revisions:
+        new_paths.setdefault(r.id, []).append(r.path)
+    duplicated = tuple(
+        (rid, tuple(sorted(paths))) for rid, paths in sorted(new_paths.items())
+        if len(paths) > 1 and len(paths) > len(old_paths.get(rid, ()))
+    )  # fmt: skip
+    twice = {rid for rid, _ in duplicated}
     repointed = []
     edited = []
-    for rid in sorted(set(a) & set(b)):
+    for rid in sorted(set(a) & set(b) - twice):
         if set(a[rid].down_revisions) != set(b[rid].down_revisions):  # a merge's parents are a set
             repointed.append((rid, a[rid].down_revisions, b[rid].down_revisions))
         elif a[rid].blob_id != b[rid].blob_id:
             edited.append(rid)
-    return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed))
+    return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed), duplicated)
 
 
 def diff(ws: Workspace, old_ref: str, new_ref: str | None = None) -> list[RevisionDiff]:

@@ -341,7 +341,7 @@ def diff(
     new: Optional[str] = typer.Argument(None, metavar="[HEAD]", help="The newer snapshot (default: the working tree)."),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text or json."),
 ) -> None:
-    """Revision-level diff between two snapshots: added, removed, edited, re-pointed."""
+    """Revision-level diff between two snapshots: added, removed, edited, re-pointed, declared twice."""
     import json
 
     from revgraph import api
@@ -369,6 +369,10 @@ def diff(
             st.console.print(
                 f"[magenta]> {rid}[/magenta] re-pointed: {', '.join(was) or 'None'} -> {', '.join(now) or 'None'}"
             )
+        for rid, paths in d.duplicated:
+            from rich.markup import escape
+
+            st.console.print(f"[red]! {escape(rid)}[/red] declared by {len(paths)} files: {escape(', '.join(paths))}")
 
 
 # ----------------------------------------------------------------- doctor

@@ -667,6 +667,7 @@ def test_diff_reports_added_removed_edited_and_repointed_revisions(gitrepo, revg
         "removed": ["rev0c"],
         "edited": ["rev0a"],
         "repointed": [{"revision": "rev0b", "old": ["rev0a"], "new": [ROOT]}],
+        "duplicated": [],
     }
     between_refs = revgraph(gitrepo, "diff", "main", "feature", "--format", "json")
     against_worktree = revgraph(gitrepo, "diff", "main", "--format", "json")
@@ -679,7 +680,7 @@ def test_diff_reports_added_removed_edited_and_repointed_revisions(gitrepo, revg
     ]
     same = revgraph(gitrepo, "diff", "feature", "feature", "--format", "json")
     (env,) = same.json()["environments"]
-    assert not any(env[key] for key in ("added", "removed", "edited", "repointed"))
+    assert not any(env[key] for key in ("added", "removed", "edited", "repointed", "duplicated"))
 
 
 # -------------------------------------------------------------------- rules

@@ -751,6 +751,21 @@ def test_a_long_new_line_is_shortened_in_rg102_but_keeps_its_first_revision():
 
 
 # -------------------------------------------------------------------- diff
+def test_diff_calls_an_id_in_a_second_file_declared_twice_not_edited():
+    # QA: after merging a branch that took base's number, `diff` said "~ x edited".
+    from revgraph.api import diff_snapshots
+
+    old = snap("a<-b<-x", source="main")
+    new = snap("a<-b<-x", source="feature", also=[rev("x", "b", path="versions/x_mine.py")])
+
+    diff = diff_snapshots(old, new)
+
+    assert diff.duplicated == (("x", ("versions/x_mine.py", "versions/x_step.py")),)
+    assert diff.edited == diff.repointed == diff.added == () and not diff.empty
+    assert diff.to_json()["duplicated"] == [{"revision": "x", "paths": ["versions/x_mine.py", "versions/x_step.py"]}]
+    assert diff_snapshots(new, new).duplicated == ()  # already twice before: nothing new
+
+
 def test_diff_calls_a_merge_s_parents_in_another_order_an_edit_not_a_re_point():
     from revgraph.api import diff_snapshots
 
