@@ -1234,13 +1234,8 @@ def fix(
         elif strategy == "rebase":
             from revgraph.fixes.rebase import plan_rebase
 
-            # Only base may vouch for which copy of an id landed: a protected ref, a
-            # database, --onto or the other side of the operation could hold the other.
-            landed_elsewhere = bool(db_revisions or onto or ws.project.settings.protected) or any(
-                src in (_MERGED_IN, _UPSTREAM) for src in srcs
-            )
-            renumber = _plan_renumber(ws, env, head, graph, landed, base_snap, operation,
-                                      only_base_landed=not landed_elsewhere)  # fmt: skip
+            renumber = _plan_renumber(ws, env, repo, head, graph, landed, base_snap, operation, srcs,
+                                      db_revisions=db_revisions)  # fmt: skip
             if renumber.files:
                 graph = _graph(_reparsed(head.revisions, renumber.files))
             sources = {}
@@ -1323,14 +1318,26 @@ def fix(
 
 
 def _plan_renumber(
-    ws: Workspace, env: Environment, head: Snapshot, graph: RevisionGraph, landed, base_snap, operation, *,
-    only_base_landed: bool,
+    ws: Workspace, env: Environment, repo: GitRepo | None, head: Snapshot, graph: RevisionGraph, landed,
+    base_snap, operation, sources: Sequence[str], *, db_revisions: Sequence[str],
 ):  # fmt: skip
-    """New ids for HEAD's files that took an id base has landed elsewhere (``fixes.renumber``)."""
+    """New ids for HEAD's files that took an id base has landed elsewhere (``fixes.renumber``).
+
+    ``sources`` are where ``landed`` came from (``_landed_for_fix``): a file in
+    any of those refs has landed there and keeps its id.
+    """
     from revgraph.fixes.renumber import RenumberPlan, plan_renumber
 
-    if not graph.duplicates:
+    if not graph.duplicates or repo is None:
         return RenumberPlan({}, ())
+    refs = [src for src in sources if src not in (_MERGED_IN, _UPSTREAM, "database")]
+    if _MERGED_IN in sources and operation is not None:
+        refs.append(operation.theirs)
+    if _UPSTREAM in sources and operation is not None:
+        refs.append(operation.onto)
+    landed_files = {
+        (rev.id, rev.path) for ref in refs if ref for rev in repo.read_ref(env, ref, cache=ws.cache).revisions
+    }
 
     def fresh_id() -> str:
         from alembic.util import rev_id
@@ -1343,8 +1350,9 @@ def _plan_renumber(
         in_use = {rev.id for rev in ws.snapshot(env, operation.orig_head).revisions}
     return plan_renumber(
         graph, head.revisions, base=base_snap, landed=frozenset(landed),
-        read=lambda rev: _revision_bytes(ws, head, rev), only_base_landed=only_base_landed, fresh_id=fresh_id,
-        in_use=in_use,
+        read=lambda rev: _revision_bytes(ws, head, rev), fresh_id=fresh_id,
+        in_use=in_use, landed_files=landed_files,
+        applied=frozenset(graph.closure(db_revisions)) | frozenset(db_revisions) if db_revisions else frozenset(),
     )  # fmt: skip
 
 

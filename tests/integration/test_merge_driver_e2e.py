@@ -245,6 +245,30 @@ def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
     assert repo.run("check").returncode == 0
 
 
+@pytest.mark.parametrize("released", ["main", "feature"])
+def test_a_protected_ref_holding_the_branch_s_file_keeps_its_id(repo, released):
+    # A release branch cut from main holds main's 0002: the feature's still gets a new
+    # id. One cut from the feature holds the feature's: that one has landed too, and
+    # fix refuses rather than renumber a file a release may have run.
+    repo.write("pyproject.toml", '[tool.revgraph]\nprotected = ["release/*"]\n')
+    repo.commit("protect release branches")
+    repo.branch("feature")
+    _add_on_branch(repo, "main", "0002", "add orders")
+    _add_on_branch(repo, "feature", "0002", "add invoices")
+    repo.git("branch", "release/1", released)
+    repo.checkout("main")
+    repo.merge("feature", expect_conflict=True)
+
+    done = repo.run("fix")
+
+    if released == "main":
+        assert done.returncode == 0, done.stderr
+        assert "new id 0003 for migrations/versions/0002_add_invoices.py" in done.stdout
+    else:
+        assert done.returncode != 0 and "fix RG103 first" in done.stderr
+        assert _conflicted(repo) == [LOCK]
+
+
 def test_a_rebase_replaying_numbered_revisions_one_by_one_gives_new_ids_past_the_branch_s_own(repo):
     # QA: a rebase applies the branch a commit at a time. The first commit's 0002 got
     # the next number, 0003, which the branch's next commit also adds: that commit

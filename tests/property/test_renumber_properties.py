@@ -53,7 +53,7 @@ def test_new_ids_then_the_rebase_leave_one_line_on_base_s_head(case):
 
     renumber = plan_renumber(
         graph, head, base=Snapshot("default", "main", tuple(base_revs)), landed=landed,
-        read=lambda rev: files[rev.path], only_base_landed=True, fresh_id=lambda: "never-used",
+        read=lambda rev: files[rev.path], fresh_id=lambda: "never-used",
     )  # fmt: skip
     collided = {path for path, _ in branch if path.startswith("v/") and int(path[2:6]) <= n}
     assert {r.path for r in renumber.renumbered} == collided

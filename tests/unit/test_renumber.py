@@ -17,8 +17,8 @@ def file(rid: str, down, path: str, *, message: str = "step", newline: str = "\n
     return rev, data
 
 
-def plan(head: list[tuple[Revision, bytes]], base: list[Revision] | None, *, only_base_landed=True, ids=("ab12cd34ef56",),
-         in_use=()):
+def plan(head: list[tuple[Revision, bytes]], base: list[Revision] | None, *, ids=("ab12cd34ef56",), in_use=(),
+         landed_files=frozenset(), applied=frozenset()):
     data = {rev.path: raw for rev, raw in head}
     revisions = tuple(rev for rev, _ in head)
     fresh = iter(ids)
@@ -26,8 +26,8 @@ def plan(head: list[tuple[Revision, bytes]], base: list[Revision] | None, *, onl
         RevisionGraph(revisions), revisions,
         base=None if base is None else Snapshot("default", "main", tuple(base)),
         landed=frozenset(rev.id for rev in base or ()),
-        read=lambda rev: data[rev.path], only_base_landed=only_base_landed, fresh_id=lambda: next(fresh),
-        in_use=in_use,
+        read=lambda rev: data[rev.path], fresh_id=lambda: next(fresh),
+        in_use=in_use, landed_files=landed_files, applied=applied,
     )  # fmt: skip
 
 
@@ -79,19 +79,28 @@ def test_new_revisions_naming_the_id_follow_the_branch_s_file_and_keep_their_lay
 
 @pytest.mark.parametrize(
     "case",
-    ["no base", "landed elsewhere too", "base has two", "three copies", "no copy at base's path"],
+    ["no base", "mine landed on a protected ref", "a database ran it", "base has two", "three copies",
+     "no copy at base's path"],
 )
 def test_nothing_is_renumbered_unless_which_copy_landed_is_certain(case):
-    head, base, only = [ROOT, LANDED, MINE], [ROOT[0], LANDED[0]], True
+    head, base, extra = [ROOT, LANDED, MINE], [ROOT[0], LANDED[0]], {}
     if case == "no base":
         base = None
-    elif case == "landed elsewhere too":
-        only = False
+    elif case == "mine landed on a protected ref":
+        extra = {"landed_files": {("0004", MINE[0].path)}}
+    elif case == "a database ran it":
+        extra = {"applied": {"0004"}}
     elif case == "base has two":
         base = [ROOT[0], LANDED[0], MINE[0]]
     elif case == "three copies":
         head = head + [file("0004", "0001", "v/0004_third.py")]
     elif case == "no copy at base's path":
         base = [ROOT[0], file("0004", "0001", "v/elsewhere.py")[0]]
-    result = plan(head, base, only_base_landed=only)
+    result = plan(head, base, **extra)
     assert result.files == {} and result.renumbered == ()
+
+
+def test_base_s_own_file_landing_elsewhere_too_changes_nothing():
+    # A protected ref that has base's file (the usual case: release branches off main).
+    [done] = plan([ROOT, LANDED, MINE], [ROOT[0], LANDED[0]], landed_files={("0004", LANDED[0].path)}).renumbered
+    assert done.path == MINE[0].path

@@ -12,8 +12,8 @@ name: the note gives the ``git mv`` (RG403 would too).
 
 Pure: graph and bytes in, new bytes out. Only when which copy landed is certain:
 base has exactly one file with that id, HEAD exactly two (base's, at base's
-path, and one elsewhere), and nothing else counts as landed (no protected ref,
-no ``--db``: neither tells which file it ran).
+path, and one elsewhere), the other is in no other landed ref (a protected
+branch, ``--onto``), and no ``--db`` has run the id (it cannot tell which file).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Container, Iterable, Mapping
 
 from revgraph.fixes.textedit import literal_quote, prevailing_quote, quote_string, replace_spans, span_bytes
 from revgraph.model import Revision, RevisionGraph, Snapshot
@@ -57,9 +57,10 @@ def plan_renumber(
     base: Snapshot | None,
     landed: frozenset[str],
     read: Callable[[Revision], bytes | None],
-    only_base_landed: bool,
     fresh_id: Callable[[], str],
     in_use: Iterable[str] = (),
+    landed_files: Container[tuple[str, str]] = frozenset(),
+    applied: Container[str] = frozenset(),
 ) -> RenumberPlan:
     """New ids for HEAD's copies of ids base has landed at another path; empty when none
     can be given safely (the rebase then refuses RG103 as before).
@@ -68,8 +69,12 @@ def plan_renumber(
     a revision's current bytes. ``fresh_id``: alembic's ``rev_id``. ``in_use``:
     ids a new one must not take beyond HEAD's and base's (in a rebase, those of
     the commits still to replay: the branch's next number is taken).
+    ``landed_files``: ``(id, path)`` of the files that landed beyond base
+    (protected refs, ``--onto``, the other side of the operation): a copy found
+    there keeps its id. ``applied``: ids a database has run, where which file
+    ran cannot be told: none of those is renumbered.
     """
-    if base is None or not only_base_landed or not graph.duplicates:
+    if base is None or not graph.duplicates:
         return RenumberPlan({}, ())
     base_files: dict[str, list[Revision]] = {}
     for rev in base.revisions:
@@ -84,6 +89,8 @@ def plan_renumber(
         ours = [rev for rev in copies if rev.path != landed_copy[0].path]
         if len(ours) != 1 or "revision" not in ours[0].spans:
             continue
+        if rid in applied or (rid, ours[0].path) in landed_files:
+            continue  # the branch's file ran somewhere, or landed on a ref that keeps it
         new_id = _next_id(rid, taken, fresh_id)
         taken.add(new_id)
         done.append(Renumbered(rid, new_id, ours[0].path, landed_copy[0].path))
