@@ -297,7 +297,7 @@ def test_an_id_both_sides_add_at_different_paths_is_a_duplicate_even_with_same_c
 
 def test_one_id_in_two_files_of_head_one_at_base_s_path_is_fix_s_to_renumber():
     # Mid-rebase onto base (or after merging it): HEAD holds base's file and the branch's.
-    mine = rev("x", "b", path="versions/x_mine.py")
+    mine = rev("x", "b", path="versions/x_mine.py", blob_id="blob-of-mine")
     main = snap("a<-b<-x", source="origin/main")
     ctx = context(snap("a<-b<-x", also=[mine]), base=main, merge_base=main)
     [finding] = findings(ctx, "RG103")
@@ -310,6 +310,10 @@ def test_one_id_in_two_files_of_head_one_at_base_s_path_is_fix_s_to_renumber():
     with_lock = dataclasses.replace(ctx, lock_heads=("x",), lock_conflicted=True, lock_path="m/revgraph.lock")
     [lock] = findings(with_lock, "RG401")
     assert lock.fix == "revgraph fix --base origin/main"
+    # A byte-for-byte copy is one migration twice: it is deleted, not renumbered.
+    copy = rev("x", "b", path="versions/x_copy.py")
+    [finding] = findings(context(snap("a<-b<-x", also=[copy]), base=main, merge_base=main), "RG103")
+    assert finding.fix is None
 
 
 def test_a_duplicate_only_the_predicted_merge_has_is_reported():

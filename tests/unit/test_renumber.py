@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from revgraph.fixes.renumber import plan_renumber
@@ -80,7 +82,7 @@ def test_new_revisions_naming_the_id_follow_the_branch_s_file_and_keep_their_lay
 @pytest.mark.parametrize(
     "case",
     ["no base", "mine landed on a protected ref", "a database ran it", "base has two", "three copies",
-     "no copy at base's path"],
+     "no copy at base's path", "a byte-for-byte copy"],
 )
 def test_nothing_is_renumbered_unless_which_copy_landed_is_certain(case):
     head, base, extra = [ROOT, LANDED, MINE], [ROOT[0], LANDED[0]], {}
@@ -94,6 +96,10 @@ def test_nothing_is_renumbered_unless_which_copy_landed_is_certain(case):
         base = [ROOT[0], LANDED[0], MINE[0]]
     elif case == "three copies":
         head = head + [file("0004", "0001", "v/0004_third.py")]
+    elif case == "a byte-for-byte copy":  # one migration in two files: delete the copy
+        landed = dataclasses.replace(LANDED[0], blob_id="same")
+        copy = dataclasses.replace(landed, path="v/0004_add_orders copy.py")
+        head, base = [ROOT, (landed, LANDED[1]), (copy, LANDED[1])], [ROOT[0], landed]
     elif case == "no copy at base's path":
         base = [ROOT[0], file("0004", "0001", "v/elsewhere.py")[0]]
     result = plan(head, base, **extra)

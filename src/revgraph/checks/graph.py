@@ -544,6 +544,8 @@ def _one_copy_landed(ctx: CheckContext, rid: str, revs: Sequence[Revision]) -> b
     base = ctx.base_graph
     if base is None or rid not in base or rid in base.duplicates or len(revs) != 2:
         return False
+    if revs[0].blob_id and revs[0].blob_id == revs[1].blob_id:
+        return False  # one file twice: the copy goes, it takes no new id
     return sum(rev.path == base[rid].path for rev in revs) == 1
 
 

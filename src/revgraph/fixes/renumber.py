@@ -91,6 +91,8 @@ def plan_renumber(
             continue
         if rid in applied or (rid, ours[0].path) in landed_files:
             continue  # the branch's file ran somewhere, or landed on a ref that keeps it
+        if ours[0].blob_id and ours[0].blob_id == landed_copy[0].blob_id:
+            continue  # a copy of base's file, byte for byte: one migration twice, to delete
         new_id = _next_id(rid, taken, fresh_id)
         taken.add(new_id)
         done.append(Renumbered(rid, new_id, ours[0].path, landed_copy[0].path))
