@@ -333,12 +333,15 @@ def _describe(env_name: str, base: RevisionGraph, new: Mapping[str, Revision]) -
 
 def _pair_collisions(env_name: str, index: _BaseIndex, entries: Sequence[_EnvBranch]) -> list[Collision]:
     """Each pair whose joint landing leaves more competing heads than either alone, or
-    that adds one id from two different files."""
+    that adds one id from two different files (RG103's test: not the same revision
+    stacked or cherry-picked unchanged)."""
+    from revgraph.checks.graph import different_files
+
     out: list[Collision] = []
     for i, a in enumerate(entries):
         for b in entries[i + 1 :]:
             both = a.new.keys() & b.new.keys()
-            same_ids = tuple(sorted(rid for rid in both if not _same_file(a.new[rid], b.new[rid])))
+            same_ids = tuple(sorted(rid for rid in both if different_files(a.new[rid], b.new[rid])))
             joint = {**a.new, **b.new}
             excess, competing = _lanes(index, joint)
             if excess <= max(a.excess, b.excess) and not same_ids:
@@ -356,11 +359,6 @@ def _pair_collisions(env_name: str, index: _BaseIndex, entries: Sequence[_EnvBra
                 )
             )
     return out
-
-
-def _same_file(a: Revision, b: Revision) -> bool:
-    """The same revision on both branches (stacked, or cherry-picked unchanged)."""
-    return a.path == b.path and a.blob_id == b.blob_id
 
 
 def _shared_parent(graph: RevisionGraph, a: Sequence[str], b: Sequence[str]) -> str | None:

@@ -501,10 +501,10 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
         revs = head.duplicates[rid]
         message = f"revision {rid} is declared by {len(revs)} files: {', '.join(at(r) for r in revs)}"
         fix = None
-        if _one_copy_landed(ctx, rid, revs):
+        base = ctx.base_graph
+        if base is not None and rid in base and branch_copy(revs, base.duplicates.get(rid, (base[rid],))):
             # Base merged (or rebased onto) already: fix gives the other copy a new id.
-            landed_path = ctx.base_graph[rid].path
-            message += f"; {ctx.base_label} has landed {landed_path}: `revgraph fix` gives the other a new id"
+            message += f"; {ctx.base_label} has landed {base[rid].path}: `revgraph fix` gives the other a new id"
             fix = ctx.fix_with_base("revgraph fix")
         yield Hit(
             "RG103",
@@ -516,7 +516,7 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
         )
     for rid in sorted(ctx.added_on_both_sides - reported):
         ours, theirs = head[rid], ctx.base_graph[rid]  # type: ignore[index]
-        if not _differ(ours, theirs):
+        if not different_files(ours, theirs):
             continue
         reported.add(rid)
         how = "at different paths" if ours.path != theirs.path else "with different content"
@@ -538,18 +538,22 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
     yield from _merge_only_duplicates(ctx, reported)
 
 
-def _one_copy_landed(ctx: CheckContext, rid: str, revs: Sequence[Revision]) -> bool:
-    """Whether base has ``rid`` in one file, at the path of one of HEAD's two copies:
-    the case ``fixes.renumber`` mends."""
-    base = ctx.base_graph
-    if base is None or rid not in base or rid in base.duplicates or len(revs) != 2:
-        return False
-    if revs[0].blob_id and revs[0].blob_id == revs[1].blob_id:
-        return False  # one file twice: the copy goes, it takes no new id
-    return sum(rev.path == base[rid].path for rev in revs) == 1
+def branch_copy(copies: Sequence[Revision], landed: Sequence[Revision]) -> Revision | None:
+    """Of the two files HEAD declares one id in, the one that is not base's: when base
+    (``landed``: its files with that id) has the id in one file, at the other copy's
+    path. None otherwise, and for a byte-for-byte copy of base's file (one migration
+    twice: the copy is deleted, it takes no new id). What ``fixes.renumber`` gives a
+    new id, and what RG103 says it will."""
+    if len(copies) != 2 or len(landed) != 1:
+        return None
+    ours = [rev for rev in copies if rev.path != landed[0].path]
+    if len(ours) != 1 or (ours[0].blob_id and ours[0].blob_id == landed[0].blob_id):
+        return None
+    return ours[0]
 
 
-def _differ(ours: Revision, theirs: Revision) -> bool:
+def different_files(ours: Revision, theirs: Revision) -> bool:
+    """Whether two declarations of one id are two files (another path, or other bytes)."""
     if ours.path != theirs.path:
         return True  # git keeps both files: a duplicate whatever their content
     if ours.blob_id and theirs.blob_id:

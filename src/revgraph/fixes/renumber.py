@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Container, Iterable, Mapping
 
+from revgraph.checks.graph import branch_copy
 from revgraph.fixes.textedit import literal_quote, prevailing_quote, quote_string, replace_spans, span_bytes
 from revgraph.model import Revision, RevisionGraph, Snapshot
 from revgraph.shellwords import shell_word
@@ -82,20 +83,14 @@ def plan_renumber(
     taken = {rev.id for rev in revisions} | set(base_files) | set(in_use)
     done: list[Renumbered] = []
     for rid in sorted(graph.duplicates):
-        copies = graph.duplicates[rid]
-        landed_copy = base_files.get(rid, [])
-        if len(copies) != 2 or len(landed_copy) != 1 or rid not in landed:
+        ours = branch_copy(graph.duplicates[rid], base_files.get(rid, ()))
+        if ours is None or rid not in landed or "revision" not in ours.spans:
             continue
-        ours = [rev for rev in copies if rev.path != landed_copy[0].path]
-        if len(ours) != 1 or "revision" not in ours[0].spans:
-            continue
-        if rid in applied or (rid, ours[0].path) in landed_files:
+        if rid in applied or (rid, ours.path) in landed_files:
             continue  # the branch's file ran somewhere, or landed on a ref that keeps it
-        if ours[0].blob_id and ours[0].blob_id == landed_copy[0].blob_id:
-            continue  # a copy of base's file, byte for byte: one migration twice, to delete
         new_id = _next_id(rid, taken, fresh_id)
         taken.add(new_id)
-        done.append(Renumbered(rid, new_id, ours[0].path, landed_copy[0].path))
+        done.append(Renumbered(rid, new_id, ours.path, base_files[rid][0].path))
     if not done:
         return RenumberPlan({}, ())
     # Every replacement of a file is found in its original bytes and made at once
