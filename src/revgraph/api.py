@@ -1068,11 +1068,6 @@ def local_branch_name(ref: str) -> str:
     return ref
 
 
-# Where landed revisions came from, beside base and its remote copy (``_landed_for_fix``).
-_MERGED_IN = "the branch being merged in"
-_UPSTREAM = "the rebase's upstream"
-
-
 def _landed_for_fix(
     ws: Workspace,
     env: Environment,
@@ -1083,12 +1078,20 @@ def _landed_for_fix(
     operation,
     db_revisions: Sequence[str],
     graph: RevisionGraph,
-) -> tuple[set[str], dict | None, list[str]]:
-    """The revisions that must not move, the explicit targets, and where they came from."""
+) -> tuple[set[str], dict | None, list[str], set[tuple[str, str]]]:
+    """The revisions that must not move, the explicit targets, where they came from, and
+    ``(id, path)`` of each landed file read (which copy of an id landed, for renumbering)."""
     landed: set[str] = set()
+    files: set[tuple[str, str]] = set()
     sources: list[str] = []
     targets = None
     base_read: str | None = None  # the commit of base, once its revisions are in ``landed``
+
+    def take(revisions) -> None:
+        for r in revisions:
+            landed.add(r.id)
+            files.add((r.id, r.path))
+
     if repo is not None and repo.head_sha() is not None:
         base_ref = ws.resolve_base(base, required=operation is None and onto is None)
         rebase = operation if operation is not None and operation.kind == "rebase" else None
@@ -1099,12 +1102,12 @@ def _landed_for_fix(
                 # landed anywhere; what has is upstream (below).
                 pass
             else:
-                landed |= {r.id for r in ws.snapshot(env, base_ref.ref).revisions}
+                take(ws.snapshot(env, base_ref.ref).revisions)
                 sources.append(base_ref.ref)
                 base_read = base_ref.sha
             shared = _shared_copy(repo, base_ref.ref)
             if shared is not None:  # a local base behind its remote has not seen all that landed
-                landed |= {r.id for r in repo.read_ref(env, shared, cache=ws.cache).revisions}
+                take(repo.read_ref(env, shared, cache=ws.cache).revisions)
                 sources.append(shared)
             # Merging (or picking) a feature *into* the base branch: HEAD is the
             # base, its revisions have landed even if not yet pushed to origin.
@@ -1115,7 +1118,7 @@ def _landed_for_fix(
                 and branch
                 and _names_branch(repo, base_ref.ref, branch)
             ):
-                landed |= {r.id for r in repo.read_ref(env, "HEAD", cache=ws.cache).revisions}
+                take(repo.read_ref(env, "HEAD", cache=ws.cache).revisions)
             elif (
                 operation is not None and operation.kind == "merge" and branch and operation.theirs
                 and operation.theirs != base_read  # `git merge main` with base main: read above
@@ -1125,20 +1128,19 @@ def _landed_for_fix(
                 # main), or the PR a stacked one builds on. Its revisions stay and
                 # the work branch's own move onto them, as in `git rebase <it>`;
                 # Create Date never decides which side moves.
-                landed |= {r.id for r in repo.read_ref(env, operation.theirs, cache=ws.cache).revisions}
-                sources.append(_MERGED_IN)
+                take(repo.read_ref(env, operation.theirs, cache=ws.cache).revisions)
+                sources.append("the branch being merged in")
         for ref in _protected_refs(ws, repo):
-            landed |= {r.id for r in repo.read_ref(env, ref, cache=ws.cache).revisions}
+            take(repo.read_ref(env, ref, cache=ws.cache).revisions)
             sources.append(ref)
         if rebase is not None and rebase.onto and rebase.onto != base_read:  # `git rebase main`: read above
             # What a rebase builds on stays; the commits it replays move (PRODUCT §5:
             # in a rebase "ours" is the upstream).
-            landed |= {r.id for r in repo.read_ref(env, rebase.onto, cache=ws.cache).revisions}
-            sources.append(_UPSTREAM)
+            take(repo.read_ref(env, rebase.onto, cache=ws.cache).revisions)
+            sources.append("the rebase's upstream")
         if onto is not None:
             onto_snap = ws.snapshot(env, onto)
-            onto_ids = {r.id for r in onto_snap.revisions}
-            landed |= onto_ids
+            take(onto_snap.revisions)
             onto_graph = _graph(onto_snap.revisions)
             targets = _targets_by_lineage(onto_graph)
             sources.append(onto)
@@ -1147,7 +1149,7 @@ def _landed_for_fix(
     if db_revisions:
         landed |= graph.closure(db_revisions) | set(db_revisions)
         sources.append("database")
-    return landed & set(graph.revisions), targets, sources
+    return landed & set(graph.revisions), targets, sources, files
 
 
 def _base_snapshot(ws: Workspace, env: Environment, repo: GitRepo | None, base: str | None) -> Snapshot | None:
@@ -1213,7 +1215,7 @@ def fix(
         head = ws.snapshot(env)
         _refuse_on_problems(head)
         graph = _graph(head.revisions)
-        landed, targets, srcs = _landed_for_fix(
+        landed, targets, srcs, landed_files = _landed_for_fix(
             ws, env, repo, base=base, onto=onto, operation=operation,
             db_revisions=db_revisions, graph=graph,
         )
@@ -1234,7 +1236,7 @@ def fix(
         elif strategy == "rebase":
             from revgraph.fixes.rebase import plan_rebase
 
-            renumber = _plan_renumber(ws, env, repo, head, graph, landed, base_snap, operation, srcs,
+            renumber = _plan_renumber(ws, env, head, graph, landed, landed_files, base_snap, operation,
                                       db_revisions=db_revisions)  # fmt: skip
             if renumber.files:
                 graph = _graph(_reparsed(head.revisions, renumber.files))
@@ -1318,26 +1320,18 @@ def fix(
 
 
 def _plan_renumber(
-    ws: Workspace, env: Environment, repo: GitRepo | None, head: Snapshot, graph: RevisionGraph, landed,
-    base_snap, operation, sources: Sequence[str], *, db_revisions: Sequence[str],
+    ws: Workspace, env: Environment, head: Snapshot, graph: RevisionGraph, landed, landed_files,
+    base_snap, operation, *, db_revisions: Sequence[str],
 ):  # fmt: skip
     """New ids for HEAD's files that took an id base has landed elsewhere (``fixes.renumber``).
 
-    ``sources`` are where ``landed`` came from (``_landed_for_fix``): a file in
-    any of those refs has landed there and keeps its id.
+    ``landed_files``: ``(id, path)`` of every landed file ``_landed_for_fix`` read;
+    a copy found there has landed and keeps its id.
     """
     from revgraph.fixes.renumber import RenumberPlan, plan_renumber
 
-    if not graph.duplicates or repo is None:
+    if not graph.duplicates:
         return RenumberPlan({}, ())
-    refs = [src for src in sources if src not in (_MERGED_IN, _UPSTREAM, "database")]
-    if _MERGED_IN in sources and operation is not None:
-        refs.append(operation.theirs)
-    if _UPSTREAM in sources and operation is not None:
-        refs.append(operation.onto)
-    landed_files = {
-        (rev.id, rev.path) for ref in refs if ref for rev in repo.read_ref(env, ref, cache=ws.cache).revisions
-    }
 
     def fresh_id() -> str:
         from alembic.util import rev_id

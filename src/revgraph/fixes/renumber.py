@@ -70,9 +70,9 @@ def plan_renumber(
     a revision's current bytes. ``fresh_id``: alembic's ``rev_id``. ``in_use``:
     ids a new one must not take beyond HEAD's and base's (in a rebase, those of
     the commits still to replay: the branch's next number is taken).
-    ``landed_files``: ``(id, path)`` of the files that landed beyond base
-    (protected refs, ``--onto``, the other side of the operation): a copy found
-    there keeps its id. ``applied``: ids a database has run, where which file
+    ``landed_files``: ``(id, path)`` of the files that landed (base's, and those
+    of protected refs, ``--onto`` and the other side of the operation): a copy
+    found there keeps its id. ``applied``: ids a database has run, where which file
     ran cannot be told: none of those is renumbered.
     """
     if base is None or not graph.duplicates:
