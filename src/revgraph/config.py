@@ -83,7 +83,11 @@ def _configs_below_hint(start: Path) -> str | None:
     found = _configs_below(start)
     if not found:
         return None
-    first = Path(found[0]).parent.as_posix()
+    first_ini = Path(found[0])
+    first = first_ini.parent
+    if first.name == FLASK_MIGRATE_FOLDER and _flask_migrate_folder(start / first_ini):
+        first = first.parent  # where `flask db` runs, and revgraph finds it too
+    first = first.as_posix()
     return (
         f"found {', '.join(found)}: run revgraph there (revgraph -C {first} ...), pass -c "
         f"{found[0]}, or list them under [tool.revgraph.environments] in a pyproject.toml here"
@@ -381,7 +385,8 @@ def find_project_dir(start: Path) -> Path | None:
 
 
 def _find_project_dir(start: Path) -> _Found | None:
-    """The nearest directory, from ``start`` up to the filesystem root, that holds a config."""
+    """The nearest directory, from ``start`` up to the filesystem root, that holds a config
+    (or Flask-Migrate's ``migrations/alembic.ini``, which ``flask db`` reads from there)."""
     for directory in (start, *start.parents):
         pyproject = directory / "pyproject.toml"
         tool = _read_tool_tables(pyproject) if _is_file(pyproject) else None
@@ -389,7 +394,27 @@ def _find_project_dir(start: Path) -> _Found | None:
             return _Found(directory, tool)
         if tool and ("alembic" in tool or "revgraph" in tool):
             return _Found(directory, tool)
+        if _flask_migrate_ini(directory) is not None:
+            return _Found(directory, tool)
     return None
+
+
+# Flask-Migrate's default migration folder (``flask db init``; ``-d`` picks another).
+FLASK_MIGRATE_FOLDER = "migrations"
+
+
+def _flask_migrate_folder(ini: Path | None) -> bool:
+    """Whether ``ini`` is Flask-Migrate's: an alembic.ini inside the migration folder
+    itself (``env.py`` beside it). Its [alembic] has no script_location: Flask-Migrate
+    sets it to this folder, and so does revgraph."""
+    return ini is not None and ini.name == "alembic.ini" and _is_file(ini.parent / "env.py")
+
+
+def _flask_migrate_ini(directory: Path) -> Path | None:
+    """``directory``'s ``migrations/alembic.ini`` when it is Flask-Migrate's layout:
+    ``flask db`` run in ``directory`` reads it, so revgraph run there does too."""
+    ini = directory / FLASK_MIGRATE_FOLDER / "alembic.ini"
+    return ini if _is_file(ini) and _flask_migrate_folder(ini) else None
 
 
 def _read_tool_tables(pyproject: Path) -> dict[str, Any]:
@@ -540,6 +565,11 @@ def _environment_specs(
     if "alembic" in tool:
         pyproject = root / "pyproject.toml"
         return [(name, partial(_config_environment, name, pyproject, section, start, explicit=False))]
+    flask_ini = _flask_migrate_ini(root)
+    if flask_ini is not None:
+        if section is not None:
+            return [(name, partial(_config_environment, name, flask_ini, section, start, explicit=True))]
+        return _ini_specs(flask_ini, start)
     raise ConfigError(
         f"{root / 'pyproject.toml'} has [tool.revgraph] but no environments, and there is no alembic.ini "
         "or [tool.alembic] beside it; add [tool.revgraph.environments], "
@@ -937,6 +967,10 @@ class _AlembicReader:
 def _environment_from_reader(name: str, reader: _AlembicReader, start: Path, notes: list) -> Environment:
     """``ScriptDirectory.from_config`` without importing anything."""
     script_value = reader.get_str("script_location")
+    if not script_value and _flask_migrate_folder(reader.ini_path if reader.ini is not None else None):
+        # Flask-Migrate's alembic.ini sits in its migration folder and has no
+        # script_location: ``flask db`` sets it to that folder before alembic reads it.
+        script_value = reader.ini_path.parent.as_posix()  # type: ignore[union-attr]
     if not script_value:
         where = reader.ini_path if reader.ini is not None else reader.toml_where
         section = f" [{reader.section}]" if reader.ini is not None else ""

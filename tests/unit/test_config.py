@@ -812,3 +812,93 @@ def test_options_that_do_not_interpolate_are_left_out_rather_than_fatal(tmp_path
     write(tmp_path / "pyproject.toml", '[tool.alembic]\nodd = "100%"\noutput_encoding = "utf-8"\n')
     (env,) = load_project(tmp_path).environments
     assert env.options == {"output_encoding": "utf-8"}
+
+
+# ------------------------------------------------------------- Flask-Migrate
+
+# What `flask db init` writes: the ini sits in the migration folder and has no
+# script_location; Flask-Migrate sets it to that folder before alembic reads it.
+FLASK_MIGRATE_INI = """
+# A generic, single database configuration.
+
+[alembic]
+# template used to generate migration files
+# file_template = %%(rev)s_%%(slug)s
+
+# set to 'true' to run the environment during
+# the 'revision' command, regardless of autogenerate
+# revision_environment = false
+
+
+# Logging configuration
+[loggers]
+keys = root,sqlalchemy,alembic,flask_migrate
+
+[logger_root]
+level = WARN
+handlers = console
+qualname =
+
+[formatter_generic]
+format = %(levelname)-5.5s [%(name)s] %(message)s
+"""
+
+
+def _flask_project(root: Path, folder: str = "migrations") -> Path:
+    write(root / folder / "alembic.ini", FLASK_MIGRATE_INI)
+    write(root / folder / "env.py", "from flask import current_app\n")
+    make_dirs(root, f"{folder}/versions")
+    return root / folder
+
+
+@pytest.mark.parametrize("where", ["app root", "migration folder", "below the app root"])
+def test_flask_migrate_s_layout_is_one_environment_as_flask_db_sees_it(tmp_path: Path, where: str) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    folder = _flask_project(tmp_path)
+    make_dirs(tmp_path, "app/models")
+    start = {"app root": tmp_path, "migration folder": folder, "below the app root": tmp_path / "app" / "models"}[where]
+
+    project = load_project(start)
+
+    (env,) = project.environments
+    # Flask-Migrate's own reading: its Config with script_location set to the folder.
+    config = Config(str(folder / "alembic.ini"))
+    config.set_main_option("script_location", str(folder))
+    script = ScriptDirectory.from_config(config)
+    assert norm(env.script_location) == norm(script.dir)
+    assert [norm(p) for p in env.version_locations] == [norm(p) for p in script._version_locations]
+    assert env.file_template == script.file_template
+    assert env.lock_file == folder / "revgraph.lock"
+    assert env.config_file == folder / "alembic.ini" and env.name == "default"
+    assert project.root == (folder if where == "migration folder" else tmp_path)
+
+
+def test_flask_migrate_s_root_keeps_its_pyproject_settings(tmp_path: Path) -> None:
+    _flask_project(tmp_path)
+    write(tmp_path / "pyproject.toml", '[tool.revgraph]\nbase = "develop"\n')
+    project = load_project(tmp_path)
+    assert project.settings.base == "develop"
+    assert project.environments[0].script_location == tmp_path / "migrations"
+
+
+def test_an_ini_without_script_location_elsewhere_is_still_an_error(tmp_path: Path) -> None:
+    # No env.py beside it: not Flask-Migrate's folder, and alembic would refuse it too.
+    write(tmp_path / "alembic.ini", "[alembic]\nfile_template = %%(rev)s\n")
+    expect_error(ConfigError, "no 'script_location' key found", start=tmp_path)
+
+
+def test_another_flask_migrate_folder_name_is_named_in_the_hint(tmp_path: Path) -> None:
+    # `flask db init -d db/migrations`: flask db needs -d each time, and revgraph -c.
+    _flask_project(tmp_path, "db/migrations")
+    error = expect_error(ConfigError, "no Alembic environment found", start=tmp_path)
+    assert "-c db/migrations/alembic.ini" in (error.hint or "")
+    (env,) = load_project(tmp_path, config_file=Path("db/migrations/alembic.ini")).environments
+    assert env.script_location == tmp_path / "db" / "migrations"
+
+
+def test_the_hint_for_a_flask_app_below_names_the_app_folder(tmp_path: Path) -> None:
+    _flask_project(tmp_path / "services" / "api")
+    error = expect_error(ConfigError, "no Alembic environment found", start=tmp_path)
+    assert "revgraph -C services/api ..." in (error.hint or "")

@@ -123,7 +123,11 @@ def _alembic_config(env: "Environment") -> Any:
         return None
     if source.suffix == ".toml":
         return Config(toml_file=str(source), ini_section=env.section)
-    return Config(str(source), ini_section=env.section)
+    config = Config(str(source), ini_section=env.section)
+    if env.script_location is not None and not config.get_main_option("script_location"):
+        # Flask-Migrate's alembic.ini: `flask db` sets it, as revgraph's config did.
+        config.set_main_option("script_location", str(env.script_location).replace("%", "%%"))
+    return config
 
 
 def _heads_to_merge(
