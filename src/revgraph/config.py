@@ -72,6 +72,8 @@ def _configs_below(start: Path) -> list[str]:
                         queue.append((Path(entry.path), depth + 1))
                 elif depth and entry.name == "alembic.ini":
                     found.append(Path(entry.path).relative_to(start).as_posix())
+                elif entry.name.endswith(".ini") and entry.name != "alembic.ini" and _has_alembic_section(entry.path):
+                    found.append(Path(entry.path).relative_to(start).as_posix())  # Pyramid's development.ini
                 elif depth and entry.name == "pyproject.toml" and "alembic" in _read_tool_tables(Path(entry.path)):
                     found.append(Path(entry.path).relative_to(start).as_posix())
             except (OSError, ConfigError):
@@ -79,11 +81,28 @@ def _configs_below(start: Path) -> list[str]:
     return found
 
 
+_ALEMBIC_SECTION = re.compile(rb"^[ \t]*\[alembic\][ \t]*\r?$", re.MULTILINE)
+
+
+def _has_alembic_section(path: str) -> bool:
+    """An ini file of another name holding alembic's options (``alembic -c development.ini``)."""
+    try:
+        with open(path, "rb") as handle:
+            return _ALEMBIC_SECTION.search(handle.read(1 << 18)) is not None
+    except OSError:
+        return False
+
+
 def _configs_below_hint(start: Path) -> str | None:
     found = _configs_below(start)
     if not found:
         return None
     first_ini = Path(found[0])
+    if len(first_ini.parts) == 1:  # right here, under another name: alembic needs -c for it too
+        return (
+            f"found {', '.join(found)} with an [alembic] section: pass -c {found[0]}, or name it in "
+            f'a pyproject.toml here: [tool.revgraph.environments] default = {{ config = "{found[0]}" }}'
+        )
     first = first_ini.parent
     if first.name == FLASK_MIGRATE_FOLDER and _flask_migrate_folder(start / first_ini):
         first = first.parent  # where `flask db` runs, and revgraph finds it too

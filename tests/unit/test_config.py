@@ -902,3 +902,17 @@ def test_the_hint_for_a_flask_app_below_names_the_app_folder(tmp_path: Path) -> 
     _flask_project(tmp_path / "services" / "api")
     error = expect_error(ConfigError, "no Alembic environment found", start=tmp_path)
     assert "revgraph -C services/api ..." in (error.hint or "")
+
+
+def test_an_ini_of_another_name_with_an_alembic_section_is_named_in_the_hint(tmp_path: Path) -> None:
+    # Pyramid's cookiecutter keeps [alembic] in development.ini (alembic -c development.ini).
+    make_dirs(tmp_path, "myproject/alembic/versions")
+    write(tmp_path / "development.ini", "[app:main]\nuse = egg:myproject\n\n[alembic]\nscript_location = myproject/alembic\n")
+    write(tmp_path / "pytest.ini", "[pytest]\naddopts = -q\n")
+    error = expect_error(ConfigError, "no Alembic environment found", start=tmp_path)
+    assert "found development.ini with an [alembic] section: pass -c development.ini" in (error.hint or "")
+    assert "pytest.ini" not in (error.hint or "")
+    # What the hint says to write works.
+    write(tmp_path / "pyproject.toml", '[tool.revgraph.environments]\ndefault = { config = "development.ini" }\n')
+    (env,) = load_project(tmp_path).environments
+    assert env.script_location == tmp_path / "myproject" / "alembic"
