@@ -101,7 +101,7 @@ def _configs_below_hint(start: Path) -> str | None:
     if len(first_ini.parts) == 1:  # right here, under another name: alembic needs -c for it too
         return (
             f"found {', '.join(found)} with an [alembic] section: pass -c {found[0]}, or name it in "
-            f'a pyproject.toml here: [tool.revgraph.environments] default = {{ config = "{found[0]}" }}'
+            f'a pyproject.toml here, under [tool.revgraph.environments]: default = {{ config = "{found[0]}" }}'
         )
     first = first_ini.parent
     if first.name == FLASK_MIGRATE_FOLDER and _flask_migrate_folder(start / first_ini):
