@@ -291,6 +291,26 @@ def test_refuses_duplicate_or_unknown_heads_and_taken_or_illegal_ids(tmp_path):
             plan_merge(env, graph, message=None, rev_id=escaping, root=tmp_path)
 
 
+@pytest.mark.parametrize("rev_id, says", [
+    ("", "--rev-id is empty"),
+    ("head", "symbolic names"), ("heads", "symbolic names"), ("base", "symbolic names"),
+    ("add users", "must not contain spaces"), ("a,b", "must not contain spaces"), ("a\tb", "must not contain spaces"),
+    ("a\x00b", "must not contain spaces"),
+])  # fmt: skip
+def test_refuses_an_id_that_alembic_s_command_line_could_not_name(tmp_path, rev_id, says):
+    # Alembic takes these; `alembic upgrade head` or a `Revises:` line cannot address them
+    # (and `--rev-id ""` is a typo, not a wish for a fresh id).
+    env, graph = two_heads(tmp_path)
+    with pytest.raises(UsageError, match=says):
+        plan_merge(env, graph, message=None, rev_id=rev_id, root=tmp_path)
+
+
+def test_an_id_of_word_characters_and_dots_is_taken_as_given(tmp_path):
+    env, graph = two_heads(tmp_path)
+    plan = plan_merge(env, graph, message="join", rev_id="0005_release.2", root=tmp_path)
+    assert any("0005_release.2" in note for note in plan.notes)
+
+
 def test_refuses_an_environment_without_script_location(tmp_path):
     env, graph = two_heads(tmp_path)
     from dataclasses import replace

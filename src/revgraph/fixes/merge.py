@@ -198,15 +198,26 @@ def _in_alembic_load_order(
     return sorted(ids, key=key)
 
 
+_SYMBOLIC_NAMES = ("head", "heads", "base")
+
+
 def _new_rev_id(graph: RevisionGraph, rev_id: str | None) -> str:
     from alembic import util
     from alembic.script.revision import Revision, RevisionError
 
+    if rev_id is not None and not rev_id:
+        raise UsageError("--rev-id is empty: leave it out for a fresh alembic id")
     rev_id = rev_id or util.rev_id()
     try:
         Revision.verify_rev_id(rev_id)
     except RevisionError as exc:
         raise UsageError(exc.args[0]) from exc
+    if rev_id in _SYMBOLIC_NAMES:
+        # alembic reads these as symbols first: `alembic upgrade head` could never name it.
+        raise UsageError(f"revision id {rev_id!r} is one of alembic's symbolic names ({', '.join(_SYMBOLIC_NAMES)})")
+    if any(ch.isspace() or not ch.isprintable() or ch == "," for ch in rev_id):
+        # alembic takes them, but a command line or a `Revises: a, b` line cannot carry such an id.
+        raise UsageError(f"revision id {rev_id!r} must not contain spaces, commas or control characters")
     if any(sep in rev_id for sep in ("/", "\\")) or rev_id in (".", ".."):
         # It becomes part of the file name: alembic would write outside the folder.
         raise UsageError(f"revision id {rev_id!r} must not contain a path separator")
