@@ -1681,6 +1681,7 @@ def graph_view(
         repointed=codes.get("RG201", set()),
         proposed=proposed,
         title=title,
+        landed_files={(r.id, r.path) for r in ctx.base.revisions} if ctx.base is not None else None,
     )
 
 

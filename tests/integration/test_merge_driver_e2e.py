@@ -245,6 +245,23 @@ def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
     assert repo.run("check").returncode == 0
 
 
+def test_the_graph_of_a_numbered_collision_draws_both_files(repo):
+    # Reviewers look at the picture: it drew one 0002, with the feature's message
+    # marked [landed], as if the feature's revision were main's.
+    repo.branch("feature")
+    _add_on_branch(repo, "main", "0002", "add orders")
+    _add_on_branch(repo, "feature", "0002", "add invoices")
+
+    out = repo.run("graph", "--format", "json", "--base", "main", check=True).stdout
+
+    nodes = [n for n in json.loads(out)["nodes"] if n["label"] == "0002"]
+    marks = {n["message"]: set(n["marks"]) for n in nodes}
+    assert marks == {"add orders": {"head", "landed", "conflict"}, "add invoices": {"head", "new", "conflict"}}
+    tree = repo.run("graph", "--base", "main", check=True).stdout
+    assert "0002 add orders [head] [landed] [conflict]" in tree
+    assert "0002 add invoices [head] [new] [conflict]" in tree
+
+
 @pytest.mark.parametrize("released", ["main", "feature"])
 def test_a_protected_ref_holding_the_branch_s_file_keeps_its_id(repo, released):
     # A release branch cut from main holds main's 0002: the feature's still gets a new

@@ -385,6 +385,43 @@ def test_every_format_names_every_revision_in_scope_and_its_marks(fmt):
     assert "legend" in out.lower() or fmt == "json"
 
 
+def _numbered_collision() -> GraphView:
+    """Base landed 0002 (add orders); the branch took 0002 too (add invoices), at another path."""
+    theirs = Revision(id="0002", down_revisions=("0001",), message="add orders", path="versions/0002_add_orders.py")
+    ours = Revision(id="0002", down_revisions=("0001",), message="add invoices", path="versions/0002_add_invoices.py")
+    root = Revision(id="0001", down_revisions=(), message="init", path="versions/0001_init.py")
+    g = RevisionGraph([root, theirs, ours])  # the graph keeps one file of 0002, as alembic does
+    assert g["0002"] is ours and set(g.duplicates["0002"]) == {theirs, ours}
+    landed_files = {("0001", root.path), ("0002", theirs.path)}
+    return build_view(g, landed={"0001", "0002"}, conflict={"0002"}, landed_files=landed_files)
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_an_id_declared_by_two_files_is_drawn_once_per_file_new_or_landed_by_its_own_path(fmt):
+    # It was one node, with the branch's message and base's [landed]: the picture
+    # said the branch's revision had landed and hid the collision.
+    fv = focus(_numbered_collision(), "new")
+
+    drawn = [n for n in fv.nodes if n.title == "0002"]
+    assert sorted((n.path, n.mark_list) for n in drawn) == [
+        ("versions/0002_add_invoices.py", ("head", "new", "conflict")),
+        ("versions/0002_add_orders.py", ("head", "landed", "conflict")),
+    ]
+    assert len({n.id for n in fv.nodes}) == len(fv.nodes) == fv.total == fv.revision_count == 3
+    assert {(e.parent, e.child) for e in fv.edges} == {("0001", n.id) for n in drawn}
+    out = render(fv, fmt)
+    for message in ("add invoices", "add orders"):
+        assert message in out
+    if fmt == "json":
+        data = json.loads(out)
+        assert sorted(n["label"] for n in data["nodes"]) == ["0001", "0002", "0002"]
+        assert {e["target"] for e in data["edges"]} == {n.id for n in drawn}
+    elif fmt in ("svg", "html"):
+        assert out.count('data-revision="0002"') == 2
+    else:
+        assert len(re.findall(r"\b0002\b", out)) >= 2
+
+
 @pytest.mark.parametrize("fmt", TEXT_FORMATS)
 def test_every_format_draws_the_proposed_edge(fmt):
     out = render(focus(feature_view(), "new"), fmt)

@@ -78,7 +78,7 @@ def _label(node: ViewNode) -> str:
     if node.is_placeholder:
         lines = [node.title, node.summary]
     else:
-        lines = [node.id + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")]
+        lines = [node.title + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")]
         if node.summary:
             lines.append(truncate(node.summary, MESSAGE_LIMIT))
         if node.tags:
@@ -104,7 +104,7 @@ def _node(node: ViewNode, prefix: str = "") -> str:
 def _tooltip(node: ViewNode) -> str:
     if node.is_placeholder:
         return f"{node.title} {node.first} … {node.last}"
-    return " ".join(part for part in (node.id, node.path, node.message, node.tags) if part)
+    return " ".join(part for part in (node.title, node.path, node.message, node.tags) if part)
 
 
 def _edge(edge: ViewEdge, prefix: str = "") -> str:

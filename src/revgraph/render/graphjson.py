@@ -1,8 +1,9 @@
 """``graph --format json``: networkx node-link data (PRODUCT §6).
 
-Each node has ``id``, ``path``, ``message``, ``marks`` (the marks plus
-``label:NAME`` for each branch label), ``label`` (its title in the pictures,
-"… 412 revisions …" for a placeholder) and the fields below; each edge
+Each node has ``id`` (the revision id; ``ID @ PATH`` for a second file of an
+id declared twice), ``path``, ``message``, ``marks`` (the marks plus
+``label:NAME`` for each branch label), ``label`` (its title in the pictures:
+the revision id, "… 412 revisions …" for a placeholder) and the fields below; each edge
 has ``source`` (parent), ``target`` (child) and ``kind``. The edge list is
 under ``edges``, networkx's own key; ``networkx.node_link_graph(data)``
 loads it back.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from revgraph.errors import UsageError
-from revgraph.model import RevisionGraph
+from revgraph.model import Revision, RevisionGraph
 
 MARKS = ("head", "base", "new", "landed", "merge", "conflict", "edited", "repointed")
 # Marks a reviewer must see: focus "new" starts from revisions that carry one.
@@ -58,6 +58,10 @@ class GraphView:
     marks: Mapping[str, frozenset[str]]
     proposed_edges: tuple[tuple[str, str], ...] = ()  # (parent, child)
     title: str = ""
+    # The other files of an id declared more than once (RG103), each with its
+    # marks: the graph keeps one file per id, as alembic does, but a picture of
+    # the collision must show both.
+    copies: tuple[tuple[Revision, frozenset[str]], ...] = ()
 
     def marks_of(self, rid: str) -> frozenset[str]:
         return self.marks.get(rid, frozenset())
@@ -73,11 +77,15 @@ def build_view(
     repointed: Iterable[str] = (),
     proposed: Iterable[tuple[str, str]] = (),
     title: str = "",
+    landed_files: Iterable[tuple[str, str]] | None = None,
 ) -> GraphView:
     """Mark ``graph``; head, base and merge marks come from the graph itself.
 
     Ids that ``graph`` does not hold are ignored: a finding may name a revision
-    from the other side of a merge that this snapshot does not have.
+    from the other side of a merge that this snapshot does not have. An id
+    declared by several files is drawn once per file; with ``landed_files``
+    (``(id, path)`` of base's files) each of those files is new or landed by
+    its own path, not by the id they share.
     """
     given = {
         "new": set(new),
@@ -96,8 +104,33 @@ def build_view(
         marks[rid] = frozenset(
             name for name, members in (*structural.items(), *given.items()) if rid in members
         )
+    landed_at = set(landed_files) if landed_files is not None else None
+    copies: list[tuple[Revision, frozenset[str]]] = []
+    for rid in sorted(graph.duplicates):
+        kept = graph[rid]
+        if landed_at is not None:
+            marks[rid] = _by_file(marks[rid], (rid, kept.path) in landed_at)
+        for rev in graph.duplicates[rid]:
+            if rev is kept:
+                continue
+            own = {m for m in marks[rid] if m in ("head", "new", "landed", "conflict")}  # children name the id
+            own.update(m for m, holds in (("base", not rev.down_revisions), ("merge", len(rev.down_revisions) > 1)) if holds)
+            copy_marks = frozenset(own)
+            if landed_at is not None:
+                copy_marks = _by_file(copy_marks, (rid, rev.path) in landed_at)
+            copies.append((rev, copy_marks))
     edges = sorted({(p, c) for p, c in proposed if p in graph and c in graph and p != c})
-    return GraphView(graph=graph, marks=marks, proposed_edges=tuple(edges), title=title)
+    return GraphView(graph=graph, marks=marks, proposed_edges=tuple(edges), title=title, copies=tuple(copies))
+
+
+def _by_file(marks: frozenset[str], landed: bool) -> frozenset[str]:
+    """``marks`` with new/landed set by whether this file (not its id) is on base."""
+    return (marks - {"new", "landed"}) | {"landed" if landed else "new"}
+
+
+def copy_node_id(rev: Revision) -> str:
+    """The node id of another file of an id (``GraphView.copies``): unique, shown as its id."""
+    return f"{rev.id} @ {rev.path}"
 
 
 # -------------------------------------------------------------------- output
@@ -105,7 +138,7 @@ def build_view(
 class ViewNode:
     """A revision to draw, or a placeholder standing for ``hidden`` revisions."""
 
-    id: str
+    id: str  # unique in its view: the revision id (a second file of an id: ``copy_node_id``)
     marks: frozenset[str] = frozenset()
     message: str = ""
     path: str = ""
@@ -114,6 +147,7 @@ class ViewNode:
     hidden: int = 0  # placeholders only: how many revisions it stands for
     first: str = ""  # placeholders only: oldest and newest hidden revision
     last: str = ""
+    revision: str = ""  # the revision id, when ``id`` is not (a second file of an id)
 
     @property
     def is_placeholder(self) -> bool:
@@ -122,7 +156,7 @@ class ViewNode:
     @property
     def title(self) -> str:
         """What the node is called in every picture."""
-        return placeholder_label(self.hidden) if self.is_placeholder else self.id
+        return placeholder_label(self.hidden) if self.is_placeholder else self.revision or self.id
 
     @property
     def summary(self) -> str:
@@ -249,6 +283,8 @@ def focus(view: GraphView, mode: str = "new", context: int = 2) -> FocusedView:
 def _review_selection(view: GraphView, context: int) -> set[str]:
     graph = view.graph
     anchors = {rid for rid, marks in view.marks.items() if marks & NOTABLE and rid in graph}
+    # A second file of an id is drawn with its parents, which start a context of their own.
+    anchors.update(p for rev, marks in view.copies if marks & NOTABLE for p in rev.down_revisions if p in graph)
     if not anchors:
         anchors = set(graph.heads)
     kept = set(anchors) | set(graph.heads)
@@ -355,6 +391,18 @@ def _assemble(view: GraphView, mode: str, groups: list[list[str]]) -> FocusedVie
                 branch_labels=tuple(rev.branch_labels),
                 create_date=rev.create_date,
             )
+    for rev, marks in view.copies:  # a second file of an id: drawn on its own parents
+        nid = copy_node_id(rev)
+        nodes[nid] = ViewNode(
+            id=nid, marks=marks, message=rev.message or "", path=rev.path,
+            branch_labels=tuple(rev.branch_labels), create_date=rev.create_date, revision=rev.id,
+        )  # fmt: skip
+        for parent in dict.fromkeys(rev.down_revisions):
+            if parent in owner:
+                edges.setdefault((owner[parent], nid), "collapsed" if owner[parent] in placeholders else "down")
+        for dep in dict.fromkeys(rev.depends_on):
+            if dep in owner and (owner[dep], nid) not in edges:
+                edges[(owner[dep], nid)] = "depends"
     structural = {k: v for k, v in edges.items() if v != "proposed"}
     parents_of: dict[str, list[str]] = {nid: [] for nid in nodes}
     for parent, child in structural:
@@ -365,7 +413,7 @@ def _assemble(view: GraphView, mode: str, groups: list[list[str]]) -> FocusedVie
         edges=tuple(ViewEdge(p, c, k) for (p, c), k in sorted(edges.items())),
         title=view.title,
         mode=mode,
-        total=len(graph),
+        total=len(graph) + len(view.copies),  # files: a second file of an id is drawn too
     )
 
 

@@ -48,7 +48,7 @@ _JS = """
 
   function matches(node, needle) {
     var d = node.dataset;
-    return [d.id, d.message, d.labels, d.first, d.last].some(function (v) {
+    return [d.revision, d.message, d.labels, d.path, d.first, d.last].some(function (v) {
       return (v || "").toLowerCase().indexOf(needle) >= 0;
     });
   }
@@ -87,7 +87,7 @@ _JS = """
       row(list, "oldest", d.first);
       row(list, "newest", d.last);
     } else {
-      row(list, "revision", d.id);
+      row(list, "revision", d.revision);
       row(list, "branch labels", d.labels);
       row(list, "marks", d.marks);
       row(list, "message", d.message);

@@ -102,7 +102,7 @@ def _one_line(text: str) -> str:
 def _label(node: ViewNode) -> str:
     if node.is_placeholder:
         return escape_label(node.title)
-    head = node.id + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")
+    head = node.title + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")
     parts = [f"<b>{escape_label(head)}</b>"]
     if node.summary:
         parts.append(escape_label(truncate(node.summary, MESSAGE_LIMIT)))

@@ -301,7 +301,7 @@ def _arch_over_top_row(lay: Layout) -> bool:
 def node_lines(node: ViewNode) -> list[str]:
     if node.is_placeholder:
         return [node.title]
-    head = node.id + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")
+    head = node.title + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")
     return [head, node.summary, node.tags]
 
 
@@ -456,6 +456,7 @@ def _node_svg(key: str, box: Box) -> str:
         "message": node.message,
         "path": node.path,
         "date": node.create_date or "",
+        "revision": node.title,  # what the page shows as the id (a second file of an id has its own node id)
     }
     if node.is_placeholder:
         data.update(hidden=str(node.hidden), first=node.first, last=node.last)
@@ -486,7 +487,7 @@ def _node_svg(key: str, box: Box) -> str:
 def _hover_text(node: ViewNode) -> str:
     if node.is_placeholder:
         return f"{node.title}\n{node.first} … {node.last}"
-    parts = [node.id, node.message.strip(), node.path, node.tags]
+    parts = [node.title, node.message.strip(), node.path, node.tags]
     return "\n".join(p for p in parts if p)
 
 

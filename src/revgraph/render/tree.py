@@ -198,7 +198,7 @@ def display_order(view: FocusedView) -> list[str]:
 def _describe(node: ViewNode) -> Line:
     if node.is_placeholder:
         return [(node.title, "dim italic"), (f"  ({node.first} … {node.last})", "dim")]
-    parts: Line = [(node.id, "yellow")]
+    parts: Line = [(node.title, "yellow")]
     if node.branch_labels:
         parts.append((f" ({', '.join(node.branch_labels)})", "bold cyan"))
     if node.summary:
