@@ -231,6 +231,11 @@ def _run_check(
             selected=selected_rules(select, ignore),
         )
         _emit(text, output)
+        if doctor and fmt == "text" and output is None:
+            from revgraph.gitops.install import setup_notes
+
+            for note in setup_notes(ws):  # for a person: what keeps git from helping
+                st.console.print(f"setup: {note}", markup=False)
         if output is not None and not st.quiet:
             # As `graph -o` says it; on stderr, where a machine format leaves room.
             st.say(f"wrote {output}", err=True)

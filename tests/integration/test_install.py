@@ -504,3 +504,42 @@ def test_the_next_step_names_the_files_this_install_wrote(repo):
     last = default.rstrip().splitlines()[-1]
     assert last.startswith("next: commit .gitattributes, ") and "revgraph.lock" in last
     assert "every other clone runs `revgraph install` once" in last
+
+
+# ------------------------------------------------------- doctor's setup notes
+def test_doctor_tells_a_fresh_clone_that_it_has_no_merge_driver_and_install_ends_it(repo, tmp_path):
+    # git config is not versioned: a teammate's clone has .gitattributes naming the
+    # driver but no merge.revgraph.driver, and git merges the lock as plain text there.
+    repo.run("install", check=True)
+    repo.commit("revgraph install")
+    clone = repo.clone(tmp_path / "teammate")
+    assert clone.git("config", "--get", "merge.revgraph.driver", check=None).returncode == 1
+
+    said = clone.run("doctor", check=True).stdout
+    assert f"setup: .gitattributes asks for revgraph's merge driver on {LOCK}, but this clone has none" in said
+    assert "Run `revgraph install` once in this clone." in said
+    # What the note says happens: a plain text conflict, the driver never runs.
+    _diverge(clone)
+    proc, runs = _merge_traced(clone, "feature")
+    assert proc.returncode != 0 and runs == [] and "<<<<<<<" in clone.read(LOCK).decode()
+    clone.git("merge", "--abort")
+
+    clone.run("install", check=True)
+    assert "setup:" not in clone.run("doctor", check=True).stdout
+    # Reports for machines and the CI gate say nothing of it.
+    assert "setup:" not in clone.run("doctor", "--format", "json", check=True).stdout
+    assert "setup:" not in clone.run("check", check=True).stdout
+
+
+def test_doctor_tells_when_the_merge_driver_s_program_is_gone(repo):
+    repo.run("install", check=True)
+    repo.git("config", "merge.revgraph.driver", "/gone/venv/bin/revgraph merge-driver %O %A %B %P %L")
+
+    said = repo.run("doctor", check=True).stdout
+
+    assert f"setup: the merge driver for {LOCK} runs /gone/venv/bin/revgraph, which is not there any more" in said
+
+
+def test_doctor_says_nothing_of_the_driver_where_none_was_asked_for(repo):
+    repo.run("lock", check=True)  # a lock file, but no .gitattributes line: nothing promised
+    assert "setup:" not in repo.run("doctor", check=True).stdout

@@ -1096,6 +1096,66 @@ def _check_attributes_apply(repo, locks: Sequence[str], result: InstallResult) -
             )
 
 
+def setup_notes(ws: Workspace) -> list[str]:
+    """``driver_setup_notes`` for the workspace's lock files that exist (none outside git)."""
+    repo = ws.maybe_repo()
+    if repo is None or repo.root is None:
+        return []
+    locks = []
+    for env in ws.environments:
+        rel = _rel(ws.root, env.lock_file) if env.lock_file is not None and env.lock_file.is_file() else None
+        if rel is not None:
+            locks.append(rel)
+    try:
+        return driver_setup_notes(repo, locks)
+    except (RevgraphError, OSError):
+        return []  # advice only: never in the way of the report
+
+
+def driver_setup_notes(repo, locks: Sequence[str]) -> list[str]:
+    """Why git would not run the merge driver on ``locks`` in this clone, for ``doctor``.
+
+    ``locks``: repo-relative lock files that exist. Only lock files that
+    ``.gitattributes`` gives ``merge=revgraph`` promise a driver. git config is
+    not versioned: a clone where ``revgraph install`` never ran has no
+    ``merge.revgraph.driver``, and git then merges the lock file as plain
+    text, silently (two branches that each add a head merge cleanly there).
+    A driver whose program is gone (a virtualenv moved or rebuilt) turns
+    every lock merge into an unexplained failure. ``[]`` when nothing stands
+    in the way.
+    """
+    if not locks:
+        return []
+    done = repo.git("check-attr", "-z", "merge", "--", *locks, ok=range(256))
+    if done.returncode != 0:
+        return []
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    driven = [fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == DRIVER_NAME]
+    if not driven:
+        return []  # not set up for the driver here: nothing was promised
+    named = ", ".join(driven)
+    got = repo.git("config", "--get", f"merge.{DRIVER_NAME}.driver", ok=range(256))
+    command = got.stdout.decode("utf-8", "surrogateescape").strip() if got.returncode == 0 else ""
+    if not command:
+        return [
+            f".gitattributes asks for revgraph's merge driver on {named}, but this clone has none "
+            "(git config is not versioned): git merges the lock file as plain text here, a bare "
+            "conflict whenever both sides change it. "
+            "Run `revgraph install` once in this clone."
+        ]
+    try:
+        program = shlex.split(command)[0]
+    except (ValueError, IndexError):
+        return []
+    if os.path.isabs(program) and not (os.path.isfile(program) and os.access(program, os.X_OK)):
+        return [
+            f"the merge driver for {named} runs {program}, which is not there any more "
+            "(a virtualenv moved or rebuilt?): every merge of the lock file would fail. "
+            "Run `revgraph install` again."
+        ]
+    return []
+
+
 # ================================================================ use cases
 def _said(exc: RevgraphError, message: str, hint: str | None) -> RevgraphError:
     """``exc`` (same type, exit code and attributes) with another message and hint.
