@@ -1119,7 +1119,7 @@ def driver_setup_notes(repo, locks: Sequence[str]) -> list[str]:
     ``.gitattributes`` gives ``merge=revgraph`` promise a driver. git config is
     not versioned: a clone where ``revgraph install`` never ran has no
     ``merge.revgraph.driver``, and git then merges the lock file as plain
-    text, silently (two branches that each add a head merge cleanly there).
+    text: a bare conflict, never the driver's clean merge or its message.
     A driver whose program is gone (a virtualenv moved or rebuilt) turns
     every lock merge into an unexplained failure. ``[]`` when nothing stands
     in the way.

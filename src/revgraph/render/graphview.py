@@ -114,7 +114,10 @@ def build_view(
             if rev is kept:
                 continue
             own = {m for m in marks[rid] if m in ("head", "new", "landed", "conflict")}  # children name the id
-            own.update(m for m, holds in (("base", not rev.down_revisions), ("merge", len(rev.down_revisions) > 1)) if holds)
+            if not rev.down_revisions:
+                own.add("base")
+            elif len(set(rev.down_revisions)) > 1:
+                own.add("merge")
             copy_marks = frozenset(own)
             if landed_at is not None:
                 copy_marks = _by_file(copy_marks, (rid, rev.path) in landed_at)
