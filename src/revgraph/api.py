@@ -27,6 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # CI variables that name a pull request's target branch, in the order we trust them.
 # revgraph.express.ENV_NAMES lists them too (a ticket is for one environment).
+# The index as a snapshot (PRODUCT §1): git names a path in the index `:path`,
+# so `:` alone is the whole of it, as staged (the next commit's revisions).
+INDEX_REF = ":"
+
 CI_BASE_VARIABLES = (
     "GITHUB_BASE_REF",
     "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",  # GitLab
@@ -176,6 +180,10 @@ class Workspace:
                 snap = self._with_sparse_entries(env, repo, snap)
             return snap
         repo = self.repo(f"reading {ref!r}")
+        if ref == INDEX_REF:
+            if repo.root is None:
+                raise UsageError("a bare repository has no index: name a ref instead of ':'")
+            return repo.read_index(env, cache=self.cache, root=self.root)
         try:
             return repo.read_ref(env, ref, cache=self.cache)
         except UnknownRefError:

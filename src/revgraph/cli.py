@@ -165,7 +165,7 @@ def _joined(directories: Optional[List[Path]]) -> Optional[Path]:
 @app.command()
 def heads(
     ref: Optional[str] = typer.Option(
-        None, "--ref", metavar="REF", help="Read this commit-ish (branch, tag, sha) without checking it out."
+        None, "--ref", metavar="REF", help="Read this commit-ish (branch, tag, sha) without checking it out; `:` reads the index (what is staged)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (PRODUCT §6)."),
     fmt: Optional[str] = typer.Option(
@@ -342,8 +342,8 @@ def rules(code: Optional[str] = typer.Argument(None, help="A rule code or name, 
 # ------------------------------------------------------------------- diff
 @app.command()
 def diff(
-    old: str = typer.Argument(..., metavar="BASE", help="The older snapshot (a ref)."),
-    new: Optional[str] = typer.Argument(None, metavar="[HEAD]", help="The newer snapshot (default: the working tree)."),
+    old: str = typer.Argument(..., metavar="BASE", help="The older snapshot (a ref; `:` is the index)."),
+    new: Optional[str] = typer.Argument(None, metavar="[HEAD]", help="The newer snapshot (default: the working tree; `:` is the index)."),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text or json."),
 ) -> None:
     """Revision-level diff between two snapshots: added, removed, edited, re-pointed, declared twice."""

@@ -119,6 +119,37 @@ def test_ref_accepts_any_commit_ish(gitrepo):
     assert found == expected
 
 
+def test_the_index_is_a_snapshot_named_colon(gitrepo, heads_json):
+    # PRODUCT §1: the working tree, the index, or a commit-ish. `:` (git's prefix for
+    # a path in the index) reads what is staged: the next commit's revisions.
+    two_branches(gitrepo)
+    gitrepo.add_revision("ffff06", "bbbb02", message="staged")
+    gitrepo.git("add", "-A")
+    gitrepo.add_revision("gggg07", "ffff06", message="not staged yet")
+    before = snapshot_of_checkout(gitrepo)
+
+    assert heads_json(gitrepo, "--ref", ":")["environments"][0]["heads"] == ["ffff06"]
+    assert real_heads_json(gitrepo, "--ref", ":")["environments"][0]["heads"] == ["ffff06"]
+    assert heads_json(gitrepo)["environments"][0]["heads"] == ["gggg07"]
+    assert snapshot_of_checkout(gitrepo) == before
+    staged = gitrepo.run("diff", "HEAD", ":", check=True).stdout
+    assert "+ ffff06 added" in staged and "gggg07" not in staged
+    assert "+ gggg07 added" in gitrepo.run("diff", ":", check=True).stdout
+    assert "ffff06 staged [head]" in gitrepo.run("graph", "--ref", ":", check=True).stdout
+
+
+def test_a_bare_repository_has_no_index_to_read(gitrepo, tmp_path):
+    two_branches(gitrepo)
+    bare = tmp_path / "bare.git"
+    gitrepo.git("clone", "-q", "--bare", str(gitrepo.path), str(bare))
+    done = subprocess.run(
+        [sys.executable, "-m", "revgraph", "-C", str(bare), "--versions", "migrations/versions", "heads", "--ref", ":"],
+        capture_output=True, text=True, env=gitrepo.env, check=False,
+    )
+    assert_no_traceback(done.stderr)
+    assert done.returncode == 2 and "a bare repository has no index" in done.stderr
+
+
 def test_no_cache_gives_the_same_answers_as_the_cache(gitrepo, capsys):
     from revgraph.cli import run
 

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 
 def graph(
-    ref: Optional[str] = typer.Option(None, "--ref", metavar="REF", help="Draw this commit-ish instead of the working tree."),
+    ref: Optional[str] = typer.Option(None, "--ref", metavar="REF", help="Draw this commit-ish instead of the working tree (`:` draws the index)."),
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="Show what merging into REF would do (default: the base, when there is one)."),
     fmt: str = typer.Option("tree", "--format", "-f", metavar="FORMAT", help="tree, mermaid, dot, svg, png, html or json."),
     focus_mode: Optional[str] = typer.Option(None, "--focus", metavar="new|all", help="new: the new revisions with some landed context; all: everything (default: new when there are new revisions)."),
