@@ -1122,13 +1122,13 @@ def _landed_for_fix(
             branch = _current_branch(repo)
             if (
                 operation is not None
-                and operation.kind in ("merge", "cherry-pick", "am", "revert")
+                and operation.kind in ("merge", "squash", "cherry-pick", "am", "revert")
                 and branch
                 and _names_branch(repo, base_ref.ref, branch)
             ):
                 take(repo.read_ref(env, "HEAD", cache=ws.cache).revisions)
             elif (
-                operation is not None and operation.kind == "merge" and branch and operation.theirs
+                operation is not None and operation.kind in ("merge", "squash") and branch and operation.theirs
                 and operation.theirs != base_read  # `git merge main` with base main: read above
             ):
                 # Merging a branch *into* a work branch brings in what that branch is

@@ -219,6 +219,28 @@ def test_fix_during_merge_stopped_by_the_lock_file_rewrites_and_stages_it(gitrep
     d.assert_upgrade_creates_feature_table()
 
 
+@pytest.mark.parametrize("lock", [True, False], ids=["stopped at the lock file", "clean squash"])
+def test_fix_during_a_squash_merge_stages_and_says_git_commit(gitrepo, tmp_path, lock):
+    # QA: `git merge --squash` records no MERGE_HEAD. fix moved the feature but
+    # staged nothing and named no next step; the lock file stayed unmerged, so
+    # `git commit` refused, with nothing from revgraph to say why.
+    d = diverge(gitrepo, tmp_path / "app.db", lock=lock)
+    main_bytes = gitrepo.read(d.main_path)
+    squash = gitrepo.git("merge", "--squash", "feature", check=None)
+    assert (squash.returncode != 0) == lock
+    assert gitrepo.conflicted() == ([LOCK] if lock else [])
+
+    out = fix_ok(gitrepo)
+
+    d.assert_feature_moved_onto_main(main_bytes)
+    assert gitrepo.conflicted() == []
+    assert d.feature_path in staged(gitrepo)
+    assert "next: git commit" in out
+    gitrepo.git("commit", "-q", "-m", "squashed feature")
+    assert gitrepo.status() == "" and gitrepo.rev_parse("HEAD~1") == d.main_commit
+    d.assert_upgrade_creates_feature_table()
+
+
 def test_fix_during_a_merge_with_another_conflict_names_it_before_continuing(gitrepo, tmp_path):
     # QA: fix said "next: git merge --continue" while notes.txt was still in conflict.
     diverge(gitrepo, tmp_path / "app.db", notes_conflict=True, lock=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Operation:
-    kind: str  # "merge" | "rebase" | "cherry-pick" | "revert" | "am"
+    kind: str  # "merge" | "squash" | "rebase" | "cherry-pick" | "revert" | "am"
     ours: str | None  # sha of HEAD (the side being built on)
     theirs: str | None  # sha of the commit coming in
     continue_command: str
@@ -68,4 +68,21 @@ def detect_operation(git_dir: Path, head_sha: str | None) -> Operation | None:
         )
     if (git_dir / "REVERT_HEAD").exists():
         return Operation("revert", head_sha, _read_sha(git_dir / "REVERT_HEAD"), "git revert --continue")
+    if (git_dir / "SQUASH_MSG").is_file():
+        # `git merge --squash` records no MERGE_HEAD: its message lists the commits
+        # squashed, newest first. It ends with a plain commit (git removes the file).
+        return Operation("squash", head_sha, _squashed_tip(git_dir / "SQUASH_MSG"), "git commit")
+    return None
+
+
+def _squashed_tip(path: Path) -> str | None:
+    """The newest commit ``SQUASH_MSG`` lists (``commit <sha>`` lines, newest first)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("commit "):
+            sha = line.split()[1] if len(line.split()) > 1 else ""
+            return sha if len(sha) in (40, 64) else None
     return None
