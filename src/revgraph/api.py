@@ -1032,6 +1032,8 @@ class FixOutcome:
     environments: tuple[str, ...] = ()  # those the fix covered, to name them when several
     # During a merge/rebase: paths git still holds in conflict once fix is done
     # (a README, an unreadable file): the operation cannot continue before them.
+    # With no operation (a conflicted `git stash pop`): the files fix wrote that
+    # git still lists as unmerged; staging them is the user's call.
     unresolved: tuple[str, ...] = ()
 
 
@@ -1321,6 +1323,9 @@ def fix(
     unresolved: tuple[str, ...] = ()
     if operation is not None and repo is not None and not dry_run:
         unresolved = tuple(repo.conflicted_paths())
+    elif written and repo is not None and not dry_run:
+        unmerged = set(repo.conflicted_paths())
+        unresolved = tuple(path for path in written if path in unmerged)
     return FixOutcome(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
         tuple(env.name for env in ws.environments), unresolved,

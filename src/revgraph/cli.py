@@ -549,6 +549,11 @@ def _print_fix(outcome) -> int:
             shown = " ".join(map(shell_word, outcome.unresolved))
             then += f"resolve and `git add` what git still holds in conflict ({shown}), then "
         c.print(f"next: {then}{outcome.operation.continue_command}", markup=False)
+    elif outcome.unresolved:
+        # No operation to continue (a conflicted `git stash pop`, `git checkout -m`): git
+        # still lists what fix resolved as unmerged, and commits nothing until it is added.
+        shown = " ".join(map(shell_word, outcome.unresolved))
+        c.print(f"next: git still lists {shown} as unmerged; `git add` it once it looks right", markup=False)
     return _print_remaining(outcome, remaining)
 
 

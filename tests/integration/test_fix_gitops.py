@@ -241,6 +241,36 @@ def test_fix_during_a_squash_merge_stages_and_says_git_commit(gitrepo, tmp_path,
     d.assert_upgrade_creates_feature_table()
 
 
+def test_fix_after_a_conflicted_stash_pop_says_the_lock_file_is_still_unmerged(gitrepo):
+    # QA: local work stashed, main pulled in, `git stash pop` stops at the lock file.
+    # No operation is in progress, so fix stages nothing (right: a popped stash stays
+    # unstaged), but it said nothing either, and `git commit` then refused.
+    gitrepo.init_env(commit=False)
+    add(gitrepo, BASE, None)
+    gitrepo.run("lock", check=True)
+    gitrepo.commit("base")
+    gitrepo.branch("work")
+    add(gitrepo, MAIN, BASE)
+    gitrepo.run("lock", check=True)
+    gitrepo.commit("main: orders")
+    gitrepo.checkout("work")
+    feature_path = add(gitrepo, FEATURE, BASE)
+    gitrepo.run("lock", check=True)
+    gitrepo.git("stash", "push", "-u", "-q")
+    gitrepo.git("merge", "-q", "main")
+    popped = gitrepo.git("stash", "pop", check=None)
+    assert popped.returncode != 0 and gitrepo.conflicted() == [LOCK]
+
+    out = fix_ok(gitrepo)
+
+    assert f"moved {FEATURE}: {BASE} -> {MAIN}" in out
+    assert f"next: git still lists {LOCK} as unmerged; `git add` it once it looks right" in out
+    assert gitrepo.conflicted() == [LOCK]  # fix stages nothing without an operation
+    assert feature_path not in staged(gitrepo)
+    gitrepo.git("add", LOCK)
+    assert gitrepo.conflicted() == [] and parents(gitrepo, FEATURE) == (MAIN,)
+
+
 def test_fix_during_a_merge_with_another_conflict_names_it_before_continuing(gitrepo, tmp_path):
     # QA: fix said "next: git merge --continue" while notes.txt was still in conflict.
     diverge(gitrepo, tmp_path / "app.db", notes_conflict=True, lock=True)
