@@ -521,6 +521,8 @@ def _print_fix(outcome) -> int:
             c.print("nothing to fix: every docstring agrees with its revision", markup=False)
         else:
             c.print("nothing to fix: the graph already has one head per line", markup=False)
+        if not outcome.dry_run:
+            _print_next(outcome, remaining)  # mid-merge, a file resolved by hand may still wait for `git add`
         return _print_remaining(outcome, remaining)
     diff_text = plan.diff()
     if outcome.dry_run or not st.quiet:
@@ -543,6 +545,13 @@ def _print_fix(outcome) -> int:
     c.print(f"wrote {len(outcome.written)} file(s)", markup=False)
     if outcome.staged:
         c.print(f"staged: {' '.join(outcome.staged)}", markup=False)
+    _print_next(outcome, remaining)
+    return _print_remaining(outcome, remaining)
+
+
+def _print_next(outcome, remaining) -> None:
+    """The step after fix: the operation's continue command, or the files still unmerged."""
+    c = state().console
     if outcome.operation is not None:
         then = "once one head per line is left, " if remaining else ""
         if outcome.unresolved:
@@ -554,7 +563,6 @@ def _print_fix(outcome) -> int:
         # still lists what fix resolved as unmerged, and commits nothing until it is added.
         shown = " ".join(map(shell_word, outcome.unresolved))
         c.print(f"next: git still lists {shown} as unmerged; `git add` it once it looks right", markup=False)
-    return _print_remaining(outcome, remaining)
 
 
 def _print_remaining(outcome, remaining) -> int:

@@ -271,6 +271,24 @@ def test_fix_after_a_conflicted_stash_pop_says_the_lock_file_is_still_unmerged(g
     assert gitrepo.conflicted() == [] and parents(gitrepo, FEATURE) == (MAIN,)
 
 
+def test_fix_run_again_mid_merge_names_what_git_still_holds_and_the_continue_command(gitrepo, tmp_path):
+    # QA: after `fix --no-stage` (or a lock file resolved by hand), a second fix said
+    # only "nothing to fix", while git still held the lock file in conflict.
+    diverge(gitrepo, tmp_path / "app.db", lock=True)
+    gitrepo.merge("feature", expect_conflict=True)
+    fix_ok(gitrepo, "--no-stage")
+    assert gitrepo.conflicted() == [LOCK]
+
+    out = fix_ok(gitrepo)
+
+    assert "nothing to fix" in out
+    assert f"next: resolve and `git add` what git still holds in conflict ({LOCK}), then git merge --continue" in out
+    gitrepo.git("add", LOCK)
+    assert "next: git merge --continue" in fix_ok(gitrepo)
+    continue_(gitrepo, "merge")
+    assert "next:" not in fix_ok(gitrepo)
+
+
 def test_fix_during_a_merge_with_another_conflict_names_it_before_continuing(gitrepo, tmp_path):
     # QA: fix said "next: git merge --continue" while notes.txt was still in conflict.
     diverge(gitrepo, tmp_path / "app.db", notes_conflict=True, lock=True)
