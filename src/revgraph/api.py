@@ -741,6 +741,7 @@ def check(
             allow_heads=env.allow_heads,
             db_revisions=db_revisions,
             db_url=_mask_url(db_url) if db_url else None,
+            moved_out=_moved_out(ws, env, head, ctx.base),
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy
     # while the rules run here (the workspace's close waits for it).
@@ -748,15 +749,59 @@ def check(
     findings = []
     for check_ctx in check_contexts:
         findings.extend(run_checks(check_ctx, select=select, ignore=ignore))
+    extras: dict = {"contexts": contexts}
+    if any(check_ctx.moved_out for check_ctx in check_contexts):
+        # Where a moved file went rests on files alembic does not read, which the
+        # result cache's key leaves out: this report is not stored.
+        extras["uncacheable"] = "a landed file moved out of alembic's view"
     report = Report(
         findings=tuple(findings),
         base=base_name,
         environments=tuple(e.name for e in ws.environments),
-        extras={"contexts": contexts},
+        extras=extras,
     )
     if probe is not None:
         probe.store(report)
     return report
+
+
+def _moved_out(ws: Workspace, env: Environment, head: Snapshot, base: Snapshot | None) -> dict[str, str]:
+    """Base's files missing from HEAD that the index still has inside the versions
+    folders, out of alembic's view (a subfolder it does not walk, another name):
+    landed path -> where it is now. RG202 then says "moved", not "deleted".
+
+    Only the index and the folders themselves are looked at: that is what the
+    result cache's key covers (git status of the folders, the index). Matched by
+    blob id, else by file name.
+    """
+    if base is None or head.source != "worktree":
+        return {}
+    have = {rev.id for rev in head.revisions}
+    missing = [rev for rev in base.revisions if rev.id not in have]
+    if not missing:
+        return {}
+    repo = ws.maybe_repo()
+    if repo is None or repo.root is None:
+        return {}
+    listed = {rev.path for rev in head.revisions} | {problem.path for problem in head.problems}
+    try:
+        entries = [entry for entry, stage in repo.index_entries(repo.folders(env, ws.root)) if stage == 0]
+    except RevgraphError:
+        return {}
+    unread = [e for e in entries if e.path not in listed and os.path.lexists(os.path.join(ws.root, e.path))]
+    by_blob = {e.oid: e.path for e in unread}
+    by_name: dict[str, list[str]] = {}
+    for e in unread:
+        by_name.setdefault(e.path.rsplit("/", 1)[-1], []).append(e.path)
+    moved: dict[str, str] = {}
+    for rev in missing:
+        found = by_blob.get(rev.blob_id or "")
+        if found is None:
+            named = by_name.get(rev.path.rsplit("/", 1)[-1], [])
+            found = named[0] if len(named) == 1 else None
+        if found is not None:
+            moved[rev.path] = found
+    return moved
 
 
 def _with_touches(ws: Workspace, ctx: EnvContext) -> EnvContext:

@@ -108,7 +108,7 @@ class Probe:
     def store(self, report: Report) -> bool:
         """Save ``report`` for this state, when it provably depends on the key only."""
         contexts = report.extras.get("contexts")
-        if self.state is None or not isinstance(contexts, dict):
+        if self.state is None or not isinstance(contexts, dict) or report.extras.get("uncacheable"):
             return False
         if not _folder_local(self.ws, contexts.values()):
             return False

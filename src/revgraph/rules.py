@@ -225,15 +225,17 @@ _CATALOGUE = (
             one of them, and the revisions after it lose their parent (RG104). Landed means on
             base or, when base is a local branch behind its remote copy, on that copy, or on a
             `protected` ref (the message names which). Only a revision this branch had (the
-            merge base with that ref has it) and then removed counts.
+            merge base with that ref has it) and then removed counts. A file moved where alembic
+            does not look (a subfolder without `recursive_version_locations`, another name) is
+            gone for alembic too: the message says where it went.
         """,
         example="""
             base:  versions/c42e5a_create_orders.py
             HEAD:  (file removed)
         """,
         fix="""
-            Bring the file back: `git restore --source origin/main -- <path>`. To undo what it
-            did, write a new revision that reverts it.
+            Bring the file back: `git restore --source origin/main -- <path>`, or, when it was
+            moved, `git mv` it back. To undo what it did, write a new revision that reverts it.
         """,
     ),
     _rule(

@@ -579,6 +579,37 @@ def test_a_fetched_remote_copy_of_a_protected_branch_is_seen_through_every_cache
     assert "origin/release/1 (protected)" in done.stdout
 
 
+@pytest.mark.parametrize("committed", [False, True], ids=["staged", "committed"])
+def test_a_landed_file_moved_out_of_alembic_s_view_is_rg202_saying_where_it_went(gitrepo, revgraph, committed):
+    # QA: a team "archives" old migrations into versions/archive/ (not walked without
+    # recursive_version_locations). Alembic stops seeing them; RG202 said "deleted"
+    # and offered to restore a second copy. It now says where the file went and
+    # moves it back.
+    paths = landed_line(gitrepo)
+    archived = f"migrations/versions/archive/{paths[MAIN3].rsplit('/', 1)[1]}"
+    (gitrepo.path / archived).parent.mkdir()
+    gitrepo.git("mv", paths[MAIN3], archived)
+    if committed:
+        gitrepo.commit("archive old migrations")
+
+    for _ in range(2):  # never from a result the cache's key could not vouch for
+        (hit,) = revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+        assert hit["message"].endswith(f"was moved to {archived}, where alembic does not look for revisions")
+        assert hit["fix"] == f"git mv -- {archived} {paths[MAIN3]}"
+    # Renamed again (edited too: no blob id to match), still found by its file name.
+    renamed = paths[MAIN3] + ".bak"
+    gitrepo.git("mv", archived, renamed)
+    gitrepo.write(renamed, gitrepo.read(renamed) + b"# archived\n")
+    (hit,) = revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+    assert f"was moved to {renamed}," in hit["message"]
+    gitrepo.git("mv", renamed, paths[MAIN3])
+    assert not revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+    # Really deleted: the plain finding and its restore, as before.
+    gitrepo.git("rm", "-q", "-f", paths[MAIN3])
+    (hit,) = revgraph(gitrepo, "check", "--format", "json").findings("RG202")
+    assert hit["message"].endswith("was deleted") and hit["fix"].startswith("git restore --source=main")
+
+
 def test_a_revision_inherited_from_a_protected_ref_and_deleted_here_is_rg202(gitrepo, revgraph):
     # PRODUCT §3: RG202 for every landed revision; one only release/1 has counts
     # when HEAD had it (the merge base of HEAD and release/1 has it).

@@ -48,6 +48,9 @@ class CheckContext:
     allow_heads: int | None = None
     db_revisions: tuple[str, ...] | None = None  # alembic_version rows when --db given
     db_url: str | None = None  # for messages (password-masked by the edge)
+    # A landed file HEAD no longer has where alembic looks -> where the index has it
+    # instead (a subfolder alembic does not walk, another name): RG202 says so.
+    moved_out: Mapping[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------- graphs
     @cached_property

@@ -170,6 +170,16 @@ def check_deleted(ctx: CheckContext) -> Iterator[Hit]:
 
 def _deleted(ctx: CheckContext, landed: Revision, where_landed: str, *, source: str | None = None) -> Hit:
     # No subjects: the file that could carry an ignore comment is gone.
+    moved = ctx.moved_out.get(landed.path)
+    if moved is not None:  # alembic no longer sees it: moving it back is the fix
+        return Hit(
+            "RG202",
+            f"landed revision {landed.id} ({landed.path} in {where_landed}) was moved to {moved}, "
+            "where alembic does not look for revisions",
+            revisions=(landed.id,),
+            locations=(where(landed),),
+            fix=f"git mv -- {shell_word(moved)} {shell_word(landed.path)}",
+        )
     return Hit(
         "RG202",
         f"landed revision {landed.id} ({landed.path} in {where_landed}) was deleted",
