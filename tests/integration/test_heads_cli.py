@@ -136,6 +136,9 @@ def test_the_index_is_a_snapshot_named_colon(gitrepo, heads_json):
     assert "+ ffff06 added" in staged and "gggg07" not in staged
     assert "+ gggg07 added" in gitrepo.run("diff", ":", check=True).stdout
     assert "ffff06 staged [head]" in gitrepo.run("graph", "--ref", ":", check=True).stdout
+    for needs_a_commit in (("check", "--base", ":"), ("collisions", ":"), ("audit", "--ref", ":")):
+        done = gitrepo.run(*needs_a_commit)
+        assert done.returncode == 2 and "':' names the index, which is not a commit" in done.stderr, done.stderr
 
 
 def test_a_bare_repository_has_no_index_to_read(gitrepo, tmp_path):

@@ -1242,6 +1242,8 @@ def _misread_ref(ref: str) -> BadRefError | None:
     """A ref that cannot name one snapshot, told from its text alone; None otherwise."""
     if not ref.strip():
         return BadRefError(ref, "an empty ref names nothing", usage=True)
+    if ref == ":":  # the index: a snapshot where one is read (--ref, diff), never a commit
+        return BadRefError(ref, "':' names the index, which is not a commit; give a branch, tag or sha", usage=True)
     revision = ref.split(":", 1)[0]  # after a colon comes a path, where ".." may be a folder
     if ".." in revision or revision.startswith("^") or revision.endswith(("^!", "^@")) or re.search(r"\^-\d*\Z", revision):
         return BadRefError(ref, f"{ref!r} is a range; a ref names one commit or tree (ranges are not snapshots)",
