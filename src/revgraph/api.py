@@ -25,12 +25,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.model import Revision, RevisionGraph, Snapshot
     from revgraph.sources.gitref import GitRepo
 
-# CI variables that name a pull request's target branch, in the order we trust them.
-# revgraph.express.ENV_NAMES lists them too (a ticket is for one environment).
 # The index as a snapshot (PRODUCT §1): git names a path in the index `:path`,
 # so `:` alone is the whole of it, as staged (the next commit's revisions).
 INDEX_REF = ":"
 
+# CI variables that name a pull request's target branch, in the order we trust them.
+# revgraph.express.ENV_NAMES lists them too (a ticket is for one environment).
 CI_BASE_VARIABLES = (
     "GITHUB_BASE_REF",
     "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",  # GitLab
@@ -770,9 +770,9 @@ def _moved_out(ws: Workspace, env: Environment, head: Snapshot, base: Snapshot |
     folders, out of alembic's view (a subfolder it does not walk, another name):
     landed path -> where it is now. RG202 then says "moved", not "deleted".
 
-    Only the index and the folders themselves are looked at: that is what the
-    result cache's key covers (git status of the folders, the index). Matched by
-    blob id, else by file name.
+    Only the index under the folders is looked at, matched by blob id, else by
+    file name. The result cache's key covers only the files alembic reads, so a
+    report that found a move is not stored (``check``).
     """
     if base is None or head.source != "worktree":
         return {}

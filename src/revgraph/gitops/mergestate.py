@@ -83,6 +83,6 @@ def _squashed_tip(path: Path) -> str | None:
         return None
     for line in lines:
         if line.startswith("commit "):
-            sha = line.split()[1] if len(line.split()) > 1 else ""
+            sha = line[len("commit "):].strip()
             return sha if len(sha) in (40, 64) else None
     return None
