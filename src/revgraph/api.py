@@ -765,6 +765,27 @@ def check(
     return report
 
 
+def settings_drift(ws: Workspace, ref: str | None) -> str | None:
+    """A warning when ``ref`` keeps its revisions where this working tree's settings
+    do not look (``sources.settingsdrift``): it is read with the working tree's."""
+    repo = ws.maybe_repo()
+    if ref is None or ref == INDEX_REF or repo is None or repo.root is None:
+        return None
+    from revgraph.sources.settingsdrift import changed_options
+
+    try:
+        changed = changed_options(repo, ref, ws.environments, ws.root)
+    except RevgraphError:
+        return None
+    if not changed:
+        return None
+    return (
+        f"{ref} sets {', '.join(changed)} differently from this working tree; revgraph reads {ref} "
+        f"with this working tree's settings, so revisions {ref} keeps elsewhere may look added or "
+        f"removed here (merge {ref} first to compare like with like)"
+    )
+
+
 def _moved_out(ws: Workspace, env: Environment, head: Snapshot, base: Snapshot | None) -> dict[str, str]:
     """Base's files missing from HEAD that the index still has inside the versions
     folders, out of alembic's view (a subfolder it does not walk, another name):

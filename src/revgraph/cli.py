@@ -20,7 +20,7 @@ import typer
 
 from revgraph import __version__, entry, globalopts
 from revgraph.entry import State
-from revgraph.errors import UsageError
+from revgraph.errors import RevgraphError, UsageError
 from revgraph.shellwords import shell_word
 
 
@@ -356,6 +356,10 @@ def diff(
         raise UsageError("diff --format takes text or json")
     with st.workspace() as ws:
         diffs = api.diff(ws, old, new)
+        for ref in dict.fromkeys((old, new)):
+            drift = api.settings_drift(ws, ref)
+            if drift is not None:
+                st.say(f"warning: {drift}", err=True)
     if fmt == "json":
         typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
         return
@@ -478,6 +482,7 @@ def fix(
 
     st = state()
     with st.workspace() as ws:
+        _warn_settings_drift(ws, base)  # before fix refuses: a refusal may come from it
         outcome = api.fix(
             ws, strategy=strategy, base=base, onto=onto, dry_run=dry_run,
             message=message, rev_id=rev_id, db_url=db, stage=not no_stage,
@@ -490,6 +495,19 @@ def fix(
         st.say(f"warning: {' and '.join(unused)} only {verb} a merge revision (--strategy merge); "
                f"the {outcome.plan.strategy} strategy ignored {it}", err=True)  # fmt: skip
     raise typer.Exit(_print_fix(outcome))
+
+
+def _warn_settings_drift(ws, base: Optional[str]) -> None:
+    """Say so when the base keeps its revisions where the working tree's settings do not look."""
+    from revgraph import api
+
+    try:
+        found = ws.resolve_base(base, required=False)
+    except RevgraphError:
+        return  # the command itself reports an unknown base
+    drift = api.settings_drift(ws, found.ref if found is not None else None)
+    if drift is not None:
+        state().say(f"warning: {drift}", err=True)
 
 
 def _print_fix(outcome) -> int:

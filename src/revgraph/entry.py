@@ -402,6 +402,10 @@ def show_heads(st: State, ref: str | None, as_json: bool) -> int:
         result = api.heads(ws, ref)
         if ref is None:
             warn_missing_versions(st, ws)
+        else:
+            drift = api.settings_drift(ws, ref)
+            if drift is not None:
+                st.say(f"warning: {drift}", err=True)
         for env_heads in result:  # on stderr, so --json output stays parseable
             print_problems(st, env_heads.snapshot.problems)
         if as_json:

@@ -25,7 +25,7 @@ def graph(
 ) -> None:
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
-    from revgraph.cli import print_problems, state, warn_missing_versions, write_output
+    from revgraph.cli import _warn_settings_drift, print_problems, state, warn_missing_versions, write_output
     from revgraph.errors import UsageError
     from revgraph.render.graphview import focus, render_graphs
 
@@ -41,9 +41,10 @@ def graph(
         repo = ws.maybe_repo()
         # check's findings are about the working tree: they mark its picture only
         # (another ref's picture has no findings to show).
-        if ref is None and (
+        merging = ref is None and bool(
             base is not None or (repo is not None and repo.head_sha() is not None and ws.resolve_base(None, required=False))
-        ):
+        )
+        if merging:
             findings = api.check(ws, base=base).findings
         views = []
         for env in ws.environments:
@@ -53,6 +54,12 @@ def graph(
             print_problems(ws.snapshot(env, ref).problems)  # the picture leaves them out
         if ref is None:
             warn_missing_versions(ws)
+            if merging:  # the picture is the merge into the base
+                _warn_settings_drift(ws, base)
+        else:
+            drift = api.settings_drift(ws, ref)
+            if drift is not None:
+                st.say(f"warning: {drift}", err=True)
         # Every environment in one document: two JSON objects or two <svg> roots
         # one after the other parse nowhere.
         drawn = render_graphs(views, fmt)
