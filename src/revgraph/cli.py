@@ -357,9 +357,7 @@ def diff(
     with st.workspace() as ws:
         diffs = api.diff(ws, old, new)
         for ref in dict.fromkeys((old, new)):
-            drift = api.settings_drift(ws, ref)
-            if drift is not None:
-                st.say(f"warning: {drift}", err=True)
+            warn_settings_drift(ws, ref)
     if fmt == "json":
         typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
         return
@@ -482,7 +480,8 @@ def fix(
 
     st = state()
     with st.workspace() as ws:
-        _warn_settings_drift(ws, base)  # before fix refuses: a refusal may come from it
+        warn_base_settings_drift(ws, base)  # before fix refuses: a refusal may come from it
+        warn_settings_drift(ws, onto)
         outcome = api.fix(
             ws, strategy=strategy, base=base, onto=onto, dry_run=dry_run,
             message=message, rev_id=rev_id, db_url=db, stage=not no_stage,
@@ -497,17 +496,23 @@ def fix(
     raise typer.Exit(_print_fix(outcome))
 
 
-def _warn_settings_drift(ws, base: Optional[str]) -> None:
-    """Say so when the base keeps its revisions where the working tree's settings do not look."""
+def warn_settings_drift(ws, ref: Optional[str]) -> None:
+    """Say so, on stderr, when ``ref`` keeps its revisions where the working tree's
+    settings do not look (``api.settings_drift``): it is read with those settings."""
     from revgraph import api
 
+    drift = api.settings_drift(ws, ref)
+    if drift is not None:
+        state().say(f"warning: {drift}", err=True)
+
+
+def warn_base_settings_drift(ws, base: Optional[str]) -> None:
+    """``warn_settings_drift`` for the base ``--base`` (or the defaults) resolves to."""
     try:
         found = ws.resolve_base(base, required=False)
     except RevgraphError:
         return  # the command itself reports an unknown base
-    drift = api.settings_drift(ws, found.ref if found is not None else None)
-    if drift is not None:
-        state().say(f"warning: {drift}", err=True)
+    warn_settings_drift(ws, found.ref if found is not None else None)
 
 
 def _print_fix(outcome) -> int:

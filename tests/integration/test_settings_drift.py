@@ -42,6 +42,7 @@ def test_commands_that_read_main_say_its_settings_differ(reorganised):
     diff = repo.run("diff", "main", check=True)
     assert DRIFT in diff.stderr and f"+ {OLD} added" in diff.stdout  # what the warning explains
     assert DRIFT in repo.run("fix", "--dry-run").stderr
+    assert repo.run("fix", "--dry-run", "--base", "feature", "--onto", "main").stderr.count(DRIFT) == 1
     assert DRIFT in repo.run("graph", check=True).stderr
     assert DRIFT in repo.run("graph", "--ref", "main", check=True).stderr
     heads = repo.run("heads", "--ref", "main", check=True)

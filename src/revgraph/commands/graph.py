@@ -25,7 +25,9 @@ def graph(
 ) -> None:
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
-    from revgraph.cli import _warn_settings_drift, print_problems, state, warn_missing_versions, write_output
+    from revgraph.cli import (
+        print_problems, state, warn_base_settings_drift, warn_missing_versions, warn_settings_drift, write_output,
+    )  # fmt: skip
     from revgraph.errors import UsageError
     from revgraph.render.graphview import focus, render_graphs
 
@@ -55,11 +57,9 @@ def graph(
         if ref is None:
             warn_missing_versions(ws)
             if merging:  # the picture is the merge into the base
-                _warn_settings_drift(ws, base)
+                warn_base_settings_drift(ws, base)
         else:
-            drift = api.settings_drift(ws, ref)
-            if drift is not None:
-                st.say(f"warning: {drift}", err=True)
+            warn_settings_drift(ws, ref)
         # Every environment in one document: two JSON objects or two <svg> roots
         # one after the other parse nowhere.
         drawn = render_graphs(views, fmt)
