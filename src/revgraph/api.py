@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from revgraph.errors import BadRefError, GitError, RevgraphError, UnknownRefError, UsageError
+from revgraph.sources import INDEX_REF
 from revgraph.findings import Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,10 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.gitops.mergestate import Operation
     from revgraph.model import Revision, RevisionGraph, Snapshot
     from revgraph.sources.gitref import GitRepo
-
-# The index as a snapshot (PRODUCT §1): git names a path in the index `:path`,
-# so `:` alone is the whole of it, as staged (the next commit's revisions).
-INDEX_REF = ":"
 
 # CI variables that name a pull request's target branch, in the order we trust them.
 # revgraph.express.ENV_NAMES lists them too (a ticket is for one environment).

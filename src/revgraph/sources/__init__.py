@@ -15,3 +15,8 @@
   (whole results by key), ``cache.StatCache``.
 * ``database.read_stamped(url)``: the revisions stamped in ``alembic_version``.
 """
+
+# The index as a snapshot (PRODUCT §1), where a ref is asked for: git names a
+# path in the index `:path`, so `:` alone is the whole of it, as staged. Here,
+# not in gitref, so that the API can name it without importing git's layer.
+INDEX_REF = ":"

@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, S
 
 from revgraph.errors import BadRefError, ConfigError, GitError, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
-from revgraph.sources import gittune
+from revgraph.sources import INDEX_REF, gittune
 from revgraph.sources import listing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1242,8 +1242,9 @@ def _misread_ref(ref: str) -> BadRefError | None:
     """A ref that cannot name one snapshot, told from its text alone; None otherwise."""
     if not ref.strip():
         return BadRefError(ref, "an empty ref names nothing", usage=True)
-    if ref == ":":  # the index: a snapshot where one is read (--ref, diff), never a commit
-        return BadRefError(ref, "':' names the index, which is not a commit; give a branch, tag or sha", usage=True)
+    if ref == INDEX_REF:  # a snapshot where one is read (--ref, diff), never a commit
+        return BadRefError(ref, f"{ref!r} names the index, which is not a commit; give a branch, tag or sha",
+                           usage=True)  # fmt: skip
     revision = ref.split(":", 1)[0]  # after a colon comes a path, where ".." may be a folder
     if ".." in revision or revision.startswith("^") or revision.endswith(("^!", "^@")) or re.search(r"\^-\d*\Z", revision):
         return BadRefError(ref, f"{ref!r} is a range; a ref names one commit or tree (ranges are not snapshots)",
