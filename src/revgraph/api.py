@@ -1003,12 +1003,7 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
     b = {r.id: r for r in new.revisions}
     added = tuple(sorted(set(b) - set(a)))
     removed = tuple(sorted(set(a) - set(b)))
-    old_paths: dict[str, list[str]] = {}
-    for r in old.revisions:
-        old_paths.setdefault(r.id, []).append(r.path)
-    new_paths: dict[str, list[str]] = {}
-    for r in new.revisions:
-        new_paths.setdefault(r.id, []).append(r.path)
+    old_paths, new_paths = _paths_by_id(old), _paths_by_id(new)
     duplicated = tuple(
         (rid, tuple(sorted(paths))) for rid, paths in sorted(new_paths.items())
         if len(paths) > 1 and len(paths) > len(old_paths.get(rid, ()))
@@ -1022,6 +1017,13 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
         elif a[rid].blob_id != b[rid].blob_id:
             edited.append(rid)
     return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed), duplicated)
+
+
+def _paths_by_id(snap: Snapshot) -> dict[str, list[str]]:
+    paths: dict[str, list[str]] = {}
+    for rev in snap.revisions:
+        paths.setdefault(rev.id, []).append(rev.path)
+    return paths
 
 
 def diff(ws: Workspace, old_ref: str, new_ref: str | None = None) -> list[RevisionDiff]:
@@ -1329,7 +1331,7 @@ def fix(
                 onto_ref=onto,
             )
             if renumber.files:
-                plan = _after_renumbering(ws, head, renumber, plan)
+                plan = _after_renumbering(renumber, plan)
         else:
             from revgraph.fixes.rebase import refuse_unsafe_for_merge
 
@@ -1442,18 +1444,16 @@ def _reparsed(revisions, files: Mapping[str, bytes]) -> list:
     return out
 
 
-def _after_renumbering(ws: Workspace, head: Snapshot, renumber, plan: EditPlan) -> EditPlan:
+def _after_renumbering(renumber, plan: EditPlan) -> EditPlan:
     """The rebase's plan made from the renumbered bytes, as edits of the files on disk."""
     from dataclasses import replace
 
     from revgraph.fixes.plan import FileEdit
 
-    on_disk = {rev.path: rev for rev in head.revisions if rev.path in renumber.files}
     planned = {edit.path: edit for edit in plan.edits}
     edits = []
-    for path, data in renumber.files.items():
-        old = _revision_bytes(ws, head, on_disk[path])
-        edits.append(FileEdit(path, old, planned.pop(path).new if path in planned else data))
+    for path, data in renumber.files.items():  # from the bytes renumbering read, not read again
+        edits.append(FileEdit(path, renumber.originals[path], planned.pop(path).new if path in planned else data))
     edits.extend(planned.values())
     return replace(plan, edits=tuple(edits), renumbered=tuple(r.note() for r in renumber.renumbered))
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Container, Iterable, Mapping
 
 from revgraph.checks.graph import branch_copy
@@ -49,6 +49,7 @@ class Renumbered:
 class RenumberPlan:
     files: Mapping[str, bytes]  # path -> new bytes
     renumbered: tuple[Renumbered, ...]
+    originals: Mapping[str, bytes] = field(default_factory=dict)  # path -> the bytes ``files`` were made from
 
 
 def plan_renumber(
@@ -99,6 +100,7 @@ def plan_renumber(
     renamed = {r.old: r.new for r in done}
     new_id_of = {r.path: r.new for r in done}
     files: dict[str, bytes] = {}
+    originals: dict[str, bytes] = {}
     for rev in revisions:
         own = new_id_of.get(rev.path)
         names_one = bool((set(rev.down_revisions) | set(rev.depends_on)) & renamed.keys())
@@ -110,7 +112,8 @@ def plan_renumber(
                 return RenumberPlan({}, ())  # the file that needs the new id cannot be read
             continue
         files[rev.path] = _rewrite(data, rev, own, renamed if names_one else {})
-    return RenumberPlan(files, tuple(done))
+        originals[rev.path] = data
+    return RenumberPlan(files, tuple(done), originals)
 
 
 def _next_id(old: str, taken: set[str], fresh_id: Callable[[], str]) -> str:
