@@ -578,17 +578,13 @@ def _environment_specs(
         ]
     ini = root / "alembic.ini"
     if _is_file(ini):
-        if section is not None:
-            return [(name, partial(_config_environment, name, ini, section, start, explicit=True))]
-        return _ini_specs(ini, start)
+        return _ini_specs(ini, start, section)
     if "alembic" in tool:
         pyproject = root / "pyproject.toml"
         return [(name, partial(_config_environment, name, pyproject, section, start, explicit=False))]
     flask_ini = _flask_migrate_ini(root)
     if flask_ini is not None:
-        if section is not None:
-            return [(name, partial(_config_environment, name, flask_ini, section, start, explicit=True))]
-        return _ini_specs(flask_ini, start)
+        return _ini_specs(flask_ini, start, section)
     raise ConfigError(
         f"{root / 'pyproject.toml'} has [tool.revgraph] but no environments, and there is no alembic.ini "
         "or [tool.alembic] beside it; add [tool.revgraph.environments], "
@@ -596,9 +592,12 @@ def _environment_specs(
     )
 
 
-def _ini_specs(ini: Path, start: Path) -> list[tuple[str, _Builder]]:
-    """alembic.ini without ``-n``: [alembic] (with the [tool.alembic] beside it) as
-    "default", then each other section with a ``script_location`` of its own."""
+def _ini_specs(ini: Path, start: Path, section: str | None = None) -> list[tuple[str, _Builder]]:
+    """alembic.ini's environments: with ``-n`` (``section``), that section alone; without,
+    [alembic] (with the [tool.alembic] beside it) as "default", then each other section
+    with a ``script_location`` of its own."""
+    if section is not None:
+        return [(section, partial(_config_environment, section, ini, section, start, explicit=True))]
     default = (DEFAULT_ENV_NAME, partial(_config_environment, DEFAULT_ENV_NAME, ini, None, start, explicit=False))
     others, has_default = _environment_sections(ini)
     if not others:
@@ -646,8 +645,7 @@ class _SectionBuilder:
 
     def __call__(self, notes: list) -> Environment:
         environment = _config_environment(self.name, self.ini, self.name, self.start, notes, explicit=True)
-        folder = environment.script_location or environment.version_locations[0]
-        return replace(environment, lock_file=folder / LOCK_FILE_NAME)
+        return replace(environment, lock_file=_default_lock_file(environment))
 
 
 def _build_environments(
@@ -699,8 +697,13 @@ def _finish(environment: Environment, root: Path, settings: ProjectConfig) -> En
     if lock is None and settings.lock_file:
         lock = _abs(root, settings.lock_file)
     if lock is None:
-        lock = (environment.script_location or environment.version_locations[0]) / LOCK_FILE_NAME
+        lock = _default_lock_file(environment)
     return replace(environment, lock_file=lock, allow_heads=settings.heads_allowed(environment.name))
+
+
+def _default_lock_file(environment: Environment) -> Path:
+    """``<script_location>/revgraph.lock`` (``<versions dir>/revgraph.lock`` without one)."""
+    return (environment.script_location or environment.version_locations[0]) / LOCK_FILE_NAME
 
 
 def _check_lock_files_distinct(environments: tuple[Environment, ...]) -> None:
