@@ -1081,14 +1081,18 @@ def _plan_lock(files: _FilePlan, refresh_locks: Callable[[bool], Iterable], resu
         result.changes.append(Change(status.path, "written"))
 
 
+def _merge_attributes(repo, paths: Sequence[str]) -> list[tuple[str, str]]:
+    """``(path, merge attribute)`` as git sees it for each of ``paths`` (``git check-attr -z``)."""
+    if not paths:
+        return []
+    done = repo.git("check-attr", "-z", "merge", "--", *paths, ok=(0,))
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return [(fields[i], fields[i + 2]) for i in range(0, len(fields) - 2, 3)]
+
+
 def _check_attributes_apply(repo, locks: Sequence[str], result: InstallResult) -> None:
     """Another rule (a later line, a nested .gitattributes) may still win: say so."""
-    if not locks:
-        return
-    done = repo.git("check-attr", "-z", "merge", "--", *locks, ok=(0,))
-    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
-    for i in range(0, len(fields) - 2, 3):
-        path, _, value = fields[i:i + 3]
+    for path, value in _merge_attributes(repo, locks):
         if value != DRIVER_NAME:
             result.warnings.append(
                 f"git sees `merge={value}` for {path}, not merge={DRIVER_NAME}: "
@@ -1101,11 +1105,7 @@ def setup_notes(ws: Workspace) -> list[str]:
     repo = ws.maybe_repo()
     if repo is None or repo.root is None:
         return []
-    locks = []
-    for env in ws.environments:
-        rel = _rel(ws.root, env.lock_file) if env.lock_file is not None and env.lock_file.is_file() else None
-        if rel is not None:
-            locks.append(rel)
+    locks = [rel for rel in _lock_relpaths(ws, InstallResult()) if (ws.root / rel).is_file()]
     try:
         return driver_setup_notes(repo, locks)
     except (RevgraphError, OSError):
@@ -1124,13 +1124,7 @@ def driver_setup_notes(repo, locks: Sequence[str]) -> list[str]:
     every lock merge into an unexplained failure. ``[]`` when nothing stands
     in the way.
     """
-    if not locks:
-        return []
-    done = repo.git("check-attr", "-z", "merge", "--", *locks, ok=range(256))
-    if done.returncode != 0:
-        return []
-    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
-    driven = [fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == DRIVER_NAME]
+    driven = [path for path, value in _merge_attributes(repo, locks) if value == DRIVER_NAME]
     if not driven:
         return []  # not set up for the driver here: nothing was promised
     named = ", ".join(driven)
