@@ -497,13 +497,8 @@ def fix(
 
 
 def warn_settings_drift(ws, ref: Optional[str]) -> None:
-    """Say so, on stderr, when ``ref`` keeps its revisions where the working tree's
-    settings do not look (``api.settings_drift``): it is read with those settings."""
-    from revgraph import api
-
-    drift = api.settings_drift(ws, ref)
-    if drift is not None:
-        state().say(f"warning: {drift}", err=True)
+    """``entry.warn_settings_drift`` (shared with the fast path of ``heads``)."""
+    entry.warn_settings_drift(state(), ws, ref)
 
 
 def warn_base_settings_drift(ws, base: Optional[str]) -> None:
