@@ -376,7 +376,8 @@ def _assemble(view: GraphView, mode: str, groups: list[list[str]]) -> FocusedVie
         for rid in group:
             owner[rid] = pid
 
-    edges = _folded_edges(graph, owner, placeholders)
+    copies = [(rev, marks, copy_node_id(rev)) for rev, marks in view.copies]
+    edges = _folded_edges(graph, owner, placeholders, [(rev, nid) for rev, _, nid in copies])
     for parent, child in view.proposed_edges:
         key = (owner[parent], owner[child])
         if key[0] != key[1] and key not in edges:
@@ -394,18 +395,11 @@ def _assemble(view: GraphView, mode: str, groups: list[list[str]]) -> FocusedVie
                 branch_labels=tuple(rev.branch_labels),
                 create_date=rev.create_date,
             )
-    for rev, marks in view.copies:  # a second file of an id: drawn on its own parents
-        nid = copy_node_id(rev)
+    for rev, marks, nid in copies:  # a second file of an id
         nodes[nid] = ViewNode(
             id=nid, marks=marks, message=rev.message or "", path=rev.path,
             branch_labels=tuple(rev.branch_labels), create_date=rev.create_date, revision=rev.id,
         )  # fmt: skip
-        for parent in dict.fromkeys(rev.down_revisions):
-            if parent in owner:
-                edges.setdefault((owner[parent], nid), "collapsed" if owner[parent] in placeholders else "down")
-        for dep in dict.fromkeys(rev.depends_on):
-            if dep in owner and (owner[dep], nid) not in edges:
-                edges[(owner[dep], nid)] = "depends"
     structural = {k: v for k, v in edges.items() if v != "proposed"}
     parents_of: dict[str, list[str]] = {nid: [] for nid in nodes}
     for parent, child in structural:
@@ -424,13 +418,18 @@ _PRIORITY = {"down": 0, "collapsed": 1, "depends": 2}
 
 
 def _folded_edges(
-    graph: RevisionGraph, owner: Mapping[str, str], placeholders: Mapping[str, ViewNode]
+    graph: RevisionGraph, owner: Mapping[str, str], placeholders: Mapping[str, ViewNode],
+    copies: Sequence[tuple[Revision, str]] = (),
 ) -> dict[tuple[str, str], str]:
-    """Graph edges between drawn nodes; one edge per pair, down_revision first."""
+    """Graph edges between drawn nodes; one edge per pair, down_revision first.
+
+    ``copies``: the other files of an id declared twice, with their node ids,
+    each drawn on its own parents (children that name the id go to the graph's file).
+    """
     edges: dict[tuple[str, str], str] = {}
 
     def add(parent: str, child: str, kind: str) -> None:
-        key = (owner[parent], owner[child])
+        key = (owner[parent], child)
         if key[0] == key[1]:
             return
         if kind == "down" and (key[0] in placeholders or key[1] in placeholders):
@@ -440,9 +439,16 @@ def _folded_edges(
 
     for rid in graph.revisions:
         for parent in graph.parents(rid):
-            add(parent, rid, "down")
+            add(parent, owner[rid], "down")
         for dep in graph.resolved_depends_on.get(rid, ()):
-            add(dep, rid, "depends")
+            add(dep, owner[rid], "depends")
+    for rev, node in copies:
+        for parent in rev.down_revisions:
+            if parent in owner:
+                add(parent, node, "down")
+        for dep in rev.depends_on:
+            if dep in owner:
+                add(dep, node, "depends")
     return edges
 
 
