@@ -77,3 +77,19 @@ def test_version_locations_in_the_pyproject_beside_the_ini_count_too(gitrepo):
     gitrepo.commit("main: a second versions folder")
     gitrepo.checkout("feature")
     assert "warning: main sets version_locations differently" in gitrepo.run("diff", "main", check=True).stderr
+
+
+def test_a_change_in_one_section_of_a_shared_ini_is_found_for_that_environment(gitrepo):
+    # Two environments in one alembic.ini: the file is read once, each section compared.
+    from tests.integration.test_ini_sections import two_environments
+
+    two_environments(gitrepo)
+    gitrepo.branch("feature")
+    ini = gitrepo.read("alembic.ini").decode()
+    gitrepo.write("alembic.ini", ini.replace(
+        "script_location = %(here)s/analytics\n", "script_location = %(here)s/analytics\nsourceless = true\n", 1
+    ))  # fmt: skip
+    gitrepo.commit("main: analytics ships byte-code only")
+    gitrepo.checkout("feature")
+    assert "warning: main sets sourceless differently" in gitrepo.run("diff", "main", check=True).stderr
+    assert "warning:" not in gitrepo.run("--env", "default", "diff", "main", check=True).stderr

@@ -67,34 +67,43 @@ def location_options(data: bytes, toml: bool, section: str) -> Mapping[str, str]
 
 def changed_options(repo: GitRepo, ref: str, environments: Sequence[Environment], root: Path) -> list[str]:
     """The location options some environment's config files set differently at ``ref``
-    than in the working tree (sorted; empty when they agree or cannot be compared)."""
-    changed: set[str] = set()
+    than in the working tree (sorted; empty when they agree or cannot be compared).
+
+    Each file is read once, here and at ``ref``, however many environments
+    (sections of one alembic.ini) it holds.
+    """
+    wanted: dict[Path, set[str]] = {}  # config file -> the sections read from it
     for env in environments:
         config = env.config_file
         if config is None:
             continue
-        files = [(config, config.suffix == ".toml")]
-        if config.suffix != ".toml":
-            files.append((config.parent / "pyproject.toml", True))
-        for path, toml in files:
-            changed.update(_changed_in(repo, ref, path, toml, env.section or "alembic", root))
+        section = env.section or "alembic"
+        wanted.setdefault(config, set()).add(section)
+        if config.suffix != ".toml":  # alembic merges the [tool.alembic] beside an ini in
+            wanted.setdefault(config.parent / "pyproject.toml", set()).add(section)
+    changed: set[str] = set()
+    for path, sections in wanted.items():
+        sides = _both_sides(repo, ref, path, root)
+        if sides is None:
+            continue
+        toml = path.suffix == ".toml"
+        for section in sections:
+            ours, theirs = (location_options(data, toml, section) if data is not None else {} for data in sides)
+            if ours is not None and theirs is not None:
+                changed.update(key for key in LOCATION_KEYS if ours.get(key) != theirs.get(key))
     return sorted(changed)
 
 
-def _changed_in(repo: GitRepo, ref: str, path: Path, toml: bool, section: str, root: Path) -> set[str]:
+def _both_sides(repo: GitRepo, ref: str, path: Path, root: Path) -> tuple[bytes | None, bytes | None] | None:
+    """``path``'s bytes in the working tree and at ``ref`` (None where it is missing);
+    None when they are the same or the file lies outside the repository."""
     try:
         relative = Path(os.path.relpath(path, root)).as_posix()
         here = path.read_bytes() if path.is_file() else None
     except (OSError, ValueError):
-        return set()
+        return None
     if relative.startswith("../"):
-        return set()
+        return None
     done = repo.git("cat-file", "blob", f"{ref}:{relative}", ok=range(256))
     there = done.stdout if done.returncode == 0 else None
-    if here == there:
-        return set()
-    ours = location_options(here, toml, section) if here is not None else {}
-    theirs = location_options(there, toml, section) if there is not None else {}
-    if ours is None or theirs is None:
-        return set()
-    return {key for key in LOCATION_KEYS if ours.get(key) != theirs.get(key)}
+    return None if here == there else (here, there)
