@@ -104,6 +104,11 @@ class Workspace:
             try:
                 self._repo = GitRepo(self.project.root)
                 self._repo.quiet = self.options.quiet
+                if self._repo.root is not None:
+                    from revgraph.sources.refsettings import RefSettings
+
+                    # Each tree git reads is read with its own alembic settings.
+                    self._repo.settings_at = RefSettings(self._repo, self._repo.root, self.options.cwd)
             except GitError:
                 self._repo = None
         return self._repo
@@ -762,24 +767,24 @@ def check(
     return report
 
 
-def settings_drift(ws: Workspace, ref: str | None) -> str | None:
-    """A warning when ``ref`` keeps its revisions where this working tree's settings
-    do not look (``sources.settingsdrift``): it is read with the working tree's."""
+def ref_settings_problem(ws: Workspace, ref: str | None) -> str | None:
+    """A warning when ``ref`` is read with this working tree's alembic settings because
+    its own cannot be read (``sources.refsettings``); None when it is read with its own."""
     repo = ws.maybe_repo()
-    if ref is None or ref == INDEX_REF or repo is None or repo.root is None:
+    if ref is None or ref == INDEX_REF or repo is None or repo.settings_at is None:
         return None
-    from revgraph.sources.settingsdrift import changed_options
-
     try:
-        changed = changed_options(repo, ref, ws.environments, ws.root)
+        sha = repo.resolve(ref)
     except RevgraphError:
-        return None
-    if not changed:
+        return None  # the command itself says what is wrong with the ref
+    problems = dict.fromkeys(
+        problem for env in ws.environments if (problem := repo.settings_at.problem(env, sha)) is not None
+    )  # fmt: skip
+    if not problems:
         return None
     return (
-        f"{ref} sets {', '.join(changed)} differently from this working tree; revgraph reads {ref} "
-        f"with this working tree's settings, so revisions {ref} keeps elsewhere may look added or "
-        f"removed here (merge {ref} first to compare like with like)"
+        f"{ref}'s alembic settings cannot be read ({'; '.join(problems)}); revgraph reads {ref} with "
+        f"this working tree's, so revisions {ref} keeps elsewhere may look added or removed here"
     )
 
 

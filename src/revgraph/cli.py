@@ -357,7 +357,7 @@ def diff(
     with st.workspace() as ws:
         diffs = api.diff(ws, old, new)
         for ref in dict.fromkeys((old, new)):
-            warn_settings_drift(ws, ref)
+            warn_ref_settings(ws, ref)
     if fmt == "json":
         typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
         return
@@ -480,8 +480,8 @@ def fix(
 
     st = state()
     with st.workspace() as ws:
-        warn_base_settings_drift(ws, base)  # before fix refuses: a refusal may come from it
-        warn_settings_drift(ws, onto)
+        warn_base_ref_settings(ws, base)  # before fix refuses: a refusal may come from it
+        warn_ref_settings(ws, onto)
         outcome = api.fix(
             ws, strategy=strategy, base=base, onto=onto, dry_run=dry_run,
             message=message, rev_id=rev_id, db_url=db, stage=not no_stage,
@@ -496,18 +496,18 @@ def fix(
     raise typer.Exit(_print_fix(outcome))
 
 
-def warn_settings_drift(ws, ref: Optional[str]) -> None:
-    """``entry.warn_settings_drift`` (shared with the fast path of ``heads``)."""
-    entry.warn_settings_drift(state(), ws, ref)
+def warn_ref_settings(ws, ref: Optional[str]) -> None:
+    """``entry.warn_ref_settings`` (shared with the fast path of ``heads``)."""
+    entry.warn_ref_settings(state(), ws, ref)
 
 
-def warn_base_settings_drift(ws, base: Optional[str]) -> None:
-    """``warn_settings_drift`` for the base ``--base`` (or the defaults) resolves to."""
+def warn_base_ref_settings(ws, base: Optional[str]) -> None:
+    """``warn_ref_settings`` for the base ``--base`` (or the defaults) resolves to."""
     try:
         found = ws.resolve_base(base, required=False)
     except RevgraphError:
         return  # the command itself reports an unknown base
-    warn_settings_drift(ws, found.ref if found is not None else None)
+    warn_ref_settings(ws, found.ref if found is not None else None)
 
 
 def _print_fix(outcome) -> int:

@@ -171,6 +171,9 @@ class Environment:
     section: str = "alembic"
     lock_file: Path | None = None  # absolute; default <script_location>/revgraph.lock
     allow_heads: int | None = None  # [tool.revgraph] allow_heads for this env
+    # Described by its [tool.revgraph.environments] entry itself (script_location
+    # there), not by an alembic config file: ``config_file`` is that pyproject.toml.
+    inline: bool = False
     # Extra alembic options (e.g. output_encoding) for rendering merge files.
     options: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
@@ -440,7 +443,11 @@ def _read_tool_tables(pyproject: Path) -> dict[str, Any]:
     """pyproject.toml's ``[tool]`` table ({} when the file is missing)."""
     if not _is_file(pyproject):
         return {}
-    data = _read_toml(pyproject)
+    return _tool_tables(pyproject, _read_toml(pyproject))
+
+
+def _tool_tables(pyproject: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The ``[tool]`` table of a parsed pyproject.toml, with [tool.alembic] and [tool.revgraph] checked."""
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{pyproject}: [tool] must be a table")
@@ -451,17 +458,23 @@ def _read_tool_tables(pyproject: Path) -> dict[str, Any]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = _seen_read(path, handle.read())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return _parse_toml(path, data)
+
+
+def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
+    """``data`` (the bytes of ``path``, here or at a ref) as TOML; ConfigError when it is not."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
 
     try:
-        with open(path, "rb") as handle:
-            data = _seen_read(path, handle.read())
         return tomllib.loads(data.decode())  # what tomllib.load(handle) does
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
     except UnicodeDecodeError as exc:
@@ -780,7 +793,7 @@ def _build_table_entry(
     # An alembic environment described inline, with [tool.alembic]'s keys.
     table = {k: v for k, v in entry.items() if k not in ("lock_file", "config", "section", "versions")}
     reader = _AlembicReader(None, None, DEFAULT_SECTION, table, pyproject, where)
-    return _environment_from_reader(name, reader, start, notes)
+    return replace(_environment_from_reader(name, reader, start, notes), inline=True)
 
 
 def _config_environment(
@@ -816,17 +829,23 @@ def _config_environment(
 
 def _read_ini(path: Path) -> ConfigParser:
     """The ini file read as alembic reads it: ``here`` in DEFAULT, locale encoding."""
+    try:
+        # Read as bytes once (the express lane replays them).
+        with open(path, "rb") as handle:
+            data = _seen_read(path, handle.read())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return _parse_ini(path, data)
+
+
+def _parse_ini(path: Path, data: bytes) -> ConfigParser:
+    """``data`` (the bytes of ``path``, here or at a ref) read as alembic reads an ini file."""
     from configparser import ConfigParser, Error
 
     parser = ConfigParser({"here": path.absolute().parent.as_posix()})
     try:
-        # alembic reads with encoding="locale" (alembic/util/compat.py).
-        # Read as bytes once (the express lane replays them), decoded as open() would.
-        with open(path, "rb") as handle:
-            data = _seen_read(path, handle.read())
+        # alembic reads with encoding="locale" (alembic/util/compat.py): decoded as open() would.
         parser.read_file(io.TextIOWrapper(io.BytesIO(data), encoding="locale"), source=str(path))
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read {path}: not valid text ({exc.reason})") from None
     except Error as exc:
@@ -986,8 +1005,52 @@ class _AlembicReader:
         return result
 
 
-def _environment_from_reader(name: str, reader: _AlembicReader, start: Path, notes: list) -> Environment:
-    """``ScriptDirectory.from_config`` without importing anything."""
+def environment_at(env: Environment, config: bytes | None, neighbour: bytes | None, start: Path) -> Environment:
+    """``env`` with the places another version of its config files gives revisions.
+
+    ``config`` is that version of ``env.config_file`` (a ref's alembic.ini or
+    pyproject.toml; None: it has none) and ``neighbour`` of the pyproject.toml
+    beside an ini, whose [tool.alembic] alembic merges in. Only where revisions
+    live is taken from them (``script_location``, ``version_locations``,
+    ``recursive_version_locations``, ``sourceless``); the rest (name, lock
+    file, allowed heads) is this working tree's. Relative paths resolve as
+    here, the folders need not exist here. ConfigError when that version
+    cannot be read.
+    """
+    path = env.config_file
+    if path is None or env.inline:
+        return env
+    if config is None:
+        raise ConfigError(f"there is no {path.name}")
+    notes: list = []
+    if path.suffix == ".toml":
+        tool = _tool_tables(path, _parse_toml(path, config))
+        if "alembic" not in tool:
+            raise ConfigError(f"{path} has no [tool.alembic] table")
+        reader = _AlembicReader(None, None, DEFAULT_SECTION, tool["alembic"], path, f"{path}: [tool.alembic]")
+    else:
+        parser = _parse_ini(path, config)
+        pyproject = path.parent / "pyproject.toml"
+        toml = _tool_tables(pyproject, _parse_toml(pyproject, neighbour)).get("alembic") if neighbour else None
+        section = env.section
+        if not parser.has_section(section) and toml is None:
+            raise ConfigError(f"{path} has no [{section}] section")
+        reader = _AlembicReader(
+            parser if parser.has_section(section) else None, path, section, toml or {}, pyproject,
+            f"{pyproject}: [tool.alembic]",
+        )  # fmt: skip
+    found = _environment_from_reader(env.name, reader, start, notes, on_disk=False)
+    return replace(
+        env, script_location=found.script_location, version_locations=found.version_locations,
+        recursive=found.recursive, sourceless=found.sourceless,
+    )  # fmt: skip
+
+
+def _environment_from_reader(
+    name: str, reader: _AlembicReader, start: Path, notes: list, *, on_disk: bool = True
+) -> Environment:
+    """``ScriptDirectory.from_config`` without importing anything (``on_disk``: the
+    script folder must exist in the working tree)."""
     script_value = reader.get_str("script_location")
     if not script_value and _flask_migrate_folder(reader.ini_path if reader.ini is not None else None):
         # Flask-Migrate's alembic.ini sits in its migration folder and has no
@@ -999,7 +1062,7 @@ def _environment_from_reader(name: str, reader: _AlembicReader, start: Path, not
         raise ConfigError(f"{where}{section}: no 'script_location' key found")
     resolver = _PathResolver(reader, start, notes)
     script_location = resolver.resolve(script_value, "script_location")
-    if not _is_dir(script_location):
+    if on_disk and not _is_dir(script_location):
         raise ConfigError(f"{reader.where('script_location')}: {script_location} is not a directory")
 
     version_values = reader.path_list("version_locations", _LEGACY_VERSIONS_SPLIT, notes)

@@ -403,7 +403,7 @@ def show_heads(st: State, ref: str | None, as_json: bool) -> int:
         if ref is None:
             warn_missing_versions(st, ws)
         else:
-            warn_settings_drift(st, ws, ref)
+            warn_ref_settings(st, ws, ref)
         for env_heads in result:  # on stderr, so --json output stays parseable
             print_problems(st, env_heads.snapshot.problems)
         if as_json:
@@ -453,14 +453,14 @@ def warn_missing_versions(st: State, ws) -> None:
                 st.say(f"warning: versions folder {shown} does not exist (environment {env.name})", err=True)
 
 
-def warn_settings_drift(st: State, ws, ref: str | None) -> None:
-    """Say so, on stderr, when ``ref`` keeps its revisions where the working tree's
-    settings do not look (``api.settings_drift``): it is read with those settings."""
+def warn_ref_settings(st: State, ws, ref: str | None) -> None:
+    """Say so, on stderr, when ``ref`` is read with the working tree's alembic settings
+    because its own cannot be read (``api.ref_settings_problem``)."""
     from revgraph import api
 
-    drift = api.settings_drift(ws, ref)
-    if drift is not None:
-        st.say(f"warning: {drift}", err=True)
+    problem = api.ref_settings_problem(ws, ref)
+    if problem is not None:
+        st.say(f"warning: {problem}", err=True)
 
 
 def heads_as_json(as_json: bool, fmt: str | None) -> bool:

@@ -595,14 +595,17 @@ def _git_state(
     # else only of the git stat key (the working tree stands for HEAD).
     wanted = treeishes + [("HEAD", head)] if head else treeishes
     by_env = [repo.folders(env) for env in environments]
-    trees = _folder_trees(repo, [sha for _, sha in wanted if sha], folders)
-    missing = {treeish for (treeish, _), tree in trees.items() if tree == "missing"}
+    # Each tree is read with the settings its own config files give (sources.refsettings):
+    # their blob ids at each commit are part of the state too.
+    configs = _config_paths(repo, environments)
+    trees = _folder_trees(repo, [sha for _, sha in wanted if sha], (*folders, *configs))
+    missing = {treeish for (treeish, folder), tree in trees.items() if tree == "missing" and folder in folders}
     if any(repo.gitlinks(treeish, folders) for treeish in missing):
         # cat-file answers "missing" for a folder under a gitlink too; the check
         # reads it through the submodule, whose moves the folder trees miss.
         raise OSError("versions folder inside a submodule at a ref: the result cache does not apply")
     described = {
-        what: tuple((f, trees.get((sha, f))) for fs in by_env for f in fs) if sha else None
+        what: tuple((f, trees.get((sha, f))) for fs in (*by_env, configs) for f in fs) if sha else None
         for what, sha in wanted
     }
     head_trees = described.pop("HEAD", None)
@@ -617,6 +620,15 @@ def _git_state(
     # fact of a ticket watches: level 2 answers then.
     facts.expressible = bool(settled and not patterns and not bare and express.realpaths(paths) == reals)
     return ("git", head is not None, bare, base_ref, how, protected, state), head_trees, facts
+
+
+def _config_paths(repo: GitRepo, environments: Sequence[Environment]) -> tuple[str, ...]:
+    """The environments' config files as paths in the repository (``refsettings.config_files``)."""
+    from revgraph.sources.refsettings import config_files
+
+    if repo.root is None:
+        return ()
+    return tuple(sorted({relative for env in environments for _, relative in config_files(env, repo.root)}))
 
 
 def _remote_copy(repo: GitRepo, base_ref: str) -> tuple[str | None, str | None, tuple]:

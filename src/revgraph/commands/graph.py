@@ -26,7 +26,7 @@ def graph(
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
     from revgraph.cli import (
-        print_problems, state, warn_base_settings_drift, warn_missing_versions, warn_settings_drift, write_output,
+        print_problems, state, warn_base_ref_settings, warn_missing_versions, warn_ref_settings, write_output,
     )  # fmt: skip
     from revgraph.errors import UsageError
     from revgraph.render.graphview import focus, render_graphs
@@ -57,9 +57,9 @@ def graph(
         if ref is None:
             warn_missing_versions(ws)
             if merging:  # the picture is the merge into the base
-                warn_base_settings_drift(ws, base)
+                warn_base_ref_settings(ws, base)
         else:
-            warn_settings_drift(ws, ref)
+            warn_ref_settings(ws, ref)
         # Every environment in one document: two JSON objects or two <svg> roots
         # one after the other parse nowhere.
         drawn = render_graphs(views, fmt)

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from revgraph.errors import BadRefError, ConfigError, GitError, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
@@ -351,6 +351,9 @@ class GitRepo:
         self._alternates: tuple[str, ...] = ()
         self._warned: set[str] = set()  # ambiguous ref names already reported
         self.quiet = False  # -q: those warnings are not written
+        # (env, treeish) -> env as that tree's config files place revisions
+        # (``sources.refsettings``); None: every tree is read with ``env`` itself.
+        self.settings_at: Callable[[Environment, str], Environment] | None = None
 
     @staticmethod
     def _discover(start: Path, asked: Path | str) -> str:
@@ -993,6 +996,7 @@ class GitRepo:
         by path. Anything else (a symlink, a submodule, a recursive or
         sourceless environment) is read in full.
         """
+        env, folders = self._settings_at(env, folders, treeish)
         key = _reference_key(env, folders)
         reference = self._references.get(key)
         if reference is not None and reference.cache is cache:
@@ -1015,6 +1019,15 @@ class GitRepo:
                 self._references[key] = made
         return snapshot
 
+    def _settings_at(
+        self, env: Environment, folders: Sequence[str], treeish: str
+    ) -> tuple[Environment, Sequence[str]]:
+        """``env`` and its folders as ``treeish``'s own config files place revisions."""
+        if self.settings_at is None:
+            return env, folders
+        found = self.settings_at(env, treeish)
+        return (env, folders) if found is env else (found, self.folders(found))
+
     def adopt_reference(
         self, env: Environment, folders: Sequence[str], treeish: str, snapshot: Snapshot,
         cache: ParseCache | None,
@@ -1028,6 +1041,8 @@ class GitRepo:
         folder (an ``__init__.py``, an executable file, a sub-folder, a file
         git converts on checkout) makes another tree, and nothing is adopted.
         """
+        if self._settings_at(env, folders, treeish)[0] is not env:
+            return False  # ``treeish`` places its revisions elsewhere: not this read
         key = _reference_key(env, folders)
         prefix = _plain_prefix(env, folders)
         revisions = snapshot.revisions
@@ -1068,6 +1083,7 @@ class GitRepo:
         reference leads to the same full listing, and prefetching a command
         again would wait for the first run and start it over.
         """
+        env, folders = self._settings_at(env, folders, treeish)
         if not folders:
             return
         plain = _plain_prefix(env, folders) is not None

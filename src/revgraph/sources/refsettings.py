@@ -1,0 +1,107 @@
+"""Each ref read with its own alembic settings for where revisions live.
+
+A ref is read from git without checking it out, so its configuration is not
+the working tree's: a base branch may have turned on
+``recursive_version_locations`` and moved old migrations into
+``versions/2024/``, or added a folder to ``version_locations``. Read with the
+working tree's settings, its revisions there would look deleted from it (and
+so added here): ``diff`` and ``fix`` would describe a history that is not the
+ref's, and ``heads --ref`` would miss its head.
+
+``RefSettings`` is the hook ``GitRepo`` asks before it reads a tree: it reads
+the environment's config file (and, for an ini, the pyproject.toml beside it,
+whose ``[tool.alembic]`` alembic merges in) from that tree, and when its
+bytes differ from the working tree's, builds the places they give
+(``config.environment_at``). Same places, the same ``Environment`` object: a
+tree read for one ref still serves the others as a reference. A ref whose
+config cannot be read is read with the working tree's settings, and the
+reason is kept for the commands to say (``problem``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from revgraph.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.config import Environment
+    from revgraph.sources.gitref import GitRepo
+
+
+class RefSettings:
+    """``(env, treeish) -> env`` as that tree's config files describe it."""
+
+    def __init__(self, repo: GitRepo, root: Path, start: Path) -> None:
+        self._repo = repo
+        self._root = root
+        self._start = start
+        self._here: dict[Path, bytes | None] = {}  # config file -> its working-tree bytes
+        self._made: dict[tuple, tuple[Environment, str | None]] = {}
+
+    def __call__(self, env: Environment, treeish: str) -> Environment:
+        return self.resolve(env, treeish)[0]
+
+    def problem(self, env: Environment, treeish: str) -> str | None:
+        """Why ``treeish`` is read with the working tree's settings (None: it is not, or they agree)."""
+        return self.resolve(env, treeish)[1]
+
+    def resolve(self, env: Environment, treeish: str) -> tuple[Environment, str | None]:
+        files = config_files(env, self._root)
+        if not files:
+            return env, None
+        ours = tuple(self._ours(path) for path, _ in files)
+        theirs = tuple(self._theirs(treeish, relative) for _, relative in files)
+        if theirs == ours:
+            return env, None
+        key = (env, theirs)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._build(env, theirs)
+        return made
+
+    def _build(self, env: Environment, theirs: tuple[bytes | None, ...]) -> tuple[Environment, str | None]:
+        from revgraph.config import environment_at
+
+        config, neighbour = (*theirs, None)[:2]
+        try:
+            found = environment_at(env, config, neighbour, self._start)
+        except ConfigError as exc:
+            return env, exc.message
+        same = (found.script_location, found.version_locations, found.recursive, found.sourceless) == (
+            env.script_location, env.version_locations, env.recursive, env.sourceless
+        )  # fmt: skip
+        return (env if same else found), None
+
+    def _ours(self, path: Path) -> bytes | None:
+        if path not in self._here:
+            try:
+                self._here[path] = path.read_bytes() if path.is_file() else None
+            except OSError:
+                self._here[path] = None
+        return self._here[path]
+
+    def _theirs(self, treeish: str, relative: str) -> bytes | None:
+        [blob] = list(self._repo.blobs([f"{treeish}:{relative}"]))
+        return blob.data if blob.status == "ok" else None
+
+
+def config_files(env: Environment, root: Path) -> list[tuple[Path, str]]:
+    """The config files ``env`` comes from (an ini's neighbour pyproject.toml too), with
+    their POSIX paths relative to ``root``; none when it has none or they lie outside it."""
+    config = env.config_file
+    if config is None or env.inline:
+        return []
+    paths = [config] if config.suffix == ".toml" else [config, config.parent / "pyproject.toml"]
+    found = []
+    for path in paths:
+        try:
+            relative = Path(os.path.relpath(path, root)).as_posix()
+        except ValueError:  # another drive
+            return []
+        if relative.startswith("../"):
+            return []  # outside the repository: no tree holds it
+        found.append((path, relative))
+    return found

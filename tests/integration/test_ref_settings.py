@@ -1,0 +1,157 @@
+"""Each ref is read with its own alembic settings, as alembic run at that ref would read it.
+
+Found by hand: main turned on ``recursive_version_locations`` and moved its old
+migrations into ``versions/2024/``. On a branch from before that, read with
+the branch's settings, ``diff main`` said those revisions were added here,
+``heads --ref main`` missed main's head, and ``fix`` refused with a landed
+revision "hanging off a new one". Each ref now brings its own alembic.ini (and
+the pyproject.toml beside it); the answers are held against ``alembic heads``
+run with main checked out.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+OLD = "a1a1a1a1a1a1"
+MID = "b2b2b2b2b2b2"
+FEATURE = "c3c3c3c3c3c3"
+MORE = "d4d4d4d4d4d4"
+
+
+def alembic_heads(repo, *args: str) -> list[str]:
+    return sorted(line.split()[0] for line in repo.alembic(*args, "heads").stdout.splitlines() if line.strip())
+
+
+def heads_json(repo, *args: str) -> dict[str, list[str]]:
+    done = repo.run("heads", "--json", *args, check=True)
+    assert "warning" not in done.stderr
+    return {env["name"]: sorted(env["heads"]) for env in json.loads(done.stdout)["environments"]}
+
+
+@pytest.fixture
+def reorganised(gitrepo):
+    """main moved its old revisions into versions/2024/ with recursion on; ends on feature (from before)."""
+    gitrepo.init_env(commit=False)
+    old = gitrepo.add_revision(OLD, None, message="create users")
+    mid = gitrepo.add_revision(MID, OLD, message="add orders")
+    gitrepo.commit("history")
+    gitrepo.branch("feature")
+    ini = gitrepo.read("alembic.ini").decode()
+    gitrepo.write("alembic.ini", ini.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n", 1))
+    (gitrepo.path / "migrations/versions/2024").mkdir()
+    for path in (old, mid):
+        gitrepo.git("mv", path, path.replace("versions/", "versions/2024/"))
+    gitrepo.commit("main: old migrations into a year folder")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision(FEATURE, MID, message="add invoices")
+    gitrepo.commit("feature: invoices")
+    return gitrepo
+
+
+def test_a_base_that_reorganised_its_versions_folder_is_read_with_its_settings(reorganised):
+    repo = reorganised
+    assert repo.run("diff", "main", check=True).stdout.strip() == f"+ {FEATURE} added"
+    assert heads_json(repo, "--ref", "main") == {"default": [MID]}
+    fix = repo.run("fix", "--dry-run", check=True)
+    assert "nothing to fix" in fix.stdout and "warning" not in fix.stderr
+    check = repo.run("check", "--base", "main", check=True)
+    assert "warning" not in check.stderr
+    graph = repo.run("graph", "--ref", "main", check=True).stdout
+    assert OLD in graph and MID in graph
+
+    repo.checkout("main")
+    assert alembic_heads(repo) == [MID]  # what heads --ref main said from feature
+
+
+def test_version_locations_in_the_pyproject_beside_the_ini_count_too(gitrepo):
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(OLD, None, message="create users")
+    gitrepo.commit("history")
+    gitrepo.branch("feature")
+    gitrepo.write("pyproject.toml", '[tool.alembic]\nversion_locations = ["%(here)s/migrations/versions", "%(here)s/more"]\n')
+    gitrepo.add_revision(MORE, OLD, message="reports", versions="more")
+    gitrepo.commit("main: a second versions folder")
+    gitrepo.checkout("feature")
+    assert heads_json(gitrepo, "--ref", "main") == {"default": [MORE]}
+    assert heads_json(gitrepo) == {"default": [OLD]}  # the working tree: its own settings
+    diff = gitrepo.run("diff", "main", check=True).stdout
+    assert MORE in diff and OLD not in diff
+
+    gitrepo.checkout("main")
+    assert alembic_heads(gitrepo) == [MORE]
+
+
+def test_a_change_in_one_section_of_a_shared_ini_moves_that_environment_only(gitrepo):
+    from tests.integration.test_ini_sections import S1, two_environments
+
+    two_environments(gitrepo)
+    gitrepo.branch("feature")
+    ini = gitrepo.read("alembic.ini").decode()
+    gitrepo.write("alembic.ini", ini.replace(
+        "script_location = %(here)s/analytics\n",
+        "script_location = %(here)s/analytics\nrecursive_version_locations = true\n", 1,
+    ))  # fmt: skip
+    gitrepo.add_revision(MORE, S1, message="events by day", versions="analytics/versions/2025")
+    gitrepo.commit("main: analytics revisions in year folders")
+    gitrepo.checkout("feature")
+    at_main = heads_json(gitrepo, "--ref", "main")
+    assert at_main["analytics"] == [MORE] and heads_json(gitrepo)["analytics"] == [S1]
+    assert gitrepo.run("--env", "default", "diff", "main", check=True).stdout.strip() == "no revision changes"
+
+    gitrepo.checkout("main")
+    assert at_main == {"default": alembic_heads(gitrepo), "analytics": alembic_heads(gitrepo, "-n", "analytics")}
+
+
+def test_a_ref_whose_settings_cannot_be_read_is_read_with_these_and_said_so(gitrepo):
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(OLD, None, message="create users")
+    gitrepo.commit("history")
+    gitrepo.branch("feature")
+    gitrepo.write("alembic.ini", "[alembic\nscript_location = nowhere\n")
+    gitrepo.commit("main: a broken ini")
+    gitrepo.checkout("feature")
+    done = gitrepo.run("heads", "--ref", "main", check=True)
+    assert done.stdout.split()[0] == OLD
+    assert "warning: main's alembic settings cannot be read" in done.stderr
+    assert "alembic.ini: cannot parse" in done.stderr
+    diff = gitrepo.run("diff", "main", check=True)
+    assert diff.stdout.strip() == "no revision changes" and "cannot be read" in diff.stderr
+
+
+def test_settings_that_do_not_move_revisions_change_nothing(gitrepo):
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(OLD, None, message="create users")
+    gitrepo.commit("history")
+    gitrepo.branch("feature")
+    ini = gitrepo.read("alembic.ini").decode()
+    gitrepo.write("alembic.ini", ini.replace("[alembic]\n", "[alembic]\n# the database\nsqlalchemy.url = sqlite://\n", 1))
+    gitrepo.commit("main: a url and a comment")
+    gitrepo.checkout("feature")
+    done = gitrepo.run("diff", "main", check=True)
+    assert done.stdout.strip() == "no revision changes" and "warning:" not in done.stderr
+
+
+def test_the_cached_check_follows_a_change_of_base_settings_alone(reorganised):
+    """main's first commit moves its files where its settings do not look; the second
+    turns recursion on and changes no versions folder tree: the cached answer must move."""
+    repo = reorganised
+    repo.checkout("main")
+    ini = repo.read("alembic.ini").decode()
+    repo.write("alembic.ini", ini.replace("recursive_version_locations = true\n", "", 1))
+    repo.commit("main: recursion off (its revisions out of sight)")
+    repo.checkout("feature")
+    before = repo.run("check", "--base", "main", "--format", "json")
+    assert before.stdout == repo.run("--no-cache", "check", "--base", "main", "--format", "json").stdout
+    assert before.returncode != 0  # main lost its revisions from view: not this branch's answer
+
+    repo.checkout("main")
+    repo.write("alembic.ini", ini)
+    repo.commit("main: recursion back on")
+    repo.checkout("feature")
+    after = repo.run("check", "--base", "main", "--format", "json")
+    fresh = repo.run("--no-cache", "check", "--base", "main", "--format", "json")
+    assert (after.returncode, after.stdout) == (fresh.returncode, fresh.stdout)
+    assert after.returncode == 0
