@@ -278,15 +278,20 @@ class Workspace:
                 # a fetch would only copy what is already here.
                 shown = " or ".join(f"--base {name}" for name in namesakes)
                 hint = f"the base ({how}) is not a branch here, but {', '.join(namesakes)} is: pass {shown}"
+            elif not repo.has_remote("origin"):
+                hint = f"the base ({how}) is not a branch here: {repo.branches_hint()}"
+                raise UnknownRefError(ref, hint=hint, fetchable=False)
             else:
                 hint = f"the base ({how}) is not in this clone; run: {_fetch_command(repo, ref)}"
             raise UnknownRefError(ref, hint=hint)
         if not required:
             return None
-        raise GitError(
-            "no base branch found (tried origin/HEAD, main, master, origin/main, origin/master)",
-            hint="pass --base REF, set [tool.revgraph] base, or run: git fetch origin",
-        )
+        tried = ", ".join(ref for ref, _ in candidates)
+        if repo.has_remote("origin"):
+            hint = "pass --base REF, set [tool.revgraph] base, or run: git fetch origin"
+        else:
+            hint = f"pass --base REF or set [tool.revgraph] base ({repo.branches_hint()})"
+        raise GitError(f"no base branch found (tried {tried})", hint=hint)
 
 
 # ------------------------------------------------------- repository helpers

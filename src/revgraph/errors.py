@@ -35,9 +35,10 @@ class GitError(RevgraphError):
 
 
 class UnknownRefError(GitError):
-    def __init__(self, ref: str, *, hint: str | None = None) -> None:
+    def __init__(self, ref: str, *, hint: str | None = None, fetchable: bool = True) -> None:
+        # ``fetchable`` False: there is no remote to fetch it from (a repository made here).
         super().__init__(
-            f"unknown ref {ref!r}; did you fetch it?",
+            f"unknown ref {ref!r}; did you fetch it?" if fetchable else f"unknown ref {ref!r}",
             hint=hint or _fetch_hint(ref),
         )
         self.ref = ref

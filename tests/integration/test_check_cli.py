@@ -344,11 +344,25 @@ def test_json_findings_carry_every_contract_field(gitrepo, revgraph):
 # ------------------------------------------------------------- missing base
 def test_an_unknown_base_exits_2_and_names_the_fetch(gitrepo, revgraph):
     classic_fork(gitrepo)
+    gitrepo.git("remote", "add", "origin", str(gitrepo.path))
     run = revgraph(gitrepo, "check", "--base", "origin/nope", "--format", "json")
     assert run.code == 2
     assert run.out == ""
     assert "origin/nope" in run.err
     assert "git fetch origin nope:refs/remotes/origin/nope" in run.err
+
+
+def test_without_a_remote_an_unknown_base_names_the_branches_that_are_here(gitrepo, revgraph):
+    # A repository made here has no origin: `git fetch origin` would only fail.
+    classic_fork(gitrepo)
+    run = revgraph(gitrepo, "check", "--base", "develop")
+    assert run.code == 2 and "git fetch" not in run.err and "did you fetch" not in run.err
+    assert "the branches here are: feature, main" in run.err
+
+    gitrepo.git("branch", "-m", "main", "trunk")  # and no default base name left
+    run = revgraph(gitrepo, "check")
+    assert run.code == 2 and "no base branch found" in run.err and "git fetch" not in run.err
+    assert "pass --base REF or set [tool.revgraph] base" in run.err and "feature, trunk" in run.err
 
 
 def test_a_tree_id_reads_as_a_snapshot_like_the_commit_that_would_hold_it(gitrepo, revgraph):

@@ -75,6 +75,13 @@ def test_the_fetch_hint_is_kept_for_branch_names_only(repo):
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert spec in done.stderr and "git fetch" not in done.stderr, done.stderr
 
+    # Without a remote, no fetch can bring it: the branches that are here instead.
+    alone = repo.run("heads", "--ref", "origin/nosuch")
+    assert alone.returncode == 2 and "git fetch" not in alone.stderr and "did you fetch" not in alone.stderr
+    assert "no remote 'origin' to fetch from; the branches here are:" in alone.stderr, alone.stderr
+    assert "main" in alone.stderr
+
+    repo.git("remote", "add", "origin", str(repo.path))
     branch = repo.run("heads", "--ref", "origin/nosuch")
     assert branch.returncode == 2
     assert "git fetch origin nosuch:refs/remotes/origin/nosuch" in branch.stderr, branch.stderr

@@ -579,7 +579,10 @@ class GitRepo:
             branch = ref.removeprefix("origin/")
             valid = self.git("check-ref-format", "--branch", branch, ok=range(256)).returncode == 0
             if valid:
-                return UnknownRefError(ref)
+                # No origin to fetch from (a repository made here): name what there is.
+                if self.has_remote("origin"):
+                    return UnknownRefError(ref)
+                return UnknownRefError(ref, hint=self.branches_hint(), fetchable=False)
         # Not a name a fetch could create (``HEAD~9``, ``main:path``): no hint to
         # fetch it by that name (a deeper fetch may still bring ``HEAD~9``).
         unknown = UnknownRefError(ref)
@@ -698,6 +701,22 @@ class GitRepo:
 
     def is_shallow(self) -> bool:
         return self._shallow or (self.common_dir / "shallow").exists()
+
+    def has_remote(self, name: str) -> bool:
+        """Whether a remote ``name`` is configured (asked of git; for error hints)."""
+        done = self.git("remote", ok=range(256))
+        return name in done.stdout.decode("utf-8", "surrogateescape").split()
+
+    def branches_hint(self) -> str:
+        """The local branches, for a hint where no fetch could help (a few, then how many more)."""
+        try:
+            names = [name for name in self.list_refs("refs/heads/*")]
+        except GitError:
+            names = []
+        if not names:
+            return "this repository has no branches yet, and no remote 'origin' to fetch from"
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        return f"no remote 'origin' to fetch from; the branches here are: {shown}"
 
     def list_refs(self, pattern: str, *, remote_copies: bool = False) -> list[str]:
         """Short names of branches, remote branches and tags matching a glob.
