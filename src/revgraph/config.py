@@ -458,12 +458,16 @@ def _tool_tables(pyproject: Path, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    return _parse_toml(path, _read_config(path))
+
+
+def _read_config(path: Path) -> bytes:
+    """A config file's bytes, read once and noted (the express lane replays them)."""
     try:
         with open(path, "rb") as handle:
-            data = _seen_read(path, handle.read())
+            return _seen_read(path, handle.read())
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return _parse_toml(path, data)
 
 
 def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
@@ -829,13 +833,7 @@ def _config_environment(
 
 def _read_ini(path: Path) -> ConfigParser:
     """The ini file read as alembic reads it: ``here`` in DEFAULT, locale encoding."""
-    try:
-        # Read as bytes once (the express lane replays them).
-        with open(path, "rb") as handle:
-            data = _seen_read(path, handle.read())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return _parse_ini(path, data)
+    return _parse_ini(path, _read_config(path))
 
 
 def _parse_ini(path: Path, data: bytes) -> ConfigParser:

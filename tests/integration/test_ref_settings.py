@@ -31,6 +31,14 @@ def heads_json(repo, *args: str) -> dict[str, list[str]]:
     return {env["name"]: sorted(env["heads"]) for env in json.loads(done.stdout)["environments"]}
 
 
+def one_revision_and_a_feature_branch(gitrepo) -> None:
+    """OLD committed on main, and a branch ``feature`` there; stays on main."""
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(OLD, None, message="create users")
+    gitrepo.commit("history")
+    gitrepo.branch("feature")
+
+
 @pytest.fixture
 def reorganised(gitrepo):
     """main moved its old revisions into versions/2024/ with recursion on; ends on feature (from before)."""
@@ -67,10 +75,7 @@ def test_a_base_that_reorganised_its_versions_folder_is_read_with_its_settings(r
 
 
 def test_version_locations_in_the_pyproject_beside_the_ini_count_too(gitrepo):
-    gitrepo.init_env(commit=False)
-    gitrepo.add_revision(OLD, None, message="create users")
-    gitrepo.commit("history")
-    gitrepo.branch("feature")
+    one_revision_and_a_feature_branch(gitrepo)
     gitrepo.write("pyproject.toml", '[tool.alembic]\nversion_locations = ["%(here)s/migrations/versions", "%(here)s/more"]\n')
     gitrepo.add_revision(MORE, OLD, message="reports", versions="more")
     gitrepo.commit("main: a second versions folder")
@@ -106,10 +111,7 @@ def test_a_change_in_one_section_of_a_shared_ini_moves_that_environment_only(git
 
 
 def test_a_ref_whose_settings_cannot_be_read_is_read_with_these_and_said_so(gitrepo):
-    gitrepo.init_env(commit=False)
-    gitrepo.add_revision(OLD, None, message="create users")
-    gitrepo.commit("history")
-    gitrepo.branch("feature")
+    one_revision_and_a_feature_branch(gitrepo)
     gitrepo.write("alembic.ini", "[alembic\nscript_location = nowhere\n")
     gitrepo.commit("main: a broken ini")
     gitrepo.checkout("feature")
@@ -122,10 +124,7 @@ def test_a_ref_whose_settings_cannot_be_read_is_read_with_these_and_said_so(gitr
 
 
 def test_settings_that_do_not_move_revisions_change_nothing(gitrepo):
-    gitrepo.init_env(commit=False)
-    gitrepo.add_revision(OLD, None, message="create users")
-    gitrepo.commit("history")
-    gitrepo.branch("feature")
+    one_revision_and_a_feature_branch(gitrepo)
     ini = gitrepo.read("alembic.ini").decode()
     gitrepo.write("alembic.ini", ini.replace("[alembic]\n", "[alembic]\n# the database\nsqlalchemy.url = sqlite://\n", 1))
     gitrepo.commit("main: a url and a comment")
