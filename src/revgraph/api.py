@@ -748,7 +748,7 @@ def check(
             allow_heads=env.allow_heads,
             db_revisions=db_revisions,
             db_url=_mask_url(db_url) if db_url else None,
-            moved_out=_moved_out(ws, env, head, ctx.base),
+            moved_out=_moved_out(ws, env, head, ctx.base, ctx.merge_base),
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy
     # while the rules run here (the workspace's close waits for it).
@@ -793,19 +793,27 @@ def ref_settings_problem(ws: Workspace, ref: str | None) -> str | None:
     )
 
 
-def _moved_out(ws: Workspace, env: Environment, head: Snapshot, base: Snapshot | None) -> dict[str, str]:
+def _moved_out(
+    ws: Workspace, env: Environment, head: Snapshot, base: Snapshot | None, merge_base: Snapshot | None
+) -> dict[str, str]:
     """Base's files missing from HEAD that the index still has inside the versions
     folders, out of alembic's view (a subfolder it does not walk, another name):
     landed path -> where it is now. RG202 then says "moved", not "deleted".
 
-    Only the index under the folders is looked at, matched by blob id, else by
-    file name. The result cache's key covers only the files alembic reads, so a
-    report that found a move is not stored (``check``).
+    Only the revisions RG202 looks at (``CheckContext.inherited``: the merge
+    base has them too) are looked for; a branch merely behind base is missing
+    base's newer ones, and the index is then not read at all. Only the index
+    under the folders is looked at, matched by blob id, else by file name.
+    The result cache's key covers only the files alembic reads, so a report
+    that found a move is not stored (``check``).
     """
     if base is None or head.source != "worktree":
         return {}
     have = {rev.id for rev in head.revisions}
     missing = [rev for rev in base.revisions if rev.id not in have]
+    if merge_base is not None and missing:
+        had = {rev.id for rev in merge_base.revisions}
+        missing = [rev for rev in missing if rev.id in had]
     if not missing:
         return {}
     repo = ws.maybe_repo()
