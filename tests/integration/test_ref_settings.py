@@ -154,3 +154,22 @@ def test_the_cached_check_follows_a_change_of_base_settings_alone(reorganised):
     fresh = repo.run("--no-cache", "check", "--base", "main", "--format", "json")
     assert (after.returncode, after.stdout) == (fresh.returncode, fresh.stdout)
     assert after.returncode == 0
+
+
+def test_the_predicted_merge_is_read_with_the_merged_settings(reorganised):
+    """main also added a revision on MID, in its year folder: the conflict a merge would
+    make is predicted from the branch before the merge, and fixed after it."""
+    repo = reorganised
+    repo.checkout("main")
+    repo.add_revision(MORE, MID, message="add refunds", versions="migrations/versions/2024")
+    repo.commit("main: refunds")
+    repo.checkout("feature")
+
+    check = repo.run("check", "--base", "main", "--format", "json", check=1)
+    codes = {finding["code"]: finding for finding in json.loads(check.stdout)["findings"]}
+    assert set(codes) == {"RG102"} and set(codes["RG102"]["revisions"]) >= {FEATURE, MORE}
+
+    repo.git("merge", "-q", "--no-edit", "main")
+    fixed = repo.run("fix", check=True)
+    assert f"moved {FEATURE}: {MID} -> {MORE}" in fixed.stdout
+    assert alembic_heads(repo) == [FEATURE]
