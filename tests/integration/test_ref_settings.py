@@ -173,3 +173,35 @@ def test_the_predicted_merge_is_read_with_the_merged_settings(reorganised):
     fixed = repo.run("fix", check=True)
     assert f"moved {FEATURE}: {MID} -> {MORE}" in fixed.stdout
     assert alembic_heads(repo) == [FEATURE]
+
+
+def test_the_merge_driver_reads_each_side_with_its_own_settings(gitrepo):
+    """Both sides add a revision on MID while main moves its files into a year folder:
+    git must stop on the lock file, not merge it as if main had no revisions."""
+    repo = gitrepo
+    repo.init_env(commit=False)
+    old = repo.add_revision(OLD, None, message="create users")
+    mid = repo.add_revision(MID, OLD, message="add orders")
+    repo.run("install", check=0)
+    repo.commit("history")
+    repo.branch("feature")
+    ini = repo.read("alembic.ini").decode()
+    repo.write("alembic.ini", ini.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n", 1))
+    (repo.path / "migrations/versions/2024").mkdir()
+    for path in (old, mid):
+        repo.git("mv", path, path.replace("versions/", "versions/2024/"))
+    repo.add_revision(MORE, MID, message="add refunds", versions="migrations/versions/2024")
+    repo.run("lock", check=0)
+    repo.commit("main: year folder, refunds")
+    repo.checkout("feature")
+    repo.add_revision(FEATURE, MID, message="add invoices")
+    repo.run("lock", check=0)
+    repo.commit("feature: invoices")
+
+    merge = repo.merge("main", expect_conflict=True)
+    assert "revgraph fix" in merge.stderr + merge.stdout
+    assert repo.conflicted() == ["migrations/revgraph.lock"]
+    fixed = repo.run("fix", check=True)
+    assert f"moved {FEATURE}: {MID} -> {MORE}" in fixed.stdout
+    repo.git("commit", "-q", "--no-edit")
+    assert alembic_heads(repo) == [FEATURE]

@@ -188,7 +188,18 @@ def _environment(lock_path: str, cwd: Path | None):
     if env is None:
         repo.close()
         return None
+    if repo.root is not None:
+        from revgraph.sources.refsettings import RefSettings
+
+        repo.settings_at = RefSettings(repo, Path(repo.root), cwd)  # each side with its own settings
     return repo, _as_check_sees_it(project.settings, env)
+
+
+def _same_places(repo, env, theirs_sha: str) -> bool:
+    """Whether both sides keep their revisions where ``env`` looks (``sources.refsettings``):
+    the fast path compares the sides' versions folders as this working tree names them."""
+    settings_at = repo.settings_at
+    return settings_at is None or all(settings_at(env, side) is env for side in ("HEAD", theirs_sha))
 
 
 # More heads than any merge could make: RG101 turned off allows them all.
@@ -325,7 +336,10 @@ def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
 
             cache_dir = cache_dir_for(repo)
             try:
-                decision = decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir, early=early)
+                # A side that keeps its revisions elsewhere (it moved them and changed
+                # alembic.ini) is read whole, with its own settings, by the reference.
+                same = _same_places(repo, env, theirs_sha)
+                decision = decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir, early=early) if same else None
             except Exception:  # e.g. an unknown ref: the reference meets it too, and says so
                 decision = None
             if decision is not None:
