@@ -774,7 +774,7 @@ def check(
 
 def ref_settings_problem(ws: Workspace, ref: str | None) -> str | None:
     """A warning when ``ref`` is read with this working tree's alembic settings because
-    its own cannot be read (``sources.refsettings``); None when it is read with its own."""
+    its own cannot be used (``sources.refsettings``); None when it is read with its own."""
     repo = ws.maybe_repo()
     if ref is None or ref == INDEX_REF or repo is None or repo.settings_at is None:
         return None
@@ -788,7 +788,7 @@ def ref_settings_problem(ws: Workspace, ref: str | None) -> str | None:
     if not problems:
         return None
     return (
-        f"{ref}'s alembic settings cannot be read ({'; '.join(problems)}); revgraph reads {ref} with "
+        f"{ref}'s alembic settings cannot be used ({'; '.join(problems)}); revgraph reads {ref} with "
         f"this working tree's, so revisions {ref} keeps elsewhere may look added or removed here"
     )
 

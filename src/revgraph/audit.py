@@ -277,11 +277,17 @@ def _added_merges(
 # ----------------------------------------------------------------- reading git
 @dataclass
 class _EnvWalk:
-    environment: object  # config.Environment
+    environment: object  # config.Environment, as the working tree's settings describe it
     folders: tuple[str, ...]
     builder: EnvAuditBuilder
     last_key: tuple | None = None
     fingerprints: dict[str, str | None] = field(default_factory=dict)
+    # commit -> (environment, folders) as that commit's own config files place
+    # revisions (``sources.refsettings``), for the commits where they differ.
+    placed: dict[str, tuple[object, tuple[str, ...]]] = field(default_factory=dict)
+
+    def at(self, sha: str) -> tuple[object, tuple[str, ...]]:
+        return self.placed.get(sha, (self.environment, self.folders))
 
 
 Progress = Callable[[int, int], None]
@@ -313,14 +319,18 @@ def run_audit(
     ]
     if commits:
         _start_from_parent(ws, repo, walks, commits[0])
-    trees = _folder_trees(repo, [c.sha for c in commits], {f for w in walks for f in w.folders})
+    shas = [c.sha for c in commits]
+    _place(repo, walks, shas)
+    trees = _folder_trees(repo, shas, {f for w in walks for sha in shas for f in w.at(sha)[1]})
     for index, commit in enumerate(commits):
         for walk in walks:
-            key = tuple(trees.get((commit.sha, folder)) for folder in walk.folders)
+            env, folders = walk.at(commit.sha)
+            found = tuple(trees.get((commit.sha, folder)) for folder in folders)
+            key = (env, folders, found)  # the same trees read with other settings are another graph
             if key == walk.last_key:
                 continue
             walk.last_key = key
-            graph = _graph_at(ws, repo, walk, commit.sha, key)
+            graph = _graph_at(ws, repo, env, folders, commit.sha, found)
             walk.builder.step(commit, graph, lambda rev, w=walk: _fingerprint(repo, w, rev))
         if progress is not None:
             progress(index + 1, len(commits))
@@ -341,23 +351,64 @@ def _start_from_parent(ws, repo: "GitRepo", walks: Sequence[_EnvWalk], first: Co
     if not parent_sha:
         return
     info = _commit_infos(repo, [parent_sha])[0]
-    trees = _folder_trees(repo, [parent_sha], {f for w in walks for f in w.folders})
+    _place(repo, walks, [parent_sha])
+    trees = _folder_trees(repo, [parent_sha], {f for w in walks for f in w.at(parent_sha)[1]})
     for walk in walks:
-        walk.last_key = tuple(trees.get((parent_sha, folder)) for folder in walk.folders)
-        walk.builder.start(info, _graph_at(ws, repo, walk, parent_sha, walk.last_key))
+        env, folders = walk.at(parent_sha)
+        found = tuple(trees.get((parent_sha, folder)) for folder in folders)
+        walk.last_key = (env, folders, found)
+        walk.builder.start(info, _graph_at(ws, repo, env, folders, parent_sha, found))
 
 
-def _graph_at(ws, repo: "GitRepo", walk: _EnvWalk, sha: str, trees: tuple) -> RevisionGraph:
-    """The environment's graph at commit ``sha``, whose versions folders have tree ids ``trees``."""
+def _place(repo: "GitRepo", walks: Sequence[_EnvWalk], shas: Sequence[str]) -> None:
+    """Note, for each walk, the commits whose own config files place revisions elsewhere
+    than the working tree's (a versions folder renamed, recursion turned on).
+
+    The config files' blob ids at every commit come from one git process; each
+    distinct version of them is then read once (``GitRepo.settings_at``).
+    """
+    settings_at = repo.settings_at
+    if settings_at is None or repo.root is None or not shas:
+        return
+    from revgraph.sources.refsettings import config_paths
+
+    paths = config_paths([w.environment for w in walks], repo.root)  # type: ignore[misc]
+    if not paths:
+        return
+    blobs = _object_ids(repo, shas, paths)
+    for walk in walks:
+        own = config_paths([walk.environment], repo.root)  # type: ignore[list-item]
+        versions: dict[tuple, tuple[object, tuple[str, ...]]] = {}
+        for sha in shas:
+            version = tuple(blobs.get((sha, path)) for path in own)
+            if version not in versions:
+                env = settings_at(walk.environment, sha)  # type: ignore[arg-type]
+                versions[version] = (env, walk.folders if env is walk.environment else repo.folders(env))
+            if versions[version][0] is not walk.environment:
+                walk.placed[sha] = versions[version]
+
+
+def _object_ids(repo: "GitRepo", shas: Sequence[str], paths: Sequence[str]) -> dict[tuple[str, str], str]:
+    """(commit, path) -> the object id there (absent when missing), from one git process."""
+    requests = [(sha, path) for sha in shas for path in paths]
+    out = _git(repo, "cat-file", "--batch-check=%(objectname)", input="".join(f"{s}:{p}\n" for s, p in requests).encode())
+    found = {}
+    for request, answer in zip(requests, out.decode("utf-8", "surrogateescape").splitlines()):
+        if not answer.endswith(" missing"):
+            found[request] = answer
+    return found
+
+
+def _graph_at(ws, repo: "GitRepo", env, folders: tuple[str, ...], sha: str, trees: tuple) -> RevisionGraph:
+    """``env``'s graph at commit ``sha``, whose versions ``folders`` have tree ids ``trees``."""
     if all(tree is None for tree in trees):
         return RevisionGraph(())  # the versions folders do not exist yet
     # read_ref without its rev-parse: ``sha`` is already a commit id.
     from revgraph.sources.gitref import build_snapshot, group_entries
 
-    entries = group_entries(repo.ls_tree(sha, walk.folders))
+    entries = group_entries(repo.ls_tree(sha, folders))
     snapshot = build_snapshot(
-        repo, walk.environment, walk.folders, entries, source=sha, commit=sha,
-        cache=ws.cache, treeish=sha,
+        repo, env, folders, entries, source=sha, commit=sha, cache=ws.cache, treeish=sha,
     )  # fmt: skip
     return RevisionGraph(snapshot.revisions)
 

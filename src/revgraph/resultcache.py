@@ -624,11 +624,9 @@ def _git_state(
 
 def _config_paths(repo: GitRepo, environments: Sequence[Environment]) -> tuple[str, ...]:
     """The environments' config files as paths in the repository (``refsettings.config_files``)."""
-    from revgraph.sources.refsettings import config_files
+    from revgraph.sources.refsettings import config_paths
 
-    if repo.root is None:
-        return ()
-    return tuple(sorted({relative for env in environments for _, relative in config_files(env, repo.root)}))
+    return config_paths(environments, repo.root) if repo.root is not None else ()
 
 
 def _remote_copy(repo: GitRepo, base_ref: str) -> tuple[str | None, str | None, tuple]:

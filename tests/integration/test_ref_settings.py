@@ -117,10 +117,10 @@ def test_a_ref_whose_settings_cannot_be_read_is_read_with_these_and_said_so(gitr
     gitrepo.checkout("feature")
     done = gitrepo.run("heads", "--ref", "main", check=True)
     assert done.stdout.split()[0] == OLD
-    assert "warning: main's alembic settings cannot be read" in done.stderr
+    assert "warning: main's alembic settings cannot be used" in done.stderr
     assert "alembic.ini: cannot parse" in done.stderr
     diff = gitrepo.run("diff", "main", check=True)
-    assert diff.stdout.strip() == "no revision changes" and "cannot be read" in diff.stderr
+    assert diff.stdout.strip() == "no revision changes" and "cannot be used" in diff.stderr
 
 
 def test_settings_that_do_not_move_revisions_change_nothing(gitrepo):
@@ -205,3 +205,46 @@ def test_the_merge_driver_reads_each_side_with_its_own_settings(gitrepo):
     assert f"moved {FEATURE}: {MID} -> {MORE}" in fixed.stdout
     repo.git("commit", "-q", "--no-edit")
     assert alembic_heads(repo) == [FEATURE]
+
+
+def test_audit_reads_each_commit_with_its_own_settings(reorganised):
+    """From the branch made before the reorganisation, main's history lost nothing."""
+    repo = reorganised
+    audit = json.loads(repo.run("audit", "--ref", "main", "--format", "json", check=True).stdout)
+    (env,) = audit["environments"]
+    assert env["windows"] == [] and env["deleted"] == [] and env["edited"] == [] and env["repointed"] == []
+
+
+def test_audit_sees_history_from_before_a_versions_folder_was_renamed(gitrepo):
+    """main renamed migrations/ to db/: its two heads from before the rename (a window
+    closed by a merge revision) are in the audit run on main today."""
+    repo = gitrepo
+    repo.init_env(commit=False)
+    repo.add_revision(OLD, None, message="create users")
+    repo.commit("history")
+    repo.add_revision(MID, OLD, message="add orders")
+    repo.add_revision(FEATURE, OLD, message="add invoices")
+    repo.commit("two heads")
+    repo.add_revision(MORE, (MID, FEATURE), message="merge heads")
+    repo.commit("merged")
+    repo.git("mv", "migrations", "db")
+    ini = repo.read("alembic.ini").decode()
+    repo.write("alembic.ini", ini.replace("%(here)s/migrations", "%(here)s/db"))
+    repo.commit("migrations/ is db/ now")
+
+    audit = json.loads(repo.run("audit", "--format", "json", "--ref", "main", check=True).stdout)
+    (env,) = audit["environments"]
+    (window,) = env["windows"]
+    assert sorted(window["opened"]["heads"]) == sorted([MID, FEATURE]) and window["closed_by"] == MORE
+    assert [merge["revision"] for merge in env["merges"]] == [MORE]
+    assert env["deleted"] == [] and env["edited"] == [] and env["repointed"] == []
+
+
+def test_a_ref_whose_settings_point_outside_the_repository_is_read_with_these(gitrepo):
+    one_revision_and_a_feature_branch(gitrepo)
+    ini = gitrepo.read("alembic.ini").decode()
+    gitrepo.write("alembic.ini", ini.replace("%(here)s/migrations", "/var/elsewhere/migrations"))
+    gitrepo.commit("main: migrations outside")
+    gitrepo.checkout("feature")
+    done = gitrepo.run("heads", "--ref", "main", check=True)
+    assert done.stdout.split()[0] == OLD and "outside" in done.stderr and "cannot be used" in done.stderr

@@ -14,7 +14,8 @@ whose ``[tool.alembic]`` alembic merges in) from that tree, and when its
 bytes differ from the working tree's, builds the places they give
 (``config.environment_at``). Same places, the same ``Environment`` object: a
 tree read for one ref still serves the others as a reference. A ref whose
-config cannot be read is read with the working tree's settings, and the
+config cannot be used (unreadable, or placing revisions outside the repository)
+is read with the working tree's settings, and the
 reason is kept for the commands to say (``problem``).
 """
 
@@ -22,9 +23,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
-from revgraph.errors import ConfigError
+from revgraph.errors import ConfigError, RevgraphError
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment
@@ -73,7 +74,13 @@ class RefSettings:
         same = (found.script_location, found.version_locations, found.recursive, found.sourceless) == (
             env.script_location, env.version_locations, env.recursive, env.sourceless
         )  # fmt: skip
-        return (env if same else found), None
+        if same:
+            return env, None
+        try:
+            self._repo.folders(found)  # inside the repository, or no tree can hold them
+        except RevgraphError as exc:
+            return env, exc.message
+        return found, None
 
     def _ours(self, path: Path) -> bytes | None:
         if path not in self._here:
@@ -105,3 +112,8 @@ def config_files(env: Environment, root: Path) -> list[tuple[Path, str]]:
             return []  # outside the repository: no tree holds it
         found.append((path, relative))
     return found
+
+
+def config_paths(environments: Iterable[Environment], root: Path) -> tuple[str, ...]:
+    """Every config file of ``environments`` as a path in the repository, sorted."""
+    return tuple(sorted({relative for env in environments for _, relative in config_files(env, root)}))
