@@ -221,20 +221,31 @@ def test_a_memo_that_does_not_fit_changes_nothing_but_the_time(gitrepo, reads, w
 
 
 def test_a_configuration_that_moved_the_versions_folder_is_read_anew(gitrepo, reads):
+    """Each side is read with its own committed settings (``sources.refsettings``): an
+    uncommitted alembic.ini edit moves nothing; a committed one on one side leaves the
+    memo's read unused, and both sides are read whole."""
     made, used = reads
     sha = _repo_with_scenario(gitrepo)
+    reference = driver.full_union_entries(LOCK, sha, cwd=gitrepo.path)
     _union(gitrepo, sha)
     ini = gitrepo.path / "alembic.ini"
-    ini.write_text(ini.read_text().replace(
+    committed = ini.read_text()
+    ini.write_text(committed.replace(
         "script_location = %(here)s/migrations\n",
         "script_location = %(here)s/migrations\nversion_locations = %(here)s/migrations/elsewhere\n",
     ))  # fmt: skip
     made.clear()
     used.clear()
 
+    assert _union(gitrepo, sha) == reference == driver.full_union_entries(LOCK, sha, cwd=gitrepo.path)
+    assert made[0].memo is not None and made[0] in used  # the sides' folder, as last time
+    assert marshal.loads(_memo(gitrepo).read_bytes())[-1] == VERSIONS
+
+    gitrepo.commit("ours: revisions looked for elsewhere", "alembic.ini")
+    made.clear()
+    used.clear()
     assert _union(gitrepo, sha) == driver.full_union_entries(LOCK, sha, cwd=gitrepo.path)
     assert made[0].memo is not None and made[0] not in used
-    assert marshal.loads(_memo(gitrepo).read_bytes())[-1] == "migrations/elsewhere"
 
 
 def test_an_early_read_git_refuses_is_made_again_for_its_message(gitrepo, tmp_path):

@@ -195,11 +195,15 @@ def _environment(lock_path: str, cwd: Path | None):
     return repo, _as_check_sees_it(project.settings, env)
 
 
-def _same_places(repo, env, theirs_sha: str) -> bool:
-    """Whether both sides keep their revisions where ``env`` looks (``sources.refsettings``):
-    the fast path compares the sides' versions folders as this working tree names them."""
+def _sides_env(repo, env, theirs_sha: str):
+    """The environment both sides place their revisions with (``sources.refsettings``: their
+    own config files, whatever the working tree's say), or None when the sides differ: the
+    fast path compares the two sides' versions folders under one set of names."""
     settings_at = repo.settings_at
-    return settings_at is None or all(settings_at(env, side) is env for side in ("HEAD", theirs_sha))
+    if settings_at is None:
+        return env
+    ours, theirs = (settings_at(env, side) for side in ("HEAD", theirs_sha))
+    return ours if ours == theirs else None
 
 
 # More heads than any merge could make: RG101 turned off allows them all.
@@ -309,7 +313,7 @@ def fast_decision(lock_path: str, theirs_sha: str, *, cwd: Path | None = None):
         return None
     repo, env = found
     with repo:
-        return decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir_for(repo))
+        return decide_in_repo(repo, _sides_env(repo, env, theirs_sha) or env, theirs_sha, cache_dir=cache_dir_for(repo))
 
 
 def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None) -> list[LockEntry] | None:
@@ -336,14 +340,14 @@ def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
 
             cache_dir = cache_dir_for(repo)
             try:
-                # A side that keeps its revisions elsewhere (it moved them and changed
-                # alembic.ini) is read whole, with its own settings, by the reference.
-                same = _same_places(repo, env, theirs_sha)
-                decision = decide_in_repo(repo, env, theirs_sha, cache_dir=cache_dir, early=early) if same else None
+                # Sides that keep their revisions in different places (one moved them and
+                # changed alembic.ini) are read whole, each with its own settings, by the reference.
+                sides = _sides_env(repo, env, theirs_sha)
+                decision = None if sides is None else decide_in_repo(repo, sides, theirs_sha, cache_dir=cache_dir, early=early)
             except Exception:  # e.g. an unknown ref: the reference meets it too, and says so
                 decision = None
             if decision is not None:
-                remember_early(repo, env, theirs_sha, cwd, lock_path, early)
+                remember_early(repo, sides, theirs_sha, cwd, lock_path, early)
             if decision is not None and decision.outcome != UNDECIDED:
                 return list(decision.entries) if decision.outcome == CLEAN else None
             from revgraph.sources.cache import ParseCache
