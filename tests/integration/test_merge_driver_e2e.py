@@ -432,3 +432,26 @@ def test_in_a_monorepo_the_conflict_names_the_fix_with_the_service_folder(gitrep
     assert fixed.returncode == 0, fixed.stderr
     gitrepo.git("-c", "core.editor=true", "merge", "--continue")
     assert _at_top(gitrepo, f"revgraph -C {service} check --base main").returncode == 0
+
+
+def test_a_head_marked_ignore_rg101_merges_as_check_accepts_it(repo):
+    """A deliberate second head, marked ``# revgraph: ignore[RG101]`` in its file, passes
+    check; the driver merges the lock file to both heads instead of stopping."""
+    repo.branch("feature")
+    _add_on_branch(repo, "main", MAIN_ID, "add orders")
+    repo.checkout("feature")
+    path = repo.add_revision(FEATURE_ID, BASE_ID, message="reporting schema")
+    repo.write(path, repo.read(path) + b"# revgraph: ignore[RG101]  (deployed with `upgrade heads`)\n")
+    repo.run("lock", check=True)
+    repo.commit("feature: a second head on purpose")
+    repo.checkout("main")
+    fast, _ = _decisions(repo, "feature")
+    assert fast.outcome == union.UNDECIDED  # the fast path leaves a marked head to the reference
+
+    proc, runs = _traced(repo, "merge", "--no-edit", "feature")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [code for code, _ in runs] == [0]
+    assert sorted(_lock_heads(repo)) == sorted([MAIN_ID, FEATURE_ID])
+    repo.run("check", check=True)
+    repo.run("lock", "--check", check=True)

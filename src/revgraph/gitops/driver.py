@@ -256,6 +256,7 @@ def union_of(ours, theirs, *, allow_heads: int | None = None, in_merge_base=None
     """
     from revgraph.checks.context import CheckContext
     from revgraph.checks.graph import check_multiple_heads
+    from revgraph.checks.registry import is_suppressed
     from revgraph.lockfile import entries_for
     from revgraph.model import RevisionGraph, Snapshot
 
@@ -273,7 +274,8 @@ def union_of(ours, theirs, *, allow_heads: int | None = None, in_merge_base=None
     for base in (ours, theirs):
         landed = frozenset(r.id for r in base.revisions)
         ctx = CheckContext(ours.environment, merged, base=base, landed=landed, allow_heads=allow_heads)
-        if any(check_multiple_heads(ctx)):
+        # A head marked ``# revgraph: ignore[RG101]`` silences it, as in ``check``.
+        if any(not is_suppressed(hit) for hit in check_multiple_heads(ctx)):
             return None
     return entries_for(graph)
 

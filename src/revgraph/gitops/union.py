@@ -93,6 +93,7 @@ class Decision(NamedTuple):
     outcome: str  # CLEAN | CONFLICT | UNDECIDED
     entries: tuple[LockEntry, ...] = ()  # the union's heads, when CLEAN
     reason: str = ""  # why, for tests and debugging
+    heads: tuple[str, ...] = ()  # a CONFLICT of RG101's: the union's heads (``_marked_heads``)
 
 
 def fact_of(result: "Revision | ParseProblem") -> Fact:
@@ -238,7 +239,8 @@ def decide_lists(
     if len(heads_u) > len(labels) + 1 and allow_heads is None:
         # RG101 without a walk: heads whose landed labels overlap share a lane,
         # so there are at most one lane per label and the unlabelled one.
-        return Decision(CONFLICT, reason=f"the union has {len(heads_u)} heads and {len(labels)} branch labels")
+        return Decision(CONFLICT, reason=f"the union has {len(heads_u)} heads and {len(labels)} branch labels",
+                        heads=tuple(sorted(heads_u)))  # fmt: skip
 
     downs_o = dict(zip(map(_ID, o_facts), map(_DOWNS, o_facts)))
     downs = dict(downs_o)
@@ -260,7 +262,8 @@ def decide_lists(
         except _Unsupported as exc:
             return Decision(UNDECIDED, reason=str(exc))
         if competing:
-            return Decision(CONFLICT, reason=f"RG101 on the union: {', '.join(competing)} compete")
+            return Decision(CONFLICT, reason=f"RG101 on the union: {', '.join(competing)} compete",
+                            heads=tuple(sorted(heads_u)))  # fmt: skip
 
     # Only a clean merge needs the rest: the cycle search and each head's label.
     if _has_cycle(downs, depends):
@@ -1056,7 +1059,7 @@ def _decide_in_repo(
         ours_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs, ours_facts)]
         added_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs[len(paths) :], added_facts)]
         index.save(used=oids + added_oids)
-    return decide_lists(
+    decision = decide_lists(
         paths,
         ours_facts,
         removed,
@@ -1065,6 +1068,20 @@ def _decide_in_repo(
         added_paths=added_paths,
         in_merge_base=lambda asked: _in_merge_base(repo, theirs_ref, prefix, asked),
     )
+    if decision.heads and _marked_heads(repo, decision.heads, (ours_facts, oids), (added_facts, added_oids)):
+        return Decision(UNDECIDED, reason="a head's file may carry an ignore comment: the reference decides")
+    return decision
+
+
+def _marked_heads(repo: "GitRepo", heads: Sequence[str], *sides: tuple[Sequence[Fact], Sequence[str]]) -> bool:
+    """Whether a file declaring one of ``heads`` may carry ``# revgraph: ignore[...]``:
+    ``check`` lets such a comment silence RG101 (``checks.registry``), and the facts
+    have no room for it. Only the heads' few blobs are read; the reference parses them.
+    """
+    wanted = set(heads)
+    oids = [oid.hex() for facts, side_oids in sides for fact, oid in zip(facts, side_oids) if fact and fact[0] in wanted]
+    return any(blob.data is not None and b"revgraph" in blob.data and b"ignore" in blob.data
+               for blob in repo.blobs(list(dict.fromkeys(oids))))  # fmt: skip
 
 
 def _in_merge_base(repo: "GitRepo", theirs_ref: str, prefix: bytes, paths: Sequence[bytes]) -> set[bytes]:
