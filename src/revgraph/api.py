@@ -104,11 +104,9 @@ class Workspace:
             try:
                 self._repo = GitRepo(self.project.root)
                 self._repo.quiet = self.options.quiet
-                if self._repo.root is not None:
-                    from revgraph.sources.refsettings import RefSettings
+                from revgraph.sources.refsettings import RefSettings
 
-                    # Each tree git reads is read with its own alembic settings.
-                    self._repo.settings_at = RefSettings(self._repo, self._repo.root, self.options.cwd)
+                RefSettings.attach(self._repo, self.options.cwd)
             except GitError:
                 self._repo = None
         return self._repo

@@ -375,7 +375,7 @@ def _place(repo: "GitRepo", walks: Sequence[_EnvWalk], shas: Sequence[str]) -> N
     paths = config_paths([w.environment for w in walks], repo.root)  # type: ignore[misc]
     if not paths:
         return
-    blobs = _object_ids(repo, shas, paths)
+    blobs = _objects(repo, shas, paths, kind="blob")
     for walk in walks:
         own = config_paths([walk.environment], repo.root)  # type: ignore[list-item]
         versions: dict[tuple, tuple[object, tuple[str, ...]]] = {}
@@ -386,17 +386,6 @@ def _place(repo: "GitRepo", walks: Sequence[_EnvWalk], shas: Sequence[str]) -> N
                 versions[version] = (env, walk.folders if env is walk.environment else repo.folders(env))
             if versions[version][0] is not walk.environment:
                 walk.placed[sha] = versions[version]
-
-
-def _object_ids(repo: "GitRepo", shas: Sequence[str], paths: Sequence[str]) -> dict[tuple[str, str], str]:
-    """(commit, path) -> the object id there (absent when missing), from one git process."""
-    requests = [(sha, path) for sha in shas for path in paths]
-    out = _git(repo, "cat-file", "--batch-check=%(objectname)", input="".join(f"{s}:{p}\n" for s, p in requests).encode())
-    found = {}
-    for request, answer in zip(requests, out.decode("utf-8", "surrogateescape").splitlines()):
-        if not answer.endswith(" missing"):
-            found[request] = answer
-    return found
 
 
 def _graph_at(ws, repo: "GitRepo", env, folders: tuple[str, ...], sha: str, trees: tuple) -> RevisionGraph:
@@ -475,21 +464,24 @@ def _folder_trees(
     repo: "GitRepo", shas: Sequence[str], folders: Iterable[str]
 ) -> dict[tuple[str, str], str | None]:
     """(commit, folder) -> the folder's tree id (None when absent), from one git process."""
-    folders = sorted(set(folders))
-    requests = [(sha, folder) for sha in shas for folder in folders]
+    return _objects(repo, shas, sorted(set(folders)), kind="tree")
+
+
+def _objects(repo: "GitRepo", shas: Sequence[str], paths: Sequence[str], *, kind: str) -> dict[tuple[str, str], str | None]:
+    """(commit, path) -> the id of the ``kind`` object there (None when absent or another
+    kind; ``""`` is the commit's root tree), from one ``cat-file --batch-check``."""
+    requests = [(sha, path) for sha in shas for path in paths]
     if not requests:
         return {}
-    lines = "".join(
-        (f"{sha}:{folder}\n" if folder else f"{sha}^{{tree}}\n") for sha, folder in requests
-    )
+    lines = "".join((f"{sha}:{path}\n" if path else f"{sha}^{{tree}}\n") for sha, path in requests)
     out = _git(
         repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines.encode()
     ).decode("utf-8", "surrogateescape")
-    trees: dict[tuple[str, str], str | None] = {}
+    found: dict[tuple[str, str], str | None] = {}
     for request, answer in zip(requests, out.splitlines()):
-        oid, _, kind = answer.partition(" ")
-        trees[request] = oid if kind == "tree" else None
-    return trees
+        oid, _, what = answer.partition(" ")
+        found[request] = oid if what == kind else None
+    return found
 
 
 def _git(repo: "GitRepo", *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:

@@ -455,7 +455,7 @@ def warn_missing_versions(st: State, ws) -> None:
 
 def warn_ref_settings(st: State, ws, ref: str | None) -> None:
     """Say so, on stderr, when ``ref`` is read with the working tree's alembic settings
-    because its own cannot be read (``api.ref_settings_problem``)."""
+    because its own cannot be used (``api.ref_settings_problem``)."""
     from revgraph import api
 
     problem = api.ref_settings_problem(ws, ref)

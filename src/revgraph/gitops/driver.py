@@ -188,10 +188,9 @@ def _environment(lock_path: str, cwd: Path | None):
     if env is None:
         repo.close()
         return None
-    if repo.root is not None:
-        from revgraph.sources.refsettings import RefSettings
+    from revgraph.sources.refsettings import RefSettings
 
-        repo.settings_at = RefSettings(repo, Path(repo.root), cwd)  # each side with its own settings
+    RefSettings.attach(repo, cwd)  # each side read with its own settings
     return repo, _as_check_sees_it(project.settings, env)
 
 

@@ -35,6 +35,13 @@ if TYPE_CHECKING:  # pragma: no cover
 class RefSettings:
     """``(env, treeish) -> env`` as that tree's config files describe it."""
 
+    @classmethod
+    def attach(cls, repo: GitRepo, start: Path) -> None:
+        """Make every tree ``repo`` reads be read with its own settings (``GitRepo.settings_at``);
+        ``start``: where the command runs (relative paths, as ``config.load_project``)."""
+        if repo.root is not None:
+            repo.settings_at = cls(repo, Path(repo.root), start)
+
     def __init__(self, repo: GitRepo, root: Path, start: Path) -> None:
         self._repo = repo
         self._root = root
