@@ -39,24 +39,39 @@ def one_revision_and_a_feature_branch(gitrepo) -> None:
     gitrepo.branch("feature")
 
 
+def reorganise(repo, *, driver: bool = False, refunds: bool = False):
+    """OLD <- MID on main, a branch ``feature`` there; then main moves them into
+    versions/2024/ with recursion on (adding MORE on MID there with ``refunds``), and
+    feature adds FEATURE on MID. With ``driver``, the merge driver and lock files too."""
+    repo.init_env(commit=False)
+    old = repo.add_revision(OLD, None, message="create users")
+    mid = repo.add_revision(MID, OLD, message="add orders")
+    if driver:
+        repo.run("install", check=0)
+    repo.commit("history")
+    repo.branch("feature")
+    ini = repo.read("alembic.ini").decode()
+    repo.write("alembic.ini", ini.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n", 1))
+    (repo.path / "migrations/versions/2024").mkdir()
+    for path in (old, mid):
+        repo.git("mv", path, path.replace("versions/", "versions/2024/"))
+    if refunds:
+        repo.add_revision(MORE, MID, message="add refunds", versions="migrations/versions/2024")
+    if driver:
+        repo.run("lock", check=0)
+    repo.commit("main: old migrations into a year folder")
+    repo.checkout("feature")
+    repo.add_revision(FEATURE, MID, message="add invoices")
+    if driver:
+        repo.run("lock", check=0)
+    repo.commit("feature: invoices")
+    return repo
+
+
 @pytest.fixture
 def reorganised(gitrepo):
     """main moved its old revisions into versions/2024/ with recursion on; ends on feature (from before)."""
-    gitrepo.init_env(commit=False)
-    old = gitrepo.add_revision(OLD, None, message="create users")
-    mid = gitrepo.add_revision(MID, OLD, message="add orders")
-    gitrepo.commit("history")
-    gitrepo.branch("feature")
-    ini = gitrepo.read("alembic.ini").decode()
-    gitrepo.write("alembic.ini", ini.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n", 1))
-    (gitrepo.path / "migrations/versions/2024").mkdir()
-    for path in (old, mid):
-        gitrepo.git("mv", path, path.replace("versions/", "versions/2024/"))
-    gitrepo.commit("main: old migrations into a year folder")
-    gitrepo.checkout("feature")
-    gitrepo.add_revision(FEATURE, MID, message="add invoices")
-    gitrepo.commit("feature: invoices")
-    return gitrepo
+    return reorganise(gitrepo)
 
 
 def test_a_base_that_reorganised_its_versions_folder_is_read_with_its_settings(reorganised):
@@ -178,25 +193,7 @@ def test_the_predicted_merge_is_read_with_the_merged_settings(reorganised):
 def test_the_merge_driver_reads_each_side_with_its_own_settings(gitrepo):
     """Both sides add a revision on MID while main moves its files into a year folder:
     git must stop on the lock file, not merge it as if main had no revisions."""
-    repo = gitrepo
-    repo.init_env(commit=False)
-    old = repo.add_revision(OLD, None, message="create users")
-    mid = repo.add_revision(MID, OLD, message="add orders")
-    repo.run("install", check=0)
-    repo.commit("history")
-    repo.branch("feature")
-    ini = repo.read("alembic.ini").decode()
-    repo.write("alembic.ini", ini.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n", 1))
-    (repo.path / "migrations/versions/2024").mkdir()
-    for path in (old, mid):
-        repo.git("mv", path, path.replace("versions/", "versions/2024/"))
-    repo.add_revision(MORE, MID, message="add refunds", versions="migrations/versions/2024")
-    repo.run("lock", check=0)
-    repo.commit("main: year folder, refunds")
-    repo.checkout("feature")
-    repo.add_revision(FEATURE, MID, message="add invoices")
-    repo.run("lock", check=0)
-    repo.commit("feature: invoices")
+    repo = reorganise(gitrepo, driver=True, refunds=True)
 
     merge = repo.merge("main", expect_conflict=True)
     assert "revgraph fix" in merge.stderr + merge.stdout
