@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment, Project
     from revgraph.findings import Finding
     from revgraph.fixes.plan import EditPlan
+    from revgraph.fixes.renumber import Renumbered
     from revgraph.gitops.mergestate import Operation
     from revgraph.model import Revision, RevisionGraph, Snapshot
     from revgraph.sources.gitref import GitRepo
@@ -1116,6 +1117,7 @@ class FixOutcome:
     # With no operation (a conflicted `git stash pop`): the files fix wrote that
     # git still lists as unmerged; staging them is the user's call.
     unresolved: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()  # (old, new) paths of renumbered files fix ``git mv``-ed
 
 
 def _current_branch(repo: GitRepo) -> str | None:
@@ -1295,7 +1297,7 @@ def fix(
 
     edits: list = []
     moves: list = []
-    renumbered: list[str] = []
+    renumbered: list[Renumbered] = []
     notes: list[str] = []
     left_alone: list[str] = []
     nothing_to_merge: list[FixRefused] = []  # environments the merge strategy has nothing to join in
@@ -1398,9 +1400,16 @@ def fix(
     # done (and written), and the outcome says what remains (fix exits 1).
     written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run)
     staged: list[str] = []
+    renamed: tuple[tuple[str, str], ...] = ()
     if written and not dry_run and operation is not None and stage:
         _git_output(repo, "add", "--", *written, check=True)
         staged = list(written)
+        if operation.kind in ("merge", "squash"):
+            # It stages anyway: a renumbered file also takes its new id's name. Not
+            # in a rebase or cherry-pick, whose commits still to replay may edit
+            # the file under its old name.
+            renamed = _rename_renumbered(repo, ws.root, plan.renumbered)
+            staged = [dict(renamed).get(path, path) for path in staged]
     unresolved: tuple[str, ...] = ()
     if operation is not None and repo is not None and not dry_run:
         unresolved = tuple(repo.conflicted_paths())
@@ -1409,8 +1418,22 @@ def fix(
         unresolved = tuple(path for path in written if path in unmerged)
     return FixOutcome(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
-        tuple(env.name for env in ws.environments), unresolved,
+        tuple(env.name for env in ws.environments), unresolved, renamed,
     )
+
+
+def _rename_renumbered(repo: GitRepo, root: Path, renumbered: Sequence[Renumbered]) -> tuple[tuple[str, str], ...]:
+    """``git mv`` each renumbered file to the name its new id gives (RG403 would ask for
+    it), when that name is free on disk and in the index; the pairs done, in order."""
+    done = []
+    for item in renumbered:
+        target = item.renamed_path
+        if target is None or os.path.lexists(root / target):
+            continue
+        moved = repo.git("mv", "-k", "--", item.path, target, ok=range(256))
+        if moved.returncode == 0 and os.path.lexists(root / target):
+            done.append((item.path, target))
+    return tuple(done)
 
 
 def _plan_renumber(
@@ -1471,7 +1494,7 @@ def _after_renumbering(renumber, plan: EditPlan) -> EditPlan:
     for path, data in renumber.files.items():  # from the bytes renumbering read, not read again
         edits.append(FileEdit(path, renumber.originals[path], planned.pop(path).new if path in planned else data))
     edits.extend(planned.values())
-    return replace(plan, edits=tuple(edits), renumbered=tuple(r.note() for r in renumber.renumbered))
+    return replace(plan, edits=tuple(edits), renumbered=tuple(renumber.renumbered))
 
 
 def _heads_left(

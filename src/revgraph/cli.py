@@ -545,8 +545,8 @@ def _print_fix(outcome) -> int:
     diff_text = plan.diff()
     if outcome.dry_run or not st.quiet:
         _print_diff(diff_text)
-    for note in plan.renumbered:
-        c.print(note, markup=False)
+    for item in plan.renumbered:
+        c.print(item.note(renamed=any(old == item.path for old, _ in outcome.renamed)), markup=False)
     for move in plan.moves:
         c.print(
             f"moved {move.revision}: {', '.join(move.old_down) or 'None'} -> {', '.join(move.new_down)}"

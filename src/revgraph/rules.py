@@ -103,8 +103,9 @@ _CATALOGUE = (
             When base has landed one of the two at its own path and the other is not a
             byte-for-byte copy, `revgraph fix` (after merging base) gives the branch's file a
             new id (the next number when ids are numbers), updates the new revisions that
-            name it and re-points it; rename the file as it says. Otherwise, if the files are
-            the same migration, delete the copy;
+            name it and re-points it; during a merge it renames the file too (`git mv`),
+            otherwise rename it as it says. Otherwise, if the files are the same
+            migration, delete the copy;
             if not, give the new one a fresh id (e.g. `python -c "import uuid;
             print(uuid.uuid4().hex[-12:])"`) in its `revision` assignment, its `Revision ID:`
             line and its file name, and update any `down_revision` that meant it.

@@ -11,6 +11,10 @@ writer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.fixes.renumber import Renumbered
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class EditPlan:
     moves: tuple[Move, ...] = ()
     notes: tuple[str, ...] = ()
     left_alone: tuple[str, ...] = ()  # a subset of ``notes``
-    renumbered: tuple[str, ...] = ()  # new ids given (``fixes.renumber``), said before the moves
+    renumbered: tuple[Renumbered, ...] = ()  # new ids given (``fixes.renumber``), said before the moves
 
     @property
     def is_empty(self) -> bool:

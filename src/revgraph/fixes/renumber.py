@@ -36,12 +36,22 @@ class Renumbered:
     path: str  # the file that took the new id
     landed_path: str  # base's file, which keeps the id
 
-    def note(self) -> str:
-        text = f"new id {self.new} for {self.path} ({self.old} is {self.landed_path}, which has landed)"
+    @property
+    def renamed_path(self) -> str | None:
+        """The file's name with the new id where the old one was; None when the name lacks it."""
         name = posixpath.basename(self.path)
-        if self.old in name:
-            renamed = posixpath.join(posixpath.dirname(self.path), name.replace(self.old, self.new, 1))
-            text += f"; rename it: git mv -- {shell_word(self.path)} {shell_word(renamed)}"
+        if self.old not in name:
+            return None
+        return posixpath.join(posixpath.dirname(self.path), name.replace(self.old, self.new, 1))
+
+    def note(self, *, renamed: bool = False) -> str:
+        """What fix says; ``renamed``: fix has renamed the file itself (during a merge or rebase)."""
+        text = f"new id {self.new} for {self.path} ({self.old} is {self.landed_path}, which has landed)"
+        target = self.renamed_path
+        if target is not None and renamed:
+            text += f"; renamed to {target} (git mv)"
+        elif target is not None:
+            text += f"; rename it: git mv -- {shell_word(self.path)} {shell_word(target)}"
         return text
 
 
