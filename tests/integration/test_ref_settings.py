@@ -245,3 +245,20 @@ def test_a_ref_whose_settings_point_outside_the_repository_is_read_with_these(gi
     gitrepo.checkout("feature")
     done = gitrepo.run("heads", "--ref", "main", check=True)
     assert done.stdout.split()[0] == OLD and "outside" in done.stderr and "cannot be used" in done.stderr
+
+
+def test_an_alembic_ini_kept_out_of_git_reads_every_ref_with_this_one_silently(gitrepo):
+    """Teams that keep credentials in alembic.ini .gitignore it: no ref has one."""
+    gitrepo.write(".gitignore", "alembic.ini\n")
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(OLD, None, message="create users")
+    gitrepo.commit("history")
+    assert "alembic.ini" not in gitrepo.ls_files("main")
+    gitrepo.branch("feature")
+    gitrepo.add_revision(MID, OLD, message="add orders")
+    gitrepo.commit("main: orders")
+    gitrepo.checkout("feature")
+    heads = gitrepo.run("heads", "--ref", "main", check=True)
+    assert heads.stdout.split()[0] == MID and heads.stderr == ""
+    diff = gitrepo.run("diff", "main", check=True)
+    assert diff.stdout.strip() == f"- {MID} removed" and diff.stderr == ""

@@ -13,10 +13,11 @@ the environment's config file (and, for an ini, the pyproject.toml beside it,
 whose ``[tool.alembic]`` alembic merges in) from that tree, and when its
 bytes differ from the working tree's, builds the places they give
 (``config.environment_at``). Same places, the same ``Environment`` object: a
-tree read for one ref still serves the others as a reference. A ref whose
-config cannot be used (unreadable, or placing revisions outside the repository)
-is read with the working tree's settings, and the
-reason is kept for the commands to say (``problem``).
+tree read for one ref still serves the others as a reference. A ref without
+the config file (one kept out of git, a ref from before it) is read with the
+working tree's settings; so is a ref whose config cannot be used (unreadable,
+or placing revisions outside the repository), and then the reason is kept for
+the commands to say (``problem``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ class RefSettings:
             return env, None
         ours = tuple(self._ours(path) for path, _ in files)
         theirs = tuple(self._theirs(treeish, relative) for _, relative in files)
-        if theirs == ours:
+        if theirs == ours or theirs[0] is None:
+            # No config file at the ref: one kept out of git (an alembic.ini holding
+            # credentials, .gitignored), or a ref from before it. Nothing there says
+            # otherwise, so the working tree's settings it is, without a word.
             return env, None
         key = (env, theirs)
         made = self._made.get(key)
