@@ -24,7 +24,7 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from revgraph.errors import BadRefError, ConfigError, GitError, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
@@ -34,6 +34,7 @@ from revgraph.sources import listing
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment
     from revgraph.sources.cache import ParseCache
+    from revgraph.sources.refsettings import RefSettings
 
 MAX_REVISION_BYTES = 5 * 1024 * 1024
 _SYMLINK_MODE = "120000"
@@ -353,7 +354,7 @@ class GitRepo:
         self.quiet = False  # -q: those warnings are not written
         # (env, treeish) -> env as that tree's config files place revisions
         # (``sources.refsettings``); None: every tree is read with ``env`` itself.
-        self.settings_at: Callable[[Environment, str], Environment] | None = None
+        self.settings_at: RefSettings | None = None
 
     @staticmethod
     def _discover(start: Path, asked: Path | str) -> str:
