@@ -756,6 +756,12 @@ def check(
     for check_ctx in check_contexts:
         findings.extend(run_checks(check_ctx, select=select, ignore=ignore))
     extras: dict = {"contexts": contexts}
+    base_ref = next((ctx.base_ref for ctx in contexts.values() if ctx.base_ref is not None), None)
+    unused = ref_settings_problem(ws, base_ref.ref, base_ref.sha) if base_ref is not None else None
+    if unused is not None:
+        # Said on every run (the commands print ``warnings``), so never answered from the cache.
+        extras["warnings"] = (unused,)
+        extras["uncacheable"] = "base's alembic settings cannot be used"
     if any(check_ctx.moved_out for check_ctx in check_contexts):
         # Where a moved file went rests on files alembic does not read, which the
         # result cache's key leaves out: this report is not stored.
@@ -771,14 +777,15 @@ def check(
     return report
 
 
-def ref_settings_problem(ws: Workspace, ref: str | None) -> str | None:
-    """A warning when ``ref`` is read with this working tree's alembic settings because
-    its own cannot be used (``sources.refsettings``); None when it is read with its own."""
+def ref_settings_problem(ws: Workspace, ref: str | None, sha: str | None = None) -> str | None:
+    """A warning when ``ref`` (at commit ``sha``, resolved here when not given) is read with
+    this working tree's alembic settings because its own cannot be used
+    (``sources.refsettings``); None when it is read with its own."""
     repo = ws.maybe_repo()
     if ref is None or ref == INDEX_REF or repo is None or repo.settings_at is None:
         return None
     try:
-        sha = repo.resolve(ref)
+        sha = sha or repo.resolve(ref)
     except RevgraphError:
         return None  # the command itself says what is wrong with the ref
     problems = dict.fromkeys(

@@ -217,6 +217,8 @@ def _run_check(
     with st.workspace() as ws:
         report = api.check(ws, base=base, select=select, ignore=ignore, db_url=db)
         warn_missing_versions(ws)
+        for note in report.extras.get("warnings", ()):  # e.g. base's settings could not be used
+            st.say(f"warning: {note}", err=True)
         mermaid = None
         if fmt in ("github", "markdown"):
             mermaid = _review_mermaid(ws, report)

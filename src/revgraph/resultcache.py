@@ -1078,7 +1078,7 @@ def _check_here(
     finally:
         _handoff = None
         _express_pending.clear()
-    return text, report.failed(strict), ws.project.warnings
+    return text, report.failed(strict), (*ws.project.warnings, *report.extras.get("warnings", ()))
 
 
 def _render_key(report: Report, fmt: str, color: bool, verbose: bool, strict: bool, selected) -> str:

@@ -262,3 +262,17 @@ def test_an_alembic_ini_kept_out_of_git_reads_every_ref_with_this_one_silently(g
     assert heads.stdout.split()[0] == MID and heads.stderr == ""
     diff = gitrepo.run("diff", "main", check=True)
     assert diff.stdout.strip() == f"- {MID} removed" and diff.stderr == ""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_check_warns_on_every_run_when_base_settings_cannot_be_used(gitrepo, fmt):
+    one_revision_and_a_feature_branch(gitrepo)
+    gitrepo.write("alembic.ini", "[alembic\nscript_location = nowhere\n")
+    gitrepo.commit("main: a broken ini")
+    gitrepo.checkout("feature")
+    runs = [gitrepo.run("check", "--base", "main", "--format", fmt, check=True) for _ in range(3)]
+    for run in runs:  # a cached answer would say nothing: the report is not stored
+        assert run.stderr.count("warning: main's alembic settings cannot be used") == 1, run.stderr
+    assert runs[0].stdout == runs[2].stdout
+    doctor = gitrepo.run("doctor", "--base", "main", check=True)
+    assert "main's alembic settings cannot be used" in doctor.stderr
