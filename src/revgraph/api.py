@@ -184,7 +184,7 @@ class Workspace:
         if ref == INDEX_REF:
             if repo.root is None:
                 raise UsageError("a bare repository has no index: name a ref instead of ':'")
-            return repo.read_index(env, cache=self.cache, root=self.root)
+            return repo.read_index(env, cache=self.cache, root=self.root, own_settings=True)
         try:
             return repo.read_ref(env, ref, cache=self.cache)
         except UnknownRefError:

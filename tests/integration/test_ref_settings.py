@@ -276,3 +276,20 @@ def test_check_warns_on_every_run_when_base_settings_cannot_be_used(gitrepo, fmt
     assert runs[0].stdout == runs[2].stdout
     doctor = gitrepo.run("doctor", "--base", "main", check=True)
     assert "main's alembic settings cannot be used" in doctor.stderr
+
+
+def test_the_index_is_read_with_the_staged_settings(gitrepo):
+    """`diff HEAD :` (what the next commit changes) after staging a move into a year folder
+    with recursion on, while the working tree's alembic.ini has an unstaged edit undoing it."""
+    one_revision_and_a_feature_branch(gitrepo)
+    old = gitrepo.ls_files("main")[-1]
+    ini = gitrepo.read("alembic.ini").decode()
+    recursive = ini.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n", 1)
+    gitrepo.write("alembic.ini", recursive)
+    (gitrepo.path / "migrations/versions/2024").mkdir()
+    gitrepo.git("mv", old, old.replace("versions/", "versions/2024/"))
+    gitrepo.git("add", "alembic.ini")
+    gitrepo.write("alembic.ini", ini)  # unstaged: the working tree reads flat again
+    assert heads_json(gitrepo, "--ref", ":") == {"default": [OLD]}
+    assert gitrepo.run("diff", "HEAD", ":", check=True).stdout.strip() == "no revision changes"
+    assert heads_json(gitrepo) == {"default": []}  # the working tree: its own (flat) settings

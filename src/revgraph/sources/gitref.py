@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_REVISION_BYTES = 5 * 1024 * 1024
 _SYMLINK_MODE = "120000"
+# ``settings_at``'s treeish for the index: ``:path`` is a staged file to cat-file.
+INDEX_TREEISH = ""
 _SUBMODULE_MODE = "160000"
 # A full SHA-1 or SHA-256 object id, then a peel: what it names cannot change.
 _OBJECT_ID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\^\{(?:commit|tree)\}\Z")
@@ -980,10 +982,18 @@ class GitRepo:
         return self._read_treeish(env, sha, source=label, commit=None, cache=cache, root=root)
 
     def read_index(
-        self, env: Environment, *, cache: ParseCache | None = None, root: Path | None = None
+        self, env: Environment, *, cache: ParseCache | None = None, root: Path | None = None,
+        own_settings: bool = False,
     ) -> Snapshot:
-        """``env``'s revisions as staged (stage-0 entries; see ``conflicted_paths``)."""
+        """``env``'s revisions as staged (stage-0 entries; see ``conflicted_paths``).
+
+        ``own_settings``: placed as the staged config files say (``settings_at``;
+        ``:path`` names a staged file), for the index read as a snapshot of its
+        own; not for the entries that complete the working tree's (sparse checkout).
+        """
         folders = self.folders(env, root)
+        if own_settings:
+            env, folders = self._settings_at(env, folders, INDEX_TREEISH)
         entries = [entry for entry, stage in self.index_entries(folders) if stage == 0]
         return build_snapshot(
             self, env, folders, group_entries(entries), source="index", commit=None,
