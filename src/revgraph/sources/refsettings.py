@@ -58,6 +58,8 @@ class RefSettings:
         return self.resolve(env, treeish)[1]
 
     def resolve(self, env: Environment, treeish: str) -> tuple[Environment, str | None]:
+        """``env`` as ``treeish``'s config files place revisions (``env`` itself when they
+        place them alike), and why ``env`` is kept when they cannot be used."""
         files = config_files(env, self._root)
         if not files:
             return env, None
