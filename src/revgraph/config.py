@@ -794,10 +794,14 @@ def _build_table_entry(
             raise ConfigError(f"{where} recursive_version_locations must be true or false")
         folders = tuple(_abs(root, v) for v in _str_list(entry, "versions", where))
         return _versions_environment(name, folders, f"{where} versions", recursive=recursive)
-    # An alembic environment described inline, with [tool.alembic]'s keys.
+    return replace(_environment_from_reader(name, _inline_reader(entry, pyproject, where), start, notes), inline=True)
+
+
+def _inline_reader(entry: Mapping[str, Any], pyproject: Path, where: str) -> _AlembicReader:
+    """An alembic environment described inline in its [tool.revgraph.environments] entry,
+    with [tool.alembic]'s keys."""
     table = {k: v for k, v in entry.items() if k not in ("lock_file", "config", "section", "versions")}
-    reader = _AlembicReader(None, None, DEFAULT_SECTION, table, pyproject, where)
-    return replace(_environment_from_reader(name, reader, start, notes), inline=True)
+    return _AlembicReader(None, None, DEFAULT_SECTION, table, pyproject, where)
 
 
 def _config_environment(
@@ -1008,7 +1012,10 @@ def environment_at(env: Environment, config: bytes | None, neighbour: bytes | No
 
     ``config`` is that version of ``env.config_file`` (a ref's alembic.ini or
     pyproject.toml; None: it has none) and ``neighbour`` of the pyproject.toml
-    beside an ini, whose [tool.alembic] alembic merges in. Only where revisions
+    beside an ini, whose [tool.alembic] alembic merges in. An environment
+    described inline (``env.inline``) takes its own [tool.revgraph.environments]
+    entry from that pyproject.toml (kept as it is when the entry is not there
+    yet). An environment given by its versions folders alone is kept. Only where revisions
     live is taken from them (``script_location``, ``version_locations``,
     ``recursive_version_locations``, ``sourceless``); the rest (name, lock
     file, allowed heads) is this working tree's. Relative paths resolve as
@@ -1016,12 +1023,21 @@ def environment_at(env: Environment, config: bytes | None, neighbour: bytes | No
     cannot be read.
     """
     path = env.config_file
-    if path is None or env.inline:
+    if path is None:
         return env
     if config is None:
         raise ConfigError(f"there is no {path.name}")
     notes: list = []
-    if path.suffix == ".toml":
+    if env.inline:  # its own [tool.revgraph.environments] entry, in that version
+        where = f"{path}: [tool.revgraph.environments.{env.name}]"
+        entry = _tool_tables(path, _parse_toml(path, config)).get("revgraph", {}).get("environments", {})
+        entry = entry.get(env.name) if isinstance(entry, dict) else None
+        if entry is None:
+            return env  # not there yet: nothing there says otherwise
+        if not isinstance(entry, dict) or [key for key in _ENV_SOURCE_KEYS if key in entry] != ["script_location"]:
+            raise ConfigError(f"{where} is not described by its script_location there")
+        reader = _inline_reader(entry, path, where)
+    elif path.suffix == ".toml":
         tool = _tool_tables(path, _parse_toml(path, config))
         if "alembic" not in tool:
             raise ConfigError(f"{path} has no [tool.alembic] table")

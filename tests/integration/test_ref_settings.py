@@ -293,3 +293,23 @@ def test_the_index_is_read_with_the_staged_settings(gitrepo):
     assert heads_json(gitrepo, "--ref", ":") == {"default": [OLD]}
     assert gitrepo.run("diff", "HEAD", ":", check=True).stdout.strip() == "no revision changes"
     assert heads_json(gitrepo) == {"default": []}  # the working tree: its own (flat) settings
+
+
+def test_an_environment_described_in_tool_revgraph_is_read_with_that_ref_s_entry(gitrepo):
+    """[tool.revgraph.environments.app] script_location = ...: main adds recursion there
+    and moves its revisions into a year folder."""
+    gitrepo.init_env(commit=False)
+    gitrepo.remove("alembic.ini")
+    entry = '[tool.revgraph.environments.app]\nscript_location = "migrations"\n'
+    gitrepo.write("pyproject.toml", entry)
+    old = gitrepo.add_revision(OLD, None, message="create users")
+    gitrepo.commit("history")
+    gitrepo.branch("feature")
+    gitrepo.write("pyproject.toml", entry + "recursive_version_locations = true\n")
+    (gitrepo.path / "migrations/versions/2024").mkdir()
+    gitrepo.git("mv", old, old.replace("versions/", "versions/2024/"))
+    gitrepo.add_revision(MID, OLD, message="add orders", versions="migrations/versions/2024")
+    gitrepo.commit("main: year folders")
+    gitrepo.checkout("feature")
+    assert heads_json(gitrepo, "--ref", "main") == {"app": [MID]}
+    assert gitrepo.run("diff", "main", check=True).stdout.strip() == f"- {MID} removed"

@@ -110,14 +110,20 @@ def test_a_broken_neighbour_pyproject_says_why(tmp_path: Path) -> None:
         environment_at(env, HERE_INI.encode(), b"tool = [", tmp_path)
 
 
-def test_an_environment_without_a_config_file_or_described_inline_is_kept(tmp_path: Path) -> None:
+def test_an_inline_environment_takes_its_own_entry_and_a_folders_only_one_is_kept(tmp_path: Path) -> None:
     (tmp_path / "migrations" / "versions").mkdir(parents=True)
     (tmp_path / "migrations" / "script.py.mako").write_text("")
-    (tmp_path / "pyproject.toml").write_text(
+    entries = (
         '[tool.revgraph.environments.app]\nscript_location = "migrations"\n'
         '[tool.revgraph.environments.raw]\nversions = ["migrations/versions"]\n'
     )
+    (tmp_path / "pyproject.toml").write_text(entries)
     app, raw = load_project(tmp_path).environments
-    assert app.inline and app.config_file is not None
-    for env in (app, raw):
-        assert environment_at(env, b"[tool.alembic]\nsourceless = true\n", None, tmp_path) is env
+    assert app.inline and app.config_file is not None and raw.config_file is None
+    recursive = entries.replace('"migrations"\n', '"migrations"\nrecursive_version_locations = true\n', 1)
+
+    assert environment_at(raw, recursive.encode(), None, tmp_path) is raw
+    assert environment_at(app, recursive.encode(), None, tmp_path).recursive
+    assert environment_at(app, b"[tool.alembic]\nsourceless = true\n", None, tmp_path) is app  # no entry yet
+    with pytest.raises(ConfigError, match="not described by its script_location there"):
+        environment_at(app, b'[tool.revgraph.environments.app]\nconfig = "alembic.ini"\n', None, tmp_path)

@@ -112,7 +112,7 @@ def config_files(env: Environment, root: Path) -> list[tuple[Path, str]]:
     """The config files ``env`` comes from (an ini's neighbour pyproject.toml too), with
     their POSIX paths relative to ``root``; none when it has none or they lie outside it."""
     config = env.config_file
-    if config is None or env.inline:
+    if config is None:
         return []
     paths = [config] if config.suffix == ".toml" else [config, config.parent / "pyproject.toml"]
     found = []
