@@ -817,22 +817,32 @@ def _config_environment(
         what = "is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "not found"
         raise ConfigError(f"config file {path} {what}")
     if path.name == "pyproject.toml" or path.suffix == ".toml":
-        tool = _read_tool_tables(path)
-        if "alembic" not in tool:
-            raise ConfigError(f"{path} has no [tool.alembic] table")
-        reader = _AlembicReader(None, None, DEFAULT_SECTION, tool["alembic"], path, f"{path}: [tool.alembic]")
-        return _environment_from_reader(name, reader, start, notes)
-    section = section or DEFAULT_SECTION
-    parser = _read_ini(path)
-    neighbour = path.parent / "pyproject.toml"
-    toml = _read_tool_tables(neighbour).get("alembic")
-    if not parser.has_section(section) and (explicit or toml is None):
-        raise ConfigError(f"{path} has no [{section}] section")
-    reader = _AlembicReader(
-        parser if parser.has_section(section) else None, path, section, toml or {}, neighbour,
-        f"{neighbour}: [tool.alembic]",
-    )
+        return _environment_from_reader(name, _toml_reader(path, _read_tool_tables(path)), start, notes)
+    neighbour = _read_tool_tables(path.parent / "pyproject.toml").get("alembic")
+    reader = _ini_reader(path, _read_ini(path), section or DEFAULT_SECTION, neighbour, explicit=explicit)
     return _environment_from_reader(name, reader, start, notes)
+
+
+def _toml_reader(path: Path, tool: Mapping[str, Any]) -> _AlembicReader:
+    """alembic's options from a pyproject.toml's [tool] table (``tool``)."""
+    if "alembic" not in tool:
+        raise ConfigError(f"{path} has no [tool.alembic] table")
+    return _AlembicReader(None, None, DEFAULT_SECTION, tool["alembic"], path, f"{path}: [tool.alembic]")
+
+
+def _ini_reader(
+    path: Path, parser: ConfigParser, section: str, neighbour: Mapping[str, Any] | None, *, explicit: bool
+) -> _AlembicReader:
+    """alembic's options from ``section`` of an ini file, and the [tool.alembic] of the
+    pyproject.toml beside it (``neighbour``); the section may be missing only when that
+    table exists and the section was not asked for (``explicit``)."""
+    if not parser.has_section(section) and (explicit or neighbour is None):
+        raise ConfigError(f"{path} has no [{section}] section")
+    pyproject = path.parent / "pyproject.toml"
+    return _AlembicReader(
+        parser if parser.has_section(section) else None, path, section, neighbour or {}, pyproject,
+        f"{pyproject}: [tool.alembic]",
+    )
 
 
 def _read_ini(path: Path) -> ConfigParser:
@@ -1038,21 +1048,11 @@ def environment_at(env: Environment, config: bytes | None, neighbour: bytes | No
             raise ConfigError(f"{where} is not described by its script_location there")
         reader = _inline_reader(entry, path, where)
     elif path.suffix == ".toml":
-        tool = _tool_tables(path, _parse_toml(path, config))
-        if "alembic" not in tool:
-            raise ConfigError(f"{path} has no [tool.alembic] table")
-        reader = _AlembicReader(None, None, DEFAULT_SECTION, tool["alembic"], path, f"{path}: [tool.alembic]")
+        reader = _toml_reader(path, _tool_tables(path, _parse_toml(path, config)))
     else:
-        parser = _parse_ini(path, config)
         pyproject = path.parent / "pyproject.toml"
         toml = _tool_tables(pyproject, _parse_toml(pyproject, neighbour)).get("alembic") if neighbour else None
-        section = env.section
-        if not parser.has_section(section) and toml is None:
-            raise ConfigError(f"{path} has no [{section}] section")
-        reader = _AlembicReader(
-            parser if parser.has_section(section) else None, path, section, toml or {}, pyproject,
-            f"{pyproject}: [tool.alembic]",
-        )  # fmt: skip
+        reader = _ini_reader(path, _parse_ini(path, config), env.section, toml, explicit=False)
     found = _environment_from_reader(env.name, reader, start, notes, on_disk=False)
     return replace(
         env, script_location=found.script_location, version_locations=found.version_locations,
