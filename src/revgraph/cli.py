@@ -185,6 +185,13 @@ def print_problems(problems) -> None:
     entry.print_problems(state(), problems)
 
 
+def warn_report(report) -> None:
+    """The warnings ``api.check`` put in its report (base's alembic settings that could not
+    be used), on stderr. Such a report is never stored, so a cached one has none."""
+    for note in report.extras.get("warnings", ()):
+        state().say(f"warning: {note}", err=True)
+
+
 def warn_missing_versions(ws) -> None:
     """A versions folder that does not exist reads as "no revisions": say why, on stderr."""
     entry.warn_missing_versions(state(), ws)
@@ -217,8 +224,7 @@ def _run_check(
     with st.workspace() as ws:
         report = api.check(ws, base=base, select=select, ignore=ignore, db_url=db)
         warn_missing_versions(ws)
-        for note in report.extras.get("warnings", ()):  # e.g. base's settings could not be used
-            st.say(f"warning: {note}", err=True)
+        warn_report(report)
         mermaid = None
         if fmt in ("github", "markdown"):
             mermaid = _review_mermaid(ws, report)

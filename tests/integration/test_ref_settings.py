@@ -276,6 +276,8 @@ def test_check_warns_on_every_run_when_base_settings_cannot_be_used(gitrepo, fmt
     assert runs[0].stdout == runs[2].stdout
     doctor = gitrepo.run("doctor", "--base", "main", check=True)
     assert "main's alembic settings cannot be used" in doctor.stderr
+    graph = gitrepo.run("graph", check=True)  # the picture of the merge into main
+    assert graph.stderr.count("warning: main's alembic settings cannot be used") == 1, graph.stderr
 
 
 def test_the_index_is_read_with_the_staged_settings(gitrepo):

@@ -26,7 +26,7 @@ def graph(
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
     from revgraph.cli import (
-        print_problems, state, warn_base_ref_settings, warn_missing_versions, warn_ref_settings, write_output,
+        print_problems, state, warn_missing_versions, warn_ref_settings, warn_report, write_output,
     )  # fmt: skip
     from revgraph.errors import UsageError
     from revgraph.render.graphview import focus, render_graphs
@@ -39,7 +39,7 @@ def graph(
     if fmt == "png" and output is None and sys.stdout.isatty():
         raise UsageError("PNG is binary: pass -o FILE")
     with st.workspace() as ws:
-        findings = ()
+        report = None
         repo = ws.maybe_repo()
         # check's findings are about the working tree: they mark its picture only
         # (another ref's picture has no findings to show).
@@ -47,7 +47,8 @@ def graph(
             base is not None or (repo is not None and repo.head_sha() is not None and ws.resolve_base(None, required=False))
         )
         if merging:
-            findings = api.check(ws, base=base).findings
+            report = api.check(ws, base=base)
+        findings = report.findings if report is not None else ()
         views = []
         for env in ws.environments:
             view = api.graph_view(ws, env, ref=ref, base=base, findings=findings)
@@ -56,8 +57,8 @@ def graph(
             print_problems(ws.snapshot(env, ref).problems)  # the picture leaves them out
         if ref is None:
             warn_missing_versions(ws)
-            if merging:  # the picture is the merge into the base
-                warn_base_ref_settings(ws, base)
+            if report is not None:  # the picture is the merge into the base
+                warn_report(report)
         else:
             warn_ref_settings(ws, ref)
         # Every environment in one document: two JSON objects or two <svg> roots
