@@ -45,7 +45,7 @@ class Renumbered:
         return posixpath.join(posixpath.dirname(self.path), name.replace(self.old, self.new, 1))
 
     def note(self, *, renamed: bool = False) -> str:
-        """What fix says; ``renamed``: fix has renamed the file itself (during a merge or rebase)."""
+        """What fix says; ``renamed``: fix has renamed the file itself (during a merge)."""
         text = f"new id {self.new} for {self.path} ({self.old} is {self.landed_path}, which has landed)"
         target = self.renamed_path
         if target is not None and renamed:

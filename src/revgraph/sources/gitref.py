@@ -38,9 +38,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_REVISION_BYTES = 5 * 1024 * 1024
 _SYMLINK_MODE = "120000"
+_SUBMODULE_MODE = "160000"
 # ``settings_at``'s treeish for the index: ``:path`` is a staged file to cat-file.
 INDEX_TREEISH = ""
-_SUBMODULE_MODE = "160000"
 # A full SHA-1 or SHA-256 object id, then a peel: what it names cannot change.
 _OBJECT_ID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\^\{(?:commit|tree)\}\Z")
 _BARE_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # fullmatch: a blob request by id
@@ -713,7 +713,7 @@ class GitRepo:
     def branches_hint(self) -> str:
         """The local branches, for a hint where no fetch could help (a few, then how many more)."""
         try:
-            names = [name for name in self.list_refs("refs/heads/*")]
+            names = self.list_refs("refs/heads/*")
         except GitError:
             names = []
         if not names:
