@@ -82,6 +82,31 @@ def _option_table(command, help_names) -> dict[str, bool] | None:
     return table
 
 
+def _flags_take_no_type() -> None:
+    """Keep a flag's row in ``--help`` free of a value type.
+
+    typer 0.29's rich help prints ``<bool>`` beside every flag (``--quiet
+    <bool>``, even ``--help <bool>``), as if the flag took a value; typer
+    0.12 to 0.28 and click's plain help print nothing there. A flag takes no
+    value, so its row shows none, whatever typer version is installed.
+    """
+    option = typer.core.TyperOption
+    shown = getattr(option, "display_type_rich", None)
+    if shown is None or getattr(shown, "_revgraph", False):
+        return  # an older typer, which shows no type for a flag; or done already
+
+    def display_type_rich(self, ctx):
+        if self.is_flag and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._revgraph = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_type()
+
+
 app = typer.Typer(
     name="revgraph",
     help=(

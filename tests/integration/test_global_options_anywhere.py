@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 
 from revgraph import cli, entry
 
@@ -215,6 +216,19 @@ def test_each_commands_help_says_global_options_may_follow_it(tmp_path, command)
     text = " ".join(done.stdout.split())
     assert "Global options may also be given after the command" in text
     assert "-q/--quiet" in text
+
+
+@pytest.mark.parametrize("command", [None, *sorted(typer.main.get_command(cli.app).commands)])
+def test_no_flag_shows_a_value_type_in_help(tmp_path, command):
+    # typer 0.29 printed "--quiet <bool>" (even "--help <bool>"): a flag takes no value.
+    done = revgraph(*([command] if command else []), "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "<bool>" not in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│ --help ")]
+    assert len(rows) == 1 and re.match(r"│ --help\s+-h\s+Show this message", rows[0]), rows
+    for value_option in ("--base", "--format") if command == "check" else ():
+        assert any(value_option in line and re.search(r"\b(REF|FORMAT)\b", line)
+                   for line in done.stdout.splitlines()), value_option  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["check", "doctor", "fix"])
