@@ -578,6 +578,19 @@ def test_rg403_replaces_another_revision_s_id_standing_where_the_id_goes():
     assert finding.fix == "git mv -- versions/0004_add_invoices.py versions/0005_0004_add_invoices.py"
 
 
+def test_rg403_replaces_a_mistyped_generated_id():
+    # neutron's 31337ec0ffee_flavors.py holds revision 313373c0ffee: the rename
+    # offered 313373c0ffee_31337ec0ffee_flavors.py.
+    head = snap("52c5312f6baf<-313373c0ffee", **{"313373c0ffee": {"path": "versions/31337ec0ffee_flavors.py"}})
+    [finding] = findings(context(head), "RG403")
+    assert finding.fix == "git mv -- versions/31337ec0ffee_flavors.py versions/313373c0ffee_flavors.py"
+    # A hex word of another length, or a word with other letters, is the slug's.
+    for name in ("versions/31337ec0ffe_flavors.py", "versions/31337ec0ffez_flavors.py"):
+        head = snap("52c5312f6baf<-313373c0ffee", **{"313373c0ffee": {"path": name}})
+        [finding] = findings(context(head), "RG403")
+        assert finding.fix == f"git mv -- {name} versions/313373c0ffee_{name.partition('/')[2]}"
+
+
 def test_rg403_word_rule_on_plain_names():
     from revgraph.checks.consistency import _carries
 

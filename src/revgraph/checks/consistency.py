@@ -202,9 +202,12 @@ def _rename_command(rev: Revision, name: str, template: str, known: Container[st
     The id is inserted after whatever the template puts before ``%(rev)s``
     (nothing in alembic's default ``%(rev)s_%(slug)s``; the date in its
     commented-out ``%(year)d_..._%(minute).2d-%(rev)s_%(slug)s``), followed by
-    the template's separator. Nothing is removed, except another revision's id
-    (one of ``known``) standing in that place: the file's old id, after it was
-    given a new one (``0004_add_invoices.py`` of revision 0005). A name that does
+    the template's separator. Nothing is removed, except an id standing in that
+    place: another revision's (one of ``known``), the file's old id after it was
+    given a new one (``0004_add_invoices.py`` of revision 0005); or a word shaped
+    like alembic's generated ids and like this one (12+ hex digits, same length),
+    which no message's slug holds: a mistyped id (neutron's
+    ``31337ec0ffee_flavors.py`` of revision 313373c0ffee). A name that does
     not start the way the template does (a hand-made name without the date) gets
     no command: where the id goes would be a guess.
     """
@@ -216,11 +219,20 @@ def _rename_command(rev: Revision, name: str, template: str, known: Container[st
     separator = after[:1] if after[:1] and not after[:1].isalnum() and after[:1] != "%" else ""
     rest = name[match.end() :]
     stale = rest.partition(separator)[0] if separator else ""
-    if stale and stale != rev.id and stale in known:
+    if stale and stale != rev.id and (stale in known or _generated_alike(stale, rev.id)):
         rest = rest[len(stale) + len(separator) :]
     renamed = f"{name[: match.end()]}{rev.id}{separator}{rest}"
     target = posixpath.join(posixpath.dirname(rev.path), renamed)
     return f"git mv -- {shell_word(rev.path)} {shell_word(target)}"
+
+
+def _generated_alike(word: str, rid: str) -> bool:
+    """Whether ``word`` and ``rid`` both look like ids ``alembic revision`` generates
+    (the last 12 hex digits of a uuid4), of the same length."""
+    return len(word) == len(rid) >= 12 and all(c in _HEX for c in word) and all(c in _HEX for c in rid)
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 # alembic's file_template tokens: %(rev)s, %(slug)s, %(epoch)s and the date's %(year)d, %(month).2d, ...
