@@ -591,8 +591,25 @@ def test_rg403_replaces_a_mistyped_generated_id():
         assert finding.fix == f"git mv -- {name} versions/313373c0ffee_{name.partition('/')[2]}"
 
 
+def test_rg104_names_the_unreadable_file_that_declares_the_missing_parent():
+    # neutron: branch_labels = (cli.EXPAND_BRANCH,) keeps 30018084ec99_initial.py out of
+    # the graph; its child's RG104 said only "which does not exist".
+    problem = ParseProblem("versions/contract/30018084ec99_initial.py", 27, "branch_labels is not a literal")
+    head = snap("kilo", "30018084ec99<-2e5352a0ad4d", problems=[problem])
+    head = dataclasses.replace(head, revisions=tuple(r for r in head.revisions if r.id != "30018084ec99"))
+    [finding] = findings(context(head), "RG104")
+    assert finding.message.endswith(
+        "which does not exist; versions/contract/30018084ec99_initial.py, whose name carries that id, "
+        "cannot be read statically (RG107, line 27): mend that file first"
+    ), finding.message
+    # A file whose name does not carry the id is not blamed.
+    other = ParseProblem("versions/contract/initial.py", 27, "branch_labels is not a literal")
+    [finding] = findings(context(dataclasses.replace(head, problems=(other,))), "RG104")
+    assert finding.message.endswith("which does not exist"), finding.message
+
+
 def test_rg403_word_rule_on_plain_names():
-    from revgraph.checks.consistency import _carries
+    from revgraph.checks.context import name_carries as _carries
 
     assert _carries("a00001_root.py", "a00001") and _carries("x-a00001.py", "a00001")
     assert not _carries("a00001x_root.py", "a00001") and not _carries("ba00001_root.py", "a00001")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Container, Iterable, Iterator
 from operator import attrgetter
 
-from revgraph.checks.context import CheckContext, Hit, id_list, named, where
+from revgraph.checks.context import CheckContext, Hit, id_list, name_carries, named, where
 from revgraph.checks.landed import repointed_landed, restore_command
 from revgraph.findings import Location
 from revgraph.model import Revision, RevisionGraph
@@ -163,7 +163,7 @@ def check_file_names(ctx: CheckContext) -> Iterator[Hit]:
         return
     # posixpath.basename(path) is path.rpartition("/")[2]. An id inside a longer
     # word (a00001 in a00001x_root.py) is not carried (~4 ms at 20k revisions).
-    lacking = [rev for rev in ctx.head_graph if not _carries(rev.path.rpartition("/")[2], rev.id)]
+    lacking = [rev for rev in ctx.head_graph if not name_carries(rev.path.rpartition("/")[2], rev.id)]
     for rev in sorted(lacking, key=_by_id):
         name = posixpath.basename(rev.path)
         if not name:
@@ -177,22 +177,6 @@ def check_file_names(ctx: CheckContext) -> Iterator[Hit]:
             fix=_rename_command(rev, name, ctx.file_template, ctx.head_graph.revisions),
             subjects=(rev,),
         )
-
-
-def _carries(name: str, rid: str) -> bool:
-    """Whether ``rid`` appears in ``name`` as a word of its own (not inside a longer one).
-
-    An empty id (RG107's business) is carried by every name, as ``"" in name`` says.
-    """
-    if not rid:
-        return True
-    start = name.find(rid)
-    while start >= 0:
-        end = start + len(rid)
-        if (start == 0 or not name[start - 1].isalnum()) and (end == len(name) or not name[end].isalnum()):
-            return True
-        start = name.find(rid, start + 1)
-    return False
 
 
 def _rename_command(rev: Revision, name: str, template: str, known: Container[str] = ()) -> str | None:

@@ -211,3 +211,18 @@ def chain(ids: Sequence[str], keep: int = 5) -> str:
     hidden = len(ids) - 2 * keep
     return " -> ".join([*ids[:keep], f"... ({hidden:,} more)", *ids[-keep:]])
 
+
+def name_carries(name: str, rid: str) -> bool:
+    """Whether ``rid`` appears in ``name`` as a word of its own (not inside a longer one).
+
+    An empty id (RG107's business) is carried by every name, as ``"" in name`` says.
+    """
+    if not rid:
+        return True
+    start = name.find(rid)
+    while start >= 0:
+        end = start + len(rid)
+        if (start == 0 or not name[start - 1].isalnum()) and (end == len(name) or not name[end].isalnum()):
+            return True
+        start = name.find(rid, start + 1)
+    return False

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import AbstractSet, Callable, Container, Iterable, Iterator, Mapping, Sequence
 
-from revgraph.checks.context import CheckContext, Hit, at, chain, id_list, named, where
+from revgraph.checks.context import CheckContext, Hit, at, chain, id_list, name_carries, named, where
 from revgraph.findings import Location
 from revgraph.model import LabelProblem, Revision, RevisionGraph
 from revgraph.shellwords import shell_word
@@ -594,11 +594,31 @@ def check_dangling(ctx: CheckContext) -> Iterator[Hit]:
         yield Hit(
             "RG104",
             f"{named(rev, key)}: {key} names {dangling.target!r}, which does not exist{suffix}"
-            + _deleted_by_base(ctx, rev, dangling.target, key),
+            + (_unreadable_declarer(ctx, dangling.target, merged=bool(suffix))
+               or _deleted_by_base(ctx, rev, dangling.target, key)),  # fmt: skip
             revisions=(rev.id,),
             locations=(where(rev, key),),
             subjects=(rev,),
         )
+
+
+def _unreadable_declarer(ctx: CheckContext, target: str, merged: bool) -> str:
+    """The unreadable file (RG107) that probably declares ``target``: its name carries the id.
+
+    One non-literal value (neutron's ``branch_labels = (cli.EXPAND_BRANCH,)``)
+    keeps a whole file out of the graph, so each revision built on it dangles;
+    the message points at the cause instead of leaving "does not exist".
+    """
+    problems = list(ctx.head.problems)
+    if merged:
+        problems += ctx.merged.problems if ctx.merged is not None else ctx.base.problems if ctx.base else ()
+    for problem in problems:
+        if name_carries(problem.path.rpartition("/")[2], target):
+            return (
+                f"; {problem.path}, whose name carries that id, cannot be read statically "
+                f"(RG107, line {problem.line}): mend that file first"
+            )
+    return ""
 
 
 def _deleted_by_base(ctx: CheckContext, rev: Revision, target: str, key: str) -> str:
