@@ -1,0 +1,191 @@
+"""revgraph against alembic on real migration histories shipped in PyPI wheels.
+
+    python scripts/realworld.py                 # every project below
+    python scripts/realworld.py superset neutron
+    python scripts/realworld.py --keep /tmp/rw  # keep the downloads for another run
+
+The generated repositories of the tests and the benchmark follow alembic's
+template; real projects do not always (OpenStack's constants for branch
+labels, dated file templates, hand-edited docstrings, 12 years of history).
+For each project this downloads its wheel (``pip download --no-deps``, no
+install, nothing imported), points a throwaway alembic.ini at its versions
+folder and prints, side by side:
+
+* alembic's heads, bases and revision count (``ScriptDirectory``), and
+  revgraph's (``heads --json``): a difference is a bug of revgraph's;
+* what ``revgraph check`` finds there, by rule.
+
+alembic imports every revision file, and these import their own packages
+(airflow, superset, oslo...), which are not installed. So alembic reads a
+copy of each file that keeps only its module-level ``revision``,
+``down_revision``, ``branch_labels`` and ``depends_on`` assignments, cut out
+with ``ast`` (not with revgraph's reader). A file where one of those is not a
+literal cannot be copied that way: such a project (neutron) is not compared,
+only checked.
+
+Needs the network (PyPI) and takes a minute or two; not part of the test
+suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+# project -> (PyPI name, versions folder inside the wheel, recursive_version_locations)
+PROJECTS = {
+    "airflow": ("apache-airflow-core", "airflow/migrations/versions", False),
+    "superset": ("apache-superset", "superset/migrations/versions", False),
+    "dagster": ("dagster", "dagster/_core/storage/alembic/versions", False),
+    "mlflow": ("mlflow", "mlflow/store/db_migrations/versions", False),
+    "optuna": ("optuna", "optuna/storages/_rdb/alembic/versions", False),
+    "prefect": ("prefect", "prefect/server/database/_migrations/versions/postgresql", False),
+    "zenml": ("zenml", "zenml/zen_stores/migrations/versions", False),
+    "ironic": ("ironic", "ironic/db/sqlalchemy/alembic/versions", False),
+    "octavia": ("octavia", "octavia/db/migration/alembic_migrations/versions", False),
+    "nova": ("nova", "nova/db/main/migrations/versions", False),
+    "keystone": ("keystone", "keystone/common/sql/migrations/versions", True),
+    "neutron": ("neutron", "neutron/db/migration/alembic_migrations/versions", True),
+}
+KEYS = {"revision", "down_revision", "branch_labels", "depends_on"}
+
+ALEMBIC_SIDE = """
+import json, sys
+sys.dont_write_bytecode = True
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+script = ScriptDirectory.from_config(Config(sys.argv[1]))
+print(json.dumps({"heads": sorted(script.get_heads()), "bases": sorted(script.get_bases()),
+                  "revisions": sum(1 for _ in script.walk_revisions())}))
+"""
+
+
+def download(project: str, into: Path) -> Path | None:
+    wheels = sorted(into.glob(f"{project.replace('-', '_')}-*.whl"))
+    if not wheels:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", project, "-d", str(into)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            print(f"  cannot download {project}: {done.stderr.strip().splitlines()[-1:]}")
+            return None
+        wheels = sorted(into.glob(f"{project.replace('-', '_')}-*.whl"))
+    return wheels[-1] if wheels else None
+
+
+def extract(wheel: Path, folder: str, into: Path) -> Path:
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if name.startswith(folder + "/") and name.endswith(".py"):
+                archive.extract(name, into)
+    return into / folder
+
+
+def identifiers_only(versions: Path, into: Path) -> bool:
+    """Copy each revision file keeping only its identifier assignments; False if one was not literal."""
+    complete = True
+    for path in sorted(versions.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_bytes())
+        except SyntaxError:
+            complete = False
+            continue
+        kept = []
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            if not {t.id for t in targets if isinstance(t, ast.Name)} & KEYS:
+                continue
+            try:
+                ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError):
+                complete = False
+                break
+            kept.append(ast.Assign([ast.Name(t.id, ast.Store()) for t in targets], node.value, lineno=0))
+        else:
+            out = into / path.relative_to(versions)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(ast.unparse(ast.Module(kept, [])) + "\n")
+    return complete
+
+
+def ini(path: Path, script_location: Path, versions: Path, recursive: bool) -> Path:
+    path.write_text(
+        f"[alembic]\nscript_location = {script_location}\nversion_locations = {versions}\npath_separator = os\n"
+        + ("recursive_version_locations = true\n" if recursive else "")
+    )
+    return path
+
+
+def revgraph(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "revgraph", *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def compare(name: str, wheels: Path, work: Path) -> bool:
+    pypi, folder, recursive = PROJECTS[name]
+    wheel = download(pypi, wheels)
+    if wheel is None:
+        return True
+    place = work / name
+    versions = extract(wheel, folder, place / "wheel")
+    shadow = place / "identifiers"
+    complete = identifiers_only(versions, shadow)
+    config = ini(place / "alembic.ini", versions.parent, versions, recursive)
+    ours = revgraph("-c", str(config), "--no-cache", "heads", "--json", cwd=place)
+    check = revgraph("-c", str(config), "--no-cache", "check", "--format", "json", cwd=place)
+    try:
+        (env,) = json.loads(ours.stdout)["environments"]
+        found = collections.Counter(f["code"] for f in json.loads(check.stdout)["findings"])
+    except (ValueError, KeyError) as exc:
+        print(f"{name:10} revgraph failed ({exc}): {ours.stderr.strip()[-300:]} {check.stderr.strip()[-300:]}")
+        return False
+    mine = {"heads": sorted(env["heads"]), "bases": sorted(env["bases"]), "revisions": env["revisions"]}
+    rules = ", ".join(f"{code} x{n}" for code, n in sorted(found.items())) or "nothing"
+    if not complete:
+        verdict = "not compared (an identifier that is not a literal: alembic would need the project installed)"
+        agree = True
+    else:
+        theirs = subprocess.run(
+            [sys.executable, "-c", ALEMBIC_SIDE, str(ini(place / "shadow.ini", versions.parent, shadow, recursive))],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if theirs.returncode != 0:
+            print(f"{name:10} alembic failed: {theirs.stderr.strip().splitlines()[-1:]}")
+            return False
+        alembic = json.loads(theirs.stdout)
+        agree = alembic == mine
+        verdict = "same" if agree else f"DIFFERENT: alembic {alembic} revgraph {mine}"
+    print(f"{name:10} {wheel.name}: {mine['revisions']} revisions, {len(mine['heads'])} head(s): {verdict}")
+    print(f"{'':10} check finds: {rules}")
+    return agree
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("projects", nargs="*", metavar="PROJECT", help=f"default: all of {', '.join(PROJECTS)}")
+    parser.add_argument("--keep", type=Path, help="download and extract here, and keep it")
+    args = parser.parse_args()
+    unknown = sorted(set(args.projects) - set(PROJECTS))
+    if unknown:
+        parser.error(f"unknown project(s): {', '.join(unknown)} (known: {', '.join(PROJECTS)})")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="revgraph-realworld-"))
+    wheels = work / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    try:
+        results = [compare(name, wheels, work) for name in (args.projects or PROJECTS)]
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
