@@ -205,6 +205,48 @@ def test_text_explains_only_when_verbose(mixed):
     assert "see also: migrations/versions/c42e5a_orders.py:6" in verbose
 
 
+def drifted_docstrings(count: int, fix: str = "revgraph fix --docstrings") -> tuple[Finding, ...]:
+    return tuple(
+        Finding(code="RG402", severity=Severity.WARNING, revisions=(f"a{i}",), fix=fix,
+                message=f"docstring of a{i} (versions/a{i}_x.py:20) disagrees with the assignments",
+                locations=(Location(f"versions/a{i}_x.py", 20),))  # fmt: skip
+        for i in range(count)
+    )
+
+
+def test_verbose_text_explains_a_rule_once_and_prints_a_shared_fix_once_after_its_run():
+    # superset's 28 drifted docstrings: doctor printed the explanation and the
+    # same `fix: revgraph fix --docstrings` 28 times.
+    report = Report(findings=(*drifted_docstrings(3), heads_finding()))
+    verbose = render_text(report, verbose=True, width=200)
+    assert verbose.count(RULES["RG402"].explanation[:40]) == 1
+    assert verbose.count(RULES["RG101"].explanation[:40]) == 1
+    lines = verbose.splitlines()
+    fixes = [n for n, line in enumerate(lines) if "fix: revgraph fix --docstrings" in line]
+    assert len(fixes) == 1 and lines[fixes[0]].endswith("(for the 3 RG402 findings above)")
+    assert lines[fixes[0] - 1].startswith("versions/a2_x.py:20: RG402")  # after the last of the run
+    # Different fixes, or the terse output: one fix line per finding, as before.
+    mixed_fixes = Report(findings=(*drifted_docstrings(1), *drifted_docstrings(1, fix="revgraph fix")))
+    assert render_text(mixed_fixes, verbose=True, width=200).count("fix: ") == 2
+    assert render_text(report, width=200).count("fix: revgraph fix --docstrings") == 3
+    assert "above)" not in render_text(report, width=200)
+
+
+def test_text_does_not_repeat_the_place_its_line_starts_with():
+    (finding,) = drifted_docstrings(1)
+    text = render_text(Report(findings=(finding,)), width=200)
+    assert "versions/a0_x.py:20: RG402 docstring of a0 disagrees with the assignments" in text
+    unreadable = Finding(code="RG107", severity=Severity.ERROR, locations=(Location("versions/bad.py", 4),),
+                         message="versions/bad.py:4: cannot be read statically: syntax error")  # fmt: skip
+    text = render_text(Report(findings=(unreadable,)), width=200)
+    assert "versions/bad.py:4: RG107 cannot be read statically: syntax error" in text
+    # Another place in the message stays; the machine formats keep the message whole.
+    heads = heads_finding(message=f"two heads: b7d913 ({HEADS_PATH}:5), c42e5a (migrations/versions/c42e5a_orders.py:6)")
+    text = render_text(Report(findings=(heads,)), width=300)
+    assert f"{HEADS_PATH}:5: RG101 two heads: b7d913, c42e5a (migrations/versions/c42e5a_orders.py:6)" in text
+    assert f"b7d913 ({HEADS_PATH}:5)" in render_json(Report(findings=(heads,)))
+
+
 def test_text_has_no_ansi_escapes_without_color_even_if_environment_forces_it(
     mixed, monkeypatch
 ):

@@ -110,14 +110,29 @@ def _print_group(
     from rich.text import Text
 
     console.print(Text(f"{_HEADING[severity]} ({len(group)})", style=_STYLE[severity]))
-    for finding in group:
-        _print_finding(console, finding, verbose, show_environment)
+    # Verbose output is read by a person (doctor): a rule is explained at its first
+    # finding only, and one fix shared by a run of findings is printed once, after
+    # them (28 docstrings that drifted over a project's history: one explanation,
+    # one `revgraph fix --docstrings`).
+    explained: set[str] = set()
+    run = 0
+    for index, finding in enumerate(group):
+        following = group[index + 1] if index + 1 < len(group) else None
+        shared = verbose and finding.fix and following is not None and (
+            following.code, following.fix) == (finding.code, finding.fix)  # fmt: skip
+        run += 1
+        _print_finding(console, finding, verbose, show_environment, explain=finding.code not in explained,
+                       fix=not shared, run=run)  # fmt: skip
+        explained.add(finding.code)
+        if not shared:
+            run = 0
     console.print()
 
 
 def _print_finding(
-    console: Console, finding: Finding, verbose: bool, show_environment: bool
-) -> None:
+    console: Console, finding: Finding, verbose: bool, show_environment: bool,
+    *, explain: bool = True, fix: bool = True, run: int = 1,
+) -> None:  # fmt: skip
     from rich.text import Text
 
     line = Text()
@@ -127,22 +142,39 @@ def _print_finding(
         line.append(": ")
     line.append(finding.code, style=_STYLE[finding.severity])
     line.append(" ")
-    line.append(finding.message)
+    line.append(_without_prefix_location(finding.message, where))
     if show_environment:
         line.append(f" [{finding.environment}]", style="dim")
     # soft_wrap keeps `path:line: CODE message` on one line for grep and editors.
     console.print(line, soft_wrap=True)
     if verbose:
-        _print_details(console, finding)
-    if finding.fix:
-        fix = Text.assemble(("fix: ", "dim"), (finding.fix, "green"))
-        _print_indented(console, fix, wrap=False)
+        _print_details(console, finding, explain)
+    if finding.fix and fix:
+        line = Text.assemble(("fix: ", "dim"), (finding.fix, "green"))
+        if run > 1:
+            line.append(f"  (for the {run} {finding.code} findings above)", style="dim")
+        _print_indented(console, line, wrap=False)
 
 
-def _print_details(console: Console, finding: Finding) -> None:
+def _without_prefix_location(message: str, where: str | None) -> str:
+    """The message without the place the line already starts with.
+
+    Messages name each revision's place (``a2d606a761d9 (versions/x.py:20)``)
+    so that JSON, SARIF and annotations stand alone; on a terminal line that
+    starts with ``versions/x.py:20:`` the first repeat is noise.
+    """
+    if not where:
+        return message
+    if message.startswith(f"{where}: "):
+        return message[len(where) + 2 :]
+    return message.replace(f" ({where})", "", 1)
+
+
+def _print_details(console: Console, finding: Finding, explain: bool = True) -> None:
     from rich.text import Text
 
-    explanation = finding.explanation or _catalogue_explanation(finding.code)
+    # The rule's explanation: findings carry the catalogue's, shown once per rule.
+    explanation = (finding.explanation or _catalogue_explanation(finding.code)) if explain else ""
     if explanation:
         _print_indented(console, Text(explanation))
     for where in finding.locations[1:]:
