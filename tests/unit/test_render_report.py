@@ -245,6 +245,10 @@ def test_text_does_not_repeat_the_place_its_line_starts_with():
     text = render_text(Report(findings=(heads,)), width=300)
     assert f"{HEADS_PATH}:5: RG101 two heads: b7d913, c42e5a (migrations/versions/c42e5a_orders.py:6)" in text
     assert f"b7d913 ({HEADS_PATH}:5)" in render_json(Report(findings=(heads,)))
+    # A pull request's table has the place in its own column.
+    (finding,) = drifted_docstrings(1)
+    assert "| RG402 | warning | docstring of a0 disagrees with the assignments | `versions/a0_x.py:20` |" in (
+        render_markdown(Report(findings=(finding,))))
 
 
 def test_text_has_no_ansi_escapes_without_color_even_if_environment_forces_it(

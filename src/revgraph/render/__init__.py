@@ -111,6 +111,21 @@ def _in_environments(report: Report) -> str:
     return f" in {plural(count, 'environment')}" if count else ""
 
 
+def message_after_location(finding: Finding) -> str:
+    """The message without the place it is shown beside (a text line's prefix, a table's column).
+
+    Messages name each revision's place (``a2d606a761d9 (versions/x.py:20)``)
+    so that JSON, SARIF and annotations stand alone; beside
+    ``versions/x.py:20`` the first repeat is noise.
+    """
+    message, where = finding.message, location_text(finding)
+    if not where:
+        return message
+    if message.startswith(f"{where}: "):
+        return message[len(where) + 2 :]
+    return message.replace(f" ({where})", "", 1)
+
+
 def location_text(finding: Finding) -> str | None:
     """``path:line`` of the finding's first location, or None."""
     if not finding.locations:

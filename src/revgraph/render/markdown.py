@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 from revgraph.findings import Finding, Report, Severity
-from revgraph.render import location_text, ordered, summary_line
+from revgraph.render import location_text, message_after_location, ordered, summary_line
 from revgraph.rules import RULES, Rule
 
 COMMENT_MARKER = "<!-- revgraph-report -->"
@@ -51,7 +51,7 @@ def _table(findings: list[Finding], max_rows: int) -> str:
     for finding in findings[:max_rows]:
         where = location_text(finding)
         rows.append(
-            f"| {finding.code} | {finding.severity.value} | {_cell(finding.message)} | "
+            f"| {finding.code} | {finding.severity.value} | {_cell(message_after_location(finding))} | "
             f"{_code_span(where) if where else 'environment ' + _code_span(finding.environment)} |"
         )
     hidden = len(findings) - max_rows

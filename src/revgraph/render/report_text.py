@@ -16,7 +16,7 @@ from io import StringIO
 from typing import TYPE_CHECKING, Iterable
 
 from revgraph.findings import Finding, Report, Severity
-from revgraph.render import environment_names, location_text, ordered, summary_line
+from revgraph.render import environment_names, location_text, message_after_location, ordered, summary_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -142,7 +142,7 @@ def _print_finding(
         line.append(": ")
     line.append(finding.code, style=_STYLE[finding.severity])
     line.append(" ")
-    line.append(_without_prefix_location(finding.message, where))
+    line.append(message_after_location(finding))
     if show_environment:
         line.append(f" [{finding.environment}]", style="dim")
     # soft_wrap keeps `path:line: CODE message` on one line for grep and editors.
@@ -154,20 +154,6 @@ def _print_finding(
         if run > 1:
             line.append(f"  (for the {run} {finding.code} findings above)", style="dim")
         _print_indented(console, line, wrap=False)
-
-
-def _without_prefix_location(message: str, where: str | None) -> str:
-    """The message without the place the line already starts with.
-
-    Messages name each revision's place (``a2d606a761d9 (versions/x.py:20)``)
-    so that JSON, SARIF and annotations stand alone; on a terminal line that
-    starts with ``versions/x.py:20:`` the first repeat is noise.
-    """
-    if not where:
-        return message
-    if message.startswith(f"{where}: "):
-        return message[len(where) + 2 :]
-    return message.replace(f" ({where})", "", 1)
 
 
 def _print_details(console: Console, finding: Finding, explain: bool = True) -> None:
