@@ -442,15 +442,59 @@ def print_problems(st: State, problems) -> None:
 
 
 def warn_missing_versions(st: State, ws) -> None:
-    """A versions folder that does not exist reads as "no revisions": say why, on stderr."""
+    """Say on stderr why a versions folder reads as "no revisions" (``versions_folder_warnings``)."""
+    for warning in versions_folder_warnings(ws):
+        st.say(f"warning: {warning}", err=True)
+
+
+def versions_folder_warnings(ws) -> list[str]:
+    """Why a versions folder reads as "no revisions", when a person should hear it: it does
+    not exist, or only its subfolders hold revision files (Prefect's ``versions/postgresql``
+    and ``versions/sqlite``, one of which its env.py picks per database)."""
+    warnings = []
     for env in ws.environments:
         for folder in env.version_locations:
+            try:
+                shown = folder.relative_to(ws.project.root).as_posix()
+            except ValueError:
+                shown = str(folder)
             if not folder.is_dir():
-                try:
-                    shown = folder.relative_to(ws.project.root).as_posix()
-                except ValueError:
-                    shown = str(folder)
-                st.say(f"warning: versions folder {shown} does not exist (environment {env.name})", err=True)
+                warnings.append(f"versions folder {shown} does not exist (environment {env.name})")
+                continue
+            nested = [] if env.recursive else _only_subfolders_hold_revisions(folder)
+            if nested:
+                warnings.append(
+                    f"versions folder {shown} holds no revision file, but its subfolders "
+                    f"{', '.join(name + '/' for name in nested)} do (environment {env.name}); alembic reads "
+                    "only the folder itself unless recursive_version_locations = true. If env.py picks "
+                    "one subfolder per database, name each in [tool.revgraph.environments] (see "
+                    "docs/configuration.md)"
+                )  # fmt: skip
+    return warnings
+
+
+def _only_subfolders_hold_revisions(folder) -> list[str]:
+    """The subfolders holding ``.py`` files, when ``folder`` itself holds none; else [].
+
+    Stops at the folder's first ``.py`` file: a folder of 20k revisions costs one
+    directory entry, not a listing.
+    """
+    subfolders = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.name != "__init__.py":
+                    return []
+                if entry.is_dir() and entry.name != "__pycache__":
+                    subfolders.append(entry)
+        holding = []
+        for sub in sorted(subfolders, key=lambda e: e.name):
+            with os.scandir(sub.path) as entries:
+                if any(e.name.endswith(".py") and e.name != "__init__.py" for e in entries):
+                    holding.append(sub.name)
+        return holding
+    except OSError:
+        return []
 
 
 def warn_ref_settings(st: State, ws, ref: str | None) -> None:

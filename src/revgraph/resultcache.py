@@ -1009,7 +1009,7 @@ def _use_color(opts: dict) -> bool:
 
 def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
     from revgraph.api import Workspace
-    from revgraph.entry import options_from
+    from revgraph.entry import options_from, versions_folder_warnings
 
     options = options_from(
         directory=opts.get("directory"), config=opts.get("config"), name=opts.get("name"),
@@ -1019,8 +1019,8 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
     fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)
     color = _use_color(opts)
     with Workspace(options) as ws:
-        if any(not folder.is_dir() for env in ws.environments for folder in env.version_locations):
-            return None  # the full CLI warns about a missing versions folder
+        if versions_folder_warnings(ws):
+            return None  # the full CLI warns about a missing or empty versions folder
         found = probe(ws, base=opts.get("base"), select=select, ignore=ignore)
         if found is None:
             return None  # the cache does not apply: the full CLI decides

@@ -313,3 +313,39 @@ def test_heads_takes_format_as_the_other_commands_do(gitrepo):
         done = gitrepo.run("heads", *args)
         assert done.returncode == 2 and done.stdout == "", (args, done.stdout)
         assert_no_traceback(done.stderr)
+
+
+WARNING_START = "warning: versions folder migrations/versions holds no revision file, but its subfolders postgresql/, sqlite/ do"
+
+
+def one_folder_per_database(repo: GitRepo) -> None:
+    """Prefect's layout: versions/postgresql and versions/sqlite, one of which env.py picks."""
+    repo.init_env()
+    for dialect in ("postgresql", "sqlite"):
+        repo.add_revision(f"{dialect[:4]}01", None, message=f"{dialect} start",
+                          versions=f"migrations/versions/{dialect}")  # fmt: skip
+    repo.commit("two dialects")
+
+
+def test_a_versions_folder_whose_revisions_are_all_in_subfolders_is_explained(gitrepo):
+    # Prefect: heads printed "(no revisions)" and check "All good", with not a word why.
+    one_folder_per_database(gitrepo)
+    for args in (["heads"], ["check"], ["check"], ["graph"]):  # the second check is answered from the cache
+        done = gitrepo.run(*args)
+        assert_no_traceback(done.stderr)
+        assert done.stderr.startswith(WARNING_START), (args, done.stderr)
+        assert "recursive_version_locations = true" in done.stderr
+        assert "[tool.revgraph.environments]" in done.stderr
+    assert gitrepo.run("heads", check=True).stdout == "(no revisions)\n"  # as alembic heads would list nothing
+
+
+def test_no_subfolder_warning_when_the_folder_has_revisions_or_is_walked(gitrepo):
+    one_folder_per_database(gitrepo)
+    text = (gitrepo.path / "alembic.ini").read_text()
+    (gitrepo.path / "alembic.ini").write_text(text.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n"))
+    done = gitrepo.run("heads", check=True)
+    assert done.stderr == "" and sorted(done.stdout.split()) == ["(head)", "(head)", "post01", "sqli01"]
+    (gitrepo.path / "alembic.ini").write_text(text)
+    gitrepo.add_revision("root01", None, message="top level")
+    done = gitrepo.run("heads", check=True)
+    assert done.stderr == "" and done.stdout.split() == ["root01", "(head)"]
