@@ -170,7 +170,7 @@ def check_file_names(ctx: CheckContext) -> Iterator[Hit]:
             continue
         yield Hit(
             "RG403",
-            f"file name of {named(rev)} does not carry its revision id {rev.id} "
+            f"file name of {named(rev)} does not carry its revision id "
             f"(file_template {ctx.file_template})",
             revisions=(rev.id,),
             locations=(where(rev),),
