@@ -131,6 +131,14 @@ def test_heads_on_labels_that_have_not_landed_are_reported():
     head = labelled_branches()
     [finding] = findings(context(head, base=base), "RG101")
     assert set(finding.revisions) == {"p2", "s2"}
+    # No command joins two labelled lines: the message says how to let a meant one
+    # through, naming the new line's head file (only allow_heads was offered).
+    assert finding.fix is None
+    assert "add `# revgraph: ignore[RG101]` to versions/p2_step.py (once its label lands" in finding.message
+    assert "`allow_heads`" in finding.message
+    commented = snap("s1<-s2", "p1<-p2", s1={"branch_labels": ("shop",)},
+                     p1={"branch_labels": ("payments",)}, p2={"ignores": ("RG101",)})  # fmt: skip
+    assert "RG101" not in codes(context(commented, base=base))
 
 
 def test_two_heads_on_the_same_landed_label_are_reported():

@@ -191,11 +191,18 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
             f"; {', '.join(joins.unplaced)} continue(s) no branch line, beside several "
             f"({', '.join(joins.lines)}): point its down_revision at the head of the line it belongs to"
         )
-    elif not joins.groups and any(set(graph.labels_of(h)) - landed for h in competing):
+    elif not joins.groups and (new_lines := [h for h in competing if set(graph.labels_of(h)) - landed]):
         # Each head is alone on its own branch labels, one of them not landed yet:
         # neither strategy joins distinct labelled lines, so no command fixes it.
+        # Once the label lands its head is allowed, so the pull request that starts
+        # the line is the one to let through: a comment in its head's file says so
+        # for this line only, where allow_heads would let any extra head pass.
         fix = None
-        message += "; a new branch line passes once `allow_heads` in [tool.revgraph] counts it"
+        message += (
+            f"; if the new branch line is meant, add `# revgraph: ignore[RG101]` to "
+            f"{_files_of(graph, new_lines)} (once its label lands, its head is allowed), "
+            "or count it in `allow_heads` in [tool.revgraph]"
+        )
     elif fix is not None and ctx.base_ref and ctx.base_graph is not None and ctx.merge_base is not None:
         message += _from_base_note(ctx, competing)  # (not fix's own re-check: no merge base there)
     # The first location is where annotations and the report line point: a head
@@ -228,6 +235,10 @@ def _from_base_note(ctx: CheckContext, competing: Sequence[str]) -> str:
         f"; {', '.join(from_base)} came from {ctx.base_label}: on a branch without "
         f"{'it' if len(from_base) == 1 else 'them'}, run `git merge {shell_word(ctx.base_ref)}` first"
     )
+
+
+def _files_of(graph: RevisionGraph, ids: Sequence[str]) -> str:
+    return " and ".join(f"{graph[rid].path}" for rid in ids)
 
 
 def _hang_off_a_missing_parent(graph: RevisionGraph, heads: Iterable[str]) -> list[str]:
