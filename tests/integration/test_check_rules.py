@@ -433,6 +433,21 @@ def test_rg402_printed_fix_repairs_the_docstring(gitrepo, revgraph):
     assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
 
 
+def test_rg402_fix_keeps_a_revises_line_written_as_a_tuple(gitrepo, revgraph):
+    # superset's template writes `Revises: ${down_revision}`, so a merge says
+    # Revises: ('a', 'b'); --docstrings rewrote such a line as `a, b, c`.
+    landed_line(gitrepo)
+    gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
+    gitrepo.add_revision(FEAT5, MAIN3, message="add orders note")
+    path = gitrepo.add_revision(FEAT6, (FEAT4, FEAT5), message="merge")
+    edit(gitrepo, path, f"Revises: {FEAT4}, {FEAT5}", f"Revises: ('{FEAT4}', '{MAIN2}')")
+    gitrepo.commit("merge with a tuple-style Revises")
+    (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG402")
+    assert revgraph(gitrepo, *hit["fix"].split()[1:]).code == 0
+    assert f"Revises: ('{FEAT4}', '{FEAT5}')\n" in (gitrepo.path / path).read_text()
+    assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
+
+
 @pytest.mark.parametrize("raw_name", [b"add orders total.py", b"add_orders_caf\xe9.py"], ids=["space", "latin-1"])
 def test_rg403_printed_fix_renames_the_file_in_a_shell(gitrepo, revgraph, raw_name):
     # The fix line is a shell command, also for a name that is not UTF-8

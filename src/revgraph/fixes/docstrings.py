@@ -22,23 +22,25 @@ def plan_docstrings(
     edits: list[FileEdit] = []
     notes: list[str] = []
     for rev in sorted(graph, key=lambda r: r.path):
-        replacements = []
         id_span = rev.spans.get("revision_id_line")
-        if rev.doc_revision_id is not None and rev.doc_revision_id.strip() != rev.id and id_span:
-            replacements.append((id_span.start, id_span.end, rev.id.encode("utf-8")))
+        fix_id = rev.doc_revision_id is not None and rev.doc_revision_id.strip() != rev.id and id_span
         revises_span = rev.spans.get("revises_line")
-        if (
-            rev.doc_revises is not None
-            and revises_ids(rev.doc_revises) != set(rev.down_revisions)
-            and revises_span
-        ):
-            replacements.append((revises_span.start, revises_span.end, render_revises(rev.down_revisions)))
-        if not replacements:
+        fix_revises = (
+            rev.doc_revises is not None and revises_ids(rev.doc_revises) != set(rev.down_revisions) and revises_span
+        )
+        if not (fix_id or fix_revises):
             continue
         source = sources.get(rev.path)
         if source is None:
             notes.append(f"could not read {rev.path}; its docstring was not repaired")
             continue
+        replacements = []
+        if fix_id:
+            replacements.append((id_span.start, id_span.end, rev.id.encode("utf-8")))
+        if fix_revises:
+            # In the value's own form: `a, b`, or the ('a', 'b') some templates write.
+            like = source[revises_span.start : revises_span.end]
+            replacements.append((revises_span.start, revises_span.end, render_revises(rev.down_revisions, like=like)))
         new = replace_spans(source, replacements)
         if new != source:
             edits.append(FileEdit(rev.path, source, new))

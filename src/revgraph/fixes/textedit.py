@@ -105,9 +105,37 @@ def render_down_revision(ids: Sequence[str], *, quote: str, like: bytes | None =
     return ("(" + inner + ")").encode("utf-8")
 
 
-def render_revises(ids: Sequence[str]) -> bytes:
-    """The docstring ``Revises:`` value, as alembic's template writes it (``a, b``)."""
-    return ", ".join(ids).encode("utf-8")
+def render_revises(ids: Sequence[str], like: bytes | None = None) -> bytes:
+    """The docstring ``Revises:`` value, as alembic's template writes it (``a, b``).
+
+    A template that writes ``Revises: ${down_revision}`` (no ``comma`` filter,
+    as superset's does) gives a merge ``('a', 'b')``, Python's repr of the
+    tuple. When ``like``, the value being replaced, has that form, a value of
+    several ids keeps it (its brackets and quote); one id or none is what such
+    a template writes for them, the id alone or ``None``.
+    """
+    form = _repr_form(like) if like is not None else None
+    if form is None:
+        return ", ".join(ids).encode("utf-8")
+    opening, quote = form
+    if not ids:
+        return b"None"
+    if len(ids) == 1:
+        return ids[0].encode("utf-8")
+    closing = ")" if opening == "(" else "]"
+    return (opening + ", ".join(f"{quote}{i}{quote}" for i in ids) + closing).encode("utf-8")
+
+
+def _repr_form(value: bytes) -> tuple[str, str] | None:
+    """``(opening bracket, quote)`` when ``value`` is a Python tuple or list repr of strings."""
+    text = value.decode("utf-8", "replace").strip()
+    if not text or text[0] not in "([":
+        return None
+    ids = literal_ids(text.encode("utf-8"))
+    if not ids:
+        return None
+    quote = "'" if text[1:].lstrip()[:1] != '"' else '"'
+    return text[0], quote
 
 
 def span_bytes(source: bytes, span: Span) -> bytes:
@@ -214,7 +242,7 @@ def _revises_replacement(
     # The newline is not part of the value, whatever a parser's idea of a CRLF line end.
     while end > start and source[end - 1 : end] in (b"\r", b"\n"):
         end -= 1
-    value = render_revises(new_down)
+    value = render_revises(new_down, like=source[start:end])
     if start == end and value and source[start - 1 : start] == b":":
         value = b" " + value  # "Revises:" with nothing after it
     return (start, end, value)
