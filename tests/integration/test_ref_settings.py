@@ -294,7 +294,10 @@ def test_the_index_is_read_with_the_staged_settings(gitrepo):
     gitrepo.write("alembic.ini", ini)  # unstaged: the working tree reads flat again
     assert heads_json(gitrepo, "--ref", ":") == {"default": [OLD]}
     assert gitrepo.run("diff", "HEAD", ":", check=True).stdout.strip() == "no revision changes"
-    assert heads_json(gitrepo) == {"default": []}  # the working tree: its own (flat) settings
+    # The working tree: its own (flat) settings, which miss the year folder, and say so.
+    done = gitrepo.run("heads", "--json", check=True)
+    assert json.loads(done.stdout)["environments"][0]["heads"] == []
+    assert "holds no revision file, but its subfolders 2024/ do" in done.stderr
 
 
 def test_an_environment_described_in_tool_revgraph_is_read_with_that_ref_s_entry(gitrepo):
