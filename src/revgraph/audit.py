@@ -521,7 +521,8 @@ def _window_line(window: Window) -> str:
         return f"{line}; still open"
     if window.closed_by:
         return f"{line}; closed {_when(window.closed)} by merge revision {window.closed_by}"
-    return f"{line}; closed {_when(window.closed)} by a {window.how}"
+    how = "another change" if window.how == CLOSED_OTHERWISE else f"a {window.how}"
+    return f"{line}; closed {_when(window.closed)} by {how}"
 
 
 def _event_line(event: RevisionEvent) -> str:

@@ -265,3 +265,20 @@ def test_audit_walks_the_base_branch_by_default_not_the_checked_out_one(gitrepo)
     assert report["commit"] == r.rev_parse("main")
     assert report["commits"] == 2
     assert report["environments"][0]["windows"] == []
+
+
+def test_a_window_closed_by_adding_the_missing_link_says_another_change(gitrepo):
+    # Replaying a real history (superset's) file by file in date order: a revision
+    # dated before its parent opens a window that the parent's commit closes.
+    # The line read "closed ... by a other change".
+    r = gitrepo
+    r.init_env()
+    r.add_revision(A, None, message="create users")
+    r.commit("users")
+    r.add_revision(C, B, message="create projects")
+    opened = r.commit("projects, dated before its parent")
+    r.add_revision(B, A, message="create tasks")
+    closed = r.commit("tasks")
+    text = r.run("audit", "--ref", "main", check=0).stdout
+    assert "opened 20" in text and f"{opened[:10]} with heads {A}, {C}; closed " in text, text
+    assert text.count(f"{closed[:10]} by another change") == 1, text
