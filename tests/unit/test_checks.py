@@ -556,6 +556,16 @@ def test_docstrings_written_by_alembic_agree():
     assert "RG402" not in codes(context(head))
 
 
+def test_docstrings_written_by_a_template_without_the_comma_filter_agree():
+    # `Revises: ${down_revision}` renders a merge as the tuple's repr (superset);
+    # a list, the same way, was read as the ids "['b'" and "'c']".
+    for revises in ("('b', 'c')", '("b", "c")', "['b', 'c']"):
+        head = snap("a<-b", "a<-c", "b+c<-m", m={"doc_revision_id": "m", "doc_revises": revises})
+        assert "RG402" not in codes(context(head)), revises
+    head = snap("a<-b", "a<-c", "b+c<-m", m={"doc_revision_id": "m", "doc_revises": "['b', 'a']"})
+    assert "RG402" in codes(context(head))
+
+
 def test_file_name_without_the_id_is_info_when_the_template_has_rev():
     head = snap("a<-b", b={"path": "versions/0002_add_users.py"})
     [finding] = findings(context(head), "RG403")

@@ -78,7 +78,7 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
 # ------------------------------------------------------------------ RG402
 def revises_ids(text: str) -> frozenset[str]:
     """The ids of a docstring's ``Revises:`` value (``a, b`` for merges, empty for a base)."""
-    ids = {part.strip().strip("'\"()") for part in text.split(",")}
+    ids = {part.strip().strip("'\"()[]") for part in text.split(",")}
     return frozenset(i for i in ids if i and i != "None")
 
 
@@ -93,7 +93,7 @@ def _docstring_disagreements(rev: Revision) -> list[str]:
 
 
 # A character that ``revises_ids`` or ``str.strip`` would treat specially.
-_UNPLAIN = re.compile(r"[\s,'\"()]")
+_UNPLAIN = re.compile(r"[\s,'\"()\[\]]")
 
 
 def _plain_names(graph: RevisionGraph) -> bool:
