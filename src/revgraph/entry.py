@@ -461,7 +461,7 @@ def versions_folder_warnings(ws) -> list[str]:
             if not folder.is_dir():
                 warnings.append(f"versions folder {shown} does not exist (environment {env.name})")
                 continue
-            nested = [] if env.recursive else _only_subfolders_hold_revisions(folder)
+            nested = [] if env.recursive else _only_subfolders_hold_revisions(folder, env.sourceless)
             if nested:
                 warnings.append(
                     f"versions folder {shown} holds no revision file, but its subfolders "
@@ -473,24 +473,30 @@ def versions_folder_warnings(ws) -> list[str]:
     return warnings
 
 
-def _only_subfolders_hold_revisions(folder) -> list[str]:
-    """The subfolders holding ``.py`` files, when ``folder`` itself holds none; else [].
+def _only_subfolders_hold_revisions(folder, sourceless: bool = False) -> list[str]:
+    """The subfolders holding revision files, when ``folder`` itself holds none; else [].
 
-    Stops at the folder's first ``.py`` file: a folder of 20k revisions costs one
-    directory entry, not a listing.
+    Stops at the folder's first revision file: a folder of 20k revisions costs
+    one directory entry, not a listing. (``.pyc`` files count in a sourceless
+    environment.)
     """
+    suffixes = (".py", ".pyc") if sourceless else (".py",)
+
+    def revision_file(name: str) -> bool:
+        return name.endswith(suffixes) and not name.startswith("__init__.")
+
     subfolders = []
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if entry.name.endswith(".py") and entry.name != "__init__.py":
+                if revision_file(entry.name):
                     return []
                 if entry.is_dir() and entry.name != "__pycache__":
                     subfolders.append(entry)
         holding = []
         for sub in sorted(subfolders, key=lambda e: e.name):
             with os.scandir(sub.path) as entries:
-                if any(e.name.endswith(".py") and e.name != "__init__.py" for e in entries):
+                if any(revision_file(e.name) for e in entries):
                     holding.append(sub.name)
         return holding
     except OSError:

@@ -238,7 +238,7 @@ def _from_base_note(ctx: CheckContext, competing: Sequence[str]) -> str:
 
 
 def _files_of(graph: RevisionGraph, ids: Sequence[str]) -> str:
-    return " and ".join(f"{graph[rid].path}" for rid in ids)
+    return " and ".join(graph[rid].path for rid in ids)
 
 
 def _hang_off_a_missing_parent(graph: RevisionGraph, heads: Iterable[str]) -> list[str]:
