@@ -13,7 +13,12 @@ folder and prints, side by side:
 
 * alembic's heads, bases and revision count (``ScriptDirectory``), and
   revgraph's (``heads --json``): a difference is a bug of revgraph's;
-* what ``revgraph check`` finds there, by rule.
+* what ``revgraph check`` finds there, by rule;
+* the race this tool exists for, rehearsed on that history in a real git
+  repository through the real CLI: two branches add a revision on one head,
+  one lands, ``check`` on the other predicts RG102, and after ``git merge``
+  ``fix`` re-points only the branch's revision, leaving as many heads as
+  before.
 
 alembic imports every revision file, and these import their own packages
 (airflow, superset, oslo...), which are not installed. So alembic reads a
@@ -33,6 +38,7 @@ import argparse
 import ast
 import collections
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -129,6 +135,89 @@ def revgraph(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "revgraph", *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
+REVISION = """\"\"\"{message}
+
+Revision ID: {rev}
+Revises: {down}
+Create Date: 2026-11-27 10:00:00.000000
+
+\"\"\"
+from alembic import op
+import sqlalchemy as sa
+
+revision = "{rev}"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("{table}", sa.Column("{column}", sa.Text()))
+
+
+def downgrade():
+    op.drop_column("{table}", "{column}")
+"""
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "rehearsal", "GIT_AUTHOR_EMAIL": "r@example.com",
+           "GIT_COMMITTER_NAME": "rehearsal", "GIT_COMMITTER_EMAIL": "r@example.com"}  # fmt: skip
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout
+
+
+def rehearse(name: str, versions: Path, recursive: bool, work: Path) -> str:
+    """The classic race on this history, in a real git repository, through the real CLI.
+
+    Two branches each add a revision on the same head; one lands; on the other,
+    ``check`` must predict RG102, and after ``git merge`` ``fix`` must re-point
+    the branch's revision (never the landed one) so that the heads are as many
+    as before. Returns "ok" or what went wrong.
+    """
+    repo = work / name / "rehearsal"
+    shutil.rmtree(repo, ignore_errors=True)  # a kept folder from an earlier run
+    shutil.copytree(versions, repo / "migrations" / "versions")
+    (repo / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\npath_separator = os\n"
+        + ("recursive_version_locations = true\n" if recursive else "")
+    )
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "history", cwd=repo)
+    before = json.loads(revgraph("heads", "--json", cwd=repo).stdout)["environments"][0]["heads"]
+    head = sorted(before)[0]
+    folder = repo / "migrations" / "versions"
+    for branch, rev in (("landed", "f00d0000aaaa"), ("mine", "f00d0000bbbb")):
+        git("checkout", "-q", "-b", branch, "main", cwd=repo)
+        text = REVISION.format(message=f"rehearsal {branch}", rev=rev, down=head, table="rehearsal", column=branch)
+        (folder / f"{rev}_rehearsal_{branch}.py").write_text(text)
+        git("add", "-A", cwd=repo)
+        git("commit", "-qm", branch, cwd=repo)
+    git("checkout", "-q", "main", cwd=repo)
+    git("merge", "-q", "--no-ff", "-m", "land", "landed", cwd=repo)
+    git("checkout", "-q", "mine", cwd=repo)
+    predicted = revgraph("check", "--base", "main", "--select", "RG102", "--format", "json", cwd=repo)
+    if predicted.returncode != 1 or "RG102" not in predicted.stdout:
+        return f"check did not predict RG102 (exit {predicted.returncode}): {predicted.stderr.strip()[-200:]}"
+    git("merge", "-q", "--no-edit", "main", cwd=repo)
+    fixed = revgraph("fix", cwd=repo)
+    if fixed.returncode != 0 or "moved f00d0000bbbb" not in fixed.stdout or "f00d0000aaaa:" in fixed.stdout:
+        return f"fix did not move only the branch's revision (exit {fixed.returncode}): {fixed.stdout[-300:]}{fixed.stderr[-300:]}"
+    after = json.loads(revgraph("heads", "--json", cwd=repo).stdout)["environments"][0]["heads"]
+    expected = sorted(["f00d0000bbbb" if h == head else h for h in before])
+    if sorted(after) != expected:
+        return f"heads after the fix are {sorted(after)}, expected {expected}"
+    shadow = work / name / "rehearsal-identifiers"
+    shutil.rmtree(shadow, ignore_errors=True)
+    identifiers_only(folder, shadow)
+    config = ini(work / name / "rehearsal-shadow.ini", repo / "migrations", shadow, recursive)
+    theirs = subprocess.run([sys.executable, "-c", ALEMBIC_SIDE, str(config)], capture_output=True, text=True, check=False)
+    if theirs.returncode != 0 or json.loads(theirs.stdout)["heads"] != expected:
+        return f"alembic reads other heads after the fix: {theirs.stdout.strip() or theirs.stderr.strip()[-200:]}"
+    clean = revgraph("check", "--base", "main", "--select", "RG1", cwd=repo)
+    return "ok" if clean.returncode == 0 else f"check after the fix: {clean.stdout.strip()[-300:]}"
+
+
 def compare(name: str, wheels: Path, work: Path) -> bool:
     pypi, folder, recursive = PROJECTS[name]
     wheel = download(pypi, wheels)
@@ -165,7 +254,11 @@ def compare(name: str, wheels: Path, work: Path) -> bool:
         verdict = "same" if agree else f"DIFFERENT: alembic {alembic} revgraph {mine}"
     print(f"{name:10} {wheel.name}: {mine['revisions']} revisions, {len(mine['heads'])} head(s): {verdict}")
     print(f"{'':10} check finds: {rules}")
-    return agree
+    if not complete or "RG107" in found:
+        return agree  # revgraph cannot read every file there, so it refuses to fix: no rehearsal
+    rehearsal = rehearse(name, versions, recursive, work)
+    print(f"{'':10} the race of two branches, checked and fixed: {rehearsal}")
+    return agree and rehearsal == "ok"
 
 
 def main() -> int:
