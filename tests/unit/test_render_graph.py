@@ -493,6 +493,17 @@ def test_tree_draws_forks_and_joins_like_git_log_graph():
     )
 
 
+def test_tree_keeps_a_line_that_starts_under_a_base_apart_from_it():
+    # A new labelled line (its own base) drawn above main's head read as
+    # "x revises b": the base's column was reused on the very next row.
+    g = graph("a<-b", "y<-z", "a<-c")
+    fv = focus(build_view(g), "all")
+    out = render_tree(fv)
+    assert "*  y add y [base]\n\n*  c add c [head]\n" in out
+    assert trace_tree(fv, out) == lane_children(fv)
+    assert "\n\n" not in render_tree(focus(build_view(graph("a<-b<-m", "a<-c<-m")), "all"))
+
+
 def test_tree_joins_a_lane_that_passes_under_another():
     # z1 and x3 wait for a in lanes 0 and 2 while lane 1 still waits for k (w4 is later)
     g = graph("a<-z1", "k<-y2", "a<-x3", "k<-w4")

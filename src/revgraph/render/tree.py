@@ -80,7 +80,13 @@ def _graph_lines(view: FocusedView) -> list[Line]:
     lanes: list[str] = []
     printed: set[str] = set()
     lines: list[Line] = []
+    ended = None  # the column of a base just drawn: its lane ends there
     for nid in order:
+        if ended is not None and nid not in lanes and len(lanes) == ended:
+            # A new line would start right under a base, in the column the base
+            # just freed, and read as its parent (git log --graph does that):
+            # one row with the other lanes only keeps them apart.
+            lines.append([(" ".join("|" for _ in lanes), "")])
         col, rows = _converge(lanes, nid)
         lines.extend([(row, "")] for row in rows)
         row = " ".join("*" if i == col else "|" for i in range(len(lanes)))
@@ -89,6 +95,7 @@ def _graph_lines(view: FocusedView) -> list[Line]:
                      + [(row[2 * col + 1:] + "  ", "")] + _describe(node) + notes.get(nid, []))
         printed.add(nid)
         parents = sorted((p for p in lane_parents[nid] if p not in printed), key=shown_at.get)
+        ended = col if not lane_parents[nid] else None
         rows = _branch_out(lanes, col, parents)
         lines.extend([(r, "")] for r in rows)
     return lines
