@@ -355,6 +355,12 @@ def test_github_escapes_message_data_and_names_the_fix():
     assert unescape_data(data) == message + "\nfix: revgraph fix"
 
 
+def test_a_github_annotation_does_not_repeat_the_place_it_sits_on():
+    (finding,) = drifted_docstrings(1)
+    out = render_github(Report(findings=(finding,)))
+    assert out.startswith("::warning file=versions/a0_x.py,line=20,title=RG402::docstring of a0 disagrees")
+
+
 def test_github_escapes_colon_and_comma_in_file_property():
     path = "dir: odd,name/x%.py"
     out = render_github(Report(findings=(heads_finding(locations=(Location(path, 3),)),)))

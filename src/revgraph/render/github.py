@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from revgraph.findings import Finding, Report, Severity
-from revgraph.render import environment_names, ordered
+from revgraph.render import environment_names, message_after_location, ordered
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -45,7 +45,9 @@ def _command(finding: Finding, show_environment: bool) -> str:
 
 
 def _message(finding: Finding, show_environment: bool) -> str:
-    text = f"[{finding.environment}] {finding.message}" if show_environment else finding.message
+    # The annotation sits on its file and line: the message need not say them again.
+    message = message_after_location(finding)
+    text = f"[{finding.environment}] {message}" if show_environment else message
     if finding.fix:
         text += f"\nfix: {finding.fix}"
     return text
