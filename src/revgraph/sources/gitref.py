@@ -341,6 +341,7 @@ class GitRepo:
         self._finalizer: weakref.finalize | None = None
         self._peeled: dict[str, str] = {}  # "<object id>^{commit}" -> sha (see _rev_parse)
         self._merge_bases: dict[tuple[str, str], str | None] = {}
+        self._remotes: tuple[str, ...] | None = None  # `git remote`, asked once (error hints)
         # Trees read in full, per environment layout: others are read as their difference.
         self._references: dict[tuple, _Reference] = {}
         # Commands started ahead of need (``prefetch``): args -> (process, stdout, stderr).
@@ -706,9 +707,11 @@ class GitRepo:
         return self._shallow or (self.common_dir / "shallow").exists()
 
     def has_remote(self, name: str) -> bool:
-        """Whether a remote ``name`` is configured (asked of git; for error hints)."""
-        done = self.git("remote", ok=range(256))
-        return name in done.stdout.decode("utf-8", "surrogateescape").split()
+        """Whether a remote ``name`` is configured (asked of git once per run; for error hints)."""
+        if self._remotes is None:
+            done = self.git("remote", ok=range(256))
+            self._remotes = tuple(done.stdout.decode("utf-8", "surrogateescape").split())
+        return name in self._remotes
 
     def branches_hint(self) -> str:
         """The local branches, for a hint where no fetch could help (a few, then how many more)."""
