@@ -18,7 +18,8 @@ folder and prints, side by side:
   repository through the real CLI: two branches add a revision on one head,
   one lands, ``check`` on the other predicts RG102, and after ``git merge``
   ``fix`` re-points only the branch's revision, leaving as many heads as
-  before.
+  before; then again with ``revgraph install`` done, where git itself must
+  stop the merge at the heads lock file.
 
 alembic imports every revision file, and these import their own packages
 (airflow, superset, oslo...), which are not installed. So alembic reads a
@@ -218,6 +219,55 @@ def rehearse(name: str, versions: Path, recursive: bool, work: Path) -> str:
     return "ok" if clean.returncode == 0 else f"check after the fix: {clean.stdout.strip()[-300:]}"
 
 
+def rehearse_driver(name: str, versions: Path, recursive: bool, work: Path) -> str:
+    """The same race with ``revgraph install`` done: git itself must stop at the lock file.
+
+    Each branch refreshes the heads lock (``revgraph lock``) as a pre-commit
+    hook would; merging base into the second branch must stop on the lock
+    file (the merge driver), ``fix`` must resolve it, and the merge must
+    conclude with one more revision and a lock that matches the graph.
+    """
+    repo = work / name / "rehearsal-driver"
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(versions, repo / "migrations" / "versions")
+    (repo / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\npath_separator = os\n"
+        + ("recursive_version_locations = true\n" if recursive else "")
+    )
+    git("init", "-q", "-b", "main", cwd=repo)
+    installed = revgraph("install", cwd=repo)
+    if installed.returncode != 0:
+        return f"install failed: {installed.stderr.strip()[-300:]}"
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "history, merge driver and lock", cwd=repo)
+    head = sorted(json.loads(revgraph("heads", "--json", cwd=repo).stdout)["environments"][0]["heads"])[0]
+    folder = repo / "migrations" / "versions"
+    for branch, rev in (("landed", "f00d0000cccc"), ("mine", "f00d0000dddd")):
+        git("checkout", "-q", "-b", branch, "main", cwd=repo)
+        text = REVISION.format(message=f"rehearsal {branch}", rev=rev, down=head, table="rehearsal", column=branch)
+        (folder / f"{rev}_rehearsal_{branch}.py").write_text(text)
+        if revgraph("lock", cwd=repo).returncode != 0:
+            return "lock failed on a branch"
+        git("add", "-A", cwd=repo)
+        git("commit", "-qm", branch, cwd=repo)
+    git("checkout", "-q", "main", cwd=repo)
+    git("merge", "-q", "--no-ff", "-m", "land", "landed", cwd=repo)
+    git("checkout", "-q", "mine", cwd=repo)
+    try:
+        git("merge", "-q", "--no-edit", "main", cwd=repo)
+        return "git merged the two heads without stopping (the merge driver did not run)"
+    except subprocess.CalledProcessError as stopped:
+        if "revgraph.lock" not in stopped.stdout + stopped.stderr:
+            return f"the merge stopped elsewhere: {(stopped.stdout + stopped.stderr).strip()[-300:]}"
+    fixed = revgraph("fix", cwd=repo)
+    if fixed.returncode != 0 or "moved f00d0000dddd" not in fixed.stdout:
+        return f"fix did not resolve the stopped merge (exit {fixed.returncode}): {fixed.stderr.strip()[-300:]}"
+    git("-c", "core.editor=true", "merge", "--continue", cwd=repo)
+    ends = [revgraph("check", "--base", "main", "--select", "RG1,RG4", cwd=repo), revgraph("lock", "--check", cwd=repo)]
+    bad = [done for done in ends if done.returncode != 0]
+    return "ok" if not bad else f"after the merge: {bad[0].stdout.strip()[-300:]}{bad[0].stderr.strip()[-300:]}"
+
+
 def compare(name: str, wheels: Path, work: Path) -> bool:
     pypi, folder, recursive = PROJECTS[name]
     wheel = download(pypi, wheels)
@@ -258,7 +308,9 @@ def compare(name: str, wheels: Path, work: Path) -> bool:
         return agree  # revgraph cannot read every file there, so it refuses to fix: no rehearsal
     rehearsal = rehearse(name, versions, recursive, work)
     print(f"{'':10} the race of two branches, checked and fixed: {rehearsal}")
-    return agree and rehearsal == "ok"
+    driven = rehearse_driver(name, versions, recursive, work)
+    print(f"{'':10} the same race with the merge driver installed: {driven}")
+    return agree and rehearsal == "ok" and driven == "ok"
 
 
 def main() -> int:
