@@ -225,11 +225,13 @@ def test_verbose_text_explains_a_rule_once_and_prints_a_shared_fix_once_after_it
     fixes = [n for n, line in enumerate(lines) if "fix: revgraph fix --docstrings" in line]
     assert len(fixes) == 1 and lines[fixes[0]].endswith("(for the 3 RG402 findings above)")
     assert lines[fixes[0] - 1].startswith("versions/a2_x.py:20: RG402")  # after the last of the run
-    # Different fixes, or the terse output: one fix line per finding, as before.
+    # The terse output (check) groups the fix the same way; different fixes each show.
+    terse = render_text(report, width=200)
+    assert terse.count("fix: revgraph fix --docstrings  (for the 3 RG402 findings above)") == 1
+    assert terse.count("fix: ") == 2 and RULES["RG402"].explanation[:40] not in terse
     mixed_fixes = Report(findings=(*drifted_docstrings(1), *drifted_docstrings(1, fix="revgraph fix")))
     assert render_text(mixed_fixes, verbose=True, width=200).count("fix: ") == 2
-    assert render_text(report, width=200).count("fix: revgraph fix --docstrings") == 3
-    assert "above)" not in render_text(report, width=200)
+    assert "above)" not in render_text(mixed_fixes, width=200)
 
 
 def test_text_does_not_repeat_the_place_its_line_starts_with():

@@ -110,15 +110,15 @@ def _print_group(
     from rich.text import Text
 
     console.print(Text(f"{_HEADING[severity]} ({len(group)})", style=_STYLE[severity]))
-    # Verbose output is read by a person (doctor): a rule is explained at its first
-    # finding only, and one fix shared by a run of findings is printed once, after
-    # them (28 docstrings that drifted over a project's history: one explanation,
-    # one `revgraph fix --docstrings`).
+    # A rule is explained (verbose: doctor, check -v) at its first finding only, and
+    # one fix shared by a run of findings is printed once, after them (28 docstrings
+    # that drifted over a project's history: one explanation, one
+    # `revgraph fix --docstrings`). Each finding keeps its own line for grep.
     explained: set[str] = set()
     run = 0
     for index, finding in enumerate(group):
         following = group[index + 1] if index + 1 < len(group) else None
-        shared = verbose and finding.fix and following is not None and (
+        shared = finding.fix and following is not None and (
             following.code, following.fix) == (finding.code, finding.fix)  # fmt: skip
         run += 1
         _print_finding(console, finding, verbose, show_environment, explain=finding.code not in explained,
