@@ -167,6 +167,40 @@ def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout
 
 
+def history_repo(repo: Path, versions: Path, recursive: bool) -> Path:
+    """A new git repository holding ``versions`` as ``migrations/versions`` and an alembic.ini."""
+    shutil.rmtree(repo, ignore_errors=True)  # a kept folder from an earlier run
+    shutil.copytree(versions, repo / "migrations" / "versions")
+    (repo / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\npath_separator = os\n"
+        + ("recursive_version_locations = true\n" if recursive else "")
+    )
+    git("init", "-q", "-b", "main", cwd=repo)
+    return repo
+
+
+def heads_of(repo: Path) -> list[str]:
+    return json.loads(revgraph("heads", "--json", cwd=repo).stdout)["environments"][0]["heads"]
+
+
+def land_one_of_two(repo: Path, head: str, landed: str, mine: str, *, lock: bool = False) -> None:
+    """Branches ``landed`` and ``mine`` each add a revision on ``head`` (refreshing the
+    lock, as a pre-commit hook would, with ``lock``); the first lands on main; the
+    second is checked out."""
+    folder = repo / "migrations" / "versions"
+    for branch, rev in (("landed", landed), ("mine", mine)):
+        git("checkout", "-q", "-b", branch, "main", cwd=repo)
+        text = REVISION.format(message=f"rehearsal {branch}", rev=rev, down=head, table="rehearsal", column=branch)
+        (folder / f"{rev}_rehearsal_{branch}.py").write_text(text)
+        if lock and revgraph("lock", cwd=repo).returncode != 0:
+            raise RuntimeError(f"revgraph lock failed on {branch}")
+        git("add", "-A", cwd=repo)
+        git("commit", "-qm", branch, cwd=repo)
+    git("checkout", "-q", "main", cwd=repo)
+    git("merge", "-q", "--no-ff", "-m", "land", "landed", cwd=repo)
+    git("checkout", "-q", "mine", cwd=repo)
+
+
 def rehearse(name: str, versions: Path, recursive: bool, work: Path) -> str:
     """The classic race on this history, in a real git repository, through the real CLI.
 
@@ -175,28 +209,12 @@ def rehearse(name: str, versions: Path, recursive: bool, work: Path) -> str:
     the branch's revision (never the landed one) so that the heads are as many
     as before. Returns "ok" or what went wrong.
     """
-    repo = work / name / "rehearsal"
-    shutil.rmtree(repo, ignore_errors=True)  # a kept folder from an earlier run
-    shutil.copytree(versions, repo / "migrations" / "versions")
-    (repo / "alembic.ini").write_text(
-        "[alembic]\nscript_location = migrations\npath_separator = os\n"
-        + ("recursive_version_locations = true\n" if recursive else "")
-    )
-    git("init", "-q", "-b", "main", cwd=repo)
+    repo = history_repo(work / name / "rehearsal", versions, recursive)
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "history", cwd=repo)
-    before = json.loads(revgraph("heads", "--json", cwd=repo).stdout)["environments"][0]["heads"]
+    before = heads_of(repo)
     head = sorted(before)[0]
-    folder = repo / "migrations" / "versions"
-    for branch, rev in (("landed", "f00d0000aaaa"), ("mine", "f00d0000bbbb")):
-        git("checkout", "-q", "-b", branch, "main", cwd=repo)
-        text = REVISION.format(message=f"rehearsal {branch}", rev=rev, down=head, table="rehearsal", column=branch)
-        (folder / f"{rev}_rehearsal_{branch}.py").write_text(text)
-        git("add", "-A", cwd=repo)
-        git("commit", "-qm", branch, cwd=repo)
-    git("checkout", "-q", "main", cwd=repo)
-    git("merge", "-q", "--no-ff", "-m", "land", "landed", cwd=repo)
-    git("checkout", "-q", "mine", cwd=repo)
+    land_one_of_two(repo, head, "f00d0000aaaa", "f00d0000bbbb")
     predicted = revgraph("check", "--base", "main", "--select", "RG102", "--format", "json", cwd=repo)
     if predicted.returncode != 1 or "RG102" not in predicted.stdout:
         return f"check did not predict RG102 (exit {predicted.returncode}): {predicted.stderr.strip()[-200:]}"
@@ -204,13 +222,13 @@ def rehearse(name: str, versions: Path, recursive: bool, work: Path) -> str:
     fixed = revgraph("fix", cwd=repo)
     if fixed.returncode != 0 or "moved f00d0000bbbb" not in fixed.stdout or "f00d0000aaaa:" in fixed.stdout:
         return f"fix did not move only the branch's revision (exit {fixed.returncode}): {fixed.stdout[-300:]}{fixed.stderr[-300:]}"
-    after = json.loads(revgraph("heads", "--json", cwd=repo).stdout)["environments"][0]["heads"]
+    after = heads_of(repo)
     expected = sorted(["f00d0000bbbb" if h == head else h for h in before])
     if sorted(after) != expected:
         return f"heads after the fix are {sorted(after)}, expected {expected}"
     shadow = work / name / "rehearsal-identifiers"
     shutil.rmtree(shadow, ignore_errors=True)
-    identifiers_only(folder, shadow)
+    identifiers_only(repo / "migrations" / "versions", shadow)
     config = ini(work / name / "rehearsal-shadow.ini", repo / "migrations", shadow, recursive)
     theirs = subprocess.run([sys.executable, "-c", ALEMBIC_SIDE, str(config)], capture_output=True, text=True, check=False)
     if theirs.returncode != 0 or json.loads(theirs.stdout)["heads"] != expected:
@@ -227,32 +245,13 @@ def rehearse_driver(name: str, versions: Path, recursive: bool, work: Path) -> s
     file (the merge driver), ``fix`` must resolve it, and the merge must
     conclude with one more revision and a lock that matches the graph.
     """
-    repo = work / name / "rehearsal-driver"
-    shutil.rmtree(repo, ignore_errors=True)
-    shutil.copytree(versions, repo / "migrations" / "versions")
-    (repo / "alembic.ini").write_text(
-        "[alembic]\nscript_location = migrations\npath_separator = os\n"
-        + ("recursive_version_locations = true\n" if recursive else "")
-    )
-    git("init", "-q", "-b", "main", cwd=repo)
+    repo = history_repo(work / name / "rehearsal-driver", versions, recursive)
     installed = revgraph("install", cwd=repo)
     if installed.returncode != 0:
         return f"install failed: {installed.stderr.strip()[-300:]}"
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "history, merge driver and lock", cwd=repo)
-    head = sorted(json.loads(revgraph("heads", "--json", cwd=repo).stdout)["environments"][0]["heads"])[0]
-    folder = repo / "migrations" / "versions"
-    for branch, rev in (("landed", "f00d0000cccc"), ("mine", "f00d0000dddd")):
-        git("checkout", "-q", "-b", branch, "main", cwd=repo)
-        text = REVISION.format(message=f"rehearsal {branch}", rev=rev, down=head, table="rehearsal", column=branch)
-        (folder / f"{rev}_rehearsal_{branch}.py").write_text(text)
-        if revgraph("lock", cwd=repo).returncode != 0:
-            return "lock failed on a branch"
-        git("add", "-A", cwd=repo)
-        git("commit", "-qm", branch, cwd=repo)
-    git("checkout", "-q", "main", cwd=repo)
-    git("merge", "-q", "--no-ff", "-m", "land", "landed", cwd=repo)
-    git("checkout", "-q", "mine", cwd=repo)
+    land_one_of_two(repo, sorted(heads_of(repo))[0], "f00d0000cccc", "f00d0000dddd", lock=True)
     try:
         git("merge", "-q", "--no-edit", "main", cwd=repo)
         return "git merged the two heads without stopping (the merge driver did not run)"
