@@ -14,6 +14,7 @@ as git would run it, a process started in the worktree.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import urllib.parse
@@ -94,6 +95,19 @@ def _missing(text: str, cr: CaseRepo) -> list:
     return missing_places(text, cr.named)
 
 
+def _annotated_places(out: str) -> str:
+    """``path:line`` of each GitHub annotation, from its (escaped) file and line properties."""
+    places = []
+    for line in out.splitlines():
+        found = re.match(r"::\w+ file=([^,]*),line=(\d+)", line)
+        if found:
+            path = found[1]
+            for escaped, char in (("%2C", ","), ("%3A", ":"), ("%0A", "\n"), ("%0D", "\r"), ("%25", "%")):
+                path = path.replace(escaped, char)
+            places.append(f"{path}:{found[2]}")
+    return "\n".join(places)
+
+
 # ---------------------------------------------------------------- heads
 @cases("heads")
 def test_heads_lists_only_readable_heads_and_names_each_unreadable_file(name, corpus_repo, run_read_only):
@@ -164,8 +178,10 @@ def test_every_report_format_renders_odd_names_and_contents(name, fmt, corpus_re
     result = run_read_only(cr, "check", "--format", fmt)
 
     assert result.code == (1 if cr.case.errors else 0), result.text
-    if fmt in ("text", "github"):  # the formats meant to be read as lines
+    if fmt == "text":  # the format meant to be read as lines
         assert _missing(result.out, cr) == [], result.out
+    if fmt == "github":  # each annotation sits on its file and line (its properties)
+        assert _missing(_annotated_places(result.out), cr) == [], result.out
     if fmt == "sarif":
         uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
                 for run in json.loads(result.out)["runs"] for r in run["results"] for loc in r["locations"]}  # fmt: skip
