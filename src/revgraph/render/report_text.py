@@ -150,10 +150,10 @@ def _print_finding(
     if verbose:
         _print_details(console, finding, explain)
     if finding.fix and fix:
-        line = Text.assemble(("fix: ", "dim"), (finding.fix, "green"))
+        fix_line = Text.assemble(("fix: ", "dim"), (finding.fix, "green"))
         if run > 1:
-            line.append(f"  (for the {run} {finding.code} findings above)", style="dim")
-        _print_indented(console, line, wrap=False)
+            fix_line.append(f"  (for the {run} {finding.code} findings above)", style="dim")
+        _print_indented(console, fix_line, wrap=False)
 
 
 def _print_details(console: Console, finding: Finding, explain: bool = True) -> None:
