@@ -460,6 +460,37 @@ def test_post_write_hook_joins_existing_hooks_and_uninstall_restores_ini(repo):
     assert repo.read("alembic.ini").decode() == original
 
 
+def test_post_write_hook_keys_stay_above_the_next_section_s_heading_comment(repo):
+    # dagster's alembic.ini: [post_write_hooks] then "# Logging configuration" over
+    # [loggers]; the keys went between that comment and its header.
+    ini = repo.read("alembic.ini").decode()
+    original = ini + (
+        "\n[post_write_hooks]\n"
+        "hooks = marker\n"
+        "marker.type = exec\n"
+        "marker.executable = touch\n"
+        "\n"
+        "# Settings of our own tooling\n"
+        "[our_tooling]\n"
+        "answer = 42\n"
+    )
+    repo.write("alembic.ini", original)
+    repo.commit("own hook and another section")
+    repo.run("install", "--lock", "--post-write-hook", check=True)
+    text = repo.read("alembic.ini").decode()
+    assert (
+        "marker.executable = touch\n"
+        "# revgraph: keeps the heads lock current (added by `revgraph install`)\n"
+        "revgraph_lock.type = console_scripts\n"
+        "revgraph_lock.entrypoint = revgraph-post-write\n"
+        "\n"
+        "# Settings of our own tooling\n"
+        "[our_tooling]\n"
+    ) in text, text
+    repo.run("uninstall", "--post-write-hook", check=True)
+    assert repo.read("alembic.ini").decode() == original
+
+
 def test_post_write_hook_warns_and_exits_zero_outside_any_environment(repo, tmp_path):
     stray = tmp_path / "elsewhere" / "0001_x.py"
     stray.parent.mkdir()

@@ -569,6 +569,11 @@ def add_post_write_hook_ini(text: str) -> str:
     if not block:
         return "".join(lines)
     insert = end
+    if end < len(lines):
+        # Comments right above the next header are that section's heading
+        # (alembic's own template: "# Logging configuration" over [loggers]).
+        while insert > start + 1 and _bare(lines[insert - 1]).lstrip()[:1] in ("#", ";"):
+            insert -= 1
     while insert > start + 1 and not _bare(lines[insert - 1]).strip():
         insert -= 1
     head = _terminated(lines[:insert], nl)
