@@ -1244,7 +1244,7 @@ _STR_LITERAL_RE = re.compile(_STR_LITERAL)
 _EXECUTE_ARG = re.compile(
     r"\s*(?:(?:(?:sa|sqlalchemy)\s*\.\s*)?text\s*\(\s*)?\(?\s*(?P<sql>(?:"
     + _STR_LITERAL.replace("?P<a>", "?:").replace("?P<b>", "?:").replace("?P<c>", "?:").replace("?P<d>", "?:")
-    + r"\s*)+)"
+    + r"(?:\s|\\\r?\n)*)+)"  # literals Python joins: blanks, newlines, a line continuation
 )
 _IDENT = r'(?:[\w$]+|"[^"]+"|`[^`]+`|\[[^\]]+\])'
 _SQL_TABLE = re.compile(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,7 @@ from revgraph.parse import upgrade_touches
 NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True)
 QUOTES = st.sampled_from(['"', "'", '"""', "'''"])
 PREFIXES = st.sampled_from(["", "r", "u", "R", "U"])
-SPACES = st.sampled_from(["", " ", "\n    ", "  \n"])
+SPACES = st.sampled_from(["", " ", "\n    ", "  \n", " \\\n    "])  # the last: a line continuation
 
 
 @st.composite
@@ -41,6 +42,17 @@ def test_sql_split_across_literals_is_never_filtered_out(data, name):
     if name in touched_names(touches):  # the scan finds it: the filter must let the file in
         naming = _touched_names([(f"table:{name}",)])
         assert naming is not None and _may_touch(source, naming), source
+
+
+@pytest.mark.parametrize("source", [
+    b'def upgrade():\n    op.execute("U""PDATE _000""u"" SET x = 1")\n',  # found by the thorough profile
+    b'def upgrade():\n    op.execute("UPDATE ""u""_x" r"y SET x = 1")\n',  # a one-letter literal beside a real prefix
+    b'def upgrade():\n    op.execute("UPDATE u" \\\n        "_xy SET x = 1")\n',  # a line continuation
+])  # fmt: skip
+def test_a_one_letter_literal_is_not_taken_for_a_string_prefix(source):
+    # The join read `"U""PDATE` as the prefix U before "PDATE", and lost the U.
+    assert "u_xy" in touched_names(upgrade_touches(source)) or "_000u" in touched_names(upgrade_touches(source))
+    assert _may_touch(source, frozenset({b"_000u", b"u_xy"}))
 
 
 def test_names_that_are_not_plain_identifiers_turn_the_filter_off():
