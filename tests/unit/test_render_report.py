@@ -563,6 +563,37 @@ def test_markdown_caps_the_table_for_pr_comment_limits():
     assert out.startswith("<!-- revgraph-report -->\n\n## ⚠️ ")
 
 
+def deleted_landed(count: int, path_length: int = 60) -> tuple[Finding, ...]:
+    """Airflow 3.0's squash as RG202 findings: one restore command per deleted file."""
+    return tuple(
+        Finding(code="RG202", severity=Severity.ERROR, revisions=(f"r{i:04d}",),
+                message=f"landed revision r{i:04d} was deleted", locations=(Location(f"v/{i:04d}_{'x' * path_length}.py", 1),),
+                fix=f"git restore --source=main -- v/{i:04d}_{'x' * path_length}.py")  # fmt: skip
+        for i in range(count)
+    )
+
+
+def test_markdown_lists_ten_fix_commands_per_rule_and_says_how_many_more():
+    # Replaying Airflow's 3.0 squash: 125 restore commands, 63 KB of comment.
+    out = render_markdown(Report(findings=deleted_landed(125)))
+    assert out.count("git restore --source=main") == 10
+    assert "… and 115 more; `revgraph check` prints each." in out
+
+
+@pytest.mark.parametrize("findings, picture", [
+    (deleted_landed(3), "graph TD\n" + "  a --> b\n" * 8000),  # a picture too big to post
+    (deleted_landed(40, path_length=2000), ""),  # rows and fixes too big
+])  # fmt: skip
+def test_markdown_stays_under_github_s_comment_limit(findings, picture):
+    out = render_markdown(Report(findings=findings), mermaid=picture or None)
+    assert len(out) <= 65_536
+    assert out.startswith("<!-- revgraph-report -->\n\n## ❌ revgraph: ")
+    if picture:
+        assert "The picture is left out" in out and "```sh" in out
+    else:
+        assert "How to fix each finding is left out" in out and "… and" in out
+
+
 # ----------------------------------------------------------------- dispatch
 
 @pytest.mark.parametrize("fmt", REPORT_FORMATS)

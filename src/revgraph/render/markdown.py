@@ -14,6 +14,8 @@ from revgraph.rules import RULES, Rule
 
 COMMENT_MARKER = "<!-- revgraph-report -->"
 MAX_ROWS = 50  # a PR comment is capped at 65536 characters
+MAX_COMMANDS = 10  # fix commands shown per rule
+MAX_CHARS = 60_000  # under GitHub's 65,536-character limit for a comment, with room to spare
 
 _STATUS = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "✅"}
 
@@ -22,22 +24,40 @@ def render_markdown(report: Report, *, mermaid: str | Mapping[str, str] | None =
                     max_rows: int = MAX_ROWS) -> str:
     """``mermaid``: one diagram, or one per environment (environment name -> diagram)."""
     findings = ordered(report.findings)
-    parts = [COMMENT_MARKER, _heading(report, findings)]
-    if findings:
-        parts.append(_table(findings, max_rows))
-        fixes = _fixes(findings)
-        if fixes:
-            parts.append(fixes)
+    head = [COMMENT_MARKER, _heading(report, findings)]
+    fixes = _fixes(findings) if findings else ""
     if isinstance(mermaid, str):
         mermaid = {"": mermaid} if mermaid else {}
+    pictures = []
     if mermaid and len(mermaid) == 1:
-        parts.append(_mermaid_block(next(iter(mermaid.values()))))
+        pictures.append(_mermaid_block(next(iter(mermaid.values()))))
     elif mermaid:
         # A ```mermaid block holds one diagram (two flowcharts in one do not
         # parse on GitHub): a block per environment, each under its name.
         for name, diagram in mermaid.items():
-            parts.append(f"Environment {_code_span(name)}:\n\n{_mermaid_block(diagram)}")
-    return "\n\n".join(parts) + "\n"
+            pictures.append(f"Environment {_code_span(name)}:\n\n{_mermaid_block(diagram)}")
+
+    def document(rows: int) -> str:
+        table = [_table(findings, rows)] if findings else []
+        return "\n\n".join(head + table + ([fixes] if fixes else []) + pictures) + "\n"
+
+    # GitHub refuses a longer comment outright: the pictures go first, then the
+    # fixes, then table rows.
+    text = document(max_rows)
+    if len(text) > MAX_CHARS and pictures:
+        pictures = [_NO_PICTURE]
+        text = document(max_rows)
+    if len(text) > MAX_CHARS and fixes:
+        fixes = _NO_FIXES
+        text = document(max_rows)
+    while len(text) > MAX_CHARS and max_rows > 1:
+        max_rows //= 2
+        text = document(max_rows)
+    return text
+
+
+_NO_PICTURE = "_The picture is left out: with it this comment would pass GitHub's size limit; `revgraph graph` draws it._"
+_NO_FIXES = "_How to fix each finding is left out: with it this comment would pass GitHub's size limit; `revgraph doctor` says it._"
 
 
 def _heading(report: Report, findings: list[Finding]) -> str:
@@ -70,7 +90,9 @@ def _fixes(findings: list[Finding]) -> str:
         title = f"{code} {rule.name}" if rule else code
         body = [f"**{title}**: {rule.explanation}" if rule else f"**{title}**"]
         if commands:
-            body.append("```sh\n" + "\n".join(commands) + "\n```")
+            body.append("```sh\n" + "\n".join(commands[:MAX_COMMANDS]) + "\n```")
+            if len(commands) > MAX_COMMANDS:
+                body.append(f"… and {len(commands) - MAX_COMMANDS} more; `revgraph check` prints each.")
         elif rule:
             body.append(f"Fix: {rule.fix}")
         sections.append("\n\n".join(body))
