@@ -432,18 +432,23 @@ def test_post_write_hook_adds_new_revision_to_lock_under_real_alembic(repo):
     assert parse_lock(repo.read(LOCK).decode()).heads == (new_id,)
 
 
-def test_post_write_hook_joins_existing_hooks_and_uninstall_restores_ini(repo):
-    ini = repo.read("alembic.ini").decode()
-    original = ini + (
+def with_own_hook(repo, after: str = "") -> str:
+    """alembic.ini with a hook of the project's own (then ``after``), committed; its text."""
+    original = repo.read("alembic.ini").decode() + (
         "\n[post_write_hooks]\n"
         "# touch a marker file, to show this hook still runs\n"
         "hooks = marker\n"
         "marker.type = exec\n"
         "marker.executable = touch\n"
         "marker.options = marker-ran.txt\n"
-    )
+    ) + after
     repo.write("alembic.ini", original)
     repo.commit("own hook")
+    return original
+
+
+def test_post_write_hook_joins_existing_hooks_and_uninstall_restores_ini(repo):
+    original = with_own_hook(repo)
 
     repo.run("install", "--lock", "--post-write-hook", check=True)
     assert "hooks = marker, revgraph_lock\n" in repo.read("alembic.ini").decode()
@@ -463,23 +468,11 @@ def test_post_write_hook_joins_existing_hooks_and_uninstall_restores_ini(repo):
 def test_post_write_hook_keys_stay_above_the_next_section_s_heading_comment(repo):
     # dagster's alembic.ini: [post_write_hooks] then "# Logging configuration" over
     # [loggers]; the keys went between that comment and its header.
-    ini = repo.read("alembic.ini").decode()
-    original = ini + (
-        "\n[post_write_hooks]\n"
-        "hooks = marker\n"
-        "marker.type = exec\n"
-        "marker.executable = touch\n"
-        "\n"
-        "# Settings of our own tooling\n"
-        "[our_tooling]\n"
-        "answer = 42\n"
-    )
-    repo.write("alembic.ini", original)
-    repo.commit("own hook and another section")
+    original = with_own_hook(repo, after="\n# Settings of our own tooling\n[our_tooling]\nanswer = 42\n")
     repo.run("install", "--lock", "--post-write-hook", check=True)
     text = repo.read("alembic.ini").decode()
     assert (
-        "marker.executable = touch\n"
+        "marker.options = marker-ran.txt\n"
         "# revgraph: keeps the heads lock current (added by `revgraph install`)\n"
         "revgraph_lock.type = console_scripts\n"
         "revgraph_lock.entrypoint = revgraph-post-write\n"
