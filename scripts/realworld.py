@@ -3,6 +3,7 @@
     python scripts/realworld.py                 # every project below
     python scripts/realworld.py superset neutron
     python scripts/realworld.py --keep /tmp/rw  # keep the downloads for another run
+    python scripts/realworld.py --releases      # also Airflow's history, release by release
 
 The generated repositories of the tests and the benchmark follow alembic's
 template; real projects do not always (OpenStack's constants for branch
@@ -75,17 +76,19 @@ print(json.dumps({"heads": sorted(script.get_heads()), "bases": sorted(script.ge
 """
 
 
-def download(project: str, into: Path) -> Path | None:
-    wheels = sorted(into.glob(f"{project.replace('-', '_')}-*.whl"))
+def download(project: str, into: Path, version: str | None = None) -> Path | None:
+    pattern = f"{project.replace('-', '_')}-{version or '*'}-*.whl"
+    wheels = sorted(into.glob(pattern))
     if not wheels:
+        wanted = f"{project}=={version}" if version else project
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", project, "-d", str(into)],
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", wanted, "-d", str(into)],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if done.returncode != 0:
-            print(f"  cannot download {project}: {done.stderr.strip().splitlines()[-1:]}")
+            print(f"  cannot download {wanted}: {done.stderr.strip().splitlines()[-1:]}")
             return None
-        wheels = sorted(into.glob(f"{project.replace('-', '_')}-*.whl"))
+        wheels = sorted(into.glob(pattern))
     return wheels[-1] if wheels else None
 
 
@@ -312,10 +315,53 @@ def compare(name: str, wheels: Path, work: Path) -> bool:
     return agree and rehearsal == "ok" and driven == "ok"
 
 
+# Airflow's migrations release by release: 3.0 squashed everything before 2.7 into one base.
+AIRFLOW_RELEASES = [("apache-airflow", v) for v in ("2.7.0", "2.8.0", "2.9.0", "2.10.0")] + [("apache-airflow-core", None)]
+
+
+def replay_airflow(wheels: Path, work: Path) -> bool:
+    """Airflow's versions folder as a git history, one commit per release; audit and check it.
+
+    A history that really was rewritten: ``audit`` must report the 3.0 squash
+    (100+ landed revisions deleted, one re-pointed onto the new base), ``check``
+    of the squash against the release before it RG202, RG201 and RG204, and
+    the markdown report must still fit a pull request comment.
+    """
+    repo = work / "airflow-releases"
+    shutil.rmtree(repo, ignore_errors=True)
+    (repo / "migrations").mkdir(parents=True)
+    (repo / "alembic.ini").write_text("[alembic]\nscript_location = migrations\npath_separator = os\n")
+    git("init", "-q", "-b", "main", cwd=repo)
+    for project, version in AIRFLOW_RELEASES:
+        wheel = download(project, wheels, version)
+        if wheel is None:
+            return True  # no network: nothing to say
+        shutil.rmtree(repo / "migrations" / "versions", ignore_errors=True)
+        extract(wheel, "airflow/migrations/versions", repo / "unpacked")
+        shutil.move(str(repo / "unpacked" / "airflow" / "migrations" / "versions"), repo / "migrations" / "versions")
+        shutil.rmtree(repo / "unpacked")
+        git("add", "-A", cwd=repo)
+        git("commit", "-qm", wheel.name, cwd=repo)
+    audit = json.loads(revgraph("audit", "--format", "json", cwd=repo).stdout)["environments"][0]
+    check = revgraph("check", "--base", "HEAD~1", "--format", "json", cwd=repo)
+    found = collections.Counter(f["code"] for f in json.loads(check.stdout)["findings"])
+    comment = revgraph("check", "--base", "HEAD~1", "--format", "markdown", cwd=repo).stdout
+    print(f"airflow releases {', '.join(v or 'core' for _, v in AIRFLOW_RELEASES)}: audit finds "
+          f"{len(audit['deleted'])} deleted, {len(audit['repointed'])} re-pointed, {len(audit['edited'])} edited; "
+          f"check of the squash: {', '.join(f'{c} x{n}' for c, n in sorted(found.items()))}; "
+          f"PR comment {len(comment):,} characters")  # fmt: skip
+    return (
+        len(audit["deleted"]) >= 100 and len(audit["repointed"]) >= 1 and check.returncode == 1
+        and found["RG202"] >= 100 and found["RG201"] >= 1 and found["RG204"] == 1 and len(comment) <= 65_536
+    )  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("projects", nargs="*", metavar="PROJECT", help=f"default: all of {', '.join(PROJECTS)}")
     parser.add_argument("--keep", type=Path, help="download and extract here, and keep it")
+    parser.add_argument("--releases", action="store_true",
+                        help="also replay Airflow 2.7 -> 3.x release by release and audit the squash (~60 MB)")  # fmt: skip
     args = parser.parse_args()
     unknown = sorted(set(args.projects) - set(PROJECTS))
     if unknown:
@@ -325,6 +371,8 @@ def main() -> int:
     wheels.mkdir(parents=True, exist_ok=True)
     try:
         results = [compare(name, wheels, work) for name in (args.projects or PROJECTS)]
+        if args.releases:
+            results.append(replay_airflow(wheels, work))
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
