@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from revgraph.errors import BadRefError, GitError, RevgraphError, UnknownRefError, UsageError
 from revgraph.sources import INDEX_REF
@@ -915,40 +915,15 @@ def _may_touch(data: bytes, naming: frozenset[bytes] | None) -> bool:
     joined, joins = _LITERAL_JOINS.subn(b"", body)
     if any(name in joined for name in naming):
         return True
-    if not joins or not _LETTER_LITERAL.search(body):
-        return False  # no two literals side by side, or the join above was exact
-    # That join reads a one-letter literal as a prefix ("U""PDATE": the U goes).
-    # Rarely needed, so only now: without prefixes, then literal by literal.
-    bare = _BARE_JOINS.sub(b"", body)
-    return any(name in bare for name in naming) or any(
-        name in run for run in _literal_runs(body) for name in naming
-    )
-
-
-def _literal_runs(body: bytes) -> Iterator[bytes]:
-    """The contents of each run of string literals Python would join (only blanks or a
-    line continuation between them), joined."""
-    run: list[bytes] = []
-    end = None
-    for literal in _STRING_LITERAL.finditer(body):
-        if run and body[end : literal.start()].replace(b"\\", b"").strip():
-            yield b"".join(run)
-            run = []
-        run.append(literal.group("content"))
-        end = literal.end()
-    if run:
-        yield b"".join(run)
+    # That join reads a one-letter literal as a prefix ("U""PDATE": the U goes), so
+    # it cannot vouch for such a file: let it through, RG301's reader joins exactly.
+    return bool(joins) and _LETTER_LITERAL.search(body) is not None
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_$.\-]+")
 # Between two literals Python joins: blanks, newlines (in brackets), a line continuation.
 _LITERAL_JOINS = re.compile(rb"""["']+(?:\s|\\\r?\n)*[rRuU]?["']+""")
-_BARE_JOINS = re.compile(rb"""["']+(?:\s|\\\r?\n)*["']+""")
 _LETTER_LITERAL = re.compile(rb"""["'][rRuU]["']""")  # what _LITERAL_JOINS may take for a prefix
-_STRING_LITERAL = re.compile(
-    rb"""[rRuUbB]{0,2}(?P<quote>\"\"\"|\'\'\'|\"|\')(?P<content>(?:\\.|(?!(?P=quote)).)*?)(?P=quote)""",
-    re.DOTALL,
-)
 
 
 def _touches_of(
