@@ -338,3 +338,25 @@ def test_a_project_whose_strategy_is_merge_can_run_fix_twice(feature):
     assert git_status(feature) == ""
     # Asked for on the command line, a merge of one head is still refused.
     assert feature.run("fix", "--strategy", "merge").returncode == 1
+
+
+def test_each_remaining_head_is_named_with_its_own_file(feature):
+    # Found on airflow's real history: fix paired the heads with the files in
+    # another order (RG101 puts a new head's file first, for annotations), so
+    # a landed head was shown beside the new revision's path.
+    [root] = [p for p in feature.git("ls-files").stdout.split() if ROOT in p]
+    second = feature.add_revision(SECOND_BASE, None, message="second base")
+    feature.commit("second base")
+
+    for args in (("fix", "--dry-run"), ("fix",)):
+        result = feature.run(*args)
+        assert result.returncode == 1, result
+        assert f"{ROOT} ({root}:" in result.stderr, result.stderr
+        assert f"{SECOND_BASE} ({second}:" in result.stderr, result.stderr
+
+    # check's JSON pairs them the same way: revisions[i] is at locations[i].
+    [rg101] = [f for f in json.loads(feature.run("check", "--format", "json").stdout)["findings"]
+               if f["code"] == "RG101"]
+    paths = {ROOT: root, SECOND_BASE: second}
+    assert [loc["path"] for loc in rg101["locations"]] == [paths[rid] for rid in rg101["revisions"]]
+    assert rg101["locations"][0]["path"] == second  # the branch's own file first, as annotations point

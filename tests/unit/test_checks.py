@@ -157,7 +157,8 @@ def test_rg101_points_first_at_a_head_this_branch_adds():
     # lowest id, here a landed file outside the pull request.
     base = snap("a<-b", source="origin/main")
     [finding] = findings(context(snap("a<-b", "a<-c"), base=base), "RG101")
-    assert finding.revisions == ("b", "c")
+    # revisions[i] is at locations[i] (fix names each head with its file).
+    assert finding.revisions == ("c", "b")
     assert [loc.path for loc in finding.locations] == ["versions/c_step.py", "versions/b_step.py"]
 
 

@@ -206,12 +206,14 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
     elif fix is not None and ctx.base_ref and ctx.base_graph is not None and ctx.merge_base is not None:
         message += _from_base_note(ctx, competing)  # (not fix's own re-check: no merge base there)
     # The first location is where annotations and the report line point: a head
-    # this branch adds, not a landed file outside the pull request.
+    # this branch adds, not a landed file outside the pull request. Revisions
+    # follow the same order, so revisions[i] is at locations[i] (fix pairs them).
+    placed = sorted(heads, key=lambda rev: rev.id not in ctx.head_new)
     yield Hit(
         "RG101",
         message,
-        revisions=tuple(rev.id for rev in heads),
-        locations=tuple(where(rev) for rev in sorted(heads, key=lambda rev: rev.id not in ctx.head_new)),
+        revisions=tuple(rev.id for rev in placed),
+        locations=tuple(where(rev) for rev in placed),
         fix=fix,
         subjects=tuple(heads),
     )
