@@ -17,7 +17,7 @@ graph per pair would cost O(revisions) n² times.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from revgraph.model import Revision, RevisionGraph, Snapshot
@@ -40,6 +40,9 @@ class Branch:
     ref: str
     changes: tuple[EnvChanges, ...]  # environments where the branch adds something
     oldest: str | None  # Create Date of its oldest new chain root, as written
+    # Author date (ISO 8601) of its oldest commit base lacks: the tie-break when
+    # Create Dates are missing or equal. None when not asked for or unknown.
+    first_commit: str | None = None
 
     @property
     def new(self) -> tuple[str, ...]:
@@ -101,6 +104,10 @@ class Step:
     # that forks alone, every earlier one in its environments (it rebases onto them).
     after: tuple[str, ...]
     forks_alone: bool
+    # For a branch landing before branches it collides with: each of those, with
+    # what put this one first ("create_date", "first_commit", "order_given", or
+    # "forks_alone": that one already forks against base, so it lands last).
+    decided_by: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,7 @@ class CollisionReport:
                     "new": list(b.new),
                     "hangs_off": list(b.hangs_off),
                     "oldest": b.oldest,
+                    "first_commit": b.first_commit,
                     "forks_alone": b.ref in forking,
                 }
                 for b in self.branches
@@ -155,7 +163,14 @@ class CollisionReport:
             "nothing_to_land": list(self.nothing_to_land),
             "order": list(self.order),
             "steps": [
-                {"ref": s.ref, "rebase": s.rebase, "after": list(s.after), "forks_alone": s.forks_alone}
+                {
+                    "ref": s.ref,
+                    "rebase": s.rebase,
+                    "after": list(s.after),
+                    "forks_alone": s.forks_alone,
+                    "decided_by": dict(s.decided_by),
+                    "reason": order_reason(self, s),
+                }
                 for s in self.steps
             ],
         }
@@ -276,11 +291,14 @@ def find_collisions(
     branches: Mapping[str, Mapping[str, Snapshot]],
     *,
     allow_heads: Mapping[str, int | None] | None = None,
+    first_commit: Callable[[str], str | None] | None = None,
 ) -> CollisionReport:
     """The merge-queue view of ``branches`` (ref -> environment -> snapshot) against ``base``.
 
-    ``base`` maps each environment name to base's snapshot; refs keep the
-    order given (it breaks ties in the landing order).
+    ``base`` maps each environment name to base's snapshot. Colliding branches
+    land oldest first: by the ``Create Date`` of their new chains, then by
+    ``first_commit(ref)`` (the ISO date of the branch's oldest commit base
+    lacks; asked only of branches that add something), then in the order given.
     """
     allow_heads = allow_heads or {}
     changes: dict[str, list[EnvChanges]] = {ref: [] for ref in branches}
@@ -306,7 +324,13 @@ def find_collisions(
             in_env.append(entry)
         collisions.extend(_pair_collisions(env_name, index, in_env))
     result_branches = tuple(
-        Branch(ref, tuple(changes[ref]), _oldest_date(roots[ref])) for ref in branches
+        Branch(
+            ref,
+            tuple(changes[ref]),
+            _oldest_date(roots[ref]),
+            first_commit(ref) if first_commit is not None and changes[ref] else None,
+        )
+        for ref in branches
     )
     steps = _landing_order(result_branches, collisions, forks)
     return CollisionReport(
@@ -419,25 +443,72 @@ def _landing_order(
     forking = {f.ref for f in forks}
 
     def age(branch: Branch) -> tuple:
-        return (_date_key(branch.oldest), position[branch.ref])
+        return (_date_key(branch.oldest), _date_key(branch.first_commit), position[branch.ref])
 
     settled = {ref: refs - forking for ref, refs in partners.items()}  # partners that land before the forks
-    clean = sorted((b for b in landing if not settled[b.ref] and b.ref not in forking), key=age)
-    steps = [Step(b.ref, rebase=False, after=(), forks_alone=False) for b in clean]
     by_ref = {b.ref: b for b in landing}
+
+    def forks_later(ref: str) -> tuple[tuple[str, str], ...]:
+        return tuple((r, "forks_alone") for r in sorted(partners[ref] & forking, key=lambda r: age(by_ref[r])))
+
+    clean = sorted((b for b in landing if not settled[b.ref] and b.ref not in forking), key=age)
+    steps = [Step(b.ref, rebase=False, after=(), forks_alone=False, decided_by=forks_later(b.ref)) for b in clean]
     groups = _groups([b.ref for b in landing if settled[b.ref] and b.ref not in forking], settled)
     groups.sort(key=lambda refs: min(age(by_ref[r]) for r in refs))
     for group in groups:
         landed: list[str] = []
         for ref in sorted(group, key=lambda r: age(by_ref[r])):
             after = tuple(r for r in landed if r in settled[ref])
-            steps.append(Step(ref, rebase=bool(after), after=after, forks_alone=False))
+            later = sorted((r for r in settled[ref] if r not in landed), key=lambda r: age(by_ref[r]))
+            decided = tuple((r, _decided_by(by_ref[ref], by_ref[r])) for r in later) + forks_later(ref)
+            steps.append(Step(ref, rebase=bool(after), after=after, forks_alone=False, decided_by=decided))
             landed.append(ref)
     for branch in sorted((b for b in landing if b.ref in forking), key=age):
         envs = {c.environment for c in branch.changes}
         after = tuple(s.ref for s in steps if envs & {c.environment for c in by_ref[s.ref].changes})
         steps.append(Step(branch.ref, rebase=True, after=after, forks_alone=True))
     return tuple(steps)
+
+
+def _decided_by(first: Branch, then: Branch) -> str:
+    """What put ``first`` before ``then`` in ``_landing_order``'s ``age``."""
+    if _date_key(first.oldest) != _date_key(then.oldest):
+        return "create_date"
+    if _date_key(first.first_commit) != _date_key(then.first_commit):
+        return "first_commit"
+    return "order_given"
+
+
+def order_reason(report: CollisionReport, step: Step) -> str | None:
+    """Why ``step``'s branch lands before the branches it collides with, truthfully:
+    what decided it, as the text output prints it."""
+    if not step.decided_by:
+        return None
+    by_ref = {b.ref: b for b in report.branches}
+    me = by_ref[step.ref]
+    texts: dict[str, list[str]] = {}
+    for ref, decided in step.decided_by:
+        texts.setdefault(_reason_text(report.base, me, by_ref[ref], decided), []).append(ref)
+    if len(texts) == 1:
+        return next(iter(texts))
+    return "; ".join(f"before {', '.join(refs)}: {text}" for text, refs in texts.items())
+
+
+def _reason_text(base: str, me: Branch, other: Branch, decided: str) -> str:
+    if decided == "forks_alone":
+        return f"{other.ref} already forks against {base} and lands last"
+    if decided == "create_date":
+        if other.oldest is None:
+            return "only its chain has a Create Date"
+        if _date_key(me.oldest)[0] == 0 and _date_key(other.oldest)[0] == 0:
+            return "its chain is older (Create Date)"
+        return "its Create Date sorts first"  # one side's is not a date alembic writes
+    dates = "no Create Date on either side" if me.oldest is None else "equal Create Dates"
+    if decided == "first_commit":
+        if other.first_commit is None:
+            return f"{dates}; only its first commit's date is known"
+        return f"{dates}; its first commit is older"
+    return f"{dates} and first commits equally old; it is named first"
 
 
 def _groups(refs: Sequence[str], partners: Mapping[str, set[str]]) -> list[list[str]]:
@@ -562,7 +633,7 @@ def _step_title(report: CollisionReport, step: Step) -> str:
         partners = _partners(report, step.ref)
         if not partners:
             return f"land {step.ref}  (collides with nothing)"
-        return f"land {step.ref}  (collides with {', '.join(partners)}; its chain is older, so it lands first)"
+        return f"land {step.ref}  (collides with {', '.join(partners)}; {order_reason(report, step)}, so it lands first)"
     why = f" (it already forks against {report.base})" if step.forks_alone else ""
     renumber = renumber_first(report, step)
     rebase = f"rebase {step.ref}"

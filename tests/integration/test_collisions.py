@@ -190,6 +190,83 @@ def test_unknown_refs_and_a_missing_base_exit_2(queue, args, message):
     assert "Traceback" not in done.stderr
 
 
+# ------------------------------------- why one of a colliding pair lands first
+def undated_branch(repo: GitRepo, name: str, rev_id: str, authored: str) -> None:
+    """A branch adding ``rev_id`` on main's head in a file with no ``Create Date``, committed at ``authored``."""
+    repo.git("checkout", "-q", "-b", name, "main")
+    repo.write(
+        f"migrations/versions/{rev_id}_{name.replace('/', '_')}.py",
+        f'"""{name}\n\nRevision ID: {rev_id}\nRevises: {B}\n"""\n'
+        f"revision = {rev_id!r}\ndown_revision = {B!r}\nbranch_labels = None\ndepends_on = None\n"
+        "def upgrade(): pass\ndef downgrade(): pass\n",
+    )
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", f"{name}: migration", "--date", authored)
+    repo.checkout("main")
+
+
+@pytest.fixture(scope="module")
+def undated(tmp_path_factory) -> GitRepo:
+    """The queue plus branches whose revisions carry no Create Date: nodate/old was
+    committed in March, nodate/new in April; tie/1 and tie/2 in the same second."""
+    root = tmp_path_factory.mktemp("undated")
+    repo = build_queue(GitRepo.init(root / "repo", apply_environ(isolated_environ(root / "home"), os.environ)))
+    undated_branch(repo, "nodate/new", "2e2e2e2e2e07", "2024-04-01T10:00:00+00:00")
+    undated_branch(repo, "nodate/old", "2f2f2f2f2f08", "2024-03-01T10:00:00+00:00")
+    undated_branch(repo, "tie/1", "3a3a3a3a3a09", "2024-05-01T10:00:00+00:00")
+    undated_branch(repo, "tie/2", "3b3b3b3b3b10", "2024-05-01T10:00:00+00:00")
+    return repo
+
+
+@pytest.mark.parametrize("refs", [("nodate/new", "nodate/old"), ("nodate/old", "nodate/new")])
+def test_without_create_dates_the_older_first_commit_lands_first_whatever_the_argument_order(undated, refs):
+    # QA (keystone): neither side had a Create Date, yet the one named first "lands
+    # first" because "its chain is older". git knows which branch's work is older.
+    out = undated.run("collisions", *refs, "--base", "main", check=1).stdout
+    assert "1. land nodate/old  (collides with nodate/new; no Create Date on either side; its first commit is older, so it lands first)" in out
+    assert "2. after nodate/old has landed, rebase nodate/new" in out
+    assert "its chain is older" not in out
+
+    report = collisions_json(undated, *refs, "--base", "main", code=1)
+    assert report["order"] == ["nodate/old", "nodate/new"]
+    branches = {b["ref"]: b for b in report["branches"]}
+    assert branches["nodate/old"]["oldest"] is None and branches["nodate/new"]["oldest"] is None
+    assert branches["nodate/old"]["first_commit"] == "2024-03-01T10:00:00+00:00"
+    assert branches["nodate/new"]["first_commit"] == "2024-04-01T10:00:00+00:00"
+    first, second = report["steps"]
+    assert first["decided_by"] == {"nodate/new": "first_commit"}
+    assert first["reason"] == "no Create Date on either side; its first commit is older"
+    assert second["decided_by"] == {} and second["reason"] is None
+
+
+@pytest.mark.parametrize("refs", [("tie/1", "tie/2"), ("tie/2", "tie/1")])
+def test_a_true_tie_lands_in_the_order_given_and_says_so(undated, refs):
+    out = undated.run("collisions", *refs, "--base", "main", check=1).stdout
+    assert (
+        f"1. land {refs[0]}  (collides with {refs[1]}; no Create Date on either side and first commits "
+        "equally old; it is named first, so it lands first)"
+    ) in out
+    report = collisions_json(undated, *refs, "--base", "main", code=1)
+    assert report["order"] == list(refs)
+    assert report["steps"][0]["decided_by"] == {refs[1]: "order_given"}
+
+
+def test_a_create_date_decides_before_git_and_the_reason_says_so(undated):
+    # dated/late's first commit is older than feature/b's, but feature/b's Create Date wins.
+    undated.git("checkout", "-q", "-b", "dated/late", "main")
+    undated.add_revision("4a4a4a4a4a11", B, message="dated late", create_date=FEBRUARY)
+    undated.git("add", "-A")
+    undated.git("commit", "-q", "-m", "dated/late", "--date", "2023-01-01T10:00:00+00:00")
+    undated.checkout("main")
+    report = collisions_json(undated, "dated/late", "feature/b", "--base", "main", code=1)
+    assert report["order"] == ["feature/b", "dated/late"]
+    assert report["steps"][0]["decided_by"] == {"dated/late": "create_date"}
+    assert report["steps"][0]["reason"] == "its chain is older (Create Date)"
+    mixed = collisions_json(undated, "nodate/old", "feature/b", "--base", "main", code=1)
+    assert mixed["order"] == ["feature/b", "nodate/old"]
+    assert mixed["steps"][0]["reason"] == "only its chain has a Create Date"
+
+
 # --------------------------------------------------- the printed steps work
 def test_following_the_printed_steps_in_a_clone_lands_both_branches_with_one_head(make_gitrepo, tmp_path):
     origin = build_queue(make_gitrepo("origin"))

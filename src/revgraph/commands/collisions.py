@@ -48,6 +48,7 @@ def collisions(
             base_snaps,
             branch_snaps,
             allow_heads={env.name: env.allow_heads for env in ws.environments},
+            first_commit=lambda ref: _first_commit(repo, base_name, ref),
         )
         remotes = _remotes(repo)
         checkouts = _checkouts(repo, report.order, remotes)
@@ -76,6 +77,20 @@ def _warn_unreadable(base_snaps, branch_snaps) -> None:
                 if (problem.path, problem.blob_id) in known:
                     continue
                 state().err.print(f"warning: {ref}: {problem.path}:{problem.line}: {problem.reason}", markup=False)
+
+
+def _first_commit(repo, base: str, ref: str) -> str | None:
+    """Author date (ISO 8601) of ``ref``'s oldest commit that ``base`` lacks: when the
+    branch's work began, kept by a rebase (the committer date is not)."""
+    done = repo.git("log", "--format=%at %aI", "--end-of-options", f"{base}..{ref}", ok=range(256))
+    if done.returncode != 0:
+        return None
+    dates = []
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        stamp, _, iso = line.partition(" ")
+        if stamp.lstrip("-").isdigit() and iso:
+            dates.append((int(stamp), iso))
+    return min(dates)[1] if dates else None
 
 
 def _remotes(repo) -> tuple[str, ...]:
