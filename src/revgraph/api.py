@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.fixes.plan import EditPlan
     from revgraph.fixes.renumber import Renumbered
     from revgraph.gitops.mergestate import Operation
-    from revgraph.model import Revision, RevisionGraph, Snapshot
+    from revgraph.model import ParseProblem, Revision, RevisionGraph, Snapshot
     from revgraph.sources.gitref import GitRepo
 
 # CI variables that name a pull request's target branch, in the order we trust them.
@@ -997,6 +997,26 @@ def _mask_url(url: str) -> str:
 
 # ------------------------------------------------------------------- diff
 @dataclass(frozen=True)
+class UnreadableFile:
+    """A file of either snapshot that could not be read statically (RG107).
+
+    ``sides``: ``"base"``, ``"head"`` or both, where the file holds this problem.
+    ``revision``: the id the *other* snapshot reads from the same path, when
+    this one has no revision of that id: the file was edited into something
+    unreadable (or mended), so the id is neither added nor removed as far as
+    anyone can tell, and the diff does not list it as either.
+    """
+
+    problem: "ParseProblem"
+    sides: tuple[str, ...]
+    revision: str | None = None
+
+    def to_json(self) -> dict:
+        p = self.problem
+        return {"path": p.path, "line": p.line, "reason": p.reason, "in": list(self.sides), "revision": self.revision}
+
+
+@dataclass(frozen=True)
 class RevisionDiff:
     environment: str
     added: tuple[str, ...]
@@ -1005,10 +1025,16 @@ class RevisionDiff:
     repointed: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
     # Ids the newer snapshot declares in more files than the older (RG103), with their paths.
     duplicated: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Files either snapshot could not read: without them the lists above would
+    # read as the whole answer when a revision may hide in any of them.
+    unreadable: tuple[UnreadableFile, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.edited or self.repointed or self.duplicated)
+        # An unreadable file is not "no revision changes": what it holds is unknown.
+        return not (
+            self.added or self.removed or self.edited or self.repointed or self.duplicated or self.unreadable
+        )
 
     def to_json(self) -> dict:
         return {
@@ -1020,6 +1046,7 @@ class RevisionDiff:
                 {"revision": r, "old": list(old), "new": list(new)} for r, old, new in self.repointed
             ],
             "duplicated": [{"revision": r, "paths": list(paths)} for r, paths in self.duplicated],
+            "unreadable": [u.to_json() for u in self.unreadable],
         }
 
 
@@ -1028,12 +1055,16 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
 
     An id the newer snapshot declares in more files than the older one is
     ``duplicated`` (both files listed), not "edited": which copy to compare
-    with the old one would be a guess.
+    with the old one would be a guess. An id whose file the other snapshot
+    holds but cannot read is neither added nor removed: it goes with that
+    file in ``unreadable``.
     """
     a = {r.id: r for r in old.revisions}
     b = {r.id: r for r in new.revisions}
-    added = tuple(sorted(set(b) - set(a)))
-    removed = tuple(sorted(set(a) - set(b)))
+    unreadable = _unreadable_files(old, new, a, b)
+    unknown = {u.revision for u in unreadable}
+    added = tuple(sorted(set(b) - set(a) - unknown))
+    removed = tuple(sorted(set(a) - set(b) - unknown))
     old_paths, new_paths = _paths_by_id(old), _paths_by_id(new)
     duplicated = tuple(
         (rid, tuple(sorted(paths))) for rid, paths in sorted(new_paths.items())
@@ -1047,7 +1078,25 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
             repointed.append((rid, a[rid].down_revisions, b[rid].down_revisions))
         elif a[rid].blob_id != b[rid].blob_id:
             edited.append(rid)
-    return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed), duplicated)
+    return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed), duplicated, unreadable)
+
+
+def _unreadable_files(
+    old: Snapshot, new: Snapshot, a: Mapping[str, "Revision"], b: Mapping[str, "Revision"]
+) -> tuple[UnreadableFile, ...]:
+    """Each snapshot's unreadable files, one entry per problem (the same one on both sides once)."""
+    sides: dict[tuple[str, int, str], tuple["ParseProblem", list[str]]] = {}
+    for side, snap in (("base", old), ("head", new)):
+        for problem in snap.problems:
+            sides.setdefault((problem.path, problem.line, problem.reason), (problem, []))[1].append(side)
+    # The id the other snapshot reads from that very path, when this one lacks it.
+    by_path = {"base": {r.path: r.id for r in new.revisions if r.id not in a},
+               "head": {r.path: r.id for r in old.revisions if r.id not in b}}  # fmt: skip
+    out = []
+    for (path, _, _), (problem, where) in sorted(sides.items()):
+        revision = by_path[where[0]].get(path) if len(where) == 1 else None
+        out.append(UnreadableFile(problem, tuple(where), revision))
+    return tuple(out)
 
 
 def _paths_by_id(snap: Snapshot) -> dict[str, list[str]]:

@@ -379,7 +379,8 @@ def diff(
     new: Optional[str] = typer.Argument(None, metavar="[HEAD]", help="The newer snapshot (default: the working tree; `:` is the index)."),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text or json."),
 ) -> None:
-    """Revision-level diff between two snapshots: added, removed, edited, re-pointed, declared twice."""
+    """Revision-level diff between two snapshots: added, removed, edited, re-pointed, declared twice,
+    and the files either snapshot cannot read (exit 1 when there is one)."""
     import json
 
     from revgraph import api
@@ -391,9 +392,13 @@ def diff(
         diffs = api.diff(ws, old, new)
         for ref in dict.fromkeys((old, new)):
             warn_ref_settings(ws, ref)
+    # A file revgraph cannot read may hold a revision the lists leave out, as RG107
+    # fails `check`: "problems found" (PRODUCT §2), so a script does not take the
+    # diff for the whole answer.
+    code = 1 if any(d.unreadable for d in diffs) else 0
     if fmt == "json":
         typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
-        return
+        raise typer.Exit(code)
     for d in diffs:
         if len(diffs) > 1:
             st.console.print(f"[bold]{d.environment}[/bold]")
@@ -409,10 +414,32 @@ def diff(
             st.console.print(
                 f"[magenta]> {rid}[/magenta] re-pointed: {', '.join(was) or 'None'} -> {', '.join(now) or 'None'}"
             )
-        for rid, paths in d.duplicated:
-            from rich.markup import escape
+        from rich.markup import escape
 
+        for rid, paths in d.duplicated:
             st.console.print(f"[red]! {escape(rid)}[/red] declared by {len(paths)} files: {escape(', '.join(paths))}")
+        for unreadable in d.unreadable:
+            st.console.print(f"[red]?[/red] {escape(_unreadable_line(unreadable, old, new))}")
+    raise typer.Exit(code)
+
+
+def _unreadable_line(unreadable, old: str, new: str | None) -> str:
+    """``path:line: cannot be read statically: reason (in main; ...)``: RG107's words, the snapshot
+    named as the user gave it, and why an id the other one reads there is in neither list."""
+    name = {"base": _snapshot_name(old), "head": _snapshot_name(new)}
+    where = " and ".join(dict.fromkeys(name[side] for side in unreadable.sides))
+    note = ""
+    if unreadable.revision is not None:
+        (side,) = unreadable.sides
+        other, listed = ("head", "added") if side == "base" else ("base", "removed")
+        note = f"; {name[other]} reads {unreadable.revision} from it, so it is not listed as {listed}"
+    return f"{unreadable.problem.describe()} (in {where}{note})"
+
+
+def _snapshot_name(ref: str | None) -> str:
+    from revgraph.sources import INDEX_REF
+
+    return "the working tree" if ref is None else "the index" if ref == INDEX_REF else ref
 
 
 # ----------------------------------------------------------------- doctor

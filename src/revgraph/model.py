@@ -182,6 +182,11 @@ class ParseProblem:
     reason: str
     blob_id: str | None = None
 
+    def describe(self) -> str:
+        """RG107's words, ``path:line: cannot be read statically: reason``: every
+        output that names such a file (``check``, ``diff``) says it the same way."""
+        return f"{self.path}:{self.line}: cannot be read statically: {self.reason}"
+
 
 @dataclass(frozen=True)
 class Dangling:

@@ -682,6 +682,7 @@ def test_diff_reports_added_removed_edited_and_repointed_revisions(gitrepo, revg
         "edited": ["rev0a"],
         "repointed": [{"revision": "rev0b", "old": ["rev0a"], "new": [ROOT]}],
         "duplicated": [],
+        "unreadable": [],
     }
     between_refs = revgraph(gitrepo, "diff", "main", "feature", "--format", "json")
     against_worktree = revgraph(gitrepo, "diff", "main", "--format", "json")

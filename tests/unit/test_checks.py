@@ -819,6 +819,28 @@ def test_diff_calls_an_id_in_a_second_file_declared_twice_not_edited():
     assert diff_snapshots(new, new).duplicated == ()  # already twice before: nothing new
 
 
+def test_diff_keeps_an_id_whose_file_the_other_side_cannot_read_out_of_added_and_removed():
+    # Found on a real project: `diff` left an unreadable file out, exit 0, and a file
+    # edited into a syntax error read as a removed revision.
+    from revgraph.api import diff_snapshots
+
+    broken = ParseProblem("versions/b_step.py", 4, "syntax error: '(' was never closed")
+    new_file = ParseProblem("versions/n_step.py", 2, "syntax error: invalid syntax")
+    old = snap("a<-b", source="main")
+    new = snap("a<-c", source="feature", problems=[broken, new_file])
+
+    diff = diff_snapshots(old, new)
+
+    assert diff.added == ("c",) and diff.removed == () and not diff.empty
+    assert [(u.problem, u.sides, u.revision) for u in diff.unreadable] == [
+        (broken, ("head",), "b"), (new_file, ("head",), None)
+    ]
+    back = diff_snapshots(new, old)  # mended: b is not "added" either
+    assert back.added == () and back.removed == ("c",) and back.unreadable[0].revision == "b"
+    both = diff_snapshots(new, new)
+    assert {u.sides for u in both.unreadable} == {("base", "head")} and both.added == both.removed == ()
+
+
 def test_diff_calls_a_merge_s_parents_in_another_order_an_edit_not_a_re_point():
     from revgraph.api import diff_snapshots
 

@@ -762,7 +762,7 @@ def check_parse_problems(ctx: CheckContext) -> Iterator[Hit]:
     for problem in ctx.head.problems:
         yield Hit(
             "RG107",
-            f"{problem.path}:{problem.line}: cannot be read statically: {problem.reason}",
+            problem.describe(),
             locations=(Location(problem.path, problem.line),),
         )
 
