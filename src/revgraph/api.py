@@ -146,6 +146,20 @@ class Workspace:
             return Path(repo.root)
         return self.project.root
 
+    @property
+    def commands_from(self) -> str | None:
+        """The directory revgraph started in (after -C) relative to ``root``, where the
+        fix commands it prints are run: "" at the root, None outside it."""
+        try:
+            rel = os.path.relpath(os.path.realpath(self.options.cwd), os.path.realpath(self.root))
+        except ValueError:  # another drive
+            return None
+        if rel == os.curdir:
+            return ""
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            return None
+        return Path(rel).as_posix()
+
     def close(self) -> None:
         if self._cache is not None:
             try:
@@ -748,6 +762,8 @@ def check(
             db_revisions=db_revisions,
             db_url=_mask_url(db_url) if db_url else None,
             moved_out=_moved_out(ws, env, head, ctx.base, ctx.merge_base),
+            commands_from=ws.commands_from,
+            in_git=ws.maybe_repo() is not None,
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy
     # while the rules run here (the workspace's close waits for it).

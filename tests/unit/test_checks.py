@@ -850,3 +850,18 @@ def test_diff_calls_a_merge_s_parents_in_another_order_an_edit_not_a_re_point():
     diff = diff_snapshots(old, reordered)
 
     assert diff.repointed == () and diff.added == diff.removed == ()
+
+
+@pytest.mark.parametrize(
+    ("start", "path", "shown"),
+    [
+        ("", "backend/migrations/versions/a.py", "backend/migrations/versions/a.py"),
+        (None, "backend/migrations/versions/a.py", "backend/migrations/versions/a.py"),
+        ("backend", "backend/migrations/versions/a.py", "migrations/versions/a.py"),
+        ("backend/migrations/versions", "backend/migrations/versions/a.py", "a.py"),
+        ("backend/docs", "backend/migrations/versions/a.py", "../migrations/versions/a.py"),
+        ("back", "backend/migrations/a.py", "../backend/migrations/a.py"),  # a prefix, not a folder
+    ],
+)
+def test_fix_commands_name_files_from_where_they_are_run(start, path, shown):
+    assert context(snap("a"), commands_from=start).here(path) == shown

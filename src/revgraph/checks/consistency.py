@@ -174,13 +174,13 @@ def check_file_names(ctx: CheckContext) -> Iterator[Hit]:
             f"(file_template {ctx.file_template})",
             revisions=(rev.id,),
             locations=(where(rev),),
-            fix=_rename_command(rev, name, ctx.file_template, ctx.head_graph.revisions),
+            fix=_rename_command(ctx, rev, name, ctx.head_graph.revisions),
             subjects=(rev,),
         )
 
 
-def _rename_command(rev: Revision, name: str, template: str, known: Container[str] = ()) -> str | None:
-    """``git mv`` to the name with the id put where ``file_template`` puts it; None when
+def _rename_command(ctx: CheckContext, rev: Revision, name: str, known: Container[str] = ()) -> str | None:
+    """``git mv`` (``mv`` outside git) to the name with the id put where ``file_template`` puts it; None when
     the name does not show where that is.
 
     The id is inserted after whatever the template puts before ``%(rev)s``
@@ -195,7 +195,7 @@ def _rename_command(rev: Revision, name: str, template: str, known: Container[st
     not start the way the template does (a hand-made name without the date) gets
     no command: where the id goes would be a guess.
     """
-    before, found, after = template.rpartition("/")[2].partition("%(rev)s")
+    before, found, after = ctx.file_template.rpartition("/")[2].partition("%(rev)s")
     leading = _leading_pattern(before) if found else None
     match = leading.match(name) if leading is not None else None
     if match is None:
@@ -207,7 +207,8 @@ def _rename_command(rev: Revision, name: str, template: str, known: Container[st
         rest = rest[len(stale) + len(separator) :]
     renamed = f"{name[: match.end()]}{rev.id}{separator}{rest}"
     target = posixpath.join(posixpath.dirname(rev.path), renamed)
-    return f"git mv -- {shell_word(rev.path)} {shell_word(target)}"
+    mv = "git mv" if ctx.in_git else "mv"
+    return f"{mv} -- {shell_word(ctx.here(rev.path))} {shell_word(ctx.here(target))}"
 
 
 def _generated_alike(word: str, rid: str) -> bool:

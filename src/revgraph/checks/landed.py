@@ -47,9 +47,9 @@ def restore_command(
     source = source or _source_of(ctx, landed)
     if not source:
         return None
-    restore = f"git restore --source={shell_word(source)} -- {shell_word(landed.path)}"
+    restore = f"git restore --source={shell_word(source)} -- {shell_word(ctx.here(landed.path))}"
     if current is not None and current.path != landed.path:
-        return f"{restore} && rm -- {shell_word(current.path)}"
+        return f"{restore} && rm -- {shell_word(ctx.here(current.path))}"
     return restore
 
 
@@ -178,7 +178,7 @@ def _deleted(ctx: CheckContext, landed: Revision, where_landed: str, *, source: 
             "where alembic does not look for revisions",
             revisions=(landed.id,),
             locations=(where(landed),),
-            fix=f"git mv -- {shell_word(moved)} {shell_word(landed.path)}",
+            fix=f"git mv -- {shell_word(ctx.here(moved))} {shell_word(ctx.here(landed.path))}",
         )
     return Hit(
         "RG202",
