@@ -668,9 +668,17 @@ def _read_lock(data: bytes):
     return parse_lock(data.decode("utf-8", "replace"))
 
 
-def _lock_heads(ws: Workspace, env: Environment) -> tuple[tuple[str, ...] | None, bool, str | None]:
-    """The lock file's heads (None: no lock file), whether it holds conflict markers, its path."""
+def _lock_heads(
+    ws: Workspace, env: Environment, ref: str | None = None
+) -> tuple[tuple[str, ...] | None, bool, str | None]:
+    """The lock file's heads (None: no lock file), whether it holds conflict markers, its path.
+
+    ``ref``: the lock file that commit-ish holds, which is the one its
+    revisions were locked in (the working tree's belongs to another commit).
+    """
     lock = env.lock_file
+    if ref is not None:
+        return _lock_heads_at(ws, lock, ref)
     if lock is None or not lock.is_file():
         return None, False, None
     try:
@@ -679,6 +687,35 @@ def _lock_heads(ws: Workspace, env: Environment) -> tuple[tuple[str, ...] | None
         return (), False, _rel(ws, lock)
     parsed = _read_lock(data)
     return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
+
+
+def _lock_heads_at(ws: Workspace, lock: Path | None, ref: str) -> tuple[tuple[str, ...] | None, bool, str | None]:
+    """``_lock_heads`` for the lock file as ``ref`` holds it (``:``: the index)."""
+    repo = ws.maybe_repo()
+    in_repo = _repo_path(repo, lock) if repo is not None and lock is not None else None
+    if in_repo is None:  # no repository, or a lock file git does not hold
+        return None, False, None
+    if ref == INDEX_REF:
+        data = next((b.data for b in repo.blobs([f":{in_repo}"]) if b.status == "ok"), None)
+    else:
+        data = repo.show(ref, in_repo)
+    if data is None:
+        return None, False, None
+    parsed = _read_lock(data)
+    return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
+
+
+def _repo_path(repo: GitRepo, path: Path) -> str | None:
+    """``path`` relative to the repository's top (as git names it in a tree), or None outside it."""
+    if repo.root is None:
+        return None
+    top = Path(repo.root)
+    for here, root in ((Path(os.path.abspath(path)), Path(os.path.abspath(top))), (path.resolve(), top.resolve())):
+        try:
+            return here.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return None
 
 
 def _rel(ws: Workspace, path: Path) -> str:
@@ -712,12 +749,20 @@ def check(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     db_url: str | None = None,
+    head_ref: str | None = None,
 ) -> Report:
-    """Every rule on HEAD and on the predicted merge with base (PRODUCT §3)."""
+    """Every rule on HEAD and on the predicted merge with base (PRODUCT §3).
+
+    ``head_ref``: the rules on that commit-ish instead of the working tree, as
+    they would run with it checked out (``graph --ref``): its revisions, its
+    lock file, its merge with base.
+    """
     from revgraph import resultcache
 
-    # An unchanged tree answers from the whole-result cache (PRODUCT §8).
-    probe = None if db_url else resultcache.probe(ws, base=base, select=select, ignore=ignore)
+    # An unchanged tree answers from the whole-result cache (PRODUCT §8); its
+    # key is the working tree's, so it cannot answer for another commit.
+    cacheable = not db_url and head_ref is None
+    probe = resultcache.probe(ws, base=base, select=select, ignore=ignore) if cacheable else None
     if probe is not None and probe.report is not None:
         return probe.report
     from revgraph.checks.context import CheckContext
@@ -733,11 +778,11 @@ def check(
     check_contexts = []
     base_name = None
     for env in ws.environments:
-        ctx = build_context(ws, env, base=base, db_revisions=db_revisions or ())
+        ctx = build_context(ws, env, base=base, db_revisions=db_revisions or (), head_ref=head_ref)
         contexts[env.name] = ctx
         if ctx.base_ref is not None:
             base_name = ctx.base_ref.ref
-        lock_heads, lock_conflicted, lock_path = _lock_heads(ws, env)
+        lock_heads, lock_conflicted, lock_path = _lock_heads(ws, env, head_ref)
         ctx = _with_touches(ws, ctx)
         head = _with_syntax_problems(ws, ctx)
         check_contexts.append(CheckContext(

@@ -41,13 +41,14 @@ def graph(
     with st.workspace() as ws:
         report = None
         repo = ws.maybe_repo()
-        # check's findings are about the working tree: they mark its picture only
-        # (another ref's picture has no findings to show).
-        merging = ref is None and bool(
-            base is not None or (repo is not None and repo.head_sha() is not None and ws.resolve_base(None, required=False))
+        # The marks are check's findings on what is drawn: the working tree's, or
+        # those of --ref as they would be with it checked out. --ref alone draws
+        # that ref by itself (api.graph_view), with no merge to find fault with.
+        merging = base is not None or bool(
+            ref is None and repo is not None and repo.head_sha() is not None and ws.resolve_base(None, required=False)
         )
         if merging:
-            report = api.check(ws, base=base)
+            report = api.check(ws, base=base, head_ref=ref)
         findings = report.findings if report is not None else ()
         views = []
         for env in ws.environments:
@@ -57,10 +58,10 @@ def graph(
             print_problems(ws.snapshot(env, ref).problems)  # the picture leaves them out
         if ref is None:
             warn_missing_versions(ws)
-            if report is not None:  # the picture is the merge into the base
-                warn_report(report)
         else:
             warn_ref_settings(ws, ref)
+        if report is not None:  # the picture is the merge into the base
+            warn_report(report)
         # Every environment in one document: two JSON objects or two <svg> roots
         # one after the other parse nowhere.
         drawn = render_graphs(views, fmt)
