@@ -607,15 +607,14 @@ class _Demo:
     def _graph_views(self) -> list:
         """What `revgraph graph` draws: every environment, focused on the new revisions."""
         from revgraph import api
-        from revgraph.render.graphview import focus
+        from revgraph.render.graphview import default_focus, focus
 
         views = []
         with self.workspace() as ws:
             findings = api.check(ws).findings
             for env in ws.environments:
                 view = api.graph_view(ws, env, findings=findings)
-                mode = "new" if any("new" in marks for marks in view.marks.values()) else "all"
-                views.append(focus(view, mode, 2))
+                views.append(focus(view, default_focus(view), 2))
         return views
 
     def fix(self):

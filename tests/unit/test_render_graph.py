@@ -28,6 +28,7 @@ from revgraph.render.graphview import (
     FocusedView,
     GraphView,
     build_view,
+    default_focus,
     focus,
     placeholder_label,
     render_graph,
@@ -306,19 +307,44 @@ def test_focus_all_shows_everything_in_a_small_graph():
     assert fv.mode == "all" and fv.total == len(g)
 
 
-def test_focus_all_collapses_only_long_unmarked_runs_in_a_large_graph():
+def test_focus_compact_collapses_only_long_unmarked_runs_in_a_large_graph():
     ids = [f"r{i:03d}" for i in range(300)]
     g = graph("<-".join(ids), "r100<-side")
     view = build_view(g, edited={"r200"})
-    fv = focus(view, "all")
+    fv = focus(view, "compact")
     placeholders = [n for n in fv.nodes if n.is_placeholder]
     assert all(p.hidden > 8 for p in placeholders)
     assert {"r000", "r100", "r200", "r299", "side"} <= {n.id for n in fv.nodes}
     assert [(p.first, p.last) for p in placeholders] == [
         ("r001", "r099"), ("r101", "r199"), ("r201", "r298")]
     assert hidden_total(fv) + fv.revision_count == len(g)
+    assert fv.mode == "compact"
     short = graph("<-".join(ids[:150]))
-    assert not any(n.is_placeholder for n in focus(build_view(short), "all").nodes)
+    assert not any(n.is_placeholder for n in focus(build_view(short), "compact").nodes)
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_focus_all_draws_every_revision_of_a_large_graph(fmt):
+    # `--focus all` is the user asking for everything: no size folds anything away.
+    ids = [f"r{i:03d}" for i in range(300)]
+    g = graph("<-".join(ids), "r100<-side")
+    fv = focus(build_view(g, edited={"r200"}), "all")
+    assert not any(n.is_placeholder for n in fv.nodes)
+    assert fv.revision_count == fv.total == len(g)
+    out = render(fv, fmt)
+    assert all(rid in out for rid in g.revisions)
+    assert not re.search(r"… [\d,]+ revisions? …", out)  # no placeholder drawn
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["graph"]["shown"] == data["graph"]["revisions"] == len(g)
+        assert sorted(n["id"] for n in data["nodes"]) == sorted(g.revisions)
+
+
+def test_default_focus_is_new_with_new_revisions_and_compact_without():
+    g = graph("a<-b<-c")
+    assert default_focus(review(g, {"c"})) == "new"
+    assert default_focus(review(g, set())) == "compact"
+    assert default_focus(build_view(g)) == "compact"
 
 
 def test_focus_rejects_an_unknown_mode_and_a_negative_context():
@@ -349,7 +375,7 @@ def random_history(draw):
 def test_focus_accounts_for_every_revision_once_and_stays_acyclic(case):
     g, new, edited, context = case
     view = review(g, new, edited=edited)
-    for fv in (focus(view, "new", context), focus(view, "all")):
+    for fv in (focus(view, "new", context), focus(view, "compact"), focus(view, "all")):
         assert fv.revision_count + hidden_total(fv) == len(g)
         assert new <= {n.id for n in fv.nodes}
         assert set(g.heads) <= {n.id for n in fv.nodes}
@@ -711,10 +737,15 @@ def test_every_format_draws_20k_revisions_focused_quickly(twenty_thousand, fmt):
     assert "feat3" in out
 
 
-def test_focus_all_on_20k_revisions_collapses_the_long_runs(twenty_thousand):
-    fv = focus(twenty_thousand, "all")
+def test_focus_compact_on_20k_revisions_collapses_the_long_runs(twenty_thousand):
+    fv = focus(twenty_thousand, "compact")
     assert fv.revision_count + hidden_total(fv) == len(twenty_thousand.graph)
     assert len(fv.nodes) < len(twenty_thousand.graph) // 5
+
+
+def test_focus_all_on_20k_revisions_draws_every_one(twenty_thousand):
+    fv = focus(twenty_thousand, "all")
+    assert fv.revision_count == len(twenty_thousand.graph) and hidden_total(fv) == 0
 
 
 def test_new_heads_are_red_and_other_conflicts_orange():

@@ -19,7 +19,7 @@ def graph(
     ref: Optional[str] = typer.Option(None, "--ref", metavar="REF", help="Draw this commit-ish instead of the working tree (`:` draws the index)."),
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="Show what merging into REF would do (default: the base, when there is one)."),
     fmt: str = typer.Option("tree", "--format", "-f", metavar="FORMAT", help="tree, mermaid, dot, svg, png, html or json."),
-    focus_mode: Optional[str] = typer.Option(None, "--focus", metavar="new|all", help="new: the new revisions with some landed context; all: everything (default: new when there are new revisions)."),
+    focus_mode: Optional[str] = typer.Option(None, "--focus", metavar="new|compact|all", help="new: the new revisions with some landed context; compact: every revision, but over 200 revisions a linear run of more than 8 unmarked ones folds into one node; all: every revision, nothing folded (default: new when there are new revisions, else compact)."),
     context: int = typer.Option(2, "--context", min=0, help="Landed ancestors shown around new revisions."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (needed for png)."),
 ) -> None:
@@ -29,13 +29,13 @@ def graph(
         print_problems, state, warn_missing_versions, warn_ref_settings, warn_report, write_output,
     )  # fmt: skip
     from revgraph.errors import UsageError
-    from revgraph.render.graphview import focus, render_graphs
+    from revgraph.render.graphview import FOCUS_MODES, default_focus, focus, render_graphs
 
     st = state()
     if fmt not in GRAPH_FORMATS:
         raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")
-    if focus_mode not in (None, "new", "all"):
-        raise UsageError("--focus takes new or all")
+    if focus_mode is not None and focus_mode not in FOCUS_MODES:
+        raise UsageError(f"--focus takes {', '.join(FOCUS_MODES[:-1])} or {FOCUS_MODES[-1]}")
     if fmt == "png" and output is None and sys.stdout.isatty():
         raise UsageError("PNG is binary: pass -o FILE")
     with st.workspace() as ws:
@@ -53,7 +53,7 @@ def graph(
         views = []
         for env in ws.environments:
             view = api.graph_view(ws, env, ref=ref, base=base, findings=findings)
-            mode = focus_mode or ("new" if any("new" in m for m in view.marks.values()) else "all")
+            mode = focus_mode or default_focus(view)
             views.append((env.name, focus(view, mode, context)))
             print_problems(ws.snapshot(env, ref).problems)  # the picture leaves them out
         if ref is None:
@@ -85,7 +85,7 @@ def graph(
         with st.workspace() as ws:  # re-render with styles for the terminal
             for env in ws.environments:
                 view = api.graph_view(ws, env, ref=ref, base=base, findings=findings)
-                mode = focus_mode or ("new" if any("new" in m for m in view.marks.values()) else "all")
+                mode = focus_mode or default_focus(view)
                 st.console.print(tree_renderable(focus(view, mode, context)))
         return
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

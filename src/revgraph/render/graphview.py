@@ -3,7 +3,8 @@
 ``build_view`` marks each revision (head, base, new, landed, merge, conflict,
 edited, repointed); ``focus`` picks what to draw and folds the rest into
 placeholder nodes ("… 412 revisions …"), so that every format (tree, Mermaid,
-DOT, SVG, HTML, JSON) draws the same selection. Pure: data in, data out.
+DOT, SVG, HTML, JSON) draws the same selection; focus ``all`` folds nothing.
+Pure: data in, data out.
 
 Edges run parent -> child as in ``RevisionGraph.to_networkx``; every picture
 puts the newest revisions at the top, like ``git log --graph``.
@@ -23,12 +24,12 @@ MARKS = ("head", "base", "new", "landed", "merge", "conflict", "edited", "repoin
 # Marks a reviewer must see: focus "new" starts from revisions that carry one.
 NOTABLE = frozenset({"new", "conflict", "edited", "repointed"})
 EDGE_KINDS = ("down", "depends", "proposed", "collapsed")
-FOCUS_MODES = ("new", "all")
+FOCUS_MODES = ("new", "compact", "all")
 GRAPH_FORMATS = ("tree", "mermaid", "dot", "svg", "png", "html", "json")
 
 PLACEHOLDER_MARK = "collapsed"
 MIN_COLLAPSE_NEW = 3  # focus "new": runs shorter than this stay visible
-LONG_RUN_ALL = 8  # focus "all": only runs longer than this collapse ...
+LONG_RUN_COMPACT = 8  # focus "compact": only runs longer than this collapse ...
 LARGE_GRAPH = 200  # ... and only in graphs larger than this
 
 MARK_MEANINGS = {
@@ -263,8 +264,11 @@ def focus(view: GraphView, mode: str = "new", context: int = 2) -> FocusedView:
     when there are none), ``context`` down_revision generations below them,
     every head and both ends of each proposed edge; every other group of at
     least ``MIN_COLLAPSE_NEW`` revisions becomes one placeholder.
-    ``all``: everything; in graphs over ``LARGE_GRAPH`` revisions, linear runs
-    of more than ``LONG_RUN_ALL`` unmarked revisions become placeholders.
+    ``compact``: everything, except that in graphs over ``LARGE_GRAPH``
+    revisions, linear runs of more than ``LONG_RUN_COMPACT`` unmarked
+    revisions become placeholders.
+    ``all``: every revision, whatever the size: the user asked for all of it,
+    and the JSON is node-link data that scripts load as the whole graph.
     """
     if mode not in FOCUS_MODES:
         raise UsageError(f"unknown focus {mode!r}; choose one of: {', '.join(FOCUS_MODES)}")
@@ -276,11 +280,17 @@ def focus(view: GraphView, mode: str = "new", context: int = 2) -> FocusedView:
         kept = _review_selection(view, context)
         groups = _hidden_groups(graph, order, kept)
         groups = [g for g in groups if len(g) >= MIN_COLLAPSE_NEW]
-    elif len(graph) > LARGE_GRAPH:
-        groups = [run for run in _linear_runs(view, order) if len(run) > LONG_RUN_ALL]
+    elif mode == "compact" and len(graph) > LARGE_GRAPH:
+        groups = [run for run in _linear_runs(view, order) if len(run) > LONG_RUN_COMPACT]
     else:
         groups = []
     return _assemble(view, mode, groups)
+
+
+def default_focus(view: GraphView) -> str:
+    """The focus when none is asked for: ``new`` when there is something new to review,
+    else ``compact`` (a history of thousands stays readable; ``all`` is asked for)."""
+    return "new" if any("new" in marks for marks in view.marks.values()) else "compact"
 
 
 def _review_selection(view: GraphView, context: int) -> set[str]:
