@@ -171,6 +171,25 @@ CLI_CASES = {
         ),
         "heads",
     ),
+    # keystone's layout: `versions` itself, then versions/<release>/<expand|contract>
+    # in release order, not recursive. alembic lists each location's own files,
+    # location by location, so bobcat's head comes before 2026.1's and the file
+    # goes to bobcat/expand -- not in the order the nested folders' names sort in.
+    "nested-locations-in-config-order-not-recursive": (
+        Layout(
+            (V, f"{V}/yoga/expand", f"{V}/yoga/contract", f"{V}/bobcat/expand", f"{V}/2026.1/expand"),
+            (
+                Rev(V, "27945a60_initial.py", "27945a601000", None),
+                Rev(f"{V}/yoga/expand", "e25ffa003242_yoga_expand.py", "e25ffa003242", "27945a601000",
+                    labels="expand"),
+                Rev(f"{V}/yoga/contract", "29e87d24a316_yoga_contract.py", "29e87d24a316", "27945a601000",
+                    labels="contract"),
+                Rev(f"{V}/2026.1/expand", "aaaa00000001_add_alpha.py", "aaaa00000001", "e25ffa003242"),
+                Rev(f"{V}/bobcat/expand", "bbbb00000002_add_beta.py", "bbbb00000002", "e25ffa003242"),
+            ),
+        ),
+        "expand@heads",
+    ),
     # Two labelled lines: revgraph merges the one whose heads compete, as
     # `alembic merge app@heads` does; the other line is left alone.
     "labelled-line-beside-another": (
@@ -280,15 +299,19 @@ def alembic_worker() -> Iterator[AlembicWorker]:
 
 @st.composite
 def layouts(draw) -> Layout:
-    """2-4 heads off one base, each file in any version location (or a sub-folder of one)."""
-    count = draw(st.integers(1, 3))
-    locations = tuple(draw(st.permutations((V, X, D)))[:count])
+    """2-4 heads off one base, each file in any version location (or a sub-folder of one).
+
+    A location may lie inside another (keystone lists `versions` and then
+    `versions/<release>/expand`): alembic lists it in its own config place.
+    """
+    count = draw(st.integers(1, 4))
+    locations = tuple(draw(st.permutations((V, X, D, f"{V}/n", f"{X}/m")))[:count])
     if count == 1 and draw(st.booleans()):
         locations = ()  # alembic's default <script_location>/versions
     recursive = draw(st.booleans())
     folders = list(locations or (V,))
     if recursive:
-        folders += [f"{f}/sub" for f in folders]
+        folders = list(dict.fromkeys(folders + [f"{f}/sub" for f in folders]))
     heads = draw(st.integers(2, 4))
     numbers = draw(st.lists(st.integers(0, 16**12 - 1), min_size=heads + 1, max_size=heads + 1, unique=True))
     ids = [f"{n:012x}" for n in numbers]

@@ -11,6 +11,7 @@ build its revision map, running ``env.py`` -- is replaced by the graph.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -176,26 +177,35 @@ def _in_alembic_load_order(
     alembic's heads keep the order revisions were read in
     (``RevisionMap._revision_map`` collects them in an ordered set and only
     discards parents): ``ScriptDirectory._load_revisions`` reads the version
-    locations in config order, each walked top-down by ``_list_py_dir`` with
-    file names sorted. The merge's ``down_revision`` tuple comes out in that
-    order, and ``generate_revision`` puts the file in the first head's folder.
+    locations in config order, each listed by ``_list_py_dir`` -- its own
+    files sorted by name, and its sub-folders top-down only when recursive --
+    and a file met again under a later location keeps its first place. The
+    merge's ``down_revision`` tuple comes out in that order, and
+    ``generate_revision`` puts the file in the first head's folder.
+
+    Not recursive, a location nested in another (keystone lists ``versions``
+    and then ``versions/<release>/expand``) is read at its own place in the
+    config, not with its parent's sub-folders sorted by name: hence the
+    readers' own listing, which mirrors that walk, rather than a sort by path.
     """
-    locations = [Path(p) for p in env.version_locations] or (
-        [env.script_location / "versions"] if env.script_location else []
+    from revgraph.sources import listing
+
+    locations = [_posix(p, root) for p in env.version_locations] or (
+        [_posix(env.script_location / "versions", root)] if env.script_location else []
     )
+    by_path = {graph[rid].path: rid for rid in ids}
+    listed = listing.list_revision_files(
+        locations, list(by_path), recursive=env.recursive, sourceless=env.sourceless
+    )
+    order = [by_path[item.path] for item in listed if item.path in by_path]
+    # A head alembic would not list (not met by that walk) keeps its place at the end.
+    return order + [rid for rid in ids if rid not in order]
 
-    def key(rid: str) -> tuple:
-        path = Path(root, graph[rid].path)
-        for index, location in enumerate(locations):
-            try:
-                parts = path.relative_to(location).parts
-            except ValueError:
-                continue
-            # Files of a folder come before its subfolders' (os.walk top-down).
-            return (index, tuple((1, p) for p in parts[:-1]) + ((0, parts[-1]),))
-        return (len(locations), ((0, graph[rid].path),))
 
-    return sorted(ids, key=key)
+def _posix(location: Path, root: Path) -> str:
+    """``location`` as the worktree reader names it (``_existing_locations``): real, POSIX, from ``root``."""
+    real_root = os.path.realpath(root)
+    return os.path.relpath(os.path.realpath(os.path.join(real_root, location)), real_root).replace(os.sep, "/")
 
 
 _SYMBOLIC_NAMES = ("head", "heads", "base")
