@@ -368,6 +368,44 @@ def test_merge_strategy_is_refused_when_there_is_only_one_head(gitrepo):
     assert gitrepo.status() == ""
 
 
+def test_merge_strategy_is_refused_like_alembic_merge_when_an_id_is_declared_twice(gitrepo, tmp_path):
+    # prefect's two dialect folders read as one recursive location: landed ids
+    # declared by two files. alembic keeps one copy per id but lists the other
+    # among its heads, so `alembic merge heads` refuses ("... is not a head
+    # revision" or, when no copy has a child, "Duplicate head revisions
+    # specified"); a merge revision naming such an id joins one file at random.
+    gitrepo.init_env(commit=False)
+    add(gitrepo, BASE, None)
+    gitrepo.commit("base")
+    gitrepo.branch("feature")
+    add(gitrepo, MAIN, BASE)
+    add(gitrepo, MAIN, BASE, message="the same id in a second file")
+    gitrepo.commit("main: one id, two files")
+    gitrepo.checkout("feature")
+    add(gitrepo, FEATURE, BASE)
+    gitrepo.commit("feature")
+    merge_into_main(gitrepo)
+    twin = GitRepo(tmp_path / "twin", gitrepo.env)
+    shutil.copytree(gitrepo.path, twin.path)
+    before = versions(gitrepo)
+    status = gitrepo.status()
+
+    proc = gitrepo.run("fix", "--strategy", "merge", "-m", "merge heads", "--rev-id", MERGE_ID, check=1)
+    refused = twin.alembic("merge", "-m", "merge heads", "--rev-id", MERGE_ID, "heads", check=None)
+
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and ("not a head revision" in said or "Duplicate head revisions" in said)
+    assert versions(twin) == before
+    assert f"revision {MAIN} is declared by several files" in proc.stderr
+    assert "RG103" in proc.stderr and "Traceback" not in proc.stderr
+    assert versions(gitrepo) == before
+    assert gitrepo.status() == status
+    # The rebase refuses the same id in the same words.
+    rebase = gitrepo.run("fix", check=1)
+    assert f"revision {MAIN} is declared by several files" in rebase.stderr and "RG103" in rebase.stderr
+    assert versions(gitrepo) == before
+
+
 # ------------------------------------------------------------- atomicity
 def two_chain_plan(repo: GitRepo, db: Path):
     """Two new chains during a merge into main: a real plan that edits two files."""

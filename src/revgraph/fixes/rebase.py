@@ -12,7 +12,6 @@ id), onto the tip of the one before, so the line ends with one head.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping
@@ -66,7 +65,7 @@ def plan_rebase(
     """
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     new_ids = tuple(rid for rid in graph.revisions if rid not in landed_ids)
-    _refuse_broken_history(graph, landed_ids, new_ids, base)
+    _refuse_broken_history(graph, landed_ids, new_ids)
 
     view = _LandedView(graph, landed_ids)
     notes: list[str] = []
@@ -85,20 +84,16 @@ def plan_rebase(
 
 
 # ---------------------------------------------------------------- refusals
-def _refuse_broken_history(
-    graph: RevisionGraph, landed: frozenset[str], new_ids: tuple[str, ...], base: Snapshot | None = None
-) -> None:
+def _refuse_broken_history(graph: RevisionGraph, landed: frozenset[str], new_ids: tuple[str, ...]) -> None:
     new = set(new_ids)
-    in_base = Counter(rev.id for rev in base.revisions) if base is not None and graph.duplicates else Counter()
-    for rid, revs in graph.duplicates.items():
-        # A landed id declared by more files than base has: one of them is new
-        # (two branches took one id), and the id alone cannot say which.
-        if rid in new or (base is not None and len(revs) > in_base[rid]):
-            paths = ", ".join(rev.path for rev in revs)
-            raise FixRefused(
-                f"revision {rid} is declared by several files ({paths}): fix RG103 first "
-                "(give the one that has not landed a new id: its `revision =`, docstring and file name)"
-            )
+    # Any id in two files, landed ones too: alembic keeps one file per id in its
+    # map but still lists the other copy among its heads, so after either fix
+    # `alembic upgrade head` would still find several heads, and `alembic merge
+    # heads` refuses outright ("... is not a head revision" or "Duplicate head
+    # revisions specified"); a parent naming that id could not say which file
+    # it means. Two branches that took one id are renumbered before this (see
+    # fixes/renumber.py); what is left here is not ours to guess at.
+    _refuse_duplicates(graph)
     for cycle in graph.cycles:
         if new.intersection(cycle):
             raise FixRefused(f"the revisions {' -> '.join(cycle)} form a cycle: fix RG105 first")
@@ -162,9 +157,25 @@ def _refuse_several_landed_heads(
         )
 
 
+def _refuse_duplicates(graph: RevisionGraph) -> None:
+    """Refuse naming every id several files declare (RG103) and each of its files."""
+    if not graph.duplicates:
+        return
+    what = "; ".join(
+        f"revision {rid} is declared by several files ({', '.join(rev.path for rev in graph.duplicates[rid])})"
+        for rid in sorted(graph.duplicates)
+    )
+    raise FixRefused(
+        f"{what}: fix RG103 first (delete a copy of the same migration, or give the one that "
+        "has not landed a new id: its `revision =`, docstring and file name)",
+        hint="`revgraph check` lists each file with its line (RG103)",
+    )
+
+
 def refuse_unsafe_for_merge(graph: RevisionGraph, landed: frozenset[str], base: Snapshot | None) -> None:
-    """The merge strategy's refusals: new revisions with broken history (RG103-RG105), and
-    landed history edited here (RG201/RG202), which a merge revision would build on."""
+    """The merge strategy's refusals: an id two files declare, landed or not (RG103), new
+    revisions with broken history (RG104, RG105), and landed history edited here
+    (RG201/RG202), which a merge revision would build on."""
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     if base is not None:
         _refuse_edited_landed_history(
