@@ -1708,12 +1708,48 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
         plan_merge(env, graph, heads=heads, message=message, rev_id=rev_id, root=root, in_load_order=True)
         for heads in competing
     ]
+    for heads, plan in zip(competing, plans):
+        _refuse_a_merge_that_joins_nothing(env, plan, heads)
     return EditPlan(
         strategy="merge",
         edits=tuple(e for p in plans for e in p.edits),
         moves=tuple(m for p in plans for m in p.moves),
         notes=tuple(n for p in plans for n in p.notes),
     )
+
+
+def _refuse_a_merge_that_joins_nothing(env: Environment, plan, heads: list[str]) -> None:
+    """Refuse a rendered merge revision that does not name the heads it was made for.
+
+    The environment's own script.py.mako renders it, as alembic does; a template
+    that quotes the value (airflow's ``down_revision = "${down_revision}"``)
+    turns a merge's tuple into one string, an id nobody has. alembic merge
+    writes that file and then cannot load the graph; fix would leave one head
+    more than before. Read back as check reads it, before anything is written.
+    """
+    from revgraph.errors import FixRefused
+    from revgraph.model import ParseProblem
+    from revgraph.parse import parse_revision
+
+    [edit] = plan.edits
+    rendered = parse_revision(edit.new, edit.path)
+    template = env.template_path.name if env.template_path is not None else "script.py.mako"
+    if isinstance(rendered, ParseProblem):
+        raise FixRefused(
+            f"the merge revision {template} renders cannot be read statically "
+            f"(line {rendered.line}: {rendered.reason}); nothing was written",
+            hint=f"compare {env.template_path or template} with alembic's own template",
+        )
+    if tuple(rendered.down_revisions) != tuple(heads):
+        written = rendered.down_revisions
+        shown = repr(written[0]) if len(written) == 1 else repr(tuple(written))
+        raise FixRefused(
+            f"{template} renders the merge revision's down_revision as {shown}, not the heads "
+            f"it merges ({', '.join(heads)}): alembic merge writes the same file, and then "
+            "cannot load the graph; nothing was written",
+            hint=f"in {env.template_path or template}, write it as alembic's own templates do: "
+            "`down_revision = ${repr(down_revision)}`",
+        )
 
 
 def _refuse_when_base_is_not_merged(ws: Workspace, env: Environment, graph: RevisionGraph, base: str | None) -> None:

@@ -406,6 +406,32 @@ def test_merge_strategy_is_refused_like_alembic_merge_when_an_id_is_declared_twi
     assert versions(gitrepo) == before
 
 
+def test_merge_strategy_refuses_a_template_that_quotes_down_revision(gitrepo, tmp_path):
+    # airflow's script.py.mako writes `down_revision = "${down_revision}"`: a
+    # merge's tuple becomes one string, an id nobody has. alembic merge writes
+    # that file and then cannot load the graph; fix wrote it too and exited 1
+    # with three heads, pairing each with another file. Now it refuses first.
+    db = tmp_path / "app.db"
+    landed_and_feature(gitrepo, db)
+    merge_into_main(gitrepo)
+    template = gitrepo.path / "migrations" / "script.py.mako"
+    quoted = template.read_text().replace("= ${repr(down_revision)}", '= "${down_revision}"')
+    assert quoted != template.read_text()
+    template.write_text(quoted)
+    before, status = versions(gitrepo), gitrepo.status()
+
+    for args in (("--dry-run",), ()):
+        proc = gitrepo.run("fix", "--strategy", "merge", "--rev-id", MERGE_ID, *args, check=1)
+        assert "renders the merge revision's down_revision as" in proc.stderr, proc.stderr
+        assert MAIN in proc.stderr and FEATURE in proc.stderr and "${repr(down_revision)}" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert versions(gitrepo) == before and gitrepo.status() == status
+
+    template.write_text(quoted.replace('= "${down_revision}"', "= ${repr(down_revision)}"))
+    fix_ok(gitrepo, "--strategy", "merge", "--rev-id", MERGE_ID)
+    assert alembic_heads(gitrepo) == {MERGE_ID}
+
+
 # ------------------------------------------------------------- atomicity
 def two_chain_plan(repo: GitRepo, db: Path):
     """Two new chains during a merge into main: a real plan that edits two files."""
