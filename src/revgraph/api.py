@@ -377,11 +377,23 @@ class EnvHeads:
     graph: RevisionGraph
 
     def to_json(self) -> dict:
+        graph = self.graph
         return {
             "name": self.environment,
-            "heads": list(self.graph.heads),
-            "bases": list(self.graph.bases),
-            "revisions": len(self.graph),
+            "heads": list(graph.heads),
+            "bases": list(graph.bases),
+            "revisions": len(graph),
+            # What `heads -v` prints, for scripts: each head's line labels (inherited
+            # ones too, as alembic shows them), file and message.
+            "head_details": [
+                {
+                    "revision": head,
+                    "branch_labels": list(graph.labels_of(head)),
+                    "path": graph[head].path,
+                    "message": graph[head].message,
+                }
+                for head in graph.heads
+            ],
         }
 
 

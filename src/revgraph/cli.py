@@ -192,7 +192,7 @@ def heads(
     ref: Optional[str] = typer.Option(
         None, "--ref", metavar="REF", help="Read this commit-ish (branch, tag, sha) without checking it out; `:` reads the index (what is staged)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (PRODUCT §6)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON: per environment, its heads, bases, revision count, and each head's branch labels, file and message."),
     fmt: Optional[str] = typer.Option(
         None, "--format", "-f", metavar="FORMAT", help="text or json (json is --json), as the other commands take it."
     ),

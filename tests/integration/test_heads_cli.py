@@ -247,10 +247,30 @@ def test_heads_json_follows_the_contract_for_several_environments(gitrepo, heads
     assert by_name["shop"]["heads"] == ["aa0003", "bb0002"]
     assert by_name["shop"]["bases"] == ["zz0001"]
     assert by_name["shop"]["revisions"] == 3
+    details = by_name["reporting"].pop("head_details")
     assert by_name["reporting"] == {
         "name": "reporting", "heads": ["cc0002", "rr0001"], "bases": ["cc0002", "rr0001"],
         "revisions": 2,
     }
+    assert [(d["revision"], d["message"], d["branch_labels"]) for d in details] == [
+        ("cc0002", "c", []), ("rr0001", "r", [])
+    ]
+    assert all(d["path"].startswith("reporting/versions/") and d["revision"] in d["path"] for d in details)
+
+
+def test_heads_json_names_each_heads_labels_file_and_message_as_heads_v_does(gitrepo, heads_json):
+    # Found on keystone: `heads -v` showed (expand)/(contract), files and messages;
+    # --json had only the ids, so a script could not tell the lines apart.
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa01", None, message="a", branch_labels="reporting")
+    second = gitrepo.add_revision("bbbb02", "aaaa01", message="b")  # inherits "reporting"
+    gitrepo.add_revision("cccc03", None, message="c")
+    gitrepo.commit("two lines")
+    (env,) = heads_json(gitrepo)["environments"]
+    assert env["head_details"][0] == {
+        "revision": "bbbb02", "branch_labels": ["reporting"], "path": second, "message": "b"
+    }
+    assert [d["revision"] for d in env["head_details"]] == env["heads"] == ["bbbb02", "cccc03"]
 
 
 # --------------------------------------------------------------- exit codes
@@ -292,7 +312,7 @@ def test_heads_without_revisions_says_so(gitrepo, capsys):
     gitrepo.init_env()
     assert run(["-C", str(gitrepo.path), "heads", "--json"]) == 0
     (env,) = json.loads(capsys.readouterr().out)["environments"]
-    assert env == {"name": "default", "heads": [], "bases": [], "revisions": 0}
+    assert env == {"name": "default", "heads": [], "bases": [], "revisions": 0, "head_details": []}
     assert run(["-C", str(gitrepo.path), "heads"]) == 0
     assert "no revisions" in capsys.readouterr().out
 
