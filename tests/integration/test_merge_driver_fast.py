@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from revgraph.errors import UnknownRefError
 from revgraph.gitops import driver, union
 from revgraph.model import ParseProblem, Revision, Snapshot
-from revgraph.sources import listing
+from revgraph import listing
 from tests.support.revfiles import render_revision
 
 LOCK = "migrations/revgraph.lock"

@@ -27,7 +27,7 @@ from revgraph.parse import parse_revision
 from revgraph.sources import cache as cache_module
 from revgraph.sources.cache import ParseCache, ResultCache, cache_dir_for
 from revgraph.sources.gitref import GitRepo, git_version
-from revgraph.sources.listing import COMPILED_REASON
+from revgraph.listing import COMPILED_REASON
 from revgraph.sources.merged import (
     predict_merge,
     read_head_with_worktree,

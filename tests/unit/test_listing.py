@@ -11,7 +11,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from revgraph.sources.listing import (
+from revgraph.listing import (
     COMPILED,
     SOURCE,
     UNRESOLVED,
@@ -204,7 +204,7 @@ _LOCATIONS = st.lists(
 @given(st.lists(_ODD_PATHS, max_size=12), _LOCATIONS)
 def test_the_flat_listing_equals_the_general_walk(files, locations):
     """The usual layout's shortcut answers exactly what alembic's walk does, odd paths included."""
-    from revgraph.sources.listing import _list_flat, _list_walk
+    from revgraph.listing import _list_flat, _list_walk
 
     walked = _list_walk(locations, list(files), recursive=False, sourceless=False, resolved={}, exists=None)
     assert _list_flat(locations, list(files)) == walked

@@ -188,7 +188,7 @@ def _in_alembic_load_order(
     config, not with its parent's sub-folders sorted by name: hence the
     readers' own listing, which mirrors that walk, rather than a sort by path.
     """
-    from revgraph.sources import listing
+    from revgraph import listing
 
     locations = [_posix(p, root) for p in env.version_locations] or (
         [_posix(env.script_location / "versions", root)] if env.script_location else []

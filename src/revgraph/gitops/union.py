@@ -538,7 +538,7 @@ class FactIndex:
 
 
 # ------------------------------------------------------------- reading git
-# alembic's _only_source_rev_file (see sources/listing.py), for names holding a newline.
+# alembic's _only_source_rev_file (see listing.py), for names holding a newline.
 _REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _REGULAR = (b"100644", b"100755")
 _TREE = b"40000"

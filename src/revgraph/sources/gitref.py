@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, S
 from revgraph.errors import BadRefError, ConfigError, GitError, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
 from revgraph.sources import INDEX_REF, gittune
-from revgraph.sources import listing
+from revgraph import listing
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from revgraph.model import ParseProblem, Revision, Snapshot
-from revgraph.sources import listing
+from revgraph import listing
 from revgraph.sources.cache import ParseCache
 
 if TYPE_CHECKING:  # pragma: no cover
