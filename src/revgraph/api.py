@@ -1752,7 +1752,7 @@ def _refuse_a_merge_that_joins_nothing(env: Environment, plan, heads: list[str])
             f"(line {rendered.line}: {rendered.reason}); nothing was written",
             hint=f"compare {env.template_path or template} with alembic's own template",
         )
-    if tuple(rendered.down_revisions) != tuple(heads):
+    if sorted(rendered.down_revisions) != sorted(heads):  # (alembic's load order decides the order)
         written = rendered.down_revisions
         shown = repr(written[0]) if len(written) == 1 else repr(tuple(written))
         raise FixRefused(
