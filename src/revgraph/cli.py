@@ -262,6 +262,7 @@ def _run_check(
             mermaid=mermaid,
             doctor=doctor,
             selected=selected_rules(select, ignore),
+            quiet=st.quiet,
         )
         _emit(text, output)
         if doctor and fmt == "text" and output is None:
@@ -276,7 +277,7 @@ def _run_check(
             from revgraph.resultcache import remember_rendered
 
             remember_rendered(ws, report, text, fmt=fmt, verbose=st.verbose, strict=strict,
-                              select=select, ignore=ignore)  # fmt: skip
+                              select=select, ignore=ignore, quiet=st.quiet)  # fmt: skip
         if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
             from revgraph.render.github import github_step_summary
 

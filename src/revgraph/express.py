@@ -400,7 +400,7 @@ def start_dir(directory: str | None) -> str:
 def ident(opts: dict, version: str) -> tuple:
     """What a ticket is for: revgraph itself, the command line, where, and the environment."""
     options = tuple(
-        sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in opts.items() if k not in ("quiet", "color"))
+        sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in opts.items() if k != "color")
     )
     environ = tuple(
         sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES) or k in ENV_NAMES)

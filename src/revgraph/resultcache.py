@@ -1018,6 +1018,7 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
     )  # fmt: skip
     select, ignore = _split_codes(opts["select"]), _split_codes(opts["ignore"])
     fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)
+    quiet = opts.get("quiet", False)
     color = _use_color(opts)
     with Workspace(options) as ws:
         if versions_folder_warnings(ws):
@@ -1030,7 +1031,7 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
         report = found.report
         # Only JUnit lists the rules that ran (the rule catalogue costs an import).
         selected = _selected_codes(select, ignore) if fmt == "junit" else None
-        render_key = _render_key(report, fmt, color, verbose, strict, selected)
+        render_key = _render_key(report, fmt, color, verbose, strict, selected, quiet)
         results = _results(ws)
         text = None if color else results.get(render_key)
         if not isinstance(text, str):
@@ -1038,7 +1039,7 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
 
             text = render_report(
                 fmt, report, color=color, verbose=verbose, strict=strict, mermaid=None,
-                doctor=False, selected=selected,
+                doctor=False, selected=selected, quiet=quiet,
             )  # fmt: skip
             if not color:  # a terminal's width and colours are not part of the key
                 results.put(render_key, text)
@@ -1063,6 +1064,7 @@ def _check_here(
     from revgraph.render import render_report
 
     fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)
+    quiet = opts.get("quiet", False)
     color = _use_color(opts)
     _handoff = ((repr(ws.options), found.request), found)  # api.check's lookup takes this probe
     if not color:  # remember_rendered makes a ticket of what it stores
@@ -1071,25 +1073,27 @@ def _check_here(
         report = check(ws, base=opts.get("base"), select=select, ignore=ignore)
         text = render_report(
             fmt, report, color=color, verbose=verbose, strict=strict, mermaid=None, doctor=False,
-            selected=_selected_codes(select, ignore),
+            selected=_selected_codes(select, ignore), quiet=quiet,
         )  # fmt: skip
         if not color:
             remember_rendered(ws, report, text, fmt=fmt, verbose=verbose, strict=strict,
-                              select=select, ignore=ignore)  # fmt: skip
+                              select=select, ignore=ignore, quiet=quiet)  # fmt: skip
     finally:
         _handoff = None
         _express_pending.clear()
     return text, report.failed(strict), (*ws.project.warnings, *report.extras.get("warnings", ()))
 
 
-def _render_key(report: Report, fmt: str, color: bool, verbose: bool, strict: bool, selected) -> str:
-    render_opts = (fmt, color, verbose, strict, tuple(sorted(selected or ())), os.environ.get("COLUMNS"))
+def _render_key(
+    report: Report, fmt: str, color: bool, verbose: bool, strict: bool, selected, quiet: bool = False
+) -> str:
+    render_opts = (fmt, color, verbose, strict, tuple(sorted(selected or ())), os.environ.get("COLUMNS"), quiet)
     return _digest(("rendered", FORMAT, report.findings, report.base, report.environments, render_opts))
 
 
 def remember_rendered(
     ws: Workspace, report: Report, text: str, *, fmt: str, verbose: bool, strict: bool,
-    select: Sequence[str], ignore: Sequence[str],
+    select: Sequence[str], ignore: Sequence[str], quiet: bool = False,
 ) -> None:
     """Keep the full CLI's rendering of ``report`` for the fast path's next hit.
 
@@ -1103,7 +1107,7 @@ def remember_rendered(
         return  # a result the cache does not hold: its rendering would never be asked for
     selected = _selected_codes(select, ignore) if fmt == "junit" else None
     try:
-        _results(ws).put(_render_key(report, fmt, False, verbose, strict, selected), text)
+        _results(ws).put(_render_key(report, fmt, False, verbose, strict, selected, quiet), text)
     except OSError:
         pass  # a cache that cannot be written only costs the next run a rendering
     pending = _express_pending.pop() if _express_pending else None
