@@ -38,6 +38,9 @@ def _next_steps(changes) -> str:
     steps = [f"commit {', '.join(files)}"] if files else []
     if any(c.target == "git config" for c in changes):
         steps.append("every other clone runs `revgraph install` once (git config is not versioned)")
+    if any(c.target == ".pre-commit-config.yaml" and c.description.startswith(("added hooks", "created with hooks"))
+           for c in changes):  # fmt: skip
+        steps.append("run `pre-commit install` in each clone, or the hooks never run")
     return "next: " + "; ".join(steps)
 
 

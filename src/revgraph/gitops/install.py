@@ -259,6 +259,16 @@ def pre_commit_hook_ids(project_dir: str = "") -> tuple[str, ...]:
     return tuple(f"{hook_id}-{suffix}" for hook_id in PRE_COMMIT_HOOK_IDS)
 
 
+# What the check hook asks at commit time: the graph of this commit, not the merge
+# with base. RG102 (the merge would fork) is satisfied only by merging base,
+# which git refuses with the work still staged: at commit time it only blocked
+# (CI's check reports it). The cosmetic rules (RG402, RG403) on files the commit
+# does not touch are CI's and doctor's business too. -q: silent when it passes.
+CHECK_HOOK_ARGS = "check -q --select RG101,RG103,RG104,RG105,RG106,RG107,RG401"
+# What revgraph wrote before: `install --pre-commit` replaces exactly this.
+_OLD_CHECK_HOOK_ARGS = ("check --select RG1,RG4",)
+
+
 def _pre_commit_hook_lines(hook_id: str, files: str, project_dir: str = "") -> list[str]:
     # pre-commit runs hooks at the top of the work tree: a project below it is
     # named with -C, or revgraph would find no project there.
@@ -271,7 +281,7 @@ def _pre_commit_hook_lines(hook_id: str, files: str, project_dir: str = "") -> l
     else:
         fields = [
             ("name", "revgraph check (one head, readable revisions, current lock)"),
-            ("entry", f"{revgraph} check --select RG1,RG4"),
+            ("entry", f"{revgraph} {CHECK_HOOK_ARGS}"),
         ]
     if project_dir:
         fields[0] = ("name", f"{fields[0][1]} in {project_dir}")
@@ -355,6 +365,31 @@ def refresh_pre_commit_files(text: str, files: str, project_dir: str = "") -> st
             old_parts = _pattern_parts(_yaml_unquote(m.group("value")))
             if old_parts is not None and new_parts is not None and old_parts < new_parts:
                 line = m.group("lead") + wanted + m.group("tail") + line[len(body):]
+        out.append(line)
+    return "".join(out)
+
+
+_ENTRY_KEY = re.compile(r"^(?P<lead>\s*entry:\s*)(?P<value>[^#]*?)(?P<tail>\s*(?:#.*)?)$")
+
+
+def refresh_pre_commit_entry(text: str, project_dir: str = "") -> str:
+    """``text`` with this project's check hook's entry brought up to ``CHECK_HOOK_ARGS``,
+    when it is exactly what an older revgraph wrote (one a person edited is theirs)."""
+    ours = set(pre_commit_hook_ids(project_dir))
+    revgraph = f"revgraph -C {shlex.quote(project_dir)}" if project_dir else "revgraph"
+    old_entries = {f"{revgraph} {args}" for args in _OLD_CHECK_HOOK_ARGS}
+    out: list[str] = []
+    hook = None
+    for line in _lines(text):
+        body = _bare(line)
+        found = _HOOK_ID.match(body)
+        if found:
+            hook = found.group("id")
+        elif body.strip().startswith("- repo:"):
+            hook = None
+        m = _ENTRY_KEY.match(body) if hook in ours else None
+        if m and m.group("value") in old_entries:
+            line = m.group("lead") + f"{revgraph} {CHECK_HOOK_ARGS}" + m.group("tail") + line[len(body):]
         out.append(line)
     return "".join(out)
 
@@ -992,6 +1027,12 @@ def _plan_pre_commit(files: _FilePlan, ws: Workspace, locks: Sequence[str], resu
             if widened != new:
                 result.changes.append(Change(PRE_COMMIT_CONFIG, "widened the hooks' `files` to every environment's folders"))
                 new = widened
+            current = refresh_pre_commit_entry(new, project_dir)
+            if current != new:
+                result.changes.append(Change(
+                    PRE_COMMIT_CONFIG, f"the check hook now runs `revgraph {CHECK_HOOK_ARGS}` (not the merge with base)"
+                ))
+                new = current
     elif old is None:
         return
     else:
