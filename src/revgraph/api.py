@@ -1701,7 +1701,8 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
     competing = [list(group) for group in joins.groups]
     if not competing and joins.unplaced:
         raise FixRefused(
-            f"nothing tells which line {', '.join(joins.unplaced)} continue(s): no branch label, "
+            f"nothing tells which line {', '.join(joins.unplaced)} "
+            f"{'continues' if len(joins.unplaced) == 1 else 'continue'}: no branch label, "
             f"beside several labelled lines ({', '.join(joins.lines)})",
             hint="point its down_revision at the head of the line it belongs to (`revgraph heads -v` lists them)",
         )

@@ -64,3 +64,13 @@ def test_help_says_what_each_focus_draws(gitrepo):
     assert "all: every revision, nothing folded" in text
     assert f"compact: every revision, but over {LARGE_GRAPH} revisions a linear run of more than {LONG_RUN_COMPACT}" in text
     assert "(default: new when there are new revisions, else compact)" in text
+
+
+def test_graph_takes_text_for_its_terminal_tree_as_the_other_commands_name_it(gitrepo):
+    # QA: `graph -f text` was "unknown graph format" while check, diff and heads call
+    # their terminal output text.
+    gitrepo.init_env()
+    gitrepo.add_revision("a0a0a0a0a0a0", None, message="root")
+    gitrepo.commit("root")
+    text = gitrepo.run("graph", "-f", "text")
+    assert text.returncode == 0 and text.stdout == gitrepo.run("graph", "-f", "tree").stdout

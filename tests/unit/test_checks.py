@@ -169,7 +169,7 @@ def test_a_head_made_by_a_missing_parent_offers_no_fix_that_would_refuse():
     head = snap("a<-b", also=[rev("n", "zzz")])
     [finding] = findings(context(head, base=base), "RG101")
     assert finding.fix is None
-    assert "n hang(s) off a missing parent (RG104)" in finding.message
+    assert "n hangs off a missing parent (RG104)" in finding.message
     assert "RG104" in codes(context(head, base=base))
 
 
@@ -526,6 +526,12 @@ def test_lock_file_recording_other_heads_is_an_error_fixed_by_lock():
     assert finding.fix == "revgraph lock"
     assert finding.locations[0].path == "migrations/revgraph.lock"
     assert "records heads b but the graph's heads are c" in finding.message
+
+
+def test_an_empty_lock_file_records_no_head():
+    # QA: an emptied lock file read "records heads none".
+    [finding] = findings(context(snap("a<-b"), lock_heads=(), lock_path="l.lock"), "RG401")
+    assert "l.lock records no head but the graph's heads are b" in finding.message
 
 
 def test_lock_file_matching_heads_or_absent_is_fine():

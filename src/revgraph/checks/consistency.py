@@ -62,7 +62,7 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
         )
     else:
         message = (
-            f"{lock} records heads {id_list(sorted(recorded)) or 'none'} but the graph's heads are "
+            f"{lock} records {'heads ' + id_list(sorted(recorded)) if recorded else 'no head'} but the graph's heads are "
             f"{id_list(sorted(actual)) or 'none'}"
         )
     # No subjects: the lock file is not a revision and carries no ignore comments.

@@ -183,12 +183,14 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         # A head made by a missing parent: alembic cannot load this graph at all,
         # and fix refuses it until RG104 (or RG202's restore) is done.
         fix = None
-        message += f"; {', '.join(orphans)} hang(s) off a missing parent (RG104): mend that first"
+        verb = "hangs" if len(orphans) == 1 else "hang"
+        message += f"; {', '.join(orphans)} {verb} off a missing parent (RG104): mend that first"
     elif not joins.groups and joins.unplaced:
         # Neither strategy can tell which labelled line they continue.
         fix = None
         message += (
-            f"; {', '.join(joins.unplaced)} continue(s) no branch line, beside several "
+            f"; {', '.join(joins.unplaced)} {'continues' if len(joins.unplaced) == 1 else 'continue'} "
+            "no branch line, beside several "
             f"({', '.join(joins.lines)}): point its down_revision at the head of the line it belongs to"
         )
     elif not joins.groups and (new_lines := [h for h in competing if set(graph.labels_of(h)) - landed]):

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 def graph(
     ref: Optional[str] = typer.Option(None, "--ref", metavar="REF", help="Draw this commit-ish instead of the working tree (`:` draws the index)."),
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="Show what merging into REF would do (default: the base, when there is one)."),
-    fmt: str = typer.Option("tree", "--format", "-f", metavar="FORMAT", help="tree, mermaid, dot, svg, png, html or json."),
+    fmt: str = typer.Option("tree", "--format", "-f", metavar="FORMAT", help="tree (or text), mermaid, dot, svg, png, html or json."),
     focus_mode: Optional[str] = typer.Option(None, "--focus", metavar="new|compact|all", help="new: the new revisions with some landed context; compact: every revision, but over 200 revisions a linear run of more than 8 unmarked ones folds into one node; all: every revision, nothing folded (default: new when there are new revisions, else compact)."),
     context: int = typer.Option(2, "--context", min=0, help="Landed ancestors shown around new revisions."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (needed for png)."),
@@ -32,6 +32,7 @@ def graph(
     from revgraph.render.graphview import FOCUS_MODES, default_focus, focus, render_graphs
 
     st = state()
+    fmt = {"text": "tree"}.get(fmt, fmt)  # every other command calls its terminal output text
     if fmt not in GRAPH_FORMATS:
         raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")
     if focus_mode is not None and focus_mode not in FOCUS_MODES:
