@@ -421,7 +421,10 @@ def show_heads(st: State, ref: str | None, as_json: bool) -> int:
                 st.say(env_heads.environment, style="bold")
             if not graph.heads:
                 st.say("  (no revisions)" if many else "(no revisions)")
-            for head in graph.heads:
+            # In alembic's order: the order it loads the files (its heads are an
+            # ordered set of what it read). The JSON keeps its sorted contract.
+            loaded = {rev.id: index for index, rev in reversed(list(enumerate(env_heads.snapshot.revisions)))}
+            for head in sorted(graph.heads, key=lambda rid: loaded.get(rid, len(loaded))):
                 rev = graph[head]
                 # Like `alembic heads`: the labels of the head's line, inherited ones too.
                 labels = graph.labels_of(head)

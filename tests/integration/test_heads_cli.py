@@ -369,3 +369,21 @@ def test_no_subfolder_warning_when_the_folder_has_revisions_or_is_walked(gitrepo
     gitrepo.add_revision("root01", None, message="top level")
     done = gitrepo.run("heads", check=True)
     assert done.stderr == "" and done.stdout.split() == ["root01", "(head)"]
+
+
+def test_heads_text_lists_heads_in_the_order_alembic_heads_does(gitrepo):
+    # QA against real alembic: alembic lists heads in the order it loads their
+    # files (an ordered set of what it read), revgraph sorted them by id. File
+    # names that sort unlike the ids (a date first, as many templates write):
+    gitrepo.init_env()
+    gitrepo.add_revision("a0a0a0a0a0a0", None, message="root")
+    for rid, name in (("f1f1f1f1f1f1", "2024_01_feature.py"), ("b2b2b2b2b2b2", "2025_06_other.py")):
+        written = gitrepo.add_revision(rid, "a0a0a0a0a0a0", message=name)
+        (gitrepo.path / written).rename(gitrepo.path / "migrations/versions" / name)
+    gitrepo.commit("two heads")
+
+    alembic = [line.split()[0] for line in gitrepo.alembic("heads").stdout.splitlines() if line.strip()]
+    ours = [line.split()[0] for line in gitrepo.run("heads", check=True).stdout.splitlines()]
+    assert ours == alembic == ["f1f1f1f1f1f1", "b2b2b2b2b2b2"]
+    committed = [line.split()[0] for line in gitrepo.run("heads", "--ref", "HEAD", check=True).stdout.splitlines()]
+    assert committed == alembic  # read from git: the same order
