@@ -20,7 +20,12 @@ folder and prints, side by side:
   one lands, ``check`` on the other predicts RG102, and after ``git merge``
   ``fix`` re-points only the branch's revision, leaving as many heads as
   before; then again with ``revgraph install`` done, where git itself must
-  stop the merge at the heads lock file.
+  stop the merge at the heads lock file;
+* ``fix --strategy merge`` with the project's own ``script.py.mako``, against
+  ``alembic merge`` on the same files: the same path and the same bytes but
+  for the Create Date (or, for a template that cannot write a merge, such as
+  airflow's quoted ``${down_revision}``, a refusal where alembic's file names
+  no head).
 
 alembic imports every revision file, and these import their own packages
 (airflow, superset, oslo...), which are not installed. So alembic reads a
@@ -98,6 +103,20 @@ def extract(wheel: Path, folder: str, into: Path) -> Path:
             if name.startswith(folder + "/") and name.endswith(".py"):
                 archive.extract(name, into)
     return into / folder
+
+
+def extract_template(wheel: Path, folder: str, into: Path) -> Path | None:
+    """The environment's script.py.mako: beside the versions folder, or above it
+    (prefect keeps one folder per dialect below ``versions``). None when the wheel has none."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        parts = folder.split("/")
+        for depth in range(len(parts) - 1, 0, -1):
+            name = "/".join(parts[:depth]) + "/script.py.mako"
+            if name in names:
+                archive.extract(name, into)
+                return into / name
+    return None
 
 
 def identifiers_only(versions: Path, into: Path) -> bool:
@@ -270,6 +289,63 @@ def rehearse_driver(name: str, versions: Path, recursive: bool, work: Path) -> s
     return "ok" if not bad else f"after the merge: {bad[0].stdout.strip()[-300:]}{bad[0].stderr.strip()[-300:]}"
 
 
+MERGE_ID = "f00d0000abcd"
+
+
+def rehearse_merge(name: str, versions: Path, template: Path | None, recursive: bool, work: Path) -> str:
+    """``fix --strategy merge`` with the project's own script.py.mako, against ``alembic merge``.
+
+    Two revisions are added on one head; revgraph writes the merge revision in
+    the real repository, alembic in a twin whose revision files keep only their
+    identifiers (the same template). The two files must be byte for byte the
+    same but for the Create Date line, at the same path; or, where the
+    template cannot write a merge (it quotes ``${down_revision}``), revgraph
+    refuses and alembic's file indeed names no head.
+    """
+    if template is None:
+        return "skipped (the wheel ships no script.py.mako)"
+    repo = history_repo(work / name / "rehearsal-merge", versions, recursive)
+    shutil.copyfile(template, repo / "migrations" / "script.py.mako")
+    head = sorted(heads_of(repo))[0]
+    folder = repo / "migrations" / "versions"
+    for rev, side in (("f00d0000eeee", "left"), ("f00d0000ffff", "right")):
+        text = REVISION.format(message=f"rehearsal {side}", rev=rev, down=head, table="rehearsal", column=side)
+        (folder / f"{rev}_rehearsal_{side}.py").write_text(text)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "two heads", cwd=repo)
+    twin = work / name / "rehearsal-merge-alembic"
+    shutil.rmtree(twin, ignore_errors=True)
+    identifiers_only(folder, twin / "migrations" / "versions")
+    shutil.copyfile(template, twin / "migrations" / "script.py.mako")
+    (twin / "alembic.ini").write_text((repo / "alembic.ini").read_text())
+    ours = revgraph("fix", "--strategy", "merge", "-m", "merge heads", "--rev-id", MERGE_ID, cwd=repo)
+    # alembic imports the file it just wrote; a template importing the project's
+    # packages fails there, after writing: the file is what counts.
+    subprocess.run([sys.executable, "-m", "alembic", "merge", "-m", "merge heads", "--rev-id", MERGE_ID, "heads"],
+                   cwd=twin, capture_output=True, text=True, check=False)  # fmt: skip
+    written = {p.relative_to(twin): p for p in twin.rglob(f"{MERGE_ID}*.py")}
+    if len(written) != 1:
+        return f"alembic merge wrote {len(written)} files"
+    [(where, theirs)] = written.items()
+    if ours.returncode != 0:
+        down = next((n.value for n in ast.parse(theirs.read_bytes()).body
+                     if isinstance(n, (ast.Assign, ast.AnnAssign)) and "down_revision" in ast.unparse(n)), None)
+        heads = ast.literal_eval(down) if down is not None else None
+        if "renders the merge revision's down_revision" in ours.stderr and not (
+            isinstance(heads, tuple) and set(heads) == {"f00d0000eeee", "f00d0000ffff"}
+        ):
+            return "ok (the template cannot write a merge revision; alembic's names no head, revgraph refuses)"
+        return f"fix --strategy merge failed (exit {ours.returncode}): {ours.stderr.strip()[-300:]}"
+    mine = repo / where
+    if not mine.is_file():
+        return f"revgraph wrote its merge elsewhere than alembic's {where}"
+
+    def without_date(path: Path) -> list[bytes]:
+        return [line for line in path.read_bytes().split(b"\n") if not line.startswith(b"Create Date:")]
+
+    return "ok" if without_date(mine) == without_date(theirs) else f"{where} differs from alembic's"
+
+
 def compare(name: str, wheels: Path, work: Path) -> bool:
     pypi, folder, recursive = PROJECTS[name]
     wheel = download(pypi, wheels)
@@ -277,6 +353,7 @@ def compare(name: str, wheels: Path, work: Path) -> bool:
         return True
     place = work / name
     versions = extract(wheel, folder, place / "wheel")
+    template = extract_template(wheel, folder, place / "wheel")
     shadow = place / "identifiers"
     complete = identifiers_only(versions, shadow)
     config = ini(place / "alembic.ini", versions.parent, versions, recursive)
@@ -312,7 +389,9 @@ def compare(name: str, wheels: Path, work: Path) -> bool:
     print(f"{'':10} the race of two branches, checked and fixed: {rehearsal}")
     driven = rehearse_driver(name, versions, recursive, work)
     print(f"{'':10} the same race with the merge driver installed: {driven}")
-    return agree and rehearsal == "ok" and driven == "ok"
+    merged = rehearse_merge(name, versions, template, recursive, work)
+    print(f"{'':10} fix --strategy merge with its own template, against alembic merge: {merged}")
+    return agree and rehearsal == "ok" and driven == "ok" and merged.startswith(("ok", "skipped"))
 
 
 # Airflow's migrations release by release: 3.0 squashed everything before 2.7 into one base.
