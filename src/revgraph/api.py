@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from revgraph.errors import BadRefError, GitError, RevgraphError, UnknownRefError, UsageError
 from revgraph.sources import INDEX_REF
@@ -147,18 +147,15 @@ class Workspace:
         return self.project.root
 
     @property
-    def commands_from(self) -> str | None:
-        """The directory revgraph started in (after -C) relative to ``root``, where the
-        fix commands it prints are run: "" at the root, None outside it."""
-        try:
-            rel = os.path.relpath(os.path.realpath(self.options.cwd), os.path.realpath(self.root))
-        except ValueError:  # another drive
-            return None
-        if rel == os.curdir:
-            return ""
-        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
-            return None
-        return Path(rel).as_posix()
+    def start_dir(self) -> str:
+        """Where revgraph started (after -C), real and POSIX: its fix commands are run there."""
+        return Path(os.path.realpath(self.options.cwd)).as_posix()
+
+    def command_path(self, path: str) -> str:
+        """``path`` (relative to ``root``) as a command run in ``start_dir`` names it."""
+        from revgraph.findings import command_path
+
+        return command_path(path, Path(os.path.realpath(self.root)).as_posix(), self.start_dir)
 
     def close(self) -> None:
         if self._cache is not None:
@@ -819,7 +816,8 @@ def check(
             db_revisions=db_revisions,
             db_url=_mask_url(db_url) if db_url else None,
             moved_out=_moved_out(ws, env, head, ctx.base, ctx.merge_base),
-            commands_from=ws.commands_from,
+            root_dir=Path(os.path.realpath(ws.root)).as_posix(),
+            start_dir=ws.start_dir,
             in_git=ws.maybe_repo() is not None,
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy
@@ -1254,6 +1252,8 @@ class FixOutcome:
     # git still lists as unmerged; staging them is the user's call.
     unresolved: tuple[str, ...] = ()
     renamed: tuple[tuple[str, str], ...] = ()  # (old, new) paths of renumbered files fix ``git mv``-ed
+    # A path as a command fix offers names it: from where revgraph runs.
+    here: Callable[[str], str] = str
 
 
 def _current_branch(repo: GitRepo) -> str | None:
@@ -1483,13 +1483,14 @@ def fix(
                 landed_from=" + ".join(dict.fromkeys(srcs)) or None,
                 base=base_snap,
                 onto_ref=onto,
+                here=ws.command_path,
             )
             if renumber.files:
                 plan = _after_renumbering(renumber, plan)
         else:
             from revgraph.fixes.rebase import refuse_unsafe_for_merge
 
-            refuse_unsafe_for_merge(graph, frozenset(landed), base_snap)
+            refuse_unsafe_for_merge(graph, frozenset(landed), base_snap, here=ws.command_path)
             try:
                 plan = _plan_merges(env, graph, message=message, rev_id=rev_id, root=ws.root,
                                     landed=frozenset(landed), base=base_snap)  # fmt: skip
@@ -1554,7 +1555,7 @@ def fix(
         unresolved = tuple(path for path in written if path in unmerged)
     return FixOutcome(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
-        tuple(env.name for env in ws.environments), unresolved, renamed,
+        tuple(env.name for env in ws.environments), unresolved, renamed, ws.command_path,
     )
 
 

@@ -607,7 +607,8 @@ def _print_fix(outcome) -> int:
     if outcome.dry_run or not st.quiet:
         _print_diff(diff_text)
     for item in plan.renumbered:
-        c.print(item.note(renamed=any(old == item.path for old, _ in outcome.renamed)), markup=False)
+        c.print(item.note(renamed=any(old == item.path for old, _ in outcome.renamed), here=outcome.here),
+                markup=False)  # fmt: skip
     for move in plan.moves:
         c.print(
             f"moved {move.revision}: {', '.join(move.old_down) or 'None'} -> {', '.join(move.new_down)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -20,6 +21,19 @@ class Severity(str, Enum):
 class Location:
     path: str  # POSIX, relative to the repository root
     line: int = 1
+
+
+def command_path(path: str, root: str | None, start: str | None) -> str:
+    """``path`` (POSIX, relative to ``root``) as a command run in ``start`` names it.
+
+    ``root`` and ``start`` are absolute POSIX paths (None: unknown, ``path`` as is).
+    Fix commands are pasted where revgraph ran, as git's own hints are: in a
+    monorepo's ``backend/``, ``git mv -- backend/migrations/...`` names nothing.
+    Both absolute, ``relpath`` is string work: no file system, no cwd.
+    """
+    if root is None or start is None:
+        return path
+    return posixpath.relpath(posixpath.normpath(posixpath.join(root, path)), start)
 
 
 @dataclass(frozen=True)

@@ -285,7 +285,7 @@ class _State:
             git, head_trees = ("no git", base), None
         common = (
             "revgraph check", FORMAT, __version__, code_fingerprint(), str(root),
-            ws.commands_from,  # fix commands name files from there
+            ws.start_dir,  # fix commands name files from there
             repr(project.settings), select, ignore, git,
         )  # fmt: skip
         return cls(ws, common, envs, head_trees, facts)

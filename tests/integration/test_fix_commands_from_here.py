@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.support import GitRepo
@@ -94,3 +95,42 @@ def test_outside_git_rg403_renames_with_mv(tmp_path, git_env):
     assert hit["fix"] == f"mv -- versions/root.py versions/{ROOT}_root.py"
     paste(hit["fix"], project.path / "migrations", git_env)
     assert (project.path / f"migrations/versions/{ROOT}_root.py").is_file()
+
+
+def test_started_outside_the_root_the_command_still_names_the_file(tmp_path, git_env):
+    # Review: with -c pointing into another folder, the command named the file
+    # from the project's root, which is not where it is pasted.
+    project = GitRepo(tmp_path / "plain", env=git_env)
+    project.path.mkdir()
+    project.write("alembic.ini", _MINIMAL_INI)
+    project.write("migrations/env.py", (EXAMPLE_MIGRATIONS / "env.py").read_bytes())
+    project.write("migrations/script.py.mako", TEMPLATES["typed"])
+    written = project.add_revision(ROOT, None, message="root")
+    os.rename(project.path / written, project.path / "migrations/versions/root.py")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "revgraph", "-c", "plain/alembic.ini", "check", "--format", "json"],
+        cwd=tmp_path, env=git_env, capture_output=True, text=True,
+    )  # fmt: skip
+    [hit] = [f for f in json.loads(done.stdout)["findings"] if f["code"] == "RG403"]
+    assert hit["fix"] == f"mv -- plain/migrations/versions/root.py plain/migrations/versions/{ROOT}_root.py"
+    paste(hit["fix"], tmp_path, git_env)
+
+
+def test_fix_names_the_file_to_restore_from_the_project_folder(gitrepo):
+    # Review: fix's own refusal offered `git restore ... -- backend/migrations/...`
+    # in backend/, while check there named the file from there.
+    backend_project(gitrepo)
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    [landed] = [p for p in gitrepo.ls_files() if LANDED in p]
+    text = gitrepo.read(landed).decode()
+    gitrepo.write(landed, text.replace(f"= '{ROOT}'", "= None"))
+    gitrepo.commit("re-point a landed revision")
+
+    refused = gitrepo.run("-C", "backend", "fix", "--strategy", "merge", "--base", "main")
+    assert refused.returncode == 1, refused
+    command = f"git restore --source=main -- {landed.removeprefix('backend/')}"
+    assert f"`{command}`" in refused.stderr, refused.stderr
+    paste(command, gitrepo.path / "backend", gitrepo.env)
+    assert gitrepo.run("-C", "backend", "check", "--base", "main").returncode == 0

@@ -859,15 +859,17 @@ def test_diff_calls_a_merge_s_parents_in_another_order_an_edit_not_a_re_point():
 
 
 @pytest.mark.parametrize(
-    ("start", "path", "shown"),
+    ("root", "start", "path", "shown"),
     [
-        ("", "backend/migrations/versions/a.py", "backend/migrations/versions/a.py"),
-        (None, "backend/migrations/versions/a.py", "backend/migrations/versions/a.py"),
-        ("backend", "backend/migrations/versions/a.py", "migrations/versions/a.py"),
-        ("backend/migrations/versions", "backend/migrations/versions/a.py", "a.py"),
-        ("backend/docs", "backend/migrations/versions/a.py", "../migrations/versions/a.py"),
-        ("back", "backend/migrations/a.py", "../backend/migrations/a.py"),  # a prefix, not a folder
+        ("/r", "/r", "backend/migrations/versions/a.py", "backend/migrations/versions/a.py"),
+        (None, "/r", "backend/migrations/versions/a.py", "backend/migrations/versions/a.py"),
+        ("/r", "/r/backend", "backend/migrations/versions/a.py", "migrations/versions/a.py"),
+        ("/r", "/r/backend/migrations/versions", "backend/migrations/versions/a.py", "a.py"),
+        ("/r", "/r/backend/docs", "backend/migrations/versions/a.py", "../migrations/versions/a.py"),
+        ("/r", "/r/back", "backend/migrations/a.py", "../backend/migrations/a.py"),  # a prefix, not a folder
+        ("/r/proj", "/r/proj/sub", "../shared/a.py", "../../shared/a.py"),  # a location outside the root
+        ("/tmp/rv/plain", "/tmp", "migrations/a.py", "rv/plain/migrations/a.py"),  # started outside the root
     ],
 )
-def test_fix_commands_name_files_from_where_they_are_run(start, path, shown):
-    assert context(snap("a"), commands_from=start).here(path) == shown
+def test_fix_commands_name_files_from_where_they_are_run(root, start, path, shown):
+    assert context(snap("a"), root_dir=root, start_dir=start).here(path) == shown

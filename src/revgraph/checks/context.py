@@ -8,14 +8,13 @@ never go stale.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import filterfalse
 from operator import attrgetter
 from typing import Iterable, Mapping, Sequence
 
-from revgraph.findings import Location
+from revgraph.findings import Location, command_path
 from revgraph.model import Revision, RevisionGraph, Snapshot
 from revgraph.shellwords import shell_word
 
@@ -52,20 +51,16 @@ class CheckContext:
     # A landed file HEAD no longer has where alembic looks -> where the index has it
     # instead (a subfolder alembic does not walk, another name): RG202 says so.
     moved_out: Mapping[str, str] = field(default_factory=dict)
-    # Where a fix command is run from: the directory revgraph started in
-    # (after -C), relative to the root that revision paths are relative to
-    # ("" there; None when it lies outside it). Commands naming files say them
-    # from there, as git's own hints do: in a monorepo's `backend/`,
-    # `git mv -- backend/migrations/...` would name nothing.
-    commands_from: str | None = ""
+    # The root revision paths are relative to, and the directory revgraph
+    # started in (after -C), both absolute: fix commands name files from there
+    # (``findings.command_path``). None: paths as they are.
+    root_dir: str | None = None
+    start_dir: str | None = None
     in_git: bool = True  # outside git, a file is renamed with `mv`, not `git mv`
 
     def here(self, path: str) -> str:
-        """``path`` (relative to the root) as a command run from ``commands_from`` names it."""
-        if not self.commands_from:
-            return path
-        # Both absolute under one made-up root: relpath then never asks for the cwd.
-        return posixpath.relpath("/" + path, "/" + self.commands_from)
+        """``path`` (relative to the root) as a command run where revgraph started names it."""
+        return command_path(path, self.root_dir, self.start_dir)
 
     # ------------------------------------------------------------- graphs
     @cached_property

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from revgraph.checks.landed import parents_text
 from revgraph.errors import FixRefused
@@ -51,6 +51,7 @@ def plan_rebase(
     landed_from: str | None = None,
     base: Snapshot | None = None,
     onto_ref: str | None = None,
+    here: Callable[[str], str] = str,
 ) -> EditPlan:
     """Plan re-pointing the new revisions of ``graph`` onto the landed heads.
 
@@ -61,7 +62,8 @@ def plan_rebase(
     base ref's own snapshot; with it a refusal tells a fork base really has
     from landed history edited in ``graph``. Raises ``FixRefused`` with the
     reason when a rebase cannot give one head per lineage without moving a
-    landed revision.
+    landed revision. ``here``: a path as the command a refusal offers names it
+    (from where revgraph runs, ``findings.command_path``).
     """
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     new_ids = tuple(rid for rid in graph.revisions if rid not in landed_ids)
@@ -74,7 +76,7 @@ def plan_rebase(
     left_alone: list[str] = []
     placed = _place_units(graph, view, units, left_alone)
     notes.extend(left_alone)
-    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids)
+    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids, here)
     moves = _stack(graph, targets, placed)  # each is said by the caller ("moved ..."), not noted here
     drops = _drop_redundant_parents(graph, moves, landed_ids)
     notes.extend(_describe_drop(drop) for drop in drops)
@@ -120,6 +122,7 @@ def _refuse_several_landed_heads(
     landed_from: str | None = None,
     base: Snapshot | None = None,
     landed: frozenset[str] = frozenset(),
+    here: Callable[[str], str] = str,
 ) -> None:
     lines_of = _lineages_per_unit(placed)
     base_view = None
@@ -133,7 +136,7 @@ def _refuse_several_landed_heads(
             base_view = _LandedView(base.graph(), frozenset(rev.id for rev in base.revisions))
             # Landed history edited here forks the landed revisions although
             # base has one head: name the edit, not base.
-            _refuse_edited_landed_history(graph, landed, base_view.graph, base.source)
+            _refuse_edited_landed_history(graph, landed, base_view.graph, base.source, here=here)
         if landed_from and ("+" in landed_from or "database" in landed_from):
             # The landed set comes from several places (protected refs, a
             # database): no single "base" to blame, and nothing may move.
@@ -172,14 +175,16 @@ def _refuse_duplicates(graph: RevisionGraph) -> None:
     )
 
 
-def refuse_unsafe_for_merge(graph: RevisionGraph, landed: frozenset[str], base: Snapshot | None) -> None:
+def refuse_unsafe_for_merge(
+    graph: RevisionGraph, landed: frozenset[str], base: Snapshot | None, here: Callable[[str], str] = str
+) -> None:
     """The merge strategy's refusals: an id two files declare, landed or not (RG103), new
     revisions with broken history (RG104, RG105), and landed history edited here
     (RG201/RG202), which a merge revision would build on."""
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     if base is not None:
         _refuse_edited_landed_history(
-            graph, landed_ids, base.graph(), base.source, cannot="A merge revision cannot undo this"
+            graph, landed_ids, base.graph(), base.source, cannot="A merge revision cannot undo this", here=here
         )
     _refuse_broken_history(graph, landed_ids, tuple(rid for rid in graph.revisions if rid not in landed_ids))
 
@@ -191,6 +196,7 @@ def _refuse_edited_landed_history(
     base_name: str,
     *,
     cannot: str = "A rebase never moves a landed revision, so it cannot undo this",
+    here: Callable[[str], str] = str,
 ) -> None:
     """Refuse naming the landed revisions re-pointed (RG201) or deleted (RG202) in ``graph``."""
     repointed = sorted(
@@ -218,7 +224,7 @@ def _refuse_edited_landed_history(
         f"(deleted here: RG202; or {named_by[rid]} came without it, say by a cherry-pick: RG104)"
         for rid in deleted
     ]
-    paths = [graph[rid].path for rid in repointed] + [base[rid].path for rid in deleted]
+    paths = [here(graph[rid].path) for rid in repointed] + [here(base[rid].path) for rid in deleted]
     raise FixRefused(
         "; ".join(what) + f". {cannot}",
         hint=f"restore {'it' if len(paths) == 1 else 'them'} from {base_name}: "

@@ -44,14 +44,15 @@ class Renumbered:
             return None
         return posixpath.join(posixpath.dirname(self.path), name.replace(self.old, self.new, 1))
 
-    def note(self, *, renamed: bool = False) -> str:
-        """What fix says; ``renamed``: fix has renamed the file itself (during a merge)."""
+    def note(self, *, renamed: bool = False, here: Callable[[str], str] = str) -> str:
+        """What fix says; ``renamed``: fix has renamed the file itself (during a merge);
+        ``here``: a path as the command it offers names it (``findings.command_path``)."""
         text = f"new id {self.new} for {self.path} ({self.old} is {self.landed_path}, which has landed)"
         target = self.renamed_path
         if target is not None and renamed:
             text += f"; renamed to {target} (git mv)"
         elif target is not None:
-            text += f"; rename it: git mv -- {shell_word(self.path)} {shell_word(target)}"
+            text += f"; rename it: git mv -- {shell_word(here(self.path))} {shell_word(here(target))}"
         return text
 
 
