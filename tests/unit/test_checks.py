@@ -162,6 +162,19 @@ def test_rg101_points_first_at_a_head_this_branch_adds():
     assert [loc.path for loc in finding.locations] == ["versions/c_step.py", "versions/b_step.py"]
 
 
+def test_rg101_offers_no_fix_while_an_id_fix_cannot_renumber_is_declared_twice():
+    # Review: base declares b in two files and the branch adds a second head; RG101
+    # offered `revgraph fix`, which refuses any id declared twice it cannot renumber.
+    twice = rev("b", "a", path="versions/b_copy.py", blob_id="blob-b-copy")
+    base = snap("a<-b", source="origin/main", also=[twice])
+    [finding] = findings(context(snap("a<-b", "a<-c", also=[twice]), base=base), "RG101")
+    assert finding.fix is None and "b is declared by several files (RG103)" in finding.message
+    # The branch's copy of an id base has landed once is renumbered by fix: offered.
+    base = snap("a<-b", source="origin/main")
+    [finding] = findings(context(snap("a<-b", "a<-c", also=[twice]), base=base), "RG101")
+    assert finding.fix is not None and "RG103" not in finding.message
+
+
 def test_a_head_made_by_a_missing_parent_offers_no_fix_that_would_refuse():
     # QA: a typo in down_revision makes the revision a head of its own; RG101
     # offered `revgraph fix`, which refuses ("fix RG104 first").

@@ -179,12 +179,19 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
     landed = landed_labels(ctx, graph)
     joins = merge_groups(ctx, graph, competing)
     orphans = _hang_off_a_missing_parent(graph, competing)
+    doubled = _ids_fix_will_not_renumber(ctx)
     if orphans:
         # A head made by a missing parent: alembic cannot load this graph at all,
         # and fix refuses it until RG104 (or RG202's restore) is done.
         fix = None
         verb = "hangs" if len(orphans) == 1 else "hang"
         message += f"; {', '.join(orphans)} {verb} off a missing parent (RG104): mend that first"
+    elif doubled and fix is not None:
+        # Either strategy refuses while an id is declared twice, unless it is the
+        # branch's copy of an id base has landed once (fix renumbers that one).
+        fix = None
+        verb = "is" if len(doubled) == 1 else "are"
+        message += f"; {', '.join(doubled)} {verb} declared by several files (RG103): mend that first"
     elif not joins.groups and joins.unplaced:
         # Neither strategy can tell which labelled line they continue.
         fix = None
@@ -219,6 +226,16 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         fix=fix,
         subjects=tuple(heads),
     )
+
+
+def _ids_fix_will_not_renumber(ctx: CheckContext) -> list[str]:
+    """Ids HEAD declares in several files that fix refuses: not one landed copy in base
+    beside the branch's own (both new, or base itself declares the id twice)."""
+    duplicates = ctx.head_graph.duplicates
+    if not duplicates:
+        return []
+    base = ctx.base_graph
+    return sorted(rid for rid in duplicates if base is None or rid not in base or rid in base.duplicates)
 
 
 def _from_base_note(ctx: CheckContext, competing: Sequence[str]) -> str:
