@@ -393,10 +393,11 @@ def diff(
         diffs = api.diff(ws, old, new)
         for ref in dict.fromkeys((old, new)):
             warn_ref_settings(ws, ref)
-    # A file revgraph cannot read may hold a revision the lists leave out, as RG107
-    # fails `check`: "problems found" (PRODUCT §2), so a script does not take the
-    # diff for the whole answer.
-    code = 1 if any(d.unreadable for d in diffs) else 0
+    # A file revgraph cannot read on one side may hold a revision the lists leave
+    # out, as RG107 fails `check`: "problems found" (PRODUCT §2), so a script does
+    # not take the diff for the whole answer. One both sides fail on the same way
+    # is listed, but changed nothing: `diff HEAD HEAD` is not a failure.
+    code = 1 if any(len(u.sides) == 1 for d in diffs for u in d.unreadable) else 0
     if fmt == "json":
         typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
         raise typer.Exit(code)

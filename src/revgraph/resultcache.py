@@ -11,7 +11,8 @@ The key holds:
 * revgraph's version and a fingerprint of its own source files (size and
   mtime of each module), so a changed parser or rule never serves an old
   answer, even in an editable install;
-* the project root, the settings and every environment's definition, the
+* the project root, the directory revgraph started in (fix commands name
+  files from there), the settings and every environment's definition, the
   select/ignore codes and the ``--base`` argument as given;
 * the working tree, in two keys that lead to one result. The *stat key*:
   HEAD's folder trees plus ``git status`` of the folders with each listed

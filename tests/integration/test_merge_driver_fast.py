@@ -12,7 +12,7 @@ RevisionGraphs. These tests hold the first against the second:
   400-revision history written like the benchmark's, through
   ``driver.fast_decision`` and ``driver.full_union_entries``;
 * on reading git's tree objects: the listing rules (which files are
-  revisions, in which order) against ``sources.listing``, and the
+  revisions, in which order) against ``revgraph.listing``, and the
   difference of two trees (taken on the bytes between their shared prefix
   and suffix) against a whole comparison;
 * on the facts index (a warm run parses nothing; a damaged index or one of

@@ -145,7 +145,8 @@ def _print_group(
         if not shared:
             run = 0
     for code, more in counted.items():
-        console.print(Text(f"... and {more} more {code} notes (-v lists them all)", style="dim"), soft_wrap=True)
+        noun = "note" if more == 1 else "notes"
+        console.print(Text(f"... and {more} more {code} {noun} (-v lists them all)", style="dim"), soft_wrap=True)
     console.print()
 
 
