@@ -82,7 +82,9 @@ def test_rg202_restore_runs_in_the_project_folder(gitrepo):
     assert gitrepo.run("-C", "backend", "check", "--base", "main").returncode == 0
 
 
-def test_outside_git_rg403_renames_with_mv(tmp_path, git_env):
+def unnamed_root_outside_git(tmp_path, git_env) -> GitRepo:
+    """tmp_path/plain: an alembic project outside git whose one revision's file
+    name lacks its id (RG403)."""
     project = GitRepo(tmp_path / "plain", env=git_env)  # its helpers only: no `git init`
     project.path.mkdir()
     project.write("alembic.ini", _MINIMAL_INI)
@@ -90,6 +92,11 @@ def test_outside_git_rg403_renames_with_mv(tmp_path, git_env):
     project.write("migrations/script.py.mako", TEMPLATES["typed"])
     written = project.add_revision(ROOT, None, message="root")
     os.rename(project.path / written, project.path / "migrations/versions/root.py")
+    return project
+
+
+def test_outside_git_rg403_renames_with_mv(tmp_path, git_env):
+    project = unnamed_root_outside_git(tmp_path, git_env)
 
     hit = finding(project, "RG403", "-C", "migrations")
     assert hit["fix"] == f"mv -- versions/root.py versions/{ROOT}_root.py"
@@ -100,13 +107,7 @@ def test_outside_git_rg403_renames_with_mv(tmp_path, git_env):
 def test_started_outside_the_root_the_command_still_names_the_file(tmp_path, git_env):
     # Review: with -c pointing into another folder, the command named the file
     # from the project's root, which is not where it is pasted.
-    project = GitRepo(tmp_path / "plain", env=git_env)
-    project.path.mkdir()
-    project.write("alembic.ini", _MINIMAL_INI)
-    project.write("migrations/env.py", (EXAMPLE_MIGRATIONS / "env.py").read_bytes())
-    project.write("migrations/script.py.mako", TEMPLATES["typed"])
-    written = project.add_revision(ROOT, None, message="root")
-    os.rename(project.path / written, project.path / "migrations/versions/root.py")
+    project = unnamed_root_outside_git(tmp_path, git_env)
 
     done = subprocess.run(
         [sys.executable, "-m", "revgraph", "-c", "plain/alembic.ini", "check", "--format", "json"],

@@ -348,25 +348,14 @@ def refresh_pre_commit_files(text: str, files: str, project_dir: str = "") -> st
     folders (its parts a subset of the new ones) is replaced: one a person
     edited otherwise is theirs.
     """
-    ours = set(pre_commit_hook_ids(project_dir))
     wanted = _yaml_quote(files)
     new_parts = _pattern_parts(files)
-    out: list[str] = []
-    hook = None
-    for line in _lines(text):
-        body = _bare(line)
-        found = _HOOK_ID.match(body)
-        if found:
-            hook = found.group("id")
-        elif body.strip().startswith("- repo:"):
-            hook = None
-        m = _FILES_KEY.match(body) if hook in ours else None
-        if m and m.group("value") != wanted:
-            old_parts = _pattern_parts(_yaml_unquote(m.group("value")))
-            if old_parts is not None and new_parts is not None and old_parts < new_parts:
-                line = m.group("lead") + wanted + m.group("tail") + line[len(body):]
-        out.append(line)
-    return "".join(out)
+
+    def widened(value: str) -> str | None:
+        old_parts = _pattern_parts(_yaml_unquote(value))
+        return wanted if old_parts is not None and new_parts is not None and old_parts < new_parts else None
+
+    return _edit_our_hooks(text, project_dir, _FILES_KEY, widened)
 
 
 _ENTRY_KEY = re.compile(r"^(?P<lead>\s*entry:\s*)(?P<value>[^#]*?)(?P<tail>\s*(?:#.*)?)$")
@@ -375,9 +364,18 @@ _ENTRY_KEY = re.compile(r"^(?P<lead>\s*entry:\s*)(?P<value>[^#]*?)(?P<tail>\s*(?
 def refresh_pre_commit_entry(text: str, project_dir: str = "") -> str:
     """``text`` with this project's check hook's entry brought up to ``CHECK_HOOK_ARGS``,
     when it is exactly what an older revgraph wrote (one a person edited is theirs)."""
-    ours = set(pre_commit_hook_ids(project_dir))
     revgraph = f"revgraph -C {shlex.quote(project_dir)}" if project_dir else "revgraph"
     old_entries = {f"{revgraph} {args}" for args in _OLD_CHECK_HOOK_ARGS}
+    current = f"{revgraph} {CHECK_HOOK_ARGS}"
+    return _edit_our_hooks(text, project_dir, _ENTRY_KEY, lambda value: current if value in old_entries else None)
+
+
+def _edit_our_hooks(
+    text: str, project_dir: str, key: re.Pattern[str], new_value: Callable[[str], str | None]
+) -> str:
+    """``text`` with ``key``'s value in this project's revgraph hooks replaced where
+    ``new_value`` gives one; every other line (other repos' hooks too) as it was."""
+    ours = set(pre_commit_hook_ids(project_dir))
     out: list[str] = []
     hook = None
     for line in _lines(text):
@@ -387,9 +385,10 @@ def refresh_pre_commit_entry(text: str, project_dir: str = "") -> str:
             hook = found.group("id")
         elif body.strip().startswith("- repo:"):
             hook = None
-        m = _ENTRY_KEY.match(body) if hook in ours else None
-        if m and m.group("value") in old_entries:
-            line = m.group("lead") + f"{revgraph} {CHECK_HOOK_ARGS}" + m.group("tail") + line[len(body):]
+        m = key.match(body) if hook in ours else None
+        value = new_value(m.group("value")) if m else None
+        if value is not None and value != m.group("value"):
+            line = m.group("lead") + value + m.group("tail") + line[len(body):]
         out.append(line)
     return "".join(out)
 
