@@ -237,15 +237,41 @@ def _run_check(
     db: Optional[str],
     doctor: bool = False,
 ) -> int:
-    from revgraph import api
-    from revgraph.render import REPORT_FORMATS, render_report
-    from revgraph.rules import selected_rules, split_codes
+    from revgraph.render import REPORT_FORMATS
+    from revgraph.rules import split_codes
 
     st = state()
     if fmt not in REPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(REPORT_FORMATS)}")
     select = split_codes(select)
     ignore = split_codes(ignore)
+    try:
+        return _check_and_render(st, base=base, fmt=fmt, select=select, ignore=ignore, strict=strict,
+                                 output=output, db=db, doctor=doctor)  # fmt: skip
+    except RevgraphError as exc:
+        if fmt == "github" and output is None:
+            _annotate_failure(exc)
+        raise
+
+
+def _annotate_failure(exc: RevgraphError) -> None:
+    """In a GitHub workflow, a check that could not run (exit 2: a shallow clone, an
+    unknown base) says why on the pull request too, not only in the job's log."""
+    from revgraph.render.github import escape_data
+
+    text = exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
+    sys.stdout.write(f"::error title=revgraph could not run::{escape_data(text)}\n")
+    sys.stdout.flush()
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        hint = f"\n\n{exc.hint}" if exc.hint else ""
+        _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], f"### revgraph could not run\n\n{exc.message}{hint}\n")
+
+
+def _check_and_render(st, *, base, fmt, select, ignore, strict, output, db, doctor) -> int:
+    from revgraph import api
+    from revgraph.render import render_report
+    from revgraph.rules import selected_rules
+
     with st.workspace() as ws:
         report = api.check(ws, base=base, select=select, ignore=ignore, db_url=db)
         warn_missing_versions(ws)

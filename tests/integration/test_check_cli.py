@@ -270,6 +270,23 @@ def test_github_format_appends_the_job_summary_when_asked(gitrepo, revgraph, tmp
     assert "```mermaid" not in run.out  # the summary goes to the file, not to stdout
 
 
+def test_github_format_says_on_the_pull_request_why_the_check_could_not_run(gitrepo, tmp_path):
+    # QA in a CI-like clone: exit 2 (a base the clone lacks) left only a red job; the
+    # fetch hint was on stderr, in a log nobody opens from the pull request.
+    classic_fork(gitrepo)
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
+    run = subprocess_run(gitrepo, "check", "--format", "github", "--base", "origin/nope", env=env)
+    assert run.code == 2, run
+    [line] = run.out.splitlines()
+    assert line.startswith("::error title=revgraph could not run::") and "origin/nope" in line
+    assert "%0Ahint: " in line and "\n" not in line.partition("::")[2]
+    assert "revgraph: error:" in run.err  # the log keeps its line
+    assert "### revgraph could not run" in summary.read_text(encoding="utf-8")
+    # Other formats keep stdout for their own document.
+    assert subprocess_run(gitrepo, "check", "--format", "json", "--base", "origin/nope").out == ""
+
+
 def test_a_step_summary_that_cannot_be_written_is_a_warning_and_the_exit_code_stays(gitrepo, tmp_path):
     classic_fork(gitrepo)
     for summary, reason in ((tmp_path / "missing" / "summary.md", "No such file or directory"),
