@@ -774,3 +774,22 @@ def test_an_arch_between_two_heads_on_the_top_row_stays_below_the_title_and_insi
     assert start_y - ARCH_RISE > title_bottom
     label = re.search(r'<text class="edge-label" x="\d+" y="(\d+)"', out)
     assert label and int(label.group(1)) - 11 > title_bottom
+
+
+def test_a_revision_whose_parent_is_missing_is_marked_in_every_format():
+    # QA on a real history: a revision built on an unreadable file was drawn as a
+    # second history after a blank line, with nothing saying its parent is missing.
+    g = RevisionGraph([
+        Revision(id="a", down_revisions=(), path="versions/a.py", message="root"),
+        Revision(id="b", down_revisions=("a",), path="versions/b.py", message="step"),
+        Revision(id="x", down_revisions=("gone",), path="versions/x.py", message="lost"),
+    ])
+    fv = focus(review(g, new={"x"}), "new")
+    [node] = [n for n in fv.nodes if n.id == "x"]
+    assert "orphan" in node.marks and "orphan" not in next(n for n in fv.nodes if n.id == "b").marks
+    tree = render(fv, "tree")
+    assert re.search(r"x lost .*\[orphan\]", tree) and "[orphan] its down_revision names" in tree
+    data = json.loads(render(fv, "json"))
+    assert "orphan" in next(n for n in data["nodes"] if n["id"] == "x")["marks"]
+    for fmt in ("mermaid", "dot", "html"):
+        assert "orphan" in render(fv, fmt), fmt  # in the node's label or the legend

@@ -20,9 +20,9 @@ from typing import Iterable, Mapping, Sequence
 from revgraph.errors import UsageError
 from revgraph.model import Revision, RevisionGraph
 
-MARKS = ("head", "base", "new", "landed", "merge", "conflict", "edited", "repointed")
+MARKS = ("head", "base", "new", "landed", "merge", "conflict", "edited", "repointed", "orphan")
 # Marks a reviewer must see: focus "new" starts from revisions that carry one.
-NOTABLE = frozenset({"new", "conflict", "edited", "repointed"})
+NOTABLE = frozenset({"new", "conflict", "edited", "repointed", "orphan"})
 EDGE_KINDS = ("down", "depends", "proposed", "collapsed")
 FOCUS_MODES = ("new", "compact", "all")
 GRAPH_FORMATS = ("tree", "mermaid", "dot", "svg", "png", "html", "json")
@@ -41,6 +41,7 @@ MARK_MEANINGS = {
     "conflict": "part of a finding",
     "edited": "landed revision, edited",
     "repointed": "landed revision, re-pointed",
+    "orphan": "its down_revision names a revision that is not here (RG104)",
 }
 EDGE_MEANINGS = {
     "down": "solid: down_revision",
@@ -99,6 +100,9 @@ def build_view(
         "head": set(graph.heads),
         "base": set(graph.bases),
         "merge": set(graph.merge_points),
+        # Drawn apart from its line (no edge to a parent that is not there):
+        # without a mark it reads as a second history.
+        "orphan": {d.revision for d in graph.dangling if d.kind == "down"},
     }
     marks: dict[str, frozenset[str]] = {}
     for rid in sorted(graph.revisions):

@@ -38,6 +38,7 @@ MARK_STYLES = {
     "conflict": "bold red",
     "edited": "magenta",
     "repointed": "magenta",
+    "orphan": "bold red",
 }
 
 
