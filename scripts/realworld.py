@@ -306,7 +306,11 @@ def rehearse_merge(name: str, versions: Path, template: Path | None, recursive: 
         return "skipped (the wheel ships no script.py.mako)"
     repo = history_repo(work / name / "rehearsal-merge", versions, recursive)
     shutil.copyfile(template, repo / "migrations" / "script.py.mako")
-    head = sorted(heads_of(repo))[0]
+    (env,) = json.loads(revgraph("heads", "--json", cwd=repo).stdout)["environments"]
+    head, labels = next((d["revision"], d["branch_labels"]) for d in env["head_details"])
+    # revgraph joins the heads of the line that forks; the others (keystone's
+    # expand beside contract) stay apart, as `alembic merge LABEL@heads` does.
+    target = f"{labels[0]}@heads" if labels and len(env["heads"]) > 1 else "heads"
     folder = repo / "migrations" / "versions"
     for rev, side in (("f00d0000eeee", "left"), ("f00d0000ffff", "right")):
         text = REVISION.format(message=f"rehearsal {side}", rev=rev, down=head, table="rehearsal", column=side)
@@ -321,7 +325,7 @@ def rehearse_merge(name: str, versions: Path, template: Path | None, recursive: 
     ours = revgraph("fix", "--strategy", "merge", "-m", "merge heads", "--rev-id", MERGE_ID, cwd=repo)
     # alembic imports the file it just wrote; a template importing the project's
     # packages fails there, after writing: the file is what counts.
-    subprocess.run([sys.executable, "-m", "alembic", "merge", "-m", "merge heads", "--rev-id", MERGE_ID, "heads"],
+    subprocess.run([sys.executable, "-m", "alembic", "merge", "-m", "merge heads", "--rev-id", MERGE_ID, target],
                    cwd=twin, capture_output=True, text=True, check=False)  # fmt: skip
     written = {p.relative_to(twin): p for p in twin.rglob(f"{MERGE_ID}*.py")}
     if len(written) != 1:
