@@ -289,6 +289,7 @@ def _check_and_render(st, *, base, fmt, select, ignore, strict, output, db, doct
             doctor=doctor,
             selected=selected_rules(select, ignore),
             quiet=st.quiet,
+            every_note=st.verbose,
         )
         _emit(text, output)
         if doctor and fmt == "text" and output is None:

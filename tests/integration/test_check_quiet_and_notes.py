@@ -66,3 +66,14 @@ def test_quiet_prints_nothing_when_nothing_matters_and_only_what_does_otherwise(
     assert "RG101" in quiet.stdout and "RG403" not in quiet.stdout and "info (" not in quiet.stdout
     assert quiet.stdout.strip().splitlines()[-1] == loud.stdout.strip().splitlines()[-1]  # the summary
     assert "RG403" in loud.stdout
+
+
+def test_doctor_explains_each_rule_but_counts_notes_past_a_few_too(gitrepo):
+    # doctor is verbose (one explanation per rule) and listed all 124 of airflow's
+    # RG403 notes with their `git mv` lines; -v still lists every one.
+    history_with_notes(gitrepo)
+    doctor = gitrepo.run("doctor")
+    assert doctor.stdout.count(": RG403 ") == NOTES_SHOWN
+    assert "... and 2 more RG403 notes (-v lists them all)" in doctor.stdout
+    assert "The environment's `file_template`" in doctor.stdout  # the rule is still explained
+    assert gitrepo.run("doctor", "-v").stdout.count(": RG403 ") == len(UNNAMED)

@@ -37,10 +37,13 @@ NOTES_SHOWN = 5
 
 def render_text(
     report: Report, *, color: bool = False, verbose: bool = False, width: int | None = None,
-    quiet: bool = False,
+    quiet: bool = False, every_note: bool | None = None,
 ) -> str:
     """The text report. ``quiet`` (-q): errors and warnings only, and nothing at all
-    when there are none (the exit status says it); the summary still counts notes."""
+    when there are none (the exit status says it); the summary still counts notes.
+    ``every_note``: list each rule's notes past ``NOTES_SHOWN`` (default: ``verbose``;
+    doctor explains every rule but lists them all only with -v)."""
+    every_note = verbose if every_note is None else every_note
     console = _console(color, width)
     findings = ordered(report.findings)
     show_environment = len(environment_names(report)) > 1
@@ -50,7 +53,7 @@ def render_text(
             continue
         group = [f for f in findings if f.severity is severity]
         if group:
-            _print_group(console, severity, group, verbose, show_environment)
+            _print_group(console, severity, group, verbose, show_environment, every_note)
             shown = True
     if shown or not quiet:
         _print_summary(console, report)
@@ -119,7 +122,7 @@ def _console(color: bool, width: int | None) -> Console:
 
 def _print_group(
     console: Console, severity: Severity, group: list[Finding], verbose: bool,
-    show_environment: bool,
+    show_environment: bool, every_note: bool = False,
 ) -> None:
     from rich.text import Text
 
@@ -130,7 +133,7 @@ def _print_group(
     # `revgraph fix --docstrings`). Each finding keeps its own line for grep.
     explained: set[str] = set()
     run = 0
-    if severity is Severity.INFO and not verbose:
+    if severity is Severity.INFO and not every_note:
         group, counted = _cap_notes(group)
     else:
         counted = {}
