@@ -701,42 +701,33 @@ def _lock_heads(
 def _lock_heads_at(ws: Workspace, lock: Path | None, ref: str) -> tuple[tuple[str, ...] | None, bool, str | None]:
     """``_lock_heads`` for the lock file as ``ref`` holds it (``:``: the index)."""
     repo = ws.maybe_repo()
-    in_repo = _repo_path(repo, lock) if repo is not None and lock is not None else None
+    in_repo = _under_root(Path(repo.root), lock) if repo is not None and repo.root and lock is not None else None
     if in_repo is None:  # no repository, or a lock file git does not hold
         return None, False, None
-    if ref == INDEX_REF:
-        data = next((b.data for b in repo.blobs([f":{in_repo}"]) if b.status == "ok"), None)
-    else:
-        data = repo.show(ref, in_repo)
+    data = repo.show(ref, in_repo)
     if data is None:
         return None, False, None
     parsed = _read_lock(data)
     return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
 
 
-def _repo_path(repo: GitRepo, path: Path) -> str | None:
-    """``path`` relative to the repository's top (as git names it in a tree), or None outside it."""
-    if repo.root is None:
-        return None
-    top = Path(repo.root)
-    for here, root in ((Path(os.path.abspath(path)), Path(os.path.abspath(top))), (path.resolve(), top.resolve())):
-        try:
-            return here.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return None
-
-
 def _rel(ws: Workspace, path: Path) -> str:
-    # The name itself stays unresolved: a lock file that is a symlink leading out of the
-    # repository is still *this* path, which the writer then refuses for the right reason.
-    root = ws.root.resolve()
+    return _under_root(ws.root, path) or path.as_posix()
+
+
+def _under_root(root: Path, path: Path) -> str | None:
+    """``path`` relative to ``root`` (POSIX, as git names it in a tree), None outside it.
+
+    The name itself stays unresolved: a lock file that is a symlink leading out of the
+    repository is still *this* path, which the writer then refuses for the right reason.
+    """
+    root = root.resolve()
     for candidate in (path.parent.resolve() / path.name, path.resolve()):
         try:
             return candidate.relative_to(root).as_posix()
         except ValueError:
             continue
-    return path.as_posix()
+    return None
 
 
 def _read_database(ws: Workspace, db_url: str) -> tuple[str, ...]:

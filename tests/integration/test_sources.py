@@ -166,6 +166,10 @@ def test_repository_metadata_head_merge_base_and_refs(two_branches, tmp_path):
         assert not git.is_shallow()
         assert git.show("main", f"{V}/c_feature.py") is None
         assert git.show("main", f"{V}/d_main.py") == repo.read(f"{V}/d_main.py")
+        # ":" is the index, as everywhere a ref is taken (what is staged, not on disk).
+        staged = repo.read(f"{V}/d_main.py")
+        repo.write(f"{V}/d_main.py", staged + b"# unstaged\n")
+        assert git.show(":", f"{V}/d_main.py") == staged
 
 
 def test_tree_ids_change_exactly_when_a_versions_folder_changes(two_branches):

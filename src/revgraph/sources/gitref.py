@@ -751,10 +751,11 @@ class GitRepo:
         return sorted(found)
 
     def show(self, rev: str, path: str) -> bytes | None:
-        """The bytes of ``path`` at ``rev`` (symlinks followed inside the repo), or None."""
+        """The bytes of ``path`` at ``rev`` (``:``: the index; symlinks followed inside
+        the repo), or None."""
         if not _plausible_ref(rev):
             return None
-        [blob] = list(self.blobs([f"{rev}:{path}"]))
+        [blob] = list(self.blobs([f":{path}" if rev == INDEX_REF else f"{rev}:{path}"]))
         return blob.data if blob.status == "ok" else None
 
     # ------------------------------------------------------------- listings
