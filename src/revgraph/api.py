@@ -151,11 +151,16 @@ class Workspace:
         """Where revgraph started (after -C), real and POSIX: its fix commands are run there."""
         return Path(os.path.realpath(self.options.cwd)).as_posix()
 
+    @property
+    def root_dir(self) -> str:
+        """``root``, real and POSIX, as ``findings.command_path`` takes it with ``start_dir``."""
+        return Path(os.path.realpath(self.root)).as_posix()
+
     def command_path(self, path: str) -> str:
         """``path`` (relative to ``root``) as a command run in ``start_dir`` names it."""
         from revgraph.findings import command_path
 
-        return command_path(path, Path(os.path.realpath(self.root)).as_posix(), self.start_dir)
+        return command_path(path, self.root_dir, self.start_dir)
 
     def close(self) -> None:
         if self._cache is not None:
@@ -807,7 +812,7 @@ def check(
             db_revisions=db_revisions,
             db_url=_mask_url(db_url) if db_url else None,
             moved_out=_moved_out(ws, env, head, ctx.base, ctx.merge_base),
-            root_dir=Path(os.path.realpath(ws.root)).as_posix(),
+            root_dir=ws.root_dir,
             start_dir=ws.start_dir,
             in_git=ws.maybe_repo() is not None,
         ))
