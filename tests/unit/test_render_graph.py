@@ -562,6 +562,28 @@ def test_tree_shows_branch_labels_and_placeholders():
     assert "… 5 revisions …  (a … e)" in out
 
 
+def test_focus_new_keeps_the_nearest_label_declarer_below_a_new_revision():
+    # Labels stacked on one line: the nearest says which line x continues; the
+    # older one folds with the rest.
+    g = graph("r<-a<-b<-c<-d<-e<-f<-g<-h<-x", labels={"a": ("old",), "d": ("line",)})
+    out = render_tree(focus(review(g, {"x"}), "new", context=1))
+    assert "d (line) add d [landed]" in out
+    assert "a (old)" not in out
+    assert "… 3 revisions …  (e … g)" in out and "… 4 revisions …  (r … c)" in out
+
+
+def test_focus_new_keeps_both_declarers_below_a_merge_of_two_labelled_lines():
+    g = graph(
+        "r<-e1<-e2<-e3<-e4<-e5<-m", "r<-c1<-c2<-c3<-c4<-c5<-m",
+        labels={"e1": ("expand",), "c1": ("contract",)},
+    )
+    fv = focus(review(g, {"m"}), "new", context=1)
+    assert {"e1", "c1"} <= {n.id for n in fv.nodes}
+    assert any(n.is_placeholder for n in fv.nodes)
+    out = render_tree(fv)
+    assert "e1 (expand)" in out and "c1 (contract)" in out
+
+
 # ------------------------------------------------------------------ mermaid
 HOSTILE = {
     "q\"uote": 'say "hi" <script>alert(1)</script> & `tick` #1 [x] {y} |z|',

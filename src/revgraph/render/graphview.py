@@ -266,8 +266,10 @@ def focus(view: GraphView, mode: str = "new", context: int = 2) -> FocusedView:
 
     ``new``: the new, conflicting, edited and re-pointed revisions (or the heads
     when there are none), ``context`` down_revision generations below them,
-    every head and both ends of each proposed edge; every other group of at
-    least ``MIN_COLLAPSE_NEW`` revisions becomes one placeholder.
+    every head, both ends of each proposed edge, and the nearest revision
+    declaring a branch label below each of them and each head (which labelled
+    line it is on); every other group of at least ``MIN_COLLAPSE_NEW``
+    revisions becomes one placeholder.
     ``compact``: everything, except that in graphs over ``LARGE_GRAPH``
     revisions, linear runs of more than ``LONG_RUN_COMPACT`` unmarked
     revisions become placeholders.
@@ -311,7 +313,35 @@ def _review_selection(view: GraphView, context: int) -> set[str]:
     for _ in range(context):
         frontier = {p for rid in frontier for p in graph.parents(rid)} - seen
         seen |= frontier
-    return kept | seen
+    return kept | seen | _label_declarers(graph, set(anchors) | set(graph.heads))
+
+
+def _label_declarers(graph: RevisionGraph, starts: Iterable[str]) -> set[str]:
+    """The nearest revision declaring a branch label below each of ``starts``.
+
+    On a history of labelled lines (``expand`` and ``contract``, say) the label
+    is written once, on the line's first revision; folded into a placeholder,
+    the picture no longer says which line a new revision continues. Each path
+    down from a start (down_revision only) ends at its first declarer, so
+    several labels stacked on one line keep only the nearest; a path with no
+    label below it is not walked.
+    """
+    if not graph.labels:
+        return set()
+    owners = set(graph.labels.values())
+    found: set[str] = set()
+    seen: set[str] = set()
+    stack = [rid for rid in starts if rid in graph]
+    while stack:
+        rid = stack.pop()
+        if rid in seen:
+            continue
+        seen.add(rid)
+        if rid in owners:
+            found.add(rid)
+            continue
+        stack.extend(p for p in graph.parents(rid) if p not in seen and graph.lineage_labels(p))
+    return found
 
 
 def _hidden_groups(graph: RevisionGraph, order: Sequence[str], kept: set[str]) -> list[list[str]]:
