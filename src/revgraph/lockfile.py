@@ -46,7 +46,7 @@ class LockFile:
         return tuple(sorted({e.revision for e in self.entries}))
 
 
-def _clean_message(message: str | None) -> str:
+def clean_message(message: str | None) -> str:
     # One line, no control characters: a message must never break the format.
     text = " ".join((message or "").split())
     return text[:120]
@@ -57,7 +57,7 @@ def render_lock(entries: list[LockEntry] | tuple[LockEntry, ...], environment: s
     if environment and environment != "default":
         lines.append(f"# environment: {environment}")
     for entry in sorted(entries, key=lambda e: (e.label != "head", e.label, e.revision)):
-        msg = _clean_message(entry.message)
+        msg = clean_message(entry.message)
         lines.append(f"{entry.label}: {entry.revision}" + (f"  {msg}" if msg else ""))
     return newline.join(lines) + newline
 

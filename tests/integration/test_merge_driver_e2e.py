@@ -151,6 +151,78 @@ def test_cherry_pick_onto_main_stops_at_lock_and_fix_moves_the_picked_revision(r
     _assert_feature_on_main_head(repo)
 
 
+# ------------------------------------------- a chain: its first revision is named
+# The feature adds three revisions in one commit; fix re-points the first, not the head.
+CHAIN = (("d1d1d1d1d1d1", "add invoices"), ("d2d2d2d2d2d2", "add invoice lines"), (FEATURE_ID, "index invoices"))
+CHAIN_ROOT = CHAIN[0][0]
+
+
+def _feature_adds_a_chain(repo, *, head_file_extra: str = "") -> None:
+    """main adds MAIN_ID on BASE_ID; feature adds CHAIN on BASE_ID in one commit. Ends on main."""
+    repo.branch("feature")
+    _add_on_branch(repo, "main", MAIN_ID, "add orders")
+    repo.checkout("feature")
+    down = BASE_ID
+    for rev_id, message in CHAIN:
+        path = repo.add_revision(rev_id, down, message=message)
+        down = rev_id
+    if head_file_extra:
+        repo.write(path, repo.read(path) + head_file_extra.encode())
+    repo.run("lock", check=True)
+    repo.commit("feature: invoices")
+    repo.checkout("main")
+
+
+def _assert_names_the_chain_root_fix_moves(repo, side: str) -> None:
+    """The conflict names the chain's head and its first revision; fix moves exactly that one."""
+    lines = repo.read(LOCK).decode().splitlines()
+    chain_line = f"{side + ':':<8}{FEATURE_ID} (index invoices), chain from {CHAIN_ROOT} (add invoices)"
+    main_line = f"{('theirs' if side == 'ours' else 'ours') + ':':<8}{MAIN_ID} (add orders)"
+    assert f"#   {chain_line}" in lines, lines
+    assert f"#   {main_line}" in lines, lines  # a single revision: as before
+    assert any("re-points the first revision of the chain" in line for line in lines), lines
+    assert parse_lock("\n".join(lines)).heads == tuple(sorted([MAIN_ID, FEATURE_ID]))
+    fix = repo.run("fix", "--dry-run", check=True).stdout
+    assert f"moved {CHAIN_ROOT}: {BASE_ID} -> {MAIN_ID}" in fix
+    assert "moved d2d2d2d2d2d2" not in fix and f"moved {FEATURE_ID}" not in fix
+
+
+@pytest.mark.parametrize(
+    "on, git_args, side",
+    [
+        ("main", ("merge", "--no-edit", "feature"), "theirs"),
+        ("feature", ("merge", "--no-edit", "main"), "ours"),
+        ("feature", ("rebase", "main"), "theirs"),  # in a rebase git calls the upstream "ours"
+    ],
+    ids=["merge-feature-into-main", "merge-main-into-feature", "rebase-feature-onto-main"],
+)
+def test_the_conflict_names_the_first_revision_of_a_chain_which_fix_re_points(repo, on, git_args, side):
+    _feature_adds_a_chain(repo)
+    repo.checkout(on)
+
+    proc, runs = _traced(repo, *git_args)
+
+    _assert_stopped_at_lock_only(proc, runs, repo)
+    _assert_names_the_chain_root_fix_moves(repo, side)
+    _fix_and_continue(repo, git_args[0])
+    script = _alembic_script(repo)
+    assert script.get_revision(CHAIN_ROOT).down_revision == MAIN_ID
+    assert list(script.get_heads()) == [FEATURE_ID]
+
+
+def test_the_chain_root_is_named_when_the_reference_decides_the_conflict(repo):
+    # A comment that may silence a rule leaves the decision to the reference
+    # (the fast path's facts do not keep comments); its conflict names the root too.
+    _feature_adds_a_chain(repo, head_file_extra="# revgraph: ignore[RG301]  (order checked by hand)\n")
+    fast, full = _decisions(repo, "feature")
+    assert fast.outcome == union.UNDECIDED and full is None
+
+    proc, runs = _traced(repo, "merge", "--no-edit", "feature")
+
+    _assert_stopped_at_lock_only(proc, runs, repo)
+    _assert_names_the_chain_root_fix_moves(repo, "theirs")
+
+
 # ------------------------------------------------------ clean merges
 def test_merge_where_only_the_feature_added_is_clean_and_takes_its_lock(repo):
     repo.branch("feature")

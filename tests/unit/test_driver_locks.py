@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from revgraph.gitops.driver import ids_added_twice, merge_locks
+from revgraph.gitops.driver import conflict_text, ids_added_twice, merge_locks
 from revgraph.lockfile import parse_lock
 
 ANCESTOR = b"head: 0001  init\n"
@@ -27,3 +27,40 @@ def test_a_landed_head_whose_message_one_side_edited_is_not_added_twice():
     ancestor = b"head: 0002  add orders\n"
     ours, theirs = b"head: 0002  add orders\n# note\n", b"head: 0002  add orders table\n"
     assert merge_locks(ancestor, ours, theirs) == (ours, True)
+
+
+# ------------------------------------------------ the conflict names a chain's first revision
+def _conflict(ancestor: str, ours: str, theirs: str, new) -> str:
+    return conflict_text(*map(parse_lock, (ancestor, ours, theirs)), ours, theirs, newline="\n", new=new)
+
+
+def test_a_chain_is_named_by_its_head_and_the_first_revision_fix_re_points():
+    theirs_new = {"0004": (("0003",), "index invoices"), "0003": (("0002",), "add invoice lines"),
+                  "0002": (("0001",), "add invoices")}  # fmt: skip
+    text = _conflict("head: 0001  init\n", "head: 0009  add orders\n", "head: 0004  index invoices\n",
+                     ({"0009": (("0001",), "add orders")}, theirs_new))  # fmt: skip
+    assert "#   ours:   0009 (add orders)\n" in text
+    assert "#   theirs: 0004 (index invoices), chain from 0002 (add invoices)\n" in text
+    assert "(it re-points the first revision of the chain that has not\n# landed" in text
+    assert parse_lock(text).heads == ("0004", "0009") and parse_lock(text).conflicted
+
+
+def test_a_chain_joined_by_a_merge_revision_names_each_first_revision():
+    ours_new = {"m": (("x", "y"), "join"), "x": (("0001",), "line x"), "y": (("0001",), "line y")}
+    text = _conflict("head: 0001\n", "head: m  join\n", "head: 0002\n", (ours_new, {"0002": (("0001",), "")}))
+    assert "#   ours:   m (join), chain from x (line x), y (line y)\n" in text
+    assert "#   theirs: 0002\n" in text
+
+
+def test_a_root_s_message_stays_on_its_comment_line():
+    new = {"0003": (("0002",), "top"), "0002": (("0001",), "first line\n<<<<<<< not a marker\nhead: 0007")}
+    text = _conflict("head: 0001\n", "head: 0003  top\n", "head: 0009\n", (new, {"0009": (("0001",), "")}))
+    assert "#   ours:   0003 (top), chain from 0002 (first line <<<<<<< not a marker head: 0007)\n" in text
+    assert parse_lock(text).heads == ("0003", "0009")  # no line of its own: not read as an entry
+
+
+def test_heads_of_one_side_are_set_apart_when_a_chain_is_named_and_a_stale_head_is_left_plain():
+    # ours records two new heads; "0005" is in no tree (a stale lock file): nothing is made up for it.
+    ours_new = {"0003": (("0002",), "c"), "0002": (("0001",), "b")}
+    text = _conflict("head: 0001\n", "head: 0003  c\nrep: 0005  r\n", "head: 0009\n", (ours_new, {}))
+    assert "#   ours:   0003 (c), chain from 0002 (b); 0005 (r)\n" in text

@@ -30,7 +30,8 @@ networkx or alembic:
    whole. The lock files' own claims are never trusted here: only the trees
    are read;
 4. otherwise a conflict whose text names both sides' new revisions and says
-   ``revgraph fix``.
+   ``revgraph fix``: each new head, and when a step 3 read the trees and a
+   side added a chain, the chain's first revision (what ``fix`` re-points).
 
 The driver writes only the file git gave it (``%A``), atomically.
 """
@@ -41,7 +42,7 @@ import os
 import sys
 from pathlib import Path
 
-from revgraph.lockfile import LockEntry, LockFile, detect_newline, parse_lock, render_lock
+from revgraph.lockfile import LockEntry, LockFile, clean_message, detect_newline, parse_lock, render_lock
 
 
 def _read(path: str | None) -> bytes:
@@ -65,9 +66,44 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _describe(entries, ids) -> list[str]:
+def _describe(entries, ids, new=None) -> tuple[list[str], bool]:
+    """Each head in ``ids`` with its message, and whether any is a chain. With ``new`` (the
+    side's revisions the other lacks, id -> (down_revisions, message)), a head whose new
+    chain is longer than itself also names where the chain starts: what ``revgraph fix``
+    re-points."""
     by_id = {e.revision: e for e in entries}
-    return [f"{rid} ({by_id[rid].message})" if by_id.get(rid) and by_id[rid].message else rid for rid in ids]
+    out = []
+    chained = False
+    for rid in ids:
+        text = f"{rid} ({by_id[rid].message})" if by_id.get(rid) and by_id[rid].message else rid
+        roots = chain_roots(rid, new) if new else ()
+        if roots and roots != (rid,):
+            named = ((r, clean_message(new[r][1])) for r in roots)  # one comment line, whatever the docstring
+            text += ", chain from " + ", ".join(f"{r} ({message})" if message else r for r, message in named)
+            chained = True
+        out.append(text)
+    return out, chained
+
+
+def chain_roots(head: str, new) -> tuple[str, ...]:
+    """The first revisions of ``head``'s new chain: its ancestors (down_revision only) among
+    ``new`` whose parents are all outside it; () when ``head`` is not new. A chain moves by
+    these alone (PRODUCT §4), so they are what the user acts on, not the head."""
+    if head not in new:
+        return ()
+    roots = []
+    seen = {head}
+    stack = [head]
+    while stack:
+        rid = stack.pop()
+        inside = [p for p in new[rid][0] if p in new]
+        if not inside:
+            roots.append(rid)
+        for parent in inside:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return tuple(sorted(roots))
 
 
 def fix_command(lock_path: str | None, top: Path | None = None) -> str:
@@ -95,12 +131,22 @@ def fix_command(lock_path: str | None, top: Path | None = None) -> str:
 
 def conflict_text(
     ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw: str, theirs_raw: str, *,
-    newline: str, marker_size: int = 7, fix: str = "revgraph fix",
+    newline: str, marker_size: int = 7, fix: str = "revgraph fix", new: tuple = (),
 ) -> str:  # fmt: skip
-    """A conflict git can show, naming both sides' new heads and the command that resolves it."""
+    """A conflict git can show, naming both sides' new heads and the command that resolves it.
+
+    ``new``: (ours', theirs') revisions the other side lacks, id -> (down_revisions,
+    message), when the driver read the trees; a head whose new chain is longer than
+    itself is then shown with the chain's first revision, the one ``revgraph fix``
+    re-points (``c (…), chain from a (…)``).
+    """
     base = set(ancestor.heads)
     ours_new = [h for h in ours.heads if h not in base]
     theirs_new = [h for h in theirs.heads if h not in base]
+    ours_only, theirs_only = new or (None, None)
+    ours_text, ours_chained = _describe(ours.entries, ours_new, ours_only)
+    theirs_text, theirs_chained = _describe(theirs.entries, theirs_new, theirs_only)
+    chains = ours_chained or theirs_chained
     twice = ids_added_twice(ancestor, ours, theirs)
     if twice:
         header = [
@@ -119,11 +165,15 @@ def conflict_text(
         resolve = [
             f"# Resolve: run `{fix}` (it moves the revision that has not landed and rewrites",
             "# this file), then `git add` it and continue the merge or rebase.",
-        ]
+        ] if not chains else [
+            f"# Resolve: run `{fix}` (it re-points the first revision of the chain that has not",
+            "# landed and rewrites this file), then `git add` it and continue the merge or rebase.",
+        ]  # fmt: skip
+    sep = "; " if chains else ", "  # a chain's description holds commas of its own
     lines = [
         *header,
-        "#   ours:   " + (", ".join(_describe(ours.entries, ours_new)) or "(no new revision)"),
-        "#   theirs: " + (", ".join(_describe(theirs.entries, theirs_new)) or "(no new revision)"),
+        "#   ours:   " + (sep.join(ours_text) or "(no new revision)"),
+        "#   theirs: " + (sep.join(theirs_text) or "(no new revision)"),
         *resolve,
         "<" * marker_size + " ours",
         *[ln for ln in ours_raw.splitlines() if ln.strip() and not ln.startswith("#")],
@@ -281,6 +331,22 @@ def union_of(ours, theirs, *, allow_heads: int | None = None, in_merge_base=None
 
 def _full_union(repo, env, theirs_sha: str, cache=None) -> list[LockEntry] | None:
     """``union_of`` both sides read whole from git (the slow, simple path)."""
+    return _full_union_outcome(repo, env, theirs_sha, cache)[0]
+
+
+def _new_by_side(ours, theirs) -> tuple[dict, dict]:
+    """(ours', theirs') revisions the other side lacks, id -> (down_revisions, message), as
+    ``union.Decision.new`` holds them: for the conflict text."""
+    ours_ids = {r.id for r in ours.revisions}
+    theirs_ids = {r.id for r in theirs.revisions}
+    return (
+        {r.id: (tuple(r.down_revisions), r.message or "") for r in ours.revisions if r.id not in theirs_ids},
+        {r.id: (tuple(r.down_revisions), r.message or "") for r in theirs.revisions if r.id not in ours_ids},
+    )
+
+
+def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[LockEntry] | None, tuple]:
+    """``_full_union``, and on a conflict each side's revisions the other lacks (``_new_by_side``)."""
     ours = repo.read_ref(env, "HEAD", cache=cache)
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
 
@@ -291,7 +357,8 @@ def _full_union(repo, env, theirs_sha: str, cache=None) -> list[LockEntry] | Non
         found = _in_merge_base(repo, theirs_sha, b"", encoded)
         return {p for p, e in zip(paths, encoded) if e in found}
 
-    return union_of(ours, theirs, allow_heads=env.allow_heads, in_merge_base=in_merge_base)
+    entries = union_of(ours, theirs, allow_heads=env.allow_heads, in_merge_base=in_merge_base)
+    return entries, (_new_by_side(ours, theirs) if entries is None else ())
 
 
 def full_union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:
@@ -318,7 +385,14 @@ def fast_decision(lock_path: str, theirs_sha: str, *, cwd: Path | None = None):
 
 
 def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None) -> list[LockEntry] | None:
-    """Heads of ours ∪ theirs when that union is healthy, else None.
+    """Heads of ours ∪ theirs when that union is healthy, else None (see ``_union_outcome``)."""
+    return _union_outcome(lock_path, theirs_sha, cwd=cwd, git_dir=git_dir)[0]
+
+
+def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None) -> tuple[list[LockEntry] | None, tuple]:
+    """Heads of ours ∪ theirs when that union is healthy, else None; and, for the conflict
+    text, what the decision learnt of each side's revisions the other lacks (``union.Decision.new``;
+    () when it did not look).
 
     ``gitops.union`` decides from what differs between the sides; whatever it
     cannot decide exactly (or any error of its own) goes to the reference,
@@ -333,7 +407,7 @@ def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
     try:
         found = _environment(lock_path, cwd)
         if found is None:
-            return None
+            return None, ()
         repo, env = found
         with repo:
             from revgraph.gitops.union import decide_in_repo
@@ -350,11 +424,11 @@ def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
             if decision is not None:
                 remember_early(repo, sides, theirs_sha, cwd, lock_path, early)
             if decision is not None and decision.outcome != UNDECIDED:
-                return list(decision.entries) if decision.outcome == CLEAN else None
+                return (list(decision.entries), ()) if decision.outcome == CLEAN else (None, decision.new)
             from revgraph.sources.cache import ParseCache
 
             with ParseCache(cache_dir) as cache:
-                return _full_union(repo, env, theirs_sha, cache)
+                return _full_union_outcome(repo, env, theirs_sha, cache)
     finally:
         if early is not None:
             early.stop()  # unused, or already read: nothing left running
@@ -366,6 +440,7 @@ def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path:
     theirs_raw = theirs_b.decode("utf-8", "replace")
     ancestor, ours, theirs = (parse_lock(b.decode("utf-8", "replace")) for b in (ancestor_b, ours_b, theirs_b))
     newline = detect_newline(ours_b or theirs_b)
+    new: tuple = ()  # each side's revisions the other lacks, when the trees were read
     if not ours.conflicted and not theirs.conflicted:
         if ours.heads == theirs.heads and not ids_added_twice(ancestor, ours, theirs):
             return ours_b, True
@@ -376,14 +451,14 @@ def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path:
         incoming = _incoming_commit(git_dir)
         if incoming and lock_path:
             try:
-                entries = _union_entries(lock_path, incoming, git_dir=git_dir)
+                entries, new = _union_outcome(lock_path, incoming, git_dir=git_dir)
             except Exception:  # any doubt means a conflict, never a wrong clean merge
                 entries = None
             if entries is not None:
                 env_name = ours.environment or theirs.environment
                 return render_lock(entries, env_name, newline=newline).encode(), True
     text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
-                         fix=fix_command(lock_path))  # fmt: skip
+                         fix=fix_command(lock_path), new=new)  # fmt: skip
     return text.encode(), False
 
 

@@ -94,6 +94,9 @@ class Decision(NamedTuple):
     entries: tuple[LockEntry, ...] = ()  # the union's heads, when CLEAN
     reason: str = ""  # why, for tests and debugging
     heads: tuple[str, ...] = ()  # a CONFLICT of RG101's: the union's heads (``_marked_heads``)
+    # A CONFLICT of RG101's: (ours', theirs') revisions the other side lacks, id ->
+    # (down_revisions, message), so the conflict text can name where each new chain starts.
+    new: tuple[Mapping[str, tuple], Mapping[str, tuple]] = ()
 
 
 def fact_of(result: "Revision | ParseProblem") -> Fact:
@@ -240,7 +243,7 @@ def decide_lists(
         # RG101 without a walk: heads whose landed labels overlap share a lane,
         # so there are at most one lane per label and the unlabelled one.
         return Decision(CONFLICT, reason=f"the union has {len(heads_u)} heads and {len(labels)} branch labels",
-                        heads=tuple(sorted(heads_u)))  # fmt: skip
+                        heads=tuple(sorted(heads_u)), new=_new_by_side(gone, a_facts, a_ids, o_set))  # fmt: skip
 
     downs_o = dict(zip(map(_ID, o_facts), map(_DOWNS, o_facts)))
     downs = dict(downs_o)
@@ -263,7 +266,7 @@ def decide_lists(
             return Decision(UNDECIDED, reason=str(exc))
         if competing:
             return Decision(CONFLICT, reason=f"RG101 on the union: {', '.join(competing)} compete",
-                            heads=tuple(sorted(heads_u)))  # fmt: skip
+                            heads=tuple(sorted(heads_u)), new=_new_by_side(gone, a_facts, a_ids, o_set))  # fmt: skip
 
     # Only a clean merge needs the rest: the cycle search and each head's label.
     if _has_cycle(downs, depends):
@@ -276,6 +279,17 @@ def decide_lists(
         label = f[2][0] if f[2] else min(union_lineage(head), default="head")
         entries.append(LockEntry(label, head, f[4] or ""))
     return Decision(CLEAN, tuple(entries), reason="the union is healthy")
+
+
+def _new_by_side(gone: Sequence[Fact], a_facts: Sequence[Fact], a_ids: AbstractSet[str], o_set: AbstractSet[str]):
+    """(ours', theirs') revisions the other side lacks, id -> (down_revisions, message).
+
+    Only the few files that differ between the sides are looked at: ours' ids
+    that theirs lacks are among the files theirs removed or changed (``gone``).
+    """
+    ours_only = {f[0]: (f[1], f[4] or "") for f in gone if f[0] not in a_ids}
+    theirs_only = {f[0]: (f[1], f[4] or "") for f in a_facts if f[0] not in o_set}
+    return ours_only, theirs_only
 
 
 class _Lineage:
