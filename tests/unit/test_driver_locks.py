@@ -64,3 +64,11 @@ def test_heads_of_one_side_are_set_apart_when_a_chain_is_named_and_a_stale_head_
     ours_new = {"0003": (("0002",), "c"), "0002": (("0001",), "b")}
     text = _conflict("head: 0001\n", "head: 0003  c\nrep: 0005  r\n", "head: 0009\n", (ours_new, {}))
     assert "#   ours:   0003 (c), chain from 0002 (b); 0005 (r)\n" in text
+
+
+def test_a_chain_with_many_first_revisions_names_a_few():
+    # A side forked long ago whose lines merges joined: its chain starts in many places.
+    starts = {f"s{i}": (("0001",), "") for i in range(5)}
+    ours_new = {"m": (tuple(starts), "join"), **starts}
+    text = _conflict("head: 0001\n", "head: m  join\n", "head: 0009\n", (ours_new, {"0009": (("0001",), "")}))
+    assert "#   ours:   m (join), chain from s0, s1, s2 and 2 more\n" in text

@@ -78,11 +78,18 @@ def _describe(entries, ids, new=None) -> tuple[list[str], bool]:
         text = f"{rid} ({by_id[rid].message})" if by_id.get(rid) and by_id[rid].message else rid
         roots = chain_roots(rid, new) if new else ()
         if roots and roots != (rid,):
-            named = ((r, clean_message(new[r][1])) for r in roots)  # one comment line, whatever the docstring
+            # One comment line, whatever the docstrings; a line that forked long ago and
+            # was joined by merges may start in many places: the first few tell.
+            named = [(r, clean_message(new[r][1])) for r in roots[:_ROOTS_SHOWN]]
             text += ", chain from " + ", ".join(f"{r} ({message})" if message else r for r, message in named)
+            if len(roots) > _ROOTS_SHOWN:
+                text += f" and {len(roots) - _ROOTS_SHOWN} more"
             chained = True
         out.append(text)
     return out, chained
+
+
+_ROOTS_SHOWN = 3
 
 
 def chain_roots(head: str, new) -> tuple[str, ...]:
