@@ -61,7 +61,7 @@ class Options:
 
 @dataclass(frozen=True)
 class BaseRef:
-    ref: str  # as the user (or the defaults) named it
+    ref: str  # as the user (or the defaults) named it; origin/HEAD by its branch (origin_head_branch)
     sha: str
     how: str  # "--base", "[tool.revgraph] base", "GITHUB_BASE_REF", "origin/HEAD", "default"
 
@@ -267,10 +267,14 @@ class Workspace:
                     break
         if candidates:
             return candidates, True
+        # origin/HEAD by the branch it names (origin/main): that is the name every
+        # message and fix command shows (`git merge origin/main`), the name read,
+        # and part of the result cache's key (`git remote set-head` re-points it).
+        origin_head = origin_head_branch(self.maybe_repo())
         # origin/main and origin/master last: a CI clone with every branch fetched
         # (GitHub's checkout with fetch-depth 0) has them but no origin/HEAD nor main.
-        defaults = [("main", "default"), ("master", "default"), ("origin/main", "default"), ("origin/master", "default")]
-        return [("origin/HEAD", "origin/HEAD"), *defaults], False
+        defaults = [(ref, "default") for ref in ("main", "master", "origin/main", "origin/master") if ref != origin_head]
+        return [(origin_head, "origin/HEAD"), *defaults], False
 
     def resolve_base(self, base: str | None = None, *, required: bool = True) -> BaseRef | None:
         """The ref a branch will be merged into (PRODUCT §1, in that order)."""
@@ -301,7 +305,8 @@ class Workspace:
             raise UnknownRefError(ref, hint=hint)
         if not required:
             return None
-        tried = ", ".join(ref for ref, _ in candidates)
+        tried = ", ".join(ref if how != "origin/HEAD" or ref == ORIGIN_HEAD_NAME else f"{ORIGIN_HEAD_NAME} ({ref})"
+                          for ref, how in candidates)  # fmt: skip
         if repo.has_remote("origin"):
             hint = "pass --base REF, set [tool.revgraph] base, or run: git fetch origin"
         else:
@@ -311,6 +316,21 @@ class Workspace:
 
 # ------------------------------------------------------- repository helpers
 _OBJECT_ID_TEXT = re.compile(r"[0-9a-fA-F]{7,64}")
+ORIGIN_HEAD_NAME = "origin/HEAD"
+ORIGIN_HEAD_REF = "refs/remotes/origin/HEAD"  # (resultcache: an express ticket watches its file)
+
+
+def origin_head_branch(repo: GitRepo | None) -> str:
+    """The remote branch ``origin/HEAD`` points to (``origin/main``), by the name users
+    know it by; ``origin/HEAD`` itself when it is no symbolic ref to a remote branch.
+
+    One file read (``GitRepo.symbolic_target``), no process.
+    """
+    target = repo.symbolic_target(ORIGIN_HEAD_REF) if repo is not None else None
+    prefix = "refs/remotes/"
+    if target is None or not target.startswith(prefix) or target == ORIGIN_HEAD_REF or len(target) == len(prefix):
+        return ORIGIN_HEAD_NAME
+    return target[len(prefix) :]
 
 
 def _fetch_command(repo: GitRepo, ref: str) -> str:

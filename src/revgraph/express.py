@@ -12,7 +12,9 @@ directory, a *plan* and the last few *states* with the output each led to.
 The plan says how to look at the world: the filesystem facts the
 configuration was built from (``config.project_inputs``: which files exist
 and their bytes; for a base that is a local branch, also git's own
-configuration, which names the remote copy a check reads with it), the
+configuration, which names the remote copy a check reads with it; for the
+default base, the file of ``refs/remotes/origin/HEAD``, whose branch names
+the base), the
 repository layout (``git rev-parse`` of the project root, verbatim), the
 real paths of the root and the versions folders, the refs to resolve, the
 folders to ask ``git status`` about and the lock files.

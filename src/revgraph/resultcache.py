@@ -22,7 +22,8 @@ The key holds:
   cache, else hashed here), so ``touch``, a branch switch and back, or an
   edit undone all find their result again. A file modified in the last two
   seconds never vouches for its content by its stat alone;
-* git: the resolved base (its name and how it was chosen), the tree id of each
+* git: the resolved base (its name, for ``origin/HEAD`` the branch it points
+  to, and how it was chosen), the tree id of each
   versions folder in base, in the merge base, in each protected ref and, when
   base is a local branch, in its remote copy and that copy's merge base with
   HEAD (``git cat-file --batch-check`` of ``<commit>:<folder>``), and whether
@@ -418,6 +419,8 @@ class _State:
             return None
         if g.config is not None:  # which remote copy a local base has is git configuration
             trace = (*trace, g.config)
+        if g.origin_head is not None:  # which branch origin/HEAD names (a default base)
+            trace = (*trace, g.origin_head)
         environments = [env for _, env, _ in self.envs]
         plan = (
             str(self.ws.project.root), None, str(g.git_dir), str(g.root), g.folders,
@@ -523,10 +526,16 @@ def _git_state(
     from their commit ids (trees by ``<commit>:<folder>``), so the key is a
     function of those ids, which an express ticket records.
     """
-    from revgraph.api import local_branch_name
+    from revgraph.api import ORIGIN_HEAD_REF, local_branch_name
     from revgraph.sources.gitref import _plausible_ref
 
     bare = repo.root is None
+    # The default base is origin/HEAD named by the branch it points to, which no
+    # commit id shows (`git remote set-head` re-points it, maybe to the same
+    # commit): a ticket watches the symbolic ref's file. Read before the
+    # candidates, so a ticket holding these bytes is never older than the name.
+    origin_head = os.path.join(repo.common_dir, *ORIGIN_HEAD_REF.split("/"))
+    origin_head_fact = ("r", origin_head, express.read_fact(origin_head))
     candidates, explicit = ws.base_candidates(base)
     patterns = ws.project.settings.protected
     globs = [p for p in patterns if any(ch in p for ch in "*?[")]
@@ -558,7 +567,7 @@ def _git_state(
     facts = _GitFacts(
         git_dir=repo.git_dir, root=repo.root, folders=folders, requests=requests, answers=answers,
         gitdir=gitdir, paths=paths, reals=reals, head=head, base_ref=None, protected=(),
-        remote=None, config=None, expressible=False,
+        remote=None, config=None, expressible=False, origin_head=None if explicit else origin_head_fact,
     )  # fmt: skip
     if head is None and not bare and base is None:
         return ("unborn",), None, facts  # build_context reads the working tree only

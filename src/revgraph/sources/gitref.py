@@ -688,6 +688,29 @@ class GitRepo:
         """Start the read ``marked_paths(folders)`` takes (see ``prefetch``)."""
         self.prefetch(*_marked_args(folders))
 
+    def symbolic_target(self, ref: str) -> str | None:
+        """The full name the symbolic ref ``ref`` (``refs/remotes/origin/HEAD``) points to,
+        None when ``ref`` is not a symbolic ref (absent, or an ordinary one).
+
+        Read from its file, with no process: symbolic refs are never packed
+        (``packed-refs`` holds ordinary refs only), and every ref but a few
+        per-worktree ones (``refs/bisect``, ``refs/worktree``) lives in the
+        common dir, shared by linked worktrees. With reftable refs, git is asked.
+        """
+        if (self.common_dir / "reftable").exists():
+            done = self.git("symbolic-ref", "-q", ref, ok=range(256))
+            text = done.stdout.decode("utf-8", "surrogateescape").strip()
+            return text if done.returncode == 0 and text.startswith("refs/") else None
+        try:
+            with open(self.common_dir.joinpath(*ref.split("/")), "rb") as handle:
+                data = handle.read(4096)
+        except OSError:
+            return None
+        if not data.startswith(b"ref:"):  # an object id: an ordinary ref
+            return None
+        target = data[4:].strip().decode("utf-8", "surrogateescape")  # as git: "ref:", spaces, the name
+        return target if target.startswith("refs/") else None
+
     def ref_exists(self, ref: str) -> bool:
         return _plausible_ref(ref) and self._rev_parse(f"{ref}^{{commit}}") is not None
 
