@@ -835,6 +835,7 @@ def check(
             root_dir=ws.root_dir,
             start_dir=ws.start_dir,
             in_git=ws.maybe_repo() is not None,
+            **_merge_template(ws, env),
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy
     # while the rules run here (the workspace's close waits for it).
@@ -862,6 +863,14 @@ def check(
     if probe is not None:
         probe.store(report)
     return report
+
+
+def _merge_template(ws: Workspace, env: Environment) -> dict:
+    """What a CheckContext knows of the environment's script.py.mako, which ``fix --strategy
+    merge`` renders from: where it belongs, named as revision paths are, and whether
+    loading found it there (``Environment.has_template``, part of the result cache's key)."""
+    template = env.template_path
+    return {"template_path": _rel(ws, template) if template is not None else None, "has_template": env.has_template}
 
 
 def ref_settings_problem(ws: Workspace, ref: str | None, sha: str | None = None) -> str | None:
@@ -1241,7 +1250,9 @@ class RemainingHeads:
 
     ``finding`` is RG101 itself, decided on the graph the plan leaves;
     ``reasons`` say why the plan left revisions where they are;
-    ``merge_joins``: ``fix --strategy merge`` would find heads to join.
+    ``merge_joins``: ``fix --strategy merge`` would find heads to join, and can
+    write the merge revision; ``merge_unavailable``: it would find some, but
+    cannot (no script.py.mako), said with what lets it.
     """
 
     environment: str
@@ -1249,6 +1260,7 @@ class RemainingHeads:
     heads: int  # every head after the fix, competing or not
     reasons: tuple[str, ...]
     merge_joins: bool
+    merge_unavailable: str | None = None
 
 
 @dataclass
@@ -1673,23 +1685,29 @@ def _heads_left(
     settings = ws.project.settings
     if "RG101" not in enabled_codes(settings.select, settings.ignore):
         return None
-    ctx = _heads_context(env, after, landed=landed, base=base, label="after fix")
+    ctx = _heads_context(env, after, landed=landed, base=base, label="after fix", **_merge_template(ws, env))
     findings = run_checks(ctx, select=("RG101",))
     if not findings:
         return None
-    from revgraph.checks.graph import merge_groups
+    from revgraph.checks.graph import merge_groups, merge_unavailable
 
+    joins = bool(merge_groups(ctx, after).groups)
+    cannot = merge_unavailable(ctx) if joins else None
     return RemainingHeads(
         environment=env.name,
         finding=findings[0],
         heads=len(after.heads),
         reasons=tuple(plan.left_alone),
-        merge_joins=bool(merge_groups(ctx, after).groups),
+        merge_joins=joins and cannot is None,
+        merge_unavailable=cannot,
     )
 
 
-def _heads_context(env: Environment, graph: RevisionGraph, *, landed, base: Snapshot | None, label: str):
-    """A CheckContext for RG101's lanes on ``graph`` (the labels base has landed, allow_heads)."""
+def _heads_context(
+    env: Environment, graph: RevisionGraph, *, landed, base: Snapshot | None, label: str, **facts
+):  # fmt: skip
+    """A CheckContext for RG101's lanes on ``graph`` (the labels base has landed, allow_heads);
+    ``facts``: more of its fields (the merge template, for RG101's words)."""
     from revgraph.checks.context import CheckContext
     from revgraph.model import Snapshot
 
@@ -1700,6 +1718,7 @@ def _heads_context(env: Environment, graph: RevisionGraph, *, landed, base: Snap
         base_ref=base.source if base is not None else None,
         landed=landed,
         allow_heads=env.allow_heads,
+        **facts,
     )
 
 

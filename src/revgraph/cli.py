@@ -707,6 +707,8 @@ def _joining_hint(outcome, left) -> str:
     """The command that joins the heads, or why none of fix's strategies will."""
     if left.merge_joins and outcome.plan.strategy != "merge":
         return "`revgraph fix --strategy merge` joins them with a merge revision"
+    if left.merge_unavailable and outcome.plan.strategy != "merge":
+        return left.merge_unavailable  # a merge revision would, but cannot be rendered here
     return (
         "a head on a branch label that has not landed competes with base's line until it "
         "lands; if the extra line is on purpose, set `allow_heads` in [tool.revgraph] "

@@ -176,6 +176,12 @@ class Environment:
     inline: bool = False
     # Extra alembic options (e.g. output_encoding) for rendering merge files.
     options: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # ``template_path`` was a file when the configuration was loaded: alembic (and
+    # ``fix --strategy merge``) renders a new revision from it, so without it no
+    # command offers a merge revision. Noted among ``project_inputs`` and part of
+    # the environment's definition, so adding or removing the template changes
+    # the result cache's key and voids the express lane's tickets.
+    has_template: bool = False
 
     @property
     def template_path(self) -> Path | None:
@@ -709,13 +715,18 @@ def _select(specs: list[tuple[str, _Builder]], env: str | None) -> list[tuple[st
 
 
 def _finish(environment: Environment, root: Path, settings: ProjectConfig) -> Environment:
-    """Fill what comes from [tool.revgraph]: lock file and allowed heads."""
+    """Fill what comes from [tool.revgraph] (lock file and allowed heads) and whether the
+    environment has its script.py.mako."""
     lock = environment.lock_file
     if lock is None and settings.lock_file:
         lock = _abs(root, settings.lock_file)
     if lock is None:
         lock = _default_lock_file(environment)
-    return replace(environment, lock_file=lock, allow_heads=settings.heads_allowed(environment.name))
+    template = environment.template_path
+    return replace(
+        environment, lock_file=lock, allow_heads=settings.heads_allowed(environment.name),
+        has_template=template is not None and _is_file(template),
+    )  # fmt: skip
 
 
 def _default_lock_file(environment: Environment) -> Path:

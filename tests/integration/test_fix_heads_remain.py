@@ -76,6 +76,29 @@ def test_a_second_base_left_alone_makes_fix_fail_naming_the_heads_and_the_merge(
     assert feature.run("check").returncode == 0
 
 
+def test_heads_left_where_no_template_renders_a_merge_get_why_not_the_merge_command(feature):
+    # mlflow's wheel ships no script.py.mako: `fix --strategy merge` exits 2 there,
+    # so neither fix's summary nor its hint may send anyone to it.
+    feature.remove("migrations/script.py.mako")
+    feature.add_revision(FEATURE, ROOT, message="feature")
+    feature.add_revision(SECOND_BASE, None, message="second base")
+    feature.commit("feature, and no template")
+
+    result = feature.run("fix")
+
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    assert "nothing for --strategy rebase to change" in result.stdout, result.stdout
+    assert "--strategy merge` joins the heads that remain" not in result.stdout
+    assert "2 heads remain" in result.stderr and f"not moved: {SECOND_BASE}: a new base" in result.stderr
+    assert (
+        "hint: no migrations/script.py.mako to render a merge revision from: add alembic's template "
+        "there (`alembic init` writes one), then `revgraph fix --strategy merge` joins the heads"
+    ) in result.stderr, result.stderr
+    assert "joins them with a merge revision" not in result.stderr
+    assert git_status(feature) == ""
+
+
 def test_what_the_rebase_could_fix_is_written_and_fix_still_fails_on_what_remains(feature):
     feature.checkout("main")
     feature.add_revision(LANDED, ROOT, message="landed")

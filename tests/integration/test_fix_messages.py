@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,77 @@ def test_rg101_after_repointing_a_landed_revision_does_not_offer_a_merge(gitrepo
 
     assert found["RG101"]["fix"] != "revgraph fix --strategy merge"
     assert found["RG201"]["fix"] == f"git restore --source=main -- {paths[LANDED]}"
+
+
+# ------------------------- 3b. RG101 where no script.py.mako renders a merge
+TEMPLATE = "migrations/script.py.mako"
+
+
+def both_heads_landed_without_a_template(repo: GitRepo) -> bytes:
+    """main holds LANDED and FEATURE (only a merge revision joins them) and its
+    environment has no script.py.mako, as mlflow's wheel ships none; returns the
+    template's bytes."""
+    feature_not_merged(repo)
+    repo.checkout("main")
+    repo.merge("feature")
+    template = repo.read(TEMPLATE)
+    repo.remove(TEMPLATE)
+    repo.commit("no script.py.mako")
+    return template
+
+
+def test_rg101_without_a_merge_template_says_what_is_missing_instead_of_offering_the_merge(gitrepo):
+    both_heads_landed_without_a_template(gitrepo)
+
+    rg101 = findings(gitrepo, "--base", "main")["RG101"]
+
+    assert rg101["fix"] is None
+    assert (
+        f"; no {TEMPLATE} to render a merge revision from: add alembic's template there "
+        "(`alembic init` writes one), then `revgraph fix --strategy merge` joins the heads"
+    ) in rg101["message"], rg101["message"]
+    doctor = gitrepo.run("doctor", "--base", "main", check=1)
+    assert "fix: revgraph fix --strategy merge" not in doctor.stdout, doctor.stdout
+    assert f"no {TEMPLATE} to render a merge revision from" in doctor.stdout
+    # What check used to offer here cannot run, for the reason it now gives.
+    merge = gitrepo.run("fix", "--strategy", "merge", check=2)
+    assert "script.py.mako not found: alembic renders new revisions from it" in merge.stderr
+    assert "Traceback" not in merge.stderr and gitrepo.status() == ""
+
+
+def test_without_a_merge_template_the_rebase_is_still_offered_and_runs(gitrepo):
+    paths = feature_not_merged(gitrepo)
+    gitrepo.merge("main")
+    gitrepo.remove(TEMPLATE)  # the rebase edits down_revision only: it renders nothing
+
+    rg101 = findings(gitrepo, "--base", "main")["RG101"]
+
+    assert rg101["fix"] == "revgraph fix --base main" and "script.py.mako" not in rg101["message"]
+    gitrepo.run("fix", "--base", "main", check=True)
+    assert f"= {LANDED!r}".encode() in gitrepo.read(paths[FEATURE])
+    assert gitrepo.run("check", "--base", "main", check=None).returncode == 0
+
+
+def test_adding_the_template_after_a_cached_check_brings_the_merge_offer_back(gitrepo):
+    # The template lies outside the versions folders the caches watch: whether
+    # it exists must be part of what a cached answer rests on, both for the
+    # result cache's key and for the express lane's replay of the config.
+    template = both_heads_landed_without_a_template(gitrepo)
+    time.sleep(2.1)  # files old enough for their identities to stand for them: the caches answer
+    first = findings(gitrepo, "--base", "main")["RG101"]
+    assert first["fix"] is None
+    assert findings(gitrepo, "--base", "main")["RG101"] == first
+    assert list((gitrepo.path / ".git" / "revgraph" / "express").iterdir())  # a ticket answers next time
+
+    gitrepo.write(TEMPLATE, template)
+    assert findings(gitrepo, "--base", "main")["RG101"]["fix"] == "revgraph fix --strategy merge"
+    time.sleep(2.1)
+    assert findings(gitrepo, "--base", "main")["RG101"]["fix"] == "revgraph fix --strategy merge"
+    gitrepo.remove(TEMPLATE)
+    assert findings(gitrepo, "--base", "main")["RG101"] == first
+    gitrepo.write(TEMPLATE, template)
+    gitrepo.run("fix", "--strategy", "merge", check=True)
+    assert gitrepo.run("check", "--base", "main", check=None).returncode == 0
 
 
 # ---------------------------------------------- 4. docs show RG102's real fix

@@ -186,6 +186,27 @@ def test_a_head_made_by_a_missing_parent_offers_no_fix_that_would_refuse():
     assert "RG104" in codes(context(head, base=base))
 
 
+def test_rg101_offers_no_merge_the_environment_has_no_template_to_render():
+    # mlflow's wheel ships no script.py.mako: `fix --strategy merge` exits 2 there
+    # (alembic merge fails too), so RG101 says what is missing instead of offering it.
+    no_template = {"has_template": False, "template_path": "migrations/script.py.mako"}
+    [finding] = findings(context(snap("a<-b", "a<-c"), **no_template), "RG101")
+    assert finding.fix is None
+    assert "no migrations/script.py.mako to render a merge revision from" in finding.message
+    assert "then `revgraph fix --strategy merge` joins the heads" in finding.message
+    # Given by its versions folder alone (--versions): no script directory to put one in.
+    [finding] = findings(context(snap("a<-b", "a<-c"), has_template=False), "RG101")
+    assert finding.fix is None and "point revgraph at its alembic.ini (-c)" in finding.message
+    # The lock file's conflict offers what RG101 offers.
+    conflicted = context(snap("a<-b", "a<-c"), lock_heads=("b", "c"), lock_conflicted=True, **no_template)
+    [lock] = findings(conflicted, "RG401")
+    assert lock.fix is None
+    # The rebase needs no template: offered as before, with nothing said of it.
+    base = snap("a<-b", source="origin/main")
+    [finding] = findings(context(snap("a<-b", "a<-c"), base=base, **no_template), "RG101")
+    assert finding.fix == "revgraph fix --base origin/main" and "script.py.mako" not in finding.message
+
+
 # -------------------------------------------------------------------- RG102
 def test_classic_fork_is_caught_on_the_feature_branch_before_any_merge():
     ctx = fork(feature_first=True)

@@ -57,6 +57,12 @@ class CheckContext:
     root_dir: str | None = None
     start_dir: str | None = None
     in_git: bool = True  # outside git, a file is renamed with `mv`, not `git mv`
+    # The environment's script.py.mako (relative to the root, as revision paths
+    # are; None for an environment given by its versions folders alone) and
+    # whether it exists: ``fix --strategy merge`` renders the merge revision
+    # from it, so without it no rule offers that command.
+    template_path: str | None = None
+    has_template: bool = True
 
     def here(self, path: str) -> str:
         """``path`` (relative to the root) as a command run where revgraph started names it."""

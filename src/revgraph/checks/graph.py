@@ -212,6 +212,11 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
             f"{_files_of(graph, new_lines)} (once its label lands, its head is allowed), "
             "or count it in `allow_heads` in [tool.revgraph]"
         )
+    elif fix == MERGE_FIX and (why := merge_unavailable(ctx)):
+        # The merge revision is rendered from the environment's script.py.mako:
+        # without one, `fix --strategy merge` cannot run (nor can `alembic merge`).
+        fix = None
+        message += f"; {why}"
     elif fix is not None and ctx.base_ref and ctx.base_graph is not None and ctx.merge_base is not None:
         message += _from_base_note(ctx, competing)  # (not fix's own re-check: no merge base there)
     # The first location is where annotations and the report line point: a head
@@ -281,7 +286,27 @@ def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str
         and not _new_chain_joins_lines(ctx, competing)
     ):
         return ctx.fix_with_base("revgraph fix")
-    return "revgraph fix --strategy merge"
+    return MERGE_FIX
+
+
+MERGE_FIX = "revgraph fix --strategy merge"
+
+
+def merge_unavailable(ctx: CheckContext) -> str | None:
+    """Why ``fix --strategy merge`` cannot write a merge revision here, and what lets it;
+    None when it can (the environment has its script.py.mako)."""
+    if ctx.has_template:
+        return None
+    if ctx.template_path is None:
+        return (
+            "no script.py.mako to render a merge revision from (the environment is given by its "
+            "versions folder alone): point revgraph at its alembic.ini (-c), then "
+            f"`{MERGE_FIX}` joins the heads"
+        )
+    return (
+        f"no {ctx.template_path} to render a merge revision from: add alembic's template there "
+        f"(`alembic init` writes one), then `{MERGE_FIX}` joins the heads"
+    )
 
 
 @dataclass(frozen=True)
