@@ -271,6 +271,7 @@ def test_rg101_without_a_merge_template_says_what_is_missing_instead_of_offering
     # What check used to offer here cannot run, for the reason it now gives.
     merge = gitrepo.run("fix", "--strategy", "merge", check=2)
     assert "script.py.mako not found: alembic renders new revisions from it" in merge.stderr
+    assert "hint: add alembic's template there (`alembic init` writes one)" in merge.stderr
     assert "Traceback" not in merge.stderr and gitrepo.status() == ""
 
 

@@ -94,8 +94,11 @@ def _script_directory(env: "Environment") -> "ScriptDirectory":
             "rendered from its script.py.mako",
             hint="point revgraph at alembic.ini (-c) instead of --versions",
         )
-    if not env.template_path.is_file():
-        raise ConfigError(f"{env.template_path} not found: alembic renders new revisions from it")
+    if not env.template_path.is_file():  # (``Environment.has_template``, as loading found it)
+        raise ConfigError(
+            f"{env.template_path} not found: alembic renders new revisions from it",
+            hint="add alembic's template there (`alembic init` writes one)",
+        )
     try:
         return ScriptDirectory(
             str(env.script_location),
