@@ -1491,6 +1491,7 @@ def fix(
                     sources[rev.path] = data
             plan = plan_docstrings(graph, landed=frozenset(landed), sources=sources)
         elif strategy == "rebase":
+            from revgraph.checks.graph import merge_unavailable
             from revgraph.fixes.rebase import plan_rebase
 
             renumber = _plan_renumber(ws, env, head, graph, landed, landed_files, base_snap, operation,
@@ -1512,6 +1513,7 @@ def fix(
                 base=base_snap,
                 onto_ref=onto,
                 here=ws.command_path,
+                merge_unavailable=merge_unavailable(**_merge_template(ws, env)),
             )
             if renumber.files:
                 plan = _after_renumbering(renumber, plan)
@@ -1692,7 +1694,7 @@ def _heads_left(
     from revgraph.checks.graph import merge_groups, merge_unavailable
 
     joins = bool(merge_groups(ctx, after).groups)
-    cannot = merge_unavailable(ctx) if joins else None
+    cannot = merge_unavailable(ctx.template_path, ctx.has_template) if joins else None
     return RemainingHeads(
         environment=env.name,
         finding=findings[0],

@@ -275,6 +275,18 @@ def test_rg101_without_a_merge_template_says_what_is_missing_instead_of_offering
     assert "Traceback" not in merge.stderr and gitrepo.status() == ""
 
 
+def test_the_rebase_refusing_without_a_merge_template_does_not_send_anyone_to_the_merge(gitrepo):
+    both_heads_landed_without_a_template(gitrepo)
+
+    rebase = gitrepo.run("fix", "--base", "main", check=1)
+
+    assert f"main itself has several heads: {LANDED}, {FEATURE}" in rebase.stderr, rebase.stderr
+    assert "hint: landed heads never move: join them with a merge revision on main (no " in rebase.stderr
+    assert f"no {TEMPLATE} to render a merge revision from: add alembic's template there" in rebase.stderr
+    assert "(`revgraph fix --strategy merge` there)" not in rebase.stderr
+    assert "Traceback" not in rebase.stderr and gitrepo.status() == ""
+
+
 def test_without_a_merge_template_the_rebase_is_still_offered_and_runs(gitrepo):
     paths = feature_not_merged(gitrepo)
     gitrepo.merge("main")

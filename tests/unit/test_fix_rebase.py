@@ -344,6 +344,30 @@ def test_refuses_when_new_revisions_branch_off_each_other():
         tree.plan(LANDED)
 
 
+def test_refusals_say_why_no_merge_where_the_environment_cannot_render_one():
+    # Without script.py.mako `fix --strategy merge` exits 2: no refusal may send
+    # anyone there; each says what is missing instead, its own advice kept.
+    why = "no migrations/script.py.mako to render a merge revision from: add alembic's template there"
+    refusals = [
+        (linear("a1", "a2", "a3").add("b3", "a2").add("f1", "a3"), LANDED | {"b3"}),  # base forks
+        (linear("a1", "a2", "a3").add("f1", "a1").add("f2", "f1").add("f3", "f1"), LANDED),  # branching
+        (linear("a1", "a2").add("b2", "a1").add("j", "a2", "b2").add("a4", "j").add("m", "a2", "b2"),
+         {"a1", "a2", "b2", "j", "a4"}),  # a new merge of landed parents
+    ]  # fmt: skip
+    for tree, landed in refusals:
+        with pytest.raises(FixRefused) as offered:
+            tree.plan(landed)
+        assert "--strategy merge" in offered.value.hint
+        with pytest.raises(FixRefused) as info:
+            tree.plan(landed, merge_unavailable=why)
+        assert str(info.value) == str(offered.value)  # the refusal itself is the same
+        assert why in info.value.hint and "run `revgraph fix --strategy merge`" not in info.value.hint
+    assert info.value.hint.startswith(f"delete {tree.paths['m']}; no migrations/script.py.mako")
+    # Nothing to refuse: the rebase itself renders nothing and plans as before.
+    tree = linear("a1", "a2", "a3").add("f1", "a1")
+    assert tree.plan(LANDED, merge_unavailable=why).moves == tree.plan(LANDED).moves != ()
+
+
 def test_refuses_when_a_landed_revision_hangs_off_a_new_one():
     tree = linear("a1", "a2").add("f1", "a1").add("a3", "f1")
 

@@ -212,7 +212,7 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
             f"{_files_of(graph, new_lines)} (once its label lands, its head is allowed), "
             "or count it in `allow_heads` in [tool.revgraph]"
         )
-    elif fix == MERGE_FIX and (why := merge_unavailable(ctx)):
+    elif fix == MERGE_FIX and (why := merge_unavailable(ctx.template_path, ctx.has_template)):
         # The merge revision is rendered from the environment's script.py.mako:
         # without one, `fix --strategy merge` cannot run (nor can `alembic merge`).
         fix = None
@@ -292,19 +292,24 @@ def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str
 MERGE_FIX = "revgraph fix --strategy merge"
 
 
-def merge_unavailable(ctx: CheckContext) -> str | None:
-    """Why ``fix --strategy merge`` cannot write a merge revision here, and what lets it;
-    None when it can (the environment has its script.py.mako)."""
-    if ctx.has_template:
+def merge_unavailable(template_path: str | None, has_template: bool) -> str | None:
+    """Why ``fix --strategy merge`` cannot write a merge revision in an environment, and
+    what lets it; None when it can (``has_template``: its script.py.mako exists).
+
+    ``template_path``: where that template belongs, as messages name paths (None for
+    an environment given by its versions folders alone). RG101 says it instead of
+    offering the merge; fix's hints, where the rebase cannot help, do too.
+    """
+    if has_template:
         return None
-    if ctx.template_path is None:
+    if template_path is None:
         return (
             "no script.py.mako to render a merge revision from (the environment is given by its "
             "versions folder alone): point revgraph at its alembic.ini (-c), then "
             f"`{MERGE_FIX}` joins the heads"
         )
     return (
-        f"no {ctx.template_path} to render a merge revision from: add alembic's template there "
+        f"no {template_path} to render a merge revision from: add alembic's template there "
         f"(`alembic init` writes one), then `{MERGE_FIX}` joins the heads"
     )
 

@@ -52,6 +52,7 @@ def plan_rebase(
     base: Snapshot | None = None,
     onto_ref: str | None = None,
     here: Callable[[str], str] = str,
+    merge_unavailable: str | None = None,
 ) -> EditPlan:
     """Plan re-pointing the new revisions of ``graph`` onto the landed heads.
 
@@ -63,7 +64,9 @@ def plan_rebase(
     from landed history edited in ``graph``. Raises ``FixRefused`` with the
     reason when a rebase cannot give one head per lineage without moving a
     landed revision. ``here``: a path as the command a refusal offers names it
-    (from where revgraph runs, ``findings.command_path``).
+    (from where revgraph runs, ``findings.command_path``). ``merge_unavailable``:
+    why ``fix --strategy merge`` cannot run in this environment (no script.py.mako,
+    ``checks.graph.merge_unavailable``); a refusal then says so instead of offering it.
     """
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     new_ids = tuple(rid for rid in graph.revisions if rid not in landed_ids)
@@ -74,10 +77,11 @@ def plan_rebase(
     targets = view.targets(target_heads, notes, onto_ref)
     units = _units(graph, new_ids)
     left_alone: list[str] = []
-    placed = _place_units(graph, view, units, left_alone)
+    placed = _place_units(graph, view, units, left_alone, merge_unavailable)
     notes.extend(left_alone)
-    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids, here)
-    moves = _stack(graph, targets, placed)  # each is said by the caller ("moved ..."), not noted here
+    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids, here, merge_unavailable)
+    # Each move is said by the caller ("moved ..."), not noted here.
+    moves = _stack(graph, targets, placed, merge_unavailable)
     drops = _drop_redundant_parents(graph, moves, landed_ids)
     notes.extend(_describe_drop(drop) for drop in drops)
     moves += drops
@@ -123,6 +127,7 @@ def _refuse_several_landed_heads(
     base: Snapshot | None = None,
     landed: frozenset[str] = frozenset(),
     here: Callable[[str], str] = str,
+    merge_unavailable: str | None = None,
 ) -> None:
     lines_of = _lineages_per_unit(placed)
     base_view = None
@@ -143,7 +148,7 @@ def _refuse_several_landed_heads(
             raise FixRefused(
                 f"the revisions that must not move ({landed_from}) have several heads"
                 f"{_on_line(lineage)}: {', '.join(heads)}",
-                hint="join them with a merge revision: `revgraph fix --strategy merge`",
+                hint=merge_unavailable or "join them with a merge revision: `revgraph fix --strategy merge`",
             )
         if base is not None and len(base_view.heads_by_lineage.get(lineage, ())) < 2:
             raise FixRefused(
@@ -156,7 +161,7 @@ def _refuse_several_landed_heads(
         raise FixRefused(
             f"{where} itself has several heads{_on_line(lineage)}: {', '.join(heads)}",
             hint=f"landed heads never move: join them with a merge revision on {where} "
-            "(`revgraph fix --strategy merge` there)",
+            + (f"({merge_unavailable})" if merge_unavailable else "(`revgraph fix --strategy merge` there)"),
         )
 
 
@@ -373,14 +378,15 @@ def _date_key(create_date: str | None) -> datetime:
 
 
 def _place_units(
-    graph: RevisionGraph, view: _LandedView, units: list[_Unit], notes: list[str]
+    graph: RevisionGraph, view: _LandedView, units: list[_Unit], notes: list[str],
+    merge_unavailable: str | None = None,
 ) -> dict[Lineage, list[_Unit]]:
     """Each unit under the lineage(s) it continues; new bases and new labels stay put."""
     placed: dict[Lineage, list[_Unit]] = {}
     for unit in units:
         if _left_alone(graph, unit, notes):
             continue
-        for lineage in _unit_lineages(graph, view, unit):
+        for lineage in _unit_lineages(graph, view, unit, merge_unavailable):
             placed.setdefault(lineage, []).append(unit)
     return placed
 
@@ -400,7 +406,9 @@ def _left_alone(graph: RevisionGraph, unit: _Unit, notes: list[str]) -> bool:
     return False
 
 
-def _unit_lineages(graph: RevisionGraph, view: _LandedView, unit: _Unit) -> set[Lineage]:
+def _unit_lineages(
+    graph: RevisionGraph, view: _LandedView, unit: _Unit, merge_unavailable: str | None = None
+) -> set[Lineage]:
     lineages: set[Lineage] = set()
     for root in unit.roots:
         for parent in graph.parents(root):
@@ -410,7 +418,8 @@ def _unit_lineages(graph: RevisionGraph, view: _LandedView, unit: _Unit) -> set[
                     f"new revision {root} hangs off {parent}, which lies below several "
                     "branch lines: revgraph cannot tell which line it continues",
                     hint="point its down_revision at the head of the line it continues "
-                    "(`revgraph heads -v` lists them), or " + _MERGE_HINT,
+                    "(`revgraph heads -v` lists them)"
+                    + (f"; {merge_unavailable}" if merge_unavailable else ", or " + _MERGE_HINT),
                 )
             lineages.add(lineage)
     return lineages
@@ -421,12 +430,13 @@ def _stack(
     graph: RevisionGraph,
     targets: Mapping[Lineage, tuple[str, ...]],
     placed: Mapping[Lineage, list[_Unit]],
+    merge_unavailable: str | None = None,
 ) -> tuple[Move, ...]:
     moves: list[Move] = []
     lines_of = _lineages_per_unit(placed)
     for lineage in sorted(placed, key=_lineage_name):
         units = placed[lineage]
-        _refuse_branching(units)
+        _refuse_branching(units, merge_unavailable)
         fine = [u for u in units if _is_fine(graph, u, _wanted(u, lines_of, targets))]
         # A unit that joins several lines cannot move: it anchors them all.
         fine.sort(key=lambda u: (len(lines_of[u]) == 1, u.order))
@@ -437,20 +447,20 @@ def _stack(
                 names = sorted(_lineage_name(lin) or "unlabelled" for lin in lines_of[unit])
                 raise FixRefused(
                     f"new revisions {unit.name} hang off several branch lines ({', '.join(names)})",
-                    hint=_MERGE_HINT,
+                    hint=merge_unavailable or _MERGE_HINT,
                 )
-            moves.extend(_move_unit(graph, unit, onto))
+            moves.extend(_move_unit(graph, unit, onto, merge_unavailable))
             onto = unit.tips[0]
     return tuple(moves)
 
 
-def _refuse_branching(units: Iterable[_Unit]) -> None:
+def _refuse_branching(units: Iterable[_Unit], merge_unavailable: str | None = None) -> None:
     for unit in units:
         if len(unit.tips) > 1:
             raise FixRefused(
                 f"the new revisions {', '.join(unit.tips)} branch off each other "
                 f"(from {unit.name}): a rebase moves chains by their roots only",
-                hint=_MERGE_HINT,
+                hint=merge_unavailable or _MERGE_HINT,
             )
 
 
@@ -479,7 +489,7 @@ def _lineages_per_unit(placed: Mapping[Lineage, list[_Unit]]) -> dict[_Unit, set
     return per_unit
 
 
-def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str) -> list[Move]:
+def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str, merge_unavailable: str | None = None) -> list[Move]:
     moves = []
     for root in unit.roots:
         rev = graph[root]
@@ -487,7 +497,8 @@ def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str) -> list[Move]:
             raise FixRefused(
                 f"new revision {root} is a merge revision of landed revisions "
                 f"{', '.join(rev.down_revisions)} and would have to move onto {onto}",
-                hint=f"delete {rev.path} and {_MERGE_HINT}",
+                hint=f"delete {rev.path}; {merge_unavailable}" if merge_unavailable
+                else f"delete {rev.path} and {_MERGE_HINT}",
             )
         if tuple(rev.down_revisions) != (onto,):
             moves.append(Move(root, tuple(rev.down_revisions), (onto,), rev.path))
