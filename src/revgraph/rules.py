@@ -59,6 +59,8 @@ _CATALOGUE = (
             history stays a line; `revgraph fix --strategy merge` writes a merge revision
             instead, as `alembic merge heads` would. When both heads have already landed
             (base itself has them), a rebase has nothing it may move: only the merge works.
+            The merge revision is rendered from the environment's `script.py.mako`: where
+            there is none, the finding says so instead of offering the merge.
         """,
     ),
     _rule(
