@@ -17,19 +17,28 @@ returns data. :func:`run_audit` reads git (a snapshot is read only for the
 commits where the versions folders' tree ids changed; blobs are parsed once,
 through the workspace's parse cache). The ``render_*`` functions turn a report
 into text, markdown or JSON.
+
+The history itself (first-parent commits, their dates and subjects, folder
+tree ids, blobs for fingerprints) is read through GitPython, one ``git.Repo``
+per run: the walk takes seconds on a real history and is not on a hot path,
+so GitPython's import (~0.1 s) is paid here and only here. The snapshots are
+read by ``sources.gitref`` as everywhere else.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 
 from revgraph.errors import GitError, UnknownRefError, UsageError
 from revgraph.model import Revision, RevisionGraph
 
 if TYPE_CHECKING:  # pragma: no cover
+    import git
+
     from revgraph.api import Workspace
     from revgraph.sources.gitref import GitRepo
 
@@ -310,18 +319,32 @@ def run_audit(
         sha = repo.resolve(ref)
     except UnknownRefError:
         raise repo.unknown_ref_error(ref, commit_required=True) from None  # a tree, a blob: say so
+    with _open_history(repo) as history:
+        return _walk(ws, repo, history, ref, sha, since=since, progress=progress)
+
+
+def _walk(
+    ws: "Workspace",
+    repo: "GitRepo",
+    history: "git.Repo",
+    ref: str,
+    sha: str,
+    *,
+    since: str | None,
+    progress: Progress | None,
+) -> AuditReport:
     if since is not None:
-        _check_date(repo, since)
-    commits = _first_parent_commits(repo, sha, since)
+        _check_date(history, since)
+    commits = _first_parent_commits(history, sha, since)
     walks = [
         _EnvWalk(env, repo.folders(env), EnvAuditBuilder(env.name, allow_heads=env.allow_heads))
         for env in ws.environments
     ]
     if commits:
-        _start_from_parent(ws, repo, walks, commits[0])
+        _start_from_parent(ws, repo, history, walks, commits[0])
     shas = [c.sha for c in commits]
-    _place(repo, walks, shas)
-    trees = _folder_trees(repo, shas, {f for w in walks for sha in shas for f in w.at(sha)[1]})
+    _place(repo, history, walks, shas)
+    trees = _folder_trees(history, shas, {f for w in walks for sha in shas for f in w.at(sha)[1]})
     for index, commit in enumerate(commits):
         for walk in walks:
             env, folders = walk.at(commit.sha)
@@ -331,7 +354,7 @@ def run_audit(
                 continue
             walk.last_key = key
             graph = _graph_at(ws, repo, env, folders, commit.sha, found)
-            walk.builder.step(commit, graph, lambda rev, w=walk: _fingerprint(repo, w, rev))
+            walk.builder.step(commit, graph, lambda rev, w=walk: _fingerprint(history, w, rev))
         if progress is not None:
             progress(index + 1, len(commits))
     return AuditReport(
@@ -343,16 +366,18 @@ def run_audit(
     )
 
 
-def _start_from_parent(ws, repo: "GitRepo", walks: Sequence[_EnvWalk], first: CommitInfo) -> None:
+def _start_from_parent(
+    ws, repo: "GitRepo", history: "git.Repo", walks: Sequence[_EnvWalk], first: CommitInfo
+) -> None:
     """With ``--since``, the range starts mid-history: its first commit is compared
     with its parent, and a window already open there is reported as such."""
-    parent = _git(repo, "rev-list", "--max-count=1", "--skip=1", "--first-parent", first.sha)
-    parent_sha = parent.decode().strip()
-    if not parent_sha:
+    parents = _rev_list(history, first.sha, max_count=1, skip=1)
+    if not parents:
         return
-    info = _commit_infos(repo, [parent_sha])[0]
-    _place(repo, walks, [parent_sha])
-    trees = _folder_trees(repo, [parent_sha], {f for w in walks for f in w.at(parent_sha)[1]})
+    parent_sha = parents[0]
+    info = _commit_infos(history, [parent_sha])[0]
+    _place(repo, history, walks, [parent_sha])
+    trees = _folder_trees(history, [parent_sha], {f for w in walks for f in w.at(parent_sha)[1]})
     for walk in walks:
         env, folders = walk.at(parent_sha)
         found = tuple(trees.get((parent_sha, folder)) for folder in folders)
@@ -360,7 +385,7 @@ def _start_from_parent(ws, repo: "GitRepo", walks: Sequence[_EnvWalk], first: Co
         walk.builder.start(info, _graph_at(ws, repo, env, folders, parent_sha, found))
 
 
-def _place(repo: "GitRepo", walks: Sequence[_EnvWalk], shas: Sequence[str]) -> None:
+def _place(repo: "GitRepo", history: "git.Repo", walks: Sequence[_EnvWalk], shas: Sequence[str]) -> None:
     """Note, for each walk, the commits whose own config files place revisions elsewhere
     than the working tree's (a versions folder renamed, recursion turned on).
 
@@ -375,7 +400,7 @@ def _place(repo: "GitRepo", walks: Sequence[_EnvWalk], shas: Sequence[str]) -> N
     paths = config_paths([w.environment for w in walks], repo.root)  # type: ignore[misc]
     if not paths:
         return
-    blobs = _objects(repo, shas, paths, kind="blob")
+    blobs = _objects(history, shas, paths, kind="blob")
     for walk in walks:
         own = config_paths([walk.environment], repo.root)  # type: ignore[list-item]
         versions: dict[tuple, tuple[object, tuple[str, ...]]] = {}
@@ -402,19 +427,31 @@ def _graph_at(ws, repo: "GitRepo", env, folders: tuple[str, ...], sha: str, tree
     return RevisionGraph(snapshot.revisions)
 
 
-def _fingerprint(repo: "GitRepo", walk: _EnvWalk, rev: Revision) -> str | None:
+def _fingerprint(history: "git.Repo", walk: _EnvWalk, rev: Revision) -> str | None:
     """The RG203 fingerprint of a revision's content, read once per blob."""
     if rev.blob_id is None:
         return None
     if rev.blob_id not in walk.fingerprints:
         from revgraph.parse import fingerprint
 
-        data = _git(repo, "cat-file", "blob", rev.blob_id, ok=(0, 128))
+        data = _blob(history, rev.blob_id)
         walk.fingerprints[rev.blob_id] = fingerprint(data) if data else None
     return walk.fingerprints[rev.blob_id]
 
 
-def _check_date(repo: "GitRepo", since: str) -> None:
+def _blob(history: "git.Repo", blob_id: str) -> bytes | None:
+    """The blob's bytes from GitPython's object database (one ``cat-file --batch``
+    for the whole run); None when git has no such blob, as ``cat-file blob`` would say."""
+    try:
+        stream = history.odb.stream(bytes.fromhex(blob_id))
+        data = stream.read()  # read in full, whatever its type: the batch stays in step
+    except ValueError:  # git answered "missing" (or the batch process is gone)
+        history.git.clear_cache()  # a fresh batch process for the next blob
+        return None
+    return data if stream.type == b"blob" else None
+
+
+def _check_date(history: "git.Repo", since: str) -> None:
     """git reads any text as a date ("foo" means now): refuse what is not one."""
     import datetime
     import time
@@ -424,7 +461,7 @@ def _check_date(repo: "GitRepo", since: str) -> None:
         return
     except ValueError:
         pass
-    out = _git(repo, "rev-parse", f"--since={since}").decode().strip()
+    out = _git(history, "rev-parse", f"--since={since}").decode().strip()
     stamp = out.rpartition("=")[2]
     if stamp.isdigit() and abs(int(stamp) - time.time()) > 2:
         return
@@ -437,20 +474,32 @@ def _check_date(repo: "GitRepo", since: str) -> None:
     )
 
 
-def _first_parent_commits(repo: "GitRepo", sha: str, since: str | None) -> list[CommitInfo]:
-    args = ["rev-list", "--first-parent", "--reverse"]
-    if since is not None:
-        args.append(f"--since={since}")
-    shas = _git(repo, *args, sha).decode().split()
-    return _commit_infos(repo, shas)
+def _first_parent_commits(history: "git.Repo", sha: str, since: str | None) -> list[CommitInfo]:
+    return _commit_infos(history, _rev_list(history, sha, reverse=True, since=since))
 
 
-def _commit_infos(repo: "GitRepo", shas: Sequence[str]) -> list[CommitInfo]:
-    """Dates and subjects of ``shas``, in that order, from one git process."""
+def _rev_list(history: "git.Repo", sha: str, **options: object) -> list[str]:
+    """The ids of ``sha``'s first-parent history (``git rev-list --first-parent``
+    with ``options``), through GitPython's ``iter_commits``; nothing is read but ids."""
+    import git
+
+    try:
+        return [c.hexsha for c in history.iter_commits(sha, first_parent=True, **options)]
+    except git.GitCommandError as exc:
+        raise _failed("rev-list", exc) from None
+
+
+def _commit_infos(history: "git.Repo", shas: Sequence[str]) -> list[CommitInfo]:
+    """Dates and subjects of ``shas``, in that order, from one git process.
+
+    git's own ``%cI`` and ``%s`` (the subject is the first paragraph, its lines
+    joined), not GitPython's ``Commit`` (whose summary is the first line only,
+    read one commit object at a time).
+    """
     if not shas:
         return []
     out = _git(
-        repo, "log", "--no-walk=unsorted", "--format=%H%x00%cI%x00%s", "--stdin",
+        history, "log", "--no-walk=unsorted", "--format=%H%x00%cI%x00%s", "--stdin",
         input="\n".join(shas).encode() + b"\n",
     ).decode("utf-8", "replace")  # fmt: skip
     found: dict[str, CommitInfo] = {}
@@ -461,13 +510,13 @@ def _commit_infos(repo: "GitRepo", shas: Sequence[str]) -> list[CommitInfo]:
 
 
 def _folder_trees(
-    repo: "GitRepo", shas: Sequence[str], folders: Iterable[str]
+    history: "git.Repo", shas: Sequence[str], folders: Iterable[str]
 ) -> dict[tuple[str, str], str | None]:
     """(commit, folder) -> the folder's tree id (None when absent), from one git process."""
-    return _objects(repo, shas, sorted(set(folders)), kind="tree")
+    return _objects(history, shas, sorted(set(folders)), kind="tree")
 
 
-def _objects(repo: "GitRepo", shas: Sequence[str], paths: Sequence[str], *, kind: str) -> dict[tuple[str, str], str | None]:
+def _objects(history: "git.Repo", shas: Sequence[str], paths: Sequence[str], *, kind: str) -> dict[tuple[str, str], str | None]:
     """(commit, path) -> the id of the ``kind`` object there (None when absent or another
     kind; ``""`` is the commit's root tree), from one ``cat-file --batch-check``."""
     requests = [(sha, path) for sha in shas for path in paths]
@@ -475,7 +524,7 @@ def _objects(repo: "GitRepo", shas: Sequence[str], paths: Sequence[str], *, kind
         return {}
     lines = "".join((f"{sha}:{path}\n" if path else f"{sha}^{{tree}}\n") for sha, path in requests)
     out = _git(
-        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines.encode()
+        history, "cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines.encode()
     ).decode("utf-8", "surrogateescape")
     found: dict[tuple[str, str], str | None] = {}
     for request, answer in zip(requests, out.splitlines()):
@@ -484,25 +533,67 @@ def _objects(repo: "GitRepo", shas: Sequence[str], paths: Sequence[str], *, kind
     return found
 
 
-def _git(repo: "GitRepo", *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
-    """Run git on ``repo``; read-only commands only."""
-    environ = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
-    environ.pop("GIT_DIR", None)
-    environ.pop("GIT_WORK_TREE", None)
+@contextmanager
+def _open_history(repo: "GitRepo") -> Iterator["git.Repo"]:
+    """GitPython's ``Repo`` for ``repo``, for one audit run, closed after it.
+
+    Its git runs as this module's always did: on ``repo``'s git dir
+    (``--git-dir``, whatever ``GIT_DIR`` says), without optional locks (read
+    only: no index refresh), and in the user's own locale: GitPython sets
+    ``LC_ALL=C`` and ``LANGUAGE=C``, which is for parsing git's messages; this
+    module only shows them. (An empty value is what an unset one means.)
+    """
     try:
-        done = subprocess.run(
-            ["git", f"--git-dir={repo.git_dir}", *args],
-            input=input,
-            capture_output=True,
-            cwd=str(repo.root or repo.git_dir),
-            env=environ,
+        import git
+    except ImportError as exc:  # GitPython missing, or its import found no git to run
+        raise GitError(f"git is not available: {_first_line(str(exc)) or exc!r}") from None
+    try:
+        history = git.Repo(repo.root or repo.git_dir)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise GitError(f"not a git repository: {repo.root or repo.git_dir}") from None
+    try:
+        history.git.set_persistent_git_options(git_dir=str(repo.git_dir))
+        history.git.update_environment(
+            GIT_OPTIONAL_LOCKS="0",
+            LC_ALL=os.environ.get("LC_ALL", ""),
+            LANGUAGE=os.environ.get("LANGUAGE", ""),
         )
-    except OSError as exc:
-        raise GitError(f"git is not available: {exc}") from None
-    if done.returncode not in ok:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {message[0] if message else done.returncode}")
-    return done.stdout if done.returncode == 0 else b""
+        yield history
+    except git.GitCommandNotFound as exc:  # git went away since ``repo`` found it
+        raise GitError(f"git is not available: {exc.status}") from None
+    finally:
+        history.close()
+
+
+def _git(history: "git.Repo", command: str, *args: str, input: bytes | None = None) -> bytes:
+    """``git <command> <args>`` through GitPython's command interface; its stdout.
+
+    Started as a process (``as_process``, with ``istream`` when ``input`` is fed)
+    and waited for here, so that a failure is told by git's own first line of
+    stderr, as one line: ``GitCommandError``'s text is several lines of GitPython's.
+    """
+    method = getattr(history.git, command.replace("-", "_"))
+    proc = method(*args, as_process=True, istream=subprocess.PIPE if input is not None else None)
+    out, err = proc.communicate(input)
+    if proc.returncode != 0:
+        raise GitError(f"git {command} failed: {_first_line(err) or proc.returncode}")
+    return out
+
+
+def _failed(command: str, exc: "git.GitCommandError") -> GitError:
+    """The one-line GitError for a git command GitPython ran and saw fail."""
+    stderr = exc.stderr  # GitPython's "\n  stderr: '<git's stderr>'", decoded losslessly
+    prefix = "\n  stderr: '"
+    if stderr.startswith(prefix) and stderr.endswith("'"):
+        stderr = stderr[len(prefix) : -1]
+    return GitError(f"git {command} failed: {_first_line(os.fsencode(stderr)) or exc.status}")
+
+
+def _first_line(text: "bytes | str") -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
 
 
 # ------------------------------------------------------------------ rendering
