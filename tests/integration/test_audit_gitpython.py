@@ -9,6 +9,7 @@ imports no GitPython.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -94,3 +95,23 @@ def test_git_runs_without_optional_locks_and_in_the_user_s_locale(three_commits,
     assert seen["GIT_OPTIONAL_LOCKS"] == "0"
     assert seen["LC_ALL"] == "C.UTF-8"
     assert seen.get("LANGUAGE", "") == ""  # unset, or empty: what gettext reads as unset
+
+
+def test_audit_reads_the_same_history_from_a_linked_worktree_and_a_bare_clone(three_commits, tmp_path):
+    """git.Repo opens each layout its own way (a .git file, no working tree): same report."""
+    repo, shas = three_commits
+    repo.add_revision("0d0d0d0d0d04", B, message="a second head on B")
+    opened = repo.commit("two heads")
+    args = ("audit", "--ref", "main", "--format", "json")
+    main = repo.run("--versions", "migrations/versions", *args, check=0).stdout
+    report = json.loads(main)
+    assert report["commits"] == 5  # the environment, A, B, C, the second head
+    assert [w["opened"]["commit"] for w in report["environments"][0]["windows"]] == [opened]
+
+    repo.git("worktree", "add", "-q", str(tmp_path / "linked"), shas[1])
+    linked = type(repo)(tmp_path / "linked", repo.env)
+    assert linked.run("--versions", "migrations/versions", *args, check=0).stdout == main
+
+    repo.git("clone", "-q", "--bare", str(repo.path), str(tmp_path / "bare.git"))
+    bare = type(repo)(tmp_path / "bare.git", repo.env)
+    assert bare.run("--versions", "migrations/versions", *args, check=0).stdout == main
