@@ -21,8 +21,9 @@ into text, markdown or JSON.
 The history itself (first-parent commits, their dates and subjects, folder
 tree ids, blobs for fingerprints) is read through GitPython, one ``git.Repo``
 per run: the walk takes seconds on a real history and is not on a hot path,
-so GitPython's import (~0.1 s) is paid here and only here. The snapshots are
-read by ``sources.gitref`` as everywhere else.
+so GitPython's import is paid here and only here (``git`` is imported inside
+the functions). The snapshots are read by ``sources.gitref`` as everywhere
+else (docs/architecture.md says why the hot paths do not use GitPython).
 """
 
 from __future__ import annotations
