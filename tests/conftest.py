@@ -19,6 +19,7 @@ if str(_REPO_ROOT) not in sys.path:
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from tests.support.gitrepo import GitRepo, isolated_environ, run_alembic  # noqa: E402
+from tests.support.templates import RepoTemplates, store_root  # noqa: E402
 
 # The whole suite must stay fast; REVGRAPH_TEST_PROFILE=thorough digs deeper.
 settings.register_profile("fast", max_examples=40, deadline=None)
@@ -101,3 +102,15 @@ def gitrepo(make_gitrepo) -> GitRepo:
 def alembic_cli(git_env: dict[str, str]):
     """``alembic_cli(repo_path, *args, check=True)``: the real alembic CLI, cwd=repo."""
     return run_alembic
+
+
+@pytest.fixture(scope="session")
+def repo_templates(tmp_path_factory: pytest.TempPathFactory) -> RepoTemplates:
+    """Repositories built once per run and copied per test (``tests/support/templates.py``).
+
+    ``repo_templates.copy(key, tmp_path / "repo", build)``: a fresh copy of what
+    ``build(GitRepo)`` made of an empty repository, built by the first test that asks.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    return RepoTemplates(store_root(tmp_path_factory.getbasetemp(), worker, run))

@@ -440,3 +440,52 @@ def test_run_calls_the_real_cli_from_outside_the_repo(gitrepo):
     pytest.importorskip("revgraph.cli")
     proc = gitrepo.run("--help", check=0)
     assert "heads" in proc.stdout
+
+
+# ---------------------------------------------------------------- templates
+def test_a_template_is_built_once_and_each_copy_is_the_build_and_its_own(tmp_path, git_env):
+    from tests.support.templates import RepoTemplates
+
+    store = RepoTemplates(tmp_path / "store")
+    builds = []
+
+    def build(repo: GitRepo) -> str:
+        builds.append(repo.path)
+        repo.init_env()
+        repo.add_revision("aaaa00000001", None, message="first")
+        sha = repo.commit("first revision")
+        repo.write("untracked.txt", "not committed\n")
+        repo.branch("feature")
+        return sha
+
+    one, sha = store.copy("k", tmp_path / "one", build)
+    two, sha_again = store.copy("k", tmp_path / "two", build)
+    assert len(builds) == 1 and sha == sha_again == one.head() == two.head()
+    assert one.current_branch() == "main" and one.rev_parse("feature") == sha
+    assert one.status() == two.status() == "?? untracked.txt\n"
+    assert (one.path / "migrations" / "versions").is_dir()  # untracked empty folders too
+    # Dates go on from the build's: the next revision is later than the built one.
+    later = one.add_revision("bbbb00000002", "aaaa00000001", message="second")
+    built = next((one.path / "migrations" / "versions").glob("aaaa00000001_*.py"))
+    assert CREATE_DATE.search(built.read_text()).group(1) < CREATE_DATE.search(one.read(later).decode()).group(1)
+    # Each copy is its own.
+    one.commit("second revision")
+    assert two.head() == sha and not (two.path / later).exists()
+    assert store.copy("k", tmp_path / "three", build)[0].head() == sha
+
+
+def test_a_template_replaces_a_repository_in_place(tmp_path, git_env):
+    from tests.support.templates import RepoTemplates
+
+    store = RepoTemplates(tmp_path / "store")
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.write("old.txt", "old\n")
+    repo.commit("old")
+
+    def build(r: GitRepo) -> str:
+        r.write("new.txt", "new\n")
+        return r.commit("new")
+
+    sha = store.replace(repo, "other", build)
+    assert repo.path == tmp_path / "repo" and repo.head() == sha
+    assert repo.ls_files() == ["new.txt"] and not (repo.path / "old.txt").exists()

@@ -350,8 +350,8 @@ def test_git_merge_again_with_a_memo_merges_as_the_first_time(repo):  # noqa: F8
     assert parse_lock(results[0][0].decode()).heads == (FEATURE_ID,)
 
 
-def test_git_merge_conflict_again_with_a_memo_stops_as_the_first_time(repo):  # noqa: F811 - the fixture
-    _both_add(repo)
+def test_git_merge_conflict_again_with_a_memo_stops_as_the_first_time(repo, repo_templates):  # noqa: F811 - the fixture
+    _both_add(repo, repo_templates)
     texts = []
     for _ in range(2):
         proc, runs = _traced(repo, "merge", "--no-edit", "feature")

@@ -11,6 +11,7 @@ ran, with what exit code and for how long.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -31,14 +32,28 @@ FEATURE_ID = "c3c3c3c3c3c3"
 
 
 # ------------------------------------------------------------------ helpers
-@pytest.fixture
-def repo(gitrepo):
+def _base(repo) -> None:
     """Base revision and the revgraph driver + lock installed through the CLI, committed on main."""
-    gitrepo.init_env(commit=False)
-    gitrepo.add_revision(BASE_ID, None, message="create users")
-    gitrepo.run("install", check=True)
-    gitrepo.commit("base with revgraph")
-    return gitrepo
+    repo.init_env(commit=False)
+    repo.add_revision(BASE_ID, None, message="create users")
+    repo.run("install", check=True)
+    repo.commit("base with revgraph")
+
+
+@pytest.fixture
+def repo(tmp_path, git_env, repo_templates):
+    """``_base``'s repository: built once (``repo_templates``), a copy of its own for each test."""
+    return repo_templates.copy("merge_driver_e2e base", tmp_path / "repo", _base)[0]
+
+
+def _built_on_base(steps):
+    """A template build: ``_base``, then ``steps``; returns what ``steps`` returns."""
+
+    def build(repo):
+        _base(repo)
+        return steps(repo)
+
+    return build
 
 
 def _add_on_branch(repo, branch: str, rev_id: str, message: str) -> str:
@@ -48,13 +63,20 @@ def _add_on_branch(repo, branch: str, rev_id: str, message: str) -> str:
     return repo.commit(f"{branch}: {message}")
 
 
-def _both_add(repo) -> str:
-    """main and feature each add a revision on BASE_ID; returns feature's commit; ends on main."""
+def _both_add_steps(repo) -> str:
     repo.branch("feature")
     _add_on_branch(repo, "main", MAIN_ID, "add orders")
     feature_commit = _add_on_branch(repo, "feature", FEATURE_ID, "add invoices")
     repo.checkout("main")
     return feature_commit
+
+
+def _both_add(repo, templates) -> str:
+    """main and feature each add a revision on BASE_ID; returns feature's commit; ends on main.
+
+    ``repo`` is ``_base``'s; the state is built once and copied in its place.
+    """
+    return templates.replace(repo, "merge_driver_e2e both add", _built_on_base(_both_add_steps))
 
 
 def _traced(repo, *git_args: str):
@@ -119,8 +141,8 @@ def _assert_feature_on_main_head(repo) -> None:
 
 
 # -------------------------------------------------------- both sides add
-def test_merge_stops_only_at_lock_then_fix_and_continue_put_feature_on_main(repo):
-    _both_add(repo)
+def test_merge_stops_only_at_lock_then_fix_and_continue_put_feature_on_main(repo, repo_templates):
+    _both_add(repo, repo_templates)
 
     proc, runs = _traced(repo, "merge", "--no-edit", "feature")
 
@@ -129,8 +151,8 @@ def test_merge_stops_only_at_lock_then_fix_and_continue_put_feature_on_main(repo
     _assert_feature_on_main_head(repo)
 
 
-def test_rebase_of_feature_onto_main_stops_at_lock_and_fix_moves_the_feature(repo):
-    _both_add(repo)
+def test_rebase_of_feature_onto_main_stops_at_lock_and_fix_moves_the_feature(repo, repo_templates):
+    _both_add(repo, repo_templates)
     repo.checkout("feature")
 
     proc, runs = _traced(repo, "rebase", "main")
@@ -141,8 +163,8 @@ def test_rebase_of_feature_onto_main_stops_at_lock_and_fix_moves_the_feature(rep
     _assert_feature_on_main_head(repo)
 
 
-def test_cherry_pick_onto_main_stops_at_lock_and_fix_moves_the_picked_revision(repo):
-    feature_commit = _both_add(repo)
+def test_cherry_pick_onto_main_stops_at_lock_and_fix_moves_the_picked_revision(repo, repo_templates):
+    feature_commit = _both_add(repo, repo_templates)
 
     proc, runs = _traced(repo, "cherry-pick", feature_commit)
 
@@ -157,8 +179,16 @@ CHAIN = (("d1d1d1d1d1d1", "add invoices"), ("d2d2d2d2d2d2", "add invoice lines")
 CHAIN_ROOT = CHAIN[0][0]
 
 
-def _feature_adds_a_chain(repo, *, head_file_extra: str = "") -> None:
-    """main adds MAIN_ID on BASE_ID; feature adds CHAIN on BASE_ID in one commit. Ends on main."""
+def _feature_adds_a_chain(repo, templates, *, head_file_extra: str = "") -> None:
+    """main adds MAIN_ID on BASE_ID; feature adds CHAIN on BASE_ID in one commit. Ends on main.
+
+    ``repo`` is ``_base``'s; the state is built once and copied in its place.
+    """
+    steps = functools.partial(_feature_adds_a_chain_steps, head_file_extra=head_file_extra)
+    templates.replace(repo, f"merge_driver_e2e chain {head_file_extra!r}", _built_on_base(steps))
+
+
+def _feature_adds_a_chain_steps(repo, head_file_extra: str) -> None:
     repo.branch("feature")
     _add_on_branch(repo, "main", MAIN_ID, "add orders")
     repo.checkout("feature")
@@ -196,8 +226,8 @@ def _assert_names_the_chain_root_fix_moves(repo, side: str) -> None:
     ],
     ids=["merge-feature-into-main", "merge-main-into-feature", "rebase-feature-onto-main"],
 )
-def test_the_conflict_names_the_first_revision_of_a_chain_which_fix_re_points(repo, on, git_args, side):
-    _feature_adds_a_chain(repo)
+def test_the_conflict_names_the_first_revision_of_a_chain_which_fix_re_points(repo, repo_templates, on, git_args, side):
+    _feature_adds_a_chain(repo, repo_templates)
     repo.checkout(on)
 
     proc, runs = _traced(repo, *git_args)
@@ -210,10 +240,10 @@ def test_the_conflict_names_the_first_revision_of_a_chain_which_fix_re_points(re
     assert list(script.get_heads()) == [FEATURE_ID]
 
 
-def test_the_chain_root_is_named_when_the_reference_decides_the_conflict(repo):
+def test_the_chain_root_is_named_when_the_reference_decides_the_conflict(repo, repo_templates):
     # A comment that may silence a rule leaves the decision to the reference
     # (the fast path's facts do not keep comments); its conflict names the root too.
-    _feature_adds_a_chain(repo, head_file_extra="# revgraph: ignore[RG301]  (order checked by hand)\n")
+    _feature_adds_a_chain(repo, repo_templates, head_file_extra="# revgraph: ignore[RG301]  (order checked by hand)\n")
     fast, full = _decisions(repo, "feature")
     assert fast.outcome == union.UNDECIDED and full is None
 
@@ -282,14 +312,26 @@ def test_same_revision_on_both_sides_merges_without_conflict(repo):
     assert repo.status() == ""
 
 
-def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
+def _both_number_0002_steps(repo) -> None:
+    repo.branch("feature")
+    _add_on_branch(repo, "main", "0002", "add orders")
+    _add_on_branch(repo, "feature", "0002", "add invoices")
+
+
+def _both_number_0002(repo, templates) -> None:
+    """main and feature each add a revision 0002 on BASE_ID (lock included). Ends on feature.
+
+    ``repo`` is ``_base``'s; the state is built once and copied in its place.
+    """
+    templates.replace(repo, "merge_driver_e2e both number 0002", _built_on_base(_both_number_0002_steps))
+
+
+def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo, repo_templates):
     # QA: teams that number revisions (--rev-id 0002) collide on the next number.
     # Both lock files then record head 0002, so the driver took ours as merged,
     # and alembic kept one of the two files and silently skipped the other; and
     # fix, asked then, "fixed" the lock file alone.
-    repo.branch("feature")
-    _add_on_branch(repo, "main", "0002", "add orders")
-    _add_on_branch(repo, "feature", "0002", "add invoices")
+    _both_number_0002(repo, repo_templates)
     repo.checkout("main")
 
     proc, runs = _traced(repo, "merge", "--no-edit", "feature")
@@ -323,12 +365,10 @@ def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo):
     assert repo.run("check").returncode == 0
 
 
-def test_the_graph_of_a_numbered_collision_draws_both_files(repo):
+def test_the_graph_of_a_numbered_collision_draws_both_files(repo, repo_templates):
     # Reviewers look at the picture: it drew one 0002, with the feature's message
     # marked [landed], as if the feature's revision were main's.
-    repo.branch("feature")
-    _add_on_branch(repo, "main", "0002", "add orders")
-    _add_on_branch(repo, "feature", "0002", "add invoices")
+    _both_number_0002(repo, repo_templates)
 
     out = repo.run("graph", "--format", "json", "--base", "main", check=True).stdout
 
@@ -340,16 +380,21 @@ def test_the_graph_of_a_numbered_collision_draws_both_files(repo):
     assert "0002 add invoices [head] [new] [conflict]" in tree
 
 
+def _protected_and_both_number_0002_steps(repo) -> None:
+    repo.write("pyproject.toml", '[tool.revgraph]\nprotected = ["release/*"]\n')
+    repo.commit("protect release branches")
+    _both_number_0002_steps(repo)
+
+
 @pytest.mark.parametrize("released", ["main", "feature"])
-def test_a_protected_ref_holding_the_branch_s_file_keeps_its_id(repo, released):
+def test_a_protected_ref_holding_the_branch_s_file_keeps_its_id(repo, repo_templates, released):
     # A release branch cut from main holds main's 0002: the feature's still gets a new
     # id. One cut from the feature holds the feature's: that one has landed too, and
     # fix refuses rather than renumber a file a release may have run.
-    repo.write("pyproject.toml", '[tool.revgraph]\nprotected = ["release/*"]\n')
-    repo.commit("protect release branches")
-    repo.branch("feature")
-    _add_on_branch(repo, "main", "0002", "add orders")
-    _add_on_branch(repo, "feature", "0002", "add invoices")
+    # (Built once for both cases: release/* protected, then both sides add 0002.)
+    repo_templates.replace(
+        repo, "merge_driver_e2e protected, both number 0002", _built_on_base(_protected_and_both_number_0002_steps)
+    )
     repo.git("branch", "release/1", released)
     repo.checkout("main")
     repo.merge("feature", expect_conflict=True)
@@ -452,8 +497,8 @@ def test_both_sides_changed_the_lock_and_feature_went_further_merges_cleanly(rep
     assert repo.status() == ""
 
 
-def test_both_add_on_the_same_head_is_a_conflict_decided_without_the_reference(repo):
-    _both_add(repo)
+def test_both_add_on_the_same_head_is_a_conflict_decided_without_the_reference(repo, repo_templates):
+    _both_add(repo, repo_templates)
     fast, full = _decisions(repo, "feature")
     assert fast.outcome == union.CONFLICT and full is None
 
@@ -462,8 +507,8 @@ def test_both_add_on_the_same_head_is_a_conflict_decided_without_the_reference(r
     _assert_stopped_at_lock_only(proc, runs, repo)
 
 
-def test_a_second_merge_reads_revisions_from_the_facts_index(repo):
-    _both_add(repo)
+def test_a_second_merge_reads_revisions_from_the_facts_index(repo, repo_templates):
+    _both_add(repo, repo_templates)
     index = repo.path / ".git" / "revgraph" / "facts-v1.index"
     proc, runs = _traced(repo, "merge", "--no-edit", "feature")
     assert [code for code, _ in runs] == [1]
