@@ -22,8 +22,24 @@ APP, REP = "a1a1a1a1a1a1", "b1b1b1b1b1b1"  # the two landed roots
 MAIN_NEW, FEATURE_NEW = "c2c2c2c2c2c2", "d3d3d3d3d3d3"
 
 
-def _installed(repo, app_labels, pyproject: str | None = None):
-    """main: two roots, the second on the landed label ``rep``; the driver and the lock committed."""
+def _installed(repo, templates, app_labels, pyproject: str | None = None, then=None):
+    """main: two roots, the second on the landed label ``rep``; the driver and the lock committed.
+
+    ``then(repo)``: what the test does next, when other tests do it too. The
+    result is built once (``repo_templates``) and copied in place of ``repo``.
+    """
+
+    def build(built):
+        _install(built, app_labels, pyproject)
+        if then is not None:
+            then(built)
+
+    key = f"driver_heads_health {app_labels!r} {pyproject!r} {then.__name__ if then else ''}"
+    templates.replace(repo, key, build)
+    return repo
+
+
+def _install(repo, app_labels, pyproject: str | None) -> None:
     repo.init_env(commit=False)
     if pyproject is not None:
         repo.write("pyproject.toml", pyproject)
@@ -32,7 +48,6 @@ def _installed(repo, app_labels, pyproject: str | None = None):
     repo.run("install", check=True)
     repo.commit("base with revgraph")
     repo.branch("feature")
-    return repo
 
 
 def _on(repo, branch: str, rev_id: str, down, message: str) -> None:
@@ -64,12 +79,15 @@ def _assert_stopped_at_lock(repo, proc, codes) -> None:
     assert MAIN_NEW in text and FEATURE_NEW in text and "revgraph fix" in text
 
 
-@pytest.mark.parametrize("how", ["merge main into feature", "merge feature into main", "rebase feature onto main"])
-def test_a_merge_revision_on_main_and_a_revision_on_its_old_head_conflict(gitrepo, how):
-    """QA repro 1b: main joins its two lines; the feature builds on the unlabelled one's old head."""
-    repo = _installed(gitrepo, None)
+def _feature_on_app_and_main_joins_both(repo) -> None:
     _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
     _on(repo, "main", MAIN_NEW, [APP, REP], "merge heads")
+
+
+@pytest.mark.parametrize("how", ["merge main into feature", "merge feature into main", "rebase feature onto main"])
+def test_a_merge_revision_on_main_and_a_revision_on_its_old_head_conflict(gitrepo, repo_templates, how):
+    """QA repro 1b: main joins its two lines; the feature builds on the unlabelled one's old head."""
+    repo = _installed(gitrepo, repo_templates, None, then=_feature_on_app_and_main_joins_both)
     assert parse_lock(repo.read(LOCK).decode()).heads == (MAIN_NEW,)  # main: one head, on rep
 
     if how == "merge main into feature":
@@ -85,9 +103,9 @@ def test_a_merge_revision_on_main_and_a_revision_on_its_old_head_conflict(gitrep
 
 
 @pytest.mark.parametrize("app_labels", [None, ["app"]], ids=["unlabelled and rep", "app and rep"])
-def test_a_merge_revision_over_rep_and_a_second_head_on_rep_conflict(gitrepo, app_labels):
+def test_a_merge_revision_over_rep_and_a_second_head_on_rep_conflict(gitrepo, repo_templates, app_labels):
     """QA repros 1 and 2: the feature's merge revision carries rep; main grows rep: two heads on rep."""
-    repo = _installed(gitrepo, app_labels)
+    repo = _installed(gitrepo, repo_templates, app_labels)
     _on(repo, "feature", FEATURE_NEW, [APP, REP], "merge heads")
     _on(repo, "main", MAIN_NEW, REP, "more report views")
     repo.checkout("feature")
@@ -97,8 +115,8 @@ def test_a_merge_revision_over_rep_and_a_second_head_on_rep_conflict(gitrepo, ap
     _assert_stopped_at_lock(repo, proc, codes)
 
 
-def test_allow_heads_lets_the_driver_merge_what_check_allows(gitrepo):
-    repo = _installed(gitrepo, None, "[tool.revgraph]\nallow_heads = 3\n")
+def test_allow_heads_lets_the_driver_merge_what_check_allows(gitrepo, repo_templates):
+    repo = _installed(gitrepo, repo_templates, None, "[tool.revgraph]\nallow_heads = 3\n")
     _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
     _on(repo, "main", MAIN_NEW, APP, "add orders")  # three heads: FEATURE_NEW, MAIN_NEW, REP
 
@@ -112,9 +130,9 @@ def test_allow_heads_lets_the_driver_merge_what_check_allows(gitrepo):
 
 
 @pytest.mark.parametrize("table", ['ignore = ["RG101"]', 'select = ["RG2", "RG3"]', 'ignore = ["RG1"]'])
-def test_rg101_turned_off_lets_the_driver_merge_what_check_passes(gitrepo, table):
+def test_rg101_turned_off_lets_the_driver_merge_what_check_passes(gitrepo, repo_templates, table):
     """The driver conflicts where check fails: with RG101 off (select/ignore), not on competing heads."""
-    repo = _installed(gitrepo, None, f"[tool.revgraph]\n{table}\n")
+    repo = _installed(gitrepo, repo_templates, None, f"[tool.revgraph]\n{table}\n")
     _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
     _on(repo, "main", MAIN_NEW, APP, "add orders")
 
@@ -125,8 +143,8 @@ def test_rg101_turned_off_lets_the_driver_merge_what_check_passes(gitrepo, table
     assert repo.run("check").returncode == 0
 
 
-def test_other_rules_turned_off_leave_the_driver_as_strict_as_check(gitrepo):
-    repo = _installed(gitrepo, None, '[tool.revgraph]\nignore = ["RG3", "RG4"]\n')
+def test_other_rules_turned_off_leave_the_driver_as_strict_as_check(gitrepo, repo_templates):
+    repo = _installed(gitrepo, repo_templates, None, '[tool.revgraph]\nignore = ["RG3", "RG4"]\n')
     _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
     _on(repo, "main", MAIN_NEW, APP, "add orders")
 
@@ -143,15 +161,18 @@ def _assert_conflict_at_lock(repo, proc, codes) -> None:
     assert "revgraph fix" in repo.read(LOCK).decode()
 
 
-@pytest.mark.parametrize("into", ["main into feature", "feature into main"])
-def test_one_new_branch_label_declared_on_both_sides_conflicts(gitrepo, into):
-    """QA5 repro 2: each side starts label ``newx`` on a different line: RG106, alembic refuses."""
-    repo = _installed(gitrepo, ["app"])
+def _each_side_starts_newx(repo) -> None:
     for branch, rid, down in (("feature", FEATURE_NEW, APP), ("main", MAIN_NEW, REP)):
         repo.checkout(branch)
         repo.add_revision(rid, down, message=f"{branch} newx", branch_labels=["newx"])
         repo.run("lock", check=True)
         repo.commit(f"{branch}: newx")
+
+
+@pytest.mark.parametrize("into", ["main into feature", "feature into main"])
+def test_one_new_branch_label_declared_on_both_sides_conflicts(gitrepo, repo_templates, into):
+    """QA5 repro 2: each side starts label ``newx`` on a different line: RG106, alembic refuses."""
+    repo = _installed(gitrepo, repo_templates, ["app"], then=_each_side_starts_newx)
     if into == "main into feature":
         repo.checkout("feature")
     proc, codes = _driver_runs(repo, "merge", "--no-edit", "main" if into == "main into feature" else "feature")
@@ -160,8 +181,8 @@ def test_one_new_branch_label_declared_on_both_sides_conflicts(gitrepo, into):
     assert "RG106" in repo.run("check").stdout
 
 
-def test_a_new_branch_label_equal_to_the_other_sides_new_id_conflicts(gitrepo):
-    repo = _installed(gitrepo, ["app"])
+def test_a_new_branch_label_equal_to_the_other_sides_new_id_conflicts(gitrepo, repo_templates):
+    repo = _installed(gitrepo, repo_templates, ["app"])
     _on(repo, "main", MAIN_NEW, REP, "more report views")
     repo.checkout("feature")
     repo.add_revision(FEATURE_NEW, APP, message="label as id", branch_labels=[MAIN_NEW])
@@ -173,12 +194,15 @@ def test_a_new_branch_label_equal_to_the_other_sides_new_id_conflicts(gitrepo):
     _assert_conflict_at_lock(repo, proc, codes)
 
 
-@pytest.mark.parametrize("into", ["main into feature", "feature into main"])
-def test_one_revision_id_added_in_two_files_on_two_lines_conflicts(gitrepo, into):
-    """QA5 repro 3: both sides add revision ``dup`` (different files, lines): RG103, a wrong lock."""
-    repo = _installed(gitrepo, ["app"])
+def _both_sides_add_dup(repo) -> None:
     _on(repo, "feature", "dddd0000dddd", APP, "feature dup")
     _on(repo, "main", "dddd0000dddd", REP, "main dup")
+
+
+@pytest.mark.parametrize("into", ["main into feature", "feature into main"])
+def test_one_revision_id_added_in_two_files_on_two_lines_conflicts(gitrepo, repo_templates, into):
+    """QA5 repro 3: both sides add revision ``dup`` (different files, lines): RG103, a wrong lock."""
+    repo = _installed(gitrepo, repo_templates, ["app"], then=_both_sides_add_dup)
     if into == "main into feature":
         repo.checkout("feature")
     proc, codes = _driver_runs(repo, "merge", "--no-edit", "main" if into == "main into feature" else "feature")
@@ -188,9 +212,9 @@ def test_one_revision_id_added_in_two_files_on_two_lines_conflicts(gitrepo, into
     assert "RG103" in repo.run("check").stdout
 
 
-def test_a_renamed_revision_file_is_not_a_duplicate(gitrepo):
+def test_a_renamed_revision_file_is_not_a_duplicate(gitrepo, repo_templates):
     """One side renames a landed revision's file while each adds on its own line: one file, a clean merge."""
-    repo = _installed(gitrepo, ["app"])
+    repo = _installed(gitrepo, repo_templates, ["app"])
     _on(repo, "feature", FEATURE_NEW, APP, "add invoices")
     repo.checkout("main")
     old = next(p for p in repo.git("ls-files", "migrations/versions").stdout.split() if APP in p)
