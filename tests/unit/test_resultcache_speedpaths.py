@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -163,9 +164,36 @@ def test_package_resource_locations_are_not_replayable(tmp_path):
 
 
 # -------------------------------------------------------- the express lane
+@pytest.fixture(scope="module")
+def _generated_ahead(tmp_path_factory):
+    """``take()``: genrepo's repository, generated a few tests ahead of the test that takes it.
+
+    The express lane writes no ticket while a file it rests on is younger than
+    2 s (its ctime, which a test cannot set back): on a repository generated
+    at the start of the test, ``_warm`` polled for those 2 s. Generated while
+    the tests before ran, the same repository (genrepo is deterministic: same
+    files, same commits) is old enough by then, or nearly; ``_warm`` still
+    waits out whatever is left. Each repository is taken by one test only.
+    """
+    folder = tmp_path_factory.mktemp("speedpaths")
+    spares: list = []
+    made = itertools.count()
+
+    def generate():
+        return genrepo.generate(folder / f"repo{next(made)}", 30, seed=5, commits=5)
+
+    def take():
+        repo = spares.pop(0) if spares else generate()
+        while len(spares) < 3:  # for the next tests, oldest first
+            spares.append(generate())
+        return repo
+
+    return take
+
+
 @pytest.fixture
-def repo(tmp_path, git_env):
-    return genrepo.generate(tmp_path / "repo", 30, seed=5, commits=5)
+def repo(git_env, _generated_ahead):
+    return _generated_ahead()
 
 
 ARGV = ("check", "--base", "main", "--format", "json")
