@@ -83,11 +83,16 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_gitrepo(tmp_path: Path, git_env: dict[str, str]):
-    """Factory: ``make_gitrepo("name")`` -> a fresh empty ``GitRepo`` on ``main``."""
+def make_gitrepo(tmp_path: Path, git_env: dict[str, str], repo_templates):
+    """Factory: ``make_gitrepo("name")`` -> a fresh empty ``GitRepo`` on ``main``.
+
+    Its ``build_once`` keeps what it builds in ``repo_templates``.
+    """
 
     def make(name: str = "repo") -> GitRepo:
-        return GitRepo.init(tmp_path / name)
+        repo = GitRepo.init(tmp_path / name)
+        repo.templates = repo_templates
+        return repo
 
     return make
 

@@ -489,3 +489,22 @@ def test_a_template_replaces_a_repository_in_place(tmp_path, git_env):
     sha = store.replace(repo, "other", build)
     assert repo.path == tmp_path / "repo" and repo.head() == sha
     assert repo.ls_files() == ["new.txt"] and not (repo.path / "old.txt").exists()
+
+
+def test_build_once_builds_a_new_repository_once_and_refuses_one_in_use(make_gitrepo):
+    builds = []
+
+    def build(repo: GitRepo) -> str:
+        builds.append(1)
+        repo.write("a.txt", "a\n")
+        return repo.commit("a")
+
+    first, second = make_gitrepo("one"), make_gitrepo("two")
+    assert first.build_once("support build_once", build) == second.build_once("support build_once", build)
+    assert len(builds) == 1 and first.read("a.txt") == second.read("a.txt") == b"a\n"
+    assert first.head() == second.head() and first.status() == ""
+    with pytest.raises(AssertionError, match="new, empty repository"):
+        first.build_once("support build_once", build)
+    plain = GitRepo.init(first.path.parent / "plain")  # no store: built in place
+    plain.build_once("support build_once", build)
+    assert len(builds) == 2 and plain.read("a.txt") == b"a\n"

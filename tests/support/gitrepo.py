@@ -264,6 +264,9 @@ class GitRepo:
         self.path = Path(path)
         self.env = env
         self._dates_issued = 0
+        # A ``tests.support.templates.RepoTemplates`` (the ``gitrepo`` fixtures set it):
+        # where ``build_once`` keeps what it built.
+        self.templates = None
 
     def __repr__(self) -> str:
         return f"GitRepo({str(self.path)!r})"
@@ -287,6 +290,20 @@ class GitRepo:
             expect=True,
         )
         return GitRepo(dest, self.env)
+
+    def build_once(self, key: str, build):
+        """Make this new, empty repository what ``build(repo)`` makes of one; returns build's value.
+
+        With a template store (``self.templates``) ``build`` runs once per test
+        run for ``key`` and this repository becomes a copy of the result (see
+        tests/support/templates.py); without one, ``build`` runs here. ``build``
+        must give the same result whenever it runs (its value JSON-serialisable).
+        """
+        if sorted(p.name for p in self.path.iterdir()) != [".git"] or any((self.path / ".git" / "refs" / "heads").iterdir()):
+            raise AssertionError(f"build_once needs a new, empty repository: {self.path}")
+        if self.templates is None:
+            return build(self)
+        return self.templates.replace(self, key, build)
 
     # ----------------------------------------------------------------- files
     def write(self, relpath: str | os.PathLike[str], content: PathOrText) -> Path:
