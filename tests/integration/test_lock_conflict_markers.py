@@ -28,11 +28,16 @@ def _with_markers(lock: bytes) -> bytes:
     return "".join(header + body).encode()
 
 
+def _first_revision_and_its_lock(repo) -> None:
+    repo.init_env(commit=False)
+    repo.add_revision(BASE_ID, None, message="create users")
+    repo.run("lock", check=True)
+    repo.commit("first revision and its lock")
+
+
 def _repo(gitrepo):
-    gitrepo.init_env(commit=False)
-    gitrepo.add_revision(BASE_ID, None, message="create users")
-    gitrepo.run("lock", check=True)
-    gitrepo.commit("first revision and its lock")
+    """One revision and its lock (`revgraph lock`), committed: built once, copied per test."""
+    gitrepo.build_once("lock_conflict_markers first revision", _first_revision_and_its_lock)
     return gitrepo
 
 
