@@ -17,13 +17,18 @@ LOCK = "migrations/revgraph.lock"
 ROOT, SECOND, THIRD = "a1a1a1a1a1a1", "a2a2a2a2a2a2", "b3b3b3b3b3b3"
 
 
+def _two_revisions_and_the_lock(repo) -> None:
+    repo.init_env(commit=False)
+    repo.add_revision(ROOT, None, message="root")
+    repo.add_revision(SECOND, ROOT, message="second")
+    repo.run("lock", check=True)
+    repo.commit("two revisions and the lock")
+
+
 @pytest.fixture
 def locked(gitrepo):
-    gitrepo.init_env(commit=False)
-    gitrepo.add_revision(ROOT, None, message="root")
-    gitrepo.add_revision(SECOND, ROOT, message="second")
-    gitrepo.run("lock", check=True)
-    gitrepo.commit("two revisions and the lock")
+    """Two revisions and their lock (`revgraph lock`), committed: built once, copied per test."""
+    gitrepo.build_once("unreadable revision: two revisions and the lock", _two_revisions_and_the_lock)
     return gitrepo
 
 
