@@ -15,6 +15,14 @@ STATS = "analytics/versions"
 
 
 def two_environments(repo: GitRepo) -> None:
+    """[alembic] and [analytics], each with a revision; `revgraph install`; committed.
+
+    ``repo`` is new and empty; the result is built once and copied (``build_once``).
+    """
+    repo.build_once("ini_sections two environments", _two_environments)
+
+
+def _two_environments(repo: GitRepo) -> None:
     repo.init_env(commit=False)
     ini = repo.read("alembic.ini").decode().replace(
         "[loggers]", "[analytics]\nscript_location = %(here)s/analytics\n\n[loggers]", 1
