@@ -508,3 +508,18 @@ def test_build_once_builds_a_new_repository_once_and_refuses_one_in_use(make_git
     plain = GitRepo.init(first.path.parent / "plain")  # no store: built in place
     plain.build_once("support build_once", build)
     assert len(builds) == 2 and plain.read("a.txt") == b"a\n"
+
+
+def test_build_once_copies_the_files_written_beside_the_repository(make_gitrepo):
+    def build(repo: GitRepo) -> None:
+        repo.write("a.txt", "a\n")
+        repo.commit("a")
+        (repo.path.parent / "app.db").write_bytes(b"built beside\n")
+
+    one, two = make_gitrepo("one/repo"), make_gitrepo("two/repo")
+    for repo in (one, two):
+        repo.build_once("support beside", build, beside=["app.db"])
+        assert (repo.path.parent / "app.db").read_bytes() == b"built beside\n"
+        assert repo.status() == "" and repo.read("a.txt") == b"a\n"
+    with pytest.raises(AssertionError, match="would overwrite"):
+        make_gitrepo("one/other").build_once("support beside", build, beside=["app.db"])

@@ -291,19 +291,24 @@ class GitRepo:
         )
         return GitRepo(dest, self.env)
 
-    def build_once(self, key: str, build):
+    def build_once(self, key: str, build, beside: Sequence[str] = ()):
         """Make this new, empty repository what ``build(repo)`` makes of one; returns build's value.
 
         With a template store (``self.templates``) ``build`` runs once per test
         run for ``key`` and this repository becomes a copy of the result (see
         tests/support/templates.py); without one, ``build`` runs here. ``build``
         must give the same result whenever it runs (its value JSON-serialisable).
+        ``beside``: names of files ``build`` writes beside the repository
+        (``repo.path.parent / name``, a database say), copied beside this one.
         """
         if sorted(p.name for p in self.path.iterdir()) != [".git"] or any((self.path / ".git" / "refs" / "heads").iterdir()):
             raise AssertionError(f"build_once needs a new, empty repository: {self.path}")
+        for name in beside:
+            if (self.path.parent / name).exists():
+                raise AssertionError(f"build_once would overwrite {self.path.parent / name}")
         if self.templates is None:
             return build(self)
-        return self.templates.replace(self, key, build)
+        return self.templates.replace(self, key, build, beside)
 
     # ----------------------------------------------------------------- files
     def write(self, relpath: str | os.PathLike[str], content: PathOrText) -> Path:

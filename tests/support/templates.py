@@ -18,7 +18,8 @@ files are as fresh (ctime) as those of a repository the test built itself.
 Under pytest-xdist the workers of one run share the store: the first worker
 to ask builds (holding a lock), the others wait and copy. ``build`` must keep
 everything inside its repository (no clone beside it, no absolute path of its
-own written into a file) and returns a JSON-serialisable value (a commit id,
+own written into a file; a file written beside it, ``repo.path.parent / name``,
+is copied when asked for) and returns a JSON-serialisable value (a commit id,
 a path), given back with each copy.
 """
 
@@ -30,7 +31,7 @@ import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from tests.support.gitrepo import GitRepo, apply_environ, isolated_environ
 
@@ -105,11 +106,17 @@ class RepoTemplates:
         repo._dates_issued = record["dates_issued"]
         return repo, record["result"]
 
-    def replace(self, repo: GitRepo, key: str, build: Callable[[GitRepo], Any]) -> Any:
-        """Put the built repository in place of ``repo``'s (same path, same env); returns build's value."""
+    def replace(self, repo: GitRepo, key: str, build: Callable[[GitRepo], Any], beside: Sequence[str] = ()) -> Any:
+        """Put the built repository in place of ``repo``'s (same path, same env); returns build's value.
+
+        ``beside``: files the build wrote beside its repository, copied beside ``repo``.
+        """
         shutil.rmtree(repo.path)
         copied, result = self.copy(key, repo.path, build, repo.env)
         repo._dates_issued = copied._dates_issued
+        source = self.built(key, build)[0].parent
+        for name in beside:
+            shutil.copy2(source / name, repo.path.parent / name)
         return result
 
 
