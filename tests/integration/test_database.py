@@ -70,13 +70,17 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _landed(repo) -> None:
+    repo.init_env()
+    add(repo, A, None, "users")
+    add(repo, B, A, "tasks")
+    repo.commit("users and tasks")
+
+
 @pytest.fixture
 def landed_repo(gitrepo):
     """main with A <- B committed (tables users, tasks)."""
-    gitrepo.init_env()
-    add(gitrepo, A, None, "users")
-    add(gitrepo, B, A, "tasks")
-    gitrepo.commit("users and tasks")
+    _landed(gitrepo)
     return gitrepo
 
 
@@ -117,18 +121,25 @@ def test_never_stamped_database_is_behind_by_every_revision_and_stays_untouched(
 
 
 # ------------------------------------------------------------------ RG501
-@pytest.fixture
-def lost_stamp(landed_repo, tmp_path):
-    """A database upgraded to C, then C was regenerated as C2 (same parent, new id)."""
-    repo = landed_repo
-    db = tmp_path / "dev.db"
+def _lost_stamp(repo) -> None:
+    _landed(repo)
+    db = repo.path.parent / "dev.db"
     c_path = add(repo, C, B, "projects")
     repo.commit("projects")
     upgrade(repo, db)
     repo.remove(c_path)
     add(repo, C2, B, "projects")
     repo.commit("regenerate the projects revision")
-    return repo, db
+
+
+@pytest.fixture
+def lost_stamp(gitrepo):
+    """A database upgraded to C, then C was regenerated as C2 (same parent, new id).
+
+    ``landed_repo`` and the rest, built once (``build_once``) with the database beside it.
+    """
+    gitrepo.build_once("database lost stamp", _lost_stamp, beside=["dev.db"])
+    return gitrepo, gitrepo.path.parent / "dev.db"
 
 
 def test_check_db_fails_when_the_database_is_stamped_at_a_revision_the_graph_lost(lost_stamp):
@@ -155,15 +166,27 @@ def test_doctor_db_names_the_lost_revision(lost_stamp):
 
 
 # -------------------------------------------------------------------- fix
-def test_fix_db_moves_the_unapplied_revision_and_keeps_the_applied_one(landed_repo, tmp_path):
-    """Two new revisions on B: by Create Date C would be stacked onto E, but C is applied."""
-    repo = landed_repo
+def _teams_and_projects_with_projects_applied(repo) -> dict[str, str]:
+    """``landed_repo``; on feature E then C on B; dev.db beside the repository at C."""
+    _landed(repo)
     repo.git("checkout", "-q", "-b", "feature")
     e_path = add(repo, E, B, "teams")  # created first
     c_path = add(repo, C, B, "projects")  # created later: stacked last without --db
     repo.commit("teams and projects")
-    db = tmp_path / "dev.db"
-    upgrade(repo, db, C)  # the developer applied only C
+    upgrade(repo, repo.path.parent / "dev.db", C)  # the developer applied only C
+    return {"e": e_path, "c": c_path}
+
+
+def _projects_applied(gitrepo):
+    """``_teams_and_projects_with_projects_applied``, built once: (e_path, c_path, db)."""
+    paths = gitrepo.build_once("database projects applied", _teams_and_projects_with_projects_applied, beside=["dev.db"])
+    return paths["e"], paths["c"], gitrepo.path.parent / "dev.db"
+
+
+def test_fix_db_moves_the_unapplied_revision_and_keeps_the_applied_one(gitrepo, tmp_path):
+    """Two new revisions on B: by Create Date C would be stacked onto E, but C is applied."""
+    repo = gitrepo
+    e_path, c_path, db = _projects_applied(repo)  # E then C on B; the developer applied only C
 
     dry = repo.run("fix", "--dry-run", check=0)
     assert f"moved {C}" in dry.stdout and f"moved {E}" not in dry.stdout
@@ -185,15 +208,10 @@ def test_fix_db_moves_the_unapplied_revision_and_keeps_the_applied_one(landed_re
     assert not [f for f in findings if f["code"] in ("RG101", "RG501", "RG502")]
 
 
-def test_the_fix_check_prints_with_db_carries_the_db_and_keeps_the_applied_revision(landed_repo, tmp_path):
+def test_the_fix_check_prints_with_db_carries_the_db_and_keeps_the_applied_revision(gitrepo, tmp_path):
     """QA: `check --db` printed `revgraph fix --base main`, which re-points the applied C."""
-    repo = landed_repo
-    repo.git("checkout", "-q", "-b", "feature")
-    add(repo, E, B, "teams")
-    c_path = add(repo, C, B, "projects")
-    repo.commit("teams and projects")
-    db = tmp_path / "dev.db"
-    upgrade(repo, db, C)
+    repo = gitrepo
+    _, c_path, db = _projects_applied(repo)  # E then C on B; C applied
     c_before = repo.read(c_path)
 
     (rg101,) = by_code(check_json(repo, "--db", sqlite_url(db), "--base", "main", expect=1), "RG101")
