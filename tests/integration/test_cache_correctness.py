@@ -40,10 +40,25 @@ def _run(path: Path, *args: str, cache: bool = True) -> subprocess.CompletedProc
     )  # fmt: skip
 
 
-def same_answer(path: Path, *args: str) -> tuple[int, str]:
-    """Exit code and output of ``check``, asserted equal with and without the caches."""
+# `check --no-cache` on the repo fixture's repository as genrepo wrote it (deterministic:
+# the same files and commits in every test), by command line: it reads no cache and
+# writes none, so its answer there is the same for every test that asks.
+_PRISTINE: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
+
+
+def same_answer(path: Path, *args: str, pristine: bool = False) -> tuple[int, str]:
+    """Exit code and output of ``check``, asserted equal with and without the caches.
+
+    ``pristine``: the repository is the repo fixture's, nothing changed yet
+    (checks run on it change no file of it): the ``--no-cache`` answer already
+    captured for this command line there is taken instead of running it again.
+    """
     argv = ["check", "--base", "main", "--format", "json", *args]
-    fresh = _run(path, *argv, cache=False)
+    fresh = _PRISTINE.get(tuple(argv)) if pristine else None
+    if fresh is None:
+        fresh = _run(path, *argv, cache=False)
+        if pristine:
+            _PRISTINE[tuple(argv)] = fresh
     cached = _run(path, *argv)
     assert fresh.returncode in (0, 1), fresh.stderr
     assert (cached.returncode, cached.stdout) == (fresh.returncode, fresh.stdout)
@@ -77,7 +92,7 @@ def feature_file(info, which: int) -> Path:
 # ------------------------------------------------------------------ tests
 def test_warm_check_is_answered_from_the_result_cache(repo):
     assert cached_report(repo.path) is None
-    code, out = same_answer(repo.path)
+    code, out = same_answer(repo.path, pristine=True)
     assert code == 1 and codes(out) == {"RG102", "RG301"}
     hit = cached_report(repo.path)
     assert hit is not None
@@ -91,7 +106,7 @@ def test_text_report_from_the_cache_is_byte_identical(repo):
 
 
 def test_editing_a_revision_changes_the_answer_and_undoing_it_restores_it(repo):
-    _, before = same_answer(repo.path)
+    _, before = same_answer(repo.path, pristine=True)
     first = feature_file(repo, 0)
     original = first.read_bytes()
     main_head = git(repo.path, "show", f"main:{genrepo.LOCK_PATH}").split("head: ")[1].split()[0]
@@ -106,7 +121,7 @@ def test_editing_a_revision_changes_the_answer_and_undoing_it_restores_it(repo):
 
 
 def test_touching_every_file_keeps_the_result(repo):
-    _, before = same_answer(repo.path)
+    _, before = same_answer(repo.path, pristine=True)
     for file in (repo.path / genrepo.VERSIONS).iterdir():
         os.utime(file, None)
     assert cached_report(repo.path) is not None  # content-addressed, not stat-addressed
@@ -114,7 +129,7 @@ def test_touching_every_file_keeps_the_result(repo):
 
 
 def test_untracked_revision_file_and_lock_edit_are_seen(repo):
-    _, before = same_answer(repo.path)
+    _, before = same_answer(repo.path, pristine=True)
     extra = repo.path / genrepo.VERSIONS / "0000aaaa1111_extra.py"
     text = feature_file(repo, 1).read_text()
     second = repo.feature_revisions[1]
@@ -129,7 +144,7 @@ def test_untracked_revision_file_and_lock_edit_are_seen(repo):
 
 
 def test_commits_and_branch_switches_keep_answers_right(repo):
-    same_answer(repo.path)
+    same_answer(repo.path, pristine=True)
     first = feature_file(repo, 0)
     first.write_text(first.read_text().replace('"""Upgrade schema."""', '"""Upgrade schema (reviewed)."""'))
     git(repo.path, "commit", "-qam", "reword a docstring")
@@ -142,15 +157,15 @@ def test_commits_and_branch_switches_keep_answers_right(repo):
 
 
 def test_base_and_select_are_part_of_the_key(repo):
-    _, everything = same_answer(repo.path)
-    _, only_overlap = same_answer(repo.path, "--select", "RG3")
+    _, everything = same_answer(repo.path, pristine=True)
+    _, only_overlap = same_answer(repo.path, "--select", "RG3", pristine=True)
     assert codes(only_overlap) == {"RG301"} != codes(everything)
-    _, against_feature = same_answer(repo.path, "--base", "feature")
+    _, against_feature = same_answer(repo.path, "--base", "feature", pristine=True)
     assert codes(against_feature) == set()
 
 
 def test_corrupt_cache_files_are_ignored_and_rebuilt(repo):
-    _, before = same_answer(repo.path)
+    _, before = same_answer(repo.path, pristine=True)
     cache = repo.path / ".git" / "revgraph"
     files = [p for p in cache.rglob("*") if p.is_file()]
     assert any(p.parent.name == "results" for p in files)
@@ -255,7 +270,7 @@ def test_sparse_checkout_bypasses_the_result_cache(repo):
 @pytest.mark.parametrize("mark", ["--assume-unchanged", "--skip-worktree"])
 def test_an_edit_git_is_told_not_to_look_at_is_still_seen(repo, mark):
     """``git status`` and ``git add`` take a marked file as unchanged; revgraph must not."""
-    _, before = same_answer(repo.path)
+    _, before = same_answer(repo.path, pristine=True)
     assert "RG102" in codes(before)
     first = feature_file(repo, 0)
     relative = first.relative_to(repo.path).as_posix()
@@ -303,7 +318,7 @@ def _lane(path: Path) -> dict:
 def test_the_lane_looks_for_marked_entries_only_when_the_index_changed(repo):
     time.sleep(2.1)  # the index is old enough for its identity to stand for it
     argv = ("check", "--base", "main", "--format", "json")
-    same_answer(repo.path)
+    same_answer(repo.path, pristine=True)
     assert _run(repo.path, *argv).returncode == 1  # answered by the lane
     unchanged = _lane(repo.path)
     assert unchanged["answered"] and "ls-files" not in unchanged["started"]
@@ -316,7 +331,7 @@ def test_the_lane_looks_for_marked_entries_only_when_the_index_changed(repo):
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_a_fifo_named_like_a_revision_is_seen_after_a_cached_check(repo):
     """git status lists no FIFO; alembic would still meet it (RG107 here)."""
-    _, before = same_answer(repo.path)
+    _, before = same_answer(repo.path, pristine=True)
     time.sleep(2.1)  # the folder is old: the cached answers come from git's view of it
     assert same_answer(repo.path)[1] == before
     fifo = repo.path / genrepo.VERSIONS / "0000ffff0000_pipe.py"
