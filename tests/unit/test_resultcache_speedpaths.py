@@ -222,8 +222,20 @@ def _fast(path: Path, *args: str) -> tuple[str, int | None, bool]:
     return out, None if code == "None" else int(code), express_lane == "True"
 
 
-def _truth(path: Path, *args: str) -> tuple[int, str]:
-    done = _cli(path, *(args or ARGV), cache=False)
+# ``--no-cache`` answers (it reads and writes no cache) on the repo fixture's repository
+# as genrepo wrote it, the same in every test: by command line.
+_PRISTINE: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
+
+
+def _truth(path: Path, *args: str, pristine: bool = False) -> tuple[int, str]:
+    """``pristine``: nothing changed yet in the repo fixture's repository: the answer
+    already captured there for this command line is taken instead of running it again."""
+    argv = tuple(args or ARGV)
+    done = _PRISTINE.get(argv) if pristine else None
+    if done is None:
+        done = _cli(path, *argv, cache=False)
+        if pristine:
+            _PRISTINE[argv] = done
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, done.stdout
 
@@ -252,9 +264,9 @@ def _codes(out: str) -> set[str]:
     return {f["code"] for f in json.loads(out)["findings"]}
 
 
-def _assert_right(path: Path) -> tuple[str, bool]:
-    """The cached answer (through fast_check, else the CLI) equals --no-cache's."""
-    code, truth = _truth(path)
+def _assert_right(path: Path, pristine: bool = False) -> tuple[str, bool]:
+    """The cached answer (through fast_check, else the CLI) equals --no-cache's (see _truth)."""
+    code, truth = _truth(path, pristine=pristine)
     out, fast_code, lane = _fast(path, *ARGV)
     if fast_code is None:
         done = _cli(path, *ARGV)
@@ -264,7 +276,7 @@ def _assert_right(path: Path) -> tuple[str, bool]:
 
 
 def test_the_express_lane_answers_an_unchanged_check_alone(repo):
-    code, truth = _truth(repo.path)
+    code, truth = _truth(repo.path, pristine=True)
     _warm(repo.path)
     out, fast_code, lane = _fast(repo.path, *ARGV)
     assert lane and (fast_code, out) == (code, truth)
@@ -288,7 +300,7 @@ LEAN = (
 
 
 def test_the_express_lane_starts_git_without_subprocess_or_typing(repo):
-    code, truth = _truth(repo.path)
+    code, truth = _truth(repo.path, pristine=True)
     _warm(repo.path)
     done = subprocess.run([sys.executable, "-c", LEAN, "-C", str(repo.path), *ARGV],
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
@@ -346,7 +358,7 @@ def _edit_alembic_ini(info):
     ids=lambda f: f.__name__.lstrip("_"),
 )
 def test_the_express_lane_never_hides_a_change(repo, change):
-    before, _ = _assert_right(repo.path)
+    before, _ = _assert_right(repo.path, pristine=True)
     _warm(repo.path)
     change(repo)
     if change is _edit_alembic_ini:  # the configuration is broken now: the full CLI says so
