@@ -209,9 +209,21 @@ def test_demo_takes_global_options_after_its_own(tmp_path, git_env):
     assert (tmp_path / "here" / "walkthrough" / "repo" / ".git").is_dir()  # -C: --dir is relative to it
 
 
+_HELP: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
+
+
+def help_of(*command: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``revgraph COMMAND --help`` run in an empty folder ``cwd``; the help tests below read
+    the same texts, so each command line runs once (per test process) and is kept."""
+    if command not in _HELP:
+        assert not any(cwd.iterdir()), cwd
+        _HELP[command] = revgraph(*command, "--help", cwd=cwd)
+    return _HELP[command]
+
+
 @pytest.mark.parametrize("command", ["check", "fix", "heads", "merge-driver"])
 def test_each_commands_help_says_global_options_may_follow_it(tmp_path, command):
-    done = revgraph(command, "--help", cwd=tmp_path)
+    done = help_of(command, cwd=tmp_path)
     assert done.returncode == 0
     text = " ".join(done.stdout.split())
     assert "Global options may also be given after the command" in text
@@ -221,7 +233,7 @@ def test_each_commands_help_says_global_options_may_follow_it(tmp_path, command)
 @pytest.mark.parametrize("command", [None, *sorted(typer.main.get_command(cli.app).commands)])
 def test_no_flag_shows_a_value_type_in_help(tmp_path, command):
     # typer 0.29 printed "--quiet <bool>" (even "--help <bool>"): a flag takes no value.
-    done = revgraph(*([command] if command else []), "--help", cwd=tmp_path)
+    done = help_of(*([command] if command else []), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "<bool>" not in done.stdout
     rows = [line for line in done.stdout.splitlines() if line.startswith("│ --help ")]
@@ -234,6 +246,6 @@ def test_no_flag_shows_a_value_type_in_help(tmp_path, command):
 @pytest.mark.parametrize("command", ["check", "doctor", "fix"])
 def test_the_base_option_s_help_names_every_default_in_order(tmp_path, command):
     # rich markup once ate "[tool.revgraph]" from this line ("default:  base").
-    done = revgraph(command, "--help", cwd=tmp_path)
+    done = help_of(command, cwd=tmp_path)
     text = " ".join(done.stdout.replace("│", " ").split())
     assert "(default: [tool.revgraph] base, CI variables, origin/HEAD, main, master)" in text, text
