@@ -32,15 +32,21 @@ def _flask_script(repo):
     return ScriptDirectory.from_config(config)
 
 
+def _flask_app_installed(repo) -> None:
+    repo.write("migrations/alembic.ini", FLASK_MIGRATE_INI.lstrip("\n"))
+    repo.write("migrations/env.py", "from flask import current_app\n")
+    repo.write("migrations/script.py.mako", TEMPLATES["generic"])
+    repo.write("app/__init__.py", "")
+    repo.add_revision(BASE_ID, None, message="create users", style="generic")
+    repo.run("install", check=True)
+    assert (repo.path / LOCK).exists()
+    repo.commit("flask app with migrations")
+
+
 def _flask_repo(gitrepo):
-    gitrepo.write("migrations/alembic.ini", FLASK_MIGRATE_INI.lstrip("\n"))
-    gitrepo.write("migrations/env.py", "from flask import current_app\n")
-    gitrepo.write("migrations/script.py.mako", TEMPLATES["generic"])
-    gitrepo.write("app/__init__.py", "")
-    gitrepo.add_revision(BASE_ID, None, message="create users", style="generic")
-    gitrepo.run("install", check=True)
+    """A Flask-Migrate app with one revision and `revgraph install`, committed: built once."""
+    gitrepo.build_once("flask_migrate app installed", _flask_app_installed)
     assert (gitrepo.path / LOCK).exists()
-    gitrepo.commit("flask app with migrations")
     return gitrepo
 
 
