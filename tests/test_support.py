@@ -523,3 +523,23 @@ def test_build_once_copies_the_files_written_beside_the_repository(make_gitrepo)
         assert repo.status() == "" and repo.read("a.txt") == b"a\n"
     with pytest.raises(AssertionError, match="would overwrite"):
         make_gitrepo("one/other").build_once("support beside", build, beside=["app.db"])
+
+
+def test_the_head_read_from_files_is_what_git_says_or_nothing(gitrepo):
+    assert gitrepo._head_from_files() == (None, None)  # unborn main: ask git
+    gitrepo.write("a.txt", "a\n")
+    first = gitrepo.commit("a")
+    assert first == gitrepo.rev_parse("HEAD") and gitrepo._head_from_files() == ("main", first)
+    gitrepo.git("checkout", "-q", "-b", "feature")
+    gitrepo.write("b.txt", "b\n")
+    second = gitrepo.commit("b")
+    assert gitrepo._head_from_files() == ("feature", second) == (gitrepo.current_branch(), gitrepo.head())
+    gitrepo.git("checkout", "-q", "--detach", first)
+    assert gitrepo._head_from_files() == (None, first)
+    gitrepo.checkout("feature")
+    gitrepo.git("pack-refs", "--all")  # no loose ref left: git is asked
+    assert gitrepo._head_from_files() == (None, None)
+    gitrepo.write("c.txt", "c\n")
+    assert gitrepo.commit("c") == gitrepo.rev_parse("feature") != second
+    with pytest.raises(AssertionError, match="expected to be on main"):
+        gitrepo.init_env()
