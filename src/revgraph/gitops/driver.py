@@ -342,14 +342,13 @@ def _full_union(repo, env, theirs_sha: str, cache=None) -> list[LockEntry] | Non
 
 
 def _new_by_side(ours, theirs) -> tuple[dict, dict]:
-    """(ours', theirs') revisions the other side lacks, id -> (down_revisions, message), as
-    ``union.Decision.new`` holds them: for the conflict text."""
-    ours_ids = {r.id for r in ours.revisions}
-    theirs_ids = {r.id for r in theirs.revisions}
-    return (
-        {r.id: (tuple(r.down_revisions), r.message or "") for r in ours.revisions if r.id not in theirs_ids},
-        {r.id: (tuple(r.down_revisions), r.message or "") for r in theirs.revisions if r.id not in ours_ids},
-    )
+    """(ours', theirs') revisions the other side lacks, as ``union.Decision.new`` holds
+    them (``union.new_by_side`` on every revision of both sides): for the conflict text."""
+    from revgraph.gitops.union import fact_of, new_by_side
+
+    ours_facts = [fact_of(r) for r in ours.revisions]
+    theirs_facts = [fact_of(r) for r in theirs.revisions]
+    return new_by_side(ours_facts, theirs_facts, {f[0] for f in theirs_facts}, {f[0] for f in ours_facts})
 
 
 def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[LockEntry] | None, tuple]:

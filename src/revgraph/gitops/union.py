@@ -243,7 +243,7 @@ def decide_lists(
         # RG101 without a walk: heads whose landed labels overlap share a lane,
         # so there are at most one lane per label and the unlabelled one.
         return Decision(CONFLICT, reason=f"the union has {len(heads_u)} heads and {len(labels)} branch labels",
-                        heads=tuple(sorted(heads_u)), new=_new_by_side(gone, a_facts, a_ids, o_set))  # fmt: skip
+                        heads=tuple(sorted(heads_u)), new=new_by_side(gone, a_facts, a_ids, o_set))  # fmt: skip
 
     downs_o = dict(zip(map(_ID, o_facts), map(_DOWNS, o_facts)))
     downs = dict(downs_o)
@@ -266,7 +266,7 @@ def decide_lists(
             return Decision(UNDECIDED, reason=str(exc))
         if competing:
             return Decision(CONFLICT, reason=f"RG101 on the union: {', '.join(competing)} compete",
-                            heads=tuple(sorted(heads_u)), new=_new_by_side(gone, a_facts, a_ids, o_set))  # fmt: skip
+                            heads=tuple(sorted(heads_u)), new=new_by_side(gone, a_facts, a_ids, o_set))  # fmt: skip
 
     # Only a clean merge needs the rest: the cycle search and each head's label.
     if _has_cycle(downs, depends):
@@ -281,11 +281,12 @@ def decide_lists(
     return Decision(CLEAN, tuple(entries), reason="the union is healthy")
 
 
-def _new_by_side(gone: Sequence[Fact], a_facts: Sequence[Fact], a_ids: AbstractSet[str], o_set: AbstractSet[str]):
+def new_by_side(gone: Sequence[Fact], a_facts: Sequence[Fact], a_ids: AbstractSet[str], o_set: AbstractSet[str]):
     """(ours', theirs') revisions the other side lacks, id -> (down_revisions, message).
 
-    Only the few files that differ between the sides are looked at: ours' ids
-    that theirs lacks are among the files theirs removed or changed (``gone``).
+    Here only the few files that differ between the sides are looked at: ours'
+    ids that theirs lacks are among the files theirs removed or changed
+    (``gone``). The driver's slow path hands in every revision of both sides.
     """
     ours_only = {f[0]: (f[1], f[4] or "") for f in gone if f[0] not in a_ids}
     theirs_only = {f[0]: (f[1], f[4] or "") for f in a_facts if f[0] not in o_set}
