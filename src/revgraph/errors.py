@@ -71,9 +71,18 @@ def _fetch_hint(ref: str) -> str | None:
 
 
 class FixRefused(RevgraphError):
-    """A fix would break a promise (move a landed revision, …); nothing was written."""
+    """A fix would break a promise (move a landed revision, …); nothing was written.
+
+    ``hint_if_no_merge``: for a refusal whose hint offers ``revgraph fix --strategy
+    merge``, the start of the hint to give instead where no merge revision can be
+    rendered; the reason why not follows it (see ``fixes.rebase.plan_rebase``).
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, hint_if_no_merge: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.hint_if_no_merge = hint_if_no_merge
 
 
 class WriteError(RevgraphError):

@@ -353,7 +353,13 @@ def test_refusals_say_why_no_merge_where_the_environment_cannot_render_one():
         (linear("a1", "a2", "a3").add("f1", "a1").add("f2", "f1").add("f3", "f1"), LANDED),  # branching
         (linear("a1", "a2").add("b2", "a1").add("j", "a2", "b2").add("a4", "j").add("m", "a2", "b2"),
          {"a1", "a2", "b2", "j", "a4"}),  # a new merge of landed parents
+        (Tree().add("x0").add("p1", "x0", labels=("pay",)).add("s1", "x0", labels=("ship",)).add("f1", "x0"),
+         {"x0", "p1", "s1"}),  # below several labelled lines
+        (Tree().add("x0").add("p1", "x0", labels=("pay",)).add("p2", "p1").add("s1", "x0", labels=("ship",))
+         .add("s2", "s1").add("f1", "p1").add("g1", "s1").add("m", "f1", "g1"),
+         {"x0", "p1", "p2", "s1", "s2"}),  # one new unit on two lines
     ]  # fmt: skip
+    hints = []
     for tree, landed in refusals:
         with pytest.raises(FixRefused) as offered:
             tree.plan(landed)
@@ -361,8 +367,18 @@ def test_refusals_say_why_no_merge_where_the_environment_cannot_render_one():
         with pytest.raises(FixRefused) as info:
             tree.plan(landed, merge_unavailable=why)
         assert str(info.value) == str(offered.value)  # the refusal itself is the same
-        assert why in info.value.hint and "run `revgraph fix --strategy merge`" not in info.value.hint
-    assert info.value.hint.startswith(f"delete {tree.paths['m']}; no migrations/script.py.mako")
+        assert why in info.value.hint and "--strategy merge" not in info.value.hint.replace(why, "")
+        hints.append(info.value.hint)
+    assert hints[0] == f"landed heads never move: join them with a merge revision on base; {why}"
+    assert hints[1] == why
+    assert hints[2] == f"delete {refusals[2][0].paths['m']}; {why}"
+    assert hints[3].startswith("point its down_revision at the head of the line") and hints[3].endswith(f"; {why}")
+    assert hints[4] == why
+    # Landed revisions from several places (protected refs) that fork: a merge is the only way.
+    tree, landed = refusals[0]
+    with pytest.raises(FixRefused, match=r"must not move \(main \+ release\) have several heads") as info:
+        tree.plan(landed, landed_from="main + release", merge_unavailable=why)
+    assert info.value.hint == why
     # Nothing to refuse: the rebase itself renders nothing and plans as before.
     tree = linear("a1", "a2", "a3").add("f1", "a1")
     assert tree.plan(LANDED, merge_unavailable=why).moves == tree.plan(LANDED).moves != ()

@@ -26,6 +26,9 @@ from revgraph.shellwords import shell_word
 Lineage = frozenset  # of branch label names; empty = the unlabelled line
 
 _MERGE_HINT = "run `revgraph fix --strategy merge` instead"
+_POINT_AT_ITS_LINE = (
+    "point its down_revision at the head of the line it continues (`revgraph heads -v` lists them)"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,25 @@ def plan_rebase(
     why ``fix --strategy merge`` cannot run in this environment (no script.py.mako,
     ``checks.graph.merge_unavailable``); a refusal then says so instead of offering it.
     """
+    try:
+        return _plan(graph, landed, sources, target_heads, landed_from, base, onto_ref, here)
+    except FixRefused as refusal:
+        if merge_unavailable and refusal.hint_if_no_merge is not None:
+            # The hint offered `fix --strategy merge`, which would exit 2 here.
+            refusal.hint = refusal.hint_if_no_merge + merge_unavailable
+        raise
+
+
+def _plan(
+    graph: RevisionGraph,
+    landed: frozenset[str],
+    sources: Mapping[str, bytes],
+    target_heads: Mapping[str | None, str] | None,
+    landed_from: str | None,
+    base: Snapshot | None,
+    onto_ref: str | None,
+    here: Callable[[str], str],
+) -> EditPlan:
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     new_ids = tuple(rid for rid in graph.revisions if rid not in landed_ids)
     _refuse_broken_history(graph, landed_ids, new_ids)
@@ -77,11 +99,11 @@ def plan_rebase(
     targets = view.targets(target_heads, notes, onto_ref)
     units = _units(graph, new_ids)
     left_alone: list[str] = []
-    placed = _place_units(graph, view, units, left_alone, merge_unavailable)
+    placed = _place_units(graph, view, units, left_alone)
     notes.extend(left_alone)
-    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids, here, merge_unavailable)
+    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids, here)
     # Each move is said by the caller ("moved ..."), not noted here.
-    moves = _stack(graph, targets, placed, merge_unavailable)
+    moves = _stack(graph, targets, placed)
     drops = _drop_redundant_parents(graph, moves, landed_ids)
     notes.extend(_describe_drop(drop) for drop in drops)
     moves += drops
@@ -127,7 +149,6 @@ def _refuse_several_landed_heads(
     base: Snapshot | None = None,
     landed: frozenset[str] = frozenset(),
     here: Callable[[str], str] = str,
-    merge_unavailable: str | None = None,
 ) -> None:
     lines_of = _lineages_per_unit(placed)
     base_view = None
@@ -148,7 +169,8 @@ def _refuse_several_landed_heads(
             raise FixRefused(
                 f"the revisions that must not move ({landed_from}) have several heads"
                 f"{_on_line(lineage)}: {', '.join(heads)}",
-                hint=merge_unavailable or "join them with a merge revision: `revgraph fix --strategy merge`",
+                hint="join them with a merge revision: `revgraph fix --strategy merge`",
+                hint_if_no_merge="",
             )
         if base is not None and len(base_view.heads_by_lineage.get(lineage, ())) < 2:
             raise FixRefused(
@@ -161,7 +183,8 @@ def _refuse_several_landed_heads(
         raise FixRefused(
             f"{where} itself has several heads{_on_line(lineage)}: {', '.join(heads)}",
             hint=f"landed heads never move: join them with a merge revision on {where} "
-            + (f"({merge_unavailable})" if merge_unavailable else "(`revgraph fix --strategy merge` there)"),
+            "(`revgraph fix --strategy merge` there)",
+            hint_if_no_merge=f"landed heads never move: join them with a merge revision on {where}; ",
         )
 
 
@@ -378,15 +401,14 @@ def _date_key(create_date: str | None) -> datetime:
 
 
 def _place_units(
-    graph: RevisionGraph, view: _LandedView, units: list[_Unit], notes: list[str],
-    merge_unavailable: str | None = None,
+    graph: RevisionGraph, view: _LandedView, units: list[_Unit], notes: list[str]
 ) -> dict[Lineage, list[_Unit]]:
     """Each unit under the lineage(s) it continues; new bases and new labels stay put."""
     placed: dict[Lineage, list[_Unit]] = {}
     for unit in units:
         if _left_alone(graph, unit, notes):
             continue
-        for lineage in _unit_lineages(graph, view, unit, merge_unavailable):
+        for lineage in _unit_lineages(graph, view, unit):
             placed.setdefault(lineage, []).append(unit)
     return placed
 
@@ -406,9 +428,7 @@ def _left_alone(graph: RevisionGraph, unit: _Unit, notes: list[str]) -> bool:
     return False
 
 
-def _unit_lineages(
-    graph: RevisionGraph, view: _LandedView, unit: _Unit, merge_unavailable: str | None = None
-) -> set[Lineage]:
+def _unit_lineages(graph: RevisionGraph, view: _LandedView, unit: _Unit) -> set[Lineage]:
     lineages: set[Lineage] = set()
     for root in unit.roots:
         for parent in graph.parents(root):
@@ -417,9 +437,8 @@ def _unit_lineages(
                 raise FixRefused(
                     f"new revision {root} hangs off {parent}, which lies below several "
                     "branch lines: revgraph cannot tell which line it continues",
-                    hint="point its down_revision at the head of the line it continues "
-                    "(`revgraph heads -v` lists them)"
-                    + (f"; {merge_unavailable}" if merge_unavailable else ", or " + _MERGE_HINT),
+                    hint=f"{_POINT_AT_ITS_LINE}, or {_MERGE_HINT}",
+                    hint_if_no_merge=f"{_POINT_AT_ITS_LINE}; ",
                 )
             lineages.add(lineage)
     return lineages
@@ -430,13 +449,12 @@ def _stack(
     graph: RevisionGraph,
     targets: Mapping[Lineage, tuple[str, ...]],
     placed: Mapping[Lineage, list[_Unit]],
-    merge_unavailable: str | None = None,
 ) -> tuple[Move, ...]:
     moves: list[Move] = []
     lines_of = _lineages_per_unit(placed)
     for lineage in sorted(placed, key=_lineage_name):
         units = placed[lineage]
-        _refuse_branching(units, merge_unavailable)
+        _refuse_branching(units)
         fine = [u for u in units if _is_fine(graph, u, _wanted(u, lines_of, targets))]
         # A unit that joins several lines cannot move: it anchors them all.
         fine.sort(key=lambda u: (len(lines_of[u]) == 1, u.order))
@@ -447,20 +465,22 @@ def _stack(
                 names = sorted(_lineage_name(lin) or "unlabelled" for lin in lines_of[unit])
                 raise FixRefused(
                     f"new revisions {unit.name} hang off several branch lines ({', '.join(names)})",
-                    hint=merge_unavailable or _MERGE_HINT,
+                    hint=_MERGE_HINT,
+                    hint_if_no_merge="",
                 )
-            moves.extend(_move_unit(graph, unit, onto, merge_unavailable))
+            moves.extend(_move_unit(graph, unit, onto))
             onto = unit.tips[0]
     return tuple(moves)
 
 
-def _refuse_branching(units: Iterable[_Unit], merge_unavailable: str | None = None) -> None:
+def _refuse_branching(units: Iterable[_Unit]) -> None:
     for unit in units:
         if len(unit.tips) > 1:
             raise FixRefused(
                 f"the new revisions {', '.join(unit.tips)} branch off each other "
                 f"(from {unit.name}): a rebase moves chains by their roots only",
-                hint=merge_unavailable or _MERGE_HINT,
+                hint=_MERGE_HINT,
+                hint_if_no_merge="",
             )
 
 
@@ -489,7 +509,7 @@ def _lineages_per_unit(placed: Mapping[Lineage, list[_Unit]]) -> dict[_Unit, set
     return per_unit
 
 
-def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str, merge_unavailable: str | None = None) -> list[Move]:
+def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str) -> list[Move]:
     moves = []
     for root in unit.roots:
         rev = graph[root]
@@ -497,8 +517,8 @@ def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str, merge_unavailable: 
             raise FixRefused(
                 f"new revision {root} is a merge revision of landed revisions "
                 f"{', '.join(rev.down_revisions)} and would have to move onto {onto}",
-                hint=f"delete {rev.path}; {merge_unavailable}" if merge_unavailable
-                else f"delete {rev.path} and {_MERGE_HINT}",
+                hint=f"delete {rev.path} and {_MERGE_HINT}",
+                hint_if_no_merge=f"delete {rev.path}; ",
             )
         if tuple(rev.down_revisions) != (onto,):
             moves.append(Move(root, tuple(rev.down_revisions), (onto,), rev.path))
