@@ -534,7 +534,7 @@ def _git_state(
     # commit id shows (`git remote set-head` re-points it, maybe to the same
     # commit): a ticket watches the symbolic ref's file. Read before the
     # candidates, so a ticket holding these bytes is never older than the name.
-    origin_head = os.path.join(repo.common_dir, *ORIGIN_HEAD_REF.split("/"))
+    origin_head = os.fspath(repo.ref_file(ORIGIN_HEAD_REF))
     origin_head_fact = ("r", origin_head, express.read_fact(origin_head))
     candidates, explicit = ws.base_candidates(base)
     patterns = ws.project.settings.protected

@@ -688,21 +688,26 @@ class GitRepo:
         """Start the read ``marked_paths(folders)`` takes (see ``prefetch``)."""
         self.prefetch(*_marked_args(folders))
 
+    def ref_file(self, ref: str) -> Path:
+        """Where the loose ref ``ref`` (a full name: ``refs/remotes/origin/HEAD``) lives:
+        in the common dir, shared by linked worktrees (all refs but a few per-worktree
+        ones, ``refs/bisect`` and ``refs/worktree``, which revgraph does not read)."""
+        return self.common_dir.joinpath(*ref.split("/"))
+
     def symbolic_target(self, ref: str) -> str | None:
         """The full name the symbolic ref ``ref`` (``refs/remotes/origin/HEAD``) points to,
         None when ``ref`` is not a symbolic ref (absent, or an ordinary one).
 
         Read from its file, with no process: symbolic refs are never packed
-        (``packed-refs`` holds ordinary refs only), and every ref but a few
-        per-worktree ones (``refs/bisect``, ``refs/worktree``) lives in the
-        common dir, shared by linked worktrees. With reftable refs, git is asked.
+        (``packed-refs`` holds ordinary refs only); see ``ref_file``. With reftable
+        refs, git is asked.
         """
         if (self.common_dir / "reftable").exists():
             done = self.git("symbolic-ref", "-q", ref, ok=range(256))
             text = done.stdout.decode("utf-8", "surrogateescape").strip()
             return text if done.returncode == 0 and text.startswith("refs/") else None
         try:
-            with open(self.common_dir.joinpath(*ref.split("/")), "rb") as handle:
+            with open(self.ref_file(ref), "rb") as handle:
                 data = handle.read(4096)
         except OSError:
             return None
