@@ -835,6 +835,7 @@ def check(
             root_dir=ws.root_dir,
             start_dir=ws.start_dir,
             in_git=ws.maybe_repo() is not None,
+            strategy=ws.project.settings.strategy or "rebase",
             **_merge_template(ws, env),
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy
@@ -1687,7 +1688,8 @@ def _heads_left(
     settings = ws.project.settings
     if "RG101" not in enabled_codes(settings.select, settings.ignore):
         return None
-    ctx = _heads_context(env, after, landed=landed, base=base, label="after fix", **_merge_template(ws, env))
+    ctx = _heads_context(env, after, landed=landed, base=base, label="after fix",
+                        strategy=ws.project.settings.strategy or "rebase", **_merge_template(ws, env))
     findings = run_checks(ctx, select=("RG101",))
     if not findings:
         return None

@@ -516,7 +516,10 @@ def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[st
     if "revgraph fix --docstrings" in wanted:
         steps.append({"docstrings": True})
     if wanted - {"revgraph fix --docstrings"}:
-        steps.append({"strategy": strategy})
+        # A finding that needs the rebase where the project's default strategy is
+        # the merge says so (`--strategy rebase`, see CheckContext.fix_command).
+        spelled = strategy is None and any("--strategy rebase" in fix for fix in wanted)
+        steps.append({"strategy": "rebase" if spelled else strategy})
     for options in steps:
         try:
             with st.workspace() as ws:
@@ -527,15 +530,16 @@ def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[st
                 st.err.print(f"  hint: {exc.hint}", markup=False)
     first = _merge_first(report)
     if first:
-        st.console.print(f"still to do: run `{first}`, then `revgraph fix`", markup=False)
+        st.console.print(f"still to do: run `{first[0]}`, then `{first[1]}`", markup=False)
 
 
-def _merge_first(report) -> Optional[str]:
-    """The step a finding's fix needs before ``revgraph fix`` (RG102: merging base in), if any."""
+def _merge_first(report) -> Optional[tuple[str, str]]:
+    """The step a finding's fix needs before ``revgraph fix`` (RG102: merging base in), if
+    any, and the fix command that follows it."""
     for finding in report.findings:
-        first, sep, _ = (finding.fix or "").partition("; revgraph fix")
+        first, sep, then = (finding.fix or "").partition("; revgraph fix")
         if sep:
-            return first
+            return first, f"revgraph fix{then}"
     return None
 
 
@@ -543,7 +547,7 @@ def _nothing_for_fix(report) -> str:
     """Why ``doctor --fix`` wrote nothing: RG102's fix needs base merged in first."""
     first = _merge_first(report)
     if first:
-        return f"nothing for --fix to do yet: run `{first}` first, then `revgraph fix`"
+        return f"nothing for --fix to do yet: run `{first[0]}` first, then `{first[1]}`"
     return "nothing for --fix to do"
 
 

@@ -281,7 +281,7 @@ def test_the_rebase_refusing_without_a_merge_template_does_not_send_anyone_to_th
     rebase = gitrepo.run("fix", "--base", "main", check=1)
 
     assert f"main itself has several heads: {LANDED}, {FEATURE}" in rebase.stderr, rebase.stderr
-    assert "hint: landed heads never move: join them with a merge revision on main (no " in rebase.stderr
+    assert "hint: landed heads never move: join them with a merge revision on main; no " in rebase.stderr
     assert f"no {TEMPLATE} to render a merge revision from: add alembic's template there" in rebase.stderr
     assert "(`revgraph fix --strategy merge` there)" not in rebase.stderr
     assert "Traceback" not in rebase.stderr and gitrepo.status() == ""
@@ -298,6 +298,32 @@ def test_without_a_merge_template_the_rebase_is_still_offered_and_runs(gitrepo):
     gitrepo.run("fix", "--base", "main", check=True)
     assert f"= {LANDED!r}".encode() in gitrepo.read(paths[FEATURE])
     assert gitrepo.run("check", "--base", "main", check=None).returncode == 0
+
+
+def test_a_project_that_merges_by_default_but_has_no_template_is_offered_the_rebase_by_name(gitrepo):
+    # strategy = "merge" makes a plain `revgraph fix` render a merge revision,
+    # which needs script.py.mako: the offer names the strategy that can run.
+    paths = feature_not_merged(gitrepo)
+    gitrepo.merge("main")
+    template = gitrepo.read(TEMPLATE)
+    gitrepo.remove(TEMPLATE)
+    gitrepo.write("pyproject.toml", '[tool.revgraph]\nstrategy = "merge"\n')
+    before = versions(gitrepo)
+
+    rg101 = findings(gitrepo, "--base", "main")["RG101"]
+
+    assert rg101["fix"] == "revgraph fix --strategy rebase --base main", rg101
+    plain = gitrepo.run("fix", "--base", "main", check=2)  # what it would have offered
+    assert "script.py.mako not found" in plain.stderr and versions(gitrepo) == before
+    doctor = gitrepo.run("doctor", "--fix", "--base", "main", check=0)  # runs what check offers
+    assert f"moved {FEATURE}: {A2} -> {LANDED}" in doctor.stdout, doctor.stdout
+    assert f"= {LANDED!r}".encode() in gitrepo.read(paths[FEATURE])
+    assert gitrepo.run("check", "--base", "main", check=None).returncode == 0
+    # With the template back, the project's own merge joins the heads: offered plain.
+    repoint(gitrepo, paths[FEATURE], LANDED, A2)
+    gitrepo.write(TEMPLATE, template)
+    rg101 = findings(gitrepo, "--base", "main")["RG101"]
+    assert rg101["fix"] == "revgraph fix --base main", rg101
 
 
 def test_adding_the_template_after_a_cached_check_brings_the_merge_offer_back(gitrepo):

@@ -359,6 +359,45 @@ def test_one_id_in_two_files_of_head_one_at_base_s_path_is_fix_s_to_renumber():
     assert finding.fix is None
 
 
+def test_fix_commands_spell_out_the_rebase_where_the_configured_merge_cannot_do_the_job():
+    # [tool.revgraph] strategy = "merge" makes a plain `revgraph fix` write a merge
+    # revision: fine for joining heads while script.py.mako exists; never for giving
+    # a copy of an id a new one (the merge refuses an id in two files).
+    main = snap("a<-b<-d", source="origin/main")
+    raced = context(snap("a<-b<-d", "b<-c"), base=main, merge_base=snap("a<-b", source="merge-base"))
+    mine = rev("x", "b", path="versions/x_mine.py", blob_id="blob-of-mine")
+    main_x = snap("a<-b<-x", source="origin/main")
+    copied = context(snap("a<-b<-x", also=[mine]), base=main_x, merge_base=main_x)
+    both_took_x = context(
+        snap("a<-b<-x"), base=snap("a<-b<-x", source="origin/main", x={"path": "versions/other.py"}),
+        merge_base=snap("a<-b"),
+    )
+    lock = dict(lock_heads=("x",), lock_conflicted=True, lock_path="m/revgraph.lock")
+
+    def fixes(strategy: str, has_template: bool) -> list:
+        def fix(ctx, code):
+            ctx = dataclasses.replace(ctx, strategy=strategy, has_template=has_template)
+            return [f.fix for f in findings(ctx, code)]
+        return [
+            *fix(raced, "RG101"), *fix(fork(), "RG102"), *fix(copied, "RG103"),
+            *fix(both_took_x, "RG103"), *fix(dataclasses.replace(copied, **lock), "RG401"),
+        ]
+
+    plain = [
+        "revgraph fix --base origin/main", "git merge origin/main; revgraph fix", "revgraph fix --base origin/main",
+        "git merge origin/main; revgraph fix", "revgraph fix --base origin/main",
+    ]  # fmt: skip
+    assert fixes("rebase", True) == fixes("rebase", False) == plain
+    rebase = "revgraph fix --strategy rebase"
+    assert fixes("merge", True) == [
+        *plain[:2], f"{rebase} --base origin/main", f"git merge origin/main; {rebase}", f"{rebase} --base origin/main",
+    ]  # fmt: skip
+    assert fixes("merge", False) == [
+        f"{rebase} --base origin/main", f"git merge origin/main; {rebase}", f"{rebase} --base origin/main",
+        f"git merge origin/main; {rebase}", f"{rebase} --base origin/main",
+    ]  # fmt: skip
+
+
 def test_a_duplicate_only_the_predicted_merge_has_is_reported():
     ours = snap("a<-b<-x")
     theirs = snap("a<-b<-y", source="origin/main")

@@ -54,7 +54,7 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
         if race is not None:
             fix = race.fix
         elif ctx.head_graph.duplicates:  # one id in two files: fix gives one a new id, or says why not
-            fix = ctx.fix_with_base("revgraph fix")
+            fix = ctx.fix_with_base(ctx.fix_command(renumbers=True))
         message = (
             f"{lock} holds git conflict markers (<<<<<<< ======= >>>>>>>); the graph's heads are "
             f"{id_list(sorted(actual)) or 'none'}: during a merge or rebase run `revgraph fix`, "

@@ -63,6 +63,8 @@ class CheckContext:
     # from it, so without it no rule offers that command.
     template_path: str | None = None
     has_template: bool = True
+    # ``[tool.revgraph] strategy``: what a plain `revgraph fix` runs (see ``fix_command``).
+    strategy: str = "rebase"
 
     def here(self, path: str) -> str:
         """``path`` (relative to the root) as a command run where revgraph started names it."""
@@ -166,6 +168,20 @@ class CheckContext:
         before, base = self.merge_base_revisions, self.base_graph.revisions
         added = filterfalse(before.__contains__, self.head_graph.revisions)
         return frozenset(filter(base.__contains__, added))
+
+    def fix_command(self, *, renumbers: bool = False) -> str:
+        """``revgraph fix`` as a rule offers it to re-point new revisions (``renumbers``:
+        or to give one of two files declaring an id a new id).
+
+        Plain where the project's default strategy does that job, and also where it
+        is the merge and only heads are to be joined: that merge joins them as well.
+        Otherwise ``--strategy rebase`` is spelled out: the merge strategy renumbers
+        nothing (it refuses an id in two files), and without script.py.mako it
+        cannot render its merge revision, so a plain `revgraph fix` would fail.
+        """
+        if self.strategy == "rebase" or (self.has_template and not renumbers):
+            return "revgraph fix"
+        return "revgraph fix --strategy rebase"
 
     def fix_with_base(self, command: str) -> str:
         """``command`` with ``--base REF`` when a base ref is known, and ``--db URL`` when

@@ -285,7 +285,7 @@ def _multiple_heads_fix(ctx: CheckContext, competing: Iterable[str] = ()) -> str
         and not _new_base_competes(ctx, competing)
         and not _new_chain_joins_lines(ctx, competing)
     ):
-        return ctx.fix_with_base("revgraph fix")
+        return ctx.fix_with_base(ctx.fix_command())
     return MERGE_FIX
 
 
@@ -431,11 +431,13 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
     )
 
 
-def _merge_base_then_fix(ctx: CheckContext) -> str:
-    """RG102's fix: bring base in, then the rebase (with ``--db`` when the check had one)."""
+def _merge_base_then_fix(ctx: CheckContext, *, renumbers: bool = False) -> str:
+    """RG102's fix: bring base in, then the rebase (with ``--db`` when the check had one);
+    ``renumbers``: the fix gives a revision a new id (RG103, see ``fix_command``)."""
+    fix = ctx.with_db(ctx.fix_command(renumbers=renumbers))
     if ctx.base_ref:
-        return f"git merge {shell_word(ctx.base_ref)}; {ctx.with_db('revgraph fix')}"
-    return ctx.with_db("revgraph fix")
+        return f"git merge {shell_word(ctx.base_ref)}; {fix}"
+    return fix
 
 
 @dataclass(frozen=True)
@@ -567,7 +569,7 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
         if base is not None and rid in base and branch_copy(revs, base.duplicates.get(rid, (base[rid],))):
             # Base merged (or rebased onto) already: fix gives the other copy a new id.
             message += f"; {ctx.base_label} has landed {base[rid].path}: `revgraph fix` gives the other a new id"
-            fix = ctx.fix_with_base("revgraph fix")
+            fix = ctx.fix_with_base(ctx.fix_command(renumbers=True))
         yield Hit(
             "RG103",
             message,
@@ -587,7 +589,7 @@ def check_duplicate_ids(ctx: CheckContext) -> Iterator[Hit]:
             # Two revisions that took one id (numbered ids taking the same next number):
             # base's has landed, so fix gives HEAD's a new one (``fixes.renumber``).
             how += f"; `revgraph fix` gives HEAD's a new id and re-points it once {ctx.base_label} is merged"
-            fix = _merge_base_then_fix(ctx)
+            fix = _merge_base_then_fix(ctx, renumbers=True)
         yield Hit(
             "RG103",
             f"revision {rid} is declared by HEAD in {at(ours)} and by {ctx.base_label} in "
