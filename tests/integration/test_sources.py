@@ -810,9 +810,10 @@ def _write_entries(directory: str, worker: int, rounds: int) -> None:
 
 def test_concurrent_writers_leave_a_loadable_cache(tmp_path):
     directory = tmp_path / "cache"
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    )
+    # Not fork: pytest-xdist's worker runs threads, and forking a threaded
+    # process may deadlock the child (Python 3.12+ warns about it).
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     workers = [
         context.Process(target=_write_entries, args=(str(directory), w, 8)) for w in range(3)
     ]
