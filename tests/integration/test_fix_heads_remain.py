@@ -319,8 +319,10 @@ def test_a_new_revision_whose_depends_on_names_nothing_is_refused(feature, strat
     assert git_status(feature) == ""
 
 
-def test_the_merge_strategy_refuses_while_a_landed_revision_is_re_pointed(feature):
-    """QA: it wrote a merge revision and exited 0 while check still failed RG201."""
+@pytest.mark.parametrize("strategy", ["rebase", "merge"])
+def test_either_strategy_refuses_while_a_landed_revision_is_re_pointed(feature, strategy):
+    """QA: the merge wrote a merge revision and exited 0 while check still failed
+    RG201; the rebase re-pointed the new revision onto the edited history."""
     feature.checkout("main")
     landed = feature.add_revision(LANDED, ROOT, message="landed")
     feature.commit("landed")
@@ -331,12 +333,33 @@ def test_the_merge_strategy_refuses_while_a_landed_revision_is_re_pointed(featur
     feature.write(landed, feature.read(landed).decode().replace(f"= '{ROOT}'", f"= '{FEATURE}'"))
     feature.commit("re-point a landed revision")
 
-    result = feature.run("fix", "--strategy", "merge")
+    result = feature.run("fix", "--strategy", strategy)
 
     assert result.returncode == 1, result
     assert f"landed revision {LANDED} was re-pointed" in result.stderr, result.stderr
-    assert "A merge revision cannot undo this" in result.stderr
+    cannot = "A merge revision" if strategy == "merge" else "A rebase never moves a landed revision, so it"
+    assert f"{cannot} cannot undo this" in result.stderr
     assert f"git restore --source=main -- {landed}" in result.stderr
+    assert git_status(feature) == ""
+
+
+def test_the_rebase_refuses_on_a_branch_that_deleted_a_landed_revision(feature):
+    """QA: with one head left, fix said "nothing to fix" and exited 0, while alembic
+    could not load the graph (its child names it) and check failed RG202."""
+    feature.checkout("main")
+    feature.add_revision(LANDED, ROOT, message="landed")
+    feature.commit("landed")
+    feature.checkout("feature")
+    feature.git("merge", "-q", "--no-edit", "main")
+    [root] = feature.git("ls-files", f"*{ROOT}*").stdout.split()
+    feature.git("rm", "-q", root)
+    feature.commit("delete main's first revision")  # LANDED is still the one head
+
+    result = feature.run("fix")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result
+    assert f"landed revision {ROOT} is missing here though {LANDED} names it" in result.stderr
+    assert f"git restore --source=main -- {root}" in result.stderr
     assert git_status(feature) == ""
 
 

@@ -92,6 +92,12 @@ def _plan(
 ) -> EditPlan:
     landed_ids = frozenset(rid for rid in landed if rid in graph)
     new_ids = tuple(rid for rid in graph.revisions if rid not in landed_ids)
+    base_graph = base.graph() if base is not None else None
+    if base is not None:
+        # Landed history edited here (RG201/RG202), first, as the merge strategy
+        # refuses it: whatever the rebase moved would build on the edit, and
+        # its message says how to restore it.
+        _refuse_edited_landed_history(graph, landed_ids, base_graph, base.source, here=here)
     _refuse_broken_history(graph, landed_ids, new_ids)
 
     view = _LandedView(graph, landed_ids)
@@ -101,7 +107,7 @@ def _plan(
     left_alone: list[str] = []
     placed = _place_units(graph, view, units, left_alone)
     notes.extend(left_alone)
-    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, landed_ids, here)
+    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, base_graph, here)
     # Each move is said by the caller ("moved ..."), not noted here.
     moves = _stack(graph, targets, placed)
     drops = _drop_redundant_parents(graph, moves, landed_ids)
@@ -147,7 +153,7 @@ def _refuse_several_landed_heads(
     placed: Mapping[Lineage, list[_Unit]],
     landed_from: str | None = None,
     base: Snapshot | None = None,
-    landed: frozenset[str] = frozenset(),
+    base_graph: RevisionGraph | None = None,
     here: Callable[[str], str] = str,
 ) -> None:
     lines_of = _lineages_per_unit(placed)
@@ -159,10 +165,7 @@ def _refuse_several_landed_heads(
         if any(_is_fine(graph, unit, _wanted(unit, lines_of, targets)) for unit in units):
             continue  # a new merge revision already joins base's heads
         if base is not None and base_view is None:
-            base_view = _LandedView(base.graph(), frozenset(rev.id for rev in base.revisions))
-            # Landed history edited here forks the landed revisions although
-            # base has one head: name the edit, not base.
-            _refuse_edited_landed_history(graph, landed, base_view.graph, base.source, here=here)
+            base_view = _LandedView(base_graph or base.graph(), frozenset(rev.id for rev in base.revisions))
         if landed_from and ("+" in landed_from or "database" in landed_from):
             # The landed set comes from several places (protected refs, a
             # database): no single "base" to blame, and nothing may move.
