@@ -13,7 +13,9 @@ Semantics follow ``alembic.script.revision.RevisionMap``:
 * when two files declare the same id, the one read last wins (alembic's map
   overwrites), and the duplicate is recorded as a problem;
 * ``depends_on`` may name a revision id, a branch label, or (revgraph only,
-  like alembic's command-line resolution) a unique id prefix of 4+ chars.
+  like alembic's command-line resolution) a unique id prefix of 4+ chars:
+  drawn as an edge, and listed in ``depends_by_prefix`` because alembic's own
+  map cannot load it (RG104 says so).
 """
 
 from __future__ import annotations
@@ -194,7 +196,7 @@ class Dangling:
 
     revision: str
     target: str
-    kind: str  # "down" | "depends"
+    kind: str  # "down" | "depends" | "prefix" (see RevisionGraph.depends_by_prefix)
 
 
 @dataclass(frozen=True)
@@ -305,6 +307,7 @@ class RevisionGraph:
         # (no copy); the odd ones take the careful path, in file order so
         # that ``dangling`` keeps its order.
         dangling: list[Dangling] = []
+        by_prefix: list[Dangling] = []
         bases: list[str] = []
         merge_points: list[str] = []
         children_dep: dict[str, list[str]] = {}
@@ -333,6 +336,8 @@ class RevisionGraph:
                 if target is None:
                     dangling.append(Dangling(rid, dep, "depends"))
                 else:
+                    if target != dep and dep not in labels:
+                        by_prefix.append(Dangling(rid, dep, "prefix"))
                     deps.append(target)
                     children_dep.setdefault(target, []).append(rid)
             resolved = _dedupe(deps)
@@ -340,6 +345,10 @@ class RevisionGraph:
                 resolved_deps[rid] = resolved
                 with_deps[rid] = _dedupe(present + resolved)
         self.dangling: tuple[Dangling, ...] = tuple(dangling)
+        # depends_on entries that name a revision by an id prefix (kind "prefix"):
+        # drawn as edges, but alembic's map takes full ids and labels only and
+        # raises KeyError on these, so RG104 reports each.
+        self.depends_by_prefix: tuple[Dangling, ...] = tuple(by_prefix)
         # Parents are asked for constantly (walks, cycle search): compute once.
         self._parents_down = parents_down
         self._parents_all: dict[str, tuple[str, ...]] = (

@@ -121,11 +121,15 @@ _CATALOGUE = (
             deleted or renamed, or a revision that only exists on a branch that has not been
             merged. Alembic cannot build the graph at all ("Revision X referenced from Y is
             not present"), so every alembic command for the environment fails, not just the
-            upgrade that would have reached this revision.
+            upgrade that would have reached this revision. A `depends_on` that names a
+            revision by a prefix of its id counts too: alembic's command line accepts
+            prefixes, but its revision map looks `depends_on` up by full id or branch label
+            and fails to load (`KeyError`).
         """,
         example="""
             versions/b7d913_add_email.py
                 down_revision = "a1f0c3"   # there is no a1f0c3; the parent is a1f0c2
+                depends_on = "a1f0"        # a prefix: alembic needs "a1f0c2"
         """,
         fix="""
             Point `down_revision` (or `depends_on`) at an existing revision: `revgraph heads`

@@ -421,6 +421,24 @@ def test_depends_on_naming_nothing_is_dangling_at_its_line():
     assert finding.locations[0].line == LINES["depends_on"]
 
 
+def test_depends_on_an_id_prefix_is_reported_since_alembic_cannot_load_it():
+    # alembic's RevisionMap._add_depends_on looks names up by full id or label
+    # (KeyError), see tests/differential/test_example_env.py.
+    head = snap("abcd1234<-b<-c", c={"depends_on": ("abcd",)})
+    [finding] = findings(context(head), "RG104")
+    assert finding.message == (
+        "c (versions/c_step.py:13): depends_on names 'abcd', a prefix of abcd1234: alembic looks "
+        "depends_on up by full id or branch label, so it cannot load the revisions "
+        "(KeyError: 'abcd'); write 'abcd1234'"
+    )
+    assert finding.locations[0].line == LINES["depends_on"] and finding.revisions == ("c",)
+    # A prefix only the predicted merge resolves (base adds the revision) says so.
+    base = snap("abcd1234<-b", "b<-abcd5678", source="origin/main")
+    ctx = context(snap("abcd1234<-b<-c", c={"depends_on": ("abcd5",)}), base=base, merge_base=snap("abcd1234<-b"))
+    messages = [f.message for f in findings(ctx, "RG104")]
+    assert any("a prefix of abcd5678 after merging HEAD into origin/main" in m for m in messages), messages
+
+
 def test_depends_on_a_label_or_revision_is_not_dangling():
     head = snap("a<-b<-c", a={"branch_labels": ("core",)}, c={"depends_on": ("core", "b")})
     assert "RG104" not in codes(context(head))

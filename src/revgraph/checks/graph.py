@@ -664,6 +664,18 @@ def check_dangling(ctx: CheckContext) -> Iterator[Hit]:
             locations=(where(rev, key),),
             subjects=(rev,),
         )
+    for graph, by_prefix, suffix in _graph_problems(ctx, lambda g: g.depends_by_prefix):
+        rev = graph[by_prefix.revision]
+        name, full = by_prefix.target, graph.resolve(by_prefix.target)
+        yield Hit(
+            "RG104",
+            f"{named(rev, 'depends_on')}: depends_on names {name!r}, a prefix of {full}{suffix}: "
+            f"alembic looks depends_on up by full id or branch label, so it cannot load the "
+            f"revisions (KeyError: {name!r}); write {full!r}",
+            revisions=(rev.id,),
+            locations=(where(rev, "depends_on"),),
+            subjects=(rev,),
+        )
 
 
 def _unreadable_declarer(ctx: CheckContext, target: str, merged: bool) -> str:
