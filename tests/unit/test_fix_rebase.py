@@ -384,6 +384,25 @@ def test_refusals_say_why_no_merge_where_the_environment_cannot_render_one():
     assert tree.plan(LANDED, merge_unavailable=why).moves == tree.plan(LANDED).moves != ()
 
 
+def test_refuses_a_new_revision_whose_depends_on_is_an_id_prefix():
+    # alembic cannot load a depends_on given by an id prefix (RG104): moving the
+    # revision would leave the environment as broken as it is.
+    tree = linear("a1", "a2", "a3").add("f1", "a1")
+
+    def depends_on(value: str) -> None:
+        path = tree.paths["f1"]
+        data, count = re.subn(rb"(?m)^(depends_on\b[^=\n]*= )None$", rf"\g<1>{value!r}".encode(), tree.files[path])
+        assert count == 1
+        tree.files[path] = data
+
+    depends_on("a2")
+    assert tree.plan(LANDED).moves  # by its full id: planned as before
+    tree = linear("aaaa1111", "bbbb2222").add("f1", "aaaa1111")
+    depends_on("bbbb")
+    with pytest.raises(FixRefused, match="f1 names depends_on 'bbbb', a prefix of bbbb2222, .* fix RG104 first"):
+        tree.plan({"aaaa1111", "bbbb2222"})
+
+
 def test_refuses_when_a_landed_revision_hangs_off_a_new_one():
     tree = linear("a1", "a2").add("f1", "a1").add("a3", "f1")
 

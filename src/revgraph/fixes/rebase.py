@@ -138,6 +138,12 @@ def _refuse_broken_history(graph: RevisionGraph, landed: frozenset[str], new_ids
                 f"revision {dangling.revision} names {field} {dangling.target!r}, "
                 "which does not exist: fix RG104 first"
             )
+    for by_prefix in graph.depends_by_prefix:
+        if by_prefix.revision in new:
+            raise FixRefused(
+                f"revision {by_prefix.revision} names depends_on {by_prefix.target!r}, a prefix of "
+                f"{graph.resolve(by_prefix.target)}, which alembic cannot load: fix RG104 first"
+            )
     for rid in new_ids:
         for child in graph.children(rid):
             if child in landed:
