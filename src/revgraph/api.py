@@ -156,6 +156,31 @@ class Workspace:
         """``root``, real and POSIX, as ``findings.command_path`` takes it with ``start_dir``."""
         return Path(os.path.realpath(self.root)).as_posix()
 
+    @property
+    def revgraph_command(self) -> str:
+        """``revgraph`` with the global options that chose this project's environments,
+        as a command offered to run where revgraph ran (after ``-C``) must say it:
+        run from the top of a monorepo, ``revgraph fix`` without ``--config
+        backend/alembic.ini`` finds no environment there. Long spellings: ``-n``
+        is also fix's ``--dry-run``."""
+        from revgraph.shellwords import shell_word
+
+        options = self.options
+        words = ["revgraph"]
+
+        def from_start(path: Path) -> str:
+            return shell_word(Path(os.path.relpath(path, options.cwd)).as_posix())
+
+        if options.config_file is not None:
+            words += ["--config", from_start(options.config_file)]
+        if options.section:
+            words += ["--name", shell_word(options.section)]
+        if options.versions is not None:
+            words += ["--versions", from_start(options.versions)]
+        if options.env:
+            words += ["--env", shell_word(options.env)]
+        return " ".join(words)
+
     def command_path(self, path: str) -> str:
         """``path`` (relative to ``root``) as a command run in ``start_dir`` names it."""
         from revgraph.findings import command_path
@@ -844,6 +869,7 @@ def check(
     findings = []
     for check_ctx in check_contexts:
         findings.extend(run_checks(check_ctx, select=select, ignore=ignore))
+    findings = _with_global_options(findings, ws.revgraph_command)
     extras: dict = {"contexts": contexts}
     base_ref = next((ctx.base_ref for ctx in contexts.values() if ctx.base_ref is not None), None)
     unused = ref_settings_problem(ws, base_ref.ref, base_ref.sha) if base_ref is not None else None
@@ -864,6 +890,23 @@ def check(
     if probe is not None:
         probe.store(report)
     return report
+
+
+_REVGRAPH_COMMAND = re.compile(r"(?:^|(?<=; )|(?<=`))revgraph (?=[a-z])")
+
+
+def _with_global_options(findings: list, command: str) -> list:
+    """``findings`` whose commands (the fix line, and each `revgraph ...` a message
+    quotes) start with ``command`` (``Workspace.revgraph_command``) instead of a bare
+    ``revgraph``. The rules write bare commands: they know nothing of the command line."""
+    if command == "revgraph":
+        return findings
+    from dataclasses import replace
+
+    def spelled(text: str | None) -> str | None:
+        return _REVGRAPH_COMMAND.sub(lambda _: f"{command} ", text) if text else text
+
+    return [replace(f, message=spelled(f.message), fix=spelled(f.fix)) for f in findings]
 
 
 def _merge_template(ws: Workspace, env: Environment) -> dict:

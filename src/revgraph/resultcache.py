@@ -288,6 +288,7 @@ class _State:
         common = (
             "revgraph check", FORMAT, __version__, code_fingerprint(), str(root),
             ws.start_dir,  # fix commands name files from there
+            ws.revgraph_command,  # and start with the global options that chose the environments
             repr(project.settings), select, ignore, git,
         )  # fmt: skip
         return cls(ws, common, envs, head_trees, facts)

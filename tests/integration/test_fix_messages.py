@@ -378,3 +378,32 @@ def test_usage_doc_rg102_examples_show_the_fix_the_tool_prints(gitrepo):
     github = re.findall(r"title=RG102::[^\n]*?%0Afix: ([^\n]*)", usage)
     assert text and github  # the doctor and the check --format github examples
     assert set(text + github) == {printed}
+
+
+# ------------------- 3c. offered commands keep the options that chose the environment
+def test_offered_commands_keep_the_global_options_that_found_the_environment(gitrepo):
+    # QA: `revgraph -c backend/alembic.ini check` offered `revgraph fix`, which
+    # finds no environment where it was run (exit 2).
+    import shlex
+
+    paths = feature_not_merged(gitrepo)
+    plain = findings(gitrepo, "--base", "main")["RG102"]["fix"]
+    assert plain == "git merge main; revgraph fix", plain
+    for options, spelled in [
+        (("--config", "alembic.ini"), "revgraph --config alembic.ini"),
+        (("-c", "./alembic.ini", "-n", "alembic"), "revgraph --config alembic.ini --name alembic"),
+        (("--versions", VERSIONS), f"revgraph --versions {VERSIONS}"),
+    ]:
+        for _ in range(2):  # the second answer comes from the result cache
+            proc = gitrepo.run(*options, "check", "--format", "json", "--base", "main", check=1)
+            rg102 = {f["code"]: f for f in json.loads(proc.stdout)["findings"]}["RG102"]
+            assert rg102["fix"] == f"git merge main; {spelled} fix", (options, rg102["fix"])
+    assert findings(gitrepo, "--base", "main")["RG102"]["fix"] == plain  # not served another's answer
+    gitrepo.merge("main")
+    rg101 = json.loads(gitrepo.run("--versions", VERSIONS, "check", "--format", "json", "--base", "main",
+                                   check=1).stdout)["findings"][0]  # fmt: skip
+    assert rg101["code"] == "RG101" and rg101["fix"] == f"revgraph --versions {VERSIONS} fix --base main"
+    command = shlex.split(rg101["fix"])
+    assert command[0] == "revgraph"
+    gitrepo.run(*command[1:], check=True)  # what it offers runs as offered
+    assert f"= {LANDED!r}".encode() in gitrepo.read(paths[FEATURE])
