@@ -558,7 +558,7 @@ def fix(
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="What has landed (default: \\[tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
     onto: Optional[str] = typer.Option(None, "--onto", metavar="REF", help="Rebase onto this ref's heads (default: base)."),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Print the diff; write nothing."),
-    message: Optional[str] = typer.Option(None, "-m", "--message", metavar="TEXT", help="Message of the merge revision (--strategy merge)."),
+    message: Optional[str] = typer.Option(None, "-m", "--message", metavar="TEXT", help="Message of the merge revision (--strategy merge; default: \"merge heads\", where alembic merge writes \"empty message\")."),
     rev_id: Optional[str] = typer.Option(None, "--rev-id", metavar="ID", help="Id of the merge revision (default: a fresh alembic id)."),
     db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Revisions applied in this database never move."),
     no_stage: bool = typer.Option(False, "--no-stage", help="During a merge/rebase, do not `git add` what changed."),
