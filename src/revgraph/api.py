@@ -1462,10 +1462,13 @@ def _base_snapshot(ws: Workspace, env: Environment, repo: GitRepo | None, base: 
 
 
 def _targets_by_lineage(graph: RevisionGraph) -> dict:
+    """The --onto ref's heads per line (first branch label, or None): every one of
+    them, so that a ref with several heads on a line is refused, not cut to one."""
     targets: dict = {}
     for head in graph.heads:
         labels = graph.labels_of(head)
-        targets[labels[0] if labels else None] = head
+        key = labels[0] if labels else None
+        targets[key] = targets.get(key, ()) + (head,)
     return targets
 
 

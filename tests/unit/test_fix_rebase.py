@@ -320,6 +320,33 @@ def test_target_heads_must_name_a_landed_revision():
         tree.plan(LANDED, target_heads={None: "g1"})
 
 
+# f1 has two heads, b1 and d (both off a1); f2 adds b2 on b1 and merges f1.
+ONTO_TWO_HEADS_LANDED = {"a1", "b1", "d"}
+
+
+def onto_with_two_heads() -> Tree:
+    return linear("a1").add("b1", "a1").add("d", "a1").add("b2", "b1")
+
+
+def test_onto_a_ref_with_several_heads_on_the_line_is_refused_naming_the_ref_and_its_heads():
+    # Re-pointing b2 onto one of them (d) would take it off b1, the landed
+    # revision it was written against, and still leave b1 a head.
+    tree = onto_with_two_heads()
+
+    with pytest.raises(FixRefused, match=r"^f1 \(--onto\) itself has several heads: b1, d$") as info:
+        tree.plan(ONTO_TWO_HEADS_LANDED, target_heads={None: ("b1", "d")}, onto_ref="f1")
+    assert "merge revision on f1" in info.value.hint and "one head" in info.value.hint, info.value.hint
+
+
+def test_onto_a_ref_with_several_heads_is_fine_when_a_new_merge_joins_them():
+    tree = onto_with_two_heads().add("m", "b1", "d")
+    tree.files.pop(tree.paths.pop("b2"))
+
+    plan = tree.plan(ONTO_TWO_HEADS_LANDED, target_heads={None: ("b1", "d")}, onto_ref="f1")
+
+    assert plan.is_empty
+
+
 def test_a_new_merge_of_base_heads_is_left_as_it_is():
     tree = linear("a1", "a2", "a3").add("b3", "a2").add("m", "a3", "b3").add("f1", "m")
 

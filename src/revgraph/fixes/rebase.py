@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 from revgraph.checks.landed import parents_text
 from revgraph.errors import FixRefused
@@ -50,7 +50,7 @@ def plan_rebase(
     *,
     landed: frozenset[str],
     sources: Mapping[str, bytes],
-    target_heads: Mapping[str | None, str] | None = None,
+    target_heads: Mapping[str | None, str | Sequence[str]] | None = None,
     landed_from: str | None = None,
     base: Snapshot | None = None,
     onto_ref: str | None = None,
@@ -61,8 +61,10 @@ def plan_rebase(
 
     ``landed``: ids that must never move. ``sources``: current bytes of each
     non-landed revision file by path. ``target_heads``: per lineage (branch
-    label, or None for the unlabelled line) the head to rebase onto instead
-    of the landed one (``--onto``, the ref named ``onto_ref``). ``base``: the
+    label, or None for the unlabelled line) the head(s) to rebase onto instead
+    of the landed one (``--onto``, the ref named ``onto_ref``); several heads
+    on one line are refused as base's are, unless a new merge revision already
+    joins them. ``base``: the
     base ref's own snapshot; with it a refusal tells a fork base really has
     from landed history edited in ``graph``. Raises ``FixRefused`` with the
     reason when a rebase cannot give one head per lineage without moving a
@@ -84,7 +86,7 @@ def _plan(
     graph: RevisionGraph,
     landed: frozenset[str],
     sources: Mapping[str, bytes],
-    target_heads: Mapping[str | None, str] | None,
+    target_heads: Mapping[str | None, str | Sequence[str]] | None,
     landed_from: str | None,
     base: Snapshot | None,
     onto_ref: str | None,
@@ -102,12 +104,15 @@ def _plan(
 
     view = _LandedView(graph, landed_ids)
     notes: list[str] = []
-    targets = view.targets(target_heads, notes, onto_ref)
+    overridden: set[Lineage] = set()
+    targets = view.targets(target_heads, notes, onto_ref, overridden)
     units = _units(graph, new_ids)
     left_alone: list[str] = []
     placed = _place_units(graph, view, units, left_alone)
     notes.extend(left_alone)
-    _refuse_several_landed_heads(graph, targets, placed, landed_from, base, base_graph, here)
+    _refuse_several_landed_heads(
+        graph, targets, placed, landed_from, base, base_graph, here, overridden=overridden, onto_ref=onto_ref
+    )
     # Each move is said by the caller ("moved ..."), not noted here.
     moves = _stack(graph, targets, placed)
     drops = _drop_redundant_parents(graph, moves, landed_ids)
@@ -161,7 +166,14 @@ def _refuse_several_landed_heads(
     base: Snapshot | None = None,
     base_graph: RevisionGraph | None = None,
     here: Callable[[str], str] = str,
+    *,
+    overridden: Iterable[Lineage] = (),
+    onto_ref: str | None = None,
 ) -> None:
+    """Refuse a line whose target has several landed heads that no new merge joins.
+
+    ``overridden``: the lines whose heads the --onto ref (``onto_ref``) gave.
+    """
     lines_of = _lineages_per_unit(placed)
     base_view = None
     for lineage, heads in sorted(targets.items(), key=lambda kv: _lineage_name(kv[0])):
@@ -172,6 +184,18 @@ def _refuse_several_landed_heads(
             continue  # a new merge revision already joins base's heads
         if base is not None and base_view is None:
             base_view = _LandedView(base_graph or base.graph(), frozenset(rev.id for rev in base.revisions))
+        if lineage in overridden:
+            # --onto REF stands for REF's head: with several, re-pointing onto
+            # one of them moves revisions off the others (which have landed and
+            # stay heads), so no rebase onto REF can leave one head.
+            ref = onto_ref or "the --onto ref"
+            raise FixRefused(
+                f"{ref} (--onto) itself has several heads{_on_line(lineage)}: {', '.join(heads)}",
+                hint=f"landed heads never move: join them with a merge revision on {ref} "
+                "(`revgraph fix --strategy merge` there), or pass --onto a ref with one head",
+                hint_if_no_merge=f"landed heads never move: join them with a merge revision on {ref}, "
+                "or pass --onto a ref with one head; ",
+            )
         if landed_from and ("+" in landed_from or "database" in landed_from):
             # The landed set comes from several places (protected refs, a
             # database): no single "base" to blame, and nothing may move.
@@ -313,11 +337,13 @@ class _LandedView:
 
     def targets(
         self,
-        overrides: Mapping[str | None, str] | None,
+        overrides: Mapping[str | None, str | Sequence[str]] | None,
         notes: list[str],
         onto_ref: str | None = None,
+        overridden: set[Lineage] | None = None,
     ) -> dict[Lineage, tuple[str, ...]]:
-        """Per lineage, the landed head(s) new revisions go onto."""
+        """Per lineage, the landed head(s) new revisions go onto; ``overridden`` gets
+        the lineages whose heads ``overrides`` gave."""
         targets = dict(self.heads_by_lineage)
         used: set[str | None] = set()
         for lineage in targets:
@@ -325,7 +351,11 @@ class _LandedView:
             if key is _MISSING:
                 continue
             used.add(key)
-            targets[lineage] = (self._resolve_override(overrides[key], onto_ref),)
+            value = overrides[key]
+            values = (value,) if isinstance(value, str) else tuple(value)
+            targets[lineage] = tuple(dict.fromkeys(self._resolve_override(v, onto_ref) for v in values))
+            if overridden is not None:
+                overridden.add(lineage)
         for key in set(overrides or {}) - used:
             notes.append(f"--onto: no landed line {'unlabelled' if key is None else repr(key)}; ignored")
         return targets
