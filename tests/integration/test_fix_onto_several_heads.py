@@ -75,3 +75,33 @@ def test_fix_base_on_the_same_tree_refuses_alike(gitrepo: GitRepo):
 
     assert f"f1 itself has several heads: {B1}, {D}" in proc.stderr, proc.stderr
     assert every_file(gitrepo) == before and gitrepo.status() == ""
+
+
+def test_fix_onto_a_ref_without_the_landed_head_a_revision_stands_on_refuses_and_writes_nothing(gitrepo: GitRepo):
+    # main: a1 <- x (landed). staging: a1 <- h, without x. The feature adds f on
+    # x and merges staging. --onto staging has one head, h; moving f off x onto
+    # h would run f without x and leave x a head: before, that was written and
+    # fix then failed on the heads that remained.
+    x, h, f = "c0c0c0c0c0c0", "e0e0e0e0e0e0", "f0f0f0f0f0f0"
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(A1, None, message="a")
+    gitrepo.commit("a")
+    gitrepo.branch("staging")
+    gitrepo.add_revision(x, A1, message="x")
+    gitrepo.commit("x")
+    gitrepo.branch("feature")
+    gitrepo.checkout("staging")
+    gitrepo.add_revision(h, A1, message="h")
+    gitrepo.commit("h")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision(f, x, message="f")
+    gitrepo.commit("f")
+    gitrepo.merge("staging")
+    before = every_file(gitrepo)
+
+    proc = gitrepo.run("fix", "--onto", "staging", check=1)
+
+    assert f"new revision {f} would move off landed revision {x} onto {h}" in proc.stderr, proc.stderr
+    assert f"pass --onto a ref that contains {x}" in proc.stderr, proc.stderr
+    assert "moved" not in proc.stdout and "wrote" not in proc.stdout, proc.stdout
+    assert every_file(gitrepo) == before and gitrepo.status() == ""

@@ -347,6 +347,16 @@ def test_onto_a_ref_with_several_heads_is_fine_when_a_new_merge_joins_them():
     assert plan.is_empty
 
 
+def test_a_new_revision_is_never_moved_off_a_landed_head_it_stands_on():
+    # --onto named d alone (say the ref's own graph said so), while b1 has landed
+    # too: moving b2 off b1 would leave b1 a head and b2 no longer after it.
+    tree = onto_with_two_heads()
+
+    with pytest.raises(FixRefused, match="b2 .*off landed revision b1.* onto d") as info:
+        tree.plan(ONTO_TWO_HEADS_LANDED, target_heads={None: "d"}, onto_ref="f1")
+    assert "--strategy merge" in info.value.hint
+
+
 def test_a_new_merge_of_base_heads_is_left_as_it_is():
     tree = linear("a1", "a2", "a3").add("b3", "a2").add("m", "a3", "b3").add("f1", "m")
 

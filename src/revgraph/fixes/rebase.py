@@ -115,6 +115,7 @@ def _plan(
     )
     # Each move is said by the caller ("moved ..."), not noted here.
     moves = _stack(graph, targets, placed)
+    _refuse_moves_off_landed_parents(graph, moves, landed_ids, onto_ref)
     drops = _drop_redundant_parents(graph, moves, landed_ids)
     notes.extend(_describe_drop(drop) for drop in drops)
     moves += drops
@@ -564,6 +565,38 @@ def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str) -> list[Move]:
     return moves
 
 
+def _refuse_moves_off_landed_parents(
+    graph: RevisionGraph, moves: tuple[Move, ...], landed: frozenset[str], onto_ref: str | None
+) -> None:
+    """Refuse a move that takes a new revision off a landed parent its new place is not above.
+
+    Every move of a rebase keeps what ran before the revision: its old landed
+    parent stays an ancestor of the new one (base's head is above every landed
+    revision of its line). When it would not -- an --onto target the revision's
+    landed parent is not below, say a landed head besides the ref's -- the move
+    would run the revision without the migration it was written against and
+    leave that parent a head; fix writes what it can before failing on heads
+    that remain, so this must be refused here, before anything is written.
+    """
+    ancestors_after = _ancestry_after(graph, moves)
+    for move in moves:
+        for parent in move.old_down:
+            if parent not in landed or parent in move.new_down:
+                continue
+            if any(parent == new or parent in ancestors_after(new) for new in move.new_down):
+                continue
+            onto = ", ".join(move.new_down)
+            other = f"pass --onto a ref that contains {parent}" if onto_ref else f"point it at the head above {parent}"
+            raise FixRefused(
+                f"new revision {move.revision} would move off landed revision {parent} onto {onto}, "
+                f"which {parent} is not below: {move.revision} would no longer run after {parent}, "
+                f"and {parent} would stay a head",
+                hint=f"landed revisions never move: `revgraph fix --strategy merge` joins {parent} and {onto} "
+                f"with a merge revision, or {other}",
+                hint_if_no_merge=f"landed revisions never move: {other}; ",
+            )
+
+
 # ------------------------------------------------------------------ edits
 def _edits(
     graph: RevisionGraph,
@@ -608,6 +641,28 @@ def _drop_redundant_parents(
     if not moves:
         return ()
     new_parents = {move.revision: move.new_down for move in moves}
+    ancestors_after = _ancestry_after(graph, moves)
+
+    # Only a descendant of a moved root can have a parent whose ancestry changed.
+    touched = set().union(*(graph.descendants(move.revision) for move in moves))
+    drops = []
+    for rid in sorted(touched):
+        rev = graph[rid]
+        parents = tuple(rev.down_revisions)
+        if rid in landed or rid in new_parents or len(set(parents)) < 2:
+            continue
+        redundant_after = {p for p in parents for q in parents if p != q and p in ancestors_after(q)}
+        redundant_before = {p for p in parents for q in parents if p != q and p in graph.ancestors(q)}
+        dropped = redundant_after - redundant_before
+        if dropped:
+            kept = tuple(p for p in parents if p not in dropped)
+            drops.append(Move(rid, parents, kept, rev.path))
+    return tuple(drops)
+
+
+def _ancestry_after(graph: RevisionGraph, moves: Iterable[Move]) -> Callable[[str], set[str]]:
+    """The ancestors of a revision once ``moves`` are made (memoised)."""
+    new_parents = {move.revision: move.new_down for move in moves}
 
     def parents_after(rid: str) -> tuple[str, ...]:
         return new_parents.get(rid, graph.parents(rid))
@@ -626,21 +681,7 @@ def _drop_redundant_parents(
             below_after[rid] = found
         return below_after[rid]
 
-    # Only a descendant of a moved root can have a parent whose ancestry changed.
-    touched = set().union(*(graph.descendants(move.revision) for move in moves))
-    drops = []
-    for rid in sorted(touched):
-        rev = graph[rid]
-        parents = tuple(rev.down_revisions)
-        if rid in landed or rid in new_parents or len(set(parents)) < 2:
-            continue
-        redundant_after = {p for p in parents for q in parents if p != q and p in ancestors_after(q)}
-        redundant_before = {p for p in parents for q in parents if p != q and p in graph.ancestors(q)}
-        dropped = redundant_after - redundant_before
-        if dropped:
-            kept = tuple(p for p in parents if p not in dropped)
-            drops.append(Move(rid, parents, kept, rev.path))
-    return tuple(drops)
+    return ancestors_after
 
 
 def _describe_drop(move: Move) -> str:
