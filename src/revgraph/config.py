@@ -376,6 +376,7 @@ def _load_project(
     selected = _select(specs, env)
     environments = _build_environments(selected, root, settings, notes)
     _check_lock_files_distinct(environments)
+    _check_lock_settings(environments, root, settings, pyproject)
     if env is None:
         _warn_unknown_allow_heads(settings, environments, pyproject, notes)
     return Project(
@@ -745,6 +746,71 @@ def _check_lock_files_distinct(environments: tuple[Environment, ...]) -> None:
                 f"{environment.lock_file}; "
                 "set lock_file for each in [tool.revgraph.environments]"
             )
+
+
+def _lock_setting(
+    env: Environment, root: Path, settings: ProjectConfig, pyproject: Path
+) -> tuple[str | None, str | None]:
+    """(where ``env``'s lock file is set, the value written there); (None, None): the default."""
+    entry = settings.environments.get(env.name)
+    value = entry.get("lock_file") if isinstance(entry, dict) else None
+    if isinstance(value, str) and value.strip() and _abs(root, value.strip()) == env.lock_file:
+        return f"{pyproject}: [tool.revgraph.environments.{env.name}] lock_file", value.strip()
+    if settings.lock_file and _abs(root, settings.lock_file) == env.lock_file:
+        return f"{pyproject}: [tool.revgraph] lock_file", settings.lock_file
+    return None, None
+
+
+_LOCK_HINT = "name a new file in the working tree, such as migrations/revgraph.lock (the default)"
+
+
+def _check_lock_settings(
+    environments: tuple[Environment, ...], root: Path, settings: ProjectConfig, pyproject: Path
+) -> None:
+    """A lock file a setting names must be one git merges and alembic never loads.
+
+    Inside ``.git`` git neither commits nor merges it. A ``.py`` file (``.pyc`` /
+    ``.pyo`` too with ``sourceless``) in a versions folder alembic loads as a
+    revision: it fails on the lock's text, and so does every revgraph command
+    after. Only the paths are looked at; an existing file that is not a lock
+    is refused where the lock is written (``not_a_lock_error``).
+    """
+    for environment in environments:
+        where, value = _lock_setting(environment, root, settings, pyproject)
+        lock = environment.lock_file
+        if where is None or lock is None:
+            continue
+        shown = f"{where} = {value!r}"
+        if any(part.lower() == ".git" for part in Path(os.path.relpath(lock, root)).parts):
+            raise ConfigError(
+                f"{shown}: {lock} is inside .git, which git neither commits nor merges", hint=_LOCK_HINT
+            )
+        for other in environments:
+            folder = _versions_folder_loading(other, lock)
+            if folder is not None:
+                raise ConfigError(
+                    f"{shown}: alembic would load {lock.name} in the versions folder {folder} as a revision",
+                    hint=_LOCK_HINT,
+                )
+
+
+def _versions_folder_loading(environment: Environment, path: Path) -> Path | None:
+    """The versions folder of ``environment`` from which alembic would load ``path`` (None: none).
+
+    alembic lists each folder (its whole tree with ``recursive_version_locations``)
+    and loads every ``*.py`` file, and with ``sourceless`` every ``*.pyc`` / ``*.pyo``,
+    also those in ``__pycache__`` (``Script._list_py_dir``, ``_sourceless_rev_file``).
+    """
+    suffixes = (".py", ".pyc", ".pyo") if environment.sourceless else (".py",)
+    if path.suffix.lower() not in suffixes:
+        return None
+    parent = path.parent
+    if environment.sourceless and parent.name == "__pycache__":
+        parent = parent.parent
+    for folder in environment.version_locations:
+        if parent == folder or (environment.recursive and folder in parent.parents):
+            return folder
+    return None
 
 
 def _versions_environment(

@@ -916,3 +916,59 @@ def test_an_ini_of_another_name_with_an_alembic_section_is_named_in_the_hint(tmp
     write(tmp_path / "pyproject.toml", '[tool.revgraph.environments]\ndefault = { config = "development.ini" }\n')
     (env,) = load_project(tmp_path).environments
     assert env.script_location == tmp_path / "myproject" / "alembic"
+
+
+# ------------------------------------------------- lock_file: where it may go
+def _lock_setting_project(tmp_path: Path, lock: str, *, ini_extra: str = "", entry: bool = False) -> None:
+    make_dirs(tmp_path, "m/versions/sub")
+    write(tmp_path / "alembic.ini", f"[alembic]\nscript_location = m\n{ini_extra}")
+    if entry:
+        write(tmp_path / "pyproject.toml",
+              f'[tool.revgraph.environments]\nmain = {{ config = "alembic.ini", lock_file = "{lock}" }}\n')  # fmt: skip
+    else:
+        write(tmp_path / "pyproject.toml", f'[tool.revgraph]\nlock_file = "{lock}"\n')
+
+
+@pytest.mark.parametrize("entry", [False, True], ids=["tool.revgraph", "environment-entry"])
+def test_a_py_lock_file_in_a_versions_folder_is_a_config_error(tmp_path: Path, entry: bool) -> None:
+    _lock_setting_project(tmp_path, "m/versions/heads.py", entry=entry)
+    where = "[tool.revgraph.environments.main] lock_file" if entry else "[tool.revgraph] lock_file"
+    error = expect_error(ConfigError, where, "'m/versions/heads.py'", "as a revision", start=tmp_path)
+    assert error.hint and "revgraph.lock" in error.hint
+
+
+def test_a_lock_file_below_the_versions_folder_counts_only_where_alembic_looks(tmp_path: Path) -> None:
+    _lock_setting_project(tmp_path, "m/versions/sub/heads.py")
+    assert load_project(tmp_path).environments[0].lock_file == tmp_path / "m" / "versions" / "sub" / "heads.py"
+    _lock_setting_project(tmp_path, "m/versions/sub/heads.py", ini_extra="recursive_version_locations = true\n")
+    expect_error(ConfigError, "as a revision", start=tmp_path)
+
+
+def test_a_compiled_lock_file_in_a_versions_folder_is_refused_only_where_alembic_reads_sourceless(tmp_path: Path) -> None:
+    for name in ("m/versions/heads.pyc", "m/versions/__pycache__/heads.pyo"):
+        _lock_setting_project(tmp_path, name)
+        assert load_project(tmp_path).environments[0].lock_file == tmp_path / name
+        _lock_setting_project(tmp_path, name, ini_extra="sourceless = true\n")
+        expect_error(ConfigError, repr(name), "as a revision", start=tmp_path)
+
+
+def test_a_lock_file_in_another_environments_versions_folder_is_refused(tmp_path: Path) -> None:
+    make_dirs(tmp_path, "a", "b")
+    write(tmp_path / "pyproject.toml", """
+        [tool.revgraph.environments]
+        a = { versions = "a", lock_file = "b/heads.py" }
+        b = { versions = "b" }
+        """)  # fmt: skip
+    expect_error(ConfigError, "[tool.revgraph.environments.a] lock_file", "as a revision", start=tmp_path)
+
+
+@pytest.mark.parametrize("lock", [".git/x.lock", ".git/hooks/revgraph.lock", "sub/../.git/x.lock"])
+def test_a_lock_file_inside_dot_git_is_a_config_error(tmp_path: Path, lock: str) -> None:
+    _lock_setting_project(tmp_path, lock)
+    expect_error(ConfigError, "[tool.revgraph] lock_file", "inside .git", start=tmp_path)
+
+
+@pytest.mark.parametrize("lock", ["m/versions/revgraph.lock", "m/heads.py", "db/sub/revgraph.lock", ".github.lock"])
+def test_a_lock_file_alembic_never_loads_is_accepted(tmp_path: Path, lock: str) -> None:
+    _lock_setting_project(tmp_path, lock)
+    assert load_project(tmp_path).environments[0].lock_file == tmp_path / lock
