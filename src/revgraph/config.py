@@ -748,6 +748,13 @@ def _check_lock_files_distinct(environments: tuple[Environment, ...]) -> None:
             )
 
 
+def lock_file_setting(project: Project, env: Environment) -> str | None:
+    """The setting that names ``env``'s lock file (``<pyproject>: [tool.revgraph] lock_file``
+    or its [tool.revgraph.environments] entry's); None: it is the default one."""
+    pyproject = project.settings_file or project.root / "pyproject.toml"
+    return _lock_setting(env, project.root, project.settings, pyproject)[0]
+
+
 def _lock_setting(
     env: Environment, root: Path, settings: ProjectConfig, pyproject: Path
 ) -> tuple[str | None, str | None]:
@@ -811,6 +818,18 @@ def _versions_folder_loading(environment: Environment, path: Path) -> Path | Non
         if parent == folder or (environment.recursive and folder in parent.parents):
             return folder
     return None
+
+
+def not_a_lock_error(project: Project, env: Environment, shown: str) -> ConfigError:
+    """The refusal to read, overwrite or delete ``shown`` (``env``'s lock path) as a lock file:
+    it holds something else (``lockfile.is_lock_text``). One message for every command."""
+    setting = lock_file_setting(project, env)
+    named = f"named by {setting}" if setting else f"environment {env.name!r}'s default lock file"
+    return ConfigError(
+        f"{shown} ({named}) is not a revgraph lock file; revgraph will not take it over as one",
+        hint="point lock_file at a new file, such as migrations/revgraph.lock (the default), or move that "
+        "file away; revgraph takes over only an empty file or one `revgraph lock` wrote",
+    )
 
 
 def _versions_environment(

@@ -85,6 +85,30 @@ def parse_lock(text: str) -> LockFile:
     return LockFile(tuple(entries), environment, conflicted)
 
 
+def is_lock_text(data: bytes | str) -> bool:
+    """Whether ``data`` is a heads lock file revgraph may read and overwrite as its own.
+
+    Yes when it is empty; when its first line (past a BOM, blank lines and git's
+    conflict markers) is the header ``render_lock`` writes; or when every such
+    line is a comment or a ``label: id`` entry and one at least is an entry (a
+    lock written by hand, or the merge driver's conflict text). An alembic.ini,
+    an env.py, a revision file or a pyproject.toml is none of these: pointing
+    ``lock_file`` at it must not replace the user's file.
+    """
+    text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines()]
+    lines = [line for line in lines if line and not _ANY_MARKER.match(line)]
+    if not lines or lines[0].startswith(_HEADER_START):
+        return True
+    entries = [line for line in lines if not line.startswith("#")]
+    return bool(entries) and all(_LINE.match(line) for line in entries)
+
+
+_HEADER_START = HEADER.split(":", 1)[0]  # "# revgraph heads lock"
+# Conflict markers of any size (git's conflict-marker-size attribute, the driver's %L).
+_ANY_MARKER = re.compile(r"^(<{7,}|={7,}|>{7,}|\|{7,})(\s|$)")
+
+
 def entries_for(graph) -> list[LockEntry]:
     """Lock entries for a RevisionGraph's heads (labelled by branch label where it has one)."""
     out = []

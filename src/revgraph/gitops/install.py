@@ -896,6 +896,26 @@ def _lock_relpaths(ws: Workspace, result: InstallResult) -> list[str]:
     return out
 
 
+def _refuse_foreign_locks(ws: Workspace) -> None:
+    """ConfigError (``config.not_a_lock_error``) when an environment's lock path holds a
+    file that is not a lock (``lock_file = "alembic.ini"``)."""
+    from revgraph.config import not_a_lock_error
+    from revgraph.lockfile import is_lock_text
+
+    for env in ws.environments:
+        path = env.lock_file
+        if path is None or not path.is_file():  # not is_file(): a FIFO would block the read
+            continue
+        if not path.resolve().is_relative_to(ws.root.resolve()):
+            continue  # a symlink out of the repository: the writer refuses it, and says so
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue  # the writer says why it cannot
+        if not is_lock_text(data):
+            raise not_a_lock_error(ws.project, env, _rel(ws.root, path) or path.as_posix())
+
+
 def _version_relpaths(ws: Workspace) -> list[str]:
     out = []
     for env in ws.environments:
@@ -1264,6 +1284,7 @@ def install(
     repo = ws.repo("revgraph install --merge-driver") if merge_driver else ws.maybe_repo()
     config_todo: list[_ConfigChange] = []
     try:
+        _refuse_foreign_locks(ws)  # never wired as a lock file (merge driver, hooks) nor overwritten
         if merge_driver:
             config_todo = _plan_config_install(repo, result)
             _plan_attributes(files, locks, result, add=True)
@@ -1311,6 +1332,7 @@ def uninstall(
         if post_write_hook:
             _plan_post_write_hook(files, ws, result, add=False)
         if remove_lock:
+            _refuse_foreign_locks(ws)  # never deleted: the user's own file
             for rel in locks:
                 if files.read(rel) is not None and files.put(rel, None):
                     result.changes.append(Change(rel, "removed"))

@@ -1,0 +1,114 @@
+"""`[tool.revgraph] lock_file` naming a place a lock file must not go, in real repositories, through the real CLI.
+
+The lock is written over whatever the setting names, so a slip
+(``lock_file = "alembic.ini"``) used to cost the user that file, and a ``.py``
+lock in the versions folder broke alembic and then revgraph itself. Such a
+setting is refused (exit 2, one line naming the file and the setting) by every
+command, the user's files are left byte for byte, and a lock whose folder does
+not exist yet gets it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from revgraph.lockfile import parse_lock
+
+BASE_ID = "a1a1a1a1a1a1"
+
+
+@pytest.fixture
+def repo(gitrepo):
+    """An alembic environment with one revision, committed on main."""
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(BASE_ID, None, message="create users")
+    gitrepo.commit("first revision")
+    return gitrepo
+
+
+def _set_lock_file(repo, relpath: str) -> None:
+    repo.write("pyproject.toml", f"[tool.revgraph]\nlock_file = {json.dumps(relpath)}\n")
+
+
+def _error_line(proc) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("revgraph: error:")]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def _files(repo) -> dict[str, bytes]:
+    return {p.relative_to(repo.path).as_posix(): p.read_bytes()
+            for p in repo.path.rglob("*") if p.is_file() and ".git" not in p.relative_to(repo.path).parts}  # fmt: skip
+
+
+@pytest.mark.parametrize("target", ["alembic.ini", "migrations/env.py"])
+def test_a_lock_file_setting_naming_the_users_file_is_refused_and_the_file_kept(repo, target):
+    _set_lock_file(repo, target)
+    before = repo.read(target)
+
+    proc = repo.run("lock", check=2)
+
+    line = _error_line(proc)
+    assert target in line and "[tool.revgraph] lock_file" in line and "not a revgraph lock file" in line
+    assert "hint:" in proc.stderr
+    assert repo.read(target) == before
+    repo.alembic("heads")  # alembic still reads its config and environment
+
+
+def test_every_command_gives_the_same_refusal_and_changes_nothing(repo):
+    _set_lock_file(repo, "alembic.ini")
+    before = _files(repo)
+    config = repo.git("config", "--local", "--list").stdout
+
+    lines = {_error_line(repo.run(*command, check=2)).split("; revgraph ")[0]
+             for command in (["lock"], ["lock", "--check"], ["check"], ["doctor"], ["install"],
+                             ["install", "--merge-driver"], ["uninstall", "--remove-lock"], ["fix"])}  # fmt: skip
+
+    assert len(lines) == 1, lines
+    assert _files(repo) == before
+    assert repo.git("config", "--local", "--list").stdout == config
+
+
+def test_an_empty_file_is_taken_over(repo):
+    repo.write("heads.lock", "")
+    _set_lock_file(repo, "heads.lock")
+
+    repo.run("lock", check=True)
+
+    assert parse_lock(repo.read("heads.lock").decode()).heads == (BASE_ID,)
+
+
+def test_a_lock_file_with_git_conflict_markers_is_still_rewritten(repo):
+    repo.run("lock", check=True)
+    lock = "migrations/revgraph.lock"
+    text = repo.read(lock).decode()
+    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    repo.write(lock, header + f"<<<<<<< HEAD\nhead: {BASE_ID}\n=======\nhead: 0000\n>>>>>>> feature\n")
+
+    repo.run("lock", check=True)
+
+    assert repo.read(lock).decode() == text
+
+
+def test_a_py_lock_file_in_the_versions_folder_is_refused(repo):
+    _set_lock_file(repo, "migrations/versions/heads.py")
+
+    proc = repo.run("lock", check=2)
+
+    line = _error_line(proc)
+    assert "lock_file = 'migrations/versions/heads.py'" in line and "as a revision" in line
+    assert not (repo.path / "migrations" / "versions" / "heads.py").exists()
+    assert _error_line(repo.run("check", check=2)) == line
+    repo.alembic("heads")
+
+
+def test_a_lock_file_inside_dot_git_is_refused(repo):
+    _set_lock_file(repo, ".git/x.lock")
+
+    proc = repo.run("lock", check=2)
+
+    assert "lock_file = '.git/x.lock'" in _error_line(proc) and "inside .git" in proc.stderr
+    assert not (repo.path / ".git" / "x.lock").exists()
+    assert _error_line(repo.run("install", check=2)) == _error_line(proc)
