@@ -1998,7 +1998,8 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
             conflicted=found is not None and found.conflicted, competing=competing,
         ))  # fmt: skip
     if edits:
-        apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
+        # A lock file in a folder not made yet gets it: the setting named where it goes.
+        apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed, create_folders=True)
     return out
 
 

@@ -112,3 +112,31 @@ def test_a_lock_file_inside_dot_git_is_refused(repo):
     assert "lock_file = '.git/x.lock'" in _error_line(proc) and "inside .git" in proc.stderr
     assert not (repo.path / ".git" / "x.lock").exists()
     assert _error_line(repo.run("install", check=2)) == _error_line(proc)
+
+
+def test_lock_creates_the_missing_folder_of_the_lock_file(repo):
+    _set_lock_file(repo, "db/sub/revgraph.lock")
+
+    proc = repo.run("lock", check=True)
+
+    assert "db/sub/revgraph.lock" in proc.stdout
+    assert parse_lock(repo.read("db/sub/revgraph.lock").decode()).heads == (BASE_ID,)
+    repo.run("lock", "--check", check=True)
+    repo.run("check", check=True)
+
+
+def test_install_creates_the_missing_folder_of_the_lock_file(repo):
+    _set_lock_file(repo, "db/sub/revgraph.lock")
+
+    repo.run("install", check=True)
+
+    assert parse_lock(repo.read("db/sub/revgraph.lock").decode()).heads == (BASE_ID,)
+    assert b"db/sub/revgraph.lock merge=revgraph" in repo.read(".gitattributes")
+
+
+def test_a_dry_run_install_creates_no_folder(repo):
+    _set_lock_file(repo, "db/sub/revgraph.lock")
+
+    repo.run("install", "--dry-run", check=True)
+
+    assert not (repo.path / "db").exists()

@@ -33,6 +33,7 @@ class _Target:
     temp: Path | None = None
     backup: Path | None = None  # the original, kept until the end
     replaced: bool = False
+    made: list[Path] | None = None  # folders created for a new file, outermost first
 
 
 def apply_plan(
@@ -41,6 +42,7 @@ def apply_plan(
     *,
     allowed_dirs: Sequence[Path],
     dry_run: bool = False,
+    create_folders: bool = False,
     _fault: Fault | None = None,
 ) -> list[str]:
     """Write the plan's edits under ``root``; returns the repo-relative paths written.
@@ -48,12 +50,14 @@ def apply_plan(
     Refuses (``WriteError``) any path outside ``allowed_dirs`` or leading out of
     the repository through a symlink, and (``ConcurrentEditError``) any file
     whose bytes are no longer those the plan was made from. With ``dry_run``
-    the same checks run and nothing is written. ``_fault(step, path)`` is
-    called before each write and rename (tests inject failures with it).
+    the same checks run and nothing is written. ``create_folders``: a new
+    file's missing folders are created (and removed again on failure); else
+    they are a ``WriteError``. ``_fault(step, path)`` is called before each
+    write and rename (tests inject failures with it).
     """
     targets = _resolve_targets(plan.edits, Path(root), allowed_dirs)
     for target in targets:
-        _check_unchanged(target)
+        _check_unchanged(target, create_folders)
     if not dry_run and targets:
         _write_all(targets, _fault or _no_fault)
     return [target.edit.path for target in targets]
@@ -96,7 +100,7 @@ def _real_path(rel: str, root: Path, root_real: Path, allowed: Sequence[Path]) -
     return real
 
 
-def _check_unchanged(target: _Target) -> None:
+def _check_unchanged(target: _Target, create_folders: bool = False) -> None:
     rel, path = target.edit.path, target.path
     if target.edit.old is None:
         if os.path.lexists(path):
@@ -104,7 +108,11 @@ def _check_unchanged(target: _Target) -> None:
                 f"{rel} exists already (created since revgraph planned); nothing was written"
             )
         if not path.parent.is_dir():
-            raise WriteError(f"cannot create {rel}: folder {path.parent} does not exist")
+            if not create_folders:
+                raise WriteError(f"cannot create {rel}: folder {path.parent} does not exist")
+            existing = next(p for p in path.parents if os.path.lexists(p))
+            if not existing.is_dir():
+                raise WriteError(f"cannot create {rel}: {existing} is not a folder")
         return
     try:
         current = path.read_bytes()
@@ -134,6 +142,7 @@ def _write_all(targets: list[_Target], fault: Fault) -> None:
     except BaseException as exc:
         unrestored = _roll_back(targets)
         _remove_leftovers(targets, keep=unrestored)
+        _remove_made_folders(targets)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt & co: rolled back, then let it through
         raise _failure(step_path, exc, unrestored) from exc
@@ -145,6 +154,14 @@ def _stage(target: _Target) -> None:
     """Temp file with the new bytes and the original's mode; backup of the original."""
     path = target.path
     original = path.stat() if target.edit.old is not None else None
+    if original is None and not path.parent.is_dir():
+        target.made = [p for p in reversed(path.parents) if not os.path.lexists(p)]
+        for folder in list(target.made):
+            try:
+                folder.mkdir()
+            except OSError:
+                target.made = target.made[: target.made.index(folder)]
+                raise
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMP_SUFFIX, dir=path.parent)
     target.temp = Path(temp)
     with os.fdopen(fd, "wb") as handle:
@@ -266,6 +283,17 @@ def _remove_leftovers(targets: list[_Target], *, keep: Sequence[_Target] = ()) -
                 os.unlink(leftover)
             except OSError:
                 pass  # already renamed into place, or gone
+
+
+def _remove_made_folders(targets: list[_Target]) -> None:
+    """The folders made for new files, innermost first, where they are empty again."""
+    for target in reversed(targets):
+        for folder in reversed(target.made or ()):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # not empty (someone else's file), or gone
+        target.made = None
 
 
 def _sync_folders(targets: list[_Target]) -> None:

@@ -808,7 +808,9 @@ class _FilePlan:
 
         edits = self.edits()
         if edits:
-            apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, dry_run=True)
+            apply_plan(
+                EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, dry_run=True, create_folders=True
+            )
         for rel in self.deletions():
             self._check_deletable(rel)
 
@@ -827,7 +829,8 @@ class _FilePlan:
 
         edits = self.edits()
         if edits:
-            apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs)
+            # A lock file's folder (lock_file = "db/revgraph.lock") is made as `revgraph lock` makes it.
+            apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, create_folders=True)
         for rel in self.deletions():
             self._check_deletable(rel)
             (self.root / rel).unlink()
