@@ -324,3 +324,104 @@ def test_refuses_to_create_a_file_in_a_missing_folder(repo):
 
     with pytest.raises(WriteError, match="does not exist"):
         apply_plan(plan, repo, allowed_dirs=allowed(repo))
+
+
+# ------------------------------------- folders a new file needs (alembic's makedirs)
+DATED = f"{VERSIONS}/2026/11/m.py"  # file_template = %%(year)d/%%(month).2d/%%(rev)s_%%(slug)s
+
+
+def dated_plan(rel: str = DATED, below: str | None = VERSIONS) -> EditPlan:
+    return EditPlan("merge", edits=(FileEdit(rel, None, b"revision = 'm'\n", folders_below=below),))
+
+
+def folders(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir())
+
+
+def test_creates_the_missing_folders_below_the_versions_location(repo):
+    made: list[str] = []
+    old_mask = os.umask(0o027)
+    try:
+        apply_plan(dated_plan(), repo, allowed_dirs=allowed(repo), created_folders=made)
+    finally:
+        os.umask(old_mask)
+
+    assert made == [f"{VERSIONS}/2026", f"{VERSIONS}/2026/11"]
+    assert snapshot(repo / VERSIONS) == {"2026/11/m.py": (b"revision = 'm'\n", 0o640)}
+    assert stat.S_IMODE((repo / VERSIONS / "2026").stat().st_mode) == 0o750  # as os.makedirs: umask
+
+
+def test_dry_run_names_the_folders_but_creates_none(repo):
+    before = folders(repo)
+    made: list[str] = []
+
+    apply_plan(dated_plan(), repo, allowed_dirs=allowed(repo), dry_run=True, created_folders=made)
+
+    assert made == [f"{VERSIONS}/2026", f"{VERSIONS}/2026/11"]
+    assert folders(repo) == before
+
+
+@pytest.mark.parametrize(
+    "step, nth",
+    [("mkdir", 2), ("write", 1), ("rename", 1), ("rename", 3)],
+)
+def test_a_failure_removes_the_folders_it_created_and_only_those(repo, step, nth):
+    (repo / VERSIONS / "2026").mkdir()  # there before: stays
+    plan = two_file_plan(repo)
+    plan = EditPlan("merge", edits=dated_plan(f"{VERSIONS}/2026/11/12/m.py").edits + plan.edits)
+    before, folders_before = snapshot(repo / VERSIONS), folders(repo)
+    calls = []
+
+    def fault(at, path):
+        if at == step:
+            calls.append(path)
+            if len(calls) == nth:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(WriteError, match="No space left on device; every file was left as it was"):
+        apply_plan(plan, repo, allowed_dirs=allowed(repo), _fault=fault)
+
+    assert folders(repo) == folders_before
+    assert snapshot(repo / VERSIONS) == before
+
+
+def test_an_interrupt_after_mkdir_removes_the_folders_too(repo):
+    def fault(at, path):
+        if at == "write":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        apply_plan(dated_plan(), repo, allowed_dirs=allowed(repo), _fault=fault)
+
+    assert folders(repo) == [VERSIONS.split("/")[0], VERSIONS]
+
+
+def test_refuses_when_a_file_is_in_the_way_of_a_folder(repo):
+    put(repo, f"{VERSIONS}/2026", b"not a folder\n")
+
+    with pytest.raises(WriteError, match="2026 is in the way and is not a folder"):
+        apply_plan(dated_plan(), repo, allowed_dirs=allowed(repo), dry_run=True)
+    with pytest.raises(WriteError, match="2026 is in the way and is not a folder"):
+        apply_plan(dated_plan(), repo, allowed_dirs=allowed(repo))
+
+    assert folders(repo) == [VERSIONS.split("/")[0], VERSIONS]
+
+
+@pytest.mark.parametrize(
+    "rel, below",
+    [
+        (f"{VERSIONS}/2026/11/m.py", None),  # no location named: not alembic's folder to make
+        (f"{VERSIONS}/2026/11/m.py", f"{VERSIONS}/2026/11"),  # the location itself is missing
+        (f"{VERSIONS}/2026/11/m.py", f"{VERSIONS}/other"),  # the file is not below it
+        (f"{VERSIONS}/2026/11/m.py", "migrations"),  # not a versions folder
+        (f"{VERSIONS}/2026/11/m.py", f"{VERSIONS}/../{VERSIONS}"),
+    ],
+)
+def test_creates_no_folder_outside_the_files_versions_location(repo, rel, below):
+    (repo / VERSIONS / "other").mkdir()
+    before = folders(repo)
+
+    with pytest.raises(WriteError, match="does not exist"):
+        apply_plan(dated_plan(rel, below), repo, allowed_dirs=allowed(repo))
+
+    assert folders(repo) == before

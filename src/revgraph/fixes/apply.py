@@ -4,7 +4,9 @@ Every new content goes to a temp file in the target's own folder (same mode
 as the file it replaces, fsynced); only when all are staged are they renamed
 into place. Each original is kept as a hard link (or copy) until the end, so
 a failure at any step renames the originals back: every file ends exactly as
-it was, and no temp file is left behind.
+it was, and no temp file is left behind. A created file whose folder is
+missing gets it (``FileEdit.folders_below``: only below its versions
+location, as alembic creates it); a failure removes those folders again.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class _Target:
     temp: Path | None = None
     backup: Path | None = None  # the original, kept until the end
     replaced: bool = False
-    made: list[Path] | None = None  # folders created for a new file, outermost first
+    missing: tuple[Path, ...] = ()  # folders to create for it, parents first
 
 
 def apply_plan(
@@ -42,7 +44,7 @@ def apply_plan(
     *,
     allowed_dirs: Sequence[Path],
     dry_run: bool = False,
-    create_folders: bool = False,
+    created_folders: list[str] | None = None,
     _fault: Fault | None = None,
 ) -> list[str]:
     """Write the plan's edits under ``root``; returns the repo-relative paths written.
@@ -50,14 +52,20 @@ def apply_plan(
     Refuses (``WriteError``) any path outside ``allowed_dirs`` or leading out of
     the repository through a symlink, and (``ConcurrentEditError``) any file
     whose bytes are no longer those the plan was made from. With ``dry_run``
-    the same checks run and nothing is written. ``create_folders``: a new
-    file's missing folders are created (and removed again on failure); else
-    they are a ``WriteError``. ``_fault(step, path)`` is called before each
-    write and rename (tests inject failures with it).
+    the same checks run and nothing is written. ``created_folders``, when
+    given, receives the repo-relative folders created (with ``dry_run``: that
+    would be), parents first. ``_fault(step, path)`` is called before each
+    mkdir, write and rename (tests inject failures with it).
     """
-    targets = _resolve_targets(plan.edits, Path(root), allowed_dirs)
+    root = Path(root)
+    allowed = [(root / Path(d)).resolve() for d in allowed_dirs]
+    targets = _resolve_targets(plan.edits, root, allowed)
     for target in targets:
-        _check_unchanged(target, create_folders)
+        _check_unchanged(target, root, allowed)
+    if created_folders is not None:
+        root_real = root.resolve()
+        planned = dict.fromkeys(folder for target in targets for folder in target.missing)
+        created_folders.extend(folder.relative_to(root_real).as_posix() for folder in planned)
     if not dry_run and targets:
         _write_all(targets, _fault or _no_fault)
     return [target.edit.path for target in targets]
@@ -68,11 +76,8 @@ def _no_fault(step: str, path: str) -> None:
 
 
 # ------------------------------------------------------------------ checks
-def _resolve_targets(
-    edits: Sequence[FileEdit], root: Path, allowed_dirs: Sequence[Path]
-) -> list[_Target]:
+def _resolve_targets(edits: Sequence[FileEdit], root: Path, allowed: Sequence[Path]) -> list[_Target]:
     root_real = root.resolve()
-    allowed = [(root / Path(d)).resolve() for d in allowed_dirs]
     targets: list[_Target] = []
     seen: set[Path] = set()
     for edit in edits:
@@ -100,7 +105,7 @@ def _real_path(rel: str, root: Path, root_real: Path, allowed: Sequence[Path]) -
     return real
 
 
-def _check_unchanged(target: _Target, create_folders: bool = False) -> None:
+def _check_unchanged(target: _Target, root: Path, allowed: Sequence[Path]) -> None:
     rel, path = target.edit.path, target.path
     if target.edit.old is None:
         if os.path.lexists(path):
@@ -108,11 +113,7 @@ def _check_unchanged(target: _Target, create_folders: bool = False) -> None:
                 f"{rel} exists already (created since revgraph planned); nothing was written"
             )
         if not path.parent.is_dir():
-            if not create_folders:
-                raise WriteError(f"cannot create {rel}: folder {path.parent} does not exist")
-            existing = next(p for p in path.parents if os.path.lexists(p))
-            if not existing.is_dir():
-                raise WriteError(f"cannot create {rel}: {existing} is not a folder")
+            target.missing = _missing_folders(target, root, allowed)
         return
     try:
         current = path.read_bytes()
@@ -126,12 +127,51 @@ def _check_unchanged(target: _Target, create_folders: bool = False) -> None:
         raise ConcurrentEditError(f"{rel} changed since revgraph read it; nothing was written")
 
 
+def _missing_folders(target: _Target, root: Path, allowed: Sequence[Path]) -> tuple[Path, ...]:
+    """The folders to create for a new file, parents first; refused unless alembic would.
+
+    alembic's ``generate_revision`` makes the file's folder (``os.makedirs``)
+    whenever it is missing, whether or not ``recursive_version_locations`` is
+    on: only between the versions location and the file, as the file_template
+    puts it there. Anything else (no location given, the location missing or
+    not an allowed folder, a file where a folder goes) is refused as before.
+    """
+    rel, path = target.edit.path, target.path
+    refused = WriteError(f"cannot create {rel}: folder {path.parent} does not exist")
+    below = target.edit.folders_below
+    if below is None:
+        raise refused
+    posix = PurePosixPath(below)
+    if posix.is_absolute() or ".." in posix.parts:
+        raise refused
+    location = (root / posix).resolve()
+    if (
+        not location.is_dir()
+        or not any(location.is_relative_to(a) for a in allowed)
+        or not path.parent.is_relative_to(location)
+        or path.parent == location
+    ):
+        raise refused
+    missing = []
+    folder = path.parent
+    while folder != location:
+        if os.path.lexists(folder):
+            if not folder.is_dir():
+                raise WriteError(f"cannot create {rel}: {folder} is in the way and is not a folder")
+            break
+        missing.append(folder)
+        folder = folder.parent
+    return tuple(reversed(missing))
+
+
 # ------------------------------------------------------------------ writing
 def _write_all(targets: list[_Target], fault: Fault) -> None:
     step_path = ""
+    made: list[Path] = []  # folders this run created, in order: removed again on failure
     try:
         for target in targets:
             step_path = target.edit.path
+            _make_folders(target, made, fault)
             fault("write", step_path)
             _stage(target)
         for target in targets:
@@ -142,26 +182,33 @@ def _write_all(targets: list[_Target], fault: Fault) -> None:
     except BaseException as exc:
         unrestored = _roll_back(targets)
         _remove_leftovers(targets, keep=unrestored)
-        _remove_made_folders(targets)
+        _remove_folders(made)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt & co: rolled back, then let it through
         raise _failure(step_path, exc, unrestored) from exc
-    _sync_folders(targets)
+    _sync_folders(targets, made)
     _remove_leftovers(targets)
+
+
+def _make_folders(target: _Target, made: list[Path], fault: Fault) -> None:
+    """Create the target's missing folders one by one, noting each one this run made."""
+    for folder in target.missing:
+        fault("mkdir", target.edit.path)
+        try:
+            os.mkdir(folder)  # mode 0o777 & ~umask, as alembic's os.makedirs
+        except FileExistsError:
+            if not folder.is_dir():
+                raise WriteError(
+                    f"cannot create {target.edit.path}: {folder} is in the way and is not a folder"
+                ) from None
+            continue  # made meanwhile (or by an earlier target): not ours to remove
+        made.append(folder)
 
 
 def _stage(target: _Target) -> None:
     """Temp file with the new bytes and the original's mode; backup of the original."""
     path = target.path
     original = path.stat() if target.edit.old is not None else None
-    if original is None and not path.parent.is_dir():
-        target.made = [p for p in reversed(path.parents) if not os.path.lexists(p)]
-        for folder in list(target.made):
-            try:
-                folder.mkdir()
-            except OSError:
-                target.made = target.made[: target.made.index(folder)]
-                raise
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMP_SUFFIX, dir=path.parent)
     target.temp = Path(temp)
     with os.fdopen(fd, "wb") as handle:
@@ -285,19 +332,19 @@ def _remove_leftovers(targets: list[_Target], *, keep: Sequence[_Target] = ()) -
                 pass  # already renamed into place, or gone
 
 
-def _remove_made_folders(targets: list[_Target]) -> None:
-    """The folders made for new files, innermost first, where they are empty again."""
-    for target in reversed(targets):
-        for folder in reversed(target.made or ()):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass  # not empty (someone else's file), or gone
-        target.made = None
+def _remove_folders(made: list[Path]) -> None:
+    """Remove the folders this run created, deepest first; one no longer empty stays."""
+    for folder in reversed(made):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass  # someone put a file there meanwhile: theirs, so is the folder
 
 
-def _sync_folders(targets: list[_Target]) -> None:
-    for folder in {target.path.parent for target in targets}:
+def _sync_folders(targets: list[_Target], made: Sequence[Path]) -> None:
+    # A created folder's entry lives in its parent: sync that too.
+    synced = {target.path.parent for target in targets} | {folder.parent for folder in made}
+    for folder in synced:
         try:
             fd = os.open(folder, os.O_RDONLY)
         except OSError:

@@ -23,11 +23,17 @@ class FileEdit:
 
     ``path`` is repo-relative POSIX; ``old`` is the content the plan was made
     from (``None``: the file is created), checked again just before writing.
+    ``folders_below``, for a created file only: the versions location
+    (repo-relative POSIX) it goes to; folders missing between that location
+    and the file are created, as ``alembic merge`` creates them for a
+    file_template with sub-folders (``%%(year)d/%%(month).2d/...``). Without
+    it a missing folder is refused.
     """
 
     path: str
     old: bytes | None
     new: bytes
+    folders_below: str | None = None
 
     @property
     def creates(self) -> bool:
