@@ -1327,6 +1327,9 @@ class FixOutcome:
     renamed: tuple[tuple[str, str], ...] = ()  # (old, new) paths of renumbered files fix ``git mv``-ed
     # A path as a command fix offers names it: from where revgraph runs.
     here: Callable[[str], str] = str
+    # Folders made for a new file (a file_template with sub-folders), as alembic
+    # makes them; with dry_run, those that would be. Repo-relative, parents first.
+    created_folders: tuple[str, ...] = ()
 
 
 def _current_branch(repo: GitRepo) -> str | None:
@@ -1613,7 +1616,8 @@ def fix(
         raise nothing_to_merge[0]
     # What the plan leaves unsolved does not stop it: what it can do is still
     # done (and written), and the outcome says what remains (fix exits 1).
-    written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run)
+    created_folders: list[str] = []
+    written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run, created_folders=created_folders)
     staged: list[str] = []
     renamed: tuple[tuple[str, str], ...] = ()
     if written and not dry_run and operation is not None and stage:
@@ -1634,6 +1638,7 @@ def fix(
     return FixOutcome(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
         tuple(env.name for env in ws.environments), unresolved, renamed, ws.command_path,
+        tuple(created_folders),
     )
 
 

@@ -651,9 +651,16 @@ def _print_fix(outcome) -> int:
         c.print(note, markup=False)
     if outcome.landed_source and not st.quiet:
         c.print(f"landed revisions (never moved) came from: {outcome.landed_source}", markup=False)
+    # As alembic says "Creating directory .../2026/11": the deepest of those made.
+    made = getattr(outcome, "created_folders", ())
+    folders = [f for f in made if not any(other.startswith(f + "/") for other in made)]
     if outcome.dry_run:
+        for folder in folders:
+            c.print(f"would create folder {folder}", markup=False)
         c.print("dry run: nothing was written", markup=False)
         return _print_remaining(outcome, remaining)
+    for folder in folders:
+        c.print(f"created folder {folder}", markup=False)
     c.print(f"wrote {len(outcome.written)} file(s)", markup=False)
     if outcome.staged:
         c.print(f"staged: {' '.join(outcome.staged)}", markup=False)

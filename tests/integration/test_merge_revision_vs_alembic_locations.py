@@ -117,6 +117,7 @@ def without_create_date(data: bytes) -> list[bytes]:
 
 # ----------------------------------------------------- the CLI, end to end
 V, X, D = "migrations/versions", "extra", "db/more"
+DATE_FOLDERS = "%%(year)d/%%(month).2d/%%(rev)s_%%(slug)s"  # alembic.ini's commented-out example
 
 # Each case's file names sort unlike its ids, so sorting heads by id (the
 # bug) would give another parent order or another folder than alembic.
@@ -204,6 +205,23 @@ CLI_CASES = {
         ),
         "app@heads",
     ),
+    # alembic.ini's own suggestion, with recursive_version_locations = true: the
+    # merge goes to versions/<year>/<month>/, which alembic creates (QA repro-1).
+    # One head sits in an older date folder; alembic lists the location's own
+    # files before its sub-folders', so ccc comes before aaa.
+    "date-subfolders-created-like-alembic": (
+        Layout(
+            (),
+            (
+                Rev(V, "b0_base.py", "b0", None),
+                Rev(f"{V}/2024/05", "aaa_first.py", "aaa", "b0"),
+                Rev(V, "ccc_second.py", "ccc", "b0"),
+            ),
+            recursive=True,
+            file_template=DATE_FOLDERS,
+        ),
+        "heads",
+    ),
 }
 
 
@@ -229,6 +247,42 @@ def test_fix_merge_writes_alembic_merge_heads_folder_and_parent_order(case, gitr
     assert without_create_date(ours[path]) == without_create_date(theirs[path])
     parents = parents_written(theirs[path])
     assert parents != tuple(sorted(parents)), "case does not tell alembic's order from id order"
+
+
+def folders(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir() and ".git" not in p.parts}
+
+
+def test_fix_merge_dry_run_creates_no_date_folder(gitrepo: GitRepo):
+    layout, _ = CLI_CASES["date-subfolders-created-like-alembic"]
+    write_project(gitrepo.path, layout)
+    gitrepo.commit("project")
+    before = folders(gitrepo.path)
+
+    proc = gitrepo.run("fix", "--strategy", "merge", "-m", MESSAGE, "--rev-id", MERGE_ID, "--dry-run")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (new_file,) = re.findall(rf"^\+\+\+ b/({V}/\d{{4}}/\d\d/{MERGE_ID}_{MESSAGE}\.py)$", proc.stdout, re.MULTILINE)
+    folder = new_file.rsplit("/", 1)[0]
+    assert f"would create folder {folder}" in proc.stdout.splitlines()
+    assert folders(gitrepo.path) == before
+    assert gitrepo.status() == ""
+
+
+def test_fix_merge_says_which_folder_it_created(gitrepo: GitRepo):
+    layout, _ = CLI_CASES["date-subfolders-created-like-alembic"]
+    write_project(gitrepo.path, layout)
+    gitrepo.commit("project")
+    before = folders(gitrepo.path)
+
+    proc = gitrepo.run("fix", "--strategy", "merge", "-m", MESSAGE, "--rev-id", MERGE_ID)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    made = sorted(folders(gitrepo.path) - before)  # <year>, and <year>/<month> below it
+    assert len(made) == 2 and made[1].startswith(made[0] + "/"), made
+    # Like alembic's "Creating directory .../<year>/<month>": the deepest one.
+    assert f"created folder {made[1]}" in proc.stdout.splitlines()
+    assert f"created folder {made[0]}" not in proc.stdout.splitlines()
 
 
 # ------------------------------------------ the writer, property-based

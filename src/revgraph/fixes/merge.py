@@ -80,7 +80,9 @@ def plan_merge(
     rel = _relative(path, root)
     notes = [f"new merge revision {rev_id} ({rel}) merges {', '.join(merged)}"]
     notes.extend(_unmirrored(env, kwargs_config))
-    return EditPlan("merge", edits=(FileEdit(rel, None, content),), notes=tuple(notes))
+    # alembic creates the folders a file_template's "/" asks for below the location.
+    edit = FileEdit(rel, None, content, folders_below=_relative(version_path, root))
+    return EditPlan("merge", edits=(edit,), notes=tuple(notes))
 
 
 # ------------------------------------------------------------------ inputs
