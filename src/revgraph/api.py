@@ -1956,7 +1956,7 @@ class LockStatus:
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     """Write (or with ``check_only`` verify) each environment's heads lock file."""
     from revgraph.checks.consistency import lock_disagreement
-    from revgraph.fixes.apply import apply_plan
+    from revgraph.fixes.apply import apply_plan, existing_folder_above
     from revgraph.fixes.plan import EditPlan, FileEdit
     from revgraph.lockfile import detect_newline, entries_for, render_lock
 
@@ -1990,8 +1990,10 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         )
         rel = _rel(ws, lock_path)
         if not current and not check_only:
-            edits.append(FileEdit(rel, old, expected.encode()))
-            allowed.append(lock_path.parent)
+            # A lock file in a folder not made yet gets it: the setting named where it goes.
+            below = existing_folder_above(ws.root, rel) if old is None else None
+            edits.append(FileEdit(rel, old, expected.encode(), folders_below=below))
+            allowed.append(ws.root / below if below is not None else lock_path.parent)
         competing: tuple[str, ...] = ()
         if len(graph.heads) > 1:
             from revgraph.checks.graph import merge_groups
@@ -2003,8 +2005,7 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
             conflicted=found is not None and found.conflicted, competing=competing,
         ))  # fmt: skip
     if edits:
-        # A lock file in a folder not made yet gets it: the setting named where it goes.
-        apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed, create_folders=True)
+        apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out
 
 

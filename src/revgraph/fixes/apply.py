@@ -75,6 +75,16 @@ def _no_fault(step: str, path: str) -> None:
     return None
 
 
+def existing_folder_above(root: Path, rel: str) -> str:
+    """The folder nearest above ``rel``'s (a file to create, repo-relative POSIX) that
+    exists, repo-relative ("" for ``root``): the ``FileEdit.folders_below`` of a file
+    whose folders a setting names (``lock_file = "db/revgraph.lock"``)."""
+    folder = PurePosixPath(rel).parent
+    while folder != PurePosixPath(".") and not (Path(root) / folder).is_dir():
+        folder = folder.parent
+    return "" if folder == PurePosixPath(".") else folder.as_posix()
+
+
 # ------------------------------------------------------------------ checks
 def _resolve_targets(edits: Sequence[FileEdit], root: Path, allowed: Sequence[Path]) -> list[_Target]:
     root_real = root.resolve()

@@ -749,6 +749,7 @@ class _FilePlan:
     old: dict[str, bytes | None] = field(default_factory=dict)
     new: dict[str, bytes | None] = field(default_factory=dict)
     dirs: list[Path] = field(default_factory=list)
+    below: dict[str, str] = field(default_factory=dict)  # FileEdit.folders_below of new files
 
     def read(self, rel: str) -> str | None:
         if rel in self.new:
@@ -778,7 +779,10 @@ class _FilePlan:
     def edits(self):
         from revgraph.fixes.plan import FileEdit
 
-        return [FileEdit(rel, self.old.get(rel), data) for rel, data in self.new.items() if data is not None]
+        return [
+            FileEdit(rel, self.old.get(rel), data, folders_below=self.below.get(rel))
+            for rel, data in self.new.items() if data is not None
+        ]  # fmt: skip
 
     def deletions(self) -> list[str]:
         return [rel for rel, data in self.new.items() if data is None and self.old.get(rel) is not None]
@@ -790,10 +794,19 @@ class _FilePlan:
         return EditPlan("install", tuple(edits)).diff()
 
     def replace(self, rel: str, old: bytes | None, new: bytes) -> None:
-        """A whole file's new bytes, its old ones read by the caller (a lock file: any bytes)."""
+        """A whole file's new bytes, its old ones read by the caller (a lock file: any bytes).
+
+        A new one's missing folders are made (``lock_file = "db/revgraph.lock"``), as
+        `revgraph lock` makes them: below the nearest folder that exists."""
+        from revgraph.fixes.apply import existing_folder_above
+
         self.old[rel] = old
         self.new[rel] = new
-        self.dirs.append((self.root / rel).parent)
+        if old is None and not (self.root / rel).parent.is_dir():
+            self.below[rel] = existing_folder_above(self.root, rel)
+            self.dirs.append(self.root / self.below[rel])
+        else:
+            self.dirs.append((self.root / rel).parent)
 
     def check(self) -> None:
         """Every check the writer makes, writing nothing.
@@ -809,7 +822,7 @@ class _FilePlan:
         edits = self.edits()
         if edits:
             apply_plan(
-                EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, dry_run=True, create_folders=True
+                EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, dry_run=True
             )
         for rel in self.deletions():
             self._check_deletable(rel)
@@ -830,7 +843,7 @@ class _FilePlan:
         edits = self.edits()
         if edits:
             # A lock file's folder (lock_file = "db/revgraph.lock") is made as `revgraph lock` makes it.
-            apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, create_folders=True)
+            apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs)
         for rel in self.deletions():
             self._check_deletable(rel)
             (self.root / rel).unlink()
