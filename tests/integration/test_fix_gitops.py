@@ -283,7 +283,8 @@ def test_fix_run_again_mid_merge_names_what_git_still_holds_and_the_continue_com
 
     assert "nothing to fix" in out
     assert f"next: resolve and `git add` what git still holds in conflict ({LOCK}), then git merge --continue" in out
-    gitrepo.git("add", LOCK)
+    # --no-stage left the re-pointed revision unstaged too: the merge commits what is staged.
+    gitrepo.git("add", "-A")
     assert "next: git merge --continue" in fix_ok(gitrepo)
     continue_(gitrepo, "merge")
     assert "next:" not in fix_ok(gitrepo)
