@@ -429,3 +429,31 @@ def test_merge_plan_is_the_file_alembic_merge_heads_writes(layout, all_heads_sor
     new = Path(written["path"])
     assert edit.path == new.relative_to(root).as_posix()
     assert edit.new == new.read_bytes()
+
+
+def test_fix_merge_refuses_a_sub_folder_alembic_would_not_read(gitrepo: GitRepo, tmp_path):
+    # file_template makes folders, recursive_version_locations is off: alembic merge
+    # writes the merge revision there and never reads it, so the heads remain.
+    layout = Layout(
+        (),
+        (Rev(V, "b0_base.py", "b0", None), Rev(V, "aaa_first.py", "aaa", "b0"), Rev(V, "ccc_second.py", "ccc", "b0")),
+        recursive=False,
+        file_template=DATE_FOLDERS,
+    )
+    write_project(gitrepo.path, layout)
+    gitrepo.commit("project")
+    twin = GitRepo(tmp_path / "twin", gitrepo.env)
+    shutil.copytree(gitrepo.path, twin.path)
+    before = folders(gitrepo.path)
+
+    proc = gitrepo.run("fix", "--strategy", "merge", "-m", MESSAGE, "--rev-id", MERGE_ID)
+
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert "in a sub-folder of migrations/versions that alembic does not read" in proc.stderr, proc.stderr
+    assert "hint: set recursive_version_locations = true" in proc.stderr
+    assert folders(gitrepo.path) == before and gitrepo.status() == ""
+    # What alembic does there: the file is written, and both heads are still heads.
+    twin.alembic("merge", "-m", MESSAGE, "--rev-id", MERGE_ID, "heads")
+    assert any(MERGE_ID in p.name for p in (twin.path / V).rglob("*.py"))
+    heads = twin.alembic("heads").stdout
+    assert "aaa (head)" in heads and "ccc (head)" in heads, heads

@@ -62,6 +62,17 @@ def plan_merge(
     create_date = create_date or script._generate_create_date()
     version_path = _version_path(script, graph, merged, root)
     path = script._rev_path(version_path, rev_id, message, create_date)
+    if not env.recursive and Path(path).parent != Path(version_path):
+        # alembic merge writes it there all the same, and then never reads it:
+        # the heads stay as they are.
+        rel = _relative(Path(path), root)
+        raise FixRefused(
+            f"the merge revision would go to {rel}, in a sub-folder of {_relative(Path(version_path), root)} "
+            f"that alembic does not read: file_template {env.file_template!r} makes folders and "
+            "recursive_version_locations is off",
+            hint="set recursive_version_locations = true beside file_template (alembic's own "
+            "alembic.ini says so), or drop the '/' from file_template",
+        )
     kwargs_config = _alembic_config(env)
     content = _render(
         script,
