@@ -16,16 +16,8 @@ import pytest
 
 from revgraph.lockfile import parse_lock
 
-BASE_ID = "a1a1a1a1a1a1"
-
-
-@pytest.fixture
-def repo(gitrepo):
-    """An alembic environment with one revision, committed on main."""
-    gitrepo.init_env(commit=False)
-    gitrepo.add_revision(BASE_ID, None, message="create users")
-    gitrepo.commit("first revision")
-    return gitrepo
+# The install tests' repository: an alembic environment with one revision on main.
+from tests.integration.test_install import BASE_ID, repo  # noqa: E402,F401 - a shared fixture
 
 
 def _set_lock_file(repo, relpath: str) -> None:
