@@ -744,7 +744,7 @@ def _lock_heads(
         data = lock.read_bytes()
     except OSError:
         return (), False, _rel(ws, lock)
-    _refuse_foreign_lock(ws, env, lock, data)  # RG401 would offer `revgraph lock`, which refuses it
+    refuse_foreign_lock(ws, env, lock, data)  # RG401 would offer `revgraph lock`, which refuses it
     parsed = _read_lock(data)
     return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
 
@@ -1931,7 +1931,7 @@ def _lock_edit(ws: Workspace, env: Environment, after: RevisionGraph):
     if lock is None or not lock.is_file():
         return None
     old = lock.read_bytes()
-    _refuse_foreign_lock(ws, env, lock, old)
+    refuse_foreign_lock(ws, env, lock, old)
     new = render_lock(entries_for(after), env.name, newline=detect_newline(old)).encode()
     if new == old:
         return None
@@ -1980,7 +1980,7 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         graph = _graph(snap.revisions)
         lock_path = env.lock_file
         old = lock_path.read_bytes() if lock_path.is_file() else None
-        _refuse_foreign_lock(ws, env, lock_path, old)
+        refuse_foreign_lock(ws, env, lock_path, old)
         newline = detect_newline(old) if old else "\n"
         expected = render_lock(entries_for(graph), env.name, newline=newline)
         found = _read_lock(old) if old is not None else None
@@ -2009,9 +2009,10 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     return out
 
 
-def _refuse_foreign_lock(ws: Workspace, env: Environment, path: Path, data: bytes | None) -> None:
-    """ConfigError when ``path``, ``env``'s lock file, holds something that is not a lock
-    (``lock_file = "alembic.ini"``): revgraph never overwrites the user's file."""
+def refuse_foreign_lock(ws: Workspace, env: Environment, path: Path, data: bytes | None) -> None:
+    """ConfigError when ``path``, ``env``'s lock file, holds ``data`` that is not a lock
+    (``lock_file = "alembic.ini"``): revgraph never reads, overwrites or deletes the
+    user's file as its lock (check, lock, fix, install and uninstall alike)."""
     from revgraph.config import not_a_lock_error
     from revgraph.lockfile import is_lock_text
 

@@ -913,23 +913,18 @@ def _lock_relpaths(ws: Workspace, result: InstallResult) -> list[str]:
 
 
 def _refuse_foreign_locks(ws: Workspace) -> None:
-    """ConfigError (``config.not_a_lock_error``) when an environment's lock path holds a
-    file that is not a lock (``lock_file = "alembic.ini"``)."""
-    from revgraph.config import not_a_lock_error
-    from revgraph.lockfile import is_lock_text
+    """``api.refuse_foreign_lock`` on each environment's lock file that exists."""
+    from revgraph.api import refuse_foreign_lock
 
     for env in ws.environments:
         path = env.lock_file
         if path is None or not path.is_file():  # not is_file(): a FIFO would block the read
             continue
-        if not path.resolve().is_relative_to(ws.root.resolve()):
-            continue  # a symlink out of the repository: the writer refuses it, and says so
         try:
             data = path.read_bytes()
         except OSError:
             continue  # the writer says why it cannot
-        if not is_lock_text(data):
-            raise not_a_lock_error(ws.project, env, _rel(ws.root, path) or path.as_posix())
+        refuse_foreign_lock(ws, env, path, data)
 
 
 def _version_relpaths(ws: Workspace) -> list[str]:
