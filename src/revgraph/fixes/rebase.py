@@ -115,8 +115,10 @@ def _plan(
     )
     # Each move is said by the caller ("moved ..."), not noted here.
     moves = _stack(graph, targets, placed)
-    _refuse_moves_off_landed_parents(graph, moves, landed_ids, onto_ref)
-    drops = _drop_redundant_parents(graph, moves, landed_ids)
+    # Each revision's ancestors once the moves are made: both steps below ask.
+    ancestors_after = _ancestry_after(graph, moves)
+    _refuse_moves_off_landed_parents(moves, landed_ids, onto_ref, ancestors_after)
+    drops = _drop_redundant_parents(graph, moves, landed_ids, ancestors_after)
     notes.extend(_describe_drop(drop) for drop in drops)
     moves += drops
     edits = _edits(graph, moves, landed_ids, sources)
@@ -173,6 +175,7 @@ def _refuse_several_landed_heads(
 ) -> None:
     """Refuse a line whose target has several landed heads that no new merge joins.
 
+    ``base_graph``: ``base.graph()``, given with ``base`` (built once by ``_plan``).
     ``overridden``: the lines whose heads the --onto ref (``onto_ref``) gave.
     """
     lines_of = _lineages_per_unit(placed)
@@ -184,7 +187,7 @@ def _refuse_several_landed_heads(
         if any(_is_fine(graph, unit, _wanted(unit, lines_of, targets)) for unit in units):
             continue  # a new merge revision already joins base's heads
         if base is not None and base_view is None:
-            base_view = _LandedView(base_graph or base.graph(), frozenset(rev.id for rev in base.revisions))
+            base_view = _LandedView(base_graph, frozenset(rev.id for rev in base.revisions))
         if lineage in overridden:
             # --onto REF stands for REF's head: with several, re-pointing onto
             # one of them moves revisions off the others (which have landed and
@@ -566,7 +569,10 @@ def _move_unit(graph: RevisionGraph, unit: _Unit, onto: str) -> list[Move]:
 
 
 def _refuse_moves_off_landed_parents(
-    graph: RevisionGraph, moves: tuple[Move, ...], landed: frozenset[str], onto_ref: str | None
+    moves: tuple[Move, ...],
+    landed: frozenset[str],
+    onto_ref: str | None,
+    ancestors_after: Callable[[str], set[str]],
 ) -> None:
     """Refuse a move that takes a new revision off a landed parent its new place is not above.
 
@@ -577,8 +583,8 @@ def _refuse_moves_off_landed_parents(
     would run the revision without the migration it was written against and
     leave that parent a head; fix writes what it can before failing on heads
     that remain, so this must be refused here, before anything is written.
+    ``ancestors_after``: ``_ancestry_after(graph, moves)``.
     """
-    ancestors_after = _ancestry_after(graph, moves)
     for move in moves:
         for parent in move.old_down:
             if parent not in landed or parent in move.new_down:
@@ -626,7 +632,10 @@ def _edits(
 
 # ------------------------------------------------- merges the moves outdate
 def _drop_redundant_parents(
-    graph: RevisionGraph, moves: tuple[Move, ...], landed: frozenset[str]
+    graph: RevisionGraph,
+    moves: tuple[Move, ...],
+    landed: frozenset[str],
+    ancestors_after: Callable[[str], set[str]],
 ) -> tuple[Move, ...]:
     """Drop the merge parents the moves made redundant (RG302), in new merge revisions only.
 
@@ -641,7 +650,6 @@ def _drop_redundant_parents(
     if not moves:
         return ()
     new_parents = {move.revision: move.new_down for move in moves}
-    ancestors_after = _ancestry_after(graph, moves)
 
     # Only a descendant of a moved root can have a parent whose ancestry changed.
     touched = set().union(*(graph.descendants(move.revision) for move in moves))
