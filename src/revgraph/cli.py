@@ -652,7 +652,7 @@ def _print_fix(outcome) -> int:
     if outcome.landed_source and not st.quiet:
         c.print(f"landed revisions (never moved) came from: {outcome.landed_source}", markup=False)
     # As alembic says "Creating directory .../2026/11": the deepest of those made.
-    made = getattr(outcome, "created_folders", ())
+    made = outcome.created_folders
     folders = [f for f in made if not any(other.startswith(f + "/") for other in made)]
     if outcome.dry_run:
         for folder in folders:

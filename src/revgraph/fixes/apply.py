@@ -5,8 +5,9 @@ as the file it replaces, fsynced); only when all are staged are they renamed
 into place. Each original is kept as a hard link (or copy) until the end, so
 a failure at any step renames the originals back: every file ends exactly as
 it was, and no temp file is left behind. A created file whose folder is
-missing gets it (``FileEdit.folders_below``: only below its versions
-location, as alembic creates it); a failure removes those folders again.
+missing gets it, only below its ``FileEdit.folders_below`` (a merge
+revision's versions location, as alembic creates it there); a failure
+removes those folders again.
 """
 
 from __future__ import annotations
@@ -138,13 +139,15 @@ def _check_unchanged(target: _Target, root: Path, allowed: Sequence[Path]) -> No
 
 
 def _missing_folders(target: _Target, root: Path, allowed: Sequence[Path]) -> tuple[Path, ...]:
-    """The folders to create for a new file, parents first; refused unless alembic would.
+    """The folders to create for a new file, parents first, between its
+    ``FileEdit.folders_below`` and it; refused without one.
 
-    alembic's ``generate_revision`` makes the file's folder (``os.makedirs``)
-    whenever it is missing, whether or not ``recursive_version_locations`` is
-    on: only between the versions location and the file, as the file_template
-    puts it there. Anything else (no location given, the location missing or
-    not an allowed folder, a file where a folder goes) is refused as before.
+    alembic's ``generate_revision`` makes a merge revision's folder
+    (``os.makedirs``) whenever it is missing, whether or not
+    ``recursive_version_locations`` is on: only between the versions location
+    and the file, as the file_template puts it there. Anything else (no
+    location given, the location missing or not an allowed folder, a file
+    where a folder goes) is refused.
     """
     rel, path = target.edit.path, target.path
     refused = WriteError(f"cannot create {rel}: folder {path.parent} does not exist")
@@ -167,7 +170,7 @@ def _missing_folders(target: _Target, root: Path, allowed: Sequence[Path]) -> tu
     while folder != location:
         if os.path.lexists(folder):
             if not folder.is_dir():
-                raise WriteError(f"cannot create {rel}: {folder} is in the way and is not a folder")
+                raise _in_the_way(rel, folder)
             break
         missing.append(folder)
         folder = folder.parent
@@ -200,6 +203,10 @@ def _write_all(targets: list[_Target], fault: Fault) -> None:
     _remove_leftovers(targets)
 
 
+def _in_the_way(rel: str, folder: Path) -> WriteError:
+    return WriteError(f"cannot create {rel}: {folder} is in the way and is not a folder")
+
+
 def _make_folders(target: _Target, made: list[Path], fault: Fault) -> None:
     """Create the target's missing folders one by one, noting each one this run made."""
     for folder in target.missing:
@@ -208,9 +215,7 @@ def _make_folders(target: _Target, made: list[Path], fault: Fault) -> None:
             os.mkdir(folder)  # mode 0o777 & ~umask, as alembic's os.makedirs
         except FileExistsError:
             if not folder.is_dir():
-                raise WriteError(
-                    f"cannot create {target.edit.path}: {folder} is in the way and is not a folder"
-                ) from None
+                raise _in_the_way(target.edit.path, folder) from None
             continue  # made meanwhile (or by an earlier target): not ours to remove
         made.append(folder)
 

@@ -23,11 +23,13 @@ class FileEdit:
 
     ``path`` is repo-relative POSIX; ``old`` is the content the plan was made
     from (``None``: the file is created), checked again just before writing.
-    ``folders_below``, for a created file only: the versions location
-    (repo-relative POSIX) it goes to; folders missing between that location
-    and the file are created, as ``alembic merge`` creates them for a
-    file_template with sub-folders (``%%(year)d/%%(month).2d/...``). Without
-    it a missing folder is refused.
+    ``folders_below``, for a created file only: an existing folder
+    (repo-relative POSIX) below which the folders missing on the way to the
+    file are created: the versions location of a merge revision, as ``alembic
+    merge`` creates them for a file_template with sub-folders
+    (``%%(year)d/%%(month).2d/...``), or the nearest existing folder above a
+    lock file its setting places in a new folder. Without it a missing
+    folder is refused.
     """
 
     path: str

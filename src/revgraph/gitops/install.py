@@ -821,9 +821,7 @@ class _FilePlan:
 
         edits = self.edits()
         if edits:
-            apply_plan(
-                EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, dry_run=True
-            )
+            apply_plan(EditPlan("install", tuple(edits)), self.root, allowed_dirs=self.dirs, dry_run=True)
         for rel in self.deletions():
             self._check_deletable(rel)
 
