@@ -225,13 +225,19 @@ CLI_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CLI_CASES))
-def test_fix_merge_writes_alembic_merge_heads_folder_and_parent_order(case, gitrepo: GitRepo, tmp_path):
-    layout, target = CLI_CASES[case]
+def committed_with_twin(gitrepo: GitRepo, layout: Layout, tmp_path: Path) -> GitRepo:
+    """``layout`` committed in ``gitrepo``, and a copy of it where alembic itself runs."""
     write_project(gitrepo.path, layout)
     gitrepo.commit("project")
     twin = GitRepo(tmp_path / "twin", gitrepo.env)
     shutil.copytree(gitrepo.path, twin.path)
+    return twin
+
+
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_fix_merge_writes_alembic_merge_heads_folder_and_parent_order(case, gitrepo: GitRepo, tmp_path):
+    layout, target = CLI_CASES[case]
+    twin = committed_with_twin(gitrepo, layout, tmp_path)
     before = python_files(gitrepo.path)
 
     proc = gitrepo.run("fix", "--strategy", "merge", "-m", MESSAGE, "--rev-id", MERGE_ID)
@@ -440,10 +446,7 @@ def test_fix_merge_refuses_a_sub_folder_alembic_would_not_read(gitrepo: GitRepo,
         recursive=False,
         file_template=DATE_FOLDERS,
     )
-    write_project(gitrepo.path, layout)
-    gitrepo.commit("project")
-    twin = GitRepo(tmp_path / "twin", gitrepo.env)
-    shutil.copytree(gitrepo.path, twin.path)
+    twin = committed_with_twin(gitrepo, layout, tmp_path)
     before = folders(gitrepo.path)
 
     proc = gitrepo.run("fix", "--strategy", "merge", "-m", MESSAGE, "--rev-id", MERGE_ID)
