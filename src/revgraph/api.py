@@ -727,6 +727,12 @@ def _read_lock(data: bytes):
     return parse_lock(data.decode("utf-8", "replace"))
 
 
+def _refuse_foreign_lock(ws: Workspace, env: Environment, path: Path, data: bytes | None) -> None:
+    from revgraph.config import refuse_foreign_lock
+
+    refuse_foreign_lock(ws.project, env, path, data, ws.root)
+
+
 def _lock_heads(
     ws: Workspace, env: Environment, ref: str | None = None
 ) -> tuple[tuple[str, ...] | None, bool, str | None]:
@@ -744,7 +750,7 @@ def _lock_heads(
         data = lock.read_bytes()
     except OSError:
         return (), False, _rel(ws, lock)
-    refuse_foreign_lock(ws, env, lock, data)  # RG401 would offer `revgraph lock`, which refuses it
+    _refuse_foreign_lock(ws, env, lock, data)  # RG401 would offer `revgraph lock`, which refuses it
     parsed = _read_lock(data)
     return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
 
@@ -1931,7 +1937,7 @@ def _lock_edit(ws: Workspace, env: Environment, after: RevisionGraph):
     if lock is None or not lock.is_file():
         return None
     old = lock.read_bytes()
-    refuse_foreign_lock(ws, env, lock, old)
+    _refuse_foreign_lock(ws, env, lock, old)
     new = render_lock(entries_for(after), env.name, newline=detect_newline(old)).encode()
     if new == old:
         return None
@@ -1980,7 +1986,7 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         graph = _graph(snap.revisions)
         lock_path = env.lock_file
         old = lock_path.read_bytes() if lock_path.is_file() else None
-        refuse_foreign_lock(ws, env, lock_path, old)
+        _refuse_foreign_lock(ws, env, lock_path, old)
         newline = detect_newline(old) if old else "\n"
         expected = render_lock(entries_for(graph), env.name, newline=newline)
         found = _read_lock(old) if old is not None else None
@@ -2007,20 +2013,6 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out
-
-
-def refuse_foreign_lock(ws: Workspace, env: Environment, path: Path, data: bytes | None) -> None:
-    """ConfigError when ``path``, ``env``'s lock file, holds ``data`` that is not a lock
-    (``lock_file = "alembic.ini"``): revgraph never reads, overwrites or deletes the
-    user's file as its lock (check, lock, fix, install and uninstall alike)."""
-    from revgraph.config import not_a_lock_error
-    from revgraph.lockfile import is_lock_text
-
-    if data is None or is_lock_text(data):
-        return
-    if not path.resolve().is_relative_to(ws.root.resolve()):
-        return  # a symlink out of the repository: the writer refuses it, and says so
-    raise not_a_lock_error(ws.project, env, _rel(ws, path))
 
 
 # ------------------------------------------------------------------ graph

@@ -820,6 +820,25 @@ def _versions_folder_loading(environment: Environment, path: Path) -> Path | Non
     return None
 
 
+def refuse_foreign_lock(project: Project, env: Environment, path: Path, data: bytes | None, root: Path) -> None:
+    """``not_a_lock_error`` when ``path``, ``env``'s lock file, holds ``data`` that is not a
+    lock (``lock_file = "alembic.ini"``): revgraph never reads, overwrites or deletes the
+    user's file as its lock (check, lock, fix, install and uninstall alike). ``root``:
+    the repository's, which names the file; a symlink out of it is the writer's to refuse."""
+    from revgraph.lockfile import is_lock_text
+
+    if data is None or is_lock_text(data):
+        return
+    real_root = root.resolve()
+    if not path.resolve().is_relative_to(real_root):
+        return  # a symlink out of the repository: the writer refuses it, and says so
+    try:
+        shown = path.relative_to(root).as_posix()
+    except ValueError:
+        shown = path.resolve().relative_to(real_root).as_posix()
+    raise not_a_lock_error(project, env, shown)
+
+
 def not_a_lock_error(project: Project, env: Environment, shown: str) -> ConfigError:
     """The refusal to read, overwrite or delete ``shown`` (``env``'s lock path) as a lock file:
     it holds something else (``lockfile.is_lock_text``). One message for every command."""

@@ -911,8 +911,8 @@ def _lock_relpaths(ws: Workspace, result: InstallResult) -> list[str]:
 
 
 def _refuse_foreign_locks(ws: Workspace) -> None:
-    """``api.refuse_foreign_lock`` on each environment's lock file that exists."""
-    from revgraph.api import refuse_foreign_lock
+    """``config.refuse_foreign_lock`` on each environment's lock file that exists."""
+    from revgraph.config import refuse_foreign_lock
 
     for env in ws.environments:
         path = env.lock_file
@@ -922,7 +922,7 @@ def _refuse_foreign_locks(ws: Workspace) -> None:
             data = path.read_bytes()
         except OSError:
             continue  # the writer says why it cannot
-        refuse_foreign_lock(ws, env, path, data)
+        refuse_foreign_lock(ws.project, env, path, data, ws.root)
 
 
 def _version_relpaths(ws: Workspace) -> list[str]:
