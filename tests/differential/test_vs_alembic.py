@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from revgraph import api
 from tests.support.dagspec import dags, graph_spec, write_spec
 from tests.support.revfiles import STYLES
+from tests.support.gitrepo import run_module
 
 # Generated specs never use id prefixes in depends_on: alembic cannot load those.
 STYLE_CHOICES = st.sampled_from([*STYLES, "mixed"])
@@ -172,10 +173,7 @@ def test_heads_text_is_alembic_heads_text_effective_heads_included(tmp_path, mon
     )
     assert any("(effective head)" in line for line in expected)  # the spec holds one
 
-    done = subprocess.run(
-        [sys.executable, "-m", "revgraph", "-C", str(tmp_path), "--versions", "versions", "heads"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )
+    done = run_module("revgraph", "-C", tmp_path, "--versions", "versions", "heads", cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.splitlines()) == expected

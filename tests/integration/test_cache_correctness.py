@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support.gitrepo import run_module
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 if str(SCRIPTS) not in sys.path:
@@ -34,10 +35,7 @@ def repo(tmp_path, git_env):
 
 def _run(path: Path, *args: str, cache: bool = True) -> subprocess.CompletedProcess:
     flags = [] if cache else ["--no-cache"]
-    return subprocess.run(
-        [sys.executable, "-m", "revgraph", "-C", str(path), *flags, *args],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    return run_module("revgraph", "-C", path, *flags, *args)
 
 
 # `check --no-cache` on the repo fixture's repository as genrepo wrote it (deterministic:

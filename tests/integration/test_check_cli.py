@@ -19,8 +19,6 @@ import json
 import os
 import re
 import shlex
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ import pytest
 from revgraph import api
 from tests.support import REPO_ROOT
 from tests.support.gitrepo import GitRepo
+from tests.support.gitrepo import run_module
 
 ROOT, MAIN_NEW, FEATURE_NEW = "root01", "main0a", "feat0b"
 USERS = 'op.create_table("users", sa.Column("id", sa.Integer()))'
@@ -304,8 +303,7 @@ def test_a_step_summary_that_cannot_be_written_is_a_warning_and_the_exit_code_st
 
 def _from(cwd: Path, *args: str) -> Run:
     """``python -m revgraph ARGS`` started in ``cwd``."""
-    done = subprocess.run([sys.executable, "-m", "revgraph", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    done = run_module("revgraph", *args, cwd=cwd)
     assert_no_traceback(done.stderr)
     return Run(done.returncode, done.stdout, done.stderr)
 

@@ -9,13 +9,12 @@ project that has the folders and the alembic.ini sections it names, and
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support import REPO_ROOT
+from tests.support.gitrepo import run_module
 
 DOCS = sorted((REPO_ROOT / "docs").glob("*.md")) + [REPO_ROOT / "README.md"]
 BLOCKS = [
@@ -44,8 +43,7 @@ def test_a_documented_configuration_loads(tmp_path: Path, block: str):
     for folder in folders:
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         (tmp_path / folder / "a1_start.py").write_text('revision = "a1"\ndown_revision = None\n', encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "revgraph", "heads"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    done = run_module("revgraph", "heads", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert "a1" in done.stdout

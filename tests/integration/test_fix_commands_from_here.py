@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.support import GitRepo
 from tests.support.gitrepo import _MINIMAL_INI, EXAMPLE_MIGRATIONS, TEMPLATES
+from tests.support.gitrepo import run_module
 
 ROOT = "a0a0a0a0a0a0"
 LANDED = "a1a1a1a1a1a1"
@@ -109,10 +109,7 @@ def test_started_outside_the_root_the_command_still_names_the_file(tmp_path, git
     # from the project's root, which is not where it is pasted.
     project = unnamed_root_outside_git(tmp_path, git_env)
 
-    done = subprocess.run(
-        [sys.executable, "-m", "revgraph", "-c", "plain/alembic.ini", "check", "--format", "json"],
-        cwd=tmp_path, env=git_env, capture_output=True, text=True,
-    )  # fmt: skip
+    done = run_module("revgraph", "-c", "plain/alembic.ini", "check", "--format", "json", cwd=tmp_path, env=git_env)
     [hit] = [f for f in json.loads(done.stdout)["findings"] if f["code"] == "RG403"]
     assert hit["fix"] == f"mv -- plain/migrations/versions/root.py plain/migrations/versions/{ROOT}_root.py"
     paste(hit["fix"], tmp_path, git_env)

@@ -9,7 +9,6 @@ are the bundled example's, as alembic's ``ScriptDirectory`` computes them.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from revgraph import api
 from tests.support import EXAMPLE_MIGRATIONS, REPO_ROOT
 from tests.support.gitrepo import GitRepo
+from tests.support.gitrepo import run_module
 
 
 def assert_no_traceback(stderr: str) -> None:
@@ -145,10 +145,7 @@ def test_a_bare_repository_has_no_index_to_read(gitrepo, tmp_path):
     two_branches(gitrepo)
     bare = tmp_path / "bare.git"
     gitrepo.git("clone", "-q", "--bare", str(gitrepo.path), str(bare))
-    done = subprocess.run(
-        [sys.executable, "-m", "revgraph", "-C", str(bare), "--versions", "migrations/versions", "heads", "--ref", ":"],
-        capture_output=True, text=True, env=gitrepo.env, check=False,
-    )
+    done = run_module("revgraph", "-C", bare, "--versions", "migrations/versions", "heads", "--ref", ":", env=gitrepo.env)
     assert_no_traceback(done.stderr)
     assert done.returncode == 2 and "a bare repository has no index" in done.stderr
 
@@ -186,9 +183,8 @@ def test_heads_on_this_project_are_the_example_heads_alembic_computes(tmp_path, 
     )
     # --no-cache: a test must not write into this checkout's .git
     command = [sys.executable, "-m", "revgraph", "-C", str(REPO_ROOT), "--no-cache", "heads"]
-    text = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    as_json = subprocess.run(command + ["--json"], cwd=tmp_path, capture_output=True, text=True,
-                             timeout=120)
+    text = run_module(*command[2:], cwd=tmp_path)
+    as_json = run_module(*command[2:], "--json", cwd=tmp_path)
     for done in (text, as_json):
         assert done.returncode == 0, done.stderr
         assert_no_traceback(done.stderr)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.support.gitrepo import run_module
 
 from revgraph.lockfile import parse_lock
 
@@ -299,8 +300,7 @@ def test_pre_commit_hooks_of_a_monorepo_s_services_run_at_the_top_and_leave_each
     for hook in hooks.values():
         service = "services/api" if hook["id"].endswith("api") else "services/billing"
         assert hook["entry"].startswith(f"revgraph -C {service} ")
-        run = subprocess.run([sys.executable, "-m", "revgraph", *shlex.split(hook["entry"])[1:]],
-                             cwd=gitrepo.path, env=gitrepo.env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        run = run_module("revgraph", *shlex.split(hook["entry"])[1:], cwd=gitrepo.path, env=gitrepo.env)
         assert run.returncode == 0, (hook["id"], run.stderr)
     gitrepo.run("-C", str(gitrepo.path / services[1]), "uninstall", "--pre-commit", check=True)
     left = yaml.safe_load(gitrepo.read(".pre-commit-config.yaml"))
@@ -345,8 +345,7 @@ def _run_hooks_at_the_top(gitrepo, hooks) -> None:
     import shlex
 
     for hook in hooks:
-        run = subprocess.run([sys.executable, "-m", "revgraph", *shlex.split(hook["entry"])[1:]],
-                             cwd=gitrepo.path, env=gitrepo.env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        run = run_module("revgraph", *shlex.split(hook["entry"])[1:], cwd=gitrepo.path, env=gitrepo.env)
         assert run.returncode == 0, (hook["id"], run.stderr)
 
 

@@ -16,7 +16,6 @@ import json
 import os
 import shlex
 import subprocess
-import sys
 import uuid
 
 import pytest
@@ -24,6 +23,7 @@ import pytest
 from revgraph.gitops import driver, union
 from revgraph.lockfile import parse_lock
 from tests.support.revfiles import TEMPLATES
+from tests.support.gitrepo import run_module
 
 LOCK = "migrations/revgraph.lock"
 BASE_ID = "a1a1a1a1a1a1"
@@ -525,8 +525,7 @@ def test_a_second_merge_reads_revisions_from_the_facts_index(repo, repo_template
 # ------------------------------------------------------------ a monorepo
 def _at_top(repo, command: str) -> subprocess.CompletedProcess:
     """``command`` (a revgraph command line) run at the top of the work tree, as a user would."""
-    argv = [sys.executable, "-m", "revgraph", *shlex.split(command)[1:]]
-    return subprocess.run(argv, cwd=repo.path, env=repo.env, capture_output=True, text=True, timeout=120)
+    return run_module("revgraph", *shlex.split(command)[1:], cwd=repo.path, env=repo.env)
 
 
 def test_in_a_monorepo_the_conflict_names_the_fix_with_the_service_folder(gitrepo):

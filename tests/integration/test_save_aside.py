@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support.gitrepo import run_module
 
 from revgraph.sources.cache import StatCache
 from tests.integration.test_forkshare import run_script, write_varied_tree
@@ -170,10 +171,7 @@ def test_a_cold_check_from_the_cli_saves_aside_and_the_next_run_parses_nothing(o
     """
     cold = run_script(script, "--format", "json", cwd=repo)
     assert cold["calls"] == [True]
-    reference = subprocess.run(
-        [sys.executable, "-m", "revgraph", "--no-cache", "check", "--format", "json"],
-        cwd=repo, capture_output=True, text=True,
-    )  # fmt: skip
+    reference = run_module("revgraph", "--no-cache", "check", "--format", "json", cwd=repo)
     assert cold["out"] == reference.stdout and cold["code"] == reference.returncode
     shutil.rmtree(repo / ".git" / "revgraph" / "results")
     shutil.rmtree(repo / ".git" / "revgraph" / "express", ignore_errors=True)

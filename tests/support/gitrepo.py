@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Mapping, Sequence, Union
 
+from tests.support import zygote
 from tests.support.revfiles import (
     TEMPLATES,
     RevRef,
@@ -164,16 +165,27 @@ def _run(
     expect: bool | int | None,
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``cmd``; ``expect`` True means exit 0, an int that exit code, None/False anything."""
-    raw = subprocess.run(
-        list(cmd),
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        input=input.encode("utf-8") if input is not None else None,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True,
-        timeout=COMMAND_TIMEOUT,
-    )
+    """Run ``cmd``; ``expect`` True means exit 0, an int that exit code, None/False anything.
+
+    ``python -m revgraph|alembic`` runs as a fork of a warmed-up interpreter
+    (``zygote``) where it can, a fresh one otherwise.
+    """
+    data = input.encode("utf-8") if input is not None else None
+    forked = None
+    if zygote.usable(cmd, env):
+        forked = zygote.run(cmd, cwd=cwd, env=env, input=data, timeout=COMMAND_TIMEOUT)
+    if forked is not None:
+        raw = subprocess.CompletedProcess(list(cmd), *forked)
+    else:
+        raw = subprocess.run(
+            list(cmd),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            input=data,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT,
+        )
     # Decoded by hand, not text=True: universal newlines would hide "\r\n".
     proc = subprocess.CompletedProcess(
         raw.args,
@@ -185,6 +197,24 @@ def _run(
     if wanted is not None and wanted is not False and proc.returncode != wanted:
         raise GitCommandFailed(proc.returncode, proc.args, proc.stdout, proc.stderr)
     return proc
+
+
+def run_module(
+    module: str,
+    *args: str | os.PathLike[str],
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool | int | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` in ``cwd`` (default: here), as a test outside a GitRepo runs the CLI."""
+    return _run(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=Path(cwd) if cwd is not None else Path.cwd(),
+        env=env,
+        expect=check,
+        input=input,
+    )
 
 
 def run_alembic(

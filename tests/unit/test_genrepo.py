@@ -15,6 +15,7 @@ if str(SCRIPTS) not in sys.path:
 import genrepo
 
 from tests.support.revfiles import render_revision
+from tests.support.gitrepo import run_module
 
 
 def _heads(revisions) -> set[str]:
@@ -153,10 +154,7 @@ def test_alembic_agrees_with_the_generator_on_both_branches(generated, git_env, 
 
 
 def test_generated_lock_file_is_current_and_check_finds_the_fork(generated, git_env):
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "revgraph", "-C", str(generated.path), "--no-cache", *a],
-        capture_output=True, text=True,
-    )
+    run = lambda *a: run_module("revgraph", "-C", generated.path, "--no-cache", *a)
     assert run("lock", "--check").returncode == 0
     done = run("check", "--base", "main", "--format", "json")
     assert done.returncode == 1

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from tests.support.gitrepo import run_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -210,8 +211,7 @@ PROBE = (
 
 def _cli(path: Path, *args: str, cache: bool = True) -> subprocess.CompletedProcess:
     flags = [] if cache else ["--no-cache"]
-    return subprocess.run([sys.executable, "-m", "revgraph", "-C", str(path), *flags, *args],
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    return run_module("revgraph", "-C", path, *flags, *args)
 
 
 def _fast(path: Path, *args: str) -> tuple[str, int | None, bool]:
@@ -315,8 +315,7 @@ def test_the_text_format_and_warnings_come_out_the_same(repo):
     argv = ("check", "--base", "main")
     truth = _cli(repo.path, *argv, cache=False)
     _warm(repo.path, *argv)
-    done = subprocess.run([sys.executable, "-m", "revgraph", "-C", str(repo.path), *argv],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = run_module("revgraph", "-C", repo.path, *argv)
     assert (done.returncode, done.stdout, done.stderr) == (truth.returncode, truth.stdout, truth.stderr)
     assert "unknown key" in done.stderr
     assert _fast(repo.path, *argv)[2]

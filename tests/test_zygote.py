@@ -1,0 +1,143 @@
+"""The zygote runs a command as a fresh interpreter would, or the suite's CLI tests lie.
+
+Each case runs the same ``python -m alembic current`` twice through
+``gitrepo._run``: once forked from the zygote, once in a fresh interpreter
+(``REVGRAPH_TEST_FRESH_PROCESSES=1``), and the two must agree on everything the
+command can see: folder, argv, sys.path[0], environment, stdin, encoding,
+TMPDIR, byte-code setting, stdout, stderr and exit code. The probe is an
+alembic ``env.py``, which ``alembic current`` executes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import zygote
+from tests.support.gitrepo import _run
+
+PROBE = '''
+import json, os, sys, tempfile
+print(json.dumps({
+    "cwd": os.getcwd(),
+    "argv": sys.argv,
+    "path0": sys.path[0],
+    "stdin": sys.stdin.read(),
+    "encoding": [sys.stdout.encoding, sys.stderr.encoding, sys.stderr.errors],
+    "var": os.environ.get("PROBE_VAR"),
+    "removed": "PROBE_REMOVED" in os.environ,
+    "tmp": tempfile.gettempdir(),
+    "bytecode": sys.dont_write_bytecode,
+    "forked": os.getppid() != int(os.environ["PROBE_PARENT"]),
+}))
+print("a line on stderr", file=sys.stderr)
+if os.environ.get("PROBE_EXIT"):
+    sys.exit(int(os.environ["PROBE_EXIT"]))
+if os.environ.get("PROBE_RAISE"):
+    raise RuntimeError("raised by the probe")
+if os.environ.get("PROBE_SLEEP"):
+    import time
+    time.sleep(float(os.environ["PROBE_SLEEP"]))
+'''
+
+
+@pytest.fixture
+def probe(tmp_path: Path) -> Path:
+    """A folder where ``alembic current`` runs PROBE."""
+    (tmp_path / "mig" / "versions").mkdir(parents=True)
+    (tmp_path / "mig" / "env.py").write_text(PROBE, encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = mig\n", encoding="utf-8")
+    (tmp_path / "tmp").mkdir()
+    return tmp_path
+
+
+def both_ways(monkeypatch, probe: Path, extra: dict[str, str | None], input: str | None = None):
+    env = {k: v for k, v in os.environ.items() if k != "PROBE_REMOVED"}
+    env.update({"PROBE_PARENT": str(os.getpid()), "PROBE_VAR": "é ü", "TMPDIR": str(probe / "tmp")})
+    for name, value in extra.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    cmd = [sys.executable, "-m", "alembic", "current"]
+    monkeypatch.setenv("PROBE_REMOVED", "the test process has it; the command must not")
+    assert zygote.usable(cmd, env)
+    forked = _run(cmd, cwd=probe, env=env, expect=None, input=input)
+    monkeypatch.setenv("REVGRAPH_TEST_FRESH_PROCESSES", "1")
+    assert not zygote.usable(cmd, env)
+    fresh = _run(cmd, cwd=probe, env=env, expect=None, input=input)
+    monkeypatch.delenv("REVGRAPH_TEST_FRESH_PROCESSES")
+    return forked, fresh
+
+
+def seen(done: subprocess.CompletedProcess) -> dict:
+    return json.loads(done.stdout.splitlines()[0])
+
+
+def test_a_forked_command_sees_what_a_fresh_interpreter_sees(monkeypatch, probe):
+    forked, fresh = both_ways(monkeypatch, probe, {}, input="piped in\n")
+    assert seen(forked).pop("forked") is True
+    assert seen(fresh).pop("forked") is False
+    assert {**seen(forked), "forked": None} == {**seen(fresh), "forked": None}
+    assert seen(fresh)["stdin"] == "piped in\n" and seen(fresh)["var"] == "é ü"
+    assert seen(fresh)["tmp"] == str(probe / "tmp") and seen(fresh)["removed"] is False
+    assert (forked.returncode, forked.stderr) == (fresh.returncode, fresh.stderr) == (0, fresh.stderr)
+    assert "a line on stderr" in forked.stderr
+
+
+def test_no_input_reads_an_empty_stdin_both_ways(monkeypatch, probe):
+    forked, fresh = both_ways(monkeypatch, probe, {})
+    assert seen(forked)["stdin"] == seen(fresh)["stdin"] == ""
+
+
+@pytest.mark.parametrize("code", ["0", "3", "2"])
+def test_an_exit_code_comes_back_as_it_was_given(monkeypatch, probe, code):
+    forked, fresh = both_ways(monkeypatch, probe, {"PROBE_EXIT": code})
+    assert forked.returncode == fresh.returncode == int(code)
+    assert forked.stdout.splitlines()[1:] == fresh.stdout.splitlines()[1:]
+
+
+def test_an_uncaught_exception_prints_its_traceback_and_exits_1(monkeypatch, probe):
+    forked, fresh = both_ways(monkeypatch, probe, {"PROBE_RAISE": "1"})
+    assert forked.returncode == fresh.returncode == 1
+    last = [done.stderr.strip().splitlines()[-1] for done in (forked, fresh)]
+    assert last[0] == last[1] == "RuntimeError: raised by the probe"
+    assert "Traceback (most recent call last):" in forked.stderr
+
+
+def test_a_command_over_its_time_is_killed_and_the_next_one_runs(probe):
+    env = {**os.environ, "PROBE_PARENT": "1", "PROBE_SLEEP": "30"}
+    cmd = [sys.executable, "-m", "alembic", "current"]
+    with pytest.raises(subprocess.TimeoutExpired):
+        zygote.run(cmd, cwd=probe, env=env, input=None, timeout=2)
+    del env["PROBE_SLEEP"]
+    code, out, _ = zygote.run(cmd, cwd=probe, env=env, input=None, timeout=60)
+    assert code == 0 and json.loads(out.splitlines()[0])["forked"] is True
+
+
+@pytest.fixture
+def own_startup(monkeypatch):
+    """A start-up no other test uses, so that its zygote starts in this test; closed after."""
+    extra = {"PYTHONIOENCODING": "latin-1", "PYTHONZYGOTETEST": str(os.getpid())}
+    yield extra
+    zygote.discard({**os.environ, **extra})
+
+
+def test_another_interpreter_start_up_gets_its_own_zygote(monkeypatch, probe, own_startup):
+    forked, fresh = both_ways(monkeypatch, probe, own_startup)
+    assert seen(forked)["encoding"] == seen(fresh)["encoding"]
+    assert seen(forked)["encoding"][0] == "iso8859-1"
+
+
+def test_a_variable_the_zygote_started_with_is_gone_when_the_command_lacks_it(monkeypatch, probe, own_startup):
+    # The zygote starts with the first command's environment (PROBE_VAR set);
+    # the second command, without it, must not see it.
+    first, _ = both_ways(monkeypatch, probe, own_startup)
+    second, fresh = both_ways(monkeypatch, probe, {**own_startup, "PROBE_VAR": None})
+    assert seen(first)["var"] == "é ü"
+    assert seen(second)["var"] is seen(fresh)["var"] is None
