@@ -83,15 +83,33 @@ def _rewrite_test_modules_once(config: pytest.Config) -> None:
         from _pytest.assertion import rewrite
 
         state = config.stash[rewrite.assertstate_key]
-        for path in sorted(Path(__file__).parent.rglob("*.py")):
-            if not (path.name.startswith("test_") or path.name == "conftest.py"):
-                continue
+    except Exception:  # noqa: BLE001 - an optimisation only: the workers rewrite as before
+        return
+    paths = [p for p in sorted(Path(__file__).parent.rglob("*.py")) if p.name.startswith("test_") or p.name == "conftest.py"]
+
+    def rewrite_each(share: list[Path]) -> None:
+        for path in share:
             pyc = rewrite.get_cache_dir(path) / (path.name[:-3] + rewrite.PYC_TAIL)
             if rewrite._read_pyc(path, pyc) is None and rewrite.try_makedirs(pyc.parent):
                 source_stat, code = rewrite._rewrite_test(path, config)
-                rewrite._write_pyc(state, code, source_stat, pyc)
-    except Exception:  # noqa: BLE001 - an optimisation only: the workers rewrite as before
-        return
+                rewrite._write_pyc(state, code, source_stat, pyc)  # atomic: temp file + rename
+
+    # Half in a fork, on the other core (the workers are not started yet:
+    # this process has one thread).
+    import threading
+
+    child = os.fork() if hasattr(os, "fork") and threading.active_count() == 1 else -1
+    if child == 0:
+        try:
+            rewrite_each(paths[1::2])
+        finally:
+            os._exit(0)
+    try:
+        rewrite_each(paths[0::2] if child > 0 else paths)
+    except Exception:  # noqa: BLE001 - see above
+        pass
+    if child > 0:
+        os.waitpid(child, 0)
 
 
 @pytest.fixture
