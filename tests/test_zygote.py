@@ -127,16 +127,12 @@ def own_startup(monkeypatch):
     zygote.discard({**os.environ, **extra})
 
 
-def test_another_interpreter_start_up_gets_its_own_zygote(monkeypatch, probe, own_startup):
-    forked, fresh = both_ways(monkeypatch, probe, own_startup)
-    assert seen(forked)["encoding"] == seen(fresh)["encoding"]
-    assert seen(forked)["encoding"][0] == "iso8859-1"
-
-
-def test_a_variable_the_zygote_started_with_is_gone_when_the_command_lacks_it(monkeypatch, probe, own_startup):
-    # The zygote starts with the first command's environment (PROBE_VAR set);
-    # the second command, without it, must not see it.
-    first, _ = both_ways(monkeypatch, probe, own_startup)
-    second, fresh = both_ways(monkeypatch, probe, {**own_startup, "PROBE_VAR": None})
+def test_another_start_up_gets_a_zygote_whose_variables_a_command_does_not_inherit(monkeypatch, probe, own_startup):
+    # This zygote starts with the first command's environment (PROBE_VAR set);
+    # the second command, without PROBE_VAR, must not see it.
+    first, fresh = both_ways(monkeypatch, probe, own_startup)
+    assert seen(first)["encoding"] == seen(fresh)["encoding"]
+    assert seen(first)["encoding"][0] == "iso8859-1"
     assert seen(first)["var"] == "é ü"
+    second, fresh = both_ways(monkeypatch, probe, {**own_startup, "PROBE_VAR": None})
     assert seen(second)["var"] is seen(fresh)["var"] is None
