@@ -867,7 +867,7 @@ def check(
             root_dir=ws.root_dir,
             start_dir=ws.start_dir,
             in_git=ws.maybe_repo() is not None,
-            strategy=ws.project.settings.strategy or "rebase",
+            strategy=ws.project.settings.strategy,
             **_merge_template(ws, env),
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy
@@ -1501,7 +1501,7 @@ def fix(
     from revgraph.fixes.plan import EditPlan
 
     asked_to_merge = strategy == "merge"  # on the command line, not [tool.revgraph] strategy
-    strategy = strategy or ws.project.settings.strategy or "rebase"
+    strategy = strategy or ws.project.settings.strategy
     if strategy not in ("rebase", "merge"):
         raise UsageError(f"unknown strategy {strategy!r}; choose rebase or merge")
     repo = ws.maybe_repo()
@@ -1747,7 +1747,7 @@ def _heads_left(
     if "RG101" not in enabled_codes(settings.select, settings.ignore):
         return None
     ctx = _heads_context(env, after, landed=landed, base=base, label="after fix",
-                        strategy=ws.project.settings.strategy or "rebase", **_merge_template(ws, env))
+                        strategy=ws.project.settings.strategy, **_merge_template(ws, env))
     findings = run_checks(ctx, select=("RG101",))
     if not findings:
         return None
@@ -2016,6 +2016,17 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
 
 
 # ------------------------------------------------------------------ graph
+def _commit_of(ws: Workspace, ref: str | None) -> str | None:
+    """The commit ``ref`` (HEAD when None) names, or None."""
+    repo = ws.maybe_repo()
+    if repo is None:
+        return None
+    try:
+        return repo.head_sha() if ref is None else repo.resolve(ref)
+    except Exception:  # noqa: BLE001 - only a title depends on it
+        return None
+
+
 def graph_view(
     ws: Workspace,
     env: Environment,
@@ -2062,6 +2073,8 @@ def graph_view(
     title = f"{env.name}: {shown.source}"
     if ctx.base_ref is not None:
         title = f"{env.name}: {ref or 'HEAD'} merged into {ctx.base_ref.ref}"
+        if _commit_of(ws, ref) == ctx.base_ref.sha:  # on main itself: nothing is merged
+            title = f"{env.name}: {ref or 'HEAD'} at {ctx.base_ref.ref}"
     return build_view(
         graph,
         new=new,

@@ -95,3 +95,18 @@ def test_graph_of_a_ref_reads_that_refs_lock_file(gitrepo):
     assert marks(from_main["json"]) == marks(checked_out["json"])
     assert "conflict" in marks(from_main["json"])[ROOT]  # RG401 names the recorded head
     assert from_main["tree"] == checked_out["tree"]
+
+
+def test_the_title_on_main_itself_says_at_main_not_merged_into_it(gitrepo):
+    # Review: on main, the picture was titled "HEAD merged into main".
+    gitrepo.init_env()
+    gitrepo.add_revision("a1", None, message="root")
+    gitrepo.commit("root")
+    assert gitrepo.run("graph").stdout.splitlines()[0] == "default: HEAD at main"
+    assert gitrepo.run("graph", "--ref", "main").stdout.splitlines()[0] == "default @ main"
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision("b2", "a1", message="next")
+    gitrepo.commit("next")
+    assert gitrepo.run("graph").stdout.splitlines()[0] == "default: HEAD merged into main"
+    assert gitrepo.run("graph", "--ref", "main", "--base", "main").stdout.splitlines()[0] == "default: main at main"
