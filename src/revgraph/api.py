@@ -764,6 +764,10 @@ def _lock_heads_at(ws: Workspace, lock: Path | None, ref: str) -> tuple[tuple[st
     data = repo.show(ref, in_repo)
     if data is None:
         return None, False, None
+    from revgraph.lockfile import is_lock_text
+
+    if not is_lock_text(data):  # the path held another file then: that commit had no lock file
+        return None, False, None
     parsed = _read_lock(data)
     return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
 

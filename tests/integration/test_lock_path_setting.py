@@ -132,3 +132,20 @@ def test_a_dry_run_install_creates_no_folder(repo):
     repo.run("install", "--dry-run", check=True)
 
     assert not (repo.path / "db").exists()
+
+
+def test_the_checks_of_a_ref_where_the_lock_path_held_another_file_read_no_lock_there(repo):
+    # Review: the working tree's lock is checked for being a lock; the one a
+    # ref holds (`graph --ref`) was parsed whatever it was, and RG401 marked
+    # the heads as conflicting with it.
+    repo.write("migrations/revgraph.lock", "notes kept here before revgraph\n")
+    repo.commit("notes")
+    repo.git("tag", "old")
+    repo.git("rm", "-q", "migrations/revgraph.lock")
+    repo.commit("notes go")
+
+    proc = repo.run("graph", "--ref", "old", "--base", "main", "--format", "json", check=True)
+
+    nodes = json.loads(proc.stdout)["nodes"]
+    assert BASE_ID in {node["id"] for node in nodes}
+    assert [node["id"] for node in nodes if "conflict" in node["marks"]] == []
