@@ -156,3 +156,16 @@ def test_uninstall_warning_says_git_stops_when_a_driver_key_of_the_users_is_left
     code, out = _lock_conflict_on_merge(repo)
     assert code == 128 and "custom merge driver revgraph lacks command line" in out
 
+
+
+def test_install_undoing_a_lock_file_in_a_new_folder_removes_the_folder_too(repo):
+    # Review: the lock file went, the folder install made for it stayed.
+    repo.write("pyproject.toml", '[tool.revgraph]\nlock_file = "db/locks/revgraph.lock"\n')
+    repo.commit("lock file in a folder of its own")
+    (repo.path / ".git" / "config.lock").write_bytes(b"")
+
+    proc = repo.run("install", *EVERYTHING)
+
+    assert proc.returncode == 2 and "could not lock config file" in proc.stderr, proc.stderr
+    assert not (repo.path / "db").exists()
+    assert repo.status() == ""

@@ -870,11 +870,13 @@ class _FilePlan:
                 continue
             if current != data:
                 failed.append(rel)
-            elif before is None:  # created by this run: remove it
+            elif before is None:  # created by this run: remove it, and the folders made for it
                 try:
                     path.unlink()
                 except OSError:
                     failed.append(rel)
+                    continue
+                self._remove_made_folders(rel)
             else:  # edited or deleted by this run
                 restore.append(FileEdit(rel, data, before))
         if restore:
@@ -883,6 +885,21 @@ class _FilePlan:
             except (RevgraphError, OSError):
                 failed.extend(edit.path for edit in restore)
         return failed
+
+
+    def _remove_made_folders(self, rel: str) -> None:
+        """The folders between ``below[rel]`` (which existed) and ``rel``, deepest first;
+        one that is no longer empty stays, with everything above it."""
+        if rel not in self.below:
+            return
+        top = self.root / self.below[rel]
+        folder = (self.root / rel).parent
+        while folder != top and top in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
 
 
 def _rel(root: Path, path: Path) -> str | None:
