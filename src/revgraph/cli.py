@@ -671,16 +671,20 @@ def _print_fix(outcome) -> int:
 def _print_next(outcome, remaining) -> None:
     """The step after fix: the operation's continue command, or the files still unmerged."""
     c = state().console
+    words = lambda paths: " ".join(shell_word(outcome.here(path)) for path in paths)  # noqa: E731
     if outcome.operation is not None:
         then = "once one head per line is left, " if remaining else ""
         if outcome.unresolved:
-            shown = " ".join(map(shell_word, outcome.unresolved))
-            then += f"resolve and `git add` what git still holds in conflict ({shown}), then "
+            then += f"resolve and `git add` what git still holds in conflict ({words(outcome.unresolved)}), then "
+        # --no-stage: the operation commits what is staged, and these are not.
+        unstaged = [p for p in outcome.written if p not in outcome.staged and p not in outcome.unresolved]
+        if unstaged:
+            then += f"`git add` what fix wrote ({words(unstaged)}), then "
         c.print(f"next: {then}{outcome.operation.continue_command}", markup=False)
     elif outcome.unresolved:
         # No operation to continue (a conflicted `git stash pop`, `git checkout -m`): git
         # still lists what fix resolved as unmerged, and commits nothing until it is added.
-        shown = " ".join(map(shell_word, outcome.unresolved))
+        shown = words(outcome.unresolved)
         c.print(f"next: git still lists {shown} as unmerged; `git add` it once it looks right", markup=False)
 
 

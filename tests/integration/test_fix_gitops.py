@@ -274,10 +274,13 @@ def test_fix_after_a_conflicted_stash_pop_says_the_lock_file_is_still_unmerged(g
 def test_fix_run_again_mid_merge_names_what_git_still_holds_and_the_continue_command(gitrepo, tmp_path):
     # QA: after `fix --no-stage` (or a lock file resolved by hand), a second fix said
     # only "nothing to fix", while git still held the lock file in conflict.
-    diverge(gitrepo, tmp_path / "app.db", lock=True)
+    d = diverge(gitrepo, tmp_path / "app.db", lock=True)
     gitrepo.merge("feature", expect_conflict=True)
-    fix_ok(gitrepo, "--no-stage")
+    first = fix_ok(gitrepo, "--no-stage")
     assert gitrepo.conflicted() == [LOCK]
+    # The re-pointed revision is written but not staged: the merge would leave it out.
+    assert (f"next: resolve and `git add` what git still holds in conflict ({LOCK}), then "
+            f"`git add` what fix wrote ({d.feature_path}), then git merge --continue") in first  # fmt: skip
 
     out = fix_ok(gitrepo)
 
