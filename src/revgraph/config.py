@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from revgraph.errors import ConfigError, UsageError
 
@@ -377,8 +377,8 @@ def _load_project(
     environments = _build_environments(selected, root, settings, notes)
     _check_lock_files_distinct(environments)
     _check_lock_settings(environments, root, settings, pyproject)
-    if env is None:
-        _warn_unknown_allow_heads(settings, environments, pyproject, notes)
+    # Against every environment the project has, --env or not.
+    _warn_unknown_allow_heads(settings, [name for name, _ in specs], pyproject, notes)
     return Project(
         root=root,
         environments=environments,
@@ -560,11 +560,8 @@ def _check_head_count(value: Any, what: str, alternative: str = "") -> None:
         raise ConfigError(f"{what} must be a whole number of at least 1{alternative}, not {value!r}")
 
 
-def _warn_unknown_allow_heads(
-    settings: ProjectConfig, environments: tuple[Environment, ...], pyproject: Path, notes: list[str]
-) -> None:
-    names = {e.name for e in environments}
-    for name in sorted(set(settings.allow_heads) - names):
+def _warn_unknown_allow_heads(settings: ProjectConfig, names: Sequence[str], pyproject: Path, notes: list[str]) -> None:
+    for name in sorted(set(settings.allow_heads) - set(names)):
         notes.append(f"{pyproject}: [tool.revgraph] allow_heads names unknown environment {name!r} (ignored)")
 
 

@@ -561,6 +561,10 @@ def test_allow_heads_table_applies_per_environment(tmp_path: Path) -> None:
     project = load_project(tmp_path)
     assert project.environments[0].allow_heads == 3
     assert any("ghost" in w for w in project.warnings)
+    # Review: with --env the names were checked against the chosen environment
+    # alone, so the warning was left out to spare the others; now it is there.
+    chosen = load_project(tmp_path, env="default")
+    assert [w for w in chosen.warnings if "allow_heads" in w] == [w for w in project.warnings if "allow_heads" in w]
 
 
 def test_unknown_settings_keys_are_ignored_with_a_warning(tmp_path: Path) -> None:
