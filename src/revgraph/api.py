@@ -914,10 +914,15 @@ def _with_global_options(findings: list, command: str) -> list:
         return findings
     from dataclasses import replace
 
-    def spelled(text: str | None) -> str | None:
-        return _REVGRAPH_COMMAND.sub(lambda _: f"{command} ", text) if text else text
+    return [replace(f, message=spell_commands(f.message, command), fix=spell_commands(f.fix, command))
+            for f in findings]  # fmt: skip
 
-    return [replace(f, message=spelled(f.message), fix=spelled(f.fix)) for f in findings]
+
+def spell_commands(text: str | None, command: str) -> str | None:
+    """``text`` with each `revgraph ...` it quotes starting with ``command`` instead."""
+    if not text or command == "revgraph":
+        return text
+    return _REVGRAPH_COMMAND.sub(lambda _: f"{command} ", text)
 
 
 def _merge_template(ws: Workspace, env: Environment) -> dict:
@@ -1340,6 +1345,8 @@ class FixOutcome:
     # Folders made for a new file (a file_template with sub-folders), as alembic
     # makes them; with dry_run, those that would be. Repo-relative, parents first.
     created_folders: tuple[str, ...] = ()
+    # ``Workspace.revgraph_command``: how a command fix offers starts (spell_commands).
+    command: str = "revgraph"
 
 
 def _current_branch(repo: GitRepo) -> str | None:
@@ -1486,7 +1493,25 @@ def _targets_by_lineage(graph: RevisionGraph) -> dict:
     return targets
 
 
-def fix(
+def fix(ws: Workspace, **options) -> FixOutcome:
+    """Repair the graph in the working tree: rebase (default) or merge (PRODUCT §4).
+
+    Options as ``_fix`` takes them. A refusal's message and hint, and the outcome's
+    ``command``, quote ``revgraph`` with the global options that chose the
+    environments, as the findings do (``_with_global_options``)."""
+    from dataclasses import replace
+
+    command = ws.revgraph_command
+    try:
+        outcome = _fix(ws, **options)
+    except RevgraphError as exc:
+        exc.message, exc.hint = spell_commands(exc.message, command), spell_commands(exc.hint, command)
+        exc.args = (exc.message,)
+        raise
+    return replace(outcome, command=command)
+
+
+def _fix(
     ws: Workspace,
     *,
     strategy: str | None = None,
@@ -1499,7 +1524,7 @@ def fix(
     stage: bool = True,
     docstrings: bool = False,
 ) -> FixOutcome:
-    """Repair the graph in the working tree: rebase (default) or merge (PRODUCT §4)."""
+    """``fix``, without spelling the global options into what it says."""
     from revgraph.fixes.apply import apply_plan
     from revgraph.errors import FixRefused
     from revgraph.fixes.plan import EditPlan

@@ -719,7 +719,14 @@ def _print_remaining(outcome, remaining) -> int:
 
 
 def _joining_hint(outcome, left) -> str:
-    """The command that joins the heads, or why none of fix's strategies will."""
+    """The command that joins the heads, or why none of fix's strategies will,
+    with the global options that chose the environment."""
+    from revgraph.api import spell_commands
+
+    return spell_commands(_joining_words(outcome, left), outcome.command)
+
+
+def _joining_words(outcome, left) -> str:
     if left.merge_joins and outcome.plan.strategy != "merge":
         return "`revgraph fix --strategy merge` joins them with a merge revision"
     if left.merge_unavailable and outcome.plan.strategy != "merge":

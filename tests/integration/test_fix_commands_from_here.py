@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -132,3 +133,24 @@ def test_fix_names_the_file_to_restore_from_the_project_folder(gitrepo):
     assert f"`{command}`" in refused.stderr, refused.stderr
     paste(command, gitrepo.path / "backend", gitrepo.env)
     assert gitrepo.run("-C", "backend", "check", "--base", "main").returncode == 0
+
+
+def test_fix_refusal_hint_names_the_config_that_found_the_project(gitrepo):
+    # Review: the findings' commands carried --config, fix's own refusals did not:
+    # run from the top, the `revgraph fix --strategy merge` they offered found no project.
+    backend_project(gitrepo)
+    gitrepo.add_revision("b1b1b1b1b1b1", LANDED, message="one", versions=VERSIONS)
+    gitrepo.add_revision("c1c1c1c1c1c1", LANDED, message="two", versions=VERSIONS)
+    gitrepo.commit("main forks")
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision("d1d1d1d1d1d1", "b1b1b1b1b1b1", message="new", versions=VERSIONS)
+    gitrepo.commit("feature")
+
+    done = gitrepo.run("-c", "backend/alembic.ini", "fix", check=1)
+
+    [offered] = re.findall(r"`(revgraph [^`]*--strategy merge[^`]*)` there", done.stderr)
+    assert offered.startswith("revgraph --config backend/alembic.ini "), done.stderr
+    gitrepo.checkout("main")  # "there": on main
+    paste(offered, gitrepo.path, gitrepo.env)
+    assert gitrepo.run("-c", "backend/alembic.ini", "check").returncode == 0
