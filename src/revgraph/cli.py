@@ -243,6 +243,8 @@ def _run_check(
     st = state()
     if fmt not in REPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(REPORT_FORMATS)}")
+    if select and not split_codes(select):  # `--select ""`: check would find nothing, and say "All good"
+        raise UsageError("--select names no rule; leave it out to run every rule")
     select = split_codes(select)
     ignore = split_codes(ignore)
     try:

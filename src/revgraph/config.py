@@ -517,7 +517,7 @@ def _parse_settings(table: Mapping[str, Any] | None, pyproject: Path, notes: lis
         protected=_str_list(table, "protected", where),
         strategy=strategy,
         lock_file=_optional_str(table, "lock_file", where),
-        select=_str_list(table, "select", where),
+        select=_selectors(table, where),
         ignore=_str_list(table, "ignore", where),
         allow_heads=per_env,
         allow_heads_all=for_all,
@@ -542,6 +542,18 @@ def _str_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"{where} {key} must be a list of strings, not {value!r}")
     return tuple(v.strip() for v in value)
+
+
+def _selectors(table: dict, where: str) -> tuple[str, ...]:
+    """``select``; an empty list is refused: it would switch every rule off, and
+    check would then say "All good" whatever the history holds."""
+    select = _str_list(table, "select", where)
+    if "select" in table and not any(code.strip() for code in select):
+        raise ConfigError(
+            f"{where} select = {list(select)!r} selects no rule; leave select out to run every rule",
+            hint='`select = ["ALL"]` is every rule; `ignore` switches single rules off',
+        )
+    return select
 
 
 def _parse_allow_heads(value: Any, where: str) -> tuple[dict[str, int], int | None]:

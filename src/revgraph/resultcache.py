@@ -978,6 +978,8 @@ def fast_check(argv: Sequence[str]) -> int | None:
     opts = parse_check_argv(argv)
     if opts is None or opts.get("no_cache") or opts.get("format", "text") not in FAST_FORMATS:
         return None
+    if opts.get("select") and not any(code.strip() for value in opts["select"] for code in value.split(",")):
+        return None  # `--select ", "` names no rule: the full CLI refuses it
     found = None
     if not _use_color(opts):
         try:

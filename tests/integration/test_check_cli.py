@@ -542,6 +542,19 @@ def test_select_and_ignore_choose_the_rules_ruff_style(gitrepo, revgraph):
     assert check("--select", "RG", "--ignore", "RG102") == (0, ["RG301"])
 
 
+def test_a_select_naming_no_rule_is_refused_not_answered_all_good(gitrepo):
+    # Review: `select = []` (or `--select ""`) switched every rule off, and a
+    # history with two heads was "All good", warm cache or cold.
+    classic_fork(gitrepo, feature_body=USERS_NAME)
+    assert gitrepo.run("check", "--base", "main").returncode == 1  # and now cached
+    for empty in ("", ", "):
+        done = gitrepo.run("check", "--base", "main", "--select", empty, check=2)
+        assert done.stderr == "revgraph: error: --select names no rule; leave it out to run every rule\n"
+    gitrepo.write("pyproject.toml", "[tool.revgraph]\nselect = []\n")
+    done = gitrepo.run("check", "--base", "main", check=2)
+    assert "select = [] selects no rule; leave select out to run every rule" in done.stderr
+
+
 def test_pyproject_ignore_silences_a_rule(gitrepo, revgraph):
     classic_fork(gitrepo, feature_body=USERS_NAME)
     gitrepo.write("pyproject.toml", '[tool.revgraph]\nignore = ["RG301"]\n')
