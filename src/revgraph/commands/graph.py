@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 def graph(
     ref: Optional[str] = typer.Option(None, "--ref", metavar="REF", help="Draw this commit-ish instead of the working tree (`:` draws the index)."),
-    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="Show what merging into REF would do (default: the base, when there is one)."),
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="Show what merging into REF would do (default: the base, when there is one; with --ref, only when --base is given)."),
     fmt: str = typer.Option("tree", "--format", "-f", metavar="FORMAT", help="tree (or text), mermaid, dot, svg, png, html or json."),
     focus_mode: Optional[str] = typer.Option(None, "--focus", metavar="new|compact|all", help="new: the new revisions with some landed context; compact: every revision, but over 200 revisions a linear run of more than 8 unmarked ones folds into one node; all: every revision, nothing folded (default: new when there are new revisions, else compact)."),
     context: int = typer.Option(2, "--context", min=0, help="Landed ancestors shown around new revisions."),
