@@ -109,3 +109,28 @@ def test_diff_without_unreadable_files_exits_0_with_an_empty_list(gitrepo):
     (env,) = json.loads(run.stdout)["environments"]
     assert env["unreadable"] == []
     assert gitrepo.run("diff", "main", "main", check=0).stdout.strip() == "no revision changes"
+
+
+def test_the_index_names_a_revision_file_git_holds_in_conflict(gitrepo):
+    # QA: mid-merge, `diff HEAD :` said the conflicted revision was removed and
+    # `heads --ref :` showed its parent as head, both without a word about it.
+    gitrepo.init_env()
+    gitrepo.add_revision("a1a1a1a1a1a1", None, message="root")
+    path = gitrepo.add_revision("b2b2b2b2b2b2", "a1a1a1a1a1a1", message="next", body='op.drop_table("x")')
+    gitrepo.commit("two revisions")
+    gitrepo.branch("other")
+    gitrepo.write(path, gitrepo.read(path).replace(b'"x"', b'"on_main"'))
+    gitrepo.commit("main edits")
+    gitrepo.checkout("other")
+    gitrepo.write(path, gitrepo.read(path).replace(b'"x"', b'"on_other"'))
+    gitrepo.commit("other edits")
+    gitrepo.checkout("main")
+    gitrepo.merge("other", expect_conflict=True)
+
+    heads = gitrepo.run("heads", "--ref", ":", check=True)
+    assert f"warning: {path}:1: unmerged in the index (a git conflict)" in heads.stderr
+    diff = gitrepo.run("diff", "HEAD", ":", "--format", "json")
+    assert diff.returncode == 1, diff.stdout + diff.stderr
+    report = json.loads(diff.stdout)
+    assert "b2b2b2b2b2b2" not in json.dumps(report.get("removed", []))
+    assert path in diff.stdout and "unmerged in the index" in diff.stdout

@@ -1026,11 +1026,25 @@ class GitRepo:
         folders = self.folders(env, root)
         if own_settings:
             env, folders = self._settings_at(env, folders, INDEX_TREEISH)
-        entries = [entry for entry, stage in self.index_entries(folders) if stage == 0]
-        return build_snapshot(
+        staged = self.index_entries(folders)
+        entries = [entry for entry, stage in staged if stage == 0]
+        snapshot = build_snapshot(
             self, env, folders, group_entries(entries), source="index", commit=None,
             cache=cache, treeish=None,
         )  # fmt: skip
+        unmerged = {entry.path for entry, stage in staged if stage} - {entry.path for entry in entries}
+        if not own_settings or not unmerged:
+            return snapshot
+        # A revision file git holds in conflict has no staged content: said, as an
+        # unreadable file is, rather than left out as if it did not exist.
+        listed = listing.list_revision_files(folders, unmerged, recursive=env.recursive, sourceless=env.sourceless)
+        problems = tuple(
+            ParseProblem(item.path, 1, "unmerged in the index (a git conflict): resolve it and `git add` it")
+            for item in listed
+        )
+        from dataclasses import replace
+
+        return replace(snapshot, problems=snapshot.problems + problems) if problems else snapshot
 
     def _read_treeish(self, env: Environment, sha: str, *, source, commit, cache, root) -> Snapshot:
         folders = self.folders(env, root)
