@@ -333,7 +333,10 @@ class Workspace:
         tried = ", ".join(ref if how != "origin/HEAD" or ref == ORIGIN_HEAD_NAME else f"{ORIGIN_HEAD_NAME} ({ref})"
                           for ref, how in candidates)  # fmt: skip
         if repo.has_remote("origin"):
-            hint = "pass --base REF, set [tool.revgraph] base, or run: git fetch origin"
+            # A plain `git fetch origin` brings nothing new to a single-branch clone
+            # (`git clone --branch feature --depth 1`, CI's): the fetch names the branch.
+            hint = (f"pass --base REF, set [tool.revgraph] base, or fetch the base branch: "
+                    f"{_fetch_command(repo, 'origin/main')} (or master)")  # fmt: skip
         else:
             hint = f"pass --base REF or set [tool.revgraph] base ({repo.branches_hint()})"
         raise GitError(f"no base branch found (tried {tried})", hint=hint)

@@ -436,6 +436,22 @@ def test_shallow_ci_clone_without_the_base_exits_2_and_the_named_fetch_fixes_it(
     assert set(after.finding("RG102")["revisions"]) == {MAIN_NEW, FEATURE_NEW}
 
 
+def test_a_single_branch_clone_with_no_base_names_the_fetch_that_brings_one(gitrepo, tmp_path):
+    # QA: the hint said `git fetch origin`, which in a single-branch clone
+    # fetches the same branch again: the same error, forever.
+    classic_fork(gitrepo)
+    gitrepo.checkout("main")  # the remote's default branch, as on a server
+    clone = shallow_ci_clone(gitrepo, tmp_path / "ci")
+    run = subprocess_run(clone, "check")
+    assert run.code == 2 and "no base branch found" in run.err
+    match = re.search(r"fetch the base branch: (git fetch [^\n(]+)", run.err)
+    assert match, run.err
+
+    clone.git(*shlex.split(match.group(1))[1:])
+    after = subprocess_run(clone, "check", "--format", "json")
+    assert (after.code, after.codes()) == (1, ["RG102"])
+
+
 def test_a_ci_clone_with_every_branch_but_no_origin_head_finds_origin_main(gitrepo, tmp_path):
     # GitHub's checkout with fetch-depth 0 on a push: remote branches, no
     # origin/HEAD, no local main, and GITHUB_BASE_REF set but empty.
