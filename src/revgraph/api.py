@@ -1989,6 +1989,11 @@ class LockStatus:
     # Heads that share a line (what `fix` would join): the lock records them as
     # they are, which alembic's `upgrade head` refuses.
     competing: tuple[str, ...] = ()
+    # With heads competing while a git operation is stopped: the operation ("merge",
+    # "rebase", ...) and the command that joins them (`revgraph fix`, as check's RG401
+    # offers it). A lock written then would let the operation commit the fork.
+    operation: str | None = None
+    joining: str | None = None
 
 
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
@@ -2001,6 +2006,7 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     out = []
     edits = []
     allowed = []
+    operation = _operation_in_progress(ws)
     for env in ws.environments:
         if env.lock_file is None:
             continue
@@ -2027,24 +2033,49 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
             or lock_disagreement(found.heads, graph.heads, conflicted=found.conflicted) is None
         )
         rel = _rel(ws, lock_path)
+        competing: tuple[str, ...] = ()
+        joining: str | None = None
+        if len(graph.heads) > 1:
+            from revgraph.checks.graph import merge_groups
+
+            ctx = _heads_context(env, graph, landed=frozenset(), base=None, label="working tree",
+                                 strategy=ws.project.settings.strategy, **_merge_template(ws, env))  # fmt: skip
+            competing = tuple(h for group in merge_groups(ctx, graph).groups for h in group)
+            if competing and operation is not None:
+                joining = spell_commands(ctx.fix_command(), ws.revgraph_command)
         if not current and not check_only:
+            if joining is not None:
+                # Mid-operation, a lock recording competing heads "resolves" its conflict:
+                # `git add` and `--continue` then commit the fork (check's RG401 says fix).
+                from revgraph.errors import FixRefused
+
+                raise FixRefused(
+                    f"{rel} not written: heads {', '.join(competing)} compete on one line, and during "
+                    f"the {operation.kind} a lock file recording them would let it commit the fork",
+                    hint=f"run `{joining}`: it joins them and rewrites {rel}, then {operation.continue_command}",
+                )
             # A lock file in a folder not made yet gets it: the setting named where it goes.
             below = existing_folder_above(ws.root, rel) if old is None else None
             edits.append(FileEdit(rel, old, expected.encode(), folders_below=below))
             allowed.append(ws.root / below if below is not None else lock_path.parent)
-        competing: tuple[str, ...] = ()
-        if len(graph.heads) > 1:
-            from revgraph.checks.graph import merge_groups
-
-            ctx = _heads_context(env, graph, landed=frozenset(), base=None, label="working tree")
-            competing = tuple(h for group in merge_groups(ctx, graph).groups for h in group)
         out.append(LockStatus(
             env.name, rel, current, not current and not check_only, expected, old is not None,
             conflicted=found is not None and found.conflicted, competing=competing,
+            operation=operation.kind if joining is not None else None, joining=joining,
         ))  # fmt: skip
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out
+
+
+def _operation_in_progress(ws: Workspace):
+    """The git operation stopped in the working tree (``gitops.mergestate.Operation``), or None."""
+    repo = ws.maybe_repo()
+    if repo is None or repo.root is None:
+        return None
+    from revgraph.gitops.mergestate import detect_operation
+
+    return detect_operation(Path(repo.git_dir), repo.head_sha())
 
 
 # ------------------------------------------------------------------ graph

@@ -773,7 +773,12 @@ def lock(
         elif check_only:
             stale = True
             why = "missing" if not status.existed else "holds git conflict markers" if status.conflicted else "stale"
-            st.console.print(f"{status.path}: {why} (RG401); run `revgraph lock`", markup=False)
+            if status.joining is not None:
+                # `revgraph lock` would record the competing heads and let the operation commit them.
+                advice = f"during the {status.operation} run `{status.joining}`"
+            else:
+                advice = "run `revgraph lock`"
+            st.console.print(f"{status.path}: {why} (RG401); {advice}", markup=False)
         else:
             st.console.print(f"{status.path}: written", markup=False)
         if status.competing:

@@ -15,6 +15,10 @@ import sys
 import textwrap
 import time
 
+import pytest
+
+from revgraph.lockfile import parse_lock
+
 LOCK = "migrations/revgraph.lock"
 BASE_ID = "a1a1a1a1a1a1"
 
@@ -123,3 +127,60 @@ def test_lock_over_competing_heads_writes_them_and_warns_that_fix_joins_them(git
 
     repo.add_revision("d4d4d4d4d4d4", ("b2b2b2b2b2b2", "c3c3c3c3c3c3"), message="merge")
     assert "compete" not in repo.run("lock").stderr
+
+
+MAIN_ID, FEATURE_ID = "b2b2b2b2b2b2", "c3c3c3c3c3c3"
+
+
+def _stopped_at_the_lock(gitrepo, operation: str):
+    """main and a feature branch each add a revision on the first one and lock it; on the
+    feature, git ``operation`` (merge or rebase) brings main's in and stops at the lock file."""
+    repo = _repo(gitrepo)
+    repo.branch("feature")
+    repo.add_revision(MAIN_ID, BASE_ID, message="main one")
+    repo.run("lock", check=True)
+    repo.commit("main one")
+    repo.checkout("feature")
+    repo.add_revision(FEATURE_ID, BASE_ID, message="feature one")
+    repo.run("lock", check=True)
+    repo.commit("feature one")
+    getattr(repo, operation)("main", expect_conflict=True)
+    assert repo.conflicted() == [LOCK]
+    return repo
+
+
+@pytest.mark.parametrize("operation", ["merge", "rebase"])
+def test_lock_check_mid_operation_over_competing_heads_says_fix_as_check_does(gitrepo, operation):
+    """QA: mid-merge, `lock --check` said "run `revgraph lock`", which resolves the conflict
+    with both heads recorded: the merge then committed a fork. check's RG401 says `revgraph fix`."""
+    repo = _stopped_at_the_lock(gitrepo, operation)
+
+    verify = repo.run("lock", "--check")
+
+    assert verify.returncode == 1, verify
+    assert f"{LOCK}: holds git conflict markers (RG401); during the {operation} run `revgraph fix`" in verify.stdout, (
+        verify.stdout
+    )
+    assert "`revgraph lock`" not in verify.stdout + verify.stderr
+    (finding,) = [f for f in _check(repo)[1]["findings"] if f["code"] == "RG401"]
+    assert finding["fix"].startswith("revgraph fix"), finding
+
+
+@pytest.mark.parametrize("operation", ["merge", "rebase"])
+def test_lock_mid_operation_over_competing_heads_writes_nothing_and_says_fix(gitrepo, operation):
+    """QA: mid-merge, `revgraph lock` wrote both heads (exit 0): `git add` + `--continue`
+    then committed a fork alembic refuses. It refuses instead; `revgraph fix` joins them."""
+    repo = _stopped_at_the_lock(gitrepo, operation)
+    before = repo.read(LOCK)
+
+    done = repo.run("lock")
+
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done
+    assert f"during the {operation}" in done.stderr and "`revgraph fix`" in done.stderr, done.stderr
+    assert repo.read(LOCK) == before and repo.conflicted() == [LOCK]  # nothing written, nothing resolved
+    # The way out it names works: one head, and the operation finishes with it.
+    repo.run("fix", check=True)
+    assert parse_lock(repo.read(LOCK).decode()).heads == (FEATURE_ID,)
+    repo.git("-c", "core.editor=true", operation, "--continue")
+    assert repo.run("lock", "--check").returncode == 0
+    assert repo.run("lock", check=True).stderr == ""
