@@ -337,7 +337,10 @@ _CATALOGUE = (
             instead of at the deploy. A lock file that no longer matches the graph gives no
             such protection, and the merge driver would reason from the wrong heads. A lock
             file committed with git's conflict markers still in it (`<<<<<<<`, `=======`,
-            `>>>>>>>`) is a mismatch too, even when both sides record the same heads.
+            `>>>>>>>`) is a mismatch too, even when both sides record the same heads. While
+            a revision file cannot be read at all (RG107: conflict markers, a broken header),
+            the graph's heads are unknown: a stale lock file waits for that file to be mended,
+            as `revgraph lock` does.
         """,
         example="""
             migrations/revgraph.lock:   c42e5a  create orders
@@ -345,8 +348,8 @@ _CATALOGUE = (
         """,
         fix="""
             `revgraph lock` rewrites it from the graph (during a conflicted merge or rebase,
-            `revgraph fix` does, and stages it). `revgraph install --pre-commit` keeps it
-            current on every commit.
+            `revgraph fix` does, and stages it; with the heads competing there, `revgraph lock`
+            writes nothing). `revgraph install --pre-commit` keeps it current on every commit.
         """,
     ),
     _rule(

@@ -62,3 +62,30 @@ def test_a_landed_revision_in_conflict_is_unreadable_not_deleted(locked):
 
     codes = [f["code"] for f in json.loads(done.stdout)["findings"]]
     assert "RG107" in codes and "RG202" not in codes, done.stdout
+
+
+def test_a_revision_in_conflict_leaves_rg401_to_rg107_as_lock_does(locked):
+    """QA: a merge stopped inside a revision file (its header lines in conflict). check said
+    RG401 "the graph's heads are ..." (a graph without that file) with `fix: revgraph lock`,
+    which then refused (exit 1): the heads cannot be told until the file is mended (RG107)."""
+    second = next(p for p in locked.ls_files() if SECOND in p)
+    locked.branch("other")
+    locked.write(second, locked.read(second).decode().replace(f"'{ROOT}'", f"'{ROOT}'  # main"))
+    locked.commit("main comments the second's down_revision")
+    locked.checkout("other")
+    locked.write(second, locked.read(second).decode().replace(f"'{ROOT}'", f"'{ROOT}'  # other"))
+    locked.commit("other comments it too")
+    locked.merge("main", expect_conflict=True)
+    assert locked.conflicted() == [second]
+
+    done = locked.run("check", "--format", "json")
+
+    findings = json.loads(done.stdout)["findings"]
+    assert [f["code"] for f in findings] == ["RG107"], done.stdout
+    assert "conflict markers" in findings[0]["message"]
+    # lock agrees: it cannot tell the heads either, and writes nothing.
+    before = locked.read(LOCK)
+    for args in (("lock",), ("lock", "--check")):
+        refused = locked.run(*args)
+        assert refused.returncode == 1 and "cannot tell the heads" in refused.stderr, refused
+    assert locked.read(LOCK) == before

@@ -35,3 +35,34 @@ def test_rg401_names_the_markers_and_both_fixes_for_a_conflicted_lock():
     assert "`revgraph fix`" in finding.message and "`revgraph lock`" in finding.message
     assert finding.fix == "revgraph lock"
     assert [f.code for f in run_checks(_context(lock_heads=("c",)))] == []
+
+
+def _with_unreadable(context: CheckContext, path: str, *, in_graph: bool = False) -> CheckContext:
+    """``context`` with a problem (RG107) in ``path``: a file the graph lacks, or with ``in_graph``
+    the file of revision c (a syntax error past its header: the revision still counts)."""
+    from dataclasses import replace
+
+    from revgraph.model import ParseProblem
+
+    revisions = context.head.revisions
+    if in_graph:
+        path = next(r.path for r in revisions if r.id == "c")
+    head = replace(context.head, problems=(ParseProblem(path, 3, "unresolved merge conflict markers (line 3)"),))
+    return replace(context, head=head)
+
+
+def test_rg401_waits_for_an_unreadable_revision_file_as_lock_does():
+    # The file may hold d (b <- d): the heads `revgraph lock` would write are unknown, and it refuses.
+    stale = _with_unreadable(_context(lock_heads=("d",)), "versions/d_step.py")
+    assert [f.code for f in run_checks(stale)] == ["RG107"]
+    # A syntax error past the header leaves c in the graph: its heads stand, RG401 with them.
+    body_only = _with_unreadable(_context(lock_heads=("b",)), "", in_graph=True)
+    assert sorted(f.code for f in run_checks(body_only)) == ["RG107", "RG401"]
+
+
+def test_rg401_for_markers_beside_an_unreadable_revision_offers_no_command():
+    conflicted = _with_unreadable(_context(lock_heads=("c",), lock_conflicted=True), "versions/d_step.py")
+    [finding] = [f for f in run_checks(conflicted) if f.code == "RG401"]
+    assert finding.message.startswith(f"{LOCK} holds git conflict markers")
+    assert "versions/d_step.py can be read (RG107)" in finding.message
+    assert finding.fix is None

@@ -32,6 +32,21 @@ def lock_disagreement(recorded: Iterable[str], heads: Iterable[str], *, conflict
     return None if set(recorded) == set(heads) else "stale"
 
 
+def unreadable_revision_file(ctx: CheckContext) -> str | None:
+    """A file HEAD holds that could not be read at all (RG107: conflict markers, a broken
+    header), so no revision of it is in the graph; None when every file gave its revision.
+
+    The graph's heads are then unknown: that file may declare a head, or the parent of
+    one. ``revgraph lock`` refuses to tell them (``api.lock``), so RG401 does not either.
+    A syntax error past the header (``api._with_syntax_problems``) leaves the revision
+    in the graph: its heads stand.
+    """
+    if not ctx.head.problems:
+        return None
+    read = {rev.path for rev in ctx.head.revisions}
+    return next((p.path for p in ctx.head.problems if p.path not in read), None)
+
+
 def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
     """RG401: the lock file's heads are not the graph's heads, or it holds conflict markers."""
     if ctx.lock_heads is None:
@@ -40,10 +55,20 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
     why = lock_disagreement(ctx.lock_heads, actual, conflicted=ctx.lock_conflicted)
     if why is None:
         return
+    unreadable = unreadable_revision_file(ctx)
+    if unreadable is not None and why == "stale":
+        return  # RG107 names the file; until it is mended, the heads the lock should record are unknown
     lock = ctx.lock_path or "the lock file"
     recorded = set(ctx.lock_heads)
     fix: str | None = "revgraph lock"
-    if why == "conflicted":
+    if why == "conflicted" and unreadable is not None:
+        # The markers are a fact; the heads (and so the lock fix or lock would write) are not.
+        fix = None
+        message = (
+            f"{lock} holds git conflict markers (<<<<<<< ======= >>>>>>>); the heads it should record "
+            f"are unknown until {unreadable} can be read (RG107): mend that file first"
+        )
+    elif why == "conflicted":
         # Mid-merge with competing heads, `revgraph lock` would record them all:
         # the command is RG101's (fix re-points and rewrites this file), or none
         # where RG101 says what must be mended first; with one id in two files,
