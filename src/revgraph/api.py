@@ -948,7 +948,7 @@ def ref_settings_problem(ws: Workspace, ref: str | None, sha: str | None = None)
     except RevgraphError:
         return None  # the command itself says what is wrong with the ref
     problems = dict.fromkeys(
-        problem for env in ws.environments if (problem := repo.settings_at.problem(env, sha)) is not None
+        problem for env in ws.environments if (problem := repo.settings_at.problem(env, sha, ref)) is not None
     )  # fmt: skip
     if not problems:
         return None

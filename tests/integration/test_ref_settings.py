@@ -237,6 +237,23 @@ def test_audit_sees_history_from_before_a_versions_folder_was_renamed(gitrepo):
     assert env["deleted"] == [] and env["edited"] == [] and env["repointed"] == []
 
 
+def test_a_ref_s_unusable_settings_are_named_as_that_ref_holds_them(gitrepo):
+    """QA: `heads --ref broken` blamed the working tree's alembic.ini (by its absolute
+    path, twice), which is fine; the broken file is the ref's copy, `broken:alembic.ini`."""
+    one_revision_and_a_feature_branch(gitrepo)
+    gitrepo.git("checkout", "-q", "-b", "broken")
+    gitrepo.write("alembic.ini", "[alembic\nscript_location = nowhere\n")
+    gitrepo.commit("broken: a broken ini")
+    gitrepo.checkout("feature")
+
+    for args in (("heads", "--ref", "broken"), ("check", "--base", "broken")):
+        done = gitrepo.run(*args, check=True)
+        assert "warning: broken's alembic settings cannot be used (broken:alembic.ini: cannot parse" in done.stderr, (
+            done.stderr
+        )
+        assert "/alembic.ini" not in done.stderr, done.stderr  # no working-tree path, not even configparser's
+
+
 def test_a_ref_whose_settings_point_outside_the_repository_is_read_with_these(gitrepo):
     one_revision_and_a_feature_branch(gitrepo)
     ini = gitrepo.read("alembic.ini").decode()

@@ -53,9 +53,19 @@ class RefSettings:
     def __call__(self, env: Environment, treeish: str) -> Environment:
         return self.resolve(env, treeish)[0]
 
-    def problem(self, env: Environment, treeish: str) -> str | None:
-        """Why ``treeish`` is read with the working tree's settings (None: it is not, or they agree)."""
-        return self.resolve(env, treeish)[1]
+    def problem(self, env: Environment, treeish: str, name: str | None = None) -> str | None:
+        """Why ``treeish`` is read with the working tree's settings (None: it is not, or they agree).
+
+        The config files at fault are ``treeish``'s, not the working tree's: the
+        message names each as git does a file in a commit, ``NAME:alembic.ini``
+        (``name``: the ref as the user gave it; ``treeish`` itself by default).
+        """
+        problem = self.resolve(env, treeish)[1]
+        if problem is None:
+            return None
+        for path, relative in config_files(env, self._root):
+            problem = problem.replace(str(path), f"{name or treeish}:{relative}")
+        return problem
 
     def resolve(self, env: Environment, treeish: str) -> tuple[Environment, str | None]:
         """``env`` as ``treeish``'s config files place revisions (``env`` itself when they
