@@ -481,6 +481,25 @@ def test_every_format_tells_depends_on_from_down_revision(fmt):
         assert not re.search(r'edge-down"[^>]*><path [^>]*stroke-dasharray', out)
 
 
+def test_tree_names_a_folded_depends_on_target_by_its_revision_id():
+    # p depends on c, which focus folds into "… 7 revisions …": the tree names c
+    # (the revision the file names) and where it went, not the placeholder's
+    # internal node id "collapsed:a" (which also names the wrong revision).
+    g = graph("a<-b<-c<-d<-e<-f<-g<-h", "h<-x", "p", depends={"p": ("c",)})
+    fv = focus(review(g, {"x"}), "new", context=1)
+    assert "c" not in fv and any(n.is_placeholder for n in fv.nodes)
+    out = render(fv, "tree")
+    assert "p add p [head] [base] [landed]  depends on: c (in … 7 revisions …)" in out
+    assert "collapsed:" not in out
+    # Two targets, one folded and one drawn: each named as the file names it.
+    g = graph("a<-b<-c<-d<-e<-f<-g<-h", "h<-x", "p", depends={"p": ("h", "c")})
+    out = render(focus(review(g, {"x"}), "new", context=1), "tree")
+    assert "depends on: c (in … 7 revisions …), h" in out
+    # The pictures that draw the placeholder keep their edge to it.
+    mermaid = render(fv, "mermaid")
+    assert "collapsed:" not in mermaid and "n0 -.-> n2" in mermaid
+
+
 @pytest.mark.parametrize("fmt", TEXT_FORMATS)
 def test_every_format_is_the_same_bytes_whatever_order_revisions_come_in(fmt):
     g = FEATURE

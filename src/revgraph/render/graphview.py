@@ -191,6 +191,9 @@ class ViewEdge:
     parent: str
     child: str
     kind: str  # one of EDGE_KINDS
+    # depends edges: the depends_on ids it stands for, sorted. They differ from
+    # ``parent`` when it is a placeholder: text naming the target names these.
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -421,7 +424,8 @@ def _assemble(view: GraphView, mode: str, groups: list[list[str]]) -> FocusedVie
             owner[rid] = pid
 
     copies = [(rev, marks, copy_node_id(rev)) for rev, marks in view.copies]
-    edges = _folded_edges(graph, owner, placeholders, [(rev, nid) for rev, _, nid in copies])
+    targets: dict[tuple[str, str], set[str]] = {}
+    edges = _folded_edges(graph, owner, placeholders, [(rev, nid) for rev, _, nid in copies], targets)
     for parent, child in view.proposed_edges:
         key = (owner[parent], owner[child])
         if key[0] != key[1] and key not in edges:
@@ -451,7 +455,10 @@ def _assemble(view: GraphView, mode: str, groups: list[list[str]]) -> FocusedVie
     order = topological_order(nodes, lambda nid: parents_of[nid])
     return FocusedView(
         nodes=tuple(nodes[nid] for nid in order),
-        edges=tuple(ViewEdge(p, c, k) for (p, c), k in sorted(edges.items())),
+        edges=tuple(
+            ViewEdge(p, c, k, tuple(sorted(targets.get((p, c), ()))) if k == "depends" else ())
+            for (p, c), k in sorted(edges.items())
+        ),
         title=view.title,
         mode=mode,
         total=len(graph) + len(view.copies),  # files: a second file of an id is drawn too
@@ -464,11 +471,14 @@ _PRIORITY = {"down": 0, "collapsed": 1, "depends": 2}
 def _folded_edges(
     graph: RevisionGraph, owner: Mapping[str, str], placeholders: Mapping[str, ViewNode],
     copies: Sequence[tuple[Revision, str]] = (),
+    targets: dict[tuple[str, str], set[str]] | None = None,
 ) -> dict[tuple[str, str], str]:
     """Graph edges between drawn nodes; one edge per pair, down_revision first.
 
     ``copies``: the other files of an id declared twice, with their node ids,
     each drawn on its own parents (children that name the id go to the graph's file).
+    ``targets``, when given, collects the depends_on ids behind each pair, since
+    a placeholder's node id names none of them.
     """
     edges: dict[tuple[str, str], str] = {}
 
@@ -476,6 +486,8 @@ def _folded_edges(
         key = (owner[parent], child)
         if key[0] == key[1]:
             return
+        if kind == "depends" and targets is not None:
+            targets.setdefault(key, set()).add(parent)
         if kind == "down" and (key[0] in placeholders or key[1] in placeholders):
             kind = "collapsed"
         if key not in edges or _PRIORITY[kind] < _PRIORITY[edges[key]]:

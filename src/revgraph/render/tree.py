@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from revgraph.render.graphview import FocusedView, ViewNode, mark_legend, node_style
+from revgraph.render.graphview import FocusedView, ViewEdge, ViewNode, mark_legend, node_style
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.text import Text
@@ -220,14 +220,28 @@ def _annotations(view: FocusedView) -> dict[str, Line]:
     """depends_on and proposed edges, written after the child's text."""
     found: dict[str, dict[str, list[str]]] = {}
     for edge in view.edges:
-        if edge.kind in ("depends", "proposed"):
+        if edge.kind == "depends":
+            found.setdefault(edge.child, {}).setdefault(edge.kind, []).append(_depends_target(view, edge))
+        elif edge.kind == "proposed":
             found.setdefault(edge.child, {}).setdefault(edge.kind, []).append(edge.parent)
     notes: dict[str, Line] = {}
     for nid, kinds in found.items():
         line: Line = []
         if "depends" in kinds:
-            line.append((f"  depends on: {', '.join(kinds['depends'])}", "dim"))
+            line.append((f"  depends on: {', '.join(sorted(kinds['depends']))}", "dim"))
         if "proposed" in kinds:
             line.append((f"  proposed: re-point onto {', '.join(kinds['proposed'])}", "bold red"))
         notes[nid] = line
     return notes
+
+
+def _depends_target(view: FocusedView, edge: ViewEdge) -> str:
+    """The depends_on ids ``edge`` stands for, as the file names them.
+
+    A target folded into a placeholder is named with it (``c (in … 7 revisions …)``):
+    the placeholder's node id is internal and names another revision.
+    """
+    parent = view.node(edge.parent)
+    if not parent.is_placeholder:
+        return edge.parent
+    return f"{', '.join(edge.targets) or parent.summary} (in {parent.title})"
