@@ -9,6 +9,21 @@ from typing import Optional
 import typer
 
 GRAPH_FORMATS = ("tree", "mermaid", "dot", "svg", "png", "html", "json")
+# -o FILE's extension -> the format it names: without --format, the one written.
+EXTENSION_FORMATS = {
+    ".png": "png",
+    ".svg": "svg",
+    ".html": "html",
+    ".htm": "html",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+    ".json": "json",
+    ".txt": "tree",
+}
+# Plain text: the tree by default, but any text format may be written there.
+TEXT_EXTENSIONS = frozenset({".txt"})
 
 
 def register(app: typer.Typer) -> None:
@@ -18,10 +33,10 @@ def register(app: typer.Typer) -> None:
 def graph(
     ref: Optional[str] = typer.Option(None, "--ref", metavar="REF", help="Draw this commit-ish instead of the working tree (`:` draws the index)."),
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="Show what merging into REF would do (default: the base, when there is one; with --ref, only when --base is given)."),
-    fmt: str = typer.Option("tree", "--format", "-f", metavar="FORMAT", help="tree (or text), mermaid, dot, svg, png, html or json."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", metavar="FORMAT", help="tree (or text), mermaid, dot, svg, png, html or json (default: from -o FILE's extension, else tree)."),
     focus_mode: Optional[str] = typer.Option(None, "--focus", metavar="new|compact|all", help="new: the new revisions with some landed context; compact: every revision, but over 200 revisions a linear run of more than 8 unmarked ones folds into one node; all: every revision, nothing folded (default: new when there are new revisions, else compact)."),
     context: int = typer.Option(2, "--context", min=0, help="Landed ancestors shown around new revisions."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (needed for png)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (needed for png). Without --format, FILE's extension picks the format: .png, .svg, .html/.htm, .dot/.gv, .mmd/.mermaid, .json; .txt, none or another: tree."),
 ) -> None:
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
@@ -32,9 +47,7 @@ def graph(
     from revgraph.render.graphview import FOCUS_MODES, default_focus, focus, render_graphs
 
     st = state()
-    fmt = {"text": "tree"}.get(fmt, fmt)  # every other command calls its terminal output text
-    if fmt not in GRAPH_FORMATS:
-        raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")
+    fmt = output_format(fmt, output)
     if focus_mode is not None and focus_mode not in FOCUS_MODES:
         raise UsageError(f"--focus takes {', '.join(FOCUS_MODES[:-1])} or {FOCUS_MODES[-1]}")
     if fmt == "png" and output is None and sys.stdout.isatty():
@@ -90,3 +103,26 @@ def graph(
                 st.console.print(tree_renderable(focus(view, mode, context)))
         return
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def output_format(fmt: Optional[str], output: Optional[Path]) -> str:
+    """The format to draw: ``--format``, else the one ``-o FILE``'s extension names, else tree.
+
+    A ``--format`` that contradicts the extension is refused: writing the text
+    tree into graph.png (or JSON into graph.svg) makes a file its name lies about.
+    """
+    from revgraph.errors import UsageError
+
+    suffix = output.suffix.lower() if output is not None else ""
+    implied = EXTENSION_FORMATS.get(suffix)
+    if fmt is None:
+        return implied or "tree"
+    fmt = {"text": "tree"}.get(fmt, fmt)  # every other command calls its terminal output text
+    if fmt not in GRAPH_FORMATS:
+        raise UsageError(f"unknown graph format {fmt!r}; choose one of: {', '.join(GRAPH_FORMATS)}")
+    if implied is not None and implied != fmt and suffix not in TEXT_EXTENSIONS:
+        raise UsageError(
+            f"--format {fmt} contradicts -o {output}: a {suffix} file is {implied}; "
+            f"drop --format, or name the file for {fmt}"
+        )
+    return fmt
