@@ -406,6 +406,7 @@ def show_heads(st: State, ref: str | None, as_json: bool) -> int:
             warn_ref_settings(st, ws, ref)
         for env_heads in result:  # on stderr, so --json output stays parseable
             print_problems(st, env_heads.snapshot.problems)
+            warn_unloadable(st, env_heads, len(result) > 1)
         if as_json:
             import json
 
@@ -442,6 +443,23 @@ def print_problems(st: State, problems) -> None:
     """One stderr line per file that could not be read statically: ``warning: path:line: reason``."""
     for problem in problems:
         st.say(f"warning: {problem.path}:{problem.line}: {problem.reason}", err=True)
+
+
+def warn_unloadable(st: State, env_heads, name_it: bool) -> None:
+    """One stderr line per reason alembic could not load this environment's history.
+
+    ``heads`` answers all the same (exit 0, the heads it finds): it is informational
+    and scripts parse its output; ``check`` fails on each of these (RG104-RG106).
+    """
+    graph = env_heads.graph
+    if not (graph.dangling or graph.depends_by_prefix or graph.label_problems or graph.cycles):
+        return  # the usual case: no import of the rules for nothing
+    from revgraph.checks.graph import alembic_load_problems
+
+    where = f" (environment {env_heads.environment})" if name_it else ""
+    unreadable = [problem.path for problem in env_heads.snapshot.problems]
+    for code, reason in alembic_load_problems(graph, unreadable):
+        st.say(f"warning: alembic cannot load this history{where}: {reason} — revgraph check explains ({code})", err=True)
 
 
 def warn_missing_versions(st: State, ws) -> None:

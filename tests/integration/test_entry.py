@@ -191,6 +191,40 @@ def test_heads_warns_about_a_missing_versions_folder_like_the_typer_command(repo
         assert ("does not exist" in fast[2]) == ("--ref" not in argv)
 
 
+def test_heads_warns_about_a_history_alembic_cannot_load_like_the_typer_command(gitrepo, capsys, monkeypatch):
+    # A cycle, a missing parent and a label clash in one environment, a cycle in
+    # another: each a warning line on stderr, the same on both paths; exit 0.
+    gitrepo.write(
+        "pyproject.toml",
+        "[tool.revgraph.environments]\n"
+        'shop = { versions = ["shop/versions"] }\n'
+        'reporting = { versions = ["reporting/versions"] }\n',
+    )
+    for rid, down, labels in (("s0", None, None), ("s1", "s0", "s0"), ("s2", "gone", None),
+                              ("s3", "s4", None), ("s4", "s3", None)):  # fmt: skip
+        gitrepo.add_revision(rid, down, message=rid, versions="shop/versions", branch_labels=labels)
+    gitrepo.add_revision("q1", "q2", message="q1", versions="reporting/versions")
+    gitrepo.add_revision("q2", "q1", message="q2", versions="reporting/versions")
+    gitrepo.commit("two broken environments")
+    for argv in (["heads"], ["heads", "--json"], ["-q", "heads", "-v"], ["--color", "heads"],
+                 ["heads", "--ref", "HEAD"], ["--env", "reporting", "heads"]):  # fmt: skip
+        fast, full = fast_and_full(capsys, monkeypatch, ["-C", gitrepo.path, *argv])
+        assert fast == full, argv
+        code, out, err = fast
+        assert code == 0, err
+        assert "alembic cannot load" not in out
+        warnings = [line for line in err.splitlines() if "alembic cannot load" in line]
+        if "--env" in argv:
+            assert warnings == ["warning: alembic cannot load this history: cycle in down_revision (q1, q2)"
+                                " — revgraph check explains (RG105)"]
+            continue
+        assert len(warnings) == 4, err
+        assert sum("(environment shop)" in w for w in warnings) == 3
+        assert any("(environment reporting): cycle in down_revision (q1, q2)" in w for w in warnings)
+        assert any("'gone'" in w and w.endswith("(RG104)") for w in warnings)
+        assert any("branch label 's0' of s1 is a revision id" in w for w in warnings)
+
+
 def test_check_fast_path_equals_the_typer_command(repo, capsys, monkeypatch):
     base = ["-C", repo.path, "check", "--base", "main"]
     assert outcome(capsys, cli.run_app, base)[0] == 1  # warm the result cache

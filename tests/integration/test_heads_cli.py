@@ -383,3 +383,99 @@ def test_heads_text_lists_heads_in_the_order_alembic_heads_does(gitrepo):
     assert ours == alembic == ["f1f1f1f1f1f1", "b2b2b2b2b2b2"]
     committed = [line.split()[0] for line in gitrepo.run("heads", "--ref", "HEAD", check=True).stdout.splitlines()]
     assert committed == alembic  # read from git: the same order
+
+
+# ------------------------------------------------- histories alembic cannot load
+# heads stays informational (exit 0, stdout as it was: scripts parse it), but a
+# history alembic itself refuses to load (CycleDetected, KeyError, RevisionError)
+# is said on stderr, one line per problem, naming check's rule.
+LOAD_WARNING = "warning: alembic cannot load this history: "
+
+
+def broken(repo: GitRepo, kind: str) -> None:
+    repo.init_env()
+    repo.add_revision("r0", None, message="r0")
+    repo.add_revision("r1", "r0", message="r1")
+    repo.add_revision("r2", "r1", message="r2")
+    if kind == "cycle":
+        repo.add_revision("r4", "r5", message="r4")
+        repo.add_revision("r5", "r4", message="r5")
+    elif kind == "missing parent":
+        repo.add_revision("r6", "nosuch", message="r6")
+    elif kind == "missing depends_on":
+        repo.add_revision("r6", "r2", message="r6", depends_on="nosuch")
+    elif kind == "label is an id":
+        repo.add_revision("r6", "r2", message="r6", branch_labels="r1")
+    elif kind == "label twice":
+        repo.add_revision("r6", "r0", message="r6", branch_labels="shop")
+        repo.add_revision("r7", "r1", message="r7", branch_labels="shop")
+    repo.commit(kind)
+
+
+@pytest.mark.parametrize(
+    "kind, warning",
+    [
+        ("cycle", "cycle in down_revision (r4, r5) — revgraph check explains (RG105)"),
+        ("missing parent", "r6's down_revision names 'nosuch', which does not exist — revgraph check explains (RG104)"),
+        ("missing depends_on", "r6's depends_on names 'nosuch', which does not exist — revgraph check explains (RG104)"),
+        ("label is an id", "branch label 'r1' of r6 is a revision id — revgraph check explains (RG106)"),
+        ("label twice", "branch label 'shop' is declared twice (r6, r7) — revgraph check explains (RG106)"),
+    ],
+)
+def test_heads_warns_when_alembic_cannot_load_the_history(gitrepo, kind, warning):
+    broken(gitrepo, kind)
+    assert gitrepo.alembic("heads", check=None).returncode != 0  # alembic really refuses it
+    for args in (["heads"], ["heads", "--json"], ["heads", "--ref", "HEAD"]):
+        done = gitrepo.run(*args)
+        assert_no_traceback(done.stderr)
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stderr == LOAD_WARNING + warning + "\n", (args, done.stderr)
+    # stdout is what it was: the heads revgraph finds, nothing else
+    heads = gitrepo.run("heads").stdout
+    assert "(head)" in heads and "warning" not in heads and "RG10" not in heads
+    json_out = json.loads(gitrepo.run("heads", "--json").stdout)
+    assert set(json_out["environments"][0]) == {"name", "heads", "bases", "revisions", "head_details"}
+    # check says the same rule fails
+    check = gitrepo.run("check", "--format", "json")
+    assert warning[-6:-1] in {f["code"] for f in json.loads(check.stdout)["findings"]}
+
+
+def test_heads_warns_once_per_problem_even_with_q(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision("r0", None, message="r0")
+    gitrepo.add_revision("r6", "nosuch", message="r6")
+    gitrepo.add_revision("r7", "gone", message="r7", depends_on="r0")
+    gitrepo.add_revision("r8", "r9", message="r8")
+    gitrepo.add_revision("r9", "r8", message="r9")
+    gitrepo.commit("three problems")
+    done = gitrepo.run("heads", check=True)
+    assert done.stderr.splitlines() == [
+        LOAD_WARNING + "r6's down_revision names 'nosuch', which does not exist — revgraph check explains (RG104)",
+        LOAD_WARNING + "r7's down_revision names 'gone', which does not exist — revgraph check explains (RG104)",
+        LOAD_WARNING + "cycle in down_revision (r8, r9) — revgraph check explains (RG105)",
+    ]
+    # -q prints what matters: like an unreadable file's warning, this stays
+    assert gitrepo.run("-q", "heads", check=True).stderr == done.stderr
+
+
+def test_heads_does_not_blame_alembic_for_a_parent_in_an_unreadable_file(gitrepo):
+    # r1's file cannot be read statically (RG107, warned as ever), so r2 dangles
+    # for revgraph; alembic imports the file and loads the history fine.
+    gitrepo.init_env()
+    gitrepo.add_revision("r0", None, message="r0")
+    path = gitrepo.add_revision("r1", "r0", message="r1", branch_labels="shop")
+    text = (gitrepo.path / path).read_text()
+    assert "= ('shop',)" in text
+    (gitrepo.path / path).write_text(text.replace("= ('shop',)", "= (LABEL,)").replace("\nrevision", "\nLABEL = 'shop'\nrevision", 1))
+    gitrepo.add_revision("r2", "r1", message="r2")
+    gitrepo.commit("r1 unreadable")
+    assert gitrepo.alembic("heads").stdout.split() == ["r2", "(shop)", "(head)"]
+    done = gitrepo.run("heads", check=True)
+    assert path.rpartition("/")[2] in done.stderr, done.stderr  # the unreadable file, warned as ever
+    assert "alembic cannot load" not in done.stderr, done.stderr
+
+
+def test_a_healthy_history_gets_no_load_warning(gitrepo):
+    broken(gitrepo, "none")
+    done = gitrepo.run("heads", check=True)
+    assert (done.stdout, done.stderr) == ("r2 (head)\n", "")

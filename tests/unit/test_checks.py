@@ -964,3 +964,23 @@ def test_diff_calls_a_merge_s_parents_in_another_order_an_edit_not_a_re_point():
 )
 def test_fix_commands_name_files_from_where_they_are_run(root, start, path, shown):
     assert context(snap("a"), root_dir=root, start_dir=start).here(path) == shown
+
+
+# ------------------------------------------------- what alembic cannot load (heads)
+def test_alembic_load_problems_reads_rg104_to_rg106s_data_of_one_graph():
+    from revgraph.checks.graph import alembic_load_problems
+    from revgraph.model import RevisionGraph
+
+    healthy = RevisionGraph([rev("a"), rev("b", "a", depends_on=("a",), branch_labels=("x",))])
+    assert alembic_load_problems(healthy) == []
+    graph = RevisionGraph([
+        rev("abcd01"), rev("b", "abcd01", depends_on=("abcd0",)),  # a prefix: alembic's KeyError
+        rev("c", "d"), rev("d", "abcd01", depends_on=("c",)),  # a cycle through depends_on
+        rev("e", "f0f0"),  # missing, and declared (unreadably) in f0f0_add.py
+        rev("g", "h0h0"),  # missing
+    ])  # fmt: skip
+    assert alembic_load_problems(graph, ["versions/f0f0_add.py"]) == [
+        ("RG104", "g's down_revision names 'h0h0', which does not exist"),
+        ("RG104", "b's depends_on names 'abcd0', a prefix of abcd01: alembic takes full ids"),
+        ("RG105", "cycle in down_revision and depends_on (c, d)"),
+    ]

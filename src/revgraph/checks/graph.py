@@ -819,6 +819,48 @@ def check_label_problems(ctx: CheckContext) -> Iterator[Hit]:
         )
 
 
+# ------------------------------------------------------ alembic cannot load
+def alembic_load_problems(graph: RevisionGraph, unreadable: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """Why alembic's revision map would refuse to load ``graph``: ``(rule, reason)`` each.
+
+    Read from what RG104-RG106 report on (``dangling``, ``depends_by_prefix``,
+    ``cycles``, ``label_problems``), on one graph with no merge: alembic raises
+    KeyError for a missing down_revision or depends_on (and for a depends_on
+    prefix), CycleDetected for a cycle, RevisionError for a branch label
+    declared twice or equal to a revision id. ``unreadable``: the paths of the
+    files that could not be read statically. A missing revision whose id such a
+    file's name carries is probably declared there: alembic imports that file
+    and finds it, so it is left to the file's own warning (RG107).
+    """
+    names = [path.rpartition("/")[2] for path in unreadable]
+    found: list[tuple[str, str]] = []
+    for dangling in graph.dangling:
+        if any(name_carries(name, dangling.target) for name in names):
+            continue
+        key = "down_revision" if dangling.kind == "down" else "depends_on"
+        found.append(("RG104", f"{dangling.revision}'s {key} names {dangling.target!r}, which does not exist"))
+    for by_prefix in graph.depends_by_prefix:
+        found.append((
+            "RG104",
+            f"{by_prefix.revision}'s depends_on names {by_prefix.target!r}, a prefix of "
+            f"{graph.resolve(by_prefix.target)}: alembic takes full ids",
+        ))  # fmt: skip
+    for component in graph.cycles:
+        members = set(component)
+        through = "down_revision"
+        if any(t in members for rid in component for t in graph.resolved_depends_on.get(rid, ())):
+            through = "down_revision and depends_on"
+        found.append(("RG105", f"cycle in {through} ({id_list(component)})"))
+    for problem in graph.label_problems:
+        if problem.reason == "collides with a revision id":
+            found.append(("RG106", f"branch label {problem.label!r} of {problem.revisions[0]} is a revision id"))
+        else:
+            found.append((
+                "RG106", f"branch label {problem.label!r} is declared twice ({id_list(sorted(problem.revisions))})"
+            ))  # fmt: skip
+    return found
+
+
 # ---------------------------------------------------------- parse problems
 def check_parse_problems(ctx: CheckContext) -> Iterator[Hit]:
     """RG107: HEAD's unreadable files (the merge's would repeat them or be base's)."""
