@@ -1434,6 +1434,13 @@ def _landed_for_fix(
             if shared is not None:  # a local base behind its remote has not seen all that landed
                 take(repo.read_ref(env, shared, cache=ws.cache).revisions)
                 sources.append(shared)
+            elif rebase is not None and rebase.branch and _names_branch(repo, base_ref.ref, rebase.branch):
+                # Rebasing the base branch itself (`git rebase feat` on main) with no
+                # remote copy: the local branch is the only copy of what has landed, so
+                # its tip before the rebase (every commit still to replay) counts.
+                # Skipping it would leave nothing protecting main's own revisions.
+                take(repo.read_ref(env, rebase.orig_head or base_ref.sha, cache=ws.cache).revisions)
+                sources.append(f"{rebase.branch} before the rebase (it has no remote copy)")
             # Merging (or picking) a feature *into* the base branch: HEAD is the
             # base, its revisions have landed even if not yet pushed to origin.
             branch = _current_branch(repo)

@@ -461,3 +461,36 @@ def test_fix_on_a_clones_unpushed_main_never_moves_mains_revision(make_gitrepo, 
     assert feature_path in staged(repo)
     assert f"git {operation} --continue" in out
     assert upgrade(repo, db) == {table(BASE), table(MAIN), table(FEATURE)}
+
+
+# ------------------------------- rebasing main itself, in a repo with no remote
+def test_fix_while_rebasing_main_onto_a_feature_with_no_remote_never_moves_mains_revision(gitrepo, tmp_path):
+    """QA: no origin; on main, `git rebase feature` stops on the lock file.
+
+    main's local tip does not count during its own rebase (it would hold unpushed
+    commits), and with no remote copy nothing else protected main's revision: fix
+    moved it onto the feature's, and the database that applied it would never get
+    the feature's table. main's tip before the rebase is the only copy of what
+    landed, so it counts: both heads have landed, and fix refuses.
+    """
+    d = diverge(gitrepo, tmp_path / "app.db", lock=True)
+    main_bytes = gitrepo.read(d.main_path)
+    gitrepo.rebase("feature", expect_conflict=True)
+    assert gitrepo.conflicted() == [LOCK]
+    status = gitrepo.status()
+
+    proc = gitrepo.run("fix", check=1)
+
+    assert f"moved {MAIN}" not in proc.stdout, proc.stdout + proc.stderr
+    assert gitrepo.read(d.main_path) == main_bytes and parents(gitrepo, MAIN) == (BASE,)
+    assert gitrepo.status() == status and gitrepo.conflicted() == [LOCK]  # nothing written nor staged
+    assert "main before the rebase" in proc.stderr  # what made main's revision landed
+    assert "revgraph fix --strategy merge" in proc.stderr  # what to run next
+
+    # The way out it names moves nothing: a merge revision joins both heads.
+    out = fix_ok(gitrepo, "--strategy", "merge")
+    assert gitrepo.read(d.main_path) == main_bytes and parents(gitrepo, FEATURE) == (BASE,)
+    assert "git rebase --continue" in out
+    d.assert_upgrade_creates_feature_table()
+    continue_(gitrepo, "rebase")
+
