@@ -1420,6 +1420,8 @@ def _landed_for_fix(
     if repo is not None and repo.head_sha() is not None:
         base_ref = ws.resolve_base(base, required=operation is None and onto is None)
         rebase = operation if operation is not None and operation.kind == "rebase" else None
+        if base_ref is None and operation is not None and rebase is None and onto is None:
+            _refuse_operation_without_base(ws, base, operation)
         if base_ref is not None:
             if rebase is not None and rebase.branch and _names_branch(repo, base_ref.ref, rebase.branch):
                 # `git pull --rebase` on the base branch: until the rebase ends,
@@ -1482,6 +1484,24 @@ def _landed_for_fix(
         landed |= graph.closure(db_revisions) | set(db_revisions)
         sources.append("database")
     return landed & set(graph.revisions), targets, sources, files
+
+
+def _refuse_operation_without_base(ws: Workspace, base: str | None, operation) -> None:
+    """Stop (exit 2, nothing written) a fix during a merge, cherry-pick, revert or
+    ``git am`` when no base resolves: what has landed is told by the base (HEAD's
+    side when HEAD is the base, the branch merged in otherwise), so without one
+    every revision would look new, and a head of the base could move.
+    ``check`` stops the same way; the error is ``resolve_base``'s own."""
+    try:
+        ws.resolve_base(base, required=True)
+    except GitError as exc:
+        exc.message = (
+            f"{exc.message}: during a {operation.kind}, fix needs the base branch to tell "
+            "which revisions have landed; nothing was written"
+        )
+        exc.args = (exc.message,)
+        raise
+    raise AssertionError("resolve_base found no base, then found one")  # pragma: no cover
 
 
 def _base_snapshot(ws: Workspace, env: Environment, repo: GitRepo | None, base: str | None) -> Snapshot | None:

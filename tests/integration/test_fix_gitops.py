@@ -494,3 +494,42 @@ def test_fix_while_rebasing_main_onto_a_feature_with_no_remote_never_moves_mains
     d.assert_upgrade_creates_feature_table()
     continue_(gitrepo, "rebase")
 
+
+# ------------------------------------------ no base branch: fix cannot judge
+def _on_trunk(d: Diverged) -> None:
+    """main renamed trunk: no base resolves (no origin, no main, no [tool.revgraph] base)."""
+    d.repo.git("branch", "-m", "main", "trunk")
+
+
+@pytest.mark.parametrize("operation", ["merge", "cherry-pick"])
+def test_fix_during_a_merge_with_no_base_stops_before_writing_like_check(gitrepo, tmp_path, operation):
+    """QA: default branch trunk, no origin; `git merge trunk` on feature stopped on the
+    lock file. fix took every revision as new ("a new base"), wrote and staged a lock
+    file with two heads (git then took the conflict as resolved) and exited 1, while
+    check said "no base branch found". Without a base fix cannot tell the branch you
+    are on from the base (whose revisions must stay), so it writes nothing."""
+    d = diverge(gitrepo, tmp_path / "app.db", lock=True)
+    _on_trunk(d)
+    if operation == "merge":
+        gitrepo.checkout("feature")
+        gitrepo.merge("trunk", expect_conflict=True)
+    else:
+        gitrepo.cherry_pick(d.feature_commit, expect_conflict=True)
+    assert gitrepo.conflicted() == [LOCK]
+    status = gitrepo.status()
+    lock_bytes = gitrepo.read(LOCK)
+
+    proc = gitrepo.run("fix", check=2)
+
+    assert "no base branch found" in proc.stderr, proc.stdout + proc.stderr
+    assert "--base REF" in proc.stderr and "trunk" in proc.stderr  # what to run next, and the branches
+    assert "Traceback" not in proc.stderr
+    assert gitrepo.status() == status and gitrepo.conflicted() == [LOCK]  # nothing written nor staged
+    assert gitrepo.read(LOCK) == lock_bytes
+    assert gitrepo.run("check", check=2).stderr.startswith("revgraph: error: no base branch found")
+
+    # Naming the base, as the hint says, fixes it: the feature moves, trunk's stays.
+    out = fix_ok(gitrepo, "--base", "trunk")
+    d.assert_feature_moved_onto_main(gitrepo.show("trunk", d.main_path))
+    assert f"git {operation} --continue" in out
+    d.assert_upgrade_creates_feature_table()
