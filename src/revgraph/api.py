@@ -1420,7 +1420,7 @@ def _landed_for_fix(
     if repo is not None and repo.head_sha() is not None:
         base_ref = ws.resolve_base(base, required=operation is None and onto is None)
         rebase = operation if operation is not None and operation.kind == "rebase" else None
-        if base_ref is None and operation is not None and rebase is None and onto is None:
+        if base_ref is None and operation is not None and onto is None:
             _refuse_operation_without_base(ws, base, operation)
         if base_ref is not None:
             if rebase is not None and rebase.branch and _names_branch(repo, base_ref.ref, rebase.branch):
@@ -1487,10 +1487,10 @@ def _landed_for_fix(
 
 
 def _refuse_operation_without_base(ws: Workspace, base: str | None, operation) -> None:
-    """Stop (exit 2, nothing written) a fix during a merge, cherry-pick, revert or
-    ``git am`` when no base resolves: what has landed is told by the base (HEAD's
-    side when HEAD is the base, the branch merged in otherwise), so without one
-    every revision would look new, and a head of the base could move.
+    """Stop (exit 2, nothing written) a fix during a git operation when no base
+    resolves: what has landed is told by the base (HEAD's side when HEAD is the
+    base, the branch merged in otherwise; in a rebase, the branch being rebased
+    when it is the base), so without one the base's own revisions could move.
     ``check`` stops the same way; the error is ``resolve_base``'s own."""
     try:
         ws.resolve_base(base, required=True)

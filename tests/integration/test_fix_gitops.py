@@ -533,3 +533,27 @@ def test_fix_during_a_merge_with_no_base_stops_before_writing_like_check(gitrepo
     d.assert_feature_moved_onto_main(gitrepo.show("trunk", d.main_path))
     assert f"git {operation} --continue" in out
     d.assert_upgrade_creates_feature_table()
+
+
+def test_fix_while_rebasing_trunk_with_no_base_stops_before_moving_trunks_revision(gitrepo, tmp_path):
+    """The rebase twin of the two above: on trunk (no base resolves), `git rebase
+    feature` stopped on the lock file and fix moved trunk's own revision onto the
+    feature's ("landed ... came from: the rebase's upstream"), exit 0. Without a
+    base fix cannot tell that the branch being rebased is the base, so it stops."""
+    d = diverge(gitrepo, tmp_path / "app.db", lock=True)
+    _on_trunk(d)
+    trunk_bytes = gitrepo.read(d.main_path)
+    gitrepo.rebase("feature", expect_conflict=True)
+    status = gitrepo.status()
+
+    proc = gitrepo.run("fix", check=2)
+
+    assert "no base branch found" in proc.stderr and "during a rebase" in proc.stderr, proc.stdout + proc.stderr
+    assert "--base REF" in proc.stderr
+    assert gitrepo.read(d.main_path) == trunk_bytes and gitrepo.status() == status
+
+    # Named as the base, trunk is the branch being rebased with no remote copy: its
+    # revision has landed, as has the feature's, and fix refuses to move either.
+    proc = gitrepo.run("fix", "--base", "trunk", check=1)
+    assert "trunk before the rebase" in proc.stderr, proc.stdout + proc.stderr
+    assert gitrepo.read(d.main_path) == trunk_bytes and gitrepo.status() == status
