@@ -97,3 +97,23 @@ def test_rebasing_onto_another_shared_branch_moves_the_replayed_revision(make_gi
     out = _resolve_notes_and_fix(repo)
     assert f"moved {LOCAL}" in out and f"moved {PUSHED}" not in out, out
     assert _down_of(repo, upstream).endswith(f"'{ROOT}'".encode())
+
+
+def test_pull_merge_on_main_refuses_with_a_hint_that_leads_somewhere(clones):
+    # QA: `git pull` (a merge) on main over an unpushed revision: fix refused
+    # with "a landed revision differs from origin/main: restore it", which is
+    # false (nothing differs; ours is simply not pushed). The hint now names
+    # the merge revision and the rebase, and the merge revision it names works.
+    ours, pushed, local = clones
+    ours.commit("ours")
+    ours.git("pull", "-q", "--no-rebase", "origin", "main", check=None)  # stops on notes.txt
+    ours.write("notes.txt", "both lines\n")
+    ours.git("add", "notes.txt")
+
+    refused = ours.run("fix", "--base", "origin/main", check=1)
+
+    assert "differs" not in refused.stderr and "restore" not in refused.stderr, refused.stderr
+    assert f"{LOCAL} counts as landed here but is not on origin/main" in refused.stderr
+    assert "`revgraph fix --strategy merge`" in refused.stderr and "git pull --rebase" in refused.stderr
+    ours.run("fix", "--base", "origin/main", "--strategy", "merge", check=True)
+    assert ours.run("check", "--base", "origin/main").returncode == 0

@@ -210,6 +210,19 @@ def _refuse_several_landed_heads(
                 hint_if_no_merge="",
             )
         if base is not None and len(base_view.heads_by_lineage.get(lineage, ())) < 2:
+            elsewhere = [head for head in heads if head not in base_view.graph.revisions]
+            if elsewhere:
+                # Not an edit of base's history: revisions base lacks count as landed
+                # (HEAD in a merge into the base branch: `git pull` over unpushed commits).
+                raise FixRefused(
+                    f"the landed revisions have several heads here{_on_line(lineage)}: {', '.join(heads)}; "
+                    f"{', '.join(elsewhere)} counts as landed here but is not on {base.source}",
+                    hint="join them with a merge revision: `revgraph fix --strategy merge`; or, for commits "
+                    f"of yours not pushed yet, undo this merge and rebase them onto {base.source} "
+                    "(`git pull --rebase`): fix then moves their revisions",
+                    hint_if_no_merge="for commits of yours not pushed yet, undo this merge and rebase them onto "
+                    f"{base.source} (`git pull --rebase`): fix then moves their revisions; ",
+                )
             raise FixRefused(
                 f"the landed revisions have several heads here{_on_line(lineage)}: "
                 f"{', '.join(heads)}, but {base.source} has one",
