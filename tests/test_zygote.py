@@ -136,3 +136,14 @@ def test_another_start_up_gets_a_zygote_whose_variables_a_command_does_not_inher
     assert seen(first)["var"] == "é ü"
     second, fresh = both_ways(monkeypatch, probe, {**own_startup, "PROBE_VAR": None})
     assert seen(second)["var"] is seen(fresh)["var"] is None
+
+
+def test_a_zygote_that_does_not_answer_in_time_is_dropped_and_the_command_runs_fresh(monkeypatch, probe, own_startup):
+    # A zygote stuck importing must not hang the suite: past STARTUP_TIMEOUT it
+    # is killed, run() says "run it the usual way", and _run does.
+    monkeypatch.setattr(zygote, "STARTUP_TIMEOUT", 0.001)  # no zygote imports that fast
+    env = {**os.environ, **own_startup, "PROBE_PARENT": str(os.getpid())}
+    cmd = [sys.executable, "-m", "alembic", "current"]
+    assert zygote.run(cmd, cwd=probe, env=env, input=None, timeout=60) is None
+    done = _run(cmd, cwd=probe, env=env, expect=0)
+    assert seen(done)["forked"] is False

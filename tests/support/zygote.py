@@ -38,6 +38,7 @@ from pathlib import Path
 
 MODULES = ("revgraph", "alembic")
 MAX_ZYGOTES = 3
+STARTUP_TIMEOUT = 120.0  # seconds for a zygote to import everything and fork its first child
 STARTUP_PREFIXES = ("PYTHON", "LANG", "LC_")
 
 
@@ -84,7 +85,13 @@ class _Zygote:
 
         self.proc.stdin.write(json.dumps(request).encode() + b"\n")
         self.proc.stdin.flush()
-        pid = self._line(None)["pid"]
+        # The first request waits for the imports too; a zygote that never answers
+        # (stuck importing) must not hang the suite: it goes, the command runs fresh.
+        started = self._line(time.monotonic() + STARTUP_TIMEOUT)
+        if started is None:
+            self.proc.kill()
+            raise EOFError("the zygote did not answer")
+        pid = started["pid"]
         answer = self._line(time.monotonic() + timeout)
         if answer is None:
             os.kill(pid, signal.SIGKILL)
