@@ -414,6 +414,18 @@ def test_down_revision_naming_nothing_is_dangling():
     assert finding.message.startswith("b (versions/b_step.py:11): down_revision names 'zz'")
 
 
+def test_down_revision_naming_a_branch_label_says_it_is_a_label_and_names_the_lines_head():
+    # QA: "names 'core', which does not exist" beside a graph showing a0 (core).
+    # alembic looks down_revision up by id only (KeyError: 'core').
+    head = snap("a<-b", a={"branch_labels": ("core",)}, also=[rev("e", "core")])
+    [finding] = findings(context(head), "RG104")
+    assert finding.message == (
+        "e (versions/e_step.py:11): down_revision names 'core', a branch label (declared by a); alembic "
+        "looks down_revision up by revision id only, so it cannot load the revisions (KeyError: 'core'): "
+        "write the id of the revision it continues (core's head is b)"
+    )
+
+
 def test_depends_on_naming_nothing_is_dangling_at_its_line():
     head = snap("a<-b", b={"depends_on": ("nope",)})
     [finding] = findings(context(head), "RG104")
