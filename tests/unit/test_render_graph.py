@@ -498,6 +498,9 @@ def test_tree_names_a_folded_depends_on_target_by_its_revision_id():
     # The pictures that draw the placeholder keep their edge to it.
     mermaid = render(fv, "mermaid")
     assert "collapsed:" not in mermaid and "n0 -.-> n2" in mermaid
+    # QA: Mermaid (and so the markdown PR comment) named the fold by its count
+    # alone; the tree and dot give the folded range too.
+    assert '["… 7 revisions …<br/>a … g"]' in mermaid
 
 
 @pytest.mark.parametrize("fmt", TEXT_FORMATS)

@@ -100,8 +100,8 @@ def _one_line(text: str) -> str:
 
 
 def _label(node: ViewNode) -> str:
-    if node.is_placeholder:
-        return escape_label(node.title)
+    if node.is_placeholder:  # with the folded range, as the tree and dot name it
+        return f"{escape_label(node.title)}<br/>{escape_label(node.summary)}"
     head = node.title + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")
     parts = [f"<b>{escape_label(head)}</b>"]
     if node.summary:
