@@ -234,6 +234,21 @@ def test_verbose_text_explains_a_rule_once_and_prints_a_shared_fix_once_after_it
     assert "above)" not in render_text(mixed_fixes, width=200)
 
 
+def test_a_shared_fix_is_printed_once_when_another_rules_finding_sorts_between():
+    # QA: an RG203 warning between two RG402 ones split `fix: revgraph fix
+    # --docstrings` into "(for the 1 RG402 findings above)" twice.
+    first, second = drifted_docstrings(2)
+    edited = Finding(code="RG203", severity=Severity.WARNING, revisions=("a0",), fix="git restore -- x",
+                     message="a landed revision was edited", locations=(Location("versions/a0_y.py", 3),))  # fmt: skip
+    text = render_text(Report(findings=(first, edited, second)), width=200)
+    lines = text.splitlines()
+    assert [line.split(": ", 1)[0].strip() for line in lines if "RG" in line and "fix:" not in line][:3] == [
+        "versions/a0_x.py:20", "versions/a0_y.py:3", "versions/a1_x.py:20"]  # interleaved, as QA saw
+    assert text.count("fix: revgraph fix --docstrings") == 1
+    assert "fix: revgraph fix --docstrings  (for the 2 RG402 findings above)" in text
+    assert text.count("fix: git restore -- x") == 1
+
+
 def test_text_does_not_repeat_the_place_its_line_starts_with():
     (finding,) = drifted_docstrings(1)
     text = render_text(Report(findings=(finding,)), width=200)

@@ -128,25 +128,27 @@ def _print_group(
 
     console.print(Text(f"{_HEADING[severity]} ({len(group)})", style=_STYLE[severity]))
     # A rule is explained (verbose: doctor, check -v) at its first finding only, and
-    # one fix shared by a run of findings is printed once, after them (28 docstrings
-    # that drifted over a project's history: one explanation, one
-    # `revgraph fix --docstrings`). Each finding keeps its own line for grep.
+    # one fix shared by findings of a rule is printed once, after the last of them
+    # (28 docstrings that drifted over a project's history: one explanation, one
+    # `revgraph fix --docstrings`), also when another rule's finding sorts between
+    # them. Each finding keeps its own line for grep.
     explained: set[str] = set()
-    run = 0
     if severity is Severity.INFO and not every_note:
         group, counted = _cap_notes(group)
     else:
         counted = {}
+    sharing: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], int] = {}
     for index, finding in enumerate(group):
-        following = group[index + 1] if index + 1 < len(group) else None
-        shared = finding.fix and following is not None and (
-            following.code, following.fix) == (finding.code, finding.fix)  # fmt: skip
-        run += 1
+        if finding.fix:
+            key = (finding.code, finding.fix)
+            sharing[key] = sharing.get(key, 0) + 1
+            last[key] = index
+    for index, finding in enumerate(group):
+        key = (finding.code, finding.fix or "")
         _print_finding(console, finding, verbose, show_environment, explain=finding.code not in explained,
-                       fix=not shared, run=run)  # fmt: skip
+                       fix=last.get(key) == index, run=sharing.get(key, 1))  # fmt: skip
         explained.add(finding.code)
-        if not shared:
-            run = 0
     for code, more in counted.items():
         noun = "note" if more == 1 else "notes"
         console.print(Text(f"... and {more} more {code} {noun} (-v lists them all)", style="dim"), soft_wrap=True)
