@@ -110,6 +110,7 @@ class _Zygote:
 _zygotes: dict[tuple, _Zygote] = {}
 _lock = threading.Lock()
 _scratch: Path | None = None
+_counter = 0
 
 
 def usable(cmd: Sequence[str], env: Mapping[str, str] | None) -> bool:
@@ -132,9 +133,10 @@ def run(
     timeout: float,
 ) -> tuple[int, bytes, bytes] | None:
     """(exit code, stdout, stderr) of ``cmd`` run in a fork; None to run it the usual way."""
-    global _scratch
+    global _scratch, _counter
     if not _lock.acquire(blocking=False):
         return None  # another thread is using the zygotes: let it, run this one fresh
+    files: tuple[Path, ...] = ()
     try:
         env = dict(os.environ if env is None else env)
         key = _startup_key(env)
@@ -143,7 +145,10 @@ def run(
             zygote = _zygotes[key] = _Zygote(env)
         if _scratch is None:
             _scratch = Path(tempfile.mkdtemp(prefix="revgraph-zygote-"))
-        out, err, inp = (_scratch / name for name in ("stdout", "stderr", "stdin"))
+        # New files per command: a process the command left running (it holds
+        # its stdout) must not write into the next command's output.
+        _counter += 1
+        files = out, err, inp = tuple(_scratch / f"{_counter}.{name}" for name in ("stdout", "stderr", "stdin"))
         inp.write_bytes(input or b"")
         request = {
             "argv": [str(c) for c in cmd[1:]],
@@ -160,6 +165,8 @@ def run(
             return None  # the zygote died: this command runs fresh, the next one gets a new zygote
         return code, out.read_bytes(), err.read_bytes()
     finally:
+        for made in files:
+            made.unlink(missing_ok=True)
         _lock.release()
 
 
@@ -174,6 +181,10 @@ def discard(env: Mapping[str, str]) -> None:
 def _close_all() -> None:
     for zygote in _zygotes.values():
         zygote.close()
+    if _scratch is not None:
+        import shutil
+
+        shutil.rmtree(_scratch, ignore_errors=True)
 
 
 if __name__ != "__zygote__":  # the client's side; the zygote has nothing to close
