@@ -1566,11 +1566,7 @@ def _fix(
     repo = ws.maybe_repo()
     if repo is not None and repo.root is None:
         raise GitError("fix needs a working tree; this is a bare repository")
-    operation = None
-    if repo is not None:
-        from revgraph.gitops.mergestate import detect_operation
-
-        operation = detect_operation(Path(repo.git_dir), repo.head_sha())
+    operation = _operation_in_progress(ws)
     db_revisions: tuple[str, ...] = ()
     if db_url:
         db_revisions = _read_database(ws, db_url)
@@ -2111,10 +2107,7 @@ def _commit_of(ws: Workspace, ref: str | None) -> str | None:
     repo = ws.maybe_repo()
     if repo is None:
         return None
-    try:
-        return repo.head_sha() if ref is None else repo.resolve(ref)
-    except Exception:  # noqa: BLE001 - only a title depends on it
-        return None
+    return repo.head_sha() if ref is None else _try_resolve(repo, ref)
 
 
 def graph_view(

@@ -547,10 +547,10 @@ def _str_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]
 def _selectors(table: dict, where: str) -> tuple[str, ...]:
     """``select``; an empty list is refused: it would switch every rule off, and
     check would then say "All good" whatever the history holds."""
-    select = _str_list(table, "select", where)
-    if "select" in table and not any(code.strip() for code in select):
+    select = _str_list(table, "select", where)  # an empty string in it is refused there
+    if "select" in table and not select:
         raise ConfigError(
-            f"{where} select = {list(select)!r} selects no rule; leave select out to run every rule",
+            f"{where} select = [] selects no rule; leave select out to run every rule",
             hint='`select = ["ALL"]` is every rule; `ignore` switches single rules off',
         )
     return select

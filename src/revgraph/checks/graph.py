@@ -658,23 +658,22 @@ def check_dangling(ctx: CheckContext) -> Iterator[Hit]:
         if dangling.kind == "down" and dangling.target in graph.labels:
             # depends_on may name a branch label; down_revision may not (alembic: KeyError).
             heads = [h for h in graph.heads if dangling.target in graph.labels_of(h) and h != rev.id]
-            yield Hit(
-                "RG104",
+            message = (
                 f"{named(rev, key)}: down_revision names {dangling.target!r}{suffix}, a branch label "
                 f"(declared by {graph.labels[dangling.target]}); alembic looks down_revision up by revision "
                 f"id only, so it cannot load the revisions (KeyError: {dangling.target!r}): write the id of "
                 "the revision it continues"
-                + (f" ({dangling.target}'s head is {', '.join(heads)})" if heads else ""),
-                revisions=(rev.id,),
-                locations=(where(rev, key),),
-                subjects=(rev,),
+                + (f" ({dangling.target}'s head is {', '.join(heads)})" if heads else "")
             )
-            continue
+        else:
+            message = (
+                f"{named(rev, key)}: {key} names {dangling.target!r}, which does not exist{suffix}"
+                + (_unreadable_declarer(ctx, dangling.target, merged=bool(suffix))
+                   or _deleted_by_base(ctx, rev, dangling.target, key))
+            )  # fmt: skip
         yield Hit(
             "RG104",
-            f"{named(rev, key)}: {key} names {dangling.target!r}, which does not exist{suffix}"
-            + (_unreadable_declarer(ctx, dangling.target, merged=bool(suffix))
-               or _deleted_by_base(ctx, rev, dangling.target, key)),  # fmt: skip
+            message,
             revisions=(rev.id,),
             locations=(where(rev, key),),
             subjects=(rev,),
@@ -852,11 +851,11 @@ def alembic_load_problems(graph: RevisionGraph, unreadable: Iterable[str] = ()) 
     for dangling in graph.dangling:
         if any(name_carries(name, dangling.target) for name in names):
             continue
-        key = "down_revision" if dangling.kind == "down" else "depends_on"
         if dangling.kind == "down" and dangling.target in graph.labels:
             found.append(("RG104", f"{dangling.revision}'s down_revision names {dangling.target!r}, a branch "
                                    "label: alembic takes revision ids there"))  # fmt: skip
             continue
+        key = "down_revision" if dangling.kind == "down" else "depends_on"
         found.append(("RG104", f"{dangling.revision}'s {key} names {dangling.target!r}, which does not exist"))
     for by_prefix in graph.depends_by_prefix:
         found.append((

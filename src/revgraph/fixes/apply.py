@@ -195,7 +195,7 @@ def _write_all(targets: list[_Target], fault: Fault) -> None:
     except BaseException as exc:
         unrestored = _roll_back(targets)
         _remove_leftovers(targets, keep=unrestored)
-        _remove_folders(made)
+        remove_folders(made)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt & co: rolled back, then let it through
         raise _failure(step_path, exc, unrestored) from exc
@@ -347,8 +347,9 @@ def _remove_leftovers(targets: list[_Target], *, keep: Sequence[_Target] = ()) -
                 pass  # already renamed into place, or gone
 
 
-def _remove_folders(made: list[Path]) -> None:
-    """Remove the folders this run created, deepest first; one no longer empty stays."""
+def remove_folders(made: Sequence[Path]) -> None:
+    """Remove the folders a run created (``made``, parents first), deepest first;
+    one no longer empty stays. ``install``'s undo removes a lock file's with it too."""
     for folder in reversed(made):
         try:
             os.rmdir(folder)

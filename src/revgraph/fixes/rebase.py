@@ -214,14 +214,13 @@ def _refuse_several_landed_heads(
             if elsewhere:
                 # Not an edit of base's history: revisions base lacks count as landed
                 # (HEAD in a merge into the base branch: `git pull` over unpushed commits).
+                rebase_them = (f"for commits of yours not pushed yet, undo this merge and rebase them onto "
+                               f"{base.source} (`git pull --rebase`): fix then moves their revisions")  # fmt: skip
                 raise FixRefused(
                     f"the landed revisions have several heads here{_on_line(lineage)}: {', '.join(heads)}; "
                     f"{', '.join(elsewhere)} counts as landed here but is not on {base.source}",
-                    hint="join them with a merge revision: `revgraph fix --strategy merge`; or, for commits "
-                    f"of yours not pushed yet, undo this merge and rebase them onto {base.source} "
-                    "(`git pull --rebase`): fix then moves their revisions",
-                    hint_if_no_merge="for commits of yours not pushed yet, undo this merge and rebase them onto "
-                    f"{base.source} (`git pull --rebase`): fix then moves their revisions; ",
+                    hint=f"join them with a merge revision: `revgraph fix --strategy merge`; or, {rebase_them}",
+                    hint_if_no_merge=f"{rebase_them}; ",
                 )
             raise FixRefused(
                 f"the landed revisions have several heads here{_on_line(lineage)}: "

@@ -886,20 +886,16 @@ class _FilePlan:
                 failed.extend(edit.path for edit in restore)
         return failed
 
-
     def _remove_made_folders(self, rel: str) -> None:
-        """The folders between ``below[rel]`` (which existed) and ``rel``, deepest first;
-        one that is no longer empty stays, with everything above it."""
+        """The folders made for ``rel`` (those between ``below[rel]``, which existed, and
+        it), as the writer removes its own after a failure."""
         if rel not in self.below:
             return
+        from revgraph.fixes.apply import remove_folders
+
         top = self.root / self.below[rel]
-        folder = (self.root / rel).parent
-        while folder != top and top in folder.parents:
-            try:
-                folder.rmdir()
-            except OSError:
-                return
-            folder = folder.parent
+        made = [folder for folder in (self.root / rel).parents if top in folder.parents]
+        remove_folders(made[::-1])
 
 
 def _rel(root: Path, path: Path) -> str | None:
