@@ -19,6 +19,7 @@ Styles:
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from typing import Sequence, Union
 
@@ -222,6 +223,15 @@ def render_with_template(template_text: str, rev_id: str, down: RevRef, **kw) ->
     return _render_template(template_text, rev_id=rev_id, down=as_tuple(down), **kw)
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(template_text: str):
+    """Mako compiles a template to Python each time one is made (~10 ms); a test run
+    renders thousands of revisions from a handful of templates."""
+    from mako.template import Template
+
+    return Template(template_text)
+
+
 def _render_template(
     template_text: str,
     *,
@@ -234,8 +244,6 @@ def _render_template(
     upgrades: str | None = None,
     downgrades: str | None = None,
 ) -> str:
-    from mako.template import Template
-
     extra = {}
     if upgrades is not None:
         extra["upgrades"] = _indent(upgrades)
@@ -244,7 +252,7 @@ def _render_template(
     # The same variables ScriptDirectory.generate_revision hands the template.
     # depends_on is a *list* there, so several dependencies render as a list.
     deps = list(as_tuple(depends_on))
-    return Template(template_text).render_unicode(
+    return _compiled(template_text).render_unicode(
         up_revision=str(rev_id),
         down_revision=_scalar_or_tuple(down),
         branch_labels=as_tuple(branch_labels) if branch_labels is not None else None,
