@@ -224,6 +224,12 @@ def _warm_up() -> None:
         "typer._click.decorators", "unicodedata", "fractions", "colorsys", "encodings.ascii",
         "alembic.config", "alembic.command", "alembic.script", "alembic.runtime.environment",
         "alembic.runtime.migration", "alembic.operations", "sqlalchemy",
+        # Compiled afresh in every child that needs them (byte-code is not
+        # written under PYTHONDONTWRITEBYTECODE): rich's emoji table (~3,600
+        # entries) for any markup, help text wrapping, and what an alembic
+        # env.py on SQLite loads.
+        "rich._emoji_codes", "rich._emoji_replace", "typer._click._textwrap",
+        "logging.config", "sqlite3", "sqlalchemy.dialects.sqlite", "alembic.autogenerate",
     )
     for name in lazily:
         importlib.import_module(name)
