@@ -104,6 +104,7 @@ class Workspace:
 
             try:
                 self._repo = GitRepo(self.project.root)
+                self._repo.pin()  # one state of the repository per command
                 self._repo.quiet = self.options.quiet
                 from revgraph.sources.refsettings import RefSettings
 
@@ -1374,6 +1375,10 @@ def _shared_copy(repo: GitRepo, ref: str) -> str | None:
     """
     if not ref or ref.startswith("-"):
         return None
+    return repo.while_pinned(f"shared copy of {ref}", lambda: _find_shared_copy(repo, ref))
+
+
+def _find_shared_copy(repo: GitRepo, ref: str) -> str | None:
     full = (_git_output(repo, "rev-parse", "--symbolic-full-name", ref) or "").strip()
     if not full.startswith("refs/heads/"):
         return None  # not a local branch (a remote one, a tag, a sha): nothing to add

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
 from revgraph.errors import BadRefError, ConfigError, GitError, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment
     from revgraph.sources.cache import ParseCache
     from revgraph.sources.refsettings import RefSettings
+
+T = TypeVar("T")
 
 MAX_REVISION_BYTES = 5 * 1024 * 1024
 _SYMLINK_MODE = "120000"
@@ -348,6 +350,7 @@ class GitRepo:
         self._prefetched: dict[tuple[str, ...], tuple[subprocess.Popen, IO[bytes], IO[bytes]]] = {}
         self._memo: dict[str, Blob] = {}  # blob id -> what cat-file gave (``blobs``)
         self._pinned: dict[str, str | None] | None = None  # ref -> commit while ``pinned``
+        self._pinned_facts: dict[str, object] = {}  # ``while_pinned``'s answers
         self._memo_room = MEMO_BYTES
         # Versions folders inside a submodule (``_through_submodules``): the submodules'
         # repositories, and their object folders, which cat-file reads as alternates.
@@ -642,6 +645,26 @@ class GitRepo:
             f"reading {candidates[0]}, as git does (name {candidates[1]} for the other)\n"
         )
 
+    def pin(self) -> None:
+        """From now on, for this object's life, a ref name means what it first meant.
+
+        For one command's repository (``api.Workspace``): revgraph never moves a
+        ref itself, so a command reads one state of the repository, and asks git
+        for HEAD or the base once, not once per step (``fix`` asked for the base
+        six times, each a process).
+        """
+        if self._pinned is None:
+            self._pinned = {}
+
+    def while_pinned(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, asked once per ``key`` while refs are pinned (a fact about refs:
+        a branch's upstream, say), every time otherwise."""
+        if self._pinned is None:
+            return compute()
+        if key not in self._pinned_facts:
+            self._pinned_facts[key] = compute()
+        return self._pinned_facts[key]
+
     @contextlib.contextmanager
     def pinned(self) -> Iterator[None]:
         """Within: a ref name (HEAD, a branch) is resolved once, then means that commit.
@@ -660,6 +683,7 @@ class GitRepo:
             yield
         finally:
             self._pinned = None
+            self._pinned_facts = {}
 
     def known_commits(self, shas: Iterable[str | None]) -> None:
         """Note object ids git already said are commits (``cat-file --batch-check``).
