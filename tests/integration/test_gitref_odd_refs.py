@@ -139,3 +139,26 @@ def test_audit_and_collisions_say_a_tree_is_not_a_commit(repo):
 def test_a_config_option_naming_a_folder_or_a_device_says_so(repo):
     assert "is a directory" in _clean_failure(repo.run("-c", "migrations", "heads"))
     assert "is not a regular file" in _clean_failure(repo.run("-c", "/dev/null", "heads"))
+
+
+def test_a_command_s_workspace_reads_each_ref_once_and_a_new_workspace_reads_it_again(repo):
+    """A command reads one state of the repository: a branch that moves while it
+    runs still means the commit it meant first (``GitRepo.pin``); the next
+    command sees the move."""
+    from revgraph.api import Options, Workspace, _shared_copy
+
+    first = repo.rev_parse("refs/heads/feat")
+    with Workspace(Options(cwd=repo.path)) as ws:
+        git = ws.repo()
+        assert git.resolve("refs/heads/feat") == first
+        assert _shared_copy(git, "refs/heads/feat") is None
+        repo.add_revision("cccc00000003", "bbbb00000002", message="c")
+        moved = repo.commit("c")
+        repo.git("branch", "-f", "origin-copy", "refs/heads/feat")
+        repo.git("config", "branch.feat.remote", ".")
+        repo.git("config", "branch.feat.merge", "refs/heads/origin-copy")
+        assert git.resolve("refs/heads/feat") == first
+        assert _shared_copy(git, "refs/heads/feat") is None  # the upstream set meanwhile is not seen either
+    with Workspace(Options(cwd=repo.path)) as ws:
+        assert ws.repo().resolve("refs/heads/feat") == moved != first
+        assert _shared_copy(ws.repo(), "refs/heads/feat") == "origin-copy"
