@@ -311,7 +311,7 @@ class Workspace:
         for ref, how in candidates:
             sha = _try_resolve(repo, ref)
             if sha:
-                return BaseRef(ref, sha, how)
+                return _fresher_default(repo, BaseRef(ref, sha, how))
         if explicit:
             ref, how = candidates[0]
             why = repo.unknown_ref_error(ref, commit_required=True)
@@ -341,6 +341,29 @@ class Workspace:
         else:
             hint = f"pass --base REF or set [tool.revgraph] base ({repo.branches_hint()})"
         raise GitError(f"no base branch found (tried {tried})", hint=hint)
+
+
+def _fresher_default(repo: GitRepo, found: BaseRef) -> BaseRef:
+    """A default local base (``main``, no origin/HEAD to name the remote one) that
+    is behind its remote copy gives way to the copy.
+
+    The branch will be merged into ``origin/main``, not into a local ``main``
+    that has not pulled it: predicting the merge with the stale copy missed a
+    revision landed since (All good here, RG102 in CI). Only when the copy holds
+    all of the local branch: a local ``main`` with commits of its own is what
+    the user works with, and stays (its copy's revisions count as landed
+    anyway, ``_remote_landed``). Shared with the result cache's key
+    (``resultcache._git_state``), whose facts hold both commits.
+    """
+    if found.how != "default" or not repo.ref_exists(f"refs/heads/{local_branch_name(found.ref)}"):
+        return found
+    remote = _shared_copy(repo, found.ref)
+    remote_sha = _try_resolve(repo, remote) if remote else None
+    if remote is None or remote_sha is None or remote_sha == found.sha:
+        return found
+    if repo.merge_base(found.sha, remote_sha) != found.sha:
+        return found  # diverged, or unrelated: the local branch has work of its own
+    return BaseRef(remote, remote_sha, f"default ({found.ref} is behind {remote})")
 
 
 # ------------------------------------------------------- repository helpers

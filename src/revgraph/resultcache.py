@@ -527,7 +527,7 @@ def _git_state(
     from their commit ids (trees by ``<commit>:<folder>``), so the key is a
     function of those ids, which an express ticket records.
     """
-    from revgraph.api import ORIGIN_HEAD_REF, local_branch_name
+    from revgraph.api import ORIGIN_HEAD_REF, BaseRef, _fresher_default, local_branch_name
     from revgraph.sources.gitref import _plausible_ref
 
     bare = repo.root is None
@@ -576,6 +576,11 @@ def _git_state(
     if found is None:  # the check itself reports why
         raise OSError(f"no base: tried {', '.join(ref for ref, _ in candidates)} ({explicit=})")
     base_ref, base_sha, how = found
+    if how == "default" and commit(f"refs/heads/{local_branch_name(base_ref)}"):
+        # A default local base behind its remote copy gives way to it, as in the
+        # check (its own function): the key is then the copy's, and names it.
+        fresher = _fresher_default(repo, BaseRef(base_ref, base_sha, how))
+        base_ref, base_sha, how = fresher.ref, fresher.sha, fresher.how
     merge_base = repo.merge_base(base_sha, head) if head else None  # asked of git once per run
     protected_refs: set[str] = {ref for ref in plain if commit(ref)}
     for pattern in patterns:  # as api._protected_refs: remote copies count

@@ -109,13 +109,63 @@ def test_repointing_a_revision_only_origin_main_has_is_rg201_naming_origin_main(
     assert not findings(check(ours)[1], "RG201")
 
 
-def test_the_default_base_without_origin_head_is_the_local_main_and_sees_it_too(clones):
+def test_the_default_base_without_origin_head_is_origin_main_when_main_is_behind_it(clones):
     colleague, ours = clones
     pushed = stack_pushed_on_ours(colleague, ours)
     done = ours.run("check", "--format", "json")
     report = json.loads(done.stdout)
-    assert done.returncode == 1 and report["base"] == "main"
+    assert done.returncode == 1 and report["base"] == "origin/main"
     assert [f["revisions"] for f in findings(report, "RG201")] == [[PUSHED]]
+    assert f"but {ROOT} in origin/main" in findings(report, "RG201")[0]["message"]
+
+
+def test_a_feature_on_a_stale_main_is_checked_against_origin_main_by_default(clones):
+    """No origin/HEAD, local main behind origin/main, a feature forked from main:
+    the merge that will happen is with origin/main, where a colleague's revision
+    landed on the same parent. The check predicts that merge (RG102), cached or
+    not, and fix then moves only the feature's revision."""
+    colleague, ours = clones
+    push_pushed(colleague)
+    ours.git("fetch", "-q", "origin")
+    ours.git("checkout", "-q", "-b", "feature")
+    ours.add_revision(OURS, ROOT, message="feature work")
+    ours.commit("feature")
+    assert ours.rev_parse("main") != ours.rev_parse("origin/main")
+
+    for _ in range(2):  # the second answer comes from the result cache
+        done = ours.run("check", "--format", "json")
+        report = json.loads(done.stdout)
+        assert done.returncode == 1 and report["base"] == "origin/main", done.stdout + done.stderr
+        (hit,) = findings(report, "RG102")
+        assert hit["revisions"] == [OURS, PUSHED] and "origin/main adds " + PUSHED in hit["message"], hit
+
+    # Once main has pulled, the default base is main again, and the answer follows.
+    ours.git("branch", "-f", "main", "origin/main")
+    report = json.loads(ours.run("check", "--format", "json").stdout)
+    assert report["base"] == "main" and findings(report, "RG102")
+
+    ours.merge("origin/main")
+    fixed = ours.run("fix")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert f"moved {OURS}: {ROOT} -> {PUSHED}" in fixed.stdout
+    assert ours.run("check").returncode == 0
+
+
+def test_a_local_main_with_commits_of_its_own_stays_the_default_base(clones):
+    """main ahead of (diverged from) origin/main is the user's own work: it stays the
+    base, origin/main's revisions still count as landed. --base main is kept as asked."""
+    colleague, ours = clones
+    push_pushed(colleague)
+    ours.git("fetch", "-q", "origin")
+    ours.add_revision(OTHER, ROOT, message="unpushed on main")
+    ours.commit("unpushed")
+    report = json.loads(ours.run("check", "--format", "json").stdout)
+    assert report["base"] == "main"
+
+    ours.git("reset", "-q", "--hard", "HEAD~1")  # main behind origin/main again
+    ours.git("checkout", "-q", "-b", "feature")
+    code, report = check(ours)  # --base main: as asked
+    assert report["base"] == "main" and not findings(report, "RG102")
 
 
 def test_deleting_a_revision_only_origin_main_has_is_rg202(clones):
