@@ -147,3 +147,52 @@ def test_a_zygote_that_does_not_answer_in_time_is_dropped_and_the_command_runs_f
     assert zygote.run(cmd, cwd=probe, env=env, input=None, timeout=60) is None
     done = _run(cmd, cwd=probe, env=env, expect=0)
     assert seen(done)["forked"] is False
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_a_command_interrupted_by_the_test_run_takes_its_zygote_and_child_along(probe, own_startup):
+    """pytest-timeout (or Ctrl-C) stops a test inside ``zygote.run``: the command's
+    answers are still to come, so its zygote must not serve the next command, and
+    the child (maybe what hung) is killed."""
+    import signal
+    import time
+
+    env = {**os.environ, **own_startup, "PROBE_PARENT": "1"}
+    cmd = [sys.executable, "-m", "alembic", "current"]
+    zygote.run(cmd, cwd=probe, env=env, input=None, timeout=60)  # started, imports done
+    (served,) = [z for key, z in zygote._zygotes.items() if key == zygote._startup_key(env)]
+
+    def interrupt(signum, frame):
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.alarm(2)
+    try:
+        with pytest.raises(_Interrupted):
+            zygote.run(cmd, cwd=probe, env={**env, "PROBE_SLEEP": "30"}, input=None, timeout=60)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    child = served.child
+    assert child is not None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and served.proc.poll() is None:
+        time.sleep(0.05)
+    assert served.proc.poll() is not None  # the zygote is gone...
+
+    def running(pid: int) -> bool:  # ...and so is the sleeping command (a zombie until reaped)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+    while time.monotonic() < deadline and running(child):
+        time.sleep(0.05)
+    assert not running(child)
+
+    code, out, _ = zygote.run(cmd, cwd=probe, env={**env, "PROBE_VAR": "next"}, input=None, timeout=60)
+    assert code == 0 and json.loads(out.splitlines()[0])["var"] == "next"

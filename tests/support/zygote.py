@@ -58,6 +58,7 @@ class _Zygote:
             cwd="/",
         )
         self.buffer = b""
+        self.child: int | None = None  # the command running now
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -91,13 +92,23 @@ class _Zygote:
         if started is None:
             self.proc.kill()
             raise EOFError("the zygote did not answer")
-        pid = started["pid"]
+        pid = self.child = started["pid"]
         answer = self._line(time.monotonic() + timeout)
         if answer is None:
             os.kill(pid, signal.SIGKILL)
             self._line(None)
             raise subprocess.TimeoutExpired(request["argv"], timeout)
+        self.child = None
         return answer["code"]
+
+    def kill(self) -> None:
+        """Stop the zygote and the command it is running now, if any."""
+        if self.child is not None:
+            try:
+                os.kill(self.child, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.kill()
 
     def close(self) -> None:
         try:
@@ -163,6 +174,13 @@ def run(
         except (EOFError, BrokenPipeError, OSError):
             _zygotes.pop(key, None)
             return None  # the zygote died: this command runs fresh, the next one gets a new zygote
+        except BaseException:
+            # Interrupted mid-command (pytest-timeout, Ctrl-C): its answers are
+            # still to come, so no later command may read them. Kill the child
+            # too: it may be what hung.
+            _zygotes.pop(key, None)
+            zygote.kill()
+            raise
         return code, out.read_bytes(), err.read_bytes()
     finally:
         for made in files:
