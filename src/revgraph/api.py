@@ -355,9 +355,9 @@ def _fresher_default(repo: GitRepo, found: BaseRef) -> BaseRef:
     anyway, ``_remote_landed``). Shared with the result cache's key
     (``resultcache._git_state``), whose facts hold both commits.
     """
-    if found.how != "default" or not repo.ref_exists(f"refs/heads/{local_branch_name(found.ref)}"):
+    if found.how != "default":
         return found
-    remote = _shared_copy(repo, found.ref)
+    remote = _shared_copy(repo, found.ref)  # None unless a local branch
     remote_sha = _try_resolve(repo, remote) if remote else None
     if remote is None or remote_sha is None or remote_sha == found.sha:
         return found

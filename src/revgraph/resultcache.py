@@ -560,6 +560,8 @@ def _git_state(
         raise OSError("an ambiguous ref name: the result cache does not apply")
     resolved = dict(zip(requests, answers))
     repo.known_commits(answers)
+    # The check that follows reads the same state: no rev-parse for these names.
+    repo.pin_answers(resolved)
 
     def commit(ref: str) -> str | None:
         return resolved.get(f"{ref}^{{commit}}") if _plausible_ref(ref) else None

@@ -696,6 +696,14 @@ class GitRepo:
             if sha and _OBJECT_ID.match(spec):
                 self._peeled[spec] = sha
 
+    def pin_answers(self, answers: Mapping[str, str | None]) -> None:
+        """While pinned: take git's answers to ``<name>^{commit}`` requests made some
+        other way (one ``cat-file --batch-check``) as those names' first meaning."""
+        if self._pinned is None:
+            return
+        for spec, sha in answers.items():
+            self._pinned.setdefault(spec, sha)
+
     def marked_paths(self, folders: Sequence[str]) -> list[bytes] | None:
         """Paths in ``folders`` whose index entry tells git not to look at the file; None if unknown.
 
@@ -753,6 +761,7 @@ class GitRepo:
             done = self.git("merge-base", *pair, ok=(0, 1))
             out = done.stdout.decode().strip()
             self._merge_bases[pair] = out.split()[0] if done.returncode == 0 and out else None
+            self.known_commits([self._merge_bases[pair]])  # a merge base is a commit
         return self._merge_bases[pair]
 
     def is_shallow(self) -> bool:
