@@ -30,3 +30,27 @@ def test_a_rebase_keeps_a_tuple_style_revises_line():
              "down_revision": Span(literal, source.rindex(b"\n"), 6)}  # fmt: skip
     new = rewrite_down_revision(source, spans, ("x9", "y8"), ("x9", "z7"))
     assert new == source.replace(b"('x9', 'y8')", b"('x9', 'z7')").replace(b'("x9", "y8")', b'("x9", "z7")')
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    (b"Revises: x9  # the first schema", b"Revises: z7  # the first schema"),
+    (b"Revises: x9   ", b"Revises: z7   "),  # trailing spaces are the author's
+    (b"Revises: x9 (users table)", b"Revises: z7 (users table)"),
+])  # fmt: skip
+def test_a_rebase_swaps_the_id_on_the_revises_line_and_keeps_the_rest_of_it(line, expected):
+    source = b'"""add\n\n' + line + b'\n"""\nrevision = "a1"\ndown_revision = "x9"\n'
+    doc = source.index(b"Revises: ") + len(b"Revises: ")
+    literal = source.index(b'"x9"')
+    spans = {"revises_line": Span(doc, source.index(b"\n", doc), 3),
+             "down_revision": Span(literal, literal + 4, 6)}  # fmt: skip
+    new = rewrite_down_revision(source, spans, ("x9",), ("z7",))
+    assert new == source.replace(line, expected).replace(b'"x9"', b'"z7"')
+
+
+def test_a_revises_line_that_names_the_id_twice_is_written_anew():
+    source = b'"""add\n\nRevises: x9 (x9)\n"""\nrevision = "a1"\ndown_revision = "x9"\n'
+    doc = source.index(b"Revises: ") + len(b"Revises: ")
+    literal = source.index(b'"x9"')
+    spans = {"revises_line": Span(doc, source.index(b"\n", doc), 3),
+             "down_revision": Span(literal, literal + 4, 6)}  # fmt: skip
+    assert b"Revises: z7\n" in rewrite_down_revision(source, spans, ("x9",), ("z7",))

@@ -203,7 +203,7 @@ def rewrite_down_revision(
     replacements = [(span.start, span.end, value)]
     revises = spans.get("revises_line")
     if revises is not None:
-        replacements.append(_revises_replacement(source, revises, new_down))
+        replacements.append(_revises_replacement(source, revises, old_down, new_down))
     return replace_spans(source, replacements)
 
 
@@ -236,13 +236,38 @@ def _ids_replaced_in_place(literal: bytes, old_down: Sequence[str], new_down: Se
 
 
 def _revises_replacement(
-    source: bytes, span: Span, new_down: Sequence[str]
+    source: bytes, span: Span, old_down: Sequence[str], new_down: Sequence[str]
 ) -> tuple[int, int, bytes]:
     start, end = span.start, span.end
     # The newline is not part of the value, whatever a parser's idea of a CRLF line end.
     while end > start and source[end - 1 : end] in (b"\r", b"\n"):
         end -= 1
+    swapped = _revises_swapped(source[start:end], old_down, new_down)
+    if swapped is not None:
+        return (start, end, swapped)
     value = render_revises(new_down, like=source[start:end])
     if start == end and value and source[start - 1 : start] == b":":
         value = b" " + value  # "Revises:" with nothing after it
     return (start, end, value)
+
+
+def _revises_swapped(value: bytes, old_down: Sequence[str], new_down: Sequence[str]) -> bytes | None:
+    """``value`` with each old id swapped for its new one and every other byte kept
+    (a note after the ids, trailing spaces, the author's separators); None when the
+    old ids are not there, in order, each once, or the number of parents changes."""
+    if len(old_down) != len(new_down) or not old_down:
+        return None
+    try:
+        olds = [old.encode("ascii") for old in old_down]
+        news = [new.encode("ascii") for new in new_down]
+    except UnicodeError:
+        return None
+    places = []
+    for old in olds:
+        hits = list(re.finditer(rb"(?<![\w.-])" + re.escape(old) + rb"(?![\w.-])", value))
+        if len(hits) != 1 or (places and hits[0].start() < places[-1][1]):
+            return None
+        places.append(hits[0].span())
+    for (begin, finish), new in reversed(list(zip(places, news))):
+        value = value[:begin] + new + value[finish:]
+    return value
