@@ -312,12 +312,15 @@ def _decode(data: bytes, path: str, blob_id: str | None) -> _Source | ParseProbl
     except UnicodeDecodeError as exc:
         where = bom + exc.start
         label = "UTF-8" if encoding == "utf-8" else encoding
-        return ParseProblem(
-            path,
-            _line_of(data, where),
-            f"not valid {label} (byte 0x{data[where]:02x} at line {_line_of(data, where)})",
-            blob_id,
-        )
+        reason = f"not valid {label} (byte 0x{data[where]:02x} at line {_line_of(data, where)})"
+        if cookie is None:
+            # Typically alembic.ini's output_encoding wrote it: Python reads a file
+            # without a coding line as UTF-8, so alembic cannot import it either.
+            reason += (
+                "; Python reads a file without a `# -*- coding: ... -*-` line as UTF-8, "
+                "so alembic cannot load it either: save it as UTF-8 or add that line"
+            )
+        return ParseProblem(path, _line_of(data, where), reason, blob_id)
     return _Source(data, text, encoding, bom)
 
 

@@ -9,4 +9,5 @@ whenever the reader's results change for any input.
 # 3: ``ignores`` read from comments only, not from string literals.
 # 4: ``ignore_lines``, the line of each ignore comment's codes.
 # 5: an empty ``ignore[]`` kept as the selector "" (RG404 reports it).
-PARSER_VERSION: int = 5
+# 6: a file not valid UTF-8 without a coding line says why alembic cannot load it either.
+PARSER_VERSION: int = 6
