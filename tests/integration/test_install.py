@@ -349,6 +349,31 @@ def _run_hooks_at_the_top(gitrepo, hooks) -> None:
         assert run.returncode == 0, (hook["id"], run.stderr)
 
 
+def test_a_moved_lock_file_takes_its_driver_line_along_and_leaves_another_service_s(gitrepo):
+    # Two services share the top .gitattributes; api's lock_file changes. The old
+    # line would keep the driver on a file no environment owns (every merge of it a
+    # conflict); billing's line is not api's to remove.
+    for at in ("services/api", "services/billing"):
+        _service(gitrepo, at)
+    gitrepo.commit("two services")
+    for at in ("services/api", "services/billing"):
+        gitrepo.run("-C", str(gitrepo.path / at), "install", check=True)
+    gitrepo.commit("install")
+    gitrepo.write("services/api/pyproject.toml", '[tool.revgraph]\nlock_file = "migrations/heads.lock"\n')
+
+    again = gitrepo.run("-C", str(gitrepo.path / "services/api"), "install", check=True)
+
+    lines = gitrepo.read(".gitattributes").decode().splitlines()
+    assert "services/api/migrations/heads.lock merge=revgraph" in lines
+    assert "services/api/migrations/revgraph.lock merge=revgraph" not in lines
+    assert "services/billing/migrations/revgraph.lock merge=revgraph" in lines
+    assert "removed `services/api/migrations/revgraph.lock merge=revgraph`" in again.stdout
+    assert "git rm services/api/migrations/revgraph.lock" in again.stderr
+    assert _merge_attr(gitrepo, "services/billing/migrations/revgraph.lock") == "revgraph"
+    second = gitrepo.run("-C", str(gitrepo.path / "services/api"), "install", check=True)
+    assert "nothing changed" in second.stdout
+
+
 def test_install_in_a_service_replaces_the_plain_hooks_an_older_revgraph_wrote_for_it(gitrepo):
     yaml = pytest.importorskip("yaml")
     _service(gitrepo)

@@ -1022,11 +1022,90 @@ def _drop_empty_driver_section(repo) -> None:
 
 
 # ------------------------------------------------------------------ parts
-def _plan_attributes(files: _FilePlan, locks: Sequence[str], result: InstallResult, *, add: bool) -> None:
+def pattern_path(pattern: str) -> str | None:
+    """The repo-relative path ``attribute_pattern`` wrote ``pattern`` for; None when
+    ``pattern`` is not one of its (a glob, another spelling: not revgraph's)."""
+    text = pattern
+    if text.startswith('"') and text.endswith('"') and len(text) >= 2:
+        unescape = {v: k for k, v in _C_ESCAPES.items()}
+        text = re.sub(r'\\(\\|"|t|n|r|[0-7]{3})',
+                      lambda m: unescape.get(m[0]) or chr(int(m[1], 8)), text[1:-1])  # fmt: skip
+    if text.startswith("/"):
+        text = text[1:]
+    elif text[:2] in ("\\#", "\\!"):
+        text = text[1:]
+    path = re.sub(r"\\([\\*?\[\]])", r"\1", text)
+    return path if path and attribute_pattern(path) == pattern else None
+
+
+def stale_attribute_lines(text: str | None, locks: Sequence[str], ours: Callable[[str], bool]) -> list[str]:
+    """The driver lines of our block naming a path that is no lock file now and that
+    ``ours`` (a path -> whether this project would own a lock there) claims: what a
+    changed ``lock_file`` left behind. Another project's lines (a monorepo's
+    services share the top .gitattributes) are not ``ours`` and stay."""
+    wanted = {attribute_line(rel) for rel in locks}
+    stale = []
+    in_block = False
+    for line in _lines(text or ""):
+        if _marker_kind(line, _ATTR_WHAT) is not None:
+            in_block = True
+            continue
+        if not (in_block and _is_driver_line(line)):
+            in_block = False
+            continue
+        entry = _bare(line).strip()
+        path = pattern_path(entry.rsplit(None, 1)[0])
+        if entry not in wanted and path is not None and ours(path):
+            stale.append(entry)
+    return stale
+
+
+def _without_lines(text: str, entries: Iterable[str]) -> str:
+    drop = set(entries)
+    return "".join(line for line in _lines(text) if _bare(line).strip() not in drop)
+
+
+def _owned_by(ws: Workspace) -> Callable[[str], bool]:
+    """Whether a lock at a repo-relative path would belong to ``ws``'s project: the
+    project revgraph finds from that path's folder (its nearest existing one) is it."""
+    from revgraph.config import find_project_dir
+
+    mine = os.path.realpath(ws.project.root)
+
+    def owned(rel: str) -> bool:
+        folder = (ws.root / rel).parent
+        while not folder.is_dir() and folder != folder.parent:
+            folder = folder.parent
+        try:
+            found = find_project_dir(folder)
+        except OSError:
+            return False
+        return found is not None and os.path.realpath(found) == mine
+
+    return owned
+
+
+def _plan_attributes(
+    files: _FilePlan, locks: Sequence[str], result: InstallResult, *, add: bool,
+    owned: Callable[[str], bool] | None = None,
+) -> None:
     entries = [attribute_line(rel) for rel in locks]
     old = files.read(GITATTRIBUTES)
     if add:
         new = add_attribute_lines(old, entries)
+        stale = stale_attribute_lines(new, locks, owned) if owned is not None and new is not None else []
+        if stale:
+            from revgraph.shellwords import shell_word
+
+            assert new is not None
+            new = _without_lines(new, stale)
+            for entry in stale:
+                rel = pattern_path(entry.rsplit(None, 1)[0])
+                if rel is not None and (files.root / rel).is_file():
+                    result.warnings.append(
+                        f"{rel} is no lock file any more (the lock file setting names another): "
+                        f"remove it (`git rm {shell_word(rel)}`)"
+                    )
     elif old is None:
         return
     else:
@@ -1040,10 +1119,10 @@ def _plan_attributes(files: _FilePlan, locks: Sequence[str], result: InstallResu
         result.changes.append(Change(GITATTRIBUTES, "created"))
     before = {_bare(line).strip() for line in _lines(old or "")}
     after = {_bare(line).strip() for line in _lines(new)}
-    verb = "added" if add else "removed"
-    for line in sorted((after - before) if add else (before - after)):
-        if _marker_kind(line, _ATTR_WHAT) is None:
-            result.changes.append(Change(GITATTRIBUTES, f"{verb} `{line}`"))
+    for verb, lines in (("added", after - before), ("removed", before - after)):
+        for line in sorted(lines):
+            if line and _marker_kind(line, _ATTR_WHAT) is None:
+                result.changes.append(Change(GITATTRIBUTES, f"{verb} `{line}`"))
 
 
 def _plan_pre_commit(files: _FilePlan, ws: Workspace, locks: Sequence[str], result: InstallResult, *, add: bool) -> None:
@@ -1309,7 +1388,7 @@ def install(
         _refuse_foreign_locks(ws)  # never wired as a lock file (merge driver, hooks) nor overwritten
         if merge_driver:
             config_todo = _plan_config_install(repo, result)
-            _plan_attributes(files, locks, result, add=True)
+            _plan_attributes(files, locks, result, add=True, owned=_owned_by(ws))
         if pre_commit:
             _plan_pre_commit(files, ws, locks, result, add=True)
         if post_write_hook:
