@@ -588,6 +588,16 @@ def test_doctor_tells_when_the_merge_driver_s_program_is_gone(repo):
     assert f"setup: the merge driver for {LOCK} runs /gone/venv/bin/revgraph, which is not there any more" in said
 
 
+def test_doctor_tells_when_a_sub_folder_s_gitattributes_takes_the_driver_away(repo):
+    repo.run("install", check=True)
+    assert "merge=revgraph" not in repo.run("doctor", check=True).stdout
+    repo.write("migrations/.gitattributes", "revgraph.lock merge=union\n")
+
+    said = repo.run("doctor", check=True).stdout
+
+    assert f"setup: the top .gitattributes gives {LOCK} merge=revgraph, but git says `merge: union`" in said
+
+
 def test_doctor_says_nothing_of_the_driver_where_none_was_asked_for(repo):
     repo.run("lock", check=True)  # a lock file, but no .gitattributes line: nothing promised
     assert "setup:" not in repo.run("doctor", check=True).stdout

@@ -1273,9 +1273,35 @@ def setup_notes(ws: Workspace) -> list[str]:
         return []
     locks = [rel for rel in _lock_relpaths(ws, InstallResult()) if (ws.root / rel).is_file()]
     try:
-        return driver_setup_notes(repo, locks)
+        top = (ws.root / GITATTRIBUTES).read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        top = ""
+    listed = {_bare(line).strip() for line in _lines(top)}
+    promised = [rel for rel in locks if attribute_line(rel) in listed]
+    try:
+        return _overridden_notes(repo, promised) + driver_setup_notes(repo, locks)
     except (RevgraphError, OSError):
         return []  # advice only: never in the way of the report
+
+
+def _overridden_notes(repo, promised: Sequence[str]) -> list[str]:
+    """``promised``: lock files the top ``.gitattributes`` gives revgraph's driver; a
+    note for each that git gives another merge (a later line, a sub-folder's file),
+    as install warns when it writes the line: the driver then never runs there."""
+    return [
+        f"the top .gitattributes gives {path} merge={DRIVER_NAME}, but git says `merge: {value}` for it: "
+        "a later line or a .gitattributes in a sub-folder overrides it, and the lock file "
+        "merges without revgraph's driver (`git check-attr merge -- "
+        f"{_shell_word(path)}` shows it)"
+        for path, value in _merge_attributes(repo, promised)
+        if value != DRIVER_NAME
+    ]
+
+
+def _shell_word(text: str) -> str:
+    from revgraph.shellwords import shell_word
+
+    return shell_word(text)
 
 
 def driver_setup_notes(repo, locks: Sequence[str]) -> list[str]:
