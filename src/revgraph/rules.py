@@ -67,8 +67,9 @@ _CATALOGUE = (
         "RG102", _E, "merge-would-fork",
         "Merging HEAD into base would leave more heads than base has",
         explanation="""
-            Your branch and base each have a single head, but they grew from the same parent:
-            someone landed a revision on base after you branched. Git merges the two files
+            Your branch and base each look healthy alone (one head, or no more than
+            `allow_heads`), but they grew from the same parent: someone landed a revision on
+            base after you branched. Git merges the two files
             without a conflict because they are different files, and the second head appears
             only on base after the merge, where it breaks the next deploy (see RG101). revgraph
             predicts the merge and names both chains and the parent they share, so you can
