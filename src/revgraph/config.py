@@ -1184,6 +1184,55 @@ def environment_at(env: Environment, config: bytes | None, neighbour: bytes | No
     )  # fmt: skip
 
 
+def _sparse_checkout_on(git_dir: Path) -> bool:
+    """Whether git config turns sparse checkout on (``git sparse-checkout disable``
+    leaves info/sparse-checkout behind and sets core.sparseCheckout false)."""
+    common = git_dir
+    try:
+        common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    except OSError:
+        pass
+    setting = None
+    for config in (common / "config", git_dir / "config.worktree"):
+        try:
+            text = config.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for found in re.finditer(r"(?im)^\s*sparsecheckout\s*=\s*(\w+)", text):
+            setting = found[1].lower() in ("true", "yes", "on", "1")
+    return bool(setting)
+
+
+def _sparse_checkout_hint(missing: Path) -> str | None:
+    """A hint when ``missing`` sits in a sparse checkout that leaves it out: the folder
+    is committed but not in the working tree, and the error alone reads as a broken
+    alembic.ini. None when the work tree is whole (or none is found)."""
+    for folder in missing.parents:
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            git_dir = dot_git
+        elif dot_git.is_file():  # a linked worktree or submodule: "gitdir: PATH"
+            try:
+                text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                return None
+            if not text.startswith("gitdir:"):
+                return None
+            git_dir = (folder / text[len("gitdir:"):].strip()).resolve()
+        else:
+            continue
+        if not _sparse_checkout_on(git_dir):
+            return None
+        relative = missing.relative_to(folder).as_posix()
+        from revgraph.shellwords import shell_word
+
+        return (
+            "this work tree is a sparse checkout that may leave the folder out: "
+            f"`git sparse-checkout add {shell_word(relative)}` brings it in"
+        )
+    return None
+
+
 def _environment_from_reader(
     name: str, reader: _AlembicReader, start: Path, notes: list, *, on_disk: bool = True
 ) -> Environment:
@@ -1201,7 +1250,10 @@ def _environment_from_reader(
     resolver = _PathResolver(reader, start, notes)
     script_location = resolver.resolve(script_value, "script_location")
     if on_disk and not _is_dir(script_location):
-        raise ConfigError(f"{reader.where('script_location')}: {script_location} is not a directory")
+        raise ConfigError(
+            f"{reader.where('script_location')}: {script_location} is not a directory",
+            hint=_sparse_checkout_hint(script_location),
+        )
 
     version_values = reader.path_list("version_locations", _LEGACY_VERSIONS_SPLIT, notes)
     if version_values:
