@@ -351,10 +351,54 @@ def _new_by_side(ours, theirs) -> tuple[dict, dict]:
     return new_by_side(ours_facts, theirs_facts, {f[0] for f in theirs_facts}, {f[0] for f in ours_facts})
 
 
+def merged_sides(repo, theirs_sha: str, ours, theirs):
+    """``ours`` and ``theirs`` without the files git's merge deletes: one side deleted them
+    since the merge base, the other kept them as they were there (``union.deleted_by_the_other_side``).
+
+    The union of the sides is the merged tree's revisions only then: a revision
+    main reverted stays in a branch that forked before the revert, and taking
+    the union would bring it back (hiding, say, a child of it that the branch
+    added, whose parent the merged tree no longer has).
+    """
+    from dataclasses import replace
+
+    from revgraph.gitops.union import deleted_by_the_other_side
+
+    def files(side):
+        return {r.path: r for r in (*side.revisions, *side.problems)}
+
+    ours_files, theirs_files = files(ours), files(theirs)
+    theirs_lacks = [p for p in ours_files if p not in theirs_files]
+    ours_lacks = [p for p in theirs_files if p not in ours_files]
+    if not theirs_lacks and not ours_lacks:
+        return ours, theirs
+    folders = sorted({p.rpartition("/")[0] for p in (*theirs_lacks, *ours_lacks)})
+    encoded = {p: p.encode("utf-8", "surrogateescape") for p in (*theirs_lacks, *ours_lacks)}
+    gone_ours, gone_theirs = deleted_by_the_other_side(
+        repo, theirs_sha, [] if "" in folders else folders,
+        [encoded[p] for p in ours_lacks], [encoded[p] for p in theirs_lacks],
+    )  # fmt: skip
+
+    def without(side, gone):
+        if not gone:
+            return side
+        return replace(
+            side,
+            revisions=tuple(r for r in side.revisions if encoded.get(r.path) not in gone),
+            problems=tuple(r for r in side.problems if encoded.get(r.path) not in gone),
+        )
+
+    return without(ours, gone_ours), without(theirs, gone_theirs)
+
+
 def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[LockEntry] | None, tuple]:
-    """``_full_union``, and on a conflict each side's revisions the other lacks (``_new_by_side``)."""
+    """``_full_union``, and on a conflict each side's revisions the other lacks (``_new_by_side``).
+
+    The sides are taken as the merged tree holds them (``merged_sides``).
+    """
     ours = repo.read_ref(env, "HEAD", cache=cache)
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
+    ours, theirs = merged_sides(repo, theirs_sha, ours, theirs)
 
     def in_merge_base(paths):
         from revgraph.gitops.union import _in_merge_base

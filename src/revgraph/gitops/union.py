@@ -1074,6 +1074,26 @@ def _decide_in_repo(
         ours_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs, ours_facts)]
         added_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs[len(paths) :], added_facts)]
         index.save(used=oids + added_oids)
+    # A file one side deleted since the merge base and the other kept as it was there
+    # is not in the merged tree: neither is its revision (``driver.union_of``, ``gone``).
+    # Asked only about files one side lacks: theirs' deletions, and its files ours
+    # lacks (its new ones, mostly; a file ours changed is among `removed`).
+    theirs_has = set(added_paths)
+    theirs_lacks = [p for p in removed if p not in theirs_has]
+    ours_lacks = [p for p in added_paths if p not in removed]
+    if theirs_lacks or ours_lacks:
+        pathspecs = [prefix.decode("utf-8", "surrogateescape").rstrip("/")] if prefix else list(dict.fromkeys(repo.folders(env)))
+        gone_ours, gone_theirs = deleted_by_the_other_side(
+            repo, theirs_ref, pathspecs, [prefix + p for p in ours_lacks], [prefix + p for p in theirs_lacks]
+        )
+        if gone_ours:  # theirs deleted them: out of ours, and no longer a change of theirs
+            names = {p[len(prefix) :] for p in gone_ours}
+            kept = [p not in names for p in paths]
+            paths, oids, ours_facts = (list(compress(x, kept)) for x in (paths, oids, ours_facts))
+            removed = removed - names
+        if gone_theirs:  # ours deleted them: out of theirs' changes
+            kept = [prefix + p not in gone_theirs for p in added_paths]
+            added_paths, added_oids, added_facts = (list(compress(x, kept)) for x in (added_paths, added_oids, added_facts))
     decision = decide_lists(
         paths,
         ours_facts,
@@ -1116,6 +1136,52 @@ def _in_merge_base(repo: "GitRepo", theirs_ref: str, prefix: bytes, paths: Seque
     except Exception:
         return set()
     return {p for p, line in zip(paths, lines) if not line.endswith(b" missing")}
+
+
+def changed_since_base(repo: "GitRepo", side: str, other: str, pathspecs: Sequence[str]) -> set[bytes] | None:
+    """The paths under ``pathspecs`` (folders; none: the whole tree) that ``side`` added,
+    changed or deleted since its merge base with ``other``.
+
+    A path of ``side`` not among them holds what the merge base holds, byte
+    for byte. None when there is no merge base (then no file is unchanged
+    since one) or git cannot tell: the caller then assumes every file of
+    ``side`` changed, which drops nothing from the merge.
+    """
+    try:
+        out = repo.git(
+            "diff", "--raw", "-z", "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv",
+            "--ignore-submodules=none", f"{other}...{side}", "--", *pathspecs,
+        ).stdout  # fmt: skip
+    except Exception:
+        return None
+    fields = (out if isinstance(out, bytes) else out.encode("utf-8", "surrogateescape")).split(b"\0")
+    return {fields[i + 1] for i in range(0, len(fields) - 1, 2) if fields[i].startswith(b":")}
+
+
+def deleted_by_the_other_side(
+    repo: "GitRepo", theirs_ref: str, pathspecs: Sequence[str], ours_lacks: Sequence[bytes], theirs_lacks: Sequence[bytes]
+) -> tuple[set[bytes], set[bytes]]:
+    """(ours' files, theirs' files) git's merge deletes: a side deleted them since the merge base
+    and the other kept them as they were there.
+
+    ``theirs_lacks``: paths (from the repository root) of ours' revision files
+    that theirs does not hold, ``ours_lacks`` the other way round. The union
+    of the two sides' revisions leaves these out: a revision one side removed
+    (a ``git revert`` of the commit that added it, say) is not in the merged
+    tree, even though the other side still carries it. A file the other side
+    changed meanwhile is kept (git stops on it: modify/delete).
+    """
+    gone_from_ours: set[bytes] = set()
+    gone_from_theirs: set[bytes] = set()
+    if theirs_lacks:
+        changed = changed_since_base(repo, "HEAD", theirs_ref, pathspecs)
+        if changed is not None:
+            gone_from_ours = {p for p in theirs_lacks if p not in changed}
+    if ours_lacks:
+        changed = changed_since_base(repo, theirs_ref, "HEAD", pathspecs)
+        if changed is not None:
+            gone_from_theirs = {p for p in ours_lacks if p not in changed}
+    return gone_from_ours, gone_from_theirs
 
 
 # A commit as git names it during a merge (GITHEAD_<sha>) or a rebase (an abbreviated sha).

@@ -1,0 +1,87 @@
+"""The merge driver judges the tree git's merge makes, deletions since the merge base included.
+
+main lands MAIN_ID, then reverts it (`git revert`: the file goes, the lock
+goes back to BASE_ID). A feature forked in between builds FEATURE_ID on
+MAIN_ID. Each side's revisions, taken together, look healthy (one line, one
+head); but git's merge deletes MAIN_ID's file (main deleted it, the feature
+kept it as it was), so the merged tree has FEATURE_ID hanging off a missing
+parent and two heads. The driver must stop at the lock file, whichever way
+the branches meet and whichever of its paths (the fast one of
+``gitops.union``, the reference ``driver.union_of``) decides.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from revgraph.gitops import driver, union
+from tests.integration.test_merge_driver_e2e import (  # noqa: F401 - repo is a fixture
+    BASE_ID,
+    FEATURE_ID,
+    LOCK,
+    MAIN_ID,
+    _add_on_branch,
+    _traced,
+    repo,
+)
+
+
+def _reverted_on_main_built_on_in_feature(repo) -> None:
+    """main: MAIN_ID landed then reverted; feature (forked in between): FEATURE_ID on MAIN_ID. Ends on main."""
+    _add_on_branch(repo, "main", MAIN_ID, "add orders")
+    repo.branch("feature")
+    repo.git("revert", "--no-edit", "HEAD")
+    repo.checkout("feature")
+    repo.add_revision(FEATURE_ID, MAIN_ID, message="add invoices")
+    repo.run("lock", check=True)
+    repo.commit("feature: invoices")
+    repo.checkout("main")
+
+
+@pytest.mark.parametrize(
+    "branch, git_args, incoming",
+    [
+        ("main", ("merge", "--no-edit", "feature"), "feature"),
+        ("feature", ("merge", "--no-edit", "main"), "main"),
+        ("feature", ("rebase", "main"), "feature"),
+    ],
+    ids=["merge-feature-into-main", "merge-main-into-feature", "rebase-feature-onto-main"],
+)
+def test_a_revision_reverted_on_one_side_is_not_brought_back_by_the_other(repo, branch, git_args, incoming):
+    _reverted_on_main_built_on_in_feature(repo)
+    repo.checkout(branch)
+    if git_args[0] == "merge":  # what the driver decides, by each path, for this merge
+        sha = repo.rev_parse(incoming)
+        fast = driver.fast_decision(LOCK, sha, cwd=repo.path)
+        assert fast.outcome == union.CONFLICT, fast
+        assert driver.full_union_entries(LOCK, sha, cwd=repo.path) is None
+
+    proc, runs = _traced(repo, *git_args)
+
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert [code for code, _ in runs] == [1], runs
+    assert repo.conflicted() == [LOCK]
+    assert not any(MAIN_ID in p for p in repo.git("ls-files", "migrations/versions").stdout.split())
+    assert FEATURE_ID in repo.read(LOCK).decode() and "revgraph fix" in repo.read(LOCK).decode()
+
+
+def test_a_head_reverted_on_one_side_leaves_the_merge_the_other_sides_head(repo):
+    """What a side deleted is gone from the merge, heads included: the feature (forked
+    before the revert) added FEATURE_ID on BASE_ID beside MAIN_ID; with MAIN_ID reverted
+    on main, the merged tree has one head, and the lock merges cleanly to it."""
+    _add_on_branch(repo, "main", MAIN_ID, "add orders")
+    repo.branch("feature")
+    repo.git("revert", "--no-edit", "HEAD")
+    _add_on_branch(repo, "feature", FEATURE_ID, "add invoices")  # on BASE_ID: two heads there
+    repo.checkout("main")
+    sha = repo.rev_parse("feature")
+    fast = driver.fast_decision(LOCK, sha, cwd=repo.path)
+    assert fast.outcome == union.CLEAN and [e.revision for e in fast.entries] == [FEATURE_ID], fast
+    assert list(fast.entries) == driver.full_union_entries(LOCK, sha, cwd=repo.path)
+
+    proc, runs = _traced(repo, "merge", "--no-edit", "feature")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [code for code, _ in runs] == [0], runs
+    check = repo.run("check")
+    assert check.returncode == 0, check.stdout + check.stderr
