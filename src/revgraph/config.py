@@ -413,6 +413,18 @@ def find_project_dir(start: Path) -> Path | None:
     return found.path if found is not None else None
 
 
+def project_dirs_below(start: Path) -> list[Path]:
+    """The folders revgraph started at each alembic config a few folders below ``start``
+    (``_configs_below``: a bounded walk, the first few found) takes its project from."""
+    start = Path(os.path.abspath(start))
+    found: list[Path] = []
+    for relative in _configs_below(start):
+        folder = find_project_dir((start / relative).parent)
+        if folder is not None and folder not in found:
+            found.append(folder)
+    return found
+
+
 def _find_project_dir(start: Path) -> _Found | None:
     """The nearest directory, from ``start`` up to the filesystem root, that holds a config
     (or Flask-Migrate's ``migrations/alembic.ini``, which ``flask db`` reads from there)."""

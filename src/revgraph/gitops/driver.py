@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from revgraph.lockfile import LockEntry, LockFile, clean_message, detect_newline, parse_lock, render_lock
 
@@ -114,16 +115,27 @@ def chain_roots(head: str, new) -> tuple[str, ...]:
 
 
 def fix_command(lock_path: str | None, top: Path | None = None) -> str:
-    """``revgraph fix``, with ``-C DIR`` when the lock file's project is not at the top of
-    the work tree (a monorepo's service): git runs the driver at the top, and the user
-    reading its message is usually there too, where revgraph would find no project."""
+    """``revgraph fix`` as it must run to resolve the conflict, from the top of the work tree
+    (where git runs the driver, and where the user reading its message usually is).
+
+    It must take the project the driver took (``lock_owner``), settings included:
+    with ``-C DIR`` when that project's root is a folder below the top (a
+    monorepo's service, also one whose lock file lives outside it), plain at
+    the top. Never a folder whose own configuration would leave out the
+    settings the driver used (``[tool.revgraph] protected`` above a service
+    folder that has an alembic.ini of its own).
+    """
     if not lock_path:
         return "revgraph fix"
-    top = top or Path.cwd()
+    top = Path(os.path.abspath(top or Path.cwd()))
     try:
-        from revgraph.config import find_project_dir
+        owner = lock_owner(lock_path, top)
+        if owner is not None:
+            found = owner.root
+        else:  # no project owns it: the one a command started beside it would take
+            from revgraph.config import find_project_dir
 
-        found = find_project_dir((top / lock_path).parent)
+            found = find_project_dir((top / lock_path).parent)
     except Exception:  # only a message: any doubt keeps the plain command
         return "revgraph fix"
     if found is None:
@@ -136,16 +148,109 @@ def fix_command(lock_path: str | None, top: Path | None = None) -> str:
     return f"revgraph -C {shell_word(Path(relative).as_posix())} fix"
 
 
+def fix_where(lock_path: str | None, top: Path | None = None) -> str:
+    """Where ``fix_command`` must run, when a plain command started elsewhere would go wrong:
+    " at the top of the work tree" when the top's project owns the lock file and a
+    command started in the lock file's folder would find another project there (one
+    without the top's ``protected``, say); else ""."""
+    if not lock_path:
+        return ""
+    top = Path(os.path.abspath(top or Path.cwd()))
+    try:
+        owner = lock_owner(lock_path, top)
+        if owner is None or os.path.relpath(owner.root, top) != ".":
+            return ""
+        from revgraph.config import find_project_dir
+
+        nearest = find_project_dir((top / lock_path).parent)
+    except Exception:
+        return ""
+    return " at the top of the work tree" if nearest is not None and nearest != owner.root else ""
+
+
+# (top, lock path) -> what ``_find_lock_owner`` found: one driver run asks for its decision
+# and for its messages. Emptied when a run starts (``merge_locks``): configs change between runs.
+_owners: dict[tuple[str, str], tuple | None] = {}
+
+
+class LockOwner(NamedTuple):
+    """The project whose environment keeps a lock file (``lock_owner``)."""
+
+    root: Path  # the project's root: what ``revgraph -C`` names
+    start: Path  # where a command starts to load it (RefSettings reads relative paths from there)
+    project: Any  # config.Project; None when its configuration cannot be read
+    env: Any  # config.Environment whose lock file it is; None with ``project``
+
+
+def lock_owner(lock_path: str, top: Path) -> LockOwner | None:
+    """The project that owns the lock file ``lock_path`` (relative to ``top``, the top
+    of the work tree, as git names it), or None when none does.
+
+    Looked for cheapest first: the project found at the top (what a plain
+    ``revgraph`` there loads: the driver's choice since the start, settings
+    and all); then each project found from the lock file's folder upward, below
+    the top (a monorepo's service: ``backend/alembic.ini``); then the projects
+    of the alembic configs a few folders below the top (a service whose
+    ``lock_file`` lies outside it: ``lock_file = "../heads.lock"``). A project
+    on the way up whose configuration cannot be read stops the search, as
+    an owner without environment: its settings (``protected``, say) may be
+    meant for the lock file's project, so nothing below it is taken in its
+    place, and its command shows the user what is wrong.
+    """
+    top = Path(os.path.abspath(top))
+    key = (str(top), lock_path)
+    if key not in _owners:
+        _owners[key] = _find_lock_owner(lock_path, top)
+    return _owners[key]
+
+
+def _find_lock_owner(lock_path: str, top: Path) -> LockOwner | None:
+    from revgraph.config import find_project_dir, load_project, project_dirs_below
+    from revgraph.errors import RevgraphError
+
+    target = (top / lock_path).resolve()
+    tried: set[Path] = set()
+
+    def owned_from(folder: Path, start: Path, *, skip_broken: bool = False) -> LockOwner | None:
+        tried.add(folder)
+        try:
+            project = load_project(start)
+        except RevgraphError:
+            return None if skip_broken else LockOwner(folder, start, None, None)
+        env = next((e for e in project.environments if e.lock_file and e.lock_file.resolve() == target), None)
+        return LockOwner(project.root, start, project, env) if env is not None else None
+
+    folder = find_project_dir(top)
+    if folder is not None:
+        found = owned_from(folder, top)  # started at the top, as before (relative paths)
+        if found is not None:
+            return found
+    folder = find_project_dir((top / lock_path).parent)
+    while folder is not None and top in folder.parents:
+        if folder not in tried:
+            found = owned_from(folder, folder)
+            if found is not None:
+                return found
+        folder = find_project_dir(folder.parent)
+    for folder in project_dirs_below(top):
+        if folder not in tried and top in folder.parents:
+            found = owned_from(folder, folder, skip_broken=True)
+            if found is not None:
+                return found
+    return None
+
+
 def conflict_text(
     ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw: str, theirs_raw: str, *,
-    newline: str, marker_size: int = 7, fix: str = "revgraph fix", new: tuple = (),
+    newline: str, marker_size: int = 7, fix: str = "revgraph fix", where: str = "", new: tuple = (),
 ) -> str:  # fmt: skip
     """A conflict git can show, naming both sides' new heads and the command that resolves it.
 
     ``new``: (ours', theirs') revisions the other side lacks, id -> (down_revisions,
     message), when the driver read the trees; a head whose new chain is longer than
     itself is then shown with the chain's first revision, the one ``revgraph fix``
-    re-points (``c (…), chain from a (…)``).
+    re-points (``c (…), chain from a (…)``). ``where``: where to run ``fix``
+    (``fix_where``), when it matters.
     """
     base = set(ancestor.heads)
     ours_new = [h for h in ours.heads if h not in base]
@@ -161,7 +266,7 @@ def conflict_text(
             "# alembic would keep one of them and silently never run the other.",
         ]
         resolve = [
-            f"# Resolve: run `{fix}` (it gives the revision that has not landed a new id, re-points",
+            f"# Resolve: run `{fix}`{where} (it gives the revision that has not landed a new id, re-points",
             "# it and rewrites this file), then `git add` it and continue the merge or rebase.",
         ]
     else:
@@ -170,10 +275,10 @@ def conflict_text(
             "# would fail with 'Multiple head revisions are present'.",
         ]
         resolve = [
-            f"# Resolve: run `{fix}` (it moves the revision that has not landed and rewrites",
+            f"# Resolve: run `{fix}`{where} (it moves the revision that has not landed and rewrites",
             "# this file), then `git add` it and continue the merge or rebase.",
         ] if not chains else [
-            f"# Resolve: run `{fix}` (it re-points the first revision of the chain that has not",
+            f"# Resolve: run `{fix}`{where} (it re-points the first revision of the chain that has not",
             "# landed and rewrites this file), then `git add` it and continue the merge or rebase.",
         ]  # fmt: skip
     sep = "; " if chains else ", "  # a chain's description holds commas of its own
@@ -225,8 +330,12 @@ def _incoming_commit(git_dir: Path | None) -> str | None:
 
 
 def _environment(lock_path: str, cwd: Path | None):
-    """(repo, environment) whose lock file git is merging, or None (then: a conflict)."""
-    from revgraph.config import load_project
+    """(repo, environment) whose lock file git is merging, or None (then: a conflict).
+
+    The environment of the project that owns the lock file (``lock_owner``),
+    with that project's settings; each side is read with its own config files
+    (``sources.refsettings``), found from where that project is loaded.
+    """
     from revgraph.sources.gitref import GitRepo
 
     cwd = cwd or Path.cwd()
@@ -236,19 +345,17 @@ def _environment(lock_path: str, cwd: Path | None):
         return None
     try:
         root = Path(repo.root) if repo.root else cwd
-        project = load_project(root)
-        target = (root / lock_path).resolve()
-        env = next((e for e in project.environments if e.lock_file and e.lock_file.resolve() == target), None)
+        owner = lock_owner(lock_path, root)
     except BaseException:
         repo.close()
         raise
-    if env is None:
+    if owner is None or owner.env is None:
         repo.close()
         return None
     from revgraph.sources.refsettings import RefSettings
 
-    RefSettings.attach(repo, cwd)  # each side read with its own settings
-    return repo, _as_check_sees_it(project.settings, env)
+    RefSettings.attach(repo, owner.start)  # each side read with its own settings
+    return repo, _as_check_sees_it(owner.project.settings, owner.env)
 
 
 def _sides_env(repo, env, theirs_sha: str):
@@ -413,6 +520,7 @@ def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[Lo
 
 def full_union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:
     """The reference path alone (every file parsed afresh, no cache): what tests compare with."""
+    _owners.clear()
     found = _environment(lock_path, cwd)
     if found is None:
         return None
@@ -426,6 +534,7 @@ def fast_decision(lock_path: str, theirs_sha: str, *, cwd: Path | None = None):
     from revgraph.gitops.union import decide_in_repo
     from revgraph.sources.cache import cache_dir_for
 
+    _owners.clear()
     found = _environment(lock_path, cwd)
     if found is None:
         return None
@@ -486,6 +595,7 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
 
 def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool]:
     """The merged lock content and whether it merged cleanly."""
+    _owners.clear()  # a new run: the configuration is read again
     ours_raw = ours_b.decode("utf-8", "replace")
     theirs_raw = theirs_b.decode("utf-8", "replace")
     ancestor, ours, theirs = (parse_lock(b.decode("utf-8", "replace")) for b in (ancestor_b, ours_b, theirs_b))
@@ -508,7 +618,7 @@ def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path:
                 env_name = ours.environment or theirs.environment
                 return render_lock(entries, env_name, newline=newline).encode(), True
     text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
-                         fix=fix_command(lock_path), new=new)  # fmt: skip
+                         fix=fix_command(lock_path), where=fix_where(lock_path), new=new)  # fmt: skip
     return text.encode(), False
 
 
@@ -551,5 +661,7 @@ def main(argv: list[str]) -> int:
             f"both sides added revision {', '.join(twice)} (one id, two files);"
             if twice else "both sides added a migration on the same head;"
         )
-        sys.stderr.write(f"revgraph: {lock_path or 'lock file'}: {what} run `{fix_command(lock_path)}`\n")
+        sys.stderr.write(
+            f"revgraph: {lock_path or 'lock file'}: {what} run `{fix_command(lock_path)}`{fix_where(lock_path)}\n"
+        )
     return 0 if clean else 1
