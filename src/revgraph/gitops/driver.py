@@ -475,24 +475,24 @@ def merged_sides(repo, theirs_sha: str, ours, theirs):
         return {r.path: r for r in (*side.revisions, *side.problems)}
 
     ours_files, theirs_files = files(ours), files(theirs)
-    theirs_lacks = [p for p in ours_files if p not in theirs_files]
-    ours_lacks = [p for p in theirs_files if p not in ours_files]
+
+    def lacking(side_files, other_files):
+        return [(p.encode("utf-8", "surrogateescape"), (r.blob_id or "").encode())
+                for p, r in side_files.items() if p not in other_files and r.blob_id]  # fmt: skip
+
+    theirs_lacks, ours_lacks = lacking(ours_files, theirs_files), lacking(theirs_files, ours_files)
     if not theirs_lacks and not ours_lacks:
         return ours, theirs
-    folders = sorted({p.rpartition("/")[0] for p in (*theirs_lacks, *ours_lacks)})
-    encoded = {p: p.encode("utf-8", "surrogateescape") for p in (*theirs_lacks, *ours_lacks)}
-    gone_ours, gone_theirs = deleted_by_the_other_side(
-        repo, theirs_sha, [] if "" in folders else folders,
-        [encoded[p] for p in ours_lacks], [encoded[p] for p in theirs_lacks],
-    )  # fmt: skip
+    gone_ours, gone_theirs = deleted_by_the_other_side(repo, theirs_sha, ours_lacks, theirs_lacks)
 
     def without(side, gone):
         if not gone:
             return side
+        paths = {p.decode("utf-8", "surrogateescape") for p in gone}
         return replace(
             side,
-            revisions=tuple(r for r in side.revisions if encoded.get(r.path) not in gone),
-            problems=tuple(r for r in side.problems if encoded.get(r.path) not in gone),
+            revisions=tuple(r for r in side.revisions if r.path not in paths),
+            problems=tuple(r for r in side.problems if r.path not in paths),
         )
 
     return without(ours, gone_ours), without(theirs, gone_theirs)
@@ -501,11 +501,20 @@ def merged_sides(repo, theirs_sha: str, ours, theirs):
 def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[LockEntry] | None, tuple]:
     """``_full_union``, and on a conflict each side's revisions the other lacks (``_new_by_side``).
 
-    The sides are taken as the merged tree holds them (``merged_sides``).
+    A clean union is asked again of the sides as the merged tree holds them
+    (``merged_sides``): a conflict needs no merge base, and stays one.
     """
     ours = repo.read_ref(env, "HEAD", cache=cache)
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
-    ours, theirs = merged_sides(repo, theirs_sha, ours, theirs)
+    entries = _union_in(repo, env, theirs_sha, ours, theirs)
+    if entries is not None:  # as the fast path: only a clean union asks what the merge deletes
+        ours, theirs = merged_sides(repo, theirs_sha, ours, theirs)
+        entries = _union_in(repo, env, theirs_sha, ours, theirs)
+    return entries, (_new_by_side(ours, theirs) if entries is None else ())
+
+
+def _union_in(repo, env, theirs_sha: str, ours, theirs) -> list[LockEntry] | None:
+    """``union_of`` the two sides, the merge base telling a renamed file from a duplicate."""
 
     def in_merge_base(paths):
         from revgraph.gitops.union import _in_merge_base
@@ -514,8 +523,7 @@ def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[Lo
         found = _in_merge_base(repo, theirs_sha, b"", encoded)
         return {p for p, e in zip(paths, encoded) if e in found}
 
-    entries = union_of(ours, theirs, allow_heads=env.allow_heads, in_merge_base=in_merge_base)
-    return entries, (_new_by_side(ours, theirs) if entries is None else ())
+    return union_of(ours, theirs, allow_heads=env.allow_heads, in_merge_base=in_merge_base)
 
 
 def full_union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:

@@ -1074,35 +1074,46 @@ def _decide_in_repo(
         ours_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs, ours_facts)]
         added_facts = [f if f is not None else filled[pair] for pair, f in zip(pairs[len(paths) :], added_facts)]
         index.save(used=oids + added_oids)
-    # A file one side deleted since the merge base and the other kept as it was there
-    # is not in the merged tree: neither is its revision (``driver.union_of``, ``gone``).
-    # Asked only about files one side lacks: theirs' deletions, and its files ours
-    # lacks (its new ones, mostly; a file ours changed is among `removed`).
-    theirs_has = set(added_paths)
-    theirs_lacks = [p for p in removed if p not in theirs_has]
-    ours_lacks = [p for p in added_paths if p not in removed]
-    if theirs_lacks or ours_lacks:
-        pathspecs = [prefix.decode("utf-8", "surrogateescape").rstrip("/")] if prefix else list(dict.fromkeys(repo.folders(env)))
-        gone_ours, gone_theirs = deleted_by_the_other_side(
-            repo, theirs_ref, pathspecs, [prefix + p for p in ours_lacks], [prefix + p for p in theirs_lacks]
+
+    def decided(paths, oids, ours_facts, removed, added_paths, added_facts) -> Decision:
+        return decide_lists(
+            paths,
+            ours_facts,
+            removed,
+            added_facts,
+            allow_heads=env.allow_heads,
+            added_paths=added_paths,
+            in_merge_base=lambda asked: _in_merge_base(repo, theirs_ref, prefix, asked),
         )
-        if gone_ours:  # theirs deleted them: out of ours, and no longer a change of theirs
-            names = {p[len(prefix) :] for p in gone_ours}
-            kept = [p not in names for p in paths]
-            paths, oids, ours_facts = (list(compress(x, kept)) for x in (paths, oids, ours_facts))
-            removed = removed - names
-        if gone_theirs:  # ours deleted them: out of theirs' changes
-            kept = [prefix + p not in gone_theirs for p in added_paths]
-            added_paths, added_oids, added_facts = (list(compress(x, kept)) for x in (added_paths, added_oids, added_facts))
-    decision = decide_lists(
-        paths,
-        ours_facts,
-        removed,
-        added_facts,
-        allow_heads=env.allow_heads,
-        added_paths=added_paths,
-        in_merge_base=lambda asked: _in_merge_base(repo, theirs_ref, prefix, asked),
-    )
+
+    decision = decided(paths, oids, ours_facts, removed, added_paths, added_facts)
+    if decision.outcome == CLEAN:
+        # A file one side deleted since the merge base and the other kept as it was there
+        # is not in the merged tree: neither is its revision (``driver.merged_sides``).
+        # Only a clean union is asked about it (a conflict stays one): theirs'
+        # deletions, and its files ours lacks (its new ones, mostly; a file ours
+        # changed is among `removed`).
+        theirs_has = set(added_paths)
+        deleted = [p for p in removed if p not in theirs_has]
+        at = {p: i for i, p in enumerate(paths)} if len(deleted) >= 16 else None
+        theirs_lacks = [(p, oids[at[p] if at is not None else paths.index(p)]) for p in deleted]
+        ours_lacks = [(p, o) for p, o in zip(added_paths, added_oids) if p not in removed]
+        if theirs_lacks or ours_lacks:
+            gone_ours, gone_theirs = deleted_by_the_other_side(
+                repo, theirs_ref,
+                [(prefix + p, o.hex().encode()) for p, o in ours_lacks],
+                [(prefix + p, o.hex().encode()) for p, o in theirs_lacks],
+            )  # fmt: skip
+            if gone_ours:  # theirs deleted them: out of ours, and no longer a change of theirs
+                names = {p[len(prefix) :] for p in gone_ours}
+                kept = [p not in names for p in paths]
+                paths, oids, ours_facts = (list(compress(x, kept)) for x in (paths, oids, ours_facts))
+                removed = removed - names
+            if gone_theirs:  # ours deleted them: out of theirs' changes
+                kept = [prefix + p not in gone_theirs for p in added_paths]
+                added_paths, added_oids, added_facts = (list(compress(x, kept)) for x in (added_paths, added_oids, added_facts))
+            if gone_ours or gone_theirs:
+                decision = decided(paths, oids, ours_facts, removed, added_paths, added_facts)
     if decision.heads and _marked_heads(repo, decision.heads, (ours_facts, oids), (added_facts, added_oids)):
         return Decision(UNDECIDED, reason="a head's file may carry an ignore comment: the reference decides")
     return decision
@@ -1138,50 +1149,52 @@ def _in_merge_base(repo: "GitRepo", theirs_ref: str, prefix: bytes, paths: Seque
     return {p for p, line in zip(paths, lines) if not line.endswith(b" missing")}
 
 
-def changed_since_base(repo: "GitRepo", side: str, other: str, pathspecs: Sequence[str]) -> set[bytes] | None:
-    """The paths under ``pathspecs`` (folders; none: the whole tree) that ``side`` added,
-    changed or deleted since its merge base with ``other``.
-
-    A path of ``side`` not among them holds what the merge base holds, byte
-    for byte. None when there is no merge base (then no file is unchanged
-    since one) or git cannot tell: the caller then assumes every file of
-    ``side`` changed, which drops nothing from the merge.
-    """
+def _merge_base_blobs(repo: "GitRepo", theirs_ref: str, paths: Sequence[bytes]) -> dict[bytes, bytes]:
+    """Path -> blob id (hex, as bytes) in the merge base of HEAD and ``theirs_ref``, for those
+    of ``paths`` (from the repository root) it holds. No merge base, or any failure: {}."""
+    asked = [p for p in dict.fromkeys(paths) if b"\n" not in p]  # one request a line
+    if not asked:
+        return {}
     try:
-        out = repo.git(
-            "diff", "--raw", "-z", "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv",
-            "--ignore-submodules=none", f"{other}...{side}", "--", *pathspecs,
-        ).stdout  # fmt: skip
+        found = repo.git("merge-base", "HEAD", theirs_ref, ok=(0, 1)).stdout
+        base = (found.decode() if isinstance(found, bytes) else found).strip()
+        if not base:
+            return {}
+        request = b"".join(base.encode() + b":" + p + b"\n" for p in asked)
+        out = repo.git(*gittune.TREE_READ_CONFIG, "cat-file", "--batch-check", input=request).stdout
+        lines = (out if isinstance(out, bytes) else out.encode()).splitlines()
     except Exception:
-        return None
-    fields = (out if isinstance(out, bytes) else out.encode("utf-8", "surrogateescape")).split(b"\0")
-    return {fields[i + 1] for i in range(0, len(fields) - 1, 2) if fields[i].startswith(b":")}
+        return {}
+    if len(lines) != len(asked):
+        return {}
+    blobs = {}
+    for path, line in zip(asked, lines):
+        fields = line.split(b" ")
+        if len(fields) == 3 and fields[1] == b"blob":
+            blobs[path] = fields[0]
+    return blobs
 
 
 def deleted_by_the_other_side(
-    repo: "GitRepo", theirs_ref: str, pathspecs: Sequence[str], ours_lacks: Sequence[bytes], theirs_lacks: Sequence[bytes]
+    repo: "GitRepo", theirs_ref: str, ours_lacks: Sequence[tuple[bytes, bytes]], theirs_lacks: Sequence[tuple[bytes, bytes]]
 ) -> tuple[set[bytes], set[bytes]]:
-    """(ours' files, theirs' files) git's merge deletes: a side deleted them since the merge base
-    and the other kept them as they were there.
+    """(ours' files, theirs' files) git's merge deletes: a side deleted them since the merge
+    base and the other kept them as they were there.
 
-    ``theirs_lacks``: paths (from the repository root) of ours' revision files
-    that theirs does not hold, ``ours_lacks`` the other way round. The union
-    of the two sides' revisions leaves these out: a revision one side removed
-    (a ``git revert`` of the commit that added it, say) is not in the merged
-    tree, even though the other side still carries it. A file the other side
-    changed meanwhile is kept (git stops on it: modify/delete).
+    ``theirs_lacks``: (path from the repository root, blob id in hex) of ours'
+    files that theirs does not hold; ``ours_lacks`` the other way round. The
+    merged tree has none of these: a revision one side removed (a ``git
+    revert`` of the commit that added it, say) is gone after the merge,
+    though the other side still carries it. A file the other side changed
+    meanwhile is kept (git stops on it: modify/delete). One ``git merge-base``
+    and one ``git cat-file --batch-check``, asked only about these files.
     """
-    gone_from_ours: set[bytes] = set()
-    gone_from_theirs: set[bytes] = set()
-    if theirs_lacks:
-        changed = changed_since_base(repo, "HEAD", theirs_ref, pathspecs)
-        if changed is not None:
-            gone_from_ours = {p for p in theirs_lacks if p not in changed}
-    if ours_lacks:
-        changed = changed_since_base(repo, theirs_ref, "HEAD", pathspecs)
-        if changed is not None:
-            gone_from_theirs = {p for p in ours_lacks if p not in changed}
-    return gone_from_ours, gone_from_theirs
+    base = _merge_base_blobs(repo, theirs_ref, [p for p, _ in chain(ours_lacks, theirs_lacks)])
+    if not base:
+        return set(), set()
+    gone_ours = {p for p, oid in theirs_lacks if base.get(p) == oid}
+    gone_theirs = {p for p, oid in ours_lacks if base.get(p) == oid}
+    return gone_ours, gone_theirs
 
 
 # A commit as git names it during a merge (GITHEAD_<sha>) or a rebase (an abbreviated sha).
