@@ -1903,7 +1903,7 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
         for heads in competing
     ]
     for heads, plan in zip(competing, plans):
-        _refuse_a_merge_that_joins_nothing(env, plan, heads)
+        _refuse_a_merge_that_joins_nothing(env, plan, heads, message=message)
     return EditPlan(
         strategy="merge",
         edits=tuple(e for p in plans for e in p.edits),
@@ -1912,7 +1912,7 @@ def _plan_merges(env: Environment, graph: RevisionGraph, *, message, rev_id, roo
     )
 
 
-def _refuse_a_merge_that_joins_nothing(env: Environment, plan, heads: list[str]) -> None:
+def _refuse_a_merge_that_joins_nothing(env: Environment, plan, heads: list[str], *, message: str | None = None) -> None:
     """Refuse a rendered merge revision that does not name the heads it was made for.
 
     The environment's own script.py.mako renders it, as alembic does; a template
@@ -1929,6 +1929,7 @@ def _refuse_a_merge_that_joins_nothing(env: Environment, plan, heads: list[str])
     rendered = parse_revision(edit.new, edit.path)
     template = env.template_path.name if env.template_path is not None else "script.py.mako"
     if isinstance(rendered, ParseProblem):
+        _blame_the_message(message, rendered)
         raise FixRefused(
             f"the merge revision {template} renders cannot be read statically "
             f"(line {rendered.line}: {rendered.reason}); nothing was written",
@@ -1943,6 +1944,29 @@ def _refuse_a_merge_that_joins_nothing(env: Environment, plan, heads: list[str])
             "cannot load the graph; nothing was written",
             hint=f"in {env.template_path or template}, write it as alembic's own templates do: "
             "`down_revision = ${repr(down_revision)}`",
+        )
+
+
+# What ends or breaks the docstring alembic's templates put the message in.
+_DOCSTRING_BREAKERS = ('"""', "'''", "\\")
+
+
+def _blame_the_message(message: str | None, problem) -> None:
+    """The -m text, not the template, when it holds what breaks a docstring.
+
+    alembic's templates quote the message in the new file's docstring: a
+    message holding three double quotes (or a backslash escape Python refuses) makes
+    ``alembic merge`` write a file nobody can load. A usage error, as the
+    remedy is a different message.
+    """
+    from revgraph.errors import UsageError
+
+    found = [s for s in _DOCSTRING_BREAKERS if message and s in message]
+    if found:
+        raise UsageError(
+            f"the message {message!r} holds {found[0]}, which breaks the docstring the template "
+            f"puts it in (line {problem.line}: {problem.reason}); nothing was written",
+            hint="give -m a message without it",
         )
 
 

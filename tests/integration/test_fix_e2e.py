@@ -368,6 +368,24 @@ def test_merge_strategy_is_refused_when_there_is_only_one_head(gitrepo):
     assert gitrepo.status() == ""
 
 
+@pytest.mark.parametrize("message", ['a """ b', "a \\N b"])
+def test_merge_message_that_breaks_the_docstring_is_blamed_not_the_template(gitrepo, message):
+    # alembic's template puts -m in the new file's docstring: `"""` ends it
+    # and `\N` is an escape Python refuses, so the rendered file cannot load.
+    gitrepo.init_env(commit=False)
+    add(gitrepo, BASE, None)
+    gitrepo.commit("base")
+    add(gitrepo, MAIN, BASE)
+    add(gitrepo, FEATURE, BASE)
+    before = versions(gitrepo)
+
+    proc = gitrepo.run("fix", "--strategy", "merge", "-m", message, check=2)
+
+    assert f"the message {message!r} holds" in proc.stderr
+    assert "without it" in proc.stderr and "Traceback" not in proc.stderr
+    assert versions(gitrepo) == before
+
+
 def test_merge_strategy_is_refused_like_alembic_merge_when_an_id_is_declared_twice(gitrepo, tmp_path):
     # prefect's two dialect folders read as one recursive location: landed ids
     # declared by two files. alembic keeps one copy per id but lists the other
