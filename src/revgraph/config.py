@@ -864,11 +864,21 @@ def not_a_lock_error(project: Project, env: Environment, shown: str) -> ConfigEr
     """The refusal to read, overwrite or delete ``shown`` (``env``'s lock path) as a lock file:
     it holds something else (``lockfile.is_lock_text``). One message for every command."""
     setting = lock_file_setting(project, env)
-    named = f"named by {setting}" if setting else f"environment {env.name!r}'s default lock file"
+    if setting:
+        named = f"named by {setting}"
+        hint = (
+            "point lock_file at a new file, such as migrations/revgraph.lock (the default), or move that "
+            "file away; revgraph takes over only an empty file or one `revgraph lock` wrote"
+        )
+    else:
+        named = f"the default lock file of environment {env.name!r}"
+        hint = (
+            "move that file away, or set lock_file (in [tool.revgraph] or the ini section) to another "
+            "path; revgraph takes over only an empty file or one `revgraph lock` wrote"
+        )
     return ConfigError(
         f"{shown} ({named}) is not a revgraph lock file; revgraph will not take it over as one",
-        hint="point lock_file at a new file, such as migrations/revgraph.lock (the default), or move that "
-        "file away; revgraph takes over only an empty file or one `revgraph lock` wrote",
+        hint=hint,
     )
 
 

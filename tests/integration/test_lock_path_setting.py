@@ -149,3 +149,16 @@ def test_the_checks_of_a_ref_where_the_lock_path_held_another_file_read_no_lock_
     nodes = json.loads(proc.stdout)["nodes"]
     assert BASE_ID in {node["id"] for node in nodes}
     assert [node["id"] for node in nodes if "conflict" in node["marks"]] == []
+
+
+def test_a_foreign_file_at_the_default_lock_path_names_it_as_the_default_and_hints_another_path(repo):
+    # No setting to re-point: the hint must not suggest the very path it refuses.
+    repo.write("migrations/revgraph.lock", "my notes\n")
+
+    proc = repo.run("lock", check=2)
+
+    line = _error_line(proc)
+    assert "migrations/revgraph.lock (the default lock file of environment" in line
+    assert "'s default" not in line
+    assert "set lock_file" in proc.stderr and "(the default)" not in proc.stderr
+    assert repo.read("migrations/revgraph.lock") == b"my notes\n"
