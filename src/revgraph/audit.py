@@ -313,7 +313,13 @@ def run_audit(
     """Walk ``ref``'s first-parent history (default: the base branch) and report."""
     repo = ws.repo("audit")
     if ref is None:
-        base = ws.resolve_base(None)
+        try:
+            base = ws.resolve_base(None)
+        except GitError as exc:
+            # The shared refusal names check's option; audit takes its ref as --ref.
+            if exc.hint:
+                exc.hint = exc.hint.replace("--base REF", "--ref REF").replace("--base ", "--ref ")
+            raise
         assert base is not None
         ref = base.ref
     try:

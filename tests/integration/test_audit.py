@@ -267,6 +267,19 @@ def test_audit_walks_the_base_branch_by_default_not_the_checked_out_one(gitrepo)
     assert report["environments"][0]["windows"] == []
 
 
+def test_audit_without_a_base_branch_hints_its_own_option(gitrepo):
+    r = gitrepo
+    r.init_env()
+    r.add_revision(A, None, message="create users")
+    r.commit("users")
+    r.git("branch", "-q", "-m", "trunk")
+
+    done = r.run("audit", check=2)
+
+    assert "no base branch found" in done.stderr
+    assert "--ref REF" in done.stderr and "--base" not in done.stderr
+
+
 def test_a_window_closed_by_adding_the_missing_link_says_another_change(gitrepo):
     # Replaying a real history (superset's) file by file in date order: a revision
     # dated before its parent opens a window that the parent's commit closes.
