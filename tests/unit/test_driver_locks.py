@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from revgraph.gitops.driver import conflict_text, ids_added_twice, merge_locks
 from revgraph.lockfile import parse_lock
 
@@ -72,3 +74,34 @@ def test_a_chain_with_many_first_revisions_names_a_few():
     ours_new = {"m": (tuple(starts), "join"), **starts}
     text = _conflict("head: 0001\n", "head: m  join\n", "head: 0009\n", (ours_new, {"0009": (("0001",), "")}))
     assert "#   ours:   m (join), chain from s0, s1, s2 and 2 more\n" in text
+
+
+def test_a_folder_given_as_ours_is_refused_and_left_alone(tmp_path, capsys):
+    from revgraph.gitops import driver
+
+    folder = tmp_path / "lock"
+    folder.mkdir()
+    (tmp_path / "base").write_text("")
+
+    code = driver.main([str(tmp_path / "base"), str(folder), str(tmp_path / "base"), "migrations/revgraph.lock"])
+
+    assert code == 2
+    assert "not a regular file" in capsys.readouterr().err
+    assert folder.is_dir() and sorted(p.name for p in tmp_path.iterdir()) == ["base", "lock"]
+
+
+def test_a_failed_write_leaves_no_temporary_copy_beside_the_file(tmp_path, monkeypatch):
+    from revgraph.gitops import driver
+
+    target = tmp_path / "revgraph.lock"
+    target.write_bytes(b"old\n")
+
+    def refuse(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(driver.os, "replace", refuse)
+    with pytest.raises(OSError):
+        driver._write_atomic(target, b"new\n")
+
+    assert target.read_bytes() == b"old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["revgraph.lock"]

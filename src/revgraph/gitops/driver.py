@@ -38,6 +38,7 @@ The driver writes only the file git gave it (``%A``), atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -61,10 +62,16 @@ def _write_atomic(path: Path, data: bytes) -> None:
         mode = path.stat().st_mode & 0o7777
     except OSError:
         mode = 0o644
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        # Never leave the temporary copy beside the user's file.
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _describe(entries, ids, new=None) -> tuple[list[str], bool]:
@@ -660,9 +667,17 @@ def main(argv: list[str]) -> int:
     if not ours_path.exists():
         sys.stderr.write(f"revgraph merge-driver: {ours}: no such file\n")
         return 2
+    if not ours_path.is_file():
+        # git hands a temporary regular file; anything else is a hand-made call gone wrong.
+        sys.stderr.write(f"revgraph merge-driver: {ours}: not a regular file\n")
+        return 2
     sides = _read(ancestor), _read(ours), _read(theirs)
     merged, clean = merge_locks(*sides, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
-    _write_atomic(ours_path, merged)
+    try:
+        _write_atomic(ours_path, merged)
+    except OSError as exc:
+        sys.stderr.write(f"revgraph merge-driver: cannot write {ours}: {exc.strerror or exc}\n")
+        return 2
     if not clean:
         twice = ids_added_twice(*(parse_lock(b.decode("utf-8", "replace")) for b in sides))
         what = (
