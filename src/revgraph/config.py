@@ -813,6 +813,14 @@ def _check_lock_settings(
             raise ConfigError(
                 f"{shown}: {lock} is inside .git, which git neither commits nor merges", hint=_LOCK_HINT
             )
+        top = _work_tree_top(root)
+        if top is not None and not _lexically_inside(lock, top):
+            raise ConfigError(
+                f"{shown}: {lock} is outside the repository ({top}), where git neither commits nor merges it",
+                hint=_LOCK_HINT,
+            )
+        if lock.is_dir():
+            raise ConfigError(f"{shown}: {lock} is a folder, not a file", hint=_LOCK_HINT)
         for other in environments:
             folder = _versions_folder_loading(other, lock)
             if folder is not None:
@@ -820,6 +828,19 @@ def _check_lock_settings(
                     f"{shown}: alembic would load {lock.name} in the versions folder {folder} as a revision",
                     hint=_LOCK_HINT,
                 )
+
+
+def _work_tree_top(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``.git`` (a folder, or a
+    linked worktree's file); None outside any repository. Only the paths: no git."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _lexically_inside(path: Path, folder: Path) -> bool:
+    return not Path(os.path.relpath(os.path.abspath(path), os.path.abspath(folder))).parts[:1] == ("..",)
 
 
 def _versions_folder_loading(environment: Environment, path: Path) -> Path | None:

@@ -162,3 +162,17 @@ def test_a_foreign_file_at_the_default_lock_path_names_it_as_the_default_and_hin
     assert "'s default" not in line
     assert "set lock_file" in proc.stderr and "(the default)" not in proc.stderr
     assert repo.read("migrations/revgraph.lock") == b"my notes\n"
+
+
+@pytest.mark.parametrize("target, said", [("migrations", "is a folder"), ("../outside.lock", "outside the repository")])
+def test_a_lock_file_setting_no_lock_can_live_at_is_a_config_error_for_check_too(repo, target, said):
+    # `check` and `lock --check` used to say "missing: run `revgraph lock`", which then refused.
+    _set_lock_file(repo, target)
+    before = _files(repo)
+
+    for command in (["check"], ["lock", "--check"], ["lock"]):
+        line = _error_line(repo.run(*command, check=2))
+        assert said in line and "[tool.revgraph] lock_file" in line, (command, line)
+
+    assert _files(repo) == before
+    assert not (repo.path.parent / "outside.lock").exists()
