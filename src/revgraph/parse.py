@@ -15,8 +15,10 @@ Three readers, tried in this order, each answering only when it is sure:
   docstring and the four column-0 assignments with simple one-literal values.
   It gives up on anything odd (a value that is not a plain string / tuple /
   list / ``None``, a duplicate assignment, the names used anywhere else
-  outside comments, a triple-quoted string or an open bracket before an
-  assignment, lone ``\\r`` newlines, an exotic encoding), and then
+  outside comments, the words ``exec``, ``eval``, ``globals`` or ``vars``
+  (which can bind them without naming them), a triple-quoted string or an
+  open bracket before an assignment, lone ``\\r`` newlines, an exotic
+  encoding), and then
 * the **ast path** (``_read_ast``) reads the file with ``ast.parse`` and maps
   node positions (UTF-8 columns of the decoded line) back to byte offsets.
   It is the reference: tests compare the other two with it on generated files.
@@ -51,6 +53,11 @@ from revgraph.parser_version import PARSER_VERSION  # noqa: F401 - re-exported: 
 
 KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
 _ILLEGAL_ID_CHARS = frozenset("@-+:")  # alembic.script.revision._revision_illegal_chars
+# Names alembic's RevisionMap resolves as symbols before it looks at ids: a
+# database stamped "base" reads as empty (and `alembic heads` fails while it is
+# a head), one stamped "head" or "heads" as being at the current head, so later
+# revisions are silently skipped.
+_RESERVED_IDS = frozenset({"base", "head", "heads"})
 _LEGACY_NAME = re.compile(r"([a-f0-9]+)\.py$")  # alembic.script.base._legacy_rev (re.match)
 _MAX_BYTES = 8 * 1024 * 1024  # a revision file is source code, not a data dump
 _SEQ_RULE = "must be a string, a tuple or list of strings, or None"
@@ -202,6 +209,8 @@ def _plain_header(stmt: ast.stmt) -> ast.stmt:
             if isinstance(value, list):
                 value = tuple(value)
             ids = _as_tuple(value)
+            if ids == (None,):
+                ids = () if stmt.targets[0].id != "branch_labels" else None  # as _to_revision reads it
             if ids is not None:
                 return ast.Assign(targets=[stmt.targets[0]], value=ast.Constant(tuple(sorted(set(ids)))))
     return stmt
@@ -410,6 +419,8 @@ def _read_fast(src: _Source) -> _Header | None:
     data = src.data
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None  # lone CR newlines: rare enough to leave to ast
+    if _maybe_dynamic(src.text):
+        return None  # exec(), globals() ... may bind a name without spelling it out
     try:
         docstring, code_start = _fast_docstring(src)
         assignments = _fast_assignments(src, code_start)
@@ -623,6 +634,8 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
     rest = text[end:]
     if "revision" in rest or "branch_labels" in rest or "depends_on" in rest:
         return None  # a later line may assign a name again, or only mention it in a comment
+    if _maybe_dynamic(rest):
+        return None  # exec(), globals() ... may bind a name without spelling it out
     head = text[doc_end:code]
     names_in_head = "revision" in head or "branch_labels" in head or "depends_on" in head
     if names_in_head and not _names_in_comments_only(head):
@@ -676,7 +689,7 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
             packed.append((key, start, stop, line))
         line += 1
     rev_id = parsed[0][0]
-    if not rev_id or not _ILLEGAL_ID_CHARS.isdisjoint(rev_id):
+    if not rev_id or not _ILLEGAL_ID_CHARS.isdisjoint(rev_id) or rev_id in _RESERVED_IDS:
         return None  # the problem comes from _revision_id
 
     doc_value = (
@@ -854,6 +867,9 @@ def _read_ast(src: _Source, path: str, blob_id: str | None) -> _Header | ParsePr
     positions = _Positions(src)
     try:
         nodes = _top_level_bindings(tree)
+        text = src.text
+        if ":=" in text or "global" in text or _maybe_dynamic(text):  # else nothing deeper can bind them
+            _refuse_dynamic_bindings(tree)
         assignments = {
             name: _Assignment(_literal(name, node, stmt), positions.span(node), stmt.lineno)
             for name, (node, stmt) in nodes.items()
@@ -864,7 +880,11 @@ def _read_ast(src: _Source, path: str, blob_id: str | None) -> _Header | ParsePr
 
 
 def _top_level_bindings(tree: ast.Module) -> dict[str, tuple[ast.expr, ast.stmt]]:
-    """The last value assigned to each key at module level; raises ``_NotStatic``."""
+    """The last value assigned to each key at module level; raises ``_NotStatic``.
+
+    One pass over the module's statements; what binds a key from deeper down
+    (``:=``, ``global``, ``exec``, ``globals()``) is ``_refuse_dynamic_bindings``'s.
+    """
     found: dict[str, tuple[ast.expr, ast.stmt]] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign):
@@ -878,21 +898,67 @@ def _top_level_bindings(tree: ast.Module) -> dict[str, tuple[ast.expr, ast.stmt]
             # An annotation without a value binds nothing, as in Python.
             if isinstance(stmt.target, ast.Name) and stmt.target.id in KEYS and stmt.value is not None:
                 found[stmt.target.id] = (stmt.value, stmt)
+        elif isinstance(stmt, ast.If) and _never_runs(stmt.test):
+            _refuse_in_block(stmt, stmt.orelse)  # the body never runs when alembic imports the file
         elif isinstance(stmt, _COMPOUND):
-            block = f"assigned inside a block (`{type(stmt).__name__.lower()}` at line {stmt.lineno})"
-            for inner in (stmt, *_nested_statements(stmt)):
-                _refuse(_statement_names(inner), inner, block)
+            _refuse_in_block(stmt, [stmt])
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _refuse(_statement_names(stmt), stmt, "imported, not assigned a literal")
+        elif isinstance(stmt, ast.Delete):
+            _refuse(_statement_names(stmt), stmt, "deleted (`del`)")
         else:
             _refuse(_statement_names(stmt), stmt, f"not a literal ({type(stmt).__name__})")
     return found
 
 
-def _refuse(names: list[str], stmt: ast.stmt, how: str) -> None:
+def _never_runs(test: ast.expr) -> bool:
+    """``if TYPE_CHECKING:`` (False at run time) or ``if __name__ == "__main__":``.
+
+    alembic imports a revision file under a name of its own (never
+    ``__main__``), so neither body runs when it reads the file.
+    """
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    if isinstance(test, ast.Attribute):
+        return test.attr == "TYPE_CHECKING" and isinstance(test.value, ast.Name)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+        sides = (test.left, test.comparators[0])
+        return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+            isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+        )
+    return False
+
+
+def _refuse(names: list[str], stmt: ast.AST, how: str) -> None:
     for name in names:
         if name in KEYS:
-            raise _NotStatic(stmt.lineno, f"{name} is {how}; {_STATIC}")
+            raise _NotStatic(getattr(stmt, "lineno", 1), f"{name} is {how}; {_STATIC}")
+
+
+def _refuse_in_block(block: ast.stmt, statements: list[ast.stmt]) -> None:
+    """``_NotStatic`` when ``statements`` (in ``block``) or anything inside them binds a key."""
+    where = f"`{type(block).__name__.lower()}` at line {block.lineno}"
+    for top in statements:
+        for node in (top, *_nested_nodes(top)):
+            if isinstance(node, ast.ExceptHandler):
+                _refuse([node.name] if node.name else [], node, f"bound by `except ... as` ({where})")
+            elif isinstance(node, _PATTERN_BINDERS):
+                _refuse(_pattern_names(node), node, f"bound by a `case` pattern ({where})")
+            elif isinstance(node, ast.Delete):
+                _refuse(_statement_names(node), node, f"deleted (`del`) inside a block ({where})")
+            elif isinstance(node, ast.stmt):
+                _refuse(_statement_names(node), node, f"assigned inside a block ({where})")
+
+
+_PATTERN_BINDERS = tuple(
+    getattr(ast, name) for name in ("MatchAs", "MatchStar", "MatchMapping") if hasattr(ast, name)
+)
+
+
+def _pattern_names(node: ast.AST) -> list[str]:
+    """The name a ``case`` pattern captures (``case x``, ``case [*x]``, ``case {**x}``)."""
+    name = getattr(node, "rest" if type(node).__name__ == "MatchMapping" else "name", None)
+    return [name] if name else []
 
 
 def _target_names(target: ast.expr | None) -> list[str]:
@@ -907,7 +973,7 @@ def _target_names(target: ast.expr | None) -> list[str]:
 
 
 def _statement_names(stmt: ast.stmt) -> list[str]:
-    """Module-level names one statement binds (its own body aside)."""
+    """Module-level names one statement binds or unbinds (its own body aside)."""
     if isinstance(stmt, ast.Assign):
         return [name for target in stmt.targets for name in _target_names(target)]
     if isinstance(stmt, (ast.AugAssign, ast.For, ast.AsyncFor)) or (
@@ -920,19 +986,142 @@ def _statement_names(stmt: ast.stmt) -> list[str]:
         return [alias.asname or alias.name.split(".")[0] for alias in stmt.names]
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [stmt.name]
+    if isinstance(stmt, ast.Delete):
+        return [name for target in stmt.targets for name in _target_names(target)]
     return []
 
 
-def _nested_statements(stmt: ast.stmt) -> Iterator[ast.stmt]:
-    """Statements inside a compound statement, not entering functions or classes."""
+def _nested_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
+    """Nodes inside a compound statement, not entering functions or classes."""
     stack: list[ast.AST] = [stmt]
     while stack:
         node = stack.pop()
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                yield child
+            yield child
             if not isinstance(child, _SCOPES):
                 stack.append(child)
+
+
+# ------------------------------------------------- bindings from deeper down
+_MODULE, _CLASS, _FUNCTION = 0, 1, 2
+# Each word, with the longer words it is commonly part of in migrations.
+_DYNAMIC_NEEDLES = (("exec", ("execute", "exec_")), ("eval", ("evaluat",)), ("globals", ()), ("vars", ()))
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_READ_ONLY_METHODS = frozenset({"get", "keys", "values", "items", "copy", "__contains__", "__getitem__"})
+_ANY_KEY = "revision, down_revision, branch_labels or depends_on"
+
+
+def _maybe_dynamic(text: str) -> bool:
+    """Whether ``exec``, ``eval``, ``globals`` or ``vars`` occurs as a word (cheap; may say yes wrongly).
+
+    Each can bind the four names at import without spelling them out, so the
+    fast readers leave such a file to ``_read_ast``. ``op.execute`` is another
+    word and costs nothing but the ``find``.
+    """
+    for needle, benign in _DYNAMIC_NEEDLES:
+        if needle not in text:
+            continue
+        if benign:
+            count = text.count(needle)
+            if count == text.count(benign[0]) or count == sum(map(text.count, benign)):
+                continue  # only inside longer words: counted at C speed, no loop over them
+        pos = text.find(needle)
+        while pos >= 0:
+            end = pos + len(needle)
+            if (pos == 0 or text[pos - 1] not in _ASCII_WORD) and (
+                end == len(text) or text[end] not in _ASCII_WORD
+            ):
+                return True
+            pos = text.find(needle, end)
+    return False
+
+
+def _refuse_dynamic_bindings(tree: ast.Module) -> None:
+    """``_NotStatic`` for what binds a key at import other than a top-level statement.
+
+    ``(down_revision := ...)`` in code that runs at module level; ``global
+    down_revision`` in any function or class (a call at import would rebind
+    it); ``exec()`` / ``eval()`` in code that runs at import; ``globals()``
+    anywhere and ``vars()`` at module level, unless only read. The bodies of
+    ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` never run.
+    Called only when the source holds ``:=``, ``global`` or one of those words.
+    """
+    # (node, scope, runs at import): a class body runs when the code around it does.
+    stack: list[tuple[ast.AST, int, bool]] = [(stmt, _MODULE, True) for stmt in reversed(tree.body)]
+    read_only: set[int] = set()  # ids of globals()/vars() calls whose value is only read
+    while stack:
+        node, scope, at_import = stack.pop()
+        _refuse_dynamic_node(node, scope, at_import, read_only)
+        stack.extend(reversed(_scoped_children(node, scope, at_import)))
+
+
+def _refuse_dynamic_node(node: ast.AST, scope: int, at_import: bool, read_only: set[int]) -> None:
+    if isinstance(node, ast.NamedExpr):
+        target = node.target
+        if scope == _MODULE and isinstance(target, ast.Name) and target.id in KEYS:
+            raise _NotStatic(node.lineno, f"{target.id} is assigned with `:=`; {_STATIC}")
+    elif isinstance(node, ast.Global):
+        if scope != _MODULE:  # `global` at module level changes nothing
+            kind = "a function" if scope == _FUNCTION else "a class body"
+            _refuse(node.names, node, f"declared `global` in {kind}, which may rebind it")
+    elif isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name):
+            if func.id in ("exec", "eval") and at_import:
+                raise _NotStatic(
+                    node.lineno,
+                    f"`{func.id}()` runs when alembic imports the file and may bind {_ANY_KEY}; {_STATIC}",
+                )
+            namespace = _namespace_call(node, scope)
+            if namespace and id(node) not in read_only:
+                raise _NotStatic(
+                    node.lineno, f"`{namespace}` is used in a way that may bind {_ANY_KEY}; {_STATIC}"
+                )
+    elif isinstance(node, ast.Subscript):
+        namespace = _namespace_call(node.value, scope)
+        if namespace:
+            key = node.slice
+            literal = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+            if isinstance(node.ctx, ast.Load) or (literal is not None and literal not in KEYS):
+                read_only.add(id(node.value))  # reads, or writes another name
+            elif literal is not None:
+                verb = "assigned" if isinstance(node.ctx, ast.Store) else "deleted"
+                raise _NotStatic(node.lineno, f"{literal} is {verb} through `{namespace}[...]`; {_STATIC}")
+    elif isinstance(node, ast.Attribute):
+        namespace = _namespace_call(node.value, scope)
+        if namespace:
+            if node.attr not in _READ_ONLY_METHODS:
+                raise _NotStatic(
+                    node.lineno, f"`{namespace}.{node.attr}` may bind {_ANY_KEY}; {_STATIC}"
+                )
+            read_only.add(id(node.value))
+    elif isinstance(node, ast.Compare):
+        for side in (node.left, *node.comparators):  # `"x" in globals()`
+            if _namespace_call(side, scope):
+                read_only.add(id(side))
+
+
+def _namespace_call(node: ast.AST, scope: int) -> str | None:
+    """``"globals()"`` / ``"vars()"`` when ``node`` is a call that gives the module's namespace."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args and not node.keywords:
+        if node.func.id == "globals" or (node.func.id == "vars" and scope == _MODULE):
+            return f"{node.func.id}()"
+    return None
+
+
+def _scoped_children(node: ast.AST, scope: int, at_import: bool) -> list[tuple[ast.AST, int, bool]]:
+    """``node``'s children with the scope they run in: a body is its own, defaults are not."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+        inner = (_CLASS, at_import) if isinstance(node, ast.ClassDef) else (_FUNCTION, False)
+        body = node.body if isinstance(node.body, list) else [node.body]
+        own = {id(stmt) for stmt in body}
+        return [
+            (child, *inner) if id(child) in own else (child, scope, at_import)
+            for child in ast.iter_child_nodes(node)
+        ]
+    if scope == _MODULE and isinstance(node, ast.If) and _never_runs(node.test):
+        return [(child, scope, at_import) for child in (node.test, *node.orelse)]
+    return [(child, scope, at_import) for child in ast.iter_child_nodes(node)]
 
 
 def _literal(name: str, node: ast.expr, stmt: ast.stmt) -> object:
@@ -1002,6 +1191,10 @@ def _to_revision(src: _Source, header: _Header, path: str, blob_id: str | None) 
         if assignment is None:
             continue
         value = _as_tuple(assignment.value)
+        if value == (None,):
+            # alembic's tuple_rev_as_scalar makes a one-item tuple its item, here None;
+            # branch_labels are not passed through it: a label None is refused.
+            value = () if name != "branch_labels" else None
         if value is None:
             reason = f"{name} {_SEQ_RULE} (got {_describe(assignment.value)})"
             return ParseProblem(path, assignment.line, reason, blob_id)
@@ -1037,14 +1230,22 @@ def _to_revision(src: _Source, header: _Header, path: str, blob_id: str | None) 
     )
 
 
-def _as_tuple(value: object) -> tuple[str, ...] | None:
-    """alembic's ``util.to_tuple`` for strings / sequences of strings / None; None if refused."""
+def _as_tuple(value: object) -> tuple[str, ...] | tuple[None] | None:
+    """alembic's ``util.to_tuple`` for strings / sequences of strings / None; None if refused.
+
+    A set reads as its sorted items (alembic takes them in hash order, which
+    no graph depends on). ``(None,)`` is returned as it is: alembic reads it
+    as None for ``down_revision`` and ``depends_on``, the caller decides.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
-    if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
-        return value
+    if isinstance(value, (tuple, set)):
+        if all(isinstance(item, str) for item in value):
+            return value if isinstance(value, tuple) else tuple(sorted(value))
+        if len(value) == 1 and None in value:
+            return (None,)
     return None
 
 
@@ -1079,6 +1280,15 @@ def _revision_id(assignment: _Assignment | None, path: str, blob_id: str | None)
             path,
             assignment.line,
             f"revision id {value!r} contains {chars}, which alembic does not allow",
+            blob_id,
+        )
+    if value in _RESERVED_IDS:
+        return ParseProblem(
+            path,
+            assignment.line,
+            f"revision id {value!r} is a name alembic reserves (base, head, heads): it reads a "
+            f"database stamped {value!r} as "
+            + ("having nothing applied" if value == "base" else "being at head, and skips what follows"),
             blob_id,
         )
     return value

@@ -10,4 +10,7 @@ whenever the reader's results change for any input.
 # 4: ``ignore_lines``, the line of each ignore comment's codes.
 # 5: an empty ``ignore[]`` kept as the selector "" (RG404 reports it).
 # 6: a file not valid UTF-8 without a coding line says why alembic cannot load it either.
-PARSER_VERSION: int = 6
+# 7: names bound by `:=`, `global`, exec/eval, globals()/vars(), `del`, `except as` and
+#    `case` are problems; ids base/head/heads too; a set is read as its items, (None,) as None;
+#    blocks under `if TYPE_CHECKING:` / `if __name__ == "__main__":` are skipped.
+PARSER_VERSION: int = 7

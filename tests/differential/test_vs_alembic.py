@@ -179,6 +179,100 @@ def test_heads_text_is_alembic_heads_text_effective_heads_included(tmp_path, mon
     assert sorted(done.stdout.splitlines()) == expected
 
 
+# ------------------------------------------------- one file, read both ways
+# Lines added below a child revision's header (down_revision = 'aaa111').
+# "read": revgraph reads the file, and must read what alembic reads.
+# "refused": RG107; alembic reads something else than the literal, or fails.
+CHILD_TAILS = [
+    ("read", "down_revision = (None,)\n"),  # tuple_rev_as_scalar: a base
+    ("read", "down_revision = ['aaa111']\ndepends_on = (None,)\n"),
+    ("read", "down_revision = {'aaa111'}\nbranch_labels = {'lab'}\ndepends_on = {'aaa111'}\n"),
+    ("read", "if __name__ == '__main__':\n    down_revision = 'zzz'\n"),
+    ("read", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    down_revision = 'zzz'\n"),
+    ("read", "globals()['helper'] = 1\nX = 'a' in globals()\n"),
+    ("refused", "(down_revision := 'zzz')\n"),
+    ("refused", "def f():\n    global down_revision\n    down_revision = 'zzz'\n\nf()\n"),
+    ("refused", "exec(\"down_\" + \"revision = 'zzz'\")\n"),
+    ("refused", "globals()['down_revision'] = 'zzz'\n"),
+    ("refused", "globals().update({'down_' 'revision': 'zzz'})\n"),
+    ("refused", "vars()['down_revision'] = 'zzz'\n"),
+    ("refused", "del down_revision\n"),
+    ("refused", "try:\n    1 / 0\nexcept ZeroDivisionError as down_revision:\n    pass\n"),
+    ("refused", "for down_revision in ['zzz']:\n    pass\n"),
+    ("refused", "from os import sep as down_revision\n"),
+    ("refused", "down_revision += 'zzz'\n"),
+]
+CHILD = (
+    '"""child\n\nRevision ID: bbb222\nRevises: aaa111\nCreate Date: 2024-01-02\n\n"""\n'
+    "revision = 'bbb222'\ndown_revision = 'aaa111'\nbranch_labels = None\ndepends_on = None\n"
+)
+ROOT = "revision = 'aaa111'\ndown_revision = None\n"
+
+
+def alembic_reading(folder: Path, monkeypatch: pytest.MonkeyPatch):
+    """``{id: (down_revisions, labels, depends_on)}`` as alembic loads the folder, or the error."""
+    from alembic.script import ScriptDirectory
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    try:
+        script = ScriptDirectory(str(folder))
+        return {
+            rev.revision: (
+                rev._versioned_down_revisions,
+                tuple(rev._orig_branch_labels),
+                tuple(rev._resolved_dependencies),
+            )
+            for rev in script.walk_revisions()
+        }
+    except Exception as exc:  # noqa: BLE001 - any failure is alembic's answer
+        return type(exc).__name__
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(("verdict", "tail"), CHILD_TAILS)
+def test_a_header_name_bound_again_is_refused_or_read_as_alembic_reads_it(
+    verdict, tail, tmp_path, monkeypatch
+):
+    from revgraph.model import Revision
+    from revgraph.parse import parse_revision
+
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "versions" / "aaa111_root.py").write_text(ROOT)
+    (tmp_path / "versions" / "bbb222_child.py").write_text(CHILD + tail)
+    seen = alembic_reading(tmp_path, monkeypatch)
+    ours = parse_revision((CHILD + tail).encode(), "versions/bbb222_child.py")
+    if verdict == "read":
+        assert isinstance(ours, Revision), ours
+        assert seen["bbb222"] == (ours.down_revisions, ours.branch_labels, ours.depends_on)
+    else:
+        assert not isinstance(ours, Revision), ours
+        assert seen != {"bbb222": (("aaa111",), (), ()), "aaa111": ((), (), ())}  # not the literal
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("reserved", ["base", "head", "heads"])
+def test_ids_alembic_reserves_are_refused_as_alembic_misreads_them(reserved, tmp_path, monkeypatch):
+    from revgraph.model import Revision
+    from revgraph.parse import parse_revision
+
+    child = f"revision = {reserved!r}\ndown_revision = 'aaa111'\n"
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "versions" / "aaa111_root.py").write_text(ROOT)
+    (tmp_path / "versions" / f"{reserved}_child.py").write_text(child)
+    (tmp_path / "versions" / "ccc333_next.py").write_text(
+        f"revision = 'ccc333'\ndown_revision = {reserved!r}\n"
+    )
+    from alembic.script import ScriptDirectory
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    script = ScriptDirectory(str(tmp_path))
+    # A database stamped with this id is read as empty ("base": everything runs again)
+    # or as being at head ("head", "heads": ccc333 never runs).
+    expected = [] if reserved == "base" else ["ccc333"]
+    assert [rev.revision for rev in script.get_revisions(reserved)] == expected
+    assert not isinstance(parse_revision(child.encode(), f"versions/{reserved}_child.py"), Revision)
+
+
 # ----------------------------------------------------------------- real CLI
 def cli_json(cwd: Path, *args: str) -> dict:
     done = subprocess.run(

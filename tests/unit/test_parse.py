@@ -456,7 +456,8 @@ def test_non_literal_values_are_problems_on_the_assignment_line(value, kind):
         ),
         ("down_revision = ('a', None)\n", "(got a tuple containing NoneType)"),
         ("down_revision = b'abc'\n", "(got bytes)"),
-        ("down_revision = {'abc'}\n", "(got a set)"),
+        ("down_revision = (None, None)\n", "(got a tuple containing NoneType)"),
+        ("branch_labels = (None,)\ndown_revision = 'a'\n", "branch_labels must be"),
         ("down_revision = 'a'\ndown_revision += 'b'\n", "not a literal (AugAssign)"),
         ("from elsewhere import down_revision\n", "down_revision is imported"),
         ("if True:\n    down_revision = 'a'\n", "assigned inside a block (`if` at line 13)"),
@@ -469,6 +470,105 @@ def test_non_literal_values_are_problems_on_the_assignment_line(value, kind):
 )
 def test_values_alembic_would_not_accept_are_problems(snippet, needle):
     assert needle in problem(HEADER + snippet).reason
+
+
+@pytest.mark.parametrize(
+    ("snippet", "needle", "line"),
+    [
+        ("(down_revision := 'x')\n", "down_revision is assigned with `:=`", 14),
+        ("print([down_revision := c for c in 'ab'])\n", "down_revision is assigned with `:=`", 14),
+        ("def f(a=(depends_on := 'x')):\n    pass\n", "depends_on is assigned with `:=`", 14),
+        ("def f():\n    global down_revision\n", "down_revision is declared `global` in a function", 15),
+        ("class A:\n    global revision\n", "revision is declared `global` in a class body", 15),
+        ("exec(CODE)\n", "`exec()` runs when alembic imports the file", 14),
+        ("X = eval('1')\n", "`eval()` runs when alembic imports the file", 14),
+        ("class A:\n    exec(CODE)\n", "`exec()` runs when alembic imports", 15),
+        ("globals()['down_revision'] = 'x'\n", "down_revision is assigned through `globals()[...]`", 14),
+        ("del globals()['revision']\n", "revision is deleted through `globals()[...]`", 14),
+        ("globals()[NAME] = 'x'\n", "`globals()` is used in a way that may bind", 14),
+        ("globals().update(PARENTS)\n", "`globals().update` may bind", 14),
+        ("def f():\n    globals().update(PARENTS)\n", "`globals().update` may bind", 15),
+        ("g = globals()\n", "`globals()` is used in a way that may bind", 14),
+        ("vars()['depends_on'] = 'x'\n", "depends_on is assigned through `vars()[...]`", 14),
+        ("del down_revision\n", "down_revision is deleted (`del`)", 14),
+        ("if X:\n    del down_revision\n", "deleted (`del`) inside a block (`if` at line 14)", 15),
+        (
+            "try:\n    pass\nexcept Exception as down_revision:\n    pass\n",
+            "down_revision is bound by `except ... as` (`try` at line 14)",
+            16,
+        ),
+        ("match X:\n    case down_revision:\n        pass\n", "bound by a `case` pattern (`match`", 15),
+        ("if TYPE_CHECKING:\n    pass\nelse:\n    down_revision = 'x'\n", "assigned inside a block (`if`", 17),
+    ],
+)
+def test_what_rebinds_the_names_beyond_a_literal_assignment_is_a_problem(snippet, needle, line):
+    # Each makes alembic see another value than the literal (or may): RG107, never the literal.
+    found = problem(HEADER + "down_revision = 'abc123'\n" + snippet)
+    assert needle in found.reason and found.reason.endswith("never runs them")
+    assert found.line == line
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["exec(CODE)\n", "globals().update(PARENTS)\n", "X = vars()[KEY] = 1\n", "if X:\n    exec(CODE)\n"],
+)
+def test_exec_and_globals_below_a_template_header_leave_the_fast_readers(tail):
+    # They name none of the four, so the template and fast readers must not answer.
+    data = (render_revision("ff00ee", "abc123", message="add users", style="typed") + tail).encode()
+    assert _read_template(data, PATH, None) is None
+    assert _parse_fast(data, PATH) is None
+    assert isinstance(parse_revision(data, PATH), ParseProblem)
+
+
+def test_op_execute_and_harmless_namespace_reads_stay_revisions():
+    body = "op.execute('UPDATE t SET x = 1')\nbind.exec_driver_sql('SELECT 1')"
+    data = render_revision("ff00ee", "abc123", message="evaluate", style="typed", body=(body, "pass"))
+    assert _read_template(data.encode(), PATH, None) is not None  # stays on the cheap path
+    extra = (
+        "globals()['helper'] = 1\nX = globals().get('y')\nY = 'a' in globals()\n"
+        "def f():\n    v = vars()\n    return (n := 1)\n"
+        "global down_revision\n"  # at module level: changes nothing
+    )
+    assert read(data + extra).down_revisions == ("abc123",)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "if __name__ == '__main__':\n    down_revision = 'x'\n    exec(CODE)\n",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    down_revision: str = 'x'\n",
+        "import typing\nif typing.TYPE_CHECKING:\n    from x import down_revision\nelse:\n    pass\n",
+    ],
+)
+def test_blocks_that_never_run_when_alembic_imports_the_file_are_ignored(block):
+    assert read(with_down("'abc123'") + block).down_revisions == ("abc123",)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("(None,)", ()),  # alembic's tuple_rev_as_scalar: (None,) is None, a base
+        ("[None]", ()),
+        ("{'b2', 'a1'}", ("a1", "b2")),  # alembic takes a set's items
+    ],
+)
+def test_value_forms_alembic_normalises_are_read_as_it_reads_them(source, expected):
+    text = with_down(source) + f"depends_on = {source}\n"
+    rev = read(text)
+    assert rev.down_revisions == expected and rev.depends_on == expected
+
+
+@pytest.mark.parametrize("reserved", ["base", "head", "heads"])
+def test_revision_ids_alembic_reserves_are_problems(reserved):
+    text = render_revision(reserved, "abc123", message="add users", style="typed")
+    found = problem(text, path=f"versions/{reserved}_add_users.py")
+    assert f"revision id {reserved!r} is a name alembic reserves" in found.reason
+    assert _parse_ast(text.encode(), found.path) == found  # the template reader leaves it to the others
+
+
+@pytest.mark.parametrize("plain", ["Head", "current", "based"])
+def test_only_the_exact_reserved_names_are_refused(plain):
+    assert read(render_revision(plain, "abc123", message="m", style="typed")).id == plain
 
 
 def test_subscript_and_attribute_targets_do_not_bind_the_names():
