@@ -650,6 +650,14 @@ def test_docstring_revises_disagreeing_with_down_revision_is_a_warning():
     assert finding.fix == "revgraph fix --docstrings"
 
 
+@pytest.mark.parametrize(("down", "shown"), [("", "''"), ("None", "'None'"), ("a, b", "'a, b'")])
+def test_rg402_quotes_a_down_revision_that_bare_would_read_as_another_value(down, shown):
+    # QA: `down_revision = ''` was reported as "down_revision = None".
+    head = Snapshot("default", "worktree", (rev("a"), rev("c", down, doc_revision_id="c", doc_revises="a")), ())
+    [finding] = findings(context(head), "RG402")
+    assert f"Revises: a but down_revision = {shown}" in finding.message
+
+
 def test_docstring_revision_id_disagreeing_is_a_warning():
     head = snap("a<-b", b={"doc_revision_id": "old"})
     [finding] = findings(context(head), "RG402")

@@ -112,13 +112,19 @@ def _docstring_disagreements(rev: Revision) -> list[str]:
     if rev.doc_revision_id is not None and rev.doc_revision_id.strip() != rev.id:
         found.append(f"Revision ID: {rev.doc_revision_id.strip()} but revision = {rev.id}")
     if rev.doc_revises is not None and revises_ids(rev.doc_revises) != set(rev.down_revisions):
-        down = ", ".join(rev.down_revisions) or "None"
+        down = ", ".join(_as_written(name) for name in rev.down_revisions) or "None"
         found.append(f"Revises: {rev.doc_revises.strip() or '(empty)'} but down_revision = {down}")
     return found
 
 
 # A character that ``revises_ids`` or ``str.strip`` would treat specially.
 _UNPLAIN = re.compile(r"[\s,'\"()\[\]]")
+
+
+def _as_written(name: str) -> str:
+    """A down_revision name for the message: quoted when bare it would read as another value
+    (``''`` is not None, ``'None'`` is not None, ``'a, b'`` is not two names)."""
+    return repr(name) if not name or name == "None" or _UNPLAIN.search(name) else name
 
 
 def _plain_names(graph: RevisionGraph) -> bool:
