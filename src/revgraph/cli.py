@@ -843,8 +843,10 @@ def run_app(args: List[str]) -> int:
         sys.stderr.write("aborted\n")
         return 130
     except click_exception as exc:
-        if _STATE.debug:
-            raise
+        if _STATE.debug:  # the traceback, and the exit code it would have without --debug
+            import traceback
+
+            traceback.print_exc()
         exc.show()
         return 0 if type(exc).__name__ == "NoArgsIsHelpError" else 2
     except BaseException as exc:

@@ -30,6 +30,7 @@ imported only when a line needs it (colour, or text rich would change).
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -47,7 +48,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script and ``python -m revgraph``."""
-    code = run(argv)
+    try:
+        watch_stdout()
+        code = run(argv)
+    except KeyboardInterrupt:  # a Ctrl-C outside run's own guard
+        say_error("interrupted")
+        code = 130
+    if _output_error is not None:
+        # What stdout refused is still buffered: the interpreter's last flush
+        # would print "Exception ignored ... OSError" and exit 120.
+        silence_stdout()
     # The process ends here. Its last collection would walk every object a
     # large check keeps (400k at 20k revisions) for garbage that goes with
     # the process anyway: ~35 ms of a cold check's ~55 ms of shutdown.
@@ -73,13 +83,138 @@ def run(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(100_000, *thresholds[1:])
     try:
         code = fast_path(args)
-        if code is not None:
-            return code
-        from revgraph.cli import run_app
+        if code is None:
+            from revgraph.cli import run_app
 
-        return run_app(args)
+            code = run_app(args)
+    except BaseException as exc:
+        # A Ctrl-C while typer loads, a stdout that refused a fast path's answer:
+        # what run_app's own guard would say of them.
+        found = exit_code_for(exc, debug="--debug" in args)
+        if found is None:
+            raise
+        code = found
     finally:
         gc.set_threshold(*thresholds)
+    return flushed(code)
+
+
+def flushed(code: int) -> int:
+    """``code``, once what is left in stdout's buffer is written; an I/O error's code if it cannot be."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BaseException as exc:
+        if not isinstance(exc, OSError):
+            raise
+        if isinstance(exc, BrokenPipeError):
+            return exit_code_for(exc, debug=False) or 1
+        return max(code, cannot_write_output(exc))
+    return code
+
+
+# ------------------------------------------------------------- standard output
+# What a write to the process's stdout met (``watch_stdout``): an OSError that
+# reaches ``exit_code_for`` with it is the output's, not a bug.
+_output_error: OSError | None = None
+_stdout_closed = False  # stdout was closed when revgraph started (``revgraph ... >&-``)
+_output_said = False  # "cannot write the output" was said (once is enough)
+
+
+class _WatchedOutput(io.FileIO):
+    """fd 1, noting the error a write to it meets."""
+
+    def write(self, data):  # type: ignore[override]
+        global _output_error
+        try:
+            return super().write(data)
+        except OSError as exc:
+            _output_error = exc
+            raise
+
+
+def watch_stdout() -> None:
+    """Make ``sys.stdout`` note the error a write meets, so that ``exit_code_for`` tells
+    a full disk (``>/dev/full``) or a closed stdout (``>&-``) from a bug of ours.
+
+    Only the process's own stdout, and only where it is a plain file descriptor
+    (not on Windows, whose console stream is not one): what an in-process caller
+    made ``sys.stdout`` is its own. A closed stdout becomes fd 1 open for reading
+    only: a write fails there as it would have (EBADF), and no file revgraph or
+    git opens later takes fd 1 for stdout.
+    """
+    global _stdout_closed
+    stream = sys.stdout
+    if os.name == "nt" or stream is not sys.__stdout__:
+        return
+    if stream is None:
+        try:
+            os.fstat(1)
+            return  # open, though Python made no stream of it: leave it be
+        except OSError:
+            pass
+        try:
+            fd = os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            return
+        if fd != 1:
+            os.dup2(fd, 1)
+            os.close(fd)
+        _stdout_closed = True
+        encoding, errors, line_buffering, write_through = "utf-8", "backslashreplace", False, False
+    else:
+        try:
+            if stream.fileno() != 1:
+                return
+            stream.flush()
+            encoding, errors = stream.encoding, stream.errors
+            line_buffering, write_through = stream.line_buffering, stream.write_through
+        except (AttributeError, ValueError, OSError):  # not a TextIOWrapper on fd 1, or it failed already
+            return
+    watched = _WatchedOutput(1, "w", closefd=False)
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(watched), encoding=encoding, errors=errors, newline="\n",
+        line_buffering=line_buffering, write_through=write_through,
+    )  # fmt: skip
+
+
+def output_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` is the error stdout gave a write (``watch_stdout``)."""
+    return (
+        isinstance(exc, OSError)
+        and _output_error is not None
+        and (exc is _output_error or exc.errno == _output_error.errno)
+    )
+
+
+def cannot_write_output(exc: OSError) -> int:
+    """Say (once) that stdout refused the output; the exit code of an I/O error."""
+    global _output_said
+    if not _output_said:
+        _output_said = True
+        why = "standard output is closed" if _stdout_closed else (exc.strerror or str(exc))
+        say_error(f"revgraph: error: cannot write the output: {why}")
+    return 2
+
+
+def silence_stdout() -> None:
+    """Point fd 1 at the null device: what stdout still holds goes nowhere, quietly."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    if fd != 1:
+        os.dup2(fd, 1)
+        os.close(fd)
+
+
+def say_error(line: str) -> None:
+    """``line`` on stderr, if stderr takes it: nothing is left to report a failure to."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (AttributeError, ValueError, OSError):
+        pass
 
 
 def fast_path(args: list[str]) -> int | None:
@@ -592,30 +727,36 @@ def exit_code_for(exc: BaseException, *, debug: bool) -> int | None:
     """Print what ``exc`` means for the user and return the exit code; None: re-raise it.
 
     A ``RevgraphError`` is the user's: one line (and a hint), its own exit
-    code. Anything else is a bug of ours (3), with a "please report" line.
-    ``--debug`` re-raises all of them for the traceback.
+    code. A stdout that refuses the output (a full disk, closed) is an I/O
+    error (2); a reader that went away (broken pipe) ends it quietly (1). Anything
+    else is a bug of ours (3), with a "please report" line. ``--debug`` prints
+    the traceback first; the exit code stays the same.
     """
     from revgraph.errors import RevgraphError
 
-    if isinstance(exc, RevgraphError):
-        if debug:
-            return None
-        sys.stderr.write(f"revgraph: error: {exc.message}\n")
-        if exc.hint:
-            sys.stderr.write(f"  hint: {exc.hint}\n")
-        return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
-        sys.stderr.write("interrupted\n")
+        say_error("interrupted")
         return 130
     if isinstance(exc, BrokenPipeError):
-        return 0
-    if isinstance(exc, Exception):
-        if debug:
-            return None
-        sys.stderr.write(
-            f"revgraph: internal error: {type(exc).__name__}: {exc}\n"
-            "  this is a bug in revgraph; please report it with the output of the same command "
-            "run with --debug\n"
-        )
-        return 3
-    return None  # SystemExit and the like go on up
+        # The reader went away (``revgraph check | head``): quietly, with 1 as rich
+        # ends a print to a closed pipe, and as Python's docs advise. Never 0: the
+        # output was not all read, and a check must not pass for a clean one.
+        return 1
+    if not isinstance(exc, Exception):
+        return None  # SystemExit and the like go on up
+    if debug:
+        import traceback
+
+        try:
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+        except (AttributeError, ValueError, OSError):
+            pass
+    if isinstance(exc, RevgraphError):
+        say_error(f"revgraph: error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+        return exc.exit_code
+    if output_failed(exc):
+        return cannot_write_output(exc)  # type: ignore[arg-type]
+    how = "with the traceback above" if debug else "with the output of the same command run with --debug"
+    say_error(f"revgraph: internal error: {type(exc).__name__}: {exc}\n"
+              f"  this is a bug in revgraph; please report it {how}")  # fmt: skip
+    return 3

@@ -1015,7 +1015,7 @@ def fast_check(argv: Sequence[str]) -> int | None:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
-        return 0
+        return 1  # quietly, as revgraph.entry.exit_code_for ends a broken pipe
     return 1 if failed else 0
 
 
