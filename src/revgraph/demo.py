@@ -346,12 +346,32 @@ def _work_folder(directory: Path | None) -> tuple[Path, bool]:
     if directory is None:
         return Path(tempfile.mkdtemp(prefix="revgraph-demo-")).resolve(), True
     directory = Path(directory).absolute()
+    # Where the folder cannot be used (a file in its path, no permission), the user
+    # can change that: a usage error (exit 2) naming it, never "internal error".
+    hint = "name an empty folder, or one that does not exist yet"
     if directory.exists():
-        if not directory.is_dir() or any(directory.iterdir()):
+        try:
+            used = not directory.is_dir() or any(directory.iterdir())
+        except OSError as exc:
+            raise UsageError(f"--dir {directory}: cannot read it: {_why(exc)}", hint=hint) from None
+        if used:
             raise UsageError(f"--dir {directory}: must be an empty folder or not exist yet")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise UsageError(f"--dir {directory}: cannot write in it: permission denied", hint=hint)
         return directory.resolve(), False
-    directory.mkdir(parents=True)
+    try:
+        directory.mkdir(parents=True)
+    except OSError as exc:
+        file = next((parent for parent in directory.parents if parent.is_file()), None)
+        why = f"{file} is a file, not a folder" if file is not None else _why(exc)
+        raise UsageError(f"--dir {directory}: cannot create it: {why}", hint=hint) from None
     return directory.resolve(), True
+
+
+def _why(exc: OSError) -> str:
+    """``Permission denied`` as a message goes on: ``permission denied``."""
+    why = exc.strerror or str(exc)
+    return why[:1].lower() + why[1:]
 
 
 def _remove(work: Path, created: bool) -> None:

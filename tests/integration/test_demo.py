@@ -188,6 +188,27 @@ def test_demo_refuses_a_directory_that_is_not_empty(tmp_path, git_env):
     assert [p.name for p in work.iterdir()] == ["notes.txt"]
 
 
+def test_demo_names_a_file_in_the_way_of_dir_and_exits_2(tmp_path, git_env):
+    from tests.support.gitrepo import run_module
+
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+
+    done = run_module("revgraph", "demo", "--dir", "notes.txt/demo", cwd=tmp_path)
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"revgraph: error: --dir {tmp_path / 'notes.txt' / 'demo'}: cannot create it: "
+                                  f"{tmp_path / 'notes.txt'} is a file, not a folder\n")  # fmt: skip
+
+
+def test_demo_refuses_an_empty_folder_it_cannot_write_in(tmp_path, monkeypatch):
+    from revgraph import demo
+    from revgraph.errors import UsageError
+
+    monkeypatch.setattr(demo.os, "access", lambda path, mode: False)  # as a user without the right
+    with pytest.raises(UsageError, match="cannot write in it: permission denied"):
+        demo._work_folder(tmp_path)
+
+
 def test_demo_exits_1_and_says_which_step_went_wrong(tmp_path, git_env):
     """An example with an unreadable revision file: fix refuses, so the demo fails at step 3."""
     example = tmp_path / "example"
