@@ -834,6 +834,21 @@ def run_app(args: List[str]) -> int:
 
     _STATE = State()
     _STATE.debug = "--debug" in args
+    columns = os.environ.get("COLUMNS")
+    from revgraph.render.report_text import console_size
+
+    if columns is not None and console_size():
+        # COLUMNS=0: rich would print typer's help and usage errors in 0 columns (nothing).
+        del os.environ["COLUMNS"]
+    try:
+        return _run_app(args, click_exception)
+    finally:
+        if columns is not None:
+            os.environ["COLUMNS"] = columns
+
+
+def _run_app(args: List[str], click_exception: type) -> int:
+    assert _STATE is not None
     try:
         rv = app(args=args, prog_name="revgraph", standalone_mode=False)
         return rv if isinstance(rv, int) else 0

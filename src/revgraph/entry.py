@@ -476,12 +476,15 @@ class State:
     def _make_console(self, *, stderr: bool):
         from rich.console import Console
 
+        from revgraph.render.report_text import console_size
+
         return Console(
             stderr=stderr,
             force_terminal=self.use_color,
             no_color=not self.use_color,
             highlight=False,
             soft_wrap=True,
+            **console_size(),  # COLUMNS=0 would print nothing
         )
 
     def say(self, text: str, *, err: bool = False, style: str | None = None) -> None:

@@ -12,6 +12,7 @@ not at module top, so commands that never print a report never load it.
 
 from __future__ import annotations
 
+import os
 from io import StringIO
 from typing import TYPE_CHECKING, Iterable
 
@@ -110,7 +111,7 @@ def _console(color: bool, width: int | None) -> Console:
         force_terminal=color,
         no_color=not color,
         color_system="standard" if color else None,
-        width=width,
+        **{**console_size(), **({"width": width} if width is not None else {})},
         highlight=False,
         emoji=False,
         markup=False,
@@ -118,6 +119,26 @@ def _console(color: bool, width: int | None) -> Console:
         force_jupyter=False,
         force_interactive=False,
     )
+
+
+def console_size() -> dict[str, int]:
+    """A rich console's ``width`` and ``height``, or {} to let rich read ``COLUMNS`` and the terminal.
+
+    rich reads ``COLUMNS=0`` as a width of 0 and prints nothing at all (and
+    other digits, such as ``²``, as a crash); as a value that is not a number,
+    it counts as unset then: the terminal's size, else 80 columns. The height
+    is given too, or rich would read ``COLUMNS`` again for it.
+    """
+    columns = os.environ.get("COLUMNS")
+    if columns is None or not columns.isdigit() or (columns.isdecimal() and int(columns) > 0):
+        return {}
+    for fd in (0, 1, 2):  # as rich asks
+        try:
+            size = os.get_terminal_size(fd)
+        except (AttributeError, ValueError, OSError):
+            continue
+        return {"width": size.columns or 80, "height": size.lines or 25}
+    return {"width": 80, "height": 25}
 
 
 def _print_group(
