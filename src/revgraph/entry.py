@@ -441,9 +441,7 @@ class State:
     def use_color(self) -> bool:
         if self.color is not None:
             return self.color
-        if os.environ.get("NO_COLOR"):
-            return False
-        return sys.stdout.isatty()
+        return color_by_default()
 
     @property
     def console(self):
@@ -515,6 +513,14 @@ class State:
             for note in ws.project.warnings:
                 self.say(f"warning: {note}", err=True)
         return ws
+
+
+def color_by_default() -> bool:
+    """Colour without ``--color``/``--no-color``: on a terminal, unless ``NO_COLOR`` is set or
+    ``TERM=dumb`` says the terminal shows escape codes as text (as rich and git read it)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM", "").strip().lower() == "dumb":
+        return False
+    return sys.stdout is not None and sys.stdout.isatty()
 
 
 # Characters rich prints as they are with markup off, highlighting off, no

@@ -1020,11 +1020,11 @@ def fast_check(argv: Sequence[str]) -> int | None:
 
 
 def _use_color(opts: dict) -> bool:
-    import sys
-
     color = opts.get("color")
     if color is None:
-        color = False if os.environ.get("NO_COLOR") else sys.stdout.isatty()
+        from revgraph.entry import color_by_default  # as the full CLI decides it
+
+        color = color_by_default()
     return color
 
 
