@@ -238,7 +238,7 @@ def _run_check(
     doctor: bool = False,
 ) -> int:
     from revgraph.render import REPORT_FORMATS
-    from revgraph.rules import split_codes
+    from revgraph.rules import selected_rules, split_codes
 
     st = state()
     if fmt not in REPORT_FORMATS:
@@ -247,6 +247,11 @@ def _run_check(
         raise UsageError("--select names no rule; leave it out to run every rule")
     select = split_codes(select)
     ignore = split_codes(ignore)
+    if ignore and not selected_rules(select, ignore):  # `--ignore ALL`: as `--select ""`, "All good" for nothing
+        raise UsageError(
+            f"{'--select and --ignore leave' if select else '--ignore leaves'} no rule to run",
+            hint="ignore only the rules you mean to skip; `revgraph rules` lists them",
+        )
     try:
         return _check_and_render(st, base=base, fmt=fmt, select=select, ignore=ignore, strict=strict,
                                  output=output, db=db, doctor=doctor)  # fmt: skip

@@ -1037,6 +1037,8 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
         versions=opts.get("versions"), env=opts.get("env"), quiet=opts.get("quiet", False),
     )  # fmt: skip
     select, ignore = _split_codes(opts["select"]), _split_codes(opts["ignore"])
+    if ignore and not _selected_codes(select, ignore):
+        return None  # `--ignore ALL`: no rule left to run, the full CLI refuses it
     fmt, strict, verbose = opts.get("format", "text"), opts.get("strict", False), opts.get("verbose", False)
     quiet = opts.get("quiet", False)
     color = _use_color(opts)

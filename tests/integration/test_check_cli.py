@@ -571,6 +571,18 @@ def test_a_select_naming_no_rule_is_refused_not_answered_all_good(gitrepo):
     assert "select = [] selects no rule; leave select out to run every rule" in done.stderr
 
 
+def test_an_ignore_that_leaves_no_rule_is_refused_not_answered_all_good(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision("root01", None, message="create users")
+    gitrepo.commit("root")
+    refused = "revgraph: error: --ignore leaves no rule to run\n  hint: ignore only the rules you mean to skip; "
+    for ignore in ("ALL", "ALL", "rg"):  # twice: a second run never comes warm from a cache
+        done = gitrepo.run("check", "--ignore", ignore, check=2)
+        assert done.stderr.startswith(refused), done.stderr
+    done = gitrepo.run("check", "--select", "RG101", "--ignore", "RG1", check=0)  # the more specific wins
+    assert "All good" in done.stdout
+
+
 def test_pyproject_ignore_silences_a_rule(gitrepo, revgraph):
     classic_fork(gitrepo, feature_body=USERS_NAME)
     gitrepo.write("pyproject.toml", '[tool.revgraph]\nignore = ["RG301"]\n')
