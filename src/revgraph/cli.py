@@ -489,9 +489,12 @@ def doctor(
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
 ) -> None:
     """For a person: what is wrong, why it matters, and the exact command that fixes it."""
-    from revgraph import api
+    from revgraph.config import STRATEGIES
 
     st = state()
+    if strategy is not None and strategy not in STRATEGIES:
+        # As `fix --strategy` refuses it, with or without --fix (which may find nothing to fix).
+        raise UsageError(f"unknown strategy {strategy!r}; choose {' or '.join(STRATEGIES)}")
     if fix_ and fmt != "text":
         with st.human_output_on_stderr():  # stdout holds the report alone
             _doctor_fix(base=base, strategy=strategy, db=db)

@@ -185,3 +185,12 @@ def test_fix_offered_for_a_predicted_merge_conflict_resolves_it_or_refuses(gitre
         assert after.returncode == 0, output(fix) + output(after)
     else:
         assert fix.returncode == 1 and "Traceback" not in fix.stderr
+
+
+def test_doctor_refuses_an_unknown_strategy_as_fix_does(tmp_path, git_env):
+    from tests.support.gitrepo import run_module
+
+    # Refused before it reads a project (there is none here), with fix's words.
+    for command in (["doctor"], ["doctor", "--fix"]):
+        done = run_module("revgraph", *command, "--strategy", "bogus", cwd=tmp_path)
+        assert (done.returncode, done.stderr) == (2, "revgraph: error: unknown strategy 'bogus'; choose rebase or merge\n")
