@@ -104,11 +104,9 @@ def flushed(code: int) -> int:
     try:
         if sys.stdout is not None:
             sys.stdout.flush()
-    except BaseException as exc:
-        if not isinstance(exc, OSError):
-            raise
-        if isinstance(exc, BrokenPipeError):
-            return exit_code_for(exc, debug=False) or 1
+    except BrokenPipeError:
+        return 1  # quietly, as exit_code_for ends a broken pipe
+    except OSError as exc:
         return max(code, cannot_write_output(exc))
     return code
 
