@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 T = TypeVar("T")
 
 MAX_REVISION_BYTES = 5 * 1024 * 1024
+MAX_SYMLINK_HOPS = 40  # links followed on the way to one versions folder (Linux's MAXSYMLINKS)
 _SYMLINK_MODE = "120000"
 _SUBMODULE_MODE = "160000"
 # ``settings_at``'s treeish for the index: ``:path`` is a staged file to cat-file.
@@ -824,14 +825,29 @@ class GitRepo:
         """Blobs (files, symlinks) under ``folders`` in ``treeish``; one process.
 
         A folder inside a submodule is read from the commit the gitlink names,
-        in the submodule's repository (``_through_submodules``).
+        in the submodule's repository (``_through_submodules``); a folder with
+        a symlink on the way is read where the links lead (``real_folders``),
+        its entries under their real paths.
         """
         return self._listing(treeish, folders)[0]
 
-    def _listing(self, treeish: str, folders: Sequence[str]) -> tuple[list[TreeEntry], bool]:
-        """``ls_tree``'s entries, and whether some came through a submodule."""
+    def listing_at(
+        self, treeish: str, folders: Sequence[str], *, label: str | None = None
+    ) -> tuple[list[TreeEntry], tuple[str, ...]]:
+        """``ls_tree``'s entries and the folders they were listed from: ``folders``, with
+        each symlink on the way followed in ``treeish`` (``real_folders``); ``label`` names
+        the tree in an error."""
+        entries, _, used = self._listing(treeish, folders, label=label)
+        return entries, used
+
+    def _listing(
+        self, treeish: str, folders: Sequence[str], *, label: str | None = None
+    ) -> tuple[list[TreeEntry], bool, tuple[str, ...]]:
+        """``ls_tree``'s entries, whether some came through a submodule or a folder
+        symlink (then no ``git diff-tree`` of ``folders`` sees their changes), and the
+        folders listed (symlinks on the way resolved)."""
         if not folders:
-            return [], False
+            return [], False, tuple(folders)
         out = self.git(*_ls_tree_args(treeish, folders)).stdout
         entries = []
         append = entries.append
@@ -844,16 +860,100 @@ class GitRepo:
             if kind == "blob":  # not a submodule
                 append(TreeEntry(mode, oid, path))
         found = _under(entries, folders)
-        # A gitlink on the way to a folder hides everything under it from this
-        # listing: only a folder that listed nothing can be in a submodule, so
-        # the usual read pays nothing for the question.
+        # A gitlink or a symlink on the way to a folder hides everything under
+        # it from this listing: only a folder that listed nothing can be in a
+        # submodule or behind a link, so the usual read pays nothing for the question.
         bare = _empty_folders(found, folders)
         if not bare:
-            return found, False
-        through = self._through_submodules(treeish, bare)
-        return (found + through, True) if through is not None else (found, False)
+            return found, False, tuple(folders)
+        gitlinks, symlinks = self._on_the_way(treeish, bare)
+        if symlinks:
+            real = self.real_folders(treeish, folders, label=label)
+            # The real folders have no symlink on the way (real_folders follows
+            # every one): this second listing does not come back here.
+            listed, _, used = self._listing(treeish, real, label=label)
+            return listed, True, used
+        through = self._through_submodules(treeish, bare, gitlinks) if gitlinks else None
+        return (found + through, True, tuple(folders)) if through is not None else (found, False, tuple(folders))
 
-    def _through_submodules(self, treeish: str, folders: Sequence[str]) -> list[TreeEntry] | None:
+    def real_folders(
+        self, treeish: str, folders: Sequence[str], *, label: str | None = None
+    ) -> tuple[str, ...]:
+        """``folders`` as ``treeish`` really holds them: each symlink (a 120000 entry) on the
+        way from the root is replaced by the path it names, resolved against the link's
+        folder, chains followed. git stores a folder symlink as a blob holding its target,
+        and ``ls-tree`` does not go through it; the working tree does (the OS follows it).
+
+        GitError (naming ``label``, else ``treeish``, and the link) when a link leaves
+        the repository (an absolute target, or ``..`` above the root) or the links loop.
+        One small ``ls-tree`` per link followed; none beyond the first when there is none.
+        """
+        result = list(folders)
+        pending = {i: f for i, f in enumerate(folders) if f}
+        hops = dict.fromkeys(pending, 0)
+        while pending:
+            _, links = self._on_the_way(treeish, list(pending.values()))
+            if not links:
+                break
+            oids = list(dict.fromkeys(links.values()))
+            targets = {oid: blob.data for oid, blob in zip(oids, self.blobs(oids, limit=4096))}
+            for i, folder in list(pending.items()):
+                link = min((p for p in links if folder == p or folder.startswith(p + "/")), key=len, default=None)
+                if link is None:
+                    del pending[i]  # no link on its way (any more): it is real
+                    continue
+                where = label or treeish
+                raw = targets.get(links[link])
+                target = raw.decode("utf-8", "surrogateescape") if raw is not None else ""
+                hops[i] += 1
+                if hops[i] > MAX_SYMLINK_HOPS:
+                    raise GitError(
+                        f"reading {where}: the versions folder {folders[i]} goes through symlink {link} "
+                        f"-> {target}, and the symlinks loop (more than {MAX_SYMLINK_HOPS} followed)",
+                        hint=f"make {link} point to the real versions folder, inside the repository",
+                    )
+                to = _link_destination(link, target)
+                if to is None:
+                    raise GitError(
+                        f"reading {where}: the versions folder {folders[i]} goes through symlink {link} "
+                        f"-> {target or '(empty)'}, which leads outside the repository",
+                        hint=f"git stores only the repository's own files: make {link} a relative link "
+                        "to a folder inside the repository",
+                    )
+                rest = folder[len(link) + 1 :]
+                result[i] = pending[i] = f"{to}/{rest}" if to and rest else (to or rest)
+                if not result[i]:
+                    del pending[i]  # the root itself
+        return tuple(result)
+
+    def _on_the_way(self, treeish: str, folders: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """Gitlinks (path -> commit) and symlinks (path -> blob id) in ``treeish`` at a
+        folder or on the way to one: one small ``ls-tree`` of the folders and their
+        parents (not recursive)."""
+        named = [f for f in folders if f]
+        if not named:
+            return {}, {}
+        prefixes = sorted({"/".join(parts[:i]) for f in named for parts in [f.split("/")] for i in range(1, len(parts) + 1)})
+        out = self.git("ls-tree", "-z", "--full-tree", treeish, "--", *prefixes).stdout
+        gitlinks: dict[str, str] = {}
+        symlinks: dict[str, str] = {}
+        for record in out.decode("utf-8", "surrogateescape").split("\0"):
+            meta, tab, path = record.partition("\t")
+            if tab and meta.startswith(_SUBMODULE_MODE + " "):
+                gitlinks[path] = meta.split(" ")[2]
+            elif tab and meta.startswith(_SYMLINK_MODE + " "):
+                symlinks[path] = meta.split(" ")[2]
+        return gitlinks, symlinks
+
+    def hides_folders(self, treeish: str, folders: Sequence[str]) -> bool:
+        """Whether a gitlink or a symlink in ``treeish`` lies at a folder or on the way to
+        one: its files are then not where a listing or ``diff-tree`` of ``folders`` looks."""
+        gitlinks, symlinks = self._on_the_way(treeish, folders)
+        return bool(gitlinks or symlinks)
+
+    def _through_submodules(
+        self, treeish: str, folders: Sequence[str], links: Mapping[str, str] | None = None
+    ) -> list[TreeEntry] | None:
         """The entries of ``folders`` that lie inside a submodule at ``treeish``, read from the
         commit its gitlink records, with superproject paths; None when no folder is in one.
 
@@ -861,7 +961,8 @@ class GitRepo:
         initialized, or its commit was not fetched. A snapshot that silently
         read as empty would report every revision as missing.
         """
-        links = self.gitlinks(treeish, folders)
+        if links is None:
+            links = self.gitlinks(treeish, folders)
         if not links:
             return None
         found: list[TreeEntry] = []
@@ -884,17 +985,7 @@ class GitRepo:
 
         One small ``ls-tree`` of the folders and their parents (not recursive).
         """
-        named = [f for f in folders if f]
-        if not named:
-            return {}
-        prefixes = sorted({"/".join(parts[:i]) for f in named for parts in [f.split("/")] for i in range(1, len(parts) + 1)})
-        out = self.git("ls-tree", "-z", "--full-tree", treeish, "--", *prefixes).stdout
-        links: dict[str, str] = {}
-        for record in out.decode("utf-8", "surrogateescape").split("\0"):
-            meta, tab, path = record.partition("\t")
-            if tab and meta.startswith(_SUBMODULE_MODE + " "):
-                links[path] = meta.split(" ")[2]
-        return links
+        return self._on_the_way(treeish, folders)[0]
 
     def _submodule(self, treeish: str, link: str, commit: str, folder: str) -> GitRepo:
         """The repository of the submodule at ``link``, holding ``commit``; GitError if none does."""
@@ -1113,16 +1204,17 @@ class GitRepo:
                               cache=cache, overrides=overrides or {})  # fmt: skip
             if derived is not None:
                 return derived
-        listed, through_submodule = self._listing(treeish, folders)
+        listed, hidden, used = self._listing(treeish, folders, label=source)
         entries = group_entries(listed)
         if overrides:
             entries.update(overrides)
         snapshot = build_snapshot(
-            self, env, folders, entries, source=source, commit=commit, cache=cache, treeish=treeish,
+            self, env, used, entries, source=source, commit=commit, cache=cache, treeish=treeish,
         )  # fmt: skip
-        # Not a reference when read through a submodule: git diff-tree of two
-        # superproject trees shows nothing under a gitlink, however it moved.
-        if reference is None and not overrides and not through_submodule:
+        # Not a reference when read through a submodule or a folder symlink: git
+        # diff-tree of two superproject trees shows nothing under a gitlink, however
+        # it moved, nor behind a link, whatever the linked-to folder now holds.
+        if reference is None and not overrides and not hidden:
             made = _reference(env, folders, treeish, entries, snapshot, cache)
             if made is not None:
                 self._references[key] = made
@@ -1311,10 +1403,10 @@ def _derive(
     if set(results) != set(listed_fresh):
         return None
     kept = [path for path in reference.listed if path not in changed]
-    if not kept and not listed_fresh and repo.gitlinks(treeish, folders):
-        # Every file gone because the folder is now inside a submodule, which
-        # diff-tree does not look into (rare: one small ls-tree to ask); the
-        # full read goes through it.
+    if not kept and not listed_fresh and repo.hides_folders(treeish, folders):
+        # Every file gone because the folder is now inside a submodule or behind a
+        # symlink, which diff-tree does not look into (rare: one small ls-tree to
+        # ask); the full read goes through it.
         return None
     ordered: list = []
     extend = ordered.extend
@@ -1411,14 +1503,16 @@ def _relative_location(
             f"environment {env_name!r}: a bare repository has no working tree to place "
             f"{location} in; give the versions folder relative to the repository"
         )
-    for here, top in (
-        (location, Path(os.path.abspath(root))),
-        (location.resolve(), root.resolve()),
-    ):
-        try:
-            return listing.normalize_location(here.relative_to(top).as_posix())
-        except ValueError:
-            continue
+    try:
+        return listing.normalize_location(location.relative_to(Path(os.path.abspath(root))).as_posix())
+    except ValueError:
+        pass
+    try:
+        # Resolved only now: a looping symlink in the working tree (which Path.resolve
+        # refuses) need not stop a read of the folder from a ref.
+        return listing.normalize_location(location.resolve().relative_to(root.resolve()).as_posix())
+    except (ValueError, OSError, RuntimeError):
+        pass
     raise ConfigError(
         f"environment {env_name!r}: versions folder {location} is outside {root}; "
         "git cannot read it from a ref"
@@ -1574,6 +1668,18 @@ def _resolve_symlinks(
         if treeish is None and resolved[link.path] not in entries:
             resolved[link.path] = None  # the index: nothing else to read it from
     return resolved
+
+
+def _link_destination(link: str, target: str) -> str | None:
+    """The repository path symlink ``link`` names (``""``: the root), resolved lexically
+    against its folder; None when it leaves the repository (absolute, ``..`` above the
+    root) or names nothing."""
+    if not target or target.startswith("/") or "\0" in target:
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(link), target))
+    if joined == ".." or joined.startswith("../") or joined.startswith("/"):
+        return None
+    return "" if joined == "." else joined
 
 
 def _lexical_target(link: str, target: str) -> str | None:

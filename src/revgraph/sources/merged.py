@@ -84,9 +84,13 @@ def predict_merge(
         # ours' gitlink, which would drop theirs' revisions. The union by path
         # reads each side's files through the submodule.
         return union_merge(repo, env, ours_sha, theirs_sha, label=label, cache=cache)
+    overrides = _both_sides(conflicts, folders)
+    if any(stage in (2, 3) for _, stage in conflicts) and len(overrides) < len(_both_sides(conflicts, [""])):
+        # Conflicts outside the folders (the lock file, say) may still be revision
+        # files: those of a folder behind a symlink, under the path it leads to.
+        overrides = _both_sides(conflicts, repo.real_folders(tree, folders, label=label))
     return repo.tree_snapshot(
-        env, folders, tree, source=label, commit=None, cache=cache,
-        overrides=_both_sides(conflicts, folders),
+        env, folders, tree, source=label, commit=None, cache=cache, overrides=overrides,
     )  # fmt: skip
 
 
@@ -123,6 +127,7 @@ def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str
     The clean-tree test, and the merge of HEAD itself, which that test
     usually lets stand for the working tree (if not, it was wasted work).
     """
+    folders = on_disk(repo, folders)
     repo.prefetch(*_STAGED_ARGS)
     repo.prefetch(*_status_args(folders))
     repo.prefetch_marked(folders)
@@ -168,13 +173,19 @@ def union_merge(
     theirs_sha = repo.resolve(theirs)
     base_sha = repo.resolve(base) if base else repo.merge_base(ours_sha, theirs_sha)
     folders = repo.folders(env)
-    sides = [
-        _by_path(repo.ls_tree(sha, folders)) if sha else {}
-        for sha in (base_sha, ours_sha, theirs_sha)
-    ]
+    label = label or f"merge of {theirs} into {ours}"
+    sides = []
+    listed: dict[str, None] = {}  # the folders read, symlinks on the way followed on each side
+    for sha in (base_sha, ours_sha, theirs_sha):
+        if not sha:
+            sides.append({})
+            continue
+        entries, used = repo.listing_at(sha, folders, label=label)
+        sides.append(_by_path(entries))
+        listed.update(dict.fromkeys(used))
     entries = _three_way(*sides)
     return build_snapshot(
-        repo, env, folders, entries, source=label or f"merge of {theirs} into {ours}",
+        repo, env, tuple(listed) or folders, entries, source=label,
         commit=None, cache=cache, treeish=ours_sha,
     )  # fmt: skip
 
@@ -209,7 +220,7 @@ def worktree_commit(repo: GitRepo, env: Environment) -> str:
     tree are not touched, no ref moves.
     """
     head = repo.head_sha()
-    changed = _changes(repo, repo.folders(env)) if head is not None else None
+    changed = _changes(repo, on_disk(repo, repo.folders(env))) if head is not None else None
     if changed == []:
         return head
     tree = worktree_tree(repo, env, changed=changed)
@@ -220,6 +231,27 @@ def worktree_commit(repo: GitRepo, env: Environment) -> str:
         "commit-tree", tree, *parents, "-m", "revgraph: working tree", env=_FIXED_IDENTITY
     )
     return done.stdout.decode().strip()
+
+
+def on_disk(repo: GitRepo, folders: Sequence[str]) -> tuple[str, ...]:
+    """``folders`` as the working tree really holds them, symlinks on the way followed
+    (``os.path.realpath``), where git can see them: git will not add nor report a path
+    beyond a symbolic link, and a linked versions folder's files live where it leads.
+    A folder that leads out of the repository is left as it is."""
+    if repo.root is None:
+        return tuple(folders)
+    root = os.path.realpath(repo.root)
+    found = []
+    for folder in folders:
+        real = os.path.realpath(os.path.join(root, folder)) if folder else root
+        relative = os.path.relpath(real, root).replace(os.sep, "/")
+        if relative == ".":
+            found.append("")
+        elif relative == ".." or relative.startswith("../"):
+            found.append(folder)
+        else:
+            found.append(relative)
+    return tuple(found)
 
 
 def _clean(repo: GitRepo, folders: Sequence[str]) -> bool:
@@ -271,7 +303,7 @@ def worktree_tree(repo: GitRepo, env: Environment, *, changed: Sequence[bytes] |
     the whole folders.
     """
     assert repo.root is not None, "a bare repository has no working tree"
-    folders = repo.folders(env)
+    folders = on_disk(repo, repo.folders(env))
     scratch = tempfile.mkdtemp(prefix="revgraph-index-")
     temp_index = os.path.join(scratch, "index")
     try:
