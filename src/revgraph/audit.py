@@ -424,12 +424,16 @@ def _graph_at(ws, repo: "GitRepo", env, folders: tuple[str, ...], sha: str, tree
     """``env``'s graph at commit ``sha``, whose versions ``folders`` have tree ids ``trees``."""
     if all(tree is None for tree in trees):
         return RevisionGraph(())  # the versions folders do not exist yet
+    if _LINK_TROUBLE in trees:
+        repo.real_folders(sha, folders, label=f"commit {sha}")  # raises, naming the link
     # read_ref without its rev-parse: ``sha`` is already a commit id.
     from revgraph.sources.gitref import build_snapshot, group_entries
 
-    entries = group_entries(repo.ls_tree(sha, folders))
+    # A folder behind a symlink is listed where the link leads (its tree id, which
+    # ``trees`` holds, is that folder's: ``_folder_trees`` follows links too).
+    listed, used = repo.listing_at(sha, folders, label=f"commit {sha}")
     snapshot = build_snapshot(
-        repo, env, folders, entries, source=sha, commit=sha, cache=ws.cache, treeish=sha,
+        repo, env, used, group_entries(listed), source=sha, commit=sha, cache=ws.cache, treeish=sha,
     )  # fmt: skip
     return RevisionGraph(snapshot.revisions)
 
@@ -519,23 +523,43 @@ def _commit_infos(history: "git.Repo", shas: Sequence[str]) -> list[CommitInfo]:
 def _folder_trees(
     history: "git.Repo", shas: Sequence[str], folders: Iterable[str]
 ) -> dict[tuple[str, str], str | None]:
-    """(commit, folder) -> the folder's tree id (None when absent), from one git process."""
-    return _objects(history, shas, sorted(set(folders)), kind="tree")
+    """(commit, folder) -> the folder's tree id (None when absent), from one git process.
+
+    Symlinks on the way are followed inside the commit: a linked folder's id is that
+    of the folder it leads to, so the graph is read again when that folder changes.
+    A link that leaves the repository or loops is the ``_LINK_TROUBLE`` marker.
+    """
+    return _objects(history, shas, sorted(set(folders)), kind="tree", follow=True)
 
 
-def _objects(history: "git.Repo", shas: Sequence[str], paths: Sequence[str], *, kind: str) -> dict[tuple[str, str], str | None]:
+# ``_folder_trees``' answer for a folder behind a symlink git cannot follow inside the
+# commit (out of the repository, a loop): reading it says why (``GitRepo.real_folders``).
+_LINK_TROUBLE = "link"
+
+
+def _objects(
+    history: "git.Repo", shas: Sequence[str], paths: Sequence[str], *, kind: str, follow: bool = False
+) -> dict[tuple[str, str], str | None]:
     """(commit, path) -> the id of the ``kind`` object there (None when absent or another
-    kind; ``""`` is the commit's root tree), from one ``cat-file --batch-check``."""
+    kind; ``""`` is the commit's root tree), from one ``cat-file --batch-check``;
+    ``follow``: symlinks followed (``--follow-symlinks``)."""
     requests = [(sha, path) for sha in shas for path in paths]
     if not requests:
         return {}
     lines = "".join((f"{sha}:{path}\n" if path else f"{sha}^{{tree}}\n") for sha, path in requests)
+    options = ("--follow-symlinks",) if follow else ()
     out = _git(
-        history, "cat-file", "--batch-check=%(objectname) %(objecttype)", input=lines.encode()
+        history, "cat-file", "--batch-check=%(objectname) %(objecttype)", *options, input=lines.encode()
     ).decode("utf-8", "surrogateescape")
     found: dict[tuple[str, str], str | None] = {}
-    for request, answer in zip(requests, out.splitlines()):
+    answers = iter(out.split("\n"))
+    for request in requests:
+        answer = next(answers, "")
         oid, _, what = answer.partition(" ")
+        if follow and oid in ("symlink", "loop", "dangling", "notdir"):
+            next(answers, "")  # these answers take a second line: the target, or the request
+            found[request] = _LINK_TROUBLE if oid in ("symlink", "loop") else None
+            continue
         found[request] = oid if what == kind else None
     return found
 
