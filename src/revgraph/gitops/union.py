@@ -1231,8 +1231,12 @@ def _read_one_folder(
     if ours_commit is None or theirs_commit is None or ours_commit[0] != b"commit" or theirs_commit[0] != b"commit":
         raise _Unsupported("HEAD or the incoming commit is not a commit")  # the reference says why
     oid_size = len(ours_commit[2]) // 2
-    # No such folder, or a file, symlink or submodule in its place: the
-    # reference lists nothing below it either.
+    for side, answer in ((ours_commit[2], ours_tree), (theirs_commit[2], theirs_tree)):
+        if (answer is None or answer[0] != b"tree") and _hidden_folder(repo, side.decode(), folder):
+            # A symlink at the folder or on the way to it (git keeps it as a blob
+            # naming its target), or a submodule: the reference follows it.
+            raise _Unsupported("a versions folder behind a symlink or inside a submodule")
+    # No such folder, or a file in its place: the reference lists nothing below it either.
     ours_raw = ours_tree[1] if ours_tree and ours_tree[0] == b"tree" else b""
     theirs_raw = theirs_tree[1] if theirs_tree and theirs_tree[0] == b"tree" else b""
     plain = _plain_changes(ours_raw, theirs_raw, oid_size)
@@ -1243,6 +1247,24 @@ def _read_one_folder(
     names, oids = _listed(*entries)
     removed, added = _tree_changes(ours_raw, entries, (names, oids), theirs_raw, oid_size)
     return names, oids, removed, added, index, folder.encode("utf-8", "surrogateescape") + b"/"
+
+
+def _hidden_folder(repo: "GitRepo", treeish: str, folder: str) -> bool:
+    """Whether ``folder``, which ``treeish`` does not hold as a tree, is one all the same:
+    inside a submodule, or where a symlink on the way leads (a link that leads nowhere
+    hides nothing; one that leaves the repository or loops is the reference's to report)."""
+    from revgraph.errors import RevgraphError
+
+    gitlinks, symlinks = repo._on_the_way(treeish, [folder])
+    if gitlinks:
+        return True
+    if not symlinks:
+        return False
+    try:
+        [real] = repo.real_folders(treeish, [folder])
+    except RevgraphError:
+        return True
+    return repo.git("cat-file", "-t", f"{treeish}:{real}", ok=range(256)).stdout.strip() == b"tree"
 
 
 def _batch_answers(out: bytes, count: int) -> list[tuple[bytes, bytes, bytes] | None]:
@@ -1277,6 +1299,14 @@ def _read_folders(repo: "GitRepo", names: list[str], folders: Mapping[bytes, int
     ours_paths = set(paths)
     if not removed <= ours_paths or any(p in ours_paths and p not in removed for p, _ in added):
         raise _Unsupported("git's listing and diff disagree")
+    # A folder behind a symlink (or in a submodule) lists nothing: only a side on which a
+    # folder holds no revision file can hide one, so the usual read asks nothing more.
+    held_ours = {path.rpartition(b"/")[0] for path in paths}
+    held_theirs = {path.rpartition(b"/")[0] for path in chain((p for p in paths if p not in removed), (p for p, _ in added))}
+    for side, held in ((ours, held_ours), (theirs, held_theirs)):
+        empty = [name for name, encoded in zip(names, folders) if encoded not in held]
+        if any(_hidden_folder(repo, side, name) for name in empty):
+            raise _Unsupported("a versions folder behind a symlink or inside a submodule")
     return paths, oids, removed, added, index, b""
 
 
