@@ -280,6 +280,10 @@ class _State:
             # git status of the superproject does not look inside a submodule:
             # an edit there would change no part of the key.
             raise OSError("versions folder inside a submodule: the result cache does not apply")
+        if repo is not None and repo.root is not None and _behind_symlink(str(repo.root), _sorted_folders(repo, environments)):
+            # git status of a folder symlink says nothing of the files where it leads,
+            # and its tree at a ref is the link's: no part of the key would move.
+            raise OSError("versions folder behind a symlink: the result cache does not apply")
         facts = None
         if repo is not None:
             git, head_trees, facts = _git_state(ws, repo, environments, base)
@@ -618,11 +622,16 @@ def _git_state(
     # their blob ids at each commit are part of the state too.
     configs = _config_paths(repo, environments)
     trees = _folder_trees(repo, [sha for _, sha in wanted if sha], (*folders, *configs))
+    if any(tree.endswith(" blob") for (_, folder), tree in trees.items() if folder in folders):
+        # A folder symlink (or a file) in a folder's place: the check reads where the
+        # link leads, and the link's blob id does not change with that folder.
+        raise OSError("versions folder behind a symlink at a ref: the result cache does not apply")
     missing = {treeish for (treeish, folder), tree in trees.items() if tree == "missing" and folder in folders}
-    if any(repo.gitlinks(treeish, folders) for treeish in missing):
-        # cat-file answers "missing" for a folder under a gitlink too; the check
-        # reads it through the submodule, whose moves the folder trees miss.
-        raise OSError("versions folder inside a submodule at a ref: the result cache does not apply")
+    if any(repo.hides_folders(treeish, folders) for treeish in missing):
+        # cat-file answers "missing" for a folder under a gitlink or behind a symlink
+        # too; the check reads it through the submodule or the link, whose moves the
+        # folder trees miss.
+        raise OSError("versions folder inside a submodule or behind a symlink at a ref: the result cache does not apply")
     described = {
         what: tuple((f, trees.get((sha, f))) for fs in (*by_env, configs) for f in fs) if sha else None
         for what, sha in wanted
@@ -674,6 +683,19 @@ def _in_submodule(root: str, folders: Sequence[str]) -> bool:
             if parts[depth - 1] == "..":
                 break  # outside the repository: not a submodule of it
             if os.path.lexists(os.path.join(root, *parts[:depth], ".git")):
+                return True
+    return False
+
+
+def _behind_symlink(root: str, folders: Sequence[str]) -> bool:
+    """Whether a folder (relative to ``root``) has a symlink on the way down to it, itself
+    included (``lstat`` only)."""
+    for folder in folders:
+        parts = [p for p in folder.split("/") if p]
+        for depth in range(1, len(parts) + 1):
+            if parts[depth - 1] == "..":
+                break  # outside the repository: the working tree key covers it as it is
+            if os.path.islink(os.path.join(root, *parts[:depth])):
                 return True
     return False
 
