@@ -1710,8 +1710,10 @@ def _fix(
     staged: list[str] = []
     renamed: tuple[tuple[str, str], ...] = ()
     if written and not dry_run and operation is not None and stage:
-        _git_output(repo, "add", "--", *written, check=True)
-        staged = list(written)
+        # Where each file really is: git adds nothing beyond a symbolic link (a
+        # versions folder or a lock file reached through a linked folder).
+        staged = _as_git_sees_it(ws.root, written)
+        _git_output(repo, "add", "--", *staged, check=True)
         if operation.kind in ("merge", "squash"):
             # It stages anyway: a renumbered file also takes its new id's name. Not
             # in a rebase or cherry-pick, whose commits still to replay may edit
@@ -1729,6 +1731,24 @@ def _fix(
         tuple(env.name for env in ws.environments), unresolved, renamed, ws.command_path,
         tuple(created_folders),
     )
+
+
+def _as_git_sees_it(root: Path, paths: Sequence[str]) -> list[str]:
+    """Repository paths with each symlinked folder on the way followed (the file itself
+    as written: ``apply_plan`` writes through a file link to the file it names), POSIX.
+    A path that would leave the repository stays as it was (``apply_plan`` refuses those)."""
+    root_real = os.path.realpath(root)
+    found = []
+    for path in paths:
+        folder, _, name = path.rpartition("/")
+        real = os.path.realpath(os.path.join(root_real, folder)) if folder else root_real
+        if os.path.islink(os.path.join(real, name)):
+            real_file = os.path.realpath(os.path.join(real, name))
+        else:
+            real_file = os.path.join(real, name)
+        relative = os.path.relpath(real_file, root_real).replace(os.sep, "/")
+        found.append(path if relative == ".." or relative.startswith("../") else relative)
+    return found
 
 
 def _rename_renumbered(repo: GitRepo, root: Path, renumbered: Sequence[Renumbered]) -> tuple[tuple[str, str], ...]:
