@@ -782,6 +782,46 @@ def _lock_heads(
     return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
 
 
+def lock_missing(ws: Workspace, env: Environment, base: BaseRef | None = None) -> str | None:
+    """Why the project keeps a heads lock file that the working tree lacks; None when it has
+    one, or never adopted one (RG401 then says nothing).
+
+    Adopted means: a lock file setting names it; a ``.gitattributes`` line gives it
+    ``merge=revgraph``; or base or HEAD holds it. Asked in that
+    order, so a project with a setting or the driver line asks git nothing; the
+    commits are read with the check's own ``cat-file`` process. The result cache keys
+    the same facts (``resultcache._State``).
+    """
+    lock = env.lock_file
+    if lock is None or os.path.lexists(lock):
+        return None
+    from revgraph.config import lock_file_setting
+
+    setting = lock_file_setting(ws.project, env)
+    if setting is not None:
+        return f"{setting[0]} names it"
+    rel = _under_root(ws.root, lock)
+    if rel is None:
+        return None
+    from revgraph.lockfile import attribute_files, driven_by_attributes
+
+    texts = {}
+    for name in attribute_files(rel):
+        try:
+            texts[name] = (ws.root / name).read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+    if texts and driven_by_attributes(texts, rel):
+        return ".gitattributes gives it merge=revgraph"
+    repo = ws.maybe_repo()
+    if repo is None or repo.root is None:
+        return None
+    for label, sha in ((base.ref, base.sha) if base else (None, None), ("HEAD", repo.head_sha())):
+        if sha and _lock_heads_at(ws, lock, sha)[2] is not None:
+            return f"{label} has it"
+    return None
+
+
 def _lock_heads_at(ws: Workspace, lock: Path | None, ref: str) -> tuple[tuple[str, ...] | None, bool, str | None]:
     """``_lock_heads`` for the lock file as ``ref`` holds it (``:``: the index)."""
     repo = ws.maybe_repo()
@@ -871,6 +911,11 @@ def check(
         if ctx.base_ref is not None:
             base_name = ctx.base_ref.ref
         lock_heads, lock_conflicted, lock_path = _lock_heads(ws, env, head_ref)
+        missing = None
+        if lock_heads is None and head_ref is None and env.lock_file is not None:
+            missing = lock_missing(ws, env, ctx.base_ref)
+            if missing is not None:
+                lock_path = _rel(ws, env.lock_file)
         ctx = _with_touches(ws, ctx)
         head = _with_syntax_problems(ws, ctx)
         check_contexts.append(CheckContext(
@@ -890,6 +935,7 @@ def check(
             lock_heads=lock_heads,
             lock_conflicted=lock_conflicted,
             lock_path=lock_path,
+            lock_missing=missing,
             file_template=env.file_template,
             allow_heads=env.allow_heads,
             db_revisions=db_revisions,

@@ -122,3 +122,119 @@ def entries_for(graph) -> list[LockEntry]:
 def detect_newline(data: bytes | str) -> str:
     sample = data if isinstance(data, str) else data.decode("utf-8", "replace")
     return "\r\n" if "\r\n" in sample else "\n"
+
+
+# ------------------------------------------------ .gitattributes (pure reading)
+# What tells that a project keeps a heads lock file although the working tree
+# has none (RG401 "missing"): a ``merge=revgraph`` line for it. The files are
+# read by the caller; these functions only read their text.
+DRIVER_ATTRIBUTE = "merge=revgraph"
+
+
+def attribute_files(lock_rel: str) -> tuple[str, ...]:
+    """The repo-relative ``.gitattributes`` files that may speak for ``lock_rel``,
+    shallowest first: the top one, then one in each folder down to the lock's."""
+    parts = [p for p in lock_rel.split("/")[:-1] if p]
+    return tuple("/".join([*parts[:depth], ".gitattributes"]) for depth in range(len(parts) + 1))
+
+
+def driven_by_attributes(texts: dict[str, str] | list[tuple[str, str]], lock_rel: str) -> bool:
+    """Whether the ``.gitattributes`` ``texts`` (repo-relative path -> text, as
+    ``attribute_files`` names them) give ``lock_rel`` ``merge=revgraph``.
+
+    Read as git reads them: a deeper file and a later line win; ``-merge``,
+    ``!merge``, a bare ``merge``, another ``merge=`` value and the ``binary``
+    macro take it away again. ``$GIT_DIR/info/attributes`` is not read.
+    """
+    items = texts.items() if isinstance(texts, dict) else texts
+    value: str | None = None
+    for path, text in sorted(items, key=lambda item: item[0].count("/")):
+        folder = path.rpartition("/")[0]
+        if folder and not lock_rel.startswith(folder + "/"):
+            continue
+        rel = lock_rel[len(folder) + 1 :] if folder else lock_rel
+        for line in text.splitlines():
+            parsed = _attribute_line(line)
+            if parsed is None or not _attribute_matches(parsed[0], rel):
+                continue
+            for token in parsed[1]:
+                if token.startswith("merge="):
+                    value = token
+                elif token in ("merge", "-merge", "!merge", "binary"):
+                    value = None
+    return value == DRIVER_ATTRIBUTE
+
+
+_C_UNESCAPE = {"\\": "\\", '"': '"', "t": "\t", "n": "\n", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+
+
+def _attribute_line(line: str) -> tuple[str, list[str]] | None:
+    """``(pattern, attributes)`` of one ``.gitattributes`` line; None for a comment or blank."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    if text.startswith('"'):  # a C-quoted pattern
+        out, i = [], 1
+        while i < len(text) and text[i] != '"':
+            if text[i] == "\\" and i + 1 < len(text):
+                octal = re.match(r"[0-7]{3}", text[i + 1 :])
+                if octal:
+                    out.append(chr(int(octal.group(), 8)))
+                    i += 4
+                    continue
+                out.append(_C_UNESCAPE.get(text[i + 1], text[i + 1]))
+                i += 2
+                continue
+            out.append(text[i])
+            i += 1
+        return "".join(out), text[i + 1 :].split()
+    fields = text.split(None, 1)
+    return fields[0], fields[1].split() if len(fields) > 1 else []
+
+
+def _attribute_matches(pattern: str, rel: str) -> bool:
+    """gitattributes (gitignore-style) matching of ``pattern`` against ``rel``, a file
+    relative to the folder of the ``.gitattributes`` that holds the pattern."""
+    if not pattern or pattern.startswith("!") or pattern.endswith("/"):
+        return False  # negation is forbidden there; a folder pattern matches no file
+    if "/" not in pattern:
+        return _glob(pattern, "**/").fullmatch(rel) is not None
+    return _glob(pattern.lstrip("/"), "").fullmatch(rel) is not None
+
+
+def _glob(pattern: str, prefix: str) -> re.Pattern[str]:
+    """``pattern`` (``*`` and ``?`` within one name, ``**`` across names) as a regex."""
+    out = ["(?:.*/)?"] if prefix else []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("/.*")
+            i += 3
+        elif ch == "*":
+            out.append("[^/]*")
+            i += 1
+        elif ch == "?":
+            out.append("[^/]")
+            i += 1
+        elif ch == "[":
+            end = pattern.find("]", i + 2)
+            if end < 0:
+                out.append(re.escape(ch))
+                i += 1
+            else:
+                body = pattern[i + 1 : end]
+                if body[:1] == "!":
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+        elif ch == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+        else:
+            out.append(re.escape(ch))
+            i += 1
+    return re.compile("".join(out), re.DOTALL)

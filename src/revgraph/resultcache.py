@@ -285,15 +285,21 @@ class _State:
             # and its tree at a ref is the link's: no part of the key would move.
             raise OSError("versions folder behind a symlink: the result cache does not apply")
         facts = None
+        # A lock file the working tree lacks: whether the project keeps one (RG401
+        # "missing", ``api.lock_missing``) rests on .gitattributes and on whether
+        # base and HEAD hold it, which no other part of the key covers.
+        absent = _absent_locks(root, [env for _, env, lock in envs if lock == "absent"])
+        attributes = tuple(("r", path, express.read_fact(path)) for path in _attribute_paths(root, absent))
         if repo is not None:
-            git, head_trees, facts = _git_state(ws, repo, environments, base)
+            git, head_trees, facts = _git_state(ws, repo, environments, base, absent)
+            facts.attributes = attributes
         else:
             git, head_trees = ("no git", base), None
         common = (
             "revgraph check", FORMAT, __version__, code_fingerprint(), str(root),
             ws.start_dir,  # fix commands name files from there
             ws.revgraph_command,  # and start with the global options that chose the environments
-            repr(project.settings), select, ignore, git,
+            repr(project.settings), select, ignore, git, attributes,
         )  # fmt: skip
         return cls(ws, common, envs, head_trees, facts)
 
@@ -426,6 +432,7 @@ class _State:
             trace = (*trace, g.config)
         if g.origin_head is not None:  # which branch origin/HEAD names (a default base)
             trace = (*trace, g.origin_head)
+        trace = (*trace, *g.attributes)  # whether a missing lock file is kept (see compute)
         environments = [env for _, env, _ in self.envs]
         plan = (
             str(self.ws.project.root), None, str(g.git_dir), str(g.root), g.folders,
@@ -513,6 +520,31 @@ def _lock_bytes(env: Environment) -> bytes | str | None:
     return express.read_fact(str(env.lock_file)) if env.lock_file is not None else None
 
 
+def _absent_locks(root: Path | str, environments: Sequence[Environment]) -> tuple[str, ...]:
+    """The lock files of ``environments`` as paths relative to ``root`` (as ``api._under_root``
+    names them; those outside it are left out)."""
+    top = os.path.realpath(root)
+    found = []
+    for env in environments:
+        lock = env.lock_file
+        if lock is None:
+            continue
+        path = os.path.join(os.path.realpath(os.path.dirname(lock)), os.path.basename(lock))
+        rel = os.path.relpath(path, top)
+        if rel != ".." and not rel.startswith(".." + os.sep) and not os.path.isabs(rel):
+            found.append(rel.replace(os.sep, "/"))
+    return tuple(sorted(set(found)))
+
+
+def _attribute_paths(root: Path | str, locks: Sequence[str]) -> list[str]:
+    """The ``.gitattributes`` files that may give ``locks`` (relative to ``root``) the merge driver."""
+    names: dict[str, None] = {}
+    for lock in locks:  # as lockfile.attribute_files (not imported here: it imports re)
+        parts = [p for p in lock.split("/")[:-1] if p]
+        names.update(dict.fromkeys("/".join([*parts[:depth], ".gitattributes"]) for depth in range(len(parts) + 1)))
+    return [os.path.join(root, name) for name in names]
+
+
 def _lock_digest(lock: bytes | str | None) -> str | None:
     if isinstance(lock, bytes):
         import hashlib
@@ -522,8 +554,9 @@ def _lock_digest(lock: bytes | str | None) -> str | None:
 
 
 def _git_state(
-    ws: Workspace, repo: GitRepo, environments: Sequence[Environment], base: str | None
-) -> tuple[tuple, tuple | None, _GitFacts]:
+    ws: Workspace, repo: GitRepo, environments: Sequence[Environment], base: str | None,
+    absent_locks: Sequence[str] = (),
+) -> tuple[tuple, tuple | None, _GitFacts]:  # fmt: skip
     """What the check reads from git, HEAD's versions-folder trees, and the facts behind them.
 
     The refs (HEAD, the base candidates, the protected refs named plainly) are
@@ -621,7 +654,9 @@ def _git_state(
     # Each tree is read with the settings its own config files give (sources.refsettings):
     # their blob ids at each commit are part of the state too.
     configs = _config_paths(repo, environments)
-    trees = _folder_trees(repo, [sha for _, sha in wanted if sha], (*folders, *configs))
+    # A lock file the working tree lacks: whether each commit holds it (``api.lock_missing``).
+    locks = tuple(absent_locks) if repo.root is not None else ()
+    trees = _folder_trees(repo, [sha for _, sha in wanted if sha], (*folders, *configs, *locks))
     if any(tree.endswith(" blob") for (_, folder), tree in trees.items() if folder in folders):
         # A folder symlink (or a file) in a folder's place: the check reads where the
         # link leads, and the link's blob id does not change with that folder.
@@ -633,11 +668,13 @@ def _git_state(
         # folder trees miss.
         raise OSError("versions folder inside a submodule or behind a symlink at a ref: the result cache does not apply")
     described = {
-        what: tuple((f, trees.get((sha, f))) for fs in (*by_env, configs) for f in fs) if sha else None
+        what: tuple((f, trees.get((sha, f))) for fs in (*by_env, configs, locks) for f in fs) if sha else None
         for what, sha in wanted
     }
     head_trees = described.pop("HEAD", None)
     state = tuple((what, described[what]) for what, _ in treeishes)
+    if locks and head:  # the content key stands for HEAD by the working tree, which lacks them
+        state += (("HEAD locks", tuple((lock, trees.get((head, lock))) for lock in locks)),)
     if bare:
         state += (("HEAD", head_trees),)
     # The commits lead to the same trees and merge base only if the git directory

@@ -343,7 +343,10 @@ _CATALOGUE = (
             instead of at the deploy. A lock file that no longer matches the graph gives no
             such protection, and the merge driver would reason from the wrong heads. A lock
             file committed with git's conflict markers still in it (`<<<<<<<`, `=======`,
-            `>>>>>>>`) is a mismatch too, even when both sides record the same heads. While
+            `>>>>>>>`) is a mismatch too, even when both sides record the same heads. So is
+            a missing lock file in a project that keeps one (a `lock_file` setting names it,
+            `.gitattributes` gives it `merge=revgraph`, or base or HEAD holds it); a project
+            that never adopted a lock file gets no RG401. While
             a revision file cannot be read at all (RG107: conflict markers, a broken header),
             the graph's heads are unknown: a stale lock file waits for that file to be mended,
             as `revgraph lock` does.

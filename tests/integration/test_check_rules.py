@@ -719,3 +719,24 @@ def test_a_landed_revision_renamed_and_edited_gets_a_restore_that_works(gitrepo,
 
     assert done.returncode == 0, done.stderr
     assert not revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG203")
+
+
+def test_rg401_says_a_deleted_lock_file_is_missing(gitrepo, revgraph):
+    rg401_stale_lock_file(gitrepo, False)  # main and feature both hold the lock file
+    (gitrepo.path / "migrations/revgraph.lock").unlink()
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    (hit,) = run.findings("RG401")
+    assert run.code == 1 and hit["fix"] == "revgraph lock"
+    assert "migrations/revgraph.lock is missing" in hit["message"] and "(main has it)" in hit["message"]
+
+
+def test_rg401_missing_lock_follows_gitattributes_and_a_project_without_one_gets_none(gitrepo, revgraph):
+    landed_line(gitrepo)
+    argv = ("check", "--base", "main", "--format", "json")
+    assert revgraph(gitrepo, *argv).json()["findings"] == []  # never adopted a lock file
+    attributes = gitrepo.write(".gitattributes", "/migrations/revgraph.lock merge=revgraph\n")
+    (hit,) = revgraph(gitrepo, *argv).findings("RG401")  # not the cached answer above
+    assert "(.gitattributes gives it merge=revgraph)" in hit["message"]
+    attributes.unlink()
+    assert revgraph(gitrepo, *argv).json()["findings"] == []
+

@@ -66,3 +66,26 @@ def test_rg401_for_markers_beside_an_unreadable_revision_offers_no_command():
     assert finding.message.startswith(f"{LOCK} holds git conflict markers")
     assert "versions/d_step.py can be read (RG107)" in finding.message
     assert finding.fix is None
+
+
+def test_rg401_says_a_lock_file_the_project_keeps_is_missing_and_to_run_lock():
+    [finding] = run_checks(_context(lock_missing="main has it"))
+    assert finding.code == "RG401" and finding.fix == "revgraph lock"
+    assert finding.message == (
+        f"the lock file {LOCK} is missing, but this project keeps one (main has it): run `revgraph lock` to write it"
+    )
+    assert run_checks(_context()) == []  # no lock file, none kept: nothing to say
+
+
+def test_a_merge_revgraph_line_is_read_as_git_reads_gitattributes():
+    from revgraph.gitops.install import attribute_line
+    from revgraph.lockfile import attribute_files, driven_by_attributes
+
+    assert attribute_files(LOCK) == (".gitattributes", "migrations/.gitattributes")
+    for text in (attribute_line(LOCK), "*.lock merge=revgraph", "**/revgraph.lock -diff merge=revgraph"):
+        assert driven_by_attributes({".gitattributes": text}, LOCK), text
+    for text in ("/revgraph.lock merge=revgraph", "*.lock merge=revgraph\n*.lock -merge", "# x merge=revgraph"):
+        assert not driven_by_attributes({".gitattributes": text}, LOCK), text
+    nested = {".gitattributes": "* -merge", "migrations/.gitattributes": "/revgraph.lock merge=revgraph"}
+    assert driven_by_attributes(nested, LOCK)
+    assert driven_by_attributes({".gitattributes": attribute_line("a b/r.lock")}, "a b/r.lock")

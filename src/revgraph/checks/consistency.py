@@ -48,8 +48,11 @@ def unreadable_revision_file(ctx: CheckContext) -> str | None:
 
 
 def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
-    """RG401: the lock file's heads are not the graph's heads, or it holds conflict markers."""
+    """RG401: the lock file's heads are not the graph's heads, or it holds conflict markers,
+    or the project keeps one and it is missing."""
     if ctx.lock_heads is None:
+        if ctx.lock_missing is not None:
+            yield _missing_lock(ctx)
         return
     actual = ctx.head_graph.heads
     why = lock_disagreement(ctx.lock_heads, actual, conflicted=ctx.lock_conflicted)
@@ -95,6 +98,22 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
         "RG401",
         message,
         revisions=tuple(sorted(recorded | set(actual))),
+        locations=(Location(ctx.lock_path, 1),) if ctx.lock_path else (),
+        fix=fix,
+    )
+
+
+def _missing_lock(ctx: CheckContext) -> Hit:
+    lock = ctx.lock_path or "the lock file"
+    unreadable = unreadable_revision_file(ctx)
+    if unreadable is not None:  # `revgraph lock` refuses until the heads are known
+        then, fix = f"mend {unreadable} (RG107), then run `revgraph lock` to write it", None
+    else:
+        then, fix = "run `revgraph lock` to write it", "revgraph lock"
+    return Hit(
+        "RG401",
+        f"the lock file {lock} is missing, but this project keeps one ({ctx.lock_missing}): {then}",
+        revisions=tuple(sorted(ctx.head_graph.heads)),
         locations=(Location(ctx.lock_path, 1),) if ctx.lock_path else (),
         fix=fix,
     )

@@ -44,6 +44,8 @@ class CheckContext:
     lock_heads: tuple[str, ...] | None = None  # heads in the lock file; None = no lock file
     lock_conflicted: bool = False  # the lock file holds git conflict markers
     lock_path: str | None = None
+    # The project keeps a lock file (why: "base has it", ...) but the working tree lacks it.
+    lock_missing: str | None = None
     file_template: str = "%(rev)s_%(slug)s"
     allow_heads: int | None = None
     db_revisions: tuple[str, ...] | None = None  # alembic_version rows when --db given
