@@ -700,6 +700,7 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
     base_by_id = {r.id: r for r in ctx.base.revisions}
     changed = set()
     repo = ws.maybe_repo()
+    held: set[tuple[str, str]] | None = None  # HEAD's (id, path) pairs, made when first asked
     for rev in ctx.head.revisions:
         old = base_by_id.get(rev.id)
         if old is None and rev.id in ctx.remote_inherited:
@@ -708,6 +709,13 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
             old = ctx.protected_only[rev.id][1]
         if old is None or rev.id not in ctx.landed or old.blob_id == rev.blob_id:
             continue
+        if rev.path != old.path:
+            # An id HEAD also declares at the landed path: that file is the landed
+            # revision (``CheckContext.head_copy``), this one is new (RG103).
+            if held is None:
+                held = {(r.id, r.path) for r in ctx.head.revisions}
+            if (rev.id, old.path) in held:
+                continue
         new_bytes = _revision_bytes(ws, ctx.head, rev)
         old_bytes = _read_blob(repo, old.blob_id) if repo is not None and old.blob_id else None
         if new_bytes is not None and old_bytes is not None and set(rev.down_revisions) != set(old.down_revisions):

@@ -740,3 +740,10 @@ def test_rg401_missing_lock_follows_gitattributes_and_a_project_without_one_gets
     attributes.unlink()
     assert revgraph(gitrepo, *argv).json()["findings"] == []
 
+
+def test_a_new_file_reusing_a_landed_id_is_rg103_only(gitrepo, revgraph):
+    landed_line(gitrepo)
+    gitrepo.add_revision(MAIN2, ROOT, message="reuse an id", body='op.drop_table("users")')
+    gitrepo.commit("a new file that took a landed id")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert {f["code"] for f in run.json()["findings"]} == {"RG103"}

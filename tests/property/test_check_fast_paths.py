@@ -56,7 +56,9 @@ def ref_check_repointed(ctx: CheckContext):
         return
     head, merge_base = ctx.head_graph, ctx.merge_base_revisions
     for rid in sorted(ctx.inherited & set(head.revisions)):
-        ours, theirs = head[rid], base[rid]
+        theirs = base[rid]
+        # Of several files declaring the id, the one at the landed path (the others are new: RG103).
+        ours = next((r for r in head.duplicates.get(rid, ()) if r.path == theirs.path), head[rid])
         if set(ours.down_revisions) == set(theirs.down_revisions):
             continue
         if merge_base is not None and rid in merge_base:

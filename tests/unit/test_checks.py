@@ -565,6 +565,21 @@ def test_an_edited_landed_body_is_a_warning():
     assert "RG203" not in codes(dataclasses.replace(ctx, body_changed=frozenset()))
 
 
+def test_a_new_file_reusing_a_landed_id_is_rg103_alone_and_the_landed_file_is_judged_at_its_path():
+    base = snap("a<-b<-c", source="origin/main")
+    reuse = rev("b", path="versions/zz_b_reuse.py")  # sorts last: the graph keeps it for b
+    ctx = context(snap("a<-b<-c", also=(reuse,)), base=base, merge_base=base)
+    assert "RG103" in codes(ctx) and "RG201" not in codes(ctx)
+    # The landed file itself re-pointed and edited: blamed at its own path.
+    moved = snap("a<-b", "a<-c", also=(reuse,))
+    ctx = context(moved, base=base, merge_base=base, body_changed=frozenset({"c"}))
+    hits = {f.code: f for f in run_checks(ctx)}
+    assert hits["RG201"].locations[0].path == "versions/c_step.py"
+    ctx = context(snap("a<-b<-c", also=(reuse,)), base=base, merge_base=base, body_changed=frozenset({"b"}))
+    [edited] = findings(ctx, "RG203")
+    assert edited.locations[0].path == "versions/b_step.py"
+
+
 def test_a_new_root_beside_base_is_a_warning():
     base = snap("a<-b", source="origin/main")
     [finding] = findings(context(snap("a<-b", "z"), base=base, merge_base=base), "RG204")

@@ -120,6 +120,17 @@ class CheckContext:
         ]
         return ours + theirs
 
+    def head_copy(self, rid: str, landed_path: str) -> Revision:
+        """HEAD's revision ``rid`` as the landed rules judge it: of several files declaring
+        the id, the one at ``landed_path`` (where the landed copy lives). A new file that
+        reuses a landed id is RG103's, and must not pass for the landed one edited."""
+        copies = self.head_graph.duplicates.get(rid)
+        if copies:
+            for rev in copies:
+                if rev.path == landed_path:
+                    return rev
+        return self.head_graph[rid]
+
     # ------------------------------------------------------- derived facts
     @cached_property
     def base_label(self) -> str:

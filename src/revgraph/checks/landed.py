@@ -35,6 +35,8 @@ def repointed_landed(ctx: CheckContext, rev: Revision) -> Revision | None:
         landed = ctx.remote_only[rev.id]
     else:
         return None
+    if rev.path != landed.path and ctx.head_copy(rev.id, landed.path) is not rev:
+        return None  # another file at the landed path declares it: this one is new (RG103)
     return landed if set(landed.down_revisions) != set(rev.down_revisions) else None
 
 
@@ -64,8 +66,12 @@ def check_repointed(ctx: CheckContext) -> Iterator[Hit]:
     if base is None:
         return
     head, merge_base = ctx.head_graph, ctx.merge_base_revisions
-    for rid in sorted(_down_revisions_differ(ctx.inherited.intersection(head.revisions), head, base)):
-        ours = head[rid]
+    inherited = ctx.inherited.intersection(head.revisions)
+    candidates = _down_revisions_differ(inherited, head, base)
+    if head.duplicates:  # the graph keeps one file of several: the landed one is judged
+        candidates.update(inherited.intersection(head.duplicates))
+    for rid in sorted(candidates):
+        ours = ctx.head_copy(rid, base[rid].path)
         landed = repointed_landed(ctx, ours)
         if landed is None:
             continue
@@ -87,7 +93,7 @@ def check_repointed_remote(ctx: CheckContext) -> Iterator[Hit]:
     """
     head = ctx.head_graph
     for rid in sorted(set(ctx.remote_inherited).intersection(head.revisions)):
-        ours = head[rid]
+        ours = ctx.head_copy(rid, ctx.remote_only[rid].path)
         landed = repointed_landed(ctx, ours)
         if landed is None or set(ours.down_revisions) == set(ctx.remote_inherited[rid].down_revisions):
             continue
@@ -120,7 +126,7 @@ def check_repointed_protected(ctx: CheckContext) -> Iterator[Hit]:
         if base is not None and rid in base:
             continue
         ref, landed = ctx.protected_only[rid]
-        ours = head[rid]
+        ours = ctx.head_copy(rid, landed.path)
         if set(ours.down_revisions) == set(landed.down_revisions):
             continue
         yield _repointed(ours, landed, f"{ref} (protected)", restore_command(ctx, landed, ours, ref))
@@ -194,7 +200,6 @@ def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
     head = ctx.head_graph
     base = ctx.base_graph
     for rid in sorted(ctx.body_changed.intersection(head.revisions) - ctx.added_on_both_sides):
-        ours = head[rid]
         landed = base.revisions.get(rid) if base is not None else None
         where_landed, source = ctx.base_label, None
         if landed is None and rid in ctx.remote_inherited:
@@ -202,6 +207,7 @@ def check_body_edited(ctx: CheckContext) -> Iterator[Hit]:
         elif landed is None and rid in ctx.protected_only:
             source, landed = ctx.protected_only[rid]
             where_landed = f"{source} (protected)"
+        ours = ctx.head_copy(rid, landed.path) if landed is not None else head[rid]
         yield Hit(
             "RG203",
             f"landed revision {named(ours)} was edited: its body differs from "
