@@ -252,6 +252,8 @@ def _run_check(
             f"{'--select and --ignore leave' if select else '--ignore leaves'} no rule to run",
             hint="ignore only the rules you mean to skip; `revgraph rules` lists them",
         )
+    if is_stdout(output):  # `-o -`: stdout, as without -o; never a file named "-"
+        output = None
     try:
         return _check_and_render(st, base=base, fmt=fmt, select=select, ignore=ignore, strict=strict,
                                  output=output, db=db, doctor=doctor)  # fmt: skip
@@ -358,6 +360,11 @@ def _emit(text: str, output: Optional[Path]) -> None:
     sys.stdout.flush()
 
 
+def is_stdout(output: Optional[Path]) -> bool:
+    """``-o -``: stdout, as for most command-line tools, never a file named "-"."""
+    return output is not None and str(output) == "-"
+
+
 def write_output(output: Path, data: bytes) -> None:
     """``-o FILE``: write ``data`` there, or say why it cannot be (exit 2), never a traceback.
 
@@ -383,7 +390,7 @@ def check(
     select: List[str] = typer.Option([], "--select", metavar="CODES", help="Only these rules (prefixes allowed: RG1, RG10)."),
     ignore: List[str] = typer.Option([], "--ignore", metavar="CODES", help="Skip these rules."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the report to FILE."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the report to FILE (- is stdout)."),
     db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Also compare with a database's alembic_version (SQLAlchemy URL)."),
 ) -> None:
     """CI gate: every rule on HEAD and on the predicted merge with base. Exit 1 on errors."""

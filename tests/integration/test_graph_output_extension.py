@@ -121,3 +121,14 @@ def test_the_help_says_the_extension_picks_the_format(repo):
     done = repo.run("graph", "--help", env={**(repo.env or os.environ), "COLUMNS": "200"})
     assert done.returncode == 0
     assert "extension" in done.stdout
+
+
+def test_o_dash_is_stdout_for_graph_and_check_and_graph_then_needs_format(repo):
+    done = repo.run("graph", "-o", "-", "--format", "mermaid")
+    assert done.returncode == 0 and "flowchart BT" in done.stdout, done.stderr
+    done = repo.run("check", "-o", "-", "--format", "json")
+    assert done.returncode == 0 and json.loads(done.stdout)["ok"] is True, done.stderr
+    done = repo.run("graph", "-o", "-")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--format" in done.stderr.splitlines()[0] and done.stdout == ""
+    assert not (repo.path / "-").exists()

@@ -36,17 +36,25 @@ def graph(
     fmt: Optional[str] = typer.Option(None, "--format", "-f", metavar="FORMAT", help="tree (or text), mermaid, dot, svg, png, html or json (default: from -o FILE's extension, else tree)."),
     focus_mode: Optional[str] = typer.Option(None, "--focus", metavar="new|compact|all", help="new: the new revisions with some landed context; compact: every revision, but over 200 revisions a linear run of more than 8 unmarked ones folds into one node; all: every revision, nothing folded (default: new when there are new revisions, else compact)."),
     context: int = typer.Option(2, "--context", min=0, help="Landed ancestors shown around new revisions."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (needed for png). Without --format, FILE's extension picks the format: .png, .svg, .html/.htm, .dot/.gv, .mmd/.mermaid, .json; .txt, none or another: tree."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (needed for png; - is stdout, with --format). Without --format, FILE's extension picks the format: .png, .svg, .html/.htm, .dot/.gv, .mmd/.mermaid, .json; .txt, none or another: tree."),
 ) -> None:
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
     from revgraph.cli import (
-        print_problems, state, warn_missing_versions, warn_ref_settings, warn_report, write_output,
+        is_stdout, print_problems, state, warn_missing_versions, warn_ref_settings, warn_report, write_output,
     )  # fmt: skip
     from revgraph.errors import UsageError
     from revgraph.render.graphview import FOCUS_MODES, default_focus, focus, render_graphs
 
     st = state()
+    if is_stdout(output):
+        # No file name to take the format from: --format says it.
+        if fmt is None:
+            raise UsageError(
+                "-o - writes the graph to stdout, where no file extension names a format: pass --format",
+                hint=f"--format takes {', '.join(GRAPH_FORMATS)}",
+            )
+        output = None
     fmt = output_format(fmt, output)
     if focus_mode is not None and focus_mode not in FOCUS_MODES:
         raise UsageError(f"--focus takes {', '.join(FOCUS_MODES[:-1])} or {FOCUS_MODES[-1]}")
