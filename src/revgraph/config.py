@@ -530,7 +530,7 @@ def _parse_settings(table: Mapping[str, Any] | None, pyproject: Path, notes: lis
         strategy=strategy,
         lock_file=_optional_str(table, "lock_file", where),
         select=_selectors(table, where),
-        ignore=_str_list(table, "ignore", where),
+        ignore=_codes(table, "ignore", where),
         allow_heads=per_env,
         allow_heads_all=for_all,
         environments=environments,
@@ -556,10 +556,28 @@ def _str_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]
     return tuple(v.strip() for v in value)
 
 
+_CODE_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def _codes(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """``select`` / ``ignore``: rule selectors as a list, or as one string separated by
+    commas or spaces (``"RG1, RG203"``), as ``--select`` takes them; one selector each."""
+    value = table.get(key, ())
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"{where} {key} must be a list of rule codes or a string of them "
+            f"separated by commas or spaces, not {value!r}",
+            hint=f'{key} = ["RG1", "RG203"] or {key} = "RG1, RG203"',
+        )
+    return tuple(code.upper() for v in value for code in _CODE_SEPARATORS.split(v) if code)
+
+
 def _selectors(table: dict, where: str) -> tuple[str, ...]:
     """``select``; an empty list is refused: it would switch every rule off, and
     check would then say "All good" whatever the history holds."""
-    select = _str_list(table, "select", where)  # an empty string in it is refused there
+    select = _codes(table, "select", where)
     if "select" in table and not select:
         raise ConfigError(
             f"{where} select = [] selects no rule; leave select out to run every rule",

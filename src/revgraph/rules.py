@@ -499,10 +499,11 @@ def select_codes(
 
 
 def split_codes(values: Iterable[str] | None) -> tuple[str, ...]:
-    """``--select`` / ``--ignore`` as given (each a comma list), one upper-case selector each."""
+    """``--select`` / ``--ignore`` as given (each a list separated by commas or spaces), one
+    upper-case selector each."""
     out: list[str] = []
     for value in values or ():
-        out.extend(v.strip().upper() for v in value.split(",") if v.strip())
+        out.extend(v.upper() for v in value.replace(",", " ").split())
     return tuple(out)
 
 

@@ -554,6 +554,18 @@ def test_tool_revgraph_settings_are_parsed(tmp_path: Path) -> None:
     assert project.warnings == ()
 
 
+def test_select_and_ignore_take_a_string_of_codes_separated_by_commas_or_spaces(tmp_path: Path) -> None:
+    from revgraph.rules import split_codes
+
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml", '[tool.revgraph]\nselect = "RG1, RG203"\nignore = "rg101 RG104,RG105"\n')
+    settings = load_project(tmp_path).settings
+    assert settings.select == ("RG1", "RG203")
+    assert settings.ignore == ("RG101", "RG104", "RG105")
+    assert split_codes(["RG1, RG203", "rg3 RG401"]) == ("RG1", "RG203", "RG3", "RG401")  # --select as given
+
+
 def test_allow_heads_table_applies_per_environment(tmp_path: Path) -> None:
     make_dirs(tmp_path, "m")
     write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
