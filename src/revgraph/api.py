@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
-from revgraph.errors import BadRefError, GitError, RevgraphError, UnknownRefError, UsageError
+from revgraph.errors import BadRefError, ConfigError, GitError, RevgraphError, UnknownRefError, UsageError
 from revgraph.sources import INDEX_REF
 from revgraph.findings import Report
 
@@ -2152,6 +2152,13 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     from revgraph.fixes.plan import EditPlan, FileEdit
     from revgraph.lockfile import detect_newline, entries_for, render_lock
 
+    if not check_only:  # nothing is written, no folder made, while one is missing
+        from revgraph.config import require_versions_folders
+
+        try:
+            require_versions_folders([env for env in ws.environments if env.lock_file is not None], ws.project.root)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc.message}; revgraph lock wrote nothing", hint=exc.hint) from None
     out = []
     edits = []
     allowed = []

@@ -769,6 +769,29 @@ def _finish(environment: Environment, root: Path, settings: ProjectConfig) -> En
     )  # fmt: skip
 
 
+def require_versions_folders(environments: Sequence[Environment], root: Path) -> None:
+    """Refuse (``ConfigError``, exit 2) while an environment's versions folder is missing.
+
+    ``revgraph lock`` and ``revgraph install`` write the lock file and wire the
+    merge driver from the graph in those folders: with one missing the graph is
+    a guess (no revisions), and a lock file placed inside it would create the
+    folder as a side effect, which only ``alembic init`` or the user should do.
+    """
+    for env in environments:
+        for folder in env.version_locations:
+            if folder.is_dir():
+                continue
+            try:
+                shown = folder.relative_to(root).as_posix()
+            except ValueError:
+                shown = str(folder)
+            raise ConfigError(
+                f"versions folder {shown} (environment {env.name}) is missing",
+                hint=f"create it (mkdir -p {shown}) or fix script_location / version_locations; "
+                "git keeps no empty folder, so a fresh clone of a project without revisions lacks it",
+            )
+
+
 def _default_lock_file(environment: Environment) -> Path:
     """``<script_location>/revgraph.lock`` (``<versions dir>/revgraph.lock`` without one)."""
     return (environment.script_location or environment.version_locations[0]) / LOCK_FILE_NAME

@@ -176,3 +176,17 @@ def test_a_lock_file_setting_no_lock_can_live_at_is_a_config_error_for_check_too
 
     assert _files(repo) == before
     assert not (repo.path.parent / "outside.lock").exists()
+
+
+def test_lock_and_install_refuse_a_missing_versions_folder_and_write_nothing(repo):
+    # The lock file set inside the versions folder: writing it used to make the folder.
+    _set_lock_file(repo, "migrations/versions/revgraph.lock")
+    versions = repo.path / "migrations" / "versions"
+    for child in versions.iterdir():
+        child.unlink()
+    versions.rmdir()
+    before = _files(repo)
+    for command in ("lock", "install"):
+        line = _error_line(repo.run(command, check=2))
+        assert "versions folder migrations/versions (environment default) is missing" in line, line
+    assert not versions.exists() and _files(repo) == before

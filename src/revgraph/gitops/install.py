@@ -1411,6 +1411,9 @@ def install(
     repo = ws.repo("revgraph install --merge-driver") if merge_driver else ws.maybe_repo()
     config_todo: list[_ConfigChange] = []
     try:
+        from revgraph.config import require_versions_folders
+
+        require_versions_folders(ws.environments, ws.project.root)  # before anything is planned
         _refuse_foreign_locks(ws)  # never wired as a lock file (merge driver, hooks) nor overwritten
         if merge_driver:
             config_todo = _plan_config_install(repo, result)
