@@ -529,8 +529,8 @@ def _parse_settings(table: Mapping[str, Any] | None, pyproject: Path, notes: lis
         protected=_str_list(table, "protected", where),
         strategy=strategy,
         lock_file=_optional_str(table, "lock_file", where),
-        select=_selectors(table, where),
-        ignore=_codes(table, "ignore", where),
+        select=(select := _selectors(table, where)),
+        ignore=_ignored(table, where, select),
         allow_heads=per_env,
         allow_heads_all=for_all,
         environments=environments,
@@ -584,6 +584,21 @@ def _selectors(table: dict, where: str) -> tuple[str, ...]:
             hint='`select = ["ALL"]` is every rule; `ignore` switches single rules off',
         )
     return select
+
+
+def _ignored(table: dict, where: str, select: tuple[str, ...]) -> tuple[str, ...]:
+    """``ignore``; refused when, with ``select``, it leaves no rule on (``ignore =
+    ["ALL"]``): check would say "All good" whatever the history holds."""
+    ignore = _codes(table, "ignore", where)
+    if ignore:
+        from revgraph.rules import selected_rules
+
+        if not selected_rules(select, ignore):
+            raise ConfigError(
+                f"{where} ignore = {list(ignore)!r} leaves no rule to run",
+                hint="ignore only the rules you mean to skip; `revgraph rules` lists them",
+            )
+    return ignore
 
 
 def _parse_allow_heads(value: Any, where: str) -> tuple[dict[str, int], int | None]:

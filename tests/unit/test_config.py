@@ -566,6 +566,18 @@ def test_select_and_ignore_take_a_string_of_codes_separated_by_commas_or_spaces(
     assert split_codes(["RG1, RG203", "rg3 RG401"]) == ("RG1", "RG203", "RG3", "RG401")  # --select as given
 
 
+@pytest.mark.parametrize("table", ['ignore = ["ALL"]', 'select = ["RG1"]\nignore = "RG1"'])
+def test_an_ignore_setting_that_leaves_no_rule_is_refused(tmp_path: Path, table: str) -> None:
+    # As `select = []`: check would answer "All good" whatever the history holds.
+    make_dirs(tmp_path, "m")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml", f"[tool.revgraph]\n{table}\n")
+    with pytest.raises(ConfigError, match="leaves no rule to run"):
+        load_project(tmp_path)
+    write(tmp_path / "pyproject.toml", '[tool.revgraph]\nignore = ["RG1"]\n')
+    assert load_project(tmp_path).settings.ignore == ("RG1",)
+
+
 def test_allow_heads_table_applies_per_environment(tmp_path: Path) -> None:
     make_dirs(tmp_path, "m")
     write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
