@@ -2189,6 +2189,14 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
             or lock_disagreement(found.heads, graph.heads, conflicted=found.conflicted) is None
         )
         rel = _rel(ws, lock_path)
+        if not current and check_only:
+            # "run `revgraph lock`" would send the user to a refusal: say why first.
+            from revgraph.config import require_versions_folders
+
+            try:
+                require_versions_folders([env], ws.project.root)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc.message}; {rel} cannot be brought up to date", hint=exc.hint) from None
         competing: tuple[str, ...] = ()
         joining: str | None = None
         if len(graph.heads) > 1:

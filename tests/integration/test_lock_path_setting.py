@@ -186,7 +186,7 @@ def test_lock_and_install_refuse_a_missing_versions_folder_and_write_nothing(rep
         child.unlink()
     versions.rmdir()
     before = _files(repo)
-    for command in ("lock", "install"):
-        line = _error_line(repo.run(command, check=2))
+    for command in (["lock"], ["install"], ["lock", "--check"]):  # --check: not "run `revgraph lock`"
+        line = _error_line(repo.run(*command, check=2))
         assert "versions folder migrations/versions (environment default) is missing" in line, line
     assert not versions.exists() and _files(repo) == before
