@@ -54,7 +54,10 @@ def test_a_revision_reverted_on_one_side_is_not_brought_back_by_the_other(repo, 
         sha = repo.rev_parse(incoming)
         fast = driver.fast_decision(LOCK, sha, cwd=repo.path)
         assert fast.outcome == union.CONFLICT, fast
-        assert driver.full_union_entries(LOCK, sha, cwd=repo.path) is None
+        # Both paths say why: FEATURE_ID's parent is gone, deleted by main since the merge base.
+        assert fast.dangling == ((FEATURE_ID, MAIN_ID, "add invoices"),) and fast.deleted == {MAIN_ID}, fast
+        entries, _, dangling = driver.full_union_outcome(LOCK, sha, cwd=repo.path)
+        assert entries is None and dangling == ((FEATURE_ID, "add invoices", MAIN_ID, True),)
 
     proc, runs = _traced(repo, *git_args)
 
@@ -62,7 +65,15 @@ def test_a_revision_reverted_on_one_side_is_not_brought_back_by_the_other(repo, 
     assert [code for code, _ in runs] == [1], runs
     assert repo.conflicted() == [LOCK]
     assert not any(MAIN_ID in p for p in repo.git("ls-files", "migrations/versions").stdout.split())
-    assert FEATURE_ID in repo.read(LOCK).decode() and "revgraph fix" in repo.read(LOCK).decode()
+    # The lock file and the driver's line name the dangling reference, and say what
+    # resolves it: not `revgraph fix`, which refuses a dangling reference (RG104).
+    text = repo.read(LOCK).decode()
+    assert f"{FEATURE_ID} (add invoices) names down_revision {MAIN_ID}, which neither side keeps" in text, text
+    assert "one side deleted it since the merge base" in text and "`revgraph lock`" in text, text
+    assert "both sides added a migration" not in text and "revgraph fix" not in text, text
+    assert text.count("<<<<<<< ours") == 1 and text.count(">>>>>>> theirs") == 1, text
+    assert f"after this merge {FEATURE_ID} names down_revision {MAIN_ID}" in proc.stderr, proc.stderr
+    assert "revgraph fix" not in proc.stderr, proc.stderr
 
 
 def test_a_conflict_of_the_union_stays_one_whatever_the_merge_deletes(repo):

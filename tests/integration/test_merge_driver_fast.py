@@ -199,13 +199,14 @@ def _assert_same(decision: union.Decision, reference) -> None:
 def test_fast_decision_is_the_reference_decision_on_random_histories(sides):
     ours, theirs = sides
     decision = _fast(ours, theirs)
-    reference = driver.union_of(_snapshot(ours, "HEAD"), _snapshot(theirs, "theirs"))
+    reference, dangling = driver.union_verdict(_snapshot(ours, "HEAD"), _snapshot(theirs, "theirs"))
     event(f"{decision.outcome}: {decision.reason.split(',')[0]}")
     if decision.outcome == union.UNDECIDED:
         # Only theirs declaring a label twice is left to the reference.
         assert _left_to_the_reference(ours, theirs), decision.reason
         return
     _assert_same(decision, reference)
+    assert decision.dangling == dangling, decision.reason  # what the conflict text names
 
 
 def _rev(rid, downs=(), labels=(), depends=(), message="m"):

@@ -105,3 +105,29 @@ def test_a_failed_write_leaves_no_temporary_copy_beside_the_file(tmp_path, monke
 
     assert target.read_bytes() == b"old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["revgraph.lock"]
+
+
+# ------------------------------------------------ the conflict names a dangling down_revision
+def test_a_parent_one_side_deleted_is_named_and_fix_is_not_advised():
+    # main reverted 0002 (its lock back to 0001); the feature built 0003 on 0002.
+    ours, theirs = "head: 0001  init\n", "head: 0003  add invoices\n"
+    text = conflict_text(*map(parse_lock, ("head: 0002  add orders\n", ours, theirs)), ours, theirs, newline="\n",
+                         dangling=(("0003", "add invoices", "0002", True),), lock="revgraph -C api lock")  # fmt: skip
+    assert text.startswith(
+        "# revgraph: after this merge, 0003 (add invoices) names down_revision 0002, which neither side keeps"
+        " (one side deleted it since the merge base);\n# alembic would fail to load the history.\n"
+        "#   ours:   0001 (init)\n#   theirs: 0003 (add invoices)\n"
+        "# Resolve: point 0003's down_revision at a revision that exists (or restore the deleted file),\n"
+        "# then run `revgraph -C api lock`, `git add` this file and continue the merge or rebase.\n"
+        "<<<<<<< ours\nhead: 0001  init\n=======\nhead: 0003  add invoices\n>>>>>>> theirs\n"
+    ), text
+    assert "revgraph fix" not in text and "same head" not in text
+
+
+def test_several_dangling_revisions_are_each_named():
+    dangling = tuple((f"000{i}", "", "0002" if i % 2 else "0009", bool(i % 2)) for i in range(3, 8))
+    text = conflict_text(*map(parse_lock, ("head: 0002\n", "head: 0001\n", "head: 0007\n")), "head: 0001\n",
+                         "head: 0007\n", newline="\n", dangling=dangling)  # fmt: skip
+    assert "#   0003 names 0002 (deleted by one side since the merge base)\n#   0004 names 0009 (on neither side)\n" in text
+    assert "#   and 2 more\n" in text and "point each down_revision at a revision that exists" in text
+    assert parse_lock(text).conflicted

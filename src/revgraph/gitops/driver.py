@@ -32,6 +32,9 @@ networkx or alembic:
 4. otherwise a conflict whose text names both sides' new revisions and says
    ``revgraph fix``: each new head, and when a step 3 read the trees and a
    side added a chain, the chain's first revision (what ``fix`` re-points).
+   When step 3 found a down_revision the merged tree lacks (its file deleted
+   by one side since the merge base, say), the text names it instead and
+   says to re-point it and run ``revgraph lock``: ``fix`` refuses that graph.
 
 The driver writes only the file git gave it (``%A``), atomically.
 """
@@ -121,9 +124,10 @@ def chain_roots(head: str, new) -> tuple[str, ...]:
     return tuple(sorted(roots))
 
 
-def fix_command(lock_path: str | None, top: Path | None = None) -> str:
+def fix_command(lock_path: str | None, top: Path | None = None, *, command: str = "fix") -> str:
     """``revgraph fix`` as it must run to resolve the conflict, from the top of the work tree
-    (where git runs the driver, and where the user reading its message usually is).
+    (where git runs the driver, and where the user reading its message usually is);
+    with ``command``, that subcommand instead (``lock``), for the same project.
 
     It must take the project the driver took (``lock_owner``), settings included:
     with ``-C DIR`` when that project's root is a folder below the top (a
@@ -133,7 +137,7 @@ def fix_command(lock_path: str | None, top: Path | None = None) -> str:
     folder that has an alembic.ini of its own).
     """
     if not lock_path:
-        return "revgraph fix"
+        return f"revgraph {command}"
     top = Path(os.path.abspath(top or Path.cwd()))
     try:
         owner = lock_owner(lock_path, top)
@@ -144,15 +148,15 @@ def fix_command(lock_path: str | None, top: Path | None = None) -> str:
 
             found = find_project_dir((top / lock_path).parent)
     except Exception:  # only a message: any doubt keeps the plain command
-        return "revgraph fix"
+        return f"revgraph {command}"
     if found is None:
-        return "revgraph fix"
+        return f"revgraph {command}"
     relative = os.path.relpath(found, top)
     if relative == "." or relative.startswith(".."):
-        return "revgraph fix"
+        return f"revgraph {command}"
     from revgraph.shellwords import shell_word
 
-    return f"revgraph -C {shell_word(Path(relative).as_posix())} fix"
+    return f"revgraph -C {shell_word(Path(relative).as_posix())} {command}"
 
 
 def fix_where(lock_path: str | None, top: Path | None = None) -> str:
@@ -250,6 +254,7 @@ def _find_lock_owner(lock_path: str, top: Path) -> LockOwner | None:
 def conflict_text(
     ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw: str, theirs_raw: str, *,
     newline: str, marker_size: int = 7, fix: str = "revgraph fix", where: str = "", new: tuple = (),
+    dangling: tuple = (), lock: str = "revgraph lock",
 ) -> str:  # fmt: skip
     """A conflict git can show, naming both sides' new heads and the command that resolves it.
 
@@ -257,7 +262,11 @@ def conflict_text(
     message), when the driver read the trees; a head whose new chain is longer than
     itself is then shown with the chain's first revision, the one ``revgraph fix``
     re-points (``c (…), chain from a (…)``). ``where``: where to run ``fix``
-    (``fix_where``), when it matters.
+    (``fix_where``), when it matters. ``dangling``: (revision id, message, the
+    down_revision it names that the merged tree lacks, whether a side deleted that one
+    since the merge base), when that is why the merge conflicts (``dangling_of``): the
+    text then names them and says to re-point them and run ``lock`` (the same project's
+    ``revgraph lock``), not ``fix``, which refuses a dangling reference.
     """
     base = set(ancestor.heads)
     ours_new = [h for h in ours.heads if h not in base]
@@ -267,7 +276,9 @@ def conflict_text(
     theirs_text, theirs_chained = _describe(theirs.entries, theirs_new, theirs_only)
     chains = ours_chained or theirs_chained
     twice = ids_added_twice(ancestor, ours, theirs)
-    if twice:
+    if dangling:
+        header, resolve = _dangling_text(dangling, lock, where)
+    elif twice:
         header = [
             f"# revgraph: both sides added revision {', '.join(twice)}, each in a file of its own;",
             "# alembic would keep one of them and silently never run the other.",
@@ -301,6 +312,36 @@ def conflict_text(
         ">" * marker_size + " theirs",
     ]
     return newline.join(lines) + newline
+
+
+def _dangling_text(dangling, lock: str, where: str) -> tuple[list[str], list[str]]:
+    """The header and Resolve lines of a conflict whose merged tree has dangling down_revisions."""
+    deleted = any(d[3] for d in dangling)
+    why = "which neither side keeps (one side deleted it since the merge base);" if deleted else "which neither side has;"
+    restore = " (or restore the deleted file)" if deleted else ""
+    if len(dangling) == 1:
+        [(rid, message, parent, _)] = dangling
+        header = [f"# revgraph: after this merge, {_named(rid, message)} names down_revision {parent}, {why}"]
+        point = f"point {rid}'s down_revision at a revision that exists{restore},"
+    else:
+        header = ["# revgraph: after this merge, revisions name a down_revision the merged tree lacks:"]
+        for rid, message, parent, gone in dangling[:_ROOTS_SHOWN]:
+            state = "deleted by one side since the merge base" if gone else "on neither side"
+            header.append(f"#   {_named(rid, message)} names {parent} ({state})")
+        if len(dangling) > _ROOTS_SHOWN:
+            header.append(f"#   and {len(dangling) - _ROOTS_SHOWN} more")
+        point = f"point each down_revision at a revision that exists{restore},"
+    header.append("# alembic would fail to load the history.")
+    resolve = [
+        f"# Resolve: {point}",
+        f"# then run `{lock}`{where}, `git add` this file and continue the merge or rebase.",
+    ]
+    return header, resolve
+
+
+def _named(rid: str, message: str) -> str:
+    message = clean_message(message) if message else ""
+    return f"{rid} ({message})" if message else rid
 
 
 def ids_added_twice(ancestor: LockFile, ours: LockFile, theirs: LockFile) -> list[str]:
@@ -416,6 +457,7 @@ def _duplicate_ids(ours, theirs, in_merge_base=None) -> bool:
 
 def union_of(ours, theirs, *, allow_heads: int | None = None, in_merge_base=None) -> list[LockEntry] | None:
     """The reference decision, from both sides' whole snapshots: the union's heads when healthy, else None.
+    (``union_verdict`` says what dangles, too.)
 
     Healthy: both sides readable, no revision id declared by two files
     (RG103, ``_duplicate_ids``), no dangling reference, no cycle, no branch
@@ -424,6 +466,12 @@ def union_of(ours, theirs, *, allow_heads: int | None = None, in_merge_base=None
     the union whichever side is taken as the base: the driver cannot tell
     which side has landed. On an id both sides hold, ours' version wins.
     """
+    return union_verdict(ours, theirs, allow_heads=allow_heads, in_merge_base=in_merge_base)[0]
+
+
+def union_verdict(ours, theirs, *, allow_heads: int | None = None, in_merge_base=None) -> tuple[list[LockEntry] | None, tuple]:
+    """``union_of``, and when the union has a dangling down_revision, (revision id, the id
+    it names that the union lacks, its message) for each, sorted (``union.Decision.dangling``)."""
     from revgraph.checks.context import CheckContext
     from revgraph.checks.graph import check_multiple_heads
     from revgraph.checks.registry import is_suppressed
@@ -431,23 +479,26 @@ def union_of(ours, theirs, *, allow_heads: int | None = None, in_merge_base=None
     from revgraph.model import RevisionGraph, Snapshot
 
     if ours.problems or theirs.problems:
-        return None
+        return None, ()
     if _duplicate_ids(ours, theirs, in_merge_base):
-        return None
+        return None, ()
     union = {r.id: r for r in ours.revisions}
     for rev in theirs.revisions:
         union.setdefault(rev.id, rev)
     merged = Snapshot(ours.environment, "merge", tuple(union.values()))
     graph = RevisionGraph(merged.revisions)
+    down = [d for d in graph.dangling if d.kind == "down"]
+    if down:
+        return None, tuple(sorted({(d.revision, d.target, union[d.revision].message or "") for d in down}))
     if graph.dangling or graph.cycles or graph.label_problems:
-        return None
+        return None, ()
     for base in (ours, theirs):
         landed = frozenset(r.id for r in base.revisions)
         ctx = CheckContext(ours.environment, merged, base=base, landed=landed, allow_heads=allow_heads)
         # A head marked ``# revgraph: ignore[RG101]`` silences it, as in ``check``.
         if any(not is_suppressed(hit) for hit in check_multiple_heads(ctx)):
-            return None
-    return entries_for(graph)
+            return None, ()
+    return entries_for(graph), ()
 
 
 def _full_union(repo, env, theirs_sha: str, cache=None) -> list[LockEntry] | None:
@@ -505,23 +556,36 @@ def merged_sides(repo, theirs_sha: str, ours, theirs):
     return without(ours, gone_ours), without(theirs, gone_theirs)
 
 
-def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[LockEntry] | None, tuple]:
-    """``_full_union``, and on a conflict each side's revisions the other lacks (``_new_by_side``).
+def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[LockEntry] | None, tuple, tuple]:
+    """``_full_union``; on a conflict each side's revisions the other lacks (``_new_by_side``);
+    and on a dangling one what dangles (``dangling_of``).
 
     A clean union is asked again of the sides as the merged tree holds them
     (``merged_sides``): a conflict needs no merge base, and stays one.
     """
     ours = repo.read_ref(env, "HEAD", cache=cache)
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
-    entries = _union_in(repo, env, theirs_sha, ours, theirs)
+    entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs)
+    deleted: frozenset = frozenset()
     if entries is not None:  # as the fast path: only a clean union asks what the merge deletes
+        before = ours, theirs
         ours, theirs = merged_sides(repo, theirs_sha, ours, theirs)
-        entries = _union_in(repo, env, theirs_sha, ours, theirs)
-    return entries, (_new_by_side(ours, theirs) if entries is None else ())
+        entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs)
+        if dangling:  # a parent the merge drops, most likely: say which
+            kept = {r.id for side in (ours, theirs) for r in side.revisions}
+            deleted = frozenset(r.id for side in before for r in side.revisions if r.id not in kept)
+    return entries, (_new_by_side(ours, theirs) if entries is None else ()), dangling_of(dangling, deleted)
 
 
-def _union_in(repo, env, theirs_sha: str, ours, theirs) -> list[LockEntry] | None:
-    """``union_of`` the two sides, the merge base telling a renamed file from a duplicate."""
+def dangling_of(dangling, deleted) -> tuple[tuple[str, str, str, bool], ...]:
+    """``union.Decision.dangling`` and ``.deleted`` as ``conflict_text`` takes them:
+    (revision id, its message, the down_revision it names that the merged tree lacks,
+    whether a side deleted that one since the merge base)."""
+    return tuple((rid, message, parent, parent in deleted) for rid, parent, message in dangling)
+
+
+def _union_in(repo, env, theirs_sha: str, ours, theirs) -> tuple[list[LockEntry] | None, tuple]:
+    """``union_verdict`` of the two sides, the merge base telling a renamed file from a duplicate."""
 
     def in_merge_base(paths):
         from revgraph.gitops.union import _in_merge_base
@@ -530,18 +594,23 @@ def _union_in(repo, env, theirs_sha: str, ours, theirs) -> list[LockEntry] | Non
         found = _in_merge_base(repo, theirs_sha, b"", encoded)
         return {p for p, e in zip(paths, encoded) if e in found}
 
-    return union_of(ours, theirs, allow_heads=env.allow_heads, in_merge_base=in_merge_base)
+    return union_verdict(ours, theirs, allow_heads=env.allow_heads, in_merge_base=in_merge_base)
 
 
 def full_union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> list[LockEntry] | None:
     """The reference path alone (every file parsed afresh, no cache): what tests compare with."""
+    return full_union_outcome(lock_path, theirs_sha, cwd=cwd)[0]
+
+
+def full_union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> tuple[list[LockEntry] | None, tuple, tuple]:
+    """``full_union_entries`` with what the conflict text learns (``_full_union_outcome``)."""
     _owners.clear()
     found = _environment(lock_path, cwd)
     if found is None:
-        return None
+        return None, (), ()
     repo, env = found
     with repo:
-        return _full_union(repo, env, theirs_sha)
+        return _full_union_outcome(repo, env, theirs_sha)
 
 
 def fast_decision(lock_path: str, theirs_sha: str, *, cwd: Path | None = None):
@@ -563,10 +632,10 @@ def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
     return _union_outcome(lock_path, theirs_sha, cwd=cwd, git_dir=git_dir)[0]
 
 
-def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None) -> tuple[list[LockEntry] | None, tuple]:
+def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None) -> tuple[list[LockEntry] | None, tuple, tuple]:
     """Heads of ours ∪ theirs when that union is healthy, else None; and, for the conflict
     text, what the decision learnt of each side's revisions the other lacks (``union.Decision.new``;
-    () when it did not look).
+    () when it did not look) and of the merged tree's dangling down_revisions (``dangling_of``).
 
     ``gitops.union`` decides from what differs between the sides; whatever it
     cannot decide exactly (or any error of its own) goes to the reference,
@@ -581,7 +650,7 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
     try:
         found = _environment(lock_path, cwd)
         if found is None:
-            return None, ()
+            return None, (), ()
         repo, env = found
         with repo:
             from revgraph.gitops.union import decide_in_repo
@@ -598,7 +667,9 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
             if decision is not None:
                 remember_early(repo, sides, theirs_sha, cwd, lock_path, early)
             if decision is not None and decision.outcome != UNDECIDED:
-                return (list(decision.entries), ()) if decision.outcome == CLEAN else (None, decision.new)
+                if decision.outcome == CLEAN:
+                    return list(decision.entries), (), ()
+                return None, decision.new, dangling_of(decision.dangling, decision.deleted)
             from revgraph.sources.cache import ParseCache
 
             with ParseCache(cache_dir) as cache:
@@ -610,31 +681,38 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
 
 def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool]:
     """The merged lock content and whether it merged cleanly."""
+    return _merge_locks(ancestor_b, ours_b, theirs_b, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)[:2]
+
+
+def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool, tuple]:
+    """``merge_locks``, and what dangles in the merged tree when that made the conflict (``dangling_of``)."""
     _owners.clear()  # a new run: the configuration is read again
     ours_raw = ours_b.decode("utf-8", "replace")
     theirs_raw = theirs_b.decode("utf-8", "replace")
     ancestor, ours, theirs = (parse_lock(b.decode("utf-8", "replace")) for b in (ancestor_b, ours_b, theirs_b))
     newline = detect_newline(ours_b or theirs_b)
     new: tuple = ()  # each side's revisions the other lacks, when the trees were read
+    dangling: tuple = ()  # the merged tree's dangling down_revisions, when that is the conflict
     if not ours.conflicted and not theirs.conflicted:
         if ours.heads == theirs.heads and not ids_added_twice(ancestor, ours, theirs):
-            return ours_b, True
+            return ours_b, True, ()
         if ours.heads == ancestor.heads and ancestor_b:
-            return theirs_b, True
+            return theirs_b, True, ()
         if theirs.heads == ancestor.heads and ancestor_b:
-            return ours_b, True
+            return ours_b, True, ()
         incoming = _incoming_commit(git_dir)
         if incoming and lock_path:
             try:
-                entries, new = _union_outcome(lock_path, incoming, git_dir=git_dir)
+                entries, new, dangling = _union_outcome(lock_path, incoming, git_dir=git_dir)
             except Exception:  # any doubt means a conflict, never a wrong clean merge
                 entries = None
             if entries is not None:
                 env_name = ours.environment or theirs.environment
-                return render_lock(entries, env_name, newline=newline).encode(), True
+                return render_lock(entries, env_name, newline=newline).encode(), True, ()
     text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
-                         fix=fix_command(lock_path), where=fix_where(lock_path), new=new)  # fmt: skip
-    return text.encode(), False
+                         fix=fix_command(lock_path), where=fix_where(lock_path), new=new,
+                         dangling=dangling, lock=fix_command(lock_path, command="lock") if dangling else "revgraph lock")  # fmt: skip
+    return text.encode(), False, dangling
 
 
 def main(argv: list[str]) -> int:
@@ -672,13 +750,21 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"revgraph merge-driver: {ours}: not a regular file\n")
         return 2
     sides = _read(ancestor), _read(ours), _read(theirs)
-    merged, clean = merge_locks(*sides, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
+    merged, clean, dangling = _merge_locks(*sides, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
     try:
         _write_atomic(ours_path, merged)
     except OSError as exc:
         sys.stderr.write(f"revgraph merge-driver: cannot write {ours}: {exc.strerror or exc}\n")
         return 2
-    if not clean:
+    if not clean and dangling:
+        rid, _, parent, gone = dangling[0]
+        more = f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""
+        where = "which one side deleted since the merge base" if gone else "which neither side has"
+        sys.stderr.write(
+            f"revgraph: {lock_path or 'lock file'}: after this merge {rid} names down_revision {parent}, {where}{more};"
+            f" point it at a revision that exists, then run `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
+        )
+    elif not clean:
         twice = ids_added_twice(*(parse_lock(b.decode("utf-8", "replace")) for b in sides))
         what = (
             f"both sides added revision {', '.join(twice)} (one id, two files);"

@@ -97,6 +97,11 @@ class Decision(NamedTuple):
     # A CONFLICT of RG101's: (ours', theirs') revisions the other side lacks, id ->
     # (down_revisions, message), so the conflict text can name where each new chain starts.
     new: tuple[Mapping[str, tuple], Mapping[str, tuple]] = ()
+    # A CONFLICT of a dangling down_revision: (revision id, the id it names that the union
+    # lacks, its message) for each, sorted; and the ids of those the merge drops (a side
+    # deleted them since the merge base, the other kept them), so the text can say why.
+    dangling: tuple[tuple[str, str, str], ...] = ()
+    deleted: frozenset = frozenset()
 
 
 def fact_of(result: "Revision | ParseProblem") -> Fact:
@@ -218,7 +223,8 @@ def decide_lists(
     named_extra = set(chain.from_iterable(map(_DOWNS, extra)))
     missing = (named_o.keys() - o_set) | named_extra
     if missing - o_set - extra_ids:
-        return Decision(CONFLICT, reason="a down_revision of the union names nothing")
+        return Decision(CONFLICT, reason="a down_revision of the union names nothing",
+                        dangling=_dangling(chain(o_facts, extra), missing - o_set - extra_ids))  # fmt: skip
     heads_u = (heads_o - named_extra) | {r for r in extra_ids if r not in named_o and r not in named_extra}
 
     u_ids = _Union(o_set, extra_ids)
@@ -279,6 +285,12 @@ def decide_lists(
         label = f[2][0] if f[2] else min(union_lineage(head), default="head")
         entries.append(LockEntry(label, head, f[4] or ""))
     return Decision(CLEAN, tuple(entries), reason="the union is healthy")
+
+
+def _dangling(facts: Iterable[Fact], missing: AbstractSet[str]) -> tuple[tuple[str, str, str], ...]:
+    """(revision id, down_revision it names among ``missing``, message) of ``facts``, sorted:
+    asked only on a dangling conflict, so a clean merge never makes this pass."""
+    return tuple(sorted((f[0], down, f[4] or "") for f in facts for down in f[1] if down in missing))
 
 
 def new_by_side(gone: Sequence[Fact], a_facts: Sequence[Fact], a_ids: AbstractSet[str], o_set: AbstractSet[str]):
@@ -1104,16 +1116,22 @@ def _decide_in_repo(
                 [(prefix + p, o.hex().encode()) for p, o in ours_lacks],
                 [(prefix + p, o.hex().encode()) for p, o in theirs_lacks],
             )  # fmt: skip
+            dropped = []  # (facts, which of them stay): only a dangling conflict reads them
             if gone_ours:  # theirs deleted them: out of ours, and no longer a change of theirs
                 names = {p[len(prefix) :] for p in gone_ours}
                 kept = [p not in names for p in paths]
+                dropped.append((ours_facts, kept))
                 paths, oids, ours_facts = (list(compress(x, kept)) for x in (paths, oids, ours_facts))
                 removed = removed - names
             if gone_theirs:  # ours deleted them: out of theirs' changes
                 kept = [prefix + p not in gone_theirs for p in added_paths]
+                dropped.append((added_facts, kept))
                 added_paths, added_oids, added_facts = (list(compress(x, kept)) for x in (added_paths, added_oids, added_facts))
             if gone_ours or gone_theirs:
                 decision = decided(paths, oids, ours_facts, removed, added_paths, added_facts)
+                if decision.dangling:  # a parent the merge drops, most likely: say which
+                    ids = {f[0] for facts, kept in dropped for f, k in zip(facts, kept) if not k}
+                    decision = decision._replace(deleted=frozenset(d for _, d, _ in decision.dangling if d in ids))
     if decision.heads and _marked_heads(repo, decision.heads, (ours_facts, oids), (added_facts, added_oids)):
         return Decision(UNDECIDED, reason="a head's file may carry an ignore comment: the reference decides")
     return decision
