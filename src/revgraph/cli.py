@@ -61,6 +61,10 @@ class _GlobalOptionsAnywhere(typer.core.TyperGroup):
             args = globalopts.hoist(args, group_table, command_table)
         except globalopts.MissingValue as exc:
             ctx.fail(f"Option {exc.option!r} requires an argument.")  # click's own words
+        twice = globalopts.conflicting_values(args, group_table)
+        if twice is not None:
+            spelling, first, other = twice
+            ctx.fail(f"Option {spelling!r} given twice, as {first!r} and as {other!r}: give it once.")
         return super().parse_args(ctx, args)
 
 

@@ -120,6 +120,48 @@ def hoist(
     return [*args[:i], *moved, *args[i:i + 1], *kept]  # fmt: skip
 
 
+def conflicting_values(args: Sequence[str], table: Mapping[str, bool]) -> tuple[str, str, str] | None:
+    """(spelling, first value, other value) of a global option given twice with two
+    values in front of the command (``--env a --env b``; after ``hoist``), else None.
+
+    click keeps the last silently, so ``revgraph --env a check --env b`` would check
+    b alone whichever one the user meant. Read as ``hoist`` reads the group's options.
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--" or arg[:1] != "-" or len(arg) == 1:
+            return None
+        width = _width(arg, args, i, table)
+        if width is None:
+            return None
+        for spelling, value in _given_values(arg, args[i + 1] if width == 2 else None, table):
+            key = VALUES.get(spelling)
+            if key is None:
+                continue
+            if key in seen and seen[key][1] != value:
+                return spelling, seen[key][1], value
+            seen[key] = (spelling, value)
+        i += width
+    return None
+
+
+def _given_values(arg: str, following: str | None, table: Mapping[str, bool]) -> list[tuple[str, str]]:
+    """The (spelling, value) pairs of value-taking options in one option argument."""
+    name, eq, attached = arg.partition("=")
+    if not _is_short(name) and name in table:
+        if not table[name]:
+            return []
+        value = attached if eq else following
+        return [(name, value)] if value is not None else []
+    for k, ch in enumerate(arg[1:], start=2):  # a cluster: -qnfoo, -qn foo
+        if table.get("-" + ch):
+            value = arg[k:] if k < len(arg) else following
+            return [("-" + ch, value)] if value is not None else []
+    return []
+
+
 def _width(arg: str, args: list[str], i: int, table: Mapping[str, bool]) -> int | None:
     """How many arguments the option at ``args[i]`` spans, or None if ``table`` lacks it."""
     name = arg.partition("=")[0]

@@ -143,6 +143,30 @@ def test_hoist_refuses_a_global_option_without_its_value(argv, option):
     assert raised.value.option == option
 
 
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        ("--env a --env b check", ("--env", "a", "b")),
+        ("--env=a -q --env b check", ("--env", "a", "b")),
+        ("-c x.ini --config y.ini check", ("--config", "x.ini", "y.ini")),
+        ("-qn one -n two heads", ("-n", "one", "two")),
+        ("--env a --env a check", None),  # the same value twice means it once
+        ("--env a -n a check", None),
+        ("-q -q check --env a", None),
+    ],
+)
+def test_a_global_option_given_twice_with_two_values_is_found(argv, expected):
+    table = cli._option_table(typer.main.get_group(cli.app), ["-h", "--help"])
+    assert globalopts.conflicting_values(argv.split(), table) == expected
+
+
+def test_check_refuses_an_environment_named_twice_instead_of_taking_the_last(capsys):
+    # click kept the last silently: `--env a check --env b` checked b alone.
+    code = cli.run_app(["--env", "a", "check", "--env", "b"])
+    assert code == 2
+    assert "Option '--env' given twice, as 'a' and as 'b': give it once." in capsys.readouterr().err
+
+
 def test_a_commands_help_names_the_global_options_it_takes_there():
     # A spelling the command has itself is not offered (the command's wins).
     fix = command_named("fix").epilog
