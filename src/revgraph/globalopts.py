@@ -126,6 +126,7 @@ def conflicting_values(args: Sequence[str], table: Mapping[str, bool]) -> tuple[
 
     click keeps the last silently, so ``revgraph --env a check --env b`` would check
     b alone whichever one the user meant. Read as ``hoist`` reads the group's options.
+    ``-C`` may repeat: each is relative to the one before, as in git.
     """
     seen: dict[str, tuple[str, str]] = {}
     i = 0
@@ -138,8 +139,8 @@ def conflicting_values(args: Sequence[str], table: Mapping[str, bool]) -> tuple[
             return None
         for spelling, value in _given_values(arg, args[i + 1] if width == 2 else None, table):
             key = VALUES.get(spelling)
-            if key is None:
-                continue
+            if key is None or key == "directory":
+                continue  # (a second -C is relative to the first, as in git)
             if key in seen and seen[key][1] != value:
                 return spelling, seen[key][1], value
             seen[key] = (spelling, value)

@@ -153,6 +153,7 @@ def test_hoist_refuses_a_global_option_without_its_value(argv, option):
         ("--env a --env a check", None),  # the same value twice means it once
         ("--env a -n a check", None),
         ("-q -q check --env a", None),
+        ("-C a -C b check", None),  # relative to the first, as in git
     ],
 )
 def test_a_global_option_given_twice_with_two_values_is_found(argv, expected):
