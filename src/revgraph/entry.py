@@ -151,13 +151,8 @@ def watch_stdout() -> None:
             return  # open, though Python made no stream of it: leave it be
         except OSError:
             pass
-        try:
-            fd = os.open(os.devnull, os.O_RDONLY)
-        except OSError:
+        if not _null_device_on_fd_1(os.O_RDONLY):
             return
-        if fd != 1:
-            os.dup2(fd, 1)
-            os.close(fd)
         _stdout_closed = True
         encoding, errors, line_buffering, write_through = "utf-8", "backslashreplace", False, False
     else:
@@ -197,13 +192,19 @@ def cannot_write_output(exc: OSError) -> int:
 
 def silence_stdout() -> None:
     """Point fd 1 at the null device: what stdout still holds goes nowhere, quietly."""
+    _null_device_on_fd_1(os.O_WRONLY)
+
+
+def _null_device_on_fd_1(flags: int) -> bool:
+    """Open the null device as fd 1 (``flags``: for reading or writing); False if it cannot be opened."""
     try:
-        fd = os.open(os.devnull, os.O_WRONLY)
+        fd = os.open(os.devnull, flags)
     except OSError:
-        return
+        return False
     if fd != 1:
         os.dup2(fd, 1)
         os.close(fd)
+    return True
 
 
 def say_error(line: str) -> None:
