@@ -591,8 +591,12 @@ def fix(
     fix, with or without --dry-run; what could be fixed is still written.
     """
     from revgraph import api
+    from revgraph.config import STRATEGIES
 
     st = state()
+    if strategy is not None and strategy not in STRATEGIES:
+        # Before the project is looked for: a typo is the first thing to say, anywhere.
+        raise UsageError(f"unknown strategy {strategy!r}; choose {' or '.join(STRATEGIES)}")
     with st.workspace() as ws:
         warn_base_ref_settings(ws, base)  # before fix refuses: a refusal may come from it
         warn_ref_settings(ws, onto)

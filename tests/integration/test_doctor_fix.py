@@ -191,6 +191,6 @@ def test_doctor_refuses_an_unknown_strategy_as_fix_does(tmp_path, git_env):
     from tests.support.gitrepo import run_module
 
     # Refused before it reads a project (there is none here), with fix's words.
-    for command in (["doctor"], ["doctor", "--fix"]):
+    for command in (["doctor"], ["doctor", "--fix"], ["fix"]):
         done = run_module("revgraph", *command, "--strategy", "bogus", cwd=tmp_path)
         assert (done.returncode, done.stderr) == (2, "revgraph: error: unknown strategy 'bogus'; choose rebase or merge\n")
