@@ -379,6 +379,10 @@ def _load_project(
     _check_lock_settings(environments, root, settings, pyproject)
     # Against every environment the project has, --env or not.
     _warn_unknown_allow_heads(settings, [name for name, _ in specs], pyproject, notes)
+    if settings_file is None and found is not None:
+        outer = _outer_project_note(root)
+        if outer is not None:
+            notes.append(outer)
     return Project(
         root=root,
         environments=environments,
@@ -386,6 +390,40 @@ def _load_project(
         warnings=tuple(notes),
         settings_file=settings_file,
     )
+
+
+def _outer_project_note(root: Path) -> str | None:
+    """A note when a project further up names ``root``'s alembic.ini in its
+    ``[tool.revgraph.environments]``: its settings (``protected`` above all: the refs whose
+    revisions never move) apply when revgraph runs there, and this run, which took
+    ``root``'s own config, does not know them. The nearest ``[tool.revgraph]`` above decides."""
+    ini = root / "alembic.ini"
+    if not _is_file(ini):
+        return None
+    for directory in root.parents:
+        pyproject = directory / "pyproject.toml"
+        if not _is_file(pyproject):
+            continue
+        try:
+            table = _read_tool_tables(pyproject).get("revgraph")
+        except ConfigError:
+            return None  # that project's own commands say what is wrong with it
+        if not isinstance(table, dict):
+            continue
+        environments = table.get("environments")
+        for name, entry in (environments.items() if isinstance(environments, dict) else ()):
+            config = entry.get("config") if isinstance(entry, dict) else None
+            if isinstance(config, str) and config.strip() and _abs(directory, config.strip()) == ini:
+                from revgraph.shellwords import shell_word
+
+                which = " (protected refs among them)" if table.get("protected") else ""
+                return (
+                    f"{pyproject} names this alembic.ini as environment {name!r}; its "
+                    f"[tool.revgraph] settings{which} apply only when revgraph runs there: "
+                    f"revgraph -C {shell_word(os.path.relpath(directory, root))} --env {shell_word(str(name))} ..."
+                )
+        return None
+    return None
 
 
 # ----------------------------------------------------------- finding the root

@@ -578,6 +578,20 @@ def test_an_ignore_setting_that_leaves_no_rule_is_refused(tmp_path: Path, table:
     assert load_project(tmp_path).settings.ignore == ("RG1",)
 
 
+def test_a_service_named_by_a_project_above_says_whose_settings_it_runs_without(tmp_path: Path) -> None:
+    # Started in svc/, revgraph takes svc/alembic.ini alone: the root's `protected`
+    # (revisions that must never move) is not read, so the run says where it is.
+    make_dirs(tmp_path, "svc/m/versions", "other/m/versions")
+    for service in ("svc", "other"):
+        write(tmp_path / service / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml",
+          '[tool.revgraph]\nprotected = ["release/*"]\n[tool.revgraph.environments.api]\nconfig = "svc/alembic.ini"\n')
+    [note] = [w for w in load_project(tmp_path / "svc").warnings if "names this alembic.ini" in w]
+    assert "environment 'api'" in note and "protected refs" in note and "revgraph -C .. --env api" in note
+    assert not [w for w in load_project(tmp_path / "other").warnings if "names this alembic.ini" in w]
+    assert not [w for w in load_project(tmp_path).warnings if "names this alembic.ini" in w]
+
+
 def test_allow_heads_table_applies_per_environment(tmp_path: Path) -> None:
     make_dirs(tmp_path, "m")
     write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
