@@ -1614,6 +1614,7 @@ def fix(ws: Workspace, **options) -> FixOutcome:
     from dataclasses import replace
 
     command = ws.revgraph_command
+    _refuse_without_the_outer_settings(ws)
     try:
         outcome = _fix(ws, **options)
     except RevgraphError as exc:
@@ -1621,6 +1622,24 @@ def fix(ws: Workspace, **options) -> FixOutcome:
         exc.args = (exc.message,)
         raise
     return replace(outcome, command=command)
+
+
+def _refuse_without_the_outer_settings(ws: Workspace) -> None:
+    """Refuse to move anything from a service folder whose project further up sets what
+    decides what has landed (``protected``, ``base``): this run does not know it, and a
+    revision landed on a protected ref could move (``config.Project.outer``)."""
+    outer = ws.project.outer
+    if outer is None or not outer[2]:
+        return
+    from revgraph.config import outer_project_command
+    from revgraph.errors import FixRefused
+
+    pyproject, name, landed = outer
+    raise FixRefused(
+        f"{pyproject} names this alembic.ini as environment {name!r} and sets "
+        f"{' and '.join(landed)} there, which decide what has landed; fix run here would not know them",
+        hint=f"run `{outer_project_command(ws.project.root, outer, 'fix')}`",
+    )
 
 
 def _fix(

@@ -231,6 +231,10 @@ class Project:
     # Problems that did not stop loading (unknown keys, alembic deprecations), one line each.
     warnings: tuple[str, ...] = ()
     settings_file: Path | None = None  # the pyproject.toml [tool.revgraph] came from
+    # A project further up that names this one's alembic.ini as an environment
+    # (``_outer_project``): (its pyproject.toml, the environment's name, the
+    # settings it sets that decide what has landed: "protected", "base").
+    outer: tuple[Path, str, tuple[str, ...]] | None = None
 
     def environment(self, name: str | None) -> tuple[Environment, ...]:
         """The environments a command covers: all, or the one named."""
@@ -379,24 +383,25 @@ def _load_project(
     _check_lock_settings(environments, root, settings, pyproject)
     # Against every environment the project has, --env or not.
     _warn_unknown_allow_heads(settings, [name for name, _ in specs], pyproject, notes)
-    if settings_file is None and found is not None:
-        outer = _outer_project_note(root)
-        if outer is not None:
-            notes.append(outer)
+    outer = _outer_project(root) if settings_file is None and found is not None else None
+    if outer is not None:
+        notes.append(outer_project_note(root, outer))
     return Project(
         root=root,
         environments=environments,
         settings=settings,
         warnings=tuple(notes),
         settings_file=settings_file,
+        outer=outer,
     )
 
 
-def _outer_project_note(root: Path) -> str | None:
-    """A note when a project further up names ``root``'s alembic.ini in its
-    ``[tool.revgraph.environments]``: its settings (``protected`` above all: the refs whose
-    revisions never move) apply when revgraph runs there, and this run, which took
-    ``root``'s own config, does not know them. The nearest ``[tool.revgraph]`` above decides."""
+def _outer_project(root: Path) -> tuple[Path, str, tuple[str, ...]] | None:
+    """The project further up that names ``root``'s alembic.ini in its
+    ``[tool.revgraph.environments]`` (``Project.outer``), or None. Its settings
+    (``protected`` above all: the refs whose revisions never move) apply when revgraph
+    runs there; a run that took ``root``'s own config does not know them. The nearest
+    ``[tool.revgraph]`` above decides."""
     ini = root / "alembic.ini"
     if not _is_file(ini):
         return None
@@ -414,16 +419,26 @@ def _outer_project_note(root: Path) -> str | None:
         for name, entry in (environments.items() if isinstance(environments, dict) else ()):
             config = entry.get("config") if isinstance(entry, dict) else None
             if isinstance(config, str) and config.strip() and _abs(directory, config.strip()) == ini:
-                from revgraph.shellwords import shell_word
-
-                which = " (protected refs among them)" if table.get("protected") else ""
-                return (
-                    f"{pyproject} names this alembic.ini as environment {name!r}; its "
-                    f"[tool.revgraph] settings{which} apply only when revgraph runs there: "
-                    f"revgraph -C {shell_word(os.path.relpath(directory, root))} --env {shell_word(str(name))} ..."
-                )
+                return pyproject, str(name), tuple(key for key in ("protected", "base") if table.get(key))
         return None
     return None
+
+
+def outer_project_command(root: Path, outer: tuple[Path, str, tuple[str, ...]], command: str) -> str:
+    """``revgraph -C .. --env NAME COMMAND``: ``command`` run with the outer project's settings."""
+    from revgraph.shellwords import shell_word
+
+    pyproject, name, _ = outer
+    return f"revgraph -C {shell_word(os.path.relpath(pyproject.parent, root))} --env {shell_word(name)} {command}"
+
+
+def outer_project_note(root: Path, outer: tuple[Path, str, tuple[str, ...]]) -> str:
+    pyproject, name, landed = outer
+    which = " (protected refs among them)" if "protected" in landed else ""
+    return (
+        f"{pyproject} names this alembic.ini as environment {name!r}; its [tool.revgraph] "
+        f"settings{which} apply only when revgraph runs there: {outer_project_command(root, outer, '...')}"
+    )
 
 
 # ----------------------------------------------------------- finding the root

@@ -586,10 +586,28 @@ def test_a_service_named_by_a_project_above_says_whose_settings_it_runs_without(
         write(tmp_path / service / "alembic.ini", "[alembic]\nscript_location = m\n")
     write(tmp_path / "pyproject.toml",
           '[tool.revgraph]\nprotected = ["release/*"]\n[tool.revgraph.environments.api]\nconfig = "svc/alembic.ini"\n')
-    [note] = [w for w in load_project(tmp_path / "svc").warnings if "names this alembic.ini" in w]
+    service = load_project(tmp_path / "svc")
+    [note] = [w for w in service.warnings if "names this alembic.ini" in w]
     assert "environment 'api'" in note and "protected refs" in note and "revgraph -C .. --env api" in note
+    assert service.outer == (tmp_path / "pyproject.toml", "api", ("protected",))
     assert not [w for w in load_project(tmp_path / "other").warnings if "names this alembic.ini" in w]
     assert not [w for w in load_project(tmp_path).warnings if "names this alembic.ini" in w]
+
+
+def test_fix_in_a_service_refuses_when_the_project_above_decides_what_has_landed(tmp_path: Path, capsys) -> None:
+    # Its `protected` names refs whose revisions must never move; fix run in svc/
+    # would not know them, so it moves nothing and names the command that would.
+    from revgraph import cli
+
+    make_dirs(tmp_path, "svc/m/versions")
+    write(tmp_path / "svc" / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml",
+          '[tool.revgraph]\nprotected = ["release/*"]\n[tool.revgraph.environments.api]\nconfig = "svc/alembic.ini"\n')
+    code = cli.run_app(["-C", str(tmp_path / "svc"), "fix", "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "sets protected there, which decide what has landed" in err
+    assert "hint: run `revgraph -C .. --env api fix`" in err
 
 
 def test_allow_heads_table_applies_per_environment(tmp_path: Path) -> None:
