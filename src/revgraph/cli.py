@@ -364,6 +364,15 @@ def _emit(text: str, output: Optional[Path]) -> None:
     sys.stdout.flush()
 
 
+def _refuse_unknown_strategy(strategy: Optional[str]) -> None:
+    """``--strategy`` of fix and doctor, refused before the project is looked for: a typo
+    is the first thing to say, anywhere (the api refuses one from elsewhere in its words)."""
+    from revgraph.config import STRATEGIES
+
+    if strategy is not None and strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}; choose {' or '.join(STRATEGIES)}")
+
+
 def is_stdout(output: Optional[Path]) -> bool:
     """``-o -``: stdout, as for most command-line tools, never a file named "-"."""
     return output is not None and str(output) == "-"
@@ -500,12 +509,8 @@ def doctor(
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
 ) -> None:
     """For a person: what is wrong, why it matters, and the exact command that fixes it."""
-    from revgraph.config import STRATEGIES
-
     st = state()
-    if strategy is not None and strategy not in STRATEGIES:
-        # As `fix --strategy` refuses it, with or without --fix (which may find nothing to fix).
-        raise UsageError(f"unknown strategy {strategy!r}; choose {' or '.join(STRATEGIES)}")
+    _refuse_unknown_strategy(strategy)  # with or without --fix (which may find nothing to fix)
     if fix_ and fmt != "text":
         with st.human_output_on_stderr():  # stdout holds the report alone
             _doctor_fix(base=base, strategy=strategy, db=db)
@@ -591,12 +596,9 @@ def fix(
     fix, with or without --dry-run; what could be fixed is still written.
     """
     from revgraph import api
-    from revgraph.config import STRATEGIES
 
     st = state()
-    if strategy is not None and strategy not in STRATEGIES:
-        # Before the project is looked for: a typo is the first thing to say, anywhere.
-        raise UsageError(f"unknown strategy {strategy!r}; choose {' or '.join(STRATEGIES)}")
+    _refuse_unknown_strategy(strategy)
     with st.workspace() as ws:
         warn_base_ref_settings(ws, base)  # before fix refuses: a refusal may come from it
         warn_ref_settings(ws, onto)
