@@ -609,9 +609,6 @@ def _str_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]
     return tuple(v.strip() for v in value)
 
 
-_CODE_SEPARATORS = re.compile(r"[\s,]+")
-
-
 def _codes(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     """``select`` / ``ignore``: rule selectors as a list, or as one string separated by
     commas or spaces (``"RG1, RG203"``), as ``--select`` takes them; one selector each."""
@@ -624,7 +621,9 @@ def _codes(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
             f"separated by commas or spaces, not {value!r}",
             hint=f'{key} = ["RG1", "RG203"] or {key} = "RG1, RG203"',
         )
-    return tuple(code.upper() for v in value for code in _CODE_SEPARATORS.split(v) if code)
+    from revgraph.rules import split_codes  # what --select and --ignore are read with
+
+    return split_codes(value)
 
 
 def _selectors(table: dict, where: str) -> tuple[str, ...]:
