@@ -2172,12 +2172,8 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     from revgraph.lockfile import detect_newline, entries_for, render_lock
 
     if not check_only:  # nothing is written, no folder made, while one is missing
-        from revgraph.config import require_versions_folders
-
-        try:
-            require_versions_folders([env for env in ws.environments if env.lock_file is not None], ws.project.root)
-        except ConfigError as exc:
-            raise ConfigError(f"{exc.message}; revgraph lock wrote nothing", hint=exc.hint) from None
+        _require_versions_folders(ws, [env for env in ws.environments if env.lock_file is not None],
+                                  "revgraph lock wrote nothing")  # fmt: skip
     out = []
     edits = []
     allowed = []
@@ -2210,12 +2206,7 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         rel = _rel(ws, lock_path)
         if not current and check_only:
             # "run `revgraph lock`" would send the user to a refusal: say why first.
-            from revgraph.config import require_versions_folders
-
-            try:
-                require_versions_folders([env], ws.project.root)
-            except ConfigError as exc:
-                raise ConfigError(f"{exc.message}; {rel} cannot be brought up to date", hint=exc.hint) from None
+            _require_versions_folders(ws, [env], f"{rel} cannot be brought up to date")
         competing: tuple[str, ...] = ()
         joining: str | None = None
         if len(graph.heads) > 1:
@@ -2249,6 +2240,16 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out
+
+
+def _require_versions_folders(ws: Workspace, environments: Sequence[Environment], outcome: str) -> None:
+    """``config.require_versions_folders``, its message ending with what it means for ``lock``."""
+    from revgraph.config import require_versions_folders
+
+    try:
+        require_versions_folders(environments, ws.project.root)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc.message}; {outcome}", hint=exc.hint) from None
 
 
 def _operation_in_progress(ws: Workspace):
