@@ -1784,8 +1784,11 @@ def _fix(
     renamed: tuple[tuple[str, str], ...] = ()
     if written and not dry_run and operation is not None and stage:
         # Where each file really is: git adds nothing beyond a symbolic link (a
-        # versions folder or a lock file reached through a linked folder).
-        staged = _as_git_sees_it(ws.root, written)
+        # versions folder or a lock file reached through a linked folder; a file link
+        # is written through, so its target is what changed).
+        from revgraph.sources.merged import on_disk
+
+        staged = list(on_disk(repo, written))
         _git_output(repo, "add", "--", *staged, check=True)
         if operation.kind in ("merge", "squash"):
             # It stages anyway: a renumbered file also takes its new id's name. Not
@@ -1804,24 +1807,6 @@ def _fix(
         tuple(env.name for env in ws.environments), unresolved, renamed, ws.command_path,
         tuple(created_folders),
     )
-
-
-def _as_git_sees_it(root: Path, paths: Sequence[str]) -> list[str]:
-    """Repository paths with each symlinked folder on the way followed (the file itself
-    as written: ``apply_plan`` writes through a file link to the file it names), POSIX.
-    A path that would leave the repository stays as it was (``apply_plan`` refuses those)."""
-    root_real = os.path.realpath(root)
-    found = []
-    for path in paths:
-        folder, _, name = path.rpartition("/")
-        real = os.path.realpath(os.path.join(root_real, folder)) if folder else root_real
-        if os.path.islink(os.path.join(real, name)):
-            real_file = os.path.realpath(os.path.join(real, name))
-        else:
-            real_file = os.path.join(real, name)
-        relative = os.path.relpath(real_file, root_real).replace(os.sep, "/")
-        found.append(path if relative == ".." or relative.startswith("../") else relative)
-    return found
 
 
 def _rename_renumbered(repo: GitRepo, root: Path, renumbered: Sequence[Renumbered]) -> tuple[tuple[str, str], ...]:

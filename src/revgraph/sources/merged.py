@@ -237,7 +237,8 @@ def on_disk(repo: GitRepo, folders: Sequence[str]) -> tuple[str, ...]:
     """``folders`` as the working tree really holds them, symlinks on the way followed
     (``os.path.realpath``), where git can see them: git will not add nor report a path
     beyond a symbolic link, and a linked versions folder's files live where it leads.
-    A folder that leads out of the repository is left as it is."""
+    A folder that leads out of the repository is left as it is. File paths work too
+    (``fix`` stages what it wrote): a file link leads to the file written through it."""
     if repo.root is None:
         return tuple(folders)
     root = os.path.realpath(repo.root)
