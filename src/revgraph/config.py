@@ -360,9 +360,13 @@ def _load_project(
     """
     start = _start_dir(start)
     notes: list[str] = []
-    found = _find_project_dir(start)
+    # -n NAME picks a section of the alembic.ini found: that file's own folder, never
+    # a project above that names it.
+    found = _find_project_dir(start, owned=section is None)
     if found is not None:
         root, tool = found.path, found.tool or {}
+        if found.env is not None and config_file is None and versions is None:
+            env = env or found.env  # the environment that names the service started in
     elif versions is None and config_file is None:
         raise ConfigError(_NOT_FOUND_MESSAGE.format(start=start), hint=_configs_below_hint(start))
     else:
@@ -402,24 +406,38 @@ def _outer_project(root: Path) -> tuple[Path, str, tuple[str, ...]] | None:
     (``protected`` above all: the refs whose revisions never move) apply when revgraph
     runs there; a run that took ``root``'s own config does not know them. The nearest
     ``[tool.revgraph]`` above decides."""
-    ini = root / "alembic.ini"
+    owner = _owner_above(root)
+    if owner is None:
+        return None
+    pyproject, name, tool = owner
+    table = tool["revgraph"]
+    return pyproject, name, tuple(key for key in ("protected", "base") if table.get(key))
+
+
+def _owner_above(folder: Path) -> tuple[Path, str, dict[str, Any]] | None:
+    """The project above ``folder`` that names ``folder``'s alembic.ini in its
+    ``[tool.revgraph.environments]``: (its pyproject.toml, the environment's name, its
+    ``[tool]`` tables), or None. The nearest ``[tool.revgraph]`` above decides; one
+    that cannot be read is passed over (its own commands say what is wrong with it)."""
+    ini = folder / "alembic.ini"
     if not _is_file(ini):
         return None
-    for directory in root.parents:
+    for directory in folder.parents:
         pyproject = directory / "pyproject.toml"
         if not _is_file(pyproject):
             continue
         try:
-            table = _read_tool_tables(pyproject).get("revgraph")
+            tool = _read_tool_tables(pyproject)
         except ConfigError:
-            return None  # that project's own commands say what is wrong with it
+            return None
+        table = tool.get("revgraph")
         if not isinstance(table, dict):
             continue
         environments = table.get("environments")
         for name, entry in (environments.items() if isinstance(environments, dict) else ()):
             config = entry.get("config") if isinstance(entry, dict) else None
             if isinstance(config, str) and config.strip() and _abs(directory, config.strip()) == ini:
-                return pyproject, str(name), tuple(key for key in ("protected", "base") if table.get(key))
+                return pyproject, str(name), tool
         return None
     return None
 
@@ -448,6 +466,9 @@ def outer_project_note(root: Path, outer: tuple[Path, str, tuple[str, ...]]) -> 
 class _Found:
     path: Path
     tool: Mapping[str, Any] | None  # pyproject.toml's [tool] table, None without pyproject
+    # Found through a service folder that the project at ``path`` names as this
+    # environment (``_owner_above``): a run started there covers it alone.
+    env: str | None = None
 
 
 def _start_dir(start: Path) -> Path:
@@ -478,13 +499,22 @@ def project_dirs_below(start: Path) -> list[Path]:
     return found
 
 
-def _find_project_dir(start: Path) -> _Found | None:
+def _find_project_dir(start: Path, *, owned: bool = True) -> _Found | None:
     """The nearest directory, from ``start`` up to the filesystem root, that holds a config
-    (or Flask-Migrate's ``migrations/alembic.ini``, which ``flask db`` reads from there)."""
+    (or Flask-Migrate's ``migrations/alembic.ini``, which ``flask db`` reads from there).
+
+    With ``owned``, a monorepo's service folder (an alembic.ini, no ``[tool.revgraph]``
+    of its own) that a project above names in its ``[tool.revgraph.environments]``
+    belongs to that project: its settings (``protected`` above all, the refs whose
+    revisions must never move) hold wherever revgraph starts, as they hold for the
+    merge driver (``driver.lock_owner``)."""
     for directory in (start, *start.parents):
         pyproject = directory / "pyproject.toml"
         tool = _read_tool_tables(pyproject) if _is_file(pyproject) else None
         if _is_file(directory / "alembic.ini"):
+            owner = _owner_above(directory) if owned and not (tool and "revgraph" in tool) else None
+            if owner is not None:
+                return _Found(owner[0].parent, owner[2], env=owner[1])
             return _Found(directory, tool)
         if tool and ("alembic" in tool or "revgraph" in tool):
             return _Found(directory, tool)

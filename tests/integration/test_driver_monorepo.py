@@ -19,6 +19,7 @@ import pytest
 from revgraph.lockfile import parse_lock
 from tests.integration.test_merge_driver_e2e import BASE_ID, FEATURE_ID, MAIN_ID, _at_top
 from tests.support.revfiles import TEMPLATES
+from tests.support.gitrepo import run_module
 
 HOTFIX_ID = "e4e4e4e4e4e4"
 SERVICE_INI = "[alembic]\nscript_location = %(here)s/migrations\n"
@@ -71,8 +72,12 @@ def test_the_fix_a_conflict_names_keeps_the_top_settings_that_protect_a_release(
     assert fixed.returncode == 1, fixed.stdout + fixed.stderr  # refused: both heads have landed
     assert "must not move" in fixed.stderr
     assert command == "revgraph fix"
-    # Started in svc/a, a plain command would load svc/a alone: the text says where to run it.
-    assert "at the top of the work tree" in gitrepo.read("svc/a/migrations/revgraph.lock").decode()
+    # Started in svc/a, the same plain command takes the top's environment for it,
+    # `protected` and all: it refuses too, and the text need not say where to run it.
+    assert "at the top of the work tree" not in gitrepo.read("svc/a/migrations/revgraph.lock").decode()
+    in_service = run_module("revgraph", "fix", cwd=gitrepo.path / "svc" / "a", env=gitrepo.env)
+    assert in_service.returncode == 1 and "must not move" in in_service.stderr, in_service.stderr
+    assert gitrepo.read(hotfix) == gitrepo.show("release/1", hotfix)
 
 
 def test_settings_at_the_top_without_environments_are_not_bypassed_by_the_service_folder(gitrepo):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from revgraph.config import Environment, ProjectConfig, load_project
+from revgraph.config import Environment, ProjectConfig, find_project_dir, load_project
 from revgraph.errors import ConfigError, RevgraphError, UsageError
 
 
@@ -578,32 +578,55 @@ def test_an_ignore_setting_that_leaves_no_rule_is_refused(tmp_path: Path, table:
     assert load_project(tmp_path).settings.ignore == ("RG1",)
 
 
-def test_a_service_named_by_a_project_above_says_whose_settings_it_runs_without(tmp_path: Path) -> None:
-    # Started in svc/, revgraph takes svc/alembic.ini alone: the root's `protected`
-    # (revisions that must never move) is not read, so the run says where it is.
+def test_a_service_named_by_a_project_above_belongs_to_that_project(tmp_path: Path) -> None:
+    # Started in svc/ (or below it), revgraph takes the root project's environment
+    # that names svc/alembic.ini, with the root's settings: its `protected` names
+    # refs whose revisions must never move, wherever revgraph starts.
     make_dirs(tmp_path, "svc/m/versions", "other/m/versions")
     for service in ("svc", "other"):
         write(tmp_path / service / "alembic.ini", "[alembic]\nscript_location = m\n")
     write(tmp_path / "pyproject.toml",
+          '[tool.revgraph]\nprotected = ["release/*"]\n'
+          '[tool.revgraph.environments.api]\nconfig = "svc/alembic.ini"\nlock_file = "locks/api.lock"\n'
+          '[tool.revgraph.environments.web]\nversions = ["other/m/versions"]\n')
+    for start in (tmp_path / "svc", tmp_path / "svc" / "m" / "versions"):
+        service = load_project(start)
+        assert service.root == tmp_path and service.settings_file == tmp_path / "pyproject.toml"
+        assert service.settings.protected == ("release/*",)
+        assert [e.name for e in service.environments] == ["api"]
+        assert service.environments[0].lock_file == tmp_path / "locks" / "api.lock"
+        assert service.outer is None and not service.warnings
+    assert find_project_dir(tmp_path / "svc") == tmp_path
+    assert [e.name for e in load_project(tmp_path / "svc", env="web").environments] == ["web"]
+    # A service the root does not name keeps its own folder.
+    assert load_project(tmp_path / "other").root == tmp_path / "other"
+    assert [e.name for e in load_project(tmp_path).environments] == ["api", "web"]
+
+
+def test_a_section_picked_in_a_service_folder_says_whose_settings_it_runs_without(tmp_path: Path) -> None:
+    # -n NAME picks a section of svc/alembic.ini itself: the root's `protected` is
+    # not read then, so the run says where it would be.
+    make_dirs(tmp_path, "svc/m/versions")
+    write(tmp_path / "svc" / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml",
           '[tool.revgraph]\nprotected = ["release/*"]\n[tool.revgraph.environments.api]\nconfig = "svc/alembic.ini"\n')
-    service = load_project(tmp_path / "svc")
+    service = load_project(tmp_path / "svc", section="alembic")
     [note] = [w for w in service.warnings if "names this alembic.ini" in w]
     assert "environment 'api'" in note and "protected refs" in note and "revgraph -C .. --env api" in note
     assert service.outer == (tmp_path / "pyproject.toml", "api", ("protected",))
-    assert not [w for w in load_project(tmp_path / "other").warnings if "names this alembic.ini" in w]
-    assert not [w for w in load_project(tmp_path).warnings if "names this alembic.ini" in w]
 
 
 def test_fix_in_a_service_refuses_when_the_project_above_decides_what_has_landed(tmp_path: Path, capsys) -> None:
-    # Its `protected` names refs whose revisions must never move; fix run in svc/
-    # would not know them, so it moves nothing and names the command that would.
+    # With -n the service's own section is taken, without the root's `protected`
+    # (refs whose revisions must never move): fix moves nothing and names the
+    # command that would know them.
     from revgraph import cli
 
     make_dirs(tmp_path, "svc/m/versions")
     write(tmp_path / "svc" / "alembic.ini", "[alembic]\nscript_location = m\n")
     write(tmp_path / "pyproject.toml",
           '[tool.revgraph]\nprotected = ["release/*"]\n[tool.revgraph.environments.api]\nconfig = "svc/alembic.ini"\n')
-    code = cli.run_app(["-C", str(tmp_path / "svc"), "fix", "--dry-run"])
+    code = cli.run_app(["-C", str(tmp_path / "svc"), "--name", "alembic", "fix", "--dry-run"])
     err = capsys.readouterr().err
     assert code == 1, err
     assert "sets protected there, which decide what has landed" in err
