@@ -29,6 +29,7 @@ else (docs/architecture.md says why the hot paths do not use GitPython).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -462,6 +463,10 @@ def _blob(history: "git.Repo", blob_id: str) -> bytes | None:
     return data if stream.type == b"blob" else None
 
 
+# YYYY-MM-DD, optionally with a time after a space or T.
+_ISO_SHAPED = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
 def _check_date(history: "git.Repo", since: str) -> None:
     """git reads any text as a date ("foo" means now): refuse what is not one."""
     import datetime
@@ -472,6 +477,18 @@ def _check_date(history: "git.Repo", since: str) -> None:
         return
     except ValueError:
         pass
+    shaped = _ISO_SHAPED.match(since.strip())
+    if shaped is not None:
+        # Shaped as a date but not one (2020-13-45): git would read some other day
+        # into it (2020-11-13) and walk a range nobody asked for.
+        try:
+            datetime.datetime(*(int(part) for part in shaped.groups(default="0")))
+            return
+        except ValueError:
+            raise UsageError(
+                f"--since {since!r} is not a valid date",
+                hint="use a date such as 2024-03-01, or '3 months ago'",
+            ) from None
     out = _git(history, "rev-parse", f"--since={since}").decode().strip()
     stamp = out.rpartition("=")[2]
     if stamp.isdigit() and abs(int(stamp) - time.time()) > 2:

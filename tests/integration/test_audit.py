@@ -230,6 +230,13 @@ def test_audit_rejects_a_date_git_cannot_read(history):
     repo, _, _ = history
     done = repo.run("audit", "--ref", "main", "--since", "the day before", check=2)
     assert "--since" in done.stderr
+    # Shaped as a date but not one: git reads 2024-13-45 as some other day.
+    for nonsense in ("2024-13-45", "2024-02-30", "2024-03-01T25:00"):
+        done = repo.run("audit", "--ref", "main", "--since", nonsense, check=2)
+        assert f"--since {nonsense!r} is not a valid date" in done.stderr
+    # Dates git reads as written stay accepted: unpadded, with a time.
+    assert audit_json(repo, "--ref", "main", "--since", "2024-3-6")["since"] == "2024-3-6"
+    assert audit_json(repo, "--ref", "main", "--since", "2024-03-06 00:00")["since"] == "2024-03-06 00:00"
 
 
 def test_heads_on_distinct_branch_labels_are_not_a_window(gitrepo):
