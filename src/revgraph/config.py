@@ -360,13 +360,14 @@ def _load_project(
     """
     start = _start_dir(start)
     notes: list[str] = []
+    service_envs: tuple[str, ...] = ()
     # -n NAME picks a section of the alembic.ini found: that file's own folder, never
     # a project above that names it.
     found = _find_project_dir(start, owned=section is None)
     if found is not None:
         root, tool = found.path, found.tool or {}
-        if found.env is not None and config_file is None and versions is None:
-            env = env or found.env  # the environment that names the service started in
+        if found.envs and config_file is None and versions is None and env is None:
+            service_envs = found.envs  # the environments that name the service started in
     elif versions is None and config_file is None:
         raise ConfigError(_NOT_FOUND_MESSAGE.format(start=start), hint=_configs_below_hint(start))
     else:
@@ -381,7 +382,7 @@ def _load_project(
     specs = _environment_specs(
         start, root, tool, settings, config_file=config_file, section=section, versions=versions
     )
-    selected = _select(specs, env)
+    selected = [spec for spec in specs if spec[0] in service_envs] if service_envs else _select(specs, env)
     environments = _build_environments(selected, root, settings, notes)
     _check_lock_files_distinct(environments)
     _check_lock_settings(environments, root, settings, pyproject)
@@ -409,16 +410,17 @@ def _outer_project(root: Path) -> tuple[Path, str, tuple[str, ...]] | None:
     owner = _owner_above(root)
     if owner is None:
         return None
-    pyproject, name, tool = owner
+    pyproject, names, tool = owner
     table = tool["revgraph"]
-    return pyproject, name, tuple(key for key in ("protected", "base") if table.get(key))
+    return pyproject, names[0], tuple(key for key in ("protected", "base") if table.get(key))
 
 
-def _owner_above(folder: Path) -> tuple[Path, str, dict[str, Any]] | None:
+def _owner_above(folder: Path) -> tuple[Path, tuple[str, ...], dict[str, Any]] | None:
     """The project above ``folder`` that names ``folder``'s alembic.ini in its
-    ``[tool.revgraph.environments]``: (its pyproject.toml, the environment's name, its
-    ``[tool]`` tables), or None. The nearest ``[tool.revgraph]`` above decides; one
-    that cannot be read is passed over (its own commands say what is wrong with it)."""
+    ``[tool.revgraph.environments]``: (its pyproject.toml, the names of the environments
+    that name it, its ``[tool]`` tables), or None. The nearest ``[tool.revgraph]``
+    above decides; one that cannot be read is passed over (its own commands say what
+    is wrong with it)."""
     ini = folder / "alembic.ini"
     if not _is_file(ini):
         return None
@@ -434,12 +436,19 @@ def _owner_above(folder: Path) -> tuple[Path, str, dict[str, Any]] | None:
         if not isinstance(table, dict):
             continue
         environments = table.get("environments")
-        for name, entry in (environments.items() if isinstance(environments, dict) else ()):
-            config = entry.get("config") if isinstance(entry, dict) else None
-            if isinstance(config, str) and config.strip() and _abs(directory, config.strip()) == ini:
-                return pyproject, str(name), tool
-        return None
+        names = tuple(
+            str(name)
+            for name, entry in (environments.items() if isinstance(environments, dict) else ())
+            if _names_ini(entry, directory, ini)
+        )
+        return (pyproject, names, tool) if names else None
     return None
+
+
+def _names_ini(entry: Any, directory: Path, ini: Path) -> bool:
+    """Whether an ``[tool.revgraph.environments]`` entry of the project in ``directory`` takes ``ini``."""
+    config = entry.get("config") if isinstance(entry, dict) else None
+    return isinstance(config, str) and bool(config.strip()) and _abs(directory, config.strip()) == ini
 
 
 def outer_project_command(root: Path, outer: tuple[Path, str, tuple[str, ...]], command: str) -> str:
@@ -466,9 +475,9 @@ def outer_project_note(root: Path, outer: tuple[Path, str, tuple[str, ...]]) -> 
 class _Found:
     path: Path
     tool: Mapping[str, Any] | None  # pyproject.toml's [tool] table, None without pyproject
-    # Found through a service folder that the project at ``path`` names as this
-    # environment (``_owner_above``): a run started there covers it alone.
-    env: str | None = None
+    # Found through a service folder that the project at ``path`` names as these
+    # environments (``_owner_above``): a run started there covers them alone.
+    envs: tuple[str, ...] = ()
 
 
 def _start_dir(start: Path) -> Path:
@@ -514,7 +523,7 @@ def _find_project_dir(start: Path, *, owned: bool = True) -> _Found | None:
         if _is_file(directory / "alembic.ini"):
             owner = _owner_above(directory) if owned and not (tool and "revgraph" in tool) else None
             if owner is not None:
-                return _Found(owner[0].parent, owner[2], env=owner[1])
+                return _Found(owner[0].parent, owner[2], envs=owner[1])
             return _Found(directory, tool)
         if tool and ("alembic" in tool or "revgraph" in tool):
             return _Found(directory, tool)

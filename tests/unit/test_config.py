@@ -603,6 +603,18 @@ def test_a_service_named_by_a_project_above_belongs_to_that_project(tmp_path: Pa
     assert [e.name for e in load_project(tmp_path).environments] == ["api", "web"]
 
 
+def test_a_service_two_environments_above_name_is_covered_by_both(tmp_path: Path) -> None:
+    # Two sections of one service's alembic.ini, each an environment of the root.
+    make_dirs(tmp_path, "svc/m/versions", "svc/n/versions", "lone/versions")
+    write(tmp_path / "svc" / "alembic.ini", "[alembic]\nscript_location = m\n[audit]\nscript_location = n\n")
+    write(tmp_path / "pyproject.toml",
+          '[tool.revgraph.environments.api]\nconfig = "svc/alembic.ini"\n'
+          '[tool.revgraph.environments.lone]\nversions = ["lone/versions"]\nlock_file = "lone.lock"\n'
+          '[tool.revgraph.environments.audit]\nconfig = "svc/alembic.ini"\nsection = "audit"\n')
+    assert [e.name for e in load_project(tmp_path / "svc").environments] == ["api", "audit"]
+    assert [e.name for e in load_project(tmp_path / "svc", env="lone").environments] == ["lone"]
+
+
 def test_a_section_picked_in_a_service_folder_says_whose_settings_it_runs_without(tmp_path: Path) -> None:
     # -n NAME picks a section of svc/alembic.ini itself: the root's `protected` is
     # not read then, so the run says where it would be.
