@@ -44,6 +44,7 @@ import dataclasses
 import hashlib
 import re
 import sys
+import unicodedata
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
@@ -634,7 +635,7 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
     rest = text[end:]
     if "revision" in rest or "branch_labels" in rest or "depends_on" in rest:
         return None  # a later line may assign a name again, or only mention it in a comment
-    if _maybe_dynamic(rest):
+    if _maybe_dynamic(text[doc_end:]):  # the imports too: `from builtins import exec as run`
         return None  # exec(), globals() ... may bind a name without spelling it out
     head = text[doc_end:code]
     names_in_head = "revision" in head or "branch_labels" in head or "depends_on" in head
@@ -868,8 +869,8 @@ def _read_ast(src: _Source, path: str, blob_id: str | None) -> _Header | ParsePr
     try:
         nodes = _top_level_bindings(tree)
         text = src.text
-        if ":=" in text or "global" in text or _maybe_dynamic(text):  # else nothing deeper can bind them
-            _refuse_dynamic_bindings(tree)
+        if ":=" in text or "global" in text or "attr" in text or _maybe_dynamic(text):
+            _refuse_dynamic_bindings(tree, text)  # else nothing deeper can bind them
         assignments = {
             name: _Assignment(_literal(name, node, stmt), positions.span(node), stmt.lineno)
             for name, (node, stmt) in nodes.items()
@@ -1004,19 +1005,34 @@ def _nested_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
 
 # ------------------------------------------------- bindings from deeper down
 _MODULE, _CLASS, _FUNCTION = 0, 1, 2
-# Each word, with the longer words it is commonly part of in migrations.
-_DYNAMIC_NEEDLES = (("exec", ("execute", "exec_")), ("eval", ("evaluat",)), ("globals", ()), ("vars", ()))
+# Each word, with the longer words it is commonly part of in migrations. Every
+# needle is one more scan of each file (about 1 us for 2 kB): add with care.
+_DYNAMIC_NEEDLES = (
+    ("exec", ("execute", "exec_")),
+    ("eval", ("evaluat",)),
+    ("globals", ()),
+    ("vars", ()),
+    ("locals", ()),
+    ("modules", ()),  # sys.modules[__name__], the module itself
+)
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _READ_ONLY_METHODS = frozenset({"get", "keys", "values", "items", "copy", "__contains__", "__getitem__"})
 _ANY_KEY = "revision, down_revision, branch_labels or depends_on"
+_SELF = "sys.modules[__name__]"
+_RUNS_CODE = frozenset({"exec", "eval"})
+_SETS_ATTRIBUTES = frozenset({"setattr", "delattr"})
+_SETS_DUNDERS = ("__setattr__", "__delattr__")
+_NAMESPACE_BUILTINS = frozenset({"exec", "eval", "globals", "vars", "locals"})
 
 
 def _maybe_dynamic(text: str) -> bool:
-    """Whether ``exec``, ``eval``, ``globals`` or ``vars`` occurs as a word (cheap; may say yes wrongly).
+    """Whether a word that may bind the four names without spelling them occurs (cheap; may say yes wrongly).
 
-    Each can bind the four names at import without spelling them out, so the
-    fast readers leave such a file to ``_read_ast``. ``op.execute`` is another
-    word and costs nothing but the ``find``.
+    ``exec``, ``eval``, ``globals``, ``vars``, ``locals`` and ``modules``
+    (``sys.modules[__name__]``, also what ``setattr()`` needs to bind one by a
+    computed name) can each bind them at import, so the fast readers leave
+    such a file to ``_read_ast``. ``op.execute`` is another word and costs
+    nothing but the ``find``.
     """
     for needle, benign in _DYNAMIC_NEEDLES:
         if needle not in text:
@@ -1036,83 +1052,233 @@ def _maybe_dynamic(text: str) -> bool:
     return False
 
 
-def _refuse_dynamic_bindings(tree: ast.Module) -> None:
+class _Dynamic:
+    """What ``_refuse_dynamic_bindings`` learns about one module as it walks it."""
+
+    def __init__(self, tree: ast.Module, text: str) -> None:
+        self.text = text
+        self.lines: list[str] | None = None  # split on first use
+        self.handled: set[int] = set()  # ids of globals()/vars()/sys.modules[__name__] uses known harmless
+        # Names for builtins: `import builtins as b` (b -> ""), `from builtins import exec as run`
+        # (run -> "exec"); `__builtins__` is the builtins module, or its dict, in every module.
+        self.builtins: dict[str, str] = {"__builtins__": ""}
+        self.modules = {"modules"}  # names for sys.modules: `from sys import modules as mods`
+        if "builtins" in text or "modules" in text:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    for alias in node.names:
+                        if alias.name == "builtins":
+                            self.builtins[alias.asname or alias.name] = ""
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    for alias in node.names:
+                        if node.module == "builtins":
+                            self.builtins[alias.asname or alias.name] = alias.name
+                        elif node.module == "sys" and alias.name == "modules":
+                            self.modules.add(alias.asname or alias.name)
+
+    def builtin(self, node: ast.AST) -> str | None:
+        """The builtin ``node`` names: ``exec`` for ``exec``, ``builtins.exec``, ``b.exec``, an alias."""
+        if isinstance(node, ast.Name):
+            return self.builtins.get(node.id) or node.id
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return node.attr if self.builtins.get(node.value.id) == "" else None
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):  # __builtins__["exec"]
+            key = node.slice
+            if self.builtins.get(node.value.id) == "" and isinstance(key, ast.Constant):
+                return key.value if isinstance(key.value, str) else None
+        return None
+
+    def may_be_called(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """Whether anything may call the function: a decorator, a dunder, or its name anywhere else.
+
+        Conservative on purpose: a mention in a comment or a string counts, as
+        does one in another function's body, so "never called" is only said of
+        a function no other line of the module names (alembic itself calls
+        ``upgrade()`` and ``downgrade()``, never at import).
+        """
+        name = node.name
+        if node.decorator_list or (name.startswith("__") and name.endswith("__")):
+            return True
+        if self.lines is None:
+            self.lines = _NEWLINE_TEXT.split(self.text)
+        end = node.end_lineno or node.lineno
+        outside = "\n".join(self.lines[: node.lineno - 1] + self.lines[end:])
+        if not outside.isascii():  # Python reads identifiers NFKC-normalised (`ｆ()` calls f)
+            outside = unicodedata.normalize("NFKC", outside)
+        return re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", outside) is not None
+
+
+def _refuse_dynamic_bindings(tree: ast.Module, text: str) -> None:
     """``_NotStatic`` for what binds a key at import other than a top-level statement.
 
     ``(down_revision := ...)`` in code that runs at module level; ``global
-    down_revision`` in any function or class (a call at import would rebind
-    it); ``exec()`` / ``eval()`` in code that runs at import; ``globals()``
-    anywhere and ``vars()`` at module level, unless only read. The bodies of
-    ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` never run.
-    Called only when the source holds ``:=``, ``global`` or one of those words.
+    down_revision`` in a class body or a function that may run at import;
+    ``exec()`` / ``eval()`` (also as ``builtins.exec``) in code that may run at
+    import, or handed on there (``run = exec``); ``setattr()`` / ``delattr()``
+    of a key at import, or on the module itself with a computed name;
+    ``globals()`` and ``sys.modules[__name__]`` anywhere and ``vars()`` /
+    ``locals()`` at module level, unless only read. A function's body may run
+    at import unless the function is defined in code that does not, or
+    nothing but its own body names it (``_Dynamic.may_be_called``). The bodies
+    of ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` never run.
+    Called only when the source holds ``:=``, ``global``, ``attr`` (``setattr``
+    with a key's name spells the name, so the fast readers leave it) or one of
+    ``_maybe_dynamic``'s words.
     """
-    # (node, scope, runs at import): a class body runs when the code around it does.
+    # (node, scope, may run at import): a class body runs when the code around it does.
     stack: list[tuple[ast.AST, int, bool]] = [(stmt, _MODULE, True) for stmt in reversed(tree.body)]
-    read_only: set[int] = set()  # ids of globals()/vars() calls whose value is only read
+    seen = _Dynamic(tree, text)
     while stack:
         node, scope, at_import = stack.pop()
-        _refuse_dynamic_node(node, scope, at_import, read_only)
-        stack.extend(reversed(_scoped_children(node, scope, at_import)))
+        _refuse_dynamic_node(node, scope, at_import, seen)
+        stack.extend(reversed(_scoped_children(node, scope, at_import, seen)))
 
 
-def _refuse_dynamic_node(node: ast.AST, scope: int, at_import: bool, read_only: set[int]) -> None:
+def _refuse_dynamic_node(node: ast.AST, scope: int, at_import: bool, seen: _Dynamic) -> None:
     if isinstance(node, ast.NamedExpr):
         target = node.target
         if scope == _MODULE and isinstance(target, ast.Name) and target.id in KEYS:
             raise _NotStatic(node.lineno, f"{target.id} is assigned with `:=`; {_STATIC}")
     elif isinstance(node, ast.Global):
-        if scope != _MODULE:  # `global` at module level changes nothing
-            kind = "a function" if scope == _FUNCTION else "a class body"
+        if scope != _MODULE and at_import:  # `global` at module level changes nothing
+            kind = "a function that may run at import" if scope == _FUNCTION else "a class body"
             _refuse(node.names, node, f"declared `global` in {kind}, which may rebind it")
     elif isinstance(node, ast.Call):
-        func = node.func
-        if isinstance(func, ast.Name):
-            if func.id in ("exec", "eval") and at_import:
-                raise _NotStatic(
-                    node.lineno,
-                    f"`{func.id}()` runs when alembic imports the file and may bind {_ANY_KEY}; {_STATIC}",
-                )
-            namespace = _namespace_call(node, scope)
-            if namespace and id(node) not in read_only:
-                raise _NotStatic(
-                    node.lineno, f"`{namespace}` is used in a way that may bind {_ANY_KEY}; {_STATIC}"
-                )
+        _refuse_call(node, scope, at_import, seen)
+    elif isinstance(node, ast.Name):
+        if isinstance(node.ctx, ast.Load):
+            _refuse_reference(node, at_import, seen)
     elif isinstance(node, ast.Subscript):
-        namespace = _namespace_call(node.value, scope)
+        _refuse_reference(node, at_import, seen)
+        if _self_module(node, seen):
+            if id(node) not in seen.handled:
+                raise _NotStatic(node.lineno, f"`{_SELF}` is used in a way that may bind {_ANY_KEY}; {_STATIC}")
+            return
+        namespace = _namespace(node.value, scope, seen)
         if namespace:
             key = node.slice
             literal = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
             if isinstance(node.ctx, ast.Load) or (literal is not None and literal not in KEYS):
-                read_only.add(id(node.value))  # reads, or writes another name
+                seen.handled.add(id(node.value))  # reads, or writes another name
             elif literal is not None:
                 verb = "assigned" if isinstance(node.ctx, ast.Store) else "deleted"
                 raise _NotStatic(node.lineno, f"{literal} is {verb} through `{namespace}[...]`; {_STATIC}")
     elif isinstance(node, ast.Attribute):
-        namespace = _namespace_call(node.value, scope)
-        if namespace:
-            if node.attr not in _READ_ONLY_METHODS:
-                raise _NotStatic(
-                    node.lineno, f"`{namespace}.{node.attr}` may bind {_ANY_KEY}; {_STATIC}"
-                )
-            read_only.add(id(node.value))
+        _refuse_attribute(node, scope, at_import, seen)
     elif isinstance(node, ast.Compare):
         for side in (node.left, *node.comparators):  # `"x" in globals()`
-            if _namespace_call(side, scope):
-                read_only.add(id(side))
+            if _namespace(side, scope, seen):
+                seen.handled.add(id(side))
 
 
-def _namespace_call(node: ast.AST, scope: int) -> str | None:
-    """``"globals()"`` / ``"vars()"`` when ``node`` is a call that gives the module's namespace."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args and not node.keywords:
-        if node.func.id == "globals" or (node.func.id == "vars" and scope == _MODULE):
-            return f"{node.func.id}()"
+def _refuse_call(node: ast.Call, scope: int, at_import: bool, seen: _Dynamic) -> None:
+    name = seen.builtin(node.func)
+    seen.handled.add(id(node.func))  # called here, not handed on (`_refuse_reference`)
+    if name in _RUNS_CODE and at_import:
+        raise _NotStatic(
+            node.lineno, f"`{name}()` runs when alembic imports the file and may bind {_ANY_KEY}; {_STATIC}"
+        )
+    if name in _SETS_ATTRIBUTES or name in ("getattr", "hasattr"):
+        target = node.args[0] if node.args else None
+        key = node.args[1] if len(node.args) > 1 else None
+        literal = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+        if name in _SETS_ATTRIBUTES and literal in KEYS and (at_import or _self_module(target, seen)):
+            verb = "assigned" if name == "setattr" else "deleted"
+            raise _NotStatic(node.lineno, f"{literal} is {verb} by `{name}()`; {_STATIC}")
+        if name in _SETS_ATTRIBUTES and literal is None and _self_module(target, seen):
+            raise _NotStatic(node.lineno, f"`{name}()` with a computed name may bind {_ANY_KEY}; {_STATIC}")
+        if _self_module(target, seen) and literal is not None and literal not in ("__dict__", *_SETS_DUNDERS):
+            seen.handled.add(id(target))  # reads, or writes another name
+        return
+    if _self_module(node, seen) and id(node) not in seen.handled:
+        raise _NotStatic(node.lineno, f"`{_SELF}` is used in a way that may bind {_ANY_KEY}; {_STATIC}")
+    namespace = _namespace(node, scope, seen)
+    if namespace and id(node) not in seen.handled:
+        raise _NotStatic(node.lineno, f"`{namespace}` is used in a way that may bind {_ANY_KEY}; {_STATIC}")
+
+
+def _refuse_reference(node: ast.expr, at_import: bool, seen: _Dynamic) -> None:
+    """``_NotStatic`` for ``exec`` & co. handed on at import (``run = exec``), not called where they stand."""
+    if at_import and id(node) not in seen.handled:
+        name = seen.builtin(node)
+        if name in _NAMESPACE_BUILTINS:
+            raise _NotStatic(
+                node.lineno, f"`{name}` is handed on at import, where a call may bind {_ANY_KEY}; {_STATIC}"
+            )
+
+
+def _refuse_attribute(node: ast.Attribute, scope: int, at_import: bool, seen: _Dynamic) -> None:
+    _refuse_reference(node, at_import, seen)
+    if _self_module(node.value, seen):
+        if node.attr == "__dict__":
+            if id(node) not in seen.handled:
+                raise _NotStatic(
+                    node.lineno, f"`{_SELF}.__dict__` is used in a way that may bind {_ANY_KEY}; {_STATIC}"
+                )
+        elif not isinstance(node.ctx, ast.Load):
+            verb = "assigned" if isinstance(node.ctx, ast.Store) else "deleted"
+            _refuse([node.attr], node, f"{verb} through `{_SELF}.{node.attr}`")
+        elif node.attr in _SETS_DUNDERS:
+            raise _NotStatic(node.lineno, f"`{_SELF}.{node.attr}` may bind {_ANY_KEY}; {_STATIC}")
+        seen.handled.add(id(node.value))
+        return
+    namespace = _namespace(node.value, scope, seen)
+    if namespace:
+        if node.attr not in _READ_ONLY_METHODS:
+            raise _NotStatic(node.lineno, f"`{namespace}.{node.attr}` may bind {_ANY_KEY}; {_STATIC}")
+        seen.handled.add(id(node.value))
+
+
+def _self_module(node: ast.AST | None, seen: _Dynamic) -> bool:
+    """Whether ``node`` may be the module itself: ``sys.modules[__name__]`` or ``.get(__name__)``.
+
+    Conservative: ``sys.modules`` (any alias of ``sys``, or ``modules`` imported
+    from it) subscripted by anything but a string literal.
+    """
+    if isinstance(node, ast.Subscript):
+        container, key = node.value, node.slice
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        container, key = node.func.value, node.args[0] if node.args else None
+    else:
+        return False
+    modules = (isinstance(container, ast.Attribute) and container.attr == "modules") or (
+        isinstance(container, ast.Name) and container.id in seen.modules
+    )
+    return modules and not (isinstance(key, ast.Constant) and isinstance(key.value, str))
+
+
+def _namespace(node: ast.AST, scope: int, seen: _Dynamic) -> str | None:
+    """How ``node`` spells the module's namespace (``"globals()"``, ``"vars()"`` ...), if it does."""
+    if isinstance(node, ast.Attribute) and node.attr == "__dict__" and _self_module(node.value, seen):
+        return f"{_SELF}.__dict__"
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    name = seen.builtin(node.func)
+    if not node.args:
+        if name == "globals" or (name in ("vars", "locals") and scope == _MODULE):
+            return f"{name}()"
+    elif name == "vars" and len(node.args) == 1 and _self_module(node.args[0], seen):
+        seen.handled.add(id(node.args[0]))
+        return f"vars({_SELF})"
     return None
 
 
-def _scoped_children(node: ast.AST, scope: int, at_import: bool) -> list[tuple[ast.AST, int, bool]]:
-    """``node``'s children with the scope they run in: a body is its own, defaults are not."""
+def _scoped_children(
+    node: ast.AST, scope: int, at_import: bool, seen: _Dynamic
+) -> list[tuple[ast.AST, int, bool]]:
+    """``node``'s children with the scope they run in: a body is its own, defaults are not.
+
+    A function's body may run at import when its definition does and something
+    may call it; a lambda's, when its definition does; a class body's, when its
+    definition does.
+    """
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-        inner = (_CLASS, at_import) if isinstance(node, ast.ClassDef) else (_FUNCTION, False)
+        if isinstance(node, ast.ClassDef):
+            inner = (_CLASS, at_import)
+        elif isinstance(node, ast.Lambda):
+            inner = (_FUNCTION, at_import)
+        else:
+            inner = (_FUNCTION, at_import and seen.may_be_called(node))
         body = node.body if isinstance(node.body, list) else [node.body]
         own = {id(stmt) for stmt in body}
         return [

@@ -13,4 +13,7 @@ whenever the reader's results change for any input.
 # 7: names bound by `:=`, `global`, exec/eval, globals()/vars(), `del`, `except as` and
 #    `case` are problems; ids base/head/heads too; a set is read as its items, (None,) as None;
 #    blocks under `if TYPE_CHECKING:` / `if __name__ == "__main__":` are skipped.
-PARSER_VERSION: int = 7
+# 8: `global` / exec / eval in a function count only when it may run at import (its name
+#    occurs elsewhere, a decorator, a dunder); builtins.exec, `run = exec`, setattr() of a
+#    key, locals() and sys.modules[__name__] writes are problems too.
+PARSER_VERSION: int = 8

@@ -185,11 +185,14 @@ _CATALOGUE = (
             revgraph never imports migration files: it reads `revision`, `down_revision`,
             `branch_labels` and `depends_on` as literals. A file with a syntax error, a value
             computed at import time (a function call, a variable, an f-string), one of the
-            names bound again some other way (`:=`, `global` in a function, `exec()` or
-            `eval()` at module level, writes through `globals()` or `vars()`, `del`,
-            `except ... as`, `for`, `with ... as`, an import, `+=`) or no `revision` at all
-            cannot be placed in the graph, so every other answer about this environment would
-            be a guess. So is a revision id alembic forbids: one containing `@`, `-`, `+` or
+            names bound again some other way (`:=`, `global` in a function that may run at
+            import, `exec()` or `eval()` in code that may run at import (`builtins.exec()`
+            too), `setattr()`, writes through `globals()`, `vars()`, `locals()` or
+            `sys.modules[__name__]`, `del`, `except ... as`, `for`, `with ... as`, an import,
+            `+=`) or no `revision` at all cannot be placed in the graph, so every other answer
+            about this environment would be a guess. A function counts as running at import
+            unless nothing else in the file names it: alembic itself only calls `upgrade()`
+            and `downgrade()`, and never while importing. So is a revision id alembic forbids: one containing `@`, `-`, `+` or
             `:`, or one of the names it reserves (`base`, `head`, `heads`), which it cannot
             load or reads as its own symbols. Alembic fails on most of these too ("Could not
             determine revision id from filename"), but only when it imports the file, which

@@ -192,6 +192,10 @@ CHILD_TAILS = [
     ("read", "globals()['helper'] = 1\nX = 'a' in globals()\n"),
     ("refused", "(down_revision := 'zzz')\n"),
     ("refused", "def f():\n    global down_revision\n    down_revision = 'zzz'\n\nf()\n"),
+    ("read", "def f():\n    global down_revision\n    down_revision = 'zzz'\n"),  # never called
+    ("refused", "def f():\n    exec(\"global down_revision; down_revision = 'zzz'\")\n\nf()\n"),
+    ("refused", "import builtins as b\nb.exec(\"down_\" + \"revision = 'zzz'\")\n"),
+    ("refused", "import sys\nsetattr(sys.modules[__name__], 'down_' + 'revision', 'zzz')\n"),
     ("refused", "exec(\"down_\" + \"revision = 'zzz'\")\n"),
     ("refused", "globals()['down_revision'] = 'zzz'\n"),
     ("refused", "globals().update({'down_' 'revision': 'zzz'})\n"),

@@ -478,7 +478,7 @@ def test_values_alembic_would_not_accept_are_problems(snippet, needle):
         ("(down_revision := 'x')\n", "down_revision is assigned with `:=`", 14),
         ("print([down_revision := c for c in 'ab'])\n", "down_revision is assigned with `:=`", 14),
         ("def f(a=(depends_on := 'x')):\n    pass\n", "depends_on is assigned with `:=`", 14),
-        ("def f():\n    global down_revision\n", "down_revision is declared `global` in a function", 15),
+        ("def f():\n    global down_revision\nf()\n", "down_revision is declared `global` in a function", 15),
         ("class A:\n    global revision\n", "revision is declared `global` in a class body", 15),
         ("exec(CODE)\n", "`exec()` runs when alembic imports the file", 14),
         ("X = eval('1')\n", "`eval()` runs when alembic imports the file", 14),
@@ -499,6 +499,8 @@ def test_values_alembic_would_not_accept_are_problems(snippet, needle):
         ),
         ("match X:\n    case down_revision:\n        pass\n", "bound by a `case` pattern (`match`", 15),
         ("if TYPE_CHECKING:\n    pass\nelse:\n    down_revision = 'x'\n", "assigned inside a block (`if`", 17),
+        ("locals()['down_revision'] = 'x'\n", "down_revision is assigned through `locals()[...]`", 14),
+        ("locals().update(PARENTS)\n", "`locals().update` may bind", 14),
     ],
 )
 def test_what_rebinds_the_names_beyond_a_literal_assignment_is_a_problem(snippet, needle, line):
@@ -506,6 +508,93 @@ def test_what_rebinds_the_names_beyond_a_literal_assignment_is_a_problem(snippet
     found = problem(HEADER + "down_revision = 'abc123'\n" + snippet)
     assert needle in found.reason and found.reason.endswith("never runs them")
     assert found.line == line
+
+
+@pytest.mark.parametrize(
+    ("snippet", "needle", "line"),
+    [
+        # the module object itself: alembic's loader does not register it in sys.modules,
+        # so these fail at import there; either way the literal is not what alembic reads
+        ("setattr(sys.modules[__name__], 'down_revision', 'x')\n", "down_revision is assigned by `setattr()`", 1),
+        ("setattr(sys.modules[__name__], NAME, 'x')\n", "`setattr()` with a computed name may bind", 1),
+        ("delattr(sys.modules.get(__name__), 'revision')\n", "revision is deleted by `delattr()`", 1),
+        ("sys.modules[__name__].down_revision = 'x'\n", "assigned through `sys.modules[__name__].down_revision`", 1),
+        ("sys.modules[__name__].__dict__.update(PARENTS)\n", "`sys.modules[__name__].__dict__.update` may", 1),
+        ("vars(sys.modules[__name__])[NAME] = 'x'\n", "`vars(sys.modules[__name__])` is used in a way", 1),
+        ("module = sys.modules[__name__]\n", "`sys.modules[__name__]` is used in a way that may bind", 1),
+        # exec / eval reached through the builtins module
+        ("builtins.exec(CODE)\n", "`exec()` runs when alembic imports the file", 1),
+        ("X = builtins.eval(CODE)\n", "`eval()` runs when alembic imports the file", 1),
+        ("b.exec(CODE)\n", "`exec()` runs when alembic imports the file", 1),
+        ("run(CODE)\n", "`exec()` runs when alembic imports the file", 1),
+        ("__builtins__['exec'](CODE)\n", "`exec()` runs when alembic imports the file", 1),
+        ("e = exec\ne(CODE)\n", "`exec` is handed on at import, where a call may bind", 1),
+        ("g = builtins.globals\ng().update(PARENTS)\n", "`globals` is handed on at import", 1),
+        # whitespace between the name and its parenthesis
+        ("exec (CODE)\n", "`exec()` runs when alembic imports the file", 1),
+        ("exec\t(CODE)\n", "`exec()` runs when alembic imports the file", 1),
+        # in a function that may run at import: called, decorating, passed on, a dunder
+        ("def f():\n    exec(CODE)\nf()\n", "`exec()` runs when alembic imports the file", 2),
+        ("def f(c):\n    return eval(c)\nX = list(map(f, CODES))\n", "`eval()` runs when alembic imports", 2),
+        ("def f(g):\n    exec(CODE)\n@f\ndef h():\n    pass\n", "`exec()` runs when alembic imports", 2),
+        ("class A:\n    def __init__(self):\n        exec(CODE)\nA()\n", "`exec()` runs when alembic", 3),
+        ("X = (lambda: exec(CODE))()\n", "`exec()` runs when alembic imports the file", 1),
+        (
+            "def f():\n    global down_revision\n    down_revision = 'x'\n\nf()\n",
+            "down_revision is declared `global` in a function that may run at import",
+            2,
+        ),
+    ],
+)
+def test_rebinding_through_the_module_builtins_or_a_function_run_at_import_is_a_problem(snippet, needle, line):
+    imports = "import sys\nimport builtins\nimport builtins as b\nfrom builtins import exec as run\n"
+    found = problem(HEADER + imports + "down_revision = 'abc123'\n" + snippet)
+    assert needle in found.reason and found.reason.endswith("never runs them")
+    assert found.line == 17 + line  # `line` counts from the snippet's first line
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        # never called at import: alembic reads the literal, as it would without them
+        "def f():\n    global down_revision\n    down_revision = 'x'\n",
+        "def f(n):\n    global down_revision\n    down_revision = 'x'\n    return f(n - 1)\n",
+        "def f():\n    exec(CODE)\n    def g():\n        global revision\n        revision = 'y'\n    g()\n",
+        "def upgrade():\n    builtins.exec(CODE)\n    setattr(row, NAME, 1)\n",
+        "X = getattr(sys.modules[__name__], 'helper', None)\nsys.modules[__name__].helper = 1\n",
+        "setattr(sys.modules[__name__], 'helper', 1)\n",
+    ],
+)
+def test_rebinding_in_functions_never_called_at_import_is_read_as_the_literal(tail):
+    text = HEADER + "import sys\nimport builtins\ndown_revision = 'abc123'\n" + tail
+    assert read(text).down_revisions == ("abc123",)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "setattr(sys.modules[__name__], NAME, 'x')\n",
+        "sys.modules[__name__].__dict__.update(PARENTS)\n",
+        "locals().update(PARENTS)\n",
+        "g = globals\ng().update(PARENTS)\n",
+        "exec (CODE)\n",
+        "def f():\n    exec(CODE)\nf()\n",
+    ],
+)
+def test_module_writes_below_a_template_header_leave_the_fast_readers(tail):
+    data = (render_revision("ff00ee", "abc123", message="add users", style="typed") + tail).encode()
+    assert _read_template(data, PATH, None) is None
+    assert _parse_fast(data, PATH) is None
+    assert isinstance(parse_revision(data, PATH), ParseProblem)
+
+
+def test_an_exec_imported_from_builtins_above_the_header_leaves_the_template_reader():
+    text = render_revision("ff00ee", "abc123", message="add users", style="typed")
+    assert "import sqlalchemy as sa\n" in text
+    data = text.replace("import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom builtins import exec as run\n")
+    data = (data + "run(CODE)\n").encode()
+    assert _read_template(data, PATH, None) is None
+    assert "`exec()` runs when alembic imports" in problem(data).reason
 
 
 @pytest.mark.parametrize(
