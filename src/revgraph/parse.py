@@ -424,6 +424,8 @@ def _read_fast(src: _Source) -> _Header | None:
         return None  # exec(), globals() ... may bind a name without spelling it out
     try:
         docstring, code_start = _fast_docstring(src)
+        if not src.text.isascii() and _disguised(src.data[code_start:], src.encoding):
+            return None  # `ｅｘｅｃ(...)`, `down_revisｉon = ...`: names the byte scan does not see
         assignments = _fast_assignments(src, code_start)
     except _Unsure:
         return None
@@ -665,6 +667,8 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
             data[bom:].decode(encoding)
         except UnicodeDecodeError:
             return None  # a problem naming the byte
+        if _disguised(data[doc_end:], encoding):
+            return None  # `down_revisｉon` below the docstring: a name the checks above did not see
 
     # Spans as (key, start, end, line) in the order the ast reader finds them;
     # packed (PackedSpans) unless the docstring needs the general reader.
@@ -869,8 +873,9 @@ def _read_ast(src: _Source, path: str, blob_id: str | None) -> _Header | ParsePr
     try:
         nodes = _top_level_bindings(tree)
         text = src.text
-        if ":=" in text or "global" in text or "attr" in text or _maybe_dynamic(text):
-            _refuse_dynamic_bindings(tree, text)  # else nothing deeper can bind them
+        names = text if text.isascii() else unicodedata.normalize("NFKC", text)  # as Python reads them
+        if ":=" in text or "global" in text or "attr" in names or _maybe_dynamic(names):
+            _refuse_dynamic_bindings(tree, names)  # else nothing deeper can bind them
         assignments = {
             name: _Assignment(_literal(name, node, stmt), positions.span(node), stmt.lineno)
             for name, (node, stmt) in nodes.items()
@@ -1052,6 +1057,36 @@ def _maybe_dynamic(text: str) -> bool:
     return False
 
 
+_ASCII_BYTES = bytes(range(128))
+# Non-ASCII characters seen that NFKC leaves without ASCII letters, as a `str.translate` table deleting them.
+_PLAIN_CHARS: dict[int, None] = {}
+
+
+def _disguised(code: bytes, encoding: str) -> bool:
+    """Whether a non-ASCII character of ``code`` reads as an ASCII letter, digit or ``_`` in a name.
+
+    Python reads names NFKC-normalised: ``ｅｘｅｃ(...)`` calls exec and
+    ``down_revisｉon = ...`` binds down_revision, which no substring scan for
+    the ASCII words sees. ``encoding`` is UTF-8 or a single-byte codec, so
+    the non-ASCII bytes alone decode to the non-ASCII characters: one
+    ``translate`` and a look at those few (accents, CJK text and `，` give
+    no ASCII letter; a `²` in a comment is a false alarm).
+    """
+    others = code.translate(None, _ASCII_BYTES)
+    if not others:
+        return False
+    unknown = others.decode(encoding, "replace").translate(_PLAIN_CHARS)  # drops those seen before
+    if not unknown:
+        return False
+    if len(_PLAIN_CHARS) >= 65536:
+        _PLAIN_CHARS.clear()
+    for char in set(unknown):  # char by char, remembered: cheaper than normalising the text
+        if not _ASCII_WORD.isdisjoint(unicodedata.normalize("NFKC", char)):
+            return True
+        _PLAIN_CHARS[ord(char)] = None
+    return False
+
+
 class _Dynamic:
     """What ``_refuse_dynamic_bindings`` learns about one module as it walks it."""
 
@@ -1103,13 +1138,13 @@ class _Dynamic:
             self.lines = _NEWLINE_TEXT.split(self.text)
         end = node.end_lineno or node.lineno
         outside = "\n".join(self.lines[: node.lineno - 1] + self.lines[end:])
-        if not outside.isascii():  # Python reads identifiers NFKC-normalised (`ｆ()` calls f)
-            outside = unicodedata.normalize("NFKC", outside)
         return re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", outside) is not None
 
 
 def _refuse_dynamic_bindings(tree: ast.Module, text: str) -> None:
     """``_NotStatic`` for what binds a key at import other than a top-level statement.
+
+    ``text`` is the source NFKC-normalised, as Python reads names (``ｆ()`` calls f).
 
     ``(down_revision := ...)`` in code that runs at module level; ``global
     down_revision`` in a class body or a function that may run at import;

@@ -15,5 +15,6 @@ whenever the reader's results change for any input.
 #    blocks under `if TYPE_CHECKING:` / `if __name__ == "__main__":` are skipped.
 # 8: `global` / exec / eval in a function count only when it may run at import (its name
 #    occurs elsewhere, a decorator, a dunder); builtins.exec, `run = exec`, setattr() of a
-#    key, locals() and sys.modules[__name__] writes are problems too.
+#    key, locals() and sys.modules[__name__] writes are problems too; names spelled with
+#    characters NFKC makes ASCII (`ｅｘｅｃ`) are read as Python reads them.
 PARSER_VERSION: int = 8

@@ -588,6 +588,17 @@ def test_module_writes_below_a_template_header_leave_the_fast_readers(tail):
     assert isinstance(parse_revision(data, PATH), ParseProblem)
 
 
+def test_names_python_normalises_to_the_keys_or_to_exec_are_read_as_python_reads_them():
+    # Python reads identifiers NFKC-normalised: fullwidth letters spell the same names.
+    text = render_revision("ff00ee", "abc123", message="add users，中文 é m²", style="typed")
+    assert _read_template(text.encode(), PATH, None) is not None  # other non-ASCII text stays fast
+    assert _parse_fast(text.encode(), PATH) is not None
+    assert read(text + "down_revis\uff49on = 'x'\n").down_revisions == ("x",)
+    assert "`exec()` runs when alembic imports" in problem(text + "\uff45\uff58\uff45\uff43(CODE)\n").reason
+    called = "def f():\n    global down_revision\n    down_revision = 'x'\n\uff46()\n"  # fullwidth f()
+    assert "declared `global` in a function that may run at import" in problem(text + called).reason
+
+
 def test_an_exec_imported_from_builtins_above_the_header_leaves_the_template_reader():
     text = render_revision("ff00ee", "abc123", message="add users", style="typed")
     assert "import sqlalchemy as sa\n" in text
