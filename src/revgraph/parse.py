@@ -1187,7 +1187,9 @@ def _refuse_dynamic_node(node: ast.AST, scope: int, at_import: bool, seen: _Dyna
         _refuse_reference(node, at_import, seen)
         if _self_module(node, seen):
             if id(node) not in seen.handled:
-                raise _NotStatic(node.lineno, f"`{_SELF}` is used in a way that may bind {_ANY_KEY}; {_STATIC}")
+                raise _NotStatic(
+                    node.lineno, f"`{_SELF}` is used in a way that may bind {_ANY_KEY}; {_STATIC}"
+                )
             return
         namespace = _namespace(node.value, scope, seen)
         if namespace:
