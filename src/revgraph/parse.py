@@ -1092,7 +1092,8 @@ class _Dynamic:
 
     def __init__(self, tree: ast.Module, text: str) -> None:
         self.text = text
-        self.lines: list[str] | None = None  # split on first use
+        self.tree = tree
+        self.run_at_import: frozenset[str] | None = None  # ``_names_run_at_import``, on first use
         self.handled: set[int] = set()  # ids of globals()/vars()/sys.modules[__name__] uses known harmless
         # Names for builtins: `import builtins as b` (b -> ""), `from builtins import exec as run`
         # (run -> "exec"); `__builtins__` is the builtins module, or its dict, in every module.
@@ -1124,21 +1125,84 @@ class _Dynamic:
         return None
 
     def may_be_called(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-        """Whether anything may call the function: a decorator, a dunder, or its name anywhere else.
+        """Whether anything may call the function at import: a decorator, a dunder, or
+        its name in code that runs at import (``_names_run_at_import``).
 
-        Conservative on purpose: a mention in a comment or a string counts, as
-        does one in another function's body, so "never called" is only said of
-        a function no other line of the module names (alembic itself calls
-        ``upgrade()`` and ``downgrade()``, never at import).
+        alembic itself calls ``upgrade()`` and ``downgrade()``, never at import;
+        a helper only they call does not run at import either.
         """
         name = node.name
         if node.decorator_list or (name.startswith("__") and name.endswith("__")):
             return True
-        if self.lines is None:
-            self.lines = _NEWLINE_TEXT.split(self.text)
-        end = node.end_lineno or node.lineno
-        outside = "\n".join(self.lines[: node.lineno - 1] + self.lines[end:])
-        return re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", outside) is not None
+        if self.run_at_import is None:
+            self.run_at_import = _names_run_at_import(self.tree)
+        return self.run_at_import is _EVERY_NAME or name in self.run_at_import
+
+
+_EVERY_NAME: frozenset[str] = frozenset()  # (by identity) a call at import whose target has no name
+_WORDS = re.compile(r"\w+")
+
+
+def _names_run_at_import(tree: ast.Module) -> frozenset[str]:
+    """The names that code run at import mentions, also through the bodies of the
+    functions it names, and so on: a function named nowhere in that set never runs
+    at import. ``_EVERY_NAME`` when a call at import has no name to follow
+    (``globals()[name]()``, ``handlers[0]()``).
+
+    Conservative: an attribute's name counts (``C().m()`` names ``m``), so do the
+    words of a string (``getattr(module, "f")``) and every name a function body
+    mentions, nested functions included; code under ``if TYPE_CHECKING:`` counts.
+    """
+    bodies: dict[str, set[str]] = {}  # function name -> the names its body mentions
+    named: set[str] = set()
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # Decorators, defaults and annotations run where the definition does; the body when called.
+            stack.extend(node.decorator_list)
+            stack.extend(node.args.defaults)
+            stack.extend(d for d in node.args.kw_defaults if d is not None)
+            stack.extend(a.annotation for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+                         if a.annotation is not None)  # fmt: skip
+            if node.returns is not None:
+                stack.append(node.returns)
+            mentions = bodies.setdefault(node.name, set())
+            for stmt in node.body:
+                mentions.update(_mentions(stmt))
+            continue
+        if isinstance(node, ast.Name):
+            named.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            named.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            named.update(_WORDS.findall(node.value))
+        elif isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
+            return _EVERY_NAME
+        stack.extend(ast.iter_child_nodes(node))
+    pending = [name for name in named if name in bodies]
+    while pending:
+        for name in bodies.pop(pending.pop(), ()):
+            if name not in named:
+                named.add(name)
+                if name in bodies:
+                    pending.append(name)
+    return frozenset(named)
+
+
+def _mentions(node: ast.AST) -> set[str]:
+    """Every name, attribute name and string word under ``node``."""
+    found: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+        elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(child.name)
+        elif isinstance(child, ast.Constant) and isinstance(child.value, str):
+            found.update(_WORDS.findall(child.value))
+    return found
 
 
 def _refuse_dynamic_bindings(tree: ast.Module, text: str) -> None:
@@ -1153,8 +1217,8 @@ def _refuse_dynamic_bindings(tree: ast.Module, text: str) -> None:
     of a key at import, or on the module itself with a computed name;
     ``globals()`` and ``sys.modules[__name__]`` anywhere and ``vars()`` /
     ``locals()`` at module level, unless only read. A function's body may run
-    at import unless the function is defined in code that does not, or
-    nothing but its own body names it (``_Dynamic.may_be_called``). The bodies
+    at import unless the function is defined in code that does not, or no code
+    run at import names it (``_Dynamic.may_be_called``). The bodies
     of ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` never run.
     Called only when the source holds ``:=``, ``global``, ``attr`` (``setattr``
     with a key's name spells the name, so the fast readers leave it) or one of

@@ -17,4 +17,6 @@ whenever the reader's results change for any input.
 #    occurs elsewhere, a decorator, a dunder); builtins.exec, `run = exec`, setattr() of a
 #    key, locals() and sys.modules[__name__] writes are problems too; names spelled with
 #    characters NFKC makes ASCII (`ｅｘｅｃ`) are read as Python reads them.
-PARSER_VERSION: int = 8
+# 9: a function may run at import only when code run at import names it, directly or
+#    through functions it names (a helper only upgrade() calls does not).
+PARSER_VERSION: int = 9

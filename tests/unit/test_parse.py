@@ -544,6 +544,13 @@ def test_what_rebinds_the_names_beyond_a_literal_assignment_is_a_problem(snippet
             "down_revision is declared `global` in a function that may run at import",
             2,
         ),
+        # ... through another function run at import, a method, a name in a string, a default
+        ("def f():\n    exec(CODE)\ndef g():\n    f()\nX = [g()]\n", "`exec()` runs when alembic", 2),
+        ("class A:\n    def m(self):\n        exec(CODE)\nA().m()\n", "`exec()` runs when alembic", 3),
+        ("def f():\n    exec(CODE)\ngetattr(sys, 'x', 'f')\n", "`exec()` runs when alembic", 2),
+        ("def f():\n    exec(CODE)\ndef g(a=f()):\n    pass\n", "`exec()` runs when alembic", 2),
+        # a call at import whose target has no name: any function may be it
+        ("def f():\n    exec(CODE)\nHANDLERS = [print]\nHANDLERS[0]()\n", "`exec()` runs when alembic", 2),
     ],
 )
 def test_rebinding_through_the_module_builtins_or_a_function_run_at_import_is_a_problem(snippet, needle, line):
@@ -561,6 +568,9 @@ def test_rebinding_through_the_module_builtins_or_a_function_run_at_import_is_a_
         "def f(n):\n    global down_revision\n    down_revision = 'x'\n    return f(n - 1)\n",
         "def f():\n    exec(CODE)\n    def g():\n        global revision\n        revision = 'y'\n    g()\n",
         "def upgrade():\n    builtins.exec(CODE)\n    setattr(row, NAME, 1)\n",
+        # a helper only upgrade() calls: alembic runs it at upgrade time, not at import
+        "def _convert(v):\n    return eval(v)\n\ndef upgrade():\n    _convert(CODE)\n",
+        "class Row:\n    def load(self):\n        exec(CODE)\n\ndef upgrade():\n    Row().load()\n",
         "X = getattr(sys.modules[__name__], 'helper', None)\nsys.modules[__name__].helper = 1\n",
         "setattr(sys.modules[__name__], 'helper', 1)\n",
     ],
