@@ -13,10 +13,12 @@ as git would run it, a process started in the worktree.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import os
-import subprocess
+import threading
+import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ from tests.hostile.corpus import (
     tracebacks,
 )
 from tests.support.gitrepo import apply_environ, isolated_environ
+from tests.support.templates import store_root
 
 needs_proc_io = pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="needs Linux /proc/self/io")
 
@@ -52,12 +55,17 @@ def corpus_repo(tmp_path_factory):
     """``corpus_repo(name)``: the case's repository, built once per session (reads never change it)."""
     env = apply_environ(isolated_environ(tmp_path_factory.mktemp("corpus-home")), os.environ)
     built: dict[str, CaseRepo] = {}
+    locks: dict[str, threading.Lock] = {}
+    lock = threading.Lock()  # the driver runs' threads build too: each case once
 
     def get(name: str) -> CaseRepo:
-        if name not in built:
-            folder = tmp_path_factory.mktemp(f"case-{name}")
-            built[name] = build_case_repo(folder / "repo", case_named(name), env)
-        return built[name]
+        with lock:
+            case_lock = locks.setdefault(name, threading.Lock())
+        with case_lock:
+            if name not in built:
+                folder = tmp_path_factory.mktemp(f"case-{name}")
+                built[name] = build_case_repo(folder / "repo", case_named(name), env)
+            return built[name]
 
     return get
 
@@ -246,18 +254,27 @@ DRIVER_TEST = "test_merge_driver_reading_the_case_from_git_never_merges_doubt_cl
 
 @dataclass
 class DriverRun:
-    proc: subprocess.CompletedProcess
+    returncode: int
+    stdout: str
+    stderr: str
     merged: str  # %A after the run
     changed: list[str]  # files of the case repository that changed meanwhile
+    traps: list[str]  # traps sprung in the case repository the driver ran in
 
 
 @pytest.fixture(scope="session")
 def driver_runs(request, corpus_repo, tmp_path_factory):
-    """``driver_runs(name)``: the driver's run on that case, started for all selected cases at once.
+    """``driver_runs(name)``: the driver's run on that case, each run once per test run.
 
     A driver is a process of its own (git starts it in the worktree); running
     them three at a time, each on its own repository, saves most of their
     start-up time. Each run only ever sees its own repository.
+
+    Under xdist every worker collects every case but runs only some: each
+    worker that reaches these tests claims cases not yet claimed (an
+    ``O_EXCL`` file in a folder the run's workers share) and runs those, and
+    every answer is written there for whichever worker runs that case's test
+    (before, each of the three workers ran the driver on all cases).
     """
     env = apply_environ(isolated_environ(tmp_path_factory.mktemp("driver-home")), os.environ)
     selected = [
@@ -265,10 +282,13 @@ def driver_runs(request, corpus_repo, tmp_path_factory):
         for item in request.session.items
         if getattr(item, "originalname", None) == DRIVER_TEST
     ]
-    repos = {name: corpus_repo(name) for name in selected}  # built here, before any driver starts
+    shared = store_root(
+        tmp_path_factory.getbasetemp(), os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    ) / "hostile-driver-runs"
+    shared.mkdir(parents=True, exist_ok=True)
 
     def run(name: str) -> DriverRun:
-        cr = repos[name]
+        cr = corpus_repo(name)
         before = file_states(*cr.watched)
         # Both sides changed the lock's heads: the driver must read both commits' revisions.
         proc, merged = run_merge_driver(
@@ -280,28 +300,58 @@ def driver_runs(request, corpus_repo, tmp_path_factory):
             incoming=cr.main_sha,
             env=env,
         )
-        return DriverRun(proc, merged, changed_files(before, file_states(*cr.watched)))
+        changed = changed_files(before, file_states(*cr.watched))
+        return DriverRun(proc.returncode, proc.stdout, proc.stderr, merged, changed, cr.sprung_traps())
+
+    def publish(name: str, result: DriverRun) -> None:
+        tmp = shared / f"{name}.json.tmp"
+        tmp.write_text(json.dumps(dataclasses.asdict(result)), encoding="utf-8")
+        tmp.replace(shared / f"{name}.json")
+
+    def claim_and_run() -> None:
+        for name in selected:
+            try:
+                os.close(os.open(shared / f"{name}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                continue  # another thread or worker runs it
+            publish(name, run(name))
+
+    def get(name: str) -> DriverRun:
+        answer = shared / f"{name}.json"
+        deadline = time.monotonic() + 240
+        while not answer.exists():
+            for claimer in claimers:
+                if claimer.done() and claimer.exception():
+                    raise claimer.exception()
+            if time.monotonic() > deadline:  # its claimer (another worker) died: run it here
+                publish(name, run(name))
+                break
+            time.sleep(0.05)
+        return DriverRun(**json.loads(answer.read_text(encoding="utf-8")))
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(run, name) for name in selected}
-        yield lambda name: futures[name].result()
+        claimers = [pool.submit(claim_and_run) for _ in range(3)]
+        yield get
+        for claimer in claimers:
+            claimer.result()  # a run that failed fails here too
 
 
 @cases("driver")
 def test_merge_driver_reading_the_case_from_git_never_merges_doubt_cleanly(name, corpus_repo, driver_runs):
     cr = corpus_repo(name)
     run = driver_runs(name)
-    proc, merged = run.proc, run.merged
+    merged = run.merged
 
-    assert not tracebacks(proc.stdout, proc.stderr), proc.stderr
-    assert proc.returncode in (0, 1), proc.stderr
+    assert not tracebacks(run.stdout, run.stderr), run.stderr
+    assert run.returncode in (0, 1), run.stderr
     assert run.changed == []
+    assert run.traps == []
     assert cr.sprung_traps() == []
     if cr.case.unreadable:
-        assert proc.returncode == 1, merged  # any doubt is a conflict, never a guessed clean merge
+        assert run.returncode == 1, merged  # any doubt is a conflict, never a guessed clean merge
     elif not cr.case.errors:
-        assert proc.returncode == 0, proc.stderr
-    if proc.returncode == 1:
+        assert run.returncode == 0, run.stderr
+    if run.returncode == 1:
         assert "<<<<<<<" in merged and "revgraph fix" in merged
     else:
         assert lock_heads(merged) == set(cr.case.heads), merged
