@@ -113,7 +113,7 @@ def test_a_command_over_its_time_is_killed_and_the_next_one_runs(probe):
     env = {**os.environ, "PROBE_PARENT": "1", "PROBE_SLEEP": "30"}
     cmd = [sys.executable, "-m", "alembic", "current"]
     with pytest.raises(subprocess.TimeoutExpired):
-        zygote.run(cmd, cwd=probe, env=env, input=None, timeout=2)
+        zygote.run(cmd, cwd=probe, env=env, input=None, timeout=0.5)  # it sleeps 30 s
     del env["PROBE_SLEEP"]
     code, out, _ = zygote.run(cmd, cwd=probe, env=env, input=None, timeout=60)
     assert code == 0 and json.loads(out.splitlines()[0])["forked"] is True
@@ -169,12 +169,13 @@ def test_a_command_interrupted_by_the_test_run_takes_its_zygote_and_child_along(
         raise _Interrupted
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.alarm(2)
+    # Well after the warm zygote answered with the child's pid (a fork), long before 30 s.
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
     try:
         with pytest.raises(_Interrupted):
             zygote.run(cmd, cwd=probe, env={**env, "PROBE_SLEEP": "30"}, input=None, timeout=60)
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     child = served.child
     assert child is not None
