@@ -169,8 +169,9 @@ def test_a_command_interrupted_by_the_test_run_takes_its_zygote_and_child_along(
         raise _Interrupted
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    # Well after the warm zygote answered with the child's pid (a fork), long before 30 s.
-    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    # Well after the zygote answered with the child's pid (a fork), even on a loaded
+    # machine, and long before 30 s.
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
     try:
         with pytest.raises(_Interrupted):
             zygote.run(cmd, cwd=probe, env={**env, "PROBE_SLEEP": "30"}, input=None, timeout=60)
