@@ -81,14 +81,14 @@ IDS = st.sampled_from(["1" * 40, "2" * 40, "3" * 40, None])
 SNAPSHOT = st.one_of(st.none(), st.lists(st.tuples(PATHS, IDS), max_size=7))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=settings.default.max_examples * 4, deadline=None)  # 100 fast, 2000 thorough
 @given(SNAPSHOT, SNAPSHOT, SNAPSHOT, SNAPSHOT)
 def test_merge_is_union_equals_its_reference(head, base, merge_base, merged):
     ctx = SimpleNamespace(head=_snap(head), base=_snap(base), merge_base=_snap(merge_base), merged=_snap(merged))
     assert resultcache._merge_is_union(ctx) == merge_is_union_reference(ctx)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=settings.default.max_examples * 4, deadline=None)
 @given(SNAPSHOT, SNAPSHOT)
 def test_contents_compare_as_the_reference_does(a, b):
     fast_a, fast_b = resultcache._contents(_snap(a)), resultcache._contents(_snap(b))
