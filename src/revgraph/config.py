@@ -388,7 +388,9 @@ def _load_project(
     _check_lock_settings(environments, root, settings, pyproject)
     # Against every environment the project has, --env or not.
     _warn_unknown_allow_heads(settings, [name for name, _ in specs], pyproject, notes)
-    outer = _outer_project(root) if settings_file is None and found is not None else None
+    # Only -n kept the folder from the project above that names its alembic.ini
+    # (``_find_project_dir`` looked for one already otherwise, and found none).
+    outer = _outer_project(root) if section is not None and settings_file is None and found is not None else None
     if outer is not None:
         notes.append(outer_project_note(root, outer))
     return Project(
