@@ -46,7 +46,7 @@ import re
 import sys
 import unicodedata
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from revgraph.model import PackedSpans, ParseProblem, Revision, Span
@@ -1091,7 +1091,6 @@ class _Dynamic:
     """What ``_refuse_dynamic_bindings`` learns about one module as it walks it."""
 
     def __init__(self, tree: ast.Module, text: str) -> None:
-        self.text = text
         self.tree = tree
         self.run_at_import: frozenset[str] | None = None  # ``_names_run_at_import``, on first use
         self.handled: set[int] = set()  # ids of globals()/vars()/sys.modules[__name__] uses known harmless
@@ -1167,18 +1166,13 @@ def _names_run_at_import(tree: ast.Module) -> frozenset[str]:
                          if a.annotation is not None)  # fmt: skip
             if node.returns is not None:
                 stack.append(node.returns)
-            mentions = bodies.setdefault(node.name, set())
-            for stmt in node.body:
-                mentions.update(_mentions(stmt))
+            bodies.setdefault(node.name, set()).update(
+                name for stmt in node.body for child in ast.walk(stmt) for name in _named_by(child)
+            )
             continue
-        if isinstance(node, ast.Name):
-            named.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            named.add(node.attr)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            named.update(_WORDS.findall(node.value))
-        elif isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
+        if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
             return _EVERY_NAME
+        named.update(_named_by(node))
         stack.extend(ast.iter_child_nodes(node))
     pending = [name for name in named if name in bodies]
     while pending:
@@ -1190,19 +1184,17 @@ def _names_run_at_import(tree: ast.Module) -> frozenset[str]:
     return frozenset(named)
 
 
-def _mentions(node: ast.AST) -> set[str]:
-    """Every name, attribute name and string word under ``node``."""
-    found: set[str] = set()
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name):
-            found.add(child.id)
-        elif isinstance(child, ast.Attribute):
-            found.add(child.attr)
-        elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found.add(child.name)
-        elif isinstance(child, ast.Constant) and isinstance(child.value, str):
-            found.update(_WORDS.findall(child.value))
-    return found
+def _named_by(node: ast.AST) -> Sequence[str]:
+    """What ``node`` itself names: a name, an attribute's name, a definition's name, a string's words."""
+    if isinstance(node, ast.Name):
+        return (node.id,)
+    if isinstance(node, ast.Attribute):
+        return (node.attr,)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return (node.name,)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return _WORDS.findall(node.value)
+    return ()
 
 
 def _refuse_dynamic_bindings(tree: ast.Module, text: str) -> None:
