@@ -191,8 +191,9 @@ _CATALOGUE = (
             `sys.modules[__name__]`, `del`, `except ... as`, `for`, `with ... as`, an import,
             `+=`) or no `revision` at all cannot be placed in the graph, so every other answer
             about this environment would be a guess. A function counts as running at import
-            unless nothing else in the file names it: alembic itself only calls `upgrade()`
-            and `downgrade()`, and never while importing. So is a revision id alembic forbids: one containing `@`, `-`, `+` or
+            when code that runs at import names it, directly or through other functions:
+            alembic itself only calls `upgrade()` and `downgrade()`, and never while
+            importing. So is a revision id alembic forbids: one containing `@`, `-`, `+` or
             `:`, or one of the names it reserves (`base`, `head`, `heads`), which it cannot
             load or reads as its own symbols. Alembic fails on most of these too ("Could not
             determine revision id from filename"), but only when it imports the file, which
