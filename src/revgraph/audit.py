@@ -465,6 +465,7 @@ def _blob(history: "git.Repo", blob_id: str) -> bytes | None:
 
 # YYYY-MM-DD, optionally with a time after a space or T.
 _ISO_SHAPED = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_DATE_HINT = "use a date such as 2024-03-01, or '3 months ago'"
 
 
 def _check_date(history: "git.Repo", since: str) -> None:
@@ -487,7 +488,7 @@ def _check_date(history: "git.Repo", since: str) -> None:
         except ValueError:
             raise UsageError(
                 f"--since {since!r} is not a valid date",
-                hint="use a date such as 2024-03-01, or '3 months ago'",
+                hint=_DATE_HINT,
             ) from None
     out = _git(history, "rev-parse", f"--since={since}").decode().strip()
     stamp = out.rpartition("=")[2]
@@ -498,7 +499,7 @@ def _check_date(history: "git.Repo", since: str) -> None:
         return
     raise UsageError(
         f"--since {since!r} is not a date git understands",
-        hint="use a date such as 2024-03-01, or '3 months ago'",
+        hint=_DATE_HINT,
     )
 
 
