@@ -46,7 +46,7 @@ import re
 import sys
 import unicodedata
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from revgraph.model import PackedSpans, ParseProblem, Revision, Span
@@ -420,8 +420,8 @@ def _read_fast(src: _Source) -> _Header | None:
     data = src.data
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None  # lone CR newlines: rare enough to leave to ast
-    if _maybe_dynamic(src.text):
-        return None  # exec(), globals() ... may bind a name without spelling it out
+    if _maybe_dynamic(src.text) or _may_supply_names(src.text):
+        return None  # exec(), globals(), `import *` ... may bind a name without spelling it out
     try:
         docstring, code_start = _fast_docstring(src)
         if not src.text.isascii() and _disguised(src.data[code_start:], src.encoding):
@@ -637,8 +637,9 @@ def _read_template(data: bytes, path: str, blob_id: str | None) -> Revision | No
     rest = text[end:]
     if "revision" in rest or "branch_labels" in rest or "depends_on" in rest:
         return None  # a later line may assign a name again, or only mention it in a comment
-    if _maybe_dynamic(text[doc_end:]):  # the imports too: `from builtins import exec as run`
-        return None  # exec(), globals() ... may bind a name without spelling it out
+    below = text[doc_end:]  # the imports too: `from builtins import exec as run`
+    if _maybe_dynamic(below) or _may_supply_names(below):
+        return None  # exec(), globals(), `import *` ... may bind a name without spelling it out
     head = text[doc_end:code]
     names_in_head = "revision" in head or "branch_labels" in head or "depends_on" in head
     if names_in_head and not _names_in_comments_only(head):
@@ -914,7 +915,49 @@ def _top_level_bindings(tree: ast.Module) -> dict[str, tuple[ast.expr, ast.stmt]
             _refuse(_statement_names(stmt), stmt, "deleted (`del`)")
         else:
             _refuse(_statement_names(stmt), stmt, f"not a literal ({type(stmt).__name__})")
+    _refuse_supplied_names(tree, found)
     return found
+
+
+# Packages that bind none of the four names: `from sqlalchemy import *` is common in old files.
+_STAR_SAFE = ("sqlalchemy", "alembic")
+
+
+def _refuse_supplied_names(tree: ast.Module, found: dict[str, tuple[ast.expr, ast.stmt]]) -> None:
+    """``_NotStatic`` when a key may come from somewhere other than its literal.
+
+    ``from x import *`` binds whatever ``x`` defines, so a key it may bind must
+    be assigned after it; a module ``__getattr__`` (PEP 562) answers alembic's
+    ``module.depends_on`` for a key the file never assigns.
+    """
+    getattr_line = None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.If) and _never_runs(stmt.test):
+            nodes: Iterable[ast.AST] = (n for top in stmt.orelse for n in (top, *_nested_nodes(top)))
+        elif isinstance(stmt, _COMPOUND):
+            nodes = _nested_nodes(stmt)
+        else:
+            nodes = (stmt,)
+        for node in nodes:
+            if not isinstance(node, ast.stmt):
+                continue
+            if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+                module = node.module or ""
+                if node.level or module.split(".")[0] not in _STAR_SAFE:
+                    star = f"`from {'.' * node.level}{module} import *`"
+                    for key in KEYS:
+                        if key not in found:
+                            raise _NotStatic(node.lineno, f"{key} is not assigned, and {star} may bind it; {_STATIC}")
+                        if found[key][1].lineno < node.lineno:
+                            raise _NotStatic(node.lineno, f"{key} may be bound again by {star} below it; {_STATIC}")
+            if getattr_line is None and "__getattr__" in _statement_names(node):
+                getattr_line = node.lineno
+    if getattr_line is not None:
+        for key in KEYS:
+            if key not in found:
+                raise _NotStatic(
+                    getattr_line, f"{key} is not assigned, and the module's `__getattr__` may supply it; {_STATIC}"
+                )
 
 
 def _never_runs(test: ast.expr) -> bool:
@@ -1012,13 +1055,16 @@ def _nested_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
 _MODULE, _CLASS, _FUNCTION = 0, 1, 2
 # Each word, with the longer words it is commonly part of in migrations. Every
 # needle is one more scan of each file (about 1 us for 2 kB): add with care.
+# None: any occurrence counts, inside a longer word too (``f_globals``,
+# ``__globals__``, ``f_locals``, ``__builtins__``).
 _DYNAMIC_NEEDLES = (
     ("exec", ("execute", "exec_")),
     ("eval", ("evaluat",)),
-    ("globals", ()),
+    ("globals", None),
     ("vars", ()),
-    ("locals", ()),
+    ("locals", None),
     ("modules", ()),  # sys.modules[__name__], the module itself
+    ("builtins", None),  # getattr(__builtins__, "ex" + "ec")
 )
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _READ_ONLY_METHODS = frozenset({"get", "keys", "values", "items", "copy", "__contains__", "__getitem__"})
@@ -1037,11 +1083,15 @@ def _maybe_dynamic(text: str) -> bool:
     (``sys.modules[__name__]``, also what ``setattr()`` needs to bind one by a
     computed name) can each bind them at import, so the fast readers leave
     such a file to ``_read_ast``. ``op.execute`` is another word and costs
-    nothing but the ``find``.
+    nothing but the ``find``. ``globals``, ``locals`` and ``builtins`` count
+    inside longer words too: a frame's ``f_globals``, a function's
+    ``__globals__``, ``getattr(__builtins__, name)``.
     """
     for needle, benign in _DYNAMIC_NEEDLES:
         if needle not in text:
             continue
+        if benign is None:
+            return True
         if benign:
             count = text.count(needle)
             if count == text.count(benign[0]) or count == sum(map(text.count, benign)):
@@ -1055,6 +1105,18 @@ def _maybe_dynamic(text: str) -> bool:
                 return True
             pos = text.find(needle, end)
     return False
+
+
+_STAR_IMPORT = re.compile(r"import[ \t]*(?:\\\r?\n[ \t]*)*\*")
+
+
+def _may_supply_names(text: str) -> bool:
+    """Whether ``from x import *`` or a module ``__getattr__`` occurs (cheap; may say yes wrongly).
+
+    Either may give alembic a value the literals do not show
+    (``_refuse_supplied_names``): the fast readers leave such a file to ``_read_ast``.
+    """
+    return "__getattr__" in text or ("*" in text and _STAR_IMPORT.search(text) is not None)
 
 
 _ASCII_BYTES = bytes(range(128))
@@ -1098,18 +1160,33 @@ class _Dynamic:
         # (run -> "exec"); `__builtins__` is the builtins module, or its dict, in every module.
         self.builtins: dict[str, str] = {"__builtins__": ""}
         self.modules = {"modules"}  # names for sys.modules: `from sys import modules as mods`
+        self.sys_names = {"sys"}  # `import sys as s`
+        self.imported_modules: set[str] = set()  # `from sys import modules as mods` only
         if "builtins" in text or "modules" in text:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
                     for alias in node.names:
                         if alias.name == "builtins":
                             self.builtins[alias.asname or alias.name] = ""
+                        elif alias.name == "sys":
+                            self.sys_names.add(alias.asname or alias.name)
                 elif isinstance(node, ast.ImportFrom) and not node.level:
                     for alias in node.names:
                         if node.module == "builtins":
                             self.builtins[alias.asname or alias.name] = alias.name
                         elif node.module == "sys" and alias.name == "modules":
                             self.modules.add(alias.asname or alias.name)
+                            self.imported_modules.add(alias.asname or alias.name)
+
+    def sys_modules(self, node: ast.AST) -> bool:
+        """Whether ``node`` is ``sys.modules`` itself (``sys`` or an alias, or ``modules`` imported from it)."""
+        if isinstance(node, ast.Attribute):
+            return node.attr == "modules" and isinstance(node.value, ast.Name) and node.value.id in self.sys_names
+        return isinstance(node, ast.Name) and node.id in self.imported_modules
+
+    def builtins_module(self, node: ast.AST | None) -> bool:
+        """Whether ``node`` names the builtins module (``builtins``, an alias, ``__builtins__``)."""
+        return isinstance(node, ast.Name) and self.builtins.get(node.id) == ""
 
     def builtin(self, node: ast.AST) -> str | None:
         """The builtin ``node`` names: ``exec`` for ``exec``, ``builtins.exec``, ``b.exec``, an alias."""
@@ -1239,7 +1316,10 @@ def _refuse_dynamic_node(node: ast.AST, scope: int, at_import: bool, seen: _Dyna
     elif isinstance(node, ast.Name):
         if isinstance(node.ctx, ast.Load):
             _refuse_reference(node, at_import, seen)
+            _refuse_modules_handed_on(node, at_import, seen)
     elif isinstance(node, ast.Subscript):
+        if seen.sys_modules(node.value):
+            seen.handled.add(id(node.value))  # subscripted: `_self_module` judges the key
         _refuse_reference(node, at_import, seen)
         if _self_module(node, seen):
             if id(node) not in seen.handled:
@@ -1259,14 +1339,18 @@ def _refuse_dynamic_node(node: ast.AST, scope: int, at_import: bool, seen: _Dyna
     elif isinstance(node, ast.Attribute):
         _refuse_attribute(node, scope, at_import, seen)
     elif isinstance(node, ast.Compare):
-        for side in (node.left, *node.comparators):  # `"x" in globals()`
-            if _namespace(side, scope, seen):
+        for side in (node.left, *node.comparators):  # `"x" in globals()`, `"x" in sys.modules`
+            if _namespace(side, scope, seen) or seen.sys_modules(side):
                 seen.handled.add(id(side))
 
 
 def _refuse_call(node: ast.Call, scope: int, at_import: bool, seen: _Dynamic) -> None:
     name = seen.builtin(node.func)
     seen.handled.add(id(node.func))  # called here, not handed on (`_refuse_reference`)
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and seen.sys_modules(node.func.value):
+        seen.handled.add(id(node.func.value))  # `sys.modules.get(...)`: `_self_module` judges the key
+    if name == "vars" and node.args and seen.builtins_module(node.args[0]) and at_import:
+        raise _NotStatic(node.lineno, f"`vars()` of the builtins at import hands on `exec` and the like; {_STATIC}")
     if name in _RUNS_CODE and at_import:
         raise _NotStatic(
             node.lineno, f"`{name}()` runs when alembic imports the file and may bind {_ANY_KEY}; {_STATIC}"
@@ -1282,6 +1366,13 @@ def _refuse_call(node: ast.Call, scope: int, at_import: bool, seen: _Dynamic) ->
             raise _NotStatic(node.lineno, f"`{name}()` with a computed name may bind {_ANY_KEY}; {_STATIC}")
         if _self_module(target, seen) and literal is not None and literal not in ("__dict__", *_SETS_DUNDERS):
             seen.handled.add(id(target))  # reads, or writes another name
+        if name == "getattr" and at_import and seen.builtins_module(target):
+            if literal is None or literal in _NAMESPACE_BUILTINS or literal in _SETS_ATTRIBUTES or literal == "__dict__":
+                what = f"`{literal}`" if literal is not None else "a builtin by a computed name"
+                raise _NotStatic(
+                    node.lineno, f"`getattr()` takes {what} from the builtins at import, where a call may bind "
+                    f"{_ANY_KEY}; {_STATIC}",
+                )  # fmt: skip
         return
     if _self_module(node, seen) and id(node) not in seen.handled:
         raise _NotStatic(node.lineno, f"`{_SELF}` is used in a way that may bind {_ANY_KEY}; {_STATIC}")
@@ -1300,8 +1391,29 @@ def _refuse_reference(node: ast.expr, at_import: bool, seen: _Dynamic) -> None:
             )
 
 
+def _refuse_modules_handed_on(node: ast.expr, at_import: bool, seen: _Dynamic) -> None:
+    """``_NotStatic`` for ``sys.modules`` at import other than subscripted, ``.get()`` or ``in``:
+    an alias (``mods = sys.modules``) or a walk over it reaches the module as well."""
+    if at_import and id(node) not in seen.handled and seen.sys_modules(node):
+        raise _NotStatic(
+            node.lineno, f"`sys.modules` is handed on at import, where it may reach the module and bind "
+            f"{_ANY_KEY}; {_STATIC}",
+        )  # fmt: skip
+
+
+# Attributes that reach a module's namespace from a frame or a function.
+_FOREIGN_NAMESPACES = frozenset({"f_globals", "f_locals", "__globals__"})
+
+
 def _refuse_attribute(node: ast.Attribute, scope: int, at_import: bool, seen: _Dynamic) -> None:
     _refuse_reference(node, at_import, seen)
+    _refuse_modules_handed_on(node, at_import, seen)
+    if at_import and node.attr in _FOREIGN_NAMESPACES:
+        raise _NotStatic(
+            node.lineno, f"`.{node.attr}` reaches a namespace at import, where a write may bind {_ANY_KEY}; {_STATIC}"
+        )
+    if at_import and node.attr == "__dict__" and seen.builtins_module(node.value):
+        raise _NotStatic(node.lineno, f"the builtins' `__dict__` at import hands on `exec` and the like; {_STATIC}")
     if _self_module(node.value, seen):
         if node.attr == "__dict__":
             if id(node) not in seen.handled:

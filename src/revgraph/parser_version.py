@@ -19,4 +19,7 @@ whenever the reader's results change for any input.
 #    characters NFKC makes ASCII (`ｅｘｅｃ`) are read as Python reads them.
 # 9: a function may run at import only when code run at import names it, directly or
 #    through functions it names (a helper only upgrade() calls does not).
-PARSER_VERSION: int = 9
+# 10: `sys.modules` handed on at import, exec & co. taken from the builtins by getattr(),
+#     vars() or __dict__, frame and function namespaces (f_globals, __globals__), and a
+#     `from x import *` or module __getattr__ that may supply a name are problems too.
+PARSER_VERSION: int = 10

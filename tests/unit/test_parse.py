@@ -551,6 +551,19 @@ def test_what_rebinds_the_names_beyond_a_literal_assignment_is_a_problem(snippet
         ("def f():\n    exec(CODE)\ndef g(a=f()):\n    pass\n", "`exec()` runs when alembic", 2),
         # a call at import whose target has no name: any function may be it
         ("def f():\n    exec(CODE)\nHANDLERS = [print]\nHANDLERS[0]()\n", "`exec()` runs when alembic", 2),
+        # sys.modules under another name, or walked: the module is among its values
+        ("mods = sys.modules\nmods[__name__].down_revision = 'x'\n", "`sys.modules` is handed on at import", 1),
+        ("for m in list(sys.modules.values()):\n    pass\n", "`sys.modules` is handed on at import", 1),
+        ("from sys import modules as m\nM = m\n", "`sys.modules` is handed on at import", 2),
+        # exec & co. taken from the builtins' namespace by name
+        ("getattr(builtins, 'exec')(CODE)\n", "`getattr()` takes `exec` from the builtins at import", 1),
+        ("getattr(__builtins__, 'ex' + 'ec')(CODE)\n", "`getattr()` takes a builtin by a computed name", 1),
+        ("vars(builtins)['exec'](CODE)\n", "`vars()` of the builtins at import", 1),
+        ("b.__dict__['exec'](CODE)\n", "the builtins' `__dict__` at import", 1),
+        # a namespace reached through a frame or a function
+        ("sys._getframe().f_globals['down_revision'] = 'x'\n", "`.f_globals` reaches a namespace at import", 1),
+        ("sys._getframe().f_locals.update(PARENTS)\n", "`.f_locals` reaches a namespace at import", 1),
+        ("def f():\n    pass\nf.__globals__['down_revision'] = 'x'\n", "`.__globals__` reaches a namespace", 3),
     ],
 )
 def test_rebinding_through_the_module_builtins_or_a_function_run_at_import_is_a_problem(snippet, needle, line):
@@ -573,6 +586,11 @@ def test_rebinding_through_the_module_builtins_or_a_function_run_at_import_is_a_
         "class Row:\n    def load(self):\n        exec(CODE)\n\ndef upgrade():\n    Row().load()\n",
         "X = getattr(sys.modules[__name__], 'helper', None)\nsys.modules[__name__].helper = 1\n",
         "setattr(sys.modules[__name__], 'helper', 1)\n",
+        # another module looked up by name, and what only upgrade() does
+        "X = 'sqlalchemy' in sys.modules\nY = sys.modules.get('sqlalchemy')\nZ = sys.modules['sqlalchemy']\n",
+        "def upgrade():\n    mods = sys.modules\n    upgrade.__globals__['x'] = sys._getframe().f_locals\n",
+        "X = getattr(builtins, 'print')\n",
+        "modules = ['a']\nfor m in modules:\n    pass\n",
     ],
 )
 def test_rebinding_in_functions_never_called_at_import_is_read_as_the_literal(tail):
@@ -589,6 +607,11 @@ def test_rebinding_in_functions_never_called_at_import_is_read_as_the_literal(ta
         "g = globals\ng().update(PARENTS)\n",
         "exec (CODE)\n",
         "def f():\n    exec(CODE)\nf()\n",
+        "from helpers import *\n",
+        "from helpers import \\\n    *\n",
+        "import sys\nsys._getframe().f_globals.update(PARENTS)\n",
+        "def f():\n    pass\nf.__globals__.update(PARENTS)\n",
+        "getattr(__builtins__, 'ex' + 'ec')(CODE)\n",
     ],
 )
 def test_module_writes_below_a_template_header_leave_the_fast_readers(tail):
@@ -1041,3 +1064,55 @@ def test_an_ignore_comment_counts_only_as_a_comment_not_inside_a_string():
     assert parse_revision(in_string.encode(), PATH).ignores == frozenset()
     assert parse_revision(in_comment.encode(), PATH).ignores == frozenset({"RG402"})
     assert _parse_ast(in_string.encode(), PATH).ignores == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "line"),
+    [
+        # below an assignment, a star import may bind the name again
+        (
+            HEADER + "down_revision = 'abc123'\nbranch_labels = None\ndepends_on = None\nfrom helpers import *\n",
+            "revision may be bound again by `from helpers import *` below it", 16,
+        ),
+        (
+            HEADER + "down_revision = 'abc123'\nbranch_labels = None\ndepends_on = None\n"
+            "try:\n    from .shared import *\nexcept ImportError:\n    pass\n",
+            "revision may be bound again by `from .shared import *` below it", 17,
+        ),
+        # above the header, it binds what the file never assigns
+        (
+            HEADER.replace("import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom helpers import *\n")
+            + "down_revision = 'abc123'\n",
+            "branch_labels is not assigned, and `from helpers import *` may bind it", 10,
+        ),
+        # a module __getattr__ (PEP 562) answers for a name never assigned
+        (
+            HEADER + "down_revision = 'abc123'\n\ndef __getattr__(name):\n    return 'x'\n",
+            "branch_labels is not assigned, and the module's `__getattr__` may supply it", 15,
+        ),
+    ],
+)
+def test_names_a_star_import_or_a_module_getattr_may_supply_are_a_problem(text, needle, line):
+    # alembic reads module.branch_labels: whatever the star import or __getattr__ gives.
+    found = problem(text)
+    assert needle in found.reason and found.reason.endswith("never runs them")
+    assert found.line == line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # every name assigned after the star import: the literals are what alembic reads
+        HEADER.replace("import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom helpers import *\n")
+        + "down_revision = 'abc123'\nbranch_labels = None\ndepends_on = None\n",
+        # sqlalchemy and alembic bind none of the four names
+        HEADER + "down_revision = 'abc123'\nfrom sqlalchemy import *\nfrom alembic.op import *\n",
+        # never runs when alembic imports the file
+        HEADER + "down_revision = 'abc123'\nif TYPE_CHECKING:\n    from helpers import *\n",
+        # every name assigned: alembic never asks __getattr__ for them
+        HEADER + "down_revision = 'abc123'\nbranch_labels = None\ndepends_on = None\n"
+        "def __getattr__(name):\n    return 'x'\n",
+    ],
+)
+def test_star_imports_and_getattr_that_cannot_bind_a_name_are_read_as_the_literals(text):
+    assert read(text).down_revisions == ("abc123",)
