@@ -103,8 +103,7 @@ class Workspace:
             from revgraph.sources.gitref import GitRepo
 
             try:
-                self._repo = GitRepo(self.project.root)
-                self._repo.pin()  # one state of the repository per command
+                self._repo = GitRepo(self.project.root, pin=True)  # one state of the repository per command
                 self._repo.quiet = self.options.quiet
                 from revgraph.sources.refsettings import RefSettings
 

@@ -1230,13 +1230,16 @@ def _discovery(repo: GitRepo, start: str) -> str | None:
     import subprocess
     from pathlib import Path
 
-    done = subprocess.run(express.DISCOVER, cwd=start, capture_output=True, check=False,
-                          env=express.git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
-    raw = done.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    if repo.discovery[0] == start:  # the repository was found from there: what git said then
+        returncode, raw = 0, repo.discovery[1]
+    else:
+        done = subprocess.run(express.DISCOVER, cwd=start, capture_output=True, check=False,
+                              env=express.git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
+        returncode, raw = done.returncode, done.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
     git_dir, common, bare, shallow, inside, cdup = (raw.split("\n") + [""] * 6)[:6]
     here = Path(start)
     alike = (
-        done.returncode == 0 and inside == "true" and Path(git_dir) == Path(repo.git_dir)
+        returncode == 0 and inside == "true" and Path(git_dir) == Path(repo.git_dir)
         and (here / common).resolve() == Path(repo.common_dir) and (bare == "true") == repo.bare
         and (shallow == "true") == repo.is_shallow() and repo.root is not None
         and (here / cdup).resolve() == Path(repo.root)

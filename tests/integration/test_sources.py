@@ -246,6 +246,39 @@ def test_linked_worktree_reads_its_own_head_and_shares_the_common_dir(two_branch
     assert cache_dir_for(linked) == (repo.path / ".git" / "revgraph").resolve()
 
 
+def test_a_pinned_repository_takes_head_from_its_discovery_in_every_layout(two_branches, make_gitrepo, tmp_path):
+    """HEAD comes with the layout, from one `git rev-parse`, and the layout lines are
+    what `express.DISCOVER` prints there, wherever `--show-cdup` prints nothing."""
+    from revgraph import express
+
+    repo = two_branches
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
+    linked = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", str(linked), "feature")
+    main_sha, feature_sha = repo.rev_parse("main"), repo.rev_parse("feature")
+    places = [
+        (repo.path / V, main_sha, repo.path),
+        (repo.path / ".git", main_sha, repo.path),  # outside the work tree: no cdup line
+        (bare, main_sha, None),
+        (linked, feature_sha, linked),
+    ]
+    for start, head, root in places:
+        with GitRepo(start, pin=True) as git:
+            assert git.head_sha() == head, start
+            assert git.root == (root.resolve() if root else None)
+            done = subprocess.run(express.DISCOVER, cwd=start, capture_output=True, check=True)
+            assert git.discovery == (str(start.resolve()), done.stdout.decode().rstrip("\n"))
+    # Pinned, HEAD keeps meaning what it meant when the repository was found.
+    with GitRepo(repo.path, pin=True) as pinned, GitRepo(repo.path) as unpinned:
+        repo.write("notes.txt", "moves HEAD")
+        moved = repo.commit("after the discovery")
+        assert (pinned.head_sha(), unpinned.head_sha()) == (main_sha, moved)
+    unborn = make_gitrepo("unborn")
+    with GitRepo(unborn.path, pin=True) as git:
+        assert git.head_sha() is None and git.root == unborn.path.resolve()
+
+
 def test_submodule_is_its_own_repository(two_branches, make_gitrepo):
     outer = make_gitrepo("outer")
     outer.write("README", "outer")

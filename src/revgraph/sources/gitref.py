@@ -319,11 +319,14 @@ def _blob_id(data: bytes) -> str:
 class GitRepo:
     """The repository containing ``path``: a worktree, linked worktree, bare repo or submodule."""
 
-    def __init__(self, path: Path | str = ".") -> None:
+    def __init__(self, path: Path | str = ".", *, pin: bool = False) -> None:
+        """``pin``: ``pin()`` from the start, HEAD as the discovery found it."""
         start = Path(path).absolute()
         while not start.is_dir() and start != start.parent:
             start = start.parent  # a file, or a folder not created yet
-        out = self._discover(start, path)
+        out, head = self._discover(start, path)
+        # What ``express.DISCOVER`` prints from ``start`` (``resultcache._discovery`` reuses it).
+        self.discovery: tuple[str, str] = (str(start), out)
         lines = (out.split("\n") + [""] * 6)[:6]
         git_dir, common, bare, shallow, inside, cdup = lines
         self.git_dir: Path = Path(git_dir)
@@ -350,7 +353,8 @@ class GitRepo:
         # Commands started ahead of need (``prefetch``): args -> (process, stdout, stderr).
         self._prefetched: dict[tuple[str, ...], tuple[subprocess.Popen, IO[bytes], IO[bytes]]] = {}
         self._memo: dict[str, Blob] = {}  # blob id -> what cat-file gave (``blobs``)
-        self._pinned: dict[str, str | None] | None = None  # ref -> commit while ``pinned``
+        # ref -> commit while ``pinned``; HEAD's from the discovery, a moment ago.
+        self._pinned: dict[str, str | None] | None = {"HEAD^{commit}": head} if pin else None
         self._pinned_facts: dict[str, object] = {}  # ``while_pinned``'s answers
         self._memo_room = MEMO_BYTES
         # Versions folders inside a submodule (``_through_submodules``): the submodules'
@@ -364,11 +368,16 @@ class GitRepo:
         self.settings_at: RefSettings | None = None
 
     @staticmethod
-    def _discover(start: Path, asked: Path | str) -> str:
+    def _discover(start: Path, asked: Path | str) -> tuple[str, str | None]:
+        """The layout lines (``express.DISCOVER``'s output), and HEAD's commit (None: unborn).
+
+        HEAD comes from the same process (``--verify -q`` last): a command
+        that pins its refs (``pin``) asks git for it no second time.
+        """
         argv = [
             "git", "rev-parse", "--absolute-git-dir", "--git-common-dir",
             "--is-bare-repository", "--is-shallow-repository", "--is-inside-work-tree",
-            "--show-cdup",
+            "--show-cdup", "--verify", "-q", "HEAD^{commit}",
         ]  # fmt: skip
         untranslated = {"LC_ALL": "C", "LANGUAGE": "C"}  # we match on git's message
         try:
@@ -377,12 +386,21 @@ class GitRepo:
             )
         except OSError as exc:
             raise GitError(f"git is not available: {exc}") from None
-        if done.returncode != 0:
+        lines = done.stdout.decode("utf-8", "surrogateescape").split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the last line's newline
+        # -q: an unborn (or broken) HEAD exits 1 and says nothing; the layout is complete.
+        quiet_head = done.returncode == 1 and not done.stderr.strip() and len(lines) >= 5
+        if done.returncode != 0 and not quiet_head:
             message = done.stderr.decode("utf-8", "replace")
             if "not a git repository" in message or "no such" in message.lower():
                 raise GitError(f"not a git repository: {asked}")
             raise GitError(f"git failed in {asked}: {_first_line(done.stderr)}")
-        return done.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+        head = None
+        # --show-cdup prints a relative path, or an absolute work tree, or nothing: never an id.
+        if done.returncode == 0 and len(lines) > 5 and _BARE_OBJECT_ID.fullmatch(lines[-1]):
+            head = lines.pop()
+        return "\n".join(lines).rstrip("\n"), head
 
     # -------------------------------------------------------------- plumbing
     def git(
