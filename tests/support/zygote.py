@@ -251,6 +251,11 @@ def _warm_up() -> None:
     )
     for name in lazily:
         importlib.import_module(name)
+    # One `git --version` for all the children (most read blobs, which asks it), as
+    # long as they find the same git: `_child` forgets it for another PATH.
+    from revgraph.sources import gitref
+
+    gitref.git_version()
 
 
 def serve() -> None:
@@ -296,6 +301,10 @@ def _child(request: dict) -> None:
             os.dup2(opened, fd)
             os.close(opened)
         os.chdir(request["cwd"])
+        if request["env"].get("PATH") != os.environ.get("PATH"):
+            from revgraph.sources import gitref
+
+            gitref._GIT_VERSION = None  # maybe another git: asked again, as a fresh process would
         os.environ.clear()
         os.environ.update(request["env"])
         tempfile.tempdir = None  # TMPDIR is read again, as a fresh interpreter would
