@@ -742,16 +742,24 @@ def _folder_trees(repo: GitRepo, treeishes: Sequence[str], folders: Sequence[str
     requests = [(t, f) for t in dict.fromkeys(treeishes) for f in folders]
     if any("\n" in f for _, f in requests):
         raise OSError("a versions folder name holds a newline")  # not worth a key
+    # Asked before in this command (the lookup, then the store's second look): a
+    # commit's trees do not change, and the git directory's facts in the key
+    # cover what could make them (a replace ref, a graft).
+    found = repo.path_answers(requests)
+    requests = [request for request in requests if request not in found]
+    if not requests:
+        return found
     text = "".join(f"{t}:{f}\n" for t, f in requests)
     out = repo.git("cat-file", "--batch-check", input=text.encode("utf-8", "surrogateescape")).stdout
     answers = out.decode("utf-8", "surrogateescape").split("\n")
     if len(answers) < len(requests):
         raise OSError("git cat-file --batch-check answered too few requests")
-    found = {}
+    asked = {}
     for (treeish, folder), answer in zip(requests, answers):
         parts = answer.split(" ")
-        found[(treeish, folder)] = " ".join(parts[:2]) if len(parts) == 3 else "missing"
-    return found
+        asked[(treeish, folder)] = " ".join(parts[:2]) if len(parts) == 3 else "missing"
+    repo.known_paths(asked)
+    return {**found, **asked}
 
 
 # ------------------------------------------------------------ working tree

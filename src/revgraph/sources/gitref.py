@@ -346,6 +346,7 @@ class GitRepo:
         self._cat: _CatFile | None = None
         self._finalizer: weakref.finalize | None = None
         self._peeled: dict[str, str] = {}  # "<object id>^{commit}" -> sha (see _rev_parse)
+        self._path_answers: dict[tuple[str, str], str] = {}  # (commit id, path) -> cat-file's answer
         self._merge_bases: dict[tuple[str, str], str | None] = {}
         self._remotes: tuple[str, ...] | None = None  # `git remote`, asked once (error hints)
         # Trees read in full, per environment layout: others are read as their difference.
@@ -714,6 +715,25 @@ class GitRepo:
             spec = f"{sha}^{{commit}}"
             if sha and _OBJECT_ID.match(spec):
                 self._peeled[spec] = sha
+
+    def known_paths(self, answers: Mapping[tuple[str, str], str]) -> None:
+        """Note ``cat-file --batch-check`` answers (``"<oid> <type>"`` or ``"missing"``) to
+        ``<commit id>:<path>`` requests: a commit holds the same trees forever.
+
+        ``path_answers`` gives them back, and ``resolve`` of ``<commit id>:<folder>``
+        (a tree) needs no process.
+        """
+        for (treeish, path), answer in answers.items():
+            if _BARE_OBJECT_ID.fullmatch(treeish):
+                self._path_answers[(treeish, path)] = answer
+                oid, _, kind = answer.partition(" ")
+                if kind == "tree":
+                    self._peeled[f"{treeish}:{path}"] = oid
+
+    def path_answers(self, requests: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """What ``known_paths`` noted for these ``(commit id, path)`` requests."""
+        known = self._path_answers
+        return {request: known[request] for request in requests if request in known}
 
     def pin_answers(self, answers: Mapping[str, str | None]) -> None:
         """While pinned: take git's answers to ``<name>^{commit}`` requests made some
