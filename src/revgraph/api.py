@@ -1459,10 +1459,31 @@ def _find_shared_copy(repo: GitRepo, ref: str) -> str | None:
     if not full.startswith("refs/heads/"):
         return None  # not a local branch (a remote one, a tag, a sha): nothing to add
     branch = full[len("refs/heads/") :]
-    upstream = _git_output(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{branch}@{{upstream}}")
-    for candidate in ((upstream or "").strip(), f"origin/{branch}"):
+    upstream = branch_upstream(repo, branch)
+    for candidate in ((upstream[1] if upstream else ""), f"origin/{branch}"):
         if candidate and candidate not in (ref, branch, full) and _try_resolve(repo, candidate):
             return candidate
+    return None
+
+
+def branch_upstream(repo: GitRepo, branch: str) -> tuple[str, str] | None:
+    """Local ``branch``'s configured upstream, fetched or not: ``(full ref, short name)``.
+
+    None without one; ``("", "")`` when git could not say. Asked once per
+    command: the remote copy's pick and the express ticket's watch both need it.
+    """
+    return repo.while_pinned(f"upstream of {branch}", lambda: _read_upstream(repo, branch))
+
+
+def _read_upstream(repo: GitRepo, branch: str) -> tuple[str, str] | None:
+    ref = f"refs/heads/{branch}"
+    done = repo.git("for-each-ref", "--format=%(refname)%00%(upstream)%00%(upstream:short)", ref, ok=range(256))
+    if done.returncode != 0:
+        return ("", "")
+    for line in done.stdout.decode("utf-8", "surrogateescape").splitlines():
+        name, full, short = (line.split("\0") + ["", ""])[:3]
+        if name == ref and full:  # the pattern also matches refs below it (never the branch too)
+            return full, short
     return None
 
 

@@ -581,6 +581,9 @@ def _git_state(
     names = ["HEAD", *(ref for ref, _ in candidates), *plain]
     # A local branch (in any spelling): its remote copy counts.
     names += [f"refs/heads/{local_branch_name(ref)}" for ref, _ in candidates]
+    # ... and origin/<branch>, its remote copy unless an upstream says otherwise (_remote_copy):
+    # asked here with the others, not by a rev-parse of its own.
+    names += [f"origin/{local_branch_name(ref)}" for ref, _ in candidates if not ref.startswith(("origin/", "refs/"))]
     requests = tuple(dict.fromkeys(f"{n}^{{commit}}" for n in names if _plausible_ref(n)))
     gitdir = express.gitdir_facts(str(repo.git_dir), str(repo.common_dir))
     paths = (str(repo.root), *(str(loc) for env in environments for loc in env.version_locations))
@@ -1281,13 +1284,10 @@ def _upstream_unfetched(repo: GitRepo, branch: str) -> bool:
     creates this upstream would change the pick without touching any fact the
     ticket holds. Rare: no ticket then.
     """
-    from revgraph.api import _try_resolve
+    from revgraph.api import _try_resolve, branch_upstream, local_branch_name
 
-    from revgraph.api import local_branch_name
-
-    done = repo.git("for-each-ref", "--format=%(upstream)", f"refs/heads/{local_branch_name(branch)}", ok=range(256))
-    upstream = done.stdout.decode("utf-8", "surrogateescape").strip()
-    return done.returncode != 0 or (bool(upstream) and _try_resolve(repo, upstream) is None)
+    upstream = branch_upstream(repo, local_branch_name(branch))
+    return upstream is not None and (not upstream[0] or _try_resolve(repo, upstream[0]) is None)
 
 
 def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
