@@ -279,6 +279,27 @@ def test_a_pinned_repository_takes_head_from_its_discovery_in_every_layout(two_b
         assert git.head_sha() is None and git.root == unborn.path.resolve()
 
 
+def test_marked_entries_are_looked_for_again_only_when_the_index_changed(two_branches, monkeypatch):
+    """A command looks for assume-unchanged / skip-worktree entries once per index:
+    marking one rewrites the index, and then git is asked again."""
+    from revgraph import express
+
+    monkeypatch.setattr(express, "RACY_NS", 0)  # an index written a moment ago may vouch for itself
+    repo = two_branches
+    with GitRepo(repo.path) as git:
+        assert git.marked_paths([V]) == []
+        path = os.environ["PATH"]
+        monkeypatch.setenv("PATH", "/nonexistent")  # no git to ask: the answer must be the known one
+        git.prefetch_marked([V])
+        assert git.marked_paths([V]) == []
+        monkeypatch.setenv("PATH", path)
+        repo.git("update-index", "--assume-unchanged", f"{V}/a_first.py")
+        assert git.marked_paths([V]) == [f"{V}/a_first.py".encode()]
+        repo.git("update-index", "--no-assume-unchanged", f"{V}/a_first.py")
+        git.prefetch_marked([V])  # started while the index is as it is now
+        assert git.marked_paths([V]) == []
+
+
 def test_submodule_is_its_own_repository(two_branches, make_gitrepo):
     outer = make_gitrepo("outer")
     outer.write("README", "outer")

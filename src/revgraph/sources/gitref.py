@@ -347,6 +347,8 @@ class GitRepo:
         self._finalizer: weakref.finalize | None = None
         self._peeled: dict[str, str] = {}  # "<object id>^{commit}" -> sha (see _rev_parse)
         self._path_answers: dict[tuple[str, str], str] = {}  # (commit id, path) -> cat-file's answer
+        self._marks: dict[tuple[str, ...], tuple[tuple, tuple[bytes, ...]]] = {}  # ``_known_marks``
+        self._marks_asked: dict[tuple[str, ...], object] = {}  # prefetched: the index's identity then
         self._merge_bases: dict[tuple[str, str], str | None] = {}
         self._remotes: tuple[str, ...] | None = None  # `git remote`, asked once (error hints)
         # Trees read in full, per environment layout: others are read as their difference.
@@ -750,14 +752,44 @@ class GitRepo:
         ``git status`` and ``git add`` take them as unchanged whatever the file
         holds. ``prefetch_marked`` starts the same command early.
         """
-        from revgraph.express import hidden_paths
+        from revgraph.express import hidden_paths, index_identity
 
-        done = self.git(*_marked_args(folders), ok=range(256))
-        return hidden_paths(done.stdout) if done.returncode == 0 else None
+        args = _marked_args(folders)
+        if args in self._prefetched:
+            identity = self._marks_asked.pop(args, None)  # as the index was when it started
+        else:
+            known = self._known_marks(folders)
+            if known is not None:
+                return list(known)
+            identity = index_identity(str(self.git_dir))  # before the read: a mark made meanwhile changes it
+        done = self.git(*args, ok=range(256))
+        marked = hidden_paths(done.stdout) if done.returncode == 0 else None
+        if marked is not None and isinstance(identity, tuple):
+            self._marks[tuple(folders)] = (identity, tuple(marked))
+        return marked
 
     def prefetch_marked(self, folders: Sequence[str]) -> None:
-        """Start the read ``marked_paths(folders)`` takes (see ``prefetch``)."""
-        self.prefetch(*_marked_args(folders))
+        """Start the read ``marked_paths(folders)`` takes (see ``prefetch``), unless it is known."""
+        from revgraph.express import index_identity
+
+        if self._known_marks(folders) is None and _marked_args(folders) not in self._prefetched:
+            self._marks_asked[_marked_args(folders)] = index_identity(str(self.git_dir))
+            self.prefetch(*_marked_args(folders))
+
+    def _known_marks(self, folders: Sequence[str]) -> tuple[bytes, ...] | None:
+        """``marked_paths(folders)`` as read before, while the index is the one it was read from.
+
+        Marking an entry rewrites the index (a new file): a command looks for marks
+        once (a cold check asked three times: lookup, merge prediction, store),
+        and again only when the index changed or is too fresh to tell.
+        """
+        from revgraph.express import index_identity
+
+        known = self._marks.get(tuple(folders))
+        if known is None:
+            return None
+        identity = index_identity(str(self.git_dir))
+        return known[1] if isinstance(identity, tuple) and identity == known[0] else None
 
     def ref_file(self, ref: str) -> Path:
         """Where the loose ref ``ref`` (a full name: ``refs/remotes/origin/HEAD``) lives:
