@@ -62,9 +62,16 @@ def _configs_below(start: Path) -> list[str]:
         folder, depth = queue.pop(0)
         seen += 1
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            # Only folders and the names below can matter: a versions folder's 20k
+            # revision files are not sorted (the merge driver walks from the top).
+            with os.scandir(folder) as listing:
+                entries = [
+                    e for e in listing
+                    if not e.name.endswith(".py") and (e.name.endswith((".ini", ".toml")) or e.is_dir(follow_symlinks=False))
+                ]  # fmt: skip
         except OSError:
             continue
+        entries.sort(key=lambda e: e.name)
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
