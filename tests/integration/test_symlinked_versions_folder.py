@@ -140,3 +140,24 @@ def test_a_link_leaving_the_repository_or_looping_is_a_clear_error(make_gitrepo)
     ):
         done = repo.run(*args, check=2)
         assert "Traceback" not in done.stderr and why in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_index_is_read_through_a_staged_folder_link_as_a_ref_is(make_gitrepo, layout):
+    """`--ref :` (the index) follows the link the index holds, as `--ref HEAD` follows HEAD's:
+    the staged revision counts, the unstaged one does not."""
+    repo = _repo(make_gitrepo, layout)
+    assert _heads(repo.run("heads", "--ref", ":", "--json")) == [C]
+    repo.add_revision("dddd00000004", C, message="d staged")
+    repo.git("add", "-A")  # git stages it where the link leads
+    repo.add_revision("eeee00000005", "dddd00000004", message="e only on disk")
+    assert _heads(repo.run("heads", "--ref", ":", "--json")) == ["dddd00000004"]
+    assert _heads(repo.run("heads", "--json")) == ["eeee00000005"]
+    # A link staged to lead out of the repository is named, as a ref's is.
+    if layout == "versions-link":
+        os.unlink(repo.path / "migrations" / "versions")
+        os.symlink("../../outside", repo.path / "migrations" / "versions")
+        repo.git("add", "--", "migrations/versions")
+        done = repo.run("heads", "--ref", ":", check=2)
+        assert "reading the index: the versions folder migrations/versions goes through symlink" in done.stderr
+        assert "Traceback" not in done.stderr

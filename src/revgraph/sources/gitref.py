@@ -999,15 +999,25 @@ class GitRepo:
     def _on_the_way(self, treeish: str, folders: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
         """Gitlinks (path -> commit) and symlinks (path -> blob id) in ``treeish`` at a
         folder or on the way to one: one small ``ls-tree`` of the folders and their
-        parents (not recursive)."""
+        parents (not recursive). ``INDEX_TREEISH``: the index's stage-0 entries there."""
         named = [f for f in folders if f]
         if not named:
             return {}, {}
         prefixes = sorted({"/".join(parts[:i]) for f in named for parts in [f.split("/")] for i in range(1, len(parts) + 1)})
-        out = self.git("ls-tree", "-z", "--full-tree", treeish, "--", *prefixes).stdout
+        if treeish == INDEX_TREEISH:  # the index: its stage-0 entries at those paths (not below them)
+            out = self.git("ls-files", "-s", "-z", "--full-name", "--", *prefixes).stdout
+            wanted = set(prefixes)
+            records = []
+            for record in out.decode("utf-8", "surrogateescape").split("\0"):
+                meta, tab, path = record.partition("\t")
+                if tab and path in wanted and meta.endswith(" 0"):
+                    records.append(f"{meta.rsplit(' ', 1)[0].replace(' ', ' blob ', 1)}\t{path}")
+        else:
+            out = self.git("ls-tree", "-z", "--full-tree", treeish, "--", *prefixes).stdout
+            records = out.decode("utf-8", "surrogateescape").split("\0")
         gitlinks: dict[str, str] = {}
         symlinks: dict[str, str] = {}
-        for record in out.decode("utf-8", "surrogateescape").split("\0"):
+        for record in records:
             meta, tab, path = record.partition("\t")
             if tab and meta.startswith(_SUBMODULE_MODE + " "):
                 gitlinks[path] = meta.split(" ")[2]
@@ -1222,6 +1232,12 @@ class GitRepo:
             env, folders = self._settings_at(env, folders, INDEX_TREEISH)
         staged = self.index_entries(folders)
         entries = [entry for entry, stage in staged if stage == 0]
+        bare = _empty_folders(entries, folders)
+        if bare and self._on_the_way(INDEX_TREEISH, bare)[1]:
+            # A folder symlink staged on the way: its files are staged where it leads.
+            folders = list(self.real_folders(INDEX_TREEISH, folders, label="the index"))
+            staged = self.index_entries(folders)
+            entries = [entry for entry, stage in staged if stage == 0]
         snapshot = build_snapshot(
             self, env, folders, group_entries(entries), source="index", commit=None,
             cache=cache, treeish=None,
