@@ -237,6 +237,11 @@ def fast_path(args: list[str]) -> int | None:
         finally:
             if collecting:
                 gc.enable()
+    if args == ["--version"]:  # what tools and bug reports ask first: typer's answer, without typer
+        from revgraph import __version__
+
+        sys.stdout.write(f"revgraph {__version__}\n")
+        return 0
     code = None
     if "check" in args:
         # An unchanged tree's check comes from the result cache.

@@ -99,6 +99,16 @@ def test_heads_imports_no_heavy_module_and_answers_like_the_full_cli(repo, extra
     assert "revgraph" in loaded and not loaded & HEAVY, sorted(loaded & HEAVY)
 
 
+def test_version_imports_no_heavy_module_and_answers_like_the_full_cli(tmp_path):
+    fast = python_m("--version", cwd=tmp_path, importtime=True)
+    full = python_m("--debug", "--version", cwd=tmp_path)
+    assert fast.returncode == full.returncode == 0
+    assert (fast.stdout, without_importtime(fast.stderr)) == (full.stdout, full.stderr)
+    assert fast.stdout.startswith("revgraph ")
+    loaded = imported(fast.stderr)
+    assert "revgraph" in loaded and not loaded & HEAVY, sorted(loaded & HEAVY)
+
+
 def test_the_full_cli_still_runs_for_other_commands(repo):
     done = python_m("-C", repo.path, "rules", importtime=True)
     assert done.returncode == 0 and "RG102" in done.stdout
