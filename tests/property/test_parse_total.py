@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from revgraph.model import ParseProblem, Revision
-from revgraph.parse import _parse_ast, _parse_fast, fingerprint, parse_revision
+from revgraph.parse import _maybe_dynamic, _may_supply_names, _parse_ast, _parse_fast, fingerprint, parse_revision
 from tests.support.revfiles import STYLES, render_revision
 
 PATH = "migrations/versions/file.py"
@@ -122,8 +122,15 @@ def assert_is_result(result, data: bytes) -> None:
 
 
 # ---------------------------------------------------------------- properties
+_SPELLS_EXEC = (
+    b"# revision identifiers, used by Alembic.\nrevision = '0'\ndown_revision = 'exec'\n\n\n"
+    b"def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+)
+
+
 @SETTINGS
 @given(revision_files())
+@example((_SPELLS_EXEC, {"id": "0", "down": ("exec",), "labels": (), "deps": ()}))  # found by the thorough profile
 def test_fast_and_ast_readers_agree_on_values_and_spans(case):
     data, expected = case
     slow = _parse_ast(data, PATH)
@@ -135,7 +142,12 @@ def test_fast_and_ast_readers_agree_on_values_and_spans(case):
         expected["deps"],
     )
     fast = _parse_fast(data, PATH)
-    assert fast is not None, "a plain header must not need the ast reader"
+    if fast is None:
+        # Declined only for a trigger word the cheap scan cannot tell from code,
+        # e.g. a value that spells one (`down_revision = 'exec'`): then ast decides.
+        text = data.decode("utf-8-sig")
+        assert _maybe_dynamic(text) or _may_supply_names(text), "a plain header must not need the ast reader"
+        return
     assert fast == slow
     assert dict(fast.spans) == dict(slow.spans)
     assert parse_revision(data, PATH) == slow
