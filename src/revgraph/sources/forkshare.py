@@ -39,10 +39,34 @@ def available() -> bool:
         return False
     import threading
 
-    if threading.active_count() > 1 or _os_threads() > 1:
+    if threading.active_count() > 1 or not _one_os_thread():
         return False
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (cpus or 1) > 1
+
+
+# How long a thread Python has joined may still be listed by the kernel (on a loaded
+# machine it is, for a moment: the cat-file writer of a cold check was, at times).
+_THREAD_EXIT_SECONDS = 0.05
+
+
+def _one_os_thread() -> bool:
+    """Whether this is the process's only thread, waiting a moment for one on its way out.
+
+    ``threading`` forgets a thread when its Python code ends; the kernel lists
+    it until the thread has exited. A thread that stays (a C library's) costs
+    one such wait per question.
+    """
+    if _os_threads() <= 1:
+        return True
+    import time
+
+    deadline = time.monotonic() + _THREAD_EXIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.001)
+        if _os_threads() <= 1:
+            return True
+    return False
 
 
 def _os_threads() -> int:
