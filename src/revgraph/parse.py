@@ -1159,9 +1159,8 @@ class _Dynamic:
         # Names for builtins: `import builtins as b` (b -> ""), `from builtins import exec as run`
         # (run -> "exec"); `__builtins__` is the builtins module, or its dict, in every module.
         self.builtins: dict[str, str] = {"__builtins__": ""}
-        self.modules = {"modules"}  # names for sys.modules: `from sys import modules as mods`
         self.sys_names = {"sys"}  # `import sys as s`
-        self.imported_modules: set[str] = set()  # `from sys import modules as mods` only
+        self.imported_modules: set[str] = set()  # names for sys.modules: `from sys import modules as mods`
         if "builtins" in text or "modules" in text:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
@@ -1175,7 +1174,6 @@ class _Dynamic:
                         if node.module == "builtins":
                             self.builtins[alias.asname or alias.name] = alias.name
                         elif node.module == "sys" and alias.name == "modules":
-                            self.modules.add(alias.asname or alias.name)
                             self.imported_modules.add(alias.asname or alias.name)
 
     def sys_modules(self, node: ast.AST) -> bool:
@@ -1192,12 +1190,11 @@ class _Dynamic:
         """The builtin ``node`` names: ``exec`` for ``exec``, ``builtins.exec``, ``b.exec``, an alias."""
         if isinstance(node, ast.Name):
             return self.builtins.get(node.id) or node.id
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            return node.attr if self.builtins.get(node.value.id) == "" else None
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):  # __builtins__["exec"]
+        if isinstance(node, ast.Attribute):
+            return node.attr if self.builtins_module(node.value) else None
+        if isinstance(node, ast.Subscript) and self.builtins_module(node.value):  # __builtins__["exec"]
             key = node.slice
-            if self.builtins.get(node.value.id) == "" and isinstance(key, ast.Constant):
-                return key.value if isinstance(key.value, str) else None
+            return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
         return None
 
     def may_be_called(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -1446,8 +1443,9 @@ def _self_module(node: ast.AST | None, seen: _Dynamic) -> bool:
         container, key = node.func.value, node.args[0] if node.args else None
     else:
         return False
+    # Any `x.modules`, and a bare `modules` even when not imported from sys: conservative.
     modules = (isinstance(container, ast.Attribute) and container.attr == "modules") or (
-        isinstance(container, ast.Name) and container.id in seen.modules
+        isinstance(container, ast.Name) and (container.id == "modules" or container.id in seen.imported_modules)
     )
     return modules and not (isinstance(key, ast.Constant) and isinstance(key.value, str))
 
