@@ -320,7 +320,13 @@ class GitRepo:
     """The repository containing ``path``: a worktree, linked worktree, bare repo or submodule."""
 
     def __init__(self, path: Path | str = ".", *, pin: bool = False) -> None:
-        """``pin``: ``pin()`` from the start, HEAD as the discovery found it."""
+        """``pin``: for this object's life, a ref name means what it first meant.
+
+        For one command's repository (``api.Workspace``): revgraph never moves a
+        ref itself, so a command reads one state of the repository, and asks git
+        for HEAD or the base once, not once per step (``fix`` asked for the base
+        six times, each a process). HEAD is what the discovery found.
+        """
         start = Path(path).absolute()
         while not start.is_dir() and start != start.parent:
             start = start.parent  # a file, or a folder not created yet
@@ -667,17 +673,6 @@ class GitRepo:
             f"reading {candidates[0]}, as git does (name {candidates[1]} for the other)\n"
         )
 
-    def pin(self) -> None:
-        """From now on, for this object's life, a ref name means what it first meant.
-
-        For one command's repository (``api.Workspace``): revgraph never moves a
-        ref itself, so a command reads one state of the repository, and asks git
-        for HEAD or the base once, not once per step (``fix`` asked for the base
-        six times, each a process).
-        """
-        if self._pinned is None:
-            self._pinned = {}
-
     def while_pinned(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, asked once per ``key`` while refs are pinned (a fact about refs:
         a branch's upstream, say), every time otherwise."""
@@ -772,9 +767,10 @@ class GitRepo:
         """Start the read ``marked_paths(folders)`` takes (see ``prefetch``), unless it is known."""
         from revgraph.express import index_identity
 
-        if self._known_marks(folders) is None and _marked_args(folders) not in self._prefetched:
-            self._marks_asked[_marked_args(folders)] = index_identity(str(self.git_dir))
-            self.prefetch(*_marked_args(folders))
+        args = _marked_args(folders)
+        if self._known_marks(folders) is None and args not in self._prefetched:
+            self._marks_asked[args] = index_identity(str(self.git_dir))
+            self.prefetch(*args)
 
     def _known_marks(self, folders: Sequence[str]) -> tuple[bytes, ...] | None:
         """``marked_paths(folders)`` as read before, while the index is the one it was read from.
