@@ -77,8 +77,6 @@ _REMOVED_VARS = (
 )
 
 _GITCONFIG = f"""\
-[init]
-\tdefaultBranch = main
 [user]
 \tname = {GIT_NAME}
 \temail = {GIT_EMAIL}
@@ -92,17 +90,26 @@ _GITCONFIG = f"""\
 \tdetachedHead = false
 [merge]
 \tconflictstyle = merge
+[init]
+\tdefaultBranch = main
 """
 
 
 def isolated_environ(home: Path) -> dict[str, str | None]:
     """Variables to set (str) or remove (None) so git and revgraph ignore the host.
 
-    Creates ``home`` and its global git config.
+    Creates ``home`` and its global git config. The config points
+    ``init.templateDir`` at an empty folder: ``git init`` and ``git clone``
+    then write 2 files instead of 17 (no sample hooks, no ``info/exclude``),
+    which nothing revgraph does depends on, and the suite makes and copies
+    thousands of repositories (about 4 ms of CPU each, and fewer files for
+    the template copies and the clean-up to walk).
     """
     home.mkdir(parents=True, exist_ok=True)
+    template_dir = home / "git-template"
+    template_dir.mkdir(exist_ok=True)
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text(_GITCONFIG, encoding="utf-8")
+    gitconfig.write_text(_GITCONFIG + f"\ttemplateDir = {template_dir}\n", encoding="utf-8")
     changes: dict[str, str | None] = {name: None for name in _REMOVED_VARS}
     changes.update({name: None for name in os.environ if name.startswith("REVGRAPH_")})
     changes.update(
