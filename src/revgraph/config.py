@@ -1432,6 +1432,28 @@ def _sparse_checkout_hint(missing: Path) -> str | None:
     return None
 
 
+def broken_link_note(folder: Path) -> str:
+    """Why ``folder`` is missing when a link on the way to it is broken, else "".
+
+    The note reads ": <name> is a symbolic link to <target>, which does not exist".
+
+    A folder kept as a link (``migrations/versions -> ../shared/versions``)
+    reads as missing once its target goes: a person should hear which link
+    broke, not only that the folder is not there. (The link is named as the
+    OS sees it: a path git would call inside the link is not reported.)
+    """
+    path = folder
+    while not os.path.lexists(path) and path.parent != path:
+        path = path.parent
+    if os.path.islink(path) and not path.exists():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return ""
+        return f": {path.name} is a symbolic link to {target}, which does not exist"
+    return ""
+
+
 def _environment_from_reader(
     name: str, reader: _AlembicReader, start: Path, notes: list, *, on_disk: bool = True
 ) -> Environment:
@@ -1450,7 +1472,7 @@ def _environment_from_reader(
     script_location = resolver.resolve(script_value, "script_location")
     if on_disk and not _is_dir(script_location):
         raise ConfigError(
-            f"{reader.where('script_location')}: {script_location} is not a directory",
+            f"{reader.where('script_location')}: {script_location} is not a directory{broken_link_note(script_location)}",
             hint=_sparse_checkout_hint(script_location),
         )
 

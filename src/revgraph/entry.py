@@ -628,7 +628,10 @@ def versions_folder_warnings(ws) -> list[str]:
             except ValueError:
                 shown = str(folder)
             if not folder.is_dir():
-                warnings.append(f"versions folder {shown} does not exist (environment {env.name})")
+                from revgraph.config import broken_link_note
+
+                why = broken_link_note(folder)
+                warnings.append(f"versions folder {shown} does not exist{why} (environment {env.name})")
                 continue
             nested = [] if env.recursive else _only_subfolders_hold_revisions(folder, env.sourceless)
             if nested:
