@@ -88,6 +88,18 @@ def _rewrite_test_modules_once(config: pytest.Config) -> None:
     except Exception:  # noqa: BLE001 - an optimisation only: the workers rewrite as before
         return
     paths = [p for p in sorted(Path(__file__).parent.rglob("*.py")) if p.name.startswith("test_") or p.name == "conftest.py"]
+    # Plugins installed with a pytest entry point are rewritten too: every
+    # hypothesis module each worker imports was parsed, rewritten and compiled
+    # again in each of them (~2.5 s of CPU a worker on the loaded CI machine).
+    # The ones this process loaded through the rewrite hook (importing this
+    # conftest imported hypothesis) are written once here, like the tests.
+    paths += sorted({
+        Path(module.__file__)
+        for module in list(sys.modules.values())
+        if isinstance(getattr(module, "__loader__", None), rewrite.AssertionRewritingHook)
+        and str(getattr(module, "__file__", "")).endswith(".py")
+        and Path(module.__file__).parent != Path(__file__).parent
+    })
 
     def rewrite_each(share: list[Path]) -> None:
         for path in share:
