@@ -122,6 +122,21 @@ def dags(
     return spec
 
 
+def _pick(draw, pool: Sequence, count: int = 1) -> list:
+    """``count`` distinct members of ``pool`` (positions drawn, shrinking to the first ones).
+
+    ``st.sampled_from(pool)`` and ``st.lists`` of it would build new strategies
+    at every draw (a list is not hashable, so hypothesis cannot cache them) and
+    work out their properties again each time: a tenth of the property tests'
+    CPU. ``st.integers`` with plain bounds is cached.
+    """
+    remaining = list(pool)
+    return [remaining.pop(draw(st.integers(0, len(remaining) - 1))) for _ in range(min(count, len(remaining)))]
+
+
+_PARENT_COUNTS = (1, 1, 1, 2, 3)
+
+
 def _draw_down(draw, spec: list[RevSpec], index: int, may_base: bool, merges: bool):
     if index == 0 or (may_base and draw(st.integers(0, 7)) == 0):
         return ()
@@ -130,15 +145,14 @@ def _draw_down(draw, spec: list[RevSpec], index: int, may_base: bool, merges: bo
     heads = sorted(spec_heads(spec))
     pool = heads if draw(st.integers(0, 3)) else [rev.id for rev in spec]
     most = min(3, len(pool)) if merges else 1
-    count = draw(st.sampled_from([1, 1, 1, 2, 3])) if most > 1 else 1
-    count = min(count, most)
-    return tuple(draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count, unique=True)))
+    count = _pick(draw, _PARENT_COUNTS)[0] if most > 1 else 1
+    return tuple(_pick(draw, pool, min(count, most)))
 
 
 def _draw_labels(draw, unused: list[str]) -> tuple[str, ...]:
     if not unused or draw(st.integers(0, 5)):
         return ()
-    label = draw(st.sampled_from(unused))
+    [label] = _pick(draw, unused)
     unused.remove(label)
     return (label,)
 
@@ -146,12 +160,10 @@ def _draw_labels(draw, unused: list[str]) -> tuple[str, ...]:
 def _draw_depends(draw, spec, down, ids, prefix_depends) -> tuple[str, ...]:
     if draw(st.integers(0, 3)):
         return ()
-    candidates = [rev for rev in spec if rev.id not in down]
+    candidates = [rev for rev in spec if rev.id not in down]  # ids are unique: so are these
     if not candidates:
         return ()
-    targets = draw(
-        st.lists(st.sampled_from(candidates), min_size=1, max_size=2, unique_by=lambda r: r.id)
-    )
+    targets = _pick(draw, candidates, draw(st.integers(1, 2)))
     return tuple(_draw_reference(draw, target, ids, prefix_depends) for target in targets)
 
 
@@ -162,9 +174,9 @@ def _draw_reference(draw, target: RevSpec, ids, prefix_depends: bool) -> str:
     shortest = _shortest_unique_prefix(target.id, ids)
     if prefix_depends and shortest < len(target.id):
         forms.append("prefix")
-    form = draw(st.sampled_from(forms))
+    [form] = _pick(draw, forms)
     if form == "label":
-        return draw(st.sampled_from(target.branch_labels))
+        return _pick(draw, target.branch_labels)[0]
     if form == "prefix":
         return target.id[: draw(st.integers(shortest, len(target.id) - 1))]
     return target.id
