@@ -90,7 +90,7 @@ def _rewrite_test_modules_once(config: pytest.Config) -> None:
     paths = [p for p in sorted(Path(__file__).parent.rglob("*.py")) if p.name.startswith("test_") or p.name == "conftest.py"]
     # Plugins installed with a pytest entry point are rewritten too: every
     # hypothesis module each worker imports was parsed, rewritten and compiled
-    # again in each of them (~2.5 s of CPU a worker on the loaded CI machine).
+    # again in each of them (~1.8 s of CPU a worker on this 2-core machine).
     # The ones this process loaded through the rewrite hook (importing this
     # conftest imported hypothesis) are written once here, like the tests.
     paths += sorted({

@@ -1439,8 +1439,7 @@ def broken_link_note(folder: Path) -> str:
 
     A folder kept as a link (``migrations/versions -> ../shared/versions``)
     reads as missing once its target goes: a person should hear which link
-    broke, not only that the folder is not there. (The link is named as the
-    OS sees it: a path git would call inside the link is not reported.)
+    broke, not only that the folder is not there.
     """
     path = folder
     while not os.path.lexists(path) and path.parent != path:

@@ -127,8 +127,8 @@ def _pick(draw, pool: Sequence, count: int = 1) -> list:
 
     ``st.sampled_from(pool)`` and ``st.lists`` of it would build new strategies
     at every draw (a list is not hashable, so hypothesis cannot cache them) and
-    work out their properties again each time: a tenth of the property tests'
-    CPU. ``st.integers`` with plain bounds is cached.
+    work out their properties again each time (a quarter of the CPU of the
+    tests drawing these DAGs). ``st.integers`` with plain bounds is cached.
     """
     remaining = list(pool)
     return [remaining.pop(draw(st.integers(0, len(remaining) - 1))) for _ in range(min(count, len(remaining)))]

@@ -101,15 +101,16 @@ def isolated_environ(home: Path) -> dict[str, str | None]:
     Creates ``home`` and its global git config. The config points
     ``init.templateDir`` at an empty folder: ``git init`` and ``git clone``
     then write 2 files instead of 17 (no sample hooks, no ``info/exclude``),
-    which nothing revgraph does depends on, and the suite makes and copies
-    thousands of repositories (about 4 ms of CPU each, and fewer files for
-    the template copies and the clean-up to walk).
+    which nothing revgraph does depends on, and a run makes and copies over a
+    thousand repositories (about 4 ms of CPU less for each, and fewer files
+    for the template copies and the clean-up to walk).
     """
     home.mkdir(parents=True, exist_ok=True)
     template_dir = home / "git-template"
     template_dir.mkdir(exist_ok=True)
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text(_GITCONFIG + f"\ttemplateDir = {template_dir}\n", encoding="utf-8")
+    quoted = str(template_dir).replace("\\", "\\\\").replace('"', '\\"')  # a config value may hold ; or #
+    gitconfig.write_text(_GITCONFIG + f'\ttemplateDir = "{quoted}"\n', encoding="utf-8")
     changes: dict[str, str | None] = {name: None for name in _REMOVED_VARS}
     changes.update({name: None for name in os.environ if name.startswith("REVGRAPH_")})
     changes.update(
