@@ -163,25 +163,21 @@ def test_the_index_is_read_through_a_staged_folder_link_as_a_ref_is(make_gitrepo
         assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("layout", ("versions-link", "parent-link"))
-def test_a_folder_link_whose_target_went_missing_is_named(make_gitrepo, layout):
+@pytest.mark.parametrize(
+    ("layout", "code", "said"),
+    (
+        ("versions-link", 0, "versions folder migrations/versions does not exist: versions is a symbolic link "
+                             "to ../shared/versions, which does not exist"),
+        # The script folder itself is the link: alembic.ini's script_location is refused.
+        ("parent-link", 2, "migrations is not a directory: migrations is a symbolic link to shared/migrations, "
+                           "which does not exist"),
+    ),
+)  # fmt: skip
+def test_a_folder_link_whose_target_went_missing_is_named(make_gitrepo, layout, code, said):
     """A link on the way to the versions folder whose target is gone (a folder moved
     aside, a checkout that lacks it): the message names the broken link and where it
     leads, not only "does not exist"."""
     repo = _repo(make_gitrepo, layout)
     os.rename(repo.path / "shared", repo.path / "aside")
-    if layout == "versions-link":
-        done = repo.run("heads", check=0)
-        assert "Traceback" not in done.stderr, done.stderr
-        assert (
-            "versions folder migrations/versions does not exist: versions is a symbolic link "
-            "to ../shared/versions, which does not exist"
-        ) in done.stderr, done.stderr
-    else:
-        # The script folder itself is the link: alembic.ini's script_location is refused.
-        done = repo.run("heads", check=2)
-        assert "Traceback" not in done.stderr, done.stderr
-        assert (
-            "migrations is not a directory: migrations is a symbolic link to shared/migrations, "
-            "which does not exist"
-        ) in done.stderr, done.stderr
+    done = repo.run("heads", check=code)
+    assert "Traceback" not in done.stderr and said in done.stderr, done.stderr
