@@ -694,8 +694,6 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
     from its copy) beyond layout, comments and docstrings."""
     if ctx.base is None:
         return frozenset()
-    from revgraph.parse import fingerprint
-
     base_by_id = {r.id: r for r in ctx.base.revisions}
     changed = set()
     repo = ws.maybe_repo()
@@ -715,6 +713,8 @@ def _body_changed(ws: Workspace, ctx: EnvContext) -> frozenset[str]:
                 held = {(r.id, r.path) for r in ctx.head.revisions}
             if (rev.id, old.path) in held:
                 continue
+        from revgraph.parse import fingerprint  # only for a landed file that differs (see _with_syntax_problems)
+
         new_bytes = _revision_bytes(ws, ctx.head, rev)
         old_bytes = _read_blob(repo, old.blob_id) if repo is not None and old.blob_id else None
         if new_bytes is not None and old_bytes is not None and set(rev.down_revisions) != set(old.down_revisions):
@@ -1170,7 +1170,6 @@ def _touches_of(
     With ``naming``, a file that ``_may_touch`` none of those names is left
     out (its touches are not needed: RG301 compares items by name).
     """
-    from revgraph.parse import upgrade_touches
     from revgraph.sources.worktree import blob_id
 
     found: dict[int, tuple[str, ...]] = {}
@@ -1190,6 +1189,8 @@ def _touches_of(
         datas = [(rev, blob.data) for rev, blob in zip(with_blob, repo.blobs([r.blob_id for r in with_blob]))]
     for rev, data in datas:
         if data is not None and _may_touch(data, naming):
+            from revgraph.parse import upgrade_touches  # only now: see _with_syntax_problems
+
             found[id(rev)] = touches = upgrade_touches(data)
             # A working-tree file is read again here: remember its touches only
             # if it still holds the content its revision was parsed from.
@@ -1207,14 +1208,16 @@ def _with_syntax_problems(ws: Workspace, ctx: EnvContext) -> Snapshot:
     """
     from dataclasses import replace
 
-    from revgraph.parse import syntax_problem
-
     base_ids = {r.id for r in ctx.base.revisions} if ctx.base is not None else set()
     extra = []
     root = ws.root
     for rev in ctx.head.revisions:
         if rev.id in ctx.landed or rev.id in base_ids:
             continue
+        # Imported here: its patterns take ~30 ms to compile, and a check that finds
+        # every file in the parse cache and nothing new needs none of it.
+        from revgraph.parse import syntax_problem
+
         data = _revision_bytes(ws, ctx.head, rev, root)
         problem = syntax_problem(data, rev.path, rev.blob_id) if data is not None else None
         if problem is not None:

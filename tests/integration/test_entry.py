@@ -88,6 +88,22 @@ def test_warm_check_imports_no_heavy_module_and_answers_like_the_full_cli(repo):
     assert "revgraph" in loaded and not loaded & HEAVY, sorted(loaded & HEAVY)
 
 
+def test_a_check_with_every_file_parsed_before_and_nothing_new_compiles_no_parser(repo):
+    """On base itself (nothing new, no landed file edited) with the parse cache warm
+    and the whole-result cache gone, no file is read by a parser: revgraph.parse
+    (~30 ms of patterns to compile) stays unimported, and the answer is the same."""
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo.path, check=True)
+    args = ["-C", repo.path, "check", "--base", "main"]
+    python_m(*args)  # parses every file, stores results
+    for level in ("results", "express"):
+        shutil.rmtree(repo.path / ".git" / "revgraph" / level, ignore_errors=True)
+    again = python_m(*args, importtime=True)
+    fresh = python_m("--no-cache", *args)
+    assert (again.returncode, again.stdout, without_importtime(again.stderr)) == (fresh.returncode, fresh.stdout, fresh.stderr)
+    modules = {line.rsplit("|", 1)[1].strip() for line in again.stderr.splitlines() if line.startswith("import time:") and "|" in line}
+    assert "revgraph.api" in modules and "revgraph.parse" not in modules
+
+
 @pytest.mark.parametrize("extra", [[], ["--json"], ["-v", "--ref", "main"]])
 def test_heads_imports_no_heavy_module_and_answers_like_the_full_cli(repo, extra):
     args = ["-C", repo.path, "heads", *extra]
