@@ -1211,17 +1211,24 @@ def _with_syntax_problems(ws: Workspace, ctx: EnvContext) -> Snapshot:
     base_ids = {r.id for r in ctx.base.revisions} if ctx.base is not None else set()
     extra = []
     root = ws.root
+    cache = ws.cache
     for rev in ctx.head.revisions:
         if rev.id in ctx.landed or rev.id in base_ids:
             continue
+        if rev.blob_id and cache.syntax_fine(rev.blob_id):
+            continue
         # Imported here: its patterns take ~30 ms to compile, and a check that finds
-        # every file in the parse cache and nothing new needs none of it.
+        # every file in the parse cache and nothing new (or known to compile) needs none of it.
         from revgraph.parse import syntax_problem
+        from revgraph.sources.worktree import blob_id
 
         data = _revision_bytes(ws, ctx.head, rev, root)
         problem = syntax_problem(data, rev.path, rev.blob_id) if data is not None else None
         if problem is not None:
             extra.append(problem)  # the revision stays in the graph: its children are not dangling
+        elif data is not None and rev.blob_id and (ctx.head.source != "worktree" or blob_id(data) == rev.blob_id):
+            # As for touches: a working-tree file read again must still hold the parsed content.
+            cache.put_syntax_fine(rev.blob_id)
     if not extra:
         return ctx.head
     return replace(ctx.head, problems=ctx.head.problems + tuple(extra))

@@ -43,3 +43,31 @@ def test_a_healthy_new_revision_gives_no_rg107(gitrepo):
 
     proc = gitrepo.run("check", "--base", "main", "--format", "json", check=0)
     assert json.loads(proc.stdout)["findings"] == []
+
+
+def test_only_a_file_that_compiles_is_remembered_as_compiling(gitrepo):
+    """The parse cache remembers "compiles" per content, never "does not": a broken
+    file is judged again on each check the result cache cannot answer, and an edit
+    that breaks a file once known to compile is a new content, judged afresh."""
+    import shutil
+
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa00000001", None, message="base")
+    gitrepo.commit("base")
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    path = gitrepo.add_revision("bbbb00000002", "aaaa00000001", message="broken", body=BROKEN_BODY)
+    broken = gitrepo.read(path)
+
+    def codes() -> list[str]:
+        shutil.rmtree(gitrepo.path / ".git" / "revgraph" / "results", ignore_errors=True)
+        shutil.rmtree(gitrepo.path / ".git" / "revgraph" / "express", ignore_errors=True)
+        done = gitrepo.run("check", "--base", "main", "--format", "json")
+        return [f["code"] for f in json.loads(done.stdout)["findings"]]
+
+    assert codes() == codes() == ["RG107"]
+    fixed = broken.replace(b"op.create_table('t'\n", b"op.create_table('t')\n")
+    gitrepo.write(path, fixed)
+    assert codes() == codes() == []
+    gitrepo.write(path, broken)  # broken again: its content is the first one, never recorded as fine
+    assert codes() == ["RG107"]

@@ -398,6 +398,20 @@ class ParseCache:
     def put_touches(self, blob_id: str, touches: tuple[str, ...]) -> None:
         self._touches_new[f"touches:{blob_id}"] = tuple(touches)
 
+    # So does "syntax:<blob id>" -> (): the whole file compiles (``parse.syntax_problem``
+    # found nothing). A check asks it of every new revision whenever the result cache
+    # misses; a file that does not compile is never recorded, and asked again.
+    def syntax_fine(self, blob_id: str) -> bool:
+        """Whether the file with ``blob_id`` is known to compile as a whole."""
+        key = f"syntax:{blob_id}"
+        found = self._touches_new.get(key)
+        if found is None:
+            found = self._stored().get(key)
+        return found == ()
+
+    def put_syntax_fine(self, blob_id: str) -> None:
+        self._touches_new[f"syntax:{blob_id}"] = ()
+
     def parse(self, data: bytes, path: str, blob_id: str) -> Parsed:
         """The parse result of ``data`` (cached by ``blob_id``), at ``path``."""
         found = self.get(blob_id, path)
