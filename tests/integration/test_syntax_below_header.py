@@ -11,13 +11,18 @@ import json
 BROKEN_BODY = "def upgrade():\n    op.create_table('t'\n\n\ndef downgrade():\n    pass\n"
 
 
-def test_syntax_error_in_a_new_revisions_upgrade_is_rg107_with_its_line(gitrepo):
+def _feature_adding(gitrepo, message: str, body: str | None = None) -> str:
+    """main with one revision; checked out: branch feature adding bbbb00000002 (uncommitted). Its path."""
     gitrepo.init_env()
     gitrepo.add_revision("aaaa00000001", None, message="base")
     gitrepo.commit("base")
     gitrepo.branch("feature")
     gitrepo.checkout("feature")
-    path = gitrepo.add_revision("bbbb00000002", "aaaa00000001", message="broken", body=BROKEN_BODY)
+    return gitrepo.add_revision("bbbb00000002", "aaaa00000001", message=message, body=body)
+
+
+def test_syntax_error_in_a_new_revisions_upgrade_is_rg107_with_its_line(gitrepo):
+    path = _feature_adding(gitrepo, "broken", BROKEN_BODY)
     gitrepo.commit("broken upgrade")
 
     proc = gitrepo.run("check", "--base", "main", "--format", "json", check=1)
@@ -33,12 +38,7 @@ def test_syntax_error_in_a_new_revisions_upgrade_is_rg107_with_its_line(gitrepo)
 
 
 def test_a_healthy_new_revision_gives_no_rg107(gitrepo):
-    gitrepo.init_env()
-    gitrepo.add_revision("aaaa00000001", None, message="base")
-    gitrepo.commit("base")
-    gitrepo.branch("feature")
-    gitrepo.checkout("feature")
-    gitrepo.add_revision("bbbb00000002", "aaaa00000001", message="fine")
+    _feature_adding(gitrepo, "fine")
     gitrepo.commit("fine")
 
     proc = gitrepo.run("check", "--base", "main", "--format", "json", check=0)
@@ -51,12 +51,7 @@ def test_only_a_file_that_compiles_is_remembered_as_compiling(gitrepo):
     that breaks a file once known to compile is a new content, judged afresh."""
     import shutil
 
-    gitrepo.init_env()
-    gitrepo.add_revision("aaaa00000001", None, message="base")
-    gitrepo.commit("base")
-    gitrepo.branch("feature")
-    gitrepo.checkout("feature")
-    path = gitrepo.add_revision("bbbb00000002", "aaaa00000001", message="broken", body=BROKEN_BODY)
+    path = _feature_adding(gitrepo, "broken", BROKEN_BODY)
     broken = gitrepo.read(path)
 
     def codes() -> list[str]:
