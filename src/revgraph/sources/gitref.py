@@ -1000,25 +1000,24 @@ class GitRepo:
         if not named:
             return {}, {}
         prefixes = sorted({"/".join(parts[:i]) for f in named for parts in [f.split("/")] for i in range(1, len(parts) + 1)})
+        entries: list[tuple[str, str, str]] = []  # (mode, object id, path)
         if treeish == INDEX_TREEISH:  # the index: its stage-0 entries at those paths (not below them)
             out = self.git("ls-files", "-s", "-z", "--full-name", "--", *prefixes).stdout
             wanted = set(prefixes)
-            records = []
             for record in out.decode("utf-8", "surrogateescape").split("\0"):
-                meta, tab, path = record.partition("\t")
+                meta, tab, path = record.partition("\t")  # "<mode> <oid> <stage>"
                 if tab and path in wanted and meta.endswith(" 0"):
-                    records.append(f"{meta.rsplit(' ', 1)[0].replace(' ', ' blob ', 1)}\t{path}")
+                    mode, oid, _ = meta.split(" ")
+                    entries.append((mode, oid, path))
         else:
             out = self.git("ls-tree", "-z", "--full-tree", treeish, "--", *prefixes).stdout
-            records = out.decode("utf-8", "surrogateescape").split("\0")
-        gitlinks: dict[str, str] = {}
-        symlinks: dict[str, str] = {}
-        for record in records:
-            meta, tab, path = record.partition("\t")
-            if tab and meta.startswith(_SUBMODULE_MODE + " "):
-                gitlinks[path] = meta.split(" ")[2]
-            elif tab and meta.startswith(_SYMLINK_MODE + " "):
-                symlinks[path] = meta.split(" ")[2]
+            for record in out.decode("utf-8", "surrogateescape").split("\0"):
+                meta, tab, path = record.partition("\t")  # "<mode> <type> <oid>"
+                if tab:
+                    mode, _, oid = meta.split(" ")
+                    entries.append((mode, oid, path))
+        gitlinks = {path: oid for mode, oid, path in entries if mode == _SUBMODULE_MODE}
+        symlinks = {path: oid for mode, oid, path in entries if mode == _SYMLINK_MODE}
         return gitlinks, symlinks
 
     def hides_folders(self, treeish: str, folders: Sequence[str]) -> bool:
