@@ -754,6 +754,19 @@ def _revision_bytes(ws: Workspace, snap: Snapshot, rev, root: Path | None = None
     return None
 
 
+def _holds_parsed_content(snap: Snapshot, rev, data: bytes) -> bool:
+    """Whether ``data``, read again for ``rev`` (``_revision_bytes``), is what ``rev`` was
+    parsed from: what a cache entry keyed by ``rev.blob_id`` may then say of it. A
+    working-tree file may have changed since; a blob cannot."""
+    if not rev.blob_id:
+        return False
+    if snap.source != "worktree":
+        return True
+    from revgraph.sources.worktree import blob_id
+
+    return blob_id(data) == rev.blob_id
+
+
 def _read_lock(data: bytes):
     """A lock file's bytes parsed the one way ``check`` (RG401) and ``lock --check`` both read them."""
     from revgraph.lockfile import parse_lock
@@ -1170,8 +1183,6 @@ def _touches_of(
     With ``naming``, a file that ``_may_touch`` none of those names is left
     out (its touches are not needed: RG301 compares items by name).
     """
-    from revgraph.sources.worktree import blob_id
-
     found: dict[int, tuple[str, ...]] = {}
     cache = ws.cache
     unknown = []
@@ -1192,9 +1203,7 @@ def _touches_of(
             from revgraph.parse import upgrade_touches  # only now: see _with_syntax_problems
 
             found[id(rev)] = touches = upgrade_touches(data)
-            # A working-tree file is read again here: remember its touches only
-            # if it still holds the content its revision was parsed from.
-            if rev.blob_id and (snap.source != "worktree" or blob_id(data) == rev.blob_id):
+            if _holds_parsed_content(snap, rev, data):
                 cache.put_touches(rev.blob_id, touches)
     return found
 
@@ -1220,14 +1229,12 @@ def _with_syntax_problems(ws: Workspace, ctx: EnvContext) -> Snapshot:
         # Imported here: its patterns take ~30 ms to compile, and a check that finds
         # every file in the parse cache and nothing new (or known to compile) needs none of it.
         from revgraph.parse import syntax_problem
-        from revgraph.sources.worktree import blob_id
 
         data = _revision_bytes(ws, ctx.head, rev, root)
         problem = syntax_problem(data, rev.path, rev.blob_id) if data is not None else None
         if problem is not None:
             extra.append(problem)  # the revision stays in the graph: its children are not dangling
-        elif data is not None and rev.blob_id and (ctx.head.source != "worktree" or blob_id(data) == rev.blob_id):
-            # As for touches: a working-tree file read again must still hold the parsed content.
+        elif data is not None and _holds_parsed_content(ctx.head, rev, data):
             cache.put_syntax_fine(rev.blob_id)
     if not extra:
         return ctx.head
