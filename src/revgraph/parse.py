@@ -930,7 +930,6 @@ def _refuse_supplied_names(tree: ast.Module, found: dict[str, tuple[ast.expr, as
     be assigned after it; a module ``__getattr__`` (PEP 562) answers alembic's
     ``module.depends_on`` for a key the file never assigns.
     """
-    getattr_line = None
     for stmt in tree.body:
         if isinstance(stmt, ast.If) and _never_runs(stmt.test):
             nodes: Iterable[ast.AST] = (n for top in stmt.orelse for n in (top, *_nested_nodes(top)))
@@ -939,8 +938,6 @@ def _refuse_supplied_names(tree: ast.Module, found: dict[str, tuple[ast.expr, as
         else:
             nodes = (stmt,)
         for node in nodes:
-            if not isinstance(node, ast.stmt):
-                continue
             if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
                 module = node.module or ""
                 if node.level or module.split(".")[0] not in _STAR_SAFE:
@@ -950,14 +947,64 @@ def _refuse_supplied_names(tree: ast.Module, found: dict[str, tuple[ast.expr, as
                             raise _NotStatic(node.lineno, f"{key} is not assigned, and {star} may bind it; {_STATIC}")
                         if found[key][1].lineno < node.lineno:
                             raise _NotStatic(node.lineno, f"{key} may be bound again by {star} below it; {_STATIC}")
-            if getattr_line is None and "__getattr__" in _statement_names(node):
-                getattr_line = node.lineno
-    if getattr_line is not None:
-        for key in KEYS:
-            if key not in found:
-                raise _NotStatic(
-                    getattr_line, f"{key} is not assigned, and the module's `__getattr__` may supply it; {_STATIC}"
-                )
+    missing = [key for key in KEYS if key not in found]
+    if missing:  # alembic asks a module __getattr__ only for a name the module lacks
+        getattr_line = _module_getattr_line(tree)
+        if getattr_line is not None:
+            raise _NotStatic(
+                getattr_line, f"{missing[0]} is not assigned, and the module's `__getattr__` may supply it; {_STATIC}"
+            )
+
+
+def _module_getattr_line(tree: ast.Module) -> int | None:
+    """The first line that may give the module a ``__getattr__`` (PEP 562) at import; None if none can.
+
+    On the safe side: a name bound at module level in any way (``def``, ``=``,
+    ``import ... as``, a ``for`` or ``with`` target, ``:=``, a ``case``
+    capture), a ``global __getattr__`` anywhere, and any write that names it
+    (``globals()["__getattr__"] = ...``, ``setattr(module, "__getattr__", ...)``,
+    ``globals().update(__getattr__=...)``, ``module.__getattr__ = ...``).
+    Function and class bodies bind their own names, not the module's, and
+    the bodies of ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` never run.
+    """
+    lines: list[int] = []
+    stack: list[tuple[ast.AST, bool]] = []  # (node, whether it runs in the module's scope)
+    for stmt in tree.body:
+        if isinstance(stmt, ast.If) and _never_runs(stmt.test):
+            stack.extend((top, True) for top in stmt.orelse)
+        else:
+            stack.append((stmt, True))
+    while stack:
+        node, module_scope = stack.pop()
+        if _may_bind_getattr(node, module_scope):
+            lines.append(getattr(node, "lineno", 1))
+        body = getattr(node, "body", ()) if isinstance(node, _SCOPES) else ()
+        inner = {id(part) for part in (body if isinstance(body, list) else (body,))}
+        stack.extend((child, module_scope and id(child) not in inner) for child in ast.iter_child_nodes(node))
+    return min(lines) if lines else None
+
+
+def _may_bind_getattr(node: ast.AST, module_scope: bool) -> bool:
+    name = "__getattr__"
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return name in node.names
+    if isinstance(node, ast.Constant):
+        return node.value == name
+    if isinstance(node, ast.keyword):
+        return node.arg == name
+    if isinstance(node, ast.Attribute):
+        return node.attr == name and not isinstance(node.ctx, ast.Load)
+    if not module_scope:
+        return False
+    if isinstance(node, ast.Name):
+        return node.id == name and not isinstance(node.ctx, ast.Load)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name == name
+    if isinstance(node, ast.alias):
+        return (node.asname or node.name.split(".")[0]) == name
+    if isinstance(node, _PATTERN_BINDERS):
+        return name in _pattern_names(node)
+    return False
 
 
 def _never_runs(test: ast.expr) -> bool:

@@ -22,4 +22,6 @@ whenever the reader's results change for any input.
 # 10: `sys.modules` handed on at import, exec & co. taken from the builtins by getattr(),
 #     vars() or __dict__, frame and function namespaces (f_globals, __globals__), and a
 #     `from x import *` or module __getattr__ that may supply a name are problems too.
-PARSER_VERSION: int = 10
+# 11: a module __getattr__ bound by a top-level `for`/`with` target, `:=`, a `case` capture,
+#     `global`, or a write that names it (globals()[...], setattr(), .update(), an attribute).
+PARSER_VERSION: int = 11

@@ -1066,6 +1066,25 @@ def test_an_ignore_comment_counts_only_as_a_comment_not_inside_a_string():
     assert _parse_ast(in_string.encode(), PATH).ignores == frozenset()
 
 
+# Ways a module gets a `__getattr__` at import other than `def`, each with the
+# line (counted from its first) that binds it.
+GETATTR_BINDINGS = [
+    ("for __getattr__ in [lambda name: None]:\n    pass\n", 0),
+    ("with open(__file__) as f, helper() as __getattr__:\n    pass\n", 0),
+    ("if True:\n    for __getattr__ in [str]:\n        pass\n", 1),
+    ("(__getattr__ := lambda name: None)\n", 0),
+    ("x = [(__getattr__ := f) for f in [str]]\n", 0),
+    ("match 1:\n    case __getattr__:\n        pass\n", 1),
+    ("def install():\n    global __getattr__\n    __getattr__ = str\n\ninstall()\n", 1),
+    ("globals()['__getattr__'] = str\n", 0),
+    ("import sys\nsetattr(sys.modules[__name__], '__getattr__', str)\n", 1),
+    ("globals().update(__getattr__=str)\n", 0),
+    ("import sys\nsys.modules[__name__].__getattr__ = str\n", 1),
+    ("from helpers import lookup as __getattr__\n", 0),
+    ("@decorate(__getattr__ := str)\ndef f():\n    pass\n", 0),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "needle", "line"),
     [
@@ -1090,6 +1109,11 @@ def test_an_ignore_comment_counts_only_as_a_comment_not_inside_a_string():
             HEADER + "down_revision = 'abc123'\n\ndef __getattr__(name):\n    return 'x'\n",
             "branch_labels is not assigned, and the module's `__getattr__` may supply it", 15,
         ),
+        *[
+            (HEADER + "down_revision = 'abc123'\nbranch_labels = None\n\n" + code,
+             "depends_on is not assigned, and the module's `__getattr__` may supply it", 16 + offset)
+            for code, offset in GETATTR_BINDINGS
+        ],
     ],
 )
 def test_names_a_star_import_or_a_module_getattr_may_supply_are_a_problem(text, needle, line):
@@ -1112,6 +1136,12 @@ def test_names_a_star_import_or_a_module_getattr_may_supply_are_a_problem(text, 
         # every name assigned: alembic never asks __getattr__ for them
         HEADER + "down_revision = 'abc123'\nbranch_labels = None\ndepends_on = None\n"
         "def __getattr__(name):\n    return 'x'\n",
+        # a name missing, but nothing gives the module a __getattr__: a method, a
+        # function's local, a block that never runs, a read
+        HEADER + "down_revision = 'abc123'\nclass Proxy:\n    def __getattr__(self, name):\n        return 'x'\n",
+        HEADER + "down_revision = 'abc123'\ndef f():\n    __getattr__ = str\n    return __getattr__\n",
+        HEADER + "down_revision = 'abc123'\nif TYPE_CHECKING:\n    def __getattr__(name): ...\n",
+        HEADER + "down_revision = 'abc123'\nlookup = object.__getattr__\n",
     ],
 )
 def test_star_imports_and_getattr_that_cannot_bind_a_name_are_read_as_the_literals(text):
