@@ -871,11 +871,14 @@ def _read_ast(src: _Source, path: str, blob_id: str | None) -> _Header | ParsePr
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
         return ParseProblem(path, 1, f"cannot be parsed as Python ({type(exc).__name__}: {exc})", blob_id)
     positions = _Positions(src)
+    text = src.text
+    names = text if text.isascii() else unicodedata.normalize("NFKC", text)  # as Python reads them
+    dynamic = ":=" in text or "global" in text or "attr" in names or _maybe_dynamic(names)
     try:
-        nodes = _top_level_bindings(tree)
-        text = src.text
-        names = text if text.isascii() else unicodedata.normalize("NFKC", text)  # as Python reads them
-        if ":=" in text or "global" in text or "attr" in names or _maybe_dynamic(names):
+        # A module __getattr__ is spelled out, or made by code the words of
+        # `dynamic` announce (`setattr`, `globals()`, `sys.modules`).
+        nodes = _top_level_bindings(tree, getattr_possible=dynamic or "__getattr__" in names)
+        if dynamic:
             _refuse_dynamic_bindings(tree, names)  # else nothing deeper can bind them
         assignments = {
             name: _Assignment(_literal(name, node, stmt), positions.span(node), stmt.lineno)
@@ -886,11 +889,14 @@ def _read_ast(src: _Source, path: str, blob_id: str | None) -> _Header | ParsePr
     return _Header(assignments, _ast_docstring(tree, positions))
 
 
-def _top_level_bindings(tree: ast.Module) -> dict[str, tuple[ast.expr, ast.stmt]]:
+def _top_level_bindings(tree: ast.Module, *, getattr_possible: bool = True) -> dict[str, tuple[ast.expr, ast.stmt]]:
     """The last value assigned to each key at module level; raises ``_NotStatic``.
 
     One pass over the module's statements; what binds a key from deeper down
     (``:=``, ``global``, ``exec``, ``globals()``) is ``_refuse_dynamic_bindings``'s.
+    ``getattr_possible``: False when the source cannot give the module a
+    ``__getattr__`` (neither names it nor holds a word of the code that could
+    make one): no search for it then.
     """
     found: dict[str, tuple[ast.expr, ast.stmt]] = {}
     for stmt in tree.body:
@@ -915,7 +921,7 @@ def _top_level_bindings(tree: ast.Module) -> dict[str, tuple[ast.expr, ast.stmt]
             _refuse(_statement_names(stmt), stmt, "deleted (`del`)")
         else:
             _refuse(_statement_names(stmt), stmt, f"not a literal ({type(stmt).__name__})")
-    _refuse_supplied_names(tree, found)
+    _refuse_supplied_names(tree, found, getattr_possible)
     return found
 
 
@@ -923,7 +929,9 @@ def _top_level_bindings(tree: ast.Module) -> dict[str, tuple[ast.expr, ast.stmt]
 _STAR_SAFE = ("sqlalchemy", "alembic")
 
 
-def _refuse_supplied_names(tree: ast.Module, found: dict[str, tuple[ast.expr, ast.stmt]]) -> None:
+def _refuse_supplied_names(
+    tree: ast.Module, found: dict[str, tuple[ast.expr, ast.stmt]], getattr_possible: bool = True
+) -> None:
     """``_NotStatic`` when a key may come from somewhere other than its literal.
 
     ``from x import *`` binds whatever ``x`` defines, so a key it may bind must
@@ -948,7 +956,9 @@ def _refuse_supplied_names(tree: ast.Module, found: dict[str, tuple[ast.expr, as
                         if found[key][1].lineno < node.lineno:
                             raise _NotStatic(node.lineno, f"{key} may be bound again by {star} below it; {_STATIC}")
     missing = [key for key in KEYS if key not in found]
-    if missing:  # alembic asks a module __getattr__ only for a name the module lacks
+    # alembic asks a module __getattr__ only for a name the module lacks. The
+    # search walks every node (~2x an ast.parse): only when the name may be there.
+    if missing and getattr_possible:
         getattr_line = _module_getattr_line(tree)
         if getattr_line is not None:
             raise _NotStatic(

@@ -1082,6 +1082,9 @@ GETATTR_BINDINGS = [
     ("import sys\nsys.modules[__name__].__getattr__ = str\n", 1),
     ("from helpers import lookup as __getattr__\n", 0),
     ("@decorate(__getattr__ := str)\ndef f():\n    pass\n", 0),
+    # the name never spelled out in the text: an escape, literals joined
+    ("globals()['\\x5f_getattr__'] = str\n", 0),
+    ("import sys\nsetattr(sys.modules[__name__], '__get' 'attr__', str)\n", 1),
 ]
 
 
