@@ -144,6 +144,21 @@ def test_an_origin_head_naming_a_gone_branch_is_skipped_and_named_among_those_tr
     assert "tried origin/HEAD (origin/gone), main, master, origin/main, origin/master" in done.stderr, done.stderr
 
 
+def test_an_unset_origin_head_named_on_the_command_line_says_how_to_record_it(ours):
+    # A clone of an empty repository, or a remote added by hand: no origin/HEAD,
+    # and no fetch makes one. "did you fetch it?" and `git fetch origin HEAD:...` would mislead.
+    ours.git("remote", "set-head", "origin", "--delete")
+    for args in (("check", "--base", "origin/HEAD"), ("heads", "--ref", "origin/HEAD"), ("diff", "origin/HEAD")):
+        done = ours.run(*args)
+        assert done.returncode == 2, (args, done.stdout + done.stderr)
+        assert "unknown ref 'origin/HEAD': this clone does not record origin's default branch" in done.stderr
+        assert "hint: run `git remote set-head origin --auto`" in done.stderr, done.stderr
+        assert "fetch" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    ours.git("remote", "set-head", "origin", "--auto")  # what the hint says
+    done = ours.run("check", "--base", "origin/HEAD", "--format", "json")
+    assert done.returncode == 1 and json.loads(done.stdout)["base"] == "origin/HEAD", done.stdout + done.stderr
+
+
 # ------------------------------------------------------------------ caches
 def test_re_pointing_origin_head_is_a_new_result_cache_key(ours):
     assert check(ours)["base"] == "origin/main"

@@ -611,6 +611,13 @@ class GitRepo:
                                    "merge bases) is read from commits", hint="name a branch, tag or commit id")  # fmt: skip
             if re.fullmatch(r"[0-9a-fA-F]{7,64}", ref):
                 return UnknownRefError(ref)  # errors' hint for an object id
+            remote, _, name = ref.partition("/")
+            if name == "HEAD" and self.has_remote(remote):
+                # A clone records the remote's default branch once; `git fetch` never
+                # sets it (a clone of an empty repository, `git remote add`).
+                return BadRefError(ref, f"unknown ref {ref!r}: this clone does not record {remote}'s default branch",
+                                   hint=f"run `git remote set-head {remote} --auto` (it asks {remote}), "
+                                   f"or name the branch itself (e.g. {remote}/main)")  # fmt: skip
             branch = ref.removeprefix("origin/")
             valid = self.git("check-ref-format", "--branch", branch, ok=range(256)).returncode == 0
             if valid:
