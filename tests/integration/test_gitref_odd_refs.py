@@ -87,6 +87,46 @@ def test_the_fetch_hint_is_kept_for_branch_names_only(repo):
     assert "git fetch origin nosuch:refs/remotes/origin/nosuch" in branch.stderr, branch.stderr
 
 
+def test_an_ancestor_past_the_history_says_so_and_a_shallow_clone_says_how_to_deepen(repo, tmp_path):
+    # feat has two commits, and no merge: HEAD~7 and feat^2 name nothing, and no fetch changes that.
+    for args in (("heads", "--ref", "HEAD~7"), ("heads", "--ref", "feat^2"), ("check", "--base", "main~3"),
+                 ("diff", "main~3")):  # fmt: skip
+        done = repo.run(*args)
+        stderr = _clean_failure(done)
+        spec = args[-1]
+        assert f"unknown ref '{spec}': {spec[:-2].rstrip('~^')} has no such ancestor" in stderr, stderr
+        assert "git log --oneline" in stderr, stderr
+    assert repo.run("heads", "--ref", "HEAD~1").returncode == 0
+
+    # A shallow clone lacks what lies past its depth: the fetch that brings it.
+    shallow = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "1", "--branch", "feat", f"file://{repo.path}", str(shallow))
+    clone = GitRepo(shallow, repo.env)
+    done = clone.run("heads", "--ref", "HEAD~1")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "this clone is shallow: `git fetch --unshallow`" in done.stderr, done.stderr
+
+
+def test_a_short_object_id_several_objects_share_says_so_and_a_shared_name_does_not(repo):
+    import hashlib
+
+    # Two blobs whose ids share their first four hex digits (git's shortest prefix).
+    seen: dict[str, bytes] = {}
+    for i in range(100_000):
+        data = b"blob %d\n" % i
+        prefix = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()[:4]
+        if prefix in seen:
+            break
+        seen[prefix] = data
+    for data in (seen[prefix], data):
+        repo.git("hash-object", "-w", "--stdin", input=data.decode())
+    done = repo.run("heads", "--ref", prefix)
+    assert f"'{prefix}' is ambiguous: several objects start with it" in _clean_failure(done)
+    # `feat` is a tag and a branch: git warns that the name is ambiguous, which
+    # says nothing about object ids.
+    assert "several objects" not in repo.run("heads", "--ref", "feat~5").stderr
+
+
 def test_an_ambiguous_base_warns_on_every_run_not_only_the_first(repo):
     # A cached result would answer without reading the ref, and without the warning.
     for _ in range(3):

@@ -593,7 +593,9 @@ class GitRepo:
         if _plausible_ref(ref):
             done = self.git("cat-file", "-t", ref, env=_UNTRANSLATED, ok=range(256))
             kind = done.stdout.decode("utf-8", "replace").strip() if done.returncode == 0 else ""
-            if b"is ambiguous" in done.stderr:  # a short object id that several objects share
+            # A short object id several objects share ("short object ID 0011 is
+            # ambiguous"), not git's warning that a branch and a tag share a name.
+            if re.search(rb"short (?:object ID|SHA1) \S+ is ambiguous", done.stderr):
                 return BadRefError(ref, f"{ref!r} is ambiguous: several objects start with it",
                                    hint="give more characters of the object id")  # fmt: skip
             if kind == "tag":  # a tag of a blob: say what it points at
@@ -625,6 +627,15 @@ class GitRepo:
                 if self.has_remote("origin"):
                     return UnknownRefError(ref)
                 return UnknownRefError(ref, hint=self.branches_hint(), fetchable=False)
+        ancestry = re.fullmatch(r"(.+?)((?:[~^][0-9]*)+)", ref) if _plausible_ref(ref) else None
+        if ancestry and self._rev_parse(ancestry[1] + "^{commit}"):
+            if self.is_shallow():  # the ancestor may be in the history this clone left out
+                return UnknownRefError(ref, hint="this clone is shallow: `git fetch --unshallow` brings the "
+                                       "rest of the history")  # fmt: skip
+            # `HEAD~999` past the first commit, `main^2` of a commit with one parent:
+            # the history is all here, no fetch brings more.
+            return BadRefError(ref, f"unknown ref {ref!r}: {ancestry[1]} has no such ancestor",
+                               hint=f"`git log --oneline {ancestry[1]}` shows its history")  # fmt: skip
         # Not a name a fetch could create (``HEAD~9``, ``main:path``): no hint to
         # fetch it by that name (a deeper fetch may still bring ``HEAD~9``).
         unknown = UnknownRefError(ref)
