@@ -102,9 +102,12 @@ def test_an_ancestor_past_the_history_says_so_and_a_shallow_clone_says_how_to_de
     shallow = tmp_path / "shallow"
     repo.git("clone", "-q", "--depth", "1", "--branch", "feat", f"file://{repo.path}", str(shallow))
     clone = GitRepo(shallow, repo.env)
-    done = clone.run("heads", "--ref", "HEAD~1")
-    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    assert "this clone is shallow: `git fetch --unshallow`" in done.stderr, done.stderr
+    for args in (("heads", "--ref", "HEAD~1"), ("check", "--base", "feat~1")):
+        done = clone.run(*args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"unknown ref '{args[-1]}': this shallow clone does not reach that far back" in done.stderr
+        assert "hint: `git fetch --unshallow` brings the rest" in done.stderr, done.stderr
+        assert "refs/" not in done.stderr, done.stderr  # no fetch of a branch named `feat~1`
 
 
 def test_a_short_object_id_several_objects_share_says_so_and_a_shared_name_does_not(repo):

@@ -630,8 +630,8 @@ class GitRepo:
         ancestry = re.fullmatch(r"(.+?)((?:[~^][0-9]*)+)", ref) if _plausible_ref(ref) else None
         if ancestry and self._rev_parse(ancestry[1] + "^{commit}"):
             if self.is_shallow():  # the ancestor may be in the history this clone left out
-                return UnknownRefError(ref, hint="this clone is shallow: `git fetch --unshallow` brings the "
-                                       "rest of the history")  # fmt: skip
+                return BadRefError(ref, f"unknown ref {ref!r}: this shallow clone does not reach that far back",
+                                   hint="`git fetch --unshallow` brings the rest of the history")  # fmt: skip
             # `HEAD~999` past the first commit, `main^2` of a commit with one parent:
             # the history is all here, no fetch brings more.
             return BadRefError(ref, f"unknown ref {ref!r}: {ancestry[1]} has no such ancestor",
