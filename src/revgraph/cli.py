@@ -414,7 +414,7 @@ def check(
 
 # ------------------------------------------------------------------ rules
 @app.command()
-def rules(code: Optional[str] = typer.Argument(None, help="A rule code or name, such as RG102 or multiple-heads.")) -> None:
+def rules(code: Optional[str] = typer.Argument(None, metavar="[CODE]", help="A rule code or name, such as RG102 or multiple-heads.")) -> None:
     """List the rules, or explain one with an example and its fix."""
     from revgraph.render.report_text import render_rule_text, render_rules_text
     from revgraph.rules import RULES, find_rule
@@ -434,8 +434,9 @@ def diff(
     new: Optional[str] = typer.Argument(None, metavar="[HEAD]", help="The newer snapshot (default: the working tree; `:` is the index)."),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text or json."),
 ) -> None:
-    """Revision-level diff between two snapshots: added, removed, edited, re-pointed, declared twice,
-    and the files either snapshot cannot read (exit 1 when there is one)."""
+    """Revision-level diff between two snapshots: added, removed, edited, re-pointed, declared twice.
+
+    Also lists the files either snapshot cannot read (exit 1 when there is one)."""
     import json
 
     from revgraph import api
