@@ -1444,6 +1444,8 @@ class FixOutcome:
     created_folders: tuple[str, ...] = ()
     # ``Workspace.revgraph_command``: how a command fix offers starts (spell_commands).
     command: str = "revgraph"
+    # Staged files that also held the user's unstaged changes, now staged with fix's edit.
+    staged_yours: tuple[str, ...] = ()
 
 
 def _current_branch(repo: GitRepo) -> str | None:
@@ -1816,6 +1818,10 @@ def _fix(
     # What the plan leaves unsolved does not stop it: what it can do is still
     # done (and written), and the outcome says what remains (fix exits 1).
     created_folders: list[str] = []
+    staging = operation is not None and stage and not dry_run and repo is not None
+    # Files fix will `git add` whose unstaged changes (the user's, not conflicts)
+    # go into the index with its own edit: said, not done silently.
+    yours = _with_unstaged_changes(repo, [e.path for e in plan.edits if not e.creates]) if staging else ()
     written = apply_plan(plan, ws.root, allowed_dirs=allowed, dry_run=dry_run, created_folders=created_folders)
     staged: list[str] = []
     renamed: tuple[tuple[str, str], ...] = ()
@@ -1827,6 +1833,7 @@ def _fix(
 
         staged = list(on_disk(repo, written))
         _git_output(repo, "add", "--", *staged, check=True)
+        yours = tuple(path for path in yours if path in written)
         if operation.kind in ("merge", "squash"):
             # It stages anyway: a renumbered file also takes its new id's name. Not
             # in a rebase or cherry-pick, whose commits still to replay may edit
@@ -1842,8 +1849,18 @@ def _fix(
     return FixOutcome(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
         tuple(env.name for env in ws.environments), unresolved, renamed, ws.command_path,
-        tuple(created_folders),
+        tuple(created_folders), staged_yours=yours if staged else (),
     )
+
+
+def _with_unstaged_changes(repo: GitRepo, paths: list[str]) -> tuple[str, ...]:
+    """Those of ``paths`` whose working-tree file differs from the index, conflicts aside
+    (a conflicted file is fix's to resolve; git diff compares it with our side)."""
+    if not paths:
+        return ()
+    out = _git_output(repo, "diff", "--name-only", "-z", "--diff-filter=MT", "--", *paths)
+    conflicted = set(repo.conflicted_paths())
+    return tuple(path for path in (out or "").split("\0") if path and path not in conflicted)
 
 
 def _rename_renumbered(repo: GitRepo, root: Path, renumbered: Sequence[Renumbered]) -> tuple[tuple[str, str], ...]:

@@ -692,6 +692,10 @@ def _print_fix(outcome) -> int:
     c.print(f"wrote {len(outcome.written)} file(s)", markup=False)
     if outcome.staged:
         c.print(f"staged: {' '.join(outcome.staged)}", markup=False)
+    for path in outcome.staged_yours:
+        shown = shell_word(outcome.here(path))
+        c.print(f"note: {shown} also held changes of yours that were not staged; they are staged with "
+                f"the fix (`git diff --cached {shown}` shows all of it)", markup=False)  # fmt: skip
     _print_next(outcome, remaining)
     return _print_remaining(outcome, remaining)
 

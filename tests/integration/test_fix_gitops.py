@@ -219,6 +219,28 @@ def test_fix_during_merge_stopped_by_the_lock_file_rewrites_and_stages_it(gitrep
     d.assert_upgrade_creates_feature_table()
 
 
+def test_fix_says_when_the_file_it_stages_also_held_the_users_unstaged_changes(gitrepo, tmp_path):
+    # Merging main into the feature: the feature's revision moves, and its file
+    # carries an edit of the user's that was not staged. `git add` takes both.
+    d = diverge(gitrepo, tmp_path / "app.db", lock=True)
+    gitrepo.checkout("feature")
+    gitrepo.merge("main", expect_conflict=True)
+    gitrepo.write(d.feature_path, gitrepo.read(d.feature_path) + b"\n# my own note\n")
+
+    out = fix_ok(gitrepo)
+
+    assert parents(gitrepo, FEATURE) == (MAIN,)
+    assert gitrepo.git("diff", "--name-only").stdout == ""  # all of it staged
+    assert f"note: {d.feature_path} also held changes of yours that were not staged" in out, out
+    assert f"note: {LOCK}" not in out  # the lock file was in conflict: resolving it is fix's job
+
+    # Without such changes, no note.
+    gitrepo.git("merge", "--abort")
+    gitrepo.merge("main", expect_conflict=True)
+    out = fix_ok(gitrepo)
+    assert parents(gitrepo, FEATURE) == (MAIN,) and "note:" not in out, out
+
+
 @pytest.mark.parametrize("lock", [True, False], ids=["stopped at the lock file", "clean squash"])
 def test_fix_during_a_squash_merge_stages_and_says_git_commit(gitrepo, tmp_path, lock):
     # QA: `git merge --squash` records no MERGE_HEAD. fix moved the feature but
