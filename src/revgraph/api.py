@@ -1446,6 +1446,8 @@ class FixOutcome:
     command: str = "revgraph"
     # Staged files that also held the user's unstaged changes, now staged with fix's edit.
     staged_yours: tuple[str, ...] = ()
+    # Lock files fix left as they were: heads still compete in the middle of an operation.
+    locks_held: tuple[str, ...] = ()
 
 
 def _current_branch(repo: GitRepo) -> str | None:
@@ -1718,6 +1720,7 @@ def _fix(
     left_alone: list[str] = []
     nothing_to_merge: list[FixRefused] = []  # environments the merge strategy has nothing to join in
     remaining: list[RemainingHeads] = []
+    held: list[str] = []  # lock files left as they are while heads compete mid-operation
     allowed: list[Path] = []
     landed_sources: list[str] = []
     for env in ws.environments:
@@ -1802,7 +1805,12 @@ def _fix(
             if left is not None:
                 remaining.append(left)
         lock_edit = _lock_edit(ws, env, after)
-        if lock_edit is not None:
+        if lock_edit is not None and left is not None and operation is not None:
+            # Heads still compete mid-merge/rebase: a lock file recording them all
+            # would settle git's conflict and let the operation commit the fork
+            # (`revgraph lock` refuses the same). It stays as it is.
+            held.append(lock_edit.path)
+        elif lock_edit is not None:
             edits.append(lock_edit)
             allowed.append(env.lock_file.parent)
     plan = EditPlan(
@@ -1849,7 +1857,7 @@ def _fix(
     return FixOutcome(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
         tuple(env.name for env in ws.environments), unresolved, renamed, ws.command_path,
-        tuple(created_folders), staged_yours=yours if staged else (),
+        tuple(created_folders), staged_yours=yours if staged else (), locks_held=tuple(held),
     )
 
 

@@ -656,6 +656,7 @@ def _print_fix(outcome) -> int:
             joins = any(left.merge_joins for left in remaining) and plan.strategy != "merge"
             then = ": `revgraph fix --strategy merge` joins the heads that remain" if joins else ""
             c.print(f"nothing for --strategy {plan.strategy} to change{then}", markup=False)
+            _print_held_locks(outcome)
         elif plan.strategy == "docstrings":
             c.print("nothing to fix: every docstring agrees with its revision", markup=False)
         else:
@@ -677,6 +678,7 @@ def _print_fix(outcome) -> int:
         )
     for note in notes:
         c.print(note, markup=False)
+    _print_held_locks(outcome)
     if outcome.landed_source and not st.quiet:
         c.print(f"landed revisions (never moved) came from: {outcome.landed_source}", markup=False)
     # As alembic says "Creating directory .../2026/11": the deepest of those made.
@@ -700,14 +702,27 @@ def _print_fix(outcome) -> int:
     return _print_remaining(outcome, remaining)
 
 
+def _print_held_locks(outcome) -> None:
+    """Lock files fix left alone because heads still compete in the middle of an operation."""
+    for path in getattr(outcome, "locks_held", ()):
+        state().console.print(
+            f"{outcome.here(path)} is left as it is: recording competing heads would settle git's conflict "
+            "and let the operation commit them", markup=False,
+        )  # fmt: skip
+
+
 def _print_next(outcome, remaining) -> None:
     """The step after fix: the operation's continue command, or the files still unmerged."""
     c = state().console
     words = lambda paths: " ".join(shell_word(outcome.here(path)) for path in paths)  # noqa: E731
     if outcome.operation is not None:
+        held = getattr(outcome, "locks_held", ())
         then = "once one head per line is left, " if remaining else ""
-        if outcome.unresolved:
-            then += f"resolve and `git add` what git still holds in conflict ({words(outcome.unresolved)}), then "
+        if held:  # the fix that joins the heads rewrites them
+            then = f"once one head per line is left (the fix that joins them rewrites {words(held)}), "
+        others = [path for path in outcome.unresolved if path not in held]
+        if others:
+            then += f"resolve and `git add` what git still holds in conflict ({words(others)}), then "
         # --no-stage: the operation commits what is staged, and these are not.
         unstaged = [p for p in outcome.written if p not in outcome.staged and p not in outcome.unresolved]
         if unstaged:

@@ -406,3 +406,50 @@ def test_each_remaining_head_is_named_with_its_own_file(feature):
     paths = {ROOT: root, SECOND_BASE: second}
     assert [loc["path"] for loc in rg101["locations"]] == [paths[rid] for rid in rg101["revisions"]]
     assert rg101["locations"][0]["path"] == second  # the branch's own file first, as annotations point
+
+
+# ------------------------------------------------------- in the middle of a merge
+LOCK = "migrations/revgraph.lock"
+
+
+def _write_lock(repo: GitRepo) -> None:
+    done = repo.run("lock")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mid_merge_a_fix_that_leaves_heads_keeps_the_lock_files_conflict_until_they_are_joined(feature):
+    # main lands a revision on ROOT; the feature adds a second base, which the rebase
+    # cannot move. Writing (and staging) a lock file with both heads would settle
+    # git's conflict, and `git merge --continue` would commit the fork.
+    feature.checkout("main")
+    _write_lock(feature)
+    feature.commit("lock")
+    feature.checkout("feature")
+    feature.git("merge", "-q", "main")
+    feature.add_revision(SECOND_BASE, None, message="second base")
+    _write_lock(feature)
+    feature.commit("feature: a second base")
+    feature.checkout("main")
+    feature.add_revision(LANDED, ROOT, message="landed")
+    _write_lock(feature)
+    feature.commit("main: landed")
+    feature.checkout("feature")
+    feature.merge("main", expect_conflict=True)
+    assert feature.conflicted() == [LOCK]
+    before = feature.read(LOCK)
+
+    done = feature.run("fix")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert feature.conflicted() == [LOCK] and feature.read(LOCK) == before  # untouched, still in conflict
+    assert f"{LOCK} is left as it is: recording competing heads would settle git's conflict" in done.stdout
+    assert f"next: once one head per line is left (the fix that joins them rewrites {LOCK}), git merge --continue" in done.stdout
+    assert "`revgraph fix --strategy merge` joins them" in done.stderr, done.stderr
+    assert feature.git("merge", "--continue", check=None).returncode != 0  # git still stops
+
+    joined = feature.run("fix", "--strategy", "merge")
+
+    assert joined.returncode == 0, joined.stdout + joined.stderr
+    assert feature.conflicted() == [] and LOCK in joined.stdout
+    assert feature.git("merge", "--continue", check=None).returncode == 0
+    assert feature.run("check").returncode == 0  # RG204 (the second base) is a warning
