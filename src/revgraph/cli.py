@@ -724,7 +724,9 @@ def _print_next(outcome, remaining) -> None:
         if others:
             then += f"resolve and `git add` what git still holds in conflict ({words(others)}), then "
         # --no-stage: the operation commits what is staged, and these are not.
-        unstaged = [p for p in outcome.written if p not in outcome.staged and p not in outcome.unresolved]
+        moved_away = dict(outcome.renamed)  # staged under the new name fix gave it (git mv)
+        unstaged = [p for p in outcome.written
+                    if p not in outcome.staged and p not in moved_away and p not in outcome.unresolved]  # fmt: skip
         if unstaged:
             then += f"`git add` what fix wrote ({words(unstaged)}), then "
         c.print(f"next: {then}{outcome.operation.continue_command}", markup=False)

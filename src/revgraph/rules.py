@@ -103,7 +103,8 @@ _CATALOGUE = (
             versions/3f2a9c_add_email_v2.py   revision = "3f2a9c"
         """,
         fix="""
-            When base has landed one of the two at its own path and the other is not a
+            When base has landed one of the two at its own path (or, with base having
+            neither, the branch being merged in or rebased onto has) and the other is not a
             byte-for-byte copy, `revgraph fix` (after merging base) gives the branch's file a
             new id (the next number when ids are numbers), updates the new revisions that
             name it and re-points it; during a merge it renames the file too (`git mv`),

@@ -365,6 +365,38 @@ def test_two_branches_taking_the_same_numbered_id_stop_at_the_lock_file(repo, re
     assert repo.run("check").returncode == 0
 
 
+def test_two_unlanded_branches_taking_the_same_numbered_id_renumber_the_one_merged_into(repo):
+    # Neither 0002 is on main: one feature branch merged into the other. The
+    # branch being merged in counts as landed there, as it does for a re-point
+    # (the work branch's own revisions move onto it, as in `git rebase <it>`), so
+    # the lock file's "fix gives the revision that has not landed a new id" holds.
+    # fix used to refuse ("fix RG103 first"): base has no file with the id. (Before
+    # that, it rewrote the lock file with the one head 0002 and exited 0.)
+    repo.branch("orders")
+    repo.branch("invoices")
+    _add_on_branch(repo, "orders", "0002", "add orders")
+    _add_on_branch(repo, "invoices", "0002", "add invoices")
+    repo.merge("orders", expect_conflict=True)
+    assert _conflicted(repo) == [LOCK]
+    orders_file = "migrations/versions/0002_add_orders.py"
+    landed_bytes = repo.read(orders_file)
+
+    done = repo.run("fix")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"new id 0003 for migrations/versions/0002_add_invoices.py (0002 is {orders_file}" in done.stdout
+    assert "renamed to migrations/versions/0003_add_invoices.py (git mv)" in done.stdout
+    # The renamed file is staged under its new name: nothing is left to `git add`.
+    assert "next: git merge --continue" in done.stdout, done.stdout
+    assert repo.git("diff", "--name-only").stdout == "" and _conflicted(repo) == []
+    repo.git("commit", "-q", "--no-edit")
+    script = _alembic_script(repo)
+    assert list(script.get_heads()) == ["0003"]
+    assert script.get_revision("0003").down_revision == "0002"
+    assert repo.read(orders_file) == landed_bytes
+    assert repo.run("check").returncode == 0
+
+
 def test_the_graph_of_a_numbered_collision_draws_both_files(repo, repo_templates):
     # Reviewers look at the picture: it drew one 0002, with the feature's message
     # marked [landed], as if the feature's revision were main's.
@@ -436,26 +468,6 @@ def test_a_rebase_replaying_numbered_revisions_one_by_one_gives_new_ids_past_the
     assert [script.get_revision(r).down_revision for r in ("0003", "0004")] == ["0004", "0002"]
     assert script.get_revision("0002").doc == "add orders"
     assert repo.run("check", "--base", "main").returncode == 0
-
-
-def test_fix_refuses_one_id_from_two_branches_when_neither_has_landed(repo):
-    # QA: merging one feature into another, both with 0002: nothing says which copy
-    # keeps the id. fix rewrote the lock file with the one head "0002" and exited
-    # 0, leaving alembic to skip one of the two files.
-    repo.branch("feature/x")
-    repo.branch("feature/y")
-    _add_on_branch(repo, "feature/x", "0002", "add orders")
-    _add_on_branch(repo, "feature/y", "0002", "add invoices")
-    repo.checkout("feature/x")
-    repo.merge("feature/y", expect_conflict=True)
-    lock = repo.read(LOCK)
-
-    done = repo.run("fix")
-
-    assert done.returncode != 0
-    assert "revision 0002 is declared by several files" in done.stderr and "fix RG103 first" in done.stderr
-    assert "give the one that has not landed a new id" in done.stderr
-    assert repo.read(LOCK) == lock and _conflicted(repo) == [LOCK]
 
 
 # ------------------------------------------- both sides changed, decided fast

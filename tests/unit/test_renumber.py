@@ -20,14 +20,14 @@ def file(rid: str, down, path: str, *, message: str = "step", newline: str = "\n
 
 
 def plan(head: list[tuple[Revision, bytes]], base: list[Revision] | None, *, ids=("ab12cd34ef56",), in_use=(),
-         landed_files=frozenset(), applied=frozenset()):
+         landed_files=frozenset(), applied=frozenset(), landed=None):
     data = {rev.path: raw for rev, raw in head}
     revisions = tuple(rev for rev, _ in head)
     fresh = iter(ids)
     return plan_renumber(
         RevisionGraph(revisions), revisions,
         base=None if base is None else Snapshot("default", "main", tuple(base)),
-        landed=frozenset(rev.id for rev in base or ()),
+        landed=frozenset(rev.id for rev in base or ()) if landed is None else frozenset(landed),
         read=lambda rev: data[rev.path], fresh_id=lambda: next(fresh),
         in_use=in_use, landed_files=landed_files, applied=applied,
     )  # fmt: skip
@@ -110,3 +110,14 @@ def test_base_s_own_file_landing_elsewhere_too_changes_nothing():
     # A protected ref that has base's file (the usual case: release branches off main).
     [done] = plan([ROOT, LANDED, MINE], [ROOT[0], LANDED[0]], landed_files={("0004", LANDED[0].path)}).renumbered
     assert done.path == MINE[0].path
+
+
+def test_mid_operation_the_other_side_s_copy_keeps_the_id_when_base_has_none():
+    # Two branches, neither on base, merged: the one merged in has landed here.
+    other_side = {("0001", ROOT[0].path), ("0004", LANDED[0].path)}
+    [done] = plan([ROOT, LANDED, MINE], [ROOT[0]], landed={"0001", "0004"}, landed_files=other_side).renumbered
+    assert (done.path, done.landed_path, done.new) == (MINE[0].path, LANDED[0].path, "0005")
+    # Both copies landed somewhere, or neither: which one keeps the id is not certain.
+    for landed_files in (other_side | {("0004", MINE[0].path)}, {("0001", ROOT[0].path)}):
+        result = plan([ROOT, LANDED, MINE], [ROOT[0]], landed={"0001", "0004"}, landed_files=landed_files)
+        assert result.files == {} and result.renumbered == ()

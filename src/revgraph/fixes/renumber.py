@@ -11,9 +11,11 @@ the rebase then re-points it as any other new revision. The file keeps its
 name: the note gives the ``git mv`` (RG403 would too).
 
 Pure: graph and bytes in, new bytes out. Only when which copy landed is certain:
-base has exactly one file with that id, HEAD exactly two (base's, at base's
-path, and one elsewhere), the other is in no other landed ref (a protected
-branch, ``--onto``), and no ``--db`` has run the id (it cannot tell which file).
+base has exactly one file with that id (or, when base has none, exactly one of
+HEAD's copies is the other side's of the merge or rebase under way), HEAD
+exactly two (that one, and one elsewhere), the other is in no other landed ref
+(a protected branch, ``--onto``), and no ``--db`` has run the id (it cannot
+tell which file).
 """
 
 from __future__ import annotations
@@ -95,14 +97,18 @@ def plan_renumber(
     taken = {rev.id for rev in revisions} | set(base_files) | set(in_use)
     done: list[Renumbered] = []
     for rid in sorted(graph.duplicates):
-        ours = branch_copy(graph.duplicates[rid], base_files.get(rid, ()))
+        copies = graph.duplicates[rid]
+        # Base's file with the id; else, mid-merge or mid-rebase, the other side's
+        # (it has landed here: `landed_files`), when exactly one copy is.
+        landed_copies = base_files.get(rid) or [rev for rev in copies if (rid, rev.path) in landed_files]
+        ours = branch_copy(copies, landed_copies)
         if ours is None or rid not in landed or "revision" not in ours.spans:
             continue
         if rid in applied or (rid, ours.path) in landed_files:
             continue  # the branch's file ran somewhere, or landed on a ref that keeps it
         new_id = _next_id(rid, taken, fresh_id)
         taken.add(new_id)
-        done.append(Renumbered(rid, new_id, ours.path, base_files[rid][0].path))
+        done.append(Renumbered(rid, new_id, ours.path, landed_copies[0].path))
     if not done:
         return RenumberPlan({}, ())
     # Every replacement of a file is found in its original bytes and made at once
