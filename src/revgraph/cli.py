@@ -670,10 +670,11 @@ def _print_fix(outcome) -> int:
     for item in plan.renumbered:
         c.print(item.note(renamed=any(old == item.path for old, _ in outcome.renamed), here=outcome.here),
                 markup=False)  # fmt: skip
+    renamed = dict(outcome.renamed)  # where fix's `git mv` put a renumbered file
     for move in plan.moves:
         c.print(
             f"moved {move.revision}: {', '.join(move.old_down) or 'None'} -> {', '.join(move.new_down)}"
-            f"  ({move.path})",
+            f"  ({renamed.get(move.path, move.path)})",
             markup=False,
         )
     for note in notes:

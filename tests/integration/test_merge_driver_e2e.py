@@ -386,7 +386,8 @@ def test_two_unlanded_branches_taking_the_same_numbered_id_renumber_the_one_merg
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"new id 0003 for migrations/versions/0002_add_invoices.py (0002 is {orders_file}" in done.stdout
     assert "renamed to migrations/versions/0003_add_invoices.py (git mv)" in done.stdout
-    # The renamed file is staged under its new name: nothing is left to `git add`.
+    # The renamed file is staged, and named, under its new name: nothing is left to `git add`.
+    assert f"moved 0003: {BASE_ID} -> 0002  (migrations/versions/0003_add_invoices.py)" in done.stdout, done.stdout
     assert "next: git merge --continue" in done.stdout, done.stdout
     assert repo.git("diff", "--name-only").stdout == "" and _conflicted(repo) == []
     repo.git("commit", "-q", "--no-edit")
