@@ -12,10 +12,10 @@ name: the note gives the ``git mv`` (RG403 would too).
 
 Pure: graph and bytes in, new bytes out. Only when which copy landed is certain:
 base has exactly one file with that id (or, when base has none, exactly one of
-HEAD's copies is the other side's of the merge or rebase under way), HEAD
-exactly two (that one, and one elsewhere), the other is in no other landed ref
-(a protected branch, ``--onto``), and no ``--db`` has run the id (it cannot
-tell which file).
+HEAD's copies is on a landed ref: the other side of the merge or rebase under
+way, a protected branch, ``--onto``), HEAD exactly two (that one, and one
+elsewhere), the other is in no other landed ref, and no ``--db`` has run the
+id (it cannot tell which file).
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def plan_renumber(
     done: list[Renumbered] = []
     for rid in sorted(graph.duplicates):
         copies = graph.duplicates[rid]
-        # Base's file with the id; else, mid-merge or mid-rebase, the other side's
-        # (it has landed here: `landed_files`), when exactly one copy is.
+        # Base's file with the id; else the one copy a landed ref holds (`landed_files`:
+        # the other side of the merge or rebase under way, a protected branch, --onto).
         landed_copies = base_files.get(rid) or [rev for rev in copies if (rid, rev.path) in landed_files]
         ours = branch_copy(copies, landed_copies)
         if ours is None or rid not in landed or "revision" not in ours.spans:
