@@ -398,6 +398,34 @@ def test_two_unlanded_branches_taking_the_same_numbered_id_renumber_the_one_merg
     assert repo.run("check").returncode == 0
 
 
+def test_two_branches_writing_a_project_s_first_migration_are_sent_to_the_merge_strategy(gitrepo):
+    # No revision yet; each branch writes the first one (down_revision = None). No
+    # rebase can re-point a base, so "run `revgraph fix`" led to "nothing for
+    # --strategy rebase to change": the driver names the merge strategy itself.
+    gitrepo.init_env(commit=False)
+    gitrepo.run("install", check=True)
+    gitrepo.commit("revgraph, no migration yet")
+    for branch, rid in (("orders", "0a0a0a0a0a0a"), ("invoices", "0b0b0b0b0b0b")):
+        gitrepo.git("checkout", "-q", "-b", branch, "main")
+        gitrepo.add_revision(rid, None, message=f"first: {branch}")
+        gitrepo.run("lock", check=True)
+        gitrepo.commit(branch)
+
+    proc, runs = _traced(gitrepo, "merge", "--no-edit", "orders")
+
+    assert proc.returncode != 0 and [code for code, _ in runs] == [1], (proc.stdout, proc.stderr, runs)
+    text = gitrepo.read(LOCK).decode()
+    assert "# revgraph: both sides added a first migration (down_revision = None)" in text, text
+    assert "# Resolve: run `revgraph fix --strategy merge` (it writes a merge revision joining them" in text
+    assert "both sides added a first migration (down_revision = None); run `revgraph fix --strategy merge`" in proc.stderr
+    done = gitrepo.run("fix", "--strategy", "merge")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _conflicted(gitrepo) == []
+    gitrepo.git("commit", "-q", "--no-edit")
+    assert len(_alembic_script(gitrepo).get_heads()) == 1
+    assert gitrepo.run("check").returncode == 0  # RG204: a second base is a warning
+
+
 def test_the_graph_of_a_numbered_collision_draws_both_files(repo, repo_templates):
     # Reviewers look at the picture: it drew one 0002, with the feature's message
     # marked [landed], as if the feature's revision were main's.

@@ -103,6 +103,21 @@ def _describe(entries, ids, new=None) -> tuple[list[str], bool]:
 _ROOTS_SHOWN = 3
 
 
+def both_began_histories(ancestor: LockFile, ours: LockFile, theirs: LockFile, new: tuple = ()) -> bool:
+    """Whether each side's new heads grow only from revisions with no down_revision (read
+    from the trees: ``new``, as in ``conflict_text``): the race on a project's first
+    migration, which no rebase can settle (a base has nothing to be re-pointed from)."""
+    if not new:
+        return False
+    base = set(ancestor.heads)
+    for side, only in zip((ours, theirs), new):
+        heads = [h for h in side.heads if h not in base]
+        roots = [root for head in heads for root in chain_roots(head, only or {})]
+        if not roots or any(only[root][0] for root in roots):
+            return False
+    return True
+
+
 def chain_roots(head: str, new) -> tuple[str, ...]:
     """The first revisions of ``head``'s new chain: its ancestors (down_revision only) among
     ``new`` whose parents are all outside it; () when ``head`` is not new. A chain moves by
@@ -278,6 +293,17 @@ def conflict_text(
     twice = ids_added_twice(ancestor, ours, theirs)
     if dangling:
         header, resolve = _dangling_text(dangling, lock, where)
+    elif both_began_histories(ancestor, ours, theirs, new):
+        # Both sides began a history (the race on a project's first migration): no
+        # rebase can move a revision whose down_revision is None; a merge revision joins them.
+        header = [
+            "# revgraph: both sides added a first migration (down_revision = None); `alembic upgrade",
+            "# head` would fail with 'Multiple head revisions are present'.",
+        ]
+        resolve = [
+            f"# Resolve: run `{fix} --strategy merge`{where} (it writes a merge revision joining them and",
+            "# rewrites this file), then `git add` it and continue the merge or rebase.",
+        ]
     elif twice:
         header = [
             f"# revgraph: both sides added revision {', '.join(twice)}, each in a file of its own;",
@@ -684,8 +710,9 @@ def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path:
     return _merge_locks(ancestor_b, ours_b, theirs_b, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)[:2]
 
 
-def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool, tuple]:
-    """``merge_locks``, and what dangles in the merged tree when that made the conflict (``dangling_of``)."""
+def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool, tuple | str]:
+    """``merge_locks``, and why it conflicts when that is not the usual fork: what dangles in
+    the merged tree (``dangling_of``), or ``"bases"`` (``both_began_histories``)."""
     _owners.clear()  # a new run: the configuration is read again
     ours_raw = ours_b.decode("utf-8", "replace")
     theirs_raw = theirs_b.decode("utf-8", "replace")
@@ -712,6 +739,8 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
     text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
                          fix=fix_command(lock_path), where=fix_where(lock_path), new=new,
                          dangling=dangling, lock=fix_command(lock_path, command="lock") if dangling else "revgraph lock")  # fmt: skip
+    if not dangling and both_began_histories(ancestor, ours, theirs, new):
+        return text.encode(), False, "bases"
     return text.encode(), False, dangling
 
 
@@ -756,7 +785,12 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         sys.stderr.write(f"revgraph merge-driver: cannot write {ours}: {exc.strerror or exc}\n")
         return 2
-    if not clean and dangling:
+    if not clean and dangling == "bases":
+        sys.stderr.write(
+            f"revgraph: {lock_path or 'lock file'}: both sides added a first migration (down_revision = None);"
+            f" run `{fix_command(lock_path)} --strategy merge`{fix_where(lock_path)}\n"
+        )
+    elif not clean and dangling:
         rid, _, parent, gone = dangling[0]
         more = f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""
         where = "which one side deleted since the merge base" if gone else "which neither side has"
