@@ -2263,7 +2263,12 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
                                  strategy=ws.project.settings.strategy, **_merge_template(ws, env))  # fmt: skip
             competing = tuple(h for group in merge_groups(ctx, graph).groups for h in group)
             if competing and operation is not None:
-                joining = spell_commands(ctx.fix_command(), ws.revgraph_command)
+                command = ctx.fix_command()
+                if ctx.has_template and _separate_histories(graph, competing):
+                    from revgraph.checks.graph import MERGE_FIX
+
+                    command = MERGE_FIX  # no rebase re-points a base: a merge revision joins them
+                joining = spell_commands(command, ws.revgraph_command)
         if not current and not check_only:
             if joining is not None:
                 # Mid-operation, a lock recording competing heads "resolves" its conflict:
@@ -2287,6 +2292,13 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out
+
+
+def _separate_histories(graph: RevisionGraph, heads: Sequence[str]) -> bool:
+    """Whether some of ``heads`` share no first revision (``down_revision = None``): two
+    histories side by side, such as two branches' first migrations."""
+    roots = [{rid for rid in (graph.ancestors(head) | {head}) if not graph[rid].down_revisions} for head in heads]
+    return any(a.isdisjoint(b) for i, a in enumerate(roots) for b in roots[i + 1 :])
 
 
 def _require_versions_folders(ws: Workspace, environments: Sequence[Environment], outcome: str) -> None:

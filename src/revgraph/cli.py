@@ -834,7 +834,7 @@ def lock(
             st.say(
                 f"warning: {status.path} records heads that compete on one line "
                 f"({', '.join(status.competing)}): `alembic upgrade head` refuses them; "
-                "`revgraph fix` joins them",
+                f"`{status.joining or 'revgraph fix'}` joins them",
                 err=True,
             )
     raise typer.Exit(1 if stale else 0)

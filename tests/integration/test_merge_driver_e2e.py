@@ -418,6 +418,11 @@ def test_two_branches_writing_a_project_s_first_migration_are_sent_to_the_merge_
     assert "# revgraph: both sides added a first migration (down_revision = None)" in text, text
     assert "# Resolve: run `revgraph fix --strategy merge` (it writes a merge revision joining them" in text
     assert "both sides added a first migration (down_revision = None); run `revgraph fix --strategy merge`" in proc.stderr
+    # `lock` refuses to record the two heads mid-merge, and sends to the same command.
+    for args in (("lock",), ("lock", "--check")):
+        refused = gitrepo.run(*args)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "run `revgraph fix --strategy merge`" in refused.stdout + refused.stderr, refused.stdout + refused.stderr
     done = gitrepo.run("fix", "--strategy", "merge")
     assert done.returncode == 0, done.stdout + done.stderr
     assert _conflicted(gitrepo) == []
