@@ -223,23 +223,14 @@ def fast_path(args: list[str]) -> int | None:
     """The exit code of a command answered without typer, or None to run the full CLI."""
     if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args[1:]) and not moves_global(args):
         # git runs this on every merge of the lock file; skip typer and rich.
-        # It makes no garbage worth a collection: without the collector its
-        # imports alone skip a dozen passes (restored for an in-process caller).
-        import gc
+        # (``run`` has the collector off already: the driver makes no garbage worth it.)
+        from revgraph.gitops.driver import main as driver_main
 
-        collecting = gc.isenabled()
-        gc.disable()
         try:
-            from revgraph.gitops.driver import main as driver_main
-
-            try:
-                return driver_main(args[1:])
-            except Exception as exc:  # never leave git with a half-written file or a traceback
-                sys.stderr.write(f"revgraph merge-driver: {type(exc).__name__}: {exc}\n")
-                return 2
-        finally:
-            if collecting:
-                gc.enable()
+            return driver_main(args[1:])
+        except Exception as exc:  # never leave git with a half-written file or a traceback
+            sys.stderr.write(f"revgraph merge-driver: {type(exc).__name__}: {exc}\n")
+            return 2
     if args == ["--version"]:  # what tools and bug reports ask first: typer's answer, without typer
         from revgraph import __version__
 
