@@ -82,8 +82,72 @@ def test_every_chunk_is_done_exactly_once_whatever_the_helper_does(mode):
         assert there, "the helper did no chunk"  # each chunk sleeps 2 ms: it gets some
     if mode == "raise":
         assert not any(k % 3 == 0 for k in there)
-    if mode in ("die", "garbage", "nofork"):
+    if mode in ("garbage", "nofork"):
         assert there == [], "a failed helper's chunks are all done here"
+    if mode == "die":  # what it reported before it died stands; the rest is done here
+        assert all(k < 10 for k in there)
+
+
+def test_the_helper_s_results_are_taken_in_while_this_process_still_works():
+    # The helper reports each chunk as it finishes it, and this process takes
+    # them in between its own chunks: nothing is left to adopt at the end.
+    outcome = run_script("""
+        import json, os, time
+        from revgraph.sources import forkshare
+        events = []
+        def here(k):
+            events.append(("here", k))
+            time.sleep(0.01)
+        def there(k):
+            time.sleep(0.002)
+            return [k, os.getpid()]
+        def take(k, value):
+            events.append(("take", k, value))
+        kept = forkshare.share(60, here, take=take, there=there)
+        print(json.dumps({"events": events, "kept": len(kept), "pid": os.getpid()}))
+    """)
+    events = outcome["events"]
+    here = [e[1] for e in events if e[0] == "here"]
+    taken = [e[1] for e in events if e[0] == "take"]
+    assert sorted(here + taken) == list(range(60)), "a chunk was lost or done twice"
+    assert all(e[2][0] == e[1] and e[2][1] != outcome["pid"] for e in events if e[0] == "take")
+    last_here = max(i for i, e in enumerate(events) if e[0] == "here")
+    assert any(e[0] == "take" for e in events[:last_here]), "taken in only after this process's last chunk"
+    assert outcome["kept"] == 0, "handed to take, not kept as well"
+
+
+def test_only_whole_understood_frames_of_chunks_not_done_here_are_taken():
+    import marshal
+    import struct
+
+    from revgraph.sources import forkshare
+
+    def frame(value) -> bytes:
+        payload = marshal.dumps(value)
+        return struct.pack("<I", len(payload)) + payload
+
+    read, write = os.pipe()
+    try:
+        os.write(write, b"".join([
+            frame((1, "one")),
+            frame((7, "out of range")),
+            frame((2, "done here already")),
+            frame(("3", "not a chunk number")),
+            frame((4,)),
+            struct.pack("<I", 3) + b"\xff\xff\xff",  # does not load
+            frame((1, "one again")),
+            frame((5, "five")),
+        ]))
+        os.write(write, frame((6, "cut short"))[:-2])
+        os.close(write)
+        write = -1
+        taken = []
+        forkshare._Frames(read, 7, {2}).take_rest(lambda k, v: taken.append((k, v)), set())
+    finally:
+        os.close(read)
+        if write >= 0:
+            os.close(write)
+    assert taken == [(1, "one"), (5, "five")]
 
 
 def test_no_helper_is_forked_beside_a_thread_that_threading_does_not_see():
@@ -156,13 +220,14 @@ READ = """
     worktree.SHARE_CHUNK = 3
     reported = []
     share = forkshare.share
-    def counting_share(chunks, here, there):
+    def counting_share(chunks, here, there, take):
         def slow_here(k):  # the helper gets chunks even when a busy machine starts it late
             time.sleep(0.05)
             here(k)
-        done = share(chunks, slow_here, there)
-        reported.extend(done)
-        return done
+        def counted(k, value):
+            reported.append(k)
+            take(k, value)
+        return share(chunks, slow_here, there, counted)
     forkshare.share = counting_share
 
     env = Environment(name="default", script_location=None,

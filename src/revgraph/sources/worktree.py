@@ -189,11 +189,13 @@ def _read_shared(listed: list, prefix: str, scan: _Scan, cache: ParseCache) -> l
         chunk = [_read_for_parent(item, prefix, cache) for item in listed[start : start + size]]
         return [(start + i, _exported(read, cache)) for i, read in enumerate(chunk)]
 
-    for reports in forkshare.share(-(-len(listed) // size), here, there).values():
+    def take(k: int, reports: list) -> None:  # a chunk the helper did, as it arrives
         for i, report in reports:
             item = listed[i]
             found = _adopt(report, prefix + item.path, item.path, cache) if report else None
             results[i] = found if found is not None else _parsed(_read_listed(item, prefix, scan, cache), cache)
+
+    forkshare.share(-(-len(listed) // size), here, there, take)
     return results
 
 
