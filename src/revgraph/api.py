@@ -968,8 +968,11 @@ def check(
             **_merge_template(ws, env),
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy
-    # while the rules run here (the workspace's close waits for it).
+    # while the rules run here (the workspace's close waits for it), and git
+    # checks meanwhile that nothing changed since the lookup (``Probe.store``).
     ws.cache.save_aside()
+    if probe is not None:
+        probe.everything_read()
     findings = []
     for check_ctx in check_contexts:
         findings.extend(run_checks(check_ctx, select=select, ignore=ignore))

@@ -107,6 +107,21 @@ class Probe:
         self.report = report
         self.facts = facts  # (plan, state) for an express ticket, when the key allows one
 
+    def everything_read(self) -> None:
+        """Called once the check has read every file: start the ``git status`` ``store`` verifies with.
+
+        What ``store`` asks is whether anything changed between this lookup
+        and the reads; after the reads nothing is read again, so git may
+        answer now, on the other core while the rules run (~40 ms of a cold
+        20k check), instead of after them.
+        """
+        state = self.state
+        if state is None or not state.by_git or state.git is None:
+            return
+        repo = self.ws.maybe_repo()
+        if repo is not None and repo.root is not None:
+            repo.prefetch(*express.status_args(state.git.folders))
+
     def store(self, report: Report) -> bool:
         """Save ``report`` for this state, when it provably depends on the key only."""
         contexts = report.extras.get("contexts")

@@ -189,3 +189,77 @@ def test_no_express_ticket_while_a_versions_folder_is_fresh(repo, monkeypatch):
     monkeypatch.setattr(express, "RACY_NS", 10**18)  # every folder changed "just now"
     rows, young = facts()
     assert rows and all(row[2] == "fresh" for row in rows) and young is None
+
+
+def _feature_with_a_third_revision(repo):
+    """A feature branch whose third revision follows the second: one head."""
+    repo.git("checkout", "-q", "-b", "feature")  # base (main) stays where it is
+    text = _second(repo).read_text().replace("bbbb00000002", "@").replace("aaaa00000001", "bbbb00000002")
+    (repo.path / V / "cccc_third.py").write_text(text.replace("@", "cccc00000003"))
+    repo.commit("third")
+    return repo.path / V / "cccc_third.py"
+
+
+def _probe(repo):
+    with api.Workspace(api.Options(cwd=repo.path)) as ws:
+        return resultcache.probe(ws, base=None, select=(), ignore=())
+
+
+def _edit_in_place(path) -> bytes:
+    """Re-point the third revision onto the first (a fork); the old bytes.
+
+    The size changes: these tests turn off the wait for fresh files, and git
+    cannot see a same-size edit within the second of its index entry.
+    """
+    data = path.read_bytes()
+    with open(path, "r+b") as handle:  # the folder's own identity stays as it was
+        handle.write(data.replace(b"'bbbb00000002'", b"'aaaa00000001'  # re-pointed"))
+        handle.truncate()
+    return data
+
+
+def test_a_file_edited_while_the_check_reads_keeps_its_result_out_of_the_cache(repo, monkeypatch):
+    from revgraph.sources import worktree
+
+    third = _feature_with_a_third_revision(repo)
+    read, kept = worktree.read_worktree, []
+
+    def read_then_edit(*args, **kwargs):
+        snapshot = read(*args, **kwargs)
+        kept.append(_edit_in_place(third))
+        return snapshot
+
+    with monkeypatch.context() as patched:
+        patched.setattr(worktree, "read_worktree", read_then_edit)
+        with api.Workspace(api.Options(cwd=repo.path)) as ws:
+            api.check(ws)
+    assert kept and third.read_bytes() != kept[0], "the edit was not made"
+    # The answer was the unedited files' (no fork): stored for neither state.
+    assert _probe(repo).report is None
+    third.write_bytes(kept[0])
+    assert _probe(repo).report is None
+
+
+def test_a_file_edited_after_every_read_does_not_cost_the_checked_state_its_result(repo, monkeypatch):
+    # ``store`` verifies that nothing changed between the lookup and the reads;
+    # git answers that beside the rules (``Probe.everything_read``), so an edit
+    # saved while the rules run leaves the checked state's result stored.
+    third = _feature_with_a_third_revision(repo)
+    started, kept = resultcache.Probe.everything_read, []
+
+    def then_edit(probe):
+        started(probe)
+        for proc, _, _ in probe.ws.maybe_repo()._prefetched.values():
+            proc.wait()  # git has answered: what it saw was before the edit
+        kept.append(_edit_in_place(third))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(resultcache.Probe, "everything_read", then_edit)
+        with api.Workspace(api.Options(cwd=repo.path)) as ws:
+            checked = api.check(ws)
+    assert kept and third.read_bytes() != kept[0], "the edit was not made"
+    assert "RG101" not in {f.code for f in checked.findings}  # the unedited files: one head
+    assert _probe(repo).report is None  # the edited state was never checked
+    third.write_bytes(kept[0])
+    found = _probe(repo).report  # the checked state again, found by content
+    assert found is not None and found.findings == checked.findings
