@@ -536,7 +536,7 @@ def _lock_bytes(env: Environment) -> bytes | str | None:
 
 
 def _absent_locks(root: Path | str, environments: Sequence[Environment]) -> tuple[str, ...]:
-    """The lock files of ``environments`` as paths relative to ``root`` (as ``api._under_root``
+    """The lock files of ``environments`` as paths relative to ``root`` (as ``api.checking._under_root``
     names them; those outside it are left out)."""
     top = os.path.realpath(root)
     found = []
@@ -640,7 +640,7 @@ def _git_state(
         base_ref, base_sha, how = fresher.ref, fresher.sha, fresher.how
     merge_base = repo.merge_base(base_sha, head) if head else None  # asked of git once per run
     protected_refs: set[str] = {ref for ref in plain if commit(ref)}
-    for pattern in patterns:  # as api._protected_refs: remote copies count
+    for pattern in patterns:  # as api.checking._protected_refs: remote copies count
         protected_refs.update(repo.list_refs(pattern, remote_copies=True))
     protected = tuple(sorted(protected_refs))
     treeishes = [("base", base_sha), ("merge-base", merge_base)]
@@ -648,10 +648,10 @@ def _git_state(
     treeishes += [(f"protected {ref}", commit(ref) or ref) for ref in protected]
     if head and protected:
         # RG202 judges a protected ref's revisions by what HEAD inherited from it
-        # (api._build_context): each one's merge base with HEAD is part of the key.
+        # (api.checking._build_context): each one's merge base with HEAD is part of the key.
         treeishes += [(f"protected-merge-base {ref}", repo.merge_base(commit(ref) or ref, head)) for ref in protected]
     if commit(f"refs/heads/{local_branch_name(base_ref)}"):
-        # A local base: the check also reads its remote copy (api._remote_landed),
+        # A local base: the check also reads its remote copy (api.checking._remote_landed),
         # which a fetch moves without touching anything else the key holds.
         # The configuration is read first: a ticket holding these bytes is never
         # older than the upstream setting the lookup saw.
@@ -1276,7 +1276,8 @@ def _discovery(repo: GitRepo, start: str) -> str | None:
 def _resolves_alike(ws: Workspace, repo: GitRepo, base: str | None, resolved: tuple) -> bool:
     """Whether HEAD, the base, the protected refs and base's remote copy resolve as
     ``_git_state`` found them, by the functions the check itself uses."""
-    from revgraph.api import _protected_refs, _shared_copy, _try_resolve
+    from revgraph.api import _shared_copy, _try_resolve
+    from revgraph.api.checking import _protected_refs
 
     head, base_ref, protected, remote = resolved
     if repo.head_sha() != head:

@@ -2,7 +2,7 @@
 
 A cold ``check`` starts base's and the merge base's listings, the merge
 prediction and the clean-tree test before it reads the working tree
-(``api._prefetch_git_reads``), so git works while Python parses. These tests
+(``api.checking._prefetch_git_reads``), so git works while Python parses. These tests
 hold the prefetched answers against the same commands run plainly, on real
 repositories, and show that each prefetched command is actually taken (no
 second process) and that nothing is left running.

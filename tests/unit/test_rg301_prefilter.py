@@ -1,4 +1,4 @@
-"""RG301's pre-filter (``api._may_touch``) never drops a file that touches one of ours' names."""
+"""RG301's pre-filter (``api.checking._may_touch``) never drops a file that touches one of ours' names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from revgraph.api import _may_touch, _touched_names
+from revgraph.api.checking import _may_touch, _touched_names
 from revgraph.checks.overlap import touched_names
 from revgraph.parse import upgrade_touches
 

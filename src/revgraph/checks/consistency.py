@@ -38,7 +38,7 @@ def unreadable_revision_file(ctx: CheckContext) -> str | None:
 
     The graph's heads are then unknown: that file may declare a head, or the parent of
     one. ``revgraph lock`` refuses to tell them (``api.lock``), so RG401 does not either.
-    A syntax error past the header (``api._with_syntax_problems``) leaves the revision
+    A syntax error past the header (``api.checking._with_syntax_problems``) leaves the revision
     in the graph: its heads stand.
     """
     if not ctx.head.problems:

@@ -1,0 +1,148 @@
+"""``diff``: what changed in the revision graph between two refs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from revgraph.api import Workspace, _try_resolve
+from revgraph.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.model import ParseProblem, Revision, Snapshot
+
+
+@dataclass(frozen=True)
+class UnreadableFile:
+    """A file of either snapshot that could not be read statically (RG107).
+
+    ``sides``: ``"base"``, ``"head"`` or both, where the file holds this problem.
+    ``revision``: the id the *other* snapshot reads from the same path, when
+    this one has no revision of that id: the file was edited into something
+    unreadable (or mended), so the id is neither added nor removed as far as
+    anyone can tell, and the diff does not list it as either.
+    """
+
+    problem: "ParseProblem"
+    sides: tuple[str, ...]
+    revision: str | None = None
+
+    def to_json(self) -> dict:
+        p = self.problem
+        return {"path": p.path, "line": p.line, "reason": p.reason, "in": list(self.sides), "revision": self.revision}
+
+
+@dataclass(frozen=True)
+class RevisionDiff:
+    environment: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    edited: tuple[str, ...]
+    repointed: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+    # Ids the newer snapshot declares in more files than the older (RG103), with their paths.
+    duplicated: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Files either snapshot could not read: without them the lists above would
+    # read as the whole answer when a revision may hide in any of them.
+    unreadable: tuple[UnreadableFile, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        # An unreadable file is not "no revision changes": what it holds is unknown.
+        return not (
+            self.added or self.removed or self.edited or self.repointed or self.duplicated or self.unreadable
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "environment": self.environment,
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "edited": list(self.edited),
+            "repointed": [
+                {"revision": r, "old": list(old), "new": list(new)} for r, old, new in self.repointed
+            ],
+            "duplicated": [{"revision": r, "paths": list(paths)} for r, paths in self.duplicated],
+            "unreadable": [u.to_json() for u in self.unreadable],
+        }
+
+
+def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
+    """Revision-level diff: pure.
+
+    An id the newer snapshot declares in more files than the older one is
+    ``duplicated`` (both files listed), not "edited": which copy to compare
+    with the old one would be a guess. An id whose file the other snapshot
+    holds but cannot read is neither added nor removed: it goes with that
+    file in ``unreadable``.
+    """
+    a = {r.id: r for r in old.revisions}
+    b = {r.id: r for r in new.revisions}
+    unreadable = _unreadable_files(old, new, a, b)
+    unknown = {u.revision for u in unreadable}
+    added = tuple(sorted(set(b) - set(a) - unknown))
+    removed = tuple(sorted(set(a) - set(b) - unknown))
+    old_paths, new_paths = _paths_by_id(old), _paths_by_id(new)
+    duplicated = tuple(
+        (rid, tuple(sorted(paths))) for rid, paths in sorted(new_paths.items())
+        if len(paths) > 1 and len(paths) > len(old_paths.get(rid, ()))
+    )  # fmt: skip
+    twice = {rid for rid, _ in duplicated}
+    repointed = []
+    edited = []
+    for rid in sorted(set(a) & set(b) - twice):
+        if set(a[rid].down_revisions) != set(b[rid].down_revisions):  # a merge's parents are a set
+            repointed.append((rid, a[rid].down_revisions, b[rid].down_revisions))
+        elif a[rid].blob_id != b[rid].blob_id:
+            edited.append(rid)
+    return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed), duplicated, unreadable)
+
+
+def _unreadable_files(
+    old: Snapshot, new: Snapshot, a: Mapping[str, "Revision"], b: Mapping[str, "Revision"]
+) -> tuple[UnreadableFile, ...]:
+    """Each snapshot's unreadable files, one entry per problem (the same one on both sides once)."""
+    sides: dict[tuple[str, int, str], tuple["ParseProblem", list[str]]] = {}
+    for side, snap in (("base", old), ("head", new)):
+        for problem in snap.problems:
+            sides.setdefault((problem.path, problem.line, problem.reason), (problem, []))[1].append(side)
+    # The id the other snapshot reads from that very path, when this one lacks it.
+    by_path = {"base": {r.path: r.id for r in new.revisions if r.id not in a},
+               "head": {r.path: r.id for r in old.revisions if r.id not in b}}  # fmt: skip
+    out = []
+    for (path, _, _), (problem, where) in sorted(sides.items()):
+        revision = by_path[where[0]].get(path) if len(where) == 1 else None
+        out.append(UnreadableFile(problem, tuple(where), revision))
+    return tuple(out)
+
+
+def _paths_by_id(snap: Snapshot) -> dict[str, list[str]]:
+    paths: dict[str, list[str]] = {}
+    for rev in snap.revisions:
+        paths.setdefault(rev.id, []).append(rev.path)
+    return paths
+
+
+def diff(ws: Workspace, old_ref: str, new_ref: str | None = None) -> list[RevisionDiff]:
+    out = []
+    for env in ws.environments:
+        old = ws.snapshot(env, old_ref)
+        new = ws.snapshot(env, new_ref)
+        out.append(diff_snapshots(old, new))
+    return out
+
+
+def matching_refs(ws: Workspace, patterns: Sequence[str]) -> list[str]:
+    """Expand ref globs (``origin/feature/*``) against the repository's refs."""
+    repo = ws.repo("collisions")
+    refs: list[str] = []
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?["):
+            found = repo.list_refs(pattern)
+            if not found:
+                raise UsageError(f"no ref matches {pattern!r}")
+            refs.extend(found)
+        else:
+            if not _try_resolve(repo, pattern):
+                raise repo.unknown_ref_error(pattern, commit_required=True)
+            refs.append(pattern)
+    return list(dict.fromkeys(refs))
