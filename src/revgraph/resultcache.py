@@ -106,6 +106,7 @@ class Probe:
         self.content_key = content_key
         self.report = report
         self.facts = facts  # (plan, state) for an express ticket, when the key allows one
+        self._verifying: tuple[str, ...] | None = None  # the git status everything_read started
 
     def everything_read(self) -> None:
         """Called once the check has read every file: start the ``git status`` ``store`` verifies with.
@@ -120,10 +121,29 @@ class Probe:
             return
         repo = self.ws.maybe_repo()
         if repo is not None and repo.root is not None:
-            repo.prefetch(*express.status_args(state.git.folders))
+            self._verifying = tuple(express.status_args(state.git.folders))
+            repo.prefetch(*self._verifying)
+
+    def release(self) -> None:
+        """Drop ``everything_read``'s ``git status`` if ``store`` did not take it.
+
+        Left pending, it would answer the next lookup in this process with the
+        files as they were then (``GitRepo.prefetch``): after a fix's edits, a
+        stale key, and a stale result found by it.
+        """
+        args, self._verifying = self._verifying, None
+        repo = self.ws.maybe_repo() if args else None
+        if repo is not None:
+            repo.discard_prefetched(*args)
 
     def store(self, report: Report) -> bool:
         """Save ``report`` for this state, when it provably depends on the key only."""
+        try:
+            return self._store(report)
+        finally:
+            self.release()
+
+    def _store(self, report: Report) -> bool:
         contexts = report.extras.get("contexts")
         if self.state is None or not isinstance(contexts, dict) or report.extras.get("uncacheable"):
             return False

@@ -263,3 +263,23 @@ def test_a_file_edited_after_every_read_does_not_cost_the_checked_state_its_resu
     third.write_bytes(kept[0])
     found = _probe(repo).report  # the checked state again, found by content
     assert found is not None and found.findings == checked.findings
+
+
+def test_a_result_left_unstored_leaves_no_stale_git_status_behind(repo, monkeypatch):
+    # The store's ``git status`` starts before the rules run (``everything_read``).
+    # When the report is not stored after all (here: base's settings cannot be
+    # used), that answer must not be taken by the next lookup in the process,
+    # which would then describe the files as they were before an edit.
+    from revgraph.api import checking
+
+    third = _feature_with_a_third_revision(repo)
+    with monkeypatch.context() as patched:
+        patched.setattr(checking, "ref_settings_problem", lambda *args, **kwargs: "not usable")
+        with api.Workspace(api.Options(cwd=repo.path)) as ws:
+            report = api.check(ws)
+            assert report.extras.get("uncacheable")
+            _edit_in_place(third)
+            again = resultcache.probe(ws, base=None, select=(), ignore=())
+    fresh = _probe(repo)
+    assert again is not None and fresh is not None and fresh.stat_key is not None
+    assert again.stat_key == fresh.stat_key, "the lookup took a git status from before the edit"

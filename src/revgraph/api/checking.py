@@ -458,7 +458,6 @@ def check(
     if probe is not None and probe.report is not None:
         return probe.report
     from revgraph.checks.context import CheckContext
-    from revgraph.checks.registry import run_checks
 
     settings = ws.project.settings
     select = tuple(select) or tuple(settings.select)
@@ -515,8 +514,22 @@ def check(
     # while the rules run here (the workspace's close waits for it), and git
     # checks meanwhile that nothing changed since the lookup (``Probe.store``).
     ws.cache.save_aside()
-    if probe is not None:
-        probe.everything_read()
+    if probe is None:
+        return _run_rules(ws, contexts, check_contexts, select, ignore, base_name)
+    probe.everything_read()
+    try:
+        report = _run_rules(ws, contexts, check_contexts, select, ignore, base_name)
+        probe.store(report)
+    finally:
+        probe.release()  # an exception on the way: its git status answers no later lookup
+    return report
+
+
+def _run_rules(ws: Workspace, contexts: dict, check_contexts: list, select: tuple, ignore: tuple,
+               base_name: str | None) -> Report:  # fmt: skip
+    """``check``'s report: every rule on every environment's context, nothing read any more."""
+    from revgraph.checks.registry import run_checks
+
     findings = []
     for check_ctx in check_contexts:
         findings.extend(run_checks(check_ctx, select=select, ignore=ignore))
@@ -532,15 +545,12 @@ def check(
         # Where a moved file went rests on files alembic does not read, which the
         # result cache's key leaves out: this report is not stored.
         extras["uncacheable"] = "a landed file moved out of alembic's view"
-    report = Report(
+    return Report(
         findings=tuple(findings),
         base=base_name,
         environments=tuple(e.name for e in ws.environments),
         extras=extras,
     )
-    if probe is not None:
-        probe.store(report)
-    return report
 
 
 _REVGRAPH_COMMAND = re.compile(r"(?:^|(?<=; )|(?<=`))revgraph (?=[a-z])")
