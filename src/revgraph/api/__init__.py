@@ -491,21 +491,6 @@ def heads(ws: Workspace, ref: str | None = None) -> list[EnvHeads]:
     return result
 
 
-__all__ = [
-    "Options",
-    "Workspace",
-    "BaseRef",
-    "heads",
-    "check",
-    "diff",
-    "diff_snapshots",
-    "build_context",
-    "matching_refs",
-    "fix",
-    "lock",
-]
-
-
 def _current_branch(repo: GitRepo) -> str | None:
     out = _git_output(repo, "symbolic-ref", "--short", "-q", "HEAD")
     return out.strip() or None if out is not None else None
@@ -607,6 +592,21 @@ _ELSEWHERE = {
 }
 
 
+__all__ = [
+    "Options",
+    "Workspace",
+    "BaseRef",
+    "heads",
+    "check",
+    "diff",
+    "diff_snapshots",
+    "build_context",
+    "matching_refs",
+    "fix",
+    "lock",
+]
+
+
 def __getattr__(name: str):
     module = _ELSEWHERE.get(name)
     if module is None:
@@ -616,3 +616,7 @@ def __getattr__(name: str):
     value = getattr(import_module(f"revgraph.api.{module}"), name)
     globals()[name] = value  # asked once
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ELSEWHERE})
