@@ -118,3 +118,41 @@ def test_a_file_with_sql_naming_nothing_of_ours_is_not_scanned(gitrepo, revgraph
     run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
     assert _codes(run) == []
     assert [b'"users"' in data for data in scans] == [True]  # ours only
+
+
+@pytest.fixture
+def prefilter_reads(monkeypatch) -> list[bytes]:
+    """Every file RG301's pre-filter looks at (``_may_touch``), in this process."""
+    from revgraph.api import checking
+
+    seen: list[bytes] = []
+    real = checking._may_touch
+
+    def counted(data: bytes, naming):
+        seen.append(bytes(data))
+        return real(data, naming)
+
+    monkeypatch.setattr(checking, "_may_touch", counted)
+    return seen
+
+
+def test_a_file_known_to_name_nothing_of_ours_is_not_read_again_until_ours_change(
+    gitrepo, revgraph, prefilter_reads, scans
+):  # noqa: F811
+    _one_table_each(gitrepo, 'op.add_column("invoices", sa.Column("note", sa.String()))',
+                    'op.add_column("users", sa.Column("email", sa.String()))')  # fmt: skip
+    assert _codes(revgraph(gitrepo, "check", "--base", "main", "--format", "json")) == []
+    theirs_read = [data for data in prefilter_reads if b'"invoices"' in data or b"ix_orders" in data]
+    assert len(theirs_read) == 2  # both of theirs, found to name nothing of ours
+    prefilter_reads.clear()
+    # Another --select: the result cache misses, the parse cache answers.
+    assert _codes(revgraph(gitrepo, "check", "--base", "main", "--format", "json", "--select", "RG301")) == []
+    assert prefilter_reads == [], "the parse cache knew they name nothing of ours"
+    # Ours now touch a table of theirs: every file of theirs is looked at again.
+    path = next(p for p in (gitrepo.path / "migrations" / "versions").glob("*bill02*.py"))
+    edit(gitrepo, str(path.relative_to(gitrepo.path)), 'op.add_column("users"', 'op.add_column("invoices"')
+    after = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert _codes(after) == ["RG301"]
+    assert any(b'"invoices"' in data for data in prefilter_reads)
+    reference = revgraph(gitrepo, "--no-cache", "check", "--base", "main", "--format", "json")
+    assert after.json()["findings"] == reference.json()["findings"]

@@ -742,13 +742,14 @@ def _touches_of(
     """
     found: dict[int, tuple[str, ...]] = {}
     cache = ws.cache
+    names = _names_digest(naming)
     unknown = []
     for rev in revisions:
         known = cache.touches(rev.blob_id) if rev.blob_id else None
-        if known is None:
-            unknown.append(rev)
-        else:
+        if known is not None:
             found[id(rev)] = known
+        elif names is None or not rev.blob_id or not cache.names_none(rev.blob_id, names):
+            unknown.append(rev)  # (a file known to name none of them is not even read)
     repo = ws.maybe_repo()
     if snap.source == "worktree" or repo is None:
         datas = [(rev, _revision_bytes(ws, snap, rev)) for rev in unknown]
@@ -756,13 +757,32 @@ def _touches_of(
         with_blob = [rev for rev in unknown if rev.blob_id]
         datas = [(rev, blob.data) for rev, blob in zip(with_blob, repo.blobs([r.blob_id for r in with_blob]))]
     for rev, data in datas:
-        if data is not None and _may_touch(data, naming):
+        if data is None:
+            continue
+        if _may_touch(data, naming):
             from revgraph.parse import upgrade_touches  # only now: see _with_syntax_problems
 
             found[id(rev)] = touches = upgrade_touches(data)
             if _holds_parsed_content(snap, rev, data):
                 cache.put_touches(rev.blob_id, touches)
+        elif names is not None and _holds_parsed_content(snap, rev, data):
+            cache.put_names_none(rev.blob_id, names)
     return found
+
+
+# Bump when ``_may_touch`` lets files through differently: the parse cache's
+# "names-none" entries record its answers (``_names_digest`` is their key).
+_MAY_TOUCH_VERSION = b"1"
+
+
+def _names_digest(naming: frozenset[bytes] | None) -> str | None:
+    """``naming`` (and ``_may_touch``'s version) as a short stable key; None: no names,
+    every file may touch."""
+    if naming is None:
+        return None
+    import hashlib
+
+    return hashlib.sha1(b"\0".join([_MAY_TOUCH_VERSION, *sorted(naming)])).hexdigest()[:20]
 
 
 def _with_syntax_problems(ws: Workspace, ctx: EnvContext) -> Snapshot:

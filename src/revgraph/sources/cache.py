@@ -410,6 +410,17 @@ class ParseCache:
     def put_syntax_fine(self, blob_id: str) -> None:
         self._touches_new[f"syntax:{blob_id}"] = ()
 
+    # And "names-none:<names digest>:<blob id>" -> (): the file contains none of
+    # those names (RG301's pre-filter, ``api.checking._may_touch``), which is all
+    # a check needs of most of theirs' files. Keyed by the names too: when ours
+    # touch something else, every file is looked at again.
+    def names_none(self, blob_id: str, names: str) -> bool:
+        """Whether the file with ``blob_id`` is known to contain none of the names digested as ``names``."""
+        return self._side_entry(f"names-none:{names}:{blob_id}") == ()
+
+    def put_names_none(self, blob_id: str, names: str) -> None:
+        self._touches_new[f"names-none:{names}:{blob_id}"] = ()
+
     def parse(self, data: bytes, path: str, blob_id: str) -> Parsed:
         """The parse result of ``data`` (cached by ``blob_id``), at ``path``."""
         found = self.get(blob_id, path)
