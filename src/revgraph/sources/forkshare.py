@@ -86,19 +86,15 @@ def _os_threads() -> int:
 
 
 def share(
-    chunks: int, here: Callable[[int], None], there: Callable[[int], Any],
-    take: Callable[[int, Any], None] | None = None,
-) -> dict[int, Any]:  # fmt: skip
+    chunks: int, here: Callable[[int], None], there: Callable[[int], Any], take: Callable[[int, Any], None]
+) -> None:  # fmt: skip
     """Do ``chunks`` chunks: ``here(k)`` in this process, ``there(k)`` in a forked helper.
 
     Every chunk the helper did is handed to ``take(k, there(k))`` here, in
     the order its results arrive, between this process's own chunks (each
     value must be marshal-able); every other chunk has had ``here(k)``
-    called, exactly once. Without ``take``, returns ``{k: there(k)}``.
+    called, exactly once.
     """
-    reported: dict[int, Any] = {}
-    if take is None:
-        take = reported.__setitem__
     tokens_read, tokens_write = os.pipe()
     tokens = b"".join(_TOKEN.pack(k) for k in range(chunks))
     try:
@@ -128,14 +124,15 @@ def share(
     done_here: set[int] = set()
     taken: set[int] = set()
     try:
-        frames = _Frames(results_read, chunks, done_here)
+        frames = _Frames(results_read, chunks, done_here, take)
+        taken = frames.taken
         while (k := _claim(tokens_read)) is not None:
             here(k)
             done_here.add(k)
             if pid > 0:
-                frames.take_arrived(take, taken)
+                frames.pass_on(wait=False)
         if pid > 0:
-            frames.take_rest(take, taken)
+            frames.pass_on(wait=True)
             os.waitpid(pid, 0)  # what it reported stands, however it ended
             pid = 0
     finally:
@@ -146,7 +143,6 @@ def share(
     for k in range(chunks):
         if k not in done_here and k not in taken:
             here(k)
-    return reported
 
 
 def _widen(fd: int) -> None:
@@ -243,44 +239,38 @@ def _helper(tokens: int, results_read: int, results_write: int, there: Callable[
 
 
 class _Frames:
-    """The helper's ``(k, value)`` frames, as they come down the results pipe.
+    """The helper's ``(k, value)`` frames, handed to ``take`` as they come down the results pipe.
 
     A frame is its length (4 bytes) and a ``marshal`` payload. Only whole
-    frames that load, name a chunk in range and were not taken before count;
-    a helper that dies mid-frame loses that chunk only (done here after all).
+    frames that load and name a chunk in range, not done here and not taken
+    before, count (``taken``); a helper that dies mid-frame loses that chunk
+    only (done here after all).
     """
 
-    def __init__(self, fd: int, chunks: int, done_here: set[int]) -> None:
+    def __init__(self, fd: int, chunks: int, done_here: set[int], take: Callable[[int, Any], None]) -> None:
         self.fd = fd
         self.chunks = chunks
         self.done_here = done_here
+        self.take = take
+        self.taken: set[int] = set()
         self.buffer = bytearray()
         self.ended = False
         os.set_blocking(fd, False)
 
-    def take_arrived(self, take: Callable[[int, Any], None], taken: set[int]) -> None:
-        """Hand over the frames that have arrived, without waiting for more."""
+    def pass_on(self, *, wait: bool) -> None:
+        """Hand over the frames that have arrived; ``wait``: every frame, until the helper closes its end."""
+        if wait:
+            os.set_blocking(self.fd, True)
         while not self.ended:
             try:
                 part = os.read(self.fd, 1 << 20)
             except BlockingIOError:
                 break
-            if not part:
-                self.ended = True
+            self.ended = not part
             self.buffer += part
-        self._hand_over(take, taken)
+            self._hand_over()
 
-    def take_rest(self, take: Callable[[int, Any], None], taken: set[int]) -> None:
-        """Hand over every frame until the helper closes its end."""
-        os.set_blocking(self.fd, True)
-        while not self.ended:
-            part = os.read(self.fd, 1 << 20)
-            if not part:
-                self.ended = True
-            self.buffer += part
-            self._hand_over(take, taken)
-
-    def _hand_over(self, take: Callable[[int, Any], None], taken: set[int]) -> None:
+    def _hand_over(self) -> None:
         buffer, at, size = self.buffer, 0, _TOKEN.size
         while len(buffer) - at >= size:
             (length,) = _TOKEN.unpack_from(buffer, at)
@@ -295,9 +285,9 @@ class _Frames:
             if not (isinstance(frame, tuple) and len(frame) == 2):
                 continue
             k, value = frame
-            if type(k) is int and 0 <= k < self.chunks and k not in taken and k not in self.done_here:
-                taken.add(k)
-                take(k, value)
+            if type(k) is int and 0 <= k < self.chunks and k not in self.taken and k not in self.done_here:
+                self.taken.add(k)
+                self.take(k, value)
         del buffer[:at]
 
 
