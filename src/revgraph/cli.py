@@ -705,7 +705,7 @@ def _print_fix(outcome) -> int:
 
 def _print_held_locks(outcome) -> None:
     """Lock files fix left alone because heads still compete in the middle of an operation."""
-    for path in getattr(outcome, "locks_held", ()):
+    for path in outcome.locks_held:
         state().console.print(
             f"{outcome.here(path)} is left as it is: recording competing heads would settle git's conflict "
             "and let the operation commit them", markup=False,
@@ -717,7 +717,7 @@ def _print_next(outcome, remaining) -> None:
     c = state().console
     words = lambda paths: " ".join(shell_word(outcome.here(path)) for path in paths)  # noqa: E731
     if outcome.operation is not None:
-        held = getattr(outcome, "locks_held", ())
+        held = outcome.locks_held
         then = "once one head per line is left, " if remaining else ""
         if held:  # the fix that joins the heads rewrites them
             then = f"once one head per line is left (the fix that joins them rewrites {words(held)}), "

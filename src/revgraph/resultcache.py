@@ -125,7 +125,8 @@ class Probe:
             repo.prefetch(*self._verifying)
 
     def release(self) -> None:
-        """Drop ``everything_read``'s ``git status`` if ``store`` did not take it.
+        """Drop ``everything_read``'s ``git status`` if ``store`` did not take it; the
+        caller's, after ``store`` or an exception on the way (``api.checking.check``).
 
         Left pending, it would answer the next lookup in this process with the
         files as they were then (``GitRepo.prefetch``): after a fix's edits, a
@@ -138,12 +139,6 @@ class Probe:
 
     def store(self, report: Report) -> bool:
         """Save ``report`` for this state, when it provably depends on the key only."""
-        try:
-            return self._store(report)
-        finally:
-            self.release()
-
-    def _store(self, report: Report) -> bool:
         contexts = report.extras.get("contexts")
         if self.state is None or not isinstance(contexts, dict) or report.extras.get("uncacheable"):
             return False

@@ -521,7 +521,7 @@ def check(
         report = _run_rules(ws, contexts, check_contexts, select, ignore, base_name)
         probe.store(report)
     finally:
-        probe.release()  # an exception on the way: its git status answers no later lookup
+        probe.release()  # not stored, or an exception on the way: its git status answers no later lookup
     return report
 
 

@@ -126,7 +126,8 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
 def _separate_histories(graph: RevisionGraph, heads: Sequence[str]) -> bool:
     """Whether some of ``heads`` share no first revision (``down_revision = None``): two
     histories side by side, such as two branches' first migrations."""
-    roots = [{rid for rid in (graph.ancestors(head) | {head}) if not graph[rid].down_revisions} for head in heads]
+    bases = set(graph.bases)
+    roots = [bases & (graph.ancestors(head) | {head}) for head in heads]
     return any(a.isdisjoint(b) for i, a in enumerate(roots) for b in roots[i + 1 :])
 
 

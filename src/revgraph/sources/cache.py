@@ -388,7 +388,7 @@ class ParseCache:
     # (never a blob id): RG301 reads the new revisions of both sides, 1.6k files
     # in the 20k benchmark, on every check that misses the result cache.
     def _side_entry(self, key: str) -> Any:
-        """A ``touches:`` / ``syntax:`` entry: recorded in this run, else stored."""
+        """A ``touches:`` / ``syntax:`` / ``names-none:`` entry: recorded in this run, else stored."""
         found = self._touches_new.get(key)
         return self._stored().get(key) if found is None else found
 
