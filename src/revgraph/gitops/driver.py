@@ -710,9 +710,10 @@ def merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path:
     return _merge_locks(ancestor_b, ours_b, theirs_b, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)[:2]
 
 
-def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool, tuple | str]:
-    """``merge_locks``, and why it conflicts when that is not the usual fork: what dangles in
-    the merged tree (``dangling_of``), or ``"bases"`` (``both_began_histories``)."""
+def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path: str | None = None, git_dir: Path | None = None, marker_size: int = 7) -> tuple[bytes, bool, tuple]:
+    """``merge_locks``, and why it conflicts (``()`` when it merged), as ``conflict_text`` tells it:
+    ``("dangling", what dangles in the merged tree)`` (``dangling_of``), ``("bases",)``
+    (``both_began_histories``), ``("twice", ids)`` (``ids_added_twice``) or ``("fork",)``."""
     _owners.clear()  # a new run: the configuration is read again
     ours_raw = ours_b.decode("utf-8", "replace")
     theirs_raw = theirs_b.decode("utf-8", "replace")
@@ -739,9 +740,14 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
     text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
                          fix=fix_command(lock_path), where=fix_where(lock_path), new=new,
                          dangling=dangling, lock=fix_command(lock_path, command="lock") if dangling else "revgraph lock")  # fmt: skip
-    if not dangling and both_began_histories(ancestor, ours, theirs, new):
-        return text.encode(), False, "bases"
-    return text.encode(), False, dangling
+    if dangling:
+        why: tuple = ("dangling", dangling)
+    elif both_began_histories(ancestor, ours, theirs, new):
+        why = ("bases",)
+    else:
+        twice = ids_added_twice(ancestor, ours, theirs)
+        why = ("twice", twice) if twice else ("fork",)
+    return text.encode(), False, why
 
 
 def main(argv: list[str]) -> int:
@@ -779,18 +785,19 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"revgraph merge-driver: {ours}: not a regular file\n")
         return 2
     sides = _read(ancestor), _read(ours), _read(theirs)
-    merged, clean, dangling = _merge_locks(*sides, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
+    merged, clean, why = _merge_locks(*sides, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
     try:
         _write_atomic(ours_path, merged)
     except OSError as exc:
         sys.stderr.write(f"revgraph merge-driver: cannot write {ours}: {exc.strerror or exc}\n")
         return 2
-    if not clean and dangling == "bases":
+    if why[:1] == ("bases",):
         sys.stderr.write(
             f"revgraph: {lock_path or 'lock file'}: both sides added a first migration (down_revision = None);"
             f" run `{fix_command(lock_path)} --strategy merge`{fix_where(lock_path)}\n"
         )
-    elif not clean and dangling:
+    elif why[:1] == ("dangling",):
+        dangling = why[1]
         rid, _, parent, gone = dangling[0]
         more = f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""
         where = "which one side deleted since the merge base" if gone else "which neither side has"
@@ -798,11 +805,10 @@ def main(argv: list[str]) -> int:
             f"revgraph: {lock_path or 'lock file'}: after this merge {rid} names down_revision {parent}, {where}{more};"
             f" point it at a revision that exists, then run `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
         )
-    elif not clean:
-        twice = ids_added_twice(*(parse_lock(b.decode("utf-8", "replace")) for b in sides))
+    elif why:
         what = (
-            f"both sides added revision {', '.join(twice)} (one id, two files);"
-            if twice else "both sides added a migration on the same head;"
+            f"both sides added revision {', '.join(why[1])} (one id, two files);"
+            if why[0] == "twice" else "both sides added a migration on the same head;"
         )
         sys.stderr.write(
             f"revgraph: {lock_path or 'lock file'}: {what} run `{fix_command(lock_path)}`{fix_where(lock_path)}\n"
