@@ -179,3 +179,25 @@ def test_a_parse_cache_from_before_compact_spans_is_not_read(tmp_path):
     cache.path.write_bytes(cache_module._pack(payload, cache.parser_version))
     assert "2" * 40 not in cache_module.ParseCache(tmp_path)
     assert parse_revision(data, "v/a.py", "2" * 40).id == "abcd1234"
+
+
+def test_a_helper_s_export_parses_each_content_once_and_records_nothing_to_save(tmp_path):
+    """``export_parse`` (the forked reader's): what ``export(parse(...))`` gives, None for a
+    content it has seen at any path, a file-name-bound result parsed again per path, and
+    nothing left for ``save()`` (the parent's ``adopt`` records it)."""
+    from revgraph.parse import parse_revision
+    from revgraph.sources import cache as cache_module
+    from tests.support.revfiles import render_revision
+
+    data = render_revision("abcd1234", "0000ffff", message="helper", style="generic").encode()
+    cache = cache_module.ParseCache(tmp_path)
+    exported = cache.export_parse(data, "v/a.py", "3" * 40)
+    assert exported == cache.export(parse_revision(data, "v/a.py", "3" * 40))
+    assert cache.export_parse(data, "v/copy.py", "3" * 40) is None
+    assert cache.get("3" * 40, "v/copy.py").path == "v/copy.py"
+    legacy = b'"""legacy"""\ndown_revision = None\n'  # the id comes from the file name
+    first = cache.export_parse(legacy, "v/abcdef123456.py", "4" * 40)
+    second = cache.export_parse(legacy, "v/fedcba654321.py", "4" * 40)
+    assert first is not None and second is not None and first != second
+    assert not cache.dirty and not cache.save()
+    assert "3" * 40 not in cache_module.ParseCache(tmp_path)

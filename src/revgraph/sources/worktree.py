@@ -221,9 +221,7 @@ def _exported(read: tuple | None, cache: ParseCache) -> tuple | None:
     if read is None:
         return None
     oid, identity, path, data = read
-    if data is None or cache.get(oid, path) is not None:
-        return (oid, identity, None)
-    return (oid, identity, cache.export(cache.parse(data, path, oid)))
+    return (oid, identity, None if data is None else cache.export_parse(data, path, oid))
 
 
 def _adopt(report: tuple, absolute: str, path: str, cache: ParseCache):
