@@ -69,8 +69,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-from revgraph import __version__, express
-from revgraph.errors import RevgraphError
+from revgraph import __version__, express  # noqa: E402 - after TYPE_CHECKING, which must not import typing
+from revgraph.errors import RevgraphError  # noqa: E402
 
 # This module is imported by ``revgraph.entry`` for every ``check`` command
 # line, and the express lane answers from it with the standard library only:

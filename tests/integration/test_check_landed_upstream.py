@@ -111,7 +111,7 @@ def test_repointing_a_revision_only_origin_main_has_is_rg201_naming_origin_main(
 
 def test_the_default_base_without_origin_head_is_origin_main_when_main_is_behind_it(clones):
     colleague, ours = clones
-    pushed = stack_pushed_on_ours(colleague, ours)
+    stack_pushed_on_ours(colleague, ours)
     done = ours.run("check", "--format", "json")
     report = json.loads(done.stdout)
     assert done.returncode == 1 and report["base"] == "origin/main"
@@ -234,7 +234,7 @@ def test_a_revision_the_remote_re_pointed_is_not_heads_repoint(clones):
 
 def test_base_that_is_the_remote_copy_is_unchanged(clones):
     colleague, ours = clones
-    pushed = stack_pushed_on_ours(colleague, ours)
+    stack_pushed_on_ours(colleague, ours)
     code, report = check(ours, base="origin/main")
     (hit,) = findings(report, "RG201")
     assert code == 1 and f"but {ROOT} in origin/main" in hit["message"], hit

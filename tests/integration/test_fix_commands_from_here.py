@@ -108,7 +108,7 @@ def test_outside_git_rg403_renames_with_mv(tmp_path, git_env):
 def test_started_outside_the_root_the_command_still_names_the_file(tmp_path, git_env):
     # Review: with -c pointing into another folder, the command named the file
     # from the project's root, which is not where it is pasted.
-    project = unnamed_root_outside_git(tmp_path, git_env)
+    unnamed_root_outside_git(tmp_path, git_env)
 
     done = run_module("revgraph", "-c", "plain/alembic.ini", "check", "--format", "json", cwd=tmp_path, env=git_env)
     [hit] = [f for f in json.loads(done.stdout)["findings"] if f["code"] == "RG403"]

@@ -85,7 +85,7 @@ def test_rebasing_onto_another_shared_branch_moves_the_replayed_revision(make_gi
     repo.branch("develop")
     repo.branch("feature")
     repo.checkout("feature")
-    local = repo.add_revision(LOCAL, ROOT, message="feature, the older date", create_date=OLDER)
+    repo.add_revision(LOCAL, ROOT, message="feature, the older date", create_date=OLDER)
     repo.write("notes.txt", "feature line\n")
     repo.commit("feature")
     repo.checkout("develop")

@@ -25,18 +25,24 @@ from revgraph.errors import BadRefError, GitError, RevgraphError, UnknownRefErro
 from revgraph.sources import INDEX_REF
 
 if TYPE_CHECKING:  # pragma: no cover
-    from revgraph.api.checking import (
-        EnvContext,
-        build_context,
-        check,
-        lock_missing,
-        ref_settings_problem,
-        spell_commands,
-    )
-    from revgraph.api.diffing import RevisionDiff, UnreadableFile, diff, diff_snapshots, matching_refs
-    from revgraph.api.fixing import FixOutcome, RemainingHeads, fix
-    from revgraph.api.graphing import graph_view
-    from revgraph.api.locking import LockStatus, lock
+    # Re-exported (``X as X``): found at run time by ``__getattr__`` through _ELSEWHERE.
+    from revgraph.api.checking import EnvContext as EnvContext
+    from revgraph.api.checking import build_context as build_context
+    from revgraph.api.checking import check as check
+    from revgraph.api.checking import lock_missing as lock_missing
+    from revgraph.api.checking import ref_settings_problem as ref_settings_problem
+    from revgraph.api.checking import spell_commands as spell_commands
+    from revgraph.api.diffing import RevisionDiff as RevisionDiff
+    from revgraph.api.diffing import UnreadableFile as UnreadableFile
+    from revgraph.api.diffing import diff as diff
+    from revgraph.api.diffing import diff_snapshots as diff_snapshots
+    from revgraph.api.diffing import matching_refs as matching_refs
+    from revgraph.api.fixing import FixOutcome as FixOutcome
+    from revgraph.api.fixing import RemainingHeads as RemainingHeads
+    from revgraph.api.fixing import fix as fix
+    from revgraph.api.graphing import graph_view as graph_view
+    from revgraph.api.locking import LockStatus as LockStatus
+    from revgraph.api.locking import lock as lock
     from revgraph.config import Environment, Project
     from revgraph.model import RevisionGraph, Snapshot
     from revgraph.sources.gitref import GitRepo
