@@ -201,3 +201,38 @@ def test_a_helper_s_export_parses_each_content_once_and_records_nothing_to_save(
     assert first is not None and second is not None and first != second
     assert not cache.dirty and not cache.save()
     assert "3" * 40 not in cache_module.ParseCache(tmp_path)
+
+
+def test_a_save_keeps_the_names_none_entries_of_the_last_few_namings_only(tmp_path):
+    """Each naming (what ours touch) adds a "names-none" entry per file of theirs; a save
+    keeps those of the NAMES_NONE_KEPT namings written last, whatever else it holds."""
+    from revgraph.sources import cache as cache_module
+
+    kept = cache_module.NAMES_NONE_KEPT
+    namings = [f"n{i}" for i in range(kept + 3)]
+    blobs = [f"{i:040x}" for i in range(5)]
+
+    def save(*names: str, using: str | None = None) -> cache_module.ParseCache:
+        cache = cache_module.ParseCache(tmp_path)
+        if using is not None:  # a lookup that finds every file of one naming
+            assert all(cache.names_none(blob, using) for blob in blobs)
+        for name in names:
+            for blob in blobs:
+                cache.put_names_none(blob, name)
+        cache.put_touches("f" * 40, ("orders",))
+        assert cache.save()
+        return cache_module.ParseCache(tmp_path)
+
+    def present(cache: cache_module.ParseCache) -> set[str]:
+        found = {name for name in namings if all(cache.names_none(blob, name) for blob in blobs)}
+        assert not any(cache.names_none(blob, name) for name in set(namings) - found for blob in blobs)
+        return found
+
+    for name in namings[:kept]:
+        save(name)
+    assert present(cache_module.ParseCache(tmp_path)) == set(namings[:kept])
+    # n0 answered a lookup while n4 was written: n1, the oldest, goes.
+    assert present(save(namings[kept], using=namings[0])) == {namings[0], *namings[2 : kept + 1]}
+    latest = save(*namings[kept + 1 :])
+    assert present(latest) == {namings[0], namings[kept], *namings[kept + 1 :]}
+    assert latest.touches("f" * 40) == ("orders",)  # other entries are untouched

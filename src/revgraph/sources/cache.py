@@ -37,7 +37,7 @@ import sys
 import time
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Sequence, Union
 
 from revgraph.atomicfile import keep_newest, write_atomic
 from revgraph.model import PackedSpans, ParseProblem, Revision
@@ -59,6 +59,8 @@ _PROBLEM_FIELDS = tuple(f.name for f in dataclasses.fields(ParseProblem))
 # sees another schema and treats the file as empty, as this one does theirs.
 _SCHEMA = zlib.crc32(repr((_REVISION_FIELDS, _PROBLEM_FIELDS, "spans: compact")).encode())
 _RESULTS_KEPT = 32
+_NAMES_NONE = "names-none:"
+NAMES_NONE_KEPT = 4  # namings whose "names-none" entries a save keeps
 
 
 # --------------------------------------------------------------------- places
@@ -268,6 +270,35 @@ def _path_key(blob_id: str, path: str) -> str:
     return f"{blob_id}\0{path}"
 
 
+def _without_old_namings(entries: dict[str, Any], used: AbstractSet[str]) -> None:
+    """Drop the "names-none" entries of all but the NAMES_NONE_KEPT namings written or ``used`` last.
+
+    Without this every naming ours ever had (each edit of what a branch's
+    upgrade() touches) would stay in the file, which a check that misses the
+    result cache loads whole. A dict keeps insertion order and a save appends
+    what is new, so a naming's last entry tells when it was last written
+    (the entries of a naming a lookup found in this run move to the end). A
+    naming dropped here is only looked at again (the pre-filter scans theirs'
+    files), never answered wrongly.
+    """
+    last: dict[str, int] = {}
+    size = len(_NAMES_NONE)
+    named = [key for key in entries if type(key) is str and key.startswith(_NAMES_NONE)]
+    if used:  # answered from the file in this run: as recent as what it wrote
+        for key in named:
+            if key[size : key.find(":", size)] in used:
+                entries[key] = entries.pop(key)
+        named = [key for key in entries if type(key) is str and key.startswith(_NAMES_NONE)]
+    for at, key in enumerate(named):
+        last[key[size : key.find(":", size)]] = at
+    if len(last) <= NAMES_NONE_KEPT:
+        return
+    kept = set(sorted(last, key=last.__getitem__)[-NAMES_NONE_KEPT:])
+    for key in named:
+        if key[size : key.find(":", size)] not in kept:
+            del entries[key]
+
+
 def _default_parser() -> Parser:
     from revgraph.parse import parse_revision
 
@@ -318,6 +349,7 @@ class ParseCache:
         # (memory at 20k revisions, and no re-placing of cached results).
         self._placed: dict[tuple[str, str], Parsed] = {}
         self._touches_new: dict[str, tuple[str, ...]] = {}
+        self._namings_used: set[str] = set()  # "names-none" namings a lookup found (see save)
         self.hits = 0
         self.misses = 0
         self.stats = StatCache(self.directory)
@@ -413,10 +445,15 @@ class ParseCache:
     # And "names-none:<names digest>:<blob id>" -> (): the file contains none of
     # those names (RG301's pre-filter, ``api.checking._may_touch``), which is all
     # a check needs of most of theirs' files. Keyed by the names too: when ours
-    # touch something else, every file is looked at again.
+    # touch something else, every file is looked at again. Each naming adds a
+    # set of entries (1.6k in the 20k benchmark); ``save`` keeps the sets of the
+    # NAMES_NONE_KEPT namings written last (see ``_without_old_namings``).
     def names_none(self, blob_id: str, names: str) -> bool:
         """Whether the file with ``blob_id`` is known to contain none of the names digested as ``names``."""
-        return self._side_entry(f"names-none:{names}:{blob_id}") == ()
+        if self._side_entry(f"names-none:{names}:{blob_id}") != ():
+            return False
+        self._namings_used.add(names)
+        return True
 
     def put_names_none(self, blob_id: str, names: str) -> None:
         self._touches_new[f"names-none:{names}:{blob_id}"] = ()
@@ -570,6 +607,8 @@ class ParseCache:
         encoded = self._encoded
         merged.update((key, encoded.get(key) or _encode(result)) for key, result in self._new.items())
         merged.update(self._touches_new)
+        if self._namings_used or any(key.startswith(_NAMES_NONE) for key in self._touches_new):
+            _without_old_namings(merged, self._namings_used)
         merged["__schema__"] = (_SCHEMA,)
         written = write_atomic(self.path, _pack(marshal.dumps(merged), self.parser_version))
         del merged["__schema__"]
