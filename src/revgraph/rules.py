@@ -231,7 +231,7 @@ _CATALOGUE = (
                                                       # will never run it
         """,
         fix="""
-            Restore the landed file (`git restore --source origin/main -- <path>`), then run
+            Restore the landed file (`git restore --source origin/main --staged --worktree -- <path>`), then run
             `revgraph fix`, which re-points the new revisions onto base's head instead.
         """,
     ),
@@ -254,7 +254,7 @@ _CATALOGUE = (
             HEAD:  (file removed)
         """,
         fix="""
-            Bring the file back: `git restore --source origin/main -- <path>`, or, when it was
+            Bring the file back: `git restore --source origin/main --staged --worktree -- <path>`, or, when it was
             moved, `git mv` it back. To undo what it did, write a new revision that reverts it.
         """,
     ),
@@ -277,7 +277,7 @@ _CATALOGUE = (
             HEAD:  op.add_column("users", sa.Column("email", sa.String(255)))
         """,
         fix="""
-            Revert the edit (`git restore --source origin/main -- <path>`) and make the change
+            Revert the edit (`git restore --source origin/main --staged --worktree -- <path>`) and make the change
             in a new revision (`alembic revision -m "..."`). Silence it with
             `# revgraph: ignore[RG203]` in the file if the edit really is inert.
         """,

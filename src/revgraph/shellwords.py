@@ -23,3 +23,20 @@ def shell_word(word: str) -> str:
         raw = word.encode("utf-8", "surrogateescape")
         return "$'" + "".join(chr(b) if b in _VERBATIM else f"\\x{b:02x}" for b in raw) + "'"
     return shlex.quote(word)
+
+
+def git_restore(source: str, paths: list[str] | tuple[str, ...]) -> str:
+    """The command that brings ``paths`` back as ``source`` has them, in the index and on disk.
+
+    Both: a re-point or deletion already staged (``git add``, ``git rm``)
+    would stay staged after a plain ``git restore --source``, and the next
+    ``git commit`` would land it while ``check``, which reads the working
+    tree, saw nothing wrong any more.
+    """
+    return f"git restore --source={shell_word(source)} --staged --worktree -- " + " ".join(map(shell_word, paths))
+
+
+def git_remove(path: str) -> str:
+    """The command that removes ``path`` from the index (if there) and from disk."""
+    word = shell_word(path)
+    return f"git rm -q -f --ignore-unmatch -- {word} && rm -f -- {word}"

@@ -102,7 +102,7 @@ def test_repointing_a_revision_only_origin_main_has_is_rg201_naming_origin_main(
     (hit,) = findings(report, "RG201")
     assert code == 1
     assert hit["revisions"] == [PUSHED] and f"but {ROOT} in origin/main" in hit["message"], hit
-    assert hit["fix"] == f"git restore --source=origin/main -- {pushed}"
+    assert hit["fix"] == f"git restore --source=origin/main --staged --worktree -- {pushed}"
     assert "(protected)" not in hit["message"]
     # The hint works, and then the check is clean again.
     ours.git("restore", "--source=origin/main", "--", pushed)
@@ -178,7 +178,7 @@ def test_deleting_a_revision_only_origin_main_has_is_rg202(clones):
     (hit,) = findings(report, "RG202")
     assert code == 1
     assert hit["revisions"] == [PUSHED] and f"({pushed} in origin/main)" in hit["message"], hit
-    assert hit["fix"] == f"git restore --source=origin/main -- {pushed}"
+    assert hit["fix"] == f"git restore --source=origin/main --staged --worktree -- {pushed}"
 
 
 def test_editing_the_body_of_a_revision_only_origin_main_has_is_rg203(clones):
@@ -191,7 +191,7 @@ def test_editing_the_body_of_a_revision_only_origin_main_has_is_rg203(clones):
     _, report = check(ours)
     (hit,) = findings(report, "RG203")
     assert hit["revisions"] == [PUSHED] and "differs from origin/main" in hit["message"], hit
-    assert hit["fix"] == f"git restore --source=origin/main -- {pushed}"
+    assert hit["fix"] == f"git restore --source=origin/main --staged --worktree -- {pushed}"
 
 
 # ------------------------------------------- judged as a base would be
@@ -363,7 +363,7 @@ def test_the_remote_copy_is_base_s_upstream_and_a_changed_upstream_is_seen(clone
     ours.git("branch", "-q", "--set-upstream-to=upstream/main", "main")
     assert not lane_answers(ours.path)
     (hit,) = findings(check(ours)[1], "RG201")
-    assert "in upstream/main" in hit["message"] and hit["fix"] == f"git restore --source=upstream/main -- {pushed}"
+    assert "in upstream/main" in hit["message"] and hit["fix"] == f"git restore --source=upstream/main --staged --worktree -- {pushed}"
 
 
 @pytest.mark.parametrize("spelling", ["heads/main", "refs/heads/main"])

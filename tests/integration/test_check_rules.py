@@ -534,7 +534,7 @@ def test_a_docstring_left_behind_by_a_repointed_landed_revision_gets_the_restore
     run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
     (repointed,) = run.findings("RG201")
     (docstring,) = run.findings("RG402")
-    assert docstring["fix"] == repointed["fix"] == f"git restore --source=main -- {paths[MAIN3]}"
+    assert docstring["fix"] == repointed["fix"] == f"git restore --source=main --staged --worktree -- {paths[MAIN3]}"
     # (a new revision's docstring keeps `revgraph fix --docstrings`: test_rg402_printed_fix_...)
 
 
@@ -570,7 +570,7 @@ def test_a_revision_landed_on_a_protected_ref_and_repointed_here_is_rg201(gitrep
     run = revgraph(gitrepo, "check", "--format", "json")
     (hit,) = run.findings("RG201")
     assert hit["revisions"] == [FEAT5] and "in release/1 (protected)" in hit["message"]
-    assert hit["fix"] == f"git restore --source=release/1 -- {hotfix}"
+    assert hit["fix"] == f"git restore --source=release/1 --staged --worktree -- {hotfix}"
     gitrepo.git("restore", "--source=release/1", "--", hotfix)
     assert not revgraph(gitrepo, "check", "--format", "json").findings("RG201")
 
@@ -635,7 +635,7 @@ def test_a_revision_inherited_from_a_protected_ref_and_deleted_here_is_rg202(git
     for _ in range(2):  # cold, then from the result cache
         (hit,) = revgraph(gitrepo, "check", "--format", "json").findings("RG202")
         assert hit["revisions"] == [FEAT5] and "in protected ref release/1) was deleted" in hit["message"]
-        assert hit["fix"] == f"git restore --source=release/1 -- {hotfix}"
+        assert hit["fix"] == f"git restore --source=release/1 --staged --worktree -- {hotfix}"
     gitrepo.git("restore", "--source=release/1", "--", hotfix)
     assert not revgraph(gitrepo, "check", "--format", "json").findings("RG202")
 
@@ -686,7 +686,7 @@ def test_a_revision_landed_on_a_protected_ref_and_edited_here_is_rg203(gitrepo, 
     run = revgraph(gitrepo, "check", "--format", "json")
     (hit,) = run.findings("RG203")
     assert hit["revisions"] == [FEAT5] and "from release/1 (protected)" in hit["message"], hit["message"]
-    assert hit["fix"] == f"git restore --source=release/1 -- {hotfix}"
+    assert hit["fix"] == f"git restore --source=release/1 --staged --worktree -- {hotfix}"
     gitrepo.git("restore", "--source=release/1", "--", hotfix)
     assert not revgraph(gitrepo, "check", "--format", "json").findings("RG203")
 
@@ -713,12 +713,37 @@ def test_a_landed_revision_renamed_and_edited_gets_a_restore_that_works(gitrepo,
     gitrepo.remove(old)
     gitrepo.commit("rename and edit a landed revision")
     (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG203")
-    assert hit["fix"] == f"git restore --source=main -- {old} && rm -- {renamed}"
+    assert hit["fix"] == f"git restore --source=main --staged --worktree -- {old} && git rm -q -f --ignore-unmatch -- {renamed} && rm -f -- {renamed}"
 
     done = subprocess.run(hit["fix"], shell=True, cwd=gitrepo.path, capture_output=True, text=True)
 
     assert done.returncode == 0, done.stderr
     assert not revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG203")
+    gitrepo.git("commit", "-q", "-m", "restored")  # what is staged, as the user would
+    assert gitrepo.git("status", "--porcelain").stdout == ""
+    assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
+
+
+@pytest.mark.parametrize("change", ["re-point", "delete"])
+def test_a_restore_pasted_over_a_staged_change_leaves_nothing_of_it_to_commit(gitrepo, revgraph, change):
+    # QA: `git restore --source=main -- <path>` put the landed file back on disk
+    # only. The staged re-point (or `git rm`) stayed, `check`, which reads the
+    # working tree, said all good, and the next `git commit` landed it.
+    paths = landed_line(gitrepo)
+    path = paths[MAIN3]
+    if change == "re-point":
+        repoint(gitrepo, path, MAIN2, ROOT)
+        gitrepo.git("add", "--", path)
+    else:
+        gitrepo.git("rm", "-q", "--", path)
+    code = "RG201" if change == "re-point" else "RG202"
+    (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings(code)
+
+    done = subprocess.run(hit["fix"], shell=True, cwd=gitrepo.path, capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert gitrepo.git("status", "--porcelain").stdout == "", "the change is still staged"
+    assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
 
 
 def test_rg401_says_a_deleted_lock_file_is_missing(gitrepo, revgraph):

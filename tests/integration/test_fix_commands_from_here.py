@@ -78,7 +78,7 @@ def test_rg202_restore_runs_in_the_project_folder(gitrepo):
     gitrepo.commit("drop a landed revision")
 
     hit = finding(gitrepo, "RG202", "-C", "backend", args=("--base", "main"))
-    assert hit["fix"] == f"git restore --source=main -- {landed.removeprefix('backend/')}"
+    assert hit["fix"] == f"git restore --source=main --staged --worktree -- {landed.removeprefix('backend/')}"
     paste(hit["fix"], gitrepo.path / "backend", gitrepo.env)
     assert gitrepo.run("-C", "backend", "check", "--base", "main").returncode == 0
 
@@ -129,7 +129,7 @@ def test_fix_names_the_file_to_restore_from_the_project_folder(gitrepo):
 
     refused = gitrepo.run("-C", "backend", "fix", "--strategy", "merge", "--base", "main")
     assert refused.returncode == 1, refused
-    command = f"git restore --source=main -- {landed.removeprefix('backend/')}"
+    command = f"git restore --source=main --staged --worktree -- {landed.removeprefix('backend/')}"
     assert f"`{command}`" in refused.stderr, refused.stderr
     paste(command, gitrepo.path / "backend", gitrepo.env)
     assert gitrepo.run("-C", "backend", "check", "--base", "main").returncode == 0

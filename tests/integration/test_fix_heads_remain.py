@@ -339,7 +339,7 @@ def test_either_strategy_refuses_while_a_landed_revision_is_re_pointed(feature, 
     assert f"landed revision {LANDED} was re-pointed" in result.stderr, result.stderr
     cannot = "A merge revision" if strategy == "merge" else "A rebase never moves a landed revision, so it"
     assert f"{cannot} cannot undo this" in result.stderr
-    assert f"git restore --source=main -- {landed}" in result.stderr
+    assert f"git restore --source=main --staged --worktree -- {landed}" in result.stderr
     assert git_status(feature) == ""
 
 
@@ -359,7 +359,7 @@ def test_the_rebase_refuses_on_a_branch_that_deleted_a_landed_revision(feature):
 
     assert result.returncode == 1 and "Traceback" not in result.stderr, result
     assert f"landed revision {ROOT} is missing here though {LANDED} names it" in result.stderr
-    assert f"git restore --source=main -- {root}" in result.stderr
+    assert f"git restore --source=main --staged --worktree -- {root}" in result.stderr
     assert git_status(feature) == ""
 
 

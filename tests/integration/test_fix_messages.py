@@ -117,7 +117,7 @@ def test_refusal_names_the_repointed_landed_revision_not_a_fork_on_base(gitrepo)
     assert "itself has several heads" not in message
     assert f"landed revision {LANDED} was re-pointed" in message and "RG201" in message
     assert f"is {A1} here but {A2} in main" in message
-    assert f"git restore --source=main -- {paths[LANDED]}" in hint
+    assert f"git restore --source=main --staged --worktree -- {paths[LANDED]}" in hint
 
 
 def test_refusal_names_a_landed_revision_deleted_here(gitrepo):
@@ -133,7 +133,7 @@ def test_refusal_names_a_landed_revision_deleted_here(gitrepo):
     assert "itself has several heads" not in str(info.value)
     assert f"landed revision {A2} is missing here though " in str(info.value)
     assert "(deleted here: RG202; or " in str(info.value)
-    assert f"git restore --source=main -- {paths[A2]}" in (info.value.hint or "")
+    assert f"git restore --source=main --staged --worktree -- {paths[A2]}" in (info.value.hint or "")
 
 
 def test_a_base_that_really_forks_is_still_named_as_such(gitrepo):
@@ -235,7 +235,7 @@ def test_rg101_after_repointing_a_landed_revision_does_not_offer_a_merge(gitrepo
     found = findings(gitrepo, "--base", "main")
 
     assert found["RG101"]["fix"] != "revgraph fix --strategy merge"
-    assert found["RG201"]["fix"] == f"git restore --source=main -- {paths[LANDED]}"
+    assert found["RG201"]["fix"] == f"git restore --source=main --staged --worktree -- {paths[LANDED]}"
 
 
 # ------------------------- 3b. RG101 where no script.py.mako renders a merge

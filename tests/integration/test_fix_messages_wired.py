@@ -21,7 +21,7 @@ def test_fix_names_the_repointed_landed_revision_and_its_hint_mends_it(gitrepo):
 
     assert "itself has several heads" not in proc.stderr, proc.stderr
     assert f"landed revision {LANDED} was re-pointed" in proc.stderr and "(RG201)" in proc.stderr
-    restore = f"git restore --source=main -- {paths[LANDED]}"
+    restore = f"git restore --source=main --staged --worktree -- {paths[LANDED]}"
     assert f"hint: restore it from main: `{restore}`, then run `revgraph fix`" in proc.stderr
     assert versions(gitrepo) == before and gitrepo.status() == ""
     gitrepo.git(*restore.split()[1:])

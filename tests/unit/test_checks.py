@@ -530,7 +530,7 @@ def test_repointing_a_landed_revision_is_reported():
     [finding] = findings(context(head, base=base, merge_base=base), "RG201")
     assert "c (versions/c_step.py:11)" in finding.message
     assert "down_revision is a but b in origin/main" in finding.message
-    assert finding.fix == "git restore --source=origin/main -- versions/c_step.py"
+    assert finding.fix == "git restore --source=origin/main --staged --worktree -- versions/c_step.py"
 
 
 def test_a_landed_revision_left_alone_is_not_repointed():
@@ -548,7 +548,7 @@ def test_deleting_a_landed_revision_is_reported_with_the_restore_command():
     base = snap("a<-b", source="origin/main")
     [finding] = findings(context(snap("a"), base=base, merge_base=base), "RG202")
     assert finding.revisions == ("b",)
-    assert finding.fix == "git restore --source=origin/main -- versions/b_step.py"
+    assert finding.fix == "git restore --source=origin/main --staged --worktree -- versions/b_step.py"
 
 
 def test_revisions_base_added_after_the_merge_base_are_not_deleted_by_head():

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 
 from revgraph.checks.context import CheckContext, Hit, named, where
 from revgraph.model import Revision, RevisionGraph
-from revgraph.shellwords import shell_word
+from revgraph.shellwords import git_remove, git_restore, shell_word
 
 
 def parents_text(down_revisions: tuple[str, ...]) -> str:
@@ -49,9 +49,9 @@ def restore_command(
     source = source or _source_of(ctx, landed)
     if not source:
         return None
-    restore = f"git restore --source={shell_word(source)} -- {shell_word(ctx.here(landed.path))}"
+    restore = git_restore(source, [ctx.here(landed.path)])
     if current is not None and current.path != landed.path:
-        return f"{restore} && rm -- {shell_word(ctx.here(current.path))}"
+        return f"{restore} && {git_remove(ctx.here(current.path))}"
     return restore
 
 

@@ -21,7 +21,7 @@ from revgraph.errors import FixRefused
 from revgraph.fixes.plan import EditPlan, FileEdit, Move
 from revgraph.fixes.textedit import rewrite_down_revision
 from revgraph.model import RevisionGraph, Snapshot
-from revgraph.shellwords import shell_word
+from revgraph.shellwords import git_restore, shell_word
 
 Lineage = frozenset  # of branch label names; empty = the unlabelled line
 
@@ -305,7 +305,7 @@ def _refuse_edited_landed_history(
     raise FixRefused(
         "; ".join(what) + f". {cannot}",
         hint=f"restore {'it' if len(paths) == 1 else 'them'} from {base_name}: "
-        f"`git restore --source={shell_word(base_name)} -- {' '.join(map(shell_word, paths))}`, "
+        f"`{git_restore(base_name, paths)}`, "
         "then run `revgraph fix`",
     )
 
