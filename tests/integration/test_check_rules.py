@@ -772,3 +772,42 @@ def test_a_new_file_reusing_a_landed_id_is_rg103_only(gitrepo, revgraph):
     gitrepo.commit("a new file that took a landed id")
     run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
     assert {f["code"] for f in run.json()["findings"]} == {"RG103"}
+
+
+def test_heads_made_by_a_repointed_landed_revision_are_mended_by_its_restore_not_by_fix(gitrepo, revgraph):
+    # QA: RG101 offered `revgraph fix --base main`, which refuses while a landed
+    # revision is re-pointed here; RG201's restore is what removes the extra head.
+    paths = landed_line(gitrepo)
+    repoint(gitrepo, paths[MAIN3], MAIN2, ROOT)  # main02 and main03 are both heads now
+    gitrepo.commit("re-point a landed revision")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    (heads,) = run.findings("RG101")
+    (repointed,) = run.findings("RG201")
+    assert heads["fix"] is None and f"landed {MAIN3} was re-pointed" in heads["message"], heads
+    assert "restore it first" in heads["message"]
+    assert revgraph(gitrepo, "fix", "--base", "main").code != 0  # what the old advice ran into
+
+    done = subprocess.run(repointed["fix"], shell=True, cwd=gitrepo.path, capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").json()["findings"] == []
+
+
+def test_a_merge_into_a_base_with_competing_heads_points_at_base_not_at_fix(gitrepo, revgraph):
+    # QA: with main itself forked, RG102 offered `git merge main; revgraph fix`, and
+    # fix then refused (landed heads never move). The fork is joined on main.
+    landed_line(gitrepo)
+    gitrepo.git("checkout", "-q", "main")
+    gitrepo.add_revision(FEAT5, MAIN3, message="main's first head")
+    gitrepo.add_revision(FEAT6, MAIN3, message="main's second head")
+    gitrepo.commit("main forks")
+    gitrepo.git("checkout", "-q", "feature")
+    gitrepo.add_revision(FEAT4, MAIN3, message="feature")
+    gitrepo.commit("feature")
+    (hit,) = revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG102")
+    assert hit["fix"] is None, hit
+    assert f"main itself has competing heads ({FEAT5}, {FEAT6})" in hit["message"], hit["message"]
+
+    gitrepo.git("merge", "-q", "--no-edit", "main")
+    refused = revgraph(gitrepo, "fix", "--base", "main")
+    assert refused.code != 0 and "itself has several heads" in refused.err, refused.err

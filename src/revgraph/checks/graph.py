@@ -186,6 +186,14 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         fix = None
         verb = "hangs" if len(orphans) == 1 else "hang"
         message += f"; {', '.join(orphans)} {verb} off a missing parent (RG104): mend that first"
+    elif edited := landed_history_edited(ctx):
+        # Either strategy refuses while landed history is edited here (RG201,
+        # RG202): those findings carry the restore, after which this may be gone.
+        fix = None
+        message += (
+            f"; landed {', '.join(edited)} {'was' if len(edited) == 1 else 'were'} re-pointed or "
+            f"deleted here (RG201, RG202): restore {'it' if len(edited) == 1 else 'them'} first"
+        )
     elif doubled and fix is not None:
         # Either strategy refuses while an id is declared twice, unless it is the
         # branch's copy of an id base has landed once (fix renumbers that one).
@@ -231,6 +239,29 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         fix=fix,
         subjects=tuple(heads),
     )
+
+
+def landed_history_edited(ctx: CheckContext) -> list[str]:
+    """Landed revisions HEAD re-points or deletes, as ``fix`` finds them (its refusal of
+    either strategy, ``fixes.rebase._refuse_edited_landed_history``): RG201, RG202."""
+    base = ctx.base_graph
+    if base is None:
+        return []
+    graph = ctx.head_graph
+    landed = ctx.landed
+    mine = graph.revisions
+    # A file both snapshots read alike is one Revision object (the parse cache
+    # places one per blob and path): only the others can differ.
+    found = {
+        rid for rid, rev in base.revisions.items()
+        if (here := mine.get(rid)) is not None and here is not rev and rid in landed
+        and set(here.down_revisions) != set(rev.down_revisions)
+    }  # fmt: skip
+    found.update(
+        d.target for d in graph.dangling
+        if d.kind == "down" and d.revision in landed and d.target in base.revisions and d.target not in graph.revisions
+    )  # fmt: skip
+    return sorted(found)
 
 
 def _ids_fix_will_not_renumber(ctx: CheckContext) -> list[str]:
@@ -418,9 +449,24 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
     # then fix re-points this branch's chain onto base's head.
     fix: str | None = _merge_base_then_fix(ctx)
     orphans = _hang_off_a_missing_parent(merged, lanes.competing)
+    base_own = [h for h in head_lanes(ctx, base).competing if h in merged.revisions and not merged.children(h)]
     if orphans:  # as in RG101: fix refuses a line with a missing parent (RG104)
         fix = None
         message += f"; {', '.join(orphans)} would hang off a missing parent (RG104): mend that first"
+    elif edited := landed_history_edited(ctx):
+        fix = None  # as in RG101: fix refuses while landed history is edited here
+        message += (
+            f"; landed {', '.join(edited)} {'was' if len(edited) == 1 else 'were'} re-pointed or "
+            f"deleted here (RG201, RG202): restore {'it' if len(edited) == 1 else 'them'} first"
+        )
+    elif base_own:
+        # Base's own competing heads stay heads after the merge: the rebase never
+        # moves landed heads, so it refuses; they are joined on base itself.
+        fix = None
+        message += (
+            f"; {ctx.base_label} itself has competing heads ({', '.join(base_own)}): join them with a "
+            f"merge revision on {ctx.base_label} first (`revgraph fix --strategy merge` there)"
+        )
     yield Hit(
         "RG102",
         message,
