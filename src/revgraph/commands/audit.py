@@ -29,7 +29,9 @@ def audit(
 
     Follows the first-parent history of REF (the order revisions landed in) and
     reports when the graph had several heads and what closed it, and landed
-    revisions that were later edited, re-pointed or deleted. A report: exits 0
+    revisions that were later edited, re-pointed or deleted. After a
+    fast-forward merge that history runs through the merged branch's own
+    commits, whose past is then reported as REF's. A report: exits 0
     whatever it finds (2 when REF is unknown).
     """
     from revgraph.audit import RENDERERS, run_audit
