@@ -704,3 +704,15 @@ def test_only_the_id_changes_inside_the_authors_literal(literal, expected):
         literal, expected = literal.replace(b"\n", b"\r\n"), expected.replace(b"\n", b"\r\n")
     assert expected in edit.new
     assert edit.new.replace(expected, literal).replace(b"Revises: a3", b"Revises: a1") == old
+
+
+def test_a_triple_quoted_or_raw_down_revision_keeps_its_quotes():
+    # QA: r"""a1""" came back as "a3": the in-place swap knew one quote only.
+    for literal, expected in ((b'r"""a1"""', b'r"""a3"""'), (b"'''a1'''", b"'''a3'''"), (b"R'a1'", b"R'a3'")):
+        source = b'revision = "f1"\ndown_revision: str | None = ' + literal + b"  # kept\n"
+        start = source.index(literal)
+        spans = {"revision": Span(11, 15, 1), "down_revision": Span(start, start + len(literal), 2)}
+
+        new = rewrite_down_revision(source, spans, ("a1",), ("a3",))
+
+        assert new == source.replace(literal, expected), new

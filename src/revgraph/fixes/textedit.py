@@ -207,8 +207,9 @@ def rewrite_down_revision(
     return replace_spans(source, replacements)
 
 
-# A one-line string literal without escapes: its prefix, quote and content.
-_PLAIN_STRING = re.compile(rb"""([rRuU]?)(['"])([^'"\\\r\n]*)\2""")
+# A one-line string literal without escapes: its prefix, quotes (three of them
+# too, tried first) and content.
+_PLAIN_STRING = re.compile(rb"([rRuU]?)('''|" + b'"""' + rb"""|'|")([^'"\\\r\n]*)\2""")
 
 
 def _ids_replaced_in_place(literal: bytes, old_down: Sequence[str], new_down: Sequence[str]) -> bytes | None:
