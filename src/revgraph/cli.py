@@ -202,7 +202,14 @@ def heads(
     ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show each head's file and message."),
 ) -> None:
-    """Show the head revisions, like `alembic heads`, from the working tree or any ref."""
+    """Show the head revisions, like `alembic heads`, from the working tree or any ref.
+
+    Each file's identifiers are read statically (nothing is imported); a file
+    whose identifiers cannot be read is named in a warning. A file whose
+    identifiers read fine but which does not compile further down is not
+    compiled here (that would cost seconds at 20k files): `revgraph check`
+    reports it (RG107) for the revisions a branch adds.
+    """
     # The same function answers a plain `revgraph heads` before typer loads (revgraph.entry).
     st = state()
     st.verbose = st.verbose or verbose
