@@ -430,7 +430,8 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
     if merged is None or base is None or within_allowance(ctx, merged):
         return
     lanes = head_lanes(ctx, merged)
-    already = max(head_lanes(ctx, base).excess, head_lanes(ctx, ctx.head_graph).excess)
+    base_lanes = head_lanes(ctx, base)
+    already = max(base_lanes.excess, head_lanes(ctx, ctx.head_graph).excess)
     if lanes.excess <= already or not lanes.competing:
         return  # HEAD's own extra heads are RG101's; base's are not this branch's doing
     chains = sorted(
@@ -449,7 +450,8 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
     # then fix re-points this branch's chain onto base's head.
     fix: str | None = _merge_base_then_fix(ctx)
     orphans = _hang_off_a_missing_parent(merged, lanes.competing)
-    base_own = [h for h in head_lanes(ctx, base).competing if h in merged.revisions and not merged.children(h)]
+    merged_heads = set(merged.heads)
+    base_own = [h for h in base_lanes.competing if h in merged_heads]
     if orphans:  # as in RG101: fix refuses a line with a missing parent (RG104)
         fix = None
         message += f"; {', '.join(orphans)} would hang off a missing parent (RG104): mend that first"
