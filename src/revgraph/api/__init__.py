@@ -511,6 +511,14 @@ def _names_branch(repo: GitRepo, ref: str, branch: str) -> bool:
     return any(name == branch or name.endswith("/" + branch) for name in names)
 
 
+def _is_local_branch(repo: GitRepo, ref: str) -> bool:
+    """Whether ``ref`` names a local branch (``main``, ``heads/main``), not a remote copy, tag or sha."""
+    if not ref or ref.startswith("-"):
+        return False
+    full = (_git_output(repo, "rev-parse", "--symbolic-full-name", ref) or "").strip()
+    return full.startswith("refs/heads/")
+
+
 def _shared_copy(repo: GitRepo, ref: str) -> str | None:
     """The remote copy of a local branch ``ref`` (its upstream, else ``origin/<branch>``), or None.
 

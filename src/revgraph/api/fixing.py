@@ -17,6 +17,7 @@ from revgraph.api import (
     _current_branch,
     _git_output,
     _graph,
+    _is_local_branch,
     _names_branch,
     _operation_in_progress,
     _shared_copy,
@@ -122,7 +123,13 @@ def _landed_for_fix(
         if base_ref is None and operation is not None and onto is None:
             _refuse_operation_without_base(ws, base, operation)
         if base_ref is not None:
-            if rebase is not None and rebase.branch and _names_branch(repo, base_ref.ref, rebase.branch):
+            # Rebasing the base branch itself, named as the local branch (not its
+            # remote copy, origin/HEAD's pick, which holds only what was pushed).
+            rebasing_base = (
+                rebase is not None and bool(rebase.branch) and _names_branch(repo, base_ref.ref, rebase.branch)
+                and _is_local_branch(repo, base_ref.ref)
+            )  # fmt: skip
+            if rebasing_base:
                 # `git pull --rebase` on the base branch: until the rebase ends,
                 # the branch still holds its unpushed commits, which have not
                 # landed anywhere; what has is upstream (below).
@@ -135,7 +142,7 @@ def _landed_for_fix(
             if shared is not None:  # a local base behind its remote has not seen all that landed
                 take(repo.read_ref(env, shared, cache=ws.cache).revisions)
                 sources.append(shared)
-            elif rebase is not None and rebase.branch and _names_branch(repo, base_ref.ref, rebase.branch):
+            elif rebasing_base:
                 # Rebasing the base branch itself (`git rebase feat` on main) with no
                 # remote copy: the local branch is the only copy of what has landed, so
                 # its tip before the rebase (every commit still to replay) counts.
