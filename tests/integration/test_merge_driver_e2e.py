@@ -626,3 +626,29 @@ def test_a_head_marked_ignore_rg101_merges_as_check_accepts_it(repo):
     assert sorted(_lock_heads(repo)) == sorted([MAIN_ID, FEATURE_ID])
     repo.run("check", check=True)
     repo.run("lock", "--check", check=True)
+
+
+# ------------------------------------ a pick is not a union of two whole trees
+@pytest.mark.parametrize("todo", ["drop", "reorder"])
+def test_an_interactive_rebase_that_drops_or_reorders_a_revision_commit_stops_at_the_lock(repo, todo):
+    # QA: the driver took the union of HEAD's tree and the picked commit's tree.
+    # A pick applies only the commit's change: with the commit before it dropped
+    # (or not applied yet), the union listed a revision the result lacks, so the
+    # driver merged the lock cleanly with a head whose parent was missing.
+    repo.checkout("main")
+    repo.branch("feature")
+    repo.checkout("feature")
+    first = "e1e1e1e1e1e1"
+    repo.add_revision(first, BASE_ID, message="first")
+    repo.run("lock", check=True)
+    repo.commit("first")
+    repo.add_revision(FEATURE_ID, first, message="second, on the first")
+    repo.run("lock", check=True)
+    repo.commit("second")
+    script = "sed -i '1s/^pick/drop/'" if todo == "drop" else "sed -i '1{h;d};2{G}'"
+    done = subprocess.run(["git", "rebase", "-i", "main"], cwd=repo.path, capture_output=True, text=True,
+                          env={**(repo.env or os.environ), "GIT_SEQUENCE_EDITOR": script})  # fmt: skip
+
+    assert done.returncode != 0, "the rebase went through with a lock naming a head whose parent is missing"
+    assert "CONFLICT" in done.stdout + done.stderr and LOCK in done.stdout + done.stderr
+    assert repo.git("diff", "--name-only", "--diff-filter=U").stdout.split() == [LOCK]

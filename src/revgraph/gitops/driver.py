@@ -28,7 +28,10 @@ networkx or alembic:
    starts, from a memo of the last run's read); what it cannot
    decide exactly goes to the reference, ``union_of`` over both sides read
    whole. The lock files' own claims are never trusted here: only the trees
-   are read;
+   are read. A rebase's pick applies the commit's own change, not its
+   parent's files: a clean union stands only when HEAD has every file of
+   the versions folders the picked commit's parent has (``_pick_brings_more``;
+   not so when `rebase -i` dropped or reordered a commit adding a revision);
 4. otherwise a conflict whose text names both sides' new revisions and says
    ``revgraph fix``: each new head, and when a step 3 read the trees and a
    side added a chain, the chain's first revision (what ``fix`` re-points).
@@ -403,6 +406,36 @@ def _incoming_commit(git_dir: Path | None) -> str | None:
     return None
 
 
+def _picked(git_dir: Path | None) -> bool:
+    """Whether ``incoming`` is a commit a rebase picks (``rebase-merge/done``), not one a merge joins."""
+    return not any(key.startswith("GITHEAD_") for key in os.environ) and git_dir is not None and (
+        git_dir / "rebase-merge" / "done"
+    ).is_file()
+
+
+def _pick_brings_more(lock_path: str, picked: str, *, cwd: Path | None = None) -> bool:
+    """Whether the picked commit's parent has files in the versions folders that HEAD lacks.
+
+    A pick applies the commit's own change to HEAD; it does not bring its
+    parent's files. The union of HEAD's tree and the picked commit's tree is
+    what the pick leaves only when HEAD already has every file the parent
+    has: not when `rebase -i` dropped or reordered a commit that added a
+    revision (the union would list it, the tree would lack it). True (a
+    conflict) when that cannot be told.
+    """
+    found = _environment(lock_path, cwd)
+    if found is None:
+        return True
+    repo, env = found
+    with repo:
+        from revgraph.sources.gitref import folder_pathspecs
+
+        folders = folder_pathspecs(repo.folders(env))
+        done = repo.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", "--diff-filter=A",
+                        "HEAD", f"{picked}^", "--", *folders, ok=range(256))  # fmt: skip
+        return done.returncode != 0 or bool(done.stdout.strip(b"\0"))
+
+
 def _environment(lock_path: str, cwd: Path | None):
     """(repo, environment) whose lock file git is merging, or None (then: a conflict).
 
@@ -732,6 +765,8 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
         if incoming and lock_path:
             try:
                 entries, new, dangling = _union_outcome(lock_path, incoming, git_dir=git_dir)
+                if entries is not None and _picked(git_dir) and _pick_brings_more(lock_path, incoming):
+                    entries = None  # the union of the two trees is not what the pick leaves
             except Exception:  # any doubt means a conflict, never a wrong clean merge
                 entries = None
             if entries is not None:
