@@ -834,14 +834,16 @@ def lock(
             else:
                 advice = "run `revgraph lock`"
             st.console.print(f"{status.path}: {why} (RG401); {advice}", markup=False)
-        else:
+        elif not st.quiet:
             st.console.print(f"{status.path}: written", markup=False)
         if status.competing:
             # A conflicted lock "resolved" by rewriting it would let the fork through.
+            # Which command joins them depends on what has landed, which only a
+            # check against base knows (on base itself, the rebase refuses).
+            joins = f"`{status.joining}` joins them" if status.joining else "`revgraph check` says what joins them"
             st.say(
-                f"warning: {status.path} records heads that compete on one line "
-                f"({', '.join(status.competing)}): `alembic upgrade head` refuses them; "
-                f"`{status.joining or 'revgraph fix'}` joins them",
+                f"warning: {status.path}: the graph has heads that compete on one line "
+                f"({', '.join(status.competing)}): `alembic upgrade head` refuses them; {joins}",
                 err=True,
             )
     raise typer.Exit(1 if stale else 0)

@@ -112,7 +112,7 @@ def test_a_cached_all_good_is_not_served_once_the_lock_gains_markers(gitrepo):
     assert repo.run("lock", "--check").returncode == 1
 
 
-def test_lock_over_competing_heads_writes_them_and_warns_that_fix_joins_them(gitrepo):
+def test_lock_over_competing_heads_writes_them_and_warns_that_they_must_be_joined(gitrepo):
     """QA: `revgraph lock` mid-merge "resolved" the lock conflict by recording both
     heads, silently; the merge was then committed with a fork in it."""
     repo = _repo(gitrepo)
@@ -123,10 +123,18 @@ def test_lock_over_competing_heads_writes_them_and_warns_that_fix_joins_them(git
         done = repo.run(*args)
         assert done.returncode == 0, done
         assert "compete on one line (b2b2b2b2b2b2, c3c3c3c3c3c3)" in done.stderr, done.stderr
-        assert "`revgraph fix` joins them" in done.stderr
+        assert "`revgraph check` says what joins them" in done.stderr
 
     repo.add_revision("d4d4d4d4d4d4", ("b2b2b2b2b2b2", "c3c3c3c3c3c3"), message="merge")
     assert "compete" not in repo.run("lock").stderr
+
+
+def test_lock_quiet_prints_nothing_when_all_is_well(gitrepo):
+    repo = _repo(gitrepo)
+    repo.add_revision("b2b2b2b2b2b2", BASE_ID, message="one")
+    done = repo.run("lock", "-q")
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == "", done
+    assert "b2b2b2b2b2b2" in repo.read(LOCK).decode()
 
 
 MAIN_ID, FEATURE_ID = "b2b2b2b2b2b2", "c3c3c3c3c3c3"
