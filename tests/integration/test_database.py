@@ -19,6 +19,7 @@ import socket
 import sqlite3
 import shlex
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -408,3 +409,22 @@ def test_postgres_database_behind_head_is_reported(landed_repo, postgres):
 
     assert read_stamped(_pg_url(postgres, database="postgres")) == ()  # never stamped
     assert read_stamped(_pg_url(postgres, database=name)) == (B,)
+
+
+def test_rg502_names_the_config_alembic_needs_from_where_revgraph_ran(landed_repo, tmp_path):
+    # QA: in a monorepo (run from the root, the config in a service's folder), the fix
+    # `alembic upgrade head` failed: "No 'script_location' key found".
+    repo = landed_repo
+    db = tmp_path / "app.db"
+    upgrade(repo, db, A)
+    findings = check_json(repo, "-C", "migrations", "--db", sqlite_url(db), expect=0)
+    (behind,) = by_code(findings, "RG502")
+    assert behind["fix"] == "alembic -c ../alembic.ini upgrade head", behind
+
+    # Pasted where revgraph ran (this test's env.py takes its database from -x db=...).
+    words = shlex.split(behind["fix"])
+    command = [sys.executable, "-m", "alembic", "-x", f"db={sqlite_url(db)}", *words[1:]]
+    done = subprocess.run(command, cwd=repo.path / "migrations", capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert not by_code(check_json(repo, "--db", sqlite_url(db), expect=0), "RG502")

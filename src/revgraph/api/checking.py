@@ -508,6 +508,8 @@ def check(
             start_dir=ws.start_dir,
             in_git=ws.maybe_repo() is not None,
             strategy=ws.project.settings.strategy,
+            config_file=_rel(ws, env.config_file) if env.config_file is not None and not env.inline else None,
+            config_section=env.section,
             **_merge_template(ws, env),
         ))
     # Every file is read: a cold run's parse cache is written by a forked copy

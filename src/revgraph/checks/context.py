@@ -67,6 +67,23 @@ class CheckContext:
     has_template: bool = True
     # ``[tool.revgraph] strategy``: what a plain `revgraph fix` runs (see ``fix_command``).
     strategy: str = "rebase"
+    # The alembic config file (relative to the root, as revision paths are) and
+    # section alembic's own commands need to find this environment: RG502's
+    # `alembic upgrade head` names them unless they are alembic's defaults.
+    config_file: str | None = None
+    config_section: str = "alembic"
+
+    def alembic(self, *args: str) -> str:
+        """``alembic ARGS`` as run where revgraph started, with ``-c``/``-n`` when this
+        environment is not alembic's default (``alembic.ini`` there, section [alembic])."""
+        words = ["alembic"]
+        if self.config_file is not None:
+            path = self.here(self.config_file)
+            if path != "alembic.ini":
+                words += ["-c", shell_word(path)]
+            if self.config_section != "alembic" and not path.endswith(".toml"):
+                words += ["-n", shell_word(self.config_section)]  # (alembic: only .ini files have sections)
+        return " ".join([*words, *args])
 
     def here(self, path: str) -> str:
         """``path`` (relative to the root) as a command run where revgraph started names it."""

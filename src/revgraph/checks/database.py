@@ -46,7 +46,7 @@ def check_database_behind(ctx: CheckContext) -> Iterator[Hit]:
         return
     graph = ctx.head_graph
     revs = [graph[rid] for rid in pending]
-    command = "alembic upgrade heads" if len(graph.heads) > 1 else "alembic upgrade head"
+    command = ctx.alembic("upgrade", "heads" if len(graph.heads) > 1 else "head")
     yield Hit(
         "RG502",
         f"{_database(ctx)} is {len(pending)} revision(s) behind: `{command}` would apply "
