@@ -42,6 +42,7 @@ import ast
 import codecs
 import dataclasses
 import hashlib
+import itertools
 import re
 import sys
 import unicodedata
@@ -336,7 +337,10 @@ def _decode(data: bytes, path: str, blob_id: str | None) -> _Source | ParseProbl
 
 def _coding_cookie(data: bytes, bom: int) -> tuple[str, int] | None:
     """PEP 263: a ``coding[:=]name`` comment on line 1, or on line 2 after a comment/blank line."""
-    head = data[bom : bom + 400]
+    # Lines 1 and 2 whole, however long: Python's tokenizer reads them so (a
+    # cookie after byte 400 of a long first comment line still counts).
+    newlines = list(itertools.islice(_NEWLINE.finditer(data, bom), 2))
+    head = data[bom : newlines[1].end() if len(newlines) == 2 else len(data)]
     if b"coding" not in head:
         return None
     lines = _NEWLINE.split(head, 2)[:2]
@@ -385,7 +389,13 @@ _WS = rb"[ \t\r\n]*"  # inside brackets newlines are plain whitespace
 # Each whitespace run has exactly one place to go (no two _WS touch): linear, not quadratic.
 _ITEMS = rb"(?:" + _STR + rb"(?:" + _WS + rb"," + _WS + _STR + rb")*" + _WS + rb"(?:," + _WS + rb")?)?"
 _VALUE = rb"None|" + _STR + rb"|\(" + _WS + _ITEMS + rb"\)|\[" + _WS + _ITEMS + rb"\]"
-_ANN_ATOM = rb"[A-Za-z_][\w.]*(?:\[[\w.\[\], |'\"]*\])?"
+# An annotation's brackets, nested once (``Union[str, Sequence[str], None]``);
+# deeper ones go to the ast reader. Their content holds no bracket, so each
+# bracket pair can be matched one way only: with ``]`` and ``|`` in one class,
+# ``list[str] | list[str] | ...`` could be split in exponentially many ways,
+# all tried when the value after ``=`` then fails (seconds at 22 terms).
+_ANN_INNER = rb"[\w.,| '\"]*"
+_ANN_ATOM = rb"[A-Za-z_][\w.]*(?:\[" + _ANN_INNER + rb"(?:\[" + _ANN_INNER + rb"\]" + _ANN_INNER + rb")*\])?"
 _ANNOTATION = _ANN_ATOM + rb"(?:[ \t]*\|[ \t]*" + _ANN_ATOM + rb")*|'[^'\\\r\n]*'|\"[^\"\\\r\n]*\""
 _FAST_ASSIGN = re.compile(
     rb"(?P<name>revision|down_revision|branch_labels|depends_on)[ \t]*"
@@ -877,6 +887,8 @@ def _read_ast(src: _Source, path: str, blob_id: str | None) -> _Header | ParsePr
     try:
         # A module __getattr__ is spelled out, or made by code the words of
         # `dynamic` announce (`setattr`, `globals()`, `sys.modules`).
+        if "TYPE_CHECKING" in names or "__main__" in names:
+            _refuse_rebound_guards(tree)  # what `if TYPE_CHECKING:` tests must be what it says
         nodes = _top_level_bindings(tree, getattr_possible=dynamic or "__getattr__" in names)
         if dynamic:
             _refuse_dynamic_bindings(tree, names)  # else nothing deeper can bind them
@@ -1033,6 +1045,72 @@ def _never_runs(test: ast.expr) -> bool:
             isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
         )
     return False
+
+
+_TYPING_MODULES = frozenset({"typing", "typing_extensions"})
+
+
+def _refuse_rebound_guards(tree: ast.Module) -> None:
+    """``_NotStatic`` when a block the readers skip (``_never_runs``) may run after all.
+
+    ``if TYPE_CHECKING:`` is skipped for ``typing.TYPE_CHECKING``, which is
+    False at run time, and ``if __name__ == "__main__":`` for the name Python
+    sets; a file may bind either anew (``TYPE_CHECKING = True``, an import of
+    another module's, ``cfg.TYPE_CHECKING = 1``, ``__name__ = "__main__"``).
+    On the safe side: a binding anywhere in the file, in any scope, counts,
+    and ``X.TYPE_CHECKING`` holds only for ``X`` imported as typing itself.
+    """
+    guards = [node for node in ast.walk(tree) if isinstance(node, ast.If) and _never_runs(node.test)]
+    if not guards:
+        return
+    typing_names: set[str] = set()
+    bound: set[str] = set()  # every name the file binds, by any statement, in any scope
+    attribute_written = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                bound.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.asname or alias.name.split(".")[0]
+                (typing_names if alias.name in _TYPING_MODULES else bound).add(name)
+        elif isinstance(node, ast.ImportFrom):
+            from_typing = node.module in _TYPING_MODULES and not node.level
+            bound.update(
+                alias.asname or alias.name for alias in node.names
+                if not (from_typing and alias.name == "TYPE_CHECKING")
+            )  # fmt: skip
+        elif isinstance(node, ast.Attribute):
+            attribute_written |= node.attr == "TYPE_CHECKING" and not isinstance(node.ctx, ast.Load)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+    for guard in guards:
+        test = guard.test
+        if isinstance(test, ast.Name):
+            holds = test.id not in bound
+        elif isinstance(test, ast.Attribute):
+            base = test.value
+            holds = isinstance(base, ast.Name) and base.id in typing_names and base.id not in bound
+            holds = holds and not attribute_written
+        else:
+            holds = "__name__" not in bound
+        if not holds:
+            name, setter = ("__name__", "Python") if isinstance(test, ast.Compare) else (ast.unparse(test), "typing")
+            raise _NotStatic(
+                guard.lineno,
+                f"`if {ast.unparse(test)}:` may run when alembic imports the file: {name} is bound "
+                f"in it, not by {setter} alone; {_STATIC}",
+            )
 
 
 def _refuse(names: list[str], stmt: ast.AST, how: str) -> None:
@@ -1213,6 +1291,7 @@ class _Dynamic:
         self.tree = tree
         self.run_at_import: frozenset[str] | None = None  # ``_names_run_at_import``, on first use
         self.handled: set[int] = set()  # ids of globals()/vars()/sys.modules[__name__] uses known harmless
+        self.unknown_call: tuple[int, str] | None = None  # the first call at import nothing names (see _refuse_call)
         # Names for builtins: `import builtins as b` (b -> ""), `from builtins import exec as run`
         # (run -> "exec"); `__builtins__` is the builtins module, or its dict, in every module.
         self.builtins: dict[str, str] = {"__builtins__": ""}
@@ -1282,6 +1361,8 @@ def _names_run_at_import(tree: ast.Module) -> frozenset[str]:
     Conservative: an attribute's name counts (``C().m()`` names ``m``), so do the
     words of a string (``getattr(module, "f")``) and every name a function body
     mentions, nested functions included; code under ``if TYPE_CHECKING:`` counts.
+    A decorated function and a dunder count as named, and so does every method of
+    a class named: Python may call them without their name being written.
     """
     bodies: dict[str, set[str]] = {}  # function name -> the names its body mentions
     named: set[str] = set()
@@ -1300,6 +1381,20 @@ def _names_run_at_import(tree: ast.Module) -> frozenset[str]:
             bodies.setdefault(node.name, set()).update(
                 name for stmt in node.body for child in ast.walk(stmt) for name in _named_by(child)
             )
+            if node.decorator_list or (node.name.startswith("__") and node.name.endswith("__")):
+                named.add(node.name)  # may be called with no name at import (``may_be_called``): follow it
+            continue
+        if isinstance(node, ast.ClassDef):
+            # Python calls methods by protocol, unnamed: ``__init__`` for ``C()``,
+            # ``keys`` for ``dict(**c)``, ``write`` for ``print(file=c)``. A class
+            # named at import "names" all its methods (followed like a function's body).
+            bodies.setdefault(node.name, set()).update(
+                child.name for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+            )
+            if node.decorator_list:
+                named.add(node.name)  # a decorator gets the class, and may use it
+            # Its own name is no use of it: the rest of the statement runs now.
+            stack.extend(ast.iter_child_nodes(node))
             continue
         if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
             return _EVERY_NAME
@@ -1354,6 +1449,9 @@ def _refuse_dynamic_bindings(tree: ast.Module, text: str) -> None:
         node, scope, at_import = stack.pop()
         _refuse_dynamic_node(node, scope, at_import, seen)
         stack.extend(reversed(_scoped_children(node, scope, at_import, seen)))
+    if seen.unknown_call is not None:
+        line, what = seen.unknown_call
+        raise _NotStatic(line, f"{what} runs when alembic imports the file and may bind {_ANY_KEY}; {_STATIC}")
 
 
 def _refuse_dynamic_node(node: ast.AST, scope: int, at_import: bool, seen: _Dynamic) -> None:
@@ -1399,6 +1497,15 @@ def _refuse_dynamic_node(node: ast.AST, scope: int, at_import: bool, seen: _Dyna
 
 
 def _refuse_call(node: ast.Call, scope: int, at_import: bool, seen: _Dynamic) -> None:
+    if at_import and seen.unknown_call is None:
+        # `__import__("builtins").exec(...)`, `print.__self__.exec(...)`, whatever it is
+        # called on, and a computed callee (`__builtins__.get("exec")(...)`): refused
+        # after the walk, unless a rule with more to say refuses the file first.
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _RUNS_CODE and seen.builtin(func) is None:
+            seen.unknown_call = (node.lineno, f"`.{func.attr}()`")
+        elif not isinstance(func, (ast.Name, ast.Attribute)):
+            seen.unknown_call = (node.lineno, "a call of a computed function")
     name = seen.builtin(node.func)
     seen.handled.add(id(node.func))  # called here, not handed on (`_refuse_reference`)
     if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and seen.sys_modules(node.func.value):
@@ -1420,6 +1527,9 @@ def _refuse_call(node: ast.Call, scope: int, at_import: bool, seen: _Dynamic) ->
             raise _NotStatic(node.lineno, f"`{name}()` with a computed name may bind {_ANY_KEY}; {_STATIC}")
         if _self_module(target, seen) and literal is not None and literal not in ("__dict__", *_SETS_DUNDERS):
             seen.handled.add(id(target))  # reads, or writes another name
+        if name == "getattr" and at_import and literal is None and not seen.builtins_module(target):
+            # `getattr(f, "__glo" + "bals__")`: any namespace, any name.
+            raise _NotStatic(node.lineno, f"`getattr()` with a computed name at import may reach {_ANY_KEY}; {_STATIC}")
         if name == "getattr" and at_import and seen.builtins_module(target):
             if literal is None or literal in _NAMESPACE_BUILTINS or literal in _SETS_ATTRIBUTES or literal == "__dict__":
                 what = f"`{literal}`" if literal is not None else "a builtin by a computed name"

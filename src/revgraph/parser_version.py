@@ -24,4 +24,9 @@ whenever the reader's results change for any input.
 #     `from x import *` or module __getattr__ that may supply a name are problems too.
 # 11: a module __getattr__ bound by a top-level `for`/`with` target, `:=`, a `case` capture,
 #     `global`, or a write that names it (globals()[...], setattr(), .update(), an attribute).
-PARSER_VERSION: int = 11
+# 12: a coding cookie is read from lines 1-2 whole (not their first 400 bytes); `if
+#     TYPE_CHECKING:` / `if __name__ == "__main__":` are skipped only when the file does
+#     not bind the name itself; methods, dunders and decorated functions are followed
+#     into what they call; `.exec()`/`.eval()` on anything, a computed callee and
+#     getattr() by a computed name at import are problems; annotations nest brackets once.
+PARSER_VERSION: int = 12

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -564,6 +566,22 @@ def test_what_rebinds_the_names_beyond_a_literal_assignment_is_a_problem(snippet
         ("sys._getframe().f_globals['down_revision'] = 'x'\n", "`.f_globals` reaches a namespace at import", 1),
         ("sys._getframe().f_locals.update(PARENTS)\n", "`.f_locals` reaches a namespace at import", 1),
         ("def f():\n    pass\nf.__globals__['down_revision'] = 'x'\n", "`.__globals__` reaches a namespace", 3),
+        # Fuzzing against alembic (stop 37): what each of these binds, alembic sees.
+        # methods Python calls by protocol, and what they and decorated functions call
+        ("class C:\n    def __init__(self):\n        self.setup()\n    def setup(self):\n"
+         "        global down_revision\n        down_revision = 'x'\nC()\n", "declared `global` in a function", 5),
+        ("class C:\n    def keys(self):\n        global down_revision\n        down_revision = 'x'\n"
+         "        return []\nX = dict(**C())\n", "declared `global` in a function", 3),
+        ("class W:\n    def write(self, s):\n        global down_revision\n        down_revision = 'x'\n"
+         "print('x', file=W())\n", "declared `global` in a function", 3),
+        ("def helper():\n    global down_revision\n    down_revision = 'x'\ndef run(fn):\n    fn()\n"
+         "    return fn\n@run\ndef g():\n    helper()\n", "declared `global` in a function", 2),
+        # exec reached through anything but a name the reader knows
+        ("__import__('builtins').exec(CODE)\n", "`.exec()` runs when alembic imports the file", 1),
+        ("print.__self__.exec(CODE)\n", "`.exec()` runs when alembic imports the file", 1),
+        ("__builtins__.get('exec')(CODE)\n", "a call of a computed function runs when alembic imports", 1),
+        ("import importlib\nimportlib.import_module('builtins').eval(CODE)\n", "`.eval()` runs when alembic", 2),
+        ("def f():\n    pass\ngetattr(f, '__glo' + 'bals__')['down_revision'] = 'x'\n", "`getattr()` with a computed name", 3),
     ],
 )
 def test_rebinding_through_the_module_builtins_or_a_function_run_at_import_is_a_problem(snippet, needle, line):
@@ -596,6 +614,55 @@ def test_rebinding_through_the_module_builtins_or_a_function_run_at_import_is_a_
 def test_rebinding_in_functions_never_called_at_import_is_read_as_the_literal(tail):
     text = HEADER + "import sys\nimport builtins\ndown_revision = 'abc123'\n" + tail
     assert read(text).down_revisions == ("abc123",)
+
+
+@pytest.mark.parametrize(
+    "guard, binding",
+    [
+        ("TYPE_CHECKING", "TYPE_CHECKING = True\n"),
+        ("TYPE_CHECKING", "from settings import TYPE_CHECKING\n"),
+        ("cfg.TYPE_CHECKING", "import settings as cfg\n"),
+        ("typing.TYPE_CHECKING", "import typing\ntyping.TYPE_CHECKING = 1\n"),
+        ("__name__ == '__main__'", "__name__ = '__main__'\n"),
+    ],
+)
+def test_a_skipped_block_whose_guard_the_file_binds_itself_is_a_problem(guard, binding):
+    # Fuzzing: `if TYPE_CHECKING:` was skipped whatever TYPE_CHECKING was bound to.
+    text = HEADER + "down_revision = 'abc123'\n" + binding + f"if {guard}:\n    down_revision = 'x'\n"
+    found = problem(text)
+    assert f"`if {guard}:` may run when alembic imports the file" in found.reason, found.reason
+
+
+@pytest.mark.parametrize(
+    "imports, guard",
+    [
+        ("from typing import TYPE_CHECKING\n", "TYPE_CHECKING"),
+        ("import typing\n", "typing.TYPE_CHECKING"),
+        ("import typing_extensions as te\n", "te.TYPE_CHECKING"),
+        ("", "__name__ == '__main__'"),
+    ],
+)
+def test_a_guard_python_sets_still_skips_its_block(imports, guard):
+    text = HEADER + imports + "down_revision = 'abc123'\n" + f"if {guard}:\n    down_revision = 'x'\n"
+    assert read(text).down_revisions == ("abc123",)
+
+
+def test_a_coding_cookie_past_byte_400_of_a_long_first_line_is_honoured():
+    # Fuzzing: only the first 400 bytes were searched; Python reads lines 1 and 2 whole.
+    data = b"#" + b" " * 420 + b"-*- coding: latin-1 -*-\nrevision = '\xc3\xa9'\ndown_revision = None\n"
+    assert parse_revision(data, "v/x.py").id == data.split(b"'")[1].decode("latin-1")
+
+
+def test_a_long_union_annotation_is_read_in_linear_time():
+    # Fuzzing: `list[str] | list[str] | ...` took seconds at 22 terms (each `]` and `|`
+    # could end either of two patterns); at 40 the old pattern would run for hours.
+    code = (
+        "from revgraph.parse import parse_revision\n"
+        "ann = b' | '.join([b'list[str]'] * 40)\n"
+        "print(parse_revision(b'revision: ' + ann + b' = \"abc\" + \"\"\\ndown_revision = None\\n', 'x.py'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "ParseProblem" in done.stdout, done.stderr
 
 
 @pytest.mark.parametrize(
