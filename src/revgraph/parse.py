@@ -355,16 +355,31 @@ def _coding_cookie(data: bytes, bom: int) -> tuple[str, int] | None:
 
 def _cookie_encoding(name: str, has_bom: bool) -> str:
     """A codec name, or ``"!reason"`` when Python itself would refuse the cookie."""
+    normal = _normal_cookie_name(name)
+    if has_bom and normal != "utf-8":
+        # (`utf8` too: the tokenizer compares the normalised spelling, not the codec)
+        return f"!UTF-8 BOM but the coding cookie says {name!r}"
     try:
-        info = codecs.lookup(name)
+        info = codecs.lookup(normal)
     except LookupError:
         return f"!unknown encoding {name!r} in the coding cookie"
     encoding = "utf-8" if info.name in ("utf-8", "utf-8-sig") else info.name
-    if has_bom and encoding != "utf-8":
-        return f"!UTF-8 BOM but the coding cookie says {name!r}"
     if not getattr(info, "_is_text_encoding", True) or not _ascii_compatible(encoding):
         return f"!coding cookie names {name!r}, which cannot encode Python source"
     return encoding
+
+
+def _normal_cookie_name(name: str) -> str:
+    """The tokenizer's spelling of a cookie's encoding (``get_normal_name`` in CPython):
+    ``utf-8-foo`` is UTF-8 and ``iso-latin-1-x`` Latin-1, whatever codecs makes of them."""
+    spelled = name[:12].lower().replace("_", "-")
+    if spelled == "utf-8" or spelled.startswith("utf-8-"):
+        return "utf-8"
+    if spelled in ("latin-1", "iso-8859-1", "iso-latin-1") or spelled.startswith(
+        ("latin-1-", "iso-8859-1-", "iso-latin-1-")
+    ):
+        return "iso-8859-1"
+    return name
 
 
 def _ascii_compatible(encoding: str) -> bool:

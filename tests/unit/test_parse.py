@@ -1216,3 +1216,23 @@ def test_names_a_star_import_or_a_module_getattr_may_supply_are_a_problem(text, 
 )
 def test_star_imports_and_getattr_that_cannot_bind_a_name_are_read_as_the_literals(text):
     assert read(text).down_revisions == ("abc123",)
+
+
+@pytest.mark.parametrize("bom", [False, True])
+@pytest.mark.parametrize(
+    "cookie", ["utf-8-foo", "utf8", "UTF-8", "utf_8", "latin-1-x", "iso-latin-1", "Latin-1", "iso-8859-1-foo",
+               "latin_1", "cp1252", "ascii", "bogus"],
+)  # fmt: skip
+def test_a_coding_cookie_is_read_as_python_reads_it(cookie, bom):
+    # Fuzzing: `utf-8-foo`, `latin-1-x`, `iso-latin-1` (which the tokenizer spells
+    # anew) were refused, and a BOM with `utf8` (which it refuses) was read.
+    data = (b"\xef\xbb\xbf" if bom else b"") + f"# -*- coding: {cookie} -*-\n".encode()
+    data += b"revision = '\xc3\xa9'\ndown_revision = None\n"
+    try:
+        namespace: dict = {}
+        exec(compile(data, "m.py", "exec"), namespace)  # bytes: decoded by the cookie, as an import does
+        expected = namespace["revision"]
+    except (SyntaxError, UnicodeDecodeError):
+        expected = None
+    found = parse_revision(data, "m.py")
+    assert (found.id if isinstance(found, Revision) else None) == expected, found
