@@ -564,6 +564,18 @@ def test_markdown_table_cells_cannot_break_the_table():
     assert "&lt;script&gt;" in rows[0]
 
 
+@pytest.mark.parametrize("newline", ["\r", "\n", "\r\n"])
+def test_markdown_table_rows_survive_a_line_break_in_a_path_or_message(newline):
+    # QA: a file named `b1_a\rc|d%,:.py` put a raw CR in a cell, which ended the row.
+    path = f"migrations/versions/b1_a{newline}c|d%,:.py"
+    finding = heads_finding(message=f"one{newline}two", locations=(Location(path, 5),))
+    out = render_markdown(Report(findings=(finding,)))
+    rows = _table_rows(out)
+    assert len(rows) == 1, rows
+    assert len(re.findall(r"(?<!\\)\|", rows[0])) == 5  # 4 cells
+    assert "\r" not in out and "b1_a" in rows[0]
+
+
 def test_markdown_clean_report_is_green_without_table_or_graph(clean):
     out = render_markdown(clean)
     assert "## ✅ revgraph: All good: no problems in 3 environments" in out

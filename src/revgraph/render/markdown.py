@@ -109,11 +109,13 @@ def _mermaid_block(mermaid: str) -> str:
 def _cell(text: str) -> str:
     """Text safe inside a table cell: no pipes, no raw HTML, one line."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
+    return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
 def _code_span(text: str) -> str:
-    # A run of backticks longer than any inside the text delimits the span safely.
+    # A run of backticks longer than any inside the text delimits the span safely;
+    # a line break (a file name may hold one) would end the table row: shown escaped.
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
     fence = "`" * (_longest_backtick_run(text) + 1)
     padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
     return f"{fence}{padded}{fence}".replace("|", "\\|")
