@@ -188,15 +188,19 @@ _CATALOGUE = (
             computed at import time (a function call, a variable, an f-string), one of the
             names bound again some other way (`:=`, `global` in a function that may run at
             import, `exec()` or `eval()` in code that may run at import (`builtins.exec()`
-            too, or taken from the builtins by `getattr()`), `setattr()`, writes through
+            too, `.exec()` on anything, or taken from the builtins by `getattr()`; so is a
+            call of a computed function there), `setattr()`, writes through
             `globals()`, `vars()`, `locals()`, `sys.modules` (under any name) or a frame's
             `f_globals`, `del`, `except ... as`, `for`, `with ... as`, an import, `+=`, a
             `from x import *` below the assignment or for a name the file never assigns, a
             module `__getattr__` for such a name) or no `revision` at all cannot be placed in
             the graph, so every other answer about this environment would be a guess. A
             function counts as running at import when code that runs at import names it,
-            directly or through other functions: alembic itself only calls `upgrade()` and
-            `downgrade()`, and never while importing. So is a revision id alembic forbids: one containing `@`, `-`, `+` or
+            directly or through other functions (a dunder, a decorated function and the
+            methods of a class named there count too: Python calls them unnamed): alembic
+            itself only calls `upgrade()` and `downgrade()`, and never while importing.
+            Blocks under `if TYPE_CHECKING:` and `if __name__ == "__main__":` are skipped,
+            unless the file binds that name itself. So is a revision id alembic forbids: one containing `@`, `-`, `+` or
             `:`, or one of the names it reserves (`base`, `head`, `heads`), which it cannot
             load or reads as its own symbols. Alembic fails on most of these too ("Could not
             determine revision id from filename"), but only when it imports the file, which
