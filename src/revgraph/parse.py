@@ -902,9 +902,9 @@ def _read_ast(src: _Source, path: str, blob_id: str | None) -> _Header | ParsePr
     try:
         # A module __getattr__ is spelled out, or made by code the words of
         # `dynamic` announce (`setattr`, `globals()`, `sys.modules`).
+        nodes = _top_level_bindings(tree, getattr_possible=dynamic or "__getattr__" in names)
         if "TYPE_CHECKING" in names or "__main__" in names:
             _refuse_rebound_guards(tree)  # what `if TYPE_CHECKING:` tests must be what it says
-        nodes = _top_level_bindings(tree, getattr_possible=dynamic or "__getattr__" in names)
         if dynamic:
             _refuse_dynamic_bindings(tree, names)  # else nothing deeper can bind them
         assignments = {
@@ -1065,6 +1065,13 @@ def _never_runs(test: ast.expr) -> bool:
 _TYPING_MODULES = frozenset({"typing", "typing_extensions"})
 
 
+# Names and attributes of the code that binds a name without spelling it as a
+# target: a file that uses one anywhere trusts no guard (``_refuse_rebound_guards``).
+_UNSEEN_BINDERS = frozenset({"globals", "vars", "locals", "setattr", "exec", "eval", "__import__", "__builtins__"})
+_UNSEEN_BINDING_ATTRIBUTES = frozenset({"__dict__", "modules", "setattr", "__setattr__"})
+_UNSEEN_BINDING_MODULES = frozenset({"builtins", "sys", "importlib"})
+
+
 def _refuse_rebound_guards(tree: ast.Module) -> None:
     """``_NotStatic`` when a block the readers skip (``_never_runs``) may run after all.
 
@@ -1072,33 +1079,51 @@ def _refuse_rebound_guards(tree: ast.Module) -> None:
     False at run time, and ``if __name__ == "__main__":`` for the name Python
     sets; a file may bind either anew (``TYPE_CHECKING = True``, an import of
     another module's, ``cfg.TYPE_CHECKING = 1``, ``__name__ = "__main__"``).
-    On the safe side: a binding anywhere in the file, in any scope, counts,
-    and ``X.TYPE_CHECKING`` holds only for ``X`` imported as typing itself.
+    On the safe side: a binding anywhere in the file, in any scope, counts
+    (an import from typing does not), and ``X.TYPE_CHECKING`` holds only for
+    ``X`` imported as typing itself. A file that uses code binding
+    names unseen (``globals()``, ``setattr()``, ``sys.modules``, ``__dict__``,
+    a star import, the builtins module) trusts no guard.
     """
-    guards = [node for node in ast.walk(tree) if isinstance(node, ast.If) and _never_runs(node.test)]
-    if not guards:
-        return
+    opaque = False
+    guards: list[ast.If] = []
     typing_names: set[str] = set()
-    bound: set[str] = set()  # every name the file binds, by any statement, in any scope
+    from_typing: set[str] = set()  # `from typing import TYPE_CHECKING`
+    bound: set[str] = set()  # every other name the file binds, by any statement, in any scope
     attribute_written = False
-    for node in ast.walk(tree):
+    # One walk (a 68 kB file is walked several times already), past the bodies the
+    # guards skip: what never runs can neither bind a guard's name nor hide a binding.
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and _never_runs(node.test):
+            guards.append(node)
+            stack.append(node.test)
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.Name):
             if not isinstance(node.ctx, ast.Load):
                 bound.add(node.id)
+            elif node.id in _UNSEEN_BINDERS:
+                opaque = True
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             bound.update(node.names)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 name = alias.asname or alias.name.split(".")[0]
                 (typing_names if alias.name in _TYPING_MODULES else bound).add(name)
+                opaque |= alias.name.split(".")[0] == "builtins"
         elif isinstance(node, ast.ImportFrom):
-            from_typing = node.module in _TYPING_MODULES and not node.level
-            bound.update(
-                alias.asname or alias.name for alias in node.names
-                if not (from_typing and alias.name == "TYPE_CHECKING")
-            )  # fmt: skip
+            typing_module = node.module in _TYPING_MODULES and not node.level
+            opaque |= (node.module or "").split(".")[0] in _UNSEEN_BINDING_MODULES and not node.level
+            for alias in node.names:
+                opaque |= alias.name == "*"
+                name = alias.asname or alias.name
+                (from_typing if typing_module and alias.name == "TYPE_CHECKING" else bound).add(name)
         elif isinstance(node, ast.Attribute):
             attribute_written |= node.attr == "TYPE_CHECKING" and not isinstance(node.ctx, ast.Load)
+            opaque |= node.attr in _UNSEEN_BINDING_ATTRIBUTES
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(node.name)
         elif isinstance(node, ast.arg):
@@ -1111,8 +1136,10 @@ def _refuse_rebound_guards(tree: ast.Module) -> None:
             bound.add(node.rest)
     for guard in guards:
         test = guard.test
-        if isinstance(test, ast.Name):
-            holds = test.id not in bound
+        if opaque:
+            holds = False
+        elif isinstance(test, ast.Name):
+            holds = test.id not in bound  # from typing, or nowhere (a NameError alembic meets too)
         elif isinstance(test, ast.Attribute):
             base = test.value
             holds = isinstance(base, ast.Name) and base.id in typing_names and base.id not in bound
@@ -1121,10 +1148,9 @@ def _refuse_rebound_guards(tree: ast.Module) -> None:
             holds = "__name__" not in bound
         if not holds:
             name, setter = ("__name__", "Python") if isinstance(test, ast.Compare) else (ast.unparse(test), "typing")
+            how = "may be bound in ways revgraph does not follow" if opaque else "is bound in it, not by " + setter + " alone"
             raise _NotStatic(
-                guard.lineno,
-                f"`if {ast.unparse(test)}:` may run when alembic imports the file: {name} is bound "
-                f"in it, not by {setter} alone; {_STATIC}",
+                guard.lineno, f"`if {ast.unparse(test)}:` may run when alembic imports the file: {name} {how}; {_STATIC}"
             )
 
 
@@ -1377,7 +1403,8 @@ def _names_run_at_import(tree: ast.Module) -> frozenset[str]:
     words of a string (``getattr(module, "f")``) and every name a function body
     mentions, nested functions included; code under ``if TYPE_CHECKING:`` counts.
     A decorated function and a dunder count as named, and so does every method of
-    a class named: Python may call them without their name being written.
+    a class named, decorated or made from a base or metaclass: Python may call
+    them without their name being written.
     """
     bodies: dict[str, set[str]] = {}  # function name -> the names its body mentions
     named: set[str] = set()
@@ -1406,8 +1433,10 @@ def _names_run_at_import(tree: ast.Module) -> frozenset[str]:
             bodies.setdefault(node.name, set()).update(
                 child.name for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
             )
-            if node.decorator_list:
-                named.add(node.name)  # a decorator gets the class, and may use it
+            if node.decorator_list or node.bases or node.keywords:
+                # A decorator gets the class and may use it; a base's metaclass may call
+                # methods while the class is made (Enum's `_generate_next_value_`).
+                named.add(node.name)
             # Its own name is no use of it: the rest of the statement runs now.
             stack.extend(ast.iter_child_nodes(node))
             continue

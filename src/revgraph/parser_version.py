@@ -29,4 +29,7 @@ whenever the reader's results change for any input.
 #     not bind the name itself; methods, dunders and decorated functions are followed
 #     into what they call; `.exec()`/`.eval()` on anything, a computed callee and
 #     getattr() by a computed name at import are problems; annotations nest brackets once.
-PARSER_VERSION: int = 12
+# 13: a guard is not trusted in a file that may bind its name unseen (globals(), setattr(),
+#     sys.modules, __dict__, a star import, the builtins module); methods of a class made
+#     from a base or metaclass may run at import (Enum's _generate_next_value_).
+PARSER_VERSION: int = 13

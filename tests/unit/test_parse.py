@@ -634,6 +634,41 @@ def test_a_skipped_block_whose_guard_the_file_binds_itself_is_a_problem(guard, b
 
 
 @pytest.mark.parametrize(
+    "source",
+    [
+        # Fuzzing, second round: the guard's name bound without being written as a target.
+        'revision = "a"\ndown_revision = None\nglobals()["__name__"] = "__main__"\nif __name__ == "__main__":\n'
+        '    revision = "b"\n',
+        'from typing import TYPE_CHECKING\nrevision = "a"\ndown_revision = None\nglobals()["TYPE_CHECKING"] = True\n'
+        'if TYPE_CHECKING:\n    revision = "b"\n',
+        'import typing\nsetattr(typing, "TYPE_CHECKING", True)\nrevision = "a"\ndown_revision = None\n'
+        'if typing.TYPE_CHECKING:\n    revision = "b"\n',
+        'import typing\ntyping.__dict__["TYPE_CHECKING"] = True\nfrom typing import TYPE_CHECKING\nrevision = "a"\n'
+        'down_revision = None\nif TYPE_CHECKING:\n    revision = "b"\n',
+        'from myconsts import *\nrevision = "a"\ndown_revision = None\nbranch_labels = None\ndepends_on = None\n'
+        'if TYPE_CHECKING:\n    revision = "b"\n',
+        'import sys, types\nsys.modules["typing"] = types.SimpleNamespace(TYPE_CHECKING=True)\n'
+        'from typing import TYPE_CHECKING\nrevision = "a"\ndown_revision = None\nif TYPE_CHECKING:\n    revision = "b"\n',
+        'import builtins\nbuiltins.TYPE_CHECKING = True\nrevision = "a"\ndown_revision = None\nif TYPE_CHECKING:\n'
+        '    revision = "b"\n',
+    ],
+)
+def test_a_guard_whose_name_the_file_may_bind_unseen_skips_nothing(source):
+    found = problem(source)
+    assert "may run when alembic imports the file" in found.reason, found.reason
+
+
+def test_a_method_a_base_class_calls_while_the_class_is_made_may_run_at_import():
+    # Fuzzing, second round: Enum calls _generate_next_value_ for enum.auto(), unnamed.
+    source = (
+        'import enum\nrevision = "a"\ndown_revision = None\n\nclass Kind(enum.Enum):\n'
+        "    def _generate_next_value_(name, start, count, last_values):\n        global revision\n"
+        '        revision = "b"\n        return name\n    A = enum.auto()\n'
+    )
+    assert "declared `global` in a function that may run at import" in problem(source).reason
+
+
+@pytest.mark.parametrize(
     "imports, guard",
     [
         ("from typing import TYPE_CHECKING\n", "TYPE_CHECKING"),
