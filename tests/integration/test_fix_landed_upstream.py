@@ -54,23 +54,15 @@ def _resolve_notes_and_fix(repo: GitRepo) -> str:
     return repo.run("fix", check=True).stdout
 
 
-def test_pull_rebase_on_main_moves_the_unpushed_revision_not_the_pushed_one(clones):
+@pytest.mark.parametrize("origin_head", [False, True], ids=["base-main", "base-origin-main"])
+def test_pull_rebase_on_main_moves_the_unpushed_revision_not_the_pushed_one(clones, origin_head):
+    # With origin/HEAD, base is origin/main itself, which has no remote copy of its
+    # own. QA: fix took that for "main has none" and counted main's tip before the
+    # rebase (the unpushed revision) as landed, then refused: "the revisions that
+    # must not move ... have several heads".
     ours, pushed, local = clones
-    ours.commit("ours")
-    ours.git("pull", "-q", "--rebase", "origin", "main", check=None)  # stops on notes.txt
-    out = _resolve_notes_and_fix(ours)
-    assert f"moved {LOCAL}" in out and f"moved {PUSHED}" not in out, out
-    assert _down_of(ours, pushed).endswith(f"'{ROOT}'".encode())
-    assert _down_of(ours, local).endswith(f"'{PUSHED}'".encode())
-
-
-def test_pull_rebase_on_main_with_origin_head_takes_base_as_the_remote_copy(clones):
-    # QA: with origin/HEAD, base is origin/main itself, which has no remote copy
-    # of its own; fix took that for "main has none" and counted main's tip
-    # before the rebase (the unpushed revision) as landed, then refused:
-    # "the revisions that must not move ... have several heads".
-    ours, pushed, local = clones
-    ours.git("remote", "set-head", "origin", "main")
+    if origin_head:
+        ours.git("remote", "set-head", "origin", "main")
     ours.commit("ours")
     ours.git("pull", "-q", "--rebase", "origin", "main", check=None)  # stops on notes.txt
     out = _resolve_notes_and_fix(ours)
