@@ -407,7 +407,7 @@ def _incoming_commit(git_dir: Path | None) -> str | None:
 
 
 def _picked(git_dir: Path | None) -> bool:
-    """Whether ``incoming`` is a commit a rebase picks (``rebase-merge/done``), not one a merge joins."""
+    """Whether the incoming commit is one a rebase picks (``rebase-merge/done``), not one a merge joins."""
     return not any(key.startswith("GITHEAD_") for key in os.environ) and git_dir is not None and (
         git_dir / "rebase-merge" / "done"
     ).is_file()
