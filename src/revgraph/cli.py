@@ -828,7 +828,9 @@ def lock(
         elif check_only:
             stale = True
             why = "missing" if not status.existed else "holds git conflict markers" if status.conflicted else "stale"
-            if status.joining is not None:
+            if status.missing_parent is not None:
+                advice = f"during the {status.operation}: {status.missing_parent}"
+            elif status.joining is not None:
                 # `revgraph lock` would record the competing heads and let the operation commit them.
                 advice = f"during the {status.operation} run `{status.joining}`"
             else:
@@ -840,7 +842,10 @@ def lock(
             # A conflicted lock "resolved" by rewriting it would let the fork through.
             # Which command joins them depends on what has landed, which only a
             # check against base knows (on base itself, the rebase refuses).
-            joins = f"`{status.joining}` joins them" if status.joining else "`revgraph check` says what joins them"
+            joins = (
+                "no fix joins them while a parent is missing" if status.missing_parent
+                else f"`{status.joining}` joins them" if status.joining else "`revgraph check` says what joins them"
+            )  # fmt: skip
             st.say(
                 f"warning: {status.path}: the graph has heads that compete on one line "
                 f"({', '.join(status.competing)}): `alembic upgrade head` refuses them; {joins}",

@@ -192,3 +192,28 @@ def test_lock_mid_operation_over_competing_heads_writes_nothing_and_says_fix(git
     repo.git("-c", "core.editor=true", operation, "--continue")
     assert repo.run("lock", "--check").returncode == 0
     assert repo.run("lock", check=True).stderr == ""
+
+
+def test_lock_mid_revert_of_a_parent_says_what_is_missing_not_a_fix_that_refuses(gitrepo):
+    # QA: `git revert` of a revision that has a child stops at the lock file; `lock --check`
+    # said "during the revert run `revgraph fix --strategy merge`", which refuses while
+    # the child names a parent the tree lacks. No fix joins those heads.
+    repo = _repo(gitrepo)
+    repo.add_revision(MAIN_ID, BASE_ID, message="parent")
+    repo.run("lock", check=True)
+    repo.commit("parent")
+    repo.add_revision(FEATURE_ID, MAIN_ID, message="child")
+    repo.run("lock", check=True)
+    repo.commit("child")
+    reverted = repo.git("revert", "--no-edit", "HEAD~1", check=None)
+    assert reverted.returncode != 0 and repo.conflicted() == [LOCK], reverted
+
+    verify = repo.run("lock", "--check")
+    write = repo.run("lock")
+
+    assert verify.returncode == 1, verify
+    assert f"names a revision the tree lacks ({FEATURE_ID} names {MAIN_ID})" in verify.stdout, verify.stdout
+    assert "revgraph fix" not in verify.stdout + verify.stderr, verify
+    assert write.returncode != 0 and "not written" in write.stderr, write
+    assert f"{FEATURE_ID} names {MAIN_ID}" in write.stderr, write.stderr
+    assert repo.read(LOCK).count(b"<<<<<<<") == 1  # left as git left it

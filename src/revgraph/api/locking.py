@@ -38,6 +38,10 @@ class LockStatus:
     # offers it). A lock written then would let the operation commit the fork.
     operation: str | None = None
     joining: str | None = None
+    # Instead of ``joining`` when no command joins them: a down_revision names a
+    # revision the tree lacks (a revert or pick of a parent without its child), which
+    # both strategies refuse; what to do, in words (``check`` names the files).
+    missing_parent: str | None = None
 
 
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
@@ -85,13 +89,21 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
             _require_versions_folders(ws, [env], f"{rel} cannot be brought up to date")
         competing: tuple[str, ...] = ()
         joining: str | None = None
+        missing_parent: str | None = None
         if len(graph.heads) > 1:
             from revgraph.checks.graph import merge_groups
 
             ctx = _heads_context(env, graph, landed=frozenset(), base=None, label="working tree",
                                  strategy=ws.project.settings.strategy, **_merge_template(ws, env))  # fmt: skip
             competing = tuple(h for group in merge_groups(ctx, graph).groups for h in group)
-            if competing and operation is not None:
+            dangling = sorted({(d.revision, d.target) for d in graph.dangling if d.kind == "down"})
+            if competing and operation is not None and dangling:
+                named = ", ".join(f"{rid} names {parent}" for rid, parent in dangling)
+                missing_parent = (
+                    f"a down_revision names a revision the tree lacks ({named}): restore it or drop what "
+                    f"names it (`revgraph check` says which files), then `revgraph lock`"
+                )
+            elif competing and operation is not None:
                 command = ctx.fix_command()
                 if ctx.has_template and _separate_histories(graph, competing):
                     from revgraph.checks.graph import MERGE_FIX
@@ -99,6 +111,14 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
                     command = MERGE_FIX  # no rebase re-points a base: a merge revision joins them
                 joining = spell_commands(command, ws.revgraph_command)
         if not current and not check_only:
+            if missing_parent is not None:
+                from revgraph.errors import FixRefused
+
+                raise FixRefused(
+                    f"{rel} not written: heads {', '.join(competing)} compete on one line during the "
+                    f"{operation.kind}, and no fix joins them",
+                    hint=missing_parent,
+                )
             if joining is not None:
                 # Mid-operation, a lock recording competing heads "resolves" its conflict:
                 # `git add` and `--continue` then commit the fork (check's RG401 says fix).
@@ -116,7 +136,8 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         out.append(LockStatus(
             env.name, rel, current, not current and not check_only, expected, old is not None,
             conflicted=found is not None and found.conflicted, competing=competing,
-            operation=operation.kind if joining is not None else None, joining=joining,
+            operation=operation.kind if joining is not None or missing_parent is not None else None,
+            joining=joining, missing_parent=missing_parent,
         ))  # fmt: skip
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
