@@ -754,6 +754,28 @@ def test_diff_reports_added_removed_edited_and_repointed_revisions(gitrepo, revg
     assert not any(env[key] for key in ("added", "removed", "edited", "repointed", "duplicated"))
 
 
+def test_diff_lists_a_revision_repointed_and_edited_as_both(gitrepo, revgraph):
+    # QA: re-pointed and body-edited, a revision was listed re-pointed only, while
+    # check reports both (RG201, RG203). A re-point alone stays re-pointed only.
+    gitrepo.init_env()
+    paths = {ROOT: gitrepo.add_revision(ROOT, None, message="root")}
+    paths["a"] = gitrepo.add_revision("rev0a", ROOT, message="a")
+    paths["b"] = gitrepo.add_revision("rev0b", "rev0a", message="b", body=USERS)
+    paths["c"] = gitrepo.add_revision("rev0c", "rev0a", message="c")
+    gitrepo.commit("history")
+    gitrepo.git("checkout", "-q", "-b", "feature")
+    for key, body_too in (("b", True), ("c", False)):
+        text = gitrepo.read(paths[key]).replace(b"= 'rev0a'", f"= {ROOT!r}".encode())
+        text = text.replace(b"Revises: rev0a", f"Revises: {ROOT}".encode())
+        gitrepo.write(paths[key], text.replace(b'"users"', b'"people"') if body_too else text)
+    gitrepo.commit("re-point both, edit one")
+
+    for args in (("main", "feature"), ("main",)):
+        (env,) = revgraph(gitrepo, "diff", *args, "--format", "json").json()["environments"]
+        assert env["edited"] == ["rev0b"], env
+        assert [r["revision"] for r in env["repointed"]] == ["rev0b", "rev0c"], env
+
+
 # -------------------------------------------------------------------- rules
 ALL_CODES = [
     "RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG107",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from revgraph.api import Workspace, _try_resolve
@@ -127,8 +127,35 @@ def diff(ws: Workspace, old_ref: str, new_ref: str | None = None) -> list[Revisi
     for env in ws.environments:
         old = ws.snapshot(env, old_ref)
         new = ws.snapshot(env, new_ref)
-        out.append(diff_snapshots(old, new))
+        found = diff_snapshots(old, new)
+        also = _repointed_and_edited(ws, old, new, found)
+        if also:
+            found = replace(found, edited=tuple(sorted({*found.edited, *also})))
+        out.append(found)
     return out
+
+
+def _repointed_and_edited(ws: Workspace, old: Snapshot, new: Snapshot, found: RevisionDiff) -> list[str]:
+    """The re-pointed revisions whose files changed beyond the re-point (QA: such a
+    revision was listed re-pointed only, while check reports RG201 and RG203).
+
+    ``diff_snapshots`` is pure and has no bytes; the few re-pointed files are read
+    here, and the new one compared with its old parents put back (as RG203 does).
+    """
+    if not found.repointed:
+        return []
+    from revgraph.api.checking import _revision_bytes, _with_parents_of
+
+    a = {r.id: r for r in old.revisions}
+    b = {r.id: r for r in new.revisions}
+    edited = []
+    for rid, _, _ in found.repointed:
+        old_bytes, new_bytes = _revision_bytes(ws, old, a[rid]), _revision_bytes(ws, new, b[rid])
+        if old_bytes is None or new_bytes is None:
+            continue  # unknown: listed as what is certain, re-pointed
+        if _with_parents_of(new_bytes, b[rid], old_bytes, a[rid]) != old_bytes:
+            edited.append(rid)
+    return edited
 
 
 def matching_refs(ws: Workspace, patterns: Sequence[str]) -> list[str]:
