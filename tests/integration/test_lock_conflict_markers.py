@@ -199,12 +199,8 @@ def test_lock_mid_revert_of_a_parent_says_what_is_missing_not_a_fix_that_refuses
     # said "during the revert run `revgraph fix --strategy merge`", which refuses while
     # the child names a parent the tree lacks. No fix joins those heads.
     repo = _repo(gitrepo)
-    repo.add_revision(MAIN_ID, BASE_ID, message="parent")
-    repo.run("lock", check=True)
-    repo.commit("parent")
-    repo.add_revision(FEATURE_ID, MAIN_ID, message="child")
-    repo.run("lock", check=True)
-    repo.commit("child")
+    repo.commit_locked_revision(MAIN_ID, BASE_ID, message="parent")
+    repo.commit_locked_revision(FEATURE_ID, MAIN_ID, message="child")
     reverted = repo.git("revert", "--no-edit", "HEAD~1", check=None)
     assert reverted.returncode != 0 and repo.conflicted() == [LOCK], reverted
 

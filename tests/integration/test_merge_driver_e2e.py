@@ -639,12 +639,8 @@ def test_an_interactive_rebase_that_drops_or_reorders_a_revision_commit_stops_at
     repo.branch("feature")
     repo.checkout("feature")
     first = "e1e1e1e1e1e1"
-    repo.add_revision(first, BASE_ID, message="first")
-    repo.run("lock", check=True)
-    repo.commit("first")
-    repo.add_revision(FEATURE_ID, first, message="second, on the first")
-    repo.run("lock", check=True)
-    repo.commit("second")
+    repo.commit_locked_revision(first, BASE_ID, message="first")
+    repo.commit_locked_revision(FEATURE_ID, first, message="second, on the first")
     script = "sed -i '1s/^pick/drop/'" if todo == "drop" else "sed -i '1{h;d};2{G}'"
     done = subprocess.run(["git", "rebase", "-i", "main"], cwd=repo.path, capture_output=True, text=True,
                           env={**(repo.env or os.environ), "GIT_SEQUENCE_EDITOR": script})  # fmt: skip

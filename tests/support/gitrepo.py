@@ -508,6 +508,13 @@ class GitRepo:
         self.write(relpath, text)
         return relpath
 
+    def commit_locked_revision(self, rev_id: str, down: RevRef, *, message: str) -> str:
+        """``add_revision``, then ``revgraph lock``, both committed as ``message``; the file's relpath."""
+        relpath = self.add_revision(rev_id, down, message=message)
+        self.run("lock", check=True)
+        self.commit(message)
+        return relpath
+
     def _next_create_date(self) -> datetime.datetime:
         when = self.FIRST_CREATE_DATE + datetime.timedelta(minutes=7 * self._dates_issued)
         self._dates_issued += 1
