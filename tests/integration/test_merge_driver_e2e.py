@@ -631,10 +631,11 @@ def test_a_head_marked_ignore_rg101_merges_as_check_accepts_it(repo):
 # ------------------------------------ a pick is not a union of two whole trees
 @pytest.mark.parametrize("todo", ["drop", "reorder"])
 def test_an_interactive_rebase_that_drops_or_reorders_a_revision_commit_stops_at_the_lock(repo, todo):
-    # QA: the driver took the union of HEAD's tree and the picked commit's tree.
-    # A pick applies only the commit's change: with the commit before it dropped
-    # (or not applied yet), the union listed a revision the result lacks, so the
-    # driver merged the lock cleanly with a head whose parent was missing.
+    # QA: the driver told what the merge deletes against the merge base of HEAD and
+    # the picked commit. A pick applies only the commit's change, against its parent:
+    # with the commit before it dropped (or not applied yet), the union listed a
+    # revision the result lacks, so the driver merged the lock cleanly with a head
+    # whose parent was missing. Now it names that parent.
     repo.checkout("main")
     repo.branch("feature")
     repo.checkout("feature")
@@ -648,3 +649,4 @@ def test_an_interactive_rebase_that_drops_or_reorders_a_revision_commit_stops_at
     assert done.returncode != 0, "the rebase went through with a lock naming a head whose parent is missing"
     assert "CONFLICT" in done.stdout + done.stderr and LOCK in done.stdout + done.stderr
     assert repo.git("diff", "--name-only", "--diff-filter=U").stdout.split() == [LOCK]
+    assert f"{FEATURE_ID} names down_revision {first}" in done.stderr, done.stderr

@@ -28,10 +28,11 @@ networkx or alembic:
    starts, from a memo of the last run's read); what it cannot
    decide exactly goes to the reference, ``union_of`` over both sides read
    whole. The lock files' own claims are never trusted here: only the trees
-   are read. A rebase's pick applies the commit's own change, not its
-   parent's files: a clean union stands only when HEAD has every file of
-   the versions folders the picked commit's parent has (``_pick_brings_more``;
-   not so when `rebase -i` dropped or reordered a commit adding a revision);
+   are read. What the merge deletes is told against the commit git merges
+   against: the merge base, or for a rebase's pick the picked commit's
+   parent (a pick applies the commit's own change, not its parent's files:
+   after `rebase -i` dropped or reordered a commit adding a revision, the
+   picked child's parent is not in the merged tree);
 4. otherwise a conflict whose text names both sides' new revisions and says
    ``revgraph fix``: each new head, and when a step 3 read the trees and a
    side added a chain, the chain's first revision (what ``fix`` re-points).
@@ -389,11 +390,13 @@ def ids_added_twice(ancestor: LockFile, ours: LockFile, theirs: LockFile) -> lis
     )  # fmt: skip
 
 
-def _incoming_commit(git_dir: Path | None) -> str | None:
-    """The sha git is merging in, when git tells us (see module docstring)."""
+def _incoming_commit(git_dir: Path | None) -> tuple[str, str | None] | None:
+    """The sha git is merging in, when git tells us (see module docstring), and the
+    commit git merges it against when that is not their merge base: a rebase applies
+    a picked commit's own change, against its parent (None for a merge)."""
     for key, value in os.environ.items():
         if key.startswith("GITHEAD_") and len(key) in (48, 72):
-            return key[len("GITHEAD_"):]
+            return key[len("GITHEAD_"):], None
     if git_dir is not None:
         done = git_dir / "rebase-merge" / "done"
         try:
@@ -402,38 +405,8 @@ def _incoming_commit(git_dir: Path | None) -> str | None:
             return None
         parts = last.split()
         if len(parts) >= 2 and parts[0] in ("pick", "p", "edit", "e", "reword", "r", "fixup", "f", "squash", "s"):
-            return parts[1]
+            return parts[1], f"{parts[1]}^"
     return None
-
-
-def _picked(git_dir: Path | None) -> bool:
-    """Whether the incoming commit is one a rebase picks (``rebase-merge/done``), not one a merge joins."""
-    return not any(key.startswith("GITHEAD_") for key in os.environ) and git_dir is not None and (
-        git_dir / "rebase-merge" / "done"
-    ).is_file()
-
-
-def _pick_brings_more(lock_path: str, picked: str, *, cwd: Path | None = None) -> bool:
-    """Whether the picked commit's parent has files in the versions folders that HEAD lacks.
-
-    A pick applies the commit's own change to HEAD; it does not bring its
-    parent's files. The union of HEAD's tree and the picked commit's tree is
-    what the pick leaves only when HEAD already has every file the parent
-    has: not when `rebase -i` dropped or reordered a commit that added a
-    revision (the union would list it, the tree would lack it). True (a
-    conflict) when that cannot be told.
-    """
-    found = _environment(lock_path, cwd)
-    if found is None:
-        return True
-    repo, env = found
-    with repo:
-        from revgraph.sources.gitref import folder_pathspecs
-
-        folders = folder_pathspecs(repo.folders(env))
-        done = repo.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", "--diff-filter=A",
-                        "HEAD", f"{picked}^", "--", *folders, ok=range(256))  # fmt: skip
-        return done.returncode != 0 or bool(done.stdout.strip(b"\0"))
 
 
 def _environment(lock_path: str, cwd: Path | None):
@@ -575,11 +548,12 @@ def _new_by_side(ours, theirs) -> tuple[dict, dict]:
     return new_by_side(ours_facts, theirs_facts, {f[0] for f in theirs_facts}, {f[0] for f in ours_facts})
 
 
-def merged_sides(repo, theirs_sha: str, ours, theirs):
+def merged_sides(repo, theirs_sha: str, ours, theirs, base: str | None = None):
     """``ours`` and ``theirs`` without the files git's merge deletes: one side deleted them
     since the merge base, the other kept them as they were there (``union.deleted_by_the_other_side``).
 
-    The union of the sides is the merged tree's revisions only then: a revision
+    ``base``: what the merge is made against, when not the merge base (a rebase's
+    pick: its parent). The union of the sides is the merged tree's revisions only then: a revision
     main reverted stays in a branch that forked before the revert, and taking
     the union would bring it back (hiding, say, a child of it that the branch
     added, whose parent the merged tree no longer has).
@@ -600,7 +574,7 @@ def merged_sides(repo, theirs_sha: str, ours, theirs):
     theirs_lacks, ours_lacks = lacking(ours_files, theirs_files), lacking(theirs_files, ours_files)
     if not theirs_lacks and not ours_lacks:
         return ours, theirs
-    gone_ours, gone_theirs = deleted_by_the_other_side(repo, theirs_sha, ours_lacks, theirs_lacks)
+    gone_ours, gone_theirs = deleted_by_the_other_side(repo, theirs_sha, ours_lacks, theirs_lacks, base)
 
     def without(side, gone):
         if not gone:
@@ -615,7 +589,9 @@ def merged_sides(repo, theirs_sha: str, ours, theirs):
     return without(ours, gone_ours), without(theirs, gone_theirs)
 
 
-def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[LockEntry] | None, tuple, tuple]:
+def _full_union_outcome(
+    repo, env, theirs_sha: str, cache=None, base: str | None = None
+) -> tuple[list[LockEntry] | None, tuple, tuple]:
     """``_full_union``; on a conflict each side's revisions the other lacks (``_new_by_side``);
     and on a dangling one what dangles (``dangling_of``).
 
@@ -624,12 +600,12 @@ def _full_union_outcome(repo, env, theirs_sha: str, cache=None) -> tuple[list[Lo
     """
     ours = repo.read_ref(env, "HEAD", cache=cache)
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
-    entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs)
+    entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs, base)
     deleted: frozenset = frozenset()
     if entries is not None:  # as the fast path: only a clean union asks what the merge deletes
         before = ours, theirs
-        ours, theirs = merged_sides(repo, theirs_sha, ours, theirs)
-        entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs)
+        ours, theirs = merged_sides(repo, theirs_sha, ours, theirs, base)
+        entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs, base)
         if dangling:  # a parent the merge drops, most likely: say which
             kept = {r.id for side in (ours, theirs) for r in side.revisions}
             deleted = frozenset(r.id for side in before for r in side.revisions if r.id not in kept)
@@ -643,14 +619,14 @@ def dangling_of(dangling, deleted) -> tuple[tuple[str, str, str, bool], ...]:
     return tuple((rid, message, parent, parent in deleted) for rid, parent, message in dangling)
 
 
-def _union_in(repo, env, theirs_sha: str, ours, theirs) -> tuple[list[LockEntry] | None, tuple]:
+def _union_in(repo, env, theirs_sha: str, ours, theirs, base: str | None = None) -> tuple[list[LockEntry] | None, tuple]:
     """``union_verdict`` of the two sides, the merge base telling a renamed file from a duplicate."""
 
     def in_merge_base(paths):
         from revgraph.gitops.union import _in_merge_base
 
         encoded = [str(p).encode("utf-8", "surrogateescape") for p in paths]
-        found = _in_merge_base(repo, theirs_sha, b"", encoded)
+        found = _in_merge_base(repo, theirs_sha, b"", encoded, base)
         return {p for p, e in zip(paths, encoded) if e in found}
 
     return union_verdict(ours, theirs, allow_heads=env.allow_heads, in_merge_base=in_merge_base)
@@ -691,7 +667,7 @@ def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
     return _union_outcome(lock_path, theirs_sha, cwd=cwd, git_dir=git_dir)[0]
 
 
-def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None) -> tuple[list[LockEntry] | None, tuple, tuple]:
+def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None, base: str | None = None) -> tuple[list[LockEntry] | None, tuple, tuple]:
     """Heads of ours ∪ theirs when that union is healthy, else None; and, for the conflict
     text, what the decision learnt of each side's revisions the other lacks (``union.Decision.new``;
     () when it did not look) and of the merged tree's dangling down_revisions (``dangling_of``).
@@ -700,7 +676,8 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
     cannot decide exactly (or any error of its own) goes to the reference,
     which reads both sides whole. With ``git_dir``, git starts reading the
     trees the last run read before the environment is known (``union.start_early``;
-    used only if it is this run's read too).
+    used only if it is this run's read too). ``base``: the commit git merges
+    against, when not the merge base (``_incoming_commit``).
     """
     from revgraph.gitops.union import CLEAN, UNDECIDED, remember_early, start_early
 
@@ -720,7 +697,9 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
                 # Sides that keep their revisions in different places (one moved them and
                 # changed alembic.ini) are read whole, each with its own settings, by the reference.
                 sides = _sides_env(repo, env, theirs_sha)
-                decision = None if sides is None else decide_in_repo(repo, sides, theirs_sha, cache_dir=cache_dir, early=early)
+                decision = None if sides is None else decide_in_repo(
+                    repo, sides, theirs_sha, cache_dir=cache_dir, early=early, base=base
+                )
             except Exception:  # e.g. an unknown ref: the reference meets it too, and says so
                 decision = None
             if decision is not None:
@@ -732,7 +711,7 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
             from revgraph.sources.cache import ParseCache
 
             with ParseCache(cache_dir) as cache:
-                return _full_union_outcome(repo, env, theirs_sha, cache)
+                return _full_union_outcome(repo, env, theirs_sha, cache, base)
     finally:
         if early is not None:
             early.stop()  # unused, or already read: nothing left running
@@ -764,9 +743,7 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
         incoming = _incoming_commit(git_dir)
         if incoming and lock_path:
             try:
-                entries, new, dangling = _union_outcome(lock_path, incoming, git_dir=git_dir)
-                if entries is not None and _picked(git_dir) and _pick_brings_more(lock_path, incoming):
-                    entries = None  # the union of the two trees is not what the pick leaves
+                entries, new, dangling = _union_outcome(lock_path, incoming[0], git_dir=git_dir, base=incoming[1])
             except Exception:  # any doubt means a conflict, never a wrong clean merge
                 entries = None
             if entries is not None:

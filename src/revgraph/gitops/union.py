@@ -1039,13 +1039,20 @@ def remember_early(repo: "GitRepo", env: "Environment", theirs_ref: str, cwd: Pa
 
 
 def decide_in_repo(
-    repo: "GitRepo", env: "Environment", theirs: str, *, cache_dir: Path | None, early: "EarlyRead | None" = None
+    repo: "GitRepo",
+    env: "Environment",
+    theirs: str,
+    *,
+    cache_dir: Path | None,
+    early: "EarlyRead | None" = None,
+    base: str | None = None,
 ) -> Decision:
     """The decision for merging ``theirs`` (a commit-ish) into HEAD, for ``env``'s revisions.
 
     ``early``: the trees' read, started before the environment was known
     (``start_early``); used only when it is exactly the read this decision
-    would start, else stopped.
+    would start, else stopped. ``base``: what git merges against, when not the
+    merge base of HEAD and ``theirs`` (a rebase's pick: the picked commit's parent).
     """
     # About 200k small tuples and strings and no reference cycle worth
     # collecting (a cold parse of 20k files measured the same peak memory
@@ -1054,7 +1061,7 @@ def decide_in_repo(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _decide_in_repo(repo, env, theirs, cache_dir, early)
+        return _decide_in_repo(repo, env, theirs, cache_dir, early, base)
     except _Unsupported as exc:
         return Decision(UNDECIDED, reason=str(exc))
     finally:
@@ -1063,7 +1070,12 @@ def decide_in_repo(
 
 
 def _decide_in_repo(
-    repo: "GitRepo", env: "Environment", theirs_ref: str, cache_dir: Path | None, early: "EarlyRead | None" = None
+    repo: "GitRepo",
+    env: "Environment",
+    theirs_ref: str,
+    cache_dir: Path | None,
+    early: "EarlyRead | None" = None,
+    base: str | None = None,
 ) -> Decision:
     folder = _one_folder(repo, env, theirs_ref)
     if folder is not None:
@@ -1095,7 +1107,7 @@ def _decide_in_repo(
             added_facts,
             allow_heads=env.allow_heads,
             added_paths=added_paths,
-            in_merge_base=lambda asked: _in_merge_base(repo, theirs_ref, prefix, asked),
+            in_merge_base=lambda asked: _in_merge_base(repo, theirs_ref, prefix, asked, base),
         )
 
     decision = decided(paths, oids, ours_facts, removed, added_paths, added_facts)
@@ -1115,6 +1127,7 @@ def _decide_in_repo(
                 repo, theirs_ref,
                 [(prefix + p, o.hex().encode()) for p, o in ours_lacks],
                 [(prefix + p, o.hex().encode()) for p, o in theirs_lacks],
+                base,
             )  # fmt: skip
             dropped = []  # (facts, which of them stay): only a dangling conflict reads them
             if gone_ours:  # theirs deleted them: out of ours, and no longer a change of theirs
@@ -1148,15 +1161,26 @@ def _marked_heads(repo: "GitRepo", heads: Sequence[str], *sides: tuple[Sequence[
                for blob in repo.blobs(list(dict.fromkeys(oids))))  # fmt: skip
 
 
-def _in_merge_base(repo: "GitRepo", theirs_ref: str, prefix: bytes, paths: Sequence[bytes]) -> set[bytes]:
-    """Which of ``paths`` (below ``prefix``) the merge base of HEAD and ``theirs_ref`` has.
+def _merge_base(repo: "GitRepo", theirs_ref: str, base: str | None) -> str:
+    """The commit git merges ``theirs_ref`` into HEAD against: ``base`` when the caller
+    knows it (a rebase's pick is applied against its own parent), else their merge
+    base; "" when there is none."""
+    if base is not None:
+        return base
+    found = repo.git("merge-base", "HEAD", theirs_ref, ok=(0, 1)).stdout
+    return (found.decode() if isinstance(found, bytes) else found).strip()
+
+
+def _in_merge_base(
+    repo: "GitRepo", theirs_ref: str, prefix: bytes, paths: Sequence[bytes], base: str | None = None
+) -> set[bytes]:
+    """Which of ``paths`` (below ``prefix``) the merge base (``_merge_base``) has.
 
     Asked only when both sides hold one revision id at different paths (a
     rename, or RG103). No merge base, or any failure: none of them.
     """
     try:
-        found = repo.git("merge-base", "HEAD", theirs_ref, ok=(0, 1)).stdout
-        base = (found.decode() if isinstance(found, bytes) else found).strip()
+        base = _merge_base(repo, theirs_ref, base)
         if not base:
             return set()
         request = "".join(f"{base}:{(prefix + p).decode('utf-8', 'surrogateescape')}\n" for p in paths)
@@ -1167,15 +1191,16 @@ def _in_merge_base(repo: "GitRepo", theirs_ref: str, prefix: bytes, paths: Seque
     return {p for p, line in zip(paths, lines) if not line.endswith(b" missing")}
 
 
-def _merge_base_blobs(repo: "GitRepo", theirs_ref: str, paths: Sequence[bytes]) -> dict[bytes, bytes]:
-    """Path -> blob id (hex, as bytes) in the merge base of HEAD and ``theirs_ref``, for those
-    of ``paths`` (from the repository root) it holds. No merge base, or any failure: {}."""
+def _merge_base_blobs(
+    repo: "GitRepo", theirs_ref: str, paths: Sequence[bytes], base: str | None = None
+) -> dict[bytes, bytes]:
+    """Path -> blob id (hex, as bytes) in the merge base (``_merge_base``), for those of
+    ``paths`` (from the repository root) it holds. No merge base, or any failure: {}."""
     asked = [p for p in dict.fromkeys(paths) if b"\n" not in p]  # one request a line
     if not asked:
         return {}
     try:
-        found = repo.git("merge-base", "HEAD", theirs_ref, ok=(0, 1)).stdout
-        base = (found.decode() if isinstance(found, bytes) else found).strip()
+        base = _merge_base(repo, theirs_ref, base)
         if not base:
             return {}
         request = b"".join(base.encode() + b":" + p + b"\n" for p in asked)
@@ -1194,7 +1219,11 @@ def _merge_base_blobs(repo: "GitRepo", theirs_ref: str, paths: Sequence[bytes]) 
 
 
 def deleted_by_the_other_side(
-    repo: "GitRepo", theirs_ref: str, ours_lacks: Sequence[tuple[bytes, bytes]], theirs_lacks: Sequence[tuple[bytes, bytes]]
+    repo: "GitRepo",
+    theirs_ref: str,
+    ours_lacks: Sequence[tuple[bytes, bytes]],
+    theirs_lacks: Sequence[tuple[bytes, bytes]],
+    base: str | None = None,
 ) -> tuple[set[bytes], set[bytes]]:
     """(ours' files, theirs' files) git's merge deletes: a side deleted them since the merge
     base and the other kept them as they were there.
@@ -1207,11 +1236,11 @@ def deleted_by_the_other_side(
     meanwhile is kept (git stops on it: modify/delete). One ``git merge-base``
     and one ``git cat-file --batch-check``, asked only about these files.
     """
-    base = _merge_base_blobs(repo, theirs_ref, [p for p, _ in chain(ours_lacks, theirs_lacks)])
-    if not base:
+    held = _merge_base_blobs(repo, theirs_ref, [p for p, _ in chain(ours_lacks, theirs_lacks)], base)
+    if not held:
         return set(), set()
-    gone_ours = {p for p, oid in theirs_lacks if base.get(p) == oid}
-    gone_theirs = {p for p, oid in ours_lacks if base.get(p) == oid}
+    gone_ours = {p for p, oid in theirs_lacks if held.get(p) == oid}
+    gone_theirs = {p for p, oid in ours_lacks if held.get(p) == oid}
     return gone_ours, gone_theirs
 
 
