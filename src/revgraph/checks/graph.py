@@ -186,14 +186,9 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
         fix = None
         verb = "hangs" if len(orphans) == 1 else "hang"
         message += f"; {', '.join(orphans)} {verb} off a missing parent (RG104): mend that first"
-    elif edited := landed_history_edited(ctx):
-        # Either strategy refuses while landed history is edited here (RG201,
-        # RG202): those findings carry the restore, after which this may be gone.
+    elif edited := _edited_history_note(ctx):
         fix = None
-        message += (
-            f"; landed {', '.join(edited)} {'was' if len(edited) == 1 else 'were'} re-pointed or "
-            f"deleted here (RG201, RG202): restore {'it' if len(edited) == 1 else 'them'} first"
-        )
+        message += edited
     elif doubled and fix is not None:
         # Either strategy refuses while an id is declared twice, unless it is the
         # branch's copy of an id base has landed once (fix renumbers that one).
@@ -241,27 +236,23 @@ def check_multiple_heads(ctx: CheckContext) -> Iterator[Hit]:
     )
 
 
-def landed_history_edited(ctx: CheckContext) -> list[str]:
-    """Landed revisions HEAD re-points or deletes, as ``fix`` finds them (its refusal of
-    either strategy, ``fixes.rebase._refuse_edited_landed_history``): RG201, RG202."""
-    base = ctx.base_graph
-    if base is None:
-        return []
-    graph = ctx.head_graph
-    landed = ctx.landed
-    mine = graph.revisions
-    # A file both snapshots read alike is one Revision object (the parse cache
-    # places one per blob and path): only the others can differ.
-    found = {
-        rid for rid, rev in base.revisions.items()
-        if (here := mine.get(rid)) is not None and here is not rev and rid in landed
-        and set(here.down_revisions) != set(rev.down_revisions)
-    }  # fmt: skip
-    found.update(
-        d.target for d in graph.dangling
-        if d.kind == "down" and d.revision in landed and d.target in base.revisions and d.target not in graph.revisions
-    )  # fmt: skip
-    return sorted(found)
+def _edited_history_note(ctx: CheckContext) -> str | None:
+    """What RG101 and RG102 say instead of a fix while landed history is edited here:
+    ``fix`` refuses either strategy then (``checks.landed.edited_landed_history``), and
+    RG201/RG202 carry the restore, after which the extra heads may be gone."""
+    if ctx.base_graph is None:
+        return None
+    from revgraph.checks.landed import edited_landed_history
+
+    repointed, missing = edited_landed_history(ctx.head_graph, ctx.landed, ctx.base_graph)
+    edited = sorted({*repointed, *missing})
+    if not edited:
+        return None
+    one = len(edited) == 1
+    return (
+        f"; landed {', '.join(edited)} {'was' if one else 'were'} re-pointed or deleted here "
+        f"(RG201, RG202): restore {'it' if one else 'them'} first"
+    )
 
 
 def _ids_fix_will_not_renumber(ctx: CheckContext) -> list[str]:
@@ -455,12 +446,9 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
     if orphans:  # as in RG101: fix refuses a line with a missing parent (RG104)
         fix = None
         message += f"; {', '.join(orphans)} would hang off a missing parent (RG104): mend that first"
-    elif edited := landed_history_edited(ctx):
-        fix = None  # as in RG101: fix refuses while landed history is edited here
-        message += (
-            f"; landed {', '.join(edited)} {'was' if len(edited) == 1 else 'were'} re-pointed or "
-            f"deleted here (RG201, RG202): restore {'it' if len(edited) == 1 else 'them'} first"
-        )
+    elif edited := _edited_history_note(ctx):
+        fix = None  # as in RG101
+        message += edited
     elif base_own:
         # Base's own competing heads stay heads after the merge: the rebase never
         # moves landed heads, so it refuses; they are joined on base itself.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import compress
 from operator import is_not, ne
-from typing import Iterable, Iterator
+from typing import Container, Iterable, Iterator
 
 from revgraph.checks.context import CheckContext, Hit, named, where
 from revgraph.model import Revision, RevisionGraph
@@ -21,6 +21,32 @@ from revgraph.shellwords import git_remove, git_restore, shell_word
 def parents_text(down_revisions: tuple[str, ...]) -> str:
     """A down_revision tuple as messages write it: ``a, b``, or ``None`` for a base."""
     return ", ".join(down_revisions) if down_revisions else "None"
+
+
+def edited_landed_history(
+    graph: RevisionGraph, landed: Container[str], base: RevisionGraph
+) -> tuple[list[str], dict[str, str]]:
+    """The landed revisions ``graph`` re-points (sorted) and those it lacks though a landed
+    revision names them as a parent (missing id -> the first landed one naming it):
+    what makes ``fix`` refuse either strategy (RG201, RG202), and what RG101/RG102
+    then say instead of offering it.
+
+    Missing: deleted here, or never brought in (a cherry-pick of its child);
+    the graph alone cannot tell, so the messages say both.
+    """
+    mine = graph.revisions
+    # A file both snapshots read alike is one Revision object (the parse cache
+    # places one per blob and path): only the others can differ.
+    repointed = sorted(
+        rid for rid, rev in base.revisions.items()
+        if (here := mine.get(rid)) is not None and here is not rev and rid in landed
+        and set(here.down_revisions) != set(rev.down_revisions)
+    )  # fmt: skip
+    named_by: dict[str, str] = {}
+    for d in graph.dangling:
+        if d.kind == "down" and d.revision in landed and d.target in base and d.target not in graph:
+            named_by.setdefault(d.target, d.revision)
+    return repointed, named_by
 
 
 def repointed_landed(ctx: CheckContext, rev: Revision) -> Revision | None:

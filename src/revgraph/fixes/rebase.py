@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping, Sequence
 
-from revgraph.checks.landed import parents_text
+from revgraph.checks.landed import edited_landed_history, parents_text
 from revgraph.errors import FixRefused
 from revgraph.fixes.plan import EditPlan, FileEdit, Move
 from revgraph.fixes.textedit import rewrite_down_revision
@@ -276,18 +276,7 @@ def _refuse_edited_landed_history(
     here: Callable[[str], str] = str,
 ) -> None:
     """Refuse naming the landed revisions re-pointed (RG201) or deleted (RG202) in ``graph``."""
-    repointed = sorted(
-        rid for rid in landed
-        if rid in base and set(graph[rid].down_revisions) != set(base[rid].down_revisions)
-    )
-    # A landed revision that still names a parent base has but ``graph``
-    # lacks: that parent was deleted here (not merely unmerged).
-    # Deleted here, or never brought in (a cherry-pick of its child): the graph
-    # alone cannot tell, so the message says both.
-    named_by: dict[str, str] = {}
-    for d in graph.dangling:
-        if d.kind == "down" and d.revision in landed and d.target in base and d.target not in graph:
-            named_by.setdefault(d.target, d.revision)
+    repointed, named_by = edited_landed_history(graph, landed, base)
     deleted = sorted(named_by)
     if not repointed and not deleted:
         return
