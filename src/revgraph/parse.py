@@ -1088,8 +1088,7 @@ def _refuse_rebound_guards(tree: ast.Module) -> None:
     opaque = False
     guards: list[ast.If] = []
     typing_names: set[str] = set()
-    from_typing: set[str] = set()  # `from typing import TYPE_CHECKING`
-    bound: set[str] = set()  # every other name the file binds, by any statement, in any scope
+    bound: set[str] = set()  # every name the file binds (but typing's TYPE_CHECKING), in any scope
     attribute_written = False
     # One walk (a 68 kB file is walked several times already), past the bodies the
     # guards skip: what never runs can neither bind a guard's name nor hide a binding.
@@ -1119,8 +1118,8 @@ def _refuse_rebound_guards(tree: ast.Module) -> None:
             opaque |= (node.module or "").split(".")[0] in _UNSEEN_BINDING_MODULES and not node.level
             for alias in node.names:
                 opaque |= alias.name == "*"
-                name = alias.asname or alias.name
-                (from_typing if typing_module and alias.name == "TYPE_CHECKING" else bound).add(name)
+                if not (typing_module and alias.name == "TYPE_CHECKING"):
+                    bound.add(alias.asname or alias.name)
         elif isinstance(node, ast.Attribute):
             attribute_written |= node.attr == "TYPE_CHECKING" and not isinstance(node.ctx, ast.Load)
             opaque |= node.attr in _UNSEEN_BINDING_ATTRIBUTES
