@@ -513,10 +513,13 @@ def _names_branch(repo: GitRepo, ref: str, branch: str) -> bool:
 
 def _is_local_branch(repo: GitRepo, ref: str) -> bool:
     """Whether ``ref`` names a local branch (``main``, ``heads/main``), not a remote copy, tag or sha."""
-    if not ref or ref.startswith("-"):
-        return False
+    return bool(ref) and not ref.startswith("-") and _local_branch_name(repo, ref) is not None
+
+
+def _local_branch_name(repo: GitRepo, ref: str) -> str | None:
+    """The local branch ``ref`` names (any spelling: git says which ref it resolves to), or None."""
     full = (_git_output(repo, "rev-parse", "--symbolic-full-name", ref) or "").strip()
-    return full.startswith("refs/heads/")
+    return full[len("refs/heads/") :] if full.startswith("refs/heads/") else None
 
 
 def _shared_copy(repo: GitRepo, ref: str) -> str | None:
@@ -531,13 +534,12 @@ def _shared_copy(repo: GitRepo, ref: str) -> str | None:
 
 
 def _find_shared_copy(repo: GitRepo, ref: str) -> str | None:
-    full = (_git_output(repo, "rev-parse", "--symbolic-full-name", ref) or "").strip()
-    if not full.startswith("refs/heads/"):
+    branch = _local_branch_name(repo, ref)
+    if branch is None:
         return None  # not a local branch (a remote one, a tag, a sha): nothing to add
-    branch = full[len("refs/heads/") :]
     upstream = branch_upstream(repo, branch)
     for candidate in ((upstream[1] if upstream else ""), f"origin/{branch}"):
-        if candidate and candidate not in (ref, branch, full) and _try_resolve(repo, candidate):
+        if candidate and candidate not in (ref, branch, f"refs/heads/{branch}") and _try_resolve(repo, candidate):
             return candidate
     return None
 
