@@ -728,7 +728,11 @@ def _print_next(outcome, remaining) -> None:
         then = "once one head per line is left, " if remaining else ""
         if held:  # the fix that joins the heads rewrites them
             then = f"once one head per line is left (the fix that joins them rewrites {words(held)}), "
-        others = [path for path in outcome.unresolved if path not in held]
+        fixes = dict(outcome.other_locks)  # another project's (or environment's) lock file
+        for command in dict.fromkeys(fixes.values()):
+            paths = [path for path, its in fixes.items() if its == command]
+            then += f"run `{command}` ({words(paths)}), then "
+        others = [path for path in outcome.unresolved if path not in held and path not in fixes]
         if others:
             then += f"resolve and `git add` what git still holds in conflict ({words(others)}), then "
         # --no-stage: the operation commits what is staged, and these are not.

@@ -184,6 +184,11 @@ class Workspace:
         run from the top of a monorepo, ``revgraph fix`` without ``--config
         backend/alembic.ini`` finds no environment there. Long spellings: ``-n``
         is also fix's ``--dry-run``."""
+        return self.revgraph_command_for(self.options.env)
+
+    def revgraph_command_for(self, env: str | None) -> str:
+        """``revgraph_command`` choosing environment ``env`` instead (another of the
+        project's environments; None: the options' own choice of none)."""
         from revgraph.shellwords import shell_word
 
         options = self.options
@@ -198,8 +203,8 @@ class Workspace:
             words += ["--name", shell_word(options.section)]
         if options.versions is not None:
             words += ["--versions", from_start(options.versions)]
-        if options.env:
-            words += ["--env", shell_word(options.env)]
+        if env:
+            words += ["--env", shell_word(env)]
         return " ".join(words)
 
     def command_path(self, path: str) -> str:

@@ -91,6 +91,10 @@ class FixOutcome:
     staged_yours: tuple[str, ...] = ()
     # Lock files fix left as they were: heads still compete in the middle of an operation.
     locks_held: tuple[str, ...] = ()
+    # (path, command) for each of ``unresolved`` that is the lock file of another
+    # project or environment (a monorepo's other service): the fix that resolves it,
+    # as run where this one ran.
+    other_locks: tuple[tuple[str, str], ...] = ()
 
 
 def _landed_for_fix(
@@ -432,8 +436,10 @@ def _fix(
             renamed = _rename_renumbered(repo, ws.root, plan.renumbered)
             staged = [dict(renamed).get(path, path) for path in staged]
     unresolved: tuple[str, ...] = ()
+    other_locks: tuple[tuple[str, str], ...] = ()
     if operation is not None and repo is not None and not dry_run:
         unresolved = tuple(repo.conflicted_paths())
+        other_locks = _other_lock_fixes(ws, repo, [path for path in unresolved if path not in held])
     elif written and repo is not None and not dry_run:
         unmerged = set(repo.conflicted_paths())
         unresolved = tuple(path for path in written if path in unmerged)
@@ -441,7 +447,46 @@ def _fix(
         plan, written, staged, operation, dry_run, " + ".join(dict.fromkeys(landed_sources)), remaining,
         tuple(env.name for env in ws.environments), unresolved, renamed, ws.command_path,
         tuple(created_folders), staged_yours=yours if staged else (), locks_held=tuple(held),
+        other_locks=other_locks,
     )
+
+
+def _other_lock_fixes(ws: Workspace, repo: GitRepo, paths: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``(path, command)`` for each of ``paths`` (still in conflict, relative to the top
+    of the work tree) that is the lock file of a project or environment this fix did
+    not cover: the ``revgraph fix`` that resolves it, run where this one ran.
+
+    In a monorepo a merge conflicts each service's lock file; ``fix`` run for one
+    service leaves the others, and "resolve what git still holds" would send the
+    user to edit a lock file by hand. The owner is the one the merge driver
+    names (``lock_owner``); a path no readable project owns is left out.
+    """
+    from revgraph.gitops.driver import lock_owner
+    from revgraph.shellwords import shell_word
+
+    if not paths or repo.root is None:
+        return ()
+    top = Path(os.path.abspath(repo.root))
+    here = os.path.realpath(ws.start_dir)
+    covered = {env.name for env in ws.environments}
+    found = []
+    for path in paths:
+        try:
+            owner = lock_owner(path, top)
+        except Exception:  # only advice: any doubt leaves the plain words
+            continue
+        if owner is None or owner.project is None or owner.env is None:
+            continue
+        same_project = os.path.realpath(owner.root) == os.path.realpath(ws.project.root)
+        if same_project and owner.env.name in covered:
+            continue  # its own: written, or held while heads compete
+        if same_project:
+            command = f"{ws.revgraph_command_for(owner.env.name)} fix"
+        else:
+            relative = Path(os.path.relpath(os.path.realpath(owner.root), here)).as_posix()
+            command = "revgraph fix" if relative == "." else f"revgraph -C {shell_word(relative)} fix"
+        found.append((path, command))
+    return tuple(found)
 
 
 def _with_unstaged_changes(repo: GitRepo, paths: list[str]) -> tuple[str, ...]:
