@@ -402,7 +402,8 @@ _CATALOGUE = (
             The environment's `file_template` puts the revision id in the file name, and this
             file's name does not match its `revision`. Alembic does not care, but people and
             tools look files up by id (error messages, `alembic_version`, review comments),
-            and a name carrying another revision's id sends them to the wrong file.
+            and a name carrying another revision's id sends them to the wrong file. Not said
+            of an id several files declare (RG103): a copy whose `revision` is still to change.
         """,
         example="""
             file_template = %(rev)s_%(slug)s

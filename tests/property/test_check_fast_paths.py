@@ -87,7 +87,7 @@ def ref_file_name_ids(ctx: CheckContext) -> list[str]:
             (i == 0 or not name[i - 1].isalnum()) and not name[i + len(rev.id) : i + len(rev.id) + 1].isalnum()
             for i in starts
         )
-        if name and not carried:
+        if name and not carried and rev.id not in ctx.head_graph.duplicates:  # RG103's first
             found.append(rev.id)
     return found
 

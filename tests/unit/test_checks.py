@@ -717,6 +717,16 @@ def test_rg403_wants_the_id_as_a_word_and_offers_the_rename():
     assert findings(context(head, file_template="%(year)d_%(rev)s"), "RG403")[0].fix is None
 
 
+def test_rg403_leaves_a_copy_whose_id_is_duplicated_to_rg103():
+    # QA: a copied file (c_third.py) that still declares b got "git mv -- c_third.py
+    # b_c_third.py", undoing the name chosen for the id the copy is about to get.
+    copy = rev("b", "a", path="versions/c_third.py")
+    ctx = context(snap("a<-b", also=[copy]))
+    assert "RG103" in codes(ctx) and "RG403" not in codes(ctx)
+    other = rev("d", "b", path="versions/e_fourth.py")  # still said for an id of its own
+    assert [f.revisions for f in findings(context(snap("a<-b", also=[copy, other])), "RG403")] == [("d",)]
+
+
 def test_rg403_replaces_another_revision_s_id_standing_where_the_id_goes():
     # After fix gave 0004_add_invoices.py the new id 0005, the rename inserted the
     # id in front of the old one (0005_0004_add_invoices.py).
