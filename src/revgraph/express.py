@@ -361,11 +361,13 @@ def realpaths(paths: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(os.path.realpath(p) for p in paths)
 
 
-def guess_common_dir(start: str) -> str | None:
+def guess_common_dir(start: str, *, bare: bool = False) -> str | None:
     """The git common dir above ``start`` as git would find it, without running git.
 
-    Only says where to look for a ticket; the ticket's recorded
-    ``git rev-parse`` output is compared with git's own answer.
+    Says where revgraph's caches are (``sources.cache.cache_dir_for``, with
+    ``bare``: a bare repository or a git dir itself counts) and where to look
+    for a ticket, whose recorded ``git rev-parse`` output is compared with
+    git's own answer.
     """
     here = os.path.abspath(start)
     while True:
@@ -374,6 +376,10 @@ def guess_common_dir(start: str) -> str | None:
             info = os.stat(dot_git)
         except OSError:
             info = None
+        if info is None and bare and os.path.isfile(os.path.join(here, "HEAD")) and os.path.isdir(
+            os.path.join(here, "objects")
+        ):
+            return os.path.realpath(here)
         if info is not None:
             if stat_module.S_ISDIR(info.st_mode):
                 git_dir = dot_git

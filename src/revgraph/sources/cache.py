@@ -71,40 +71,13 @@ def user_cache_dir() -> Path:
     return Path(base) / "revgraph"
 
 
-def _git_common_dir(start: Path) -> Path | None:
-    """The git common dir above ``start``, found without running git (startup cost)."""
-    here = Path(os.path.abspath(start))
-    for folder in (here, *here.parents):
-        dot_git = folder / ".git"
-        if dot_git.is_dir():
-            return dot_git
-        if dot_git.is_file():
-            return _common_dir_of_gitfile(dot_git)
-        if (folder / "HEAD").is_file() and (folder / "objects").is_dir():
-            return folder  # a bare repository or a git dir itself
-    return None
-
-
-def _common_dir_of_gitfile(dot_git: Path) -> Path | None:
-    try:
-        text = dot_git.read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    if not text.startswith("gitdir:"):
-        return None
-    git_dir = (dot_git.parent / text[len("gitdir:") :].strip()).resolve()
-    try:
-        common = (git_dir / "commondir").read_text(encoding="utf-8").strip()
-    except OSError:
-        return git_dir  # a submodule's or the main git dir
-    return (git_dir / common).resolve()
-
-
 def cache_dir_for(repo_or_root: "GitRepo | Path | str") -> Path:
     """Where revgraph keeps its caches for this repository or project folder."""
     common = getattr(repo_or_root, "common_dir", None)
     if common is None and isinstance(repo_or_root, (str, os.PathLike)):
-        common = _git_common_dir(Path(repo_or_root))
+        from revgraph.express import guess_common_dir  # found without running git (startup cost)
+
+        common = guess_common_dir(os.fspath(repo_or_root), bare=True)
     if common is not None:
         return Path(common) / "revgraph"
     return user_cache_dir()
