@@ -34,6 +34,10 @@ class GitError(RevgraphError):
     """Not a git repository, unknown ref, missing base, git failed."""
 
 
+class NotInRepository(GitError):
+    """git found no repository there: revgraph reads the files alone (``Workspace.maybe_repo``)."""
+
+
 class UnknownRefError(GitError):
     def __init__(self, ref: str, *, hint: str | None = None, fetchable: bool = True) -> None:
         # ``fetchable`` False: there is no remote to fetch it from (a repository made here).

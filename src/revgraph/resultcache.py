@@ -324,7 +324,12 @@ class _State:
             git, head_trees, facts = _git_state(ws, repo, environments, base, absent)
             facts.attributes = attributes
         else:
-            git, head_trees = ("no git", base), None
+            # A CI variable naming a base makes a check outside git an error
+            # (``checking._refuse_a_ci_base_outside_git``), not the files' result.
+            from revgraph.api import CI_BASE_VARIABLES
+
+            ci = tuple((name, os.environ[name]) for name in CI_BASE_VARIABLES if os.environ.get(name))
+            git, head_trees = ("no git", base, ci), None
         common = (
             "revgraph check", FORMAT, __version__, code_fingerprint(), str(root),
             ws.start_dir,  # fix commands name files from there

@@ -109,6 +109,7 @@ class Workspace:
         )
         self._repo: GitRepo | None = None
         self._repo_checked = False
+        self._repo_error: GitError | None = None  # git could not read the repository the project is in
         self._cache = None
         self._snapshots: dict[tuple[str, str], Snapshot] = {}
 
@@ -118,9 +119,16 @@ class Workspace:
         return self.project.environment(self.options.env)
 
     def maybe_repo(self) -> GitRepo | None:
-        """The git repository holding the project, or None outside git."""
+        """The git repository holding the project, or None outside git.
+
+        Raises when the project is in a repository that git cannot read (a
+        checkout owned by another user, git missing beside a ``.git``): going
+        on as if outside git would skip every comparison with base, and a
+        check would pass that should fail.
+        """
         if not self._repo_checked:
             self._repo_checked = True
+            from revgraph.errors import NotInRepository
             from revgraph.sources.gitref import GitRepo
 
             try:
@@ -129,8 +137,16 @@ class Workspace:
                 from revgraph.sources.refsettings import RefSettings
 
                 RefSettings.attach(self._repo, self.options.cwd)
-            except GitError:
+            except NotInRepository:
                 self._repo = None
+            except GitError as exc:
+                self._repo = None
+                from revgraph.express import guess_common_dir
+
+                if guess_common_dir(str(self.project.root)) is not None:  # a .git above: git was wanted
+                    self._repo_error = exc
+        if self._repo_error is not None:
+            raise self._repo_error
         return self._repo
 
     def repo(self, why: str = "this command") -> GitRepo:
@@ -314,7 +330,9 @@ class Workspace:
             for var in CI_BASE_VARIABLES:
                 value = os.environ.get(var)
                 if value:
-                    candidates.append((f"origin/{value}", var))
+                    # Azure Repos spells the branch as a ref (refs/heads/main).
+                    branch = value[len("refs/heads/"):] if value.startswith("refs/heads/") else value
+                    candidates.append((f"origin/{branch}", var))
                     break
         if candidates:
             return candidates, True

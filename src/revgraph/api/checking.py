@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-from revgraph.api import BaseRef, Workspace, _fetch_command, _graph, _read_blob, _shared_copy, _try_resolve
+from revgraph.api import CI_BASE_VARIABLES, BaseRef, Workspace, _fetch_command, _graph, _read_blob, _shared_copy, _try_resolve
 from revgraph.errors import GitError, RevgraphError, UsageError
 from revgraph.findings import Report
 from revgraph.sources import INDEX_REF
@@ -90,6 +90,8 @@ def _build_context(
     if repo is None or (repo.root is not None and repo.head_sha() is None and base is None):
         if base is not None:
             ws.repo(f"--base {base}")
+        if repo is None:
+            _refuse_a_ci_base_outside_git(ws)
         return EnvContext(env, head, landed=frozenset(db_revisions))
     base_ref = prefetched or ws.resolve_base(base)  # resolved once when the prefetch could
     assert base_ref is not None
@@ -194,6 +196,24 @@ def _remote_landed(
         return remote, only, {}
     before = repo.read_ref(env, mb_sha, cache=ws.cache).revisions
     return remote, only, {rev.id: rev for rev in before if rev.id in only}
+
+
+def _refuse_a_ci_base_outside_git(ws: Workspace) -> None:
+    """A CI variable names the pull request's target branch, but there is no repository
+    (an exported copy of the tree, a build context without ``.git``): checking the files
+    alone would pass a pull request whose merge creates two heads."""
+    candidates, explicit = ws.base_candidates(None)
+    if not explicit:
+        return
+    ref, how = candidates[0]
+    if how not in CI_BASE_VARIABLES:
+        return  # [tool.revgraph] base: the project's choice for when there is a repository
+    raise GitError(
+        f"{how} names the base branch ({os.environ.get(how)}), but {ws.project.root} is not in a git "
+        "repository: the merge with it cannot be predicted",
+        hint="run revgraph in a git checkout of the repository (with the base branch fetched), "
+        "not in an exported copy of its files",
+    )
 
 
 def _prefetch_git_reads(ws: Workspace, env: Environment, base: str | None) -> BaseRef | None:
@@ -539,10 +559,14 @@ def _run_rules(ws: Workspace, contexts: dict, check_contexts: list, select: tupl
     extras: dict = {"contexts": contexts}
     base_ref = next((ctx.base_ref for ctx in contexts.values() if ctx.base_ref is not None), None)
     unused = ref_settings_problem(ws, base_ref.ref, base_ref.sha) if base_ref is not None else None
-    if unused is not None:
+    warnings = [unused] if unused is not None else []
+    same = _checked_out_target(ws, base_ref)
+    if same is not None:
+        warnings.append(same)
+    if warnings:
         # Said on every run (the commands print ``warnings``), so never answered from the cache.
-        extras["warnings"] = (unused,)
-        extras["uncacheable"] = "base's alembic settings cannot be used"
+        extras["warnings"] = tuple(warnings)
+        extras["uncacheable"] = "base's alembic settings cannot be used" if unused else "HEAD is the target branch"
     if any(check_ctx.moved_out for check_ctx in check_contexts):
         # Where a moved file went rests on files alembic does not read, which the
         # result cache's key leaves out: this report is not stored.
@@ -552,6 +576,22 @@ def _run_rules(ws: Workspace, contexts: dict, check_contexts: list, select: tupl
         base=base_name,
         environments=tuple(e.name for e in ws.environments),
         extras=extras,
+    )
+
+
+def _checked_out_target(ws: Workspace, base_ref: BaseRef | None) -> str | None:
+    """A warning when a CI variable names the pull request's target and HEAD is that
+    very commit: the checkout holds none of the pull request, so nothing of it was
+    checked (GitHub's ``pull_request_target`` event checks out the base branch)."""
+    if base_ref is None or base_ref.how not in CI_BASE_VARIABLES:
+        return None
+    repo = ws.maybe_repo()
+    if repo is None or repo.head_sha() != base_ref.sha:
+        return None
+    return (
+        f"HEAD is {base_ref.ref} itself, the pull request's target ({base_ref.how}): this checkout holds "
+        "no commit of the pull request, so none of it was checked. (GitHub's pull_request_target event "
+        "checks out the base branch: give actions/checkout `ref: ${{ github.event.pull_request.head.sha }}`.)"
     )
 
 

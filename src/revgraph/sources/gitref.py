@@ -26,7 +26,7 @@ import weakref
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
-from revgraph.errors import BadRefError, ConfigError, GitError, UnknownRefError
+from revgraph.errors import BadRefError, ConfigError, GitError, NotInRepository, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
 from revgraph.sources import INDEX_REF, gittune
 from revgraph import listing
@@ -110,6 +110,16 @@ def _tuned(args: Sequence[str], extra: Mapping[str, str] | None) -> tuple[tuple[
     if gittune.reads_trees(args):
         return gittune.TREE_READ_CONFIG, _git_environ({**gittune.TREE_READ_ENVIRON, **(extra or {})})
     return (), _git_environ(extra)
+
+
+def _refusal_hint(message: str) -> str | None:
+    """What to do when git refuses the repository: the command git itself suggests
+    (``safe.directory`` for a checkout owned by another user, as in a container or a
+    CI job running as another user), else None."""
+    found = re.search(r"^\s*(git config --global --add safe\.directory .+?)\s*$", message, re.M)
+    if found is None:
+        return None
+    return f"git refuses a repository owned by another user; if you trust it, run `{found[1]}`"
 
 
 def _first_line(data: bytes) -> str:
@@ -394,7 +404,9 @@ class GitRepo:
                 argv, cwd=start, capture_output=True, env=_git_environ(untranslated)
             )
         except OSError as exc:
-            raise GitError(f"git is not available: {exc}") from None
+            raise GitError(
+                f"git is not available: {exc}", hint="install git: revgraph reads the repository with it"
+            ) from None
         lines = done.stdout.decode("utf-8", "surrogateescape").split("\n")
         if lines[-1] == "":
             lines.pop()  # the last line's newline
@@ -403,8 +415,8 @@ class GitRepo:
         if done.returncode != 0 and not quiet_head:
             message = done.stderr.decode("utf-8", "replace")
             if "not a git repository" in message or "no such" in message.lower():
-                raise GitError(f"not a git repository: {asked}")
-            raise GitError(f"git failed in {asked}: {_first_line(done.stderr)}")
+                raise NotInRepository(f"not a git repository: {asked}")
+            raise GitError(f"git failed in {asked}: {_first_line(done.stderr)}", hint=_refusal_hint(message))
         head = None
         # --show-cdup prints a relative path, or an absolute work tree, or nothing: never an id.
         if done.returncode == 0 and len(lines) > 5 and _BARE_OBJECT_ID.fullmatch(lines[-1]):
