@@ -386,6 +386,26 @@ def test_merge_message_that_breaks_the_docstring_is_blamed_not_the_template(gitr
     assert versions(gitrepo) == before
 
 
+@pytest.mark.parametrize("setting", ["timezone = Mars/Olympus", "file_template = %%(rev)s_%%(foo)s"])
+def test_a_setting_alembic_merge_cannot_use_is_exit_2_not_an_internal_error(gitrepo, setting):
+    # QA: exit 3, "internal error ... this is a bug in revgraph".
+    gitrepo.init_env(commit=False)
+    ini = gitrepo.read("alembic.ini")
+    assert b"[alembic]\n" in ini
+    gitrepo.write("alembic.ini", ini.replace(b"[alembic]\n", f"[alembic]\n{setting}\n".encode(), 1))
+    add(gitrepo, BASE, None)
+    gitrepo.commit("base")
+    add(gitrepo, MAIN, BASE)
+    add(gitrepo, FEATURE, BASE)
+    before = versions(gitrepo)
+
+    proc = gitrepo.run("fix", "--strategy", "merge", "-m", "join", check=2)
+
+    assert "alembic merge fails the same way" in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+    assert versions(gitrepo) == before
+
+
 def test_merge_strategy_is_refused_like_alembic_merge_when_an_id_is_declared_twice(gitrepo, tmp_path):
     # prefect's two dialect folders read as one recursive location: landed ids
     # declared by two files. alembic keeps one copy per id but lists the other

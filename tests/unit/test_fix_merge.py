@@ -259,6 +259,28 @@ def test_without_a_date_the_create_date_follows_the_configured_timezone(tmp_path
     assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 60
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "said"),
+    [
+        ("timezone", "Mars/Olympus", "Can't locate timezone: Mars/Olympus"),
+        ("file_template", "%(rev)s_%(foo)s", "KeyError: 'foo'"),
+        ("file_template", "%(rev)d", "TypeError"),
+        ("file_template", "%(rev)s_%", "ValueError: incomplete format"),
+    ],
+)
+def test_a_timezone_or_file_template_alembic_cannot_use_is_a_config_error(tmp_path, setting, value, said):
+    # QA: these reached the user as "internal error ... a bug in revgraph" (exit 3).
+    from dataclasses import replace
+
+    from revgraph.errors import ConfigError
+
+    env, graph = two_heads(tmp_path)
+    with pytest.raises(ConfigError, match=re.escape(said)) as raised:
+        plan_merge(replace(env, **{setting: value}), graph, message="m", rev_id="bad1", root=tmp_path)
+    assert "alembic merge fails the same way" in str(raised.value)
+    assert setting in (raised.value.hint or "")
+
+
 def test_explicit_heads_keep_their_order(tmp_path, monkeypatch):
     env, graph = two_heads(tmp_path)
 

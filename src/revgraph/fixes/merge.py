@@ -59,9 +59,13 @@ def plan_merge(
     script = _script_directory(env)
     merged = _heads_to_merge(env, graph, heads, root, in_load_order=in_load_order)
     rev_id = _new_rev_id(graph, rev_id)
-    create_date = create_date or script._generate_create_date()
     version_path = _version_path(script, graph, merged, root)
-    path = script._rev_path(version_path, rev_id, message, create_date)
+    try:
+        create_date = create_date or script._generate_create_date()
+        path = script._rev_path(version_path, rev_id, message, create_date)
+    except (util.CommandError, KeyError, ValueError, TypeError) as exc:
+        # alembic merge fails the same way; the settings are the user's to mend.
+        raise _naming_error(env, exc) from None
     if not env.recursive and Path(path).parent != Path(version_path):
         # alembic merge writes it there all the same, and then never reads it:
         # the heads stay as they are.
@@ -94,6 +98,22 @@ def plan_merge(
     # alembic creates the folders a file_template's "/" asks for below the location.
     edit = FileEdit(rel, None, content, folders_below=_relative(version_path, root))
     return EditPlan("merge", edits=(edit,), notes=tuple(notes))
+
+
+def _naming_error(env: "Environment", exc: Exception) -> ConfigError:
+    """The config's ``timezone`` or ``file_template`` cannot date or name a revision."""
+    from alembic.util import CommandError
+
+    where = env.config_file or "the alembic configuration"
+    if isinstance(exc, CommandError):  # "Can't locate timezone: Mars/Olympus"
+        reason, hint = str(exc), "set timezone to a zoneinfo name (UTC, Europe/Paris), or remove it"
+    else:
+        reason = f"file_template {env.file_template!r} cannot be filled in ({type(exc).__name__}: {exc})"
+        percent = "%" if str(where).endswith(".toml") else "%%"  # an ini file doubles it
+        tokens = ", ".join(f"{percent}({name}" for name in ("rev)s", "slug)s", "epoch)s", "year)d", "month).2d",
+                                                           "day).2d", "hour).2d", "minute).2d", "second).2d"))
+        hint = f"write file_template with alembic's tokens only: {tokens}"
+    return ConfigError(f"{where}: {reason}; alembic merge fails the same way, and nothing was written", hint=hint)
 
 
 # ------------------------------------------------------------------ inputs
