@@ -149,7 +149,7 @@ def _global(
         help="Run as if revgraph was started in DIR (a second -C is relative to the first, as in git).",
     ),
     config: Optional[Path] = typer.Option(
-        None, "-c", "--config", metavar="FILE", help="Alembic config file (alembic.ini or pyproject.toml)."
+        None, "-c", "--config", metavar="FILE", help="Alembic config file (alembic.ini or pyproject.toml); default: $ALEMBIC_CONFIG, as for alembic."
     ),
     name: Optional[str] = typer.Option(
         None, "-n", "--name", metavar="NAME", help="Section of the alembic config, as alembic's -n."

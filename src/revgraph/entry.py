@@ -367,6 +367,10 @@ def options_from(
         base = current_directory()
         if directory is not None:
             base = (base / directory).resolve()
+    if config is None and versions is None and env is None:
+        # alembic's own default for -c (``alembic heads`` reads it from the current
+        # folder): a job that sets it must not have revgraph read another config.
+        config = os.environ.get("ALEMBIC_CONFIG") or None
     return Options(
         cwd=base,
         config_file=(base / config) if config is not None else None,

@@ -40,6 +40,7 @@ COMMAND_TIMEOUT = 120  # seconds; a hung git or CLI fails the test instead of th
 # Variables that would leak the outer world into a test: CI base-branch
 # detection, git redirection, forced colour, revgraph's own settings.
 _REMOVED_VARS = (
+    "ALEMBIC_CONFIG",
     "GITHUB_BASE_REF",
     "GITHUB_HEAD_REF",
     "GITHUB_ACTIONS",
