@@ -246,7 +246,7 @@ def test_heads_json_follows_the_contract_for_several_environments(gitrepo, heads
     details = by_name["reporting"].pop("head_details")
     assert by_name["reporting"] == {
         "name": "reporting", "heads": ["cc0002", "rr0001"], "bases": ["cc0002", "rr0001"],
-        "revisions": 2,
+        "revisions": 2, "unreadable": [],
     }
     assert [(d["revision"], d["message"], d["branch_labels"]) for d in details] == [
         ("cc0002", "c", []), ("rr0001", "r", [])
@@ -308,7 +308,7 @@ def test_heads_without_revisions_says_so(gitrepo, capsys):
     gitrepo.init_env()
     assert run(["-C", str(gitrepo.path), "heads", "--json"]) == 0
     (env,) = json.loads(capsys.readouterr().out)["environments"]
-    assert env == {"name": "default", "heads": [], "bases": [], "revisions": 0, "head_details": []}
+    assert env == {"name": "default", "heads": [], "bases": [], "revisions": 0, "head_details": [], "unreadable": []}
     assert run(["-C", str(gitrepo.path), "heads"]) == 0
     assert "no revisions" in capsys.readouterr().out
 
@@ -434,7 +434,7 @@ def test_heads_warns_when_alembic_cannot_load_the_history(gitrepo, kind, warning
     heads = gitrepo.run("heads").stdout
     assert "(head)" in heads and "warning" not in heads and "RG10" not in heads
     json_out = json.loads(gitrepo.run("heads", "--json").stdout)
-    assert set(json_out["environments"][0]) == {"name", "heads", "bases", "revisions", "head_details"}
+    assert set(json_out["environments"][0]) == {"name", "heads", "bases", "revisions", "head_details", "unreadable"}
     # check says the same rule fails
     check = gitrepo.run("check", "--format", "json")
     assert warning[-6:-1] in {f["code"] for f in json.loads(check.stdout)["findings"]}
@@ -479,3 +479,24 @@ def test_a_healthy_history_gets_no_load_warning(gitrepo):
     broken(gitrepo, "none")
     done = gitrepo.run("heads", check=True)
     assert (done.stdout, done.stderr) == ("r2 (head)\n", "")
+
+
+def test_heads_json_names_the_files_it_could_not_read(gitrepo, heads_json):
+    # QA: with `sourceless = true` and only .pyc files, `alembic heads` lists two heads;
+    # `heads --json` said "heads": [] with nothing to tell a script the answer is partial.
+    import py_compile
+
+    gitrepo.init_env(commit=False)
+    ini = gitrepo.read("alembic.ini")
+    gitrepo.write("alembic.ini", ini.replace(b"[alembic]\n", b"[alembic]\nsourceless = true\n", 1))
+    gitrepo.add_revision("aa0001", None, message="base")
+    second = gitrepo.add_revision("bb0002", "aa0001", message="second")
+    py_compile.compile(str(gitrepo.path / second), cfile=str(gitrepo.path / second) + "c", doraise=True)
+    (gitrepo.path / second).unlink()
+    gitrepo.commit("a compiled-only revision")
+
+    (env,) = heads_json(gitrepo)["environments"]
+
+    assert env["heads"] == ["aa0001"]  # what can be read: bb0002 is missing from it
+    assert [(u["path"], u["line"]) for u in env["unreadable"]] == [(f"{second}c", 1)]
+    assert "compiled-only" in env["unreadable"][0]["reason"]

@@ -509,6 +509,12 @@ class EnvHeads:
                 }
                 for head in graph.heads
             ],
+            # Files alembic would load whose identifiers could not be read statically
+            # (the warnings on stderr): with any, the heads above may be incomplete.
+            "unreadable": [
+                {"path": problem.path, "line": problem.line, "reason": problem.reason}
+                for problem in self.snapshot.problems
+            ],
         }
 
 
