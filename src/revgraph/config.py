@@ -747,6 +747,11 @@ def _environment_specs(
         path = _abs(start, config_file)
         if section is None and path.suffix != ".toml" and _is_file(path):
             return _ini_specs(path, start)  # -c names the file; its sections as without -c
+        ini = start / "alembic.ini"
+        if path.name == "pyproject.toml" and _is_file(ini) and ini.parent.resolve() == path.parent.resolve():
+            # `alembic -c pyproject.toml` still reads ./alembic.ini, whose [alembic]
+            # wins over [tool.alembic]: the pair read without -c.
+            return _ini_specs(ini, start, section)
         return [(name, partial(_config_environment, name, path, section, start, explicit=explicit))]
     if section is None and settings.environments:
         pyproject = root / "pyproject.toml"

@@ -462,6 +462,19 @@ def test_config_file_may_name_a_pyproject_toml(tmp_path: Path) -> None:
     assert env.script_location == tmp_path / "elsewhere" / "m"
 
 
+def test_config_file_naming_the_pyproject_toml_beside_alembic_ini_reads_both_as_alembic_does(tmp_path: Path) -> None:
+    # QA: `alembic -c pyproject.toml` still reads ./alembic.ini, whose [alembic] wins;
+    # revgraph read the toml alone and named a merge revision by its file_template.
+    make_dirs(tmp_path, "m/versions")
+    write(tmp_path / "pyproject.toml", '[tool.alembic]\nscript_location = "%(here)s/m"\n'
+                                       'file_template = "%%(rev)s_toml_%%(slug)s"\n')  # fmt: skip
+    write(tmp_path / "alembic.ini", "[alembic]\nfile_template = %%(rev)s_ini_%%(slug)s\n")
+    (env,) = load_project(tmp_path, config_file=Path("pyproject.toml")).environments
+    (plain,) = load_project(tmp_path).environments
+    assert env.file_template == plain.file_template == "%(rev)s_ini_%(slug)s"
+    assert env.script_location == plain.script_location == tmp_path / "m"
+
+
 def test_toml_boolean_option_must_be_a_boolean(tmp_path: Path) -> None:
     make_dirs(tmp_path, "m")
     write(tmp_path / "pyproject.toml", '[tool.alembic]\nscript_location = "m"\nsourceless = "true"\n')
