@@ -650,3 +650,28 @@ def test_an_interactive_rebase_that_drops_or_reorders_a_revision_commit_stops_at
     assert "CONFLICT" in done.stdout + done.stderr and LOCK in done.stdout + done.stderr
     assert repo.git("diff", "--name-only", "--diff-filter=U").stdout.split() == [LOCK]
     assert f"{FEATURE_ID} names down_revision {first}" in done.stderr, done.stderr
+
+
+# ------------------------------------------- a file that is no lock file
+def test_a_file_the_pattern_also_catches_is_merged_as_text_not_by_keeping_ours(repo):
+    # QA: with `*.lock merge=revgraph`, poetry.lock went through the driver, which read
+    # no head on any side and called every merge clean, keeping ours: their change
+    # was lost without a conflict.
+    repo.write(".gitattributes", repo.read(".gitattributes") + b"*.lock merge=revgraph\n")
+    repo.write("poetry.lock", "a\nb\nc\nd\ne\nf\n")
+    repo.commit("a poetry.lock the pattern catches")
+    repo.branch("one")
+    repo.branch("two")
+    for branch, old, new in (("one", b"a", b"A"), ("two", b"c", b"C-two"), ("main", b"f", b"F"), ("main", b"c", b"C-main")):
+        repo.checkout(branch)
+        repo.write("poetry.lock", repo.read("poetry.lock").replace(old + b"\n", new + b"\n"))
+        repo.commit(f"{branch}: {new.decode()}")
+
+    clean = repo.merge("one")  # both edits kept, as git's own merge keeps them
+    assert repo.read("poetry.lock") == b"A\nb\nC-main\nd\ne\nF\n", clean.stdout + clean.stderr
+    conflicted = repo.merge("two", expect_conflict=True)  # both changed line c: a conflict, not ours
+
+    assert repo.conflicted() == ["poetry.lock"]
+    text = repo.read("poetry.lock")
+    assert b"C-main" in text and b"C-two" in text and b"<<<<<<<" in text
+    assert "is not a heads lock file" in conflicted.stdout + conflicted.stderr

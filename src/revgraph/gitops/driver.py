@@ -51,7 +51,9 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from revgraph.lockfile import LockEntry, LockFile, clean_message, detect_newline, parse_lock, render_lock
+from revgraph.lockfile import (
+    LockEntry, LockFile, clean_message, detect_newline, is_lock_text, parse_lock, render_lock,
+)  # fmt: skip
 
 
 def _read(path: str | None) -> bytes:
@@ -762,6 +764,33 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
     return text.encode(), False, why
 
 
+def _merge_as_text(ancestor: str, ours: str, theirs: str, path: str | None, marker_size: int) -> int:
+    """A file that is no heads lock file, merged line by line as git's own driver would.
+
+    A ``.gitattributes`` pattern wider than the lock file (``*.lock merge=revgraph``)
+    hands this driver ``poetry.lock`` too. Read as a lock file it holds no head on
+    any side, so every merge of it looked clean and kept our side: their changes
+    were lost without a conflict.
+    """
+    import subprocess
+
+    name = path or ours
+    sys.stderr.write(
+        f"revgraph merge-driver: {name} is not a heads lock file (a .gitattributes line gives it "
+        "merge=revgraph); merged line by line, as git merges text\n"
+    )
+    try:
+        done = subprocess.run(
+            ["git", "merge-file", f"--marker-size={marker_size}", "-L", "ours", "-L", "base", "-L", "theirs",
+             ours, ancestor, theirs],
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except OSError as exc:
+        sys.stderr.write(f"revgraph merge-driver: cannot run git merge-file: {exc}\n")
+        return 2
+    return 0 if done.returncode == 0 else 1  # conflicts (their count) or an error: git reports a conflict
+
+
 def main(argv: list[str]) -> int:
     """Entry point used by ``revgraph merge-driver %O %A %B %P [%L]``."""
     if len(argv) < 3 or argv[0] in ("-h", "--help"):
@@ -797,6 +826,8 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"revgraph merge-driver: {ours}: not a regular file\n")
         return 2
     sides = _read(ancestor), _read(ours), _read(theirs)
+    if not all(is_lock_text(side) for side in sides):
+        return _merge_as_text(ancestor, ours, theirs, lock_path, marker_size)
     merged, clean, why = _merge_locks(*sides, lock_path=lock_path, git_dir=git_dir, marker_size=marker_size)
     try:
         _write_atomic(ours_path, merged)
