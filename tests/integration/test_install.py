@@ -252,6 +252,25 @@ def test_pre_commit_entry_is_appended_textually_and_removed_exactly(repo):
     assert repo.read(".pre-commit-config.yaml").decode() == original
 
 
+def test_pre_commit_config_starting_with_a_bom_keeps_its_hooks(repo):
+    # QA: the BOM hid `repos:` on the first line; install added a second `repos:` key,
+    # and YAML keeps the last: the user's hooks were gone.
+    yaml = pytest.importorskip("yaml")
+    original = "\ufeffrepos:\n  - repo: local\n    hooks:\n      - id: mine\n        name: mine\n" \
+               "        entry: echo\n        language: system\n"  # fmt: skip
+    repo.write(".pre-commit-config.yaml", original.encode("utf-8"))
+    repo.commit("pre-commit with a BOM")
+
+    repo.run("install", "--pre-commit", check=True)
+    edited = repo.read(".pre-commit-config.yaml").decode("utf-8")
+
+    assert edited.count("repos:") == 1
+    data = yaml.safe_load(edited.lstrip("\ufeff"))
+    assert [h["id"] for r in data["repos"] for h in r["hooks"]] == ["mine", "revgraph-lock", "revgraph-check"]
+    repo.run("uninstall", "--pre-commit", check=True)
+    assert repo.read(".pre-commit-config.yaml").decode("utf-8") == original
+
+
 def test_pre_commit_hooks_widen_to_an_environment_added_later_but_keep_a_hand_edited_pattern(repo):
     # QA: hooks installed for one environment; alembic.ini then gains [analytics].
     # `install --pre-commit` said "nothing changed", and the hooks never ran for it.

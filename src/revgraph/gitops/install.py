@@ -108,7 +108,9 @@ def _newline(text: str | None) -> str:
 
 
 def _bare(line: str) -> str:
-    return line.rstrip("\r\n")
+    # A BOM before the first line ("\ufeffrepos:") hid the key it starts: the
+    # pre-commit config then gained a second `repos:`, and YAML keeps the last.
+    return line.rstrip("\r\n").lstrip("\ufeff")
 
 
 def _terminated(lines: list[str], nl: str) -> list[str]:
@@ -503,8 +505,9 @@ def _drop_hook_blocks(text: str, drop: Callable[[Sequence[str]], bool]) -> str |
     return result
 
 
-def _validate_pre_commit(text: str, present: bool, project_dir: str = "") -> None:
-    """Parse the edited YAML when PyYAML is around (it is wherever pre-commit is)."""
+def _validate_pre_commit(text: str, present: bool, project_dir: str = "", *, before: str | None = None) -> None:
+    """Parse the edited YAML when PyYAML is around (it is wherever pre-commit is): our
+    hooks there (or gone), and every other hook of ``before`` still there."""
     try:
         import yaml
     except ImportError:
@@ -516,16 +519,29 @@ def _validate_pre_commit(text: str, present: bool, project_dir: str = "") -> Non
             f"{PRE_COMMIT_CONFIG}: editing it would leave invalid YAML ({' '.join(str(exc).split())[:160]})",
             hint="add the revgraph hooks by hand (see docs/ci.md)",
         ) from None
-    ids = set()
-    for repo in (data or {}).get("repos") or []:
-        for hook in (repo or {}).get("hooks") or []:
-            if isinstance(hook, dict):
-                ids.add(hook.get("id"))
-    if present != set(pre_commit_hook_ids(project_dir)).issubset(ids):
+    ours = set(pre_commit_hook_ids(project_dir))
+    ids = _yaml_hook_ids(data)
+    try:
+        theirs = _yaml_hook_ids(yaml.safe_load(before)) - ours if before and before.strip() else set()
+    except yaml.YAMLError:
+        theirs = set()  # the edit is judged on its own then
+    if present != ours.issubset(ids) or not theirs <= ids:
         raise ConfigError(
             f"{PRE_COMMIT_CONFIG}: could not edit it safely (unexpected layout)",
             hint="add or remove the revgraph hooks by hand (see docs/ci.md)",
         )
+
+
+def _yaml_hook_ids(data: object) -> set:
+    """The ``id`` of every hook of every repo in a loaded pre-commit config."""
+    ids = set()
+    repos = data.get("repos") if isinstance(data, dict) else None
+    for repo in repos if isinstance(repos, list) else []:
+        hooks = repo.get("hooks") if isinstance(repo, dict) else None
+        for hook in hooks if isinstance(hooks, list) else []:
+            if isinstance(hook, dict):
+                ids.add(hook.get("id"))
+    return ids
 
 
 # ------------------------------------------------ alembic.ini post_write_hooks
@@ -1158,7 +1174,8 @@ def _plan_pre_commit(files: _FilePlan, ws: Workspace, locks: Sequence[str], resu
     else:
         new = remove_pre_commit_hooks(old, project_dir, legacy_files=legacy)
     if new is not None and new != old:
-        _validate_pre_commit(new, present=add, project_dir=project_dir)
+        # Every hook of the user's still there (the legacy ones were dropped on purpose).
+        _validate_pre_commit(new, present=add, project_dir=project_dir, before=without_legacy)
     if not files.put(PRE_COMMIT_CONFIG, new):
         return
     if new is None:
