@@ -325,17 +325,40 @@ def _identity(path: str) -> tuple | str | None:
     return _stat_identity(info)
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def read_fact(path: str) -> bytes | str:
-    """A small file's bytes, or why there are none."""
+    """A small file's bytes, or why there are none.
+
+    Opened without blocking and read only when it is a regular file: a FIFO
+    where the lock file (or a config file) should be made ``check`` and
+    ``doctor`` wait forever for a writer.
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        fd = os.open(path, _READ_FLAGS)
     except FileNotFoundError:
         return "absent"
     except IsADirectoryError:
         return "folder"
     except OSError as exc:
         return f"unreadable {exc.errno}"
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat_module.S_ISDIR(mode):
+            return "folder"
+        if not stat_module.S_ISREG(mode):
+            return f"special {stat_module.S_IFMT(mode)}"
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    except OSError as exc:
+        return f"unreadable {exc.errno}"
+    finally:
+        os.close(fd)
 
 
 def replay(trace: tuple) -> bool:

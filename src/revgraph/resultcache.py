@@ -318,7 +318,8 @@ class _State:
         # A lock file the working tree lacks: whether the project keeps one (RG401
         # "missing", ``api.lock_missing``) rests on .gitattributes and on whether
         # base and HEAD hold it, which no other part of the key covers.
-        absent = _absent_locks(root, [env for _, env, lock in envs if lock == "absent"])
+        # (A folder, a dangling link or a FIFO there is no lock file either: RG401 asks the same.)
+        absent = _absent_locks(root, [env for _, env, lock in envs if _no_lock_file(lock)])
         attributes = tuple(("r", path, express.read_fact(path)) for path in _attribute_paths(root, absent))
         if repo is not None:
             git, head_trees, facts = _git_state(ws, repo, environments, base, absent)
@@ -548,6 +549,11 @@ def code_fingerprint() -> str:
             h.update(f"{rel}\0{size}\0{mtime}\n".encode())
         _code_fingerprint = h.hexdigest()
     return _code_fingerprint
+
+
+def _no_lock_file(fact: bytes | str | None) -> bool:
+    """Whether ``_lock_bytes`` found no regular file (``api.checking.lock_missing`` asks why)."""
+    return isinstance(fact, str) and not fact.startswith("unreadable")
 
 
 def _lock_bytes(env: Environment) -> bytes | str | None:

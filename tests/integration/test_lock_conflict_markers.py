@@ -213,3 +213,44 @@ def test_lock_mid_revert_of_a_parent_says_what_is_missing_not_a_fix_that_refuses
     assert write.returncode != 0 and "not written" in write.stderr, write
     assert f"{FEATURE_ID} names {MAIN_ID}" in write.stderr, write.stderr
     assert repo.read(LOCK).count(b"<<<<<<<") == 1  # left as git left it
+
+
+# ------------------------------------------------- no regular file at the lock's path
+def _put(repo, kind: str) -> None:
+    """What stands at the lock file's path: nothing, a folder, a dangling link or a FIFO."""
+    import os
+    import shutil
+
+    path = repo.path / LOCK
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "dangling link":
+        path.symlink_to("nowhere")
+    elif kind == "FIFO":
+        os.mkfifo(path)
+
+
+def test_check_calls_a_lock_path_without_a_lock_file_missing_as_lock_check_does(gitrepo):
+    # QA: a folder or a dangling link there passed check ("All good") while `lock --check`
+    # said "missing"; a FIFO made check and doctor wait forever (the key read it); and a
+    # result stored for a dangling link answered for a removed lock file.
+    repo = _repo(gitrepo)
+    repo.run("install", check=True)
+    repo.commit("the driver")
+    for kind in ("dangling link", "removed", "folder", "FIFO"):
+        _put(repo, kind)
+
+        code, report = _check(repo)
+
+        assert code == 1, (kind, report)
+        [finding] = [f for f in report["findings"] if f["code"] == "RG401"]
+        assert "is missing" in finding["message"], (kind, finding)
+        in_the_way = kind in ("folder", "FIFO")
+        assert (f"a {kind} is there instead" in finding["message"]) == in_the_way, (kind, finding)
+        assert (finding.get("fix") is None) == in_the_way, finding  # `revgraph lock` will not replace it
+        assert repo.run("lock", "--check").returncode == 1
+        assert repo.run("doctor").returncode == 1

@@ -366,6 +366,23 @@ def _lock_heads(
     return tuple(parsed.heads), parsed.conflicted, _rel(ws, lock)
 
 
+def _in_the_way(path: Path | None) -> str | None:
+    """What stands at ``path`` that is no regular file and that ``revgraph lock`` will not
+    replace ("folder", "FIFO", ...); None when nothing does (a dangling link is
+    written through, as any link)."""
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode if path is not None else None
+    except OSError:
+        return None
+    if mode is None or stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "FIFO" if stat.S_ISFIFO(mode) else "special file"
+
+
 def lock_missing(ws: Workspace, env: Environment, base: BaseRef | None = None) -> str | None:
     """Why the project keeps a heads lock file that the working tree lacks; None when it has
     one, or never adopted one (RG401 then says nothing).
@@ -377,7 +394,9 @@ def lock_missing(ws: Workspace, env: Environment, base: BaseRef | None = None) -
     the same facts (``resultcache._State``).
     """
     lock = env.lock_file
-    if lock is None or os.path.lexists(lock):
+    if lock is None or lock.is_file():
+        # Anything else there (a folder, a dangling link, a FIFO) is no lock file
+        # either: `lock --check` calls it missing, and so does RG401.
         return None
     from revgraph.config import lock_file_setting
 
@@ -519,6 +538,7 @@ def check(
             lock_conflicted=lock_conflicted,
             lock_path=lock_path,
             lock_missing=missing,
+            lock_in_the_way=_in_the_way(env.lock_file) if missing is not None else None,
             file_template=env.file_template,
             allow_heads=env.allow_heads,
             db_revisions=db_revisions,

@@ -108,11 +108,14 @@ def _missing_lock(ctx: CheckContext) -> Hit:
     unreadable = unreadable_revision_file(ctx)
     if unreadable is not None:  # `revgraph lock` refuses until the heads are known
         then, fix = f"mend {unreadable} (RG107), then run `revgraph lock` to write it", None
+    elif ctx.lock_in_the_way is not None:  # `revgraph lock` refuses to replace it
+        then, fix = f"remove the {ctx.lock_in_the_way} that stands there, then run `revgraph lock` to write it", None
     else:
         then, fix = "run `revgraph lock` to write it", "revgraph lock"
+    instead = f" (a {ctx.lock_in_the_way} is there instead)" if ctx.lock_in_the_way else ""
     return Hit(
         "RG401",
-        f"the lock file {lock} is missing, but this project keeps one ({ctx.lock_missing}): {then}",
+        f"the lock file {lock} is missing{instead}, but this project keeps one ({ctx.lock_missing}): {then}",
         revisions=tuple(sorted(ctx.head_graph.heads)),
         locations=(Location(ctx.lock_path, 1),) if ctx.lock_path else (),
         fix=fix,

@@ -46,6 +46,9 @@ class CheckContext:
     lock_path: str | None = None
     # The project keeps a lock file (why: "base has it", ...) but the working tree lacks it.
     lock_missing: str | None = None
+    # What stands where the missing lock file should be ("folder", "FIFO"), which
+    # `revgraph lock` will not replace; None when nothing does.
+    lock_in_the_way: str | None = None
     file_template: str = "%(rev)s_%(slug)s"
     allow_heads: int | None = None
     db_revisions: tuple[str, ...] | None = None  # alembic_version rows when --db given
