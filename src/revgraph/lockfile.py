@@ -63,11 +63,12 @@ def render_lock(entries: list[LockEntry] | tuple[LockEntry, ...], environment: s
 
 
 def parse_lock(text: str) -> LockFile:
-    """Tolerant: comments, blank lines, CRLF and conflict markers are fine."""
+    """Tolerant: a BOM, comments, blank lines, CRLF and conflict markers are fine."""
     entries: list[LockEntry] = []
     environment = None
     conflicted = False
-    for raw in text.splitlines():
+    # An editor's BOM made the header line an entry: a head "one" (from "...: one line").
+    for raw in text.lstrip("\ufeff").splitlines():
         line = raw.strip()
         if not line:
             continue

@@ -46,3 +46,12 @@ def test_the_users_files_are_not(path: str) -> None:
 @pytest.mark.parametrize("text", ["# only a comment\n", "[alembic]\nscript_location = m\n", "\xff\xfe binary"])
 def test_other_text_is_not(text: str) -> None:
     assert not is_lock_text(text)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_bom_before_the_header_is_not_read_as_an_entry(newline: str) -> None:
+    # QA: an editor's BOM turned the header line into an entry, a head "one" (from
+    # "...: one line per Alembic head"): RG401 said the lock recorded "a1, one".
+    text = render_lock([LockEntry("head", "a1", "first")], "default", newline=newline)
+    assert parse_lock("\ufeff" + text) == parse_lock(text)
+    assert parse_lock("\ufeff" + text).heads == ("a1",)
