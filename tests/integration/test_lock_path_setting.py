@@ -190,3 +190,18 @@ def test_lock_and_install_refuse_a_missing_versions_folder_and_write_nothing(rep
         line = _error_line(repo.run(*command, check=2))
         assert "versions folder migrations/versions (environment default) is missing" in line, line
     assert not versions.exists() and _files(repo) == before
+
+
+def test_a_missing_lock_file_named_by_the_setting_is_said_so(repo):
+    # QA: RG401 read "... but this project keeps one (/ names it)": the first character
+    # of the setting's description, an absolute path.
+    _set_lock_file(repo, "heads.lock")
+    repo.run("lock", check=True)
+    repo.commit("a lock file named by the setting")
+    (repo.path / "heads.lock").unlink()
+
+    done = repo.run("check", "--format", "json")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    [finding] = [f for f in json.loads(done.stdout)["findings"] if f["code"] == "RG401"]
+    assert "(pyproject.toml: [tool.revgraph] lock_file names it)" in finding["message"], finding["message"]

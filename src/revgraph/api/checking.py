@@ -401,8 +401,11 @@ def lock_missing(ws: Workspace, env: Environment, base: BaseRef | None = None) -
     from revgraph.config import lock_file_setting
 
     setting = lock_file_setting(ws.project, env)
-    if setting is not None:
-        return f"{setting[0]} names it"
+    if setting is not None:  # "<pyproject>: [tool.revgraph] lock_file", its path shown from the root
+        pyproject = ws.project.settings_file or ws.project.root / "pyproject.toml"
+        if setting.startswith(f"{pyproject}:"):
+            setting = _rel(ws, Path(pyproject)) + setting[len(str(pyproject)):]
+        return f"{setting} names it"
     rel = _under_root(ws.root, lock)
     if rel is None:
         return None
