@@ -476,16 +476,18 @@ class State:
     def _make_console(self, *, stderr: bool):
         from rich.console import Console
 
+        from revgraph.render.inert import make_inert
         from revgraph.render.report_text import console_size
 
-        return Console(
+        # Control characters in ids, messages and paths are shown, not obeyed (render.inert).
+        return make_inert(Console(
             stderr=stderr,
             force_terminal=self.use_color,
             no_color=not self.use_color,
             highlight=False,
             soft_wrap=True,
             **console_size(),  # COLUMNS=0 would print nothing
-        )
+        ))
 
     def say(self, text: str, *, err: bool = False, style: str | None = None) -> None:
         """One line, as ``console.print(text, markup=False)`` prints it (``style``: the

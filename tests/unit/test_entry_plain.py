@@ -2,7 +2,8 @@
 
 ``revgraph heads`` writes such lines itself instead of importing rich; the
 reference is rich's Console configured as ``entry.State`` configures it
-without colour (not a terminal, no colour, no highlighting, soft wrap).
+without colour (not a terminal, no colour, no highlighting, soft wrap, control
+characters shown as U+FFFD: ``render.inert``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from revgraph.entry import State, plain_line
+from revgraph.render.inert import make_inert
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="plain lines are POSIX-only")
 
@@ -39,7 +41,7 @@ def rich_prints(text: str, *, markup: bool) -> str:
     from rich.console import Console
 
     out = io.StringIO()
-    console = Console(file=out, force_terminal=False, no_color=True, highlight=False, soft_wrap=True)
+    console = make_inert(Console(file=out, force_terminal=False, no_color=True, highlight=False, soft_wrap=True))
     if markup:
         from rich.markup import escape
 
@@ -77,7 +79,7 @@ def rich_prints_styled(text: str) -> str:
     from rich.console import Console
 
     out = io.StringIO()
-    console = Console(file=out, force_terminal=False, no_color=True, highlight=False, soft_wrap=True)
+    console = make_inert(Console(file=out, force_terminal=False, no_color=True, highlight=False, soft_wrap=True))
     console.print(text, markup=False, style="bold")
     return out.getvalue()
 

@@ -103,10 +103,12 @@ def render_rule_text(rule: Rule, *, color: bool = False, width: int | None = Non
 def _console(color: bool, width: int | None) -> Console:
     from rich.console import Console
 
+    from revgraph.render.inert import make_inert
+
     # Every choice rich would otherwise guess from the environment is made here, so
     # the output depends on the arguments only (NO_COLOR / FORCE_COLOR are the
     # caller's business when it computes ``color``).
-    return Console(
+    return make_inert(Console(
         file=StringIO(),
         force_terminal=color,
         no_color=not color,
@@ -118,7 +120,7 @@ def _console(color: bool, width: int | None) -> Console:
         legacy_windows=False,
         force_jupyter=False,
         force_interactive=False,
-    )
+    ))
 
 
 def console_size() -> dict[str, int]:

@@ -43,7 +43,9 @@ MARK_STYLES = {
 
 
 def render_tree(view: FocusedView) -> str:
-    return "\n".join("".join(text for text, _ in line).rstrip() for line in tree_lines(view)) + "\n"
+    from revgraph.render.inert import inert  # ids and messages are anyone's: shown, not obeyed
+
+    return inert("\n".join("".join(text for text, _ in line).rstrip() for line in tree_lines(view)) + "\n")
 
 
 def tree_renderable(view: FocusedView) -> "Text":
