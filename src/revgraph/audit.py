@@ -705,21 +705,23 @@ def render_text(report: AuditReport) -> str:
 
 
 def render_markdown(report: AuditReport) -> str:
-    since = f" since {report.since}" if report.since else ""
-    out = [f"## revgraph audit of `{report.ref}`", "", f"{report.commits} first-parent commit(s){since}."]
+    from revgraph.render.markdown import cell, code_span
+
+    since = f" since {cell(report.since)}" if report.since else ""
+    out = [f"## revgraph audit of {code_span(report.ref)}", "", f"{report.commits} first-parent commit(s){since}."]
     for env in report.environments:
-        out += ["", f"### {env.environment}", ""]
+        out += ["", f"### {cell(env.environment)}", ""]
         if env.empty:
             out.append("No multi-head windows, no merge revisions, no landed revision changed.")
             continue
         if env.windows:
             out += ["| opened | heads | closed | by |", "| --- | --- | --- | --- |"]
             for w in env.windows:
-                closed = f"{w.closed.date[:10]} `{w.closed.short}`" if w.closed else "**still open**"
-                by = f"`{w.closed_by}`" if w.closed_by else (w.how or "")
+                closed = f"{w.closed.date[:10]} {code_span(w.closed.short)}" if w.closed else "**still open**"
+                by = code_span(w.closed_by) if w.closed_by else cell(w.how or "")
                 out.append(
-                    f"| {w.opened.date[:10]} `{w.opened.short}` | "
-                    f"{', '.join(f'`{h}`' for h in w.heads)} | {closed} | {by} |"
+                    f"| {w.opened.date[:10]} {code_span(w.opened.short)} | "
+                    f"{', '.join(code_span(h) for h in w.heads)} | {closed} | {by} |"
                 )
             out.append("")
         events = [e for kind, _ in _SECTIONS for e in env.of_kind(kind)]
@@ -727,10 +729,10 @@ def render_markdown(report: AuditReport) -> str:
             out += ["| event | revision | commit | detail |", "| --- | --- | --- | --- |"]
             for e in events:
                 detail = {
-                    "merge": f"merges {_heads(e.new)}",
-                    "repointed": f"{_heads(e.old)} → {_heads(e.new)}",
-                }.get(e.kind, e.path)
-                out.append(f"| {e.kind} | `{e.revision}` | {e.commit.date[:10]} `{e.commit.short}` | {detail} |")
+                    "merge": f"merges {cell(_heads(e.new))}",
+                    "repointed": f"{cell(_heads(e.old))} → {cell(_heads(e.new))}",
+                }.get(e.kind) or (code_span(e.path) if e.path else "")
+                out.append(f"| {e.kind} | {code_span(e.revision)} | {e.commit.date[:10]} {code_span(e.commit.short)} | {detail} |")
     return "\n".join(out) + "\n"
 
 

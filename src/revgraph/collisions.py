@@ -679,7 +679,9 @@ def render_markdown(
     base_remote: str | None = None,
 ) -> str:
     """A comment for a merge-queue dashboard or a PR: tables and the numbered order."""
-    out = [f"### Migration collisions against `{report.base}`", ""]
+    from revgraph.render.markdown import cell, code_span
+
+    out = [f"### Migration collisions against {code_span(report.base)}", ""]
     if report.ok:
         out.append("No collisions: the branches can land in any order.")
     if report.collisions:
@@ -687,33 +689,48 @@ def render_markdown(
                 "| --- | --- | --- | --- | --- | --- |"]
         for c in report.collisions:
             out.append(
-                f"| `{c.a}` | `{c.b}` | {c.environment} | {_code(c.shared_parent)} | "
+                f"| {code_span(c.a)} | {code_span(c.b)} | {cell(c.environment)} | {_code(c.shared_parent)} | "
                 f"{_codes(c.a_new)} | {_codes(c.b_new)} |"
             )
     if report.forks:
-        out += ["", f"Already forking against `{report.base}` alone (RG102):", ""]
-        out += [f"- `{f.ref}` ({f.environment}): adds {_codes(f.new)} on {_codes(f.hangs_off)}" for f in report.forks]
+        out += ["", f"Already forking against {code_span(report.base)} alone (RG102):", ""]
+        out += [f"- {code_span(f.ref)} ({cell(f.environment)}): adds {_codes(f.new)} on {_codes(f.hangs_off)}"
+                for f in report.forks]  # fmt: skip
     if report.nothing_to_land:
-        out += ["", "Nothing to land: " + ", ".join(f"`{r}`" for r in report.nothing_to_land)]
+        out += ["", "Nothing to land: " + ", ".join(code_span(r) for r in report.nothing_to_land)]
     if report.steps:
         out += ["", "**Landing order**", ""]
         for n, step in enumerate(report.steps, 1):
             if not step.rebase:
-                out.append(f"{n}. land `{step.ref}`")
+                out.append(f"{n}. land {code_span(step.ref)}")
                 continue
-            after = f" after {', '.join(f'`{r}`' for r in step.after)} landed" if step.after else ""
+            after = f" after {', '.join(code_span(r) for r in step.after)} landed" if step.after else ""
             checkout = (checkouts or {}).get(step.ref, Checkout(step.ref))
             cmds = rebase_commands(report.base, checkout, base_remote=base_remote)
             renumber = renumber_first(report, step)
-            both = f" (both add {_codes(renumber)}: fix gives `{step.ref}`'s a new id)" if renumber else ""
-            out.append(f"{n}. rebase `{step.ref}`{after}{both}, then land it:")
-            out += ["   ```sh", *(f"   {cmd}" for cmd in cmds), "   ```"]
+            both = f" (both add {_codes(renumber)}: fix gives {code_span(step.ref)}'s a new id)" if renumber else ""
+            out.append(f"{n}. rebase {code_span(step.ref)}{after}{both}, then land it:")
+            # Each command is shell-quoted (shell_word); a fence longer than any backtick run in them.
+            fence = "`" * max(3, *(_longest_run(cmd, "`") + 1 for cmd in cmds))
+            out += [f"   {fence}sh", *(f"   {cmd}" for cmd in cmds), f"   {fence}"]
     return "\n".join(out) + "\n"
 
 
+def _longest_run(text: str, char: str) -> int:
+    longest = run = 0
+    for c in text:
+        run = run + 1 if c == char else 0
+        longest = max(longest, run)
+    return longest
+
+
 def _code(rid: str | None) -> str:
-    return f"`{rid}`" if rid else "—"
+    from revgraph.render.markdown import code_span
+
+    return code_span(rid) if rid else "—"
 
 
 def _codes(ids: Sequence[str]) -> str:
-    return ", ".join(f"`{rid}`" for rid in ids) or "—"
+    from revgraph.render.markdown import code_span
+
+    return ", ".join(code_span(rid) for rid in ids) or "—"

@@ -302,3 +302,35 @@ def test_a_window_closed_by_adding_the_missing_link_says_another_change(gitrepo)
     text = r.run("audit", "--ref", "main", check=0).stdout
     assert "opened 20" in text and f"{opened[:10]} with heads {A}, {C}; closed " in text, text
     assert text.count(f"{closed[:10]} by another change") == 1, text
+
+
+def _cells(row: str) -> int:
+    """The cells of a markdown table row: the pipes that are not escaped, less one."""
+    unescaped = 0
+    for i, char in enumerate(row):
+        if char == "|" and (i == 0 or row[i - 1] != "\\"):
+            unescaped += 1
+    return unescaped - 1
+
+
+def test_audit_markdown_keeps_a_hostile_id_and_path_inside_their_cells(gitrepo):
+    # QA: a `|` or a backtick in a revision id or a path broke the table and ended the
+    # code span, letting raw HTML into the PR comment.
+    gitrepo.init_env(commit=False)
+    path = "migrations/versions/p|ipe`.py"
+    gitrepo.write(path, '"""x"""\nrevision = "a`|<b>B</b>"\ndown_revision = None\n')
+    gitrepo.commit("a hostile revision")
+    gitrepo.write(path, gitrepo.read(path) + b'\ndef upgrade():\n    op.drop_table("z")\n')
+    gitrepo.commit("edited after it landed")
+
+    markdown = gitrepo.run("audit", "--ref", "main", "--format", "markdown", check=0).stdout
+
+    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    assert any("edited" in row for row in rows), markdown
+    assert all(_cells(row) == 4 for row in rows), markdown
+    import re
+
+    outside = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", markdown)  # code spans dropped
+    assert "<b>" not in outside, outside  # HTML only inside a code span, where it is text
+    edited = next(row for row in rows if row.startswith("| edited"))
+    assert "``a`\\|<b>B</b>``" in edited, edited  # the id whole, in a span longer than its backticks

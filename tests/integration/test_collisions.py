@@ -149,6 +149,22 @@ def test_markdown_lists_the_pair_and_the_order(queue):
     assert "3. rebase `feature/a` after `feature/b` landed, then land it:" in done.stdout
 
 
+def test_markdown_keeps_a_hostile_branch_name_inside_its_cell(queue, tmp_path):
+    # QA: a `|` or a backtick in a branch name broke the table and the code span,
+    # letting raw HTML into the comment.
+    hostile = "feature/x|y`<b>z"
+    clone = GitRepo(tmp_path / "clone", queue.env)
+    queue.git("clone", "-q", str(queue.path), str(clone.path))
+    clone.git("branch", "-q", hostile, "origin/feature/a")
+    clone.git("branch", "-q", "feature/b", "origin/feature/b")
+
+    done = clone.run("collisions", hostile, "feature/b", "--base", "origin/main", "--format", "markdown", check=1)
+
+    [row] = [line for line in done.stdout.splitlines() if line.startswith("| ``")]
+    assert row.startswith("| ``feature/x\\|y`<b>z`` | `feature/b` |"), row
+    assert len(re.findall(r"(?<!\\)\|", row)) == 7, row  # six cells
+
+
 def test_branches_that_collide_with_nothing_exit_0(queue):
     done = queue.run("collisions", "feature/a", "feature/c", "--base", "main", check=0)
 

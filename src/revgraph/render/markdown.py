@@ -35,7 +35,7 @@ def render_markdown(report: Report, *, mermaid: str | Mapping[str, str] | None =
         # A ```mermaid block holds one diagram (two flowcharts in one do not
         # parse on GitHub): a block per environment, each under its name.
         for name, diagram in mermaid.items():
-            pictures.append(f"Environment {_code_span(name)}:\n\n{_mermaid_block(diagram)}")
+            pictures.append(f"Environment {code_span(name)}:\n\n{_mermaid_block(diagram)}")
 
     def document(rows: int) -> str:
         table = [_table(findings, rows)] if findings else []
@@ -71,8 +71,8 @@ def _table(findings: list[Finding], max_rows: int) -> str:
     for finding in findings[:max_rows]:
         where = location_text(finding)
         rows.append(
-            f"| {finding.code} | {finding.severity.value} | {_cell(message_after_location(finding))} | "
-            f"{_code_span(where) if where else 'environment ' + _code_span(finding.environment)} |"
+            f"| {finding.code} | {finding.severity.value} | {cell(message_after_location(finding))} | "
+            f"{code_span(where) if where else 'environment ' + code_span(finding.environment)} |"
         )
     hidden = len(findings) - max_rows
     if hidden > 0:
@@ -106,13 +106,13 @@ def _mermaid_block(mermaid: str) -> str:
     return "```mermaid\n" + mermaid.strip("\n") + "\n```"
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     """Text safe inside a table cell: no pipes, no raw HTML, one line."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
-def _code_span(text: str) -> str:
+def code_span(text: str) -> str:
     # A run of backticks longer than any inside the text delimits the span safely;
     # a line break (a file name may hold one) would end the table row: shown escaped.
     text = text.replace("\r", "\\r").replace("\n", "\\n")
@@ -148,7 +148,7 @@ def render_rules_doc(rules: Iterable[Rule]) -> str:
 def _rules_index(rules: list[Rule]) -> str:
     rows = ["| code | name | severity | what |", "| --- | --- | --- | --- |"]
     rows += [
-        f"| [{r.code}](#{r.code.lower()}) | `{r.name}` | {r.severity.value} | {_cell(r.title)} |"
+        f"| [{r.code}](#{r.code.lower()}) | `{r.name}` | {r.severity.value} | {cell(r.title)} |"
         for r in rules
     ]
     return "\n".join(rows)
