@@ -654,6 +654,24 @@ def test_dot_quotes_ids_and_escapes_labels():
     assert src.startswith("digraph revgraph {") and src.rstrip().endswith("}")
 
 
+def test_dot_gives_each_revision_a_node_of_its_own():
+    # QA: node ids were quoted like labels (whitespace folded, control characters
+    # replaced): "a\nb" and "a b" made one node, and an id could take a legend
+    # node's name ("revgraph legend text").
+    ids = ["a\nb", "a b", "a  b", "revgraph legend text", "\\legend text", 'q"\\', "a\x1bb", "a\ufffdb"]
+    g = RevisionGraph(Revision(id=rid, down_revisions=()) for rid in ids)
+    src = render_dot(focus(review(g, set(ids)), "all"))
+    node_ids = re.findall(r'^  ("(?:[^"\\]|\\.)*") \[label=', src, re.M)
+    assert len(node_ids) == len(set(node_ids)) == len(ids), node_ids
+    legend = re.findall(r'^    ("(?:[^"\\]|\\.)*") \[', src, re.M)
+    assert legend and not set(legend) & set(node_ids)
+    if HAS_DOT:  # and Graphviz draws them all, apart
+        done = run(["dot", "-Tplain"], input=src.encode(), capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()
+        drawn = [line for line in done.stdout.decode().splitlines() if line.startswith("node ")]
+        assert len(drawn) == len(ids) + len(legend), drawn
+
+
 @needs_dot
 @pytest.mark.parametrize("view", [feature_view, hostile_view], ids=["feature", "hostile"])
 def test_dot_output_is_valid_graphviz(view):

@@ -41,13 +41,12 @@ def render_dot_environments(views: Sequence[tuple[str, FocusedView]]) -> str:
     """One digraph for several environments (``(name, view)`` each): a cluster per environment."""
     lines = _header("")
     for number, (name, view) in enumerate(views):
-        prefix = f"{name}:"
         lines.append(f"  subgraph cluster_revgraph_env_{number} {{")
         lines.append(f'    label={quote(view.title or name)}; color="#d0d7de";')
-        if not view.nodes:
-            lines.append(f"    {quote(prefix + 'empty')} [label=\"no revisions\", shape=plaintext, style=\"\"];")
-        lines.extend("  " + _node(node, prefix) for node in view.nodes)
-        lines.extend("  " + _edge(edge, prefix) for edge in view.edges)
+        if not view.nodes:  # (a lone backslash: no revision's node is named so, see node_id)
+            lines.append(f"    \"\\empty {number}\" [label=\"no revisions\", shape=plaintext, style=\"\"];")
+        lines.extend("  " + _node(node, name) for node in view.nodes)
+        lines.extend("  " + _edge(edge, name) for edge in view.edges)
         lines.append("  }")
     shared = legend_view(view for _, view in views)
     if shared.nodes:
@@ -73,6 +72,34 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def node_id(revision: str, environment: str | None = None) -> str:
+    """The quoted DOT id of a revision's node (in ``environment``'s cluster): the id as
+    it is, one node per revision.
+
+    ``quote`` makes labels readable: it folds whitespace and replaces control
+    characters, so "a\\nb" and "a b" gave one node (and an id could take a legend
+    node's name). Here each backslash is doubled and each other character that
+    cannot stand in the id is written ``\\u{hex}``; a lone backslash never comes
+    out otherwise, which keeps the legend's names (``\\legend ...``) and the
+    environment's ``:`` (written ``\\:`` inside its name) apart from any id.
+    """
+    def encoded(text: str) -> str:
+        out = []
+        for char in text:
+            if char == "\\":
+                out.append("\\\\")
+            elif char == '"':
+                out.append('\\"')
+            elif char == " " or char.isprintable():
+                out.append(char)
+            else:
+                out.append(f"\\u{{{ord(char):x}}}")
+        return "".join(out)
+
+    prefix = encoded(environment).replace(":", "\\:") + ":" if environment is not None else ""
+    return f'"{prefix}{encoded(revision)}"'
+
+
 def _label(node: ViewNode) -> str:
     """Lines joined with DOT's ``\\n`` escape, each line escaped on its own."""
     if node.is_placeholder:
@@ -86,7 +113,7 @@ def _label(node: ViewNode) -> str:
     return '"' + "\\n".join(quote(line)[1:-1] for line in lines) + '"'
 
 
-def _node(node: ViewNode, prefix: str = "") -> str:
+def _node(node: ViewNode, environment: str | None = None) -> str:
     style = node_style(node)
     attrs = {
         "label": _label(node),
@@ -98,7 +125,7 @@ def _node(node: ViewNode, prefix: str = "") -> str:
     }
     if style.dashed:
         attrs["style"] = quote("rounded,filled,dashed")
-    return f"  {quote(prefix + node.id)} [{_attrs(attrs)}];"
+    return f"  {node_id(node.id, environment)} [{_attrs(attrs)}];"
 
 
 def _tooltip(node: ViewNode) -> str:
@@ -107,7 +134,7 @@ def _tooltip(node: ViewNode) -> str:
     return " ".join(part for part in (node.title, node.path, node.message, node.tags) if part)
 
 
-def _edge(edge: ViewEdge, prefix: str = "") -> str:
+def _edge(edge: ViewEdge, environment: str | None = None) -> str:
     style = EDGE_STYLES[edge.kind]
     attrs = {"color": quote(style.color), "penwidth": str(style.width)}
     if edge.kind == "depends":
@@ -117,7 +144,7 @@ def _edge(edge: ViewEdge, prefix: str = "") -> str:
     elif edge.kind == "proposed":
         attrs.update(style="dashed", label=quote("proposed"), fontcolor=quote(style.color),
                      constraint="false")
-    return f"  {quote(prefix + edge.parent)} -> {quote(prefix + edge.child)} [{_attrs(attrs)}];"
+    return f"  {node_id(edge.parent, environment)} -> {node_id(edge.child, environment)} [{_attrs(attrs)}];"
 
 
 def _attrs(attrs: dict[str, str]) -> str:
@@ -133,11 +160,11 @@ def _legend(view: FocusedView) -> list[str]:
     for style in styles_present(view):
         dashed = ",dashed" if style.dashed else ""
         lines.append(
-            f"    {quote('revgraph legend ' + style.name)} [label={quote(style.meaning)}, "
+            f"    \"\\legend {style.name}\" [label={quote(style.meaning)}, "
             f"fillcolor={quote(style.fill)}, color={quote(style.stroke)}, penwidth={style.width}, "
             f'style="rounded,filled{dashed}"];'
         )
     text = "\\l".join(quote(line)[1:-1] for line in legend_lines(view)) + "\\l"
-    lines.append(f'    "revgraph legend text" [shape=plaintext, style="", label="{text}"];')
+    lines.append(f'    "\\legend text" [shape=plaintext, style="", label="{text}"];')
     lines.append("  }")
     return lines
