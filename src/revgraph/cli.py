@@ -510,7 +510,7 @@ def _snapshot_name(ref: str | None) -> str:
 @app.command()
 def doctor(
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="The branch this will merge into (default: \\[tool.revgraph] base, CI variables, origin/HEAD, main, master)."),
-    fix_: bool = typer.Option(False, "--fix", help="Apply the safe fixes (a rebase that moves only new revisions)."),
+    fix_: bool = typer.Option(False, "--fix", help="Apply the safe fixes (a rebase that moves only new revisions, the docstrings, a missing or stale lock file)."),
     strategy: Optional[str] = typer.Option(None, "--strategy", metavar="STRATEGY", help="rebase (default) or merge, for --fix."),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=FORMATS_HELP),
     db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="Also compare with a database's alembic_version (SQLAlchemy URL)."),
@@ -530,7 +530,8 @@ def doctor(
 
 
 def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[str]) -> None:
-    """``doctor --fix``: the docstring repair and the rebase the findings ask for, each on its own.
+    """``doctor --fix``: the docstring repair and the rebase the findings ask for, each on its own
+(or, when the graph needs nothing, the lock file RG401 asks to write).
 
     A refused rebase (base not merged in yet, say) is reported and does not
     stop the docstring repair, nor the report that follows. Each step reads
@@ -543,6 +544,15 @@ def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[st
     with st.workspace() as ws:
         report = api.check(ws, base=base, db_url=db)
     wanted = {f.fix for f in report.findings if f.fix and f.fix.startswith("revgraph fix")}
+    relock = any(f.code == "RG401" and (f.fix or "").split()[-1:] == ["lock"] for f in report.findings)
+    if not wanted and relock:
+        # The graph needs nothing; the lock file is missing or stale (RG401): writing
+        # it from the graph is as safe as the `revgraph lock` the finding names.
+        with st.workspace() as ws:
+            for status in api.lock(ws):
+                if not status.current:
+                    st.console.print(f"{status.path}: written", markup=False)
+        return
     if not wanted:
         st.console.print(_nothing_for_fix(report))
         return

@@ -152,6 +152,28 @@ def test_doctor_fix_on_a_healthy_graph_says_nothing_to_do(gitrepo):
     assert gitrepo.status() == ""
 
 
+@pytest.mark.parametrize("state", ["missing", "stale"])
+def test_doctor_fix_writes_the_lock_file_rg401_asks_for(gitrepo, state):
+    # QA: doctor said "nothing for --fix to do" (exit 1) while its own finding's fix
+    # was `revgraph lock`, a safe write.
+    gitrepo.init_env(commit=False)
+    add(gitrepo, BASE, None)
+    gitrepo.run("install", check=True)
+    gitrepo.commit("base, locked")
+    lock = "migrations/revgraph.lock"
+    if state == "missing":
+        gitrepo.remove(lock)
+    else:
+        add(gitrepo, MAIN, BASE)  # a new head the lock does not record
+    assert gitrepo.run("doctor").returncode == 1
+
+    proc = gitrepo.run("doctor", "--fix")
+
+    assert proc.returncode == 0, output(proc)
+    assert f"{lock}: written" in proc.stdout and CLEAN in proc.stdout
+    assert gitrepo.run("lock", "--check").returncode == 0
+
+
 def test_doctor_fix_refuses_with_the_reason_when_base_has_several_heads(gitrepo):
     gitrepo.init_env(commit=False)
     add(gitrepo, BASE, None)
