@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.support.gitrepo import run_module
+from tests.support.gitrepo import GitRepo, run_module
 
 from revgraph.lockfile import parse_lock
 
@@ -605,6 +605,40 @@ def test_doctor_tells_when_the_merge_driver_s_program_is_gone(repo):
     said = repo.run("doctor", check=True).stdout
 
     assert f"setup: the merge driver for {LOCK} runs /gone/venv/bin/revgraph, which is not there any more" in said
+
+
+def test_doctor_tells_when_the_driver_name_runs_another_program_and_install_ends_it(repo):
+    # QA: merge.revgraph.driver = true passed doctor in silence.
+    repo.run("install", check=True)
+    repo.git("config", "merge.revgraph.driver", "true")
+
+    said = repo.run("doctor", check=True).stdout
+
+    assert f"setup: the merge driver for {LOCK} runs `true`, not revgraph's merge driver" in said
+    repo.run("install", check=True)
+    assert "setup:" not in repo.run("doctor", check=True).stdout
+
+
+def test_a_worktree_s_own_config_overriding_the_driver_is_said_by_install_and_doctor(repo, tmp_path):
+    # QA: with extensions.worktreeConfig and `git config --worktree merge.revgraph.driver
+    # true`, install said "already installed" and doctor "All good"; two branches that
+    # each add a revision then merged into two heads in that worktree.
+    repo.run("install", check=True)
+    repo.commit("revgraph install")
+    repo.git("worktree", "add", "-q", str(tmp_path / "side"), "-b", "side")
+    side = GitRepo(tmp_path / "side", repo.env)
+    side.git("config", "extensions.worktreeConfig", "true")
+    side.git("config", "--worktree", "merge.revgraph.driver", "true")
+
+    install = side.run("install", check=True)
+    said = side.run("doctor", check=True).stdout
+
+    assert "config.worktree sets merge.revgraph.driver = true, which overrides revgraph's" in install.stderr
+    assert "already installed" not in install.stdout
+    assert f"setup: the merge driver for {LOCK} is not revgraph's here" in said
+    assert "git config --worktree --unset merge.revgraph.driver" in said
+    side.git("config", "--worktree", "--unset", "merge.revgraph.driver")
+    assert "setup:" not in side.run("doctor", check=True).stdout
 
 
 def test_doctor_tells_when_a_sub_folder_s_gitattributes_takes_the_driver_away(repo):

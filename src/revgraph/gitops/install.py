@@ -970,6 +970,40 @@ def _git_config_get(repo, key: str) -> str | None:
     return done.stdout.decode("utf-8", "surrogateescape").rstrip("\n") if done.returncode == 0 else None
 
 
+def _overriding_driver(repo) -> tuple[str, str, str] | None:
+    """``(scope, where, value)`` of a ``merge.revgraph.driver`` that wins over the
+    repository's own (local) one in this work tree, or None.
+
+    Only a later scope can: a linked worktree's own config (``extensions.worktreeConfig``,
+    ``git config --worktree``), or ``-c``/``GIT_CONFIG_*`` given to git. ``install``
+    sets the local value, which such a setting silently overrides. (git before
+    2.26 has no ``--show-scope``: nothing is said there.)
+    """
+    key = f"merge.{DRIVER_NAME}.driver"
+    done = repo.git("config", "--show-scope", "--show-origin", "--get", key, ok=range(256))
+    if done.returncode != 0:
+        return None
+    scope, _, rest = done.stdout.decode("utf-8", "surrogateescape").rstrip("\n").partition("\t")
+    origin, _, value = rest.partition("\t")
+    if scope not in ("worktree", "command"):
+        return None
+    where = origin[len("file:"):] if origin.startswith("file:") else "git's command line (-c, GIT_CONFIG_*)"
+    return scope, where, value
+
+
+def _override_warning(repo) -> str | None:
+    found = _overriding_driver(repo)
+    if found is None:
+        return None
+    scope, where, value = found
+    undo = (f"unset it there (`git config --worktree --unset merge.{DRIVER_NAME}.driver`)" if scope == "worktree"
+            else "drop it from git's command line")  # fmt: skip
+    return (
+        f"git config in {where} sets merge.{DRIVER_NAME}.driver = {value}, which overrides revgraph's "
+        f"in this work tree: git merges the lock file with it; {undo}"
+    )
+
+
 # One git config change: (key, new value or None to unset, the value it had or None).
 _ConfigChange = tuple[str, str | None, str | None]
 
@@ -984,6 +1018,9 @@ def _plan_config_install(repo, result: InstallResult) -> list[_ConfigChange]:
         todo.append((key, value, current))
         what = f"set {key} = {value}" if current is None else f"changed {key}: {current} -> {value}"
         result.changes.append(Change("git config", what))
+    overridden = _override_warning(repo)
+    if overridden is not None:
+        result.warnings.append(overridden)
     return todo
 
 
@@ -1337,6 +1374,9 @@ def driver_setup_notes(repo, locks: Sequence[str]) -> list[str]:
     if not driven:
         return []  # not set up for the driver here: nothing was promised
     named = ", ".join(driven)
+    overridden = _override_warning(repo)
+    if overridden is not None:
+        return [f"the merge driver for {named} is not revgraph's here: {overridden}."]
     got = repo.git("config", "--get", f"merge.{DRIVER_NAME}.driver", ok=range(256))
     command = got.stdout.decode("utf-8", "surrogateescape").strip() if got.returncode == 0 else ""
     if not command:
@@ -1345,6 +1385,11 @@ def driver_setup_notes(repo, locks: Sequence[str]) -> list[str]:
             "(git config is not versioned): git merges the lock file as plain text here, a bare "
             "conflict whenever both sides change it. "
             "Run `revgraph install` once in this clone."
+        ]
+    if "merge-driver" not in command:  # another program under revgraph's driver name
+        return [
+            f"the merge driver for {named} runs `{command}`, not revgraph's merge driver: "
+            "git merges the lock file with it. Run `revgraph install` in this clone."
         ]
     try:
         program = shlex.split(command)[0]
