@@ -607,6 +607,20 @@ def test_doctor_tells_when_the_merge_driver_s_program_is_gone(repo):
     assert f"setup: the merge driver for {LOCK} runs /gone/venv/bin/revgraph, which is not there any more" in said
 
 
+def test_install_refuses_a_gitattributes_that_is_a_symbolic_link(repo):
+    # QA: install wrote its line where the link leads and exited 0; git (2.32+) does not
+    # read a .gitattributes that is a symbolic link, so the driver never ran.
+    repo.write("attrs.txt", "*.png binary\n")
+    (repo.path / ".gitattributes").symlink_to("attrs.txt")
+
+    done = repo.run("install")
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert ".gitattributes is a symbolic link, which git does not read" in done.stderr
+    assert repo.read("attrs.txt") == b"*.png binary\n"
+    assert not (repo.path / LOCK).exists()  # all or nothing
+
+
 def test_doctor_tells_when_the_driver_name_runs_another_program_and_install_ends_it(repo):
     # QA: merge.revgraph.driver = true passed doctor in silence.
     repo.run("install", check=True)

@@ -1143,6 +1143,13 @@ def _plan_attributes(
     owned: Callable[[str], bool] | None = None,
 ) -> None:
     entries = [attribute_line(rel) for rel in locks]
+    if add and os.path.islink(files.root / GITATTRIBUTES):
+        # git (2.32+) does not read a .gitattributes that is a symbolic link: lines
+        # written where it leads would promise a driver git never runs.
+        raise ConfigError(
+            f"{GITATTRIBUTES} is a symbolic link, which git does not read as attributes",
+            hint="replace the link with the file it leads to, then run `revgraph install` again",
+        )
     old = files.read(GITATTRIBUTES)
     if add:
         new = add_attribute_lines(old, entries)
