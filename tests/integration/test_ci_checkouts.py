@@ -130,3 +130,21 @@ def test_a_checkout_of_the_target_itself_warns_that_nothing_was_checked(clone):
         assert "HEAD is origin/main itself" in done.stderr and "pull_request.head.sha" in done.stderr, done.stderr
     quiet = clone.run("check", env=_with(clone))  # no CI variable: a developer on main, nothing to say
     assert quiet.returncode == 0 and "HEAD is" not in quiet.stderr, quiet.stderr
+
+
+def test_a_work_tree_whose_git_dir_is_named_by_git_dir_is_read_with_git(clone, tmp_path):
+    # QA: with GIT_DIR/GIT_WORK_TREE naming a git directory outside the work tree,
+    # revgraph went on as if outside git: install said "needs a git repository", and
+    # check compared nothing with base (a silent pass on a branch that forks).
+    elsewhere = tmp_path / "elsewhere.git"
+    (clone.path / ".git").rename(elsewhere)
+    env = _with(clone, GIT_DIR=str(elsewhere), GIT_WORK_TREE=str(clone.path))
+
+    check = subprocess.run([sys.executable, "-m", "revgraph", "check", "--base", "origin/main"], cwd=clone.path,
+                           env=env, capture_output=True, text=True)  # fmt: skip
+    install = subprocess.run([sys.executable, "-m", "revgraph", "install"], cwd=clone.path, env=env,
+                             capture_output=True, text=True)  # fmt: skip
+
+    assert check.returncode == 1 and "RG102" in check.stdout, check.stdout + check.stderr
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert (elsewhere / "config").read_text().count("merge-driver") == 1

@@ -387,11 +387,16 @@ class GitRepo:
         self.settings_at: RefSettings | None = None
 
     @staticmethod
-    def _discover(start: Path, asked: Path | str) -> tuple[str, str | None]:
+    def _discover(start: Path, asked: Path | str, *, by_environment: bool = False) -> tuple[str, str | None]:
         """The layout lines (``express.DISCOVER``'s output), and HEAD's commit (None: unborn).
 
         HEAD comes from the same process (``--verify -q`` last): a command
         that pins its refs (``pin``) asks git for it no second time.
+
+        Found from ``start`` as git finds it, ``GIT_DIR``/``GIT_WORK_TREE`` aside (a
+        hook's relative ``GIT_DIR`` would make ``start`` the top of the work tree);
+        only when that finds no repository are they followed (``by_environment``): a
+        work tree whose git directory lives elsewhere (``GIT_DIR=../x.git``).
         """
         argv = [
             "git", "rev-parse", "--absolute-git-dir", "--git-common-dir",
@@ -399,6 +404,10 @@ class GitRepo:
             "--show-cdup", "--verify", "-q", "HEAD^{commit}",
         ]  # fmt: skip
         untranslated = {"LC_ALL": "C", "LANGUAGE": "C"}  # we match on git's message
+        if by_environment:
+            for name in ("GIT_DIR", "GIT_WORK_TREE"):
+                if os.environ.get(name):  # relative to where revgraph was started, as git reads it
+                    untranslated[name] = os.path.abspath(os.environ[name])
         try:
             done = subprocess.run(
                 argv, cwd=start, capture_output=True, env=_git_environ(untranslated)
@@ -415,6 +424,8 @@ class GitRepo:
         if done.returncode != 0 and not quiet_head:
             message = done.stderr.decode("utf-8", "replace")
             if "not a git repository" in message or "no such" in message.lower():
+                if not by_environment and os.environ.get("GIT_DIR"):
+                    return GitRepo._discover(start, asked, by_environment=True)
                 raise NotInRepository(f"not a git repository: {asked}")
             raise GitError(f"git failed in {asked}: {_first_line(done.stderr)}", hint=_refusal_hint(message))
         head = None
