@@ -666,3 +666,32 @@ def test_rules_doc_script_check_mode_detects_a_stale_file(tmp_path):
     assert subprocess.run(run, capture_output=True).returncode == 0
     assert subprocess.run([*run, "--check"], capture_output=True).returncode == 0
     assert stale.read_text(encoding="utf-8") == render_rules_doc(RULES.values())
+
+
+def test_a_chart_past_mermaids_link_limit_is_left_out_of_the_comment_with_a_note():
+    # QA: 250 merge bubbles made 1,000 links; GitHub's Mermaid refuses more than 500
+    # ("Edge limit exceeded") and showed an error box where the picture should be.
+    from revgraph.render.mermaid import MAX_EDGES, edge_count
+
+    def chart(links: int) -> str:
+        return "flowchart BT\n" + "".join(f"    n{i} --> n{i + 1}\n" for i in range(links))
+
+    assert edge_count(chart(MAX_EDGES)) == MAX_EDGES
+    fits = render_markdown(Report(findings=()), mermaid=chart(MAX_EDGES))
+    too_big = render_markdown(Report(findings=()), mermaid={"shop": chart(MAX_EDGES + 1), "billing": chart(3)})
+    assert "```mermaid" in fits and "left out" not in fits
+    assert too_big.count("```mermaid") == 1 and "more links than Mermaid draws" in too_big
+    assert too_big.index("Environment `shop`") < too_big.index("more links") < too_big.index("Environment `billing`")
+
+
+def test_edge_count_counts_what_render_mermaid_writes():
+    from revgraph.model import Revision, RevisionGraph
+    from revgraph.render.graphview import build_view, focus
+    from revgraph.render.mermaid import edge_count, render_mermaid
+
+    revisions = [Revision(id="r0", down_revisions=())]
+    for i in range(1, 30):  # a line, with a merge bubble every few revisions
+        revisions.append(Revision(id=f"r{i}", down_revisions=(f"r{i - 1}",)))
+        revisions.append(Revision(id=f"b{i}", down_revisions=(f"r{i - 1}",), depends_on=(f"r{max(i - 2, 0)}",)))
+    view = focus(build_view(RevisionGraph(revisions), new=set(), landed=set()), "all")
+    assert edge_count(render_mermaid(view)) == len(view.edges) > 50

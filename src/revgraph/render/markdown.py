@@ -28,14 +28,16 @@ def render_markdown(report: Report, *, mermaid: str | Mapping[str, str] | None =
     fixes = _fixes(findings) if findings else ""
     if isinstance(mermaid, str):
         mermaid = {"": mermaid} if mermaid else {}
+    mermaid = mermaid or {}
+    from revgraph.render.mermaid import MAX_EDGES, edge_count
+
     pictures = []
-    if mermaid and len(mermaid) == 1:
-        pictures.append(_mermaid_block(next(iter(mermaid.values()))))
-    elif mermaid:
+    for name, diagram in mermaid.items():
+        # A chart past Mermaid's link limit renders as an error box: said instead.
+        block = _mermaid_block(diagram) if edge_count(diagram) <= MAX_EDGES else _TOO_MANY_LINKS
         # A ```mermaid block holds one diagram (two flowcharts in one do not
         # parse on GitHub): a block per environment, each under its name.
-        for name, diagram in mermaid.items():
-            pictures.append(f"Environment {code_span(name)}:\n\n{_mermaid_block(diagram)}")
+        pictures.append(block if len(mermaid) == 1 else f"Environment {code_span(name)}:\n\n{block}")
 
     def document(rows: int) -> str:
         table = [_table(findings, rows)] if findings else []
@@ -56,6 +58,8 @@ def render_markdown(report: Report, *, mermaid: str | Mapping[str, str] | None =
     return text
 
 
+_TOO_MANY_LINKS = ("_The picture is left out: it has more links than Mermaid draws (500); "
+                   "`revgraph graph -f svg` draws it._")
 _NO_PICTURE = "_The picture is left out: with it this comment would pass GitHub's size limit; `revgraph graph` draws it._"
 _NO_FIXES = "_How to fix each finding is left out: with it this comment would pass GitHub's size limit; `revgraph doctor` says it._"
 

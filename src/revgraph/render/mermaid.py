@@ -35,6 +35,17 @@ _ENTITIES = {c: f"#{ord(c)};" for c in '"<>&#`'}
 _ARROWS = {"down": "-->", "depends": "-.->", "collapsed": "-.->", "proposed": "-. proposed .->"}
 
 
+# Mermaid's ``maxEdges`` default (GitHub's renderer keeps it): a chart with more
+# links is refused whole ("Edge limit exceeded").
+MAX_EDGES = 500
+
+
+def edge_count(source: str) -> int:
+    """The links of a Mermaid source as ``render_mermaid`` writes them."""
+    arrows = tuple(f" {arrow} " for arrow in _ARROWS.values())
+    return sum(1 for line in source.splitlines() if any(arrow in line for arrow in arrows))
+
+
 def mermaid_for_review(view: GraphView, *, context: int = 2) -> str:
     """The ``--focus new`` picture the markdown and github outputs embed."""
     return render_mermaid(focus(view, "new", context))
