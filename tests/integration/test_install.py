@@ -252,6 +252,22 @@ def test_pre_commit_entry_is_appended_textually_and_removed_exactly(repo):
     assert repo.read(".pre-commit-config.yaml").decode() == original
 
 
+def test_pre_commit_config_without_a_final_newline_comes_back_byte_for_byte(repo):
+    # QA: install ended the last line, and uninstall left that newline.
+    yaml = pytest.importorskip("yaml")
+    original = "repos:\n  - repo: local\n    hooks:\n      - id: mine\n        name: mine\n" \
+               "        entry: echo\n        language: system"  # fmt: skip
+    repo.write(".pre-commit-config.yaml", original)
+    repo.commit("pre-commit without a final newline")
+
+    repo.run("install", "--pre-commit", check=True)
+    edited = repo.read(".pre-commit-config.yaml").decode()
+    assert [h["id"] for r in yaml.safe_load(edited)["repos"] for h in r["hooks"]][0] == "mine"
+    repo.run("uninstall", "--pre-commit", check=True)
+
+    assert repo.read(".pre-commit-config.yaml").decode() == original
+
+
 def test_pre_commit_config_starting_with_a_bom_keeps_its_hooks(repo):
     # QA: the BOM hid `repos:` on the first line; install added a second `repos:` key,
     # and YAML keeps the last: the user's hooks were gone.

@@ -330,7 +330,10 @@ def add_pre_commit_hooks(text: str | None, files: str, project_dir: str = "") ->
         repos_at = len(lines) - 1
     end, indent = _repos_block_end(lines, repos_at)
     pad = " " * indent
-    item = [_marker(_PRE_COMMIT_WHAT, created=text is None), "- repo: local", "  hooks:"]
+    marker = _marker(_PRE_COMMIT_WHAT, created=text is None)
+    if end == len(lines) and lines and not lines[-1].endswith("\n"):
+        marker = marker[:-1] + _ENDED_LINE_ABOVE + ")"  # so that uninstall takes that newline away again
+    item = [marker, "- repo: local", "  hooks:"]
     for hook_id in missing:
         item += ["    " + line for line in _pre_commit_hook_lines(hook_id, files, project_dir)]
     block = [pad + line + nl for line in item]
@@ -495,6 +498,8 @@ def _drop_hook_blocks(text: str, drop: Callable[[Sequence[str]], bool]) -> str |
             kept.extend(lines[start:i])  # another project's hooks
             continue
         created = created or kind
+        if _ENDED_LINE_ABOVE in lines[start] and i == len(lines) and kept:
+            kept[-1] = _bare(kept[-1])  # install ended that line; nothing follows our entry
     result = "".join(kept)
     meaningful = [
         _bare(line).strip() for line in _lines(result)
