@@ -530,8 +530,8 @@ def doctor(
 
 
 def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[str]) -> None:
-    """``doctor --fix``: the docstring repair and the rebase the findings ask for, each on its own
-(or, when the graph needs nothing, the lock file RG401 asks to write).
+    """``doctor --fix``: the docstring repair and the rebase the findings ask for, each on its
+    own, and the lock file RG401 asks to write when the graph needs no more than docstrings.
 
     A refused rebase (base not merged in yet, say) is reported and does not
     stop the docstring repair, nor the report that follows. Each step reads
@@ -545,15 +545,7 @@ def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[st
         report = api.check(ws, base=base, db_url=db)
     wanted = {f.fix for f in report.findings if f.fix and f.fix.startswith("revgraph fix")}
     relock = any(f.code == "RG401" and (f.fix or "").split()[-1:] == ["lock"] for f in report.findings)
-    if not wanted and relock:
-        # The graph needs nothing; the lock file is missing or stale (RG401): writing
-        # it from the graph is as safe as the `revgraph lock` the finding names.
-        with st.workspace() as ws:
-            for status in api.lock(ws):
-                if not status.current:
-                    st.console.print(f"{status.path}: written", markup=False)
-        return
-    if not wanted:
+    if not wanted and not relock:
         st.console.print(_nothing_for_fix(report))
         return
     steps = []
@@ -572,6 +564,14 @@ def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[st
             st.err.print(f"fix refused: {exc.message}", markup=False)
             if exc.hint:
                 st.err.print(f"  hint: {exc.hint}", markup=False)
+    if relock and wanted <= {"revgraph fix --docstrings"}:
+        # The graph needs nothing but docstrings (which leave the heads, and the lock
+        # file, alone); the lock file is missing or stale (RG401): writing it from the
+        # graph is as safe as the `revgraph lock` the finding names.
+        with st.workspace() as ws:
+            for status in api.lock(ws):
+                if not status.current:
+                    st.console.print(f"{status.path}: written", markup=False)
     first = _merge_first(report)
     if first:
         st.console.print(f"still to do: run `{first[0]}`, then `{first[1]}`", markup=False)

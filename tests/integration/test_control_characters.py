@@ -20,12 +20,21 @@ def hostile(gitrepo):
     gitrepo.commit("base")
     body = f'"""msg \x1b[31mred"""\nrevision = {HOSTILE!r}\ndown_revision = "a0a0a0a0a0a0"\n'
     gitrepo.write("migrations/versions/e.py", body)
+    gitrepo.branch("feature")  # audit and collisions read it committed, on a branch
+    gitrepo.checkout("feature")
+    gitrepo.add_revision("b1b1b1b1b1b1", "a0a0a0a0a0a0", message="a fork to report")
+    gitrepo.commit("feature: the hostile revision")
+    gitrepo.checkout("main")
+    gitrepo.add_revision("c2c2c2c2c2c2", "a0a0a0a0a0a0", message="main's own")
+    gitrepo.commit("main moves on")
+    gitrepo.write("migrations/versions/e.py", body)  # and in the working tree too
     return gitrepo
 
 
 @pytest.mark.parametrize(
     "args",
-    [("heads", "-v"), ("diff", "HEAD"), ("graph", "--focus", "all"), ("check",), ("doctor",)],
+    [("heads", "-v"), ("diff", "HEAD"), ("graph", "--focus", "all"), ("check",), ("doctor",),
+     ("audit", "--ref", "feature"), ("collisions", "feature", "--base", "main")],
 )
 @pytest.mark.parametrize("color", ["--no-color", "--color"])
 def test_text_output_carries_no_control_character_of_the_files(hostile, args, color):

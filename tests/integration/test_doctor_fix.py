@@ -174,6 +174,21 @@ def test_doctor_fix_writes_the_lock_file_rg401_asks_for(gitrepo, state):
     assert gitrepo.run("lock", "--check").returncode == 0
 
 
+def test_doctor_fix_writes_the_lock_file_beside_a_docstring_repair(gitrepo):
+    # Review: with a docstring to mend as well, the lock file stayed missing (exit 1).
+    gitrepo.init_env(commit=False)
+    path = add(gitrepo, BASE, None)
+    gitrepo.run("install", check=True)
+    gitrepo.commit("base, locked")
+    gitrepo.remove("migrations/revgraph.lock")
+    gitrepo.write(path, gitrepo.read(path).replace(f"Revision ID: {BASE}".encode(), b"Revision ID: 0000"))
+
+    proc = gitrepo.run("doctor", "--fix")
+
+    assert proc.returncode == 0, output(proc)
+    assert "migrations/revgraph.lock: written" in proc.stdout and CLEAN in proc.stdout
+
+
 def test_doctor_fix_refuses_with_the_reason_when_base_has_several_heads(gitrepo):
     gitrepo.init_env(commit=False)
     add(gitrepo, BASE, None)

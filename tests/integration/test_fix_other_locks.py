@@ -113,3 +113,38 @@ def test_two_environments_of_one_project_the_fix_for_one_names_the_other(gitrepo
     assert gitrepo.conflicted() == []
     gitrepo.git("-c", "core.editor=true", "merge", "--continue")
     assert _run(gitrepo, gitrepo.path, "revgraph check --base main").returncode == 0
+
+
+SECTIONS = """\
+[alembic]
+script_location = %(here)s/api
+
+[billing]
+script_location = %(here)s/billing
+"""
+
+
+def test_two_sections_of_one_ini_the_fix_for_one_names_the_other_without_its_name(gitrepo):
+    # Review: `revgraph -n billing fix` named `revgraph --name billing --env default fix`,
+    # which fails (--name makes a project of billing alone: "unknown environment").
+    gitrepo.write("alembic.ini", SECTIONS)
+    for folder in ("api", "billing"):
+        gitrepo.write(f"{folder}/script.py.mako", TEMPLATES["typed"])
+    layout = {"api": "api/versions", "billing": "billing/versions"}
+
+    def lock() -> None:
+        commands = ("lock",) if (gitrepo.path / "api" / "revgraph.lock").exists() else ("install", "lock")
+        for command in commands:
+            done = _run(gitrepo, gitrepo.path, f"revgraph {command}")
+            assert done.returncode == 0, done.stdout + done.stderr
+
+    _conflicted_services(gitrepo, lambda s: layout[s], lock)
+
+    first = _run(gitrepo, gitrepo.path, "revgraph -n billing fix")
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    [command] = _next_commands(first.stdout)
+    assert command == "revgraph --env default fix", first.stdout
+    second = _run(gitrepo, gitrepo.path, command)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert gitrepo.conflicted() == []

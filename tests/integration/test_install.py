@@ -669,6 +669,11 @@ def test_a_worktree_s_own_config_overriding_the_driver_is_said_by_install_and_do
     assert "git config --worktree --unset merge.revgraph.driver" in said
     side.git("config", "--worktree", "--unset", "merge.revgraph.driver")
     assert "setup:" not in side.run("doctor", check=True).stdout
+    # revgraph's own driver set for the worktree alone is no override to warn of.
+    ours = side.git("config", "--get", "merge.revgraph.driver").stdout.strip()
+    side.git("config", "--worktree", "merge.revgraph.driver", ours)
+    assert "overrides" not in side.run("install", check=True).stderr
+    assert "setup:" not in side.run("doctor", check=True).stdout
 
 
 def test_doctor_tells_when_a_sub_folder_s_gitattributes_takes_the_driver_away(repo):

@@ -266,6 +266,7 @@ def test_without_a_date_the_create_date_follows_the_configured_timezone(tmp_path
         ("file_template", "%(rev)s_%(foo)s", "KeyError: 'foo'"),
         ("file_template", "%(rev)d", "TypeError"),
         ("file_template", "%(rev)s_%", "ValueError: incomplete format"),
+        ("file_template", "%(epoch)c_%(rev)s", "OverflowError"),
     ],
 )
 def test_a_timezone_or_file_template_alembic_cannot_use_is_a_config_error(tmp_path, setting, value, said):

@@ -204,20 +204,26 @@ class Workspace:
 
     def revgraph_command_for(self, env: str | None) -> str:
         """``revgraph_command`` choosing environment ``env`` instead (another of the
-        project's environments; None: the options' own choice of none)."""
+        project's environments; None: the options' own choice of none).
+
+        For another environment, ``--name`` and ``--versions`` go: each makes a
+        project of one environment, which is not that one. ``--config`` stays: it
+        names the file whose environments these are.
+        """
         from revgraph.shellwords import shell_word
 
         options = self.options
         words = ["revgraph"]
+        same = env == options.env
 
         def from_start(path: Path) -> str:
             return shell_word(Path(os.path.relpath(path, options.cwd)).as_posix())
 
         if options.config_file is not None:
             words += ["--config", from_start(options.config_file)]
-        if options.section:
+        if options.section and same:
             words += ["--name", shell_word(options.section)]
-        if options.versions is not None:
+        if options.versions is not None and same:
             words += ["--versions", from_start(options.versions)]
         if env:
             words += ["--env", shell_word(env)]

@@ -373,10 +373,11 @@ def _in_the_way(path: Path | None) -> str | None:
     import stat
 
     try:
-        mode = os.lstat(path).st_mode if path is not None else None
-    except OSError:
+        # Through a link, as the cache's key reads it: a link to a folder is a folder.
+        mode = os.stat(path).st_mode if path is not None else None
+    except (OSError, ValueError):  # nothing, a dangling link or a loop
         return None
-    if mode is None or stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+    if mode is None or stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
         return "folder"
@@ -456,7 +457,11 @@ def _under_root(root: Path, path: Path) -> str | None:
     repository is still *this* path, which the writer then refuses for the right reason.
     """
     root = root.resolve()
-    for candidate in (path.parent.resolve() / path.name, path.resolve()):
+    try:
+        candidates = [path.parent.resolve() / path.name, path.resolve()]
+    except (OSError, RuntimeError):  # a symlink loop on the way (RuntimeError before 3.13)
+        candidates = [Path(os.path.realpath(path.parent)) / path.name]
+    for candidate in candidates:
         try:
             return candidate.relative_to(root).as_posix()
         except ValueError:

@@ -47,6 +47,10 @@ def audit(
     if fmt == "text" and st.use_color:
         _print_colored(st.console, text)
     else:
+        if fmt != "json":  # (JSON escapes control characters itself)
+            from revgraph.render.inert import inert
+
+            text = inert(text)  # ids, paths and messages are shown, not obeyed
         sys.stdout.write(text)
         sys.stdout.flush()
 

@@ -61,6 +61,10 @@ def collisions(
         text = render_markdown(report, checkouts=checkouts, base_remote=base_remote)
     else:
         text = render_text(report, checkouts=checkouts, base_remote=base_remote)
+    if fmt != "json":  # (JSON escapes control characters itself)
+        from revgraph.render.inert import inert
+
+        text = inert(text)  # branch names, ids and paths are shown, not obeyed
     sys.stdout.write(text)
     sys.stdout.flush()
     raise typer.Exit(0 if report.ok else 1)

@@ -63,7 +63,7 @@ def plan_merge(
     try:
         create_date = create_date or script._generate_create_date()
         path = script._rev_path(version_path, rev_id, message, create_date)
-    except (util.CommandError, KeyError, ValueError, TypeError) as exc:
+    except (util.CommandError, KeyError, ValueError, TypeError, OverflowError) as exc:
         # alembic merge fails the same way; the settings are the user's to mend.
         raise _naming_error(env, exc) from None
     if not env.recursive and Path(path).parent != Path(version_path):

@@ -920,7 +920,11 @@ class _FilePlan:
 
 
 def _rel(root: Path, path: Path) -> str | None:
-    for here, top in ((path, root), (path.resolve(), root.resolve())):
+    try:
+        resolved = (path.resolve(), root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        resolved = (Path(os.path.realpath(path)), Path(os.path.realpath(root)))
+    for here, top in ((path, root), resolved):
         try:
             return here.relative_to(top).as_posix()
         except ValueError:
@@ -990,8 +994,8 @@ def _overriding_driver(repo) -> tuple[str, str, str] | None:
         return None
     scope, _, rest = done.stdout.decode("utf-8", "surrogateescape").rstrip("\n").partition("\t")
     origin, _, value = rest.partition("\t")
-    if scope not in ("worktree", "command"):
-        return None
+    if scope not in ("worktree", "command") or "merge-driver" in value:
+        return None  # the local one wins, or the later one is revgraph's driver too
     where = origin[len("file:"):] if origin.startswith("file:") else "git's command line (-c, GIT_CONFIG_*)"
     return scope, where, value
 
