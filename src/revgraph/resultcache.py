@@ -1111,17 +1111,19 @@ def fast_check(argv: Sequence[str]) -> int | None:
             return None
     if found is None:
         return None
-    text, failed, warnings = found
+    # The project's warnings (-q hides them, as the full CLI's workspace does), then the
+    # report's own (printed whatever -q says, as ``cli.warn_report`` does; never cached).
+    text, failed, warnings, *rest = found
+    said = (*(() if opts.get("quiet") else warnings), *(rest[0] if rest else ()))
     try:
         import sys
 
-        if warnings and not opts.get("quiet"):
-            # As the full CLI prints them when it opens the workspace.
+        if said:
             from revgraph.entry import State
 
             st = State()
             st.color = opts.get("color")
-            for note in warnings:
+            for note in said:
                 st.say(f"warning: {note}", err=True)
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         sys.stdout.flush()
@@ -1139,7 +1141,7 @@ def _use_color(opts: dict) -> bool:
     return color
 
 
-def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
+def _fast_render(opts: dict) -> tuple | None:
     from revgraph.api import Workspace
     from revgraph.entry import options_from, versions_folder_warnings
 
@@ -1184,7 +1186,7 @@ def _fast_render(opts: dict) -> tuple[str, bool, tuple[str, ...]] | None:
 
 def _check_here(
     ws: Workspace, opts: dict, found: Probe, select: tuple, ignore: tuple
-) -> tuple[str, bool, tuple[str, ...]]:
+) -> tuple[str, bool, tuple[str, ...], tuple[str, ...]]:
     """A miss: run the check and render it as ``revgraph check`` does, without typer.
 
     The full CLI would only add its imports (typer, click, pydantic: ~0.2 s)
@@ -1214,7 +1216,7 @@ def _check_here(
     finally:
         _handoff = None
         _express_pending.clear()
-    return text, report.failed(strict), (*ws.project.warnings, *report.extras.get("warnings", ()))
+    return text, report.failed(strict), tuple(ws.project.warnings), tuple(report.extras.get("warnings", ()))
 
 
 def _render_key(

@@ -128,6 +128,11 @@ def test_a_checkout_of_the_target_itself_warns_that_nothing_was_checked(clone):
         done = clone.run("check", env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "HEAD is origin/main itself" in done.stderr and "pull_request.head.sha" in done.stderr, done.stderr
+    # -q hides the project's warnings, not this one; the cache changes nothing to it
+    # (QA: with the cache, -q dropped it, even on the first run).
+    said = {(args, done.stderr) for args in (("-q", "check"), ("-q", "check"), ("--no-cache", "-q", "check"))
+            for done in [clone.run(*args, env=env)]}  # fmt: skip
+    assert len({stderr for _, stderr in said}) == 1 and "HEAD is origin/main itself" in said.pop()[1]
     quiet = clone.run("check", env=_with(clone))  # no CI variable: a developer on main, nothing to say
     assert quiet.returncode == 0 and "HEAD is" not in quiet.stderr, quiet.stderr
 
