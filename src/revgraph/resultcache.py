@@ -435,7 +435,9 @@ class _State:
                     if read_limit is not None and reads > read_limit:
                         return None
                     known = _blob_of(absolute, info, stats)
-                contents[raw] = known
+                # An ignored file stays out of the predicted merge, an untracked one goes
+                # in: the same bytes, another result (a .gitignore edit turns one into the other).
+                contents[raw] = f"{known} ignored" if state == "!!" else known
         import hashlib
 
         h = hashlib.sha1()
@@ -475,7 +477,11 @@ class _State:
             any(env.sourceless for env in environments), g.requests, trace, g.paths, g.reals,
             tuple(str(loc) for env in environments for loc in env.version_locations),
             tuple(str(env.lock_file) if env.lock_file is not None else None for env in environments),
-            all(not env.recursive and not env.sourceless for env in environments),  # flat: see express.observe
+            # flat: see express.observe. Not with an untracked file in the folders: a
+            # .gitignore edit elsewhere can make it ignored (out of the predicted merge)
+            # without touching the folder or the file, which only the full status sees.
+            all(not env.recursive and not env.sourceless for env in environments)
+            and not any(entry[0] == "??" for entry in self.entries),
         )  # fmt: skip  (None: the discovery output, filled in by _record)
         state = (g.answers, self.entries, g.gitdir, tuple(lock for _, _, lock in self.envs))
         return plan, state, (g.head, g.base_ref, g.protected, g.remote), self.unmarked

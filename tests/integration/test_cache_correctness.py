@@ -340,3 +340,29 @@ def test_a_fifo_named_like_a_revision_is_seen_after_a_cached_check(repo):
     assert same_answer(repo.path)[1] == with_fifo
     fifo.unlink()
     assert same_answer(repo.path)[1] == before
+
+
+def test_an_untracked_revision_that_becomes_ignored_is_not_answered_from_the_cache(gitrepo):
+    # QA (cache fuzzer): a .gitignore edit elsewhere turned an untracked revision file
+    # into an ignored one, which the predicted merge leaves out; the cached RG102 stood,
+    # from the express lane (it looked only at the file and the folder) and from the
+    # content key (the same bytes).
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision("a1a1a1a1a1a1", None, message="base")
+    gitrepo.commit("base")
+    gitrepo.branch("feature")
+    gitrepo.add_revision("m1m1m1m1m1m1", "a1a1a1a1a1a1", message="main's")
+    gitrepo.commit("main adds one")
+    gitrepo.checkout("feature")
+    path = gitrepo.add_revision("b1b1b1b1b1b1", "a1a1a1a1a1a1", message="feature's, untracked")
+    time.sleep(2.1)  # old enough to vouch for: results and tickets are stored
+    for command in (("check",), ("check",), ("check", "--format", "json")):
+        assert gitrepo.run(*command).returncode == 1  # RG102, stored for each command line
+
+    gitrepo.write(".gitignore", f"{path}\n")
+    time.sleep(2.1)
+
+    for command in (("check",), ("check",), ("check", "--format", "json"), ("check", "-q")):
+        cached, fresh = gitrepo.run(*command), gitrepo.run("--no-cache", *command)
+        assert (cached.returncode, cached.stdout, cached.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+        assert fresh.returncode == 0, fresh.stdout  # ignored: out of the merge, nothing forks
