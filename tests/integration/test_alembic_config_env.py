@@ -50,3 +50,22 @@ def test_alembic_config_picks_the_environment_heads_and_check_read(gitrepo):
     assert "--config other.ini" in check.stdout  # the fix command reads the same config
     explicit = gitrepo.run("-c", "alembic.ini", "check", env=with_var)  # -c wins, as for alembic
     assert explicit.returncode == 0, explicit.stdout + explicit.stderr
+
+
+def test_install_says_when_the_merge_driver_cannot_find_the_lock_s_environment(gitrepo):
+    # Review: ALEMBIC_CONFIG=other.ini revgraph install wired a lock file the driver (run
+    # by git, without the variable) cannot attribute: every merge changing it conflicts.
+    gitrepo.init_env(commit=False)
+    ini = gitrepo.read("alembic.ini")
+    gitrepo.write("other.ini", ini)
+    gitrepo.write("alembic.ini", ini.replace(b"%(here)s/migrations", b"%(here)s/legacy"))
+    (gitrepo.path / "legacy" / "versions").mkdir(parents=True)
+    gitrepo.add_revision(BASE, None, message="base")
+    with_var = _env(ALEMBIC_CONFIG="other.ini")
+
+    warned = gitrepo.run("install", env=with_var, check=True)
+
+    assert "cannot tell which environment migrations/revgraph.lock belongs to" in warned.stderr
+    assert '[tool.revgraph.environments] default = { config = "other.ini" }' in warned.stderr
+    gitrepo.write("pyproject.toml", '[tool.revgraph.environments]\ndefault = { config = "other.ini" }\n')
+    assert "cannot tell" not in gitrepo.run("install", env=with_var, check=True).stderr

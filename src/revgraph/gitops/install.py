@@ -1326,6 +1326,34 @@ def _merge_attributes(repo, paths: Sequence[str]) -> list[tuple[str, str]]:
     return [(fields[i], fields[i + 2]) for i in range(0, len(fields) - 2, 3)]
 
 
+def _check_driver_finds_owner(repo, ws: Workspace, locks: Sequence[str], result: InstallResult) -> None:
+    """The merge driver, which git runs with none of this command's options, must find
+    each lock file's environment by itself (``driver.lock_owner``): say when it cannot
+    (a project chosen here by ``-c other.ini`` or ``ALEMBIC_CONFIG``)."""
+    from revgraph.gitops.driver import lock_owner
+
+    if repo.root is None:
+        return
+    top = Path(repo.root)
+    configs = {}
+    for env in ws.environments:
+        if env.lock_file is not None and env.config_file is not None:
+            configs[_rel(top, env.lock_file)] = (env.name, _rel(top, env.config_file) or str(env.config_file))
+    for rel in locks:
+        try:
+            owner = lock_owner(rel, top)
+        except Exception:  # only a warning: the install itself is done
+            continue
+        if owner is None or owner.env is None:
+            name, config = configs.get(rel, ("NAME", "alembic.ini"))
+            result.warnings.append(
+                f"the merge driver git runs cannot tell which environment {rel} belongs to (this "
+                "project was chosen by -c or ALEMBIC_CONFIG, which git does not pass it), so every "
+                "merge that changes it stops at a conflict: name the config in a pyproject.toml at "
+                f'the top, [tool.revgraph.environments] {name} = {{ config = "{config}" }}'
+            )
+
+
 def _check_attributes_apply(repo, locks: Sequence[str], result: InstallResult) -> None:
     """Another rule (a later line, a nested .gitattributes) may still win: say so."""
     for path, value in _merge_attributes(repo, locks):
@@ -1511,6 +1539,7 @@ def install(
         _commit(repo, files, config_todo, "revgraph install")
         if merge_driver:
             _check_attributes_apply(repo, locks, result)
+            _check_driver_finds_owner(repo, ws, locks, result)
     return result
 
 
