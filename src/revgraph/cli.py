@@ -463,22 +463,24 @@ def diff(
     if fmt == "json":
         typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
         raise typer.Exit(code)
+    from rich.markup import escape  # an id is any string: "[/red]" must not close a tag
+
     for d in diffs:
         if len(diffs) > 1:
-            st.console.print(f"[bold]{d.environment}[/bold]")
+            st.console.print(f"[bold]{escape(d.environment)}[/bold]")
         if d.empty:
             st.console.print("no revision changes")
         for rid in d.added:
-            st.console.print(f"[green]+ {rid}[/green] added")
+            st.console.print(f"[green]+ {escape(rid)}[/green] added")
         for rid in d.removed:
-            st.console.print(f"[red]- {rid}[/red] removed")
+            st.console.print(f"[red]- {escape(rid)}[/red] removed")
         for rid in d.edited:
-            st.console.print(f"[yellow]~ {rid}[/yellow] edited")
+            # Comments, docstrings or layout only: what check and audit call cosmetic (RG203).
+            how = " (comments, docstrings or layout only)" if rid in d.cosmetic else ""
+            st.console.print(f"[yellow]~ {escape(rid)}[/yellow] edited{how}")
         for rid, was, now in d.repointed:
-            st.console.print(
-                f"[magenta]> {rid}[/magenta] re-pointed: {', '.join(was) or 'None'} -> {', '.join(now) or 'None'}"
-            )
-        from rich.markup import escape
+            was_text, now_text = escape(", ".join(was) or "None"), escape(", ".join(now) or "None")
+            st.console.print(f"[magenta]> {escape(rid)}[/magenta] re-pointed: {was_text} -> {now_text}")
 
         for rid, paths in d.duplicated:
             st.console.print(f"[red]! {escape(rid)}[/red] declared by {len(paths)} files: {escape(', '.join(paths))}")

@@ -44,6 +44,9 @@ class RevisionDiff:
     # Files either snapshot could not read: without them the lists above would
     # read as the whole answer when a revision may hide in any of them.
     unreadable: tuple[UnreadableFile, ...] = ()
+    # Those of ``edited`` whose change is comments, docstrings or layout only
+    # (``parse.fingerprint``), which check (RG203) and audit do not count.
+    cosmetic: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -58,6 +61,7 @@ class RevisionDiff:
             "added": list(self.added),
             "removed": list(self.removed),
             "edited": list(self.edited),
+            "cosmetic": list(self.cosmetic),
             "repointed": [
                 {"revision": r, "old": list(old), "new": list(new)} for r, old, new in self.repointed
             ],
@@ -131,8 +135,33 @@ def diff(ws: Workspace, old_ref: str, new_ref: str | None = None) -> list[Revisi
         also = _repointed_and_edited(ws, old, new, found)
         if also:
             found = replace(found, edited=tuple(sorted({*found.edited, *also})))
+        cosmetic = _cosmetic_edits(ws, old, new, [rid for rid in found.edited if rid not in also])
+        if cosmetic:
+            found = replace(found, cosmetic=cosmetic)
         out.append(found)
     return out
+
+
+def _cosmetic_edits(ws: Workspace, old: Snapshot, new: Snapshot, edited: list[str]) -> tuple[str, ...]:
+    """Those of ``edited`` whose files differ in comments, docstrings or layout only.
+
+    QA: diff called a comment added to a landed revision "edited" where check and
+    audit, which judge what a change does, say nothing; it still lists it (the
+    file did change), and says how little.
+    """
+    if not edited:
+        return ()
+    from revgraph.api.checking import _revision_bytes
+    from revgraph.parse import fingerprint
+
+    a = {r.id: r for r in old.revisions}
+    b = {r.id: r for r in new.revisions}
+    found = []
+    for rid in edited:
+        old_bytes, new_bytes = _revision_bytes(ws, old, a[rid]), _revision_bytes(ws, new, b[rid])
+        if old_bytes is not None and new_bytes is not None and fingerprint(old_bytes) == fingerprint(new_bytes):
+            found.append(rid)
+    return tuple(found)
 
 
 def _repointed_and_edited(ws: Workspace, old: Snapshot, new: Snapshot, found: RevisionDiff) -> list[str]:

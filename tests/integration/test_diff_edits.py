@@ -1,0 +1,43 @@
+"""`revgraph diff` on edits: how much changed, and ids that look like rich markup.
+
+Found by a tester: diff called a comment added to a landed revision "edited"
+with nothing more, where check and audit (which judge what a change does)
+say nothing; and a revision id holding ``[/red]`` crashed the text output
+("internal error: MarkupError"). The real CLI on a real repository.
+"""
+
+from __future__ import annotations
+
+import json
+
+ROOT, MID = "aaaa00000001", "bbbb00000002"
+
+
+def test_diff_says_an_edit_is_cosmetic_when_only_comments_or_layout_changed(gitrepo):
+    gitrepo.init_env()
+    root = gitrepo.add_revision(ROOT, None, message="root")
+    mid = gitrepo.add_revision(MID, ROOT, message="mid")
+    gitrepo.commit("history")
+    gitrepo.write(root, gitrepo.read(root) + b"# a comment, nothing more\n")
+    gitrepo.write(mid, gitrepo.read(mid).replace(b"def upgrade()", b"def upgrade()  ") + b"\nX = 1\n")
+    gitrepo.commit("a comment on one, code on the other")
+
+    text = gitrepo.run("diff", "HEAD~1", "HEAD", check=True).stdout
+    data = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)
+
+    assert f"~ {ROOT} edited (comments, docstrings or layout only)" in text
+    assert f"~ {MID} edited\n" in text
+    [env] = data["environments"]
+    assert env["edited"] == [ROOT, MID] and env["cosmetic"] == [ROOT]
+
+
+def test_diff_prints_an_id_that_looks_like_markup_as_it_is(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.commit("root")
+    gitrepo.write("migrations/versions/x.py", f'"""x"""\nrevision = "a[/red]b[bold]"\ndown_revision = "{ROOT}"\n')
+
+    for color in ("--no-color", "--color"):
+        done = gitrepo.run(color, "diff", "HEAD")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "a[/red]b[bold]" in done.stdout and "internal error" not in done.stderr
