@@ -545,18 +545,27 @@ def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[st
     st = state()
     with st.workspace() as ws:
         report = api.check(ws, base=base, db_url=db)
-    wanted = {f.fix for f in report.findings if f.fix and f.fix.startswith("revgraph fix")}
-    relock = any(f.code == "RG401" and (f.fix or "").split()[-1:] == ["lock"] for f in report.findings)
+    # Each fix line as (subcommand, its arguments), past `revgraph` and the global
+    # options a project chosen by -c, -n, --versions or --env spells into it.
+    fixes = [(f.code, _subcommand(f.fix)) for f in report.findings if f.fix]
+    wanted = {args for _, (sub, args) in fixes if sub == "fix"}
+    docstrings_only = wanted <= {("--docstrings",)}
+    # The lock file RG401 asks for, only over a graph with no error of its own
+    # (RG1xx: competing heads, duplicates, dangling or unreadable files), which
+    # the lock would record as it is.
+    relock = any(code == "RG401" and sub == "lock" for code, (sub, _) in fixes) and not any(
+        f.code.startswith("RG1") for f in report.findings
+    )
     if not wanted and not relock:
         st.console.print(_nothing_for_fix(report))
         return
     steps = []
-    if "revgraph fix --docstrings" in wanted:
+    if ("--docstrings",) in wanted:
         steps.append({"docstrings": True})
-    if wanted - {"revgraph fix --docstrings"}:
+    if not docstrings_only:
         # A finding that needs the rebase where the project's default strategy is
         # the merge says so (`--strategy rebase`, see CheckContext.fix_command).
-        spelled = strategy is None and any("--strategy rebase" in fix for fix in wanted)
+        spelled = strategy is None and any("--strategy" in args and "rebase" in args for args in wanted)
         steps.append({"strategy": "rebase" if spelled else strategy})
     for options in steps:
         try:
@@ -566,7 +575,7 @@ def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[st
             st.err.print(f"fix refused: {exc.message}", markup=False)
             if exc.hint:
                 st.err.print(f"  hint: {exc.hint}", markup=False)
-    if relock and wanted <= {"revgraph fix --docstrings"}:
+    if relock and docstrings_only:
         # The graph needs nothing but docstrings (which leave the heads, and the lock
         # file, alone); the lock file is missing or stale (RG401): writing it from the
         # graph is as safe as the `revgraph lock` the finding names.
@@ -577,6 +586,23 @@ def _doctor_fix(*, base: Optional[str], strategy: Optional[str], db: Optional[st
     first = _merge_first(report)
     if first:
         st.console.print(f"still to do: run `{first[0]}`, then `{first[1]}`", markup=False)
+
+
+def _subcommand(command: str) -> tuple[str, tuple[str, ...]]:
+    """``("fix", ("--docstrings",))`` of ``revgraph --config db.ini fix --docstrings``; ``("", ())``
+    for a line that is no single revgraph command (``git merge main; revgraph fix``)."""
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return "", ()
+    if not words or words[0] != "revgraph" or ";" in command:
+        return "", ()
+    i = 1
+    while i < len(words) and words[i].startswith("-"):  # global options, each with its value
+        i += 2
+    return (words[i], tuple(words[i + 1:])) if i < len(words) else ("", ())
 
 
 def _merge_first(report) -> Optional[tuple[str, str]]:

@@ -736,6 +736,7 @@ def test_diff_reports_added_removed_edited_and_repointed_revisions(gitrepo, revg
         "added": ["rev0d"],
         "removed": ["rev0c"],
         "edited": ["rev0a"],
+        "cosmetic": [],  # "users" -> "people" is code
         "repointed": [{"revision": "rev0b", "old": ["rev0a"], "new": [ROOT]}],
         "duplicated": [],
         "unreadable": [],

@@ -153,3 +153,17 @@ def test_a_work_tree_whose_git_dir_is_named_by_git_dir_is_read_with_git(clone, t
     assert check.returncode == 1 and "RG102" in check.stdout, check.stdout + check.stderr
     assert install.returncode == 0, install.stdout + install.stderr
     assert (elsewhere / "config").read_text().count("merge-driver") == 1
+
+
+def test_git_dir_alone_does_not_make_a_sub_folder_the_top_of_the_work_tree(clone, tmp_path):
+    # Review: following GIT_DIR without GIT_WORK_TREE, git took the folder revgraph ran
+    # in for the top of the work tree: a project in a sub-folder read base as empty.
+    elsewhere = tmp_path / "elsewhere.git"
+    (clone.path / ".git").rename(elsewhere)
+    sub = clone.path / "migrations"
+    env = _with(clone, GIT_DIR=str(elsewhere))
+
+    done = subprocess.run([sys.executable, "-m", "revgraph", "check", "--base", "origin/main"], cwd=sub,
+                          env=env, capture_output=True, text=True)  # fmt: skip
+
+    assert done.returncode == 2 and "needs a git repository" in done.stderr, done.stdout + done.stderr

@@ -189,6 +189,25 @@ def test_doctor_fix_writes_the_lock_file_beside_a_docstring_repair(gitrepo):
     assert "migrations/revgraph.lock: written" in proc.stdout and CLEAN in proc.stdout
 
 
+def test_doctor_fix_for_a_project_named_by_config_rebases_and_never_locks_two_heads(gitrepo):
+    # Review: with -c, every fix line reads `revgraph --config db.ini fix ...`, which
+    # doctor --fix did not take for a fix: it skipped the rebase and wrote a lock file
+    # recording both competing heads, silencing RG401 while RG101 stood.
+    gitrepo.init_env(commit=False)
+    (gitrepo.path / "alembic.ini").rename(gitrepo.path / "db.ini")
+    add(gitrepo, BASE, None)
+    gitrepo.run("-c", "db.ini", "install", check=True)
+    gitrepo.commit("base, locked")
+    add(gitrepo, MAIN, BASE)
+    add(gitrepo, "c3c3c3c3c3c3", BASE)
+
+    proc = gitrepo.run("-c", "db.ini", "doctor", "--fix")
+
+    lock = gitrepo.read("migrations/revgraph.lock").decode()
+    assert lock.count("head:") == 1, lock  # one head, after the rebase; never both
+    assert proc.returncode == 0, output(proc)
+
+
 def test_doctor_fix_refuses_with_the_reason_when_base_has_several_heads(gitrepo):
     gitrepo.init_env(commit=False)
     add(gitrepo, BASE, None)

@@ -268,6 +268,18 @@ def test_pre_commit_config_without_a_final_newline_comes_back_byte_for_byte(repo
     assert repo.read(".pre-commit-config.yaml").decode() == original
 
 
+def test_pre_commit_config_with_a_hook_id_that_is_not_a_string_is_no_crash(repo):
+    # Review: `- id: [a, b]` crashed install (TypeError: unhashable type: 'list').
+    pytest.importorskip("yaml")
+    repo.write(".pre-commit-config.yaml", "repos:\n  - repo: local\n    hooks:\n      - id: [a, b]\n"
+                                          "        name: odd\n        entry: echo\n        language: system\n")
+    repo.commit("an odd hook id")
+
+    done = repo.run("install", "--pre-commit")
+
+    assert done.returncode in (0, 2) and "internal error" not in done.stderr, done.stderr
+
+
 def test_pre_commit_config_starting_with_a_bom_keeps_its_hooks(repo):
     # QA: the BOM hid `repos:` on the first line; install added a second `repos:` key,
     # and YAML keeps the last: the user's hooks were gone.

@@ -372,10 +372,14 @@ def _in_the_way(path: Path | None) -> str | None:
     written through, as any link)."""
     import stat
 
+    import errno
+
     try:
         # Through a link, as the cache's key reads it: a link to a folder is a folder.
         mode = os.stat(path).st_mode if path is not None else None
-    except (OSError, ValueError):  # nothing, a dangling link or a loop
+    except OSError as exc:  # nothing or a dangling link (written through); a loop is in the way
+        return "loop of symbolic links" if exc.errno == errno.ELOOP else None
+    except ValueError:
         return None
     if mode is None or stat.S_ISREG(mode):
         return None

@@ -104,7 +104,10 @@ def _real_path(rel: str, root: Path, root_real: Path, allowed: Sequence[Path]) -
     posix = PurePosixPath(rel)
     if not rel or posix.is_absolute() or ".." in posix.parts:
         raise WriteError(f"refusing to write {rel!r}: not a path inside the repository")
-    real = (root / posix).resolve()
+    try:
+        real = (root / posix).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        raise WriteError(f"refusing to write {rel}: a loop of symbolic links stands on the way") from None
     if not real.is_relative_to(root_real):
         raise WriteError(
             f"refusing to write {rel}: a symlink leads it outside the repository (to {real})"

@@ -544,8 +544,8 @@ def _yaml_hook_ids(data: object) -> set:
     for repo in repos if isinstance(repos, list) else []:
         hooks = repo.get("hooks") if isinstance(repo, dict) else None
         for hook in hooks if isinstance(hooks, list) else []:
-            if isinstance(hook, dict):
-                ids.add(hook.get("id"))
+            if isinstance(hook, dict) and isinstance(hook.get("id"), str):
+                ids.add(hook["id"])
     return ids
 
 

@@ -112,6 +112,19 @@ def _tuned(args: Sequence[str], extra: Mapping[str, str] | None) -> tuple[tuple[
     return (), _git_environ(extra)
 
 
+def _environment_names_work_tree(start: Path) -> bool:
+    """Whether ``GIT_DIR`` and ``GIT_WORK_TREE`` both name where ``start`` is: a work tree
+    whose git directory lives elsewhere. ``GIT_DIR`` alone makes git take the folder it
+    runs in for the top of the work tree (wrong for a project in a sub-folder), and a
+    hook exports it for a repository that ``start`` may not belong to at all."""
+    git_dir, work_tree = os.environ.get("GIT_DIR"), os.environ.get("GIT_WORK_TREE")
+    if not git_dir or not work_tree:
+        return False
+    top = os.path.realpath(work_tree)
+    here = os.path.realpath(start)
+    return here == top or here.startswith(top.rstrip(os.sep) + os.sep)
+
+
 def _refusal_hint(message: str) -> str | None:
     """What to do when git refuses the repository: the command git itself suggests
     (``safe.directory`` for a checkout owned by another user, as in a container or a
@@ -424,7 +437,7 @@ class GitRepo:
         if done.returncode != 0 and not quiet_head:
             message = done.stderr.decode("utf-8", "replace")
             if "not a git repository" in message or "no such" in message.lower():
-                if not by_environment and os.environ.get("GIT_DIR"):
+                if not by_environment and _environment_names_work_tree(start):
                     return GitRepo._discover(start, asked, by_environment=True)
                 raise NotInRepository(f"not a git repository: {asked}")
             raise GitError(f"git failed in {asked}: {_first_line(done.stderr)}", hint=_refusal_hint(message))
