@@ -107,9 +107,12 @@ class Probe:
         self.report = report
         self.facts = facts  # (plan, state) for an express ticket, when the key allows one
         self._verifying: tuple[str, ...] | None = None  # the git status everything_read started
+        self._renames: list[tuple[str, ...]] = []  # and the diff-trees ``_renamed_across`` reads
 
-    def everything_read(self) -> None:
-        """Called once the check has read every file: start the ``git status`` ``store`` verifies with.
+    def everything_read(self, base: str | None = None) -> None:
+        """Called once the check has read every file: start the ``git status`` ``store`` verifies with,
+        and (``base``: the base commit the merge was predicted with) the renames it looks for
+        (``_renamed_across``).
 
         What ``store`` asks is whether anything changed between this lookup
         and the reads; after the reads nothing is read again, so git may
@@ -123,6 +126,14 @@ class Probe:
         if repo is not None and repo.root is not None:
             self._verifying = tuple(express.status_args(state.git.folders))
             repo.prefetch(*self._verifying)
+            head = repo.head_sha()
+            merge_base = repo.merge_base(base, head) if base and head else None
+            if merge_base is not None:
+                from revgraph.sources.merged import renames_args
+
+                self._renames = [renames_args(merge_base, side) for side in dict.fromkeys((head, base))]
+                for args in self._renames:
+                    repo.prefetch(*args)
 
     def release(self) -> None:
         """Drop ``everything_read``'s ``git status`` if ``store`` did not take it; the
@@ -132,10 +143,12 @@ class Probe:
         files as they were then (``GitRepo.prefetch``): after a fix's edits, a
         stale key, and a stale result found by it.
         """
-        args, self._verifying = self._verifying, None
-        repo = self.ws.maybe_repo() if args else None
+        started = [args for args in (self._verifying, *self._renames) if args]
+        self._verifying, self._renames = None, []
+        repo = self.ws.maybe_repo() if started else None
         if repo is not None:
-            repo.discard_prefetched(*args)
+            for args in started:
+                repo.discard_prefetched(*args)
 
     def store(self, report: Report) -> bool:
         """Save ``report`` for this state, when it provably depends on the key only."""
@@ -996,7 +1009,39 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
             return False
         if ctx.merged is not None and not _merge_is_union(ctx, contents):
             return False
+        if ctx.merged is not None and repo is not None and _renamed_across(repo, ctx, folders):
+            return False
     return True
+
+
+def _renamed_across(repo: GitRepo, ctx: EnvContext, folders: tuple[str, ...]) -> bool:
+    """Whether a file was renamed into or out of the versions folders, on either side
+    since the merge base (git's rename detection, as the merge's).
+
+    QA (cache fuzzer): through such a rename, files outside the folders decide the
+    predicted merge: a folder renamed into the versions folder pulls in what the
+    other side adds to the old folder later (directory renames), and an edit on
+    the other side follows a renamed file in. Neither changes a folder tree the
+    key holds, nor does ``merge.directoryRenames``: such a result is not stored.
+    """
+    head = repo.head_sha()
+    base = ctx.base_ref.sha if ctx.base_ref is not None else None
+    if head is None or base is None:
+        return False
+    merge_base = repo.merge_base(base, head)
+    if merge_base is None:
+        return False
+    from revgraph.sources.merged import renames_args
+
+    for side in dict.fromkeys((head, base)):  # (in the order the check's prefetch started them)
+        done = repo.git(*renames_args(merge_base, side), ok=range(256))
+        if done.returncode != 0:
+            return True  # unknown: not stored
+        fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+        for i in range(0, len(fields) - 2, 3):  # R<score>, old path, new path
+            if _inside([fields[i + 1]], folders) != _inside([fields[i + 2]], folders):
+                return True
+    return False
 
 
 def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> tuple[str, ...] | None:

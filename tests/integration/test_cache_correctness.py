@@ -366,3 +366,47 @@ def test_an_untracked_revision_that_becomes_ignored_is_not_answered_from_the_cac
         cached, fresh = gitrepo.run(*command), gitrepo.run("--no-cache", *command)
         assert (cached.returncode, cached.stdout, cached.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
         assert fresh.returncode == 0, fresh.stdout  # ignored: out of the merge, nothing forks
+
+
+def _same_with_and_without_cache(repo, *args: str) -> int:
+    """``check`` twice with the cache and once without: the same output, its exit code."""
+    runs = [repo.run(*args), repo.run(*args), repo.run("--no-cache", *args)]
+    assert len({(r.returncode, r.stdout, r.stderr) for r in runs}) == 1, runs
+    return runs[0].returncode
+
+
+@pytest.mark.parametrize("how", ["folder renamed in by main", "file renamed in by HEAD, edited by main"])
+def test_a_rename_across_the_folder_boundary_keeps_results_out_of_the_cache(gitrepo, how):
+    # QA (cache fuzzer): through a rename into the versions folder, files outside it
+    # decide the predicted merge, and neither a later commit outside the folder nor
+    # `merge.directoryRenames` changes a key's folder tree: the cached answer stood.
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision("a1a1a1a1a1a1", None, message="base")
+    if how.startswith("folder"):
+        gitrepo.write("migrations/old/notes.txt", "notes\n")
+        gitrepo.commit("base")
+        gitrepo.branch("feature")
+        gitrepo.git("mv", "migrations/old/notes.txt", "migrations/versions/notes.txt")
+        gitrepo.commit("main: old/ renamed into versions/")
+        gitrepo.checkout("feature")
+        time.sleep(2.1)
+        assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+        gitrepo.write("migrations/old/b1_x.py", 'revision = "b1"\ndown_revision = None\n')
+        gitrepo.commit("feature: a revision in old/, which the merge moves into versions/")
+    else:
+        body = 'revision = "o1"\ndown_revision = "a1a1a1a1a1a1"\n' + "".join(f"# {n}\n" for n in range(8))
+        gitrepo.write("migrations/old/o1_x.py", body)
+        gitrepo.commit("base")
+        gitrepo.branch("feature")
+        gitrepo.checkout("feature")
+        gitrepo.git("mv", "migrations/old/o1_x.py", "migrations/versions/o1_x.py")
+        gitrepo.commit("feature: o1 moved into versions/")
+        time.sleep(2.1)
+        assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+        gitrepo.checkout("main")
+        gitrepo.write("migrations/old/o1_x.py", body.replace('"a1a1a1a1a1a1"', "None"))
+        gitrepo.commit("main: o1 begins a history of its own, outside versions/")
+        gitrepo.checkout("feature")
+    time.sleep(2.1)
+
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 1  # the merge forks

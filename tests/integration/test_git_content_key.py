@@ -247,8 +247,8 @@ def test_a_file_edited_after_every_read_does_not_cost_the_checked_state_its_resu
     third = _feature_with_a_third_revision(repo)
     started, kept = resultcache.Probe.everything_read, []
 
-    def then_edit(probe):
-        started(probe)
+    def then_edit(probe, *args):
+        started(probe, *args)
         for proc, _, _ in probe.ws.maybe_repo()._prefetched.values():
             proc.wait()  # git has answered: what it saw was before the edit
         kept.append(_edit_in_place(third))

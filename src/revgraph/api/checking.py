@@ -570,7 +570,8 @@ def check(
     ws.cache.save_aside()
     if probe is None:
         return _run_rules(ws, contexts, check_contexts, select, ignore, base_name)
-    probe.everything_read()
+    probe.everything_read(next((ctx.base_ref.sha for ctx in contexts.values()
+                                if ctx.base_ref is not None and ctx.merged is not None), None))  # fmt: skip
     try:
         report = _run_rules(ws, contexts, check_contexts, select, ignore, base_name)
         probe.store(report)

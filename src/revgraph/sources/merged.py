@@ -135,6 +135,12 @@ def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str
         repo.prefetch(*_merge_tree_args(head, theirs))
 
 
+def renames_args(merge_base: str, side: str) -> tuple[str, ...]:
+    """``git diff-tree`` listing the renames git's merge would see on one side since the
+    merge base (``resultcache._renamed_across`` asks; ``_prefetch_git_reads`` starts it)."""
+    return ("diff-tree", "-r", "-M", "-z", "--diff-filter=R", "--name-status", merge_base, side)
+
+
 def _submodule_conflict(conflicts: Sequence[tuple[TreeEntry, int]], folders: Sequence[str]) -> bool:
     """Whether a conflicted gitlink (a submodule both sides moved) holds one of ``folders``."""
     links = {entry.path for entry, _ in conflicts if entry.mode == _SUBMODULE_MODE}
