@@ -364,3 +364,20 @@ def test_paths_with_spaces_are_checked_fixed_and_named_exactly(make_gitrepo, cli
     assert heads_json(cli(repo.path, "heads", "--json")) == [FEATURE]
     changed = repo.git("diff", "--numstat", "-z").stdout.strip("\0").split("\t")
     assert changed == ["2", "2", feature_file]  # Revises: and down_revision, nothing else
+
+
+def test_a_versions_folder_not_created_yet_beside_a_committed_symlink_is_no_crash(gitrepo):
+    # QA (cache fuzzer): `git ls-tree <commit> -- migrations/extra` lists every entry of
+    # migrations/ when extra/ does not exist; a committed symlink there read as one on the
+    # way to the folder, and the listing looped until RecursionError (exit 3).
+    import os
+
+    gitrepo.init_env(commit=False)
+    ini = gitrepo.read("alembic.ini").replace(b"[alembic]\n", b"[alembic]\nversion_locations = %(here)s/migrations/extra\n", 1)
+    gitrepo.write("alembic.ini", ini)
+    os.symlink("elsewhere", gitrepo.path / "migrations" / "a-link")
+    gitrepo.commit("a symlink beside a versions folder that does not exist yet")
+
+    done = gitrepo.run("--no-cache", "check", "--base", "main")
+
+    assert done.returncode in (0, 1) and "internal error" not in done.stderr, done.stdout + done.stderr

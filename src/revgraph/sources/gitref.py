@@ -1064,10 +1064,14 @@ class GitRepo:
                     mode, oid, _ = meta.split(" ")
                     entries.append((mode, oid, path))
         else:
+            # ls-tree descends into a folder to reach a path below it that does not
+            # exist (a versions folder not created yet) and lists that folder's
+            # entries: only the folders and their parents are on the way.
+            wanted = set(prefixes)
             out = self.git("ls-tree", "-z", "--full-tree", treeish, "--", *prefixes).stdout
             for record in out.decode("utf-8", "surrogateescape").split("\0"):
                 meta, tab, path = record.partition("\t")  # "<mode> <type> <oid>"
-                if tab:
+                if tab and path in wanted:
                     mode, _, oid = meta.split(" ")
                     entries.append((mode, oid, path))
         gitlinks = {path: oid for mode, oid, path in entries if mode == _SUBMODULE_MODE}
