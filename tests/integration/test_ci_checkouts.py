@@ -24,40 +24,20 @@ import sys
 
 import pytest
 
-from tests.support.gitrepo import GitRepo
+from tests.support.gitrepo import GitRepo, apply_environ
 
-ROOT, MAIN_NEW, FEATURE_NEW = "a0a0a0a0a0a0", "b2b2b2b2b2b2", "f1f1f1f1f1f1"
+# The clone test_base_origin_head builds: on ``feature``, which adds a revision on ROOT
+# while main (in origin/main) added another: merging it creates two heads.
+from tests.integration.test_base_origin_head import ours  # noqa: E402,F401 - a shared fixture
 
 
 @pytest.fixture
-def clone(make_gitrepo, tmp_path) -> GitRepo:
-    """A clone on ``feature``, which adds a revision on ROOT while main (in origin/main)
-    added another: merging it creates two heads."""
-    seed = make_gitrepo("seed")
-    seed.init_env()
-    seed.add_revision(ROOT, None, message="root")
-    seed.commit("root")
-    seed.branch("feature")
-    seed.add_revision(MAIN_NEW, ROOT, message="main work")
-    seed.commit("main adds a revision")
-    seed.checkout("feature")
-    seed.add_revision(FEATURE_NEW, ROOT, message="feature work")
-    seed.commit("feature adds a revision")
-    seed.checkout("main")
-    seed.git("clone", "-q", "--bare", str(seed.path), str(tmp_path / "origin.git"))
-    ours = GitRepo(tmp_path / "origin.git", seed.env).clone(tmp_path / "ours")
-    ours.checkout("feature")
+def clone(ours) -> GitRepo:  # noqa: F811
     return ours
 
 
 def _with(repo: GitRepo, **changes: str | None) -> dict[str, str]:
-    env = dict(repo.env if repo.env is not None else os.environ)  # None: the isolated os.environ
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
+    return apply_environ(changes, repo.env if repo.env is not None else os.environ)  # None: the isolated os.environ
 
 
 def _no_traceback(done: subprocess.CompletedProcess) -> None:
