@@ -649,6 +649,23 @@ def test_install_refuses_a_gitattributes_that_is_a_symbolic_link(repo):
     assert not (repo.path / LOCK).exists()  # all or nothing
 
 
+def test_uninstall_leaves_a_gitattributes_the_user_made_a_symbolic_link(repo):
+    # Review: uninstall deleted the user's link (revgraph had created the file) and left
+    # its lines in the file the link leads to.
+    repo.run("install", check=True)
+    lines = repo.read(".gitattributes")
+    (repo.path / ".gitattributes").unlink()
+    repo.write("attrs.txt", lines)
+    (repo.path / ".gitattributes").symlink_to("attrs.txt")
+
+    done = repo.run("uninstall", check=True)
+
+    assert (repo.path / ".gitattributes").is_symlink() and repo.read("attrs.txt") == lines
+    assert ".gitattributes is a symbolic link, which revgraph leaves as it is" in done.stderr
+    assert "merge=revgraph" in done.stderr
+    assert repo.git("config", "--get", "merge.revgraph.driver", check=None).returncode == 1  # the rest is undone
+
+
 def test_doctor_tells_when_the_driver_name_runs_another_program_and_install_ends_it(repo):
     # QA: merge.revgraph.driver = true passed doctor in silence.
     repo.run("install", check=True)

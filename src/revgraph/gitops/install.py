@@ -1159,6 +1159,15 @@ def _plan_attributes(
             f"{GITATTRIBUTES} is a symbolic link, which git does not read as attributes",
             hint="replace the link with the file it leads to, then run `revgraph install` again",
         )
+    if not add and os.path.islink(files.root / GITATTRIBUTES):
+        # Not revgraph's file any more (install refuses a link): neither the link
+        # nor the file it leads to is edited or removed, the lines are named.
+        result.warnings.append(
+            f"{GITATTRIBUTES} is a symbolic link, which revgraph leaves as it is: remove "
+            + ", ".join(f"`{entry}`" for entry in entries)
+            + " from the file it leads to yourself"
+        )
+        return
     old = files.read(GITATTRIBUTES)
     if add:
         new = add_attribute_lines(old, entries)
