@@ -679,7 +679,7 @@ def render_markdown(
     base_remote: str | None = None,
 ) -> str:
     """A comment for a merge-queue dashboard or a PR: tables and the numbered order."""
-    from revgraph.render.markdown import cell, code_span
+    from revgraph.render.markdown import cell, code_span, longest_backtick_run
 
     out = [f"### Migration collisions against {code_span(report.base)}", ""]
     if report.ok:
@@ -711,17 +711,9 @@ def render_markdown(
             both = f" (both add {_codes(renumber)}: fix gives {code_span(step.ref)}'s a new id)" if renumber else ""
             out.append(f"{n}. rebase {code_span(step.ref)}{after}{both}, then land it:")
             # Each command is shell-quoted (shell_word); a fence longer than any backtick run in them.
-            fence = "`" * max(3, *(_longest_run(cmd, "`") + 1 for cmd in cmds))
+            fence = "`" * max(3, *(longest_backtick_run(cmd) + 1 for cmd in cmds))
             out += [f"   {fence}sh", *(f"   {cmd}" for cmd in cmds), f"   {fence}"]
     return "\n".join(out) + "\n"
-
-
-def _longest_run(text: str, char: str) -> int:
-    longest = run = 0
-    for c in text:
-        run = run + 1 if c == char else 0
-        longest = max(longest, run)
-    return longest
 
 
 def _code(rid: str | None) -> str:

@@ -120,12 +120,12 @@ def code_span(text: str) -> str:
     # A run of backticks longer than any inside the text delimits the span safely;
     # a line break (a file name may hold one) would end the table row: shown escaped.
     text = text.replace("\r", "\\r").replace("\n", "\\n")
-    fence = "`" * (_longest_backtick_run(text) + 1)
+    fence = "`" * (longest_backtick_run(text) + 1)
     padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
     return f"{fence}{padded}{fence}".replace("|", "\\|")
 
 
-def _longest_backtick_run(text: str) -> int:
+def longest_backtick_run(text: str) -> int:
     longest = run = 0
     for char in text:
         run = run + 1 if char == "`" else 0
