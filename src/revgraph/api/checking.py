@@ -370,9 +370,8 @@ def _in_the_way(path: Path | None) -> str | None:
     """What stands at ``path`` that is no regular file and that ``revgraph lock`` will not
     replace ("folder", "FIFO", ...); None when nothing does (a dangling link is
     written through, as any link)."""
-    import stat
-
     import errno
+    import stat
 
     try:
         # Through a link, as the cache's key reads it: a link to a folder is a folder.
@@ -461,11 +460,8 @@ def _under_root(root: Path, path: Path) -> str | None:
     repository is still *this* path, which the writer then refuses for the right reason.
     """
     root = root.resolve()
-    try:
-        candidates = [path.parent.resolve() / path.name, path.resolve()]
-    except (OSError, RuntimeError):  # a symlink loop on the way (RuntimeError before 3.13)
-        candidates = [Path(os.path.realpath(path.parent)) / path.name]
-    for candidate in candidates:
+    # realpath, not resolve(): a symlink loop on the way is a path here, not a RuntimeError.
+    for candidate in (Path(os.path.realpath(path.parent)) / path.name, Path(os.path.realpath(path))):
         try:
             return candidate.relative_to(root).as_posix()
         except ValueError:

@@ -920,10 +920,8 @@ class _FilePlan:
 
 
 def _rel(root: Path, path: Path) -> str | None:
-    try:
-        resolved = (path.resolve(), root.resolve())
-    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
-        resolved = (Path(os.path.realpath(path)), Path(os.path.realpath(root)))
+    # realpath, not resolve(): a symlink loop is a path here, not a RuntimeError.
+    resolved = (Path(os.path.realpath(path)), Path(os.path.realpath(root)))
     for here, top in ((path, root), resolved):
         try:
             return here.relative_to(top).as_posix()
