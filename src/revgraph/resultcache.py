@@ -1031,17 +1031,24 @@ def _renamed_across(repo: GitRepo, ctx: EnvContext, folders: tuple[str, ...]) ->
     merge_base = repo.merge_base(base, head)
     if merge_base is None:
         return False
+    for side in dict.fromkeys((head, base)):
+        # Asked of git once per pair of commits, whatever the environments (prefetched
+        # by ``Probe.everything_read``); None: git failed, so unknown, not stored.
+        pairs = repo.while_pinned(f"renames {merge_base} {side}", lambda side=side: _renames(repo, merge_base, side))
+        if pairs is None or any(_inside([old], folders) != _inside([new], folders) for old, new in pairs):
+            return True
+    return False
+
+
+def _renames(repo: GitRepo, merge_base: str, side: str) -> list[tuple[str, str]] | None:
+    """(old path, new path) of each file git sees renamed from ``merge_base`` to ``side``."""
     from revgraph.sources.merged import renames_args
 
-    for side in dict.fromkeys((head, base)):  # (in the order the check's prefetch started them)
-        done = repo.git(*renames_args(merge_base, side), ok=range(256))
-        if done.returncode != 0:
-            return True  # unknown: not stored
-        fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
-        for i in range(0, len(fields) - 2, 3):  # R<score>, old path, new path
-            if _inside([fields[i + 1]], folders) != _inside([fields[i + 2]], folders):
-                return True
-    return False
+    done = repo.git(*renames_args(merge_base, side), ok=range(256))
+    if done.returncode != 0:
+        return None
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return [(fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)]  # R<score>, old, new
 
 
 def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> tuple[str, ...] | None:
