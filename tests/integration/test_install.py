@@ -357,6 +357,26 @@ def test_pre_commit_hooks_of_a_monorepo_s_services_run_at_the_top_and_leave_each
     assert not (gitrepo.path / ".pre-commit-config.yaml").exists()
 
 
+@pytest.mark.parametrize("first_out", [0, 1])
+def test_two_services_pre_commit_hooks_without_a_final_newline_come_back_byte_for_byte(gitrepo, first_out):
+    # Follow-up of stop 38: only the first service's entry recorded that install
+    # ended the file's last line; uninstalling it first left the newline behind.
+    original = "repos:\n  - repo: local\n    hooks:\n      - id: mine\n        name: mine\n" \
+               "        entry: echo\n        language: system"  # fmt: skip
+    gitrepo.write(".pre-commit-config.yaml", original)
+    services = ("services/api", "services/billing")
+    for service in services:
+        _service(gitrepo, service)
+    gitrepo.commit("two services, a pre-commit config without a final newline")
+    for service in services:
+        gitrepo.run("-C", str(gitrepo.path / service), "install", "--pre-commit", check=True)
+
+    for service in (services[first_out], services[1 - first_out]):
+        gitrepo.run("-C", str(gitrepo.path / service), "uninstall", "--pre-commit", check=True)
+
+    assert gitrepo.read(".pre-commit-config.yaml").decode() == original
+
+
 # What `revgraph install --pre-commit` wrote in services/api before hooks had -C
 # (run verbatim from commit e2d91b6): plain ids, failing at the top.
 LEGACY_SERVICE_HOOKS = """\

@@ -480,11 +480,13 @@ def _drop_hook_blocks(text: str, drop: Callable[[Sequence[str]], bool]) -> str |
     lines = _lines(text)
     kept: list[str] = []
     created = False
+    ended_above = False  # a dropped entry's note that install ended the line above it
     i = 0
     while i < len(lines):
         kind = _marker_kind(lines[i], _PRE_COMMIT_WHAT)
         if kind is None:
             kept.append(lines[i])
+            ended_above = False
             i += 1
             continue
         start = i
@@ -494,11 +496,20 @@ def _drop_hook_blocks(text: str, drop: Callable[[Sequence[str]], bool]) -> str |
             i += 1
             while i < len(lines) and _bare(lines[i]).strip() and _indent(_bare(lines[i])) > indent:
                 i += 1
+        ended_above = ended_above or _ENDED_LINE_ABOVE in lines[start]
         if not drop(lines[start:i]):
-            kept.extend(lines[start:i])  # another project's hooks
+            block = lines[start:i]
+            if ended_above and _ENDED_LINE_ABOVE not in block[0]:
+                # The entry install put first is gone; this one now follows the
+                # line install ended, and its own uninstall must take that newline away.
+                body = _bare(block[0]).rstrip()
+                if body.endswith(")"):
+                    block[0] = body[:-1] + _ENDED_LINE_ABOVE + ")" + block[0][len(_bare(block[0])):]
+            kept.extend(block)  # another project's hooks
+            ended_above = False
             continue
         created = created or kind
-        if _ENDED_LINE_ABOVE in lines[start] and i == len(lines) and kept:
+        if ended_above and i == len(lines) and kept:
             kept[-1] = _bare(kept[-1])  # install ended that line; nothing follows our entry
     result = "".join(kept)
     meaningful = [
