@@ -154,10 +154,17 @@ def _cosmetic_edits(ws: Workspace, old: Snapshot, new: Snapshot, edited: list[st
     from revgraph.api.checking import _revision_bytes
     from revgraph.parse import fingerprint
 
+    from collections import Counter
+
     a = {r.id: r for r in old.revisions}
     b = {r.id: r for r in new.revisions}
+    # An id declared by several files: which one changed how is not one answer (review:
+    # the code edit was in one file, a comment in the other, and "comments only" was said).
+    declared = Counter(r.id for r in old.revisions) + Counter(r.id for r in new.revisions)
     found = []
     for rid in edited:
+        if declared[rid] > 2:
+            continue
         old_bytes, new_bytes = _revision_bytes(ws, old, a[rid]), _revision_bytes(ws, new, b[rid])
         if old_bytes is not None and new_bytes is not None and fingerprint(old_bytes) == fingerprint(new_bytes):
             found.append(rid)
