@@ -485,6 +485,7 @@ class State:
             force_terminal=self.use_color,
             no_color=not self.use_color,
             highlight=False,
+            emoji=False,  # a path named "copy:cat:.py" is printed as it is
             soft_wrap=True,
             **console_size(),  # COLUMNS=0 would print nothing
         ))

@@ -41,3 +41,36 @@ def test_diff_prints_an_id_that_looks_like_markup_as_it_is(gitrepo):
         done = gitrepo.run(color, "diff", "HEAD")
         assert done.returncode == 0, done.stdout + done.stderr
         assert "a[/red]b[bold]" in done.stdout and "internal error" not in done.stderr
+
+
+def test_diff_does_not_call_an_id_declared_twice_cosmetic_when_one_file_has_a_code_edit(gitrepo):
+    # Review: the {id: revision} map compared the last file only; the code edit in
+    # the other file of the same id was reported "comments, docstrings or layout only".
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    body = "\n\ndef upgrade():\n    pass\n"
+    for name in ("p1", "p2"):
+        gitrepo.write(f"migrations/versions/{name}.py", f'"""{name}"""\nrevision = "dupe"\ndown_revision = "{ROOT}"\n{body}')
+    gitrepo.commit("one id, two files")
+    p1 = gitrepo.read("migrations/versions/p1.py")
+    gitrepo.write("migrations/versions/p1.py", p1.replace(b"    pass", b'    op.drop_table("users")'))
+    gitrepo.write("migrations/versions/p2.py", gitrepo.read("migrations/versions/p2.py") + b"# a comment\n")
+
+    text = gitrepo.run("diff", "HEAD").stdout
+    data = json.loads(gitrepo.run("diff", "HEAD", "-f", "json").stdout)
+
+    [env] = data["environments"]
+    assert "dupe" in env["edited"] and env["cosmetic"] == []
+    assert "dupe edited (comments" not in text
+
+
+def test_diff_prints_a_path_that_holds_an_emoji_code_as_it_is(gitrepo):
+    # Review: rich replaced ":cat:" in a file name with an emoji.
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.commit("root")
+    gitrepo.write("migrations/versions/copy:cat:.py", f'"""copy"""\nrevision = "{ROOT}"\ndown_revision = None\n')
+
+    for color in ("--no-color", "--color"):
+        done = gitrepo.run(color, "diff", "HEAD")
+        assert "copy:cat:.py" in done.stdout, done.stdout + done.stderr
