@@ -686,6 +686,17 @@ def test_uninstall_leaves_a_gitattributes_the_user_made_a_symbolic_link(repo):
     assert repo.git("config", "--get", "merge.revgraph.driver", check=None).returncode == 1  # the rest is undone
 
 
+def test_uninstall_names_no_lines_a_symlinked_gitattributes_does_not_hold(repo):
+    # Review: the warning named revgraph's line though the file the link leads to never had it.
+    repo.write("attrs.txt", "*.png binary\n")
+    (repo.path / ".gitattributes").symlink_to("attrs.txt")
+
+    done = repo.run("uninstall", check=True)
+
+    assert "symbolic link" not in done.stderr and "merge=revgraph" not in done.stderr
+    assert repo.read("attrs.txt") == b"*.png binary\n"
+
+
 def test_doctor_tells_when_the_driver_name_runs_another_program_and_install_ends_it(repo):
     # QA: merge.revgraph.driver = true passed doctor in silence.
     repo.run("install", check=True)

@@ -1170,12 +1170,18 @@ def _plan_attributes(
         )
     if not add and os.path.islink(files.root / GITATTRIBUTES):
         # Not revgraph's file any more (install refuses a link): neither the link
-        # nor the file it leads to is edited or removed, the lines are named.
-        result.warnings.append(
-            f"{GITATTRIBUTES} is a symbolic link, which revgraph leaves as it is: remove "
-            + ", ".join(f"`{entry}`" for entry in entries)
-            + " from the file it leads to yourself"
-        )
+        # nor the file it leads to is edited or removed, the lines it holds are named.
+        from revgraph.express import read_fact
+
+        text = read_fact(str(files.root / GITATTRIBUTES))
+        held = {_bare(line).strip() for line in _lines(text.decode("utf-8", "replace"))} if isinstance(text, bytes) else set()
+        present = [entry for entry in entries if entry in held]
+        if present:
+            result.warnings.append(
+                f"{GITATTRIBUTES} is a symbolic link, which revgraph leaves as it is: remove "
+                + ", ".join(f"`{entry}`" for entry in present)
+                + " from the file it leads to yourself"
+            )
         return
     old = files.read(GITATTRIBUTES)
     if add:
