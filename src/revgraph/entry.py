@@ -529,15 +529,15 @@ def color_by_default() -> bool:
 
 
 # Characters rich prints as they are with markup off, highlighting off, no
-# colour and soft wrap: printable ASCII. Not a tab (expanded), not a control
-# code (stripped), and at most one ':' (two may spell an emoji, ``:smile:``).
+# colour, no emoji codes and soft wrap: printable ASCII. Not a tab (expanded),
+# not a control code (stripped).
 _PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F))
 _MARKUP = frozenset("[]\\")
 
 
 def plain_line(text: str, *, markup: bool = False) -> bool:
     """Whether rich prints ``text`` (with ``markup``) exactly as it is, outside a terminal."""
-    if os.name == "nt" or not _PLAIN.issuperset(text) or text.count(":") > 1:
+    if os.name == "nt" or not _PLAIN.issuperset(text):
         return False  # Windows consoles are rich's to handle
     return not (markup and not _MARKUP.isdisjoint(text))
 

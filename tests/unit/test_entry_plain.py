@@ -41,7 +41,7 @@ def rich_prints(text: str, *, markup: bool) -> str:
     from rich.console import Console
 
     out = io.StringIO()
-    console = make_inert(Console(file=out, force_terminal=False, no_color=True, highlight=False, soft_wrap=True))
+    console = make_inert(Console(file=out, force_terminal=False, no_color=True, highlight=False, emoji=False, soft_wrap=True))
     if markup:
         from rich.markup import escape
 
@@ -66,10 +66,10 @@ def test_everyday_lines_are_plain():
                  "abc (head)  migrations/versions/abc_x.py  reporting: add region"):  # fmt: skip
         assert plain_line(line)
     assert plain_line("shop", markup=True)
+    assert plain_line("copy:cat:.py")  # the console prints emoji codes as they are
 
 
 def test_lines_rich_would_change_are_not_plain():
-    assert not plain_line("deploy :rocket: now")
     assert not plain_line("a\tb")
     assert not plain_line("caf\u00e9")
     assert not plain_line("[x]", markup=True)
@@ -79,7 +79,7 @@ def rich_prints_styled(text: str) -> str:
     from rich.console import Console
 
     out = io.StringIO()
-    console = make_inert(Console(file=out, force_terminal=False, no_color=True, highlight=False, soft_wrap=True))
+    console = make_inert(Console(file=out, force_terminal=False, no_color=True, highlight=False, emoji=False, soft_wrap=True))
     console.print(text, markup=False, style="bold")
     return out.getvalue()
 
