@@ -1171,10 +1171,12 @@ def _plan_attributes(
     if not add and os.path.islink(files.root / GITATTRIBUTES):
         # Not revgraph's file any more (install refuses a link): neither the link
         # nor the file it leads to is edited or removed, the lines it holds are named.
-        from revgraph.express import read_fact
-
-        text = read_fact(str(files.root / GITATTRIBUTES))
-        held = {_bare(line).strip() for line in _lines(text.decode("utf-8", "replace"))} if isinstance(text, bytes) else set()
+        target = files.root / GITATTRIBUTES
+        try:
+            text = target.read_bytes().decode("utf-8", "replace") if target.is_file() else ""
+        except OSError:
+            text = ""  # (a dangling link, a loop, no permission: no line to name)
+        held = {_bare(line).strip() for line in _lines(text)}
         present = [entry for entry in entries if entry in held]
         if present:
             result.warnings.append(
