@@ -114,6 +114,24 @@ def hidden_args(folders: tuple[str, ...] | list[str]) -> list[str]:
     return ["ls-files", "-v", "-z", "--", *folders]
 
 
+def staged_args() -> list[str]:
+    """``git diff-index`` of the files the index adds or deletes against HEAD (``staged_outside``)."""
+    return ["diff-index", "--cached", "--no-renames", "-z", "--name-status", "--diff-filter=AD", "HEAD", "--"]
+
+
+def staged_outside(stdout: bytes, folders: tuple[str, ...] | list[str]) -> bool:
+    """Whether ``staged_args``' output adds or deletes a file outside every versions folder.
+
+    The predicted merge starts from the index (``sources.merged.worktree_commit``):
+    such a file can be one end of a rename across the folders' boundary that git's
+    merge follows and no part of the key holds (``resultcache._rename_flags``).
+    """
+    if any(not folder for folder in folders):
+        return False
+    prefixes = tuple(os.fsencode(f"{folder}/") for folder in folders)
+    return any(path and not path.startswith(prefixes) for path in stdout.split(b"\0")[1::2])
+
+
 def index_identity(git_dir: str) -> tuple | str | None:
     """The identity of the index git status reads (a tuple, unless too fresh or unknown).
 
@@ -533,10 +551,14 @@ def observe(plan: tuple, common: str, unmarked: object = None) -> tuple | None:
         discover = _start([DISCOVER[0], "-C", project_root, *DISCOVER[1:]],
                           git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
         running.append(discover)
-        hidden = None
+        hidden = staged = None
         if not isinstance(unmarked, tuple) or index_identity(git_dir) != unmarked:
+            # Another index: marked entries, and files staged outside the folders
+            # (a rename's other end, ``staged_outside``), are looked for again.
             hidden = _start([*prefix, *hidden_args(folders)], env)
             running.append(hidden)
+            staged = _start([*prefix, *staged_args()], env)
+            running.append(staged)
         # While git works: the configuration's files, paths and lock files.
         cat_out = cat.communicate(catfile_input(requests))[0]
         if not (replay(trace) and realpaths(paths) == reals and all(map(os.path.isdir, locations))):
@@ -546,6 +568,7 @@ def observe(plan: tuple, common: str, unmarked: object = None) -> tuple | None:
         found = discover.communicate()[0].decode("utf-8", "surrogateescape").rstrip("\n")
         status_out = status.communicate()[0]
         hidden_out = hidden.communicate()[0] if hidden is not None else b""
+        staged_out = staged.communicate()[0] if staged is not None else b""
         running.clear()
     finally:
         for proc in running:  # an exception on the way: leave no git behind
@@ -555,6 +578,8 @@ def observe(plan: tuple, common: str, unmarked: object = None) -> tuple | None:
         return None
     if (hidden is not None and hidden.returncode) or hidden_paths(hidden_out):
         return None  # git status cannot vouch for those files
+    if staged is not None and (staged.returncode or staged_outside(staged_out, folders)):
+        return None
     entries = status_entries(status_out, root, sourceless, folders=folders)
     if entries is None:
         return None

@@ -36,9 +36,11 @@ files keep the result. That is exact when the predicted merge of the versions
 folders depends on the folders alone. ``store`` verifies it for the result at
 hand: every revision file lies inside its environment's folders (no symlink
 into the rest of the tree) and the predicted merge equals the three-way union
-of the folders by path (no rename across the folder boundary, no file that
-``.gitignore`` keeps out of the merge, no textual merge of one file); any
-other result is simply not stored. ``--no-cache``, ``--db`` (a database
+of the folders by path (no file that ``.gitignore`` keeps out of the merge,
+no textual merge of one file); any other result is simply not stored. Renames
+across the folder boundary depend on files outside the folders, which no
+folder tree shows: a stored result answers only for the pairs of commits it
+was proven for (``_proven``). ``--no-cache``, ``--db`` (a database
 changes outside git) and sparse checkouts (revisions from the index) bypass
 this cache.
 
@@ -86,7 +88,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.sources.cache import StatCache
     from revgraph.sources.gitref import GitRepo
 
-FORMAT = 1  # bump when the stored value's shape changes
+FORMAT = 2  # bump when the stored value's shape changes
 MAX_REVISION_BYTES = 5 * 1024 * 1024  # as sources.worktree: bigger is a problem, not content
 _code_fingerprint: str | None = None
 
@@ -107,12 +109,12 @@ class Probe:
         self.report = report
         self.facts = facts  # (plan, state) for an express ticket, when the key allows one
         self._verifying: tuple[str, ...] | None = None  # the git status everything_read started
-        self._renames: list[tuple[str, ...]] = []  # and the diff-trees ``_renamed_across`` reads
+        self._renames: list[tuple[str, ...]] = []  # and what ``_proven`` asks git
 
     def everything_read(self, base: str | None = None) -> None:
         """Called once the check has read every file: start the ``git status`` ``store`` verifies with,
-        and (``base``: the base commit the merge was predicted with) the renames it looks for
-        (``_renamed_across``).
+        and (``base``: the base commit the merge was predicted with) what it asks git about
+        renames across the folders' boundary (``_proven``).
 
         What ``store`` asks is whether anything changed between this lookup
         and the reads; after the reads nothing is read again, so git may
@@ -131,7 +133,8 @@ class Probe:
             if merge_base is not None:
                 from revgraph.sources.merged import renames_args
 
-                self._renames = [renames_args(merge_base, side) for side in dict.fromkeys((head, base))]
+                self._renames = [tuple(express.staged_args())]
+                self._renames += [renames_args(merge_base, side) for side in dict.fromkeys((head, base))]
                 for args in self._renames:
                     repo.prefetch(*args)
 
@@ -183,7 +186,12 @@ class Probe:
             unchanged = self.stat_key is not None and stat_key == self.stat_key
         if not unchanged:
             return False
-        value = (FORMAT, report.findings, report.base, report.environments)
+        # Renames across the folders' boundary: asked once the key is known to hold.
+        pair = _merge_pair(again)
+        if pair is not None and not _proven(self.ws, again, pair):
+            return False
+        proven = (pair,) if pair is not None else ()
+        value = (FORMAT, report.findings, report.base, report.environments, proven)
         results = _results(self.ws)
         stored = results.put(key, value) if key is not None else False
         if stat_key is not None and stat_key == self.stat_key:
@@ -232,14 +240,18 @@ def probe(
         state = _State.compute(ws, *request)
         results = _results(ws)
         stat_key = state.stat_key()
-        report = _report(ws, base, results.get(stat_key)) if stat_key else None
+        found = _still_proven(ws, state, results.get(stat_key), results, stat_key) if stat_key else None
+        report = _report(ws, base, found)
         if report is not None:
             return Probe(ws, request, None, stat_key, None, _vouch(report), state.express_facts())
         content = state.content(read_limit=LOOKUP_READ_LIMIT)
     except (RevgraphError, OSError):
         return None
     key = _digest(content) if content is not None else None
-    found = results.get(key) if key else None
+    try:
+        found = _still_proven(ws, state, results.get(key), results, key) if key else None
+    except (RevgraphError, OSError):
+        found = None
     report = _report(ws, base, found)
     facts = None
     if report is not None:
@@ -277,12 +289,12 @@ def _digest(state: tuple) -> str:
 
 
 def _report(ws: Workspace, base: str | None, found: Any) -> Report | None:
-    if not (isinstance(found, tuple) and len(found) == 4 and found[0] == FORMAT):
+    if not (isinstance(found, tuple) and len(found) == 5 and found[0] == FORMAT):
         return None
     from revgraph.findings import Report
     from revgraph.lazycontexts import LazyContexts
 
-    _, findings, base_name, environments = found
+    _, findings, base_name, environments, _ = found
     extras = {"contexts": LazyContexts(ws, base)}
     return Report(findings=findings, base=base_name, environments=environments, extras=extras)
 
@@ -1009,46 +1021,131 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
             return False
         if ctx.merged is not None and not _merge_is_union(ctx, contents):
             return False
-        if ctx.merged is not None and repo is not None and _renamed_across(repo, ctx, folders):
-            return False
     return True
 
 
-def _renamed_across(repo: GitRepo, ctx: EnvContext, folders: tuple[str, ...]) -> bool:
-    """Whether a file was renamed into or out of the versions folders, on either side
-    since the merge base (git's rename detection, as the merge's).
+# ------------------------------------------------------- renames across the folders
+# Through a rename across a versions folder's boundary, files outside the folders
+# decide the predicted merge: an edit on the other side follows a file renamed
+# in, a folder renamed in takes along what the other side adds to its old place
+# (directory renames). No folder tree the key holds shows either, nor a later
+# commit that turns a copy into a rename by deleting its source. A result is
+# stored, and answered, only for a pair of commits (HEAD, base) for which git
+# sees no such rename, with the working tree and the index as they are: each
+# stored value lists the pairs found so (``_still_proven``), so a repeated
+# lookup asks git nothing.
 
-    QA (cache fuzzer): through such a rename, files outside the folders decide the
-    predicted merge: a folder renamed into the versions folder pulls in what the
-    other side adds to the old folder later (directory renames), and an edit on
-    the other side follows a renamed file in. Neither changes a folder tree the
-    key holds, nor does ``merge.directoryRenames``: such a result is not stored.
+
+def _merge_pair(state: _State) -> tuple[str, str] | None:
+    """(HEAD, base) as the key resolved them; None when no merge is predicted."""
+    g = state.git
+    if g is None or g.head is None or not g.base_ref:
+        return None
+    return g.head, g.base_ref[1]
+
+
+def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: str) -> Any:
+    """The stored value ``found`` if it still answers (``_proven`` for this state's pair of
+    commits), else None.
+
+    A pair it was proven for costs one ``git diff-index`` (the index, which no key
+    holds); another pair (a commit outside the folders since), git's renames once,
+    then the value is stored again with that pair.
     """
-    head = repo.head_sha()
-    base = ctx.base_ref.sha if ctx.base_ref is not None else None
-    if head is None or base is None:
-        return False
-    merge_base = repo.merge_base(base, head)
-    if merge_base is None:
-        return False
-    for side in dict.fromkeys((head, base)):
-        # Asked of git once per pair of commits, whatever the environments (prefetched
-        # by ``Probe.everything_read``); None: git failed, so unknown, not stored.
-        pairs = repo.while_pinned(f"renames {merge_base} {side}", lambda side=side: _renames(repo, merge_base, side))
-        if pairs is None or any(_inside([old], folders) != _inside([new], folders) for old, new in pairs):
-            return True
-    return False
+    if not (isinstance(found, tuple) and len(found) == 5 and found[0] == FORMAT):
+        return found  # nothing to answer with: ``_report`` says so
+    pair = _merge_pair(state)
+    if pair is None:
+        return found
+    if pair in found[4]:
+        return found if _index_adds_nothing_outside(ws, state) else None
+    if not _proven(ws, state, pair):
+        return None
+    found = (*found[:4], (*found[4][-7:], pair))
+    results.put(key, found)
+    return found
 
 
-def _renames(repo: GitRepo, merge_base: str, side: str) -> list[tuple[str, str]] | None:
-    """(old path, new path) of each file git sees renamed from ``merge_base`` to ``side``."""
+def _proven(ws: Workspace, state: _State, pair: tuple[str, str]) -> bool:
+    """Whether git's merge of ``pair`` sees no rename across any environment's folders,
+    the working tree and the index as they are."""
+    repo = ws.maybe_repo()
+    if repo is None or repo.root is None:
+        return False
+    folders = tuple(repo.folders(env) for _, env, _ in state.envs)
+    flags = repo.while_pinned(f"rename flags {pair} {folders!r}", lambda: _rename_flags(repo, *pair, folders))
+    if flags is None or not _index_adds_nothing_outside(ws, state):
+        return False
+    deletes_outside, adds_outside, deletes_inside = flags
+    # HEAD's side is the working tree (``merged.worktree_commit``): a file added or
+    # edited in the folders can pair with one HEAD deleted outside them, a file
+    # deleted in the folders with one HEAD added outside them.
+    entries = state.entries if state.by_git else None
+    changed = entries is None or any(row[0] not in ("!!", "//") for row in entries)
+    deleted = entries is None or any("D" in row[0] for row in entries if row[0] != "//")
+    if changed and (deletes_outside or (adds_outside and (deletes_inside or deleted))):
+        return False
+    return True
+
+
+def _index_adds_nothing_outside(ws: Workspace, state: _State) -> bool:
+    """Whether the index adds and deletes no file outside the folders (against HEAD)."""
+    repo = ws.maybe_repo()
+    if repo is None or repo.root is None or state.git is None:
+        return False
+    done = repo.git(*express.staged_args(), ok=range(256))
+    return done.returncode == 0 and not express.staged_outside(done.stdout, state.git.folders)
+
+
+def _rename_flags(
+    repo: GitRepo, head: str, base: str, env_folders: tuple[tuple[str, ...], ...]
+) -> tuple[bool, bool, bool] | None:
+    """None when git's merge of HEAD and base may follow a rename across an environment's
+    folders (or that is not known); else what HEAD's side did since the merge base:
+    (deleted a file outside some folders, added one outside, deleted one inside).
+
+    A file renamed on either side since the merge base, one end inside an
+    environment's folders and the other outside, is such a rename; so is any
+    rename when the two have several merge bases (git merges from a virtual
+    one); and anything git says on stderr (a rename limit that skipped the
+    search) leaves it unknown.
+    """
     from revgraph.sources.merged import renames_args
 
-    done = repo.git(*renames_args(merge_base, side), ok=range(256))
-    if done.returncode != 0:
-        return None
-    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return [(fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)]  # R<score>, old, new
+    bases = repo.merge_bases(base, head)  # (asked once per run: the key's own merge base)
+    if not bases:
+        return False, False, False  # no merge base: no merge is predicted
+    if len(bases) != 1:
+        return None  # git merges from a virtual base, whose renames no diff here shows
+    merge_base = bases[0]
+    flags = [False, False, False]
+    for side in dict.fromkeys((head, base)):
+        done = repo.git(*renames_args(merge_base, side), ok=range(256))
+        if done.returncode != 0 or done.stderr.strip():
+            return None
+        fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+        i = 0
+        while i + 1 < len(fields):
+            status = fields[i][:1]
+            if status in ("R", "C"):
+                old, new = fields[i + 1], fields[i + 2] if i + 2 < len(fields) else ""
+                i += 3
+            else:
+                old = new = fields[i + 1]
+                i += 2
+            for folders in env_folders:
+                old_in, new_in = _inside([old], folders), _inside([new], folders)
+                if status in ("R", "C") and old_in != new_in:
+                    return None
+                if side != head:
+                    continue
+                if status in ("R", "D") and not old_in:
+                    flags[0] = True
+                if status in ("R", "A", "C") and not new_in:
+                    flags[1] = True
+                if status in ("R", "D") and old_in:
+                    flags[2] = True
+    return flags[0], flags[1], flags[2]
 
 
 def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> tuple[str, ...] | None:

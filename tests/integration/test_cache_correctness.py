@@ -410,3 +410,179 @@ def test_a_rename_across_the_folder_boundary_keeps_results_out_of_the_cache(gitr
     time.sleep(2.1)
 
     assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 1  # the merge forks
+
+
+# Review of the rename guard: it looked for renames only when it stored a result, and only
+# in HEAD's commit. Each case below stores a result where git sees no rename across the
+# folder boundary, then changes only what no folder tree holds so that git does.
+_DRAFT = "drafts/d1d1d1d1d1d1_x.py"
+_MOVED = "migrations/versions/d1d1d1d1d1d1_x.py"
+_DRAFT_BODY = 'revision = "d1d1d1d1d1d1"\ndown_revision = "a1a1a1a1a1a1"\n' + "".join(f"# {n}\n" for n in range(8))
+
+
+def _draft_history(gitrepo) -> None:
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision("a1a1a1a1a1a1", None, message="base")
+    gitrepo.write(_DRAFT, _DRAFT_BODY)
+    gitrepo.commit("base, with a draft outside versions/")
+    gitrepo.branch("feature")
+
+
+def _main_edits_the_draft(gitrepo, worktree: bool = False) -> None:
+    edited = _DRAFT_BODY.replace('"a1a1a1a1a1a1"', '"gone00000000"')
+    if worktree:  # the index of this work tree stays as it is
+        other = gitrepo.path.parent / "main-wt"
+        gitrepo.git("worktree", "add", "-q", str(other), "main")
+        (other / _DRAFT).write_text(edited)
+        gitrepo.git("-C", str(other), "commit", "-q", "-am", "main: the draft edited")
+        return
+    gitrepo.checkout("main")
+    gitrepo.write(_DRAFT, edited)
+    gitrepo.commit("main: the draft edited")
+    gitrepo.checkout("feature")
+
+
+def test_a_copy_that_a_later_commit_turns_into_a_rename_is_not_answered_from_the_cache(gitrepo):
+    _draft_history(gitrepo)
+    gitrepo.checkout("feature")
+    gitrepo.write(_MOVED, _DRAFT_BODY)
+    gitrepo.commit("feature: the draft copied into versions/")
+    _main_edits_the_draft(gitrepo)
+    time.sleep(2.1)
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+
+    gitrepo.git("rm", "-q", _DRAFT)
+    gitrepo.commit("feature: the draft deleted (git now sees a rename)")
+    time.sleep(2.1)
+
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 1
+
+
+def test_a_copy_on_main_that_main_later_turns_into_a_rename_is_not_answered_from_the_cache(gitrepo):
+    _draft_history(gitrepo)
+    gitrepo.write(_MOVED, _DRAFT_BODY)
+    gitrepo.commit("main: the draft copied into versions/")
+    gitrepo.checkout("feature")
+    gitrepo.write(_DRAFT, _DRAFT_BODY.replace('"a1a1a1a1a1a1"', '"gone00000000"'))
+    gitrepo.commit("feature: the draft edited")
+    time.sleep(2.1)
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+
+    gitrepo.checkout("main")
+    gitrepo.git("rm", "-q", _DRAFT)
+    gitrepo.commit("main: the draft deleted (git now sees a rename)")
+    gitrepo.checkout("feature")
+    time.sleep(2.1)
+
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 1
+
+
+def test_a_rename_only_staged_is_seen_by_the_cache(gitrepo):
+    _draft_history(gitrepo)
+    gitrepo.checkout("feature")
+    gitrepo.git("mv", _DRAFT, _MOVED)  # staged, not committed: the predicted merge has it
+    time.sleep(2.1)
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+
+    _main_edits_the_draft(gitrepo, worktree=True)
+    time.sleep(2.1)
+
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 1
+
+
+def test_a_committed_deletion_and_an_untracked_copy_make_a_rename_the_cache_sees(gitrepo):
+    _draft_history(gitrepo)
+    gitrepo.checkout("feature")
+    gitrepo.git("rm", "-q", _DRAFT)
+    gitrepo.commit("feature: the draft deleted")
+    gitrepo.write(_MOVED, _DRAFT_BODY)  # untracked: the predicted merge stages it
+    time.sleep(2.1)
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+
+    _main_edits_the_draft(gitrepo, worktree=True)
+    time.sleep(2.1)
+
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 1
+
+
+def test_a_rename_git_s_rename_limit_hides_from_diff_tree_is_not_answered_from_the_cache(gitrepo):
+    # diff-tree gives up looking for renames past 1000 x 1000 candidates and only warns;
+    # git's merge looks at fewer candidates and finds the draft moved in.
+    import random
+
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision("a1a1a1a1a1a1", None, message="base")
+    gitrepo.write(_DRAFT, _DRAFT_BODY)
+    rng = random.Random(1)
+    for n in range(1010):
+        gitrepo.write(f"old/o{n}.dat", "".join(rng.choice("abcdefghij\n") for _ in range(300)))
+    gitrepo.commit("base")
+    gitrepo.branch("feature")
+    gitrepo.checkout("feature")
+    moved = "migrations/versions/d1d1d1d1d1d1_moved.py"  # another name: git pairs same names before any limit
+    gitrepo.git("mv", _DRAFT, moved)
+    gitrepo.write(moved, '"""moved into versions"""\n' + _DRAFT_BODY)
+    gitrepo.git("rm", "-rq", "old")
+    for n in range(1010):
+        gitrepo.write(f"new/n{n}.dat", "".join(rng.choice("klmnopqrst\n") for _ in range(300)))
+    gitrepo.commit("feature: the draft moved in, the assets replaced")
+    time.sleep(2.1)
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+
+    _main_edits_the_draft(gitrepo, worktree=True)
+    time.sleep(2.1)
+
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 1
+
+
+def test_a_staged_deletion_that_makes_a_rename_is_seen_by_the_express_lane(gitrepo):
+    # A ticket's facts (commits, git status of the folders) do not change when the
+    # index deletes a file outside the folders; the predicted merge, which starts from
+    # the index, then sees the copy committed earlier as a rename.
+    _draft_history(gitrepo)
+    gitrepo.checkout("feature")
+    gitrepo.write(_MOVED, _DRAFT_BODY)
+    gitrepo.commit("feature: the draft copied into versions/")
+    _main_edits_the_draft(gitrepo)
+    time.sleep(2.1)
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+    assert list((gitrepo.path / ".git" / "revgraph" / "express").iterdir())  # a ticket answers next
+
+    gitrepo.git("rm", "-q", _DRAFT)
+    time.sleep(2.1)
+
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 1
+
+
+def test_a_commit_outside_the_folders_keeps_the_result_once_git_shows_no_rename(repo):
+    same_answer(repo.path, pristine=True)
+    (repo.path / "NOTES.md").write_text("outside the versions folder\n")
+    git(repo.path, "add", "NOTES.md")
+    git(repo.path, "commit", "-qm", "a note")
+
+    hit = cached_report(repo.path)  # another HEAD: its renames asked once, then stored with the result
+
+    assert hit is not None
+    assert cached_report(repo.path) is not None
+
+
+def test_a_criss_cross_history_keeps_its_results_out_of_the_cache(gitrepo):
+    # Two merge bases: git's merge works from a virtual one, whose renames no diff shows.
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision("a1a1a1a1a1a1", None, message="base")
+    gitrepo.commit("base")
+    gitrepo.branch("feature")
+    gitrepo.write("main.txt", "main\n")
+    main_side = gitrepo.commit("main: a file")
+    gitrepo.checkout("feature")
+    gitrepo.write("feature.txt", "feature\n")
+    feature_side = gitrepo.commit("feature: a file")
+    gitrepo.git("merge", "-q", "--no-edit", main_side)
+    gitrepo.checkout("main")
+    gitrepo.git("merge", "-q", "--no-edit", feature_side)
+    gitrepo.checkout("feature")
+    assert len(gitrepo.git("merge-base", "--all", "main", "feature").stdout.split()) == 2
+    time.sleep(2.1)
+
+    assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+    assert cached_report(gitrepo.path) is None

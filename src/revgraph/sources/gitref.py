@@ -378,7 +378,7 @@ class GitRepo:
         self._path_answers: dict[tuple[str, str], str] = {}  # (commit id, path) -> cat-file's answer
         self._marks: dict[tuple[str, ...], tuple[tuple, tuple[bytes, ...]]] = {}  # ``_known_marks``
         self._marks_asked: dict[tuple[str, ...], object] = {}  # prefetched: the index's identity then
-        self._merge_bases: dict[tuple[str, str], str | None] = {}
+        self._merge_bases: dict[tuple[str, str], tuple[str, ...]] = {}
         self._remotes: tuple[str, ...] | None = None  # `git remote`, asked once (error hints)
         # Trees read in full, per environment layout: others are read as their difference.
         self._references: dict[tuple, _Reference] = {}
@@ -877,12 +877,18 @@ class GitRepo:
         return self._rev_parse("HEAD^{commit}")
 
     def merge_base(self, a: str, b: str) -> str | None:
+        """The merge base git picks (``git merge-base``: the first of ``merge_bases``)."""
+        found = self.merge_bases(a, b)
+        return found[0] if found else None
+
+    def merge_bases(self, a: str, b: str) -> tuple[str, ...]:
+        """Every best common ancestor of ``a`` and ``b`` (several after criss-cross merges)."""
         pair = (self.resolve(a), self.resolve(b))
-        if pair not in self._merge_bases:  # two commits' merge base never changes
-            done = self.git("merge-base", *pair, ok=(0, 1))
-            out = done.stdout.decode().strip()
-            self._merge_bases[pair] = out.split()[0] if done.returncode == 0 and out else None
-            self.known_commits([self._merge_bases[pair]])  # a merge base is a commit
+        if pair not in self._merge_bases:  # two commits' merge bases never change
+            done = self.git("merge-base", "--all", *pair, ok=(0, 1))
+            out = done.stdout.decode().split() if done.returncode == 0 else []
+            self._merge_bases[pair] = tuple(out)
+            self.known_commits(out)  # a merge base is a commit
         return self._merge_bases[pair]
 
     def is_shallow(self) -> bool:

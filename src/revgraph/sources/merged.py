@@ -136,9 +136,9 @@ def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str
 
 
 def renames_args(merge_base: str, side: str) -> tuple[str, ...]:
-    """``git diff-tree`` listing the renames git's merge would see on one side since the
-    merge base (``resultcache._renamed_across`` asks; ``_prefetch_git_reads`` starts it)."""
-    return ("diff-tree", "-r", "-M", "-z", "--diff-filter=R", "--name-status", merge_base, side)
+    """``git diff-tree`` listing what one side changed since the merge base, with the renames
+    git's merge would see (``resultcache._rename_flags`` asks, ``Probe.everything_read`` starts it)."""
+    return ("diff-tree", "-r", "-M", "-z", "--name-status", merge_base, side)
 
 
 def _submodule_conflict(conflicts: Sequence[tuple[TreeEntry, int]], folders: Sequence[str]) -> bool:
