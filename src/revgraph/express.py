@@ -115,21 +115,23 @@ def hidden_args(folders: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def staged_args() -> list[str]:
-    """``git diff-index`` of the files the index adds or deletes against HEAD (``staged_outside``)."""
-    return ["diff-index", "--cached", "--no-renames", "-z", "--name-status", "--diff-filter=AD", "HEAD", "--"]
+    """``git diff-index`` of the files the index holds otherwise than HEAD (``staged_outside``)."""
+    return ["diff-index", "--cached", "--no-renames", "-z", "--name-only", "HEAD", "--"]
 
 
 def staged_outside(stdout: bytes, folders: tuple[str, ...] | list[str]) -> bool:
-    """Whether ``staged_args``' output adds or deletes a file outside every versions folder.
+    """Whether ``staged_args``' output names a file outside every versions folder.
 
     The predicted merge starts from the index (``sources.merged.worktree_commit``):
-    such a file can be one end of a rename across the folders' boundary that git's
-    merge follows and no part of the key holds (``resultcache._rename_flags``).
+    a change staged outside the folders is part of the merge, and no part of the key
+    holds it. Through git's renames it can reach the folders (a staged copy of a
+    revision file outside them, say), so a result is kept and answered only while
+    the index is HEAD's outside the folders (``resultcache._still_proven``).
     """
     if any(not folder for folder in folders):
         return False
     prefixes = tuple(os.fsencode(f"{folder}/") for folder in folders)
-    return any(path and not path.startswith(prefixes) for path in stdout.split(b"\0")[1::2])
+    return any(path and not path.startswith(prefixes) for path in stdout.split(b"\0"))
 
 
 def index_identity(git_dir: str) -> tuple | str | None:

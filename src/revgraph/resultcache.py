@@ -40,7 +40,7 @@ of the folders by path (no file that ``.gitignore`` keeps out of the merge,
 no textual merge of one file); any other result is simply not stored. Renames
 across the folder boundary depend on files outside the folders, which no
 folder tree shows: a stored result answers only for the pairs of commits it
-was proven for (``_proven``). ``--no-cache``, ``--db`` (a database
+was proven for (``_still_proven``). ``--no-cache``, ``--db`` (a database
 changes outside git) and sparse checkouts (revisions from the index) bypass
 this cache.
 
@@ -109,12 +109,12 @@ class Probe:
         self.report = report
         self.facts = facts  # (plan, state) for an express ticket, when the key allows one
         self._verifying: tuple[str, ...] | None = None  # the git status everything_read started
-        self._renames: list[tuple[str, ...]] = []  # and what ``_proven`` asks git
+        self._renames: list[tuple[str, ...]] = []  # and the index's difference from HEAD
 
     def everything_read(self, base: str | None = None) -> None:
         """Called once the check has read every file: start the ``git status`` ``store`` verifies with,
-        and (``base``: the base commit the merge was predicted with) what it asks git about
-        renames across the folders' boundary (``_proven``).
+        and (``base``: the base commit the merge was predicted with) the index's difference
+        from HEAD outside the folders (``_index_clean_outside``).
 
         What ``store`` asks is whether anything changed between this lookup
         and the reads; after the reads nothing is read again, so git may
@@ -131,12 +131,8 @@ class Probe:
             head = repo.head_sha()
             merge_base = repo.merge_base(base, head) if base and head else None
             if merge_base is not None:
-                from revgraph.sources.merged import renames_args
-
                 self._renames = [tuple(express.staged_args())]
-                self._renames += [renames_args(merge_base, side) for side in dict.fromkeys((head, base))]
-                for args in self._renames:
-                    repo.prefetch(*args)
+                repo.prefetch(*self._renames[0])
 
     def release(self) -> None:
         """Drop ``everything_read``'s ``git status`` if ``store`` did not take it; the
@@ -186,9 +182,10 @@ class Probe:
             unchanged = self.stat_key is not None and stat_key == self.stat_key
         if not unchanged:
             return False
-        # Renames across the folders' boundary: asked once the key is known to hold.
+        # The result stands for this pair of commits (``_still_proven``), with the
+        # index as HEAD has it outside the folders.
         pair = _merge_pair(again)
-        if pair is not None and not _proven(self.ws, again, pair):
+        if pair is not None and not _index_clean_outside(self.ws, again):
             return False
         proven = (pair,) if pair is not None else ()
         value = (FORMAT, report.findings, report.base, report.environments, proven)
@@ -1028,12 +1025,15 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
 # Through a rename across a versions folder's boundary, files outside the folders
 # decide the predicted merge: an edit on the other side follows a file renamed
 # in, a folder renamed in takes along what the other side adds to its old place
-# (directory renames). No folder tree the key holds shows either, nor a later
-# commit that turns a copy into a rename by deleting its source. A result is
-# stored, and answered, only for a pair of commits (HEAD, base) for which git
-# sees no such rename, with the working tree and the index as they are: each
-# stored value lists the pairs found so (``_still_proven``), so a repeated
-# lookup asks git nothing.
+# (directory renames), and git's merge pairs a deleted file with an added one by
+# its own choice (only sources the other side touched), not ``diff-tree -M``'s.
+# No folder tree the key holds shows any of it. So a stored result answers for
+# the pair of commits (HEAD, base) it was computed for, with the index as HEAD
+# has it outside the folders: that merge is the one the check made. For another
+# pair (a commit outside the folders since) it answers only where git's merge can
+# see no rename at all: one merge base, and no file deleted on either side since
+# it, in the commits or in the working tree's folders. Each stored value lists the
+# pairs it answers for.
 
 
 def _merge_pair(state: _State) -> tuple[str, str] | None:
@@ -1045,12 +1045,10 @@ def _merge_pair(state: _State) -> tuple[str, str] | None:
 
 
 def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: str) -> Any:
-    """The stored value ``found`` if it still answers (``_proven`` for this state's pair of
-    commits), else None.
+    """The stored value ``found`` if it answers for this state's pair of commits, else None.
 
-    A pair it was proven for costs one ``git diff-index`` (the index, which no key
-    holds); another pair (a commit outside the folders since), git's renames once,
-    then the value is stored again with that pair.
+    A pair it lists costs one ``git diff-index`` (the index, which no key holds);
+    another pair, ``_new_pair_proven``, then the value is stored again with it.
     """
     if not (isinstance(found, tuple) and len(found) == 5 and found[0] == FORMAT):
         return found  # nothing to answer with: ``_report`` says so
@@ -1058,94 +1056,45 @@ def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: s
     if pair is None:
         return found
     if pair in found[4]:
-        return found if _index_adds_nothing_outside(ws, state) else None
-    if not _proven(ws, state, pair):
+        return found if _index_clean_outside(ws, state) else None
+    if not _new_pair_proven(ws, state, pair):
         return None
     found = (*found[:4], (*found[4][-7:], pair))
     results.put(key, found)
     return found
 
 
-def _proven(ws: Workspace, state: _State, pair: tuple[str, str]) -> bool:
-    """Whether git's merge of ``pair`` sees no rename across any environment's folders,
-    the working tree and the index as they are."""
+def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str]) -> bool:
+    """Whether git's merge of ``pair`` sees no rename: the folder trees of the key then
+    decide it alone, as they did for the pair the result was computed for (whose merge
+    ``store`` found to be the by-path union of the folders: ``_merge_is_union``)."""
     repo = ws.maybe_repo()
-    if repo is None or repo.root is None:
+    if repo is None or repo.root is None or not _index_clean_outside(ws, state):
         return False
-    folders = tuple(repo.folders(env) for _, env, _ in state.envs)
-    flags = repo.while_pinned(f"rename flags {pair} {folders!r}", lambda: _rename_flags(repo, *pair, folders))
-    if flags is None or not _index_adds_nothing_outside(ws, state):
-        return False
-    deletes_outside, adds_outside, deletes_inside = flags
-    # HEAD's side is the working tree (``merged.worktree_commit``): a file added or
-    # edited in the folders can pair with one HEAD deleted outside them, a file
-    # deleted in the folders with one HEAD added outside them.
-    entries = state.entries if state.by_git else None
-    changed = entries is None or any(row[0] not in ("!!", "//") for row in entries)
-    deleted = entries is None or any("D" in row[0] for row in entries if row[0] != "//")
-    if changed and (deletes_outside or (adds_outside and (deletes_inside or deleted))):
-        return False
+    if not state.by_git or state.entries is None or any("D" in row[0] for row in state.entries if row[0] != "//"):
+        return False  # a file deleted from the folders on disk is a deletion of HEAD's side too
+    head, base = pair
+    bases = repo.merge_bases(base, head)
+    if not bases:
+        return True  # no merge base: no merge is predicted
+    if len(bases) != 1:
+        return False  # git merges from a virtual base, built with renames of its own
+    from revgraph.sources.merged import deletions_args
+
+    for side in dict.fromkeys(pair):
+        done = repo.git(*deletions_args(bases[0], side), ok=range(256))
+        if done.returncode != 0 or done.stdout.strip(b"\0"):
+            return False
     return True
 
 
-def _index_adds_nothing_outside(ws: Workspace, state: _State) -> bool:
-    """Whether the index adds and deletes no file outside the folders (against HEAD)."""
+def _index_clean_outside(ws: Workspace, state: _State) -> bool:
+    """Whether the index holds HEAD's files outside the folders (``express.staged_outside``)."""
     repo = ws.maybe_repo()
     if repo is None or repo.root is None or state.git is None:
         return False
     done = repo.git(*express.staged_args(), ok=range(256))
     return done.returncode == 0 and not express.staged_outside(done.stdout, state.git.folders)
-
-
-def _rename_flags(
-    repo: GitRepo, head: str, base: str, env_folders: tuple[tuple[str, ...], ...]
-) -> tuple[bool, bool, bool] | None:
-    """None when git's merge of HEAD and base may follow a rename across an environment's
-    folders (or that is not known); else what HEAD's side did since the merge base:
-    (deleted a file outside some folders, added one outside, deleted one inside).
-
-    A file renamed on either side since the merge base, one end inside an
-    environment's folders and the other outside, is such a rename; so is any
-    rename when the two have several merge bases (git merges from a virtual
-    one); and anything git says on stderr (a rename limit that skipped the
-    search) leaves it unknown.
-    """
-    from revgraph.sources.merged import renames_args
-
-    bases = repo.merge_bases(base, head)  # (asked once per run: the key's own merge base)
-    if not bases:
-        return False, False, False  # no merge base: no merge is predicted
-    if len(bases) != 1:
-        return None  # git merges from a virtual base, whose renames no diff here shows
-    merge_base = bases[0]
-    flags = [False, False, False]
-    for side in dict.fromkeys((head, base)):
-        done = repo.git(*renames_args(merge_base, side), ok=range(256))
-        if done.returncode != 0 or done.stderr.strip():
-            return None
-        fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
-        i = 0
-        while i + 1 < len(fields):
-            status = fields[i][:1]
-            if status in ("R", "C"):
-                old, new = fields[i + 1], fields[i + 2] if i + 2 < len(fields) else ""
-                i += 3
-            else:
-                old = new = fields[i + 1]
-                i += 2
-            for folders in env_folders:
-                old_in, new_in = _inside([old], folders), _inside([new], folders)
-                if status in ("R", "C") and old_in != new_in:
-                    return None
-                if side != head:
-                    continue
-                if status in ("R", "D") and not old_in:
-                    flags[0] = True
-                if status in ("R", "A", "C") and not new_in:
-                    flags[1] = True
-                if status in ("R", "D") and old_in:
-                    flags[2] = True
-    return flags[0], flags[1], flags[2]
 
 
 def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> tuple[str, ...] | None:

@@ -566,8 +566,9 @@ def test_a_commit_outside_the_folders_keeps_the_result_once_git_shows_no_rename(
     assert cached_report(repo.path) is not None
 
 
-def test_a_criss_cross_history_keeps_its_results_out_of_the_cache(gitrepo):
-    # Two merge bases: git's merge works from a virtual one, whose renames no diff shows.
+def test_a_criss_cross_history_keeps_a_result_for_its_own_commits_only(gitrepo):
+    # Two merge bases: git's merge works from a virtual one, whose renames no diff shows;
+    # the result answers for the commits it was computed for, not for the next ones.
     gitrepo.init_env(commit=False)
     gitrepo.add_revision("a1a1a1a1a1a1", None, message="base")
     gitrepo.commit("base")
@@ -585,4 +586,88 @@ def test_a_criss_cross_history_keeps_its_results_out_of_the_cache(gitrepo):
     time.sleep(2.1)
 
     assert _same_with_and_without_cache(gitrepo, "check", "--base", "main") == 0
+    assert cached_report(gitrepo.path) is not None
+    gitrepo.write("notes.txt", "outside the versions folder\n")
+    gitrepo.commit("feature: a note")
+
     assert cached_report(gitrepo.path) is None
+
+
+# Found by a differential cache fuzzer after the per-pair proof: git's merge follows renames
+# that no rename across the boundary in `diff-tree -M` shows. Each scenario is shell: the
+# setup, a check whose result the cache keeps, then a change outside every folder tree.
+_SHELL_PRELUDE = r'''
+set -e
+rev() { mkdir -p "$(dirname "$1")"; if [ "$3" = None ]; then d=None; else d="\"$3\""; fi
+  printf '"""msg %s\n\nRevision ID: %s\nRevises: %s\n"""\nrevision = "%s"\ndown_revision = %s\n' "$2" "$2" "$3" "$2" "$d" > "$1"; }
+'''
+_SCENARIOS = {
+    "base renames a folder holding a versions folder HEAD adds to (directory rename)": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\nversion_locations = %%(here)s/migrations/versions %%(here)s/app/versions\npath_separator = space\n' > alembic.ini
+mkdir -p migrations app; echo "# env" > migrations/env.py
+rev migrations/versions/a1_x.py a1 None
+for i in 1 2 3; do seq 1 50 | sed "s/^/line $i /" > app/f$i.txt; done
+git add -A; git commit -qm init
+git checkout -q -b feature; rev app/versions/b1_x.py b1 a1; echo new > app/new.txt; git add -A; git commit -qm feat
+git checkout -q main; rev migrations/versions/c1_x.py c1 a1; git add -A; git commit -qm c1; git checkout -q feature
+''', r'''
+git checkout -q main; mkdir src; git mv app src/app; git commit -qm mv; git checkout -q feature
+'''),
+    "a staged edit outside the folders pairs with a revision HEAD deleted": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations lib; echo "# env" > migrations/env.py
+rev migrations/versions/a1_x.py a1 None
+rev migrations/versions/x_x.py x a1; seq 1 40 | sed 's/^/# body line /' >> migrations/versions/x_x.py
+git add -A; git commit -qm init
+git checkout -q -b feature; git rm -q migrations/versions/x_x.py
+seq 1 40 | sed 's/^/print("unrelated") # /' > lib/x.py; rev migrations/versions/h1_x.py h1 a1; git add -A; git commit -qm feat
+git checkout -q main; echo "# base edit" >> migrations/versions/x_x.py; git commit -qam edit; git checkout -q feature
+''', r'''
+git show main~1:migrations/versions/x_x.py > lib/x.py; git add lib/x.py
+'''),
+    "git's merge pairs a deleted file otherwise than diff-tree does": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions lib; echo "# env" > migrations/env.py
+rev migrations/versions/a1_x.py a1 None
+pad() { seq 1 20 | sed 's/^/# common pad line /'; }
+{ printf '"""n1"""\nrevision = "n1"\ndown_revision = "a1"\n'; pad; seq 1 6 | sed 's/^/# x only /'; } > lib/x.py
+{ printf '"""n1"""\nrevision = "n1"\ndown_revision = "a1"\n'; pad; seq 1 2 | sed 's/^/# old only /'; } > migrations/versions/o1_x.py
+git add -A; git commit -qm init
+git checkout -q -b feature; rev migrations/versions/h1_x.py h1 a1; git add -A; git commit -qm feat
+git checkout -q main; git rm -q lib/x.py migrations/versions/o1_x.py
+{ printf '"""n1"""\nrevision = "n1"\ndown_revision = "a1"\n'; pad; seq 1 2 | sed 's/^/# old only /'; echo "# new"; } > migrations/versions/n1_x.py
+git add -A; git commit -qm "base: o1 -> n1"; git checkout -q feature
+''', r'''
+sed -i 's/^down_revision = "a1"/down_revision = "zz"/' lib/x.py; git commit -qam "HEAD edits lib/x.py"
+'''),
+}
+
+
+@pytest.mark.parametrize("scenario", list(_SCENARIOS))
+def test_a_change_outside_the_folders_that_git_s_merge_follows_in_is_not_answered_from_the_cache(
+    tmp_path, git_env, scenario
+):
+    setup, change = _SCENARIOS[scenario]
+    path = tmp_path / "repo"
+    path.mkdir()
+
+    def shell(script: str) -> None:
+        subprocess.run(["bash", "-c", _SHELL_PRELUDE + script], cwd=path, env=git_env, check=True,
+                       capture_output=True)  # fmt: skip
+
+    def same() -> tuple:
+        runs = [_run(path, "check", "--base", "main"), _run(path, "check", "--base", "main"),
+                _run(path, "check", "--base", "main", cache=False)]  # fmt: skip
+        assert len({(r.returncode, r.stdout) for r in runs}) == 1, [r.stdout for r in runs]
+        return runs[0].returncode, runs[0].stdout
+
+    shell(setup)
+    time.sleep(2.1)
+    before = same()
+    shell(change)
+    time.sleep(2.1)
+
+    assert same() != before  # (and the cache agreed with --no-cache on both)
