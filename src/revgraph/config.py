@@ -200,9 +200,14 @@ class Environment:
         """``version_locations`` as POSIX paths relative to ``root`` (e.g. a git top level).
 
         Used to read the same folders from a git ref. ``root`` itself is ``""``.
-        A location outside ``root`` raises ``ConfigError``: git cannot hold it.
+        A location outside ``root`` raises ``ConfigError``: git cannot hold it;
+        unless it does not exist, which alembic skips too: then it is left out.
         """
-        return tuple(_posix_relative(location, root, self.name) for location in self.version_locations)
+        return tuple(
+            _posix_relative(location, root, self.name)
+            for location in self.version_locations
+            if os.path.lexists(location) or _inside(location, root)
+        )
 
 
 @dataclass(frozen=True)
@@ -1601,6 +1606,15 @@ def _find_installed_spec(top: str) -> Any:
         return importlib.util.find_spec(top)
     except (ImportError, ValueError):
         return None
+
+
+def _inside(location: Path, root: Path) -> bool:
+    """Whether ``location`` lies in ``root``, as written or with symlinks followed."""
+    for spell in (lambda p: os.path.normpath(os.path.abspath(p)), os.path.realpath):
+        top = spell(root)
+        if os.path.commonpath([top, spell(location)]) == top:
+            return True
+    return False
 
 
 def _posix_relative(location: Path, root: Path, env_name: str) -> str:

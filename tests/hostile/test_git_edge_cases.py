@@ -8,6 +8,7 @@ Each either works as in an ordinary clone or stops with a clear one-line error
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -381,3 +382,22 @@ def test_a_versions_folder_not_created_yet_beside_a_committed_symlink_is_no_cras
     done = gitrepo.run("--no-cache", "check", "--base", "main")
 
     assert done.returncode in (0, 1) and "internal error" not in done.stderr, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("command", [("graph",), ("check",), ("heads", "--ref", "HEAD")])
+def test_a_missing_version_location_outside_the_repository_is_skipped_as_alembic_does(gitrepo, tmp_path, command):
+    # QA (config fuzzer): alembic and `revgraph heads` skip it; graph, check and heads --ref
+    # refused the whole environment ("outside the repository; git cannot read it from a ref").
+    gitrepo.init_env(commit=False)
+    gone = tmp_path / "nowhere" / "versions"
+    ini = gitrepo.read("alembic.ini").replace(
+        b"[alembic]\n", f"[alembic]\nversion_locations = %(here)s/migrations/versions{os.pathsep}{gone}\n".encode(), 1
+    )
+    gitrepo.write("alembic.ini", ini)
+    gitrepo.add_revision("a1a1a1a1a1a1", None, message="base")
+    gitrepo.commit("a second version location that does not exist")
+
+    done = gitrepo.run(*command)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "a1a1a1a1a1a1" in done.stdout or "All good" in done.stdout

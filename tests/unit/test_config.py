@@ -820,10 +820,17 @@ def test_versions_relative_to_follows_symlinked_roots(tmp_path: Path) -> None:
 
 
 def test_versions_outside_the_root_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "outside").mkdir()
     env = Environment(name="e", script_location=None, version_locations=(tmp_path / "outside",))
     with pytest.raises(ConfigError) as info:
         env.versions_relative_to(tmp_path / "repo")
     assert info.value.exit_code == 2 and "outside" in info.value.message
+
+
+def test_a_missing_version_location_outside_the_root_is_left_out_as_alembic_skips_it(tmp_path: Path) -> None:
+    env = Environment(name="e", script_location=None,
+                      version_locations=(tmp_path / "repo" / "versions", tmp_path / "gone"))  # fmt: skip
+    assert env.versions_relative_to(tmp_path / "repo") == ("versions",)
 
 
 # ------------------------------------------------------------------ errors

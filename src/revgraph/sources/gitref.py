@@ -1242,10 +1242,16 @@ class GitRepo:
 
     # ------------------------------------------------------------ snapshots
     def folders(self, env: Environment, root: Path | None = None) -> tuple[str, ...]:
-        """``env``'s version locations relative to the repository root (POSIX)."""
+        """``env``'s version locations relative to the repository root (POSIX).
+
+        A location that does not exist outside the repository is left out: alembic
+        skips a missing folder, and git holds nothing there (``outside_and_missing``).
+        """
+        top = root or self.root
         return tuple(
-            _relative_location(loc, root or self.root, env.name, bare_dir=self._bare_dir())
+            _relative_location(loc, top, env.name, bare_dir=self._bare_dir())
             for loc in env.version_locations
+            if top is None or not outside_and_missing(loc, top)
         )
 
     def _bare_dir(self) -> Path | None:
@@ -1662,6 +1668,17 @@ def _relative_location(
         f"environment {env_name!r}: versions folder {location} is outside {root}; "
         "git cannot read it from a ref"
     )
+
+
+def outside_and_missing(location: Path, root: Path) -> bool:
+    """Whether ``location`` lies outside ``root`` and does not exist (nor a link there)."""
+    if os.path.lexists(location):
+        return False
+    for spell in (lambda p: os.path.normpath(os.path.abspath(p)), os.path.realpath):
+        top = spell(root)
+        if os.path.commonpath([top, spell(location)]) == top:
+            return False
+    return True
 
 
 def _empty_folders(entries: Sequence[TreeEntry], folders: Sequence[str]) -> list[str]:
