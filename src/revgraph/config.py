@@ -1589,7 +1589,10 @@ class _PathResolver:
         if self._sys_path is None:
             values = self.reader.path_list("prepend_sys_path", _LEGACY_SYS_PATH_SPLIT, []) or []
             base = self.reader.base_dir("prepend_sys_path")
-            self._sys_path = [str(_abs(base, v)) for v in values] + [p or os.getcwd() for p in sys.path]
+            # A relative entry: beside the file first (as ``resolve``), then where revgraph
+            # started, which is where alembic takes it from (``alembic -c conf/alembic.ini``).
+            found = [str(_abs(base, v)) for v in values] + [str(_abs(self.start, v)) for v in values]
+            self._sys_path = [*dict.fromkeys(found)] + [p or os.getcwd() for p in sys.path]
         return self._sys_path
 
 

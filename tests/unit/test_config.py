@@ -427,6 +427,17 @@ def test_package_resource_is_found_without_importing_the_application(tmp_path: P
     assert "rg_noimport_app" not in sys.modules
 
 
+def test_a_relative_prepend_sys_path_is_also_taken_from_where_revgraph_starts(tmp_path: Path) -> None:
+    # QA (config fuzzer): `alembic -c conf/alembic.ini heads` run from the top finds pkg/
+    # through `prepend_sys_path = .` (the working directory); revgraph looked beside the ini only.
+    write(tmp_path / "rg_prepend_app" / "__init__.py", "")
+    make_dirs(tmp_path, "rg_prepend_app/migs/versions")
+    write(tmp_path / "conf" / "alembic.ini",
+          "[alembic]\nscript_location = rg_prepend_app:migs\nprepend_sys_path = .\npath_separator = os\n")  # fmt: skip
+    (env,) = load_project(tmp_path, config_file=tmp_path / "conf" / "alembic.ini").environments
+    assert env.script_location == tmp_path / "rg_prepend_app" / "migs"
+
+
 def test_package_resource_of_an_unknown_package_is_a_config_error(tmp_path: Path) -> None:
     write(tmp_path / "alembic.ini", "[alembic]\nscript_location = rg_no_such_pkg_xyz:migrations\n")
     expect_error(ConfigError, "rg_no_such_pkg_xyz", "not found", start=tmp_path)
