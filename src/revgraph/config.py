@@ -750,7 +750,7 @@ def _environment_specs(
         return [(DEFAULT_ENV_NAME, partial(_versions_environment, DEFAULT_ENV_NAME, folders, "--versions"))]
     if config_file is not None:
         path = _abs(start, config_file)
-        if section is None and path.suffix != ".toml" and _is_file(path):
+        if section is None and path.name != "pyproject.toml" and _is_file(path):
             return _ini_specs(path, start)  # -c names the file; its sections as without -c
         ini = start / "alembic.ini"
         if path.name == "pyproject.toml" and _is_file(ini) and ini.parent.resolve() == path.parent.resolve():
@@ -1149,7 +1149,7 @@ def _config_environment(
     if not _is_file(path):
         what = "is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "not found"
         raise ConfigError(f"config file {path} {what}")
-    if path.name == "pyproject.toml" or path.suffix == ".toml":
+    if path.name == "pyproject.toml":  # as alembic: by that name only (`-c settings.toml` is an ini)
         return _environment_from_reader(name, _toml_reader(path, _read_tool_tables(path)), start, notes)
     neighbour = _read_tool_tables(path.parent / "pyproject.toml").get("alembic")
     reader = _ini_reader(path, _read_ini(path), section or DEFAULT_SECTION, neighbour, explicit=explicit)
@@ -1380,7 +1380,7 @@ def environment_at(env: Environment, config: bytes | None, neighbour: bytes | No
         if not isinstance(entry, dict) or [key for key in _ENV_SOURCE_KEYS if key in entry] != ["script_location"]:
             raise ConfigError(f"{where} is not described by its script_location there")
         reader = _inline_reader(entry, path, where)
-    elif path.suffix == ".toml":
+    elif path.name == "pyproject.toml":
         reader = _toml_reader(path, _tool_tables(path, _parse_toml(path, config)))
     else:
         pyproject = path.parent / "pyproject.toml"

@@ -438,6 +438,20 @@ def test_a_relative_prepend_sys_path_is_also_taken_from_where_revgraph_starts(tm
     assert env.script_location == tmp_path / "rg_prepend_app" / "migs"
 
 
+def test_only_a_file_named_pyproject_toml_is_read_as_toml(tmp_path: Path) -> None:
+    # QA (config fuzzer): alembic reads `-c settings.toml` as an ini file (its basename is
+    # not pyproject.toml); revgraph went by the suffix and said "invalid TOML".
+    make_dirs(tmp_path, "m/versions")
+    write(tmp_path / "settings.toml", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "alembic.toml", '[tool.alembic]\nscript_location = "m"\n')
+
+    (env,) = load_project(tmp_path, config_file=tmp_path / "settings.toml").environments
+
+    assert env.script_location == tmp_path / "m"
+    with pytest.raises(ConfigError):  # alembic: "No 'script_location' key found in configuration."
+        load_project(tmp_path, config_file=tmp_path / "alembic.toml").environments
+
+
 def test_package_resource_of_an_unknown_package_is_a_config_error(tmp_path: Path) -> None:
     write(tmp_path / "alembic.ini", "[alembic]\nscript_location = rg_no_such_pkg_xyz:migrations\n")
     expect_error(ConfigError, "rg_no_such_pkg_xyz", "not found", start=tmp_path)

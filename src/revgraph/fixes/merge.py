@@ -109,7 +109,7 @@ def _naming_error(env: "Environment", exc: Exception) -> ConfigError:
         reason, hint = str(exc), "set timezone to a zoneinfo name (UTC, Europe/Paris), or remove it"
     else:
         reason = f"file_template {env.file_template!r} cannot be filled in ({type(exc).__name__}: {exc})"
-        percent = "%" if str(where).endswith(".toml") else "%%"  # an ini file doubles it
+        percent = "%" if str(where).endswith("pyproject.toml") else "%%"  # an ini file doubles it
         tokens = ", ".join(f"{percent}({name}" for name in ("rev)s", "slug)s", "epoch)s", "year)d", "month).2d",
                                                            "day).2d", "hour).2d", "minute).2d", "second).2d"))
         hint = f"write file_template with alembic's tokens only: {tokens}"
@@ -158,7 +158,7 @@ def _alembic_config(env: "Environment") -> Any:
     source = env.config_file
     if source is None:
         return None
-    if source.suffix == ".toml":
+    if source.name == "pyproject.toml":
         return Config(toml_file=str(source), ini_section=env.section)
     config = Config(str(source), ini_section=env.section)
     if env.script_location is not None and not config.get_main_option("script_location"):

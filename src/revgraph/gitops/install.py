@@ -1275,7 +1275,7 @@ def _hook_config_file(env: Environment, root: Path) -> tuple[str, str] | None:
     config = env.config_file
     if config is None:
         return None
-    if config.suffix == ".toml":
+    if config.name == "pyproject.toml":
         return _rel(root, config), "toml"
     # alembic reads [tool.alembic] post_write_hooks only when the ini has no such
     # section; a project that configures alembic in pyproject.toml keeps them there.

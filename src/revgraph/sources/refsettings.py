@@ -124,7 +124,7 @@ def config_files(env: Environment, root: Path) -> list[tuple[Path, str]]:
     config = env.config_file
     if config is None:
         return []
-    paths = [config] if config.suffix == ".toml" else [config, config.parent / "pyproject.toml"]
+    paths = [config] if config.name == "pyproject.toml" else [config, config.parent / "pyproject.toml"]
     found = []
     for path in paths:
         try:
