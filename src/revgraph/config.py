@@ -1170,6 +1170,13 @@ def _ini_reader(
     pyproject.toml beside it (``neighbour``); the section may be missing only when that
     table exists and the section was not asked for (``explicit``)."""
     if not parser.has_section(section) and (explicit or neighbour is None):
+        if neighbour is not None:
+            # alembic reads [tool.alembic] alone then; a mistyped -n must not check another environment.
+            raise ConfigError(
+                f"{path} has no [{section}] section",
+                hint=f"alembic falls back to [tool.alembic] in {path.parent / 'pyproject.toml'} here; revgraph "
+                "stops, so that a mistyped -n never checks another environment: name a section the ini has",
+            )
         raise ConfigError(f"{path} has no [{section}] section")
     pyproject = path.parent / "pyproject.toml"
     return _AlembicReader(

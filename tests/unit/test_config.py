@@ -452,6 +452,18 @@ def test_only_a_file_named_pyproject_toml_is_read_as_toml(tmp_path: Path) -> Non
         load_project(tmp_path, config_file=tmp_path / "alembic.toml").environments
 
 
+def test_a_missing_ini_section_named_by_n_says_what_alembic_would_read_instead(tmp_path: Path) -> None:
+    # QA (config fuzzer): alembic falls back to [tool.alembic]; revgraph keeps its typo guard
+    # and says so.
+    make_dirs(tmp_path, "m/versions")
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\n")
+    write(tmp_path / "pyproject.toml", '[tool.alembic]\nscript_location = "m"\n')
+
+    error = expect_error(ConfigError, "has no [dev] section", start=tmp_path, section="dev")
+
+    assert "[tool.alembic]" in (error.hint or "") and "mistyped -n" in (error.hint or "")
+
+
 def test_package_resource_of_an_unknown_package_is_a_config_error(tmp_path: Path) -> None:
     write(tmp_path / "alembic.ini", "[alembic]\nscript_location = rg_no_such_pkg_xyz:migrations\n")
     expect_error(ConfigError, "rg_no_such_pkg_xyz", "not found", start=tmp_path)
