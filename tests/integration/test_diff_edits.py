@@ -74,3 +74,21 @@ def test_diff_prints_a_path_that_holds_an_emoji_code_as_it_is(gitrepo):
     for color in ("--no-color", "--color"):
         done = gitrepo.run(color, "diff", "HEAD")
         assert "copy:cat:.py" in done.stdout, done.stdout + done.stderr
+
+
+def test_diff_sees_a_code_edit_in_either_file_of_an_id_declared_twice(gitrepo):
+    # Review: `edited` compared the last file of each id only; an edit to the other was invisible.
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    mid = gitrepo.add_revision(MID, ROOT, message="mid")
+    gitrepo.write("migrations/versions/zzz_copy.py", gitrepo.read(mid))
+    gitrepo.commit("one id, two files")
+    for path in (mid, "migrations/versions/zzz_copy.py"):
+        before = gitrepo.read(path)
+        gitrepo.write(path, before + b"\nX = 1\n")
+
+        data = json.loads(gitrepo.run("diff", "HEAD", "-f", "json", check=True).stdout)
+
+        [env] = data["environments"]
+        assert MID in env["edited"], path
+        gitrepo.write(path, before)

@@ -91,12 +91,14 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
         if len(paths) > 1 and len(paths) > len(old_paths.get(rid, ()))
     )  # fmt: skip
     twice = {rid for rid, _ in duplicated}
+    # Every file of an id, not the one a map by id keeps: an edit in the other copy counts too.
+    old_blobs, new_blobs = _blobs_by_id(old), _blobs_by_id(new)
     repointed = []
     edited = []
     for rid in sorted(set(a) & set(b) - twice):
         if set(a[rid].down_revisions) != set(b[rid].down_revisions):  # a merge's parents are a set
             repointed.append((rid, a[rid].down_revisions, b[rid].down_revisions))
-        elif a[rid].blob_id != b[rid].blob_id:
+        elif old_blobs[rid] != new_blobs[rid]:
             edited.append(rid)
     return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed), duplicated, unreadable)
 
@@ -117,6 +119,14 @@ def _unreadable_files(
         revision = by_path[where[0]].get(path) if len(where) == 1 else None
         out.append(UnreadableFile(problem, tuple(where), revision))
     return tuple(out)
+
+
+def _blobs_by_id(snap: Snapshot) -> dict[str, list]:
+    """Each id's blob ids, sorted: what its files hold (a file moved with its content is no edit)."""
+    blobs: dict[str, list] = {}
+    for rev in snap.revisions:
+        blobs.setdefault(rev.id, []).append(rev.blob_id)
+    return {rid: sorted(ids, key=str) for rid, ids in blobs.items()}
 
 
 def _paths_by_id(snap: Snapshot) -> dict[str, list[str]]:
