@@ -377,6 +377,23 @@ def test_two_services_pre_commit_hooks_without_a_final_newline_come_back_byte_fo
     assert gitrepo.read(".pre-commit-config.yaml").decode() == original
 
 
+@pytest.mark.parametrize("first_out", [0, 1])
+def test_two_services_pre_commit_hooks_leave_no_file_the_first_install_created(gitrepo, first_out):
+    # Review: the note that install created the file stayed with the first service's
+    # entry; uninstalling that service first left a file holding `repos:` only.
+    services = ("services/api", "services/billing")
+    for service in services:
+        _service(gitrepo, service)
+    gitrepo.commit("two services, no pre-commit config")
+    for service in services:
+        gitrepo.run("-C", str(gitrepo.path / service), "install", "--pre-commit", check=True)
+
+    for service in (services[first_out], services[1 - first_out]):
+        gitrepo.run("-C", str(gitrepo.path / service), "uninstall", "--pre-commit", check=True)
+
+    assert not (gitrepo.path / ".pre-commit-config.yaml").exists()
+
+
 # What `revgraph install --pre-commit` wrote in services/api before hooks had -C
 # (run verbatim from commit e2d91b6): plain ids, failing at the top.
 LEGACY_SERVICE_HOOKS = """\
@@ -695,6 +712,21 @@ def test_uninstall_names_no_lines_a_symlinked_gitattributes_does_not_hold(repo):
 
     assert "symbolic link" not in done.stderr and "merge=revgraph" not in done.stderr
     assert repo.read("attrs.txt") == b"*.png binary\n"
+
+
+def test_uninstall_with_a_symlinked_gitattributes_gives_one_warning_only(repo):
+    # Review: a second warning read the lines through the link and called revgraph's
+    # own line "not the line revgraph wrote", and said git merges with it (git reads no link).
+    repo.run("install", check=True)
+    lines = repo.read(".gitattributes")
+    (repo.path / ".gitattributes").unlink()
+    repo.write("attrs.txt", lines)
+    (repo.path / ".gitattributes").symlink_to("attrs.txt")
+
+    done = repo.run("uninstall", check=True)
+
+    assert done.stderr.count("warning:") == 1, done.stderr
+    assert "not the line revgraph wrote" not in done.stderr
 
 
 def test_doctor_tells_when_the_driver_name_runs_another_program_and_install_ends_it(repo):

@@ -475,6 +475,17 @@ def is_legacy_service_block(block: Sequence[str], files: str) -> bool:
     )
 
 
+def _marker_taking_over(line: str, *, ended_above: bool, created: bool) -> str:
+    """A kept entry's marker line with a dropped entry's notes added (``_drop_hook_blocks``)."""
+    body = _bare(line).rstrip()
+    ending = line[len(_bare(line)):]
+    if created:
+        body = body.replace("(added by `revgraph install`", "(file created by `revgraph install`", 1)
+    if ended_above and _ENDED_LINE_ABOVE not in body and body.endswith(")"):
+        body = body[:-1] + _ENDED_LINE_ABOVE + ")"
+    return body + ending
+
+
 def _drop_hook_blocks(text: str, drop: Callable[[Sequence[str]], bool]) -> str | None:
     """``text`` without the marked ``repo: local`` entries ``drop`` picks; None when the file should go."""
     lines = _lines(text)
@@ -499,12 +510,12 @@ def _drop_hook_blocks(text: str, drop: Callable[[Sequence[str]], bool]) -> str |
         ended_above = ended_above or _ENDED_LINE_ABOVE in lines[start]
         if not drop(lines[start:i]):
             block = lines[start:i]
-            if ended_above and _ENDED_LINE_ABOVE not in block[0]:
-                # The entry install put first is gone; this one now follows the
-                # line install ended, and its own uninstall must take that newline away.
-                body = _bare(block[0]).rstrip()
-                if body.endswith(")"):
-                    block[0] = body[:-1] + _ENDED_LINE_ABOVE + ")" + block[0][len(_bare(block[0])):]
+            if (ended_above and _ENDED_LINE_ABOVE not in block[0]) or (created and not kind):
+                # The entry install put first is gone; this one takes over its notes:
+                # that install created the file (so the last uninstall removes it) and
+                # ended the line above (so that newline goes again).
+                block[0] = _marker_taking_over(block[0], ended_above=ended_above, created=created)
+                created = False
             kept.extend(block)  # another project's hooks
             ended_above = False
             continue
@@ -1623,6 +1634,8 @@ def _warn_driver_lines_left(files: _FilePlan, repo, result: InstallResult) -> No
     left but no ``driver`` it stops every merge of such a file with "fatal:
     custom merge driver NAME lacks command line".
     """
+    if os.path.islink(files.root / GITATTRIBUTES):
+        return  # git reads no attributes through a link; ``_plan_attributes`` named the lines
     text = files.read(GITATTRIBUTES)
     if text is None:
         return
