@@ -1596,9 +1596,9 @@ class _PathResolver:
         if self._sys_path is None:
             values = self.reader.path_list("prepend_sys_path", _LEGACY_SYS_PATH_SPLIT, []) or []
             base = self.reader.base_dir("prepend_sys_path")
-            # A relative entry: beside the file first (as ``resolve``), then where revgraph
-            # started, which is where alembic takes it from (``alembic -c conf/alembic.ini``).
-            found = [str(_abs(base, v)) for v in values] + [str(_abs(self.start, v)) for v in values]
+            # A relative entry: where revgraph started first, which is where alembic takes
+            # it from (``alembic -c conf/alembic.ini``), then beside the file (as ``resolve``).
+            found = [str(_abs(self.start, v)) for v in values] + [str(_abs(base, v)) for v in values]
             self._sys_path = [*dict.fromkeys(found)] + [p or os.getcwd() for p in sys.path]
         return self._sys_path
 
@@ -1622,8 +1622,11 @@ def _inside(location: Path, root: Path) -> bool:
     """Whether ``location`` lies in ``root``, as written or with symlinks followed."""
     for spell in (lambda p: os.path.normpath(os.path.abspath(p)), os.path.realpath):
         top = spell(root)
-        if os.path.commonpath([top, spell(location)]) == top:
-            return True
+        try:
+            if os.path.commonpath([top, spell(location)]) == top:
+                return True
+        except ValueError:  # another drive (Windows): not inside
+            continue
     return False
 
 

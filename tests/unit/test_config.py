@@ -464,6 +464,28 @@ def test_a_missing_ini_section_named_by_n_says_what_alembic_would_read_instead(t
     assert "[tool.alembic]" in (error.hint or "") and "mistyped -n" in (error.hint or "")
 
 
+def test_a_relative_prepend_sys_path_finds_the_package_alembic_finds_first(tmp_path: Path) -> None:
+    # Review: with a package of that name both at the top and beside conf/alembic.ini,
+    # alembic (run from the top) reads the top one; revgraph read the one beside the ini.
+    for where in ("", "conf/"):
+        write(tmp_path / f"{where}rg_twice_app" / "__init__.py", "")
+        make_dirs(tmp_path, f"{where}rg_twice_app/migs/versions")
+    write(tmp_path / "conf" / "alembic.ini",
+          "[alembic]\nscript_location = rg_twice_app:migs\nprepend_sys_path = .\npath_separator = os\n")  # fmt: skip
+    (env,) = load_project(tmp_path, config_file=tmp_path / "conf" / "alembic.ini").environments
+    assert env.script_location == tmp_path / "rg_twice_app" / "migs"
+
+
+def test_the_file_template_hint_doubles_percent_signs_for_an_ini_named_like_toml(tmp_path: Path) -> None:
+    from revgraph.config import Environment
+    from revgraph.fixes.merge import _naming_error
+
+    for name, token in (("mypyproject.toml", "%%(rev)s"), ("pyproject.toml", "%(rev)s, ")):
+        env = Environment(name="e", script_location=None, version_locations=(), config_file=tmp_path / name)
+        hint = _naming_error(env, KeyError("nope")).hint or ""
+        assert hint.startswith(f"write file_template with alembic's tokens only: {token}"), (name, hint)
+
+
 def test_package_resource_of_an_unknown_package_is_a_config_error(tmp_path: Path) -> None:
     write(tmp_path / "alembic.ini", "[alembic]\nscript_location = rg_no_such_pkg_xyz:migrations\n")
     expect_error(ConfigError, "rg_no_such_pkg_xyz", "not found", start=tmp_path)

@@ -84,7 +84,7 @@ class CheckContext:
             path = self.here(self.config_file)
             if path != "alembic.ini":
                 words += ["-c", shell_word(path)]
-            if self.config_section != "alembic" and not (path == "pyproject.toml" or path.endswith("/pyproject.toml")):
+            if self.config_section != "alembic" and path.rsplit("/", 1)[-1] != "pyproject.toml":
                 words += ["-n", shell_word(self.config_section)]  # (alembic: only .ini files have sections)
         return " ".join([*words, *args])
 

@@ -109,7 +109,7 @@ def _naming_error(env: "Environment", exc: Exception) -> ConfigError:
         reason, hint = str(exc), "set timezone to a zoneinfo name (UTC, Europe/Paris), or remove it"
     else:
         reason = f"file_template {env.file_template!r} cannot be filled in ({type(exc).__name__}: {exc})"
-        percent = "%" if str(where).endswith("pyproject.toml") else "%%"  # an ini file doubles it
+        percent = "%" if os.path.basename(str(where)) == "pyproject.toml" else "%%"  # an ini file doubles it
         tokens = ", ".join(f"{percent}({name}" for name in ("rev)s", "slug)s", "epoch)s", "year)d", "month).2d",
                                                            "day).2d", "hour).2d", "minute).2d", "second).2d"))
         hint = f"write file_template with alembic's tokens only: {tokens}"

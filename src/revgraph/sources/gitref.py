@@ -1676,8 +1676,11 @@ def outside_and_missing(location: Path, root: Path) -> bool:
         return False
     for spell in (lambda p: os.path.normpath(os.path.abspath(p)), os.path.realpath):
         top = spell(root)
-        if os.path.commonpath([top, spell(location)]) == top:
-            return False
+        try:
+            if os.path.commonpath([top, spell(location)]) == top:
+                return False
+        except ValueError:  # another drive (Windows): not inside
+            continue
     return True
 
 
