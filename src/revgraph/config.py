@@ -906,6 +906,8 @@ def require_versions_folders(environments: Sequence[Environment], root: Path) ->
         for folder in env.version_locations:
             if folder.is_dir():
                 continue
+            if not os.path.lexists(folder) and not _inside(folder, root) and len(env.version_locations) > 1:
+                continue  # skipped, as alembic skips it: git holds nothing there (``versions_relative_to``)
             try:
                 shown = folder.relative_to(root).as_posix()
             except ValueError:
