@@ -184,7 +184,7 @@ class Probe:
             return False
         # The result stands for this pair of commits (``_still_proven``), with the
         # index as HEAD has it outside the folders.
-        pair = _merge_pair(again)
+        pair = _merge_pair(self.ws, again)
         if pair is not None and not _index_clean_outside(self.ws, again):
             return False
         proven = (pair,) if pair is not None else ()
@@ -342,7 +342,15 @@ class _State:
         # base and HEAD hold it, which no other part of the key covers.
         # (A folder, a dangling link or a FIFO there is no lock file either: RG401 asks the same.)
         absent = _absent_locks(root, [env for _, env, lock in envs if _no_lock_file(lock)])
-        attributes = tuple(("r", path, express.read_fact(path)) for path in _attribute_paths(root, absent))
+        # Attributes git's merge reads from the working tree and the git directory decide
+        # how a file both sides changed is merged and how HEAD's files are staged for it
+        # (``merge=union``, ``working-tree-encoding``): the files on the way to each folder.
+        paths = _attribute_paths(root, absent)
+        if repo is not None and repo.root is not None:
+            folders = [f"{folder}/." for folder in _folders_for_attributes(repo, environments)]
+            paths += _attribute_paths(str(repo.root), folders)
+            paths.append(os.path.join(str(repo.common_dir), "info", "attributes"))
+        attributes = tuple(("r", path, express.read_fact(path)) for path in dict.fromkeys(paths))
         if repo is not None:
             git, head_trees, facts = _git_state(ws, repo, environments, base, absent)
             facts.attributes = attributes
@@ -603,6 +611,16 @@ def _absent_locks(root: Path | str, environments: Sequence[Environment]) -> tupl
         if rel != ".." and not rel.startswith(".." + os.sep) and not os.path.isabs(rel):
             found.append(rel.replace(os.sep, "/"))
     return tuple(sorted(set(found)))
+
+
+def _folders_for_attributes(repo: GitRepo | None, environments: Sequence[Environment]) -> tuple[str, ...]:
+    """The versions folders relative to the repository (none outside git or when unknown)."""
+    if repo is None or repo.root is None:
+        return ()
+    try:
+        return _sorted_folders(repo, environments)
+    except RevgraphError:
+        return ()
 
 
 def _attribute_paths(root: Path | str, locks: Sequence[str]) -> list[str]:
@@ -1036,12 +1054,18 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
 # pairs it answers for.
 
 
-def _merge_pair(state: _State) -> tuple[str, str] | None:
-    """(HEAD, base) as the key resolved them; None when no merge is predicted."""
+def _merge_pair(ws: Workspace, state: _State) -> tuple[str, str, str | None] | None:
+    """(HEAD, base, their merge base) as the key resolved them; None when no merge is predicted.
+
+    The merge base is part of it: a replace ref or a graft moves it for the same two
+    commits, and the key holds only its folder trees.
+    """
     g = state.git
-    if g is None or g.head is None or not g.base_ref:
+    repo = ws.maybe_repo()
+    if g is None or g.head is None or not g.base_ref or repo is None:
         return None
-    return g.head, g.base_ref[1]
+    head, base = g.head, g.base_ref[1]
+    return head, base, repo.merge_base(base, head)  # (asked once per run: the key's own)
 
 
 def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: str) -> Any:
@@ -1052,7 +1076,7 @@ def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: s
     """
     if not (isinstance(found, tuple) and len(found) == 5 and found[0] == FORMAT):
         return found  # nothing to answer with: ``_report`` says so
-    pair = _merge_pair(state)
+    pair = _merge_pair(ws, state)
     if pair is None:
         return found
     if pair in found[4]:
@@ -1064,16 +1088,20 @@ def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: s
     return found
 
 
-def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str]) -> bool:
-    """Whether git's merge of ``pair`` sees no rename: the folder trees of the key then
-    decide it alone, as they did for the pair the result was computed for (whose merge
-    ``store`` found to be the by-path union of the folders: ``_merge_is_union``)."""
+def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, str | None]) -> bool:
+    """Whether git's merge of ``pair`` sees no rename and no new merge attributes: the folder
+    trees of the key then decide it alone, as they did for the pair the result was computed
+    for (whose merge ``store`` found to be the by-path union of the folders: ``_merge_is_union``).
+
+    A ``.gitattributes`` either side changed since the merge base may merge a file
+    both sides changed (``merge=union``) or store it otherwise (``working-tree-encoding``).
+    """
     repo = ws.maybe_repo()
     if repo is None or repo.root is None or not _index_clean_outside(ws, state):
         return False
     if not state.by_git or state.entries is None or any("D" in row[0] for row in state.entries if row[0] != "//"):
         return False  # a file deleted from the folders on disk is a deletion of HEAD's side too
-    head, base = pair
+    head, base, _ = pair
     bases = repo.merge_bases(base, head)
     if not bases:
         return True  # no merge base: no merge is predicted
@@ -1081,10 +1109,14 @@ def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str]) -> boo
         return False  # git merges from a virtual base, built with renames of its own
     from revgraph.sources.merged import deletions_args
 
-    for side in dict.fromkeys(pair):
+    for side in dict.fromkeys((head, base)):
         done = repo.git(*deletions_args(bases[0], side), ok=range(256))
-        if done.returncode != 0 or done.stdout.strip(b"\0"):
+        if done.returncode != 0:
             return False
+        fields = done.stdout.split(b"\0")
+        for status, path in zip(fields[::2], fields[1::2]):
+            if status == b"D" or path == b".gitattributes" or path.endswith(b"/.gitattributes"):
+                return False
     return True
 
 

@@ -643,6 +643,49 @@ git add -A; git commit -qm "base: o1 -> n1"; git checkout -q feature
 ''', r'''
 sed -i 's/^down_revision = "a1"/down_revision = "zz"/' lib/x.py; git commit -qam "HEAD edits lib/x.py"
 '''),
+    "a committed .gitattributes merges a file both sides changed (merge=union)": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
+printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
+"$PYTHON" -m revgraph lock >/dev/null  # a lock file: no .gitattributes is in the key for a missing one
+git add -A; git commit -qm init; git branch feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
+git checkout -q feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
+''', r'''
+echo '*.py merge=union' > .gitattributes; git add .gitattributes; git commit -qm attrs
+'''),
+    "the git directory's attributes merge a file both sides changed (merge=union)": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
+printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
+git add -A; git commit -qm init; git branch feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
+git checkout -q feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
+''', r'''
+mkdir -p .git/info; echo '*.py merge=union' > .git/info/attributes
+'''),
+    "a replace ref moves the merge base of the same two commits": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions lib; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
+git add -A; git commit -qm R; R=$(git rev-parse HEAD)
+{ printf 'revision = "b1"\ndown_revision = "a1"\n'; seq 1 40 | sed 's/^/# pad /'; } > lib/x.py
+git add -A; git commit -qm C0
+Y=$(git commit-tree -p $R -m Y HEAD^{tree})
+git checkout -q -b feature
+sed -i 's/^down_revision = "a1"/down_revision = None/' lib/x.py; git commit -qam F1
+git checkout -q main; git mv lib/x.py migrations/versions/b1_x.py; git commit -qm Bm; git checkout -q feature
+git replace --graft HEAD $Y
+''', r'''
+git replace -d HEAD >/dev/null
+'''),
 }
 
 
@@ -655,8 +698,8 @@ def test_a_change_outside_the_folders_that_git_s_merge_follows_in_is_not_answere
     path.mkdir()
 
     def shell(script: str) -> None:
-        subprocess.run(["bash", "-c", _SHELL_PRELUDE + script], cwd=path, env=git_env, check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(["bash", "-c", _SHELL_PRELUDE + script], cwd=path, env={**git_env, "PYTHON": sys.executable},
+                       check=True, capture_output=True)  # fmt: skip
 
     def same() -> tuple:
         runs = [_run(path, "check", "--base", "main"), _run(path, "check", "--base", "main"),

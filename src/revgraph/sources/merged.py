@@ -136,9 +136,9 @@ def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str
 
 
 def deletions_args(merge_base: str, side: str) -> tuple[str, ...]:
-    """``git diff-tree`` listing the files one side deleted since the merge base: without
-    one, git's merge sees no rename on that side (``resultcache._new_pair_proven``)."""
-    return ("diff-tree", "-r", "-z", "--no-renames", "--diff-filter=D", "--name-only", merge_base, side)
+    """``git diff-tree`` listing what one side changed since the merge base: without a file
+    deleted, git's merge sees no rename on that side (``resultcache._new_pair_proven``)."""
+    return ("diff-tree", "-r", "-z", "--no-renames", "--name-status", merge_base, side)
 
 
 def _submodule_conflict(conflicts: Sequence[tuple[TreeEntry, int]], folders: Sequence[str]) -> bool:
