@@ -201,13 +201,12 @@ class Environment:
 
         Used to read the same folders from a git ref. ``root`` itself is ``""``.
         A location outside ``root`` raises ``ConfigError``: git cannot hold it;
-        unless it does not exist, which alembic skips too: then it is left out.
+        unless it does not exist beside others, which alembic skips too: then it
+        is left out. (Alone, it is the environment: a ref's settings naming such a
+        folder cannot be used, ``sources.refsettings``.)
         """
-        return tuple(
-            _posix_relative(location, root, self.name)
-            for location in self.version_locations
-            if os.path.lexists(location) or _inside(location, root)
-        )
+        kept = [loc for loc in self.version_locations if os.path.lexists(loc) or _inside(loc, root)]
+        return tuple(_posix_relative(location, root, self.name) for location in kept or self.version_locations)
 
 
 @dataclass(frozen=True)
@@ -906,7 +905,8 @@ def require_versions_folders(environments: Sequence[Environment], root: Path) ->
         for folder in env.version_locations:
             if folder.is_dir():
                 continue
-            if not os.path.lexists(folder) and not _inside(folder, root) and len(env.version_locations) > 1:
+            others = [loc for loc in env.version_locations if loc != folder]
+            if not os.path.lexists(folder) and not _inside(folder, root) and any(map(os.path.isdir, others)):
                 continue  # skipped, as alembic skips it: git holds nothing there (``versions_relative_to``)
             try:
                 shown = folder.relative_to(root).as_posix()

@@ -890,6 +890,9 @@ def test_a_missing_version_location_outside_the_root_is_left_out_as_alembic_skip
     env = Environment(name="e", script_location=None,
                       version_locations=(tmp_path / "repo" / "versions", tmp_path / "gone"))  # fmt: skip
     assert env.versions_relative_to(tmp_path / "repo") == ("versions",)
+    alone = Environment(name="e", script_location=None, version_locations=(tmp_path / "gone",))
+    with pytest.raises(ConfigError):  # alone it is the environment: a ref's settings naming it cannot be used
+        alone.versions_relative_to(tmp_path / "repo")
 
 
 # ------------------------------------------------------------------ errors

@@ -1248,10 +1248,10 @@ class GitRepo:
         skips a missing folder, and git holds nothing there (``outside_and_missing``).
         """
         top = root or self.root
+        kept = [loc for loc in env.version_locations if top is None or not outside_and_missing(loc, top)]
         return tuple(
             _relative_location(loc, top, env.name, bare_dir=self._bare_dir())
-            for loc in env.version_locations
-            if top is None or not outside_and_missing(loc, top)
+            for loc in kept or env.version_locations  # alone, it is the environment: an error
         )
 
     def _bare_dir(self) -> Path | None:
