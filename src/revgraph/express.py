@@ -116,11 +116,12 @@ def hidden_args(folders: tuple[str, ...] | list[str]) -> list[str]:
 
 def staged_args() -> list[str]:
     """``git diff-index`` of the files the index holds otherwise than HEAD (``staged_outside``)."""
-    return ["diff-index", "--cached", "--no-renames", "-z", "--name-only", "HEAD", "--"]
+    return ["diff-index", "--cached", "--no-renames", "-z", "--name-status", "HEAD", "--"]
 
 
-def staged_outside(stdout: bytes, folders: tuple[str, ...] | list[str]) -> bool:
-    """Whether ``staged_args``' output names a file outside every versions folder.
+def staged_outside(stdout: bytes, folders: tuple[str, ...] | list[str]) -> set[bytes]:
+    """How ``staged_args``' output changes files outside every versions folder (their
+    statuses: ``M``, ``A``, ``D``, ...; empty when it changes none).
 
     The predicted merge starts from the index (``sources.merged.worktree_commit``):
     a change staged outside the folders is part of the merge, and no part of the key
@@ -129,9 +130,40 @@ def staged_outside(stdout: bytes, folders: tuple[str, ...] | list[str]) -> bool:
     the index is HEAD's outside the folders (``resultcache._still_proven``).
     """
     if any(not folder for folder in folders):
-        return False
+        return set()
     prefixes = tuple(os.fsencode(f"{folder}/") for folder in folders)
-    return any(path and not path.startswith(prefixes) for path in stdout.split(b"\0"))
+    fields = stdout.split(b"\0")
+    return {
+        b"attributes" if path.rsplit(b"/", 1)[-1] == b".gitattributes" else status
+        for status, path in zip(fields[::2], fields[1::2]) if path and not path.startswith(prefixes)
+    }
+
+
+def object_replacements(common_dir: str) -> bool:
+    """Whether the repository has replace refs (loose or packed) or grafts.
+
+    Either makes an object id read as other content than the id's (and moves
+    merge bases): no cache keyed by ids vouches for it (``api.Workspace.cache``,
+    ``resultcache._State.compute``).
+    """
+    if os.environ.get("GIT_NO_REPLACE_OBJECTS") is None:
+        try:
+            if os.listdir(os.path.join(common_dir, "refs", "replace")):
+                return True
+        except OSError:
+            pass
+        packed = read_fact(os.path.join(common_dir, "packed-refs"))
+        if isinstance(packed, bytes) and b" refs/replace/" in packed:
+            return True
+    return os.path.lexists(os.path.join(common_dir, "info", "grafts"))
+
+
+def attribute_fact(path: str) -> bytes | str:
+    """A ``.gitattributes`` file as git reads it: its bytes, or why there are none (git
+    reads no attributes through a symbolic link in the work tree)."""
+    if os.path.islink(path):
+        return "symlink"
+    return read_fact(path)
 
 
 def index_identity(git_dir: str) -> tuple | str | None:
@@ -393,6 +425,8 @@ def replay(trace: tuple) -> bool:
             ok = exists(path) == value
         elif kind == "r":
             ok = read_fact(path) == value
+        elif kind == "a":
+            ok = attribute_fact(path) == value
         else:
             ok = False
         if not ok:

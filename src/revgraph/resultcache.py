@@ -185,8 +185,8 @@ class Probe:
         # The result stands for this pair of commits (``_still_proven``), with the
         # index as HEAD has it outside the folders.
         pair = _merge_pair(self.ws, again)
-        if pair is not None and not _index_clean_outside(self.ws, again):
-            return False
+        if pair is not None and not (again.by_git and _index_clean_outside(self.ws, again)):
+            return False  # (a key from scans holds the revision files only, not every file git's merge reads)
         proven = (pair,) if pair is not None else ()
         value = (FORMAT, report.findings, report.base, report.environments, proven)
         results = _results(self.ws)
@@ -233,6 +233,18 @@ def probe(
         if ident == (repr(ws.options), request):
             handed.ws = ws
             return handed
+    try:
+        return _probe(ws, request, base)
+    finally:
+        try:
+            repo = ws.maybe_repo()
+        except RevgraphError:
+            repo = None
+        if repo is not None:  # not asked (a miss): it would answer a later question with the index of now
+            repo.discard_prefetched(*express.staged_args())
+
+
+def _probe(ws: Workspace, request: tuple, base: str | None) -> Probe | None:
     try:
         state = _State.compute(ws, *request)
         results = _results(ws)
@@ -328,6 +340,10 @@ class _State:
         if repo is not None and os.path.isfile(os.path.join(repo.git_dir, "info", "sparse-checkout")):
             # Revisions outside the cone come from the index, which no part of the key covers.
             raise OSError("sparse checkout: the result cache does not apply")
+        if repo is not None and express.object_replacements(str(repo.common_dir)):
+            # A replace ref or graft changes what a blob, tree or commit id reads as
+            # (and merge bases) behind ids the key holds.
+            raise OSError("replace refs or grafts: the result cache does not apply")
         if repo is not None and repo.root is not None and _in_submodule(str(repo.root), _sorted_folders(repo, environments)):
             # git status of the superproject does not look inside a submodule:
             # an edit there would change no part of the key.
@@ -350,7 +366,11 @@ class _State:
             folders = [f"{folder}/." for folder in _folders_for_attributes(repo, environments)]
             paths += _attribute_paths(str(repo.root), folders)
             paths.append(os.path.join(str(repo.common_dir), "info", "attributes"))
-        attributes = tuple(("r", path, express.read_fact(path)) for path in dict.fromkeys(paths))
+            # git's default core.attributesFile, and the shallow boundary (which moves merge bases)
+            config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+            paths.append(os.path.join(config_home, "git", "attributes"))
+            paths.append(os.path.join(str(repo.common_dir), "shallow"))
+        attributes = tuple(("a", path, express.attribute_fact(path)) for path in dict.fromkeys(paths))
         if repo is not None:
             git, head_trees, facts = _git_state(ws, repo, environments, base, absent)
             facts.attributes = attributes
@@ -444,7 +464,11 @@ class _State:
                 continue
             raw = path.encode("utf-8", "surrogateescape")
             if len(identity) == 1:  # gone from disk
-                contents.pop(raw, None)
+                if raw.endswith(b".gitattributes") and raw in contents:
+                    # git add reads attributes from the index when the file is not on disk
+                    contents[raw] += " index only"
+                else:
+                    contents.pop(raw, None)
                 continue
             if stat_module.S_ISLNK(identity[0]):
                 return _DECLINED
@@ -511,10 +535,25 @@ class _State:
             # .gitignore edit elsewhere can make it ignored (out of the predicted merge)
             # without touching the folder or the file, which only the full status sees.
             all(not env.recursive and not env.sourceless for env in environments)
-            and not any(entry[0] == "??" for entry in self.entries),
+            and not any(entry[0] == "??" for entry in self.entries)
+            # nor with a sub-folder: a file created in it changes no folder's identity,
+            # and git's merge stages it (a folder named like base's revision conflicts)
+            and not _has_subfolders(str(g.root), g.folders),
         )  # fmt: skip  (None: the discovery output, filled in by _record)
         state = (g.answers, self.entries, g.gitdir, tuple(lock for _, _, lock in self.envs))
         return plan, state, (g.head, g.base_ref, g.protected, g.remote), self.unmarked
+
+
+def _has_subfolders(root: str, folders: Sequence[str]) -> bool:
+    """Whether a versions folder holds a folder (``__pycache__`` aside)."""
+    for folder in folders:
+        try:
+            with os.scandir(os.path.join(root, folder)) as entries:
+                if any(e.is_dir(follow_symlinks=False) and e.name != "__pycache__" for e in entries):
+                    return True
+        except OSError:
+            return True
+    return False
 
 
 class _GitFacts:
@@ -554,6 +593,7 @@ def _git_worktree_identity(
         return None
     unmarked = express.index_identity(str(repo.git_dir))  # before the marks are looked for
     repo.prefetch_marked(folders)  # alongside status
+    repo.prefetch(*express.staged_args())  # and what a hit asks of the index (``_index_clean_outside``)
     done = repo.git(*express.status_args(folders), ok=range(256))
     if done.returncode != 0 or repo.marked_paths(folders) != []:
         return None  # git status cannot vouch for a file git is told not to look at
@@ -1054,18 +1094,18 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
 # pairs it answers for.
 
 
-def _merge_pair(ws: Workspace, state: _State) -> tuple[str, str, str | None] | None:
-    """(HEAD, base, their merge base) as the key resolved them; None when no merge is predicted.
+def _merge_pair(ws: Workspace, state: _State) -> tuple[str, str, str] | None:
+    """(HEAD, base, their merge bases) as the key resolved them; None when no merge is predicted.
 
-    The merge base is part of it: a replace ref or a graft moves it for the same two
-    commits, and the key holds only its folder trees.
+    The merge bases are part of it: a fetch that deepens a shallow clone moves them for
+    the same two commits, and the key holds only the first one's folder trees.
     """
     g = state.git
     repo = ws.maybe_repo()
     if g is None or g.head is None or not g.base_ref or repo is None:
         return None
     head, base = g.head, g.base_ref[1]
-    return head, base, repo.merge_base(base, head)  # (asked once per run: the key's own)
+    return head, base, " ".join(repo.merge_bases(base, head))  # (asked once per run: the key's own)
 
 
 def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: str) -> Any:
@@ -1079,6 +1119,8 @@ def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: s
     pair = _merge_pair(ws, state)
     if pair is None:
         return found
+    if not state.by_git:
+        return None  # a key from scans holds the revision files only, not every file git's merge reads
     if pair in found[4]:
         return found if _index_clean_outside(ws, state) else None
     if not _new_pair_proven(ws, state, pair):
@@ -1088,7 +1130,7 @@ def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: s
     return found
 
 
-def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, str | None]) -> bool:
+def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, str]) -> bool:
     """Whether git's merge of ``pair`` sees no rename and no new merge attributes: the folder
     trees of the key then decide it alone, as they did for the pair the result was computed
     for (whose merge ``store`` found to be the by-path union of the folders: ``_merge_is_union``).
@@ -1101,6 +1143,8 @@ def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, str | N
         return False
     if not state.by_git or state.entries is None or any("D" in row[0] for row in state.entries if row[0] != "//"):
         return False  # a file deleted from the folders on disk is a deletion of HEAD's side too
+    if _attributes_only_the_index_holds(repo, state):
+        return False
     head, base, _ = pair
     bases = repo.merge_bases(base, head)
     if not bases:
@@ -1120,13 +1164,53 @@ def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, str | N
     return True
 
 
+def _attributes_only_the_index_holds(repo: GitRepo, state: _State) -> bool:
+    """Whether a ``.gitattributes`` on the way to the folders is missing on disk but in the index.
+
+    git stages HEAD's files with the index's copy then (the key holds the work tree's
+    bytes only, "absent" alike for a file never there).
+    """
+    root = str(repo.root)
+    absent = [path for kind, path, value in (state.git.attributes if state.git else ())
+              if kind == "a" and value == "absent" and path.startswith(root + os.sep)]  # fmt: skip
+    if not absent:
+        return False
+    done = repo.git("ls-files", "-z", "--", *absent, ok=range(256))
+    return done.returncode != 0 or bool(done.stdout.strip(b"\0"))
+
+
 def _index_clean_outside(ws: Workspace, state: _State) -> bool:
-    """Whether the index holds HEAD's files outside the folders (``express.staged_outside``)."""
+    """Whether the index holds HEAD's files outside the folders (``express.staged_outside``),
+    or only edits of them while HEAD's side deleted nothing since the merge base.
+
+    An edit staged outside the folders (a pre-commit hook's commit of application
+    code) changes what git's merge pairs only where HEAD's side has a deleted file
+    to pair it with; a file the index adds or deletes can be a rename's end itself.
+    """
     repo = ws.maybe_repo()
     if repo is None or repo.root is None or state.git is None:
         return False
     done = repo.git(*express.staged_args(), ok=range(256))
-    return done.returncode == 0 and not express.staged_outside(done.stdout, state.git.folders)
+    if done.returncode != 0:
+        return False
+    statuses = express.staged_outside(done.stdout, state.git.folders)
+    if not statuses:
+        return True
+    pair = _merge_pair(ws, state)
+    if not statuses <= {b"M", b"T"} or pair is None or " " in pair[2] or not pair[2]:
+        return False
+    if not state.by_git or state.entries is None or any("D" in row[0] for row in state.entries if row[0] != "//"):
+        return False  # a file deleted from the folders can pair with the edited one
+    return repo.while_pinned(f"deleted nothing {pair}", lambda: _deleted_nothing(repo, pair[2], pair[0]))
+
+
+def _deleted_nothing(repo: GitRepo, merge_base: str, side: str) -> bool:
+    """Whether ``side`` deleted no file since ``merge_base`` (and git could list its changes)."""
+    from revgraph.sources.merged import deletions_args
+
+    done = repo.git(*deletions_args(merge_base, side), ok=range(256))
+    fields = done.stdout.split(b"\0")
+    return done.returncode == 0 and b"D" not in fields[::2]
 
 
 def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> tuple[str, ...] | None:

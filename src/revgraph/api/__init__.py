@@ -167,9 +167,13 @@ class Workspace:
 
             directory = None
             if not self.options.no_cache:
+                from revgraph.express import object_replacements
+
                 repo = self.maybe_repo()
                 try:
-                    directory = cache_dir_for(repo if repo is not None else self.project.root)
+                    if repo is None or not object_replacements(str(repo.common_dir)):
+                        # (a replace ref reads a blob id as other content: no parse is kept by it)
+                        directory = cache_dir_for(repo if repo is not None else self.project.root)
                 except OSError:
                     directory = None
             self._cache = ParseCache(directory)
