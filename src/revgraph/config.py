@@ -205,7 +205,7 @@ class Environment:
         is left out. (Alone, it is the environment: a ref's settings naming such a
         folder cannot be used, ``sources.refsettings``.)
         """
-        kept = [loc for loc in self.version_locations if os.path.lexists(loc) or _inside(loc, root)]
+        kept = [loc for loc in self.version_locations if os.path.lexists(loc) or inside_root(loc, root)]
         return tuple(_posix_relative(location, root, self.name) for location in kept or self.version_locations)
 
 
@@ -906,7 +906,7 @@ def require_versions_folders(environments: Sequence[Environment], root: Path) ->
             if folder.is_dir():
                 continue
             others = [loc for loc in env.version_locations if loc != folder]
-            if not os.path.lexists(folder) and not _inside(folder, root) and any(map(os.path.isdir, others)):
+            if not os.path.lexists(folder) and not inside_root(folder, root) and any(map(os.path.isdir, others)):
                 continue  # skipped, as alembic skips it: git holds nothing there (``versions_relative_to``)
             try:
                 shown = folder.relative_to(root).as_posix()
@@ -1620,7 +1620,7 @@ def _find_installed_spec(top: str) -> Any:
         return None
 
 
-def _inside(location: Path, root: Path) -> bool:
+def inside_root(location: Path | str, root: Path | str) -> bool:
     """Whether ``location`` lies in ``root``, as written or with symlinks followed."""
     for spell in (lambda p: os.path.normpath(os.path.abspath(p)), os.path.realpath):
         top = spell(root)

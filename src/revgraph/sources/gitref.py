@@ -1672,16 +1672,9 @@ def _relative_location(
 
 def outside_and_missing(location: Path, root: Path) -> bool:
     """Whether ``location`` lies outside ``root`` and does not exist (nor a link there)."""
-    if os.path.lexists(location):
-        return False
-    for spell in (lambda p: os.path.normpath(os.path.abspath(p)), os.path.realpath):
-        top = spell(root)
-        try:
-            if os.path.commonpath([top, spell(location)]) == top:
-                return False
-        except ValueError:  # another drive (Windows): not inside
-            continue
-    return True
+    from revgraph.config import inside_root
+
+    return not os.path.lexists(location) and not inside_root(location, root)
 
 
 def _empty_folders(entries: Sequence[TreeEntry], folders: Sequence[str]) -> list[str]:
