@@ -147,6 +147,8 @@ def object_replacements(common_dir: str) -> bool:
     ``resultcache._State.compute``).
     """
     if os.environ.get("GIT_NO_REPLACE_OBJECTS") is None:
+        if os.environ.get("GIT_REPLACE_REF_BASE", "refs/replace/").rstrip("/") != "refs/replace":
+            return True  # replace refs kept elsewhere: not looked for
         try:
             if os.listdir(os.path.join(common_dir, "refs", "replace")):
                 return True

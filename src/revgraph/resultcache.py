@@ -370,7 +370,13 @@ class _State:
             config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
             paths.append(os.path.join(config_home, "git", "attributes"))
             paths.append(os.path.join(str(repo.common_dir), "shallow"))
-        attributes = tuple(("a", path, express.attribute_fact(path)) for path in dict.fromkeys(paths))
+        # (git reads no .gitattributes of the work tree through a symbolic link, but it
+        # follows one at info/attributes or at the attributes file of the user's config)
+        attributes = tuple(
+            ("a", path, express.attribute_fact(path)) if path.endswith(".gitattributes")
+            else ("r", path, express.read_fact(path))
+            for path in dict.fromkeys(paths)
+        )
         if repo is not None:
             git, head_trees, facts = _git_state(ws, repo, environments, base, absent)
             facts.attributes = attributes
@@ -1165,14 +1171,15 @@ def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, str]) -
 
 
 def _attributes_only_the_index_holds(repo: GitRepo, state: _State) -> bool:
-    """Whether a ``.gitattributes`` on the way to the folders is missing on disk but in the index.
+    """Whether a ``.gitattributes`` on the way to the folders is missing on disk (or a
+    symbolic link, which git does not read) but in the index.
 
     git stages HEAD's files with the index's copy then (the key holds the work tree's
     bytes only, "absent" alike for a file never there).
     """
     root = str(repo.root)
     absent = [path for kind, path, value in (state.git.attributes if state.git else ())
-              if kind == "a" and value == "absent" and path.startswith(root + os.sep)]  # fmt: skip
+              if kind == "a" and value in ("absent", "symlink") and path.startswith(root + os.sep)]  # fmt: skip
     if not absent:
         return False
     done = repo.git("ls-files", "-z", "--", *absent, ok=range(256))
@@ -1181,11 +1188,12 @@ def _attributes_only_the_index_holds(repo: GitRepo, state: _State) -> bool:
 
 def _index_clean_outside(ws: Workspace, state: _State) -> bool:
     """Whether the index holds HEAD's files outside the folders (``express.staged_outside``),
-    or only edits of them while HEAD's side deleted nothing since the merge base.
+    or only edits of them while neither side deleted a file since the merge base.
 
     An edit staged outside the folders (a pre-commit hook's commit of application
-    code) changes what git's merge pairs only where HEAD's side has a deleted file
-    to pair it with; a file the index adds or deletes can be a rename's end itself.
+    code) changes what git's merge makes only through a rename: one HEAD's side
+    pairs with a deleted file, or one base made of the edited file; a file the
+    index adds or deletes can be a rename's end itself.
     """
     repo = ws.maybe_repo()
     if repo is None or repo.root is None or state.git is None:
@@ -1201,7 +1209,11 @@ def _index_clean_outside(ws: Workspace, state: _State) -> bool:
         return False
     if not state.by_git or state.entries is None or any("D" in row[0] for row in state.entries if row[0] != "//"):
         return False  # a file deleted from the folders can pair with the edited one
-    return repo.while_pinned(f"deleted nothing {pair}", lambda: _deleted_nothing(repo, pair[2], pair[0]))
+    # (base's side too: a file base renamed into the folders takes the staged edit along)
+    return all(
+        repo.while_pinned(f"deleted nothing {pair[2]} {side}", lambda side=side: _deleted_nothing(repo, pair[2], side))
+        for side in dict.fromkeys(pair[:2])
+    )
 
 
 def _deleted_nothing(repo: GitRepo, merge_base: str, side: str) -> bool:

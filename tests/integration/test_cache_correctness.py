@@ -780,6 +780,30 @@ mkdir migrations/versions/b1_x.py
 ''', r'''
 touch migrations/versions/b1_x.py/x
 '''),
+    "an edit staged outside the folders, of a file base moved into them": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions lib; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
+printf 'revision = "c1"\ndown_revision = "a1"\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n' > lib/c1_x.py
+git add -A; git commit -qm init; git branch feature
+git mv lib/c1_x.py migrations/versions/c1_x.py; git commit -qm "main: move into versions"
+git checkout -q feature
+''', r'''
+sed -i 's/down_revision = "a1"/down_revision = "zz"/' lib/c1_x.py; git add lib/c1_x.py
+'''),
+    "a symlinked info/attributes whose target changes": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n# line 1\n' > migrations/versions/a1_x.py
+git add -A; git commit -qm init; git branch feature
+sed -i 's/# line 1/# line 1 main/' migrations/versions/a1_x.py; git commit -qam m
+git checkout -q feature; sed -i 's/# line 1/# line 1 feat/' migrations/versions/a1_x.py; git commit -qam f
+: > ../attrs; mkdir -p .git/info; ln -s "$(cd .. && pwd)/attrs" .git/info/attributes
+''', r'''
+echo '*.py merge=union' > ../attrs
+'''),
 }
 
 
@@ -825,3 +849,15 @@ def test_an_edit_staged_outside_the_folders_keeps_the_result(repo):
     (repo.path / "other.py").write_text("print('new')\n")
     git(repo.path, "add", "other.py")  # a file the index adds can be a rename's end
     assert cached_report(repo.path) is None
+
+
+def test_replace_refs_kept_elsewhere_switch_the_caches_off(tmp_path, monkeypatch):
+    # QA: GIT_REPLACE_REF_BASE moves replace refs out of refs/replace/, where revgraph looked.
+    from revgraph import express
+
+    (tmp_path / "refs").mkdir()
+    monkeypatch.delenv("GIT_NO_REPLACE_OBJECTS", raising=False)
+    monkeypatch.delenv("GIT_REPLACE_REF_BASE", raising=False)
+    assert not express.object_replacements(str(tmp_path))
+    monkeypatch.setenv("GIT_REPLACE_REF_BASE", "refs/alt/")
+    assert express.object_replacements(str(tmp_path))
