@@ -1092,12 +1092,14 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
 # (directory renames), and git's merge pairs a deleted file with an added one by
 # its own choice (only sources the other side touched), not ``diff-tree -M``'s.
 # No folder tree the key holds shows any of it. So a stored result answers for
-# the pair of commits (HEAD, base) it was computed for, with the index as HEAD
-# has it outside the folders: that merge is the one the check made. For another
-# pair (a commit outside the folders since) it answers only where git's merge can
-# see no rename at all: one merge base, and no file deleted on either side since
-# it, in the commits or in the working tree's folders. Each stored value lists the
-# pairs it answers for.
+# the (HEAD, base, merge bases) it was computed for, with the index as HEAD has
+# it outside the folders: that merge is the one the check made. For another
+# triple (a commit outside the folders since) it answers only where git's merge
+# can see no rename at all: one merge base, and no file deleted (nor a
+# .gitattributes changed) on either side since it, in the commits or in the
+# working tree's folders. Each stored value lists the triples it answers for;
+# the attribute files git reads from the work tree and the git directory are in
+# the key itself (``_State.compute``).
 
 
 def _merge_pair(ws: Workspace, state: _State) -> tuple[str, str, str] | None:
