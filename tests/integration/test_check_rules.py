@@ -764,6 +764,11 @@ def test_rg401_missing_lock_follows_gitattributes_and_a_project_without_one_gets
     assert "(.gitattributes gives it merge=revgraph)" in hit["message"]
     attributes.unlink()
     assert revgraph(gitrepo, *argv).json()["findings"] == []
+    # git reads no .gitattributes through a symbolic link; the cache's key records the
+    # link as such, so the rule must not read through it either (else a stale answer)
+    (gitrepo.path / "attrs.txt").write_text("/migrations/revgraph.lock merge=revgraph\n")
+    attributes.symlink_to("attrs.txt")
+    assert revgraph(gitrepo, *argv).json()["findings"] == []
 
 
 def test_a_new_file_reusing_a_landed_id_is_rg103_only(gitrepo, revgraph):

@@ -417,8 +417,11 @@ def lock_missing(ws: Workspace, env: Environment, base: BaseRef | None = None) -
 
     texts = {}
     for name in attribute_files(rel):
+        path = ws.root / name
+        if path.is_symlink():
+            continue  # git reads no .gitattributes through a symbolic link (nor does the cache's key)
         try:
-            texts[name] = (ws.root / name).read_bytes().decode("utf-8", "replace")
+            texts[name] = path.read_bytes().decode("utf-8", "replace")
         except OSError:
             continue
     if texts and driven_by_attributes(texts, rel):
