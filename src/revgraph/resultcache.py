@@ -109,7 +109,7 @@ class Probe:
         self.report = report
         self.facts = facts  # (plan, state) for an express ticket, when the key allows one
         self._verifying: tuple[str, ...] | None = None  # the git status everything_read started
-        self._renames: list[tuple[str, ...]] = []  # and the index's difference from HEAD
+        self._staged: tuple[str, ...] | None = None  # and the index's difference from HEAD
 
     def everything_read(self, base: str | None = None) -> None:
         """Called once the check has read every file: start the ``git status`` ``store`` verifies with,
@@ -131,8 +131,8 @@ class Probe:
             head = repo.head_sha()
             merge_base = repo.merge_base(base, head) if base and head else None
             if merge_base is not None:
-                self._renames = [tuple(express.staged_args())]
-                repo.prefetch(*self._renames[0])
+                self._staged = tuple(express.staged_args())
+                repo.prefetch(*self._staged)
 
     def release(self) -> None:
         """Drop ``everything_read``'s ``git status`` if ``store`` did not take it; the
@@ -142,8 +142,8 @@ class Probe:
         files as they were then (``GitRepo.prefetch``): after a fix's edits, a
         stale key, and a stale result found by it.
         """
-        started = [args for args in (self._verifying, *self._renames) if args]
-        self._verifying, self._renames = None, []
+        started = [args for args in (self._verifying, self._staged) if args]
+        self._verifying, self._staged = None, None
         repo = self.ws.maybe_repo() if started else None
         if repo is not None:
             for args in started:
@@ -337,6 +337,7 @@ class _State:
         root = ws.root
         envs = tuple((repr(env), env, _lock_bytes(env)) for env in environments)
         repo = ws.maybe_repo()
+        folders = _sorted_folders(repo, environments) if repo is not None and repo.root is not None else ()
         if repo is not None and os.path.isfile(os.path.join(repo.git_dir, "info", "sparse-checkout")):
             # Revisions outside the cone come from the index, which no part of the key covers.
             raise OSError("sparse checkout: the result cache does not apply")
@@ -344,11 +345,11 @@ class _State:
             # A replace ref or graft changes what a blob, tree or commit id reads as
             # (and merge bases) behind ids the key holds.
             raise OSError("replace refs or grafts: the result cache does not apply")
-        if repo is not None and repo.root is not None and _in_submodule(str(repo.root), _sorted_folders(repo, environments)):
+        if repo is not None and repo.root is not None and _in_submodule(str(repo.root), folders):
             # git status of the superproject does not look inside a submodule:
             # an edit there would change no part of the key.
             raise OSError("versions folder inside a submodule: the result cache does not apply")
-        if repo is not None and repo.root is not None and _behind_symlink(str(repo.root), _sorted_folders(repo, environments)):
+        if repo is not None and repo.root is not None and _behind_symlink(str(repo.root), folders):
             # git status of a folder symlink says nothing of the files where it leads,
             # and its tree at a ref is the link's: no part of the key would move.
             raise OSError("versions folder behind a symlink: the result cache does not apply")
@@ -363,8 +364,7 @@ class _State:
         # (``merge=union``, ``working-tree-encoding``): the files on the way to each folder.
         paths = _attribute_paths(root, absent)
         if repo is not None and repo.root is not None:
-            folders = [f"{folder}/." for folder in _folders_for_attributes(repo, environments)]
-            paths += _attribute_paths(str(repo.root), folders)
+            paths += _attribute_paths(str(repo.root), [f"{folder}/." for folder in folders])
             paths.append(os.path.join(str(repo.common_dir), "info", "attributes"))
             # git's default core.attributesFile, and the shallow boundary (which moves merge bases)
             config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
@@ -657,16 +657,6 @@ def _absent_locks(root: Path | str, environments: Sequence[Environment]) -> tupl
         if rel != ".." and not rel.startswith(".." + os.sep) and not os.path.isabs(rel):
             found.append(rel.replace(os.sep, "/"))
     return tuple(sorted(set(found)))
-
-
-def _folders_for_attributes(repo: GitRepo | None, environments: Sequence[Environment]) -> tuple[str, ...]:
-    """The versions folders relative to the repository (none outside git or when unknown)."""
-    if repo is None or repo.root is None:
-        return ()
-    try:
-        return _sorted_folders(repo, environments)
-    except RevgraphError:
-        return ()
 
 
 def _attribute_paths(root: Path | str, locks: Sequence[str]) -> list[str]:
@@ -1102,7 +1092,7 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
 # the key itself (``_State.compute``).
 
 
-def _merge_pair(ws: Workspace, state: _State) -> tuple[str, str, str] | None:
+def _merge_pair(ws: Workspace, state: _State) -> tuple[str, str, tuple[str, ...]] | None:
     """(HEAD, base, their merge bases) as the key resolved them; None when no merge is predicted.
 
     The merge bases are part of it: a fetch that deepens a shallow clone moves them for
@@ -1113,7 +1103,7 @@ def _merge_pair(ws: Workspace, state: _State) -> tuple[str, str, str] | None:
     if g is None or g.head is None or not g.base_ref or repo is None:
         return None
     head, base = g.head, g.base_ref[1]
-    return head, base, " ".join(repo.merge_bases(base, head))  # (asked once per run: the key's own)
+    return head, base, repo.merge_bases(base, head)  # (asked once per run: the key's own)
 
 
 def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: str) -> Any:
@@ -1138,7 +1128,7 @@ def _still_proven(ws: Workspace, state: _State, found: Any, results: Any, key: s
     return found
 
 
-def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, str]) -> bool:
+def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, tuple[str, ...]]) -> bool:
     """Whether git's merge of ``pair`` sees no rename and no new merge attributes: the folder
     trees of the key then decide it alone, as they did for the pair the result was computed
     for (whose merge ``store`` found to be the by-path union of the folders: ``_merge_is_union``).
@@ -1149,27 +1139,16 @@ def _new_pair_proven(ws: Workspace, state: _State, pair: tuple[str, str, str]) -
     repo = ws.maybe_repo()
     if repo is None or repo.root is None or not _index_clean_outside(ws, state):
         return False
-    if not state.by_git or state.entries is None or any("D" in row[0] for row in state.entries if row[0] != "//"):
+    if _deleted_on_disk(state):
         return False  # a file deleted from the folders on disk is a deletion of HEAD's side too
     if _attributes_only_the_index_holds(repo, state):
         return False
-    head, base, _ = pair
-    bases = repo.merge_bases(base, head)
+    head, base, bases = pair
     if not bases:
         return True  # no merge base: no merge is predicted
     if len(bases) != 1:
         return False  # git merges from a virtual base, built with renames of its own
-    from revgraph.sources.merged import deletions_args
-
-    for side in dict.fromkeys((head, base)):
-        done = repo.git(*deletions_args(bases[0], side), ok=range(256))
-        if done.returncode != 0:
-            return False
-        fields = done.stdout.split(b"\0")
-        for status, path in zip(fields[::2], fields[1::2]):
-            if status == b"D" or path == b".gitattributes" or path.endswith(b"/.gitattributes"):
-                return False
-    return True
+    return all(_side_changes(repo, bases[0], side) == (False, False) for side in dict.fromkeys((head, base)))
 
 
 def _attributes_only_the_index_holds(repo: GitRepo, state: _State) -> bool:
@@ -1207,24 +1186,38 @@ def _index_clean_outside(ws: Workspace, state: _State) -> bool:
     if not statuses:
         return True
     pair = _merge_pair(ws, state)
-    if not statuses <= {b"M", b"T"} or pair is None or " " in pair[2] or not pair[2]:
+    if not statuses <= {b"M", b"T"} or pair is None or len(pair[2]) != 1:
         return False
-    if not state.by_git or state.entries is None or any("D" in row[0] for row in state.entries if row[0] != "//"):
+    if _deleted_on_disk(state):
         return False  # a file deleted from the folders can pair with the edited one
     # (base's side too: a file base renamed into the folders takes the staged edit along)
-    return all(
-        repo.while_pinned(f"deleted nothing {pair[2]} {side}", lambda side=side: _deleted_nothing(repo, pair[2], side))
-        for side in dict.fromkeys(pair[:2])
-    )
+    changes = [_side_changes(repo, pair[2][0], side) for side in dict.fromkeys(pair[:2])]
+    return all(change is not None and not change[0] for change in changes)
 
 
-def _deleted_nothing(repo: GitRepo, merge_base: str, side: str) -> bool:
-    """Whether ``side`` deleted no file since ``merge_base`` (and git could list its changes)."""
-    from revgraph.sources.merged import deletions_args
+def _deleted_on_disk(state: _State) -> bool:
+    """Whether git status listed a file deleted from the folders (True when it listed nothing)."""
+    if not state.by_git or state.entries is None:
+        return True
+    return any("D" in row[0] for row in state.entries if row[0] != "//")
 
-    done = repo.git(*deletions_args(merge_base, side), ok=range(256))
-    fields = done.stdout.split(b"\0")
-    return done.returncode == 0 and b"D" not in fields[::2]
+
+def _side_changes(repo: GitRepo, merge_base: str, side: str) -> tuple[bool, bool] | None:
+    """(deleted a file, changed a ``.gitattributes``) of ``side`` since ``merge_base``; None
+    when git cannot say. Asked of git once per run and pair of commits."""
+    from revgraph.sources.merged import changes_args
+
+    def ask() -> tuple[bool, bool] | None:
+        done = repo.git(*changes_args(merge_base, side), ok=range(256))
+        if done.returncode != 0:
+            return None
+        fields = done.stdout.split(b"\0")
+        pairs = list(zip(fields[::2], fields[1::2]))
+        deleted = any(status == b"D" for status, _ in pairs)
+        attributes = any(path.rsplit(b"/", 1)[-1] == b".gitattributes" for _, path in pairs)
+        return deleted, attributes
+
+    return repo.while_pinned(f"changes {merge_base} {side}", ask)
 
 
 def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> tuple[str, ...] | None:

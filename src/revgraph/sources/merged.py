@@ -135,9 +135,9 @@ def prefetch_merge(repo: GitRepo, folders: Sequence[str], head: str, theirs: str
         repo.prefetch(*_merge_tree_args(head, theirs))
 
 
-def deletions_args(merge_base: str, side: str) -> tuple[str, ...]:
+def changes_args(merge_base: str, side: str) -> tuple[str, ...]:
     """``git diff-tree`` listing what one side changed since the merge base: without a file
-    deleted, git's merge sees no rename on that side (``resultcache._new_pair_proven``)."""
+    deleted, git's merge sees no rename on that side (``resultcache._side_changes``)."""
     return ("diff-tree", "-r", "-z", "--no-renames", "--name-status", merge_base, side)
 
 
