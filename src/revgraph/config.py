@@ -205,8 +205,7 @@ class Environment:
         is left out. (Alone, it is the environment: a ref's settings naming such a
         folder cannot be used, ``sources.refsettings``.)
         """
-        kept = [loc for loc in self.version_locations if os.path.lexists(loc) or inside_root(loc, root)]
-        return tuple(_posix_relative(location, root, self.name) for location in kept or self.version_locations)
+        return tuple(_posix_relative(location, root, self.name) for location in locations_to_read(self, root))
 
 
 @dataclass(frozen=True)
@@ -1618,6 +1617,14 @@ def _find_installed_spec(top: str) -> Any:
         return importlib.util.find_spec(top)
     except (ImportError, ValueError):
         return None
+
+
+def locations_to_read(env: Environment, root: Path | str) -> tuple[Path, ...]:
+    """``env``'s version locations but one that does not exist outside ``root``, which alembic
+    skips and git cannot hold; all of them when that leaves none (alone, a missing one is
+    the environment, and reading it says what is wrong)."""
+    kept = tuple(loc for loc in env.version_locations if os.path.lexists(loc) or inside_root(loc, root))
+    return kept or env.version_locations
 
 
 def inside_root(location: Path | str, root: Path | str) -> bool:

@@ -1245,14 +1245,13 @@ class GitRepo:
         """``env``'s version locations relative to the repository root (POSIX).
 
         A location that does not exist outside the repository is left out: alembic
-        skips a missing folder, and git holds nothing there (``outside_and_missing``).
+        skips a missing folder, and git holds nothing there (``config.locations_to_read``).
         """
+        from revgraph.config import locations_to_read
+
         top = root or self.root
-        kept = [loc for loc in env.version_locations if top is None or not outside_and_missing(loc, top)]
-        return tuple(
-            _relative_location(loc, top, env.name, bare_dir=self._bare_dir())
-            for loc in kept or env.version_locations  # alone, it is the environment: an error
-        )
+        locations = env.version_locations if top is None else locations_to_read(env, top)
+        return tuple(_relative_location(loc, top, env.name, bare_dir=self._bare_dir()) for loc in locations)
 
     def _bare_dir(self) -> Path | None:
         return self.common_dir if self.bare else None
@@ -1668,13 +1667,6 @@ def _relative_location(
         f"environment {env_name!r}: versions folder {location} is outside {root}; "
         "git cannot read it from a ref"
     )
-
-
-def outside_and_missing(location: Path, root: Path) -> bool:
-    """Whether ``location`` lies outside ``root`` and does not exist (nor a link there)."""
-    from revgraph.config import inside_root
-
-    return not os.path.lexists(location) and not inside_root(location, root)
 
 
 def _empty_folders(entries: Sequence[TreeEntry], folders: Sequence[str]) -> list[str]:
