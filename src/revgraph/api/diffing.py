@@ -85,20 +85,20 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
     unknown = {u.revision for u in unreadable}
     added = tuple(sorted(set(b) - set(a) - unknown))
     removed = tuple(sorted(set(a) - set(b) - unknown))
-    old_paths, new_paths = _paths_by_id(old), _paths_by_id(new)
+    old_paths, new_paths = _by_id(old, "path"), _by_id(new, "path")
     duplicated = tuple(
         (rid, tuple(sorted(paths))) for rid, paths in sorted(new_paths.items())
         if len(paths) > 1 and len(paths) > len(old_paths.get(rid, ()))
     )  # fmt: skip
     twice = {rid for rid, _ in duplicated}
     # Every file of an id, not the one a map by id keeps: an edit in the other copy counts too.
-    old_blobs, new_blobs = _blobs_by_id(old), _blobs_by_id(new)
+    old_blobs, new_blobs = _by_id(old, "blob_id"), _by_id(new, "blob_id")
     repointed = []
     edited = []
     for rid in sorted(set(a) & set(b) - twice):
         if set(a[rid].down_revisions) != set(b[rid].down_revisions):  # a merge's parents are a set
             repointed.append((rid, a[rid].down_revisions, b[rid].down_revisions))
-        elif old_blobs[rid] != new_blobs[rid]:
+        elif sorted(old_blobs[rid], key=str) != sorted(new_blobs[rid], key=str):  # a moved file is no edit
             edited.append(rid)
     return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed), duplicated, unreadable)
 
@@ -121,19 +121,12 @@ def _unreadable_files(
     return tuple(out)
 
 
-def _blobs_by_id(snap: Snapshot) -> dict[str, list]:
-    """Each id's blob ids, sorted: what its files hold (a file moved with its content is no edit)."""
-    blobs: dict[str, list] = {}
+def _by_id(snap: Snapshot, field: str) -> dict[str, list]:
+    """Each id's ``field`` (``path``, ``blob_id``) in every file that declares it, in file order."""
+    grouped: dict[str, list] = {}
     for rev in snap.revisions:
-        blobs.setdefault(rev.id, []).append(rev.blob_id)
-    return {rid: sorted(ids, key=str) for rid, ids in blobs.items()}
-
-
-def _paths_by_id(snap: Snapshot) -> dict[str, list[str]]:
-    paths: dict[str, list[str]] = {}
-    for rev in snap.revisions:
-        paths.setdefault(rev.id, []).append(rev.path)
-    return paths
+        grouped.setdefault(rev.id, []).append(getattr(rev, field))
+    return grouped
 
 
 def diff(ws: Workspace, old_ref: str, new_ref: str | None = None) -> list[RevisionDiff]:
@@ -164,16 +157,14 @@ def _cosmetic_edits(ws: Workspace, old: Snapshot, new: Snapshot, edited: list[st
     from revgraph.api.checking import _revision_bytes
     from revgraph.parse import fingerprint
 
-    from collections import Counter
-
     a = {r.id: r for r in old.revisions}
     b = {r.id: r for r in new.revisions}
     # An id declared by several files: which one changed how is not one answer (review:
     # the code edit was in one file, a comment in the other, and "comments only" was said).
-    declared = Counter(r.id for r in old.revisions) + Counter(r.id for r in new.revisions)
+    old_paths, new_paths = _by_id(old, "path"), _by_id(new, "path")
     found = []
     for rid in edited:
-        if declared[rid] > 2:
+        if len(old_paths.get(rid, ())) + len(new_paths.get(rid, ())) > 2:
             continue
         old_bytes, new_bytes = _revision_bytes(ws, old, a[rid]), _revision_bytes(ws, new, b[rid])
         if old_bytes is not None and new_bytes is not None and fingerprint(old_bytes) == fingerprint(new_bytes):
