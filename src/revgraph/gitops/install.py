@@ -97,6 +97,14 @@ _PRE_COMMIT_WHAT = "heads lock hooks"
 _INI_WHAT = "keeps the heads lock current"
 
 
+def _noting_ended_above(marker: str) -> str:
+    """``marker`` noting that install ended the line above it, so that uninstall takes
+    that newline away again (as it is when it notes it already, or does not end in ")")."""
+    if _ENDED_LINE_ABOVE in marker or not marker.endswith(")"):
+        return marker
+    return marker[:-1] + _ENDED_LINE_ABOVE + ")"
+
+
 # ------------------------------------------------------------ text helpers
 def _lines(text: str) -> list[str]:
     """Lines with their own terminators (only ``\\n`` splits: a lone ``\\r`` is content)."""
@@ -197,7 +205,7 @@ def add_attribute_lines(text: str | None, entries: Sequence[str]) -> str | None:
     if start is None:
         marker = _marker(_ATTR_WHAT, created=text is None)
         if lines and not lines[-1].endswith("\n"):
-            marker = marker[:-1] + _ENDED_LINE_ABOVE + ")"  # so that uninstall takes that newline away again
+            marker = _noting_ended_above(marker)
         block.insert(0, marker + nl)
         return "".join(_terminated(lines, nl) + block)
     end = start + 1
@@ -332,7 +340,7 @@ def add_pre_commit_hooks(text: str | None, files: str, project_dir: str = "") ->
     pad = " " * indent
     marker = _marker(_PRE_COMMIT_WHAT, created=text is None)
     if end == len(lines) and lines and not lines[-1].endswith("\n"):
-        marker = marker[:-1] + _ENDED_LINE_ABOVE + ")"  # so that uninstall takes that newline away again
+        marker = _noting_ended_above(marker)
     item = [marker, "- repo: local", "  hooks:"]
     for hook_id in missing:
         item += ["    " + line for line in _pre_commit_hook_lines(hook_id, files, project_dir)]
@@ -481,8 +489,8 @@ def _marker_taking_over(line: str, *, ended_above: bool, created: bool) -> str:
     ending = line[len(_bare(line)):]
     if created:
         body = body.replace("(added by `revgraph install`", "(file created by `revgraph install`", 1)
-    if ended_above and _ENDED_LINE_ABOVE not in body and body.endswith(")"):
-        body = body[:-1] + _ENDED_LINE_ABOVE + ")"
+    if ended_above:
+        body = _noting_ended_above(body)
     return body + ending
 
 
