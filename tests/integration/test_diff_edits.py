@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 ROOT, MID = "aaaa00000001", "bbbb00000002"
 
 
@@ -29,18 +31,6 @@ def test_diff_says_an_edit_is_cosmetic_when_only_comments_or_layout_changed(gitr
     assert f"~ {MID} edited\n" in text
     [env] = data["environments"]
     assert env["edited"] == [ROOT, MID] and env["cosmetic"] == [ROOT]
-
-
-def test_diff_prints_an_id_that_looks_like_markup_as_it_is(gitrepo):
-    gitrepo.init_env()
-    gitrepo.add_revision(ROOT, None, message="root")
-    gitrepo.commit("root")
-    gitrepo.write("migrations/versions/x.py", f'"""x"""\nrevision = "a[/red]b[bold]"\ndown_revision = "{ROOT}"\n')
-
-    for color in ("--no-color", "--color"):
-        done = gitrepo.run(color, "diff", "HEAD")
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "a[/red]b[bold]" in done.stdout and "internal error" not in done.stderr
 
 
 def test_diff_does_not_call_an_id_declared_twice_cosmetic_when_one_file_has_a_code_edit(gitrepo):
@@ -64,16 +54,25 @@ def test_diff_does_not_call_an_id_declared_twice_cosmetic_when_one_file_has_a_co
     assert "dupe edited (comments" not in text
 
 
-def test_diff_prints_a_path_that_holds_an_emoji_code_as_it_is(gitrepo):
-    # Review: rich replaced ":cat:" in a file name with an emoji.
+@pytest.mark.parametrize(
+    ("path", "rid", "shown"),
+    [
+        ("migrations/versions/x.py", "a[/red]b[bold]", "a[/red]b[bold]"),  # crashed: MarkupError
+        ("migrations/versions/copy:cat:.py", ROOT, "copy:cat:.py"),  # review: printed as an emoji
+    ],
+    ids=["an id like rich markup", "a path holding an emoji code"],
+)
+def test_diff_prints_ids_and_paths_as_they_are(gitrepo, path, rid, shown):
     gitrepo.init_env()
     gitrepo.add_revision(ROOT, None, message="root")
     gitrepo.commit("root")
-    gitrepo.write("migrations/versions/copy:cat:.py", f'"""copy"""\nrevision = "{ROOT}"\ndown_revision = None\n')
+    down = "None" if rid == ROOT else f'"{ROOT}"'
+    gitrepo.write(path, f'"""x"""\nrevision = "{rid}"\ndown_revision = {down}\n')
 
     for color in ("--no-color", "--color"):
         done = gitrepo.run(color, "diff", "HEAD")
-        assert "copy:cat:.py" in done.stdout, done.stdout + done.stderr
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert shown in done.stdout and "internal error" not in done.stderr
 
 
 def test_diff_sees_a_code_edit_in_either_file_of_an_id_declared_twice(gitrepo):

@@ -357,41 +357,34 @@ def test_pre_commit_hooks_of_a_monorepo_s_services_run_at_the_top_and_leave_each
     assert not (gitrepo.path / ".pre-commit-config.yaml").exists()
 
 
+_NO_FINAL_NEWLINE = "repos:\n  - repo: local\n    hooks:\n      - id: mine\n        name: mine\n" \
+                    "        entry: echo\n        language: system"  # fmt: skip
+
+
 @pytest.mark.parametrize("first_out", [0, 1])
-def test_two_services_pre_commit_hooks_without_a_final_newline_come_back_byte_for_byte(gitrepo, first_out):
-    # Follow-up of stop 38: only the first service's entry recorded that install
-    # ended the file's last line; uninstalling it first left the newline behind.
-    original = "repos:\n  - repo: local\n    hooks:\n      - id: mine\n        name: mine\n" \
-               "        entry: echo\n        language: system"  # fmt: skip
-    gitrepo.write(".pre-commit-config.yaml", original)
+@pytest.mark.parametrize("original", [_NO_FINAL_NEWLINE, None], ids=["no final newline", "no file"])
+def test_two_services_pre_commit_hooks_uninstalled_in_either_order_leave_the_file_as_it_was(
+    gitrepo, original, first_out
+):
+    # Only the first service's entry recorded what its install did to the file: that it
+    # ended the last line (follow-up of stop 38: the newline stayed) or created the file
+    # (review: a file holding `repos:` only stayed). Uninstalling that service first lost it.
+    if original is not None:
+        gitrepo.write(".pre-commit-config.yaml", original)
     services = ("services/api", "services/billing")
     for service in services:
         _service(gitrepo, service)
-    gitrepo.commit("two services, a pre-commit config without a final newline")
+    gitrepo.commit("two services")
     for service in services:
         gitrepo.run("-C", str(gitrepo.path / service), "install", "--pre-commit", check=True)
 
     for service in (services[first_out], services[1 - first_out]):
         gitrepo.run("-C", str(gitrepo.path / service), "uninstall", "--pre-commit", check=True)
 
-    assert gitrepo.read(".pre-commit-config.yaml").decode() == original
-
-
-@pytest.mark.parametrize("first_out", [0, 1])
-def test_two_services_pre_commit_hooks_leave_no_file_the_first_install_created(gitrepo, first_out):
-    # Review: the note that install created the file stayed with the first service's
-    # entry; uninstalling that service first left a file holding `repos:` only.
-    services = ("services/api", "services/billing")
-    for service in services:
-        _service(gitrepo, service)
-    gitrepo.commit("two services, no pre-commit config")
-    for service in services:
-        gitrepo.run("-C", str(gitrepo.path / service), "install", "--pre-commit", check=True)
-
-    for service in (services[first_out], services[1 - first_out]):
-        gitrepo.run("-C", str(gitrepo.path / service), "uninstall", "--pre-commit", check=True)
-
-    assert not (gitrepo.path / ".pre-commit-config.yaml").exists()
+    if original is None:
+        assert not (gitrepo.path / ".pre-commit-config.yaml").exists()
+    else:
+        assert gitrepo.read(".pre-commit-config.yaml").decode() == original
 
 
 # What `revgraph install --pre-commit` wrote in services/api before hooks had -C
