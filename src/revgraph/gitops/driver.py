@@ -39,6 +39,10 @@ networkx or alembic:
    When step 3 found a down_revision the merged tree lacks (its file deleted
    by one side since the merge base, say), the text names it instead and
    says to re-point it and run ``revgraph lock``: ``fix`` refuses that graph.
+   When git did not say what it applies (``git revert``, ``cherry-pick``) and
+   theirs' new head is a revision HEAD already has, theirs went back (a
+   revert): the text names what it deletes and what would dangle
+   (``undone_by_theirs``), from HEAD's revision files.
 
 The driver writes only the file git gave it (``%A``), atomically.
 """
@@ -275,7 +279,7 @@ def _find_lock_owner(lock_path: str, top: Path) -> LockOwner | None:
 def conflict_text(
     ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw: str, theirs_raw: str, *,
     newline: str, marker_size: int = 7, fix: str = "revgraph fix", where: str = "", new: tuple = (),
-    dangling: tuple = (), lock: str = "revgraph lock",
+    dangling: tuple = (), lock: str = "revgraph lock", undone: tuple = (),
 ) -> str:  # fmt: skip
     """A conflict git can show, naming both sides' new heads and the command that resolves it.
 
@@ -287,7 +291,9 @@ def conflict_text(
     down_revision it names that the merged tree lacks, whether a side deleted that one
     since the merge base), when that is why the merge conflicts (``dangling_of``): the
     text then names them and says to re-point them and run ``lock`` (the same project's
-    ``revgraph lock``), not ``fix``, which refuses a dangling reference.
+    ``revgraph lock``), not ``fix``, which refuses a dangling reference. ``undone``:
+    (the revisions theirs deletes that ours keeps, ours' revisions naming them), when
+    that is what theirs does (``undone_by_theirs``): a revert, not a fork.
     """
     base = set(ancestor.heads)
     ours_new = [h for h in ours.heads if h not in base]
@@ -299,6 +305,8 @@ def conflict_text(
     twice = ids_added_twice(ancestor, ours, theirs)
     if dangling:
         header, resolve = _dangling_text(dangling, lock, where)
+    elif undone:
+        header, resolve = _undone_text(*undone, lock, where)
     elif both_began_histories(ancestor, ours, theirs, new):
         # Both sides began a history (the race on a project's first migration): no
         # rebase can move a revision whose down_revision is None; a merge revision joins them.
@@ -369,6 +377,70 @@ def _dangling_text(dangling, lock: str, where: str) -> tuple[list[str], list[str
         f"# then run `{lock}`{where}, `git add` this file and continue the merge or rebase.",
     ]
     return header, resolve
+
+
+def undone_by_theirs(ancestor_heads, theirs_heads, revisions) -> tuple[tuple, tuple]:
+    """What theirs takes away that ours keeps: (the revisions gone, ours' revisions naming one).
+
+    A revert of the commit that added a revision (or a pick of such a revert)
+    takes the lock back below the ancestor's heads: theirs' new head is a revision
+    ours already has. Nothing tells the driver which commit git applies then
+    (no ``GITHEAD_``), so ours' revisions (HEAD's, in ``revisions``) say what is
+    gone: every ancestor head and what lies below it, less what theirs' heads
+    still reach. ((), ()) when theirs' lock did not go back.
+    """
+    by_id = {r.id: r for r in revisions}
+    ancestor_heads, theirs_heads = tuple(ancestor_heads), tuple(theirs_heads)
+    new = [h for h in theirs_heads if h not in ancestor_heads]
+    if not new or not all(h in by_id for h in (*new, *ancestor_heads)):
+        return (), ()
+
+    def reached(heads) -> set[str]:
+        seen: set[str] = set()
+        stack = list(heads)
+        while stack:
+            rid = stack.pop()
+            if rid not in seen and rid in by_id:
+                seen.add(rid)
+                stack.extend(by_id[rid].down_revisions)
+        return seen
+
+    gone = reached(ancestor_heads) - reached(theirs_heads)
+    if not gone:
+        return (), ()
+    named = tuple(r for r in revisions if r.id not in gone and gone.intersection(r.down_revisions))
+    return tuple(by_id[rid] for rid in sorted(gone)), named
+
+
+def _undone_text(gone, named, lock: str, where: str) -> tuple[list[str], list[str]]:
+    """The header and Resolve lines of a conflict where theirs deletes revisions ours keeps."""
+    shown = gone[:_ROOTS_SHOWN]
+    more = f" and {len(gone) - _ROOTS_SHOWN} more" if len(gone) > _ROOTS_SHOWN else ""
+    header = [
+        "# revgraph: theirs deletes " + ("revision " if len(gone) == 1 else "revisions ")
+        + ", ".join(_named(r.id, r.message or "") for r in shown) + more + ", which ours keeps",
+        "# (a revert of the commit that added it?). A database that ran a migration does not",
+        "# notice its file is gone: a new revision undoes it.",
+    ]
+    for r in named[:_ROOTS_SHOWN]:
+        parents = ", ".join(p for p in r.down_revisions if p in {g.id for g in gone})
+        header.append(f"#   {_named(r.id, r.message or '')} names {parents}: it would dangle")
+    if len(named) > _ROOTS_SHOWN:
+        header.append(f"#   and {len(named) - _ROOTS_SHOWN} more would dangle")
+    paths = " ".join(_shell_word(r.path) for r in shown if r.path)
+    resolve = [
+        f"# Resolve: keep the file (`git restore --source=HEAD --staged --worktree -- {paths}`)" if paths
+        else "# Resolve: keep the file (restore it from HEAD)",
+        "# or, if it never ran anywhere, re-point what names it; then run "
+        f"`{lock}`{where}, `git add` this file and continue.",
+    ]
+    return header, resolve
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _named(rid: str, message: str) -> str:
@@ -735,6 +807,7 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
     newline = detect_newline(ours_b or theirs_b)
     new: tuple = ()  # each side's revisions the other lacks, when the trees were read
     dangling: tuple = ()  # the merged tree's dangling down_revisions, when that is the conflict
+    undone: tuple = ()  # what theirs deletes that ours keeps, when git did not say what it applies
     if not ours.conflicted and not theirs.conflicted:
         if ours.heads == theirs.heads and not ids_added_twice(ancestor, ours, theirs):
             return ours_b, True, ()
@@ -751,17 +824,42 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
             if entries is not None:
                 env_name = ours.environment or theirs.environment
                 return render_lock(entries, env_name, newline=newline).encode(), True, ()
+        elif lock_path:
+            undone = _undone_here(lock_path, ancestor, theirs)
+    wants_lock = dangling or undone
     text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
-                         fix=fix_command(lock_path), where=fix_where(lock_path), new=new,
-                         dangling=dangling, lock=fix_command(lock_path, command="lock") if dangling else "revgraph lock")  # fmt: skip
+                         fix=fix_command(lock_path), where=fix_where(lock_path), new=new, dangling=dangling,
+                         undone=undone, lock=fix_command(lock_path, command="lock") if wants_lock else "revgraph lock")  # fmt: skip
     if dangling:
         why: tuple = ("dangling", dangling)
+    elif undone:
+        why = ("undone", *undone)
     elif both_began_histories(ancestor, ours, theirs, new):
         why = ("bases",)
     else:
         twice = ids_added_twice(ancestor, ours, theirs)
         why = ("twice", twice) if twice else ("fork",)
     return text.encode(), False, why
+
+
+def _undone_here(lock_path: str, ancestor: LockFile, theirs: LockFile, cwd: Path | None = None) -> tuple:
+    """``undone_by_theirs`` against HEAD's revisions, () when they cannot be read."""
+    if not any(h not in ancestor.heads for h in theirs.heads):
+        return ()
+    try:
+        found = _environment(lock_path, cwd)
+        if found is None:
+            return ()
+        repo, env = found
+        with repo:
+            from revgraph.sources.cache import ParseCache, cache_dir_for
+
+            with ParseCache(cache_dir_for(repo)) as cache:
+                head = repo.read_ref(env, "HEAD", cache=cache)
+    except Exception:  # only the text is at stake: the generic one stays
+        return ()
+    gone, named = undone_by_theirs(ancestor.heads, theirs.heads, head.revisions)
+    return (gone, named) if gone else ()
 
 
 def _merge_as_text(ancestor: str, ours: str, theirs: str, path: str | None, marker_size: int) -> int:
@@ -847,6 +945,15 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(
             f"revgraph: {lock_path or 'lock file'}: after this merge {rid} names down_revision {parent}, {where}{more};"
             f" point it at a revision that exists, then run `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
+        )
+    elif why[:1] == ("undone",):
+        gone, named = why[1], why[2]
+        more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
+        dangles = f"; {named[0].id} names it and would dangle" if named else ""
+        sys.stderr.write(
+            f"revgraph: {lock_path or 'lock file'}: theirs deletes revision {gone[0].id}{more}, which ours keeps"
+            f" (a revert?){dangles}; keep its file or re-point what names it, then run"
+            f" `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
         )
     elif why:
         what = (

@@ -1,0 +1,125 @@
+"""The merge driver during `git revert` and a cherry-pick of a revert.
+
+git says nothing to a merge driver about which commit a revert or a pick
+applies (no ``GITHEAD_``), so the driver cannot read the trees. Reverting the
+commit that added a revision takes the lock back below the ancestor's heads:
+theirs' "new" head is a revision ours already has. The conflict text must say
+that theirs deletes a revision ours keeps, not that both sides added a
+migration on one head; and its Resolve lines must work when followed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from revgraph.gitops.driver import undone_by_theirs
+from revgraph.model import Revision
+
+LOCK = "migrations/revgraph.lock"
+ROOT, ADDED, ON_TOP = "a1a1a1a1a1a1", "b2b2b2b2b2b2", "c3c3c3c3c3c3"
+
+
+def _history(repo):
+    """main: ROOT, then ADDED (the commit to revert), then ON_TOP on ADDED; returns ADDED's commit."""
+    repo.init_env(commit=False)
+    repo.add_revision(ROOT, None, message="create users")
+    repo.run("install", check=True)
+    repo.commit("base with revgraph")
+    repo.commit_locked_revision(ADDED, ROOT, message="add orders")
+    added = repo.head()
+    repo.commit_locked_revision(ON_TOP, ADDED, message="index orders")
+    return added
+
+
+@pytest.fixture
+def reverting(tmp_path, git_env, repo_templates):
+    return repo_templates.copy("driver_revert history", tmp_path / "repo", _history)
+
+
+def _stopped_at_the_lock(repo, proc) -> str:
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert repo.conflicted() == [LOCK]
+    return repo.read(LOCK).decode()
+
+
+def test_reverting_a_revision_another_builds_on_names_the_deletion_and_what_dangles(reverting):
+    repo, added = reverting
+
+    proc = repo.git("revert", "--no-edit", added, check=None)
+
+    text = _stopped_at_the_lock(repo, proc)
+    assert "both sides added" not in text
+    assert f"theirs deletes revision {ADDED} (add orders), which ours keeps" in text
+    assert f"#   {ON_TOP} (index orders) names {ADDED}: it would dangle" in text
+    assert f"theirs deletes revision {ADDED}, which ours keeps (a revert?); {ON_TOP} names it" in proc.stderr
+    comments = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    assert comments in (Path(__file__).parents[2] / "docs" / "usage.md").read_text()  # the guide shows it as it is
+    # The Resolve lines, followed as written, leave a healthy history behind.
+    restore = next(line for line in text.splitlines() if "git restore" in line)
+    command = restore.split("`")[1].split()
+    assert command[:2] == ["git", "restore"]
+    repo.git(*command[1:])
+    repo.run("lock", check=True)
+    repo.git("add", LOCK)
+    assert "<<<<<<<" not in repo.read(LOCK).decode()
+    repo.run("check", check=True)
+
+
+def test_a_pick_of_a_revert_onto_a_branch_that_built_on_it_says_the_same(reverting):
+    repo, _ = reverting
+    repo.branch("release")
+    repo.git("revert", "--no-edit", "HEAD")  # ON_TOP is main's head: only theirs moves, clean
+    assert repo.conflicted() == []
+    revert_commit = repo.head()
+    repo.checkout("release")
+    repo.commit_locked_revision("f6f6f6f6f6f6", ON_TOP, message="add refunds")
+
+    proc = repo.git("cherry-pick", revert_commit, check=None)
+
+    text = _stopped_at_the_lock(repo, proc)
+    assert f"theirs deletes revision {ON_TOP} (index orders), which ours keeps" in text
+    assert f"#   f6f6f6f6f6f6 (add refunds) names {ON_TOP}: it would dangle" in text
+
+
+def test_a_fork_still_reads_as_a_fork(reverting):
+    """Both sides adding on one head, with no git hint: the fork text, HEAD's files read for nothing."""
+    repo, _ = reverting
+    repo.branch("feature")
+    repo.commit_locked_revision("d4d4d4d4d4d4", ON_TOP, message="add invoices")
+    picked = repo.head()
+    repo.checkout("feature")
+    repo.commit_locked_revision("e5e5e5e5e5e5", ON_TOP, message="add refunds")
+
+    proc = repo.git("cherry-pick", picked, check=None)
+
+    text = _stopped_at_the_lock(repo, proc)
+    assert "both sides added a migration on the same head" in text
+    assert "deletes" not in text
+
+
+# ------------------------------------------------------------------ the pure part
+def _revs(*pairs):
+    return tuple(Revision(rid, tuple(down), message=f"m {rid}", path=f"v/{rid}.py") for rid, down in pairs)
+
+
+def test_what_theirs_takes_away_is_below_the_ancestor_heads_and_above_theirs():
+    revisions = _revs(("a", ()), ("b", ("a",)), ("c", ("b",)), ("d", ("c",)), ("x", ("a",)))
+    gone, named = undone_by_theirs(["c"], ["a"], revisions)
+    assert [r.id for r in gone] == ["b", "c"]
+    assert [r.id for r in named] == ["d"]  # x hangs off a, which theirs keeps
+
+
+@pytest.mark.parametrize(
+    ("ancestor", "theirs"),
+    [
+        (["b"], ["n"]),  # theirs' new head is new to ours: a fork, not a revert
+        (["z"], ["a"]),  # the ancestor's head is not ours': nothing to tell
+        (["b"], ["b"]),  # theirs changed nothing
+        (["b"], ["b", "a"]),  # a new head that reaches nothing new away
+    ],
+)
+def test_nothing_is_undone_unless_theirs_goes_back_below_what_ours_has(ancestor, theirs):
+    revisions = _revs(("a", ()), ("b", ("a",)))
+    assert undone_by_theirs(ancestor, theirs, revisions) == ((), ())
