@@ -452,6 +452,43 @@ def test_merge_plan_is_the_file_alembic_merge_heads_writes(layout, all_heads_sor
     assert edit.new == new.read_bytes()
 
 
+@pytest.mark.parametrize("recursive", [False, True])
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("../%%(rev)s_%%(slug)s", f"would go to migrations/{MERGE_ID}_mrg.py, outside {V}, where alembic never reads"),
+        ("%%(rev)s/../../%%(slug)s_%%(rev)s", f"would go to migrations/mrg_{MERGE_ID}.py, outside {V}"),
+        ("a/../%%(rev)s_%%(slug)s", "goes down a folder and back up ('..'): alembic merge fails on it"),
+    ],
+)
+def test_fix_merge_refuses_a_file_template_with_dot_dot_and_says_where_it_leads(
+    template, says, recursive, gitrepo: GitRepo, tmp_path
+):
+    # Not "in a sub-folder that alembic does not read" (nor its advice to turn on
+    # recursive_version_locations): a '..' leads out of the folder, or trips alembic up.
+    layout = Layout(
+        (),
+        (Rev(V, "b0_base.py", "b0", None), Rev(V, "aaa_first.py", "aaa", "b0"), Rev(V, "ccc_second.py", "ccc", "b0")),
+        recursive=recursive,
+        file_template=template,
+    )
+    twin = committed_with_twin(gitrepo, layout, tmp_path)
+
+    proc = gitrepo.run("fix", "--strategy", "merge", "-m", MESSAGE, "--rev-id", MERGE_ID)
+
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert says in proc.stderr, proc.stderr
+    assert "sub-folder" not in proc.stderr and "recursive_version_locations" not in proc.stderr
+    assert gitrepo.status() == ""
+    # What alembic does: writes where it never reads (both heads stay), or fails.
+    done = twin.alembic("merge", "-m", MESSAGE, "--rev-id", MERGE_ID, "heads", check=None)
+    if "a/.." in template:
+        assert done.returncode != 0
+    else:
+        heads = twin.alembic("heads").stdout
+        assert "aaa (head)" in heads and "ccc (head)" in heads, heads
+
+
 def test_fix_merge_refuses_a_sub_folder_alembic_would_not_read(gitrepo: GitRepo, tmp_path):
     # file_template makes folders, recursive_version_locations is off: alembic merge
     # writes the merge revision there and never reads it, so the heads remain.

@@ -66,10 +66,26 @@ def plan_merge(
     except (util.CommandError, KeyError, ValueError, TypeError, OverflowError) as exc:
         # alembic merge fails the same way; the settings are the user's to mend.
         raise _naming_error(env, exc) from None
-    if not env.recursive and Path(path).parent != Path(version_path):
+    written, path, folder = path, _normal(path), _normal(version_path)
+    if folder not in path.parents:
+        # A '..' (or an absolute file_template) leads out of the version location:
+        # alembic merge writes it there all the same, and never reads it back.
+        raise FixRefused(
+            f"the merge revision would go to {_shown(path, root)}, outside {_shown(folder, root)}, where alembic "
+            f"never reads revisions: file_template {env.file_template!r} leads out of the version location",
+            hint="drop the '..' (or the leading '/') from file_template",
+        )
+    if ".." in Path(written).parts:
+        # 'a/../%(rev)s': alembic makes the folder 'a/..', which exists once it made 'a': it fails.
+        raise FixRefused(
+            f"file_template {env.file_template!r} goes down a folder and back up ('..'): alembic merge "
+            f"fails on it (it makes {_shown(Path(written).parent, root)} as a new folder)",
+            hint="drop the '..' from file_template",
+        )
+    if not env.recursive and path.parent != folder:
         # alembic merge writes it there all the same, and then never reads it:
         # the heads stay as they are.
-        rel = _relative(Path(path), root)
+        rel = _relative(path, root)
         raise FixRefused(
             f"the merge revision would go to {rel}, in a sub-folder of {_relative(Path(version_path), root)} "
             f"that alembic does not read: file_template {env.file_template!r} makes folders and "
@@ -301,6 +317,19 @@ def _render(script: "ScriptDirectory", env: "Environment", **kwargs: Any) -> byt
         raise ConfigError(
             f"rendering {template_path} failed: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _normal(path) -> Path:
+    """``path`` absolute, with its '..' and '.' resolved as the file system would resolve them."""
+    return Path(os.path.normpath(Path(path).absolute()))
+
+
+def _shown(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it, as it is otherwise: for messages."""
+    try:
+        return path.relative_to(_normal(root)).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _relative(path: Path, root: Path) -> str:
