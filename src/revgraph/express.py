@@ -140,7 +140,8 @@ def staged_outside(stdout: bytes, folders: tuple[str, ...] | list[str]) -> set[b
 
 
 def object_replacements(common_dir: str) -> bool:
-    """Whether the repository has replace refs (loose or packed) or grafts.
+    """Whether the repository has replace refs (loose or packed) or grafts (``info/grafts``,
+    or the file ``GIT_GRAFT_FILE`` names).
 
     Either makes an object id read as other content than the id's (and moves
     merge bases): no cache keyed by ids vouches for it (``api.Workspace.cache``,
@@ -157,6 +158,8 @@ def object_replacements(common_dir: str) -> bool:
         packed = read_fact(os.path.join(common_dir, "packed-refs"))
         if isinstance(packed, bytes) and b" refs/replace/" in packed:
             return True
+    if os.environ.get("GIT_GRAFT_FILE"):
+        return True  # grafts read from elsewhere (a ticket would hold the name, not the file)
     return os.path.lexists(os.path.join(common_dir, "info", "grafts"))
 
 

@@ -805,12 +805,35 @@ echo '*.py merge=union' > ../attrs
 def test_a_change_outside_the_folders_that_git_s_merge_follows_in_is_not_answered_from_the_cache(
     tmp_path, git_env, scenario
 ):
-    setup, change = _SCENARIOS[scenario]
-    path = tmp_path / "repo"
+    _assert_cache_follows(tmp_path / "repo", *_SCENARIOS[scenario])
+
+
+def test_grafts_from_git_graft_file_are_not_answered_from_the_cache(tmp_path, git_env, monkeypatch):
+    # QA: git reads grafts from the file GIT_GRAFT_FILE names, too; they move merge bases.
+    # The express lane's ticket holds the variable, not the file: an edit of it went unseen.
+    grafts = tmp_path / "grafts"
+    grafts.write_text("")
+    monkeypatch.setenv("GIT_GRAFT_FILE", str(grafts))
+    setup = r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+rev migrations/versions/a1_x.py a1 None; rev migrations/versions/x1_x.py x1 a1
+git add -A; git commit -qm init; git branch feature
+git rm -q migrations/versions/x1_x.py; git commit -qm "main: x1 gone"
+git checkout -q feature; rev migrations/versions/y1_x.py y1 x1; git add -A; git commit -qm "feature: y1"
+'''
+    change = 'git rev-parse HEAD > "$GIT_GRAFT_FILE"  # the feature commit, with no parents'
+    _assert_cache_follows(tmp_path / "repo", setup, change)
+
+
+def _assert_cache_follows(path: Path, setup: str, change: str) -> None:
+    """``check --base main`` after ``setup``, then after ``change``: cached twice and with
+    ``--no-cache``, each time the same answer; and ``change`` changed it."""
     path.mkdir()
 
     def shell(script: str) -> None:
-        subprocess.run(["bash", "-c", _SHELL_PRELUDE + script], cwd=path, env={**git_env, "PYTHON": sys.executable},
+        subprocess.run(["bash", "-c", _SHELL_PRELUDE + script], cwd=path, env={**os.environ, "PYTHON": sys.executable},
                        check=True, capture_output=True)  # fmt: skip
 
     def same() -> tuple:
