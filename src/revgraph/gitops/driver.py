@@ -39,10 +39,12 @@ networkx or alembic:
    When step 3 found a down_revision the merged tree lacks (its file deleted
    by one side since the merge base, say), the text names it instead and
    says to re-point it and run ``revgraph lock``: ``fix`` refuses that graph.
-   When git did not say what it applies (``git revert``, ``cherry-pick``) and
-   theirs' new head is a revision HEAD already has, theirs went back (a
-   revert): the text names what it deletes and what would dangle
-   (``undone_by_theirs``), from HEAD's revision files.
+   When git did not say what it applies (``git revert``, ``cherry-pick``),
+   HEAD's revision files tell two more shapes (``applied_shape``): theirs'
+   new head is a revision HEAD already has, so theirs went back (a revert):
+   the text names what it deletes and what would dangle; or HEAD has neither
+   theirs' new head nor the ancestor's head it grew from (a pick of a commit
+   without the one before it): the text names what is missing.
 
 The driver writes only the file git gave it (``%A``), atomically.
 """
@@ -279,7 +281,7 @@ def _find_lock_owner(lock_path: str, top: Path) -> LockOwner | None:
 def conflict_text(
     ancestor: LockFile, ours: LockFile, theirs: LockFile, ours_raw: str, theirs_raw: str, *,
     newline: str, marker_size: int = 7, fix: str = "revgraph fix", where: str = "", new: tuple = (),
-    dangling: tuple = (), lock: str = "revgraph lock", undone: tuple = (),
+    dangling: tuple = (), lock: str = "revgraph lock", applied: tuple = (),
 ) -> str:  # fmt: skip
     """A conflict git can show, naming both sides' new heads and the command that resolves it.
 
@@ -291,9 +293,11 @@ def conflict_text(
     down_revision it names that the merged tree lacks, whether a side deleted that one
     since the merge base), when that is why the merge conflicts (``dangling_of``): the
     text then names them and says to re-point them and run ``lock`` (the same project's
-    ``revgraph lock``), not ``fix``, which refuses a dangling reference. ``undone``:
-    (the revisions theirs deletes that ours keeps, ours' revisions naming them), when
-    that is what theirs does (``undone_by_theirs``): a revert, not a fork.
+    ``revgraph lock``), not ``fix``, which refuses a dangling reference. ``applied``:
+    what HEAD's files tell of the change git applies when git did not say which
+    commit it is (``applied_shape``): ("undone", the revisions theirs deletes that
+    ours keeps, ours' revisions naming them), a revert; or ("lacking", the ancestor's
+    heads ours lacks), a pick of a commit without the one before it. Not a fork.
     """
     base = set(ancestor.heads)
     ours_new = [h for h in ours.heads if h not in base]
@@ -305,8 +309,10 @@ def conflict_text(
     twice = ids_added_twice(ancestor, ours, theirs)
     if dangling:
         header, resolve = _dangling_text(dangling, lock, where)
-    elif undone:
-        header, resolve = _undone_text(*undone, lock, where)
+    elif applied[:1] == ("undone",):
+        header, resolve = _undone_text(*applied[1:], lock, where)
+    elif applied[:1] == ("lacking",):
+        header, resolve = _lacking_text(applied[1], ancestor, ours, lock, where)
     elif both_began_histories(ancestor, ours, theirs, new):
         # Both sides began a history (the race on a project's first migration): no
         # rebase can move a revision whose down_revision is None; a merge revision joins them.
@@ -410,6 +416,54 @@ def undone_by_theirs(ancestor_heads, theirs_heads, revisions) -> tuple[tuple, tu
         return (), ()
     named = tuple(r for r in revisions if r.id not in gone and gone.intersection(r.down_revisions))
     return tuple(by_id[rid] for rid in sorted(gone)), named
+
+
+def applied_shape(ancestor_heads, theirs_heads, revisions) -> tuple:
+    """What ours' revisions (HEAD's) tell of the change git applies, when git did not say
+    which commit it is: ("undone", gone, named) (``undone_by_theirs``), ("lacking",
+    ancestor heads ours lacks) (``lacking_below_theirs``), or () (a fork, say)."""
+    gone, named = undone_by_theirs(ancestor_heads, theirs_heads, revisions)
+    if gone:
+        return ("undone", gone, named)
+    missing = lacking_below_theirs(ancestor_heads, theirs_heads, revisions)
+    return ("lacking", missing) if missing else ()
+
+
+def lacking_below_theirs(ancestor_heads, theirs_heads, revisions) -> tuple[str, ...]:
+    """The ancestor's heads that theirs grew from and ours does not have.
+
+    A cherry-pick of a commit whose parent added a revision the pick's
+    revision builds on: the ancestor (the picked commit's parent) had that
+    revision as a head, theirs replaced it with its own new head, and ours has
+    neither. Merged, the new revision would name a down_revision the tree
+    lacks. () when ours has every ancestor head, or already has theirs' new one.
+    """
+    known = {r.id for r in revisions}
+    ancestor_heads, theirs_heads = tuple(ancestor_heads), tuple(theirs_heads)
+    new = [h for h in theirs_heads if h not in ancestor_heads]
+    if not new or any(h in known for h in new):
+        return ()
+    return tuple(h for h in ancestor_heads if h not in known and h not in theirs_heads)
+
+
+def _lacking_text(missing, ancestor: LockFile, ours: LockFile, lock: str, where: str) -> tuple[list[str], list[str]]:
+    """The header and Resolve lines of a conflict where theirs grows from what ours lacks."""
+    messages = {e.revision: e.message for e in ancestor.entries}
+    shown = ", ".join(_named(rid, messages.get(rid) or "") for rid in missing[:_ROOTS_SHOWN])
+    if len(missing) > _ROOTS_SHOWN:
+        shown += f" and {len(missing) - _ROOTS_SHOWN} more"
+    first = missing[0]
+    target = f"ours' head {ours.heads[0]}" if len(ours.heads) == 1 else "a revision that exists"
+    header = [
+        f"# revgraph: theirs grows from {shown}, which ours does not have (a cherry-pick of a",
+        "# commit without the one before it?): its new revisions would name a down_revision this",
+        "# tree lacks, and alembic would fail to load the history.",
+    ]
+    resolve = [
+        f"# Resolve: pick the commit that adds {first} first (`git cherry-pick --abort`, then both), or point",
+        f"# what names {first} at {target}; then run `{lock}`{where}, `git add` this file and continue.",
+    ]
+    return header, resolve
 
 
 def _undone_text(gone, named, lock: str, where: str) -> tuple[list[str], list[str]]:
@@ -807,7 +861,7 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
     newline = detect_newline(ours_b or theirs_b)
     new: tuple = ()  # each side's revisions the other lacks, when the trees were read
     dangling: tuple = ()  # the merged tree's dangling down_revisions, when that is the conflict
-    undone: tuple = ()  # what theirs deletes that ours keeps, when git did not say what it applies
+    applied: tuple = ()  # what HEAD's files tell of theirs, when git did not say what it applies
     if not ours.conflicted and not theirs.conflicted:
         if ours.heads == theirs.heads and not ids_added_twice(ancestor, ours, theirs):
             return ours_b, True, ()
@@ -825,15 +879,15 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
                 env_name = ours.environment or theirs.environment
                 return render_lock(entries, env_name, newline=newline).encode(), True, ()
         elif lock_path:
-            undone = _undone_here(lock_path, ancestor, theirs)
-    wants_lock = dangling or undone
+            applied = _applied_here(lock_path, ancestor, theirs)
+    wants_lock = dangling or applied
     text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
                          fix=fix_command(lock_path), where=fix_where(lock_path), new=new, dangling=dangling,
-                         undone=undone, lock=fix_command(lock_path, command="lock") if wants_lock else "revgraph lock")  # fmt: skip
+                         applied=applied, lock=fix_command(lock_path, command="lock") if wants_lock else "revgraph lock")  # fmt: skip
     if dangling:
         why: tuple = ("dangling", dangling)
-    elif undone:
-        why = ("undone", *undone)
+    elif applied:
+        why = applied
     elif both_began_histories(ancestor, ours, theirs, new):
         why = ("bases",)
     else:
@@ -842,8 +896,8 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
     return text.encode(), False, why
 
 
-def _undone_here(lock_path: str, ancestor: LockFile, theirs: LockFile, cwd: Path | None = None) -> tuple:
-    """``undone_by_theirs`` against HEAD's revisions, () when they cannot be read."""
+def _applied_here(lock_path: str, ancestor: LockFile, theirs: LockFile, cwd: Path | None = None) -> tuple:
+    """``applied_shape`` against HEAD's revisions, () when they cannot be read."""
     if not any(h not in ancestor.heads for h in theirs.heads):
         return ()
     try:
@@ -858,8 +912,7 @@ def _undone_here(lock_path: str, ancestor: LockFile, theirs: LockFile, cwd: Path
                 head = repo.read_ref(env, "HEAD", cache=cache)
     except Exception:  # only the text is at stake: the generic one stays
         return ()
-    gone, named = undone_by_theirs(ancestor.heads, theirs.heads, head.revisions)
-    return (gone, named) if gone else ()
+    return applied_shape(ancestor.heads, theirs.heads, head.revisions)
 
 
 def _merge_as_text(ancestor: str, ours: str, theirs: str, path: str | None, marker_size: int) -> int:
@@ -945,6 +998,14 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(
             f"revgraph: {lock_path or 'lock file'}: after this merge {rid} names down_revision {parent}, {where}{more};"
             f" point it at a revision that exists, then run `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
+        )
+    elif why[:1] == ("lacking",):
+        missing = why[1]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        sys.stderr.write(
+            f"revgraph: {lock_path or 'lock file'}: theirs grows from {missing[0]}{more}, which ours does not have"
+            " (a cherry-pick without the commit before it?); pick that first or re-point what names it, then run"
+            f" `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
         )
     elif why[:1] == ("undone",):
         gone, named = why[1], why[2]

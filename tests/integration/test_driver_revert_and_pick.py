@@ -1,11 +1,13 @@
-"""The merge driver during `git revert` and a cherry-pick of a revert.
+"""The merge driver during `git revert` and `git cherry-pick`, where git names no commit.
 
 git says nothing to a merge driver about which commit a revert or a pick
 applies (no ``GITHEAD_``), so the driver cannot read the trees. Reverting the
 commit that added a revision takes the lock back below the ancestor's heads:
 theirs' "new" head is a revision ours already has. The conflict text must say
 that theirs deletes a revision ours keeps, not that both sides added a
-migration on one head; and its Resolve lines must work when followed.
+migration on one head; and its Resolve lines must work when followed. So
+must a pick of a commit whose revision grows from one its parent added,
+which the branch picked onto does not have.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from revgraph.gitops.driver import undone_by_theirs
+from revgraph.gitops.driver import lacking_below_theirs, undone_by_theirs
 from revgraph.model import Revision
 
 LOCK = "migrations/revgraph.lock"
@@ -83,6 +85,31 @@ def test_a_pick_of_a_revert_onto_a_branch_that_built_on_it_says_the_same(reverti
     assert f"#   f6f6f6f6f6f6 (add refunds) names {ON_TOP}: it would dangle" in text
 
 
+def test_a_pick_without_the_commit_before_it_names_what_ours_lacks_and_the_resolve_works(reverting):
+    repo, _ = reverting
+    repo.branch("other")
+    repo.checkout("other")
+    repo.commit_locked_revision("d4d4d4d4d4d4", ON_TOP, message="add invoices")
+    path = repo.commit_locked_revision("e5e5e5e5e5e5", "d4d4d4d4d4d4", message="index invoices")
+    picked = repo.head()
+    repo.checkout("main")
+    repo.commit_locked_revision("f6f6f6f6f6f6", ON_TOP, message="add refunds")
+
+    proc = repo.git("cherry-pick", picked, check=None)
+
+    text = _stopped_at_the_lock(repo, proc)
+    assert "both sides added" not in text
+    assert "theirs grows from d4d4d4d4d4d4 (add invoices), which ours does not have" in text
+    assert "point\n# what names d4d4d4d4d4d4 at ours' head f6f6f6f6f6f6;" in text
+    assert "theirs grows from d4d4d4d4d4d4, which ours does not have" in proc.stderr
+    # The second way out, followed as written: re-point, lock, add, continue.
+    repo.write(path, repo.read(path).decode().replace("d4d4d4d4d4d4", "f6f6f6f6f6f6"))  # down_revision, Revises
+    repo.run("lock", check=True)
+    repo.git("add", "-A")
+    repo.git("-c", "core.editor=true", "cherry-pick", "--continue")
+    repo.run("check", check=True)
+
+
 def test_a_fork_still_reads_as_a_fork(reverting):
     """Both sides adding on one head, with no git hint: the fork text, HEAD's files read for nothing."""
     repo, _ = reverting
@@ -123,3 +150,11 @@ def test_what_theirs_takes_away_is_below_the_ancestor_heads_and_above_theirs():
 def test_nothing_is_undone_unless_theirs_goes_back_below_what_ours_has(ancestor, theirs):
     revisions = _revs(("a", ()), ("b", ("a",)))
     assert undone_by_theirs(ancestor, theirs, revisions) == ((), ())
+
+
+def test_what_ours_lacks_is_the_ancestor_head_theirs_grew_from():
+    revisions = _revs(("a", ()), ("e", ("a",)))
+    assert lacking_below_theirs(["b"], ["d"], revisions) == ("b",)
+    assert lacking_below_theirs(["a"], ["d"], revisions) == ()  # a plain fork on a
+    assert lacking_below_theirs(["b"], ["e"], revisions) == ()  # theirs' head is ours already
+    assert lacking_below_theirs(["b", "x"], ["d", "x"], revisions) == ("b",)  # x stays a head on both
