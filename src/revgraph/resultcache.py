@@ -370,6 +370,7 @@ class _State:
             config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
             paths.append(os.path.join(config_home, "git", "attributes"))
             paths.append(os.path.join(str(repo.common_dir), "shallow"))
+            paths += _git_config_files(repo, config_home)
         # (git reads no .gitattributes of the work tree through a symbolic link, but it
         # follows one at info/attributes or at the attributes file of the user's config)
         attributes = tuple(
@@ -657,6 +658,23 @@ def _absent_locks(root: Path | str, environments: Sequence[Environment]) -> tupl
         if rel != ".." and not rel.startswith(".." + os.sep) and not os.path.isabs(rel):
             found.append(rel.replace(os.sep, "/"))
     return tuple(sorted(set(found)))
+
+
+def _git_config_files(repo: GitRepo, config_home: str) -> list[str]:
+    """The configuration files git reads, as it finds them: they may name an attributes
+    file, a merge driver or a filter (``core.attributesFile``, ``merge.<driver>``,
+    ``filter.*``, ``core.autocrlf``) that changes how git stages and merges files.
+    (Files they include are not followed: see docs/performance.md.)"""
+    env = os.environ
+    files = []
+    if not env.get("GIT_CONFIG_NOSYSTEM"):
+        files.append(env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
+    if env.get("GIT_CONFIG_GLOBAL"):
+        files.append(env["GIT_CONFIG_GLOBAL"])
+    else:
+        files += [os.path.join(config_home, "git", "config"), os.path.join(os.path.expanduser("~"), ".gitconfig")]
+    files += [os.path.join(str(repo.common_dir), "config"), os.path.join(str(repo.git_dir), "config.worktree")]
+    return files
 
 
 def _attribute_paths(root: Path | str, locks: Sequence[str]) -> list[str]:

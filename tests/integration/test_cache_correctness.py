@@ -667,6 +667,34 @@ sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versio
 ''', r'''
 mkdir -p .git/info; echo '*.py merge=union' > .git/info/attributes
 '''),
+    "the repository's git config names an attributes file (merge=union)": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
+printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
+git add -A; git commit -qm init; git branch feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
+git checkout -q feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
+echo '*.py merge=union' > ../attrs
+''', r'''
+git config core.attributesFile "$(cd .. && pwd)/attrs"
+'''),
+    "the user's git config names an attributes file (merge=union)": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
+printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
+git add -A; git commit -qm init; git branch feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
+git checkout -q feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
+echo '*.py merge=union' > ../attrs
+''', r'''
+git config --global core.attributesFile "$(cd .. && pwd)/attrs"
+'''),
     "a replace ref moves the merge base of the same two commits": (r'''
 git init -q -b main .
 printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
