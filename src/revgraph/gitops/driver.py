@@ -12,7 +12,8 @@ networkx or alembic:
    each (``ids_added_twice``: one id, two files), which goes to 3;
 2. only one side changed the heads -> that side, clean;
 3. both changed: if git tells us which commit is coming in (``GITHEAD_<sha>``
-   during ``git merge``; ``rebase-merge/done`` during a rebase) take the
+   during ``git merge``; ``rebase-merge/done`` during a rebase; either only
+   when theirs' lock file is that commit's, ``_lock_comes_from``) take the
    union of both sides' revisions (read from git objects, statically, never
    executed): when it is healthy (every file readable, no revision id
    declared by two files (RG103: within a side, or by each side at different
@@ -518,6 +519,24 @@ def ids_added_twice(ancestor: LockFile, ours: LockFile, theirs: LockFile) -> lis
     )  # fmt: skip
 
 
+def _lock_comes_from(commit: str, lock_path: str, theirs_b: bytes) -> bool:
+    """Whether ``theirs_b`` is the lock file as ``commit`` holds it at ``lock_path``: that
+    the commit the driver was told of is the one git merges in."""
+    import hashlib
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", f"{commit}:{lock_path}"],
+            capture_output=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except OSError:
+        return False
+    blob = done.stdout.decode("ascii", "replace").strip()
+    algorithm = hashlib.sha256 if len(blob) == 64 else hashlib.sha1
+    return done.returncode == 0 and algorithm(b"blob %d\0" % len(theirs_b) + theirs_b).hexdigest() == blob
+
+
 def _incoming_commit(git_dir: Path | None) -> tuple[str, str | None] | None:
     """The sha git is merging in, when git tells us (see module docstring), and the
     commit git merges it against when that is not their merge base: a rebase applies
@@ -531,7 +550,8 @@ def _incoming_commit(git_dir: Path | None) -> tuple[str, str | None] | None:
             last = [ln for ln in done.read_text().splitlines() if ln.strip() and not ln.startswith("#")][-1]
         except (OSError, IndexError):
             return None
-        parts = last.split()
+        # "fixup -C <sha>": options come before the commit
+        parts = [part for part in last.split() if not part.startswith("-")]
         if len(parts) >= 2 and parts[0] in ("pick", "p", "edit", "e", "reword", "r", "fixup", "f", "squash", "s"):
             return parts[1], f"{parts[1]}^"
     return None
@@ -870,6 +890,11 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
         if theirs.heads == ancestor.heads and ancestor_b:
             return ours_b, True, ()
         incoming = _incoming_commit(git_dir)
+        if incoming and lock_path and not _lock_comes_from(incoming[0], lock_path, theirs_b):
+            # rebase-merge/done outlives its pick: an autostash applied as the rebase ends, or
+            # a cherry-pick at an `edit` stop, names an old pick HEAD already holds. Its union
+            # with ours is ours, a clean merge that drops theirs' heads.
+            incoming = None
         if incoming and lock_path:
             try:
                 entries, new, dangling = _union_outcome(lock_path, incoming[0], git_dir=git_dir, base=incoming[1])
