@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from revgraph.gitops.driver import lacking_below_theirs, undone_by_theirs
+from revgraph.gitops.driver import already_in_ours, lacking_below_theirs, undone_by_theirs
 from revgraph.model import Revision
 
 LOCK = "migrations/revgraph.lock"
@@ -110,6 +110,55 @@ def test_a_pick_without_the_commit_before_it_names_what_ours_lacks_and_the_resol
     repo.run("check", check=True)
 
 
+def test_reverting_a_merge_of_many_revisions_restores_every_one_it_names(reverting):
+    # The header shows three and counts the rest; the restore command must name them all.
+    repo, _ = reverting
+    repo.branch("feature")
+    repo.checkout("feature")
+    down = ON_TOP
+    for n in range(4):
+        rid = f"{n}d{n}d{n}d{n}d{n}d{n}d"
+        repo.commit_locked_revision(rid, down, message=f"step {n}")
+        down = rid
+    repo.checkout("main")
+    repo.write("README", "x\n")
+    repo.commit("misc")
+    repo.git("merge", "--no-ff", "--no-edit", "feature")
+    merge = repo.head()
+    repo.commit_locked_revision("f6f6f6f6f6f6", down, message="on the last step")
+
+    proc = repo.git("revert", "--no-edit", "-m", "1", merge, check=None)
+
+    text = _stopped_at_the_lock(repo, proc)
+    assert "and 1 more, which ours keeps" in text
+    restore = next(line for line in text.splitlines() if "git restore" in line).split("`")[1].split()
+    assert sum(1 for word in restore if word.endswith(".py")) == 4
+    repo.git(*restore[1:])
+    repo.run("lock", check=True)
+    repo.git("add", LOCK)
+    repo.run("check", check=True)
+
+
+def test_a_commit_picked_twice_is_named_as_already_in_ours(reverting):
+    repo, _ = reverting
+    repo.branch("hotfix")
+    repo.checkout("hotfix")
+    repo.commit_locked_revision("d4d4d4d4d4d4", ON_TOP, message="hot fix")
+    picked = repo.head()
+    repo.checkout("main")
+    repo.git("cherry-pick", picked)
+    repo.commit_locked_revision("e5e5e5e5e5e5", "d4d4d4d4d4d4", message="after the fix")
+
+    proc = repo.git("cherry-pick", picked, check=None)
+
+    text = _stopped_at_the_lock(repo, proc)
+    assert "both sides added" not in text
+    assert "theirs' new head d4d4d4d4d4d4 (hot fix) is in ours already, below ours' e5e5e5e5e5e5" in text
+    repo.run("lock", check=True)
+    repo.git("add", LOCK)
+    repo.run("check", check=True)
+
+
 def test_a_fork_still_reads_as_a_fork(reverting):
     """Both sides adding on one head, with no git hint: the fork text, HEAD's files read for nothing."""
     repo, _ = reverting
@@ -158,3 +207,10 @@ def test_what_ours_lacks_is_the_ancestor_head_theirs_grew_from():
     assert lacking_below_theirs(["a"], ["d"], revisions) == ()  # a plain fork on a
     assert lacking_below_theirs(["b"], ["e"], revisions) == ()  # theirs' head is ours already
     assert lacking_below_theirs(["b", "x"], ["d", "x"], revisions) == ("b",)  # x stays a head on both
+
+
+def test_theirs_new_heads_are_already_in_ours_only_when_ours_has_them_and_what_they_grew_from():
+    revisions = _revs(("a", ()), ("e", ("a",)), ("f", ("e",)))
+    assert [r.id for r in already_in_ours(["a"], ["e"], revisions)] == ["e"]
+    assert already_in_ours(["a"], ["n"], revisions) == ()  # a new head: a fork
+    assert already_in_ours(["z"], ["e"], revisions) == ()  # the ancestor's head is not ours'

@@ -314,6 +314,8 @@ def conflict_text(
         header, resolve = _undone_text(*applied[1:], lock, where)
     elif applied[:1] == ("lacking",):
         header, resolve = _lacking_text(applied[1], ancestor, ours, lock, where)
+    elif applied[:1] == ("present",):
+        header, resolve = _present_text(applied[1], ours, lock, where)
     elif both_began_histories(ancestor, ours, theirs, new):
         # Both sides began a history (the race on a project's first migration): no
         # rebase can move a revision whose down_revision is None; a merge revision joins them.
@@ -413,7 +415,7 @@ def undone_by_theirs(ancestor_heads, theirs_heads, revisions) -> tuple[tuple, tu
         return seen
 
     gone = reached(ancestor_heads) - reached(theirs_heads)
-    if not gone:
+    if not gone:  # theirs moved on to revisions ours has: ``applied_shape`` says "present"
         return (), ()
     named = tuple(r for r in revisions if r.id not in gone and gone.intersection(r.down_revisions))
     return tuple(by_id[rid] for rid in sorted(gone)), named
@@ -426,8 +428,22 @@ def applied_shape(ancestor_heads, theirs_heads, revisions) -> tuple:
     gone, named = undone_by_theirs(ancestor_heads, theirs_heads, revisions)
     if gone:
         return ("undone", gone, named)
+    present = already_in_ours(ancestor_heads, theirs_heads, revisions)
+    if present:
+        return ("present", present)
     missing = lacking_below_theirs(ancestor_heads, theirs_heads, revisions)
     return ("lacking", missing) if missing else ()
+
+
+def already_in_ours(ancestor_heads, theirs_heads, revisions) -> tuple:
+    """Theirs' new heads, when ours has every one of them and every ancestor head: a
+    commit applied before (picked twice, say), whose revisions ours has built on."""
+    by_id = {r.id: r for r in revisions}
+    ancestor_heads = tuple(ancestor_heads)
+    new = [h for h in theirs_heads if h not in ancestor_heads]
+    if not new or not all(h in by_id for h in (*new, *ancestor_heads)):
+        return ()
+    return tuple(by_id[h] for h in new)
 
 
 def lacking_below_theirs(ancestor_heads, theirs_heads, revisions) -> tuple[str, ...]:
@@ -456,9 +472,9 @@ def _lacking_text(missing, ancestor: LockFile, ours: LockFile, lock: str, where:
     first = missing[0]
     target = f"ours' head {ours.heads[0]}" if len(ours.heads) == 1 else "a revision that exists"
     header = [
-        f"# revgraph: theirs grows from {shown}, which ours does not have (a cherry-pick of a",
-        "# commit without the one before it?): its new revisions would name a down_revision this",
-        "# tree lacks, and alembic would fail to load the history.",
+        f"# revgraph: theirs grows from {shown}, which ours does not have (deleted here, or a",
+        "# cherry-pick of a commit without the one before it?): its new revisions would name a",
+        "# down_revision this tree lacks, and alembic would fail to load the history.",
     ]
     resolve = [
         f"# Resolve: pick the commit that adds {first} first (`git cherry-pick --abort`, then both), or point",
@@ -482,12 +498,31 @@ def _undone_text(gone, named, lock: str, where: str) -> tuple[list[str], list[st
         header.append(f"#   {_named(r.id, r.message or '')} names {parents}: it would dangle")
     if len(named) > _ROOTS_SHOWN:
         header.append(f"#   and {len(named) - _ROOTS_SHOWN} more would dangle")
-    paths = " ".join(_shell_word(r.path) for r in shown if r.path)
+    paths = " ".join(_shell_word(r.path) for r in gone if r.path)  # every one: the command restores them
+    files, them = ("the file", "it") if len(gone) == 1 else ("the files", "them")
     resolve = [
-        f"# Resolve: keep the file (`git restore --source=HEAD --staged --worktree -- {paths}`)" if paths
-        else "# Resolve: keep the file (restore it from HEAD)",
-        "# or, if it never ran anywhere, re-point what names it; then run "
-        f"`{lock}`{where}, `git add` this file and continue.",
+        f"# Resolve: keep {files} (`git restore --source=HEAD --staged --worktree -- {paths}`)" if paths
+        else f"# Resolve: keep {files} (restore {them} from HEAD)",
+        f"# or, if {'it' if len(gone) == 1 else 'they'} never ran anywhere, re-point what names {them}; then run "
+        f"`{lock}`{where}, `git add` this file and continue",
+        f"# (`git revert --skip` when keeping {them} leaves the revert nothing to do).",
+    ]
+    return header, resolve
+
+
+def _present_text(present, ours: LockFile, lock: str, where: str) -> tuple[list[str], list[str]]:
+    """The header and Resolve lines of a conflict where theirs' new heads are ours already."""
+    heads = ", ".join(ours.heads[:_ROOTS_SHOWN]) + (" and more" if len(ours.heads) > _ROOTS_SHOWN else "")
+    named = ", ".join(r.id + (f" ({clean_message(r.message)})" if r.message else "") for r in present[:_ROOTS_SHOWN])
+    if len(present) > _ROOTS_SHOWN:
+        named += f" and {len(present) - _ROOTS_SHOWN} more"
+    header = [
+        f"# revgraph: theirs' new head {named} is in ours already, below ours' {heads}",
+        "# (a commit applied before, picked again?): no head competes.",
+    ]
+    resolve = [
+        f"# Resolve: run `{lock}`{where} (it writes the merged tree's heads), `git add` this file and",
+        "# continue (`git cherry-pick --skip` when nothing else is left to apply).",
     ]
     return header, resolve
 
@@ -1024,12 +1059,17 @@ def main(argv: list[str]) -> int:
             f"revgraph: {lock_path or 'lock file'}: after this merge {rid} names down_revision {parent}, {where}{more};"
             f" point it at a revision that exists, then run `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
         )
+    elif why[:1] == ("present",):
+        sys.stderr.write(
+            f"revgraph: {lock_path or 'lock file'}: theirs' new head {why[1][0].id} is in ours already (applied"
+            f" before?); run `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
+        )
     elif why[:1] == ("lacking",):
         missing = why[1]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         sys.stderr.write(
             f"revgraph: {lock_path or 'lock file'}: theirs grows from {missing[0]}{more}, which ours does not have"
-            " (a cherry-pick without the commit before it?); pick that first or re-point what names it, then run"
+            " (deleted here, or a pick without the commit before it?); pick that first or re-point what names it, then run"
             f" `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
         )
     elif why[:1] == ("undone",):
