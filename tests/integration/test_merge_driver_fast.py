@@ -519,6 +519,10 @@ def test_fast_decision_in_git_equals_the_reference_read_from_git(make_gitrepo, s
         assert _left_to_the_reference(*revisions), fast.reason
         return
     _assert_same(fast, full)
+    # What the conflict text names as dangling (a conflict is asked as the merged
+    # tree holds the sides too, while that is cheap: always, at this size).
+    dangling = driver.full_union_outcome(LOCK, "theirs" if by_name else theirs_sha, cwd=repo.path)[2]
+    assert {(rid, parent) for rid, _, parent, _ in dangling} == {(rid, parent) for rid, parent, _ in fast.dangling}
 
 
 def test_a_symlink_in_the_versions_folder_is_left_to_the_reference(gitrepo):

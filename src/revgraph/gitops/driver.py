@@ -785,13 +785,17 @@ def _full_union_outcome(
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
     entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs, base)
     deleted: frozenset = frozenset()
-    if entries is not None:  # as the fast path: only a clean union asks what the merge deletes
-        before = ours, theirs
-        ours, theirs = merged_sides(repo, theirs_sha, ours, theirs, base)
-        entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs, base)
-        if dangling:  # a parent the merge drops, most likely: say which
-            kept = {r.id for side in (ours, theirs) for r in side.revisions}
-            deleted = frozenset(r.id for side in before for r in side.revisions if r.id not in kept)
+    if not dangling:  # as the fast path: what the merge deletes may leave a parent missing
+        merged = merged_sides(repo, theirs_sha, ours, theirs, base)
+        merged_entries, merged_dangling = _union_in(repo, env, theirs_sha, *merged, base)
+        # A clean union is asked again as the merged tree holds the sides; a conflict
+        # stays one, told as a dangling one when it is that too (`fix` refuses it).
+        if entries is not None or merged_dangling:
+            before, (ours, theirs) = (ours, theirs), merged
+            entries, dangling = merged_entries, merged_dangling
+            if dangling:  # a parent the merge drops, most likely: say which
+                kept = {r.id for side in (ours, theirs) for r in side.revisions}
+                deleted = frozenset(r.id for side in before for r in side.revisions if r.id not in kept)
     return entries, (_new_by_side(ours, theirs) if entries is None else ()), dangling_of(dangling, deleted)
 
 
