@@ -855,6 +855,32 @@ git checkout -q feature; rev migrations/versions/y1_x.py y1 x1; git add -A; git 
     _assert_cache_follows(tmp_path / "repo", setup, change)
 
 
+@pytest.mark.parametrize("submodule", ["a submodule", "a bare gitlink"])
+def test_a_file_where_the_index_holds_a_submodule_is_followed_when_edited_in_place(tmp_path, git_env, submodule):
+    # QA: git status --ignore-submodules=all never listed the file that replaced a
+    # submodule's folder, so an edit in place (same inode, the folder's mtime unmoved)
+    # changed no part of the key.
+    sub = tmp_path / "sub"
+    entry = {
+        "a submodule": f"git init -q -b main {sub}; git -C {sub} commit -q --allow-empty -m s\n"
+                       f"git -c protocol.file.allow=always submodule add -q {sub} migrations/versions/s1_x.py\n"
+                       "rm -rf migrations/versions/s1_x.py",
+        "a bare gitlink": "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),migrations/versions/s1_x.py",
+    }[submodule]
+    setup = f"""
+git init -q -b main .
+printf '[alembic]\\nscript_location = %%(here)s/migrations\\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+rev migrations/versions/a1_x.py a1 None
+git add -A; git commit -qm init
+{entry}
+git commit -qm gitlink; git checkout -q -b feature
+rev migrations/versions/s1_x.py s1 a1
+"""
+    change = "rev migrations/versions/s1_x.py s1 zz  # rewritten in place: same inode, same folder"
+    _assert_cache_follows(tmp_path / "repo", setup, change)
+
+
 def _assert_cache_follows(path: Path, setup: str, change: str) -> None:
     """``check --base main`` after ``setup``, then after ``change``: cached twice and with
     ``--no-cache``, each time the same answer; and ``change`` changed it."""
