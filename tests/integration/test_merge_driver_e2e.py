@@ -597,7 +597,8 @@ def test_in_a_monorepo_the_conflict_names_the_fix_with_the_service_folder(gitrep
     assert gitrepo.conflicted() == [lock]
     command = f"revgraph -C {service} fix"
     assert f"run `{command}`" in merge.stdout + merge.stderr
-    assert f"# Resolve: run `{command}`" in gitrepo.read(lock).decode()
+    assert f"# Resolve: run `{command}` at the top of the work tree" in gitrepo.read(lock).decode()
+    assert f"run `{command}` at the top of the work tree" in merge.stderr  # -C names a folder from there
     assert _at_top(gitrepo, "revgraph fix").returncode == 2  # the plain command finds no project here
     fixed = _at_top(gitrepo, command)  # exactly what the message said
     assert fixed.returncode == 0, fixed.stderr

@@ -191,14 +191,19 @@ def fix_where(lock_path: str | None, top: Path | None = None) -> str:
     """Where ``fix_command`` must run, when a plain command started elsewhere would go wrong:
     " at the top of the work tree" when the top's project owns the lock file and a
     command started in the lock file's folder would find another project there (one
-    without the top's ``protected``, say); else ""."""
+    without the top's ``protected``, say), and when the command names a folder below
+    the top (``-C services/api``: started in that folder, it would look for another
+    one inside it); else ""."""
     if not lock_path:
         return ""
     top = Path(os.path.abspath(top or Path.cwd()))
     try:
         owner = lock_owner(lock_path, top)
-        if owner is None or os.path.relpath(owner.root, top) != ".":
+        if owner is None:
             return ""
+        relative = os.path.relpath(owner.root, top)
+        if relative != ".":
+            return "" if relative.startswith("..") else " at the top of the work tree"
         from revgraph.config import find_project_dir
 
         nearest = find_project_dir((top / lock_path).parent)
