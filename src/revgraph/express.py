@@ -75,6 +75,8 @@ def git_environ(extra: dict | None = None) -> dict[str, str]:
     environ = dict(os.environ)
     environ["GIT_OPTIONAL_LOCKS"] = "0"
     environ["GIT_LITERAL_PATHSPECS"] = "1"
+    for name in ("GIT_ICASE_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS"):
+        environ.pop(name, None)  # our pathspecs are paths, as alembic reads them
     environ.pop("GIT_DIR", None)
     environ.pop("GIT_WORK_TREE", None)
     if extra:

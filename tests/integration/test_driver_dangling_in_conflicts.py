@@ -91,3 +91,28 @@ def test_the_merge_base_read_by_listing_agrees_with_one_path_at_a_time(repo):
     assert set(listed) == set(paths) and everything == listed
     assert one_by_one == {p: listed[p] for p in asked[:10] if p in listed}
     assert listed[paths[0]] == repo.git("rev-parse", f"{base}:{paths[0].decode()}").stdout.strip().encode()
+
+
+@pytest.mark.parametrize("variable", ["GIT_ICASE_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS"])
+def test_pathspec_variables_of_the_user_change_nothing_the_driver_reads(repo, monkeypatch, variable):
+    # QA: with GIT_ICASE_PATHSPECS=1, the merge base's listing (ls-tree, past 64 files)
+    # failed, the failure read as "the merge deletes nothing", and a merge that leaves
+    # the branch's first revision dangling merged the lock cleanly.
+    repo.commit_locked_revision(MID, ROOT, message="add orders")
+    repo.branch("feature")
+    repo.git("revert", "--no-edit", "HEAD")  # main deletes MID
+    repo.checkout("feature")
+    down = MID
+    for n in range(70):
+        rid = f"c{n:011d}"
+        repo.add_revision(rid, down, message=f"step {n}")
+        down = rid
+    repo.run("lock", check=True)
+    repo.commit("seventy on orders")
+    repo.checkout("main")
+    monkeypatch.setenv(variable, "1")
+
+    proc = repo.git("merge", "--no-edit", "feature", check=None)
+
+    assert proc.returncode != 0 and repo.conflicted() == [LOCK], proc.stdout + proc.stderr
+    assert f"names down_revision {MID}, which neither side keeps" in repo.read(LOCK).decode()

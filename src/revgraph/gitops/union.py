@@ -952,6 +952,8 @@ def _early_environ() -> dict[str, str]:
     environ = dict(os.environ)
     environ["GIT_OPTIONAL_LOCKS"] = "0"
     environ["GIT_LITERAL_PATHSPECS"] = "1"
+    for name in ("GIT_ICASE_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS"):
+        environ.pop(name, None)  # our pathspecs are paths, as alembic reads them
     environ.pop("GIT_DIR", None)
     environ.pop("GIT_WORK_TREE", None)
     return environ
@@ -1226,23 +1228,22 @@ def _merge_base_blobs(
     repo: "GitRepo", theirs_ref: str, paths: Sequence[bytes], base: str | None = None
 ) -> dict[bytes, bytes]:
     """Path -> blob id (hex, as bytes) in the merge base (``_merge_base``), for those of
-    ``paths`` (from the repository root) it holds. No merge base, or any failure: {}."""
+    ``paths`` (from the repository root) it holds. No merge base: {}. git failing
+    raises (GitError, ValueError): {} would say the merge deletes nothing, and the
+    driver could merge cleanly what the merge leaves dangling."""
     asked = [p for p in dict.fromkeys(paths) if b"\n" not in p]  # one request a line
     if not asked:
         return {}
-    try:
-        base = _merge_base(repo, theirs_ref, base)
-        if not base:
-            return {}
-        if len(asked) > _ASKED_ONE_BY_ONE and all(b"/" in p for p in asked):
-            return _listed_blobs(repo, base, asked)
-        request = b"".join(base.encode() + b":" + p + b"\n" for p in asked)
-        out = repo.git(*gittune.TREE_READ_CONFIG, "cat-file", "--batch-check", input=request).stdout
-        lines = (out if isinstance(out, bytes) else out.encode()).splitlines()
-    except Exception:
+    base = _merge_base(repo, theirs_ref, base)
+    if not base:
         return {}
+    if len(asked) > _ASKED_ONE_BY_ONE and all(b"/" in p for p in asked):
+        return _listed_blobs(repo, base, asked)
+    request = b"".join(base.encode() + b":" + p + b"\n" for p in asked)
+    out = repo.git(*gittune.TREE_READ_CONFIG, "cat-file", "--batch-check", input=request).stdout
+    lines = (out if isinstance(out, bytes) else out.encode()).splitlines()
     if len(lines) != len(asked):
-        return {}
+        raise ValueError("git cat-file --batch-check answered too few requests")
     blobs = {}
     for path, line in zip(asked, lines):
         fields = line.split(b" ")
