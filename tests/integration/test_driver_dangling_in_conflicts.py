@@ -47,8 +47,16 @@ def test_a_merge_whose_other_side_reverted_the_parent_and_forked_names_the_dangl
     assert proc.returncode != 0 and repo.conflicted() == [LOCK], proc.stdout + proc.stderr
     text = repo.read(LOCK).decode()
     assert f"after this merge, e5e5e5e5e5e5 (on the index) names down_revision {TOP}" in text
-    assert "chain from" not in text and "revgraph fix" not in text
-    assert "point it at a revision that exists, then run `revgraph lock`" in proc.stderr
+    assert "chain from" not in text
+    # Once mended, e5 and main's f6 compete: `lock` would refuse, `fix` moves e5.
+    assert "then run `revgraph fix`, `git add` this file" in text
+    assert "point it at a revision that exists, then run `revgraph fix`" in proc.stderr
+    path = next(p for p in repo.ls_files() if p.endswith(".py") and "e5e5e5e5e5e5" in p)
+    repo.write(path, repo.read(path).decode().replace(TOP, MID))
+    repo.run("fix", check=True)
+    repo.git("add", "-A")
+    repo.git("-c", "core.editor=true", "merge", "--continue")
+    repo.run("check", "--base", "main", check=True)
 
 
 def test_a_rebase_that_dropped_the_parent_names_it_at_the_later_pick(repo, monkeypatch):
@@ -66,7 +74,7 @@ def test_a_rebase_that_dropped_the_parent_names_it_at_the_later_pick(repo, monke
     assert proc.returncode != 0 and repo.conflicted() == [LOCK], proc.stdout + proc.stderr
     text = repo.read(LOCK).decode()
     assert "after this merge, e5e5e5e5e5e5 (index invoices) names down_revision d4d4d4d4d4d4" in text
-    assert "revgraph fix" not in text
+    assert "then run `revgraph fix`" in text and "chain from" not in text
 
 
 def test_the_merge_base_read_by_listing_agrees_with_one_path_at_a_time(repo):

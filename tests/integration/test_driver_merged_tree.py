@@ -56,7 +56,7 @@ def test_a_revision_reverted_on_one_side_is_not_brought_back_by_the_other(repo, 
         assert fast.outcome == union.CONFLICT, fast
         # Both paths say why: FEATURE_ID's parent is gone, deleted by main since the merge base.
         assert fast.dangling == ((FEATURE_ID, MAIN_ID, "add invoices"),) and fast.deleted == {MAIN_ID}, fast
-        entries, _, dangling = driver.full_union_outcome(LOCK, sha, cwd=repo.path)
+        entries, _, dangling, _ = driver.full_union_outcome(LOCK, sha, cwd=repo.path)
         assert entries is None and dangling == ((FEATURE_ID, "add invoices", MAIN_ID, True),)
 
     proc, runs = _traced(repo, *git_args)

@@ -83,6 +83,15 @@ def test_a_pick_of_a_revert_onto_a_branch_that_built_on_it_says_the_same(reverti
     text = _stopped_at_the_lock(repo, proc)
     assert f"theirs deletes revision {ON_TOP} (index orders), which ours keeps" in text
     assert f"#   f6f6f6f6f6f6 (add refunds) names {ON_TOP}: it would dangle" in text
+    # Kept, the file leaves the pick nothing to do: the text names the pick's --skip too.
+    assert "`git cherry-pick --skip`" in text
+    restore = next(line for line in text.splitlines() if "git restore" in line).split("`")[1].split()
+    repo.git(*restore[1:])
+    repo.run("lock", check=True)
+    repo.git("add", LOCK)
+    assert repo.git("cherry-pick", "--continue", check=None).returncode != 0  # nothing to commit
+    repo.git("cherry-pick", "--skip")
+    repo.run("check", "--base", "release", check=True)  # (main reverted it: check against main says so)
 
 
 def test_a_pick_without_the_commit_before_it_names_what_ours_lacks_and_the_resolve_works(reverting):

@@ -368,7 +368,7 @@ def conflict_text(
     return newline.join(lines) + newline
 
 
-def _dangling_text(dangling, lock: str, where: str) -> tuple[list[str], list[str]]:
+def _dangling_text(dangling, then: str, where: str) -> tuple[list[str], list[str]]:
     """The header and Resolve lines of a conflict whose merged tree has dangling down_revisions."""
     deleted = any(d[3] for d in dangling)
     why = "which neither side keeps (one side deleted it since the merge base);" if deleted else "which neither side has;"
@@ -388,7 +388,7 @@ def _dangling_text(dangling, lock: str, where: str) -> tuple[list[str], list[str
     header.append("# alembic would fail to load the history.")
     resolve = [
         f"# Resolve: {point}",
-        f"# then run `{lock}`{where}, `git add` this file and continue the merge or rebase.",
+        f"# then run `{then}`{where}, `git add` this file and continue the merge or rebase.",
     ]
     return header, resolve
 
@@ -510,7 +510,7 @@ def _undone_text(gone, named, lock: str, where: str) -> tuple[list[str], list[st
         else f"# Resolve: keep {files} (restore {them} from HEAD)",
         f"# or, if {'it' if len(gone) == 1 else 'they'} never ran anywhere, re-point what names {them}; then run "
         f"`{lock}`{where}, `git add` this file and continue",
-        f"# (`git revert --skip` when keeping {them} leaves the revert nothing to do).",
+        f"# (`git revert --skip`, or `git cherry-pick --skip`, when keeping {them} leaves nothing to do).",
     ]
     return header, resolve
 
@@ -779,29 +779,32 @@ def merged_sides(repo, theirs_sha: str, ours, theirs, base: str | None = None):
 
 def _full_union_outcome(
     repo, env, theirs_sha: str, cache=None, base: str | None = None
-) -> tuple[list[LockEntry] | None, tuple, tuple]:
+) -> tuple[list[LockEntry] | None, tuple, tuple, bool]:
     """``_full_union``; on a conflict each side's revisions the other lacks (``_new_by_side``);
-    and on a dangling one what dangles (``dangling_of``).
+    on a dangling one what dangles (``dangling_of``), and whether the union had competing
+    heads besides (``union.Decision.forks``: then `lock` refuses once it is mended).
 
-    A clean union is asked again of the sides as the merged tree holds them
-    (``merged_sides``): a conflict needs no merge base, and stays one.
+    The union is asked again of the sides as the merged tree holds them
+    (``merged_sides``): a clean union for its answer, a conflict for what dangles.
     """
     ours = repo.read_ref(env, "HEAD", cache=cache)
     theirs = repo.read_ref(env, theirs_sha, cache=cache)
     entries, dangling = _union_in(repo, env, theirs_sha, ours, theirs, base)
     deleted: frozenset = frozenset()
+    forks = False
     if not dangling:  # as the fast path: what the merge deletes may leave a parent missing
         merged = merged_sides(repo, theirs_sha, ours, theirs, base)
         merged_entries, merged_dangling = _union_in(repo, env, theirs_sha, *merged, base)
         # A clean union is asked again as the merged tree holds the sides; a conflict
         # stays one, told as a dangling one when it is that too (`fix` refuses it).
         if entries is not None or merged_dangling:
+            forks = entries is None
             before, (ours, theirs) = (ours, theirs), merged
             entries, dangling = merged_entries, merged_dangling
             if dangling:  # a parent the merge drops, most likely: say which
                 kept = {r.id for side in (ours, theirs) for r in side.revisions}
                 deleted = frozenset(r.id for side in before for r in side.revisions if r.id not in kept)
-    return entries, (_new_by_side(ours, theirs) if entries is None else ()), dangling_of(dangling, deleted)
+    return entries, (_new_by_side(ours, theirs) if entries is None else ()), dangling_of(dangling, deleted), forks
 
 
 def dangling_of(dangling, deleted) -> tuple[tuple[str, str, str, bool], ...]:
@@ -829,12 +832,12 @@ def full_union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = No
     return full_union_outcome(lock_path, theirs_sha, cwd=cwd)[0]
 
 
-def full_union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> tuple[list[LockEntry] | None, tuple, tuple]:
+def full_union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None) -> tuple[list[LockEntry] | None, tuple, tuple, bool]:
     """``full_union_entries`` with what the conflict text learns (``_full_union_outcome``)."""
     _owners.clear()
     found = _environment(lock_path, cwd)
     if found is None:
-        return None, (), ()
+        return None, (), (), False
     repo, env = found
     with repo:
         return _full_union_outcome(repo, env, theirs_sha)
@@ -859,7 +862,7 @@ def _union_entries(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
     return _union_outcome(lock_path, theirs_sha, cwd=cwd, git_dir=git_dir)[0]
 
 
-def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None, base: str | None = None) -> tuple[list[LockEntry] | None, tuple, tuple]:
+def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, git_dir: Path | None = None, base: str | None = None) -> tuple[list[LockEntry] | None, tuple, tuple, bool]:
     """Heads of ours ∪ theirs when that union is healthy, else None; and, for the conflict
     text, what the decision learnt of each side's revisions the other lacks (``union.Decision.new``;
     () when it did not look) and of the merged tree's dangling down_revisions (``dangling_of``).
@@ -878,7 +881,7 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
     try:
         found = _environment(lock_path, cwd)
         if found is None:
-            return None, (), ()
+            return None, (), (), False
         repo, env = found
         with repo:
             from revgraph.gitops.union import decide_in_repo
@@ -898,8 +901,8 @@ def _union_outcome(lock_path: str, theirs_sha: str, *, cwd: Path | None = None, 
                 remember_early(repo, sides, theirs_sha, cwd, lock_path, early)
             if decision is not None and decision.outcome != UNDECIDED:
                 if decision.outcome == CLEAN:
-                    return list(decision.entries), (), ()
-                return None, decision.new, dangling_of(decision.dangling, decision.deleted)
+                    return list(decision.entries), (), (), False
+                return None, decision.new, dangling_of(decision.dangling, decision.deleted), decision.forks
             from revgraph.sources.cache import ParseCache
 
             with ParseCache(cache_dir) as cache:
@@ -925,6 +928,7 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
     newline = detect_newline(ours_b or theirs_b)
     new: tuple = ()  # each side's revisions the other lacks, when the trees were read
     dangling: tuple = ()  # the merged tree's dangling down_revisions, when that is the conflict
+    forks = False  # and heads that compete once they are mended: `fix` then, not `lock`
     applied: tuple = ()  # what HEAD's files tell of theirs, when git did not say what it applies
     if not ours.conflicted and not theirs.conflicted:
         if ours.heads == theirs.heads and not ids_added_twice(ancestor, ours, theirs):
@@ -941,7 +945,7 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
             incoming = None
         if incoming and lock_path:
             try:
-                entries, new, dangling = _union_outcome(lock_path, incoming[0], git_dir=git_dir, base=incoming[1])
+                entries, new, dangling, forks = _union_outcome(lock_path, incoming[0], git_dir=git_dir, base=incoming[1])
             except Exception:  # any doubt means a conflict, never a wrong clean merge
                 entries = None
             if entries is not None:
@@ -949,12 +953,12 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
                 return render_lock(entries, env_name, newline=newline).encode(), True, ()
         elif lock_path:
             applied = _applied_here(lock_path, ancestor, theirs)
-    wants_lock = dangling or applied
+    then = "fix" if forks else "lock"  # what runs once a dangling reference is mended
     text = conflict_text(ancestor, ours, theirs, ours_raw, theirs_raw, newline=newline, marker_size=marker_size,
                          fix=fix_command(lock_path), where=fix_where(lock_path), new=new, dangling=dangling,
-                         applied=applied, lock=fix_command(lock_path, command="lock") if wants_lock else "revgraph lock")  # fmt: skip
+                         applied=applied, lock=fix_command(lock_path, command=then) if dangling or applied else "revgraph lock")  # fmt: skip
     if dangling:
-        why: tuple = ("dangling", dangling)
+        why: tuple = ("dangling", dangling, forks)
     elif applied:
         why = applied
     elif both_began_histories(ancestor, ours, theirs, new):
@@ -1066,7 +1070,8 @@ def main(argv: list[str]) -> int:
         where = "which one side deleted since the merge base" if gone else "which neither side has"
         sys.stderr.write(
             f"revgraph: {lock_path or 'lock file'}: after this merge {rid} names down_revision {parent}, {where}{more};"
-            f" point it at a revision that exists, then run `{fix_command(lock_path, command='lock')}`{fix_where(lock_path)}\n"
+            f" point it at a revision that exists, then run"
+            f" `{fix_command(lock_path, command='fix' if why[2] else 'lock')}`{fix_where(lock_path)}\n"
         )
     elif why[:1] == ("present",):
         sys.stderr.write(

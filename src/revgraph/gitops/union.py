@@ -102,6 +102,9 @@ class Decision(NamedTuple):
     # deleted them since the merge base, the other kept them), so the text can say why.
     dangling: tuple[tuple[str, str, str], ...] = ()
     deleted: frozenset = frozenset()
+    # A dangling CONFLICT found in the merged tree of a union that conflicted already:
+    # once the reference is mended, heads still compete (`revgraph fix`, not `lock`).
+    forks: bool = False
 
 
 def fact_of(result: "Revision | ParseProblem") -> Fact:
@@ -1153,7 +1156,7 @@ def _decide_in_repo(
                     ids = {f[0] for facts, kept in dropped for f, k in zip(facts, kept) if not k}
                     merged = merged._replace(deleted=frozenset(d for _, d, _ in merged.dangling if d in ids))
                 if decision.outcome == CLEAN or merged.dangling:
-                    decision = merged
+                    decision = merged._replace(forks=decision.outcome == CONFLICT)
                     marked_sides = (ours_facts, oids), (added_facts, added_oids)
     if decision.heads and _marked_heads(repo, decision.heads, *marked_sides):
         return Decision(UNDECIDED, reason="a head's file may carry an ignore comment: the reference decides")
