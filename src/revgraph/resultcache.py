@@ -371,6 +371,9 @@ class _State:
             paths.append(os.path.join(config_home, "git", "attributes"))
             paths.append(os.path.join(str(repo.common_dir), "shallow"))
             paths += _git_config_files(repo, config_home)
+            configured = _configured_attributes_file(repo)
+            if configured:
+                paths.append(configured)
         # (git reads no .gitattributes of the work tree through a symbolic link, but it
         # follows one at info/attributes or at the attributes file of the user's config)
         attributes = tuple(
@@ -393,6 +396,8 @@ class _State:
             ws.start_dir,  # fix commands name files from there
             ws.revgraph_command,  # and start with the global options that chose the environments
             repr(project.settings), select, ignore, git, attributes,
+            # configuration given in the environment (`git -c`, GIT_CONFIG_COUNT and its pairs)
+            tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_CONFIG"))),
         )  # fmt: skip
         return cls(ws, common, envs, head_trees, facts)
 
@@ -675,6 +680,14 @@ def _git_config_files(repo: GitRepo, config_home: str) -> list[str]:
         files += [os.path.join(config_home, "git", "config"), os.path.join(os.path.expanduser("~"), ".gitconfig")]
     files += [os.path.join(str(repo.common_dir), "config"), os.path.join(str(repo.git_dir), "config.worktree")]
     return files
+
+
+def _configured_attributes_file(repo: GitRepo) -> str | None:
+    """The attributes file ``core.attributesFile`` names, as git finds it (from any
+    configuration file, included ones too, or from ``git -c``), or None."""
+    done = repo.git("config", "--get", "--path", "core.attributesFile", ok=(0, 1))
+    value = os.fsdecode(done.stdout).strip() if isinstance(done.stdout, bytes) else str(done.stdout).strip()
+    return os.path.join(str(repo.root), value) if value else None  # (an absolute value stays as it is)
 
 
 def _attribute_paths(root: Path | str, locks: Sequence[str]) -> list[str]:

@@ -681,6 +681,20 @@ echo '*.py merge=union' > ../attrs
 ''', r'''
 git config core.attributesFile "$(cd .. && pwd)/attrs"
 '''),
+    "the attributes file the git config names gains merge=union": (r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
+printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
+git add -A; git commit -qm init; git branch feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
+git checkout -q feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
+: > ../attrs; git config core.attributesFile ../attrs
+''', r'''
+echo '*.py merge=union' > ../attrs
+'''),
     "the user's git config names an attributes file (merge=union)": (r'''
 git init -q -b main .
 printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
@@ -881,9 +895,25 @@ rev migrations/versions/s1_x.py s1 a1
     _assert_cache_follows(tmp_path / "repo", setup, change)
 
 
-def _assert_cache_follows(path: Path, setup: str, change: str) -> None:
+def test_git_config_given_in_the_environment_is_part_of_the_key(tmp_path, git_env, monkeypatch):
+    # QA: GIT_CONFIG_COUNT/KEY/VALUE (and `git -c`, GIT_CONFIG_PARAMETERS) name an
+    # attributes file with merge=union: no part of the result cache's key moved.
+    key = "the repository's git config names an attributes file (merge=union)"
+    setup = _SCENARIOS[key][0]
+    attrs = tmp_path / "attrs"  # the scenario writes '*.py merge=union' there (beside the repository)
+
+    def configure() -> None:
+        monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+        monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.attributesFile")
+        monkeypatch.setenv("GIT_CONFIG_VALUE_0", str(attrs))
+
+    _assert_cache_follows(tmp_path / "repo", setup, configure)
+
+
+def _assert_cache_follows(path: Path, setup: str, change) -> None:
     """``check --base main`` after ``setup``, then after ``change``: cached twice and with
-    ``--no-cache``, each time the same answer; and ``change`` changed it."""
+    ``--no-cache``, each time the same answer; and ``change`` changed it. ``change``: a
+    shell script, or a function (that sets a variable of the environment, say)."""
     path.mkdir()
 
     def shell(script: str) -> None:
@@ -899,7 +929,7 @@ def _assert_cache_follows(path: Path, setup: str, change: str) -> None:
     shell(setup)
     time.sleep(2.1)
     before = same()
-    shell(change)
+    change() if callable(change) else shell(change)
     time.sleep(2.1)
 
     assert same() != before  # (and the cache agreed with --no-cache on both)
