@@ -12,8 +12,8 @@ networkx or alembic:
    each (``ids_added_twice``: one id, two files), which goes to 3;
 2. only one side changed the heads -> that side, clean;
 3. both changed: if git tells us which commit is coming in (``GITHEAD_<sha>``
-   during ``git merge``; ``rebase-merge/done`` during a rebase; either only
-   when theirs' lock file is that commit's, ``_lock_comes_from``) take the
+   during ``git merge``; ``rebase-merge/done`` during a rebase, only when
+   theirs' lock file is that commit's, ``_lock_comes_from``) take the
    union of both sides' revisions (read from git objects, statically, never
    executed): when it is healthy (every file readable, no revision id
    declared by two files (RG103: within a side, or by each side at different
@@ -938,10 +938,11 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
         if theirs.heads == ancestor.heads and ancestor_b:
             return ours_b, True, ()
         incoming = _incoming_commit(git_dir)
-        if incoming and lock_path and not _lock_comes_from(incoming[0], lock_path, theirs_b):
+        if incoming and incoming[1] is not None and lock_path and not _lock_comes_from(incoming[0], lock_path, theirs_b):
             # rebase-merge/done outlives its pick: an autostash applied as the rebase ends, or
             # a cherry-pick at an `edit` stop, names an old pick HEAD already holds. Its union
-            # with ours is ours, a clean merge that drops theirs' heads.
+            # with ours is ours, a clean merge that drops theirs' heads. (GITHEAD_ is set by
+            # the merge that runs this driver.)
             incoming = None
         if incoming and lock_path:
             try:
