@@ -345,6 +345,10 @@ class _State:
             # A replace ref or graft changes what a blob, tree or commit id reads as
             # (and merge bases) behind ids the key holds.
             raise OSError("replace refs or grafts: the result cache does not apply")
+        if os.environ.get("GIT_ATTR_SOURCE"):
+            # git >= 2.40 then reads attributes (merge=union, say) from that tree-ish, a
+            # ref that may move while nothing the key holds does.
+            raise OSError("GIT_ATTR_SOURCE: the result cache does not apply")
         if repo is not None and repo.root is not None and _in_submodule(str(repo.root), folders):
             # git status of the superproject does not look inside a submodule:
             # an edit there would change no part of the key.

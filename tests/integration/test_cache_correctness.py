@@ -205,6 +205,18 @@ def test_result_reading_outside_the_versions_folders_is_not_stored(repo):
     assert not list((repo.path / ".git" / "revgraph" / "results").glob("*"))
 
 
+def test_attributes_read_from_a_tree_ish_switch_the_result_cache_off(repo, monkeypatch):
+    # git 2.40 and later read attributes from GIT_ATTR_SOURCE's tree-ish (merge=union,
+    # say): a ref that moves while nothing the key holds does. Not cached there.
+    monkeypatch.setenv("GIT_ATTR_SOURCE", "main")
+    same_answer(repo.path)
+    same_answer(repo.path)
+    assert not list((repo.path / ".git" / "revgraph" / "results").glob("*"))
+    monkeypatch.delenv("GIT_ATTR_SOURCE")
+    same_answer(repo.path)
+    assert cached_report(repo.path) is not None
+
+
 def test_outside_git_the_cache_lives_in_the_user_cache_dir(tmp_path, git_env):
     info = genrepo.generate(tmp_path / "src", 30, seed=4, commits=3)
     project = tmp_path / "plain"
