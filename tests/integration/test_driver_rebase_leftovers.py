@@ -62,6 +62,13 @@ def test_an_autostash_applied_as_a_rebase_ends_keeps_its_new_head(repo):
 
     _healthy_or_stopped(repo, proc)
     assert LOCK in repo.conflicted()  # the stash's lock is no pick's: git names no commit for it
+    # Nor is it a fork on one head: the text says which lines, and that it could not tell.
+    text = repo.read(LOCK).decode()
+    assert "both sides added a migration, ours on the `rep` line and theirs on `app`" in text
+    assert "on the same head" not in text
+    repo.run("fix", check=True)  # as the Resolve line says
+    repo.git("add", LOCK)
+    assert _lock_heads(repo) == _graph_heads(repo) == ["c2c2c2c2c2c2", "e4e4e4e4e4e4"]
 
 
 def test_a_cherry_pick_at_an_edit_stop_is_not_taken_for_the_stopped_pick(repo, monkeypatch):

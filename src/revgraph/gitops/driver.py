@@ -341,6 +341,20 @@ def conflict_text(
             f"# Resolve: run `{fix}`{where} (it gives the revision that has not landed a new id, re-points",
             "# it and rewrites this file), then `git add` it and continue the merge or rebase.",
         ]
+    elif not new and _lines_apart(ours, ours_new, theirs, theirs_new):
+        # Git named no commit, so the trees were not read: on distinct labelled lines
+        # the heads compete only if a merge revision joined those lines on one side.
+        ours_lines, theirs_lines = (", ".join(f"`{x}`" for x in _lines(side, ids)) for side, ids in
+                                    ((ours, ours_new), (theirs, theirs_new)))  # fmt: skip
+        header = [
+            f"# revgraph: both sides added a migration, ours on the {ours_lines} line and theirs on {theirs_lines};",
+            "# git did not say which commit it applies, so revgraph could not read it to tell whether",
+            "# they compete.",
+        ]
+        resolve = [
+            f"# Resolve: run `{fix}`{where} (it moves what has not landed if they compete, and rewrites",
+            "# this file), then `git add` it and continue.",
+        ]
     else:
         header = [
             "# revgraph: both sides added a migration on the same head; `alembic upgrade head`",
@@ -366,6 +380,19 @@ def conflict_text(
         ">" * marker_size + " theirs",
     ]
     return newline.join(lines) + newline
+
+
+def _lines(lock: LockFile, ids) -> list[str]:
+    """The lock file's line labels of the heads ``ids``, in order, once each."""
+    wanted = set(ids)
+    return list(dict.fromkeys(e.label for e in lock.entries if e.revision in wanted))
+
+
+def _lines_apart(ours: LockFile, ours_new, theirs: LockFile, theirs_new) -> bool:
+    """Whether each side's new heads sit on labelled lines of their own (no line in common,
+    no unlabelled ``head`` line): the lock alone cannot say they compete."""
+    ours_lines, theirs_lines = set(_lines(ours, ours_new)), set(_lines(theirs, theirs_new))
+    return bool(ours_lines) and bool(theirs_lines) and not ours_lines & theirs_lines and "head" not in ours_lines | theirs_lines
 
 
 def _dangling_text(dangling, then: str, where: str) -> tuple[list[str], list[str]]:
