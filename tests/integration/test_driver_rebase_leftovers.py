@@ -1,11 +1,14 @@
-"""The merge driver trusts `rebase-merge/done` only for the pick git is applying.
+"""The merge driver trusts a commit git names only when git merges that commit.
 
 During a rebase the driver learns the commit coming in from the last line of
 `rebase-merge/done`. That line outlives its pick: an autostash applied as the
 rebase ends, or a cherry-pick at an `edit` stop, names an old pick that HEAD
 already holds. Taken at its word, the union of the two sides was ours alone,
 and the driver merged the lock cleanly to ours' heads, dropping theirs'. And
-`fixup -C <sha>` puts an option before the commit.
+`fixup -C <sha>` puts an option before the commit. `GITHEAD_<sha>` outlives
+its merge too: `git merge --autostash` applies the stash in a child that
+inherits it, and a criss-cross merge first merges the two merge bases with it
+set. And `--rebase-merges` re-creates a merge with a `merge` line.
 """
 
 from __future__ import annotations
@@ -105,3 +108,60 @@ def test_fixup_with_a_message_option_reads_the_commit_after_it(repo, monkeypatch
 
     assert proc.returncode == 0, proc.stdout + proc.stderr  # as with a plain `pick`: one head per line
     assert _lock_heads(repo) == _graph_heads(repo) == ["c2c2c2c2c2c2", "e4e4e4e4e4e4"]
+
+
+def test_an_autostash_applied_after_a_merge_keeps_its_new_head(repo):
+    repo.checkout("main")
+    repo.branch("feature")
+    repo.checkout("feature")
+    repo.commit_locked_revision("d3d3d3d3d3d3", APP, message="app two")
+    repo.checkout("main")
+    repo.commit_locked_revision("c2c2c2c2c2c2", REP, message="rep two")
+    repo.add_revision("e4e4e4e4e4e4", "c2c2c2c2c2c2", message="rep three, not committed")
+    repo.run("lock", check=True)
+    repo.git("add", "-A")
+
+    proc = repo.git("merge", "--autostash", "--no-edit", "feature", check=None)
+
+    _healthy_or_stopped(repo, proc)
+
+
+def test_a_criss_cross_merge_keeps_the_newer_head(repo):
+    # The driver first merges the two merge bases (git's virtual ancestor), with
+    # GITHEAD_ of the outer merge set: read as the outer merge, that union was ours.
+    repo.checkout("main")
+    repo.branch("feature")
+    repo.checkout("feature")
+    repo.commit_locked_revision("d3d3d3d3d3d3", REP, message="rep two")
+    repo.checkout("main")
+    repo.commit_locked_revision("c2c2c2c2c2c2", APP, message="app two")
+    repo.git("merge", "--no-edit", "feature")
+    repo.checkout("feature")
+    repo.git("merge", "--no-edit", "main~1")
+    repo.checkout("main")
+    repo.commit_locked_revision("e4e4e4e4e4e4", "c2c2c2c2c2c2", message="app three")
+
+    proc = repo.git("merge", "--no-edit", "feature", check=None)
+
+    _healthy_or_stopped(repo, proc)
+
+
+def test_a_rebase_that_recreates_a_merge_of_distinct_lines_merges_the_lock(repo):
+    repo.checkout("main")
+    repo.branch("feature")
+    repo.checkout("feature")
+    repo.branch("sub")
+    repo.checkout("sub")
+    repo.commit_locked_revision("c2c2c2c2c2c2", REP, message="rep two")
+    repo.checkout("feature")
+    repo.commit_locked_revision("d3d3d3d3d3d3", APP, message="app two")
+    repo.git("merge", "--no-edit", "sub")
+    repo.checkout("main")
+    repo.write("README", "x\n")
+    repo.commit("readme")
+    repo.checkout("feature")
+
+    proc = repo.git("rebase", "--rebase-merges", "main", check=None)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # the merge git re-creates is clean
+    assert _lock_heads(repo) == _graph_heads(repo) == ["c2c2c2c2c2c2", "d3d3d3d3d3d3"]

@@ -12,8 +12,9 @@ networkx or alembic:
    each (``ids_added_twice``: one id, two files), which goes to 3;
 2. only one side changed the heads -> that side, clean;
 3. both changed: if git tells us which commit is coming in (``GITHEAD_<sha>``
-   during ``git merge``; ``rebase-merge/done`` during a rebase, only when
-   theirs' lock file is that commit's, ``_lock_comes_from``) take the
+   during ``git merge``; ``rebase-merge/done`` during a rebase; either only
+   when the lock files git hands over are HEAD's and that commit's,
+   ``_locks_come_from``) take the
    union of both sides' revisions (read from git objects, statically, never
    executed): when it is healthy (every file readable, no revision id
    declared by two files (RG103: within a side, or by each side at different
@@ -509,7 +510,7 @@ def _lacking_text(missing, ancestor: LockFile, ours: LockFile, lock: str, where:
         "# down_revision this tree lacks, and alembic would fail to load the history.",
     ]
     resolve = [
-        f"# Resolve: pick the commit that adds {first} first (`git cherry-pick --abort`, then both), or point",
+        f"# Resolve: apply the commit that adds {first} first (abort, then apply both in order), or point",
         f"# what names {first} at {target}; then run `{lock}`{where}, `git add` this file and continue.",
     ]
     return header, resolve
@@ -537,7 +538,7 @@ def _undone_text(gone, named, lock: str, where: str) -> tuple[list[str], list[st
         else f"# Resolve: keep {files} (restore {them} from HEAD)",
         f"# or, if {'it' if len(gone) == 1 else 'they'} never ran anywhere, re-point what names {them}; then run "
         f"`{lock}`{where}, `git add` this file and continue",
-        f"# (`git revert --skip`, or `git cherry-pick --skip`, when keeping {them} leaves nothing to do).",
+        f"# (`git revert --skip`, `git cherry-pick --skip` or `git rebase --skip` when keeping {them} leaves nothing to do).",
     ]
     return header, resolve
 
@@ -554,7 +555,7 @@ def _present_text(present, ours: LockFile, lock: str, where: str) -> tuple[list[
     ]
     resolve = [
         f"# Resolve: run `{lock}`{where} (it writes the merged tree's heads), `git add` this file and",
-        "# continue (`git cherry-pick --skip` when nothing else is left to apply).",
+        "# continue (or skip it, `git cherry-pick --skip` or `git rebase --skip`, when nothing else is left).",
     ]
     return header, resolve
 
@@ -586,22 +587,38 @@ def ids_added_twice(ancestor: LockFile, ours: LockFile, theirs: LockFile) -> lis
     )  # fmt: skip
 
 
-def _lock_comes_from(commit: str, lock_path: str, theirs_b: bytes) -> bool:
-    """Whether ``theirs_b`` is the lock file as ``commit`` holds it at ``lock_path``: that
-    the commit the driver was told of is the one git merges in."""
+def _locks_come_from(commit: str, lock_path: str, ours_b: bytes, theirs_b: bytes, *, strict: bool) -> bool:
+    """Whether git merges what the driver was told: ours' lock is HEAD's and theirs' is
+    ``commit``'s, where each holds one (one ``git cat-file --batch-check``).
+
+    A told commit outlives its merge: ``GITHEAD_`` passes to the ``git stash apply``
+    of ``git merge --autostash``, and to the merge of two merge bases git makes
+    first in a criss-cross merge; ``rebase-merge/done`` names an old pick during an
+    autostash or a pick at an ``edit`` stop. ``strict``: ``commit`` must hold one.
+    """
     import hashlib
     import subprocess
 
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", f"{commit}:{lock_path}"],
-            capture_output=True, stdin=subprocess.DEVNULL,
+            ["git", "cat-file", "--batch-check"], input=f"HEAD:{lock_path}\n{commit}:{lock_path}\n".encode(),
+            capture_output=True,
         )  # fmt: skip
     except OSError:
         return False
-    blob = done.stdout.decode("ascii", "replace").strip()
-    algorithm = hashlib.sha256 if len(blob) == 64 else hashlib.sha1
-    return done.returncode == 0 and algorithm(b"blob %d\0" % len(theirs_b) + theirs_b).hexdigest() == blob
+    answers = done.stdout.decode("ascii", "replace").splitlines()
+    if done.returncode != 0 or len(answers) != 2:
+        return False
+    for answer, data, required in zip(answers, (ours_b, theirs_b), (False, strict)):
+        fields = answer.split()
+        if len(fields) != 3 or fields[1] != "blob":
+            if required:
+                return False
+            continue  # nothing there to compare with (the driver called by hand, say)
+        algorithm = hashlib.sha256 if len(fields[0]) == 64 else hashlib.sha1
+        if algorithm(b"blob %d\0" % len(data) + data).hexdigest() != fields[0]:
+            return False
+    return True
 
 
 def _incoming_commit(git_dir: Path | None) -> tuple[str, str | None] | None:
@@ -617,8 +634,14 @@ def _incoming_commit(git_dir: Path | None) -> tuple[str, str | None] | None:
             last = [ln for ln in done.read_text().splitlines() if ln.strip() and not ln.startswith("#")][-1]
         except (OSError, IndexError):
             return None
+        words = last.split("#", 1)[0].split()
+        if words and words[0] in ("merge", "m"):
+            # `merge [-C <sha> | -c <sha>] <label>` of --rebase-merges: the label's rewritten
+            # commit, against the merge base (one label: an octopus is no driver's)
+            labels = words[3:] if len(words) > 2 and words[1] in ("-C", "-c") else words[1:]
+            return (f"refs/rewritten/{labels[0]}", None) if len(labels) == 1 else None
         # "fixup -C <sha>": options come before the commit
-        parts = [part for part in last.split() if not part.startswith("-")]
+        parts = [part for part in words if not part.startswith("-")]
         if len(parts) >= 2 and parts[0] in ("pick", "p", "edit", "e", "reword", "r", "fixup", "f", "squash", "s"):
             return parts[1], f"{parts[1]}^"
     return None
@@ -965,11 +988,10 @@ def _merge_locks(ancestor_b: bytes, ours_b: bytes, theirs_b: bytes, *, lock_path
         if theirs.heads == ancestor.heads and ancestor_b:
             return ours_b, True, ()
         incoming = _incoming_commit(git_dir)
-        if incoming and incoming[1] is not None and lock_path and not _lock_comes_from(incoming[0], lock_path, theirs_b):
-            # rebase-merge/done outlives its pick: an autostash applied as the rebase ends, or
-            # a cherry-pick at an `edit` stop, names an old pick HEAD already holds. Its union
-            # with ours is ours, a clean merge that drops theirs' heads. (GITHEAD_ is set by
-            # the merge that runs this driver.)
+        if incoming and lock_path and not _locks_come_from(incoming[0], lock_path, ours_b, theirs_b,
+                                                           strict=incoming[1] is not None):  # fmt: skip
+            # Not what git merges now (see _locks_come_from): the union of HEAD and that
+            # commit is not this merge's, and could drop theirs' heads from a clean lock.
             incoming = None
         if incoming and lock_path:
             try:
