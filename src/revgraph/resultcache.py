@@ -375,9 +375,7 @@ class _State:
             paths.append(os.path.join(config_home, "git", "attributes"))
             paths.append(os.path.join(str(repo.common_dir), "shallow"))
             paths += _git_config_files(repo, config_home)
-            configured = _configured_attributes_file(repo)
-            if configured:
-                paths.append(configured)
+            paths += _configured_files(repo)
         # (git reads no .gitattributes of the work tree through a symbolic link, but it
         # follows one at info/attributes or at the attributes file of the user's config)
         attributes = tuple(
@@ -401,7 +399,7 @@ class _State:
             ws.revgraph_command,  # and start with the global options that chose the environments
             repr(project.settings), select, ignore, git, attributes,
             # configuration given in the environment (`git -c`, GIT_CONFIG_COUNT and its pairs)
-            tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_CONFIG"))),
+            tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("GIT_CONFIG", "GIT_ATTR")))),
         )  # fmt: skip
         return cls(ws, common, envs, head_trees, facts)
 
@@ -673,25 +671,53 @@ def _git_config_files(repo: GitRepo, config_home: str) -> list[str]:
     """The configuration files git reads, as it finds them: they may name an attributes
     file, a merge driver or a filter (``core.attributesFile``, ``merge.<driver>``,
     ``filter.*``, ``core.autocrlf``) that changes how git stages and merges files.
-    (Files they include are not followed: see docs/performance.md.)"""
+    Files they include: ``_configured_files``. And the system attributes file."""
     env = os.environ
+    top = str(repo.root or repo.git_dir)  # where revgraph runs git: a relative name is read from there
     files = []
-    if not env.get("GIT_CONFIG_NOSYSTEM"):
-        files.append(env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
+    if not _git_bool(env.get("GIT_CONFIG_NOSYSTEM")):
+        files.append(os.path.join(top, env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"))
     if env.get("GIT_CONFIG_GLOBAL"):
-        files.append(env["GIT_CONFIG_GLOBAL"])
+        files.append(os.path.join(top, env["GIT_CONFIG_GLOBAL"]))
     else:
         files += [os.path.join(config_home, "git", "config"), os.path.join(os.path.expanduser("~"), ".gitconfig")]
     files += [os.path.join(str(repo.common_dir), "config"), os.path.join(str(repo.git_dir), "config.worktree")]
+    if not _git_bool(env.get("GIT_ATTR_NOSYSTEM")):
+        files.append("/etc/gitattributes")
     return files
 
 
-def _configured_attributes_file(repo: GitRepo) -> str | None:
-    """The attributes file ``core.attributesFile`` names, as git finds it (from any
-    configuration file, included ones too, or from ``git -c``), or None."""
-    done = repo.git("config", "--get", "--path", "core.attributesFile", ok=(0, 1))
-    value = os.fsdecode(done.stdout).strip() if isinstance(done.stdout, bytes) else str(done.stdout).strip()
-    return os.path.join(str(repo.root), value) if value else None  # (an absolute value stays as it is)
+def _git_bool(value: str | None) -> bool:
+    """An environment variable as git reads a boolean one (unset, "", "0", "false": false)."""
+    value = (value or "").strip().lower()
+    return value in ("true", "yes", "on") or (value.lstrip("-").isdigit() and int(value) != 0)
+
+
+def _configured_files(repo: GitRepo) -> list[str]:
+    """Files git's configuration points to, as git finds them (included files too, and
+    ``git -c``): the attributes file ``core.attributesFile`` names and the files
+    ``include.path`` and ``includeIf.*.path`` name, active or not; with an
+    ``includeIf``, the git directory's HEAD (``onbranch:`` follows the branch)."""
+    done = repo.git("config", "-z", "--show-origin", "--type=path", "--get-regexp",
+                    r"^(core\.attributesfile|include\.path|includeif\..*\.path)$", ok=(0, 1))  # fmt: skip
+    out = done.stdout if isinstance(done.stdout, bytes) else os.fsencode(done.stdout)
+    top = str(repo.root or repo.git_dir)
+    fields = out.split(b"\0")
+    files, conditional = [], False
+    for origin, entry in zip(fields[::2], fields[1::2]):
+        key, _, value = entry.partition(b"\n")
+        if not value:
+            continue
+        if key == b"core.attributesfile":
+            base = top  # read from where git runs
+        else:  # an include is read from beside the file that names it
+            source = os.fsdecode(origin[len(b"file:"):]) if origin.startswith(b"file:") else ""
+            base = os.path.dirname(os.path.join(top, source)) if source else top
+            conditional = conditional or key.startswith(b"includeif.")
+        files.append(os.path.join(base, os.fsdecode(value)))  # (an absolute value stays as it is)
+    if conditional:
+        files.append(os.path.join(str(repo.git_dir), "HEAD"))
+    return files
 
 
 def _attribute_paths(root: Path | str, locks: Sequence[str]) -> list[str]:

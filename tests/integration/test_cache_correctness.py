@@ -907,6 +907,37 @@ rev migrations/versions/s1_x.py s1 a1
     _assert_cache_follows(tmp_path / "repo", setup, change)
 
 
+_UNION_BESIDE = "the repository's git config names an attributes file (merge=union)"  # ../attrs: merge=union
+
+
+@pytest.mark.parametrize(
+    ("extra_setup", "change"),
+    [
+        # QA: an included file naming core.attributesFile went unseen by the express lane.
+        (': > ../inc; git config include.path "$(cd .. && pwd)/inc"',
+         'printf \'[core]\\n\\tattributesFile = %s\\n\' "$(cd .. && pwd)/attrs" > ../inc'),
+        # QA: includeIf "onbranch:" applies after a switch to a branch on the same commit.
+        ('git branch feature2; printf \'[core]\\n\\tattributesFile = %s\\n\' "$(cd .. && pwd)/attrs" > ../inc\n'
+         'git config includeIf.onbranch:feature2.path "$(cd .. && pwd)/inc"',
+         "git checkout -q feature2"),
+    ],
+    ids=["include.path", "includeIf onbranch"],
+)
+def test_included_git_config_is_followed(tmp_path, git_env, extra_setup, change):
+    setup = _SCENARIOS[_UNION_BESIDE][0] + extra_setup + "\n"
+    _assert_cache_follows(tmp_path / "repo", setup, change)
+
+
+def test_a_system_config_read_under_git_config_nosystem_0_is_in_the_key(tmp_path, git_env, monkeypatch):
+    # QA: git reads GIT_CONFIG_NOSYSTEM as a boolean: "0" still reads the system file.
+    system = tmp_path / "system-config"
+    system.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(system))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "0")
+    change = f'printf \'[core]\\n\\tattributesFile = %s\\n\' "$(cd .. && pwd)/attrs" > {system}'
+    _assert_cache_follows(tmp_path / "repo", _SCENARIOS[_UNION_BESIDE][0], change)
+
+
 def test_git_config_given_in_the_environment_is_part_of_the_key(tmp_path, git_env, monkeypatch):
     # QA: GIT_CONFIG_COUNT/KEY/VALUE (and `git -c`, GIT_CONFIG_PARAMETERS) name an
     # attributes file with merge=union: no part of the result cache's key moved.
