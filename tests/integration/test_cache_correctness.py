@@ -610,6 +610,18 @@ set -e
 rev() { mkdir -p "$(dirname "$1")"; if [ "$3" = None ]; then d=None; else d="\"$3\""; fi
   printf '"""msg %s\n\nRevision ID: %s\nRevises: %s\n"""\nrevision = "%s"\ndown_revision = %s\n' "$2" "$2" "$3" "$2" "$d" > "$1"; }
 '''
+# main and feature each edit the same line of b1_x.py: a plain merge conflicts (RG103).
+_BOTH_EDIT_B1 = r'''
+git init -q -b main .
+printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
+mkdir -p migrations/versions; echo "# env" > migrations/env.py
+printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
+printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
+git add -A; git commit -qm init; git branch feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
+git checkout -q feature
+sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
+'''
 _SCENARIOS = {
     "base renames a folder holding a versions folder HEAD adds to (directory rename)": (r'''
 git init -q -b main .
@@ -666,58 +678,18 @@ sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versio
 ''', r'''
 echo '*.py merge=union' > .gitattributes; git add .gitattributes; git commit -qm attrs
 '''),
-    "the git directory's attributes merge a file both sides changed (merge=union)": (r'''
-git init -q -b main .
-printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
-mkdir -p migrations/versions; echo "# env" > migrations/env.py
-printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
-printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
-git add -A; git commit -qm init; git branch feature
-sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
-git checkout -q feature
-sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
-''', r'''
+    "the git directory's attributes merge a file both sides changed (merge=union)": (_BOTH_EDIT_B1 + r'''''', r'''
 mkdir -p .git/info; echo '*.py merge=union' > .git/info/attributes
 '''),
-    "the repository's git config names an attributes file (merge=union)": (r'''
-git init -q -b main .
-printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
-mkdir -p migrations/versions; echo "# env" > migrations/env.py
-printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
-printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
-git add -A; git commit -qm init; git branch feature
-sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
-git checkout -q feature
-sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
-echo '*.py merge=union' > ../attrs
+    "the repository's git config names an attributes file (merge=union)": (_BOTH_EDIT_B1 + r'''echo '*.py merge=union' > ../attrs
 ''', r'''
 git config core.attributesFile "$(cd .. && pwd)/attrs"
 '''),
-    "the attributes file the git config names gains merge=union": (r'''
-git init -q -b main .
-printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
-mkdir -p migrations/versions; echo "# env" > migrations/env.py
-printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
-printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
-git add -A; git commit -qm init; git branch feature
-sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
-git checkout -q feature
-sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
-: > ../attrs; git config core.attributesFile ../attrs
+    "the attributes file the git config names gains merge=union": (_BOTH_EDIT_B1 + r''': > ../attrs; git config core.attributesFile ../attrs
 ''', r'''
 echo '*.py merge=union' > ../attrs
 '''),
-    "the user's git config names an attributes file (merge=union)": (r'''
-git init -q -b main .
-printf '[alembic]\nscript_location = %%(here)s/migrations\n' > alembic.ini
-mkdir -p migrations/versions; echo "# env" > migrations/env.py
-printf 'revision = "a1"\ndown_revision = None\n' > migrations/versions/a1_x.py
-printf 'revision = "b1"\ndown_revision = "a1"\n' > migrations/versions/b1_x.py
-git add -A; git commit -qm init; git branch feature
-sed -i 's/^down_revision = "a1"/down_revision = "a1"  # main/' migrations/versions/b1_x.py; git commit -qam main
-git checkout -q feature
-sed -i 's/^down_revision = "a1"/down_revision = "a1"  # feat/' migrations/versions/b1_x.py; git commit -qam feat
-echo '*.py merge=union' > ../attrs
+    "the user's git config names an attributes file (merge=union)": (_BOTH_EDIT_B1 + r'''echo '*.py merge=union' > ../attrs
 ''', r'''
 git config --global core.attributesFile "$(cd .. && pwd)/attrs"
 '''),
