@@ -303,8 +303,9 @@ def conflict_text(
     ``revgraph lock``), not ``fix``, which refuses a dangling reference. ``applied``:
     what HEAD's files tell of the change git applies when git did not say which
     commit it is (``applied_shape``): ("undone", the revisions theirs deletes that
-    ours keeps, ours' revisions naming them), a revert; or ("lacking", the ancestor's
-    heads ours lacks), a pick of a commit without the one before it. Not a fork.
+    ours keeps, ours' revisions naming them), a revert; ("present", theirs' new heads
+    ours has), a commit applied twice; or ("lacking", the ancestor's heads ours
+    lacks), a pick of a commit without the one before it. Not a fork.
     """
     base = set(ancestor.heads)
     ours_new = [h for h in ours.heads if h not in base]
@@ -531,10 +532,12 @@ def _undone_text(gone, named, lock: str, where: str) -> tuple[list[str], list[st
         header.append(f"#   {_named(r.id, r.message or '')} names {parents}: it would dangle")
     if len(named) > _ROOTS_SHOWN:
         header.append(f"#   and {len(named) - _ROOTS_SHOWN} more would dangle")
-    paths = " ".join(_shell_word(r.path) for r in gone if r.path)  # every one: the command restores them
+    from revgraph.shellwords import git_restore
+
+    paths = [r.path for r in gone if r.path]  # every one: the command restores them
     files, them = ("the file", "it") if len(gone) == 1 else ("the files", "them")
     resolve = [
-        f"# Resolve: keep {files} (`git restore --source=HEAD --staged --worktree -- {paths}`)" if paths
+        f"# Resolve: keep {files} (`{git_restore('HEAD', paths)}`)" if paths
         else f"# Resolve: keep {files} (restore {them} from HEAD)",
         f"# or, if {'it' if len(gone) == 1 else 'they'} never ran anywhere, re-point what names {them}; then run "
         f"`{lock}`{where}, `git add` this file and continue",
@@ -558,12 +561,6 @@ def _present_text(present, ours: LockFile, lock: str, where: str) -> tuple[list[
         "# continue (or skip it, `git cherry-pick --skip` or `git rebase --skip`, when nothing else is left).",
     ]
     return header, resolve
-
-
-def _shell_word(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def _named(rid: str, message: str) -> str:
