@@ -698,7 +698,8 @@ def _configured_files(repo: GitRepo) -> list[str]:
     ``git -c``): the attributes file ``core.attributesFile`` names and the files
     ``include.path`` and ``includeIf.*.path`` name, active or not; with an
     ``includeIf``, the git directory's HEAD (``onbranch:`` follows the branch)."""
-    done = repo.git("config", "-z", "--show-origin", "--type=path", "--get-regexp",
+    # Not --type=path: git would expand an inactive includeIf's `~nobody/x` too, and fail.
+    done = repo.git("config", "-z", "--show-origin", "--get-regexp",
                     r"^(core\.attributesfile|include\.path|includeif\..*\.path)$", ok=(0, 1))  # fmt: skip
     out = done.stdout if isinstance(done.stdout, bytes) else os.fsencode(done.stdout)
     top = str(repo.root or repo.git_dir)
@@ -714,7 +715,8 @@ def _configured_files(repo: GitRepo) -> list[str]:
             source = os.fsdecode(origin[len(b"file:"):]) if origin.startswith(b"file:") else ""
             base = os.path.dirname(os.path.join(top, source)) if source else top
             conditional = conditional or key.startswith(b"includeif.")
-        files.append(os.path.join(base, os.fsdecode(value)))  # (an absolute value stays as it is)
+        # `~/x` as git expands it; an unknown `~user/x` stays as it is: a missing file, as to git
+        files.append(os.path.join(base, os.path.expanduser(os.fsdecode(value))))  # (absolute stays)
     if conditional:
         files.append(os.path.join(str(repo.git_dir), "HEAD"))
     return files

@@ -900,6 +900,15 @@ def test_included_git_config_is_followed(tmp_path, git_env, extra_setup, change)
     _assert_cache_follows(tmp_path / "repo", setup, change)
 
 
+def test_an_inactive_include_naming_an_unknown_user_s_home_keeps_the_cache(repo):
+    # QA: `git config --type=path` expanded `~nosuchuser/x` of an includeIf whose
+    # condition does not hold, failed (git itself never reads it), and the result cache
+    # was off for good. An included `~/x` still counts (test_included_git_config_is_followed).
+    git(repo.path, "config", "includeIf.gitdir:/nonexistent/.path", "~nosuchuser/x")
+    same_answer(repo.path)
+    assert cached_report(repo.path) is not None
+
+
 def test_a_system_config_read_under_git_config_nosystem_0_is_in_the_key(tmp_path, git_env, monkeypatch):
     # QA: git reads GIT_CONFIG_NOSYSTEM as a boolean: "0" still reads the system file.
     system = tmp_path / "system-config"

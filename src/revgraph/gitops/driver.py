@@ -598,7 +598,8 @@ def _locks_come_from(commit: str, lock_path: str, ours_b: bytes, theirs_b: bytes
 
     try:
         done = subprocess.run(
-            ["git", "cat-file", "--batch-check"], input=f"HEAD:{lock_path}\n{commit}:{lock_path}\n".encode(),
+            ["git", "cat-file", "--batch-check"],
+            input=f"HEAD:{lock_path}\n{commit}:{lock_path}\n".encode("utf-8", "surrogateescape"),
             capture_output=True,
         )  # fmt: skip
     except OSError:
