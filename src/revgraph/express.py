@@ -71,7 +71,8 @@ _code_stamp: tuple | None = None
 
 # ------------------------------------------------------------ shared facts
 def git_environ(extra: dict | None = None) -> dict[str, str]:
-    """As ``sources.gitref._git_environ``: no optional locks, literal pathspecs."""
+    """``sources.gittune.git_environ``, copied: the warm lane does not import the sources
+    package (a test holds the two equal)."""
     environ = dict(os.environ)
     environ["GIT_OPTIONAL_LOCKS"] = "0"
     environ["GIT_LITERAL_PATHSPECS"] = "1"

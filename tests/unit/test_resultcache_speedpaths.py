@@ -517,3 +517,16 @@ def test_spawned_git_leaves_no_descriptor_or_process_behind(repo):
     stuck.kill()
     assert stuck.wait() == -9
     assert _open_fds() == before
+
+
+def test_the_express_lane_runs_git_with_the_environment_every_git_call_gets(monkeypatch):
+    # express keeps a copy of gittune.git_environ off the sources package's import.
+    from revgraph.sources import gittune
+
+    for name, value in (("GIT_ICASE_PATHSPECS", "1"), ("GIT_GLOB_PATHSPECS", "1"), ("GIT_DIR", "/x"),
+                        ("GIT_WORK_TREE", "/y"), ("GIT_OPTIONAL_LOCKS", "1"), ("KEPT", "z")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    extra = {"LC_ALL": "C"}
+    assert express.git_environ(dict(extra)) == gittune.git_environ(dict(extra))
+    assert express.git_environ() == gittune.git_environ()
+    assert "GIT_ICASE_PATHSPECS" not in gittune.git_environ() and gittune.git_environ()["KEPT"] == "z"

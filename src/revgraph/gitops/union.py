@@ -948,18 +948,10 @@ def _tree_batch_call(repo: "GitRepo") -> tuple[list[str], str, dict[str, str]]:
 def _early_environ() -> dict[str, str]:
     """``gitref._git_environ()``, without importing gitref (and the parse cache, and the model).
 
-    Only a guess: a read started with it is used only when it equals what
-    gitref gives (``EarlyRead.same``), so a difference costs time, never a
-    wrong answer.
+    A read started with it is used only when it equals what gitref gives
+    (``EarlyRead.same``), so a difference would cost time, never a wrong answer.
     """
-    environ = dict(os.environ)
-    environ["GIT_OPTIONAL_LOCKS"] = "0"
-    environ["GIT_LITERAL_PATHSPECS"] = "1"
-    for name in ("GIT_ICASE_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS"):
-        environ.pop(name, None)  # our pathspecs are paths, as alembic reads them
-    environ.pop("GIT_DIR", None)
-    environ.pop("GIT_WORK_TREE", None)
-    return environ
+    return gittune.git_environ()
 
 
 def _one_folder_request(folder: str, theirs_ref: str) -> bytes:

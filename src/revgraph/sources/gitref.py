@@ -95,16 +95,7 @@ def git_version() -> tuple[int, ...]:
 
 
 def _git_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    environ = dict(os.environ)
-    environ["GIT_OPTIONAL_LOCKS"] = "0"
-    environ["GIT_LITERAL_PATHSPECS"] = "1"
-    for name in ("GIT_ICASE_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS"):
-        environ.pop(name, None)  # our pathspecs are paths, as alembic reads them
-    environ.pop("GIT_DIR", None)  # we always pass --git-dir ourselves
-    environ.pop("GIT_WORK_TREE", None)
-    if extra:
-        environ.update(extra)
-    return environ
+    return gittune.git_environ(dict(extra) if extra else None)
 
 
 def _tuned(args: Sequence[str], extra: Mapping[str, str] | None) -> tuple[tuple[str, ...], dict[str, str]]:

@@ -17,7 +17,25 @@ allocators than glibc's; glibc ignores a value it refuses.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+
+def git_environ(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every git process of revgraph's runs with: no optional locks (a
+    read never takes the index lock), and pathspecs that are paths, as alembic reads
+    them (the user's icase/glob pathspec variables dropped); revgraph passes
+    ``--git-dir`` itself. (``express.git_environ`` is a copy, kept off gittune's import.)"""
+    environ = dict(os.environ)
+    environ["GIT_OPTIONAL_LOCKS"] = "0"
+    environ["GIT_LITERAL_PATHSPECS"] = "1"
+    for name in ("GIT_ICASE_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS"):
+        environ.pop(name, None)
+    environ.pop("GIT_DIR", None)
+    environ.pop("GIT_WORK_TREE", None)
+    if extra:
+        environ.update(extra)
+    return environ
+
 
 TREE_READS = frozenset({"diff-tree", "ls-tree", "merge-tree"})
 TREE_READ_CONFIG = ("-c", "core.deltaBaseCacheLimit=4m")
