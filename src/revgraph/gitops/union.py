@@ -1182,18 +1182,14 @@ def _in_merge_base(
     """Which of ``paths`` (below ``prefix``) the merge base (``_merge_base``) has.
 
     Asked only when both sides hold one revision id at different paths (a
-    rename, or RG103). No merge base, or any failure: none of them.
+    rename, or RG103). No merge base, or any failure: none of them (two files
+    then, the safe reading: a conflict).
     """
     try:
-        base = _merge_base(repo, theirs_ref, base)
-        if not base:
-            return set()
-        request = "".join(f"{base}:{(prefix + p).decode('utf-8', 'surrogateescape')}\n" for p in paths)
-        out = repo.git("cat-file", "--batch-check", input=request.encode("utf-8", "surrogateescape")).stdout
-        lines = (out if isinstance(out, bytes) else out.encode()).splitlines()
+        held = _merge_base_blobs(repo, theirs_ref, [prefix + p for p in paths], base)
     except Exception:
         return set()
-    return {p for p, line in zip(paths, lines) if not line.endswith(b" missing")}
+    return {p for p in paths if prefix + p in held}
 
 
 # ``<commit>:<path>`` makes git scan the path's folder tree entry by entry: ~0.1 ms a
@@ -1204,7 +1200,8 @@ _ASKED_ONE_BY_ONE = 64
 
 def _listed_blobs(repo: "GitRepo", commit: str, paths: Sequence[bytes]) -> dict[bytes, bytes]:
     """Path -> blob id (hex) in ``commit`` for those of ``paths`` it holds as blobs: one
-    ``git ls-tree`` of the folders holding them."""
+    ``git ls-tree`` of the folders holding them. (Not ``GitRepo.blob_ids``: that one
+    follows folder symlinks and submodules, which ``<commit>:<path>`` does not.)"""
     folders = dict.fromkeys(p.rsplit(b"/", 1)[0] + b"/" for p in paths)  # each path has a "/"
     pathspecs = [f.decode("utf-8", "surrogateescape") for f in folders]
     out = repo.git(*gittune.TREE_READ_CONFIG, "ls-tree", "-z", "--full-tree", commit, "--", *pathspecs).stdout
