@@ -20,10 +20,7 @@ ROOT, MID, TOP = "a1a1a1a1a1a1", "b2b2b2b2b2b2", "c3c3c3c3c3c3"
 
 
 def _base(repo):
-    repo.init_env(commit=False)
-    repo.add_revision(ROOT, None, message="create users")
-    repo.run("install", check=True)
-    repo.commit("base with revgraph")
+    repo.commit_installed_base(ROOT, message="create users")
 
 
 @pytest.fixture

@@ -25,10 +25,7 @@ ROOT, ADDED, ON_TOP = "a1a1a1a1a1a1", "b2b2b2b2b2b2", "c3c3c3c3c3c3"
 
 def _history(repo):
     """main: ROOT, then ADDED (the commit to revert), then ON_TOP on ADDED; returns ADDED's commit."""
-    repo.init_env(commit=False)
-    repo.add_revision(ROOT, None, message="create users")
-    repo.run("install", check=True)
-    repo.commit("base with revgraph")
+    repo.commit_installed_base(ROOT, message="create users")
     repo.commit_locked_revision(ADDED, ROOT, message="add orders")
     added = repo.head()
     repo.commit_locked_revision(ON_TOP, ADDED, message="index orders")

@@ -34,10 +34,7 @@ FEATURE_ID = "c3c3c3c3c3c3"
 # ------------------------------------------------------------------ helpers
 def _base(repo) -> None:
     """Base revision and the revgraph driver + lock installed through the CLI, committed on main."""
-    repo.init_env(commit=False)
-    repo.add_revision(BASE_ID, None, message="create users")
-    repo.run("install", check=True)
-    repo.commit("base with revgraph")
+    repo.commit_installed_base(BASE_ID, message="create users")
 
 
 @pytest.fixture

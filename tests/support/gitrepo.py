@@ -516,6 +516,14 @@ class GitRepo:
         self.commit(message)
         return relpath
 
+    def commit_installed_base(self, rev_id: str, *, message: str) -> str:
+        """``init_env``, a first revision ``rev_id`` and ``revgraph install`` (the merge driver
+        and the lock file), committed on main as "base with revgraph"; the commit sha."""
+        self.init_env(commit=False)
+        self.add_revision(rev_id, None, message=message)
+        self.run("install", check=True)
+        return self.commit("base with revgraph")
+
     def _next_create_date(self) -> datetime.datetime:
         when = self.FIRST_CREATE_DATE + datetime.timedelta(minutes=7 * self._dates_issued)
         self._dates_issued += 1
