@@ -43,6 +43,15 @@ def _stopped_at_the_lock(repo, proc) -> str:
     return repo.read(LOCK).decode()
 
 
+def _restore_as_the_text_says(repo, text: str) -> list[str]:
+    """Run the `git restore ...` command of the text's Resolve line; its words."""
+    line = next(line for line in text.splitlines() if "git restore" in line)
+    command = line.split("`")[1].split()
+    assert command[:2] == ["git", "restore"]
+    repo.git(*command[1:])
+    return command
+
+
 def test_reverting_a_revision_another_builds_on_names_the_deletion_and_what_dangles(reverting):
     repo, added = reverting
 
@@ -56,10 +65,7 @@ def test_reverting_a_revision_another_builds_on_names_the_deletion_and_what_dang
     comments = "\n".join(line for line in text.splitlines() if line.startswith("#"))
     assert comments in (Path(__file__).parents[2] / "docs" / "usage.md").read_text()  # the guide shows it as it is
     # The Resolve lines, followed as written, leave a healthy history behind.
-    restore = next(line for line in text.splitlines() if "git restore" in line)
-    command = restore.split("`")[1].split()
-    assert command[:2] == ["git", "restore"]
-    repo.git(*command[1:])
+    _restore_as_the_text_says(repo, text)
     repo.run("lock", check=True)
     repo.git("add", LOCK)
     assert "<<<<<<<" not in repo.read(LOCK).decode()
@@ -82,8 +88,7 @@ def test_a_pick_of_a_revert_onto_a_branch_that_built_on_it_says_the_same(reverti
     assert f"#   f6f6f6f6f6f6 (add refunds) names {ON_TOP}: it would dangle" in text
     # Kept, the file leaves the pick nothing to do: the text names the pick's --skip too.
     assert "`git cherry-pick --skip`" in text
-    restore = next(line for line in text.splitlines() if "git restore" in line).split("`")[1].split()
-    repo.git(*restore[1:])
+    _restore_as_the_text_says(repo, text)
     repo.run("lock", check=True)
     repo.git("add", LOCK)
     assert repo.git("cherry-pick", "--continue", check=None).returncode != 0  # nothing to commit
@@ -137,9 +142,7 @@ def test_reverting_a_merge_of_many_revisions_restores_every_one_it_names(reverti
 
     text = _stopped_at_the_lock(repo, proc)
     assert "and 1 more, which ours keeps" in text
-    restore = next(line for line in text.splitlines() if "git restore" in line).split("`")[1].split()
-    assert sum(1 for word in restore if word.endswith(".py")) == 4
-    repo.git(*restore[1:])
+    assert sum(1 for word in _restore_as_the_text_says(repo, text) if word.endswith(".py")) == 4
     repo.run("lock", check=True)
     repo.git("add", LOCK)
     repo.run("check", check=True)
