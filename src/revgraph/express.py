@@ -62,7 +62,7 @@ ENV_NAMES = (
 
 DISCOVER = (
     "git", "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
-    "--is-shallow-repository", "--is-inside-work-tree", "--show-cdup",
+    "--is-shallow-repository", "--is-inside-work-tree", "--show-object-format", "--show-cdup",
 )  # fmt: skip  (as sources.gitref.GitRepo._discover)
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))

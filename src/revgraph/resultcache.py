@@ -71,7 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-from revgraph import __version__, express  # noqa: E402 - after TYPE_CHECKING, which must not import typing
+from revgraph import __version__, blobid, express  # noqa: E402 - after TYPE_CHECKING, which must not import typing
 from revgraph.errors import RevgraphError  # noqa: E402
 
 # This module is imported by ``revgraph.entry`` for every ``check`` command
@@ -502,7 +502,7 @@ class _State:
                     reads += 1
                     if read_limit is not None and reads > read_limit:
                         return None
-                    known = _blob_of(absolute, info, stats)
+                    known = _blob_of(absolute, info, stats, repo.object_format)
                 # An ignored file stays out of the predicted merge, an untracked one goes
                 # in: the same bytes, another result (a .gitignore edit turns one into the other).
                 contents[raw] = f"{known} ignored" if state == "!!" else known
@@ -1077,23 +1077,22 @@ class WorktreeScan:
         return stats.blob_id(self._prefix + rel, info)  # os.path.join, as one concatenation
 
     def _read_blob(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str:
-        return _blob_of(self._prefix + rel, info, None if link else stats)
+        object_format = stats.object_format if stats is not None else blobid.SHA1
+        return _blob_of(self._prefix + rel, info, None if link else stats, object_format)
 
 
 _DECLINED = object()  # _State._git_content: the scans decide
 
 
-def _blob_of(absolute: str, info: os.stat_result, stats: StatCache | None) -> str:
+def _blob_of(absolute: str, info: os.stat_result, stats: StatCache | None, object_format: str) -> str:
     """The blob id of the file at ``absolute`` (listed with ``info``), recorded in ``stats``."""
-    import hashlib
-
     try:
         with open(absolute, "rb") as handle:
             data = handle.read(MAX_REVISION_BYTES + 1)
             now = os.fstat(handle.fileno())
     except OSError as exc:
         return f"unreadable {exc.errno}"
-    oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    oid = blobid.blob_id(data, object_format)
     if stats is not None and _same_identity(now, info):
         # Only when the file is still the one listed (a scan reused by
         # ``store`` is older than this read): saved with the parse cache.
@@ -1580,7 +1579,7 @@ def _discovery(repo: GitRepo, start: str) -> str | None:
         done = subprocess.run(express.DISCOVER, cwd=start, capture_output=True, check=False,
                               env=express.git_environ({"LC_ALL": "C", "LANGUAGE": "C"}))  # fmt: skip
         returncode, raw = done.returncode, done.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
-    git_dir, common, bare, shallow, inside, cdup = (raw.split("\n") + [""] * 6)[:6]
+    git_dir, common, bare, shallow, inside, _object_format, cdup = (raw.split("\n") + [""] * 7)[:7]
     here = Path(start)
     alike = (
         returncode == 0 and inside == "true" and Path(git_dir) == Path(repo.git_dir)

@@ -758,7 +758,7 @@ def test_unchanged_worktree_files_are_not_rehashed_but_edited_ones_are(tmp_path,
     monkeypatch.setattr(cache_module.StatCache, "RACY_SECONDS", 0.0)
     hashed: list[int] = []
     real_blob_id = worktree.blob_id
-    monkeypatch.setattr(worktree, "blob_id", lambda data: hashed.append(1) or real_blob_id(data))
+    monkeypatch.setattr(worktree, "blob_id", lambda *args: hashed.append(1) or real_blob_id(*args))
     env = env_for(folder)
 
     def read():

@@ -112,6 +112,8 @@ def test_merge_is_union_catches_a_textual_merge_and_a_dropped_file():
 
 # ------------------------------------------------------------ the worktree
 class _Stats:
+    object_format = "sha1"  # as a StatCache of a SHA-1 repository
+
     def __init__(self, known):
         self.known = known
         self.recorded = {}

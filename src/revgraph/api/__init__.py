@@ -166,17 +166,18 @@ class Workspace:
             from revgraph.sources.cache import ParseCache, cache_dir_for
 
             directory = None
+            repo = self.maybe_repo()
             if not self.options.no_cache:
                 from revgraph.express import object_replacements
 
-                repo = self.maybe_repo()
                 try:
                     if repo is None or not object_replacements(str(repo.common_dir)):
                         # (a replace ref reads a blob id as other content: no parse is kept by it)
                         directory = cache_dir_for(repo if repo is not None else self.project.root)
                 except OSError:
                     directory = None
-            self._cache = ParseCache(directory)
+            object_format = repo.object_format if repo is not None else "sha1"
+            self._cache = ParseCache(directory, object_format=object_format)
         return self._cache
 
     @property

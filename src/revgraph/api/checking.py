@@ -326,9 +326,9 @@ def _holds_parsed_content(snap: Snapshot, rev, data: bytes) -> bool:
         return False
     if snap.source != "worktree":
         return True
-    from revgraph.sources.worktree import blob_id
+    from revgraph.blobid import blob_id, format_of_id
 
-    return blob_id(data) == rev.blob_id
+    return blob_id(data, format_of_id(rev.blob_id)) == rev.blob_id
 
 
 def _read_lock(data: bytes):

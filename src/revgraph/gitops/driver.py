@@ -593,8 +593,9 @@ def _locks_come_from(commit: str, lock_path: str, ours_b: bytes, theirs_b: bytes
     first in a criss-cross merge; ``rebase-merge/done`` names an old pick during an
     autostash or a pick at an ``edit`` stop. ``strict``: ``commit`` must hold one.
     """
-    import hashlib
     import subprocess
+
+    from revgraph.blobid import blob_id, format_of_id
 
     try:
         done = subprocess.run(
@@ -613,8 +614,7 @@ def _locks_come_from(commit: str, lock_path: str, ours_b: bytes, theirs_b: bytes
             if required:
                 return False
             continue  # nothing there to compare with (the driver called by hand, say)
-        algorithm = hashlib.sha256 if len(fields[0]) == 64 else hashlib.sha1
-        if algorithm(b"blob %d\0" % len(data) + data).hexdigest() != fields[0]:
+        if blob_id(data, format_of_id(fields[0])) != fields[0]:
             return False
     return True
 

@@ -39,6 +39,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Sequence, Union
 
+from revgraph import blobid
 from revgraph.atomicfile import keep_newest, write_atomic
 from revgraph.model import PackedSpans, ParseProblem, Revision
 
@@ -294,7 +295,8 @@ class ParseCache:
     ``ParseCache(None)`` keeps results in memory only (``--no-cache``): a
     snapshot still parses each content once. ``parser`` and
     ``parser_version`` default to ``revgraph.parse``'s (tests inject a
-    counting parser).
+    counting parser). ``object_format``: the repository's (``revgraph.blobid``),
+    in which working-tree files read through this cache are given blob ids.
 
     Readers only fill it; whoever owns it calls ``save()`` once at the end
     (or uses ``with ParseCache(...) as cache``), so that reading many
@@ -307,8 +309,10 @@ class ParseCache:
         *,
         parser: Parser | None = None,
         parser_version: int | None = None,
+        object_format: str = blobid.SHA1,
     ) -> None:
         self.directory = Path(directory) if directory is not None else None
+        self.object_format = object_format
         self._parser = parser
         self.default_parser = parser is None  # revgraph.parse's reader, not an injected one
         self._version = parser_version
@@ -325,7 +329,7 @@ class ParseCache:
         self._namings_used: set[str] = set()  # "names-none" namings a lookup found (see save)
         self.hits = 0
         self.misses = 0
-        self.stats = StatCache(self.directory)
+        self.stats = StatCache(self.directory, object_format)
         self._aside: tuple | None = None  # (forkshare.Aside, the entries it writes), see save_aside
 
     @property
@@ -611,8 +615,11 @@ class StatCache:
     RACY_SECONDS = 2.0
     MAX_ENTRIES = 200_000
 
-    def __init__(self, directory: Path | None) -> None:
-        self.path = Path(directory) / "stat-v1.bin" if directory is not None else None
+    def __init__(self, directory: Path | None, object_format: str = blobid.SHA1) -> None:
+        # One file per object format: its ids are of that format only.
+        name = "stat-v1.bin" if object_format == blobid.SHA1 else f"stat-v1-{object_format}.bin"
+        self.path = Path(directory) / name if directory is not None else None
+        self.object_format = object_format
         self._entries: dict[str, tuple] | None = None
         self._new: dict[str, tuple] = {}
         self._seen: list = []  # the identity of the file _entries was loaded from

@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Nam
 from revgraph.errors import BadRefError, ConfigError, GitError, NotInRepository, UnknownRefError
 from revgraph.model import ParseProblem, Revision, Snapshot
 from revgraph.sources import INDEX_REF, gittune
-from revgraph import listing
+from revgraph import blobid, listing
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.config import Environment
@@ -139,8 +139,12 @@ MEMO_BYTES = 8 << 20  # blob contents a GitRepo keeps for a second request by id
 class _CatFile:
     """One ``git cat-file`` process answering blob requests in bulk."""
 
-    def __init__(self, argv_prefix: list[str], cwd: str, extra: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, argv_prefix: list[str], cwd: str, extra: Mapping[str, str] | None = None,
+        object_format: str = blobid.SHA1,
+    ) -> None:  # fmt: skip
         self._batch_command = git_version() >= (2, 36)
+        self._object_format = object_format  # of the ids a blob read alone is given
         self._extra = dict(extra or {})  # e.g. a submodule's objects as alternates
         # stderr goes to a file: a pipe nobody reads could fill and stall git.
         self._errors = tempfile.TemporaryFile()
@@ -279,7 +283,7 @@ class _CatFile:
         size = len(done.stdout)
         if size > limit:
             return Blob(request, None, size, None, "too-large")
-        return Blob(request, _blob_id(done.stdout), size, done.stdout, "ok")
+        return Blob(request, blobid.blob_id(done.stdout, self._object_format), size, done.stdout, "ok")
 
     def _stderr(self) -> str:
         _stop_process(self._proc)
@@ -325,12 +329,6 @@ def _skip(stream: IO[bytes], size: int) -> None:
         size -= len(got)
 
 
-def _blob_id(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 # ---------------------------------------------------------------- the handle
 class GitRepo:
     """The repository containing ``path``: a worktree, linked worktree, bare repo or submodule."""
@@ -349,8 +347,10 @@ class GitRepo:
         out, head = self._discover(start, path)
         # What ``express.DISCOVER`` prints from ``start`` (``resultcache._discovery`` reuses it).
         self.discovery: tuple[str, str] = (str(start), out)
-        lines = (out.split("\n") + [""] * 6)[:6]
-        git_dir, common, bare, shallow, inside, cdup = lines
+        lines = (out.split("\n") + [""] * 7)[:7]
+        git_dir, common, bare, shallow, inside, object_format, cdup = lines
+        # The hash git names objects by: working-tree files are hashed alike (``revgraph.blobid``).
+        self.object_format: str = blobid.object_format_of(object_format)
         self.git_dir: Path = Path(git_dir)
         self.common_dir: Path = (start / common).resolve()
         self.bare: bool = bare == "true"
@@ -407,7 +407,7 @@ class GitRepo:
         argv = [
             "git", "rev-parse", "--absolute-git-dir", "--git-common-dir",
             "--is-bare-repository", "--is-shallow-repository", "--is-inside-work-tree",
-            "--show-cdup", "--verify", "-q", "HEAD^{commit}",
+            "--show-object-format", "--show-cdup", "--verify", "-q", "HEAD^{commit}",
         ]  # fmt: skip
         untranslated = {"LC_ALL": "C", "LANGUAGE": "C"}  # we match on git's message
         if by_environment:
@@ -426,7 +426,7 @@ class GitRepo:
         if lines[-1] == "":
             lines.pop()  # the last line's newline
         # -q: an unborn (or broken) HEAD exits 1 and says nothing; the layout is complete.
-        quiet_head = done.returncode == 1 and not done.stderr.strip() and len(lines) >= 5
+        quiet_head = done.returncode == 1 and not done.stderr.strip() and len(lines) >= 6
         if done.returncode != 0 and not quiet_head:
             message = done.stderr.decode("utf-8", "replace")
             if "not a git repository" in message or "no such" in message.lower():
@@ -436,7 +436,7 @@ class GitRepo:
             raise GitError(f"git failed in {asked}: {_first_line(done.stderr)}", hint=_refusal_hint(message))
         head = None
         # --show-cdup prints a relative path, or an absolute work tree, or nothing: never an id.
-        if done.returncode == 0 and len(lines) > 5 and _BARE_OBJECT_ID.fullmatch(lines[-1]):
+        if done.returncode == 0 and len(lines) > 6 and _BARE_OBJECT_ID.fullmatch(lines[-1]):
             head = lines.pop()
         return "\n".join(lines).rstrip("\n"), head
 
@@ -511,7 +511,7 @@ class GitRepo:
                 # It died (killed, OOM), or a submodule read since it started
                 # added objects it cannot see: start afresh.
                 self._cat.close()
-            self._cat = _CatFile(self._argv, self._cwd, self._cat_environ())
+            self._cat = _CatFile(self._argv, self._cwd, self._cat_environ(), self.object_format)
             if self._finalizer is not None:
                 self._finalizer.detach()
             # A GitRepo dropped without close() still ends its process.
@@ -528,7 +528,7 @@ class GitRepo:
             return iter([memo[r] for r in requests])
         cat = self._catfile()
         if cat.busy:  # a nested read: use a second process rather than interleave
-            fetched = _fetch_once(_CatFile(self._argv, self._cwd, self._cat_environ()), missing, limit)
+            fetched = _fetch_once(_CatFile(self._argv, self._cwd, self._cat_environ(), self.object_format), missing, limit)
         else:
             fetched = cat.fetch(missing, limit)
         return self._through_memo(requests, fetched, limit)
@@ -1408,9 +1408,7 @@ class GitRepo:
             body = b"".join([b"100644 %s\0%s" % (name, bytes.fromhex(oid)) for name, oid in entries])
         except (ValueError, TypeError):
             return False
-        import hashlib
-
-        made = hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+        made = blobid.object_id(b"tree", body, self.object_format)
         if made != self._rev_parse(f"{treeish}:{folders[0]}"):
             return False
         results = {rev.path: [rev] for rev in revisions}

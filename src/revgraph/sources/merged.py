@@ -424,6 +424,10 @@ def read_head_with_worktree(
 
     if repo.root is None:
         return repo.read_ref(env, "HEAD", cache=cache)
+    if cache is None:
+        from revgraph.sources.cache import ParseCache
+
+        cache = ParseCache(None, object_format=repo.object_format)  # ids as the repository's
     snapshot = read_worktree(env, repo.root, cache=cache)
     return dataclasses.replace(snapshot, commit=repo.head_sha())
 

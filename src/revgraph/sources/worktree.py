@@ -5,14 +5,14 @@ outside ``root`` gives ``../`` paths). Walks like ``os.walk`` does for
 alembic: symlinked folders are not entered; symlinked files are followed to
 their real path, and one that is broken, loops, or leaves both ``root`` and
 the versions folders becomes a ParseProblem naming it, as does an unreadable,
-non-regular or huge file. Blob ids are git's (``sha1("blob N\\0" + data)``),
-so the parse cache serves working-tree files and refs alike; a stat cache
-spares re-reading unchanged files.
+non-regular or huge file. Blob ids are git's (``sha1("blob N\\0" + data)``,
+or SHA-256 in a repository of that object format: the cache's), so the parse
+cache serves working-tree files and refs alike; a stat cache spares re-reading
+unchanged files.
 """
 
 from __future__ import annotations
 
-import hashlib
 import operator
 import os
 import stat as stat_module
@@ -20,6 +20,7 @@ from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from revgraph.blobid import blob_id
 from revgraph.model import ParseProblem, Revision, Snapshot
 from revgraph import listing
 from revgraph.sources.cache import ParseCache
@@ -29,11 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_REVISION_BYTES = 5 * 1024 * 1024
 READ_CHUNK = 1024  # files read before they are parsed (see read_worktree)
-
-
-def blob_id(data: bytes) -> str:
-    """git's blob id of ``data`` (SHA-1 object format)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _posix_relative(path: str, root: str) -> str:
@@ -303,7 +299,7 @@ def _read_disk(absolute: str, path: str, cache: ParseCache):
         return ParseProblem(path, 1, f"cannot read file: {exc.strerror or exc}")
     if len(data) > MAX_REVISION_BYTES:  # grew since stat
         return ParseProblem(path, 1, "file too large to be a revision (> 5.0 MB)")
-    return _Fresh((data, path, blob_id(data), info))
+    return _Fresh((data, path, blob_id(data, cache.object_format), info))
 
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
