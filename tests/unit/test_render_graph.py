@@ -34,7 +34,7 @@ from revgraph.render.graphview import (
     render_graph,
 )
 from revgraph.render.html import render_html
-from revgraph.render.mermaid import mermaid_for_review, render_mermaid
+from revgraph.render.mermaid import escape_label, mermaid_for_review, render_mermaid, render_mermaid_environments
 from revgraph.render.png import render_png
 from revgraph.render.svg import layout, render_svg
 from revgraph.render.tree import render_tree, tree_renderable
@@ -643,6 +643,30 @@ def test_mermaid_styles_new_heads_and_dashes_the_proposal():
     assert re.search(rf"class [n\d,]*\b{x2}\b[n\d,]* newhead", src)
     assert "classDef newhead fill:#ffebe9,stroke:#cf222e" in src
     assert re.search(r"linkStyle \d+ stroke:#cf222e", src)
+
+
+DIRECTIVE = "%%{init: {'theme':'dark', 'themeCSS':'.node rect {fill:red}'}}%%"
+
+
+def test_mermaid_writes_no_directive_from_a_message_label_or_title():
+    # QA: "%%{init: ...}%%" in a message or branch label is a Mermaid directive even
+    # inside a quoted label: it restyled (or hid) every node of the review picture.
+    g = graph("a<-b<-c", messages={"b": DIRECTIVE}, labels={"c": (DIRECTIVE,)})
+    view = build_view(g, new={"b", "c"}, landed={"a"}, title=f"{DIRECTIVE}: HEAD")
+    sources = [render_mermaid(focus(view, "all")),
+               render_mermaid_environments([(DIRECTIVE, focus(view, "all"))])]
+    for src in sources:
+        data = re.sub(r"^%% ", "", src, flags=re.M)  # the title's comment marker is ours
+        assert not set(data) & set("%{}"), src
+        assert "#37;#37;#123;init: #123;" in src  # still readable, as entities
+
+
+@given(st.text())
+def test_mermaid_label_text_cannot_carry_syntax(text):
+    label = escape_label(text)
+    # No quote ends the label, no directive, comment or markup starts, one line.
+    assert not set(label) & set('"%{}<>`\n\r')
+    assert re.fullmatch(r"[^#]*(#\d+;[^#]*)*", label), label  # every "#" starts an entity
 
 
 # ---------------------------------------------------------------------- dot

@@ -31,7 +31,9 @@ from revgraph.render.graphview import (
 
 MESSAGE_LIMIT = 48
 # Mermaid reads these inside a quoted label (quotes, markup, entities, comments).
-_ENTITIES = {c: f"#{ord(c)};" for c in '"<>&#`'}
+# "%%{...}%%" is a directive wherever it stands in the source, quoted labels and
+# comments included: one in a message would restyle or hide the review picture.
+_ENTITIES = {c: f"#{ord(c)};" for c in '"<>&#`%{}'}
 _ARROWS = {"down": "-->", "depends": "-.->", "collapsed": "-.->", "proposed": "-. proposed .->"}
 
 
@@ -58,7 +60,7 @@ def render_mermaid(view: FocusedView | GraphView) -> str:
     ids = {node.id: f"n{i}" for i, node in enumerate(view.nodes)}
     lines = ["flowchart BT"]
     if view.title:
-        lines.insert(0, f"%% {_one_line(view.title)}")
+        lines.insert(0, f"%% {escape_label(view.title)}")  # names a ref and an environment
     if not view.nodes:
         lines.append('    empty["no revisions"]')
         return "\n".join(lines) + "\n"
