@@ -20,7 +20,7 @@ from revgraph.findings import Finding, Location, Report, Severity
 from revgraph.render import REPORT_FORMATS, render_report
 from revgraph.render.github import escape_data, escape_property, github_step_summary, render_github
 from revgraph.render.junit import render_junit
-from revgraph.render.markdown import render_markdown, render_rules_doc
+from revgraph.render.markdown import fenced, render_markdown, render_rules_doc
 from revgraph.render.report_json import render_json
 from revgraph.render.report_text import render_rule_text, render_rules_text, render_text
 from revgraph.render.sarif import FINGERPRINT_KEY, render_sarif
@@ -619,6 +619,18 @@ def test_markdown_stays_under_github_s_comment_limit(findings, picture):
         assert "The picture is left out" in out and "```sh" in out
     else:
         assert "How to fix each finding is left out" in out and "… and" in out
+
+
+
+@given(st.text(alphabet=st.sampled_from("`~ \nab<>#|"), max_size=60), st.sampled_from(["sh", "mermaid"]))
+def test_a_fenced_block_holds_any_text_whole(body, info):
+    # QA: a fix command holding "\n```" closed the ```sh fence early.
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(fenced(info, body) + "\n\nafter")
+    assert [t.type for t in tokens][:1] == ["fence"] and tokens[0].info == info
+    assert tokens[0].content == body + "\n"
+    assert [t.type for t in tokens[1:]] == ["paragraph_open", "inline", "paragraph_close"]
 
 
 # ----------------------------------------------------------------- dispatch

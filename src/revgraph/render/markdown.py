@@ -94,7 +94,7 @@ def _fixes(findings: list[Finding]) -> str:
         title = f"{code} {rule.name}" if rule else code
         body = [f"**{title}**: {rule.explanation}" if rule else f"**{title}**"]
         if commands:
-            body.append("```sh\n" + "\n".join(commands[:MAX_COMMANDS]) + "\n```")
+            body.append(fenced("sh", "\n".join(commands[:MAX_COMMANDS])))
             if len(commands) > MAX_COMMANDS:
                 body.append(f"… and {len(commands) - MAX_COMMANDS} more; `revgraph check` prints each.")
         elif rule:
@@ -107,7 +107,19 @@ def _fixes(findings: list[Finding]) -> str:
 
 
 def _mermaid_block(mermaid: str) -> str:
-    return "```mermaid\n" + mermaid.strip("\n") + "\n```"
+    return fenced("mermaid", mermaid.strip("\n"))
+
+
+def fenced(info: str, body: str) -> str:
+    """A fenced code block holding ``body`` verbatim.
+
+    A fence ends at the first line of as many backticks as opened it (CommonMark
+    4.5): one longer than any run in ``body`` (a revision id may hold a newline
+    and three backticks) cannot be closed early, so nothing after it turns into
+    markup.
+    """
+    fence = "`" * max(3, longest_backtick_run(body) + 1)
+    return f"{fence}{info}\n{body}\n{fence}"
 
 
 def cell(text: str) -> str:

@@ -1,0 +1,65 @@
+"""Data from a branch stays data in every output format (PRODUCT §6, §9).
+
+A revision id, message, branch label, base ref or environment name is written
+by whoever opens the pull request. Each test here runs the real CLI on a real
+repository holding one such value, and reads the output the way its consumer
+does (a Markdown parser, an XML parser, Graphviz, a line-based log reader).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.corpus import VERSIONS, revision_text, run_in_process, tracebacks
+from tests.support.gitrepo import GitRepo
+
+BASE = "a1a1a1a1a1a1"
+SIBLING = "b2b2b2b2b2b2"
+# Closes a ```sh fence, ends the <details> block and opens markup of its own.
+FENCE_BREAKER = "h\n```\n\n</details>\n\n## INJECTED HEADING\n\n<img src=x onerror=alert(1)>\n\n```sh"
+
+
+@pytest.fixture
+def cli(git_env, capsys):
+    def go(path: Path, *args: str):
+        outcome = run_in_process(capsys, "-C", str(path), *args)
+        assert not tracebacks(outcome.text), outcome.text
+        return outcome
+
+    return go
+
+
+def branch_with(repo: GitRepo, *revisions: tuple[str, str, str]) -> None:
+    """``BASE`` on main; on ``feature``, a sibling of it and each ``(revision, file name, message)``."""
+    repo.init_env(commit=False)
+    repo.write(f"{VERSIONS}/{BASE}_base.py", revision_text(BASE, None, message="base"))
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(f"{VERSIONS}/{SIBLING}_sibling.py", revision_text(SIBLING, BASE, message="sibling"))
+    for rid, name, message in revisions:
+        repo.write(f"{VERSIONS}/{name}", revision_text(rid, BASE, message=message))
+
+
+def markdown_tokens(text: str):
+    from markdown_it import MarkdownIt  # rich's own dependency; GitHub's flavour is a superset
+
+    return MarkdownIt("commonmark").enable("table").parse(text)
+
+
+# ----------------------------------------------------------------- markdown
+def test_a_revision_id_cannot_close_the_fix_commands_fence(gitrepo, cli):
+    # QA: the RG403 fix `git mv -- … 'migrations/versions/<id>_h.py'` sat raw in a ```sh
+    # fence: an id holding a newline and ``` ended it, and a heading and an <img> followed.
+    branch_with(gitrepo, (FENCE_BREAKER, "h.py", "msg"))
+    out = cli(gitrepo.path, "check", "--base", "main", "--format", "markdown").out
+    tokens = markdown_tokens(out)
+    headings = [t for t in tokens if t.type == "heading_open"]
+    assert len(headings) == 1, out
+    assert not any(t.type == "html_block" and "<img" in t.content for t in tokens), out
+    fences = [t for t in tokens if t.type == "fence"]
+    assert {t.info for t in fences[:-1]} == {"sh"} and fences[-1].info == "mermaid", out
+    # The whole command, in its block.
+    assert any("git mv" in t.content and "INJECTED HEADING" in t.content for t in fences), out
+
