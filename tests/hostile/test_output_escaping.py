@@ -63,3 +63,14 @@ def test_a_revision_id_cannot_close_the_fix_commands_fence(gitrepo, cli):
     # The whole command, in its block.
     assert any("git mv" in t.content and "INJECTED HEADING" in t.content for t in fences), out
 
+
+def test_a_backtick_in_the_base_branch_name_stays_in_its_code_span(gitrepo, cli):
+    # QA: the heading wrote `{base}` between single backticks; a valid branch name
+    # holding one ended the span and raw HTML followed.
+    branch_with(gitrepo)
+    base = "rel`<b>x</b>`"
+    gitrepo.git("branch", base, "main")
+    out = cli(gitrepo.path, "check", "--base", base, "--format", "markdown").out
+    heading = next(t for t in markdown_tokens(out) if t.type == "inline")
+    spans = [(c.type, c.content) for c in heading.children if c.type != "text"]
+    assert spans == [("code_inline", base)], heading.content

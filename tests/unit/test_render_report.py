@@ -20,7 +20,7 @@ from revgraph.findings import Finding, Location, Report, Severity
 from revgraph.render import REPORT_FORMATS, render_report
 from revgraph.render.github import escape_data, escape_property, github_step_summary, render_github
 from revgraph.render.junit import render_junit
-from revgraph.render.markdown import fenced, render_markdown, render_rules_doc
+from revgraph.render.markdown import code_span, fenced, render_markdown, render_rules_doc
 from revgraph.render.report_json import render_json
 from revgraph.render.report_text import render_rule_text, render_rules_text, render_text
 from revgraph.render.sarif import FINGERPRINT_KEY, render_sarif
@@ -631,6 +631,12 @@ def test_a_fenced_block_holds_any_text_whole(body, info):
     assert [t.type for t in tokens][:1] == ["fence"] and tokens[0].info == info
     assert tokens[0].content == body + "\n"
     assert [t.type for t in tokens[1:]] == ["paragraph_open", "inline", "paragraph_close"]
+
+
+def test_markdown_heading_puts_a_base_with_backticks_or_pipes_in_one_code_span():
+    out = render_markdown(Report(base="rel`<b>x</b>`|y"))
+    assert out.splitlines()[2].endswith(" against ``rel`<b>x</b>`|y``")
+    assert code_span("a|b") == "`a\\|b`"  # in a table the pipe is escaped
 
 
 # ----------------------------------------------------------------- dispatch

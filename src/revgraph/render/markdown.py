@@ -37,7 +37,7 @@ def render_markdown(report: Report, *, mermaid: str | Mapping[str, str] | None =
         block = _mermaid_block(diagram) if edge_count(diagram) <= MAX_EDGES else _TOO_MANY_LINKS
         # A ```mermaid block holds one diagram (two flowcharts in one do not
         # parse on GitHub): a block per environment, each under its name.
-        pictures.append(block if len(mermaid) == 1 else f"Environment {code_span(name)}:\n\n{block}")
+        pictures.append(block if len(mermaid) == 1 else f"Environment {code_span(name, in_table=False)}:\n\n{block}")
 
     def document(rows: int) -> str:
         table = [_table(findings, rows)] if findings else []
@@ -66,7 +66,8 @@ _NO_FIXES = "_How to fix each finding is left out: with it this comment would pa
 
 def _heading(report: Report, findings: list[Finding]) -> str:
     worst = min((f.severity for f in findings), key=lambda s: s.rank, default=Severity.INFO)
-    against = f" against `{report.base}`" if report.base else ""
+    # A branch name may hold a backtick: code_span picks a delimiter it cannot close.
+    against = f" against {code_span(report.base, in_table=False)}" if report.base else ""
     return f"## {_STATUS[worst]} revgraph: {summary_line(report)}{against}"
 
 
@@ -128,13 +129,15 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
-def code_span(text: str) -> str:
+def code_span(text: str, *, in_table: bool = True) -> str:
     # A run of backticks longer than any inside the text delimits the span safely;
     # a line break (a file name may hold one) would end the table row: shown escaped.
     text = text.replace("\r", "\\r").replace("\n", "\\n")
     fence = "`" * (longest_backtick_run(text) + 1)
     padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
-    return f"{fence}{padded}{fence}".replace("|", "\\|")
+    span = f"{fence}{padded}{fence}"
+    # In a table a pipe ends the cell, even in a code span; elsewhere "\\|" would show.
+    return span.replace("|", "\\|") if in_table else span
 
 
 def longest_backtick_run(text: str) -> int:
