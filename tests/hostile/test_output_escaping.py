@@ -74,3 +74,21 @@ def test_a_backtick_in_the_base_branch_name_stays_in_its_code_span(gitrepo, cli)
     heading = next(t for t in markdown_tokens(out) if t.type == "inline")
     spans = [(c.type, c.content) for c in heading.children if c.type != "text"]
     assert spans == [("code_inline", base)], heading.content
+
+
+# -------------------------------------------------------------------- junit
+def test_junit_stays_well_formed_with_a_control_character_in_an_environment_name(gitrepo, cli):
+    # QA: [tool.revgraph.environments."app\u0001"] gave name="revgraph.app\x01": not XML.
+    import xml.etree.ElementTree as ET
+
+    gitrepo.write("pyproject.toml", '[tool.revgraph.environments."app\\u0001"]\nversions = ["one/versions"]\n')
+    gitrepo.write(f"one/versions/{BASE}_base.py", revision_text(BASE, None))
+    gitrepo.commit("base")
+    gitrepo.git("checkout", "-q", "-b", "feature")
+    for rid in ("c3c3c3c3c3c3", "d4d4d4d4d4d4"):
+        gitrepo.write(f"one/versions/{rid}_x.py", revision_text(rid, BASE))
+    outcome = cli(gitrepo.path, "check", "--base", "main", "--format", "junit")
+    assert outcome.code == 1, outcome.text
+    suite = ET.fromstring(outcome.out).find("testsuite")
+    assert suite.get("name") == "revgraph.app\ufffd"
+    assert suite.find(".//failure") is not None

@@ -538,6 +538,19 @@ def test_junit_stays_parsable_with_control_characters_and_markup():
     assert failure.get("message") == "bad \ufffd byte & <tag> \"quoted\""
 
 
+
+def test_junit_stays_parsable_with_control_characters_in_environment_names_and_codes():
+    # QA: the environment's name went into name= and classname= uncleaned.
+    finding = heads_finding(environment="app\x01", code="RG999\x02", revisions=("r\x03",))
+    report = Report(findings=(finding,), environments=("app\x01",), base="main\x04")
+    root = _parse_junit(render_junit(report))
+    suite = root.find("testsuite")
+    assert suite.get("name") == "revgraph.app\ufffd"
+    assert {case.get("classname") for case in suite.iter("testcase")} == {"revgraph.app\ufffd"}
+    assert suite.find(".//failure").get("type") == "RG999\ufffd"
+    assert suite.find(".//property").get("value") == "main\ufffd"
+
+
 # ----------------------------------------------------------------- markdown
 
 def _table_rows(markdown: str) -> list[str]:
