@@ -8,6 +8,7 @@ does (a Markdown parser, an XML parser, Graphviz, a line-based log reader).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,17 @@ def test_junit_stays_well_formed_with_a_control_character_in_an_environment_name
     suite = ET.fromstring(outcome.out).find("testsuite")
     assert suite.get("name") == "revgraph.app\ufffd"
     assert suite.find(".//failure") is not None
+
+
+# -------------------------------------------------------------------- sarif
+def test_sarif_message_text_doubles_the_braces_of_a_syntax_error(gitrepo, cli):
+    # QA: "'{' was never closed" reached message.text with a single brace (SARIF §3.11.5).
+    import json
+
+    branch_with(gitrepo)
+    gitrepo.write(f"{VERSIONS}/c3c3c3c3c3c3_broken.py",
+                  'revision = "c3c3c3c3c3c3"\ndown_revision = {0: "a1a1a1a1a1a1"\n')
+    log = json.loads(cli(gitrepo.path, "check", "--base", "main", "--format", "sarif").out)
+    texts = [result["message"]["text"] for result in log["runs"][0]["results"]]
+    assert any("'{{' was never closed" in text for text in texts), texts
+    assert not any(re.search(r"(?<!\{)\{(?!\{)|(?<!\})\}(?!\})", text) for text in texts), texts

@@ -463,6 +463,15 @@ def _fingerprint(finding: Finding) -> str:
     return result["partialFingerprints"][FINGERPRINT_KEY]
 
 
+@given(st.text(alphabet=st.sampled_from("{}a0 "), max_size=30), st.sampled_from(["", "fix {x}"]))
+def test_sarif_message_text_doubles_every_brace(message, fix):
+    # SARIF 2.1.0 §3.11.5: a message string is a format string; "{" and "}" SHALL be "{{" "}}".
+    finding = heads_finding(message=message, fix=fix or None, locations=())
+    text = json.loads(render_sarif(Report(findings=(finding,))))["runs"][0]["results"][0]["message"]["text"]
+    assert all(len(run) % 2 == 0 for run in re.findall(r"\{+|\}+", text)), text
+    assert text.replace("{{", "{").replace("}}", "}") == message + (f"\nfix: {fix}" if fix else "")
+
+
 def test_sarif_fingerprint_survives_line_moves_and_rewording_but_not_other_revisions():
     original = _fingerprint(heads_finding())
     moved = heads_finding(locations=(Location(HEADS_PATH, 40),),

@@ -91,7 +91,7 @@ def _result(finding: Finding, rule_index: int) -> dict:
         "ruleId": finding.code,
         "ruleIndex": rule_index,
         "level": _LEVEL[finding.severity],
-        "message": {"text": text},
+        "message": {"text": message_text(text)},
     }
     if finding.locations:
         result["locations"] = [_location(loc.path, loc.line) for loc in finding.locations[:1]]
@@ -106,6 +106,16 @@ def _result(finding: Finding, rule_index: int) -> dict:
         "revisions": list(finding.revisions),
     }
     return result
+
+
+def message_text(text: str) -> str:
+    """``text`` as a SARIF message string: ``{`` and ``}`` doubled (SARIF 2.1.0 §3.11.5).
+
+    A message string is a format string whose ``{0}`` stands for an argument;
+    a viewer reads a single brace from data ("'{' was never closed", an id or
+    an environment name) as the start of a placeholder.
+    """
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _location(path: str, line: int) -> dict:
