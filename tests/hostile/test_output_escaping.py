@@ -77,6 +77,14 @@ def test_a_backtick_in_the_base_branch_name_stays_in_its_code_span(gitrepo, cli)
     assert spans == [("code_inline", base)], heading.content
 
 
+def test_a_revision_id_of_70000_characters_leaves_the_comment_under_githubs_limit(gitrepo, cli):
+    branch_with(gitrepo, ("x" + "L" * 70_000, "long.py", "msg"))
+    out = cli(gitrepo.path, "check", "--base", "main", "--format", "markdown").out
+    assert len(out) <= 65_536
+    assert "cut short" in out and "RG101" in out
+
+
+
 # -------------------------------------------------------------------- junit
 def test_junit_stays_well_formed_with_a_control_character_in_an_environment_name(gitrepo, cli):
     # QA: [tool.revgraph.environments."app\u0001"] gave name="revgraph.app\x01": not XML.

@@ -20,7 +20,7 @@ from revgraph.findings import Finding, Location, Report, Severity
 from revgraph.render import REPORT_FORMATS, render_report
 from revgraph.render.github import escape_data, escape_property, github_step_summary, render_github
 from revgraph.render.junit import render_junit
-from revgraph.render.markdown import code_span, fenced, render_markdown, render_rules_doc
+from revgraph.render.markdown import MAX_CHARS, code_span, fenced, render_markdown, render_rules_doc
 from revgraph.render.report_json import render_json
 from revgraph.render.report_text import render_rule_text, render_rules_text, render_text
 from revgraph.render.sarif import FINGERPRINT_KEY, render_sarif
@@ -659,6 +659,35 @@ def test_markdown_heading_puts_a_base_with_backticks_or_pipes_in_one_code_span()
     out = render_markdown(Report(base="rel`<b>x</b>`|y"))
     assert out.splitlines()[2].endswith(" against ``rel`<b>x</b>`|y``")
     assert code_span("a|b") == "`a\\|b`"  # in a table the pipe is escaped
+
+
+def test_markdown_cuts_a_cell_too_long_for_a_comment_and_says_so():
+    # QA: a 70,000-character revision id gave a 70,597-character comment: the rows were
+    # halved down to one, and that one row was never cut.
+    rid = "x" + "L" * 70_000
+    finding = heads_finding(message=f"two heads: b7d913, {rid}", revisions=("b7d913", rid),
+                            locations=(Location(f"v/{rid}.py", 7),), fix=f"git mv -- v/{rid}.py v/b.py")
+    out = render_markdown(Report(findings=(finding,), base="b" * 70_000), mermaid=f'graph TD\n  a["{rid}"]\n')
+    assert len(out) <= MAX_CHARS
+    (row,) = _table_rows(out)
+    assert "two heads: b7d913, xLLL" in row and "LLL…LLL" in row and row.endswith("LLL.py:7` |")
+    assert "Cells longer than 2,000 characters are cut short (…)" in out
+
+
+def test_markdown_cuts_no_cell_of_an_ordinary_report(mixed):
+    assert "cut short" not in render_markdown(mixed) and "…" not in render_markdown(mixed)
+
+
+@given(st.lists(st.tuples(st.sampled_from("&<|`\nx"), st.integers(0, 90_000), st.integers(0, 90_000)),
+                min_size=1, max_size=60))
+def test_markdown_never_passes_the_comment_limit(cells):
+    # "&" is the worst case: five characters ("&amp;") in a cell for one of data.
+    findings = tuple(
+        heads_finding(message=char * size, locations=(Location(char * where, 1),) if where else (),
+                      environment=char * where, revisions=(f"r{i}",), fix=char * size)
+        for i, (char, size, where) in enumerate(cells)
+    )
+    assert len(render_markdown(Report(findings=findings, base="&" * 90_000))) <= MAX_CHARS
 
 
 # ----------------------------------------------------------------- dispatch

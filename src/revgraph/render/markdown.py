@@ -16,6 +16,10 @@ COMMENT_MARKER = "<!-- revgraph-report -->"
 MAX_ROWS = 50  # a PR comment is capped at 65536 characters
 MAX_COMMANDS = 10  # fix commands shown per rule
 MAX_CHARS = 60_000  # under GitHub's 65,536-character limit for a comment, with room to spare
+# Data shown per table cell (and for the base ref): fewer rows alone cannot bring
+# a comment under MAX_CHARS when one id or path is 70,000 characters long. At most
+# ~10 escaped characters per character of data, one row stays far below it.
+CELL_CHARS = 2_000
 
 _STATUS = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "✅"}
 
@@ -67,22 +71,38 @@ _NO_FIXES = "_How to fix each finding is left out: with it this comment would pa
 def _heading(report: Report, findings: list[Finding]) -> str:
     worst = min((f.severity for f in findings), key=lambda s: s.rank, default=Severity.INFO)
     # A branch name may hold a backtick: code_span picks a delimiter it cannot close.
-    against = f" against {code_span(report.base, in_table=False)}" if report.base else ""
+    against = f" against {code_span(shorten(report.base), in_table=False)}" if report.base else ""
     return f"## {_STATUS[worst]} revgraph: {summary_line(report)}{against}"
 
 
 def _table(findings: list[Finding], max_rows: int) -> str:
     rows = ["| code | severity | message | location |", "| --- | --- | --- | --- |"]
+    cut = False
     for finding in findings[:max_rows]:
-        where = location_text(finding)
+        message = message_after_location(finding)
+        where = location_text(finding) or finding.environment
+        cut = cut or len(message) > CELL_CHARS or len(where) > CELL_CHARS
+        location = code_span(shorten(where))
         rows.append(
-            f"| {finding.code} | {finding.severity.value} | {cell(message_after_location(finding))} | "
-            f"{code_span(where) if where else 'environment ' + code_span(finding.environment)} |"
+            f"| {finding.code} | {finding.severity.value} | {cell(shorten(message))} | "
+            f"{location if finding.locations else 'environment ' + location} |"
         )
     hidden = len(findings) - max_rows
     if hidden > 0:
         rows.append(f"\n… and {hidden} more; run `revgraph check` for the full list.")
+    if cut:
+        rows.append(f"\n_Cells longer than {CELL_CHARS:,} characters are cut short (…); "
+                    "`revgraph check` prints them whole._")
     return "\n".join(rows)
+
+
+def shorten(text: str, limit: int = CELL_CHARS) -> str:
+    """``text``, or its start and end around "…" when it is longer than ``limit``
+    (the end of a location is its line number)."""
+    if len(text) <= limit:
+        return text
+    tail = (limit - 1) // 2
+    return text[: limit - 1 - tail] + "…" + text[len(text) - tail :]
 
 
 def _fixes(findings: list[Finding]) -> str:
