@@ -9,6 +9,7 @@ does (a Markdown parser, an XML parser, Graphviz, a line-based log reader).
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,15 @@ def test_sarif_message_text_doubles_the_braces_of_a_syntax_error(gitrepo, cli):
     texts = [result["message"]["text"] for result in log["runs"][0]["results"]]
     assert any("'{{' was never closed" in text for text in texts), texts
     assert not any(re.search(r"(?<!\{)\{(?!\{)|(?<!\})\}(?!\})", text) for text in texts), texts
+
+
+# ---------------------------------------------------------------------- dot
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
+def test_a_20000_character_message_still_draws_as_png(gitrepo, cli, tmp_path):
+    # QA: the DOT tooltip carried the whole message; Graphviz refuses a quoted string
+    # over 16,384 bytes, so `graph --format png` failed (exit 2).
+    branch_with(gitrepo, ("c3c3c3c3c3c3", "c3c3c3c3c3c3_long.py", "M" * 20_000))
+    picture = tmp_path / "graph.png"
+    outcome = cli(gitrepo.path, "graph", "--base", "main", "--format", "png", "-o", str(picture))
+    assert outcome.code == 0, outcome.text
+    assert picture.read_bytes().startswith(b"\x89PNG")

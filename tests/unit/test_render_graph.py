@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from revgraph.errors import UsageError
 from revgraph.model import Revision, RevisionGraph
-from revgraph.render.dot import render_dot
+from revgraph.render.dot import render_dot, render_dot_environments
 from revgraph.render.graphjson import node_link_data, render_graph_json
 from revgraph.render.graphview import (
     FocusedView,
@@ -694,6 +694,28 @@ def test_dot_gives_each_revision_a_node_of_its_own():
         assert done.returncode == 0, done.stderr.decode()
         drawn = [line for line in done.stdout.decode().splitlines() if line.startswith("node ")]
         assert len(drawn) == len(ids) + len(legend), drawn
+
+
+def test_dot_keeps_every_quoted_string_under_graphviz_s_limit():
+    # QA: labels were cut at 60 characters, but the tooltip carried the whole message:
+    # Graphviz refuses a quoted string over 16,384 bytes, and `graph -f png` failed.
+    long = "é" * 20_000  # two bytes each in UTF-8
+    ids = ["a" * 300 + "1", "a" * 300 + "2", "\n" * 20_000]  # two share their first 300 characters
+    g = RevisionGraph([Revision(id=ids[0], message=long, branch_labels=(long,), path=long),
+                       Revision(id=ids[1], down_revisions=(ids[0],), message="M" * 20_000),
+                       Revision(id=ids[2], down_revisions=(ids[0],))])
+    fv = focus(review(g, {ids[1], ids[2]}), "all")
+    for src, environments in ((render_dot(fv), 1), (render_dot_environments([(long, fv), ("second", fv)]), 2)):
+        strings = re.findall(r'"(?:[^"\\]|\\.)*"', src)
+        assert max(len(s.encode()) for s in strings) < 8_000
+        named = re.findall(r'^ +("(?:[^"\\]|\\.)*") \[', src, re.M)
+        nodes = [n for n in named if not n.startswith('"\\legend')]
+        assert len(set(nodes)) == len(nodes) == 3 * environments  # still one node per revision
+        if HAS_DOT:
+            done = run(["dot", "-Tplain"], input=src.encode(), capture_output=True, timeout=60)
+            assert done.returncode == 0, done.stderr.decode()[:300]
+            drawn = [line for line in done.stdout.decode().splitlines() if line.startswith("node ")]
+            assert len(drawn) == len(named)
 
 
 @needs_dot

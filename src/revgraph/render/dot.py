@@ -8,6 +8,7 @@ same revision id. The legend is shared.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 from revgraph.render.graphview import (
@@ -25,6 +26,12 @@ from revgraph.render.graphview import (
 
 MESSAGE_LIMIT = 60
 FONT = "Helvetica"
+TITLE_LIMIT = 200  # a box's first line: the id and its branch labels
+# Graphviz refuses a quoted string over 16,384 bytes ("longer than 16384?") and
+# draws nothing. A UTF-8 character is at most 4 bytes (10 as the id's \u{...}):
+# 1,000 characters of data keep every string well below that.
+QUOTED_LIMIT = 1_000
+ID_LIMIT = 200  # characters of an id kept in its node's name before a digest stands for the rest
 
 
 def render_dot(view: FocusedView) -> str:
@@ -67,8 +74,9 @@ def _header(title: str) -> list[str]:
 
 
 def quote(text: str) -> str:
-    """A DOT quoted string: backslashes and quotes escaped, on one line."""
-    text = " ".join(printable(text).split())
+    """A DOT quoted string: backslashes and quotes escaped, on one line, at most
+    ``QUOTED_LIMIT`` characters of ``text`` (a tooltip carries a whole message)."""
+    text = truncate(" ".join(printable(text).split()), QUOTED_LIMIT)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -96,8 +104,17 @@ def node_id(revision: str, environment: str | None = None) -> str:
                 out.append(f"\\u{{{ord(char):x}}}")
         return "".join(out)
 
-    prefix = encoded(environment).replace(":", "\\:") + ":" if environment is not None else ""
-    return f'"{prefix}{encoded(revision)}"'
+    def capped(text: str) -> str:
+        # A 20,000-character id would pass Graphviz's limit for a quoted string.
+        # Past ID_LIMIT a digest of the whole id stands for the rest, after "\\#",
+        # which no id's own encoding writes: ids still get a node each.
+        if len(text) <= ID_LIMIT:
+            return encoded(text)
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return encoded(text[:ID_LIMIT]) + "\\#" + digest
+
+    prefix = capped(environment).replace(":", "\\:") + ":" if environment is not None else ""
+    return f'"{prefix}{capped(revision)}"'
 
 
 def _label(node: ViewNode) -> str:
@@ -105,7 +122,8 @@ def _label(node: ViewNode) -> str:
     if node.is_placeholder:
         lines = [node.title, node.summary]
     else:
-        lines = [node.title + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")]
+        title = node.title + (f" ({', '.join(node.branch_labels)})" if node.branch_labels else "")
+        lines = [truncate(title, TITLE_LIMIT)]
         if node.summary:
             lines.append(truncate(node.summary, MESSAGE_LIMIT))
         if node.tags:
