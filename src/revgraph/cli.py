@@ -463,7 +463,13 @@ def diff(
     if fmt == "json":
         typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
         raise typer.Exit(code)
-    from rich.markup import escape  # an id is any string: "[/red]" must not close a tag
+    from rich.markup import escape as escape_markup
+
+    from revgraph.render.inert import one_line
+
+    def escape(text: str) -> str:
+        # An id is any string: "[/red]" must not close a tag, nor a line break start a line.
+        return escape_markup(one_line(text))
 
     for d in diffs:
         if len(diffs) > 1:

@@ -497,6 +497,12 @@ class State:
         Without colour, a line rich would print unchanged is written directly,
         so that ``heads`` does not import rich for nothing (``plain_line``).
         """
+        if not text.isprintable():  # rarely: not worth the import otherwise
+            from revgraph.render.inert import one_line
+
+            # One line: a line break in an id, path or environment name is shown
+            # escaped, never starts a line of its own (heads prints ids).
+            text = one_line(text)
         # ``text`` is never markup (an environment may be named "a[/]"): a style
         # only colours it, so without colour a plain line is written as is.
         if not self.use_color and plain_line(text):

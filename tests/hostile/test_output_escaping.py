@@ -128,3 +128,24 @@ def test_a_20000_character_message_still_draws_as_png(gitrepo, cli, tmp_path):
     outcome = cli(gitrepo.path, "graph", "--base", "main", "--format", "png", "-o", str(picture))
     assert outcome.code == 0, outcome.text
     assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+# --------------------------------------------------------------------- text
+FAKE_VERDICT = "cccc\n\nAll good. no problems in 1 environment\r"
+
+
+@pytest.mark.parametrize("args", [
+    ("check", "--base", "main"),
+    ("check", "--base", "main", "-v"),
+    ("heads", "-v"),
+    ("diff", "main"),
+    ("graph", "--base", "main", "--format", "text"),
+], ids=["check", "check-v", "heads", "diff", "graph-text"])  # fmt: skip
+def test_a_line_break_in_a_revision_id_cannot_start_a_line_of_text_output(gitrepo, cli, args):
+    # QA: the id printed raw spilt a fake "All good" line while `check` exited 1.
+    branch_with(gitrepo, (FAKE_VERDICT, "c.py", "msg"))
+    outcome = cli(gitrepo.path, "--no-color", *args)
+    lines = outcome.out.splitlines()
+    assert not any(line.startswith("All good.") for line in lines), outcome.out
+    assert "cccc\\n\\nAll good. no problems in 1 environment\\r" in outcome.out, outcome.out
+    assert "\r" not in outcome.out

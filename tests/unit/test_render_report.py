@@ -288,6 +288,26 @@ def test_text_does_not_interpret_brackets_in_messages_as_markup():
     assert "RG203 label [bold]shop[/bold] moved" in re.sub(r"\x1b\[[0-9;]*m", "", coloured)
 
 
+def test_text_shows_line_breaks_of_ids_paths_and_environments_escaped():
+    # QA: an id "cccc\n\nAll good. ..." printed raw spilt a fake verdict onto a line of its own.
+    finding = heads_finding(message="two heads: b7d913, c\n\nAll good", environment="env\r1",
+                            locations=(Location("v/a\nb.py", 5), Location("v/c\u2028d.py", 6)),
+                            fix="git mv -- 'v/a\nb.py' v/b.py")
+    out = render_text(Report(findings=(finding,), environments=("env\r1", "other")), verbose=True)
+    assert "v/a\\nb.py:5: RG101 two heads: b7d913, c\\n\\nAll good [env\\r1]" in out
+    assert "see also: v/c\\u2028d.py:6" in out and "fix: git mv -- 'v/a\\nb.py' v/b.py" in out
+    assert "\r" not in out and "\u2028" not in out and not any(line.startswith("All good") for line in out.splitlines())
+
+
+@given(st.text())
+def test_one_line_leaves_a_line_alone_and_breaks_nothing_else(text):
+    from revgraph.render.inert import one_line
+
+    shown = one_line(text)
+    assert not set("\n\r\u2028\u2029") & set(shown)
+    assert (shown == text) == (not set("\n\r\u2028\u2029") & set(text))
+
+
 def test_rules_listing_and_explanation_render_from_the_catalogue():
     listing = render_rules_text(RULES.values(), width=200)
     assert len(listing.splitlines()) == len(RULES)

@@ -20,6 +20,22 @@ if TYPE_CHECKING:
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+# What ends a line for a terminal, a log viewer or str.splitlines, and that
+# inert leaves (or turns into U+FFFD, which still keeps the line whole).
+_BREAKS = {"\n": "\\n", "\r": "\\r", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_BREAK = re.compile("[\n\r\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks written as escapes (``\\n``), as markdown's code spans show them.
+
+    For data in a line of text output (an id, a path, an environment name): a
+    revision id "c\\n\\nAll good" printed raw started a line of its own that
+    read like revgraph's verdict. The layout's own newlines are added after.
+    """
+    return _BREAK.sub(lambda match: _BREAKS[match.group()], text)
+
+
 def inert(text: str) -> str:
     """``text`` with every control character a terminal would act on as U+FFFD."""
     return _CONTROL.sub("\ufffd", text)

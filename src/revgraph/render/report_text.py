@@ -195,22 +195,24 @@ def _print_finding(
 ) -> None:  # fmt: skip
     from rich.text import Text
 
+    from revgraph.render.inert import one_line  # a line break in an id must not start a line
+
     line = Text()
     where = location_text(finding)
     if where:
-        line.append(where, style="bold")
+        line.append(one_line(where), style="bold")
         line.append(": ")
     line.append(finding.code, style=_STYLE[finding.severity])
     line.append(" ")
-    line.append(message_after_location(finding))
+    line.append(one_line(message_after_location(finding)))
     if show_environment:
-        line.append(f" [{finding.environment}]", style="dim")
+        line.append(f" [{one_line(finding.environment)}]", style="dim")
     # soft_wrap keeps `path:line: CODE message` on one line for grep and editors.
     console.print(line, soft_wrap=True)
     if verbose:
         _print_details(console, finding, explain)
     if finding.fix and fix:
-        fix_line = Text.assemble(("fix: ", "dim"), (finding.fix, "green"))
+        fix_line = Text.assemble(("fix: ", "dim"), (one_line(finding.fix), "green"))
         if run > 1:
             fix_line.append(f"  (for the {run} {finding.code} findings above)", style="dim")
         _print_indented(console, fix_line, wrap=False)
@@ -219,12 +221,14 @@ def _print_finding(
 def _print_details(console: Console, finding: Finding, explain: bool = True) -> None:
     from rich.text import Text
 
+    from revgraph.render.inert import one_line
+
     # The rule's explanation: findings carry the catalogue's, shown once per rule.
     explanation = (finding.explanation or _catalogue_explanation(finding.code)) if explain else ""
     if explanation:
         _print_indented(console, Text(explanation))
     for where in finding.locations[1:]:
-        _print_indented(console, Text(f"see also: {where.path}:{where.line}", style="dim"))
+        _print_indented(console, Text(f"see also: {one_line(where.path)}:{where.line}", style="dim"))
 
 
 def _print_indented(console: Console, text: Text, *, wrap: bool = True) -> None:

@@ -61,6 +61,14 @@ def tree_renderable(view: FocusedView) -> "Text":
 
 
 def tree_lines(view: FocusedView) -> list[Line]:
+    from revgraph.render.inert import one_line
+
+    # Every line is one list of segments: a line break in an id, a label or the
+    # title (it names the environment) is shown escaped, never starts a line.
+    return [[(one_line(text), style) for text, style in line] for line in _tree_lines(view)]
+
+
+def _tree_lines(view: FocusedView) -> list[Line]:
     lines: list[Line] = []
     if view.title:
         lines.append([(view.title, "bold")])
