@@ -41,3 +41,18 @@ def test_text_names_keep_posix_quoting():
     assert shell_word("migrations/versions/a b.py") == "'migrations/versions/a b.py'"
     assert shell_word("café.py") == "'café.py'"
     assert shell_word(os.fsdecode(b"caf\xe9.py")) == "$'caf\\xe9.py'"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12).filter(lambda t: "\0" not in t), min_size=1, max_size=10))
+def test_a_quoted_word_is_one_line_that_bash_reads_back(words):
+    # A revision id may hold a line break, and the RG403 fix names a file after it:
+    # quoted by shlex the command spanned lines, which the text report shows escaped.
+    quoted = [shell_word(w) for w in words]
+    assert not any(set(q) & set("\n\r\u2028\u2029") for q in quoted), quoted
+    assert _bash_echo(words) == [w.encode("utf-8", "surrogatepass") for w in words]
+
+
+def test_a_word_with_a_line_break_is_ansi_c_quoted():
+    assert shell_word("v/cccc\n\nAll good_c.py") == "$'v/cccc\\x0a\\x0aAll good_c.py'"
+    assert shell_word("it's\té.py") == "$'it\\x27s\\x09é.py'"
