@@ -1,26 +1,32 @@
 """The merge-queue view: which open branches collide once both land on base.
 
-Pure: snapshots in, a :class:`CollisionReport` out. For each environment,
-a branch's *new* revisions are those its snapshot has and base lacks. Landing
-a set of branches is predicted as the union of base's revisions and their new
-ones (no ``git merge-tree`` per pair): two branches collide when that union has
-more competing heads than landing either one alone would leave. A branch that
-already forks against base by itself is reported on its own (RG102's case).
+Pure: snapshots in, a :class:`CollisionReport` out. Each branch is judged by
+the graph landing it would really produce: the predicted merge of base with
+the branch (``git merge-tree``, as ``check`` predicts it), which the caller
+passes in. Its *new* revisions are those that merge has and base lacks, so a
+revision base reverted after the branch forked is not the branch's. Each pair
+is judged by base with both landings merged in (a three-way merge by file of
+the two predicted merges against base, their common ancestor), so no extra
+git call is made per pair.
 
-Heads are counted the way RG101/RG102 count them (``checks.graph.head_lanes``):
-one head allowed per lane of landed branch labels, so heads on distinct,
-landed labels do not compete. The lanes are computed incrementally here, from
-base's heads and each branch's few new revisions, because building a whole
-graph per pair would cost O(revisions) n² times.
+The rules are check's, applied to those graphs: heads are sorted into lanes
+the way RG101/RG102 count them (``checks.graph.head_lanes``); a landing that
+leaves more competing heads than base has forks alone (RG102); one that
+leaves an unreadable file (RG107), a landed revision re-pointed (RG201) or
+deleted (RG202), an id declared twice (RG103), a cycle (RG105) or a name
+that exists nowhere (RG104) has a problem to mend before it lands, unless
+another branch adds the missing name: then it lands after that one.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence, Set as AbstractSet
+from dataclasses import dataclass, field, replace
 
-from revgraph.model import Revision, RevisionGraph, Snapshot
+from revgraph.checks.context import CheckContext
+from revgraph.checks.graph import different_files, head_lanes, within_allowance
+from revgraph.model import Dangling, ParseProblem, Revision, RevisionGraph, Snapshot
 from revgraph.shellwords import shell_word
 
 
@@ -33,6 +39,7 @@ class EnvChanges:
     new: tuple[str, ...]  # parents first
     hangs_off: tuple[str, ...]  # landed revisions the new chains grow from
     roots: tuple[str, ...]  # new revisions whose parents have all landed
+    missing: tuple[str, ...] = ()  # parents they name that do not exist once landed (RG104)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,7 @@ class Fork:
     new: tuple[str, ...]
     hangs_off: tuple[str, ...]
     heads: tuple[str, ...]  # the heads that would compete
+    missing: tuple[str, ...] = ()  # parents named that do not exist once landed
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,48 @@ class Collision:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """What landing a branch alone breaks, named as ``check``'s rule ``code`` names it:
+    the branch must be mended before it lands, so it is left out of the landing order."""
+
+    ref: str
+    environment: str
+    code: str
+    message: str
+    revisions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "ref": self.ref,
+            "environment": self.environment,
+            "code": self.code,
+            "message": self.message,
+            "revisions": list(self.revisions),
+        }
+
+
+@dataclass(frozen=True)
+class Need:
+    """A revision of ``ref`` names ``target``, which only the branches ``providers`` add:
+    landed first, ``ref`` fails (RG104, alembic's KeyError); landed after one of them, it works."""
+
+    ref: str
+    environment: str
+    revision: str
+    target: str
+    providers: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "ref": self.ref,
+            "environment": self.environment,
+            "revision": self.revision,
+            "target": self.target,
+            "providers": list(self.providers),
+        }
+
+
+@dataclass(frozen=True)
 class Step:
     """One entry of the landing order."""
 
@@ -108,6 +158,8 @@ class Step:
     # what put this one first ("create_date", "first_commit", "order_given", or
     # "forks_alone": that one already forks against base, so it lands last).
     decided_by: tuple[tuple[str, str], ...] = ()
+    # Branches it waits for because it names what they add (``Need``), with why.
+    waits_for: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +170,8 @@ class CollisionReport:
     collisions: tuple[Collision, ...]
     forks: tuple[Fork, ...]
     steps: tuple[Step, ...]
+    problems: tuple[Problem, ...] = ()
+    needs: tuple[Need, ...] = ()
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -125,11 +179,17 @@ class CollisionReport:
 
     @property
     def nothing_to_land(self) -> tuple[str, ...]:
-        return tuple(b.ref for b in self.branches if not b.has_new)
+        return tuple(b.ref for b in self.branches if not b.has_new and b.ref not in self.blocked)
+
+    @property
+    def blocked(self) -> tuple[str, ...]:
+        """Branches with a problem to mend before they land (not in the landing order)."""
+        return tuple(dict.fromkeys(p.ref for p in self.problems))
 
     @property
     def ok(self) -> bool:
-        return not self.collisions and not self.forks
+        # A branch that needs another's revision cannot land in any order either.
+        return not self.collisions and not self.forks and not self.problems and not self.needs
 
     def to_json(self) -> dict:
         forking = {f.ref for f in self.forks}
@@ -146,6 +206,8 @@ class CollisionReport:
                     "oldest": b.oldest,
                     "first_commit": b.first_commit,
                     "forks_alone": b.ref in forking,
+                    "missing_parents": sorted({rid for c in b.changes for rid in c.missing}),
+                    "blocked": b.ref in self.blocked,
                 }
                 for b in self.branches
             ],
@@ -160,6 +222,9 @@ class CollisionReport:
                 }
                 for f in self.forks
             ],
+            "problems": [p.to_json() for p in self.problems],
+            "needs": [n.to_json() for n in self.needs],
+            "blocked": list(self.blocked),
             "nothing_to_land": list(self.nothing_to_land),
             "order": list(self.order),
             "steps": [
@@ -170,13 +235,18 @@ class CollisionReport:
                     "forks_alone": s.forks_alone,
                     "decided_by": dict(s.decided_by),
                     "reason": order_reason(self, s),
+                    "waits_for": dict(s.waits_for),
                 }
                 for s in self.steps
             ],
         }
 
 
-# ------------------------------------------------------------- lanes of heads
+# ---------------------------------------- lanes of heads, counted incrementally
+# Landing two branches that only add revision files (the usual merge queue) is
+# counted from base's heads and the branches' few new revisions: building the
+# joint graph for each of n² pairs costs O(revisions) each. The count is the
+# one ``head_lanes`` gives on the whole graph (a property test holds them equal).
 @dataclass
 class _BaseIndex:
     """Base's facts one environment needs for every branch and pair, computed once."""
@@ -274,17 +344,195 @@ def _parents_first(new: Mapping[str, Revision]) -> list[str]:
     return order
 
 
-# ------------------------------------------------------------------ analysis
-@dataclass
-class _EnvBranch:
-    """A branch in one environment: its new revisions and what landing it alone does."""
+# ------------------------------------------------------- what landing leaves
+# A snapshot's files by key: the revision a file declares, or the problem that
+# kept it unread. Git merges by path; snapshots built without paths (the pure
+# API, tests) are keyed by revision id instead.
+_Files = dict[str, tuple]
 
-    ref: str
-    new: dict[str, Revision]
-    changes: EnvChanges
+
+def _file_key(item: Revision | ParseProblem) -> str:
+    if item.path:
+        return item.path
+    return f"id:{item.id}" if isinstance(item, Revision) else f"unreadable:{item.reason}"
+
+
+def _files(snap: Snapshot) -> _Files:
+    out: _Files = {}
+    for item in (*snap.revisions, *snap.problems):
+        key = _file_key(item)
+        out[key] = out.get(key, ()) + (item,)
+    return out
+
+
+def _delta(base: _Files, landed: _Files) -> dict[str, tuple | None]:
+    """What landing changes, file by file: the new content, or None for a file it deletes."""
+    delta: dict[str, tuple | None] = {key: items for key, items in landed.items() if base.get(key) != items}
+    delta.update((key, None) for key in base.keys() - landed.keys())
+    return delta
+
+
+def _land_both(env: str, base: _Files, a: Mapping[str, tuple | None], b: Mapping[str, tuple | None]) -> Snapshot:
+    """Base with both landings' changes: a three-way merge by file against base, the
+    common ancestor of both predicted merges. A file both change differently keeps both
+    versions, as git's conflict stages do (``sources.merged``)."""
+    files = dict(base)
+    for key in a.keys() | b.keys():
+        versions = [d[key] for d in (a, b) if key in d]
+        if len(versions) == 2 and versions[0] != versions[1]:
+            kept: tuple | None = tuple(item for version in versions if version for item in version)
+        else:
+            kept = versions[0]
+        if kept:
+            files[key] = kept
+        else:
+            files.pop(key, None)
+    items = [item for group in files.values() for item in group]
+    return Snapshot(
+        env, "both landed",
+        tuple(item for item in items if isinstance(item, Revision)),
+        tuple(item for item in items if isinstance(item, ParseProblem)),
+    )  # fmt: skip
+
+
+@dataclass
+class _Env:
+    """Base's facts in one environment, computed once for every branch and pair."""
+
+    name: str
+    base: Snapshot
+    graph: RevisionGraph
+    files: _Files
+    # RG101/RG102's own view of heads: lanes of landed labels, allow_heads.
+    rules: CheckContext
+    index: _BaseIndex
     excess: int = 0
 
+    @classmethod
+    def build(cls, name: str, base: Snapshot, allow_heads: int | None) -> _Env:
+        graph = base.graph()
+        rules = CheckContext(
+            name, base, base=base, landed=frozenset(graph.revisions), allow_heads=allow_heads
+        )
+        env = cls(name, base, graph, _files(base), rules, _BaseIndex.build(graph, allow_heads))
+        env.excess = env.lanes(graph)[0]
+        return env
 
+    def lanes(self, graph: RevisionGraph) -> tuple[int, tuple[str, ...]]:
+        """(excess heads, competing heads) of ``graph``, counted as RG101/RG102 count them."""
+        if within_allowance(self.rules, graph):
+            return 0, ()
+        lanes = head_lanes(self.rules, graph)
+        return lanes.excess, tuple(lanes.competing)
+
+
+@dataclass
+class _Landing:
+    """One branch landed alone on base in one environment (its predicted merge)."""
+
+    ref: str
+    snap: Snapshot
+    graph: RevisionGraph
+    delta: dict[str, tuple | None]
+    new: dict[str, Revision]  # revisions base lacks, by id
+    excess: int
+    competing: tuple[str, ...]
+    dangling: tuple[Dangling, ...]  # parents and dependencies named in vain, base's own aside
+    adds_only: bool = False  # it only adds files of readable revisions with ids of their own
+
+    @classmethod
+    def of(cls, env: _Env, ref: str, snap: Snapshot) -> _Landing:
+        graph = snap.graph()
+        excess, competing = env.lanes(graph)
+        landed = env.graph.revisions
+        new = {rid: rev for rid, rev in graph.revisions.items() if rid not in landed}
+        base_dangling = set(env.graph.dangling)
+        dangling = tuple(d for d in graph.dangling if d not in base_dangling)
+        delta = _delta(env.files, _files(snap))
+        adds_only = (
+            not (delta.keys() & env.files.keys())
+            and len(graph.duplicates) == len(env.graph.duplicates)
+            and len(snap.problems) == len(env.base.problems)
+        )
+        return cls(ref, snap, graph, delta, new, excess, competing, dangling, adds_only)
+
+
+def _landing_problems(env: _Env, land: _Landing, base_ref: str) -> list[Problem]:
+    """What landing the branch alone breaks that base has not broken already, as check's
+    rules name it: unreadable files (RG107), landed revisions re-pointed (RG201) or
+    deleted (RG202), ids declared twice (RG103), cycles (RG105). Missing parents
+    (RG104) are judged with the other branches (``_needs``)."""
+    out = []
+    known = {(p.path, p.blob_id) for p in env.base.problems}
+    for problem in land.snap.problems:
+        if (problem.path, problem.blob_id) not in known:
+            out.append(Problem(land.ref, env.name, "RG107", problem.describe()))
+    landed, now = env.graph.revisions, land.graph.revisions
+    for rid in sorted(landed.keys() - now.keys()):
+        out.append(Problem(land.ref, env.name, "RG202", f"deletes landed {rid} ({landed[rid].path or rid})", (rid,)))
+    for rid, rev in landed.items():
+        mine = now.get(rid)
+        if mine is not None and mine is not rev and set(mine.down_revisions) != set(rev.down_revisions):
+            was, to = _parents_text(rev.down_revisions), _parents_text(mine.down_revisions)
+            out.append(Problem(land.ref, env.name, "RG201", f"re-points landed {rid} from {was} to {to}", (rid,)))
+    for rid, copies in sorted(land.graph.duplicates.items()):
+        if rid not in env.graph.duplicates:
+            where = ", ".join(rev.path or rid for rev in copies)
+            out.append(Problem(land.ref, env.name, "RG103", f"{rid} is declared by {len(copies)} files once landed: {where}", (rid,)))  # fmt: skip
+    if land.new or any(p.code == "RG201" for p in out):  # a new cycle runs through a new or re-pointed revision
+        old = set(env.graph.cycles)
+        for cycle in land.graph.cycles:
+            if cycle not in old:
+                out.append(Problem(land.ref, env.name, "RG105", f"a cycle once landed: {' -> '.join(cycle)}", cycle))
+    return out
+
+
+def _parents_text(parents: Sequence[str]) -> str:
+    return ", ".join(parents) if parents else "None"
+
+
+def _needs(env: _Env, landings: Sequence[_Landing], base_ref: str) -> tuple[list[Need], list[Problem]]:
+    """Each name a landing leaves dangling (RG104): another branch that adds it must land
+    first (a ``Need``); when none does, it is a problem of the branch."""
+    needs: list[Need] = []
+    problems: list[Problem] = []
+    deleted = {land.ref: env.graph.revisions.keys() - land.graph.revisions.keys() for land in landings}
+    for land in landings:
+        for d in land.dangling:
+            if d.target in deleted[land.ref]:
+                continue  # RG202 names the deletion
+            providers = tuple(
+                other.ref for other in landings
+                if other is not land and _provides(other, d)
+            )  # fmt: skip
+            if providers:
+                needs.append(Need(land.ref, env.name, d.revision, d.target, providers))
+            else:
+                problems.append(Problem(land.ref, env.name, "RG104", _dangling_message(land.graph, d, base_ref), (d.revision,)))  # fmt: skip
+    return needs, problems
+
+
+def _provides(other: _Landing, d: Dangling) -> bool:
+    """Whether ``other``'s landing adds what ``d`` names: a revision (either key), or a
+    branch label (``depends_on`` only: alembic looks ``down_revision`` up by id)."""
+    if d.target in other.new:
+        return True
+    owner = other.graph.labels.get(d.target)
+    return d.kind == "depends" and owner is not None and owner in other.new
+
+
+def _dangling_message(graph: RevisionGraph, d: Dangling, base_ref: str) -> str:
+    """RG104's words for one name that does not exist once the branch lands."""
+    key = "down_revision" if d.kind == "down" else "depends_on"
+    if d.kind == "down" and d.target in graph.labels:
+        return (
+            f"{d.revision}: down_revision names {d.target!r}, a branch label; alembic looks "
+            f"down_revision up by revision id only (KeyError: {d.target!r})"
+        )
+    return f"{d.revision}: {key} names {d.target!r}, which does not exist once it lands on {base_ref}"
+
+
+# ------------------------------------------------------------------ analysis
 def find_collisions(
     base_ref: str,
     base: Mapping[str, Snapshot],
@@ -293,36 +541,47 @@ def find_collisions(
     allow_heads: Mapping[str, int | None] | None = None,
     first_commit: Callable[[str], str | None] | None = None,
 ) -> CollisionReport:
-    """The merge-queue view of ``branches`` (ref -> environment -> snapshot) against ``base``.
+    """The merge-queue view of ``branches`` against ``base``.
 
-    ``base`` maps each environment name to base's snapshot. Colliding branches
-    land oldest first: by the ``Create Date`` of their new chains, then by
-    ``first_commit(ref)`` (the ISO date of the branch's oldest commit base
-    lacks; asked only of branches that add something), then in the order given.
+    ``base`` maps each environment name to base's snapshot; ``branches`` maps
+    each ref to, per environment, the snapshot *landing it on base* leaves: the
+    predicted merge of base with the branch (``sources.merged.predict_merge``),
+    not the branch's own snapshot, so what base changed since the branch forked
+    (a revision reverted there, say) is not taken for the branch's work. A
+    snapshot that holds all of base's revisions plus the branch's new ones is
+    its own merge. Colliding branches land oldest first: by the ``Create
+    Date`` of their new chains, then by ``first_commit(ref)`` (the ISO date of
+    the branch's oldest commit base lacks; asked only of branches that add
+    something), then in the order given.
     """
     allow_heads = allow_heads or {}
     changes: dict[str, list[EnvChanges]] = {ref: [] for ref in branches}
     roots: dict[str, list[Revision]] = {ref: [] for ref in branches}
     collisions: list[Collision] = []
     forks: list[Fork] = []
+    problems: list[Problem] = []
+    needs: list[Need] = []
     for env_name, base_snap in base.items():
-        index = _BaseIndex.build(base_snap.graph(), allow_heads.get(env_name))
-        base_excess = index.excess()
-        in_env: list[_EnvBranch] = []
-        for ref, snaps in branches.items():
-            snap = snaps.get(env_name)
-            new = _new_revisions(index.graph, snap.revisions if snap is not None else ())
-            if not new:
+        env = _Env.build(env_name, base_snap, allow_heads.get(env_name))
+        landings = [
+            _Landing.of(env, ref, snaps[env_name]) for ref, snaps in branches.items() if env_name in snaps
+        ]
+        env_needs, missing = _needs(env, landings, base_ref)
+        needs += env_needs
+        problems += missing
+        for land in landings:
+            problems += _landing_problems(env, land, base_ref)
+            if not land.new:
                 continue
-            env_changes = _describe(env_name, index.graph, new)
-            entry = _EnvBranch(ref, new, env_changes)
-            entry.excess, competing = _lanes(index, new)
-            changes[ref].append(env_changes)
-            roots[ref].extend(new[rid] for rid in env_changes.roots)
-            if entry.excess > base_excess:
-                forks.append(Fork(ref, env_name, env_changes.new, env_changes.hangs_off, competing))
-            in_env.append(entry)
-        collisions.extend(_pair_collisions(env_name, index, in_env))
+            env_changes = _describe(env_name, env.graph, land)
+            changes[land.ref].append(env_changes)
+            roots[land.ref].extend(land.new[rid] for rid in env_changes.roots)
+            if land.excess > env.excess:
+                forks.append(Fork(
+                    land.ref, env_name, env_changes.new, env_changes.hangs_off, land.competing, env_changes.missing
+                ))  # fmt: skip
+        collisions.extend(_pair_collisions(env, [land for land in landings if land.new]))
+    problems.sort(key=lambda p: list(branches).index(p.ref))  # each branch's together, in the order given
     result_branches = tuple(
         Branch(
             ref,
@@ -332,7 +591,8 @@ def find_collisions(
         )
         for ref in branches
     )
-    steps = _landing_order(result_branches, collisions, forks)
+    blocked = {p.ref for p in problems}
+    steps = _landing_order(result_branches, collisions, forks, blocked, needs)
     return CollisionReport(
         base=base_ref,
         environments=tuple(base),
@@ -340,49 +600,58 @@ def find_collisions(
         collisions=tuple(collisions),
         forks=tuple(forks),
         steps=steps,
+        problems=tuple(problems),
+        needs=tuple(needs),
     )
 
 
-def _new_revisions(base: RevisionGraph, revisions: Iterable[Revision]) -> dict[str, Revision]:
-    landed = base.revisions  # the plain mapping: this runs once per revision per branch
-    return {rev.id: rev for rev in revisions if rev.id not in landed}
-
-
-def _describe(env_name: str, base: RevisionGraph, new: Mapping[str, Revision]) -> EnvChanges:
+def _describe(env_name: str, base: RevisionGraph, land: _Landing) -> EnvChanges:
+    new = land.new
     order = _parents_first(new)
     hangs_off = sorted({p for rev in new.values() for p in rev.down_revisions if p in base})
+    missing = sorted({p for rev in new.values() for p in rev.down_revisions if p not in base and p not in new})
     roots = [rid for rid in order if not any(p in new for p in new[rid].down_revisions)]
-    return EnvChanges(env_name, tuple(order), tuple(hangs_off), tuple(roots))
+    return EnvChanges(env_name, tuple(order), tuple(hangs_off), tuple(roots), tuple(missing))
 
 
-def _pair_collisions(env_name: str, index: _BaseIndex, entries: Sequence[_EnvBranch]) -> list[Collision]:
-    """Each pair whose joint landing leaves more competing heads than either alone, or
-    that adds one id from two different files (RG103's test: not the same revision
-    stacked or cherry-picked unchanged)."""
-    from revgraph.checks.graph import different_files
-
+def _pair_collisions(env: _Env, landings: Sequence[_Landing]) -> list[Collision]:
+    """Each pair whose joint landing breaks what neither breaks alone: more competing
+    heads than the two landings add up to (a branch that joins base's heads counts
+    as taking one away), or one id from two different files (RG103's test: not the
+    same revision stacked or cherry-picked unchanged)."""
     out: list[Collision] = []
-    for i, a in enumerate(entries):
-        for b in entries[i + 1 :]:
-            both = a.new.keys() & b.new.keys()
-            same_ids = tuple(sorted(rid for rid in both if different_files(a.new[rid], b.new[rid])))
-            joint = {**a.new, **b.new}
-            excess, competing = _lanes(index, joint)
-            if excess <= max(a.excess, b.excess) and not same_ids:
-                continue  # stacked branches, distinct lines, or a fork one side has alone
+    for i, a in enumerate(landings):
+        for b in landings[i + 1 :]:
+            excess, competing, same_ids = _joint_landing(env, a, b)
+            alone = (a.excess - env.excess) + (b.excess - env.excess)
+            if excess - env.excess <= alone and not same_ids:
+                continue  # stacked branches, distinct lines, or forks each has alone
+            a_changes, b_changes = _describe(env.name, env.graph, a), _describe(env.name, env.graph, b)
             out.append(
                 Collision(
                     a.ref,
                     b.ref,
-                    env_name,
-                    _shared_parent(index.graph, a.changes.hangs_off, b.changes.hangs_off),
-                    a.changes.new,
-                    b.changes.new,
+                    env.name,
+                    _shared_parent(env.graph, a_changes.hangs_off, b_changes.hangs_off),
+                    a_changes.new,
+                    b_changes.new,
                     competing,
                     same_ids,
                 )
             )
     return out
+
+
+def _joint_landing(env: _Env, a: _Landing, b: _Landing) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+    """(excess heads, competing heads, ids declared from two different files) once both land."""
+    if a.adds_only and b.adds_only:
+        excess, competing = _lanes(env.index, {**a.new, **b.new})
+        both = sorted(a.new.keys() & b.new.keys())
+        return excess, competing, tuple(rid for rid in both if different_files(a.new[rid], b.new[rid]))
+    joint = _land_both(env.name, env.files, a.delta, b.delta).graph()
+    excess, competing = env.lanes(joint)
+    doubled = sorted(joint.duplicates.keys() - a.graph.duplicates.keys() - b.graph.duplicates.keys())
+    return excess, competing, tuple(rid for rid in doubled if different_files(*joint.duplicates[rid][:2]))
 
 
 def _shared_parent(graph: RevisionGraph, a: Sequence[str], b: Sequence[str]) -> str | None:
@@ -422,7 +691,11 @@ def _oldest_date(roots: Sequence[Revision]) -> str | None:
 
 
 def _landing_order(
-    branches: Sequence[Branch], collisions: Sequence[Collision], forks: Sequence[Fork]
+    branches: Sequence[Branch],
+    collisions: Sequence[Collision],
+    forks: Sequence[Fork],
+    blocked: AbstractSet[str] = frozenset(),
+    needs: Sequence[Need] = (),
 ) -> tuple[Step, ...]:
     """Branches that collide with nothing first; then each group of colliding branches,
     oldest new chain first, each later one rebasing once those it collides with have landed;
@@ -433,13 +706,17 @@ def _landing_order(
     that grows from those heads, which could otherwise land as they are. Last, each
     rebases onto everything landed before it (in its environments) and costs no one
     else a rebase.
+
+    ``blocked`` branches (a problem to mend first) are left out; a branch that
+    names what another adds (``needs``) then waits for it (``_wait_for_needs``).
     """
     position = {b.ref: i for i, b in enumerate(branches)}
-    landing = [b for b in branches if b.has_new]
+    landing = [b for b in branches if b.has_new and b.ref not in blocked]
     partners: dict[str, set[str]] = {b.ref: set() for b in landing}
     for c in collisions:
-        partners[c.a].add(c.b)
-        partners[c.b].add(c.a)
+        if c.a in partners and c.b in partners:
+            partners[c.a].add(c.b)
+            partners[c.b].add(c.a)
     forking = {f.ref for f in forks}
 
     def age(branch: Branch) -> tuple:
@@ -467,7 +744,51 @@ def _landing_order(
         envs = {c.environment for c in branch.changes}
         after = tuple(s.ref for s in steps if envs & {c.environment for c in by_ref[s.ref].changes})
         steps.append(Step(branch.ref, rebase=True, after=after, forks_alone=True))
-    return tuple(steps)
+    if not needs:
+        return tuple(steps)
+    return _wait_for_needs(steps, needs, settled, by_ref)
+
+
+def _wait_for_needs(
+    steps: Sequence[Step], needs: Sequence[Need], settled: Mapping[str, set[str]], by_ref: Mapping[str, Branch]
+) -> tuple[Step, ...]:
+    """``steps`` with each branch after the branches that add what it names.
+
+    A stable reordering: a step moves down only as far as what it waits for.
+    Moving changes who lands before whom, so each step's rebase is worked out
+    again from what now lands before it: a branch that collides with one landed
+    earlier rebases; a forking one rebases onto every earlier one in its
+    environments. A cycle of needs keeps the order as it was.
+    """
+    listed = {s.ref for s in steps}
+    waits: dict[str, dict[str, str]] = {}
+    for need in needs:
+        for provider in need.providers:
+            if need.ref in listed and provider in listed:
+                why = f"{need.revision} names {need.target}, which {provider} adds"
+                waits.setdefault(need.ref, {}).setdefault(provider, why)
+    pending, ordered, done = list(steps), [], set()
+    while pending:
+        ready = next((i for i, s in enumerate(pending) if waits.get(s.ref, {}).keys() <= done), 0)
+        step = pending.pop(ready)
+        ordered.append(step)
+        done.add(step.ref)
+    out: list[Step] = []
+    for n, step in enumerate(ordered):
+        earlier = [s.ref for s in ordered[:n]]
+        later = {s.ref for s in ordered[n + 1 :]}
+        if step.forks_alone:
+            envs = {c.environment for c in by_ref[step.ref].changes}
+            after = tuple(r for r in earlier if envs & {c.environment for c in by_ref[r].changes})
+        else:
+            after = tuple(r for r in earlier if r in settled[step.ref])
+        kept = tuple((r, why) for r, why in step.decided_by if r in later)
+        moved = tuple((r, "needs") for r in sorted(settled[step.ref] & later) if r not in dict(kept))
+        out.append(replace(
+            step, rebase=step.forks_alone or bool(after), after=after, decided_by=kept + moved,
+            waits_for=tuple(waits.get(step.ref, {}).items()),
+        ))  # fmt: skip
+    return tuple(out)
 
 
 def _decided_by(first: Branch, then: Branch) -> str:
@@ -495,6 +816,8 @@ def order_reason(report: CollisionReport, step: Step) -> str | None:
 
 
 def _reason_text(base: str, me: Branch, other: Branch, decided: str) -> str:
+    if decided == "needs":
+        return f"{other.ref} waits for a branch that adds what it names"
     if decided == "forks_alone":
         return f"{other.ref} already forks against {base} and lands last"
     if decided == "create_date":
@@ -587,10 +910,18 @@ def render_text(
         lines.append("")
         lines.append(f"already forking against {report.base} alone (RG102)")
         lines += [f"  {_fork_line(f, report.base)}" for f in report.forks]
+    if report.problems:
+        lines.append("")
+        check = f"revgraph check --base {shell_word(report.base)}"
+        lines.append(f"problems to mend before landing (`{check}` on the branch explains each)")
+        lines += [f"  {p.ref} [{p.environment}]: {p.code} {p.message}" for p in report.problems]
     if report.steps:
         lines.append("")
         lines.append("landing order")
         lines += _text_steps(report, checkouts or {}, base_remote)
+    if report.blocked:
+        lines.append("")
+        lines.append(f"not in the landing order until mended: {', '.join(report.blocked)}")
     return "\n".join(lines) + "\n"
 
 
@@ -603,7 +934,7 @@ def _text_branches(report: CollisionReport) -> list[str]:
             where = f" [{env.environment}]" if many else ""
             lines.append(
                 f"  {branch.ref.ljust(width)}{where}  adds {', '.join(env.new)} on "
-                f"{', '.join(env.hangs_off) or '(new base)'}"
+                f"{_grows_from(env.hangs_off, env.missing)}"
             )
     if lines:
         lines.insert(0, "branches")
@@ -623,17 +954,34 @@ def _collision_line(c: Collision) -> str:
 
 def _fork_line(f: Fork, base: str) -> str:
     return (
-        f"{f.ref} [{f.environment}]: adds {', '.join(f.new)} on {', '.join(f.hangs_off) or '(new base)'}; "
+        f"{f.ref} [{f.environment}]: adds {', '.join(f.new)} on {_grows_from(f.hangs_off, f.missing)}; "
         f"heads {', '.join(f.heads)} would compete on {base}; rebase it before it lands"
     )
 
 
+def _grows_from(hangs_off: Sequence[str], missing: Sequence[str]) -> str:
+    """What new revisions hang off: landed parents, and parents that do not exist (RG104)."""
+    parents = [*hangs_off, *(f"{rid} (missing)" for rid in missing)]
+    return ", ".join(parents) or "(new base)"
+
+
+def _waits_note(step: Step) -> str:
+    """Why ``step`` must not land before the branches it waits for (``Need``)."""
+    if not step.waits_for:
+        return ""
+    return f"not before {', '.join(ref for ref, _ in step.waits_for)}: {'; '.join(why for _, why in step.waits_for)}"
+
+
 def _step_title(report: CollisionReport, step: Step) -> str:
+    waits = _waits_note(step)
     if not step.rebase:
         partners = _partners(report, step.ref)
         if not partners:
-            return f"land {step.ref}  (collides with nothing)"
-        return f"land {step.ref}  (collides with {', '.join(partners)}; {order_reason(report, step)}, so it lands first)"
+            return f"land {step.ref}  (collides with nothing{'; ' + waits if waits else ''})"
+        reason = f"{order_reason(report, step)}, so it lands first{'; ' + waits if waits else ''}"
+        return f"land {step.ref}  (collides with {', '.join(partners)}; {reason})"
+    if waits:
+        waits = f" ({waits})"
     why = f" (it already forks against {report.base})" if step.forks_alone else ""
     renumber = renumber_first(report, step)
     rebase = f"rebase {step.ref}"
@@ -641,8 +989,8 @@ def _step_title(report: CollisionReport, step: Step) -> str:
         rebase += f" (both add {', '.join(renumber)}: fix gives {step.ref}'s a new id)"
     if step.after:
         verb = "has" if len(step.after) == 1 else "have"
-        return f"after {', '.join(step.after)} {verb} landed, {rebase}{why}, then land it:"
-    return f"{rebase} now{why}, then land it:"
+        return f"after {', '.join(step.after)} {verb} landed, {rebase}{why}, then land it{waits}:"
+    return f"{rebase} now{why}, then land it{waits}:"
 
 
 def renumber_first(report: CollisionReport, step: Step) -> list[str]:
@@ -696,23 +1044,30 @@ def render_markdown(
         out += ["", f"Already forking against {code_span(report.base)} alone (RG102):", ""]
         out += [f"- {code_span(f.ref)} ({cell(f.environment)}): adds {_codes(f.new)} on {_codes(f.hangs_off)}"
                 for f in report.forks]  # fmt: skip
+    if report.problems:
+        check = code_span(f"revgraph check --base {shell_word(report.base)}")
+        out += ["", f"Problems to mend before landing ({check} on the branch explains each):", ""]
+        out += [f"- {code_span(p.ref)} ({cell(p.environment)}): {p.code} {cell(p.message)}" for p in report.problems]
     if report.nothing_to_land:
         out += ["", "Nothing to land: " + ", ".join(code_span(r) for r in report.nothing_to_land)]
     if report.steps:
         out += ["", "**Landing order**", ""]
         for n, step in enumerate(report.steps, 1):
+            waits = f" ({cell(_waits_note(step))})" if step.waits_for else ""
             if not step.rebase:
-                out.append(f"{n}. land {code_span(step.ref)}")
+                out.append(f"{n}. land {code_span(step.ref)}{waits}")
                 continue
             after = f" after {', '.join(code_span(r) for r in step.after)} landed" if step.after else ""
             checkout = (checkouts or {}).get(step.ref, Checkout(step.ref))
             cmds = rebase_commands(report.base, checkout, base_remote=base_remote)
             renumber = renumber_first(report, step)
             both = f" (both add {_codes(renumber)}: fix gives {code_span(step.ref)}'s a new id)" if renumber else ""
-            out.append(f"{n}. rebase {code_span(step.ref)}{after}{both}, then land it:")
+            out.append(f"{n}. rebase {code_span(step.ref)}{after}{both}, then land it{waits}:")
             # Each command is shell-quoted (shell_word); a fence longer than any backtick run in them.
             fence = "`" * max(3, *(longest_backtick_run(cmd) + 1 for cmd in cmds))
             out += [f"   {fence}sh", *(f"   {cmd}" for cmd in cmds), f"   {fence}"]
+    if report.blocked:
+        out += ["", "Not in the landing order until mended: " + ", ".join(code_span(r) for r in report.blocked)]
     return "\n".join(out) + "\n"
 
 

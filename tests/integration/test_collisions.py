@@ -436,11 +436,14 @@ def test_collision_and_fork_verdicts_match_the_head_lanes_of_rg101(case):
 
     forks = {f.ref for f in report.forks}
     assert forks == {ref for ref, new, ex in (("a", a_new, excess_a), ("b", b_new, excess_b)) if new and ex > base_excess}
-    expect_pair = bool(a_new and b_new) and _excess(base, joint) > max(excess_a, excess_b)
+    # A pair collides when landing both leaves more extra heads than the two add alone
+    # (a branch that joins base's heads takes one away: see test_a_branch_joining_...).
+    added_alone = (excess_a - base_excess) + (excess_b - base_excess)
+    expect_pair = bool(a_new and b_new) and _excess(base, joint) - base_excess > added_alone
     assert bool(report.collisions) == expect_pair
 
 
-def test_a_down_revision_cycle_on_a_branch_is_left_to_rg105_without_hanging():
+def test_a_down_revision_cycle_on_a_branch_is_a_problem_found_without_hanging():
     landed = (Revision(A),)
     cycle = (Revision(FA, (FB,)), Revision(FB, (FA,)), Revision(FC, (A,)))
     report = find_collisions(
@@ -451,7 +454,9 @@ def test_a_down_revision_cycle_on_a_branch_is_left_to_rg105_without_hanging():
 
     (branch,) = report.branches
     assert sorted(branch.new) == sorted([FA, FB, FC])
-    assert report.ok and report.order == ("loop",)
+    # alembic cannot load a cycle: the branch is mended before it lands (RG105).
+    assert [(p.ref, p.code) for p in report.problems] == [("loop", "RG105")]
+    assert not report.ok and report.order == () and report.blocked == ("loop",)
 
 
 def test_a_merge_of_two_labelled_lines_collides_with_a_branch_growing_one_of_them():
@@ -474,3 +479,145 @@ def test_a_merge_of_two_labelled_lines_collides_with_a_branch_growing_one_of_the
     assert _excess(base, [*base, m, r2]) == 1  # what RG101 says of both landed
     assert not report.forks
     assert [(c.a, c.b) for c in report.collisions] == [("one", "two")]
+
+
+# ------------------------------- judged by the merge landing would really make
+def landed_heads(repo: GitRepo, tmp_path, *refs: str) -> subprocess.CompletedProcess[str]:
+    """Ground truth: ``git merge`` each of ``refs`` into main in a clone, then ``alembic heads``."""
+    clone = repo.clone(tmp_path / f"landed-{'-'.join(r.replace('/', '_') for r in refs)}")
+    for ref in refs:
+        clone.merge(f"origin/{ref}")
+    return clone.alembic("heads", check=None)
+
+
+def chain_on_main(repo: GitRepo, *ids: str) -> None:
+    """``ids`` as one line on main (the first a base), one commit each."""
+    repo.init_env()
+    parent = None
+    for rid in ids:
+        repo.add_revision(rid, parent, message=f"add {rid}")
+        repo.commit(f"add {rid}")
+        parent = rid
+
+
+def test_a_revision_base_reverted_is_not_new_on_a_branch_forked_before_the_revert(gitrepo, tmp_path):
+    # QA: "stale" (forked while c existed, adds nothing) was told it adds c and forks;
+    # "fx" (d on c) was told to rebase, but c no longer exists on main: alembic fails.
+    chain_on_main(gitrepo, "a", "b", "c")
+    gitrepo.branch("stale")
+    on_branch(gitrepo, "fx", "main", ("d", "c", {}))
+    gitrepo.git("rm", "-q", "migrations/versions/c_add_c.py")
+    gitrepo.add_revision("e", "b", message="add e")
+    gitrepo.commit("revert c, add e")
+
+    report = collisions_json(gitrepo, "stale", "fx", "--base", "main", code=1)
+
+    branches = {b["ref"]: b for b in report["branches"]}
+    assert branches["stale"]["new"] == [] and report["nothing_to_land"] == ["stale"]
+    assert {f["ref"] for f in report["forks"]} <= {"fx"}
+    assert [(p["ref"], p["code"]) for p in report["problems"]] == [("fx", "RG104")]
+    assert "'c', which does not exist once it lands on main" in report["problems"][0]["message"]
+    assert report["order"] == [] and report["blocked"] == ["fx"]
+    assert landed_heads(gitrepo, tmp_path, "stale").stdout.split() == ["e", "(head)"]
+    assert "KeyError" in landed_heads(gitrepo, tmp_path, "fx").stderr
+
+
+def test_a_branch_that_repoints_or_deletes_a_landed_revision_has_a_problem(gitrepo, tmp_path):
+    chain_on_main(gitrepo, "a", "b", "c")
+    gitrepo.git("checkout", "-q", "-b", "repoint", "main")
+    gitrepo.add_revision("c", "a", message="add c")  # the same file, c now on a
+    gitrepo.commit("repoint c")
+    gitrepo.git("checkout", "-q", "-b", "delb", "main")
+    gitrepo.git("rm", "-q", "migrations/versions/b_add_b.py")
+    gitrepo.commit("delete b")
+    gitrepo.checkout("main")
+
+    done = gitrepo.run("collisions", "repoint", "delb", "--base", "main", check=1)
+
+    assert "nothing to land" not in done.stdout
+    assert "repoint [default]: RG201 re-points landed c from b to a" in done.stdout
+    assert "delb [default]: RG202 deletes landed b (migrations/versions/b_add_b.py)" in done.stdout
+    assert "not in the landing order until mended: repoint, delb" in done.stdout
+    assert len(landed_heads(gitrepo, tmp_path, "repoint").stdout.splitlines()) == 2  # b and c
+    assert "KeyError" in landed_heads(gitrepo, tmp_path, "delb").stderr
+
+
+def test_a_branch_naming_what_only_another_branch_adds_lands_after_it(gitrepo, tmp_path):
+    # QA: X's x depends on y, which only Y adds; X was told to land first, and alembic
+    # then fails (KeyError: 'y').
+    gitrepo.init_env()
+    gitrepo.add_revision("a1", None, message="alpha", branch_labels="alpha")
+    gitrepo.add_revision("b1", None, message="beta", branch_labels="beta")
+    gitrepo.commit("two lines")
+    on_branch(gitrepo, "X", "main", ("x", "a1", {"depends_on": "y"}))
+    on_branch(gitrepo, "Y", "main", ("y", "b1", {}))
+
+    for refs in (("X", "Y"), ("Y", "X")):
+        report = collisions_json(gitrepo, *refs, "--base", "main", code=1)
+        assert report["order"] == ["Y", "X"], refs
+        assert report["collisions"] == [] and report["problems"] == []
+        assert report["needs"] == [{"ref": "X", "environment": "default", "revision": "x", "target": "y", "providers": ["Y"]}]
+        assert report["steps"][1]["waits_for"] == {"Y": "x names y, which Y adds"}
+    out = gitrepo.run("collisions", "X", "Y", "--base", "main", check=1).stdout
+    assert "2. land X  (collides with nothing; not before Y: x names y, which Y adds)" in out
+    assert "KeyError" in landed_heads(gitrepo, tmp_path, "X").stderr
+    assert landed_heads(gitrepo, tmp_path, "Y", "X").returncode == 0
+    # Alone, X names what nothing adds: a problem of its own.
+    alone = collisions_json(gitrepo, "X", "--base", "main", code=1)
+    assert [(p["ref"], p["code"]) for p in alone["problems"]] == [("X", "RG104")]
+
+
+def test_an_unreadable_revision_file_is_a_problem_not_nothing_to_land(gitrepo):
+    chain_on_main(gitrepo, "a", "b")
+    gitrepo.git("checkout", "-q", "-b", "A", "main")
+    path = gitrepo.add_revision("x", "b", message="add x")
+    text = gitrepo.read(path).decode()
+    gitrepo.write(path, text.replace("= 'b'\n", "= 'b' if True else None\n", 1))
+    gitrepo.commit("x, not a literal")
+    on_branch(gitrepo, "B", "main", ("y", "b", {}))
+    assert "if True" in gitrepo.show("A", path).decode()
+
+    done = gitrepo.run("collisions", "A", "B", "--base", "main", check=1)
+    assert "nothing to land" not in done.stdout
+    assert f"A [default]: RG107 {path}:" in done.stdout
+    assert "1. land B  (collides with nothing)" in done.stdout
+    assert "not in the landing order until mended: A" in done.stdout
+    markdown = gitrepo.run("collisions", "A", "B", "--base", "main", "--format", "markdown", check=1).stdout
+    assert "No collisions" not in markdown and "RG107" in markdown
+
+
+def test_a_branch_joining_bases_heads_collides_with_one_growing_one_of_them(gitrepo, tmp_path):
+    # QA: main has heads b and c; M merges them, X grows b. Each alone leaves no more
+    # heads than main has, and both "collided with nothing"; together they leave m and x.
+    gitrepo.init_env()
+    gitrepo.add_revision("a", None, message="add a")
+    gitrepo.add_revision("b", "a", message="add b")
+    gitrepo.add_revision("c", "a", message="add c")
+    gitrepo.commit("two heads")
+    on_branch(gitrepo, "M", "main", ("m", ("b", "c"), {}))
+    on_branch(gitrepo, "X", "main", ("x", "b", {}))
+
+    report = collisions_json(gitrepo, "M", "X", "--base", "main", code=1)
+
+    assert pairs(report) == [("M", "X")]
+    assert sorted(report["collisions"][0]["heads"]) == ["m", "x"]
+    assert report["steps"][1]["rebase"] and report["steps"][1]["after"] == [report["order"][0]]
+    assert len(landed_heads(gitrepo, tmp_path, "M", "X").stdout.splitlines()) == 2
+
+
+def test_a_parent_that_does_not_exist_is_called_missing_not_a_new_base(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision("a1", None, message="alpha", branch_labels="alpha")
+    gitrepo.add_revision("a2", "a1", message="more alpha")
+    gitrepo.commit("alpha line")
+    on_branch(gitrepo, "X", "main", ("x", "alpha", {}))  # a branch label, not a revision
+    on_branch(gitrepo, "Y", "main", ("y", "a2_typo", {}))
+
+    out = gitrepo.run("collisions", "X", "Y", "--base", "main", check=1).stdout
+
+    assert "(new base)" not in out
+    assert "X  adds x on alpha (missing)" in out and "Y  adds y on a2_typo (missing)" in out
+    assert "X [default]: RG104 x: down_revision names 'alpha', a branch label" in out
+    assert "Y [default]: RG104 y: down_revision names 'a2_typo', which does not exist once it lands on main" in out
+    report = collisions_json(gitrepo, "X", "Y", "--base", "main", code=1)
+    assert {b["ref"]: b["missing_parents"] for b in report["branches"]} == {"X": ["alpha"], "Y": ["a2_typo"]}

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from revgraph.api.diffing import UnreadableFile as UnreadableFile
     from revgraph.api.diffing import diff as diff
     from revgraph.api.diffing import diff_snapshots as diff_snapshots
+    from revgraph.api.diffing import landing_snapshot as landing_snapshot
     from revgraph.api.diffing import matching_refs as matching_refs
     from revgraph.api.fixing import FixOutcome as FixOutcome
     from revgraph.api.fixing import RemainingHeads as RemainingHeads
@@ -639,6 +640,7 @@ _ELSEWHERE = {
     "diff": "diffing",
     "diff_snapshots": "diffing",
     "matching_refs": "diffing",
+    "landing_snapshot": "diffing",
     "FixOutcome": "fixing",
     "RemainingHeads": "fixing",
     "fix": "fixing",

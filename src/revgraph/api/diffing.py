@@ -9,6 +9,7 @@ from revgraph.api import Workspace, _try_resolve
 from revgraph.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from revgraph.config import Environment
     from revgraph.model import ParseProblem, Revision, Snapshot
 
 
@@ -193,6 +194,16 @@ def _repointed_and_edited(ws: Workspace, old: Snapshot, new: Snapshot, found: Re
         if _with_parents_of(new_bytes, b[rid], old_bytes, a[rid]) != old_bytes:
             edited.append(rid)
     return edited
+
+
+def landing_snapshot(ws: Workspace, env: Environment, base_sha: str, ref: str, *, label: str) -> Snapshot:
+    """``env``'s revisions once ``ref`` lands on the commit ``base_sha``: the merge git
+    would make (``git merge-tree``), predicted as ``check`` predicts HEAD's, so what
+    base changed since ``ref`` forked (a reverted revision) stays changed."""
+    from revgraph.sources.merged import predict_merge
+
+    repo = ws.repo("collisions")
+    return predict_merge(repo, env, base_sha, ref, label=label, cache=ws.cache, worktree=False)
 
 
 def matching_refs(ws: Workspace, patterns: Sequence[str]) -> list[str]:

@@ -21,10 +21,13 @@ def collisions(
 ) -> None:
     """Which open branches collide once both land on base, and the order to land them.
 
-    Two branches collide when landing both leaves more competing heads than
-    landing either alone. Exits 1 when any pair collides (or a branch already
-    forks against base), 0 when they can land in any order, 2 for an unknown
-    ref or a missing base.
+    Each branch is judged by the merge landing it would make, each pair by
+    base with both merged in. Two branches collide when landing both leaves
+    more competing heads than landing each alone. Exits 1 when any pair
+    collides, a branch already forks against base, or landing a branch alone
+    breaks the graph (an unreadable file, a landed revision re-pointed or
+    deleted, a missing parent); 0 when they can land in any order; 2 for an
+    unknown ref or a missing base.
     """
     from revgraph import api
     from revgraph.cli import state
@@ -41,7 +44,14 @@ def collisions(
         base_name = _branch_behind(repo, base_ref.ref)
         matched = api.matching_refs(ws, refs)
         base_snaps = {env.name: ws.snapshot(env, base_name) for env in ws.environments}
-        branch_snaps = {ref: {env.name: ws.snapshot(env, ref) for env in ws.environments} for ref in matched}
+        # Each branch as landing it would leave base: the predicted merge, judged as check judges it.
+        branch_snaps = {
+            ref: {
+                env.name: api.landing_snapshot(ws, env, base_ref.sha, ref, label=f"{ref} landed on {base_name}")
+                for env in ws.environments
+            }
+            for ref in matched
+        }
         _warn_unreadable(base_snaps, branch_snaps)
         report = find_collisions(
             base_name,
