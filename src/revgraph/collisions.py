@@ -857,10 +857,16 @@ def _groups(refs: Sequence[str], partners: Mapping[str, set[str]]) -> list[list[
 # -------------------------------------------------------------- instructions
 @dataclass(frozen=True)
 class Checkout:
-    """How a person gets a ref as a branch: ``origin/feature/a`` is ``feature/a`` of ``origin``."""
+    """How a person gets a ref to rebase: ``origin/feature/a`` is ``feature/a`` of ``origin``.
+
+    ``sha``: the commit the analysis read. ``branch`` is the ref's name as given
+    when ``detached`` (a sha, a tag, ``HEAD~2``: no branch to switch to).
+    """
 
     branch: str
     remote: str | None = None  # set for a remote-tracking ref: fetch it, push it back
+    sha: str | None = None
+    detached: bool = False
 
 
 def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = None) -> list[str]:
@@ -868,13 +874,22 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
 
     ``base_remote``: the remote ``base`` tracks, fetched first so that the
     rebase sees what has just landed.
+
+    A remote branch is rebased from the very commit that was analysed, on a
+    detached HEAD, and pushed back leasing on that commit: a local branch of
+    the same name may be behind (switching to it would rebase an older
+    history), and a plain ``--force-with-lease`` compares with what the fetch
+    just brought, so a teammate's newer push would be overwritten. Leasing on
+    the analysed commit, the push is refused if the branch moved since; the
+    local branch is left alone. A ref that is no branch is rebased the same
+    way, and the last line says where the result has to go.
     """
     q = shell_word
     commands = []
     for remote in dict.fromkeys(r for r in (base_remote, checkout.remote) if r):
         commands.append(f"git fetch {q(remote)}")
+    commands.append(_switch_command(checkout))
     commands += [
-        f"git switch {q(checkout.branch)}",
         f"git rebase {q(base)}",
         f"revgraph fix --base {q(base)}",
         (
@@ -884,9 +899,34 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
             "  # or `git rebase --continue` when the lock file stopped the rebase"
         ),
     ]
-    if checkout.remote:
+    if checkout.remote and checkout.sha:
+        lease = f"--force-with-lease={checkout.branch}:{checkout.sha}"
+        commands.append(
+            f"git push {q(lease)} {q(checkout.remote)} {q(f'HEAD:{checkout.branch}')}"
+            f"  # refused if {checkout.branch} moved since this analysis: then run collisions again"
+        )
+    elif checkout.remote:
         commands.append(f"git push --force-with-lease {q(checkout.remote)} {q(checkout.branch)}")
+    elif checkout.detached:
+        sha = checkout.sha or checkout.branch
+        commands.append(
+            f"# {checkout.branch} is no branch: push HEAD to the branch it stands for, leasing on the "
+            f"commit read here: git push --force-with-lease=BRANCH:{sha} REMOTE HEAD:BRANCH"
+        )
     return commands
+
+
+def _switch_command(checkout: Checkout) -> str:
+    q = shell_word
+    if checkout.sha and checkout.remote:
+        return (
+            f"git switch --detach {q(checkout.sha)}  # {checkout.remote}/{checkout.branch} as analysed; "
+            f"your local {checkout.branch} stays as it is"
+        )
+    if checkout.detached:
+        target = checkout.sha or checkout.branch
+        return f"git switch --detach {q(target)}  # {checkout.branch} is no branch: the commit it names"
+    return f"git switch {q(checkout.branch)}"
 
 
 # ------------------------------------------------------------------ renderers

@@ -290,7 +290,10 @@ def test_following_the_printed_steps_in_a_clone_lands_both_branches_with_one_hea
     out = clone.run("collisions", "origin/feature/a", "origin/feature/b", check=1).stdout
     assert "base: origin/main" in out  # origin/HEAD, named by the branch it points to
     commands = [line.strip() for line in out.split("2. after origin/feature/b has landed", 1)[1].splitlines()[1:]]
-    assert commands[0] == "git fetch origin" and commands[-1] == "git push --force-with-lease origin feature/a"
+    analysed = clone.rev_parse("origin/feature/a")
+    assert commands[0] == "git fetch origin"
+    assert commands[1].startswith(f"git switch --detach {analysed}")
+    assert commands[-1].startswith(f"git push --force-with-lease=feature/a:{analysed} origin HEAD:feature/a")
 
     origin.git("merge", "-q", "--no-ff", "--no-edit", "feature/b")  # step 1: feature/b lands
     for command in commands:
@@ -621,3 +624,76 @@ def test_a_parent_that_does_not_exist_is_called_missing_not_a_new_base(gitrepo):
     assert "Y [default]: RG104 y: down_revision names 'a2_typo', which does not exist once it lands on main" in out
     report = collisions_json(gitrepo, "X", "Y", "--base", "main", code=1)
     assert {b["ref"]: b["missing_parents"] for b in report["branches"]} == {"X": ["alpha"], "Y": ["a2_typo"]}
+
+
+def run_step(repo: GitRepo, command: str) -> subprocess.CompletedProcess[str]:
+    if command.startswith("revgraph "):
+        command = f"{shlex.quote(sys.executable)} -m {command}"
+    return subprocess.run(["bash", "-c", command], cwd=repo.path, capture_output=True, text=True, env=repo.env)
+
+
+def second_step_commands(out: str, title: str) -> list[str]:
+    return [line.strip() for line in out.split(title, 1)[1].split("\n  3. ", 1)[0].splitlines()[1:] if line.strip()]
+
+
+@pytest.mark.parametrize("pushed", ["before the analysis", "after the analysis"])
+def test_the_steps_for_a_remote_branch_rebase_what_was_analysed_and_never_drop_a_push(make_gitrepo, tmp_path, pushed):
+    # QA: the steps said `git switch feature/a` (the local branch, behind origin's)
+    # and `git push --force-with-lease origin feature/a`, which compares with what the
+    # fetch just brought: a teammate's pushed commit was overwritten. Now the steps
+    # rebase the commit analysed and lease on it: what was pushed before the analysis
+    # is rebased with the rest, what was pushed after it makes the push refuse.
+    origin = build_queue(make_gitrepo("origin"))
+    origin.git("config", "receive.denyCurrentBranch", "ignore")
+    clone = origin.clone(tmp_path / "clone")
+    clone.git("branch", "-q", "feature/a", "origin/feature/a")  # a local copy, soon behind
+    local = clone.rev_parse("refs/heads/feature/a")
+
+    def teammate_pushes() -> None:
+        origin.checkout("feature/a")
+        origin.write("teammate.txt", f"{pushed}\n")
+        origin.commit(f"teammate: pushed {pushed}")
+        origin.checkout("main")
+
+    if pushed == "before the analysis":
+        teammate_pushes()
+        clone.git("fetch", "-q", "origin")
+    out = clone.run("collisions", "origin/feature/a", "origin/feature/b", check=1).stdout
+    commands = second_step_commands(out, "2. after origin/feature/b has landed")
+    if pushed == "after the analysis":
+        teammate_pushes()
+    origin.git("merge", "-q", "--no-ff", "--no-edit", "feature/b")  # step 1 lands
+
+    results = [run_step(clone, command) for command in commands]
+    assert [r.returncode for r in results[:-1]] == [0] * (len(results) - 1), results
+    if pushed == "before the analysis":
+        assert results[-1].returncode == 0, results[-1].stderr
+        with Workspace(Options(cwd=origin.path)) as ws:
+            (feature,) = heads(ws, "feature/a")
+        assert feature.graph[FA].down_revisions == (FB,)  # rebased and pushed
+    else:
+        assert results[-1].returncode != 0 and "stale info" in results[-1].stderr
+    assert origin.show("feature/a", "teammate.txt") == f"{pushed}\n".encode()
+    assert clone.rev_parse("refs/heads/feature/a") == local  # the local branch is left as it was
+
+
+@pytest.mark.parametrize("kind", ["sha", "tag", "relative"])
+def test_the_steps_for_a_ref_that_is_no_branch_run(make_gitrepo, kind):
+    # QA: `git switch <sha>` / `git switch v1` / `git switch HEAD~0`: git refuses each.
+    repo = build_queue(make_gitrepo("origin"))
+    sha = repo.rev_parse("feature/a")
+    ref = {"sha": sha[:9], "tag": "v1", "relative": "feature/a~0"}[kind]
+    repo.git("tag", "v1", "feature/a")
+
+    out = repo.run("collisions", "feature/b", ref, "--base", "main", check=1).stdout
+    commands = second_step_commands(out, "2. after feature/b has landed")
+    assert commands[0] == f"git switch --detach {sha}  # {ref} is no branch: the commit it names"
+    assert commands[-1].startswith(f"# {ref} is no branch: push HEAD to the branch it stands for")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "feature/b")  # step 1 lands
+    for command in commands:
+        done = run_step(repo, command)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    assert repo.git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip() == "HEAD"  # detached, rebased
+    with Workspace(Options(cwd=repo.path)) as ws:
+        (here,) = heads(ws, None)
+    assert here.graph[FA].down_revisions == (FB,)

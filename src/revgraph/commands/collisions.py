@@ -130,7 +130,9 @@ def _branch_behind(repo, ref: str) -> str:
 
 
 def _checkouts(repo, refs, remotes) -> dict:
-    """How each ref is checked out: ``origin/feature/a`` as ``feature/a``, pushed back to origin."""
+    """How each ref is rebased: ``origin/feature/a`` from the commit analysed, pushed back to
+    ``feature/a`` of origin; a local branch by switching to it; anything else (a sha, a tag,
+    ``HEAD~2``) on a detached HEAD at the commit it names."""
     from revgraph.collisions import Checkout
 
     done = repo.git(
@@ -145,8 +147,11 @@ def _checkouts(repo, refs, remotes) -> dict:
         full = full_names.get(ref, "")
         rest = full.removeprefix("refs/remotes/")
         remote = _remote_of(rest, remotes) if full.startswith("refs/remotes/") else None
+        sha = repo.resolve(ref)  # the commit analysed: what the steps rebase and lease on
         if remote is not None:
-            out[ref] = Checkout(rest.removeprefix(remote + "/"), remote)
+            out[ref] = Checkout(rest.removeprefix(remote + "/"), remote, sha=sha)
+        elif full.startswith("refs/heads/"):
+            out[ref] = Checkout(full.removeprefix("refs/heads/"), sha=sha)
         else:
-            out[ref] = Checkout(full.removeprefix("refs/heads/") if full.startswith("refs/heads/") else ref)
+            out[ref] = Checkout(ref, sha=sha, detached=True)
     return out
