@@ -1072,6 +1072,10 @@ def render_markdown(
     out = [f"### Migration collisions against {code_span(report.base)}", ""]
     if report.ok:
         out.append("No collisions: the branches can land in any order.")
+    elif not report.collisions:
+        # Still exit 1: a problem to mend, a fork, or an order that matters.
+        order = "; the order below matters: a branch names what another adds" if report.needs else ""
+        out.append(f"No collisions between the branches{order}.")
     if report.collisions:
         out += ["| branch | branch | environment | shared parent | new on first | new on second |",
                 "| --- | --- | --- | --- | --- | --- |"]
