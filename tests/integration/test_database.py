@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from revgraph.errors import RevgraphError
-from revgraph.sources.database import read_stamped
+from revgraph.sources.database import Stamp, read_stamp, read_stamped
 from tests.support.gitrepo import sqlite_tables
 
 A = "a1a1a1a1a1a1"
@@ -257,6 +257,77 @@ def test_fix_db_refuses_when_the_only_movable_revision_is_applied(landed_repo, t
     assert "comments" in sqlite_tables(db)
 
 
+def _env_with_version_table(repo, name: str) -> None:
+    """Make the repository's env.py configure alembic's ``version_table`` as ``name``."""
+    env_py = repo.path / "migrations" / "env.py"
+    text = env_py.read_text()
+    assert text.count("render_as_batch=True,") == 2
+    env_py.write_text(text.replace("render_as_batch=True,", f"render_as_batch=True, version_table={name!r},"))
+
+
+def test_a_custom_version_table_keeps_the_revisions_it_applied_in_place(gitrepo, tmp_path):
+    """A tester: env.py's version_table read as "never stamped": RG502 said C would be
+    applied again, and fix --db re-pointed C, which the database had applied."""
+    repo = gitrepo
+    repo.init_env()
+    _env_with_version_table(repo, "my_version")
+    add(repo, A, None, "users")
+    add(repo, B, A, "tasks")
+    repo.commit("users and tasks, versions in my_version")
+    repo.git("checkout", "-q", "-b", "feature")
+    e_path = add(repo, E, B, "teams")
+    c_path = add(repo, C, B, "projects")
+    repo.commit("teams and projects")
+    db = tmp_path / "dev.db"
+    upgrade(repo, db, C)  # real alembic, into my_version
+    assert "alembic_version" not in sqlite_tables(db) and "my_version" in sqlite_tables(db)
+    c_before = repo.read(c_path)
+
+    checked = repo.run("check", "--format", "json", "--base", "main", "--db", sqlite_url(db), check=1)
+    done = repo.run("fix", "--db", sqlite_url(db), check=0)
+
+    (behind,) = by_code(json.loads(checked.stdout)["findings"], "RG502")
+    assert behind["revisions"] == [E]  # not A, B and C again
+    assert "read the revisions stamped in my_version" in checked.stderr
+    assert f"moved {E}" in done.stdout and repo.read(c_path) == c_before
+    assert "my_version" in done.stdout + done.stderr
+    repo.commit("stack teams on projects")
+    upgrade(repo, db)  # real alembic applies E on top of C
+    assert "teams" in sqlite_tables(db)
+    assert e_path
+
+
+def test_two_tables_shaped_like_the_version_table_are_not_guessed_between(landed_repo, tmp_path):
+    repo = landed_repo
+    _env_with_version_table(repo, "my_version")
+    db = tmp_path / "dev.db"
+    upgrade(repo, db)
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # another environment's, say
+        conn.execute("CREATE TABLE other_version AS SELECT * FROM my_version")
+        conn.commit()
+
+    done = repo.run("check", "--db", sqlite_url(db), check=2)
+
+    assert "several tables shaped like alembic's version table" in done.stderr
+    assert "my_version, other_version" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_password_in_the_query_string_is_masked_everywhere(landed_repo, tmp_path):
+    """A tester: ``?password=`` (libpq takes it) was printed whole, in PR annotations too."""
+    secret = "S3cretPW"
+    repo = landed_repo
+    db = tmp_path / "dev.db"
+    upgrade(repo, db, A)
+
+    for fmt in ("text", "json", "github", "markdown"):
+        done = repo.run("check", "--format", fmt, "--db", f"{sqlite_url(db)}?password={secret}", check=0)
+        assert secret not in done.stdout + done.stderr, fmt
+        assert "?password=***" in done.stdout, fmt
+    failed = repo.run("check", "--db", f"postgresql://app@127.0.0.1:9/app?sslmode=disable&password={secret}", check=2)
+    assert secret not in failed.stdout + failed.stderr
+    assert "postgresql://app@127.0.0.1:9/app?sslmode=disable&password=***" in failed.stderr
+
+
 # ----------------------------------------------------------------- errors
 def test_missing_sqlite_file_is_an_error_and_is_not_created(landed_repo, tmp_path):
     db = tmp_path / "typo.db"
@@ -295,7 +366,9 @@ def test_read_stamped_honours_a_custom_version_table_and_schema_free_sqlite(tmp_
         conn.execute("CREATE TABLE app_versions (version_num VARCHAR(32) NOT NULL)")
         conn.executemany("INSERT INTO app_versions VALUES (?)", [(D,), (C,)])
         conn.commit()
-    assert read_stamped(sqlite_url(db)) == ()
+    # The one table shaped like alembic's: env.py's version_table, which revgraph does not run.
+    assert read_stamp(sqlite_url(db)) == Stamp((C, D), "app_versions", guessed=True)
+    assert read_stamp(sqlite_url(db), version_table="app_versions") == Stamp((C, D), "app_versions", False)
     assert read_stamped(sqlite_url(db), version_table="app_versions") == (C, D)
 
 

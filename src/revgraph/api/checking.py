@@ -472,16 +472,23 @@ def _under_root(root: Path, path: Path) -> str | None:
     return None
 
 
-def _read_database(ws: Workspace, db_url: str) -> tuple[str, ...]:
-    """The revisions ``--db`` has applied. One database's ``alembic_version`` belongs to
-    one environment: with several, each would take the others' rows for revisions
-    it lacks (RG501) or treat them as landed, so the user names it with ``--env``."""
+def _read_database(ws: Workspace, db_url: str) -> tuple[tuple[str, ...], str | None]:
+    """The revisions ``--db`` has applied, and a warning when they come from a table that
+    is not ``alembic_version`` (``database.read_stamp``). One database's version table
+    belongs to one environment: with several, each would take the others' rows for
+    revisions it lacks (RG501) or treat them as landed, so the user names it with ``--env``."""
     if len(ws.environments) > 1:
         known = ", ".join(env.name for env in ws.environments)
         raise UsageError(f"--db reads one environment's database: name it with --env NAME (known: {known})")
-    from revgraph.sources.database import read_stamped
+    from revgraph.sources.database import DEFAULT_VERSION_TABLE, mask_url, read_stamp
 
-    return read_stamped(db_url, cwd=ws.options.cwd)
+    stamp = read_stamp(db_url, cwd=ws.options.cwd)
+    if not stamp.guessed:
+        return stamp.revisions, None
+    return stamp.revisions, (
+        f"{mask_url(db_url)} has no {DEFAULT_VERSION_TABLE} table: read the revisions stamped in "
+        f"{stamp.table}, its one table shaped like it (env.py's version_table)"
+    )
 
 
 def check(
@@ -513,8 +520,9 @@ def check(
     select = tuple(select) or tuple(settings.select)
     ignore = tuple(ignore) + tuple(settings.ignore)
     db_revisions: tuple[str, ...] | None = None
+    db_note = None
     if db_url:
-        db_revisions = _read_database(ws, db_url)
+        db_revisions, db_note = _read_database(ws, db_url)
     contexts = {}
     check_contexts = []
     base_name = None
@@ -568,7 +576,10 @@ def check(
     # checks meanwhile that nothing changed since the lookup (``Probe.store``).
     ws.cache.save_aside()
     if probe is None:
-        return _run_rules(ws, contexts, check_contexts, select, ignore, base_name)
+        report = _run_rules(ws, contexts, check_contexts, select, ignore, base_name)
+        if db_note is not None:  # (a check with --db is never stored)
+            report.extras["warnings"] = (*report.extras.get("warnings", ()), db_note)
+        return report
     probe.everything_read(next((ctx.base_ref.sha for ctx in contexts.values()
                                 if ctx.base_ref is not None and ctx.merged is not None), None))  # fmt: skip
     try:

@@ -297,13 +297,14 @@ def _fix(
         raise GitError("fix needs a working tree; this is a bare repository")
     operation = _operation_in_progress(ws)
     db_revisions: tuple[str, ...] = ()
+    db_note = None
     if db_url:
-        db_revisions = _read_database(ws, db_url)
+        db_revisions, db_note = _read_database(ws, db_url)
 
     edits: list = []
     moves: list = []
     renumbered: list[Renumbered] = []
-    notes: list[str] = []
+    notes: list[str] = [db_note] if db_note is not None else []
     left_alone: list[str] = []
     nothing_to_merge: list[FixRefused] = []  # environments the merge strategy has nothing to join in
     remaining: list[RemainingHeads] = []

@@ -13,7 +13,7 @@
   three-way union by path on older git, ``union_merge``).
 * ``cache.ParseCache`` (parse results by blob id), ``cache.ResultCache``
   (whole results by key), ``cache.StatCache``.
-* ``database.read_stamped(url)``: the revisions stamped in ``alembic_version``.
+* ``database.read_stamped(url)``: the revisions stamped in ``alembic_version`` (``read_stamp``: and which table).
 """
 
 # The index as a snapshot (PRODUCT §1), where a ref is asked for: git names a

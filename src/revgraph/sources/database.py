@@ -5,6 +5,13 @@ opened through a ``mode=ro`` URI, so a path that does not exist is an error
 instead of a new empty database. A database that has no version table has
 never been stamped: that is an empty tuple, not an error.
 
+alembic's ``version_table`` is set in env.py, which revgraph never runs. A
+database without ``alembic_version`` whose one table shaped like it (a
+``version_num`` column) holds rows is read from that table instead, and the
+caller says so: read as "never stamped", every revision it applied would
+count as movable, and ``fix --db`` would re-point one (PRODUCT §4). Several
+such tables cannot be told apart: an error.
+
 Every failure is a :class:`DatabaseError` (exit 2) with one line that names
 the URL with its password masked. SQLAlchemy and the drivers are imported
 only here, only when ``--db`` is given.
@@ -15,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from revgraph.errors import RevgraphError
 
@@ -35,11 +42,32 @@ class DatabaseError(RevgraphError):
     """The database given with ``--db`` could not be read."""
 
 
+# Query parameters that carry a secret (``?password=`` reaches libpq and most
+# drivers as the password): their values are masked like the URL's own.
+_SECRET_PARAMETER = re.compile(r"(?i)pass|pwd|secret|token|key|credential|auth")
+
+
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (also for URLs SQLAlchemy rejects)."""
     # Greedy up to the last "@": a password holding "@" or "/" is masked whole
     # (at worst the host is masked too, never the password shown).
-    return re.sub(r"(://[^:/@]*:).*@", r"\1***@", url, count=1)
+    masked = re.sub(r"(://[^:/@]*:).*@", r"\1***@", url, count=1)
+    address, mark, query = masked.partition("?")
+    if not mark:
+        return masked
+    parameters = [
+        f"{name}=***" if sep and _SECRET_PARAMETER.search(name) else f"{name}{sep}{value}"
+        for name, sep, value in (pair.partition("=") for pair in query.split("&"))
+    ]
+    return f"{address}?{'&'.join(parameters)}"
+
+
+class Stamp(NamedTuple):
+    """What ``--db`` applied: ``revisions`` (sorted), read from ``table``."""
+
+    revisions: tuple[str, ...]
+    table: str
+    guessed: bool  # ``table`` is not the one asked for: the only one shaped like it
 
 
 def read_stamped(
@@ -54,6 +82,17 @@ def read_stamped(
     ``cwd``: where a relative SQLite path is found (``-C DIR``); default the
     process's current directory, as SQLAlchemy and alembic do.
     """
+    return read_stamp(url, version_table=version_table, schema=schema, cwd=cwd).revisions
+
+
+def read_stamp(
+    url: str,
+    *,
+    version_table: str = DEFAULT_VERSION_TABLE,
+    schema: str | None = None,
+    cwd: Path | str | None = None,
+) -> Stamp:
+    """``read_stamped``, saying which table the rows came from (see the module docstring)."""
     parsed = _parse(url)
     engine = _engine(parsed, url, Path(cwd) if cwd is not None else None)
     try:
@@ -175,18 +214,17 @@ def _missing_driver(parsed: "URL", url: str, exc: ImportError) -> DatabaseError:
 
 
 # ------------------------------------------------------------------ reading
-def _read_versions(
-    engine: "Engine", url: str, version_table: str, schema: str | None
-) -> tuple[str, ...]:
-    from sqlalchemy import column, inspect, select, table
+def _read_versions(engine: "Engine", url: str, version_table: str, schema: str | None) -> Stamp:
+    from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         with engine.connect() as conn:
-            if not inspect(conn).has_table(version_table, schema=schema):
-                return ()
-            versions = table(version_table, column("version_num"), schema=schema)
-            rows = conn.execute(select(versions.c.version_num)).scalars().all()
+            inspector = inspect(conn)
+            if inspector.has_table(version_table, schema=schema):
+                stamp = Stamp(_rows(conn, version_table, schema), version_table, False)
+            else:
+                stamp = _only_other_version_table(conn, inspector, url, version_table, schema)
             conn.rollback()  # we only read; leave nothing open on the server
     except ImportError as exc:  # some dialects import their driver on first connect
         raise _missing_driver(engine.url, url, exc) from None
@@ -194,7 +232,49 @@ def _read_versions(
         raise DatabaseError(
             f"cannot read {mask_url(url)}: {_driver_message(exc, engine.url.password)}"
         ) from None
+    return stamp
+
+
+def _rows(conn, name: str, schema: str | None) -> tuple[str, ...]:
+    from sqlalchemy import column, select, table
+
+    versions = table(name, column("version_num"), schema=schema)
+    rows = conn.execute(select(versions.c.version_num)).scalars().all()
     return tuple(sorted({str(row).strip() for row in rows if row is not None and str(row).strip()}))
+
+
+def _only_other_version_table(conn, inspector, url: str, asked: str, schema: str | None) -> Stamp:
+    """No ``asked`` table: the rows of the one other table shaped like alembic's, if any holds rows."""
+    stamped = {}
+    for name in _version_shaped_tables(inspector, schema):
+        rows = _rows(conn, name, schema)
+        if rows:
+            stamped[name] = rows
+    if not stamped:
+        return Stamp((), asked, False)  # never stamped
+    if len(stamped) > 1:
+        names = ", ".join(sorted(stamped))
+        raise DatabaseError(
+            f"{mask_url(url)} has no {asked} table, and several tables shaped like alembic's "
+            f"version table hold revisions ({names}): revgraph cannot tell which one this "
+            "environment's env.py configures (version_table)",
+            hint="give --db a database where this environment's version table is alembic_version",
+        )
+    [(name, rows)] = stamped.items()
+    return Stamp(rows, name, True)
+
+
+def _version_shaped_tables(inspector, schema: str | None) -> list[str]:
+    """Tables with a ``version_num`` column, the one column alembic's version table has."""
+    names = inspector.get_table_names(schema=schema)
+    try:
+        columns = inspector.get_multi_columns(schema=schema)  # one query (SQLAlchemy 2)
+    except (AttributeError, NotImplementedError):
+        columns = {(schema, name): inspector.get_columns(name, schema=schema) for name in names}
+    return sorted(
+        name for (_, name), found in columns.items()
+        if name in names and any(str(c.get("name", "")).lower() == "version_num" for c in found)
+    )  # fmt: skip
 
 
 def _driver_message(exc: Exception, password: object) -> str:
