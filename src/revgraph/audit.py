@@ -28,6 +28,7 @@ else (docs/architecture.md says why the hot paths do not use GitPython).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -79,6 +80,7 @@ class Window:
     closed_by: str | None = None  # the merge revision that closed it
     how: str | None = None  # CLOSED_BY_* when closed
     before_range: bool = False  # already open at the commit before --since
+    heads_now: tuple[str, ...] = ()  # still open: the competing heads at the last commit
 
     def to_json(self) -> dict:
         opened = {**self.opened.to_json(), "heads": list(self.heads)}
@@ -87,7 +89,10 @@ class Window:
         closed = None
         if self.closed is not None:
             closed = {**self.closed.to_json(), "heads": list(self.heads_after)}
-        return {"opened": opened, "closed": closed, "closed_by": self.closed_by, "how": self.how}
+        data = {"opened": opened, "closed": closed, "closed_by": self.closed_by, "how": self.how}
+        if self.closed is None:
+            data["heads_now"] = list(self.heads_now)
+        return data
 
 
 @dataclass(frozen=True)
@@ -162,20 +167,24 @@ class AuditReport:
 def competing_heads(graph: RevisionGraph, allow_heads: int | None = None) -> tuple[str, ...]:
     """Heads that share a line of the graph with another head (empty when healthy).
 
-    Heads on distinct branch labels are separate lines (as RG101 allows
-    them); every label counts, since history on the branch has landed.
+    RG101's verdict (``checks.graph.competing_heads``), with every label
+    counted as landed, since history on the branch has landed: heads on
+    distinct branch labels are separate lines, and heads whose lines share a
+    label compete (``core`` and ``core, ext`` are one line for alembic's
+    ``core@head``).
     """
     heads = graph.heads
-    if len(heads) < 2 or (allow_heads is not None and len(heads) <= allow_heads):
+    if len(heads) < 2:
         return ()
     if not graph.labels:
-        return heads
-    from revgraph.checks.graph import label_lineage
+        return () if allow_heads is not None and len(heads) <= allow_heads else heads
+    from functools import partial
 
-    lanes: dict[frozenset[str], list[str]] = {}
-    for head in heads:
-        lanes.setdefault(label_lineage(graph, head), []).append(head)
-    return tuple(sorted(h for lane in lanes.values() if len(lane) > 1 for h in lane))
+    from revgraph.checks import graph as rules
+
+    return rules.competing_heads(
+        heads, partial(rules.label_lineage, graph), frozenset(graph.labels), lambda: True, allow_heads
+    )
 
 
 Fingerprint = Callable[[Revision], "str | None"]
@@ -190,12 +199,14 @@ class EnvAuditBuilder:
         self._graph: RevisionGraph | None = None
         self._windows: list[Window] = []
         self._open: Window | None = None
+        self._competing: tuple[str, ...] = ()  # at the last commit fed
         self._events: list[RevisionEvent] = []
 
     def start(self, commit: CommitInfo, graph: RevisionGraph) -> None:
         """The state before the walked range (the parent of its first commit)."""
         self._graph = graph
         competing = competing_heads(graph, self.allow_heads)
+        self._competing = competing
         if competing:
             self._open = Window(commit, competing, before_range=True)
 
@@ -216,6 +227,7 @@ class EnvAuditBuilder:
         merges: Sequence[RevisionEvent],
     ) -> None:
         competing = competing_heads(graph, self.allow_heads)
+        self._competing = competing
         if competing and self._open is None:
             self._open = Window(commit, competing)
         elif not competing and self._open is not None:
@@ -251,7 +263,9 @@ class EnvAuditBuilder:
     def finish(self) -> EnvAudit:
         windows = list(self._windows)
         if self._open is not None:
-            windows.append(self._open)
+            # Other heads may keep it open now (a merge revision joined the first
+            # ones while another line forked): name them, not only the first.
+            windows.append(dataclasses.replace(self._open, heads_now=self._competing))
         return EnvAudit(self.environment, tuple(windows), tuple(self._events))
 
 
@@ -265,7 +279,7 @@ def _changes(
         new = after.revisions.get(rid)
         if new is None:
             events.append(RevisionEvent("deleted", rid, commit, old.path))
-        elif tuple(old.down_revisions) != tuple(new.down_revisions):
+        elif set(old.down_revisions) != set(new.down_revisions):  # their order is not the graph's
             events.append(
                 RevisionEvent("repointed", rid, commit, new.path, old.down_revisions, new.down_revisions)
             )
@@ -658,7 +672,8 @@ def _window_line(window: Window) -> str:
     start = "open before the range, at" if window.before_range else "opened"
     line = f"{start} {_when(window.opened)} with heads {_heads(window.heads)}"
     if window.closed is None:
-        return f"{line}; still open"
+        now = f" (heads now {_heads(window.heads_now)})" if window.heads_now != window.heads else ""
+        return f"{line}; still open{now}"
     if window.closed_by:
         return f"{line}; closed {_when(window.closed)} by merge revision {window.closed_by}"
     how = "another change" if window.how == CLOSED_OTHERWISE else f"a {window.how}"
@@ -718,6 +733,8 @@ def render_markdown(report: AuditReport) -> str:
             out += ["| opened | heads | closed | by |", "| --- | --- | --- | --- |"]
             for w in env.windows:
                 closed = f"{w.closed.date[:10]} {code_span(w.closed.short)}" if w.closed else "**still open**"
+                if w.closed is None and w.heads_now != w.heads:
+                    closed += f" (heads now {', '.join(code_span(h) for h in w.heads_now)})"
                 by = code_span(w.closed_by) if w.closed_by else cell(w.how or "")
                 out.append(
                     f"| {w.opened.date[:10]} {code_span(w.opened.short)} | "

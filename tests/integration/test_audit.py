@@ -151,6 +151,7 @@ def test_audit_reports_exactly_the_windows_and_changes_of_the_history(history):
             "closed": None,
             "closed_by": None,
             "how": None,
+            "heads_now": [H, I],
         },
     ]
     assert strip_subjects(env["merges"]) == [
@@ -334,3 +335,65 @@ def test_audit_markdown_keeps_a_hostile_id_and_path_inside_their_cells(gitrepo):
     assert "<b>" not in outside, outside  # HTML only inside a code span, where it is text
     edited = next(row for row in rows if row.startswith("| edited"))
     assert "``a`\\|<b>B</b>``" in edited, edited  # the id whole, in a span longer than its backticks
+
+
+def test_heads_whose_lines_share_a_label_are_a_window_as_rg101_says(gitrepo):
+    # A tester: x1 declares "ext" on b0's "core" line, c1 grows "core" too. RG101 and
+    # alembic (core@head: "Multiple head revisions") see two heads on one line;
+    # audit grouped the heads by their exact label sets ({core} and {core, ext}).
+    r = gitrepo
+    r.init_env()
+    r.add_revision(A, None, message="core base", branch_labels="core")
+    r.commit("core")
+    r.add_revision(B, A, message="ext on core", branch_labels="ext")
+    r.add_revision(C, A, message="more core")
+    opened = r.commit("a labelled line and an unlabelled head on core")
+    assert r.run("check", check=1).stdout.count("RG101") == 1
+
+    env = audit_json(r, "--ref", "main")["environments"][0]
+
+    assert [(w["opened"]["commit"], w["opened"]["heads"], w["closed"]) for w in env["windows"]] == [
+        (opened, [B, C], None)
+    ]
+
+
+def test_reordering_a_merge_revisions_parents_is_not_a_re_point(gitrepo):
+    r = gitrepo
+    r.init_env()
+    r.add_revision(A, None, message="root")
+    r.add_revision(B, A, message="left")
+    r.add_revision(C, A, message="right")
+    path = r.add_revision(D, (B, C), message="join")
+    r.commit("a joined fork")
+    r.write(path, r.read(path).replace(f"('{B}', '{C}')".encode(), f"('{C}', '{B}')".encode()))
+    assert r.status().strip()  # the edit happened
+    r.commit("the same parents, the other way round")
+
+    env = audit_json(r, "--ref", "main")["environments"][0]
+
+    assert env["repointed"] == []
+
+
+def test_a_window_still_open_names_the_heads_that_keep_it_open_now(gitrepo):
+    # A tester: b and c forked (window opened), d forked too, then merge m joined b
+    # and c. "still open with heads b, c": alembic's heads are now d and m.
+    r = gitrepo
+    r.init_env()
+    r.add_revision(A, None, message="root")
+    r.commit("root")
+    r.add_revision(B, A, message="b")
+    r.add_revision(C, A, message="c")
+    r.commit("fork")
+    r.add_revision(D, A, message="d")
+    r.commit("another fork")
+    r.add_revision(E, (B, C), message="join b and c")
+    r.commit("merge b and c")
+
+    env = audit_json(r, "--ref", "main")["environments"][0]
+    text = r.run("audit", "--ref", "main", check=0).stdout
+
+    [window] = env["windows"]
+    assert window["closed"] is None and window["opened"]["heads"] == [B, C]
+    assert window["heads_now"] == [D, E]
+    assert f"still open (heads now {D}, {E})" in text
+    assert sorted(r.alembic("heads").stdout.split()[::2]) == [D, E]
