@@ -151,6 +151,7 @@ class AuditReport:
     commits: int  # first-parent commits walked
     since: str | None = None
     environments: tuple[EnvAudit, ...] = ()
+    shallow_boundary: str | None = None  # a shallow clone's history starts (is cut) here
 
     def to_json(self) -> dict:
         return {
@@ -159,6 +160,7 @@ class AuditReport:
             "commit": self.commit,
             "since": self.since,
             "commits": self.commits,
+            "shallow_boundary": self.shallow_boundary,
             "environments": [e.to_json() for e in self.environments],
         }
 
@@ -362,7 +364,13 @@ def _walk(
         _EnvWalk(env, repo.folders(env), EnvAuditBuilder(env.name, allow_heads=env.allow_heads))
         for env in ws.environments
     ]
-    if commits:
+    cut = commits[0].sha if commits and commits[0].sha in _shallow_commits(repo) else None
+    if cut is not None:
+        # A shallow clone's boundary is not where history starts: what its tree
+        # holds was added before it, when is unknown. It is the state the walk
+        # starts from, as the parent of a --since range is.
+        _start_from(ws, repo, history, walks, commits[0])
+    elif commits:
         _start_from_parent(ws, repo, history, walks, commits[0])
     shas = [c.sha for c in commits]
     _place(repo, history, walks, shas)
@@ -385,7 +393,17 @@ def _walk(
         commits=len(commits),
         since=since,
         environments=tuple(w.builder.finish() for w in walks),
+        shallow_boundary=cut,
     )
+
+
+def _shallow_commits(repo: "GitRepo") -> frozenset[str]:
+    """The commits a shallow clone has without their parents (``<git dir>/shallow``)."""
+    try:
+        text = (repo.common_dir / "shallow").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return frozenset()
+    return frozenset(text.split())
 
 
 def _start_from_parent(
@@ -394,10 +412,13 @@ def _start_from_parent(
     """With ``--since``, the range starts mid-history: its first commit is compared
     with its parent, and a window already open there is reported as such."""
     parents = _rev_list(history, first.sha, max_count=1, skip=1)
-    if not parents:
-        return
-    parent_sha = parents[0]
-    info = _commit_infos(history, [parent_sha])[0]
+    if parents:
+        _start_from(ws, repo, history, walks, _commit_infos(history, parents[:1])[0])
+
+
+def _start_from(ws, repo: "GitRepo", history: "git.Repo", walks: Sequence[_EnvWalk], info: CommitInfo) -> None:
+    """Feed every walk ``info``'s graph as the state before the range (``EnvAuditBuilder.start``)."""
+    parent_sha = info.sha
     _place(repo, history, walks, [parent_sha])
     trees = _folder_trees(history, [parent_sha], {f for w in walks for f in w.at(parent_sha)[1]})
     for walk in walks:
@@ -518,7 +539,40 @@ def _check_date(history: "git.Repo", since: str) -> None:
 
 
 def _first_parent_commits(history: "git.Repo", sha: str, since: str | None) -> list[CommitInfo]:
-    return _commit_infos(history, _rev_list(history, sha, reverse=True, since=since))
+    if since is None:
+        return _commit_infos(history, _rev_list(history, sha, reverse=True))
+    return _commit_infos(history, _since(history, sha, since))
+
+
+def _since(history: "git.Repo", sha: str, since: str) -> list[str]:
+    """The first-parent commits since ``since``, oldest first: an unbroken stretch up to the tip.
+
+    ``git rev-list --since`` stops at the first older commit it meets: one
+    commit with a skewed clock (a machine's wrong clock, a date kept by a
+    rebase) cut the range there, and the window opened before it was
+    reported as already open "before the range". ``--since-as-filter`` (git
+    2.37) dates every commit; the range starts where it splits the history
+    best (``_split``), so a stray date on either side moves nothing.
+    """
+    from revgraph.sources.gitref import git_version
+
+    if git_version() < (2, 37):
+        return _rev_list(history, sha, reverse=True, since=since)
+    dated = set(_rev_list(history, sha, since_as_filter=since))
+    every = _rev_list(history, sha, reverse=True)
+    return every[_split([commit in dated for commit in every]):]
+
+
+def _split(inside: Sequence[bool]) -> int:
+    """Where a history (oldest first) is best cut into "before" and "since": the index
+    whose cut leaves the fewest commits on the wrong side (the earliest such index)."""
+    wrong = len(inside) - sum(inside)  # cut at 0: all "since"; those not dated so are wrong
+    best, best_wrong = 0, wrong
+    for index, is_inside in enumerate(inside, start=1):
+        wrong += 1 if is_inside else -1  # the commit moves to "before"
+        if wrong < best_wrong:
+            best, best_wrong = index, wrong
+    return best
 
 
 def _rev_list(history: "git.Repo", sha: str, **options: object) -> list[str]:
@@ -668,6 +722,13 @@ def _when(commit: CommitInfo) -> str:
     return f"{commit.date[:10]} {commit.short}"
 
 
+def _cut_off(boundary: str) -> str:
+    return (
+        f"history is cut off at {boundary[:10]} (a shallow clone): what happened before it is "
+        "unknown; `git fetch --unshallow` fetches the rest"
+    )
+
+
 def _window_line(window: Window) -> str:
     start = "open before the range, at" if window.before_range else "opened"
     line = f"{start} {_when(window.opened)} with heads {_heads(window.heads)}"
@@ -703,6 +764,8 @@ def render_text(report: AuditReport) -> str:
     """Plain lines (the command adds colour when on a terminal)."""
     since = f" since {report.since}" if report.since else ""
     out = [f"{report.ref}: {report.commits} first-parent commit(s){since}"]
+    if report.shallow_boundary:
+        out.append(_cut_off(report.shallow_boundary))
     for env in report.environments:
         if len(report.environments) > 1:
             out.append(f"\n[{env.environment}]")
@@ -724,6 +787,8 @@ def render_markdown(report: AuditReport) -> str:
 
     since = f" since {cell(report.since)}" if report.since else ""
     out = [f"## revgraph audit of {code_span(report.ref)}", "", f"{report.commits} first-parent commit(s){since}."]
+    if report.shallow_boundary:
+        out += ["", _cut_off(report.shallow_boundary)]
     for env in report.environments:
         out += ["", f"### {cell(env.environment)}", ""]
         if env.empty:

@@ -397,3 +397,65 @@ def test_a_window_still_open_names_the_heads_that_keep_it_open_now(gitrepo):
     assert window["heads_now"] == [D, E]
     assert f"still open (heads now {D}, {E})" in text
     assert sorted(r.alembic("heads").stdout.split()[::2]) == [D, E]
+
+
+def test_since_reaches_past_a_commit_whose_clock_was_wrong(gitrepo, monkeypatch):
+    # A tester: git rev-list --since stops at the first older commit. One commit dated
+    # 2019 cut the range there, and the window opened on 2024-04-01 was called
+    # "open before the range, at 2019-01-01".
+    r = gitrepo
+    r.init_env()
+
+    def commit_on(date: str, message: str) -> str:
+        monkeypatch.setenv("GIT_COMMITTER_DATE", f"{date}T12:00:00+00:00")
+        return r.commit(message)
+
+    r.add_revision(A, None, message="root")
+    commit_on("2024-01-10", "root")
+    r.add_revision(B, A, message="b")
+    commit_on("2024-02-10", "b")
+    r.add_revision(C, A, message="c")
+    opened = commit_on("2024-04-01", "c forks")
+    r.write("notes.txt", "clock\n")
+    commit_on("2019-01-01", "a machine with a wrong clock")
+    r.add_revision(D, (B, C), message="join")
+    closed = commit_on("2024-05-01", "merge revision")
+
+    report = audit_json(r, "--ref", "main", "--since", "2024-03-01")
+
+    assert report["commits"] == 3
+    [window] = report["environments"][0]["windows"]
+    assert window["opened"]["commit"] == opened and "before_range" not in window["opened"]
+    assert window["closed"]["commit"] == closed and window["closed_by"] == D
+
+
+def test_a_shallow_clones_boundary_is_not_the_start_of_history(gitrepo, tmp_path):
+    # A tester: in a --depth 2 clone, the merge revision m was "added" at the boundary
+    # commit, and the window open there "opened" at it, with no word of the cut.
+    r = gitrepo
+    r.init_env()
+    r.add_revision(A, None, message="root")
+    r.add_revision(B, A, message="b")
+    r.add_revision(C, A, message="c")
+    r.commit("fork")
+    r.add_revision(D, (B, C), message="join")
+    r.commit("merge revision")
+    r.add_revision(E, A, message="e")
+    r.commit("a fork that stays open")
+    r.write("notes.txt", "1\n")
+    boundary = r.commit("unrelated 1")
+    r.write("notes.txt", "2\n")
+    r.commit("unrelated 2")
+    r.git("clone", "-q", "--depth", "2", f"file://{r.path}", str(tmp_path / "shallow"))
+    shallow = GitRepo(tmp_path / "shallow", r.env)
+
+    report = audit_json(shallow, "--ref", "main")
+    text = shallow.run("audit", "--ref", "main", check=0).stdout
+
+    assert report["commits"] == 2 and report["shallow_boundary"] == boundary
+    env = report["environments"][0]
+    assert env["merges"] == []  # added before the boundary, when is unknown
+    [window] = env["windows"]
+    assert window["opened"]["commit"] == boundary and window["opened"]["before_range"] is True
+    assert f"history is cut off at {boundary[:10]} (a shallow clone)" in text
+    assert audit_json(r, "--ref", "main")["shallow_boundary"] is None
