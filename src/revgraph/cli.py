@@ -490,6 +490,8 @@ def diff(
 
         for rid, paths in d.duplicated:
             st.console.print(f"[red]! {escape(rid)}[/red] declared by {len(paths)} files: {escape(', '.join(paths))}")
+        for rid, paths in d.deduplicated:
+            st.console.print(f"[green]= {escape(rid)}[/green] declared by fewer files: {escape(', '.join(paths))} removed")
         for unreadable in d.unreadable:
             st.console.print(f"[red]?[/red] {escape(_unreadable_line(unreadable, old, new))}")
     raise typer.Exit(code)

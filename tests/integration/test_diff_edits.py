@@ -91,3 +91,41 @@ def test_diff_sees_a_code_edit_in_either_file_of_an_id_declared_twice(gitrepo):
         [env] = data["environments"]
         assert MID in env["edited"], path
         gitrepo.write(path, before)
+
+
+def test_removing_one_of_two_files_of_an_id_is_no_re_point(gitrepo):
+    # A tester: r_1.py (on ROOT) and r_2.py (on MID) both declare "dup"; deleting r_2.py
+    # was "dup re-pointed: MID -> ROOT", r_1.py untouched. The map by id kept r_2.py.
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.add_revision(MID, ROOT, message="mid")
+    body = "\n\ndef upgrade():\n    pass\n"
+    gitrepo.write("migrations/versions/r_1.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{ROOT}"\n{body}')
+    gitrepo.write("migrations/versions/r_2.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{MID}"\n{body}')
+    gitrepo.commit("one id, two files")
+    gitrepo.remove("migrations/versions/r_2.py")
+    gitrepo.commit("the copy goes")
+
+    text = gitrepo.run("diff", "HEAD~1", "HEAD", check=True).stdout
+    [env] = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)["environments"]
+
+    assert env["repointed"] == [] and env["edited"] == [] and env["removed"] == []
+    assert env["deduplicated"] == [{"revision": "dup", "removed": ["migrations/versions/r_2.py"]}]
+    assert text == "= dup declared by fewer files: migrations/versions/r_2.py removed\n"
+
+
+def test_the_file_left_of_an_id_is_still_compared_with_its_old_self(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.add_revision(MID, ROOT, message="mid")
+    body = "\n\ndef upgrade():\n    pass\n"
+    gitrepo.write("migrations/versions/r_1.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{ROOT}"\n{body}')
+    gitrepo.write("migrations/versions/r_2.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{ROOT}"\n{body}')
+    gitrepo.commit("one id, two files")
+    gitrepo.remove("migrations/versions/r_2.py")
+    gitrepo.write("migrations/versions/r_1.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{MID}"\n{body}')
+    gitrepo.commit("the copy goes, the other moves onto MID")
+
+    [env] = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)["environments"]
+
+    assert env["repointed"] == [{"revision": "dup", "old": [ROOT], "new": [MID]}]

@@ -48,13 +48,16 @@ class RevisionDiff:
     # Those of ``edited`` whose change is comments, docstrings or layout only
     # (``parse.fingerprint``), which check (RG203) and audit do not count.
     cosmetic: tuple[str, ...] = ()
+    # Ids the newer snapshot declares in fewer files than the older, with the paths gone.
+    deduplicated: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def empty(self) -> bool:
         # An unreadable file is not "no revision changes": what it holds is unknown.
         return not (
             self.added or self.removed or self.edited or self.repointed or self.duplicated or self.unreadable
-        )
+            or self.deduplicated
+        )  # fmt: skip
 
     def to_json(self) -> dict:
         return {
@@ -67,6 +70,7 @@ class RevisionDiff:
                 {"revision": r, "old": list(old), "new": list(new)} for r, old, new in self.repointed
             ],
             "duplicated": [{"revision": r, "paths": list(paths)} for r, paths in self.duplicated],
+            "deduplicated": [{"revision": r, "removed": list(paths)} for r, paths in self.deduplicated],
             "unreadable": [u.to_json() for u in self.unreadable],
         }
 
@@ -94,14 +98,32 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
     twice = {rid for rid, _ in duplicated}
     # Every file of an id, not the one a map by id keeps: an edit in the other copy counts too.
     old_blobs, new_blobs = _by_id(old, "blob_id"), _by_id(new, "blob_id")
+    old_files = {r.path: r for r in old.revisions}
     repointed = []
     edited = []
+    deduplicated = []
     for rid in sorted(set(a) & set(b) - twice):
-        if set(a[rid].down_revisions) != set(b[rid].down_revisions):  # a merge's parents are a set
-            repointed.append((rid, a[rid].down_revisions, b[rid].down_revisions))
-        elif sorted(old_blobs[rid], key=str) != sorted(new_blobs[rid], key=str):  # a moved file is no edit
+        fewer = len(new_paths[rid]) < len(old_paths[rid])
+        if fewer:
+            # One of an id's files removed (RG103 mended): the files left are compared
+            # with themselves, not with whichever old copy a map by id kept (a tester:
+            # "r re-pointed: c -> b" when r_2.py, the copy on c, was deleted).
+            gone = tuple(sorted(set(old_paths[rid]) - set(new_paths[rid])))
+            deduplicated.append((rid, gone))
+            was = old_files.get(b[rid].path)
+            was = was if was is not None and was.id == rid else a[rid]
+        else:
+            was = a[rid]
+        if set(was.down_revisions) != set(b[rid].down_revisions):  # a merge's parents are a set
+            repointed.append((rid, was.down_revisions, b[rid].down_revisions))
+        elif fewer and set(new_blobs[rid]) - set(old_blobs[rid]):
             edited.append(rid)
-    return RevisionDiff(new.environment, added, removed, tuple(edited), tuple(repointed), duplicated, unreadable)
+        elif not fewer and sorted(old_blobs[rid], key=str) != sorted(new_blobs[rid], key=str):
+            edited.append(rid)  # (a moved file is no edit)
+    return RevisionDiff(
+        new.environment, added, removed, tuple(edited), tuple(repointed), duplicated, unreadable,
+        deduplicated=tuple(deduplicated),
+    )  # fmt: skip
 
 
 def _unreadable_files(
