@@ -257,20 +257,26 @@ def test_fix_db_refuses_when_the_only_movable_revision_is_applied(landed_repo, t
     assert "comments" in sqlite_tables(db)
 
 
-def _env_with_version_table(repo, name: str) -> None:
-    """Make the repository's env.py configure alembic's ``version_table`` as ``name``."""
+def _env_with_version_table(repo, name: str, *, literal: bool = True) -> None:
+    """Make the repository's env.py configure alembic's ``version_table`` as ``name``:
+    a literal, or (``literal=False``) a value it reads from alembic.ini."""
     env_py = repo.path / "migrations" / "env.py"
     text = env_py.read_text()
     assert text.count("render_as_batch=True,") == 2
-    env_py.write_text(text.replace("render_as_batch=True,", f"render_as_batch=True, version_table={name!r},"))
+    value = repr(name) if literal else 'config.get_main_option("version_table")'
+    env_py.write_text(text.replace("render_as_batch=True,", f"render_as_batch=True, version_table={value},"))
+    if not literal:
+        ini = repo.path / "alembic.ini"
+        ini.write_text(ini.read_text().replace("[alembic]\n", f"[alembic]\nversion_table = {name}\n", 1))
 
 
-def test_a_custom_version_table_keeps_the_revisions_it_applied_in_place(gitrepo, tmp_path):
+@pytest.mark.parametrize("literal", [True, False], ids=["literal in env.py", "read from alembic.ini"])
+def test_a_custom_version_table_keeps_the_revisions_it_applied_in_place(gitrepo, tmp_path, literal):
     """A tester: env.py's version_table read as "never stamped": RG502 said C would be
     applied again, and fix --db re-pointed C, which the database had applied."""
     repo = gitrepo
     repo.init_env()
-    _env_with_version_table(repo, "my_version")
+    _env_with_version_table(repo, "my_version", literal=literal)
     add(repo, A, None, "users")
     add(repo, B, A, "tasks")
     repo.commit("users and tasks, versions in my_version")
@@ -288,9 +294,10 @@ def test_a_custom_version_table_keeps_the_revisions_it_applied_in_place(gitrepo,
 
     (behind,) = by_code(json.loads(checked.stdout)["findings"], "RG502")
     assert behind["revisions"] == [E]  # not A, B and C again
-    assert "read the revisions stamped in my_version" in checked.stderr
+    # Named by a literal, env.py says it; read from elsewhere, the one table like it is guessed, and said.
+    assert ("read the revisions stamped in my_version" in checked.stderr) is not literal
     assert f"moved {E}" in done.stdout and repo.read(c_path) == c_before
-    assert "my_version" in done.stdout + done.stderr
+    assert ("my_version" in done.stdout + done.stderr) is not literal
     repo.commit("stack teams on projects")
     upgrade(repo, db)  # real alembic applies E on top of C
     assert "teams" in sqlite_tables(db)
@@ -299,7 +306,7 @@ def test_a_custom_version_table_keeps_the_revisions_it_applied_in_place(gitrepo,
 
 def test_two_tables_shaped_like_the_version_table_are_not_guessed_between(landed_repo, tmp_path):
     repo = landed_repo
-    _env_with_version_table(repo, "my_version")
+    _env_with_version_table(repo, "my_version", literal=False)
     db = tmp_path / "dev.db"
     upgrade(repo, db)
     with contextlib.closing(sqlite3.connect(db)) as conn:  # another environment's, say
@@ -310,6 +317,23 @@ def test_two_tables_shaped_like_the_version_table_are_not_guessed_between(landed
 
     assert "several tables shaped like alembic's version table" in done.stderr
     assert "my_version, other_version" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_version_table_env_py_names_is_read_even_beside_alembic_version(landed_repo, tmp_path):
+    """Two environments in one database: the other one's rows in alembic_version are
+    not this one's (they read as RG501, "stamped at a revision the graph lacks")."""
+    repo = landed_repo
+    db = tmp_path / "shared.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # the other environment's, as alembic makes it
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('f00dfeed0001')")
+        conn.commit()
+    _env_with_version_table(repo, "app_version")
+    upgrade(repo, db, A)
+
+    findings = check_json(repo, "--db", sqlite_url(db), expect=0)
+
+    assert [(f["code"], f["revisions"]) for f in findings] == [("RG502", [B])]
 
 
 def test_a_password_in_the_query_string_is_masked_everywhere(landed_repo, tmp_path):

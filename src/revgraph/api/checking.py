@@ -482,13 +482,27 @@ def _read_database(ws: Workspace, db_url: str) -> tuple[tuple[str, ...], str | N
         raise UsageError(f"--db reads one environment's database: name it with --env NAME (known: {known})")
     from revgraph.sources.database import DEFAULT_VERSION_TABLE, mask_url, read_stamp
 
-    stamp = read_stamp(db_url, cwd=ws.options.cwd)
+    table, schema = _configured_version_table(ws.environments[0])
+    stamp = read_stamp(db_url, version_table=table or DEFAULT_VERSION_TABLE, schema=schema, cwd=ws.options.cwd)
     if not stamp.guessed:
         return stamp.revisions, None
     return stamp.revisions, (
-        f"{mask_url(db_url)} has no {DEFAULT_VERSION_TABLE} table: read the revisions stamped in "
+        f"{mask_url(db_url)} has no {table or DEFAULT_VERSION_TABLE} table: read the revisions stamped in "
         f"{stamp.table}, its one table shaped like it (env.py's version_table)"
     )
+
+
+def _configured_version_table(env) -> tuple[str | None, str | None]:
+    """The version table (and schema) the environment's env.py names as literals, if any."""
+    from revgraph.sources.database import version_table_in
+
+    if env.script_location is None:
+        return None, None
+    try:
+        source = (env.script_location / "env.py").read_bytes()
+    except OSError:
+        return None, None
+    return version_table_in(source)
 
 
 def check(

@@ -5,8 +5,10 @@ opened through a ``mode=ro`` URI, so a path that does not exist is an error
 instead of a new empty database. A database that has no version table has
 never been stamped: that is an empty tuple, not an error.
 
-alembic's ``version_table`` is set in env.py, which revgraph never runs. A
-database without ``alembic_version`` whose one table shaped like it (a
+alembic's ``version_table`` is set in env.py, which revgraph never runs.
+Where env.py passes it to ``context.configure`` as a literal, it is read
+from there (``version_table_in``, on the source text). Otherwise, a database
+without the table asked for whose one table shaped like it (a
 ``version_num`` column) holds rows is read from that table instead, and the
 caller says so: read as "never stamped", every revision it applied would
 count as movable, and ``fix --db`` would re-point one (PRODUCT §4). Several
@@ -60,6 +62,32 @@ def mask_url(url: str) -> str:
         for name, sep, value in (pair.partition("=") for pair in query.split("&"))
     ]
     return f"{address}?{'&'.join(parameters)}"
+
+
+def version_table_in(env_py: bytes) -> tuple[str | None, str | None]:
+    """``(version_table, version_table_schema)`` that env.py's source passes to
+    ``context.configure`` as string literals; None for one it does not (or passes
+    otherwise). Read statically, as revision files are: env.py is never run.
+    Two ``configure`` calls (offline and online mode) that disagree give None."""
+    import ast
+
+    try:
+        tree = ast.parse(env_py)
+    except (SyntaxError, ValueError):
+        return None, None
+    found: dict[str, set] = {"version_table": set(), "version_table_schema": set()}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name))):
+            continue
+        if (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) != "configure":
+            continue
+        for keyword in node.keywords:
+            if keyword.arg in found:
+                value = keyword.value
+                literal = isinstance(value, ast.Constant) and isinstance(value.value, str)
+                found[keyword.arg].add(value.value if literal else None)
+    table, schema = (next(iter(v)) if len(v) == 1 else None for v in found.values())
+    return table, schema
 
 
 class Stamp(NamedTuple):
