@@ -739,6 +739,7 @@ def test_diff_reports_added_removed_edited_and_repointed_revisions(gitrepo, revg
         "cosmetic": [],  # "users" -> "people" is code
         "repointed": [{"revision": "rev0b", "old": ["rev0a"], "new": [ROOT]}],
         "duplicated": [],
+        "deduplicated": [],
         "unreadable": [],
     }
     between_refs = revgraph(gitrepo, "diff", "main", "feature", "--format", "json")
