@@ -715,7 +715,14 @@ def _first_line(text: "bytes | str") -> str:
 
 # ------------------------------------------------------------------ rendering
 def _heads(ids: Iterable[str]) -> str:
-    return ", ".join(ids) or "none"
+    return ", ".join(_data(i) for i in ids) or "none"
+
+
+def _data(text: str) -> str:
+    """An id, path or name in a line of text: a line break in it is shown, never made."""
+    from revgraph.render.inert import one_line
+
+    return one_line(text)
 
 
 def _when(commit: CommitInfo) -> str:
@@ -742,14 +749,12 @@ def _window_line(window: Window) -> str:
 
 
 def _event_line(event: RevisionEvent) -> str:
+    rid, path = _data(event.revision), _data(event.path)
     if event.kind == "merge":
-        return f"{event.revision} (merges {_heads(event.new)}) added {_when(event.commit)}  {event.path}"
+        return f"{rid} (merges {_heads(event.new)}) added {_when(event.commit)}  {path}"
     if event.kind == "repointed":
-        return (
-            f"{event.revision}: {_heads(event.old)} -> {_heads(event.new)} "
-            f"{_when(event.commit)}  {event.path}"
-        )
-    return f"{event.revision} {event.kind} {_when(event.commit)}  {event.path}"
+        return f"{rid}: {_heads(event.old)} -> {_heads(event.new)} {_when(event.commit)}  {path}"
+    return f"{rid} {event.kind} {_when(event.commit)}  {path}"
 
 
 _SECTIONS = (
@@ -763,12 +768,12 @@ _SECTIONS = (
 def render_text(report: AuditReport) -> str:
     """Plain lines (the command adds colour when on a terminal)."""
     since = f" since {report.since}" if report.since else ""
-    out = [f"{report.ref}: {report.commits} first-parent commit(s){since}"]
+    out = [f"{_data(report.ref)}: {report.commits} first-parent commit(s){since}"]
     if report.shallow_boundary:
         out.append(_cut_off(report.shallow_boundary))
     for env in report.environments:
         if len(report.environments) > 1:
-            out.append(f"\n[{env.environment}]")
+            out.append(f"\n[{_data(env.environment)}]")
         if env.empty:
             out.append("no multi-head windows, no merge revisions, no landed revision changed")
             continue

@@ -962,7 +962,11 @@ def render_text(
     if report.blocked:
         lines.append("")
         lines.append(f"not in the landing order until mended: {', '.join(report.blocked)}")
-    return "\n".join(lines) + "\n"
+    from revgraph.render.inert import one_line
+
+    # Each entry is one line: a line break in it came from data (an id, a path, an
+    # environment name) and is shown, so it cannot start a line that reads as ours.
+    return "\n".join(one_line(line) for line in lines) + "\n"
 
 
 def _text_branches(report: CollisionReport) -> list[str]:

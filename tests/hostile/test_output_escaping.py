@@ -149,3 +149,16 @@ def test_a_line_break_in_a_revision_id_cannot_start_a_line_of_text_output(gitrep
     assert not any(line.startswith("All good.") for line in lines), outcome.out
     assert "cccc\\n\\nAll good. no problems in 1 environment\\r" in outcome.out, outcome.out
     assert "\r" not in outcome.out
+
+
+@pytest.mark.parametrize("args", [
+    ("collisions", "feature", "--base", "main"),
+    ("audit", "--ref", "feature"),
+], ids=["collisions", "audit"])  # fmt: skip
+def test_a_line_break_in_a_committed_revision_id_cannot_start_a_line(gitrepo, cli, args):
+    # The same id, committed on a branch, through the commands that read history.
+    branch_with(gitrepo, (FAKE_VERDICT, "c.py", "msg"))
+    gitrepo.commit("a revision whose id holds line breaks")
+    outcome = cli(gitrepo.path, "--no-color", *args)
+    assert not any(line.startswith("All good.") for line in outcome.out.splitlines()), outcome.out
+    assert "cccc\\n\\nAll good. no problems in 1 environment\\r" in outcome.out, outcome.out
