@@ -507,8 +507,9 @@ def _lacking_text(missing, ancestor: LockFile, ours: LockFile, lock: str, where:
     target = f"ours' head {ours.heads[0]}" if len(ours.heads) == 1 else "a revision that exists"
     header = [
         f"# revgraph: theirs grows from {shown}, which ours does not have (deleted here, or a",
-        "# cherry-pick of a commit without the one before it?): its new revisions would name a",
-        "# down_revision this tree lacks, and alembic would fail to load the history.",
+        "# commit applied without the one before it, by a cherry-pick, a rebase or `git am`?): its",
+        "# new revisions would name a down_revision this tree lacks, and alembic would fail to",
+        "# load the history.",
     ]
     resolve = [
         f"# Resolve: apply the commit that adds {first} first (abort, then apply both in order), or point",
