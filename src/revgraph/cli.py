@@ -439,7 +439,7 @@ def rules(code: Optional[str] = typer.Argument(None, metavar="[CODE]", help="A r
 def diff(
     old: str = typer.Argument(..., metavar="BASE", help="The older snapshot (a ref; `:` is the index)."),
     new: Optional[str] = typer.Argument(None, metavar="[HEAD]", help="The newer snapshot (default: the working tree; `:` is the index)."),
-    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text or json."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text, json, markdown (a PR comment) or github (annotations)."),
 ) -> None:
     """Revision-level diff between two snapshots: added, removed, edited, re-pointed, declared twice.
 
@@ -449,8 +449,14 @@ def diff(
     from revgraph import api
 
     st = state()
-    if fmt not in ("text", "json"):
-        raise UsageError("diff --format takes text or json")
+    if fmt in ("sarif", "junit"):
+        raise UsageError(
+            f"diff --format takes text, json, markdown or github: {fmt} reports findings of rules, "
+            "and a diff has none",
+            hint=f"revgraph check --format {fmt} reports the findings",
+        )
+    if fmt not in ("text", "json", "markdown", "github"):
+        raise UsageError("diff --format takes text, json, markdown or github")
     with st.workspace() as ws:
         diffs = api.diff(ws, old, new)
         for ref in dict.fromkeys((old, new)):
@@ -462,6 +468,23 @@ def diff(
     code = 1 if any(len(u.sides) == 1 for d in diffs for u in d.unreadable) else 0
     if fmt == "json":
         typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
+        raise typer.Exit(code)
+    if fmt in ("markdown", "github"):
+        from revgraph.render import diffview
+
+        def unreadable_line(unreadable) -> str:
+            return _unreadable_line(unreadable, old, new)
+
+        from revgraph.sources import INDEX_REF
+
+        names = [diffview.snapshot_markdown(_snapshot_name(ref), is_ref=ref not in (None, INDEX_REF)) for ref in (old, new)]
+        comment = diffview.render_markdown(diffs, *names, unreadable_line)
+        if fmt == "markdown":
+            _emit(comment, None)
+        else:
+            _emit(diffview.render_github(diffs, unreadable_line), None)
+            if os.environ.get("GITHUB_STEP_SUMMARY"):
+                _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], comment)
         raise typer.Exit(code)
     from rich.markup import escape as escape_markup
 
