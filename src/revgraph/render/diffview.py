@@ -11,19 +11,19 @@ Pure: the caller hands over ``api.diff``'s results and the snapshots' names.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Sequence
 
 from revgraph.render.github import escape_data, escape_property
 from revgraph.render.markdown import MAX_CHARS, cell, code_span, shorten
 
-if TYPE_CHECKING:  # pragma: no cover
-    from revgraph.api.diffing import RevisionDiff, UnreadableFile
+# ``api.diffing``'s RevisionDiff and UnreadableFile (render does not import the api).
+RevisionDiff = UnreadableFile = Any
 
 COMMENT_MARKER = "<!-- revgraph-diff -->"
 MAX_ROWS = 200
 
 
-def changes(found: "RevisionDiff") -> list[tuple[str, str, str]]:
+def changes(found: RevisionDiff) -> list[tuple[str, str, str]]:
     """``(change, revision, detail)`` for each line of a diff, in the text output's order."""
     rows = [("added", rid, "") for rid in found.added]
     rows += [("removed", rid, "") for rid in found.removed]
@@ -45,7 +45,7 @@ def snapshot_markdown(name: str, *, is_ref: bool) -> str:
     return code_span(shorten(name), in_table=False) if is_ref else name
 
 
-def render_markdown(diffs: Sequence["RevisionDiff"], old: str, new: str, unreadable_line) -> str:
+def render_markdown(diffs: Sequence[RevisionDiff], old: str, new: str, unreadable_line) -> str:
     """A comment: a heading, then per environment a table of changes (cut to fit GitHub).
 
     ``old``, ``new``: the snapshots as markdown (``snapshot_markdown``)."""
@@ -69,7 +69,7 @@ def render_markdown(diffs: Sequence["RevisionDiff"], old: str, new: str, unreada
     return text
 
 
-def _section(found: "RevisionDiff", max_rows: int, unreadable_line) -> str:
+def _section(found: RevisionDiff, max_rows: int, unreadable_line) -> str:
     rows = changes(found)
     if not rows and not found.unreadable:
         return "No revision changes."
@@ -89,7 +89,7 @@ def _section(found: "RevisionDiff", max_rows: int, unreadable_line) -> str:
     return "\n\n".join(out)
 
 
-def render_github(diffs: Sequence["RevisionDiff"], unreadable_line) -> str:
+def render_github(diffs: Sequence[RevisionDiff], unreadable_line) -> str:
     """One ``::notice`` per change and one ``::warning`` per unreadable file, each a line."""
     many = len(diffs) > 1
     lines = []
@@ -103,7 +103,7 @@ def render_github(diffs: Sequence["RevisionDiff"], unreadable_line) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _unreadable_command(unreadable: "UnreadableFile", prefix: str, unreadable_line) -> str:
+def _unreadable_command(unreadable: UnreadableFile, prefix: str, unreadable_line) -> str:
     problem = unreadable.problem
     props = ",".join(
         f"{key}={escape_property(value)}"
