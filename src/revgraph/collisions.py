@@ -374,13 +374,24 @@ def _delta(base: _Files, landed: _Files) -> dict[str, tuple | None]:
 
 def _land_both(env: str, base: _Files, a: Mapping[str, tuple | None], b: Mapping[str, tuple | None]) -> Snapshot:
     """Base with both landings' changes: a three-way merge by file against base, the
-    common ancestor of both predicted merges. A file both change differently keeps both
-    versions, as git's conflict stages do (``sources.merged``)."""
+    common ancestor of both predicted merges.
+
+    A file both change is merged by what the graph reads of it (``_merge_revision``):
+    a docstring fixed on one side and ``downgrade()`` edited on the other is one
+    revision, as git's text merge makes it (a tester: "both add a in files of their
+    own"). A file one side renames is followed there (``_follow_renames``). Only
+    changes to the same field keep both versions, as git's conflict stages do
+    (``sources.merged``).
+    """
+    a, b = dict(a), dict(b)
+    ancestors = dict(base)
+    _follow_renames(base, a, b, ancestors)
+    _follow_renames(base, b, a, ancestors)
     files = dict(base)
     for key in a.keys() | b.keys():
         versions = [d[key] for d in (a, b) if key in d]
         if len(versions) == 2 and versions[0] != versions[1]:
-            kept: tuple | None = tuple(item for version in versions if version for item in version)
+            kept: tuple | None = _merge_revision(ancestors.get(key), *versions)
         else:
             kept = versions[0]
         if kept:
@@ -393,6 +404,56 @@ def _land_both(env: str, base: _Files, a: Mapping[str, tuple | None], b: Mapping
         tuple(item for item in items if isinstance(item, Revision)),
         tuple(item for item in items if isinstance(item, ParseProblem)),
     )  # fmt: skip
+
+
+def _follow_renames(
+    base: _Files, mover: dict[str, tuple | None], other: dict[str, tuple | None], ancestors: dict[str, tuple]
+) -> None:
+    """Where ``mover`` renames a file of base (deletes it, adds a file of the same id) and
+    ``other`` edits it, move ``other``'s edit to the new path, as git's rename detection
+    does: one file of that id, not the edited old one beside the renamed one."""
+    for old_key, version in list(mover.items()):
+        was = base.get(old_key)
+        if version is not None or not was or len(was) != 1 or not isinstance(was[0], Revision):
+            continue
+        if other.get(old_key) is None:
+            continue  # the other side keeps it as it was, or deletes it too
+        new_key = next(
+            (key for key, moved in mover.items() if key not in base and moved and len(moved) == 1
+             and isinstance(moved[0], Revision) and moved[0].id == was[0].id),
+            None,
+        )  # fmt: skip
+        if new_key is None:
+            continue
+        edited = other.pop(old_key)
+        other[old_key] = None
+        other[new_key] = tuple(replace(item, path=_moved_path(item, new_key)) for item in edited)
+        ancestors[new_key] = was
+
+
+def _moved_path(item: Revision | ParseProblem, key: str) -> str:
+    return key if not key.startswith(("id:", "unreadable:")) else item.path
+
+
+# What the graph reads of a revision file: merged field by field.
+_GRAPH_FIELDS = ("down_revisions", "branch_labels", "depends_on")
+
+
+def _merge_revision(ancestor: tuple | None, ours: tuple | None, theirs: tuple | None) -> tuple:
+    """One file changed on both sides: the revision a clean text merge leaves, when each
+    field the graph reads changed on one side at most; else both versions (a conflict)."""
+    both = tuple(item for version in (ours, theirs) if version for item in version)
+    singles = [v[0] if v and len(v) == 1 and isinstance(v[0], Revision) else None for v in (ancestor, ours, theirs)]
+    old, left, right = singles
+    if old is None or left is None or right is None or not old.id == left.id == right.id:
+        return both
+    merged = {}
+    for name in _GRAPH_FIELDS:
+        was, one, two = (sorted(getattr(r, name)) for r in (old, left, right))
+        if one != was and two != was and one != two:
+            return both  # the same field changed two ways: git stops, nobody knows the result
+        merged[name] = getattr(left if one != was else right, name)
+    return (replace(left, **merged),)
 
 
 @dataclass

@@ -700,3 +700,72 @@ def test_the_steps_for_a_ref_that_is_no_branch_run(make_gitrepo, kind):
     with Workspace(Options(cwd=repo.path)) as ws:
         (here,) = heads(ws, None)
     assert here.graph[FA].down_revisions == (FB,)
+
+
+def _two_lanes_and_a_shared_landed_file(repo: GitRepo) -> str:
+    """main: A <- B on the 'core' line, R on 'reporting'; returns A's path."""
+    repo.init_env()
+    a_path = repo.add_revision(A, None, message="create users", branch_labels="core")
+    repo.add_revision(B, A, message="create tasks")
+    repo.add_revision(R, None, message="reporting", branch_labels="reporting")
+    repo.commit("two labelled lines")
+    return a_path
+
+
+def test_two_branches_editing_different_parts_of_one_landed_file_do_not_collide(gitrepo):
+    # A reviewer: one branch fixes A's docstring, the other edits A's downgrade(); git
+    # merges the two cleanly into one file. collisions kept both versions: "both add
+    # 0a0a0a0a0a01 in files of their own", and told the second to renumber a landed id.
+    a_path = _two_lanes_and_a_shared_landed_file(gitrepo)
+    gitrepo.git("checkout", "-q", "-b", "fx")
+    gitrepo.write(a_path, gitrepo.read(a_path).replace(b'"""create users', b'"""Create users'))
+    gitrepo.add_revision(FA, B, message="add fa")
+    gitrepo.commit("fx")
+    gitrepo.git("checkout", "-q", "-b", "fy", "main")
+    gitrepo.write(a_path, gitrepo.read(a_path) + b"\n# kept for the downgrade\n")
+    gitrepo.add_revision(FC, R, message="add fc")
+    gitrepo.commit("fy")
+    gitrepo.checkout("main")
+
+    report = collisions_json(gitrepo, "fx", "fy", "--base", "main", code=0)
+
+    assert report["collisions"] == [] and report["problems"] == []
+    gitrepo.merge("fx")
+    gitrepo.merge("fy")  # the truth: a clean merge, one file of A, one head per line
+    assert sorted(gitrepo.alembic("heads").stdout.split()[::3]) == sorted([FA, FC])
+
+
+def test_a_branch_renaming_a_landed_file_and_one_editing_it_do_not_collide(gitrepo):
+    a_path = _two_lanes_and_a_shared_landed_file(gitrepo)
+    gitrepo.git("checkout", "-q", "-b", "fx")
+    gitrepo.git("mv", a_path, a_path.replace(".py", "_renamed.py"))
+    gitrepo.add_revision(FA, B, message="add fa")
+    gitrepo.commit("fx")
+    gitrepo.git("checkout", "-q", "-b", "fy", "main")
+    gitrepo.write(a_path, gitrepo.read(a_path) + b"\n# kept for the downgrade\n")
+    gitrepo.add_revision(FC, R, message="add fc")
+    gitrepo.commit("fy")
+    gitrepo.checkout("main")
+
+    report = collisions_json(gitrepo, "fx", "fy", "--base", "main", code=0)
+
+    assert report["collisions"] == [] and report["problems"] == []
+    gitrepo.merge("fx")
+    gitrepo.merge("fy")
+    assert len(list((gitrepo.path / "migrations" / "versions").glob("*.py"))) == 5
+
+
+def test_two_branches_re_pointing_one_landed_revision_two_ways_still_collide(gitrepo):
+    a_path = _two_lanes_and_a_shared_landed_file(gitrepo)
+    b_path = next((gitrepo.path / "migrations" / "versions").glob(f"{B}_*.py")).relative_to(gitrepo.path)
+    for name, parent in (("fx", R), ("fy", None)):
+        gitrepo.git("checkout", "-q", "-b", name, "main")
+        text = gitrepo.read(b_path).replace(f"= '{A}'".encode(), f"= {parent!r}".encode())
+        gitrepo.write(b_path, text)
+        gitrepo.commit(name)
+    gitrepo.checkout("main")
+
+    report = collisions_json(gitrepo, "fx", "fy", "--base", "main", code=1)
+
+    assert {p["code"] for p in report["problems"]} == {"RG201"}  # each re-points landed B alone
+    assert a_path
