@@ -937,13 +937,16 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
     rebase sees what has just landed.
 
     A remote branch is rebased from the very commit that was analysed, on a
-    detached HEAD, and pushed back leasing on that commit: a local branch of
-    the same name may be behind (switching to it would rebase an older
-    history), and a plain ``--force-with-lease`` compares with what the fetch
-    just brought, so a teammate's newer push would be overwritten. Leasing on
-    the analysed commit, the push is refused if the branch moved since; the
-    local branch is left alone. A ref that is no branch is rebased the same
-    way, and the last line says where the result has to go.
+    branch of its own (``rebase_branch``), and pushed back from it leasing on
+    that commit: a local branch of the same name may be behind (switching to it
+    would rebase an older history), and a plain ``--force-with-lease`` compares
+    with what the fetch just brought, so a teammate's newer push would be
+    overwritten. Leasing on the analysed commit, the push is refused if the
+    branch moved since; the local branch is left alone. The push names that
+    branch, not HEAD: a rebase stopped on the lock file has HEAD on base's
+    commits, and pushing it replaced the branch with base (a reviewer); the
+    branch moves only once the rebase is done. A ref that is no branch is
+    rebased on a detached HEAD, and the last line says where the result has to go.
     """
     q = shell_word
     commands = []
@@ -963,26 +966,33 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
     if checkout.remote and checkout.sha:
         lease = f"--force-with-lease={checkout.branch}:{checkout.sha}"
         commands.append(
-            f"git push {q(lease)} {q(checkout.remote)} {q(f'HEAD:{checkout.branch}')}"
-            f"  # refused if {checkout.branch} moved since this analysis: then run collisions again"
+            f"git push {q(lease)} {q(checkout.remote)} {q(f'{rebase_branch(checkout)}:{checkout.branch}')}"
+            f"  # once the rebase is done; refused if {checkout.branch} moved since this analysis: "
+            "then run collisions again"
         )
     elif checkout.remote:
         commands.append(f"git push --force-with-lease {q(checkout.remote)} {q(checkout.branch)}")
     elif checkout.detached:
         sha = checkout.sha or checkout.branch
         commands.append(
-            f"# {checkout.branch} is no branch: push HEAD to the branch it stands for, leasing on the "
-            f"commit read here: git push --force-with-lease=BRANCH:{sha} REMOTE HEAD:BRANCH"
+            f"# {checkout.branch} is no branch: once the rebase is done, push HEAD to the branch it stands "
+            f"for, leasing on the commit read here: git push --force-with-lease=BRANCH:{sha} REMOTE HEAD:BRANCH"
         )
     return commands
+
+
+def rebase_branch(checkout: Checkout) -> str:
+    """The local branch a remote branch is rebased on: the analysed commit, apart from
+    the user's own branch of that name."""
+    return f"revgraph-rebase/{checkout.branch}"
 
 
 def _switch_command(checkout: Checkout) -> str:
     q = shell_word
     if checkout.sha and checkout.remote:
         return (
-            f"git switch --detach {q(checkout.sha)}  # {checkout.remote}/{checkout.branch} as analysed; "
-            f"your local {checkout.branch} stays as it is"
+            f"git switch -C {q(rebase_branch(checkout))} {q(checkout.sha)}  # {checkout.remote}/{checkout.branch} "
+            f"as analysed; your local {checkout.branch} stays as it is"
         )
     if checkout.detached:
         target = checkout.sha or checkout.branch

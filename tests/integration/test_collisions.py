@@ -292,8 +292,10 @@ def test_following_the_printed_steps_in_a_clone_lands_both_branches_with_one_hea
     commands = [line.strip() for line in out.split("2. after origin/feature/b has landed", 1)[1].splitlines()[1:]]
     analysed = clone.rev_parse("origin/feature/a")
     assert commands[0] == "git fetch origin"
-    assert commands[1].startswith(f"git switch --detach {analysed}")
-    assert commands[-1].startswith(f"git push --force-with-lease=feature/a:{analysed} origin HEAD:feature/a")
+    assert commands[1].startswith(f"git switch -C revgraph-rebase/feature/a {analysed}")
+    assert commands[-1].startswith(
+        f"git push --force-with-lease=feature/a:{analysed} origin revgraph-rebase/feature/a:feature/a"
+    )
 
     origin.git("merge", "-q", "--no-ff", "--no-edit", "feature/b")  # step 1: feature/b lands
     for command in commands:
@@ -691,7 +693,7 @@ def test_the_steps_for_a_ref_that_is_no_branch_run(make_gitrepo, kind):
     out = repo.run("collisions", "feature/b", ref, "--base", "main", check=1).stdout
     commands = second_step_commands(out, "2. after feature/b has landed")
     assert commands[0] == f"git switch --detach {sha}  # {ref} is no branch: the commit it names"
-    assert commands[-1].startswith(f"# {ref} is no branch: push HEAD to the branch it stands for")
+    assert commands[-1].startswith(f"# {ref} is no branch: once the rebase is done, push HEAD to the branch it stands for")
     repo.git("merge", "-q", "--no-ff", "--no-edit", "feature/b")  # step 1 lands
     for command in commands:
         done = run_step(repo, command)
@@ -769,3 +771,38 @@ def test_two_branches_re_pointing_one_landed_revision_two_ways_still_collide(git
 
     assert {p["code"] for p in report["problems"]} == {"RG201"}  # each re-points landed B alone
     assert a_path
+
+
+def test_steps_followed_line_by_line_through_a_lock_conflict_never_push_base_over_the_branch(make_gitrepo, tmp_path):
+    # A reviewer: with the heads lock installed, `git rebase origin/main` stops on the
+    # lock file; fix stages the re-point and says `git rebase --continue`; the printed
+    # push, run next, pushed HEAD (base's commits, mid-rebase) over feature/a: its
+    # revisions were gone from origin. The push now names the branch the rebase
+    # moves only once it is done: mid-rebase it pushes nothing new.
+    origin = make_gitrepo("origin")
+    origin.commit_installed_base(A, message="create users")
+    origin.git("config", "receive.denyCurrentBranch", "ignore")
+    for name, rid in (("feature/a", FA), ("feature/b", FB)):
+        origin.git("checkout", "-q", "-b", name, "main")
+        origin.commit_locked_revision(rid, A, message=f"add {rid}")
+    origin.checkout("main")
+    clone = origin.clone(tmp_path / "clone")
+    clone.run("install", "--merge-driver", check=True)  # git config is not cloned
+    out = clone.run("collisions", "origin/feature/a", "origin/feature/b", check=1).stdout
+    later = "origin/feature/a" if "after origin/feature/b has landed" in out else "origin/feature/b"
+    first = "feature/b" if later == "origin/feature/a" else "feature/a"
+    commands = second_step_commands(out, f"2. after origin/{first} has landed")
+    origin.git("merge", "-q", "--no-ff", "--no-edit", first)  # step 1 lands
+    branch = later.removeprefix("origin/")
+    before = origin.rev_parse(branch)
+
+    results = [run_step(clone, command) for command in commands]
+
+    stopped = next(r for c, r in zip(commands, results) if c.startswith("git rebase "))
+    assert stopped.returncode != 0  # the lock file stopped the rebase, as the reviewer saw
+    assert origin.rev_parse(branch) == before, results  # nothing pushed mid-rebase, nothing lost
+    clone.git("rebase", "--continue", input="")  # what fix said to do
+    assert run_step(clone, commands[-1]).returncode == 0
+    with Workspace(Options(cwd=origin.path)) as ws:
+        (rebased,) = heads(ws, branch)
+    assert rebased.graph[FA if branch == "feature/a" else FB].down_revisions == ((FB if branch == "feature/a" else FA),)
