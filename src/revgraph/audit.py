@@ -488,7 +488,16 @@ def _fingerprint(history: "git.Repo", walk: _EnvWalk, rev: Revision) -> str | No
 
 def _blob(history: "git.Repo", blob_id: str) -> bytes | None:
     """The blob's bytes from GitPython's object database (one ``cat-file --batch``
-    for the whole run); None when git has no such blob, as ``cat-file blob`` would say."""
+    for the whole run); None when git has no such blob, as ``cat-file blob`` would say.
+
+    GitPython's batch reader takes 40-character ids only: a SHA-256 repository's
+    blob is read by ``git cat-file blob`` alone (only edited landed revisions are).
+    """
+    if len(blob_id) != 40:
+        try:
+            return _git(history, "cat-file", "blob", blob_id)
+        except GitError:
+            return None
     try:
         stream = history.odb.stream(bytes.fromhex(blob_id))
         data = stream.read()  # read in full, whatever its type: the batch stays in step
@@ -577,13 +586,18 @@ def _split(inside: Sequence[bool]) -> int:
 
 def _rev_list(history: "git.Repo", sha: str, **options: object) -> list[str]:
     """The ids of ``sha``'s first-parent history (``git rev-list --first-parent``
-    with ``options``), through GitPython's ``iter_commits``; nothing is read but ids."""
-    import git
+    with ``options``, ``max_count=1`` for ``--max-count=1``); nothing is read but ids.
 
-    try:
-        return [c.hexsha for c in history.iter_commits(sha, first_parent=True, **options)]
-    except git.GitCommandError as exc:
-        raise _failed("rev-list", exc) from None
+    Through GitPython's command interface, not ``iter_commits``: its parser takes
+    40-character ids, and failed on a SHA-256 repository's (a reviewer).
+    """
+    flags = [
+        f"--{name.replace('_', '-')}" if value is True else f"--{name.replace('_', '-')}={value}"
+        for name, value in options.items()
+        if value is not None and value is not False
+    ]
+    out = _git(history, "rev-list", "--first-parent", *flags, sha, "--")
+    return out.decode("ascii", "replace").split()
 
 
 def _commit_infos(history: "git.Repo", shas: Sequence[str]) -> list[CommitInfo]:
@@ -695,15 +709,6 @@ def _git(history: "git.Repo", command: str, *args: str, input: bytes | None = No
     if proc.returncode != 0:
         raise GitError(f"git {command} failed: {_first_line(err) or proc.returncode}")
     return out
-
-
-def _failed(command: str, exc: "git.GitCommandError") -> GitError:
-    """The one-line GitError for a git command GitPython ran and saw fail."""
-    stderr = exc.stderr  # GitPython's "\n  stderr: '<git's stderr>'", decoded losslessly
-    prefix = "\n  stderr: '"
-    if stderr.startswith(prefix) and stderr.endswith("'"):
-        stderr = stderr[len(prefix) : -1]
-    return GitError(f"git {command} failed: {_first_line(os.fsencode(stderr)) or exc.status}")
 
 
 def _first_line(text: "bytes | str") -> str:

@@ -106,3 +106,19 @@ def test_fix_moves_the_new_revision_after_a_merge(repo):
     heads = repo.run("heads", "--json", check=True).stdout
     assert json.loads(heads)["environments"][0]["heads"] == [OURS]
     assert repo.alembic("heads").stdout.split() == [OURS, "(head)"]
+
+
+def test_audit_walks_the_history(repo):
+    # A reviewer: audit failed with "internal error: ValueError" (GitPython's commit
+    # parser takes 40-character ids).
+    [mid] = (repo.path / "migrations" / "versions").glob(f"{MID}_*.py")
+    repo.merge("main", expect_conflict=False)
+    mid.write_bytes(mid.read_bytes().replace(b"    pass", b"    op.drop_table('users')", 1))
+    repo.commit("edit a landed revision")
+
+    report = json.loads(repo.run("audit", "--ref", "feature", "--format", "json", check=0).stdout)
+
+    [env] = report["environments"]
+    assert [w["opened"]["heads"] for w in env["windows"]] == [[OURS, THEIRS]]
+    assert [e["revision"] for e in env["edited"]] == [MID]
+    assert report["commit"] == repo.rev_parse("feature") and len(report["commit"]) == 64
