@@ -336,6 +336,39 @@ def test_the_version_table_env_py_names_is_read_even_beside_alembic_version(land
     assert [(f["code"], f["revisions"]) for f in findings] == [("RG502", [B])]
 
 
+def test_a_version_table_env_py_names_that_is_missing_means_never_stamped(landed_repo, tmp_path):
+    """A reviewer: env.py names my_version, this environment never migrated, and the
+    database holds another environment's alembic_version: revgraph guessed that table
+    and reported its row as RG501. A table env.py names is this environment's."""
+    repo = landed_repo
+    _env_with_version_table(repo, "my_version")
+    db = tmp_path / "shared.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('f00dfeed0001')")
+        conn.commit()
+    assert repo.alembic("-x", f"db={sqlite_url(db)}", "current").stdout.strip() == ""  # never stamped
+
+    findings = check_json(repo, "--db", sqlite_url(db), expect=0)
+
+    assert [(f["code"], f["revisions"]) for f in findings] == [("RG502", [A, B])]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        # An "@" in the query value ended the userinfo mask there, and showed "cret".
+        ("postgresql://host:5432/db?password=se@cret", "postgresql://host:5432/db?password=***"),
+        # A connection string that holds the password under another parameter's name.
+        ("mssql+pyodbc:///?odbc_connect=DRIVER%3Dx%3BUID%3Du%3BPWD%3Dse%40cret", "mssql+pyodbc:///?odbc_connect=***"),
+    ],
+)
+def test_a_password_inside_the_query_is_masked_whole(url, shown):
+    from revgraph.sources.database import mask_url
+
+    assert mask_url(url) == shown
+
+
 def test_a_password_in_the_query_string_is_masked_everywhere(landed_repo, tmp_path):
     """A tester: ``?password=`` (libpq takes it) was printed whole, in PR annotations too."""
     secret = "S3cretPW"

@@ -483,7 +483,8 @@ def _read_database(ws: Workspace, db_url: str) -> tuple[tuple[str, ...], str | N
     from revgraph.sources.database import DEFAULT_VERSION_TABLE, mask_url, read_stamp
 
     table, schema = _configured_version_table(ws.environments[0])
-    stamp = read_stamp(db_url, version_table=table or DEFAULT_VERSION_TABLE, schema=schema, cwd=ws.options.cwd)
+    stamp = read_stamp(db_url, version_table=table or DEFAULT_VERSION_TABLE, schema=schema, cwd=ws.options.cwd,
+                       guess=table is None)  # fmt: skip
     if not stamp.guessed:
         return stamp.revisions, None
     return stamp.revisions, (

@@ -45,23 +45,29 @@ class DatabaseError(RevgraphError):
 
 
 # Query parameters that carry a secret (``?password=`` reaches libpq and most
-# drivers as the password): their values are masked like the URL's own.
+# drivers as the password): their values are masked like the URL's own. So is a
+# value that holds a password of its own (ODBC's ``odbc_connect=...;PWD=...``).
 _SECRET_PARAMETER = re.compile(r"(?i)pass|pwd|secret|token|key|credential|auth")
+_SECRET_INSIDE = re.compile(r"(?i)(pwd|pass|passwd|password|secret|token)\s*=")
 
 
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (also for URLs SQLAlchemy rejects)."""
+    from urllib.parse import unquote
+
+    address, mark, query = url.partition("?")
+    if mark:
+        # First: an "@" in a query value (``?password=se@cret``) would otherwise end
+        # the password's mask below inside the query, and show the rest.
+        parameters = [
+            f"{name}=***" if sep and (_SECRET_PARAMETER.search(name) or _SECRET_INSIDE.search(unquote(value)))
+            else f"{name}{sep}{value}"
+            for name, sep, value in (pair.partition("=") for pair in query.split("&"))
+        ]  # fmt: skip
+        url = f"{address}?{'&'.join(parameters)}"
     # Greedy up to the last "@": a password holding "@" or "/" is masked whole
     # (at worst the host is masked too, never the password shown).
-    masked = re.sub(r"(://[^:/@]*:).*@", r"\1***@", url, count=1)
-    address, mark, query = masked.partition("?")
-    if not mark:
-        return masked
-    parameters = [
-        f"{name}=***" if sep and _SECRET_PARAMETER.search(name) else f"{name}{sep}{value}"
-        for name, sep, value in (pair.partition("=") for pair in query.split("&"))
-    ]
-    return f"{address}?{'&'.join(parameters)}"
+    return re.sub(r"(://[^:/@]*:).*@", r"\1***@", url, count=1)
 
 
 def version_table_in(env_py: bytes) -> tuple[str | None, str | None]:
@@ -119,12 +125,17 @@ def read_stamp(
     version_table: str = DEFAULT_VERSION_TABLE,
     schema: str | None = None,
     cwd: Path | str | None = None,
+    guess: bool = True,
 ) -> Stamp:
-    """``read_stamped``, saying which table the rows came from (see the module docstring)."""
+    """``read_stamped``, saying which table the rows came from (see the module docstring).
+
+    ``guess``: without the table asked for, read the one other table shaped like it;
+    False when env.py names the table (it is then this environment's, and missing
+    means never stamped: another one is another environment's)."""
     parsed = _parse(url)
     engine = _engine(parsed, url, Path(cwd) if cwd is not None else None)
     try:
-        return _read_versions(engine, url, version_table, schema)
+        return _read_versions(engine, url, version_table, schema, guess)
     finally:
         engine.dispose()
 
@@ -242,7 +253,7 @@ def _missing_driver(parsed: "URL", url: str, exc: ImportError) -> DatabaseError:
 
 
 # ------------------------------------------------------------------ reading
-def _read_versions(engine: "Engine", url: str, version_table: str, schema: str | None) -> Stamp:
+def _read_versions(engine: "Engine", url: str, version_table: str, schema: str | None, guess: bool) -> Stamp:
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -251,6 +262,8 @@ def _read_versions(engine: "Engine", url: str, version_table: str, schema: str |
             inspector = inspect(conn)
             if inspector.has_table(version_table, schema=schema):
                 stamp = Stamp(_rows(conn, version_table, schema), version_table, False)
+            elif not guess:
+                stamp = Stamp((), version_table, False)  # never stamped
             else:
                 stamp = _only_other_version_table(conn, inspector, url, version_table, schema)
             conn.rollback()  # we only read; leave nothing open on the server
