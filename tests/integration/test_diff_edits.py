@@ -129,3 +129,23 @@ def test_the_file_left_of_an_id_is_still_compared_with_its_old_self(gitrepo):
     [env] = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)["environments"]
 
     assert env["repointed"] == [{"revision": "dup", "old": [ROOT], "new": [MID]}]
+
+
+def test_the_file_left_of_an_id_is_found_again_when_it_was_also_renamed(gitrepo):
+    # A reviewer: r_2.py deleted and r_1.py renamed in one commit: "re-pointed: MID -> ROOT",
+    # and r_1.py listed as removed too.
+    gitrepo.init_env()
+    gitrepo.add_revision(ROOT, None, message="root")
+    gitrepo.add_revision(MID, ROOT, message="mid")
+    body = "\n\ndef upgrade():\n    pass\n"
+    gitrepo.write("migrations/versions/r_1.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{ROOT}"\n{body}')
+    gitrepo.write("migrations/versions/r_2.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{MID}"\n{body}')
+    gitrepo.commit("one id, two files")
+    gitrepo.remove("migrations/versions/r_2.py")
+    gitrepo.git("mv", "migrations/versions/r_1.py", "migrations/versions/r_keep.py")
+    gitrepo.commit("the copy goes, the other is renamed")
+
+    [env] = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)["environments"]
+
+    assert env["repointed"] == [] and env["edited"] == []
+    assert env["deduplicated"] == [{"revision": "dup", "removed": ["migrations/versions/r_2.py"]}]

@@ -98,20 +98,21 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
     twice = {rid for rid, _ in duplicated}
     # Every file of an id, not the one a map by id keeps: an edit in the other copy counts too.
     old_blobs, new_blobs = _by_id(old, "blob_id"), _by_id(new, "blob_id")
-    old_files = {r.path: r for r in old.revisions}
+    old_files: dict[str, list] = {}
+    for r in old.revisions:
+        old_files.setdefault(r.id, []).append(r)
     repointed = []
     edited = []
     deduplicated = []
     for rid in sorted(set(a) & set(b) - twice):
         fewer = len(new_paths[rid]) < len(old_paths[rid])
         if fewer:
-            # One of an id's files removed (RG103 mended): the files left are compared
-            # with themselves, not with whichever old copy a map by id kept (a tester:
-            # "r re-pointed: c -> b" when r_2.py, the copy on c, was deleted).
-            gone = tuple(sorted(set(old_paths[rid]) - set(new_paths[rid])))
+            # One of an id's files removed (RG103 mended): the file left is compared
+            # with its own old self, not with whichever old copy a map by id kept (a
+            # tester: "r re-pointed: c -> b" when r_2.py, the copy on c, was deleted).
+            was = _old_self(old_files[rid], b[rid])
+            gone = tuple(sorted(set(old_paths[rid]) - set(new_paths[rid]) - {was.path}))
             deduplicated.append((rid, gone))
-            was = old_files.get(b[rid].path)
-            was = was if was is not None and was.id == rid else a[rid]
         else:
             was = a[rid]
         if set(was.down_revisions) != set(b[rid].down_revisions):  # a merge's parents are a set
@@ -124,6 +125,20 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> RevisionDiff:
         new.environment, added, removed, tuple(edited), tuple(repointed), duplicated, unreadable,
         deduplicated=tuple(deduplicated),
     )  # fmt: skip
+
+
+def _old_self(copies: list, now):
+    """Which of an id's old files ``now`` is: the one at its path, else (renamed) the one
+    with its content, else the one with its parents, else the last (a map by id's)."""
+    for same in (
+        lambda r: r.path == now.path,
+        lambda r: r.blob_id is not None and r.blob_id == now.blob_id,
+        lambda r: set(r.down_revisions) == set(now.down_revisions),
+    ):
+        found = next((r for r in copies if same(r)), None)
+        if found is not None:
+            return found
+    return copies[-1]
 
 
 def _unreadable_files(
