@@ -124,3 +124,48 @@ def test_pull_merge_on_main_refuses_with_a_hint_that_leads_somewhere(clones):
     assert "`revgraph fix --strategy merge`" in refused.stderr and "git pull --rebase" in refused.stderr
     ours.run("fix", "--base", "origin/main", "--strategy", "merge", check=True)
     assert ours.run("check", "--base", "origin/main").returncode == 0
+
+
+FEATURE = "fe0000000001"
+
+
+@pytest.mark.parametrize("committed", [False, True], ids=["merge in progress", "merge committed"])
+def test_a_feature_merged_into_main_moves_not_mains_own_unpushed_revision(make_gitrepo, tmp_path, committed):
+    # A tester: on main (origin/HEAD -> origin/main), an unpushed revision of main's
+    # own, then `git merge origin/feature`: during the merge fix moved the feature's
+    # revision; once the merge was committed, the same tree moved main's own, by
+    # Create Date alone.
+    origin = make_gitrepo("origin")
+    origin.init_env()
+    origin.add_revision(ROOT, None, message="root")
+    origin.commit("root")
+    origin.git("checkout", "-q", "-b", "feature")
+    # The feature's is the older: by Create Date alone, main's own would go on top of it.
+    feature = origin.add_revision(FEATURE, ROOT, message="the feature's", create_date=OLDER)
+    origin.commit("feature")
+    origin.checkout("main")
+    ours = origin.clone(tmp_path / "ours")
+    own = ours.add_revision(LOCAL, ROOT, message="main's own, not pushed", create_date=NEWER)
+    ours.commit("main's own")
+    ours.git("merge", "-q", "--no-ff", *([] if committed else ["--no-commit"]), "--no-edit", "origin/feature")
+
+    out = ours.run("fix", check=True).stdout
+
+    assert f"moved {FEATURE}" in out and f"moved {LOCAL}" not in out, out
+    assert _down_of(ours, own).endswith(f"'{ROOT}'".encode())
+    assert _down_of(ours, feature).endswith(f"'{LOCAL}'".encode())
+
+
+def test_a_committed_pull_merge_on_main_still_moves_the_unpushed_revision(clones):
+    # ``git pull`` merging origin/main into main: its second side has landed; the
+    # unpushed revision is the one to move, merge committed or not.
+    ours, pushed, local = clones
+    ours.commit("ours")
+    ours.git("pull", "-q", "--no-rebase", "origin", "main", check=None)  # stops on notes.txt
+    ours.write("notes.txt", "both lines\n")
+    ours.commit("merge origin/main")
+
+    out = ours.run("fix", "--base", "origin/main", check=True).stdout
+
+    assert f"moved {LOCAL}" in out and f"moved {PUSHED}" not in out, out
+    assert _down_of(ours, local).endswith(f"'{PUSHED}'".encode())

@@ -163,6 +163,16 @@ def _landed_for_fix(
                 and _names_branch(repo, base_ref.ref, branch)
             ):
                 take(repo.read_ref(env, "HEAD", cache=ws.cache).revisions)
+            elif operation is None and branch and _names_branch(repo, base_ref.ref, branch):
+                merged_from = _unlanded_merge_parent(repo, base_ref.sha)
+                if merged_from is not None:
+                    # The same merge into the base branch, committed and not pushed: the
+                    # branch as it was (the merge's first parent) keeps its revisions, as
+                    # HEAD does while the merge is in progress (above). Without it the
+                    # commit turned which side moves over to Create Date (a tester: main's
+                    # own unpushed revision moved onto the feature's).
+                    take(repo.read_ref(env, "HEAD^1", cache=ws.cache).revisions)
+                    sources.append(f"{branch} before merging {merged_from[:10]}")
             elif (
                 operation is not None and operation.kind in ("merge", "squash") and branch and operation.theirs
                 and operation.theirs != base_read  # `git merge main` with base main: read above
@@ -194,6 +204,18 @@ def _landed_for_fix(
         landed |= graph.closure(db_revisions) | set(db_revisions)
         sources.append("database")
     return landed & set(graph.revisions), targets, sources, files
+
+
+def _unlanded_merge_parent(repo: GitRepo, base_sha: str) -> str | None:
+    """HEAD's second parent, when HEAD is a merge commit that brought in work the base
+    (``base_sha``) does not hold yet; None otherwise (not a merge, or ``git pull``'s merge
+    of the remote branch itself, whose side has landed)."""
+    done = repo.git("rev-parse", "--verify", "-q", "HEAD^2^{commit}", ok=range(256))
+    if done.returncode != 0 or repo.head_sha() == base_sha:
+        return None
+    second = done.stdout.decode("ascii", "replace").strip()
+    inside = repo.git("merge-base", "--is-ancestor", second, base_sha, ok=range(256))
+    return None if inside.returncode == 0 else second
 
 
 def _refuse_operation_without_base(ws: Workspace, base: str | None, operation) -> None:
