@@ -54,3 +54,14 @@ def test_a_revises_line_that_names_the_id_twice_is_written_anew():
     spans = {"revises_line": Span(doc, source.index(b"\n", doc), 3),
              "down_revision": Span(literal, literal + 4, 6)}  # fmt: skip
     assert b"Revises: z7\n" in rewrite_down_revision(source, spans, ("x9",), ("z7",))
+
+
+def test_a_revises_line_naming_more_parents_than_down_revision_is_written_anew():
+    # A tester: "Revises: b, a" over down_revision "b" became "Revises: m1, a", and
+    # RG402 still fired after the fix.
+    source = b'"""add\n\nRevises: x9, y8\n"""\nrevision = "a1"\ndown_revision = "x9"\n'
+    doc = source.index(b"Revises: ") + len(b"Revises: ")
+    literal = source.index(b'"x9"')
+    spans = {"revises_line": Span(doc, source.index(b"\n", doc), 3),
+             "down_revision": Span(literal, literal + 4, 6)}  # fmt: skip
+    assert b"Revises: z7\n" in rewrite_down_revision(source, spans, ("x9",), ("z7",))

@@ -243,7 +243,12 @@ def _revises_replacement(
     # The newline is not part of the value, whatever a parser's idea of a CRLF line end.
     while end > start and source[end - 1 : end] in (b"\r", b"\n"):
         end -= 1
-    swapped = _revises_swapped(source[start:end], old_down, new_down)
+    value = source[start:end]
+    # Swapped in place only when the line lists as many entries as there were parents
+    # (a note after an id stays): one that names others too (Revises: b, a for a
+    # down_revision of b) is written anew, not left wrong with one id swapped.
+    entries = [part for part in value.split(b",") if part.strip()]
+    swapped = _revises_swapped(value, old_down, new_down) if len(entries) == len(old_down) else None
     if swapped is not None:
         return (start, end, swapped)
     value = render_revises(new_down, like=source[start:end])
