@@ -749,6 +749,32 @@ def test_a_worktree_s_own_config_overriding_the_driver_is_said_by_install_and_do
     assert "setup:" not in side.run("doctor", check=True).stdout
 
 
+@pytest.mark.parametrize("scope", ["an included file", "the worktree's config"])
+def test_a_stale_revgraph_driver_set_later_is_said_by_install_and_doctor_alike(repo, tmp_path, scope):
+    # A tester: a team's shared config, included after revgraph's line, named an old
+    # virtualenv's revgraph. install said "already installed", doctor said "run
+    # revgraph install again": a loop, and every lock merge failed ("not found").
+    repo.run("install", check=True)
+    stale = "/old/venv/bin/revgraph merge-driver %O %A %B %P"
+    if scope == "an included file":
+        shared = tmp_path / "shared.gitconfig"
+        shared.write_text(f'[merge "revgraph"]\n\tdriver = {stale}\n')
+        repo.git("config", "--add", "include.path", str(shared))
+        where, remedy = str(shared), "remove it from that file"
+    else:
+        repo.git("config", "extensions.worktreeConfig", "true")
+        repo.git("config", "--worktree", "merge.revgraph.driver", stale)
+        where, remedy = "config.worktree", "git config --worktree --unset merge.revgraph.driver"
+
+    install = repo.run("install", check=True)
+    said = repo.run("doctor", check=True).stdout
+
+    assert f"sets merge.revgraph.driver = {stale}, which overrides revgraph's" in install.stderr
+    assert where in install.stderr and remedy in install.stderr
+    assert f"setup: the merge driver for {LOCK} is not revgraph's here" in said and remedy in said
+    assert "Run `revgraph install` again" not in said
+
+
 def test_doctor_tells_when_a_sub_folder_s_gitattributes_takes_the_driver_away(repo):
     repo.run("install", check=True)
     assert "merge=revgraph" not in repo.run("doctor", check=True).stdout

@@ -1011,10 +1011,13 @@ def _overriding_driver(repo) -> tuple[str, str, str] | None:
     """``(scope, where, value)`` of a ``merge.revgraph.driver`` that wins over the
     repository's own (local) one in this work tree, or None.
 
-    Only a later scope can: a linked worktree's own config (``extensions.worktreeConfig``,
-    ``git config --worktree``), or ``-c``/``GIT_CONFIG_*`` given to git. ``install``
-    sets the local value, which such a setting silently overrides. (git before
-    2.26 has no ``--show-scope``: nothing is said there.)
+    What git uses is the last value it reads: a linked worktree's own config
+    (``extensions.worktreeConfig``, ``git config --worktree``), ``-c``/``GIT_CONFIG_*``
+    given to git, or a file the local config includes after revgraph's line (a
+    team's shared config naming an old virtualenv: a tester). ``install`` sets
+    the local value, which such a setting silently overrides; a value equal to
+    the one install writes is no override. (git before 2.26 has no
+    ``--show-scope``: nothing is said there.)
     """
     key = f"merge.{DRIVER_NAME}.driver"
     done = repo.git("config", "--show-scope", "--show-origin", "--get", key, ok=range(256))
@@ -1022,10 +1025,21 @@ def _overriding_driver(repo) -> tuple[str, str, str] | None:
         return None
     scope, _, rest = done.stdout.decode("utf-8", "surrogateescape").rstrip("\n").partition("\t")
     origin, _, value = rest.partition("\t")
-    if scope not in ("worktree", "command") or "merge-driver" in value:
-        return None  # the local one wins, or the later one is revgraph's driver too
+    if origin.startswith("file:") and _is_own_config(repo, origin[len("file:"):]):
+        return None  # the repository's own file: install sets (or just set) it there
+    if scope not in ("local", "worktree", "command") or value == driver_command():
+        return None  # an earlier scope loses to the local value install sets; or it is ours
     where = origin[len("file:"):] if origin.startswith("file:") else "git's command line (-c, GIT_CONFIG_*)"
     return scope, where, value
+
+
+def _is_own_config(repo, path: str) -> bool:
+    """Whether ``path`` (as git names a config file's origin, relative to where it ran)
+    is the repository's own config file, the one ``git config --local`` writes."""
+    try:
+        return os.path.samefile(os.path.join(repo._cwd, path), repo.common_dir / "config")
+    except OSError:
+        return False
 
 
 def _override_warning(repo) -> str | None:
@@ -1034,7 +1048,8 @@ def _override_warning(repo) -> str | None:
         return None
     scope, where, value = found
     undo = (f"unset it there (`git config --worktree --unset merge.{DRIVER_NAME}.driver`)" if scope == "worktree"
-            else "drop it from git's command line")  # fmt: skip
+            else "drop it from git's command line" if scope == "command"
+            else "remove it from that file (the repository's config includes it)")  # fmt: skip
     return (
         f"git config in {where} sets merge.{DRIVER_NAME}.driver = {value}, which overrides revgraph's "
         f"in this work tree: git merges the lock file with it; {undo}"
