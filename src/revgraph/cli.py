@@ -311,7 +311,7 @@ def _check_and_render(st, *, base, fmt, select, ignore, strict, output, db, doct
             quiet=st.quiet,
             every_note=st.verbose,
         )
-        _emit(text, output)
+        _emit(text, output, document=fmt != "text")
         if doctor and fmt == "text" and output is None:
             from revgraph.gitops.install import setup_notes
 
@@ -362,10 +362,15 @@ def _review_mermaid(ws, report) -> Optional[dict]:
     return parts or None
 
 
-def _emit(text: str, output: Optional[Path]) -> None:
+def _emit(text: str, output: Optional[Path], *, document: bool = False) -> None:
+    """``text`` to ``-o FILE`` (UTF-8), or to stdout; ``document``: a machine format,
+    UTF-8 on stdout too (``entry.write_document``)."""
     if output is not None:
         text = text if text.endswith("\n") else text + "\n"
         write_output(output, text.encode("utf-8", "backslashreplace"))
+        return
+    if document:
+        entry.write_document(text)
         return
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     sys.stdout.flush()
@@ -467,7 +472,7 @@ def diff(
     # is listed, but changed nothing: `diff HEAD HEAD` is not a failure.
     code = 1 if any(len(u.sides) == 1 for d in diffs for u in d.unreadable) else 0
     if fmt == "json":
-        typer.echo(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2))
+        _emit(json.dumps({"version": 1, "environments": [d.to_json() for d in diffs]}, indent=2), None, document=True)
         raise typer.Exit(code)
     if fmt in ("markdown", "github"):
         from revgraph.render import diffview
@@ -480,9 +485,9 @@ def diff(
         names = [diffview.snapshot_markdown(_snapshot_name(ref), is_ref=ref not in (None, INDEX_REF)) for ref in (old, new)]
         comment = diffview.render_markdown(diffs, *names, unreadable_line)
         if fmt == "markdown":
-            _emit(comment, None)
+            _emit(comment, None, document=True)
         else:
-            _emit(diffview.render_github(diffs, unreadable_line), None)
+            _emit(diffview.render_github(diffs, unreadable_line), None, document=True)
             if os.environ.get("GITHUB_STEP_SUMMARY"):
                 _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], comment)
         raise typer.Exit(code)

@@ -193,6 +193,29 @@ def cannot_write_output(exc: OSError) -> int:
     return 2
 
 
+def write_document(text: str) -> None:
+    """Write a machine format (JSON, SARIF, JUnit, workflow commands, markdown, DOT) to
+    stdout as UTF-8, whatever the locale makes of stdout.
+
+    Such output is read by a program that takes UTF-8 (GitHub's runner, ``jq``, an
+    XML parser), not by the terminal: with ``PYTHONIOENCODING=ascii`` or a latin-1
+    locale, ``é`` in a file name came out as ``\\xe9`` (JSON that does not parse, an
+    annotation on another file) or as latin-1 under an XML declaration of UTF-8 (a
+    tester). Text for people keeps the stream's encoding.
+    """
+    text = text if text.endswith("\n") or not text else text + "\n"
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    raw = getattr(stream, "buffer", None)
+    if encoding in ("utf8", "") or raw is None:
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    raw.write(text.encode("utf-8", "backslashreplace"))  # a lone surrogate as the UTF-8 path writes it
+    raw.flush()
+
+
 def silence_stdout() -> None:
     """Point fd 1 at the null device: what stdout still holds goes nowhere, quietly."""
     _null_device_on_fd_1(os.O_WRONLY)

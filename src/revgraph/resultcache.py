@@ -1414,8 +1414,13 @@ def fast_check(argv: Sequence[str]) -> int | None:
             st.color = opts.get("color")
             for note in said:
                 st.say(f"warning: {note}", err=True)
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-        sys.stdout.flush()
+        if opts.get("format", "text") == "text":
+            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+            sys.stdout.flush()
+        else:
+            from revgraph.entry import write_document
+
+            write_document(text)
     except BrokenPipeError:
         return 1  # quietly, as revgraph.entry.exit_code_for ends a broken pipe
     return 1 if failed else 0

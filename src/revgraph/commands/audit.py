@@ -51,8 +51,13 @@ def audit(
             from revgraph.render.inert import inert
 
             text = inert(text)  # ids, paths and messages are shown, not obeyed
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        if fmt == "text":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            from revgraph.entry import write_document
+
+            write_document(text)  # UTF-8 whatever the locale: a program reads it
 
 
 @contextmanager

@@ -75,8 +75,13 @@ def collisions(
         from revgraph.render.inert import inert
 
         text = inert(text)  # branch names, ids and paths are shown, not obeyed
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    if fmt == "text":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        from revgraph.entry import write_document
+
+        write_document(text)  # UTF-8 whatever the locale: a program reads it
     raise typer.Exit(0 if report.ok else 1)
 
 

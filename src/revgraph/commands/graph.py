@@ -117,7 +117,12 @@ def graph(
                 mode = focus_mode or default_focus(view)
                 st.console.print(tree_renderable(focus(view, mode, context)))
         return
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if fmt == "tree":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        from revgraph.entry import write_document
+
+        write_document(text)  # UTF-8 whatever the locale: a program reads it
 
 
 def output_format(fmt: Optional[str], output: Optional[Path]) -> str:
