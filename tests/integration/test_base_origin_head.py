@@ -213,3 +213,28 @@ def test_symbolic_target_reads_the_file_and_asks_git_where_refs_are_no_files(our
         assert repo.symbolic_target("refs/remotes/origin/HEAD") == "refs/remotes/origin/main"
         assert repo.symbolic_target("refs/remotes/origin/main") is None
         assert asked == ["symbolic-ref", "symbolic-ref"]
+
+
+def test_a_github_merge_queue_run_checks_against_the_queue_s_own_branch(make_gitrepo, tmp_path):
+    # A tester: a merge_group run into release/1.x (GITHUB_BASE_REF empty) was checked
+    # against origin/main: a false RG102 that stalled the queue.
+    import os
+
+    origin = make_gitrepo("origin")
+    origin.init_env()
+    origin.add_revision("aaaa00000001", None, message="root")
+    origin.commit("root")
+    origin.git("branch", "release/1.x")
+    origin.add_revision("bbbb00000002", "aaaa00000001", message="main only")
+    origin.commit("main moves on")
+    origin.git("checkout", "-q", "-b", "queue", "release/1.x")
+    origin.add_revision("cccc00000003", "aaaa00000001", message="the queued pull request")
+    sha = origin.commit("queued")
+    clone = origin.clone(tmp_path / "clone")
+    clone.git("fetch", "-q", "origin", "release/1.x:refs/remotes/origin/release/1.x")
+    clone.git("checkout", "-q", "--detach", sha)
+    env = {**os.environ, "GITHUB_REF": f"refs/heads/gh-readonly-queue/release/1.x/pr-5-{sha}", "GITHUB_BASE_REF": ""}
+
+    done = clone.run("check", "--format", "json", env=env, check=0)
+
+    assert '"base": "origin/release/1.x"' in done.stdout

@@ -61,6 +61,17 @@ CI_BASE_VARIABLES = (
 )
 
 
+# GitHub's merge queue checks out refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>, and
+# sets no GITHUB_BASE_REF there (a merge_group event): the base is in the ref's name.
+_MERGE_QUEUE_REF = re.compile(r"(?:refs/heads/)?gh-readonly-queue/(.+)/pr-\d+-[0-9a-f]{40,64}")
+
+
+def merge_queue_base(ref: str) -> str | None:
+    """The branch a GitHub merge queue ref (``GITHUB_REF`` of a merge_group run) lands on."""
+    found = _MERGE_QUEUE_REF.fullmatch(ref)
+    return found.group(1) if found else None
+
+
 def _graph(revisions) -> RevisionGraph:
     """A RevisionGraph; model is imported on first use (a warm cache hit never needs it)."""
     from revgraph.model import RevisionGraph
@@ -346,6 +357,10 @@ class Workspace:
                     branch = value[len("refs/heads/"):] if value.startswith("refs/heads/") else value
                     candidates.append((f"origin/{branch}", var))
                     break
+            else:
+                queued = merge_queue_base(os.environ.get("GITHUB_REF", ""))
+                if queued is not None:
+                    candidates.append((f"origin/{queued}", "GITHUB_REF (merge queue)"))
         if candidates:
             return candidates, True
         # origin/HEAD by the branch it names (origin/main): that is the name every
