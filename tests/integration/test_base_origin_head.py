@@ -238,3 +238,23 @@ def test_a_github_merge_queue_run_checks_against_the_queue_s_own_branch(make_git
     done = clone.run("check", "--format", "json", env=env, check=0)
 
     assert '"base": "origin/release/1.x"' in done.stdout
+
+
+def test_a_configured_base_that_is_not_the_pull_request_s_target_is_said(gitrepo):
+    # A tester: [tool.revgraph] base = "origin/main" (as the docs suggest) wins over
+    # GITHUB_BASE_REF (PRODUCT §1); a pull request into release/1.x was checked against
+    # main, "All good", and nothing said which base was used.
+    import os
+
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa00000001", None, message="root")
+    gitrepo.write("pyproject.toml", '[tool.revgraph]\nbase = "main"\n')
+    gitrepo.commit("root")
+    gitrepo.git("checkout", "-q", "-b", "feature")
+
+    other = gitrepo.run("check", env={**os.environ, "GITHUB_BASE_REF": "release/1.x"}, check=0)
+    same = gitrepo.run("check", env={**os.environ, "GITHUB_BASE_REF": "main"}, check=0)
+
+    assert ("warning: checked against main ([tool.revgraph] base), but GITHUB_BASE_REF says this "
+            "pull request targets release/1.x: pass --base origin/release/1.x") in other.stderr
+    assert "warning" not in same.stderr

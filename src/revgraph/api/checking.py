@@ -621,10 +621,14 @@ def _run_rules(ws: Workspace, contexts: dict, check_contexts: list, select: tupl
     same = _checked_out_target(ws, base_ref)
     if same is not None:
         warnings.append(same)
+    other = _ci_names_another_target(base_ref)
+    if other is not None:
+        warnings.append(other)
     if warnings:
         # Said on every run (the commands print ``warnings``), so never answered from the cache.
         extras["warnings"] = tuple(warnings)
-        extras["uncacheable"] = "base's alembic settings cannot be used" if unused else "HEAD is the target branch"
+        extras["uncacheable"] = ("base's alembic settings cannot be used" if unused else
+                                 "HEAD is the target branch" if same else "CI names another target")  # fmt: skip
     if any(check_ctx.moved_out for check_ctx in check_contexts):
         # Where a moved file went rests on files alembic does not read, which the
         # result cache's key leaves out: this report is not stored.
@@ -634,6 +638,34 @@ def _run_rules(ws: Workspace, contexts: dict, check_contexts: list, select: tupl
         base=base_name,
         environments=tuple(e.name for e in ws.environments),
         extras=extras,
+    )
+
+
+def _ci_names_another_target(base_ref: BaseRef | None) -> str | None:
+    """A warning when ``[tool.revgraph] base`` chose the base and a CI variable names
+    the pull request's target as another branch (PRODUCT §1 puts the setting first).
+
+    A tester: with ``base = "origin/main"`` set as the docs suggest, a pull request
+    into release/1.x was checked against main, "All good", while merging it into
+    release/1.x left two heads; nothing in the log said which base was used.
+    """
+    if base_ref is None or base_ref.how != "[tool.revgraph] base":
+        return None
+    from revgraph.api import merge_queue_base
+
+    named = [(var, os.environ[var]) for var in CI_BASE_VARIABLES if os.environ.get(var)]
+    queued = merge_queue_base(os.environ.get("GITHUB_REF", ""))
+    if not named and queued is not None:
+        named = [("GITHUB_REF (merge queue)", queued)]
+    if not named:
+        return None
+    var, value = named[0]
+    branch = value[len("refs/heads/"):] if value.startswith("refs/heads/") else value
+    if base_ref.ref in (branch, f"origin/{branch}", f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
+        return None
+    return (
+        f"checked against {base_ref.ref} ([tool.revgraph] base), but {var} says this pull request "
+        f"targets {branch}: pass --base origin/{branch} to check the merge it will make"
     )
 
 
