@@ -113,6 +113,12 @@ def _configs_below_hint(start: Path) -> str | None:
     first = first_ini.parent
     if first.name == FLASK_MIGRATE_FOLDER and _flask_migrate_folder(start / first_ini):
         first = first.parent  # where `flask db` runs, and revgraph finds it too
+    elif first_ini.name != "alembic.ini":
+        # Found there only by its [alembic] section: -C alone would not find it (a tester).
+        return (
+            f"found {', '.join(found)} with an [alembic] section: pass -c {found[0]}, or list them "
+            "under [tool.revgraph.environments] in a pyproject.toml here"
+        )
     first = first.as_posix()
     return (
         f"found {', '.join(found)}: run revgraph there (revgraph -C {first} ...), pass -c "

@@ -1081,6 +1081,18 @@ def test_the_hint_for_a_flask_app_below_names_the_app_folder(tmp_path: Path) -> 
     assert "revgraph -C services/api ..." in (error.hint or "")
 
 
+def test_an_ini_of_another_name_in_a_sub_folder_is_not_offered_to_minus_c_dir(tmp_path: Path) -> None:
+    # A tester: conf/db.ini; the hint's first suggestion, `revgraph -C conf ...`, failed
+    # again: only an alembic.ini is found by itself.
+    make_dirs(tmp_path, "conf/migrations/versions")
+    write(tmp_path / "conf" / "db.ini", "[alembic]\nscript_location = %(here)s/migrations\n")
+    error = expect_error(ConfigError, "no Alembic environment found", start=tmp_path)
+    assert "-C conf" not in (error.hint or "")
+    assert "found conf/db.ini with an [alembic] section: pass -c conf/db.ini" in (error.hint or "")
+    (env,) = load_project(tmp_path, config_file=tmp_path / "conf" / "db.ini").environments  # the hint works
+    assert env.script_location == tmp_path / "conf" / "migrations"
+
+
 def test_an_ini_of_another_name_with_an_alembic_section_is_named_in_the_hint(tmp_path: Path) -> None:
     # Pyramid's cookiecutter keeps [alembic] in development.ini (alembic -c development.ini).
     make_dirs(tmp_path, "myproject/alembic/versions")
