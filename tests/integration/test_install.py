@@ -838,3 +838,27 @@ def test_install_pre_commit_says_each_clone_runs_pre_commit_install(repo):
     assert "run `pre-commit install` in each clone" in done.stdout
     again = repo.run("install", "--pre-commit", check=True)
     assert "pre-commit install" not in again.stdout  # nothing was added
+
+
+def test_uninstall_in_one_service_leaves_the_other_services_driver(gitrepo):
+    # A tester: install in services/api and services/billing, then uninstall in api:
+    # the whole .gitattributes went ("revgraph had created it"), with billing's line,
+    # and the shared merge.revgraph.* config too; billing's lock merged as plain text.
+    for service in ("api", "billing"):
+        gitrepo.write(f"services/{service}/alembic.ini", "[alembic]\nscript_location = %(here)s/migrations\n")
+        gitrepo.add_revision(BASE_ID, None, message="first", versions=f"services/{service}/migrations/versions")
+    gitrepo.commit("two services")
+    for service in ("api", "billing"):
+        run_module("revgraph", "-C", gitrepo.path / "services" / service, "install", check=True)
+    billing = "services/billing/migrations/revgraph.lock"
+
+    done = run_module("revgraph", "-C", gitrepo.path / "services" / "api", "uninstall", check=True)
+
+    assert _merge_attr(gitrepo, billing) == "revgraph"
+    assert _merge_attr(gitrepo, "services/api/migrations/revgraph.lock") == "unspecified"
+    assert "merge.revgraph.driver" in _local_config(gitrepo)
+    assert f"kept merge.revgraph.*: {billing} still use it" in done.stdout
+    assert "warning" not in done.stderr
+    run_module("revgraph", "-C", gitrepo.path / "services" / "billing", "uninstall", check=True)
+    assert not (gitrepo.path / ".gitattributes").exists()  # the last one out removes what install created
+    assert "merge.revgraph" not in _local_config(gitrepo)

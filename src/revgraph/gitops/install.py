@@ -216,27 +216,49 @@ def add_attribute_lines(text: str | None, entries: Sequence[str]) -> str | None:
 
 
 def remove_attribute_lines(text: str, entries: Iterable[str]) -> str | None:
-    """``text`` without our marker block and ``entries``; None when the file should go."""
+    """``text`` without ``entries`` and, once none of its lines is left, our marker
+    block; None when the file should go.
+
+    The block may hold other projects' lines too (a monorepo: each service's
+    install adds its lock file to the one top ``.gitattributes``): those stay,
+    under the marker, and so does the file (a tester: uninstall in one service
+    removed every service's driver).
+    """
     wanted = set(entries)
     kept: list[str] = []
     created = False
-    in_block = False
+    marker: str | None = None  # our block's marker line, while its lines are read
+    others: list[str] = []  # the block's lines that are not ``entries``
     unterminate_at: int | None = None  # the line install ended, while nothing follows our block
+
+    def close_block() -> None:
+        nonlocal marker
+        if marker is not None and others:
+            kept.extend([marker, *others])
+        marker = None
+        others.clear()
+
     for line in _lines(text):
         kind = _marker_kind(line, _ATTR_WHAT)
         if kind is not None:
+            close_block()
             created = created or kind
-            in_block = True
+            marker = line
             if _ENDED_LINE_ABOVE in line and kept:
                 unterminate_at = len(kept) - 1
             continue
-        if in_block and _is_driver_line(line):
+        if marker is not None and _is_driver_line(line):
+            if _bare(line).strip() not in wanted:
+                others.append(line)
             continue
-        in_block = False
+        close_block()
         if _bare(line).strip() in wanted:
             continue
         kept.append(line)
         unterminate_at = None  # a line after the block: the ended line needs its newline
+    if others:
+        unterminate_at = None  # the block stays, after the ended line
+    close_block()
     if unterminate_at is not None:  # (it is the last kept line: any line after the block cleared it)
         kept[-1] = _bare(kept[-1])
     result = "".join(kept)
@@ -1620,10 +1642,18 @@ def uninstall(
     config_todo: list[_ConfigChange] = []
     try:
         if merge_driver:
-            if repo is not None:
-                config_todo = _plan_config_uninstall(repo, result)
             _plan_attributes(files, locks, result, add=False)
-            _warn_driver_lines_left(files, repo, result)
+            still = _other_projects_lines(files)
+            if repo is not None and not still:
+                config_todo = _plan_config_uninstall(repo, result)
+            elif repo is not None:
+                # Another project's install (a monorepo's other service) still wrote
+                # lines that need the driver: the shared git config stays.
+                result.changes.append(Change(
+                    "git config", f"kept merge.{DRIVER_NAME}.*: {', '.join(still)} still use it"
+                ))
+            if not still:  # (with the config kept, every line left still has its driver)
+                _warn_driver_lines_left(files, repo, result)
         if pre_commit:
             _plan_pre_commit(files, ws, locks, result, add=False)
         if post_write_hook:
@@ -1640,6 +1670,23 @@ def uninstall(
     if not dry_run:
         _commit(repo, files, config_todo, "revgraph uninstall")
     return result
+
+
+def _other_projects_lines(files: _FilePlan) -> list[str]:
+    """The lock files our ``.gitattributes`` block still gives the driver after an
+    uninstall's edit: other projects' installs wrote them."""
+    if os.path.islink(files.root / GITATTRIBUTES):
+        return []
+    text = files.read(GITATTRIBUTES) or ""
+    found, in_block = [], False
+    for line in _lines(text):
+        if _marker_kind(line, _ATTR_WHAT) is not None:
+            in_block = True
+        elif in_block and _is_driver_line(line):
+            found.append(_bare(line).strip().rsplit(None, 1)[0])
+        else:
+            in_block = False
+    return found
 
 
 # ----------------------------------------------- uninstall: lines left behind
