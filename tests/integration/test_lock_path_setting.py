@@ -205,3 +205,27 @@ def test_a_missing_lock_file_named_by_the_setting_is_said_so(repo):
     assert done.returncode == 1, done.stdout + done.stderr
     [finding] = [f for f in json.loads(done.stdout)["findings"] if f["code"] == "RG401"]
     assert "(pyproject.toml: [tool.revgraph] lock_file names it)" in finding["message"], finding["message"]
+
+
+@pytest.mark.parametrize("where", ["a folder", "below a file", "a link out of the repository"])
+def test_lock_check_says_could_not_run_where_lock_would_refuse(repo, tmp_path, where):
+    # A tester: `lock --check` said "missing (RG401); run `revgraph lock`" (exit 1)
+    # where `revgraph lock` can only refuse (exit 2): CI reported advice that cannot work.
+    lock = "migrations/revgraph.lock"
+    if where == "a folder":
+        (repo.path / lock).mkdir()
+    elif where == "below a file":
+        _set_lock_file(repo, "alembic.ini/x.lock")
+        lock = "alembic.ini/x.lock"
+    else:
+        outside = tmp_path / "outside.lock"
+        outside.write_text("head: nothing\n")
+        (repo.path / lock).symlink_to(outside)
+    before = _files(repo)
+
+    checked = repo.run("lock", "--check", check=2)
+    written = repo.run("lock", check=2)
+
+    assert _error_line(checked).startswith(f"revgraph: error: {lock} cannot be brought up to date: `revgraph lock` would refuse: ")
+    assert _error_line(written).split(": ", 2)[2] in _error_line(checked)
+    assert _files(repo) == before

@@ -85,8 +85,11 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
         )
         rel = _rel(ws, lock_path)
         if not current and check_only:
-            # "run `revgraph lock`" would send the user to a refusal: say why first.
+            # "run `revgraph lock`" would send the user to a refusal: say why first
+            # (exit 2), as `lock` would (a folder, a file in the path, a link out of
+            # the repository where the lock file goes: a tester).
             _require_versions_folders(ws, [env], f"{rel} cannot be brought up to date")
+            _would_write(ws, rel, old, expected.encode(), lock_path)
         competing: tuple[str, ...] = ()
         joining: str | None = None
         missing_parent: str | None = None
@@ -142,6 +145,23 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out
+
+
+def _would_write(ws: Workspace, rel: str, old: bytes | None, new: bytes, lock_path) -> None:
+    """Refuse, as ``lock`` would, a lock file that cannot be written where it goes."""
+    from revgraph.errors import RevgraphError
+    from revgraph.fixes.apply import apply_plan, existing_folder_above
+    from revgraph.fixes.plan import EditPlan, FileEdit
+
+    below = existing_folder_above(ws.root, rel) if old is None else None
+    allowed = [ws.root / below if below is not None else lock_path.parent]
+    try:
+        apply_plan(EditPlan("lock", (FileEdit(rel, old, new, folders_below=below),), (), ()), ws.root,
+                   allowed_dirs=allowed, dry_run=True)  # fmt: skip
+    except RevgraphError as exc:
+        exc.message = f"{rel} cannot be brought up to date: `revgraph lock` would refuse: {exc.message}"
+        exc.args = (exc.message,)
+        raise
 
 
 def _separate_histories(graph: RevisionGraph, heads: Sequence[str]) -> bool:
