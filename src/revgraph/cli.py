@@ -906,7 +906,9 @@ def lock(
         elif check_only:
             stale = True
             why = "missing" if not status.existed else "holds git conflict markers" if status.conflicted else "stale"
-            if status.missing_parent is not None:
+            if status.unwritable is not None:
+                advice = f"`revgraph lock` cannot write it: {status.unwritable}"
+            elif status.missing_parent is not None:
                 advice = f"during the {status.operation}: {status.missing_parent}"
             elif status.joining is not None:
                 # `revgraph lock` would record the competing heads and let the operation commit them.

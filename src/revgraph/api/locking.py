@@ -42,6 +42,9 @@ class LockStatus:
     # revision the tree lacks (a revert or pick of a parent without its child), which
     # both strategies refuse; what to do, in words (``check`` names the files).
     missing_parent: str | None = None
+    # --check only: why ``revgraph lock`` would refuse to write it (a folder, a file in
+    # the path, a link out of the repository there), instead of advising it.
+    unwritable: str | None = None
 
 
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
@@ -84,12 +87,11 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
             or lock_disagreement(found.heads, graph.heads, conflicted=found.conflicted) is None
         )
         rel = _rel(ws, lock_path)
+        unwritable = None
         if not current and check_only:
-            # "run `revgraph lock`" would send the user to a refusal: say why first
-            # (exit 2), as `lock` would (a folder, a file in the path, a link out of
-            # the repository where the lock file goes: a tester).
+            # "run `revgraph lock`" would send the user to a refusal: say why first.
             _require_versions_folders(ws, [env], f"{rel} cannot be brought up to date")
-            _would_write(ws, rel, old, expected.encode(), lock_path)
+            unwritable = _why_unwritable(ws, rel, old, expected.encode(), lock_path)
         competing: tuple[str, ...] = ()
         joining: str | None = None
         missing_parent: str | None = None
@@ -140,28 +142,32 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
             env.name, rel, current, not current and not check_only, expected, old is not None,
             conflicted=found is not None and found.conflicted, competing=competing,
             operation=operation.kind if joining is not None or missing_parent is not None else None,
-            joining=joining, missing_parent=missing_parent,
+            joining=joining, missing_parent=missing_parent, unwritable=unwritable,
         ))  # fmt: skip
     if edits:
         apply_plan(EditPlan("lock", tuple(edits), (), ()), ws.root, allowed_dirs=allowed)
     return out
 
 
-def _would_write(ws: Workspace, rel: str, old: bytes | None, new: bytes, lock_path) -> None:
-    """Refuse, as ``lock`` would, a lock file that cannot be written where it goes."""
+def _why_unwritable(ws: Workspace, rel: str, old: bytes | None, new: bytes, lock_path) -> str | None:
+    """Why ``lock`` would refuse to write the lock file where it goes (its own checks,
+    nothing written), or None. A tester: ``lock --check`` advised `revgraph lock` where
+    it could only refuse (a folder there, a file in the path, a link out of the
+    repository)."""
     from revgraph.errors import RevgraphError
     from revgraph.fixes.apply import apply_plan, existing_folder_above
     from revgraph.fixes.plan import EditPlan, FileEdit
 
-    below = existing_folder_above(ws.root, rel) if old is None else None
-    allowed = [ws.root / below if below is not None else lock_path.parent]
     try:
+        below = existing_folder_above(ws.root, rel) if old is None else None
+        allowed = [ws.root / below if below is not None else lock_path.parent]
         apply_plan(EditPlan("lock", (FileEdit(rel, old, new, folders_below=below),), (), ()), ws.root,
                    allowed_dirs=allowed, dry_run=True)  # fmt: skip
     except RevgraphError as exc:
-        exc.message = f"{rel} cannot be brought up to date: `revgraph lock` would refuse: {exc.message}"
-        exc.args = (exc.message,)
-        raise
+        return exc.message
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _separate_histories(graph: RevisionGraph, heads: Sequence[str]) -> bool:
