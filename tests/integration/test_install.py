@@ -862,3 +862,23 @@ def test_uninstall_in_one_service_leaves_the_other_services_driver(gitrepo):
     run_module("revgraph", "-C", gitrepo.path / "services" / "billing", "uninstall", check=True)
     assert not (gitrepo.path / ".gitattributes").exists()  # the last one out removes what install created
     assert "merge.revgraph" not in _local_config(gitrepo)
+
+
+def test_uninstall_never_leaves_a_bare_repos_key_and_install_takes_an_empty_list(repo):
+    # A tester: install created .pre-commit-config.yaml, the user added a key, and
+    # uninstall left `repos:` (null), which pre-commit rejects; and `repos: []`, the
+    # usual empty config, was refused as "flow style".
+    import yaml
+
+    config = repo.path / ".pre-commit-config.yaml"
+    repo.run("install", "--pre-commit", check=True)
+    config.write_text("default_stages: [pre-commit]\n" + config.read_text())
+    repo.run("uninstall", "--pre-commit", check=True)
+    assert yaml.safe_load(config.read_text()) == {"default_stages": ["pre-commit"], "repos": []}
+
+    config.write_text("repos: []\n")
+    repo.run("install", "--pre-commit", check=True)
+    hooks = [h["id"] for r in yaml.safe_load(config.read_text())["repos"] for h in r["hooks"]]
+    assert hooks and all(h.startswith("revgraph") for h in hooks)
+    repo.run("uninstall", "--pre-commit", check=True)
+    assert config.read_text() == "repos: []\n"

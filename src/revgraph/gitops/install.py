@@ -350,6 +350,10 @@ def add_pre_commit_hooks(text: str | None, files: str, project_dir: str = "") ->
         return text
     nl = _newline(text)
     repos_at = next((i for i, line in enumerate(lines) if _REPOS_KEY.match(_bare(line))), None)
+    if repos_at is not None and _REPOS_KEY.match(_bare(lines[repos_at])).group("rest") == "[]":
+        # The empty list as most configs start (and uninstall leaves it): a block list now.
+        line = lines[repos_at]
+        lines = [*lines[:repos_at], line.replace("[]", "", 1).replace("repos: ", "repos:", 1), *lines[repos_at + 1 :]]
     if repos_at is not None and _REPOS_KEY.match(_bare(lines[repos_at])).group("rest"):
         raise ConfigError(
             f"{PRE_COMMIT_CONFIG}: `repos:` is written in flow style; revgraph will not rewrite it",
@@ -559,7 +563,25 @@ def _drop_hook_blocks(text: str, drop: Callable[[Sequence[str]], bool]) -> str |
     ]
     if created and meaningful in ([], ["repos:"]):
         return None
-    return result
+    return _empty_repos_as_a_list(result)
+
+
+def _empty_repos_as_a_list(text: str) -> str:
+    """``text`` with a ``repos:`` key left without items written ``repos: []``: pre-commit
+    rejects a null ``repos`` (a tester: uninstall left a bare ``repos:`` behind)."""
+    lines = _lines(text)
+    at = next((i for i, line in enumerate(lines) if _REPOS_KEY.match(_bare(line))), None)
+    if at is None or _REPOS_KEY.match(_bare(lines[at])).group("rest"):
+        return text
+    end, _ = _repos_block_end(lines, at)
+    if any(_bare(line).strip() and not _bare(line).strip().startswith("#") for line in lines[at + 1 : end]):
+        return text
+    line = lines[at]
+    body = _bare(line)
+    comment = body.find("#")
+    head, tail = (body, "") if comment < 0 else (body[:comment].rstrip(), "  " + body[comment:])
+    lines[at] = f"{head.rstrip()} []{tail}" + line[len(body):]
+    return "".join(lines)
 
 
 def _validate_pre_commit(text: str, present: bool, project_dir: str = "", *, before: str | None = None) -> None:
