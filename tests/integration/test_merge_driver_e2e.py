@@ -673,3 +673,24 @@ def test_a_file_the_pattern_also_catches_is_merged_as_text_not_by_keeping_ours(r
     text = repo.read("poetry.lock")
     assert b"C-main" in text and b"C-two" in text and b"<<<<<<<" in text
     assert "is not a heads lock file" in conflicted.stdout + conflicted.stderr
+
+
+def test_both_sides_creating_the_lock_file_name_only_their_own_new_revisions(gitrepo):
+    # A tester: with no lock file in the merge base (each branch ran `revgraph lock`
+    # first), the conflict named the reporting line's old head as each side's new one.
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(BASE_ID, None, message="create users")
+    gitrepo.add_revision("d4d4d4d4d4d4", None, message="reporting", branch_labels="reporting")
+    gitrepo.run("install", "--merge-driver", check=True)
+    (gitrepo.path / LOCK).unlink(missing_ok=True)
+    gitrepo.commit("base, the driver, no lock file yet")
+    gitrepo.branch("feature")
+    _add_on_branch(gitrepo, "main", MAIN_ID, "add orders")
+    _add_on_branch(gitrepo, "feature", FEATURE_ID, "add invoices")
+    gitrepo.checkout("main")
+
+    gitrepo.merge("feature", expect_conflict=True)
+
+    text = gitrepo.read(LOCK).decode()
+    assert f"#   ours:   {MAIN_ID} (add orders)\n" in text, text
+    assert f"#   theirs: {FEATURE_ID} (add invoices)\n" in text, text

@@ -117,13 +117,22 @@ def _describe(entries, ids, new=None) -> tuple[list[str], bool]:
 _ROOTS_SHOWN = 3
 
 
+def _heads_before(ancestor: LockFile, ours: LockFile, theirs: LockFile) -> set[str]:
+    """The heads both sides started from: the ancestor lock's, or, when the merge base
+    had no lock file (both sides created it), the heads both sides record. A tester:
+    the reporting line's old head was named as each side's new revision."""
+    if ancestor.heads:
+        return set(ancestor.heads)
+    return set(ours.heads) & set(theirs.heads)
+
+
 def both_began_histories(ancestor: LockFile, ours: LockFile, theirs: LockFile, new: tuple = ()) -> bool:
     """Whether each side's new heads grow only from revisions with no down_revision (read
     from the trees: ``new``, as in ``conflict_text``): the race on a project's first
     migration, which no rebase can settle (a base has nothing to be re-pointed from)."""
     if not new:
         return False
-    base = set(ancestor.heads)
+    base = _heads_before(ancestor, ours, theirs)
     for side, only in zip((ours, theirs), new):
         heads = [h for h in side.heads if h not in base]
         roots = [root for head in heads for root in chain_roots(head, only or {})]
@@ -307,7 +316,7 @@ def conflict_text(
     ours has), a commit applied twice; or ("lacking", the ancestor's heads ours
     lacks), a pick of a commit without the one before it. Not a fork.
     """
-    base = set(ancestor.heads)
+    base = _heads_before(ancestor, ours, theirs)
     ours_new = [h for h in ours.heads if h not in base]
     theirs_new = [h for h in theirs.heads if h not in base]
     ours_only, theirs_only = new or (None, None)
