@@ -71,7 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-from revgraph import __version__, blobid, express  # noqa: E402 - after TYPE_CHECKING, which must not import typing
+from revgraph import __version__, express  # noqa: E402 - after TYPE_CHECKING, which must not import typing
 from revgraph.errors import RevgraphError  # noqa: E402
 
 # This module is imported by ``revgraph.entry`` for every ``check`` command
@@ -1077,7 +1077,7 @@ class WorktreeScan:
         return stats.blob_id(self._prefix + rel, info)  # os.path.join, as one concatenation
 
     def _read_blob(self, rel: str, link: str, info: os.stat_result, stats: StatCache | None) -> str:
-        object_format = stats.object_format if stats is not None else blobid.SHA1
+        object_format = stats.object_format if stats is not None else "sha1"
         return _blob_of(self._prefix + rel, info, None if link else stats, object_format)
 
 
@@ -1092,7 +1092,9 @@ def _blob_of(absolute: str, info: os.stat_result, stats: StatCache | None, objec
             now = os.fstat(handle.fileno())
     except OSError as exc:
         return f"unreadable {exc.errno}"
-    oid = blobid.blob_id(data, object_format)
+    from revgraph.blobid import blob_id  # (hashlib: not on the warm lane, which reads no file)
+
+    oid = blob_id(data, object_format)
     if stats is not None and _same_identity(now, info):
         # Only when the file is still the one listed (a scan reused by
         # ``store`` is older than this read): saved with the parse cache.

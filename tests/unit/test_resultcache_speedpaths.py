@@ -295,7 +295,7 @@ LEAN = (
     "before = set(sys.modules)\n"
     "from revgraph import resultcache\n"
     "code = resultcache.fast_check(sys.argv[1:])\n"
-    "costly = ('subprocess', 'typing', 'weakref', 'pathlib', 'signal', 'enum', 'collections.abc', 're')\n"
+    "costly = ('subprocess', 'typing', 'weakref', 'pathlib', 'signal', 'enum', 'collections.abc', 're', 'hashlib')\n"
     "new = [m for m in costly if m in sys.modules and m not in before]\n"
     "sys.stdout.write('\\n@@ %s %s %s\\n' % (code, 'revgraph.api' not in sys.modules, ','.join(new) or '-'))\n"
 )
