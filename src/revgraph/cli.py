@@ -271,7 +271,23 @@ def _run_check(
     except RevgraphError as exc:
         if fmt == "github" and output is None:
             _annotate_failure(exc)
+        elif fmt in ("junit", "sarif") and output is not None:
+            _report_failure(exc, fmt, output)
         raise
+
+
+def _report_failure(exc: RevgraphError, fmt: str, output: Path) -> None:
+    """``-o FILE`` in JUnit or SARIF for a check that could not run (exit 2): the file
+    says why, so a CI's test report or code-scanning upload shows it (a tester: no file
+    at all, and the upload step failed on its own). Best effort: the error stands."""
+    from revgraph.render import junit, sarif
+
+    text = exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
+    body = junit.render_failure(text) if fmt == "junit" else sarif.render_failure(text)
+    try:
+        write_output(output, body.encode("utf-8", "backslashreplace"))
+    except RevgraphError:
+        pass  # (the output itself may be what failed)
 
 
 def _annotate_failure(exc: RevgraphError) -> None:

@@ -864,3 +864,29 @@ def test_graph_of_another_ref_carries_no_marks_of_the_working_trees_check(gitrep
     assert not any("conflict" in marks for marks in of_main.values())
     merged = _graph_marks(revgraph, gitrepo, "--ref", "feature", "--base", "main")
     assert set(merged) == {ROOT, MAIN_NEW, FEATURE_NEW}  # asked for: the merge into main
+
+
+@pytest.mark.parametrize("fmt", ["junit", "sarif"])
+def test_a_check_that_cannot_run_still_writes_its_report_file_saying_why(gitrepo, fmt):
+    # A tester: with -o FILE, exit 2 wrote no file: GitLab's test report and the
+    # code-scanning upload found nothing, and failed on their own.
+    import xml.etree.ElementTree as ElementTree
+
+    import jsonschema
+
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa00000001", None, message="root")
+    gitrepo.commit("root")
+
+    done = gitrepo.run("check", "--base", "nosuchbranch", "--format", fmt, "-o", f"report.{fmt}", check=2)
+
+    written = (gitrepo.path / f"report.{fmt}").read_text(encoding="utf-8")
+    assert "nosuchbranch" in done.stderr and "nosuchbranch" in written
+    if fmt == "junit":
+        [error] = ElementTree.fromstring(written.encode()).iter("error")
+        assert "nosuchbranch" in error.get("message")
+    else:
+        document = json.loads(written)
+        jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
+        [invocation] = document["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is False

@@ -139,3 +139,18 @@ def _sum_counts(element: Element, children: list[Element]) -> None:
     for key, value in totals.items():
         element.set(key, str(value))
     element.set("time", "0")
+
+
+def render_failure(message: str) -> str:
+    """A report of a check that could not run (exit 2), for ``-o FILE``: one test case in
+    error, with the reason, so a CI that reads test reports shows why instead of nothing."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="revgraph", tests="1", failures="0", errors="1")
+    suite = ET.SubElement(root, "testsuite", name="revgraph", tests="1", failures="0", errors="1", skipped="0")
+    case = ET.SubElement(suite, "testcase", classname="revgraph", name="revgraph could not run")
+    error = ET.SubElement(case, "error", message=message.splitlines()[0] if message else "", type="revgraph")
+    error.text = message
+    _clean_tree(root)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -141,3 +141,21 @@ def fingerprint(finding: Finding) -> str:
         identity.append(finding.message)  # nothing else tells such findings apart
     digest = hashlib.sha256("\x1f".join(identity).encode("utf-8", "surrogateescape")).hexdigest()
     return digest[:32]
+
+
+def render_failure(message: str) -> str:
+    """A run that could not check anything (exit 2), for ``-o FILE``: no results, and
+    the reason as the invocation's error, so an upload step finds a file that says why
+    instead of none."""
+    from revgraph import __version__
+
+    driver = {"name": "revgraph", "informationUri": INFORMATION_URI, "version": __version__,
+              "semanticVersion": __version__, "rules": []}  # fmt: skip
+    notification = {"level": "error", "message": {"text": message_text(message)}}
+    run = {
+        "tool": {"driver": driver},
+        "invocations": [{"executionSuccessful": False, "toolExecutionNotifications": [notification]}],
+        "results": [],
+    }
+    return json.dumps({"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}, indent=2,
+                      ensure_ascii=False) + "\n"  # fmt: skip
