@@ -551,8 +551,13 @@ class State:
 
 def color_by_default() -> bool:
     """Colour without ``--color``/``--no-color``: on a terminal, unless ``NO_COLOR`` is set or
-    ``TERM=dumb`` says the terminal shows escape codes as text (as rich and git read it)."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM", "").strip().lower() == "dumb":
+    ``TERM=dumb`` says the terminal shows escape codes as text (as rich and git read it);
+    anywhere with ``FORCE_COLOR`` (a CI log that renders colour), as rich and most tools read it."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "").strip().lower() not in ("", "0", "false", "no"):
+        return True
+    if os.environ.get("TERM", "").strip().lower() == "dumb":
         return False
     return sys.stdout is not None and sys.stdout.isatty()
 
