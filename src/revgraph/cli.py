@@ -269,8 +269,8 @@ def _run_check(
         return _check_and_render(st, base=base, fmt=fmt, select=select, ignore=ignore, strict=strict,
                                  output=output, db=db, doctor=doctor)  # fmt: skip
     except RevgraphError as exc:
-        if fmt == "github" and output is None:
-            _annotate_failure(exc)
+        if fmt == "github":
+            _annotate_failure(exc, output)
         elif fmt in ("junit", "sarif") and output is not None:
             _report_failure(exc, fmt, output)
         raise
@@ -290,14 +290,21 @@ def _report_failure(exc: RevgraphError, fmt: str, output: Path) -> None:
         pass  # (the output itself may be what failed)
 
 
-def _annotate_failure(exc: RevgraphError) -> None:
+def _annotate_failure(exc: RevgraphError, output: Optional[Path] = None) -> None:
     """In a GitHub workflow, a check that could not run (exit 2: a shallow clone, an
-    unknown base) says why on the pull request too, not only in the job's log."""
+    unknown base) says why on the pull request too, not only in the job's log; with
+    ``-o FILE``, in that file, where the workflow reads the annotations."""
     from revgraph.render.github import escape_data
 
     text = exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
-    sys.stdout.write(f"::error title=revgraph could not run::{escape_data(text)}\n")
-    sys.stdout.flush()
+    line = f"::error title=revgraph could not run::{escape_data(text)}\n"
+    if output is not None:
+        try:
+            write_output(output, line.encode("utf-8", "backslashreplace"))
+        except RevgraphError:
+            pass  # (the output itself may be what failed; the error stands)
+    else:
+        entry.write_document(line)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         hint = f"\n\n{exc.hint}" if exc.hint else ""
         _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], f"### revgraph could not run\n\n{exc.message}{hint}\n")

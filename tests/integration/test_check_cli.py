@@ -890,3 +890,14 @@ def test_a_check_that_cannot_run_still_writes_its_report_file_saying_why(gitrepo
         jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
         [invocation] = document["runs"][0]["invocations"]
         assert invocation["executionSuccessful"] is False
+
+
+def test_a_github_report_file_of_a_check_that_cannot_run_holds_the_annotation(gitrepo):
+    gitrepo.init_env()
+    gitrepo.add_revision("aaaa00000001", None, message="root")
+    gitrepo.commit("root")
+
+    gitrepo.run("check", "--base", "nosuchbranch", "--format", "github", "-o", "annotations.txt", check=2)
+
+    written = (gitrepo.path / "annotations.txt").read_text(encoding="utf-8")
+    assert written.startswith("::error title=revgraph could not run::") and "nosuchbranch" in written
