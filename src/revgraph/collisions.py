@@ -953,22 +953,30 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
     for remote in dict.fromkeys(r for r in (base_remote, checkout.remote) if r):
         commands.append(f"git fetch {q(remote)}")
     commands.append(_switch_command(checkout))
+    # While the rebase is stopped (a conflict, in the lock file or any other), the
+    # lines below do nothing but say so: `commit -a` would commit the conflict
+    # markers, and fix may not yet see the revision it should move (a reviewer);
+    # `git rebase --continue`, then these lines again. (Its folders tell, not
+    # REBASE_HEAD, which git leaves behind once the rebase is done.)
+    stopped = (
+        '{ [ -d "$(git rev-parse --git-path rebase-merge)" ] || [ -d "$(git rev-parse --git-path rebase-apply)" ]; }'
+    )
     commands += [
         f"git rebase {q(base)}",
         f"revgraph fix --base {q(base)}",
         (
             # Only when fix changed something: a branch whose base already holds the
             # landed head (stacked on a PR that just landed) has nothing to commit.
-            "git diff --quiet || git commit -am 'Re-point migrations onto the landed head'"
-            "  # or `git rebase --continue` when the lock file stopped the rebase"
+            f"{stopped} || git diff --quiet || git commit -am 'Re-point migrations onto the landed head'"
+            "  # while the rebase is stopped: resolve, `git add`, `git rebase --continue`, then fix again"
         ),
     ]
     if checkout.remote and checkout.sha:
         lease = f"--force-with-lease={checkout.branch}:{checkout.sha}"
         commands.append(
+            f"{stopped} && echo 'the rebase is not done: git rebase --continue first' || "
             f"git push {q(lease)} {q(checkout.remote)} {q(f'{rebase_branch(checkout)}:{checkout.branch}')}"
-            f"  # once the rebase is done; refused if {checkout.branch} moved since this analysis: "
-            "then run collisions again"
+            f"  # refused if {checkout.branch} moved since this analysis: then run collisions again"
         )
     elif checkout.remote:
         commands.append(f"git push --force-with-lease {q(checkout.remote)} {q(checkout.branch)}")
