@@ -129,16 +129,21 @@ def test_pull_merge_on_main_refuses_with_a_hint_that_leads_somewhere(clones):
 FEATURE = "fe0000000001"
 
 
-@pytest.mark.parametrize("committed", [False, True], ids=["merge in progress", "merge committed"])
-def test_a_feature_merged_into_main_moves_not_mains_own_unpushed_revision(make_gitrepo, tmp_path, committed):
+SHAPES = ["merge in progress", "merge committed", "then a commit", "octopus with origin/main", "then a pull merge"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_feature_merged_into_main_moves_not_mains_own_unpushed_revision(make_gitrepo, tmp_path, shape):
     # A tester: on main (origin/HEAD -> origin/main), an unpushed revision of main's
     # own, then `git merge origin/feature`: during the merge fix moved the feature's
     # revision; once the merge was committed, the same tree moved main's own, by
-    # Create Date alone.
+    # Create Date alone. A reviewer: also with a commit after the merge, an octopus
+    # merge naming origin/main, and a `git pull` merge after it.
     origin = make_gitrepo("origin")
     origin.init_env()
     origin.add_revision(ROOT, None, message="root")
     origin.commit("root")
+    origin.git("config", "receive.denyCurrentBranch", "ignore")
     origin.git("checkout", "-q", "-b", "feature")
     # The feature's is the older: by Create Date alone, main's own would go on top of it.
     feature = origin.add_revision(FEATURE, ROOT, message="the feature's", create_date=OLDER)
@@ -147,7 +152,20 @@ def test_a_feature_merged_into_main_moves_not_mains_own_unpushed_revision(make_g
     ours = origin.clone(tmp_path / "ours")
     own = ours.add_revision(LOCAL, ROOT, message="main's own, not pushed", create_date=NEWER)
     ours.commit("main's own")
-    ours.git("merge", "-q", "--no-ff", *([] if committed else ["--no-commit"]), "--no-edit", "origin/feature")
+    if shape in ("octopus with origin/main", "then a pull merge"):
+        origin.write("docs.txt", "a colleague's doc\n")
+        origin.commit("docs on origin")
+        ours.git("fetch", "-q", "origin")
+    if shape == "octopus with origin/main":
+        ours.git("merge", "-q", "--no-edit", "origin/main", "origin/feature")
+    else:
+        ours.git("merge", "-q", "--no-ff", *(["--no-commit"] if shape == "merge in progress" else []),
+                 "--no-edit", "origin/feature")  # fmt: skip
+    if shape == "then a commit":
+        ours.write("notes.txt", "after the merge\n")
+        ours.commit("one more")
+    elif shape == "then a pull merge":
+        ours.git("pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
 
     out = ours.run("fix", check=True).stdout
 

@@ -164,14 +164,15 @@ def _landed_for_fix(
             ):
                 take(repo.read_ref(env, "HEAD", cache=ws.cache).revisions)
             elif operation is None and branch and _names_branch(repo, base_ref.ref, branch):
-                merged_from = _unlanded_merge_parent(repo, base_ref.sha)
-                if merged_from is not None:
+                merged = _unlanded_merge(repo, base_ref.sha)
+                if merged is not None:
                     # The same merge into the base branch, committed and not pushed: the
                     # branch as it was (the merge's first parent) keeps its revisions, as
                     # HEAD does while the merge is in progress (above). Without it the
                     # commit turned which side moves over to Create Date (a tester: main's
                     # own unpushed revision moved onto the feature's).
-                    take(repo.read_ref(env, "HEAD^1", cache=ws.cache).revisions)
+                    first, merged_from = merged
+                    take(repo.read_ref(env, first, cache=ws.cache).revisions)
                     sources.append(f"{branch} before merging {merged_from[:10]}")
             elif (
                 operation is not None and operation.kind in ("merge", "squash") and branch and operation.theirs
@@ -206,16 +207,27 @@ def _landed_for_fix(
     return landed & set(graph.revisions), targets, sources, files
 
 
-def _unlanded_merge_parent(repo: GitRepo, base_sha: str) -> str | None:
-    """HEAD's second parent, when HEAD is a merge commit that brought in work the base
-    (``base_sha``) does not hold yet; None otherwise (not a merge, or ``git pull``'s merge
-    of the remote branch itself, whose side has landed)."""
-    done = repo.git("rev-parse", "--verify", "-q", "HEAD^2^{commit}", ok=range(256))
-    if done.returncode != 0 or repo.head_sha() == base_sha:
+def _unlanded_merge(repo: GitRepo, base_sha: str) -> tuple[str, str] | None:
+    """``(first parent, a parent it merged in)`` of the newest merge commit on HEAD's
+    first-parent line since the base (``base_sha``) that brought in work the base does
+    not hold; None when there is none.
+
+    The merge may be HEAD, or sit below commits made after it, or below ``git pull``'s
+    own merge of the remote branch (whose other side has landed, and is passed over);
+    an octopus merge counts when any parent it merged in is new (a reviewer)."""
+    if repo.head_sha() == base_sha:
         return None
-    second = done.stdout.decode("ascii", "replace").strip()
-    inside = repo.git("merge-base", "--is-ancestor", second, base_sha, ok=range(256))
-    return None if inside.returncode == 0 else second
+    done = repo.git("rev-list", "--first-parent", "--merges", "--parents", "HEAD", f"^{base_sha}", "--",
+                    ok=range(256))  # fmt: skip
+    if done.returncode != 0:
+        return None
+    for line in done.stdout.decode("ascii", "replace").splitlines():  # newest first
+        shas = line.split()
+        for merged in shas[2:]:
+            inside = repo.git("merge-base", "--is-ancestor", merged, base_sha, ok=range(256))
+            if inside.returncode != 0:
+                return shas[1], merged
+    return None
 
 
 def _refuse_operation_without_base(ws: Workspace, base: str | None, operation) -> None:
