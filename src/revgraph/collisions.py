@@ -712,7 +712,11 @@ def _joint_landing(env: _Env, a: _Landing, b: _Landing) -> tuple[int, tuple[str,
     joint = _land_both(env.name, env.files, a.delta, b.delta).graph()
     excess, competing = env.lanes(joint)
     doubled = sorted(joint.duplicates.keys() - a.graph.duplicates.keys() - b.graph.duplicates.keys())
-    return excess, competing, tuple(rid for rid in doubled if different_files(*joint.duplicates[rid][:2]))
+    # A landed id is nobody's to renumber: two copies of it are a text conflict git
+    # stops at (a rename on each side, depends_on changed two ways), not "both add"
+    # (a reviewer: the step told the second branch to give a landed revision a new id).
+    return excess, competing, tuple(rid for rid in doubled
+                                    if rid not in env.graph.revisions and different_files(*joint.duplicates[rid][:2]))
 
 
 def _shared_parent(graph: RevisionGraph, a: Sequence[str], b: Sequence[str]) -> str | None:

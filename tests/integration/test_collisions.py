@@ -850,3 +850,22 @@ def test_steps_stopped_by_a_conflict_elsewhere_commit_no_markers_and_finish_when
         (landed,) = heads(ws, "feature/b")
     assert landed.graph[FB].down_revisions == (FA,)
     assert "<<<<<<<" not in origin.show("feature/b", "models.py").decode()
+
+
+def test_a_landed_revision_renamed_two_ways_is_nobody_s_to_renumber(gitrepo):
+    # A reviewer: each branch renamed landed A's file its own way (git stops at that
+    # rename/rename); collisions said "both add A in files of their own" and told
+    # the second branch to give landed A a new id.
+    a_path = _two_lanes_and_a_shared_landed_file(gitrepo)
+    for name, rid in (("fx", FA), ("fy", FC)):
+        gitrepo.git("checkout", "-q", "-b", name, "main")
+        gitrepo.git("mv", a_path, a_path.replace(".py", f"_{name}.py"))
+        gitrepo.add_revision(rid, B, message=f"add {rid}")
+        gitrepo.commit(name)
+    gitrepo.checkout("main")
+
+    report = collisions_json(gitrepo, "fx", "fy", "--base", "main", code=1)
+    text = gitrepo.run("collisions", "fx", "fy", "--base", "main", check=1).stdout
+
+    assert [c["same_ids"] for c in report["collisions"]] == [[]]
+    assert "a new id" not in text and A not in text.split("landing order")[1]
