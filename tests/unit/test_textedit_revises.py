@@ -65,3 +65,13 @@ def test_a_revises_line_naming_more_parents_than_down_revision_is_written_anew()
     spans = {"revises_line": Span(doc, source.index(b"\n", doc), 3),
              "down_revision": Span(literal, literal + 4, 6)}  # fmt: skip
     assert b"Revises: z7\n" in rewrite_down_revision(source, spans, ("x9",), ("z7",))
+
+
+def test_a_note_in_brackets_with_a_comma_is_kept_by_the_swap():
+    # A reviewer: "Revises: x9 (users, roles)" lost its note: the comma counted as a second entry.
+    source = b'"""add\n\nRevises: x9 (users, roles)\n"""\nrevision = "a1"\ndown_revision = "x9"\n'
+    doc = source.index(b"Revises: ") + len(b"Revises: ")
+    literal = source.index(b'"x9"')
+    spans = {"revises_line": Span(doc, source.index(b"\n", doc), 3),
+             "down_revision": Span(literal, literal + 4, 6)}  # fmt: skip
+    assert b"Revises: z7 (users, roles)\n" in rewrite_down_revision(source, spans, ("x9",), ("z7",))

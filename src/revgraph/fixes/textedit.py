@@ -247,7 +247,8 @@ def _revises_replacement(
     # Swapped in place only when the line lists as many entries as there were parents
     # (a note after an id stays): one that names others too (Revises: b, a for a
     # down_revision of b) is written anew, not left wrong with one id swapped.
-    entries = [part for part in value.split(b",") if part.strip()]
+    # (A comma inside a note in brackets, "a1 (users, roles)", separates no entries.)
+    entries = [part for part in re.sub(rb"\([^()]*\)", b"", value).split(b",") if part.strip()]
     swapped = _revises_swapped(value, old_down, new_down) if len(entries) == len(old_down) else None
     if swapped is not None:
         return (start, end, swapped)
