@@ -19,8 +19,6 @@ from tests.hostile.corpus import (
     changed_files,
     file_states,
     revision_text,
-    run_in_process,
-    tracebacks,
 )
 from tests.support.gitrepo import GitRepo
 
@@ -30,18 +28,6 @@ MAIN = "c3c3c3c3c3c3"
 
 
 # ------------------------------------------------------------------ helpers
-@pytest.fixture
-def cli(git_env, capsys):
-    """``cli(path, *args)``: revgraph in-process with ``-C path``; never a traceback."""
-
-    def go(path: Path, *args: str):
-        outcome = run_in_process(capsys, "-C", str(path), *args)
-        assert not tracebacks(outcome.text), outcome.text
-        return outcome
-
-    return go
-
-
 def add(repo: GitRepo, rid: str, down: str | None, folder: str = VERSIONS) -> str:
     rel = f"{folder}/{rid}_rev.py"
     repo.write(rel, revision_text(rid, down, message=f"revision {rid}"))

@@ -10,27 +10,16 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
-from tests.hostile.corpus import VERSIONS, revision_text, run_in_process, tracebacks
+from tests.hostile.corpus import VERSIONS, revision_text
 from tests.support.gitrepo import GitRepo
 
 BASE = "a1a1a1a1a1a1"
 SIBLING = "b2b2b2b2b2b2"
 # Closes a ```sh fence, ends the <details> block and opens markup of its own.
 FENCE_BREAKER = "h\n```\n\n</details>\n\n## INJECTED HEADING\n\n<img src=x onerror=alert(1)>\n\n```sh"
-
-
-@pytest.fixture
-def cli(git_env, capsys):
-    def go(path: Path, *args: str):
-        outcome = run_in_process(capsys, "-C", str(path), *args)
-        assert not tracebacks(outcome.text), outcome.text
-        return outcome
-
-    return go
 
 
 def branch_with(repo: GitRepo, *revisions: tuple[str, str, str]) -> None:

@@ -23,8 +23,6 @@ import pytest
 from tests.hostile.corpus import (
     VERSIONS,
     revision_text,
-    run_in_process,
-    tracebacks,
     trap_text,
 )
 from tests.support.gitrepo import GitRepo
@@ -36,16 +34,6 @@ LOCK = "migrations/revgraph.lock"
 
 
 # ------------------------------------------------------------------ helpers
-@pytest.fixture
-def cli(git_env, capsys):
-    def go(path: Path, *args: str):
-        outcome = run_in_process(capsys, "-C", str(path), *args)
-        assert not tracebacks(outcome.text), outcome.text
-        return outcome
-
-    return go
-
-
 def sprung(traps: Path) -> list[str]:
     return sorted(p.name for p in traps.iterdir())
 

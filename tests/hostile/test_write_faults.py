@@ -28,8 +28,6 @@ from tests.hostile.corpus import (
     changed_files,
     file_states,
     revision_text,
-    run_in_process,
-    tracebacks,
 )
 from tests.support.gitrepo import GitRepo
 
@@ -40,16 +38,6 @@ SECOND = "e5e5e5e5e5e5"
 
 
 # ------------------------------------------------------------------ helpers
-@pytest.fixture
-def cli(git_env, capsys):
-    def go(path: Path, *args: str):
-        outcome = run_in_process(capsys, "-C", str(path), *args)
-        assert not tracebacks(outcome.text), outcome.text
-        return outcome
-
-    return go
-
-
 def add(repo: GitRepo, rid: str, down: str | None, minute: int, folder: str = VERSIONS) -> str:
     rel = f"{folder}/{rid}_rev.py"
     text = revision_text(rid, down, message=f"revision {rid}")

@@ -93,21 +93,38 @@ def test_diff_sees_a_code_edit_in_either_file_of_an_id_declared_twice(gitrepo):
         gitrepo.write(path, before)
 
 
-def test_removing_one_of_two_files_of_an_id_is_no_re_point(gitrepo):
-    # A tester: r_1.py (on ROOT) and r_2.py (on MID) both declare "dup"; deleting r_2.py
-    # was "dup re-pointed: MID -> ROOT", r_1.py untouched. The map by id kept r_2.py.
+_DUP_BODY = "\n\ndef upgrade():\n    pass\n"
+
+
+def _dup(gitrepo, name: str, down: str) -> None:
+    """``migrations/versions/<name>`` declaring the id "dup" on ``down``."""
+    gitrepo.write(f"migrations/versions/{name}", f'"""r"""\nrevision = "dup"\ndown_revision = "{down}"\n{_DUP_BODY}')
+
+
+def _one_id_in_two_files(gitrepo, second_down: str) -> None:
+    """ROOT <- MID, and "dup" declared by r_1.py (on ROOT) and r_2.py (on ``second_down``), committed."""
     gitrepo.init_env()
     gitrepo.add_revision(ROOT, None, message="root")
     gitrepo.add_revision(MID, ROOT, message="mid")
-    body = "\n\ndef upgrade():\n    pass\n"
-    gitrepo.write("migrations/versions/r_1.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{ROOT}"\n{body}')
-    gitrepo.write("migrations/versions/r_2.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{MID}"\n{body}')
+    _dup(gitrepo, "r_1.py", ROOT)
+    _dup(gitrepo, "r_2.py", second_down)
     gitrepo.commit("one id, two files")
+
+
+def _last_commit_diff(gitrepo) -> dict:
+    [env] = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)["environments"]
+    return env
+
+
+def test_removing_one_of_two_files_of_an_id_is_no_re_point(gitrepo):
+    # A tester: r_1.py (on ROOT) and r_2.py (on MID) both declare "dup"; deleting r_2.py
+    # was "dup re-pointed: MID -> ROOT", r_1.py untouched. The map by id kept r_2.py.
+    _one_id_in_two_files(gitrepo, MID)
     gitrepo.remove("migrations/versions/r_2.py")
     gitrepo.commit("the copy goes")
 
     text = gitrepo.run("diff", "HEAD~1", "HEAD", check=True).stdout
-    [env] = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)["environments"]
+    env = _last_commit_diff(gitrepo)
 
     assert env["repointed"] == [] and env["edited"] == [] and env["removed"] == []
     assert env["deduplicated"] == [{"revision": "dup", "removed": ["migrations/versions/r_2.py"]}]
@@ -115,37 +132,23 @@ def test_removing_one_of_two_files_of_an_id_is_no_re_point(gitrepo):
 
 
 def test_the_file_left_of_an_id_is_still_compared_with_its_old_self(gitrepo):
-    gitrepo.init_env()
-    gitrepo.add_revision(ROOT, None, message="root")
-    gitrepo.add_revision(MID, ROOT, message="mid")
-    body = "\n\ndef upgrade():\n    pass\n"
-    gitrepo.write("migrations/versions/r_1.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{ROOT}"\n{body}')
-    gitrepo.write("migrations/versions/r_2.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{ROOT}"\n{body}')
-    gitrepo.commit("one id, two files")
+    _one_id_in_two_files(gitrepo, ROOT)
     gitrepo.remove("migrations/versions/r_2.py")
-    gitrepo.write("migrations/versions/r_1.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{MID}"\n{body}')
+    _dup(gitrepo, "r_1.py", MID)
     gitrepo.commit("the copy goes, the other moves onto MID")
 
-    [env] = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)["environments"]
-
-    assert env["repointed"] == [{"revision": "dup", "old": [ROOT], "new": [MID]}]
+    assert _last_commit_diff(gitrepo)["repointed"] == [{"revision": "dup", "old": [ROOT], "new": [MID]}]
 
 
 def test_the_file_left_of_an_id_is_found_again_when_it_was_also_renamed(gitrepo):
     # A reviewer: r_2.py deleted and r_1.py renamed in one commit: "re-pointed: MID -> ROOT",
     # and r_1.py listed as removed too.
-    gitrepo.init_env()
-    gitrepo.add_revision(ROOT, None, message="root")
-    gitrepo.add_revision(MID, ROOT, message="mid")
-    body = "\n\ndef upgrade():\n    pass\n"
-    gitrepo.write("migrations/versions/r_1.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{ROOT}"\n{body}')
-    gitrepo.write("migrations/versions/r_2.py", f'"""r"""\nrevision = "dup"\ndown_revision = "{MID}"\n{body}')
-    gitrepo.commit("one id, two files")
+    _one_id_in_two_files(gitrepo, MID)
     gitrepo.remove("migrations/versions/r_2.py")
     gitrepo.git("mv", "migrations/versions/r_1.py", "migrations/versions/r_keep.py")
     gitrepo.commit("the copy goes, the other is renamed")
 
-    [env] = json.loads(gitrepo.run("diff", "HEAD~1", "HEAD", "-f", "json", check=True).stdout)["environments"]
+    env = _last_commit_diff(gitrepo)
 
     assert env["repointed"] == [] and env["edited"] == []
     assert env["deduplicated"] == [{"revision": "dup", "removed": ["migrations/versions/r_2.py"]}]
