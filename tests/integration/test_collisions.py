@@ -714,13 +714,11 @@ def _two_lanes_and_a_shared_landed_file(repo: GitRepo) -> str:
     return a_path
 
 
-def test_two_branches_editing_different_parts_of_one_landed_file_do_not_collide(gitrepo):
-    # A reviewer: one branch fixes A's docstring, the other edits A's downgrade(); git
-    # merges the two cleanly into one file. collisions kept both versions: "both add
-    # 0a0a0a0a0a01 in files of their own", and told the second to renumber a landed id.
+def _fx_changes_a_and_fy_edits_its_downgrade(gitrepo, change_a) -> None:
+    """fx: ``change_a(path of A)`` and FA on B; fy: a line added to A and FC on R; back on main."""
     a_path = _two_lanes_and_a_shared_landed_file(gitrepo)
     gitrepo.git("checkout", "-q", "-b", "fx")
-    gitrepo.write(a_path, gitrepo.read(a_path).replace(b'"""create users', b'"""Create users'))
+    change_a(a_path)
     gitrepo.add_revision(FA, B, message="add fa")
     gitrepo.commit("fx")
     gitrepo.git("checkout", "-q", "-b", "fy", "main")
@@ -728,6 +726,16 @@ def test_two_branches_editing_different_parts_of_one_landed_file_do_not_collide(
     gitrepo.add_revision(FC, R, message="add fc")
     gitrepo.commit("fy")
     gitrepo.checkout("main")
+
+
+def test_two_branches_editing_different_parts_of_one_landed_file_do_not_collide(gitrepo):
+    # A reviewer: one branch fixes A's docstring, the other edits A's downgrade(); git
+    # merges the two cleanly into one file. collisions kept both versions: "both add
+    # 0a0a0a0a0a01 in files of their own", and told the second to renumber a landed id.
+    def fix_the_docstring(a_path):
+        gitrepo.write(a_path, gitrepo.read(a_path).replace(b'"""create users', b'"""Create users'))
+
+    _fx_changes_a_and_fy_edits_its_downgrade(gitrepo, fix_the_docstring)
 
     report = collisions_json(gitrepo, "fx", "fy", "--base", "main", code=0)
 
@@ -738,16 +746,10 @@ def test_two_branches_editing_different_parts_of_one_landed_file_do_not_collide(
 
 
 def test_a_branch_renaming_a_landed_file_and_one_editing_it_do_not_collide(gitrepo):
-    a_path = _two_lanes_and_a_shared_landed_file(gitrepo)
-    gitrepo.git("checkout", "-q", "-b", "fx")
-    gitrepo.git("mv", a_path, a_path.replace(".py", "_renamed.py"))
-    gitrepo.add_revision(FA, B, message="add fa")
-    gitrepo.commit("fx")
-    gitrepo.git("checkout", "-q", "-b", "fy", "main")
-    gitrepo.write(a_path, gitrepo.read(a_path) + b"\n# kept for the downgrade\n")
-    gitrepo.add_revision(FC, R, message="add fc")
-    gitrepo.commit("fy")
-    gitrepo.checkout("main")
+    def rename(a_path):
+        gitrepo.git("mv", a_path, a_path.replace(".py", "_renamed.py"))
+
+    _fx_changes_a_and_fy_edits_its_downgrade(gitrepo, rename)
 
     report = collisions_json(gitrepo, "fx", "fy", "--base", "main", code=0)
 
