@@ -961,10 +961,9 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
     # lines below do nothing but say so: `commit -a` would commit the conflict
     # markers, and fix may not yet see the revision it should move (a reviewer);
     # `git rebase --continue`, then these lines again. (Its folders tell, not
-    # REBASE_HEAD, which git leaves behind once the rebase is done.)
-    stopped = (
-        '{ [ -d "$(git rev-parse --git-path rebase-merge)" ] || [ -d "$(git rev-parse --git-path rebase-apply)" ]; }'
-    )
+    # REBASE_HEAD, which git leaves behind once the rebase is done. No braces: `a || b
+    # && c || d` groups left to right in sh, bash, zsh and fish alike.)
+    stopped = '[ -d "$(git rev-parse --git-path rebase-merge)" ] || [ -d "$(git rev-parse --git-path rebase-apply)" ]'
     commands += [
         f"git rebase {q(base)}",
         f"revgraph fix --base {q(base)}",
