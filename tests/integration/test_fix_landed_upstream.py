@@ -129,7 +129,8 @@ def test_pull_merge_on_main_refuses_with_a_hint_that_leads_somewhere(clones):
 FEATURE = "fe0000000001"
 
 
-SHAPES = ["merge in progress", "merge committed", "then a commit", "octopus with origin/main", "then a pull merge"]
+SHAPES = ["merge in progress", "merge committed", "then a commit", "octopus with origin/main", "then a pull merge",
+          "then a merge without revisions"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -166,6 +167,12 @@ def test_a_feature_merged_into_main_moves_not_mains_own_unpushed_revision(make_g
         ours.commit("one more")
     elif shape == "then a pull merge":
         ours.git("pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    elif shape == "then a merge without revisions":  # (a reviewer: its first parent holds both)
+        ours.git("checkout", "-q", "-b", "docs", "HEAD~1")
+        ours.write("docs.txt", "docs\n")
+        ours.commit("docs")
+        ours.checkout("main")
+        ours.git("merge", "-q", "--no-ff", "--no-edit", "docs")
 
     out = ours.run("fix", check=True).stdout
 
@@ -187,3 +194,31 @@ def test_a_committed_pull_merge_on_main_still_moves_the_unpushed_revision(clones
 
     assert f"moved {LOCAL}" in out and f"moved {PUSHED}" not in out, out
     assert _down_of(ours, local).endswith(f"'{PUSHED}'".encode())
+
+
+def test_a_pull_bringing_a_pushed_revision_after_a_feature_merge_moves_the_unpushed_ones(make_gitrepo, tmp_path):
+    # A reviewer: main's own unpushed revision kept as landed beside a revision the pull
+    # brought from origin: "several heads must not move", a refusal. What has landed on
+    # origin wins; main's own, not pushed, moves.
+    origin = make_gitrepo("origin")
+    origin.init_env()
+    origin.add_revision(ROOT, None, message="root")
+    origin.commit("root")
+    origin.git("config", "receive.denyCurrentBranch", "ignore")
+    origin.git("checkout", "-q", "-b", "feature")
+    origin.add_revision(FEATURE, ROOT, message="the feature's", create_date=OLDER)
+    origin.commit("feature")
+    origin.checkout("main")
+    ours = origin.clone(tmp_path / "ours")
+    ours.add_revision(LOCAL, ROOT, message="main's own, not pushed", create_date=NEWER)
+    ours.commit("main's own")
+    ours.git("merge", "-q", "--no-ff", "--no-edit", "origin/feature")
+    pushed = origin.add_revision(PUSHED, ROOT, message="pushed by a colleague")
+    origin.commit("pushed")
+    ours.git("pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+
+    out = ours.run("fix", check=True).stdout
+
+    assert f"moved {PUSHED}" not in out and f"moved {LOCAL}" in out, out
+    assert _down_of(ours, pushed).endswith(f"'{ROOT}'".encode())
+    assert ours.run("check").returncode == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 
 from revgraph.api import (
     Workspace,
@@ -164,16 +164,20 @@ def _landed_for_fix(
             ):
                 take(repo.read_ref(env, "HEAD", cache=ws.cache).revisions)
             elif operation is None and branch and _names_branch(repo, base_ref.ref, branch):
-                merged = _unlanded_merge(repo, base_ref.sha)
-                if merged is not None:
+                for first, merged_from in _unlanded_merges(repo, base_ref.sha):
                     # The same merge into the base branch, committed and not pushed: the
                     # branch as it was (the merge's first parent) keeps its revisions, as
                     # HEAD does while the merge is in progress (above). Without it the
                     # commit turned which side moves over to Create Date (a tester: main's
-                    # own unpushed revision moved onto the feature's).
-                    first, merged_from = merged
-                    take(repo.read_ref(env, first, cache=ws.cache).revisions)
-                    sources.append(f"{branch} before merging {merged_from[:10]}")
+                    # own unpushed revision moved onto the feature's). Not when that side
+                    # would compete with what has landed (a pull brought a pushed
+                    # revision on top): the unpushed one moves then, as before.
+                    kept = repo.read_ref(env, first, cache=ws.cache).revisions
+                    with_kept = landed | {r.id for r in kept}
+                    if len(_heads_among(graph, with_kept)) <= max(1, len(_heads_among(graph, landed))):
+                        take(kept)
+                        sources.append(f"{branch} before merging {merged_from[:10]}")
+                        break
             elif (
                 operation is not None and operation.kind in ("merge", "squash") and branch and operation.theirs
                 and operation.theirs != base_read  # `git merge main` with base main: read above
@@ -207,27 +211,33 @@ def _landed_for_fix(
     return landed & set(graph.revisions), targets, sources, files
 
 
-def _unlanded_merge(repo: GitRepo, base_sha: str) -> tuple[str, str] | None:
-    """``(first parent, a parent it merged in)`` of the newest merge commit on HEAD's
+def _unlanded_merges(repo: GitRepo, base_sha: str) -> Iterator[tuple[str, str]]:
+    """``(first parent, a parent it merged in)`` of each merge commit on HEAD's
     first-parent line since the base (``base_sha``) that brought in work the base does
-    not hold; None when there is none.
+    not hold, newest first.
 
     The merge may be HEAD, or sit below commits made after it, or below ``git pull``'s
     own merge of the remote branch (whose other side has landed, and is passed over);
     an octopus merge counts when any parent it merged in is new (a reviewer)."""
     if repo.head_sha() == base_sha:
-        return None
+        return
     done = repo.git("rev-list", "--first-parent", "--merges", "--parents", "HEAD", f"^{base_sha}", "--",
                     ok=range(256))  # fmt: skip
     if done.returncode != 0:
-        return None
+        return
     for line in done.stdout.decode("ascii", "replace").splitlines():  # newest first
         shas = line.split()
         for merged in shas[2:]:
             inside = repo.git("merge-base", "--is-ancestor", merged, base_sha, ok=range(256))
             if inside.returncode != 0:
-                return shas[1], merged
-    return None
+                yield shas[1], merged
+                break
+
+
+def _heads_among(graph: RevisionGraph, ids: set[str]) -> set[str]:
+    """The revisions of ``ids`` (those ``graph`` has) that no other of them builds on."""
+    present = ids & set(graph.revisions)
+    return {rid for rid in present if not present.intersection(graph.children(rid))}
 
 
 def _refuse_operation_without_base(ws: Workspace, base: str | None, operation) -> None:
