@@ -962,33 +962,35 @@ def rebase_commands(base: str, checkout: Checkout, *, base_remote: str | None = 
     # markers, and fix may not yet see the revision it should move (a reviewer);
     # `git rebase --continue`, then these lines again. (Its folders tell, not
     # REBASE_HEAD, which git leaves behind once the rebase is done. No braces: `a || b
-    # && c || d` groups left to right in sh, bash, zsh and fish alike.)
+    # && c || d` groups left to right in sh, bash, zsh and fish alike. No `#` comment
+    # on a line either: an interactive zsh reads it as words, by default (a reviewer).)
     stopped = '[ -d "$(git rev-parse --git-path rebase-merge)" ] || [ -d "$(git rev-parse --git-path rebase-apply)" ]'
+    done = '[ ! -d "$(git rev-parse --git-path rebase-merge)" ] && [ ! -d "$(git rev-parse --git-path rebase-apply)" ]'
     commands += [
         f"git rebase {q(base)}",
         f"revgraph fix --base {q(base)}",
         (
             # Only when fix changed something: a branch whose base already holds the
             # landed head (stacked on a PR that just landed) has nothing to commit.
-            f"{stopped} || git diff --quiet || git commit -am 'Re-point migrations onto the landed head'"
-            "  # while the rebase is stopped: resolve, `git add`, `git rebase --continue`, then fix again"
+            f"{stopped} && echo 'the rebase stopped: resolve, git add, git rebase --continue, then run these "
+            "steps again from revgraph fix' || git diff --quiet || git commit -am 'Re-point migrations onto the "
+            "landed head'"
         ),
     ]
     if checkout.remote and checkout.sha:
+        # Exits 1 while the rebase is stopped (the line above said why); git refuses the
+        # lease if the branch moved since this analysis: run collisions again then.
         lease = f"--force-with-lease={checkout.branch}:{checkout.sha}"
         commands.append(
-            f"{stopped} && echo 'the rebase is not done: git rebase --continue first' || "
-            f"git push {q(lease)} {q(checkout.remote)} {q(f'{rebase_branch(checkout)}:{checkout.branch}')}"
-            f"  # refused if {checkout.branch} moved since this analysis: then run collisions again"
+            f"{done} && git push {q(lease)} {q(checkout.remote)} {q(f'{rebase_branch(checkout)}:{checkout.branch}')}"
         )
     elif checkout.remote:
         commands.append(f"git push --force-with-lease {q(checkout.remote)} {q(checkout.branch)}")
     elif checkout.detached:
         sha = checkout.sha or checkout.branch
-        commands.append(
-            f"# {checkout.branch} is no branch: once the rebase is done, push HEAD to the branch it stands "
-            f"for, leasing on the commit read here: git push --force-with-lease=BRANCH:{sha} REMOTE HEAD:BRANCH"
-        )
+        said = (f"{checkout.branch} is no branch: once the rebase is done, push HEAD to the branch it stands "
+                f"for, leasing on the commit read here: git push --force-with-lease=BRANCH:{sha} REMOTE HEAD:BRANCH")
+        commands.append(f"echo {q(said)}")
     return commands
 
 
@@ -1001,13 +1003,11 @@ def rebase_branch(checkout: Checkout) -> str:
 def _switch_command(checkout: Checkout) -> str:
     q = shell_word
     if checkout.sha and checkout.remote:
-        return (
-            f"git switch -C {q(rebase_branch(checkout))} {q(checkout.sha)}  # {checkout.remote}/{checkout.branch} "
-            f"as analysed; your local {checkout.branch} stays as it is"
-        )
+        # The analysed commit, on a branch of its own: the local one of that name stays.
+        return f"git switch -C {q(rebase_branch(checkout))} {q(checkout.sha)}"
     if checkout.detached:
         target = checkout.sha or checkout.branch
-        return f"git switch --detach {q(target)}  # {checkout.branch} is no branch: the commit it names"
+        return f"git switch --detach {q(target)}"
     return f"git switch {q(checkout.branch)}"
 
 

@@ -293,9 +293,10 @@ def test_following_the_printed_steps_in_a_clone_lands_both_branches_with_one_hea
     analysed = clone.rev_parse("origin/feature/a")
     assert commands[0] == "git fetch origin"
     assert commands[1].startswith(f"git switch -C revgraph-rebase/feature/a {analysed}")
-    assert commands[-1].endswith("then run collisions again") and (
-        f" || git push --force-with-lease=feature/a:{analysed} origin revgraph-rebase/feature/a:feature/a  #"
-    ) in commands[-1]
+    assert commands[-1].endswith(
+        f" && git push --force-with-lease=feature/a:{analysed} origin revgraph-rebase/feature/a:feature/a"
+    )
+    assert not any("#" in command for command in commands)  # an interactive zsh reads # as a word
 
     origin.git("merge", "-q", "--no-ff", "--no-edit", "feature/b")  # step 1: feature/b lands
     for command in commands:
@@ -692,8 +693,8 @@ def test_the_steps_for_a_ref_that_is_no_branch_run(make_gitrepo, kind):
 
     out = repo.run("collisions", "feature/b", ref, "--base", "main", check=1).stdout
     commands = second_step_commands(out, "2. after feature/b has landed")
-    assert commands[0] == f"git switch --detach {sha}  # {ref} is no branch: the commit it names"
-    assert commands[-1].startswith(f"# {ref} is no branch: once the rebase is done, push HEAD to the branch it stands for")
+    assert commands[0] == f"git switch --detach {sha}"
+    assert commands[-1].startswith(f"echo '{ref} is no branch: once the rebase is done, push HEAD to the branch")
     repo.git("merge", "-q", "--no-ff", "--no-edit", "feature/b")  # step 1 lands
     for command in commands:
         done = run_step(repo, command)
@@ -839,7 +840,7 @@ def test_steps_stopped_by_a_conflict_elsewhere_commit_no_markers_and_finish_when
 
     results = [run_step(clone, command) for command in commands]
 
-    assert "the rebase is not done" in results[-1].stdout
+    assert "the rebase stopped" in results[-2].stdout and results[-1].returncode != 0
     assert origin.rev_parse("feature/b") == before
     assert "<<<<<<<" not in clone.git("log", "-p", "revgraph-rebase/feature/b").stdout
     clone.write("models.py", "users = 23\n")
