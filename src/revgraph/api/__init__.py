@@ -72,6 +72,18 @@ def merge_queue_base(ref: str) -> str | None:
     return found.group(1) if found else None
 
 
+def ci_target() -> tuple[str, str] | None:
+    """``(how it was named, branch)`` of the pull request's target a CI variable names:
+    the first of ``CI_BASE_VARIABLES`` set, else a merge queue's ``GITHUB_REF``."""
+    for var in CI_BASE_VARIABLES:
+        value = os.environ.get(var)
+        if value:
+            # Azure Repos spells the branch as a ref (refs/heads/main).
+            return var, value[len("refs/heads/"):] if value.startswith("refs/heads/") else value
+    queued = merge_queue_base(os.environ.get("GITHUB_REF", ""))
+    return ("GITHUB_REF (merge queue)", queued) if queued is not None else None
+
+
 def _graph(revisions) -> RevisionGraph:
     """A RevisionGraph; model is imported on first use (a warm cache hit never needs it)."""
     from revgraph.model import RevisionGraph
@@ -350,17 +362,10 @@ class Workspace:
         elif self.project.settings.base:
             candidates.append((self.project.settings.base, "[tool.revgraph] base"))
         else:
-            for var in CI_BASE_VARIABLES:
-                value = os.environ.get(var)
-                if value:
-                    # Azure Repos spells the branch as a ref (refs/heads/main).
-                    branch = value[len("refs/heads/"):] if value.startswith("refs/heads/") else value
-                    candidates.append((f"origin/{branch}", var))
-                    break
-            else:
-                queued = merge_queue_base(os.environ.get("GITHUB_REF", ""))
-                if queued is not None:
-                    candidates.append((f"origin/{queued}", "GITHUB_REF (merge queue)"))
+            target = ci_target()
+            if target is not None:
+                how, branch = target
+                candidates.append((f"origin/{branch}", how))
         if candidates:
             return candidates, True
         # origin/HEAD by the branch it names (origin/main): that is the name every

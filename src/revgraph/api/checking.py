@@ -651,16 +651,12 @@ def _ci_names_another_target(base_ref: BaseRef | None) -> str | None:
     """
     if base_ref is None or base_ref.how != "[tool.revgraph] base":
         return None
-    from revgraph.api import merge_queue_base
+    from revgraph.api import ci_target
 
-    named = [(var, os.environ[var]) for var in CI_BASE_VARIABLES if os.environ.get(var)]
-    queued = merge_queue_base(os.environ.get("GITHUB_REF", ""))
-    if not named and queued is not None:
-        named = [("GITHUB_REF (merge queue)", queued)]
-    if not named:
+    target = ci_target()
+    if target is None:
         return None
-    var, value = named[0]
-    branch = value[len("refs/heads/"):] if value.startswith("refs/heads/") else value
+    var, branch = target
     if base_ref.ref in (branch, f"origin/{branch}", f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
         return None
     return (
