@@ -51,13 +51,9 @@ def audit(
             from revgraph.render.inert import inert
 
             text = inert(text)  # ids, paths and messages are shown, not obeyed
-        if fmt == "text":
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        else:
-            from revgraph.entry import write_document
+        from revgraph.cli import _emit
 
-            write_document(text)  # UTF-8 whatever the locale: a program reads it
+        _emit(text, None, document=fmt != "text")  # (a document: UTF-8 whatever the locale)
 
 
 @contextmanager

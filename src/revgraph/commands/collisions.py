@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import List, Optional
 
 import typer
@@ -75,13 +74,9 @@ def collisions(
         from revgraph.render.inert import inert
 
         text = inert(text)  # branch names, ids and paths are shown, not obeyed
-    if fmt == "text":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        from revgraph.entry import write_document
+    from revgraph.cli import _emit
 
-        write_document(text)  # UTF-8 whatever the locale: a program reads it
+    _emit(text, None, document=fmt != "text")  # (a document: UTF-8 whatever the locale)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -41,7 +41,7 @@ def graph(
     """Draw the revision DAG: new, landed, head, conflicting and edited revisions are marked."""
     from revgraph import api
     from revgraph.cli import (
-        is_stdout, print_problems, state, warn_missing_versions, warn_ref_settings, warn_report, write_output,
+        _emit, is_stdout, print_problems, state, warn_missing_versions, warn_ref_settings, warn_report, write_output,
     )  # fmt: skip
     from revgraph.errors import UsageError
     from revgraph.render.graphview import FOCUS_MODES, default_focus, focus, render_graphs
@@ -117,12 +117,7 @@ def graph(
                 mode = focus_mode or default_focus(view)
                 st.console.print(tree_renderable(focus(view, mode, context)))
         return
-    if fmt == "tree":
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    else:
-        from revgraph.entry import write_document
-
-        write_document(text)  # UTF-8 whatever the locale: a program reads it
+    _emit(text, None, document=fmt != "tree")  # (a document: UTF-8 whatever the locale)
 
 
 def output_format(fmt: Optional[str], output: Optional[Path]) -> str:
