@@ -269,43 +269,34 @@ def _run_check(
         return _check_and_render(st, base=base, fmt=fmt, select=select, ignore=ignore, strict=strict,
                                  output=output, db=db, doctor=doctor)  # fmt: skip
     except RevgraphError as exc:
-        if fmt == "github":
-            _annotate_failure(exc, output)
-        elif fmt in ("junit", "sarif") and output is not None:
+        if fmt == "github" or (fmt in ("junit", "sarif") and output is not None):
             _report_failure(exc, fmt, output)
         raise
 
 
-def _report_failure(exc: RevgraphError, fmt: str, output: Path) -> None:
-    """``-o FILE`` in JUnit or SARIF for a check that could not run (exit 2): the file
-    says why, so a CI's test report or code-scanning upload shows it (a tester: no file
-    at all, and the upload step failed on its own). Best effort: the error stands."""
+def _report_failure(exc: RevgraphError, fmt: str, output: Optional[Path]) -> None:
+    """A check that could not run (exit 2: a shallow clone, an unknown base) says why in
+    its report too, not only in the job's log: a GitHub annotation (on stdout, or in
+    ``-o FILE``), and in JUnit or SARIF a ``-o FILE`` document, so a CI's test report or
+    code-scanning upload shows it (a tester: no file at all, and the upload step failed
+    on its own). Best effort: the error stands."""
     from revgraph.render import junit, sarif
-
-    text = exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
-    body = junit.render_failure(text) if fmt == "junit" else sarif.render_failure(text)
-    try:
-        write_output(output, body.encode("utf-8", "backslashreplace"))
-    except RevgraphError:
-        pass  # (the output itself may be what failed)
-
-
-def _annotate_failure(exc: RevgraphError, output: Optional[Path] = None) -> None:
-    """In a GitHub workflow, a check that could not run (exit 2: a shallow clone, an
-    unknown base) says why on the pull request too, not only in the job's log; with
-    ``-o FILE``, in that file, where the workflow reads the annotations."""
     from revgraph.render.github import escape_data
 
     text = exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
-    line = f"::error title=revgraph could not run::{escape_data(text)}\n"
-    if output is not None:
-        try:
-            write_output(output, line.encode("utf-8", "backslashreplace"))
-        except RevgraphError:
-            pass  # (the output itself may be what failed; the error stands)
+    body = {
+        "github": lambda: f"::error title=revgraph could not run::{escape_data(text)}\n",
+        "junit": lambda: junit.render_failure(text),
+        "sarif": lambda: sarif.render_failure(text),
+    }[fmt]()
+    if output is None:
+        entry.write_document(body)
     else:
-        entry.write_document(line)
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        try:
+            write_output(output, body.encode("utf-8", "backslashreplace"))
+        except RevgraphError:
+            pass  # (the output itself may be what failed)
+    if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         hint = f"\n\n{exc.hint}" if exc.hint else ""
         _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], f"### revgraph could not run\n\n{exc.message}{hint}\n")
 
