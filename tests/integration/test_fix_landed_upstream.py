@@ -129,6 +129,25 @@ def test_pull_merge_on_main_refuses_with_a_hint_that_leads_somewhere(clones):
 FEATURE = "fe0000000001"
 
 
+def _main_ahead_and_a_feature(make_gitrepo, tmp_path):
+    """origin: main at ROOT, feature adding FEATURE (the older Create Date: by it alone,
+    main's own would go on top); ours: a clone whose main adds LOCAL, not pushed.
+    Returns (origin, ours, LOCAL's path, FEATURE's path)."""
+    origin = make_gitrepo("origin")
+    origin.init_env()
+    origin.add_revision(ROOT, None, message="root")
+    origin.commit("root")
+    origin.git("config", "receive.denyCurrentBranch", "ignore")
+    origin.git("checkout", "-q", "-b", "feature")
+    feature = origin.add_revision(FEATURE, ROOT, message="the feature's", create_date=OLDER)
+    origin.commit("feature")
+    origin.checkout("main")
+    ours = origin.clone(tmp_path / "ours")
+    own = ours.add_revision(LOCAL, ROOT, message="main's own, not pushed", create_date=NEWER)
+    ours.commit("main's own")
+    return origin, ours, own, feature
+
+
 SHAPES = ["merge in progress", "merge committed", "then a commit", "octopus with origin/main", "then a pull merge",
           "then a merge without revisions"]
 
@@ -140,19 +159,7 @@ def test_a_feature_merged_into_main_moves_not_mains_own_unpushed_revision(make_g
     # revision; once the merge was committed, the same tree moved main's own, by
     # Create Date alone. A reviewer: also with a commit after the merge, an octopus
     # merge naming origin/main, and a `git pull` merge after it.
-    origin = make_gitrepo("origin")
-    origin.init_env()
-    origin.add_revision(ROOT, None, message="root")
-    origin.commit("root")
-    origin.git("config", "receive.denyCurrentBranch", "ignore")
-    origin.git("checkout", "-q", "-b", "feature")
-    # The feature's is the older: by Create Date alone, main's own would go on top of it.
-    feature = origin.add_revision(FEATURE, ROOT, message="the feature's", create_date=OLDER)
-    origin.commit("feature")
-    origin.checkout("main")
-    ours = origin.clone(tmp_path / "ours")
-    own = ours.add_revision(LOCAL, ROOT, message="main's own, not pushed", create_date=NEWER)
-    ours.commit("main's own")
+    origin, ours, own, feature = _main_ahead_and_a_feature(make_gitrepo, tmp_path)
     if shape in ("octopus with origin/main", "then a pull merge"):
         origin.write("docs.txt", "a colleague's doc\n")
         origin.commit("docs on origin")
@@ -200,18 +207,7 @@ def test_a_pull_bringing_a_pushed_revision_after_a_feature_merge_moves_the_unpus
     # A reviewer: main's own unpushed revision kept as landed beside a revision the pull
     # brought from origin: "several heads must not move", a refusal. What has landed on
     # origin wins; main's own, not pushed, moves.
-    origin = make_gitrepo("origin")
-    origin.init_env()
-    origin.add_revision(ROOT, None, message="root")
-    origin.commit("root")
-    origin.git("config", "receive.denyCurrentBranch", "ignore")
-    origin.git("checkout", "-q", "-b", "feature")
-    origin.add_revision(FEATURE, ROOT, message="the feature's", create_date=OLDER)
-    origin.commit("feature")
-    origin.checkout("main")
-    ours = origin.clone(tmp_path / "ours")
-    ours.add_revision(LOCAL, ROOT, message="main's own, not pushed", create_date=NEWER)
-    ours.commit("main's own")
+    origin, ours, _, _ = _main_ahead_and_a_feature(make_gitrepo, tmp_path)
     ours.git("merge", "-q", "--no-ff", "--no-edit", "origin/feature")
     pushed = origin.add_revision(PUSHED, ROOT, message="pushed by a colleague")
     origin.commit("pushed")
