@@ -278,6 +278,8 @@ class _CatFile:
         """A ``treeish:path`` whose path holds a newline cannot go through the batch."""
         argv = [*self._argv_prefix, "cat-file", "blob", request]
         done = subprocess.run(argv, capture_output=True, cwd=self._cwd, env=_git_environ(self._extra))
+        if done.returncode != 0 and b"promisor" in done.stderr.lower():
+            raise GitError(done.stderr.decode("utf-8", "replace"))  # not here, and not fetched: not "missing"
         if done.returncode != 0:
             return Blob(request, None, 0, None, "missing")
         size = len(done.stdout)
@@ -373,6 +375,7 @@ class GitRepo:
         self._marks_asked: dict[tuple[str, ...], object] = {}  # prefetched: the index's identity then
         self._merge_bases: dict[tuple[str, str], tuple[str, ...]] = {}
         self._remotes: tuple[str, ...] | None = None  # `git remote`, asked once (error hints)
+        self._promisors: tuple[tuple[str, str], ...] | None = None  # ``promisor_remotes``
         # Trees read in full, per environment layout: others are read as their difference.
         self._references: dict[tuple, _Reference] = {}
         # Commands started ahead of need (``prefetch``): args -> (process, stdout, stderr).
@@ -452,21 +455,21 @@ class GitRepo:
         started = self._prefetched.pop(args, None) if input is None and env is None else None
         if started is not None:
             done = _collect(started, [*self._argv, *args])
-            if done.returncode not in tuple(ok):
-                raise GitError(f"git {args[0]} failed: {_first_line(done.stderr) or done.returncode}")
-            return done
-        options, environ = _tuned(args, env)
-        try:
-            done = subprocess.run(
-                [*self._argv, *options, *args],
-                input=input,
-                capture_output=True,
-                cwd=self._cwd,
-                env=environ,
-            )
-        except OSError as exc:
-            raise GitError(f"git is not available: {exc}") from None
+        else:
+            options, environ = _tuned(args, env)
+            try:
+                done = subprocess.run(
+                    [*self._argv, *options, *args],
+                    input=input,
+                    capture_output=True,
+                    cwd=self._cwd,
+                    env=environ,
+                )
+            except OSError as exc:
+                raise GitError(f"git is not available: {exc}") from None
         if done.returncode not in tuple(ok):
+            if b"promisor" in done.stderr.lower():  # a partial clone's object it could not fetch
+                raise self.unfetched(done.stderr.decode("utf-8", "replace"))
             raise GitError(f"git {args[0]} failed: {_first_line(done.stderr) or done.returncode}")
         return done
 
@@ -546,7 +549,10 @@ class GitRepo:
         for request in requests:
             blob = memo.get(request)
             if blob is None:
-                blob = next(fetched, None)
+                try:
+                    blob = next(fetched, None)
+                except GitError as exc:  # cat-file died: a lazy fetch that failed is said as such
+                    raise self.unfetched(exc.message) if "promisor" in exc.message.lower() else exc
                 if blob is None:
                     return  # cat-file stopped answering: as short as the fetch itself
                 if (
@@ -893,6 +899,44 @@ class GitRepo:
             done = self.git("remote", ok=range(256))
             self._remotes = tuple(done.stdout.decode("utf-8", "surrogateescape").split())
         return name in self._remotes
+
+    # ------------------------------------------------------- partial clones
+    def promisor_remotes(self) -> tuple[tuple[str, str], ...]:
+        """``(name, url)`` of the remotes a partial clone (``git clone --filter=...``) fetches
+        missing objects from, in the order git tries them; () in a whole clone.
+
+        A whole clone starts no process for the question: its config file
+        mentions neither ``promisor`` nor ``partialclone`` (a read of one small
+        file, once per run). Only a partial clone asks ``git config`` for the details.
+        """
+        if self._promisors is None:
+            try:
+                text = (self.common_dir / "config").read_bytes().lower()
+            except OSError:
+                text = b""
+            self._promisors = ()
+            if b"promisor" in text or b"partialclone" in text:
+                done = self.git("config", "-z", "--get-regexp",
+                                r"^(remote\..*\.(promisor|url)|extensions\.partialclone)$", ok=range(256))  # fmt: skip
+                self._promisors = _promisors(done.stdout.decode("utf-8", "surrogateescape"))
+        return self._promisors
+
+    def unfetched(self, stderr: str) -> GitError:
+        """The error for objects a partial clone lacks and could not fetch from its remote
+        (unreachable, offline, no credentials): never read as files that do not exist."""
+        remotes = self.promisor_remotes() or (("origin", ""),)
+        name, url = remotes[0]
+        where = f"{name!r} ({url})" if url else repr(name)
+        # git's first line says why (the URL, the network); its last ones only that it failed.
+        lines = [re.sub(r"^git [\w-]+ (?:stopped|failed): ", "", line.strip()) for line in stderr.splitlines()]
+        reason = next((line for line in lines if line and "promisor" not in line.lower()), "")
+        return GitError(
+            f"this is a partial clone: files revgraph reads from git are not here yet, and git "
+            f"could not fetch them from {where}" + (f": {reason}" if reason else ""),
+            hint=f"check that {name!r} can be reached (`git fetch {name}` works), then run revgraph again; "
+            f"or bring every file once with `git fetch --refetch --no-filter {name}` "
+            "(in CI: a checkout without a filter, e.g. no `filter: blob:none`)",
+        )
 
     def branches_hint(self) -> str:
         """The local branches, for a hint where no fetch could help (a few, then how many more)."""
@@ -1594,6 +1638,30 @@ def _fetch_once(cat: _CatFile, requests: Sequence[str], limit: int) -> Iterator[
 
 
 _UNTRANSLATED = {"LC_ALL": "C", "LANGUAGE": "C"}  # we look for git's own words on stderr
+
+
+def _promisors(config: str) -> tuple[tuple[str, str], ...]:
+    """``(name, url)`` of the promisor remotes in ``git config -z --get-regexp`` output, in
+    git's order (promisor-remote.c): ``remote.<name>.promisor`` ones as configured,
+    then the one ``extensions.partialClone`` names, last."""
+    urls: dict[str, str] = {}
+    marked: dict[str, None] = {}
+    named = None
+    for record in config.split("\0"):
+        key, newline, value = record.partition("\n")
+        lowered = value.strip().lower()
+        if key == "extensions.partialclone":
+            named = value
+        elif key.startswith("remote.") and key.endswith(".url"):
+            urls.setdefault(key[7:-4], value)
+        elif key.startswith("remote.") and key.endswith(".promisor") and (
+            not newline or lowered in ("true", "yes", "on") or (lowered.isdigit() and int(lowered) != 0)
+        ):  # fmt: skip
+            marked[key[7:-9]] = None
+    if named:
+        marked.pop(named, None)
+        marked[named] = None
+    return tuple((name, urls.get(name, "")) for name in marked)
 
 
 def _misread_ref(ref: str) -> BadRefError | None:

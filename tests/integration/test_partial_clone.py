@@ -1,0 +1,137 @@
+"""Partial clones (``git clone --filter=blob:none`` / ``--filter=tree:0``), as CI makes them.
+
+There the files of refs other than the checked-out commit are not in the
+clone: git fetches each missing object from the promisor remote when asked
+for it, one round trip each. Found by running every command that reads
+``origin/main`` in such clones:
+
+- with the remote unreachable, the error was git's own last words
+  ("git cat-file stopped: fatal: ... does not appear to be a git
+  repository"), with no word of a partial clone or of what to do.
+
+Real repositories: a bare origin that serves filters, partial clones of it
+over file:// (filters need a transport), the real CLI. git's trace2 events
+count the fetches: git's own lazy fetches are children of another git
+process, revgraph's are not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.gitrepo import GitRepo
+
+SHARED = [f"5a{i:010x}" for i in range(3)]
+AHEAD = [f"ba{i:010x}" for i in range(30)]  # what main added since feature forked
+FEATURE = "fefefefefefe"
+
+# Each reads origin/main's revision files, which the clone does not hold.
+COMMANDS = {
+    "check": ("check", "--base", "origin/main"),
+    "heads": ("heads", "--ref", "origin/main"),
+    "diff": ("diff", "origin/main"),
+    "graph": ("graph", "--ref", "origin/main"),
+    "audit": ("audit", "--ref", "origin/main"),
+    "collisions": ("collisions", "origin/feature", "--base", "origin/main"),
+    "fix": ("fix", "--dry-run", "--base", "origin/main"),
+}
+
+
+def _build(seed: GitRepo) -> None:
+    seed.init_env()
+    down = None
+    for rev in SHARED:
+        seed.add_revision(rev, down, message=f"shared {rev}")
+        down = rev
+    seed.commit("shared revisions")
+    seed.branch("feature")
+    for rev in AHEAD:
+        seed.add_revision(rev, down, message=f"main {rev}")
+        down = rev
+    seed.commit("main goes on")
+    seed.checkout("feature")
+    seed.add_revision(FEATURE, SHARED[-1], message="feature work")
+    seed.commit("feature adds a revision")
+    seed.checkout("main")
+
+
+@pytest.fixture
+def origin(make_gitrepo, tmp_path) -> Path:
+    """A bare origin that serves partial clones: main is 30 revisions ahead of feature."""
+    from revgraph.sources.gitref import git_version
+
+    if git_version() < (2, 29):  # the batched fetch's options (and --filter=tree:0 itself)
+        pytest.skip("git before 2.29: partial clones are fetched object by object")
+    seed = make_gitrepo("seed")
+    seed.build_once("partial-clone-origin", _build)
+    bare = tmp_path / "origin.git"
+    seed.git("clone", "-q", "--bare", str(seed.path), str(bare))
+    for key in ("uploadpack.allowFilter", "uploadpack.allowAnySHA1InWant"):
+        seed.git("--git-dir", str(bare), "config", key, "true")
+    return bare
+
+
+def _partial_clone(origin: Path, kind: str) -> GitRepo:
+    """A clone of ``origin`` with ``--filter=kind``, on feature (skips where git cannot make one)."""
+    dest = origin.parent / f"clone-{kind.replace(':', '')}"
+    done = subprocess.run(["git", "clone", "-q", f"--filter={kind}", "-b", "feature", origin.as_uri(), str(dest)],
+                          capture_output=True, text=True)  # fmt: skip
+    clone = GitRepo(dest)
+    if done.returncode != 0 or clone.git("config", "remote.origin.promisor", check=None).stdout.strip() != "true":
+        pytest.skip(f"this git cannot make a {kind} partial clone: {done.stderr.strip()}")
+    missing = clone.git("rev-list", "--objects", "--missing=print", "origin/main").stdout
+    if not any(line.startswith("?") for line in missing.splitlines()):
+        pytest.skip(f"git fetched every object into the {kind} clone")  # nothing left to test
+    return clone
+
+
+def _run_traced(clone: GitRepo, *args: str) -> tuple[subprocess.CompletedProcess, int, int]:
+    """``revgraph ARGS`` in ``clone``; also the fetches git made lazily, and those revgraph made."""
+    trace = clone.path.parent / "trace2.json"
+    trace.unlink(missing_ok=True)
+    done = clone.run(*args, env={**os.environ, "GIT_TRACE2_EVENT": str(trace)})
+    lazy = ours = 0
+    for line in trace.read_text().splitlines() if trace.exists() else []:
+        event = json.loads(line)
+        if event.get("event") == "start" and "fetch" in event.get("argv", []):
+            # A git that another git started has its parent's session id before a "/".
+            if "/" in event.get("sid", ""):
+                lazy += 1
+            else:
+                ours += 1
+    assert "Traceback" not in done.stderr, done.stderr
+    return done, lazy, ours
+
+
+@pytest.mark.parametrize("kind", ["blob:none", "tree:0"])
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_an_unreachable_remote_is_said_with_what_to_do(origin, kind, command):
+    clone = _partial_clone(origin, kind)
+    origin.rename(origin.with_name("gone.git"))  # the network is down
+
+    done, _, _ = _run_traced(clone, *COMMANDS[command])
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "RG" not in done.stdout and "removed" not in done.stdout, done.stdout  # no answer from half a read
+    assert "this is a partial clone" in done.stderr, done.stderr
+    assert f"could not fetch them from 'origin' ({origin.as_uri()})" in done.stderr, done.stderr
+    assert "does not appear to be a git repository" in done.stderr, done.stderr  # git's reason
+    assert "git fetch --refetch --no-filter origin" in done.stderr, done.stderr
+
+
+def test_a_promisor_remote_other_than_origin_is_the_one_named(origin, tmp_path):
+    clone = _partial_clone(origin, "blob:none")
+    clone.git("remote", "rename", "origin", "upstream")
+    shutil.move(str(origin), str(tmp_path / "elsewhere.git"))
+
+    done = clone.run("heads", "--ref", "upstream/main")
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "could not fetch them from 'upstream'" in done.stderr, done.stderr
+    assert "git fetch --refetch --no-filter upstream" in done.stderr, done.stderr
