@@ -5,6 +5,9 @@ clone: git fetches each missing object from the promisor remote when asked
 for it, one round trip each. Found by running every command that reads
 ``origin/main`` in such clones:
 
+- each of base's revision files was fetched alone (a base 1,000 revisions
+  ahead: 1,000 fetches, 30 s with the remote on the same disk); now they
+  come in one fetch;
 - with the remote unreachable, the error was git's own last words
   ("git cat-file stopped: fatal: ... does not appear to be a git
   repository"), with no word of a partial clone or of what to do.
@@ -109,6 +112,34 @@ def _run_traced(clone: GitRepo, *args: str) -> tuple[subprocess.CompletedProcess
     return done, lazy, ours
 
 
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_base_files_come_in_one_fetch(origin, command):
+    clone = _partial_clone(origin, "blob:none")
+
+    done, lazy, ours = _run_traced(clone, *COMMANDS[command])
+
+    # The answer a whole clone gives (base adds revisions on the shared one,
+    # feature another: RG102, or fix's refusal to rebase onto unmerged work).
+    assert done.returncode == (0 if command in ("heads", "diff", "graph", "audit") else 1), done.stdout + done.stderr
+    if command == "heads":
+        assert done.stdout.split()[0] == AHEAD[-1], done.stdout
+    if command == "check":
+        assert "RG102" in done.stdout, done.stdout
+    assert (lazy, ours) == (0, 1), (lazy, ours)  # was one lazy fetch per revision file: 30
+
+
+def test_a_tree_0_clone_fetches_trees_not_each_file(origin):
+    clone = _partial_clone(origin, "tree:0")
+
+    done, lazy, ours = _run_traced(clone, *COMMANDS["check"])
+
+    assert done.returncode == 1 and "RG102" in done.stdout, done.stdout + done.stderr
+    assert ours == 1, ours
+    # git still fetches the few trees on the way to the folder at each commit, lazily:
+    # a handful, not one per file (33 before).
+    assert lazy <= 5, lazy
+
+
 @pytest.mark.parametrize("kind", ["blob:none", "tree:0"])
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_an_unreachable_remote_is_said_with_what_to_do(origin, kind, command):
@@ -123,6 +154,31 @@ def test_an_unreachable_remote_is_said_with_what_to_do(origin, kind, command):
     assert f"could not fetch them from 'origin' ({origin.as_uri()})" in done.stderr, done.stderr
     assert "does not appear to be a git repository" in done.stderr, done.stderr  # git's reason
     assert "git fetch --refetch --no-filter origin" in done.stderr, done.stderr
+
+
+def test_the_remote_back_the_same_clone_reads_base(origin):
+    clone = _partial_clone(origin, "blob:none")
+    origin.rename(origin.with_name("gone.git"))
+    assert clone.run(*COMMANDS["check"]).returncode == 2
+    origin.with_name("gone.git").rename(origin)
+
+    done, lazy, ours = _run_traced(clone, *COMMANDS["check"])
+
+    assert done.returncode == 1 and "RG102" in done.stdout, done.stdout + done.stderr
+    assert (lazy, ours) == (0, 1), (lazy, ours)
+
+
+def test_a_whole_clone_starts_no_process_for_it(origin, tmp_path):
+    whole = GitRepo(origin).clone(tmp_path / "whole")
+    whole.checkout("feature")
+    trace = tmp_path / "trace2.json"
+
+    done = whole.run(*COMMANDS["check"], env={**os.environ, "GIT_TRACE2_EVENT": str(trace)})
+
+    assert done.returncode == 1 and "RG102" in done.stdout, done.stdout + done.stderr
+    started = [json.loads(line).get("argv", []) for line in trace.read_text().splitlines()]
+    asked = [argv for argv in started if "fetch" in argv or any("promisor" in arg or "missing" in arg for arg in argv)]
+    assert not asked, asked
 
 
 def test_a_promisor_remote_other_than_origin_is_the_one_named(origin, tmp_path):

@@ -529,6 +529,7 @@ class GitRepo:
         missing = [r for r in requests if r not in memo] if memo else list(requests)
         if not missing:
             return iter([memo[r] for r in requests])
+        self._fetch_absent([r for r in missing if _BARE_OBJECT_ID.fullmatch(r)])
         cat = self._catfile()
         if cat.busy:  # a nested read: use a second process rather than interleave
             fetched = _fetch_once(_CatFile(self._argv, self._cwd, self._cat_environ(), self.object_format), missing, limit)
@@ -920,6 +921,41 @@ class GitRepo:
                                 r"^(remote\..*\.(promisor|url)|extensions\.partialclone)$", ok=range(256))  # fmt: skip
                 self._promisors = _promisors(done.stdout.decode("utf-8", "surrogateescape"))
         return self._promisors
+
+    def _fetch_absent(self, oids: Sequence[str]) -> None:
+        """In a partial clone, fetch the blobs among ``oids`` it lacks, in one fetch.
+
+        cat-file fetches each missing blob alone: a round trip to the remote
+        each, and a ``git maintenance`` after each (a check against a base 1,000
+        revisions ahead made 1,000 fetches, 30 s with the remote on this disk).
+        This is the fetch git's own promisor code makes, given all the ids at
+        once. What it leaves missing, cat-file still fetches as before.
+        """
+        remotes = self.promisor_remotes()
+        # --no-write-fetch-head and --no-auto-maintenance came with git 2.29.
+        if not remotes or not oids or git_version() < (2, 29):
+            return
+        # --missing=print: rev-list looks without fetching; --ignore-missing: a missing
+        # id is skipped, not fatal. The ids it does not print are the ones not here.
+        # (GIT_NO_LAZY_FETCH, which would let cat-file say it, is git 2.44's.)
+        listed = self.git("rev-list", "--objects", "--no-walk", "--missing=print", "--ignore-missing",
+                          "--stdin", input="".join(f"{oid}\n" for oid in oids).encode(),
+                          env=self._cat_environ(), ok=range(256))  # fmt: skip
+        if listed.returncode != 0:
+            return  # cannot tell: cat-file fetches what it needs, one by one
+        here = set(listed.stdout.decode("ascii", "replace").split())
+        absent = "".join(f"{oid}\n" for oid in dict.fromkeys(oids) if oid not in here).encode()
+        if not absent:
+            return
+        failed = ""
+        for name, _ in remotes:  # as git does: the next remote when one fails
+            done = self.git("-c", "fetch.negotiationAlgorithm=noop", "fetch", name, "--no-tags",
+                            "--no-write-fetch-head", "--recurse-submodules=no", "--no-auto-maintenance",
+                            "--filter=blob:none", "--stdin", input=absent, env=_UNTRANSLATED, ok=range(256))  # fmt: skip
+            if done.returncode == 0:
+                return
+            failed = failed or done.stderr.decode("utf-8", "replace")
+        raise self.unfetched(failed)
 
     def unfetched(self, stderr: str) -> GitError:
         """The error for objects a partial clone lacks and could not fetch from its remote
