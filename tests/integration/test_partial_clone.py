@@ -146,7 +146,7 @@ def test_an_unreachable_remote_is_said_with_what_to_do(origin, kind, command):
     clone = _partial_clone(origin, kind)
     origin.rename(origin.with_name("gone.git"))  # the network is down
 
-    done, _, _ = _run_traced(clone, *COMMANDS[command])
+    done, _, ours = _run_traced(clone, *COMMANDS[command])
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert "RG" not in done.stdout and "removed" not in done.stdout, done.stdout  # no answer from half a read
@@ -154,6 +154,7 @@ def test_an_unreachable_remote_is_said_with_what_to_do(origin, kind, command):
     assert f"could not fetch them from 'origin' ({origin.as_uri()})" in done.stderr, done.stderr
     assert "does not appear to be a git repository" in done.stderr, done.stderr  # git's reason
     assert "git fetch --refetch --no-filter origin" in done.stderr, done.stderr
+    assert ours <= 1, ours  # not tried again by the full CLI after check's fast path met it
 
 
 def test_the_remote_back_the_same_clone_reads_base(origin):

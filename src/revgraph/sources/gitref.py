@@ -949,12 +949,15 @@ class GitRepo:
             return
         failed = ""
         for name, _ in remotes:  # as git does: the next remote when one fails
-            done = self.git("-c", "fetch.negotiationAlgorithm=noop", "fetch", name, "--no-tags",
-                            "--no-write-fetch-head", "--recurse-submodules=no", "--no-auto-maintenance",
-                            "--filter=blob:none", "--stdin", input=absent, env=_UNTRANSLATED, ok=range(256))  # fmt: skip
-            if done.returncode == 0:
-                return
-            failed = failed or done.stderr.decode("utf-8", "replace")
+            key = (str(self.common_dir), name)
+            if key not in _UNREACHABLE:
+                done = self.git("-c", "fetch.negotiationAlgorithm=noop", "fetch", name, "--no-tags",
+                                "--no-write-fetch-head", "--recurse-submodules=no", "--no-auto-maintenance",
+                                "--filter=blob:none", "--stdin", input=absent, env=_UNTRANSLATED, ok=range(256))  # fmt: skip
+                if done.returncode == 0:
+                    return
+                _UNREACHABLE[key] = done.stderr.decode("utf-8", "replace")
+            failed = failed or _UNREACHABLE[key]
         raise self.unfetched(failed)
 
     def unfetched(self, stderr: str) -> GitError:
@@ -1674,6 +1677,11 @@ def _fetch_once(cat: _CatFile, requests: Sequence[str], limit: int) -> Iterator[
 
 
 _UNTRANSLATED = {"LC_ALL": "C", "LANGUAGE": "C"}  # we look for git's own words on stderr
+# (git dir, promisor remote) -> what git said when a fetch from it failed in this process
+# (one command). Not tried again: when check's fast path fails, the full CLI reads it all
+# again to report the error in the asked format, and an unreachable remote may cost a
+# network timeout each time.
+_UNREACHABLE: dict[tuple[str, str], str] = {}
 
 
 def _promisors(config: str) -> tuple[tuple[str, str], ...]:
