@@ -74,3 +74,20 @@ def test_graph_takes_text_for_its_terminal_tree_as_the_other_commands_name_it(gi
     gitrepo.commit("root")
     text = gitrepo.run("graph", "-f", "text")
     assert text.returncode == 0 and text.stdout == gitrepo.run("graph", "-f", "tree").stdout
+
+
+def test_a_mermaid_chart_past_mermaids_text_size_is_drawn_with_a_warning(gitrepo):
+    # Under Mermaid's 500 links but over its 50,000 characters: GitHub shows
+    # "Maximum text size in diagram exceeded" instead; the user is told why and
+    # what draws it, and still gets the chart.
+    gitrepo.init_env()
+    ids = [f"{i:04d}_add_the_{'abcdefghijklmnopqrstuvw'[i % 23]}_table_{i:04d}" for i in range(420)]
+    for parent, rid in zip([None, *ids], ids):
+        gitrepo.add_revision(rid, parent, message=f"add the reporting table number {rid[:4]} with indexes")
+    gitrepo.commit("a long history")
+    done = gitrepo.run("graph", "--focus", "all", "--format", "mermaid")
+    assert done.returncode == 0, done.stderr
+    assert all(rid in done.stdout for rid in ids)
+    assert done.stdout.count(" --> ") < 500 and len(done.stdout) > 50_000
+    assert "more than Mermaid reads by default (50,000)" in done.stderr
+    assert "-f svg or html" in done.stderr

@@ -769,8 +769,27 @@ def test_a_chart_past_mermaids_link_limit_is_left_out_of_the_comment_with_a_note
     fits = render_markdown(Report(findings=()), mermaid=chart(MAX_EDGES))
     too_big = render_markdown(Report(findings=()), mermaid={"shop": chart(MAX_EDGES + 1), "billing": chart(3)})
     assert "```mermaid" in fits and "left out" not in fits
-    assert too_big.count("```mermaid") == 1 and "more links than Mermaid draws" in too_big
-    assert too_big.index("Environment `shop`") < too_big.index("more links") < too_big.index("Environment `billing`")
+    assert too_big.count("```mermaid") == 1 and "more than Mermaid draws by default" in too_big
+    assert too_big.index("Environment `shop`") < too_big.index("501 links") < too_big.index("Environment `billing`")
+
+
+def test_a_chart_past_mermaids_text_size_is_left_out_of_the_comment_with_a_note():
+    # Mermaid replaces a source longer than maxTextSize (50,000, in UTF-16 units) by
+    # "Maximum text size in diagram exceeded"; a chart under the comment's own limit
+    # (65,536) but over Mermaid's was kept and showed that error box.
+    from revgraph.render.mermaid import MAX_EDGES, MAX_TEXT_SIZE, refusal
+
+    def chart(label: str) -> str:
+        return "flowchart BT\n" + "".join(f'    n{i}["{label}"] --> n{i + 1}\n' for i in range(100))
+
+    fits, too_long = chart("x" * 400), chart("x" * 600)
+    wide = chart("\N{GOTHIC LETTER AHSA}" * 260)  # 260 characters, 520 UTF-16 units
+    assert len(fits) < MAX_TEXT_SIZE < len(too_long) < 65_000 and len(wide) < MAX_TEXT_SIZE
+    assert refusal(fits) is None and "more than Mermaid reads" in refusal(too_long) and refusal(wide)
+    assert MAX_EDGES > 100
+    comment = render_markdown(Report(findings=()), mermaid=too_long)
+    assert "```mermaid" not in comment and "more than Mermaid reads by default (50,000)" in comment
+    assert "```mermaid" in render_markdown(Report(findings=()), mermaid=fits)
 
 
 def test_edge_count_counts_what_render_mermaid_writes():

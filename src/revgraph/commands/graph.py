@@ -97,12 +97,12 @@ def graph(
         return
     text = drawn if isinstance(drawn, str) else drawn.decode()
     if fmt == "mermaid":
-        from revgraph.render.mermaid import MAX_EDGES, edge_count
+        from revgraph.render.mermaid import refusal
 
-        links = edge_count(text)
-        if links > MAX_EDGES:
-            st.say(f"warning: the chart has {links} links, more than Mermaid draws by default ({MAX_EDGES}): "
-                   "GitHub shows an error instead; --focus new, or -f svg or html, draw it", err=True)  # fmt: skip
+        refused = refusal(text)
+        if refused is not None:
+            st.say(f"warning: the chart cannot be drawn by Mermaid: {refused}; GitHub shows an error "
+                   "instead; --focus new, or -f svg or html, draw it", err=True)  # fmt: skip
     if output is not None:
         write_output(output, text.encode("utf-8", "backslashreplace"))  # non-UTF-8 names
         if not st.quiet:

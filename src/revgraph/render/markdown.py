@@ -33,12 +33,13 @@ def render_markdown(report: Report, *, mermaid: str | Mapping[str, str] | None =
     if isinstance(mermaid, str):
         mermaid = {"": mermaid} if mermaid else {}
     mermaid = mermaid or {}
-    from revgraph.render.mermaid import MAX_EDGES, edge_count
+    from revgraph.render.mermaid import refusal
 
     pictures = []
     for name, diagram in mermaid.items():
-        # A chart past Mermaid's link limit renders as an error box: said instead.
-        block = _mermaid_block(diagram) if edge_count(diagram) <= MAX_EDGES else _TOO_MANY_LINKS
+        # A chart past Mermaid's limits renders as an error box: said instead.
+        refused = refusal(diagram)
+        block = _mermaid_block(diagram) if refused is None else _left_out(refused)
         # A ```mermaid block holds one diagram (two flowcharts in one do not
         # parse on GitHub): a block per environment, each under its name.
         pictures.append(block if len(mermaid) == 1 else f"Environment {code_span(name, in_table=False)}:\n\n{block}")
@@ -62,8 +63,10 @@ def render_markdown(report: Report, *, mermaid: str | Mapping[str, str] | None =
     return text
 
 
-_TOO_MANY_LINKS = ("_The picture is left out: it has more links than Mermaid draws (500); "
-                   "`revgraph graph -f svg` draws it._")
+def _left_out(refused: str) -> str:
+    return f"_The picture is left out: {refused}; `revgraph graph -f svg` draws it._"
+
+
 _NO_PICTURE = "_The picture is left out: with it this comment would pass GitHub's size limit; `revgraph graph` draws it._"
 _NO_FIXES = "_How to fix each finding is left out: with it this comment would pass GitHub's size limit; `revgraph doctor` says it._"
 

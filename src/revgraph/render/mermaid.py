@@ -42,6 +42,24 @@ _ARROWS = {"down": "-->", "depends": "-.->", "collapsed": "-.->", "proposed": "-
 MAX_EDGES = 500
 
 
+# Mermaid's ``maxTextSize`` default (GitHub's renderer keeps it too): a longer source
+# is replaced whole by "Maximum text size in diagram exceeded". JavaScript counts
+# UTF-16 code units, so a name outside the BMP counts twice.
+MAX_TEXT_SIZE = 50_000
+
+
+def refusal(source: str) -> str | None:
+    """Why Mermaid (with its defaults, as GitHub runs it) would draw an error box
+    instead of ``source``, or None when it draws it."""
+    links = edge_count(source)
+    if links > MAX_EDGES:
+        return f"it has {links} links, more than Mermaid draws by default ({MAX_EDGES})"
+    size = len(source.encode("utf-16-le")) // 2
+    if size > MAX_TEXT_SIZE:
+        return f"it is {size:,} characters long, more than Mermaid reads by default ({MAX_TEXT_SIZE:,})"
+    return None
+
+
 def edge_count(source: str) -> int:
     """The links of a Mermaid source as ``render_mermaid`` writes them."""
     arrows = tuple(f" {arrow} " for arrow in _ARROWS.values())
