@@ -618,6 +618,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _toml_list(items: Sequence[str]) -> str:
+    """``["a", "b"]``: JSON's string quoting is valid TOML for these."""
+    import json
+
+    return "[" + ", ".join(json.dumps(item) for item in items) + "]"
+
+
 # ------------------------------------------------------------ [tool.revgraph]
 
 
@@ -1335,7 +1342,11 @@ class _AlembicReader:
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{self.toml_where} {name} must be a list of strings, not {value!r}")
+            # One string is the likeliest slip (the ini spelling): alembic would take
+            # each of its characters for a folder.
+            raw = self.toml.get(name)  # as written, %(here)s and all
+            hint = f"write a TOML list: {name} = {_toml_list(raw.split())}" if isinstance(raw, str) else None
+            raise ConfigError(f"{self.toml_where} {name} must be a list of strings, not {raw!r}", hint=hint)
         return [v for v in value if v.strip()]
 
     def options(self) -> dict[str, str]:
@@ -1488,9 +1499,8 @@ def _environment_from_reader(
         # script_location: ``flask db`` sets it to that folder before alembic reads it.
         script_value = reader.ini_path.parent.as_posix()  # type: ignore[union-attr]
     if not script_value:
-        where = reader.ini_path if reader.ini is not None else reader.toml_where
-        section = f" [{reader.section}]" if reader.ini is not None else ""
-        raise ConfigError(f"{where}{section}: no 'script_location' key found")
+        raise _no_script_location(reader, script_value)
+    _check_separators(reader, notes)
     resolver = _PathResolver(reader, start, notes)
     script_location = resolver.resolve(script_value, "script_location")
     if on_disk and not _is_dir(script_location):
@@ -1520,14 +1530,53 @@ def _environment_from_reader(
     )
 
 
+def _no_script_location(reader: _AlembicReader, value: str | None) -> ConfigError:
+    """The error for a missing (None) or empty script_location, naming each file that
+    could have held it: an alembic.ini paired with a [tool.alembic] is read from both."""
+    if value is not None:  # `script_location =`: alembic would take the working directory
+        return ConfigError(f"{reader.where('script_location')} is empty; name the folder holding env.py")
+    if reader.ini is None:
+        return ConfigError(f"{reader.toml_where}: no 'script_location' key found")
+    where = f"{reader.ini_path} [{reader.section}]"
+    if reader.toml_path is not None and _is_file(reader.toml_path) and "alembic" in _read_tool_tables(reader.toml_path):
+        # alembic >= 1.16 looks in both: say that both were looked in.
+        return ConfigError(f"{where}: no 'script_location' key found, nor in {reader.toml_where}")
+    return ConfigError(f"{where}: no 'script_location' key found")
+
+
+def _check_separators(reader: _AlembicReader, notes: list) -> None:
+    """The separator settings, checked where alembic reads them, before any command.
+
+    alembic splits the ini's ``prepend_sys_path`` with ``path_separator`` on every
+    command (a bad value stops it with a ValueError), and revgraph needs that list
+    only for ``package:resource`` locations: without this, revgraph would pass a
+    config alembic cannot run with. In [tool.alembic] the keys change nothing
+    (lists need no separator; alembic reads them from the ini only), so a bad value
+    there is only worth a warning.
+    """
+    if reader.ini_get("prepend_sys_path"):
+        reader.separator("path_separator")  # raises ConfigError on a value alembic refuses
+    for name in ("path_separator", "version_path_separator"):
+        value = reader.toml.get(name)
+        if name in reader.toml and not reader.in_ini(name) and value not in _SEPARATORS:
+            notes.append(
+                f"{reader.toml_where} {name} = {value!r} is not valid ('space', 'newline', 'os', ':' "
+                "or ';'), and alembic reads it only from alembic.ini: TOML lists need no separator (ignored)"
+            )
+
+
 def _slug_length(reader: _AlembicReader) -> int:
     value = reader.get("truncate_slug_length")
     if value is None:
         return 40
+    where = reader.where("truncate_slug_length")
+    # TOML: a float alembic refuses ("unsupported TOML value type"); a boolean it would
+    # take as 1 or 0 (``int(True)``), which is a typo, not a length.
+    if isinstance(value, (bool, float)):
+        raise ConfigError(f"{where} must be a whole number, not {value!r}")
     try:
         length = int(value)
     except (TypeError, ValueError):
-        where = reader.where("truncate_slug_length")
         raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
     return length or 40  # ScriptDirectory: ``truncate_slug_length or 40``
 
