@@ -768,7 +768,7 @@ def _environment_specs(
             # `alembic -c pyproject.toml` still reads ./alembic.ini, whose [alembic]
             # wins over [tool.alembic]: the pair read without -c.
             return _ini_specs(ini, start, section)
-        return [(name, partial(_config_environment, name, path, section, start, explicit=explicit))]
+        return [(name, partial(_config_environment, name, path, section, start, explicit=explicit, option=True))]
     if section is None and settings.environments:
         pyproject = root / "pyproject.toml"
         return [
@@ -1152,22 +1152,49 @@ def _inline_reader(entry: Mapping[str, Any], pyproject: Path, where: str) -> _Al
 
 
 def _config_environment(
-    name: str, path: Path, section: str | None, start: Path, notes: list, *, explicit: bool
+    name: str, path: Path, section: str | None, start: Path, notes: list, *, explicit: bool, option: bool = False
 ) -> Environment:
     """An environment from an alembic.ini section (plus its neighbour [tool.alembic]) or a pyproject.toml.
 
     alembic's command line reads ``alembic.ini`` and ``pyproject.toml`` from
     the working directory together; revgraph pairs an ini with the
     pyproject.toml beside it, which is the same files in the usual layout.
+    ``option``: ``path`` was named by ``-c`` (or ALEMBIC_CONFIG).
     """
     if not _is_file(path):
         what = "is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "not found"
-        raise ConfigError(f"config file {path} {what}")
+        hint = _missing_ini_hint(path, start) if option and what == "not found" else None
+        raise ConfigError(f"config file {path} {what}", hint=hint)
     if path.name == "pyproject.toml":  # as alembic: by that name only (`-c settings.toml` is an ini)
         return _environment_from_reader(name, _toml_reader(path, _read_tool_tables(path)), start, notes)
     neighbour = _read_tool_tables(path.parent / "pyproject.toml").get("alembic")
     reader = _ini_reader(path, _read_ini(path), section or DEFAULT_SECTION, neighbour, explicit=explicit)
     return _environment_from_reader(name, reader, start, notes)
+
+
+def _missing_ini_hint(path: Path, start: Path) -> str | None:
+    """What alembic would read instead of the missing ini ``path`` that ``-c`` names.
+
+    alembic reads a missing ini as an empty one (configparser skips it) and takes
+    everything from the [tool.alembic] of ./pyproject.toml: ``alembic -c typo.ini
+    heads`` answers for that environment without a word. revgraph stops (a mistyped
+    -c must not check another environment) and says how to read that table.
+    """
+    if path.name == "pyproject.toml":
+        return None
+    for pyproject in dict.fromkeys((start / "pyproject.toml", path.parent / "pyproject.toml")):
+        try:
+            if not _is_file(pyproject) or "alembic" not in _read_tool_tables(pyproject):
+                continue
+        except ConfigError:
+            continue  # a broken one is no way out; the error about the ini stands
+        from revgraph.shellwords import shell_word
+
+        shown = shell_word(os.path.relpath(pyproject, start))
+        if pyproject.parent == start:  # the one alembic pairs with any ini: where it runs
+            return f"alembic would read the [tool.alembic] of {shown} alone; to check it, pass -c {shown}"
+        return f"{shown} has a [tool.alembic]; to check that environment, pass -c {shown}"
+    return None
 
 
 def _toml_reader(path: Path, tool: Mapping[str, Any]) -> _AlembicReader:
