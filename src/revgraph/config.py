@@ -609,7 +609,7 @@ def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
     try:
         return tomllib.loads(data.decode())  # what tomllib.load(handle) does
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
+        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}", hint=_conflict_hint(data)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: not UTF-8 ({exc.reason})") from None
 
@@ -1242,8 +1242,20 @@ def _parse_ini(path: Path, data: bytes) -> ConfigParser:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read {path}: not valid text ({exc.reason})") from None
     except Error as exc:
-        raise ConfigError(f"{path}: cannot parse: {_one_line(str(exc))}") from None
+        raise ConfigError(f"{path}: cannot parse: {_one_line(str(exc))}", hint=_conflict_hint(data)) from None
     return parser
+
+
+_CONFLICT_MARKER = re.compile(rb"^<{7}(?: |\r?$)", re.MULTILINE)
+
+
+def _conflict_hint(data: bytes) -> str | None:
+    """A hint when a config file that cannot be parsed holds git's conflict markers: a
+    merge or rebase stopped on it (two branches changed alembic.ini), and the parser's
+    complaint about line 3 does not say so."""
+    if _CONFLICT_MARKER.search(data) is None:
+        return None
+    return "it holds merge conflict markers (<<<<<<<): resolve the conflict in it first (git status lists it)"
 
 
 # ------------------------------------------------------ alembic option lookup
