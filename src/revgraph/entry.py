@@ -390,13 +390,16 @@ def options_from(
         base = current_directory()
         if directory is not None:
             base = (base / directory).resolve()
+    from_env = False
     if config is None and versions is None and env is None:
         # alembic's own default for -c (``alembic heads`` reads it from the current
         # folder): a job that sets it must not have revgraph read another config.
         config = os.environ.get("ALEMBIC_CONFIG") or None
+        from_env = config is not None
     return Options(
         cwd=base,
         config_file=(base / config) if config is not None else None,
+        config_from_env=from_env,
         section=name,
         versions=(base / versions) if versions is not None else None,
         env=env,

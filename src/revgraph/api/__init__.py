@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from revgraph.errors import BadRefError, GitError, RevgraphError, UnknownRefError, UsageError
+from revgraph.errors import BadRefError, ConfigError, GitError, RevgraphError, UnknownRefError, UsageError
 from revgraph.sources import INDEX_REF
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,6 +102,7 @@ class Options:
     env: str | None = None
     no_cache: bool = False
     quiet: bool = False  # -q: no warning about how a ref was read
+    config_from_env: bool = False  # config_file is $ALEMBIC_CONFIG's, not -c's (for error hints)
 
 
 @dataclass(frozen=True)
@@ -124,13 +125,18 @@ class Workspace:
         cwd = self.options.cwd
         if not cwd.is_dir():
             raise UsageError(f"-C {cwd}: not a directory")
-        self.project: Project = load_project(
-            cwd,
-            config_file=self.options.config_file,
-            section=self.options.section,
-            versions=self.options.versions,
-            env=self.options.env,
-        )
+        try:
+            self.project: Project = load_project(
+                cwd,
+                config_file=self.options.config_file,
+                section=self.options.section,
+                versions=self.options.versions,
+                env=self.options.env,
+            )
+        except ConfigError as exc:
+            from revgraph.api.confighints import explain
+
+            raise explain(exc, self.options) from None
         self._repo: GitRepo | None = None
         self._repo_checked = False
         self._repo_error: GitError | None = None  # git could not read the repository the project is in
