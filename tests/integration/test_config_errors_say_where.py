@@ -69,9 +69,11 @@ def test_a_broken_working_tree_ini_is_named_as_the_working_tree_s_for_a_ref_too(
         done = gitrepo.run(*args, check=2)
         assert f"{gitrepo.path / 'alembic.ini'}: cannot parse" in done.stderr, done.stderr
         assert (
-            "revgraph reads the working tree's alembic.ini for every command, --ref and --base too "
-            "(it differs from HEAD's: git diff HEAD -- alembic.ini)"
+            "this is the working tree's alembic.ini, edited since HEAD (git diff HEAD -- alembic.ini): "
+            "revgraph takes the environments from it for every command, --ref and --base too"
         ) in done.stderr, done.stderr
+    gitrepo.commit("a broken ini")  # HEAD's copy is the same: nothing to tell them apart by
+    assert "working tree" not in gitrepo.run("heads", check=2).stderr
 
 
 def test_an_ini_left_with_conflict_markers_by_a_merge_says_so(gitrepo):

@@ -5,11 +5,11 @@ holds. Two things a person needs to act on its error are added here, to the hint
 
 * the config file was named by ``ALEMBIC_CONFIG`` (set in a shell profile or a CI
   job and long forgotten), not by anything on the command line;
-* the file at fault is the working tree's copy. Every command takes its
-  environments from it, ``--ref`` and ``--base`` too (a ref lends only where its
-  revisions live, ``sources.refsettings``): ``heads --ref main`` stops on a
-  working tree's broken alembic.ini although main's is fine, and the message
-  should say which copy it read, and whether it differs from HEAD's.
+* the file at fault is the working tree's copy, edited since HEAD. Every command
+  takes its environments from it, ``--ref`` and ``--base`` too (a ref lends only
+  where its revisions live, ``sources.refsettings``): ``heads --ref main`` stops
+  on a working tree's broken alembic.ini although main's is fine, and the
+  message should say which copy it read.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def _named_config(exc: ConfigError, options: Options) -> Path | None:
 
 
 def _working_copy(exc: ConfigError, options: Options) -> str | None:
-    """The note that the file at fault is the working tree's copy (None outside git)."""
+    """The note that the file at fault is the working tree's copy, edited since HEAD
+    (None outside git, or when HEAD holds the same bytes)."""
     path = _named_config(exc, options)
     if path is None or not path.is_file():
         return None
@@ -75,16 +76,19 @@ def _working_copy(exc: ConfigError, options: Options) -> str | None:
         if relative.startswith("../"):
             return None
         [blob] = list(repo.blobs([f"HEAD:{relative}"]))
+        here_bytes = path.read_bytes()
     except (RevgraphError, OSError, ValueError):
         return None
     finally:
         repo.close()
-    note = f"revgraph reads the working tree's {relative} for every command, --ref and --base too"
-    if blob.status != "ok":
-        return note + " (HEAD has none)"
-    if blob.data != path.read_bytes():
-        from revgraph.shellwords import shell_word
+    if blob.status != "ok" or blob.data == here_bytes:
+        # Committed as it is (alembic at HEAD stops on it alike), or never committed:
+        # no other copy to tell it from, and a note on every such error would be noise.
+        return None
+    from revgraph.shellwords import shell_word
 
-        here = shell_word(Path(os.path.relpath(path, options.cwd)).as_posix())  # git diff's paths: from where it runs
-        return note + f" (it differs from HEAD's: git diff HEAD -- {here})"
-    return note
+    here = shell_word(Path(os.path.relpath(path, options.cwd)).as_posix())  # git diff's paths: from where it runs
+    return (
+        f"this is the working tree's {relative}, edited since HEAD (git diff HEAD -- {here}): "
+        "revgraph takes the environments from it for every command, --ref and --base too"
+    )
