@@ -335,3 +335,38 @@ def test_an_environment_described_in_tool_revgraph_is_read_with_that_ref_s_entry
     gitrepo.checkout("feature")
     assert heads_json(gitrepo, "--ref", "main") == {"app": [MID]}
     assert gitrepo.run("diff", "main", check=True).stdout.strip() == f"- {MID} removed"
+
+
+@pytest.mark.parametrize("stage", [False, True], ids=["unstaged", "staged-moves"])
+def test_the_predicted_merge_takes_the_working_tree_s_uncommitted_settings(gitrepo, stage):
+    """Found probing: a branch turns recursion on and moves its files into versions/2024/,
+    not committed yet. The predicted merge took the moved files but HEAD's alembic.ini
+    (recursion off): `check` said main's revision and the new one hang off a revision
+    "which does not exist after merging" (RG104), where alembic after the merge finds
+    all of them. The merge is now of HEAD with every uncommitted edit, the config too."""
+    repo = gitrepo
+    repo.init_env(commit=False)
+    old = repo.add_revision(OLD, None, message="create users")
+    repo.commit("history")
+    repo.branch("feature")
+    repo.add_revision(MORE, OLD, message="add refunds")
+    repo.commit("main: refunds")
+    repo.checkout("feature")
+    ini = repo.read("alembic.ini").decode()
+    repo.write("alembic.ini", ini.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n", 1))
+    (repo.path / "migrations/versions/2024").mkdir()
+    if stage:
+        repo.git("mv", old, old.replace("versions/", "versions/2024/"))
+    else:
+        (repo.path / old).rename(repo.path / old.replace("versions/", "versions/2024/"))
+    repo.add_revision(FEATURE, OLD, message="add invoices")
+
+    for _ in range(2):  # the second may be answered from the result cache
+        check = repo.run("check", "--base", "main", "--format", "json", check=1)
+        codes = {finding["code"] for finding in json.loads(check.stdout)["findings"]}
+        assert codes == {"RG102"}, check.stdout  # the two new heads, nothing missing
+
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "feature: year folders and invoices")
+    repo.git("merge", "-q", "--no-edit", "main")
+    assert alembic_heads(repo) == sorted([FEATURE, MORE])  # what the prediction said

@@ -227,9 +227,10 @@ def worktree_commit(repo: GitRepo, env: Environment) -> str:
     """
     head = repo.head_sha()
     changed = _changes(repo, on_disk(repo, repo.folders(env))) if head is not None else None
-    if changed == []:
+    configs = edited_configs(repo, env) if head is not None else []
+    if changed == [] and not configs:
         return head
-    tree = worktree_tree(repo, env, changed=changed)
+    tree = worktree_tree(repo, env, changed=changed, configs=configs)
     if head is not None and tree == repo.resolve_tree(head):
         return head
     parents = ["-p", head] if head else []
@@ -302,23 +303,27 @@ def _status_args(folders: Sequence[str]) -> tuple[str, ...]:
             *folder_pathspecs(folders))  # fmt: skip
 
 
-def worktree_tree(repo: GitRepo, env: Environment, *, changed: Sequence[bytes] | None = None) -> str:
+def worktree_tree(
+    repo: GitRepo, env: Environment, *, changed: Sequence[bytes] | None = None, configs: Sequence[str] = ()
+) -> str:
     """The tree id of HEAD's (or the index's) tree with the versions folders as on disk.
 
     ``changed``: the paths ``_changes`` found (the real index equals HEAD):
     only those are written into the copy of the index, instead of staging
-    the whole folders.
+    the whole folders. ``configs``: the environment's config files edited
+    since HEAD (``edited_configs``), written as on disk too.
     """
     assert repo.root is not None, "a bare repository has no working tree"
     folders = on_disk(repo, repo.folders(env))
     scratch = tempfile.mkdtemp(prefix="revgraph-index-")
     temp_index = os.path.join(scratch, "index")
+    paths = [*changed, *map(os.fsencode, configs)] if changed is not None else []
     try:
-        tree = _tree_with_paths(repo, changed, temp_index) if changed else None
+        tree = _tree_with_paths(repo, paths, temp_index) if paths else None
         if tree is None:
-            tree = _tree_with_index(repo, folders, temp_index, copy_real=True)
+            tree = _tree_with_index(repo, folders, temp_index, copy_real=True, files=configs)
         if tree is None:  # the real index is mid-conflict: start from HEAD instead
-            tree = _tree_with_index(repo, folders, temp_index, copy_real=False)
+            tree = _tree_with_index(repo, folders, temp_index, copy_real=False, files=configs)
         assert tree is not None
         return tree
     finally:
@@ -379,7 +384,7 @@ def _look_at_hidden(repo: GitRepo, folders: Sequence[str], environ: Mapping[str,
 
 
 def _tree_with_index(
-    repo: GitRepo, folders: Sequence[str], temp_index: str, *, copy_real: bool
+    repo: GitRepo, folders: Sequence[str], temp_index: str, *, copy_real: bool, files: Sequence[str] = ()
 ) -> str | None:
     environ = {"GIT_INDEX_FILE": temp_index}
     if copy_real and _copy_real_index(repo, temp_index):
@@ -398,7 +403,41 @@ def _tree_with_index(
             repo.git("add", "-A", "--", spec, env=environ)
         else:
             repo.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", spec, env=environ)
+    if files:  # tracked at HEAD (``edited_configs``): -A stages an edit and a deletion alike
+        repo.git("add", "-A", "--", *files, env=environ)
     return _write_tree(repo, environ)
+
+
+def edited_configs(repo: GitRepo, env: Environment) -> list[str]:
+    """``env``'s config files (an ini's pyproject.toml too) whose working-tree bytes differ
+    from HEAD's, as paths in the repository; only those HEAD holds.
+
+    The predicted merge reads the merged tree with the settings that tree holds
+    (``refsettings``): without the working tree's edit of alembic.ini (recursion
+    turned on, files moved into year folders, not committed yet), the merge read
+    the moved files with HEAD's settings, and ``check`` reported revisions gone.
+    A config HEAD lacks (kept out of git) is read from the working tree anyway.
+    """
+    from revgraph.sources.refsettings import config_files
+
+    assert repo.root is not None
+    files = config_files(env, repo.root)
+    if not files:
+        return []
+    blobs = list(repo.blobs([f"HEAD:{relative}" for _, relative in files]))
+    edited = []
+    for (path, relative), blob in zip(files, blobs):
+        if blob.status != "ok":
+            continue
+        try:
+            here = path.read_bytes()
+        except FileNotFoundError:
+            here = None  # deleted: the merge lacks it too
+        except OSError:
+            continue
+        if here != blob.data:
+            edited.append(relative)
+    return edited
 
 
 def _write_tree(repo: GitRepo, environ: dict[str, str]) -> str | None:
