@@ -1242,8 +1242,17 @@ def _parse_ini(path: Path, data: bytes) -> ConfigParser:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read {path}: not valid text ({exc.reason})") from None
     except Error as exc:
-        raise ConfigError(f"{path}: cannot parse: {_one_line(str(exc))}", hint=_conflict_hint(data)) from None
+        hint = _conflict_hint(data) or _bom_hint(data)
+        raise ConfigError(f"{path}: cannot parse: {_one_line(str(exc))}", hint=hint) from None
     return parser
+
+
+def _bom_hint(data: bytes) -> str | None:
+    """A hint for an ini saved with a UTF-8 byte order mark (Windows editors add one):
+    configparser, alembic's reader too, takes it for text before the first section."""
+    if not data.startswith(b"\xef\xbb\xbf"):
+        return None
+    return "it starts with a UTF-8 byte order mark, which alembic cannot read either: save it as UTF-8 without BOM"
 
 
 _CONFLICT_MARKER = re.compile(rb"^<{7}(?: |\r?$)", re.MULTILINE)

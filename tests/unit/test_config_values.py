@@ -114,3 +114,28 @@ def test_a_script_location_in_neither_file_names_both(tmp_path: Path) -> None:
         f"{tmp_path / 'alembic.ini'} [alembic]: no 'script_location' key found, "
         f"nor in {tmp_path / 'pyproject.toml'}: [tool.alembic]"
     )
+
+
+# -------------------------------------------------- files that cannot be parsed
+
+
+def test_an_ini_saved_with_a_byte_order_mark_says_so(tmp_path: Path) -> None:
+    # Windows editors save one; configparser (alembic's reader too) takes it for text before [alembic].
+    (tmp_path / "m").mkdir()
+    (tmp_path / "alembic.ini").write_bytes(b"\xef\xbb\xbf[alembic]\nscript_location = m\n")
+    error = config_error(tmp_path)
+    assert "cannot parse" in error.message
+    assert error.hint is not None and "UTF-8 byte order mark" in error.hint
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("alembic.ini", "[alembic]\n<<<<<<< HEAD\nscript_location = a\n=======\nscript_location = b\n>>>>>>> main\n"),
+        ("pyproject.toml", '[tool.alembic]\n<<<<<<< HEAD\nscript_location = "a"\n=======\n>>>>>>> main\n'),
+    ],
+)
+def test_a_config_left_with_conflict_markers_says_so(tmp_path: Path, name: str, text: str) -> None:
+    write(tmp_path / name, text)
+    error = config_error(tmp_path)
+    assert error.hint is not None and error.hint.startswith("it holds merge conflict markers (<<<<<<<)")
