@@ -1134,6 +1134,10 @@ def _build_table_entry(
     if source == "config":
         path = _abs(root, _optional_str(entry, "config", where) or "")
         section = _optional_str(entry, "section", where)
+        if path.name == "pyproject.toml" and _is_file(path.parent / "alembic.ini"):
+            # alembic run there (`alembic -c pyproject.toml` too) also reads ./alembic.ini,
+            # whose section wins over [tool.alembic]: the pair, as `-c pyproject.toml` reads it.
+            path = path.parent / "alembic.ini"
         return _config_environment(name, path, section, start, notes, explicit=section is not None)
     if source == "versions":
         recursive = entry.get("recursive_version_locations", False)

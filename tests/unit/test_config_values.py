@@ -139,3 +139,26 @@ def test_a_config_left_with_conflict_markers_says_so(tmp_path: Path, name: str, 
     write(tmp_path / name, text)
     error = config_error(tmp_path)
     assert error.hint is not None and error.hint.startswith("it holds merge conflict markers (<<<<<<<)")
+
+
+# ------------------------------------------------ alembic.ini beside pyproject.toml
+
+
+def test_an_environment_naming_the_pyproject_toml_beside_alembic_ini_reads_both_as_alembic_does(tmp_path: Path) -> None:
+    # alembic run there reads ./alembic.ini with pyproject.toml, its [alembic] first, as
+    # `-c pyproject.toml` does; the [tool.revgraph.environments] entry read the table alone.
+    (tmp_path / "m" / "versions").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    write(tmp_path / "alembic.ini", "[alembic]\nscript_location = m\nfile_template = %%(rev)s_ini\n")
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.alembic]\nscript_location = "other"\ntimezone = "UTC"\n\n'
+        '[tool.revgraph.environments.app]\nconfig = "pyproject.toml"\n',
+    )
+    (env,) = load_project(tmp_path).environments
+    (minus_c,) = load_project(tmp_path, config_file=Path("pyproject.toml")).environments
+    assert env.name == "app"
+    assert env.script_location == minus_c.script_location == tmp_path / "m"
+    assert env.file_template == minus_c.file_template == "%(rev)s_ini"
+    assert env.timezone == "UTC"  # what the ini lacks still comes from [tool.alembic]
+    assert env.config_file == tmp_path / "alembic.ini"  # a ref's copies of both are read (refsettings)
