@@ -576,6 +576,8 @@ def plain_line(text: str, *, markup: bool = False) -> bool:
     """Whether rich prints ``text`` (with ``markup``) exactly as it is, outside a terminal."""
     if os.name == "nt" or not _PLAIN.issuperset(text):
         return False  # Windows consoles are rich's to handle
+    if text[-1:].isspace():
+        return False  # rich before 14.3 drops a trailing space where it wraps: rich's to print
     return not (markup and not _MARKUP.isdisjoint(text))
 
 

@@ -258,7 +258,10 @@ def _warm_up() -> None:
         "logging.config", "sqlite3", "sqlalchemy.dialects.sqlite", "alembic.autogenerate",
     )
     for name in lazily:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # another version's layout (typer vendors click since 0.2x)
+            continue
     # One `git --version` for all the children (most read blobs, which asks it), as
     # long as they find the same git: `_child` forgets it for another PATH.
     from revgraph.sources import gitref
