@@ -882,3 +882,25 @@ def test_uninstall_never_leaves_a_bare_repos_key_and_install_takes_an_empty_list
     assert hooks and all(h.startswith("revgraph") for h in hooks)
     repo.run("uninstall", "--pre-commit", check=True)
     assert config.read_text() == "repos: []\n"
+
+
+def test_the_next_step_names_the_files_from_the_folder_install_ran_in(gitrepo):
+    # A project in backend/ (found from there, as getting-started says): install
+    # printed `next: commit .gitattributes, backend/migrations/revgraph.lock`,
+    # paths from the top, so `git add` of them in backend/ named nothing
+    # ("pathspec '.gitattributes' did not match any files").
+    from tests.support.gitrepo import run_alembic
+
+    backend = gitrepo.path / "backend"
+    backend.mkdir()
+    run_alembic(backend, "init", "migrations", env=gitrepo.env)
+    run_alembic(backend, "revision", "-m", "create users", env=gitrepo.env)
+    gitrepo.commit("backend project")
+
+    out = run_module("revgraph", "install", cwd=backend, env=gitrepo.env, check=True).stdout
+    last = out.rstrip().splitlines()[-1]
+    files = re.match(r"next: commit (.*?);", last).group(1).split(", ")
+    assert files == ["../.gitattributes", "migrations/revgraph.lock"], last
+    subprocess.run(["git", "add", "--", *files], cwd=backend, env=gitrepo.env, check=True)
+    staged = gitrepo.git("diff", "--cached", "--name-only").stdout.split()
+    assert sorted(staged) == [".gitattributes", "backend/migrations/revgraph.lock"]

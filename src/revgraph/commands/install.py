@@ -7,7 +7,7 @@ import sys
 import typer
 
 
-def _print_result(result, *, installing: bool) -> None:
+def _print_result(result, *, installing: bool, from_here=None) -> None:
     from revgraph.cli import state
 
     st = state()
@@ -29,12 +29,21 @@ def _print_result(result, *, installing: bool) -> None:
     if result.dry_run:
         out.print("dry run: nothing was written", markup=False)
     elif installing and not st.quiet:
-        out.print(_next_steps(result.changes), markup=False)
+        out.print(_next_steps(result.changes, from_here), markup=False)
 
 
-def _next_steps(changes) -> str:
-    """What to do after an install: commit the files it wrote; other clones set their own git config."""
-    files = list(dict.fromkeys(c.target for c in changes if c.target != "git config"))
+def _next_steps(changes, from_here=None) -> str:
+    """What to do after an install: commit the files it wrote; other clones set their own git config.
+
+    The files are named from where revgraph ran (``from_here``: a repo-relative
+    path as a command there names it), as fix commands are: in a monorepo's
+    ``backend/``, ``git add .gitattributes backend/migrations/revgraph.lock``
+    names nothing, the change lines above stay relative to the top.
+    """
+    from revgraph.shellwords import shell_word
+
+    name = (lambda rel: shell_word(from_here(rel))) if from_here is not None else (lambda rel: rel)
+    files = list(dict.fromkeys(name(c.target) for c in changes if c.target != "git config"))
     steps = [f"commit {', '.join(files)}"] if files else []
     if any(c.target == "git config" for c in changes):
         steps.append("every other clone runs `revgraph install` once (git config is not versioned)")
@@ -71,7 +80,7 @@ def register(app: typer.Typer) -> None:
                 post_write_hook=post_write_hook, dry_run=dry_run,
                 refresh_locks=lambda check_only: api.lock(ws, check_only=check_only),
             )
-        _print_result(result, installing=True)
+            _print_result(result, installing=True, from_here=ws.command_path)
 
     @app.command()
     def uninstall(
