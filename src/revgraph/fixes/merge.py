@@ -346,6 +346,14 @@ def _unmirrored(env: "Environment", config: Any) -> list[str]:
         hooks = config.get_hooks_list() if config is not None else []
     except Exception:  # a broken hooks section is alembic's to report, not ours
         hooks = []
+    # revgraph's own hook (`install --post-write-hook`) only refreshes the lock
+    # file, which fix rewrites in the same step: naming it sent users to run a
+    # command with nothing left to do.
+    from revgraph.gitops.install import HOOK_ENTRYPOINT
+
+    hooks = [hook for hook in hooks if not (
+        str(hook.get("type", "")) == "console_scripts" and str(hook.get("entrypoint", "")) == HOOK_ENTRYPOINT
+    )]
     if hooks:
         names = ", ".join(str(hook.get("_hook_name", "?")) for hook in hooks)
         notes.append(f"post_write_hooks ({names}) were not run; run them on the new file")
