@@ -407,3 +407,26 @@ def test_offered_commands_keep_the_global_options_that_found_the_environment(git
     assert command[0] == "revgraph"
     gitrepo.run(*command[1:], check=True)  # what it offers runs as offered
     assert f"= {LANDED!r}".encode() in gitrepo.read(paths[FEATURE])
+
+
+def test_rg102_offers_the_merge_strategy_when_both_sides_add_a_first_migration(gitrepo):
+    # A fresh project: two branches each write its first migration (down_revision
+    # None) and one lands. RG102 said `git merge main; revgraph fix`, and that fix
+    # refused ("a new base ... left as it is", exit 1): no rebase re-points a base.
+    # The lock conflict already said `--strategy merge`; the check says it too.
+    gitrepo.init_env()
+    gitrepo.branch("feature")
+    add(gitrepo, A1, None)
+    gitrepo.commit("main: the first migration")
+    gitrepo.checkout("feature")
+    add(gitrepo, FEATURE, None)
+    gitrepo.commit("feature: its own first migration")
+
+    rg102 = findings(gitrepo, "--base", "main")["RG102"]
+
+    assert rg102["fix"] == "git merge main; revgraph fix --strategy merge"
+    gitrepo.merge("main")
+    gitrepo.run("fix", check=1)  # what the hint used to offer refuses
+    gitrepo.run("fix", "--strategy", "merge", check=True)
+    assert gitrepo.run("check", "--base", "main", check=None).returncode == 0
+    assert gitrepo.alembic("heads").stdout.count("(head)") == 1

@@ -457,6 +457,16 @@ def check_merge_would_fork(ctx: CheckContext) -> Iterator[Hit]:
             f"; {ctx.base_label} itself has competing heads ({', '.join(base_own)}): join them with a "
             f"merge revision on {ctx.base_label} first (`revgraph fix --strategy merge` there)"
         )
+    elif _new_base_competes(ctx, lanes.competing):
+        # This branch's chain starts a new base (two branches each wrote a
+        # project's first migration): the rebase re-points no base and refused
+        # the plain `revgraph fix` offered here; a merge revision joins them,
+        # as RG101 and the lock file's conflict text already say.
+        if why := merge_unavailable(ctx.template_path, ctx.has_template):
+            fix = None
+            message += f"; {why}"
+        else:
+            fix = f"git merge {shell_word(ctx.base_ref)}; {MERGE_FIX}" if ctx.base_ref else MERGE_FIX
     yield Hit(
         "RG102",
         message,
