@@ -17,6 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# The console_scripts entry point of the alembic post_write_hooks entry that
+# `revgraph install --post-write-hook` writes (pyproject.toml [project.scripts]):
+# here, in the pure core, so that fix planning can recognise that hook too.
+POST_WRITE_ENTRYPOINT = "revgraph-post-write"
+
 HEADER = (
     "# revgraph heads lock: one line per Alembic head, written by `revgraph lock`.\n"
     "# If git reports a conflict here, two branches both added a migration on the same\n"

@@ -349,10 +349,10 @@ def _unmirrored(env: "Environment", config: Any) -> list[str]:
     # revgraph's own hook (`install --post-write-hook`) only refreshes the lock
     # file, which fix rewrites in the same step: naming it sent users to run a
     # command with nothing left to do.
-    from revgraph.gitops.install import HOOK_ENTRYPOINT
+    from revgraph.lockfile import POST_WRITE_ENTRYPOINT
 
     hooks = [hook for hook in hooks if not (
-        str(hook.get("type", "")) == "console_scripts" and str(hook.get("entrypoint", "")) == HOOK_ENTRYPOINT
+        str(hook.get("type", "")) == "console_scripts" and str(hook.get("entrypoint", "")) == POST_WRITE_ENTRYPOINT
     )]
     if hooks:
         names = ", ".join(str(hook.get("_hook_name", "?")) for hook in hooks)

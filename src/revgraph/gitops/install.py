@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from revgraph.errors import ConfigError, RevgraphError, WriteError
+from revgraph.lockfile import POST_WRITE_ENTRYPOINT
 
 if TYPE_CHECKING:  # pragma: no cover
     from revgraph.api import Workspace
@@ -47,7 +48,7 @@ CONFIG_KEYS = (f"merge.{DRIVER_NAME}.name", f"merge.{DRIVER_NAME}.driver")
 GITATTRIBUTES = ".gitattributes"
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 HOOK_NAME = "revgraph_lock"
-HOOK_ENTRYPOINT = "revgraph-post-write"
+HOOK_ENTRYPOINT = POST_WRITE_ENTRYPOINT
 PRE_COMMIT_HOOK_IDS = ("revgraph-lock", "revgraph-check")
 
 _ATTRIBUTE = f"merge={DRIVER_NAME}"
