@@ -816,3 +816,39 @@ def test_a_merge_into_a_base_with_competing_heads_points_at_base_not_at_fix(gitr
     gitrepo.git("merge", "-q", "--no-edit", "main")
     refused = revgraph(gitrepo, "fix", "--base", "main")
     assert refused.code != 0 and "itself has several heads" in refused.err, refused.err
+
+
+def test_a_lock_left_stale_by_a_repointed_landed_revision_is_not_mended_by_revgraph_lock(gitrepo, revgraph):
+    # QA (new-user journey): with RG201 in the tree, RG401 offered `revgraph lock`
+    # beside RG201's `git restore`; run first, it recorded the re-point's two heads.
+    paths = landed_line(gitrepo)
+    assert revgraph(gitrepo, "lock").code == 0
+    gitrepo.commit("lock file")
+    repoint(gitrepo, paths[MAIN3], MAIN2, ROOT)
+    gitrepo.commit("repoint a landed revision")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    (repointed,) = run.findings("RG201")
+    (lock,) = run.findings("RG401")
+    assert lock["fix"] != "revgraph lock"
+    assert "RG201" in lock["message"]
+    # The restore alone mends both: the lock file recorded the landed heads.
+    gitrepo.git("restore", "--source=main", "--staged", "--worktree", "--", paths[MAIN3])
+    assert revgraph(gitrepo, "check", "--base", "main", "--format", "json").findings("RG401") == []
+
+
+def test_a_lock_left_stale_by_competing_heads_gets_the_fix_that_joins_them(gitrepo, revgraph):
+    # `revgraph lock` would record both heads, and git would then merge the fork
+    # in quietly; RG101's fix joins them and rewrites the lock file.
+    landed_line(gitrepo)
+    assert revgraph(gitrepo, "lock").code == 0
+    gitrepo.commit("lock file")
+    gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
+    gitrepo.add_revision(FEAT5, MAIN3, message="add orders state")
+    gitrepo.commit("two heads")
+    run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    (race,) = run.findings("RG101")
+    (lock,) = run.findings("RG401")
+    assert lock["fix"] == race["fix"] != "revgraph lock"
+    assert revgraph(gitrepo, *race["fix"].split()[1:]).code == 0
+    after = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert after.findings("RG101") == after.findings("RG401") == []

@@ -93,6 +93,8 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
             f"{lock} records {'heads ' + id_list(sorted(recorded)) if recorded else 'no head'} but the graph's heads are "
             f"{id_list(sorted(actual)) or 'none'}"
         )
+        fix, why_not = _stale_lock_fix(ctx)
+        message += why_not
     # No subjects: the lock file is not a revision and carries no ignore comments.
     yield Hit(
         "RG401",
@@ -101,6 +103,31 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
         locations=(Location(ctx.lock_path, 1),) if ctx.lock_path else (),
         fix=fix,
     )
+
+
+def _stale_lock_fix(ctx: CheckContext) -> tuple[str | None, str]:
+    """RG401's fix for a stale lock file, and what to add to its message.
+
+    ``revgraph lock`` records the graph's heads as they are: over competing
+    heads (RG101) it would write the fork into the lock file, and git would then
+    merge it in quietly; over a landed revision re-pointed or deleted
+    (RG201/RG202) it would record what restoring that file undoes. Those
+    findings' own fixes come first (RG101's rewrites the lock file too).
+    """
+    from revgraph.checks.graph import check_multiple_heads
+    from revgraph.checks.landed import check_deleted, check_repointed
+
+    # A landed revision's change first: the competing heads it makes are its doing.
+    for code, rule in (("RG201", check_repointed), ("RG202", check_deleted)):
+        if next(rule(ctx), None) is not None:
+            return None, (
+                f"; `revgraph lock` would record heads a landed revision's change made ({code}): "
+                f"mend that first, then run `revgraph lock` if the lock file is still stale"
+            )
+    race = next(check_multiple_heads(ctx), None)
+    if race is not None:
+        return race.fix, "; the graph has competing heads (RG101): its fix rewrites the lock file too"
+    return "revgraph lock", ""
 
 
 def _missing_lock(ctx: CheckContext) -> Hit:
