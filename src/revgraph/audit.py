@@ -375,6 +375,8 @@ def _walk(
     shas = [c.sha for c in commits]
     _place(repo, history, walks, shas)
     trees = _folder_trees(history, shas, {f for w in walks for sha in shas for f in w.at(sha)[1]})
+    if repo.promisor_remotes():
+        _fetch_history(ws, repo, walks, shas, trees)
     for index, commit in enumerate(commits):
         for walk in walks:
             env, folders = walk.at(commit.sha)
@@ -395,6 +397,30 @@ def _walk(
         environments=tuple(w.builder.finish() for w in walks),
         shallow_boundary=cut,
     )
+
+
+def _fetch_history(ws, repo: "GitRepo", walks: Sequence[_EnvWalk], shas: Sequence[str], trees: dict) -> None:
+    """In a partial clone, fetch the revision files the walk will read, all in one fetch.
+
+    Each commit's read would otherwise fetch its own new files (one round trip
+    per commit that changed the folder). Files the parse cache already holds
+    are left out (a CI cache restored into a fresh partial clone), and so are
+    files already here (``prefetch_blobs`` asks git first).
+    """
+    wanted: dict[str, None] = {}
+    seen: set[tuple] = set()
+    for sha in shas:
+        for walk in walks:
+            env, folders = walk.at(sha)
+            found = tuple(trees.get((sha, folder)) for folder in folders)
+            if all(tree is None for tree in found) or _LINK_TROUBLE in found or (env, folders, found) in seen:
+                continue
+            seen.add((env, folders, found))
+            listed, _ = repo.listing_at(sha, folders, label=f"commit {sha}")
+            for entry in listed:
+                if entry.mode != "160000" and (ws.cache is None or ws.cache.get(entry.oid, entry.path) is None):
+                    wanted[entry.oid] = None
+    repo.prefetch_blobs(list(wanted))
 
 
 def _shallow_commits(repo: "GitRepo") -> frozenset[str]:

@@ -192,3 +192,38 @@ def test_a_promisor_remote_other_than_origin_is_the_one_named(origin, tmp_path):
     assert done.returncode == 2, done.stdout + done.stderr
     assert "could not fetch them from 'upstream'" in done.stderr, done.stderr
     assert "git fetch --refetch --no-filter upstream" in done.stderr, done.stderr
+
+
+def _history_of_commits(seed: GitRepo) -> None:
+    """main: a revision per commit, 12 commits; feature forks at the first."""
+    seed.init_env()
+    down = None
+    for index in range(12):
+        rev = f"c0{index:010x}"
+        seed.add_revision(rev, down, message=f"step {index}")
+        seed.commit(f"step {index}")
+        if index == 0:
+            seed.branch("feature")
+        down = rev
+
+
+def test_audit_reads_a_long_history_in_one_fetch(make_gitrepo, tmp_path):
+    # audit reads the versions folder at every commit that changed it: one lazy
+    # fetch per commit's new files before (12 here), each a round trip.
+    from revgraph.sources.gitref import git_version
+
+    if git_version() < (2, 29):
+        pytest.skip("git before 2.29: partial clones are fetched object by object")
+    seed = make_gitrepo("history")
+    seed.build_once("partial-clone-history", _history_of_commits)
+    bare = tmp_path / "history.git"
+    seed.git("clone", "-q", "--bare", str(seed.path), str(bare))
+    for key in ("uploadpack.allowFilter", "uploadpack.allowAnySHA1InWant"):
+        seed.git("--git-dir", str(bare), "config", key, "true")
+    clone = _partial_clone(bare, "blob:none")
+
+    done, lazy, ours = _run_traced(clone, "--no-cache", "audit", "--ref", "origin/main", "--format", "json")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["commits"] >= 12
+    assert (lazy, ours) == (0, 1), (lazy, ours)

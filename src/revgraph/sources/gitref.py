@@ -923,6 +923,12 @@ class GitRepo:
                 self._promisors = _promisors(done.stdout.decode("utf-8", "surrogateescape"))
         return self._promisors
 
+    def prefetch_blobs(self, oids: Sequence[str]) -> None:
+        """In a partial clone, fetch those of ``oids`` it lacks, in one fetch (a walk
+        over many commits gathers what it will read first); nothing in a whole clone."""
+        if self.promisor_remotes():
+            self._fetch_absent([oid for oid in oids if _BARE_OBJECT_ID.fullmatch(oid)])
+
     def _fetch_absent(self, oids: Sequence[str]) -> None:
         """In a partial clone, fetch the blobs among ``oids`` it lacks, in one fetch.
 
