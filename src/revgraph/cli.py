@@ -910,9 +910,16 @@ def lock(
     st = state()
     with st.workspace() as ws:
         statuses = api.lock(ws, check_only=check_only)
+        # pre-commit (which sets PRE_COMMIT=1 for its hooks) fails a hook that changes
+        # a tracked file, and sees nothing of a new one: a lock file the hook created
+        # passed, and no commit ever took it.
+        unseen = _untracked(ws, [s.path for s in statuses]) if os.environ.get("PRE_COMMIT") == "1" else []
     if not statuses:
         raise UsageError("no lock file is configured for the selected environment(s)")
-    stale = False
+    stale = bool(unseen)
+    for path in unseen:
+        st.err.print(f"{path}: git does not track it, so this commit leaves it out: `git add {shell_word(path)}` "
+                     "and commit again", markup=False)  # fmt: skip
     for status in statuses:
         if status.current:
             if not st.quiet:
@@ -946,6 +953,29 @@ def lock(
                 err=True,
             )
     raise typer.Exit(1 if stale else 0)
+
+
+def _untracked(ws, paths: list[str]) -> list[str]:
+    """Those of ``paths`` (relative to the project's root) that exist, and that git
+    neither tracks (nor has staged) nor ignores (an ignored lock file is the project's
+    choice)."""
+    repo = ws.maybe_repo()
+    if repo is None:
+        return []
+    unseen = []
+    for path in paths:
+        full = ws.root / path
+        if not full.is_file():
+            continue
+        listed = repo.git("ls-files", "--error-unmatch", "--", str(full), ok=range(256))
+        if listed.returncode == 0:
+            continue
+        # check-ignore refuses the literal pathspec magic revgraph's git calls get (exit 128).
+        ignored = repo.git("check-ignore", "-q", "--", str(full), env={"GIT_LITERAL_PATHSPECS": "0"}, ok=range(256))
+        if ignored.returncode == 0:
+            continue
+        unseen.append(path)
+    return unseen
 
 
 # ----------------------------------------------------------- merge-driver
