@@ -114,19 +114,23 @@ def _stale_lock_fix(ctx: CheckContext) -> tuple[str | None, str]:
     (RG201/RG202) it would record what restoring that file undoes. Those
     findings' own fixes come first (RG101's rewrites the lock file too).
     """
-    from revgraph.checks.graph import check_multiple_heads
-    from revgraph.checks.landed import check_deleted, check_repointed
+    from revgraph.checks.registry import reported_hit
 
+    # Only findings the user sees: an ignored RG101 (heads kept on purpose) or an
+    # RG201 silenced in its file is the graph the project wants, and `revgraph lock`
+    # records it.
     # A landed revision's change first: the competing heads it makes are its doing.
-    for code, rule in (("RG201", check_repointed), ("RG202", check_deleted)):
-        if next(rule(ctx), None) is not None:
+    for code in ("RG201", "RG202"):
+        if reported_hit(code, ctx) is not None:
             return None, (
                 f"; `revgraph lock` would record heads a landed revision's change made ({code}): "
                 f"mend that first, then run `revgraph lock` if the lock file is still stale"
             )
-    race = next(check_multiple_heads(ctx), None)
-    if race is not None:
+    race = reported_hit("RG101", ctx)
+    if race is not None and race.fix is not None:
         return race.fix, "; the graph has competing heads (RG101): its fix rewrites the lock file too"
+    if race is not None:
+        return None, "; the graph has competing heads (RG101): join them first, then run `revgraph lock`"
     return "revgraph lock", ""
 
 

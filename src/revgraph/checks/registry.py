@@ -17,6 +17,7 @@ file works on a finding's *subjects*, the revision files it is about:
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from revgraph.checks import consistency, database, graph, landed, overlap
@@ -67,13 +68,33 @@ def run_checks(
     ctx: CheckContext, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
 ) -> list[Finding]:
     """Every enabled rule on ``ctx``, suppressions applied, in a deterministic order."""
-    findings = [
-        to_finding(ctx, hit)
-        for code in enabled_codes(select, ignore)
-        for hit in _hits_of(code, ctx)
-        if not is_suppressed(hit)
-    ]
+    codes = enabled_codes(select, ignore)
+    token = _REPORTED.set(frozenset(codes))
+    try:
+        findings = [
+            to_finding(ctx, hit)
+            for code in codes
+            for hit in _hits_of(code, ctx)
+            if not is_suppressed(hit)
+        ]
+    finally:
+        _REPORTED.reset(token)
     return sorted(set(findings), key=finding_sort_key)
+
+
+# The codes the running ``run_checks`` reports (None: outside one, every code).
+_REPORTED: ContextVar[frozenset[str] | None] = ContextVar("revgraph_reported_codes", default=None)
+
+
+def reported_hit(code: str, ctx: CheckContext) -> Hit | None:
+    """The first finding of rule ``code`` the user will see: the rule is selected and
+    the finding not silenced by an ignore comment. A rule that defers to another
+    one's finding (RG401 to RG101/RG201/RG202) must not defer to a finding the
+    project chose to ignore: the user would be sent to mend what they see nowhere."""
+    reported = _REPORTED.get()
+    if reported is not None and code not in reported:
+        return None
+    return next((hit for hit in _hits_of(code, ctx) if not is_suppressed(hit)), None)
 
 
 def _hits_of(code: str, ctx: CheckContext) -> Iterator[Hit]:

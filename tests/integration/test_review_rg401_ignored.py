@@ -1,0 +1,37 @@
+"""RG401's fix for a stale lock file defers to RG101/RG201/RG202 only when those findings are
+reported: a code the project ignores (``--ignore``, ``[tool.revgraph] ignore``, or an ignore
+comment in the revision) is a decision to keep that graph, and ``revgraph lock`` records it."""
+
+from __future__ import annotations
+
+from tests.integration.test_check_rules import (  # noqa: F401 - the fixture
+    FEAT4, FEAT5, MAIN2, MAIN3, ROOT, landed_line, repoint, revgraph,
+)
+
+
+def test_heads_kept_on_purpose_get_revgraph_lock(gitrepo, revgraph):  # noqa: F811
+    landed_line(gitrepo)
+    assert revgraph(gitrepo, "lock").code == 0
+    gitrepo.commit("lock file")
+    gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
+    gitrepo.add_revision(FEAT5, MAIN3, message="add orders state")
+    gitrepo.commit("two heads, on purpose")
+    run = revgraph(gitrepo, "check", "--base", "main", "--ignore", "RG101,RG102", "--format", "json")
+    assert run.findings("RG101") == []
+    (lock,) = run.findings("RG401")
+    assert lock["fix"] == "revgraph lock", lock
+    assert "RG101" not in lock["message"], lock["message"]
+
+
+def test_a_repoint_silenced_by_its_comment_gets_revgraph_lock(gitrepo, revgraph):  # noqa: F811
+    paths = landed_line(gitrepo)
+    assert revgraph(gitrepo, "lock").code == 0
+    gitrepo.commit("lock file")
+    repoint(gitrepo, paths[MAIN3], MAIN2, ROOT)
+    text = gitrepo.read(paths[MAIN3]).decode()
+    gitrepo.write(paths[MAIN3], text + "\n# revgraph: ignore[RG201, RG101]\n")
+    gitrepo.commit("repoint a landed revision, on purpose")
+    run = revgraph(gitrepo, "check", "--base", "main", "--ignore", "RG102", "--format", "json")
+    assert run.findings("RG201") == [], run.out
+    (lock,) = run.findings("RG401")
+    assert "RG201" not in lock["message"], lock["message"]
