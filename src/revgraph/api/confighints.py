@@ -81,7 +81,9 @@ def _working_copy(exc: ConfigError, options: Options) -> str | None:
         return None
     finally:
         repo.close()
-    if blob.status != "ok" or blob.data == here_bytes:
+    from revgraph.sources.refsettings import same_config_text
+
+    if blob.status != "ok" or same_config_text(here_bytes, blob.data):
         # Committed as it is (alembic at HEAD stops on it alike), or never committed:
         # no other copy to tell it from, and a note on every such error would be noise.
         return None

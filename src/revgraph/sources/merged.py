@@ -418,7 +418,7 @@ def edited_configs(repo: GitRepo, env: Environment) -> list[str]:
     the moved files with HEAD's settings, and ``check`` reported revisions gone.
     A config HEAD lacks (kept out of git) is read from the working tree anyway.
     """
-    from revgraph.sources.refsettings import config_files
+    from revgraph.sources.refsettings import config_files, same_config_text
 
     assert repo.root is not None
     files = config_files(env, repo.root)
@@ -435,7 +435,7 @@ def edited_configs(repo: GitRepo, env: Environment) -> list[str]:
             here = None  # deleted: the merge lacks it too
         except OSError:
             continue
-        if here != blob.data:
+        if not same_config_text(here, blob.data):
             edited.append(relative)
     return edited
 

@@ -137,6 +137,20 @@ def config_files(env: Environment, root: Path) -> list[tuple[Path, str]]:
     return found
 
 
+def same_config_text(here: bytes | None, committed: bytes | None) -> bool:
+    """Whether a config file's bytes on disk say what its committed blob says.
+
+    Line endings aside: ``core.autocrlf`` (or ``eol=crlf``) checks a config out
+    with CRLF where the blob has LF, git status calls it clean, and configparser
+    and tomllib read both alike. Comparing bytes alone called every such file
+    "edited since HEAD" (a wrong note in config errors, and a temporary index on
+    every predicted merge).
+    """
+    if here is None or committed is None:
+        return here is committed
+    return here == committed or here.replace(b"\r\n", b"\n") == committed.replace(b"\r\n", b"\n")
+
+
 def config_paths(environments: Iterable[Environment], root: Path) -> tuple[str, ...]:
     """Every config file of ``environments`` as a path in the repository, sorted."""
     return tuple(sorted({relative for env in environments for _, relative in config_files(env, root)}))
