@@ -719,8 +719,9 @@ def _open_history(repo: "GitRepo") -> Iterator["git.Repo"]:
     except git.GitCommandNotFound as exc:  # git went away since ``repo`` found it
         raise GitError(f"git is not available: {exc.status}") from None
     except GitError as exc:
-        if "promisor" in exc.message.lower():  # ``_git``: a partial clone's object git could not fetch
-            raise repo.unfetched(exc.message) from None
+        stderr = getattr(exc, "stderr", None)  # ``_git``'s: all of git's words
+        if stderr is not None and repo.lazy_fetch_failed(stderr):  # a partial clone's object git could not fetch
+            raise repo.unfetched(stderr) from None
         raise
     finally:
         history.close()
@@ -737,9 +738,9 @@ def _git(history: "git.Repo", command: str, *args: str, input: bytes | None = No
     proc = method(*args, as_process=True, istream=subprocess.PIPE if input is not None else None)
     out, err = proc.communicate(input)
     if proc.returncode != 0:
-        if b"promisor" in err.lower():  # all of it: ``_open_history`` says what to do
-            raise GitError(err.decode("utf-8", "replace"))
-        raise GitError(f"git {command} failed: {_first_line(err) or proc.returncode}")
+        error = GitError(f"git {command} failed: {_first_line(err) or proc.returncode}")
+        error.stderr = err.decode("utf-8", "replace")  # all of it: ``_open_history`` tells a failed lazy fetch
+        raise error
     return out
 
 

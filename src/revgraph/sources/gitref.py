@@ -468,7 +468,7 @@ class GitRepo:
             except OSError as exc:
                 raise GitError(f"git is not available: {exc}") from None
         if done.returncode not in tuple(ok):
-            if b"promisor" in done.stderr.lower():  # a partial clone's object it could not fetch
+            if self.lazy_fetch_failed(done.stderr):  # a partial clone's object it could not fetch
                 raise self.unfetched(done.stderr.decode("utf-8", "replace"))
             raise GitError(f"git {args[0]} failed: {_first_line(done.stderr) or done.returncode}")
         return done
@@ -554,7 +554,7 @@ class GitRepo:
                 try:
                     blob = next(fetched, None)
                 except GitError as exc:  # cat-file died: a lazy fetch that failed is said as such
-                    raise self.unfetched(exc.message) if "promisor" in exc.message.lower() else exc
+                    raise self.unfetched(exc.message) if self.lazy_fetch_failed(exc.message) else exc
                 if blob is None:
                     return  # cat-file stopped answering: as short as the fetch itself
                 if (
@@ -966,6 +966,23 @@ class GitRepo:
                 _UNREACHABLE[key] = done.stderr.decode("utf-8", "replace")
             failed = failed or _UNREACHABLE[key]
         raise self.unfetched(failed)
+
+    def lazy_fetch_failed(self, stderr: bytes | str) -> bool:
+        """Whether git's ``stderr`` tells of a partial clone's lazy fetch that failed.
+
+        Only in a partial clone, and only git's own word "promisor" (kept by its
+        translations), not a path's: a folder named ``promisor-api`` is in many
+        of git's messages (``Unable to create '.../promisor-api/.git/index.lock'``),
+        and a whole clone there was told it is a partial clone that cannot fetch.
+        """
+        if not self.promisor_remotes():
+            return False
+        text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+        for place in sorted({str(self.root or ""), str(self.git_dir), str(self.common_dir), str(self._cwd)}, key=len,
+                            reverse=True):  # fmt: skip
+            if place:
+                text = text.replace(place, "")
+        return "promisor" in text.lower()
 
     def unfetched(self, stderr: str) -> GitError:
         """The error for objects a partial clone lacks and could not fetch from its remote
