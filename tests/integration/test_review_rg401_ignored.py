@@ -35,3 +35,19 @@ def test_a_repoint_silenced_by_its_comment_gets_revgraph_lock(gitrepo, revgraph)
     assert run.findings("RG201") == [], run.out
     (lock,) = run.findings("RG401")
     assert "RG201" not in lock["message"], lock["message"]
+
+
+def test_doctor_fix_keeps_heads_the_project_ignores_rg101_for(gitrepo, revgraph):  # noqa: F811
+    # Through RG401's fix, `doctor --fix` ran RG101's rebase on the heads kept on purpose.
+    paths = landed_line(gitrepo)
+    gitrepo.write("pyproject.toml", '[tool.revgraph]\nignore = ["RG101", "RG102"]\n')
+    assert revgraph(gitrepo, "lock").code == 0
+    gitrepo.commit("lock file, and two heads are fine here")
+    four = gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
+    five = gitrepo.add_revision(FEAT5, MAIN3, message="add orders state")
+    gitrepo.commit("two heads, on purpose")
+    before = {p: gitrepo.read(p) for p in (four, five, *paths.values())}
+    revgraph(gitrepo, "doctor", "--base", "main", "--fix")
+    assert {p: gitrepo.read(p) for p in before} == before  # no revision re-pointed
+    after = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
+    assert after.findings("RG401") == [], after.out  # the lock file records both heads
