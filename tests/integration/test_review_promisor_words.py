@@ -49,3 +49,19 @@ def test_a_partial_clone_in_a_folder_named_promisor_says_git_s_own_error(origin,
     done = clone.run("fix", check=None)
     assert "partial clone" not in done.stderr, done.stderr
     assert "index.lock" in done.stderr, done.stderr
+
+
+def test_promisor_remotes_read_remote_promisor_as_git_reads_a_boolean(gitrepo):
+    # git_config_bool: true/yes/on, and any integer but 0, with git's k/m/g units too.
+    from revgraph.sources.gitref import GitRepo as Repo
+
+    values = {"a": None, "b": "", "c": "-1", "d": "1k", "e": "TRUE", "f": "0", "g": "off", "h": "2"}
+    with open(gitrepo.path / ".git" / "config", "a") as config:
+        for name, value in values.items():
+            config.write(f'[remote "{name}"]\n\turl = /nowhere/{name}\n')
+            config.write("\tpromisor\n" if value is None else f"\tpromisor = {value}\n")
+    as_git = [name for name in values
+              if gitrepo.git("config", "--type=bool", f"remote.{name}.promisor").stdout.strip() == "true"]  # fmt: skip
+    assert as_git == ["a", "c", "d", "e", "h"]
+    with Repo(gitrepo.path) as repo:
+        assert [name for name, _ in repo.promisor_remotes()] == as_git

@@ -1722,14 +1722,21 @@ def _promisors(config: str) -> tuple[tuple[str, str], ...]:
             named = value
         elif key.startswith("remote.") and key.endswith(".url"):
             urls.setdefault(key[7:-4], value)
-        elif key.startswith("remote.") and key.endswith(".promisor") and (
-            not newline or lowered in ("true", "yes", "on") or (lowered.isdigit() and int(lowered) != 0)
-        ):  # fmt: skip
+        elif key.startswith("remote.") and key.endswith(".promisor") and _config_true(newline, lowered):
             marked[key[7:-9]] = None
     if named:
         marked.pop(named, None)
         marked[named] = None
     return tuple((name, urls.get(name, "")) for name in marked)
+
+
+def _config_true(has_value: str, lowered: str) -> bool:
+    """git_config_bool: a key with no ``=`` is true; true/yes/on; an integer, with git's
+    k/m/g units, other than 0 (``promisor = -1`` or ``1k`` is a promisor remote to git)."""
+    if not has_value or lowered in ("true", "yes", "on"):
+        return True
+    number = re.fullmatch(r"[+-]?(\d+)[kmg]?", lowered)
+    return number is not None and int(number[1]) != 0
 
 
 def _misread_ref(ref: str) -> BadRefError | None:
