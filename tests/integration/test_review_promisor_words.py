@@ -33,7 +33,7 @@ def test_a_whole_clone_in_a_folder_named_promisor_is_not_called_partial(make_git
     assert "index.lock" in done.stderr, done.stderr
 
 
-def test_a_partial_clone_in_a_folder_named_promisor_says_git_s_own_error(origin, tmp_path):
+def test_a_partial_clone_in_a_folder_named_promisor_says_git_s_own_error(origin, tmp_path):  # noqa: F811
     import subprocess
 
     from tests.support.gitrepo import GitRepo
