@@ -51,3 +51,20 @@ def test_doctor_fix_keeps_heads_the_project_ignores_rg101_for(gitrepo, revgraph)
     assert {p: gitrepo.read(p) for p in before} == before  # no revision re-pointed
     after = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
     assert after.findings("RG401") == [], after.out  # the lock file records both heads
+
+
+def test_a_conflicted_lock_over_heads_kept_on_purpose_gets_revgraph_lock(gitrepo, revgraph):  # noqa: F811
+    # The conflicted-lock branch took RG101's fix even with RG101 ignored.
+    landed_line(gitrepo)
+    assert revgraph(gitrepo, "lock").code == 0
+    gitrepo.commit("lock file")
+    gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
+    gitrepo.add_revision(FEAT5, MAIN3, message="add orders state")
+    lock = "migrations/revgraph.lock"
+    text = gitrepo.read(lock).decode()
+    gitrepo.write(lock, f"<<<<<<< ours\n{text}=======\n{text}>>>>>>> theirs\n")
+    gitrepo.commit("two heads, on purpose, and a lock file left conflicted")
+    run = revgraph(gitrepo, "check", "--base", "main", "--ignore", "RG101,RG102", "--format", "json")
+    (found,) = run.findings("RG401")
+    assert "conflict markers" in found["message"], found["message"]
+    assert found["fix"] == "revgraph lock", found

@@ -75,10 +75,11 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
         # Mid-merge with competing heads, `revgraph lock` would record them all:
         # the command is RG101's (fix re-points and rewrites this file), or none
         # where RG101 says what must be mended first; with one id in two files,
-        # `revgraph lock` would record one head over both.
-        from revgraph.checks.graph import check_multiple_heads
+        # `revgraph lock` would record one head over both. An RG101 the project
+        # ignores is heads kept on purpose: `revgraph lock` records them.
+        from revgraph.checks.registry import reported_hit
 
-        race = next(check_multiple_heads(ctx), None)
+        race = reported_hit("RG101", ctx)
         if race is not None:
             fix = race.fix
         elif ctx.head_graph.duplicates:  # one id in two files: fix gives one a new id, or says why not
