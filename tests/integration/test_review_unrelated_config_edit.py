@@ -47,3 +47,26 @@ def test_a_version_bump_in_pyproject_does_not_hide_base_s_new_folder(gitrepo):
 
 
 
+
+
+def test_a_config_both_sides_changed_is_read_with_both_sides_folders(gitrepo):
+    # The same, committed: the predicted merge's pyproject.toml conflicts (both
+    # bumped the version), its settings cannot be read, and the merge was read
+    # with the working tree's alone: base's new folder unseen, "All good" over
+    # two heads. Until the user resolves it, the merge holds both sides' folders.
+    gitrepo.init_env(commit=False)
+    gitrepo.add_revision(OLD, None, message="create users")
+    gitrepo.write("pyproject.toml", PYPROJECT.format(version="1.0", locations=ONE))
+    gitrepo.commit("history")
+    gitrepo.branch("feature")
+    gitrepo.write("pyproject.toml", PYPROJECT.format(version="1.1", locations=TWO))
+    gitrepo.add_revision(MORE, OLD, message="reports", versions="more")
+    gitrepo.commit("main: 1.1, and a second versions folder")
+    gitrepo.checkout("feature")
+    gitrepo.add_revision(FEATURE, OLD, message="invoices")
+    gitrepo.write("pyproject.toml", PYPROJECT.format(version="2.0", locations=ONE))
+    gitrepo.commit("feature: invoices, and 2.0")
+
+    for options in (("--no-cache",), ()):
+        check = gitrepo.run(*options, "check", "--base", "main", "--format", "json", check=None)
+        assert {finding["code"] for finding in json.loads(check.stdout)["findings"]} == {"RG102"}, check.stdout

@@ -78,6 +78,7 @@ def predict_merge(
     if merged is None:
         return union_merge(repo, env, ours_sha, theirs_sha, label=label, cache=cache)
     tree, conflicts = merged
+    env = _settings_of_a_conflicted_config(repo, env, conflicts, ours_sha, theirs_sha)
     folders = repo.folders(env)
     if _submodule_conflict(conflicts, folders):
         # Both sides moved the submodule holding the folders: merge-tree keeps
@@ -92,6 +93,36 @@ def predict_merge(
     return repo.tree_snapshot(
         env, folders, tree, source=label, commit=None, cache=cache, overrides=overrides,
     )  # fmt: skip
+
+
+def _settings_of_a_conflicted_config(
+    repo: GitRepo, env: Environment, conflicts: Sequence[tuple[TreeEntry, int]], ours: str, theirs: str
+) -> Environment:
+    """``env`` placed as both sides' configs place revisions, when the merge conflicts
+    in a config file (``env`` itself otherwise).
+
+    The merged copy holds conflict markers, so its settings cannot be read, and the
+    merged tree was read with the working tree's: a versions folder base added went
+    unseen, and ``check`` said "All good" over two heads (both sides had bumped a
+    version in pyproject.toml). Until the user resolves it, the merge is read with
+    every folder either side names.
+    """
+    if repo.settings_at is None or repo.root is None:
+        return env
+    from revgraph.sources.refsettings import config_files
+
+    conflicted = {entry.path for entry, stage in conflicts if stage}
+    if not any(relative in conflicted for _, relative in config_files(env, repo.root)):
+        return env
+    sides = [repo.settings_at(env, ours), repo.settings_at(env, theirs)]
+    if sides[0] == sides[1]:
+        return sides[0]
+    return dataclasses.replace(
+        sides[0],
+        version_locations=tuple(dict.fromkeys(sides[0].version_locations + sides[1].version_locations)),
+        recursive=sides[0].recursive or sides[1].recursive,
+        sourceless=sides[0].sourceless or sides[1].sourceless,
+    )
 
 
 def merge_tree(
