@@ -1131,6 +1131,8 @@ def _folder_local(ws: Workspace, contexts: Any) -> bool:
         folders = _relative_folders(ws, repo, ctx.environment)
         if folders is None:
             return False
+        if _placed_elsewhere(repo, ctx):
+            return False
         contents = _snapshot_contents(ctx)
         if not all(_inside(paths, folders) for paths in contents):
             return False
@@ -1282,6 +1284,25 @@ def _side_changes(repo: GitRepo, merge_base: str, side: str) -> tuple[bool, bool
         return deleted, attributes
 
     return repo.while_pinned(f"changes {merge_base} {side}", ask)
+
+
+def _placed_elsewhere(repo: GitRepo | None, ctx: EnvContext) -> bool:
+    """Whether base or the merge base places revisions as its own config files say, not as
+    the environment does (``sources.refsettings``), and so the predicted merge too.
+
+    The key holds the environment's folder trees and the config files' blob ids: a
+    folder only base's config names is in neither. Its revisions count (base's read,
+    and a merge whose config conflicts reads both sides' folders), and one added
+    there later moved nothing the key holds: an old result was served.
+    """
+    settings_at = repo.settings_at if repo is not None else None
+    if settings_at is None:
+        return False
+    env = ctx.environment
+    for snap in (ctx.merge_base, ctx.base):
+        if snap is not None and snap.commit and settings_at(env, snap.commit) is not env:
+            return True
+    return False
 
 
 def _relative_folders(ws: Workspace, repo: GitRepo | None, env: Environment) -> tuple[str, ...] | None:
