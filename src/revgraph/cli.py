@@ -972,7 +972,9 @@ def _untracked(ws, paths: list[str]) -> list[str]:
             continue
         # check-ignore refuses the literal pathspec magic revgraph's git calls get (exit 128).
         ignored = repo.git("check-ignore", "-q", "--", str(full), env={"GIT_LITERAL_PATHSPECS": "0"}, ok=range(256))
-        if ignored.returncode == 0:
+        if ignored.returncode != 1:
+            # 0: ignored. 128: git will not answer for it (a lock file inside a
+            # submodule, tracked there): `git add` here could not take it either.
             continue
         unseen.append(path)
     return unseen

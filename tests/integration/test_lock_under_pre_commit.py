@@ -52,3 +52,32 @@ def test_an_ignored_lock_file_is_the_project_s_choice(gitrepo):
     gitrepo.write(".gitignore", "revgraph.lock\n")
     done = gitrepo.run("lock", env=PRE_COMMIT)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_lock_file_a_submodule_tracks_passes(gitrepo, tmp_path):
+    # The superproject's git refuses to answer for a file inside a submodule
+    # (check-ignore exits 128): that was taken for "untracked", and the hook failed
+    # on every commit with a `git add` git refuses too.
+    import subprocess
+
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "versions").mkdir()
+    (inner / "versions" / "a1.py").write_text('revision = "a1a1a1a1a1a1"\ndown_revision = None\n')
+    git = ["git", "-c", "protocol.file.allow=always"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "first"]):
+        subprocess.run([*git, *args], cwd=inner, check=True)
+    gitrepo.init_env(commit=False)
+    subprocess.run([*git, "submodule", "add", "-q", str(inner), "inner"], cwd=gitrepo.path, check=True)
+    gitrepo.write(
+        "alembic.ini",
+        "[alembic]\nscript_location = %(here)s/migrations\nversion_locations = %(here)s/inner/versions\n"
+        "path_separator = os\n",
+    )
+    gitrepo.write("pyproject.toml", '[tool.revgraph]\nlock_file = "inner/revgraph.lock"\n')
+    gitrepo.commit("versions in a submodule")
+    assert gitrepo.run("lock").returncode == 0
+    subprocess.run([*git, "add", "revgraph.lock"], cwd=gitrepo.path / "inner", check=True)
+    subprocess.run([*git, "commit", "-qm", "lock"], cwd=gitrepo.path / "inner", check=True)
+    done = gitrepo.run("lock", env=PRE_COMMIT)
+    assert done.returncode == 0, done.stdout + done.stderr
