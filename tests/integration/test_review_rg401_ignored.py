@@ -68,3 +68,4 @@ def test_a_conflicted_lock_over_heads_kept_on_purpose_gets_revgraph_lock(gitrepo
     (found,) = run.findings("RG401")
     assert "conflict markers" in found["message"], found["message"]
     assert found["fix"] == "revgraph lock", found
+    assert "revgraph fix" not in found["message"], found["message"]

@@ -84,10 +84,16 @@ def check_lock_file(ctx: CheckContext) -> Iterator[Hit]:
             fix = race.fix
         elif ctx.head_graph.duplicates:  # one id in two files: fix gives one a new id, or says why not
             fix = ctx.fix_with_base(ctx.fix_command(renumbers=True))
+        # Heads the project keeps on purpose (RG101 there, but ignored): `revgraph fix`
+        # would rebase them, so it is not named.
+        from revgraph.checks.graph import check_multiple_heads
+
+        kept = race is None and next(check_multiple_heads(ctx), None) is not None
+        then = ("`revgraph lock` rewrites it, recording them" if kept
+                else "during a merge or rebase run `revgraph fix`, otherwise `revgraph lock` rewrites it")  # fmt: skip
         message = (
             f"{lock} holds git conflict markers (<<<<<<< ======= >>>>>>>); the graph's heads are "
-            f"{id_list(sorted(actual)) or 'none'}: during a merge or rebase run `revgraph fix`, "
-            "otherwise `revgraph lock` rewrites it"
+            f"{id_list(sorted(actual)) or 'none'}: {then}"
         )
     else:
         message = (
