@@ -71,9 +71,13 @@ def origin(make_gitrepo, tmp_path) -> Path:
 
     if git_version() < (2, 29):  # the batched fetch's options (and --filter=tree:0 itself)
         pytest.skip("git before 2.29: partial clones are fetched object by object")
-    seed = make_gitrepo("seed")
-    seed.build_once("partial-clone-origin", _build)
-    bare = tmp_path / "origin.git"
+    return _serving(make_gitrepo, tmp_path / "origin.git", "partial-clone-origin", _build)
+
+
+def _serving(make_gitrepo, bare: Path, name: str, build) -> Path:
+    """A bare repository at ``bare``, of the history ``build`` makes, that serves filters."""
+    seed = make_gitrepo(name)
+    seed.build_once(name, build)
     seed.git("clone", "-q", "--bare", str(seed.path), str(bare))
     for key in ("uploadpack.allowFilter", "uploadpack.allowAnySHA1InWant"):
         seed.git("--git-dir", str(bare), "config", key, "true")
@@ -214,12 +218,7 @@ def test_audit_reads_a_long_history_in_one_fetch(make_gitrepo, tmp_path):
 
     if git_version() < (2, 29):
         pytest.skip("git before 2.29: partial clones are fetched object by object")
-    seed = make_gitrepo("history")
-    seed.build_once("partial-clone-history", _history_of_commits)
-    bare = tmp_path / "history.git"
-    seed.git("clone", "-q", "--bare", str(seed.path), str(bare))
-    for key in ("uploadpack.allowFilter", "uploadpack.allowAnySHA1InWant"):
-        seed.git("--git-dir", str(bare), "config", key, "true")
+    bare = _serving(make_gitrepo, tmp_path / "history.git", "partial-clone-history", _history_of_commits)
     clone = _partial_clone(bare, "blob:none")
 
     done, lazy, ours = _run_traced(clone, "--no-cache", "audit", "--ref", "origin/main", "--format", "json")
