@@ -86,6 +86,14 @@ def landed_line(repo: GitRepo) -> dict[str, str]:
     return paths
 
 
+def locked_landed_line(repo: GitRepo, revgraph) -> dict[str, str]:
+    """``landed_line``, with the lock file ``revgraph lock`` writes committed on feature."""
+    paths = landed_line(repo)
+    assert revgraph(repo, "lock").code == 0
+    repo.commit("lock file")
+    return paths
+
+
 def edit(repo: GitRepo, relpath: str, old: str, new: str) -> None:
     text = repo.read(relpath).decode("utf-8")
     assert text.count(old) == 1, f"{old!r} in {relpath}"
@@ -821,9 +829,7 @@ def test_a_merge_into_a_base_with_competing_heads_points_at_base_not_at_fix(gitr
 def test_a_lock_left_stale_by_a_repointed_landed_revision_is_not_mended_by_revgraph_lock(gitrepo, revgraph):
     # QA (new-user journey): with RG201 in the tree, RG401 offered `revgraph lock`
     # beside RG201's `git restore`; run first, it recorded the re-point's two heads.
-    paths = landed_line(gitrepo)
-    assert revgraph(gitrepo, "lock").code == 0
-    gitrepo.commit("lock file")
+    paths = locked_landed_line(gitrepo, revgraph)
     repoint(gitrepo, paths[MAIN3], MAIN2, ROOT)
     gitrepo.commit("repoint a landed revision")
     run = revgraph(gitrepo, "check", "--base", "main", "--format", "json")
@@ -839,9 +845,7 @@ def test_a_lock_left_stale_by_a_repointed_landed_revision_is_not_mended_by_revgr
 def test_a_lock_left_stale_by_competing_heads_gets_the_fix_that_joins_them(gitrepo, revgraph):
     # `revgraph lock` would record both heads, and git would then merge the fork
     # in quietly; RG101's fix joins them and rewrites the lock file.
-    landed_line(gitrepo)
-    assert revgraph(gitrepo, "lock").code == 0
-    gitrepo.commit("lock file")
+    locked_landed_line(gitrepo, revgraph)
     gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
     gitrepo.add_revision(FEAT5, MAIN3, message="add orders state")
     gitrepo.commit("two heads")

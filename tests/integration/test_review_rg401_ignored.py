@@ -5,14 +5,12 @@ comment in the revision) is a decision to keep that graph, and ``revgraph lock``
 from __future__ import annotations
 
 from tests.integration.test_check_rules import (  # noqa: F401 - the fixture
-    FEAT4, FEAT5, MAIN2, MAIN3, ROOT, landed_line, repoint, revgraph,
+    FEAT4, FEAT5, MAIN2, MAIN3, ROOT, landed_line, locked_landed_line, repoint, revgraph,
 )
 
 
 def test_heads_kept_on_purpose_get_revgraph_lock(gitrepo, revgraph):  # noqa: F811
-    landed_line(gitrepo)
-    assert revgraph(gitrepo, "lock").code == 0
-    gitrepo.commit("lock file")
+    locked_landed_line(gitrepo, revgraph)
     gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
     gitrepo.add_revision(FEAT5, MAIN3, message="add orders state")
     gitrepo.commit("two heads, on purpose")
@@ -24,9 +22,7 @@ def test_heads_kept_on_purpose_get_revgraph_lock(gitrepo, revgraph):  # noqa: F8
 
 
 def test_a_repoint_silenced_by_its_comment_gets_revgraph_lock(gitrepo, revgraph):  # noqa: F811
-    paths = landed_line(gitrepo)
-    assert revgraph(gitrepo, "lock").code == 0
-    gitrepo.commit("lock file")
+    paths = locked_landed_line(gitrepo, revgraph)
     repoint(gitrepo, paths[MAIN3], MAIN2, ROOT)
     text = gitrepo.read(paths[MAIN3]).decode()
     gitrepo.write(paths[MAIN3], text + "\n# revgraph: ignore[RG201, RG101]\n")
@@ -55,9 +51,7 @@ def test_doctor_fix_keeps_heads_the_project_ignores_rg101_for(gitrepo, revgraph)
 
 def test_a_conflicted_lock_over_heads_kept_on_purpose_gets_revgraph_lock(gitrepo, revgraph):  # noqa: F811
     # The conflicted-lock branch took RG101's fix even with RG101 ignored.
-    landed_line(gitrepo)
-    assert revgraph(gitrepo, "lock").code == 0
-    gitrepo.commit("lock file")
+    locked_landed_line(gitrepo, revgraph)
     gitrepo.add_revision(FEAT4, MAIN3, message="add orders total")
     gitrepo.add_revision(FEAT5, MAIN3, message="add orders state")
     lock = "migrations/revgraph.lock"
