@@ -917,8 +917,8 @@ def lock(
     if not statuses:
         raise UsageError("no lock file is configured for the selected environment(s)")
     stale = bool(unseen)
-    for path in unseen:
-        st.err.print(f"{path}: git does not track it, so this commit leaves it out: `git add {shell_word(path)}` "
+    for path, here in unseen:
+        st.err.print(f"{path}: git does not track it, so this commit leaves it out: `git add {shell_word(here)}` "
                      "and commit again", markup=False)  # fmt: skip
     for status in statuses:
         if status.current:
@@ -955,10 +955,10 @@ def lock(
     raise typer.Exit(1 if stale else 0)
 
 
-def _untracked(ws, paths: list[str]) -> list[str]:
-    """Those of ``paths`` (relative to the project's root) that exist, and that git
+def _untracked(ws, paths: list[str]) -> list[tuple[str, str]]:
+    """Those of ``paths`` (relative to the repository's top) that exist, and that git
     neither tracks (nor has staged) nor ignores (an ignored lock file is the project's
-    choice)."""
+    choice); each as a command run where revgraph started (after -C) names it."""
     repo = ws.maybe_repo()
     if repo is None:
         return []
@@ -976,7 +976,7 @@ def _untracked(ws, paths: list[str]) -> list[str]:
             # 0: ignored. 128: git will not answer for it (a lock file inside a
             # submodule, tracked there): `git add` here could not take it either.
             continue
-        unseen.append(path)
+        unseen.append((path, ws.command_path(path)))  # as fix commands name files: from where it ran
     return unseen
 
 

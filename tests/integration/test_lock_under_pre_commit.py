@@ -81,3 +81,14 @@ def test_a_lock_file_a_submodule_tracks_passes(gitrepo, tmp_path):
     subprocess.run([*git, "commit", "-qm", "lock"], cwd=gitrepo.path / "inner", check=True)
     done = gitrepo.run("lock", env=PRE_COMMIT)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_git_add_names_the_lock_file_from_where_the_command_runs(gitrepo):
+    # By hand in a sub-folder (here migrations/), the path from the repository's
+    # top did not name the file there: `git add migrations/revgraph.lock` failed.
+    from tests.support.gitrepo import run_module
+
+    _project(gitrepo)
+    done = run_module("revgraph", "-c", "../alembic.ini", "lock", cwd=gitrepo.path / "migrations", env=PRE_COMMIT)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "`git add revgraph.lock`" in done.stderr, done.stderr
