@@ -529,8 +529,7 @@ class GitRepo:
         missing = [r for r in requests if r not in memo] if memo else list(requests)
         if not missing:
             return iter([memo[r] for r in requests])
-        if self.promisor_remotes():  # a partial clone: what it lacks, in one fetch
-            self._fetch_absent([r for r in missing if _BARE_OBJECT_ID.fullmatch(r)])
+        self.prefetch_blobs(missing)  # a partial clone: what it lacks, in one fetch
         cat = self._catfile()
         if cat.busy:  # a nested read: use a second process rather than interleave
             fetched = _fetch_once(_CatFile(self._argv, self._cwd, self._cat_environ(), self.object_format), missing, limit)

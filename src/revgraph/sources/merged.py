@@ -448,11 +448,20 @@ def edited_configs(repo: GitRepo, env: Environment) -> list[str]:
     turned on, files moved into year folders, not committed yet), the merge read
     the moved files with HEAD's settings, and ``check`` reported revisions gone.
     A config HEAD lacks (kept out of git) is read from the working tree anyway.
-    None of them when the edits move no revision (see below).
+    None of them when the edits move no revision (asked first: the common case).
     """
     from revgraph.sources.refsettings import config_files, same_config_text
 
     assert repo.root is not None
+    if repo.settings_at is not None and repo.settings_at.resolve(env, "HEAD") == (env, None):
+        # No edit that moves a revision (HEAD's copies place them as the working
+        # tree's do, or are the same bytes): a version bump, a dependency. HEAD's
+        # copies then say the same for the merge, and they merge with base's as
+        # committed work does: the edited copy may conflict with base's change of
+        # those lines, and a merged config that cannot be read was read with the
+        # working tree's settings, base's new versions folder unseen ("All good"
+        # over two heads).
+        return []
     files = config_files(env, repo.root)
     if not files:
         return []
@@ -469,14 +478,6 @@ def edited_configs(repo: GitRepo, env: Environment) -> list[str]:
             continue
         if not same_config_text(here, blob.data):
             edited.append(relative)
-    if edited and repo.settings_at is not None and repo.settings_at.resolve(env, "HEAD") == (env, None):
-        # The edit moves no revision (HEAD's copies place them as the working tree's
-        # do): a version bump, a dependency. HEAD's copies then say the same for the
-        # merge, and they merge with base's as committed work does: the edited copy
-        # may conflict with base's change of those lines, and a merged config that
-        # cannot be read is read with the working tree's settings, base's new
-        # versions folder unseen ("All good" over two heads).
-        return []
     return edited
 
 
