@@ -50,8 +50,8 @@ class LockStatus:
 def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     """Write (or with ``check_only`` verify) each environment's heads lock file."""
     from revgraph.checks.consistency import lock_disagreement
-    from revgraph.fixes.apply import apply_plan, existing_folder_above
-    from revgraph.fixes.plan import EditPlan, FileEdit
+    from revgraph.fixes.apply import apply_plan
+    from revgraph.fixes.plan import EditPlan
     from revgraph.lockfile import detect_newline, entries_for, render_lock
 
     if not check_only:  # nothing is written, no folder made, while one is missing
@@ -134,10 +134,9 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
                     f"the {operation.kind} a lock file recording them would let it commit the fork",
                     hint=f"run `{joining}`: it joins them and rewrites {rel}, then {operation.continue_command}",
                 )
-            # A lock file in a folder not made yet gets it: the setting named where it goes.
-            below = existing_folder_above(ws.root, rel) if old is None else None
-            edits.append(FileEdit(rel, old, expected.encode(), folders_below=below))
-            allowed.append(ws.root / below if below is not None else lock_path.parent)
+            edit, folder = _lock_edit(ws, rel, old, expected.encode(), lock_path)
+            edits.append(edit)
+            allowed.append(folder)
         out.append(LockStatus(
             env.name, rel, current, not current and not check_only, expected, old is not None,
             conflicted=found is not None and found.conflicted, competing=competing,
@@ -149,20 +148,28 @@ def lock(ws: Workspace, *, check_only: bool = False) -> list[LockStatus]:
     return out
 
 
+def _lock_edit(ws: Workspace, rel: str, old: bytes | None, new: bytes, lock_path) -> tuple:
+    """The edit that writes the lock file, and the folder it may be written in. A lock
+    file in a folder not made yet gets it: the setting named where it goes."""
+    from revgraph.fixes.apply import existing_folder_above
+    from revgraph.fixes.plan import FileEdit
+
+    below = existing_folder_above(ws.root, rel) if old is None else None
+    return FileEdit(rel, old, new, folders_below=below), (ws.root / below if below is not None else lock_path.parent)
+
+
 def _why_unwritable(ws: Workspace, rel: str, old: bytes | None, new: bytes, lock_path) -> str | None:
     """Why ``lock`` would refuse to write the lock file where it goes (its own checks,
     nothing written), or None. A tester: ``lock --check`` advised `revgraph lock` where
     it could only refuse (a folder there, a file in the path, a link out of the
     repository)."""
     from revgraph.errors import RevgraphError
-    from revgraph.fixes.apply import apply_plan, existing_folder_above
-    from revgraph.fixes.plan import EditPlan, FileEdit
+    from revgraph.fixes.apply import apply_plan
+    from revgraph.fixes.plan import EditPlan
 
     try:
-        below = existing_folder_above(ws.root, rel) if old is None else None
-        allowed = [ws.root / below if below is not None else lock_path.parent]
-        apply_plan(EditPlan("lock", (FileEdit(rel, old, new, folders_below=below),), (), ()), ws.root,
-                   allowed_dirs=allowed, dry_run=True)  # fmt: skip
+        edit, folder = _lock_edit(ws, rel, old, new, lock_path)
+        apply_plan(EditPlan("lock", (edit,), (), ()), ws.root, allowed_dirs=[folder], dry_run=True)
     except RevgraphError as exc:
         return exc.message
     except OSError as exc:
